@@ -1,0 +1,166 @@
+public import Foundation
+
+/// An append-only, durable log of events grouped into streams.
+///
+/// Every implementation must pass the shared conformance suite (`EventStoreConformanceTests`): the same
+/// ordering, the same conflicts, the same idempotency and the same limits on every backend.
+///
+/// Versions within a stream start at 1; a stream that does not exist has version 0. The global log is read
+/// in ``LogCursor`` order, which is the order in which events became visible: a reader that has returned an
+/// event never later meets one that sorts before it.
+public protocol EventStore: Sendable {
+    /// The limits this store enforces.
+    var limits: EventStoreLimits { get }
+
+    /// Which backend this is, for logs and diagnostics.
+    var backendName: String { get }
+
+    /// Appends events to a stream in one atomic step.
+    ///
+    /// Appending events whose ids are all stored already returns the original result and writes nothing, as
+    /// long as each event matches the stored one (same stream, type, schema version and data).
+    ///
+    /// - Throws: ``EventStoreError`` with code `.versionConflict`, `.idempotencyMismatch`,
+    ///   `.limitExceeded`, `.invalidArgument` or `.unavailable`.
+    func append(
+        _ events: [NewEvent],
+        to stream: String,
+        expecting expectedVersion: ExpectedVersion
+    ) async throws -> AppendResult
+
+    /// Reads a stream forward, starting at `version` (inclusive), at most `limit` events.
+    func readStream(_ stream: String, fromVersion version: Int64, limit: Int) async throws -> [RecordedEvent]
+
+    /// Reads the global log forward, strictly after `cursor`, at most `limit` events.
+    func readAll(after cursor: LogCursor, limit: Int) async throws -> [RecordedEvent]
+
+    /// The cursor of the last event a reader can see now (``LogCursor/start`` when the log is empty).
+    func headCursor() async throws -> LogCursor
+
+    /// Suspends until an append may have made new events visible, or `timeout` passes.
+    ///
+    /// This is a wake-up signal only: callers must read to find out whether anything is new.
+    func waitForAppends(timeout: Duration) async throws
+
+    /// Runs `body` in one transaction on the read-model tables, so a projection's update and its
+    /// checkpoint commit or fail together.
+    func withReadModelTransaction<Result: Sendable>(
+        _ body: @Sendable (any ReadModelConnection) async throws -> Result
+    ) async throws -> Result
+
+    /// Runs read-only queries against the read-model tables.
+    func withReadModelConnection<Result: Sendable>(
+        _ body: @Sendable (any ReadModelConnection) async throws -> Result
+    ) async throws -> Result
+
+    /// Reads the global log strictly after `cursor` inside a read-model transaction, so a subscriber can
+    /// read, apply and record its checkpoint atomically.
+    func readAll(
+        after cursor: LogCursor,
+        limit: Int,
+        in connection: any ReadModelConnection
+    ) async throws -> [RecordedEvent]
+
+    /// Applies the migrations this database lacks (the built-in ones unless `migrations` is given).
+    func migrate(_ migrations: [Migration]?) async throws -> MigrationReport
+
+    /// The built-in migrations this database has not applied yet.
+    ///
+    /// - Throws: ``EventStoreError`` with code `.migration` when an applied migration was altered.
+    func pendingMigrations() async throws -> [Migration]
+
+    /// Closes every connection. The store must not be used afterwards.
+    func close() async
+}
+
+extension EventStore {
+    /// Applies the built-in migrations this database lacks.
+    public func migrate() async throws -> MigrationReport { try await migrate(nil) }
+}
+
+/// What the caller expects the stream's current version to be.
+public enum ExpectedVersion: Sendable, Hashable, CustomStringConvertible {
+    /// Append whatever the stream's version is.
+    case any
+    /// The stream must not exist yet.
+    case noStream
+    /// The stream must have at least one event.
+    case streamExists
+    /// The stream's last event must have exactly this version.
+    case exact(Int64)
+
+    /// Whether a stream whose current version is `actual` satisfies this expectation.
+    public func isSatisfied(byActualVersion actual: Int64) -> Bool {
+        switch self {
+        case .any: true
+        case .noStream: actual == 0
+        case .streamExists: actual > 0
+        case .exact(let version): actual == version
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .any: "any"
+        case .noStream: "no stream"
+        case .streamExists: "stream exists"
+        case .exact(let version): "version \(version)"
+        }
+    }
+}
+
+/// The outcome of an append.
+public struct AppendResult: Sendable, Hashable {
+    /// The stream appended to.
+    public var stream: String
+    /// The version of the first appended event.
+    public var firstVersion: Int64
+    /// The version of the last appended event: the stream's version after the append.
+    public var lastVersion: Int64
+    /// The global positions of the appended events, in order.
+    public var positions: [Int64]
+    /// `true` when every event was stored already and nothing was written.
+    public var wasAlreadyStored: Bool
+
+    public init(stream: String, firstVersion: Int64, lastVersion: Int64, positions: [Int64], wasAlreadyStored: Bool) {
+        self.stream = stream
+        self.firstVersion = firstVersion
+        self.lastVersion = lastVersion
+        self.positions = positions
+        self.wasAlreadyStored = wasAlreadyStored
+    }
+}
+
+/// A point in the global log, in the order readers see it.
+///
+/// On PostgreSQL, sequence numbers are taken at insert but become visible at commit, so the reading order is
+/// (transaction id, position) bounded by the oldest transaction still running; see DESIGN.md §2. On SQLite,
+/// writes are serialised and `commitOrder` equals `position`.
+public struct LogCursor: Sendable, Hashable, Comparable, Codable, CustomStringConvertible {
+    /// Orders transactions: a transaction id on PostgreSQL, the position on SQLite.
+    public var commitOrder: Int64
+    /// The event's global position, unique across the log.
+    public var position: Int64
+
+    /// Before the first event.
+    public static let start = LogCursor(commitOrder: 0, position: 0)
+
+    public init(commitOrder: Int64, position: Int64) {
+        self.commitOrder = commitOrder
+        self.position = position
+    }
+
+    /// Parses the text form `commitOrder.position` produced by ``description``.
+    public init?(_ text: some StringProtocol) {
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 2, let order = Int64(parts[0]), let position = Int64(parts[1]),
+              order >= 0, position >= 0 else { return nil }
+        self.init(commitOrder: order, position: position)
+    }
+
+    public static func < (lhs: LogCursor, rhs: LogCursor) -> Bool {
+        (lhs.commitOrder, lhs.position) < (rhs.commitOrder, rhs.position)
+    }
+
+    public var description: String { "\(commitOrder).\(position)" }
+}

@@ -1,0 +1,222 @@
+public import Foundation
+public import Logging
+import NIOCore
+import NIOFoundationEssentialsCompat
+import NIOPosix
+import NIOSSL
+import PostgresNIO
+
+/// The production ``EventStore`` on PostgreSQL 15 or later.
+///
+/// Appends are one round trip to the `ledger_append` function, so concurrent writers share commit flushes.
+/// Readers see events in (transaction id, position) order and only below the oldest running transaction,
+/// which keeps the global order gap-free without serialising writers (DESIGN.md §2).
+///
+/// Other instances learn of appends through `NOTIFY ledger_appends`, sent after commit and coalesced (a
+/// `NOTIFY` inside the appending transaction would serialise every commit on PostgreSQL's notify lock).
+public final class PostgresEventStore: EventStore {
+    public let limits: EventStoreLimits
+    public let backendName = "postgres"
+    /// Where the store is connected, with the password redacted.
+    public let location: String
+
+    let client: PostgresClient
+    let settings: DatabaseURL.PostgresSettings
+    let signal = AppendSignal()
+    let notifier: CoalescingNotifier
+    let now: @Sendable () -> Date
+    let logger: Logger
+    private let backgroundTasks: [Task<Void, Never>]
+
+    static let notificationChannel = "ledger_appends"
+
+    private init(
+        client: PostgresClient, settings: DatabaseURL.PostgresSettings, limits: EventStoreLimits,
+        now: @escaping @Sendable () -> Date, logger: Logger
+    ) {
+        self.client = client
+        self.settings = settings
+        self.location = DatabaseURL.postgres(settings).description
+        self.limits = limits
+        self.now = now
+        self.logger = logger
+        let notifier = CoalescingNotifier(client: client, channel: Self.notificationChannel, logger: logger)
+        self.notifier = notifier
+        let signal = self.signal
+        // The client's connection pool and the LISTEN loop live exactly as long as the store: started here,
+        // cancelled by close().
+        self.backgroundTasks = [
+            Task { await client.run() },
+            Task { await Self.listen(settings: settings, signal: signal, logger: logger) },
+        ]
+    }
+
+    /// Connects, checking first with a single short attempt so a wrong password or an unreachable host is
+    /// reported at once with its real cause (the pool alone would retry for about a minute).
+    public static func open(
+        settings: DatabaseURL.PostgresSettings,
+        limits: EventStoreLimits = .standard,
+        maximumConnections: Int = 20,
+        connectTimeout: Duration = .seconds(5),
+        now: @escaping @Sendable () -> Date = { Date() },
+        logger: Logger = Logger(label: "listing-ledger.postgres")
+    ) async throws -> PostgresEventStore {
+        try await checkConnectivity(settings, timeout: connectTimeout, logger: logger)
+        var configuration = PostgresClient.Configuration(
+            host: settings.host, port: settings.port, username: settings.username, password: settings.password,
+            database: settings.database, tls: try clientTLS(settings.tls)
+        )
+        configuration.options.maximumConnections = maximumConnections
+        configuration.options.connectTimeout = connectTimeout
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        return PostgresEventStore(client: client, settings: settings, limits: limits, now: now, logger: logger)
+    }
+
+    public func close() async {
+        for task in backgroundTasks { task.cancel() }
+        for task in backgroundTasks { await task.value }
+    }
+
+    static func clientTLS(_ mode: DatabaseURL.TLSMode) throws -> PostgresClient.Configuration.TLS {
+        switch mode {
+        case .disable: .disable
+        case .prefer: .prefer(.makeClientConfiguration())
+        case .require: .require(.makeClientConfiguration())
+        }
+    }
+
+    static func connectionConfiguration(_ settings: DatabaseURL.PostgresSettings, timeout: Duration) throws -> PostgresConnection.Configuration {
+        let tls: PostgresConnection.Configuration.TLS = switch settings.tls {
+        case .disable: .disable
+        case .prefer: .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
+        case .require: .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
+        }
+        var configuration = PostgresConnection.Configuration(
+            host: settings.host, port: settings.port, username: settings.username, password: settings.password,
+            database: settings.database, tls: tls
+        )
+        configuration.options.connectTimeout = .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000)
+        return configuration
+    }
+
+    /// Opens one connection, runs `SELECT 1`, and turns any failure into a message naming its cause.
+    static func checkConnectivity(_ settings: DatabaseURL.PostgresSettings, timeout: Duration, logger: Logger) async throws {
+        let target = DatabaseURL.postgres(settings).description
+        do {
+            let connection = try await PostgresConnection.connect(
+                configuration: connectionConfiguration(settings, timeout: timeout), id: 0, logger: logger
+            )
+            defer { Task { try? await connection.close() } }
+            _ = try await connection.query("SELECT 1", logger: logger).collect()
+        } catch let error as PSQLError {
+            throw EventStoreError(.unavailable, "cannot use PostgreSQL at \(target): \(describe(error))", underlying: error)
+        } catch {
+            throw EventStoreError(.unavailable, "cannot reach PostgreSQL at \(target): \(error)", underlying: error)
+        }
+    }
+
+    /// A person-readable cause for a driver error.
+    static func describe(_ error: PSQLError) -> String {
+        if let sqlState = error.serverInfo?[.sqlState] {
+            let message = error.serverInfo?[.message] ?? ""
+            switch sqlState {
+            case "28P01", "28000": return "authentication failed (\(message)); check the user name and password"
+            case "3D000": return "the database does not exist (\(message)); create it or fix the URL"
+            default: return "the server answered \(sqlState): \(message)"
+            }
+        }
+        if error.code == .connectionError, let underlying = error.underlying {
+            return "the connection failed (\(underlying)); is the server running and the host and port right?"
+        }
+        return "\(error.code)"
+    }
+
+    /// Keeps a LISTEN connection open, turning notifications into local wake-ups; reconnects after failures.
+    private static func listen(settings: DatabaseURL.PostgresSettings, signal: AppendSignal, logger: Logger) async {
+        while !Task.isCancelled {
+            do {
+                let connection = try await PostgresConnection.connect(
+                    configuration: connectionConfiguration(settings, timeout: .seconds(5)), id: 1, logger: logger
+                )
+                defer { Task { try? await connection.close() } }
+                // A notification may have been missed while disconnected.
+                signal.signal()
+                try await connection.listen(on: notificationChannel) { notifications in
+                    for try await _ in notifications { signal.signal() }
+                }
+            } catch {
+                if Task.isCancelled { return }
+                logger.warning("LISTEN connection to PostgreSQL failed; retrying", metadata: ["error": "\(error)"])
+            }
+            try? await Task.sleep(for: .seconds(1))
+        }
+    }
+
+    /// Turns driver errors into ``EventStoreError``; lets ours through.
+    func mappingErrors<Result>(_ body: () async throws -> Result) async throws -> Result {
+        do {
+            return try await body()
+        } catch let error as EventStoreError {
+            throw error
+        } catch let error as PostgresTransactionError {
+            // The caller's own error passes through unchanged; a driver error is described.
+            if let inner = error.closureError, !(inner is PSQLError) { throw inner }
+            let cause = error.closureError ?? error.commitError ?? error.beginError
+            let detail = (cause as? PSQLError).map(Self.describe) ?? "\(cause.map { "\($0)" } ?? "unknown cause")"
+            throw EventStoreError(.unavailable, "a PostgreSQL transaction failed at \(location): \(detail)", underlying: cause ?? error)
+        } catch let error as PSQLError {
+            throw EventStoreError(.unavailable, "PostgreSQL at \(location) failed: \(Self.describe(error))", underlying: error)
+        } catch {
+            throw EventStoreError(.unavailable, "PostgreSQL at \(location) failed", underlying: error)
+        }
+    }
+}
+
+/// Sends `NOTIFY` after appends, at most one at a time: appends during a send are covered by the next one.
+final class CoalescingNotifier: Sendable {
+    private let client: PostgresClient
+    private let channel: String
+    private let logger: Logger
+    private let state = Synchronization.Mutex((sending: false, pending: false))
+
+    init(client: PostgresClient, channel: String, logger: Logger) {
+        self.client = client
+        self.channel = channel
+        self.logger = logger
+    }
+
+    /// Records that an append committed; starts a send unless one is running.
+    func appendCommitted() {
+        let start = state.withLock { state -> Bool in
+            if state.sending {
+                state.pending = true
+                return false
+            }
+            state.sending = true
+            return true
+        }
+        guard start else { return }
+        Task { await self.sendUntilQuiet() }
+    }
+
+    private func sendUntilQuiet() async {
+        while true {
+            do {
+                try await client.query(PostgresQuery(unsafeSQL: "NOTIFY \(channel)"), logger: logger)
+            } catch {
+                logger.debug("NOTIFY failed; subscribers fall back to polling", metadata: ["error": "\(error)"])
+            }
+            let again = state.withLock { state -> Bool in
+                if state.pending {
+                    state.pending = false
+                    return true
+                }
+                state.sending = false
+                return false
+            }
+            if !again { return }
+        }
+    }
+}
+
+import Synchronization

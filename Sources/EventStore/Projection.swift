@@ -1,0 +1,119 @@
+/// A read model kept up to date from the global log.
+///
+/// A projection's tables come from the migrations; the projection itself only writes rows. It must be
+/// deterministic: rebuilding it from zero gives the same rows.
+public protocol Projection: Sendable {
+    /// A stable name; its checkpoint is stored under it.
+    var name: String { get }
+
+    /// Deletes every row this projection wrote, for a rebuild. Runs in the rebuild's transaction.
+    func reset(_ connection: any ReadModelConnection) async throws
+
+    /// Applies events, in log order, inside the transaction that also records the checkpoint.
+    func apply(_ events: [RecordedEvent], _ connection: any ReadModelConnection) async throws
+}
+
+/// Runs a ``Projection`` as a catch-up subscriber over the global log.
+///
+/// Each batch is one transaction: read the checkpoint (locking it, so two instances never apply the same
+/// batch), read the events after it, apply them, store the new checkpoint. A crash anywhere leaves either
+/// all of a batch or none of it, so a restart resumes exactly where the last commit ended.
+public struct ProjectionRunner: Sendable {
+    public let store: any EventStore
+    public let projection: any Projection
+    public let batchSize: Int
+
+    public init(store: any EventStore, projection: any Projection, batchSize: Int = 500) {
+        precondition(batchSize > 0)
+        self.store = store
+        self.projection = projection
+        self.batchSize = min(batchSize, store.limits.readBatchMax)
+    }
+
+    /// Applies one batch; returns how many events it applied.
+    @discardableResult
+    public func runBatch() async throws -> Int {
+        let name = projection.name
+        let projection = self.projection
+        let store = self.store
+        let batchSize = self.batchSize
+        return try await store.withReadModelTransaction { connection in
+            let checkpoint = try await Self.lockCheckpoint(name, connection)
+            let events = try await store.readAll(after: checkpoint, limit: batchSize, in: connection)
+            guard let last = events.last else { return 0 }
+            try await projection.apply(events, connection)
+            try await connection.execute(
+                "UPDATE projection_checkpoints SET commit_order = ?, position = ? WHERE name = ?",
+                [.integer(last.cursor.commitOrder), .integer(last.cursor.position), .text(name)]
+            )
+            return events.count
+        }
+    }
+
+    /// Applies batches until the projection has seen every visible event; returns how many it applied.
+    @discardableResult
+    public func catchUp() async throws -> Int {
+        var total = 0
+        while true {
+            let applied = try await runBatch()
+            total += applied
+            if applied < batchSize { return total }
+        }
+    }
+
+    /// Runs until cancelled: catches up, then sleeps until an append (or `pollInterval`, as a fallback).
+    public func run(pollInterval: Duration = .seconds(1), onError: @Sendable (any Error) -> Void = { _ in }) async {
+        while !Task.isCancelled {
+            do {
+                if try await catchUp() > 0 { continue }
+                try await store.waitForAppends(timeout: pollInterval)
+            } catch {
+                if Task.isCancelled { return }
+                onError(error)
+                try? await Task.sleep(for: pollInterval)
+            }
+        }
+    }
+
+    /// Deletes the read model and its checkpoint in one transaction, then replays the whole log.
+    @discardableResult
+    public func rebuild() async throws -> Int {
+        let name = projection.name
+        let projection = self.projection
+        try await store.withReadModelTransaction { connection in
+            _ = try await Self.lockCheckpoint(name, connection)
+            try await projection.reset(connection)
+            try await connection.execute(
+                "UPDATE projection_checkpoints SET commit_order = 0, position = 0 WHERE name = ?", [.text(name)]
+            )
+        }
+        return try await catchUp()
+    }
+
+    /// Where the projection has got to.
+    public func checkpoint() async throws -> LogCursor {
+        let name = projection.name
+        return try await store.withReadModelConnection { connection in
+            let rows = try await connection.query(
+                "SELECT commit_order, position FROM projection_checkpoints WHERE name = ?", [.text(name)]
+            )
+            guard let row = rows.first else { return .start }
+            return LogCursor(commitOrder: row[0].integer ?? 0, position: row[1].integer ?? 0)
+        }
+    }
+
+    /// Creates the checkpoint row if needed and locks it for this transaction (on SQLite the write
+    /// transaction itself is the lock).
+    private static func lockCheckpoint(_ name: String, _ connection: any ReadModelConnection) async throws -> LogCursor {
+        try await connection.execute(
+            "INSERT INTO projection_checkpoints (name, commit_order, position) VALUES (?, 0, 0) ON CONFLICT (name) DO NOTHING",
+            [.text(name)]
+        )
+        let lock = connection.dialect == .postgres ? " FOR UPDATE" : ""
+        let rows = try await connection.query(
+            "SELECT commit_order, position FROM projection_checkpoints WHERE name = ?\(lock)", [.text(name)]
+        )
+        guard let row = rows.first else { return .start }
+        return LogCursor(commitOrder: row[0].integer ?? 0, position: row[1].integer ?? 0)
+    }
+}

@@ -1,0 +1,129 @@
+import Foundation
+import NIOCore
+import NIOFoundationEssentialsCompat
+import SQLiteNIO
+
+extension SQLiteEventStore {
+    public func append(
+        _ events: [NewEvent],
+        to stream: String,
+        expecting expectedVersion: ExpectedVersion
+    ) async throws -> AppendResult {
+        try limits.validate(events, stream: stream)
+        let hashes = events.map { ContentHash.of($0, stream: stream) }
+        let recordedAtMicros = Self.micros(now())
+        let result = try await mappingErrors {
+            try await withWriteTransaction { connection in
+                if let stored = try await Self.storedResult(for: events, hashes: hashes, stream: stream, on: connection) {
+                    return stored
+                }
+                let current = try await connection.query(
+                    "SELECT COALESCE(MAX(version), 0) FROM events WHERE stream = ?", [.text(stream)]
+                ).first?.columns.first?.data.integer ?? 0
+                let currentVersion = Int64(current)
+                guard expectedVersion.isSatisfied(byActualVersion: currentVersion) else {
+                    throw EventStoreError.versionConflict(stream: stream, expected: expectedVersion, actual: currentVersion)
+                }
+                var positions: [Int64] = []
+                positions.reserveCapacity(events.count)
+                for (offset, event) in events.enumerated() {
+                    let rows = try await connection.query(
+                        """
+                        INSERT INTO events (event_id, stream, version, type, schema_version, data, metadata, content_hash, recorded_at_micros)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING position
+                        """,
+                        [
+                            .text(event.id.uuidString.lowercased()), .text(stream), .integer(Int(currentVersion) + offset + 1),
+                            .text(event.type), .integer(event.schemaVersion), .blob(ByteBuffer(data: event.data)),
+                            .blob(ByteBuffer(data: event.metadata.encoded())), .blob(ByteBuffer(data: hashes[offset])),
+                            .integer(Int(recordedAtMicros)),
+                        ]
+                    )
+                    positions.append(Int64(rows.first?.columns.first?.data.integer ?? 0))
+                }
+                return AppendResult(
+                    stream: stream, firstVersion: currentVersion + 1, lastVersion: currentVersion + Int64(events.count),
+                    positions: positions, wasAlreadyStored: false
+                )
+            }
+        }
+        if !result.wasAlreadyStored { signal.signal() }
+        return result
+    }
+
+    /// The original result if every event is stored already; nil if none is; an error if only some are, or
+    /// if a stored one differs.
+    private static func storedResult(
+        for events: [NewEvent], hashes: [Data], stream: String, on connection: SQLiteConnection
+    ) async throws -> AppendResult? {
+        let placeholders = Array(repeating: "?", count: events.count).joined(separator: ", ")
+        let rows = try await connection.query(
+            "SELECT event_id, stream, version, position, content_hash FROM events WHERE event_id IN (\(placeholders)) ORDER BY position",
+            events.map { .text($0.id.uuidString.lowercased()) }
+        )
+        let stored = rows.map { row in
+            StoredEventIdentity(
+                id: UUID(uuidString: row.columns[0].data.string ?? "") ?? UUID(),
+                stream: row.columns[1].data.string ?? "",
+                version: Int64(row.columns[2].data.integer ?? 0),
+                position: Int64(row.columns[3].data.integer ?? 0),
+                contentHash: row.columns[4].data.blob.map { Data(buffer: $0) } ?? Data()
+            )
+        }
+        return try StoredEventIdentity.replayResult(of: events, hashes: hashes, stream: stream, stored: stored)
+    }
+
+    static func micros(_ date: Date) -> Int64 {
+        Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
+    }
+
+    /// Turns driver errors into ``EventStoreError``; lets ours through.
+    func mappingErrors<Result>(_ body: () async throws -> Result) async throws -> Result {
+        do {
+            return try await body()
+        } catch let error as EventStoreError {
+            throw error
+        } catch {
+            throw EventStoreError(.unavailable, "the SQLite database at \(path) failed", underlying: error)
+        }
+    }
+}
+
+/// What identifies a stored event when an append is replayed.
+struct StoredEventIdentity: Sendable {
+    var id: UUID
+    var stream: String
+    var version: Int64
+    var position: Int64
+    var contentHash: Data
+
+    /// Decides what a replayed append returns, shared by every backend.
+    static func replayResult(
+        of events: [NewEvent], hashes: [Data], stream: String, stored: [StoredEventIdentity]
+    ) throws(EventStoreError) -> AppendResult? {
+        guard !stored.isEmpty else { return nil }
+        guard stored.count == events.count else {
+            throw EventStoreError(
+                .idempotencyMismatch,
+                "\(stored.count) of the \(events.count) events in this append are stored already; an append is replayed whole or not at all"
+            )
+        }
+        let storedByID = Dictionary(uniqueKeysWithValues: stored.map { ($0.id, $0) })
+        for (event, hash) in zip(events, hashes) {
+            guard let record = storedByID[event.id] else {
+                throw EventStoreError(.idempotencyMismatch, "event \(event.id) is not part of the stored append")
+            }
+            guard record.stream == stream, record.contentHash == hash else {
+                throw EventStoreError(
+                    .idempotencyMismatch,
+                    "event id \(event.id) is stored already with different content (stream '\(record.stream)'); a new fact needs a new id"
+                )
+            }
+        }
+        let versions = events.compactMap { storedByID[$0.id]?.version }
+        return AppendResult(
+            stream: stream, firstVersion: versions.min() ?? 0, lastVersion: versions.max() ?? 0,
+            positions: events.compactMap { storedByID[$0.id]?.position }, wasAlreadyStored: true
+        )
+    }
+}

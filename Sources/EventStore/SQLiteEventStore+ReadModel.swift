@@ -1,0 +1,112 @@
+import Foundation
+import NIOCore
+import NIOFoundationEssentialsCompat
+import SQLiteNIO
+
+extension SQLiteEventStore {
+    public func withReadModelTransaction<Result: Sendable>(
+        _ body: @Sendable (any ReadModelConnection) async throws -> Result
+    ) async throws -> Result {
+        let result = try await withWriteTransaction { connection in
+            try await body(SQLiteReadModelConnection(connection: connection))
+        }
+        return result
+    }
+
+    public func withReadModelConnection<Result: Sendable>(
+        _ body: @Sendable (any ReadModelConnection) async throws -> Result
+    ) async throws -> Result {
+        try await body(SQLiteReadModelConnection(connection: reader))
+    }
+
+    /// Applies the built-in migrations (or `migrations`, for tests) that this database lacks.
+    public func migrate(_ migrations: [Migration]?) async throws -> MigrationReport {
+        try await Migrator.migrate(SQLiteMigrationBackend(store: self), migrations: migrations ?? MigrationCatalog.migrations(for: .sqlite))
+    }
+
+    /// The built-in migrations this database has not applied yet; an error if one was altered.
+    public func pendingMigrations() async throws -> [Migration] {
+        let all = try MigrationCatalog.migrations(for: .sqlite)
+        let applied = try await mappingErrors { try await SQLiteMigrationBackend.recordedMigrations(on: reader) }
+        try Migrator.verify(applied: applied, against: all)
+        let versions = Set(applied.map(\.version))
+        return all.filter { !versions.contains($0.version) }
+    }
+}
+
+/// A read-model connection over one SQLite connection.
+struct SQLiteReadModelConnection: ReadModelConnection {
+    let connection: SQLiteConnection
+    var dialect: SQLDialect { .sqlite }
+
+    func execute(_ sql: String, _ binds: [SQLValue]) async throws {
+        _ = try await connection.query(sql, binds.map(\.sqliteData))
+    }
+
+    func query(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow] {
+        try await connection.query(sql, binds.map(\.sqliteData)).map { row in
+            row.columns.map { column in
+                switch column.data {
+                case .integer(let value): .integer(Int64(value))
+                case .float(let value): .integer(Int64(value))
+                case .text(let value): .text(value)
+                case .blob(let value): .blob(Data(buffer: value))
+                case .null: .null
+                }
+            }
+        }
+    }
+}
+
+extension SQLValue {
+    var sqliteData: SQLiteData {
+        switch self {
+        case .null: .null
+        case .integer(let value): .integer(Int(value))
+        case .text(let value): .text(value)
+        case .blob(let value): .blob(ByteBuffer(data: value))
+        }
+    }
+}
+
+/// Migrations on SQLite run in one `BEGIN IMMEDIATE` transaction, which also keeps a second process out.
+struct SQLiteMigrationBackend: MigrationBackend {
+    let store: SQLiteEventStore
+
+    func withMigrationLock<Result: Sendable>(_ body: @Sendable () async throws -> Result) async throws -> Result {
+        try await store.withWriteTransaction { connection in
+            _ = try await connection.query(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at_micros INTEGER NOT NULL)"
+            )
+            return try await body()
+        }
+    }
+
+    func appliedMigrations() async throws -> [AppliedMigration] {
+        // The migration lock is the writer's transaction: read through the writer.
+        try await Self.recordedMigrations(on: store.writer)
+    }
+
+    /// The rows of `schema_migrations`, or none if the table does not exist yet.
+    static func recordedMigrations(on connection: SQLiteConnection) async throws -> [AppliedMigration] {
+        let exists = try await connection.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'")
+        guard !exists.isEmpty else { return [] }
+        return try await connection.query("SELECT version, name, checksum FROM schema_migrations ORDER BY version").map { row in
+            AppliedMigration(
+                version: row.columns[0].data.integer ?? 0,
+                name: row.columns[1].data.string ?? "",
+                checksum: row.columns[2].data.string ?? ""
+            )
+        }
+    }
+
+    func apply(_ migration: Migration, statements: [String]) async throws {
+        for statement in statements {
+            _ = try await store.writer.query(statement)
+        }
+        _ = try await store.writer.query(
+            "INSERT INTO schema_migrations (version, name, checksum, applied_at_micros) VALUES (?, ?, ?, ?)",
+            [.integer(migration.version), .text(migration.name), .text(migration.checksum), .integer(Int(SQLiteEventStore.micros(store.now())))]
+        )
+    }
+}

@@ -1,0 +1,70 @@
+import Foundation
+import NIOCore
+import NIOFoundationEssentialsCompat
+import SQLiteNIO
+
+extension SQLiteEventStore {
+    private static let eventColumns =
+        "position, event_id, stream, version, type, schema_version, data, metadata, recorded_at_micros"
+
+    public func readStream(_ stream: String, fromVersion version: Int64, limit: Int) async throws -> [RecordedEvent] {
+        try limits.validateRead(limit: limit)
+        return try await mappingErrors {
+            try await reader.query(
+                "SELECT \(Self.eventColumns) FROM events WHERE stream = ? AND version >= ? ORDER BY version LIMIT ?",
+                [.text(stream), .integer(Int(version)), .integer(limit)]
+            ).map(Self.decodeEvent)
+        }
+    }
+
+    public func readAll(after cursor: LogCursor, limit: Int) async throws -> [RecordedEvent] {
+        try limits.validateRead(limit: limit)
+        return try await mappingErrors {
+            try await Self.readAll(after: cursor, limit: limit, on: reader)
+        }
+    }
+
+    public func readAll(after cursor: LogCursor, limit: Int, in connection: any ReadModelConnection) async throws -> [RecordedEvent] {
+        try limits.validateRead(limit: limit)
+        guard let connection = connection as? SQLiteReadModelConnection else {
+            preconditionFailure("a SQLite store reads only through its own read-model connection")
+        }
+        return try await mappingErrors {
+            try await Self.readAll(after: cursor, limit: limit, on: connection.connection)
+        }
+    }
+
+    private static func readAll(after cursor: LogCursor, limit: Int, on connection: SQLiteConnection) async throws -> [RecordedEvent] {
+        try await connection.query(
+            "SELECT \(eventColumns) FROM events WHERE position > ? ORDER BY position LIMIT ?",
+            [.integer(Int(cursor.position)), .integer(limit)]
+        ).map(decodeEvent)
+    }
+
+    public func headCursor() async throws -> LogCursor {
+        try await mappingErrors {
+            let position = Int64(try await reader.query("SELECT COALESCE(MAX(position), 0) FROM events").first?.columns.first?.data.integer ?? 0)
+            return LogCursor(commitOrder: position, position: position)
+        }
+    }
+
+    public func waitForAppends(timeout: Duration) async throws {
+        _ = await signal.wait(since: signal.generation, timeout: timeout)
+    }
+
+    private static func decodeEvent(_ row: SQLiteRow) -> RecordedEvent {
+        let columns = row.columns
+        let position = Int64(columns[0].data.integer ?? 0)
+        return RecordedEvent(
+            id: UUID(uuidString: columns[1].data.string ?? "") ?? UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)),
+            stream: columns[2].data.string ?? "",
+            version: Int64(columns[3].data.integer ?? 0),
+            cursor: LogCursor(commitOrder: position, position: position),
+            type: columns[4].data.string ?? "",
+            schemaVersion: columns[5].data.integer ?? 0,
+            data: columns[6].data.blob.map { Data(buffer: $0) } ?? Data(),
+            metadata: EventMetadata.decoded(from: columns[7].data.blob.map { Data(buffer: $0) } ?? Data()),
+            recordedAt: Date(timeIntervalSince1970: Double(columns[8].data.integer ?? 0) / 1_000_000)
+        )
+    }
+}

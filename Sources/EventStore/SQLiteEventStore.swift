@@ -1,0 +1,106 @@
+public import Foundation
+public import Logging
+import NIOCore
+import NIOFoundationEssentialsCompat
+import SQLiteNIO
+
+/// The embedded default: an ``EventStore`` in one SQLite file.
+///
+/// One writer connection serialises every write (`BEGIN IMMEDIATE`), so position order is commit order and
+/// readers need no more than `position > last`. The file runs in WAL mode with `synchronous=FULL`, so an
+/// acknowledged append survives a crash or power loss. Reads use their own connections and never wait for
+/// the writer.
+public final class SQLiteEventStore: EventStore {
+    public let limits: EventStoreLimits
+    public let backendName = "sqlite"
+    /// The database file.
+    public let path: String
+
+    let writer: SQLiteConnection
+    let writerLock = AsyncLock()
+    private let readers: [SQLiteConnection]
+    private let nextReader = AtomicCounter()
+    let signal = AppendSignal()
+    let now: @Sendable () -> Date
+    let logger: Logger
+
+    private init(
+        path: String, writer: SQLiteConnection, readers: [SQLiteConnection], limits: EventStoreLimits,
+        now: @escaping @Sendable () -> Date, logger: Logger
+    ) {
+        self.path = path
+        self.writer = writer
+        self.readers = readers
+        self.limits = limits
+        self.now = now
+        self.logger = logger
+    }
+
+    /// Opens (creating if needed) the database file at `path`. Does not migrate: call ``migrate()``.
+    public static func open(
+        path: String,
+        limits: EventStoreLimits = .standard,
+        readerCount: Int = 2,
+        now: @escaping @Sendable () -> Date = { Date() },
+        logger: Logger = Logger(label: "listing-ledger.sqlite")
+    ) async throws -> SQLiteEventStore {
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        } catch {
+            throw EventStoreError(.unavailable, "cannot create the folder \(directory.path) for the SQLite database", underlying: error)
+        }
+        do {
+            let writer = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
+            for pragma in ["PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA busy_timeout=10000"] {
+                _ = try await writer.query(pragma)
+            }
+            var readers: [SQLiteConnection] = []
+            for _ in 0..<max(1, readerCount) {
+                let reader = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
+                _ = try await reader.query("PRAGMA busy_timeout=10000")
+                readers.append(reader)
+            }
+            return SQLiteEventStore(path: path, writer: writer, readers: readers, limits: limits, now: now, logger: logger)
+        } catch let error as EventStoreError {
+            throw error
+        } catch {
+            throw EventStoreError(.unavailable, "cannot open the SQLite database at \(path)", underlying: error)
+        }
+    }
+
+    var reader: SQLiteConnection {
+        readers[nextReader.next() % readers.count]
+    }
+
+    public func close() async {
+        for connection in [writer] + readers {
+            try? await connection.close()
+        }
+    }
+
+    /// Runs `body` on the writer connection inside `BEGIN IMMEDIATE … COMMIT`, rolling back on error.
+    func withWriteTransaction<Result: Sendable>(
+        _ body: @Sendable (SQLiteConnection) async throws -> Result
+    ) async throws -> Result {
+        try await writerLock.withLock {
+            _ = try await writer.query("BEGIN IMMEDIATE")
+            do {
+                let result = try await body(writer)
+                _ = try await writer.query("COMMIT")
+                return result
+            } catch {
+                _ = try? await writer.query("ROLLBACK")
+                throw error
+            }
+        }
+    }
+}
+
+/// A lock-free counter for round-robin choices.
+final class AtomicCounter: Sendable {
+    private let value = Synchronization.Atomic<Int>(0)
+    func next() -> Int { value.add(1, ordering: .relaxed).oldValue }
+}
+
+import Synchronization

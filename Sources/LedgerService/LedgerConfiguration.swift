@@ -1,0 +1,147 @@
+import Configuration
+public import EventStore
+public import Foundation
+public import Logging
+import SystemPackage
+
+/// Everything the service reads from outside, resolved in layers:
+/// defaults < config file (JSON) < environment (`LEDGER_…`) < command line.
+public struct LedgerConfiguration: Sendable {
+    /// `development` runs with safe local defaults; `production` requires every secret to be set.
+    public enum Mode: String, Sendable {
+        case development, production
+    }
+
+    /// How log lines are written.
+    public enum LogFormat: String, Sendable {
+        case text, json
+    }
+
+    public var mode: Mode
+    public var databaseURL: DatabaseURL
+    /// Whether the database URL came from configuration (false: the development default).
+    public var databaseURLIsDefault: Bool
+    public var httpHost: String
+    public var httpPort: Int
+    public var logLevel: Logger.Level
+    public var logFormat: LogFormat
+    /// The largest request body any route accepts.
+    public var requestBodyBytesMax: Int
+    /// The key API-key hashes are computed with (HMAC-SHA256). Changing it invalidates every key.
+    public var apiKeyPepper: String
+    /// Whether `serve` applies pending migrations at start.
+    public var migrateOnStart: Bool
+
+    /// One setting: its key in the file (dotted), its environment variable, its development default.
+    public struct Setting: Sendable {
+        public let key: String
+        public let developmentDefault: String?
+        public let isSecret: Bool
+        public let summary: String
+
+        /// The environment variable that sets it.
+        public var environmentVariable: String {
+            "LEDGER_" + key.replacingOccurrences(of: ".", with: "_").uppercased()
+        }
+    }
+
+    /// Every setting, in the order the README lists them.
+    public static let settings: [Setting] = [
+        Setting(key: "mode", developmentDefault: "development", isSecret: false, summary: "`development` or `production`"),
+        Setting(key: "database.url", developmentDefault: "sqlite:var/ledger.sqlite", isSecret: true, summary: "`sqlite:///path` or `postgres://user:password@host:port/db`; required in production"),
+        Setting(key: "http.host", developmentDefault: "127.0.0.1", isSecret: false, summary: "address to listen on"),
+        Setting(key: "http.port", developmentDefault: "8080", isSecret: false, summary: "port to listen on (0 picks a free one)"),
+        Setting(key: "http.body_bytes_max", developmentDefault: "1048576", isSecret: false, summary: "largest request body, in bytes"),
+        Setting(key: "log.level", developmentDefault: "info", isSecret: false, summary: "trace, debug, info, notice, warning, error, critical"),
+        Setting(key: "log.format", developmentDefault: "text", isSecret: false, summary: "`text` or `json` (one JSON object per line)"),
+        Setting(key: "api_key.pepper", developmentDefault: "development-only-api-key-pepper", isSecret: true, summary: "secret mixed into API-key hashes; required in production"),
+        Setting(key: "migrate_on_start", developmentDefault: "true", isSecret: false, summary: "apply pending migrations when `serve` starts"),
+    ]
+
+    /// Resolves the configuration.
+    ///
+    /// - Parameters:
+    ///   - commandLine: settings given on the command line, by key (`database.url`), highest priority.
+    ///   - environment: the process environment.
+    ///   - configFile: a JSON file (`{"database": {"url": "…"}}`); also `LEDGER_CONFIG_FILE`.
+    public static func resolve(
+        commandLine: [String: String] = [:],
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        configFile: String? = nil
+    ) async throws -> LedgerConfiguration {
+        var providers: [any ConfigProvider] = [
+            InMemoryProvider(name: "command line", values: Dictionary(uniqueKeysWithValues: commandLine.map {
+                (AbsoluteConfigKey(ConfigKey($0.key)), ConfigValue(.string($0.value), isSecret: false))
+            })),
+            EnvironmentVariablesProvider(environmentVariables: environment).prefixKeys(with: "ledger"),
+        ]
+        if let path = configFile ?? environment["LEDGER_CONFIG_FILE"], !path.isEmpty {
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw ConfigurationError("the configuration file \(path) does not exist")
+            }
+            do {
+                providers.append(try await FileProvider<JSONSnapshot>(filePath: FilePath(path)))
+            } catch {
+                throw ConfigurationError("the configuration file \(path) is not valid JSON: \(error)")
+            }
+        }
+        let reader = ConfigReader(providers: providers)
+        return try LedgerConfiguration(reader: SettingsReader(reader: reader))
+    }
+
+    init(reader: SettingsReader) throws {
+        let mode = try reader.parse("mode") { Mode(rawValue: $0) }
+        self.mode = mode
+        let production = mode == .production
+        let databaseText = try reader.value("database.url", required: production)
+        databaseURLIsDefault = reader.isDefault("database.url")
+        do {
+            databaseURL = try DatabaseURL(parsing: databaseText)
+        } catch {
+            throw ConfigurationError("LEDGER_DATABASE_URL: \(error.message)")
+        }
+        httpHost = try reader.value("http.host", required: false)
+        httpPort = try reader.parse("http.port") { Int($0).flatMap { (0...65_535).contains($0) ? $0 : nil } }
+        requestBodyBytesMax = try reader.parse("http.body_bytes_max") { Int($0).flatMap { $0 > 0 ? $0 : nil } }
+        logLevel = try reader.parse("log.level") { Logger.Level(rawValue: $0.lowercased()) }
+        logFormat = try reader.parse("log.format") { LogFormat(rawValue: $0.lowercased()) }
+        apiKeyPepper = try reader.value("api_key.pepper", required: production)
+        migrateOnStart = try reader.parse("migrate_on_start") { ["true": true, "false": false][$0.lowercased()] }
+    }
+}
+
+/// A configuration problem a person must fix; the message names the setting.
+public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Reads settings as text so a malformed value is an error naming the setting, never a silent default.
+struct SettingsReader {
+    let reader: ConfigReader
+
+    func isDefault(_ key: String) -> Bool {
+        reader.string(forKey: ConfigKey(key)) == nil
+    }
+
+    func value(_ key: String, required: Bool) throws -> String {
+        let setting = LedgerConfiguration.settings.first { $0.key == key }
+        precondition(setting != nil, "unknown setting \(key)")
+        if let value = reader.string(forKey: ConfigKey(key), isSecret: setting?.isSecret ?? false), !value.isEmpty {
+            return value
+        }
+        guard !required, let fallback = setting?.developmentDefault else {
+            throw ConfigurationError("\(setting?.environmentVariable ?? key) is required in production mode (or `\(key)` in the configuration file)")
+        }
+        return fallback
+    }
+
+    func parse<Value>(_ key: String, _ convert: (String) -> Value?) throws -> Value {
+        let text = try value(key, required: false)
+        guard let parsed = convert(text) else {
+            let variable = LedgerConfiguration.settings.first { $0.key == key }?.environmentVariable ?? key
+            throw ConfigurationError("\(variable): '\(text)' is not a valid value")
+        }
+        return parsed
+    }
+}

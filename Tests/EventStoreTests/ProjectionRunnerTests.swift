@@ -1,0 +1,115 @@
+import EventStore
+import Foundation
+import TestSupport
+import Testing
+
+/// Counts events per stream in a table created by the test (read models normally come from migrations).
+struct StreamCountProjection: Projection {
+    let name = "stream-counts"
+    /// Throws while applying the event whose type is this, to simulate a crash mid-batch.
+    var failOnType: String?
+
+    static func createTable(_ store: any EventStore) async throws {
+        try await store.withReadModelTransaction { connection in
+            try await connection.execute("CREATE TABLE stream_counts (stream TEXT PRIMARY KEY, events BIGINT NOT NULL)")
+        }
+    }
+
+    func reset(_ connection: any ReadModelConnection) async throws {
+        try await connection.execute("DELETE FROM stream_counts")
+    }
+
+    func apply(_ events: [RecordedEvent], _ connection: any ReadModelConnection) async throws {
+        for event in events {
+            if event.type == failOnType { throw UnexpectedOutcome("simulated crash at \(event.type)") }
+            try await connection.execute(
+                "INSERT INTO stream_counts (stream, events) VALUES (?, 1) ON CONFLICT (stream) DO UPDATE SET events = stream_counts.events + 1",
+                [.text(event.stream)]
+            )
+        }
+    }
+
+    static func counts(_ store: any EventStore) async throws -> [String: Int64] {
+        try await store.withReadModelConnection { connection in
+            let rows = try await connection.query("SELECT stream, events FROM stream_counts ORDER BY stream", [])
+            return Dictionary(uniqueKeysWithValues: rows.map { ($0[0].text ?? "", $0[1].integer ?? -1) })
+        }
+    }
+}
+
+@Suite("Projection runner")
+struct ProjectionRunnerTests {
+    @Test(arguments: Backend.allCases)
+    func catchUpAppliesEveryEventOnceAndRecordsTheCheckpoint(backend: Backend) async throws {
+        try await TestDatabase.withStore(backend) { store, _ in
+            try await StreamCountProjection.createTable(store)
+            for index in 0..<12 {
+                _ = try await store.append([makeEvent()], to: "s-\(index % 2)", expecting: .any)
+            }
+            try await store.waitUntilAllCommittedEventsAreVisible()
+            let runner = ProjectionRunner(store: store, projection: StreamCountProjection(), batchSize: 5)
+            #expect(try await runner.catchUp() == 12)
+            #expect(try await StreamCountProjection.counts(store) == ["s-0": 6, "s-1": 6])
+            #expect(try await runner.checkpoint() == (try await store.headCursor()))
+            // Nothing new: nothing applied twice.
+            #expect(try await runner.catchUp() == 0)
+            #expect(try await StreamCountProjection.counts(store) == ["s-0": 6, "s-1": 6])
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func aCrashMidBatchLeavesNeitherRowsNorCheckpointAndResumeCompletes(backend: Backend) async throws {
+        try await TestDatabase.withStore(backend) { store, _ in
+            try await StreamCountProjection.createTable(store)
+            for type in ["A", "B", "Poison", "C"] {
+                _ = try await store.append([makeEvent(type)], to: "s", expecting: .any)
+            }
+            try await store.waitUntilAllCommittedEventsAreVisible()
+            let crashing = ProjectionRunner(store: store, projection: StreamCountProjection(failOnType: "Poison"), batchSize: 10)
+            await #expect(throws: UnexpectedOutcome.self) { try await crashing.runBatch() }
+            #expect(try await StreamCountProjection.counts(store).isEmpty)
+            #expect(try await crashing.checkpoint() == .start)
+
+            let resumed = ProjectionRunner(store: store, projection: StreamCountProjection(), batchSize: 10)
+            #expect(try await resumed.catchUp() == 4)
+            #expect(try await StreamCountProjection.counts(store) == ["s": 4])
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func rebuildFromZeroGivesTheSameReadModel(backend: Backend) async throws {
+        try await TestDatabase.withStore(backend) { store, _ in
+            try await StreamCountProjection.createTable(store)
+            for index in 0..<9 {
+                _ = try await store.append([makeEvent()], to: "s-\(index % 3)", expecting: .any)
+            }
+            try await store.waitUntilAllCommittedEventsAreVisible()
+            let runner = ProjectionRunner(store: store, projection: StreamCountProjection(), batchSize: 4)
+            try await runner.catchUp()
+            let before = try await StreamCountProjection.counts(store)
+            #expect(try await runner.rebuild() == 9)
+            #expect(try await StreamCountProjection.counts(store) == before)
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func concurrentRunnersApplyEachEventExactlyOnce(backend: Backend) async throws {
+        try await TestDatabase.withStore(backend) { store, _ in
+            try await StreamCountProjection.createTable(store)
+            for _ in 0..<60 {
+                _ = try await store.append([makeEvent()], to: "s", expecting: .any)
+            }
+            try await store.waitUntilAllCommittedEventsAreVisible()
+            // Three instances of the same projection race over the same checkpoint.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<3 {
+                    group.addTask {
+                        try await ProjectionRunner(store: store, projection: StreamCountProjection(), batchSize: 7).catchUp()
+                    }
+                }
+                try await group.waitForAll()
+            }
+            #expect(try await StreamCountProjection.counts(store) == ["s": 60])
+        }
+    }
+}
