@@ -25,6 +25,7 @@ extension EventMetadata {
         return (try? encoder.encode(self)) ?? Data("{}".utf8)
     }
 
+    /// Decodes stored metadata; unreadable metadata reads as empty rather than failing a replay.
     static func decoded(from data: Data) -> EventMetadata {
         (try? JSONDecoder().decode(EventMetadata.self, from: data)) ?? EventMetadata()
     }

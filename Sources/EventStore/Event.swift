@@ -52,16 +52,21 @@ public struct RecordedEvent: Sendable, Hashable {
     public var type: String
     public var schemaVersion: Int
     public var data: Data
-    public var metadata: EventMetadata
+    /// The metadata as stored (JSON); decoded on demand by ``metadata``, so replays that do not need it
+    /// do not pay for it.
+    public var metadataJSON: Data
     /// When the store recorded the event, by the store's clock.
     public var recordedAt: Date
 
     /// The event's global position.
     public var position: Int64 { cursor.position }
 
+    /// Who or what caused the event.
+    public var metadata: EventMetadata { EventMetadata.decoded(from: metadataJSON) }
+
     public init(
         id: UUID, stream: String, version: Int64, cursor: LogCursor, type: String, schemaVersion: Int,
-        data: Data, metadata: EventMetadata, recordedAt: Date
+        data: Data, metadataJSON: Data, recordedAt: Date
     ) {
         self.id = id
         self.stream = stream
@@ -70,7 +75,7 @@ public struct RecordedEvent: Sendable, Hashable {
         self.type = type
         self.schemaVersion = schemaVersion
         self.data = data
-        self.metadata = metadata
+        self.metadataJSON = metadataJSON
         self.recordedAt = recordedAt
     }
 }

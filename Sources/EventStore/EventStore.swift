@@ -1,4 +1,6 @@
 public import Foundation
+public import CoreMetrics
+public import Logging
 
 /// An append-only, durable log of events grouped into streams.
 ///
@@ -163,4 +165,23 @@ public struct LogCursor: Sendable, Hashable, Comparable, Codable, CustomStringCo
     }
 
     public var description: String { "\(commitOrder).\(position)" }
+}
+
+/// Opens the store a database URL names.
+public enum EventStores {
+    /// Opens (without migrating) the SQLite or PostgreSQL store at `url`.
+    public static func open(
+        _ url: DatabaseURL,
+        limits: EventStoreLimits = .standard,
+        now: @escaping @Sendable () -> Date = { Date() },
+        metricsFactory: any MetricsFactory = MetricsSystem.factory,
+        logger: Logger
+    ) async throws -> any EventStore {
+        switch url {
+        case .sqlite(let path):
+            try await SQLiteEventStore.open(path: path, limits: limits, now: now, metricsFactory: metricsFactory, logger: logger)
+        case .postgres(let settings):
+            try await PostgresEventStore.open(settings: settings, limits: limits, now: now, metricsFactory: metricsFactory, logger: logger)
+        }
+    }
 }

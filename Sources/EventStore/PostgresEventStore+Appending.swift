@@ -1,4 +1,5 @@
 import Foundation
+import CoreMetrics
 import NIOCore
 import NIOFoundationEssentialsCompat
 import PostgresNIO
@@ -21,6 +22,7 @@ extension PostgresEventStore {
             do {
                 let result = try await appendOnce(events, hashes: hashes, stream: stream, expecting: expectedVersion, recordedAt: recordedAt)
                 if !result.wasAlreadyStored {
+                    appendedEvents.increment(by: events.count)
                     signal.signal()
                     notifier.appendCommitted()
                 }

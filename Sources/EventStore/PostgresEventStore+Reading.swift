@@ -78,7 +78,7 @@ extension PostgresEventStore {
                 id: id, stream: stream, version: version,
                 cursor: LogCursor(commitOrder: Int64(order) ?? 0, position: position),
                 type: type, schemaVersion: Int(schemaVersion), data: Data(buffer: data),
-                metadata: EventMetadata.decoded(from: Data(buffer: metadata)), recordedAt: recordedAt
+                metadataJSON: Data(buffer: metadata), recordedAt: recordedAt
             ))
         }
         return events

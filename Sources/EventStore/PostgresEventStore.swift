@@ -1,5 +1,6 @@
 public import Foundation
 public import Logging
+public import CoreMetrics
 import NIOCore
 import NIOFoundationEssentialsCompat
 import NIOPosix
@@ -26,14 +27,16 @@ public final class PostgresEventStore: EventStore {
     let notifier: CoalescingNotifier
     let now: @Sendable () -> Date
     let logger: Logger
+    let appendedEvents: Counter
     private let backgroundTasks: [Task<Void, Never>]
 
     static let notificationChannel = "ledger_appends"
 
     private init(
         client: PostgresClient, settings: DatabaseURL.PostgresSettings, limits: EventStoreLimits,
-        now: @escaping @Sendable () -> Date, logger: Logger
+        now: @escaping @Sendable () -> Date, metricsFactory: any MetricsFactory, logger: Logger
     ) {
+        self.appendedEvents = Counter(label: "ledger_events_appended_total", dimensions: [("backend", "postgres")], factory: metricsFactory)
         self.client = client
         self.settings = settings
         self.location = DatabaseURL.postgres(settings).description
@@ -59,6 +62,7 @@ public final class PostgresEventStore: EventStore {
         maximumConnections: Int = 20,
         connectTimeout: Duration = .seconds(5),
         now: @escaping @Sendable () -> Date = { Date() },
+        metricsFactory: any MetricsFactory = MetricsSystem.factory,
         logger: Logger = Logger(label: "listing-ledger.postgres")
     ) async throws -> PostgresEventStore {
         try await checkConnectivity(settings, timeout: connectTimeout, logger: logger)
@@ -69,7 +73,7 @@ public final class PostgresEventStore: EventStore {
         configuration.options.maximumConnections = maximumConnections
         configuration.options.connectTimeout = connectTimeout
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
-        return PostgresEventStore(client: client, settings: settings, limits: limits, now: now, logger: logger)
+        return PostgresEventStore(client: client, settings: settings, limits: limits, now: now, metricsFactory: metricsFactory, logger: logger)
     }
 
     public func close() async {

@@ -1,4 +1,5 @@
 import Foundation
+import CoreMetrics
 import NIOCore
 import NIOFoundationEssentialsCompat
 import SQLiteNIO
@@ -47,7 +48,10 @@ extension SQLiteEventStore {
                 )
             }
         }
-        if !result.wasAlreadyStored { signal.signal() }
+        if !result.wasAlreadyStored {
+            appendedEvents.increment(by: events.count)
+            signal.signal()
+        }
         return result
     }
 

@@ -63,7 +63,7 @@ extension SQLiteEventStore {
             type: columns[4].data.string ?? "",
             schemaVersion: columns[5].data.integer ?? 0,
             data: columns[6].data.blob.map { Data(buffer: $0) } ?? Data(),
-            metadata: EventMetadata.decoded(from: columns[7].data.blob.map { Data(buffer: $0) } ?? Data()),
+            metadataJSON: columns[7].data.blob.map { Data(buffer: $0) } ?? Data(),
             recordedAt: Date(timeIntervalSince1970: Double(columns[8].data.integer ?? 0) / 1_000_000)
         )
     }

@@ -1,5 +1,6 @@
 public import Foundation
 public import Logging
+public import CoreMetrics
 import NIOCore
 import NIOFoundationEssentialsCompat
 import SQLiteNIO
@@ -23,11 +24,13 @@ public final class SQLiteEventStore: EventStore {
     let signal = AppendSignal()
     let now: @Sendable () -> Date
     let logger: Logger
+    let appendedEvents: Counter
 
     private init(
         path: String, writer: SQLiteConnection, readers: [SQLiteConnection], limits: EventStoreLimits,
-        now: @escaping @Sendable () -> Date, logger: Logger
+        now: @escaping @Sendable () -> Date, metricsFactory: any MetricsFactory, logger: Logger
     ) {
+        self.appendedEvents = Counter(label: "ledger_events_appended_total", dimensions: [("backend", "sqlite")], factory: metricsFactory)
         self.path = path
         self.writer = writer
         self.readers = readers
@@ -42,6 +45,7 @@ public final class SQLiteEventStore: EventStore {
         limits: EventStoreLimits = .standard,
         readerCount: Int = 2,
         now: @escaping @Sendable () -> Date = { Date() },
+        metricsFactory: any MetricsFactory = MetricsSystem.factory,
         logger: Logger = Logger(label: "listing-ledger.sqlite")
     ) async throws -> SQLiteEventStore {
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
@@ -61,7 +65,7 @@ public final class SQLiteEventStore: EventStore {
                 _ = try await reader.query("PRAGMA busy_timeout=10000")
                 readers.append(reader)
             }
-            return SQLiteEventStore(path: path, writer: writer, readers: readers, limits: limits, now: now, logger: logger)
+            return SQLiteEventStore(path: path, writer: writer, readers: readers, limits: limits, now: now, metricsFactory: metricsFactory, logger: logger)
         } catch let error as EventStoreError {
             throw error
         } catch {

@@ -1,0 +1,9 @@
+-- API keys. Only an HMAC of each key's secret is stored; the key itself is shown once, at creation.
+CREATE TABLE api_keys (
+    key_id             TEXT    PRIMARY KEY,
+    name               TEXT    NOT NULL,
+    role               TEXT    NOT NULL CHECK (role IN ('staff', 'website', 'directory')),
+    secret_hash        BYTEA   NOT NULL,
+    created_at_micros  BIGINT  NOT NULL,
+    revoked_at_micros  BIGINT
+);

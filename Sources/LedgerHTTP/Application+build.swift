@@ -1,0 +1,39 @@
+public import Hummingbird
+public import LedgerService
+import Logging
+
+
+/// Builds the router: middleware, then one route group per audience. Tests and `serve` share this path.
+public func buildRouter(runtime: LedgerRuntime) -> Router<LedgerRequestContext> {
+    let router = Router(context: LedgerRequestContext.self)
+    router.add(middleware: RequestIDMiddleware())
+    router.add(middleware: HTTPMetricsMiddleware(metrics: runtime.metrics))
+    router.add(middleware: ProblemMiddleware())
+    router.add(middleware: BodyLimitMiddleware(bodyBytesMax: runtime.configuration.requestBodyBytesMax))
+
+    OperationsRoutes(runtime: runtime).register(on: router)
+
+    let api = router.group("api/v1")
+    ClientRoutes(runtime: runtime).register(
+        on: api.group().add(middleware: APIKeyMiddleware(apiKeys: runtime.apiKeys, roles: Set(APIRole.allCases)))
+    )
+    StaffKeyRoutes(runtime: runtime).register(
+        on: api.group().add(middleware: APIKeyMiddleware(apiKeys: runtime.apiKeys, roles: [.staff]))
+    )
+    return router
+}
+
+/// Builds the application: the HTTP server plus the runtime's background services, shut down together.
+public func buildApplication(
+    runtime: LedgerRuntime,
+    onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+) -> some ApplicationProtocol {
+    let configuration = runtime.configuration
+    return Application(
+        router: buildRouter(runtime: runtime),
+        configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: "listing-ledger"),
+        services: runtime.backgroundServices(),
+        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.httpPort) },
+        logger: runtime.logger
+    )
+}

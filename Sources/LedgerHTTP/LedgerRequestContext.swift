@@ -1,0 +1,21 @@
+public import Hummingbird
+import Logging
+public import LedgerService
+import NIOCore
+
+/// What the middleware learns about a request and hands to the routes.
+public struct LedgerRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// The request's id: the client's `X-Request-Id` if well-formed, otherwise a new one.
+    public var requestID: String = ""
+    /// The authenticated API client, on routes that need one.
+    public var caller: APICaller?
+    /// The body limit in force (set by ``BodyLimitMiddleware``), also used when decoding JSON.
+    public var bodyBytesMax: Int = 1_048_576
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+    }
+
+    public var maxUploadSize: Int { bodyBytesMax }
+}

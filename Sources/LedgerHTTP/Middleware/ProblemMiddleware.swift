@@ -1,0 +1,64 @@
+import Foundation
+import EventStore
+import HTTPTypes
+import Hummingbird
+import LedgerService
+import Logging
+
+/// Turns every error into an `application/problem+json` response; unknown errors become a logged 500.
+struct ProblemMiddleware: RouterMiddleware {
+    typealias Context = LedgerRequestContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch {
+            let problem = Self.problem(for: error, request: request, context: context)
+            return problem.response(requestID: context.requestID)
+        }
+    }
+
+    static func problem(for error: any Error, request: Request, context: Context) -> Problem {
+        switch error {
+        case let problem as Problem:
+            return problem
+        case let error as HTTPError:
+            return problem(for: error)
+        case let error as EventStoreError:
+            return problem(for: error, context: context)
+        case is DecodingError:
+            return .badRequest("the JSON body does not match the expected shape: \(error)")
+        default:
+            context.logger.error("request failed", metadata: ["error": "\(String(reflecting: error))", "path": "\(request.uri.path)"])
+            return .internalError()
+        }
+    }
+
+    static func problem(for error: HTTPError) -> Problem {
+        switch error.status {
+        case .notFound:
+            return .notFound("no route matches this path")
+        case .contentTooLarge:
+            return Problem(.contentTooLarge, "content-too-large", title: "Request body too large", detail: error.body ?? "the request body is too large")
+        default:
+            let slug = error.status.reasonPhrase.lowercased().replacingOccurrences(of: " ", with: "-")
+            return Problem(error.status, slug, title: error.status.reasonPhrase, detail: error.body ?? error.status.reasonPhrase, headers: error.headers)
+        }
+    }
+
+    static func problem(for error: EventStoreError, context: Context) -> Problem {
+        switch error.code {
+        case .versionConflict:
+            return Problem(.conflict, "conflict", title: "Concurrent change", detail: "the record changed while this request was handled; retry it")
+        case .idempotencyMismatch:
+            return Problem(.conflict, "idempotency-mismatch", title: "Idempotency key reused", detail: error.message)
+        case .limitExceeded:
+            return Problem(.contentTooLarge, "limit-exceeded", title: "Limit exceeded", detail: error.message)
+        case .invalidArgument:
+            return .badRequest(error.message)
+        case .unavailable, .migration, .configuration:
+            context.logger.error("database failure", metadata: ["error": "\(error)"])
+            return Problem(.serviceUnavailable, "database-unavailable", title: "Database unavailable", detail: "the database cannot be used right now; retry later")
+        }
+    }
+}

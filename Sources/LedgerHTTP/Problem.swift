@@ -1,0 +1,77 @@
+import Foundation
+public import HTTPTypes
+public import Hummingbird
+import NIOCore
+
+/// An error answered as `application/problem+json` (RFC 9457): `type`, `title`, `status`, `detail`.
+///
+/// Problems are what the outside world caused: bad input, a missing key, a conflict. Their text is meant
+/// for the client; nothing internal goes into it.
+public struct Problem: Error, Sendable, HTTPResponseError {
+    public var status: HTTPResponse.Status
+    /// A short, stable slug; the `type` URI is built from it.
+    public var slug: String
+    public var title: String
+    public var detail: String
+    /// Extra response headers, e.g. `WWW-Authenticate` or `Allow`.
+    public var headers: HTTPFields
+
+    public init(_ status: HTTPResponse.Status, _ slug: String, title: String, detail: String, headers: HTTPFields = [:]) {
+        self.status = status
+        self.slug = slug
+        self.title = title
+        self.detail = detail
+        self.headers = headers
+    }
+
+    /// The `type` member: a stable URI naming the kind of problem.
+    public var type: String { "https://listing-ledger.example/problems/\(slug)" }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        response(requestID: nil)
+    }
+
+    /// The problem as a response, with the request id in the body when known.
+    func response(requestID: String?) -> Response {
+        var body: [String: String] = ["type": type, "title": title, "detail": detail, "status": String(status.code)]
+        if let requestID { body["requestId"] = requestID }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var json = (try? encoder.encode(body)) ?? Data("{}".utf8)
+        // "status" is a number in RFC 9457; the dictionary above holds strings, so fix it up textually.
+        json = Data(String(decoding: json, as: UTF8.self)
+            .replacingOccurrences(of: "\"status\":\"\(status.code)\"", with: "\"status\":\(status.code)").utf8)
+        var headers = self.headers
+        headers[.contentType] = "application/problem+json"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: json)))
+    }
+}
+
+extension Problem {
+    static func badRequest(_ detail: String) -> Problem {
+        Problem(.badRequest, "bad-request", title: "The request is malformed", detail: detail)
+    }
+
+    static func notFound(_ detail: String) -> Problem {
+        Problem(.notFound, "not-found", title: "Not found", detail: detail)
+    }
+
+    static func unauthorized(_ detail: String) -> Problem {
+        Problem(
+            .unauthorized, "unauthorized", title: "Authentication required", detail: detail,
+            headers: [.wwwAuthenticate: "Bearer realm=\"listing-ledger\""]
+        )
+    }
+
+    static func forbidden(_ detail: String) -> Problem {
+        Problem(.forbidden, "forbidden", title: "Not allowed for this key", detail: detail)
+    }
+
+    static func contentTooLarge(limit: Int) -> Problem {
+        Problem(.contentTooLarge, "content-too-large", title: "Request body too large", detail: "the request body exceeds \(limit) bytes")
+    }
+
+    static func internalError() -> Problem {
+        Problem(.internalServerError, "internal-error", title: "Internal error", detail: "the server failed; the request id identifies it in the logs")
+    }
+}

@@ -1,0 +1,13 @@
+import Hummingbird
+import LedgerService
+
+/// Staff routes for API keys: listing only; keys are created and revoked with `listing-ledger keys`.
+struct StaffKeyRoutes {
+    let runtime: LedgerRuntime
+
+    func register(on group: RouterGroup<LedgerRequestContext>) {
+        group.get("keys") { _, _ in
+            try JSONResponse(try await runtime.apiKeys.list())
+        }
+    }
+}

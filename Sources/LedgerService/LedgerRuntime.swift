@@ -1,0 +1,75 @@
+public import EventStore
+public import Foundation
+public import Logging
+public import Prometheus
+public import ServiceLifecycle
+
+/// The parts a running ledger is made of, built once from configuration and shared by the HTTP layer,
+/// the background services and the CLI.
+public struct LedgerRuntime: Sendable {
+    public let configuration: LedgerConfiguration
+    public let store: any EventStore
+    public let apiKeys: APIKeyStore
+    public let metrics: LedgerMetrics
+    public let logger: Logger
+    /// The clock every decision uses; tests pass a simulated one.
+    public let now: @Sendable () -> Date
+
+    /// Opens the database the configuration names and, if configured, migrates it.
+    public static func open(
+        _ configuration: LedgerConfiguration,
+        now: @escaping @Sendable () -> Date = { Date() },
+        logger: Logger
+    ) async throws -> LedgerRuntime {
+        let metrics = LedgerMetrics()
+        let store = try await EventStores.open(
+            configuration.databaseURL, now: now, metricsFactory: metrics.factory, logger: logger
+        )
+        do {
+            if configuration.migrateOnStart {
+                let report = try await store.migrate()
+                if !report.applied.isEmpty {
+                    logger.notice("applied migrations", metadata: ["migrations": "\(report.applied.joined(separator: ", "))"])
+                }
+            } else if let pending = try await store.pendingMigrations().first {
+                throw ConfigurationError("the database lacks migration \(pending.fileName); run `listing-ledger migrate`")
+            }
+        } catch {
+            await store.close()
+            throw error
+        }
+        return LedgerRuntime(
+            configuration: configuration, store: store,
+            apiKeys: APIKeyStore(store: store, pepper: configuration.apiKeyPepper, now: now),
+            metrics: metrics, logger: logger, now: now
+        )
+    }
+
+    /// The background services that run beside the HTTP server.
+    public func backgroundServices() -> [any Service] {
+        []
+    }
+
+    /// Closes the database.
+    public func close() async {
+        await store.close()
+    }
+}
+
+/// The service's metrics, exported in Prometheus text format at `/metrics`.
+public struct LedgerMetrics: Sendable {
+    public let registry: PrometheusCollectorRegistry
+    public let factory: PrometheusMetricsFactory
+
+    public init() {
+        registry = PrometheusCollectorRegistry()
+        factory = PrometheusMetricsFactory(registry: registry)
+    }
+
+    /// The metrics as Prometheus text.
+    public func exposition() -> String {
+        var buffer: [UInt8] = []
+        registry.emit(into: &buffer)
+        return String(decoding: buffer, as: UTF8.self)
+    }
+}

@@ -1,0 +1,146 @@
+import ArgumentParser
+import EventStore
+import Foundation
+import LedgerService
+import Logging
+
+/// `listing-ledger bench append|replay`: event-store throughput on either backend.
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure event-store throughput (see Benchmarks/README.md).",
+        subcommands: [Append.self, Replay.self]
+    )
+
+    struct Append: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Append N events from C concurrent writers, B events per append.")
+        @OptionGroup var common: CommonOptions
+        @Option(help: "Events to append in all.") var events: Int = 20_000
+        @Option(help: "Concurrent writers.") var writers: Int = 16
+        @Option(help: "Events per append (one transaction each).") var perAppend: Int = 1
+        @Option(help: "Bytes of data per event.") var dataBytes: Int = 200
+
+        func validate() throws {
+            guard events > 0, writers > 0, perAppend > 0, dataBytes >= 0 else {
+                throw ValidationError("--events, --writers and --per-append must be positive")
+            }
+        }
+
+        func run() async throws {
+            try await reportingFailures {
+                let configuration = try await common.resolve()
+                let store = try await EventStores.open(configuration.databaseURL, logger: Logger(label: "bench"))
+                _ = try await store.migrate()
+                let run = UUID().uuidString.prefix(8)
+                let appendsPerWriter = max(1, events / (writers * perAppend))
+                let payload = Data(#"{"bench":""#.utf8) + Data(repeating: 0x61, count: dataBytes) + Data(#""}"#.utf8)
+                let clock = ContinuousClock()
+                let started = clock.now
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for writer in 0..<writers {
+                        group.addTask {
+                            for _ in 0..<appendsPerWriter {
+                                let batch = (0..<perAppend).map { _ in NewEvent(id: UUID(), type: "BenchmarkEvent", data: payload) }
+                                _ = try await store.append(batch, to: "bench-\(run)-\(writer)", expecting: .any)
+                            }
+                        }
+                    }
+                    try await group.waitForAll()
+                }
+                let seconds = (clock.now - started).seconds
+                await store.close()
+                let total = appendsPerWriter * writers * perAppend
+                let commits = appendsPerWriter * writers
+                print(String(
+                    format: "append %@: %d events in %d commits, %d writers, %d per append: %.2f s, %.0f events/s, %.0f commits/s, peak RSS %d MiB",
+                    store.backendName, total, commits, writers, perAppend, seconds, Double(total) / seconds, Double(commits) / seconds,
+                    PeakMemory.residentMiB()
+                ))
+            }
+        }
+    }
+
+    struct Replay: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Read the whole log through a trivial projection.")
+        @OptionGroup var common: CommonOptions
+        @Option(help: "Events per read.") var batch: Int = 5_000
+        @Option(help: "First append this many events if the log holds fewer.") var ensureEvents: Int = 0
+
+        func run() async throws {
+            try await reportingFailures {
+                let configuration = try await common.resolve()
+                let store = try await EventStores.open(configuration.databaseURL, logger: Logger(label: "bench"))
+                _ = try await store.migrate()
+                try await fill(store, upTo: ensureEvents)
+                let clock = ContinuousClock()
+                let started = clock.now
+                var cursor = LogCursor.start
+                var count = 0
+                var dataBytes = 0
+                var streams = Set<String>()
+                while true {
+                    let events = try await store.readAll(after: cursor, limit: batch)
+                    guard let last = events.last else { break }
+                    // The trivial projection: count events and bytes, remember streams.
+                    for event in events {
+                        count += 1
+                        dataBytes += event.data.count
+                        streams.insert(event.stream)
+                    }
+                    cursor = last.cursor
+                }
+                let seconds = (clock.now - started).seconds
+                await store.close()
+                print(String(
+                    format: "replay %@: %d events (%d streams, %d MiB of data) in %.2f s: %.0f events/s, peak RSS %d MiB",
+                    store.backendName, count, streams.count, dataBytes / 1_048_576, seconds, Double(count) / max(seconds, 0.000_001),
+                    PeakMemory.residentMiB()
+                ))
+            }
+        }
+
+        private func fill(_ store: any EventStore, upTo target: Int) async throws {
+            var present = 0
+            var cursor = LogCursor.start
+            while present < target {
+                let events = try await store.readAll(after: cursor, limit: 5_000)
+                guard let last = events.last else { break }
+                present += events.count
+                cursor = last.cursor
+            }
+            guard present < target else { return }
+            let payload = Data(#"{"bench":"replay"}"#.utf8)
+            var remaining = target - present
+            var stream = 0
+            while remaining > 0 {
+                let count = min(remaining, 500)
+                _ = try await store.append(
+                    (0..<count).map { _ in NewEvent(id: UUID(), type: "BenchmarkEvent", data: payload) },
+                    to: "replay-\(stream % 1_000)", expecting: .any
+                )
+                remaining -= count
+                stream += 1
+                if stream % 100 == 0 { printError("filled \(target - remaining) of \(target) events") }
+            }
+        }
+    }
+}
+
+extension Duration {
+    var seconds: Double {
+        let (whole, fraction) = components
+        return Double(whole) + Double(fraction) / 1e18
+    }
+}
+
+/// The process's peak resident memory, from /proc/self/status (VmHWM).
+enum PeakMemory {
+    static func residentMiB() -> Int {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return -1 }
+        for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+            let kilobytes = line.split(separator: " ").compactMap { Int($0) }.first ?? 0
+            return kilobytes / 1024
+        }
+        return -1
+    }
+}

@@ -1,0 +1,18 @@
+import ArgumentParser
+
+/// `listing-ledger`: the service and its operations tools.
+@main
+struct ListingLedgerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "listing-ledger",
+        abstract: "Records listing contributions in an event-sourced ledger and decides who is listed.",
+        discussion: """
+            Configuration comes from defaults < a JSON file (--config or LEDGER_CONFIG_FILE) < LEDGER_* \
+            environment variables < command-line options. With none at all, `serve` runs a development \
+            instance on SQLite under ./var/.
+
+            Exit codes: 0 success, 1 failure, 64 usage error, 69 database unavailable, 78 configuration error.
+            """,
+        subcommands: [ServeCommand.self, MigrateCommand.self, KeysCommand.self, BenchCommand.self]
+    )
+}

@@ -1,0 +1,57 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import LedgerHTTP
+import LedgerService
+import Logging
+import ServiceLifecycle
+import UnixSignals
+import EventStore
+
+/// `listing-ledger serve`: the HTTP API and the background services, until SIGTERM or SIGINT.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the service: HTTP API, staff console and background work."
+    )
+
+    @OptionGroup var common: CommonOptions
+
+    @Option(name: .long, help: "Address to listen on (also LEDGER_HTTP_HOST).")
+    var host: String?
+
+    @Option(name: .long, help: "Port to listen on; 0 picks a free one (also LEDGER_HTTP_PORT).")
+    var port: Int?
+
+    func run() async throws {
+        try await reportingFailures {
+            var extra: [String: String] = [:]
+            extra["http.host"] = host
+            extra["http.port"] = port.map(String.init)
+            let configuration = try await common.resolve(extra: extra)
+            let logger = LoggingSetup.bootstrap(configuration)
+            let runtime = try await LedgerRuntime.open(configuration, logger: logger)
+            let database = configuration.databaseURL.description
+            let mode = configuration.mode
+            let application = buildApplication(runtime: runtime) { port in
+                let development = mode == .development ? " — development instance, not for production" : ""
+                // Written unbuffered: scripts and tests wait for this line.
+                FileHandle.standardOutput.write(Data("listing-ledger listening on http://\(configuration.httpHost):\(port) using \(database)\(development)\n".utf8))
+            }
+            let group = ServiceGroup(
+                configuration: .init(
+                    services: [application],
+                    gracefulShutdownSignals: [.sigterm, .sigint],
+                    logger: logger
+                )
+            )
+            do {
+                try await group.run()
+            } catch {
+                await runtime.close()
+                throw Failure.failed("the service stopped: \(error)")
+            }
+            await runtime.close()
+        }
+    }
+}

@@ -1,0 +1,44 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import LedgerHTTP
+import LedgerService
+import TestSupport
+import Testing
+
+@Suite("OpenAPI document")
+struct OpenAPIDocumentTests {
+    /// Every route the router serves must be described, so new routes keep the document current.
+    @Test
+    func everyRouteIsDescribed() async throws {
+        let runtime = try await TestRuntime.make(.sqlite)
+        let router = buildRouter(runtime: runtime)
+        let served = router.routes.map { route in
+            let path = route.path.description.split(separator: "/").map { segment in
+                segment.hasPrefix(":") ? "{\(segment.dropFirst())}" : String(segment)
+            }.joined(separator: "/")
+            return (method: route.method.rawValue.lowercased(), path: "/" + path)
+        }
+        try await buildApplication(runtime: runtime).test(.live) { client in
+            let response = try await client.execute(uri: "/openapi.json", method: .get)
+            #expect(response.status == .ok)
+            let document = try #require(try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any])
+            #expect(document["openapi"] as? String == "3.1.0")
+            let paths = try #require(document["paths"] as? [String: [String: Any]])
+            #expect(served.count >= 6)
+            for route in served {
+                #expect(paths[route.path]?[route.method] != nil, "\(route.method.uppercased()) \(route.path) is not in openapi.json")
+            }
+            // And nothing is described that is not served.
+            let servedKeys = Set(served.map { "\($0.method) \($0.path)" })
+            for (path, operations) in paths {
+                for method in operations.keys {
+                    #expect(servedKeys.contains("\(method) \(path)"), "openapi.json describes \(method.uppercased()) \(path), which is not served")
+                }
+            }
+        }
+        await runtime.close()
+    }
+}
+
+import NIOFoundationCompat

@@ -1,0 +1,169 @@
+import EventStore
+import Foundation
+import FoundationNetworking
+import TestSupport
+import Testing
+
+/// Runs the built `listing-ledger` executable as a person or a script would.
+@Suite("listing-ledger command line")
+struct CLITests {
+    @Test(arguments: Backend.allCases)
+    func migrateCreatesTheSchemaAndASecondRunChangesNothing(backend: Backend) async throws {
+        let url = try await TestDatabase.freshURL(backend).connectionString
+        let first = try await CLI.run(["migrate", "--database-url", url])
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(first.stdout.contains("applied 0001_event_log.sql, 0002_api_keys.sql"))
+        let second = try await CLI.run(["migrate", "--database-url", url])
+        #expect(second.status == 0)
+        #expect(second.stdout.contains("up to date (2 migrations applied before)"))
+    }
+
+    @Test
+    func anUnknownDatabaseSchemeIsAConfigurationError() async throws {
+        let result = try await CLI.run(["migrate", "--database-url", "mysql://root@localhost/ledger"])
+        #expect(result.status == 78)
+        #expect(result.stderr.contains("the database URL scheme 'mysql' is not supported"))
+    }
+
+    @Test
+    func anUnreachableDatabaseFailsFastWithItsCause() async throws {
+        let started = ContinuousClock.now
+        let result = try await CLI.run(["migrate", "--database-url", "postgres://ledger@127.0.0.1:1/ledger?sslmode=disable"])
+        #expect(result.status == 69)
+        #expect(result.stderr.contains("PostgreSQL at postgres://ledger@127.0.0.1:1/ledger: the connection failed"))
+        #expect(result.stderr.contains("Connection refused"))
+        #expect(ContinuousClock.now - started < .seconds(30))
+    }
+
+    @Test
+    func wrongPostgresCredentialsAreReportedAsSuch() async throws {
+        var settings = try TestDatabase.adminSettings()
+        settings.database = "no_such_database_\(UUID().uuidString.prefix(8).lowercased())"
+        let result = try await CLI.run(["migrate", "--database-url", DatabaseURL.postgres(settings).connectionString])
+        #expect(result.status == 69)
+        #expect(result.stderr.contains("the database does not exist"))
+    }
+
+    @Test
+    func keysAreCreatedListedAndRevoked() async throws {
+        let url = try await TestDatabase.freshURL(.sqlite).connectionString
+        let created = try await CLI.run(["keys", "create", "--role", "staff", "--name", "Anna", "--database-url", url])
+        #expect(created.status == 0, "\(created.stderr)")
+        let key = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(key.hasPrefix("llk_"))
+        let keyID = String(key.split(separator: "_")[1])
+
+        let listed = try await CLI.run(["keys", "list", "--database-url", url])
+        #expect(listed.stdout.contains("\(keyID)\tstaff\tAnna"))
+        #expect(!listed.stdout.contains(String(key.split(separator: "_")[2])))
+
+        #expect(try await CLI.run(["keys", "revoke", keyID, "--database-url", url]).status == 0)
+        #expect(try await CLI.run(["keys", "list", "--database-url", url]).stdout.contains("revoked"))
+        let unknown = try await CLI.run(["keys", "revoke", "nope", "--database-url", url])
+        #expect(unknown.status == 1 && unknown.stderr.contains("no key with id 'nope'"))
+        let badRole = try await CLI.run(["keys", "create", "--role", "admin", "--name", "x", "--database-url", url])
+        #expect(badRole.status == 1 && badRole.stderr.contains("unknown role 'admin'"))
+    }
+
+    @Test
+    func serveWithNoConfigurationRunsOnSQLiteUnderVarAndStopsOnSIGTERM() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ledger-serve-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let server = try CLI.start(["serve", "--port", "0"], directory: folder)
+        let line = try await server.waitForLine(containing: "listening on", timeout: .seconds(60))
+        #expect(line.contains("using sqlite:var/ledger.sqlite"))
+        #expect(line.contains("development instance"))
+        let port = try #require(line.split(separator: ":").dropFirst(2).first.flatMap { Int($0.prefix(while: \.isNumber)) })
+
+        let (body, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/readyz")!)
+        #expect((response as? HTTPURLResponse)?.statusCode == 200)
+        #expect(String(decoding: body, as: UTF8.self).contains("sqlite"))
+        #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("var/ledger.sqlite").path))
+
+        let status = try await server.terminate()
+        #expect(status == 0)
+    }
+}
+
+/// Finds and runs the built executable.
+enum CLI {
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    static var executable: URL {
+        URL(fileURLWithPath: #filePath)
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent(".build/debug/listing-ledger")
+    }
+
+    /// The environment without any LEDGER_ setting of the developer's.
+    static var cleanEnvironment: [String: String] {
+        ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("LEDGER_") || $0.key == "LEDGER_TEST_POSTGRES_URL" }
+    }
+
+    static func run(_ arguments: [String]) async throws -> Result {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        process.environment = cleanEnvironment
+        let stdout = Pipe(), stderr = Pipe()
+        process.standardOutput = stdout
+        process.standardError = stderr
+        try process.run()
+        let output = stdout.fileHandleForReading.readDataToEndOfFile()
+        let errors = stderr.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, stdout: String(decoding: output, as: UTF8.self), stderr: String(decoding: errors, as: UTF8.self))
+    }
+
+    static func start(_ arguments: [String], directory: URL) throws -> RunningProcess {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        process.environment = cleanEnvironment
+        process.currentDirectoryURL = directory
+        let stdout = Pipe()
+        process.standardOutput = stdout
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return RunningProcess(process: process, output: stdout.fileHandleForReading)
+    }
+}
+
+/// A server started by a test.
+final class RunningProcess: @unchecked Sendable {
+    // @unchecked: the Process and FileHandle are only used from the test's task.
+    let process: Process
+    let output: FileHandle
+    private var buffer = ""
+
+    init(process: Process, output: FileHandle) {
+        self.process = process
+        self.output = output
+    }
+
+    func waitForLine(containing text: String, timeout: Duration) async throws -> String {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let line = buffer.split(separator: "\n").first(where: { $0.contains(text) }) { return String(line) }
+            let data = output.availableData
+            if data.isEmpty {
+                guard process.isRunning else { break }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            buffer += String(decoding: data, as: UTF8.self)
+        }
+        process.terminate()
+        throw TestSetupError("the server never printed '\(text)'; output so far: \(buffer)")
+    }
+
+    func terminate() async throws -> Int32 {
+        process.terminate()
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+}

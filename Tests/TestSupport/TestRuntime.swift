@@ -1,0 +1,40 @@
+public import EventStore
+public import Foundation
+public import LedgerService
+import Logging
+
+/// Builds a ``LedgerRuntime`` on a fresh database, as `serve` would, for tests.
+public enum TestRuntime {
+    /// The pepper test keys are hashed with.
+    public static let pepper = "test-pepper"
+
+    /// A runtime on a fresh, migrated database of `backend`, listening on a free port.
+    public static func make(
+        _ backend: Backend,
+        bodyBytesMax: Int = 64 * 1024,
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) async throws -> LedgerRuntime {
+        let url = try await TestDatabase.freshURL(backend)
+        let configuration = try await LedgerConfiguration.resolve(
+            commandLine: [
+                "database.url": url.connectionString, "http.port": "0", "api_key.pepper": pepper,
+                "http.body_bytes_max": String(bodyBytesMax),
+            ],
+            environment: [:]
+        )
+        return try await LedgerRuntime.open(configuration, now: now, logger: Logger(label: "listing-ledger.tests"))
+    }
+}
+
+extension DatabaseURL {
+    /// The URL as text that ``DatabaseURL/init(parsing:)`` reads back, password included.
+    public var connectionString: String {
+        switch self {
+        case .sqlite(let path):
+            return "sqlite:\(path.hasPrefix("/") ? "//" : "")\(path)"
+        case .postgres(let settings):
+            let password = settings.password.map { ":\($0)" } ?? ""
+            return "postgres://\(settings.username)\(password)@\(settings.host):\(settings.port)/\(settings.database)?sslmode=\(settings.tls.rawValue)"
+        }
+    }
+}
