@@ -1,0 +1,6 @@
+-- pgbench's side of the comparison: one durable single-row insert per transaction into the events table,
+-- with the same indexes and row shape as a one-event append (but none of its checks).
+INSERT INTO events (event_id, stream, version, type, schema_version, data, metadata, content_hash, recorded_at)
+VALUES (gen_random_uuid(), 'pgbench-' || gen_random_uuid(), 1, 'BenchmarkEvent', 1,
+        convert_to('{"bench":"' || repeat('a', 200) || '"}', 'UTF8'), convert_to('{}', 'UTF8'),
+        sha256(convert_to('x', 'UTF8')), now());
