@@ -1,0 +1,191 @@
+public import Foundation
+
+/// Where a listing stands.
+public enum ListingStatus: String, Sendable, Hashable, Codable, CaseIterable {
+    /// Registered, never paid or waived, or not yet certified.
+    case pending
+    /// Paid through today.
+    case active
+    /// Past the last paid day, within the grace days: still visible.
+    case grace
+    /// Visible on a staff waiver.
+    case waived
+    /// Was paid or waived; no longer.
+    case expired
+    /// Certification suspended or revoked.
+    case suspended
+}
+
+/// Why a listing is visible: the payments of the current paid period, or a waiver.
+public struct ListingBasis: Sendable, Hashable, Codable {
+    public enum Kind: String, Sendable, Hashable, Codable { case payments, waiver }
+    public var kind: Kind
+    public var paymentIDs: [PaymentID]
+    public var waiverID: String?
+
+    public static func payments(_ ids: [PaymentID]) -> ListingBasis { ListingBasis(kind: .payments, paymentIDs: ids, waiverID: nil) }
+    public static func waiver(_ id: String) -> ListingBasis { ListingBasis(kind: .waiver, paymentIDs: [], waiverID: id) }
+}
+
+/// Why a listing is hidden.
+public enum HiddenReason: String, Sendable, Hashable, Codable, CaseIterable {
+    case notRegistered = "not_registered"
+    case notCertified = "not_certified"
+    case certificationSuspended = "certification_suspended"
+    case certificationRevoked = "certification_revoked"
+    case neverPaid = "never_paid"
+    case expired
+    case refunded
+    case waiverEnded = "waiver_ended"
+}
+
+/// A profile's listing at one instant, with exactly one of `basis` (visible) or `reason` (hidden).
+public struct ListingEvaluation: Sendable, Hashable {
+    public var status: ListingStatus
+    public var visible: Bool
+    public var basis: ListingBasis?
+    public var reason: HiddenReason?
+    /// The last paid day of the current (or most recent) paid period.
+    public var paidThrough: LocalDate?
+    /// Money on the profile not yet enough for a period, in minor units (EUR).
+    public var creditMinorUnits: Int64
+    /// The next instant at which the listing would change by itself (expiry, grace end, waiver start or end,
+    /// a renewal reminder), or nil if nothing is scheduled.
+    public var nextChangeAt: Date?
+
+    /// Whether `published` already tells the directory this (same visibility, status and paid-through date).
+    public func matches(_ published: ListingVisibilityChanged?) -> Bool {
+        guard let published else { return !visible && status == .pending }
+        return published.visible == visible && published.status == status && published.paidThrough == paidThrough
+    }
+}
+
+/// One stretch of paid days, bought by consecutive payments.
+public struct PaidPeriod: Sendable, Hashable {
+    public var start: LocalDate
+    public var lastDay: LocalDate
+    public var paymentIDs: [PaymentID]
+}
+
+extension ProfileState {
+    /// The paid periods as known at `instant`: allocations effective by then and not reversed by then,
+    /// applied in effective-date order with the rolling-period rule.
+    public func paidPeriods(at instant: Date, policy: ListingPolicy, ignoringReversals: Bool = false) -> (periods: [PaidPeriod], creditMinorUnits: Int64) {
+        let today = policy.calendar.date(at: instant)
+        let counted = allocations.enumerated()
+            .filter { $0.element.event.effectiveDate <= today && (ignoringReversals || $0.element.isActive(at: instant)) }
+            .sorted { ($0.element.event.effectiveDate, $0.offset) < ($1.element.event.effectiveDate, $1.offset) }
+            .map(\.element.event)
+        return Self.periods(for: counted, graceDays: policy.graceDays)
+    }
+
+    /// The rolling-period rule over allocations in effective-date order. Pure arithmetic, no clock.
+    static func periods(for allocations: [ContributionAllocated], graceDays: Int) -> (periods: [PaidPeriod], creditMinorUnits: Int64) {
+        var periods: [PaidPeriod] = []
+        var credit: Int64 = 0
+        for allocation in allocations {
+            let total = credit + allocation.amount.minorUnits + allocation.acceptedShortfallMinorUnits
+            let price = allocation.price.minorUnits
+            let bought = Int(total / price)
+            credit = total % price
+            guard bought > 0 else { continue }
+            let months = bought * allocation.monthsPerPeriod
+            if let last = periods.last, allocation.effectiveDate <= last.lastDay.addingDays(graceDays) {
+                // Current or in grace: extend from the old last day, so no day is lost or counted twice.
+                let start = last.lastDay.addingDays(1)
+                periods[periods.count - 1].lastDay = start.addingMonths(months).addingDays(-1)
+                periods[periods.count - 1].paymentIDs.append(allocation.paymentID)
+            } else {
+                // After grace: a new period from the payment's own date.
+                let start = allocation.effectiveDate
+                periods.append(PaidPeriod(start: start, lastDay: start.addingMonths(months).addingDays(-1), paymentIDs: [allocation.paymentID]))
+            }
+        }
+        return (periods, credit)
+    }
+
+    /// The listing at `instant`, from everything known now.
+    public func evaluate(at instant: Date, policy: ListingPolicy) -> ListingEvaluation {
+        let today = policy.calendar.date(at: instant)
+        let (periods, credit) = paidPeriods(at: instant, policy: policy)
+        let current = periods.last { $0.start <= today && today <= $0.lastDay }
+        let inGrace = current == nil ? periods.last { $0.lastDay < today && today <= $0.lastDay.addingDays(policy.graceDays) } : nil
+        let latest = periods.last { $0.start <= today }
+        let waiver = waivers.last { $0.isActive(at: instant, on: today) }
+        let next = nextChange(after: today, periods: periods, policy: policy).map(policy.calendar.startOfDay)
+        var evaluation = ListingEvaluation(
+            status: .pending, visible: false, basis: nil, reason: nil,
+            paidThrough: (current ?? inGrace ?? latest)?.lastDay, creditMinorUnits: credit, nextChangeAt: next
+        )
+        guard isRegistered else {
+            evaluation.reason = .notRegistered
+            return evaluation
+        }
+        switch certification(at: instant) {
+        case .none:
+            evaluation.reason = .notCertified
+            return evaluation
+        case .suspended:
+            evaluation.status = .suspended
+            evaluation.reason = .certificationSuspended
+            return evaluation
+        case .revoked:
+            evaluation.status = .suspended
+            evaluation.reason = .certificationRevoked
+            return evaluation
+        case .certified:
+            break
+        }
+        if let current {
+            evaluation.status = .active
+            evaluation.visible = true
+            evaluation.basis = .payments(current.paymentIDs)
+        } else if let inGrace {
+            evaluation.status = .grace
+            evaluation.visible = true
+            evaluation.basis = .payments(inGrace.paymentIDs)
+        } else if let waiver {
+            evaluation.status = .waived
+            evaluation.visible = true
+            evaluation.basis = .waiver(waiver.granted.waiverID)
+        } else {
+            evaluation.reason = hiddenReason(at: instant, today: today, periods: periods, policy: policy)
+            let hadListing = latest != nil || waivers.contains { $0.granted.from <= today } || evaluation.reason == .refunded
+            evaluation.status = hadListing ? .expired : .pending
+        }
+        return evaluation
+    }
+
+    /// Why a certified profile with no current payment or waiver is hidden.
+    private func hiddenReason(at instant: Date, today: LocalDate, periods: [PaidPeriod], policy: ListingPolicy) -> HiddenReason {
+        let withoutReversals = paidPeriods(at: instant, policy: policy, ignoringReversals: true).periods
+        if withoutReversals.contains(where: { $0.start <= today && today <= $0.lastDay.addingDays(policy.graceDays) }) {
+            return .refunded
+        }
+        let lastPaidEnd = periods.last { $0.start <= today }?.lastDay.addingDays(policy.graceDays)
+        let lastWaiverEnd = waivers.compactMap { $0.end(before: instant, today: today, calendar: policy.calendar) }.max()
+        switch (lastPaidEnd, lastWaiverEnd) {
+        case (nil, nil): return .neverPaid
+        case (.some, nil): return .expired
+        case (nil, .some): return .waiverEnded
+        case (.some(let paid), .some(let waived)): return waived > paid ? .waiverEnded : .expired
+        }
+    }
+
+    /// The next date after `today` on which the evaluation or a reminder can change by itself.
+    private func nextChange(after today: LocalDate, periods: [PaidPeriod], policy: ListingPolicy) -> LocalDate? {
+        var candidates: [LocalDate] = []
+        for period in periods {
+            candidates.append(period.lastDay.addingDays(1))
+            candidates.append(period.lastDay.addingDays(policy.graceDays + 1))
+            for days in policy.reminderDaysBefore {
+                candidates.append(period.lastDay.addingDays(-days))
+            }
+        }
+        for waiver in waivers where waiver.revokedAt == nil {
+            candidates.append(waiver.granted.from)
+            candidates.append(waiver.granted.through.addingDays(1))
+        }
+        return candidates.filter { $0 > today }.min()
+    }
+}

@@ -1,0 +1,158 @@
+public import Foundation
+
+/// What staff, payment handlers and the sweeper ask of a profile.
+public enum ProfileCommand: Sendable, Hashable {
+    case register(kind: ProfileKind, displayName: String, contactEmail: String)
+    case changeCertification(CertificationAction, reason: String)
+    case grantWaiver(waiverID: String, from: LocalDate, through: LocalDate, reason: String)
+    case revokeWaiver(waiverID: String, reason: String)
+    /// Apply a listing payment. `acceptShortfall` lets staff count a short payment as a full period.
+    case allocate(paymentID: PaymentID, amount: Money, effectiveDate: LocalDate, acceptShortfall: Bool)
+    case reverseAllocation(paymentID: PaymentID, kind: ReversalKind, reason: String)
+    case reinstateAllocation(paymentID: PaymentID, reason: String)
+    /// Record time-driven changes: expiry, grace end, waiver start or end, renewal reminders.
+    case sweep
+}
+
+/// What staff can do to a certification.
+public enum CertificationAction: String, Sendable, Hashable, Codable, CaseIterable {
+    case grant, suspend, revoke, reinstate
+}
+
+/// The listing rules as decisions: pure, no clock reads, no I/O.
+public enum ProfileDecider {
+    /// The longest free text (names, reasons) accepted.
+    public static let textBytesMax = 500
+
+    /// Decides a command against the profile's state at `now`.
+    ///
+    /// Whenever the result changes what the directory should show, a ``ListingVisibilityChanged`` follows
+    /// the command's own events, so both are appended together.
+    public static func decide(
+        _ command: ProfileCommand, state: ProfileState, profileID: ProfileID, now: Date, policy: ListingPolicy
+    ) throws(DomainError) -> [ProfileEvent] {
+        if case .register = command {} else if !state.isRegistered {
+            throw .profileNotFound(profileID.rawValue)
+        }
+        var events = try commandEvents(command, state: state, profileID: profileID, now: now, policy: policy)
+        var after = state
+        for event in events { after.evolve(event) }
+        let evaluation = after.evaluate(at: now, policy: policy)
+        if !evaluation.matches(after.published) {
+            events.append(.visibilityChanged(ListingVisibilityChanged(
+                visible: evaluation.visible, status: evaluation.status, basis: evaluation.basis,
+                reason: evaluation.reason, paidThrough: evaluation.paidThrough, occurredAt: now
+            )))
+        }
+        return events
+    }
+
+    private static func commandEvents(
+        _ command: ProfileCommand, state: ProfileState, profileID: ProfileID, now: Date, policy: ListingPolicy
+    ) throws(DomainError) -> [ProfileEvent] {
+        switch command {
+        case .register(let kind, let displayName, let contactEmail):
+            guard !state.isRegistered else { throw .profileAlreadyRegistered(profileID.rawValue) }
+            let name = try requireText(displayName, "display name")
+            let email = contactEmail.trimmingCharacters(in: .whitespaces)
+            guard email.utf8.count <= 254, email.split(separator: "@").count == 2, !email.hasPrefix("@"), !email.hasSuffix("@") else {
+                throw .invalidArgument("contact e-mail '\(contactEmail.prefix(80))' is not an address like name@example.org")
+            }
+            return [.registered(ProfileRegistered(profileID: profileID, kind: kind, displayName: name, contactEmail: email, occurredAt: now))]
+
+        case .changeCertification(let action, let reason):
+            let reason = try requireText(reason, "reason")
+            let current = state.currentCertification
+            let next: CertificationState
+            switch (action, current) {
+            case (.grant, .none), (.grant, .revoked): next = .certified
+            case (.suspend, .certified): next = .suspended
+            case (.revoke, .certified), (.revoke, .suspended): next = .revoked
+            case (.reinstate, .suspended): next = .certified
+            default:
+                throw .invalidCertificationChange("cannot \(action.rawValue) a certification that is \(current == .none ? "not granted" : current.rawValue)")
+            }
+            return [.certificationChanged(CertificationChanged(state: next, reason: reason, occurredAt: now))]
+
+        case .grantWaiver(let waiverID, let from, let through, let reason):
+            let reason = try requireText(reason, "reason")
+            guard !waiverID.isEmpty, waiverID.utf8.count <= 64 else { throw .invalidArgument("a waiver id is 1 to 64 bytes") }
+            guard from <= through else { throw .invalidDateRange("the waiver ends (\(through)) before it starts (\(from))") }
+            guard !state.waivers.contains(where: { $0.granted.waiverID == waiverID }) else {
+                throw .invalidArgument("waiver '\(waiverID)' exists already")
+            }
+            return [.waiverGranted(WaiverGranted(waiverID: waiverID, from: from, through: through, reason: reason, occurredAt: now))]
+
+        case .revokeWaiver(let waiverID, let reason):
+            let reason = try requireText(reason, "reason")
+            guard let waiver = state.waivers.first(where: { $0.granted.waiverID == waiverID }), waiver.revokedAt == nil else {
+                throw .waiverNotFound(waiverID)
+            }
+            return [.waiverRevoked(WaiverRevoked(waiverID: waiverID, reason: reason, occurredAt: now))]
+
+        case .allocate(let paymentID, let amount, let effectiveDate, let acceptShortfall):
+            return [.contributionAllocated(try allocation(
+                paymentID: paymentID, amount: amount, effectiveDate: effectiveDate, acceptShortfall: acceptShortfall,
+                state: state, now: now, policy: policy
+            ))]
+
+        case .reverseAllocation(let paymentID, let kind, let reason):
+            guard let allocation = state.allocation(of: paymentID) else { throw .allocationNotFound(paymentID.rawValue) }
+            // Reversing twice (a refund webhook after a chargeback) changes nothing.
+            guard allocation.isActiveNow else { return [] }
+            return [.allocationReversed(AllocationReversed(paymentID: paymentID, kind: kind, reason: try requireText(reason, "reason"), occurredAt: now))]
+
+        case .reinstateAllocation(let paymentID, let reason):
+            guard let allocation = state.allocation(of: paymentID) else { throw .allocationNotFound(paymentID.rawValue) }
+            guard !allocation.isActiveNow else { return [] }
+            return [.allocationReinstated(AllocationReinstated(paymentID: paymentID, reason: try requireText(reason, "reason"), occurredAt: now))]
+
+        case .sweep:
+            return dueReminders(state: state, now: now, policy: policy).map(ProfileEvent.renewalReminderDue)
+        }
+    }
+
+    /// Prices the payment by the tariff in force on its effective date and records what it buys.
+    static func allocation(
+        paymentID: PaymentID, amount: Money, effectiveDate: LocalDate, acceptShortfall: Bool,
+        state: ProfileState, now: Date, policy: ListingPolicy
+    ) throws(DomainError) -> ContributionAllocated {
+        let tariff = policy.tariff.entry(on: effectiveDate)
+        guard amount.currency == tariff.price.currency else {
+            throw .currencyMismatch(amount.currency, tariff.price.currency)
+        }
+        guard amount.minorUnits > 0 else { throw .invalidAmount("a payment must be positive") }
+        guard state.allocation(of: paymentID) == nil else { throw .paymentAlreadyAllocated(paymentID.rawValue) }
+        let credit = state.paidPeriods(at: now, policy: policy).creditMinorUnits
+        var total = credit + amount.minorUnits
+        var shortfall: Int64 = 0
+        if acceptShortfall, total < tariff.price.minorUnits {
+            shortfall = tariff.price.minorUnits - total
+            total = tariff.price.minorUnits
+        }
+        return ContributionAllocated(
+            paymentID: paymentID, amount: amount, effectiveDate: effectiveDate, price: tariff.price,
+            monthsPerPeriod: tariff.months, periodsBought: Int(total / tariff.price.minorUnits),
+            creditAfterMinorUnits: total % tariff.price.minorUnits, acceptedShortfallMinorUnits: shortfall, occurredAt: now
+        )
+    }
+
+    /// A reminder is due `k` days before the paid-through date once that day has come, unless one for the
+    /// same date with `k` or fewer days was recorded already (a late sweep sends only the nearest).
+    static func dueReminders(state: ProfileState, now: Date, policy: ListingPolicy) -> [RenewalReminderDue] {
+        let evaluation = state.evaluate(at: now, policy: policy)
+        guard evaluation.status == .active, let paidThrough = evaluation.paidThrough else { return [] }
+        let today = policy.calendar.date(at: now)
+        let due = policy.reminderDaysBefore.filter { today >= paidThrough.addingDays(-$0) }
+        guard let nearest = due.min() else { return [] }
+        let sent = state.reminders.contains { $0.paidThrough == paidThrough && $0.daysBefore <= nearest }
+        return sent ? [] : [RenewalReminderDue(paidThrough: paidThrough, daysBefore: nearest, occurredAt: now)]
+    }
+
+    static func requireText(_ text: String, _ name: String) throws(DomainError) -> String {
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !trimmed.isEmpty else { throw .invalidArgument("the \(name) must not be empty") }
+        guard trimmed.utf8.count <= textBytesMax else { throw .invalidArgument("the \(name) is longer than \(textBytesMax) bytes") }
+        return trimmed
+    }
+}

@@ -1,0 +1,125 @@
+public import Foundation
+
+/// A profile's state: the fold of its stream. Built by ``evolve(_:)`` alone, so it is deterministic.
+public struct ProfileState: Sendable, Hashable {
+    public var profileID: ProfileID?
+    public var kind: ProfileKind?
+    public var displayName: String = ""
+    public var contactEmail: String = ""
+    /// How many events were folded: the stream's version.
+    public var version: Int64 = 0
+    /// Certification changes in order.
+    public var certificationChanges: [CertificationChanged] = []
+    /// Allocations in the order recorded.
+    public var allocations: [AllocationRecord] = []
+    public var waivers: [WaiverRecord] = []
+    /// The last visibility the directory was told.
+    public var published: ListingVisibilityChanged?
+    /// Every visibility change, for "what was the directory told then".
+    public var publishedHistory: [ListingVisibilityChanged] = []
+    /// Reminders recorded, as (paid-through date, days before).
+    public var reminders: [RenewalReminderDue] = []
+
+    public init() {}
+
+    public var isRegistered: Bool { profileID != nil }
+
+    /// The certification state at `instant`.
+    public func certification(at instant: Date) -> CertificationState {
+        certificationChanges.last { $0.occurredAt <= instant }?.state ?? .none
+    }
+
+    /// The certification state now (after every change recorded).
+    public var currentCertification: CertificationState { certificationChanges.last?.state ?? .none }
+
+    /// Applies one event.
+    public mutating func evolve(_ event: ProfileEvent) {
+        version += 1
+        switch event {
+        case .registered(let registered):
+            profileID = registered.profileID
+            kind = registered.kind
+            displayName = registered.displayName
+            contactEmail = registered.contactEmail
+        case .certificationChanged(let change):
+            certificationChanges.append(change)
+        case .contributionAllocated(let allocation):
+            allocations.append(AllocationRecord(event: allocation, changes: []))
+        case .allocationReversed(let reversal):
+            if let index = allocations.lastIndex(where: { $0.event.paymentID == reversal.paymentID }) {
+                allocations[index].changes.append(.init(active: false, at: reversal.occurredAt))
+            }
+        case .allocationReinstated(let reinstatement):
+            if let index = allocations.lastIndex(where: { $0.event.paymentID == reinstatement.paymentID }) {
+                allocations[index].changes.append(.init(active: true, at: reinstatement.occurredAt))
+            }
+        case .waiverGranted(let waiver):
+            waivers.append(WaiverRecord(granted: waiver, revokedAt: nil))
+        case .waiverRevoked(let revocation):
+            if let index = waivers.firstIndex(where: { $0.granted.waiverID == revocation.waiverID }) {
+                waivers[index].revokedAt = revocation.occurredAt
+            }
+        case .visibilityChanged(let change):
+            published = change
+            publishedHistory.append(change)
+        case .renewalReminderDue(let reminder):
+            reminders.append(reminder)
+        }
+    }
+
+    /// Folds a whole stream.
+    public static func fold(_ events: some Sequence<ProfileEvent>) -> ProfileState {
+        var state = ProfileState()
+        for event in events { state.evolve(event) }
+        return state
+    }
+
+    /// The allocation of a payment, if any.
+    public func allocation(of paymentID: PaymentID) -> AllocationRecord? {
+        allocations.last { $0.event.paymentID == paymentID }
+    }
+
+    /// What the directory was told as of `instant`: the last visibility change at or before it.
+    public func published(at instant: Date) -> ListingVisibilityChanged? {
+        publishedHistory.last { $0.occurredAt <= instant }
+    }
+}
+
+/// An allocation and its reversals and reinstatements.
+public struct AllocationRecord: Sendable, Hashable {
+    public struct Change: Sendable, Hashable {
+        public var active: Bool
+        public var at: Date
+    }
+
+    public var event: ContributionAllocated
+    public var changes: [Change]
+
+    /// Whether the allocation counts at `instant`.
+    public func isActive(at instant: Date) -> Bool {
+        changes.last { $0.at <= instant }?.active ?? true
+    }
+
+    /// Whether it counts after every recorded change.
+    public var isActiveNow: Bool { changes.last?.active ?? true }
+}
+
+/// A waiver and its revocation.
+public struct WaiverRecord: Sendable, Hashable {
+    public var granted: WaiverGranted
+    public var revokedAt: Date?
+
+    /// Whether the waiver makes the listing visible at `instant` (on local date `today`).
+    public func isActive(at instant: Date, on today: LocalDate) -> Bool {
+        granted.from <= today && today <= granted.through && (revokedAt.map { instant < $0 } ?? true)
+    }
+
+    /// The day after the waiver last counted, if that is on or before `today`.
+    func end(before instant: Date, today: LocalDate, calendar: OrganisationCalendar) -> LocalDate? {
+        guard granted.from <= today else { return nil }
+        if let revokedAt, revokedAt <= instant {
+            return calendar.date(at: revokedAt)
+        }
+        return granted.through < today ? granted.through : nil
+    }
+}

@@ -1,0 +1,57 @@
+/// One entry of the price list: from `effectiveFrom` on, a period of `months` costs `price`.
+public struct TariffEntry: Sendable, Hashable, Codable {
+    public var effectiveFrom: LocalDate
+    public var price: Money
+    public var months: Int
+
+    public init(effectiveFrom: LocalDate, price: Money, months: Int) {
+        precondition(price.minorUnits > 0 && months > 0, "a tariff needs a positive price and period")
+        self.effectiveFrom = effectiveFrom
+        self.price = price
+        self.months = months
+    }
+}
+
+/// The dated price list. The entry in force on a payment's effective date applies.
+public struct Tariff: Sendable, Hashable, Codable {
+    /// Entries sorted by `effectiveFrom`.
+    public let entries: [TariffEntry]
+
+    public init(entries: [TariffEntry]) {
+        precondition(!entries.isEmpty, "a tariff needs at least one entry")
+        self.entries = entries.sorted { $0.effectiveFrom < $1.effectiveFrom }
+    }
+
+    /// 125.00 EUR for 12 months, since ever.
+    public static let standard = Tariff(entries: [
+        TariffEntry(effectiveFrom: LocalDate(year: 2000, month: 1, day: 1)!, price: .euros(minorUnits: 12_500), months: 12),
+    ])
+
+    /// The entry in force on `date` (the first entry for dates before it).
+    public func entry(on date: LocalDate) -> TariffEntry {
+        entries.last { $0.effectiveFrom <= date } ?? entries[0]
+    }
+}
+
+/// The listing rules' settings. Defaults are DESIGN.md §3's.
+public struct ListingPolicy: Sendable, Hashable {
+    public var tariff: Tariff
+    /// Days after the last paid day during which the listing stays visible.
+    public var graceDays: Int
+    /// Days before the paid-through date at which a renewal reminder falls due.
+    public var reminderDaysBefore: [Int]
+    public var calendar: OrganisationCalendar
+
+    public init(
+        tariff: Tariff = .standard, graceDays: Int = 14, reminderDaysBefore: [Int] = [30, 7],
+        calendar: OrganisationCalendar = .amsterdam
+    ) {
+        precondition(graceDays >= 0)
+        self.tariff = tariff
+        self.graceDays = graceDays
+        self.reminderDaysBefore = reminderDaysBefore.sorted(by: >)
+        self.calendar = calendar
+    }
+
+    public static let standard = ListingPolicy()
+}

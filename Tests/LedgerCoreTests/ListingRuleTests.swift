@@ -1,0 +1,286 @@
+import Foundation
+@testable import LedgerCore
+import Testing
+
+@Suite("Listing rules")
+struct ListingRuleTests {
+    @Test
+    func aPaymentBuysTwelveMonthsEndingTheDayBeforeTheAnniversary() throws {
+        var history = try History.certified()
+        try history.pay("p1", on: "2026-01-15")
+        let listing = history.evaluate("2026-06-01")
+        #expect(listing.status == .active && listing.visible)
+        #expect(listing.paidThrough == day("2027-01-14"))
+        #expect(listing.basis == .payments([payment("p1")]))
+        #expect(listing.reason == nil)
+    }
+
+    @Test
+    func renewalWhileCurrentExtendsFromTheOldEndNotFromToday() throws {
+        var history = try History.certified()
+        try history.pay("p1", on: "2026-01-15")
+        try history.pay("p2", on: "2026-06-01")
+        // Counting from today would give 2027-05-31; early renewal must lose no day.
+        #expect(history.evaluate("2026-06-02").paidThrough == day("2028-01-14"))
+        #expect(history.evaluate("2027-06-01").basis == .payments([payment("p1"), payment("p2")]))
+    }
+
+    @Test
+    func renewalInGraceExtendsFromTheOldEnd() throws {
+        var history = try History.certified()
+        try history.pay("p1", on: "2026-01-15")
+        #expect(history.evaluate("2027-01-20").status == .grace)
+        #expect(history.evaluate("2027-01-20").visible)
+        try history.pay("p2", on: "2027-01-20")
+        #expect(history.evaluate("2027-01-21").status == .active)
+        #expect(history.evaluate("2027-01-21").paidThrough == day("2028-01-14"))
+    }
+
+    @Test
+    func aPaymentAfterGraceStartsANewPeriodOnItsOwnDate() throws {
+        var history = try History.certified()
+        try history.pay("p1", on: "2026-01-15")
+        // Grace is 2027-01-15 … 2027-01-28; expired from 2027-01-29.
+        #expect(history.evaluate("2027-01-28").status == .grace)
+        #expect(history.evaluate("2027-01-29").status == .expired)
+        #expect(history.evaluate("2027-01-29").reason == .expired)
+        try history.pay("p2", on: "2027-03-10")
+        #expect(history.evaluate("2027-03-10").paidThrough == day("2028-03-09"))
+        #expect(history.evaluate("2027-03-10").basis == .payments([payment("p2")]))
+    }
+
+    @Test
+    func monthEndStartsClampAndLeapDaysDoNotDrift() throws {
+        var history = try History.certified()
+        try history.pay("p1", on: "2028-02-29")
+        #expect(history.evaluate("2028-03-01").paidThrough == day("2029-02-27"))
+        var january = try History.certified()
+        try january.pay("p1", on: "2026-01-31")
+        #expect(january.evaluate("2026-02-01").paidThrough == day("2027-01-30"))
+        try january.pay("p2", on: "2026-12-01")
+        #expect(january.evaluate("2026-12-02").paidThrough == day("2028-01-30"))
+    }
+
+    @Test
+    func creditAccumulatesAndBuysAPeriodWhenEnough() throws {
+        var history = try History.certified()
+        try history.pay("p1", 10_000, on: "2026-01-15")
+        #expect(history.evaluate("2026-01-16").status == .pending)
+        #expect(history.evaluate("2026-01-16").creditMinorUnits == 10_000)
+        #expect(history.evaluate("2026-01-16").reason == .neverPaid)
+        try history.pay("p2", 4_000, on: "2026-02-01")
+        let listing = history.evaluate("2026-02-02")
+        #expect(listing.status == .active)
+        #expect(listing.paidThrough == day("2027-01-31"))
+        #expect(listing.creditMinorUnits == 1_500)
+        guard case .contributionAllocated(let second) = history.events.last(where: { $0.typeName == ContributionAllocated.typeName }) else {
+            Issue.record("no allocation")
+            return
+        }
+        #expect(second.periodsBought == 1 && second.creditAfterMinorUnits == 1_500)
+    }
+
+    @Test
+    func twoPeriodsAtOnceBuyTwentyFourMonths() throws {
+        var history = try History.certified()
+        try history.pay("p1", 25_000, on: "2026-01-15")
+        #expect(history.evaluate("2026-01-16").paidThrough == day("2028-01-14"))
+    }
+
+    @Test
+    func aShortPaymentAcceptedByStaffBuysAFullPeriodAndRecordsTheShortfall() throws {
+        var history = try History.certified()
+        try history.apply(
+            .allocate(paymentID: payment("short"), amount: euros(12_000), effectiveDate: day("2026-01-15"), acceptShortfall: true),
+            at: noon("2026-01-15")
+        )
+        let listing = history.evaluate("2026-01-16")
+        #expect(listing.status == .active && listing.creditMinorUnits == 0)
+        guard case .contributionAllocated(let allocation) = history.events.first(where: { $0.typeName == ContributionAllocated.typeName }) else {
+            Issue.record("no allocation")
+            return
+        }
+        #expect(allocation.acceptedShortfallMinorUnits == 500)
+    }
+
+    @Test
+    func theTariffInForceOnThePaymentDateApplies() throws {
+        let tariff = Tariff(entries: [
+            TariffEntry(effectiveFrom: day("2000-01-01"), price: euros(12_500), months: 12),
+            TariffEntry(effectiveFrom: day("2027-01-01"), price: euros(15_000), months: 12),
+        ])
+        let pricier = ListingPolicy(tariff: tariff)
+        var state = ProfileState()
+        for command: ProfileCommand in [
+            .register(kind: .advocate, displayName: "B", contactEmail: "b@example.org"), .changeCertification(.grant, reason: "ok"),
+            .allocate(paymentID: payment("old"), amount: euros(12_500), effectiveDate: day("2026-12-31"), acceptShortfall: false),
+            .allocate(paymentID: payment("new"), amount: euros(12_500), effectiveDate: day("2027-01-02"), acceptShortfall: false),
+        ] {
+            for event in try ProfileDecider.decide(command, state: state, profileID: profile, now: noon("2027-01-02"), policy: pricier) {
+                state.evolve(event)
+            }
+        }
+        let allocations = state.allocations.map(\.event)
+        #expect(allocations.map(\.periodsBought) == [1, 0])
+        #expect(allocations.map(\.price) == [euros(12_500), euros(15_000)])
+        // Evaluating under another tariff uses what was recorded: the second payment stays credit.
+        #expect(state.evaluate(at: noon("2027-01-03"), policy: .standard).paidThrough == day("2027-12-30"))
+        #expect(state.evaluate(at: noon("2027-01-03"), policy: .standard).creditMinorUnits == 12_500)
+    }
+
+    @Test
+    func onlyEurosAreApplied() throws {
+        var history = try History.certified()
+        #expect(throws: DomainError.currencyMismatch("USD", "EUR")) {
+            try history.apply(
+                .allocate(paymentID: payment("usd"), amount: Money(minorUnits: 12_500, currency: "USD"), effectiveDate: day("2026-01-15"), acceptShortfall: false),
+                at: noon("2026-01-15")
+            )
+        }
+        #expect(history.state.allocations.isEmpty)
+    }
+
+    @Test
+    func theSamePaymentIsNeverAppliedTwice() throws {
+        var history = try History.certified()
+        try history.pay("p1", on: "2026-01-15")
+        #expect(throws: DomainError.paymentAlreadyAllocated("offline-p1")) { try history.pay("p1", on: "2026-01-15") }
+        #expect(history.evaluate("2026-02-01").paidThrough == day("2027-01-14"))
+    }
+
+    @Test
+    func aRefundHidesTheListingWithReasonRefundedAndDisputeWonReinstates() throws {
+        var history = try History.certified()
+        try history.pay("p1", on: "2026-01-15")
+        let reversal = try history.apply(.reverseAllocation(paymentID: payment("p1"), kind: .refund, reason: "asked for it"), at: noon("2026-03-01"))
+        guard case .visibilityChanged(let hidden) = reversal.last else {
+            Issue.record("a refund must change visibility in the same append")
+            return
+        }
+        #expect(!hidden.visible && hidden.reason == .refunded)
+        #expect(history.evaluate("2026-03-02").reason == .refunded)
+        #expect(history.evaluate("2026-03-02").status == .expired)
+        // Before the refund the payment was a valid basis.
+        #expect(history.evaluate("2026-02-01").basis == .payments([payment("p1")]))
+        // Reversing again changes nothing.
+        #expect(try history.apply(.reverseAllocation(paymentID: payment("p1"), kind: .chargeback, reason: "again"), at: noon("2026-03-02")).isEmpty)
+
+        try history.apply(.reinstateAllocation(paymentID: payment("p1"), reason: "dispute won"), at: noon("2026-04-01"))
+        #expect(history.evaluate("2026-04-02").status == .active)
+        #expect(history.state.published?.visible == true)
+    }
+
+    @Test
+    func reversingAMiddlePaymentRecomputesCoverageFromTheRest() throws {
+        var history = try History.certified()
+        try history.pay("p1", on: "2026-01-15")
+        try history.pay("p2", on: "2026-06-01")
+        try history.pay("p3", on: "2026-09-01")
+        #expect(history.evaluate("2026-09-02").paidThrough == day("2029-01-14"))
+        try history.apply(.reverseAllocation(paymentID: payment("p2"), kind: .bankReturn, reason: "AC04"), at: noon("2026-10-01"))
+        #expect(history.evaluate("2026-10-02").paidThrough == day("2028-01-14"))
+    }
+
+    @Test
+    func waiversListWithinTheirDatesUntilRevoked() throws {
+        var history = try History.certified()
+        try history.apply(.grantWaiver(waiverID: "w1", from: day("2026-01-01"), through: day("2026-06-30"), reason: "hardship"), at: noon("2026-01-01"))
+        #expect(history.evaluate("2026-03-01").status == .waived)
+        #expect(history.evaluate("2026-03-01").basis == .waiver("w1"))
+        #expect(history.evaluate("2026-07-01").reason == .waiverEnded)
+        try history.apply(.revokeWaiver(waiverID: "w1", reason: "paid after all"), at: noon("2026-04-01"))
+        #expect(history.evaluate("2026-03-15").status == .waived)
+        #expect(history.evaluate("2026-04-02").reason == .waiverEnded)
+        #expect(throws: DomainError.waiverNotFound("w1")) { try history.apply(.revokeWaiver(waiverID: "w1", reason: "x"), at: noon("2026-04-03")) }
+        #expect(throws: DomainError.invalidDateRange("the waiver ends (2026-01-01) before it starts (2026-02-01)")) {
+            try history.apply(.grantWaiver(waiverID: "w2", from: day("2026-02-01"), through: day("2026-01-01"), reason: "x"), at: noon("2026-04-03"))
+        }
+    }
+
+    @Test
+    func suspensionHidesAtOnceAndReinstatementShowsAgainIfPaid() throws {
+        var history = try History.certified()
+        try history.pay("p1", on: "2026-01-15")
+        try history.apply(.changeCertification(.suspend, reason: "complaint"), at: noon("2026-02-01"))
+        #expect(history.evaluate("2026-02-02").status == .suspended)
+        #expect(history.evaluate("2026-02-02").reason == .certificationSuspended)
+        #expect(history.state.published?.visible == false)
+        try history.apply(.changeCertification(.reinstate, reason: "cleared"), at: noon("2026-03-01"))
+        #expect(history.evaluate("2026-03-02").status == .active)
+        try history.apply(.changeCertification(.revoke, reason: "struck off"), at: noon("2026-04-01"))
+        #expect(history.evaluate("2026-04-02").reason == .certificationRevoked)
+        #expect(throws: DomainError.self) { try history.apply(.changeCertification(.reinstate, reason: "x"), at: noon("2026-04-03")) }
+    }
+
+    @Test
+    func anUncertifiedProfileIsNotListedEvenIfPaid() throws {
+        var history = History()
+        try history.apply(.register(kind: .mediator, displayName: "A", contactEmail: "a@example.org"), at: noon("2026-01-01"))
+        try history.pay("p1", on: "2026-01-15")
+        #expect(!history.evaluate("2026-01-16").visible)
+        #expect(history.evaluate("2026-01-16").reason == .notCertified)
+    }
+
+    @Test
+    func donationsAndUnallocatedPaymentsNeverChangeDates() throws {
+        // A pending card payment or a donation never reaches the profile as an allocation, so nothing moves.
+        var history = try History.certified()
+        try history.pay("p1", on: "2026-01-15")
+        let before = history.evaluate("2026-02-01")
+        try history.apply(.sweep, at: noon("2026-02-01"))
+        #expect(history.evaluate("2026-02-01") == before)
+    }
+
+    @Test
+    func visibilityChangesAreRecordedOnlyWhenSomethingChanges() throws {
+        var history = try History.certified()
+        let first = try history.apply(.allocate(paymentID: payment("p1"), amount: euros(12_500), effectiveDate: day("2026-01-15"), acceptShortfall: false), at: noon("2026-01-15"))
+        #expect(first.map(\.typeName) == [ContributionAllocated.typeName, ListingVisibilityChanged.typeName])
+        // The sweep on an unchanged day records nothing.
+        #expect(try history.apply(.sweep, at: noon("2026-02-01")).isEmpty)
+        // Into grace: still visible, status changes.
+        let grace = try history.apply(.sweep, at: noon("2027-01-16"))
+        #expect(grace.compactMap(\.visibilityChange).map(\.status) == [.grace])
+        let expired = try history.apply(.sweep, at: noon("2027-01-29"))
+        #expect(expired.compactMap(\.visibilityChange).map(\.visible) == [false])
+    }
+
+    @Test
+    func theNextChangeIsTheFirstReminderThenExpiryThenGraceEnd() throws {
+        var history = try History.certified()
+        try history.pay("p1", on: "2026-01-15")
+        let calendar = policy.calendar
+        #expect(history.evaluate("2026-02-01").nextChangeAt == calendar.startOfDay(day("2026-12-15")))
+        #expect(history.evaluate("2027-01-10").nextChangeAt == calendar.startOfDay(day("2027-01-15")))
+        #expect(history.evaluate("2027-01-20").nextChangeAt == calendar.startOfDay(day("2027-01-29")))
+        #expect(history.evaluate("2027-02-20").nextChangeAt == nil)
+    }
+
+    @Test
+    func remindersFallDueThirtyAndSevenDaysBeforeOnceEach() throws {
+        var history = try History.certified()
+        try history.pay("p1", on: "2026-01-15")
+        #expect(try history.apply(.sweep, at: noon("2026-12-14")).isEmpty)
+        let thirty = try history.apply(.sweep, at: noon("2026-12-15"))
+        #expect(thirty == [.renewalReminderDue(RenewalReminderDue(paidThrough: day("2027-01-14"), daysBefore: 30, occurredAt: noon("2026-12-15")))])
+        #expect(try history.apply(.sweep, at: noon("2026-12-20")).isEmpty)
+        let seven = try history.apply(.sweep, at: noon("2027-01-08"))
+        #expect(seven.count == 1)
+        #expect(try history.apply(.sweep, at: noon("2027-01-09")).isEmpty)
+    }
+
+    @Test
+    func aSecondRegistrationAndCommandsOnUnknownProfilesAreRefused() throws {
+        var history = try History.certified()
+        #expect(throws: DomainError.profileAlreadyRegistered("mediator-1")) {
+            try history.apply(.register(kind: .mediator, displayName: "Again", contactEmail: "a@example.org"), at: noon("2026-01-01"))
+        }
+        var unknown = History()
+        #expect(throws: DomainError.profileNotFound("mediator-1")) {
+            try unknown.apply(.changeCertification(.grant, reason: "x"), at: noon("2026-01-01"))
+        }
+        #expect(throws: DomainError.self) {
+            try unknown.apply(.register(kind: .mediator, displayName: "X", contactEmail: "not-an-address"), at: noon("2026-01-01"))
+        }
+    }
+}
