@@ -1,0 +1,103 @@
+import Foundation
+@testable import LedgerCore
+import PropertyBased
+import Testing
+
+/// Invariants of the listing rules over random payment histories.
+@Suite("Listing rule properties")
+struct ListingPropertyTests {
+    /// Random payments: (days after 2026-01-01, amount in cents).
+    static let payments = zip(Gen.int(in: 0...1_500), Gen.int(in: 1_000...40_000)).array(of: 1...8)
+
+    static let start = day("2026-01-01")
+
+    /// Applies payments in date order, each on its own day at noon.
+    static func history(_ payments: [(Int, Int)]) throws -> History {
+        var history = try History.certified(on: "2025-12-01")
+        for (index, (offset, amount)) in payments.sorted(by: { $0.0 < $1.0 }).enumerated() {
+            let date = start.addingDays(offset).description
+            try history.pay("p\(index)", Int64(amount), on: date)
+        }
+        return history
+    }
+
+    static func coveredDays(_ state: ProfileState, at instant: Date) -> (count: Int, last: LocalDate?) {
+        let periods = state.paidPeriods(at: instant, policy: policy).periods
+        return (periods.reduce(0) { $0 + $1.start.days(until: $1.lastDay) + 1 }, periods.last?.lastDay)
+    }
+
+    static let farFuture = noon("2040-01-01")
+
+    @Test
+    func theFoldIsDeterministic() async {
+        await propertyCheck(input: Self.payments) { payments in
+            let history = try Self.history(payments)
+            #expect(ProfileState.fold(history.events) == history.state)
+            #expect(ProfileState.fold(history.events).evaluate(at: Self.farFuture, policy: policy) == history.state.evaluate(at: Self.farFuture, policy: policy))
+            // Events survive their stored form unchanged.
+            let decoded = try history.events.map { try ProfileEvent.decode(typeName: $0.typeName, data: $0.encodedData()) }
+            #expect(decoded == history.events.map(Optional.some))
+        }
+    }
+
+    @Test
+    func allocatingNeverShortensCoverage() async {
+        await propertyCheck(input: Self.payments) { payments in
+            var history = try History.certified(on: "2025-12-01")
+            var previous = (count: 0, last: LocalDate?.none)
+            for (index, (offset, amount)) in payments.sorted(by: { $0.0 < $1.0 }).enumerated() {
+                try history.pay("p\(index)", Int64(amount), on: Self.start.addingDays(offset).description)
+                let now = Self.coveredDays(history.state, at: Self.farFuture)
+                #expect(now.count >= previous.count)
+                if let before = previous.last { #expect(now.last.map { $0 >= before } == true) }
+                previous = now
+            }
+        }
+    }
+
+    @Test
+    func reversingEveryAllocationReturnsToNeverPaid() async {
+        await propertyCheck(input: Self.payments) { payments in
+            var history = try Self.history(payments)
+            for allocation in history.state.allocations {
+                try history.apply(.reverseAllocation(paymentID: allocation.event.paymentID, kind: .refund, reason: "test"), at: noon("2030-06-01"))
+            }
+            let periods = history.state.paidPeriods(at: Self.farFuture, policy: policy)
+            #expect(periods.periods.isEmpty && periods.creditMinorUnits == 0)
+            // Past what the reversed payments had bought, the profile reads exactly as if it never paid;
+            // within it, the reason names the refund.
+            let unreversed = history.state.paidPeriods(at: Self.farFuture, policy: policy, ignoringReversals: true).periods
+            // (and after the reversals themselves: before them, as-of queries still see the payments).
+            let beyond = max((unreversed.last?.lastDay ?? Self.start).addingDays(policy.graceDays + 1), day("2030-06-02"))
+            let after = history.state.evaluate(at: noon(beyond.description), policy: policy)
+            #expect(after.reason == .neverPaid && after.status == .pending, "\(after) at \(beyond) after \(payments)")
+            #expect(history.state.published?.visible != true)
+        }
+    }
+
+    @Test
+    func visibilityAlwaysHasExactlyOneOfBasisOrReason() async {
+        let actions = zip(Gen.int(in: 0...6), Gen.int(in: 0...900), Gen.int(in: 1_000...30_000)).array(of: 1...12)
+        await propertyCheck(input: actions, Gen.int(in: 0...1_200)) { actions, probe in
+            var history = try History.certified(on: "2025-12-01")
+            var waiverCount = 0
+            for (index, (kind, offset, amount)) in actions.sorted(by: { $0.1 < $1.1 }).enumerated() {
+                let date = Self.start.addingDays(offset)
+                let instant = noon(date.description)
+                let command: ProfileCommand = switch kind {
+                case 0, 1, 2: .allocate(paymentID: payment("p\(index)"), amount: euros(Int64(amount)), effectiveDate: date, acceptShortfall: kind == 2)
+                case 3: .grantWaiver(waiverID: "w\(waiverCount)", from: date, through: date.addingDays(amount / 100), reason: "r")
+                case 4: .changeCertification(history.state.currentCertification == .certified ? .suspend : .reinstate, reason: "r")
+                case 5: .reverseAllocation(paymentID: history.state.allocations.last?.event.paymentID ?? payment("none"), kind: .chargeback, reason: "r")
+                default: .sweep
+                }
+                if case .grantWaiver = command { waiverCount += 1 }
+                _ = try? history.apply(command, at: instant)
+            }
+            let evaluation = history.state.evaluate(at: noon(Self.start.addingDays(probe).description), policy: policy)
+            #expect((evaluation.basis == nil) != (evaluation.reason == nil))
+            #expect(evaluation.visible == (evaluation.basis != nil))
+            #expect(evaluation.visible == [.active, .grace, .waived].contains(evaluation.status))
+        }
+    }
+}
