@@ -71,6 +71,7 @@ let package = Package(
             name: "LedgerHTTP",
             dependencies: [
                 "LedgerService",
+                "LedgerCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
             resources: [.copy("Resources/openapi.json")],
@@ -100,7 +101,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LedgerServiceTests",
-            dependencies: ["LedgerService", "TestSupport", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["LedgerService", "LedgerCore", "TestSupport", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -114,6 +115,7 @@ let package = Package(
                 "LedgerHTTP",
                 "TestSupport",
                 "EventStore",
+                "LedgerCore",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
             ],

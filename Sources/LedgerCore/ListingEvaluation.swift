@@ -156,20 +156,26 @@ extension ProfileState {
         return evaluation
     }
 
-    /// Why a certified profile with no current payment or waiver is hidden.
+    /// Why a certified profile with no current payment or waiver is hidden: the cause that stopped
+    /// counting most recently (a refund, a waiver's end, or the end of the paid period and its grace).
     private func hiddenReason(at instant: Date, today: LocalDate, periods: [PaidPeriod], policy: ListingPolicy) -> HiddenReason {
+        var causes: [(since: LocalDate, reason: HiddenReason)] = []
+        if let lastPaid = periods.last(where: { $0.start <= today }) {
+            causes.append((lastPaid.lastDay.addingDays(policy.graceDays + 1), .expired))
+        }
         let withoutReversals = paidPeriods(at: instant, policy: policy, ignoringReversals: true).periods
         if withoutReversals.contains(where: { $0.start <= today && today <= $0.lastDay.addingDays(policy.graceDays) }) {
-            return .refunded
+            let reversedAt = allocations.compactMap { allocation in
+                allocation.isActive(at: instant) ? nil : allocation.changes.last { $0.at <= instant }?.at
+            }.max()
+            causes.append((reversedAt.map(policy.calendar.date(at:)) ?? today, .refunded))
         }
-        let lastPaidEnd = periods.last { $0.start <= today }?.lastDay.addingDays(policy.graceDays)
-        let lastWaiverEnd = waivers.compactMap { $0.end(before: instant, today: today, calendar: policy.calendar) }.max()
-        switch (lastPaidEnd, lastWaiverEnd) {
-        case (nil, nil): return .neverPaid
-        case (.some, nil): return .expired
-        case (nil, .some): return .waiverEnded
-        case (.some(let paid), .some(let waived)): return waived > paid ? .waiverEnded : .expired
+        for waiver in waivers {
+            if let end = waiver.end(before: instant, today: today, calendar: policy.calendar) {
+                causes.append((end, .waiverEnded))
+            }
         }
+        return causes.max { $0.since < $1.since }?.reason ?? .neverPaid
     }
 
     /// The next date after `today` on which the evaluation or a reminder can change by itself.

@@ -114,12 +114,12 @@ public struct WaiverRecord: Sendable, Hashable {
         granted.from <= today && today <= granted.through && (revokedAt.map { instant < $0 } ?? true)
     }
 
-    /// The day after the waiver last counted, if that is on or before `today`.
+    /// The first day the waiver no longer counted, if that is on or before `today`.
     func end(before instant: Date, today: LocalDate, calendar: OrganisationCalendar) -> LocalDate? {
         guard granted.from <= today else { return nil }
         if let revokedAt, revokedAt <= instant {
             return calendar.date(at: revokedAt)
         }
-        return granted.through < today ? granted.through : nil
+        return granted.through < today ? granted.through.addingDays(1) : nil
     }
 }

@@ -17,8 +17,11 @@ public func buildRouter(runtime: LedgerRuntime) -> Router<LedgerRequestContext> 
     ClientRoutes(runtime: runtime).register(
         on: api.group().add(middleware: APIKeyMiddleware(apiKeys: runtime.apiKeys, roles: Set(APIRole.allCases)))
     )
-    StaffKeyRoutes(runtime: runtime).register(
-        on: api.group().add(middleware: APIKeyMiddleware(apiKeys: runtime.apiKeys, roles: [.staff]))
+    let staff = api.group().add(middleware: APIKeyMiddleware(apiKeys: runtime.apiKeys, roles: [.staff]))
+    StaffKeyRoutes(runtime: runtime).register(on: staff)
+    ProfileRoutes(runtime: runtime).registerStaffRoutes(on: staff)
+    ProfileRoutes(runtime: runtime).registerReadRoutes(
+        on: api.group().add(middleware: APIKeyMiddleware(apiKeys: runtime.apiKeys, roles: [.staff, .website]))
     )
     return router
 }

@@ -2,6 +2,7 @@ import Configuration
 public import EventStore
 public import Foundation
 public import Logging
+public import LedgerCore
 import SystemPackage
 
 /// Everything the service reads from outside, resolved in layers:
@@ -31,6 +32,8 @@ public struct LedgerConfiguration: Sendable {
     public var apiKeyPepper: String
     /// Whether `serve` applies pending migrations at start.
     public var migrateOnStart: Bool
+    /// The listing rules' settings: tariff, grace, reminders, time zone.
+    public var listingPolicy: ListingPolicy
 
     /// One setting: its key in the file (dotted), its environment variable, its development default.
     public struct Setting: Sendable {
@@ -56,6 +59,11 @@ public struct LedgerConfiguration: Sendable {
         Setting(key: "log.format", developmentDefault: "text", isSecret: false, summary: "`text` or `json` (one JSON object per line)"),
         Setting(key: "api_key.pepper", developmentDefault: "development-only-api-key-pepper", isSecret: true, summary: "secret mixed into API-key hashes; required in production"),
         Setting(key: "migrate_on_start", developmentDefault: "true", isSecret: false, summary: "apply pending migrations when `serve` starts"),
+        Setting(key: "listing.price", developmentDefault: "125.00", isSecret: false, summary: "price of one listing period, EUR"),
+        Setting(key: "listing.period_months", developmentDefault: "12", isSecret: false, summary: "months one period buys"),
+        Setting(key: "listing.grace_days", developmentDefault: "14", isSecret: false, summary: "days a listing stays visible after its last paid day"),
+        Setting(key: "listing.reminder_days", developmentDefault: "30,7", isSecret: false, summary: "days before the paid-through date a renewal reminder falls due"),
+        Setting(key: "listing.time_zone", developmentDefault: "Europe/Amsterdam", isSecret: false, summary: "the organisation's time zone for period dates"),
     ]
 
     /// Resolves the configuration.
@@ -107,6 +115,18 @@ public struct LedgerConfiguration: Sendable {
         logFormat = try reader.parse("log.format") { LogFormat(rawValue: $0.lowercased()) }
         apiKeyPepper = try reader.value("api_key.pepper", required: production)
         migrateOnStart = try reader.parse("migrate_on_start") { ["true": true, "false": false][$0.lowercased()] }
+        let price = try reader.parse("listing.price") { text in (try? Money(parsing: text, currency: "EUR")).flatMap { $0.minorUnits > 0 ? $0 : nil } }
+        let months = try reader.parse("listing.period_months") { Int($0).flatMap { (1...120).contains($0) ? $0 : nil } }
+        let graceDays = try reader.parse("listing.grace_days") { Int($0).flatMap { (0...365).contains($0) ? $0 : nil } }
+        let reminderDays = try reader.parse("listing.reminder_days") { text -> [Int]? in
+            let days = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            return days.allSatisfy { $0.map { (1...365).contains($0) } == true } ? days.compactMap { $0 } : nil
+        }
+        let timeZone = try reader.parse("listing.time_zone") { TimeZone(identifier: $0) }
+        listingPolicy = ListingPolicy(
+            tariff: Tariff(entries: [TariffEntry(effectiveFrom: LocalDate(year: 2000, month: 1, day: 1)!, price: price, months: months)]),
+            graceDays: graceDays, reminderDaysBefore: reminderDays, calendar: OrganisationCalendar(timeZone: timeZone)
+        )
     }
 }
 

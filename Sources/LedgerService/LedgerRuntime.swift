@@ -1,4 +1,5 @@
 public import EventStore
+import LedgerCore
 public import Foundation
 public import Logging
 public import Prometheus
@@ -14,6 +15,10 @@ public struct LedgerRuntime: Sendable {
     public let logger: Logger
     /// The clock every decision uses; tests pass a simulated one.
     public let now: @Sendable () -> Date
+    public let profiles: ProfileService
+    public let listingProjection: ListingProjection
+    public let listings: ListingQueries
+    public let sweeper: Sweeper
 
     /// Opens the database the configuration names and, if configured, migrates it.
     public static func open(
@@ -38,16 +43,25 @@ public struct LedgerRuntime: Sendable {
             await store.close()
             throw error
         }
+        let profiles = ProfileService(store: store, policy: configuration.listingPolicy, now: now)
+        let projection = ListingProjection(profiles: profiles)
+        let listings = ListingQueries(store: store, calendar: configuration.listingPolicy.calendar, now: now)
         return LedgerRuntime(
             configuration: configuration, store: store,
             apiKeys: APIKeyStore(store: store, pepper: configuration.apiKeyPepper, now: now),
-            metrics: metrics, logger: logger, now: now
+            metrics: metrics, logger: logger, now: now, profiles: profiles, listingProjection: projection, listings: listings,
+            sweeper: Sweeper(profiles: profiles, projection: projection, queries: listings, logger: logger)
         )
+    }
+
+    /// Every projection this service keeps, for `serve` and `rebuild`.
+    public var projectionRunners: [ProjectionRunner] {
+        [ProjectionRunner(store: store, projection: listingProjection)]
     }
 
     /// The background services that run beside the HTTP server.
     public func backgroundServices() -> [any Service] {
-        []
+        projectionRunners.map { ProjectionService(runner: $0, metrics: metrics, logger: logger) as any Service } + [sweeper]
     }
 
     /// Closes the database.

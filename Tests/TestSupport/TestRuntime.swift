@@ -26,6 +26,25 @@ public enum TestRuntime {
     }
 }
 
+/// A clock tests move by hand.
+public final class TestClock: Sendable {
+    private let current: Mutex<Date>
+
+    public init(_ start: Date) {
+        current = Mutex(start)
+    }
+
+    public var now: Date { current.withLock { $0 } }
+
+    /// Sets the time.
+    public func set(_ instant: Date) { current.withLock { $0 = instant } }
+
+    /// The clock as the runtime takes it.
+    public var function: @Sendable () -> Date { { self.now } }
+}
+
+import Synchronization
+
 extension DatabaseURL {
     /// The URL as text that ``DatabaseURL/init(parsing:)`` reads back, password included.
     public var connectionString: String {

@@ -1,5 +1,6 @@
 import Foundation
 import EventStore
+import LedgerCore
 import HTTPTypes
 import Hummingbird
 import LedgerService
@@ -26,6 +27,8 @@ struct ProblemMiddleware: RouterMiddleware {
             return problem(for: error)
         case let error as EventStoreError:
             return problem(for: error, context: context)
+        case let error as DomainError:
+            return problem(for: error)
         case is DecodingError:
             return .badRequest("the JSON body does not match the expected shape: \(error)")
         default:
@@ -44,6 +47,15 @@ struct ProblemMiddleware: RouterMiddleware {
             let slug = error.status.reasonPhrase.lowercased().replacingOccurrences(of: " ", with: "-")
             return Problem(error.status, slug, title: error.status.reasonPhrase, detail: error.body ?? error.status.reasonPhrase, headers: error.headers)
         }
+    }
+
+    static func problem(for error: DomainError) -> Problem {
+        let status: HTTPResponse.Status = switch error {
+        case .profileNotFound, .waiverNotFound, .allocationNotFound: .notFound
+        case .profileAlreadyRegistered, .invalidCertificationChange, .paymentAlreadyAllocated: .conflict
+        case .invalidAmount, .currencyMismatch, .invalidArgument, .invalidDateRange: .unprocessableContent
+        }
+        return Problem(status, error.code, title: status.reasonPhrase, detail: error.description)
     }
 
     static func problem(for error: EventStoreError, context: Context) -> Problem {

@@ -1,0 +1,37 @@
+public import Foundation
+
+/// Money arrived (for offline payments: staff recorded that it did).
+public struct PaymentReceived: Sendable, Hashable, Codable {
+    public static let typeName = "PaymentReceived"
+    public var paymentID: PaymentID
+    public var method: PaymentMethod
+    public var amount: Money
+    public var purpose: PaymentPurpose
+    /// The profile the payer named, if any.
+    public var profileID: ProfileID?
+    /// The day the money arrived.
+    public var effectiveDate: LocalDate
+    public var note: String
+    public var occurredAt: Date
+
+    public init(
+        paymentID: PaymentID, method: PaymentMethod, amount: Money, purpose: PaymentPurpose, profileID: ProfileID?,
+        effectiveDate: LocalDate, note: String, occurredAt: Date
+    ) {
+        self.paymentID = paymentID
+        self.method = method
+        self.amount = amount
+        self.purpose = purpose
+        self.profileID = profileID
+        self.effectiveDate = effectiveDate
+        self.note = note
+        self.occurredAt = occurredAt
+    }
+
+    /// The stored form.
+    public func encodedData() -> Data { (try? ProfileEvent.encoder.encode(self)) ?? Data() }
+
+    public static func decode(_ data: Data) throws -> PaymentReceived {
+        try ProfileEvent.decoder.decode(PaymentReceived.self, from: data)
+    }
+}

@@ -1,0 +1,279 @@
+import EventStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import LedgerCore
+import LedgerService
+
+/// Staff commands on profiles, and listing reads for staff and the website.
+struct ProfileRoutes {
+    let runtime: LedgerRuntime
+
+    struct RegisterRequest: Decodable {
+        var profileId: String
+        var kind: ProfileKind
+        var displayName: String
+        var contactEmail: String
+    }
+
+    struct CertificationRequest: Decodable {
+        var action: CertificationAction
+        var reason: String
+    }
+
+    struct WaiverRequest: Decodable {
+        var waiverId: String?
+        var from: String
+        var through: String
+        var reason: String
+    }
+
+    struct ReasonRequest: Decodable {
+        var reason: String
+    }
+
+    struct OfflinePaymentRequest: Decodable {
+        var amount: String
+        var currency: String?
+        var date: String
+        var purpose: PaymentPurpose
+        var note: String?
+    }
+
+    func registerStaffRoutes(on group: RouterGroup<LedgerRequestContext>) {
+        group.post("profiles") { request, context in
+            let body = try await decode(RegisterRequest.self, request, context)
+            let profileID = try ProfileID(body.profileId)
+            let outcome = try await command(
+                .register(kind: body.kind, displayName: body.displayName, contactEmail: body.contactEmail),
+                profileID, request, context
+            )
+            return try respond(outcome, status: outcome.replayed ? .ok : .created)
+        }
+        group.post("profiles/:profileId/certification") { request, context in
+            let body = try await decode(CertificationRequest.self, request, context)
+            return try respond(try await command(.changeCertification(body.action, reason: body.reason), try profileID(context), request, context))
+        }
+        group.post("profiles/:profileId/waivers") { request, context in
+            let body = try await decode(WaiverRequest.self, request, context)
+            let waiverID = body.waiverId ?? UUID().uuidString.lowercased()
+            let outcome = try await command(
+                .grantWaiver(waiverID: waiverID, from: try date(body.from, "from"), through: try date(body.through, "through"), reason: body.reason),
+                try profileID(context), request, context
+            )
+            return try respond(outcome, status: outcome.replayed ? .ok : .created)
+        }
+        group.post("profiles/:profileId/waivers/:waiverId/revoke") { request, context in
+            let body = try await decode(ReasonRequest.self, request, context)
+            let waiverID = try context.parameters.require("waiverId")
+            return try respond(try await command(.revokeWaiver(waiverID: waiverID, reason: body.reason), try profileID(context), request, context))
+        }
+        group.post("profiles/:profileId/offline-payments") { request, context in
+            let body = try await decode(OfflinePaymentRequest.self, request, context)
+            let amount = try Money(parsing: body.amount, currency: body.currency ?? "EUR")
+            let (paymentID, outcome) = try await runtime.profiles.recordOfflinePayment(
+                profileID: try profileID(context), amount: amount, date: try date(body.date, "date"), purpose: body.purpose,
+                note: body.note ?? "", metadata: metadata(request, context), idempotencyKey: idempotencyKey(request)
+            )
+            var response = try respond(outcome, status: outcome.replayed ? .ok : .created)
+            response.headers[.location] = "/api/v1/payments/\(paymentID.rawValue)"
+            return response
+        }
+        group.post("profiles/:profileId/allocations/:paymentId/reverse") { request, context in
+            struct ReverseRequest: Decodable {
+                var kind: ReversalKind
+                var reason: String
+            }
+            let body = try await decode(ReverseRequest.self, request, context)
+            let paymentID = PaymentID(rawValue: try context.parameters.require("paymentId"))
+            return try respond(try await command(.reverseAllocation(paymentID: paymentID, kind: body.kind, reason: body.reason), try profileID(context), request, context))
+        }
+        group.get("profiles/:profileId/timeline") { _, context in
+            let loaded = try await runtime.profiles.load(try profileID(context))
+            guard loaded.state.isRegistered else { throw DomainError.profileNotFound(try profileID(context).rawValue) }
+            return try JSONResponse(loaded.events.map { Timeline.entry($0.recorded, $0.event) })
+        }
+        group.get("listings") { request, context in
+            let status = request.uri.queryParameters["status"].map(String.init)
+            if let status, ListingStatus(rawValue: status) == nil {
+                throw Problem.badRequest("status must be one of \(ListingStatus.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            let within = try request.uri.queryParameters["expiringWithinDays"].map { text -> Int in
+                guard let days = Int(text), (0...3_650).contains(days) else { throw Problem.badRequest("expiringWithinDays must be 0 to 3650") }
+                return days
+            }
+            let (limit, offset) = try paging(request)
+            return try JSONResponse(try await runtime.listings.list(status: status, expiringWithinDays: within, limit: limit, offset: offset))
+        }
+    }
+
+    func registerReadRoutes(on group: RouterGroup<LedgerRequestContext>) {
+        group.get("profiles/:profileId/listing") { request, context in
+            let id = try profileID(context)
+            let loaded = try await runtime.profiles.load(id)
+            guard loaded.state.isRegistered else { throw DomainError.profileNotFound(id.rawValue) }
+            let instant = try request.uri.queryParameters["at"].map { try asOf(String($0)) } ?? runtime.now()
+            return try JSONResponse(ListingView(id, loaded.state, at: instant, policy: runtime.profiles.policy))
+        }
+    }
+
+    // MARK: Helpers
+
+    private func command(_ command: ProfileCommand, _ profileID: ProfileID, _ request: Request, _ context: LedgerRequestContext) async throws -> ProfileService.Outcome {
+        try await runtime.profiles.handle(command, profileID: profileID, metadata: metadata(request, context), idempotencyKey: idempotencyKey(request))
+    }
+
+    private func respond(_ outcome: ProfileService.Outcome, status: HTTPResponse.Status = .ok) throws -> Response {
+        var response = try JSONResponse(CommandResult(
+            profileId: outcome.profileID.rawValue, version: outcome.state.version, replayed: outcome.replayed,
+            appended: outcome.appended.map(\.typeName),
+            listing: ListingView(outcome.profileID, outcome.state, at: runtime.now(), policy: runtime.profiles.policy)
+        ), status: status)
+        if outcome.replayed { response.headers[HTTPField.Name("Idempotent-Replayed")!] = "true" }
+        return response
+    }
+
+    private func metadata(_ request: Request, _ context: LedgerRequestContext) -> EventMetadata {
+        EventMetadata(actor: context.caller?.actor, correlationID: context.requestID, requestID: context.requestID)
+    }
+
+    private func idempotencyKey(_ request: Request) throws -> String? {
+        guard let key = request.headers[HTTPField.Name("Idempotency-Key")!] else { return nil }
+        guard !key.isEmpty, key.utf8.count <= 255 else { throw Problem.badRequest("Idempotency-Key must be 1 to 255 bytes") }
+        return key
+    }
+
+    private func profileID(_ context: LedgerRequestContext) throws -> ProfileID {
+        try ProfileID(try context.parameters.require("profileId"))
+    }
+
+    private func decode<Body: Decodable>(_ type: Body.Type, _ request: Request, _ context: LedgerRequestContext) async throws -> Body {
+        let buffer = try await request.body.collect(upTo: context.bodyBytesMax)
+        do {
+            return try JSONDecoder().decode(Body.self, from: Data(buffer.readableBytesView))
+        } catch let error as DecodingError {
+            throw Problem.badRequest("the JSON body is invalid: \(Self.describe(error))")
+        } catch {
+            throw Problem.badRequest("the body is not JSON")
+        }
+    }
+
+    static func describe(_ error: DecodingError) -> String {
+        switch error {
+        case .keyNotFound(let key, _): "missing field '\(key.stringValue)'"
+        case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
+            "\(context.codingPath.map(\.stringValue).joined(separator: ".")): \(context.debugDescription)"
+        @unknown default: "\(error)"
+        }
+    }
+
+    private func date(_ text: String, _ field: String) throws -> LocalDate {
+        guard let date = LocalDate(iso: text) else { throw Problem.badRequest("\(field) '\(text.prefix(40))' is not a date like 2026-01-31") }
+        return date
+    }
+
+    /// `?at=` takes a date (the end of that day in the organisation's zone) or an ISO 8601 instant.
+    private func asOf(_ text: String) throws -> Date {
+        if let date = LocalDate(iso: text) {
+            return runtime.profiles.policy.calendar.startOfDay(date.addingDays(1)).addingTimeInterval(-0.001)
+        }
+        if let instant = try? Date(text, strategy: .iso8601) { return instant }
+        throw Problem.badRequest("at '\(text.prefix(40))' is neither a date (2026-01-31) nor an instant (2026-01-31T12:00:00Z)")
+    }
+
+    private func paging(_ request: Request) throws -> (Int, Int) {
+        let limit = try request.uri.queryParameters["limit"].map { text -> Int in
+            guard let value = Int(text), (1...ListingQueries.pageSizeMax).contains(value) else {
+                throw Problem.badRequest("limit must be 1 to \(ListingQueries.pageSizeMax)")
+            }
+            return value
+        } ?? 100
+        let offset = try request.uri.queryParameters["offset"].map { text -> Int in
+            guard let value = Int(text), value >= 0 else { throw Problem.badRequest("offset must be 0 or more") }
+            return value
+        } ?? 0
+        return (limit, offset)
+    }
+}
+
+/// What a command answers.
+struct CommandResult: Encodable {
+    var profileId: String
+    var version: Int64
+    var replayed: Bool
+    var appended: [String]
+    var listing: ListingView
+}
+
+/// A profile's listing as the API shows it.
+struct ListingView: Encodable {
+    var profileId: String
+    var at: Date
+    var status: String
+    var visible: Bool
+    var paidThrough: String?
+    var credit: String
+    var basis: ListingBasis?
+    var reason: String?
+    /// What the directory had been told by `at`.
+    var published: PublishedView?
+
+    struct PublishedView: Encodable {
+        var visible: Bool
+        var status: String
+        var paidThrough: String?
+        var at: Date
+    }
+
+    init(_ profileID: ProfileID, _ state: ProfileState, at instant: Date, policy: ListingPolicy) {
+        let evaluation = state.evaluate(at: instant, policy: policy)
+        profileId = profileID.rawValue
+        at = instant
+        status = evaluation.status.rawValue
+        visible = evaluation.visible
+        paidThrough = evaluation.paidThrough?.description
+        credit = Money.euros(minorUnits: evaluation.creditMinorUnits).decimalString
+        basis = evaluation.basis
+        reason = evaluation.reason?.rawValue
+        published = state.published(at: instant).map {
+            PublishedView(visible: $0.visible, status: $0.status.rawValue, paidThrough: $0.paidThrough?.description, at: $0.occurredAt)
+        }
+    }
+}
+
+/// A profile's events in plain words, for staff.
+enum Timeline {
+    struct Entry: Encodable {
+        var version: Int64
+        var type: String
+        var occurredAt: Date
+        var recordedAt: Date
+        var actor: String?
+        var summary: String
+    }
+
+    static func entry(_ recorded: RecordedEvent, _ event: ProfileEvent) -> Entry {
+        Entry(
+            version: recorded.version, type: recorded.type, occurredAt: event.occurredAt, recordedAt: recorded.recordedAt,
+            actor: recorded.metadata.actor, summary: summary(event)
+        )
+    }
+
+    static func summary(_ event: ProfileEvent) -> String {
+        switch event {
+        case .registered(let e): "Registered \(e.displayName) as \(e.kind.rawValue) (\(e.contactEmail))"
+        case .certificationChanged(let e): "Certification \(e.state == .certified ? "granted" : e.state.rawValue): \(e.reason)"
+        case .contributionAllocated(let e):
+            "Payment \(e.paymentID) of \(e.amount) on \(e.effectiveDate) bought \(e.periodsBought) period(s) of \(e.monthsPerPeriod) months; credit \(Money.euros(minorUnits: e.creditAfterMinorUnits).decimalString) EUR"
+                + (e.acceptedShortfallMinorUnits > 0 ? "; shortfall of \(Money.euros(minorUnits: e.acceptedShortfallMinorUnits)) accepted" : "")
+        case .allocationReversed(let e): "Payment \(e.paymentID) reversed (\(e.kind.rawValue)): \(e.reason)"
+        case .allocationReinstated(let e): "Payment \(e.paymentID) counts again: \(e.reason)"
+        case .waiverGranted(let e): "Waiver \(e.waiverID) granted from \(e.from) through \(e.through): \(e.reason)"
+        case .waiverRevoked(let e): "Waiver \(e.waiverID) revoked: \(e.reason)"
+        case .visibilityChanged(let e):
+            (e.visible ? "Listed (\(e.status.rawValue))" : "Hidden (\(e.reason?.rawValue ?? e.status.rawValue))")
+                + (e.paidThrough.map { ", paid through \($0)" } ?? "")
+        case .renewalReminderDue(let e): "Renewal reminder due: \(e.daysBefore) days before \(e.paidThrough)"
+        }
+    }
+}

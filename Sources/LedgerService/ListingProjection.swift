@@ -1,0 +1,138 @@
+public import EventStore
+public import Foundation
+public import LedgerCore
+
+/// The `listing_status` read model: one row per profile with its listing as evaluated when the profile's
+/// stream last changed (and whenever the sweeper looks at it). Backs lists and the sweeper's schedule.
+public struct ListingProjection: Projection {
+    public let name = "listing-status"
+    public let profiles: ProfileService
+
+    public init(profiles: ProfileService) {
+        self.profiles = profiles
+    }
+
+    public func reset(_ connection: any ReadModelConnection) async throws {
+        try await connection.execute("DELETE FROM listing_status")
+    }
+
+    public func apply(_ events: [RecordedEvent], _ connection: any ReadModelConnection) async throws {
+        var touched: [String] = []
+        for event in events where event.stream.hasPrefix("profile-") && !touched.contains(event.stream) {
+            touched.append(event.stream)
+        }
+        for stream in touched {
+            guard let profileID = try? ProfileID(String(stream.dropFirst("profile-".count))) else { continue }
+            try await refresh(profileID, connection)
+        }
+    }
+
+    /// Recomputes one profile's row from its stream, at the service clock's now.
+    public func refresh(_ profileID: ProfileID, _ connection: any ReadModelConnection) async throws {
+        let state = try await profiles.load(profileID).state
+        guard state.isRegistered else { return }
+        let evaluation = state.evaluate(at: profiles.now(), policy: profiles.policy)
+        let basis: String? = evaluation.basis.map { basis in
+            basis.kind == .waiver ? "waiver:\(basis.waiverID ?? "")" : "payments:" + basis.paymentIDs.map(\.rawValue).joined(separator: ",")
+        }
+        try await connection.execute(
+            """
+            INSERT INTO listing_status (profile_id, display_name, kind, status, visible, paid_through, credit_minor_units, reason, basis, next_change_at_micros, stream_version)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (profile_id) DO UPDATE SET
+                display_name = excluded.display_name, kind = excluded.kind, status = excluded.status, visible = excluded.visible,
+                paid_through = excluded.paid_through, credit_minor_units = excluded.credit_minor_units, reason = excluded.reason,
+                basis = excluded.basis, next_change_at_micros = excluded.next_change_at_micros, stream_version = excluded.stream_version
+            """,
+            [
+                .text(profileID.rawValue), .text(state.displayName), .text(state.kind?.rawValue ?? ""), .text(evaluation.status.rawValue),
+                .bool(evaluation.visible), .optional(evaluation.paidThrough?.description), .integer(evaluation.creditMinorUnits),
+                .optional(evaluation.reason?.rawValue), .optional(basis), .optional(evaluation.nextChangeAt.map(Self.micros)),
+                .integer(state.version),
+            ]
+        )
+    }
+
+    static func micros(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1_000_000).rounded()) }
+}
+
+/// One row of the listing read model.
+public struct ListingRow: Sendable, Hashable, Codable {
+    public var profileId: String
+    public var displayName: String
+    public var kind: String
+    public var status: String
+    public var visible: Bool
+    public var paidThrough: String?
+    public var creditMinorUnits: Int64
+    public var reason: String?
+    public var basis: String?
+    public var version: Int64
+}
+
+/// Queries over the listing read model.
+public struct ListingQueries: Sendable {
+    public let store: any EventStore
+    public let calendar: OrganisationCalendar
+    public let now: @Sendable () -> Date
+
+    /// The most rows one page returns.
+    public static let pageSizeMax = 500
+
+    public init(store: any EventStore, calendar: OrganisationCalendar, now: @escaping @Sendable () -> Date) {
+        self.store = store
+        self.calendar = calendar
+        self.now = now
+    }
+
+    /// Profiles by status, optionally only those whose paid period ends within `expiringWithinDays`.
+    public func list(status: String?, expiringWithinDays: Int?, limit: Int, offset: Int) async throws -> [ListingRow] {
+        var conditions: [String] = []
+        var binds: [SQLValue] = []
+        if let status {
+            conditions.append("status = ?")
+            binds.append(.text(status))
+        }
+        if let days = expiringWithinDays {
+            let today = calendar.date(at: now())
+            conditions.append("status IN ('active', 'grace') AND paid_through IS NOT NULL AND paid_through <= ?")
+            binds.append(.text(today.addingDays(days).description))
+        }
+        let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        binds += [.integer(Int64(limit)), .integer(Int64(offset))]
+        let allBinds = binds
+        return try await store.withReadModelConnection { connection in
+            try await connection.query(
+                """
+                SELECT profile_id, display_name, kind, status, visible, paid_through, credit_minor_units, reason, basis, stream_version
+                FROM listing_status \(filter) ORDER BY COALESCE(paid_through, '9999-12-31'), profile_id LIMIT ? OFFSET ?
+                """,
+                allBinds
+            ).map { row in
+                ListingRow(
+                    profileId: row[0].text ?? "", displayName: row[1].text ?? "", kind: row[2].text ?? "", status: row[3].text ?? "",
+                    visible: row[4].integer == 1, paidThrough: row[5].text, creditMinorUnits: row[6].integer ?? 0,
+                    reason: row[7].text, basis: row[8].text, version: row[9].integer ?? 0
+                )
+            }
+        }
+    }
+
+    /// Profiles whose next scheduled change is due at `instant`, soonest first.
+    public func due(at instant: Date, limit: Int) async throws -> [String] {
+        try await store.withReadModelConnection { connection in
+            try await connection.query(
+                "SELECT profile_id FROM listing_status WHERE next_change_at_micros <= ? ORDER BY next_change_at_micros LIMIT ?",
+                [.integer(ListingProjection.micros(instant)), .integer(Int64(limit))]
+            ).compactMap { $0[0].text }
+        }
+    }
+
+    /// The earliest scheduled change, if any.
+    public func nextScheduledChange() async throws -> Date? {
+        try await store.withReadModelConnection { connection in
+            try await connection.query("SELECT MIN(next_change_at_micros) FROM listing_status", []).first?.first?.integer
+                .map { Date(timeIntervalSince1970: Double($0) / 1_000_000) }
+        }
+    }
+}

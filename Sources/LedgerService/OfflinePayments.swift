@@ -1,0 +1,47 @@
+public import EventStore
+public import Foundation
+public import LedgerCore
+
+extension ProfileService {
+    /// Records money received outside any provider or statement (cash, cheque, a transfer seen elsewhere)
+    /// and, for a listing purpose, allocates it to the profile.
+    ///
+    /// The payment fact goes to its own `payment-offline-…` stream first, then the allocation to the
+    /// profile. With an idempotency key both steps have deterministic ids, so a retry after a crash between
+    /// them completes the second step and never repeats the first.
+    public func recordOfflinePayment(
+        profileID: ProfileID, amount: Money, date: LocalDate, purpose: PaymentPurpose, note: String,
+        metadata: EventMetadata, idempotencyKey: String?
+    ) async throws -> (paymentID: PaymentID, outcome: Outcome) {
+        let loaded = try await load(profileID)
+        guard loaded.state.isRegistered else { throw DomainError.profileNotFound(profileID.rawValue) }
+        guard amount.currency == "EUR" else {
+            throw DomainError.currencyMismatch(amount.currency, "EUR")
+        }
+        guard amount.minorUnits > 0 else { throw DomainError.invalidAmount("a payment must be positive") }
+        let note = note.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard note.utf8.count <= ProfileDecider.textBytesMax else {
+            throw DomainError.invalidArgument("the note is longer than \(ProfileDecider.textBytesMax) bytes")
+        }
+        let externalID = idempotencyKey.map { Self.eventID(key: $0, actor: metadata.actor, stream: "offline-payment", index: 0).uuidString.lowercased() }
+            ?? UUID().uuidString.lowercased()
+        let paymentID = PaymentID(method: .offline, externalID: externalID)
+        let received = PaymentReceived(
+            paymentID: paymentID, method: .offline, amount: amount, purpose: purpose, profileID: profileID,
+            effectiveDate: date, note: note, occurredAt: now()
+        )
+        let eventID = idempotencyKey.map { Self.eventID(key: $0, actor: metadata.actor, stream: paymentID.streamName, index: 0) } ?? UUID()
+        let stored = try await store.append(
+            [NewEvent(id: eventID, type: PaymentReceived.typeName, data: received.encodedData(), metadata: metadata)],
+            to: paymentID.streamName, expecting: .any
+        )
+        guard purpose == .listing else {
+            return (paymentID, Outcome(profileID: profileID, appended: [], replayed: stored.wasAlreadyStored, state: loaded.state))
+        }
+        let outcome = try await handle(
+            .allocate(paymentID: paymentID, amount: amount, effectiveDate: date, acceptShortfall: false),
+            profileID: profileID, metadata: metadata, idempotencyKey: idempotencyKey.map { "\($0)/allocate" }
+        )
+        return (paymentID, outcome)
+    }
+}

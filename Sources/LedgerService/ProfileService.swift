@@ -1,0 +1,102 @@
+import Crypto
+public import EventStore
+public import Foundation
+public import LedgerCore
+import Logging
+
+/// Handles profile commands: load the stream, fold, decide, append with the expected version; on a
+/// conflict reload and decide again (bounded).
+public struct ProfileService: Sendable {
+    public let store: any EventStore
+    public let policy: ListingPolicy
+    public let now: @Sendable () -> Date
+
+    /// How many times a command is re-decided after losing a race.
+    static let conflictRetriesMax = 5
+    /// The most events one profile stream is read in (far above any real history).
+    static let streamEventsMax = 10_000
+
+    public init(store: any EventStore, policy: ListingPolicy, now: @escaping @Sendable () -> Date) {
+        self.store = store
+        self.policy = policy
+        self.now = now
+    }
+
+    /// A profile's stream, decoded.
+    public struct LoadedProfile: Sendable {
+        public var state: ProfileState
+        public var events: [(recorded: RecordedEvent, event: ProfileEvent)]
+    }
+
+    /// What a command did.
+    public struct Outcome: Sendable {
+        public var profileID: ProfileID
+        public var appended: [ProfileEvent]
+        /// True when the idempotency key matched an earlier request: nothing new was written.
+        public var replayed: Bool
+        public var state: ProfileState
+    }
+
+    public func load(_ profileID: ProfileID) async throws -> LoadedProfile {
+        var events: [(RecordedEvent, ProfileEvent)] = []
+        var version: Int64 = 1
+        while true {
+            let batch = try await store.readStream(profileID.streamName, fromVersion: version, limit: min(1_000, store.limits.readBatchMax))
+            for recorded in batch {
+                guard let event = try ProfileEvent.decode(typeName: recorded.type, data: recorded.data) else { continue }
+                events.append((recorded, event))
+            }
+            guard batch.count == min(1_000, store.limits.readBatchMax), events.count < Self.streamEventsMax else { break }
+            version = (batch.last?.version ?? version) + 1
+        }
+        return LoadedProfile(state: ProfileState.fold(events.map(\.1)), events: events)
+    }
+
+    /// Decides and appends a command. With an idempotency key, a repeated request returns the first
+    /// outcome and writes nothing.
+    public func handle(
+        _ command: ProfileCommand, profileID: ProfileID, metadata: EventMetadata, idempotencyKey: String? = nil
+    ) async throws -> Outcome {
+        var attempt = 0
+        while true {
+            attempt += 1
+            let loaded = try await load(profileID)
+            if let idempotencyKey {
+                let firstID = Self.eventID(key: idempotencyKey, actor: metadata.actor, stream: profileID.streamName, index: 0)
+                if loaded.events.contains(where: { $0.recorded.id == firstID }) {
+                    return Outcome(profileID: profileID, appended: [], replayed: true, state: loaded.state)
+                }
+            }
+            let instant = now()
+            let decided = try ProfileDecider.decide(command, state: loaded.state, profileID: profileID, now: instant, policy: policy)
+            guard !decided.isEmpty else {
+                return Outcome(profileID: profileID, appended: [], replayed: false, state: loaded.state)
+            }
+            let newEvents = decided.enumerated().map { index, event in
+                NewEvent(
+                    id: idempotencyKey.map { Self.eventID(key: $0, actor: metadata.actor, stream: profileID.streamName, index: index) } ?? UUID(),
+                    type: event.typeName, schemaVersion: ProfileEvent.schemaVersion, data: event.encodedData(), metadata: metadata
+                )
+            }
+            do {
+                _ = try await store.append(newEvents, to: profileID.streamName, expecting: .exact(loaded.state.version))
+            } catch let error as EventStoreError where error.code == .versionConflict && attempt < Self.conflictRetriesMax {
+                continue
+            }
+            var state = loaded.state
+            for event in decided { state.evolve(event) }
+            return Outcome(profileID: profileID, appended: decided, replayed: false, state: state)
+        }
+    }
+
+    /// A deterministic event id for the `index`-th event of a request with an idempotency key, so a retried
+    /// request collides with the first one instead of writing twice.
+    public static func eventID(key: String, actor: String?, stream: String, index: Int) -> UUID {
+        let digest = SHA256.hash(data: Data("\(actor ?? "")\u{0}\(key)\u{0}\(stream)\u{0}\(index)".utf8))
+        var bytes = Array(digest.prefix(16))
+        bytes[6] = (bytes[6] & 0x0F) | 0x50 // version 5 layout (name-based)
+        bytes[8] = (bytes[8] & 0x3F) | 0x80 // RFC 4122 variant
+        return UUID(uuid: (bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
+                           bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]))
+    }
+}

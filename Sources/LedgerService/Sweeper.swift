@@ -1,0 +1,71 @@
+public import EventStore
+public import Foundation
+import LedgerCore
+public import Logging
+public import ServiceLifecycle
+
+/// Records time-driven changes (expiry, grace end, waiver start and end, renewal reminders) when their
+/// instant passes. Woken by the earliest scheduled change in the listing read model, or by new events.
+///
+/// Safe with several instances: each change is decided against the stream with an expected version, and a
+/// profile whose listing already matches what was published yields no event.
+public struct Sweeper: Service {
+    public let profiles: ProfileService
+    public let projection: ListingProjection
+    public let queries: ListingQueries
+    public let logger: Logger
+    /// The longest the sweeper sleeps without looking.
+    public var idleMax: Duration = .seconds(60)
+    /// Profiles handled per pass.
+    static let batchSize = 100
+
+    public init(profiles: ProfileService, projection: ListingProjection, queries: ListingQueries, logger: Logger) {
+        self.profiles = profiles
+        self.projection = projection
+        self.queries = queries
+        self.logger = logger
+    }
+
+    /// Handles every profile whose scheduled change is due now; returns how many got new events.
+    @discardableResult
+    public func sweepDue() async throws -> Int {
+        var changed = 0
+        var handled = Set<String>()
+        while true {
+            let due = try await queries.due(at: profiles.now(), limit: Self.batchSize).filter { !handled.contains($0) }
+            guard !due.isEmpty else { return changed }
+            for id in due {
+                handled.insert(id)
+                guard let profileID = try? ProfileID(id) else { continue }
+                let outcome = try await profiles.handle(
+                    .sweep, profileID: profileID, metadata: EventMetadata(actor: "system:sweeper")
+                )
+                if !outcome.appended.isEmpty { changed += 1 }
+                // Reschedule even when nothing was appended, so the row never stays due.
+                try await profiles.store.withReadModelTransaction { connection in
+                    try await projection.refresh(profileID, connection)
+                }
+            }
+        }
+    }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    try await sweepDue()
+                    var wait = idleMax
+                    if let next = try await queries.nextScheduledChange() {
+                        let seconds = max(0, next.timeIntervalSince(profiles.now()))
+                        wait = min(wait, .milliseconds(Int64(seconds * 1_000) + 10))
+                    }
+                    try await profiles.store.waitForAppends(timeout: wait)
+                } catch {
+                    if Task.isCancelled { return }
+                    logger.error("sweep failed; retrying", metadata: ["error": "\(error)"])
+                    try? await Task.sleep(for: .seconds(5))
+                }
+            }
+        }
+    }
+}
