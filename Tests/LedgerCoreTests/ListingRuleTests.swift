@@ -222,8 +222,8 @@ struct ListingRuleTests {
     }
 
     @Test
-    func donationsAndUnallocatedPaymentsNeverChangeDates() throws {
-        // A pending card payment or a donation never reaches the profile as an allocation, so nothing moves.
+    func aSweepOnAnOrdinaryDayChangesNothing() throws {
+        // Only allocations move dates; a sweep between scheduled changes records nothing.
         var history = try History.certified()
         try history.pay("p1", on: "2026-01-15")
         let before = history.evaluate("2026-02-01")

@@ -1,0 +1,75 @@
+import EventStore
+import Foundation
+import LedgerCore
+import LedgerService
+import Logging
+import TestSupport
+import Testing
+
+private func noon(_ date: String) -> Date {
+    OrganisationCalendar.amsterdam.startOfDay(LocalDate(iso: date)!).addingTimeInterval(12 * 3600)
+}
+
+@Suite("Profile service")
+struct ProfileServiceTests {
+    static func certifiedProfile(_ profiles: ProfileService, _ id: ProfileID) async throws {
+        _ = try await profiles.handle(.register(kind: .mediator, displayName: "Ada", contactEmail: "ada@example.org"), profileID: id, metadata: .init(actor: "test"))
+        _ = try await profiles.handle(.changeCertification(.grant, reason: "ok"), profileID: id, metadata: .init(actor: "test"))
+    }
+
+    @Test(arguments: Backend.allCases)
+    func aDonationOrAnUnallocatedPaymentNeverMovesTheListing(backend: Backend) async throws {
+        let clock = TestClock(noon("2026-01-15"))
+        try await TestDatabase.withStore(backend) { store, _ in
+            let profiles = ProfileService(store: store, policy: .standard, now: clock.function)
+            let id = try ProfileID("ada-1")
+            try await Self.certifiedProfile(profiles, id)
+            _ = try await profiles.recordOfflinePayment(
+                profileID: id, amount: .euros(minorUnits: 12_500), date: LocalDate(iso: "2026-01-15")!, purpose: .listing, note: "",
+                metadata: .init(actor: "test"), idempotencyKey: nil
+            )
+            let before = try await profiles.load(id).state
+            let (donation, outcome) = try await profiles.recordOfflinePayment(
+                profileID: id, amount: .euros(minorUnits: 50_000), date: LocalDate(iso: "2026-01-16")!, purpose: .donation, note: "gift",
+                metadata: .init(actor: "test"), idempotencyKey: nil
+            )
+            #expect(outcome.appended.isEmpty)
+            let after = try await profiles.load(id).state
+            #expect(after == before)
+            #expect(after.evaluate(at: noon("2026-02-01"), policy: .standard).paidThrough == LocalDate(iso: "2027-01-14"))
+            // The donation is recorded as a payment fact of its own.
+            #expect(try await store.readStream(donation.streamName, fromVersion: 1, limit: 10).map(\.type) == ["PaymentReceived"])
+        }
+    }
+
+    /// Three sweepers race over the same due profile: the expiry is recorded once.
+    @Test(arguments: Backend.allCases)
+    func concurrentSweepersRecordEachChangeOnce(backend: Backend) async throws {
+        let clock = TestClock(noon("2026-01-15"))
+        try await TestDatabase.withStore(backend) { store, _ in
+            let profiles = ProfileService(store: store, policy: .standard, now: clock.function)
+            let id = try ProfileID("ada-1")
+            try await Self.certifiedProfile(profiles, id)
+            _ = try await profiles.handle(
+                .allocate(paymentID: PaymentID(method: .offline, externalID: "p1"), amount: .euros(minorUnits: 12_500), effectiveDate: LocalDate(iso: "2026-01-15")!, acceptShortfall: false),
+                profileID: id, metadata: .init(actor: "test")
+            )
+            let projection = ListingProjection(profiles: profiles)
+            try await store.waitUntilAllCommittedEventsAreVisible()
+            try await ProjectionRunner(store: store, projection: projection).catchUp()
+            clock.set(noon("2027-02-01"))
+            let queries = ListingQueries(store: store, calendar: .amsterdam, now: clock.function)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<3 {
+                    group.addTask {
+                        try await Sweeper(profiles: profiles, projection: projection, queries: queries, logger: .init(label: "test")).sweepDue()
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let changes = try await store.readStream(id.streamName, fromVersion: 1, limit: 100).filter { $0.type == "ListingVisibilityChanged" }
+            #expect(changes.count == 2) // listed on payment, hidden on expiry; no duplicate
+            #expect(try await queries.due(at: clock.now, limit: 10).isEmpty)
+        }
+    }
+}
