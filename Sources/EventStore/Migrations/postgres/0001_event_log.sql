@@ -44,7 +44,11 @@ CREATE FUNCTION ledger_append(
     r_version BIGINT,
     r_position BIGINT,
     r_content_hash BYTEA
-) LANGUAGE plpgsql AS $$
+) LANGUAGE plpgsql
+-- Plan each call against the table as it is: a plan cached while the table was empty would keep
+-- scanning it sequentially as it grows (until the next ANALYZE).
+SET plan_cache_mode = force_custom_plan
+AS $$
 DECLARE
     v_current BIGINT;
 BEGIN
