@@ -64,7 +64,8 @@ public struct APIKeyStore: Sendable {
         guard !trimmed.isEmpty, trimmed.utf8.count <= Self.nameBytesMax else {
             throw APIKeyError("a key needs a name of 1 to \(Self.nameBytesMax) bytes")
         }
-        let keyID = Self.randomToken(bytes: 9)
+        // Hex, so a key id never starts with '-' (which a command line would take for an option).
+        let keyID = Self.randomHex(bytes: 9)
         let secret = Self.randomToken(bytes: 32)
         let createdAt = now()
         let hash = hash(secret)
@@ -140,6 +141,15 @@ public struct APIKeyStore: Sendable {
             .replacingOccurrences(of: "+", with: "-")
             .replacingOccurrences(of: "/", with: "-")
             .replacingOccurrences(of: "=", with: "")
+    }
+
+    /// Lowercase hex of random bytes.
+    static func randomHex(bytes: Int) -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<bytes).map { _ in
+            let byte = UInt8.random(in: .min ... .max, using: &generator)
+            return String(byte >> 4, radix: 16) + String(byte & 0x0F, radix: 16)
+        }.joined()
     }
 
     static func micros(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1_000_000).rounded()) }

@@ -33,6 +33,19 @@ struct APIKeyStoreTests {
         }
     }
 
+    /// Key ids are typed on command lines (`keys revoke ID`): one starting with '-' was read as an option.
+    @Test
+    func keyIDsAreHexSoACommandLineNeverTakesThemForOptions() async throws {
+        try await TestDatabase.withStore(.sqlite) { store, _ in
+            let keys = APIKeyStore(store: store, pepper: "pepper")
+            for index in 0..<200 {
+                let created = try await keys.create(name: "key \(index)", role: .website)
+                #expect(created.record.keyID.count == 18)
+                #expect(created.record.keyID.allSatisfy { $0.isHexDigit && !$0.isUppercase })
+            }
+        }
+    }
+
     @Test
     func malformedKeysAndNamesAreRejected() async throws {
         try await TestDatabase.withStore(.sqlite) { store, _ throws in
