@@ -39,10 +39,16 @@ public protocol EventStore: Sendable {
     /// The cursor of the last event a reader can see now (``LogCursor/start`` when the log is empty).
     func headCursor() async throws -> LogCursor
 
-    /// Suspends until an append may have made new events visible, or `timeout` passes.
+    /// A counter that grows whenever an append may have made new events visible (in this process, or in
+    /// another one, through PostgreSQL's NOTIFY).
+    var appendGeneration: UInt64 { get }
+
+    /// Suspends until ``appendGeneration`` differs from `generation`, or `timeout` passes; returns the
+    /// generation then. A subscriber reads the generation *before* it reads the log, so an append that lands
+    /// between its read and its wait wakes it at once instead of being missed until the timeout.
     ///
     /// This is a wake-up signal only: callers must read to find out whether anything is new.
-    func waitForAppends(timeout: Duration) async throws
+    func waitForAppends(since generation: UInt64, timeout: Duration) async -> UInt64
 
     /// Runs `body` in one transaction on the read-model tables, so a projection's update and its
     /// checkpoint commit or fail together.

@@ -63,10 +63,14 @@ public struct ProjectionRunner: Sendable {
 
     /// Runs until cancelled: catches up, then sleeps until an append (or `pollInterval`, as a fallback).
     public func run(pollInterval: Duration = .seconds(1), onError: @Sendable (any Error) -> Void = { _ in }) async {
+        var generation = store.appendGeneration
         while !Task.isCancelled {
             do {
-                if try await catchUp() > 0 { continue }
-                try await store.waitForAppends(timeout: pollInterval)
+                if try await catchUp() > 0 {
+                    generation = store.appendGeneration
+                    continue
+                }
+                generation = await store.waitForAppends(since: generation, timeout: pollInterval)
             } catch {
                 if Task.isCancelled { return }
                 onError(error)

@@ -48,8 +48,10 @@ extension SQLiteEventStore {
         }
     }
 
-    public func waitForAppends(timeout: Duration) async throws {
-        _ = await signal.wait(since: signal.generation, timeout: timeout)
+    public var appendGeneration: UInt64 { signal.generation }
+
+    public func waitForAppends(since generation: UInt64, timeout: Duration) async -> UInt64 {
+        await signal.wait(since: generation, timeout: timeout)
     }
 
     private static func decodeEvent(_ row: SQLiteRow) -> RecordedEvent {

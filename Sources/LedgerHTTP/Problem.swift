@@ -33,17 +33,23 @@ public struct Problem: Error, Sendable, HTTPResponseError {
 
     /// The problem as a response, with the request id in the body when known.
     func response(requestID: String?) -> Response {
-        var body: [String: String] = ["type": type, "title": title, "detail": detail, "status": String(status.code)]
-        if let requestID { body["requestId"] = requestID }
+        let body = Body(type: type, title: title, status: Int(status.code), detail: detail, requestId: requestID)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        var json = (try? encoder.encode(body)) ?? Data("{}".utf8)
-        // "status" is a number in RFC 9457; the dictionary above holds strings, so fix it up textually.
-        json = Data(String(decoding: json, as: UTF8.self)
-            .replacingOccurrences(of: "\"status\":\"\(status.code)\"", with: "\"status\":\(status.code)").utf8)
+        // Encoding five plain fields cannot fail.
+        let json = (try? encoder.encode(body)) ?? Data("{}".utf8)
         var headers = self.headers
         headers[.contentType] = "application/problem+json"
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: json)))
+    }
+
+    /// The RFC 9457 members we send.
+    private struct Body: Encodable {
+        var type: String
+        var title: String
+        var status: Int
+        var detail: String
+        var requestId: String?
     }
 }
 

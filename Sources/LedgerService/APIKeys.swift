@@ -139,7 +139,7 @@ public struct APIKeyStore: Sendable {
         let data = Data((0..<bytes).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
         return data.base64EncodedString()
             .replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "-")
+            .replacingOccurrences(of: "/", with: "_")
             .replacingOccurrences(of: "=", with: "")
     }
 

@@ -38,19 +38,29 @@ public struct ProfileService: Sendable {
     }
 
     public func load(_ profileID: ProfileID) async throws -> LoadedProfile {
+        let batchSize = min(1_000, store.limits.readBatchMax)
         var events: [(RecordedEvent, ProfileEvent)] = []
-        var version: Int64 = 1
+        var streamVersion: Int64 = 0
         while true {
-            let batch = try await store.readStream(profileID.streamName, fromVersion: version, limit: min(1_000, store.limits.readBatchMax))
+            let batch = try await store.readStream(profileID.streamName, fromVersion: streamVersion + 1, limit: batchSize)
             for recorded in batch {
-                guard let event = try ProfileEvent.decode(typeName: recorded.type, data: recorded.data) else { continue }
-                events.append((recorded, event))
+                // A type this build does not know is skipped, but still counts towards the stream's version.
+                if let event = try ProfileEvent.decode(typeName: recorded.type, data: recorded.data) {
+                    events.append((recorded, event))
+                }
+                streamVersion = recorded.version
             }
-            guard batch.count == min(1_000, store.limits.readBatchMax), events.count < Self.streamEventsMax else { break }
-            version = (batch.last?.version ?? version) + 1
+            guard batch.count == batchSize else { break }
+            guard streamVersion < Self.streamEventsMax else {
+                // Folding a prefix would decide on a wrong state; refuse instead.
+                throw DomainError.invalidArgument("profile '\(profileID)' has more than \(Self.streamEventsMax) events; its history needs archiving")
+            }
         }
-        return LoadedProfile(state: ProfileState.fold(events.map(\.1)), events: events)
+        var state = ProfileState.fold(events.map(\.1))
+        state.version = streamVersion
+        return LoadedProfile(state: state, events: events)
     }
+
 
     /// Decides and appends a command. With an idempotency key, a repeated request returns the first
     /// outcome and writes nothing.

@@ -53,13 +53,14 @@ public struct Sweeper: Service {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 do {
+                    let generation = profiles.store.appendGeneration
                     try await sweepDue()
                     var wait = idleMax
                     if let next = try await queries.nextScheduledChange() {
                         let seconds = max(0, next.timeIntervalSince(profiles.now()))
                         wait = min(wait, .milliseconds(Int64(seconds * 1_000) + 10))
                     }
-                    try await profiles.store.waitForAppends(timeout: wait)
+                    _ = await profiles.store.waitForAppends(since: generation, timeout: wait)
                 } catch {
                     if Task.isCancelled { return }
                     logger.error("sweep failed; retrying", metadata: ["error": "\(error)"])

@@ -102,3 +102,17 @@ func reportingFailures(_ body: () async throws -> Void) async throws {
 func printError(_ message: String) {
     FileHandle.standardError.write(Data((message + "\n").utf8))
 }
+
+/// Opens the runtime as `serve` would (migrating as configured), runs `body`, and closes it.
+func withRuntime(_ common: CommonOptions, _ body: (LedgerRuntime) async throws -> Void) async throws {
+    let configuration = try await common.resolve()
+    let logger = LoggingSetup.bootstrap(configuration)
+    let runtime = try await LedgerRuntime.open(configuration, logger: logger)
+    do {
+        try await body(runtime)
+        await runtime.close()
+    } catch {
+        await runtime.close()
+        throw error
+    }
+}

@@ -21,7 +21,8 @@ struct KeysCommand: AsyncParsableCommand {
                 guard let role = APIRole(rawValue: role) else {
                     throw Failure.failed("unknown role '\(role)'; use staff, website or directory")
                 }
-                try await withKeyStore(common) { keys in
+                try await withRuntime(common) { runtime in
+                    let keys = runtime.apiKeys
                     let created: CreatedAPIKey
                     do {
                         created = try await keys.create(name: name, role: role)
@@ -41,7 +42,8 @@ struct KeysCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                try await withKeyStore(common) { keys in
+                try await withRuntime(common) { runtime in
+                    let keys = runtime.apiKeys
                     for key in try await keys.list() {
                         let state = key.revokedAt.map { "revoked \($0.formatted(.iso8601))" } ?? "active"
                         print("\(key.keyID)\t\(key.role.rawValue)\t\(key.name)\tcreated \(key.createdAt.formatted(.iso8601))\t\(state)")
@@ -58,7 +60,8 @@ struct KeysCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                try await withKeyStore(common) { keys in
+                try await withRuntime(common) { runtime in
+                    let keys = runtime.apiKeys
                     guard try await keys.revoke(keyID: keyID) else {
                         throw Failure.failed("no key with id '\(keyID)'")
                     }
@@ -66,19 +69,5 @@ struct KeysCommand: AsyncParsableCommand {
                 }
             }
         }
-    }
-}
-
-/// Opens the runtime (migrating as configured), runs `body` with its key store, and closes it.
-private func withKeyStore(_ common: CommonOptions, _ body: (APIKeyStore) async throws -> Void) async throws {
-    let configuration = try await common.resolve()
-    let logger = LoggingSetup.bootstrap(configuration)
-    let runtime = try await LedgerRuntime.open(configuration, logger: logger)
-    do {
-        try await body(runtime.apiKeys)
-        await runtime.close()
-    } catch {
-        await runtime.close()
-        throw error
     }
 }

@@ -13,18 +13,11 @@ struct RebuildCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingFailures {
-            let configuration = try await common.resolve()
-            let logger = LoggingSetup.bootstrap(configuration)
-            let runtime = try await LedgerRuntime.open(configuration, logger: logger)
-            do {
+            try await withRuntime(common) { runtime in
                 for runner in runtime.projectionRunners {
                     let count = try await runner.rebuild()
                     print("\(runner.projection.name): replayed \(count) events")
                 }
-                await runtime.close()
-            } catch {
-                await runtime.close()
-                throw error
             }
         }
     }

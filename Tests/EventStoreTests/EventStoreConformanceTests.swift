@@ -301,12 +301,28 @@ struct EventStoreConformanceTests {
         try await TestDatabase.withStore(backend) { store, _ in
             let clock = ContinuousClock()
             let started = clock.now
-            let waiter = Task { try await store.waitForAppends(timeout: .seconds(30)) }
+            let generation = store.appendGeneration
+            let waiter = Task { await store.waitForAppends(since: generation, timeout: .seconds(30)) }
             try await Task.sleep(for: .milliseconds(100))
             _ = try await store.append([makeEvent()], to: "s", expecting: .any)
-            try await waiter.value
+            let woken = await waiter.value
             // Woken by the append, not by the 30-second timeout.
+            #expect(woken != generation)
             #expect(clock.now - started < .seconds(20))
+        }
+    }
+
+    /// An append between a subscriber's read and its wait must not be missed until the timeout.
+    @Test(arguments: Backend.allCases)
+    func anAppendBeforeTheWaitIsNotMissed(backend: Backend) async throws {
+        try await TestDatabase.withStore(backend) { store, _ in
+            let generation = store.appendGeneration
+            _ = try await store.append([makeEvent()], to: "s", expecting: .any)
+            let clock = ContinuousClock()
+            let started = clock.now
+            let woken = await store.waitForAppends(since: generation, timeout: .seconds(30))
+            #expect(woken != generation)
+            #expect(clock.now - started < .seconds(1))
         }
     }
 }

@@ -14,7 +14,7 @@ struct APIKeyStoreTests {
             #expect(created.key.hasPrefix("llk_\(created.record.keyID)_"))
             #expect(try await keys.authenticate(created.key) == APICaller(keyID: created.record.keyID, name: "Directory", role: .directory))
 
-            let secret = String(created.key.split(separator: "_").last!)
+            let secret = String(created.key.split(separator: "_", maxSplits: 2).last!)
             let stored = try await store.withReadModelConnection { connection in
                 try await connection.query("SELECT secret_hash FROM api_keys", [])
             }

@@ -12,6 +12,15 @@ private func noon(_ date: String) -> Date {
 
 @Suite("Profile service")
 struct ProfileServiceTests {
+    /// A profile certified and paid for 12 months from 2026-01-15.
+    static func paidProfile(_ profiles: ProfileService, _ id: ProfileID) async throws {
+        try await certifiedProfile(profiles, id)
+        _ = try await profiles.recordOfflinePayment(
+            profileID: id, amount: .euros(minorUnits: 12_500), date: LocalDate(iso: "2026-01-15")!, purpose: .listing, note: "",
+            metadata: .init(actor: "test"), idempotencyKey: nil
+        )
+    }
+
     static func certifiedProfile(_ profiles: ProfileService, _ id: ProfileID) async throws {
         _ = try await profiles.handle(.register(kind: .mediator, displayName: "Ada", contactEmail: "ada@example.org"), profileID: id, metadata: .init(actor: "test"))
         _ = try await profiles.handle(.changeCertification(.grant, reason: "ok"), profileID: id, metadata: .init(actor: "test"))
@@ -23,11 +32,7 @@ struct ProfileServiceTests {
         try await TestDatabase.withStore(backend) { store, _ in
             let profiles = ProfileService(store: store, policy: .standard, now: clock.function)
             let id = try ProfileID("ada-1")
-            try await Self.certifiedProfile(profiles, id)
-            _ = try await profiles.recordOfflinePayment(
-                profileID: id, amount: .euros(minorUnits: 12_500), date: LocalDate(iso: "2026-01-15")!, purpose: .listing, note: "",
-                metadata: .init(actor: "test"), idempotencyKey: nil
-            )
+            try await Self.paidProfile(profiles, id)
             let before = try await profiles.load(id).state
             let (donation, outcome) = try await profiles.recordOfflinePayment(
                 profileID: id, amount: .euros(minorUnits: 50_000), date: LocalDate(iso: "2026-01-16")!, purpose: .donation, note: "gift",
@@ -49,11 +54,7 @@ struct ProfileServiceTests {
         try await TestDatabase.withStore(backend) { store, _ in
             let profiles = ProfileService(store: store, policy: .standard, now: clock.function)
             let id = try ProfileID("ada-1")
-            try await Self.certifiedProfile(profiles, id)
-            _ = try await profiles.handle(
-                .allocate(paymentID: PaymentID(method: .offline, externalID: "p1"), amount: .euros(minorUnits: 12_500), effectiveDate: LocalDate(iso: "2026-01-15")!, acceptShortfall: false),
-                profileID: id, metadata: .init(actor: "test")
-            )
+            try await Self.paidProfile(profiles, id)
             let projection = ListingProjection(profiles: profiles)
             try await store.waitUntilAllCommittedEventsAreVisible()
             try await ProjectionRunner(store: store, projection: projection).catchUp()
@@ -70,6 +71,22 @@ struct ProfileServiceTests {
             let changes = try await store.readStream(id.streamName, fromVersion: 1, limit: 100).filter { $0.type == "ListingVisibilityChanged" }
             #expect(changes.count == 2) // listed on payment, hidden on expiry; no duplicate
             #expect(try await queries.due(at: clock.now, limit: 10).isEmpty)
+        }
+    }
+
+    /// An event type this build does not know must still count towards the stream's version, or every
+    /// later command on the profile would conflict for ever.
+    @Test(arguments: Backend.allCases)
+    func anUnknownEventTypeInAProfileStreamDoesNotBlockCommands(backend: Backend) async throws {
+        try await TestDatabase.withStore(backend) { store, _ in
+            let profiles = ProfileService(store: store, policy: .standard, now: { noon("2026-01-15") })
+            let id = try ProfileID("ada-1")
+            try await Self.certifiedProfile(profiles, id)
+            _ = try await store.append([NewEvent(id: UUID(), type: "SomethingNewer", data: Data("{}".utf8))], to: id.streamName, expecting: .exact(2))
+            #expect(try await profiles.load(id).state.version == 3)
+            let outcome = try await profiles.handle(.changeCertification(.suspend, reason: "test"), profileID: id, metadata: .init(actor: "test"))
+            #expect(outcome.appended.map(\.typeName) == ["CertificationChanged", "ListingVisibilityChanged"])
+            #expect(outcome.state.version == 5)
         }
     }
 }

@@ -52,11 +52,11 @@ struct CLITests {
         #expect(created.status == 0, "\(created.stderr)")
         let key = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(key.hasPrefix("llk_"))
-        let keyID = String(key.split(separator: "_")[1])
+        let keyID = String(key.split(separator: "_", maxSplits: 2)[1])
 
         let listed = try await CLI.run(["keys", "list", "--database-url", url])
         #expect(listed.stdout.contains("\(keyID)\tstaff\tAnna"))
-        #expect(!listed.stdout.contains(String(key.split(separator: "_")[2])))
+        #expect(!listed.stdout.contains(String(key.split(separator: "_", maxSplits: 2)[2])))
 
         #expect(try await CLI.run(["keys", "revoke", keyID, "--database-url", url]).status == 0)
         #expect(try await CLI.run(["keys", "list", "--database-url", url]).stdout.contains("revoked"))
