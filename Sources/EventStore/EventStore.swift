@@ -30,6 +30,15 @@ public protocol EventStore: Sendable {
         expecting expectedVersion: ExpectedVersion
     ) async throws -> AppendResult
 
+    /// Appends to several streams in one transaction: every stream's expected version holds and all events
+    /// are stored, or nothing is. Used where one fact changes several streams (a payment, the profile it
+    /// pays for, and the provider inbox record), so a crash can never leave half of it.
+    ///
+    /// Streams are distinct; the events of all streams together obey ``EventStoreLimits/eventsPerAppendMax``.
+    /// Replaying an append whose events are all stored returns the original results; an append of which
+    /// only some events are stored is an ``EventStoreError/Code/idempotencyMismatch``.
+    func append(_ appends: [StreamAppend]) async throws -> [AppendResult]
+
     /// Reads a stream forward, starting at `version` (inclusive), at most `limit` events.
     func readStream(_ stream: String, fromVersion version: Int64, limit: Int) async throws -> [RecordedEvent]
 
@@ -87,6 +96,19 @@ extension EventStore {
 }
 
 /// What the caller expects the stream's current version to be.
+/// The events for one stream within a multi-stream append.
+public struct StreamAppend: Sendable {
+    public var stream: String
+    public var events: [NewEvent]
+    public var expectedVersion: ExpectedVersion
+
+    public init(stream: String, events: [NewEvent], expecting expectedVersion: ExpectedVersion) {
+        self.stream = stream
+        self.events = events
+        self.expectedVersion = expectedVersion
+    }
+}
+
 public enum ExpectedVersion: Sendable, Hashable, CustomStringConvertible {
     /// Append whatever the stream's version is.
     case any

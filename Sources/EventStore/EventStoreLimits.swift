@@ -62,6 +62,29 @@ public struct EventStoreLimits: Sendable, Hashable {
         }
     }
 
+    /// Checks a multi-stream append: distinct streams, each valid, the total within one append's limit.
+    func validate(_ appends: [StreamAppend]) throws(EventStoreError) {
+        guard !appends.isEmpty else {
+            throw EventStoreError(.invalidArgument, "an append needs at least one stream")
+        }
+        var streams = Set<String>()
+        var ids = Set<UUID>()
+        var total = 0
+        for append in appends {
+            try validate(append.events, stream: append.stream)
+            guard streams.insert(append.stream).inserted else {
+                throw EventStoreError(.invalidArgument, "stream '\(append.stream)' appears twice in one append")
+            }
+            for event in append.events where !ids.insert(event.id).inserted {
+                throw EventStoreError(.invalidArgument, "event id \(event.id) appears twice in one append")
+            }
+            total += append.events.count
+        }
+        guard total <= eventsPerAppendMax else {
+            throw EventStoreError(.limitExceeded, "an append carries \(total) events; the limit is \(eventsPerAppendMax)")
+        }
+    }
+
     /// Checks a read's batch size.
     func validateRead(limit: Int) throws(EventStoreError) {
         guard limit > 0 else {

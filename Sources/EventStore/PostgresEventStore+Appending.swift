@@ -35,9 +35,68 @@ extension PostgresEventStore {
         }
     }
 
+    public func append(_ appends: [StreamAppend]) async throws -> [AppendResult] {
+        try limits.validate(appends)
+        let hashes = appends.map { append in append.events.map { ContentHash.of($0, stream: append.stream) } }
+        let recordedAt = now()
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                let results = try await mappingErrors {
+                    try await client.withTransaction(logger: logger) { connection in
+                        // Every multi-stream append takes its stream locks in one global order, so two of them
+                        // never wait for each other in a cycle.
+                        _ = try await connection.query(
+                            "SELECT ledger_lock_streams(\(appends.map(\.stream)))", logger: logger
+                        ).collect()
+                        var results: [AppendResult] = []
+                        for (append, hashes) in zip(appends, hashes) {
+                            let query = Self.appendQuery(
+                                append.events, hashes: hashes, stream: append.stream, expecting: append.expectedVersion, recordedAt: recordedAt
+                            )
+                            let rows = try await connection.query(query, logger: self.logger).collect()
+                            results.append(try Self.result(
+                                of: rows, events: append.events, hashes: hashes, stream: append.stream, expecting: append.expectedVersion
+                            ))
+                        }
+                        try AppendResult.checkWholeReplay(results)
+                        return results
+                    }
+                }
+                let appended = results.filter { !$0.wasAlreadyStored }.reduce(0) { $0 + $1.positions.count }
+                if appended > 0 {
+                    appendedEvents.increment(by: appended)
+                    signal.signal()
+                    notifier.appendCommitted()
+                }
+                return results
+            } catch let error as EventStoreError where error.isUniqueViolation && attempt < Self.raceRetriesMax {
+                // Lost a race on an event id stored by a concurrent append to another stream: run again.
+                continue
+            }
+        }
+    }
+
     private func appendOnce(
         _ events: [NewEvent], hashes: [Data], stream: String, expecting expectedVersion: ExpectedVersion, recordedAt: Date
     ) async throws -> AppendResult {
+        let query = Self.appendQuery(events, hashes: hashes, stream: stream, expecting: expectedVersion, recordedAt: recordedAt)
+        let rows: [PostgresRow]
+        do {
+            rows = try await client.query(query, logger: logger).collect()
+        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
+            throw error
+        } catch {
+            return try await mappingErrors { throw error }
+        }
+        return try Self.result(of: rows, events: events, hashes: hashes, stream: stream, expecting: expectedVersion)
+    }
+
+    /// The call of `ledger_append` for one stream.
+    private static func appendQuery(
+        _ events: [NewEvent], hashes: [Data], stream: String, expecting expectedVersion: ExpectedVersion, recordedAt: Date
+    ) -> PostgresQuery {
         let expectedCode: Int64 = switch expectedVersion {
         case .any: -1
         case .noStream: -2
@@ -54,15 +113,13 @@ extension PostgresEventStore {
         binds.append(events.map { ByteBuffer(data: $0.metadata.encoded()) })
         binds.append(hashes.map { ByteBuffer(data: $0) })
         binds.append(recordedAt)
-        let query = PostgresQuery(unsafeSQL: "SELECT * FROM ledger_append($1, $2, $3, $4, $5, $6, $7, $8, $9)", binds: binds)
-        let rows: [PostgresRow]
-        do {
-            rows = try await client.query(query, logger: logger).collect()
-        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
-            throw error
-        } catch {
-            return try await mappingErrors { throw error }
-        }
+        return PostgresQuery(unsafeSQL: "SELECT * FROM ledger_append($1, $2, $3, $4, $5, $6, $7, $8, $9)", binds: binds)
+    }
+
+    /// What `ledger_append`'s rows mean: a conflict, a replay, or the appended versions and positions.
+    private static func result(
+        of rows: [PostgresRow], events: [NewEvent], hashes: [Data], stream: String, expecting expectedVersion: ExpectedVersion
+    ) throws -> AppendResult {
         var stored: [StoredEventIdentity] = []
         var appendedPositions: [Int64] = []
         var appendedVersions: [Int64] = []
@@ -90,5 +147,12 @@ extension PostgresEventStore {
             throw EventStoreError(.unavailable, "PostgreSQL returned \(appendedVersions.count) rows for an append of \(events.count) events")
         }
         return AppendResult(stream: stream, firstVersion: first, lastVersion: last, positions: appendedPositions, wasAlreadyStored: false)
+    }
+}
+
+extension EventStoreError {
+    /// A unique violation from the database: a concurrent append stored the same event id first.
+    fileprivate var isUniqueViolation: Bool {
+        (underlying as? PSQLError)?.serverInfo?[.sqlState] == "23505"
     }
 }

@@ -15,36 +15,8 @@ extension SQLiteEventStore {
         let recordedAtMicros = Self.micros(now())
         let result = try await mappingErrors {
             try await withWriteTransaction { connection in
-                if let stored = try await Self.storedResult(for: events, hashes: hashes, stream: stream, on: connection) {
-                    return stored
-                }
-                let current = try await connection.query(
-                    "SELECT COALESCE(MAX(version), 0) FROM events WHERE stream = ?", [.text(stream)]
-                ).first?.columns.first?.data.integer ?? 0
-                let currentVersion = Int64(current)
-                guard expectedVersion.isSatisfied(byActualVersion: currentVersion) else {
-                    throw EventStoreError.versionConflict(stream: stream, expected: expectedVersion, actual: currentVersion)
-                }
-                var positions: [Int64] = []
-                positions.reserveCapacity(events.count)
-                for (offset, event) in events.enumerated() {
-                    let rows = try await connection.query(
-                        """
-                        INSERT INTO events (event_id, stream, version, type, schema_version, data, metadata, content_hash, recorded_at_micros)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING position
-                        """,
-                        [
-                            .text(event.id.uuidString.lowercased()), .text(stream), .integer(Int(currentVersion) + offset + 1),
-                            .text(event.type), .integer(event.schemaVersion), .blob(ByteBuffer(data: event.data)),
-                            .blob(ByteBuffer(data: event.metadata.encoded())), .blob(ByteBuffer(data: hashes[offset])),
-                            .integer(Int(recordedAtMicros)),
-                        ]
-                    )
-                    positions.append(Int64(rows.first?.columns.first?.data.integer ?? 0))
-                }
-                return AppendResult(
-                    stream: stream, firstVersion: currentVersion + 1, lastVersion: currentVersion + Int64(events.count),
-                    positions: positions, wasAlreadyStored: false
+                try await Self.append(
+                    events, hashes: hashes, to: stream, expecting: expectedVersion, recordedAtMicros: recordedAtMicros, on: connection
                 )
             }
         }
@@ -53,6 +25,69 @@ extension SQLiteEventStore {
             signal.signal()
         }
         return result
+    }
+
+    public func append(_ appends: [StreamAppend]) async throws -> [AppendResult] {
+        try limits.validate(appends)
+        let hashes = appends.map { append in append.events.map { ContentHash.of($0, stream: append.stream) } }
+        let recordedAtMicros = Self.micros(now())
+        let results = try await mappingErrors {
+            try await withWriteTransaction { connection in
+                var results: [AppendResult] = []
+                for (append, hashes) in zip(appends, hashes) {
+                    results.append(try await Self.append(
+                        append.events, hashes: hashes, to: append.stream, expecting: append.expectedVersion,
+                        recordedAtMicros: recordedAtMicros, on: connection
+                    ))
+                }
+                try AppendResult.checkWholeReplay(results)
+                return results
+            }
+        }
+        let appended = results.filter { !$0.wasAlreadyStored }.reduce(0) { $0 + $1.positions.count }
+        if appended > 0 {
+            appendedEvents.increment(by: appended)
+            signal.signal()
+        }
+        return results
+    }
+
+    /// One stream's append inside an open write transaction.
+    private static func append(
+        _ events: [NewEvent], hashes: [Data], to stream: String, expecting expectedVersion: ExpectedVersion,
+        recordedAtMicros: Int64, on connection: SQLiteConnection
+    ) async throws -> AppendResult {
+        if let stored = try await storedResult(for: events, hashes: hashes, stream: stream, on: connection) {
+            return stored
+        }
+        let current = try await connection.query(
+            "SELECT COALESCE(MAX(version), 0) FROM events WHERE stream = ?", [.text(stream)]
+        ).first?.columns.first?.data.integer ?? 0
+        let currentVersion = Int64(current)
+        guard expectedVersion.isSatisfied(byActualVersion: currentVersion) else {
+            throw EventStoreError.versionConflict(stream: stream, expected: expectedVersion, actual: currentVersion)
+        }
+        var positions: [Int64] = []
+        positions.reserveCapacity(events.count)
+        for (offset, event) in events.enumerated() {
+            let rows = try await connection.query(
+                """
+                INSERT INTO events (event_id, stream, version, type, schema_version, data, metadata, content_hash, recorded_at_micros)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING position
+                """,
+                [
+                    .text(event.id.uuidString.lowercased()), .text(stream), .integer(Int(currentVersion) + offset + 1),
+                    .text(event.type), .integer(event.schemaVersion), .blob(ByteBuffer(data: event.data)),
+                    .blob(ByteBuffer(data: event.metadata.encoded())), .blob(ByteBuffer(data: hashes[offset])),
+                    .integer(Int(recordedAtMicros)),
+                ]
+            )
+            positions.append(Int64(rows.first?.columns.first?.data.integer ?? 0))
+        }
+        return AppendResult(
+            stream: stream, firstVersion: currentVersion + 1, lastVersion: currentVersion + Int64(events.count),
+            positions: positions, wasAlreadyStored: false
+        )
     }
 
     /// The original result if every event is stored already; nil if none is; an error if only some are, or
@@ -89,6 +124,19 @@ extension SQLiteEventStore {
             throw error
         } catch {
             throw EventStoreError(.unavailable, "the SQLite database at \(path) failed", underlying: error)
+        }
+    }
+}
+
+extension AppendResult {
+    /// A multi-stream append is replayed whole or not at all: a mix means some ids were reused for new facts.
+    static func checkWholeReplay(_ results: [AppendResult]) throws(EventStoreError) {
+        let replayed = results.filter(\.wasAlreadyStored).map(\.stream)
+        guard replayed.isEmpty || replayed.count == results.count else {
+            throw EventStoreError(
+                .idempotencyMismatch,
+                "the events for \(replayed.map { "'\($0)'" }.joined(separator: ", ")) are stored already but the rest of this append is not; an append is replayed whole or not at all"
+            )
         }
     }
 }

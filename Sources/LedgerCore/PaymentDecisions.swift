@@ -1,0 +1,139 @@
+public import Foundation
+
+/// The payment rules as decisions: what a reported fact adds to a payment's stream, and what the payment
+/// then asks of its profile. Pure, like ``ProfileDecider``.
+public enum PaymentDecider {
+    /// The events a fact adds to the payment's stream: none when the fact is known already, so duplicates
+    /// and overlapping reports (a checkout and its payment intent) record money once.
+    ///
+    /// - Parameter profile: the state of the profile the fact names, if it names one, for screening.
+    public static func decide(
+        _ fact: PaymentFact, state: PaymentState, paymentID: PaymentID, method: PaymentMethod,
+        profile: ProfileState?, now: Date, policy: ListingPolicy
+    ) -> [PaymentEvent] {
+        switch fact {
+        case .received(let amount, let purpose, let profileID, let effectiveDate, let note):
+            guard state.received == nil else { return [] }
+            let received = PaymentReceived(
+                paymentID: paymentID, method: method, amount: amount, purpose: purpose ?? .listing, profileID: profileID,
+                effectiveDate: effectiveDate, note: String(note.prefix(ProfileDecider.textBytesMax)), occurredAt: now
+            )
+            var events: [PaymentEvent] = [.received(received)]
+            if let hold = holdReason(amount: amount, purpose: purpose, profileID: profileID, effectiveDate: effectiveDate, profile: profile, policy: policy) {
+                events.append(.held(PaymentHeld(paymentID: paymentID, reasonCode: hold.code, reason: hold.detail, occurredAt: now)))
+            }
+            return events
+
+        case .pending(let amount, let purpose, let profileID):
+            guard state.received == nil, state.pending == nil, state.failed == nil else { return [] }
+            return [.pending(PaymentPending(paymentID: paymentID, amount: amount, purpose: purpose, profileID: profileID, occurredAt: now))]
+
+        case .failed(let reason):
+            guard state.received == nil, state.failed == nil else { return [] }
+            return [.failed(PaymentFailed(paymentID: paymentID, reason: String(reason.prefix(ProfileDecider.textBytesMax)), occurredAt: now))]
+
+        case .refund(let refundID, let amount, let cumulative, let status):
+            if cumulative {
+                guard amount.minorUnits > state.cumulativeRefundMinorUnits else { return [] }
+            } else if let refundID {
+                guard state.refunds[refundID]?.status != status else { return [] }
+            } else {
+                return []
+            }
+            return [.refundReported(PaymentRefundReported(
+                paymentID: paymentID, refundID: cumulative ? nil : refundID, amount: amount, cumulative: cumulative, status: status, occurredAt: now
+            ))]
+
+        case .dispute(let disputeID, let phase, let amount):
+            guard state.disputes[disputeID]?.contains(phase) != true else { return [] }
+            return [.disputeUpdated(PaymentDisputeUpdated(paymentID: paymentID, disputeID: disputeID, phase: phase, amount: amount, occurredAt: now))]
+        }
+    }
+
+    /// Why money that arrived cannot be applied without staff, if it cannot.
+    static func holdReason(
+        amount: Money, purpose: PaymentPurpose?, profileID: ProfileID?, effectiveDate: LocalDate,
+        profile: ProfileState?, policy: ListingPolicy
+    ) -> (code: HoldReason, detail: String)? {
+        let price = policy.tariff.entry(on: effectiveDate).price
+        guard amount.currency == price.currency else {
+            return (.currencyNotAccepted, "the payment is \(amount); only \(price.currency) is accepted")
+        }
+        guard let purpose, purpose == .donation || profileID != nil else {
+            return (.missingProfileReference, "the payment of \(amount) names no profile and purpose")
+        }
+        switch purpose {
+        case .listing:
+            guard let profileID else { return (.missingProfileReference, "the payment of \(amount) names no profile") }
+            guard profile?.isRegistered == true else {
+                return (.unknownProfile, "the payment of \(amount) names profile '\(profileID)', which is not registered")
+            }
+            guard amount == price else {
+                return (.unexpectedAmount, "a listing contribution on \(effectiveDate) is \(price); \(amount) arrived")
+            }
+        case .donation:
+            guard amount.minorUnits > 0 else { return (.unexpectedAmount, "a donation must be positive; \(amount) arrived") }
+        }
+        return nil
+    }
+
+    /// The profile commands that bring the listing in line with the payment: allocate, reverse or
+    /// reinstate, or nothing when it already agrees.
+    public static func allocationCommands(payment: PaymentState, profile: ProfileState) -> [ProfileCommand] {
+        guard let received = payment.received else { return [] }
+        let allocate = ProfileCommand.allocate(
+            paymentID: received.paymentID, amount: received.amount, effectiveDate: received.effectiveDate, acceptShortfall: false
+        )
+        let allocation = profile.allocation(of: received.paymentID)
+        switch payment.allocationTarget {
+        case .none:
+            return []
+        case .active:
+            guard let allocation else { return [allocate] }
+            // Only a dispute that ended in our favour brings a taken-back allocation back; a reversal staff
+            // made by hand stays.
+            guard !allocation.isActiveNow, payment.hasDisputeRestored else { return [] }
+            return [.reinstateAllocation(paymentID: received.paymentID, reason: "the dispute ended with the money returned")]
+        case .reversed(let kind):
+            let reverse = ProfileCommand.reverseAllocation(paymentID: received.paymentID, kind: kind, reason: reversalReason(kind, payment: payment))
+            guard let allocation else { return [allocate, reverse] }
+            return allocation.isActiveNow ? [reverse] : []
+        }
+    }
+
+    static func reversalReason(_ kind: ReversalKind, payment: PaymentState) -> String {
+        switch kind {
+        case .refund:
+            let currency = payment.received?.amount.currency ?? "EUR"
+            return "refunded: \(Money(minorUnits: payment.refundedMinorUnits, currency: currency)) given back"
+        case .chargeback: return "the payer disputed the payment and the money was taken back"
+        case .bankReturn: return "the bank returned the payment"
+        }
+    }
+}
+
+extension ProfileDecider {
+    /// Decides several commands as one change: each sees the state after the previous ones, and the
+    /// visibility is evaluated once at the end, so the directory never sees a flicker in between (a
+    /// payment allocated and refunded in one step stays hidden).
+    public static func decide(
+        _ commands: [ProfileCommand], state: ProfileState, profileID: ProfileID, now: Date, policy: ListingPolicy
+    ) throws(DomainError) -> [ProfileEvent] {
+        var events: [ProfileEvent] = []
+        var after = state
+        for command in commands {
+            let decided = try decide(command, state: after, profileID: profileID, now: now, policy: policy)
+                .filter { if case .visibilityChanged = $0 { false } else { true } }
+            for event in decided { after.evolve(event) }
+            events += decided
+        }
+        let evaluation = after.evaluate(at: now, policy: policy)
+        if !evaluation.matches(after.published) {
+            events.append(.visibilityChanged(ListingVisibilityChanged(
+                visible: evaluation.visible, status: evaluation.status, basis: evaluation.basis,
+                reason: evaluation.reason, paidThrough: evaluation.paidThrough, occurredAt: now
+            )))
+        }
+        return events
+    }
+}

@@ -1,0 +1,200 @@
+public import Foundation
+
+/// An event in a `payment-<method>-<id>` stream: what happened to one payment at its provider or bank.
+///
+/// The payment stream is the books' source for one payment; what the payment does to a listing is
+/// recorded separately, in the profile's stream (allocations and their reversals).
+public enum PaymentEvent: Sendable, Hashable {
+    case received(PaymentReceived)
+    case pending(PaymentPending)
+    case failed(PaymentFailed)
+    case refundReported(PaymentRefundReported)
+    case refundRequested(PaymentRefundRequested)
+    case disputeUpdated(PaymentDisputeUpdated)
+    case held(PaymentHeld)
+}
+
+/// The payer started paying but the money has not moved yet (a delayed method); nothing is applied.
+public struct PaymentPending: Sendable, Hashable, Codable {
+    public static let typeName = "PaymentPending"
+    public var paymentID: PaymentID
+    public var amount: Money
+    public var purpose: PaymentPurpose?
+    public var profileID: ProfileID?
+    public var occurredAt: Date
+
+    public init(paymentID: PaymentID, amount: Money, purpose: PaymentPurpose?, profileID: ProfileID?, occurredAt: Date) {
+        self.paymentID = paymentID
+        self.amount = amount
+        self.purpose = purpose
+        self.profileID = profileID
+        self.occurredAt = occurredAt
+    }
+}
+
+/// The provider reported that the payment did not go through; no money moved.
+public struct PaymentFailed: Sendable, Hashable, Codable {
+    public static let typeName = "PaymentFailed"
+    public var paymentID: PaymentID
+    public var reason: String
+    public var occurredAt: Date
+
+    public init(paymentID: PaymentID, reason: String, occurredAt: Date) {
+        self.paymentID = paymentID
+        self.reason = reason
+        self.occurredAt = occurredAt
+    }
+}
+
+/// Where a refund stands at the provider.
+public enum RefundStatus: String, Sendable, Hashable, Codable, CaseIterable {
+    case pending, succeeded, failed
+}
+
+/// The provider reported money given back.
+///
+/// Providers report refunds two ways: a running total for the whole payment (`cumulative`, e.g. a card
+/// charge's `amount_refunded`), and single refunds by id. Both are kept; the refunded total is the larger of
+/// the highest running total and the sum of succeeded single refunds, so neither order nor duplication of
+/// reports can count money twice.
+public struct PaymentRefundReported: Sendable, Hashable, Codable {
+    public static let typeName = "PaymentRefundReported"
+    public var paymentID: PaymentID
+    /// The provider's refund id; nil for a running total.
+    public var refundID: String?
+    public var amount: Money
+    public var cumulative: Bool
+    public var status: RefundStatus
+    public var occurredAt: Date
+
+    public init(paymentID: PaymentID, refundID: String?, amount: Money, cumulative: Bool, status: RefundStatus, occurredAt: Date) {
+        self.paymentID = paymentID
+        self.refundID = refundID
+        self.amount = amount
+        self.cumulative = cumulative
+        self.status = status
+        self.occurredAt = occurredAt
+    }
+}
+
+/// Staff asked the provider to refund; the money moves when the provider confirms.
+public struct PaymentRefundRequested: Sendable, Hashable, Codable {
+    public static let typeName = "PaymentRefundRequested"
+    public var paymentID: PaymentID
+    public var refundID: String
+    public var amount: Money
+    public var occurredAt: Date
+
+    public init(paymentID: PaymentID, refundID: String, amount: Money, occurredAt: Date) {
+        self.paymentID = paymentID
+        self.refundID = refundID
+        self.amount = amount
+        self.occurredAt = occurredAt
+    }
+}
+
+/// How far a dispute (chargeback) has gone.
+public enum DisputePhase: String, Sendable, Hashable, Codable, CaseIterable {
+    /// Opened; the money is still ours.
+    case opened
+    /// The provider took the disputed money back while the dispute runs.
+    case fundsWithdrawn = "funds_withdrawn"
+    /// The provider returned the money.
+    case fundsReinstated = "funds_reinstated"
+    /// Closed in our favour (or closed without money moving).
+    case won
+    /// Closed against us: the money is gone.
+    case lost
+}
+
+/// A dispute on the payment moved on.
+public struct PaymentDisputeUpdated: Sendable, Hashable, Codable {
+    public static let typeName = "PaymentDisputeUpdated"
+    public var paymentID: PaymentID
+    public var disputeID: String
+    public var phase: DisputePhase
+    public var amount: Money
+    public var occurredAt: Date
+
+    public init(paymentID: PaymentID, disputeID: String, phase: DisputePhase, amount: Money, occurredAt: Date) {
+        self.paymentID = paymentID
+        self.disputeID = disputeID
+        self.phase = phase
+        self.amount = amount
+        self.occurredAt = occurredAt
+    }
+}
+
+/// Why a payment waits for staff instead of being applied.
+public enum HoldReason: String, Sendable, Hashable, Codable, CaseIterable {
+    case currencyNotAccepted = "currency-not-accepted"
+    case unexpectedAmount = "unexpected-amount"
+    case missingProfileReference = "missing-profile-reference"
+    case unknownProfile = "unknown-profile"
+}
+
+/// The payment was recorded but not applied; it is in the staff exception queue.
+public struct PaymentHeld: Sendable, Hashable, Codable {
+    public static let typeName = "PaymentHeld"
+    public var paymentID: PaymentID
+    public var reasonCode: HoldReason
+    /// What staff read: what was expected and what arrived.
+    public var reason: String
+    public var occurredAt: Date
+
+    public init(paymentID: PaymentID, reasonCode: HoldReason, reason: String, occurredAt: Date) {
+        self.paymentID = paymentID
+        self.reasonCode = reasonCode
+        self.reason = reason
+        self.occurredAt = occurredAt
+    }
+}
+
+extension PaymentEvent {
+    /// The event's stable type name.
+    public var typeName: String {
+        switch self {
+        case .received: PaymentReceived.typeName
+        case .pending: PaymentPending.typeName
+        case .failed: PaymentFailed.typeName
+        case .refundReported: PaymentRefundReported.typeName
+        case .refundRequested: PaymentRefundRequested.typeName
+        case .disputeUpdated: PaymentDisputeUpdated.typeName
+        case .held: PaymentHeld.typeName
+        }
+    }
+
+    /// Every payment event type is at schema version 1.
+    public static let schemaVersion = 1
+
+    /// The stored form: JSON with sorted keys.
+    public func encodedData() -> Data {
+        let encoder = ProfileEvent.encoder
+        let data: Data? = switch self {
+        case .received(let event): try? encoder.encode(event)
+        case .pending(let event): try? encoder.encode(event)
+        case .failed(let event): try? encoder.encode(event)
+        case .refundReported(let event): try? encoder.encode(event)
+        case .refundRequested(let event): try? encoder.encode(event)
+        case .disputeUpdated(let event): try? encoder.encode(event)
+        case .held(let event): try? encoder.encode(event)
+        }
+        // Encoding these plain structs cannot fail.
+        return data ?? Data()
+    }
+
+    /// Decodes a stored event; nil for a type this stream does not hold.
+    public static func decode(typeName: String, data: Data) throws -> PaymentEvent? {
+        let decoder = ProfileEvent.decoder
+        switch typeName {
+        case PaymentReceived.typeName: return .received(try decoder.decode(PaymentReceived.self, from: data))
+        case PaymentPending.typeName: return .pending(try decoder.decode(PaymentPending.self, from: data))
+        case PaymentFailed.typeName: return .failed(try decoder.decode(PaymentFailed.self, from: data))
+        case PaymentRefundReported.typeName: return .refundReported(try decoder.decode(PaymentRefundReported.self, from: data))
+        case PaymentRefundRequested.typeName: return .refundRequested(try decoder.decode(PaymentRefundRequested.self, from: data))
+        case PaymentDisputeUpdated.typeName: return .disputeUpdated(try decoder.decode(PaymentDisputeUpdated.self, from: data))
+        case PaymentHeld.typeName: return .held(try decoder.decode(PaymentHeld.self, from: data))
+        default: return nil
+        }
+    }
+}

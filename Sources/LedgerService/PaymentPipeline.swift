@@ -1,0 +1,196 @@
+public import EventStore
+public import Foundation
+public import LedgerCore
+import Logging
+
+/// Applies what payment providers report: one provider event becomes, in one transaction, its inbox record,
+/// the payment's events and the profile's allocation changes.
+///
+/// The inbox record lives in its own stream, `inbox-<provider>-<provider event id>`, appended with
+/// "no stream" expected: a second delivery of the same event can never commit, even when several arrive at
+/// once, and a delivery acknowledged once is never applied again (a month later just as well as a second
+/// later). Everything an event changes is decided from the streams as stored and appended together with
+/// its inbox record, so a crash leaves all of it or none.
+public struct PaymentPipeline: Sendable {
+    public let store: any EventStore
+    public let profiles: ProfileService
+
+    /// How often a delivery is re-decided after losing a race with a concurrent one.
+    static let conflictRetriesMax = 12
+    /// The largest provider payload kept verbatim in the inbox; larger ones keep a digest.
+    static let payloadBytesStoredMax = 64 * 1024
+
+    public init(store: any EventStore, profiles: ProfileService) {
+        self.store = store
+        self.profiles = profiles
+    }
+
+    /// One provider event as received.
+    public struct InboxEntry: Sendable {
+        /// `card`, `paypal`, …
+        public var provider: String
+        /// The provider's event id, unique per provider.
+        public var eventID: String
+        public var eventType: String
+        /// The raw body, kept for audit and replays.
+        public var payload: Data
+
+        public init(provider: String, eventID: String, eventType: String, payload: Data) {
+            self.provider = provider
+            self.eventID = eventID
+            self.eventType = eventType
+            self.payload = payload
+        }
+
+        /// The inbox stream of this event.
+        public var streamName: String { "inbox-\(provider)-\(eventID)" }
+    }
+
+    /// What recording an event did.
+    public enum Outcome: Sendable, Hashable {
+        /// The event was new: its record and effects are committed (the effects may be empty).
+        case recorded(paymentEvents: [PaymentEvent], profileEvents: [ProfileEvent])
+        /// The event was recorded before; nothing changed.
+        case duplicate
+    }
+
+    /// Records a provider event and applies its facts to one payment (if it concerns one).
+    public func record(
+        _ entry: InboxEntry, paymentID: PaymentID?, method: PaymentMethod, facts: [PaymentFact], metadata: EventMetadata
+    ) async throws -> Outcome {
+        var attempt = 0
+        while true {
+            attempt += 1
+            if try await !store.readStream(entry.streamName, fromVersion: 1, limit: 1).isEmpty {
+                return .duplicate
+            }
+            let now = profiles.now()
+            var appends: [StreamAppend] = []
+            var paymentEvents: [PaymentEvent] = []
+            var profileEvents: [ProfileEvent] = []
+            if let paymentID, !facts.isEmpty {
+                let change = try await paymentChange(paymentID: paymentID, method: method, facts: facts, now: now)
+                paymentEvents = change.paymentEvents
+                profileEvents = change.profileEvents
+                if !paymentEvents.isEmpty {
+                    appends.append(StreamAppend(
+                        stream: paymentID.streamName, events: paymentEvents.map { Self.newEvent($0, metadata) },
+                        expecting: .exact(change.paymentVersion)
+                    ))
+                }
+                if let profile = change.profile, !profileEvents.isEmpty {
+                    appends.append(StreamAppend(
+                        stream: profile.id.streamName, events: profileEvents.map { Self.newEvent($0, metadata) },
+                        expecting: .exact(profile.version)
+                    ))
+                }
+            }
+            let record = InboxRecord(
+                provider: entry.provider, eventID: entry.eventID, eventType: entry.eventType, paymentID: paymentID,
+                effects: paymentEvents.map(\.typeName) + profileEvents.map(\.typeName), receivedAt: now,
+                payload: entry.payload.count <= Self.payloadBytesStoredMax ? String(decoding: entry.payload, as: UTF8.self) : nil,
+                payloadBytes: entry.payload.count
+            )
+            appends.insert(StreamAppend(
+                stream: entry.streamName,
+                events: [NewEvent(id: UUID(), type: InboxRecord.typeName, data: record.encodedData(), metadata: metadata)],
+                expecting: .noStream
+            ), at: 0)
+            do {
+                _ = try await store.append(appends)
+                return .recorded(paymentEvents: paymentEvents, profileEvents: profileEvents)
+            } catch let error as EventStoreError where error.code == .versionConflict && attempt < Self.conflictRetriesMax {
+                // A concurrent delivery (of this event or another for the same payment or profile) won;
+                // decide again on what it wrote. A short random pause keeps racing duplicates from
+                // colliding in lockstep.
+                try await Task.sleep(for: .milliseconds(Int.random(in: 1...(5 * attempt))))
+                continue
+            }
+        }
+    }
+
+    /// The payment's new events and the profile's, decided on the streams as stored now.
+    private func paymentChange(
+        paymentID: PaymentID, method: PaymentMethod, facts: [PaymentFact], now: Date
+    ) async throws -> (paymentVersion: Int64, paymentEvents: [PaymentEvent], profile: (id: ProfileID, version: Int64)?, profileEvents: [ProfileEvent]) {
+        let payment = try await loadPayment(paymentID)
+        var state = payment
+        var paymentEvents: [PaymentEvent] = []
+        var loadedProfiles: [ProfileID: ProfileState] = [:]
+        for fact in facts {
+            var screened: ProfileState?
+            if case .received(_, _, let profileID?, _, _) = fact {
+                screened = try await profileState(profileID, cache: &loadedProfiles)
+            }
+            let decided = PaymentDecider.decide(
+                fact, state: state, paymentID: paymentID, method: method, profile: screened, now: now, policy: profiles.policy
+            )
+            for event in decided { state.evolve(event) }
+            paymentEvents += decided
+        }
+        guard let profileID = state.received?.profileID, state.allocationTarget != .none else {
+            return (payment.version, paymentEvents, nil, [])
+        }
+        let profile = try await profileState(profileID, cache: &loadedProfiles)
+        guard profile.isRegistered else { return (payment.version, paymentEvents, nil, []) }
+        let commands = PaymentDecider.allocationCommands(payment: state, profile: profile)
+        let profileEvents = try ProfileDecider.decide(commands, state: profile, profileID: profileID, now: now, policy: profiles.policy)
+        return (payment.version, paymentEvents, (profileID, profile.version), profileEvents)
+    }
+
+    private func profileState(_ profileID: ProfileID, cache: inout [ProfileID: ProfileState]) async throws -> ProfileState {
+        if let cached = cache[profileID] { return cached }
+        let state = try await profiles.load(profileID).state
+        cache[profileID] = state
+        return state
+    }
+
+    /// A payment's stream, folded. The version counts events of types this build does not know too.
+    public func loadPayment(_ paymentID: PaymentID) async throws -> PaymentState {
+        let batchSize = min(1_000, store.limits.readBatchMax)
+        var state = PaymentState()
+        var version: Int64 = 0
+        while true {
+            let batch = try await store.readStream(paymentID.streamName, fromVersion: version + 1, limit: batchSize)
+            for recorded in batch {
+                if let event = try PaymentEvent.decode(typeName: recorded.type, data: recorded.data) {
+                    state.evolve(event)
+                }
+                version = recorded.version
+            }
+            guard batch.count == batchSize, version < ProfileService.streamEventsMax else { break }
+        }
+        state.version = version
+        return state
+    }
+
+    static func newEvent(_ event: PaymentEvent, _ metadata: EventMetadata) -> NewEvent {
+        NewEvent(id: UUID(), type: event.typeName, schemaVersion: PaymentEvent.schemaVersion, data: event.encodedData(), metadata: metadata)
+    }
+
+    static func newEvent(_ event: ProfileEvent, _ metadata: EventMetadata) -> NewEvent {
+        NewEvent(id: UUID(), type: event.typeName, schemaVersion: ProfileEvent.schemaVersion, data: event.encodedData(), metadata: metadata)
+    }
+}
+
+/// The inbox record of one provider event: what arrived, when, and what it changed.
+public struct InboxRecord: Sendable, Hashable, Codable {
+    public static let typeName = "ProviderEventReceived"
+    public var provider: String
+    public var eventID: String
+    public var eventType: String
+    public var paymentID: PaymentID?
+    /// The type names of the events it caused; empty for an event recorded without effect.
+    public var effects: [String]
+    public var receivedAt: Date
+    /// The raw body, when small enough to keep.
+    public var payload: String?
+    public var payloadBytes: Int
+
+    func encodedData() -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .iso8601
+        return (try? encoder.encode(self)) ?? Data()
+    }
+}
