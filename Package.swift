@@ -87,6 +87,8 @@ let package = Package(
             dependencies: [
                 "LedgerService",
                 "LedgerCore",
+                "EventStore",
+                "Payments",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
             resources: [.copy("Resources/openapi.json")],
@@ -136,6 +138,7 @@ let package = Package(
                 "TestSupport",
                 "EventStore",
                 "LedgerCore",
+                "Payments",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
             ],

@@ -94,7 +94,10 @@ public final class SQLiteEventStore: EventStore {
                 _ = try await writer.query("COMMIT")
                 return result
             } catch {
-                _ = try? await writer.query("ROLLBACK")
+                // Roll back outside this task: a cancelled task may refuse new queries, and an open
+                // transaction left behind would make the writer's next BEGIN fail.
+                let writer = self.writer
+                await Task { _ = try? await writer.query("ROLLBACK") }.value
                 throw error
             }
         }

@@ -12,6 +12,7 @@ public func buildRouter(runtime: LedgerRuntime) -> Router<LedgerRequestContext> 
     router.add(middleware: BodyLimitMiddleware(bodyBytesMax: runtime.configuration.requestBodyBytesMax))
 
     OperationsRoutes(runtime: runtime).register(on: router)
+    PaymentRoutes(runtime: runtime).registerWebhookRoutes(on: router)
 
     let api = router.group("api/v1")
     ClientRoutes(runtime: runtime).register(
@@ -20,6 +21,10 @@ public func buildRouter(runtime: LedgerRuntime) -> Router<LedgerRequestContext> 
     let staff = api.group().add(middleware: APIKeyMiddleware(apiKeys: runtime.apiKeys, roles: [.staff]))
     StaffKeyRoutes(runtime: runtime).register(on: staff)
     ProfileRoutes(runtime: runtime).registerStaffRoutes(on: staff)
+    PaymentRoutes(runtime: runtime).registerStaffRoutes(on: staff)
+    PaymentRoutes(runtime: runtime).registerWebsiteRoutes(
+        on: api.group().add(middleware: APIKeyMiddleware(apiKeys: runtime.apiKeys, roles: [.website]))
+    )
     ProfileRoutes(runtime: runtime).registerReadRoutes(
         on: api.group().add(middleware: APIKeyMiddleware(apiKeys: runtime.apiKeys, roles: [.staff, .website]))
     )

@@ -34,6 +34,19 @@ public struct LedgerConfiguration: Sendable {
     public var migrateOnStart: Bool
     /// The listing rules' settings: tariff, grace, reminders, time zone.
     public var listingPolicy: ListingPolicy
+    /// The card provider, when card payments are configured.
+    public var card: CardSettings?
+    /// The secrets card webhooks may be signed with (several while one is being rolled); empty: none accepted.
+    public var cardWebhookSecrets: [String]
+    /// How far a card webhook's timestamp may be from now, either way.
+    public var cardWebhookToleranceSeconds: Int64
+
+    /// Where and how the card provider's API is called.
+    public struct CardSettings: Sendable {
+        public var apiBaseURL: String
+        public var secretKey: String
+        public var requestTimeoutSeconds: Int64
+    }
 
     /// One setting: its key in the file (dotted), its environment variable, its development default.
     public struct Setting: Sendable {
@@ -63,6 +76,11 @@ public struct LedgerConfiguration: Sendable {
         Setting(key: "listing.period_months", developmentDefault: "12", isSecret: false, summary: "months one period buys"),
         Setting(key: "listing.grace_days", developmentDefault: "14", isSecret: false, summary: "days a listing stays visible after its last paid day"),
         Setting(key: "listing.reminder_days", developmentDefault: "30,7", isSecret: false, summary: "days before the paid-through date a renewal reminder falls due"),
+        Setting(key: "card.api_base_url", developmentDefault: "https://api.stripe.com", isSecret: false, summary: "the card provider's API (Stripe-compatible)"),
+        Setting(key: "card.secret_key", developmentDefault: nil, isSecret: true, summary: "the card provider's secret API key; card checkout is off without it"),
+        Setting(key: "card.webhook_secrets", developmentDefault: nil, isSecret: true, summary: "`whsec_…` signing secrets for `/webhooks/card`, comma-separated while one is rolled"),
+        Setting(key: "card.webhook_tolerance_seconds", developmentDefault: "300", isSecret: false, summary: "how old (or how far ahead) a card webhook's timestamp may be"),
+        Setting(key: "card.timeout_seconds", developmentDefault: "10", isSecret: false, summary: "time limit for each call to the card provider"),
         Setting(key: "listing.time_zone", developmentDefault: "Europe/Amsterdam", isSecret: false, summary: "the organisation's time zone for period dates"),
     ]
 
@@ -123,6 +141,16 @@ public struct LedgerConfiguration: Sendable {
             return days.allSatisfy { $0.map { (1...365).contains($0) } == true } ? days.compactMap { $0 } : nil
         }
         let timeZone = try reader.parse("listing.time_zone") { TimeZone(identifier: $0) }
+        let cardBaseURL = try reader.parse("card.api_base_url") { text in
+            URL(string: text).flatMap { ["https", "http"].contains($0.scheme ?? "") && $0.host != nil ? text.trimmingSuffix("/") : nil }
+        }
+        let cardTimeout = try reader.parse("card.timeout_seconds") { Int64($0).flatMap { (1...120).contains($0) ? $0 : nil } }
+        card = reader.optionalValue("card.secret_key").map {
+            CardSettings(apiBaseURL: cardBaseURL, secretKey: $0, requestTimeoutSeconds: cardTimeout)
+        }
+        cardWebhookSecrets = (reader.optionalValue("card.webhook_secrets") ?? "")
+            .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        cardWebhookToleranceSeconds = try reader.parse("card.webhook_tolerance_seconds") { Int64($0).flatMap { (1...86_400).contains($0) ? $0 : nil } }
         listingPolicy = ListingPolicy(
             tariff: Tariff(entries: [TariffEntry(effectiveFrom: LocalDate(year: 2000, month: 1, day: 1)!, price: price, months: months)]),
             graceDays: graceDays, reminderDaysBefore: reminderDays, calendar: OrganisationCalendar(timeZone: timeZone)
@@ -156,6 +184,14 @@ struct SettingsReader {
         return fallback
     }
 
+    /// A setting without a default: nil when not set.
+    func optionalValue(_ key: String) -> String? {
+        let setting = LedgerConfiguration.settings.first { $0.key == key }
+        precondition(setting != nil, "unknown setting \(key)")
+        guard let value = reader.string(forKey: ConfigKey(key), isSecret: setting?.isSecret ?? false), !value.isEmpty else { return nil }
+        return value
+    }
+
     func parse<Value>(_ key: String, _ convert: (String) -> Value?) throws -> Value {
         let text = try value(key, required: false)
         guard let parsed = convert(text) else {
@@ -163,5 +199,13 @@ struct SettingsReader {
             throw ConfigurationError("\(variable): '\(text)' is not a valid value")
         }
         return parsed
+    }
+}
+
+extension String {
+    func trimmingSuffix(_ suffix: String) -> String {
+        var text = self
+        while text.hasSuffix(suffix) { text.removeLast(suffix.count) }
+        return text
     }
 }

@@ -1,5 +1,7 @@
+import AsyncHTTPClient
 public import EventStore
 import LedgerCore
+import Payments
 public import Foundation
 public import Logging
 public import Prometheus
@@ -19,6 +21,11 @@ public struct LedgerRuntime: Sendable {
     public let listingProjection: ListingProjection
     public let listings: ListingQueries
     public let sweeper: Sweeper
+    public let payments: PaymentPipeline
+    public let card: CardPayments
+    public let paymentExceptions: PaymentExceptionsProjection
+    /// The client for calls to payment providers; shut down with the runtime.
+    let httpClient: HTTPClient
 
     /// Opens the database the configuration names and, if configured, migrates it.
     public static func open(
@@ -46,17 +53,38 @@ public struct LedgerRuntime: Sendable {
         let profiles = ProfileService(store: store, policy: configuration.listingPolicy, now: now)
         let projection = ListingProjection(profiles: profiles)
         let listings = ListingQueries(store: store, calendar: configuration.listingPolicy.calendar, now: now)
+        let payments = PaymentPipeline(store: store, profiles: profiles)
+        // Provider APIs are called without following redirects: a redirect from a payment API is an error,
+        // not something to chase with the secret key attached.
+        let httpClient = HTTPClient(
+            eventLoopGroup: HTTPClient.defaultEventLoopGroup,
+            configuration: HTTPClient.Configuration(redirectConfiguration: .disallow),
+            backgroundActivityLogger: logger
+        )
+        let cardClient = configuration.card.map {
+            CardProviderClient(
+                configuration: CardProviderConfiguration(baseURL: $0.apiBaseURL, secretKey: $0.secretKey, requestTimeoutSeconds: $0.requestTimeoutSeconds),
+                httpClient: httpClient
+            )
+        }
         return LedgerRuntime(
             configuration: configuration, store: store,
             apiKeys: APIKeyStore(store: store, pepper: configuration.apiKeyPepper, now: now),
             metrics: metrics, logger: logger, now: now, profiles: profiles, listingProjection: projection, listings: listings,
-            sweeper: Sweeper(profiles: profiles, projection: projection, queries: listings, logger: logger)
+            sweeper: Sweeper(profiles: profiles, projection: projection, queries: listings, logger: logger),
+            payments: payments,
+            card: CardPayments(
+                pipeline: payments, client: cardClient, webhookSecrets: configuration.cardWebhookSecrets,
+                webhookToleranceSeconds: configuration.cardWebhookToleranceSeconds
+            ),
+            paymentExceptions: PaymentExceptionsProjection(pipeline: payments),
+            httpClient: httpClient
         )
     }
 
     /// Every projection this service keeps, for `serve` and `rebuild`.
     public var projectionRunners: [ProjectionRunner] {
-        [ProjectionRunner(store: store, projection: listingProjection)]
+        [ProjectionRunner(store: store, projection: listingProjection), ProjectionRunner(store: store, projection: paymentExceptions)]
     }
 
     /// The background services that run beside the HTTP server.
@@ -66,6 +94,7 @@ public struct LedgerRuntime: Sendable {
 
     /// Closes the database.
     public func close() async {
+        try? await httpClient.shutdown()
         await store.close()
     }
 }

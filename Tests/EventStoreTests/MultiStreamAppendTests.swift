@@ -46,7 +46,7 @@ struct MultiStreamAppendTests {
             ]
             let first = try await store.append(appends)
             let again = try await store.append(appends)
-            #expect(again.allSatisfy(\.wasAlreadyStored))
+            #expect(again.allSatisfy { $0.wasAlreadyStored })
             #expect(again.map(\.positions) == first.map(\.positions))
 
             try await expectStoreError(.idempotencyMismatch) {

@@ -8,10 +8,12 @@ public enum TestRuntime {
     /// The pepper test keys are hashed with.
     public static let pepper = "test-pepper"
 
-    /// A runtime on a fresh, migrated database of `backend`, listening on a free port.
+    /// A runtime on a fresh, migrated database of `backend`, listening on a free port. `settings` adds or
+    /// overrides configuration by key (`card.secret_key`).
     public static func make(
         _ backend: Backend,
         bodyBytesMax: Int = 64 * 1024,
+        settings: [String: String] = [:],
         now: @escaping @Sendable () -> Date = { Date() }
     ) async throws -> LedgerRuntime {
         let url = try await TestDatabase.freshURL(backend)
@@ -19,7 +21,7 @@ public enum TestRuntime {
             commandLine: [
                 "database.url": url.connectionString, "http.port": "0", "api_key.pepper": pepper,
                 "http.body_bytes_max": String(bodyBytesMax),
-            ],
+            ].merging(settings) { _, given in given },
             environment: [:]
         )
         return try await LedgerRuntime.open(configuration, now: now, logger: Logger(label: "listing-ledger.tests"))

@@ -5,6 +5,7 @@ import HTTPTypes
 import Hummingbird
 import LedgerService
 import Logging
+import Payments
 
 /// Turns every error into an `application/problem+json` response; unknown errors become a logged 500.
 struct ProblemMiddleware: RouterMiddleware {
@@ -29,6 +30,11 @@ struct ProblemMiddleware: RouterMiddleware {
             return problem(for: error, context: context)
         case let error as DomainError:
             return problem(for: error)
+        case let error as CardWebhookError:
+            return Problem(.badRequest, error.code == .malformedEvent ? "malformed-event" : "invalid-signature",
+                           title: "Webhook rejected", detail: error.message)
+        case let error as PaymentServiceError:
+            return problem(for: error, context: context)
         case is DecodingError:
             return .badRequest("the JSON body does not match the expected shape: \(error)")
         default:
@@ -56,6 +62,20 @@ struct ProblemMiddleware: RouterMiddleware {
         case .invalidAmount, .currencyMismatch, .invalidArgument, .invalidDateRange: .unprocessableContent
         }
         return Problem(status, error.code, title: status.reasonPhrase, detail: error.description)
+    }
+
+    static func problem(for error: PaymentServiceError, context: Context) -> Problem {
+        let status: HTTPResponse.Status = switch error.code {
+        case .notConfigured: .serviceUnavailable
+        case .invalidRequest: .unprocessableContent
+        case .paymentNotFound: .notFound
+        case .notRefundable: .conflict
+        case .providerFailed: .badGateway
+        }
+        if error.code == .providerFailed {
+            context.logger.warning("payment provider failed", metadata: ["error": "\(error)"])
+        }
+        return Problem(status, error.code.rawValue, title: status.reasonPhrase, detail: error.description)
     }
 
     static func problem(for error: EventStoreError, context: Context) -> Problem {

@@ -133,38 +133,8 @@ struct ProfileRoutes {
         return response
     }
 
-    private func metadata(_ request: Request, _ context: LedgerRequestContext) -> EventMetadata {
-        EventMetadata(actor: context.caller?.actor, correlationID: context.requestID, requestID: context.requestID)
-    }
-
-    private func idempotencyKey(_ request: Request) throws -> String? {
-        guard let key = request.headers[HTTPField.Name("Idempotency-Key")!] else { return nil }
-        guard !key.isEmpty, key.utf8.count <= 255 else { throw Problem.badRequest("Idempotency-Key must be 1 to 255 bytes") }
-        return key
-    }
-
     private func profileID(_ context: LedgerRequestContext) throws -> ProfileID {
         try ProfileID(try context.parameters.require("profileId"))
-    }
-
-    private func decode<Body: Decodable>(_ type: Body.Type, _ request: Request, _ context: LedgerRequestContext) async throws -> Body {
-        let buffer = try await request.body.collect(upTo: context.bodyBytesMax)
-        do {
-            return try JSONDecoder().decode(Body.self, from: Data(buffer.readableBytesView))
-        } catch let error as DecodingError {
-            throw Problem.badRequest("the JSON body is invalid: \(Self.describe(error))")
-        } catch {
-            throw Problem.badRequest("the body is not JSON")
-        }
-    }
-
-    static func describe(_ error: DecodingError) -> String {
-        switch error {
-        case .keyNotFound(let key, _): "missing field '\(key.stringValue)'"
-        case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
-            "\(context.codingPath.map(\.stringValue).joined(separator: ".")): \(context.debugDescription)"
-        @unknown default: "\(error)"
-        }
     }
 
     private func date(_ text: String, _ field: String) throws -> LocalDate {

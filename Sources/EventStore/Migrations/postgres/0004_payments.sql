@@ -23,7 +23,7 @@ CREATE TABLE payment_exceptions (
     reason_code           TEXT    NOT NULL,
     reason                TEXT    NOT NULL,
     raised_at_micros      BIGINT  NOT NULL,
-    resolved              BOOLEAN NOT NULL,
+    resolved              INTEGER NOT NULL,
     resolution            TEXT,
     resolved_at_micros    BIGINT
 );

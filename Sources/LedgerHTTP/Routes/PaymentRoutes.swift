@@ -1,0 +1,175 @@
+import EventStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import LedgerCore
+import LedgerService
+import NIOCore
+import Payments
+
+/// Checkout for the website, payments and the exception queue for staff, and the providers' webhooks.
+struct PaymentRoutes {
+    let runtime: LedgerRuntime
+
+    struct CheckoutRequest: Decodable {
+        var method: String
+        var purpose: PaymentPurpose
+        var amount: String?
+        var currency: String?
+        var successUrl: String
+        var cancelUrl: String
+    }
+
+    struct CheckoutResponse: Encodable {
+        var method: String
+        var checkoutId: String
+        var redirectUrl: String
+        var profileId: String
+        var purpose: String
+        var amount: String
+        var currency: String
+    }
+
+    func registerWebsiteRoutes(on group: RouterGroup<LedgerRequestContext>) {
+        group.post("profiles/:profileId/checkout") { request, context in
+            let body = try await decode(CheckoutRequest.self, request, context)
+            guard body.method == PaymentMethod.card.rawValue else {
+                throw Problem(.unprocessableContent, "unsupported-method", title: "Unsupported payment method",
+                              detail: "method must be 'card'; '\(body.method.prefix(20))' is not offered at checkout")
+            }
+            let profileID = try ProfileID(try context.parameters.require("profileId"))
+            let amount = try body.amount.map { try Money(parsing: $0, currency: body.currency ?? "EUR") }
+            let started = try await runtime.card.startCheckout(
+                CardPayments.CheckoutRequest(
+                    profileID: profileID, purpose: body.purpose, donationAmount: amount, successURL: body.successUrl, cancelURL: body.cancelUrl
+                ),
+                idempotencyKey: try idempotencyKey(request), metadata: metadata(request, context)
+            )
+            return try JSONResponse(CheckoutResponse(
+                method: started.method.rawValue, checkoutId: started.checkoutID, redirectUrl: started.redirectURL,
+                profileId: started.profileID.rawValue, purpose: started.purpose.rawValue, amount: started.amount.decimalString,
+                currency: started.amount.currency
+            ), status: .created)
+        }
+    }
+
+    func registerStaffRoutes(on group: RouterGroup<LedgerRequestContext>) {
+        group.get("payments/:paymentId") { _, context in
+            let paymentID = PaymentID(rawValue: try context.parameters.require("paymentId"))
+            let payment = try await runtime.payments.loadPayment(paymentID)
+            guard payment.version > 0 else { throw Problem.notFound("no payment '\(paymentID.rawValue.prefix(80))'") }
+            var allocation: String?
+            if let profileID = payment.received?.profileID {
+                allocation = try await runtime.profiles.load(profileID).state.allocation(of: paymentID).map { $0.isActiveNow ? "active" : "reversed" }
+            }
+            return try JSONResponse(PaymentView(paymentID, payment, allocation: allocation))
+        }
+        group.post("payments/:paymentId/refund") { request, context in
+            struct RefundRequest: Decodable {
+                var amount: String?
+            }
+            let buffer = try await request.body.collect(upTo: context.bodyBytesMax)
+            let body = buffer.readableBytes == 0 ? RefundRequest() : try await decodeJSON(RefundRequest.self, buffer)
+            let paymentID = PaymentID(rawValue: try context.parameters.require("paymentId"))
+            let amount = try body.amount.map { try Money(parsing: $0, currency: "EUR") }
+            let refund = try await runtime.card.refund(
+                paymentID: paymentID, amount: amount, idempotencyKey: try idempotencyKey(request), metadata: metadata(request, context)
+            )
+            struct RefundResponse: Encodable {
+                var paymentId: String
+                var refundId: String
+                var status: String
+                var amount: String
+                var currency: String
+            }
+            return try JSONResponse(RefundResponse(
+                paymentId: refund.paymentID.rawValue, refundId: refund.refundID, status: refund.status,
+                amount: refund.amount.decimalString, currency: refund.amount.currency
+            ), status: .accepted)
+        }
+        group.get("exceptions") { request, _ in
+            let includeResolved = request.uri.queryParameters["includeResolved"] == "true"
+            let (limit, offset) = try pageParameters(request, pageSizeMax: PaymentExceptionsProjection.pageSizeMax)
+            return try JSONResponse(try await runtime.paymentExceptions.list(includeResolved: includeResolved, limit: limit, offset: offset))
+        }
+    }
+
+    /// Provider webhooks authenticate by signature only, so they sit outside the API-key groups.
+    func registerWebhookRoutes(on router: Router<LedgerRequestContext>) {
+        router.post("webhooks/card") { request, context in
+            let buffer = try await request.body.collect(upTo: context.bodyBytesMax)
+            let receipt = try await runtime.card.receiveWebhook(
+                body: Data(buffer.readableBytesView), signatureHeader: request.headers[HTTPField.Name("Stripe-Signature")!],
+                requestID: context.requestID
+            )
+            struct Acknowledgement: Encodable {
+                var received: Bool
+                var eventId: String
+                var duplicate: Bool
+            }
+            return try JSONResponse(Acknowledgement(received: true, eventId: receipt.eventID, duplicate: receipt.duplicate))
+        }
+    }
+}
+
+private func decodeJSON<Body: Decodable>(_ type: Body.Type, _ buffer: ByteBuffer) async throws -> Body {
+    do {
+        return try JSONDecoder().decode(Body.self, from: Data(buffer.readableBytesView))
+    } catch let error as DecodingError {
+        throw Problem.badRequest("the JSON body is invalid: \(describe(error))")
+    }
+}
+
+/// `limit` (1 to `pageSizeMax`, default 100) and `offset` (default 0).
+func pageParameters(_ request: Request, pageSizeMax: Int) throws -> (Int, Int) {
+    let limit = try request.uri.queryParameters["limit"].map { text -> Int in
+        guard let value = Int(text), (1...pageSizeMax).contains(value) else { throw Problem.badRequest("limit must be 1 to \(pageSizeMax)") }
+        return value
+    } ?? 100
+    let offset = try request.uri.queryParameters["offset"].map { text -> Int in
+        guard let value = Int(text), value >= 0 else { throw Problem.badRequest("offset must be 0 or more") }
+        return value
+    } ?? 0
+    return (limit, offset)
+}
+
+/// One payment as staff see it: the money, its refunds and disputes, and what it does to a listing.
+struct PaymentView: Encodable {
+    var paymentId: String
+    var version: Int64
+    var status: String
+    var method: String?
+    var amount: String?
+    var currency: String?
+    var purpose: String?
+    var profileId: String?
+    var effectiveDate: String?
+    var refunded: String
+    var disputes: [String: [String]]
+    var held: Held?
+    var allocation: String?
+    var refundRequests: [String]
+
+    struct Held: Encodable {
+        var reasonCode: String
+        var reason: String
+    }
+
+    init(_ paymentID: PaymentID, _ state: PaymentState, allocation: String?) {
+        paymentId = paymentID.rawValue
+        version = state.version
+        let received = state.received
+        status = received != nil ? "received" : state.failed != nil ? "failed" : state.pending != nil ? "pending" : "not-received"
+        method = received?.method.rawValue
+        amount = (received?.amount ?? state.pending?.amount)?.decimalString
+        currency = (received?.amount ?? state.pending?.amount)?.currency
+        purpose = received?.purpose.rawValue
+        profileId = received?.profileID?.rawValue
+        effectiveDate = received?.effectiveDate.description
+        refunded = Money(minorUnits: state.refundedMinorUnits, currency: currency ?? "EUR").decimalString
+        disputes = state.disputes.mapValues { $0.map(\.rawValue).sorted() }
+        held = state.held.map { Held(reasonCode: $0.reasonCode.rawValue, reason: $0.reason) }
+        self.allocation = allocation
+        refundRequests = state.refundRequests.map(\.refundID)
+    }
+}

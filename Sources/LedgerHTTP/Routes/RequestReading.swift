@@ -1,0 +1,38 @@
+import EventStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import LedgerService
+
+// Reading requests the same way on every route.
+
+func metadata(_ request: Request, _ context: LedgerRequestContext) -> EventMetadata {
+    EventMetadata(actor: context.caller?.actor, correlationID: context.requestID, requestID: context.requestID)
+}
+
+func idempotencyKey(_ request: Request) throws -> String? {
+    guard let key = request.headers[HTTPField.Name("Idempotency-Key")!] else { return nil }
+    guard !key.isEmpty, key.utf8.count <= 255 else { throw Problem.badRequest("Idempotency-Key must be 1 to 255 bytes") }
+    return key
+}
+
+func decode<Body: Decodable>(_ type: Body.Type, _ request: Request, _ context: LedgerRequestContext) async throws -> Body {
+    let buffer = try await request.body.collect(upTo: context.bodyBytesMax)
+    do {
+        return try JSONDecoder().decode(Body.self, from: Data(buffer.readableBytesView))
+    } catch let error as DecodingError {
+        throw Problem.badRequest("the JSON body is invalid: \(describe(error))")
+    } catch {
+        throw Problem.badRequest("the body is not JSON")
+    }
+}
+
+func describe(_ error: DecodingError) -> String {
+    switch error {
+    case .keyNotFound(let key, _): "missing field '\(key.stringValue)'"
+    case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
+        "\(context.codingPath.map(\.stringValue).joined(separator: ".")): \(context.debugDescription)"
+    @unknown default: "\(error)"
+    }
+}
+

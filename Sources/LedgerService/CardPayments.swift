@@ -1,0 +1,124 @@
+import AsyncHTTPClient
+import Crypto
+public import EventStore
+public import Foundation
+public import LedgerCore
+public import Payments
+
+/// Card payments: starting a checkout at the provider, applying its webhooks, and asking it for refunds.
+public struct CardPayments: Sendable {
+    public let pipeline: PaymentPipeline
+    /// The provider's API; nil when card payments are not configured.
+    public let client: CardProviderClient?
+    public let webhookSecrets: [String]
+    public let webhookToleranceSeconds: Int64
+
+    public init(pipeline: PaymentPipeline, client: CardProviderClient?, webhookSecrets: [String], webhookToleranceSeconds: Int64) {
+        self.pipeline = pipeline
+        self.client = client
+        self.webhookSecrets = webhookSecrets
+        self.webhookToleranceSeconds = webhookToleranceSeconds
+    }
+
+    var store: any EventStore { pipeline.store }
+    var profiles: ProfileService { pipeline.profiles }
+
+    /// What the webhook endpoint answers for.
+    public struct WebhookReceipt: Sendable {
+        public var eventID: String
+        public var eventType: String
+        public var duplicate: Bool
+        public var paymentID: PaymentID?
+    }
+
+    /// Verifies, records and applies one webhook delivery. Throws ``CardWebhookError`` (nothing written) when
+    /// the signature or the body is not acceptable.
+    public func receiveWebhook(body: Data, signatureHeader: String?, requestID: String?) async throws -> WebhookReceipt {
+        guard !webhookSecrets.isEmpty else { throw PaymentServiceError.notConfigured("card webhooks (no signing secret is set)") }
+        try CardSignature.verify(
+            payload: body, header: signatureHeader, secrets: webhookSecrets, now: profiles.now(), toleranceSeconds: webhookToleranceSeconds
+        )
+        let event = try CardEvent.parse(body)
+        let (paymentID, facts) = Self.paymentFacts(event, calendar: profiles.policy.calendar)
+        let outcome = try await pipeline.record(
+            PaymentPipeline.InboxEntry(provider: "card", eventID: event.id, eventType: event.type, payload: body),
+            paymentID: paymentID, method: .card, facts: facts,
+            metadata: EventMetadata(actor: "provider:card", causationID: event.id, requestID: requestID)
+        )
+        return WebhookReceipt(eventID: event.id, eventType: event.type, duplicate: outcome == .duplicate, paymentID: paymentID)
+    }
+
+    /// The payment a card event concerns (keyed by its payment intent) and what it says about it.
+    /// Events that cannot be traced to a payment intent, and types we do not act on, say nothing.
+    static func paymentFacts(_ event: CardEvent, calendar: OrganisationCalendar) -> (PaymentID?, [PaymentFact]) {
+        let effectiveDate = calendar.date(at: event.created)
+        func payment(_ intentID: String?) -> PaymentID? {
+            intentID.map { PaymentID(method: .card, externalID: $0) }
+        }
+        func target(_ reference: CardReference?) -> (PaymentPurpose?, ProfileID?) {
+            (reference.flatMap { PaymentPurpose(rawValue: $0.purpose) }, reference.flatMap { try? ProfileID($0.profileID) })
+        }
+        switch event.fact {
+        case .checkoutSession(let session):
+            guard let paymentID = payment(session.paymentIntentID) else { return (nil, []) }
+            let (purpose, profileID) = target(session.reference)
+            let note = "card checkout \(session.sessionID)"
+            switch (session.stage, session.paymentStatus) {
+            case (.completed, "paid"), (.asyncSucceeded, _):
+                return (paymentID, [.received(amount: session.amountTotal, purpose: purpose, profileID: profileID, effectiveDate: effectiveDate, note: note)])
+            case (.completed, "unpaid"):
+                return (paymentID, [.pending(amount: session.amountTotal, purpose: purpose, profileID: profileID)])
+            case (.asyncFailed, _):
+                return (paymentID, [.failed(reason: "the delayed card payment of checkout \(session.sessionID) failed")])
+            default:
+                return (paymentID, [])
+            }
+        case .paymentIntent(let intent):
+            guard intent.succeeded else { return (payment(intent.paymentIntentID), []) }
+            let (purpose, profileID) = target(intent.reference)
+            return (payment(intent.paymentIntentID), [.received(
+                amount: intent.amount, purpose: purpose, profileID: profileID, effectiveDate: effectiveDate,
+                note: "card payment \(intent.paymentIntentID)"
+            )])
+        case .chargeRefunded(let charge):
+            return (payment(charge.paymentIntentID), [.refund(refundID: nil, amount: charge.amountRefunded, cumulative: true, status: .succeeded)])
+        case .refund(let refund):
+            let status: RefundStatus = switch refund.status {
+            case "succeeded": .succeeded
+            case "failed", "canceled": .failed
+            default: .pending
+            }
+            return (payment(refund.paymentIntentID), [.refund(refundID: refund.refundID, amount: refund.amount, cumulative: false, status: status)])
+        case .dispute(let dispute):
+            let phase: DisputePhase = switch (dispute.phase, dispute.status) {
+            case (.created, _): .opened
+            case (.fundsWithdrawn, _): .fundsWithdrawn
+            case (.fundsReinstated, _): .fundsReinstated
+            case (.closed, "lost"): .lost
+            case (.closed, "won"), (.closed, "warning_closed"): .won
+            case (.closed, _): .opened
+            }
+            return (payment(dispute.paymentIntentID), [.dispute(disputeID: dispute.disputeID, phase: phase, amount: dispute.amount)])
+        case .other:
+            return (nil, [])
+        }
+    }
+}
+
+/// A payment request the service refuses or cannot complete. The HTTP layer maps codes to statuses.
+public struct PaymentServiceError: Error, Sendable, CustomStringConvertible {
+    public enum Code: String, Sendable {
+        case notConfigured = "not-configured"
+        case invalidRequest = "invalid-request"
+        case paymentNotFound = "payment-not-found"
+        case notRefundable = "not-refundable"
+        case providerFailed = "provider-failed"
+    }
+
+    public let code: Code
+    public let description: String
+
+    static func notConfigured(_ what: String) -> PaymentServiceError {
+        PaymentServiceError(code: .notConfigured, description: "\(what) is not configured on this service")
+    }
+}

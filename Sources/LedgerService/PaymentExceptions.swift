@@ -1,0 +1,93 @@
+public import EventStore
+public import Foundation
+public import LedgerCore
+
+/// The `payment_exceptions` read model: every payment that was held for staff, and whether it still waits.
+/// A held payment stops waiting once it has been given back in full.
+public struct PaymentExceptionsProjection: Projection {
+    public let name = "payment-exceptions"
+    public let pipeline: PaymentPipeline
+
+    public init(pipeline: PaymentPipeline) {
+        self.pipeline = pipeline
+    }
+
+    public func reset(_ connection: any ReadModelConnection) async throws {
+        try await connection.execute("DELETE FROM payment_exceptions")
+    }
+
+    public func apply(_ events: [RecordedEvent], _ connection: any ReadModelConnection) async throws {
+        var touched: [String] = []
+        for event in events where event.stream.hasPrefix("payment-") && !touched.contains(event.stream) {
+            touched.append(event.stream)
+        }
+        for stream in touched {
+            try await refresh(PaymentID(rawValue: String(stream.dropFirst("payment-".count))), connection)
+        }
+    }
+
+    /// Recomputes one payment's row from its stream.
+    func refresh(_ paymentID: PaymentID, _ connection: any ReadModelConnection) async throws {
+        let state = try await pipeline.loadPayment(paymentID)
+        guard let held = state.held, let received = state.received else { return }
+        let resolution: String? = state.isFullyRefunded ? "refunded" : nil
+        try await connection.execute(
+            """
+            INSERT INTO payment_exceptions (payment_id, method, amount_minor_units, currency, purpose, profile_id, reason_code, reason,
+                                            raised_at_micros, resolved, resolution, resolved_at_micros)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (payment_id) DO UPDATE SET resolved = excluded.resolved, resolution = excluded.resolution,
+                resolved_at_micros = excluded.resolved_at_micros
+            """,
+            [
+                .text(paymentID.rawValue), .text(received.method.rawValue), .integer(received.amount.minorUnits), .text(received.amount.currency),
+                .text(received.purpose.rawValue), .optional(received.profileID?.rawValue), .text(held.reasonCode.rawValue), .text(held.reason),
+                .integer(ListingProjection.micros(held.occurredAt)), .bool(resolution != nil), .optional(resolution),
+                .optional(resolution == nil ? nil : ListingProjection.micros(pipeline.profiles.now())),
+            ]
+        )
+    }
+}
+
+/// One entry of the staff exception queue.
+public struct PaymentExceptionRow: Sendable, Hashable, Codable {
+    public var paymentId: String
+    public var method: String
+    public var amount: String
+    public var currency: String
+    public var purpose: String?
+    public var profileId: String?
+    public var reasonCode: String
+    public var reason: String
+    public var raisedAt: Date
+    public var resolved: Bool
+    public var resolution: String?
+}
+
+extension PaymentExceptionsProjection {
+    /// The most rows one page returns.
+    public static let pageSizeMax = 500
+
+    /// Held payments, oldest first; only those still waiting unless `includeResolved`.
+    public func list(includeResolved: Bool, limit: Int, offset: Int) async throws -> [PaymentExceptionRow] {
+        let filter = includeResolved ? "" : "WHERE resolved = 0"
+        return try await pipeline.store.withReadModelConnection { connection in
+            try await connection.query(
+                """
+                SELECT payment_id, method, amount_minor_units, currency, purpose, profile_id, reason_code, reason, raised_at_micros, resolved, resolution
+                FROM payment_exceptions \(filter) ORDER BY raised_at_micros, payment_id LIMIT ? OFFSET ?
+                """,
+                [.integer(Int64(limit)), .integer(Int64(offset))]
+            ).map { row in
+                let currency = row[3].text ?? ""
+                return PaymentExceptionRow(
+                    paymentId: row[0].text ?? "", method: row[1].text ?? "",
+                    amount: Money(minorUnits: row[2].integer ?? 0, currency: currency).decimalString, currency: currency,
+                    purpose: row[4].text, profileId: row[5].text, reasonCode: row[6].text ?? "", reason: row[7].text ?? "",
+                    raisedAt: Date(timeIntervalSince1970: Double(row[8].integer ?? 0) / 1_000_000), resolved: row[9].integer == 1,
+                    resolution: row[10].text
+                )
+            }
+        }
+    }
+}

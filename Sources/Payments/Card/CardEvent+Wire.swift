@@ -1,0 +1,165 @@
+import Foundation
+import LedgerCore
+
+/// The event envelope as sent; every field optional so that a missing one gets a message naming it.
+struct WireEnvelope: Decodable {
+    struct DataField: Decodable {
+        var object: ObjectPresence?
+    }
+
+    var id: String?
+    var object: String?
+    var type: String?
+    var created: Int64?
+    var livemode: Bool?
+    var data: DataField?
+}
+
+/// Checks that a value is a JSON object without reading it, so unknown event types cost nothing.
+struct ObjectPresence: Decodable {
+    private struct AnyKey: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    init(from decoder: any Decoder) throws {
+        _ = try decoder.container(keyedBy: AnyKey.self)
+    }
+}
+
+/// `data.object` decoded as `Object`, once the type says what it is.
+struct WireObjectEnvelope<Object: Decodable>: Decodable {
+    struct DataField: Decodable {
+        var object: Object
+    }
+
+    var data: DataField
+}
+
+struct WireCheckoutSession: Decodable {
+    var id: String?
+    var paymentIntent: String?
+    var paymentStatus: String?
+    var amountTotal: Int64?
+    var currency: String?
+    var clientReferenceID: String?
+    var metadata: [String: String]?
+
+    enum CodingKeys: String, CodingKey {
+        case id, currency, metadata
+        case paymentIntent = "payment_intent"
+        case paymentStatus = "payment_status"
+        case amountTotal = "amount_total"
+        case clientReferenceID = "client_reference_id"
+    }
+}
+
+struct WirePaymentIntent: Decodable {
+    var id: String?
+    var amount: Int64?
+    var amountReceived: Int64?
+    var currency: String?
+    var metadata: [String: String]?
+
+    enum CodingKeys: String, CodingKey {
+        case id, amount, currency, metadata
+        case amountReceived = "amount_received"
+    }
+}
+
+struct WireCharge: Decodable {
+    var id: String?
+    var paymentIntent: String?
+    var amount: Int64?
+    var amountRefunded: Int64?
+    var currency: String?
+    var refunded: Bool?
+    var metadata: [String: String]?
+
+    enum CodingKeys: String, CodingKey {
+        case id, amount, currency, refunded, metadata
+        case paymentIntent = "payment_intent"
+        case amountRefunded = "amount_refunded"
+    }
+}
+
+struct WireRefund: Decodable {
+    var id: String?
+    var paymentIntent: String?
+    var charge: String?
+    var amount: Int64?
+    var currency: String?
+    var status: String?
+
+    enum CodingKeys: String, CodingKey {
+        case id, charge, amount, currency, status
+        case paymentIntent = "payment_intent"
+    }
+}
+
+struct WireDispute: Decodable {
+    var id: String?
+    var charge: String?
+    var paymentIntent: String?
+    var amount: Int64?
+    var currency: String?
+    var status: String?
+
+    enum CodingKeys: String, CodingKey {
+        case id, charge, amount, currency, status
+        case paymentIntent = "payment_intent"
+    }
+}
+
+enum WireJSON {
+    /// Decodes `body`, turning the decoder's error into a ``CardWebhookError`` naming the offending field.
+    static func decode<Value: Decodable>(_ type: Value.Type, from body: Data) throws(CardWebhookError) -> Value {
+        do {
+            return try JSONDecoder().decode(type, from: body)
+        } catch let error as DecodingError {
+            throw malformed(describe(error))
+        } catch {
+            throw malformed("the body is not JSON")
+        }
+    }
+
+    private static func describe(_ error: DecodingError) -> String {
+        switch error {
+        case .typeMismatch(_, let context), .valueNotFound(_, let context):
+            let path = context.codingPath.map(\.stringValue).joined(separator: ".")
+            return path.isEmpty ? "the body is not a JSON event object" : "'\(path)' has the wrong type"
+        case .keyNotFound(let key, let context):
+            let path = (context.codingPath + [key]).map(\.stringValue).joined(separator: ".")
+            return "'\(path)' is missing"
+        case .dataCorrupted:
+            return "the body is not JSON"
+        @unknown default:
+            return "the body is not a JSON event object"
+        }
+    }
+}
+
+/// Reads the fields of a known object type, naming the first one missing.
+struct FieldReader {
+    /// The provider's object name, e.g. `checkout.session`, for messages.
+    var objectName: String
+
+    func require<Value>(_ value: Value?, _ field: String) throws(CardWebhookError) -> Value {
+        guard let value else { throw malformed("the \(objectName) object has no \(field)") }
+        return value
+    }
+
+    /// An amount in minor units with its currency, refusing negative amounts and currencies that are not three
+    /// letters (the provider sends them lowercase; ``Money`` upper-cases them).
+    func money(_ minorUnits: Int64?, _ field: String, currency: String?) throws(CardWebhookError) -> Money {
+        let units = try require(minorUnits, field)
+        let code = try require(currency, "currency")
+        guard units >= 0 else { throw malformed("the \(objectName) object's \(field) is negative") }
+        guard code.utf8.count == 3, code.unicodeScalars.allSatisfy({ $0.isASCII && $0.properties.isAlphabetic }) else {
+            throw malformed("the \(objectName) object's currency '\(code.prefix(10))' is not a three-letter code")
+        }
+        return Money(minorUnits: units, currency: code)
+    }
+}

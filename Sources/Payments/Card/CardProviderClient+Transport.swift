@@ -1,0 +1,129 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
+
+extension CardProviderClient {
+    /// POSTs a form to `path` and decodes a 2xx answer as `Response`; anything else becomes a ``CardProviderError``.
+    func post<Response: Decodable & Sendable>(
+        _ path: String,
+        fields: [(String, String)],
+        idempotencyKey: String,
+        as type: Response.Type
+    ) async throws(CardProviderError) -> Response {
+        precondition(
+            !idempotencyKey.isEmpty && idempotencyKey.utf8.count <= Self.idempotencyKeyLengthMax,
+            "an idempotency key is 1 to \(Self.idempotencyKeyLengthMax) bytes"
+        )
+        var request = HTTPClientRequest(url: configuration.baseURL + path)
+        request.method = .POST
+        request.headers.add(name: "Authorization", value: "Bearer \(configuration.secretKey)")
+        request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
+        request.headers.add(name: "Idempotency-Key", value: idempotencyKey)
+        request.body = .bytes(ByteBuffer(string: FormEncoding.encode(fields)))
+
+        let (status, body) = try await exchange(request, path: path)
+        switch status {
+        case 200..<300:
+            do {
+                return try JSONDecoder().decode(type, from: body)
+            } catch {
+                throw CardProviderError(.malformedResponse, "POST \(path) answered \(status) with a body that is not the expected JSON", status: status)
+            }
+        case 400..<500:
+            let providerError = Self.providerError(body)
+            throw CardProviderError(
+                .rejected,
+                "the provider refused POST \(path)",
+                status: status,
+                providerMessage: providerError?.message,
+                providerCode: providerError?.code
+            )
+        case 500..<600:
+            let providerError = Self.providerError(body)
+            throw CardProviderError(
+                .failed,
+                "the provider failed POST \(path)",
+                status: status,
+                providerMessage: providerError?.message,
+                providerCode: providerError?.code
+            )
+        default:
+            throw CardProviderError(.malformedResponse, "POST \(path) answered with unexpected status \(status)", status: status)
+        }
+    }
+
+    /// Sends the request and reads the whole answer within the configured timeout.
+    ///
+    /// The client's own deadline stops once the response head arrives, so the body is read inside a race with
+    /// a timer too: a provider that sends headers and then stalls must not hold us either.
+    private func exchange(_ request: HTTPClientRequest, path: String) async throws(CardProviderError) -> (status: Int, body: Data) {
+        let timeoutSeconds = configuration.requestTimeoutSeconds
+        let deadline = NIODeadline.now() + .seconds(timeoutSeconds)
+        let httpClient = self.httpClient
+        let outcome: Result<(Int, Data), any Error> = await withTaskGroup(of: Result<(Int, Data), any Error>?.self) { group in
+            group.addTask {
+                do {
+                    let response = try await httpClient.execute(request, deadline: deadline)
+                    let buffer = try await response.body.collect(upTo: Self.responseBodyBytesMax)
+                    return .success((Int(response.status.code), Data(buffer: buffer)))
+                } catch {
+                    return .failure(error)
+                }
+            }
+            group.addTask {
+                // Whether it wakes or is cancelled, the timer yields nil; it only matters when it comes first.
+                try? await Task.sleep(for: .seconds(timeoutSeconds))
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first ?? .failure(TimedOut())
+        }
+        switch outcome {
+        case .success(let answer):
+            return answer
+        case .failure(let error) where error is NIOTooManyBytesError:
+            throw CardProviderError(.malformedResponse, "POST \(path) answered with more than \(Self.responseBodyBytesMax) bytes")
+        case .failure(let error) where error is TimedOut:
+            throw CardProviderError(.unavailable, "POST \(path) did not complete within \(timeoutSeconds) s")
+        case .failure(let error):
+            throw CardProviderError(.unavailable, "POST \(path) could not be completed: \(error)")
+        }
+    }
+
+    /// The provider's `{"error": {"message", "code"}}`, when the body is one.
+    private static func providerError(_ body: Data) -> WireProviderError.Detail? {
+        (try? JSONDecoder().decode(WireProviderError.self, from: body))?.error
+    }
+}
+
+/// The timer won the race.
+private struct TimedOut: Error {}
+
+/// The provider's error body.
+struct WireProviderError: Decodable {
+    struct Detail: Decodable {
+        var type: String?
+        var message: String?
+        var code: String?
+        var param: String?
+    }
+
+    var error: Detail?
+}
+
+/// The fields of a created checkout session we use.
+struct WireCreatedSession: Decodable, Sendable {
+    var id: String?
+    var url: String?
+}
+
+/// The fields of a created refund we use.
+struct WireCreatedRefund: Decodable, Sendable {
+    var id: String?
+    var status: String?
+    var amount: Int64?
+    var currency: String?
+}

@@ -1,0 +1,374 @@
+import EventStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import LedgerCore
+import LedgerHTTP
+import LedgerService
+import NIOCore
+import NIOFoundationCompat
+import TestSupport
+import Testing
+
+private let secretKey = "sk_test_listing_ledger"
+private let webhookSecret = "whsec_test_current"
+
+/// A running service wired to a running card provider stand-in, with a staff and a website key.
+struct CardWorld: Sendable {
+    let client: any TestClientProtocol
+    let runtime: LedgerRuntime
+    let provider: CardProviderStandIn
+    let staff: HTTPFields
+    let website: HTTPFields
+
+    var webhookURL: String { "http://127.0.0.1:\(client.port ?? 0)/webhooks/card" }
+
+    static func run(
+        _ backend: Backend, webhookSecrets: [String] = [webhookSecret], timeoutSeconds: Int = 10,
+        _ body: @Sendable (CardWorld) async throws -> Void
+    ) async throws {
+        let provider = try await CardProviderStandIn.start(secretKey: secretKey, webhookSecrets: [webhookSecret])
+        let runtime: LedgerRuntime
+        do {
+            runtime = try await TestRuntime.make(backend, settings: [
+                "card.secret_key": secretKey, "card.api_base_url": provider.baseURL,
+                "card.webhook_secrets": webhookSecrets.joined(separator: ","), "card.timeout_seconds": String(timeoutSeconds),
+            ])
+        } catch {
+            await provider.stop()
+            throw error
+        }
+        do {
+            let staffKey = try await runtime.apiKeys.create(name: "Anna", role: .staff).key
+            let websiteKey = try await runtime.apiKeys.create(name: "Website", role: .website).key
+            try await buildApplication(runtime: runtime).test(.live) { client in
+                var staff = bearer(staffKey)
+                staff[.contentType] = "application/json"
+                var website = bearer(websiteKey)
+                website[.contentType] = "application/json"
+                try await body(CardWorld(client: client, runtime: runtime, provider: provider, staff: staff, website: website))
+            }
+        } catch {
+            await runtime.close()
+            await provider.stop()
+            throw error
+        }
+        await runtime.close()
+        await provider.stop()
+    }
+
+    func post(_ uri: String, _ headers: HTTPFields, _ object: [String: Any]) async throws -> TestResponse {
+        try await client.execute(uri: uri, method: .post, headers: headers, body: ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: object)))
+    }
+
+    func get(_ uri: String) async throws -> TestResponse {
+        try await client.execute(uri: uri, method: .get, headers: staff)
+    }
+
+    /// Registers and certifies a profile.
+    func certifiedProfile(_ id: String) async throws {
+        let registered = try await post("/api/v1/profiles", staff, [
+            "profileId": id, "kind": "mediator", "displayName": "Grace Hopper", "contactEmail": "grace@example.org",
+        ])
+        #expect(registered.status == .created)
+        let certified = try await post("/api/v1/profiles/\(id)/certification", staff, ["action": "grant", "reason": "assessed"])
+        #expect(certified.status == .ok)
+    }
+
+    /// Starts a checkout and returns the provider's session id.
+    func checkout(_ profileID: String, purpose: String = "listing", amount: String? = nil) async throws -> String {
+        var body: [String: Any] = [
+            "method": "card", "purpose": purpose,
+            "successUrl": "https://imi.example/paid", "cancelUrl": "https://imi.example/cancelled",
+        ]
+        body["amount"] = amount
+        let response = try await post("/api/v1/profiles/\(profileID)/checkout", website, body)
+        #expect(response.status == .created, "\(response.text)")
+        let checkoutID = try #require(response.json["checkoutId"] as? String)
+        #expect(response.json["redirectUrl"] as? String == "\(provider.baseURL)/pay/\(checkoutID)")
+        return checkoutID
+    }
+
+    /// Delivers an event and expects it acknowledged.
+    @discardableResult
+    func deliver(_ event: StandInEvent) async throws -> [String: Any] {
+        let (status, body) = try await provider.deliver(event, to: webhookURL)
+        #expect(status == 200, "\(event.type): \(body)")
+        return (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any] ?? [:]
+    }
+
+    /// What the ledger ends up saying: the listing, the payment, and the event types of both streams.
+    func books(_ profileID: String, payment: String) async throws -> Books {
+        let listing = try await get("/api/v1/profiles/\(profileID)/listing")
+        let paymentView = try await get("/api/v1/payments/card-\(payment)")
+        let profileTypes = try await runtime.store.readStream("profile-\(profileID)", fromVersion: 1, limit: 100).map(\.type)
+        let paymentTypes = try await runtime.store.readStream("payment-card-\(payment)", fromVersion: 1, limit: 100).map(\.type)
+        return Books(
+            listed: listing.json["visible"] as? Bool ?? false,
+            status: listing.json["status"] as? String ?? "",
+            reason: listing.json["reason"] as? String,
+            paymentStatus: paymentView.json["status"] as? String ?? "",
+            amount: paymentView.json["amount"] as? String,
+            refunded: paymentView.json["refunded"] as? String ?? "",
+            allocation: paymentView.json["allocation"] as? String,
+            allocations: profileTypes.filter { $0.hasPrefix("Contribution") || $0.hasPrefix("Allocation") },
+            paymentEvents: paymentTypes.sorted()
+        )
+    }
+}
+
+/// The parts of the ledger that must not depend on delivery order or duplication.
+struct Books: Equatable {
+    var listed: Bool
+    var status: String
+    var reason: String?
+    var paymentStatus: String
+    var amount: String?
+    var refunded: String
+    var allocation: String?
+    var allocations: [String]
+    var paymentEvents: [String]
+}
+
+@Suite("Card payments end to end")
+struct CardPaymentTests {
+    @Test(arguments: Backend.allCases)
+    func checkoutPaidWebhookListsAndRefundHides(backend: Backend) async throws {
+        try await CardWorld.run(backend) { world in
+            try await world.certifiedProfile("grace-1")
+            let sessionID = try await world.checkout("grace-1")
+            let session = try #require(world.provider.createdSessions.first { $0.id == sessionID })
+            #expect(session.fields["client_reference_id"] == "listing:grace-1")
+            #expect(session.fields["payment_intent_data[metadata][profile_id]"] == "grace-1")
+            #expect(session.fields["line_items[0][price_data][unit_amount]"] == "12500")
+            #expect(session.fields["line_items[0][price_data][currency]"] == "eur")
+            #expect(session.idempotencyKey?.isEmpty == false)
+            let recorded = try await world.runtime.store.readStream("checkout-card-\(sessionID)", fromVersion: 1, limit: 10)
+            #expect(recorded.map(\.type) == ["CheckoutStarted"])
+
+            let completed = world.provider.checkoutSessionCompletedEvent(sessionID)
+            let paymentIntentID = try world.provider.completeSession(sessionID).paymentIntentID
+            let ack = try await world.deliver(completed)
+            #expect(ack["duplicate"] as? Bool == false)
+
+            let listed = try await world.get("/api/v1/profiles/grace-1/listing")
+            #expect(listed.json["visible"] as? Bool == true)
+            let basis = try #require(listed.json["basis"] as? [String: Any])
+            #expect(basis["paymentIDs"] as? [String] == ["card-\(paymentIntentID)"])
+
+            let refund = try await world.post("/api/v1/payments/card-\(paymentIntentID)/refund", world.staff, [:])
+            #expect(refund.status == .accepted, "\(refund.text)")
+            #expect(world.provider.createdRefunds.map(\.paymentIntentID) == [paymentIntentID])
+            #expect(world.provider.createdRefunds.first?.idempotencyKey?.isEmpty == false)
+            // Listed until the provider confirms.
+            #expect(try await world.get("/api/v1/profiles/grace-1/listing").json["visible"] as? Bool == true)
+
+            try await world.deliver(world.provider.chargeRefundedEvent(paymentIntentID))
+            let hidden = try await world.get("/api/v1/profiles/grace-1/listing")
+            #expect(hidden.json["visible"] as? Bool == false)
+            #expect(hidden.json["reason"] as? String == "refunded")
+
+            let changes = try await world.runtime.profiles.load(try ProfileID("grace-1")).state.publishedHistory
+            #expect(changes.map(\.visible) == [true, false])
+            #expect(changes.last?.reason == .refunded)
+        }
+    }
+
+    /// The same payment and refund, delivered in order, in reverse order, and each three times at once,
+    /// leave the same listing and the same books.
+    @Test(arguments: Backend.allCases)
+    func orderAndDuplicatesDoNotChangeTheOutcome(backend: Backend) async throws {
+        var outcomes: [Books] = []
+        for scenario in ["in order", "reversed", "three times at once"] {
+            let books = try await Self.payAndRefund(backend, scenario: scenario)
+            outcomes.append(books)
+        }
+        #expect(outcomes[0].listed == false && outcomes[0].reason == "refunded")
+        #expect(outcomes[0].refunded == "125.00" && outcomes[0].allocation == "reversed")
+        #expect(outcomes[1] == outcomes[0])
+        #expect(outcomes[2] == outcomes[0])
+    }
+
+    private static func payAndRefund(_ backend: Backend, scenario: String) async throws -> Books {
+        let result = Mutex<Books?>(nil)
+        try await CardWorld.run(backend) { world in
+            try await world.certifiedProfile("lin-2")
+            let sessionID = try await world.checkout("lin-2")
+            let payment = try world.provider.completeSession(sessionID)
+            let events = [
+                world.provider.checkoutSessionCompletedEvent(sessionID),
+                world.provider.paymentIntentSucceededEvent(payment.paymentIntentID),
+            ]
+            world.provider.refundOutOfBand(payment.paymentIntentID, amount: nil)
+            let refunded = world.provider.chargeRefundedEvent(payment.paymentIntentID)
+            let all = events + [refunded]
+            switch scenario {
+            case "in order":
+                for event in all { try await world.deliver(event) }
+            case "reversed":
+                for event in all.reversed() { try await world.deliver(event) }
+            default:
+                for event in all {
+                    let acknowledgements = try await withThrowingTaskGroup(of: Bool.self) { group in
+                        for _ in 0..<3 { group.addTask { try await world.deliver(event)["duplicate"] as? Bool == true } }
+                        var duplicates = 0
+                        for try await duplicate in group where duplicate { duplicates += 1 }
+                        return duplicates
+                    }
+                    #expect(acknowledgements == 2, "\(event.type): exactly one of three deliveries is new")
+                }
+            }
+            for event in all {
+                let inbox = try await world.runtime.store.readStream("inbox-card-\(event.id)", fromVersion: 1, limit: 10)
+                #expect(inbox.count == 1)
+            }
+            let books = try await world.books("lin-2", payment: payment.paymentIntentID)
+            result.withLock { $0 = books }
+        }
+        return try #require(result.withLock { $0 })
+    }
+
+    @Test(arguments: Backend.allCases)
+    func aDonationNeverChangesTheListing(backend: Backend) async throws {
+        try await CardWorld.run(backend) { world in
+            try await world.certifiedProfile("don-3")
+            let sessionID = try await world.checkout("don-3", purpose: "donation", amount: "25.00")
+            #expect(world.provider.createdSessions.first?.fields["line_items[0][price_data][unit_amount]"] == "2500")
+            let payment = try world.provider.completeSession(sessionID)
+            try await world.deliver(world.provider.checkoutSessionCompletedEvent(sessionID))
+
+            let listing = try await world.get("/api/v1/profiles/don-3/listing")
+            #expect(listing.json["visible"] as? Bool == false)
+            #expect(listing.json["status"] as? String == "pending")
+            let view = try await world.get("/api/v1/payments/card-\(payment.paymentIntentID)")
+            #expect(view.json["purpose"] as? String == "donation" && view.json["amount"] as? String == "25.00")
+            #expect(view.json["allocation"] == nil)
+            let profileTypes = try await world.runtime.store.readStream("profile-don-3", fromVersion: 1, limit: 100).map(\.type)
+            #expect(!profileTypes.contains("ContributionAllocated"))
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func aPaymentInDollarsIsQueuedForStaffAndNotApplied(backend: Backend) async throws {
+        try await CardWorld.run(backend) { world in
+            try await world.certifiedProfile("usd-4")
+            let event = world.provider.event(type: "checkout.session.completed", object: [
+                "id": "cs_test_usd", "object": "checkout.session", "amount_total": 12500, "currency": "usd",
+                "client_reference_id": "listing:usd-4", "metadata": ["profile_id": "usd-4", "purpose": "listing"],
+                "payment_intent": "pi_test_usd", "payment_status": "paid", "status": "complete", "mode": "payment",
+            ])
+            try await world.deliver(event)
+            #expect(try await world.get("/api/v1/profiles/usd-4/listing").json["visible"] as? Bool == false)
+            let view = try await world.get("/api/v1/payments/card-pi_test_usd")
+            #expect((view.json["held"] as? [String: Any])?["reasonCode"] as? String == "currency-not-accepted")
+
+            try await ProjectionRunner(store: world.runtime.store, projection: world.runtime.paymentExceptions).catchUp()
+            let queue = try await world.get("/api/v1/exceptions")
+            let entries = try #require(try JSONSerialization.jsonObject(with: Data(buffer: queue.body)) as? [[String: Any]])
+            #expect(entries.count == 1)
+            #expect(entries.first?["paymentId"] as? String == "card-pi_test_usd")
+            #expect(entries.first?["currency"] as? String == "USD")
+            #expect(entries.first?["reasonCode"] as? String == "currency-not-accepted")
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func unexpectedAmountsAndMissingReferencesAreQueuedNotApplied(backend: Backend) async throws {
+        try await CardWorld.run(backend) { world in
+            try await world.certifiedProfile("odd-5")
+            try await world.deliver(world.provider.event(type: "payment_intent.succeeded", object: [
+                "id": "pi_test_short", "object": "payment_intent", "amount": 10000, "amount_received": 10000, "currency": "eur",
+                "metadata": ["profile_id": "odd-5", "purpose": "listing"], "status": "succeeded",
+            ]))
+            try await world.deliver(world.provider.event(type: "payment_intent.succeeded", object: [
+                "id": "pi_test_anonymous", "object": "payment_intent", "amount": 12500, "amount_received": 12500, "currency": "eur",
+                "metadata": [String: String](), "status": "succeeded",
+            ]))
+            let short = try await world.get("/api/v1/payments/card-pi_test_short")
+            #expect((short.json["held"] as? [String: Any])?["reasonCode"] as? String == "unexpected-amount")
+            let anonymous = try await world.get("/api/v1/payments/card-pi_test_anonymous")
+            #expect((anonymous.json["held"] as? [String: Any])?["reasonCode"] as? String == "missing-profile-reference")
+            #expect(try await world.get("/api/v1/profiles/odd-5/listing").json["visible"] as? Bool == false)
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func aDisputeHidesTheListingAndWinningItListsAgain(backend: Backend) async throws {
+        try await CardWorld.run(backend) { world in
+            try await world.certifiedProfile("dis-6")
+            let sessionID = try await world.checkout("dis-6")
+            let payment = try world.provider.completeSession(sessionID)
+            try await world.deliver(world.provider.checkoutSessionCompletedEvent(sessionID))
+            try await world.deliver(world.provider.disputeEvent(payment.paymentIntentID, type: "charge.dispute.created", status: "needs_response"))
+            #expect(try await world.get("/api/v1/profiles/dis-6/listing").json["visible"] as? Bool == true)
+            try await world.deliver(world.provider.disputeEvent(payment.paymentIntentID, type: "charge.dispute.funds_withdrawn", status: "needs_response"))
+            let hidden = try await world.get("/api/v1/profiles/dis-6/listing")
+            #expect(hidden.json["visible"] as? Bool == false)
+            try await world.deliver(world.provider.disputeEvent(payment.paymentIntentID, type: "charge.dispute.closed", status: "won"))
+            #expect(try await world.get("/api/v1/profiles/dis-6/listing").json["visible"] as? Bool == true)
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func anUnknownEventTypeIsAcknowledgedAndRecorded(backend: Backend) async throws {
+        try await CardWorld.run(backend) { world in
+            let event = world.provider.event(type: "customer.created", object: ["id": "cus_test_1", "object": "customer"])
+            let ack = try await world.deliver(event)
+            #expect(ack["duplicate"] as? Bool == false)
+            let inbox = try await world.runtime.store.readStream("inbox-card-\(event.id)", fromVersion: 1, limit: 10)
+            #expect(inbox.map(\.type) == ["ProviderEventReceived"])
+            #expect(String(decoding: inbox[0].data, as: UTF8.self).contains("customer.created"))
+            let again = try await world.deliver(event)
+            #expect(again["duplicate"] as? Bool == true)
+        }
+    }
+
+    @Test
+    func providerFailuresAnswer502AndAHangingProviderTimesOut() async throws {
+        try await CardWorld.run(.sqlite, timeoutSeconds: 1) { world in
+            try await world.certifiedProfile("fail-7")
+            let body: [String: Any] = ["method": "card", "purpose": "listing", "successUrl": "https://imi.example/a", "cancelUrl": "https://imi.example/b"]
+            world.provider.failNextRequests(status: 500, count: 1)
+            let failed = try await world.post("/api/v1/profiles/fail-7/checkout", world.website, body)
+            #expect(failed.status == .badGateway)
+            #expect(failed.headers[.contentType] == "application/problem+json")
+
+            world.provider.hangNextRequests(count: 1)
+            let started = ContinuousClock.now
+            let hung = try await world.post("/api/v1/profiles/fail-7/checkout", world.website, body)
+            #expect(hung.status == .badGateway)
+            #expect(ContinuousClock.now - started < .seconds(10))
+            #expect(try await world.runtime.store.readStream("profile-fail-7", fromVersion: 1, limit: 10).count == 2)
+        }
+    }
+
+    @Test
+    func checkoutRefusesBadRequestsWithProblems() async throws {
+        try await CardWorld.run(.sqlite) { world in
+            try await world.certifiedProfile("bad-8")
+            let base: [String: Any] = ["method": "card", "purpose": "listing", "successUrl": "https://imi.example/a", "cancelUrl": "https://imi.example/b"]
+            var withAmount = base
+            withAmount["amount"] = "10.00"
+            var badURL = base
+            badURL["successUrl"] = "javascript:alert(1)"
+            var donationWithoutAmount = base
+            donationWithoutAmount["purpose"] = "donation"
+            var paypal = base
+            paypal["method"] = "bitcoin"
+            for (body, status) in [(withAmount, HTTPResponse.Status.unprocessableContent), (badURL, .unprocessableContent),
+                                   (donationWithoutAmount, .unprocessableContent), (paypal, .unprocessableContent)] {
+                let response = try await world.post("/api/v1/profiles/bad-8/checkout", world.website, body)
+                #expect(response.status == status, "\(body): \(response.text)")
+                #expect(response.headers[.contentType] == "application/problem+json")
+            }
+            let unknown = try await world.post("/api/v1/profiles/nobody/checkout", world.website, base)
+            #expect(unknown.status == .notFound)
+            let asStaff = try await world.post("/api/v1/profiles/bad-8/checkout", world.staff, base)
+            #expect(asStaff.status == .forbidden)
+            #expect(world.provider.createdSessions.isEmpty)
+        }
+    }
+}
+
+import Synchronization

@@ -1,0 +1,194 @@
+import Foundation
+import LedgerCore
+import Payments
+import Testing
+
+@Suite struct CardEventTests {
+    static let examplesDirectory = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("webhooks/card/examples")
+
+    static let reference = CardReference(profileID: "mediator-0042", purpose: "listing")
+    static let fullAmount = Money(minorUnits: 12500, currency: "EUR")
+
+    static func example(_ name: String) throws -> CardEvent {
+        let body = try Data(contentsOf: examplesDirectory.appendingPathComponent("\(name).json"))
+        return try CardEvent.parse(body)
+    }
+
+    static func session(_ status: String, _ stage: CheckoutSessionFact.Stage) -> CardFact {
+        .checkoutSession(
+            CheckoutSessionFact(
+                sessionID: "cs_test_a1Kq8ZrT4bXw0042",
+                paymentIntentID: "pi_test_3QmXv7Lk2Rt0042",
+                paymentStatus: status,
+                amountTotal: fullAmount,
+                reference: reference,
+                stage: stage
+            )
+        )
+    }
+
+    static func dispute(_ phase: DisputeFact.Phase, _ status: String) -> CardFact {
+        .dispute(
+            DisputeFact(
+                disputeID: "dp_test_1QnBv5Hj8Ws0042",
+                chargeID: "ch_test_3QmXv7Lk2Rt0042",
+                paymentIntentID: "pi_test_3QmXv7Lk2Rt0042",
+                amount: fullAmount,
+                phase: phase,
+                status: status
+            )
+        )
+    }
+
+    static func chargeRefunded(_ refundedMinorUnits: Int64, fully: Bool) -> CardFact {
+        .chargeRefunded(
+            ChargeRefundFact(
+                chargeID: "ch_test_3QmXv7Lk2Rt0042",
+                paymentIntentID: "pi_test_3QmXv7Lk2Rt0042",
+                amount: fullAmount,
+                amountRefunded: .euros(minorUnits: refundedMinorUnits),
+                fullyRefunded: fully,
+                reference: reference
+            )
+        )
+    }
+
+    static let expectations: [(file: String, id: String, fact: CardFact)] = [
+        ("checkout.session.completed.paid", "evt_test_1QmXv8Lk2Rt0042Sc", session("paid", .completed)),
+        ("checkout.session.async_payment_succeeded", "evt_test_1QmYa2Lk2Rt0042As", session("paid", .asyncSucceeded)),
+        ("checkout.session.async_payment_failed", "evt_test_1QmYa3Lk2Rt0042Af", session("unpaid", .asyncFailed)),
+        (
+            "payment_intent.succeeded", "evt_test_3QmXv8Lk2Rt0042Pi",
+            .paymentIntent(PaymentIntentFact(paymentIntentID: "pi_test_3QmXv7Lk2Rt0042", amount: fullAmount, reference: reference, succeeded: true))
+        ),
+        ("charge.refunded.partial", "evt_test_3QnA12Lk2Rt0042Cr", chargeRefunded(5000, fully: false)),
+        ("charge.refunded.full", "evt_test_3QnC23Lk2Rt0042Cr", chargeRefunded(12500, fully: true)),
+        (
+            "refund.created", "evt_test_3QnA13Lk2Rt0042Rc",
+            .refund(
+                RefundFact(
+                    refundID: "re_test_3QnA11Lk2Rt0042",
+                    paymentIntentID: "pi_test_3QmXv7Lk2Rt0042",
+                    chargeID: "ch_test_3QmXv7Lk2Rt0042",
+                    amount: .euros(minorUnits: 5000),
+                    status: "succeeded"
+                )
+            )
+        ),
+        ("charge.dispute.created", "evt_test_1QnBv6Hj8Ws0042Dc", dispute(.created, "needs_response")),
+        ("charge.dispute.funds_withdrawn", "evt_test_1QnBv7Hj8Ws0042Dw", dispute(.fundsWithdrawn, "needs_response")),
+        ("charge.dispute.closed.won", "evt_test_1QpRe2Hj8Ws0042Dx", dispute(.closed, "won")),
+        ("customer.created", "evt_test_1QmXu1Lk2Rt0042Cu", .other),
+    ]
+
+    @Test(arguments: 0..<expectations.count)
+    func examplePayloadParsesToExpectedFact(index: Int) throws {
+        let expected = Self.expectations[index]
+        let event = try Self.example(expected.file)
+        #expect(event.id == expected.id)
+        #expect(event.type == expected.file.split(separator: ".").prefix(while: { $0 != "paid" && $0 != "partial" && $0 != "full" && $0 != "won" }).joined(separator: "."))
+        #expect(event.livemode == false)
+        #expect(event.fact == expected.fact)
+    }
+
+    @Test func everyExampleFileIsCovered() throws {
+        let files = try FileManager.default.contentsOfDirectory(atPath: Self.examplesDirectory.path)
+            .filter { $0.hasSuffix(".json") }
+            .map { String($0.dropLast(".json".count)) }
+        #expect(Set(files) == Set(Self.expectations.map(\.file)))
+    }
+
+    @Test func createdIsReadAsUnixSeconds() throws {
+        let event = try Self.example("checkout.session.completed.paid")
+        #expect(event.created == Date(timeIntervalSince1970: 1_780_041_602))
+    }
+
+    static func envelope(type: String, object: String, id: String = "evt_test_1") -> Data {
+        Data(#"{"id":"\#(id)","object":"event","created":1780041600,"livemode":false,"type":"\#(type)","data":{"object":\#(object)}}"#.utf8)
+    }
+
+    @Test func unknownTypeIsOtherEvenWithAnUnusualObject() throws {
+        let event = try CardEvent.parse(Self.envelope(type: "invoice.paid", object: #"{"id":"in_1","amount_paid":"not a number"}"#))
+        #expect(event.fact == .other)
+        #expect(event.type == "invoice.paid")
+    }
+
+    @Test func sessionReferenceFallsBackToMetadata() throws {
+        let object = #"{"id":"cs_1","payment_status":"paid","amount_total":9900,"currency":"usd","client_reference_id":null,"metadata":{"profile_id":"advocate-7","purpose":"donation"}}"#
+        let event = try CardEvent.parse(Self.envelope(type: "checkout.session.completed", object: object))
+        guard case .checkoutSession(let session) = event.fact else {
+            Issue.record("expected a checkout session, got \(event.fact)")
+            return
+        }
+        #expect(session.reference == CardReference(profileID: "advocate-7", purpose: "donation"))
+        #expect(session.amountTotal == Money(minorUnits: 9900, currency: "USD"))
+        #expect(session.paymentIntentID == nil)
+    }
+
+    @Test func failedPaymentIntentReportsTheAttemptedAmount() throws {
+        let object = #"{"id":"pi_1","amount":12500,"amount_received":0,"currency":"eur","metadata":{}}"#
+        let event = try CardEvent.parse(Self.envelope(type: "payment_intent.payment_failed", object: object))
+        #expect(event.fact == .paymentIntent(PaymentIntentFact(paymentIntentID: "pi_1", amount: Self.fullAmount, reference: nil, succeeded: false)))
+    }
+
+    @Test func clientReferenceSplitsAtTheFirstColon() {
+        #expect(CardReference(clientReferenceID: "listing:mediator-0042") == Self.reference)
+        #expect(CardReference(clientReferenceID: "listing:a:b")?.profileID == "a:b")
+        #expect(CardReference(clientReferenceID: "listing:") == nil)
+        #expect(CardReference(clientReferenceID: ":mediator-0042") == nil)
+        #expect(CardReference(clientReferenceID: "mediator-0042") == nil)
+        #expect(Self.reference.clientReferenceID == "listing:mediator-0042")
+    }
+
+    @Test(arguments: [
+        "not json",
+        "[1,2,3]",
+        #"{"object":"event","created":1,"type":"customer.created","data":{"object":{}}}"#,
+        #"{"id":"evt_1","object":"event","type":"customer.created","data":{"object":{}}}"#,
+        #"{"id":"evt_1","object":"event","created":1,"data":{"object":{}}}"#,
+        #"{"id":"evt_1","object":"event","created":1,"type":"customer.created","data":{}}"#,
+        #"{"id":"evt_1","object":"event","created":1,"type":"customer.created","data":{"object":"cus_1"}}"#,
+        #"{"id":"evt_1","object":"charge","created":1,"type":"customer.created","data":{"object":{}}}"#,
+        #"{"id":"evt_1","object":"event","created":"yesterday","type":"customer.created","data":{"object":{}}}"#,
+    ])
+    func bodyThatIsNotAnEventIsMalformed(body: String) {
+        #expect(throws: CardWebhookError(.malformedEvent, "")) {
+            try CardEvent.parse(Data(body.utf8))
+        }
+    }
+
+    @Test(arguments: ["", "evt_", "ch_123", "evt-123", "evt_12 3", "evt_1;drop", "evt_é", "evt_" + String(repeating: "a", count: 251)])
+    func badEventIDIsMalformed(id: String) {
+        #expect(throws: CardWebhookError(.malformedEvent, "")) {
+            try CardEvent.parse(Self.envelope(type: "customer.created", object: "{}", id: id))
+        }
+    }
+
+    @Test func longestAllowedEventIDIsAccepted() throws {
+        let id = "evt_" + String(repeating: "a", count: 250)
+        #expect(try CardEvent.parse(Self.envelope(type: "customer.created", object: "{}", id: id)).id == id)
+    }
+
+    @Test(arguments: [
+        ("checkout.session.completed", #"{"id":"cs_1","payment_status":"paid","currency":"eur"}"#, "amount_total"),
+        ("checkout.session.completed", #"{"id":"cs_1","payment_status":"paid","amount_total":1}"#, "currency"),
+        ("payment_intent.succeeded", #"{"amount":1,"currency":"eur"}"#, "id"),
+        ("charge.refunded", #"{"id":"ch_1","amount":1,"amount_refunded":1,"currency":"eur"}"#, "refunded"),
+        ("refund.created", #"{"id":"re_1","amount":1,"currency":"eur"}"#, "status"),
+        ("charge.dispute.closed", #"{"id":"dp_1","amount":1,"currency":"eur","status":"won"}"#, "charge"),
+        ("charge.refunded", #"{"id":"ch_1","amount":"12500","amount_refunded":0,"currency":"eur","refunded":false}"#, "amount"),
+        ("refund.created", #"{"id":"re_1","amount":-5,"currency":"eur","status":"pending"}"#, "amount"),
+        ("refund.created", #"{"id":"re_1","amount":5,"currency":"euro","status":"pending"}"#, "currency"),
+    ])
+    func knownTypeLackingAFieldNamesIt(type: String, object: String, field: String) {
+        do {
+            _ = try CardEvent.parse(Self.envelope(type: type, object: object))
+            Issue.record("\(type) without \(field) was accepted")
+        } catch {
+            #expect(error.code == .malformedEvent)
+            #expect(error.message.contains(field), "message: \(error.message)")
+        }
+    }
+}
