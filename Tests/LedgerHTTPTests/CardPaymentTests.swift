@@ -263,6 +263,7 @@ struct CardPaymentTests {
             let view = try await world.get("/api/v1/payments/card-pi_test_usd")
             #expect((view.json["held"] as? [String: Any])?["reasonCode"] as? String == "currency-not-accepted")
 
+            try await (world.runtime.store as? any EventStoreTestHooks)?.waitUntilAllCommittedEventsAreVisible()
             try await ProjectionRunner(store: world.runtime.store, projection: world.runtime.paymentExceptions).catchUp()
             let queue = try await world.get("/api/v1/exceptions")
             let entries = try #require(try JSONSerialization.jsonObject(with: Data(buffer: queue.body)) as? [[String: Any]])

@@ -66,7 +66,9 @@ struct ProfileLifecycleTests {
             #expect(listing["paidThrough"] as? String == "2027-01-14")
             #expect((paid.json["appended"] as? [String]) == ["ContributionAllocated", "ListingVisibilityChanged"])
 
-            // The read model follows the log.
+            // The read model follows the log (on PostgreSQL, once no other transaction in the cluster hides
+            // the new events from readers).
+            try await (runtime.store as? any EventStoreTestHooks)?.waitUntilAllCommittedEventsAreVisible()
             try await ProjectionRunner(store: runtime.store, projection: runtime.listingProjection).catchUp()
             let active = try await client.execute(uri: "/api/v1/listings?status=active", method: .get, headers: staff)
             #expect(active.text.contains("ada-1"))

@@ -6,7 +6,7 @@ import Testing
 @Suite struct CardEventTests {
     static let examplesDirectory = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("webhooks/card/examples")
+        .appendingPathComponent("webhooks/inbound/card/examples")
 
     static let reference = CardReference(profileID: "mediator-0042", purpose: "listing")
     static let fullAmount = Money(minorUnits: 12500, currency: "EUR")

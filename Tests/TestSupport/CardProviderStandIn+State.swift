@@ -1,12 +1,14 @@
 import Foundation
 import LedgerCore
 import Payments
+import ServiceLifecycle
 
 extension CardProviderStandIn {
     /// Everything the stand-in remembers, behind one lock.
     struct State {
         var port = 0
-        var server: Task<Void, Never>?
+        /// The task running the server and the group that stops it.
+        var server: (task: Task<Void, Never>, group: ServiceGroup)?
         var stopped = false
         var idCounter = 0
         var apiRequestCount = 0

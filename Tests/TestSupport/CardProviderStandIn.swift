@@ -5,6 +5,7 @@ public import LedgerCore
 import Logging
 import NIOCore
 public import Payments
+import ServiceLifecycle
 import Synchronization
 
 /// A Stripe-compatible card provider for end-to-end tests, speaking the real wire format on 127.0.0.1.
@@ -49,15 +50,19 @@ public final class CardProviderStandIn: Sendable {
             },
             logger: logger
         )
+        // A service group of our own, so that stop() can shut the server down gracefully rather than cancel it.
+        let serviceGroup = ServiceGroup(
+            configuration: .init(services: [application], gracefulShutdownSignals: [], logger: logger)
+        )
         let server = Task {
             do {
-                try await application.runService(gracefulShutdownSignals: [])
+                try await serviceGroup.run()
             } catch {
                 logger.error("card provider stand-in stopped: \(error)")
             }
             portContinuation.finish()
         }
-        standIn.state.withLock { $0.server = server }
+        standIn.state.withLock { $0.server = (server, serviceGroup) }
         var iterator = ports.makeAsyncIterator()
         guard let port = await iterator.next(), port > 0 else {
             await standIn.stop()
@@ -74,14 +79,16 @@ public final class CardProviderStandIn: Sendable {
     public func stop() async {
         let (server, hanging) = state.withLock { state in
             state.stopped = true
-            defer { state.hanging = [] }
+            defer { (state.hanging, state.server) = ([], nil) }
             return (state.server, state.hanging)
         }
         for continuation in hanging {
             continuation.resume()
         }
-        server?.cancel()
-        await server?.value
+        if let (task, serviceGroup) = server {
+            await serviceGroup.triggerGracefulShutdown()
+            await task.value
+        }
         try? await httpClient.shutdown()
     }
 

@@ -1,0 +1,184 @@
+import Foundation
+@testable import LedgerCore
+import Testing
+
+/// The payment rules: what a reported fact adds to a payment, and what the payment asks of its listing.
+@Suite("Payment rules")
+struct PaymentRuleTests {
+    static let card = PaymentID(method: .card, externalID: "pi_1")
+    static let at = noon("2026-03-02")
+
+    static func received(_ amount: Money = euros(12_500), purpose: PaymentPurpose? = .listing, profileID: ProfileID? = profile) -> PaymentFact {
+        .received(amount: amount, purpose: purpose, profileID: profileID, effectiveDate: day("2026-03-02"), note: "card")
+    }
+
+    /// Decides facts in order, the way the pipeline does, against a certified profile.
+    static func apply(_ facts: [PaymentFact], profileState: ProfileState? = nil) throws -> (payment: PaymentState, events: [PaymentEvent]) {
+        let screened = try profileState ?? History.certified().state
+        var state = PaymentState()
+        var events: [PaymentEvent] = []
+        for fact in facts {
+            let new = PaymentDecider.decide(fact, state: state, paymentID: card, method: .card, profile: screened, now: at, policy: policy)
+            for event in new { state.evolve(event) }
+            events += new
+        }
+        return (state, events)
+    }
+
+    @Test
+    func moneyReportedTwiceIsRecordedOnce() throws {
+        let (state, events) = try Self.apply([Self.received(), Self.received()])
+        #expect(events.map(\.typeName) == ["PaymentReceived"])
+        #expect(state.allocationTarget == .active)
+    }
+
+    @Test(arguments: [
+        (Money(minorUnits: 12_500, currency: "USD"), PaymentPurpose?.some(.listing), HoldReason.currencyNotAccepted),
+        (euros(10_000), .listing, .unexpectedAmount),
+        (euros(25_000), .listing, .unexpectedAmount),
+        (euros(12_500), nil, .missingProfileReference),
+    ])
+    func paymentsThatDoNotCheckOutAreHeldNotApplied(amount: Money, purpose: PaymentPurpose?, reason: HoldReason) throws {
+        let (state, events) = try Self.apply([Self.received(amount, purpose: purpose)])
+        #expect(events.map(\.typeName) == ["PaymentReceived", "PaymentHeld"])
+        #expect(state.held?.reasonCode == reason)
+        #expect(state.allocationTarget == .none)
+    }
+
+    @Test
+    func aListingPaymentForAProfileNobodyRegisteredIsHeld() throws {
+        let (state, _) = try Self.apply([Self.received()], profileState: ProfileState())
+        #expect(state.held?.reasonCode == .unknownProfile)
+        #expect(state.allocationTarget == .none)
+    }
+
+    @Test
+    func aDonationIsRecordedButNeverAllocated() throws {
+        let (state, events) = try Self.apply([Self.received(euros(2_500), purpose: .donation)])
+        #expect(events.map(\.typeName) == ["PaymentReceived"])
+        #expect(state.allocationTarget == .none)
+        #expect(PaymentDecider.allocationCommands(payment: state, profile: try History.certified().state).isEmpty)
+    }
+
+    /// A running total and the single refunds it is made of describe the same money.
+    @Test
+    func runningTotalsAndSingleRefundsNeverCountMoneyTwice() throws {
+        let (partial, _) = try Self.apply([
+            Self.received(),
+            .refund(refundID: nil, amount: euros(5_000), cumulative: true, status: .succeeded),
+            .refund(refundID: "re_1", amount: euros(5_000), cumulative: false, status: .succeeded),
+            .refund(refundID: nil, amount: euros(4_000), cumulative: true, status: .succeeded),
+        ])
+        #expect(partial.refundedMinorUnits == 5_000)
+        #expect(!partial.isFullyRefunded)
+        #expect(partial.allocationTarget == .active)
+
+        let (full, _) = try Self.apply([
+            Self.received(),
+            .refund(refundID: "re_1", amount: euros(5_000), cumulative: false, status: .succeeded),
+            .refund(refundID: "re_2", amount: euros(7_500), cumulative: false, status: .pending),
+        ])
+        #expect(full.refundedMinorUnits == 5_000)
+        let (done, _) = try Self.apply([
+            Self.received(),
+            .refund(refundID: "re_1", amount: euros(5_000), cumulative: false, status: .succeeded),
+            .refund(refundID: "re_2", amount: euros(7_500), cumulative: false, status: .succeeded),
+        ])
+        #expect(done.isFullyRefunded)
+        #expect(done.allocationTarget == .reversed(.refund))
+    }
+
+    @Test
+    func aDisputeIsJudgedByTheSetOfPhasesNotTheirOrder() throws {
+        func target(_ phases: [DisputePhase]) throws -> AllocationTarget {
+            try Self.apply([Self.received()] + phases.map { .dispute(disputeID: "dp_1", phase: $0, amount: euros(12_500)) }).payment.allocationTarget
+        }
+        for order in permutations([DisputePhase.opened, .fundsWithdrawn, .won]) {
+            #expect(try target(order) == .active, "\(order)")
+        }
+        for order in permutations([DisputePhase.opened, .fundsWithdrawn, .lost]) {
+            #expect(try target(order) == .reversed(.chargeback), "\(order)")
+        }
+        #expect(try target([.opened]) == .active)
+    }
+
+    /// A refund reported before its payment is kept; when the payment arrives it is allocated and reversed in
+    /// one change, and the directory never sees it listed.
+    @Test
+    func aRefundBeforeItsPaymentAllocatesAndReversesInOneChangeWithoutAFlicker() throws {
+        var history = try History.certified()
+        let (payment, _) = try Self.apply([
+            .refund(refundID: nil, amount: euros(12_500), cumulative: true, status: .succeeded),
+            Self.received(),
+        ])
+        let commands = PaymentDecider.allocationCommands(payment: payment, profile: history.state)
+        #expect(commands.count == 2)
+        let events = try ProfileDecider.decide(commands, state: history.state, profileID: profile, now: Self.at, policy: policy)
+        #expect(events.map(\.typeName) == ["ContributionAllocated", "AllocationReversed", "ListingVisibilityChanged"])
+        #expect(events.last?.visibilityChange?.visible == false)
+        #expect(events.last?.visibilityChange?.reason == .refunded)
+        for event in events { history.state.evolve(event) }
+        #expect(PaymentDecider.allocationCommands(payment: payment, profile: history.state).isEmpty)
+    }
+
+    /// Every order of the same facts ends with the same payment and the same listing.
+    @Test
+    func everyDeliveryOrderEndsInTheSameBooks() throws {
+        let facts: [PaymentFact] = [
+            Self.received(),
+            .refund(refundID: nil, amount: euros(2_500), cumulative: true, status: .succeeded),
+            .dispute(disputeID: "dp_1", phase: .opened, amount: euros(12_500)),
+            .dispute(disputeID: "dp_1", phase: .fundsWithdrawn, amount: euros(12_500)),
+        ]
+        struct Outcome: Hashable {
+            var refunded: Int64
+            var target: AllocationTarget
+            var visible: Bool
+            var reason: HiddenReason?
+        }
+        var outcomes: Set<Outcome> = []
+        for order in permutations(facts) {
+            var history = try History.certified()
+            var payment = PaymentState()
+            for fact in order {
+                for event in PaymentDecider.decide(fact, state: payment, paymentID: Self.card, method: .card, profile: history.state, now: Self.at, policy: policy) {
+                    payment.evolve(event)
+                }
+                let commands = PaymentDecider.allocationCommands(payment: payment, profile: history.state)
+                for event in try ProfileDecider.decide(commands, state: history.state, profileID: profile, now: Self.at, policy: policy) {
+                    history.state.evolve(event)
+                }
+            }
+            let evaluation = history.state.evaluate(at: Self.at, policy: policy)
+            outcomes.insert(Outcome(refunded: payment.refundedMinorUnits, target: payment.allocationTarget, visible: evaluation.visible, reason: evaluation.reason))
+        }
+        #expect(outcomes.count == 1)
+        #expect(outcomes.first?.refunded == 2_500)
+        #expect(outcomes.first?.target == .reversed(.chargeback))
+        #expect(outcomes.first?.visible == false)
+    }
+
+    @Test
+    func paymentEventsSurviveTheirStoredForm() throws {
+        let (_, events) = try Self.apply([
+            .pending(amount: euros(12_500), purpose: .listing, profileID: profile),
+            Self.received(euros(9_000)),
+            .refund(refundID: "re_1", amount: euros(1_000), cumulative: false, status: .pending),
+            .dispute(disputeID: "dp_1", phase: .opened, amount: euros(9_000)),
+        ])
+        #expect(events.count == 5)
+        let decoded = try events.map { try PaymentEvent.decode(typeName: $0.typeName, data: $0.encodedData()) }
+        #expect(decoded == events.map(Optional.some))
+        #expect(try PaymentEvent.decode(typeName: "SomethingNew", data: Data("{}".utf8)) == nil)
+    }
+}
+
+/// Every ordering of `items`.
+func permutations<Element>(_ items: [Element]) -> [[Element]] {
+    guard items.count > 1 else { return [items] }
+    return items.indices.flatMap { index -> [[Element]] in
+        var rest = items
+        let first = rest.remove(at: index)
+        return permutations(rest).map { [first] + $0 }
+    }
+}
