@@ -265,7 +265,7 @@ struct CardPaymentTests {
 
             try await (world.runtime.store as? any EventStoreTestHooks)?.waitUntilAllCommittedEventsAreVisible()
             try await ProjectionRunner(store: world.runtime.store, projection: world.runtime.paymentExceptions).catchUp()
-            let queue = try await world.get("/api/v1/exceptions")
+            let queue = try await world.get("/api/v1/reconciliation/exceptions")
             let entries = try #require(try JSONSerialization.jsonObject(with: Data(buffer: queue.body)) as? [[String: Any]])
             #expect(entries.count == 1)
             #expect(entries.first?["paymentId"] as? String == "card-pi_test_usd")

@@ -87,7 +87,7 @@ struct PaymentRoutes {
                 amount: refund.amount.decimalString, currency: refund.amount.currency
             ), status: .accepted)
         }
-        group.get("exceptions") { request, _ in
+        group.get("reconciliation/exceptions") { request, _ in
             let includeResolved = request.uri.queryParameters["includeResolved"] == "true"
             let (limit, offset) = try pageParameters(request, pageSizeMax: PaymentExceptionsProjection.pageSizeMax)
             return try JSONResponse(try await runtime.paymentExceptions.list(includeResolved: includeResolved, limit: limit, offset: offset))
