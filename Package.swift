@@ -72,11 +72,22 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "Directory",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "LedgerService",
             dependencies: [
                 "LedgerCore",
                 "EventStore",
                 "Payments",
+                "Directory",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -95,6 +106,7 @@ let package = Package(
                 "LedgerCore",
                 "EventStore",
                 "Payments",
+                "Directory",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
             resources: [.copy("Resources/openapi.json")],
@@ -104,6 +116,8 @@ let package = Package(
             name: "listing-ledger",
             dependencies: [
                 "LedgerHTTP",
+                "LedgerService",
+                "Directory",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
@@ -115,6 +129,11 @@ let package = Package(
                 "LedgerCore",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "DirectoryTests",
+            dependencies: ["Directory"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -164,6 +183,7 @@ let package = Package(
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "X509", package: "swift-certificates"),

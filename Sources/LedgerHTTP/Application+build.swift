@@ -22,6 +22,10 @@ public func buildRouter(runtime: LedgerRuntime) -> Router<LedgerRequestContext> 
     StaffKeyRoutes(runtime: runtime).register(on: staff)
     ProfileRoutes(runtime: runtime).registerStaffRoutes(on: staff)
     PaymentRoutes(runtime: runtime).registerStaffRoutes(on: staff)
+    DirectoryRoutes(runtime: runtime).registerStaffRoutes(on: staff)
+    DirectoryRoutes(runtime: runtime).registerDirectoryRoutes(
+        on: api.group().add(middleware: APIKeyMiddleware(apiKeys: runtime.apiKeys, roles: [.directory, .staff]))
+    )
     PaymentRoutes(runtime: runtime).registerWebsiteRoutes(
         on: api.group().add(middleware: APIKeyMiddleware(apiKeys: runtime.apiKeys, roles: [.website]))
     )

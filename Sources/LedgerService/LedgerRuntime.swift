@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Directory
 public import EventStore
 import LedgerCore
 import Payments
@@ -24,6 +25,9 @@ public struct LedgerRuntime: Sendable {
     public let payments: PaymentPipeline
     public let card: CardPayments
     public let paymentExceptions: PaymentExceptionsProjection
+    public let directoryEndpoints: DirectoryEndpoints
+    public let directoryPublisher: DirectoryPublisher
+    public let directory: DirectoryQueries
     /// The client for calls to payment providers; shut down with the runtime.
     let httpClient: HTTPClient
 
@@ -78,6 +82,9 @@ public struct LedgerRuntime: Sendable {
                 webhookToleranceSeconds: configuration.cardWebhookToleranceSeconds
             ),
             paymentExceptions: PaymentExceptionsProjection(pipeline: payments),
+            directoryEndpoints: DirectoryEndpoints(store: store, now: now),
+            directoryPublisher: DirectoryPublisher(store: store, client: WebhookDeliveryClient(httpClient: httpClient), now: now, logger: logger),
+            directory: DirectoryQueries(store: store, now: now),
             httpClient: httpClient
         )
     }
@@ -89,7 +96,7 @@ public struct LedgerRuntime: Sendable {
 
     /// The background services that run beside the HTTP server.
     public func backgroundServices() -> [any Service] {
-        projectionRunners.map { ProjectionService(runner: $0, metrics: metrics, logger: logger) as any Service } + [sweeper]
+        projectionRunners.map { ProjectionService(runner: $0, metrics: metrics, logger: logger) as any Service } + [sweeper, directoryPublisher]
     }
 
     /// Closes the database.

@@ -17,6 +17,17 @@ public enum TestRuntime {
         now: @escaping @Sendable () -> Date = { Date() }
     ) async throws -> LedgerRuntime {
         let url = try await TestDatabase.freshURL(backend)
+        return try await open(url, bodyBytesMax: bodyBytesMax, settings: settings, now: now)
+    }
+
+    /// A runtime on an existing database: several of these on one PostgreSQL database are several instances
+    /// of the service.
+    public static func open(
+        _ url: DatabaseURL,
+        bodyBytesMax: Int = 64 * 1024,
+        settings: [String: String] = [:],
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) async throws -> LedgerRuntime {
         let configuration = try await LedgerConfiguration.resolve(
             commandLine: [
                 "database.url": url.connectionString, "http.port": "0", "api_key.pepper": pepper,

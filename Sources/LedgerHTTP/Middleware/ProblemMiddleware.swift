@@ -35,6 +35,9 @@ struct ProblemMiddleware: RouterMiddleware {
                            title: "Webhook rejected", detail: error.message)
         case let error as PaymentServiceError:
             return problem(for: error, context: context)
+        case let error as DirectoryEndpointError:
+            let status: HTTPResponse.Status = error.code == .notFound ? .notFound : .unprocessableContent
+            return Problem(status, error.code.rawValue, title: status.reasonPhrase, detail: error.description)
         case is DecodingError:
             return .badRequest("the JSON body does not match the expected shape: \(error)")
         default:

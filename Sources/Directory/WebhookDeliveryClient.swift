@@ -1,0 +1,74 @@
+public import AsyncHTTPClient
+public import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// Sends one signed Standard Webhooks request and classifies the answer. Knows nothing of storage: the
+/// caller records the outcome.
+public struct WebhookDeliveryClient: Sendable {
+    /// How long one attempt may take, connection to last byte.
+    public static let requestTimeoutSeconds: Int64 = 15
+    /// The most of a receiver's answer we read (and then ignore).
+    static let responseBytesMax = 64 * 1024
+
+    let httpClient: HTTPClient
+
+    /// `httpClient` must not follow redirects: a redirect is a failed delivery, never followed with the
+    /// signature attached.
+    public init(httpClient: HTTPClient) {
+        self.httpClient = httpClient
+    }
+
+    /// What a receiver said.
+    public enum Outcome: Sendable, Hashable {
+        /// 2xx.
+        case delivered(status: Int)
+        /// 410 Gone: the endpoint no longer wants deliveries.
+        case gone
+        /// Anything else: another status (3xx included), a timeout or a network error.
+        case failed(status: Int?, retryAfterSeconds: Int64?, detail: String)
+    }
+
+    /// One attempt: `webhook-id` is stable across attempts; the timestamp and signatures are made now.
+    public func send(
+        url: String, webhookID: String, body: Data, secrets: [WebhookSecret], now: Date
+    ) async -> Outcome {
+        let timestamp = Int64(now.timeIntervalSince1970)
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "User-Agent", value: "listing-ledger-webhooks/1")
+        request.headers.add(name: "webhook-id", value: webhookID)
+        request.headers.add(name: "webhook-timestamp", value: String(timestamp))
+        request.headers.add(name: "webhook-signature", value: StandardWebhookSigner.header(id: webhookID, timestamp: timestamp, body: body, secrets: secrets))
+        request.body = .bytes(ByteBuffer(bytes: body))
+        let deadline = NIODeadline.now() + .seconds(Self.requestTimeoutSeconds)
+        do {
+            let response = try await httpClient.execute(request, deadline: deadline)
+            // Drain a little of the answer so the connection can be reused; its content does not matter.
+            _ = try? await response.body.collect(upTo: Self.responseBytesMax)
+            let status = Int(response.status.code)
+            switch status {
+            case 200..<300: return .delivered(status: status)
+            case 410: return .gone
+            default:
+                let retryAfter = response.headers.first(name: "Retry-After").flatMap { Self.retryAfterSeconds($0, now: now) }
+                return .failed(status: status, retryAfterSeconds: retryAfter, detail: "the receiver answered \(status)")
+            }
+        } catch {
+            return .failed(status: nil, retryAfterSeconds: nil, detail: "no answer: \(error)")
+        }
+    }
+
+    /// `Retry-After` as delta-seconds or an HTTP date.
+    static func retryAfterSeconds(_ value: String, now: Date) -> Int64? {
+        let trimmed = value.trimmingCharacters(in: .whitespaces)
+        if let seconds = Int64(trimmed), seconds >= 0 { return seconds }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+        guard let date = formatter.date(from: trimmed) else { return nil }
+        return max(0, Int64(date.timeIntervalSince(now).rounded(.up)))
+    }
+}

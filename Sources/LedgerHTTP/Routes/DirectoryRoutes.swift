@@ -1,0 +1,115 @@
+import Directory
+import EventStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import LedgerService
+
+/// Directory endpoints and dead letters for staff; the change feed and the listing snapshot for the directory.
+struct DirectoryRoutes {
+    let runtime: LedgerRuntime
+
+    struct EndpointRequest: Decodable {
+        var url: String
+        var eventTypes: [DirectoryEventType]?
+    }
+
+    struct CreatedEndpoint: Encodable {
+        var endpoint: DirectoryEndpoint
+        /// Shown once: the receiver verifies our signatures with it.
+        var secret: String
+    }
+
+    func registerStaffRoutes(on group: RouterGroup<LedgerRequestContext>) {
+        group.post("directory/endpoints") { request, context in
+            let body = try await decode(EndpointRequest.self, request, context)
+            let (endpoint, secret) = try await runtime.directoryEndpoints.add(url: body.url, eventTypes: body.eventTypes ?? [])
+            return try JSONResponse(CreatedEndpoint(endpoint: endpoint, secret: secret.text), status: .created)
+        }
+        group.get("directory/endpoints") { _, _ in
+            try JSONResponse(try await runtime.directoryEndpoints.list())
+        }
+        group.post("directory/endpoints/:endpointId/disable") { _, context in
+            try await runtime.directoryEndpoints.disable(try context.parameters.require("endpointId"), reason: "disabled by \(context.caller?.actor ?? "staff")")
+            return try JSONResponse(try await endpoint(context))
+        }
+        group.post("directory/endpoints/:endpointId/enable") { _, context in
+            try await runtime.directoryEndpoints.enable(try context.parameters.require("endpointId"))
+            return try JSONResponse(try await endpoint(context))
+        }
+        group.post("directory/endpoints/:endpointId/rotate-secret") { _, context in
+            let secret = try await runtime.directoryEndpoints.rotateSecret(try context.parameters.require("endpointId"))
+            return try JSONResponse(CreatedEndpoint(endpoint: try await endpoint(context), secret: secret.text))
+        }
+        group.get("directory/deliveries") { request, _ in
+            let status = request.uri.queryParameters["status"].map(String.init) ?? "dead"
+            guard ["dead", "pending", "delivered"].contains(status) else { throw Problem.badRequest("status must be dead, pending or delivered") }
+            let (limit, offset) = try pageParameters(request, pageSizeMax: DirectoryQueries.pageSizeMax)
+            let endpointID = request.uri.queryParameters["endpointId"].map(String.init)
+            return try JSONResponse(try await runtime.directory.deliveries(status: status, endpointID: endpointID, limit: limit, offset: offset))
+        }
+        group.post("directory/deliveries/:deliveryId/replay") { _, context in
+            guard let id = Int64(try context.parameters.require("deliveryId")) else { throw Problem.badRequest("a delivery id is a number") }
+            let count = try await runtime.directory.replay(.delivery(id))
+            guard count == 1 else { throw Problem.notFound("no dead delivery \(id)") }
+            return try JSONResponse(Replayed(replayed: count))
+        }
+        group.post("directory/endpoints/:endpointId/replay") { request, context in
+            struct RangeRequest: Decodable {
+                var fromDeliveryId: Int64
+                var throughDeliveryId: Int64
+            }
+            let body = try await decode(RangeRequest.self, request, context)
+            guard body.fromDeliveryId <= body.throughDeliveryId else { throw Problem.badRequest("fromDeliveryId must not exceed throughDeliveryId") }
+            _ = try await endpoint(context)
+            let count = try await runtime.directory.replay(.endpointRange(
+                endpointID: try context.parameters.require("endpointId"), fromDeliveryID: body.fromDeliveryId, throughDeliveryID: body.throughDeliveryId
+            ))
+            return try JSONResponse(Replayed(replayed: count))
+        }
+        group.post("directory/replay") { request, context in
+            struct SinceRequest: Decodable {
+                var since: String
+            }
+            let body = try await decode(SinceRequest.self, request, context)
+            guard let since = try? Date(body.since, strategy: .iso8601) else {
+                throw Problem.badRequest("since must be an instant like 2026-01-31T12:00:00Z")
+            }
+            return try JSONResponse(Replayed(replayed: try await runtime.directory.replay(.since(since))))
+        }
+    }
+
+    func registerDirectoryRoutes(on group: RouterGroup<LedgerRequestContext>) {
+        group.get("directory/changes") { request, _ in
+            let cursor = try request.uri.queryParameters["after"].map { text -> LogCursor in
+                guard let cursor = LogCursor(text) else { throw Problem.badRequest("after must be a cursor from an earlier page (like 12.345), or absent") }
+                return cursor
+            } ?? .start
+            let (limit, _) = try pageParameters(request, pageSizeMax: DirectoryQueries.pageSizeMax)
+            return try JSONResponse(try await runtime.directory.changes(after: cursor, limit: limit))
+        }
+        group.get("directory/listings") { request, _ in
+            let (limit, _) = try pageParameters(request, pageSizeMax: DirectoryQueries.pageSizeMax)
+            let after = request.uri.queryParameters["after"].map(String.init)
+            let listings = try await runtime.directory.listedProfiles(afterProfileID: after, limit: limit)
+            struct Page: Encodable {
+                var listings: [DirectoryListing]
+                /// Pass as `after` for the next page; absent on the last one.
+                var next: String?
+            }
+            return try JSONResponse(Page(listings: listings, next: listings.count == limit ? listings.last?.profileId : nil))
+        }
+    }
+
+    private func endpoint(_ context: LedgerRequestContext) async throws -> DirectoryEndpoint {
+        let id = try context.parameters.require("endpointId")
+        guard let endpoint = try await runtime.directoryEndpoints.list().first(where: { $0.endpointId == id }) else {
+            throw Problem.notFound("no directory endpoint '\(id.prefix(80))'")
+        }
+        return endpoint
+    }
+
+    struct Replayed: Encodable {
+        var replayed: Int
+    }
+}

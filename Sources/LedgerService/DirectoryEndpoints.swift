@@ -1,0 +1,134 @@
+public import Directory
+public import EventStore
+public import Foundation
+
+/// The event types published to the directory.
+public enum DirectoryEventType: String, Sendable, Codable, CaseIterable {
+    case visibilityChanged = "listing.visibility_changed"
+    case renewalReminderDue = "listing.renewal_reminder_due"
+}
+
+/// A directory endpoint as listed; never includes a secret.
+public struct DirectoryEndpoint: Sendable, Hashable, Codable {
+    public var endpointId: String
+    public var url: String
+    public var eventTypes: [DirectoryEventType]
+    public var enabled: Bool
+    public var disabledReason: String?
+    /// Whether a rotated-out secret still signs beside the current one.
+    public var rotating: Bool
+    public var createdAt: Date
+}
+
+/// A request about endpoints that cannot be carried out; the message says why.
+public struct DirectoryEndpointError: Error, CustomStringConvertible, Sendable {
+    public enum Code: String, Sendable {
+        case invalidRequest = "invalid-request"
+        case notFound = "endpoint-not-found"
+    }
+
+    public let code: Code
+    public let description: String
+}
+
+/// Adds, lists, disables, re-enables and rotates the secrets of directory endpoints.
+public struct DirectoryEndpoints: Sendable {
+    public let store: any EventStore
+    let now: @Sendable () -> Date
+
+    /// How long a rotated-out secret keeps signing beside the new one.
+    public static let rotationOverlapSeconds: Double = 24 * 3600
+    /// The longest endpoint URL accepted.
+    public static let urlBytesMax = 2_048
+
+    public init(store: any EventStore, now: @escaping @Sendable () -> Date) {
+        self.store = store
+        self.now = now
+    }
+
+    /// Adds an endpoint; the returned secret is shown once (it is kept, to sign, but never listed again).
+    public func add(url: String, eventTypes: [DirectoryEventType]) async throws -> (endpoint: DirectoryEndpoint, secret: WebhookSecret) {
+        guard url.utf8.count <= Self.urlBytesMax, let parsed = URL(string: url), ["https", "http"].contains(parsed.scheme?.lowercased() ?? ""),
+              parsed.host?.isEmpty == false else {
+            throw DirectoryEndpointError(code: .invalidRequest, description: "the endpoint URL must be an absolute http(s) URL of at most \(Self.urlBytesMax) bytes")
+        }
+        let types = eventTypes.isEmpty ? DirectoryEventType.allCases : Array(Set(eventTypes)).sorted { $0.rawValue < $1.rawValue }
+        let endpointID = "ep_" + APIKeyStore.randomHex(bytes: 8)
+        let secret = WebhookSecret.generate()
+        let createdAt = now()
+        try await store.withReadModelTransaction { connection in
+            try await connection.execute(
+                """
+                INSERT INTO directory_endpoints (endpoint_id, url, secret, event_types, enabled, created_at_micros)
+                VALUES (?, ?, ?, ?, 1, ?)
+                """,
+                [.text(endpointID), .text(url), .text(secret.text), .text(types.map(\.rawValue).joined(separator: ",")), .integer(APIKeyStore.micros(createdAt))]
+            )
+        }
+        let endpoint = DirectoryEndpoint(endpointId: endpointID, url: url, eventTypes: types, enabled: true, disabledReason: nil, rotating: false, createdAt: createdAt)
+        return (endpoint, secret)
+    }
+
+    /// Every endpoint, oldest first.
+    public func list() async throws -> [DirectoryEndpoint] {
+        let instant = APIKeyStore.micros(now())
+        return try await store.withReadModelConnection { connection in
+            try await connection.query(
+                """
+                SELECT endpoint_id, url, event_types, enabled, disabled_reason, previous_secret_until_micros, created_at_micros
+                FROM directory_endpoints ORDER BY created_at_micros, endpoint_id
+                """,
+                []
+            ).map { row in
+                DirectoryEndpoint(
+                    endpointId: row[0].text ?? "", url: row[1].text ?? "",
+                    eventTypes: (row[2].text ?? "").split(separator: ",").compactMap { DirectoryEventType(rawValue: String($0)) },
+                    enabled: row[3].integer == 1, disabledReason: row[4].text, rotating: (row[5].integer ?? 0) > instant,
+                    createdAt: APIKeyStore.date(micros: row[6].integer ?? 0)
+                )
+            }
+        }
+    }
+
+    /// Stops deliveries to an endpoint (they wait, and go out if it is enabled again).
+    public func disable(_ endpointID: String, reason: String) async throws {
+        try await update(endpointID, "UPDATE directory_endpoints SET enabled = 0, disabled_reason = ? WHERE endpoint_id = ?", [.text(reason), .text(endpointID)])
+    }
+
+    /// Resumes deliveries to an endpoint.
+    public func enable(_ endpointID: String) async throws {
+        try await update(endpointID, "UPDATE directory_endpoints SET enabled = 1, disabled_reason = NULL WHERE endpoint_id = ?", [.text(endpointID)])
+    }
+
+    /// Makes a new secret; the old one keeps signing beside it for a day, so the receiver can switch over.
+    public func rotateSecret(_ endpointID: String) async throws -> WebhookSecret {
+        let secret = WebhookSecret.generate()
+        let until = APIKeyStore.micros(now().addingTimeInterval(Self.rotationOverlapSeconds))
+        try await update(
+            endpointID,
+            "UPDATE directory_endpoints SET previous_secret = secret, previous_secret_until_micros = ?, secret = ? WHERE endpoint_id = ?",
+            [.integer(until), .text(secret.text), .text(endpointID)]
+        )
+        return secret
+    }
+
+    private func update(_ endpointID: String, _ sql: String, _ binds: [SQLValue]) async throws {
+        let found = try await store.withReadModelTransaction { connection in
+            let exists = try await connection.query("SELECT 1 FROM directory_endpoints WHERE endpoint_id = ?", [.text(endpointID)])
+            guard !exists.isEmpty else { return false }
+            try await connection.execute(sql, binds)
+            return true
+        }
+        guard found else { throw DirectoryEndpointError(code: .notFound, description: "no directory endpoint '\(endpointID.prefix(80))'") }
+    }
+
+    /// The secrets an endpoint's requests are signed with at `instant`: the current one, and a rotated-out
+    /// one during its overlap.
+    static func signingSecrets(current: String, previous: String?, previousUntilMicros: Int64?, at instant: Date) -> [WebhookSecret] {
+        var secrets = WebhookSecret(current).map { [$0] } ?? []
+        if let previous, let until = previousUntilMicros, until > APIKeyStore.micros(instant), let old = WebhookSecret(previous) {
+            secrets.append(old)
+        }
+        return secrets
+    }
+}

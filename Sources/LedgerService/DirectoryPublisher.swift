@@ -1,0 +1,211 @@
+public import Directory
+public import EventStore
+public import Foundation
+public import Logging
+public import ServiceLifecycle
+
+/// Delivers the outbox to the directory's endpoints: claims due deliveries (a lease, and `FOR UPDATE SKIP
+/// LOCKED` on PostgreSQL, so several instances never send one delivery at once), sends each as a signed
+/// Standard Webhooks request, and records the outcome. Woken by appends, and by the next retry falling due.
+///
+/// Per endpoint and profile, a delivery waits while an earlier one for the same profile is still pending, so
+/// the directory hears of each profile's changes in log order. A crash between sending and recording leaves
+/// the lease to expire and the delivery to be sent again, with the same `webhook-id`.
+public struct DirectoryPublisher: Service {
+    public let store: any EventStore
+    public let outbox: ProjectionRunner
+    public let client: WebhookDeliveryClient
+    public let policy: DeliveryRetryPolicy
+    public let now: @Sendable () -> Date
+    public let logger: Logger
+    /// Names this instance's claims.
+    public let instanceID: String
+
+    /// The most deliveries one claim takes (and sends at once).
+    static let claimBatchMax = 16
+    /// How long a claim holds a delivery; longer than a request may take.
+    static let leaseSeconds: Double = 60
+    /// The longest sleep without a wake-up, as a safety net.
+    static let idleMax: Duration = .seconds(30)
+
+    public init(
+        store: any EventStore, client: WebhookDeliveryClient, policy: DeliveryRetryPolicy = .standard,
+        now: @escaping @Sendable () -> Date, logger: Logger
+    ) {
+        self.store = store
+        self.outbox = ProjectionRunner(store: store, projection: DirectoryOutboxProjection(now: now))
+        self.client = client
+        self.policy = policy
+        self.now = now
+        self.logger = logger
+        self.instanceID = APIKeyStore.randomHex(bytes: 6)
+    }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    let generation = store.appendGeneration
+                    try await outbox.catchUp()
+                    if try await deliverDue() > 0 { continue }
+                    var wait = Self.idleMax
+                    if let next = try await nextAttemptAt() {
+                        let seconds = max(0, next.timeIntervalSince(now()))
+                        wait = min(wait, .milliseconds(Int64(seconds * 1_000) + 10))
+                    }
+                    _ = await store.waitForAppends(since: generation, timeout: wait)
+                } catch {
+                    if Task.isCancelled { return }
+                    logger.error("directory publishing failed; retrying", metadata: ["error": "\(error)"])
+                    try? await Task.sleep(for: .seconds(5))
+                }
+            }
+        }
+    }
+
+    /// Sends every delivery that is due now; returns how many attempts were made.
+    @discardableResult
+    public func deliverDue() async throws -> Int {
+        var attempted = 0
+        while true {
+            let claimed = try await claim()
+            guard !claimed.isEmpty else { return attempted }
+            let client = self.client
+            let instant = now()
+            let outcomes = await withTaskGroup(of: (ClaimedDelivery, WebhookDeliveryClient.Outcome).self) { group in
+                for delivery in claimed {
+                    group.addTask {
+                        (delivery, await client.send(url: delivery.url, webhookID: delivery.eventID, body: Data(delivery.payload.utf8), secrets: delivery.secrets, now: instant))
+                    }
+                }
+                var outcomes: [(ClaimedDelivery, WebhookDeliveryClient.Outcome)] = []
+                for await outcome in group { outcomes.append(outcome) }
+                return outcomes
+            }
+            for (delivery, outcome) in outcomes {
+                try await record(outcome, of: delivery)
+            }
+            attempted += claimed.count
+        }
+    }
+
+    struct ClaimedDelivery: Sendable {
+        var deliveryID: Int64
+        var endpointID: String
+        var eventID: String
+        var payload: String
+        var attempts: Int
+        var url: String
+        var secrets: [WebhookSecret]
+    }
+
+    /// Takes up to ``claimBatchMax`` due deliveries whose profile has nothing earlier pending at the same endpoint.
+    func claim() async throws -> [ClaimedDelivery] {
+        let instant = now()
+        let nowMicros = APIKeyStore.micros(instant)
+        let leaseMicros = APIKeyStore.micros(instant.addingTimeInterval(Self.leaseSeconds))
+        let instanceID = self.instanceID
+        return try await store.withReadModelTransaction { connection in
+            let skipLocked = connection.dialect == .postgres ? " FOR UPDATE OF d SKIP LOCKED" : ""
+            let rows = try await connection.query(
+                """
+                UPDATE directory_deliveries SET claimed_until_micros = ?, claimed_by = ?
+                WHERE delivery_id IN (
+                    SELECT d.delivery_id FROM directory_deliveries d
+                    JOIN directory_endpoints e ON e.endpoint_id = d.endpoint_id
+                    WHERE d.status = 'pending' AND e.enabled = 1 AND d.next_attempt_at_micros <= ?
+                      AND (d.claimed_until_micros IS NULL OR d.claimed_until_micros < ?)
+                      AND NOT EXISTS (
+                          SELECT 1 FROM directory_deliveries p
+                          WHERE p.endpoint_id = d.endpoint_id AND p.profile_id = d.profile_id AND p.status = 'pending'
+                            AND (p.commit_order < d.commit_order OR (p.commit_order = d.commit_order AND p.position < d.position))
+                      )
+                    ORDER BY d.commit_order, d.position
+                    LIMIT ?\(skipLocked)
+                )
+                RETURNING delivery_id, endpoint_id, event_id, payload, attempts
+                """,
+                [.integer(leaseMicros), .text(instanceID), .integer(nowMicros), .integer(nowMicros), .integer(Int64(Self.claimBatchMax))]
+            )
+            guard !rows.isEmpty else { return [] }
+            var endpoints: [String: (url: String, secrets: [WebhookSecret])] = [:]
+            for row in try await connection.query(
+                "SELECT endpoint_id, url, secret, previous_secret, previous_secret_until_micros FROM directory_endpoints", []
+            ) {
+                endpoints[row[0].text ?? ""] = (
+                    row[1].text ?? "",
+                    DirectoryEndpoints.signingSecrets(current: row[2].text ?? "", previous: row[3].text, previousUntilMicros: row[4].integer, at: instant)
+                )
+            }
+            return rows.compactMap { row in
+                guard let endpoint = endpoints[row[1].text ?? ""] else { return nil }
+                return ClaimedDelivery(
+                    deliveryID: row[0].integer ?? 0, endpointID: row[1].text ?? "", eventID: row[2].text ?? "",
+                    payload: row[3].text ?? "", attempts: Int(row[4].integer ?? 0), url: endpoint.url, secrets: endpoint.secrets
+                )
+            }
+        }
+    }
+
+    /// Records what the receiver said: delivered, retry later (or dead), or endpoint gone.
+    func record(_ outcome: WebhookDeliveryClient.Outcome, of delivery: ClaimedDelivery) async throws {
+        let instant = now()
+        let attempts = delivery.attempts + 1
+        try await store.withReadModelTransaction { connection in
+            switch outcome {
+            case .delivered(let status):
+                try await connection.execute(
+                    """
+                    UPDATE directory_deliveries SET status = 'delivered', attempts = ?, last_status = ?, last_error = NULL,
+                        delivered_at_micros = ?, claimed_until_micros = NULL, claimed_by = NULL
+                    WHERE delivery_id = ?
+                    """,
+                    [.integer(Int64(attempts)), .integer(Int64(status)), .integer(APIKeyStore.micros(instant)), .integer(delivery.deliveryID)]
+                )
+            case .gone:
+                try await connection.execute(
+                    "UPDATE directory_endpoints SET enabled = 0, disabled_reason = ? WHERE endpoint_id = ?",
+                    [.text("the receiver answered 410 Gone at \(instant.formatted(.iso8601))"), .text(delivery.endpointID)]
+                )
+                try await connection.execute(
+                    """
+                    UPDATE directory_deliveries SET attempts = ?, last_status = 410, last_error = 'endpoint gone',
+                        claimed_until_micros = NULL, claimed_by = NULL
+                    WHERE delivery_id = ?
+                    """,
+                    [.integer(Int64(attempts)), .integer(delivery.deliveryID)]
+                )
+            case .failed(let status, let retryAfter, let detail):
+                let pause = policy.pauseSeconds(afterFailedAttempts: attempts, retryAfterSeconds: retryAfter)
+                try await connection.execute(
+                    """
+                    UPDATE directory_deliveries SET status = ?, attempts = ?, last_status = ?, last_error = ?, next_attempt_at_micros = ?,
+                        claimed_until_micros = NULL, claimed_by = NULL
+                    WHERE delivery_id = ?
+                    """,
+                    [
+                        .text(pause == nil ? "dead" : "pending"), .integer(Int64(attempts)), .optional(status.map(Int64.init)),
+                        .text(String(detail.prefix(500))), .integer(APIKeyStore.micros(instant.addingTimeInterval(Double(pause ?? 0)))),
+                        .integer(delivery.deliveryID),
+                    ]
+                )
+            }
+        }
+        if case .failed(_, _, let detail) = outcome {
+            logger.warning("directory delivery failed", metadata: ["endpoint": "\(delivery.endpointID)", "event": "\(delivery.eventID)", "attempt": "\(attempts)", "error": "\(detail)"])
+        }
+    }
+
+    /// When the next pending delivery falls due, if any.
+    func nextAttemptAt() async throws -> Date? {
+        try await store.withReadModelConnection { connection in
+            try await connection.query(
+                """
+                SELECT MIN(d.next_attempt_at_micros) FROM directory_deliveries d JOIN directory_endpoints e ON e.endpoint_id = d.endpoint_id
+                WHERE d.status = 'pending' AND e.enabled = 1
+                """,
+                []
+            ).first?.first?.integer.map(APIKeyStore.date(micros:))
+        }
+    }
+}

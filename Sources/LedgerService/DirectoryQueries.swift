@@ -1,0 +1,151 @@
+public import EventStore
+public import Foundation
+import LedgerCore
+
+/// A delivery as staff see it.
+public struct DirectoryDeliveryRow: Sendable, Hashable, Codable {
+    public var deliveryId: Int64
+    public var endpointId: String
+    public var eventId: String
+    public var eventType: String
+    public var profileId: String
+    public var status: String
+    public var attempts: Int
+    public var lastStatus: Int?
+    public var lastError: String?
+    public var nextAttemptAt: Date
+}
+
+/// A listed profile in the directory snapshot.
+public struct DirectoryListing: Sendable, Hashable, Codable {
+    public var profileId: String
+    public var displayName: String
+    public var status: String
+    public var paidThrough: String?
+    /// The profile's stream version the row reflects: compare with a change's `profileVersion`.
+    public var profileVersion: Int64
+}
+
+/// A page of the pull feed: changes in log order and where to continue.
+public struct DirectoryFeedPage: Sendable, Hashable, Codable {
+    public var changes: [DirectoryChange]
+    /// Pass as `after` for the next page; equal to the request's cursor when nothing new was found.
+    public var nextCursor: String
+}
+
+/// Dead letters and replays for staff; the feed and the snapshot for the directory.
+public struct DirectoryQueries: Sendable {
+    public let store: any EventStore
+    let now: @Sendable () -> Date
+
+    /// The most rows one page returns.
+    public static let pageSizeMax = 500
+    /// The most log events one feed request reads while looking for changes.
+    public static let feedScanMax = 5_000
+
+    public init(store: any EventStore, now: @escaping @Sendable () -> Date) {
+        self.store = store
+        self.now = now
+    }
+
+    /// Deliveries with `status` (`dead`, `pending` or `delivered`), oldest first.
+    public func deliveries(status: String, endpointID: String?, limit: Int, offset: Int) async throws -> [DirectoryDeliveryRow] {
+        var binds: [SQLValue] = [.text(status)]
+        var filter = "status = ?"
+        if let endpointID {
+            filter += " AND endpoint_id = ?"
+            binds.append(.text(endpointID))
+        }
+        binds += [.integer(Int64(limit)), .integer(Int64(offset))]
+        let allBinds = binds
+        let condition = filter
+        return try await store.withReadModelConnection { connection in
+            try await connection.query(
+                """
+                SELECT delivery_id, endpoint_id, event_id, event_type, profile_id, status, attempts, last_status, last_error, next_attempt_at_micros
+                FROM directory_deliveries WHERE \(condition) ORDER BY delivery_id LIMIT ? OFFSET ?
+                """,
+                allBinds
+            ).map { row in
+                DirectoryDeliveryRow(
+                    deliveryId: row[0].integer ?? 0, endpointId: row[1].text ?? "", eventId: row[2].text ?? "", eventType: row[3].text ?? "",
+                    profileId: row[4].text ?? "", status: row[5].text ?? "", attempts: Int(row[6].integer ?? 0),
+                    lastStatus: row[7].integer.map(Int.init), lastError: row[8].text, nextAttemptAt: APIKeyStore.date(micros: row[9].integer ?? 0)
+                )
+            }
+        }
+    }
+
+    /// Which deliveries a replay sends again.
+    public enum ReplaySelection: Sendable {
+        /// One dead letter.
+        case delivery(Int64)
+        /// An endpoint's deliveries with ids in a range (both ends inclusive), whatever their state.
+        case endpointRange(endpointID: String, fromDeliveryID: Int64, throughDeliveryID: Int64)
+        /// Every delivery of an event recorded at or after an instant.
+        case since(Date)
+    }
+
+    /// Puts the selected deliveries back in the queue, due now, with fresh attempts; returns how many.
+    /// The `webhook-id` stays the event id, so a receiver that already has one drops the repeat.
+    public func replay(_ selection: ReplaySelection) async throws -> Int {
+        let (filter, binds): (String, [SQLValue]) = switch selection {
+        case .delivery(let id): ("delivery_id = ? AND status = 'dead'", [.integer(id)])
+        case .endpointRange(let endpointID, let from, let through):
+            ("endpoint_id = ? AND delivery_id BETWEEN ? AND ?", [.text(endpointID), .integer(from), .integer(through)])
+        case .since(let instant): ("recorded_at_micros >= ?", [.integer(APIKeyStore.micros(instant))])
+        }
+        let dueAt = APIKeyStore.micros(now())
+        return try await store.withReadModelTransaction { connection in
+            let count = try await connection.query("SELECT COUNT(*) FROM directory_deliveries WHERE \(filter)", binds).first?.first?.integer ?? 0
+            try await connection.execute(
+                """
+                UPDATE directory_deliveries SET status = 'pending', attempts = 0, next_attempt_at_micros = ?, claimed_until_micros = NULL,
+                    claimed_by = NULL, last_error = NULL
+                WHERE \(filter)
+                """,
+                [.integer(dueAt)] + binds
+            )
+            return Int(count)
+        }
+    }
+
+    /// Visibility changes after `cursor`, in log order, at most `limit`.
+    public func changes(after cursor: LogCursor, limit: Int) async throws -> DirectoryFeedPage {
+        var changes: [DirectoryChange] = []
+        var position = cursor
+        var scanned = 0
+        let batch = min(1_000, store.limits.readBatchMax)
+        scan: while scanned < Self.feedScanMax {
+            let events = try await store.readAll(after: position, limit: batch)
+            for recorded in events {
+                scanned += 1
+                if let (type, message) = DirectoryChange.message(for: recorded), type == .visibilityChanged {
+                    changes.append(message.data)
+                }
+                position = recorded.cursor
+                if changes.count == limit { break scan }
+            }
+            if events.count < batch { break }
+        }
+        return DirectoryFeedPage(changes: changes, nextCursor: position.description)
+    }
+
+    /// Listed profiles ordered by id, after `afterProfileID`: page through to resynchronise from scratch.
+    public func listedProfiles(afterProfileID: String?, limit: Int) async throws -> [DirectoryListing] {
+        try await store.withReadModelConnection { connection in
+            try await connection.query(
+                """
+                SELECT profile_id, display_name, status, paid_through, stream_version FROM listing_status
+                WHERE visible = 1 AND profile_id > ? ORDER BY profile_id LIMIT ?
+                """,
+                [.text(afterProfileID ?? ""), .integer(Int64(limit))]
+            ).map { row in
+                DirectoryListing(
+                    profileId: row[0].text ?? "", displayName: row[1].text ?? "", status: row[2].text ?? "",
+                    paidThrough: row[3].text, profileVersion: row[4].integer ?? 0
+                )
+            }
+        }
+    }
+}

@@ -1,0 +1,280 @@
+import EventStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import LedgerCore
+import LedgerHTTP
+import LedgerService
+import NIOCore
+import NIOFoundationCompat
+import Synchronization
+import TestSupport
+import Testing
+
+/// Noon in Amsterdam on a date.
+private func noon(_ date: String) -> Date {
+    OrganisationCalendar.amsterdam.startOfDay(LocalDate(iso: date)!).addingTimeInterval(12 * 3600)
+}
+
+/// The service with a simulated clock, a directory receiver on loopback registered as an endpoint, and keys.
+struct DirectoryWorld: Sendable {
+    let client: any TestClientProtocol
+    let runtime: LedgerRuntime
+    let receiver: DirectoryReceiver
+    let clock: TestClock
+    let staff: HTTPFields
+    let directory: HTTPFields
+    let endpointID: String
+    let secret: String
+
+    static func run(_ backend: Backend, _ body: @Sendable (DirectoryWorld) async throws -> Void) async throws {
+        let clock = TestClock(noon("2026-03-02"))
+        let receiver = try await DirectoryReceiver.start(now: clock.function)
+        let runtime = try await TestRuntime.make(backend, now: clock.function)
+        do {
+            let staffKey = try await runtime.apiKeys.create(name: "Anna", role: .staff).key
+            let directoryKey = try await runtime.apiKeys.create(name: "Find a Mediator", role: .directory).key
+            // No background services: the test decides when the outbox is read and deliveries are sent, so no
+            // background attempt races its assertions.
+            let application = Application(
+                router: buildRouter(runtime: runtime), configuration: .init(address: .hostname("127.0.0.1", port: 0))
+            )
+            try await application.test(.live) { client in
+                var staff = bearer(staffKey)
+                staff[.contentType] = "application/json"
+                let added = try await client.execute(
+                    uri: "/api/v1/directory/endpoints", method: .post, headers: staff,
+                    body: ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: ["url": receiver.url]))
+                )
+                #expect(added.status == .created, "\(added.text)")
+                let secret = try #require(added.json["secret"] as? String)
+                let endpointID = try #require((added.json["endpoint"] as? [String: Any])?["endpointId"] as? String)
+                receiver.trust(secret: secret)
+                try await body(DirectoryWorld(
+                    client: client, runtime: runtime, receiver: receiver, clock: clock, staff: staff, directory: bearer(directoryKey),
+                    endpointID: endpointID, secret: secret
+                ))
+            }
+        } catch {
+            await runtime.close()
+            await receiver.stop()
+            throw error
+        }
+        await runtime.close()
+        await receiver.stop()
+    }
+
+    func post(_ uri: String, _ object: [String: Any] = [:]) async throws -> TestResponse {
+        try await client.execute(uri: uri, method: .post, headers: staff, body: ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: object)))
+    }
+
+    /// A certified profile with a listing payment: visible.
+    func listedProfile(_ id: String) async throws {
+        #expect(try await post("/api/v1/profiles", ["profileId": id, "kind": "mediator", "displayName": id, "contactEmail": "\(id)@example.org"]).status == .created)
+        #expect(try await post("/api/v1/profiles/\(id)/certification", ["action": "grant", "reason": "assessed"]).status == .ok)
+        let paid = try await post("/api/v1/profiles/\(id)/offline-payments", ["amount": "125.00", "date": "2026-03-02", "purpose": "listing", "note": "cash"])
+        #expect(paid.status == .created)
+    }
+
+    /// Queues what the log holds and sends what is due now.
+    func publish() async throws {
+        try await (runtime.store as? any EventStoreTestHooks)?.waitUntilAllCommittedEventsAreVisible()
+        try await runtime.directoryPublisher.outbox.catchUp()
+        try await runtime.directoryPublisher.deliverDue()
+    }
+
+    /// Moves the clock on and sends what fell due.
+    func advance(seconds: Double) async throws {
+        clock.set(clock.now.addingTimeInterval(seconds))
+        try await publish()
+    }
+
+    /// The profile's visibility events as stored: (event id, version, visible).
+    func visibilityEvents(_ profileID: String) async throws -> [(id: String, version: Int64, visible: Bool)] {
+        try await runtime.store.readStream("profile-\(profileID)", fromVersion: 1, limit: 1_000).compactMap { recorded in
+            guard case .visibilityChanged(let change)? = try ProfileEvent.decode(typeName: recorded.type, data: recorded.data) else { return nil }
+            return (recorded.id.uuidString.lowercased(), recorded.version, change.visible)
+        }
+    }
+
+    func received(_ profileID: String) -> [DirectoryReceiver.Received] {
+        receiver.received.filter { $0.data["profileId"] as? String == profileID && $0.type == "listing.visibility_changed" }
+    }
+}
+
+@Suite("Publishing to the directory")
+struct DirectoryPublishingTests {
+    @Test(arguments: Backend.allCases)
+    func aPaymentMakesAProfileVisibleAndTheDirectoryGetsOneSignedRequest(backend: Backend) async throws {
+        try await DirectoryWorld.run(backend) { world in
+            try await world.listedProfile("ada-1")
+            try await world.publish()
+            let stored = try await world.visibilityEvents("ada-1")
+            let listed = try #require(stored.last)
+            #expect(listed.visible)
+            let received = world.received("ada-1")
+            #expect(received.count == stored.count)
+            let last = try #require(received.last)
+            #expect(last.verified)
+            #expect(last.webhookID == listed.id)
+            #expect(last.data["listed"] as? Bool == true)
+            #expect((last.data["profileVersion"] as? NSNumber)?.int64Value == listed.version)
+            #expect(last.data["paidThrough"] as? String == "2027-03-01")
+            #expect(last.signatures.count == 1)
+            // Nothing is sent twice.
+            try await world.advance(seconds: 3_600)
+            #expect(world.received("ada-1").count == stored.count)
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func aReceiverThatWasDownGetsEveryChangeInOrderPerProfile(backend: Backend) async throws {
+        try await DirectoryWorld.run(backend) { world in
+            world.receiver.answer(status: 503)
+            try await world.listedProfile("bea-2")
+            try await world.listedProfile("cas-3")
+            let paymentID = try #require(try await world.runtime.profiles.load(try ProfileID("bea-2")).state.allocations.first?.event.paymentID)
+            #expect(try await world.post("/api/v1/profiles/bea-2/allocations/\(paymentID.rawValue)/reverse", ["kind": "refund", "reason": "returned"]).status == .ok)
+            try await world.publish()
+            #expect(world.receiver.received.isEmpty)
+            let attemptsWhileDown = world.receiver.attempts
+            #expect(attemptsWhileDown >= 2, "one attempt per profile's first change; later changes wait behind it")
+
+            // Still down after 5 s and 5 min; back before the 30 min retry.
+            try await world.advance(seconds: 6)
+            try await world.advance(seconds: 301)
+            #expect(world.receiver.attempts > attemptsWhileDown)
+            world.receiver.answer(status: 200)
+            try await world.advance(seconds: 1_801)
+
+            for profile in ["bea-2", "cas-3"] {
+                let stored = try await world.visibilityEvents(profile)
+                let received = world.received(profile)
+                #expect(received.map(\.webhookID) == stored.map(\.id), "\(profile): every change, once, in log order")
+                #expect(received.allSatisfy(\.verified))
+            }
+            #expect(try await world.visibilityEvents("bea-2").map(\.visible).suffix(2) == [true, false])
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func aGoneReceiverDisablesTheEndpoint(backend: Backend) async throws {
+        try await DirectoryWorld.run(backend) { world in
+            world.receiver.answer(status: 410)
+            try await world.listedProfile("dan-4")
+            try await world.publish()
+            let endpoints = try await world.client.execute(uri: "/api/v1/directory/endpoints", method: .get, headers: world.staff)
+            let endpoint = try #require((try JSONSerialization.jsonObject(with: Data(buffer: endpoints.body)) as? [[String: Any]])?.first)
+            #expect(endpoint["enabled"] as? Bool == false)
+            #expect((endpoint["disabledReason"] as? String)?.contains("410") == true)
+            let attempts = world.receiver.attempts
+            world.receiver.answer(status: 200)
+            try await world.advance(seconds: 86_400)
+            #expect(world.receiver.attempts == attempts, "a disabled endpoint gets nothing")
+
+            #expect(try await world.post("/api/v1/directory/endpoints/\(world.endpointID)/enable").status == .ok)
+            try await world.publish()
+            #expect(world.received("dan-4").map(\.webhookID) == (try await world.visibilityEvents("dan-4")).map(\.id))
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func afterEightFailedAttemptsADeliveryIsDeadAndStaffCanReplayIt(backend: Backend) async throws {
+        try await DirectoryWorld.run(backend) { world in
+            world.receiver.answer(status: 500)
+            try await world.listedProfile("eve-5")
+            try await world.publish()
+            for pause in [5.0, 300, 1_800, 7_200, 18_000, 36_000, 36_000] {
+                try await world.advance(seconds: pause + 1)
+            }
+            let expected = try await world.visibilityEvents("eve-5")
+            #expect(world.receiver.attempts == 8 * expected.count)
+            let dead = try await world.client.execute(uri: "/api/v1/directory/deliveries?status=dead", method: .get, headers: world.staff)
+            let letters = try #require(try JSONSerialization.jsonObject(with: Data(buffer: dead.body)) as? [[String: Any]])
+            #expect(letters.count == expected.count)
+            #expect(letters.first?["attempts"] as? Int == 8)
+            #expect(letters.first?["lastStatus"] as? Int == 500)
+
+            world.receiver.answer(status: 200)
+            try await world.advance(seconds: 86_400)
+            #expect(world.received("eve-5").isEmpty, "dead letters wait for staff")
+            for letter in letters {
+                let id = try #require(letter["deliveryId"] as? Int)
+                #expect(try await world.post("/api/v1/directory/deliveries/\(id)/replay").status == .ok)
+            }
+            try await world.publish()
+            #expect(world.received("eve-5").map(\.webhookID) == expected.map(\.id))
+            #expect(try await world.post("/api/v1/directory/deliveries/999999/replay").status == .notFound)
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func duringARotationBothSignaturesAreSentAndEitherSecretVerifies(backend: Backend) async throws {
+        try await DirectoryWorld.run(backend) { world in
+            let rotated = try await world.post("/api/v1/directory/endpoints/\(world.endpointID)/rotate-secret")
+            #expect(rotated.status == .ok)
+            let newSecret = try #require(rotated.json["secret"] as? String)
+            #expect(newSecret != world.secret)
+            try await world.listedProfile("fay-6")
+            try await world.publish()
+            let first = try #require(world.received("fay-6").last)
+            #expect(first.signatures.count == 2)
+            #expect(first.verified, "the receiver still trusts the old secret")
+
+            world.receiver.trust(secret: newSecret)
+            try await world.listedProfile("gus-7")
+            try await world.publish()
+            #expect(world.received("gus-7").last?.verified == true)
+        }
+    }
+
+    /// The pull feed, paged, and the snapshot both agree with the listing read model.
+    @Test(arguments: Backend.allCases)
+    func theFeedAndTheSnapshotAgreeWithTheListingReadModel(backend: Backend) async throws {
+        try await DirectoryWorld.run(backend) { world in
+            for id in ["h-1", "h-2", "h-3", "h-4"] { try await world.listedProfile(id) }
+            let paymentID = try #require(try await world.runtime.profiles.load(try ProfileID("h-2")).state.allocations.first?.event.paymentID)
+            #expect(try await world.post("/api/v1/profiles/h-2/allocations/\(paymentID.rawValue)/reverse", ["kind": "refund", "reason": "returned"]).status == .ok)
+            try await (world.runtime.store as? any EventStoreTestHooks)?.waitUntilAllCommittedEventsAreVisible()
+            try await ProjectionRunner(store: world.runtime.store, projection: world.runtime.listingProjection).catchUp()
+
+            var latest: [String: Bool] = [:]
+            var cursor: String?
+            var pages = 0
+            while true {
+                let uri = "/api/v1/directory/changes?limit=2" + (cursor.map { "&after=\($0)" } ?? "")
+                let page = try await world.client.execute(uri: uri, method: .get, headers: world.directory)
+                #expect(page.status == .ok)
+                let changes = try #require(page.json["changes"] as? [[String: Any]])
+                let next = try #require(page.json["nextCursor"] as? String)
+                for change in changes { latest[change["profileId"] as! String] = change["listed"] as? Bool }
+                pages += 1
+                if changes.isEmpty { break }
+                cursor = next
+            }
+            #expect(pages >= 3)
+            let fromFeed = Set(latest.filter(\.value).keys)
+
+            var fromSnapshot: Set<String> = []
+            var after: String?
+            while true {
+                let uri = "/api/v1/directory/listings?limit=2" + (after.map { "&after=\($0)" } ?? "")
+                let page = try await world.client.execute(uri: uri, method: .get, headers: world.directory)
+                let listings = try #require(page.json["listings"] as? [[String: Any]])
+                fromSnapshot.formUnion(listings.compactMap { $0["profileId"] as? String })
+                guard let next = page.json["next"] as? String else { break }
+                after = next
+            }
+            let readModel = Set(try await world.runtime.listings.list(status: nil, expiringWithinDays: nil, limit: 100, offset: 0).filter(\.visible).map(\.profileId))
+            #expect(fromFeed == ["h-1", "h-3", "h-4"])
+            #expect(fromSnapshot == fromFeed)
+            #expect(readModel == fromFeed)
+
+            let forbidden = try await world.client.execute(uri: "/api/v1/directory/changes", method: .get, headers: bearer("llk_nobody_x"))
+            #expect(forbidden.status == .unauthorized)
+            let badCursor = try await world.client.execute(uri: "/api/v1/directory/changes?after=abc", method: .get, headers: world.directory)
+            #expect(badCursor.status == .badRequest)
+        }
+    }
+}

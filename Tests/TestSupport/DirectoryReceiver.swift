@@ -1,0 +1,135 @@
+import Crypto
+public import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import NIOFoundationCompat
+import Synchronization
+
+/// A directory on loopback that receives our Standard Webhooks, verifies each signature on its own (with
+/// swift-crypto, not the code under test), and remembers what arrived. Tests set how it answers.
+public final class DirectoryReceiver: Sendable {
+    /// One request as received.
+    public struct Received: Sendable, Hashable {
+        public var webhookID: String
+        public var timestamp: Int64
+        public var signatures: [String]
+        public var body: Data
+        /// Whether a `v1` signature matched the receiver's secret and the timestamp was within 5 minutes.
+        public var verified: Bool
+
+        /// The payload's `data` object.
+        public var data: [String: Any] {
+            let object = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any]
+            return (object?["data"] as? [String: Any]) ?? [:]
+        }
+
+        public var type: String? {
+            ((try? JSONSerialization.jsonObject(with: body)) as? [String: Any])?["type"] as? String
+        }
+    }
+
+    struct State {
+        var secret: Data?
+        var attempts = 0
+        var port = 0
+        var status = 200
+        var retryAfter: String?
+        var received: [Received] = []
+        var server: Task<Void, Never>?
+    }
+
+    let state = Mutex(State())
+    let now: @Sendable () -> Date
+
+    private init(now: @escaping @Sendable () -> Date) {
+        self.now = now
+    }
+
+    /// Starts a receiver on an OS-chosen port. `now` is the receiver's clock for the timestamp check (a test
+    /// passes the service's simulated clock).
+    public static func start(now: @escaping @Sendable () -> Date = { Date() }) async throws -> DirectoryReceiver {
+        let receiver = DirectoryReceiver(now: now)
+        let router = Router()
+        router.post("hooks") { request, context -> Response in
+            let body = try await request.body.collect(upTo: 1 << 20)
+            return receiver.receive(headers: request.headers, body: Data(buffer: body))
+        }
+        let (ports, continuation) = AsyncStream<Int>.makeStream()
+        var logger = Logger(label: "directory-receiver")
+        logger.logLevel = .warning
+        let application = Application(
+            router: router,
+            configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: "directory-receiver"),
+            onServerRunning: { continuation.yield($0.localAddress?.port ?? 0) },
+            logger: logger
+        )
+        let server = Task {
+            try? await application.runService(gracefulShutdownSignals: [])
+            continuation.finish()
+        }
+        var iterator = ports.makeAsyncIterator()
+        guard let port = await iterator.next(), port > 0 else {
+            server.cancel()
+            throw StandInError("the directory receiver did not start listening")
+        }
+        receiver.state.withLock {
+            $0.port = port
+            $0.server = server
+        }
+        return receiver
+    }
+
+    /// Where to deliver.
+    public var url: String { "http://127.0.0.1:\(state.withLock { $0.port })/hooks" }
+
+    /// The `whsec_…` secret to verify with (as shown when the endpoint was added).
+    public func trust(secret: String) {
+        let key = Data(base64Encoded: String(secret.dropFirst("whsec_".count)))
+        state.withLock { $0.secret = key }
+    }
+
+    /// How to answer from now on.
+    public func answer(status: Int, retryAfter: String? = nil) {
+        state.withLock {
+            $0.status = status
+            $0.retryAfter = retryAfter
+        }
+    }
+
+    /// Requests answered 2xx, in arrival order.
+    public var received: [Received] { state.withLock { $0.received } }
+
+    /// Every request, however it was answered.
+    public var attempts: Int { state.withLock { $0.attempts } }
+
+    public func stop() async {
+        let server = state.withLock { $0.server }
+        server?.cancel()
+        await server?.value
+    }
+
+    private func receive(headers: HTTPFields, body: Data) -> Response {
+        let id = headers[HTTPField.Name("webhook-id")!] ?? ""
+        let timestamp = Int64(headers[HTTPField.Name("webhook-timestamp")!] ?? "") ?? 0
+        let signatures = (headers[HTTPField.Name("webhook-signature")!] ?? "").split(separator: " ").map(String.init)
+        let instant = Int64(now().timeIntervalSince1970)
+        return state.withLock { state in
+            state.attempts += 1
+            var verified = false
+            if let key = state.secret, abs(instant - timestamp) <= 300 {
+                var message = Data("\(id).\(timestamp).".utf8)
+                message.append(body)
+                let expected = "v1," + Data(HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: key))).base64EncodedString()
+                verified = signatures.contains(expected)
+            }
+            if verified, (200..<300).contains(state.status) {
+                state.received.append(Received(webhookID: id, timestamp: timestamp, signatures: signatures, body: body, verified: verified))
+            }
+            var response = Response(status: HTTPResponse.Status(code: verified ? state.status : 401))
+            if let retryAfter = state.retryAfter { response.headers[.retryAfter] = retryAfter }
+            return response
+        }
+    }
+}
