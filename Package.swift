@@ -164,6 +164,7 @@ let package = Package(
                 "EventStore",
                 "LedgerCore",
                 "Payments",
+                "Directory",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
             ],

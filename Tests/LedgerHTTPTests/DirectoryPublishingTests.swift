@@ -152,7 +152,7 @@ struct DirectoryPublishingTests {
                 let stored = try await world.visibilityEvents(profile)
                 let received = world.received(profile)
                 #expect(received.map(\.webhookID) == stored.map(\.id), "\(profile): every change, once, in log order")
-                #expect(received.allSatisfy(\.verified))
+                #expect(received.allSatisfy { $0.verified })
             }
             #expect(try await world.visibilityEvents("bea-2").map(\.visible).suffix(2) == [true, false])
         }
