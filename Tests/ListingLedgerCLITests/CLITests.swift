@@ -46,6 +46,35 @@ struct CLITests {
     }
 
     @Test
+    func directoryEndpointsAreAddedListedRotatedAndDisabled() async throws {
+        let url = try await TestDatabase.freshURL(.sqlite).connectionString
+        let added = try await CLI.run(["endpoints", "add", "https://directory.example/hooks", "--database-url", url])
+        #expect(added.status == 0, "\(added.stderr)")
+        let secret = added.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(secret.hasPrefix("whsec_"))
+        let endpointID = try #require(added.stderr.split(separator: " ").first { $0.hasPrefix("ep_") }.map(String.init))
+
+        let rotated = try await CLI.run(["endpoints", "rotate-secret", endpointID, "--database-url", url])
+        #expect(rotated.status == 0)
+        #expect(rotated.stdout.hasPrefix("whsec_") && !rotated.stdout.contains(secret))
+        #expect(try await CLI.run(["endpoints", "disable", endpointID, "--database-url", url]).status == 0)
+        let listed = try await CLI.run(["endpoints", "list", "--database-url", url])
+        #expect(listed.stdout.contains("\(endpointID)\thttps://directory.example/hooks"))
+        #expect(listed.stdout.contains("disabled") && listed.stdout.contains("rotating"))
+        #expect(!listed.stdout.contains("whsec_"))
+
+        let badURL = try await CLI.run(["endpoints", "add", "not a url", "--database-url", url])
+        #expect(badURL.status == 1)
+        #expect(badURL.stderr.contains("absolute http(s) URL"))
+        let unknown = try await CLI.run(["endpoints", "disable", "ep_nope", "--database-url", url])
+        #expect(unknown.status == 1)
+        #expect(unknown.stderr.contains("no directory endpoint 'ep_nope'"))
+        let replay = try await CLI.run(["endpoints", "replay", "--database-url", url])
+        #expect(replay.status == 1)
+        #expect(replay.stderr.contains("exactly one of --delivery and --since"))
+    }
+
+    @Test
     func keysAreCreatedListedAndRevoked() async throws {
         let url = try await TestDatabase.freshURL(.sqlite).connectionString
         let created = try await CLI.run(["keys", "create", "--role", "staff", "--name", "Anna", "--database-url", url])
