@@ -118,6 +118,8 @@ let package = Package(
                 "LedgerHTTP",
                 "LedgerService",
                 "Directory",
+                "EventStore",
+                "Payments",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],

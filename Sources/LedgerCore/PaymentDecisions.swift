@@ -12,15 +12,23 @@ public enum PaymentDecider {
         profile: ProfileState?, now: Date, policy: ListingPolicy
     ) -> [PaymentEvent] {
         switch fact {
-        case .received(let amount, let purpose, let profileID, let effectiveDate, let note):
+        case .received(let amount, let purpose, let profileID, let effectiveDate, let note, let suggestion, let unknownReference, let payerAccount, let endToEndID):
             guard state.received == nil else { return [] }
             let received = PaymentReceived(
                 paymentID: paymentID, method: method, amount: amount, purpose: purpose ?? .listing, profileID: profileID,
-                effectiveDate: effectiveDate, note: String(note.prefix(ProfileDecider.textBytesMax)), occurredAt: now
+                effectiveDate: effectiveDate, note: String(note.prefix(ProfileDecider.textBytesMax)), payerAccount: payerAccount, endToEndID: endToEndID, occurredAt: now
             )
             var events: [PaymentEvent] = [.received(received)]
-            if let hold = holdReason(amount: amount, purpose: purpose, profileID: profileID, effectiveDate: effectiveDate, profile: profile, policy: policy) {
-                events.append(.held(PaymentHeld(paymentID: paymentID, reasonCode: hold.code, reason: hold.detail, occurredAt: now)))
+            if let unknownReference, profileID == nil, amount.currency == policy.tariff.entry(on: effectiveDate).price.currency {
+                events.append(.held(PaymentHeld(
+                    paymentID: paymentID, reasonCode: .unknownReference,
+                    reason: "the reference \(unknownReference) has valid check digits but belongs to no profile", suggestedProfileID: suggestion, occurredAt: now
+                )))
+            } else if let hold = holdReason(
+                amount: amount, purpose: purpose, profileID: profileID, effectiveDate: effectiveDate, profile: profile, policy: policy,
+                acceptsMultiples: method == .bank || method == .offline
+            ) {
+                events.append(.held(PaymentHeld(paymentID: paymentID, reasonCode: hold.code, reason: hold.detail, suggestedProfileID: suggestion, occurredAt: now)))
             }
             return events
 
@@ -47,13 +55,20 @@ public enum PaymentDecider {
         case .dispute(let disputeID, let phase, let amount):
             guard state.disputes[disputeID]?.contains(phase) != true else { return [] }
             return [.disputeUpdated(PaymentDisputeUpdated(paymentID: paymentID, disputeID: disputeID, phase: phase, amount: amount, occurredAt: now))]
+
+        case .returned(let reason):
+            guard state.returned == nil else { return [] }
+            return [.returned(PaymentReturned(paymentID: paymentID, reason: String(reason.prefix(ProfileDecider.textBytesMax)), occurredAt: now))]
         }
     }
 
     /// Why money that arrived cannot be applied without staff, if it cannot.
+    ///
+    /// Card and PayPal checkouts are for exactly one period, so any other amount is unexpected. A bank
+    /// transfer may pay several periods at once, or more (the rest is credit); less than one period is short.
     static func holdReason(
         amount: Money, purpose: PaymentPurpose?, profileID: ProfileID?, effectiveDate: LocalDate,
-        profile: ProfileState?, policy: ListingPolicy
+        profile: ProfileState?, policy: ListingPolicy, acceptsMultiples: Bool = false
     ) -> (code: HoldReason, detail: String)? {
         let price = policy.tariff.entry(on: effectiveDate).price
         guard amount.currency == price.currency else {
@@ -68,8 +83,15 @@ public enum PaymentDecider {
             guard profile?.isRegistered == true else {
                 return (.unknownProfile, "the payment of \(amount) names profile '\(profileID)', which is not registered")
             }
-            guard amount == price else {
-                return (.unexpectedAmount, "a listing contribution on \(effectiveDate) is \(price); \(amount) arrived")
+            if acceptsMultiples {
+                guard amount.minorUnits >= price.minorUnits else {
+                    let shortfall = Money(minorUnits: price.minorUnits - amount.minorUnits, currency: price.currency)
+                    return (.shortPayment, "a listing contribution on \(effectiveDate) is \(price); \(amount) arrived, \(shortfall) short")
+                }
+            } else {
+                guard amount == price else {
+                    return (.unexpectedAmount, "a listing contribution on \(effectiveDate) is \(price); \(amount) arrived")
+                }
             }
         case .donation:
             guard amount.minorUnits > 0 else { return (.unexpectedAmount, "a donation must be positive; \(amount) arrived") }
@@ -77,28 +99,31 @@ public enum PaymentDecider {
         return nil
     }
 
-    /// The profile commands that bring the listing in line with the payment: allocate, reverse or
-    /// reinstate, or nothing when it already agrees.
-    public static func allocationCommands(payment: PaymentState, profile: ProfileState) -> [ProfileCommand] {
-        guard let received = payment.received else { return [] }
+    /// The profile commands that bring `profileID`'s listing in line with the payment: allocate its share,
+    /// reverse or reinstate it, or nothing when it already agrees.
+    public static func allocationCommands(payment: PaymentState, profileID: ProfileID, profile: ProfileState) -> [ProfileCommand] {
+        guard let received = payment.received,
+              let share = payment.listingShares.first(where: { $0.share.profileID == profileID }) else { return [] }
         let allocate = ProfileCommand.allocate(
-            paymentID: received.paymentID, amount: received.amount, effectiveDate: received.effectiveDate, acceptShortfall: false
+            paymentID: received.paymentID, amount: share.share.amount, effectiveDate: received.effectiveDate, acceptShortfall: share.acceptShortfall
         )
         let allocation = profile.allocation(of: received.paymentID)
-        switch payment.allocationTarget {
-        case .none:
-            return []
-        case .active:
-            guard let allocation else { return [allocate] }
-            // Only a dispute that ended in our favour brings a taken-back allocation back; a reversal staff
-            // made by hand stays.
-            guard !allocation.isActiveNow, payment.hasDisputeRestored else { return [] }
-            return [.reinstateAllocation(paymentID: received.paymentID, reason: "the dispute ended with the money returned")]
-        case .reversed(let kind):
+        if let kind = payment.reversal {
             let reverse = ProfileCommand.reverseAllocation(paymentID: received.paymentID, kind: kind, reason: reversalReason(kind, payment: payment))
             guard let allocation else { return [allocate, reverse] }
             return allocation.isActiveNow ? [reverse] : []
         }
+        guard let allocation else { return [allocate] }
+        // Only a dispute that ended in our favour brings a taken-back allocation back; a reversal staff
+        // made by hand stays.
+        guard !allocation.isActiveNow, payment.hasDisputeRestored else { return [] }
+        return [.reinstateAllocation(paymentID: received.paymentID, reason: "the dispute ended with the money returned")]
+    }
+
+    /// The commands for the payment's first (usually only) profile.
+    public static func allocationCommands(payment: PaymentState, profile: ProfileState) -> [ProfileCommand] {
+        guard let profileID = payment.listingShares.first?.share.profileID else { return [] }
+        return allocationCommands(payment: payment, profileID: profileID, profile: profile)
     }
 
     static func reversalReason(_ kind: ReversalKind, payment: PaymentState) -> String {
@@ -107,7 +132,7 @@ public enum PaymentDecider {
             let currency = payment.received?.amount.currency ?? "EUR"
             return "refunded: \(Money(minorUnits: payment.refundedMinorUnits, currency: currency)) given back"
         case .chargeback: return "the payer disputed the payment and the money was taken back"
-        case .bankReturn: return "the bank returned the payment"
+        case .bankReturn: return "the bank returned the payment (\(payment.returned?.reason ?? "no reason given"))"
         }
     }
 }

@@ -12,11 +12,15 @@ public struct PaymentReceived: Sendable, Hashable, Codable {
     /// The day the money arrived.
     public var effectiveDate: LocalDate
     public var note: String
+    /// The payer's account (IBAN) when the bank said, so a later transfer from it can be suggested.
+    public var payerAccount: String?
+    /// The payer's end-to-end id for a bank transfer, so a return of it can be traced.
+    public var endToEndID: String?
     public var occurredAt: Date
 
     public init(
         paymentID: PaymentID, method: PaymentMethod, amount: Money, purpose: PaymentPurpose, profileID: ProfileID?,
-        effectiveDate: LocalDate, note: String, occurredAt: Date
+        effectiveDate: LocalDate, note: String, payerAccount: String? = nil, endToEndID: String? = nil, occurredAt: Date
     ) {
         self.paymentID = paymentID
         self.method = method
@@ -25,6 +29,8 @@ public struct PaymentReceived: Sendable, Hashable, Codable {
         self.profileID = profileID
         self.effectiveDate = effectiveDate
         self.note = note
+        self.payerAccount = payerAccount
+        self.endToEndID = endToEndID
         self.occurredAt = occurredAt
     }
 

@@ -14,6 +14,8 @@ public struct PaymentState: Sendable, Hashable {
     /// Phases seen per dispute id.
     public var disputes: [String: Set<DisputePhase>] = [:]
     public var held: PaymentHeld?
+    public var returned: PaymentReturned?
+    public var resolution: PaymentHoldResolved?
 
     public init() {}
 
@@ -33,6 +35,8 @@ public struct PaymentState: Sendable, Hashable {
         case .refundRequested(let request): refundRequests.append(request)
         case .disputeUpdated(let update): disputes[update.disputeID, default: []].insert(update.phase)
         case .held(let hold): held = hold
+        case .returned(let event): returned = event
+        case .holdResolved(let event): resolution = event
         }
     }
 
@@ -68,12 +72,36 @@ public struct PaymentState: Sendable, Hashable {
         disputes.values.contains { !$0.isDisjoint(with: [.won, .fundsReinstated]) }
     }
 
-    /// What the payment should do to its profile's listing, given everything known about it.
+    /// Whether the payment waits for staff: held and not resolved.
+    public var isWaitingForStaff: Bool { held != nil && resolution == nil }
+
+    /// The listings the payment pays for: the named profile, or what staff decided for a held payment.
+    public var listingShares: [(share: AllocationShare, acceptShortfall: Bool)] {
+        guard let received else { return [] }
+        if let resolution {
+            switch resolution.resolution {
+            case .allocate, .split: return resolution.shares.map { ($0, false) }
+            case .acceptShort: return resolution.shares.map { ($0, true) }
+            case .donation, .notContribution, .refund: return []
+            }
+        }
+        guard held == nil, received.purpose == .listing, let profileID = received.profileID else { return [] }
+        return [(AllocationShare(profileID: profileID, amount: received.amount), false)]
+    }
+
+    /// Why what the payment bought was taken back, if it was: refunded in full, returned by the bank, or
+    /// taken by a dispute.
+    public var reversal: ReversalKind? {
+        if isFullyRefunded { return .refund }
+        if returned != nil { return .bankReturn }
+        if isTakenByDispute { return .chargeback }
+        return nil
+    }
+
+    /// What the payment should do to its listings, given everything known about it.
     public var allocationTarget: AllocationTarget {
-        guard let received, received.purpose == .listing, received.profileID != nil, held == nil else { return .none }
-        if isFullyRefunded { return .reversed(.refund) }
-        if isTakenByDispute { return .reversed(.chargeback) }
-        return .active
+        guard !listingShares.isEmpty else { return .none }
+        return reversal.map(AllocationTarget.reversed) ?? .active
     }
 }
 
@@ -90,9 +118,17 @@ public enum AllocationTarget: Sendable, Hashable {
 /// A fact a provider adapter or statement import reports about one payment, in provider-neutral terms.
 public enum PaymentFact: Sendable, Hashable {
     /// Money arrived. `purpose` and `profileID` are nil when the payer's reference did not name them.
-    case received(amount: Money, purpose: PaymentPurpose?, profileID: ProfileID?, effectiveDate: LocalDate, note: String)
+    ///
+    /// A bank line that names no profile may carry `suggestedProfileID` (the payer's account paid for it
+    /// before) or `unknownReference` (a valid RF reference that belongs to nobody), for the exception queue.
+    case received(
+        amount: Money, purpose: PaymentPurpose?, profileID: ProfileID?, effectiveDate: LocalDate, note: String,
+        suggestedProfileID: ProfileID? = nil, unknownReference: String? = nil, payerAccount: String? = nil, endToEndID: String? = nil
+    )
     case pending(amount: Money, purpose: PaymentPurpose?, profileID: ProfileID?)
     case failed(reason: String)
     case refund(refundID: String?, amount: Money, cumulative: Bool, status: RefundStatus)
     case dispute(disputeID: String, phase: DisputePhase, amount: Money)
+    /// The bank returned the transfer (`reason`: its return code).
+    case returned(reason: String)
 }

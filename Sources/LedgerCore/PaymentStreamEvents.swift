@@ -12,6 +12,8 @@ public enum PaymentEvent: Sendable, Hashable {
     case refundRequested(PaymentRefundRequested)
     case disputeUpdated(PaymentDisputeUpdated)
     case held(PaymentHeld)
+    case returned(PaymentReturned)
+    case holdResolved(PaymentHoldResolved)
 }
 
 /// The payer started paying but the money has not moved yet (a delayed method); nothing is applied.
@@ -131,6 +133,10 @@ public enum HoldReason: String, Sendable, Hashable, Codable, CaseIterable {
     case unexpectedAmount = "unexpected-amount"
     case missingProfileReference = "missing-profile-reference"
     case unknownProfile = "unknown-profile"
+    /// Less than one period's price arrived for a listing.
+    case shortPayment = "short-payment"
+    /// A valid RF reference that belongs to no profile.
+    case unknownReference = "unknown-reference"
 }
 
 /// The payment was recorded but not applied; it is in the staff exception queue.
@@ -140,11 +146,75 @@ public struct PaymentHeld: Sendable, Hashable, Codable {
     public var reasonCode: HoldReason
     /// What staff read: what was expected and what arrived.
     public var reason: String
+    /// The profile the payment probably belongs to (the payer's account paid for it before), for staff to confirm.
+    public var suggestedProfileID: ProfileID?
     public var occurredAt: Date
 
-    public init(paymentID: PaymentID, reasonCode: HoldReason, reason: String, occurredAt: Date) {
+    public init(paymentID: PaymentID, reasonCode: HoldReason, reason: String, suggestedProfileID: ProfileID? = nil, occurredAt: Date) {
         self.paymentID = paymentID
         self.reasonCode = reasonCode
+        self.reason = reason
+        self.suggestedProfileID = suggestedProfileID
+        self.occurredAt = occurredAt
+    }
+}
+
+/// The bank returned or reversed the transfer: the money went back to the payer.
+public struct PaymentReturned: Sendable, Hashable, Codable {
+    public static let typeName = "PaymentReturned"
+    public var paymentID: PaymentID
+    /// The bank's return reason code (AC01, MD07, …) or a description.
+    public var reason: String
+    public var occurredAt: Date
+
+    public init(paymentID: PaymentID, reason: String, occurredAt: Date) {
+        self.paymentID = paymentID
+        self.reason = reason
+        self.occurredAt = occurredAt
+    }
+}
+
+/// What staff decided for a held payment.
+public enum HoldResolution: String, Sendable, Hashable, Codable, CaseIterable {
+    /// Allocate it to one profile (its amount buys what it buys; a remainder is credit).
+    case allocate
+    /// Split it across several profiles (one transfer paying for several mediators).
+    case split
+    /// Keep it as a donation.
+    case donation
+    /// Count a short payment as one full period.
+    case acceptShort = "accept-short"
+    /// Not a contribution at all (other income).
+    case notContribution = "not-contribution"
+    /// To be paid back; nothing is allocated.
+    case refund
+}
+
+/// One profile's part of a resolved payment.
+public struct AllocationShare: Sendable, Hashable, Codable {
+    public var profileID: ProfileID
+    public var amount: Money
+
+    public init(profileID: ProfileID, amount: Money) {
+        self.profileID = profileID
+        self.amount = amount
+    }
+}
+
+/// Staff resolved a held payment. Recorded with the actor (in the event's metadata) and a reason.
+public struct PaymentHoldResolved: Sendable, Hashable, Codable {
+    public static let typeName = "PaymentHoldResolved"
+    public var paymentID: PaymentID
+    public var resolution: HoldResolution
+    /// The profiles it is allocated to, for `allocate`, `split` and `accept-short`.
+    public var shares: [AllocationShare]
+    public var reason: String
+    public var occurredAt: Date
+
+    public init(paymentID: PaymentID, resolution: HoldResolution, shares: [AllocationShare], reason: String, occurredAt: Date) {
+        self.paymentID = paymentID
+        self.resolution = resolution
+        self.shares = shares
         self.reason = reason
         self.occurredAt = occurredAt
     }
@@ -161,6 +231,8 @@ extension PaymentEvent {
         case .refundRequested: PaymentRefundRequested.typeName
         case .disputeUpdated: PaymentDisputeUpdated.typeName
         case .held: PaymentHeld.typeName
+        case .returned: PaymentReturned.typeName
+        case .holdResolved: PaymentHoldResolved.typeName
         }
     }
 
@@ -178,6 +250,8 @@ extension PaymentEvent {
         case .refundRequested(let event): try? encoder.encode(event)
         case .disputeUpdated(let event): try? encoder.encode(event)
         case .held(let event): try? encoder.encode(event)
+        case .returned(let event): try? encoder.encode(event)
+        case .holdResolved(let event): try? encoder.encode(event)
         }
         // Encoding these plain structs cannot fail.
         return data ?? Data()
@@ -194,6 +268,8 @@ extension PaymentEvent {
         case PaymentRefundRequested.typeName: return .refundRequested(try decoder.decode(PaymentRefundRequested.self, from: data))
         case PaymentDisputeUpdated.typeName: return .disputeUpdated(try decoder.decode(PaymentDisputeUpdated.self, from: data))
         case PaymentHeld.typeName: return .held(try decoder.decode(PaymentHeld.self, from: data))
+        case PaymentReturned.typeName: return .returned(try decoder.decode(PaymentReturned.self, from: data))
+        case PaymentHoldResolved.typeName: return .holdResolved(try decoder.decode(PaymentHoldResolved.self, from: data))
         default: return nil
         }
     }

@@ -1,6 +1,7 @@
 public import Hummingbird
 public import LedgerService
 import Logging
+import Payments
 
 
 /// Builds the router: middleware, then one route group per audience. Tests and `serve` share this path.
@@ -9,7 +10,9 @@ public func buildRouter(runtime: LedgerRuntime) -> Router<LedgerRequestContext> 
     router.add(middleware: RequestIDMiddleware())
     router.add(middleware: HTTPMetricsMiddleware(metrics: runtime.metrics))
     router.add(middleware: ProblemMiddleware())
-    router.add(middleware: BodyLimitMiddleware(bodyBytesMax: runtime.configuration.requestBodyBytesMax))
+    router.add(middleware: BodyLimitMiddleware(
+        bodyBytesMax: runtime.configuration.requestBodyBytesMax, statementBytesMax: runtime.bankImport.options.fileBytesMax
+    ))
 
     OperationsRoutes(runtime: runtime).register(on: router)
     PaymentRoutes(runtime: runtime).registerWebhookRoutes(on: router)
@@ -28,6 +31,10 @@ public func buildRouter(runtime: LedgerRuntime) -> Router<LedgerRequestContext> 
     )
     PaymentRoutes(runtime: runtime).registerWebsiteRoutes(
         on: api.group().add(middleware: APIKeyMiddleware(apiKeys: runtime.apiKeys, roles: [.website]))
+    )
+    BankRoutes(runtime: runtime).registerStaffRoutes(on: staff)
+    BankRoutes(runtime: runtime).registerWebsiteRoutes(
+        on: api.group().add(middleware: APIKeyMiddleware(apiKeys: runtime.apiKeys, roles: [.website, .staff]))
     )
     ProfileRoutes(runtime: runtime).registerReadRoutes(
         on: api.group().add(middleware: APIKeyMiddleware(apiKeys: runtime.apiKeys, roles: [.staff, .website]))

@@ -3,6 +3,7 @@ public import EventStore
 public import Foundation
 public import Logging
 public import LedgerCore
+import Payments
 import SystemPackage
 
 /// Everything the service reads from outside, resolved in layers:
@@ -40,6 +41,11 @@ public struct LedgerConfiguration: Sendable {
     public var cardWebhookSecrets: [String]
     /// How far a card webhook's timestamp may be from now, either way.
     public var cardWebhookToleranceSeconds: Int64
+
+    /// Who transfers are paid to, for payment instructions.
+    public var bankBeneficiaryName: String
+    public var bankIBAN: String
+    public var bankBIC: String
 
     /// Where and how the card provider's API is called.
     public struct CardSettings: Sendable {
@@ -81,6 +87,9 @@ public struct LedgerConfiguration: Sendable {
         Setting(key: "card.webhook_secrets", developmentDefault: nil, isSecret: true, summary: "`whsec_…` signing secrets for `/webhooks/card`, comma-separated while one is rolled"),
         Setting(key: "card.webhook_tolerance_seconds", developmentDefault: "300", isSecret: false, summary: "how old (or how far ahead) a card webhook's timestamp may be"),
         Setting(key: "card.timeout_seconds", developmentDefault: "10", isSecret: false, summary: "time limit for each call to the card provider"),
+        Setting(key: "bank.beneficiary_name", developmentDefault: "International Mediation Institute", isSecret: false, summary: "the account holder named in payment instructions"),
+        Setting(key: "bank.iban", developmentDefault: "NL91ABNA0417164300", isSecret: false, summary: "the IBAN transfers are paid to"),
+        Setting(key: "bank.bic", developmentDefault: "ABNANL2A", isSecret: false, summary: "the BIC of that account"),
         Setting(key: "listing.time_zone", developmentDefault: "Europe/Amsterdam", isSecret: false, summary: "the organisation's time zone for period dates"),
     ]
 
@@ -150,6 +159,15 @@ public struct LedgerConfiguration: Sendable {
         }
         cardWebhookSecrets = (reader.optionalValue("card.webhook_secrets") ?? "")
             .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        bankBeneficiaryName = try reader.parse("bank.beneficiary_name") { text in
+            let trimmed = text.trimmingCharacters(in: .whitespaces)
+            return (1...70).contains(trimmed.count) ? trimmed : nil
+        }
+        bankIBAN = try reader.parse("bank.iban") { IBAN(parsing: $0)?.electronic }
+        bankBIC = try reader.parse("bank.bic") { text in
+            let bic = text.trimmingCharacters(in: .whitespaces).uppercased()
+            return [8, 11].contains(bic.count) && bic.allSatisfy({ $0.isLetter || $0.isNumber }) ? bic : nil
+        }
         cardWebhookToleranceSeconds = try reader.parse("card.webhook_tolerance_seconds") { Int64($0).flatMap { (1...86_400).contains($0) ? $0 : nil } }
         listingPolicy = ListingPolicy(
             tariff: Tariff(entries: [TariffEntry(effectiveFrom: LocalDate(year: 2000, month: 1, day: 1)!, price: price, months: months)]),

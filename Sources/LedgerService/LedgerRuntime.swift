@@ -25,6 +25,8 @@ public struct LedgerRuntime: Sendable {
     public let payments: PaymentPipeline
     public let card: CardPayments
     public let paymentExceptions: PaymentExceptionsProjection
+    public let bankIndex: BankIndexProjection
+    public let bankImport: BankStatementImport
     public let directoryEndpoints: DirectoryEndpoints
     public let directoryPublisher: DirectoryPublisher
     public let directory: DirectoryQueries
@@ -82,6 +84,8 @@ public struct LedgerRuntime: Sendable {
                 webhookToleranceSeconds: configuration.cardWebhookToleranceSeconds
             ),
             paymentExceptions: PaymentExceptionsProjection(pipeline: payments),
+            bankIndex: BankIndexProjection(pipeline: payments),
+            bankImport: BankStatementImport(pipeline: payments, index: BankIndexProjection(pipeline: payments), listingProjection: projection),
             directoryEndpoints: DirectoryEndpoints(store: store, now: now),
             directoryPublisher: DirectoryPublisher(store: store, client: WebhookDeliveryClient(httpClient: httpClient), now: now, logger: logger),
             directory: DirectoryQueries(store: store, now: now),
@@ -91,7 +95,10 @@ public struct LedgerRuntime: Sendable {
 
     /// Every projection this service keeps, for `serve` and `rebuild`.
     public var projectionRunners: [ProjectionRunner] {
-        [ProjectionRunner(store: store, projection: listingProjection), ProjectionRunner(store: store, projection: paymentExceptions)]
+        [
+            ProjectionRunner(store: store, projection: listingProjection), ProjectionRunner(store: store, projection: paymentExceptions),
+            ProjectionRunner(store: store, projection: bankIndex),
+        ]
     }
 
     /// The background services that run beside the HTTP server.

@@ -30,18 +30,19 @@ public struct PaymentExceptionsProjection: Projection {
     func refresh(_ paymentID: PaymentID, _ connection: any ReadModelConnection) async throws {
         let state = try await pipeline.loadPayment(paymentID)
         guard let held = state.held, let received = state.received else { return }
-        let resolution: String? = state.isFullyRefunded ? "refunded" : nil
+        let resolution: String? = state.resolution.map { "\($0.resolution.rawValue): \($0.reason)" } ?? (state.isFullyRefunded ? "refunded" : nil)
         try await connection.execute(
             """
             INSERT INTO payment_exceptions (payment_id, method, amount_minor_units, currency, purpose, profile_id, reason_code, reason,
-                                            raised_at_micros, resolved, resolution, resolved_at_micros)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                            suggested_profile_id, details, raised_at_micros, resolved, resolution, resolved_at_micros)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (payment_id) DO UPDATE SET resolved = excluded.resolved, resolution = excluded.resolution,
                 resolved_at_micros = excluded.resolved_at_micros
             """,
             [
                 .text(paymentID.rawValue), .text(received.method.rawValue), .integer(received.amount.minorUnits), .text(received.amount.currency),
                 .text(received.purpose.rawValue), .optional(received.profileID?.rawValue), .text(held.reasonCode.rawValue), .text(held.reason),
+                .optional(held.suggestedProfileID?.rawValue), .text("\(received.effectiveDate) \(received.amount): \(received.note)"),
                 .integer(ListingProjection.micros(held.occurredAt)), .bool(resolution != nil), .optional(resolution),
                 .optional(resolution == nil ? nil : ListingProjection.micros(pipeline.profiles.now())),
             ]
@@ -59,6 +60,10 @@ public struct PaymentExceptionRow: Sendable, Hashable, Codable {
     public var profileId: String?
     public var reasonCode: String
     public var reason: String
+    /// The profile the payment probably belongs to, for staff to confirm.
+    public var suggestedProfileId: String?
+    /// The payment as it arrived (for a bank transfer: the statement line).
+    public var details: String?
     public var raisedAt: Date
     public var resolved: Bool
     public var resolution: String?
@@ -74,7 +79,8 @@ extension PaymentExceptionsProjection {
         return try await pipeline.store.withReadModelConnection { connection in
             try await connection.query(
                 """
-                SELECT payment_id, method, amount_minor_units, currency, purpose, profile_id, reason_code, reason, raised_at_micros, resolved, resolution
+                SELECT payment_id, method, amount_minor_units, currency, purpose, profile_id, reason_code, reason, raised_at_micros, resolved, resolution,
+                       suggested_profile_id, details
                 FROM payment_exceptions \(filter) ORDER BY raised_at_micros, payment_id LIMIT ? OFFSET ?
                 """,
                 [.integer(Int64(limit)), .integer(Int64(offset))]
@@ -84,7 +90,7 @@ extension PaymentExceptionsProjection {
                     paymentId: row[0].text ?? "", method: row[1].text ?? "",
                     amount: Money(minorUnits: row[2].integer ?? 0, currency: currency).decimalString, currency: currency,
                     purpose: row[4].text, profileId: row[5].text, reasonCode: row[6].text ?? "", reason: row[7].text ?? "",
-                    raisedAt: Date(timeIntervalSince1970: Double(row[8].integer ?? 0) / 1_000_000), resolved: row[9].integer == 1,
+                    suggestedProfileId: row[11].text, details: row[12].text, raisedAt: Date(timeIntervalSince1970: Double(row[8].integer ?? 0) / 1_000_000), resolved: row[9].integer == 1,
                     resolution: row[10].text
                 )
             }

@@ -58,44 +58,78 @@ public struct PaymentPipeline: Sendable {
     public func record(
         _ entry: InboxEntry, paymentID: PaymentID?, method: PaymentMethod, facts: [PaymentFact], metadata: EventMetadata
     ) async throws -> Outcome {
+        try await commit(inbox: entry, paymentID: paymentID, metadata: metadata) { payment, now in
+            guard let paymentID else { return [] }
+            var state = payment
+            var events: [PaymentEvent] = []
+            for fact in facts {
+                var screened: ProfileState?
+                if case .received(_, _, let profileID?, _, _, _, _, _, _) = fact {
+                    screened = try await profiles.load(profileID).state
+                }
+                let decided = PaymentDecider.decide(
+                    fact, state: state, paymentID: paymentID, method: method, profile: screened, now: now, policy: profiles.policy
+                )
+                for event in decided { state.evolve(event) }
+                events += decided
+            }
+            return events
+        }
+    }
+
+    /// Decides new payment events on the payment as stored, then the allocation changes of every profile the
+    /// payment pays for, and appends them all (with the inbox record, if any) in one transaction; on losing a
+    /// race with a concurrent change, decides again.
+    func commit(
+        inbox entry: InboxEntry?, paymentID: PaymentID?, metadata: EventMetadata,
+        decide: (PaymentState, Date) async throws -> [PaymentEvent]
+    ) async throws -> Outcome {
         var attempt = 0
         while true {
             attempt += 1
-            if try await !store.readStream(entry.streamName, fromVersion: 1, limit: 1).isEmpty {
+            if let entry, try await !store.readStream(entry.streamName, fromVersion: 1, limit: 1).isEmpty {
                 return .duplicate
             }
             let now = profiles.now()
             var appends: [StreamAppend] = []
             var paymentEvents: [PaymentEvent] = []
             var profileEvents: [ProfileEvent] = []
-            if let paymentID, !facts.isEmpty {
-                let change = try await paymentChange(paymentID: paymentID, method: method, facts: facts, now: now)
-                paymentEvents = change.paymentEvents
-                profileEvents = change.profileEvents
+            if let paymentID {
+                let payment = try await loadPayment(paymentID)
+                paymentEvents = try await decide(payment, now)
+                var state = payment
+                for event in paymentEvents { state.evolve(event) }
                 if !paymentEvents.isEmpty {
                     appends.append(StreamAppend(
-                        stream: paymentID.streamName, events: paymentEvents.map { Self.newEvent($0, metadata) },
-                        expecting: .exact(change.paymentVersion)
+                        stream: paymentID.streamName, events: paymentEvents.map { Self.newEvent($0, metadata) }, expecting: .exact(payment.version)
                     ))
                 }
-                if let profile = change.profile, !profileEvents.isEmpty {
+                for share in state.listingShares {
+                    let profile = try await profiles.load(share.share.profileID).state
+                    guard profile.isRegistered else { continue }
+                    let commands = PaymentDecider.allocationCommands(payment: state, profileID: share.share.profileID, profile: profile)
+                    let decided = try ProfileDecider.decide(commands, state: profile, profileID: share.share.profileID, now: now, policy: profiles.policy)
+                    guard !decided.isEmpty else { continue }
+                    profileEvents += decided
                     appends.append(StreamAppend(
-                        stream: profile.id.streamName, events: profileEvents.map { Self.newEvent($0, metadata) },
-                        expecting: .exact(profile.version)
+                        stream: share.share.profileID.streamName, events: decided.map { Self.newEvent($0, metadata) }, expecting: .exact(profile.version)
                     ))
                 }
             }
-            let record = InboxRecord(
-                provider: entry.provider, eventID: entry.eventID, eventType: entry.eventType, paymentID: paymentID,
-                effects: paymentEvents.map(\.typeName) + profileEvents.map(\.typeName), receivedAt: now,
-                payload: entry.payload.count <= Self.payloadBytesStoredMax ? String(decoding: entry.payload, as: UTF8.self) : nil,
-                payloadBytes: entry.payload.count
-            )
-            appends.insert(StreamAppend(
-                stream: entry.streamName,
-                events: [NewEvent(id: UUID(), type: InboxRecord.typeName, data: record.encodedData(), metadata: metadata)],
-                expecting: .noStream
-            ), at: 0)
+            if let entry {
+                let record = InboxRecord(
+                    provider: entry.provider, eventID: entry.eventID, eventType: entry.eventType, paymentID: paymentID,
+                    effects: paymentEvents.map(\.typeName) + profileEvents.map(\.typeName), receivedAt: now,
+                    payload: entry.payload.count <= Self.payloadBytesStoredMax ? String(decoding: entry.payload, as: UTF8.self) : nil,
+                    payloadBytes: entry.payload.count
+                )
+                appends.insert(StreamAppend(
+                    stream: entry.streamName,
+                    events: [NewEvent(id: UUID(), type: InboxRecord.typeName, data: record.encodedData(), metadata: metadata)],
+                    expecting: .noStream
+                ), at: 0)
+            }
+            guard !appends.isEmpty else { return .recorded(paymentEvents: [], profileEvents: []) }
             do {
                 _ = try await store.append(appends)
                 return .recorded(paymentEvents: paymentEvents, profileEvents: profileEvents)
@@ -107,42 +141,6 @@ public struct PaymentPipeline: Sendable {
                 continue
             }
         }
-    }
-
-    /// The payment's new events and the profile's, decided on the streams as stored now.
-    private func paymentChange(
-        paymentID: PaymentID, method: PaymentMethod, facts: [PaymentFact], now: Date
-    ) async throws -> (paymentVersion: Int64, paymentEvents: [PaymentEvent], profile: (id: ProfileID, version: Int64)?, profileEvents: [ProfileEvent]) {
-        let payment = try await loadPayment(paymentID)
-        var state = payment
-        var paymentEvents: [PaymentEvent] = []
-        var loadedProfiles: [ProfileID: ProfileState] = [:]
-        for fact in facts {
-            var screened: ProfileState?
-            if case .received(_, _, let profileID?, _, _) = fact {
-                screened = try await profileState(profileID, cache: &loadedProfiles)
-            }
-            let decided = PaymentDecider.decide(
-                fact, state: state, paymentID: paymentID, method: method, profile: screened, now: now, policy: profiles.policy
-            )
-            for event in decided { state.evolve(event) }
-            paymentEvents += decided
-        }
-        guard let profileID = state.received?.profileID, state.allocationTarget != .none else {
-            return (payment.version, paymentEvents, nil, [])
-        }
-        let profile = try await profileState(profileID, cache: &loadedProfiles)
-        guard profile.isRegistered else { return (payment.version, paymentEvents, nil, []) }
-        let commands = PaymentDecider.allocationCommands(payment: state, profile: profile)
-        let profileEvents = try ProfileDecider.decide(commands, state: profile, profileID: profileID, now: now, policy: profiles.policy)
-        return (payment.version, paymentEvents, (profileID, profile.version), profileEvents)
-    }
-
-    private func profileState(_ profileID: ProfileID, cache: inout [ProfileID: ProfileState]) async throws -> ProfileState {
-        if let cached = cache[profileID] { return cached }
-        let state = try await profiles.load(profileID).state
-        cache[profileID] = state
-        return state
     }
 
     /// A payment's stream, folded. The version counts events of types this build does not know too.

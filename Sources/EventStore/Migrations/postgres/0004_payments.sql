@@ -22,6 +22,8 @@ CREATE TABLE payment_exceptions (
     profile_id            TEXT,
     reason_code           TEXT    NOT NULL,
     reason                TEXT    NOT NULL,
+    suggested_profile_id  TEXT,
+    details               TEXT,
     raised_at_micros      BIGINT  NOT NULL,
     resolved              INTEGER NOT NULL,
     resolution            TEXT,
@@ -29,3 +31,15 @@ CREATE TABLE payment_exceptions (
 );
 
 CREATE INDEX payment_exceptions_open ON payment_exceptions (resolved, raised_at_micros);
+
+-- Bank payments by the payer's account and end-to-end id: suggestions for transfers without a reference, and
+-- the payment a returned transfer gives back. Rebuilt from the log by the `bank-index` projection.
+CREATE TABLE bank_payments (
+    payment_id     TEXT PRIMARY KEY,
+    payer_account  TEXT,
+    end_to_end_id  TEXT,
+    profile_id     TEXT
+);
+
+CREATE INDEX bank_payments_payer ON bank_payments (payer_account);
+CREATE INDEX bank_payments_end_to_end ON bank_payments (end_to_end_id);

@@ -1,0 +1,117 @@
+import EventStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import LedgerCore
+import LedgerService
+import NIOCore
+import Payments
+
+/// Bank transfers: payment instructions for the website; statement uploads and exception resolutions for staff.
+struct BankRoutes {
+    let runtime: LedgerRuntime
+
+    func registerWebsiteRoutes(on group: RouterGroup<LedgerRequestContext>) {
+        group.get("profiles/:profileId/payment-instructions") { request, context in
+            let profileID = try ProfileID(try context.parameters.require("profileId"))
+            guard try await runtime.profiles.load(profileID).state.isRegistered else { throw DomainError.profileNotFound(profileID.rawValue) }
+            let purposeText = request.uri.queryParameters["purpose"].map(String.init) ?? "listing"
+            guard let purpose = PaymentPurpose(rawValue: purposeText) else { throw Problem.badRequest("purpose must be listing or donation") }
+            let amount = try request.uri.queryParameters["amount"].map { try Money(parsing: String($0), currency: "EUR") }
+            return try JSONResponse(try PaymentInstructions.make(
+                profileID: profileID, purpose: purpose, donationAmount: amount,
+                on: runtime.configuration.listingPolicy.calendar.date(at: runtime.now()), configuration: runtime.configuration
+            ))
+        }
+    }
+
+    func registerStaffRoutes(on group: RouterGroup<LedgerRequestContext>) {
+        group.post("bank-statements") { request, context in
+            let file = FileManager.default.temporaryDirectory.appendingPathComponent("statement-\(UUID().uuidString)")
+            defer { try? FileManager.default.removeItem(at: file) }
+            try await Self.save(request, to: file)
+            let summary: BankStatementImport.Summary
+            do {
+                summary = try await runtime.bankImport.importFile(file, metadata: metadata(request, context))
+            } catch let error as BankStatementError {
+                throw Problem(.unprocessableContent, "statement-rejected", title: "Statement rejected",
+                              detail: "\(error.message); nothing was imported")
+            }
+            return try JSONResponse(summary, status: .created)
+        }
+        group.post("reconciliation/exceptions/:paymentId/resolve") { request, context in
+            struct ShareRequest: Decodable {
+                var profileId: String
+                var amount: String
+            }
+            struct ResolveRequest: Decodable {
+                var resolution: HoldResolution
+                var profileId: String?
+                var shares: [ShareRequest]?
+                var reason: String
+            }
+            let body = try await decode(ResolveRequest.self, request, context)
+            let paymentID = PaymentID(rawValue: try context.parameters.require("paymentId"))
+            var shares = try (body.shares ?? []).map { AllocationShare(profileID: try ProfileID($0.profileId), amount: try Money(parsing: $0.amount, currency: "EUR")) }
+            if let profileID = body.profileId {
+                shares.append(AllocationShare(profileID: try ProfileID(profileID), amount: .euros(minorUnits: 0)))
+            }
+            let outcome = try await runtime.payments.resolve(
+                paymentID: paymentID, resolution: body.resolution, shares: shares, reason: body.reason, metadata: metadata(request, context)
+            )
+            struct Resolved: Encodable {
+                var paymentId: String
+                var resolution: String
+                var appended: [String]
+            }
+            guard case .recorded(let paymentEvents, let profileEvents) = outcome else { throw Problem.internalError() }
+            return try JSONResponse(Resolved(
+                paymentId: paymentID.rawValue, resolution: body.resolution.rawValue,
+                appended: paymentEvents.map(\.typeName) + profileEvents.map(\.typeName)
+            ))
+        }
+    }
+
+    /// Writes the upload to `file` as it arrives: the raw body, or the first file part of a multipart form.
+    static func save(_ request: Request, to file: URL) async throws {
+        FileManager.default.createFile(atPath: file.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: file)
+        defer { try? handle.close() }
+        for try await buffer in request.body {
+            try handle.write(contentsOf: Data(buffer.readableBytesView))
+        }
+        guard let contentType = request.headers[.contentType], contentType.lowercased().hasPrefix("multipart/form-data") else { return }
+        guard let boundary = contentType.split(separator: ";").lazy.map({ $0.trimmingCharacters(in: .whitespaces) })
+            .first(where: { $0.lowercased().hasPrefix("boundary=") })?.dropFirst("boundary=".count).trimmingCharacters(in: CharacterSet(charactersIn: "\"")) else {
+            throw Problem.badRequest("a multipart upload needs a boundary")
+        }
+        try handle.close()
+        let whole = try Data(contentsOf: file)
+        guard let part = firstFilePart(whole, boundary: boundary) else {
+            throw Problem.badRequest("the multipart upload holds no file part")
+        }
+        try part.write(to: file)
+    }
+
+    /// The content of the first part with a `filename`, between its blank line and the next boundary.
+    static func firstFilePart(_ body: Data, boundary: String) -> Data? {
+        let delimiter = Data("--\(boundary)".utf8)
+        var parts: [Data] = []
+        var searchFrom = body.startIndex
+        var previous: Range<Data.Index>?
+        while let range = body.range(of: delimiter, in: searchFrom..<body.endIndex) {
+            if let previous { parts.append(body[previous.upperBound..<range.lowerBound]) }
+            previous = range
+            searchFrom = range.upperBound
+        }
+        for part in parts {
+            guard let headerEnd = part.range(of: Data("\r\n\r\n".utf8)) else { continue }
+            let headers = String(decoding: part[part.startIndex..<headerEnd.lowerBound], as: UTF8.self).lowercased()
+            guard headers.contains("filename=") else { continue }
+            var content = part[headerEnd.upperBound...]
+            if content.suffix(2) == Data("\r\n".utf8) { content = content.dropLast(2) }
+            return Data(content)
+        }
+        return nil
+    }
+}

@@ -1,0 +1,184 @@
+import Crypto
+public import EventStore
+public import Foundation
+public import LedgerCore
+public import Payments
+
+/// Imports a bank statement: every credit line becomes a `payment-bank-…` stream (once, however often the
+/// statement is imported), matched to a profile by its RF reference where it has one; everything that does
+/// not check out waits in the exception queue. Debit lines are recorded in the inbox for the books; returned
+/// and reversed transfers reverse the payment they return.
+public struct BankStatementImport: Sendable {
+    public let pipeline: PaymentPipeline
+    public let index: BankIndexProjection
+    public let listingProjection: ListingProjection
+    public let options: BankStatementParseOptions
+
+    public init(pipeline: PaymentPipeline, index: BankIndexProjection, listingProjection: ListingProjection, options: BankStatementParseOptions = .init()) {
+        self.pipeline = pipeline
+        self.index = index
+        self.listingProjection = listingProjection
+        self.options = options
+    }
+
+    /// What an import did, line by line.
+    public struct Summary: Sendable, Hashable, Codable {
+        public var format: String
+        public var statements: Int = 0
+        public var lines: Int = 0
+        /// Credit lines applied to a listing (or recorded as donations) without staff.
+        public var matched: Int = 0
+        /// Credit lines put in the exception queue.
+        public var queued: Int = 0
+        /// Lines imported before (same bank reference, or the same line on the same day).
+        public var alreadyImported: Int = 0
+        public var debits: Int = 0
+        /// Returned or reversed transfers that reversed a payment.
+        public var returns: Int = 0
+        /// Lines the bank has not booked yet: not final, so not imported.
+        public var notBooked: Int = 0
+    }
+
+    /// Parses the whole file first (nothing is booked from a file that is malformed or does not add up), then
+    /// books each line. `progress` is called every `progressEvery` lines booked.
+    public func importFile(
+        _ url: URL, format: BankStatementFormat? = nil, metadata: EventMetadata,
+        progressEvery: Int = 1_000, progress: @Sendable (Int, Int) -> Void = { _, _ in }
+    ) async throws -> Summary {
+        var lines: [BankStatementLine] = []
+        let parsed = try BankStatementParser(options: options).parse(fileURL: url, format: format) { lines.append($0) }
+        var summary = Summary(format: parsed.format.rawValue, statements: parsed.statements.count, lines: lines.count)
+        let accounts = Dictionary(parsed.statements.map { ($0.statementIndex, $0.accountIBAN?.electronic ?? $0.accountID ?? "") }) { first, _ in first }
+        let references = try await referenceOwners()
+        var seen: [String: Int] = [:]
+        // Credits booked from this file by end-to-end id: a return later in the same file finds them here
+        // (the index only knows earlier imports).
+        var creditsByEndToEndID: [String: PaymentID] = [:]
+        for (number, line) in lines.enumerated() {
+            let key = Self.lineKey(line, account: accounts[line.statementIndex] ?? "", seen: &seen)
+            try await book(line, key: key, references: references, metadata: metadata, summary: &summary, credits: &creditsByEndToEndID)
+            if (number + 1) % progressEvery == 0 { progress(number + 1, lines.count) }
+        }
+        return summary
+    }
+
+    /// Who owns each RF reference: every registered profile's, computed from its id.
+    func referenceOwners() async throws -> [String: ProfileID?] {
+        // Profiles registered and payments booked just now count too.
+        _ = try await ProjectionRunner(store: pipeline.store, projection: listingProjection).catchUp()
+        _ = try await ProjectionRunner(store: pipeline.store, projection: index).catchUp()
+        let ids = try await pipeline.store.withReadModelConnection { connection in
+            try await connection.query("SELECT profile_id FROM listing_status", []).compactMap { $0[0].text }
+        }
+        var owners: [String: ProfileID?] = [:]
+        for text in ids {
+            guard let profileID = try? ProfileID(text) else { continue }
+            let reference = CreditorReference.forProfile(profileID).electronic
+            // Two profiles sharing a reference would be ambiguous: neither is matched automatically.
+            owners[reference] = owners[reference] == nil ? profileID : .some(nil)
+        }
+        return owners
+    }
+
+    private func book(
+        _ line: BankStatementLine, key: String, references: [String: ProfileID?], metadata: EventMetadata, summary: inout Summary,
+        credits: inout [String: PaymentID]
+    ) async throws {
+        guard line.booked else {
+            summary.notBooked += 1
+            return
+        }
+        let entry = PaymentPipeline.InboxEntry(provider: "bank", eventID: key, eventType: Self.lineType(line), payload: Self.payload(line))
+        let paymentID: PaymentID?
+        let facts: [PaymentFact]
+        if line.isReversal || line.returnReason != nil {
+            var returned = line.endToEndID.flatMap { credits[$0] }
+            if returned == nil, let endToEndID = line.endToEndID {
+                returned = try await index.payment(endToEndID: endToEndID)
+            }
+            paymentID = returned
+            facts = returned == nil ? [] : [.returned(reason: line.returnReason ?? "reversed by the bank")]
+            if returned != nil { summary.returns += 1 }
+        } else if line.direction == .debit {
+            paymentID = nil
+            facts = []
+            summary.debits += 1
+        } else {
+            let bankPayment = PaymentID(method: .bank, externalID: key)
+            paymentID = bankPayment
+            facts = [try await receivedFact(line, references: references)]
+            if let endToEndID = line.endToEndID { credits[endToEndID] = bankPayment }
+        }
+        let outcome = try await pipeline.record(entry, paymentID: paymentID, method: .bank, facts: facts, metadata: metadata)
+        switch outcome {
+        case .duplicate:
+            summary.alreadyImported += 1
+        case .recorded(let paymentEvents, _):
+            guard line.direction == .credit, !line.isReversal, line.returnReason == nil else { return }
+            if paymentEvents.contains(where: { if case .held = $0 { true } else { false } }) {
+                summary.queued += 1
+            } else {
+                summary.matched += 1
+            }
+        }
+    }
+
+    /// A credit line as a payment: matched by the first RF reference with valid check digits in the structured
+    /// reference or anywhere in the text; otherwise with a suggestion from the payer's earlier transfers.
+    func receivedFact(_ line: BankStatementLine, references: [String: ProfileID?]) async throws -> PaymentFact {
+        let text = [line.structuredReference ?? "", line.freeText].joined(separator: " ")
+        let found = CreditorReference.find(in: text)
+        let owner = found.lazy.compactMap { references[$0.electronic] ?? nil }.first
+        let account = line.payerIBAN?.electronic ?? line.payerAccount
+        var suggestion: ProfileID?
+        if owner == nil, let account {
+            suggestion = try await index.suggestedProfile(forAccount: account)
+        }
+        let note = [line.payerName, account, text.trimmingCharacters(in: .whitespaces)].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: " · ")
+        return .received(
+            amount: line.amount, purpose: owner == nil ? nil : .listing, profileID: owner, effectiveDate: line.bookingDate, note: note,
+            suggestedProfileID: suggestion, unknownReference: owner == nil ? found.first?.printed : nil, payerAccount: account,
+            endToEndID: line.endToEndID
+        )
+    }
+
+    /// A line's identity across imports: the bank's reference (with the transaction's place in a batch); where
+    /// the bank gives none, a digest of what the line says plus how many identical lines came before it in
+    /// this file, so two identical transfers on one day are both kept, and a re-import finds both again.
+    static func lineKey(_ line: BankStatementLine, account: String, seen: inout [String: Int]) -> String {
+        if let reference = line.bankReference?.trimmingCharacters(in: .whitespaces), !reference.isEmpty, reference.uppercased() != "NONREF" {
+            return digest("ref", account, reference, String(line.transactionIndex), line.direction.rawValue)
+        }
+        let content = digest(
+            "line", account, line.bookingDate.description, line.direction.rawValue, String(line.amount.minorUnits), line.amount.currency,
+            line.payerIBAN?.electronic ?? line.payerAccount ?? "", line.payerName ?? "", line.endToEndID ?? "",
+            line.structuredReference ?? "", line.freeText
+        )
+        let occurrence = seen[content, default: 0]
+        seen[content] = occurrence + 1
+        return digest(content, String(occurrence))
+    }
+
+    static func digest(_ parts: String...) -> String {
+        SHA256.hash(data: Data(parts.joined(separator: "\u{0}").utf8)).prefix(16).map { String(format: "%02x", $0) }.joined()
+    }
+
+    static func lineType(_ line: BankStatementLine) -> String {
+        if line.isReversal || line.returnReason != nil { return "return" }
+        return line.direction == .credit ? "credit" : "debit"
+    }
+
+    /// The statement line as kept in the inbox: what staff see when they ask where a payment came from.
+    static func payload(_ line: BankStatementLine) -> Data {
+        let object: [String: Any] = [
+            "statement": line.statementIndex, "entry": line.entryIndex, "transaction": line.transactionIndex,
+            "direction": line.direction.rawValue, "amount": line.amount.decimalString, "currency": line.amount.currency,
+            "bookingDate": line.bookingDate.description, "valueDate": line.valueDate?.description ?? NSNull(),
+            "bankReference": line.bankReference ?? NSNull(), "endToEndId": line.endToEndID ?? NSNull(),
+            "payerName": line.payerName ?? NSNull(), "payerAccount": line.payerIBAN?.electronic ?? line.payerAccount ?? NSNull(),
+            "structuredReference": line.structuredReference ?? NSNull(), "text": line.freeText,
+            "reversal": line.isReversal, "returnReason": line.returnReason ?? NSNull(),
+        ]
+        return (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
+    }
+}

@@ -1,0 +1,59 @@
+public import EventStore
+public import Foundation
+public import LedgerCore
+
+extension PaymentPipeline {
+    /// Resolves a held payment as staff decided, allocating it in the same transaction where the decision
+    /// says so. Refused (nothing written) unless the payment waits for staff and the decision fits it.
+    public func resolve(
+        paymentID: PaymentID, resolution: HoldResolution, shares: [AllocationShare], reason: String, metadata: EventMetadata
+    ) async throws -> Outcome {
+        let reason = reason.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !reason.isEmpty, reason.utf8.count <= ProfileDecider.textBytesMax else {
+            throw PaymentServiceError(code: .invalidRequest, description: "a resolution needs a reason of 1 to \(ProfileDecider.textBytesMax) bytes")
+        }
+        return try await commit(inbox: nil, paymentID: paymentID, metadata: metadata) { payment, now in
+            guard let received = payment.received else {
+                throw PaymentServiceError(code: .paymentNotFound, description: "no received payment '\(paymentID)'")
+            }
+            guard payment.isWaitingForStaff else {
+                throw PaymentServiceError(code: .notRefundable, description: "payment '\(paymentID)' is not waiting for staff")
+            }
+            let shares = try await checkedShares(resolution, shares, received: received)
+            return [.holdResolved(PaymentHoldResolved(paymentID: paymentID, resolution: resolution, shares: shares, reason: reason, occurredAt: now))]
+        }
+    }
+
+    /// The shares a resolution allocates, checked against the payment: registered profiles, euros, and
+    /// amounts that add up to what arrived.
+    private func checkedShares(_ resolution: HoldResolution, _ shares: [AllocationShare], received: PaymentReceived) async throws -> [AllocationShare] {
+        func invalid(_ text: String) -> PaymentServiceError { PaymentServiceError(code: .invalidRequest, description: text) }
+        switch resolution {
+        case .donation, .notContribution, .refund:
+            guard shares.isEmpty else { throw invalid("'\(resolution.rawValue)' allocates nothing; send no profiles") }
+            return []
+        case .allocate, .acceptShort, .split:
+            let price = profiles.policy.tariff.entry(on: received.effectiveDate).price
+            guard received.amount.currency == price.currency else {
+                throw invalid("\(received.amount) cannot buy a listing; only \(price.currency) can (flag it for refund instead)")
+            }
+            let resolved: [AllocationShare]
+            if resolution == .split {
+                guard shares.count >= 2 else { throw invalid("a split names at least two profiles with their amounts") }
+                guard Set(shares.map(\.profileID)).count == shares.count else { throw invalid("a split names each profile once") }
+                guard shares.allSatisfy({ $0.amount.currency == price.currency && $0.amount.minorUnits > 0 }),
+                      shares.reduce(Int64(0), { $0 + $1.amount.minorUnits }) == received.amount.minorUnits else {
+                    throw invalid("the parts of a split must be positive and add up to \(received.amount)")
+                }
+                resolved = shares
+            } else {
+                guard shares.count == 1, let profileID = shares.first?.profileID else { throw invalid("'\(resolution.rawValue)' names exactly one profile") }
+                resolved = [AllocationShare(profileID: profileID, amount: received.amount)]
+            }
+            for share in resolved {
+                guard try await profiles.load(share.profileID).state.isRegistered else { throw DomainError.profileNotFound(share.profileID.rawValue) }
+            }
+            return resolved
+        }
+    }
+}

@@ -1,0 +1,31 @@
+/// Limits and policies every statement parser applies. Each limit has a test at and past it.
+public struct BankStatementParseOptions: Sendable, Hashable {
+    /// The default file size cap: 50 MiB holds several hundred thousand camt.053 entries.
+    public static let fileBytesMaxDefault = 50 * 1024 * 1024
+    /// The default cap on transactions inside one batch entry.
+    public static let transactionsPerEntryMaxDefault = 10_000
+    /// The default cap on one XML element's text, one MT940 field, or one CSV record, in bytes.
+    public static let fieldBytesMaxDefault = 64 * 1024
+
+    /// Files larger than this are refused before parsing.
+    public var fileBytesMax: Int
+    /// A batch entry with more transactions than this is refused.
+    public var transactionsPerEntryMax: Int
+    /// An element text, field or record longer than this is refused, so one line cannot exhaust memory.
+    public var fieldBytesMax: Int
+    /// Whether a statement that does not add up refuses the file.
+    public var integrityPolicy: BankStatementIntegrityPolicy
+
+    /// Creates options; the defaults suit an import.
+    public init(
+        fileBytesMax: Int = fileBytesMaxDefault,
+        transactionsPerEntryMax: Int = transactionsPerEntryMaxDefault,
+        fieldBytesMax: Int = fieldBytesMaxDefault,
+        integrityPolicy: BankStatementIntegrityPolicy = .enforce
+    ) {
+        self.fileBytesMax = fileBytesMax
+        self.transactionsPerEntryMax = transactionsPerEntryMax
+        self.fieldBytesMax = fieldBytesMax
+        self.integrityPolicy = integrityPolicy
+    }
+}

@@ -1,0 +1,60 @@
+public import Foundation
+
+/// Reads a bank statement file in any supported format: detects the format, streams the lines, and checks
+/// each statement's integrity.
+///
+/// Use ``parse(fileURL:format:onLine:)`` for imports (memory stays flat however large the file) and
+/// ``statements(fileURL:format:)`` for small files and tests.
+public struct BankStatementParser: Sendable {
+    /// Limits and integrity policy, shared by every format.
+    public var options: BankStatementParseOptions
+
+    /// Creates a parser with the given limits.
+    public init(options: BankStatementParseOptions = BankStatementParseOptions()) {
+        self.options = options
+    }
+
+    /// The file's format, judged from its first bytes: XML is camt.053, SWIFT fields are MT940, and a header row
+    /// with `date` and `amount` columns is CSV.
+    public static func detectFormat(fileURL: URL) throws(BankStatementError) -> BankStatementFormat {
+        let bytes = try StatementFile.prefix(of: fileURL)
+        var text = String(decoding: bytes, as: UTF8.self)
+        if text.hasPrefix("\u{FEFF}") { text.removeFirst() }
+        let start = text.drop { $0.isWhitespace }
+        if start.hasPrefix("<") { return .camt053 }
+        if text.contains(":20:") || text.contains(":25:") || text.contains(":60F:") || start.hasPrefix("{1:") { return .mt940 }
+        let firstLine = start.prefix { $0 != "\n" && $0 != "\r" }.lowercased()
+        if firstLine.contains("date"), firstLine.contains("amount") { return .csv }
+        throw BankStatementError(.unsupportedFormat, "\(fileURL.lastPathComponent) is neither camt.053 XML, MT940, nor CSV with the documented header")
+    }
+
+    /// Streams the file's lines to `onLine` and returns every statement's overview once all have been checked.
+    ///
+    /// Lines arrive before their statement's balances have been checked: book nothing until this returns.
+    /// Throws ``BankStatementError``, or whatever `onLine` throws.
+    public func parse(fileURL: URL, format: BankStatementFormat? = nil, onLine: (BankStatementLine) throws -> Void) throws -> BankStatementSummary {
+        switch try format ?? Self.detectFormat(fileURL: fileURL) {
+        case .camt053: try CamtStatementParser(options: options).parse(fileURL: fileURL, onLine: onLine)
+        case .mt940: try MT940StatementParser(options: options).parse(fileURL: fileURL, onLine: onLine)
+        case .csv: try CSVStatementParser(options: options).parse(fileURL: fileURL, onLine: onLine)
+        }
+    }
+
+    /// Every statement with its lines, for files small enough to hold in memory.
+    public func statements(fileURL: URL, format: BankStatementFormat? = nil) throws(BankStatementError) -> [BankStatement] {
+        var lines: [BankStatementLine] = []
+        let summary: BankStatementSummary
+        do {
+            summary = try parse(fileURL: fileURL, format: format) { lines.append($0) }
+        } catch let error as BankStatementError {
+            throw error
+        } catch {
+            // The collecting closure never throws, so only the parser's own errors can arrive here.
+            preconditionFailure("unexpected error from a statement parser: \(error)")
+        }
+        var byStatement = Dictionary(grouping: lines, by: \.statementIndex)
+        return summary.statements.map { overview in
+            BankStatement(overview: overview, lines: byStatement.removeValue(forKey: overview.statementIndex) ?? [])
+        }
+    }
+}

@@ -1,0 +1,220 @@
+public import Foundation
+import LedgerCore
+
+/// Reads the body's own CSV statement layout, record by record.
+///
+/// Layout (one header row, then one row per transaction):
+///
+/// ```
+/// date,amount,currency,payer_name,payer_iban,reference,bank_reference
+/// 2026-01-15,125.00,EUR,Ada Mediator,NL91ABNA0417164300,RF18 5390 0754 7034,BANK-0001
+/// 2026-01-16,-12.50,EUR,Bank,,Account fee,BANK-0002
+/// ```
+///
+/// - `date`: `YYYY-MM-DD`, the booking date. `amount`: signed, a leading `-` is money out; no thousands
+///   separators. `currency`: ISO 4217. These three columns are required; the others may be left out or empty.
+/// - `payer_name`, `payer_iban`: the other party. `reference`: the remittance text (if it is exactly a valid RF
+///   reference it is also the structured reference). `bank_reference`: the bank's id for the line.
+/// - Column names are matched without regard to case or order; an unknown column refuses the file, so a
+///   different layout is never misread.
+/// - The delimiter is `,` or `;` and the decimal separator `.` or `,`: detected from the header and the first
+///   amount that has a separator, or given explicitly. Fields may be quoted with `"`, and a quoted field may
+///   hold delimiters, doubled quotes and line breaks.
+/// - There are no balances, so the integrity check does not apply.
+public struct CSVStatementParser: Sendable {
+    /// The columns of the layout, in their documented order.
+    public static let columns = ["date", "amount", "currency", "payer_name", "payer_iban", "reference", "bank_reference"]
+
+    /// The field delimiter.
+    public enum Delimiter: Sendable, Hashable {
+        /// `;` if the header contains one, else `,`.
+        case automatic
+        /// `,`.
+        case comma
+        /// `;`.
+        case semicolon
+    }
+
+    /// The decimal separator in amounts.
+    public enum DecimalSeparator: Sendable, Hashable {
+        /// Whichever the first amount with a separator uses; every later amount must use the same.
+        case automatic
+        /// `.`.
+        case point
+        /// `,`.
+        case comma
+    }
+
+    /// Limits; the integrity policy has nothing to check here.
+    public var options: BankStatementParseOptions
+    /// The field delimiter.
+    public var delimiter: Delimiter
+    /// The decimal separator.
+    public var decimalSeparator: DecimalSeparator
+
+    /// Creates a parser; by default both separators are detected.
+    public init(options: BankStatementParseOptions = BankStatementParseOptions(), delimiter: Delimiter = .automatic, decimalSeparator: DecimalSeparator = .automatic) {
+        self.options = options
+        self.delimiter = delimiter
+        self.decimalSeparator = decimalSeparator
+    }
+
+    /// Streams the file's lines to `onLine`, then returns the single statement's overview.
+    ///
+    /// Throws ``BankStatementError``, or whatever `onLine` throws.
+    public func parse(fileURL: URL, onLine: (BankStatementLine) throws -> Void) throws -> BankStatementSummary {
+        try StatementFile.checkSize(of: fileURL, bytesMax: options.fileBytesMax)
+        var records = CSVRecordReader(reader: try LineReader(fileURL: fileURL, lineBytesMax: options.fieldBytesMax), recordBytesMax: options.fieldBytesMax)
+        defer { records.close() }
+        guard let (headerText, _) = try records.nextRaw() else {
+            throw BankStatementError(.unsupportedFormat, "\(fileURL.lastPathComponent) is empty; a CSV statement starts with the header \(Self.columns.joined(separator: ","))")
+        }
+        let separator: Character = switch delimiter {
+        case .comma: ","
+        case .semicolon: ";"
+        case .automatic: headerText.contains(";") ? ";" : ","
+        }
+        let header = try CSVRecordReader.split(headerText, separator: separator, line: 1)
+        let columns = try Self.columnIndexes(header)
+        var decimal: Character? = switch decimalSeparator {
+        case .automatic: nil
+        case .point: "."
+        case .comma: ","
+        }
+        var overview = BankStatementOverview(format: .csv, statementIndex: 0, integrity: .notApplicable("CSV statements carry no balances"))
+        var currencies: Set<String> = []
+        while let (recordText, lineNumber) = try records.nextRaw() {
+            let fields = try CSVRecordReader.split(recordText, separator: separator, line: lineNumber)
+            if fields.allSatisfy({ $0.trimmingSpaces().isEmpty }) { continue }
+            let line = try Self.line(fields, columns: columns, decimal: &decimal, entryIndex: overview.lineCount, lineNumber: lineNumber)
+            currencies.insert(line.amount.currency)
+            overview.lineCount += 1
+            try onLine(line)
+        }
+        overview.currency = currencies.count == 1 ? currencies.first : nil
+        return BankStatementSummary(format: .csv, statements: [overview])
+    }
+
+    private static func columnIndexes(_ header: [String]) throws(BankStatementError) -> [String: Int] {
+        var indexes: [String: Int] = [:]
+        for (index, name) in header.enumerated() {
+            let key = name.trimmingSpaces().lowercased()
+            guard columns.contains(key) else {
+                throw BankStatementError(.unsupportedFormat, "the CSV header has the column '\(key.prefix(40))'; the layout is \(columns.joined(separator: ","))")
+            }
+            guard indexes[key] == nil else { throw BankStatementError(.unsupportedFormat, "the CSV header names '\(key)' twice") }
+            indexes[key] = index
+        }
+        for required in ["date", "amount", "currency"] where indexes[required] == nil {
+            throw BankStatementError(.unsupportedFormat, "the CSV header lacks the required column '\(required)'")
+        }
+        return indexes
+    }
+
+    private static func line(
+        _ fields: [String], columns: [String: Int], decimal: inout Character?, entryIndex: Int, lineNumber: Int
+    ) throws(BankStatementError) -> BankStatementLine {
+        func field(_ name: String) -> String {
+            guard let index = columns[name], index < fields.count else { return "" }
+            return fields[index].trimmingSpaces()
+        }
+        func malformed(_ problem: String) -> BankStatementError {
+            BankStatementError(.malformed, "CSV line \(lineNumber): \(problem)")
+        }
+        guard let date = LocalDate(iso: field("date")) else { throw malformed("the date '\(field("date").prefix(20))' is not YYYY-MM-DD") }
+        let currency = field("currency").uppercased()
+        guard currency.count == 3, currency.allSatisfy({ $0.isASCII && $0.isLetter }) else {
+            throw malformed("the currency '\(currency.prefix(10))' is not an ISO 4217 code")
+        }
+        var amountText = Substring(field("amount"))
+        var direction = BankStatementDirection.credit
+        if amountText.hasPrefix("-") {
+            direction = .debit
+            amountText = amountText.dropFirst()
+        } else if amountText.hasPrefix("+") {
+            amountText = amountText.dropFirst()
+        }
+        let used = amountText.first { $0 == "." || $0 == "," }
+        if decimal == nil { decimal = used }
+        guard used == nil || used == decimal,
+              let minorUnits = StatementAmount.minorUnits(amountText, separator: decimal ?? ".", currency: currency), minorUnits > 0 else {
+            throw malformed("the amount '\(field("amount").prefix(30))' is not a non-zero amount with '\(decimal ?? ".")' as decimal separator")
+        }
+        let account = BankAccountText(field("payer_iban"))
+        let reference = field("reference")
+        return BankStatementLine(
+            statementIndex: 0, entryIndex: entryIndex, transactionIndex: 0, direction: direction,
+            amount: Money(minorUnits: minorUnits, currency: currency), bookingDate: date, booked: true,
+            bankReference: field("bank_reference").nonPlaceholder, payerName: field("payer_name").nonPlaceholder,
+            payerIBAN: account.iban, payerAccount: account.other,
+            structuredReference: CreditorReference(parsing: reference)?.electronic, freeText: reference.collapsingWhitespace
+        )
+    }
+}
+
+/// Joins physical lines into CSV records (a quoted field may span lines) and splits records into fields.
+struct CSVRecordReader {
+    private var reader: LineReader
+    private let recordBytesMax: Int
+
+    init(reader: LineReader, recordBytesMax: Int) {
+        self.reader = reader
+        self.recordBytesMax = recordBytesMax
+    }
+
+    func close() { reader.close() }
+
+    /// The next record's text and the line it starts on.
+    mutating func nextRaw() throws(BankStatementError) -> (String, Int)? {
+        guard var record = try reader.next() else { return nil }
+        let start = reader.lineNumber
+        // An odd number of quotes so far means a quoted field is still open: the line break belongs to it.
+        while record.filter({ $0 == "\"" }).count % 2 == 1 {
+            guard let more = try reader.next() else {
+                throw BankStatementError(.malformed, "CSV line \(start): a quoted field is never closed")
+            }
+            record += "\n" + more
+            guard record.utf8.count <= recordBytesMax else {
+                throw BankStatementError(.tooLarge, "the CSV record starting on line \(start) is longer than \(recordBytesMax) bytes")
+            }
+        }
+        return (record, start)
+    }
+
+    /// Splits one record; `""` inside quotes is a quote.
+    static func split(_ record: String, separator: Character, line: Int) throws(BankStatementError) -> [String] {
+        var fields: [String] = []
+        var field = ""
+        var quoted = false
+        var iterator = Array(record).makeIterator()
+        var pending = iterator.next()
+        while let character = pending {
+            pending = iterator.next()
+            if quoted {
+                if character == "\"" {
+                    if pending == "\"" {
+                        field.append("\"")
+                        pending = iterator.next()
+                    } else {
+                        quoted = false
+                    }
+                } else {
+                    field.append(character)
+                }
+            } else if character == "\"" {
+                guard field.trimmingSpaces().isEmpty else {
+                    throw BankStatementError(.malformed, "CSV line \(line): a quote in the middle of the unquoted field '\(field.prefix(30))'")
+                }
+                field = ""
+                quoted = true
+            } else if character == separator {
+                fields.append(field)
+                field = ""
+            } else {
+                field.append(character)
+            }
+        }
+        fields.append(field)
+        return fields
+    }
+}

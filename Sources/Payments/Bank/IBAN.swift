@@ -1,0 +1,64 @@
+/// An International Bank Account Number whose ISO 13616 check digits hold.
+///
+/// Only the structure common to every country is checked (two letters, two check digits, 11–30 letters or
+/// digits, remainder 1 modulo 97); whether the account exists is for the bank to say.
+public struct IBAN: Sendable, Hashable, CustomStringConvertible {
+    /// The shortest IBAN any country issues (Norway).
+    public static let charactersMin = 15
+    /// The longest IBAN ISO 13616 allows.
+    public static let charactersMax = 34
+
+    /// The IBAN without spaces, upper case, e.g. `NL91ABNA0417164300`.
+    public let electronic: String
+
+    /// Reads an IBAN with or without spaces, in any letter case; nil unless the check holds.
+    public init?(parsing text: some StringProtocol) {
+        let compact = String(String(text).unicodeScalars.filter { !$0.properties.isWhitespace }).uppercased()
+        guard Self.isValid(compact) else { return nil }
+        electronic = compact
+    }
+
+    /// The two-letter country code, e.g. `NL`.
+    public var countryCode: String { String(electronic.prefix(2)) }
+
+    /// The IBAN in groups of four for print, e.g. `NL91 ABNA 0417 1643 00`.
+    public var printed: String {
+        var groups: [Substring] = []
+        var rest = Substring(electronic)
+        while !rest.isEmpty {
+            groups.append(rest.prefix(4))
+            rest = rest.dropFirst(4)
+        }
+        return groups.joined(separator: " ")
+    }
+
+    /// The electronic form.
+    public var description: String { electronic }
+
+    /// True when `text` has the shape of an IBAN (country letters, two digits, letters or digits), whether or
+    /// not its check digits hold: statements use this to tell an IBAN with a typo from a domestic number.
+    static func looksLikeIBAN(_ text: some StringProtocol) -> Bool {
+        let bytes = Array(text.utf8)
+        guard (charactersMin...charactersMax).contains(bytes.count) else { return false }
+        return isLetter(bytes[0]) && isLetter(bytes[1]) && isDigit(bytes[2]) && isDigit(bytes[3])
+            && bytes[4...].allSatisfy { isDigit($0) || isLetter($0) }
+    }
+
+    static func isValid(_ compact: String) -> Bool {
+        guard looksLikeIBAN(compact) else { return false }
+        let bytes = Array(compact.utf8)
+        // ISO 7064 MOD 97-10 over the account part followed by the country and check digits, letters as 10…35.
+        var remainder = 0
+        for byte in bytes[4...] + bytes[0..<4] {
+            if isDigit(byte) {
+                remainder = (remainder * 10 + Int(byte - 48)) % 97
+            } else {
+                remainder = (remainder * 100 + Int(byte - 55)) % 97
+            }
+        }
+        return remainder == 1
+    }
+
+    private static func isDigit(_ byte: UInt8) -> Bool { (48...57).contains(byte) }
+    private static func isLetter(_ byte: UInt8) -> Bool { (65...90).contains(byte) }
+}

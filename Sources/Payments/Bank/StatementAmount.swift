@@ -1,0 +1,80 @@
+/// Exact decimal amounts as statements write them, turned into integer minor units.
+enum StatementAmount {
+    /// ISO 4217 currencies without minor units.
+    private static let noDecimals: Set<String> = ["BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI", "VND", "VUV", "XAF", "XOF", "XPF"]
+    /// ISO 4217 currencies with three decimals.
+    private static let threeDecimals: Set<String> = ["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"]
+
+    /// How many decimals the currency's minor unit has.
+    static func decimals(of currency: String) -> Int {
+        if noDecimals.contains(currency) { return 0 }
+        if threeDecimals.contains(currency) { return 3 }
+        return 2
+    }
+
+    /// Reads unsigned `digits[separator digits]` as minor units of `currency`.
+    ///
+    /// Decimals beyond the currency's minor unit are accepted only when they are zeros (`18.150` is 18.15 EUR):
+    /// some banks pad to five places, and rounding a real fraction of a cent away would hide an error.
+    /// `300,` is 300.00, as MT940 writes it. Nil for anything else, including overflow.
+    static func minorUnits(_ text: some StringProtocol, separator: Character, currency: String) -> Int64? {
+        var whole = Substring(text)
+        var fraction = Substring("")
+        if let index = text.firstIndex(of: separator) {
+            whole = Substring(text[..<index])
+            fraction = Substring(text[text.index(after: index)...])
+        }
+        guard !whole.isEmpty, whole.allSatisfy(\.isASCIIDigitCharacter), fraction.allSatisfy(\.isASCIIDigitCharacter) else {
+            return nil
+        }
+        let places = decimals(of: currency)
+        guard fraction.dropFirst(places).allSatisfy({ $0 == "0" }) else { return nil }
+        let kept = String(fraction.prefix(places)).padding(toCount: places)
+        let wholeDigits = whole.drop(while: { $0 == "0" })
+        guard wholeDigits.count <= 18 else { return nil }
+        var value = Int64(wholeDigits) ?? 0
+        for _ in 0..<places {
+            let (scaled, overflow) = value.multipliedReportingOverflow(by: 10)
+            guard !overflow else { return nil }
+            value = scaled
+        }
+        let (total, overflow) = value.addingReportingOverflow(Int64(kept) ?? 0)
+        return overflow ? nil : total
+    }
+}
+
+extension Character {
+    var isASCIIDigitCharacter: Bool { ("0"..."9").contains(self) }
+}
+
+extension String {
+    /// Right-pads with zeros to `count` characters.
+    fileprivate func padding(toCount count: Int) -> String {
+        self.count >= count ? self : self + String(repeating: "0", count: count - self.count)
+    }
+
+    /// Runs of whitespace (spaces, tabs, line breaks, no-break spaces) as one space, trimmed at both ends.
+    var collapsingWhitespace: String {
+        var result = ""
+        var pendingSpace = false
+        for scalar in unicodeScalars {
+            if scalar.properties.isWhitespace {
+                pendingSpace = !result.isEmpty
+            } else {
+                if pendingSpace { result.append(" ") }
+                pendingSpace = false
+                result.unicodeScalars.append(scalar)
+            }
+        }
+        return result
+    }
+
+    /// Nil for an empty string or one of the placeholders banks write when there is no value.
+    var nonPlaceholder: String? {
+        let trimmed = collapsingWhitespace
+        switch trimmed.uppercased() {
+        case "", "NONREF", "NOTPROVIDED", "NOT PROVIDED": return nil
+        default: return trimmed
+        }
+    }
+}

@@ -1,0 +1,48 @@
+import ArgumentParser
+import EventStore
+import Foundation
+import LedgerService
+import Payments
+
+/// `listing-ledger import-statement FILE`: books a bank statement (camt.053, MT940 or CSV).
+struct ImportStatementCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import-statement",
+        abstract: "Import a bank statement: credits become payments, matched by RF reference; the rest wait for staff.",
+        discussion: """
+            The file is read whole and checked (format, safety, balances) before anything is booked: a rejected \
+            file books nothing and exits 1. Importing a statement again, or one that overlaps, books nothing twice.
+            """
+    )
+
+    @OptionGroup var common: CommonOptions
+    @Argument(help: "The statement file.") var file: String
+    @Option(help: "camt053, mt940 or csv (default: detected from the content).") var format: String?
+
+    func run() async throws {
+        try await reportingFailures {
+            let url = URL(fileURLWithPath: file)
+            guard FileManager.default.isReadableFile(atPath: url.path) else { throw Failure.failed("cannot read \(file)") }
+            let chosen = try format.map { text in
+                guard let format = BankStatementFormat(rawValue: text) else { throw Failure.failed("unknown format '\(text)'; use camt053, mt940 or csv") }
+                return format
+            }
+            try await withRuntime(common) { runtime in
+                let summary: BankStatementImport.Summary
+                do {
+                    summary = try await runtime.bankImport.importFile(
+                        url, format: chosen, metadata: EventMetadata(actor: "cli:import-statement"),
+                        progress: { done, total in printError("booked \(done) of \(total) lines") }
+                    )
+                } catch let error as BankStatementError {
+                    throw Failure.failed("\(file) was rejected: \(error.message); nothing was imported")
+                }
+                print("""
+                    \(file): \(summary.format), \(summary.statements) statement(s), \(summary.lines) line(s)
+                      matched \(summary.matched), queued for staff \(summary.queued), already imported \(summary.alreadyImported)
+                      debits \(summary.debits), returns \(summary.returns), not booked yet \(summary.notBooked)
+                    """)
+            }
+        }
+    }
+}

@@ -1,0 +1,174 @@
+import EventStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import LedgerCore
+import LedgerHTTP
+import LedgerService
+import NIOCore
+import NIOFoundationCompat
+import TestSupport
+import Testing
+
+private let ourIBAN = "NL91ABNA0417164300"
+private let adaIBAN = "DE89370400440532013000"
+private let benIBAN = "GB82WEST12345698765432"
+
+private func reference(_ profile: String) -> String {
+    CreditorReference.forProfile(try! ProfileID(profile)).electronic
+}
+
+/// A statement of the body's own with a dozen realistic cases.
+private func weeklyStatement() -> CamtStatementBuilder {
+    let wrongCheckDigits = "RF00" + reference("a-3").dropFirst(4)
+    let spacedLowerCase = CreditorReference.forProfile(try! ProfileID("a-2")).printed.lowercased()
+    typealias T = CamtStatementBuilder.Transaction
+    return CamtStatementBuilder(statements: [
+        .init(id: "2026-10", iban: ourIBAN, entries: [
+            .init(date: "2026-03-02", bankReference: "BR-1", transactions: [T(amount: "125.00", endToEndID: "E2E-ADA", payerName: "Ada", payerIBAN: adaIBAN, structuredReference: reference("a-1"))]),
+            .init(date: "2026-03-02", bankReference: "BR-2", transactions: [T(amount: "125.00", payerName: "Bo", text: "contribution \(spacedLowerCase)\nthanks")]),
+            .init(date: "2026-03-02", bankReference: "BR-3", transactions: [T(amount: "125.00", payerName: "Cy", structuredReference: wrongCheckDigits)]),
+            .init(date: "2026-03-03", bankReference: "BR-4", transactions: [T(amount: "250.00", payerName: "Ben", payerIBAN: benIBAN, structuredReference: reference("a-4"))]),
+            .init(date: "2026-03-03", bankReference: "BR-5", transactions: [T(amount: "110.00", payerName: "Eli", structuredReference: reference("a-5"))]),
+            .init(date: "2026-03-04", bankReference: "BR-6", transactions: [
+                T(amount: "125.00", payerName: "Firm", structuredReference: reference("b-1")),
+                T(amount: "125.00", payerName: "Firm", structuredReference: reference("b-2")),
+                T(amount: "125.00", payerName: "Firm", structuredReference: reference("b-3")),
+            ]),
+            .init(credit: false, date: "2026-03-05", bankReference: "BR-7", transactions: [T(amount: "125.00", endToEndID: "E2E-ADA", payerName: "Ada", payerIBAN: adaIBAN, returnReason: "AC04")]),
+            .init(date: "2026-03-05", bankReference: nil, transactions: [T(amount: "125.00", payerName: "Twin", text: "membership")]),
+            .init(date: "2026-03-05", bankReference: nil, transactions: [T(amount: "125.00", payerName: "Twin", text: "membership")]),
+            .init(credit: false, date: "2026-03-05", bankReference: "BR-8", transactions: [T(amount: "4.50", text: "account fee")]),
+        ]),
+        .init(id: "2026-10-USD", iban: "NL02ABNA0123456789", currency: "USD", entries: [
+            .init(date: "2026-03-05", bankReference: "BR-9", transactions: [T(amount: "125.00", payerName: "Gil", structuredReference: reference("a-6"))]),
+        ]),
+    ])
+}
+
+@Suite("Bank transfers end to end")
+struct BankReconciliationTests {
+    @Test(arguments: Backend.allCases)
+    func aWeeklyStatementLandsEachCaseInTheRightPlace(backend: Backend) async throws {
+        let runtime = try await TestRuntime.make(backend, now: { OrganisationCalendar.amsterdam.startOfDay(LocalDate(iso: "2026-03-06")!).addingTimeInterval(10 * 3600) })
+        let staffKey = try await runtime.apiKeys.create(name: "Anna", role: .staff).key
+        let websiteKey = try await runtime.apiKeys.create(name: "Website", role: .website).key
+        let application = Application(router: buildRouter(runtime: runtime), configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        do {
+            try await application.test(.live) { client in
+                var staff = bearer(staffKey)
+                staff[.contentType] = "application/json"
+                for id in ["a-1", "a-2", "a-3", "a-4", "a-5", "a-6", "b-1", "b-2", "b-3"] {
+                    _ = try await runtime.profiles.handle(.register(kind: .mediator, displayName: id, contactEmail: "\(id)@example.org"), profileID: try ProfileID(id), metadata: .init(actor: "test"))
+                    _ = try await runtime.profiles.handle(.changeCertification(.grant, reason: "assessed"), profileID: try ProfileID(id), metadata: .init(actor: "test"))
+                }
+
+                // Payment instructions carry the reference the statement's payers used.
+                let instructions = try await client.execute(uri: "/api/v1/profiles/a-1/payment-instructions", method: .get, headers: bearer(websiteKey))
+                #expect(instructions.status == .ok)
+                #expect(instructions.json["reference"] as? String == reference("a-1"))
+                #expect(instructions.json["amount"] as? String == "125.00")
+                let payload = try #require(instructions.json["epcQRPayload"] as? String)
+                #expect(payload.hasPrefix("BCD\n002\n1\nSCT\n"))
+                #expect(payload.contains("\n\(ourIBAN)\nEUR125.00\n\n\(reference("a-1"))"))
+
+                let file = try weeklyStatement().write()
+                let body = ByteBuffer(data: try Data(contentsOf: file))
+                let imported = try await client.execute(uri: "/api/v1/bank-statements", method: .post, headers: bearer(staffKey), body: body)
+                #expect(imported.status == .created, "\(imported.text)")
+                #expect(imported.json["lines"] as? Int == 13)
+                #expect(imported.json["matched"] as? Int == 6, "a-1, a-2, a-4, and the batch of three")
+                #expect(imported.json["queued"] as? Int == 5, "wrong check digit, short, USD, and the two identical lines")
+                #expect(imported.json["returns"] as? Int == 1)
+                #expect(imported.json["debits"] as? Int == 1)
+
+                func listing(_ id: String) async throws -> [String: Any] {
+                    try await client.execute(uri: "/api/v1/profiles/\(id)/listing", method: .get, headers: staff).json
+                }
+                for id in ["a-2", "b-1", "b-2", "b-3"] {
+                    #expect(try await listing(id)["visible"] as? Bool == true, "\(id)")
+                }
+                #expect(try await listing("a-4")["paidThrough"] as? String == "2028-03-02", "250.00 buys two years")
+                #expect(try await listing("a-1")["visible"] as? Bool == false, "the returned transfer reversed a-1's payment")
+                for id in ["a-3", "a-5", "a-6"] {
+                    #expect(try await listing(id)["visible"] as? Bool == false, "\(id)")
+                }
+
+                try await (runtime.store as? any EventStoreTestHooks)?.waitUntilAllCommittedEventsAreVisible()
+                try await ProjectionRunner(store: runtime.store, projection: runtime.paymentExceptions).catchUp()
+                let queue = try await client.execute(uri: "/api/v1/reconciliation/exceptions", method: .get, headers: staff)
+                let entries = try #require(try JSONSerialization.jsonObject(with: Data(buffer: queue.body)) as? [[String: Any]])
+                let reasons = entries.compactMap { $0["reasonCode"] as? String }.sorted()
+                #expect(reasons == ["currency-not-accepted", "missing-profile-reference", "missing-profile-reference", "missing-profile-reference", "short-payment"])
+                let short = try #require(entries.first { $0["reasonCode"] as? String == "short-payment" })
+                #expect((short["reason"] as? String)?.contains("15.00 EUR short") == true)
+                #expect((short["details"] as? String)?.contains("Eli") == true)
+
+                // A re-import books nothing.
+                try await (runtime.store as? any EventStoreTestHooks)?.waitUntilAllCommittedEventsAreVisible()
+                let head = try await runtime.store.headCursor()
+                let again = try await client.execute(uri: "/api/v1/bank-statements", method: .post, headers: bearer(staffKey), body: body)
+                #expect(again.json["alreadyImported"] as? Int == 13)
+                #expect(again.json["matched"] as? Int == 0)
+                try await (runtime.store as? any EventStoreTestHooks)?.waitUntilAllCommittedEventsAreVisible()
+                #expect(try await runtime.store.headCursor() == head)
+
+                // Staff resolve: accept the short payment as full; split a twin across two profiles.
+                let shortID = try #require(short["paymentId"] as? String)
+                let accepted = try await client.execute(uri: "/api/v1/reconciliation/exceptions/\(shortID)/resolve", method: .post, headers: staff,
+                    body: ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: ["resolution": "accept-short", "profileId": "a-5", "reason": "bank charges"])))
+                #expect(accepted.status == .ok, "\(accepted.text)")
+                #expect(try await listing("a-5")["visible"] as? Bool == true)
+                let twin = try #require(entries.first { ($0["details"] as? String)?.contains("Twin") == true }?["paymentId"] as? String)
+                let split = try await client.execute(uri: "/api/v1/reconciliation/exceptions/\(twin)/resolve", method: .post, headers: staff,
+                    body: ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: [
+                        "resolution": "split", "reason": "paid for two colleagues",
+                        "shares": [["profileId": "a-3", "amount": "62.50"], ["profileId": "a-6", "amount": "62.50"]],
+                    ])))
+                #expect(split.status == .ok, "\(split.text)")
+                #expect((split.json["appended"] as? [String])?.filter { $0 == "ContributionAllocated" }.count == 2)
+                let twice = try await client.execute(uri: "/api/v1/reconciliation/exceptions/\(twin)/resolve", method: .post, headers: staff,
+                    body: ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: ["resolution": "donation", "reason": "again"])))
+                #expect(twice.status == .conflict)
+                let usd = try #require(entries.first { $0["currency"] as? String == "USD" }?["paymentId"] as? String)
+                let usdAllocated = try await client.execute(uri: "/api/v1/reconciliation/exceptions/\(usd)/resolve", method: .post, headers: staff,
+                    body: ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: ["resolution": "allocate", "profileId": "a-6", "reason": "try"])))
+                #expect(usdAllocated.status == .unprocessableContent)
+
+                // A later transfer without reference from Ben's account is suggested for a-4.
+                let later = CamtStatementBuilder(statements: [.init(id: "2026-11", iban: ourIBAN, entries: [
+                    .init(date: "2026-03-06", bankReference: "BR-20", transactions: [.init(amount: "125.00", payerName: "Ben", payerIBAN: benIBAN, text: "yearly fee")]),
+                ])])
+                var multipart = staff
+                multipart[.contentType] = "multipart/form-data; boundary=XYZ"
+                let form = "--XYZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"later.xml\"\r\nContent-Type: application/xml\r\n\r\n\(later.xml)\r\n--XYZ--\r\n"
+                let laterImport = try await client.execute(uri: "/api/v1/bank-statements", method: .post, headers: multipart, body: ByteBuffer(string: form))
+                #expect(laterImport.status == .created, "\(laterImport.text)")
+                try await (runtime.store as? any EventStoreTestHooks)?.waitUntilAllCommittedEventsAreVisible()
+                try await ProjectionRunner(store: runtime.store, projection: runtime.paymentExceptions).catchUp()
+                let queueAfter = try await client.execute(uri: "/api/v1/reconciliation/exceptions", method: .get, headers: staff)
+                let open = try #require(try JSONSerialization.jsonObject(with: Data(buffer: queueAfter.body)) as? [[String: Any]])
+                #expect(open.contains { ($0["details"] as? String)?.contains("yearly fee") == true && $0["suggestedProfileId"] as? String == "a-4" })
+                #expect(!open.contains { $0["paymentId"] as? String == shortID }, "resolved entries leave the queue")
+
+                // Unsafe and truncated files are refused with a reason, and nothing is written.
+                try await (runtime.store as? any EventStoreTestHooks)?.waitUntilAllCommittedEventsAreVisible()
+                let before = try await runtime.store.headCursor()
+                let xxe = "<?xml version=\"1.0\"?><!DOCTYPE d [<!ENTITY x SYSTEM \"file:///etc/passwd\">]><Document>&x;</Document>"
+                let truncated = String(weeklyStatement().xml.prefix(1_500))
+                for bad in [xxe, truncated] {
+                    let refused = try await client.execute(uri: "/api/v1/bank-statements", method: .post, headers: bearer(staffKey), body: ByteBuffer(string: bad))
+                    #expect(refused.status == .unprocessableContent)
+                    #expect((refused.json["detail"] as? String)?.contains("nothing was imported") == true)
+                }
+                try await (runtime.store as? any EventStoreTestHooks)?.waitUntilAllCommittedEventsAreVisible()
+                #expect(try await runtime.store.headCursor() == before)
+            }
+        } catch {
+            await runtime.close()
+            throw error
+        }
+        await runtime.close()
+    }
+}

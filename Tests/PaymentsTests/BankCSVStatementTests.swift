@@ -1,0 +1,100 @@
+import Foundation
+import LedgerCore
+import Payments
+import Testing
+
+@Suite("CSV statements")
+struct BankCSVStatementTests {
+    static func lines(_ csv: String, parser: CSVStatementParser = CSVStatementParser()) throws -> [BankStatementLine] {
+        var lines: [BankStatementLine] = []
+        _ = try parser.parse(fileURL: try BankFixtures.temporaryFile(csv, extension: "csv")) { lines.append($0) }
+        return lines
+    }
+
+    static func error(_ csv: String) -> BankStatementError? {
+        do {
+            _ = try lines(csv)
+            return nil
+        } catch {
+            return error as? BankStatementError
+        }
+    }
+
+    @Test
+    func readsTheDocumentedLayoutWithQuotedFields() throws {
+        let csv = #"""
+        date,amount,currency,payer_name,payer_iban,reference,bank_reference
+        2026-01-15,125.00,EUR,"Mediator, Ada",NL91 ABNA 0417 1643 00,RF18 5390 0754 7034,B-1
+        2026-01-16,-12.50,EUR,Bank,,"Fee ""January""",B-2
+        2026-01-17,250,EUR,"Two
+        Lines",NL47INGB9999999999,"Contribution rf18 5390 0754 7034",
+        """#
+        let lines = try Self.lines(csv)
+        try #require(lines.count == 3)
+        #expect(lines.map(\.amount) == [eur(12_500), eur(1_250), eur(25_000)])
+        #expect(lines.map(\.direction) == [.credit, .debit, .credit])
+        // A line break inside a quoted name is layout, so it reads as a space.
+        #expect(lines.map(\.payerName) == ["Mediator, Ada", "Bank", "Two Lines"])
+        #expect(lines[0].payerIBAN?.electronic == "NL91ABNA0417164300")
+        #expect(lines[0].structuredReference == "RF18539007547034")
+        #expect(lines[0].bankReference == "B-1")
+        #expect(lines[0].bookingDate == date("2026-01-15"))
+        #expect(lines[1].freeText == "Fee \"January\"")
+        #expect(lines[2].payerAccount == "NL47INGB9999999999")
+        #expect(lines[2].structuredReference == nil)
+        #expect(lines[2].freeText == "Contribution rf18 5390 0754 7034")
+        #expect(lines[2].bankReference == nil)
+        #expect(lines.map(\.entryIndex) == [0, 1, 2])
+    }
+
+    @Test
+    func detectsSemicolonsAndDecimalCommas() throws {
+        let csv = "Date;Amount;Currency;Reference\n2026-02-01;125,00;EUR;Lid 2026\n2026-02-02;-0,05;USD;x\n"
+        let lines = try Self.lines(csv)
+        #expect(lines.map(\.amount) == [eur(12_500), money(5, "USD")])
+        #expect(lines.map(\.direction) == [.credit, .debit])
+    }
+
+    @Test
+    func takesSeparatorsFromConfiguration() throws {
+        let csv = "date;amount;currency\n2026-02-01;1.250;EUR\n"
+        let parser = CSVStatementParser(delimiter: .semicolon, decimalSeparator: .point)
+        #expect(try Self.lines(csv, parser: parser).map(\.amount) == [eur(125)])
+    }
+
+    @Test
+    func hasNoBalancesToCheck() throws {
+        let url = try BankFixtures.temporaryFile("date,amount,currency\n2026-02-01,1.00,EUR\n", extension: "csv")
+        let statement = try #require(try BankStatementParser().statements(fileURL: url).first)
+        #expect(statement.format == .csv)
+        #expect(statement.currency == "EUR")
+        #expect(statement.overview.integrity == .notApplicable("CSV statements carry no balances"))
+    }
+
+    @Test
+    func refusesMixedDecimalSeparators() {
+        let error = Self.error("date;amount;currency\n2026-02-01;1,00;EUR\n2026-02-02;2.00;EUR\n")
+        #expect(error?.code == .malformed)
+        #expect(error?.message.contains("CSV line 3") == true)
+    }
+
+    @Test(arguments: [
+        "date,amount\n2026-02-01,1.00\n",
+        "date,amount,currency,memo\n2026-02-01,1.00,EUR,x\n",
+        "",
+    ])
+    func refusesHeadersOutsideTheLayout(csv: String) {
+        #expect(Self.error(csv)?.code == .unsupportedFormat)
+    }
+
+    @Test(arguments: [
+        "date,amount,currency\n01-02-2026,1.00,EUR\n",
+        "date,amount,currency\n2026-02-01,1.001,EUR\n",
+        "date,amount,currency\n2026-02-01,0.00,EUR\n",
+        "date,amount,currency\n2026-02-01,1.00,EURO\n",
+        "date,amount,currency\n2026-02-01,\"1.00,EUR\n",
+    ])
+    func refusesMalformedRows(csv: String) {
+        #expect(Self.error(csv)?.code == .malformed)
+    }
+}

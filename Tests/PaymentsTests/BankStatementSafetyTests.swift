@@ -1,0 +1,180 @@
+import Foundation
+import LedgerCore
+import Payments
+import Testing
+
+/// Builds camt.053 documents for tests.
+enum CamtDocument {
+    static let namespace = "urn:iso:std:iso:20022:tech:xsd:camt.053.001.08"
+
+    static func balance(_ code: String, _ minorUnits: Int64) -> String {
+        let amount = Money(minorUnits: abs(minorUnits), currency: "EUR").decimalString
+        return "<Bal><Tp><CdOrPrtry><Cd>\(code)</Cd></CdOrPrtry></Tp><Amt Ccy=\"EUR\">\(amount)</Amt><CdtDbtInd>\(minorUnits < 0 ? "DBIT" : "CRDT")</CdtDbtInd><Dt><Dt>2026-01-31</Dt></Dt></Bal>"
+    }
+
+    static func entry(_ minorUnits: Int64, status: String = "BOOK", reference: String = "REF", transactions: [Int64] = []) -> String {
+        let amount = Money(minorUnits: abs(minorUnits), currency: "EUR").decimalString
+        let details = transactions.map { part in
+            "<TxDtls><Amt Ccy=\"EUR\">\(Money(minorUnits: part, currency: "EUR").decimalString)</Amt><RmtInf><Ustrd>part</Ustrd></RmtInf></TxDtls>"
+        }.joined()
+        return "<Ntry><Amt Ccy=\"EUR\">\(amount)</Amt><CdtDbtInd>\(minorUnits < 0 ? "DBIT" : "CRDT")</CdtDbtInd><Sts><Cd>\(status)</Cd></Sts><BookgDt><Dt>2026-01-15</Dt></BookgDt><AcctSvcrRef>\(reference)</AcctSvcrRef><NtryDtls>\(details)</NtryDtls></Ntry>"
+    }
+
+    static let head = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Document xmlns=\"\(namespace)\"><BkToCstmrStmt><GrpHdr><MsgId>M</MsgId></GrpHdr><Stmt><Id>S1</Id><Acct><Id><IBAN>NL91ABNA0417164300</IBAN></Id><Ccy>EUR</Ccy></Acct>"
+    static let tail = "</Stmt></BkToCstmrStmt></Document>\n"
+
+    static func document(opening: Int64, closing: Int64, entries: [String]) -> String {
+        head + balance("OPBD", opening) + balance("CLBD", closing) + entries.joined() + tail
+    }
+}
+
+@Suite("Statement safety and limits")
+struct BankStatementSafetyTests {
+    @Test
+    func externalEntityIsRefusedBeforeParsing() throws {
+        let xml = """
+        <?xml version="1.0" encoding="UTF-8"?>
+        <!DOCTYPE foo [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
+        <Document xmlns="\(CamtDocument.namespace)"><BkToCstmrStmt><Stmt><Id>&xxe;</Id></Stmt></BkToCstmrStmt></Document>
+        """
+        let error = try #require(BankFixtures.error(parsing: try BankFixtures.temporaryFile(xml, extension: "xml")))
+        #expect(error.code == .unsafeDocument)
+        #expect(error.message.contains("DOCTYPE"))
+    }
+
+    @Test
+    func billionLaughsIsRefused() throws {
+        var declarations = "<!ENTITY lol \"lol\">"
+        for level in 1...9 {
+            let previous = level == 1 ? "lol" : "lol\(level - 1)"
+            declarations += "<!ENTITY lol\(level) \"" + String(repeating: "&\(previous);", count: 10) + "\">"
+        }
+        let xml = "<?xml version=\"1.0\"?>\n<!DOCTYPE lolz [\(declarations)]>\n<Document xmlns=\"\(CamtDocument.namespace)\">&lol9;</Document>"
+        #expect(BankFixtures.error(parsing: try BankFixtures.temporaryFile(xml, extension: "xml"))?.code == .unsafeDocument)
+    }
+
+    @Test
+    func entityDeclarationInLowerCaseAcrossAChunkBoundaryIsFound() throws {
+        // The comment pushes the declaration so that it straddles the 64 KiB read boundary.
+        let prefix = "<?xml version=\"1.0\"?>\n<!--"
+        let padding = String(repeating: "x", count: 64 * 1024 - prefix.utf8.count - 3 - 4)
+        let xml = prefix + padding + "-->\n<!doctype d>" + CamtDocument.document(opening: 0, closing: 0, entries: []).dropFirst(39)
+        #expect(BankFixtures.error(parsing: try BankFixtures.temporaryFile(xml, extension: "xml"))?.code == .unsafeDocument)
+    }
+
+    @Test(arguments: [0.5, 0.9])
+    func truncatedDocumentIsRefused(fraction: Double) throws {
+        let full = CamtDocument.document(opening: 0, closing: 12_500, entries: [CamtDocument.entry(12_500)])
+        let cut = String(full.prefix(Int(Double(full.count) * fraction)))
+        let error = try #require(BankFixtures.error(parsing: try BankFixtures.temporaryFile(cut, extension: "xml")))
+        #expect(error.code == .malformed)
+    }
+
+    @Test
+    func documentMissingOnlyItsClosingTagIsRefusedAsTruncated() throws {
+        let full = CamtDocument.document(opening: 0, closing: 12_500, entries: [CamtDocument.entry(12_500)])
+        let cut = full.replacingOccurrences(of: "</Document>\n", with: "")
+        let error = try #require(BankFixtures.error(parsing: try BankFixtures.temporaryFile(cut, extension: "xml")))
+        #expect(error.code == .malformed)
+    }
+
+    @Test
+    func mismatchedTagsAreRefused() throws {
+        let broken = CamtDocument.document(opening: 0, closing: 0, entries: []).replacingOccurrences(of: "</Acct>", with: "</Account>")
+        #expect(BankFixtures.error(parsing: try BankFixtures.temporaryFile(broken, extension: "xml"))?.code == .malformed)
+    }
+
+    @Test
+    func otherISO20022MessagesAreUnsupported() throws {
+        let camt052 = CamtDocument.document(opening: 0, closing: 0, entries: []).replacingOccurrences(of: "camt.053.001.08", with: "camt.052.001.08")
+        #expect(BankFixtures.error(parsing: try BankFixtures.temporaryFile(camt052, extension: "xml"))?.code == .unsupportedFormat)
+    }
+
+    @Test
+    func fileAtTheSizeCapIsReadAndOnePastItIsRefused() throws {
+        let url = try BankFixtures.temporaryFile(CamtDocument.document(opening: 0, closing: 12_500, entries: [CamtDocument.entry(12_500)]), extension: "xml")
+        let size = try #require(try FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int)
+        #expect(BankFixtures.error(parsing: url, options: BankStatementParseOptions(fileBytesMax: size)) == nil)
+        #expect(BankFixtures.error(parsing: url, options: BankStatementParseOptions(fileBytesMax: size - 1))?.code == .tooLarge)
+    }
+
+    @Test
+    func batchAtTheTransactionCapIsReadAndOnePastItIsRefused() throws {
+        let xml = CamtDocument.document(opening: 0, closing: 37_500, entries: [CamtDocument.entry(37_500, transactions: [12_500, 12_500, 12_500])])
+        let url = try BankFixtures.temporaryFile(xml, extension: "xml")
+        #expect(BankFixtures.error(parsing: url, options: BankStatementParseOptions(transactionsPerEntryMax: 3)) == nil)
+        #expect(BankFixtures.error(parsing: url, options: BankStatementParseOptions(transactionsPerEntryMax: 2))?.code == .tooLarge)
+    }
+
+    @Test
+    func closingBalanceThatDoesNotAddUpIsRefused() throws {
+        let xml = CamtDocument.document(opening: 10_000, closing: 22_400, entries: [CamtDocument.entry(12_500)])
+        let error = try #require(BankFixtures.error(parsing: try BankFixtures.temporaryFile(xml, extension: "xml")))
+        #expect(error.code == .integrity)
+        #expect(error.message.contains("statement 1 (S1)"))
+        #expect(error.message.contains("= 225.00 EUR, but the closing balance is 224.00 EUR"))
+    }
+
+    @Test
+    func batchWhosePartsDoNotAddUpIsRefused() throws {
+        let xml = CamtDocument.document(opening: 0, closing: 37_500, entries: [CamtDocument.entry(37_500, transactions: [12_500, 12_500, 11_000])])
+        let error = try #require(BankFixtures.error(parsing: try BankFixtures.temporaryFile(xml, extension: "xml")))
+        #expect(error.code == .integrity)
+        #expect(error.message.contains("3 transactions add up to 360.00 EUR, but the entry is 375.00 EUR"))
+    }
+
+    @Test
+    func pendingEntriesAreHandedOutButLeaveTheBalancesAlone() throws {
+        let xml = CamtDocument.document(opening: 0, closing: 12_500, entries: [CamtDocument.entry(12_500), CamtDocument.entry(9_900, status: "PDNG")])
+        let statement = try #require(try BankStatementParser().statements(fileURL: try BankFixtures.temporaryFile(xml, extension: "xml")).first)
+        #expect(statement.lines.map(\.booked) == [true, false])
+        #expect(statement.overview.integrity == .balanced)
+    }
+
+    @Test
+    func errorThrownByTheLineHandlerStopsTheParseAndSurfaces() throws {
+        struct Stop: Error {}
+        let xml = CamtDocument.document(opening: 0, closing: 25_000, entries: [CamtDocument.entry(12_500), CamtDocument.entry(12_500)])
+        let url = try BankFixtures.temporaryFile(xml, extension: "xml")
+        var seen = 0
+        #expect(throws: Stop.self) {
+            try BankStatementParser().parse(fileURL: url) { _ in
+                seen += 1
+                throw Stop()
+            }
+        }
+        #expect(seen == 1)
+    }
+
+    /// Twenty thousand entries in one statement, streamed: the count and the balances come out right.
+    @Test
+    func largeGeneratedStatementParsesAsAStream() throws {
+        let entryCount = 20_000
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("statement-large-\(UUID().uuidString).xml")
+        FileManager.default.createFile(atPath: url.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: url)
+        try handle.write(contentsOf: Data((CamtDocument.head + CamtDocument.balance("OPBD", 0) + CamtDocument.balance("CLBD", Int64(entryCount) * 12_500)).utf8))
+        var chunk = ""
+        for index in 0..<entryCount {
+            chunk += CamtDocument.entry(12_500, reference: "REF-\(index)")
+            if chunk.utf8.count > 64 * 1024 {
+                try handle.write(contentsOf: Data(chunk.utf8))
+                chunk = ""
+            }
+        }
+        try handle.write(contentsOf: Data((chunk + CamtDocument.tail).utf8))
+        try handle.close()
+
+        var count = 0
+        var lastReference: String?
+        let summary = try BankStatementParser().parse(fileURL: url) { line in
+            count += 1
+            lastReference = line.bankReference
+        }
+        #expect(count == entryCount)
+        #expect(summary.lineCount == entryCount)
+        #expect(summary.statements.first?.integrity == .balanced)
+        #expect(lastReference == "REF-\(entryCount - 1)")
+        try? FileManager.default.removeItem(at: url)
+    }
+}
