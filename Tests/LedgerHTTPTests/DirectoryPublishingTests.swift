@@ -1,3 +1,4 @@
+import Directory
 import EventStore
 import Foundation
 import HTTPTypes
@@ -227,6 +228,38 @@ struct DirectoryPublishingTests {
             try await world.publish()
             #expect(world.received("gus-7").last?.verified == true)
         }
+    }
+
+    /// With `serve`'s background services running, an append wakes the publisher: the change arrives long
+    /// before the 30 s safety-net poll could have sent it.
+    @Test(arguments: Backend.allCases)
+    func aChangeIsPushedAsSoonAsItIsAppended(backend: Backend) async throws {
+        let receiver = try await DirectoryReceiver.start()
+        let runtime = try await TestRuntime.make(backend)
+        do {
+            let (_, secret) = try await runtime.directoryEndpoints.add(url: receiver.url, eventTypes: [.visibilityChanged])
+            receiver.trust(secret: secret.text)
+            try await buildApplication(runtime: runtime).test(.live) { _ in
+                // Let the publisher go idle first.
+                try await Task.sleep(for: .milliseconds(300))
+                let id = try ProfileID("push-1")
+                _ = try await runtime.profiles.handle(.register(kind: .mediator, displayName: "P", contactEmail: "p@example.org"), profileID: id, metadata: .init(actor: "test"))
+                _ = try await runtime.profiles.handle(.changeCertification(.grant, reason: "assessed"), profileID: id, metadata: .init(actor: "test"))
+                _ = try await runtime.profiles.handle(.grantWaiver(waiverID: "w1", from: LocalDate(year: 2020, month: 1, day: 1)!, through: LocalDate(year: 2099, month: 1, day: 1)!, reason: "honorary"), profileID: id, metadata: .init(actor: "test"))
+                let deadline = ContinuousClock.now + .seconds(10)
+                while !receiver.received.contains(where: { $0.data["profileId"] as? String == "push-1" && $0.data["listed"] as? Bool == true }),
+                      ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+                #expect(receiver.received.contains { $0.data["profileId"] as? String == "push-1" && $0.data["listed"] as? Bool == true })
+            }
+        } catch {
+            await runtime.close()
+            await receiver.stop()
+            throw error
+        }
+        await runtime.close()
+        await receiver.stop()
     }
 
     /// The pull feed, paged, and the snapshot both agree with the listing read model.
