@@ -1,0 +1,206 @@
+import Foundation
+import LedgerCore
+
+/// The event envelope as sent; every field optional so that a missing one gets a message naming it.
+struct PayPalWireEnvelope: Decodable {
+    var id: String?
+    var eventType: String?
+    var createTime: String?
+    var resourceType: String?
+    var resource: ObjectPresence?
+
+    enum CodingKeys: String, CodingKey {
+        case id, resource
+        case eventType = "event_type"
+        case createTime = "create_time"
+        case resourceType = "resource_type"
+    }
+}
+
+/// `resource` decoded as `Resource`, once the event type says what it is.
+struct PayPalWireResourceEnvelope<Resource: Decodable>: Decodable {
+    var resource: Resource
+}
+
+/// PayPal's money: a currency code and a decimal string, never a number.
+struct PayPalWireAmount: Codable, Sendable {
+    var currencyCode: String?
+    var value: String?
+
+    enum CodingKeys: String, CodingKey {
+        case value
+        case currencyCode = "currency_code"
+    }
+}
+
+/// A HATEOAS link.
+struct PayPalWireLink: Decodable, Sendable {
+    var href: String?
+    var rel: String?
+    var method: String?
+}
+
+struct PayPalWireCapture: Decodable, Sendable {
+    struct SupplementaryData: Decodable, Sendable {
+        struct RelatedIDs: Decodable, Sendable {
+            var orderID: String?
+
+            enum CodingKeys: String, CodingKey {
+                case orderID = "order_id"
+            }
+        }
+
+        var relatedIDs: RelatedIDs?
+
+        enum CodingKeys: String, CodingKey {
+            case relatedIDs = "related_ids"
+        }
+    }
+
+    var id: String?
+    var status: String?
+    var amount: PayPalWireAmount?
+    var customID: String?
+    var invoiceID: String?
+    var supplementaryData: SupplementaryData?
+    var links: [PayPalWireLink]?
+
+    enum CodingKeys: String, CodingKey {
+        case id, status, amount, links
+        case customID = "custom_id"
+        case invoiceID = "invoice_id"
+        case supplementaryData = "supplementary_data"
+    }
+}
+
+struct PayPalWireRefund: Decodable, Sendable {
+    var id: String?
+    var status: String?
+    var amount: PayPalWireAmount?
+    var customID: String?
+    var links: [PayPalWireLink]?
+
+    enum CodingKeys: String, CodingKey {
+        case id, status, amount, links
+        case customID = "custom_id"
+    }
+}
+
+struct PayPalWireDispute: Decodable {
+    struct Transaction: Decodable {
+        var sellerTransactionID: String?
+
+        enum CodingKeys: String, CodingKey {
+            case sellerTransactionID = "seller_transaction_id"
+        }
+    }
+
+    struct Outcome: Decodable {
+        var outcomeCode: String?
+
+        enum CodingKeys: String, CodingKey {
+            case outcomeCode = "outcome_code"
+        }
+    }
+
+    var disputeID: String?
+    var status: String?
+    var disputeAmount: PayPalWireAmount?
+    var disputedTransactions: [Transaction]?
+    var disputeOutcome: Outcome?
+
+    enum CodingKeys: String, CodingKey {
+        case status
+        case disputeID = "dispute_id"
+        case disputeAmount = "dispute_amount"
+        case disputedTransactions = "disputed_transactions"
+        case disputeOutcome = "dispute_outcome"
+    }
+}
+
+struct PayPalWireOrder: Decodable, Sendable {
+    struct PurchaseUnit: Decodable, Sendable {
+        struct Payments: Decodable, Sendable {
+            var captures: [PayPalWireCapture]?
+        }
+
+        var customID: String?
+        var amount: PayPalWireAmount?
+        var payments: Payments?
+
+        enum CodingKeys: String, CodingKey {
+            case amount, payments
+            case customID = "custom_id"
+        }
+    }
+
+    var id: String?
+    var status: String?
+    var purchaseUnits: [PurchaseUnit]?
+    var links: [PayPalWireLink]?
+
+    enum CodingKeys: String, CodingKey {
+        case id, status, links
+        case purchaseUnits = "purchase_units"
+    }
+}
+
+enum PayPalWireJSON {
+    /// Decodes `body`, turning the decoder's error into a ``PayPalWebhookError`` naming the offending field.
+    static func decode<Value: Decodable>(_ type: Value.Type, from body: Data) throws(PayPalWebhookError) -> Value {
+        do {
+            return try JSONDecoder().decode(type, from: body)
+        } catch let error as DecodingError {
+            throw paypalMalformed(describe(error))
+        } catch {
+            throw paypalMalformed("the body is not JSON")
+        }
+    }
+
+    private static func describe(_ error: DecodingError) -> String {
+        switch error {
+        case .typeMismatch(_, let context), .valueNotFound(_, let context):
+            let path = context.codingPath.map(\.stringValue).joined(separator: ".")
+            return path.isEmpty ? "the body is not a JSON event object" : "'\(path)' has the wrong type"
+        case .keyNotFound(let key, let context):
+            let path = (context.codingPath + [key]).map(\.stringValue).joined(separator: ".")
+            return "'\(path)' is missing"
+        case .dataCorrupted:
+            return "the body is not JSON"
+        @unknown default:
+            return "the body is not a JSON event object"
+        }
+    }
+}
+
+/// Reads the fields of a known resource type, naming the first one missing.
+struct PayPalFieldReader {
+    /// The resource's name, e.g. `capture`, for messages.
+    var resourceName: String
+
+    func require<Value>(_ value: Value?, _ field: String) throws(PayPalWebhookError) -> Value {
+        guard let value else { throw paypalMalformed("the \(resourceName) resource has no \(field)") }
+        return value
+    }
+
+    /// An amount read exactly from PayPal's decimal string: digits, optionally `.` and one or two decimals.
+    ///
+    /// A comma, a sign or a third decimal is refused rather than guessed at, because PayPal never sends them
+    /// for the currencies we accept and a misread amount would silently misprice a payment.
+    func money(_ amount: PayPalWireAmount?, _ field: String) throws(PayPalWebhookError) -> Money {
+        let amount = try require(amount, field)
+        let code = try require(amount.currencyCode, "\(field).currency_code")
+        let value = try require(amount.value, "\(field).value")
+        guard code.utf8.count == 3, code.utf8.allSatisfy({ (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) }) else {
+            throw paypalMalformed("the \(resourceName) resource's \(field).currency_code '\(code.prefix(10))' is not a three-letter code")
+        }
+        guard !value.contains(","), !value.contains(" ") else {
+            throw paypalMalformed("the \(resourceName) resource's \(field).value '\(value.prefix(30))' is not a decimal like 125.00")
+        }
+        do {
+            return try Money(parsing: value, currency: code)
+        } catch {
+            throw paypalMalformed("the \(resourceName) resource's \(field).value '\(value.prefix(30))' is not an amount: \(error)")
+        }
+    }
+}

@@ -1,0 +1,253 @@
+import Crypto
+import Foundation
+import Payments
+import Testing
+import X509
+import _CryptoExtras
+
+@Suite struct PayPalWebhookVerifierTests {
+    typealias Fixture = PayPalTestCertificates
+
+    static func verifier(
+        _ source: InMemoryCertificateSource,
+        transmissionAgeSecondsMax: Int64 = PayPalWebhookConfiguration.transmissionAgeSecondsMaxDefault
+    ) -> PayPalWebhookVerifier {
+        PayPalWebhookVerifier(
+            configuration: PayPalWebhookConfiguration(webhookID: Fixture.webhookID, transmissionAgeSecondsMax: transmissionAgeSecondsMax),
+            certificateSource: source
+        )
+    }
+
+    static func expectRejection(
+        _ code: PayPalWebhookError.Code,
+        source: InMemoryCertificateSource = InMemoryCertificateSource(),
+        body: Data = Fixture.body,
+        transmission: PayPalTransmission = Fixture.transmission(),
+        now: Date = Fixture.now
+    ) async {
+        await #expect(throws: PayPalWebhookError(code, "")) {
+            try await verifier(source).verify(body: body, transmission: transmission, now: now)
+        }
+    }
+
+    @Test func validDeliveryIsAccepted() async throws {
+        let source = InMemoryCertificateSource()
+        try await Self.verifier(source).verify(body: Fixture.body, transmission: Fixture.transmission(), now: Fixture.now)
+        #expect(source.requestedURLs.map(\.absoluteString) == [Fixture.certificateURL])
+    }
+
+    @Test func signatureByAnotherKeyIsRejected() async {
+        await Self.expectRejection(.signatureMismatch, transmission: Fixture.transmission(key: Fixture.otherKey))
+    }
+
+    @Test func bodyChangedByOneByteIsRejected() async {
+        var tampered = Fixture.body
+        tampered[tampered.count - 3] ^= 0x01
+        await Self.expectRejection(.signatureMismatch, body: tampered)
+    }
+
+    @Test func signatureForAnotherSubscriptionIsRejected() async {
+        await Self.expectRejection(.signatureMismatch, transmission: Fixture.transmission(webhookID: "8PT597110X687430LKGECATA"))
+    }
+
+    @Test func signatureThatIsNotBase64IsMalformed() async {
+        var transmission = Fixture.transmission()
+        transmission.transmissionSignature = "not base64 at all!"
+        await Self.expectRejection(.malformedHeader, transmission: transmission)
+    }
+
+    @Test func transmissionTimeThatIsNotRFC3339IsMalformed() async {
+        var transmission = Fixture.transmission()
+        transmission.transmissionTime = "Mon, 03 Mar 2025 11:06:40 GMT"
+        await Self.expectRejection(.malformedHeader, transmission: transmission)
+    }
+
+    @Test(arguments: [
+        "https://evil.example/v1/notifications/certs/CERT-360caa42",
+        "https://api.paypal.com.evil.example/certs/CERT-1",
+        "https://api.paypal.com@evil.example/certs/CERT-1",
+        "https://127.0.0.1/certs/CERT-1",
+    ])
+    func certificateHostOutsideAllowListIsRejectedWithoutARequest(url: String) async {
+        let source = InMemoryCertificateSource()
+        await Self.expectRejection(.certificateHostNotAllowed, source: source, transmission: Fixture.transmission(certificateURL: url))
+        #expect(source.requestedURLs.isEmpty)
+    }
+
+    @Test func plainHTTPCertificateURLIsRejectedWithoutARequest() async {
+        let source = InMemoryCertificateSource()
+        let url = "http://api-m.sandbox.paypal.com/v1/notifications/certs/CERT-360caa42-fca2a594-ab66f33d"
+        await Self.expectRejection(.certificateHostNotAllowed, source: source, transmission: Fixture.transmission(certificateURL: url))
+        #expect(source.requestedURLs.isEmpty)
+    }
+
+    @Test func allowListMatchesHostsCaseInsensitively() async throws {
+        let source = InMemoryCertificateSource()
+        let url = "https://API-M.Sandbox.PayPal.com/v1/notifications/certs/CERT-360caa42-fca2a594-ab66f33d"
+        try await Self.verifier(source).verify(body: Fixture.body, transmission: Fixture.transmission(certificateURL: url), now: Fixture.now)
+    }
+
+    @Test func expiredCertificateIsRejected() async {
+        let pem = Fixture.certificate(notValidBefore: Fixture.now - 400 * Fixture.day, notValidAfter: Fixture.now - Fixture.day)
+        await Self.expectRejection(.certificateInvalid, source: InMemoryCertificateSource(pem: pem))
+    }
+
+    @Test func notYetValidCertificateIsRejected() async {
+        let pem = Fixture.certificate(notValidBefore: Fixture.now + Fixture.day, notValidAfter: Fixture.now + 400 * Fixture.day)
+        await Self.expectRejection(.certificateInvalid, source: InMemoryCertificateSource(pem: pem))
+    }
+
+    @Test func certificateWithoutPayPalInItsCommonNameIsRejected() async {
+        let pem = Fixture.certificate(commonName: "messageverificationcerts.example.com")
+        await Self.expectRejection(.certificateInvalid, source: InMemoryCertificateSource(pem: pem))
+    }
+
+    @Test func configuredSubjectReplacesTheDefault() async throws {
+        let pem = Fixture.certificate(commonName: "PayPal Stand-in Webhook Signing")
+        let verifier = PayPalWebhookVerifier(
+            configuration: PayPalWebhookConfiguration(webhookID: Fixture.webhookID, subjectMustContain: "stand-in webhook"),
+            certificateSource: InMemoryCertificateSource(pem: pem)
+        )
+        try await verifier.verify(body: Fixture.body, transmission: Fixture.transmission(), now: Fixture.now)
+    }
+
+    @Test func certificateWithAnEllipticCurveKeyIsRejected() async {
+        let pem = Fixture.certificate(key: Certificate.PrivateKey(P256.Signing.PrivateKey()))
+        await Self.expectRejection(.certificateInvalid, source: InMemoryCertificateSource(pem: pem))
+    }
+
+    @Test func textThatIsNotACertificateIsRejected() async {
+        await Self.expectRejection(.certificateInvalid, source: InMemoryCertificateSource(pem: "<html>Not Found</html>"))
+    }
+
+    @Test func firstCertificateOfAChainIsTheSigningOne() async throws {
+        let issuer = Fixture.certificate(commonName: "DigiCert SHA2 Secure Server CA", key: Certificate.PrivateKey(Fixture.otherKey))
+        let source = InMemoryCertificateSource(pem: Fixture.validPEM + issuer)
+        try await Self.verifier(source).verify(body: Fixture.body, transmission: Fixture.transmission(), now: Fixture.now)
+    }
+
+    @Test func unavailableCertificateIsReported() async {
+        let source = InMemoryCertificateSource(failure: PayPalWebhookError(.certificateUnavailable, "503"))
+        await Self.expectRejection(.certificateUnavailable, source: source)
+    }
+
+    @Test(arguments: ["SHA1withRSA", "SHA256withECDSA", "sha256withrsa", "none"])
+    func algorithmOtherThanSHA256WithRSAIsRejectedWithoutARequest(algorithm: String) async {
+        let source = InMemoryCertificateSource()
+        await Self.expectRejection(.unknownAlgorithm, source: source, transmission: Fixture.transmission(algorithm: algorithm))
+        #expect(source.requestedURLs.isEmpty)
+    }
+
+    @Test(arguments: 0..<5)
+    func missingHeaderIsRejected(index: Int) async {
+        var transmission = Fixture.transmission()
+        switch index {
+        case 0: transmission.transmissionID = nil
+        case 1: transmission.transmissionTime = ""
+        case 2: transmission.transmissionSignature = nil
+        case 3: transmission.certificateURL = "  "
+        default: transmission.authenticationAlgorithm = nil
+        }
+        let source = InMemoryCertificateSource()
+        await Self.expectRejection(.missingHeader, source: source, transmission: transmission)
+        #expect(source.requestedURLs.isEmpty)
+    }
+
+    @Test func headerAtTheLengthLimitIsReadAndOnePastItIsMalformed() async {
+        var transmission = Fixture.transmission()
+        transmission.transmissionID = String(repeating: "a", count: PayPalWebhookVerifier.headerBytesMax)
+        // Read, so the signature (made for another id) is what fails.
+        await Self.expectRejection(.signatureMismatch, transmission: transmission)
+        transmission.transmissionID = String(repeating: "a", count: PayPalWebhookVerifier.headerBytesMax + 1)
+        await Self.expectRejection(.malformedHeader, transmission: transmission)
+    }
+
+    @Test func headersAreReadByName() {
+        let headers = [
+            "PAYPAL-TRANSMISSION-ID": "id", "PAYPAL-TRANSMISSION-TIME": "time", "PAYPAL-TRANSMISSION-SIG": "sig",
+            "PAYPAL-CERT-URL": "url", "PAYPAL-AUTH-ALGO": "algo",
+        ]
+        let transmission = PayPalTransmission { headers[$0] }
+        #expect(transmission == PayPalTransmission(transmissionID: "id", transmissionTime: "time", transmissionSignature: "sig", certificateURL: "url", authenticationAlgorithm: "algo"))
+        #expect(transmission.headers.count == 5)
+    }
+
+    @Test func transmissionWithinTheRetryPeriodIsAccepted() async throws {
+        let threeDaysLater = Fixture.now + 3 * Fixture.day
+        try await Self.verifier(InMemoryCertificateSource()).verify(body: Fixture.body, transmission: Fixture.transmission(), now: threeDaysLater)
+    }
+
+    @Test func transmissionOlderThanTheWindowIsStale() async {
+        await Self.expectRejection(.staleTransmission, now: Fixture.now + 4 * Fixture.day + 1)
+    }
+
+    @Test func transmissionAtTheEdgeOfAConfiguredWindowIsAcceptedAndOneSecondLaterIsStale() async throws {
+        let verifier = Self.verifier(InMemoryCertificateSource(), transmissionAgeSecondsMax: 300)
+        try await verifier.verify(body: Fixture.body, transmission: Fixture.transmission(), now: Fixture.now + 300)
+        await #expect(throws: PayPalWebhookError(.staleTransmission, "")) {
+            try await verifier.verify(body: Fixture.body, transmission: Fixture.transmission(), now: Fixture.now + 301)
+        }
+    }
+
+    @Test func transmissionFromTheFutureBeyondTheSkewIsStale() async throws {
+        try await Self.verifier(InMemoryCertificateSource()).verify(body: Fixture.body, transmission: Fixture.transmission(), now: Fixture.now - 300)
+        await Self.expectRejection(.staleTransmission, now: Fixture.now - 301)
+    }
+
+    @Test func staleTransmissionWithABadSignatureIsReportedAsAMismatch() async {
+        await Self.expectRejection(.signatureMismatch, transmission: Fixture.transmission(key: Fixture.otherKey), now: Fixture.now + 30 * Fixture.day)
+    }
+
+    @Test func certificateIsFetchedOncePerURL() async throws {
+        let source = InMemoryCertificateSource()
+        let verifier = Self.verifier(source)
+        try await verifier.verify(body: Fixture.body, transmission: Fixture.transmission(), now: Fixture.now)
+        try await verifier.verify(body: Fixture.body, transmission: Fixture.transmission(time: Fixture.now + 60), now: Fixture.now + 60)
+        #expect(source.requestedURLs.count == 1)
+        let otherURL = "https://api.paypal.com/v1/notifications/certs/CERT-360caa42-fca2a594-5edc0ebc"
+        try await verifier.verify(body: Fixture.body, transmission: Fixture.transmission(certificateURL: otherURL), now: Fixture.now)
+        #expect(source.requestedURLs.map(\.absoluteString) == [Fixture.certificateURL, otherURL])
+    }
+
+    @Test func failedFetchesAreNotCached() async {
+        let source = InMemoryCertificateSource(failure: PayPalWebhookError(.certificateUnavailable, "timeout"))
+        let verifier = Self.verifier(source)
+        for _ in 0..<2 {
+            await #expect(throws: PayPalWebhookError(.certificateUnavailable, "")) {
+                try await verifier.verify(body: Fixture.body, transmission: Fixture.transmission(), now: Fixture.now)
+            }
+        }
+        #expect(source.requestedURLs.count == 2)
+    }
+
+    @Test func cachedCertificateThatHasSinceExpiredIsFetchedAgainAndRejected() async throws {
+        let pem = Fixture.certificate(notValidBefore: Fixture.now - Fixture.day, notValidAfter: Fixture.now + Fixture.day)
+        let source = InMemoryCertificateSource(pem: pem)
+        let verifier = Self.verifier(source)
+        try await verifier.verify(body: Fixture.body, transmission: Fixture.transmission(), now: Fixture.now)
+        let later = Fixture.now + 2 * Fixture.day
+        await #expect(throws: PayPalWebhookError(.certificateInvalid, "")) {
+            try await verifier.verify(body: Fixture.body, transmission: Fixture.transmission(time: later), now: later)
+        }
+        #expect(source.requestedURLs.count == 2)
+    }
+
+    @Test func cacheHoldsUpToItsLimitAndEvictsPastIt() async throws {
+        func url(_ index: Int) -> String { "https://api.paypal.com/v1/notifications/certs/CERT-\(index)" }
+        let limit = PayPalWebhookVerifier.cachedCertificatesMax
+        let source = InMemoryCertificateSource()
+        let verifier = Self.verifier(source)
+        for round in 0..<2 {
+            for index in 0..<limit {
+                try await verifier.verify(body: Fixture.body, transmission: Fixture.transmission(certificateURL: url(index)), now: Fixture.now)
+            }
+            #expect(source.requestedURLs.count == limit, "round \(round)")
+        }
+        try await verifier.verify(body: Fixture.body, transmission: Fixture.transmission(certificateURL: url(limit)), now: Fixture.now)
+        for index in 0..<limit {
+            try await verifier.verify(body: Fixture.body, transmission: Fixture.transmission(certificateURL: url(index)), now: Fixture.now)
+        }
+        // One entry had to go to make room, so at least one of the first URLs was fetched again.
+        #expect(source.requestedURLs.count > limit + 1)
+    }
+}

@@ -1,0 +1,86 @@
+import Foundation
+import LedgerCore
+import ServiceLifecycle
+
+extension PayPalStandIn {
+    /// Everything the stand-in remembers, behind one lock.
+    struct State {
+        var port = 0
+        /// The task running the server and the group that stops it.
+        var server: (task: Task<Void, Never>, group: ServiceGroup)?
+        var stopped = false
+        var idCounter = 0
+        var apiRequestCount = 0
+        var tokenRequestCount = 0
+        var certificateRequestCount = 0
+        var failures: (status: Int, count: Int) = (500, 0)
+        var hangsRemaining = 0
+        var hanging: [CheckedContinuation<Void, Never>] = []
+        /// Access tokens issued, with when each expires.
+        var tokens: [String: Date] = [:]
+        var orders: [String: OrderRecord] = [:]
+        var orderSequence: [String] = []
+        var captures: [String: CaptureRecord] = [:]
+        var refunds: [String: RefundRecord] = [:]
+        var apiRefunds: [String] = []
+        var certificates: [String: String] = [:]
+        var captureStatus = "COMPLETED"
+        /// Answers kept for replay, by path and `PayPal-Request-Id`.
+        var idempotentResponses: [String: StoredAnswer] = [:]
+
+        /// A PayPal-looking id: 17 upper-case letters and digits, unique in this stand-in.
+        mutating func nextID() -> String {
+            idCounter += 1
+            let alphabet = Array("ABCDEFGHJKLMNPRSTUVWXY0123456789")
+            let random = (0..<11).map { _ in alphabet.randomElement()! }
+            let counter = String(idCounter)
+            return String(random) + String(repeating: "0", count: max(0, 6 - counter.count)) + counter
+        }
+    }
+
+    /// An order created through the API.
+    struct OrderRecord {
+        var id: String
+        var amount: Money
+        var customID: String?
+        var invoiceID: String?
+        var returnURL: String?
+        var cancelURL: String?
+        var requestID: String?
+        var createTime: Date
+        var approved = false
+        var captureID: String?
+    }
+
+    /// A capture of an approved order.
+    struct CaptureRecord {
+        var id: String
+        var orderID: String
+        var amount: Money
+        var customID: String?
+        var invoiceID: String?
+        var status: String
+        var createTime: Date
+        var refundIDs: [String] = []
+    }
+
+    /// A refund or reversal of a capture.
+    struct RefundRecord {
+        var id: String
+        var captureID: String
+        var amount: Money
+        var createTime: Date
+    }
+
+    /// An answer kept for idempotent replay.
+    struct StoredAnswer {
+        var status: Int
+        var body: Data
+    }
+}
+
+extension PayPalStandIn.CaptureRecord {
+    func refundedMinorUnits(in refunds: [String: PayPalStandIn.RefundRecord]) -> Int64 {
+        refundIDs.compactMap { refunds[$0]?.amount.minorUnits }.reduce(0, +)
+    }
+}
