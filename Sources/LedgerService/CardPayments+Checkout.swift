@@ -36,11 +36,7 @@ extension CardPayments {
         guard profile.isRegistered else { throw DomainError.profileNotFound(request.profileID.rawValue) }
         let now = profiles.now()
         let amount = try Self.expectedAmount(request, on: profiles.policy.calendar.date(at: now), policy: profiles.policy)
-        for (name, url) in [("successUrl", request.successURL), ("cancelUrl", request.cancelURL)] {
-            guard url.utf8.count <= Self.urlBytesMax, let parsed = URL(string: url), ["https", "http"].contains(parsed.scheme ?? ""), parsed.host != nil else {
-                throw PaymentServiceError(code: .invalidRequest, description: "\(name) must be an absolute http(s) URL of at most \(Self.urlBytesMax) bytes")
-            }
-        }
+        try Self.checkReturnURLs(request)
         let providerKey = idempotencyKey.map { Self.providerKey("checkout", request.profileID.rawValue, request.purpose.rawValue, $0) }
             ?? "checkout-\(UUID().uuidString.lowercased())"
         let session: CheckoutSession
@@ -60,17 +56,30 @@ extension CardPayments {
             method: .card, checkoutID: session.id, profileID: request.profileID, purpose: request.purpose, amount: amount,
             redirectURL: session.url, occurredAt: now
         )
-        // The same session returned again (a retried request) is recorded once.
-        let eventID = ProfileService.eventID(key: session.id, actor: "checkout", stream: started.streamName, index: 0)
+        try await Self.recordCheckout(started, store: store, metadata: metadata)
+        return started
+    }
+
+    /// Records the payment a checkout expects, once per checkout id (a retried request gets the same one back).
+    static func recordCheckout(_ started: CheckoutStarted, store: any EventStore, metadata: EventMetadata) async throws {
+        let eventID = ProfileService.eventID(key: started.checkoutID, actor: "checkout", stream: started.streamName, index: 0)
         do {
             _ = try await store.append(
                 [NewEvent(id: eventID, type: CheckoutStarted.typeName, data: started.encodedData(), metadata: metadata)],
                 to: started.streamName, expecting: .any
             )
         } catch let error as EventStoreError where error.code == .idempotencyMismatch {
-            // Recorded by the first request (its instant differs): the session is the same.
+            // Recorded by the first request (its instant differs): the checkout is the same.
         }
-        return started
+    }
+
+    /// The payer comes back to one of these: absolute http(s) URLs of reasonable length.
+    static func checkReturnURLs(_ request: CheckoutRequest) throws {
+        for (name, url) in [("successUrl", request.successURL), ("cancelUrl", request.cancelURL)] {
+            guard url.utf8.count <= Self.urlBytesMax, let parsed = URL(string: url), ["https", "http"].contains(parsed.scheme ?? ""), parsed.host != nil else {
+                throw PaymentServiceError(code: .invalidRequest, description: "\(name) must be an absolute http(s) URL of at most \(Self.urlBytesMax) bytes")
+            }
+        }
     }
 
     /// A listing costs the tariff's price; a donation is what the donor chose, in euros.

@@ -11,20 +11,31 @@ extension CardPayments {
         public var status: String
         public var amount: Money
     }
+}
 
-    /// Asks the provider to refund a card payment (all that remains, or `amount`). The payment and the
-    /// listing change when the provider confirms by webhook; the request itself is recorded on the payment.
+/// Staff refunds of card and PayPal payments.
+public struct PaymentRefunds: Sendable {
+    public let card: CardPayments
+    public let payPal: PayPalPayments
+
+    public init(card: CardPayments, payPal: PayPalPayments) {
+        self.card = card
+        self.payPal = payPal
+    }
+
+    /// Asks the payment's provider to refund it (all that remains, or `amount`). The payment and the listing
+    /// change when the provider confirms by webhook; the request itself is recorded on the payment.
     ///
-    /// The provider idempotency key is bound to the payment, the amount and the refunds requested so far (or
+    /// The provider's idempotency key is bound to the payment, the amount and the refunds requested so far (or
     /// to the caller's key), so a repeated click refunds once.
-    public func refund(paymentID: PaymentID, amount: Money?, idempotencyKey: String?, metadata: EventMetadata) async throws -> RefundRequested {
-        guard let client else { throw PaymentServiceError.notConfigured("card refunds (no provider secret key is set)") }
+    public func refund(paymentID: PaymentID, amount: Money?, idempotencyKey: String?, metadata: EventMetadata) async throws -> CardPayments.RefundRequested {
+        let pipeline = card.pipeline
         let payment = try await pipeline.loadPayment(paymentID)
         guard let received = payment.received else {
             throw PaymentServiceError(code: .paymentNotFound, description: "no received payment '\(paymentID)'")
         }
-        guard received.method == .card else {
-            throw PaymentServiceError(code: .notRefundable, description: "payment '\(paymentID)' was made by \(received.method.rawValue); only card payments are refunded here")
+        guard received.method == .card || received.method == .paypal else {
+            throw PaymentServiceError(code: .notRefundable, description: "payment '\(paymentID)' was made by \(received.method.rawValue); only card and PayPal payments are refunded here")
         }
         let requested = payment.refundRequests.reduce(Int64(0)) { $0 + $1.amount.minorUnits }
         let remaining = received.amount.minorUnits - max(payment.refundedMinorUnits, requested)
@@ -36,21 +47,33 @@ extension CardPayments {
                 description: "\(wanted) cannot be refunded: \(Money(minorUnits: max(remaining, 0), currency: received.amount.currency)) of \(received.amount) remains"
             )
         }
+        let key = idempotencyKey.map { CardPayments.providerKey("refund", paymentID.rawValue, $0) }
+            ?? CardPayments.providerKey("refund", paymentID.rawValue, String(payment.refundRequests.count), String(wanted.minorUnits))
+        let refund: CardPayments.RefundRequested
+        if received.method == .card {
+            refund = try await card.requestRefund(paymentID: paymentID, amount: amount == nil ? nil : wanted, wanted: wanted, key: key)
+        } else {
+            refund = try await payPal.refund(paymentID: paymentID, payment: payment, wanted: wanted, whole: amount == nil, requestID: key)
+        }
+        if !payment.refundRequests.contains(where: { $0.refundID == refund.refundID }) {
+            let event = PaymentEvent.refundRequested(PaymentRefundRequested(
+                paymentID: paymentID, refundID: refund.refundID, amount: refund.amount, occurredAt: pipeline.profiles.now()
+            ))
+            _ = try await pipeline.store.append([PaymentPipeline.newEvent(event, metadata)], to: paymentID.streamName, expecting: .any)
+        }
+        return refund
+    }
+}
+
+extension CardPayments {
+    func requestRefund(paymentID: PaymentID, amount: Money?, wanted: Money, key: String) async throws -> RefundRequested {
+        guard let client else { throw PaymentServiceError.notConfigured("card refunds (no provider secret key is set)") }
         let intentID = String(paymentID.rawValue.dropFirst("card-".count))
-        let providerKey = idempotencyKey.map { Self.providerKey("refund", paymentID.rawValue, $0) }
-            ?? Self.providerKey("refund", paymentID.rawValue, String(payment.refundRequests.count), String(wanted.minorUnits))
-        let refund: CardRefund
         do {
-            refund = try await client.createRefund(paymentIntentID: intentID, amount: amount == nil ? nil : wanted, idempotencyKey: providerKey)
+            let refund = try await client.createRefund(paymentIntentID: intentID, amount: amount, idempotencyKey: key)
+            return RefundRequested(paymentID: paymentID, refundID: refund.id, status: refund.status, amount: refund.amount)
         } catch {
             throw PaymentServiceError(code: .providerFailed, description: "the card provider did not refund: \(error.message)")
         }
-        if !payment.refundRequests.contains(where: { $0.refundID == refund.id }) {
-            let event = PaymentEvent.refundRequested(PaymentRefundRequested(
-                paymentID: paymentID, refundID: refund.id, amount: refund.amount, occurredAt: profiles.now()
-            ))
-            _ = try await store.append([PaymentPipeline.newEvent(event, metadata)], to: paymentID.streamName, expecting: .any)
-        }
-        return RefundRequested(paymentID: paymentID, refundID: refund.id, status: refund.status, amount: refund.amount)
     }
 }

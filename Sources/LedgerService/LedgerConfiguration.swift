@@ -42,6 +42,25 @@ public struct LedgerConfiguration: Sendable {
     /// How far a card webhook's timestamp may be from now, either way.
     public var cardWebhookToleranceSeconds: Int64
 
+    /// PayPal, when configured.
+    public var payPal: PayPalSettings?
+    /// The id of our PayPal webhook subscription; PayPal webhooks are refused (503) without it.
+    public var payPalWebhookID: String?
+    /// Hosts PayPal's signing certificates may be fetched from (HTTPS only).
+    public var payPalCertificateHosts: Set<String>
+    /// Text the signing certificate's subject must contain.
+    public var payPalCertificateSubject: String
+    /// Extra certificate authorities (PEM) trusted for PayPal's API and certificates, e.g. a sandbox proxy's.
+    public var payPalTrustRootsPEM: [String]
+    public var payPalTimeoutSeconds: Int64
+
+    /// Where and how PayPal's API is called.
+    public struct PayPalSettings: Sendable {
+        public var apiBaseURL: String
+        public var clientID: String
+        public var clientSecret: String
+    }
+
     /// Who transfers are paid to, for payment instructions.
     public var bankBeneficiaryName: String
     public var bankIBAN: String
@@ -87,6 +106,14 @@ public struct LedgerConfiguration: Sendable {
         Setting(key: "card.webhook_secrets", developmentDefault: nil, isSecret: true, summary: "`whsec_…` signing secrets for `/webhooks/card`, comma-separated while one is rolled"),
         Setting(key: "card.webhook_tolerance_seconds", developmentDefault: "300", isSecret: false, summary: "how old (or how far ahead) a card webhook's timestamp may be"),
         Setting(key: "card.timeout_seconds", developmentDefault: "10", isSecret: false, summary: "time limit for each call to the card provider"),
+        Setting(key: "paypal.api_base_url", developmentDefault: "https://api-m.paypal.com", isSecret: false, summary: "PayPal's REST API (`https://api-m.sandbox.paypal.com` for the sandbox)"),
+        Setting(key: "paypal.client_id", developmentDefault: nil, isSecret: false, summary: "the PayPal app's client id; PayPal checkout is off without it and the secret"),
+        Setting(key: "paypal.client_secret", developmentDefault: nil, isSecret: true, summary: "the PayPal app's secret"),
+        Setting(key: "paypal.webhook_id", developmentDefault: nil, isSecret: false, summary: "our webhook subscription's id, part of every signature; `/webhooks/paypal` answers 503 without it"),
+        Setting(key: "paypal.certificate_hosts", developmentDefault: "api.paypal.com,api-m.paypal.com,api.sandbox.paypal.com,api-m.sandbox.paypal.com", isSecret: false, summary: "hosts signing certificates may be fetched from, over HTTPS only"),
+        Setting(key: "paypal.certificate_subject", developmentDefault: "paypal", isSecret: false, summary: "text the signing certificate's subject must contain"),
+        Setting(key: "paypal.trust_roots_file", developmentDefault: nil, isSecret: false, summary: "a PEM file of extra certificate authorities to trust for PayPal (tests, proxies)"),
+        Setting(key: "paypal.timeout_seconds", developmentDefault: "10", isSecret: false, summary: "time limit of each call to PayPal (then 502)"),
         Setting(key: "bank.beneficiary_name", developmentDefault: "International Mediation Institute", isSecret: false, summary: "the account holder named in payment instructions"),
         Setting(key: "bank.iban", developmentDefault: "NL91ABNA0417164300", isSecret: false, summary: "the IBAN transfers are paid to"),
         Setting(key: "bank.bic", developmentDefault: "ABNANL2A", isSecret: false, summary: "the BIC of that account"),
@@ -159,6 +186,28 @@ public struct LedgerConfiguration: Sendable {
         }
         cardWebhookSecrets = (reader.optionalValue("card.webhook_secrets") ?? "")
             .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let payPalBaseURL = try reader.parse("paypal.api_base_url") { text in
+            URL(string: text).flatMap { $0.scheme == "https" && $0.host != nil ? text.trimmingSuffix("/") : nil }
+        }
+        if let clientID = reader.optionalValue("paypal.client_id"), let secret = reader.optionalValue("paypal.client_secret") {
+            payPal = PayPalSettings(apiBaseURL: payPalBaseURL, clientID: clientID, clientSecret: secret)
+        } else {
+            payPal = nil
+        }
+        payPalWebhookID = reader.optionalValue("paypal.webhook_id")
+        payPalCertificateHosts = Set(try reader.value("paypal.certificate_hosts", required: false).split(separator: ",").map {
+            $0.trimmingCharacters(in: .whitespaces).lowercased()
+        }.filter { !$0.isEmpty })
+        payPalCertificateSubject = try reader.value("paypal.certificate_subject", required: false)
+        payPalTimeoutSeconds = try reader.parse("paypal.timeout_seconds") { Int64($0).flatMap { (1...120).contains($0) ? $0 : nil } }
+        if let path = reader.optionalValue("paypal.trust_roots_file") {
+            guard let pem = try? String(contentsOfFile: path, encoding: .utf8), pem.contains("BEGIN CERTIFICATE") else {
+                throw ConfigurationError("LEDGER_PAYPAL_TRUST_ROOTS_FILE: \(path) is not a readable PEM certificate file")
+            }
+            payPalTrustRootsPEM = [pem]
+        } else {
+            payPalTrustRootsPEM = []
+        }
         bankBeneficiaryName = try reader.parse("bank.beneficiary_name") { text in
             let trimmed = text.trimmingCharacters(in: .whitespaces)
             return (1...70).contains(trimmed.count) ? trimmed : nil

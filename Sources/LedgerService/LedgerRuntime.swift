@@ -24,6 +24,8 @@ public struct LedgerRuntime: Sendable {
     public let sweeper: Sweeper
     public let payments: PaymentPipeline
     public let card: CardPayments
+    public let payPal: PayPalPayments
+    public let refunds: PaymentRefunds
     public let paymentExceptions: PaymentExceptionsProjection
     public let bankIndex: BankIndexProjection
     public let bankImport: BankStatementImport
@@ -73,16 +75,27 @@ public struct LedgerRuntime: Sendable {
                 httpClient: httpClient
             )
         }
+        let card = CardPayments(
+            pipeline: payments, client: cardClient, webhookSecrets: configuration.cardWebhookSecrets,
+            webhookToleranceSeconds: configuration.cardWebhookToleranceSeconds
+        )
+        let payPal: PayPalPayments
+        do {
+            payPal = try PayPalPayments.make(configuration: configuration, pipeline: payments)
+        } catch {
+            try? await httpClient.shutdown()
+            await store.close()
+            throw ConfigurationError("the PayPal trust roots cannot be read: \(error)")
+        }
         return LedgerRuntime(
             configuration: configuration, store: store,
             apiKeys: APIKeyStore(store: store, pepper: configuration.apiKeyPepper, now: now),
             metrics: metrics, logger: logger, now: now, profiles: profiles, listingProjection: projection, listings: listings,
             sweeper: Sweeper(profiles: profiles, projection: projection, queries: listings, logger: logger),
             payments: payments,
-            card: CardPayments(
-                pipeline: payments, client: cardClient, webhookSecrets: configuration.cardWebhookSecrets,
-                webhookToleranceSeconds: configuration.cardWebhookToleranceSeconds
-            ),
+            card: card,
+            payPal: payPal,
+            refunds: PaymentRefunds(card: card, payPal: payPal),
             paymentExceptions: PaymentExceptionsProjection(pipeline: payments),
             bankIndex: BankIndexProjection(pipeline: payments),
             bankImport: BankStatementImport(pipeline: payments, index: BankIndexProjection(pipeline: payments), listingProjection: projection),
@@ -109,6 +122,7 @@ public struct LedgerRuntime: Sendable {
     /// Closes the database.
     public func close() async {
         try? await httpClient.shutdown()
+        await payPal.shutdown()
         await store.close()
     }
 }

@@ -33,23 +33,39 @@ struct PaymentRoutes {
     func registerWebsiteRoutes(on group: RouterGroup<LedgerRequestContext>) {
         group.post("profiles/:profileId/checkout") { request, context in
             let body = try await decode(CheckoutRequest.self, request, context)
-            guard body.method == PaymentMethod.card.rawValue else {
+            guard [PaymentMethod.card.rawValue, PaymentMethod.paypal.rawValue].contains(body.method) else {
                 throw Problem(.unprocessableContent, "unsupported-method", title: "Unsupported payment method",
-                              detail: "method must be 'card'; '\(body.method.prefix(20))' is not offered at checkout")
+                              detail: "method must be 'card' or 'paypal'; '\(body.method.prefix(20))' is not offered at checkout")
             }
             let profileID = try ProfileID(try context.parameters.require("profileId"))
             let amount = try body.amount.map { try Money(parsing: $0, currency: body.currency ?? "EUR") }
-            let started = try await runtime.card.startCheckout(
-                CardPayments.CheckoutRequest(
-                    profileID: profileID, purpose: body.purpose, donationAmount: amount, successURL: body.successUrl, cancelURL: body.cancelUrl
-                ),
-                idempotencyKey: try idempotencyKey(request), metadata: metadata(request, context)
+            let checkout = CardPayments.CheckoutRequest(
+                profileID: profileID, purpose: body.purpose, donationAmount: amount, successURL: body.successUrl, cancelURL: body.cancelUrl
             )
+            let started = body.method == PaymentMethod.card.rawValue
+                ? try await runtime.card.startCheckout(checkout, idempotencyKey: try idempotencyKey(request), metadata: metadata(request, context))
+                : try await runtime.payPal.startCheckout(checkout, idempotencyKey: try idempotencyKey(request), metadata: metadata(request, context))
             return try JSONResponse(CheckoutResponse(
                 method: started.method.rawValue, checkoutId: started.checkoutID, redirectUrl: started.redirectURL,
                 profileId: started.profileID.rawValue, purpose: started.purpose.rawValue, amount: started.amount.decimalString,
                 currency: started.amount.currency
             ), status: .created)
+        }
+        group.post("paypal/orders/:orderId/capture") { _, context in
+            let orderID = try context.parameters.require("orderId")
+            let capture = try await runtime.payPal.capture(orderID: orderID)
+            struct Captured: Encodable {
+                var orderId: String
+                var captureId: String
+                var paymentId: String
+                var status: String
+                var amount: String
+                var currency: String
+            }
+            return try JSONResponse(Captured(
+                orderId: capture.orderID, captureId: capture.id, paymentId: PaymentID(method: .paypal, externalID: capture.id).rawValue,
+                status: capture.status, amount: capture.amount.decimalString, currency: capture.amount.currency
+            ))
         }
     }
 
@@ -72,7 +88,7 @@ struct PaymentRoutes {
             let body = buffer.readableBytes == 0 ? RefundRequest() : try await decodeJSON(RefundRequest.self, buffer)
             let paymentID = PaymentID(rawValue: try context.parameters.require("paymentId"))
             let amount = try body.amount.map { try Money(parsing: $0, currency: "EUR") }
-            let refund = try await runtime.card.refund(
+            let refund = try await runtime.refunds.refund(
                 paymentID: paymentID, amount: amount, idempotencyKey: try idempotencyKey(request), metadata: metadata(request, context)
             )
             struct RefundResponse: Encodable {
@@ -100,6 +116,20 @@ struct PaymentRoutes {
             let buffer = try await request.body.collect(upTo: context.bodyBytesMax)
             let receipt = try await runtime.card.receiveWebhook(
                 body: Data(buffer.readableBytesView), signatureHeader: request.headers[HTTPField.Name("Stripe-Signature")!],
+                requestID: context.requestID
+            )
+            struct Acknowledgement: Encodable {
+                var received: Bool
+                var eventId: String
+                var duplicate: Bool
+            }
+            return try JSONResponse(Acknowledgement(received: true, eventId: receipt.eventID, duplicate: receipt.duplicate))
+        }
+        router.post("webhooks/paypal") { request, context in
+            let buffer = try await request.body.collect(upTo: context.bodyBytesMax)
+            let headers = request.headers
+            let receipt = try await runtime.payPal.receiveWebhook(
+                body: Data(buffer.readableBytesView), header: { name in HTTPField.Name(name).flatMap { headers[$0] } },
                 requestID: context.requestID
             )
             struct Acknowledgement: Encodable {

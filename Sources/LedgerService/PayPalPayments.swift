@@ -1,0 +1,189 @@
+import AsyncHTTPClient
+public import EventStore
+public import Foundation
+public import LedgerCore
+import NIOSSL
+public import Payments
+
+/// PayPal payments: orders for checkout, their capture, staff refunds, and verified webhooks through the same
+/// inbox and payment pipeline as card payments.
+public struct PayPalPayments: Sendable {
+    public let pipeline: PaymentPipeline
+    /// The REST client; nil when PayPal is not configured.
+    public let client: PayPalClient?
+    /// The webhook verifier; nil without a webhook id.
+    public let verifier: PayPalWebhookVerifier?
+    /// The clients this owns, shut down with the runtime.
+    let httpClient: HTTPClient
+    let certificateSource: PayPalHTTPCertificateSource
+
+    var profiles: ProfileService { pipeline.profiles }
+
+    /// Builds the clients from configuration.
+    public static func make(configuration: LedgerConfiguration, pipeline: PaymentPipeline) throws -> PayPalPayments {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        let roots = try configuration.payPalTrustRootsPEM.flatMap { try NIOSSLCertificate.fromPEMBytes(Array($0.utf8)) }
+        if !roots.isEmpty { tls.additionalTrustRoots = [.certificates(roots)] }
+        let httpClient = HTTPClient(
+            eventLoopGroupProvider: .singleton,
+            configuration: HTTPClient.Configuration(tlsConfiguration: tls, redirectConfiguration: .disallow)
+        )
+        let source = try PayPalHTTPCertificateSource(
+            additionalTrustRootsPEM: configuration.payPalTrustRootsPEM, requestTimeoutSeconds: configuration.payPalTimeoutSeconds
+        )
+        let client = configuration.payPal.map {
+            PayPalClient(
+                configuration: PayPalConfiguration(baseURL: $0.apiBaseURL, clientID: $0.clientID, clientSecret: $0.clientSecret, requestTimeoutSeconds: configuration.payPalTimeoutSeconds),
+                httpClient: httpClient, now: pipeline.profiles.now
+            )
+        }
+        let verifier = configuration.payPalWebhookID.map {
+            PayPalWebhookVerifier(
+                configuration: PayPalWebhookConfiguration(
+                    webhookID: $0, allowedCertificateHosts: configuration.payPalCertificateHosts,
+                    subjectMustContain: configuration.payPalCertificateSubject
+                ),
+                certificateSource: source
+            )
+        }
+        return PayPalPayments(pipeline: pipeline, client: client, verifier: verifier, httpClient: httpClient, certificateSource: source)
+    }
+
+    func shutdown() async {
+        try? await httpClient.shutdown()
+        await certificateSource.shutdown()
+    }
+
+    /// Creates an order and records the payment we expect; answers with the approval URL.
+    public func startCheckout(_ request: CardPayments.CheckoutRequest, idempotencyKey: String?, metadata: EventMetadata) async throws -> CheckoutStarted {
+        guard let client else { throw PaymentServiceError.notConfigured("PayPal checkout (no client id and secret are set)") }
+        let profile = try await profiles.load(request.profileID).state
+        guard profile.isRegistered else { throw DomainError.profileNotFound(request.profileID.rawValue) }
+        let now = profiles.now()
+        let amount = try CardPayments.expectedAmount(request, on: profiles.policy.calendar.date(at: now), policy: profiles.policy)
+        try CardPayments.checkReturnURLs(request)
+        let requestID = idempotencyKey.map { CardPayments.providerKey("order", request.profileID.rawValue, request.purpose.rawValue, $0) }
+            ?? "order-\(UUID().uuidString.lowercased())"
+        let order: PayPalOrder
+        do {
+            order = try await client.createOrder(
+                reference: PayPalReference(profileID: request.profileID, purpose: request.purpose), amount: amount,
+                returnURL: request.successURL, cancelURL: request.cancelURL, requestID: String(requestID.prefix(PayPalClient.requestIDLengthMax))
+            )
+        } catch {
+            throw PaymentServiceError(code: .providerFailed, description: "PayPal did not create an order: \(error.message)")
+        }
+        let started = CheckoutStarted(
+            method: .paypal, checkoutID: order.id, profileID: request.profileID, purpose: request.purpose, amount: amount,
+            redirectURL: order.approvalURL, occurredAt: now
+        )
+        try await CardPayments.recordCheckout(started, store: pipeline.store, metadata: metadata)
+        return started
+    }
+
+    /// Captures an approved order (called when the buyer returns). The same order captured twice is one
+    /// capture: the request id is the order's. The listing changes when PayPal's capture webhook arrives.
+    public func capture(orderID: String) async throws -> PayPalCapture {
+        guard let client else { throw PaymentServiceError.notConfigured("PayPal checkout (no client id and secret are set)") }
+        let result: Result<PayPalCapture, PayPalProviderError>
+        do {
+            result = .success(try await client.captureOrder(orderID: orderID, requestID: "capture-\(orderID)"))
+        } catch {
+            result = .failure(error)
+        }
+        switch result {
+        case .success(let capture):
+            return capture
+        case .failure(let error):
+            if error.code == .orderAlreadyCaptured {
+                throw PaymentServiceError(code: .notRefundable, description: "order \(orderID) is captured already")
+            }
+            if error.code == .invalidIdentifier || error.status == 404 {
+                throw PaymentServiceError(code: .paymentNotFound, description: "PayPal knows no order '\(orderID.prefix(64))'")
+            }
+            if error.code == .rejected {
+                throw PaymentServiceError(code: .notRefundable, description: "PayPal refused to capture order \(orderID): \(error.message)")
+            }
+            throw PaymentServiceError(code: .providerFailed, description: "PayPal did not capture order \(orderID): \(error.message)")
+        }
+    }
+
+    /// Verifies, records and applies one webhook delivery. Throws ``PayPalWebhookError`` (nothing written) when
+    /// the delivery is not authentic or not an event.
+    public func receiveWebhook(body: Data, header: (String) -> String?, requestID: String?) async throws -> CardPayments.WebhookReceipt {
+        guard let verifier else { throw PaymentServiceError.notConfigured("PayPal webhooks (no webhook id is set)") }
+        let event = try await verifier.verifiedEvent(body: body, transmission: PayPalTransmission(header: header), now: profiles.now())
+        if case .orderApproved(let approved) = event.fact, let client {
+            // No money has moved yet: capture now (idempotent per order) so a buyer who never came back still pays.
+            do {
+                _ = try await client.captureOrder(orderID: approved.orderID, requestID: "capture-\(approved.orderID)")
+            } catch {
+                // Captured already when the buyer returned is fine; anything else is retried by PayPal.
+                guard error.code == .orderAlreadyCaptured else {
+                    throw PaymentServiceError(code: .providerFailed, description: "PayPal did not capture order \(approved.orderID): \(error.message)")
+                }
+            }
+        }
+        let (paymentID, facts) = Self.paymentFacts(event, calendar: profiles.policy.calendar)
+        let outcome = try await pipeline.record(
+            PaymentPipeline.InboxEntry(provider: "paypal", eventID: event.id, eventType: event.eventType, payload: body),
+            paymentID: paymentID, method: .paypal, facts: facts,
+            metadata: EventMetadata(actor: "provider:paypal", causationID: event.id, requestID: requestID)
+        )
+        return CardPayments.WebhookReceipt(eventID: event.id, eventType: event.eventType, duplicate: outcome == .duplicate, paymentID: paymentID)
+    }
+
+    /// The payment a PayPal event concerns (keyed by the capture; a refund finds it through its `up` link)
+    /// and what it says about it.
+    static func paymentFacts(_ event: PayPalEvent, calendar: OrganisationCalendar) -> (PaymentID?, [PaymentFact]) {
+        func payment(_ captureID: String) -> PaymentID { PaymentID(method: .paypal, externalID: captureID) }
+        switch event.fact {
+        case .capture(let capture):
+            let reference = capture.reference
+            let purpose = reference.flatMap { PaymentPurpose(rawValue: $0.purpose) }
+            let profileID = reference.flatMap { try? ProfileID($0.profileID) }
+            switch capture.kind {
+            case .completed:
+                return (payment(capture.captureID), [.received(
+                    amount: capture.amount, purpose: purpose, profileID: profileID, effectiveDate: calendar.date(at: event.createTime),
+                    note: "PayPal capture \(capture.captureID)"
+                )])
+            case .pending:
+                return (payment(capture.captureID), [.pending(amount: capture.amount, purpose: purpose, profileID: profileID)])
+            case .denied:
+                return (payment(capture.captureID), [.failed(reason: "PayPal \(event.eventType.lowercased())")])
+            }
+        case .refund(let refund):
+            switch refund.kind {
+            case .refunded:
+                let status: RefundStatus = refund.status == "COMPLETED" ? .succeeded : refund.status == "FAILED" || refund.status == "CANCELLED" ? .failed : .pending
+                return (payment(refund.captureID), [.refund(refundID: refund.refundID, amount: refund.amount, cumulative: false, status: status)])
+            case .reversed:
+                return (payment(refund.captureID), [.dispute(disputeID: refund.refundID, phase: .lost, amount: refund.amount)])
+            }
+        case .dispute(let dispute):
+            guard let captureID = dispute.captureIDs.first else { return (nil, []) }
+            let phase: DisputePhase = switch dispute.phase {
+            case .created: .opened
+            case .resolved: dispute.resolvedInBuyersFavour ? .lost : .won
+            }
+            return (payment(captureID), [.dispute(disputeID: dispute.disputeID, phase: phase, amount: dispute.amount)])
+        case .orderApproved, .other:
+            return (nil, [])
+        }
+    }
+
+    /// Asks PayPal to refund a capture (all that remains, or `amount`); the listing changes when PayPal's
+    /// refund webhook arrives.
+    public func refund(paymentID: PaymentID, payment: PaymentState, wanted: Money, whole: Bool, requestID: String) async throws -> CardPayments.RefundRequested {
+        guard let client else { throw PaymentServiceError.notConfigured("PayPal refunds (no client id and secret are set)") }
+        let captureID = String(paymentID.rawValue.dropFirst("paypal-".count))
+        let refund: PayPalRefund
+        do {
+            refund = try await client.refundCapture(captureID: captureID, amount: whole ? nil : wanted, requestID: String(requestID.prefix(PayPalClient.requestIDLengthMax)))
+        } catch {
+            throw PaymentServiceError(code: .providerFailed, description: "PayPal did not refund: \(error.message)")
+        }
+        return CardPayments.RefundRequested(paymentID: paymentID, refundID: refund.id, status: refund.status, amount: refund.amount ?? wanted)
+    }
+}

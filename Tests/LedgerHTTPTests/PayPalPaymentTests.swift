@@ -1,0 +1,176 @@
+import EventStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import LedgerCore
+import LedgerHTTP
+import LedgerService
+import NIOCore
+import NIOFoundationCompat
+import Payments
+import Synchronization
+import TestSupport
+import Testing
+
+private let webhookID = "WH-LISTING-LEDGER-TEST"
+
+/// The service wired to a PayPal stand-in over HTTPS (trusting its test authority), with keys.
+struct PayPalWorld: Sendable {
+    let client: any TestClientProtocol
+    let runtime: LedgerRuntime
+    let provider: PayPalStandIn
+    let staff: HTTPFields
+    let website: HTTPFields
+
+    var webhookURL: String { "http://127.0.0.1:\(client.port ?? 0)/webhooks/paypal" }
+
+    static func run(_ backend: Backend, _ body: @Sendable (PayPalWorld) async throws -> Void) async throws {
+        let provider = try await PayPalStandIn.start(clientID: "client-1", clientSecret: "secret-1")
+        let trustFile = FileManager.default.temporaryDirectory.appendingPathComponent("paypal-ca-\(UUID().uuidString).pem")
+        try Data(provider.caCertificatePEM.utf8).write(to: trustFile)
+        let runtime: LedgerRuntime
+        do {
+            runtime = try await TestRuntime.make(backend, settings: [
+                "paypal.api_base_url": provider.baseURL, "paypal.client_id": "client-1", "paypal.client_secret": "secret-1",
+                "paypal.webhook_id": webhookID, "paypal.certificate_hosts": PayPalStandIn.certificateHost,
+                "paypal.certificate_subject": "paypal", "paypal.trust_roots_file": trustFile.path,
+            ])
+        } catch {
+            await provider.stop()
+            throw error
+        }
+        do {
+            let staffKey = try await runtime.apiKeys.create(name: "Anna", role: .staff).key
+            let websiteKey = try await runtime.apiKeys.create(name: "Website", role: .website).key
+            let application = Application(router: buildRouter(runtime: runtime), configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+            try await application.test(.live) { client in
+                var staff = bearer(staffKey)
+                staff[.contentType] = "application/json"
+                var website = bearer(websiteKey)
+                website[.contentType] = "application/json"
+                try await body(PayPalWorld(client: client, runtime: runtime, provider: provider, staff: staff, website: website))
+            }
+        } catch {
+            await runtime.close()
+            await provider.stop()
+            throw error
+        }
+        await runtime.close()
+        await provider.stop()
+    }
+
+    func post(_ uri: String, _ headers: HTTPFields, _ object: [String: Any]) async throws -> TestResponse {
+        try await client.execute(uri: uri, method: .post, headers: headers, body: ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: object)))
+    }
+
+    func listing(_ id: String) async throws -> [String: Any] {
+        try await client.execute(uri: "/api/v1/profiles/\(id)/listing", method: .get, headers: staff).json
+    }
+
+    func certifiedProfile(_ id: String) async throws {
+        _ = try await runtime.profiles.handle(.register(kind: .mediator, displayName: id, contactEmail: "\(id)@example.org"), profileID: try ProfileID(id), metadata: .init(actor: "test"))
+        _ = try await runtime.profiles.handle(.changeCertification(.grant, reason: "assessed"), profileID: try ProfileID(id), metadata: .init(actor: "test"))
+    }
+
+    /// Checkout → the buyer approves → capture: returns the capture id.
+    func payThroughPayPal(_ profileID: String) async throws -> String {
+        let checkout = try await post("/api/v1/profiles/\(profileID)/checkout", website, [
+            "method": "paypal", "purpose": "listing", "successUrl": "https://imi.example/paid", "cancelUrl": "https://imi.example/",
+        ])
+        #expect(checkout.status == .created, "\(checkout.text)")
+        let orderID = try #require(checkout.json["checkoutId"] as? String)
+        #expect((checkout.json["redirectUrl"] as? String)?.contains(orderID) == true)
+        #expect(provider.order(orderID)?.customID == "listing:\(profileID)")
+        try provider.approve(orderID)
+        let captured = try await post("/api/v1/paypal/orders/\(orderID)/capture", website, [:])
+        #expect(captured.status == .ok, "\(captured.text)")
+        return try #require(captured.json["captureId"] as? String)
+    }
+
+    @discardableResult
+    func deliver(_ event: PayPalStandInEvent, tampering: PayPalTampering = PayPalTampering()) async throws -> (status: Int, body: String) {
+        try await provider.deliver(event, to: webhookURL, webhookID: webhookID, tampering: tampering)
+    }
+}
+
+@Suite("PayPal payments end to end")
+struct PayPalPaymentTests {
+    @Test(arguments: Backend.allCases)
+    func checkoutApprovalCaptureWebhookListsAndARefundHides(backend: Backend) async throws {
+        try await PayPalWorld.run(backend) { world in
+            try await world.certifiedProfile("pp-1")
+            let captureID = try await world.payThroughPayPal("pp-1")
+            #expect(try await world.listing("pp-1")["visible"] as? Bool == false, "listed when PayPal confirms, not before")
+
+            let completed = try await world.deliver(world.provider.captureCompletedEvent(captureID: captureID))
+            #expect(completed.status == 200, "\(completed.body)")
+            let listed = try await world.listing("pp-1")
+            #expect(listed["visible"] as? Bool == true)
+            #expect((listed["basis"] as? [String: Any])?["paymentIDs"] as? [String] == ["paypal-\(captureID)"])
+
+            let refund = try await world.post("/api/v1/payments/paypal-\(captureID)/refund", world.staff, [:])
+            #expect(refund.status == .accepted, "\(refund.text)")
+            let refundID = try #require(refund.json["refundId"] as? String)
+            let refunded = try await world.deliver(world.provider.captureRefundedEvent(refundID: refundID))
+            #expect(refunded.status == 200, "\(refunded.body)")
+            let hidden = try await world.listing("pp-1")
+            #expect(hidden["visible"] as? Bool == false)
+            #expect(hidden["reason"] as? String == "refunded")
+            // The refund found its capture through the `up` link: it is on the capture's payment.
+            let payment = try await world.client.execute(uri: "/api/v1/payments/paypal-\(captureID)", method: .get, headers: world.staff)
+            #expect(payment.json["refunded"] as? String == "125.00")
+        }
+    }
+
+    /// Reordered and repeated deliveries end where ordered single ones do.
+    @Test(arguments: Backend.allCases)
+    func reorderedAndRepeatedDeliveriesLeaveTheSameEndState(backend: Backend) async throws {
+        try await PayPalWorld.run(backend) { world in
+            try await world.certifiedProfile("pp-2")
+            let captureID = try await world.payThroughPayPal("pp-2")
+            let refundID = world.provider.refundOutOfBand(captureID: captureID, amount: nil)
+            let events = [world.provider.captureRefundedEvent(refundID: refundID), world.provider.captureCompletedEvent(captureID: captureID)]
+            for event in events {
+                for _ in 0..<2 { #expect(try await world.deliver(event).status == 200) }
+            }
+            let hidden = try await world.listing("pp-2")
+            #expect(hidden["visible"] as? Bool == false)
+            #expect(hidden["reason"] as? String == "refunded")
+            let payment = try await world.client.execute(uri: "/api/v1/payments/paypal-\(captureID)", method: .get, headers: world.staff)
+            #expect(payment.json["refunded"] as? String == "125.00")
+            #expect(payment.json["allocation"] as? String == "reversed")
+            let types = try await world.runtime.store.readStream("payment-paypal-\(captureID)", fromVersion: 1, limit: 100).map(\.type)
+            #expect(types.sorted() == ["PaymentReceived", "PaymentRefundReported"])
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func forgedOrBrokenDeliveriesAreRefusedAndWriteNothing(backend: Backend) async throws {
+        try await PayPalWorld.run(backend) { world in
+            try await world.certifiedProfile("pp-3")
+            let event = world.provider.event(eventType: "CUSTOMER.CREATED", resourceType: "customer", resource: ["id": "C-1"])
+            try world.provider.publishCertificate(name: "expired", notValidBefore: Date().addingTimeInterval(-200 * 86_400), notValidAfter: Date().addingTimeInterval(-100 * 86_400))
+            try await (world.runtime.store as? any EventStoreTestHooks)?.waitUntilAllCommittedEventsAreVisible()
+            let head = try await world.runtime.store.headCursor()
+            let fetchesBefore = world.provider.certificateRequestCount
+            let outsider = try await world.deliver(event, tampering: PayPalTampering(certificateURL: "https://certs.example.net/cert.pem"))
+            #expect(outsider.status == 400)
+            #expect(outsider.body.contains("invalid-signature"))
+            #expect(world.provider.certificateRequestCount == fetchesBefore, "no request to a host outside the allow-list")
+            let cases: [(String, PayPalTampering)] = [
+                ("wrong signature", PayPalTampering(signWithOtherKey: true)),
+                ("body changed by one byte", PayPalTampering(changeBodyAfterSigning: true)),
+                ("expired certificate", PayPalTampering(certificateURL: world.provider.certificateURL(name: "expired"))),
+                ("unknown algorithm", PayPalTampering(algorithm: "SHA1withRSA")),
+            ]
+            for (name, tampering) in cases {
+                let refused = try await world.deliver(event, tampering: tampering)
+                #expect(refused.status == 400, "\(name): \(refused.body)")
+            }
+            try await (world.runtime.store as? any EventStoreTestHooks)?.waitUntilAllCommittedEventsAreVisible()
+            #expect(try await world.runtime.store.headCursor() == head)
+            #expect(try await world.deliver(event).status == 200, "the same event, honestly delivered, is accepted")
+        }
+    }
+}
