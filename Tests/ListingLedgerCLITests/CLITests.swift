@@ -74,6 +74,35 @@ struct CLITests {
         #expect(replay.stderr.contains("exactly one of --delivery and --since"))
     }
 
+    /// A statement through the command line on PostgreSQL: a summary, a re-import that books nothing, and an
+    /// unsafe file refused with exit code 1 and a reason.
+    @Test
+    func aStatementIsImportedOnceAndAnUnsafeOneIsRefused() async throws {
+        let url = try await TestDatabase.freshURL(.postgres).connectionString
+        #expect(try await CLI.run(["migrate", "--database-url", url]).status == 0)
+        let statement = CamtStatementBuilder(statements: [.init(id: "S-1", iban: "NL91ABNA0417164300", entries: [
+            .init(date: "2026-03-02", bankReference: "R-1", transactions: [.init(amount: "125.00", payerName: "Ada", text: "no reference")]),
+            .init(date: "2026-03-02", bankReference: "R-2", transactions: [.init(amount: "30.00", payerName: "Bo", text: "gift")]),
+            .init(credit: false, date: "2026-03-03", bankReference: "R-3", transactions: [.init(amount: "2.00", text: "fee")]),
+        ])])
+        let file = try statement.write()
+        let first = try await CLI.run(["import-statement", file.path, "--database-url", url])
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(first.stdout.contains("camt053, 1 statement(s), 3 line(s)"))
+        #expect(first.stdout.contains("queued for staff 2") && first.stdout.contains("debits 1"))
+        let again = try await CLI.run(["import-statement", file.path, "--database-url", url])
+        #expect(again.stdout.contains("already imported 3"))
+
+        let unsafe = FileManager.default.temporaryDirectory.appendingPathComponent("xxe-\(UUID().uuidString).xml")
+        try Data("<?xml version=\"1.0\"?><!DOCTYPE d [<!ENTITY x SYSTEM \"file:///etc/passwd\">]><Document>&x;</Document>".utf8).write(to: unsafe)
+        let refused = try await CLI.run(["import-statement", unsafe.path, "--database-url", url])
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("was rejected") && refused.stderr.contains("nothing was imported"))
+        let missing = try await CLI.run(["import-statement", "/nonexistent/statement.xml", "--database-url", url])
+        #expect(missing.status == 1)
+        #expect(missing.stderr.contains("cannot read /nonexistent/statement.xml"))
+    }
+
     @Test
     func keysAreCreatedListedAndRevoked() async throws {
         let url = try await TestDatabase.freshURL(.sqlite).connectionString
