@@ -166,7 +166,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ListingLedgerCLITests",
-            dependencies: ["TestSupport"],
+            dependencies: ["TestSupport", "EventStore", "LedgerCore", "LedgerService", "Directory"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
