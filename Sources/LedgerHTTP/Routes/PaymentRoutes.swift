@@ -118,12 +118,7 @@ struct PaymentRoutes {
                 body: Data(buffer.readableBytesView), signatureHeader: request.headers[HTTPField.Name("Stripe-Signature")!],
                 requestID: context.requestID
             )
-            struct Acknowledgement: Encodable {
-                var received: Bool
-                var eventId: String
-                var duplicate: Bool
-            }
-            return try JSONResponse(Acknowledgement(received: true, eventId: receipt.eventID, duplicate: receipt.duplicate))
+            return try JSONResponse(WebhookAcknowledgement(receipt))
         }
         router.post("webhooks/paypal") { request, context in
             let buffer = try await request.body.collect(upTo: context.bodyBytesMax)
@@ -132,12 +127,7 @@ struct PaymentRoutes {
                 body: Data(buffer.readableBytesView), header: { name in HTTPField.Name(name).flatMap { headers[$0] } },
                 requestID: context.requestID
             )
-            struct Acknowledgement: Encodable {
-                var received: Bool
-                var eventId: String
-                var duplicate: Bool
-            }
-            return try JSONResponse(Acknowledgement(received: true, eventId: receipt.eventID, duplicate: receipt.duplicate))
+            return try JSONResponse(WebhookAcknowledgement(receipt))
         }
     }
 }
@@ -150,17 +140,16 @@ private func decodeJSON<Body: Decodable>(_ type: Body.Type, _ buffer: ByteBuffer
     }
 }
 
-/// `limit` (1 to `pageSizeMax`, default 100) and `offset` (default 0).
-func pageParameters(_ request: Request, pageSizeMax: Int) throws -> (Int, Int) {
-    let limit = try request.uri.queryParameters["limit"].map { text -> Int in
-        guard let value = Int(text), (1...pageSizeMax).contains(value) else { throw Problem.badRequest("limit must be 1 to \(pageSizeMax)") }
-        return value
-    } ?? 100
-    let offset = try request.uri.queryParameters["offset"].map { text -> Int in
-        guard let value = Int(text), value >= 0 else { throw Problem.badRequest("offset must be 0 or more") }
-        return value
-    } ?? 0
-    return (limit, offset)
+/// What a provider's webhook is answered once its event is recorded (or found recorded before).
+struct WebhookAcknowledgement: Encodable {
+    var received = true
+    var eventId: String
+    var duplicate: Bool
+
+    init(_ receipt: CardPayments.WebhookReceipt) {
+        eventId = receipt.eventID
+        duplicate = receipt.duplicate
+    }
 }
 
 /// One payment as staff see it: the money, its refunds and disputes, and what it does to a listing.

@@ -102,7 +102,7 @@ struct ProfileRoutes {
                 guard let days = Int(text), (0...3_650).contains(days) else { throw Problem.badRequest("expiringWithinDays must be 0 to 3650") }
                 return days
             }
-            let (limit, offset) = try paging(request)
+            let (limit, offset) = try pageParameters(request, pageSizeMax: ListingQueries.pageSizeMax)
             return try JSONResponse(try await runtime.listings.list(status: status, expiringWithinDays: within, limit: limit, offset: offset))
         }
     }
@@ -149,20 +149,6 @@ struct ProfileRoutes {
         }
         if let instant = try? Date(text, strategy: .iso8601) { return instant }
         throw Problem.badRequest("at '\(text.prefix(40))' is neither a date (2026-01-31) nor an instant (2026-01-31T12:00:00Z)")
-    }
-
-    private func paging(_ request: Request) throws -> (Int, Int) {
-        let limit = try request.uri.queryParameters["limit"].map { text -> Int in
-            guard let value = Int(text), (1...ListingQueries.pageSizeMax).contains(value) else {
-                throw Problem.badRequest("limit must be 1 to \(ListingQueries.pageSizeMax)")
-            }
-            return value
-        } ?? 100
-        let offset = try request.uri.queryParameters["offset"].map { text -> Int in
-            guard let value = Int(text), value >= 0 else { throw Problem.badRequest("offset must be 0 or more") }
-            return value
-        } ?? 0
-        return (limit, offset)
     }
 }
 

@@ -36,3 +36,15 @@ func describe(_ error: DecodingError) -> String {
     }
 }
 
+/// `limit` (1 to `pageSizeMax`, default 100) and `offset` (default 0).
+func pageParameters(_ request: Request, pageSizeMax: Int) throws -> (Int, Int) {
+    let limit = try request.uri.queryParameters["limit"].map { text -> Int in
+        guard let value = Int(text), (1...pageSizeMax).contains(value) else { throw Problem.badRequest("limit must be 1 to \(pageSizeMax)") }
+        return value
+    } ?? 100
+    let offset = try request.uri.queryParameters["offset"].map { text -> Int in
+        guard let value = Int(text), value >= 0 else { throw Problem.badRequest("offset must be 0 or more") }
+        return value
+    } ?? 0
+    return (limit, offset)
+}
