@@ -41,13 +41,12 @@ extension CardProviderStandIn {
 
     /// The steps every API call shares: outage simulation, authentication, form decoding, idempotent replay.
     private func handle(_ request: Request, path: String, create: Creation) async -> Response {
-        switch injectedBehaviour() {
+        switch await faults.nextFault() {
         case .hang:
-            await waitUntilStopped()
             return respond(.invalid("the stand-in stopped", param: nil, status: 503, type: "api_error"))
         case .fail(let status):
             return respond(.invalid("Simulated provider failure \(status).", param: nil, status: status, type: "api_error"))
-        case .none:
+        case nil:
             break
         }
         guard request.headers[.authorization] == "Bearer \(secretKey)" else {
@@ -88,36 +87,6 @@ extension CardProviderStandIn {
             }
         }
         return respond(answer)
-    }
-
-    private enum InjectedBehaviour {
-        case none, hang, fail(Int)
-    }
-
-    private func injectedBehaviour() -> InjectedBehaviour {
-        state.withLock { state in
-            state.apiRequestCount += 1
-            if state.hangsRemaining > 0 {
-                state.hangsRemaining -= 1
-                return .hang
-            }
-            if state.failures.count > 0 {
-                state.failures.count -= 1
-                return .fail(state.failures.status)
-            }
-            return .none
-        }
-    }
-
-    private func waitUntilStopped() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let resumeNow = state.withLock { state in
-                if state.stopped { return true }
-                state.hanging.append(continuation)
-                return false
-            }
-            if resumeNow { continuation.resume() }
-        }
     }
 
     private func respond(_ answer: APIAnswer, replayed: Bool = false) -> Response {

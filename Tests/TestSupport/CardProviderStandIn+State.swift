@@ -1,20 +1,13 @@
 import Foundation
 import LedgerCore
 import Payments
-import ServiceLifecycle
 
 extension CardProviderStandIn {
     /// Everything the stand-in remembers, behind one lock.
     struct State {
-        var port = 0
-        /// The task running the server and the group that stops it.
-        var server: (task: Task<Void, Never>, group: ServiceGroup)?
-        var stopped = false
+        /// The running server, once started.
+        var server: LoopbackServer?
         var idCounter = 0
-        var apiRequestCount = 0
-        var failures: (status: Int, count: Int) = (500, 0)
-        var hangsRemaining = 0
-        var hanging: [CheckedContinuation<Void, Never>] = []
         var sessions: [String: StandInSession] = [:]
         var sessionOrder: [String] = []
         var paymentIntentBySession: [String: String] = [:]

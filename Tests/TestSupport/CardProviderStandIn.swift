@@ -2,10 +2,7 @@ import AsyncHTTPClient
 public import Foundation
 import Hummingbird
 public import LedgerCore
-import Logging
-import NIOCore
 public import Payments
-import ServiceLifecycle
 import Synchronization
 
 /// A Stripe-compatible card provider for end-to-end tests, speaking the real wire format on 127.0.0.1.
@@ -22,6 +19,7 @@ public final class CardProviderStandIn: Sendable {
     let now: @Sendable () -> Date
     let httpClient: HTTPClient
     let state = Mutex(State())
+    let faults = LoopbackServer.Faults()
 
     private init(secretKey: String, webhookSecrets: [String], now: @escaping @Sendable () -> Date) {
         self.secretKey = secretKey
@@ -39,56 +37,23 @@ public final class CardProviderStandIn: Sendable {
         now: @escaping @Sendable () -> Date = { Date() }
     ) async throws -> CardProviderStandIn {
         let standIn = CardProviderStandIn(secretKey: secretKey, webhookSecrets: webhookSecrets, now: now)
-        let (ports, portContinuation) = AsyncStream<Int>.makeStream()
-        var logger = Logger(label: "card-provider-stand-in")
-        logger.logLevel = .warning
-        let application = Application(
-            router: standIn.buildRouter(),
-            configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: "card-provider-stand-in"),
-            onServerRunning: { channel in
-                portContinuation.yield(channel.localAddress?.port ?? 0)
-            },
-            logger: logger
-        )
-        // A service group of our own, so that stop() can shut the server down gracefully rather than cancel it.
-        let serviceGroup = ServiceGroup(
-            configuration: .init(services: [application], gracefulShutdownSignals: [], logger: logger)
-        )
-        let server = Task {
-            do {
-                try await serviceGroup.run()
-            } catch {
-                logger.error("card provider stand-in stopped: \(error)")
-            }
-            portContinuation.finish()
+        do {
+            let server = try await LoopbackServer.start(name: "card provider stand-in", router: standIn.buildRouter())
+            standIn.state.withLock { $0.server = server }
+        } catch {
+            try? await standIn.httpClient.shutdown()
+            throw error
         }
-        standIn.state.withLock { $0.server = (server, serviceGroup) }
-        var iterator = ports.makeAsyncIterator()
-        guard let port = await iterator.next(), port > 0 else {
-            await standIn.stop()
-            throw StandInError("the card provider stand-in did not start listening")
-        }
-        standIn.state.withLock { $0.port = port }
         return standIn
     }
 
     /// `http://127.0.0.1:<port>`, the value for the card provider's base URL.
-    public var baseURL: String { "http://127.0.0.1:\(state.withLock { $0.port })" }
+    public var baseURL: String { "http://127.0.0.1:\(state.withLock { $0.server?.port ?? 0 })" }
 
     /// Releases hanging requests, stops the server and the delivery client. Safe to call twice.
     public func stop() async {
-        let (server, hanging) = state.withLock { state in
-            state.stopped = true
-            defer { (state.hanging, state.server) = ([], nil) }
-            return (state.server, state.hanging)
-        }
-        for continuation in hanging {
-            continuation.resume()
-        }
-        if let (task, serviceGroup) = server {
-            await serviceGroup.triggerGracefulShutdown()
-            await task.value
-        }
+        faults.releaseHanging()
+        await state.withLock { $0.server }?.stop()
         try? await httpClient.shutdown()
     }
 
@@ -99,18 +64,16 @@ public final class CardProviderStandIn: Sendable {
     public var createdRefunds: [StandInRefund] { state.withLock { $0.apiRefunds } }
 
     /// API requests received, including failed, hung and replayed ones.
-    public var apiRequestCount: Int { state.withLock { $0.apiRequestCount } }
+    public var apiRequestCount: Int { faults.requestCount }
 
     /// Makes the next `count` API requests answer `status` with the provider's error JSON and no effect.
     public func failNextRequests(status: Int, count: Int) {
-        precondition((400...599).contains(status) && count >= 0, "a failure is a 4xx or 5xx status, a count at least 0")
-        state.withLock { $0.failures = (status, count) }
+        faults.failNextRequests(status: status, count: count)
     }
 
     /// Makes the next `count` API requests never answer, until ``stop()``.
     public func hangNextRequests(count: Int) {
-        precondition(count >= 0, "a count is at least 0")
-        state.withLock { $0.hangsRemaining = count }
+        faults.hangNextRequests(count: count)
     }
 
     /// Marks a session paid, as a customer paying on the hosted page does: assigns its payment intent and charge.

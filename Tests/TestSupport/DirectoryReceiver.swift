@@ -2,7 +2,6 @@ import Crypto
 public import Foundation
 import HTTPTypes
 import Hummingbird
-import Logging
 import NIOCore
 import NIOFoundationCompat
 import Synchronization
@@ -33,11 +32,10 @@ public final class DirectoryReceiver: Sendable {
     struct State {
         var secret: Data?
         var attempts = 0
-        var port = 0
         var status = 200
         var retryAfter: String?
         var received: [Received] = []
-        var server: Task<Void, Never>?
+        var server: LoopbackServer?
     }
 
     let state = Mutex(State())
@@ -56,33 +54,13 @@ public final class DirectoryReceiver: Sendable {
             let body = try await request.body.collect(upTo: 1 << 20)
             return receiver.receive(headers: request.headers, body: Data(buffer: body))
         }
-        let (ports, continuation) = AsyncStream<Int>.makeStream()
-        var logger = Logger(label: "directory-receiver")
-        logger.logLevel = .warning
-        let application = Application(
-            router: router,
-            configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: "directory-receiver"),
-            onServerRunning: { continuation.yield($0.localAddress?.port ?? 0) },
-            logger: logger
-        )
-        let server = Task {
-            try? await application.runService(gracefulShutdownSignals: [])
-            continuation.finish()
-        }
-        var iterator = ports.makeAsyncIterator()
-        guard let port = await iterator.next(), port > 0 else {
-            server.cancel()
-            throw StandInError("the directory receiver did not start listening")
-        }
-        receiver.state.withLock {
-            $0.port = port
-            $0.server = server
-        }
+        let server = try await LoopbackServer.start(name: "directory receiver", router: router)
+        receiver.state.withLock { $0.server = server }
         return receiver
     }
 
     /// Where to deliver.
-    public var url: String { "http://127.0.0.1:\(state.withLock { $0.port })/hooks" }
+    public var url: String { "http://127.0.0.1:\(state.withLock { $0.server?.port ?? 0 })/hooks" }
 
     /// The `whsec_…` secret to verify with (as shown when the endpoint was added).
     public func trust(secret: String) {
@@ -104,10 +82,9 @@ public final class DirectoryReceiver: Sendable {
     /// Every request, however it was answered.
     public var attempts: Int { state.withLock { $0.attempts } }
 
+    /// Stops the server, letting requests in flight finish. Safe to call twice.
     public func stop() async {
-        let server = state.withLock { $0.server }
-        server?.cancel()
-        await server?.value
+        await state.withLock { $0.server }?.stop()
     }
 
     private func receive(headers: HTTPFields, body: Data) -> Response {

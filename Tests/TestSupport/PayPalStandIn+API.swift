@@ -166,39 +166,14 @@ extension PayPalStandIn {
 
     /// A failure or hang the test asked for, counting the request either way.
     private func injectedAnswer() async -> APIAnswer? {
-        enum Injected { case none, hang, fail(Int) }
-        let injected: Injected = state.withLock { state in
-            state.apiRequestCount += 1
-            if state.hangsRemaining > 0 {
-                state.hangsRemaining -= 1
-                return .hang
-            }
-            if state.failures.count > 0 {
-                state.failures.count -= 1
-                return .fail(state.failures.status)
-            }
-            return .none
-        }
-        switch injected {
-        case .none:
+        switch await faults.nextFault() {
+        case nil:
             return nil
         case .hang:
-            await waitUntilStopped()
             return .error(503, name: "SERVICE_UNAVAILABLE", message: "The stand-in stopped.")
         case .fail(let status):
             let name = status >= 500 ? "INTERNAL_SERVER_ERROR" : "UNPROCESSABLE_ENTITY"
             return .error(status, name: name, message: "Simulated PayPal failure \(status).")
-        }
-    }
-
-    private func waitUntilStopped() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let resumeNow = state.withLock { state in
-                if state.stopped { return true }
-                state.hanging.append(continuation)
-                return false
-            }
-            if resumeNow { continuation.resume() }
         }
     }
 

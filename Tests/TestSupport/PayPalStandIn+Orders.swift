@@ -103,14 +103,7 @@ extension PayPalStandIn {
             guard units <= remaining else {
                 return .failure(APIAnswerBox(.unprocessable("REFUND_AMOUNT_EXCEEDED", "The refund amount must be less than or equal to the capture amount that has not yet been refunded.")))
             }
-            let refund = RefundRecord(
-                id: state.nextID(),
-                captureID: captureID,
-                amount: Money(minorUnits: units, currency: capture.amount.currency),
-                createTime: now()
-            )
-            state.refunds[refund.id] = refund
-            state.captures[captureID]?.refundIDs.append(refund.id)
+            let refund = state.addRefund(of: units, to: capture, createTime: now())
             state.apiRefunds.append(refund.id)
             return .success(refund)
         }

@@ -1,21 +1,14 @@
 import Foundation
 import LedgerCore
-import ServiceLifecycle
 
 extension PayPalStandIn {
     /// Everything the stand-in remembers, behind one lock.
     struct State {
-        var port = 0
-        /// The task running the server and the group that stops it.
-        var server: (task: Task<Void, Never>, group: ServiceGroup)?
-        var stopped = false
+        /// The running server, once started.
+        var server: LoopbackServer?
         var idCounter = 0
-        var apiRequestCount = 0
         var tokenRequestCount = 0
         var certificateRequestCount = 0
-        var failures: (status: Int, count: Int) = (500, 0)
-        var hangsRemaining = 0
-        var hanging: [CheckedContinuation<Void, Never>] = []
         /// Access tokens issued, with when each expires.
         var tokens: [String: Date] = [:]
         var orders: [String: OrderRecord] = [:]
@@ -35,6 +28,19 @@ extension PayPalStandIn {
             let random = (0..<11).map { _ in alphabet.randomElement()! }
             let counter = String(idCounter)
             return String(random) + String(repeating: "0", count: max(0, 6 - counter.count)) + counter
+        }
+
+        /// Refunds `minorUnits` of a capture, in its currency, and returns the refund.
+        mutating func addRefund(of minorUnits: Int64, to capture: CaptureRecord, createTime: Date) -> RefundRecord {
+            let refund = RefundRecord(
+                id: nextID(),
+                captureID: capture.id,
+                amount: Money(minorUnits: minorUnits, currency: capture.amount.currency),
+                createTime: createTime
+            )
+            refunds[refund.id] = refund
+            captures[capture.id]?.refundIDs.append(refund.id)
+            return refund
         }
     }
 

@@ -1,13 +1,9 @@
 import AsyncHTTPClient
 public import Foundation
-import Hummingbird
-import HummingbirdTLS
 public import LedgerCore
-import Logging
 public import NIOSSL
 import NIOCore
 public import Payments
-import ServiceLifecycle
 import Synchronization
 
 /// A PayPal-compatible provider for end-to-end tests, speaking the real wire format over HTTPS on 127.0.0.1.
@@ -31,6 +27,7 @@ public final class PayPalStandIn: Sendable {
     let certificates: PayPalStandInCertificates
     let httpClient: HTTPClient
     let state = Mutex(State())
+    let faults = LoopbackServer.Faults()
 
     private init(
         clientID: String,
@@ -78,42 +75,18 @@ public final class PayPalStandIn: Sendable {
             certificateChain: try NIOSSLCertificate.fromPEMBytes(Array(standIn.certificates.serverCertificatePEM.utf8)).map { .certificate($0) },
             privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(standIn.certificates.serverKeyPEM.utf8), format: .pem))
         )
-        let (ports, portContinuation) = AsyncStream<Int>.makeStream()
-        var logger = Logger(label: "paypal-stand-in")
-        logger.logLevel = .warning
-        let application = Application(
-            router: standIn.buildRouter(),
-            server: try .tls(.http1(), tlsConfiguration: tls),
-            configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: "paypal-stand-in"),
-            onServerRunning: { channel in
-                portContinuation.yield(channel.localAddress?.port ?? 0)
-            },
-            logger: logger
-        )
-        // A service group of our own, so that stop() can shut the server down gracefully rather than cancel it.
-        let serviceGroup = ServiceGroup(
-            configuration: .init(services: [application], gracefulShutdownSignals: [], logger: logger)
-        )
-        let server = Task {
-            do {
-                try await serviceGroup.run()
-            } catch {
-                logger.error("PayPal stand-in stopped: \(error)")
-            }
-            portContinuation.finish()
+        do {
+            let server = try await LoopbackServer.start(name: "PayPal stand-in", router: standIn.buildRouter(), tlsConfiguration: tls)
+            standIn.state.withLock { $0.server = server }
+        } catch {
+            try? await standIn.httpClient.shutdown()
+            throw error
         }
-        standIn.state.withLock { $0.server = (server, serviceGroup) }
-        var iterator = ports.makeAsyncIterator()
-        guard let port = await iterator.next(), port > 0 else {
-            await standIn.stop()
-            throw StandInError("the PayPal stand-in did not start listening")
-        }
-        standIn.state.withLock { $0.port = port }
         return standIn
     }
 
     /// `https://127.0.0.1:<port>`, the value for PayPal's base URL.
-    public var baseURL: String { "https://127.0.0.1:\(state.withLock { $0.port })" }
+    public var baseURL: String { "https://127.0.0.1:\(state.withLock { $0.server?.port ?? 0 })" }
 
     /// The host a verifier must allow for the stand-in's certificate URLs.
     public static let certificateHost = "127.0.0.1"
@@ -155,23 +128,13 @@ public final class PayPalStandIn: Sendable {
 
     /// Releases hanging requests, stops the server and the delivery client. Safe to call twice.
     public func stop() async {
-        let (server, hanging) = state.withLock { state in
-            state.stopped = true
-            defer { (state.hanging, state.server) = ([], nil) }
-            return (state.server, state.hanging)
-        }
-        for continuation in hanging {
-            continuation.resume()
-        }
-        if let (task, serviceGroup) = server {
-            await serviceGroup.triggerGracefulShutdown()
-            await task.value
-        }
+        faults.releaseHanging()
+        await state.withLock { $0.server }?.stop()
         try? await httpClient.shutdown()
     }
 
     /// API requests received (token, orders, captures, refunds), including failed, hung and replayed ones.
-    public var apiRequestCount: Int { state.withLock { $0.apiRequestCount } }
+    public var apiRequestCount: Int { faults.requestCount }
 
     /// Token requests received, including refused ones.
     public var tokenRequestCount: Int { state.withLock { $0.tokenRequestCount } }
@@ -195,14 +158,12 @@ public final class PayPalStandIn: Sendable {
 
     /// Makes the next `count` API requests answer `status` with PayPal's error JSON and no effect.
     public func failNextRequests(status: Int, count: Int) {
-        precondition((400...599).contains(status) && count >= 0, "a failure is a 4xx or 5xx status, a count at least 0")
-        state.withLock { $0.failures = (status, count) }
+        faults.failNextRequests(status: status, count: count)
     }
 
     /// Makes the next `count` API requests never answer, until ``stop()``.
     public func hangNextRequests(count: Int) {
-        precondition(count >= 0, "a count is at least 0")
-        state.withLock { $0.hangsRemaining = count }
+        faults.hangNextRequests(count: count)
     }
 
     /// Forgets every access token issued, as when PayPal revokes them; the next API call answers 401.
@@ -245,15 +206,7 @@ public final class PayPalStandIn: Sendable {
             let remaining = capture.amount.minorUnits - capture.refundedMinorUnits(in: state.refunds)
             let units = amount?.minorUnits ?? remaining
             precondition(units > 0 && units <= remaining, "refund \(units) exceeds what remains (\(remaining))")
-            let refund = RefundRecord(
-                id: state.nextID(),
-                captureID: captureID,
-                amount: Money(minorUnits: units, currency: capture.amount.currency),
-                createTime: now()
-            )
-            state.refunds[refund.id] = refund
-            state.captures[captureID]?.refundIDs.append(refund.id)
-            return refund.id
+            return state.addRefund(of: units, to: capture, createTime: now()).id
         }
     }
 

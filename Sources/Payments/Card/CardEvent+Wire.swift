@@ -1,4 +1,3 @@
-import Foundation
 import LedgerCore
 
 /// The event envelope as sent; every field optional so that a missing one gets a message naming it.
@@ -13,20 +12,6 @@ struct WireEnvelope: Decodable {
     var created: Int64?
     var livemode: Bool?
     var data: DataField?
-}
-
-/// Checks that a value is a JSON object without reading it, so unknown event types cost nothing.
-struct ObjectPresence: Decodable {
-    private struct AnyKey: CodingKey {
-        var stringValue: String
-        var intValue: Int? { nil }
-        init(stringValue: String) { self.stringValue = stringValue }
-        init?(intValue: Int) { nil }
-    }
-
-    init(from decoder: any Decoder) throws {
-        _ = try decoder.container(keyedBy: AnyKey.self)
-    }
 }
 
 /// `data.object` decoded as `Object`, once the type says what it is.
@@ -110,34 +95,6 @@ struct WireDispute: Decodable {
     enum CodingKeys: String, CodingKey {
         case id, charge, amount, currency, status
         case paymentIntent = "payment_intent"
-    }
-}
-
-enum WireJSON {
-    /// Decodes `body`, turning the decoder's error into a ``CardWebhookError`` naming the offending field.
-    static func decode<Value: Decodable>(_ type: Value.Type, from body: Data) throws(CardWebhookError) -> Value {
-        do {
-            return try JSONDecoder().decode(type, from: body)
-        } catch let error as DecodingError {
-            throw malformed(describe(error))
-        } catch {
-            throw malformed("the body is not JSON")
-        }
-    }
-
-    private static func describe(_ error: DecodingError) -> String {
-        switch error {
-        case .typeMismatch(_, let context), .valueNotFound(_, let context):
-            let path = context.codingPath.map(\.stringValue).joined(separator: ".")
-            return path.isEmpty ? "the body is not a JSON event object" : "'\(path)' has the wrong type"
-        case .keyNotFound(let key, let context):
-            let path = (context.codingPath + [key]).map(\.stringValue).joined(separator: ".")
-            return "'\(path)' is missing"
-        case .dataCorrupted:
-            return "the body is not JSON"
-        @unknown default:
-            return "the body is not a JSON event object"
-        }
     }
 }
 

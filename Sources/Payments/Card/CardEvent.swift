@@ -31,7 +31,7 @@ public struct CardEvent: Sendable, Hashable {
     /// `evt_` followed by 1 to 250 letters, digits or `_`, `type`, `created` or `data.object` is missing, or a
     /// known type's object lacks a field we need (the message names it).
     public static func parse(_ body: Data) throws(CardWebhookError) -> CardEvent {
-        let envelope = try WireJSON.decode(WireEnvelope.self, from: body)
+        let envelope = try WireJSON.decode(WireEnvelope.self, from: body, failure: malformed)
         if let object = envelope.object, object != "event" {
             throw malformed("the body is a '\(object.prefix(40))' object, not an event")
         }

@@ -22,7 +22,7 @@ extension CardFact {
     }
 
     private static func checkoutSession(_ body: Data, stage: CheckoutSessionFact.Stage) throws(CardWebhookError) -> CheckoutSessionFact {
-        let session = try WireJSON.decode(WireObjectEnvelope<WireCheckoutSession>.self, from: body).data.object
+        let session = try WireJSON.decode(WireObjectEnvelope<WireCheckoutSession>.self, from: body, failure: malformed).data.object
         let fields = FieldReader(objectName: "checkout.session")
         // The client reference is set by us on every session; metadata is the fallback for sessions made by hand.
         let reference = session.clientReferenceID.flatMap(CardReference.init(clientReferenceID:))
@@ -38,7 +38,7 @@ extension CardFact {
     }
 
     private static func paymentIntent(_ body: Data, succeeded: Bool) throws(CardWebhookError) -> PaymentIntentFact {
-        let intent = try WireJSON.decode(WireObjectEnvelope<WirePaymentIntent>.self, from: body).data.object
+        let intent = try WireJSON.decode(WireObjectEnvelope<WirePaymentIntent>.self, from: body, failure: malformed).data.object
         let fields = FieldReader(objectName: "payment_intent")
         // A failed intent received nothing, so the attempted amount is the useful figure there.
         var units = intent.amountReceived ?? 0
@@ -54,7 +54,7 @@ extension CardFact {
     }
 
     private static func chargeRefunded(_ body: Data) throws(CardWebhookError) -> ChargeRefundFact {
-        let charge = try WireJSON.decode(WireObjectEnvelope<WireCharge>.self, from: body).data.object
+        let charge = try WireJSON.decode(WireObjectEnvelope<WireCharge>.self, from: body, failure: malformed).data.object
         let fields = FieldReader(objectName: "charge")
         return ChargeRefundFact(
             chargeID: try fields.require(charge.id, "id"),
@@ -67,7 +67,7 @@ extension CardFact {
     }
 
     private static func refund(_ body: Data) throws(CardWebhookError) -> RefundFact {
-        let refund = try WireJSON.decode(WireObjectEnvelope<WireRefund>.self, from: body).data.object
+        let refund = try WireJSON.decode(WireObjectEnvelope<WireRefund>.self, from: body, failure: malformed).data.object
         let fields = FieldReader(objectName: "refund")
         return RefundFact(
             refundID: try fields.require(refund.id, "id"),
@@ -79,7 +79,7 @@ extension CardFact {
     }
 
     private static func dispute(_ body: Data, phase: DisputeFact.Phase) throws(CardWebhookError) -> DisputeFact {
-        let dispute = try WireJSON.decode(WireObjectEnvelope<WireDispute>.self, from: body).data.object
+        let dispute = try WireJSON.decode(WireObjectEnvelope<WireDispute>.self, from: body, failure: malformed).data.object
         let fields = FieldReader(objectName: "dispute")
         return DisputeFact(
             disputeID: try fields.require(dispute.id, "id"),

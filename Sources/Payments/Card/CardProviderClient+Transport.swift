@@ -1,7 +1,6 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
-import NIOFoundationCompat
 import NIOHTTP1
 
 extension CardProviderClient {
@@ -55,41 +54,15 @@ extension CardProviderClient {
     }
 
     /// Sends the request and reads the whole answer within the configured timeout.
-    ///
-    /// The client's own deadline stops once the response head arrives, so the body is read inside a race with
-    /// a timer too: a provider that sends headers and then stalls must not hold us either.
     private func exchange(_ request: HTTPClientRequest, path: String) async throws(CardProviderError) -> (status: Int, body: Data) {
-        let timeoutSeconds = configuration.requestTimeoutSeconds
-        let deadline = NIODeadline.now() + .seconds(timeoutSeconds)
-        let httpClient = self.httpClient
-        let outcome: Result<(Int, Data), any Error> = await withTaskGroup(of: Result<(Int, Data), any Error>?.self) { group in
-            group.addTask {
-                do {
-                    let response = try await httpClient.execute(request, deadline: deadline)
-                    let buffer = try await response.body.collect(upTo: Self.responseBodyBytesMax)
-                    return .success((Int(response.status.code), Data(buffer: buffer)))
-                } catch {
-                    return .failure(error)
-                }
-            }
-            group.addTask {
-                // Whether it wakes or is cancelled, the timer yields nil; it only matters when it comes first.
-                try? await Task.sleep(for: .seconds(timeoutSeconds))
-                return nil
-            }
-            let first = await group.next() ?? nil
-            group.cancelAll()
-            return first ?? .failure(TimedOut())
-        }
-        switch outcome {
-        case .success(let answer):
-            return answer
-        case .failure(let error) where error is NIOTooManyBytesError:
-            throw CardProviderError(.malformedResponse, "POST \(path) answered with more than \(Self.responseBodyBytesMax) bytes")
-        case .failure(let error) where error is TimedOut:
-            throw CardProviderError(.unavailable, "POST \(path) did not complete within \(timeoutSeconds) s")
-        case .failure(let error):
-            throw CardProviderError(.unavailable, "POST \(path) could not be completed: \(error)")
+        try await HTTPExchange.answer(
+            request,
+            action: "POST \(path)",
+            on: httpClient,
+            timeoutSeconds: configuration.requestTimeoutSeconds,
+            bodyBytesMax: Self.responseBodyBytesMax
+        ) { problem, message in
+            CardProviderError(problem == .responseTooLarge ? .malformedResponse : .unavailable, message)
         }
     }
 
@@ -98,9 +71,6 @@ extension CardProviderClient {
         (try? JSONDecoder().decode(WireProviderError.self, from: body))?.error
     }
 }
-
-/// The timer won the race.
-private struct TimedOut: Error {}
 
 /// The provider's error body.
 struct WireProviderError: Decodable {

@@ -42,7 +42,7 @@ public final class PayPalHTTPCertificateSource: PayPalCertificateSource {
         var request = HTTPClientRequest(url: url.absoluteString)
         request.method = .GET
         request.headers.add(name: "Accept", value: "application/x-pem-file, */*")
-        let outcome = await PayPalExchange.run(
+        let outcome = await HTTPExchange.run(
             request,
             on: httpClient,
             timeoutSeconds: requestTimeoutSeconds,

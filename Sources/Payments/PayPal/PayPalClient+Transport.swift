@@ -87,16 +87,14 @@ extension PayPalClient {
 
     /// Sends the request and reads the whole answer within the configured timeout.
     private func exchange(_ request: HTTPClientRequest, action: String) async throws(PayPalProviderError) -> (status: Int, body: Data) {
-        let timeoutSeconds = configuration.requestTimeoutSeconds
-        switch await PayPalExchange.run(request, on: httpClient, timeoutSeconds: timeoutSeconds, bodyBytesMax: Self.responseBodyBytesMax) {
-        case .answered(let status, let body):
-            return (status, body)
-        case .tooLarge:
-            throw PayPalProviderError(.malformedResponse, "\(action) answered with more than \(Self.responseBodyBytesMax) bytes")
-        case .timedOut:
-            throw PayPalProviderError(.unavailable, "\(action) did not complete within \(timeoutSeconds) s")
-        case .failed(let error):
-            throw PayPalProviderError(.unavailable, "\(action) could not be completed: \(error)")
+        try await HTTPExchange.answer(
+            request,
+            action: action,
+            on: httpClient,
+            timeoutSeconds: configuration.requestTimeoutSeconds,
+            bodyBytesMax: Self.responseBodyBytesMax
+        ) { problem, message in
+            PayPalProviderError(problem == .responseTooLarge ? .malformedResponse : .unavailable, message)
         }
     }
 

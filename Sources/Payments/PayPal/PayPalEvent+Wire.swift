@@ -145,34 +145,6 @@ struct PayPalWireOrder: Decodable, Sendable {
     }
 }
 
-enum PayPalWireJSON {
-    /// Decodes `body`, turning the decoder's error into a ``PayPalWebhookError`` naming the offending field.
-    static func decode<Value: Decodable>(_ type: Value.Type, from body: Data) throws(PayPalWebhookError) -> Value {
-        do {
-            return try JSONDecoder().decode(type, from: body)
-        } catch let error as DecodingError {
-            throw paypalMalformed(describe(error))
-        } catch {
-            throw paypalMalformed("the body is not JSON")
-        }
-    }
-
-    private static func describe(_ error: DecodingError) -> String {
-        switch error {
-        case .typeMismatch(_, let context), .valueNotFound(_, let context):
-            let path = context.codingPath.map(\.stringValue).joined(separator: ".")
-            return path.isEmpty ? "the body is not a JSON event object" : "'\(path)' has the wrong type"
-        case .keyNotFound(let key, let context):
-            let path = (context.codingPath + [key]).map(\.stringValue).joined(separator: ".")
-            return "'\(path)' is missing"
-        case .dataCorrupted:
-            return "the body is not JSON"
-        @unknown default:
-            return "the body is not a JSON event object"
-        }
-    }
-}
-
 /// Reads the fields of a known resource type, naming the first one missing.
 struct PayPalFieldReader {
     /// The resource's name, e.g. `capture`, for messages.

@@ -29,7 +29,7 @@ public struct PayPalEvent: Sendable, Hashable {
     /// a known type's resource lacks a field we need (the message names it). Amounts are read exactly from
     /// PayPal's decimal strings; a value with more than two decimals is refused rather than rounded.
     public static func parse(_ body: Data) throws(PayPalWebhookError) -> PayPalEvent {
-        let envelope = try PayPalWireJSON.decode(PayPalWireEnvelope.self, from: body)
+        let envelope = try WireJSON.decode(PayPalWireEnvelope.self, from: body, failure: paypalMalformed)
         guard let id = envelope.id else { throw paypalMalformed("the event has no id") }
         guard isValidID(id) else {
             throw paypalMalformed("the event id '\(id.prefix(80))' is not WH- followed by 1 to \(idSuffixLengthMax) letters, digits or '-'")

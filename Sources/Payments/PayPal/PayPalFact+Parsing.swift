@@ -18,7 +18,7 @@ extension PayPalFact {
     }
 
     private static func capture(_ body: Data, kind: PayPalCaptureFact.Kind) throws(PayPalWebhookError) -> PayPalCaptureFact {
-        let capture = try PayPalWireJSON.decode(PayPalWireResourceEnvelope<PayPalWireCapture>.self, from: body).resource
+        let capture = try WireJSON.decode(PayPalWireResourceEnvelope<PayPalWireCapture>.self, from: body, failure: paypalMalformed).resource
         let fields = PayPalFieldReader(resourceName: "capture")
         return PayPalCaptureFact(
             captureID: try fields.require(capture.id, "id"),
@@ -32,7 +32,7 @@ extension PayPalFact {
     }
 
     private static func refund(_ body: Data, kind: PayPalRefundFact.Kind) throws(PayPalWebhookError) -> PayPalRefundFact {
-        let refund = try PayPalWireJSON.decode(PayPalWireResourceEnvelope<PayPalWireRefund>.self, from: body).resource
+        let refund = try WireJSON.decode(PayPalWireResourceEnvelope<PayPalWireRefund>.self, from: body, failure: paypalMalformed).resource
         let fields = PayPalFieldReader(resourceName: "refund")
         let up = try fields.require(refund.links?.first(where: { $0.rel == "up" })?.href, "links[rel=up]")
         guard let captureID = captureID(fromUpLink: up) else {
@@ -49,7 +49,7 @@ extension PayPalFact {
     }
 
     private static func dispute(_ body: Data, phase: PayPalDisputeFact.Phase) throws(PayPalWebhookError) -> PayPalDisputeFact {
-        let dispute = try PayPalWireJSON.decode(PayPalWireResourceEnvelope<PayPalWireDispute>.self, from: body).resource
+        let dispute = try WireJSON.decode(PayPalWireResourceEnvelope<PayPalWireDispute>.self, from: body, failure: paypalMalformed).resource
         let fields = PayPalFieldReader(resourceName: "dispute")
         let transactions = try fields.require(dispute.disputedTransactions, "disputed_transactions")
         let captureIDs = transactions.compactMap(\.sellerTransactionID).filter { !$0.isEmpty }
@@ -67,7 +67,7 @@ extension PayPalFact {
     }
 
     private static func orderApproved(_ body: Data) throws(PayPalWebhookError) -> PayPalOrderApprovedFact {
-        let order = try PayPalWireJSON.decode(PayPalWireResourceEnvelope<PayPalWireOrder>.self, from: body).resource
+        let order = try WireJSON.decode(PayPalWireResourceEnvelope<PayPalWireOrder>.self, from: body, failure: paypalMalformed).resource
         let fields = PayPalFieldReader(resourceName: "order")
         let unit = try fields.require(order.purchaseUnits?.first, "purchase_units[0]")
         return PayPalOrderApprovedFact(
