@@ -145,6 +145,35 @@ struct PayPalPaymentTests {
         }
     }
 
+    /// A buyer who approves but never comes back still pays: the approval webhook captures the order. A
+    /// pending capture is recorded and not applied.
+    @Test
+    func anApprovedOrderIsCapturedByItsWebhookAndAPendingCaptureIsNotApplied() async throws {
+        try await PayPalWorld.run(.postgres) { world in
+            try await world.certifiedProfile("pp-4")
+            let checkout = try await world.post("/api/v1/profiles/pp-4/checkout", world.website, [
+                "method": "paypal", "purpose": "listing", "successUrl": "https://imi.example/paid", "cancelUrl": "https://imi.example/",
+            ])
+            let orderID = try #require(checkout.json["checkoutId"] as? String)
+            try world.provider.approve(orderID)
+            #expect(try await world.deliver(world.provider.orderApprovedEvent(orderID: orderID)).status == 200)
+            let capture = try #require(world.provider.capture(ofOrder: orderID), "the webhook captured the order")
+            #expect(try await world.listing("pp-4")["visible"] as? Bool == false, "no money has moved until the capture completes")
+
+            #expect(try await world.deliver(world.provider.capturePendingEvent(captureID: capture.id)).status == 200)
+            let pending = try await world.client.execute(uri: "/api/v1/payments/paypal-\(capture.id)", method: .get, headers: world.staff)
+            #expect(pending.json["status"] as? String == "pending")
+            #expect(try await world.listing("pp-4")["visible"] as? Bool == false)
+
+            #expect(try await world.deliver(world.provider.captureCompletedEvent(captureID: capture.id)).status == 200)
+            #expect(try await world.listing("pp-4")["visible"] as? Bool == true)
+            let again = try await world.post("/api/v1/paypal/orders/\(orderID)/capture", world.website, [:])
+            // The buyer's return after the webhook captured: the same request id replays the one capture.
+            #expect(again.status == .ok)
+            #expect(again.json["captureId"] as? String == capture.id)
+        }
+    }
+
     @Test(arguments: Backend.allCases)
     func forgedOrBrokenDeliveriesAreRefusedAndWriteNothing(backend: Backend) async throws {
         try await PayPalWorld.run(backend) { world in
