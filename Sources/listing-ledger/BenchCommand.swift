@@ -4,12 +4,12 @@ import Foundation
 import LedgerService
 import Logging
 
-/// `listing-ledger bench append|replay`: event-store throughput on either backend.
+/// `listing-ledger bench append|replay|import`: event-store throughput on either backend, and statement import.
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Measure event-store throughput (see Benchmarks/README.md).",
-        subcommands: [Append.self, Replay.self]
+        abstract: "Measure event-store throughput and statement import (see Benchmarks/README.md).",
+        subcommands: [Append.self, Replay.self, Import.self]
     )
 
     struct Append: AsyncParsableCommand {

@@ -1,25 +1,28 @@
-import Foundation
-#if canImport(FoundationXML)
-import FoundationXML
-#endif
 import LedgerCore
 
-/// The SAX delegate behind ``CamtStatementParser``: keeps the element path, the statement being read and the
-/// entry being read, and hands each entry's lines out when `</Ntry>` arrives.
+/// The tokenizer handler behind ``CamtStatementParser``: keeps the element path, the statement being read and
+/// the entry being read, and hands each entry's lines out when `</Ntry>` arrives.
 ///
-/// The parser calls back synchronously on the thread that called `parse()`, and the reader lives only for that
-/// call, so it needs no locking.
-final class CamtReader: NSObject, XMLParserDelegate {
+/// It lives for one parse on the caller's thread and is driven synchronously by ``XMLTokenizer``.
+struct CamtReader: XMLTokenHandler {
+    /// Wraps an error thrown by the caller's line handler, so it surfaces unchanged rather than located.
+    struct LineHandlerFailure: Error {
+        let underlying: any Error
+    }
+
     private let options: BankStatementParseOptions
     private let onLine: (BankStatementLine) throws -> Void
 
-    /// The first error: ours, or one thrown by `onLine`. Set once, then the parse is aborted.
-    private(set) var failure: (any Error)?
     private(set) var statements: [BankStatementOverview] = []
     private(set) var sawDocumentEnd = false
 
     private var path: [String] = []
-    private var text = ""
+    /// The path as UTF-8, `Document/BkToCstmrStmt/Stmt/…`, and where each element's name ends in it, so a
+    /// field's path below its section is one slice rather than a join.
+    private var pathBytes: [UInt8] = []
+    private var pathByteEnds: [Int] = []
+    /// The raw text since the last tag, as UTF-8; the tokenizer has already checked it.
+    private var text: [UInt8] = []
     private var textBytes = 0
     private var amountCurrency: String?
     private var statement: StatementState?
@@ -34,61 +37,64 @@ final class CamtReader: NSObject, XMLParserDelegate {
 
     // MARK: Element events
 
-    func parser(
-        _ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?, qualifiedName: String?,
-        attributes: [String: String] = [:]
-    ) {
-        guard failure == nil else { return }
+    mutating func startElement(_ tag: XMLStartTag, line: Int) throws {
+        let elementName = tag.localName
         if path.isEmpty {
+            // Only the root's namespace matters: it names the message and its version.
+            let namespaceURI = tag.attribute(tag.prefix.map { "xmlns:\($0)" } ?? "xmlns")
             guard elementName == "Document", let namespaceURI, namespaceURI.hasPrefix(CamtStatementParser.namespacePrefix),
                   let version = Int(namespaceURI.dropFirst(CamtStatementParser.namespacePrefix.count)), (2...8).contains(version) else {
-                return fail(parser, BankStatementError(
+                throw BankStatementError(
                     .unsupportedFormat,
                     "the root element is \(elementName) in namespace '\(namespaceURI ?? "")'; expected Document in camt.053.001.02 to .08"
-                ))
+                )
             }
         }
         path.append(elementName)
-        text = ""
+        if !pathBytes.isEmpty { pathBytes.append(UInt8(ascii: "/")) }
+        pathBytes.append(contentsOf: elementName.utf8)
+        pathByteEnds.append(pathBytes.count)
+        if !text.isEmpty { text.removeAll(keepingCapacity: true) }
         textBytes = 0
+        // Only names of three to six letters open a section or carry a currency; most elements stop here.
+        guard (3...6).contains(elementName.utf8.count) else { return }
         switch elementName {
         case "Stmt" where path.count == 3:
             statement = StatementState(index: statements.count)
         case "Bal" where statement != nil && entry == nil:
             balance = BalanceState()
         case "Ntry" where statement != nil:
-            entry = EntryState(index: statement!.entryCount, line: parser.lineNumber)
+            entry = EntryState(index: statement!.entryCount, line: line)
         case "TxDtls" where entry != nil:
             guard entry!.transactions.count < options.transactionsPerEntryMax else {
-                return fail(parser, BankStatementError(
-                    .tooLarge, "entry \(entry!.index + 1) near line \(parser.lineNumber) has more than \(options.transactionsPerEntryMax) transactions"
-                ))
+                throw BankStatementError(
+                    .tooLarge, "entry \(entry!.index + 1) near line \(line) has more than \(options.transactionsPerEntryMax) transactions"
+                )
             }
             transaction = TransactionState()
         case "Amt":
-            amountCurrency = attributes["Ccy"]
+            amountCurrency = tag.attribute("Ccy")
         default:
             break
         }
     }
 
-    func parser(_ parser: XMLParser, foundCharacters string: String) {
-        guard failure == nil else { return }
-        textBytes += string.utf8.count
+    mutating func characters(_ bytes: UnsafeBufferPointer<UInt8>, line: Int) throws {
+        textBytes += bytes.count
         guard textBytes <= options.fieldBytesMax else {
-            return fail(parser, BankStatementError(
-                .tooLarge, "the text of \(path.last ?? "an element") near line \(parser.lineNumber) is longer than \(options.fieldBytesMax) bytes"
-            ))
+            throw BankStatementError(
+                .tooLarge, "the text of \(path.last ?? "an element") near line \(line) is longer than \(options.fieldBytesMax) bytes"
+            )
         }
-        text += string
+        text.append(contentsOf: bytes)
     }
 
-    func parser(_ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?, qualifiedName: String?) {
-        guard failure == nil else { return }
-        // Most elements carry nothing we read; skipping their text and path keeps large files fast.
-        let isField = Self.fieldNames.contains(elementName)
-        let value = isField ? text.collapsingWhitespace : ""
-        text = ""
+    mutating func endElement(line: Int) throws {
+        let elementName = path.last!
+        // Most elements carry nothing we read; skipping their text keeps large files fast.
+        let isField = Self.isField(elementName)
+        let value = isField ? String(decoding: text, as: UTF8.self).collapsingWhitespace : ""
+        if !text.isEmpty { text.removeAll(keepingCapacity: true) }
         do {
             if !isField {
                 // Only the section ends below matter.
@@ -102,51 +108,43 @@ final class CamtReader: NSObject, XMLParserDelegate {
                 readStatementField(value)
             }
             try close(elementName)
-        } catch {
-            let located = BankStatementError(error.code, "\(error.message) (near line \(parser.lineNumber))")
-            return fail(parser, located)
+        } catch let error as BankStatementError {
+            throw BankStatementError(error.code, "\(error.message) (near line \(line))")
         }
-        // `onLine` may have thrown while the entry was handed out.
-        if let failure { return fail(parser, failure) }
         path.removeLast()
+        pathByteEnds.removeLast()
+        // One at a time: `removeLast(_:)` goes through the general range replacement, slow for a few bytes.
+        while pathBytes.count > pathByteEnds.last ?? 0 { pathBytes.removeLast() }
         if path.isEmpty { sawDocumentEnd = true }
-    }
-
-    // MARK: Refusing anything entity-shaped, in case a declaration slipped past the byte scan
-
-    func parser(_ parser: XMLParser, foundInternalEntityDeclarationWithName name: String, value: String?) {
-        fail(parser, BankStatementError(.unsafeDocument, "the document declares the entity '\(name)'"))
-    }
-
-    func parser(_ parser: XMLParser, foundExternalEntityDeclarationWithName name: String, publicID: String?, systemID: String?) {
-        fail(parser, BankStatementError(.unsafeDocument, "the document declares the external entity '\(name)'"))
-    }
-
-    func parser(_ parser: XMLParser, resolveExternalEntityName name: String, systemID: String?) -> Data? {
-        fail(parser, BankStatementError(.unsafeDocument, "the document refers to the external entity '\(name)'"))
-        return nil
-    }
-
-    private func fail(_ parser: XMLParser, _ error: any Error) {
-        if failure == nil { failure = error }
-        parser.abortParsing()
     }
 
     // MARK: Fields
 
-    /// The names of every element whose text some section reads.
-    static let fieldNames: Set<String> = [
-        "Id", "ElctrncSeqNb", "IBAN", "Ccy", "Cd", "CdtDbtInd", "Amt", "RvslInd", "Sts", "Dt", "DtTm", "AcctSvcrRef",
-        "AddtlNtryInf", "EndToEndId", "Nm", "Ustrd", "Ref", "AddtlTxInf",
-    ]
+    /// Whether some section reads the text of elements with this name. This runs for every element, so the
+    /// length picks a handful of candidates before any string is compared.
+    static func isField(_ name: String) -> Bool {
+        switch name.utf8.count {
+        case 2: name == "Id" || name == "Cd" || name == "Dt" || name == "Nm"
+        case 3: name == "Amt" || name == "Ccy" || name == "Sts" || name == "Ref"
+        case 4: name == "IBAN" || name == "DtTm"
+        case 5: name == "Ustrd"
+        case 7: name == "RvslInd"
+        case 9: name == "CdtDbtInd"
+        case 10: name == "EndToEndId" || name == "AddtlTxInf"
+        case 11: name == "AcctSvcrRef"
+        case 12: name == "ElctrncSeqNb" || name == "AddtlNtryInf"
+        default: false
+        }
+    }
 
     /// The path below the innermost element named `ancestor`, e.g. `RltdPties/Dbtr/Nm` below `TxDtls`.
     private func relativePath(below ancestor: String) -> String {
-        guard let index = path.lastIndex(of: ancestor) else { return "" }
-        return path[(index + 1)...].joined(separator: "/")
+        guard let index = path.lastIndex(of: ancestor), index + 1 < path.count else { return "" }
+        // Past the ancestor's name and the slash after it.
+        return String(decoding: pathBytes[(pathByteEnds[index] + 1)...], as: UTF8.self)
     }
 
-    private func readStatementField(_ value: String) {
+    private mutating func readStatementField(_ value: String) {
         switch relativePath(below: "Stmt") {
         case "Id": statement!.overview.statementID = value
         case "ElctrncSeqNb": statement!.overview.sequenceNumber = value
@@ -158,7 +156,7 @@ final class CamtReader: NSObject, XMLParserDelegate {
         }
     }
 
-    private func readBalanceField(_ value: String) throws(BankStatementError) {
+    private mutating func readBalanceField(_ value: String) throws(BankStatementError) {
         switch relativePath(below: "Bal") {
         case "Tp/CdOrPrtry/Cd": balance!.type = value
         case "CdtDbtInd": balance!.direction = value
@@ -172,7 +170,7 @@ final class CamtReader: NSObject, XMLParserDelegate {
         }
     }
 
-    private func readEntryField(_ value: String) throws(BankStatementError) {
+    private mutating func readEntryField(_ value: String) throws(BankStatementError) {
         switch relativePath(below: "Ntry") {
         case "Amt":
             entry!.currency = (amountCurrency ?? "").uppercased()
@@ -188,7 +186,7 @@ final class CamtReader: NSObject, XMLParserDelegate {
         }
     }
 
-    private func readTransactionField(_ value: String) throws(BankStatementError) {
+    private mutating func readTransactionField(_ value: String) throws(BankStatementError) {
         let field = relativePath(below: "TxDtls")
         switch field {
         case "Amt", "AmtDtls/TxAmt/Amt":
@@ -216,15 +214,37 @@ final class CamtReader: NSObject, XMLParserDelegate {
 
     private func date(_ value: String, field: String) throws(BankStatementError) -> LocalDate {
         // `DtTm` carries the bank's local time and offset; its date part is the day the bank booked on.
-        guard let date = LocalDate(iso: value.prefix(10)) else {
+        guard let date = Self.isoDate(value.utf8.prefix(10)) ?? LocalDate(iso: value.prefix(10)) else {
             throw BankStatementError(.malformed, "entry \(entry!.index + 1) has the \(field) '\(value.prefix(40))', which is not a date")
         }
         return date
     }
 
+    /// `YYYY-MM-DD` read digit by digit, the shape nearly every date has; nil sends anything else to `LocalDate(iso:)`.
+    private static func isoDate(_ bytes: Substring.UTF8View) -> LocalDate? {
+        guard bytes.count == 10 else { return nil }
+        var number = 0
+        var numbers: [Int] = []
+        numbers.reserveCapacity(3)
+        for (offset, byte) in bytes.enumerated() {
+            if offset == 4 || offset == 7 {
+                guard byte == UInt8(ascii: "-") else { return nil }
+                numbers.append(number)
+                number = 0
+            } else {
+                guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+                number = number * 10 + Int(byte - UInt8(ascii: "0"))
+            }
+        }
+        numbers.append(number)
+        return LocalDate(year: numbers[0], month: numbers[1], day: numbers[2])
+    }
+
     // MARK: Closing sections
 
-    private func close(_ elementName: String) throws(BankStatementError) {
+    private mutating func close(_ elementName: String) throws {
+        // Sections are named with three to six letters; most elements stop here.
+        guard (3...6).contains(elementName.utf8.count) else { return }
         switch elementName {
         case "TxDtls" where transaction != nil && path.last == "TxDtls":
             entry!.transactions.append(transaction!)
@@ -244,7 +264,7 @@ final class CamtReader: NSObject, XMLParserDelegate {
         }
     }
 
-    private func emit(_ entry: EntryState) throws(BankStatementError) {
+    private mutating func emit(_ entry: EntryState) throws {
         let lines = try entry.lines(statementIndex: statement!.index)
         for line in lines {
             statement!.totals.add(line, statementCurrency: statement!.currency)
@@ -253,14 +273,13 @@ final class CamtReader: NSObject, XMLParserDelegate {
                 try onLine(line)
             } catch {
                 // The caller's own error stops the parse and surfaces unchanged.
-                failure = failure ?? error
-                return
+                throw LineHandlerFailure(underlying: error)
             }
         }
         if let mismatch = entry.batchMismatch(lines) { statement!.totals.fail(mismatch) }
     }
 
-    private func finish(_ state: StatementState) throws(BankStatementError) {
+    private mutating func finish(_ state: StatementState) throws(BankStatementError) {
         var overview = state.overview
         overview.currency = state.currency
         overview.openingBalance = state.opening

@@ -1,14 +1,12 @@
 public import Foundation
-#if canImport(FoundationXML)
-import FoundationXML
-#endif
 
 /// Reads ISO 20022 camt.053 bank-to-customer statements, versions .02 to .08, as a stream.
 ///
-/// The file is fed to a SAX parser in chunks and each entry is handed out as soon as its closing tag is read,
-/// so memory holds one entry, never the document. Before parsing, the raw bytes are scanned and any
-/// `<!DOCTYPE` or `<!ENTITY` refuses the file; external entities are never resolved; and any parser error,
-/// including a truncated file the parser "recovers" from, refuses the file.
+/// The file is read in 64 KiB chunks by ``XMLTokenizer`` and each entry is handed out as soon as its closing tag
+/// is read, so memory holds one entry, never the document. Before parsing, the raw bytes are scanned and any
+/// `<!DOCTYPE` or `<!ENTITY` refuses the file; the tokenizer refuses them too, reads no DTD and knows only the
+/// five predefined entities, so nothing is ever expanded or fetched. Anything not well-formed, including a
+/// truncated file, refuses the file with the line and byte where reading stopped.
 ///
 /// Mapping, per entry (`Ntry`):
 /// - an entry with no `TxDtls` or one `TxDtls` is one line carrying the entry amount: the entry amount is what was
@@ -38,24 +36,21 @@ public struct CamtStatementParser: Sendable {
     public func parse(fileURL: URL, onLine: (BankStatementLine) throws -> Void) throws -> BankStatementSummary {
         try StatementFile.checkSize(of: fileURL, bytesMax: options.fileBytesMax)
         try StatementFile.rejectDeclarations(in: fileURL)
-        guard let stream = InputStream(url: fileURL) else {
-            throw BankStatementError(.unreadable, "cannot open \(fileURL.lastPathComponent)")
-        }
+        let handle = try StatementFile.open(fileURL)
+        defer { try? handle.close() }
+        let name = fileURL.lastPathComponent
         return try withoutActuallyEscaping(onLine) { onLine in
-            let reader = CamtReader(options: options, onLine: onLine)
-            let parser = XMLParser(stream: stream)
-            parser.shouldProcessNamespaces = true
-            parser.shouldResolveExternalEntities = false
-            parser.externalEntityResolvingPolicy = .never
-            parser.delegate = reader
-            let succeeded = parser.parse()
-            if let failure = reader.failure { throw failure }
-            if !succeeded || parser.parserError != nil {
-                let reason = parser.parserError.map { ($0 as NSError).localizedDescription } ?? "the XML parser stopped"
-                throw BankStatementError(
-                    .malformed,
-                    "\(fileURL.lastPathComponent) is not well-formed XML near line \(parser.lineNumber), column \(parser.columnNumber): \(reason)"
-                )
+            var reader = CamtReader(options: options, onLine: onLine)
+            var tokenizer = XMLTokenizer(documentName: name, markupBytesMax: options.fieldBytesMax + XMLTokenizer.markupBytesMaxDefault)
+            do {
+                while true {
+                    let chunk = try StatementFile.read(handle, name: name)
+                    if chunk.isEmpty { break }
+                    try tokenizer.feed(chunk, to: &reader)
+                }
+                try tokenizer.finish(&reader)
+            } catch let failure as CamtReader.LineHandlerFailure {
+                throw failure.underlying
             }
             guard reader.sawDocumentEnd else {
                 throw BankStatementError(.malformed, "\(fileURL.lastPathComponent) ends before </Document>: the file is truncated")

@@ -13,7 +13,10 @@ public struct IBAN: Sendable, Hashable, CustomStringConvertible {
 
     /// Reads an IBAN with or without spaces, in any letter case; nil unless the check holds.
     public init?(parsing text: some StringProtocol) {
-        let compact = String(String(text).unicodeScalars.filter { !$0.properties.isWhitespace }).uppercased()
+        // Statements nearly always write the electronic form already; only other text needs cleaning up.
+        let compact = text.utf8.allSatisfy { Self.isDigit($0) || Self.isLetter($0) }
+            ? String(text)
+            : String(String(text).unicodeScalars.filter { !$0.properties.isWhitespace }).uppercased()
         guard Self.isValid(compact) else { return nil }
         electronic = compact
     }

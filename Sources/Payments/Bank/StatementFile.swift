@@ -69,37 +69,40 @@ enum StatementFile {
             if window.contains(0) {
                 throw BankStatementError(.unsafeDocument, "\(fileURL.lastPathComponent) contains NUL bytes: only UTF-8 XML is accepted")
             }
-            for pattern in patterns {
-                if let found = firstIndex(of: pattern, in: window) {
-                    let name = String(decoding: pattern.dropFirst(2), as: UTF8.self)
-                    throw BankStatementError(
-                        .unsafeDocument,
-                        "\(fileURL.lastPathComponent) declares <!\(name) at byte \(offset - carry.count + found + 1); documents with a DOCTYPE or ENTITY declaration are refused"
-                    )
-                }
+            if let declaration = firstIndex(ofAnyOf: patterns, in: window) {
+                let (found, pattern) = declaration
+                let name = String(decoding: pattern.dropFirst(2), as: UTF8.self)
+                throw BankStatementError(
+                    .unsafeDocument,
+                    "\(fileURL.lastPathComponent) declares <!\(name) at byte \(offset - carry.count + found + 1); documents with a DOCTYPE or ENTITY declaration are refused"
+                )
             }
             offset += chunk.count
             carry = Array(window.suffix(overlap))
         }
     }
 
-    /// The first position of `pattern` in `bytes`, ignoring ASCII letter case.
-    private static func firstIndex(of pattern: [UInt8], in bytes: [UInt8]) -> Int? {
-        guard bytes.count >= pattern.count else { return nil }
-        var index = 0
-        let last = bytes.count - pattern.count
-        while index <= last {
-            if bytes[index] == pattern[0] {
-                var matched = true
-                for offset in 1..<pattern.count where bytes[index + offset] | 0x20 != pattern[offset] | 0x20 {
-                    matched = false
-                    break
+    /// The first position of any of `patterns` in `bytes`, ignoring ASCII letter case after the first byte, which
+    /// all patterns share (`<`), so the bytes are walked once.
+    private static func firstIndex(ofAnyOf patterns: [[UInt8]], in bytes: [UInt8]) -> (Int, [UInt8])? {
+        let first = patterns[0][0]
+        return bytes.withUnsafeBufferPointer { bytes in
+            var index = 0
+            while index < bytes.count {
+                if bytes[index] == first {
+                    for pattern in patterns where index + pattern.count <= bytes.count {
+                        var matched = true
+                        for offset in 1..<pattern.count where bytes[index + offset] | 0x20 != pattern[offset] | 0x20 {
+                            matched = false
+                            break
+                        }
+                        if matched { return (index, pattern) }
+                    }
                 }
-                if matched { return index }
+                index += 1
             }
-            index += 1
+            return nil
         }
-        return nil
     }
 }
 
