@@ -25,8 +25,10 @@ public struct DirectoryPublisher: Service {
     static let claimBatchMax = 16
     /// How long a claim holds a delivery; longer than a request may take.
     static let leaseSeconds: Double = 60
-    /// The longest sleep without a wake-up, as a safety net.
-    static let idleMax: Duration = .seconds(30)
+    /// The longest sleep without a wake-up. On PostgreSQL an append can wake the publisher before its event is
+    /// visible to readers (they see only what is below the oldest running transaction); this short poll picks
+    /// such an event up within a second instead of at the next append.
+    static let idleMax: Duration = .seconds(1)
 
     public init(
         store: any EventStore, client: WebhookDeliveryClient, policy: DeliveryRetryPolicy = .standard,

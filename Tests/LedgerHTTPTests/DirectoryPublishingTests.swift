@@ -230,8 +230,7 @@ struct DirectoryPublishingTests {
         }
     }
 
-    /// With `serve`'s background services running, an append wakes the publisher: the change arrives long
-    /// before the 30 s safety-net poll could have sent it.
+    /// With `serve`'s background services running, a change reaches the directory without anyone asking.
     @Test(arguments: Backend.allCases)
     func aChangeIsPushedAsSoonAsItIsAppended(backend: Backend) async throws {
         let receiver = try await DirectoryReceiver.start()
