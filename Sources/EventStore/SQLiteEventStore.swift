@@ -19,6 +19,8 @@ public final class SQLiteEventStore: EventStore {
 
     let writer: SQLiteConnection
     let writerLock = AsyncLock()
+    /// Set by ``close()``; checked under the writer lock.
+    let closed = Synchronization.Mutex(false)
     private let readers: [SQLiteConnection]
     private let nextReader = AtomicCounter()
     let signal = AppendSignal()
@@ -77,9 +79,14 @@ public final class SQLiteEventStore: EventStore {
         readers[nextReader.next() % readers.count]
     }
 
+    /// Waits for a write transaction in flight to finish, then closes every connection; later writes fail
+    /// at once instead of reaching a closed connection (which could leave them waiting for ever).
     public func close() async {
-        for connection in [writer] + readers {
-            try? await connection.close()
+        try? await writerLock.withLock {
+            closed.withLock { $0 = true }
+            for connection in [writer] + readers {
+                try? await connection.close()
+            }
         }
     }
 
@@ -88,6 +95,9 @@ public final class SQLiteEventStore: EventStore {
         _ body: @Sendable (SQLiteConnection) async throws -> Result
     ) async throws -> Result {
         try await writerLock.withLock {
+            guard !closed.withLock({ $0 }) else {
+                throw EventStoreError(.unavailable, "the SQLite database at \(path) is closed")
+            }
             _ = try await writer.query("BEGIN IMMEDIATE")
             do {
                 let result = try await body(writer)
