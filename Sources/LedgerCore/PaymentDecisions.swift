@@ -19,14 +19,9 @@ public enum PaymentDecider {
                 effectiveDate: effectiveDate, note: String(note.prefix(ProfileDecider.textBytesMax)), payerAccount: payerAccount, endToEndID: endToEndID, occurredAt: now
             )
             var events: [PaymentEvent] = [.received(received)]
-            if let unknownReference, profileID == nil, amount.currency == policy.tariff.entry(on: effectiveDate).price.currency {
-                events.append(.held(PaymentHeld(
-                    paymentID: paymentID, reasonCode: .unknownReference,
-                    reason: "the reference \(unknownReference) has valid check digits but belongs to no profile", suggestedProfileID: suggestion, occurredAt: now
-                )))
-            } else if let hold = holdReason(
+            if let hold = holdReason(
                 amount: amount, purpose: purpose, profileID: profileID, effectiveDate: effectiveDate, profile: profile, policy: policy,
-                acceptsMultiples: method == .bank || method == .offline
+                acceptsMultiples: method == .bank || method == .offline, unknownReference: unknownReference
             ) {
                 events.append(.held(PaymentHeld(paymentID: paymentID, reasonCode: hold.code, reason: hold.detail, suggestedProfileID: suggestion, occurredAt: now)))
             }
@@ -68,11 +63,14 @@ public enum PaymentDecider {
     /// transfer may pay several periods at once, or more (the rest is credit); less than one period is short.
     static func holdReason(
         amount: Money, purpose: PaymentPurpose?, profileID: ProfileID?, effectiveDate: LocalDate,
-        profile: ProfileState?, policy: ListingPolicy, acceptsMultiples: Bool = false
+        profile: ProfileState?, policy: ListingPolicy, acceptsMultiples: Bool = false, unknownReference: String? = nil
     ) -> (code: HoldReason, detail: String)? {
         let price = policy.tariff.entry(on: effectiveDate).price
         guard amount.currency == price.currency else {
             return (.currencyNotAccepted, "the payment is \(amount); only \(price.currency) is accepted")
+        }
+        if profileID == nil, let unknownReference {
+            return (.unknownReference, "the reference \(unknownReference) has valid check digits but belongs to no profile")
         }
         guard let purpose, purpose == .donation || profileID != nil else {
             return (.missingProfileReference, "the payment of \(amount) names no profile and purpose")
@@ -134,31 +132,5 @@ public enum PaymentDecider {
         case .chargeback: return "the payer disputed the payment and the money was taken back"
         case .bankReturn: return "the bank returned the payment (\(payment.returned?.reason ?? "no reason given"))"
         }
-    }
-}
-
-extension ProfileDecider {
-    /// Decides several commands as one change: each sees the state after the previous ones, and the
-    /// visibility is evaluated once at the end, so the directory never sees a flicker in between (a
-    /// payment allocated and refunded in one step stays hidden).
-    public static func decide(
-        _ commands: [ProfileCommand], state: ProfileState, profileID: ProfileID, now: Date, policy: ListingPolicy
-    ) throws(DomainError) -> [ProfileEvent] {
-        var events: [ProfileEvent] = []
-        var after = state
-        for command in commands {
-            let decided = try decide(command, state: after, profileID: profileID, now: now, policy: policy)
-                .filter { if case .visibilityChanged = $0 { false } else { true } }
-            for event in decided { after.evolve(event) }
-            events += decided
-        }
-        let evaluation = after.evaluate(at: now, policy: policy)
-        if !evaluation.matches(after.published) {
-            events.append(.visibilityChanged(ListingVisibilityChanged(
-                visible: evaluation.visible, status: evaluation.status, basis: evaluation.basis,
-                reason: evaluation.reason, paidThrough: evaluation.paidThrough, occurredAt: now
-            )))
-        }
-        return events
     }
 }

@@ -31,12 +31,25 @@ public enum ProfileDecider {
     public static func decide(
         _ command: ProfileCommand, state: ProfileState, profileID: ProfileID, now: Date, policy: ListingPolicy
     ) throws(DomainError) -> [ProfileEvent] {
-        if case .register = command {} else if !state.isRegistered {
-            throw .profileNotFound(profileID.rawValue)
-        }
-        var events = try commandEvents(command, state: state, profileID: profileID, now: now, policy: policy)
+        try decide([command], state: state, profileID: profileID, now: now, policy: policy)
+    }
+
+    /// Decides several commands as one change: each sees the state after the previous ones, and the
+    /// visibility is evaluated once at the end, so the directory never sees a flicker in between (a
+    /// payment allocated and refunded in one step stays hidden).
+    public static func decide(
+        _ commands: [ProfileCommand], state: ProfileState, profileID: ProfileID, now: Date, policy: ListingPolicy
+    ) throws(DomainError) -> [ProfileEvent] {
+        var events: [ProfileEvent] = []
         var after = state
-        for event in events { after.evolve(event) }
+        for command in commands {
+            if case .register = command {} else if !after.isRegistered {
+                throw .profileNotFound(profileID.rawValue)
+            }
+            let decided = try commandEvents(command, state: after, profileID: profileID, now: now, policy: policy)
+            for event in decided { after.evolve(event) }
+            events += decided
+        }
         let evaluation = after.evaluate(at: now, policy: policy)
         if !evaluation.matches(after.published) {
             events.append(.visibilityChanged(ListingVisibilityChanged(

@@ -5,24 +5,6 @@ public import LedgerCore
 import Payments
 
 extension CardPayments {
-    /// What a mediator wants to pay for.
-    public struct CheckoutRequest: Sendable {
-        public var profileID: ProfileID
-        public var purpose: PaymentPurpose
-        /// Required for a donation; must be absent for a listing (the tariff sets it).
-        public var donationAmount: Money?
-        public var successURL: String
-        public var cancelURL: String
-
-        public init(profileID: ProfileID, purpose: PaymentPurpose, donationAmount: Money?, successURL: String, cancelURL: String) {
-            self.profileID = profileID
-            self.purpose = purpose
-            self.donationAmount = donationAmount
-            self.successURL = successURL
-            self.cancelURL = cancelURL
-        }
-    }
-
     /// The longest return URL accepted.
     static let urlBytesMax = 2_048
 
@@ -125,9 +107,25 @@ public struct CheckoutStarted: Sendable, Hashable, Codable {
     public var streamName: String { "checkout-\(method.rawValue)-\(checkoutID)" }
 
     func encodedData() -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .iso8601
-        return (try? encoder.encode(self)) ?? Data()
+        StoredJSON.encode(self)
+    }
+}
+
+/// What a mediator wants to pay for.
+/// Card and PayPal checkouts take the same request.
+public struct CheckoutRequest: Sendable {
+    public var profileID: ProfileID
+    public var purpose: PaymentPurpose
+    /// Required for a donation; must be absent for a listing (the tariff sets it).
+    public var donationAmount: Money?
+    public var successURL: String
+    public var cancelURL: String
+
+    public init(profileID: ProfileID, purpose: PaymentPurpose, donationAmount: Money?, successURL: String, cancelURL: String) {
+        self.profileID = profileID
+        self.purpose = purpose
+        self.donationAmount = donationAmount
+        self.successURL = successURL
+        self.cancelURL = cancelURL
     }
 }

@@ -23,17 +23,9 @@ public struct CardPayments: Sendable {
     var store: any EventStore { pipeline.store }
     var profiles: ProfileService { pipeline.profiles }
 
-    /// What the webhook endpoint answers for.
-    public struct WebhookReceipt: Sendable {
-        public var eventID: String
-        public var eventType: String
-        public var duplicate: Bool
-        public var paymentID: PaymentID?
-    }
-
     /// Verifies, records and applies one webhook delivery. Throws ``CardWebhookError`` (nothing written) when
     /// the signature or the body is not acceptable.
-    public func receiveWebhook(body: Data, signatureHeader: String?, requestID: String?) async throws -> WebhookReceipt {
+    public func receiveWebhook(body: Data, signatureHeader: String?, requestID: String?) async throws -> ProviderWebhookReceipt {
         guard !webhookSecrets.isEmpty else { throw PaymentServiceError.notConfigured("card webhooks (no signing secret is set)") }
         try CardSignature.verify(
             payload: body, header: signatureHeader, secrets: webhookSecrets, now: profiles.now(), toleranceSeconds: webhookToleranceSeconds
@@ -45,7 +37,7 @@ public struct CardPayments: Sendable {
             paymentID: paymentID, method: .card, facts: facts,
             metadata: EventMetadata(actor: "provider:card", causationID: event.id, requestID: requestID)
         )
-        return WebhookReceipt(eventID: event.id, eventType: event.type, duplicate: outcome == .duplicate, paymentID: paymentID)
+        return ProviderWebhookReceipt(eventID: event.id, eventType: event.type, duplicate: outcome == .duplicate, paymentID: paymentID)
     }
 
     /// The payment a card event concerns (keyed by its payment intent) and what it says about it.
@@ -103,6 +95,14 @@ public struct CardPayments: Sendable {
             return (nil, [])
         }
     }
+}
+
+/// What recording one provider webhook did, for its answer.
+public struct ProviderWebhookReceipt: Sendable {
+    public var eventID: String
+    public var eventType: String
+    public var duplicate: Bool
+    public var paymentID: PaymentID?
 }
 
 /// A payment request the service refuses or cannot complete. The HTTP layer maps codes to statuses.

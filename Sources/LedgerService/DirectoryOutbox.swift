@@ -11,10 +11,7 @@ public struct DirectoryMessage: Sendable, Hashable, Codable {
 
     /// The body as sent: JSON with sorted keys, identical on every attempt.
     public func encoded() -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .iso8601
-        return (try? encoder.encode(self)) ?? Data()
+        StoredJSON.encode(self)
     }
 }
 

@@ -75,6 +75,7 @@ public struct LedgerRuntime: Sendable {
                 httpClient: httpClient
             )
         }
+        let bankIndex = BankIndexProjection(pipeline: payments)
         let card = CardPayments(
             pipeline: payments, client: cardClient, webhookSecrets: configuration.cardWebhookSecrets,
             webhookToleranceSeconds: configuration.cardWebhookToleranceSeconds
@@ -97,8 +98,8 @@ public struct LedgerRuntime: Sendable {
             payPal: payPal,
             refunds: PaymentRefunds(card: card, payPal: payPal),
             paymentExceptions: PaymentExceptionsProjection(pipeline: payments),
-            bankIndex: BankIndexProjection(pipeline: payments),
-            bankImport: BankStatementImport(pipeline: payments, index: BankIndexProjection(pipeline: payments), listingProjection: projection),
+            bankIndex: bankIndex,
+            bankImport: BankStatementImport(pipeline: payments, index: bankIndex, listingProjection: projection),
             directoryEndpoints: DirectoryEndpoints(store: store, now: now),
             directoryPublisher: DirectoryPublisher(store: store, client: WebhookDeliveryClient(httpClient: httpClient), now: now, logger: logger),
             directory: DirectoryQueries(store: store, now: now),

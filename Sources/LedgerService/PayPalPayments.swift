@@ -55,7 +55,7 @@ public struct PayPalPayments: Sendable {
     }
 
     /// Creates an order and records the payment we expect; answers with the approval URL.
-    public func startCheckout(_ request: CardPayments.CheckoutRequest, idempotencyKey: String?, metadata: EventMetadata) async throws -> CheckoutStarted {
+    public func startCheckout(_ request: CheckoutRequest, idempotencyKey: String?, metadata: EventMetadata) async throws -> CheckoutStarted {
         guard let client else { throw PaymentServiceError.notConfigured("PayPal checkout (no client id and secret are set)") }
         let profile = try await profiles.load(request.profileID).state
         guard profile.isRegistered else { throw DomainError.profileNotFound(request.profileID.rawValue) }
@@ -110,7 +110,7 @@ public struct PayPalPayments: Sendable {
 
     /// Verifies, records and applies one webhook delivery. Throws ``PayPalWebhookError`` (nothing written) when
     /// the delivery is not authentic or not an event.
-    public func receiveWebhook(body: Data, header: (String) -> String?, requestID: String?) async throws -> CardPayments.WebhookReceipt {
+    public func receiveWebhook(body: Data, header: (String) -> String?, requestID: String?) async throws -> ProviderWebhookReceipt {
         guard let verifier else { throw PaymentServiceError.notConfigured("PayPal webhooks (no webhook id is set)") }
         let event = try await verifier.verifiedEvent(body: body, transmission: PayPalTransmission(header: header), now: profiles.now())
         if case .orderApproved(let approved) = event.fact, let client {
@@ -130,7 +130,7 @@ public struct PayPalPayments: Sendable {
             paymentID: paymentID, method: .paypal, facts: facts,
             metadata: EventMetadata(actor: "provider:paypal", causationID: event.id, requestID: requestID)
         )
-        return CardPayments.WebhookReceipt(eventID: event.id, eventType: event.eventType, duplicate: outcome == .duplicate, paymentID: paymentID)
+        return ProviderWebhookReceipt(eventID: event.id, eventType: event.eventType, duplicate: outcome == .duplicate, paymentID: paymentID)
     }
 
     /// The payment a PayPal event concerns (keyed by the capture; a refund finds it through its `up` link)
@@ -175,7 +175,7 @@ public struct PayPalPayments: Sendable {
 
     /// Asks PayPal to refund a capture (all that remains, or `amount`); the listing changes when PayPal's
     /// refund webhook arrives.
-    public func refund(paymentID: PaymentID, payment: PaymentState, wanted: Money, whole: Bool, requestID: String) async throws -> CardPayments.RefundRequested {
+    public func refund(paymentID: PaymentID, payment: PaymentState, wanted: Money, whole: Bool, requestID: String) async throws -> RefundRequested {
         guard let client else { throw PaymentServiceError.notConfigured("PayPal refunds (no client id and secret are set)") }
         let captureID = String(paymentID.rawValue.dropFirst("paypal-".count))
         let refund: PayPalRefund
@@ -184,6 +184,6 @@ public struct PayPalPayments: Sendable {
         } catch {
             throw PaymentServiceError(code: .providerFailed, description: "PayPal did not refund: \(error.message)")
         }
-        return CardPayments.RefundRequested(paymentID: paymentID, refundID: refund.id, status: refund.status, amount: refund.amount ?? wanted)
+        return RefundRequested(paymentID: paymentID, refundID: refund.id, status: refund.status, amount: refund.amount ?? wanted)
     }
 }

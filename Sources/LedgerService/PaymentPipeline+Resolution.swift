@@ -12,21 +12,24 @@ extension PaymentPipeline {
         guard !reason.isEmpty, reason.utf8.count <= ProfileDecider.textBytesMax else {
             throw PaymentServiceError(code: .invalidRequest, description: "a resolution needs a reason of 1 to \(ProfileDecider.textBytesMax) bytes")
         }
-        return try await commit(inbox: nil, paymentID: paymentID, metadata: metadata) { payment, now in
+        return try await commit(inbox: nil, paymentID: paymentID, metadata: metadata) { payment, now, profileState in
             guard let received = payment.received else {
                 throw PaymentServiceError(code: .paymentNotFound, description: "no received payment '\(paymentID)'")
             }
             guard payment.isWaitingForStaff else {
                 throw PaymentServiceError(code: .notRefundable, description: "payment '\(paymentID)' is not waiting for staff")
             }
-            let shares = try await checkedShares(resolution, shares, received: received)
+            let shares = try await checkedShares(resolution, shares, received: received, profileState: profileState)
             return [.holdResolved(PaymentHoldResolved(paymentID: paymentID, resolution: resolution, shares: shares, reason: reason, occurredAt: now))]
         }
     }
 
     /// The shares a resolution allocates, checked against the payment: registered profiles, euros, and
     /// amounts that add up to what arrived.
-    private func checkedShares(_ resolution: HoldResolution, _ shares: [AllocationShare], received: PaymentReceived) async throws -> [AllocationShare] {
+    private func checkedShares(
+        _ resolution: HoldResolution, _ shares: [AllocationShare], received: PaymentReceived,
+        profileState: (ProfileID) async throws -> ProfileState
+    ) async throws -> [AllocationShare] {
         func invalid(_ text: String) -> PaymentServiceError { PaymentServiceError(code: .invalidRequest, description: text) }
         switch resolution {
         case .donation, .notContribution, .refund:
@@ -51,7 +54,7 @@ extension PaymentPipeline {
                 resolved = [AllocationShare(profileID: profileID, amount: received.amount)]
             }
             for share in resolved {
-                guard try await profiles.load(share.profileID).state.isRegistered else { throw DomainError.profileNotFound(share.profileID.rawValue) }
+                guard try await profileState(share.profileID).isRegistered else { throw DomainError.profileNotFound(share.profileID.rawValue) }
             }
             return resolved
         }

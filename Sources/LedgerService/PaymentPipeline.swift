@@ -58,14 +58,14 @@ public struct PaymentPipeline: Sendable {
     public func record(
         _ entry: InboxEntry, paymentID: PaymentID?, method: PaymentMethod, facts: [PaymentFact], metadata: EventMetadata
     ) async throws -> Outcome {
-        try await commit(inbox: entry, paymentID: paymentID, metadata: metadata) { payment, now in
+        try await commit(inbox: entry, paymentID: paymentID, metadata: metadata) { payment, now, profileState in
             guard let paymentID else { return [] }
             var state = payment
             var events: [PaymentEvent] = []
             for fact in facts {
                 var screened: ProfileState?
                 if case .received(_, _, let profileID?, _, _, _, _, _, _) = fact {
-                    screened = try await profiles.load(profileID).state
+                    screened = try await profileState(profileID)
                 }
                 let decided = PaymentDecider.decide(
                     fact, state: state, paymentID: paymentID, method: method, profile: screened, now: now, policy: profiles.policy
@@ -82,7 +82,7 @@ public struct PaymentPipeline: Sendable {
     /// race with a concurrent change, decides again.
     func commit(
         inbox entry: InboxEntry?, paymentID: PaymentID?, metadata: EventMetadata,
-        decide: (PaymentState, Date) async throws -> [PaymentEvent]
+        decide: (PaymentState, Date, (ProfileID) async throws -> ProfileState) async throws -> [PaymentEvent]
     ) async throws -> Outcome {
         var attempt = 0
         while true {
@@ -95,8 +95,11 @@ public struct PaymentPipeline: Sendable {
             var paymentEvents: [PaymentEvent] = []
             var profileEvents: [ProfileEvent] = []
             if let paymentID {
+                // Each profile is read once per attempt: screening and allocation decide on the same state, and
+                // that state's version is what the append expects.
+                let loaded = LoadedProfiles(profiles)
                 let payment = try await loadPayment(paymentID)
-                paymentEvents = try await decide(payment, now)
+                paymentEvents = try await decide(payment, now, loaded.state)
                 var state = payment
                 for event in paymentEvents { state.evolve(event) }
                 if !paymentEvents.isEmpty {
@@ -105,7 +108,7 @@ public struct PaymentPipeline: Sendable {
                     ))
                 }
                 for share in state.listingShares {
-                    let profile = try await profiles.load(share.share.profileID).state
+                    let profile = try await loaded.state(share.share.profileID)
                     guard profile.isRegistered else { continue }
                     let commands = PaymentDecider.allocationCommands(payment: state, profileID: share.share.profileID, profile: profile)
                     let decided = try ProfileDecider.decide(commands, state: profile, profileID: share.share.profileID, now: now, policy: profiles.policy)
@@ -171,6 +174,24 @@ public struct PaymentPipeline: Sendable {
     }
 }
 
+/// Profiles read during one decision, each once.
+private final class LoadedProfiles: @unchecked Sendable {
+    // @unchecked: used by one task at a time, within one attempt of `commit`.
+    private let profiles: ProfileService
+    private var states: [ProfileID: ProfileState] = [:]
+
+    init(_ profiles: ProfileService) {
+        self.profiles = profiles
+    }
+
+    func state(_ profileID: ProfileID) async throws -> ProfileState {
+        if let state = states[profileID] { return state }
+        let state = try await profiles.load(profileID).state
+        states[profileID] = state
+        return state
+    }
+}
+
 /// The inbox record of one provider event: what arrived, when, and what it changed.
 public struct InboxRecord: Sendable, Hashable, Codable {
     public static let typeName = "ProviderEventReceived"
@@ -186,9 +207,6 @@ public struct InboxRecord: Sendable, Hashable, Codable {
     public var payloadBytes: Int
 
     func encodedData() -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .iso8601
-        return (try? encoder.encode(self)) ?? Data()
+        StoredJSON.encode(self)
     }
 }

@@ -232,7 +232,7 @@ struct DirectoryPublishingTests {
 
     /// With `serve`'s background services running, a change reaches the directory without anyone asking.
     @Test(arguments: Backend.allCases)
-    func aChangeIsPushedAsSoonAsItIsAppended(backend: Backend) async throws {
+    func aChangeReachesTheDirectoryWithoutAnyoneAsking(backend: Backend) async throws {
         let receiver = try await DirectoryReceiver.start()
         let runtime = try await TestRuntime.make(backend)
         do {

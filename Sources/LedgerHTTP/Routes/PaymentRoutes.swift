@@ -11,7 +11,7 @@ import Payments
 struct PaymentRoutes {
     let runtime: LedgerRuntime
 
-    struct CheckoutRequest: Decodable {
+    struct CheckoutBody: Decodable {
         var method: String
         var purpose: PaymentPurpose
         var amount: String?
@@ -32,14 +32,14 @@ struct PaymentRoutes {
 
     func registerWebsiteRoutes(on group: RouterGroup<LedgerRequestContext>) {
         group.post("profiles/:profileId/checkout") { request, context in
-            let body = try await decode(CheckoutRequest.self, request, context)
+            let body = try await decode(CheckoutBody.self, request, context)
             guard [PaymentMethod.card.rawValue, PaymentMethod.paypal.rawValue].contains(body.method) else {
                 throw Problem(.unprocessableContent, "unsupported-method", title: "Unsupported payment method",
                               detail: "method must be 'card' or 'paypal'; '\(body.method.prefix(20))' is not offered at checkout")
             }
             let profileID = try ProfileID(try context.parameters.require("profileId"))
             let amount = try body.amount.map { try Money(parsing: $0, currency: body.currency ?? "EUR") }
-            let checkout = CardPayments.CheckoutRequest(
+            let checkout = CheckoutRequest(
                 profileID: profileID, purpose: body.purpose, donationAmount: amount, successURL: body.successUrl, cancelURL: body.cancelUrl
             )
             let started = body.method == PaymentMethod.card.rawValue
@@ -146,7 +146,7 @@ struct WebhookAcknowledgement: Encodable {
     var eventId: String
     var duplicate: Bool
 
-    init(_ receipt: CardPayments.WebhookReceipt) {
+    init(_ receipt: ProviderWebhookReceipt) {
         eventId = receipt.eventID
         duplicate = receipt.duplicate
     }

@@ -3,14 +3,12 @@ public import Foundation
 public import LedgerCore
 import Payments
 
-extension CardPayments {
-    /// What a staff refund request did at the provider.
-    public struct RefundRequested: Sendable {
-        public var paymentID: PaymentID
-        public var refundID: String
-        public var status: String
-        public var amount: Money
-    }
+/// What a staff refund request did at the provider.
+public struct RefundRequested: Sendable {
+    public var paymentID: PaymentID
+    public var refundID: String
+    public var status: String
+    public var amount: Money
 }
 
 /// Staff refunds of card and PayPal payments.
@@ -28,7 +26,7 @@ public struct PaymentRefunds: Sendable {
     ///
     /// The provider's idempotency key is bound to the payment, the amount and the refunds requested so far (or
     /// to the caller's key), so a repeated click refunds once.
-    public func refund(paymentID: PaymentID, amount: Money?, idempotencyKey: String?, metadata: EventMetadata) async throws -> CardPayments.RefundRequested {
+    public func refund(paymentID: PaymentID, amount: Money?, idempotencyKey: String?, metadata: EventMetadata) async throws -> RefundRequested {
         let pipeline = card.pipeline
         let payment = try await pipeline.loadPayment(paymentID)
         guard let received = payment.received else {
@@ -49,7 +47,7 @@ public struct PaymentRefunds: Sendable {
         }
         let key = idempotencyKey.map { CardPayments.providerKey("refund", paymentID.rawValue, $0) }
             ?? CardPayments.providerKey("refund", paymentID.rawValue, String(payment.refundRequests.count), String(wanted.minorUnits))
-        let refund: CardPayments.RefundRequested
+        let refund: RefundRequested
         if received.method == .card {
             refund = try await card.requestRefund(paymentID: paymentID, amount: amount == nil ? nil : wanted, wanted: wanted, key: key)
         } else {
