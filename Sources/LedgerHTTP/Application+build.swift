@@ -10,14 +10,19 @@ public func buildRouter(runtime: LedgerRuntime) -> Router<LedgerRequestContext> 
     router.add(middleware: RequestIDMiddleware())
     router.add(middleware: HTTPMetricsMiddleware(metrics: runtime.metrics))
     router.add(middleware: ProblemMiddleware())
-    router.add(middleware: BodyLimitMiddleware(
-        bodyBytesMax: runtime.configuration.requestBodyBytesMax, statementBytesMax: runtime.bankImport.options.fileBytesMax
-    ))
+    // Every route reads its body within the configured limit, except statement uploads, which have the
+    // statement parser's file cap.
+    let limited = router.group().add(middleware: BodyLimitMiddleware(bodyBytesMax: runtime.configuration.requestBodyBytesMax))
+    BankRoutes(runtime: runtime).registerUploadRoutes(
+        on: router.group("api/v1")
+            .add(middleware: BodyLimitMiddleware(bodyBytesMax: max(runtime.configuration.requestBodyBytesMax, runtime.bankImport.options.fileBytesMax)))
+            .add(middleware: APIKeyMiddleware(apiKeys: runtime.apiKeys, roles: [.staff]))
+    )
 
-    OperationsRoutes(runtime: runtime).register(on: router)
-    PaymentRoutes(runtime: runtime).registerWebhookRoutes(on: router)
+    OperationsRoutes(runtime: runtime).register(on: limited)
+    PaymentRoutes(runtime: runtime).registerWebhookRoutes(on: limited)
 
-    let api = router.group("api/v1")
+    let api = limited.group("api/v1")
     ClientRoutes(runtime: runtime).register(
         on: api.group().add(middleware: APIKeyMiddleware(apiKeys: runtime.apiKeys, roles: Set(APIRole.allCases)))
     )

@@ -171,4 +171,36 @@ struct BankReconciliationTests {
         }
         await runtime.close()
     }
+
+    /// Statement uploads have the parser's file cap, not the 64 KiB every other route has here.
+    @Test
+    func aStatementLargerThanTheGeneralBodyLimitIsAcceptedAndOtherRoutesKeepTheirs() async throws {
+        let runtime = try await TestRuntime.make(.sqlite, bodyBytesMax: 64 * 1024)
+        let staffKey = try await runtime.apiKeys.create(name: "Anna", role: .staff).key
+        let application = Application(router: buildRouter(runtime: runtime), configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        do {
+            try await application.test(.live) { client in
+                let entries = (0..<3).map { index in
+                    CamtStatementBuilder.Entry(date: "2026-03-02", bankReference: "BIG-\(index)", transactions: [.init(amount: "10.00", payerName: "Payer \(index)", text: "gift number \(index)")])
+                }
+                // A long comment makes the document larger than the general limit without making the import slow.
+                let padding = "<!-- " + String(repeating: "statement export padding ", count: 3_000) + "-->\n"
+                let xml = CamtStatementBuilder(statements: [.init(id: "BIG", iban: ourIBAN, entries: entries)]).xml
+                    .replacingOccurrences(of: "<BkToCstmrStmt>", with: padding + "<BkToCstmrStmt>")
+                #expect(xml.utf8.count > 64 * 1024)
+                let imported = try await client.execute(uri: "/api/v1/bank-statements", method: .post, headers: bearer(staffKey), body: ByteBuffer(string: xml))
+                #expect(imported.status == .created, "\(imported.text)")
+                #expect(imported.json["lines"] as? Int == 3)
+
+                var json = bearer(staffKey)
+                json[.contentType] = "application/json"
+                let tooLarge = try await client.execute(uri: "/api/v1/profiles", method: .post, headers: json, body: ByteBuffer(string: String(repeating: " ", count: 64 * 1024 + 1)))
+                #expect(tooLarge.status == .contentTooLarge)
+            }
+        } catch {
+            await runtime.close()
+            throw error
+        }
+        await runtime.close()
+    }
 }

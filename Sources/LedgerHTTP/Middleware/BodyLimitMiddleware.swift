@@ -4,20 +4,12 @@ import NIOCore
 
 /// Refuses request bodies over the configured size: at once when `Content-Length` says so, and while
 /// streaming otherwise (chunked bodies), before any handler reads past the limit.
-///
-/// Statement uploads (`/api/v1/bank-statements`) have their own, larger limit: the statement parser's file cap.
+/// Added per route group, so a group with larger bodies (statement uploads) has its own limit.
 struct BodyLimitMiddleware: RouterMiddleware {
     typealias Context = LedgerRequestContext
-    let defaultBytesMax: Int
-    let statementBytesMax: Int
-
-    init(bodyBytesMax: Int, statementBytesMax: Int) {
-        self.defaultBytesMax = bodyBytesMax
-        self.statementBytesMax = max(bodyBytesMax, statementBytesMax)
-    }
+    let bodyBytesMax: Int
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let bodyBytesMax = request.uri.path == "/api/v1/bank-statements" ? statementBytesMax : defaultBytesMax
         if let length = request.headers[.contentLength].flatMap(Int.init), length > bodyBytesMax {
             throw Problem.contentTooLarge(limit: bodyBytesMax)
         }

@@ -25,7 +25,8 @@ struct BankRoutes {
         }
     }
 
-    func registerStaffRoutes(on group: RouterGroup<LedgerRequestContext>) {
+    /// Statement uploads: in a group of their own, whose body limit is the statement parser's file cap.
+    func registerUploadRoutes(on group: RouterGroup<LedgerRequestContext>) {
         group.post("bank-statements") { request, context in
             let file = FileManager.default.temporaryDirectory.appendingPathComponent("statement-\(UUID().uuidString)")
             defer { try? FileManager.default.removeItem(at: file) }
@@ -39,6 +40,9 @@ struct BankRoutes {
             }
             return try JSONResponse(summary, status: .created)
         }
+    }
+
+    func registerStaffRoutes(on group: RouterGroup<LedgerRequestContext>) {
         group.post("reconciliation/exceptions/:paymentId/resolve") { request, context in
             struct ShareRequest: Decodable {
                 var profileId: String

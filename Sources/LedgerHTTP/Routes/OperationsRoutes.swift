@@ -13,7 +13,7 @@ struct OperationsRoutes {
     /// How long `/readyz` waits for the database before answering 503.
     static let readinessTimeout: Duration = .seconds(2)
 
-    func register(on router: Router<LedgerRequestContext>) {
+    func register(on router: some RouterMethods<LedgerRequestContext>) {
         router.get("healthz") { _, _ in
             try JSONResponse(["status": "ok"])
         }

@@ -111,7 +111,7 @@ struct PaymentRoutes {
     }
 
     /// Provider webhooks authenticate by signature only, so they sit outside the API-key groups.
-    func registerWebhookRoutes(on router: Router<LedgerRequestContext>) {
+    func registerWebhookRoutes(on router: some RouterMethods<LedgerRequestContext>) {
         router.post("webhooks/card") { request, context in
             let buffer = try await request.body.collect(upTo: context.bodyBytesMax)
             let receipt = try await runtime.card.receiveWebhook(
