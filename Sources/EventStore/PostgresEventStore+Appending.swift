@@ -52,10 +52,10 @@ extension PostgresEventStore {
                         ).collect()
                         var results: [AppendResult] = []
                         for (append, hashes) in zip(appends, hashes) {
-                            let query = Self.appendQuery(
+                            let statement = Self.appendStatement(
                                 append.events, hashes: hashes, stream: append.stream, expecting: append.expectedVersion, recordedAt: recordedAt
                             )
-                            let rows = try await connection.query(query, logger: self.logger).collect()
+                            let rows = try await Self.collect(connection.execute(statement, logger: self.logger))
                             results.append(try Self.result(
                                 of: rows, events: append.events, hashes: hashes, stream: append.stream, expecting: append.expectedVersion
                             ))
@@ -81,10 +81,10 @@ extension PostgresEventStore {
     private func appendOnce(
         _ events: [NewEvent], hashes: [Data], stream: String, expecting expectedVersion: ExpectedVersion, recordedAt: Date
     ) async throws -> AppendResult {
-        let query = Self.appendQuery(events, hashes: hashes, stream: stream, expecting: expectedVersion, recordedAt: recordedAt)
+        let statement = Self.appendStatement(events, hashes: hashes, stream: stream, expecting: expectedVersion, recordedAt: recordedAt)
         let rows: [PostgresRow]
         do {
-            rows = try await client.query(query, logger: logger).collect()
+            rows = try await Self.collect(client.execute(statement, logger: logger))
         } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
             throw error
         } catch {
@@ -94,9 +94,9 @@ extension PostgresEventStore {
     }
 
     /// The call of `ledger_append` for one stream.
-    private static func appendQuery(
+    private static func appendStatement(
         _ events: [NewEvent], hashes: [Data], stream: String, expecting expectedVersion: ExpectedVersion, recordedAt: Date
-    ) -> PostgresQuery {
+    ) -> LedgerAppendStatement {
         let expectedCode: Int64 = switch expectedVersion {
         case .any: -1
         case .noStream: -2
@@ -113,7 +113,13 @@ extension PostgresEventStore {
         binds.append(events.map { ByteBuffer(data: $0.metadata.encoded()) })
         binds.append(hashes.map { ByteBuffer(data: $0) })
         binds.append(recordedAt)
-        return PostgresQuery(unsafeSQL: "SELECT * FROM ledger_append($1, $2, $3, $4, $5, $6, $7, $8, $9)", binds: binds)
+        return LedgerAppendStatement(bindings: binds)
+    }
+
+    private static func collect(_ rows: some AsyncSequence<PostgresRow, any Error>) async throws -> [PostgresRow] {
+        var collected: [PostgresRow] = []
+        for try await row in rows { collected.append(row) }
+        return collected
     }
 
     /// What `ledger_append`'s rows mean: a conflict, a replay, or the appended versions and positions.
@@ -148,6 +154,21 @@ extension PostgresEventStore {
         }
         return AppendResult(stream: stream, firstVersion: first, lastVersion: last, positions: appendedPositions, wasAlreadyStored: false)
     }
+}
+
+/// `ledger_append` as a prepared statement: each connection parses and plans the call once, not per append.
+struct LedgerAppendStatement: PostgresPreparedStatement {
+    static let name = "ledger_append_1"
+    static let sql = """
+        SELECT r_outcome, r_current_version, r_event_id, r_stream, r_version, r_position, r_content_hash
+          FROM ledger_append($1, $2, $3, $4, $5, $6, $7, $8, $9)
+        """
+    typealias Row = PostgresRow
+
+    let bindings: PostgresBindings
+
+    func makeBindings() -> PostgresBindings { bindings }
+    func decodeRow(_ row: PostgresRow) -> PostgresRow { row }
 }
 
 extension EventStoreError {

@@ -4,8 +4,7 @@ import NIOFoundationEssentialsCompat
 import PostgresNIO
 
 extension PostgresEventStore {
-    private static let eventColumns =
-        "position, transaction_id::text AS commit_order, event_id, stream, version, type, schema_version, data, metadata, recorded_at"
+    private static let eventColumns = PostgresEventRow.packedColumn
 
     public func readStream(_ stream: String, fromVersion version: Int64, limit: Int) async throws -> [RecordedEvent] {
         try limits.validateRead(limit: limit)
@@ -15,14 +14,14 @@ extension PostgresEventStore {
                  WHERE stream = \(stream) AND version >= \(version)
                  ORDER BY version LIMIT \(Int64(limit))
                 """
-            return try await Self.decodeEvents(client.query(query, logger: logger))
+            return try await PostgresEventRow.decodeEvents(client.query(query, logger: logger))
         }
     }
 
     public func readAll(after cursor: LogCursor, limit: Int) async throws -> [RecordedEvent] {
         try limits.validateRead(limit: limit)
         return try await mappingErrors {
-            try await Self.decodeEvents(client.query(Self.readAllQuery(after: cursor, limit: limit), logger: logger))
+            try await PostgresEventRow.decodeEvents(client.query(Self.readAllQuery(after: cursor, limit: limit), logger: logger))
         }
     }
 
@@ -32,7 +31,7 @@ extension PostgresEventStore {
             preconditionFailure("a PostgreSQL store reads only through its own read-model connection")
         }
         return try await mappingErrors {
-            try await Self.decodeEvents(connection.connection.query(Self.readAllQuery(after: cursor, limit: limit), logger: logger))
+            try await PostgresEventRow.decodeEvents(connection.connection.query(Self.readAllQuery(after: cursor, limit: limit), logger: logger))
         }
     }
 
@@ -68,21 +67,5 @@ extension PostgresEventStore {
 
     public func waitForAppends(since generation: UInt64, timeout: Duration) async -> UInt64 {
         await signal.wait(since: generation, timeout: timeout)
-    }
-
-    private static func decodeEvents(_ rows: PostgresRowSequence) async throws -> [RecordedEvent] {
-        var events: [RecordedEvent] = []
-        for try await row in rows {
-            let (position, order, id, stream, version, type, schemaVersion, data, metadata, recordedAt) = try row.decode(
-                (Int64, String, UUID, String, Int64, String, Int32, ByteBuffer, ByteBuffer, Date).self
-            )
-            events.append(RecordedEvent(
-                id: id, stream: stream, version: version,
-                cursor: LogCursor(commitOrder: Int64(order) ?? 0, position: position),
-                type: type, schemaVersion: Int(schemaVersion), data: Data(buffer: data),
-                metadataJSON: Data(buffer: metadata), recordedAt: recordedAt
-            ))
-        }
-        return events
     }
 }

@@ -100,9 +100,13 @@ extension SQLiteEventStore {
             "SELECT event_id, stream, version, position, content_hash FROM events WHERE event_id IN (\(placeholders)) ORDER BY position",
             events.map { .text($0.id.uuidString.lowercased()) }
         )
-        let stored = rows.map { row in
-            StoredEventIdentity(
-                id: UUID(uuidString: row.columns[0].data.string ?? "") ?? UUID(),
+        let stored = try rows.map { row in
+            let idText = row.columns[0].data.string ?? ""
+            guard let id = UUIDText.parse(idText) else {
+                throw EventStoreError(.unavailable, "a stored event has the id '\(idText.prefix(40))', which is not a UUID; the database is damaged")
+            }
+            return StoredEventIdentity(
+                id: id,
                 stream: row.columns[1].data.string ?? "",
                 version: Int64(row.columns[2].data.integer ?? 0),
                 position: Int64(row.columns[3].data.integer ?? 0),

@@ -54,11 +54,15 @@ extension SQLiteEventStore {
         await signal.wait(since: generation, timeout: timeout)
     }
 
-    private static func decodeEvent(_ row: SQLiteRow) -> RecordedEvent {
+    private static func decodeEvent(_ row: SQLiteRow) throws -> RecordedEvent {
         let columns = row.columns
         let position = Int64(columns[0].data.integer ?? 0)
+        let idText = columns[1].data.string ?? ""
+        guard let id = UUIDText.parse(idText) else {
+            throw EventStoreError(.unavailable, "the event at position \(position) has the id '\(idText.prefix(40))', which is not a UUID; the database is damaged")
+        }
         return RecordedEvent(
-            id: UUID(uuidString: columns[1].data.string ?? "") ?? UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)),
+            id: id,
             stream: columns[2].data.string ?? "",
             version: Int64(columns[3].data.integer ?? 0),
             cursor: LogCursor(commitOrder: position, position: position),
