@@ -21,8 +21,10 @@ import PostgresNIO
 /// | schema version | int4 |
 /// | recorded at | int8, microseconds since 2000-01-01 UTC (`timestamptz_send`) |
 /// | stream, type | int4 length, then the UTF-8 bytes (`textsend`; the connection's encoding is UTF-8), each |
-/// | data | int4 length, then the bytes |
-/// | metadata | the remaining bytes |
+/// | metadata | int4 length, then the bytes |
+/// | data | the remaining bytes |
+///
+/// The data, the largest part, comes last: each `||` copies what it has so far, so it is copied only once.
 enum PostgresEventRow {
     /// The select-list expression producing one packed event from a row of `events`.
     static let packedColumn = """
@@ -30,7 +32,7 @@ enum PostgresEventRow {
         || int4send(schema_version) || timestamptz_send(recorded_at) \
         || int4send(octet_length(stream)) || textsend(stream) \
         || int4send(octet_length(type)) || textsend(type) \
-        || int4send(octet_length(data)) || data || metadata
+        || int4send(octet_length(metadata)) || metadata || data
         """
 
     /// PostgreSQL's epoch, 2000-01-01T00:00:00Z, in seconds after 1970's.
@@ -59,10 +61,10 @@ enum PostgresEventRow {
               let stream = buffer.readString(length: Int(streamLength)),
               let typeLength = buffer.readInteger(as: Int32.self), typeLength >= 0,
               let type = buffer.readString(length: Int(typeLength)),
-              let dataLength = buffer.readInteger(as: Int32.self), dataLength >= 0,
+              let metadataLength = buffer.readInteger(as: Int32.self), metadataLength >= 0,
               // Copied: a view would keep the connection's whole read buffer alive as long as the event.
-              let data = buffer.readData(length: Int(dataLength), byteTransferStrategy: .copy),
-              let metadata = buffer.readData(length: buffer.readableBytes, byteTransferStrategy: .copy)
+              let metadata = buffer.readData(length: Int(metadataLength), byteTransferStrategy: .copy),
+              let data = buffer.readData(length: buffer.readableBytes, byteTransferStrategy: .copy)
         else {
             throw EventStoreError(.unavailable, "PostgreSQL returned a packed event that ends early")
         }

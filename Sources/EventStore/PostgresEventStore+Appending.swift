@@ -4,72 +4,57 @@ import NIOCore
 import NIOFoundationEssentialsCompat
 import PostgresNIO
 
+/// One stream's part of a write: its events, their content hashes and the version it expects.
+struct PendingAppend: Sendable {
+    let stream: String
+    let expectedVersion: ExpectedVersion
+    let events: [NewEvent]
+    let hashes: [Data]
+
+    init(stream: String, expectedVersion: ExpectedVersion, events: [NewEvent]) {
+        self.stream = stream
+        self.expectedVersion = expectedVersion
+        self.events = events
+        self.hashes = events.map { ContentHash.of($0, stream: stream) }
+    }
+}
+
 extension PostgresEventStore {
-    /// How often an append retries after losing a race that a retry can resolve.
+    /// How often a write retries after losing a race that a retry can resolve.
     private static let raceRetriesMax = 5
 
+    /// Appends to one stream. Concurrent appends share transactions (see ``GroupCommit``): each keeps its own
+    /// version check and idempotency, and a conflict in one does not affect the others.
     public func append(
         _ events: [NewEvent],
         to stream: String,
         expecting expectedVersion: ExpectedVersion
     ) async throws -> AppendResult {
         try limits.validate(events, stream: stream)
-        let hashes = events.map { ContentHash.of($0, stream: stream) }
-        let recordedAt = now()
-        var attempt = 0
-        while true {
-            attempt += 1
-            do {
-                let result = try await appendOnce(events, hashes: hashes, stream: stream, expecting: expectedVersion, recordedAt: recordedAt)
-                if !result.wasAlreadyStored {
-                    appendedEvents.increment(by: events.count)
-                    signal.signal()
-                    notifier.appendCommitted()
-                }
-                return result
-            } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" && attempt < Self.raceRetriesMax {
-                // Lost a race: another append took the same version, or stored the same event id. Running
-                // again sees the winner: a replay returns its result, an expected version reports a conflict.
-                continue
-            }
-        }
+        return try await appendQueue.submit(
+            PendingAppend(stream: stream, expectedVersion: expectedVersion, events: events), weight: events.count,
+            write: { batch in await self.writeBatch(batch) }
+        )
     }
 
+    /// Appends to several streams, all or nothing, in one transaction.
     public func append(_ appends: [StreamAppend]) async throws -> [AppendResult] {
         try limits.validate(appends)
-        let hashes = appends.map { append in append.events.map { ContentHash.of($0, stream: append.stream) } }
-        let recordedAt = now()
+        let pending = appends.map { PendingAppend(stream: $0.stream, expectedVersion: $0.expectedVersion, events: $0.events) }
         var attempt = 0
         while true {
             attempt += 1
             do {
                 let results = try await mappingErrors {
                     try await client.withTransaction(logger: logger) { connection in
-                        // Every multi-stream append takes its stream locks in one global order, so two of them
-                        // never wait for each other in a cycle.
-                        _ = try await connection.query(
-                            "SELECT ledger_lock_streams(\(appends.map(\.stream)))", logger: logger
-                        ).collect()
-                        var results: [AppendResult] = []
-                        for (append, hashes) in zip(appends, hashes) {
-                            let statement = Self.appendStatement(
-                                append.events, hashes: hashes, stream: append.stream, expecting: append.expectedVersion, recordedAt: recordedAt
-                            )
-                            let rows = try await Self.collect(connection.execute(statement, logger: self.logger))
-                            results.append(try Self.result(
-                                of: rows, events: append.events, hashes: hashes, stream: append.stream, expecting: append.expectedVersion
-                            ))
-                        }
+                        let rows = try await Self.collect(connection.execute(LedgerAppendBatchStatement(pending, recordedAt: now()), logger: logger))
+                        // A conflict in any stream throws here, which rolls the whole transaction back.
+                        let results = try Self.results(of: rows, for: pending).map { try $0.get() }
                         try AppendResult.checkWholeReplay(results)
                         return results
                     }
                 }
-                let appended = results.filter { !$0.wasAlreadyStored }.reduce(0) { $0 + $1.positions.count }
-                if appended > 0 {
-                    appendedEvents.increment(by: appended)
-                    signal.signal()
-                    notifier.appendCommitted()
-                }
+                announce(results)
                 return results
             } catch let error as EventStoreError where error.isUniqueViolation && attempt < Self.raceRetriesMax {
                 // Lost a race on an event id stored by a concurrent append to another stream: run again.
@@ -78,42 +63,43 @@ extension PostgresEventStore {
         }
     }
 
-    private func appendOnce(
-        _ events: [NewEvent], hashes: [Data], stream: String, expecting expectedVersion: ExpectedVersion, recordedAt: Date
-    ) async throws -> AppendResult {
-        let statement = Self.appendStatement(events, hashes: hashes, stream: stream, expecting: expectedVersion, recordedAt: recordedAt)
-        let rows: [PostgresRow]
-        do {
-            rows = try await Self.collect(client.execute(statement, logger: logger))
-        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
-            throw error
-        } catch {
-            return try await mappingErrors { throw error }
+    /// Writes one batch of single-stream appends in one statement (its own transaction), answering each.
+    ///
+    /// A batch that fails as a whole (nothing of it is written) after its retries is written again one append
+    /// at a time, so that one append's failure is not another's.
+    func writeBatch(_ batch: [PendingAppend]) async -> [Result<AppendResult, any Error>] {
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                let rows = try await Self.collect(client.execute(LedgerAppendBatchStatement(batch, recordedAt: now()), logger: logger))
+                let results = try Self.results(of: rows, for: batch)
+                announce(results.compactMap { try? $0.get() })
+                return results
+            } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" && attempt < Self.raceRetriesMax {
+                // Lost a race: another transaction stored one of the event ids first. Running again sees it,
+                // and that append becomes a replay (or a mismatch) of what is stored.
+                continue
+            } catch {
+                guard batch.count > 1 else {
+                    return [.failure(mapError(error))]
+                }
+                var results: [Result<AppendResult, any Error>] = []
+                for append in batch {
+                    results += await writeBatch([append])
+                }
+                return results
+            }
         }
-        return try Self.result(of: rows, events: events, hashes: hashes, stream: stream, expecting: expectedVersion)
     }
 
-    /// The call of `ledger_append` for one stream.
-    private static func appendStatement(
-        _ events: [NewEvent], hashes: [Data], stream: String, expecting expectedVersion: ExpectedVersion, recordedAt: Date
-    ) -> LedgerAppendStatement {
-        let expectedCode: Int64 = switch expectedVersion {
-        case .any: -1
-        case .noStream: -2
-        case .streamExists: -3
-        case .exact(let version): version
-        }
-        var binds = PostgresBindings(capacity: 9)
-        binds.append(stream)
-        binds.append(expectedCode)
-        binds.append(events.map(\.id))
-        binds.append(events.map(\.type))
-        binds.append(events.map { Int32($0.schemaVersion) })
-        binds.append(events.map { ByteBuffer(data: $0.data) })
-        binds.append(events.map { ByteBuffer(data: $0.metadata.encoded()) })
-        binds.append(hashes.map { ByteBuffer(data: $0) })
-        binds.append(recordedAt)
-        return LedgerAppendStatement(bindings: binds)
+    /// Counts, signals and notifies the appends that wrote events.
+    private func announce(_ results: [AppendResult]) {
+        let appended = results.filter { !$0.wasAlreadyStored }.reduce(0) { $0 + $1.positions.count }
+        guard appended > 0 else { return }
+        appendedEvents.increment(by: appended)
+        signal.signal()
+        notifier.appendCommitted()
     }
 
     private static func collect(_ rows: some AsyncSequence<PostgresRow, any Error>) async throws -> [PostgresRow] {
@@ -122,50 +108,109 @@ extension PostgresEventStore {
         return collected
     }
 
-    /// What `ledger_append`'s rows mean: a conflict, a replay, or the appended versions and positions.
-    private static func result(
-        of rows: [PostgresRow], events: [NewEvent], hashes: [Data], stream: String, expecting expectedVersion: ExpectedVersion
-    ) throws -> AppendResult {
+    /// Each append's answer from `ledger_append_batch`'s rows: its result, a conflict or an idempotency mismatch.
+    private static func results(of rows: [PostgresRow], for batch: [PendingAppend]) throws -> [Result<AppendResult, any Error>] {
+        var rowsByAppend = Array(repeating: [AppendRow](), count: batch.count)
+        for row in rows {
+            let appendRow = try AppendRow(row)
+            guard (1...batch.count).contains(appendRow.append) else {
+                throw EventStoreError(.unavailable, "PostgreSQL answered for append \(appendRow.append) of a batch of \(batch.count)")
+            }
+            rowsByAppend[appendRow.append - 1].append(appendRow)
+        }
+        return zip(batch, rowsByAppend).map { append, rows in
+            Result { try result(of: rows, for: append) }
+        }
+    }
+
+    /// What `ledger_append`'s rows for one append mean: a conflict, a replay, or the appended versions and positions.
+    private static func result(of rows: [AppendRow], for append: PendingAppend) throws -> AppendResult {
         var stored: [StoredEventIdentity] = []
         var appendedPositions: [Int64] = []
         var appendedVersions: [Int64] = []
         for row in rows {
-            let (outcome, currentVersion, eventID, rowStream, version, position, hash) = try row.decode(
-                (String, Int64?, UUID?, String?, Int64?, Int64?, ByteBuffer?).self
-            )
-            switch outcome {
+            switch row.outcome {
             case "conflict":
-                throw EventStoreError.versionConflict(stream: stream, expected: expectedVersion, actual: currentVersion ?? 0)
+                throw EventStoreError.versionConflict(stream: append.stream, expected: append.expectedVersion, actual: row.currentVersion ?? 0)
             case "stored":
                 stored.append(StoredEventIdentity(
-                    id: eventID ?? UUID(), stream: rowStream ?? "", version: version ?? 0, position: position ?? 0,
-                    contentHash: hash.map { Data(buffer: $0) } ?? Data()
+                    id: row.eventID ?? UUID(), stream: row.stream ?? "", version: row.version ?? 0, position: row.position ?? 0,
+                    contentHash: row.contentHash ?? Data()
                 ))
             default:
-                appendedPositions.append(position ?? 0)
-                appendedVersions.append(version ?? 0)
+                appendedPositions.append(row.position ?? 0)
+                appendedVersions.append(row.version ?? 0)
             }
         }
-        if let replay = try StoredEventIdentity.replayResult(of: events, hashes: hashes, stream: stream, stored: stored) {
+        if let replay = try StoredEventIdentity.replayResult(of: append.events, hashes: append.hashes, stream: append.stream, stored: stored) {
             return replay
         }
-        guard appendedVersions.count == events.count, let first = appendedVersions.min(), let last = appendedVersions.max() else {
-            throw EventStoreError(.unavailable, "PostgreSQL returned \(appendedVersions.count) rows for an append of \(events.count) events")
+        guard appendedVersions.count == append.events.count, let first = appendedVersions.min(), let last = appendedVersions.max() else {
+            throw EventStoreError(.unavailable, "PostgreSQL returned \(appendedVersions.count) rows for an append of \(append.events.count) events")
         }
-        return AppendResult(stream: stream, firstVersion: first, lastVersion: last, positions: appendedPositions, wasAlreadyStored: false)
+        return AppendResult(stream: append.stream, firstVersion: first, lastVersion: last, positions: appendedPositions, wasAlreadyStored: false)
     }
 }
 
-/// `ledger_append` as a prepared statement: each connection parses and plans the call once, not per append.
-struct LedgerAppendStatement: PostgresPreparedStatement {
-    static let name = "ledger_append_1"
+/// One row of `ledger_append_batch`.
+private struct AppendRow {
+    let append: Int
+    let outcome: String
+    let currentVersion: Int64?
+    let eventID: UUID?
+    let stream: String?
+    let version: Int64?
+    let position: Int64?
+    let contentHash: Data?
+
+    init(_ row: PostgresRow) throws {
+        let (append, outcome, currentVersion, eventID, stream, version, position, hash) = try row.decode(
+            (Int32, String, Int64?, UUID?, String?, Int64?, Int64?, ByteBuffer?).self
+        )
+        self.append = Int(append)
+        self.outcome = outcome
+        self.currentVersion = currentVersion
+        self.eventID = eventID
+        self.stream = stream
+        self.version = version
+        self.position = position
+        self.contentHash = hash.map { Data(buffer: $0) }
+    }
+}
+
+/// `ledger_append_batch` as a prepared statement: each connection parses and plans the call once.
+struct LedgerAppendBatchStatement: PostgresPreparedStatement {
+    static let name = "ledger_append_batch_1"
     static let sql = """
-        SELECT r_outcome, r_current_version, r_event_id, r_stream, r_version, r_position, r_content_hash
-          FROM ledger_append($1, $2, $3, $4, $5, $6, $7, $8, $9)
+        SELECT r_append, r_outcome, r_current_version, r_event_id, r_stream, r_version, r_position, r_content_hash
+          FROM ledger_append_batch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
         """
     typealias Row = PostgresRow
 
     let bindings: PostgresBindings
+
+    init(_ batch: [PendingAppend], recordedAt: Date) {
+        var binds = PostgresBindings(capacity: 10)
+        binds.append(batch.map(\.stream))
+        binds.append(batch.map { append -> Int64 in
+            switch append.expectedVersion {
+            case .any: -1
+            case .noStream: -2
+            case .streamExists: -3
+            case .exact(let version): version
+            }
+        })
+        binds.append(batch.map { Int32($0.events.count) })
+        let events = batch.flatMap(\.events)
+        binds.append(events.map(\.id))
+        binds.append(events.map(\.type))
+        binds.append(events.map { Int32($0.schemaVersion) })
+        binds.append(events.map { ByteBuffer(data: $0.data) })
+        binds.append(events.map { ByteBuffer(data: $0.metadata.encoded()) })
+        binds.append(batch.flatMap(\.hashes).map { ByteBuffer(data: $0) })
+        binds.append(recordedAt)
+        bindings = binds
+    }
 
     func makeBindings() -> PostgresBindings { bindings }
     func decodeRow(_ row: PostgresRow) -> PostgresRow { row }
@@ -177,3 +222,4 @@ extension EventStoreError {
         (underlying as? PSQLError)?.serverInfo?[.sqlState] == "23505"
     }
 }
+

@@ -9,7 +9,9 @@ import PostgresNIO
 
 /// The production ``EventStore`` on PostgreSQL 15 or later.
 ///
-/// Appends are one round trip to the `ledger_append` function, so concurrent writers share commit flushes.
+/// Concurrent appends are written together: one round trip to `ledger_append_batch` writes every append that
+/// arrived while the previous batch was being written, each with its own checks, in one transaction and one
+/// commit flush (``GroupCommit``).
 /// Readers see events in (transaction id, position) order and only below the oldest running transaction,
 /// which keeps the global order gap-free without serialising writers (DESIGN.md §2).
 ///
@@ -28,6 +30,8 @@ public final class PostgresEventStore: EventStore {
     let now: @Sendable () -> Date
     let logger: Logger
     let appendedEvents: Counter
+    /// Single-stream appends waiting to share a transaction.
+    let appendQueue: GroupCommit<PendingAppend, AppendResult>
     private let backgroundTasks: [Task<Void, Never>]
 
     static let notificationChannel = "ledger_appends"
@@ -43,6 +47,10 @@ public final class PostgresEventStore: EventStore {
         self.limits = limits
         self.now = now
         self.logger = logger
+        // Two batches at a time: one executes while the other waits for its commit flush. More made smaller
+        // batches and fewer appends per second in `bench append` (16 writers: 1 batch 0.95, 2 batches 1.02,
+        // 4 batches 0.75 of pgbench's insert rate); each running batch holds one pool connection.
+        self.appendQueue = GroupCommit(concurrentBatchesMax: 2, requestsPerBatchMax: 256, weightPerBatchMax: limits.eventsPerAppendMax)
         let notifier = CoalescingNotifier(client: client, channel: Self.notificationChannel, logger: logger)
         self.notifier = notifier
         let signal = self.signal
@@ -160,18 +168,25 @@ public final class PostgresEventStore: EventStore {
     func mappingErrors<Result>(_ body: () async throws -> Result) async throws -> Result {
         do {
             return try await body()
-        } catch let error as EventStoreError {
-            throw error
-        } catch let error as PostgresTransactionError {
-            // The caller's own error passes through unchanged; a driver error is described.
-            if let inner = error.closureError, !(inner is PSQLError) { throw inner }
+        } catch {
+            throw mapError(error)
+        }
+    }
+
+    /// A driver error as an ``EventStoreError``; ours, and the caller's own errors inside a transaction, unchanged.
+    func mapError(_ error: any Error) -> any Error {
+        switch error {
+        case let error as EventStoreError:
+            return error
+        case let error as PostgresTransactionError:
+            if let inner = error.closureError, !(inner is PSQLError) { return inner }
             let cause = error.closureError ?? error.commitError ?? error.beginError
             let detail = (cause as? PSQLError).map(Self.describe) ?? "\(cause.map { "\($0)" } ?? "unknown cause")"
-            throw EventStoreError(.unavailable, "a PostgreSQL transaction failed at \(location): \(detail)", underlying: cause ?? error)
-        } catch let error as PSQLError {
-            throw EventStoreError(.unavailable, "PostgreSQL at \(location) failed: \(Self.describe(error))", underlying: error)
-        } catch {
-            throw EventStoreError(.unavailable, "PostgreSQL at \(location) failed", underlying: error)
+            return EventStoreError(.unavailable, "a PostgreSQL transaction failed at \(location): \(detail)", underlying: cause ?? error)
+        case let error as PSQLError:
+            return EventStoreError(.unavailable, "PostgreSQL at \(location) failed: \(Self.describe(error))", underlying: error)
+        default:
+            return EventStoreError(.unavailable, "PostgreSQL at \(location) failed", underlying: error)
         }
     }
 }

@@ -17,7 +17,7 @@ struct BenchCommand: AsyncParsableCommand {
         @OptionGroup var common: CommonOptions
         @Option(help: "Events to append in all.") var events: Int = 20_000
         @Option(help: "Concurrent writers.") var writers: Int = 16
-        @Option(help: "Events per append (one transaction each).") var perAppend: Int = 1
+        @Option(help: "Events per append.") var perAppend: Int = 1
         @Option(help: "Bytes of data per event.") var dataBytes: Int = 200
 
         func validate() throws {
@@ -50,10 +50,10 @@ struct BenchCommand: AsyncParsableCommand {
                 let seconds = (clock.now - started).seconds
                 await store.close()
                 let total = appendsPerWriter * writers * perAppend
-                let commits = appendsPerWriter * writers
+                let appends = appendsPerWriter * writers
                 print(String(
-                    format: "append %@: %d events in %d commits, %d writers, %d per append: %.2f s, %.0f events/s, %.0f commits/s, peak RSS %d MiB",
-                    store.backendName, total, commits, writers, perAppend, seconds, Double(total) / seconds, Double(commits) / seconds,
+                    format: "append %@: %d events in %d appends, %d writers, %d per append: %.2f s, %.0f events/s, %.0f appends/s, peak RSS %d MiB",
+                    store.backendName, total, appends, writers, perAppend, seconds, Double(total) / seconds, Double(appends) / seconds,
                     PeakMemory.residentMiB()
                 ))
             }
@@ -63,7 +63,7 @@ struct BenchCommand: AsyncParsableCommand {
     struct Replay: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Read the whole log through a trivial projection.")
         @OptionGroup var common: CommonOptions
-        @Option(help: "Events per read.") var batch: Int = 5_000
+        @Option(help: "Events per read (at most the read limit, 10,000 by default).") var batch: Int = 10_000
         @Option(help: "First append this many events if the log holds fewer.") var ensureEvents: Int = 0
 
         func run() async throws {

@@ -95,6 +95,21 @@ public enum TestDatabase {
         }
     }
 
+    /// PostgreSQL's statistics for the `events` table of the database at `settings`: index scans, and rows
+    /// read by sequential scans. Sessions report theirs when they end or go idle, so they lag behind.
+    public static func eventsTableScans(_ settings: DatabaseURL.PostgresSettings) async throws -> (indexScans: Int64, sequentialRowsRead: Int64) {
+        var scans: (Int64, Int64) = (0, 0)
+        try await withAdminConnection(settings) { connection in
+            let rows = try await connection.query(
+                "SELECT COALESCE(idx_scan, 0), COALESCE(seq_tup_read, 0) FROM pg_stat_user_tables WHERE relname = 'events'",
+                logger: logger
+            ).collect()
+            guard let row = rows.first else { throw TestSetupError("the database \(settings.database) has no events table") }
+            scans = try row.decode((Int64, Int64).self)
+        }
+        return scans
+    }
+
     static let logger = Logger(label: "listing-ledger.tests")
 }
 

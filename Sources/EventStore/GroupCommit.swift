@@ -1,0 +1,128 @@
+import Synchronization
+
+/// Writes requests that arrive together in one transaction: a group commit.
+///
+/// While fewer than `concurrentBatchesMax` batches are being written, a request is written at once, alone.
+/// Requests that arrive while every slot is busy wait in line; when a batch finishes, the next batch takes
+/// everyone waiting (up to `requestsPerBatchMax` requests and `weightPerBatchMax` weight, always at least
+/// one), so under load each commit flush serves many writers, and with no load nothing waits.
+///
+/// A batch is written by one of its own requesters (the oldest), on its own task: no task is started here.
+/// Before it takes the others waiting, it yields once, so that tasks about to submit join this batch rather
+/// than wait for the next. When it finishes, it hands its slot to the oldest waiting request and returns
+/// its own answer.
+/// Each requester gets exactly the answer the batch's `write` gave for its request.
+///
+/// A request, once submitted, is written even if its task is cancelled: a write cannot be taken back once
+/// other requests share its transaction.
+final class GroupCommit<Request: Sendable, Response: Sendable>: Sendable {
+    /// Writes one batch, answering each request in order (the answers' count must match).
+    typealias Write = @Sendable ([Request]) async -> [Result<Response, any Error>]
+
+    private enum Turn: Sendable {
+        case answered(Result<Response, any Error>)
+        /// This request's task writes the next batch, starting with its own request.
+        case lead
+    }
+
+    private struct Waiter: Sendable {
+        let request: Request
+        let weight: Int
+        let continuation: CheckedContinuation<Turn, Never>
+    }
+
+    private struct State {
+        var waiting: [Waiter] = []
+        var waitingStart = 0
+        var batchesRunning = 0
+
+        var hasWaiting: Bool { waitingStart < waiting.count }
+
+        /// The oldest waiter, out of the line.
+        mutating func popOldest() -> Waiter {
+            let waiter = waiting[waitingStart]
+            waitingStart += 1
+            compact()
+            return waiter
+        }
+
+        /// Drops the waiters already taken, once the line is empty or they are most of it.
+        mutating func compact() {
+            if waitingStart == waiting.count {
+                waiting.removeAll(keepingCapacity: true)
+                waitingStart = 0
+            } else if waitingStart > 64, waitingStart * 2 > waiting.count {
+                waiting.removeFirst(waitingStart)
+                waitingStart = 0
+            }
+        }
+    }
+
+    let concurrentBatchesMax: Int
+    let requestsPerBatchMax: Int
+    let weightPerBatchMax: Int
+    private let state = Mutex(State())
+
+    init(concurrentBatchesMax: Int, requestsPerBatchMax: Int, weightPerBatchMax: Int) {
+        precondition(concurrentBatchesMax > 0 && requestsPerBatchMax > 0 && weightPerBatchMax > 0)
+        self.concurrentBatchesMax = concurrentBatchesMax
+        self.requestsPerBatchMax = requestsPerBatchMax
+        self.weightPerBatchMax = weightPerBatchMax
+    }
+
+    /// Writes `request` (alone or with others) and returns its answer. `weight` counts towards a batch's cap,
+    /// e.g. the number of events an append carries. Should this request's task write a batch, it does so with
+    /// `write`; every submitter passes the same function.
+    func submit(_ request: Request, weight: Int, write: Write) async throws -> Response {
+        let turn = await withCheckedContinuation { (continuation: CheckedContinuation<Turn, Never>) in
+            let leads = state.withLock { state -> Bool in
+                guard state.batchesRunning < concurrentBatchesMax else {
+                    state.waiting.append(Waiter(request: request, weight: weight, continuation: continuation))
+                    return false
+                }
+                state.batchesRunning += 1
+                return true
+            }
+            if leads { continuation.resume(returning: .lead) }
+        }
+        switch turn {
+        case .answered(let result):
+            return try result.get()
+        case .lead:
+            // Let the requests whose tasks are ready to run join the batch: writers answered a moment ago
+            // are usually about to submit again.
+            await Task.yield()
+            let followers = state.withLock { state in takeFollowers(&state, leaderWeight: weight) }
+            let answers = await write([request] + followers.map(\.request))
+            precondition(answers.count == followers.count + 1, "a group commit write answered \(answers.count) of \(followers.count + 1) requests")
+            // Hand the slot on before answering, so the next batch starts as early as possible.
+            let nextLeader = state.withLock { state -> Waiter? in
+                guard state.hasWaiting else {
+                    state.batchesRunning -= 1
+                    return nil
+                }
+                return state.popOldest()
+            }
+            nextLeader?.continuation.resume(returning: .lead)
+            for (follower, answer) in zip(followers, answers.dropFirst()) {
+                follower.continuation.resume(returning: .answered(answer))
+            }
+            return try answers[0].get()
+        }
+    }
+
+    /// The oldest waiters that fit in one batch behind a leader of `leaderWeight`.
+    private func takeFollowers(_ state: inout State, leaderWeight: Int) -> [Waiter] {
+        var followers: [Waiter] = []
+        var weight = leaderWeight
+        while state.hasWaiting, followers.count + 1 < requestsPerBatchMax {
+            let waiter = state.waiting[state.waitingStart]
+            guard weight + waiter.weight <= weightPerBatchMax else { break }
+            followers.append(waiter)
+            weight += waiter.weight
+            state.waitingStart += 1
+        }
+        state.compact()
+        return followers
+    }
+}

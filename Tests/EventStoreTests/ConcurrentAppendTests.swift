@@ -1,0 +1,97 @@
+import EventStore
+import Foundation
+import TestSupport
+import Testing
+
+/// Appends that arrive together (on PostgreSQL they share a transaction): each keeps its own checks.
+@Suite("EventStore conformance: concurrent appends")
+struct ConcurrentAppendTests {
+    enum Outcome: Equatable {
+        case appended(stream: String, version: Int64)
+        case replayed(position: Int64)
+        case failed(EventStoreError.Code)
+    }
+
+    @Test(arguments: Backend.allCases)
+    func eachAppendKeepsItsOwnVersionCheckAndIdempotency(backend: Backend) async throws {
+        try await TestDatabase.withStore(backend) { store, _ in
+            for index in 0..<10 {
+                _ = try await store.append([makeEvent("Taken")], to: "taken-\(index)", expecting: .noStream)
+            }
+            let original = makeEvent("Original", "first")
+            let stored = try await store.append([original], to: "replayed", expecting: .noStream)
+
+            let outcomes = try await withThrowingTaskGroup(of: (String, Outcome).self) { group in
+                func add(_ name: String, _ events: [NewEvent], to stream: String, expecting expected: ExpectedVersion) {
+                    group.addTask {
+                        do {
+                            let result = try await store.append(events, to: stream, expecting: expected)
+                            return (name, result.wasAlreadyStored
+                                ? .replayed(position: result.positions[0])
+                                : .appended(stream: result.stream, version: result.lastVersion))
+                        } catch let error as EventStoreError {
+                            return (name, .failed(error.code))
+                        }
+                    }
+                }
+                for index in 0..<10 {
+                    add("fresh-\(index)", [makeEvent("Fresh")], to: "fresh-\(index)", expecting: .noStream)
+                    add("no-stream-\(index)", [makeEvent("Refused")], to: "taken-\(index)", expecting: .noStream)
+                    add("exact-\(index)", [makeEvent("Second")], to: "taken-\(index)", expecting: .exact(1))
+                }
+                for index in 0..<5 {
+                    add("replay-\(index)", [original], to: "replayed", expecting: .noStream)
+                    add("mismatch-\(index)", [makeEvent("Other", "changed", id: original.id)], to: "elsewhere-\(index)", expecting: .any)
+                }
+                return try await group.reduce(into: [String: Outcome]()) { $0[$1.0] = $1.1 }
+            }
+
+            #expect(outcomes.count == 40)
+            for index in 0..<10 {
+                #expect(outcomes["fresh-\(index)"] == .appended(stream: "fresh-\(index)", version: 1))
+                #expect(outcomes["no-stream-\(index)"] == .failed(.versionConflict))
+                #expect(outcomes["exact-\(index)"] == .appended(stream: "taken-\(index)", version: 2))
+            }
+            for index in 0..<5 {
+                #expect(outcomes["replay-\(index)"] == .replayed(position: stored.positions[0]))
+                #expect(outcomes["mismatch-\(index)"] == .failed(.idempotencyMismatch))
+            }
+            let log = try await readEntireLog(store)
+            // The ten taken streams, the replayed one, ten fresh streams and ten second events.
+            #expect(log.count == 31)
+            let refusedTypes: Set<String> = ["Refused", "Other"]
+            #expect(!log.contains { refusedTypes.contains($0.type) })
+            #expect(Set(log.map(\.id)).count == log.count)
+        }
+    }
+
+    /// On a table too small to be worth an index, PostgreSQL plans `event_id = ANY (...)` as a sequential scan,
+    /// and a cached plan would keep scanning as the log grows; appends must use the indexes from the start.
+    @Test func appendsOnAFreshPostgresDatabaseNeverScanTheLog() async throws {
+        let url = try await TestDatabase.freshURL(.postgres)
+        guard case .postgres(let settings) = url else { return }
+        let store = try await TestDatabase.open(url)
+        _ = try await store.migrate()
+        let appends = 400
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for writer in 0..<16 {
+                group.addTask {
+                    for index in 0..<(appends / 16) {
+                        _ = try await store.append([makeEvent("Scan", "\(index)")], to: "scan-\(writer)", expecting: .any)
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        // Closing ends the store's sessions, which report their statistics as they exit.
+        await store.close()
+        var statistics = try await TestDatabase.eventsTableScans(settings)
+        let deadline = ContinuousClock.now + .seconds(10)
+        while statistics.indexScans < Int64(appends), ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(100))
+            statistics = try await TestDatabase.eventsTableScans(settings)
+        }
+        #expect(statistics.indexScans >= Int64(appends))
+        #expect(statistics.sequentialRowsRead == 0)
+    }
+}

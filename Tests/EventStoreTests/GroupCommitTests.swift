@@ -1,0 +1,76 @@
+@testable import EventStore
+import Foundation
+import Synchronization
+import Testing
+
+@Suite("Group commit")
+struct GroupCommitTests {
+    /// What the writes saw: each batch's requests, and how many batches ran at once at most.
+    final class WriteLog: Sendable {
+        private let state = Mutex((batches: [[Int]](), running: 0, runningMax: 0))
+
+        func begin(_ batch: [Int]) {
+            state.withLock {
+                $0.batches.append(batch)
+                $0.running += 1
+                $0.runningMax = max($0.runningMax, $0.running)
+            }
+        }
+
+        func end() { state.withLock { $0.running -= 1 } }
+
+        var batches: [[Int]] { state.withLock { $0.batches } }
+        var runningMax: Int { state.withLock { $0.runningMax } }
+    }
+
+    @Test func everyRequestGetsItsOwnAnswerFromBatchesWithinTheCaps() async throws {
+        let queue = GroupCommit<Int, String>(concurrentBatchesMax: 2, requestsPerBatchMax: 8, weightPerBatchMax: 20)
+        let log = WriteLog()
+        let write: GroupCommit<Int, String>.Write = { batch in
+            log.begin(batch)
+            try? await Task.sleep(for: .milliseconds(2))
+            log.end()
+            // Multiples of 7 fail; the others answer with their own number.
+            return batch.map { $0 % 7 == 0 ? .failure(UnexpectedOutcome("\($0)")) : .success("answer \($0)") }
+        }
+        let answers = try await withThrowingTaskGroup(of: (Int, String?).self) { group in
+            for request in 1...200 {
+                group.addTask {
+                    do {
+                        return (request, try await queue.submit(request, weight: request % 3 + 1, write: write))
+                    } catch let error as UnexpectedOutcome {
+                        #expect(error.description == "\(request)")
+                        return (request, nil)
+                    }
+                }
+            }
+            return try await group.reduce(into: [Int: String?]()) { $0[$1.0] = $1.1 }
+        }
+        #expect(answers.count == 200)
+        for (request, answer) in answers {
+            #expect(answer == (request % 7 == 0 ? nil : "answer \(request)"))
+        }
+        let batches = log.batches
+        // Each request written exactly once, never more than two batches at a time, each batch within its caps.
+        #expect(batches.flatMap { $0 }.sorted() == Array(1...200))
+        #expect(log.runningMax <= 2)
+        for batch in batches {
+            #expect(!batch.isEmpty && batch.count <= 8)
+            #expect(batch.count == 1 || batch.reduce(0) { $0 + $1 % 3 + 1 } <= 20)
+        }
+        // Under this load requests did share batches.
+        #expect(batches.count < 200)
+    }
+
+    @Test func aRequestHeavierThanTheCapIsWrittenAlone() async throws {
+        let queue = GroupCommit<Int, Int>(concurrentBatchesMax: 1, requestsPerBatchMax: 4, weightPerBatchMax: 5)
+        let log = WriteLog()
+        let answer = try await queue.submit(42, weight: 50) { batch in
+            log.begin(batch)
+            log.end()
+            return batch.map { .success($0 * 2) }
+        }
+        #expect(answer == 84)
+        #expect(log.batches == [[42]])
+    }
+}
