@@ -73,11 +73,11 @@ extension XMLTokenizer {
 
     private static func startTag(name: UnsafeBufferPointer<UInt8>, attributes: [XMLAttribute]) -> XMLStartTag {
         guard let colon = name.firstIndex(of: UInt8(ascii: ":")) else {
-            return XMLStartTag(localName: string(name), prefix: nil, attributes: attributes)
+            return XMLStartTag(localNameBytes: name, prefixBytes: nil, attributes: attributes)
         }
         return XMLStartTag(
-            localName: string(UnsafeBufferPointer(rebasing: name[(colon + 1)...])),
-            prefix: string(UnsafeBufferPointer(rebasing: name[..<colon])),
+            localNameBytes: UnsafeBufferPointer(rebasing: name[(colon + 1)...]),
+            prefixBytes: UnsafeBufferPointer(rebasing: name[..<colon]),
             attributes: attributes
         )
     }

@@ -10,13 +10,20 @@ protocol XMLTokenHandler {
 }
 
 /// A start tag as read: the name split at its namespace prefix, and the attributes with their values decoded.
-struct XMLStartTag: Equatable {
-    /// The name without its prefix, e.g. `Document` for `ns:Document`.
-    var localName: String
-    /// The namespace prefix, e.g. `ns` for `ns:Document`; nil for an unprefixed name.
-    var prefix: String?
+///
+/// The name's bytes point into the tokenizer's buffer and are valid only during ``XMLTokenHandler/startElement(_:line:)``.
+struct XMLStartTag {
+    /// The name without its prefix, e.g. `Document` for `ns:Document`, as UTF-8.
+    var localNameBytes: UnsafeBufferPointer<UInt8>
+    /// The namespace prefix, e.g. `ns` for `ns:Document`, as UTF-8; nil for an unprefixed name.
+    var prefixBytes: UnsafeBufferPointer<UInt8>?
     /// The attributes in document order, names as written (`xmlns:ns`), values with references replaced.
     var attributes: [XMLAttribute]
+
+    /// The name without its prefix.
+    var localName: String { String(decoding: localNameBytes, as: UTF8.self) }
+    /// The namespace prefix, nil for an unprefixed name.
+    var prefix: String? { prefixBytes.map { String(decoding: $0, as: UTF8.self) } }
 
     /// The value of the attribute written exactly as `name`.
     func attribute(_ name: String) -> String? {
