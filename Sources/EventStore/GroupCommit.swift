@@ -1,4 +1,20 @@
+import Foundation
 import Synchronization
+
+/// One stream's part of a write: its events, their content hashes and the version it expects.
+struct PendingAppend: Sendable {
+    let stream: String
+    let expectedVersion: ExpectedVersion
+    let events: [NewEvent]
+    let hashes: [Data]
+
+    init(stream: String, expectedVersion: ExpectedVersion, events: [NewEvent]) {
+        self.stream = stream
+        self.expectedVersion = expectedVersion
+        self.events = events
+        self.hashes = events.map { ContentHash.of($0, stream: stream) }
+    }
+}
 
 /// Writes requests that arrive together in one transaction: a group commit.
 ///

@@ -4,21 +4,6 @@ import NIOCore
 import NIOFoundationEssentialsCompat
 import PostgresNIO
 
-/// One stream's part of a write: its events, their content hashes and the version it expects.
-struct PendingAppend: Sendable {
-    let stream: String
-    let expectedVersion: ExpectedVersion
-    let events: [NewEvent]
-    let hashes: [Data]
-
-    init(stream: String, expectedVersion: ExpectedVersion, events: [NewEvent]) {
-        self.stream = stream
-        self.expectedVersion = expectedVersion
-        self.events = events
-        self.hashes = events.map { ContentHash.of($0, stream: stream) }
-    }
-}
-
 extension PostgresEventStore {
     /// How often a write retries after losing a race that a retry can resolve.
     private static let raceRetriesMax = 5

@@ -5,26 +5,57 @@ import NIOFoundationEssentialsCompat
 import SQLiteNIO
 
 extension SQLiteEventStore {
+    /// Appends to one stream. Appends that arrive while another is being written share the next write
+    /// transaction and its commit flush (see ``GroupCommit``): each keeps its own version check and
+    /// idempotency, and a conflict in one does not affect the others.
     public func append(
         _ events: [NewEvent],
         to stream: String,
         expecting expectedVersion: ExpectedVersion
     ) async throws -> AppendResult {
         try limits.validate(events, stream: stream)
-        let hashes = events.map { ContentHash.of($0, stream: stream) }
+        return try await appendQueue.submit(
+            PendingAppend(stream: stream, expectedVersion: expectedVersion, events: events), weight: events.count,
+            write: { batch in await self.writeBatch(batch) }
+        )
+    }
+
+    /// Writes one batch of single-stream appends in one transaction, answering each. A conflict or an
+    /// idempotency mismatch is found before its append writes anything, so it fails that append alone; any
+    /// other failure rolls the transaction back, and the appends are then written one at a time.
+    func writeBatch(_ batch: [PendingAppend]) async -> [Result<AppendResult, any Error>] {
         let recordedAtMicros = Self.micros(now())
-        let result = try await mappingErrors {
-            try await withWriteTransaction { connection in
-                try await Self.append(
-                    events, hashes: hashes, to: stream, expecting: expectedVersion, recordedAtMicros: recordedAtMicros, on: connection
-                )
+        do {
+            let results = try await mappingErrors {
+                try await withWriteTransaction { connection in
+                    var results: [Result<AppendResult, any Error>] = []
+                    for append in batch {
+                        do {
+                            results.append(.success(try await Self.append(
+                                append.events, hashes: append.hashes, to: append.stream, expecting: append.expectedVersion,
+                                recordedAtMicros: recordedAtMicros, on: connection
+                            )))
+                        } catch let error as EventStoreError where error.code == .versionConflict || error.code == .idempotencyMismatch {
+                            results.append(.failure(error))
+                        }
+                    }
+                    return results
+                }
             }
+            let appended = results.compactMap { try? $0.get() }.filter { !$0.wasAlreadyStored }.reduce(0) { $0 + $1.positions.count }
+            if appended > 0 {
+                appendedEvents.increment(by: appended)
+                signal.signal()
+            }
+            return results
+        } catch {
+            guard batch.count > 1 else { return [.failure(error)] }
+            var results: [Result<AppendResult, any Error>] = []
+            for append in batch {
+                results += await writeBatch([append])
+            }
+            return results
         }
-        if !result.wasAlreadyStored {
-            appendedEvents.increment(by: events.count)
-            signal.signal()
-        }
-        return result
     }
 
     public func append(_ appends: [StreamAppend]) async throws -> [AppendResult] {

@@ -27,6 +27,8 @@ public final class SQLiteEventStore: EventStore {
     let now: @Sendable () -> Date
     let logger: Logger
     let appendedEvents: Counter
+    /// Single-stream appends waiting to share a write transaction; one at a time, as there is one writer.
+    let appendQueue: GroupCommit<PendingAppend, AppendResult>
 
     private init(
         path: String, writer: SQLiteConnection, readers: [SQLiteConnection], limits: EventStoreLimits,
@@ -39,6 +41,7 @@ public final class SQLiteEventStore: EventStore {
         self.limits = limits
         self.now = now
         self.logger = logger
+        self.appendQueue = GroupCommit(concurrentBatchesMax: 1, requestsPerBatchMax: 256, weightPerBatchMax: limits.eventsPerAppendMax)
     }
 
     /// Opens (creating if needed) the database file at `path`. Does not migrate: call ``migrate()``.
