@@ -29,7 +29,8 @@ struct PendingAppend: Sendable {
 /// its own answer.
 /// Each requester gets exactly the answer the batch's `write` gave for its request.
 ///
-/// A request, once submitted, is written even if its task is cancelled: a write cannot be taken back once
+/// A request, once submitted, is written even if its task is cancelled, and a batch is written on a task of
+/// its own, so that cancelling the requester who writes it affects no one: a write cannot be taken back once
 /// other requests share its transaction.
 final class GroupCommit<Request: Sendable, Response: Sendable>: Sendable {
     /// Writes one batch, answering each request in order (the answers' count must match).
@@ -89,7 +90,7 @@ final class GroupCommit<Request: Sendable, Response: Sendable>: Sendable {
     /// Writes `request` (alone or with others) and returns its answer. `weight` counts towards a batch's cap,
     /// e.g. the number of events an append carries. Should this request's task write a batch, it does so with
     /// `write`; every submitter passes the same function.
-    func submit(_ request: Request, weight: Int, write: Write) async throws -> Response {
+    func submit(_ request: Request, weight: Int, write: @escaping Write) async throws -> Response {
         let turn = await withCheckedContinuation { (continuation: CheckedContinuation<Turn, Never>) in
             let leads = state.withLock { state -> Bool in
                 guard state.batchesRunning < concurrentBatchesMax else {
@@ -109,7 +110,10 @@ final class GroupCommit<Request: Sendable, Response: Sendable>: Sendable {
             // are usually about to submit again.
             await Task.yield()
             let followers = state.withLock { state in takeFollowers(&state, leaderWeight: weight) }
-            let answers = await write([request] + followers.map(\.request))
+            // On a task of its own: this task being cancelled (its caller gave up) must not fail the other
+            // requests of the batch, nor stop the write half way.
+            let requests = [request] + followers.map(\.request)
+            let answers = await Task { await write(requests) }.value
             precondition(answers.count == followers.count + 1, "a group commit write answered \(answers.count) of \(followers.count + 1) requests")
             // Hand the slot on before answering, so the next batch starts as early as possible.
             let nextLeader = state.withLock { state -> Waiter? in

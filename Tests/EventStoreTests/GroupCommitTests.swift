@@ -73,4 +73,15 @@ struct GroupCommitTests {
         #expect(answer == 84)
         #expect(log.batches == [[42]])
     }
+
+    @Test func aCancelledRequesterDoesNotCancelTheWrite() async throws {
+        let queue = GroupCommit<Int, Bool>(concurrentBatchesMax: 1, requestsPerBatchMax: 4, weightPerBatchMax: 4)
+        let requester = Task {
+            withUnsafeCurrentTask { $0?.cancel() }
+            // The write answers whether it ran cancelled.
+            return try await queue.submit(1, weight: 1) { batch in batch.map { _ in .success(Task.isCancelled) } }
+        }
+        let writeRanCancelled = try await requester.value
+        #expect(writeRanCancelled == false)
+    }
 }
