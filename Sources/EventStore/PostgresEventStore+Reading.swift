@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOFoundationEssentialsCompat
 import PostgresNIO
+import Logging
 
 extension PostgresEventStore {
     private static let eventColumns = PostgresEventRow.packedColumn
@@ -21,17 +22,53 @@ extension PostgresEventStore {
     public func readAll(after cursor: LogCursor, limit: Int) async throws -> [RecordedEvent] {
         try limits.validateRead(limit: limit)
         return try await mappingErrors {
-            try await PostgresEventRow.decodeEvents(client.query(Self.readAllQuery(after: cursor, limit: limit), logger: logger))
+            try await client.withTransaction(logger: logger) { connection in
+                try await Self.readAll(after: cursor, limit: limit, on: connection, logger: logger)
+            }
         }
     }
 
+    /// Reads inside the read model's transaction. Sorting stays switched off for the rest of that transaction
+    /// (see ``readAll(after:limit:on:logger:)``); read models look rows up by key and never need it.
     public func readAll(after cursor: LogCursor, limit: Int, in connection: any ReadModelConnection) async throws -> [RecordedEvent] {
         try limits.validateRead(limit: limit)
         guard let connection = connection as? PostgresReadModelConnection else {
             preconditionFailure("a PostgreSQL store reads only through its own read-model connection")
         }
         return try await mappingErrors {
-            try await PostgresEventRow.decodeEvents(connection.connection.query(Self.readAllQuery(after: cursor, limit: limit), logger: logger))
+            try await Self.readAll(after: cursor, limit: limit, on: connection.connection, logger: logger)
+        }
+    }
+
+    /// Reads the log in order along its commit-order index, inside a transaction.
+    ///
+    /// The planner guesses how many events lie past the cursor from generic selectivities (or from statistics
+    /// not yet gathered); when it guesses few, a large batch looks cheaper as "every later event, then sort",
+    /// which reads the whole rest of the log for every batch. With sorting off for the transaction, the index
+    /// scan, which yields the order by itself, is the plan.
+    private static func readAll(after cursor: LogCursor, limit: Int, on connection: PostgresConnection, logger: Logger) async throws -> [RecordedEvent] {
+        try await readInLogOrder(on: connection, logger: logger)
+        return try await PostgresEventRow.decodeEvents(connection.query(readAllQuery(after: cursor, limit: limit), logger: logger))
+    }
+
+    /// Switches sorting off for the rest of the transaction on `connection`.
+    private static func readInLogOrder(on connection: PostgresConnection, logger: Logger) async throws {
+        _ = try await connection.query("SET LOCAL enable_sort = off", logger: logger)
+    }
+
+    /// How PostgreSQL would read a batch of the log, as ``readAll(after:limit:)`` runs it.
+    func readAllPlan(after cursor: LogCursor, limit: Int) async throws -> String {
+        try await mappingErrors {
+            try await client.withTransaction(logger: logger) { connection in
+                try await Self.readInLogOrder(on: connection, logger: logger)
+                let query = Self.readAllQuery(after: cursor, limit: limit)
+                let explain = PostgresQuery(unsafeSQL: "EXPLAIN " + query.sql, binds: query.binds)
+                var lines: [String] = []
+                for try await row in try await connection.query(explain, logger: logger) {
+                    lines.append(try row.decode(String.self))
+                }
+                return lines.joined(separator: "\n")
+            }
         }
     }
 

@@ -1,4 +1,4 @@
-import EventStore
+@testable import EventStore
 import Foundation
 import TestSupport
 import Testing
@@ -93,5 +93,25 @@ struct ConcurrentAppendTests {
         }
         #expect(statistics.indexScans >= Int64(appends))
         #expect(statistics.sequentialRowsRead == 0)
+    }
+}
+
+@Suite("EventStore: reading the log on PostgreSQL")
+struct PostgresLogReadingTests {
+    /// Before statistics exist, PostgreSQL guesses few events past a cursor, and for a large batch planned to
+    /// collect every later event and sort them: each batch of a replay read the whole rest of the log.
+    @Test func aLargeBatchIsReadAlongTheCommitOrderIndexWithoutSorting() async throws {
+        try await TestDatabase.withStore(.postgres) { store, _ in
+            let postgres = try #require(store as? PostgresEventStore)
+            for batch in 0..<30 {
+                _ = try await store.append((0..<1_000).map { makeEvent("Bulk", "\($0)") }, to: "bulk-\(batch)", expecting: .noStream)
+            }
+            try await store.waitUntilAllCommittedEventsAreVisible()
+            let middle = try await store.readAll(after: .start, limit: 10_000).last!.cursor
+            let plan = try await postgres.readAllPlan(after: middle, limit: 10_000)
+            #expect(plan.contains("Index Scan using events_commit_order"), "\(plan)")
+            #expect(!plan.contains("Sort"), "\(plan)")
+            #expect(try await store.readAll(after: middle, limit: 10_000).count == 10_000)
+        }
     }
 }
