@@ -23,15 +23,15 @@ struct PendingAppend: Sendable {
 /// everyone waiting (up to `requestsPerBatchMax` requests and `weightPerBatchMax` weight, always at least
 /// one), so under load each commit flush serves many writers, and with no load nothing waits.
 ///
-/// A batch is written by one of its own requesters (the oldest), on its own task: no task is started here.
-/// Before it takes the others waiting, it yields once, so that tasks about to submit join this batch rather
-/// than wait for the next. When it finishes, it hands its slot to the oldest waiting request and returns
-/// its own answer.
-/// Each requester gets exactly the answer the batch's `write` gave for its request.
+/// A batch is led by one of its own requesters (the oldest): no task waits in the background for work.
+/// Before the leader takes the others waiting, it yields once, so that tasks about to submit join this batch
+/// rather than wait for the next. When the write finishes, it hands its slot to the oldest waiting request
+/// and returns its own answer. Each requester gets exactly the answer the batch's `write` gave for its
+/// request.
 ///
-/// A request, once submitted, is written even if its task is cancelled, and a batch is written on a task of
-/// its own, so that cancelling the requester who writes it affects no one: a write cannot be taken back once
-/// other requests share its transaction.
+/// A request, once submitted, is written even if its task is cancelled, and the write runs on a task of its
+/// own, so that cancelling the leader affects no one: a write cannot be taken back once other requests share
+/// its transaction.
 final class GroupCommit<Request: Sendable, Response: Sendable>: Sendable {
     /// Writes one batch, answering each request in order (the answers' count must match).
     typealias Write = @Sendable ([Request]) async -> [Result<Response, any Error>]
