@@ -32,7 +32,10 @@ public struct EventStoreLimits: Sendable, Hashable {
     public static let standard = EventStoreLimits()
 
     /// Checks an append against the limits before any I/O.
-    func validate(_ events: [NewEvent], stream: String) throws(EventStoreError) {
+    func validate(_ events: [NewEvent], stream: String, expecting expectedVersion: ExpectedVersion) throws(EventStoreError) {
+        if case .exact(let version) = expectedVersion, version < 0 {
+            throw EventStoreError(.invalidArgument, "stream '\(stream)' cannot be expected at version \(version); versions start at 0 (no stream)")
+        }
         guard !stream.isEmpty else {
             throw EventStoreError(.invalidArgument, "the stream name is empty")
         }
@@ -71,7 +74,7 @@ public struct EventStoreLimits: Sendable, Hashable {
         var ids = Set<UUID>()
         var total = 0
         for append in appends {
-            try validate(append.events, stream: append.stream)
+            try validate(append.events, stream: append.stream, expecting: append.expectedVersion)
             guard streams.insert(append.stream).inserted else {
                 throw EventStoreError(.invalidArgument, "stream '\(append.stream)' appears twice in one append")
             }

@@ -15,7 +15,7 @@ extension PostgresEventStore {
         to stream: String,
         expecting expectedVersion: ExpectedVersion
     ) async throws -> AppendResult {
-        try limits.validate(events, stream: stream)
+        try limits.validate(events, stream: stream, expecting: expectedVersion)
         return try await appendQueue.submit(
             PendingAppend(stream: stream, expectedVersion: expectedVersion, events: events), weight: events.count,
             write: { batch in await self.writeBatch(batch) }
@@ -50,30 +50,39 @@ extension PostgresEventStore {
 
     /// Writes one batch of single-stream appends in one statement (its own transaction), answering each.
     ///
-    /// A batch that fails as a whole (nothing of it is written) after its retries is written again one append
-    /// at a time, so that one append's failure is not another's.
+    /// A batch the server refused (its statement failed, so nothing of it was written) is written again one
+    /// append at a time, so that one append's failure is not another's. Any other failure, such as a lost
+    /// connection, leaves the outcome unknown: every append of the batch gets the error, and a caller that
+    /// retries with the same event ids gets the first result if the batch did commit.
     func writeBatch(_ batch: [PendingAppend]) async -> [Result<AppendResult, any Error>] {
         var attempt = 0
         while true {
             attempt += 1
+            let rows: [PostgresRow]
             do {
-                let rows = try await Self.collect(client.execute(LedgerAppendBatchStatement(batch, recordedAt: now()), logger: logger))
-                let results = try Self.results(of: rows, for: batch)
-                announce(results.compactMap { try? $0.get() })
-                return results
+                rows = try await Self.collect(client.execute(LedgerAppendBatchStatement(batch, recordedAt: now()), logger: logger))
             } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" && attempt < Self.raceRetriesMax {
                 // Lost a race: another transaction stored one of the event ids first. Running again sees it,
                 // and that append becomes a replay (or a mismatch) of what is stored.
                 continue
-            } catch {
-                guard batch.count > 1 else {
-                    return [.failure(mapError(error))]
-                }
+            } catch let error as PSQLError where error.serverInfo != nil && batch.count > 1 {
                 var results: [Result<AppendResult, any Error>] = []
                 for append in batch {
                     results += await writeBatch([append])
                 }
                 return results
+            } catch {
+                let failure = mapError(error)
+                return batch.map { _ in .failure(failure) }
+            }
+            do {
+                let results = try Self.results(of: rows, for: batch)
+                announce(results.compactMap { try? $0.get() })
+                return results
+            } catch {
+                // Committed, but the answer cannot be read: say so to everyone rather than write again.
+                let failure = mapError(error)
+                return batch.map { _ in .failure(failure) }
             }
         }
     }

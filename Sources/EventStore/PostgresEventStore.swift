@@ -111,19 +111,30 @@ public final class PostgresEventStore: EventStore {
         return configuration
     }
 
-    /// Opens one connection, runs `SELECT 1`, and turns any failure into a message naming its cause.
+    /// Opens one connection, asks for the database's encoding, and turns any failure into a message naming its cause.
+    ///
+    /// The database must be UTF8: events are read as UTF-8 text, and a read packs each stream and type name with
+    /// its length in the database's encoding.
     static func checkConnectivity(_ settings: DatabaseURL.PostgresSettings, timeout: Duration, logger: Logger) async throws {
         let target = DatabaseURL.postgres(settings).description
+        let encoding: String
         do {
             let connection = try await PostgresConnection.connect(
                 configuration: connectionConfiguration(settings, timeout: timeout), id: 0, logger: logger
             )
             defer { Task { try? await connection.close() } }
-            _ = try await connection.query("SELECT 1", logger: logger).collect()
+            let rows = try await connection.query("SELECT current_setting('server_encoding')", logger: logger).collect()
+            encoding = try rows.first?.decode(String.self) ?? ""
         } catch let error as PSQLError {
             throw EventStoreError(.unavailable, "cannot use PostgreSQL at \(target): \(describe(error))", underlying: error)
         } catch {
             throw EventStoreError(.unavailable, "cannot reach PostgreSQL at \(target): \(error)", underlying: error)
+        }
+        guard encoding == "UTF8" else {
+            throw EventStoreError(
+                .configuration,
+                "the database at \(target) is in the encoding \(encoding); the ledger needs a UTF8 database (CREATE DATABASE … ENCODING 'UTF8')"
+            )
         }
     }
 

@@ -13,7 +13,7 @@ extension SQLiteEventStore {
         to stream: String,
         expecting expectedVersion: ExpectedVersion
     ) async throws -> AppendResult {
-        try limits.validate(events, stream: stream)
+        try limits.validate(events, stream: stream, expecting: expectedVersion)
         return try await appendQueue.submit(
             PendingAppend(stream: stream, expectedVersion: expectedVersion, events: events), weight: events.count,
             write: { batch in await self.writeBatch(batch) }

@@ -43,10 +43,17 @@ struct ConcurrentAppendTests {
                     add("replay-\(index)", [original], to: "replayed", expecting: .noStream)
                     add("mismatch-\(index)", [makeEvent("Other", "changed", id: original.id)], to: "elsewhere-\(index)", expecting: .any)
                 }
+                // One new event sent to two streams at once: it lands in one of them.
+                let twin = makeEvent("Twin")
+                add("twin-a", [twin], to: "twin-a", expecting: .any)
+                add("twin-b", [twin], to: "twin-b", expecting: .any)
                 return try await group.reduce(into: [String: Outcome]()) { $0[$1.0] = $1.1 }
             }
 
-            #expect(outcomes.count == 40)
+            #expect(outcomes.count == 42)
+            let twins = [outcomes["twin-a"], outcomes["twin-b"]]
+            #expect(twins.contains(.appended(stream: "twin-a", version: 1)) != twins.contains(.appended(stream: "twin-b", version: 1)))
+            #expect(twins.contains(.failed(.idempotencyMismatch)))
             for index in 0..<10 {
                 #expect(outcomes["fresh-\(index)"] == .appended(stream: "fresh-\(index)", version: 1))
                 #expect(outcomes["no-stream-\(index)"] == .failed(.versionConflict))
@@ -57,11 +64,25 @@ struct ConcurrentAppendTests {
                 #expect(outcomes["mismatch-\(index)"] == .failed(.idempotencyMismatch))
             }
             let log = try await readEntireLog(store)
-            // The ten taken streams, the replayed one, ten fresh streams and ten second events.
-            #expect(log.count == 31)
+            // The ten taken streams, the replayed one, ten fresh streams, ten second events and one twin.
+            #expect(log.count == 32)
             let refusedTypes: Set<String> = ["Refused", "Other"]
             #expect(!log.contains { refusedTypes.contains($0.type) })
             #expect(Set(log.map(\.id)).count == log.count)
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func aNegativeExpectedVersionIsRefused(backend: Backend) async throws {
+        try await TestDatabase.withStore(backend) { store, _ in
+            let error = try await expectStoreError(.invalidArgument) {
+                _ = try await store.append([makeEvent()], to: "s", expecting: .exact(-1))
+            }
+            #expect(error.message.contains("version -1"))
+            try await expectStoreError(.invalidArgument) {
+                _ = try await store.append([StreamAppend(stream: "s", events: [makeEvent()], expecting: .exact(-2))])
+            }
+            #expect(try await readEntireLog(store).isEmpty)
         }
     }
 
@@ -113,5 +134,17 @@ struct PostgresLogReadingTests {
             #expect(!plan.contains("Sort"), "\(plan)")
             #expect(try await store.readAll(after: middle, limit: 10_000).count == 10_000)
         }
+    }
+}
+
+@Suite("EventStore: PostgreSQL database requirements")
+struct PostgresDatabaseRequirementTests {
+    @Test func aDatabaseNotInUTF8IsRefusedWithItsEncoding() async throws {
+        let url = try await TestDatabase.freshURL(.postgres, postgresEncoding: "LATIN1")
+        let error = try await expectStoreError(.configuration) {
+            _ = try await TestDatabase.open(url)
+        }
+        #expect(error.message.contains("LATIN1"))
+        #expect(error.message.contains("UTF8"))
     }
 }

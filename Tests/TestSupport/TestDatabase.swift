@@ -18,7 +18,8 @@ public enum TestDatabase {
     public static let postgresURLVariable = "LEDGER_TEST_POSTGRES_URL"
 
     /// A fresh database URL for `backend`. PostgreSQL tests fail, never skip, when no cluster is given.
-    public static func freshURL(_ backend: Backend) async throws -> DatabaseURL {
+    /// `postgresEncoding` makes a PostgreSQL database in another encoding than UTF8.
+    public static func freshURL(_ backend: Backend, postgresEncoding: String? = nil) async throws -> DatabaseURL {
         switch backend {
         case .sqlite:
             let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ledger-tests-\(UUID().uuidString)")
@@ -27,7 +28,8 @@ public enum TestDatabase {
             var settings = try adminSettings()
             let name = "ledger_test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)
             try await withAdminConnection(settings) { connection in
-                _ = try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: logger).collect()
+                let options = postgresEncoding.map { " ENCODING '\($0)' TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C'" } ?? ""
+                _ = try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)\(options)"), logger: logger).collect()
             }
             settings.database = String(name)
             return .postgres(settings)

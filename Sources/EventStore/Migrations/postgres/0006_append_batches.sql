@@ -46,9 +46,11 @@ BEGIN
     END IF;
     PERFORM ledger_lock_streams(p_streams);
 
-    -- The usual batch: distinct streams, no event stored before. Checked and inserted in one statement, which
-    -- starts after the locks are held and so sees every append to these streams committed before.
+    -- The usual batch: distinct streams, distinct event ids, none stored before. Checked and inserted in one
+    -- statement, which starts after the locks are held and so sees every append to these streams committed
+    -- before.
     IF cardinality(p_streams) = (SELECT count(DISTINCT s) FROM unnest(p_streams) AS s)
+       AND cardinality(p_event_ids) = (SELECT count(DISTINCT i) FROM unnest(p_event_ids) AS i)
        AND NOT EXISTS (SELECT 1 FROM events e WHERE e.event_id = ANY (p_event_ids)) THEN
         RETURN QUERY
         WITH appends AS (
@@ -83,7 +85,7 @@ BEGIN
         RETURN;
     END IF;
 
-    -- A stream twice, or a replay: one append after the other, each seeing the ones before it.
+    -- A stream twice, an event id twice, or a replay: one append after the other, each seeing the ones before it.
     FOR v_append IN 1 .. cardinality(p_streams) LOOP
         v_last := v_first + p_event_counts[v_append] - 1;
         RETURN QUERY
