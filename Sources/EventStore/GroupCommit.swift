@@ -23,15 +23,16 @@ struct PendingAppend: Sendable {
 /// everyone waiting (up to `requestsPerBatchMax` requests and `weightPerBatchMax` weight, always at least
 /// one), so under load each commit flush serves many writers, and with no load nothing waits.
 ///
-/// A batch is led by one of its own requesters (the oldest): no task waits in the background for work.
+/// A batch is led by one of its own requesters (the oldest): no task runs in the background.
 /// Before the leader takes the others waiting, it yields once, so that tasks about to submit join this batch
 /// rather than wait for the next. When the write finishes, it hands its slot to the oldest waiting request
 /// and returns its own answer. Each requester gets exactly the answer the batch's `write` gave for its
 /// request.
 ///
-/// A request, once submitted, is written even if its task is cancelled, and the write runs on a task of its
-/// own, so that cancelling the leader affects no one: a write cannot be taken back once other requests share
-/// its transaction.
+/// The write runs on the leader's task, so cancelling the leader (a service stopping) cancels the write, and
+/// every request of that batch gets the error; since appends are idempotent by event id, they can be sent
+/// again. A write on a task of its own would outlive its callers, and could wait for ever for a connection
+/// from a pool that has stopped. A follower waits for its batch even if its own task is cancelled.
 final class GroupCommit<Request: Sendable, Response: Sendable>: Sendable {
     /// Writes one batch, answering each request in order (the answers' count must match).
     typealias Write = @Sendable ([Request]) async -> [Result<Response, any Error>]
@@ -52,6 +53,8 @@ final class GroupCommit<Request: Sendable, Response: Sendable>: Sendable {
         var waiting: [Waiter] = []
         var waitingStart = 0
         var batchesRunning = 0
+        /// Set by ``close(failingWith:)``: every request from then on gets this error.
+        var closedError: (any Error)?
 
         var hasWaiting: Bool { waitingStart < waiting.count }
 
@@ -90,9 +93,10 @@ final class GroupCommit<Request: Sendable, Response: Sendable>: Sendable {
     /// Writes `request` (alone or with others) and returns its answer. `weight` counts towards a batch's cap,
     /// e.g. the number of events an append carries. Should this request's task write a batch, it does so with
     /// `write`; every submitter passes the same function.
-    func submit(_ request: Request, weight: Int, write: @escaping Write) async throws -> Response {
+    func submit(_ request: Request, weight: Int, write: Write) async throws -> Response {
         let turn = await withCheckedContinuation { (continuation: CheckedContinuation<Turn, Never>) in
-            let leads = state.withLock { state -> Bool in
+            let leads = state.withLock { state -> Bool? in
+                if state.closedError != nil { return nil }
                 guard state.batchesRunning < concurrentBatchesMax else {
                     state.waiting.append(Waiter(request: request, weight: weight, continuation: continuation))
                     return false
@@ -100,7 +104,11 @@ final class GroupCommit<Request: Sendable, Response: Sendable>: Sendable {
                 state.batchesRunning += 1
                 return true
             }
-            if leads { continuation.resume(returning: .lead) }
+            switch leads {
+            case true?: continuation.resume(returning: .lead)
+            case false?: break
+            case nil: continuation.resume(returning: .answered(.failure(state.withLock { $0.closedError! })))
+            }
         }
         switch turn {
         case .answered(let result):
@@ -110,10 +118,8 @@ final class GroupCommit<Request: Sendable, Response: Sendable>: Sendable {
             // are usually about to submit again.
             await Task.yield()
             let followers = state.withLock { state in takeFollowers(&state, leaderWeight: weight) }
-            // On a task of its own: this task being cancelled (its caller gave up) must not fail the other
-            // requests of the batch, nor stop the write half way.
             let requests = [request] + followers.map(\.request)
-            let answers = await Task { await write(requests) }.value
+            let answers = await run(write, requests)
             precondition(answers.count == followers.count + 1, "a group commit write answered \(answers.count) of \(followers.count + 1) requests")
             // Hand the slot on before answering, so the next batch starts as early as possible.
             let nextLeader = state.withLock { state -> Waiter? in
@@ -129,6 +135,20 @@ final class GroupCommit<Request: Sendable, Response: Sendable>: Sendable {
             }
             return try answers[0].get()
         }
+    }
+
+    /// Fails every request from now on with `error`, including those already waiting: their leader finds
+    /// the queue closed and writes nothing.
+    func close(failingWith error: any Error) {
+        state.withLock { $0.closedError = error }
+    }
+
+    /// Runs one write on the leader's task, unless the queue has been closed.
+    private func run(_ write: Write, _ requests: [Request]) async -> [Result<Response, any Error>] {
+        if let error = state.withLock({ $0.closedError }) {
+            return requests.map { _ in .failure(error) }
+        }
+        return await write(requests)
     }
 
     /// The oldest waiters that fit in one batch behind a leader of `leaderWeight`.

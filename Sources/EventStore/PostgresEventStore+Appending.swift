@@ -55,6 +55,7 @@ extension PostgresEventStore {
     /// connection, leaves the outcome unknown: every append of the batch gets the error, and a caller that
     /// retries with the same event ids gets the first result if the batch did commit.
     func writeBatch(_ batch: [PendingAppend]) async -> [Result<AppendResult, any Error>] {
+        if let closed = closedFailure() { return batch.map { _ in .failure(closed) } }
         var attempt = 0
         while true {
             attempt += 1

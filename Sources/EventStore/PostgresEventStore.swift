@@ -32,6 +32,8 @@ public final class PostgresEventStore: EventStore {
     let appendedEvents: Counter
     /// Single-stream appends waiting to share a transaction.
     let appendQueue: GroupCommit<PendingAppend, AppendResult>
+    /// Set by ``close()``: from then on every operation fails at once rather than wait for a stopped pool.
+    private let isClosed = Synchronization.Mutex(false)
     private let backgroundTasks: [Task<Void, Never>]
 
     static let notificationChannel = "ledger_appends"
@@ -85,6 +87,9 @@ public final class PostgresEventStore: EventStore {
     }
 
     public func close() async {
+        // Operations waiting for a connection would otherwise wait for ever once the pool has stopped.
+        isClosed.withLock { $0 = true }
+        appendQueue.close(failingWith: closedError)
         for task in backgroundTasks { task.cancel() }
         for task in backgroundTasks { await task.value }
     }
@@ -177,11 +182,21 @@ public final class PostgresEventStore: EventStore {
 
     /// Turns driver errors into ``EventStoreError``; lets ours through.
     func mappingErrors<Result>(_ body: () async throws -> Result) async throws -> Result {
+        guard !isClosed.withLock({ $0 }) else { throw closedError }
         do {
             return try await body()
         } catch {
             throw mapError(error)
         }
+    }
+
+    /// The error every operation gets once the store is closed; nil while it is open.
+    func closedFailure() -> EventStoreError? {
+        isClosed.withLock { $0 } ? closedError : nil
+    }
+
+    private var closedError: EventStoreError {
+        EventStoreError(.unavailable, "the PostgreSQL store at \(location) is closed")
     }
 
     /// A driver error as an ``EventStoreError``; ours, and the caller's own errors inside a transaction, unchanged.

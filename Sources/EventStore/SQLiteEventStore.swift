@@ -85,6 +85,7 @@ public final class SQLiteEventStore: EventStore {
     /// Waits for a write transaction in flight to finish, then closes every connection; later writes fail
     /// at once instead of reaching a closed connection (which could leave them waiting for ever).
     public func close() async {
+        appendQueue.close(failingWith: EventStoreError(.unavailable, "the SQLite database at \(path) is closed"))
         try? await writerLock.withLock {
             closed.withLock { $0 = true }
             for connection in [writer] + readers {

@@ -74,14 +74,17 @@ struct GroupCommitTests {
         #expect(log.batches == [[42]])
     }
 
-    @Test func aCancelledRequesterDoesNotCancelTheWrite() async throws {
-        let queue = GroupCommit<Int, Bool>(concurrentBatchesMax: 1, requestsPerBatchMax: 4, weightPerBatchMax: 4)
-        let requester = Task {
-            withUnsafeCurrentTask { $0?.cancel() }
-            // The write answers whether it ran cancelled.
-            return try await queue.submit(1, weight: 1) { batch in batch.map { _ in .success(Task.isCancelled) } }
+    @Test func afterClosingEveryRequestFailsWithoutAWrite() async throws {
+        let queue = GroupCommit<Int, Int>(concurrentBatchesMax: 1, requestsPerBatchMax: 4, weightPerBatchMax: 4)
+        let log = WriteLog()
+        let write: GroupCommit<Int, Int>.Write = { batch in
+            log.begin(batch)
+            log.end()
+            return batch.map { .success($0) }
         }
-        let writeRanCancelled = try await requester.value
-        #expect(writeRanCancelled == false)
+        #expect(try await queue.submit(1, weight: 1, write: write) == 1)
+        queue.close(failingWith: UnexpectedOutcome("closed"))
+        await #expect(throws: UnexpectedOutcome.self) { try await queue.submit(2, weight: 1, write: write) }
+        #expect(log.batches == [[1]])
     }
 }
