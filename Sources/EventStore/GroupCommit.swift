@@ -18,7 +18,7 @@ struct PendingAppend: Sendable {
 
 /// Writes requests that arrive together in one transaction: a group commit.
 ///
-/// While fewer than `concurrentBatchesMax` batches are being written, a request is written at once, alone.
+/// While fewer than `concurrentBatchesMax` batches are being written, a request starts a batch at once.
 /// Requests that arrive while every slot is busy wait in line; when a batch finishes, the next batch takes
 /// everyone waiting (up to `requestsPerBatchMax` requests and `weightPerBatchMax` weight, always at least
 /// one), so under load each commit flush serves many writers, and with no load nothing waits.
