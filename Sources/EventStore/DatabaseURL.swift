@@ -85,9 +85,18 @@ public enum DatabaseURL: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// The text with any password hidden. Text that is not a URL may still hold one (`user:secret@host` with a
+    /// typo elsewhere), so everything between `://` and the last `@` before the path is hidden too.
     private static func redacted(_ text: String) -> String {
-        guard var components = URLComponents(string: text), components.password != nil else { return text }
-        components.password = "***"
-        return components.string ?? text
+        if var components = URLComponents(string: text) {
+            guard components.password != nil else { return text }
+            components.password = "***"
+            return components.string ?? "(a URL with a password)"
+        }
+        guard let schemeEnd = text.range(of: "://") else { return text.contains("@") ? "(a URL with user details)" : text }
+        let rest = text[schemeEnd.upperBound...]
+        let authorityEnd = rest.firstIndex(of: "/") ?? rest.endIndex
+        guard let at = rest[..<authorityEnd].lastIndex(of: "@") else { return text }
+        return String(text[..<schemeEnd.upperBound]) + "***" + String(rest[at...])
     }
 }

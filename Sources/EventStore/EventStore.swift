@@ -197,17 +197,19 @@ public struct LogCursor: Sendable, Hashable, Comparable, Codable, CustomStringCo
 
 /// Opens the store a database URL names.
 public enum EventStores {
-    /// Opens (without migrating) the SQLite or PostgreSQL store at `url`.
+    /// Opens (without migrating) the SQLite or PostgreSQL store at `url`. Without `mayCreate` a missing
+    /// SQLite file is refused instead of created: only `serve` and `migrate` create a ledger.
     public static func open(
         _ url: DatabaseURL,
         limits: EventStoreLimits = .standard,
         now: @escaping @Sendable () -> Date = { Date() },
         metricsFactory: any MetricsFactory = MetricsSystem.factory,
-        logger: Logger
+        logger: Logger,
+        mayCreate: Bool = true
     ) async throws -> any EventStore {
         switch url {
         case .sqlite(let path):
-            try await SQLiteEventStore.open(path: path, limits: limits, now: now, metricsFactory: metricsFactory, logger: logger)
+            try await SQLiteEventStore.open(path: path, limits: limits, now: now, metricsFactory: metricsFactory, logger: logger, mayCreate: mayCreate)
         case .postgres(let settings):
             try await PostgresEventStore.open(settings: settings, limits: limits, now: now, metricsFactory: metricsFactory, logger: logger)
         }

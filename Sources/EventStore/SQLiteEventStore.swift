@@ -45,19 +45,39 @@ public final class SQLiteEventStore: EventStore {
     }
 
     /// Opens (creating if needed) the database file at `path`. Does not migrate: call ``migrate()``.
+    /// Creates an empty database file readable and writable by its owner only, in a folder only its owner
+    /// may enter when the folder is new. SQLite gives the `-wal` and `-shm` files the database file's mode.
+    static func createPrivateFile(at path: String) throws {
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
+        do {
+            if !FileManager.default.fileExists(atPath: directory.path) {
+                try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            }
+        } catch {
+            throw EventStoreError(.unavailable, "cannot create the folder \(directory.path) for the SQLite database", underlying: error)
+        }
+        guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]) else {
+            throw EventStoreError(.unavailable, "cannot create the SQLite database \(path)")
+        }
+    }
+
     public static func open(
         path: String,
         limits: EventStoreLimits = .standard,
         readerCount: Int = 2,
         now: @escaping @Sendable () -> Date = { Date() },
         metricsFactory: any MetricsFactory = MetricsSystem.factory,
-        logger: Logger = Logger(label: "listing-ledger.sqlite")
+        logger: Logger = Logger(label: "listing-ledger.sqlite"),
+        mayCreate: Bool = true
     ) async throws -> SQLiteEventStore {
-        let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
-        do {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        } catch {
-            throw EventStoreError(.unavailable, "cannot create the folder \(directory.path) for the SQLite database", underlying: error)
+        if !FileManager.default.fileExists(atPath: path) {
+            guard mayCreate else {
+                throw EventStoreError(
+                    .configuration,
+                    "there is no ledger at \(path). `listing-ledger serve` or `listing-ledger migrate` creates one there; to use another ledger, pass --database-url or set LEDGER_DATABASE_URL or LEDGER_DATA_DIR"
+                )
+            }
+            try createPrivateFile(at: path)
         }
         do {
             let writer = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)

@@ -10,6 +10,10 @@ public enum DomainError: Error, Sendable, Hashable, CustomStringConvertible {
     case invalidDateRange(String)
     case paymentAlreadyAllocated(String)
     case allocationNotFound(String)
+    /// A date, instant, period or count outside the ledger's bounds (``LedgerBounds``).
+    case outOfBounds(String)
+    /// An amount above the configured ceiling for one payment.
+    case amountOverLimit(String)
 
     /// A stable, machine-readable code.
     public var code: String {
@@ -24,6 +28,8 @@ public enum DomainError: Error, Sendable, Hashable, CustomStringConvertible {
         case .invalidDateRange: "invalid-date-range"
         case .paymentAlreadyAllocated: "payment-already-allocated"
         case .allocationNotFound: "allocation-not-found"
+        case .outOfBounds: "out-of-bounds"
+        case .amountOverLimit: "amount-over-limit"
         }
     }
 
@@ -39,6 +45,8 @@ public enum DomainError: Error, Sendable, Hashable, CustomStringConvertible {
         case .invalidDateRange(let detail): detail
         case .paymentAlreadyAllocated(let id): "payment '\(id)' is allocated already"
         case .allocationNotFound(let id): "payment '\(id)' is not allocated to this profile"
+        case .outOfBounds(let detail): detail
+        case .amountOverLimit(let detail): detail
         }
     }
 }

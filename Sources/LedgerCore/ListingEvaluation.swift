@@ -84,12 +84,20 @@ extension ProfileState {
         var periods: [PaidPeriod] = []
         var credit: Int64 = 0
         for allocation in allocations {
-            let total = credit + allocation.amount.minorUnits + allocation.acceptedShortfallMinorUnits
+            // Stored events were bounded when they were decided; the arithmetic still saturates rather than
+            // trap, so no history, however odd, can stop an evaluation.
             let price = allocation.price.minorUnits
+            guard price > 0, allocation.monthsPerPeriod > 0 else { continue }
+            let total = credit.addingSaturated(allocation.amount.minorUnits).addingSaturated(allocation.acceptedShortfallMinorUnits)
+            guard total > 0 else { continue }
             let bought = Int(total / price)
             credit = total % price
             guard bought > 0 else { continue }
-            let months = bought * allocation.monthsPerPeriod
+            let (months, overflow) = bought.multipliedReportingOverflow(by: allocation.monthsPerPeriod)
+            guard !overflow else {
+                periods.append(PaidPeriod(start: allocation.effectiveDate, lastDay: .last, paymentIDs: [allocation.paymentID]))
+                continue
+            }
             if let last = periods.last, allocation.effectiveDate <= last.lastDay.addingDays(graceDays) {
                 // Current or in grace: extend from the old last day, so no day is lost or counted twice.
                 let start = last.lastDay.addingDays(1)
@@ -193,5 +201,14 @@ extension ProfileState {
             candidates.append(waiver.granted.through.addingDays(1))
         }
         return candidates.filter { $0 > today }.min()
+    }
+}
+
+extension Int64 {
+    /// The sum, or the nearest end of `Int64` when it overflows.
+    func addingSaturated(_ other: Int64) -> Int64 {
+        let (sum, overflow) = addingReportingOverflow(other)
+        guard overflow else { return sum }
+        return other < 0 ? .min : .max
     }
 }

@@ -42,14 +42,32 @@ public struct LocalDate: Sendable, Hashable, Comparable, Codable, CustomStringCo
         }
     }
 
+    /// The first date this type holds: 0001-01-01.
+    public static let first = LocalDate(uncheckedYear: 1, month: 1, day: 1)
+    /// The last date this type holds: 9999-12-31.
+    public static let last = LocalDate(uncheckedYear: 9_999, month: 12, day: 31)
+
+    private init(uncheckedYear year: Int, month: Int, day: Int) {
+        self.year = year
+        self.month = month
+        self.day = day
+    }
+
     /// Adds calendar months, clamping to the month's end: 31 Jan + 1 month = 28/29 Feb, 29 Feb + 12 months
     /// = 28 Feb. Never "30 days".
+    ///
+    /// Arithmetic never traps: a result beyond the years 1…9999 saturates at ``first`` or ``last``. The
+    /// ledger bounds every date and amount where it enters (``LedgerBounds``), so no real answer comes near
+    /// either end; saturation only keeps a bug or a hostile value from stopping the process.
     public func addingMonths(_ months: Int) -> LocalDate {
-        let zeroBased = (year * 12 + (month - 1)) + months
+        let (zeroBased, overflow) = (year * 12 + (month - 1)).addingReportingOverflow(months)
+        guard !overflow else { return months < 0 ? .first : .last }
         let newYear = zeroBased / 12
+        guard newYear >= 1 else { return .first }
+        guard newYear <= 9_999 else { return .last }
         let newMonth = zeroBased % 12 + 1
         let newDay = min(day, Self.daysIn(month: newMonth, year: newYear))
-        return LocalDate(year: newYear, month: newMonth, day: newDay)!
+        return LocalDate(uncheckedYear: newYear, month: newMonth, day: newDay)
     }
 
     /// Days since 1970-01-01 (proleptic Gregorian), for day arithmetic.
@@ -63,8 +81,9 @@ public struct LocalDate: Sendable, Hashable, Comparable, Codable, CustomStringCo
         return era * 146_097 + dayOfEra - 719_468
     }
 
-    /// The date `dayNumber` days after 1970-01-01.
+    /// The date `dayNumber` days after 1970-01-01, saturating at ``first`` and ``last``.
     public init(dayNumber: Int) {
+        let dayNumber = min(max(dayNumber, Self.firstDayNumber), Self.lastDayNumber)
         let z = dayNumber + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let dayOfEra = z - era * 146_097
@@ -78,7 +97,16 @@ public struct LocalDate: Sendable, Hashable, Comparable, Codable, CustomStringCo
         self.day = day
     }
 
-    public func addingDays(_ days: Int) -> LocalDate { LocalDate(dayNumber: dayNumber + days) }
+    /// Day numbers of ``first`` and ``last``.
+    static let firstDayNumber = -719_162
+    static let lastDayNumber = 2_932_896
+
+    /// Adds days, saturating at ``first`` and ``last`` (see ``addingMonths(_:)``).
+    public func addingDays(_ days: Int) -> LocalDate {
+        let (sum, overflow) = dayNumber.addingReportingOverflow(days)
+        guard !overflow else { return days < 0 ? .first : .last }
+        return LocalDate(dayNumber: sum)
+    }
 
     /// Whole days from `self` to `other` (positive when `other` is later).
     public func days(until other: LocalDate) -> Int { other.dayNumber - dayNumber }
@@ -101,14 +129,26 @@ public struct OrganisationCalendar: Sendable, Hashable {
         return calendar
     }
 
-    /// The calendar date at `instant` in the organisation's zone.
+    /// Seconds from 1970 of 0001-01-01T00:00:00Z and of 9999-12-31T23:59:59Z: instants outside are read
+    /// as these, so no instant, however far off, makes a date that does not exist.
+    static let instantSecondsRange: ClosedRange<Double> = -62_135_596_800 ... 253_402_300_799
+
+    /// The calendar date at `instant` in the organisation's zone (saturating at ``LocalDate/first`` and
+    /// ``LocalDate/last``).
     public func date(at instant: Date) -> LocalDate {
-        let parts = calendar.dateComponents([.year, .month, .day], from: instant)
-        return LocalDate(year: parts.year!, month: parts.month!, day: parts.day!)!
+        let seconds = instant.timeIntervalSince1970
+        guard seconds.isFinite else { return seconds < 0 ? .first : .last }
+        let clamped = min(max(seconds, Self.instantSecondsRange.lowerBound), Self.instantSecondsRange.upperBound)
+        let local = clamped + Double(timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: clamped)))
+        return LocalDate(dayNumber: Int((local / 86_400).rounded(.down)))
     }
 
     /// The instant a date begins (local midnight; the zone's rules handle daylight-saving changes).
     public func startOfDay(_ date: LocalDate) -> Date {
-        calendar.date(from: DateComponents(year: date.year, month: date.month, day: date.day))!
+        if let start = calendar.date(from: DateComponents(year: date.year, month: date.month, day: date.day)) {
+            return start
+        }
+        // Foundation gives no date only at the far ends of its calendar: take UTC midnight there.
+        return Date(timeIntervalSince1970: Double(date.dayNumber) * 86_400)
     }
 }

@@ -56,7 +56,8 @@ public struct Money: Sendable, Hashable, Codable, CustomStringConvertible {
 }
 
 extension Character {
-    var isASCIIDigit: Bool { ("0"..."9").contains(self) }
+    /// One of the ASCII digits 0-9, alone: a digit followed by a combining mark ("1\u{301}") is not one.
+    var isASCIIDigit: Bool { asciiValue.map { (0x30...0x39).contains($0) } ?? false }
 }
 
 import Foundation

@@ -20,8 +20,8 @@ public enum PaymentDecider {
             )
             var events: [PaymentEvent] = [.received(received)]
             if let hold = holdReason(
-                amount: amount, purpose: purpose, profileID: profileID, effectiveDate: effectiveDate, profile: profile, policy: policy,
-                acceptsMultiples: method == .bank || method == .offline, unknownReference: unknownReference
+                amount: amount, purpose: purpose, profileID: profileID, effectiveDate: effectiveDate,
+                today: policy.calendar.date(at: now), profile: profile, policy: policy, acceptsMultiples: method == .bank || method == .offline, unknownReference: unknownReference
             ) {
                 events.append(.held(PaymentHeld(paymentID: paymentID, reasonCode: hold.code, reason: hold.detail, suggestedProfileID: suggestion, occurredAt: now)))
             }
@@ -62,12 +62,19 @@ public enum PaymentDecider {
     /// Card and PayPal checkouts are for exactly one period, so any other amount is unexpected. A bank
     /// transfer may pay several periods at once, or more (the rest is credit); less than one period is short.
     static func holdReason(
-        amount: Money, purpose: PaymentPurpose?, profileID: ProfileID?, effectiveDate: LocalDate,
+        amount: Money, purpose: PaymentPurpose?, profileID: ProfileID?, effectiveDate: LocalDate, today: LocalDate,
         profile: ProfileState?, policy: ListingPolicy, acceptsMultiples: Bool = false, unknownReference: String? = nil
     ) -> (code: HoldReason, detail: String)? {
         let price = policy.tariff.entry(on: effectiveDate).price
         guard amount.currency == price.currency else {
             return (.currencyNotAccepted, "the payment is \(amount); only \(price.currency) is accepted")
+        }
+        guard LedgerBounds.acceptsPaymentDate(effectiveDate, today: today) else {
+            return (.dateOutOfRange, "the payment is dated \(effectiveDate); \(LedgerBounds.paymentDateLimit(today: today))")
+        }
+        if let problem = policy.amountLimitProblem(amount) { return (.amountOverLimit, problem) }
+        if purpose == .listing, amount.minorUnits / price.minorUnits > Int64(LedgerBounds.periodsPerAllocationMax) {
+            return (.amountOverLimit, "\(amount) would buy more than the \(LedgerBounds.periodsPerAllocationMax) periods one payment may buy")
         }
         if profileID == nil, let unknownReference {
             return (.unknownReference, "the reference \(unknownReference) has valid check digits but belongs to no profile")

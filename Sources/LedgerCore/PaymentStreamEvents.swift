@@ -137,6 +137,10 @@ public enum HoldReason: String, Sendable, Hashable, Codable, CaseIterable {
     case shortPayment = "short-payment"
     /// A valid RF reference that belongs to no profile.
     case unknownReference = "unknown-reference"
+    /// More than one payment may be without staff review, or more periods than one payment may buy.
+    case amountOverLimit = "amount-over-limit"
+    /// An effective date before 2000 or more than a few days ahead (``LedgerBounds``).
+    case dateOutOfRange = "date-out-of-range"
 }
 
 /// The payment was recorded but not applied; it is in the staff exception queue.

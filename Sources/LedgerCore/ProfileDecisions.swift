@@ -91,6 +91,9 @@ public enum ProfileDecider {
             let reason = try requireText(reason, "reason")
             guard !waiverID.isEmpty, waiverID.utf8.count <= 64 else { throw .invalidArgument("a waiver id is 1 to 64 bytes") }
             guard from <= through else { throw .invalidDateRange("the waiver ends (\(through)) before it starts (\(from))") }
+            guard LedgerBounds.contains(from), LedgerBounds.contains(through) else {
+                throw .outOfBounds("a waiver's dates must lie \(LedgerBounds.dateRangeDescription)")
+            }
             guard !state.waivers.contains(where: { $0.granted.waiverID == waiverID }) else {
                 throw .invalidArgument("waiver '\(waiverID)' exists already")
             }
@@ -135,9 +138,18 @@ public enum ProfileDecider {
             throw .currencyMismatch(amount.currency, tariff.price.currency)
         }
         guard amount.minorUnits > 0 else { throw .invalidAmount("a payment must be positive") }
+        if let problem = policy.amountLimitProblem(amount) { throw .amountOverLimit(problem) }
+        let today = policy.calendar.date(at: now)
+        guard LedgerBounds.acceptsPaymentDate(effectiveDate, today: today) else {
+            throw .outOfBounds("the payment date \(effectiveDate) is out of range: \(LedgerBounds.paymentDateLimit(today: today))")
+        }
         guard state.allocation(of: paymentID) == nil else { throw .paymentAlreadyAllocated(paymentID.rawValue) }
         let credit = state.paidPeriods(at: now, policy: policy).creditMinorUnits
         var total = credit + amount.minorUnits
+        let periods = total / tariff.price.minorUnits
+        guard periods <= LedgerBounds.periodsPerAllocationMax else {
+            throw .amountOverLimit("\(amount) would buy \(periods) periods at once; one payment may buy at most \(LedgerBounds.periodsPerAllocationMax)")
+        }
         var shortfall: Int64 = 0
         if acceptShortfall, total < tariff.price.minorUnits {
             shortfall = tariff.price.minorUnits - total

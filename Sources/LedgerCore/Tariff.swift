@@ -41,16 +41,29 @@ public struct ListingPolicy: Sendable, Hashable {
     /// Days before the paid-through date at which a renewal reminder falls due.
     public var reminderDaysBefore: [Int]
     public var calendar: OrganisationCalendar
+    /// The largest single payment applied without staff; above it a payment is held (`amount-over-limit`)
+    /// and a staff command is refused.
+    public var paymentAmountMax: Money
+
+    /// 10,000.00 EUR, the default ``paymentAmountMax``.
+    public static let defaultPaymentAmountMax = Money.euros(minorUnits: 1_000_000)
 
     public init(
         tariff: Tariff = .standard, graceDays: Int = 14, reminderDaysBefore: [Int] = [30, 7],
-        calendar: OrganisationCalendar = .amsterdam
+        calendar: OrganisationCalendar = .amsterdam, paymentAmountMax: Money = defaultPaymentAmountMax
     ) {
         precondition(graceDays >= 0)
         self.tariff = tariff
         self.graceDays = graceDays
         self.reminderDaysBefore = reminderDaysBefore.sorted(by: >)
         self.calendar = calendar
+        self.paymentAmountMax = paymentAmountMax
+    }
+
+    /// Why `amount` may not be applied as one payment, if it may not: above ``paymentAmountMax``.
+    public func amountLimitProblem(_ amount: Money) -> String? {
+        guard amount.currency == paymentAmountMax.currency, amount.minorUnits > paymentAmountMax.minorUnits else { return nil }
+        return "\(amount) is more than the \(paymentAmountMax) one payment may be without staff review"
     }
 
     public static let standard = ListingPolicy()

@@ -7,9 +7,13 @@ import Payments
 /// Builds the router: middleware, then one route group per audience. Tests and `serve` share this path.
 public func buildRouter(runtime: LedgerRuntime) -> Router<LedgerRequestContext> {
     let router = Router(context: LedgerRequestContext.self)
+    let idempotency = IdempotencyMiddleware(records: runtime.idempotency)
+    let bodyBytesMax = max(runtime.configuration.requestBodyBytesMax, runtime.bankImport.options.fileBytesMax)
+    router.add(middleware: EarlyAnswerMiddleware(drainBytesMax: bodyBytesMax + EarlyAnswerMiddleware.marginBytes))
     router.add(middleware: RequestIDMiddleware())
     router.add(middleware: HTTPMetricsMiddleware(metrics: runtime.metrics))
-    router.add(middleware: ProblemMiddleware())
+    let routes = RouteTable()
+    router.add(middleware: ProblemMiddleware(routes: routes))
     // Every route reads its body within the configured limit, except statement uploads, which have the
     // statement parser's file cap.
     let limited = router.group().add(middleware: BodyLimitMiddleware(bodyBytesMax: runtime.configuration.requestBodyBytesMax))
@@ -17,6 +21,7 @@ public func buildRouter(runtime: LedgerRuntime) -> Router<LedgerRequestContext> 
         on: router.group("api/v1")
             .add(middleware: BodyLimitMiddleware(bodyBytesMax: max(runtime.configuration.requestBodyBytesMax, runtime.bankImport.options.fileBytesMax)))
             .add(middleware: APIKeyMiddleware(apiKeys: runtime.apiKeys, roles: [.staff]))
+            .add(middleware: idempotency)
     )
 
     OperationsRoutes(runtime: runtime).register(on: limited)
@@ -24,26 +29,27 @@ public func buildRouter(runtime: LedgerRuntime) -> Router<LedgerRequestContext> 
 
     let api = limited.group("api/v1")
     ClientRoutes(runtime: runtime).register(
-        on: api.group().add(middleware: APIKeyMiddleware(apiKeys: runtime.apiKeys, roles: Set(APIRole.allCases)))
+        on: api.group().add(middleware: APIKeyMiddleware(apiKeys: runtime.apiKeys, roles: Set(APIRole.allCases))).add(middleware: idempotency)
     )
-    let staff = api.group().add(middleware: APIKeyMiddleware(apiKeys: runtime.apiKeys, roles: [.staff]))
+    let staff = api.group().add(middleware: APIKeyMiddleware(apiKeys: runtime.apiKeys, roles: [.staff])).add(middleware: idempotency)
     StaffKeyRoutes(runtime: runtime).register(on: staff)
     ProfileRoutes(runtime: runtime).registerStaffRoutes(on: staff)
     PaymentRoutes(runtime: runtime).registerStaffRoutes(on: staff)
     DirectoryRoutes(runtime: runtime).registerStaffRoutes(on: staff)
     DirectoryRoutes(runtime: runtime).registerDirectoryRoutes(
-        on: api.group().add(middleware: APIKeyMiddleware(apiKeys: runtime.apiKeys, roles: [.directory, .staff]))
+        on: api.group().add(middleware: APIKeyMiddleware(apiKeys: runtime.apiKeys, roles: [.directory, .staff])).add(middleware: idempotency)
     )
     PaymentRoutes(runtime: runtime).registerWebsiteRoutes(
-        on: api.group().add(middleware: APIKeyMiddleware(apiKeys: runtime.apiKeys, roles: [.website]))
+        on: api.group().add(middleware: APIKeyMiddleware(apiKeys: runtime.apiKeys, roles: [.website])).add(middleware: idempotency)
     )
     BankRoutes(runtime: runtime).registerStaffRoutes(on: staff)
     BankRoutes(runtime: runtime).registerWebsiteRoutes(
-        on: api.group().add(middleware: APIKeyMiddleware(apiKeys: runtime.apiKeys, roles: [.website, .staff]))
+        on: api.group().add(middleware: APIKeyMiddleware(apiKeys: runtime.apiKeys, roles: [.website, .staff])).add(middleware: idempotency)
     )
     ProfileRoutes(runtime: runtime).registerReadRoutes(
-        on: api.group().add(middleware: APIKeyMiddleware(apiKeys: runtime.apiKeys, roles: [.staff, .website]))
+        on: api.group().add(middleware: APIKeyMiddleware(apiKeys: runtime.apiKeys, roles: [.staff, .website])).add(middleware: idempotency)
     )
+    routes.load(router.routes.map { (path: $0.path.description, method: $0.method) })
     return router
 }
 

@@ -13,8 +13,12 @@ public struct LedgerRequestContext: RequestContext {
     /// The body limit in force (set by ``BodyLimitMiddleware``), also used when decoding JSON.
     public var bodyBytesMax: Int = 1_048_576
 
+    /// The connection, so a request whose unread body is too large to drain can have it closed.
+    let channel: (any Channel)?
+
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
+        channel = source.channel
     }
 
     public var maxUploadSize: Int { bodyBytesMax }

@@ -23,6 +23,9 @@ public struct LedgerConfiguration: Sendable {
     public var databaseURL: DatabaseURL
     /// Whether the database URL came from configuration (false: the development default).
     public var databaseURLIsDefault: Bool
+    /// The folder of the embedded ledger when no database URL is given: `LEDGER_DATA_DIR`, else
+    /// `$XDG_DATA_HOME/listing-ledger`, else `$HOME/.local/share/listing-ledger`. Never the working folder.
+    public var dataDirectory: String
     public var httpHost: String
     public var httpPort: Int
     public var logLevel: Logger.Level
@@ -89,17 +92,20 @@ public struct LedgerConfiguration: Sendable {
     /// Every setting, in the order the README lists them.
     public static let settings: [Setting] = [
         Setting(key: "mode", developmentDefault: "development", isSecret: false, summary: "`development` or `production`"),
-        Setting(key: "database.url", developmentDefault: "sqlite:var/ledger.sqlite", isSecret: true, summary: "`sqlite:///path` or `postgres://user:password@host:port/db`; required in production"),
+        Setting(key: "data_dir", developmentDefault: nil, isSecret: false, summary: "folder of the embedded ledger (default `$XDG_DATA_HOME/listing-ledger`, else `~/.local/share/listing-ledger`)"),
+        Setting(key: "database.url", developmentDefault: nil, isSecret: true, summary: "`sqlite:///path` or `postgres://user:password@host:port/db`; required in production; default `sqlite` in the data folder"),
+        Setting(key: "database.allow_unencrypted", developmentDefault: "false", isSecret: false, summary: "`true` lets production use PostgreSQL with `sslmode` weaker than `require`"),
         Setting(key: "http.host", developmentDefault: "127.0.0.1", isSecret: false, summary: "address to listen on"),
         Setting(key: "http.port", developmentDefault: "8080", isSecret: false, summary: "port to listen on (0 picks a free one)"),
         Setting(key: "http.body_bytes_max", developmentDefault: "1048576", isSecret: false, summary: "largest request body, in bytes"),
         Setting(key: "log.level", developmentDefault: "info", isSecret: false, summary: "trace, debug, info, notice, warning, error, critical"),
         Setting(key: "log.format", developmentDefault: "text", isSecret: false, summary: "`text` or `json` (one JSON object per line)"),
-        Setting(key: "api_key.pepper", developmentDefault: "development-only-api-key-pepper", isSecret: true, summary: "secret mixed into API-key hashes; required in production"),
+        Setting(key: "api_key.pepper", developmentDefault: developmentPepper, isSecret: true, summary: "secret mixed into API-key hashes; required in production"),
         Setting(key: "migrate_on_start", developmentDefault: "true", isSecret: false, summary: "apply pending migrations when `serve` starts"),
         Setting(key: "listing.price", developmentDefault: "125.00", isSecret: false, summary: "price of one listing period, EUR"),
         Setting(key: "listing.period_months", developmentDefault: "12", isSecret: false, summary: "months one period buys"),
         Setting(key: "listing.grace_days", developmentDefault: "14", isSecret: false, summary: "days a listing stays visible after its last paid day"),
+        Setting(key: "payment.amount_max", developmentDefault: "10000.00", isSecret: false, summary: "largest payment applied without staff review, EUR; above it a payment is held (`amount-over-limit`)"),
         Setting(key: "listing.reminder_days", developmentDefault: "30,7", isSecret: false, summary: "days before the paid-through date a renewal reminder falls due"),
         Setting(key: "card.api_base_url", developmentDefault: "https://api.stripe.com", isSecret: false, summary: "the card provider's API (Stripe-compatible)"),
         Setting(key: "card.secret_key", developmentDefault: nil, isSecret: true, summary: "the card provider's secret API key; card checkout is off without it"),
@@ -148,19 +154,27 @@ public struct LedgerConfiguration: Sendable {
             }
         }
         let reader = ConfigReader(providers: providers)
-        return try LedgerConfiguration(reader: SettingsReader(reader: reader))
+        return try LedgerConfiguration(reader: SettingsReader(reader: reader), environment: environment)
     }
 
-    init(reader: SettingsReader) throws {
+    /// The development pepper, refused in production.
+    static let developmentPepper = "development-only-api-key-pepper"
+    /// The shortest pepper production accepts, in bytes.
+    public static let pepperBytesMin = 32
+
+    /// The embedded ledger's folder when `LEDGER_DATA_DIR` is not set.
+    static func defaultDataDirectory(_ environment: [String: String]) throws -> String {
+        if let xdg = environment["XDG_DATA_HOME"], xdg.hasPrefix("/") { return xdg + "/listing-ledger" }
+        if let home = environment["HOME"], home.hasPrefix("/") { return home + "/.local/share/listing-ledger" }
+        throw ConfigurationError("neither LEDGER_DATA_DIR nor HOME names a folder for the ledger; set LEDGER_DATA_DIR to an absolute path")
+    }
+
+    init(reader: SettingsReader, environment: [String: String]) throws {
         let mode = try reader.parse("mode") { Mode(rawValue: $0) }
         self.mode = mode
         let production = mode == .production
-        let databaseText = try reader.value("database.url", required: production)
-        databaseURLIsDefault = reader.isDefault("database.url")
-        do {
-            databaseURL = try DatabaseURL(parsing: databaseText)
-        } catch {
-            throw ConfigurationError("LEDGER_DATABASE_URL: \(error.message)")
+        if production, reader.optionalValue("database.url") == nil {
+            throw ConfigurationError("LEDGER_DATABASE_URL is required in production mode (or `database.url` in the configuration file)")
         }
         httpHost = try reader.value("http.host", required: false)
         httpPort = try reader.parse("http.port") { Int($0).flatMap { (0...65_535).contains($0) ? $0 : nil } }
@@ -168,6 +182,11 @@ public struct LedgerConfiguration: Sendable {
         logLevel = try reader.parse("log.level") { Logger.Level(rawValue: $0.lowercased()) }
         logFormat = try reader.parse("log.format") { LogFormat(rawValue: $0.lowercased()) }
         apiKeyPepper = try reader.value("api_key.pepper", required: production)
+        if production, apiKeyPepper == Self.developmentPepper || apiKeyPepper.utf8.count < Self.pepperBytesMin {
+            throw ConfigurationError(
+                "LEDGER_API_KEY_PEPPER: production needs a secret pepper of at least \(Self.pepperBytesMin) bytes, not the development one (e.g. `openssl rand -base64 48`)"
+            )
+        }
         migrateOnStart = try reader.parse("migrate_on_start") { ["true": true, "false": false][$0.lowercased()] }
         let price = try reader.parse("listing.price") { text in (try? Money(parsing: text, currency: "EUR")).flatMap { $0.minorUnits > 0 ? $0 : nil } }
         let months = try reader.parse("listing.period_months") { Int($0).flatMap { (1...120).contains($0) ? $0 : nil } }
@@ -177,6 +196,9 @@ public struct LedgerConfiguration: Sendable {
             return days.allSatisfy { $0.map { (1...365).contains($0) } == true } ? days.compactMap { $0 } : nil
         }
         let timeZone = try reader.parse("listing.time_zone") { TimeZone(identifier: $0) }
+        let amountMax = try reader.parse("payment.amount_max") { text in
+            (try? Money(parsing: text, currency: "EUR")).flatMap { (price.minorUnits...100_000_000).contains($0.minorUnits) ? $0 : nil }
+        }
         let cardBaseURL = try reader.parse("card.api_base_url") { text in
             URL(string: text).flatMap { ["https", "http"].contains($0.scheme ?? "") && $0.host != nil ? text.trimmingSuffix("/") : nil }
         }
@@ -219,9 +241,35 @@ public struct LedgerConfiguration: Sendable {
         }
         cardWebhookToleranceSeconds = try reader.parse("card.webhook_tolerance_seconds") { Int64($0).flatMap { (1...86_400).contains($0) ? $0 : nil } }
         listingPolicy = ListingPolicy(
-            tariff: Tariff(entries: [TariffEntry(effectiveFrom: LocalDate(year: 2000, month: 1, day: 1)!, price: price, months: months)]),
-            graceDays: graceDays, reminderDaysBefore: reminderDays, calendar: OrganisationCalendar(timeZone: timeZone)
+            tariff: Tariff(entries: [TariffEntry(effectiveFrom: LedgerBounds.earliestDate, price: price, months: months)]),
+            graceDays: graceDays, reminderDaysBefore: reminderDays, calendar: OrganisationCalendar(timeZone: timeZone),
+            paymentAmountMax: amountMax
         )
+        // Last, so a malformed setting is named before a missing data folder is.
+        if let given = reader.optionalValue("data_dir") {
+            guard given.hasPrefix("/") else { throw ConfigurationError("LEDGER_DATA_DIR: '\(given)' is not an absolute path") }
+            dataDirectory = given.trimmingSuffix("/")
+        } else {
+            dataDirectory = reader.isDefault("database.url") && !production ? try Self.defaultDataDirectory(environment) : ""
+        }
+        databaseURLIsDefault = reader.isDefault("database.url")
+        if let databaseText = reader.optionalValue("database.url") {
+            do {
+                databaseURL = try DatabaseURL(parsing: databaseText)
+            } catch {
+                throw ConfigurationError("LEDGER_DATABASE_URL: \(error.message)")
+            }
+        } else if production {
+            throw ConfigurationError("LEDGER_DATABASE_URL is required in production mode (or `database.url` in the configuration file)")
+        } else {
+            databaseURL = .sqlite(path: dataDirectory + "/ledger.sqlite")
+        }
+        let allowUnencrypted = try reader.parse("database.allow_unencrypted") { ["true": true, "false": false][$0.lowercased()] }
+        if production, case .postgres(let settings) = databaseURL, settings.tls != .require, !allowUnencrypted {
+            throw ConfigurationError(
+                "LEDGER_DATABASE_URL: production needs sslmode=require (it is \(settings.tls.rawValue)); set LEDGER_DATABASE_ALLOW_UNENCRYPTED=true if the connection is protected otherwise"
+            )
+        }
     }
 }
 

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Directory
 public import EventStore
 import LedgerCore
+import NIOCore
 import Payments
 public import Foundation
 public import Logging
@@ -32,20 +33,32 @@ public struct LedgerRuntime: Sendable {
     public let directoryEndpoints: DirectoryEndpoints
     public let directoryPublisher: DirectoryPublisher
     public let directory: DirectoryQueries
+    /// First outcomes of requests sent with an `Idempotency-Key`.
+    public let idempotency: IdempotencyRecords
     /// The client for calls to payment providers; shut down with the runtime.
     let httpClient: HTTPClient
 
     /// Opens the database the configuration names and, if configured, migrates it.
+    ///
+    /// - Parameter mayCreate: whether a ledger may be created where none is (`serve` and `migrate`); other
+    ///   commands refuse an absent SQLite file or a PostgreSQL database without the ledger's schema, so a
+    ///   command run with the wrong settings never writes to a new, empty ledger by mistake.
     public static func open(
         _ configuration: LedgerConfiguration,
         now: @escaping @Sendable () -> Date = { Date() },
-        logger: Logger
+        logger: Logger,
+        mayCreate: Bool = true
     ) async throws -> LedgerRuntime {
         let metrics = LedgerMetrics()
         let store = try await EventStores.open(
-            configuration.databaseURL, now: now, metricsFactory: metrics.factory, logger: logger
+            configuration.databaseURL, now: now, metricsFactory: metrics.factory, logger: logger, mayCreate: mayCreate
         )
         do {
+            if !mayCreate, try await store.pendingMigrations().contains(where: { $0.version == 1 }) {
+                throw ConfigurationError(
+                    "\(configuration.databaseURL) holds no ledger yet. `listing-ledger serve` or `listing-ledger migrate` creates one; to use another ledger, pass --database-url or set LEDGER_DATABASE_URL"
+                )
+            }
             if configuration.migrateOnStart {
                 let report = try await store.migrate()
                 if !report.applied.isEmpty {
@@ -64,9 +77,14 @@ public struct LedgerRuntime: Sendable {
         let payments = PaymentPipeline(store: store, profiles: profiles)
         // Provider APIs are called without following redirects: a redirect from a payment API is an error,
         // not something to chase with the secret key attached.
+        // A refused connection fails the call at once (a 502 to our caller) instead of being retried until
+        // the request's time limit: the provider is down, and waiting helps no one.
+        var clientConfiguration = HTTPClient.Configuration(redirectConfiguration: .disallow)
+        clientConfiguration.connectionPool.retryConnectionEstablishment = false
+        clientConfiguration.timeout.connect = .seconds(5)
         let httpClient = HTTPClient(
             eventLoopGroup: HTTPClient.defaultEventLoopGroup,
-            configuration: HTTPClient.Configuration(redirectConfiguration: .disallow),
+            configuration: clientConfiguration,
             backgroundActivityLogger: logger
         )
         let cardClient = configuration.card.map {
@@ -103,6 +121,7 @@ public struct LedgerRuntime: Sendable {
             directoryEndpoints: DirectoryEndpoints(store: store, now: now),
             directoryPublisher: DirectoryPublisher(store: store, client: WebhookDeliveryClient(httpClient: httpClient), now: now, logger: logger),
             directory: DirectoryQueries(store: store, now: now),
+            idempotency: IdempotencyRecords(store: store, now: now),
             httpClient: httpClient
         )
     }

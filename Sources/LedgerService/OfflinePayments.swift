@@ -19,9 +19,21 @@ extension ProfileService {
             throw DomainError.currencyMismatch(amount.currency, "EUR")
         }
         guard amount.minorUnits > 0 else { throw DomainError.invalidAmount("a payment must be positive") }
+        if let problem = policy.amountLimitProblem(amount) { throw DomainError.amountOverLimit(problem) }
+        let today = policy.calendar.date(at: now())
+        guard LedgerBounds.acceptsPaymentDate(date, today: today) else {
+            throw DomainError.outOfBounds("the date \(date) is out of range: \(LedgerBounds.paymentDateLimit(today: today))")
+        }
         let note = note.trimmingCharacters(in: .whitespacesAndNewlines)
         guard note.utf8.count <= ProfileDecider.textBytesMax else {
             throw DomainError.invalidArgument("the note is longer than \(ProfileDecider.textBytesMax) bytes")
+        }
+        if purpose == .listing {
+            // Decide the allocation before the payment is recorded, so a refused one writes nothing.
+            _ = try ProfileDecider.decide(
+                .allocate(paymentID: PaymentID(method: .offline, externalID: "check"), amount: amount, effectiveDate: date, acceptShortfall: false),
+                state: loaded.state, profileID: profileID, now: now(), policy: policy
+            )
         }
         let externalID = idempotencyKey.map { Self.eventID(key: $0, actor: metadata.actor, stream: "offline-payment", index: 0).uuidString.lowercased() }
             ?? UUID().uuidString.lowercased()
@@ -31,12 +43,23 @@ extension ProfileService {
             effectiveDate: date, note: note, occurredAt: now()
         )
         let eventID = idempotencyKey.map { Self.eventID(key: $0, actor: metadata.actor, stream: paymentID.streamName, index: 0) } ?? UUID()
-        let stored = try await store.append(
-            [NewEvent(id: eventID, type: PaymentReceived.typeName, data: received.encodedData(), metadata: metadata)],
-            to: paymentID.streamName, expecting: .any
-        )
+        // A retry finds the first request's fact by its id. It carries the first request's time, so
+        // appending the retry's own would look like another request under the same key.
+        let existing = try await store.readStream(paymentID.streamName, fromVersion: 1, limit: 1).first
+        if let existing, existing.id != eventID {
+            throw DomainError.invalidArgument("payment '\(paymentID)' exists already")
+        }
+        let wasAlreadyStored: Bool
+        if existing != nil {
+            wasAlreadyStored = true
+        } else {
+            wasAlreadyStored = try await store.append(
+                [NewEvent(id: eventID, type: PaymentReceived.typeName, data: received.encodedData(), metadata: metadata)],
+                to: paymentID.streamName, expecting: .noStream
+            ).wasAlreadyStored
+        }
         guard purpose == .listing else {
-            return (paymentID, Outcome(profileID: profileID, appended: [], replayed: stored.wasAlreadyStored, state: loaded.state))
+            return (paymentID, Outcome(profileID: profileID, appended: [], replayed: wasAlreadyStored, state: loaded.state))
         }
         let outcome = try await handle(
             .allocate(paymentID: paymentID, amount: amount, effectiveDate: date, acceptShortfall: false),

@@ -103,11 +103,13 @@ func printError(_ message: String) {
     FileHandle.standardError.write(Data((message + "\n").utf8))
 }
 
-/// Opens the runtime as `serve` would (migrating as configured), runs `body`, and closes it.
+/// Opens the runtime as `serve` would (migrating as configured), runs `body`, and closes it. The ledger must
+/// exist already: only `serve` and `migrate` create one. Which ledger is used is said on standard error.
 func withRuntime(_ common: CommonOptions, _ body: (LedgerRuntime) async throws -> Void) async throws {
     let configuration = try await common.resolve()
     let logger = LoggingSetup.bootstrap(configuration)
-    let runtime = try await LedgerRuntime.open(configuration, logger: logger)
+    printError("listing-ledger: using the ledger at \(configuration.databaseURL)")
+    let runtime = try await LedgerRuntime.open(configuration, logger: logger, mayCreate: false)
     do {
         try await body(runtime)
         await runtime.close()

@@ -9,7 +9,8 @@ struct ListingLedgerCommand: AsyncParsableCommand {
         discussion: """
             Configuration comes from defaults < a JSON file (--config or LEDGER_CONFIG_FILE) < LEDGER_* \
             environment variables < command-line options. With none at all, `serve` runs a development \
-            instance on SQLite under ./var/.
+            instance on SQLite in the data folder (LEDGER_DATA_DIR, else $XDG_DATA_HOME/listing-ledger, else \
+            ~/.local/share/listing-ledger), wherever it is run from; only `serve` and `migrate` create a ledger.
 
             Exit codes: 0 success, 1 failure, 64 usage error, 69 database unavailable, 78 configuration error.
             """,

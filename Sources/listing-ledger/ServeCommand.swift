@@ -12,7 +12,7 @@ import EventStore
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Run the service: HTTP API, staff console and background work."
+        abstract: "Run the service: the HTTP API and its background work (projections, sweeper, directory publisher)."
     )
 
     @OptionGroup var common: CommonOptions

@@ -8,9 +8,9 @@ import Testing
 struct LedgerConfigurationTests {
     @Test
     func noConfigurationAtAllIsADevelopmentInstanceOnSQLite() async throws {
-        let configuration = try await LedgerConfiguration.resolve(environment: [:])
+        let configuration = try await LedgerConfiguration.resolve(environment: ["HOME": "/home/ada"])
         #expect(configuration.mode == .development)
-        #expect(configuration.databaseURL == .sqlite(path: "var/ledger.sqlite"))
+        #expect(configuration.databaseURL == .sqlite(path: "/home/ada/.local/share/listing-ledger/ledger.sqlite"))
         #expect(configuration.databaseURLIsDefault)
         #expect(configuration.httpHost == "127.0.0.1" && configuration.httpPort == 8080)
     }
@@ -64,10 +64,60 @@ struct LedgerConfigurationTests {
         } catch let error as ConfigurationError {
             #expect(error.description.contains("LEDGER_API_KEY_PEPPER is required in production mode"))
         }
+        let pepper = "k3Jw9vQ2mX7pL4tR8yN1cB6hF0sD5gA2"
         let complete: LedgerConfiguration = try await LedgerConfiguration.resolve(environment: [
-            "LEDGER_MODE": "production", "LEDGER_DATABASE_URL": "sqlite:///tmp/p.sqlite", "LEDGER_API_KEY_PEPPER": "s3cret",
+            "LEDGER_MODE": "production", "LEDGER_DATABASE_URL": "sqlite:///tmp/p.sqlite", "LEDGER_API_KEY_PEPPER": pepper,
         ])
-        #expect(complete.mode == .production && complete.apiKeyPepper == "s3cret")
+        #expect(complete.mode == .production && complete.apiKeyPepper == pepper)
+    }
+
+    @Test
+    func theEmbeddedLedgerLivesInTheDataFolderWhereverTheCommandRuns() async throws {
+        let xdg = try await LedgerConfiguration.resolve(environment: ["HOME": "/home/ada", "XDG_DATA_HOME": "/data/ada"])
+        #expect(xdg.databaseURL == .sqlite(path: "/data/ada/listing-ledger/ledger.sqlite"))
+        let given = try await LedgerConfiguration.resolve(environment: ["HOME": "/home/ada", "LEDGER_DATA_DIR": "/srv/ledger/"])
+        #expect(given.databaseURL == .sqlite(path: "/srv/ledger/ledger.sqlite"))
+        await #expect(throws: ConfigurationError.self) {
+            _ = try await LedgerConfiguration.resolve(environment: ["LEDGER_DATA_DIR": "var"])
+        }
+        await #expect(throws: ConfigurationError.self) {
+            _ = try await LedgerConfiguration.resolve(environment: [:])
+        }
+    }
+
+    @Test(arguments: [
+        (["LEDGER_API_KEY_PEPPER": "development-only-api-key-pepper"], "LEDGER_API_KEY_PEPPER"),
+        (["LEDGER_API_KEY_PEPPER": "short-but-secret"], "LEDGER_API_KEY_PEPPER"),
+        (["LEDGER_DATABASE_URL": "postgres://ledger:pw@db.example:5432/ledger?sslmode=prefer"], "sslmode=require"),
+        (["LEDGER_DATABASE_URL": "postgres://ledger:pw@db.example:5432/ledger"], "sslmode=require"),
+    ])
+    func productionRefusesWeakSettings(overrides: [String: String], named: String) async throws {
+        let environment = [
+            "LEDGER_MODE": "production", "LEDGER_API_KEY_PEPPER": "k3Jw9vQ2mX7pL4tR8yN1cB6hF0sD5gA2",
+            "LEDGER_DATABASE_URL": "postgres://ledger:pw@db.example:5432/ledger?sslmode=require",
+        ].merging(overrides) { $1 }
+        do {
+            _ = try await LedgerConfiguration.resolve(environment: environment)
+            Issue.record("production started with \(overrides)")
+        } catch let error as ConfigurationError {
+            #expect(error.description.contains(named), "\(error)")
+            #expect(!error.description.contains(":pw@"), "a password in \(error)")
+        }
+        // Said explicitly, an unencrypted connection is accepted.
+        if overrides["LEDGER_DATABASE_URL"] != nil {
+            let allowed = try await LedgerConfiguration.resolve(environment: environment.merging(["LEDGER_DATABASE_ALLOW_UNENCRYPTED": "true"]) { $1 })
+            #expect(allowed.mode == .production)
+        }
+    }
+
+    @Test
+    func anUnparseableDatabaseURLIsNotEchoedWithItsPassword() async throws {
+        do {
+            _ = try await LedgerConfiguration.resolve(environment: ["LEDGER_DATABASE_URL": "postgres://ledger:hunter2@db example/ledger"])
+            Issue.record("an unparseable URL was accepted")
+        } catch let error as ConfigurationError {
+            #expect(!error.description.contains("hunter2"), "\(error)")
+        }
     }
 
     @Test

@@ -48,6 +48,7 @@ struct CLITests {
     @Test
     func directoryEndpointsAreAddedListedRotatedAndDisabled() async throws {
         let url = try await TestDatabase.freshURL(.sqlite).connectionString
+        #expect(try await CLI.run(["migrate", "--database-url", url]).status == 0)
         let added = try await CLI.run(["endpoints", "add", "https://directory.example/hooks", "--database-url", url])
         #expect(added.status == 0, "\(added.stderr)")
         let secret = added.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -106,6 +107,7 @@ struct CLITests {
     @Test
     func keysAreCreatedListedAndRevoked() async throws {
         let url = try await TestDatabase.freshURL(.sqlite).connectionString
+        #expect(try await CLI.run(["migrate", "--database-url", url]).status == 0)
         let created = try await CLI.run(["keys", "create", "--role", "staff", "--name", "Anna", "--database-url", url])
         #expect(created.status == 0, "\(created.stderr)")
         let key = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -125,23 +127,63 @@ struct CLITests {
     }
 
     @Test
-    func serveWithNoConfigurationRunsOnSQLiteUnderVarAndStopsOnSIGTERM() async throws {
+    func serveWithNoConfigurationRunsOnSQLiteInTheDataFolderAndStopsOnSIGTERM() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ledger-serve-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let home = folder.appendingPathComponent("home")
+        let elsewhere = folder.appendingPathComponent("elsewhere")
+        try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: elsewhere, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
-        let server = try CLI.start(["serve", "--port", "0"], directory: folder)
+        let ledger = home.appendingPathComponent(".local/share/listing-ledger/ledger.sqlite").path
+        let environment = ["HOME": home.path, "XDG_DATA_HOME": ""]
+        let server = try CLI.start(["serve", "--port", "0"], directory: folder, environment: environment)
         let line = try await server.waitForLine(containing: "listening on", timeout: .seconds(60))
-        #expect(line.contains("using sqlite:var/ledger.sqlite"))
+        #expect(line.contains("using sqlite://\(ledger)"), "\(line)")
         #expect(line.contains("development instance"))
         let port = try #require(line.split(separator: ":").dropFirst(2).first.flatMap { Int($0.prefix(while: \.isNumber)) })
 
         let (body, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/readyz")!)
         #expect((response as? HTTPURLResponse)?.statusCode == 200)
         #expect(String(decoding: body, as: UTF8.self).contains("sqlite"))
-        #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("var/ledger.sqlite").path))
+        #expect(FileManager.default.fileExists(atPath: ledger))
+        // Readable by its owner only, like the folder made for it.
+        let mode = try FileManager.default.attributesOfItem(atPath: ledger)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+        let folderMode = try FileManager.default.attributesOfItem(atPath: (ledger as NSString).deletingLastPathComponent)[.posixPermissions] as? Int
+        #expect(folderMode == 0o700)
+
+        // A key made from another folder lands in the same ledger, and the command says which one.
+        let created = try await CLI.run(["keys", "create", "--role", "staff", "--name", "Anna"], directory: elsewhere, environment: environment)
+        #expect(created.status == 0, "\(created.stderr)")
+        #expect(created.stderr.contains("using the ledger at sqlite://\(ledger)"), "\(created.stderr)")
+        let key = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/api/v1/whoami")!)
+        request.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization")
+        let (_, whoami) = try await URLSession.shared.data(for: request)
+        #expect((whoami as? HTTPURLResponse)?.statusCode == 200)
 
         let status = try await server.terminate()
         #expect(status == 0)
+        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("var").path))
+        #expect(!FileManager.default.fileExists(atPath: elsewhere.appendingPathComponent("var").path))
+    }
+
+    @Test(arguments: Backend.allCases)
+    func onlyServeAndMigrateCreateALedger(backend: Backend) async throws {
+        let url = try await TestDatabase.freshURL(backend)
+        let statement = try CamtStatementBuilder(statements: [.init(id: "S-1", iban: "NL91ABNA0417164300", entries: [
+            .init(date: "2026-03-02", bankReference: "R-1", transactions: [.init(amount: "125.00", payerName: "Ada", text: "no reference")]),
+        ])]).write()
+        for arguments in [["keys", "create", "--role", "staff", "--name", "Anna"], ["keys", "list"], ["import-statement", statement.path], ["endpoints", "list"], ["rebuild"]] {
+            let result = try await CLI.run(arguments + ["--database-url", url.connectionString])
+            #expect(result.status == 78, "\(arguments): \(result.stderr)")
+            #expect(result.stderr.contains("listing-ledger serve") && result.stderr.contains("listing-ledger migrate"), "\(arguments): \(result.stderr)")
+        }
+        if case .sqlite(let path) = url {
+            #expect(!FileManager.default.fileExists(atPath: path))
+        }
+        #expect(try await CLI.run(["migrate", "--database-url", url.connectionString]).status == 0)
+        #expect(try await CLI.run(["keys", "list", "--database-url", url.connectionString]).status == 0)
     }
 }
 
@@ -164,11 +206,13 @@ enum CLI {
         ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("LEDGER_") || $0.key == "LEDGER_TEST_POSTGRES_URL" }
     }
 
-    static func run(_ arguments: [String]) async throws -> Result {
+    /// Runs the executable to its end; `environment` adds to (or replaces in) the clean environment.
+    static func run(_ arguments: [String], directory: URL? = nil, environment: [String: String] = [:]) async throws -> Result {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
-        process.environment = cleanEnvironment
+        process.environment = cleanEnvironment.merging(environment) { $1 }
+        if let directory { process.currentDirectoryURL = directory }
         let stdout = Pipe(), stderr = Pipe()
         process.standardOutput = stdout
         process.standardError = stderr
@@ -179,11 +223,11 @@ enum CLI {
         return Result(status: process.terminationStatus, stdout: String(decoding: output, as: UTF8.self), stderr: String(decoding: errors, as: UTF8.self))
     }
 
-    static func start(_ arguments: [String], directory: URL) throws -> RunningProcess {
+    static func start(_ arguments: [String], directory: URL, environment: [String: String] = [:]) throws -> RunningProcess {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
-        process.environment = cleanEnvironment
+        process.environment = cleanEnvironment.merging(environment) { $1 }
         process.currentDirectoryURL = directory
         let stdout = Pipe()
         process.standardOutput = stdout

@@ -10,10 +10,22 @@ import Payments
 /// Turns every error into an `application/problem+json` response; unknown errors become a logged 500.
 struct ProblemMiddleware: RouterMiddleware {
     typealias Context = LedgerRequestContext
+    /// Every route, so a known path asked with another method answers 405 with `Allow`.
+    let routes: RouteTable
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
+        } catch let error as HTTPError where error.status == .notFound {
+            let allowed = routes.allowedMethods(path: request.uri.path)
+            guard !allowed.isEmpty, !allowed.contains(request.method.rawValue) else {
+                return Self.problem(for: error, request: request, context: context).response(requestID: context.requestID)
+            }
+            let allow = allowed.sorted().joined(separator: ", ")
+            return Problem(
+                .methodNotAllowed, "method-not-allowed", title: "Method Not Allowed",
+                detail: "\(request.method.rawValue) is not allowed here; use \(allow)", headers: [.allow: allow]
+            ).response(requestID: context.requestID)
         } catch {
             let problem = Self.problem(for: error, request: request, context: context)
             return problem.response(requestID: context.requestID)
@@ -68,7 +80,7 @@ struct ProblemMiddleware: RouterMiddleware {
         let status: HTTPResponse.Status = switch error {
         case .profileNotFound, .waiverNotFound, .allocationNotFound: .notFound
         case .profileAlreadyRegistered, .invalidCertificationChange, .paymentAlreadyAllocated: .conflict
-        case .invalidAmount, .currencyMismatch, .invalidArgument, .invalidDateRange: .unprocessableContent
+        case .invalidAmount, .currencyMismatch, .invalidArgument, .invalidDateRange, .outOfBounds, .amountOverLimit: .unprocessableContent
         }
         return Problem(status, error.code, title: status.reasonPhrase, detail: error.description)
     }

@@ -142,13 +142,16 @@ struct ProfileRoutes {
         return date
     }
 
-    /// `?at=` takes a date (the end of that day in the organisation's zone) or an ISO 8601 instant.
+    /// `?at=` takes a date (the end of that day in the organisation's zone) or an RFC 3339 instant, either
+    /// within ``LedgerBounds``.
     private func asOf(_ text: String) throws -> Date {
-        if let date = LocalDate(iso: text) {
+        if let date = LocalDate(iso: text), LedgerBounds.contains(date) {
             return runtime.profiles.policy.calendar.startOfDay(date.addingDays(1)).addingTimeInterval(-0.001)
         }
-        if let instant = try? Date(text, strategy: .iso8601) { return instant }
-        throw Problem.badRequest("at '\(text.prefix(40))' is neither a date (2026-01-31) nor an instant (2026-01-31T12:00:00Z)")
+        if let instant = LedgerBounds.instant(parsing: text) { return instant }
+        throw Problem.badRequest(
+            "at '\(text.prefix(40))' is neither a date (2026-01-31) nor an instant (2026-01-31T12:00:00Z) \(LedgerBounds.dateRangeDescription)"
+        )
     }
 }
 

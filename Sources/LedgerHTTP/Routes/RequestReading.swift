@@ -11,13 +11,24 @@ func metadata(_ request: Request, _ context: LedgerRequestContext) -> EventMetad
 }
 
 func idempotencyKey(_ request: Request) throws -> String? {
-    guard let key = request.headers[HTTPField.Name("Idempotency-Key")!] else { return nil }
-    guard !key.isEmpty, key.utf8.count <= 255 else { throw Problem.badRequest("Idempotency-Key must be 1 to 255 bytes") }
+    guard let name = IdempotencyMiddleware.header, let key = request.headers[name] else { return nil }
+    try IdempotencyMiddleware.validate(key)
     return key
 }
 
+/// Reads a JSON body: a declared type other than JSON is 415, duplicate keys and control characters are 400.
 func decode<Body: Decodable>(_ type: Body.Type, _ request: Request, _ context: LedgerRequestContext) async throws -> Body {
+    if let declared = request.headers[.contentType] {
+        let media = declared.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        guard media == "application/json" || (media.hasPrefix("application/") && media.hasSuffix("+json")) else {
+            throw Problem(
+                .unsupportedMediaType, "unsupported-media-type", title: "Unsupported Media Type",
+                detail: "the body must be JSON (Content-Type: application/json), not '\(media.prefix(60))'"
+            )
+        }
+    }
     let buffer = try await request.body.collect(upTo: context.bodyBytesMax)
+    if let problem = StrictJSON.problem(in: buffer.readableBytesView) { throw Problem.badRequest(problem) }
     do {
         return try JSONDecoder().decode(Body.self, from: Data(buffer.readableBytesView))
     } catch let error as DecodingError {

@@ -35,13 +35,18 @@ enum StatementAmount {
         let kept = String(fraction.prefix(places)).padding(toCount: places)
         let wholeDigits = whole.drop(while: { $0 == "0" })
         guard wholeDigits.count <= 18 else { return nil }
-        var value = Int64(wholeDigits) ?? 0
+        var value: Int64 = 0
+        if !wholeDigits.isEmpty {
+            guard let parsed = Int64(wholeDigits) else { return nil }
+            value = parsed
+        }
         for _ in 0..<places {
             let (scaled, overflow) = value.multipliedReportingOverflow(by: 10)
             guard !overflow else { return nil }
             value = scaled
         }
-        let (total, overflow) = value.addingReportingOverflow(Int64(kept) ?? 0)
+        guard let fractionValue = kept.isEmpty ? 0 : Int64(kept) else { return nil }
+        let (total, overflow) = value.addingReportingOverflow(fractionValue)
         return overflow ? nil : total
     }
 }
@@ -75,7 +80,8 @@ extension StatementAmount {
 }
 
 extension Character {
-    var isASCIIDigitCharacter: Bool { ("0"..."9").contains(self) }
+    /// One of the ASCII digits 0-9, alone: a digit followed by a combining mark ("1\u{301}") is not one.
+    var isASCIIDigitCharacter: Bool { asciiValue.map { (0x30...0x39).contains($0) } ?? false }
 }
 
 extension String {

@@ -105,6 +105,10 @@ extension XMLTokenizer {
         }
         guard let close = Self.firstIndex(of: quote, in: bytes, from: index + 1) else { return nil }
         let value = try attributeValue(bytes, index + 1..<close)
+        // Bounded, so the duplicate check below stays cheap: bank formats use one or two attributes a tag.
+        guard scratchAttributes.count < XMLTokenizer.attributesPerTagMax else {
+            throw error(.tooLarge, at: start, in: bytes, "the tag <\(Self.string(elementName))> has more than \(XMLTokenizer.attributesPerTagMax) attributes")
+        }
         guard !scratchAttributes.contains(where: { $0.name == name }) else {
             throw error(.malformed, at: start, in: bytes, "the attribute \(name) appears twice in <\(Self.string(elementName))>")
         }

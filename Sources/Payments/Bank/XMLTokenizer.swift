@@ -62,6 +62,8 @@ struct XMLTokenizer {
     let documentName: String
     /// A tag, comment, processing instruction or CDATA section longer than this is refused.
     let markupBytesMax: Int
+    /// The most attributes one start tag may carry.
+    static let attributesPerTagMax = 32
 
     /// Unread bytes: an unfinished token from the last chunk, then the new chunk.
     private var buffer: [UInt8] = []

@@ -29,16 +29,14 @@ public enum CardSignature {
             throw CardWebhookError(.signatureMismatch, "no card webhook secret is configured, so no signature can match")
         }
         let signedBytes = signedBytes(payload: payload, timestamp: parsed.timestamp)
-        // Every candidate is checked against every secret, without stopping early, so timing says nothing about
-        // which pair came close.
+        // One MAC per secret, however many candidates the header carries; every candidate is compared with
+        // every MAC in constant time, without stopping early, so timing says nothing about which pair came close.
         var matched = false
         for secret in secrets {
-            let key = SymmetricKey(data: Data(secret.utf8))
+            let expected = Array(HMAC<SHA256>.authenticationCode(for: signedBytes, using: SymmetricKey(data: Data(secret.utf8))))
             for candidate in parsed.signatures {
                 guard let bytes = candidate, bytes.count == SHA256.byteCount else { continue }
-                if HMAC<SHA256>.isValidAuthenticationCode(bytes, authenticating: signedBytes, using: key) {
-                    matched = true
-                }
+                if constantTimeEqual(expected, Array(bytes)) { matched = true }
             }
         }
         guard matched else {
@@ -73,6 +71,19 @@ public enum CardSignature {
         return (["t=\(timestamp)"] + signatures).joined(separator: ",")
     }
 
+    /// The longest `Stripe-Signature` header read; the provider's own are a few hundred bytes.
+    public static let headerBytesMax = 1_024
+    /// The most `v1` entries read; the provider sends one per active secret.
+    public static let signaturesMax = 4
+
+    /// Whether two byte strings of equal length are equal, in time that does not depend on where they differ.
+    static func constantTimeEqual(_ left: [UInt8], _ right: [UInt8]) -> Bool {
+        guard left.count == right.count else { return false }
+        var difference: UInt8 = 0
+        for index in left.indices { difference |= left[index] ^ right[index] }
+        return difference == 0
+    }
+
     static func signedBytes(payload: Data, timestamp: Int64) -> Data {
         var bytes = Data("\(timestamp).".utf8)
         bytes.append(payload)
@@ -88,6 +99,11 @@ private struct ParsedHeader {
     var signatures: [Data?]
 
     init(_ header: String) throws(CardWebhookError) {
+        // Bounded before anything else is done with it: a long header, or one with many signatures, costs a
+        // sender nothing and would cost us a MAC comparison each.
+        guard header.utf8.count <= CardSignature.headerBytesMax else {
+            throw CardWebhookError(.malformedHeader, "the Stripe-Signature header is longer than \(CardSignature.headerBytesMax) bytes")
+        }
         var timestamp: Int64?
         var signatures: [Data?] = []
         for item in header.split(separator: ",") {
@@ -104,6 +120,9 @@ private struct ParsedHeader {
                 }
                 timestamp = seconds
             case "v1":
+                guard signatures.count < CardSignature.signaturesMax else {
+                    throw CardWebhookError(.malformedHeader, "the Stripe-Signature header has more than \(CardSignature.signaturesMax) v1= signatures")
+                }
                 signatures.append(Data(hex: value))
             default:
                 continue

@@ -1,0 +1,88 @@
+public import Foundation
+
+/// The limits every date, instant and period is held to where it enters the ledger (API, webhook,
+/// statement, command line), so that nothing the outside world sends reaches arithmetic near the ends of
+/// the calendar or of `Int64`.
+///
+/// A value outside these bounds is refused with a problem naming the limit, or, for money that has already
+/// arrived (a webhook, a statement line), recorded and held for staff, never applied.
+public enum LedgerBounds {
+    /// The earliest date a payment, a waiver or an as-of question may name.
+    public static let earliestDate = LocalDate(year: 2000, month: 1, day: 1) ?? .first
+    /// The latest date an as-of question or a waiver may name.
+    public static let latestDate = LocalDate(year: 2199, month: 12, day: 31) ?? .last
+    /// How far after today a payment's effective date may lie (a bank's value date, a clock a little ahead).
+    public static let paymentDateFutureDaysMax = 7
+    /// The most listing periods one allocation may buy (ten years at the default tariff).
+    public static let periodsPerAllocationMax = 10
+
+    /// Whether `date` may be a payment's effective date when today is `today`.
+    public static func acceptsPaymentDate(_ date: LocalDate, today: LocalDate) -> Bool {
+        earliestDate <= date && date <= today.addingDays(paymentDateFutureDaysMax)
+    }
+
+    /// A sentence naming the payment-date limit, for problems and holds.
+    public static func paymentDateLimit(today: LocalDate) -> String {
+        "a payment date must lie between \(earliestDate) and \(today.addingDays(paymentDateFutureDaysMax)) (at most \(paymentDateFutureDaysMax) days after today)"
+    }
+
+    /// Whether `date` lies within ``earliestDate`` … ``latestDate``.
+    public static func contains(_ date: LocalDate) -> Bool {
+        earliestDate <= date && date <= latestDate
+    }
+
+    /// A sentence naming the date range, for problems.
+    public static var dateRangeDescription: String { "between \(earliestDate) and \(latestDate)" }
+}
+
+extension LedgerBounds {
+    /// Parses an RFC 3339 instant strictly: `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`, every field in its
+    /// range (no 12:99 read as 13:39, no 24:00, no leap second), the date within ``earliestDate`` …
+    /// ``latestDate``. Returns nil for anything else.
+    public static func instant(parsing text: some StringProtocol) -> Date? {
+        let bytes = Array(text.utf8)
+        guard (20...35).contains(bytes.count) else { return nil }
+        func number(_ range: Range<Int>) -> Int? {
+            var value = 0
+            for index in range {
+                let byte = bytes[index]
+                guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else { return nil }
+                value = value * 10 + Int(byte - UInt8(ascii: "0"))
+            }
+            return value
+        }
+        guard bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"),
+              bytes[10] == UInt8(ascii: "T") || bytes[10] == UInt8(ascii: "t"),
+              bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":"),
+              let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
+              let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19),
+              hour < 24, minute < 60, second < 60,
+              let date = LocalDate(year: year, month: month, day: day), contains(date) else { return nil }
+        var index = 19
+        var fraction = 0.0
+        if bytes[index] == UInt8(ascii: ".") {
+            let start = index + 1
+            index = start
+            while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) { index += 1 }
+            guard index > start, index - start <= 9, let digits = number(start..<index) else { return nil }
+            fraction = Double(digits) / pow(10, Double(index - start))
+        }
+        guard index < bytes.count else { return nil }
+        let offsetSeconds: Int
+        switch bytes[index] {
+        case UInt8(ascii: "Z"), UInt8(ascii: "z"):
+            guard index + 1 == bytes.count else { return nil }
+            offsetSeconds = 0
+        case UInt8(ascii: "+"), UInt8(ascii: "-"):
+            guard index + 6 == bytes.count, bytes[index + 3] == UInt8(ascii: ":"),
+                  let offsetHours = number(index + 1 ..< index + 3), let offsetMinutes = number(index + 4 ..< index + 6),
+                  offsetHours < 24, offsetMinutes < 60 else { return nil }
+            let sign = bytes[index] == UInt8(ascii: "-") ? -1 : 1
+            offsetSeconds = sign * (offsetHours * 3_600 + offsetMinutes * 60)
+        default:
+            return nil
+        }
+        let seconds = date.dayNumber * 86_400 + hour * 3_600 + minute * 60 + second - offsetSeconds
+        return Date(timeIntervalSince1970: Double(seconds) + fraction)
+    }
+}

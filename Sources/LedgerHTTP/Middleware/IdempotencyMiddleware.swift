@@ -1,0 +1,83 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import LedgerService
+import NIOCore
+
+/// Keeps the promise of `Idempotency-Key` on every POST of an authenticated group: the first successful
+/// outcome (status, body, `Location`) is stored with a fingerprint of the request, the same key with the same
+/// request gets it back (with `Idempotent-Replayed: true`), across restarts and whatever the clock says, and
+/// the same key with another request is refused with 422 `idempotency-key-reused`.
+///
+/// Below this, commands still derive their event ids from the key, so a request that crashed after its
+/// commit but before its outcome was stored is completed, not repeated, when it is sent again.
+struct IdempotencyMiddleware: RouterMiddleware {
+    typealias Context = LedgerRequestContext
+    let records: IdempotencyRecords
+
+    static let header = HTTPField.Name("Idempotency-Key")
+    static let replayedHeader = HTTPField.Name("Idempotent-Replayed")
+    /// The longest key accepted, in bytes.
+    static let keyBytesMax = 255
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard request.method == .post, let name = Self.header, let key = request.headers[name], let caller = context.caller else {
+            return try await next(request, context)
+        }
+        try Self.validate(key)
+        var request = request
+        let body = try await request.collectBody(upTo: context.bodyBytesMax)
+        let fingerprint = IdempotentOutcome.fingerprint(
+            method: request.method.rawValue, path: request.uri.description, contentType: request.headers[.contentType], body: body.readableBytesView
+        )
+        if let first = try await records.find(caller: caller.keyID, key: key) {
+            return try Self.replay(first, fingerprint: fingerprint)
+        }
+        var response = try await next(request, context)
+        guard (200..<300).contains(response.status.code) else { return response }
+        let collector = BodyCollector()
+        try await response.body.write(collector)
+        let bytes = collector.bytes
+        response.body = ResponseBody(byteBuffer: ByteBuffer(bytes: bytes))
+        guard bytes.count <= IdempotencyRecords.bodyBytesMax else { return response }
+        let outcome = IdempotentOutcome(
+            fingerprint: fingerprint, status: Int(response.status.code),
+            contentType: response.headers[.contentType] ?? "application/json", location: response.headers[.location], body: Data(bytes)
+        )
+        let recorded = try await records.record(outcome, caller: caller.keyID, key: key)
+        // A concurrent request with the same key recorded its outcome first: that one is the answer.
+        return recorded == outcome ? response : try Self.replay(recorded, fingerprint: fingerprint)
+    }
+
+    static func validate(_ key: String) throws {
+        guard !key.isEmpty, key.utf8.count <= keyBytesMax, key.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) else {
+            throw Problem.badRequest("Idempotency-Key must be 1 to \(keyBytesMax) visible ASCII characters")
+        }
+    }
+
+    static func replay(_ first: IdempotentOutcome, fingerprint: Data) throws -> Response {
+        guard first.fingerprint == fingerprint else {
+            throw Problem(
+                .unprocessableContent, "idempotency-key-reused", title: "Idempotency key reused",
+                detail: "this Idempotency-Key was used before for a different request; send a new key for a new request"
+            )
+        }
+        var headers: HTTPFields = [.contentType: first.contentType]
+        if let location = first.location { headers[.location] = location }
+        if let name = replayedHeader { headers[name] = "true" }
+        let status = HTTPResponse.Status(code: first.status)
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: first.body)))
+    }
+}
+
+/// Collects a response body written by a route, so its bytes can be stored.
+final class BodyCollector: ResponseBodyWriter, @unchecked Sendable {
+    // Written only by the one task that writes the body, before `bytes` is read.
+    private(set) var bytes: [UInt8] = []
+
+    func write(_ buffer: ByteBuffer) async throws {
+        bytes.append(contentsOf: buffer.readableBytesView)
+    }
+
+    func finish(_ trailingHeaders: HTTPFields?) async throws {}
+}
