@@ -61,7 +61,7 @@ extension PostgresEventStore {
             attempt += 1
             let rows: [PostgresRow]
             do {
-                rows = try await Self.collect(client.execute(LedgerAppendBatchStatement(batch, recordedAt: now()), logger: logger))
+                rows = try await inFlight { try await Self.collect(client.execute(LedgerAppendBatchStatement(batch, recordedAt: now()), logger: logger)) }
             } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" && attempt < Self.raceRetriesMax {
                 // Lost a race: another transaction stored one of the event ids first. Running again sees it,
                 // and that append becomes a replay (or a mismatch) of what is stored.

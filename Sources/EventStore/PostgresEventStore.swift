@@ -34,6 +34,9 @@ public final class PostgresEventStore: EventStore {
     let appendQueue: GroupCommit<PendingAppend, AppendResult>
     /// Set by ``close()``: from then on every operation fails at once rather than wait for a stopped pool.
     private let isClosed = Synchronization.Mutex(false)
+    /// Operations using the pool right now; ``close()`` lets them finish before it stops the pool, because an
+    /// operation waiting for a connection when the pool stops can wait for ever.
+    private let operationsInFlight = Synchronization.Mutex(0)
     private let backgroundTasks: [Task<Void, Never>]
 
     static let notificationChannel = "ledger_appends"
@@ -90,8 +93,32 @@ public final class PostgresEventStore: EventStore {
         // Operations waiting for a connection would otherwise wait for ever once the pool has stopped.
         isClosed.withLock { $0 = true }
         appendQueue.close(failingWith: closedError)
+        let deadline = ContinuousClock.now + Self.closeWaitMax
+        while operationsInFlight.withLock({ $0 }) > 0, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
         for task in backgroundTasks { task.cancel() }
-        for task in backgroundTasks { await task.value }
+        for task in backgroundTasks { await Self.waitForEnd(of: task, atMost: Self.closeWaitMax) }
+    }
+
+    /// The longest `close()` waits for the connection pool and the LISTEN loop to stop.
+    static let closeWaitMax: Duration = .seconds(5)
+
+    /// Waits for `task` to end, or for `limit`, whichever comes first. PostgresClient's `run()` does not
+    /// always return promptly when cancelled while it is opening connections; a stopping service must not
+    /// wait for ever on it (the connections close with the process).
+    static func waitForEnd(of task: Task<Void, Never>, atMost limit: Duration) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let resumer = ResumeOnce(continuation)
+            Task {
+                await task.value
+                resumer.resume()
+            }
+            Task {
+                try? await Task.sleep(for: limit)
+                resumer.resume()
+            }
+        }
     }
 
     static func clientTLS(_ mode: DatabaseURL.TLSMode) throws -> PostgresClient.Configuration.TLS {
@@ -167,10 +194,18 @@ public final class PostgresEventStore: EventStore {
                     configuration: connectionConfiguration(settings, timeout: .seconds(5)), id: 1, logger: logger
                 )
                 defer { Task { try? await connection.close() } }
+                // A cancellation that came while connecting must not start a wait for notifications: `connect`
+                // does not stop for it, and the wait below would then never end, holding up `close()`.
+                guard !Task.isCancelled else { return }
                 // A notification may have been missed while disconnected.
                 signal.signal()
-                try await connection.listen(on: notificationChannel) { notifications in
-                    for try await _ in notifications { signal.signal() }
+                try await withTaskCancellationHandler {
+                    try await connection.listen(on: notificationChannel) { notifications in
+                        for try await _ in notifications { signal.signal() }
+                    }
+                } onCancel: {
+                    // Closing the connection ends the notifications, wherever the wait is.
+                    Task { try? await connection.close() }
                 }
             } catch {
                 if Task.isCancelled { return }
@@ -182,12 +217,25 @@ public final class PostgresEventStore: EventStore {
 
     /// Turns driver errors into ``EventStoreError``; lets ours through.
     func mappingErrors<Result>(_ body: () async throws -> Result) async throws -> Result {
-        guard !isClosed.withLock({ $0 }) else { throw closedError }
-        do {
-            return try await body()
-        } catch {
-            throw mapError(error)
+        try await inFlight {
+            do {
+                return try await body()
+            } catch {
+                throw mapError(error)
+            }
         }
+    }
+
+    /// Runs `body` as an operation ``close()`` waits for; fails at once once the store is closed.
+    func inFlight<Result>(_ body: () async throws -> Result) async throws -> Result {
+        let admitted = isClosed.withLock { closed in
+            guard !closed else { return false }
+            operationsInFlight.withLock { $0 += 1 }
+            return true
+        }
+        guard admitted else { throw closedError }
+        defer { operationsInFlight.withLock { $0 -= 1 } }
+        return try await body()
     }
 
     /// The error every operation gets once the store is closed; nil while it is open.
@@ -265,3 +313,19 @@ final class CoalescingNotifier: Sendable {
 }
 
 import Synchronization
+
+/// Resumes a continuation the first time it is asked to, and ignores later requests.
+private final class ResumeOnce: Sendable {
+    private let continuation: Synchronization.Mutex<CheckedContinuation<Void, Never>?>
+
+    init(_ continuation: CheckedContinuation<Void, Never>) {
+        self.continuation = Synchronization.Mutex(continuation)
+    }
+
+    func resume() {
+        continuation.withLock { pending in
+            pending?.resume()
+            pending = nil
+        }
+    }
+}

@@ -76,11 +76,11 @@ extension ProfileState {
             .filter { $0.element.event.effectiveDate <= today && (ignoringReversals || $0.element.isActive(at: instant)) }
             .sorted { ($0.element.event.effectiveDate, $0.offset) < ($1.element.event.effectiveDate, $1.offset) }
             .map(\.element.event)
-        return Self.periods(for: counted, graceDays: policy.graceDays)
+        return Self.periods(for: counted, policy: policy)
     }
 
     /// The rolling-period rule over allocations in effective-date order. Pure arithmetic, no clock.
-    static func periods(for allocations: [ContributionAllocated], graceDays: Int) -> (periods: [PaidPeriod], creditMinorUnits: Int64) {
+    static func periods(for allocations: [ContributionAllocated], policy: ListingPolicy) -> (periods: [PaidPeriod], creditMinorUnits: Int64) {
         var periods: [PaidPeriod] = []
         var credit: Int64 = 0
         for allocation in allocations {
@@ -98,7 +98,7 @@ extension ProfileState {
                 periods.append(PaidPeriod(start: allocation.effectiveDate, lastDay: .last, paymentIDs: [allocation.paymentID]))
                 continue
             }
-            if let last = periods.last, allocation.effectiveDate <= last.lastDay.addingDays(graceDays) {
+            if let last = periods.last, allocation.effectiveDate <= policy.lastVisibleDay(after: last.lastDay) {
                 // Current or in grace: extend from the old last day, so no day is lost or counted twice.
                 let start = last.lastDay.addingDays(1)
                 periods[periods.count - 1].lastDay = start.addingMonths(months).addingDays(-1)
@@ -117,7 +117,7 @@ extension ProfileState {
         let today = policy.calendar.date(at: instant)
         let (periods, credit) = paidPeriods(at: instant, policy: policy)
         let current = periods.last { $0.start <= today && today <= $0.lastDay }
-        let inGrace = current == nil ? periods.last { $0.lastDay < today && today <= $0.lastDay.addingDays(policy.graceDays) } : nil
+        let inGrace = current == nil ? periods.last { $0.lastDay < today && today <= policy.lastVisibleDay(after: $0.lastDay) } : nil
         let latest = periods.last { $0.start <= today }
         let waiver = waivers.last { $0.isActive(at: instant, on: today) }
         let next = nextChange(after: today, periods: periods, policy: policy).map(policy.calendar.startOfDay)
@@ -169,10 +169,10 @@ extension ProfileState {
     private func hiddenReason(at instant: Date, today: LocalDate, periods: [PaidPeriod], policy: ListingPolicy) -> HiddenReason {
         var causes: [(since: LocalDate, reason: HiddenReason)] = []
         if let lastPaid = periods.last(where: { $0.start <= today }) {
-            causes.append((lastPaid.lastDay.addingDays(policy.graceDays + 1), .expired))
+            causes.append((policy.lastVisibleDay(after: lastPaid.lastDay).addingDays(1), .expired))
         }
         let withoutReversals = paidPeriods(at: instant, policy: policy, ignoringReversals: true).periods
-        if withoutReversals.contains(where: { $0.start <= today && today <= $0.lastDay.addingDays(policy.graceDays) }) {
+        if withoutReversals.contains(where: { $0.start <= today && today <= policy.lastVisibleDay(after: $0.lastDay) }) {
             let reversedAt = allocations.compactMap { allocation in
                 allocation.isActive(at: instant) ? nil : allocation.changes.last { $0.at <= instant }?.at
             }.max()
@@ -191,7 +191,7 @@ extension ProfileState {
         var candidates: [LocalDate] = []
         for period in periods {
             candidates.append(period.lastDay.addingDays(1))
-            candidates.append(period.lastDay.addingDays(policy.graceDays + 1))
+            candidates.append(policy.lastVisibleDay(after: period.lastDay).addingDays(1))
             for days in policy.reminderDaysBefore {
                 candidates.append(period.lastDay.addingDays(-days))
             }

@@ -1,14 +1,19 @@
-/// One entry of the price list: from `effectiveFrom` on, a period of `months` costs `price`.
+/// One entry of the dated listing policy: from `effectiveFrom` on, a period of `months` costs `price`, and a
+/// listing whose last paid day falls before a day in force of this entry stays visible `graceDays` longer.
 public struct TariffEntry: Sendable, Hashable, Codable {
     public var effectiveFrom: LocalDate
     public var price: Money
     public var months: Int
+    /// The grace in force from `effectiveFrom`; nil: the policy's ``ListingPolicy/graceDays``.
+    public var graceDays: Int?
 
-    public init(effectiveFrom: LocalDate, price: Money, months: Int) {
+    public init(effectiveFrom: LocalDate, price: Money, months: Int, graceDays: Int? = nil) {
         precondition(price.minorUnits > 0 && months > 0, "a tariff needs a positive price and period")
+        precondition(graceDays.map { $0 >= 0 } ?? true, "grace cannot be negative")
         self.effectiveFrom = effectiveFrom
         self.price = price
         self.months = months
+        self.graceDays = graceDays
     }
 }
 
@@ -36,7 +41,8 @@ public struct Tariff: Sendable, Hashable, Codable {
 /// The listing rules' settings. Defaults are DESIGN.md §3's.
 public struct ListingPolicy: Sendable, Hashable {
     public var tariff: Tariff
-    /// Days after the last paid day during which the listing stays visible.
+    /// Days after the last paid day during which the listing stays visible, where the tariff entry in force
+    /// does not say otherwise (see ``graceDays(after:)``).
     public var graceDays: Int
     /// Days before the paid-through date at which a renewal reminder falls due.
     public var reminderDaysBefore: [Int]
@@ -58,6 +64,17 @@ public struct ListingPolicy: Sendable, Hashable {
         self.reminderDaysBefore = reminderDaysBefore.sorted(by: >)
         self.calendar = calendar
         self.paymentAmountMax = paymentAmountMax
+    }
+
+    /// The grace that follows a period whose last paid day is `lastDay`: the one in force on the first day
+    /// of grace. A later change of grace therefore never rewrites an earlier answer.
+    public func graceDays(after lastDay: LocalDate) -> Int {
+        tariff.entry(on: lastDay.addingDays(1)).graceDays ?? graceDays
+    }
+
+    /// The last day a period ending on `lastDay` stays visible, grace included.
+    public func lastVisibleDay(after lastDay: LocalDate) -> LocalDate {
+        lastDay.addingDays(graceDays(after: lastDay))
     }
 
     /// Why `amount` may not be applied as one payment, if it may not: above ``paymentAmountMax``.

@@ -33,6 +33,7 @@ public func buildRouter(runtime: LedgerRuntime) -> Router<LedgerRequestContext> 
     )
     let staff = api.group().add(middleware: APIKeyMiddleware(apiKeys: runtime.apiKeys, roles: [.staff])).add(middleware: idempotency)
     StaffKeyRoutes(runtime: runtime).register(on: staff)
+    PolicyRoutes(policyBook: runtime.profiles.policyBook, now: runtime.now).register(on: staff)
     ProfileRoutes(runtime: runtime).registerStaffRoutes(on: staff)
     PaymentRoutes(runtime: runtime).registerStaffRoutes(on: staff)
     DirectoryRoutes(runtime: runtime).registerStaffRoutes(on: staff)

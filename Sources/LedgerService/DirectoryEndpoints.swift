@@ -35,15 +35,23 @@ public struct DirectoryEndpointError: Error, CustomStringConvertible, Sendable {
 public struct DirectoryEndpoints: Sendable {
     public let store: any EventStore
     let now: @Sendable () -> Date
+    /// Seals the signing secrets before they are stored.
+    let sealer: SecretSealer
+    /// Which URLs are accepted.
+    let urlPolicy: EndpointURLPolicy
 
     /// How long a rotated-out secret keeps signing beside the new one.
     public static let rotationOverlapSeconds: Double = 24 * 3600
     /// The longest endpoint URL accepted.
     public static let urlBytesMax = 2_048
 
-    public init(store: any EventStore, now: @escaping @Sendable () -> Date) {
+    public init(
+        store: any EventStore, now: @escaping @Sendable () -> Date, sealer: SecretSealer = .development, urlPolicy: EndpointURLPolicy = .development
+    ) {
         self.store = store
         self.now = now
+        self.sealer = sealer
+        self.urlPolicy = urlPolicy
     }
 
     /// Adds an endpoint; the returned secret is shown once (it is kept, to sign, but never listed again).
@@ -51,6 +59,9 @@ public struct DirectoryEndpoints: Sendable {
         guard url.utf8.count <= Self.urlBytesMax, let parsed = URL(string: url), ["https", "http"].contains(parsed.scheme?.lowercased() ?? ""),
               parsed.host?.isEmpty == false else {
             throw DirectoryEndpointError(code: .invalidRequest, description: "the endpoint URL must be an absolute http(s) URL of at most \(Self.urlBytesMax) bytes")
+        }
+        if let problem = await urlPolicy.problem(with: parsed) {
+            throw DirectoryEndpointError(code: .invalidRequest, description: problem)
         }
         let types = eventTypes.isEmpty ? DirectoryEventType.allCases : Array(Set(eventTypes)).sorted { $0.rawValue < $1.rawValue }
         let endpointID = "ep_" + APIKeyStore.randomHex(bytes: 8)
@@ -62,7 +73,7 @@ public struct DirectoryEndpoints: Sendable {
                 INSERT INTO directory_endpoints (endpoint_id, url, secret, event_types, enabled, created_at_micros)
                 VALUES (?, ?, ?, ?, 1, ?)
                 """,
-                [.text(endpointID), .text(url), .text(secret.text), .text(types.map(\.rawValue).joined(separator: ",")), .integer(APIKeyStore.micros(createdAt))]
+                [.text(endpointID), .text(url), .text(try sealer.seal(secret.text, context: endpointID)), .text(types.map(\.rawValue).joined(separator: ",")), .integer(APIKeyStore.micros(createdAt))]
             )
         }
         let endpoint = DirectoryEndpoint(endpointId: endpointID, url: url, eventTypes: types, enabled: true, disabledReason: nil, rotating: false, createdAt: createdAt)
@@ -107,9 +118,29 @@ public struct DirectoryEndpoints: Sendable {
         try await update(
             endpointID,
             "UPDATE directory_endpoints SET previous_secret = secret, previous_secret_until_micros = ?, secret = ? WHERE endpoint_id = ?",
-            [.integer(until), .text(secret.text), .text(endpointID)]
+            [.integer(until), .text(try sealer.seal(secret.text, context: endpointID)), .text(endpointID)]
         )
         return secret
+    }
+
+    /// Opens every stored secret, so a wrong `LEDGER_SECRETS_KEY` stops start-up instead of failing every
+    /// delivery, and seals the ones stored in clear before sealing existed.
+    public func sealStoredSecrets() async throws {
+        try await store.withReadModelTransaction { connection in
+            let rows = try await connection.query("SELECT endpoint_id, secret, previous_secret FROM directory_endpoints", [])
+            for row in rows {
+                guard let endpointID = row[0].text, let current = row[1].text else {
+                    throw SecretSealerError("a directory endpoint row has no id or secret")
+                }
+                let opened = try sealer.open(current, context: endpointID)
+                let previous = try row[2].text.map { try sealer.open($0, context: endpointID) }
+                guard !SecretSealer.isSealed(current) || row[2].text.map({ !SecretSealer.isSealed($0) }) == true else { continue }
+                try await connection.execute(
+                    "UPDATE directory_endpoints SET secret = ?, previous_secret = ? WHERE endpoint_id = ?",
+                    [.text(try sealer.seal(opened, context: endpointID)), .optional(try previous.map { try sealer.seal($0, context: endpointID) }), .text(endpointID)]
+                )
+            }
+        }
     }
 
     private func update(_ endpointID: String, _ sql: String, _ binds: [SQLValue]) async throws {
@@ -124,9 +155,15 @@ public struct DirectoryEndpoints: Sendable {
 
     /// The secrets an endpoint's requests are signed with at `instant`: the current one, and a rotated-out
     /// one during its overlap.
-    static func signingSecrets(current: String, previous: String?, previousUntilMicros: Int64?, at instant: Date) -> [WebhookSecret] {
-        var secrets = WebhookSecret(current).map { [$0] } ?? []
-        if let previous, let until = previousUntilMicros, until > APIKeyStore.micros(instant), let old = WebhookSecret(previous) {
+    ///
+    /// Stored secrets are sealed (``SecretSealer``); one that does not open signs nothing, so the endpoint's
+    /// deliveries fail and wait rather than go out unsigned.
+    static func signingSecrets(
+        endpointID: String, current: String, previous: String?, previousUntilMicros: Int64?, at instant: Date, sealer: SecretSealer
+    ) -> [WebhookSecret] {
+        var secrets = (try? sealer.open(current, context: endpointID)).flatMap(WebhookSecret.init).map { [$0] } ?? []
+        if let previous, let until = previousUntilMicros, until > APIKeyStore.micros(instant),
+           let old = (try? sealer.open(previous, context: endpointID)).flatMap(WebhookSecret.init) {
             secrets.append(old)
         }
         return secrets

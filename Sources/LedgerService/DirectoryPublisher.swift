@@ -20,6 +20,8 @@ public struct DirectoryPublisher: Service {
     public let logger: Logger
     /// Names this instance's claims.
     public let instanceID: String
+    /// Opens the stored signing secrets.
+    let sealer: SecretSealer
 
     /// The most deliveries one claim takes (and sends at once).
     static let claimBatchMax = 16
@@ -32,8 +34,9 @@ public struct DirectoryPublisher: Service {
 
     public init(
         store: any EventStore, client: WebhookDeliveryClient, policy: DeliveryRetryPolicy = .standard,
-        now: @escaping @Sendable () -> Date, logger: Logger
+        now: @escaping @Sendable () -> Date, logger: Logger, sealer: SecretSealer = .development
     ) {
+        self.sealer = sealer
         self.store = store
         self.outbox = ProjectionRunner(store: store, projection: DirectoryOutboxProjection(now: now))
         self.client = client
@@ -136,7 +139,10 @@ public struct DirectoryPublisher: Service {
             ) {
                 endpoints[row[0].text ?? ""] = (
                     row[1].text ?? "",
-                    DirectoryEndpoints.signingSecrets(current: row[2].text ?? "", previous: row[3].text, previousUntilMicros: row[4].integer, at: instant)
+                    DirectoryEndpoints.signingSecrets(
+                        endpointID: row[0].text ?? "", current: row[2].text ?? "", previous: row[3].text, previousUntilMicros: row[4].integer,
+                        at: instant, sealer: sealer
+                    )
                 )
             }
             return rows.compactMap { row in

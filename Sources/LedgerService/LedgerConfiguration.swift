@@ -36,8 +36,15 @@ public struct LedgerConfiguration: Sendable {
     public var apiKeyPepper: String
     /// Whether `serve` applies pending migrations at start.
     public var migrateOnStart: Bool
-    /// The listing rules' settings: tariff, grace, reminders, time zone.
+    /// The listing rules' settings: tariff, grace, reminders, time zone. The tariff and grace only seed a
+    /// ledger's dated policy (``PolicyBook``).
     public var listingPolicy: ListingPolicy
+    /// Seals stored endpoint secrets.
+    public var secretSealer: SecretSealer
+    /// Which directory endpoint URLs are accepted.
+    public var endpointURLPolicy: EndpointURLPolicy
+    /// The listing settings the operator gave (not defaults), checked against the ledger's policy at start.
+    public var explicitListingSettings: Set<String>
     /// The card provider, when card payments are configured.
     public var card: CardSettings?
     /// The secrets card webhooks may be signed with (several while one is being rolled); empty: none accepted.
@@ -123,6 +130,8 @@ public struct LedgerConfiguration: Sendable {
         Setting(key: "bank.beneficiary_name", developmentDefault: "International Mediation Institute", isSecret: false, summary: "the account holder named in payment instructions"),
         Setting(key: "bank.iban", developmentDefault: "NL91ABNA0417164300", isSecret: false, summary: "the IBAN transfers are paid to"),
         Setting(key: "bank.bic", developmentDefault: "ABNANL2A", isSecret: false, summary: "the BIC of that account"),
+        Setting(key: "secrets.key", developmentDefault: SecretSealer.developmentKeyBase64, isSecret: true, summary: "base64 of 32 random bytes that seal stored endpoint secrets (AES-256-GCM); required in production"),
+        Setting(key: "directory.allowed_hosts", developmentDefault: "", isSecret: false, summary: "endpoint hosts accepted in production although they resolve to loopback, private or link-local addresses"),
         Setting(key: "listing.time_zone", developmentDefault: "Europe/Amsterdam", isSecret: false, summary: "the organisation's time zone for period dates"),
     ]
 
@@ -187,6 +196,20 @@ public struct LedgerConfiguration: Sendable {
                 "LEDGER_API_KEY_PEPPER: production needs a secret pepper of at least \(Self.pepperBytesMin) bytes, not the development one (e.g. `openssl rand -base64 48`)"
             )
         }
+        let secretsKey = try reader.value("secrets.key", required: production)
+        guard let sealer = SecretSealer(keyBase64: secretsKey) else {
+            throw ConfigurationError("LEDGER_SECRETS_KEY must be the base64 of 32 bytes (e.g. `openssl rand -base64 32`)")
+        }
+        if production, secretsKey == SecretSealer.developmentKeyBase64 {
+            throw ConfigurationError("LEDGER_SECRETS_KEY: production needs a secret key of its own, not the development one (e.g. `openssl rand -base64 32`)")
+        }
+        secretSealer = sealer
+        let allowedHosts = Set(try reader.value("directory.allowed_hosts", required: false).split(separator: ",").map {
+            $0.trimmingCharacters(in: .whitespaces).lowercased()
+        }.filter { !$0.isEmpty })
+        endpointURLPolicy = production
+            ? EndpointURLPolicy(requireHTTPS: true, refuseInternalAddresses: true, allowedHosts: allowedHosts)
+            : EndpointURLPolicy(requireHTTPS: false, refuseInternalAddresses: false, allowedHosts: allowedHosts)
         migrateOnStart = try reader.parse("migrate_on_start") { ["true": true, "false": false][$0.lowercased()] }
         let price = try reader.parse("listing.price") { text in (try? Money(parsing: text, currency: "EUR")).flatMap { $0.minorUnits > 0 ? $0 : nil } }
         let months = try reader.parse("listing.period_months") { Int($0).flatMap { (1...120).contains($0) ? $0 : nil } }
@@ -196,6 +219,7 @@ public struct LedgerConfiguration: Sendable {
             return days.allSatisfy { $0.map { (1...365).contains($0) } == true } ? days.compactMap { $0 } : nil
         }
         let timeZone = try reader.parse("listing.time_zone") { TimeZone(identifier: $0) }
+        explicitListingSettings = Set(["listing.price", "listing.period_months", "listing.grace_days"].filter { !reader.isDefault($0) })
         let amountMax = try reader.parse("payment.amount_max") { text in
             (try? Money(parsing: text, currency: "EUR")).flatMap { (price.minorUnits...100_000_000).contains($0.minorUnits) ? $0 : nil }
         }

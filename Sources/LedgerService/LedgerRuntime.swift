@@ -71,7 +71,16 @@ public struct LedgerRuntime: Sendable {
             await store.close()
             throw error
         }
-        let profiles = ProfileService(store: store, policy: configuration.listingPolicy, now: now)
+        let policyBook = PolicyBook(store: store, base: configuration.listingPolicy)
+        do {
+            try await policyBook.open(
+                explicitSettings: configuration.explicitListingSettings, today: configuration.listingPolicy.calendar.date(at: now()), now: now()
+            )
+        } catch {
+            await store.close()
+            throw error
+        }
+        let profiles = ProfileService(store: store, policyBook: policyBook, now: now)
         let projection = ListingProjection(profiles: profiles)
         let listings = ListingQueries(store: store, calendar: configuration.listingPolicy.calendar, now: now)
         let payments = PaymentPipeline(store: store, profiles: profiles)
@@ -106,6 +115,18 @@ public struct LedgerRuntime: Sendable {
             await store.close()
             throw ConfigurationError("the PayPal trust roots cannot be read: \(error)")
         }
+        let directoryEndpoints = DirectoryEndpoints(
+            store: store, now: now, sealer: configuration.secretSealer, urlPolicy: configuration.endpointURLPolicy
+        )
+        do {
+            try await directoryEndpoints.sealStoredSecrets()
+        } catch {
+            try? await httpClient.shutdown()
+            await payPal.shutdown()
+            await store.close()
+            if let error = error as? SecretSealerError { throw ConfigurationError(error.description) }
+            throw error
+        }
         return LedgerRuntime(
             configuration: configuration, store: store,
             apiKeys: APIKeyStore(store: store, pepper: configuration.apiKeyPepper, now: now),
@@ -118,8 +139,10 @@ public struct LedgerRuntime: Sendable {
             paymentExceptions: PaymentExceptionsProjection(pipeline: payments),
             bankIndex: bankIndex,
             bankImport: BankStatementImport(pipeline: payments, index: bankIndex, listingProjection: projection),
-            directoryEndpoints: DirectoryEndpoints(store: store, now: now),
-            directoryPublisher: DirectoryPublisher(store: store, client: WebhookDeliveryClient(httpClient: httpClient), now: now, logger: logger),
+            directoryEndpoints: directoryEndpoints,
+            directoryPublisher: DirectoryPublisher(
+                store: store, client: WebhookDeliveryClient(httpClient: httpClient), now: now, logger: logger, sealer: configuration.secretSealer
+            ),
             directory: DirectoryQueries(store: store, now: now),
             idempotency: IdempotencyRecords(store: store, now: now),
             httpClient: httpClient
@@ -136,7 +159,8 @@ public struct LedgerRuntime: Sendable {
 
     /// The background services that run beside the HTTP server.
     public func backgroundServices() -> [any Service] {
-        projectionRunners.map { ProjectionService(runner: $0, metrics: metrics, logger: logger) as any Service } + [sweeper, directoryPublisher]
+        projectionRunners.map { ProjectionService(runner: $0, metrics: metrics, logger: logger) as any Service }
+            + [sweeper, directoryPublisher, PolicyRefresher(book: profiles.policyBook, logger: logger)]
     }
 
     /// Closes the database.

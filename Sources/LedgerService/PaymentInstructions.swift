@@ -19,12 +19,13 @@ public struct PaymentInstructions: Sendable, Hashable, Codable {
     /// The EPC QR code's text (version 002, SCT): the website renders it as a QR code.
     public var epcQRPayload: String
 
-    /// Instructions for `profileID`: the tariff's price on `date` for a listing, or `donationAmount`.
+    /// Instructions for `profileID`: the price in force on `date` under `policy` for a listing, or
+    /// `donationAmount`.
     public static func make(
         profileID: ProfileID, purpose: PaymentPurpose, donationAmount: Money?, on date: LocalDate,
-        configuration: LedgerConfiguration
+        policy: ListingPolicy, configuration: LedgerConfiguration
     ) throws -> PaymentInstructions {
-        let price = configuration.listingPolicy.tariff.entry(on: date).price
+        let price = policy.tariff.entry(on: date).price
         let amount: Money
         switch purpose {
         case .listing:

@@ -8,17 +8,27 @@ import Logging
 /// conflict reload and decide again (bounded).
 public struct ProfileService: Sendable {
     public let store: any EventStore
-    public let policy: ListingPolicy
+    /// The dated policy as the ledger records it.
+    public let policyBook: PolicyBook
     public let now: @Sendable () -> Date
+
+    /// The policy in force for decisions.
+    public var policy: ListingPolicy { policyBook.current }
 
     /// How many times a command is re-decided after losing a race.
     static let conflictRetriesMax = 5
     /// The most events one profile stream is read in (far above any real history).
     static let streamEventsMax = 10_000
 
+    /// A service deciding by a fixed policy, as given (tests, tools).
     public init(store: any EventStore, policy: ListingPolicy, now: @escaping @Sendable () -> Date) {
+        self.init(store: store, policyBook: PolicyBook(store: store, base: policy), now: now)
+    }
+
+    /// A service deciding by the ledger's own dated policy.
+    public init(store: any EventStore, policyBook: PolicyBook, now: @escaping @Sendable () -> Date) {
         self.store = store
-        self.policy = policy
+        self.policyBook = policyBook
         self.now = now
     }
 

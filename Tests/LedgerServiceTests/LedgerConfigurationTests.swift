@@ -6,6 +6,9 @@ import Testing
 
 @Suite("Configuration")
 struct LedgerConfigurationTests {
+    /// A production-worthy secrets key (32 bytes, not the development one).
+    static let secretsKey = Data((0..<32).map { UInt8($0 * 7 % 251) }).base64EncodedString()
+
     @Test
     func noConfigurationAtAllIsADevelopmentInstanceOnSQLite() async throws {
         let configuration = try await LedgerConfiguration.resolve(environment: ["HOME": "/home/ada"])
@@ -64,9 +67,18 @@ struct LedgerConfigurationTests {
         } catch let error as ConfigurationError {
             #expect(error.description.contains("LEDGER_API_KEY_PEPPER is required in production mode"))
         }
+        do {
+            _ = try await LedgerConfiguration.resolve(environment: [
+                "LEDGER_MODE": "production", "LEDGER_DATABASE_URL": "sqlite:///tmp/p.sqlite", "LEDGER_API_KEY_PEPPER": "k3Jw9vQ2mX7pL4tR8yN1cB6hF0sD5gA2",
+            ])
+            Issue.record("production started without a secrets key")
+        } catch let error as ConfigurationError {
+            #expect(error.description.contains("LEDGER_SECRETS_KEY is required in production mode"))
+        }
         let pepper = "k3Jw9vQ2mX7pL4tR8yN1cB6hF0sD5gA2"
         let complete: LedgerConfiguration = try await LedgerConfiguration.resolve(environment: [
             "LEDGER_MODE": "production", "LEDGER_DATABASE_URL": "sqlite:///tmp/p.sqlite", "LEDGER_API_KEY_PEPPER": pepper,
+            "LEDGER_SECRETS_KEY": Self.secretsKey,
         ])
         #expect(complete.mode == .production && complete.apiKeyPepper == pepper)
     }
@@ -90,11 +102,13 @@ struct LedgerConfigurationTests {
         (["LEDGER_API_KEY_PEPPER": "short-but-secret"], "LEDGER_API_KEY_PEPPER"),
         (["LEDGER_DATABASE_URL": "postgres://ledger:pw@db.example:5432/ledger?sslmode=prefer"], "sslmode=require"),
         (["LEDGER_DATABASE_URL": "postgres://ledger:pw@db.example:5432/ledger"], "sslmode=require"),
+        (["LEDGER_SECRETS_KEY": SecretSealer.developmentKeyBase64], "LEDGER_SECRETS_KEY"),
+        (["LEDGER_SECRETS_KEY": "c2hvcnQ="], "LEDGER_SECRETS_KEY"),
     ])
     func productionRefusesWeakSettings(overrides: [String: String], named: String) async throws {
         let environment = [
             "LEDGER_MODE": "production", "LEDGER_API_KEY_PEPPER": "k3Jw9vQ2mX7pL4tR8yN1cB6hF0sD5gA2",
-            "LEDGER_DATABASE_URL": "postgres://ledger:pw@db.example:5432/ledger?sslmode=require",
+            "LEDGER_DATABASE_URL": "postgres://ledger:pw@db.example:5432/ledger?sslmode=require", "LEDGER_SECRETS_KEY": Self.secretsKey,
         ].merging(overrides) { $1 }
         do {
             _ = try await LedgerConfiguration.resolve(environment: environment)

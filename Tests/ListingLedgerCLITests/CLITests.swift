@@ -282,6 +282,7 @@ struct RebuildCLITests {
         await store.close()
         let result = try await CLI.run(["rebuild", "--database-url", url.connectionString])
         #expect(result.status == 0, "\(result.stderr)")
-        #expect(result.stdout.contains("listing-status: replayed 1 events"))
+        // The probe, and the policy the command seeded from configuration when it opened the ledger.
+        #expect(result.stdout.contains("listing-status: replayed 2 events"), "\(result.stdout)")
     }
 }

@@ -20,7 +20,7 @@ struct BankRoutes {
             let amount = try request.uri.queryParameters["amount"].map { try Money(parsing: String($0), currency: "EUR") }
             return try JSONResponse(try PaymentInstructions.make(
                 profileID: profileID, purpose: purpose, donationAmount: amount,
-                on: runtime.configuration.listingPolicy.calendar.date(at: runtime.now()), configuration: runtime.configuration
+                on: runtime.profiles.policy.calendar.date(at: runtime.now()), policy: runtime.profiles.policy, configuration: runtime.configuration
             ))
         }
     }

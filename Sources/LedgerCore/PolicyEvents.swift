@@ -1,0 +1,113 @@
+public import Foundation
+
+/// A change of the dated listing policy, recorded in the `policy` stream: from `effectiveFrom` on, a period
+/// of `monthsPerPeriod` months costs `price`, and `graceDays` of grace follow a last paid day.
+///
+/// Changes are history: a later change never edits an earlier one, and one with the same `effectiveFrom`
+/// replaces it from then on only in the sense that the latest recorded change for a day is the one in force.
+public struct ListingPolicyChanged: Sendable, Hashable, Codable {
+    public static let typeName = "ListingPolicyChanged"
+    public static let schemaVersion = 1
+
+    public var effectiveFrom: LocalDate
+    public var price: Money
+    public var monthsPerPeriod: Int
+    public var graceDays: Int
+    public var reason: String
+    /// True when the change takes effect before the day it was recorded: asked for explicitly.
+    public var retroactive: Bool
+    public var occurredAt: Date
+
+    public init(
+        effectiveFrom: LocalDate, price: Money, monthsPerPeriod: Int, graceDays: Int, reason: String, retroactive: Bool, occurredAt: Date
+    ) {
+        self.effectiveFrom = effectiveFrom
+        self.price = price
+        self.monthsPerPeriod = monthsPerPeriod
+        self.graceDays = graceDays
+        self.reason = reason
+        self.retroactive = retroactive
+        self.occurredAt = occurredAt
+    }
+
+    /// The data as stored, like every other event: JSON with sorted keys.
+    public func encodedData() throws -> Data {
+        try ProfileEvent.encoder.encode(self)
+    }
+
+    /// Decodes a stored change; nil for another type.
+    public static func decode(typeName: String, data: Data) throws -> ListingPolicyChanged? {
+        guard typeName == Self.typeName else { return nil }
+        return try ProfileEvent.decoder.decode(Self.self, from: data)
+    }
+}
+
+/// What staff ask to change in the policy.
+public struct PolicyChangeRequest: Sendable, Hashable {
+    public var effectiveFrom: LocalDate
+    public var price: Money
+    public var monthsPerPeriod: Int
+    public var graceDays: Int
+    public var reason: String
+    /// Whether a change may take effect before today.
+    public var allowPast: Bool
+
+    public init(effectiveFrom: LocalDate, price: Money, monthsPerPeriod: Int, graceDays: Int, reason: String, allowPast: Bool) {
+        self.effectiveFrom = effectiveFrom
+        self.price = price
+        self.monthsPerPeriod = monthsPerPeriod
+        self.graceDays = graceDays
+        self.reason = reason
+        self.allowPast = allowPast
+    }
+}
+
+/// The rules of the dated policy: pure, like ``ProfileDecider``.
+public enum PolicyDecider {
+    /// The longest period a price may buy, in months.
+    public static let monthsPerPeriodMax = 120
+    /// The longest grace, in days.
+    public static let graceDaysMax = 365
+
+    /// Checks a requested change against the bounds and today, and returns the event that records it.
+    public static func decide(_ request: PolicyChangeRequest, today: LocalDate, now: Date, amountMax: Money) throws(DomainError) -> ListingPolicyChanged {
+        let reason = try ProfileDecider.requireText(request.reason, "reason")
+        guard request.price.currency == "EUR" else { throw .currencyMismatch(request.price.currency, "EUR") }
+        guard request.price.minorUnits > 0, request.price.minorUnits <= amountMax.minorUnits else {
+            throw .invalidAmount("a price must be more than 0.00 and at most \(amountMax)")
+        }
+        guard (1...monthsPerPeriodMax).contains(request.monthsPerPeriod) else {
+            throw .invalidArgument("a period is 1 to \(monthsPerPeriodMax) months")
+        }
+        guard (0...graceDaysMax).contains(request.graceDays) else {
+            throw .invalidArgument("grace is 0 to \(graceDaysMax) days")
+        }
+        guard LedgerBounds.contains(request.effectiveFrom) else {
+            throw .outOfBounds("a change must take effect \(LedgerBounds.dateRangeDescription)")
+        }
+        let retroactive = request.effectiveFrom < today
+        guard !retroactive || request.allowPast else {
+            throw .invalidDateRange(
+                "the change would take effect on \(request.effectiveFrom), before today (\(today)), and so rewrite past answers; ask for it explicitly (allowPast) with a reason if that is intended"
+            )
+        }
+        return ListingPolicyChanged(
+            effectiveFrom: request.effectiveFrom, price: request.price, monthsPerPeriod: request.monthsPerPeriod,
+            graceDays: request.graceDays, reason: reason, retroactive: retroactive, occurredAt: now
+        )
+    }
+
+    /// The dated tariff the changes make, in recorded order (a later change for the same day wins); nil for
+    /// no changes.
+    public static func tariff(from changes: [ListingPolicyChanged]) -> Tariff? {
+        var byDay: [LocalDate: TariffEntry] = [:]
+        // Only changes the decider could have made count; anything else in the stream is ignored, never trapped on.
+        for change in changes where change.price.minorUnits > 0 && change.monthsPerPeriod > 0 && change.graceDays >= 0 {
+            byDay[change.effectiveFrom] = TariffEntry(
+                effectiveFrom: change.effectiveFrom, price: change.price, months: change.monthsPerPeriod, graceDays: change.graceDays
+            )
+        }
+        guard !byDay.isEmpty else { return nil }
+        return Tariff(entries: Array(byDay.values))
+    }
+}

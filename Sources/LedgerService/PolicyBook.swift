@@ -1,0 +1,148 @@
+public import EventStore
+public import Foundation
+public import LedgerCore
+import Logging
+public import ServiceLifecycle
+import Synchronization
+
+/// The dated listing policy as the ledger records it in its `policy` stream, kept in memory for decisions.
+///
+/// Configuration seeds the stream of a ledger that has none; after that the stream is the truth, changed
+/// only by scheduled, dated changes (``schedule(_:metadata:)``). Every instance reloads it after its own
+/// changes and every few seconds (``PolicyRefresher``), so a change made through one instance reaches the
+/// others well before any future date it takes effect on.
+public final class PolicyBook: Sendable {
+    /// The stream the policy lives in.
+    public static let streamName = "policy"
+    /// The most changes read (far above any real history).
+    static let changesMax = 1_000
+
+    let store: any EventStore
+    /// What configuration gives beyond the tariff: the calendar, reminders, the amount ceiling, and the
+    /// tariff and grace used to seed an empty stream.
+    let base: ListingPolicy
+    private let state: Mutex<ListingPolicy>
+
+    public init(store: any EventStore, base: ListingPolicy) {
+        self.store = store
+        self.base = base
+        state = Mutex(base)
+    }
+
+    /// The policy in force for decisions, as last loaded.
+    public var current: ListingPolicy { state.withLock { $0 } }
+
+    /// One recorded change, with when and by whom it was recorded.
+    public struct Record: Sendable {
+        public var change: ListingPolicyChanged
+        public var recordedAt: Date
+        public var actor: String?
+    }
+
+    /// Every recorded change, oldest first.
+    public func changes() async throws -> [Record] {
+        let recorded = try await store.readStream(Self.streamName, fromVersion: 1, limit: Self.changesMax)
+        return try recorded.compactMap { event in
+            try ListingPolicyChanged.decode(typeName: event.type, data: event.data).map {
+                Record(change: $0, recordedAt: event.recordedAt, actor: event.metadata.actor)
+            }
+        }
+    }
+
+    /// Reads the stream again and puts its policy in force.
+    public func reload() async throws {
+        let changes = try await changes().map(\.change)
+        guard let tariff = PolicyDecider.tariff(from: changes) else { return }
+        var policy = base
+        policy.tariff = tariff
+        state.withLock { $0 = policy }
+    }
+
+    /// Seeds an empty policy stream from configuration, or, on a ledger with a policy, refuses a listing
+    /// setting given explicitly that disagrees with the policy in force today.
+    ///
+    /// - Parameter explicitSettings: the listing settings given by the operator (not defaults), by key.
+    public func open(explicitSettings: Set<String>, today: LocalDate, now: Date) async throws {
+        if try await changes().isEmpty {
+            let seed = base.tariff.entry(on: today)
+            let change = ListingPolicyChanged(
+                effectiveFrom: LedgerBounds.earliestDate, price: seed.price, monthsPerPeriod: seed.months,
+                graceDays: seed.graceDays ?? base.graceDays, reason: "the configured policy when the ledger first started", retroactive: false,
+                occurredAt: now
+            )
+            do {
+                _ = try await store.append(
+                    [NewEvent(id: UUID(), type: ListingPolicyChanged.typeName, schemaVersion: ListingPolicyChanged.schemaVersion, data: try change.encodedData(), metadata: EventMetadata(actor: "configuration"))],
+                    to: Self.streamName, expecting: .noStream
+                )
+            } catch let error as EventStoreError where error.code == .versionConflict {
+                // Another instance seeded it first; its policy is the one.
+            }
+        }
+        try await reload()
+        let inForce = current.tariff.entry(on: today)
+        var disagreements: [String] = []
+        if explicitSettings.contains("listing.price"), base.tariff.entry(on: today).price != inForce.price {
+            disagreements.append("LEDGER_LISTING_PRICE is \(base.tariff.entry(on: today).price.decimalString) but the ledger's price today is \(inForce.price.decimalString)")
+        }
+        if explicitSettings.contains("listing.period_months"), base.tariff.entry(on: today).months != inForce.months {
+            disagreements.append("LEDGER_LISTING_PERIOD_MONTHS is \(base.tariff.entry(on: today).months) but the ledger's period today is \(inForce.months) months")
+        }
+        if explicitSettings.contains("listing.grace_days"), base.graceDays != (inForce.graceDays ?? base.graceDays) {
+            disagreements.append("LEDGER_LISTING_GRACE_DAYS is \(base.graceDays) but the ledger's grace today is \(inForce.graceDays ?? base.graceDays) days")
+        }
+        guard disagreements.isEmpty else {
+            throw ConfigurationError(
+                disagreements.joined(separator: "; ")
+                    + ". The ledger keeps its policy as dated history, so a setting cannot change it: schedule the change with "
+                    + "`listing-ledger policy schedule --from YYYY-MM-DD --price … --period-months … --grace-days … --reason \"…\"` "
+                    + "(or POST /api/v1/policy/changes), then remove the setting or make it match"
+            )
+        }
+    }
+
+    /// A change request from what staff gave: what they left out stays as it is in force on `effectiveFrom`.
+    public func request(
+        effectiveFrom: LocalDate, price: Money?, monthsPerPeriod: Int?, graceDays: Int?, reason: String, allowPast: Bool
+    ) -> PolicyChangeRequest {
+        let policy = current
+        let inForce = policy.tariff.entry(on: effectiveFrom)
+        return PolicyChangeRequest(
+            effectiveFrom: effectiveFrom, price: price ?? inForce.price, monthsPerPeriod: monthsPerPeriod ?? inForce.months,
+            graceDays: graceDays ?? inForce.graceDays ?? policy.graceDays, reason: reason, allowPast: allowPast
+        )
+    }
+
+    /// Records a dated change and puts it in force.
+    public func schedule(_ request: PolicyChangeRequest, metadata: EventMetadata, now: Date) async throws -> ListingPolicyChanged {
+        let change = try PolicyDecider.decide(request, today: base.calendar.date(at: now), now: now, amountMax: base.paymentAmountMax)
+        _ = try await store.append(
+            [NewEvent(id: UUID(), type: ListingPolicyChanged.typeName, schemaVersion: ListingPolicyChanged.schemaVersion, data: try change.encodedData(), metadata: metadata)],
+            to: Self.streamName, expecting: .any
+        )
+        try await reload()
+        return change
+    }
+}
+
+/// Reloads the policy every few seconds, so changes made through another instance are seen.
+public struct PolicyRefresher: Service {
+    let book: PolicyBook
+    let logger: Logger
+    /// How often the policy is read again.
+    static let intervalSeconds: Int64 = 5
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    try await Task.sleep(for: .seconds(Self.intervalSeconds))
+                    try await book.reload()
+                } catch {
+                    if Task.isCancelled { return }
+                    logger.warning("reading the listing policy failed; retrying", metadata: ["error": "\(error)"])
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,141 @@
+import EventStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import LedgerCore
+import LedgerHTTP
+import LedgerService
+import NIOCore
+import NIOFoundationCompat
+import TestSupport
+import Testing
+
+private func noon(_ date: String) -> Date {
+    OrganisationCalendar.amsterdam.startOfDay(LocalDate(iso: date) ?? .first).addingTimeInterval(12 * 3600)
+}
+
+private func json(_ object: [String: Any]) throws -> ByteBuffer {
+    ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: object))
+}
+
+@Suite("The listing policy is dated history")
+struct PolicyHistoryTests {
+    @Test(arguments: Backend.allCases)
+    func aPriceChangePricesEachPaymentByItsOwnDateAndLeavesPastAnswersAlone(backend: Backend) async throws {
+        let clock = TestClock(noon("2026-11-01"))
+        let url = try await TestDatabase.freshURL(backend)
+        let runtime = try await TestRuntime.open(url, now: clock.function)
+        do {
+            let staffKey = try await runtime.apiKeys.create(name: "Anna", role: .staff).key
+            for id in ["ada-1", "bo-2", "cy-3"] {
+                _ = try await runtime.profiles.handle(.register(kind: .mediator, displayName: id, contactEmail: "\(id)@example.org"), profileID: try ProfileID(id), metadata: .init(actor: "test"))
+                _ = try await runtime.profiles.handle(.changeCertification(.grant, reason: "assessed"), profileID: try ProfileID(id), metadata: .init(actor: "test"))
+            }
+            // cy-3 paid on 2025-12-01: paid through 2026-11-30, in grace until 2026-12-14.
+            _ = try await runtime.profiles.handle(
+                .allocate(paymentID: PaymentID(rawValue: "offline-cy"), amount: .euros(minorUnits: 12_500), effectiveDate: LocalDate(iso: "2025-12-01") ?? .first, acceptShortfall: false),
+                profileID: try ProfileID("cy-3"), metadata: .init(actor: "test")
+            )
+            clock.set(noon("2026-12-15"))
+            let application = Application(router: buildRouter(runtime: runtime), configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+            try await application.test(.live) { client in
+                var staff = bearer(staffKey)
+                staff[.contentType] = "application/json"
+                func asOf(_ profile: String, _ date: String) async throws -> String {
+                    let response = try await client.execute(uri: "/api/v1/profiles/\(profile)/listing?at=\(date)", method: .get, headers: staff)
+                    return "\(response.json["status"] ?? "?")/\(response.json["visible"] ?? "?")"
+                }
+                let before = [try await asOf("cy-3", "2026-12-10"), try await asOf("cy-3", "2026-12-20")]
+                #expect(before == ["grace/1", "expired/0"])
+
+                // The seed from configuration is the first change.
+                let shown = try await client.execute(uri: "/api/v1/policy", method: .get, headers: staff)
+                #expect((shown.json["inForce"] as? [String: Any])?["price"] as? String == "125.00")
+
+                // A change in the past is refused unless asked for.
+                let past = try await client.execute(uri: "/api/v1/policy/changes", method: .post, headers: staff,
+                    body: try json(["effectiveFrom": "2026-12-01", "graceDays": 30, "reason": "typo"]))
+                #expect(past.status == .unprocessableContent, "\(past.text)")
+
+                let scheduled = try await client.execute(uri: "/api/v1/policy/changes", method: .post, headers: staff,
+                    body: try json(["effectiveFrom": "2027-01-01", "price": "150.00", "graceDays": 30, "reason": "board decision of 2026-11-20"]))
+                #expect(scheduled.status == .created, "\(scheduled.text)")
+                #expect(scheduled.json["actor"] as? String == "staff:Anna")
+                #expect([try await asOf("cy-3", "2026-12-10"), try await asOf("cy-3", "2026-12-20")] == before, "a dated change rewrote 2026")
+
+                // In January: a transfer booked in December pays December's price; one booked in January is short.
+                clock.set(noon("2027-01-12"))
+                let statement = CamtStatementBuilder(statements: [.init(id: "2027-01", iban: "NL91ABNA0417164300", entries: [
+                    .init(date: "2026-12-20", bankReference: "DEC-1", transactions: [.init(amount: "125.00", payerName: "Ada", structuredReference: CreditorReference.forProfile(try ProfileID("ada-1")).electronic)]),
+                    .init(date: "2027-01-10", bankReference: "JAN-1", transactions: [.init(amount: "125.00", payerName: "Bo", structuredReference: CreditorReference.forProfile(try ProfileID("bo-2")).electronic)]),
+                ])])
+                let imported = try await client.execute(uri: "/api/v1/bank-statements", method: .post, headers: bearer(staffKey),
+                    body: ByteBuffer(data: try Data(contentsOf: try statement.write())))
+                #expect(imported.status == .created, "\(imported.text)")
+                let ada = try await client.execute(uri: "/api/v1/profiles/ada-1/listing", method: .get, headers: staff)
+                #expect(ada.json["visible"] as? Bool == true && ada.json["paidThrough"] as? String == "2027-12-19", "\(ada.text)")
+                try await (runtime.store as? any EventStoreTestHooks)?.waitUntilAllCommittedEventsAreVisible()
+                try await ProjectionRunner(store: runtime.store, projection: runtime.paymentExceptions).catchUp()
+                let queue = try await client.execute(uri: "/api/v1/reconciliation/exceptions", method: .get, headers: staff)
+                let entries = try #require(try JSONSerialization.jsonObject(with: Data(buffer: queue.body)) as? [[String: Any]])
+                let short = try #require(entries.first { $0["reasonCode"] as? String == "short-payment" })
+                #expect((short["reason"] as? String)?.contains("150.00 EUR") == true, "\(short)")
+                let bo = try await client.execute(uri: "/api/v1/profiles/bo-2/listing", method: .get, headers: staff)
+                #expect(bo.json["visible"] as? Bool == false)
+            }
+            await runtime.close()
+        } catch {
+            await runtime.close()
+            throw error
+        }
+
+        // Configuration cannot rewrite the policy now: a price setting that disagrees stops start-up and says how
+        // to schedule a change; one that agrees is accepted.
+        do {
+            let refused = try await TestRuntime.open(url, settings: ["listing.price": "125.00"], now: clock.function)
+            await refused.close()
+            Issue.record("a runtime started with a price setting that disagrees with the ledger's policy")
+        } catch let error as ConfigurationError {
+            #expect(error.description.contains("listing-ledger policy schedule"), "\(error)")
+        }
+        let agreeing = try await TestRuntime.open(url, settings: ["listing.price": "150.00", "listing.grace_days": "30"], now: clock.function)
+        #expect(agreeing.profiles.policy.tariff.entry(on: LocalDate(iso: "2027-01-12") ?? .first).price == .euros(minorUnits: 15_000))
+        await agreeing.close()
+    }
+
+    @Test
+    func theCommandLineShowsAndSchedulesChanges() async throws {
+        let url = try await TestDatabase.freshURL(.sqlite).connectionString
+        #expect(try await CLIProcess.run(["migrate", "--database-url", url]).status == 0)
+        let scheduled = try await CLIProcess.run(["policy", "schedule", "--from", "2199-01-01", "--price", "150.00", "--reason", "board decision", "--database-url", url])
+        #expect(scheduled.status == 0, "\(scheduled.stderr)")
+        #expect(scheduled.stdout.contains("from 2199-01-01: 150.00 EUR for 12 months, 14 days of grace"))
+        let past = try await CLIProcess.run(["policy", "schedule", "--from", "2001-01-01", "--price", "150.00", "--reason", "oops", "--database-url", url])
+        #expect(past.status == 1 && past.stderr.contains("before today"), "\(past.stderr)")
+        let shown = try await CLIProcess.run(["policy", "show", "--database-url", url])
+        #expect(shown.stdout.contains("2000-01-01\t125.00\t12\t14"))
+        #expect(shown.stdout.contains("2199-01-01\t150.00\t12\t14"))
+        #expect(shown.stdout.contains("board decision"))
+    }
+}
+
+/// Runs the built executable (the CLI tests' runner lives in another target).
+enum CLIProcess {
+    static func run(_ arguments: [String]) async throws -> (status: Int32, stdout: String, stderr: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: #filePath)
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent(".build/debug/listing-ledger")
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("LEDGER_") }
+        let stdout = Pipe(), stderr = Pipe()
+        process.standardOutput = stdout
+        process.standardError = stderr
+        try process.run()
+        let output = stdout.fileHandleForReading.readDataToEndOfFile()
+        let errors = stderr.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: output, as: UTF8.self), String(decoding: errors, as: UTF8.self))
+    }
+}
