@@ -103,39 +103,4 @@ struct PolicyHistoryTests {
         #expect(agreeing.profiles.policy.tariff.entry(on: LocalDate(iso: "2027-01-12") ?? .first).price == .euros(minorUnits: 15_000))
         await agreeing.close()
     }
-
-    @Test
-    func theCommandLineShowsAndSchedulesChanges() async throws {
-        let url = try await TestDatabase.freshURL(.sqlite).connectionString
-        #expect(try await CLIProcess.run(["migrate", "--database-url", url]).status == 0)
-        let scheduled = try await CLIProcess.run(["policy", "schedule", "--from", "2199-01-01", "--price", "150.00", "--reason", "board decision", "--database-url", url])
-        #expect(scheduled.status == 0, "\(scheduled.stderr)")
-        #expect(scheduled.stdout.contains("from 2199-01-01: 150.00 EUR for 12 months, 14 days of grace"))
-        let past = try await CLIProcess.run(["policy", "schedule", "--from", "2001-01-01", "--price", "150.00", "--reason", "oops", "--database-url", url])
-        #expect(past.status == 1 && past.stderr.contains("before today"), "\(past.stderr)")
-        let shown = try await CLIProcess.run(["policy", "show", "--database-url", url])
-        #expect(shown.stdout.contains("2000-01-01\t125.00\t12\t14"))
-        #expect(shown.stdout.contains("2199-01-01\t150.00\t12\t14"))
-        #expect(shown.stdout.contains("board decision"))
-    }
-}
-
-/// Runs the built executable (the CLI tests' runner lives in another target).
-enum CLIProcess {
-    static func run(_ arguments: [String]) async throws -> (status: Int32, stdout: String, stderr: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: #filePath)
-            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent(".build/debug/listing-ledger")
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("LEDGER_") }
-        let stdout = Pipe(), stderr = Pipe()
-        process.standardOutput = stdout
-        process.standardError = stderr
-        try process.run()
-        let output = stdout.fileHandleForReading.readDataToEndOfFile()
-        let errors = stderr.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: output, as: UTF8.self), String(decoding: errors, as: UTF8.self))
-    }
 }

@@ -187,6 +187,24 @@ struct CLITests {
     }
 }
 
+@Suite("listing-ledger policy")
+struct PolicyCLITests {
+    @Test
+    func theCommandLineShowsAndSchedulesChanges() async throws {
+        let url = try await TestDatabase.freshURL(.sqlite).connectionString
+        #expect(try await CLI.run(["migrate", "--database-url", url]).status == 0)
+        let scheduled = try await CLI.run(["policy", "schedule", "--from", "2199-01-01", "--price", "150.00", "--reason", "board decision", "--database-url", url])
+        #expect(scheduled.status == 0, "\(scheduled.stderr)")
+        #expect(scheduled.stdout.contains("from 2199-01-01: 150.00 EUR for 12 months, 14 days of grace"))
+        let past = try await CLI.run(["policy", "schedule", "--from", "2001-01-01", "--price", "150.00", "--reason", "oops", "--database-url", url])
+        #expect(past.status == 1 && past.stderr.contains("before today"), "\(past.stderr)")
+        let shown = try await CLI.run(["policy", "show", "--database-url", url])
+        #expect(shown.stdout.contains("2000-01-01\t125.00\t12\t14"))
+        #expect(shown.stdout.contains("2199-01-01\t150.00\t12\t14"))
+        #expect(shown.stdout.contains("board decision"))
+    }
+}
+
 /// Finds and runs the built executable.
 enum CLI {
     struct Result {
