@@ -1,6 +1,7 @@
 import ArgumentParser
 import Directory
 import Foundation
+import LedgerCore
 import LedgerService
 
 /// `listing-ledger endpoints add|list|disable|enable|rotate-secret|dead-letters|replay`: where visibility changes
@@ -130,7 +131,7 @@ struct EndpointsCommand: AsyncParsableCommand {
                 switch (delivery, since) {
                 case (let id?, nil): selection = .delivery(id)
                 case (nil, let text?):
-                    guard let instant = try? Date(text, strategy: .iso8601) else { throw Failure.failed("--since '\(text)' is not an instant like 2026-01-31T12:00:00Z") }
+                    guard let instant = LedgerBounds.instant(parsing: text) else { throw Failure.failed("--since '\(text)' is not an instant like 2026-01-31T12:00:00Z") }
                     selection = .since(instant)
                 default: throw Failure.failed("give exactly one of --delivery and --since")
                 }

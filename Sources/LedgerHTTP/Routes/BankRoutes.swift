@@ -48,7 +48,9 @@ struct BankRoutes {
                 var profileId: String
                 var amount: String
             }
-            struct ResolveRequest: Decodable {
+            struct ResolveRequest: JSONRequestBody {
+                static let fieldNames: Set<String> = ["resolution", "profileId", "shares", "reason"]
+                static let nestedFieldNames: Set<String> = ["profileId", "amount"]
                 var resolution: HoldResolution
                 var profileId: String?
                 var shares: [ShareRequest]?

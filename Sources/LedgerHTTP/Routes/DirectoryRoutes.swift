@@ -3,13 +3,16 @@ import EventStore
 import Foundation
 import HTTPTypes
 import Hummingbird
+import LedgerCore
 import LedgerService
 
 /// Directory endpoints and dead letters for staff; the change feed and the listing snapshot for the directory.
 struct DirectoryRoutes {
     let runtime: LedgerRuntime
 
-    struct EndpointRequest: Decodable {
+    struct EndpointRequest: JSONRequestBody {
+
+        static let fieldNames: Set<String> = ["url", "eventTypes"]
         var url: String
         var eventTypes: [DirectoryEventType]?
     }
@@ -55,12 +58,16 @@ struct DirectoryRoutes {
             return try JSONResponse(Replayed(replayed: count))
         }
         group.post("directory/endpoints/:endpointId/replay") { request, context in
-            struct RangeRequest: Decodable {
+            struct RangeRequest: JSONRequestBody {
+                static let fieldNames: Set<String> = ["fromDeliveryId", "throughDeliveryId"]
                 var fromDeliveryId: Int64
                 var throughDeliveryId: Int64
             }
             let body = try await decode(RangeRequest.self, request, context)
-            guard body.fromDeliveryId <= body.throughDeliveryId else { throw Problem.badRequest("fromDeliveryId must not exceed throughDeliveryId") }
+            guard body.fromDeliveryId >= 1, body.throughDeliveryId >= 1 else { throw Problem.badRequest("delivery ids start at 1") }
+            guard body.fromDeliveryId <= body.throughDeliveryId else {
+                throw Problem(.unprocessableContent, "invalid-range", title: "Unprocessable Content", detail: "fromDeliveryId must not exceed throughDeliveryId")
+            }
             _ = try await endpoint(context)
             let count = try await runtime.directory.replay(.endpointRange(
                 endpointID: try context.parameters.require("endpointId"), fromDeliveryID: body.fromDeliveryId, throughDeliveryID: body.throughDeliveryId
@@ -68,13 +75,12 @@ struct DirectoryRoutes {
             return try JSONResponse(Replayed(replayed: count))
         }
         group.post("directory/replay") { request, context in
-            struct SinceRequest: Decodable {
+            struct SinceRequest: JSONRequestBody {
+                static let fieldNames: Set<String> = ["since"]
                 var since: String
             }
             let body = try await decode(SinceRequest.self, request, context)
-            guard let since = try? Date(body.since, strategy: .iso8601) else {
-                throw Problem.badRequest("since must be an instant like 2026-01-31T12:00:00Z")
-            }
+            let since = try instant(body.since, field: "since")
             return try JSONResponse(Replayed(replayed: try await runtime.directory.replay(.since(since))))
         }
     }

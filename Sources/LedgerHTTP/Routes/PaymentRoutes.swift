@@ -11,7 +11,9 @@ import Payments
 struct PaymentRoutes {
     let runtime: LedgerRuntime
 
-    struct CheckoutBody: Decodable {
+    struct CheckoutBody: JSONRequestBody {
+
+        static let fieldNames: Set<String> = ["method", "purpose", "amount", "currency", "successUrl", "cancelUrl"]
         var method: String
         var purpose: PaymentPurpose
         var amount: String?
@@ -104,7 +106,12 @@ struct PaymentRoutes {
             ), status: .accepted)
         }
         group.get("reconciliation/exceptions") { request, _ in
-            let includeResolved = request.uri.queryParameters["includeResolved"] == "true"
+            let includeResolved: Bool
+            switch request.uri.queryParameters["includeResolved"].map(String.init) {
+            case nil, "false": includeResolved = false
+            case "true": includeResolved = true
+            default: throw Problem.badRequest("includeResolved must be true or false")
+            }
             let (limit, offset) = try pageParameters(request, pageSizeMax: PaymentExceptionsProjection.pageSizeMax)
             return try JSONResponse(try await runtime.paymentExceptions.list(includeResolved: includeResolved, limit: limit, offset: offset))
         }

@@ -8,7 +8,9 @@ struct PolicyRoutes {
     let policyBook: PolicyBook
     let now: @Sendable () -> Date
 
-    struct ChangeRequest: Decodable {
+    struct ChangeRequest: JSONRequestBody {
+
+        static let fieldNames: Set<String> = ["effectiveFrom", "price", "periodMonths", "graceDays", "reason", "allowPast"]
         var effectiveFrom: String
         var price: String?
         var periodMonths: Int?

@@ -9,30 +9,40 @@ import LedgerService
 struct ProfileRoutes {
     let runtime: LedgerRuntime
 
-    struct RegisterRequest: Decodable {
+    struct RegisterRequest: JSONRequestBody {
+
+        static let fieldNames: Set<String> = ["profileId", "kind", "displayName", "contactEmail"]
         var profileId: String
         var kind: ProfileKind
         var displayName: String
         var contactEmail: String
     }
 
-    struct CertificationRequest: Decodable {
+    struct CertificationRequest: JSONRequestBody {
+
+        static let fieldNames: Set<String> = ["action", "reason"]
         var action: CertificationAction
         var reason: String
     }
 
-    struct WaiverRequest: Decodable {
+    struct WaiverRequest: JSONRequestBody {
+
+        static let fieldNames: Set<String> = ["waiverId", "from", "through", "reason"]
         var waiverId: String?
         var from: String
         var through: String
         var reason: String
     }
 
-    struct ReasonRequest: Decodable {
+    struct ReasonRequest: JSONRequestBody {
+
+        static let fieldNames: Set<String> = ["reason"]
         var reason: String
     }
 
-    struct OfflinePaymentRequest: Decodable {
+    struct OfflinePaymentRequest: JSONRequestBody {
+
+        static let fieldNames: Set<String> = ["amount", "currency", "date", "purpose", "note"]
         var amount: String
         var currency: String?
         var date: String
@@ -80,7 +90,8 @@ struct ProfileRoutes {
             return response
         }
         group.post("profiles/:profileId/allocations/:paymentId/reverse") { request, context in
-            struct ReverseRequest: Decodable {
+            struct ReverseRequest: JSONRequestBody {
+                static let fieldNames: Set<String> = ["kind", "reason"]
                 var kind: ReversalKind
                 var reason: String
             }
@@ -149,6 +160,10 @@ struct ProfileRoutes {
             return runtime.profiles.policy.calendar.startOfDay(date.addingDays(1)).addingTimeInterval(-0.001)
         }
         if let instant = LedgerBounds.instant(parsing: text) { return instant }
+        // Written like a date in range, but not one (2026-02-30): the shape is right, the value is not.
+        if namesAMissingDay(text) {
+            throw Problem(.unprocessableContent, "invalid-date", title: "Unprocessable Content", detail: "at '\(text.prefix(40))' names a day that does not exist")
+        }
         throw Problem.badRequest(
             "at '\(text.prefix(40))' is neither a date (2026-01-31) nor an instant (2026-01-31T12:00:00Z) \(LedgerBounds.dateRangeDescription)"
         )

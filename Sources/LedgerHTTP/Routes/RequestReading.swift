@@ -2,6 +2,7 @@ import EventStore
 import Foundation
 import HTTPTypes
 import Hummingbird
+import LedgerCore
 import LedgerService
 
 // Reading requests the same way on every route.
@@ -16,8 +17,22 @@ func idempotencyKey(_ request: Request) throws -> String? {
     return key
 }
 
-/// Reads a JSON body: a declared type other than JSON is 415, duplicate keys and control characters are 400.
-func decode<Body: Decodable>(_ type: Body.Type, _ request: Request, _ context: LedgerRequestContext) async throws -> Body {
+/// A JSON request body whose fields are known, so a field the route does not read is refused rather than
+/// silently ignored (a misspelt `"ammount"` must not go unnoticed).
+protocol JSONRequestBody: Decodable {
+    /// The fields of the top-level object.
+    static var fieldNames: Set<String> { get }
+    /// The fields of objects nested in it (the items of a list), if any.
+    static var nestedFieldNames: Set<String> { get }
+}
+
+extension JSONRequestBody {
+    static var nestedFieldNames: Set<String> { [] }
+}
+
+/// Reads a JSON body: a declared type other than JSON is 415; duplicate keys, unknown fields and control
+/// characters are 400.
+func decode<Body: JSONRequestBody>(_ type: Body.Type, _ request: Request, _ context: LedgerRequestContext) async throws -> Body {
     if let declared = request.headers[.contentType] {
         let media = declared.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
         guard media == "application/json" || (media.hasPrefix("application/") && media.hasSuffix("+json")) else {
@@ -28,7 +43,9 @@ func decode<Body: Decodable>(_ type: Body.Type, _ request: Request, _ context: L
         }
     }
     let buffer = try await request.body.collect(upTo: context.bodyBytesMax)
-    if let problem = StrictJSON.problem(in: buffer.readableBytesView) { throw Problem.badRequest(problem) }
+    if let problem = StrictJSON.problem(in: buffer.readableBytesView, fields: Body.fieldNames, nestedFields: Body.nestedFieldNames) {
+        throw Problem.badRequest(problem)
+    }
     do {
         return try JSONDecoder().decode(Body.self, from: Data(buffer.readableBytesView))
     } catch let error as DecodingError {
@@ -47,15 +64,36 @@ func describe(_ error: DecodingError) -> String {
     }
 }
 
-/// `limit` (1 to `pageSizeMax`, default 100) and `offset` (default 0).
+/// The largest `offset` accepted.
+let offsetMax = 1_000_000_000
+
+/// `limit` (1 to `pageSizeMax`, default 100) and `offset` (0 to ``offsetMax``, default 0).
 func pageParameters(_ request: Request, pageSizeMax: Int) throws -> (Int, Int) {
     let limit = try request.uri.queryParameters["limit"].map { text -> Int in
         guard let value = Int(text), (1...pageSizeMax).contains(value) else { throw Problem.badRequest("limit must be 1 to \(pageSizeMax)") }
         return value
     } ?? 100
     let offset = try request.uri.queryParameters["offset"].map { text -> Int in
-        guard let value = Int(text), value >= 0 else { throw Problem.badRequest("offset must be 0 or more") }
+        guard let value = Int(text), (0...offsetMax).contains(value) else { throw Problem.badRequest("offset must be 0 to \(offsetMax)") }
         return value
     } ?? 0
     return (limit, offset)
+}
+
+/// An RFC 3339 instant within ``LedgerBounds``: 400 for anything not written like one, 422 for one written
+/// right that names a day that does not exist (2026-02-30T00:00:00Z).
+func instant(_ text: String, field: String) throws -> Date {
+    if let instant = LedgerBounds.instant(parsing: text) { return instant }
+    if namesAMissingDay(text) {
+        throw Problem(.unprocessableContent, "invalid-date", title: "Unprocessable Content", detail: "\(field) '\(text.prefix(40))' names a day that does not exist")
+    }
+    throw Problem.badRequest("\(field) '\(text.prefix(40))' is not an instant like 2026-01-31T12:00:00Z between \(LedgerBounds.earliestDate) and \(LedgerBounds.latestDate)")
+}
+
+/// Whether `text` starts like a date of 2000 to 2199 (`YYYY-MM-DD`) that does not exist.
+func namesAMissingDay(_ text: String) -> Bool {
+    let head = Array(text.utf8.prefix(10))
+    guard head.count == 10, text.hasPrefix("20") || text.hasPrefix("21") else { return false }
+    let shaped = head.enumerated().allSatisfy { index, byte in [4, 7].contains(index) ? byte == UInt8(ascii: "-") : (0x30...0x39).contains(byte) }
+    return shaped && LocalDate(iso: text.prefix(10)) == nil
 }

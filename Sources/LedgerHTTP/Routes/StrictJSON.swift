@@ -5,9 +5,10 @@ enum StrictJSON {
     /// The deepest nesting of objects and arrays accepted.
     static let depthMax = 16
 
-    /// Why `bytes` is refused, or nil.
-    static func problem(in bytes: some Collection<UInt8>) -> String? {
-        var scanner = Scanner(bytes: Array(bytes))
+    /// Why `bytes` is refused, or nil. With `fields`, the top-level object may have no other keys, and
+    /// objects inside it none but `nestedFields`.
+    static func problem(in bytes: some Collection<UInt8>, fields: Set<String>? = nil, nestedFields: Set<String> = []) -> String? {
+        var scanner = Scanner(bytes: Array(bytes), fields: fields.map { Set($0.map { Array($0.utf8) }) }, nestedFields: Set(nestedFields.map { Array($0.utf8) }))
         return scanner.run()
     }
 
@@ -18,6 +19,8 @@ enum StrictJSON {
 
     private struct Scanner {
         let bytes: [UInt8]
+        let fields: Set<[UInt8]>?
+        let nestedFields: Set<[UInt8]>
         var index = 0
         var stack: [Container] = []
 
@@ -45,6 +48,13 @@ enum StrictJSON {
                     if case .object(var keys, true) = stack.last {
                         guard keys.insert(decoded).inserted else {
                             return "the JSON body has the key '\(String(decoding: decoded.prefix(40), as: UTF8.self))' twice in one object"
+                        }
+                        if let fields {
+                            let allowed = stack.count == 1 ? fields : nestedFields
+                            guard allowed.contains(decoded) else {
+                                let known = allowed.map { String(decoding: $0, as: UTF8.self) }.sorted().joined(separator: ", ")
+                                return "the JSON body has the field '\(String(decoding: decoded.prefix(40), as: UTF8.self))', which this request does not take (it takes \(known))"
+                            }
                         }
                         stack[stack.count - 1] = .object(keys: keys, expectingKey: false)
                     }
