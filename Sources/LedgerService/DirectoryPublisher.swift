@@ -30,12 +30,15 @@ public struct DirectoryPublisher: Service {
     /// The longest sleep without a wake-up. On PostgreSQL an append can wake the publisher before its event is
     /// visible to readers (they see only what is below the oldest running transaction); this short poll picks
     /// such an event up within a second instead of at the next append.
-    static let idleMax: Duration = .seconds(1)
+    public static let idleMaxDefault: Duration = .seconds(1)
+    /// This publisher's longest sleep without a wake-up (``idleMaxDefault`` unless configured).
+    let idleMax: Duration
 
     public init(
         store: any EventStore, client: WebhookDeliveryClient, policy: DeliveryRetryPolicy = .standard,
-        now: @escaping @Sendable () -> Date, logger: Logger, sealer: SecretSealer = .development
+        now: @escaping @Sendable () -> Date, logger: Logger, sealer: SecretSealer = .development, idleMax: Duration = idleMaxDefault
     ) {
+        self.idleMax = idleMax
         self.sealer = sealer
         self.store = store
         self.outbox = ProjectionRunner(store: store, projection: DirectoryOutboxProjection(now: now))
@@ -53,7 +56,7 @@ public struct DirectoryPublisher: Service {
                     let generation = store.appendGeneration
                     try await outbox.catchUp()
                     if try await deliverDue() > 0 { continue }
-                    var wait = Self.idleMax
+                    var wait = idleMax
                     if let next = try await nextAttemptAt() {
                         let seconds = max(0, next.timeIntervalSince(now()))
                         wait = min(wait, .milliseconds(Int64(seconds * 1_000) + 10))

@@ -43,6 +43,8 @@ public struct LedgerConfiguration: Sendable {
     public var secretSealer: SecretSealer
     /// Which directory endpoint URLs are accepted.
     public var endpointURLPolicy: EndpointURLPolicy
+    /// How often the publisher looks for changes without a wake-up.
+    public var directoryPollSeconds: Int
     /// The listing settings the operator gave (not defaults), checked against the ledger's policy at start.
     public var explicitListingSettings: Set<String>
     /// The card provider, when card payments are configured.
@@ -131,6 +133,7 @@ public struct LedgerConfiguration: Sendable {
         Setting(key: "bank.iban", developmentDefault: "NL91ABNA0417164300", isSecret: false, summary: "the IBAN transfers are paid to"),
         Setting(key: "bank.bic", developmentDefault: "ABNANL2A", isSecret: false, summary: "the BIC of that account"),
         Setting(key: "secrets.key", developmentDefault: SecretSealer.developmentKeyBase64, isSecret: true, summary: "base64 of 32 random bytes that seal stored endpoint secrets (AES-256-GCM); required in production"),
+        Setting(key: "directory.poll_seconds", developmentDefault: "1", isSecret: false, summary: "how often the publisher looks for changes when no append has woken it"),
         Setting(key: "directory.allowed_hosts", developmentDefault: "", isSecret: false, summary: "endpoint hosts accepted in production although they resolve to loopback, private or link-local addresses"),
         Setting(key: "listing.time_zone", developmentDefault: "Europe/Amsterdam", isSecret: false, summary: "the organisation's time zone for period dates"),
     ]
@@ -204,6 +207,7 @@ public struct LedgerConfiguration: Sendable {
             throw ConfigurationError("LEDGER_SECRETS_KEY: production needs a secret key of its own, not the development one (e.g. `openssl rand -base64 32`)")
         }
         secretSealer = sealer
+        directoryPollSeconds = try reader.parse("directory.poll_seconds") { Int($0).flatMap { (1...86_400).contains($0) ? $0 : nil } }
         let allowedHosts = Set(try reader.value("directory.allowed_hosts", required: false).split(separator: ",").map {
             $0.trimmingCharacters(in: .whitespaces).lowercased()
         }.filter { !$0.isEmpty })

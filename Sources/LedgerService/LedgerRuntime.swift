@@ -141,7 +141,8 @@ public struct LedgerRuntime: Sendable {
             bankImport: BankStatementImport(pipeline: payments, index: bankIndex, listingProjection: projection),
             directoryEndpoints: directoryEndpoints,
             directoryPublisher: DirectoryPublisher(
-                store: store, client: WebhookDeliveryClient(httpClient: httpClient), now: now, logger: logger, sealer: configuration.secretSealer
+                store: store, client: WebhookDeliveryClient(httpClient: httpClient), now: now, logger: logger, sealer: configuration.secretSealer,
+                idleMax: .seconds(Int64(configuration.directoryPollSeconds))
             ),
             directory: DirectoryQueries(store: store, now: now),
             idempotency: IdempotencyRecords(store: store, now: now),

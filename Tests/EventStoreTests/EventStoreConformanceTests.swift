@@ -211,9 +211,15 @@ struct EventStoreConformanceTests {
             }
             for await _ in insertedStream {}
             // The second writer commits while the first is open (PostgreSQL) or waits for it (SQLite, whose
-            // writes are serialised); either way the reader below must return neither event yet.
+            // writes are serialised); either way the reader below must return neither event yet. On PostgreSQL
+            // the read waits for the second commit, so a reader that skipped the open lower position would see
+            // "Fast" here, not merely a writer that had not finished.
             let fastWriter = Task { try await store.append([fast], to: "fast", expecting: .any) }
-            try await Task.sleep(for: .milliseconds(300))
+            if backend == .postgres {
+                _ = try await fastWriter.value
+            } else {
+                try await Task.sleep(for: .milliseconds(300))
+            }
             let whileHeld = try await store.readAll(after: cursor, limit: 10)
             #expect(whileHeld.isEmpty, "read \(whileHeld.map(\.type)) while a lower position was uncommitted")
 

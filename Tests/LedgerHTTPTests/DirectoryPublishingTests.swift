@@ -230,11 +230,12 @@ struct DirectoryPublishingTests {
         }
     }
 
-    /// With `serve`'s background services running, a change reaches the directory without anyone asking.
+    /// With `serve`'s background services running, a change reaches the directory without anyone asking: the
+    /// append itself wakes the publisher. The poll is set to an hour, so only the wake-up can deliver in time.
     @Test(arguments: Backend.allCases)
     func aChangeReachesTheDirectoryWithoutAnyoneAsking(backend: Backend) async throws {
         let receiver = try await DirectoryReceiver.start()
-        let runtime = try await TestRuntime.make(backend)
+        let runtime = try await TestRuntime.make(backend, settings: ["directory.poll_seconds": "3600"])
         do {
             let (_, secret) = try await runtime.directoryEndpoints.add(url: receiver.url, eventTypes: [.visibilityChanged])
             receiver.trust(secret: secret.text)
