@@ -74,6 +74,19 @@ import _CryptoExtras
         #expect(source.requestedURLs.isEmpty)
     }
 
+    @Test(arguments: [
+        "https://api.paypal.com/v1/oauth2/token",
+        "https://api.paypal.com/v1/notifications/certs/",
+        "https://api.paypal.com/v1/notifications/certs/CERT-1/../../oauth2/token",
+        "https://api.paypal.com/v1/notifications/certs/CERT-1?redirect=elsewhere",
+        "https://api.paypal.com/certs/CERT-1",
+    ])
+    func anAllowedHostOutsidePayPalsCertificatePathIsRejectedWithoutARequest(url: String) async {
+        let source = InMemoryCertificateSource()
+        await Self.expectRejection(.certificateHostNotAllowed, source: source, transmission: Fixture.transmission(certificateURL: url))
+        #expect(source.requestedURLs.isEmpty)
+    }
+
     @Test func plainHTTPCertificateURLIsRejectedWithoutARequest() async {
         let source = InMemoryCertificateSource()
         let url = "http://api-m.sandbox.paypal.com/v1/notifications/certs/CERT-360caa42-fca2a594-ab66f33d"

@@ -28,7 +28,7 @@ extension PayPalStandIn {
                 self.refundCapture(captureID, json)
             }
         }
-        router.get("certs/:name") { _, context in
+        router.get("v1/notifications/certs/:name") { _, context in
             self.serveCertificate(context.parameters.get("name") ?? "")
         }
         router.get("checkoutnow") { request, _ in
@@ -177,7 +177,7 @@ extension PayPalStandIn {
         }
     }
 
-    /// `GET /certs/{name}`: the signing certificate and its issuer, as PEM.
+    /// `GET /v1/notifications/certs/{name}`: the signing certificate and its issuer, as PEM.
     private func serveCertificate(_ name: String) -> Response {
         let pem = state.withLock { state in
             state.certificateRequestCount += 1

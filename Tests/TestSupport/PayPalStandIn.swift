@@ -10,7 +10,7 @@ import Synchronization
 ///
 /// At start it makes a test certificate authority, a TLS certificate for `127.0.0.1` / `localhost` and an RSA
 /// webhook signing certificate issued by that authority. It serves the OAuth2 token endpoint, Orders v2 create
-/// and capture, Payments v2 refund and `GET /certs/{name}`; builds events as PayPal does; and delivers them
+/// and capture, Payments v2 refund and `GET /v1/notifications/certs/{name}`; builds events as PayPal does; and delivers them
 /// signed with `PAYPAL-TRANSMISSION-SIG` and a `PAYPAL-CERT-URL` pointing at itself. Clients must trust
 /// ``caCertificatePEM``; verifiers must allow host `127.0.0.1`. It can be told to fail or hang.
 public final class PayPalStandIn: Sendable {
@@ -110,12 +110,12 @@ public final class PayPalStandIn: Sendable {
         )
     }
 
-    /// `https://127.0.0.1:<port>/certs/<name>`.
+    /// `https://127.0.0.1:<port>/v1/notifications/certs/<name>`, PayPal's own path.
     public func certificateURL(name: String = signingCertificateName) -> String {
-        "\(baseURL)/certs/\(name)"
+        "\(baseURL)/v1/notifications/certs/\(name)"
     }
 
-    /// Serves a signing certificate for the stand-in's key at `/certs/<name>`, e.g. an expired one, or one with
+    /// Serves a signing certificate for the stand-in's key at `/v1/notifications/certs/<name>`, e.g. an expired one, or one with
     /// another subject; `commonName` defaults to the stand-in's signing common name.
     public func publishCertificate(name: String, commonName: String? = nil, notValidBefore: Date, notValidAfter: Date) throws {
         let pem = try certificates.signingCertificateChainPEM(

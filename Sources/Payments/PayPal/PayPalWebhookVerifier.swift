@@ -143,6 +143,15 @@ public struct PayPalWebhookVerifier: Sendable {
                 "PAYPAL-CERT-URL names host '\(host.prefix(80))', which is not among the allowed certificate hosts"
             )
         }
+        // Only PayPal's certificate path: an allowed host serves much else, none of it a signing certificate.
+        let prefix = "/v1/notifications/certs/"
+        let name = components.path.hasPrefix(prefix) ? components.path.dropFirst(prefix.count) : ""
+        guard (1...128).contains(name.count), name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }),
+              components.query == nil, components.fragment == nil else {
+            throw PayPalWebhookError(
+                .certificateHostNotAllowed, "PAYPAL-CERT-URL is not a PayPal certificate URL (https://<host>\(prefix)<certificate name>)"
+            )
+        }
         return url
     }
 
