@@ -174,7 +174,7 @@ struct CLITests {
         let statement = try CamtStatementBuilder(statements: [.init(id: "S-1", iban: "NL91ABNA0417164300", entries: [
             .init(date: "2026-03-02", bankReference: "R-1", transactions: [.init(amount: "125.00", payerName: "Ada", text: "no reference")]),
         ])]).write()
-        for arguments in [["keys", "create", "--role", "staff", "--name", "Anna"], ["keys", "list"], ["import-statement", statement.path], ["endpoints", "list"], ["rebuild"]] {
+        for arguments in [["keys", "create", "--role", "staff", "--name", "Anna"], ["keys", "list"], ["import-statement", statement.path], ["endpoints", "list"], ["rebuild"], ["policy", "show"]] {
             let result = try await CLI.run(arguments + ["--database-url", url.connectionString])
             #expect(result.status == 78, "\(arguments): \(result.stderr)")
             #expect(result.stderr.contains("listing-ledger serve") && result.stderr.contains("listing-ledger migrate"), "\(arguments): \(result.stderr)")
