@@ -18,6 +18,8 @@ public struct PayPalPayments: Sendable {
     let certificateSource: PayPalHTTPCertificateSource
 
     var profiles: ProfileService { pipeline.profiles }
+    /// Verified transmission ids, so signed headers replayed over another body are refused.
+    var transmissions: PayPalTransmissions { PayPalTransmissions(store: pipeline.profiles.store, now: pipeline.profiles.now) }
 
     /// Builds the clients from configuration.
     public static func make(configuration: LedgerConfiguration, pipeline: PaymentPipeline) throws -> PayPalPayments {
@@ -112,7 +114,16 @@ public struct PayPalPayments: Sendable {
     /// the delivery is not authentic or not an event.
     public func receiveWebhook(body: Data, header: (String) -> String?, requestID: String?) async throws -> ProviderWebhookReceipt {
         guard let verifier else { throw PaymentServiceError.notConfigured("PayPal webhooks (no webhook id is set)") }
-        let event = try await verifier.verifiedEvent(body: body, transmission: PayPalTransmission(header: header), now: profiles.now())
+        let transmission = PayPalTransmission(header: header)
+        if let transmissionID = transmission.transmissionID, try await transmissions.wasSeenWithAnotherBody(transmissionID, body: body) {
+            throw PayPalWebhookError(
+                .transmissionReused, "the transmission \(transmissionID.prefix(80)) was verified before with another body; this delivery is not PayPal's"
+            )
+        }
+        let event = try await verifier.verifiedEvent(body: body, transmission: transmission, now: profiles.now())
+        if let transmissionID = transmission.transmissionID {
+            try await transmissions.record(transmissionID, body: body)
+        }
         if case .orderApproved(let approved) = event.fact, let client {
             // No money has moved yet: capture now (idempotent per order) so a buyer who never came back still pays.
             do {

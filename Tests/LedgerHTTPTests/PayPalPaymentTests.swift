@@ -202,4 +202,22 @@ struct PayPalPaymentTests {
             #expect(try await world.deliver(event).status == 200, "the same event, honestly delivered, is accepted")
         }
     }
+
+    /// PayPal signs a CRC-32 of the body, which anyone can match: signed headers seen once may not come back
+    /// with another body, even if the signature checked out (here it would not; the refusal comes first).
+    @Test(arguments: Backend.allCases)
+    func signedHeadersReplayedWithAnotherBodyAreRefused(backend: Backend) async throws {
+        try await PayPalWorld.run(backend) { world in
+            let first = world.provider.event(eventType: "CUSTOMER.CREATED", resourceType: "customer", resource: ["id": "C-1"])
+            let other = world.provider.event(eventType: "CUSTOMER.CREATED", resourceType: "customer", resource: ["id": "C-2"])
+            let transmission = world.provider.signedTransmission(for: first.body, webhookID: webhookID)
+            let accepted = try await world.provider.post(first.body, transmission: transmission, to: world.webhookURL)
+            #expect(accepted.status == 200, "\(accepted.body)")
+            let again = try await world.provider.post(first.body, transmission: transmission, to: world.webhookURL)
+            #expect(again.status == 200, "a redelivery of the same body is a duplicate, not a forgery: \(again.body)")
+            let forged = try await world.provider.post(other.body, transmission: transmission, to: world.webhookURL)
+            #expect(forged.status == 400)
+            #expect(forged.body.contains("transmission-reused"), "\(forged.body)")
+        }
+    }
 }

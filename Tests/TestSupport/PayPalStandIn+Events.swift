@@ -138,6 +138,11 @@ extension PayPalStandIn {
     ) async throws -> (status: Int, body: String) {
         let transmission = signedTransmission(for: event.body, webhookID: webhookID, tampering: tampering)
         let body = tampering.changeBodyAfterSigning ? Self.flipOneByte(event.body) : event.body
+        return try await post(body, transmission: transmission, to: url)
+    }
+
+    /// POSTs `body` with `transmission`'s headers, as PayPal (or someone replaying its headers) would.
+    public func post(_ body: Data, transmission: PayPalTransmission, to url: String) async throws -> (status: Int, body: String) {
         var request = HTTPClientRequest(url: url)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")

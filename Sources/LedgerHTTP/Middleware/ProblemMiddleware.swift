@@ -49,8 +49,8 @@ struct ProblemMiddleware: RouterMiddleware {
             // Not the sender's fault: PayPal retries, and the certificate may be reachable then.
             return Problem(.serviceUnavailable, "certificate-unavailable", title: "Webhook not verified yet", detail: error.message)
         case let error as PayPalWebhookError:
-            return Problem(.badRequest, error.code == .malformedEvent ? "malformed-event" : "invalid-signature",
-                           title: "Webhook rejected", detail: error.message)
+            let slug = error.code == .malformedEvent ? "malformed-event" : error.code == .transmissionReused ? "transmission-reused" : "invalid-signature"
+            return Problem(.badRequest, slug, title: "Webhook rejected", detail: error.message)
         case let error as PaymentServiceError:
             return problem(for: error, context: context)
         case let error as DirectoryEndpointError:

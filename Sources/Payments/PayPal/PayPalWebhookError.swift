@@ -7,7 +7,7 @@ public struct PayPalWebhookError: Error, Sendable, Equatable, CustomStringConver
     public struct Code: Sendable, Hashable, CustomStringConvertible {
         private enum Base: String, Sendable, Hashable {
             case missingHeader, malformedHeader, unknownAlgorithm, certificateHostNotAllowed, certificateUnavailable
-            case certificateInvalid, signatureMismatch, staleTransmission, malformedEvent
+            case certificateInvalid, signatureMismatch, staleTransmission, malformedEvent, transmissionReused
         }
 
         private let base: Base
@@ -35,6 +35,9 @@ public struct PayPalWebhookError: Error, Sendable, Equatable, CustomStringConver
         public static let staleTransmission = Code(.staleTransmission)
         /// The verified body is not an event we can read.
         public static let malformedEvent = Code(.malformedEvent)
+        /// The transmission id was verified before with another body: PayPal signs only a CRC-32 of the body, so
+        /// the same signed headers over a different body are a forgery, whatever the signature says.
+        public static let transmissionReused = Code(.transmissionReused)
 
         /// The code's name, e.g. `signatureMismatch`.
         public var description: String { base.rawValue }
