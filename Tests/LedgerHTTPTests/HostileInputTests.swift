@@ -28,9 +28,9 @@ private struct World: Sendable {
     let staff: HTTPFields
     let website: HTTPFields
 
-    static func run(_ backend: Backend, _ body: @Sendable (World) async throws -> Void) async throws {
+    static func run(_ backend: Backend, settings: [String: String] = [:], _ body: @Sendable (World) async throws -> Void) async throws {
         let clock = TestClock(noon("2026-02-01"))
-        let runtime = try await TestRuntime.make(backend, now: clock.function)
+        let runtime = try await TestRuntime.make(backend, settings: settings, now: clock.function)
         do {
             let staffKey = try await runtime.apiKeys.create(name: "Anna", role: .staff).key
             let websiteKey = try await runtime.apiKeys.create(name: "Website", role: .website).key
@@ -347,29 +347,17 @@ struct HostileInputTests {
 
     @Test
     func aRefusedProviderConnectionAnswers502AtOnce() async throws {
-        let runtime = try await TestRuntime.make(.sqlite, settings: ["card.secret_key": "sk_test_refused", "card.api_base_url": "http://127.0.0.1:1"])
-        do {
-            let websiteKey = try await runtime.apiKeys.create(name: "Website", role: .website).key
-            let ada = try ProfileID("ada-1")
-            _ = try await runtime.profiles.handle(.register(kind: .mediator, displayName: "Ada", contactEmail: "ada@example.org"), profileID: ada, metadata: .init(actor: "test"))
-            _ = try await runtime.profiles.handle(.changeCertification(.grant, reason: "assessed"), profileID: ada, metadata: .init(actor: "test"))
-            let application = Application(router: buildRouter(runtime: runtime), configuration: .init(address: .hostname("127.0.0.1", port: 0)))
-            try await application.test(.live) { client in
-                var headers = bearer(websiteKey)
-                headers[.contentType] = "application/json"
-                let started = ContinuousClock.now
-                let response = try await client.execute(
-                    uri: "/api/v1/profiles/ada-1/checkout", method: .post, headers: headers,
-                    body: try json(["method": "card", "purpose": "listing", "successUrl": "https://imi.example/ok", "cancelUrl": "https://imi.example/"])
-                )
-                #expect(response.status == .badGateway, "\(response.text)")
-                // The configured limit is 10 s; a refused connection must not wait for it.
-                #expect(ContinuousClock.now - started < .seconds(5))
-            }
-            await runtime.close()
-        } catch {
-            await runtime.close()
-            throw error
+        try await World.run(.sqlite, settings: ["card.secret_key": "sk_test_refused", "card.api_base_url": "http://127.0.0.1:1"]) { world in
+            var headers = world.website
+            headers[.contentType] = "application/json"
+            let started = ContinuousClock.now
+            let response = try await world.client.execute(
+                uri: "/api/v1/profiles/ada-1/checkout", method: .post, headers: headers,
+                body: try json(["method": "card", "purpose": "listing", "successUrl": "https://imi.example/ok", "cancelUrl": "https://imi.example/"])
+            )
+            #expect(response.status == .badGateway, "\(response.text)")
+            // The configured limit is 10 s; a refused connection must not wait for it.
+            #expect(ContinuousClock.now - started < .seconds(5))
         }
     }
 }
