@@ -127,7 +127,7 @@ public struct LedgerConfiguration: Sendable {
         Setting(key: "paypal.webhook_id", developmentDefault: nil, isSecret: false, summary: "our webhook subscription's id, part of every signature; `/webhooks/paypal` answers 503 without it"),
         Setting(key: "paypal.certificate_hosts", developmentDefault: "api.paypal.com,api-m.paypal.com,api.sandbox.paypal.com,api-m.sandbox.paypal.com", isSecret: false, summary: "hosts signing certificates may be fetched from, over HTTPS only"),
         Setting(key: "paypal.certificate_subject", developmentDefault: "paypal", isSecret: false, summary: "text the signing certificate's subject must contain"),
-        Setting(key: "paypal.trust_roots_file", developmentDefault: nil, isSecret: false, summary: "a PEM file of extra certificate authorities to trust for PayPal (tests, proxies)"),
+        Setting(key: "paypal.trust_roots_file", developmentDefault: nil, isSecret: false, summary: "a PEM file of extra certificate authorities to trust, beside the system's, for PayPal's API and its signing certificates (tests, proxies)"),
         Setting(key: "paypal.timeout_seconds", developmentDefault: "10", isSecret: false, summary: "time limit of each call to PayPal (then 502)"),
         Setting(key: "bank.beneficiary_name", developmentDefault: "International Mediation Institute", isSecret: false, summary: "the account holder named in payment instructions"),
         Setting(key: "bank.iban", developmentDefault: "NL91ABNA0417164300", isSecret: false, summary: "the IBAN transfers are paid to"),

@@ -16,6 +16,8 @@ public struct PayPalPayments: Sendable {
     /// The clients this owns, shut down with the runtime.
     let httpClient: HTTPClient
     let certificateSource: PayPalHTTPCertificateSource
+    /// Order captures, each made at most once; nil when PayPal is not configured.
+    let captureCalls: PayPalCaptureCalls?
 
     var profiles: ProfileService { pipeline.profiles }
     /// Verified transmission ids, so signed headers replayed over another body are refused.
@@ -24,8 +26,8 @@ public struct PayPalPayments: Sendable {
     /// Builds the clients from configuration.
     public static func make(configuration: LedgerConfiguration, pipeline: PaymentPipeline) throws -> PayPalPayments {
         var tls = TLSConfiguration.makeClientConfiguration()
-        let roots = try configuration.payPalTrustRootsPEM.flatMap { try NIOSSLCertificate.fromPEMBytes(Array($0.utf8)) }
-        if !roots.isEmpty { tls.additionalTrustRoots = [.certificates(roots)] }
+        let tlsRoots = try configuration.payPalTrustRootsPEM.flatMap { try NIOSSLCertificate.fromPEMBytes(Array($0.utf8)) }
+        if !tlsRoots.isEmpty { tls.additionalTrustRoots = [.certificates(tlsRoots)] }
         let httpClient = HTTPClient(
             eventLoopGroupProvider: .singleton,
             configuration: HTTPClient.Configuration(tlsConfiguration: tls, redirectConfiguration: .disallow)
@@ -39,16 +41,27 @@ public struct PayPalPayments: Sendable {
                 httpClient: httpClient, now: pipeline.profiles.now
             )
         }
+        // Signing certificates chain to the system's roots, where PayPal's public authority is, or to an
+        // authority configured beside them (a test authority, a sandbox proxy's).
+        let roots = try PayPalTrustRoots(pem: configuration.payPalTrustRootsPEM, includingSystemRoots: true)
         let verifier = configuration.payPalWebhookID.map {
             PayPalWebhookVerifier(
                 configuration: PayPalWebhookConfiguration(
                     webhookID: $0, allowedCertificateHosts: configuration.payPalCertificateHosts,
-                    subjectMustContain: configuration.payPalCertificateSubject
+                    subjectMustContain: configuration.payPalCertificateSubject, trustRoots: roots
                 ),
                 certificateSource: source
             )
         }
-        return PayPalPayments(pipeline: pipeline, client: client, verifier: verifier, httpClient: httpClient, certificateSource: source)
+        let captureCalls = client.map {
+            PayPalCaptureCalls(
+                store: pipeline.store, client: $0, now: pipeline.profiles.now,
+                leaseSeconds: TimeInterval(8 * configuration.payPalTimeoutSeconds)
+            )
+        }
+        return PayPalPayments(
+            pipeline: pipeline, client: client, verifier: verifier, httpClient: httpClient, certificateSource: source, captureCalls: captureCalls
+        )
     }
 
     func shutdown() async {
@@ -83,23 +96,15 @@ public struct PayPalPayments: Sendable {
         return started
     }
 
-    /// Captures an approved order (called when the buyer returns). The same order captured twice is one
-    /// capture: the request id is the order's. The listing changes when PayPal's capture webhook arrives.
-    public func capture(orderID: String) async throws -> PayPalCapture {
-        guard let client else { throw PaymentServiceError.notConfigured("PayPal checkout (no client id and secret are set)") }
-        let result: Result<PayPalCapture, PayPalProviderError>
+    /// Captures an approved order (called when the buyer returns). An order is captured at most once: a
+    /// capture recorded before (by the approval webhook or an earlier return) is answered from the record
+    /// without calling PayPal. The listing changes when PayPal's capture webhook arrives.
+    public func capture(orderID: String, metadata: EventMetadata) async throws -> PayPalCapture {
+        guard let captureCalls else { throw PaymentServiceError.notConfigured("PayPal checkout (no client id and secret are set)") }
+        let outcome: PayPalCaptureCalls.Outcome
         do {
-            result = .success(try await client.captureOrder(orderID: orderID, requestID: "capture-\(orderID)"))
-        } catch {
-            result = .failure(error)
-        }
-        switch result {
-        case .success(let capture):
-            return capture
-        case .failure(let error):
-            if error.code == .orderAlreadyCaptured {
-                throw PaymentServiceError(code: .notRefundable, description: "order \(orderID) is captured already")
-            }
+            outcome = try await captureCalls.capture(orderID: orderID, metadata: metadata)
+        } catch let error as PayPalProviderError {
             if error.code == .invalidIdentifier || error.status == 404 {
                 throw PaymentServiceError(code: .paymentNotFound, description: "PayPal knows no order '\(orderID.prefix(64))'")
             }
@@ -108,10 +113,22 @@ public struct PayPalPayments: Sendable {
             }
             throw PaymentServiceError(code: .providerFailed, description: "PayPal did not capture order \(orderID): \(error.message)")
         }
+        switch outcome {
+        case .captured(let capture):
+            return capture
+        case .capturedElsewhere:
+            throw PaymentServiceError(code: .notRefundable, description: "order \(orderID) is captured already")
+        case .inFlight:
+            throw PaymentServiceError(code: .notRefundable, description: "order \(orderID) is being captured right now; ask again in a moment")
+        }
     }
 
     /// Verifies, records and applies one webhook delivery. Throws ``PayPalWebhookError`` (nothing written) when
-    /// the delivery is not authentic or not an event.
+    /// the delivery is not authentic or not an event, or when PayPal's API knows no resource it names.
+    ///
+    /// A capture, refund or dispute event is acted on as PayPal's API describes the resource, fetched by its
+    /// id before anything is recorded. An approval is recorded first; only then is the order captured, at most
+    /// once however many deliveries of it arrive (see ``PayPalCaptureCalls``).
     public func receiveWebhook(body: Data, header: (String) -> String?, requestID: String?) async throws -> ProviderWebhookReceipt {
         guard let verifier else { throw PaymentServiceError.notConfigured("PayPal webhooks (no webhook id is set)") }
         let transmission = PayPalTransmission(header: header)
@@ -120,28 +137,54 @@ public struct PayPalPayments: Sendable {
                 .transmissionReused, "the transmission \(transmissionID.prefix(80)) was verified before with another body; this delivery is not PayPal's"
             )
         }
-        let event = try await verifier.verifiedEvent(body: body, transmission: transmission, now: profiles.now())
+        var event = try await verifier.verifiedEvent(body: body, transmission: transmission, now: profiles.now())
         if let transmissionID = transmission.transmissionID {
             try await transmissions.record(transmissionID, body: body)
         }
-        if case .orderApproved(let approved) = event.fact, let client {
-            // No money has moved yet: capture now (idempotent per order) so a buyer who never came back still pays.
-            do {
-                _ = try await client.captureOrder(orderID: approved.orderID, requestID: "capture-\(approved.orderID)")
-            } catch {
-                // Captured already when the buyer returned is fine; anything else is retried by PayPal.
-                guard error.code == .orderAlreadyCaptured else {
-                    throw PaymentServiceError(code: .providerFailed, description: "PayPal did not capture order \(approved.orderID): \(error.message)")
-                }
+        let entry = PaymentPipeline.InboxEntry(provider: "paypal", eventID: event.id, eventType: event.eventType, payload: body)
+        let metadata = EventMetadata(actor: "provider:paypal", causationID: event.id, requestID: requestID)
+        if Self.movesMoney(event.fact) {
+            if try await pipeline.isRecorded(entry) {
+                return ProviderWebhookReceipt(eventID: event.id, eventType: event.eventType, duplicate: true, paymentID: nil)
             }
+            event.fact = try await confirmed(event.fact)
         }
         let (paymentID, facts) = Self.paymentFacts(event, calendar: profiles.policy.calendar)
-        let outcome = try await pipeline.record(
-            PaymentPipeline.InboxEntry(provider: "paypal", eventID: event.id, eventType: event.eventType, payload: body),
-            paymentID: paymentID, method: .paypal, facts: facts,
-            metadata: EventMetadata(actor: "provider:paypal", causationID: event.id, requestID: requestID)
-        )
+        let outcome = try await pipeline.record(entry, paymentID: paymentID, method: .paypal, facts: facts, metadata: metadata)
+        if case .orderApproved(let approved) = event.fact, let captureCalls {
+            // No money has moved yet: capture now, after the approval is on record, so a buyer who never came
+            // back still pays. A failure answers 502 and PayPal's redelivery (a duplicate) tries again.
+            do {
+                _ = try await captureCalls.capture(orderID: approved.orderID, metadata: metadata)
+            } catch let error as PayPalProviderError {
+                throw PaymentServiceError(code: .providerFailed, description: "PayPal did not capture order \(approved.orderID): \(error.message)")
+            }
+        }
         return ProviderWebhookReceipt(eventID: event.id, eventType: event.eventType, duplicate: outcome == .duplicate, paymentID: paymentID)
+    }
+
+    /// Whether an event reports money moving (a capture, refund, reversal or dispute): such events are acted on
+    /// only as PayPal's API confirms them.
+    static func movesMoney(_ fact: PayPalFact) -> Bool {
+        switch fact {
+        case .capture, .refund, .dispute: true
+        case .orderApproved, .other: false
+        }
+    }
+
+    /// The fact as PayPal's API states it.
+    private func confirmed(_ fact: PayPalFact) async throws -> PayPalFact {
+        guard let client else {
+            throw PaymentServiceError.notConfigured("PayPal payment events (no client id and secret are set to confirm them with PayPal's API)")
+        }
+        do {
+            return try await client.confirmed(fact)
+        } catch {
+            if error.status == 404 || error.code == .invalidIdentifier {
+                throw PayPalWebhookError(.unknownResource, "PayPal's API knows no resource with the id this event names; it is not acted on")
+            }
+            throw PaymentServiceError(code: .providerFailed, description: "PayPal's API did not confirm the event: \(error.message)")
+        }
     }
 
     /// The payment a PayPal event concerns (keyed by the capture; a refund finds it through its `up` link)

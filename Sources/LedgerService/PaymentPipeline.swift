@@ -77,6 +77,11 @@ public struct PaymentPipeline: Sendable {
         }
     }
 
+    /// Whether the event was recorded before: a redelivery.
+    public func isRecorded(_ entry: InboxEntry) async throws -> Bool {
+        try await !store.readStream(entry.streamName, fromVersion: 1, limit: 1).isEmpty
+    }
+
     /// Decides new payment events on the payment as stored, then the allocation changes of every profile the
     /// payment pays for, and appends them all (with the inbox record, if any) in one transaction; on losing a
     /// race with a concurrent change, decides again.
@@ -87,7 +92,7 @@ public struct PaymentPipeline: Sendable {
         var attempt = 0
         while true {
             attempt += 1
-            if let entry, try await !store.readStream(entry.streamName, fromVersion: 1, limit: 1).isEmpty {
+            if let entry, try await isRecorded(entry) {
                 return .duplicate
             }
             let now = profiles.now()

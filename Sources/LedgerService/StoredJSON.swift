@@ -10,4 +10,12 @@ enum StoredJSON {
         // These records are plain values; encoding them cannot fail.
         return (try? encoder.encode(value)) ?? Data()
     }
+
+    /// The same form, throwing instead of answering empty data when a value cannot be encoded.
+    static func encodeChecked(_ value: some Encodable) throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .iso8601
+        return try encoder.encode(value)
+    }
 }

@@ -75,6 +75,15 @@ struct PayPalWorld: Sendable {
 
     /// Checkout → the buyer approves → capture: returns the capture id.
     func payThroughPayPal(_ profileID: String) async throws -> String {
+        let orderID = try await startCheckout(profileID)
+        try provider.approve(orderID)
+        let captured = try await post("/api/v1/paypal/orders/\(orderID)/capture", website, [:])
+        #expect(captured.status == .ok, "\(captured.text)")
+        return try #require(captured.json["captureId"] as? String)
+    }
+
+    /// A PayPal checkout for a year's listing: returns the order id.
+    func startCheckout(_ profileID: String) async throws -> String {
         let checkout = try await post("/api/v1/profiles/\(profileID)/checkout", website, [
             "method": "paypal", "purpose": "listing", "successUrl": "https://imi.example/paid", "cancelUrl": "https://imi.example/",
         ])
@@ -82,10 +91,7 @@ struct PayPalWorld: Sendable {
         let orderID = try #require(checkout.json["checkoutId"] as? String)
         #expect((checkout.json["redirectUrl"] as? String)?.contains(orderID) == true)
         #expect(provider.order(orderID)?.customID == "listing:\(profileID)")
-        try provider.approve(orderID)
-        let captured = try await post("/api/v1/paypal/orders/\(orderID)/capture", website, [:])
-        #expect(captured.status == .ok, "\(captured.text)")
-        return try #require(captured.json["captureId"] as? String)
+        return orderID
     }
 
     @discardableResult
@@ -151,10 +157,7 @@ struct PayPalPaymentTests {
     func anApprovedOrderIsCapturedByItsWebhookAndAPendingCaptureIsNotApplied() async throws {
         try await PayPalWorld.run(.postgres) { world in
             try await world.certifiedProfile("pp-4")
-            let checkout = try await world.post("/api/v1/profiles/pp-4/checkout", world.website, [
-                "method": "paypal", "purpose": "listing", "successUrl": "https://imi.example/paid", "cancelUrl": "https://imi.example/",
-            ])
-            let orderID = try #require(checkout.json["checkoutId"] as? String)
+            let orderID = try await world.startCheckout("pp-4")
             try world.provider.approve(orderID)
             #expect(try await world.deliver(world.provider.orderApprovedEvent(orderID: orderID)).status == 200)
             let capture = try #require(world.provider.capture(ofOrder: orderID), "the webhook captured the order")
@@ -218,6 +221,151 @@ struct PayPalPaymentTests {
             let forged = try await world.provider.post(other.body, transmission: transmission, to: world.webhookURL)
             #expect(forged.status == 400)
             #expect(forged.body.contains("transmission-reused"), "\(forged.body)")
+        }
+    }
+}
+
+/// Money events are notices: what is recorded is what PayPal's API says, fetched before anything is written.
+/// And a capture the ledger asks for is asked for once.
+@Suite("PayPal on fetched truth")
+struct PayPalFetchedTruthTests {
+    /// A signed body may say anything its CRC-32 allows: the amount and profile recorded are the API's.
+    @Test(arguments: Backend.allCases)
+    func aCaptureIsRecordedAsTheAPIDescribesItNotAsTheEventSays(backend: Backend) async throws {
+        try await PayPalWorld.run(backend) { world in
+            try await world.certifiedProfile("pp-5")
+            try await world.certifiedProfile("pp-6")
+            let captureID = try await world.payThroughPayPal("pp-5")
+            let readsBefore = world.provider.resourceReadCount
+            let altered = world.provider.alteredCaptureEvent(captureID: captureID, changes: [
+                "amount": ["currency_code": "EUR", "value": "9999.00"] as [String: any Sendable], "custom_id": "listing:pp-6",
+            ])
+            let delivered = try await world.deliver(altered)
+            #expect(delivered.status == 200, "\(delivered.body)")
+            #expect(world.provider.resourceReadCount == readsBefore + 1)
+            let payment = try await world.client.execute(uri: "/api/v1/payments/paypal-\(captureID)", method: .get, headers: world.staff)
+            #expect(payment.json["amount"] as? String == "125.00", "\(payment.text)")
+            #expect(try await world.listing("pp-5")["visible"] as? Bool == true)
+            #expect(try await world.listing("pp-6")["visible"] as? Bool == false)
+            #expect(try await world.deliver(altered).status == 200)
+            #expect(world.provider.resourceReadCount == readsBefore + 1, "a redelivery is a duplicate and asks PayPal nothing")
+        }
+    }
+
+    /// A `COMPLETED` notice for a capture PayPal still holds is recorded as pending, and lists nobody.
+    @Test(arguments: Backend.allCases)
+    func aCompletedNoticeForAHeldCaptureIsRecordedAsPending(backend: Backend) async throws {
+        try await PayPalWorld.run(backend) { world in
+            try await world.certifiedProfile("pp-7")
+            world.provider.setCapturesPending(true)
+            let captureID = try await world.payThroughPayPal("pp-7")
+            let notice = world.provider.alteredCaptureEvent(captureID: captureID, changes: ["status": "COMPLETED"])
+            #expect(try await world.deliver(notice).status == 200)
+            let payment = try await world.client.execute(uri: "/api/v1/payments/paypal-\(captureID)", method: .get, headers: world.staff)
+            #expect(payment.json["status"] as? String == "pending", "\(payment.text)")
+            #expect(try await world.listing("pp-7")["visible"] as? Bool == false)
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func anEventNamingAResourcePayPalDoesNotKnowIsRefusedAndWritesNothing(backend: Backend) async throws {
+        try await PayPalWorld.run(backend) { world in
+            try await world.certifiedProfile("pp-8")
+            try await (world.runtime.store as? any EventStoreTestHooks)?.waitUntilAllCommittedEventsAreVisible()
+            let head = try await world.runtime.store.headCursor()
+            let invented = world.provider.alteredCaptureEvent(captureID: "NOSUCHCAPTURE0001", changes: ["custom_id": "listing:pp-8"])
+            let refused = try await world.deliver(invented)
+            #expect(refused.status == 400)
+            #expect(refused.body.contains("unknown-resource"), "\(refused.body)")
+            try await (world.runtime.store as? any EventStoreTestHooks)?.waitUntilAllCommittedEventsAreVisible()
+            #expect(try await world.runtime.store.headCursor() == head)
+            #expect(try await world.listing("pp-8")["visible"] as? Bool == false)
+        }
+    }
+
+    /// When PayPal's API cannot answer, nothing is recorded and the answer makes PayPal deliver again.
+    @Test(arguments: Backend.allCases)
+    func anEventPayPalCannotConfirmNowIsNotRecordedAndItsRedeliveryIs(backend: Backend) async throws {
+        try await PayPalWorld.run(backend) { world in
+            try await world.certifiedProfile("pp-9")
+            let captureID = try await world.payThroughPayPal("pp-9")
+            let event = world.provider.captureCompletedEvent(captureID: captureID)
+            world.provider.failNextRequests(status: 500, count: 1)
+            let failed = try await world.deliver(event)
+            #expect(failed.status == 502, "\(failed.body)")
+            #expect(try await world.listing("pp-9")["visible"] as? Bool == false)
+            let again = try await world.deliver(event)
+            #expect(again.status == 200, "\(again.body)")
+            #expect(again.body.contains("\"duplicate\":false"), "\(again.body)")
+            #expect(try await world.listing("pp-9")["visible"] as? Bool == true)
+        }
+    }
+
+    /// Refunds and disputes are read from the API too: a refund notice claiming more than was refunded
+    /// records what PayPal refunded.
+    @Test(arguments: Backend.allCases)
+    func aRefundIsRecordedAsTheAPIDescribesIt(backend: Backend) async throws {
+        try await PayPalWorld.run(backend) { world in
+            try await world.certifiedProfile("pp-10")
+            let captureID = try await world.payThroughPayPal("pp-10")
+            #expect(try await world.deliver(world.provider.captureCompletedEvent(captureID: captureID)).status == 200)
+            let refundID = world.provider.refundOutOfBand(captureID: captureID, amount: Money(minorUnits: 2_500, currency: "EUR"))
+            let honest = world.provider.captureRefundedEvent(refundID: refundID)
+            let inflated = Data(String(decoding: honest.body, as: UTF8.self).replacingOccurrences(of: "\"value\":\"25.00\"", with: "\"value\":\"125.00\"").utf8)
+            #expect(inflated != honest.body)
+            let delivered = try await world.deliver(PayPalStandInEvent(id: honest.id, eventType: honest.eventType, body: inflated))
+            #expect(delivered.status == 200, "\(delivered.body)")
+            let payment = try await world.client.execute(uri: "/api/v1/payments/paypal-\(captureID)", method: .get, headers: world.staff)
+            #expect(payment.json["refunded"] as? String == "25.00", "\(payment.text)")
+
+            #expect(try await world.deliver(world.provider.disputeCreatedEvent(captureID: captureID)).status == 200)
+            #expect(try await world.deliver(world.provider.disputeResolvedEvent(captureID: captureID, outcome: "RESOLVED_SELLER_FAVOUR")).status == 200)
+            let types = try await world.runtime.store.readStream("payment-paypal-\(captureID)", fromVersion: 1, limit: 100).map(\.type)
+            #expect(types.filter { $0.contains("Dispute") }.count == 2, "\(types)")
+        }
+    }
+
+    /// However many deliveries of one approval arrive at once, PayPal is asked to capture once; later ones and
+    /// the buyer's return are answered from the record.
+    @Test(arguments: Backend.allCases)
+    func tenConcurrentApprovalsCaptureOnce(backend: Backend) async throws {
+        try await PayPalWorld.run(backend) { world in
+            try await world.certifiedProfile("pp-11")
+            let orderID = try await world.startCheckout("pp-11")
+            let approval = world.provider.orderApprovedEvent(orderID: orderID)
+            let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<10 { group.addTask { try await world.deliver(approval).status } }
+                return try await group.reduce(into: [Int]()) { $0.append($1) }
+            }
+            #expect(statuses == Array(repeating: 200, count: 10))
+            #expect(world.provider.captureRequestCount == 1)
+            let capture = try #require(world.provider.capture(ofOrder: orderID))
+            #expect(try await world.deliver(approval).status == 200)
+            let returned = try await world.post("/api/v1/paypal/orders/\(orderID)/capture", world.website, [:])
+            #expect(returned.status == .ok, "\(returned.text)")
+            #expect(returned.json["captureId"] as? String == capture.id)
+            #expect(world.provider.captureRequestCount == 1, "a redelivery and the buyer's return call PayPal no more")
+        }
+    }
+
+    /// A capture that failed is recorded as failed, and PayPal's redelivery of the approval tries again.
+    @Test
+    func aFailedCaptureIsTriedAgainByTheRedelivery() async throws {
+        try await PayPalWorld.run(.sqlite) { world in
+            try await world.certifiedProfile("pp-12")
+            let orderID = try await world.startCheckout("pp-12")
+            let approval = world.provider.orderApprovedEvent(orderID: orderID)
+            world.provider.failNextRequests(status: 500, count: 1)
+            let failed = try await world.deliver(approval)
+            #expect(failed.status == 502, "\(failed.body)")
+            #expect(world.provider.capture(ofOrder: orderID) == nil)
+            let again = try await world.deliver(approval)
+            #expect(again.status == 200, "\(again.body)")
+            #expect(again.body.contains("\"duplicate\":true"), "the approval was on record before the capture was tried")
+            #expect(world.provider.capture(ofOrder: orderID) != nil)
+            #expect(world.provider.captureRequestCount == 2)
+            let types = try await world.runtime.store.readStream("paypal-capture-\(orderID)", fromVersion: 1, limit: 10).map(\.type)
+            #expect(types == ["PayPalCaptureClaimed", "PayPalCaptureFailed", "PayPalCaptureClaimed", "PayPalCaptureSucceeded"])
         }
     }
 }

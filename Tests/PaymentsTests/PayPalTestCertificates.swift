@@ -19,15 +19,47 @@ enum PayPalTestCertificates {
     static let signingKey = try! _RSA.Signing.PrivateKey(keySize: .bits2048)
     static let otherKey = try! _RSA.Signing.PrivateKey(keySize: .bits2048)
 
-    /// A certificate for `signingKey` (self-signed) with PayPal's common name, valid around ``now``.
+    /// A test certificate authority standing in for PayPal's public one; ``roots`` trusts it and nothing else.
+    static let authorityKey = P256.Signing.PrivateKey()
+    static let authorityName = try! DistinguishedName {
+        OrganizationName("ListingLedger Tests")
+        CommonName("Test Root Authority")
+    }
+    static let authorityPEM = authority(name: authorityName, key: authorityKey)
+    static let roots = try! PayPalTrustRoots(pem: [authorityPEM], includingSystemRoots: false)
+
+    /// A certificate for `signingKey` issued by the test authority with PayPal's common name, valid around ``now``.
     static let validPEM = certificate()
 
-    /// A self-signed certificate; `key` defaults to ``signingKey``.
+    /// A self-signed certificate authority's PEM, valid for ten years around ``now``.
+    static func authority(name: DistinguishedName, key: P256.Signing.PrivateKey) -> String {
+        let certificate = try! Certificate(
+            version: .v3,
+            serialNumber: Certificate.SerialNumber(),
+            publicKey: Certificate.PublicKey(key.publicKey),
+            notValidBefore: now - 3650 * day,
+            notValidAfter: now + 3650 * day,
+            issuer: name,
+            subject: name,
+            extensions: try! Certificate.Extensions {
+                Critical(BasicConstraints.isCertificateAuthority(maxPathLength: nil))
+                Critical(KeyUsage(keyCertSign: true, cRLSign: true))
+            },
+            issuerPrivateKey: Certificate.PrivateKey(key)
+        )
+        return try! certificate.serializeAsPEM().pemString
+    }
+
+    /// A signing certificate for `key` (default ``signingKey``), issued by `issuer` with `issuerKey` (default
+    /// the test authority), or self-signed when `selfSigned` is true.
     static func certificate(
         commonName: String = "messageverificationcerts.paypal.com",
         notValidBefore: Date = now - 30 * day,
         notValidAfter: Date = now + 365 * day,
-        key: Certificate.PrivateKey = Certificate.PrivateKey(signingKey)
+        key: Certificate.PrivateKey = Certificate.PrivateKey(signingKey),
+        issuer: DistinguishedName = authorityName,
+        issuerKey: P256.Signing.PrivateKey = authorityKey,
+        selfSigned: Bool = false
     ) -> String {
         let name = try! DistinguishedName {
             CountryName("US")
@@ -40,12 +72,36 @@ enum PayPalTestCertificates {
             publicKey: key.publicKey,
             notValidBefore: notValidBefore,
             notValidAfter: notValidAfter,
-            issuer: name,
+            issuer: selfSigned ? name : issuer,
             subject: name,
             extensions: Certificate.Extensions(),
-            issuerPrivateKey: key
+            issuerPrivateKey: selfSigned ? key : Certificate.PrivateKey(issuerKey)
         )
         return try! certificate.serializeAsPEM().pemString
+    }
+
+    /// An intermediate authority issued by the test authority, as PEM, with its key and name.
+    static func intermediate() -> (pem: String, key: P256.Signing.PrivateKey, name: DistinguishedName) {
+        let key = P256.Signing.PrivateKey()
+        let name = try! DistinguishedName {
+            OrganizationName("ListingLedger Tests")
+            CommonName("Test Intermediate Authority")
+        }
+        let certificate = try! Certificate(
+            version: .v3,
+            serialNumber: Certificate.SerialNumber(),
+            publicKey: Certificate.PublicKey(key.publicKey),
+            notValidBefore: now - 365 * day,
+            notValidAfter: now + 3 * 365 * day,
+            issuer: authorityName,
+            subject: name,
+            extensions: try! Certificate.Extensions {
+                Critical(BasicConstraints.isCertificateAuthority(maxPathLength: 0))
+                Critical(KeyUsage(keyCertSign: true, cRLSign: true))
+            },
+            issuerPrivateKey: Certificate.PrivateKey(authorityKey)
+        )
+        return (try! certificate.serializeAsPEM().pemString, key, name)
     }
 
     /// The headers PayPal would send for `body` at `time`, signed with `key` for `webhookID`.

@@ -13,7 +13,9 @@ import _CryptoExtras
         transmissionAgeSecondsMax: Int64 = PayPalWebhookConfiguration.transmissionAgeSecondsMaxDefault
     ) -> PayPalWebhookVerifier {
         PayPalWebhookVerifier(
-            configuration: PayPalWebhookConfiguration(webhookID: Fixture.webhookID, transmissionAgeSecondsMax: transmissionAgeSecondsMax),
+            configuration: PayPalWebhookConfiguration(
+                webhookID: Fixture.webhookID, transmissionAgeSecondsMax: transmissionAgeSecondsMax, trustRoots: Fixture.roots
+            ),
             certificateSource: source
         )
     }
@@ -118,7 +120,7 @@ import _CryptoExtras
     @Test func configuredSubjectReplacesTheDefault() async throws {
         let pem = Fixture.certificate(commonName: "PayPal Stand-in Webhook Signing")
         let verifier = PayPalWebhookVerifier(
-            configuration: PayPalWebhookConfiguration(webhookID: Fixture.webhookID, subjectMustContain: "stand-in webhook"),
+            configuration: PayPalWebhookConfiguration(webhookID: Fixture.webhookID, subjectMustContain: "stand-in webhook", trustRoots: Fixture.roots),
             certificateSource: InMemoryCertificateSource(pem: pem)
         )
         try await verifier.verify(body: Fixture.body, transmission: Fixture.transmission(), now: Fixture.now)
@@ -222,15 +224,55 @@ import _CryptoExtras
         #expect(source.requestedURLs.map(\.absoluteString) == [Fixture.certificateURL, otherURL])
     }
 
-    @Test func failedFetchesAreNotCached() async {
+    @Test func failedFetchesAreRememberedForAWhile() async {
         let source = InMemoryCertificateSource(failure: PayPalWebhookError(.certificateUnavailable, "timeout"))
         let verifier = Self.verifier(source)
-        for _ in 0..<2 {
+        let forgotten = Fixture.now + TimeInterval(PayPalWebhookVerifier.failureMemorySeconds)
+        for instant in [Fixture.now, Fixture.now + 1, forgotten - 1, forgotten] {
             await #expect(throws: PayPalWebhookError(.certificateUnavailable, "")) {
+                try await verifier.verify(body: Fixture.body, transmission: Fixture.transmission(time: instant), now: instant)
+            }
+        }
+        #expect(source.requestedURLs.count == 2, "one request until the failure is forgotten, then one more")
+    }
+
+    @Test func aCertificateThatFailedItsChecksIsRememberedToo() async {
+        let source = InMemoryCertificateSource(pem: Fixture.certificate(selfSigned: true))
+        let verifier = Self.verifier(source)
+        for _ in 0..<3 {
+            await #expect(throws: PayPalWebhookError(.certificateInvalid, "")) {
                 try await verifier.verify(body: Fixture.body, transmission: Fixture.transmission(), now: Fixture.now)
             }
         }
-        #expect(source.requestedURLs.count == 2)
+        #expect(source.requestedURLs.count == 1)
+    }
+
+    @Test func aSelfSignedCertificateWithPayPalsNameIsRejected() async {
+        await Self.expectRejection(.certificateInvalid, source: InMemoryCertificateSource(pem: Fixture.certificate(selfSigned: true)))
+    }
+
+    @Test func aCertificateFromAnAuthorityThatIsNotTrustedIsRejected() async {
+        let otherKey = P256.Signing.PrivateKey()
+        let otherName = try! DistinguishedName { CommonName("Some Other Authority") }
+        let pem = Fixture.certificate(issuer: otherName, issuerKey: otherKey) + Fixture.authority(name: otherName, key: otherKey)
+        await Self.expectRejection(.certificateInvalid, source: InMemoryCertificateSource(pem: pem))
+    }
+
+    @Test func aChainThroughAnIntermediateVerifiesOnlyWithTheIntermediateServed() async throws {
+        let intermediate = Fixture.intermediate()
+        let leaf = Fixture.certificate(issuer: intermediate.name, issuerKey: intermediate.key)
+        let served = InMemoryCertificateSource(pem: leaf + intermediate.pem)
+        try await Self.verifier(served).verify(body: Fixture.body, transmission: Fixture.transmission(), now: Fixture.now)
+        await Self.expectRejection(.certificateInvalid, source: InMemoryCertificateSource(pem: leaf))
+    }
+
+    @Test func anIssuerThatHasExpiredBreaksTheChain() async {
+        let later = Fixture.now + 4 * 365 * Fixture.day
+        let intermediate = Fixture.intermediate()
+        let leaf = Fixture.certificate(notValidAfter: later + Fixture.day, issuer: intermediate.name, issuerKey: intermediate.key)
+        await Self.expectRejection(
+            .certificateInvalid, source: InMemoryCertificateSource(pem: leaf + intermediate.pem), transmission: Fixture.transmission(time: later), now: later
+        )
     }
 
     @Test func cachedCertificateThatHasSinceExpiredIsFetchedAgainAndRejected() async throws {

@@ -18,6 +18,7 @@ extension PayPalStandIn {
         }
         router.post("v2/checkout/orders/:id/capture") { request, context in
             let orderID = context.parameters.get("id") ?? ""
+            self.state.withLock { $0.captureRequestCount += 1 }
             return await self.handle(request, path: "/v2/checkout/orders/\(orderID)/capture") { _, _ in
                 self.captureOrder(orderID)
             }
@@ -26,6 +27,24 @@ extension PayPalStandIn {
             let captureID = context.parameters.get("id") ?? ""
             return await self.handle(request, path: "/v2/payments/captures/\(captureID)/refund") { json, _ in
                 self.refundCapture(captureID, json)
+            }
+        }
+        router.get("v2/payments/captures/:id") { request, context in
+            let captureID = context.parameters.get("id") ?? ""
+            return await self.handle(request, path: "/v2/payments/captures/\(captureID)") { _, _ in
+                self.readCapture(captureID)
+            }
+        }
+        router.get("v2/payments/refunds/:id") { request, context in
+            let refundID = context.parameters.get("id") ?? ""
+            return await self.handle(request, path: "/v2/payments/refunds/\(refundID)") { _, _ in
+                self.readRefund(refundID)
+            }
+        }
+        router.get("v1/customer/disputes/:id") { request, context in
+            let disputeID = context.parameters.get("id") ?? ""
+            return await self.handle(request, path: "/v1/customer/disputes/\(disputeID)") { _, _ in
+                self.readDispute(disputeID)
             }
         }
         router.get("v1/notifications/certs/:name") { _, context in
@@ -42,6 +61,10 @@ extension PayPalStandIn {
         var status: Int
         var body: Data
         var replayable: Bool
+
+        static func ok(_ object: [String: any Sendable]) -> APIAnswer {
+            APIAnswer(status: 200, body: StandInJSON.data(object), replayable: false)
+        }
 
         static func created(_ object: [String: any Sendable]) -> APIAnswer {
             APIAnswer(status: 201, body: StandInJSON.data(object), replayable: true)

@@ -24,6 +24,15 @@ extension PayPalStandIn {
         captureEvent(captureID, eventType: eventType, status: "DECLINED", summary: "Payment denied")
     }
 
+    /// A capture event whose resource says what `changes` say instead of what the stand-in holds, as a forger
+    /// holding one signed delivery would write it; the stand-in's API keeps answering the truth.
+    public func alteredCaptureEvent(captureID: String, eventType: String = "PAYMENT.CAPTURE.COMPLETED", changes: [String: any Sendable]) -> PayPalStandInEvent {
+        let capture = state.withLock { $0.captures[captureID] }
+        var resource = capture.map { captureObject($0) } ?? ["id": captureID, "status": "COMPLETED", "amount": Self.amount(Money(minorUnits: 12_500, currency: "EUR"))]
+        for (key, value) in changes { resource[key] = value }
+        return event(eventType: eventType, resourceType: "capture", summary: "Payment completed", resource: resource)
+    }
+
     /// `PAYMENT.CAPTURE.REFUNDED` for a refund made through the API or ``refundOutOfBand(captureID:amount:)``;
     /// the resource is the refund, whose `up` link names the capture.
     public func captureRefundedEvent(refundID: String) -> PayPalStandInEvent {
@@ -170,26 +179,47 @@ extension PayPalStandIn {
         return changed
     }
 
+    /// The event of a capture reaching `status`, which the stand-in's API reports from then on.
     private func captureEvent(_ captureID: String, eventType: String, status: String, summary: String) -> PayPalStandInEvent {
-        guard let capture = state.withLock({ $0.captures[captureID] }) else {
+        guard let capture = state.withLock({ state -> CaptureRecord? in
+            state.captures[captureID]?.status = status
+            return state.captures[captureID]
+        }) else {
             preconditionFailure("no capture \(captureID); capture an approved order through the API first")
         }
         return event(
             eventType: eventType,
             resourceType: "capture",
             summary: "\(summary) for \(capture.amount)",
-            resource: captureObject(capture, status: status)
+            resource: captureObject(capture)
         )
     }
 
+    /// The event of a dispute reaching `status` (and `outcome`), which the stand-in's API reports from then on.
     private func disputeEvent(_ captureID: String, eventType: String, status: String, outcome: String?) -> PayPalStandInEvent {
-        guard let capture = state.withLock({ $0.captures[captureID] }) else {
+        guard let (dispute, capture) = state.withLock({ state -> (DisputeRecord, CaptureRecord)? in
+            guard let capture = state.captures[captureID] else { return nil }
+            let id = "PP-D-\(capture.id.suffix(8))"
+            var dispute = state.disputes[id]
+                ?? DisputeRecord(id: id, captureID: capture.id, amount: capture.amount, status: status, outcome: nil, createTime: now())
+            dispute.status = status
+            dispute.outcome = outcome
+            state.disputes[id] = dispute
+            return (dispute, capture)
+        }) else {
             preconditionFailure("no capture \(captureID)")
         }
-        let disputeID = "PP-D-\(capture.id.suffix(8))"
+        return event(
+            eventType: eventType, resourceType: "dispute", summary: "Dispute \(dispute.id) \(status.lowercased())",
+            resource: disputeObject(dispute, of: capture)
+        )
+    }
+
+    /// A dispute as PayPal prints it, in webhook resources and `GET /v1/customer/disputes/{id}`.
+    func disputeObject(_ dispute: DisputeRecord, of capture: CaptureRecord) -> [String: any Sendable] {
         var resource: [String: any Sendable] = [
-            "dispute_id": disputeID,
-            "create_time": Self.timestamp(now()),
+            "dispute_id": dispute.id,
+            "create_time": Self.timestamp(dispute.createTime),
             "update_time": Self.timestamp(now()),
             "disputed_transactions": [
                 [
@@ -203,20 +233,20 @@ extension PayPalStandIn {
                 ] as [String: any Sendable]
             ] as [any Sendable],
             "reason": "MERCHANDISE_OR_SERVICE_NOT_AS_DESCRIBED",
-            "status": status,
-            "dispute_amount": Self.amount(capture.amount),
+            "status": dispute.status,
+            "dispute_amount": Self.amount(dispute.amount),
             "dispute_life_cycle_stage": "INQUIRY",
             "dispute_channel": "INTERNAL",
-            "links": [Self.link("\(baseURL)/v1/customer/disputes/\(disputeID)", "self", "GET")] as [any Sendable],
+            "links": [Self.link("\(baseURL)/v1/customer/disputes/\(dispute.id)", "self", "GET")] as [any Sendable],
         ]
-        if let outcome {
-            let refunded = outcome == "RESOLVED_BUYER_FAVOUR" ? capture.amount.minorUnits : 0
+        if let outcome = dispute.outcome {
+            let refunded = outcome == "RESOLVED_BUYER_FAVOUR" ? dispute.amount.minorUnits : 0
             resource["dispute_outcome"] = [
                 "outcome_code": outcome,
-                "amount_refunded": Self.amount(Money(minorUnits: refunded, currency: capture.amount.currency)),
+                "amount_refunded": Self.amount(Money(minorUnits: refunded, currency: dispute.amount.currency)),
             ] as [String: any Sendable]
         }
-        return event(eventType: eventType, resourceType: "dispute", summary: "Dispute \(disputeID) \(status.lowercased())", resource: resource)
+        return resource
     }
 
     private func refundAndCapture(_ refundID: String) -> (RefundRecord, CaptureRecord) {

@@ -116,6 +116,38 @@ extension PayPalStandIn {
         }
     }
 
+    /// `GET /v2/payments/captures/{id}`: the capture as it stands now.
+    func readCapture(_ captureID: String) -> APIAnswer {
+        let capture = state.withLock { state in
+            state.resourceReadCount += 1
+            return state.captures[captureID]
+        }
+        guard let capture else { return .notFound("Specified resource ID does not exist. Please check the resource ID and try again.") }
+        return .ok(captureObject(capture))
+    }
+
+    /// `GET /v2/payments/refunds/{id}`.
+    func readRefund(_ refundID: String) -> APIAnswer {
+        let pair = state.withLock { state -> (RefundRecord, CaptureRecord)? in
+            state.resourceReadCount += 1
+            guard let refund = state.refunds[refundID], let capture = state.captures[refund.captureID] else { return nil }
+            return (refund, capture)
+        }
+        guard let (refund, capture) = pair else { return .notFound("Specified resource ID does not exist. Please check the resource ID and try again.") }
+        return .ok(refundObject(refund, of: capture))
+    }
+
+    /// `GET /v1/customer/disputes/{id}`: the dispute as its latest event left it.
+    func readDispute(_ disputeID: String) -> APIAnswer {
+        let pair = state.withLock { state -> (DisputeRecord, CaptureRecord)? in
+            state.resourceReadCount += 1
+            guard let dispute = state.disputes[disputeID], let capture = state.captures[dispute.captureID] else { return nil }
+            return (dispute, capture)
+        }
+        guard let (dispute, capture) = pair else { return .notFound("The requested resource ID was not found") }
+        return .ok(disputeObject(dispute, of: capture))
+    }
+
     /// An order as PayPal prints it; with `capture`, as the capture call answers.
     func orderObject(_ order: OrderRecord, status: String, approvalRel: String?, capture: CaptureRecord?) -> [String: any Sendable] {
         var unit: [String: any Sendable] = [

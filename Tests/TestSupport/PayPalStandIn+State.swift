@@ -8,6 +8,10 @@ extension PayPalStandIn {
         var server: LoopbackServer?
         var idCounter = 0
         var tokenRequestCount = 0
+        /// Capture requests received, replays and refusals included.
+        var captureRequestCount = 0
+        /// Resource reads (`GET` of captures, refunds and disputes) received.
+        var resourceReadCount = 0
         var certificateRequestCount = 0
         /// Access tokens issued, with when each expires.
         var tokens: [String: Date] = [:]
@@ -16,6 +20,7 @@ extension PayPalStandIn {
         var captures: [String: CaptureRecord] = [:]
         var refunds: [String: RefundRecord] = [:]
         var apiRefunds: [String] = []
+        var disputes: [String: DisputeRecord] = [:]
         var certificates: [String: String] = [:]
         var captureStatus = "COMPLETED"
         /// Answers kept for replay, by path and `PayPal-Request-Id`.
@@ -75,6 +80,16 @@ extension PayPalStandIn {
         var id: String
         var captureID: String
         var amount: Money
+        var createTime: Date
+    }
+
+    /// A buyer's dispute of a capture, as its latest event left it.
+    struct DisputeRecord {
+        var id: String
+        var captureID: String
+        var amount: Money
+        var status: String
+        var outcome: String?
         var createTime: Date
     }
 

@@ -10,7 +10,7 @@ import Synchronization
 ///
 /// At start it makes a test certificate authority, a TLS certificate for `127.0.0.1` / `localhost` and an RSA
 /// webhook signing certificate issued by that authority. It serves the OAuth2 token endpoint, Orders v2 create
-/// and capture, Payments v2 refund and `GET /v1/notifications/certs/{name}`; builds events as PayPal does; and delivers them
+/// and capture, Payments v2 refund the reads of captures, refunds and disputes, and `GET /v1/notifications/certs/{name}`; builds events as PayPal does; and delivers them
 /// signed with `PAYPAL-TRANSMISSION-SIG` and a `PAYPAL-CERT-URL` pointing at itself. Clients must trust
 /// ``caCertificatePEM``; verifiers must allow host `127.0.0.1`. It can be told to fail or hang.
 public final class PayPalStandIn: Sendable {
@@ -138,6 +138,12 @@ public final class PayPalStandIn: Sendable {
 
     /// Token requests received, including refused ones.
     public var tokenRequestCount: Int { state.withLock { $0.tokenRequestCount } }
+
+    /// Capture requests received (`POST /v2/checkout/orders/{id}/capture`), replays and refusals included.
+    public var captureRequestCount: Int { state.withLock { $0.captureRequestCount } }
+
+    /// Reads of captures, refunds and disputes received.
+    public var resourceReadCount: Int { state.withLock { $0.resourceReadCount } }
 
     /// Certificate downloads served.
     public var certificateRequestCount: Int { state.withLock { $0.certificateRequestCount } }
@@ -276,4 +282,11 @@ public struct PayPalStandInEvent: Sendable {
     public var eventType: String
     /// The JSON body.
     public var body: Data
+
+    /// An event from its parts, e.g. a built one with its body changed.
+    public init(id: String, eventType: String, body: Data) {
+        self.id = id
+        self.eventType = eventType
+        self.body = body
+    }
 }

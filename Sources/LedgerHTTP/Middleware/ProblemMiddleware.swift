@@ -49,7 +49,12 @@ struct ProblemMiddleware: RouterMiddleware {
             // Not the sender's fault: PayPal retries, and the certificate may be reachable then.
             return Problem(.serviceUnavailable, "certificate-unavailable", title: "Webhook not verified yet", detail: error.message)
         case let error as PayPalWebhookError:
-            let slug = error.code == .malformedEvent ? "malformed-event" : error.code == .transmissionReused ? "transmission-reused" : "invalid-signature"
+            let slug = switch error.code {
+            case .malformedEvent: "malformed-event"
+            case .transmissionReused: "transmission-reused"
+            case .unknownResource: "unknown-resource"
+            default: "invalid-signature"
+            }
             return Problem(.badRequest, slug, title: "Webhook rejected", detail: error.message)
         case let error as PaymentServiceError:
             return problem(for: error, context: context)

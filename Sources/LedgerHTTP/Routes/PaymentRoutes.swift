@@ -53,9 +53,9 @@ struct PaymentRoutes {
                 currency: started.amount.currency
             ), status: .created)
         }
-        group.post("paypal/orders/:orderId/capture") { _, context in
+        group.post("paypal/orders/:orderId/capture") { request, context in
             let orderID = try context.parameters.require("orderId")
-            let capture = try await runtime.payPal.capture(orderID: orderID)
+            let capture = try await runtime.payPal.capture(orderID: orderID, metadata: metadata(request, context))
             struct Captured: Encodable {
                 var orderId: String
                 var captureId: String

@@ -29,16 +29,42 @@ extension PayPalClient {
             await tokens.invalidate()
             (status, answer) = try await send(path, json: json, requestID: requestID)
         }
+        return try Self.decoded(type, status: status, body: answer, action: "POST \(path)")
+    }
+
+    /// GETs `path` with a bearer token and decodes a 2xx answer as `Response`; a 401 is retried once with a
+    /// new token, as for POSTs.
+    func get<Response: Decodable>(_ path: String, as type: Response.Type) async throws(PayPalProviderError) -> Response {
+        var (status, answer) = try await fetch(path)
+        if status == 401 {
+            await tokens.invalidate()
+            (status, answer) = try await fetch(path)
+        }
+        return try Self.decoded(type, status: status, body: answer, action: "GET \(path)")
+    }
+
+    private static func decoded<Response: Decodable>(
+        _ type: Response.Type, status: Int, body: Data, action: String
+    ) throws(PayPalProviderError) -> Response {
         switch status {
         case 200..<300:
             do {
-                return try JSONDecoder().decode(type, from: answer)
+                return try JSONDecoder().decode(type, from: body)
             } catch {
-                throw PayPalProviderError(.malformedResponse, "POST \(path) answered \(status) with a body that is not the expected JSON", status: status)
+                throw PayPalProviderError(.malformedResponse, "\(action) answered \(status) with a body that is not the expected JSON", status: status)
             }
         default:
-            throw Self.error(status: status, body: answer, action: "POST \(path)")
+            throw error(status: status, body: body, action: action)
         }
+    }
+
+    private func fetch(_ path: String) async throws(PayPalProviderError) -> (status: Int, body: Data) {
+        let token = try await accessToken()
+        var request = HTTPClientRequest(url: configuration.baseURL + path)
+        request.method = .GET
+        request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        request.headers.add(name: "Accept", value: "application/json")
+        return try await exchange(request, action: "GET \(path)")
     }
 
     private func send(_ path: String, json: Data, requestID: String) async throws(PayPalProviderError) -> (status: Int, body: Data) {

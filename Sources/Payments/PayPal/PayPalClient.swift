@@ -192,8 +192,9 @@ public struct PayPalClient: Sendable {
         return PayPalRefund(id: id, status: status, amount: refunded)
     }
 
-    /// Ids go into URL paths, so anything but PayPal's alphabet is refused before a request is made.
-    static func checkIdentifier(_ id: String, _ kind: String) throws(PayPalProviderError) {
+    /// Ids go into URL paths (and stream names), so anything but PayPal's alphabet is refused before a request
+    /// is made.
+    public static func checkIdentifier(_ id: String, _ kind: String) throws(PayPalProviderError) {
         let valid = (1...identifierLengthMax).contains(id.utf8.count)
             && id.utf8.allSatisfy { byte in
                 switch byte {

@@ -86,8 +86,8 @@ struct PayPalWireRefund: Decodable, Sendable {
     }
 }
 
-struct PayPalWireDispute: Decodable {
-    struct Transaction: Decodable {
+struct PayPalWireDispute: Decodable, Sendable {
+    struct Transaction: Decodable, Sendable {
         var sellerTransactionID: String?
 
         enum CodingKeys: String, CodingKey {
@@ -95,7 +95,7 @@ struct PayPalWireDispute: Decodable {
         }
     }
 
-    struct Outcome: Decodable {
+    struct Outcome: Decodable, Sendable {
         var outcomeCode: String?
 
         enum CodingKeys: String, CodingKey {

@@ -18,7 +18,11 @@ extension PayPalFact {
     }
 
     private static func capture(_ body: Data, kind: PayPalCaptureFact.Kind) throws(PayPalWebhookError) -> PayPalCaptureFact {
-        let capture = try WireJSON.decode(PayPalWireResourceEnvelope<PayPalWireCapture>.self, from: body, failure: paypalMalformed).resource
+        try capture(WireJSON.decode(PayPalWireResourceEnvelope<PayPalWireCapture>.self, from: body, failure: paypalMalformed).resource, kind: kind)
+    }
+
+    /// A capture resource, from an event or from `GET /v2/payments/captures/{id}`.
+    static func capture(_ capture: PayPalWireCapture, kind: PayPalCaptureFact.Kind) throws(PayPalWebhookError) -> PayPalCaptureFact {
         let fields = PayPalFieldReader(resourceName: "capture")
         return PayPalCaptureFact(
             captureID: try fields.require(capture.id, "id"),
@@ -32,7 +36,11 @@ extension PayPalFact {
     }
 
     private static func refund(_ body: Data, kind: PayPalRefundFact.Kind) throws(PayPalWebhookError) -> PayPalRefundFact {
-        let refund = try WireJSON.decode(PayPalWireResourceEnvelope<PayPalWireRefund>.self, from: body, failure: paypalMalformed).resource
+        try refund(WireJSON.decode(PayPalWireResourceEnvelope<PayPalWireRefund>.self, from: body, failure: paypalMalformed).resource, kind: kind)
+    }
+
+    /// A refund resource, from an event or from `GET /v2/payments/refunds/{id}`.
+    static func refund(_ refund: PayPalWireRefund, kind: PayPalRefundFact.Kind) throws(PayPalWebhookError) -> PayPalRefundFact {
         let fields = PayPalFieldReader(resourceName: "refund")
         let up = try fields.require(refund.links?.first(where: { $0.rel == "up" })?.href, "links[rel=up]")
         guard let captureID = captureID(fromUpLink: up) else {
@@ -49,7 +57,11 @@ extension PayPalFact {
     }
 
     private static func dispute(_ body: Data, phase: PayPalDisputeFact.Phase) throws(PayPalWebhookError) -> PayPalDisputeFact {
-        let dispute = try WireJSON.decode(PayPalWireResourceEnvelope<PayPalWireDispute>.self, from: body, failure: paypalMalformed).resource
+        try dispute(WireJSON.decode(PayPalWireResourceEnvelope<PayPalWireDispute>.self, from: body, failure: paypalMalformed).resource, phase: phase)
+    }
+
+    /// A dispute resource, from an event or from `GET /v1/customer/disputes/{id}`.
+    static func dispute(_ dispute: PayPalWireDispute, phase: PayPalDisputeFact.Phase) throws(PayPalWebhookError) -> PayPalDisputeFact {
         let fields = PayPalFieldReader(resourceName: "dispute")
         let transactions = try fields.require(dispute.disputedTransactions, "disputed_transactions")
         let captureIDs = transactions.compactMap(\.sellerTransactionID).filter { !$0.isEmpty }

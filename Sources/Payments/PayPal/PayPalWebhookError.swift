@@ -7,7 +7,7 @@ public struct PayPalWebhookError: Error, Sendable, Equatable, CustomStringConver
     public struct Code: Sendable, Hashable, CustomStringConvertible {
         private enum Base: String, Sendable, Hashable {
             case missingHeader, malformedHeader, unknownAlgorithm, certificateHostNotAllowed, certificateUnavailable
-            case certificateInvalid, signatureMismatch, staleTransmission, malformedEvent, transmissionReused
+            case certificateInvalid, signatureMismatch, staleTransmission, malformedEvent, transmissionReused, unknownResource
         }
 
         private let base: Base
@@ -38,6 +38,9 @@ public struct PayPalWebhookError: Error, Sendable, Equatable, CustomStringConver
         /// The transmission id was verified before with another body: PayPal signs only a CRC-32 of the body, so
         /// the same signed headers over a different body are a forgery, whatever the signature says.
         public static let transmissionReused = Code(.transmissionReused)
+        /// PayPal's API knows no capture, refund or dispute with the id the (verified) event names, so the event
+        /// is not acted on: money facts are taken from the API, never from a body signed only through a CRC-32.
+        public static let unknownResource = Code(.unknownResource)
 
         /// The code's name, e.g. `signatureMismatch`.
         public var description: String { base.rawValue }

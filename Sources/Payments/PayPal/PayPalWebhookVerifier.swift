@@ -31,6 +31,8 @@ public struct PayPalWebhookConfiguration: Sendable {
     public var transmissionAgeSecondsMax: Int64
     /// The furthest transmission time accepted, in seconds after now.
     public var clockSkewSecondsMax: Int64
+    /// The authorities a signing certificate must chain to: the system's roots unless configured otherwise.
+    public var trustRoots: PayPalTrustRoots
 
     /// Creates a configuration; host names are lower-cased so the allow-list matches as DNS does.
     public init(
@@ -38,7 +40,8 @@ public struct PayPalWebhookConfiguration: Sendable {
         allowedCertificateHosts: Set<String> = allowedCertificateHostsDefault,
         subjectMustContain: String = subjectMustContainDefault,
         transmissionAgeSecondsMax: Int64 = transmissionAgeSecondsMaxDefault,
-        clockSkewSecondsMax: Int64 = clockSkewSecondsMaxDefault
+        clockSkewSecondsMax: Int64 = clockSkewSecondsMaxDefault,
+        trustRoots: PayPalTrustRoots = .system
     ) {
         precondition(!webhookID.isEmpty, "a PayPal webhook id is required: every signature covers it")
         precondition(!subjectMustContain.isEmpty, "an empty subject check would accept any certificate")
@@ -48,6 +51,7 @@ public struct PayPalWebhookConfiguration: Sendable {
         self.subjectMustContain = subjectMustContain
         self.transmissionAgeSecondsMax = transmissionAgeSecondsMax
         self.clockSkewSecondsMax = clockSkewSecondsMax
+        self.trustRoots = trustRoots
     }
 }
 
@@ -56,13 +60,20 @@ public struct PayPalWebhookConfiguration: Sendable {
 /// PayPal signs `<transmission id>|<transmission time>|<webhook id>|<crc32 of the raw body>` with RSA PKCS#1
 /// v1.5 and SHA-256. The certificate URL comes from the request, so it is checked before anything is fetched:
 /// `https` only, and only from an allow-listed host, or an attacker could make us fetch any URL (and sign with
-/// their own certificate). Certificates are cached by URL until they expire, so a delivery costs no request
-/// once the certificate is known.
+/// their own certificate). The certificate must chain to a configured trust root. Certificates are cached by URL
+/// until they expire, so a delivery costs no request once the certificate is known; a failed fetch or check is
+/// remembered for ``failureMemorySeconds``, so a flood of deliveries naming a bad URL costs one request.
 public struct PayPalWebhookVerifier: Sendable {
     /// The longest header value read; real values are under 700 bytes (a 4096-bit signature in base64).
     public static let headerBytesMax = 2048
     /// The most certificates cached; PayPal signs with one certificate at a time and rotates yearly.
     public static let cachedCertificatesMax = 16
+    /// How long a failed certificate fetch or check is remembered: deliveries naming that URL are refused
+    /// with the same error, without a request, until then. PayPal retries a delivery for three days, so an
+    /// authentic event refused in a short outage still arrives.
+    public static let failureMemorySeconds: Int64 = 300
+    /// The most failed URLs remembered at once.
+    public static let rememberedFailuresMax = 64
 
     /// What the verifier trusts.
     public let configuration: PayPalWebhookConfiguration
@@ -155,17 +166,27 @@ public struct PayPalWebhookVerifier: Sendable {
         return url
     }
 
-    /// The cached certificate for `url` if it is still valid at `now`, else a freshly fetched and checked one.
+    /// The cached certificate for `url` if it is still valid at `now`; else, unless a recent failure for `url`
+    /// is remembered, a freshly fetched one whose subject, dates and chain check out.
     private func signingCertificate(at url: URL, now: Date) async throws(PayPalWebhookError) -> PayPalSigningCertificate {
         let key = url.absoluteString
         if let cached = cache.certificate(for: key, now: now) {
             return cached
         }
-        let pem = try await certificateSource.certificatePEM(at: url)
-        let certificate = try PayPalSigningCertificate(pem: pem, subjectMustContain: configuration.subjectMustContain)
-        try certificate.checkValidity(at: now)
-        cache.store(certificate, for: key, now: now)
-        return certificate
+        if let remembered = cache.failure(for: key, now: now) {
+            throw remembered
+        }
+        do {
+            let pem = try await certificateSource.certificatePEM(at: url)
+            let certificate = try await PayPalSigningCertificate.verified(
+                pem: pem, subjectMustContain: configuration.subjectMustContain, roots: configuration.trustRoots, now: now
+            )
+            cache.store(certificate, for: key, now: now)
+            return certificate
+        } catch {
+            cache.remember(error, for: key, now: now, seconds: Self.failureMemorySeconds)
+            throw error
+        }
     }
 
     private func checkWindow(_ transmittedAt: Date, now: Date) throws(PayPalWebhookError) {

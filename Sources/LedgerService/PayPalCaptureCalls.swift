@@ -1,0 +1,155 @@
+import EventStore
+import Foundation
+import LedgerCore
+import Payments
+
+/// The capture of an approved PayPal order, called at most once however often it is asked for.
+///
+/// Each order has a stream, `paypal-capture-<order id>`, recording the call: `PayPalCaptureClaimed` before it
+/// is made, then `PayPalCaptureSucceeded` or `PayPalCaptureFailed`. The claim is appended with the stream's
+/// version expected, so of any number of concurrent approvals (or a buyer's return racing an approval
+/// webhook) exactly one calls PayPal; once one succeeded nobody calls again, and the buyer's return is answered
+/// from the record. A failed call may be tried again by the next request, and a claim older than
+/// ``leaseSeconds`` (its holder crashed) may be taken over; both repeat the first call's `PayPal-Request-Id`,
+/// so PayPal never captures twice.
+struct PayPalCaptureCalls: Sendable {
+    let store: any EventStore
+    let client: PayPalClient
+    let now: @Sendable () -> Date
+    /// How long a claim holds off other callers: a capture makes at most four exchanges, each bounded.
+    let leaseSeconds: TimeInterval
+    /// The most claims one order may record; past it the order is left to staff.
+    static let attemptsMax = 100
+
+    /// What asking for the capture came to.
+    enum Outcome: Sendable, Hashable {
+        /// The capture, made now or recorded before.
+        case captured(PayPalCapture)
+        /// PayPal says the order was captured, but not by a call recorded here (e.g. from its dashboard).
+        case capturedElsewhere
+        /// Another request holds the claim and is calling PayPal now.
+        case inFlight
+    }
+
+    static func streamName(_ orderID: String) -> String { "paypal-capture-\(orderID)" }
+
+    /// Captures `orderID` unless it is captured or being captured; throws ``PayPalProviderError`` when the call
+    /// fails (recorded, so the next request may try again).
+    func capture(orderID: String, metadata: EventMetadata) async throws -> Outcome {
+        try PayPalClient.checkIdentifier(orderID, "order")
+        let stream = Self.streamName(orderID)
+        var record = try CaptureRecord(try await store.readStream(stream, fromVersion: 1, limit: Self.attemptsMax * 2 + 2))
+        if let done = record.outcome(now: now(), leaseSeconds: leaseSeconds) {
+            return done
+        }
+        guard record.claims < Self.attemptsMax else {
+            throw PayPalProviderError(.rejected, "order \(orderID) was tried \(Self.attemptsMax) times; it needs staff")
+        }
+        do {
+            try await append(stream, .claimed(at: now()), expecting: record.version, metadata: metadata)
+        } catch let error as EventStoreError where error.code == .versionConflict {
+            // Someone claimed first: what they recorded is the answer.
+            record = try CaptureRecord(try await store.readStream(stream, fromVersion: 1, limit: Self.attemptsMax * 2 + 2))
+            return record.outcome(now: now(), leaseSeconds: leaseSeconds) ?? .inFlight
+        }
+        let claimedVersion = record.version + 1
+        let result: Result<PayPalCapture, PayPalProviderError>
+        do {
+            result = .success(try await client.captureOrder(orderID: orderID, requestID: "capture-\(orderID)"))
+        } catch {
+            result = .failure(error)
+        }
+        switch result {
+        case .success(let capture):
+            try await append(stream, .succeeded(CaptureRecord.Captured(capture)), expecting: claimedVersion, metadata: metadata)
+            return .captured(capture)
+        case .failure(let error) where error.code == .orderAlreadyCaptured:
+            try await append(stream, .capturedElsewhere, expecting: claimedVersion, metadata: metadata)
+            return .capturedElsewhere
+        case .failure(let error):
+            // Recorded so the next request may try at once; if this append fails too, the claim's lease ends it.
+            try? await append(stream, .failed(reason: String(error.message.prefix(500))), expecting: claimedVersion, metadata: metadata)
+            throw error
+        }
+    }
+
+    private func append(_ stream: String, _ event: CaptureRecord.Event, expecting version: Int64, metadata: EventMetadata) async throws {
+        let data = try StoredJSON.encodeChecked(event)
+        _ = try await store.append([StreamAppend(
+            stream: stream, events: [NewEvent(id: UUID(), type: event.typeName, data: data, metadata: metadata)],
+            expecting: version == 0 ? .noStream : .exact(version)
+        )])
+    }
+}
+
+/// An order's capture stream, folded.
+struct CaptureRecord {
+    /// A capture as recorded, enough to answer the buyer's return again.
+    struct Captured: Codable, Hashable {
+        var captureID: String
+        var orderID: String
+        var status: String
+        var amount: String
+        var currency: String
+        var customID: String?
+
+        init(_ capture: PayPalCapture) {
+            captureID = capture.id
+            orderID = capture.orderID
+            status = capture.status
+            amount = capture.amount.decimalString
+            currency = capture.amount.currency
+            customID = capture.customID
+        }
+
+        var capture: PayPalCapture? {
+            guard let money = try? Money(parsing: amount, currency: currency) else { return nil }
+            return PayPalCapture(id: captureID, orderID: orderID, status: status, amount: money, customID: customID)
+        }
+    }
+
+    enum Event: Codable, Hashable {
+        case claimed(at: Date)
+        case succeeded(Captured)
+        case capturedElsewhere
+        case failed(reason: String)
+
+        var typeName: String {
+            switch self {
+            case .claimed: "PayPalCaptureClaimed"
+            case .succeeded: "PayPalCaptureSucceeded"
+            case .capturedElsewhere: "PayPalCaptureFoundDone"
+            case .failed: "PayPalCaptureFailed"
+            }
+        }
+    }
+
+    var version: Int64 = 0
+    var claims = 0
+    var last: Event?
+
+    init(_ events: [RecordedEvent]) throws {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        for recorded in events {
+            let event = try decoder.decode(Event.self, from: recorded.data)
+            if case .claimed = event { claims += 1 }
+            last = event
+            version = recorded.version
+        }
+    }
+
+    /// The answer the record already gives, or nil when a call may be made now.
+    func outcome(now: Date, leaseSeconds: TimeInterval) -> PayPalCaptureCalls.Outcome? {
+        switch last {
+        case .succeeded(let captured):
+            return captured.capture.map { .captured($0) } ?? .capturedElsewhere
+        case .capturedElsewhere:
+            return .capturedElsewhere
+        case .claimed(let at) where now.timeIntervalSince(at) < leaseSeconds:
+            return .inFlight
+        case nil, .claimed, .failed:
+            return nil
+        }
+    }
+}
