@@ -18,6 +18,8 @@ public struct EventStoreError: Error, Sendable, CustomStringConvertible {
         case migration
         /// The database URL or another setting is wrong.
         case configuration
+        /// A read-model row is not what the code reading it expects (a NULL or another kind of value).
+        case unexpectedRow
     }
 
     /// What went wrong.

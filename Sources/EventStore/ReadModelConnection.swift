@@ -66,3 +66,76 @@ extension ReadModelConnection {
     /// Runs a statement without binds.
     public func execute(_ sql: String) async throws { try await execute(sql, []) }
 }
+
+/// Typed reads of a row's columns. A NULL where a value is required, or a value of another kind, throws
+/// ``EventStoreError/Code/unexpectedRow`` naming the column: a read model whose rows are not what its code
+/// expects is a defect to report, never a default to show.
+extension Array where Element == SQLValue {
+    /// The text in `column`.
+    public func text(_ column: Int) throws -> String {
+        guard let value = try optionalText(column) else { throw Self.unexpected(column, "is NULL; text was expected") }
+        return value
+    }
+
+    /// The text in `column`, or nil for NULL.
+    public func optionalText(_ column: Int) throws -> String? {
+        switch try value(column) {
+        case .null: return nil
+        case .text(let text): return text
+        case let other: throw Self.unexpected(column, "holds \(other.kindName); text was expected")
+        }
+    }
+
+    /// The integer in `column`.
+    public func integer(_ column: Int) throws -> Int64 {
+        guard let value = try optionalInteger(column) else { throw Self.unexpected(column, "is NULL; an integer was expected") }
+        return value
+    }
+
+    /// The integer in `column`, or nil for NULL.
+    public func optionalInteger(_ column: Int) throws -> Int64? {
+        switch try value(column) {
+        case .null: return nil
+        case .integer(let integer): return integer
+        case let other: throw Self.unexpected(column, "holds \(other.kindName); an integer was expected")
+        }
+    }
+
+    /// The boolean (0 or 1) in `column`.
+    public func bool(_ column: Int) throws -> Bool {
+        switch try integer(column) {
+        case 0: return false
+        case 1: return true
+        case let other: throw Self.unexpected(column, "holds \(other); a boolean (0 or 1) was expected")
+        }
+    }
+
+    /// The bytes in `column`.
+    public func blob(_ column: Int) throws -> Data {
+        switch try value(column) {
+        case .blob(let data): return data
+        case .null: throw Self.unexpected(column, "is NULL; bytes were expected")
+        case let other: throw Self.unexpected(column, "holds \(other.kindName); bytes were expected")
+        }
+    }
+
+    private func value(_ column: Int) throws -> SQLValue {
+        guard indices.contains(column) else { throw Self.unexpected(column, "is missing: the row has \(count) columns") }
+        return self[column]
+    }
+
+    private static func unexpected(_ column: Int, _ problem: String) -> EventStoreError {
+        EventStoreError(.unexpectedRow, "read-model column \(column) \(problem)")
+    }
+}
+
+extension SQLValue {
+    var kindName: String {
+        switch self {
+        case .null: "NULL"
+        case .integer: "an integer"
+        case .text: "text"
+        case .blob: "bytes"
+        }
+    }
+}

@@ -1,7 +1,7 @@
 public import Foundation
 
 /// One payment's state: the fold of its stream.
-public struct PaymentState: Sendable, Hashable {
+public struct PaymentState: Sendable, Hashable, Codable {
     public var version: Int64 = 0
     public var received: PaymentReceived?
     public var pending: PaymentPending?

@@ -1,7 +1,7 @@
 public import Foundation
 
 /// A profile's state: the fold of its stream. Built by ``evolve(_:)`` alone, so it is deterministic.
-public struct ProfileState: Sendable, Hashable {
+public struct ProfileState: Sendable, Hashable, Codable {
     public var profileID: ProfileID?
     public var kind: ProfileKind?
     public var displayName: String = ""
@@ -86,8 +86,8 @@ public struct ProfileState: Sendable, Hashable {
 }
 
 /// An allocation and its reversals and reinstatements.
-public struct AllocationRecord: Sendable, Hashable {
-    public struct Change: Sendable, Hashable {
+public struct AllocationRecord: Sendable, Hashable, Codable {
+    public struct Change: Sendable, Hashable, Codable {
         public var active: Bool
         public var at: Date
     }
@@ -105,7 +105,7 @@ public struct AllocationRecord: Sendable, Hashable {
 }
 
 /// A waiver and its revocation.
-public struct WaiverRecord: Sendable, Hashable {
+public struct WaiverRecord: Sendable, Hashable, Codable {
     public var granted: WaiverGranted
     public var revokedAt: Date?
 

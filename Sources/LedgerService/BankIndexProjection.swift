@@ -4,25 +4,31 @@ public import LedgerCore
 
 /// The `bank_payments` read model: each bank payment's payer account, end-to-end id and (once known) profile,
 /// for suggesting a profile for a transfer without a reference and for finding what a returned transfer returns.
+///
+/// A fold: each bank payment's state is kept in `projection_states` and evolved by the events handed over.
 public struct BankIndexProjection: Projection {
     public let name = "bank-index"
-    public let pipeline: PaymentPipeline
+    let store: any EventStore
+    var states: FoldedStates<PaymentState> { FoldedStates(projection: name) }
 
-    public init(pipeline: PaymentPipeline) {
-        self.pipeline = pipeline
+    /// The projection; `store` serves only the lookups.
+    public init(store: any EventStore) {
+        self.store = store
     }
 
     public func reset(_ connection: any ReadModelConnection) async throws {
         try await connection.execute("DELETE FROM bank_payments")
+        try await states.reset(connection)
     }
 
     public func apply(_ events: [RecordedEvent], _ connection: any ReadModelConnection) async throws {
-        var touched: [String] = []
-        for event in events where event.stream.hasPrefix("payment-bank-") && !touched.contains(event.stream) {
-            touched.append(event.stream)
+        let folded = try await states.fold(events, following: { $0.hasPrefix("payment-bank-") }, initial: { PaymentState() }, connection) { state, recorded in
+            if let event = try PaymentEvent.decode(typeName: recorded.type, data: recorded.data) {
+                state.evolve(event)
+            }
+            state.version = recorded.version
         }
-        for stream in touched {
-            let state = try await pipeline.loadPayment(PaymentID(rawValue: String(stream.dropFirst("payment-".count))))
+        for (_, _, state) in folded {
             guard let received = state.received else { continue }
             let shares = state.listingShares.map(\.share.profileID)
             try await connection.execute(
@@ -42,7 +48,7 @@ public struct BankIndexProjection: Projection {
 extension BankIndexProjection {
     /// The one profile earlier transfers from `account` paid for, if exactly one.
     public func suggestedProfile(forAccount account: String) async throws -> ProfileID? {
-        let profiles = try await pipeline.store.withReadModelConnection { connection in
+        let profiles = try await store.withReadModelConnection { connection in
             try await connection.query(
                 "SELECT DISTINCT profile_id FROM bank_payments WHERE payer_account = ? AND profile_id IS NOT NULL", [.text(account)]
             ).compactMap { $0[0].text }
@@ -53,7 +59,7 @@ extension BankIndexProjection {
 
     /// The bank payment with this end-to-end id, if exactly one.
     public func payment(endToEndID: String) async throws -> PaymentID? {
-        let ids = try await pipeline.store.withReadModelConnection { connection in
+        let ids = try await store.withReadModelConnection { connection in
             try await connection.query("SELECT payment_id FROM bank_payments WHERE end_to_end_id = ?", [.text(endToEndID)]).compactMap { $0[0].text }
         }
         return ids.count == 1 ? PaymentID(rawValue: ids[0]) : nil

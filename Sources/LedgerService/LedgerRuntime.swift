@@ -81,7 +81,7 @@ public struct LedgerRuntime: Sendable {
             throw error
         }
         let profiles = ProfileService(store: store, policyBook: policyBook, now: now)
-        let projection = ListingProjection(profiles: profiles)
+        let projection = ListingProjection(policy: { policyBook.current }, now: now)
         let listings = ListingQueries(store: store, calendar: configuration.listingPolicy.calendar, now: now)
         let payments = PaymentPipeline(store: store, profiles: profiles)
         // Provider APIs are called without following redirects: a redirect from a payment API is an error,
@@ -102,7 +102,7 @@ public struct LedgerRuntime: Sendable {
                 httpClient: httpClient
             )
         }
-        let bankIndex = BankIndexProjection(pipeline: payments)
+        let bankIndex = BankIndexProjection(store: store)
         let card = CardPayments(
             pipeline: payments, client: cardClient, webhookSecrets: configuration.cardWebhookSecrets,
             webhookToleranceSeconds: configuration.cardWebhookToleranceSeconds
@@ -136,7 +136,7 @@ public struct LedgerRuntime: Sendable {
             card: card,
             payPal: payPal,
             refunds: PaymentRefunds(card: card, payPal: payPal),
-            paymentExceptions: PaymentExceptionsProjection(pipeline: payments),
+            paymentExceptions: PaymentExceptionsProjection(store: store),
             bankIndex: bankIndex,
             bankImport: BankStatementImport(pipeline: payments, index: bankIndex, listingProjection: projection),
             directoryEndpoints: directoryEndpoints,

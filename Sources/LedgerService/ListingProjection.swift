@@ -4,34 +4,49 @@ public import LedgerCore
 
 /// The `listing_status` read model: one row per profile with its listing as evaluated when the profile's
 /// stream last changed (and whenever the sweeper looks at it). Backs lists and the sweeper's schedule.
+///
+/// A fold: each profile's state is kept in `projection_states` and evolved by the events handed over; the
+/// row is evaluated from that state at the service clock's now. Nothing is read from the streams.
 public struct ListingProjection: Projection {
     public let name = "listing-status"
-    public let profiles: ProfileService
+    let policy: @Sendable () -> ListingPolicy
+    let now: @Sendable () -> Date
+    var states: FoldedStates<ProfileState> { FoldedStates(projection: name) }
 
-    public init(profiles: ProfileService) {
-        self.profiles = profiles
+    /// A projection evaluating listings under `policy` (the dated policy in force) at `now`.
+    public init(policy: @escaping @Sendable () -> ListingPolicy, now: @escaping @Sendable () -> Date) {
+        self.policy = policy
+        self.now = now
     }
 
     public func reset(_ connection: any ReadModelConnection) async throws {
         try await connection.execute("DELETE FROM listing_status")
+        try await states.reset(connection)
     }
 
     public func apply(_ events: [RecordedEvent], _ connection: any ReadModelConnection) async throws {
-        var touched: [String] = []
-        for event in events where event.stream.hasPrefix("profile-") && !touched.contains(event.stream) {
-            touched.append(event.stream)
+        let folded = try await states.fold(events, following: { $0.hasPrefix("profile-") }, initial: { ProfileState() }, connection) { state, recorded in
+            if let event = try ProfileEvent.decode(typeName: recorded.type, data: recorded.data) {
+                state.evolve(event)
+            }
+            // A type this build does not know is skipped, but still counts towards the stream's version.
+            state.version = recorded.version
         }
-        for stream in touched {
-            guard let profileID = try? ProfileID(String(stream.dropFirst("profile-".count))) else { continue }
-            try await refresh(profileID, connection)
+        for (_, _, state) in folded {
+            try await write(state, connection)
         }
     }
 
-    /// Recomputes one profile's row from its stream, at the service clock's now.
+    /// Evaluates one profile's row again from its kept state, at the service clock's now (the sweeper does
+    /// this when a scheduled change falls due).
     public func refresh(_ profileID: ProfileID, _ connection: any ReadModelConnection) async throws {
-        let state = try await profiles.load(profileID).state
-        guard state.isRegistered else { return }
-        let evaluation = state.evaluate(at: profiles.now(), policy: profiles.policy)
+        guard let state = try await states.load([profileID.streamName], connection)[profileID.streamName] else { return }
+        try await write(state, connection)
+    }
+
+    private func write(_ state: ProfileState, _ connection: any ReadModelConnection) async throws {
+        guard let profileID = state.profileID else { return }
+        let evaluation = state.evaluate(at: now(), policy: policy())
         let basis: String? = evaluation.basis.map { basis in
             basis.kind == .waiver ? "waiver:\(basis.waiverID ?? "")" : "payments:" + basis.paymentIDs.map(\.rawValue).joined(separator: ",")
         }

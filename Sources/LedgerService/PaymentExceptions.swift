@@ -4,33 +4,53 @@ public import LedgerCore
 
 /// The `payment_exceptions` read model: every payment that was held for staff, and whether it still waits.
 /// A held payment stops waiting once it has been given back in full.
+///
+/// A fold: each payment's state is kept in `projection_states`, with the instant its hold stopped waiting
+/// (the recorded time of the event that ended it), so a rebuild writes the same rows as the live service.
 public struct PaymentExceptionsProjection: Projection {
     public let name = "payment-exceptions"
-    public let pipeline: PaymentPipeline
+    let store: any EventStore
+    var states: FoldedStates<HeldPaymentState> { FoldedStates(projection: name) }
 
-    public init(pipeline: PaymentPipeline) {
-        self.pipeline = pipeline
+    /// A payment's fold and when its hold stopped waiting.
+    struct HeldPaymentState: Codable, Sendable {
+        var payment = PaymentState()
+        var resolvedAt: Date?
+
+        /// How the hold ended, if it did: the staff resolution, or a refund of everything.
+        var resolution: String? {
+            payment.resolution.map { "\($0.resolution.rawValue): \($0.reason)" } ?? (payment.isFullyRefunded ? "refunded" : nil)
+        }
+    }
+
+    /// The projection; `store` serves only the queries (``list(includeResolved:limit:offset:)``).
+    public init(store: any EventStore) {
+        self.store = store
     }
 
     public func reset(_ connection: any ReadModelConnection) async throws {
         try await connection.execute("DELETE FROM payment_exceptions")
+        try await states.reset(connection)
     }
 
     public func apply(_ events: [RecordedEvent], _ connection: any ReadModelConnection) async throws {
-        var touched: [String] = []
-        for event in events where event.stream.hasPrefix("payment-") && !touched.contains(event.stream) {
-            touched.append(event.stream)
+        let folded = try await states.fold(events, following: { $0.hasPrefix("payment-") }, initial: { HeldPaymentState() }, connection) { state, recorded in
+            if let event = try PaymentEvent.decode(typeName: recorded.type, data: recorded.data) {
+                state.payment.evolve(event)
+            }
+            state.payment.version = recorded.version
+            if state.resolvedAt == nil, state.payment.held != nil, state.resolution != nil {
+                state.resolvedAt = recorded.recordedAt
+            }
         }
-        for stream in touched {
-            try await refresh(PaymentID(rawValue: String(stream.dropFirst("payment-".count))), connection)
+        for (stream, _, state) in folded {
+            try await write(PaymentID(rawValue: String(stream.dropFirst("payment-".count))), state, connection)
         }
     }
 
-    /// Recomputes one payment's row from its stream.
-    func refresh(_ paymentID: PaymentID, _ connection: any ReadModelConnection) async throws {
-        let state = try await pipeline.loadPayment(paymentID)
-        guard let held = state.held, let received = state.received else { return }
-        let resolution: String? = state.resolution.map { "\($0.resolution.rawValue): \($0.reason)" } ?? (state.isFullyRefunded ? "refunded" : nil)
+    private func write(_ paymentID: PaymentID, _ state: HeldPaymentState, _ connection: any ReadModelConnection) async throws {
+        guard let held = state.payment.held, let received = state.payment.received else { return }
+        let resolution = state.resolution
         try await connection.execute(
             """
             INSERT INTO payment_exceptions (payment_id, method, amount_minor_units, currency, purpose, profile_id, reason_code, reason,
@@ -44,7 +64,7 @@ public struct PaymentExceptionsProjection: Projection {
                 .text(received.purpose.rawValue), .optional(received.profileID?.rawValue), .text(held.reasonCode.rawValue), .text(held.reason),
                 .optional(held.suggestedProfileID?.rawValue), .text("\(received.effectiveDate) \(received.amount): \(received.note)"),
                 .integer(ListingProjection.micros(held.occurredAt)), .bool(resolution != nil), .optional(resolution),
-                .optional(resolution == nil ? nil : ListingProjection.micros(pipeline.profiles.now())),
+                .optional(resolution == nil ? nil : state.resolvedAt.map(ListingProjection.micros)),
             ]
         )
     }
@@ -76,7 +96,7 @@ extension PaymentExceptionsProjection {
     /// Held payments, oldest first; only those still waiting unless `includeResolved`.
     public func list(includeResolved: Bool, limit: Int, offset: Int) async throws -> [PaymentExceptionRow] {
         let filter = includeResolved ? "" : "WHERE resolved = 0"
-        return try await pipeline.store.withReadModelConnection { connection in
+        return try await store.withReadModelConnection { connection in
             try await connection.query(
                 """
                 SELECT payment_id, method, amount_minor_units, currency, purpose, profile_id, reason_code, reason, raised_at_micros, resolved, resolution,

@@ -40,12 +40,17 @@ public struct Sweeper: Service {
                 let outcome = try await profiles.handle(
                     .sweep, profileID: profileID, metadata: EventMetadata(actor: "system:sweeper")
                 )
-                if !outcome.appended.isEmpty { changed += 1 }
-                // Reschedule even when nothing was appended, so the row never stays due.
-                try await profiles.store.withReadModelTransaction { connection in
-                    try await projection.refresh(profileID, connection)
+                if !outcome.appended.isEmpty {
+                    changed += 1
+                } else {
+                    // Reschedule even when nothing was appended, so the row never stays due.
+                    try await profiles.store.withReadModelTransaction { connection in
+                        try await projection.refresh(profileID, connection)
+                    }
                 }
             }
+            // The listing rows of profiles that changed are rewritten from the events just recorded.
+            try await ProjectionRunner(store: profiles.store, projection: projection).catchUp()
         }
     }
 

@@ -55,7 +55,7 @@ struct ProfileServiceTests {
             let profiles = ProfileService(store: store, policy: .standard, now: clock.function)
             let id = try ProfileID("ada-1")
             try await Self.paidProfile(profiles, id)
-            let projection = ListingProjection(profiles: profiles)
+            let projection = ListingProjection(policy: { profiles.policy }, now: clock.function)
             try await store.waitUntilAllCommittedEventsAreVisible()
             try await ProjectionRunner(store: store, projection: projection).catchUp()
             clock.set(noon("2027-02-01"))

@@ -114,6 +114,9 @@ struct ProblemMiddleware: RouterMiddleware {
             return Problem(.contentTooLarge, "limit-exceeded", title: "Limit exceeded", detail: error.message)
         case .invalidArgument:
             return .badRequest(error.message)
+        case .unexpectedRow:
+            context.logger.error("read model defect", metadata: ["error": "\(error)"])
+            return .internalError()
         case .unavailable, .migration, .configuration:
             context.logger.error("database failure", metadata: ["error": "\(error)"])
             return Problem(.serviceUnavailable, "database-unavailable", title: "Database unavailable", detail: "the database cannot be used right now; retry later")

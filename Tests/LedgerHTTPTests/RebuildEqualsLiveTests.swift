@@ -1,0 +1,151 @@
+import EventStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import LedgerCore
+import LedgerHTTP
+import LedgerService
+import NIOCore
+import Payments
+import TestSupport
+import Testing
+
+/// Read models are folds of the log: replaying the whole log into empty tables writes exactly the rows the
+/// live service wrote while the history happened (directory deliveries aside, which record sending).
+@Suite("Read models rebuilt from the log")
+struct RebuildEqualsLiveTests {
+    static let tables = [
+        ("listing_status", "profile_id"), ("payment_exceptions", "payment_id"), ("bank_payments", "payment_id"),
+        ("projection_states", "projection, stream"),
+    ]
+
+    @Test(arguments: Backend.allCases)
+    func aRebuildWritesExactlyTheRowsTheLiveServiceWrote(backend: Backend) async throws {
+        let card = try await CardProviderStandIn.start(secretKey: "sk_test_rebuild", webhookSecrets: ["whsec_rebuild"])
+        let payPal = try await PayPalStandIn.start(clientID: "client-1", clientSecret: "secret-1")
+        let trustFile = FileManager.default.temporaryDirectory.appendingPathComponent("paypal-ca-\(UUID().uuidString).pem")
+        try Data(payPal.caCertificatePEM.utf8).write(to: trustFile)
+        // One instant for the whole test, so evaluations at "now" cannot differ between the two passes.
+        let fixed = Date()
+        let runtime = try await TestRuntime.make(backend, settings: [
+            "card.secret_key": "sk_test_rebuild", "card.api_base_url": card.baseURL, "card.webhook_secrets": "whsec_rebuild",
+            "paypal.api_base_url": payPal.baseURL, "paypal.client_id": "client-1", "paypal.client_secret": "secret-1",
+            "paypal.webhook_id": "WH-REBUILD", "paypal.certificate_hosts": PayPalStandIn.certificateHost,
+            "paypal.trust_roots_file": trustFile.path,
+        ], now: { fixed })
+        do {
+            try await Self.liveHistory(runtime: runtime, card: card, payPal: payPal, today: runtime.profiles.policy.calendar.date(at: fixed))
+            try await (runtime.store as? any EventStoreTestHooks)?.waitUntilAllCommittedEventsAreVisible()
+            for runner in runtime.projectionRunners { try await runner.catchUp() }
+            let live = try await Self.dump(runtime.store)
+            #expect(live["listing_status"]?.count == 6)
+            #expect(live["payment_exceptions"]?.count == 2, "the short transfer and the unreferenced one")
+            #expect(live["bank_payments"]?.count == 3)
+            // Rebuilt in batches as large as the runner takes, and one event at a time: the rows may not depend on
+            // where batches begin.
+            for batchSize in [500, 1] {
+                for runner in runtime.projectionRunners {
+                    try await ProjectionRunner(store: runtime.store, projection: runner.projection, batchSize: batchSize).rebuild()
+                }
+                let rebuilt = try await Self.dump(runtime.store)
+                for (table, _) in Self.tables {
+                    #expect(rebuilt[table] == live[table], "\(table) differs after a rebuild in batches of \(batchSize)")
+                }
+            }
+        } catch {
+            await runtime.close()
+            await card.stop()
+            await payPal.stop()
+            throw error
+        }
+        await runtime.close()
+        await card.stop()
+        await payPal.stop()
+    }
+
+    /// Every row of every read model, in key order.
+    static func dump(_ store: any EventStore) async throws -> [String: [SQLRow]] {
+        try await store.withReadModelConnection { connection in
+            var tables: [String: [SQLRow]] = [:]
+            for (table, key) in Self.tables {
+                tables[table] = try await connection.query("SELECT * FROM \(table) ORDER BY \(key)", [])
+            }
+            return tables
+        }
+    }
+
+    /// Card, PayPal and bank payments, a refund, a short transfer accepted, an unreferenced one allocated, a
+    /// waiver: through the real server and the providers' stand-ins.
+    static func liveHistory(runtime: LedgerRuntime, card: CardProviderStandIn, payPal: PayPalStandIn, today: LocalDate) async throws {
+        let staffKey = try await runtime.apiKeys.create(name: "Anna", role: .staff).key
+        let websiteKey = try await runtime.apiKeys.create(name: "Website", role: .website).key
+        try await buildApplication(runtime: runtime).test(.live) { client in
+            var staff = bearer(staffKey)
+            staff[.contentType] = "application/json"
+            var website = bearer(websiteKey)
+            website[.contentType] = "application/json"
+            func post(_ uri: String, _ headers: HTTPFields, _ object: [String: Any]) async throws -> TestResponse {
+                try await client.execute(uri: uri, method: .post, headers: headers, body: ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: object)))
+            }
+            for id in ["r-1", "r-2", "r-3", "r-4", "r-5", "r-6"] {
+                #expect(try await post("/api/v1/profiles", staff, ["profileId": id, "kind": "mediator", "displayName": id, "contactEmail": "\(id)@example.org"]).status == .created)
+                #expect(try await post("/api/v1/profiles/\(id)/certification", staff, ["action": "grant", "reason": "assessed"]).status == .ok)
+            }
+            let server = "http://127.0.0.1:\(client.port ?? 0)"
+
+            // Card: paid, then refunded.
+            let session = try await post("/api/v1/profiles/r-1/checkout", website, [
+                "method": "card", "purpose": "listing", "successUrl": "https://imi.example/paid", "cancelUrl": "https://imi.example/",
+            ])
+            let sessionID = try #require(session.json["checkoutId"] as? String)
+            let completed = card.checkoutSessionCompletedEvent(sessionID)
+            let paymentIntentID = try card.completeSession(sessionID).paymentIntentID
+            #expect(try await card.deliver(completed, to: "\(server)/webhooks/card").status == 200)
+            #expect(try await post("/api/v1/payments/card-\(paymentIntentID)/refund", staff, [:]).status == .accepted)
+            #expect(try await card.deliver(card.chargeRefundedEvent(paymentIntentID), to: "\(server)/webhooks/card").status == 200)
+
+            // PayPal: approved, captured by the approval webhook, completed.
+            let order = try await post("/api/v1/profiles/r-2/checkout", website, [
+                "method": "paypal", "purpose": "listing", "successUrl": "https://imi.example/paid", "cancelUrl": "https://imi.example/",
+            ])
+            let orderID = try #require(order.json["checkoutId"] as? String)
+            let approved = try await payPal.deliver(payPal.orderApprovedEvent(orderID: orderID), to: "\(server)/webhooks/paypal", webhookID: "WH-REBUILD")
+            #expect(approved.status == 200, "\(approved.body)")
+            let capture = try #require(payPal.capture(ofOrder: orderID))
+            let captured = try await payPal.deliver(payPal.captureCompletedEvent(captureID: capture.id), to: "\(server)/webhooks/paypal", webhookID: "WH-REBUILD")
+            #expect(captured.status == 200, "\(captured.body)")
+
+            // Bank: one matched, one short (accepted), one without a reference (allocated to r-5).
+            func reference(_ id: String) -> String { CreditorReference.forProfile(try! ProfileID(id)).electronic }
+            let day = today.addingDays(-1).description
+            typealias T = CamtStatementBuilder.Transaction
+            let xml = CamtStatementBuilder(statements: [.init(id: "REBUILD-1", iban: "NL91ABNA0417164300", entries: [
+                .init(date: day, bankReference: "RB-1", transactions: [T(amount: "125.00", payerName: "Three", structuredReference: reference("r-3"))]),
+                .init(date: day, bankReference: "RB-2", transactions: [T(amount: "110.00", payerName: "Four", structuredReference: reference("r-4"))]),
+                .init(date: day, bankReference: "RB-3", transactions: [T(amount: "125.00", payerName: "Five", payerIBAN: "DE89370400440532013000", text: "listing fee")]),
+            ])]).xml
+            let imported = try await client.execute(uri: "/api/v1/bank-statements", method: .post, headers: bearer(staffKey), body: ByteBuffer(string: xml))
+            #expect(imported.status == .created, "\(imported.text)")
+            try await (runtime.store as? any EventStoreTestHooks)?.waitUntilAllCommittedEventsAreVisible()
+            try await ProjectionRunner(store: runtime.store, projection: runtime.paymentExceptions).catchUp()
+            let queue = try await client.execute(uri: "/api/v1/reconciliation/exceptions", method: .get, headers: staff)
+            let items = try #require(queue.json["items"] as? [[String: Any]] ?? (try? JSONSerialization.jsonObject(with: Data(queue.text.utf8))) as? [[String: Any]])
+            #expect(items.count == 2, "\(queue.text)")
+            for item in items {
+                let paymentID = try #require(item["paymentId"] as? String)
+                let body: [String: Any] = item["amount"] as? String == "110.00"
+                    ? ["resolution": "accept-short", "profileId": "r-4", "reason": "bank charges"]
+                    : ["resolution": "allocate", "profileId": "r-5", "reason": "the payer wrote to us"]
+                let resolved = try await post("/api/v1/reconciliation/exceptions/\(paymentID)/resolve", staff, body)
+                #expect(resolved.status == .ok, "\(resolved.text)")
+            }
+
+            // A waiver.
+            let waiver = try await post("/api/v1/profiles/r-6/waivers", staff, [
+                "waiverId": "hardship", "from": today.description, "through": today.addingDays(90).description, "reason": "hardship",
+            ])
+            #expect(waiver.status == .created, "\(waiver.text)")
+        }
+    }
+}
