@@ -61,16 +61,17 @@ public struct ProjectionRunner: Sendable {
         }
     }
 
-    /// Runs until cancelled: catches up, then sleeps until an append (or `pollInterval`, as a fallback).
+    /// Runs until cancelled: catches up, then sleeps until an append (or `pollInterval`, as a fallback); see
+    /// ``AppendFollower`` for the short looks after a wake-up.
     public func run(pollInterval: Duration = .seconds(1), onError: @Sendable (any Error) -> Void = { _ in }) async {
-        var generation = store.appendGeneration
+        var follower = AppendFollower(store: store)
         while !Task.isCancelled {
             do {
                 if try await catchUp() > 0 {
-                    generation = store.appendGeneration
+                    follower.foundWork()
                     continue
                 }
-                generation = await store.waitForAppends(since: generation, timeout: pollInterval)
+                await follower.idle(timeout: pollInterval)
             } catch {
                 if Task.isCancelled { return }
                 onError(error)
@@ -102,7 +103,7 @@ public struct ProjectionRunner: Sendable {
                 "SELECT commit_order, position FROM projection_checkpoints WHERE name = ?", [.text(name)]
             )
             guard let row = rows.first else { return .start }
-            return LogCursor(commitOrder: row[0].integer ?? 0, position: row[1].integer ?? 0)
+            return LogCursor(commitOrder: try row.integer(0), position: try row.integer(1))
         }
     }
 
@@ -118,6 +119,6 @@ public struct ProjectionRunner: Sendable {
             "SELECT commit_order, position FROM projection_checkpoints WHERE name = ?\(lock)", [.text(name)]
         )
         guard let row = rows.first else { return .start }
-        return LogCursor(commitOrder: row[0].integer ?? 0, position: row[1].integer ?? 0)
+        return LogCursor(commitOrder: try row.integer(0), position: try row.integer(1))
     }
 }

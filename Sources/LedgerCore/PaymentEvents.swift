@@ -35,7 +35,7 @@ public struct PaymentReceived: Sendable, Hashable, Codable {
     }
 
     /// The stored form.
-    public func encodedData() -> Data { (try? ProfileEvent.encoder.encode(self)) ?? Data() }
+    public func encodedData() throws -> Data { try ProfileEvent.encoder.encode(self) }
 
     public static func decode(_ data: Data) throws -> PaymentReceived {
         try ProfileEvent.decoder.decode(PaymentReceived.self, from: data)

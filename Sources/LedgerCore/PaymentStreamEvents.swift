@@ -244,21 +244,19 @@ extension PaymentEvent {
     public static let schemaVersion = 1
 
     /// The stored form: JSON with sorted keys.
-    public func encodedData() -> Data {
+    public func encodedData() throws -> Data {
         let encoder = ProfileEvent.encoder
-        let data: Data? = switch self {
-        case .received(let event): try? encoder.encode(event)
-        case .pending(let event): try? encoder.encode(event)
-        case .failed(let event): try? encoder.encode(event)
-        case .refundReported(let event): try? encoder.encode(event)
-        case .refundRequested(let event): try? encoder.encode(event)
-        case .disputeUpdated(let event): try? encoder.encode(event)
-        case .held(let event): try? encoder.encode(event)
-        case .returned(let event): try? encoder.encode(event)
-        case .holdResolved(let event): try? encoder.encode(event)
+        return switch self {
+        case .received(let event): try encoder.encode(event)
+        case .pending(let event): try encoder.encode(event)
+        case .failed(let event): try encoder.encode(event)
+        case .refundReported(let event): try encoder.encode(event)
+        case .refundRequested(let event): try encoder.encode(event)
+        case .disputeUpdated(let event): try encoder.encode(event)
+        case .held(let event): try encoder.encode(event)
+        case .returned(let event): try encoder.encode(event)
+        case .holdResolved(let event): try encoder.encode(event)
         }
-        // Encoding these plain structs cannot fail.
-        return data ?? Data()
     }
 
     /// Decodes a stored event; nil for a type this stream does not hold.

@@ -165,21 +165,19 @@ extension ProfileEvent {
     }
 
     /// The data as stored: JSON with sorted keys, dates as ISO 8601.
-    public func encodedData() -> Data {
+    public func encodedData() throws -> Data {
         let encoder = Self.encoder
-        let data: Data? = switch self {
-        case .registered(let event): try? encoder.encode(event)
-        case .certificationChanged(let event): try? encoder.encode(event)
-        case .contributionAllocated(let event): try? encoder.encode(event)
-        case .allocationReversed(let event): try? encoder.encode(event)
-        case .allocationReinstated(let event): try? encoder.encode(event)
-        case .waiverGranted(let event): try? encoder.encode(event)
-        case .waiverRevoked(let event): try? encoder.encode(event)
-        case .visibilityChanged(let event): try? encoder.encode(event)
-        case .renewalReminderDue(let event): try? encoder.encode(event)
+        return switch self {
+        case .registered(let event): try encoder.encode(event)
+        case .certificationChanged(let event): try encoder.encode(event)
+        case .contributionAllocated(let event): try encoder.encode(event)
+        case .allocationReversed(let event): try encoder.encode(event)
+        case .allocationReinstated(let event): try encoder.encode(event)
+        case .waiverGranted(let event): try encoder.encode(event)
+        case .waiverRevoked(let event): try encoder.encode(event)
+        case .visibilityChanged(let event): try encoder.encode(event)
+        case .renewalReminderDue(let event): try encoder.encode(event)
         }
-        // Encoding these plain structs cannot fail.
-        return data ?? Data()
     }
 
     /// Decodes a stored event; nil for a type this stream does not hold.

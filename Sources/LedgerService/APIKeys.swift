@@ -79,6 +79,12 @@ public struct APIKeyStore: Sendable {
         return CreatedAPIKey(record: record, key: "llk_\(keyID)_\(secret)")
     }
 
+    /// A stored role; one this build does not know is a defect in the row, not a website key.
+    static func role(_ text: String) throws -> APIRole {
+        guard let role = APIRole(rawValue: text) else { throw EventStoreError(.unexpectedRow, "api_keys holds the unknown role '\(text.prefix(40))'") }
+        return role
+    }
+
     /// Every key, newest first, revoked ones included.
     public func list() async throws -> [APIKeyRecord] {
         try await store.withReadModelConnection { connection in
@@ -86,9 +92,9 @@ public struct APIKeyStore: Sendable {
                 "SELECT key_id, name, role, created_at_micros, revoked_at_micros FROM api_keys ORDER BY created_at_micros DESC, key_id",
                 []
             ).map { row in
-                APIKeyRecord(
-                    keyID: row[0].text ?? "", name: row[1].text ?? "", role: APIRole(rawValue: row[2].text ?? "") ?? .website,
-                    createdAt: Self.date(micros: row[3].integer ?? 0), revokedAt: row[4].integer.map(Self.date(micros:))
+                try APIKeyRecord(
+                    keyID: row.text(0), name: row.text(1), role: Self.role(row.text(2)),
+                    createdAt: Self.date(micros: row.integer(3)), revokedAt: row.optionalInteger(4).map(Self.date(micros:))
                 )
             }
         }
@@ -120,13 +126,13 @@ public struct APIKeyStore: Sendable {
                 "SELECT name, role, secret_hash FROM api_keys WHERE key_id = ? AND revoked_at_micros IS NULL", [.text(keyID)]
             )
         }
-        guard let row = rows.first, let storedHash = row[2].blob, let role = APIRole(rawValue: row[1].text ?? "") else {
+        guard let row = rows.first, let storedHash = try? row.blob(2), let role = APIRole(rawValue: (try? row.text(1)) ?? "") else {
             return nil
         }
         guard HMAC<SHA256>.isValidAuthenticationCode(storedHash, authenticating: Data(parts[2].utf8), using: pepper) else {
             return nil
         }
-        return APICaller(keyID: keyID, name: row[0].text ?? "", role: role)
+        return APICaller(keyID: keyID, name: try row.text(0), role: role)
     }
 
     private func hash(_ secret: String) -> Data {

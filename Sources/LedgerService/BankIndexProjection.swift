@@ -51,7 +51,7 @@ extension BankIndexProjection {
         let profiles = try await store.withReadModelConnection { connection in
             try await connection.query(
                 "SELECT DISTINCT profile_id FROM bank_payments WHERE payer_account = ? AND profile_id IS NOT NULL", [.text(account)]
-            ).compactMap { $0[0].text }
+            ).map { try $0.text(0) }
         }
         guard profiles.count == 1 else { return nil }
         return try? ProfileID(profiles[0])
@@ -60,7 +60,7 @@ extension BankIndexProjection {
     /// The bank payment with this end-to-end id, if exactly one.
     public func payment(endToEndID: String) async throws -> PaymentID? {
         let ids = try await store.withReadModelConnection { connection in
-            try await connection.query("SELECT payment_id FROM bank_payments WHERE end_to_end_id = ?", [.text(endToEndID)]).compactMap { $0[0].text }
+            try await connection.query("SELECT payment_id FROM bank_payments WHERE end_to_end_id = ?", [.text(endToEndID)]).map { try $0.text(0) }
         }
         return ids.count == 1 ? PaymentID(rawValue: ids[0]) : nil
     }

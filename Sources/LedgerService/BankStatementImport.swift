@@ -68,7 +68,7 @@ public struct BankStatementImport: Sendable {
         _ = try await ProjectionRunner(store: pipeline.store, projection: listingProjection).catchUp()
         _ = try await ProjectionRunner(store: pipeline.store, projection: index).catchUp()
         let ids = try await pipeline.store.withReadModelConnection { connection in
-            try await connection.query("SELECT profile_id FROM listing_status", []).compactMap { $0[0].text }
+            try await connection.query("SELECT profile_id FROM listing_status", []).map { try $0.text(0) }
         }
         var owners: [String: ProfileID?] = [:]
         for text in ids {
@@ -88,7 +88,7 @@ public struct BankStatementImport: Sendable {
             summary.notBooked += 1
             return
         }
-        let entry = PaymentPipeline.InboxEntry(provider: "bank", eventID: key, eventType: Self.lineType(line), payload: Self.payload(line))
+        let entry = PaymentPipeline.InboxEntry(provider: "bank", eventID: key, eventType: Self.lineType(line), payload: try Self.payload(line))
         let paymentID: PaymentID?
         let facts: [PaymentFact]
         if line.isReversal || line.returnReason != nil {
@@ -169,7 +169,7 @@ public struct BankStatementImport: Sendable {
     }
 
     /// The statement line as kept in the inbox: what staff see when they ask where a payment came from.
-    static func payload(_ line: BankStatementLine) -> Data {
+    static func payload(_ line: BankStatementLine) throws -> Data {
         let object: [String: Any] = [
             "statement": line.statementIndex, "entry": line.entryIndex, "transaction": line.transactionIndex,
             "direction": line.direction.rawValue, "amount": line.amount.decimalString, "currency": line.amount.currency,
@@ -179,6 +179,6 @@ public struct BankStatementImport: Sendable {
             "structuredReference": line.structuredReference ?? NSNull(), "text": line.freeText,
             "reversal": line.isReversal, "returnReason": line.returnReason ?? NSNull(),
         ]
-        return (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
+        return try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
     }
 }

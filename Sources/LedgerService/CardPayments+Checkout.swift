@@ -47,7 +47,7 @@ extension CardPayments {
         let eventID = ProfileService.eventID(key: started.checkoutID, actor: "checkout", stream: started.streamName, index: 0)
         do {
             _ = try await store.append(
-                [NewEvent(id: eventID, type: CheckoutStarted.typeName, data: started.encodedData(), metadata: metadata)],
+                [NewEvent(id: eventID, type: CheckoutStarted.typeName, data: try started.encodedData(), metadata: metadata)],
                 to: started.streamName, expecting: .any
             )
         } catch let error as EventStoreError where error.code == .idempotencyMismatch {
@@ -106,8 +106,8 @@ public struct CheckoutStarted: Sendable, Hashable, Codable {
 
     public var streamName: String { "checkout-\(method.rawValue)-\(checkoutID)" }
 
-    func encodedData() -> Data {
-        StoredJSON.encode(self)
+    func encodedData() throws -> Data {
+        try StoredJSON.encode(self)
     }
 }
 

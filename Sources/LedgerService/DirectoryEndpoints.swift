@@ -91,11 +91,11 @@ public struct DirectoryEndpoints: Sendable {
                 """,
                 []
             ).map { row in
-                DirectoryEndpoint(
-                    endpointId: row[0].text ?? "", url: row[1].text ?? "",
-                    eventTypes: (row[2].text ?? "").split(separator: ",").compactMap { DirectoryEventType(rawValue: String($0)) },
-                    enabled: row[3].integer == 1, disabledReason: row[4].text, rotating: (row[5].integer ?? 0) > instant,
-                    createdAt: APIKeyStore.date(micros: row[6].integer ?? 0)
+                try DirectoryEndpoint(
+                    endpointId: row.text(0), url: row.text(1),
+                    eventTypes: row.text(2).split(separator: ",").compactMap { DirectoryEventType(rawValue: String($0)) },
+                    enabled: row.bool(3), disabledReason: row.optionalText(4), rotating: (row.optionalInteger(5) ?? 0) > instant,
+                    createdAt: APIKeyStore.date(micros: row.integer(6))
                 )
             }
         }
@@ -129,12 +129,13 @@ public struct DirectoryEndpoints: Sendable {
         try await store.withReadModelTransaction { connection in
             let rows = try await connection.query("SELECT endpoint_id, secret, previous_secret FROM directory_endpoints", [])
             for row in rows {
-                guard let endpointID = row[0].text, let current = row[1].text else {
+                guard let endpointID = try? row.text(0), let current = try? row.text(1) else {
                     throw SecretSealerError("a directory endpoint row has no id or secret")
                 }
                 let opened = try sealer.open(current, context: endpointID)
-                let previous = try row[2].text.map { try sealer.open($0, context: endpointID) }
-                guard !SecretSealer.isSealed(current) || row[2].text.map({ !SecretSealer.isSealed($0) }) == true else { continue }
+                let storedPrevious = try row.optionalText(2)
+                let previous = try storedPrevious.map { try sealer.open($0, context: endpointID) }
+                guard !SecretSealer.isSealed(current) || storedPrevious.map({ !SecretSealer.isSealed($0) }) == true else { continue }
                 try await connection.execute(
                     "UPDATE directory_endpoints SET secret = ?, previous_secret = ? WHERE endpoint_id = ?",
                     [.text(try sealer.seal(opened, context: endpointID)), .optional(try previous.map { try sealer.seal($0, context: endpointID) }), .text(endpointID)]

@@ -10,8 +10,8 @@ public struct DirectoryMessage: Sendable, Hashable, Codable {
     public var data: DirectoryChange
 
     /// The body as sent: JSON with sorted keys, identical on every attempt.
-    public func encoded() -> Data {
-        StoredJSON.encode(self)
+    public func encoded() throws -> Data {
+        try StoredJSON.encode(self)
     }
 }
 
@@ -74,10 +74,10 @@ public struct DirectoryOutboxProjection: Projection {
         let messages = events.compactMap { recorded in DirectoryChange.message(for: recorded).map { (recorded, $0.0, $0.1) } }
         guard !messages.isEmpty else { return }
         let endpoints = try await connection.query("SELECT endpoint_id, event_types FROM directory_endpoints WHERE enabled = 1", [])
-            .map { (id: $0[0].text ?? "", types: Set(($0[1].text ?? "").split(separator: ",").map(String.init))) }
+            .map { (id: try $0.text(0), types: Set(try $0.text(1).split(separator: ",").map(String.init))) }
         let dueAt = APIKeyStore.micros(now())
         for (recorded, type, message) in messages {
-            let body = String(decoding: message.encoded(), as: UTF8.self)
+            let body = String(decoding: try message.encoded(), as: UTF8.self)
             for endpoint in endpoints where endpoint.types.contains(type.rawValue) {
                 try await connection.execute(
                     """

@@ -51,17 +51,21 @@ public struct DirectoryPublisher: Service {
 
     public func run() async throws {
         await cancelWhenGracefulShutdown {
+            var follower = AppendFollower(store: store)
             while !Task.isCancelled {
                 do {
-                    let generation = store.appendGeneration
-                    try await outbox.catchUp()
-                    if try await deliverDue() > 0 { continue }
+                    let queued = try await outbox.catchUp()
+                    let attempted = try await deliverDue()
+                    if queued + attempted > 0 {
+                        follower.foundWork()
+                        continue
+                    }
                     var wait = idleMax
                     if let next = try await nextAttemptAt() {
                         let seconds = max(0, next.timeIntervalSince(now()))
                         wait = min(wait, .milliseconds(Int64(seconds * 1_000) + 10))
                     }
-                    _ = await store.waitForAppends(since: generation, timeout: wait)
+                    await follower.idle(timeout: wait)
                 } catch {
                     if Task.isCancelled { return }
                     logger.error("directory publishing failed; retrying", metadata: ["error": "\(error)"])
@@ -140,19 +144,19 @@ public struct DirectoryPublisher: Service {
             for row in try await connection.query(
                 "SELECT endpoint_id, url, secret, previous_secret, previous_secret_until_micros FROM directory_endpoints", []
             ) {
-                endpoints[row[0].text ?? ""] = (
-                    row[1].text ?? "",
-                    DirectoryEndpoints.signingSecrets(
-                        endpointID: row[0].text ?? "", current: row[2].text ?? "", previous: row[3].text, previousUntilMicros: row[4].integer,
+                endpoints[try row.text(0)] = (
+                    try row.text(1),
+                    try DirectoryEndpoints.signingSecrets(
+                        endpointID: row.text(0), current: row.text(2), previous: row.optionalText(3), previousUntilMicros: row.optionalInteger(4),
                         at: instant, sealer: sealer
                     )
                 )
             }
-            return rows.compactMap { row in
-                guard let endpoint = endpoints[row[1].text ?? ""] else { return nil }
-                return ClaimedDelivery(
-                    deliveryID: row[0].integer ?? 0, endpointID: row[1].text ?? "", eventID: row[2].text ?? "",
-                    payload: row[3].text ?? "", attempts: Int(row[4].integer ?? 0), url: endpoint.url, secrets: endpoint.secrets
+            return try rows.compactMap { row in
+                guard let endpoint = endpoints[try row.text(1)] else { return nil }
+                return try ClaimedDelivery(
+                    deliveryID: row.integer(0), endpointID: row.text(1), eventID: row.text(2),
+                    payload: row.text(3), attempts: Int(row.integer(4)), url: endpoint.url, secrets: endpoint.secrets
                 )
             }
         }
@@ -216,7 +220,7 @@ public struct DirectoryPublisher: Service {
                 WHERE d.status = 'pending' AND e.enabled = 1
                 """,
                 []
-            ).first?.first?.integer.map(APIKeyStore.date(micros:))
+            ).first.flatMap { try $0.optionalInteger(0) }.map(APIKeyStore.date(micros:))
         }
     }
 }

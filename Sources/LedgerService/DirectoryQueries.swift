@@ -67,10 +67,10 @@ public struct DirectoryQueries: Sendable {
                 """,
                 allBinds
             ).map { row in
-                DirectoryDeliveryRow(
-                    deliveryId: row[0].integer ?? 0, endpointId: row[1].text ?? "", eventId: row[2].text ?? "", eventType: row[3].text ?? "",
-                    profileId: row[4].text ?? "", status: row[5].text ?? "", attempts: Int(row[6].integer ?? 0),
-                    lastStatus: row[7].integer.map(Int.init), lastError: row[8].text, nextAttemptAt: APIKeyStore.date(micros: row[9].integer ?? 0)
+                try DirectoryDeliveryRow(
+                    deliveryId: row.integer(0), endpointId: row.text(1), eventId: row.text(2), eventType: row.text(3),
+                    profileId: row.text(4), status: row.text(5), attempts: Int(row.integer(6)),
+                    lastStatus: row.optionalInteger(7).map(Int.init), lastError: row.optionalText(8), nextAttemptAt: APIKeyStore.date(micros: row.integer(9))
                 )
             }
         }
@@ -97,7 +97,7 @@ public struct DirectoryQueries: Sendable {
         }
         let dueAt = APIKeyStore.micros(now())
         return try await store.withReadModelTransaction { connection in
-            let count = try await connection.query("SELECT COUNT(*) FROM directory_deliveries WHERE \(filter)", binds).first?.first?.integer ?? 0
+            let count = try await connection.query("SELECT COUNT(*) FROM directory_deliveries WHERE \(filter)", binds).first.map { try $0.integer(0) } ?? 0
             try await connection.execute(
                 """
                 UPDATE directory_deliveries SET status = 'pending', attempts = 0, next_attempt_at_micros = ?, claimed_until_micros = NULL,
@@ -141,9 +141,9 @@ public struct DirectoryQueries: Sendable {
                 """,
                 [.text(afterProfileID ?? ""), .integer(Int64(limit))]
             ).map { row in
-                DirectoryListing(
-                    profileId: row[0].text ?? "", displayName: row[1].text ?? "", status: row[2].text ?? "",
-                    paidThrough: row[3].text, profileVersion: row[4].integer ?? 0
+                try DirectoryListing(
+                    profileId: row.text(0), displayName: row.text(1), status: row.text(2),
+                    paidThrough: row.optionalText(3), profileVersion: row.integer(4)
                 )
             }
         }

@@ -55,10 +55,10 @@ public struct IdempotencyRecords: Sendable {
             )
         }
         guard let row = rows.first else { return nil }
-        guard let fingerprint = row[0].blob, let status = row[1].integer, let contentType = row[2].text, let body = row[4].blob else {
+        guard let fingerprint = try? row.blob(0), let status = try? row.integer(1), let contentType = try? row.text(2), let body = try? row.blob(4) else {
             throw IdempotencyRecordError("the stored outcome of an idempotency key is damaged")
         }
-        return IdempotentOutcome(fingerprint: fingerprint, status: Int(status), contentType: contentType, location: row[3].text, body: body)
+        return IdempotentOutcome(fingerprint: fingerprint, status: Int(status), contentType: contentType, location: try row.optionalText(3), body: body)
     }
 
     /// Records `outcome` unless another request with the same key got there first, and returns the outcome

@@ -124,10 +124,10 @@ public struct ListingQueries: Sendable {
                 """,
                 allBinds
             ).map { row in
-                ListingRow(
-                    profileId: row[0].text ?? "", displayName: row[1].text ?? "", kind: row[2].text ?? "", status: row[3].text ?? "",
-                    visible: row[4].integer == 1, paidThrough: row[5].text, creditMinorUnits: row[6].integer ?? 0,
-                    reason: row[7].text, basis: row[8].text, version: row[9].integer ?? 0
+                try ListingRow(
+                    profileId: row.text(0), displayName: row.text(1), kind: row.text(2), status: row.text(3),
+                    visible: row.bool(4), paidThrough: row.optionalText(5), creditMinorUnits: row.integer(6),
+                    reason: row.optionalText(7), basis: row.optionalText(8), version: row.integer(9)
                 )
             }
         }
@@ -139,14 +139,14 @@ public struct ListingQueries: Sendable {
             try await connection.query(
                 "SELECT profile_id FROM listing_status WHERE next_change_at_micros <= ? ORDER BY next_change_at_micros LIMIT ?",
                 [.integer(ListingProjection.micros(instant)), .integer(Int64(limit))]
-            ).compactMap { $0[0].text }
+            ).map { try $0.text(0) }
         }
     }
 
     /// The earliest scheduled change, if any.
     public func nextScheduledChange() async throws -> Date? {
         try await store.withReadModelConnection { connection in
-            try await connection.query("SELECT MIN(next_change_at_micros) FROM listing_status", []).first?.first?.integer
+            try await connection.query("SELECT MIN(next_change_at_micros) FROM listing_status", []).first.flatMap { try $0.optionalInteger(0) }
                 .map { Date(timeIntervalSince1970: Double($0) / 1_000_000) }
         }
     }

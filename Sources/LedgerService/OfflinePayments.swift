@@ -54,7 +54,7 @@ extension ProfileService {
             wasAlreadyStored = true
         } else {
             wasAlreadyStored = try await store.append(
-                [NewEvent(id: eventID, type: PaymentReceived.typeName, data: received.encodedData(), metadata: metadata)],
+                [NewEvent(id: eventID, type: PaymentReceived.typeName, data: try received.encodedData(), metadata: metadata)],
                 to: paymentID.streamName, expecting: .noStream
             ).wasAlreadyStored
         }

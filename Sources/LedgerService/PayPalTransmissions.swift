@@ -24,7 +24,7 @@ public struct PayPalTransmissions: Sendable {
             try await connection.query("SELECT body_sha256 FROM paypal_transmissions WHERE transmission_id = ?", [.text(transmissionID)])
         }
         guard let row = rows.first else { return false }
-        return row[0].blob != Self.hash(body)
+        return try row.blob(0) != Self.hash(body)
     }
 
     /// Records a verified transmission (the first body wins).

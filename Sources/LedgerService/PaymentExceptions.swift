@@ -105,13 +105,14 @@ extension PaymentExceptionsProjection {
                 """,
                 [.integer(Int64(limit)), .integer(Int64(offset))]
             ).map { row in
-                let currency = row[3].text ?? ""
-                return PaymentExceptionRow(
-                    paymentId: row[0].text ?? "", method: row[1].text ?? "",
-                    amount: Money(minorUnits: row[2].integer ?? 0, currency: currency).decimalString, currency: currency,
-                    purpose: row[4].text, profileId: row[5].text, reasonCode: row[6].text ?? "", reason: row[7].text ?? "",
-                    suggestedProfileId: row[11].text, details: row[12].text, raisedAt: Date(timeIntervalSince1970: Double(row[8].integer ?? 0) / 1_000_000), resolved: row[9].integer == 1,
-                    resolution: row[10].text
+                let currency = try row.text(3)
+                return try PaymentExceptionRow(
+                    paymentId: row.text(0), method: row.text(1),
+                    amount: Money(minorUnits: row.integer(2), currency: currency).decimalString, currency: currency,
+                    purpose: row.optionalText(4), profileId: row.optionalText(5), reasonCode: row.text(6), reason: row.text(7),
+                    suggestedProfileId: row.optionalText(11), details: row.optionalText(12),
+                    raisedAt: Date(timeIntervalSince1970: Double(row.integer(8)) / 1_000_000), resolved: row.bool(9),
+                    resolution: row.optionalText(10)
                 )
             }
         }

@@ -109,7 +109,7 @@ public struct PaymentPipeline: Sendable {
                 for event in paymentEvents { state.evolve(event) }
                 if !paymentEvents.isEmpty {
                     appends.append(StreamAppend(
-                        stream: paymentID.streamName, events: paymentEvents.map { Self.newEvent($0, metadata) }, expecting: .exact(payment.version)
+                        stream: paymentID.streamName, events: try paymentEvents.map { try Self.newEvent($0, metadata) }, expecting: .exact(payment.version)
                     ))
                 }
                 for share in state.listingShares {
@@ -120,7 +120,7 @@ public struct PaymentPipeline: Sendable {
                     guard !decided.isEmpty else { continue }
                     profileEvents += decided
                     appends.append(StreamAppend(
-                        stream: share.share.profileID.streamName, events: decided.map { Self.newEvent($0, metadata) }, expecting: .exact(profile.version)
+                        stream: share.share.profileID.streamName, events: try decided.map { try Self.newEvent($0, metadata) }, expecting: .exact(profile.version)
                     ))
                 }
             }
@@ -133,7 +133,7 @@ public struct PaymentPipeline: Sendable {
                 )
                 appends.insert(StreamAppend(
                     stream: entry.streamName,
-                    events: [NewEvent(id: UUID(), type: InboxRecord.typeName, data: record.encodedData(), metadata: metadata)],
+                    events: [NewEvent(id: UUID(), type: InboxRecord.typeName, data: try record.encodedData(), metadata: metadata)],
                     expecting: .noStream
                 ), at: 0)
             }
@@ -164,18 +164,22 @@ public struct PaymentPipeline: Sendable {
                 }
                 version = recorded.version
             }
-            guard batch.count == batchSize, version < ProfileService.streamEventsMax else { break }
+            guard batch.count == batchSize else { break }
+            guard version < ProfileService.streamEventsMax else {
+                // Folding a prefix would decide on a wrong state; refuse instead, as for profiles.
+                throw DomainError.invalidArgument("payment '\(paymentID)' has more than \(ProfileService.streamEventsMax) events; its history needs archiving")
+            }
         }
         state.version = version
         return state
     }
 
-    static func newEvent(_ event: PaymentEvent, _ metadata: EventMetadata) -> NewEvent {
-        NewEvent(id: UUID(), type: event.typeName, schemaVersion: PaymentEvent.schemaVersion, data: event.encodedData(), metadata: metadata)
+    static func newEvent(_ event: PaymentEvent, _ metadata: EventMetadata) throws -> NewEvent {
+        NewEvent(id: UUID(), type: event.typeName, schemaVersion: PaymentEvent.schemaVersion, data: try event.encodedData(), metadata: metadata)
     }
 
-    static func newEvent(_ event: ProfileEvent, _ metadata: EventMetadata) -> NewEvent {
-        NewEvent(id: UUID(), type: event.typeName, schemaVersion: ProfileEvent.schemaVersion, data: event.encodedData(), metadata: metadata)
+    static func newEvent(_ event: ProfileEvent, _ metadata: EventMetadata) throws -> NewEvent {
+        NewEvent(id: UUID(), type: event.typeName, schemaVersion: ProfileEvent.schemaVersion, data: try event.encodedData(), metadata: metadata)
     }
 }
 
@@ -211,7 +215,7 @@ public struct InboxRecord: Sendable, Hashable, Codable {
     public var payload: String?
     public var payloadBytes: Int
 
-    func encodedData() -> Data {
-        StoredJSON.encode(self)
+    func encodedData() throws -> Data {
+        try StoredJSON.encode(self)
     }
 }

@@ -18,7 +18,7 @@ public struct ProfileService: Sendable {
     /// How many times a command is re-decided after losing a race.
     static let conflictRetriesMax = 5
     /// The most events one profile stream is read in (far above any real history).
-    static let streamEventsMax = 10_000
+    public static let streamEventsMax = 10_000
 
     /// A service deciding by a fixed policy, as given (tests, tools).
     public init(store: any EventStore, policy: ListingPolicy, now: @escaping @Sendable () -> Date) {
@@ -92,10 +92,10 @@ public struct ProfileService: Sendable {
             guard !decided.isEmpty else {
                 return Outcome(profileID: profileID, appended: [], replayed: false, state: loaded.state)
             }
-            let newEvents = decided.enumerated().map { index, event in
+            let newEvents = try decided.enumerated().map { index, event in
                 NewEvent(
                     id: idempotencyKey.map { Self.eventID(key: $0, actor: metadata.actor, stream: profileID.streamName, index: index) } ?? UUID(),
-                    type: event.typeName, schemaVersion: ProfileEvent.schemaVersion, data: event.encodedData(), metadata: metadata
+                    type: event.typeName, schemaVersion: ProfileEvent.schemaVersion, data: try event.encodedData(), metadata: metadata
                 )
             }
             do {

@@ -231,19 +231,20 @@ struct DirectoryPublishingTests {
     }
 
     /// With `serve`'s background services running, a change reaches the directory without anyone asking: the
-    /// append itself wakes the publisher. On SQLite the poll is set to an hour, so only the wake-up can deliver
-    /// in time. On PostgreSQL a wake-up can come before the event is visible to readers (the poll exists for
-    /// that), so there the test keeps the poll and shows only that the change arrives.
+    /// append itself wakes the publisher. The poll is set to an hour on both backends, so only the wake-up can
+    /// deliver in time; on PostgreSQL, where a wake-up can come before the event is visible to readers, the
+    /// publisher's follow-up looks after it (``AppendFollower``) are what deliver.
     @Test(arguments: Backend.allCases)
     func aChangeReachesTheDirectoryWithoutAnyoneAsking(backend: Backend) async throws {
         let receiver = try await DirectoryReceiver.start()
-        let runtime = try await TestRuntime.make(backend, settings: backend == .sqlite ? ["directory.poll_seconds": "3600"] : [:])
+        // An hour-long poll: only the wake-up (and its follow-ups) can deliver within the test's ten seconds.
+        let runtime = try await TestRuntime.make(backend, settings: ["directory.poll_seconds": "3600"])
         do {
             let (_, secret) = try await runtime.directoryEndpoints.add(url: receiver.url, eventTypes: [.visibilityChanged])
             receiver.trust(secret: secret.text)
             try await buildApplication(runtime: runtime).test(.live) { _ in
-                // Let the publisher go idle first.
-                try await Task.sleep(for: .milliseconds(300))
+                // Let the publisher go idle first: past its follow-up looks, asleep until an append.
+                try await Task.sleep(for: AppendFollower.followUpDelays.reduce(.zero, +) + .seconds(1))
                 let id = try ProfileID("push-1")
                 _ = try await runtime.profiles.handle(.register(kind: .mediator, displayName: "P", contactEmail: "p@example.org"), profileID: id, metadata: .init(actor: "test"))
                 _ = try await runtime.profiles.handle(.changeCertification(.grant, reason: "assessed"), profileID: id, metadata: .init(actor: "test"))

@@ -26,6 +26,25 @@ struct ProfileServiceTests {
         _ = try await profiles.handle(.changeCertification(.grant, reason: "ok"), profileID: id, metadata: .init(actor: "test"))
     }
 
+    /// A stream longer than the fold limit is refused for payments as for profiles, never folded in part.
+    @Test
+    func aPaymentStreamPastTheLimitIsRefusedNotFoldedInPart() async throws {
+        try await TestDatabase.withStore(.sqlite) { store, _ in
+            let profiles = ProfileService(store: store, policy: .standard, now: { noon("2026-03-01") })
+            let paymentID = PaymentID(rawValue: "offline-long")
+            let perAppend = store.limits.eventsPerAppendMax
+            var appended = 0
+            while appended <= ProfileService.streamEventsMax {
+                let events = (0..<perAppend).map { _ in NewEvent(id: UUID(), type: "FutureNote", data: Data("{}".utf8)) }
+                _ = try await store.append(events, to: paymentID.streamName, expecting: .any)
+                appended += perAppend
+            }
+            await #expect(throws: DomainError.self) {
+                _ = try await PaymentPipeline(store: store, profiles: profiles).loadPayment(paymentID)
+            }
+        }
+    }
+
     @Test(arguments: Backend.allCases)
     func aDonationOrAnUnallocatedPaymentNeverMovesTheListing(backend: Backend) async throws {
         let clock = TestClock(noon("2026-01-15"))
