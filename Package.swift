@@ -101,6 +101,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
+            resources: [.copy("Migrations")],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -108,8 +109,6 @@ let package = Package(
             dependencies: [
                 "LedgerService",
                 "LedgerCore",
-                "EventStore",
-                "Payments",
                 "Directory",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],

@@ -81,18 +81,25 @@ public protocol EventStore: Sendable {
     /// Applies the migrations this database lacks (the built-in ones unless `migrations` is given).
     func migrate(_ migrations: [Migration]?) async throws -> MigrationReport
 
-    /// The built-in migrations this database has not applied yet.
+    /// The migrations this database has not applied yet (of the built-in ones unless `migrations` is given).
     ///
-    /// - Throws: ``EventStoreError`` with code `.migration` when an applied migration was altered.
-    func pendingMigrations() async throws -> [Migration]
+    /// - Throws: ``EventStoreError`` with code `.migration` when an applied migration was altered or is unknown.
+    func pendingMigrations(_ migrations: [Migration]?) async throws -> [Migration]
+
+    /// The SQL dialect of the database, which decides which migrations apply.
+    var dialect: SQLDialect { get }
 
     /// Closes every connection. The store must not be used afterwards.
     func close() async
 }
 
 extension EventStore {
-    /// Applies the built-in migrations this database lacks.
+    /// Applies the store's own migrations (the log and the checkpoints) this database lacks. A database that
+    /// other modules migrate too is migrated with their whole sequence instead (`migrate(_:)`).
     public func migrate() async throws -> MigrationReport { try await migrate(nil) }
+
+    /// The store's own migrations this database has not applied yet.
+    public func pendingMigrations() async throws -> [Migration] { try await pendingMigrations(nil) }
 }
 
 /// What the caller expects the stream's current version to be.

@@ -36,9 +36,9 @@ extension PostgresEventStore {
         }
     }
 
-    /// The built-in migrations this database has not applied yet; an error if one was altered.
-    public func pendingMigrations() async throws -> [Migration] {
-        let all = try MigrationCatalog.migrations(for: .postgres)
+    /// The built-in migrations (or `migrations`) this database has not applied yet; an error if one was altered.
+    public func pendingMigrations(_ migrations: [Migration]?) async throws -> [Migration] {
+        let all = try migrations ?? MigrationCatalog.migrations(for: .postgres)
         let applied = try await mappingErrors {
             try await client.withConnection { connection in
                 try await PostgresMigrationBackend(connection: connection, logger: logger).recordedMigrations()

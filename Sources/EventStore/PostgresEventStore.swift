@@ -20,6 +20,7 @@ import PostgresNIO
 public final class PostgresEventStore: EventStore {
     public let limits: EventStoreLimits
     public let backendName = "postgres"
+    public var dialect: SQLDialect { .postgres }
     /// Where the store is connected, with the password redacted.
     public let location: String
 

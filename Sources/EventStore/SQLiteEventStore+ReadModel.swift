@@ -24,9 +24,9 @@ extension SQLiteEventStore {
         try await Migrator.migrate(SQLiteMigrationBackend(store: self), migrations: migrations ?? MigrationCatalog.migrations(for: .sqlite))
     }
 
-    /// The built-in migrations this database has not applied yet; an error if one was altered.
-    public func pendingMigrations() async throws -> [Migration] {
-        let all = try MigrationCatalog.migrations(for: .sqlite)
+    /// The built-in migrations (or `migrations`) this database has not applied yet; an error if one was altered.
+    public func pendingMigrations(_ migrations: [Migration]?) async throws -> [Migration] {
+        let all = try migrations ?? MigrationCatalog.migrations(for: .sqlite)
         let applied = try await mappingErrors { try await SQLiteMigrationBackend.recordedMigrations(on: reader) }
         try Migrator.verify(applied: applied, against: all)
         let versions = Set(applied.map(\.version))

@@ -14,6 +14,7 @@ import SQLiteNIO
 public final class SQLiteEventStore: EventStore {
     public let limits: EventStoreLimits
     public let backendName = "sqlite"
+    public var dialect: SQLDialect { .sqlite }
     /// The database file.
     public let path: String
 

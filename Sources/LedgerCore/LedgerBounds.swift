@@ -26,6 +26,15 @@ public enum LedgerBounds {
         "a payment date must lie between \(earliestDate) and \(today.addingDays(paymentDateFutureDaysMax)) (at most \(paymentDateFutureDaysMax) days after today)"
     }
 
+    /// Whether `text` starts like a date of 2000 to 2199 (`YYYY-MM-DD`) that does not exist (2026-02-30): the
+    /// shape is right, the value is not, which deserves another answer than text that is no date at all.
+    public static func namesAMissingDay(_ text: String) -> Bool {
+        let head = Array(text.utf8.prefix(10))
+        guard head.count == 10, text.hasPrefix("20") || text.hasPrefix("21") else { return false }
+        let shaped = head.enumerated().allSatisfy { index, byte in [4, 7].contains(index) ? byte == UInt8(ascii: "-") : (0x30...0x39).contains(byte) }
+        return shaped && LocalDate(iso: text.prefix(10)) == nil
+    }
+
     /// Whether `date` lies within ``earliestDate`` … ``latestDate``.
     public static func contains(_ date: LocalDate) -> Bool {
         earliestDate <= date && date <= latestDate

@@ -1,14 +1,13 @@
 public import Hummingbird
 public import LedgerService
 import Logging
-import Payments
 
 
 /// Builds the router: middleware, then one route group per audience. Tests and `serve` share this path.
 public func buildRouter(runtime: LedgerRuntime) -> Router<LedgerRequestContext> {
     let router = Router(context: LedgerRequestContext.self)
     let idempotency = IdempotencyMiddleware(records: runtime.idempotency)
-    let bodyBytesMax = max(runtime.configuration.requestBodyBytesMax, runtime.bankImport.options.fileBytesMax)
+    let bodyBytesMax = max(runtime.configuration.requestBodyBytesMax, runtime.bankImport.fileBytesMax)
     router.add(middleware: EarlyAnswerMiddleware(drainBytesMax: bodyBytesMax + EarlyAnswerMiddleware.marginBytes))
     router.add(middleware: RequestIDMiddleware())
     router.add(middleware: HTTPMetricsMiddleware(metrics: runtime.metrics))
@@ -19,7 +18,7 @@ public func buildRouter(runtime: LedgerRuntime) -> Router<LedgerRequestContext> 
     let limited = router.group().add(middleware: BodyLimitMiddleware(bodyBytesMax: runtime.configuration.requestBodyBytesMax))
     BankRoutes(runtime: runtime).registerUploadRoutes(
         on: router.group("api/v1")
-            .add(middleware: BodyLimitMiddleware(bodyBytesMax: max(runtime.configuration.requestBodyBytesMax, runtime.bankImport.options.fileBytesMax)))
+            .add(middleware: BodyLimitMiddleware(bodyBytesMax: max(runtime.configuration.requestBodyBytesMax, runtime.bankImport.fileBytesMax)))
             .add(middleware: APIKeyMiddleware(apiKeys: runtime.apiKeys, roles: [.staff]))
             .add(middleware: idempotency)
     )

@@ -13,6 +13,8 @@ public struct BankStatementImport: Sendable {
     public let index: BankIndexProjection
     public let listingProjection: ListingProjection
     public let options: BankStatementParseOptions
+    /// The largest statement file accepted, in bytes.
+    public var fileBytesMax: Int { options.fileBytesMax }
 
     public init(pipeline: PaymentPipeline, index: BankIndexProjection, listingProjection: ListingProjection, options: BankStatementParseOptions = .init()) {
         self.pipeline = pipeline

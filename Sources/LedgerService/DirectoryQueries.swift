@@ -111,6 +111,21 @@ public struct DirectoryQueries: Sendable {
     }
 
     /// Visibility changes after `cursor`, in log order, at most `limit`.
+    /// Whether `text` is a feed cursor from an earlier page (`nil`, the start, is one too).
+    public static func isCursor(_ text: String?) -> Bool {
+        text.map { LogCursor($0) != nil } ?? true
+    }
+
+    /// The page of changes after the cursor text of an earlier page (the start when `nil`); a text that is not
+    /// a cursor is refused with ``DomainError/invalidArgument(_:)``.
+    public func changes(afterCursor text: String?, limit: Int) async throws -> DirectoryFeedPage {
+        guard let text else { return try await changes(after: .start, limit: limit) }
+        guard let cursor = LogCursor(text) else {
+            throw DomainError.invalidArgument("after must be a cursor from an earlier page (like 12.345), or absent")
+        }
+        return try await changes(after: cursor, limit: limit)
+    }
+
     public func changes(after cursor: LogCursor, limit: Int) async throws -> DirectoryFeedPage {
         var changes: [DirectoryChange] = []
         var position = cursor

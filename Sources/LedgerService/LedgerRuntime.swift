@@ -54,17 +54,17 @@ public struct LedgerRuntime: Sendable {
             configuration.databaseURL, now: now, metricsFactory: metrics.factory, logger: logger, mayCreate: mayCreate
         )
         do {
-            if !mayCreate, try await store.pendingMigrations().contains(where: { $0.version == 1 }) {
+            if !mayCreate, try await store.pendingLedgerMigrations().contains(where: { $0.version == 1 }) {
                 throw ConfigurationError(
                     "\(configuration.databaseURL) holds no ledger yet. `listing-ledger serve` or `listing-ledger migrate` creates one; to use another ledger, pass --database-url or set LEDGER_DATABASE_URL"
                 )
             }
             if configuration.migrateOnStart {
-                let report = try await store.migrate()
+                let report = try await store.migrateLedger()
                 if !report.applied.isEmpty {
                     logger.notice("applied migrations", metadata: ["migrations": "\(report.applied.joined(separator: ", "))"])
                 }
-            } else if let pending = try await store.pendingMigrations().first {
+            } else if let pending = try await store.pendingLedgerMigrations().first {
                 throw ConfigurationError("the database lacks migration \(pending.fileName); run `listing-ledger migrate`")
             }
         } catch {

@@ -99,7 +99,7 @@ public struct PayPalPayments: Sendable {
     /// Captures an approved order (called when the buyer returns). An order is captured at most once: a
     /// capture recorded before (by the approval webhook or an earlier return) is answered from the record
     /// without calling PayPal. The listing changes when PayPal's capture webhook arrives.
-    public func capture(orderID: String, metadata: EventMetadata) async throws -> PayPalCapture {
+    public func capture(orderID: String, metadata: EventMetadata) async throws -> CapturedOrder {
         guard let captureCalls else { throw PaymentServiceError.notConfigured("PayPal checkout (no client id and secret are set)") }
         let outcome: PayPalCaptureCalls.Outcome
         do {
@@ -115,7 +115,7 @@ public struct PayPalPayments: Sendable {
         }
         switch outcome {
         case .captured(let capture):
-            return capture
+            return CapturedOrder(capture)
         case .capturedElsewhere:
             throw PaymentServiceError(code: .notRefundable, description: "order \(orderID) is captured already")
         case .inFlight:
@@ -239,5 +239,26 @@ public struct PayPalPayments: Sendable {
             throw PaymentServiceError(code: .providerFailed, description: "PayPal did not refund: \(error.message)")
         }
         return RefundRequested(paymentID: paymentID, refundID: refund.id, status: refund.status, amount: refund.amount ?? wanted)
+    }
+}
+
+/// A captured order, as the website is answered when the buyer returns.
+public struct CapturedOrder: Sendable, Hashable, Encodable {
+    public var orderId: String
+    public var captureId: String
+    /// The payment the capture becomes: `paypal-<capture id>`.
+    public var paymentId: String
+    /// PayPal's capture status: `COMPLETED`, or `PENDING` while PayPal holds the money.
+    public var status: String
+    public var amount: String
+    public var currency: String
+
+    init(_ capture: PayPalCapture) {
+        orderId = capture.orderID
+        captureId = capture.id
+        paymentId = PaymentID(method: .paypal, externalID: capture.id).rawValue
+        status = capture.status
+        amount = capture.amount.decimalString
+        currency = capture.amount.currency
     }
 }

@@ -36,6 +36,9 @@ public struct ProfileService: Sendable {
     public struct LoadedProfile: Sendable {
         public var state: ProfileState
         public var events: [(recorded: RecordedEvent, event: ProfileEvent)]
+
+        /// The events in plain words, oldest first.
+        public var timeline: [Timeline.Entry] { events.map { Timeline.entry($0.recorded, $0.event) } }
     }
 
     /// What a command did.

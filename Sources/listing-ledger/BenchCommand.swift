@@ -30,7 +30,7 @@ struct BenchCommand: AsyncParsableCommand {
             try await reportingFailures {
                 let configuration = try await common.resolve()
                 let store = try await EventStores.open(configuration.databaseURL, logger: Logger(label: "bench"))
-                _ = try await store.migrate()
+                _ = try await store.migrateLedger()
                 let run = UUID().uuidString.prefix(8)
                 let appendsPerWriter = max(1, events / (writers * perAppend))
                 let payload = Data(#"{"bench":""#.utf8) + Data(repeating: 0x61, count: dataBytes) + Data(#""}"#.utf8)
@@ -70,7 +70,7 @@ struct BenchCommand: AsyncParsableCommand {
             try await reportingFailures {
                 let configuration = try await common.resolve()
                 let store = try await EventStores.open(configuration.databaseURL, logger: Logger(label: "bench"))
-                _ = try await store.migrate()
+                _ = try await store.migrateLedger()
                 try await fill(store, upTo: ensureEvents)
                 let clock = ContinuousClock()
                 let started = clock.now

@@ -17,7 +17,7 @@ struct MigrateCommand: AsyncParsableCommand {
             let logger = LoggingSetup.bootstrap(configuration)
             let store = try await EventStores.open(configuration.databaseURL, logger: logger)
             do {
-                let report = try await store.migrate()
+                let report = try await store.migrateLedger()
                 await store.close()
                 if report.applied.isEmpty {
                     print("\(configuration.databaseURL): up to date (\(report.alreadyApplied) migrations applied before)")

@@ -1,6 +1,7 @@
 import EventStore
 import Foundation
 import FoundationNetworking
+import LedgerService
 import TestSupport
 import Testing
 
@@ -12,7 +13,7 @@ struct CLITests {
         let url = try await TestDatabase.freshURL(backend).connectionString
         let first = try await CLI.run(["migrate", "--database-url", url])
         #expect(first.status == 0, "\(first.stderr)")
-        let builtIn = try MigrationCatalog.migrations(for: backend == .sqlite ? .sqlite : .postgres)
+        let builtIn = try LedgerMigrations.all(for: backend == .sqlite ? .sqlite : .postgres)
         #expect(first.stdout.contains("applied " + builtIn.map(\.fileName).joined(separator: ", ")))
         let second = try await CLI.run(["migrate", "--database-url", url])
         #expect(second.status == 0)
@@ -295,7 +296,7 @@ struct RebuildCLITests {
     func rebuildReplaysTheLogIntoTheReadModels() async throws {
         let url = try await TestDatabase.freshURL(.sqlite)
         let store = try await TestDatabase.open(url)
-        _ = try await store.migrate()
+        _ = try await store.migrateLedger()
         _ = try await store.append([NewEvent(id: UUID(), type: "Probe", data: Data("{}".utf8))], to: "other-1", expecting: .any)
         await store.close()
         let result = try await CLI.run(["rebuild", "--database-url", url.connectionString])

@@ -1,5 +1,6 @@
 public import EventStore
 public import Foundation
+import LedgerService
 import Logging
 import PostgresNIO
 
@@ -45,7 +46,7 @@ public enum TestDatabase {
     ) async throws -> Result {
         let url = try await freshURL(backend)
         let store = try await open(url, limits: limits, now: now)
-        _ = try await store.migrate()
+        _ = try await store.migrateLedger()
         do {
             let result = try await body(store, url)
             await store.close()

@@ -1,11 +1,9 @@
 import Foundation
-import EventStore
 import LedgerCore
 import HTTPTypes
 import Hummingbird
 import LedgerService
 import Logging
-import Payments
 
 /// Turns every error into an `application/problem+json` response; unknown errors become a logged 500.
 struct ProblemMiddleware: RouterMiddleware {
@@ -33,29 +31,16 @@ struct ProblemMiddleware: RouterMiddleware {
     }
 
     static func problem(for error: any Error, request: Request, context: Context) -> Problem {
+        if let failure = ServiceFailure.describing(error) {
+            return problem(for: failure, error: error, context: context)
+        }
         switch error {
         case let problem as Problem:
             return problem
         case let error as HTTPError:
             return problem(for: error)
-        case let error as EventStoreError:
-            return problem(for: error, context: context)
         case let error as DomainError:
             return problem(for: error)
-        case let error as CardWebhookError:
-            return Problem(.badRequest, error.code == .malformedEvent ? "malformed-event" : "invalid-signature",
-                           title: "Webhook rejected", detail: error.message)
-        case let error as PayPalWebhookError where error.code == .certificateUnavailable:
-            // Not the sender's fault: PayPal retries, and the certificate may be reachable then.
-            return Problem(.serviceUnavailable, "certificate-unavailable", title: "Webhook not verified yet", detail: error.message)
-        case let error as PayPalWebhookError:
-            let slug = switch error.code {
-            case .malformedEvent: "malformed-event"
-            case .transmissionReused: "transmission-reused"
-            case .unknownResource: "unknown-resource"
-            default: "invalid-signature"
-            }
-            return Problem(.badRequest, slug, title: "Webhook rejected", detail: error.message)
         case let error as PaymentServiceError:
             return problem(for: error, context: context)
         case let error as DirectoryEndpointError:
@@ -104,22 +89,20 @@ struct ProblemMiddleware: RouterMiddleware {
         return Problem(status, error.code.rawValue, title: status.reasonPhrase, detail: error.description)
     }
 
-    static func problem(for error: EventStoreError, context: Context) -> Problem {
-        switch error.code {
-        case .versionConflict:
-            return Problem(.conflict, "conflict", title: "Concurrent change", detail: "the record changed while this request was handled; retry it")
-        case .idempotencyMismatch:
-            return Problem(.conflict, "idempotency-mismatch", title: "Idempotency key reused", detail: error.message)
-        case .limitExceeded:
-            return Problem(.contentTooLarge, "limit-exceeded", title: "Limit exceeded", detail: error.message)
-        case .invalidArgument:
-            return .badRequest(error.message)
-        case .unexpectedRow:
-            context.logger.error("read model defect", metadata: ["error": "\(error)"])
-            return .internalError()
-        case .unavailable, .migration, .configuration:
-            context.logger.error("database failure", metadata: ["error": "\(error)"])
-            return Problem(.serviceUnavailable, "database-unavailable", title: "Database unavailable", detail: "the database cannot be used right now; retry later")
+    /// The answer to a store or adapter failure, as LedgerService describes it.
+    static func problem(for failure: ServiceFailure, error: any Error, context: Context) -> Problem {
+        if failure.isLogged {
+            context.logger.error("request failed", metadata: ["error": "\(String(reflecting: error))", "code": "\(failure.code)"])
         }
+        let status: HTTPResponse.Status = switch failure.kind {
+        case .badRequest: .badRequest
+        case .conflict: .conflict
+        case .tooLarge: .contentTooLarge
+        case .unprocessable: .unprocessableContent
+        case .unavailable: .serviceUnavailable
+        case .defect: .internalServerError
+        }
+        if failure.kind == .defect { return .internalError() }
+        return Problem(status, failure.code, title: failure.title, detail: failure.detail)
     }
 }

@@ -1,11 +1,9 @@
-import EventStore
 import Foundation
 import HTTPTypes
 import Hummingbird
 import LedgerCore
 import LedgerService
 import NIOCore
-import Payments
 
 /// Bank transfers: payment instructions for the website; statement uploads and exception resolutions for staff.
 struct BankRoutes {
@@ -31,13 +29,8 @@ struct BankRoutes {
             let file = FileManager.default.temporaryDirectory.appendingPathComponent("statement-\(UUID().uuidString)")
             defer { try? FileManager.default.removeItem(at: file) }
             try await Self.save(request, to: file)
-            let summary: BankStatementImport.Summary
-            do {
-                summary = try await runtime.bankImport.importFile(file, metadata: metadata(request, context))
-            } catch let error as BankStatementError {
-                throw Problem(.unprocessableContent, "statement-rejected", title: "Statement rejected",
-                              detail: "\(error.message); nothing was imported")
-            }
+            // A statement that cannot be read answers 422 `statement-rejected` (see ServiceFailure).
+            let summary = try await runtime.bankImport.importFile(file, metadata: metadata(request, context))
             return try JSONResponse(summary, status: .created)
         }
     }

@@ -1,5 +1,4 @@
 import Directory
-import EventStore
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -87,12 +86,12 @@ struct DirectoryRoutes {
 
     func registerDirectoryRoutes(on group: RouterGroup<LedgerRequestContext>) {
         group.get("directory/changes") { request, _ in
-            let cursor = try request.uri.queryParameters["after"].map { text -> LogCursor in
-                guard let cursor = LogCursor(text) else { throw Problem.badRequest("after must be a cursor from an earlier page (like 12.345), or absent") }
-                return cursor
-            } ?? .start
+            let after = request.uri.queryParameters["after"].map(String.init)
+            guard DirectoryQueries.isCursor(after) else {
+                throw Problem.badRequest("after must be a cursor from an earlier page (like 12.345), or absent")
+            }
             let (limit, _) = try pageParameters(request, pageSizeMax: DirectoryQueries.pageSizeMax)
-            return try JSONResponse(try await runtime.directory.changes(after: cursor, limit: limit))
+            return try JSONResponse(try await runtime.directory.changes(afterCursor: after, limit: limit))
         }
         group.get("directory/listings") { request, _ in
             let (limit, _) = try pageParameters(request, pageSizeMax: DirectoryQueries.pageSizeMax)

@@ -1,4 +1,3 @@
-import EventStore
 import Logging
 import Foundation
 import HTTPTypes
@@ -38,11 +37,11 @@ struct OperationsRoutes {
 
     /// Ready means: the database answers within the timeout and has every migration this build knows.
     private func ready() async throws -> Response {
-        let store = runtime.store
+        let runtime = self.runtime
         let pending: Int
         do {
             pending = try await withThrowingTaskGroup(of: Int?.self) { group in
-                group.addTask { try await store.pendingMigrations().count }
+                group.addTask { try await runtime.pendingMigrationCount() }
                 group.addTask {
                     try await Task.sleep(for: Self.readinessTimeout)
                     return nil
@@ -62,7 +61,7 @@ struct OperationsRoutes {
         guard pending == 0 else {
             throw Problem(.serviceUnavailable, "not-ready", title: "Not ready", detail: "the database lacks \(pending) migration(s); run `listing-ledger migrate`")
         }
-        return try JSONResponse(["status": "ready", "database": store.backendName])
+        return try JSONResponse(["status": "ready", "database": runtime.databaseBackendName])
     }
 }
 

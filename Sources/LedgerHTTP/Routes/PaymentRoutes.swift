@@ -1,11 +1,9 @@
-import EventStore
 import Foundation
 import HTTPTypes
 import Hummingbird
 import LedgerCore
 import LedgerService
 import NIOCore
-import Payments
 
 /// Checkout for the website, payments and the exception queue for staff, and the providers' webhooks.
 struct PaymentRoutes {
@@ -55,32 +53,15 @@ struct PaymentRoutes {
         }
         group.post("paypal/orders/:orderId/capture") { request, context in
             let orderID = try context.parameters.require("orderId")
-            let capture = try await runtime.payPal.capture(orderID: orderID, metadata: metadata(request, context))
-            struct Captured: Encodable {
-                var orderId: String
-                var captureId: String
-                var paymentId: String
-                var status: String
-                var amount: String
-                var currency: String
-            }
-            return try JSONResponse(Captured(
-                orderId: capture.orderID, captureId: capture.id, paymentId: PaymentID(method: .paypal, externalID: capture.id).rawValue,
-                status: capture.status, amount: capture.amount.decimalString, currency: capture.amount.currency
-            ))
+            return try JSONResponse(try await runtime.payPal.capture(orderID: orderID, metadata: metadata(request, context)))
         }
     }
 
     func registerStaffRoutes(on group: RouterGroup<LedgerRequestContext>) {
         group.get("payments/:paymentId") { _, context in
             let paymentID = PaymentID(rawValue: try context.parameters.require("paymentId"))
-            let payment = try await runtime.payments.loadPayment(paymentID)
-            guard payment.version > 0 else { throw Problem.notFound("no payment '\(paymentID.rawValue.prefix(80))'") }
-            var allocation: String?
-            if let profileID = payment.received?.profileID {
-                allocation = try await runtime.profiles.load(profileID).state.allocation(of: paymentID).map { $0.isActiveNow ? "active" : "reversed" }
-            }
-            return try JSONResponse(PaymentView(paymentID, payment, allocation: allocation))
+            guard let view = try await runtime.payments.view(paymentID) else { throw Problem.notFound("no payment '\(paymentID.rawValue.prefix(80))'") }
+            return try JSONResponse(view)
         }
         group.post("payments/:paymentId/refund") { request, context in
             struct RefundRequest: Decodable {
@@ -159,43 +140,3 @@ struct WebhookAcknowledgement: Encodable {
     }
 }
 
-/// One payment as staff see it: the money, its refunds and disputes, and what it does to a listing.
-struct PaymentView: Encodable {
-    var paymentId: String
-    var version: Int64
-    var status: String
-    var method: String?
-    var amount: String?
-    var currency: String?
-    var purpose: String?
-    var profileId: String?
-    var effectiveDate: String?
-    var refunded: String
-    var disputes: [String: [String]]
-    var held: Held?
-    var allocation: String?
-    var refundRequests: [String]
-
-    struct Held: Encodable {
-        var reasonCode: String
-        var reason: String
-    }
-
-    init(_ paymentID: PaymentID, _ state: PaymentState, allocation: String?) {
-        paymentId = paymentID.rawValue
-        version = state.version
-        let received = state.received
-        status = received != nil ? "received" : state.failed != nil ? "failed" : state.pending != nil ? "pending" : "not-received"
-        method = received?.method.rawValue
-        amount = (received?.amount ?? state.pending?.amount)?.decimalString
-        currency = (received?.amount ?? state.pending?.amount)?.currency
-        purpose = received?.purpose.rawValue
-        profileId = received?.profileID?.rawValue
-        effectiveDate = received?.effectiveDate.description
-        refunded = Money(minorUnits: state.refundedMinorUnits, currency: currency ?? "EUR").decimalString
-        disputes = state.disputes.mapValues { $0.map(\.rawValue).sorted() }
-        held = state.held.map { Held(reasonCode: $0.reasonCode.rawValue, reason: $0.reason) }
-        self.allocation = allocation
-        refundRequests = state.refundRequests.map(\.refundID)
-    }
-}

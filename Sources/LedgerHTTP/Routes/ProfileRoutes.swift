@@ -1,4 +1,3 @@
-import EventStore
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -102,7 +101,7 @@ struct ProfileRoutes {
         group.get("profiles/:profileId/timeline") { _, context in
             let loaded = try await runtime.profiles.load(try profileID(context))
             guard loaded.state.isRegistered else { throw DomainError.profileNotFound(try profileID(context).rawValue) }
-            return try JSONResponse(loaded.events.map { Timeline.entry($0.recorded, $0.event) })
+            return try JSONResponse(loaded.timeline)
         }
         group.get("listings") { request, context in
             let status = request.uri.queryParameters["status"].map(String.init)
@@ -153,20 +152,18 @@ struct ProfileRoutes {
         return date
     }
 
-    /// `?at=` takes a date (the end of that day in the organisation's zone) or an RFC 3339 instant, either
-    /// within ``LedgerBounds``.
+    /// `?at=` as ``ListingQueries/asOf(_:calendar:)`` reads it.
     private func asOf(_ text: String) throws -> Date {
-        if let date = LocalDate(iso: text), LedgerBounds.contains(date) {
-            return runtime.profiles.policy.calendar.startOfDay(date.addingDays(1)).addingTimeInterval(-0.001)
-        }
-        if let instant = LedgerBounds.instant(parsing: text) { return instant }
-        // Written like a date in range, but not one (2026-02-30): the shape is right, the value is not.
-        if namesAMissingDay(text) {
+        switch ListingQueries.asOf(text, calendar: runtime.profiles.policy.calendar) {
+        case .instant(let instant):
+            return instant
+        case .missingDay:
             throw Problem(.unprocessableContent, "invalid-date", title: "Unprocessable Content", detail: "at '\(text.prefix(40))' names a day that does not exist")
+        case .unreadable:
+            throw Problem.badRequest(
+                "at '\(text.prefix(40))' is neither a date (2026-01-31) nor an instant (2026-01-31T12:00:00Z) \(LedgerBounds.dateRangeDescription)"
+            )
         }
-        throw Problem.badRequest(
-            "at '\(text.prefix(40))' is neither a date (2026-01-31) nor an instant (2026-01-31T12:00:00Z) \(LedgerBounds.dateRangeDescription)"
-        )
     }
 }
 
@@ -177,77 +174,4 @@ struct CommandResult: Encodable {
     var replayed: Bool
     var appended: [String]
     var listing: ListingView
-}
-
-/// A profile's listing as the API shows it.
-struct ListingView: Encodable {
-    var profileId: String
-    var at: Date
-    var status: String
-    var visible: Bool
-    var paidThrough: String?
-    var credit: String
-    var basis: ListingBasis?
-    var reason: String?
-    /// What the directory had been told by `at`.
-    var published: PublishedView?
-
-    struct PublishedView: Encodable {
-        var visible: Bool
-        var status: String
-        var paidThrough: String?
-        var at: Date
-    }
-
-    init(_ profileID: ProfileID, _ state: ProfileState, at instant: Date, policy: ListingPolicy) {
-        let evaluation = state.evaluate(at: instant, policy: policy)
-        profileId = profileID.rawValue
-        at = instant
-        status = evaluation.status.rawValue
-        visible = evaluation.visible
-        paidThrough = evaluation.paidThrough?.description
-        credit = Money.euros(minorUnits: evaluation.creditMinorUnits).decimalString
-        basis = evaluation.basis
-        reason = evaluation.reason?.rawValue
-        published = state.published(at: instant).map {
-            PublishedView(visible: $0.visible, status: $0.status.rawValue, paidThrough: $0.paidThrough?.description, at: $0.occurredAt)
-        }
-    }
-}
-
-/// A profile's events in plain words, for staff.
-enum Timeline {
-    struct Entry: Encodable {
-        var version: Int64
-        var type: String
-        var occurredAt: Date
-        var recordedAt: Date
-        var actor: String?
-        var summary: String
-    }
-
-    static func entry(_ recorded: RecordedEvent, _ event: ProfileEvent) -> Entry {
-        Entry(
-            version: recorded.version, type: recorded.type, occurredAt: event.occurredAt, recordedAt: recorded.recordedAt,
-            actor: recorded.metadata.actor, summary: summary(event)
-        )
-    }
-
-    static func summary(_ event: ProfileEvent) -> String {
-        switch event {
-        case .registered(let e): "Registered \(e.displayName) as \(e.kind.rawValue) (\(e.contactEmail))"
-        case .certificationChanged(let e): "Certification \(e.state == .certified ? "granted" : e.state.rawValue): \(e.reason)"
-        case .contributionAllocated(let e):
-            "Payment \(e.paymentID) of \(e.amount) on \(e.effectiveDate) bought \(e.periodsBought) period(s) of \(e.monthsPerPeriod) months; credit \(Money.euros(minorUnits: e.creditAfterMinorUnits).decimalString) EUR"
-                + (e.acceptedShortfallMinorUnits > 0 ? "; shortfall of \(Money.euros(minorUnits: e.acceptedShortfallMinorUnits)) accepted" : "")
-        case .allocationReversed(let e): "Payment \(e.paymentID) reversed (\(e.kind.rawValue)): \(e.reason)"
-        case .allocationReinstated(let e): "Payment \(e.paymentID) counts again: \(e.reason)"
-        case .waiverGranted(let e): "Waiver \(e.waiverID) granted from \(e.from) through \(e.through): \(e.reason)"
-        case .waiverRevoked(let e): "Waiver \(e.waiverID) revoked: \(e.reason)"
-        case .visibilityChanged(let e):
-            (e.visible ? "Listed (\(e.status.rawValue))" : "Hidden (\(e.reason?.rawValue ?? e.status.rawValue))")
-                + (e.paidThrough.map { ", paid through \($0)" } ?? "")
-        case .renewalReminderDue(let e): "Renewal reminder due: \(e.daysBefore) days before \(e.paidThrough)"
-        }
-    }
 }

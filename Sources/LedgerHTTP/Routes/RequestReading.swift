@@ -1,4 +1,3 @@
-import EventStore
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -7,8 +6,8 @@ import LedgerService
 
 // Reading requests the same way on every route.
 
-func metadata(_ request: Request, _ context: LedgerRequestContext) -> EventMetadata {
-    EventMetadata(actor: context.caller?.actor, correlationID: context.requestID, requestID: context.requestID)
+func metadata(_ request: Request, _ context: LedgerRequestContext) -> CommandMetadata {
+    CommandAttribution.metadata(actor: context.caller?.actor, requestID: context.requestID)
 }
 
 func idempotencyKey(_ request: Request) throws -> String? {
@@ -84,16 +83,8 @@ func pageParameters(_ request: Request, pageSizeMax: Int) throws -> (Int, Int) {
 /// right that names a day that does not exist (2026-02-30T00:00:00Z).
 func instant(_ text: String, field: String) throws -> Date {
     if let instant = LedgerBounds.instant(parsing: text) { return instant }
-    if namesAMissingDay(text) {
+    if LedgerBounds.namesAMissingDay(text) {
         throw Problem(.unprocessableContent, "invalid-date", title: "Unprocessable Content", detail: "\(field) '\(text.prefix(40))' names a day that does not exist")
     }
     throw Problem.badRequest("\(field) '\(text.prefix(40))' is not an instant like 2026-01-31T12:00:00Z between \(LedgerBounds.earliestDate) and \(LedgerBounds.latestDate)")
-}
-
-/// Whether `text` starts like a date of 2000 to 2199 (`YYYY-MM-DD`) that does not exist.
-func namesAMissingDay(_ text: String) -> Bool {
-    let head = Array(text.utf8.prefix(10))
-    guard head.count == 10, text.hasPrefix("20") || text.hasPrefix("21") else { return false }
-    let shaped = head.enumerated().allSatisfy { index, byte in [4, 7].contains(index) ? byte == UInt8(ascii: "-") : (0x30...0x39).contains(byte) }
-    return shaped && LocalDate(iso: text.prefix(10)) == nil
 }
