@@ -11,15 +11,13 @@ public import Payments
 public struct BankStatementImport: Sendable {
     public let pipeline: PaymentPipeline
     public let index: BankIndexProjection
-    public let listingProjection: ListingProjection
     public let options: BankStatementParseOptions
     /// The largest statement file accepted, in bytes.
     public var fileBytesMax: Int { options.fileBytesMax }
 
-    public init(pipeline: PaymentPipeline, index: BankIndexProjection, listingProjection: ListingProjection, options: BankStatementParseOptions = .init()) {
+    public init(pipeline: PaymentPipeline, index: BankIndexProjection, options: BankStatementParseOptions = .init()) {
         self.pipeline = pipeline
         self.index = index
-        self.listingProjection = listingProjection
         self.options = options
     }
 
@@ -51,39 +49,23 @@ public struct BankStatementImport: Sendable {
         let parsed = try BankStatementParser(options: options).parse(fileURL: url, format: format) { lines.append($0) }
         var summary = Summary(format: parsed.format.rawValue, statements: parsed.statements.count, lines: lines.count)
         let accounts = Dictionary(parsed.statements.map { ($0.statementIndex, $0.accountIBAN?.electronic ?? $0.accountID ?? "") }) { first, _ in first }
-        let references = try await referenceOwners()
+        // Payments booked just now count for suggestions and returns too.
+        _ = try await ProjectionRunner(store: pipeline.store, projection: index).catchUp()
+        var references: [String: ProfileID?] = [:]
         var seen: [String: Int] = [:]
         // Credits booked from this file by end-to-end id: a return later in the same file finds them here
         // (the index only knows earlier imports).
         var creditsByEndToEndID: [String: PaymentID] = [:]
         for (number, line) in lines.enumerated() {
             let key = Self.lineKey(line, account: accounts[line.statementIndex] ?? "", seen: &seen)
-            try await book(line, key: key, references: references, metadata: metadata, summary: &summary, credits: &creditsByEndToEndID)
+            try await book(line, key: key, references: &references, metadata: metadata, summary: &summary, credits: &creditsByEndToEndID)
             if (number + 1) % progressEvery == 0 { progress(number + 1, lines.count) }
         }
         return summary
     }
 
-    /// Who owns each RF reference: every registered profile's, computed from its id.
-    func referenceOwners() async throws -> [String: ProfileID?] {
-        // Profiles registered and payments booked just now count too.
-        _ = try await ProjectionRunner(store: pipeline.store, projection: listingProjection).catchUp()
-        _ = try await ProjectionRunner(store: pipeline.store, projection: index).catchUp()
-        let ids = try await pipeline.store.withReadModelConnection { connection in
-            try await connection.query("SELECT profile_id FROM listing_status", []).map { try $0.text(0) }
-        }
-        var owners: [String: ProfileID?] = [:]
-        for text in ids {
-            guard let profileID = try? ProfileID(text) else { continue }
-            let reference = CreditorReference.forProfile(profileID).electronic
-            // Two profiles sharing a reference would be ambiguous: neither is matched automatically.
-            owners[reference] = owners[reference] == nil ? profileID : .some(nil)
-        }
-        return owners
-    }
-
     private func book(
-        _ line: BankStatementLine, key: String, references: [String: ProfileID?], metadata: EventMetadata, summary: inout Summary,
+        _ line: BankStatementLine, key: String, references: inout [String: ProfileID?], metadata: EventMetadata, summary: inout Summary,
         credits: inout [String: PaymentID]
     ) async throws {
         guard line.booked else {
@@ -108,7 +90,7 @@ public struct BankStatementImport: Sendable {
         } else {
             let bankPayment = PaymentID(method: .bank, externalID: key)
             paymentID = bankPayment
-            facts = [try await receivedFact(line, references: references)]
+            facts = [try await receivedFact(line, references: &references)]
             if let endToEndID = line.endToEndID { credits[endToEndID] = bankPayment }
         }
         let outcome = try await pipeline.record(entry, paymentID: paymentID, method: .bank, facts: facts, metadata: metadata)
@@ -127,10 +109,22 @@ public struct BankStatementImport: Sendable {
 
     /// A credit line as a payment: matched by the first RF reference with valid check digits in the structured
     /// reference or anywhere in the text; otherwise with a suggestion from the payer's earlier transfers.
-    func receivedFact(_ line: BankStatementLine, references: [String: ProfileID?]) async throws -> PaymentFact {
+    ///
+    /// Who holds a reference is read from its claim stream (written with the profile's registration), once per
+    /// reference and import (`references` keeps what was read).
+    func receivedFact(_ line: BankStatementLine, references: inout [String: ProfileID?]) async throws -> PaymentFact {
         let text = [line.structuredReference ?? "", line.freeText].joined(separator: " ")
         let found = CreditorReference.find(in: text)
-        let owner = found.lazy.compactMap { references[$0.electronic] ?? nil }.first
+        var owner: ProfileID?
+        for reference in found {
+            if references[reference.electronic] == nil {
+                references[reference.electronic] = .some(try await ReferenceClaims(store: pipeline.store).owner(of: reference))
+            }
+            if let holder = references[reference.electronic] ?? nil {
+                owner = holder
+                break
+            }
+        }
         let account = line.payerIBAN?.electronic ?? line.payerAccount
         var suggestion: ProfileID?
         if owner == nil, let account {

@@ -76,6 +76,8 @@ public struct LedgerRuntime: Sendable {
             try await policyBook.open(
                 explicitSettings: configuration.explicitListingSettings, today: configuration.listingPolicy.calendar.date(at: now()), now: now()
             )
+            // Ledgers from before registration claimed references get their claims once.
+            try await ReferenceClaims(store: store).backfill(now: now(), logger: logger)
         } catch {
             await store.close()
             throw error
@@ -138,7 +140,7 @@ public struct LedgerRuntime: Sendable {
             refunds: PaymentRefunds(card: card, payPal: payPal),
             paymentExceptions: PaymentExceptionsProjection(store: store),
             bankIndex: bankIndex,
-            bankImport: BankStatementImport(pipeline: payments, index: bankIndex, listingProjection: projection),
+            bankImport: BankStatementImport(pipeline: payments, index: bankIndex),
             directoryEndpoints: directoryEndpoints,
             directoryPublisher: DirectoryPublisher(
                 store: store, client: WebhookDeliveryClient(httpClient: httpClient), now: now, logger: logger, sealer: configuration.secretSealer,

@@ -101,9 +101,27 @@ public struct ProfileService: Sendable {
                     type: event.typeName, schemaVersion: ProfileEvent.schemaVersion, data: try event.encodedData(), metadata: metadata
                 )
             }
+            var appends = [StreamAppend(stream: profileID.streamName, events: newEvents, expecting: .exact(loaded.state.version))]
+            if decided.contains(where: { if case .registered = $0 { true } else { false } }) {
+                // The profile's creditor reference is claimed with its registration, so no two profiles can hold one.
+                let reference = CreditorReference.forProfile(profileID)
+                let claimStream = CreditorReferenceClaimed.streamName(reference)
+                let claim = CreditorReferenceClaimed(reference: reference, profileID: profileID, occurredAt: instant)
+                appends.append(StreamAppend(stream: claimStream, events: [NewEvent(
+                    id: idempotencyKey.map { Self.eventID(key: $0, actor: metadata.actor, stream: claimStream, index: 0) } ?? UUID(),
+                    type: CreditorReferenceClaimed.typeName, data: try claim.encodedData(), metadata: metadata
+                )], expecting: .noStream))
+            }
             do {
-                _ = try await store.append(newEvents, to: profileID.streamName, expecting: .exact(loaded.state.version))
-            } catch let error as EventStoreError where error.code == .versionConflict && attempt < Self.conflictRetriesMax {
+                _ = try await store.append(appends)
+            } catch let error as EventStoreError where error.code == .versionConflict {
+                if let stream = error.conflict?.stream, stream.hasPrefix("reference-") {
+                    let holder = try await ReferenceClaims(store: store).owner(ofStream: stream)
+                    throw DomainError.invalidArgument(
+                        "the payment reference of profile id '\(profileID)' is already held by profile '\(holder?.rawValue ?? "?")'; register it under another id"
+                    )
+                }
+                guard attempt < Self.conflictRetriesMax else { throw error }
                 continue
             }
             var state = loaded.state
