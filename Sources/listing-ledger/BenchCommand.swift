@@ -4,12 +4,13 @@ import Foundation
 import LedgerService
 import Logging
 
-/// `listing-ledger bench append|replay|import`: event-store throughput on either backend, and statement import.
+/// `listing-ledger bench append|replay|import|rebuild`: event-store throughput on either backend, statement import,
+/// and rebuilding the read models.
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Measure event-store throughput and statement import (see Benchmarks/README.md).",
-        subcommands: [Append.self, Replay.self, Import.self]
+        abstract: "Measure event-store throughput, statement import and read-model rebuilds (see Benchmarks/README.md).",
+        subcommands: [Append.self, Replay.self, Import.self, Rebuild.self]
     )
 
     struct Append: AsyncParsableCommand {
