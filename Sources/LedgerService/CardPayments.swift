@@ -113,6 +113,8 @@ public struct PaymentServiceError: Error, Sendable, CustomStringConvertible {
         case paymentNotFound = "payment-not-found"
         case notRefundable = "not-refundable"
         case providerFailed = "provider-failed"
+        /// Another request is doing the same thing with the provider right now; asking again shortly works.
+        case inProgress = "in-progress"
     }
 
     public let code: Code

@@ -38,7 +38,8 @@ public struct ListingProjection: Projection {
     }
 
     /// Evaluates one profile's row again from its kept state, at the service clock's now (the sweeper does
-    /// this when a scheduled change falls due).
+    /// this when a scheduled change falls due). A row written from a newer state in the meantime is kept: rows
+    /// only move forward in their stream's version.
     public func refresh(_ profileID: ProfileID, _ connection: any ReadModelConnection) async throws {
         guard let state = try await states.load([profileID.streamName], connection)[profileID.streamName] else { return }
         try await write(state, connection)
@@ -58,6 +59,7 @@ public struct ListingProjection: Projection {
                 display_name = excluded.display_name, kind = excluded.kind, status = excluded.status, visible = excluded.visible,
                 paid_through = excluded.paid_through, credit_minor_units = excluded.credit_minor_units, reason = excluded.reason,
                 basis = excluded.basis, next_change_at_micros = excluded.next_change_at_micros, stream_version = excluded.stream_version
+            WHERE listing_status.stream_version <= excluded.stream_version
             """,
             [
                 .text(profileID.rawValue), .text(state.displayName), .text(state.kind?.rawValue ?? ""), .text(evaluation.status.rawValue),

@@ -38,21 +38,25 @@ struct PayPalCaptureCalls: Sendable {
     func capture(orderID: String, metadata: EventMetadata) async throws -> Outcome {
         try PayPalClient.checkIdentifier(orderID, "order")
         let stream = Self.streamName(orderID)
-        var record = try CaptureRecord(try await store.readStream(stream, fromVersion: 1, limit: Self.attemptsMax * 2 + 2))
-        if let done = record.outcome(now: now(), leaseSeconds: leaseSeconds) {
-            return done
+        var claimedVersion: Int64?
+        // A lost race is looked at again: the winner may have finished (or failed) since.
+        for _ in 0..<3 {
+            let record = try CaptureRecord(try await store.readStream(stream, fromVersion: 1, limit: Self.attemptsMax * 2 + 2))
+            if let done = record.outcome(now: now(), leaseSeconds: leaseSeconds) {
+                return done
+            }
+            guard record.claims < Self.attemptsMax else {
+                throw PayPalProviderError(.rejected, "order \(orderID) was tried \(Self.attemptsMax) times; it needs staff")
+            }
+            do {
+                try await append(stream, .claimed(at: now()), expecting: record.version, metadata: metadata)
+                claimedVersion = record.version + 1
+                break
+            } catch let error as EventStoreError where error.code == .versionConflict {
+                continue
+            }
         }
-        guard record.claims < Self.attemptsMax else {
-            throw PayPalProviderError(.rejected, "order \(orderID) was tried \(Self.attemptsMax) times; it needs staff")
-        }
-        do {
-            try await append(stream, .claimed(at: now()), expecting: record.version, metadata: metadata)
-        } catch let error as EventStoreError where error.code == .versionConflict {
-            // Someone claimed first: what they recorded is the answer.
-            record = try CaptureRecord(try await store.readStream(stream, fromVersion: 1, limit: Self.attemptsMax * 2 + 2))
-            return record.outcome(now: now(), leaseSeconds: leaseSeconds) ?? .inFlight
-        }
-        let claimedVersion = record.version + 1
+        guard let claimedVersion else { return .inFlight }
         let result: Result<PayPalCapture, PayPalProviderError>
         do {
             result = .success(try await client.captureOrder(orderID: orderID, requestID: "capture-\(orderID)"))
@@ -132,7 +136,12 @@ struct CaptureRecord {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
         for recorded in events {
-            let event = try decoder.decode(Event.self, from: recorded.data)
+            let event: Event
+            do {
+                event = try decoder.decode(Event.self, from: recorded.data)
+            } catch {
+                throw EventStoreError(.unexpectedRow, "\(recorded.stream) holds a \(recorded.type) this build cannot read", underlying: error)
+            }
             if case .claimed = event { claims += 1 }
             last = event
             version = recorded.version

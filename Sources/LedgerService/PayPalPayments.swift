@@ -119,7 +119,7 @@ public struct PayPalPayments: Sendable {
         case .capturedElsewhere:
             throw PaymentServiceError(code: .notRefundable, description: "order \(orderID) is captured already")
         case .inFlight:
-            throw PaymentServiceError(code: .notRefundable, description: "order \(orderID) is being captured right now; ask again in a moment")
+            throw PaymentServiceError(code: .inProgress, description: "order \(orderID) is being captured right now; ask again in a moment")
         }
     }
 
@@ -154,10 +154,19 @@ public struct PayPalPayments: Sendable {
         if case .orderApproved(let approved) = event.fact, let captureCalls {
             // No money has moved yet: capture now, after the approval is on record, so a buyer who never came
             // back still pays. A failure answers 502 and PayPal's redelivery (a duplicate) tries again.
+            let captured: PayPalCaptureCalls.Outcome
             do {
-                _ = try await captureCalls.capture(orderID: approved.orderID, metadata: metadata)
+                captured = try await captureCalls.capture(orderID: approved.orderID, metadata: metadata)
             } catch let error as PayPalProviderError {
                 throw PaymentServiceError(code: .providerFailed, description: "PayPal did not capture order \(approved.orderID): \(error.message)")
+            }
+            if captured == .inFlight {
+                // Another request is capturing it; if that one fails, PayPal's redelivery of this approval
+                // (answered 503 now) tries again, so the order is never left approved and uncaptured.
+                throw PaymentServiceError(
+                    code: .inProgress,
+                    description: "order \(approved.orderID) is being captured by another request; deliver the approval again"
+                )
             }
         }
         return ProviderWebhookReceipt(eventID: event.id, eventType: event.eventType, duplicate: outcome == .duplicate, paymentID: paymentID)

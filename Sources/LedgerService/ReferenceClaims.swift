@@ -24,49 +24,100 @@ public struct ReferenceClaims: Sendable {
         return try CreditorReferenceClaimed.decode(recorded.data).profileID
     }
 
-    /// The stream marking that every profile registered before references were claimed has its claim.
-    static let backfillStream = "reference-claims-backfilled"
+    /// Where the claims of earlier registrations have been checked up to: `ReferenceClaimsChecked` events,
+    /// each with the log cursor reached.
+    static let progressStream = "reference-claims-checked"
+    /// The fewest events scanned worth recording progress for (a smaller scan is simply repeated next time).
+    static let progressEventsMin = 1_000
+    /// Claims appended together, each still expecting no stream.
+    static let claimsPerAppend = 100
 
-    /// Claims the references of profiles registered before registration claimed them (ledgers created by an
-    /// earlier version), once: the log is read for registrations, each unclaimed reference is claimed for the
-    /// profile registered first, and a marker records that it is done. Returns how many were claimed.
+    struct Progress: Codable {
+        var commitOrder: Int64
+        var position: Int64
+        var claimed: Int
+    }
+
+    /// Claims the references of profiles registered without a claim (by a version from before registration
+    /// claimed them, or by such an instance still running during an upgrade). The log is read from where the
+    /// last check got to; each unclaimed reference is claimed for the profile registered first (a 20-digit
+    /// reference is a 64-bit digest of the profile id, so two ids sharing one is not expected). Progress is
+    /// recorded once a check claimed something or read at least ``progressEventsMin`` events, so later opens
+    /// read only what is new. Returns how many were claimed.
     @discardableResult
     func backfill(now: Date, logger: Logger) async throws -> Int {
-        guard try await store.readStream(Self.backfillStream, fromVersion: 1, limit: 1).isEmpty else { return 0 }
+        var markers: [RecordedEvent] = []
+        while true {
+            let page = try await store.readStream(Self.progressStream, fromVersion: Int64(markers.count) + 1, limit: 1_000)
+            markers += page
+            if page.count < 1_000 { break }
+        }
         var cursor = LogCursor.start
+        if let last = markers.last {
+            let progress = try JSONDecoder().decode(Progress.self, from: last.data)
+            cursor = LogCursor(commitOrder: progress.commitOrder, position: progress.position)
+        }
+        let metadata = EventMetadata(actor: "system:reference-claims")
         var claimed = 0
-        let metadata = EventMetadata(actor: "system:reference-backfill")
+        var scanned = 0
         while true {
             let batch = try await store.readAll(after: cursor, limit: min(1_000, store.limits.readBatchMax))
             guard let last = batch.last else { break }
             cursor = last.cursor
+            scanned += batch.count
+            var claims: [StreamAppend] = []
             for recorded in batch where recorded.type == ProfileRegistered.typeName && recorded.stream.hasPrefix("profile-") {
                 guard let profileID = try? ProfileID(String(recorded.stream.dropFirst("profile-".count))) else { continue }
                 let reference = CreditorReference.forProfile(profileID)
                 let claim = CreditorReferenceClaimed(reference: reference, profileID: profileID, occurredAt: now)
+                claims.append(StreamAppend(
+                    stream: CreditorReferenceClaimed.streamName(reference),
+                    events: [NewEvent(id: UUID(), type: CreditorReferenceClaimed.typeName, data: try claim.encodedData(), metadata: metadata)],
+                    expecting: .noStream
+                ))
+            }
+            var start = claims.startIndex
+            while start < claims.endIndex {
+                let chunk = Array(claims[start..<min(start + Self.claimsPerAppend, claims.endIndex)])
+                start += chunk.count
+                claimed += try await appendClaims(chunk)
+            }
+        }
+        guard claimed > 0 || scanned >= Self.progressEventsMin else { return claimed }
+        let progress = Progress(commitOrder: cursor.commitOrder, position: cursor.position, claimed: claimed)
+        do {
+            _ = try await store.append(
+                [NewEvent(id: UUID(), type: "ReferenceClaimsChecked", data: try JSONEncoder().encode(progress), metadata: metadata)],
+                to: Self.progressStream, expecting: markers.isEmpty ? .noStream : .exact(Int64(markers.count))
+            )
+        } catch let error as EventStoreError where error.code == .versionConflict {
+            // Another instance recorded its progress at the same time; the next open goes on from there.
+        }
+        if claimed > 0 {
+            logger.notice("claimed the payment references of profiles registered without one", metadata: ["claimed": "\(claimed)"])
+        }
+        return claimed
+    }
+
+    /// Appends claims together; when one of them is held already, one at a time, skipping those. Returns how
+    /// many were appended.
+    private func appendClaims(_ claims: [StreamAppend]) async throws -> Int {
+        guard !claims.isEmpty else { return 0 }
+        do {
+            _ = try await store.append(claims)
+            return claims.count
+        } catch let error as EventStoreError where error.code == .versionConflict {
+            var appended = 0
+            for claim in claims {
                 do {
-                    _ = try await store.append(
-                        [NewEvent(id: UUID(), type: CreditorReferenceClaimed.typeName, data: try claim.encodedData(), metadata: metadata)],
-                        to: CreditorReferenceClaimed.streamName(reference), expecting: .noStream
-                    )
-                    claimed += 1
+                    _ = try await store.append([claim])
+                    appended += 1
                 } catch let error as EventStoreError where error.code == .versionConflict {
-                    // Claimed already (by registration, or by a concurrent backfill); the first holder keeps it.
+                    // Claimed already (by registration, or by another instance); the first holder keeps it.
                     continue
                 }
             }
+            return appended
         }
-        do {
-            _ = try await store.append(
-                [NewEvent(id: UUID(), type: "ReferenceClaimsBackfilled", data: Data(#"{"claimed":\#(claimed)}"#.utf8), metadata: metadata)],
-                to: Self.backfillStream, expecting: .noStream
-            )
-        } catch let error as EventStoreError where error.code == .versionConflict {
-            return claimed
-        }
-        if claimed > 0 {
-            logger.notice("claimed the payment references of profiles registered earlier", metadata: ["claimed": "\(claimed)"])
-        }
-        return claimed
     }
 }

@@ -28,8 +28,8 @@ struct OperationsTests {
             #expect(metrics.status == .ok)
             #expect(metrics.headers[.contentType]?.hasPrefix("text/plain") == true)
             #expect(metrics.text.contains(#"ledger_http_requests_total{method="GET",route="/readyz",status="200"} 1"#))
-            // Three: the policy seeded at the first start, the mark that every reference is claimed, and the probe.
-            #expect(metrics.text.contains(#"ledger_events_appended_total{backend="\#(backend.rawValue)"} 3"#))
+            // Two: the policy seeded at the first start, and the probe.
+            #expect(metrics.text.contains(#"ledger_events_appended_total{backend="\#(backend.rawValue)"} 2"#))
             #expect(metrics.text.contains("ledger_http_request_duration_seconds_bucket"))
         }
     }

@@ -26,14 +26,17 @@ struct RebuildEqualsLiveTests {
         let payPal = try await PayPalStandIn.start(clientID: "client-1", clientSecret: "secret-1")
         let trustFile = FileManager.default.temporaryDirectory.appendingPathComponent("paypal-ca-\(UUID().uuidString).pem")
         try Data(payPal.caCertificatePEM.utf8).write(to: trustFile)
-        // One instant for the whole test, so evaluations at "now" cannot differ between the two passes.
-        let fixed = Date()
+        // A clock that moves a millisecond at every reading: the instant an event is recorded is never the
+        // instant a projection handles it, so a row written from the projection's clock would differ between
+        // the live pass and the rebuild. Dates stay the same, so evaluations at "now" do not.
+        let clock = TestClock(Date())
+        let fixed = clock.now
         let runtime = try await TestRuntime.make(backend, settings: [
             "card.secret_key": "sk_test_rebuild", "card.api_base_url": card.baseURL, "card.webhook_secrets": "whsec_rebuild",
             "paypal.api_base_url": payPal.baseURL, "paypal.client_id": "client-1", "paypal.client_secret": "secret-1",
             "paypal.webhook_id": "WH-REBUILD", "paypal.certificate_hosts": PayPalStandIn.certificateHost,
             "paypal.trust_roots_file": trustFile.path,
-        ], now: { fixed })
+        ], now: clock.ticking(0.001))
         do {
             try await Self.liveHistory(runtime: runtime, card: card, payPal: payPal, today: runtime.profiles.policy.calendar.date(at: fixed))
             try await (runtime.store as? any EventStoreTestHooks)?.waitUntilAllCommittedEventsAreVisible()

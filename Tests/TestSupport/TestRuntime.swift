@@ -54,6 +54,14 @@ public final class TestClock: Sendable {
 
     /// The clock as the runtime takes it.
     public var function: @Sendable () -> Date { { self.now } }
+
+    /// A clock that moves `step` forward each time it is read, so no two readings are equal.
+    public var ticking: @Sendable (_ step: TimeInterval) -> (@Sendable () -> Date) {
+        { step in { self.current.withLock { now in
+            now += step
+            return now
+        } } }
+    }
 }
 
 import Synchronization

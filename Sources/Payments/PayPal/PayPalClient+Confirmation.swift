@@ -4,8 +4,10 @@ extension PayPalClient {
     /// A webhook's body is signed only through a CRC-32, so it is a notice, not evidence: the capture, refund or
     /// dispute is fetched by its id (`GET /v2/payments/captures/{id}`, `/v2/payments/refunds/{id}`,
     /// `/v1/customer/disputes/{id}`) and the answer replaces everything the event said about it (amount, status,
-    /// `custom_id`, the refunded capture). A capture's kind comes from its current status, so a forged
-    /// `COMPLETED` for a capture PayPal still holds is recorded as pending. Other facts are returned unchanged.
+    /// `custom_id`, the refunded capture). A capture's kind comes from its current status; a notice that a capture
+    /// completed or was denied while the API still shows it pending is not confirmed (``PayPalProviderError``
+    /// `unavailable`), so a forged `COMPLETED` records nothing and a genuine one is delivered again. Other facts
+    /// are returned unchanged.
     ///
     /// Throws ``PayPalProviderError`` with status 404 when PayPal knows no such resource.
     public func confirmed(_ fact: PayPalFact) async throws(PayPalProviderError) -> PayPalFact {
@@ -15,6 +17,11 @@ extension PayPalClient {
             let wire = try await get("/v2/payments/captures/\(notice.captureID)", as: PayPalWireCapture.self)
             guard let kind = PayPalCaptureFact.Kind(apiStatus: wire.status ?? "") else {
                 throw PayPalProviderError(.malformedResponse, "capture \(notice.captureID) has status '\((wire.status ?? "").prefix(40))', which is not one PayPal documents")
+            }
+            if kind == .pending, notice.kind != .pending {
+                // The notice says the capture ended, the API does not show it yet: not confirmed now, and not
+                // recorded as pending either, so PayPal's redelivery finds the final state.
+                throw PayPalProviderError(.unavailable, "PayPal's API still shows capture \(notice.captureID) as \(wire.status ?? "PENDING")")
             }
             let capture = try Self.readResource { () throws(PayPalWebhookError) in try PayPalFact.capture(wire, kind: kind) }
             try Self.checkSameResource(capture.captureID, notice.captureID, "capture")
