@@ -8,8 +8,20 @@ import Foundation
 /// `0007` onwards), from `Sources/LedgerService/Migrations/<dialect>/`. The numbers form one sequence, so a
 /// database records one history whichever module a migration came from.
 public enum LedgerMigrations {
-    /// Every migration of `dialect`, the store's and the service's, sorted by version.
+    /// Every migration of `dialect`, the store's and the service's, sorted by version. The files are read once
+    /// per process: `/readyz` asks on every probe.
     public static func all(for dialect: SQLDialect) throws -> [Migration] {
+        guard let loaded = loaded[dialect] else {
+            throw EventStoreError(.migration, "no migrations are known for \(dialect.rawValue)")
+        }
+        return try loaded.get()
+    }
+
+    private static let loaded: [SQLDialect: Result<[Migration], any Error>] = Dictionary(
+        uniqueKeysWithValues: SQLDialect.allCases.map { dialect in (dialect, Result { try load(dialect) }) }
+    )
+
+    private static func load(_ dialect: SQLDialect) throws -> [Migration] {
         guard let folder = Bundle.module.url(forResource: "Migrations", withExtension: nil)?.appendingPathComponent(dialect.rawValue, isDirectory: true) else {
             throw EventStoreError(.migration, "the service's migrations are missing from this build's resources")
         }
