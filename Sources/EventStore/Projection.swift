@@ -95,6 +95,51 @@ public struct ProjectionRunner: Sendable {
         return try await catchUp()
     }
 
+    /// Deletes several read models and their checkpoints in one transaction, then replays the whole log into
+    /// all of them in one pass: each batch is read once and handed to every projection, in one transaction that
+    /// also stores every checkpoint. Returns how many events the pass read.
+    ///
+    /// Batches are large (the store's read limit by default): a fold then loads and stores each stream's state
+    /// once per batch instead of once per few hundred events. Memory follows the batch, not the log.
+    @discardableResult
+    public static func rebuild(_ projections: [any Projection], store: any EventStore, batchSize: Int? = nil) async throws -> Int {
+        guard !projections.isEmpty else { return 0 }
+        try await store.withReadModelTransaction { connection in
+            for projection in projections {
+                _ = try await lockCheckpoint(projection.name, connection)
+                try await projection.reset(connection)
+                try await connection.execute(
+                    "UPDATE projection_checkpoints SET commit_order = 0, position = 0 WHERE name = ?", [.text(projection.name)]
+                )
+            }
+        }
+        let limit = min(max(1, batchSize ?? store.limits.readBatchMax), store.limits.readBatchMax)
+        var total = 0
+        while true {
+            let read = try await store.withReadModelTransaction { connection in
+                // Each projection resumes from its own checkpoint (a live runner may have moved one on meanwhile);
+                // the batch starts at the earliest and each projection is handed only what it has not seen.
+                var checkpoints: [LogCursor] = []
+                for projection in projections { checkpoints.append(try await lockCheckpoint(projection.name, connection)) }
+                let from = checkpoints.min() ?? .start
+                let events = try await store.readAll(after: from, limit: limit, in: connection)
+                guard let last = events.last else { return 0 }
+                for (projection, checkpoint) in zip(projections, checkpoints) {
+                    let unseen = checkpoint == from ? events[...] : events.drop(while: { $0.cursor <= checkpoint })
+                    guard !unseen.isEmpty else { continue }
+                    try await projection.apply(Array(unseen), connection)
+                    try await connection.execute(
+                        "UPDATE projection_checkpoints SET commit_order = ?, position = ? WHERE name = ?",
+                        [.integer(last.cursor.commitOrder), .integer(last.cursor.position), .text(projection.name)]
+                    )
+                }
+                return events.count
+            }
+            total += read
+            if read < limit { return total }
+        }
+    }
+
     /// Where the projection has got to.
     public func checkpoint() async throws -> LogCursor {
         let name = projection.name

@@ -28,20 +28,20 @@ public struct BankIndexProjection: Projection {
             }
             state.version = recorded.version
         }
-        for (_, _, state) in folded {
-            guard let received = state.received else { continue }
-            let shares = state.listingShares.map(\.share.profileID)
-            try await connection.execute(
-                """
-                INSERT INTO bank_payments (payment_id, payer_account, end_to_end_id, profile_id) VALUES (?, ?, ?, ?)
-                ON CONFLICT (payment_id) DO UPDATE SET profile_id = excluded.profile_id
-                """,
-                [
+        try await BulkUpsert(
+            table: "bank_payments", columns: ["payment_id", "payer_account", "end_to_end_id", "profile_id"],
+            onConflict: "ON CONFLICT (payment_id) DO UPDATE SET profile_id = excluded.profile_id"
+        ).write(
+            folded.compactMap { _, _, state in
+                guard let received = state.received else { return nil }
+                let shares = state.listingShares.map(\.share.profileID)
+                return [
                     .text(received.paymentID.rawValue), .optional(received.payerAccount), .optional(received.endToEndID),
                     .optional(shares.count == 1 ? shares[0].rawValue : nil),
                 ]
-            )
-        }
+            },
+            connection
+        )
     }
 }
 

@@ -41,15 +41,25 @@ struct FoldedStates<State: Codable & Sendable>: Sendable {
 
     /// Stores the state of `stream` at `version`.
     func save(_ state: State, stream: String, version: Int64, _ connection: any ReadModelConnection) async throws {
+        try await saveAll([(stream, version, state)], connection)
+    }
+
+    /// Stores the states of several distinct streams, a few statements for all of them.
+    func saveAll(_ states: [(stream: String, version: Int64, state: State)], _ connection: any ReadModelConnection) async throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        let json = String(decoding: try encoder.encode(state), as: UTF8.self)
-        try await connection.execute(
-            """
-            INSERT INTO projection_states (projection, stream, version, state) VALUES (?, ?, ?, ?)
-            ON CONFLICT (projection, stream) DO UPDATE SET version = excluded.version, state = excluded.state
-            """,
-            [.text(projection), .text(stream), .integer(version), .text(json)]
+        var rows: [[SQLValue]] = []
+        rows.reserveCapacity(states.count)
+        for (stream, version, state) in states {
+            rows.append([.text(projection), .text(stream), .integer(version), .text(String(decoding: try encoder.encode(state), as: UTF8.self))])
+        }
+        try await Self.upsert.write(rows, connection)
+    }
+
+    private static var upsert: BulkUpsert {
+        BulkUpsert(
+            table: "projection_states", columns: ["projection", "stream", "version", "state"],
+            onConflict: "ON CONFLICT (projection, stream) DO UPDATE SET version = excluded.version, state = excluded.state"
         )
     }
 
@@ -59,7 +69,7 @@ struct FoldedStates<State: Codable & Sendable>: Sendable {
     }
 
     /// Bind parameters per query, well under both backends' limits.
-    static var streamsPerQuery: Int { 200 }
+    static var streamsPerQuery: Int { 1_000 }
 }
 
 extension FoldedStates {
@@ -83,14 +93,14 @@ extension FoldedStates {
         guard !order.isEmpty else { return [] }
         let kept = try await load(order, connection)
         var folded: [(stream: String, version: Int64, state: State)] = []
+        folded.reserveCapacity(order.count)
         for stream in order {
             var state = kept[stream] ?? initial()
             let streamEvents = byStream[stream] ?? []
             for event in streamEvents { try evolve(&state, event) }
-            let version = streamEvents.last?.version ?? 0
-            try await save(state, stream: stream, version: version, connection)
-            folded.append((stream, version, state))
+            folded.append((stream, streamEvents.last?.version ?? 0, state))
         }
+        try await saveAll(folded, connection)
         return folded
     }
 }

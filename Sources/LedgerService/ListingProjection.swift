@@ -32,41 +32,48 @@ public struct ListingProjection: Projection {
             // A type this build does not know is skipped, but still counts towards the stream's version.
             state.version = recorded.version
         }
-        for (_, _, state) in folded {
-            try await write(state, connection)
-        }
+        let (instant, policy) = (now(), policy())
+        try await Self.rows.write(folded.compactMap { Self.row($0.state, at: instant, policy: policy) }, connection)
     }
 
     /// Evaluates one profile's row again from its kept state, at the service clock's now (the sweeper does
     /// this when a scheduled change falls due). A row written from a newer state in the meantime is kept: rows
     /// only move forward in their stream's version.
     public func refresh(_ profileID: ProfileID, _ connection: any ReadModelConnection) async throws {
-        guard let state = try await states.load([profileID.streamName], connection)[profileID.streamName] else { return }
-        try await write(state, connection)
+        guard let state = try await states.load([profileID.streamName], connection)[profileID.streamName],
+              let row = Self.row(state, at: now(), policy: policy()) else { return }
+        try await Self.rows.write([row], connection)
     }
 
-    private func write(_ state: ProfileState, _ connection: any ReadModelConnection) async throws {
-        guard let profileID = state.profileID else { return }
-        let evaluation = state.evaluate(at: now(), policy: policy())
+    /// The `listing_status` row of a profile's state, evaluated at `instant`; nil before the profile is registered.
+    private static func row(_ state: ProfileState, at instant: Date, policy: ListingPolicy) -> [SQLValue]? {
+        guard let profileID = state.profileID else { return nil }
+        let evaluation = state.evaluate(at: instant, policy: policy)
         let basis: String? = evaluation.basis.map { basis in
             basis.kind == .waiver ? "waiver:\(basis.waiverID ?? "")" : "payments:" + basis.paymentIDs.map(\.rawValue).joined(separator: ",")
         }
-        try await connection.execute(
-            """
-            INSERT INTO listing_status (profile_id, display_name, kind, status, visible, paid_through, credit_minor_units, reason, basis, next_change_at_micros, stream_version)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        return [
+            .text(profileID.rawValue), .text(state.displayName), .text(state.kind?.rawValue ?? ""), .text(evaluation.status.rawValue),
+            .bool(evaluation.visible), .optional(evaluation.paidThrough?.description), .integer(evaluation.creditMinorUnits),
+            .optional(evaluation.reason?.rawValue), .optional(basis), .optional(evaluation.nextChangeAt.map(Self.micros)),
+            .integer(state.version),
+        ]
+    }
+
+    private static var rows: BulkUpsert {
+        BulkUpsert(
+            table: "listing_status",
+            columns: [
+                "profile_id", "display_name", "kind", "status", "visible", "paid_through", "credit_minor_units", "reason", "basis",
+                "next_change_at_micros", "stream_version",
+            ],
+            onConflict: """
             ON CONFLICT (profile_id) DO UPDATE SET
                 display_name = excluded.display_name, kind = excluded.kind, status = excluded.status, visible = excluded.visible,
                 paid_through = excluded.paid_through, credit_minor_units = excluded.credit_minor_units, reason = excluded.reason,
                 basis = excluded.basis, next_change_at_micros = excluded.next_change_at_micros, stream_version = excluded.stream_version
             WHERE listing_status.stream_version <= excluded.stream_version
-            """,
-            [
-                .text(profileID.rawValue), .text(state.displayName), .text(state.kind?.rawValue ?? ""), .text(evaluation.status.rawValue),
-                .bool(evaluation.visible), .optional(evaluation.paidThrough?.description), .integer(evaluation.creditMinorUnits),
-                .optional(evaluation.reason?.rawValue), .optional(basis), .optional(evaluation.nextChangeAt.map(Self.micros)),
-                .integer(state.version),
-            ]
+            """
         )
     }
 

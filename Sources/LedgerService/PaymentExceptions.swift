@@ -43,29 +43,35 @@ public struct PaymentExceptionsProjection: Projection {
                 state.resolvedAt = recorded.recordedAt
             }
         }
-        for (stream, _, state) in folded {
-            try await write(PaymentID(rawValue: String(stream.dropFirst("payment-".count))), state, connection)
-        }
+        try await Self.rows.write(
+            folded.compactMap { Self.row(PaymentID(rawValue: String($0.stream.dropFirst("payment-".count))), $0.state) }, connection
+        )
     }
 
-    private func write(_ paymentID: PaymentID, _ state: HeldPaymentState, _ connection: any ReadModelConnection) async throws {
-        guard let held = state.payment.held, let received = state.payment.received else { return }
+    /// The `payment_exceptions` row of a payment that was held; nil for one that never was.
+    private static func row(_ paymentID: PaymentID, _ state: HeldPaymentState) -> [SQLValue]? {
+        guard let held = state.payment.held, let received = state.payment.received else { return nil }
         let resolution = state.resolution
-        try await connection.execute(
-            """
-            INSERT INTO payment_exceptions (payment_id, method, amount_minor_units, currency, purpose, profile_id, reason_code, reason,
-                                            suggested_profile_id, details, raised_at_micros, resolved, resolution, resolved_at_micros)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        return [
+            .text(paymentID.rawValue), .text(received.method.rawValue), .integer(received.amount.minorUnits), .text(received.amount.currency),
+            .text(received.purpose.rawValue), .optional(received.profileID?.rawValue), .text(held.reasonCode.rawValue), .text(held.reason),
+            .optional(held.suggestedProfileID?.rawValue), .text("\(received.effectiveDate) \(received.amount): \(received.note)"),
+            .integer(ListingProjection.micros(held.occurredAt)), .bool(resolution != nil), .optional(resolution),
+            .optional(resolution == nil ? nil : state.resolvedAt.map(ListingProjection.micros)),
+        ]
+    }
+
+    private static var rows: BulkUpsert {
+        BulkUpsert(
+            table: "payment_exceptions",
+            columns: [
+                "payment_id", "method", "amount_minor_units", "currency", "purpose", "profile_id", "reason_code", "reason",
+                "suggested_profile_id", "details", "raised_at_micros", "resolved", "resolution", "resolved_at_micros",
+            ],
+            onConflict: """
             ON CONFLICT (payment_id) DO UPDATE SET resolved = excluded.resolved, resolution = excluded.resolution,
                 resolved_at_micros = excluded.resolved_at_micros
-            """,
-            [
-                .text(paymentID.rawValue), .text(received.method.rawValue), .integer(received.amount.minorUnits), .text(received.amount.currency),
-                .text(received.purpose.rawValue), .optional(received.profileID?.rawValue), .text(held.reasonCode.rawValue), .text(held.reason),
-                .optional(held.suggestedProfileID?.rawValue), .text("\(received.effectiveDate) \(received.amount): \(received.note)"),
-                .integer(ListingProjection.micros(held.occurredAt)), .bool(resolution != nil), .optional(resolution),
-                .optional(resolution == nil ? nil : state.resolvedAt.map(ListingProjection.micros)),
-            ]
+            """
         )
     }
 }

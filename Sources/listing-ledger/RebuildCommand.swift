@@ -6,7 +6,7 @@ import LedgerService
 struct RebuildCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rebuild",
-        abstract: "Rebuild the read models (listing status) from the event log."
+        abstract: "Rebuild every read model (listing status, payment exceptions, bank index) from the event log in one pass."
     )
 
     @OptionGroup var common: CommonOptions
@@ -14,10 +14,9 @@ struct RebuildCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingFailures {
             try await withRuntime(common) { runtime in
-                for runner in runtime.projectionRunners {
-                    let count = try await runner.rebuild()
-                    print("\(runner.projection.name): replayed \(count) events")
-                }
+                let projections = runtime.projectionRunners.map(\.projection)
+                let count = try await ProjectionRunner.rebuild(projections, store: runtime.store)
+                print("\(projections.map(\.name).joined(separator: ", ")): replayed \(count) events in one pass")
             }
         }
     }
