@@ -14,35 +14,45 @@ extension SQLiteEventStore {
         expecting expectedVersion: ExpectedVersion
     ) async throws -> AppendResult {
         try limits.validate(events, stream: stream, expecting: expectedVersion)
-        return try await appendQueue.submit(
-            PendingAppend(stream: stream, expectedVersion: expectedVersion, events: events), weight: events.count,
+        let results = try await appendQueue.submit(
+            [PendingAppend(stream: stream, expectedVersion: expectedVersion, events: events)], weight: events.count,
             write: { batch in await self.writeBatch(batch) }
+        )
+        guard let result = results.first else {
+            throw EventStoreError(.unavailable, "an append to '\(stream)' was answered without a result")
+        }
+        return result
+    }
+
+    /// Appends to several streams, all or nothing. Shares the next write transaction and its commit flush with
+    /// the appends that arrive meanwhile, as single-stream appends do; its own part runs inside a savepoint, so
+    /// a conflict in any of its streams undoes all of its streams and nothing of the others.
+    public func append(_ appends: [StreamAppend]) async throws -> [AppendResult] {
+        try limits.validate(appends)
+        guard !appends.isEmpty else { return [] }
+        let pending = appends.map { PendingAppend(stream: $0.stream, expectedVersion: $0.expectedVersion, events: $0.events) }
+        return try await appendQueue.submit(
+            pending, weight: pending.reduce(0) { $0 + $1.events.count }, write: { batch in await self.writeBatch(batch) }
         )
     }
 
-    /// Writes one batch of single-stream appends in one transaction, answering each. A conflict or an
-    /// idempotency mismatch is found before its append writes anything, so it fails that append alone; any
-    /// other failure rolls the transaction back, and the appends are then written one at a time.
-    func writeBatch(_ batch: [PendingAppend]) async -> [Result<AppendResult, any Error>] {
+    /// Writes one batch of appends in one transaction, answering each. A conflict or an idempotency mismatch
+    /// fails that append alone: a single-stream append finds it before writing anything, and a multi-stream
+    /// append is rolled back to its savepoint. Any other failure rolls the transaction back, and the appends
+    /// are then written one at a time.
+    func writeBatch(_ batch: [[PendingAppend]]) async -> [Result<[AppendResult], any Error>] {
         let recordedAtMicros = Self.micros(now())
         do {
             let results = try await mappingErrors {
                 try await withWriteTransaction { connection in
-                    var results: [Result<AppendResult, any Error>] = []
-                    for append in batch {
-                        do {
-                            results.append(.success(try await Self.append(
-                                append.events, hashes: append.hashes, to: append.stream, expecting: append.expectedVersion,
-                                recordedAtMicros: recordedAtMicros, on: connection
-                            )))
-                        } catch let error as EventStoreError where error.code == .versionConflict || error.code == .idempotencyMismatch {
-                            results.append(.failure(error))
-                        }
+                    var results: [Result<[AppendResult], any Error>] = []
+                    for request in batch {
+                        results.append(try await Self.write(request, recordedAtMicros: recordedAtMicros, on: connection))
                     }
                     return results
                 }
             }
-            let appended = results.compactMap { try? $0.get() }.filter { !$0.wasAlreadyStored }.reduce(0) { $0 + $1.positions.count }
+            let appended = results.compactMap { try? $0.get() }.joined().filter { !$0.wasAlreadyStored }.reduce(0) { $0 + $1.positions.count }
             if appended > 0 {
                 appendedEvents.increment(by: appended)
                 signal.signal()
@@ -50,37 +60,46 @@ extension SQLiteEventStore {
             return results
         } catch {
             guard batch.count > 1 else { return [.failure(error)] }
-            var results: [Result<AppendResult, any Error>] = []
-            for append in batch {
-                results += await writeBatch([append])
+            var results: [Result<[AppendResult], any Error>] = []
+            for request in batch {
+                results += await writeBatch([request])
             }
             return results
         }
     }
 
-    public func append(_ appends: [StreamAppend]) async throws -> [AppendResult] {
-        try limits.validate(appends)
-        let hashes = appends.map { append in append.events.map { ContentHash.of($0, stream: append.stream) } }
-        let recordedAtMicros = Self.micros(now())
-        let results = try await mappingErrors {
-            try await withWriteTransaction { connection in
-                var results: [AppendResult] = []
-                for (append, hashes) in zip(appends, hashes) {
-                    results.append(try await Self.append(
-                        append.events, hashes: hashes, to: append.stream, expecting: append.expectedVersion,
-                        recordedAtMicros: recordedAtMicros, on: connection
-                    ))
-                }
-                try AppendResult.checkWholeReplay(results)
-                return results
+    /// One request's appends inside the open write transaction: its answer, or the conflict that refused it.
+    private static func write(
+        _ request: [PendingAppend], recordedAtMicros: Int64, on connection: SQLiteConnection
+    ) async throws -> Result<[AppendResult], any Error> {
+        func refusable(_ error: EventStoreError) -> Bool { error.code == .versionConflict || error.code == .idempotencyMismatch }
+        if request.count == 1, let append = request.first {
+            do {
+                return .success([try await Self.append(
+                    append.events, hashes: append.hashes, to: append.stream, expecting: append.expectedVersion,
+                    recordedAtMicros: recordedAtMicros, on: connection
+                )])
+            } catch let error as EventStoreError where refusable(error) {
+                return .failure(error)
             }
         }
-        let appended = results.filter { !$0.wasAlreadyStored }.reduce(0) { $0 + $1.positions.count }
-        if appended > 0 {
-            appendedEvents.increment(by: appended)
-            signal.signal()
+        _ = try await connection.query("SAVEPOINT multi_stream_append")
+        do {
+            var results: [AppendResult] = []
+            for append in request {
+                results.append(try await Self.append(
+                    append.events, hashes: append.hashes, to: append.stream, expecting: append.expectedVersion,
+                    recordedAtMicros: recordedAtMicros, on: connection
+                ))
+            }
+            try AppendResult.checkWholeReplay(results)
+            _ = try await connection.query("RELEASE multi_stream_append")
+            return .success(results)
+        } catch let error as EventStoreError where refusable(error) {
+            _ = try await connection.query("ROLLBACK TO multi_stream_append")
+            _ = try await connection.query("RELEASE multi_stream_append")
+            return .failure(error)
         }
-        return results
     }
 
     /// One stream's append inside an open write transaction.

@@ -29,7 +29,8 @@ public final class SQLiteEventStore: EventStore {
     let logger: Logger
     let appendedEvents: Counter
     /// Single-stream appends waiting to share a write transaction; one at a time, as there is one writer.
-    let appendQueue: GroupCommit<PendingAppend, AppendResult>
+    /// Single- and multi-stream appends alike: a request is the list of its streams' appends.
+    let appendQueue: GroupCommit<[PendingAppend], [AppendResult]>
 
     private init(
         path: String, writer: SQLiteConnection, readers: [SQLiteConnection], limits: EventStoreLimits,

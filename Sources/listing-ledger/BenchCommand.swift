@@ -4,13 +4,13 @@ import Foundation
 import LedgerService
 import Logging
 
-/// `listing-ledger bench append|replay|import|rebuild`: event-store throughput on either backend, statement import,
+/// `listing-ledger bench append|replay|import|rebuild|webhooks`: event-store throughput on either backend, statement import, card webhooks end to end,
 /// and rebuilding the read models.
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Measure event-store throughput, statement import and read-model rebuilds (see Benchmarks/README.md).",
-        subcommands: [Append.self, Replay.self, Import.self, Rebuild.self]
+        abstract: "Measure event-store throughput, statement import, read-model rebuilds and card webhooks end to end (see Benchmarks/README.md).",
+        subcommands: [Append.self, Replay.self, Import.self, Rebuild.self, Webhooks.self]
     )
 
     struct Append: AsyncParsableCommand {

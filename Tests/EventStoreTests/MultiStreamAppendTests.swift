@@ -101,4 +101,67 @@ struct MultiStreamAppendTests {
             }
         }
     }
+
+    /// Multi-stream appends that arrive together share a transaction (and so its commit flush) with each other and
+    /// with single-stream appends, each keeping its own checks and its own answer.
+    @Test(arguments: Backend.allCases)
+    func concurrentAppendsShareCommitsAndAConflictFailsOnlyItsOwnAppend(backend: Backend) async throws {
+        try await TestDatabase.withStore(backend) { store, _ in
+            let requests = 48
+            for index in 0..<requests where index % 3 == 1 {
+                _ = try await store.append([makeEvent("Taken")], to: "taken-\(index)", expecting: .noStream)
+            }
+            let outcomes = try await withThrowingTaskGroup(of: (Int, EventStoreError.Code?).self) { group in
+                for index in 0..<requests {
+                    group.addTask {
+                        do {
+                            switch index % 3 {
+                            case 0:
+                                _ = try await store.append([
+                                    StreamAppend(stream: "inbox-\(index)", events: [makeEvent("In")], expecting: .noStream),
+                                    StreamAppend(stream: "payment-\(index)", events: [makeEvent("Paid"), makeEvent("Held")], expecting: .noStream),
+                                ])
+                            case 1:
+                                // Its second stream exists already: none of its streams may be written.
+                                _ = try await store.append([
+                                    StreamAppend(stream: "inbox-\(index)", events: [makeEvent("In")], expecting: .noStream),
+                                    StreamAppend(stream: "taken-\(index)", events: [makeEvent("Paid")], expecting: .noStream),
+                                ])
+                            default:
+                                _ = try await store.append([makeEvent("Alone")], to: "single-\(index)", expecting: .noStream)
+                            }
+                            return (index, nil)
+                        } catch let error as EventStoreError {
+                            return (index, error.code)
+                        }
+                    }
+                }
+                var outcomes: [Int: EventStoreError.Code?] = [:]
+                for try await (index, code) in group { outcomes[index] = code }
+                return outcomes
+            }
+            for index in 0..<requests {
+                switch index % 3 {
+                case 1:
+                    #expect(outcomes[index] == .some(.versionConflict), "request \(index)")
+                    #expect(try await store.readStream("inbox-\(index)", fromVersion: 1, limit: 10).isEmpty, "request \(index)")
+                    #expect(try await store.readStream("taken-\(index)", fromVersion: 1, limit: 10).count == 1, "request \(index)")
+                case 0:
+                    #expect(outcomes[index] == .some(nil), "request \(index)")
+                    #expect(try await store.readStream("payment-\(index)", fromVersion: 1, limit: 10).map(\.type) == ["Paid", "Held"])
+                default:
+                    #expect(outcomes[index] == .some(nil), "request \(index)")
+                }
+            }
+            let written = try await readEntireLog(store).filter { $0.type != "Taken" }
+            #expect(written.count == requests / 3 * 3 + requests / 3)
+            // Events written in one transaction carry its one recording instant: fewer instants than committed
+            // multi-stream requests means some of them shared a transaction. On PostgreSQL each multi-stream
+            // append still has a transaction of its own (see Benchmarks/README.md).
+            if backend == .sqlite {
+                let multiStream = Set(written.filter { $0.stream.hasPrefix("inbox-") }.map(\.recordedAt))
+                #expect(multiStream.count < requests / 3, "\(multiStream.count) transactions for \(requests / 3) committed multi-stream requests")
+            }
+        }
+    }
 }

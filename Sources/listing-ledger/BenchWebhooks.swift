@@ -1,0 +1,192 @@
+import ArgumentParser
+import AsyncHTTPClient
+import EventStore
+import Foundation
+import LedgerCore
+import LedgerHTTP
+import LedgerService
+import Logging
+import NIOCore
+import NIOHTTP1
+import Payments
+import ServiceLifecycle
+import Synchronization
+
+extension BenchCommand {
+    /// `bench webhooks`: signed card webhooks over HTTP on loopback, each paying one profile's listing.
+    struct Webhooks: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Send signed card webhooks to the running service over many connections and time them end to end.",
+            discussion: """
+            Registers and certifies --webhooks profiles through the services, starts the service on a free loopback \
+            port (HTTP API and background work, as `serve` runs them), and sends one signed \
+            `checkout.session.completed` webhook per profile, paying its listing contribution, over --connections \
+            keep-alive connections. Reports the webhooks accepted per second (each answered only once durable), \
+            the answer times, and how long after the last answer every profile was listed in the read model.
+            """
+        )
+        @OptionGroup var common: CommonOptions
+        @Option(help: "Webhooks to send, one per profile.") var webhooks: Int = 10_000
+        @Option(help: "Concurrent keep-alive connections.") var connections: Int = 16
+
+        func validate() throws {
+            guard (1...1_000_000).contains(webhooks), (1...256).contains(connections) else {
+                throw ValidationError("--webhooks must be 1 to 1,000,000 and --connections 1 to 256")
+            }
+        }
+
+        func run() async throws {
+            try await reportingFailures {
+                let secret = "whsec_bench_\(UUID().uuidString.prefix(8).lowercased())"
+                let configuration = try await common.resolve(extra: [
+                    "card.webhook_secrets": secret, "http.host": "127.0.0.1", "http.port": "0",
+                ])
+                // Requests are not logged one by one while measuring.
+                var logger = Logger(label: "bench")
+                logger.logLevel = .warning
+                let runtime = try await LedgerRuntime.open(configuration, logger: logger)
+                do {
+                    try await Self.measure(runtime, secret: secret, webhooks: webhooks, connections: connections)
+                } catch {
+                    await runtime.close()
+                    throw error
+                }
+                await runtime.close()
+            }
+        }
+
+        static func measure(_ runtime: LedgerRuntime, secret: String, webhooks: Int, connections: Int) async throws {
+            let run = String(UUID().uuidString.prefix(6).lowercased())
+            let profiles = try (0..<webhooks).map { try ProfileID("hook-\(run)-\($0)") }
+            try await register(profiles, runtime)
+            printError("registered and certified \(profiles.count) profiles; sending the webhooks")
+            let port = Mutex<Int?>(nil)
+            let application = buildApplication(runtime: runtime) { bound in port.withLock { $0 = bound } }
+            let group = ServiceGroup(configuration: .init(services: [application], logger: Logger(label: "bench")))
+            let server = Task { try await group.run() }
+            defer { server.cancel() }
+            var waited = 0
+            while port.withLock({ $0 }) == nil {
+                guard waited < 1_000 else { throw Failure.failed("the service did not start listening within 10 s") }
+                try await Task.sleep(for: .milliseconds(10))
+                waited += 1
+            }
+            let url = "http://127.0.0.1:\(port.withLock { $0 } ?? 0)/webhooks/card"
+            let bodies = profiles.enumerated().map { index, profileID in checkoutCompleted(profileID, run: run, index: index) }
+
+            var clientConfiguration = HTTPClient.Configuration()
+            clientConfiguration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: connections)
+            let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: clientConfiguration)
+            let clock = ContinuousClock()
+            let started = clock.now
+            let latencies: [Duration]
+            do {
+                latencies = try await withThrowingTaskGroup(of: [Duration].self) { tasks in
+                    for connection in 0..<connections {
+                        tasks.addTask {
+                            var mine: [Duration] = []
+                            for index in stride(from: connection, to: bodies.count, by: connections) {
+                                let sent = clock.now
+                                try await post(bodies[index], to: url, secret: secret, client: client)
+                                mine.append(clock.now - sent)
+                            }
+                            return mine
+                        }
+                    }
+                    var all: [Duration] = []
+                    for try await part in tasks { all += part }
+                    return all
+                }
+            } catch {
+                try? await client.shutdown()
+                throw error
+            }
+            let answered = clock.now
+            try await client.shutdown()
+            let seconds = (answered - started).seconds
+            let sorted = latencies.sorted()
+            func percentile(_ fraction: Double) -> Double {
+                sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(Double(sorted.count) * fraction))].seconds * 1_000
+            }
+            print(String(
+                format: "webhooks %@: %d accepted over %d connections in %.2f s: %.0f webhooks/s, p50 %.1f ms, p99 %.1f ms, max %.1f ms",
+                runtime.store.backendName, latencies.count, connections, seconds, Double(latencies.count) / seconds,
+                percentile(0.50), percentile(0.99), (sorted.last ?? .zero).seconds * 1_000
+            ))
+            // The listing read model has every profile visible once the projections have handled every webhook.
+            let listed = try await waitUntilListed(profiles.count, run: run, runtime)
+            let caughtUp = clock.now
+            print(String(
+                format: "listed: %d of %d profiles visible in the read model %.2f s after the last answer (%.0f webhooks/s end to end)",
+                listed, profiles.count, (caughtUp - answered).seconds, Double(latencies.count) / (caughtUp - started).seconds
+            ))
+            await group.triggerGracefulShutdown()
+            _ = try? await server.value
+        }
+
+        /// Registers and certifies the profiles through the services, 16 at a time.
+        static func register(_ profiles: [ProfileID], _ runtime: LedgerRuntime) async throws {
+            let metadata = CommandAttribution.metadata(actor: "bench", requestID: nil)
+            let writers = 16
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for writer in 0..<writers {
+                    group.addTask {
+                        for index in stride(from: writer, to: profiles.count, by: writers) {
+                            let id = profiles[index]
+                            _ = try await runtime.profiles.handle(
+                                .register(kind: .mediator, displayName: "Mediator \(index)", contactEmail: "m\(index)@example.org"), profileID: id, metadata: metadata
+                            )
+                            _ = try await runtime.profiles.handle(.changeCertification(.grant, reason: "assessed"), profileID: id, metadata: metadata)
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+
+        /// A `checkout.session.completed` event as the card provider sends it: paid, 125 EUR, for the listing.
+        static func checkoutCompleted(_ profileID: ProfileID, run: String, index: Int) -> Data {
+            let created = Int64(Date().timeIntervalSince1970)
+            let session = "cs_bench_\(run)_\(index)"
+            return Data("""
+            {"id":"evt_bench_\(run)_\(index)","object":"event","api_version":"2024-06-20","created":\(created),\
+            "data":{"object":{"id":"\(session)","object":"checkout.session","amount_subtotal":12500,"amount_total":12500,\
+            "client_reference_id":"listing:\(profileID.rawValue)","created":\(created),"currency":"eur","livemode":false,\
+            "metadata":{},"mode":"payment","payment_intent":"pi_bench_\(run)_\(index)","payment_method_types":["card"],\
+            "payment_status":"paid","status":"complete"}},"livemode":false,"pending_webhooks":1,\
+            "request":{"id":null,"idempotency_key":null},"type":"checkout.session.completed"}
+            """.utf8)
+        }
+
+        /// Posts one signed delivery; anything but 200 stops the run.
+        static func post(_ body: Data, to url: String, secret: String, client: HTTPClient) async throws {
+            var request = HTTPClientRequest(url: url)
+            request.method = .POST
+            request.headers.add(name: "Content-Type", value: "application/json; charset=utf-8")
+            request.headers.add(
+                name: "Stripe-Signature", value: CardSignature.header(payload: body, secrets: [secret], timestamp: Int64(Date().timeIntervalSince1970))
+            )
+            request.body = .bytes(ByteBuffer(bytes: body))
+            let response = try await client.execute(request, timeout: .seconds(30))
+            let answer = try await response.body.collect(upTo: 64 * 1024)
+            guard response.status == .ok else {
+                throw Failure.failed("a webhook was answered \(response.status.code): \(String(buffer: answer))")
+            }
+        }
+
+        /// Waits (up to five minutes) until the listing read model shows every profile of this run listed.
+        static func waitUntilListed(_ expected: Int, run: String, _ runtime: LedgerRuntime) async throws -> Int {
+            let clock = ContinuousClock()
+            let deadline = clock.now + .seconds(300)
+            while true {
+                let listed = try await runtime.store.withReadModelConnection { connection in
+                    try await connection.query(
+                        "SELECT COUNT(*) FROM listing_status WHERE profile_id LIKE ? AND visible = 1", [.text("hook-\(run)-%")]
+                    ).first?.integer(0) ?? 0
+                }
+                if listed >= expected || clock.now > deadline { return Int(listed) }
+                try await Task.sleep(for: .milliseconds(5))
+            }
+        }
+    }
+}
