@@ -45,6 +45,12 @@ extension SQLiteEventStore {
         do {
             let results = try await mappingErrors {
                 try await withWriteTransaction { connection in
+                    let ids = batch.flatMap { $0.flatMap { $0.events.map(\.id) } }
+                    if Set(ids).count == ids.count {
+                        return try await Self.writeTogether(batch, recordedAtMicros: recordedAtMicros, on: connection)
+                    }
+                    // An id sent twice in one batch (a delivery racing its own retry): one request after the
+                    // other, so the second sees the first's events as stored.
                     var results: [Result<[AppendResult], any Error>] = []
                     for request in batch {
                         results.append(try await Self.write(request, recordedAtMicros: recordedAtMicros, on: connection))
@@ -66,6 +72,155 @@ extension SQLiteEventStore {
             }
             return results
         }
+    }
+
+    /// Every request of a batch in a few statements, whatever the batch's size: one query for the ids stored
+    /// already, one for the streams' versions, then the checks of each request in order in memory (a request
+    /// that fails its checks changes nothing, and later requests see the versions of the ones before), and one
+    /// insert for every new event. The event ids of the batch must be distinct.
+    private static func writeTogether(
+        _ batch: [[PendingAppend]], recordedAtMicros: Int64, on connection: SQLiteConnection
+    ) async throws -> [Result<[AppendResult], any Error>] {
+        let appends = batch.joined()
+        let stored = try await storedIdentities(of: appends.flatMap { $0.events.map(\.id) }, on: connection)
+        var versions = try await currentVersions(of: Array(Set(appends.map(\.stream))), on: connection)
+        var decided: [Result<[AppendResult], any Error>] = []
+        var rows: [(event: NewEvent, stream: String, version: Int64, hash: Data)] = []
+        for request in batch {
+            do {
+                var tentative = versions
+                var results: [AppendResult] = []
+                var requestRows: [(event: NewEvent, stream: String, version: Int64, hash: Data)] = []
+                for append in request {
+                    let known = append.events.compactMap { stored[$0.id] }.sorted { $0.position < $1.position }
+                    if let replayed = try StoredEventIdentity.replayResult(of: append.events, hashes: append.hashes, stream: append.stream, stored: known) {
+                        results.append(replayed)
+                        continue
+                    }
+                    let current = tentative[append.stream] ?? 0
+                    guard append.expectedVersion.isSatisfied(byActualVersion: current) else {
+                        throw EventStoreError.versionConflict(stream: append.stream, expected: append.expectedVersion, actual: current)
+                    }
+                    for (offset, event) in append.events.enumerated() {
+                        requestRows.append((event, append.stream, current + Int64(offset) + 1, append.hashes[offset]))
+                    }
+                    tentative[append.stream] = current + Int64(append.events.count)
+                    // Positions are filled in once the events are inserted.
+                    results.append(AppendResult(
+                        stream: append.stream, firstVersion: current + 1, lastVersion: current + Int64(append.events.count),
+                        positions: [], wasAlreadyStored: false
+                    ))
+                }
+                try AppendResult.checkWholeReplay(results)
+                versions = tentative
+                rows += requestRows
+                decided.append(.success(results))
+            } catch let error as EventStoreError where error.code == .versionConflict || error.code == .idempotencyMismatch {
+                decided.append(.failure(error))
+            }
+        }
+        let positions = try await insert(rows, recordedAtMicros: recordedAtMicros, on: connection)
+        return try decided.map { outcome in
+            guard case .success(let results) = outcome else { return outcome }
+            return .success(try results.map { result in
+                guard !result.wasAlreadyStored else { return result }
+                var filled = result
+                for version in result.firstVersion...result.lastVersion {
+                    guard let position = positions[StreamVersion(stream: result.stream, version: version)] else {
+                        throw EventStoreError(.unavailable, "the insert into '\(result.stream)' did not report the position of version \(version)")
+                    }
+                    filled.positions.append(position)
+                }
+                return filled
+            })
+        }
+    }
+
+    private struct StreamVersion: Hashable {
+        var stream: String
+        var version: Int64
+    }
+
+    /// Binds per statement for the batch's queries, well under SQLite's limit of 32,766.
+    private static var bindsPerStatementMax: Int { 3_600 }
+
+    /// The stored identity of each of `ids` that is stored already.
+    private static func storedIdentities(of ids: [UUID], on connection: SQLiteConnection) async throws -> [UUID: StoredEventIdentity] {
+        var stored: [UUID: StoredEventIdentity] = [:]
+        var start = ids.startIndex
+        while start < ids.endIndex {
+            let chunk = ids[start..<min(start + bindsPerStatementMax, ids.endIndex)]
+            start = chunk.endIndex
+            let placeholders = Array(repeating: "?", count: chunk.count).joined(separator: ", ")
+            let rows = try await connection.query(
+                "SELECT event_id, stream, version, position, content_hash FROM events WHERE event_id IN (\(placeholders))",
+                chunk.map { .text($0.uuidString.lowercased()) }
+            )
+            for row in rows {
+                let identity = try storedIdentity(row)
+                stored[identity.id] = identity
+            }
+        }
+        return stored
+    }
+
+    /// The current version of each of `streams`; a stream without events is absent.
+    private static func currentVersions(of streams: [String], on connection: SQLiteConnection) async throws -> [String: Int64] {
+        var versions: [String: Int64] = [:]
+        var start = streams.startIndex
+        while start < streams.endIndex {
+            let chunk = streams[start..<min(start + bindsPerStatementMax, streams.endIndex)]
+            start = chunk.endIndex
+            let placeholders = Array(repeating: "?", count: chunk.count).joined(separator: ", ")
+            let rows = try await connection.query(
+                "SELECT stream, MAX(version) FROM events WHERE stream IN (\(placeholders)) GROUP BY stream", chunk.map { .text($0) }
+            )
+            for row in rows {
+                guard let stream = row.columns[0].data.string, let version = row.columns[1].data.integer else {
+                    throw EventStoreError(.unavailable, "a stream's version could not be read; the database is damaged")
+                }
+                versions[stream] = Int64(version)
+            }
+        }
+        return versions
+    }
+
+    /// Inserts `rows` in order, a few hundred per statement, and returns each one's position.
+    private static func insert(
+        _ rows: [(event: NewEvent, stream: String, version: Int64, hash: Data)], recordedAtMicros: Int64, on connection: SQLiteConnection
+    ) async throws -> [StreamVersion: Int64] {
+        var positions: [StreamVersion: Int64] = [:]
+        let columns = 9
+        var start = rows.startIndex
+        while start < rows.endIndex {
+            let chunk = rows[start..<min(start + bindsPerStatementMax / columns, rows.endIndex)]
+            start = chunk.endIndex
+            var binds: [SQLiteData] = []
+            binds.reserveCapacity(chunk.count * columns)
+            for row in chunk {
+                binds += [
+                    .text(row.event.id.uuidString.lowercased()), .text(row.stream), .integer(Int(row.version)), .text(row.event.type),
+                    .integer(row.event.schemaVersion), .blob(ByteBuffer(data: row.event.data)),
+                    .blob(ByteBuffer(data: row.event.metadata.encoded())), .blob(ByteBuffer(data: row.hash)), .integer(Int(recordedAtMicros)),
+                ]
+            }
+            let values = Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?, ?)", count: chunk.count).joined(separator: ", ")
+            let inserted = try await connection.query(
+                """
+                INSERT INTO events (event_id, stream, version, type, schema_version, data, metadata, content_hash, recorded_at_micros)
+                VALUES \(values) RETURNING stream, version, position
+                """,
+                binds
+            )
+            for row in inserted {
+                guard let stream = row.columns[0].data.string, let version = row.columns[1].data.integer,
+                      let position = row.columns[2].data.integer else {
+                    throw EventStoreError(.unavailable, "an inserted event's position could not be read")
+                }
+                positions[StreamVersion(stream: stream, version: Int64(version))] = Int64(position)
+            }
+        }
+        return positions
     }
 
     /// One request's appends inside the open write transaction: its answer, or the conflict that refused it.
@@ -150,20 +305,17 @@ extension SQLiteEventStore {
             "SELECT event_id, stream, version, position, content_hash FROM events WHERE event_id IN (\(placeholders)) ORDER BY position",
             events.map { .text($0.id.uuidString.lowercased()) }
         )
-        let stored = try rows.map { row in
-            let idText = row.columns[0].data.string ?? ""
-            guard let id = UUIDText.parse(idText) else {
-                throw EventStoreError(.unavailable, "a stored event has the id '\(idText.prefix(40))', which is not a UUID; the database is damaged")
-            }
-            return StoredEventIdentity(
-                id: id,
-                stream: row.columns[1].data.string ?? "",
-                version: Int64(row.columns[2].data.integer ?? 0),
-                position: Int64(row.columns[3].data.integer ?? 0),
-                contentHash: row.columns[4].data.blob.map { Data(buffer: $0) } ?? Data()
-            )
+        return try StoredEventIdentity.replayResult(of: events, hashes: hashes, stream: stream, stored: try rows.map(storedIdentity))
+    }
+
+    /// A row of `event_id, stream, version, position, content_hash`.
+    private static func storedIdentity(_ row: SQLiteRow) throws -> StoredEventIdentity {
+        let idText = row.columns[0].data.string ?? ""
+        guard let id = UUIDText.parse(idText), let stream = row.columns[1].data.string, let version = row.columns[2].data.integer,
+              let position = row.columns[3].data.integer, let hash = row.columns[4].data.blob else {
+            throw EventStoreError(.unavailable, "a stored event (id '\(idText.prefix(40))') cannot be read; the database is damaged")
         }
-        return try StoredEventIdentity.replayResult(of: events, hashes: hashes, stream: stream, stored: stored)
+        return StoredEventIdentity(id: id, stream: stream, version: Int64(version), position: Int64(position), contentHash: Data(buffer: hash))
     }
 
     static func micros(_ date: Date) -> Int64 {

@@ -162,8 +162,12 @@ public struct LedgerRuntime: Sendable {
 
     /// The background services that run beside the HTTP server.
     public func backgroundServices() -> [any Service] {
-        projectionRunners.map { ProjectionService(runner: $0, metrics: metrics, logger: logger) as any Service }
-            + [sweeper, directoryPublisher, PolicyRefresher(book: profiles.policyBook, logger: logger)]
+        [
+            ProjectionService(
+                runner: ProjectionGroupRunner(store: store, projections: projectionRunners.map(\.projection)), metrics: metrics, logger: logger
+            ),
+            sweeper, directoryPublisher, PolicyRefresher(book: profiles.policyBook, logger: logger),
+        ]
     }
 
     /// Closes the database.

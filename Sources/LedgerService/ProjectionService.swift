@@ -3,31 +3,31 @@ public import Logging
 import Metrics
 public import ServiceLifecycle
 
-/// Keeps one projection caught up while the service runs, and reports its lag.
+/// Keeps the read models caught up while the service runs, one batch of the log for all of them at a time, and
+/// reports each one's lag.
 public struct ProjectionService: Service {
-    public let runner: ProjectionRunner
+    public let runner: ProjectionGroupRunner
     public let logger: Logger
-    private let lag: Gauge
+    private let lags: [Gauge]
 
-    public init(runner: ProjectionRunner, metrics: LedgerMetrics, logger: Logger) {
+    public init(runner: ProjectionGroupRunner, metrics: LedgerMetrics, logger: Logger) {
         self.runner = runner
         self.logger = logger
-        self.lag = Gauge(
-            label: "ledger_subscription_lag_positions",
-            dimensions: [("projection", runner.projection.name)],
-            factory: metrics.factory
-        )
+        self.lags = runner.projections.map { projection in
+            Gauge(label: "ledger_subscription_lag_positions", dimensions: [("projection", projection.name)], factory: metrics.factory)
+        }
     }
 
     public func run() async throws {
         let logger = self.logger
         let runner = self.runner
-        let lag = self.lag
-        // The gauge is refreshed after each wake-up; the runner itself does the work.
+        let lags = self.lags
+        let names = runner.projections.map(\.name).joined(separator: ", ")
+        // The gauges are refreshed every five seconds; the runner itself does the work.
         let reporter = Task {
             while !Task.isCancelled {
-                if let head = try? await runner.store.headCursor(), let checkpoint = try? await runner.checkpoint() {
-                    lag.record(max(0, head.position - checkpoint.position))
+                if let head = try? await runner.store.headCursor(), let checkpoints = try? await runner.checkpoints() {
+                    for (lag, checkpoint) in zip(lags, checkpoints) { lag.record(max(0, head.position - checkpoint.position)) }
                 }
                 try? await Task.sleep(for: .seconds(5))
             }
@@ -35,7 +35,7 @@ public struct ProjectionService: Service {
         defer { reporter.cancel() }
         await cancelWhenGracefulShutdown {
             await runner.run { error in
-                logger.error("projection failed; retrying", metadata: ["projection": "\(runner.projection.name)", "error": "\(error)"])
+                logger.error("projection failed; retrying", metadata: ["projections": "\(names)", "error": "\(error)"])
             }
         }
     }

@@ -5,33 +5,34 @@ import Testing
 
 /// Counts events per stream in a table created by the test (read models normally come from migrations).
 struct StreamCountProjection: Projection {
-    let name = "stream-counts"
+    var name = "stream-counts"
     /// Throws while applying the event whose type is this, to simulate a crash mid-batch.
     var failOnType: String?
+    var table = "stream_counts"
 
-    static func createTable(_ store: any EventStore) async throws {
+    static func createTable(_ store: any EventStore, _ table: String = "stream_counts") async throws {
         try await store.withReadModelTransaction { connection in
-            try await connection.execute("CREATE TABLE stream_counts (stream TEXT PRIMARY KEY, events BIGINT NOT NULL)")
+            try await connection.execute("CREATE TABLE \(table) (stream TEXT PRIMARY KEY, events BIGINT NOT NULL)")
         }
     }
 
     func reset(_ connection: any ReadModelConnection) async throws {
-        try await connection.execute("DELETE FROM stream_counts")
+        try await connection.execute("DELETE FROM \(table)")
     }
 
     func apply(_ events: [RecordedEvent], _ connection: any ReadModelConnection) async throws {
         for event in events {
             if event.type == failOnType { throw UnexpectedOutcome("simulated crash at \(event.type)") }
             try await connection.execute(
-                "INSERT INTO stream_counts (stream, events) VALUES (?, 1) ON CONFLICT (stream) DO UPDATE SET events = stream_counts.events + 1",
+                "INSERT INTO \(table) (stream, events) VALUES (?, 1) ON CONFLICT (stream) DO UPDATE SET events = \(table).events + 1",
                 [.text(event.stream)]
             )
         }
     }
 
-    static func counts(_ store: any EventStore) async throws -> [String: Int64] {
+    static func counts(_ store: any EventStore, _ table: String = "stream_counts") async throws -> [String: Int64] {
         try await store.withReadModelConnection { connection in
-            let rows = try await connection.query("SELECT stream, events FROM stream_counts ORDER BY stream", [])
+            let rows = try await connection.query("SELECT stream, events FROM \(table) ORDER BY stream", [])
             return Dictionary(uniqueKeysWithValues: rows.map { ($0[0].text ?? "", $0[1].integer ?? -1) })
         }
     }
@@ -39,6 +40,45 @@ struct StreamCountProjection: Projection {
 
 @Suite("Projection runner")
 struct ProjectionRunnerTests {
+    /// One read of the log for several read models, each from its own checkpoint: one that ran alone meanwhile is
+    /// not handed its events again, and one that fails leaves every read model and checkpoint of the batch as it was.
+    @Test(arguments: Backend.allCases)
+    func aGroupHandsEachProjectionOnlyTheEventsAfterItsOwnCheckpoint(backend: Backend) async throws {
+        try await TestDatabase.withStore(backend) { store, _ in
+            let first = StreamCountProjection(name: "counts-a", table: "counts_a")
+            let second = StreamCountProjection(name: "counts-b", table: "counts_b")
+            try await StreamCountProjection.createTable(store, first.table)
+            try await StreamCountProjection.createTable(store, second.table)
+            for index in 0..<6 {
+                _ = try await store.append([makeEvent()], to: "s-\(index % 2)", expecting: .any)
+            }
+            try await store.waitUntilAllCommittedEventsAreVisible()
+            // The first runs alone and sees all six; the group then reads from the second's start.
+            #expect(try await ProjectionRunner(store: store, projection: first).catchUp() == 6)
+            for index in 0..<4 {
+                _ = try await store.append([makeEvent()], to: "s-\(index % 2)", expecting: .any)
+            }
+            try await store.waitUntilAllCommittedEventsAreVisible()
+            let group = ProjectionGroupRunner(store: store, projections: [first, second], batchSize: 3)
+            #expect(try await group.catchUp() == 10)
+            #expect(try await StreamCountProjection.counts(store, first.table) == ["s-0": 5, "s-1": 5])
+            #expect(try await StreamCountProjection.counts(store, second.table) == ["s-0": 5, "s-1": 5])
+            let head = try await store.headCursor()
+            #expect(try await group.checkpoints() == [head, head])
+
+            // A failure in the second projection undoes the first's part of the batch too.
+            _ = try await store.append([makeEvent("Poison")], to: "s-0", expecting: .any)
+            try await store.waitUntilAllCommittedEventsAreVisible()
+            var failing = second
+            failing.failOnType = "Poison"
+            await #expect(throws: UnexpectedOutcome.self) {
+                try await ProjectionGroupRunner(store: store, projections: [first, failing]).catchUp()
+            }
+            #expect(try await StreamCountProjection.counts(store, first.table) == ["s-0": 5, "s-1": 5])
+            #expect(try await group.checkpoints() == [head, head])
+        }
+    }
+
     @Test(arguments: Backend.allCases)
     func catchUpAppliesEveryEventOnceAndRecordsTheCheckpoint(backend: Backend) async throws {
         try await TestDatabase.withStore(backend) { store, _ in
