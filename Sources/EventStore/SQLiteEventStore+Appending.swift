@@ -147,10 +147,7 @@ extension SQLiteEventStore {
     /// The stored identity of each of `ids` that is stored already.
     private static func storedIdentities(of ids: [UUID], on connection: SQLiteConnection) async throws -> [UUID: StoredEventIdentity] {
         var stored: [UUID: StoredEventIdentity] = [:]
-        var start = ids.startIndex
-        while start < ids.endIndex {
-            let chunk = ids[start..<min(start + bindsPerStatementMax, ids.endIndex)]
-            start = chunk.endIndex
+        for chunk in ids.chunks(of: bindsPerStatementMax) {
             let placeholders = Array(repeating: "?", count: chunk.count).joined(separator: ", ")
             let rows = try await connection.query(
                 "SELECT event_id, stream, version, position, content_hash FROM events WHERE event_id IN (\(placeholders))",
@@ -167,10 +164,7 @@ extension SQLiteEventStore {
     /// The current version of each of `streams`; a stream without events is absent.
     private static func currentVersions(of streams: [String], on connection: SQLiteConnection) async throws -> [String: Int64] {
         var versions: [String: Int64] = [:]
-        var start = streams.startIndex
-        while start < streams.endIndex {
-            let chunk = streams[start..<min(start + bindsPerStatementMax, streams.endIndex)]
-            start = chunk.endIndex
+        for chunk in streams.chunks(of: bindsPerStatementMax) {
             let placeholders = Array(repeating: "?", count: chunk.count).joined(separator: ", ")
             let rows = try await connection.query(
                 "SELECT stream, MAX(version) FROM events WHERE stream IN (\(placeholders)) GROUP BY stream", chunk.map { .text($0) }
@@ -191,10 +185,7 @@ extension SQLiteEventStore {
     ) async throws -> [StreamVersion: Int64] {
         var positions: [StreamVersion: Int64] = [:]
         let columns = 9
-        var start = rows.startIndex
-        while start < rows.endIndex {
-            let chunk = rows[start..<min(start + bindsPerStatementMax / columns, rows.endIndex)]
-            start = chunk.endIndex
+        for chunk in rows.chunks(of: bindsPerStatementMax / columns) {
             var binds: [SQLiteData] = []
             binds.reserveCapacity(chunk.count * columns)
             for row in chunk {
@@ -383,5 +374,12 @@ struct StoredEventIdentity: Sendable {
             stream: stream, firstVersion: versions.min() ?? 0, lastVersion: versions.max() ?? 0,
             positions: events.compactMap { storedByID[$0.id]?.position }, wasAlreadyStored: true
         )
+    }
+}
+
+extension Array {
+    /// Consecutive slices of at most `size` elements (at least one each), in order.
+    func chunks(of size: Int) -> [ArraySlice<Element>] {
+        stride(from: startIndex, to: endIndex, by: Swift.max(1, size)).map { self[$0..<Swift.min($0 + Swift.max(1, size), endIndex)] }
     }
 }
