@@ -103,6 +103,9 @@ public struct DirectoryPublisher: Service {
 
     struct ClaimedDelivery: Sendable {
         var deliveryID: Int64
+        /// The end of this claim's lease, which with the instance id identifies the claim: an outcome is recorded
+        /// only while the claim still stands (a replay or an expired lease ends it).
+        var claimedUntilMicros: Int64
         var endpointID: String
         var eventID: String
         var payload: String
@@ -155,17 +158,20 @@ public struct DirectoryPublisher: Service {
             return try rows.compactMap { row in
                 guard let endpoint = endpoints[try row.text(1)] else { return nil }
                 return try ClaimedDelivery(
-                    deliveryID: row.integer(0), endpointID: row.text(1), eventID: row.text(2),
+                    deliveryID: row.integer(0), claimedUntilMicros: leaseMicros, endpointID: row.text(1), eventID: row.text(2),
                     payload: row.text(3), attempts: Int(row.integer(4)), url: endpoint.url, secrets: endpoint.secrets
                 )
             }
         }
     }
 
-    /// Records what the receiver said: delivered, retry later (or dead), or endpoint gone.
+    /// Records what the receiver said: delivered, retry later (or dead), or endpoint gone. Only while the
+    /// delivery's claim still stands: a replay issued while the request was in flight asked for a send that
+    /// starts after it, so the delivery stays pending and is sent again.
     func record(_ outcome: WebhookDeliveryClient.Outcome, of delivery: ClaimedDelivery) async throws {
         let instant = now()
         let attempts = delivery.attempts + 1
+        let claim: [SQLValue] = [.integer(delivery.deliveryID), .text(instanceID), .integer(delivery.claimedUntilMicros)]
         try await store.withReadModelTransaction { connection in
             switch outcome {
             case .delivered(let status):
@@ -173,9 +179,9 @@ public struct DirectoryPublisher: Service {
                     """
                     UPDATE directory_deliveries SET status = 'delivered', attempts = ?, last_status = ?, last_error = NULL,
                         delivered_at_micros = ?, claimed_until_micros = NULL, claimed_by = NULL
-                    WHERE delivery_id = ?
+                    WHERE delivery_id = ? AND claimed_by = ? AND claimed_until_micros = ?
                     """,
-                    [.integer(Int64(attempts)), .integer(Int64(status)), .integer(APIKeyStore.micros(instant)), .integer(delivery.deliveryID)]
+                    [.integer(Int64(attempts)), .integer(Int64(status)), .integer(APIKeyStore.micros(instant))] + claim
                 )
             case .gone:
                 try await connection.execute(
@@ -186,9 +192,9 @@ public struct DirectoryPublisher: Service {
                     """
                     UPDATE directory_deliveries SET attempts = ?, last_status = 410, last_error = 'endpoint gone',
                         claimed_until_micros = NULL, claimed_by = NULL
-                    WHERE delivery_id = ?
+                    WHERE delivery_id = ? AND claimed_by = ? AND claimed_until_micros = ?
                     """,
-                    [.integer(Int64(attempts)), .integer(delivery.deliveryID)]
+                    [.integer(Int64(attempts))] + claim
                 )
             case .failed(let status, let retryAfter, let detail):
                 let pause = policy.pauseSeconds(afterFailedAttempts: attempts, retryAfterSeconds: retryAfter)
@@ -196,13 +202,12 @@ public struct DirectoryPublisher: Service {
                     """
                     UPDATE directory_deliveries SET status = ?, attempts = ?, last_status = ?, last_error = ?, next_attempt_at_micros = ?,
                         claimed_until_micros = NULL, claimed_by = NULL
-                    WHERE delivery_id = ?
+                    WHERE delivery_id = ? AND claimed_by = ? AND claimed_until_micros = ?
                     """,
                     [
                         .text(pause == nil ? "dead" : "pending"), .integer(Int64(attempts)), .optional(status.map(Int64.init)),
                         .text(String(detail.prefix(500))), .integer(APIKeyStore.micros(instant.addingTimeInterval(Double(pause ?? 0)))),
-                        .integer(delivery.deliveryID),
-                    ]
+                    ] + claim
                 )
             }
         }

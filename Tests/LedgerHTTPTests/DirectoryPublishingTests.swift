@@ -106,6 +106,37 @@ struct DirectoryWorld: Sendable {
 
 @Suite("Publishing to the directory")
 struct DirectoryPublishingTests {
+    /// A replay asks for sends that start after it: a delivery in flight when the replay is issued is sent again
+    /// once its first request has been answered.
+    @Test(arguments: Backend.allCases)
+    func aReplayIssuedWhileADeliveryIsInFlightSendsItAgain(backend: Backend) async throws {
+        try await DirectoryWorld.run(backend) { world in
+            try await world.listedProfile("ada-1")
+            try await (world.runtime.store as? any EventStoreTestHooks)?.waitUntilAllCommittedEventsAreVisible()
+            try await world.runtime.directoryPublisher.outbox.catchUp()
+            let stored = try await world.visibilityEvents("ada-1")
+            let listed = try #require(stored.last)
+            world.receiver.hold()
+            let sending = Task { try await world.runtime.directoryPublisher.deliverDue() }
+            var waited = 0
+            while world.receiver.requestsHeld == 0, waited < 500 {
+                try await Task.sleep(for: .milliseconds(10))
+                waited += 1
+            }
+            #expect(world.receiver.requestsHeld == stored.count, "the deliveries are in flight")
+            let replayed = try await world.runtime.directory.replay(.since(Date(timeIntervalSince1970: 0)))
+            #expect(replayed == stored.count)
+            world.receiver.release()
+            _ = try await sending.value
+            try await world.publish()
+            let received = world.received("ada-1").filter { $0.webhookID == listed.id }
+            #expect(received.count == 2, "sent once before the replay and once after it")
+            // Delivered now: nothing more is sent.
+            try await world.advance(seconds: 3_600)
+            #expect(world.received("ada-1").filter { $0.webhookID == listed.id }.count == 2)
+        }
+    }
+
     @Test(arguments: Backend.allCases)
     func aPaymentMakesAProfileVisibleAndTheDirectoryGetsOneSignedRequest(backend: Backend) async throws {
         try await DirectoryWorld.run(backend) { world in

@@ -36,6 +36,9 @@ public final class DirectoryReceiver: Sendable {
         var retryAfter: String?
         var received: [Received] = []
         var server: LoopbackServer?
+        /// While set, requests wait before they are answered, until ``release()``.
+        var holding = false
+        var held: [CheckedContinuation<Void, Never>] = []
     }
 
     let state = Mutex(State())
@@ -52,6 +55,7 @@ public final class DirectoryReceiver: Sendable {
         let router = Router()
         router.post("hooks") { request, context -> Response in
             let body = try await request.body.collect(upTo: 1 << 20)
+            await receiver.waitWhileHolding()
             return receiver.receive(headers: request.headers, body: Data(buffer: body))
         }
         let server = try await LoopbackServer.start(name: "directory receiver", router: router)
@@ -76,14 +80,44 @@ public final class DirectoryReceiver: Sendable {
         }
     }
 
+    /// Keeps every request from now on waiting, unanswered, until ``release()``: a delivery in flight.
+    public func hold() {
+        state.withLock { $0.holding = true }
+    }
+
+    /// Answers the requests held so far, and stops holding.
+    public func release() {
+        let held = state.withLock { state in
+            state.holding = false
+            defer { state.held = [] }
+            return state.held
+        }
+        for request in held { request.resume() }
+    }
+
+    /// How many requests are waiting to be answered.
+    public var requestsHeld: Int { state.withLock { $0.held.count } }
+
+    func waitWhileHolding() async {
+        await withCheckedContinuation { (request: CheckedContinuation<Void, Never>) in
+            let answerNow = state.withLock { state in
+                guard state.holding else { return true }
+                state.held.append(request)
+                return false
+            }
+            if answerNow { request.resume() }
+        }
+    }
+
     /// Requests answered 2xx, in arrival order.
     public var received: [Received] { state.withLock { $0.received } }
 
     /// Every request, however it was answered.
     public var attempts: Int { state.withLock { $0.attempts } }
 
-    /// Stops the server, letting requests in flight finish. Safe to call twice.
+    /// Stops the server, letting requests in flight finish (held ones are released). Safe to call twice.
     public func stop() async {
+        release()
         await state.withLock { $0.server }?.stop()
     }
 
