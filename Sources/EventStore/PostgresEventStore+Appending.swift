@@ -16,16 +16,132 @@ extension PostgresEventStore {
         expecting expectedVersion: ExpectedVersion
     ) async throws -> AppendResult {
         try limits.validate(events, stream: stream, expecting: expectedVersion)
+        let results = try await appendQueue.submit(
+            [PendingAppend(stream: stream, expectedVersion: expectedVersion, events: events)], weight: events.count,
+            write: { batch in await self.writeRequests(batch) }
+        )
+        guard let result = results.first else {
+            throw EventStoreError(.unavailable, "an append to '\(stream)' was answered without a result")
+        }
+        return result
+    }
+
+    /// Appends to several streams, all or nothing. Shares the next batch's transaction and commit flush with the
+    /// appends that arrive meanwhile, as single-stream appends do (see ``writeRequests(_:)``).
+    public func append(_ appends: [StreamAppend]) async throws -> [AppendResult] {
+        try limits.validate(appends)
+        guard !appends.isEmpty else { return [] }
+        let pending = appends.map { PendingAppend(stream: $0.stream, expectedVersion: $0.expectedVersion, events: $0.events) }
         return try await appendQueue.submit(
-            PendingAppend(stream: stream, expectedVersion: expectedVersion, events: events), weight: events.count,
-            write: { batch in await self.writeBatch(batch) }
+            pending, weight: pending.reduce(0) { $0 + $1.events.count }, write: { batch in await self.writeRequests(batch) }
         )
     }
 
-    /// Appends to several streams, all or nothing, in one transaction.
-    public func append(_ appends: [StreamAppend]) async throws -> [AppendResult] {
-        try limits.validate(appends)
-        let pending = appends.map { PendingAppend(stream: $0.stream, expectedVersion: $0.expectedVersion, events: $0.events) }
+    /// Writes one batch of requests, answering each. Without multi-stream requests it is one statement (see
+    /// ``writeBatch(_:)``). With them, the same statement runs inside a transaction. A multi-stream request is all
+    /// or nothing, so when any of its streams is refused while another was written (a conflict, or a replay mixed
+    /// with new events), the transaction is rolled back, the batch is written again without that request, and
+    /// the request is then written alone, in a transaction of its own. A request refused in every stream is
+    /// simply answered.
+    func writeRequests(_ batch: [[PendingAppend]]) async -> [Result<[AppendResult], any Error>] {
+        if batch.allSatisfy({ $0.count == 1 }) {
+            return await writeBatch(batch.map { $0[0] }).map { $0.map { [$0] } }
+        }
+        if let closed = closedFailure() { return batch.map { _ in .failure(closed) } }
+        var answers: [Result<[AppendResult], any Error>]? = nil
+        var together = Array(batch.indices)
+        var alone: [Int] = []
+        var answered: [Int: Result<[AppendResult], any Error>] = [:]
+        while !together.isEmpty {
+            let requests = together.map { batch[$0] }
+            if requests.allSatisfy({ $0.count == 1 }) {
+                for (index, answer) in zip(together, await writeBatch(requests.map { $0[0] })) { answered[index] = answer.map { [$0] } }
+                break
+            }
+            let appends = Array(requests.joined())
+            do {
+                let grouped = try await inFlight {
+                    try await client.withTransaction(logger: logger) { connection in
+                        let rows = try await Self.collect(connection.execute(LedgerAppendBatchStatement(appends, recordedAt: now()), logger: logger))
+                        let grouped = try Self.requestResults(Self.results(of: rows, for: appends), for: requests)
+                        let halfWritten = grouped.indices.filter { grouped[$0] == nil }
+                        if !halfWritten.isEmpty { throw HalfWrittenRequests(indices: halfWritten) }
+                        return grouped.compactMap { $0 }
+                    }
+                }
+                announce(grouped.compactMap { try? $0.get() }.flatMap { $0 })
+                for (index, answer) in zip(together, grouped) { answered[index] = answer }
+                break
+            } catch {
+                let transaction = error as? PostgresTransactionError
+                let causes = [transaction?.closureError, transaction?.beginError, transaction?.commitError, transaction == nil ? error : nil]
+                if let half = transaction?.closureError as? HalfWrittenRequests {
+                    let indices = Set(half.indices)
+                    alone += indices.sorted().map { together[$0] }
+                    together = together.indices.filter { !indices.contains($0) }.map { together[$0] }
+                } else if causes.contains(where: { ($0 as? PSQLError).map { $0.serverInfo == nil } ?? false }) || causes.allSatisfy({ $0 == nil }) {
+                    // The connection failed: the outcome is unknown, so nothing is written again.
+                    let failure = mapError(error)
+                    answers = batch.map { _ in .failure(failure) }
+                    break
+                } else {
+                    // Refused by the server as a whole: every request alone.
+                    alone += together
+                    together = []
+                }
+            }
+        }
+        if let answers { return answers }
+        for index in alone.sorted() {
+            let request = batch[index]
+            if request.count == 1 {
+                answered[index] = await writeBatch(request).first.map { $0.map { [$0] } }
+            } else {
+                do {
+                    answered[index] = .success(try await appendAlone(request))
+                } catch {
+                    answered[index] = .failure(error)
+                }
+            }
+        }
+        return batch.indices.map { answered[$0] ?? .failure(EventStoreError(.unavailable, "an append was not answered")) }
+    }
+
+    /// Requests (by their place in the batch written together) that were written in some streams and refused in
+    /// others; the batch's transaction must roll back.
+    private struct HalfWrittenRequests: Error {
+        var indices: [Int]
+    }
+
+    /// Groups the appends' answers by request: a request succeeds when all its appends did and are all new or
+    /// all replays; one refused in every stream that wrote nothing is answered with its first refusal; nil for a
+    /// request half written.
+    private static func requestResults(
+        _ results: [Result<AppendResult, any Error>], for batch: [[PendingAppend]]
+    ) -> [Result<[AppendResult], any Error>?] {
+        var answers: [Result<[AppendResult], any Error>?] = []
+        var start = results.startIndex
+        for request in batch {
+            let part = results[start..<start + request.count]
+            start += request.count
+            let written = part.compactMap { try? $0.get() }
+            if written.count == part.count {
+                answers.append((try? AppendResult.checkWholeReplay(written)).map { .success(written) })
+            } else if written.contains(where: { !$0.wasAlreadyStored }) {
+                answers.append(nil)
+            } else {
+                let refusals = part.compactMap { result -> (any Error)? in
+                    guard case .failure(let error) = result else { return nil }
+                    return error
+                }
+                answers.append(refusals.first.map { .failure($0) })
+            }
+        }
+        return answers
+    }
+
+    /// Appends to several streams in a transaction of their own.
+    private func appendAlone(_ pending: [PendingAppend]) async throws -> [AppendResult] {
         var attempt = 0
         while true {
             attempt += 1
