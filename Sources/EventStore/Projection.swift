@@ -170,6 +170,18 @@ public struct ProjectionGroupRunner: Sendable {
             } catch {
                 if Task.isCancelled { return }
                 onError(error)
+                // One read model that fails must not hold the others back: each catches up alone, in its own
+                // transactions, until the group works again. The failing one is reported again here.
+                if projections.count > 1 {
+                    for projection in projections {
+                        do {
+                            try await ProjectionRunner(store: store, projection: projection, batchSize: batchSize).catchUp()
+                        } catch {
+                            if Task.isCancelled { return }
+                            onError(error)
+                        }
+                    }
+                }
                 try? await Task.sleep(for: pollInterval)
             }
         }

@@ -14,10 +14,11 @@ public enum StoredInstant {
         let wholeSeconds = sinceReference.rounded(.down)
         guard wholeSeconds.isFinite, abs(wholeSeconds) < 1e13 else { return date.formatted(fallbackStyle) }
         let seconds = Int(wholeSeconds) + referenceDateUnixSeconds
-        // Truncated to the millisecond after rounding to the microsecond: a parsed instant lies up to half a
-        // microsecond below its millisecond (the nearest double), and must be written as it was read.
-        let microseconds = min(999_999, max(0, Int(((sinceReference - wholeSeconds) * 1_000_000).rounded())))
-        let milliseconds = microseconds / 1_000
+        // Truncated to the millisecond, but an instant within half a microsecond (or, far from 2001, one unit in
+        // the last place) below a millisecond counts as that millisecond: a parsed instant lies up to that far
+        // below its millisecond (the nearest double), and must be written as it was read.
+        let tolerance = max(0.000_000_5, sinceReference.magnitude.ulp * 2)
+        let milliseconds = min(999, max(0, Int(((sinceReference - wholeSeconds + tolerance) * 1_000).rounded(.down))))
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         let secondOfDay = seconds - days * 86_400
         guard (LocalDate.firstDayNumber...LocalDate.lastDayNumber).contains(days) else { return date.formatted(fallbackStyle) }

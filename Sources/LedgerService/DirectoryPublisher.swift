@@ -103,9 +103,9 @@ public struct DirectoryPublisher: Service {
 
     struct ClaimedDelivery: Sendable {
         var deliveryID: Int64
-        /// The end of this claim's lease, which with the instance id identifies the claim: an outcome is recorded
-        /// only while the claim still stands (a replay or an expired lease ends it).
-        var claimedUntilMicros: Int64
+        /// This claim's own token (`claimed_by`): an outcome is recorded only while the claim still stands (a
+        /// replay, or a claim made after the lease ran out, ends it).
+        var claimToken: String
         var endpointID: String
         var eventID: String
         var payload: String
@@ -119,7 +119,8 @@ public struct DirectoryPublisher: Service {
         let instant = now()
         let nowMicros = APIKeyStore.micros(instant)
         let leaseMicros = APIKeyStore.micros(instant.addingTimeInterval(Self.leaseSeconds))
-        let instanceID = self.instanceID
+        // A token per claim, not per instance: an outcome of an earlier claim of the same row never matches.
+        let claimToken = "\(instanceID)-\(APIKeyStore.randomHex(bytes: 8))"
         return try await store.withReadModelTransaction { connection in
             let skipLocked = connection.dialect == .postgres ? " FOR UPDATE OF d SKIP LOCKED" : ""
             let rows = try await connection.query(
@@ -140,7 +141,7 @@ public struct DirectoryPublisher: Service {
                 )
                 RETURNING delivery_id, endpoint_id, event_id, payload, attempts
                 """,
-                [.integer(leaseMicros), .text(instanceID), .integer(nowMicros), .integer(nowMicros), .integer(Int64(Self.claimBatchMax))]
+                [.integer(leaseMicros), .text(claimToken), .integer(nowMicros), .integer(nowMicros), .integer(Int64(Self.claimBatchMax))]
             )
             guard !rows.isEmpty else { return [] }
             var endpoints: [String: (url: String, secrets: [WebhookSecret])] = [:]
@@ -158,7 +159,7 @@ public struct DirectoryPublisher: Service {
             return try rows.compactMap { row in
                 guard let endpoint = endpoints[try row.text(1)] else { return nil }
                 return try ClaimedDelivery(
-                    deliveryID: row.integer(0), claimedUntilMicros: leaseMicros, endpointID: row.text(1), eventID: row.text(2),
+                    deliveryID: row.integer(0), claimToken: claimToken, endpointID: row.text(1), eventID: row.text(2),
                     payload: row.text(3), attempts: Int(row.integer(4)), url: endpoint.url, secrets: endpoint.secrets
                 )
             }
@@ -171,7 +172,7 @@ public struct DirectoryPublisher: Service {
     func record(_ outcome: WebhookDeliveryClient.Outcome, of delivery: ClaimedDelivery) async throws {
         let instant = now()
         let attempts = delivery.attempts + 1
-        let claim: [SQLValue] = [.integer(delivery.deliveryID), .text(instanceID), .integer(delivery.claimedUntilMicros)]
+        let claim: [SQLValue] = [.integer(delivery.deliveryID), .text(delivery.claimToken)]
         try await store.withReadModelTransaction { connection in
             switch outcome {
             case .delivered(let status):
@@ -179,7 +180,7 @@ public struct DirectoryPublisher: Service {
                     """
                     UPDATE directory_deliveries SET status = 'delivered', attempts = ?, last_status = ?, last_error = NULL,
                         delivered_at_micros = ?, claimed_until_micros = NULL, claimed_by = NULL
-                    WHERE delivery_id = ? AND claimed_by = ? AND claimed_until_micros = ?
+                    WHERE delivery_id = ? AND claimed_by = ?
                     """,
                     [.integer(Int64(attempts)), .integer(Int64(status)), .integer(APIKeyStore.micros(instant))] + claim
                 )
@@ -192,7 +193,7 @@ public struct DirectoryPublisher: Service {
                     """
                     UPDATE directory_deliveries SET attempts = ?, last_status = 410, last_error = 'endpoint gone',
                         claimed_until_micros = NULL, claimed_by = NULL
-                    WHERE delivery_id = ? AND claimed_by = ? AND claimed_until_micros = ?
+                    WHERE delivery_id = ? AND claimed_by = ?
                     """,
                     [.integer(Int64(attempts))] + claim
                 )
@@ -202,7 +203,7 @@ public struct DirectoryPublisher: Service {
                     """
                     UPDATE directory_deliveries SET status = ?, attempts = ?, last_status = ?, last_error = ?, next_attempt_at_micros = ?,
                         claimed_until_micros = NULL, claimed_by = NULL
-                    WHERE delivery_id = ? AND claimed_by = ? AND claimed_until_micros = ?
+                    WHERE delivery_id = ? AND claimed_by = ?
                     """,
                     [
                         .text(pause == nil ? "dead" : "pending"), .integer(Int64(attempts)), .optional(status.map(Int64.init)),

@@ -1,6 +1,7 @@
 import EventStore
 import Foundation
 import TestSupport
+import Synchronization
 import Testing
 
 /// Counts events per stream in a table created by the test (read models normally come from migrations).
@@ -40,6 +41,33 @@ struct StreamCountProjection: Projection {
 
 @Suite("Projection runner")
 struct ProjectionRunnerTests {
+    /// A read model that keeps failing does not stop the others of its group from following the log.
+    @Test(arguments: Backend.allCases)
+    func aFailingProjectionDoesNotHoldBackTheOthersOfItsGroup(backend: Backend) async throws {
+        try await TestDatabase.withStore(backend) { store, _ in
+            let healthy = StreamCountProjection(name: "counts-a", table: "counts_a")
+            let failing = StreamCountProjection(name: "counts-b", failOnType: "Poison", table: "counts_b")
+            try await StreamCountProjection.createTable(store, healthy.table)
+            try await StreamCountProjection.createTable(store, failing.table)
+            _ = try await store.append([makeEvent(), makeEvent("Poison"), makeEvent()], to: "s-0", expecting: .any)
+            try await store.waitUntilAllCommittedEventsAreVisible()
+            let errors = Mutex(0)
+            let group = ProjectionGroupRunner(store: store, projections: [healthy, failing])
+            let running = Task { await group.run(pollInterval: .milliseconds(20)) { _ in errors.withLock { $0 += 1 } } }
+            defer { running.cancel() }
+            var waited = 0
+            while try await StreamCountProjection.counts(store, healthy.table) != ["s-0": 3], waited < 500 {
+                try await Task.sleep(for: .milliseconds(10))
+                waited += 1
+            }
+            #expect(try await StreamCountProjection.counts(store, healthy.table) == ["s-0": 3])
+            #expect(try await StreamCountProjection.counts(store, failing.table).isEmpty)
+            #expect(errors.withLock { $0 } > 0, "the failure is reported")
+            running.cancel()
+            await running.value
+        }
+    }
+
     /// One read of the log for several read models, each from its own checkpoint: one that ran alone meanwhile is
     /// not handed its events again, and one that fails leaves every read model and checkpoint of the batch as it was.
     @Test(arguments: Backend.allCases)

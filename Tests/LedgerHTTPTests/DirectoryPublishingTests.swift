@@ -137,6 +137,46 @@ struct DirectoryPublishingTests {
         }
     }
 
+    /// Two claims of the same delivery by the same instance at the same instant (a replay in between) are two
+    /// claims: the outcome of the first never stands for the second.
+    @Test(arguments: Backend.allCases)
+    func theOutcomeOfAnEarlierClaimIsNotRecordedForALaterOne(backend: Backend) async throws {
+        try await DirectoryWorld.run(backend) { world in
+            try await world.listedProfile("ada-1")
+            try await (world.runtime.store as? any EventStoreTestHooks)?.waitUntilAllCommittedEventsAreVisible()
+            try await world.runtime.directoryPublisher.outbox.catchUp()
+            let stored = try await world.visibilityEvents("ada-1")
+            let listed = try #require(stored.last)
+            #expect(stored.count == 1)
+            world.receiver.hold()
+            func waitForHeld(_ count: Int) async throws {
+                var waited = 0
+                while world.receiver.requestsHeld < count, waited < 500 {
+                    try await Task.sleep(for: .milliseconds(10))
+                    waited += 1
+                }
+                #expect(world.receiver.requestsHeld == count)
+            }
+            // The first send is in flight when a replay makes the delivery due again; a second send starts, at the
+            // same instant on the service's clock.
+            let first = Task { try await world.runtime.directoryPublisher.deliverDue() }
+            try await waitForHeld(1)
+            _ = try await world.runtime.directory.replay(.since(Date(timeIntervalSince1970: 0)))
+            let second = Task { try await world.runtime.directoryPublisher.deliverDue() }
+            try await waitForHeld(2)
+            // The first is answered 200, the second, the one that counts after the replay, 500.
+            world.receiver.releaseOldest()
+            _ = try await first.value
+            world.receiver.answer(status: 500)
+            world.receiver.release()
+            _ = try await second.value
+            // So the delivery is still owed: it is tried again later, and arrives.
+            world.receiver.answer(status: 200)
+            try await world.advance(seconds: 3_600)
+            #expect(world.received("ada-1").filter { $0.webhookID == listed.id }.count == 2, "once before the replay, once after it")
+        }
+    }
+
     @Test(arguments: Backend.allCases)
     func aPaymentMakesAProfileVisibleAndTheDirectoryGetsOneSignedRequest(backend: Backend) async throws {
         try await DirectoryWorld.run(backend) { world in

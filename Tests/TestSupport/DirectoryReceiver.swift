@@ -95,6 +95,12 @@ public final class DirectoryReceiver: Sendable {
         for request in held { request.resume() }
     }
 
+    /// Answers the oldest request held, and goes on holding the others and the ones to come.
+    public func releaseOldest() {
+        let oldest = state.withLock { state in state.held.isEmpty ? nil : state.held.removeFirst() }
+        oldest?.resume()
+    }
+
     /// How many requests are waiting to be answered.
     public var requestsHeld: Int { state.withLock { $0.held.count } }
 
