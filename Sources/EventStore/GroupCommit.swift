@@ -166,3 +166,27 @@ final class GroupCommit<Request: Sendable, Response: Sendable>: Sendable {
         return followers
     }
 }
+
+/// The append queue of both stores: a request is the list of its streams' appends (one for a single-stream
+/// append), answered with one result per stream.
+typealias AppendQueue = GroupCommit<[PendingAppend], [AppendResult]>
+
+extension GroupCommit where Request == [PendingAppend], Response == [AppendResult] {
+    /// Queues an append to one stream (already validated) and returns its result.
+    func append(_ events: [NewEvent], to stream: String, expecting expectedVersion: ExpectedVersion, write: Write) async throws -> AppendResult {
+        let results = try await submit(
+            [PendingAppend(stream: stream, expectedVersion: expectedVersion, events: events)], weight: events.count, write: write
+        )
+        guard let result = results.first else {
+            throw EventStoreError(.unavailable, "an append to '\(stream)' was answered without a result")
+        }
+        return result
+    }
+
+    /// Queues appends to several streams (already validated), all or nothing, and returns their results.
+    func append(_ appends: [StreamAppend], write: Write) async throws -> [AppendResult] {
+        guard !appends.isEmpty else { return [] }
+        let pending = appends.map { PendingAppend(stream: $0.stream, expectedVersion: $0.expectedVersion, events: $0.events) }
+        return try await submit(pending, weight: pending.reduce(0) { $0 + $1.events.count }, write: write)
+    }
+}

@@ -16,25 +16,14 @@ extension PostgresEventStore {
         expecting expectedVersion: ExpectedVersion
     ) async throws -> AppendResult {
         try limits.validate(events, stream: stream, expecting: expectedVersion)
-        let results = try await appendQueue.submit(
-            [PendingAppend(stream: stream, expectedVersion: expectedVersion, events: events)], weight: events.count,
-            write: { batch in await self.writeRequests(batch) }
-        )
-        guard let result = results.first else {
-            throw EventStoreError(.unavailable, "an append to '\(stream)' was answered without a result")
-        }
-        return result
+        return try await appendQueue.append(events, to: stream, expecting: expectedVersion) { batch in await self.writeRequests(batch) }
     }
 
     /// Appends to several streams, all or nothing. Shares the next batch's transaction and commit flush with the
     /// appends that arrive meanwhile, as single-stream appends do (see ``writeRequests(_:)``).
     public func append(_ appends: [StreamAppend]) async throws -> [AppendResult] {
         try limits.validate(appends)
-        guard !appends.isEmpty else { return [] }
-        let pending = appends.map { PendingAppend(stream: $0.stream, expectedVersion: $0.expectedVersion, events: $0.events) }
-        return try await appendQueue.submit(
-            pending, weight: pending.reduce(0) { $0 + $1.events.count }, write: { batch in await self.writeRequests(batch) }
-        )
+        return try await appendQueue.append(appends) { batch in await self.writeRequests(batch) }
     }
 
     /// Writes one batch of requests, answering each. Without multi-stream requests it is one statement (see
@@ -48,7 +37,6 @@ extension PostgresEventStore {
             return await writeBatch(batch.map { $0[0] }).map { $0.map { [$0] } }
         }
         if let closed = closedFailure() { return batch.map { _ in .failure(closed) } }
-        var answers: [Result<[AppendResult], any Error>]? = nil
         var together = Array(batch.indices)
         var alone: [Int] = []
         var answered: [Int: Result<[AppendResult], any Error>] = [:]
@@ -79,11 +67,10 @@ extension PostgresEventStore {
                     let indices = Set(half.indices)
                     alone += indices.sorted().map { together[$0] }
                     together = together.indices.filter { !indices.contains($0) }.map { together[$0] }
-                } else if causes.contains(where: { ($0 as? PSQLError).map { $0.serverInfo == nil } ?? false }) || causes.allSatisfy({ $0 == nil }) {
+                } else if causes.contains(where: { ($0 as? PSQLError)?.serverInfo == nil && $0 is PSQLError }) {
                     // The connection failed: the outcome is unknown, so nothing is written again.
                     let failure = mapError(error)
-                    answers = batch.map { _ in .failure(failure) }
-                    break
+                    return batch.map { _ in .failure(failure) }
                 } else {
                     // Refused by the server as a whole: every request alone.
                     alone += together
@@ -91,7 +78,6 @@ extension PostgresEventStore {
                 }
             }
         }
-        if let answers { return answers }
         for index in alone.sorted() {
             let request = batch[index]
             if request.count == 1 {

@@ -33,7 +33,7 @@ public final class PostgresEventStore: EventStore {
     let appendedEvents: Counter
     /// Single-stream appends waiting to share a transaction.
     /// Single- and multi-stream appends alike: a request is the list of its streams' appends.
-    let appendQueue: GroupCommit<[PendingAppend], [AppendResult]>
+    let appendQueue: AppendQueue
     /// Set by ``close()``: from then on every operation fails at once rather than wait for a stopped pool.
     private let isClosed = Synchronization.Mutex(false)
     /// Operations using the pool right now; ``close()`` lets them finish before it stops the pool, because an

@@ -14,14 +14,7 @@ extension SQLiteEventStore {
         expecting expectedVersion: ExpectedVersion
     ) async throws -> AppendResult {
         try limits.validate(events, stream: stream, expecting: expectedVersion)
-        let results = try await appendQueue.submit(
-            [PendingAppend(stream: stream, expectedVersion: expectedVersion, events: events)], weight: events.count,
-            write: { batch in await self.writeBatch(batch) }
-        )
-        guard let result = results.first else {
-            throw EventStoreError(.unavailable, "an append to '\(stream)' was answered without a result")
-        }
-        return result
+        return try await appendQueue.append(events, to: stream, expecting: expectedVersion) { batch in await self.writeBatch(batch) }
     }
 
     /// Appends to several streams, all or nothing. Shares the next write transaction and its commit flush with
@@ -29,11 +22,7 @@ extension SQLiteEventStore {
     /// a conflict in any of its streams undoes all of its streams and nothing of the others.
     public func append(_ appends: [StreamAppend]) async throws -> [AppendResult] {
         try limits.validate(appends)
-        guard !appends.isEmpty else { return [] }
-        let pending = appends.map { PendingAppend(stream: $0.stream, expectedVersion: $0.expectedVersion, events: $0.events) }
-        return try await appendQueue.submit(
-            pending, weight: pending.reduce(0) { $0 + $1.events.count }, write: { batch in await self.writeBatch(batch) }
-        )
+        return try await appendQueue.append(appends) { batch in await self.writeBatch(batch) }
     }
 
     /// Writes one batch of appends in one transaction, answering each. A conflict or an idempotency mismatch

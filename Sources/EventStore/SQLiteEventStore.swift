@@ -30,7 +30,7 @@ public final class SQLiteEventStore: EventStore {
     let appendedEvents: Counter
     /// Single-stream appends waiting to share a write transaction; one at a time, as there is one writer.
     /// Single- and multi-stream appends alike: a request is the list of its streams' appends.
-    let appendQueue: GroupCommit<[PendingAppend], [AppendResult]>
+    let appendQueue: AppendQueue
 
     private init(
         path: String, writer: SQLiteConnection, readers: [SQLiteConnection], limits: EventStoreLimits,

@@ -39,11 +39,6 @@ struct FoldedStates<State: Codable & Sendable>: Sendable {
         return states
     }
 
-    /// Stores the state of `stream` at `version`.
-    func save(_ state: State, stream: String, version: Int64, _ connection: any ReadModelConnection) async throws {
-        try await saveAll([(stream, version, state)], connection)
-    }
-
     /// Stores the states of several distinct streams, a few statements for all of them.
     func saveAll(_ states: [(stream: String, version: Int64, state: State)], _ connection: any ReadModelConnection) async throws {
         let encoder = JSONEncoder()
