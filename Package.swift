@@ -163,7 +163,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LedgerServiceTests",
-            dependencies: ["LedgerService", "LedgerCore", "TestSupport", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["LedgerService", "LedgerCore", "Directory", "TestSupport", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

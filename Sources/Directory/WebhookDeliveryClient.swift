@@ -6,17 +6,21 @@ import NIOHTTP1
 /// Sends one signed Standard Webhooks request and classifies the answer. Knows nothing of storage: the
 /// caller records the outcome.
 public struct WebhookDeliveryClient: Sendable {
-    /// How long one attempt may take, connection to last byte.
-    public static let requestTimeoutSeconds: Int64 = 15
+    /// How long one attempt may take, connection to last byte, unless configured.
+    public static let requestTimeoutSecondsDefault: Int64 = 15
     /// The most of a receiver's answer we read (and then ignore).
     static let responseBytesMax = 64 * 1024
 
     let httpClient: HTTPClient
+    /// How long one attempt may take, connection to last byte.
+    public let requestTimeoutSeconds: Int64
 
     /// `httpClient` must not follow redirects: a redirect is a failed delivery, never followed with the
     /// signature attached.
-    public init(httpClient: HTTPClient) {
+    public init(httpClient: HTTPClient, requestTimeoutSeconds: Int64 = requestTimeoutSecondsDefault) {
+        precondition(requestTimeoutSeconds > 0, "a delivery's time limit must be positive")
         self.httpClient = httpClient
+        self.requestTimeoutSeconds = requestTimeoutSeconds
     }
 
     /// What a receiver said.
@@ -42,7 +46,7 @@ public struct WebhookDeliveryClient: Sendable {
         request.headers.add(name: "webhook-timestamp", value: String(timestamp))
         request.headers.add(name: "webhook-signature", value: StandardWebhookSigner.header(id: webhookID, timestamp: timestamp, body: body, secrets: secrets))
         request.body = .bytes(ByteBuffer(bytes: body))
-        let deadline = NIODeadline.now() + .seconds(Self.requestTimeoutSeconds)
+        let deadline = NIODeadline.now() + .seconds(requestTimeoutSeconds)
         do {
             let response = try await httpClient.execute(request, deadline: deadline)
             // Drain a little of the answer so the connection can be reused; its content does not matter.

@@ -78,7 +78,7 @@ extension PostgresEventStore: EventStoreTestHooks {
         let recordedAt = now()
         let metadata = ByteBuffer(data: event.metadata.encoded())
         try await mappingErrors {
-            try await client.withTransaction(logger: logger) { connection in
+            try await client.transaction(logger: logger) { connection in
                 _ = try await connection.query(
                     """
                     SELECT * FROM ledger_append(\(stream), -1, \([event.id]), \([event.type]), \([Int32(event.schemaVersion)]),

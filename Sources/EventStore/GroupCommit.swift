@@ -29,10 +29,13 @@ struct PendingAppend: Sendable {
 /// and returns its own answer. Each requester gets exactly the answer the batch's `write` gave for its
 /// request.
 ///
-/// The write runs on the leader's task, so cancelling the leader (a service stopping) cancels the write, and
-/// every request of that batch gets the error; since appends are idempotent by event id, they can be sent
-/// again. A write on a task of its own would outlive its callers, and could wait for ever for a connection
-/// from a pool that has stopped. A follower waits for its batch even if its own task is cancelled.
+/// Without a time limit the write runs on the leader's task, so cancelling the leader (a service stopping)
+/// cancels the write, and every request of that batch gets the error; since appends are idempotent by event
+/// id, they can be sent again. With a time limit (PostgreSQL), the write runs on a task of its own that the
+/// leader cancels when it is cancelled, and the leader stops waiting at the limit: every request of the batch
+/// gets ``timeLimitError``, the outcome unknown, as after a lost connection. A write that never returns (a
+/// database gone in mid-write can leave a driver call unanswered) then costs its batch an error instead of
+/// holding up every later append. A follower waits for its batch even if its own task is cancelled.
 final class GroupCommit<Request: Sendable, Response: Sendable>: Sendable {
     /// Writes one batch, answering each request in order (the answers' count must match).
     typealias Write = @Sendable ([Request]) async -> [Result<Response, any Error>]
@@ -81,19 +84,29 @@ final class GroupCommit<Request: Sendable, Response: Sendable>: Sendable {
     let concurrentBatchesMax: Int
     let requestsPerBatchMax: Int
     let weightPerBatchMax: Int
+    /// How long a leader waits for its batch's write; nil: for as long as it takes.
+    let writeTimeLimit: Duration?
+    /// What every request of a batch gets when its write exceeds ``writeTimeLimit``.
+    let timeLimitError: @Sendable () -> any Error
     private let state = Mutex(State())
 
-    init(concurrentBatchesMax: Int, requestsPerBatchMax: Int, weightPerBatchMax: Int) {
+    init(
+        concurrentBatchesMax: Int, requestsPerBatchMax: Int, weightPerBatchMax: Int,
+        writeTimeLimit: Duration? = nil, timeLimitError: @escaping @Sendable () -> any Error = { CancellationError() }
+    ) {
         precondition(concurrentBatchesMax > 0 && requestsPerBatchMax > 0 && weightPerBatchMax > 0)
+        precondition(writeTimeLimit.map { $0 > .zero } ?? true, "a write's time limit must be positive")
         self.concurrentBatchesMax = concurrentBatchesMax
         self.requestsPerBatchMax = requestsPerBatchMax
         self.weightPerBatchMax = weightPerBatchMax
+        self.writeTimeLimit = writeTimeLimit
+        self.timeLimitError = timeLimitError
     }
 
     /// Writes `request` (alone or with others) and returns its answer. `weight` counts towards a batch's cap,
     /// e.g. the number of events an append carries. Should this request's task write a batch, it does so with
     /// `write`; every submitter passes the same function.
-    func submit(_ request: Request, weight: Int, write: Write) async throws -> Response {
+    func submit(_ request: Request, weight: Int, write: @escaping Write) async throws -> Response {
         let turn = await withCheckedContinuation { (continuation: CheckedContinuation<Turn, Never>) in
             let leads = state.withLock { state -> Bool? in
                 if state.closedError != nil { return nil }
@@ -143,12 +156,25 @@ final class GroupCommit<Request: Sendable, Response: Sendable>: Sendable {
         state.withLock { $0.closedError = error }
     }
 
-    /// Runs one write on the leader's task, unless the queue has been closed.
-    private func run(_ write: Write, _ requests: [Request]) async -> [Result<Response, any Error>] {
+    /// Runs one write, unless the queue has been closed: on the leader's task, or within the time limit.
+    private func run(_ write: @escaping Write, _ requests: [Request]) async -> [Result<Response, any Error>] {
         if let error = state.withLock({ $0.closedError }) {
             return requests.map { _ in .failure(error) }
         }
-        return await write(requests)
+        guard let limit = writeTimeLimit else { return await write(requests) }
+        let answer = FirstAnswer<[Result<Response, any Error>]>()
+        let work = Task { answer.give(await write(requests)) }
+        let timer = Task {
+            try? await Task.sleep(for: limit)
+            answer.give(requests.map { _ in .failure(self.timeLimitError()) })
+        }
+        let answers = await withTaskCancellationHandler {
+            await answer.value()
+        } onCancel: {
+            work.cancel()
+        }
+        timer.cancel()
+        return answers
     }
 
     /// The oldest waiters that fit in one batch behind a leader of `leaderWeight`.
@@ -173,7 +199,7 @@ typealias AppendQueue = GroupCommit<[PendingAppend], [AppendResult]>
 
 extension GroupCommit where Request == [PendingAppend], Response == [AppendResult] {
     /// Queues an append to one stream (already validated) and returns its result.
-    func append(_ events: [NewEvent], to stream: String, expecting expectedVersion: ExpectedVersion, write: Write) async throws -> AppendResult {
+    func append(_ events: [NewEvent], to stream: String, expecting expectedVersion: ExpectedVersion, write: @escaping Write) async throws -> AppendResult {
         let results = try await submit(
             [PendingAppend(stream: stream, expectedVersion: expectedVersion, events: events)], weight: events.count, write: write
         )
@@ -184,9 +210,45 @@ extension GroupCommit where Request == [PendingAppend], Response == [AppendResul
     }
 
     /// Queues appends to several streams (already validated), all or nothing, and returns their results.
-    func append(_ appends: [StreamAppend], write: Write) async throws -> [AppendResult] {
+    func append(_ appends: [StreamAppend], write: @escaping Write) async throws -> [AppendResult] {
         guard !appends.isEmpty else { return [] }
         let pending = appends.map { PendingAppend(stream: $0.stream, expectedVersion: $0.expectedVersion, events: $0.events) }
         return try await submit(pending, weight: pending.reduce(0) { $0 + $1.events.count }, write: write)
+    }
+}
+
+/// The first of several answers to one question; later ones are dropped.
+final class FirstAnswer<Value: Sendable>: Sendable {
+    private enum State {
+        case waiting(CheckedContinuation<Value, Never>?)
+        case answered(Value)
+    }
+
+    private let state = Mutex(State.waiting(nil))
+
+    /// Gives an answer; does nothing when one was given before.
+    func give(_ value: Value) {
+        let waiter = state.withLock { state -> CheckedContinuation<Value, Never>? in
+            guard case .waiting(let waiter) = state else { return nil }
+            state = .answered(value)
+            return waiter
+        }
+        waiter?.resume(returning: value)
+    }
+
+    /// The first answer, once there is one. Only one task may wait.
+    func value() async -> Value {
+        await withCheckedContinuation { continuation in
+            let ready = state.withLock { state -> Value? in
+                switch state {
+                case .answered(let value):
+                    return value
+                case .waiting:
+                    state = .waiting(continuation)
+                    return nil
+                }
+            }
+            if let ready { continuation.resume(returning: ready) }
+        }
     }
 }

@@ -49,7 +49,7 @@ extension PostgresEventStore {
             let appends = Array(requests.joined())
             do {
                 let grouped = try await inFlight {
-                    try await client.withTransaction(logger: logger) { connection in
+                    try await client.transaction(logger: logger) { connection in
                         let rows = try await Self.collect(connection.execute(LedgerAppendBatchStatement(appends, recordedAt: now()), logger: logger))
                         let grouped = try Self.requestResults(Self.results(of: rows, for: appends), for: requests)
                         let halfWritten = grouped.indices.filter { grouped[$0] == nil }
@@ -61,13 +61,13 @@ extension PostgresEventStore {
                 for (index, answer) in zip(together, grouped) { answered[index] = answer }
                 break
             } catch {
-                let transaction = error as? PostgresTransactionError
+                let transaction = error as? PostgresTransactionFailure
                 let causes = [transaction?.closureError, transaction?.beginError, transaction?.commitError, transaction == nil ? error : nil]
                 if let half = transaction?.closureError as? HalfWrittenRequests {
                     let indices = Set(half.indices)
                     alone += indices.sorted().map { together[$0] }
                     together = together.indices.filter { !indices.contains($0) }.map { together[$0] }
-                } else if causes.contains(where: { ($0 as? PSQLError)?.serverInfo == nil && $0 is PSQLError }) {
+                } else if causes.contains(where: { $0.map(PostgresConnection.endsTheConnection) ?? false }) {
                     // The connection failed: the outcome is unknown, so nothing is written again.
                     let failure = mapError(error)
                     return batch.map { _ in .failure(failure) }
@@ -133,7 +133,7 @@ extension PostgresEventStore {
             attempt += 1
             do {
                 let results = try await mappingErrors {
-                    try await client.withTransaction(logger: logger) { connection in
+                    try await client.transaction(logger: logger) { connection in
                         let rows = try await Self.collect(connection.execute(LedgerAppendBatchStatement(pending, recordedAt: now()), logger: logger))
                         // A conflict in any stream throws here, which rolls the whole transaction back.
                         let results = try Self.results(of: rows, for: pending).map { try $0.get() }
@@ -163,12 +163,16 @@ extension PostgresEventStore {
             attempt += 1
             let rows: [PostgresRow]
             do {
-                rows = try await inFlight { try await Self.collect(client.execute(LedgerAppendBatchStatement(batch, recordedAt: now()), logger: logger)) }
+                rows = try await inFlight {
+                    try await client.withOpenConnection { connection in
+                        try await Self.collect(connection.execute(LedgerAppendBatchStatement(batch, recordedAt: now()), logger: logger))
+                    }
+                }
             } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" && attempt < Self.raceRetriesMax {
                 // Lost a race: another transaction stored one of the event ids first. Running again sees it,
                 // and that append becomes a replay (or a mismatch) of what is stored.
                 continue
-            } catch let error as PSQLError where error.serverInfo != nil && batch.count > 1 {
+            } catch let error as PSQLError where error.serverInfo != nil && !PostgresConnection.endsTheConnection(error) && batch.count > 1 {
                 var results: [Result<AppendResult, any Error>] = []
                 for append in batch {
                     results += await writeBatch([append])

@@ -9,7 +9,7 @@ extension PostgresEventStore {
         _ body: @Sendable (any ReadModelConnection) async throws -> Result
     ) async throws -> Result {
         try await mappingErrors {
-            try await client.withTransaction(logger: logger) { connection in
+            try await client.transaction(logger: logger) { connection in
                 try await body(PostgresReadModelConnection(connection: connection, logger: logger))
             }
         }
@@ -19,7 +19,7 @@ extension PostgresEventStore {
         _ body: @Sendable (any ReadModelConnection) async throws -> Result
     ) async throws -> Result {
         try await mappingErrors {
-            try await client.withConnection { connection in
+            try await client.withOpenConnection { connection in
                 try await body(PostgresReadModelConnection(connection: connection, logger: logger))
             }
         }
@@ -30,7 +30,7 @@ extension PostgresEventStore {
     public func migrate(_ migrations: [Migration]?) async throws -> MigrationReport {
         let migrations = try migrations ?? MigrationCatalog.migrations(for: .postgres)
         return try await mappingErrors {
-            try await client.withConnection { connection in
+            try await client.withOpenConnection { connection in
                 try await Migrator.migrate(PostgresMigrationBackend(connection: connection, logger: logger), migrations: migrations)
             }
         }
@@ -40,7 +40,7 @@ extension PostgresEventStore {
     public func pendingMigrations(_ migrations: [Migration]?) async throws -> [Migration] {
         let all = try migrations ?? MigrationCatalog.migrations(for: .postgres)
         let applied = try await mappingErrors {
-            try await client.withConnection { connection in
+            try await client.withOpenConnection { connection in
                 try await PostgresMigrationBackend(connection: connection, logger: logger).recordedMigrations()
             }
         }
@@ -151,7 +151,7 @@ struct PostgresMigrationBackend: MigrationBackend, @unchecked Sendable {
     }
 
     func apply(_ migration: Migration, statements: [String]) async throws {
-        try await connection.withTransaction(logger: logger) { connection in
+        try await connection.transaction(logger: logger) { connection in
             for statement in statements {
                 _ = try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger).collect()
             }

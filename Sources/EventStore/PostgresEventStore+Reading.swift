@@ -15,14 +15,16 @@ extension PostgresEventStore {
                  WHERE stream = \(stream) AND version >= \(version)
                  ORDER BY version LIMIT \(Int64(limit))
                 """
-            return try await PostgresEventRow.decodeEvents(client.query(query, logger: logger))
+            return try await client.withOpenConnection { connection in
+                try await PostgresEventRow.decodeEvents(connection.query(query, logger: logger))
+            }
         }
     }
 
     public func readAll(after cursor: LogCursor, limit: Int) async throws -> [RecordedEvent] {
         try limits.validateRead(limit: limit)
         return try await mappingErrors {
-            try await client.withTransaction(logger: logger) { connection in
+            try await client.transaction(logger: logger) { connection in
                 try await Self.readAll(after: cursor, limit: limit, on: connection, logger: logger)
             }
         }
@@ -59,7 +61,7 @@ extension PostgresEventStore {
     /// How PostgreSQL would read a batch of the log, as ``readAll(after:limit:)`` runs it.
     func readAllPlan(after cursor: LogCursor, limit: Int) async throws -> String {
         try await mappingErrors {
-            try await client.withTransaction(logger: logger) { connection in
+            try await client.transaction(logger: logger) { connection in
                 try await Self.readInLogOrder(on: connection, logger: logger)
                 let query = Self.readAllQuery(after: cursor, limit: limit)
                 let explain = PostgresQuery(unsafeSQL: "EXPLAIN " + query.sql, binds: query.binds)
@@ -86,14 +88,14 @@ extension PostgresEventStore {
 
     public func headCursor() async throws -> LogCursor {
         try await mappingErrors {
-            let rows = try await client.query(
+            let rows = try await client.rows(
                 """
                 SELECT transaction_id::text AS commit_order, position FROM events
                  WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())
                  ORDER BY transaction_id DESC, position DESC LIMIT 1
                 """,
                 logger: logger
-            ).collect()
+            )
             guard let row = rows.first else { return .start }
             let (order, position) = try row.decode((String, Int64).self)
             return LogCursor(commitOrder: Int64(order) ?? 0, position: position)

@@ -57,7 +57,17 @@ public final class PostgresEventStore: EventStore {
         // Two batches at a time: one executes while the other waits for its commit flush. More made smaller
         // batches and fewer appends per second in `bench append` (16 writers: 1 batch 0.95, 2 batches 1.02,
         // 4 batches 0.75 of pgbench's insert rate); each running batch holds one pool connection.
-        self.appendQueue = GroupCommit(concurrentBatchesMax: 2, requestsPerBatchMax: 256, weightPerBatchMax: limits.eventsPerAppendMax)
+        let location = DatabaseURL.postgres(settings).description
+        self.appendQueue = GroupCommit(
+            concurrentBatchesMax: 2, requestsPerBatchMax: 256, weightPerBatchMax: limits.eventsPerAppendMax,
+            writeTimeLimit: Self.appendTimeLimit,
+            timeLimitError: {
+                EventStoreError(
+                    .unavailable,
+                    "PostgreSQL at \(location) did not finish an append within \(Self.appendTimeLimit.components.seconds) s; it may or may not have been written, and sending it again is safe"
+                )
+            }
+        )
         let notifier = CoalescingNotifier(client: client, channel: Self.notificationChannel, logger: logger)
         self.notifier = notifier
         let signal = self.signal
@@ -102,6 +112,9 @@ public final class PostgresEventStore: EventStore {
         for task in backgroundTasks { task.cancel() }
         for task in backgroundTasks { await Self.waitForEnd(of: task, atMost: Self.closeWaitMax) }
     }
+
+    /// How long an append waits for its batch's write before it is answered 503 (the outcome unknown).
+    static let appendTimeLimit: Duration = .seconds(5)
 
     /// The longest `close()` waits for the connection pool and the LISTEN loop to stop.
     static let closeWaitMax: Duration = .seconds(5)
@@ -254,9 +267,9 @@ public final class PostgresEventStore: EventStore {
         switch error {
         case let error as EventStoreError:
             return error
-        case let error as PostgresTransactionError:
+        case let error as PostgresTransactionFailure:
             if let inner = error.closureError, !(inner is PSQLError) { return inner }
-            let cause = error.closureError ?? error.commitError ?? error.beginError
+            let cause = error.cause
             let detail = (cause as? PSQLError).map(Self.describe) ?? "\(cause.map { "\($0)" } ?? "unknown cause")"
             return EventStoreError(.unavailable, "a PostgreSQL transaction failed at \(location): \(detail)", underlying: cause ?? error)
         case let error as PSQLError:
@@ -297,7 +310,7 @@ final class CoalescingNotifier: Sendable {
     private func sendUntilQuiet() async {
         while true {
             do {
-                try await client.query(PostgresQuery(unsafeSQL: "NOTIFY \(channel)"), logger: logger)
+                _ = try await client.rows(PostgresQuery(unsafeSQL: "NOTIFY \(channel)"), logger: logger)
             } catch {
                 logger.debug("NOTIFY failed; subscribers fall back to polling", metadata: ["error": "\(error)"])
             }

@@ -1,4 +1,5 @@
 import Configuration
+public import Directory
 public import EventStore
 public import Foundation
 public import Logging
@@ -45,6 +46,9 @@ public struct LedgerConfiguration: Sendable {
     public var endpointURLPolicy: EndpointURLPolicy
     /// How often the publisher looks for changes without a wake-up.
     public var directoryPollSeconds: Int
+    /// The pauses between failed deliveries to the directory, and how long one attempt may take.
+    public var directoryRetryPolicy: DeliveryRetryPolicy
+    public var directoryTimeoutSeconds: Int64
     /// The listing settings the operator gave (not defaults), checked against the ledger's policy at start.
     public var explicitListingSettings: Set<String>
     /// The card provider, when card payments are configured.
@@ -134,6 +138,8 @@ public struct LedgerConfiguration: Sendable {
         Setting(key: "bank.bic", developmentDefault: "ABNANL2A", isSecret: false, summary: "the BIC of that account"),
         Setting(key: "secrets.key", developmentDefault: SecretSealer.developmentKeyBase64, isSecret: true, summary: "base64 of 32 random bytes that seal stored endpoint secrets (AES-256-GCM); required in production"),
         Setting(key: "directory.poll_seconds", developmentDefault: "1", isSecret: false, summary: "how often the publisher looks for changes when no append has woken it"),
+        Setting(key: "directory.retry_seconds", developmentDefault: "5,300,1800,7200,18000,36000,36000", isSecret: false, summary: "pauses in seconds before each retry of a failed delivery to the directory; after the last one fails the delivery is a dead letter"),
+        Setting(key: "directory.timeout_seconds", developmentDefault: "15", isSecret: false, summary: "time limit of one delivery attempt to the directory"),
         Setting(key: "directory.allowed_hosts", developmentDefault: "", isSecret: false, summary: "endpoint hosts accepted in production although they resolve to loopback, private or link-local addresses"),
         Setting(key: "listing.time_zone", developmentDefault: "Europe/Amsterdam", isSecret: false, summary: "the organisation's time zone for period dates"),
     ]
@@ -208,6 +214,12 @@ public struct LedgerConfiguration: Sendable {
         }
         secretSealer = sealer
         directoryPollSeconds = try reader.parse("directory.poll_seconds") { Int($0).flatMap { (1...86_400).contains($0) ? $0 : nil } }
+        directoryRetryPolicy = try reader.parse("directory.retry_seconds") { text in
+            let pauses = text.split(separator: ",", omittingEmptySubsequences: false).map { Int64($0.trimmingCharacters(in: .whitespaces)) }
+            guard (1...20).contains(pauses.count), pauses.allSatisfy({ $0.map { (0...86_400).contains($0) } ?? false }) else { return nil }
+            return DeliveryRetryPolicy(pausesSeconds: pauses.compactMap { $0 })
+        }
+        directoryTimeoutSeconds = try reader.parse("directory.timeout_seconds") { Int64($0).flatMap { (1...120).contains($0) ? $0 : nil } }
         let allowedHosts = Set(try reader.value("directory.allowed_hosts", required: false).split(separator: ",").map {
             $0.trimmingCharacters(in: .whitespaces).lowercased()
         }.filter { !$0.isEmpty })

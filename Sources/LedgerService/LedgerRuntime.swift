@@ -143,7 +143,8 @@ public struct LedgerRuntime: Sendable {
             bankImport: BankStatementImport(pipeline: payments, index: bankIndex),
             directoryEndpoints: directoryEndpoints,
             directoryPublisher: DirectoryPublisher(
-                store: store, client: WebhookDeliveryClient(httpClient: httpClient), now: now, logger: logger, sealer: configuration.secretSealer,
+                store: store, client: WebhookDeliveryClient(httpClient: httpClient, requestTimeoutSeconds: configuration.directoryTimeoutSeconds),
+                policy: configuration.directoryRetryPolicy, now: now, logger: logger, sealer: configuration.secretSealer,
                 idleMax: .seconds(Int64(configuration.directoryPollSeconds))
             ),
             directory: DirectoryQueries(store: store, now: now),

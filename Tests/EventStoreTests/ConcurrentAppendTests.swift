@@ -148,3 +148,35 @@ struct PostgresDatabaseRequirementTests {
         #expect(error.message.contains("UTF8"))
     }
 }
+
+@Suite("EventStore: a PostgreSQL connection lost in mid-transaction")
+struct PostgresLostConnectionTests {
+    /// The server ends the connection inside a transaction. The transaction must fail, not wait for ever for
+    /// the answer to a query sent on a connection that no longer exists (a ROLLBACK after the failure, or the
+    /// next BEGIN on a connection the pool lends before it notices the close); the store goes on working.
+    @Test func aTransactionWhoseConnectionTheServerEndsFailsAndTheStoreGoesOn() async throws {
+        try await TestDatabase.withStore(.postgres) { store, _ in
+            for attempt in 0..<20 {
+                let outcome = await answerWithin(.seconds(20)) {
+                    do {
+                        try await store.withReadModelTransaction { connection in
+                            _ = try await connection.query("SELECT pg_terminate_backend(pg_backend_pid())", [])
+                        }
+                        return "committed"
+                    } catch {
+                        return "failed"
+                    }
+                }
+                #expect(outcome == "failed", "attempt \(attempt): \(outcome ?? "no answer within 20 s")")
+            }
+            // A connection lent just as the server ends it fails the operation on it; the next ones succeed.
+            let event = makeEvent()
+            var appended: AppendResult?
+            for _ in 0..<10 where appended == nil {
+                appended = try? await store.append([event], to: "after-terminations", expecting: .any)
+                if appended == nil { try await Task.sleep(for: .milliseconds(100)) }
+            }
+            #expect(appended?.positions.count == 1)
+        }
+    }
+}

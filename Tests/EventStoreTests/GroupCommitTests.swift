@@ -88,3 +88,62 @@ struct GroupCommitTests {
         #expect(log.batches == [[1]])
     }
 }
+
+@Suite("Group commit: writes that never answer")
+struct GroupCommitTimeLimitTests {
+    /// Writes parked here never return on their own (like a driver call on a connection that is gone, which
+    /// ignores cancellation); the test lets them go at the end.
+    final class ParkedWrites: Sendable {
+        private let parked = Mutex([CheckedContinuation<Void, Never>]())
+
+        func park() async {
+            await withCheckedContinuation { continuation in parked.withLock { $0.append(continuation) } }
+        }
+
+        var count: Int { parked.withLock { $0.count } }
+
+        func release() {
+            for continuation in parked.withLock({ parked in defer { parked.removeAll() }; return parked }) {
+                continuation.resume()
+            }
+        }
+    }
+
+    @Test func aWriteThatNeverAnswersFailsItsOwnBatchAtTheLimitAndTheNextBatchIsWritten() async throws {
+        let queue = GroupCommit<Int, String>(
+            concurrentBatchesMax: 1, requestsPerBatchMax: 8, weightPerBatchMax: 8,
+            writeTimeLimit: .milliseconds(300), timeLimitError: { UnexpectedOutcome("over the time limit") }
+        )
+        let parked = ParkedWrites()
+        defer { parked.release() }
+        let stuck: GroupCommit<Int, String>.Write = { batch in
+            await parked.park()
+            return batch.map { .success("late \($0)") }
+        }
+        let healthy: GroupCommit<Int, String>.Write = { batch in batch.map { .success("answer \($0)") } }
+
+        let first = await answerWithin(.seconds(10)) {
+            do {
+                return try await queue.submit(1, weight: 1, write: stuck)
+            } catch {
+                return "\(error)"
+            }
+        }
+        #expect(first == "over the time limit")
+        #expect(parked.count == 1)
+        // The only slot is free again: the next request is written and answered.
+        let second = await answerWithin(.seconds(10)) { try await queue.submit(2, weight: 1, write: healthy) }
+        #expect(second == "answer 2")
+    }
+}
+
+/// `body`'s answer, or nil when it has none within `limit` (it is then left running).
+func answerWithin<Value: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async throws -> Value) async -> Value? {
+    let answer = FirstAnswer<Value?>()
+    Task { answer.give(try? await body()) }
+    Task {
+        try? await Task.sleep(for: limit)
+        answer.give(nil)
+    }
+    return await answer.value()
+}

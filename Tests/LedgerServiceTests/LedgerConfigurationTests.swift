@@ -1,3 +1,4 @@
+import Directory
 import EventStore
 import Foundation
 import LedgerService
@@ -16,6 +17,17 @@ struct LedgerConfigurationTests {
         #expect(configuration.databaseURL == .sqlite(path: "/home/ada/.local/share/listing-ledger/ledger.sqlite"))
         #expect(configuration.databaseURLIsDefault)
         #expect(configuration.httpHost == "127.0.0.1" && configuration.httpPort == 8080)
+    }
+
+    @Test
+    func theDirectoryRetryScheduleAndTimeLimitCanBeSet() async throws {
+        let standard = try await LedgerConfiguration.resolve(environment: ["HOME": "/home/ada"])
+        #expect(standard.directoryRetryPolicy == .standard && standard.directoryTimeoutSeconds == 15)
+        let quick = try await LedgerConfiguration.resolve(environment: [
+            "HOME": "/home/ada", "LEDGER_DIRECTORY_RETRY_SECONDS": "1, 2,0", "LEDGER_DIRECTORY_TIMEOUT_SECONDS": "3",
+        ])
+        #expect(quick.directoryRetryPolicy.pausesSeconds == [1, 2, 0] && quick.directoryRetryPolicy.attemptsMax == 4)
+        #expect(quick.directoryTimeoutSeconds == 3)
     }
 
     @Test
@@ -43,6 +55,10 @@ struct LedgerConfigurationTests {
         ("LEDGER_LOG_LEVEL", "loud", "LEDGER_LOG_LEVEL: 'loud' is not a valid value"),
         ("LEDGER_MODE", "staging", "LEDGER_MODE: 'staging' is not a valid value"),
         ("LEDGER_DATABASE_URL", "mysql://x@y/z", "LEDGER_DATABASE_URL: the database URL scheme 'mysql' is not supported"),
+        ("LEDGER_DIRECTORY_RETRY_SECONDS", "5,,300", "LEDGER_DIRECTORY_RETRY_SECONDS: '5,,300' is not a valid value"),
+        ("LEDGER_DIRECTORY_RETRY_SECONDS", "5,-1", "LEDGER_DIRECTORY_RETRY_SECONDS: '5,-1' is not a valid value"),
+        ("LEDGER_DIRECTORY_RETRY_SECONDS", "86401", "LEDGER_DIRECTORY_RETRY_SECONDS: '86401' is not a valid value"),
+        ("LEDGER_DIRECTORY_TIMEOUT_SECONDS", "0", "LEDGER_DIRECTORY_TIMEOUT_SECONDS: '0' is not a valid value"),
     ])
     func malformedValuesNameTheSetting(variable: String, value: String, message: String) async throws {
         do {

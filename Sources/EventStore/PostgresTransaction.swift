@@ -1,0 +1,103 @@
+import Logging
+import PostgresNIO
+
+/// Why a transaction failed: where it failed, and the error there. Like PostgresNIO's own transaction error,
+/// but made by ``PostgresConnection/transaction(logger:_:)``.
+struct PostgresTransactionFailure: Error {
+    var beginError: (any Error)?
+    var closureError: (any Error)?
+    var commitError: (any Error)?
+    var rollbackError: (any Error)?
+
+    /// The error that ended the transaction.
+    var cause: (any Error)? { closureError ?? commitError ?? beginError }
+}
+
+/// The pool lent a connection that had already closed. Nothing was sent on it: a query written to a closed
+/// connection is never answered.
+struct PostgresConnectionClosedBeforeUse: Error, CustomStringConvertible {
+    var description: String { "the connection had closed (the server restarted or ended it)" }
+}
+
+extension PostgresConnection {
+    /// Runs `body` between `BEGIN` and `COMMIT`, rolling back when it throws.
+    ///
+    /// Unlike PostgresNIO's `withTransaction`, it sends no `ROLLBACK` on a connection that has closed or is
+    /// closing (the server rolls the transaction back with the connection): a query written to a connection
+    /// just closed can stay unanswered, and the caller would wait for ever.
+    func transaction<Result>(
+        logger: Logger, isolation: isolated (any Actor)? = #isolation, _ body: (PostgresConnection) async throws -> sending Result
+    ) async throws -> sending Result {
+        do {
+            guard !isClosed else { throw PostgresConnectionClosedBeforeUse() }
+            try await query("BEGIN", logger: logger)
+        } catch {
+            throw PostgresTransactionFailure(beginError: error)
+        }
+        let value: Result
+        do {
+            value = try await body(self)
+        } catch {
+            var failure = PostgresTransactionFailure(closureError: error)
+            if !isClosed, !Self.endsTheConnection(error) {
+                do {
+                    try await query("ROLLBACK", logger: logger)
+                } catch {
+                    failure.rollbackError = error
+                }
+            }
+            throw failure
+        }
+        do {
+            try await query("COMMIT", logger: logger)
+        } catch {
+            throw PostgresTransactionFailure(commitError: error)
+        }
+        return value
+    }
+}
+
+extension PostgresConnection {
+    /// Whether `error` means the connection is gone or going: a failure of the connection itself, or a fatal
+    /// error from the server (it closes the connection after one, e.g. on an administrator's shutdown).
+    static func endsTheConnection(_ error: any Error) -> Bool {
+        if error is PostgresConnectionClosedBeforeUse { return true }
+        guard let error = error as? PSQLError else { return false }
+        guard let info = error.serverInfo else { return true }
+        let severity = info[.severity] ?? ""
+        let state = info[.sqlState] ?? ""
+        return severity == "FATAL" || severity == "PANIC" || state.hasPrefix("57P") || state.hasPrefix("08")
+    }
+}
+
+extension PostgresClient {
+    /// Runs `body` in a transaction on a connection of the pool (see ``PostgresConnection/transaction(logger:_:)``).
+    func transaction<Result>(
+        logger: Logger, isolation: isolated (any Actor)? = #isolation, _ body: (PostgresConnection) async throws -> sending Result
+    ) async throws -> sending Result {
+        try await withConnection(isolation: isolation) { connection in
+            try await connection.transaction(logger: logger, isolation: isolation, body)
+        }
+    }
+
+    /// Runs `body` on a connection of the pool that is still open. The pool can lend a connection whose
+    /// closing it has not yet noticed; a query on it would never be answered, so it fails at once instead.
+    func withOpenConnection<Result>(
+        isolation: isolated (any Actor)? = #isolation, _ body: (PostgresConnection) async throws -> sending Result
+    ) async throws -> sending Result {
+        try await withConnection(isolation: isolation) { connection in
+            guard !connection.isClosed else { throw PostgresConnectionClosedBeforeUse() }
+            return try await body(connection)
+        }
+    }
+
+    /// `query` on a connection of the pool that is still open (see ``withOpenConnection(isolation:_:)``), its rows
+    /// read while the connection is held.
+    func rows(_ query: PostgresQuery, logger: Logger) async throws -> [PostgresRow] {
+        try await withOpenConnection { connection in
+            var rows: [PostgresRow] = []
+            for try await row in try await connection.query(query, logger: logger) { rows.append(row) }
+            return rows
+        }
+    }
+}
