@@ -73,7 +73,8 @@ public struct DirectoryOutboxProjection: Projection {
     public func apply(_ events: [RecordedEvent], _ connection: any ReadModelConnection) async throws {
         let messages = events.compactMap { recorded in DirectoryChange.message(for: recorded).map { (recorded, $0.0, $0.1) } }
         guard !messages.isEmpty else { return }
-        let endpoints = try await connection.query("SELECT endpoint_id, event_types FROM directory_endpoints WHERE enabled = 1", [])
+        // Disabled endpoints get their deliveries too: they wait, and go out when the endpoint is enabled again.
+        let endpoints = try await connection.query("SELECT endpoint_id, event_types FROM directory_endpoints", [])
             .map { (id: try $0.text(0), types: Set(try $0.text(1).split(separator: ",").map(String.init))) }
         let dueAt = APIKeyStore.micros(now())
         for (recorded, type, message) in messages {

@@ -242,6 +242,11 @@ struct DirectoryPublishingTests {
             world.receiver.answer(status: 200)
             try await world.advance(seconds: 86_400)
             #expect(world.receiver.attempts == attempts, "a disabled endpoint gets nothing")
+            // A change made while the endpoint is disabled waits for it too.
+            #expect(try await world.post("/api/v1/profiles/dan-4/certification", ["action": "suspend", "reason": "complaint"]).status == .ok)
+            try await world.publish()
+            #expect(world.receiver.attempts == attempts, "a disabled endpoint gets nothing")
+            #expect(try await world.visibilityEvents("dan-4").map(\.visible) == [true, false])
 
             #expect(try await world.post("/api/v1/directory/endpoints/\(world.endpointID)/enable").status == .ok)
             try await world.publish()
