@@ -79,7 +79,7 @@ extension PostgresEventStore: EventStoreTestHooks {
         let metadata = ByteBuffer(data: event.metadata.encoded())
         try await mappingErrors {
             try await client.transaction(logger: logger) { connection in
-                _ = try await connection.query(
+                _ = try await connection.openQuery(
                     """
                     SELECT * FROM ledger_append(\(stream), -1, \([event.id]), \([event.type]), \([Int32(event.schemaVersion)]),
                         \([ByteBuffer(data: event.data)]), \([metadata]), \([ByteBuffer(data: hash)]), \(recordedAt))

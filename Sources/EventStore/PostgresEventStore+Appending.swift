@@ -50,7 +50,7 @@ extension PostgresEventStore {
             do {
                 let grouped = try await inFlight {
                     try await client.transaction(logger: logger) { connection in
-                        let rows = try await Self.collect(connection.execute(LedgerAppendBatchStatement(appends, recordedAt: now()), logger: logger))
+                        let rows = try await Self.collect(connection.openExecute(LedgerAppendBatchStatement(appends, recordedAt: now()), logger: logger))
                         let grouped = try Self.requestResults(Self.results(of: rows, for: appends), for: requests)
                         let halfWritten = grouped.indices.filter { grouped[$0] == nil }
                         if !halfWritten.isEmpty { throw HalfWrittenRequests(indices: halfWritten) }
@@ -134,7 +134,7 @@ extension PostgresEventStore {
             do {
                 let results = try await mappingErrors {
                     try await client.transaction(logger: logger) { connection in
-                        let rows = try await Self.collect(connection.execute(LedgerAppendBatchStatement(pending, recordedAt: now()), logger: logger))
+                        let rows = try await Self.collect(connection.openExecute(LedgerAppendBatchStatement(pending, recordedAt: now()), logger: logger))
                         // A conflict in any stream throws here, which rolls the whole transaction back.
                         let results = try Self.results(of: rows, for: pending).map { try $0.get() }
                         try AppendResult.checkWholeReplay(results)
@@ -165,7 +165,7 @@ extension PostgresEventStore {
             do {
                 rows = try await inFlight {
                     try await client.withOpenConnection { connection in
-                        try await Self.collect(connection.execute(LedgerAppendBatchStatement(batch, recordedAt: now()), logger: logger))
+                        try await Self.collect(connection.openExecute(LedgerAppendBatchStatement(batch, recordedAt: now()), logger: logger))
                     }
                 }
             } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" && attempt < Self.raceRetriesMax {

@@ -58,12 +58,12 @@ struct PostgresReadModelConnection: ReadModelConnection, @unchecked Sendable {
     var dialect: SQLDialect { .postgres }
 
     func execute(_ sql: String, _ binds: [SQLValue]) async throws {
-        _ = try await connection.query(Self.query(sql, binds), logger: logger).collect()
+        _ = try await connection.openQuery(Self.query(sql, binds), logger: logger).collect()
     }
 
     func query(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow] {
         var rows: [SQLRow] = []
-        for try await row in try await connection.query(Self.query(sql, binds), logger: logger) {
+        for try await row in try await connection.openQuery(Self.query(sql, binds), logger: logger) {
             rows.append(try row.map(Self.value))
         }
         return rows
@@ -117,17 +117,17 @@ struct PostgresMigrationBackend: MigrationBackend, @unchecked Sendable {
     static let advisoryLockKey: Int64 = 0x4C45_4447_4552_0001
 
     func withMigrationLock<Result: Sendable>(_ body: @Sendable () async throws -> Result) async throws -> Result {
-        _ = try await connection.query("SELECT pg_advisory_lock(\(Self.advisoryLockKey))", logger: logger).collect()
+        _ = try await connection.openQuery("SELECT pg_advisory_lock(\(Self.advisoryLockKey))", logger: logger).collect()
         do {
-            _ = try await connection.query(
+            _ = try await connection.openQuery(
                 "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
                 logger: logger
             ).collect()
             let result = try await body()
-            _ = try await connection.query("SELECT pg_advisory_unlock(\(Self.advisoryLockKey))", logger: logger).collect()
+            _ = try await connection.openQuery("SELECT pg_advisory_unlock(\(Self.advisoryLockKey))", logger: logger).collect()
             return result
         } catch {
-            _ = try? await connection.query("SELECT pg_advisory_unlock(\(Self.advisoryLockKey))", logger: logger).collect()
+            _ = try? await connection.openQuery("SELECT pg_advisory_unlock(\(Self.advisoryLockKey))", logger: logger).collect()
             throw error
         }
     }
@@ -138,11 +138,11 @@ struct PostgresMigrationBackend: MigrationBackend, @unchecked Sendable {
 
     /// The rows of `schema_migrations`, or none if the table does not exist yet.
     func recordedMigrations() async throws -> [AppliedMigration] {
-        let exists = try await connection.query("SELECT to_regclass('schema_migrations') IS NOT NULL", logger: logger)
+        let exists = try await connection.openQuery("SELECT to_regclass('schema_migrations') IS NOT NULL", logger: logger)
             .collect().first?.decode(Bool.self) ?? false
         guard exists else { return [] }
         var applied: [AppliedMigration] = []
-        for try await (version, name, checksum) in try await connection.query(
+        for try await (version, name, checksum) in try await connection.openQuery(
             "SELECT version, name, checksum FROM schema_migrations ORDER BY version", logger: logger
         ).decode((Int32, String, String).self) {
             applied.append(AppliedMigration(version: Int(version), name: name, checksum: checksum))
@@ -153,9 +153,9 @@ struct PostgresMigrationBackend: MigrationBackend, @unchecked Sendable {
     func apply(_ migration: Migration, statements: [String]) async throws {
         try await connection.transaction(logger: logger) { connection in
             for statement in statements {
-                _ = try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger).collect()
+                _ = try await connection.openQuery(PostgresQuery(unsafeSQL: statement), logger: logger).collect()
             }
-            _ = try await connection.query(
+            _ = try await connection.openQuery(
                 "INSERT INTO schema_migrations (version, name, checksum) VALUES (\(Int32(migration.version)), \(migration.name), \(migration.checksum))",
                 logger: logger
             ).collect()

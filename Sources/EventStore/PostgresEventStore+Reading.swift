@@ -16,7 +16,7 @@ extension PostgresEventStore {
                  ORDER BY version LIMIT \(Int64(limit))
                 """
             return try await client.withOpenConnection { connection in
-                try await PostgresEventRow.decodeEvents(connection.query(query, logger: logger))
+                try await PostgresEventRow.decodeEvents(connection.openQuery(query, logger: logger))
             }
         }
     }
@@ -50,12 +50,12 @@ extension PostgresEventStore {
     /// scan, which yields the order by itself, is the plan.
     private static func readAll(after cursor: LogCursor, limit: Int, on connection: PostgresConnection, logger: Logger) async throws -> [RecordedEvent] {
         try await readInLogOrder(on: connection, logger: logger)
-        return try await PostgresEventRow.decodeEvents(connection.query(readAllQuery(after: cursor, limit: limit), logger: logger))
+        return try await PostgresEventRow.decodeEvents(connection.openQuery(readAllQuery(after: cursor, limit: limit), logger: logger))
     }
 
     /// Switches sorting off for the rest of the transaction on `connection`.
     private static func readInLogOrder(on connection: PostgresConnection, logger: Logger) async throws {
-        _ = try await connection.query("SET LOCAL enable_sort = off", logger: logger)
+        _ = try await connection.openQuery("SET LOCAL enable_sort = off", logger: logger)
     }
 
     /// How PostgreSQL would read a batch of the log, as ``readAll(after:limit:)`` runs it.
@@ -66,7 +66,7 @@ extension PostgresEventStore {
                 let query = Self.readAllQuery(after: cursor, limit: limit)
                 let explain = PostgresQuery(unsafeSQL: "EXPLAIN " + query.sql, binds: query.binds)
                 var lines: [String] = []
-                for try await row in try await connection.query(explain, logger: logger) {
+                for try await row in try await connection.openQuery(explain, logger: logger) {
                     lines.append(try row.decode(String.self))
                 }
                 return lines.joined(separator: "\n")

@@ -40,6 +40,8 @@ public final class PostgresEventStore: EventStore {
     /// operation waiting for a connection when the pool stops can wait for ever.
     private let operationsInFlight = Synchronization.Mutex(0)
     private let backgroundTasks: [Task<Void, Never>]
+    /// Whether the server answered lately (see ``Reachability``).
+    let reachability = Reachability()
 
     static let notificationChannel = "ledger_appends"
 
@@ -185,6 +187,28 @@ public final class PostgresEventStore: EventStore {
         }
     }
 
+    /// After a failure of the connection itself, the store answers "unavailable" at once until a connection of
+    /// its own reaches the server again: operations would otherwise queue in the pool for up to a minute.
+    func noteIfTheConnectionWasLost(_ error: any Error) {
+        let cause = (error as? PostgresTransactionFailure)?.cause ?? (error as? EventStoreError)?.underlying ?? error
+        guard PostgresConnection.endsTheConnection(cause) else { return }
+        let settings = settings
+        let logger = logger
+        let newlyLost = reachability.lost { [weak self] in
+            guard let self, self.closedFailure() == nil else { return true }
+            do {
+                try await Self.checkConnectivity(settings, timeout: .seconds(2), logger: logger)
+                logger.info("PostgreSQL answers again", metadata: ["database": "\(self.location)"])
+                return true
+            } catch {
+                return false
+            }
+        }
+        if newlyLost {
+            logger.warning("lost the connection to PostgreSQL; answering 503 until it answers again", metadata: ["database": "\(location)"])
+        }
+    }
+
     /// A person-readable cause for a driver error.
     static func describe(_ error: PSQLError) -> String {
         if let sqlState = error.serverInfo?[.sqlState] {
@@ -241,8 +265,14 @@ public final class PostgresEventStore: EventStore {
         }
     }
 
-    /// Runs `body` as an operation ``close()`` waits for; fails at once once the store is closed.
+    /// Runs `body` as an operation ``close()`` waits for; fails at once once the store is closed, or while the
+    /// server is unreachable.
     func inFlight<Result>(_ body: () async throws -> Result) async throws -> Result {
+        if reachability.isDown, closedFailure() == nil {
+            throw EventStoreError(
+                .unavailable, "PostgreSQL at \(location) is not answering (it may be restarting); nothing was done, and trying again shortly is safe"
+            )
+        }
         let admitted = isClosed.withLock { closed in
             guard !closed else { return false }
             operationsInFlight.withLock { $0 += 1 }
@@ -264,6 +294,7 @@ public final class PostgresEventStore: EventStore {
 
     /// A driver error as an ``EventStoreError``; ours, and the caller's own errors inside a transaction, unchanged.
     func mapError(_ error: any Error) -> any Error {
+        noteIfTheConnectionWasLost(error)
         switch error {
         case let error as EventStoreError:
             return error
@@ -342,5 +373,33 @@ private final class ResumeOnce: Sendable {
             pending?.resume()
             pending = nil
         }
+    }
+}
+
+/// Whether the database server answered lately. Once an operation finds the connection itself gone, the store
+/// is marked unreachable and one probe at a time tries to connect, once a second, until it succeeds.
+final class Reachability: Sendable {
+    private let state = Synchronization.Mutex((down: false, probing: false))
+
+    var isDown: Bool { state.withLock { $0.down } }
+
+    /// Marks the server unreachable and, unless a probe is already running, probes with `probe` (true: the
+    /// server answers, or probing should stop) once a second until it succeeds. True when this starts probing.
+    @discardableResult
+    func lost(probe: @escaping @Sendable () async -> Bool) -> Bool {
+        let start = state.withLock { state -> Bool in
+            state.down = true
+            guard !state.probing else { return false }
+            state.probing = true
+            return true
+        }
+        guard start else { return false }
+        Task {
+            while await !probe() {
+                try? await Task.sleep(for: .seconds(1))
+            }
+            state.withLock { $0 = (down: false, probing: false) }
+        }
+        return true
     }
 }

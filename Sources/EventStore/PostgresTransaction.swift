@@ -13,8 +13,8 @@ struct PostgresTransactionFailure: Error {
     var cause: (any Error)? { closureError ?? commitError ?? beginError }
 }
 
-/// The pool lent a connection that had already closed. Nothing was sent on it: a query written to a closed
-/// connection is never answered.
+/// A connection had closed before a query was sent on it (the pool lent it before noticing, or the server ended
+/// it in mid-transaction). Nothing was sent: a query written to a closed connection is never answered.
 struct PostgresConnectionClosedBeforeUse: Error, CustomStringConvertible {
     var description: String { "the connection had closed (the server restarted or ended it)" }
 }
@@ -29,8 +29,7 @@ extension PostgresConnection {
         logger: Logger, isolation: isolated (any Actor)? = #isolation, _ body: (PostgresConnection) async throws -> sending Result
     ) async throws -> sending Result {
         do {
-            guard !isClosed else { throw PostgresConnectionClosedBeforeUse() }
-            try await query("BEGIN", logger: logger)
+            try await openQuery("BEGIN", logger: logger)
         } catch {
             throw PostgresTransactionFailure(beginError: error)
         }
@@ -41,7 +40,7 @@ extension PostgresConnection {
             var failure = PostgresTransactionFailure(closureError: error)
             if !isClosed, !Self.endsTheConnection(error) {
                 do {
-                    try await query("ROLLBACK", logger: logger)
+                    try await openQuery("ROLLBACK", logger: logger)
                 } catch {
                     failure.rollbackError = error
                 }
@@ -49,7 +48,7 @@ extension PostgresConnection {
             throw failure
         }
         do {
-            try await query("COMMIT", logger: logger)
+            try await openQuery("COMMIT", logger: logger)
         } catch {
             throw PostgresTransactionFailure(commitError: error)
         }
@@ -58,6 +57,20 @@ extension PostgresConnection {
 }
 
 extension PostgresConnection {
+    /// `query`, unless the connection has closed: a query written to a closed connection is never answered.
+    func openQuery(_ query: PostgresQuery, logger: Logger) async throws -> PostgresRowSequence {
+        guard !isClosed else { throw PostgresConnectionClosedBeforeUse() }
+        return try await self.query(query, logger: logger)
+    }
+
+    /// `execute`, unless the connection has closed (see ``openQuery(_:logger:)``).
+    func openExecute<Statement: PostgresPreparedStatement>(
+        _ statement: Statement, logger: Logger
+    ) async throws -> AsyncThrowingMapSequence<PostgresRowSequence, Statement.Row> {
+        guard !isClosed else { throw PostgresConnectionClosedBeforeUse() }
+        return try await execute(statement, logger: logger)
+    }
+
     /// Whether `error` means the connection is gone or going: a failure of the connection itself, or a fatal
     /// error from the server (it closes the connection after one, e.g. on an administrator's shutdown).
     static func endsTheConnection(_ error: any Error) -> Bool {
@@ -96,7 +109,7 @@ extension PostgresClient {
     func rows(_ query: PostgresQuery, logger: Logger) async throws -> [PostgresRow] {
         try await withOpenConnection { connection in
             var rows: [PostgresRow] = []
-            for try await row in try await connection.query(query, logger: logger) { rows.append(row) }
+            for try await row in try await connection.openQuery(query, logger: logger) { rows.append(row) }
             return rows
         }
     }

@@ -179,4 +179,29 @@ struct PostgresLostConnectionTests {
             #expect(appended?.positions.count == 1)
         }
     }
+
+    /// The server ends a connection between two statements of a transaction (a restart, an administrator):
+    /// the next statement fails at once instead of being written to the closed connection and waiting for ever.
+    @Test func aStatementAfterTheServerEndedTheConnectionFailsAtOnce() async throws {
+        try await TestDatabase.withStore(.postgres) { store, _ in
+            let outcome = await answerWithin(.seconds(20)) {
+                do {
+                    try await store.withReadModelTransaction { connection in
+                        let pid = try #require(try await connection.query("SELECT pg_backend_pid()", []).first).integer(0)
+                        try await store.withReadModelConnection { other in
+                            _ = try await other.query("SELECT pg_terminate_backend(?)", [.integer(pid)])
+                        }
+                        try await Task.sleep(for: .milliseconds(300))
+                        _ = try await connection.query("SELECT 1", [])
+                    }
+                    return "committed"
+                } catch let error as EventStoreError {
+                    return "\(error.code)"
+                } catch {
+                    return "failed otherwise: \(error)"
+                }
+            }
+            #expect(outcome == "\(EventStoreError.Code.unavailable)")
+        }
+    }
 }
