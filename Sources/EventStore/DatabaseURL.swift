@@ -4,6 +4,8 @@ import Foundation
 ///
 /// - `sqlite:///absolute/path.sqlite`, `sqlite://relative/path.sqlite` or `sqlite:relative/path.sqlite`
 /// - `postgres://user:password@host:5432/database?sslmode=disable|prefer|require` (`postgresql://` too)
+/// - several hosts, tried in order: `postgres://user@host1:5432,host2:5432/database?target_session_attrs=read-write`
+///   (with `read-write`, as in libpq, only a server that accepts writes is used)
 public enum DatabaseURL: Sendable, Hashable, CustomStringConvertible {
     case sqlite(path: String)
     case postgres(PostgresSettings)
@@ -16,16 +18,53 @@ public enum DatabaseURL: Sendable, Hashable, CustomStringConvertible {
         public var password: String?
         public var database: String
         public var tls: TLSMode
+        /// Further servers to try, in order, after `host`/`port` (a primary and its standbys).
+        public var otherServers: [PostgresServer]
+        /// Use only a server that accepts writes (`target_session_attrs=read-write`).
+        public var requiresReadWrite: Bool
 
-        public init(host: String, port: Int = 5432, username: String, password: String?, database: String, tls: TLSMode = .prefer) {
+        public init(
+            host: String, port: Int = 5432, username: String, password: String?, database: String, tls: TLSMode = .prefer,
+            otherServers: [PostgresServer] = [], requiresReadWrite: Bool = false
+        ) {
             self.host = host
             self.port = port
             self.username = username
             self.password = password
             self.database = database
             self.tls = tls
+            self.otherServers = otherServers
+            self.requiresReadWrite = requiresReadWrite
+        }
+
+        /// Every server the URL names, in the order they are tried.
+        public var servers: [PostgresServer] { [PostgresServer(host: host, port: port)] + otherServers }
+
+        /// The same settings, aimed at `server` alone.
+        public func aimed(at server: PostgresServer) -> PostgresSettings {
+            var settings = self
+            settings.host = server.host
+            settings.port = server.port
+            settings.otherServers = []
+            return settings
         }
     }
+
+    /// One PostgreSQL server of a URL.
+    public struct PostgresServer: Sendable, Hashable, CustomStringConvertible {
+        public var host: String
+        public var port: Int
+
+        public init(host: String, port: Int) {
+            self.host = host
+            self.port = port
+        }
+
+        public var description: String { "\(host):\(port)" }
+    }
+
+    /// The most servers one URL may name.
+    public static let postgresServersMax = 8
 
     /// Whether to encrypt the connection to PostgreSQL.
     public enum TLSMode: String, Sendable, Hashable {
@@ -44,7 +83,26 @@ public enum DatabaseURL: Sendable, Hashable, CustomStringConvertible {
             self = .sqlite(path: path)
             return
         }
-        guard let components = URLComponents(string: trimmed), let scheme = components.scheme?.lowercased() else {
+        // Several hosts (`host1:port1,host2:port2`) are not a URL's authority: parse the first as one, the rest here.
+        var single = trimmed
+        var otherServers: [PostgresServer] = []
+        if let schemeEnd = trimmed.range(of: "://") {
+            let rest = trimmed[schemeEnd.upperBound...]
+            let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) ?? rest.endIndex
+            let authority = rest[..<authorityEnd]
+            let hostsStart = authority.lastIndex(of: "@").map { authority.index(after: $0) } ?? authority.startIndex
+            let hosts = authority[hostsStart...].split(separator: ",", omittingEmptySubsequences: false)
+            if hosts.count > 1 {
+                guard hosts.count <= Self.postgresServersMax else {
+                    throw EventStoreError(.configuration, "the PostgreSQL URL '\(Self.redacted(text))' names more than \(Self.postgresServersMax) hosts")
+                }
+                for entry in hosts.dropFirst() {
+                    otherServers.append(try Self.server(String(entry), in: text))
+                }
+                single = String(trimmed[..<hostsStart]) + hosts[0] + String(rest[authorityEnd...])
+            }
+        }
+        guard let components = URLComponents(string: single), let scheme = components.scheme?.lowercased() else {
             throw EventStoreError(.configuration, "the database URL '\(Self.redacted(text))' is not a URL; use sqlite:///path or postgres://user:password@host:port/database")
         }
         guard scheme == "postgres" || scheme == "postgresql" else {
@@ -67,11 +125,34 @@ public enum DatabaseURL: Sendable, Hashable, CustomStringConvertible {
             }
             tls = parsed
         }
+        var requiresReadWrite = false
+        if let attributes = components.queryItems?.first(where: { $0.name == "target_session_attrs" })?.value {
+            switch attributes {
+            case "any": requiresReadWrite = false
+            case "read-write", "primary": requiresReadWrite = true
+            default:
+                throw EventStoreError(.configuration, "target_session_attrs '\(attributes)' is not supported; use read-write (or primary) or any")
+            }
+        }
         self = .postgres(PostgresSettings(
             host: host, port: components.port ?? 5432, username: username,
             password: components.password?.removingPercentEncoding ?? components.password,
-            database: database, tls: tls
+            database: database, tls: tls, otherServers: otherServers, requiresReadWrite: requiresReadWrite
         ))
+    }
+
+    /// One `host` or `host:port` of a list of hosts.
+    private static func server(_ entry: String, in text: String) throws(EventStoreError) -> PostgresServer {
+        let parts = entry.split(separator: ":", omittingEmptySubsequences: false)
+        let host = String(parts[0])
+        guard !host.isEmpty, parts.count <= 2, host.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" }) else {
+            throw EventStoreError(.configuration, "the PostgreSQL URL '\(Self.redacted(text))' has a host list entry '\(entry)' that is not host or host:port")
+        }
+        guard parts.count == 2 else { return PostgresServer(host: host, port: 5432) }
+        guard let port = Int(parts[1]), (1...65_535).contains(port) else {
+            throw EventStoreError(.configuration, "the PostgreSQL URL '\(Self.redacted(text))' has a port that is not 1 to 65535 in '\(entry)'")
+        }
+        return PostgresServer(host: host, port: port)
     }
 
     /// The URL with any password replaced by `***`, safe to log.
@@ -81,7 +162,8 @@ public enum DatabaseURL: Sendable, Hashable, CustomStringConvertible {
             return "sqlite:\(path.hasPrefix("/") ? "//" : "")\(path)"
         case .postgres(let settings):
             let password = settings.password == nil ? "" : ":***"
-            return "postgres://\(settings.username)\(password)@\(settings.host):\(settings.port)/\(settings.database)"
+            let hosts = settings.servers.map(\.description).joined(separator: ",")
+            return "postgres://\(settings.username)\(password)@\(hosts)/\(settings.database)"
         }
     }
 

@@ -16,14 +16,28 @@ extension PostgresEventStore {
         expecting expectedVersion: ExpectedVersion
     ) async throws -> AppendResult {
         try limits.validate(events, stream: stream, expecting: expectedVersion)
-        return try await appendQueue.append(events, to: stream, expecting: expectedVersion) { batch in await self.writeRequests(batch) }
+        return try await notingTimeLimits {
+            try await appendQueue.append(events, to: stream, expecting: expectedVersion) { batch in await self.writeRequests(batch) }
+        }
     }
 
     /// Appends to several streams, all or nothing. Shares the next batch's transaction and commit flush with the
     /// appends that arrive meanwhile, as single-stream appends do (see ``writeRequests(_:)``).
     public func append(_ appends: [StreamAppend]) async throws -> [AppendResult] {
         try limits.validate(appends)
-        return try await appendQueue.append(appends) { batch in await self.writeRequests(batch) }
+        return try await notingTimeLimits {
+            try await appendQueue.append(appends) { batch in await self.writeRequests(batch) }
+        }
+    }
+
+    /// An append that ran out of time may mean the server is gone: the store then checks (see ``Reachability``).
+    private func notingTimeLimits<Result>(_ body: () async throws -> Result) async throws -> Result {
+        do {
+            return try await body()
+        } catch let error as EventStoreError where error.underlying is AppendTimeLimitExceeded {
+            noteIfTheConnectionWasLost(error)
+            throw error
+        }
     }
 
     /// Writes one batch of requests, answering each. Without multi-stream requests it is one statement (see

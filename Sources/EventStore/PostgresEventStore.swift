@@ -24,7 +24,11 @@ public final class PostgresEventStore: EventStore {
     /// Where the store is connected, with the password redacted.
     public let location: String
 
-    let client: PostgresClient
+    /// The connection pool in use (see ``PoolHolder``).
+    let pool: PoolHolder
+    var client: PostgresClient { pool.client }
+    let maximumConnections: Int
+    let connectTimeout: Duration
     let settings: DatabaseURL.PostgresSettings
     let signal = AppendSignal()
     let notifier: CoalescingNotifier
@@ -46,11 +50,18 @@ public final class PostgresEventStore: EventStore {
     static let notificationChannel = "ledger_appends"
 
     private init(
-        client: PostgresClient, settings: DatabaseURL.PostgresSettings, limits: EventStoreLimits,
+        server: DatabaseURL.PostgresServer, settings: DatabaseURL.PostgresSettings, limits: EventStoreLimits,
+        maximumConnections: Int, connectTimeout: Duration,
         now: @escaping @Sendable () -> Date, metricsFactory: any MetricsFactory, logger: Logger
-    ) {
+    ) throws {
         self.appendedEvents = Counter(label: "ledger_events_appended_total", dimensions: [("backend", "postgres")], factory: metricsFactory)
-        self.client = client
+        self.maximumConnections = maximumConnections
+        self.connectTimeout = connectTimeout
+        let pool = PoolHolder(
+            server: server,
+            client: try Self.makeClient(settings.aimed(at: server), maximumConnections: maximumConnections, connectTimeout: connectTimeout, logger: logger)
+        )
+        self.pool = pool
         self.settings = settings
         self.location = DatabaseURL.postgres(settings).description
         self.limits = limits
@@ -66,19 +77,50 @@ public final class PostgresEventStore: EventStore {
             timeLimitError: {
                 EventStoreError(
                     .unavailable,
-                    "PostgreSQL at \(location) did not finish an append within \(Self.appendTimeLimit.components.seconds) s; it may or may not have been written, and sending it again is safe"
+                    "PostgreSQL at \(location) did not finish an append within \(Self.appendTimeLimit.components.seconds) s; it may or may not have been written, and sending it again is safe",
+                    underlying: AppendTimeLimitExceeded()
                 )
             }
         )
-        let notifier = CoalescingNotifier(client: client, channel: Self.notificationChannel, logger: logger)
+        let notifier = CoalescingNotifier(pool: pool, channel: Self.notificationChannel, logger: logger)
         self.notifier = notifier
         let signal = self.signal
-        // The client's connection pool and the LISTEN loop live exactly as long as the store: started here,
-        // cancelled by close().
+        // The connection pool and the LISTEN loop live exactly as long as the store: started here, cancelled by
+        // close(). The LISTEN loop follows the pool to another server.
         self.backgroundTasks = [
-            Task { await client.run() },
-            Task { await Self.listen(settings: settings, signal: signal, logger: logger) },
+            Task { await Self.listen(settings: { settings.aimed(at: pool.server) }, signal: signal, logger: logger) },
         ]
+    }
+
+    static func makeClient(
+        _ settings: DatabaseURL.PostgresSettings, maximumConnections: Int, connectTimeout: Duration, logger: Logger
+    ) throws -> PostgresClient {
+        var configuration = PostgresClient.Configuration(
+            host: settings.host, port: settings.port, username: settings.username, password: settings.password,
+            database: settings.database, tls: try clientTLS(settings.tls)
+        )
+        configuration.options.maximumConnections = maximumConnections
+        configuration.options.connectTimeout = connectTimeout
+        return PostgresClient(configuration: configuration, backgroundLogger: logger)
+    }
+
+    /// The first server of the URL that answers (and, with `target_session_attrs=read-write`, accepts writes).
+    /// With one server, its own error; with several, each one's reason.
+    static func findServer(_ settings: DatabaseURL.PostgresSettings, timeout: Duration, logger: Logger) async throws -> DatabaseURL.PostgresServer {
+        let servers = settings.servers
+        var reasons: [String] = []
+        for server in servers {
+            do {
+                let acceptsWrites = try await checkConnectivity(settings.aimed(at: server), timeout: timeout, logger: logger)
+                if acceptsWrites || !settings.requiresReadWrite { return server }
+                reasons.append("\(server) accepts no writes (a standby)")
+            } catch let error as EventStoreError where error.code != .configuration && servers.count > 1 {
+                reasons.append("\(server): \(error.message)")
+            }
+        }
+        throw EventStoreError(
+            .unavailable, "no PostgreSQL server at \(DatabaseURL.postgres(settings).description) can be used: \(reasons.joined(separator: "; "))"
+        )
     }
 
     /// Connects, checking first with a single short attempt so a wrong password or an unreachable host is
@@ -92,15 +134,11 @@ public final class PostgresEventStore: EventStore {
         metricsFactory: any MetricsFactory = MetricsSystem.factory,
         logger: Logger = Logger(label: "listing-ledger.postgres")
     ) async throws -> PostgresEventStore {
-        try await checkConnectivity(settings, timeout: connectTimeout, logger: logger)
-        var configuration = PostgresClient.Configuration(
-            host: settings.host, port: settings.port, username: settings.username, password: settings.password,
-            database: settings.database, tls: try clientTLS(settings.tls)
+        let server = try await findServer(settings, timeout: connectTimeout, logger: logger)
+        return try PostgresEventStore(
+            server: server, settings: settings, limits: limits, maximumConnections: maximumConnections, connectTimeout: connectTimeout,
+            now: now, metricsFactory: metricsFactory, logger: logger
         )
-        configuration.options.maximumConnections = maximumConnections
-        configuration.options.connectTimeout = connectTimeout
-        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
-        return PostgresEventStore(client: client, settings: settings, limits: limits, now: now, metricsFactory: metricsFactory, logger: logger)
     }
 
     public func close() async {
@@ -111,8 +149,9 @@ public final class PostgresEventStore: EventStore {
         while operationsInFlight.withLock({ $0 }) > 0, ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(10))
         }
-        for task in backgroundTasks { task.cancel() }
-        for task in backgroundTasks { await Self.waitForEnd(of: task, atMost: Self.closeWaitMax) }
+        let poolTasks = pool.stop()
+        for task in backgroundTasks + poolTasks { task.cancel() }
+        for task in backgroundTasks + poolTasks { await Self.waitForEnd(of: task, atMost: Self.closeWaitMax) }
     }
 
     /// How long an append waits for its batch's write before it is answered 503 (the outcome unknown).
@@ -164,16 +203,20 @@ public final class PostgresEventStore: EventStore {
     ///
     /// The database must be UTF8: events are read as UTF-8 text, and a read packs each stream and type name with
     /// its length in the database's encoding.
-    static func checkConnectivity(_ settings: DatabaseURL.PostgresSettings, timeout: Duration, logger: Logger) async throws {
+    @discardableResult
+    static func checkConnectivity(_ settings: DatabaseURL.PostgresSettings, timeout: Duration, logger: Logger) async throws -> Bool {
         let target = DatabaseURL.postgres(settings).description
         let encoding: String
+        let readOnly: String
         do {
             let connection = try await PostgresConnection.connect(
                 configuration: connectionConfiguration(settings, timeout: timeout), id: 0, logger: logger
             )
             defer { Task { try? await connection.close() } }
-            let rows = try await connection.query("SELECT current_setting('server_encoding')", logger: logger).collect()
-            encoding = try rows.first?.decode(String.self) ?? ""
+            let rows = try await connection.query(
+                "SELECT current_setting('server_encoding'), current_setting('transaction_read_only')", logger: logger
+            ).collect()
+            (encoding, readOnly) = try rows.first?.decode((String, String).self) ?? ("", "on")
         } catch let error as PSQLError {
             throw EventStoreError(.unavailable, "cannot use PostgreSQL at \(target): \(describe(error))", underlying: error)
         } catch {
@@ -185,24 +228,30 @@ public final class PostgresEventStore: EventStore {
                 "the database at \(target) is in the encoding \(encoding); the ledger needs a UTF8 database (CREATE DATABASE … ENCODING 'UTF8')"
             )
         }
+        return readOnly == "off"
     }
 
     /// After a failure of the connection itself, the store answers "unavailable" at once until a connection of
     /// its own reaches the server again: operations would otherwise queue in the pool for up to a minute.
     func noteIfTheConnectionWasLost(_ error: any Error) {
         let cause = (error as? PostgresTransactionFailure)?.cause ?? (error as? EventStoreError)?.underlying ?? error
-        guard PostgresConnection.endsTheConnection(cause) else { return }
+        // A server that refuses writes (25006) is a standby now: another server of the URL may be the primary.
+        let refusesWrites = (cause as? PSQLError)?.serverInfo?[.sqlState] == "25006"
+        guard PostgresConnection.endsTheConnection(cause) || refusesWrites || cause is AppendTimeLimitExceeded else { return }
         let settings = settings
         let logger = logger
         let newlyLost = reachability.lost { [weak self] in
             guard let self, self.closedFailure() == nil else { return true }
-            do {
-                try await Self.checkConnectivity(settings, timeout: .seconds(2), logger: logger)
-                logger.info("PostgreSQL answers again", metadata: ["database": "\(self.location)"])
-                return true
-            } catch {
-                return false
+            guard let server = try? await Self.findServer(settings, timeout: .seconds(2), logger: logger) else { return false }
+            if server != self.pool.server {
+                guard let client = try? Self.makeClient(
+                    settings.aimed(at: server), maximumConnections: self.maximumConnections, connectTimeout: self.connectTimeout, logger: logger
+                ) else { return false }
+                self.pool.replace(server: server, client: client)
+                logger.warning("PostgreSQL at \(server) accepts writes now; using it", metadata: ["database": "\(self.location)"])
             }
+            logger.info("PostgreSQL answers again", metadata: ["database": "\(self.location)"])
+            return true
         }
         if newlyLost {
             logger.warning("lost the connection to PostgreSQL; answering 503 until it answers again", metadata: ["database": "\(location)"])
@@ -226,11 +275,11 @@ public final class PostgresEventStore: EventStore {
     }
 
     /// Keeps a LISTEN connection open, turning notifications into local wake-ups; reconnects after failures.
-    private static func listen(settings: DatabaseURL.PostgresSettings, signal: AppendSignal, logger: Logger) async {
+    private static func listen(settings: @Sendable () -> DatabaseURL.PostgresSettings, signal: AppendSignal, logger: Logger) async {
         while !Task.isCancelled {
             do {
                 let connection = try await PostgresConnection.connect(
-                    configuration: connectionConfiguration(settings, timeout: .seconds(5)), id: 1, logger: logger
+                    configuration: connectionConfiguration(settings(), timeout: .seconds(5)), id: 1, logger: logger
                 )
                 defer { Task { try? await connection.close() } }
                 // A cancellation that came while connecting must not start a wait for notifications: `connect`
@@ -313,13 +362,13 @@ public final class PostgresEventStore: EventStore {
 
 /// Sends `NOTIFY` after appends, at most one at a time: appends during a send are covered by the next one.
 final class CoalescingNotifier: Sendable {
-    private let client: PostgresClient
+    private let pool: PoolHolder
     private let channel: String
     private let logger: Logger
     private let state = Synchronization.Mutex((sending: false, pending: false))
 
-    init(client: PostgresClient, channel: String, logger: Logger) {
-        self.client = client
+    init(pool: PoolHolder, channel: String, logger: Logger) {
+        self.pool = pool
         self.channel = channel
         self.logger = logger
     }
@@ -341,7 +390,7 @@ final class CoalescingNotifier: Sendable {
     private func sendUntilQuiet() async {
         while true {
             do {
-                _ = try await client.rows(PostgresQuery(unsafeSQL: "NOTIFY \(channel)"), logger: logger)
+                _ = try await pool.client.rows(PostgresQuery(unsafeSQL: "NOTIFY \(channel)"), logger: logger)
             } catch {
                 logger.debug("NOTIFY failed; subscribers fall back to polling", metadata: ["error": "\(error)"])
             }
@@ -401,5 +450,46 @@ final class Reachability: Sendable {
             state.withLock { $0 = (down: false, probing: false) }
         }
         return true
+    }
+}
+
+/// The connection pool in use, the server it talks to and the task running it. With several servers in the URL,
+/// the pool is replaced when another server becomes the one that accepts writes; the old pool is stopped.
+final class PoolHolder: Sendable {
+    private struct Current {
+        var server: DatabaseURL.PostgresServer
+        var client: PostgresClient
+        var runs: [Task<Void, Never>]
+        var stopped = false
+    }
+
+    private let current: Synchronization.Mutex<Current>
+
+    init(server: DatabaseURL.PostgresServer, client: PostgresClient) {
+        current = Synchronization.Mutex(Current(server: server, client: client, runs: [Task { await client.run() }]))
+    }
+
+    var client: PostgresClient { current.withLock { $0.client } }
+    var server: DatabaseURL.PostgresServer { current.withLock { $0.server } }
+
+    /// Starts `client` (for `server`) and uses it from now on; stops the one it replaces.
+    func replace(server: DatabaseURL.PostgresServer, client: PostgresClient) {
+        let retired = current.withLock { current -> Task<Void, Never>? in
+            guard !current.stopped else { return nil }
+            let previous = current.runs.last
+            current.server = server
+            current.client = client
+            current.runs.append(Task { await client.run() })
+            return previous
+        }
+        retired?.cancel()
+    }
+
+    /// The tasks running the pools, for ``PostgresEventStore/close()`` to cancel and wait for.
+    func stop() -> [Task<Void, Never>] {
+        current.withLock { current in
+            current.stopped = true
+            return current.runs
+        }
     }
 }

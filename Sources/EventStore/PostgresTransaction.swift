@@ -1,5 +1,6 @@
 import Logging
 import PostgresNIO
+import _ConnectionPoolModule
 
 /// Why a transaction failed: where it failed, and the error there. Like PostgresNIO's own transaction error,
 /// but made by ``PostgresConnection/transaction(logger:_:)``.
@@ -71,10 +72,12 @@ extension PostgresConnection {
         return try await execute(statement, logger: logger)
     }
 
-    /// Whether `error` means the connection is gone or going: a failure of the connection itself, or a fatal
-    /// error from the server (it closes the connection after one, e.g. on an administrator's shutdown).
+    /// Whether `error` means the connection is gone or going: a failure of the connection itself, a fatal error
+    /// from the server (it closes the connection after one, e.g. on an administrator's shutdown), or a pool that
+    /// cannot open connections.
     static func endsTheConnection(_ error: any Error) -> Bool {
-        if error is PostgresConnectionClosedBeforeUse { return true }
+        // The pool could not open connections for a while (its circuit breaker), or had stopped.
+        if error is PostgresConnectionClosedBeforeUse || error is ConnectionPoolError { return true }
         guard let error = error as? PSQLError else { return false }
         guard let info = error.serverInfo else { return true }
         let severity = info[.severity] ?? ""
@@ -114,3 +117,6 @@ extension PostgresClient {
         }
     }
 }
+
+/// An append batch that did not finish within ``PostgresEventStore/appendTimeLimit``: the server may be gone.
+struct AppendTimeLimitExceeded: Error {}

@@ -17,9 +17,33 @@ struct DatabaseURLTests {
         #expect(url.description == "postgres://ledger:***@db.internal:6543/books")
     }
 
+    @Test
+    func severalHostsAreTriedInOrderAndReadWriteMeansOnlyAPrimary() throws {
+        let url = try DatabaseURL(
+            parsing: "postgres://ledger:secret@127.0.0.1:5433,127.0.0.1:5434,standby.internal/ledger?target_session_attrs=read-write&sslmode=disable"
+        )
+        guard case .postgres(let settings) = url else {
+            Issue.record("not a PostgreSQL URL: \(url)")
+            return
+        }
+        #expect(settings.servers == [
+            .init(host: "127.0.0.1", port: 5433), .init(host: "127.0.0.1", port: 5434), .init(host: "standby.internal", port: 5432),
+        ])
+        #expect(settings.requiresReadWrite && settings.password == "secret" && settings.database == "ledger" && settings.tls == .disable)
+        #expect(url.description == "postgres://ledger:***@127.0.0.1:5433,127.0.0.1:5434,standby.internal:5432/ledger")
+        #expect(settings.aimed(at: settings.servers[1]).servers == [.init(host: "127.0.0.1", port: 5434)])
+        guard case .postgres(let any) = try DatabaseURL(parsing: "postgres://u@a:1,b:2/d?target_session_attrs=any") else { return }
+        #expect(!any.requiresReadWrite && any.servers.count == 2)
+        guard case .postgres(let one) = try DatabaseURL(parsing: "postgres://u@a:1/d") else { return }
+        #expect(!one.requiresReadWrite && one.servers == [.init(host: "a", port: 1)])
+    }
+
     @Test(arguments: [
         "mysql://root@localhost/ledger", "postgres://localhost/ledger", "postgres://user@/ledger",
         "postgres://user@localhost", "postgres://user@localhost/db?sslmode=sometimes", "not a url",
+        "postgres://u@a:1,/d", "postgres://u@a:1,b:0/d", "postgres://u@a:1,b:99999/d", "postgres://u@a,b:x/d",
+        "postgres://u@a,b c/d", "postgres://u@a/d?target_session_attrs=standby",
+        "postgres://u@h1,h2,h3,h4,h5,h6,h7,h8,h9/d",
     ])
     func unsupportedOrIncompleteURLsAreConfigurationErrors(text: String) {
         #expect(throws: EventStoreError(.configuration, "")) { try DatabaseURL(parsing: text) }
