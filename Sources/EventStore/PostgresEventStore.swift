@@ -164,17 +164,16 @@ public final class PostgresEventStore: EventStore {
     /// always return promptly when cancelled while it is opening connections; a stopping service must not
     /// wait for ever on it (the connections close with the process).
     static func waitForEnd(of task: Task<Void, Never>, atMost limit: Duration) async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let resumer = ResumeOnce(continuation)
-            Task {
-                await task.value
-                resumer.resume()
-            }
-            Task {
-                try? await Task.sleep(for: limit)
-                resumer.resume()
-            }
+        let ended = FirstAnswer<Void>()
+        Task {
+            await task.value
+            ended.give(())
         }
+        Task {
+            try? await Task.sleep(for: limit)
+            ended.give(())
+        }
+        await ended.value()
     }
 
     static func clientTLS(_ mode: DatabaseURL.TLSMode) throws -> PostgresClient.Configuration.TLS {
@@ -408,22 +407,6 @@ final class CoalescingNotifier: Sendable {
 }
 
 import Synchronization
-
-/// Resumes a continuation the first time it is asked to, and ignores later requests.
-private final class ResumeOnce: Sendable {
-    private let continuation: Synchronization.Mutex<CheckedContinuation<Void, Never>?>
-
-    init(_ continuation: CheckedContinuation<Void, Never>) {
-        self.continuation = Synchronization.Mutex(continuation)
-    }
-
-    func resume() {
-        continuation.withLock { pending in
-            pending?.resume()
-            pending = nil
-        }
-    }
-}
 
 /// Whether the database server answered lately. Once an operation finds the connection itself gone, the store
 /// is marked unreachable and one probe at a time tries to connect, once a second, until it succeeds.

@@ -77,7 +77,9 @@ extension PostgresConnection {
     /// cannot open connections.
     static func endsTheConnection(_ error: any Error) -> Bool {
         // The pool could not open connections for a while (its circuit breaker), or had stopped.
-        if error is PostgresConnectionClosedBeforeUse || error is ConnectionPoolError { return true }
+        // A request cancelled by its own caller says nothing about the server.
+        if error is PostgresConnectionClosedBeforeUse { return true }
+        if let error = error as? ConnectionPoolError { return error != .requestCancelled }
         guard let error = error as? PSQLError else { return false }
         guard let info = error.serverInfo else { return true }
         let severity = info[.severity] ?? ""
