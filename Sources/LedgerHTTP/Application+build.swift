@@ -1,4 +1,5 @@
 public import Hummingbird
+import LedgerCore
 public import LedgerService
 import Logging
 
@@ -36,6 +37,7 @@ public func buildRouter(runtime: LedgerRuntime) -> Router<LedgerRequestContext> 
     ProfileRoutes(runtime: runtime).registerStaffRoutes(on: staff)
     PaymentRoutes(runtime: runtime).registerStaffRoutes(on: staff)
     DirectoryRoutes(runtime: runtime).registerStaffRoutes(on: staff)
+    BooksRoutes(books: runtime.books, calendar: runtime.profiles.policy.calendar, now: runtime.now).register(on: staff)
     DirectoryRoutes(runtime: runtime).registerDirectoryRoutes(
         on: api.group().add(middleware: APIKeyMiddleware(apiKeys: runtime.apiKeys, roles: [.directory, .staff])).add(middleware: idempotency)
     )

@@ -61,7 +61,47 @@ public struct BankStatementImport: Sendable {
             try await book(line, key: key, references: &references, metadata: metadata, summary: &summary, credits: &creditsByEndToEndID)
             if (number + 1) % progressEvery == 0 { progress(number + 1, lines.count) }
         }
+        // Each statement once its lines are booked: the books check their balance against its closing balance.
+        let bookedByStatement = Dictionary(grouping: lines.lazy.filter(\.booked), by: \.statementIndex)
+        for statement in parsed.statements {
+            try await recordStatement(statement, lines: bookedByStatement[statement.statementIndex] ?? [], format: parsed.format, metadata: metadata)
+        }
         return summary
+    }
+
+    /// Records the statement's balances, once however often it is imported.
+    func recordStatement(_ statement: BankStatementOverview, lines: [BankStatementLine], format: BankStatementFormat, metadata: EventMetadata) async throws {
+        let account = statement.accountIBAN?.electronic ?? statement.accountID ?? ""
+        let first = lines.map(\.bookingDate).min()
+        let last = lines.map(\.bookingDate).max()
+        let key = Self.digest(
+            "statement", account, statement.statementID ?? "", statement.sequenceNumber ?? "", statement.openingBalance?.description ?? "",
+            statement.closingBalance?.description ?? "", first?.description ?? "", last?.description ?? "", String(lines.count)
+        )
+        let event = BankStatementRecorded(
+            statementKey: key, account: account, statementID: statement.statementID, format: format.rawValue,
+            openingBalance: statement.openingBalance, closingBalance: statement.closingBalance, firstBookingDate: first, lastBookingDate: last,
+            bookedLines: lines.count, occurredAt: pipeline.profiles.now()
+        )
+        do {
+            _ = try await pipeline.store.append([StreamAppend(
+                stream: BankStatementRecorded.streamName(statementKey: key),
+                events: [NewEvent(id: UUID(), type: BankStatementRecorded.typeName, data: try event.encodedData(), metadata: metadata)],
+                expecting: .noStream
+            )])
+        } catch let error as EventStoreError where error.code == .versionConflict {
+            // Imported before.
+        }
+    }
+
+    /// A booked line that is not a payment, as the books' record of it.
+    func movement(_ line: BankStatementLine, key: String, metadata: EventMetadata) throws -> (stream: String, event: NewEvent) {
+        let counterparty = [line.payerName, line.payerIBAN?.electronic ?? line.payerAccount].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: " ")
+        let recorded = BankMovementRecorded(
+            lineKey: key, isCredit: line.direction == .credit, amount: line.amount, bookingDate: line.bookingDate,
+            counterparty: counterparty.isEmpty ? nil : counterparty, text: line.freeText, returnReason: line.returnReason, occurredAt: pipeline.profiles.now()
+        )
+        return (BankMovementRecorded.streamName(lineKey: key), NewEvent(id: UUID(), type: BankMovementRecorded.typeName, data: try recorded.encodedData(), metadata: metadata))
     }
 
     private func book(
@@ -75,6 +115,7 @@ public struct BankStatementImport: Sendable {
         let entry = PaymentPipeline.InboxEntry(provider: "bank", eventID: key, eventType: Self.lineType(line), payload: try Self.payload(line))
         let paymentID: PaymentID?
         let facts: [PaymentFact]
+        var also: [(stream: String, event: NewEvent)] = []
         if line.isReversal || line.returnReason != nil {
             var returned = line.endToEndID.flatMap { credits[$0] }
             if returned == nil, let endToEndID = line.endToEndID {
@@ -82,10 +123,11 @@ public struct BankStatementImport: Sendable {
             }
             paymentID = returned
             facts = returned == nil ? [] : [.returned(reason: line.returnReason ?? "reversed by the bank")]
-            if returned != nil { summary.returns += 1 }
+            if returned != nil { summary.returns += 1 } else { also = [try movement(line, key: key, metadata: metadata)] }
         } else if line.direction == .debit {
             paymentID = nil
             facts = []
+            also = [try movement(line, key: key, metadata: metadata)]
             summary.debits += 1
         } else {
             let bankPayment = PaymentID(method: .bank, externalID: key)
@@ -93,7 +135,7 @@ public struct BankStatementImport: Sendable {
             facts = [try await receivedFact(line, references: &references)]
             if let endToEndID = line.endToEndID { credits[endToEndID] = bankPayment }
         }
-        let outcome = try await pipeline.record(entry, paymentID: paymentID, method: .bank, facts: facts, metadata: metadata)
+        let outcome = try await pipeline.record(entry, paymentID: paymentID, method: .bank, facts: facts, metadata: metadata, also: also)
         switch outcome {
         case .duplicate:
             summary.alreadyImported += 1

@@ -30,6 +30,9 @@ public struct LedgerRuntime: Sendable {
     public let paymentExceptions: PaymentExceptionsProjection
     public let bankIndex: BankIndexProjection
     public let bankImport: BankStatementImport
+    /// The books: the journal read model, trial balances and exports.
+    public let booksProjection: BooksProjection
+    public let books: BooksQueries
     public let directoryEndpoints: DirectoryEndpoints
     public let directoryPublisher: DirectoryPublisher
     public let directory: DirectoryQueries
@@ -105,6 +108,8 @@ public struct LedgerRuntime: Sendable {
             )
         }
         let bankIndex = BankIndexProjection(store: store)
+        let calendar = configuration.listingPolicy.calendar
+        let booksProjection = BooksProjection(calendar: { calendar })
         let card = CardPayments(
             pipeline: payments, client: cardClient, webhookSecrets: configuration.cardWebhookSecrets,
             webhookToleranceSeconds: configuration.cardWebhookToleranceSeconds
@@ -141,6 +146,8 @@ public struct LedgerRuntime: Sendable {
             paymentExceptions: PaymentExceptionsProjection(store: store),
             bankIndex: bankIndex,
             bankImport: BankStatementImport(pipeline: payments, index: bankIndex),
+            booksProjection: booksProjection,
+            books: BooksQueries(store: store, projection: booksProjection),
             directoryEndpoints: directoryEndpoints,
             directoryPublisher: DirectoryPublisher(
                 store: store, client: WebhookDeliveryClient(httpClient: httpClient, requestTimeoutSeconds: configuration.directoryTimeoutSeconds),
@@ -157,7 +164,7 @@ public struct LedgerRuntime: Sendable {
     public var projectionRunners: [ProjectionRunner] {
         [
             ProjectionRunner(store: store, projection: listingProjection), ProjectionRunner(store: store, projection: paymentExceptions),
-            ProjectionRunner(store: store, projection: bankIndex),
+            ProjectionRunner(store: store, projection: bankIndex), ProjectionRunner(store: store, projection: booksProjection),
         ]
     }
 

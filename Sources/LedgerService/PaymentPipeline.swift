@@ -54,11 +54,13 @@ public struct PaymentPipeline: Sendable {
         case duplicate
     }
 
-    /// Records a provider event and applies its facts to one payment (if it concerns one).
+    /// Records a provider event and applies its facts to one payment (if it concerns one). `also` is appended
+    /// with them, each expecting its stream not to exist yet (a bank line's own record).
     public func record(
-        _ entry: InboxEntry, paymentID: PaymentID?, method: PaymentMethod, facts: [PaymentFact], metadata: EventMetadata
+        _ entry: InboxEntry, paymentID: PaymentID?, method: PaymentMethod, facts: [PaymentFact], metadata: EventMetadata,
+        also: [(stream: String, event: NewEvent)] = []
     ) async throws -> Outcome {
-        try await commit(inbox: entry, paymentID: paymentID, metadata: metadata) { payment, now, profileState in
+        try await commit(inbox: entry, paymentID: paymentID, metadata: metadata, also: also) { payment, now, profileState in
             guard let paymentID else { return [] }
             var state = payment
             var events: [PaymentEvent] = []
@@ -86,7 +88,7 @@ public struct PaymentPipeline: Sendable {
     /// payment pays for, and appends them all (with the inbox record, if any) in one transaction; on losing a
     /// race with a concurrent change, decides again.
     func commit(
-        inbox entry: InboxEntry?, paymentID: PaymentID?, metadata: EventMetadata,
+        inbox entry: InboxEntry?, paymentID: PaymentID?, metadata: EventMetadata, also: [(stream: String, event: NewEvent)] = [],
         decide: (PaymentState, Date, (ProfileID) async throws -> ProfileState) async throws -> [PaymentEvent]
     ) async throws -> Outcome {
         var attempt = 0
@@ -137,6 +139,7 @@ public struct PaymentPipeline: Sendable {
                     expecting: .noStream
                 ), at: 0)
             }
+            appends += also.map { StreamAppend(stream: $0.stream, events: [$0.event], expecting: .noStream) }
             guard !appends.isEmpty else { return .recorded(paymentEvents: [], profileEvents: []) }
             do {
                 _ = try await store.append(appends)

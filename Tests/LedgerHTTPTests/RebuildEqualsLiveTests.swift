@@ -17,27 +17,47 @@ import Testing
 struct RebuildEqualsLiveTests {
     static let tables = [
         ("listing_status", "profile_id"), ("payment_exceptions", "payment_id"), ("bank_payments", "payment_id"),
-        ("projection_states", "projection, stream"),
+        ("projection_states", "projection, stream"), ("journal_lines", "entry_id, line_no"), ("book_balance_checks", "account, check_date"),
     ]
 
-    @Test(arguments: Backend.allCases)
-    func aRebuildWritesExactlyTheRowsTheLiveServiceWrote(backend: Backend) async throws {
+    /// A runtime on `backend` whose card provider and PayPal are stand-ins speaking their wire formats; closed
+    /// (with the stand-ins) after `body`, whether it throws or not.
+    static func withProviders(
+        _ backend: Backend, now: @escaping @Sendable () -> Date = { Date() },
+        _ body: (LedgerRuntime, CardProviderStandIn, PayPalStandIn) async throws -> Void
+    ) async throws {
         let card = try await CardProviderStandIn.start(secretKey: "sk_test_rebuild", webhookSecrets: ["whsec_rebuild"])
         let payPal = try await PayPalStandIn.start(clientID: "client-1", clientSecret: "secret-1")
         let trustFile = FileManager.default.temporaryDirectory.appendingPathComponent("paypal-ca-\(UUID().uuidString).pem")
+        defer { try? FileManager.default.removeItem(at: trustFile) }
         try Data(payPal.caCertificatePEM.utf8).write(to: trustFile)
-        // A clock that moves a millisecond at every reading: the instant an event is recorded is never the
-        // instant a projection handles it, so a row written from the projection's clock would differ between
-        // the live pass and the rebuild. Dates stay the same, so evaluations at "now" do not.
-        let clock = TestClock(Date())
-        let fixed = clock.now
         let runtime = try await TestRuntime.make(backend, settings: [
             "card.secret_key": "sk_test_rebuild", "card.api_base_url": card.baseURL, "card.webhook_secrets": "whsec_rebuild",
             "paypal.api_base_url": payPal.baseURL, "paypal.client_id": "client-1", "paypal.client_secret": "secret-1",
             "paypal.webhook_id": "WH-REBUILD", "paypal.certificate_hosts": PayPalStandIn.certificateHost,
             "paypal.trust_roots_file": trustFile.path,
-        ], now: clock.ticking(0.001))
+        ], now: now)
         do {
+            try await body(runtime, card, payPal)
+        } catch {
+            await runtime.close()
+            await card.stop()
+            await payPal.stop()
+            throw error
+        }
+        await runtime.close()
+        await card.stop()
+        await payPal.stop()
+    }
+
+    @Test(arguments: Backend.allCases)
+    func aRebuildWritesExactlyTheRowsTheLiveServiceWrote(backend: Backend) async throws {
+        // A clock that moves a millisecond at every reading: the instant an event is recorded is never the
+        // instant a projection handles it, so a row written from the projection's clock would differ between
+        // the live pass and the rebuild. Dates stay the same, so evaluations at "now" do not.
+        let clock = TestClock(Date())
+        let fixed = clock.now
+        try await Self.withProviders(backend, now: clock.ticking(0.001)) { runtime, card, payPal in
             try await Self.liveHistory(runtime: runtime, card: card, payPal: payPal, today: runtime.profiles.policy.calendar.date(at: fixed))
             try await (runtime.store as? any EventStoreTestHooks)?.waitUntilAllCommittedEventsAreVisible()
             for runner in runtime.projectionRunners { try await runner.catchUp() }
@@ -45,6 +65,7 @@ struct RebuildEqualsLiveTests {
             #expect(live["listing_status"]?.count == 6)
             #expect(live["payment_exceptions"]?.count == 2, "the short transfer and the unreferenced one")
             #expect(live["bank_payments"]?.count == 3)
+            #expect(live["journal_lines"]?.count == 18, "nine entries of two lines (a held payment's receipt and hold are one entry): \(live["journal_lines"] ?? [])")
             // Rebuilt all together in one pass (as `listing-ledger rebuild` does), one by one in batches as large as
             // the runner takes, and one event at a time: the rows may not depend on where batches begin.
             try await ProjectionRunner.rebuild(runtime.projectionRunners.map(\.projection), store: runtime.store)
@@ -61,15 +82,7 @@ struct RebuildEqualsLiveTests {
                     #expect(rebuilt[table] == live[table], "\(table) differs after a rebuild in batches of \(batchSize)")
                 }
             }
-        } catch {
-            await runtime.close()
-            await card.stop()
-            await payPal.stop()
-            throw error
         }
-        await runtime.close()
-        await card.stop()
-        await payPal.stop()
     }
 
     /// Every row of every read model, in key order.

@@ -1,0 +1,96 @@
+public import Foundation
+
+/// A booked statement line that is not a payment to the body: money paid out (bank charges, transfers made by
+/// the body), or a return or reversal that matches no payment recorded here. Kept in its own stream
+/// (`bank-movement-<line key>`), appended with the line's inbox record, so the books hold every line that
+/// moved the bank account's balance.
+public struct BankMovementRecorded: Sendable, Hashable, Codable {
+    public static let typeName = "BankMovementRecorded"
+
+    /// The line's identity across imports (the same key as its inbox record).
+    public var lineKey: String
+    /// True for money in, false for money out.
+    public var isCredit: Bool
+    /// Always positive; ``isCredit`` says which way.
+    public var amount: Money
+    public var bookingDate: LocalDate
+    /// The other party's name and account, as the bank wrote them.
+    public var counterparty: String?
+    public var text: String
+    /// The bank's return reason code, for a return that matched no payment.
+    public var returnReason: String?
+    public var occurredAt: Date
+
+    public init(
+        lineKey: String, isCredit: Bool, amount: Money, bookingDate: LocalDate, counterparty: String?, text: String, returnReason: String?,
+        occurredAt: Date
+    ) {
+        self.lineKey = lineKey
+        self.isCredit = isCredit
+        self.amount = amount
+        self.bookingDate = bookingDate
+        self.counterparty = counterparty
+        self.text = text
+        self.returnReason = returnReason
+        self.occurredAt = occurredAt
+    }
+
+    public static func streamName(lineKey: String) -> String { "bank-movement-\(lineKey)" }
+
+    public func encodedData() throws -> Data { try ProfileEvent.encoder.encode(self) }
+
+    public static func decode(_ data: Data) throws -> BankMovementRecorded {
+        try ProfileEvent.decoder.decode(BankMovementRecorded.self, from: data)
+    }
+}
+
+/// A bank statement was imported: its balances as the bank stated them. Appended after every line of the
+/// statement was booked, in a stream of its own (`bank-statement-<key>`, expecting none), so an import that is
+/// repeated records it once.
+///
+/// The books take the bank account's opening balance from the first statement that states one, and check
+/// their balance against each statement's closing balance.
+public struct BankStatementRecorded: Sendable, Hashable, Codable {
+    public static let typeName = "BankStatementRecorded"
+
+    /// The statement's identity across imports.
+    public var statementKey: String
+    /// The account (IBAN, or the bank's account id) the statement is for.
+    public var account: String
+    /// The bank's statement id, if it gives one.
+    public var statementID: String?
+    /// `camt053`, `mt940` or `csv`.
+    public var format: String
+    public var openingBalance: Money?
+    public var closingBalance: Money?
+    /// The first and last booking dates of its booked lines; nil for a statement without booked lines.
+    public var firstBookingDate: LocalDate?
+    public var lastBookingDate: LocalDate?
+    /// Booked lines on the statement.
+    public var bookedLines: Int
+    public var occurredAt: Date
+
+    public init(
+        statementKey: String, account: String, statementID: String?, format: String, openingBalance: Money?, closingBalance: Money?,
+        firstBookingDate: LocalDate?, lastBookingDate: LocalDate?, bookedLines: Int, occurredAt: Date
+    ) {
+        self.statementKey = statementKey
+        self.account = account
+        self.statementID = statementID
+        self.format = format
+        self.openingBalance = openingBalance
+        self.closingBalance = closingBalance
+        self.firstBookingDate = firstBookingDate
+        self.lastBookingDate = lastBookingDate
+        self.bookedLines = bookedLines
+        self.occurredAt = occurredAt
+    }
+
+    public static func streamName(statementKey: String) -> String { "bank-statement-\(statementKey)" }
+
+    public func encodedData() throws -> Data { try ProfileEvent.encoder.encode(self) }
+
+    public static func decode(_ data: Data) throws -> BankStatementRecorded {
+        try ProfileEvent.decoder.decode(BankStatementRecorded.self, from: data)
+    }
+}

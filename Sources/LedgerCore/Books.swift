@@ -1,0 +1,177 @@
+/// The books' chart of accounts. Names are Beancount account names; amounts follow Beancount's sign: a debit
+/// is positive, a credit negative, and every entry sums to zero in each currency.
+public enum BookAccount: String, Sendable, Hashable, Codable, CodingKeyRepresentable, CaseIterable, Comparable {
+    /// The body's bank account: transfers in, and every other booked line of its statements.
+    case bank = "Assets:Bank"
+    /// Card payments, until the card provider pays them out to the bank account.
+    case cardClearing = "Assets:Clearing:Card"
+    /// PayPal payments, until PayPal pays them out to the bank account.
+    case payPalClearing = "Assets:Clearing:PayPal"
+    /// Payments staff recorded by hand (cash, cheques, transfers to another account).
+    case offline = "Assets:Offline"
+    /// Money received that waits for a staff decision: no profile, a short or unexpected amount, …
+    case unallocated = "Liabilities:Unallocated"
+    /// Money staff decided to pay back, until the provider or bank reports it returned.
+    case refundsDue = "Liabilities:RefundsDue"
+    /// Yearly listing contributions.
+    case contributions = "Income:Contributions"
+    /// Donations: never buy a listing.
+    case donations = "Income:Donations"
+    /// Money staff decided is not a contribution.
+    case otherIncome = "Income:Other"
+    /// Refunds of income (a reversing account: its balance is a debit).
+    case refunds = "Income:Refunds"
+    /// Chargebacks taken by card schemes or PayPal (reversing).
+    case chargebacks = "Income:Chargebacks"
+    /// Transfers the bank returned to the payer (reversing).
+    case returns = "Income:Returns"
+    /// Money paid out of the bank account (charges, transfers made by the body), for the accountant to classify.
+    case bankOutgoing = "Expenses:Bank:Outgoing"
+    /// Money that came back to the bank account without a payment to match (a reversal of an outgoing transfer).
+    case bankIncomingOther = "Income:Bank:Other"
+    /// The bank account's balance before the first imported statement.
+    case openingBalances = "Equity:OpeningBalances"
+    /// In an export of a date range: the balances before the range starts.
+    case broughtForward = "Equity:BroughtForward"
+
+    /// The account money paid by `method` arrives in.
+    public static func receiving(_ method: PaymentMethod) -> BookAccount {
+        switch method {
+        case .bank: .bank
+        case .card: .cardClearing
+        case .paypal: .payPalClearing
+        case .offline: .offline
+        }
+    }
+
+    /// Assets, liabilities and equity carry their balance into the next period; income and expenses do not.
+    public var isBalanceSheet: Bool {
+        rawValue.hasPrefix("Assets:") || rawValue.hasPrefix("Liabilities:") || rawValue.hasPrefix("Equity:")
+    }
+
+    public var isLiability: Bool { rawValue.hasPrefix("Liabilities:") }
+
+    /// What the account holds, in words, for the chart of accounts.
+    public var meaning: String {
+        switch self {
+        case .bank: "the bank account"
+        case .cardClearing: "card payments not yet paid out by the card provider"
+        case .payPalClearing: "PayPal payments not yet paid out by PayPal"
+        case .offline: "payments recorded by staff"
+        case .unallocated: "money received that waits for a staff decision"
+        case .refundsDue: "money to be paid back"
+        case .contributions: "listing contributions"
+        case .donations: "donations"
+        case .otherIncome: "money that is not a contribution"
+        case .refunds: "refunds"
+        case .chargebacks: "chargebacks"
+        case .returns: "bank transfers returned to the payer"
+        case .bankOutgoing: "money paid out of the bank account"
+        case .bankIncomingOther: "money into the bank account that matches no payment"
+        case .openingBalances: "the bank account's opening balance"
+        case .broughtForward: "balances before the exported period"
+        }
+    }
+
+    public static func < (lhs: BookAccount, rhs: BookAccount) -> Bool { lhs.rawValue < rhs.rawValue }
+}
+
+/// One line of a journal entry.
+public struct BookPosting: Sendable, Hashable, Codable {
+    public var account: BookAccount
+    /// Debit positive, credit negative, in minor units of `currency`.
+    public var minorUnits: Int64
+    public var currency: String
+
+    public init(account: BookAccount, minorUnits: Int64, currency: String) {
+        self.account = account
+        self.minorUnits = minorUnits
+        self.currency = currency
+    }
+}
+
+/// One payment as the books see it: the payment's state, and what has been posted for it so far.
+///
+/// Every change of the payment is booked as the difference between where its money should stand now and what
+/// was posted before: receiving it debits the account it arrived in; a refund, chargeback or return credits
+/// that account again and debits a reversing account; a staff decision moves it between the held and the
+/// income accounts. Nothing posted is ever changed: a correction is a further entry.
+public struct PaymentBooks: Sendable, Hashable, Codable {
+    public var payment = PaymentState()
+    /// The largest amount reported for each dispute.
+    public var disputeMinorUnits: [String: Int64] = [:]
+    /// What has been posted for the payment, by account.
+    public var posted: [BookAccount: Int64] = [:]
+
+    public init() {}
+
+    /// Applies one event of the payment's stream.
+    public mutating func evolve(_ event: PaymentEvent) {
+        payment.evolve(event)
+        if case .disputeUpdated(let update) = event {
+            disputeMinorUnits[update.disputeID] = max(disputeMinorUnits[update.disputeID] ?? 0, update.amount.minorUnits)
+        }
+    }
+
+    /// Where the money received is classified: income by purpose, or held for staff.
+    public var classification: BookAccount {
+        if let resolution = payment.resolution {
+            switch resolution.resolution {
+            case .allocate, .split, .acceptShort: return .contributions
+            case .donation: return .donations
+            case .notContribution: return .otherIncome
+            case .refund: return .refundsDue
+            }
+        }
+        guard let received = payment.received, payment.held == nil else { return .unallocated }
+        switch received.purpose {
+        case .donation: return .donations
+        case .listing: return received.profileID == nil ? .unallocated : .contributions
+        }
+    }
+
+    /// The balances the payment should have posted by now, by account; empty until money arrived.
+    public var target: [BookAccount: Int64] {
+        guard let received = payment.received, received.amount.minorUnits > 0 else { return [:] }
+        let total = received.amount.minorUnits
+        let arrived = BookAccount.receiving(received.method)
+        let place = classification
+        var balances: [BookAccount: Int64] = [arrived: total]
+        balances[place, default: 0] -= total
+        var left = total
+        // Money that left again: from the account it arrived in, against the reversing account (or, for money
+        // held or due back, against what was owed).
+        func leave(_ amount: Int64, reversing: BookAccount) {
+            let taken = min(max(0, amount), left)
+            guard taken > 0 else { return }
+            left -= taken
+            balances[arrived, default: 0] -= taken
+            balances[place.isLiability ? place : reversing, default: 0] += taken
+        }
+        if payment.returned != nil { leave(total, reversing: .returns) }
+        leave(payment.refundedMinorUnits, reversing: .refunds)
+        let taken = payment.disputes.filter { _, phases in
+            phases.isDisjoint(with: [.won, .fundsReinstated]) && !phases.isDisjoint(with: [.fundsWithdrawn, .lost])
+        }.keys.reduce(Int64(0)) { sum, dispute in
+            // Saturating: amounts come from providers, and anything above the payment is capped anyway.
+            let (added, overflow) = sum.addingReportingOverflow(max(0, disputeMinorUnits[dispute] ?? 0))
+            return overflow ? .max : added
+        }
+        leave(taken, reversing: .chargebacks)
+        return balances.filter { $0.value != 0 }
+    }
+
+    /// The postings that bring what was posted to ``target``, and records them as posted. Empty when nothing
+    /// changed; otherwise they sum to zero.
+    public mutating func postChanges() -> [BookPosting] {
+        guard let currency = payment.received?.amount.currency else { return [] }
+        let target = self.target
+        var postings: [BookPosting] = []
+        for account in Set(target.keys).union(posted.keys).sorted() {
+            let change = (target[account] ?? 0) - (posted[account] ?? 0)
+            if change != 0 { postings.append(BookPosting(account: account, minorUnits: change, currency: currency)) }
+        }
+        posted = target
+        return postings
+    }
+}

@@ -1,0 +1,68 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import LedgerCore
+import LedgerService
+import NIOCore
+
+/// The books for staff and the accountant: the chart of accounts, a trial balance per day, and the journal
+/// for a range of days as Beancount or CSV, streamed.
+struct BooksRoutes {
+    let books: BooksQueries
+    let calendar: OrganisationCalendar
+    let now: @Sendable () -> Date
+
+    func register(on group: RouterGroup<LedgerRequestContext>) {
+        group.get("books/accounts") { _, _ in
+            struct Account: Encodable {
+                var account: String
+                var meaning: String
+            }
+            return try JSONResponse(BookAccount.allCases.map { Account(account: $0.rawValue, meaning: $0.meaning) })
+        }
+        group.get("books/trial-balance") { request, _ in
+            let date = try day(request, "date") ?? calendar.date(at: now())
+            return try JSONResponse(try await books.trialBalance(on: date))
+        }
+        group.get("books/journal") { request, _ in
+            let formatText = request.uri.queryParameters["format"].map(String.init) ?? "csv"
+            guard let format = BooksExport.Format(rawValue: formatText) else {
+                throw Problem.badRequest("format must be csv or beancount, not '\(formatText.prefix(40))'")
+            }
+            let today = calendar.date(at: now())
+            let to = try day(request, "to") ?? today
+            try await books.catchUp()
+            let from: LocalDate
+            if let given = try day(request, "from") {
+                from = given
+            } else {
+                from = min(try await books.firstEntryDate() ?? to, to)
+            }
+            guard from <= to else {
+                throw Problem(.unprocessableContent, "invalid-date-range", title: "Unprocessable Content", detail: "from (\(from)) is after to (\(to)); nothing lies between")
+            }
+            let export = BooksExport(books: books)
+            var headers = HTTPFields()
+            headers[.contentType] = format.mediaType
+            headers[.contentDisposition] = "attachment; filename=\"books-\(from)-\(to).\(format == .csv ? "csv" : "beancount")\""
+            return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+                try await export.write(format, from: from, through: to) { text in
+                    try await writer.write(ByteBuffer(string: text))
+                }
+                try await writer.finish(nil)
+            })
+        }
+    }
+
+    /// A day from the query (`2026-01-31`), within the ledger's bounds; nil when absent.
+    private func day(_ request: Request, _ field: String) throws -> LocalDate? {
+        guard let text = request.uri.queryParameters[Substring(field)].map(String.init) else { return nil }
+        if text.utf8.count == 10, LedgerBounds.namesAMissingDay(text) {
+            throw Problem(.unprocessableContent, "invalid-date", title: "Unprocessable Content", detail: "\(field) '\(text)' names a day that does not exist")
+        }
+        guard text.utf8.count == 10, let date = LocalDate(iso: text), LedgerBounds.contains(date) else {
+            throw Problem.badRequest("\(field) '\(text.prefix(40))' is not a date like 2026-01-31 \(LedgerBounds.dateRangeDescription)")
+        }
+        return date
+    }
+}

@@ -1,0 +1,265 @@
+public import EventStore
+public import Foundation
+public import LedgerCore
+
+/// The books: double-entry journal entries folded from the payment and bank events (`journal_lines`), and the
+/// statements' closing balances to check them against (`book_balance_checks`).
+///
+/// - A payment's events of one append become one entry: the change between where its money stood and where
+///   it stands now (``PaymentBooks``), dated the day the money arrived, or the day of the change.
+/// - A bank line that is not a payment (``BankMovementRecorded``) moves the bank account against money paid
+///   out, or against other income.
+/// - The first statement that states an opening balance (``BankStatementRecorded``) books the bank account's
+///   opening balance: the difference between that balance and what the books held before its first day.
+///   Every statement with a closing balance adds a check for the day after its last line.
+///
+/// Entries follow the log's order, so a rebuild writes exactly the rows the live service wrote.
+public struct BooksProjection: Projection {
+    public let name = "books"
+    let calendar: @Sendable () -> OrganisationCalendar
+    var paymentStates: FoldedStates<PaymentEntryState> { FoldedStates(projection: name) }
+    var bankStates: FoldedStates<BankOpening> { FoldedStates(projection: name) }
+    /// The key of the bank account's opening state among this projection's states.
+    static let openingKey = "bank-opening"
+
+    public init(calendar: @escaping @Sendable () -> OrganisationCalendar) {
+        self.calendar = calendar
+    }
+
+    /// Whether the bank account's opening balance is booked and, until it is, the bank postings by day.
+    struct BankOpening: Codable, Sendable {
+        var booked = false
+        var postedByDay: [String: Int64] = [:]
+    }
+
+    /// A payment as the books keep it: its postings so far, and the entry of its latest append, which the
+    /// append's later events still change (an append may be split across batches, and one append makes one entry
+    /// wherever the batches begin).
+    struct PaymentEntryState: Codable, Sendable {
+        var books = PaymentBooks()
+        var entry: OpenEntry?
+    }
+
+    /// An append's events share the instant they were recorded at (one per written batch, on both stores): a
+    /// payment's events recorded at the same instant make one entry.
+    struct OpenEntry: Codable, Sendable {
+        var entryID: String
+        var recordedAtMicros: Int64
+        var commitOrder: Int64
+        var position: Int64
+        /// What was posted for the payment before this append.
+        var postedBefore: [BookAccount: Int64]
+        var lines: [BookAccount: Int64] = [:]
+        var date: String?
+        var narration: [String] = []
+        var holdsReceipt = false
+
+        init(_ event: RecordedEvent, postedBefore: [BookAccount: Int64]) {
+            entryID = event.id.uuidString.lowercased()
+            recordedAtMicros = Self.micros(event.recordedAt)
+            commitOrder = event.cursor.commitOrder
+            position = event.cursor.position
+            self.postedBefore = postedBefore
+        }
+
+        static func micros(_ instant: Date) -> Int64 {
+            Int64((instant.timeIntervalSince1970 * 1_000_000).rounded())
+        }
+    }
+
+    public func reset(_ connection: any ReadModelConnection) async throws {
+        try await connection.execute("DELETE FROM journal_lines")
+        try await connection.execute("DELETE FROM book_balance_checks")
+        try await paymentStates.reset(connection)
+    }
+
+    static func follows(_ stream: String) -> Bool {
+        stream.hasPrefix("payment-") || stream.hasPrefix("bank-movement-") || stream.hasPrefix("bank-statement-")
+    }
+
+    public func apply(_ events: [RecordedEvent], _ connection: any ReadModelConnection) async throws {
+        let followed = events.filter { Self.follows($0.stream) }
+        guard !followed.isEmpty else { return }
+        let calendar = self.calendar()
+        let paymentStreams = Array(Set(followed.lazy.map(\.stream).filter { $0.hasPrefix("payment-") }))
+        var payments = try await paymentStates.load(paymentStreams, connection)
+        var opening = try await bankStates.load([Self.openingKey], connection)[Self.openingKey] ?? BankOpening()
+        var journal = Journal()
+        // By day: of two statements ending on one day, the later in the log counts.
+        var checks: [String: [SQLValue]] = [:]
+
+        // Entries rewritten because their append began in an earlier batch.
+        var continued: Set<String> = []
+        var index = followed.startIndex
+        while index < followed.endIndex {
+            let first = followed[index]
+            if first.stream.hasPrefix("payment-") {
+                index += 1
+                guard let event = try PaymentEvent.decode(typeName: first.type, data: first.data) else { continue }
+                var state = payments[first.stream] ?? PaymentEntryState()
+                if let entry = state.entry, entry.recordedAtMicros == OpenEntry.micros(first.recordedAt) {
+                    if !journal.holds(entry.entryID) { continued.insert(entry.entryID) }
+                } else {
+                    state.entry = OpenEntry(first, postedBefore: state.books.posted)
+                }
+                state.books.evolve(event)
+                _ = state.books.postChanges()
+                guard var entry = state.entry else { continue }
+                entry.narration.append(contentsOf: Self.narration(event, recorded: first, books: state.books))
+                if case .received = event { entry.holdsReceipt = true }
+                let received = state.books.payment.received
+                let date = entry.holdsReceipt ? received?.effectiveDate.description : calendar.date(at: first.recordedAt).description
+                let lines = state.books.posted.merging(entry.postedBefore.mapValues { -$0 }) { $0 + $1 }.filter { $0.value != 0 }
+                // The bank postings by day, until the opening balance is booked: this entry's earlier lines out, its new lines in.
+                if let old = entry.lines[.bank], let day = entry.date { opening.note(-old, on: day) }
+                if let new = lines[.bank], let day = date { opening.note(new, on: day) }
+                entry.lines = lines
+                entry.date = date
+                state.entry = entry
+                payments[first.stream] = state
+                if let received, let date, let day = LocalDate(iso: date) {
+                    let shares = state.books.payment.listingShares
+                    journal.set(
+                        entry.entryID, commitOrder: entry.commitOrder, position: entry.position, date: day,
+                        postings: lines.keys.sorted().map { BookPosting(account: $0, minorUnits: lines[$0] ?? 0, currency: received.amount.currency) },
+                        paymentID: received.paymentID.rawValue,
+                        profileID: shares.count == 1 ? shares[0].share.profileID.rawValue : received.profileID?.rawValue,
+                        narration: entry.narration.isEmpty ? "Payment changed" : entry.narration.joined(separator: "; ")
+                    )
+                }
+                continue
+            }
+            index += 1
+            if first.type == BankMovementRecorded.typeName {
+                let movement = try BankMovementRecorded.decode(first.data)
+                let amount = movement.amount.minorUnits
+                let other: BookAccount = movement.isCredit ? .bankIncomingOther : .bankOutgoing
+                let postings = [
+                    BookPosting(account: .bank, minorUnits: movement.isCredit ? amount : -amount, currency: movement.amount.currency),
+                    BookPosting(account: other, minorUnits: movement.isCredit ? -amount : amount, currency: movement.amount.currency),
+                ]
+                let what = movement.returnReason.map { "Returned by the bank (\($0))" } ?? (movement.isCredit ? "Money in without a payment" : "Money out")
+                let narration = [what, movement.counterparty, movement.text.isEmpty ? nil : movement.text].compactMap { $0 }.joined(separator: " · ")
+                journal.add(first, date: movement.bookingDate, postings: postings, paymentID: nil, profileID: nil, narration: narration)
+                opening.note(postings[0].minorUnits, on: movement.bookingDate.description)
+            } else if first.type == BankStatementRecorded.typeName {
+                let statement = try BankStatementRecorded.decode(first.data)
+                if !opening.booked, let balance = statement.openingBalance, let firstDay = statement.firstBookingDate {
+                    let before = opening.postedByDay.reduce(Int64(0)) { sum, day in
+                        day.key < firstDay.description ? sum &+ day.value : sum
+                    }
+                    let difference = balance.minorUnits &- before
+                    if difference != 0 {
+                        journal.add(
+                            first, date: firstDay, postings: [
+                                BookPosting(account: .bank, minorUnits: difference, currency: balance.currency),
+                                BookPosting(account: .openingBalances, minorUnits: -difference, currency: balance.currency),
+                            ], paymentID: nil, profileID: nil,
+                            narration: "Opening balance of the bank account \(statement.account) (statement \(statement.statementID ?? statement.statementKey))"
+                        )
+                    }
+                    opening = BankOpening(booked: true)
+                }
+                if let closing = statement.closingBalance, let lastDay = statement.lastBookingDate {
+                    let day = lastDay.addingDays(1).description
+                    checks[day] = [
+                        .text(BookAccount.bank.rawValue), .text(day), .integer(closing.minorUnits), .text(closing.currency),
+                        .text(statement.statementKey), .optional(statement.statementID),
+                    ]
+                }
+            }
+        }
+
+        for entryID in continued.sorted() {
+            try await connection.execute("DELETE FROM journal_lines WHERE entry_id = ?", [.text(entryID)])
+        }
+        try await journal.write(connection)
+        try await BulkUpsert(
+            table: "book_balance_checks", columns: ["account", "check_date", "amount_minor_units", "currency", "statement_key", "statement_id"],
+            onConflict: """
+                ON CONFLICT (account, check_date) DO UPDATE SET amount_minor_units = excluded.amount_minor_units, currency = excluded.currency,
+                    statement_key = excluded.statement_key, statement_id = excluded.statement_id
+                """
+        ).write(checks.keys.sorted().compactMap { checks[$0] }, connection)
+        let versions = Dictionary(followed.map { ($0.stream, $0.version) }) { _, last in last }
+        try await paymentStates.saveAll(paymentStreams.compactMap { stream in
+            payments[stream].map { (stream, versions[stream] ?? 0, $0) }
+        }, connection)
+        try await bankStates.saveAll([(Self.openingKey, 0, opening)], connection)
+    }
+
+    /// What one event did, in words, for its entry's narration.
+    static func narration(_ event: PaymentEvent, recorded: RecordedEvent, books: PaymentBooks) -> [String] {
+        switch event {
+        case .received(let received):
+            let what = received.purpose == .donation ? "Donation" : received.profileID == nil ? "Payment" : "Listing contribution"
+            return ["\(what) by \(methodWords(received.method))\(received.profileID.map { " for \($0)" } ?? "")"]
+        case .held(let hold): return ["Held for staff: \(hold.reason)"]
+        case .holdResolved(let resolution):
+            let actor = recorded.metadata.actor.map { " by \($0)" } ?? ""
+            return ["Resolved as \(resolution.resolution.rawValue)\(actor): \(resolution.reason)"]
+        case .refundReported(let refund): return ["Refund of \(refund.amount.decimalString) \(refund.status.rawValue)"]
+        case .disputeUpdated(let dispute): return ["Chargeback \(dispute.disputeID): \(dispute.phase.rawValue)"]
+        case .returned(let returned): return ["Returned by the bank (\(returned.reason))"]
+        case .pending, .failed, .refundRequested: return []
+        }
+    }
+
+    static func methodWords(_ method: PaymentMethod) -> String {
+        switch method {
+        case .card: "card"
+        case .paypal: "PayPal"
+        case .bank: "bank transfer"
+        case .offline: "payment recorded by staff"
+        }
+    }
+
+    /// The lines of the entries of one batch, written together; an entry set again replaces its lines.
+    struct Journal {
+        private var order: [String] = []
+        private var entries: [String: [[SQLValue]]] = [:]
+
+        func holds(_ entryID: String) -> Bool { entries[entryID] != nil }
+
+        mutating func add(_ event: RecordedEvent, date: LocalDate, postings: [BookPosting], paymentID: String?, profileID: String?, narration: String) {
+            set(
+                event.id.uuidString.lowercased(), commitOrder: event.cursor.commitOrder, position: event.cursor.position, date: date,
+                postings: postings, paymentID: paymentID, profileID: profileID, narration: narration
+            )
+        }
+
+        mutating func set(
+            _ entryID: String, commitOrder: Int64, position: Int64, date: LocalDate, postings: [BookPosting], paymentID: String?, profileID: String?,
+            narration: String
+        ) {
+            if entries[entryID] == nil { order.append(entryID) }
+            entries[entryID] = postings.enumerated().map { number, posting in
+                [
+                    .text(entryID), .integer(Int64(number)), .text(date.description), .integer(commitOrder), .integer(position),
+                    .text(posting.account.rawValue), .integer(posting.minorUnits), .text(posting.currency), .optional(paymentID),
+                    .optional(profileID), .text(String(narration.prefix(500))),
+                ]
+            }
+        }
+
+        func write(_ connection: any ReadModelConnection) async throws {
+            try await BulkUpsert(
+                table: "journal_lines",
+                columns: [
+                    "entry_id", "line_no", "entry_date", "commit_order", "position", "account", "amount_minor_units", "currency", "payment_id",
+                    "profile_id", "narration",
+                ],
+                onConflict: "ON CONFLICT (entry_id, line_no) DO NOTHING"
+            ).write(order.flatMap { entries[$0] ?? [] }, connection)
+        }
+    }
+}
+
+extension BooksProjection.BankOpening {
+    /// Until the opening balance is booked, keeps the bank account's postings by day.
+    mutating func note(_ minorUnits: Int64, on day: String) {
+        guard !booked else { return }
+        postedByDay[day, default: 0] &+= minorUnits
+        if postedByDay[day] == 0 { postedByDay[day] = nil }
+    }
+}

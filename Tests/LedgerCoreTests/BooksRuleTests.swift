@@ -1,0 +1,79 @@
+import Foundation
+import Testing
+@testable import LedgerCore
+
+/// How each payment fact moves money between the books' accounts.
+@Suite("Books: postings per payment fact")
+struct BooksRuleTests {
+    let paymentID = PaymentID(method: .card, externalID: "pi_1")
+
+    func received(_ minorUnits: Int64 = 12_500, method: PaymentMethod = .card, purpose: PaymentPurpose = .listing, profile: ProfileID? = profile) -> PaymentEvent {
+        .received(PaymentReceived(
+            paymentID: paymentID, method: method, amount: euros(minorUnits), purpose: purpose, profileID: profile, effectiveDate: day("2026-03-01"),
+            note: "", occurredAt: noon("2026-03-01")
+        ))
+    }
+
+    /// Applies `events` one at a time; returns each step's postings as account → amount.
+    func post(_ events: [PaymentEvent]) -> [[BookAccount: Int64]] {
+        var books = PaymentBooks()
+        return events.map { event in
+            books.evolve(event)
+            let postings = books.postChanges()
+            #expect(postings.reduce(Int64(0)) { $0 + $1.minorUnits } == 0, "an entry must balance: \(postings)")
+            return Dictionary(postings.map { ($0.account, $0.minorUnits) }) { $0 + $1 }
+        }
+    }
+
+    @Test func aContributionByCardDebitsCardClearingAndCreditsContributions() {
+        #expect(post([received()]) == [[.cardClearing: 12_500, .contributions: -12_500]])
+    }
+
+    @Test func aDonationIsNeverAContribution() {
+        #expect(post([received(2_500, method: .bank, purpose: .donation, profile: nil)]) == [[.bank: 2_500, .donations: -2_500]])
+    }
+
+    @Test func aPartialRefundReversesOnlyWhatWentBack() {
+        let refund = PaymentEvent.refundReported(PaymentRefundReported(
+            paymentID: paymentID, refundID: "re_1", amount: euros(2_500), cumulative: false, status: .succeeded, occurredAt: noon("2026-03-05")
+        ))
+        #expect(post([received(), refund, refund]) == [
+            [.cardClearing: 12_500, .contributions: -12_500], [.cardClearing: -2_500, .refunds: 2_500], [:],
+        ])
+    }
+
+    @Test func aChargebackWithdrawnAndThenWonIsReversedBothWays() {
+        func dispute(_ phase: DisputePhase) -> PaymentEvent {
+            .disputeUpdated(PaymentDisputeUpdated(paymentID: paymentID, disputeID: "dp_1", phase: phase, amount: euros(12_500), occurredAt: noon("2026-03-09")))
+        }
+        #expect(post([received(), dispute(.opened), dispute(.fundsWithdrawn), dispute(.won)]) == [
+            [.cardClearing: 12_500, .contributions: -12_500], [:], [.cardClearing: -12_500, .chargebacks: 12_500], [.cardClearing: 12_500, .chargebacks: -12_500],
+        ])
+    }
+
+    @Test func heldMoneyWaitsAsALiabilityUntilStaffDecide() {
+        let held = PaymentEvent.held(PaymentHeld(paymentID: paymentID, reasonCode: .shortPayment, reason: "short", occurredAt: noon("2026-03-01")))
+        let resolved = PaymentEvent.holdResolved(PaymentHoldResolved(
+            paymentID: paymentID, resolution: .acceptShort, shares: [AllocationShare(profileID: profile, amount: euros(11_000))], reason: "bank charges",
+            occurredAt: noon("2026-03-02")
+        ))
+        #expect(post([received(11_000, method: .bank), held, resolved]) == [
+            [.bank: 11_000, .contributions: -11_000], [.contributions: 11_000, .unallocated: -11_000], [.unallocated: 11_000, .contributions: -11_000],
+        ])
+    }
+
+    @Test func moneyToBePaidBackIsOwedUntilTheBankReturnsIt() {
+        let held = PaymentEvent.held(PaymentHeld(paymentID: paymentID, reasonCode: .unknownReference, reason: "unknown", occurredAt: noon("2026-03-01")))
+        let refund = PaymentEvent.holdResolved(PaymentHoldResolved(paymentID: paymentID, resolution: .refund, shares: [], reason: "not ours", occurredAt: noon("2026-03-02")))
+        let returned = PaymentEvent.returned(PaymentReturned(paymentID: paymentID, reason: "AC04", occurredAt: noon("2026-03-03")))
+        let steps = post([received(12_500, method: .bank, profile: nil), held, refund, returned])
+        #expect(steps == [[.bank: 12_500, .unallocated: -12_500], [:], [.unallocated: 12_500, .refundsDue: -12_500], [.bank: -12_500, .refundsDue: 12_500]])
+    }
+
+    @Test func refundsNeverTakeMoreThanArrived() {
+        let huge = PaymentEvent.refundReported(PaymentRefundReported(
+            paymentID: paymentID, refundID: nil, amount: euros(.max), cumulative: true, status: .succeeded, occurredAt: noon("2026-03-05")
+        ))
+        #expect(post([received(), huge]) == [[.cardClearing: 12_500, .contributions: -12_500], [.cardClearing: -12_500, .refunds: 12_500]])
+    }
+}

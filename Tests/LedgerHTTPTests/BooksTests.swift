@@ -1,0 +1,133 @@
+import EventStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import LedgerCore
+import LedgerHTTP
+import LedgerService
+import NIOCore
+import TestSupport
+import Testing
+
+/// The books through the real server: every money fact a balanced entry, the bank account's balance equal to the
+/// last statement's closing balance, and exports that Beancount's own checker accepts.
+@Suite("The books")
+struct BooksTests {
+    @Test(arguments: Backend.allCases)
+    func theBooksBalanceMatchTheBankAndPassBeanCheck(backend: Backend) async throws {
+        try await RebuildEqualsLiveTests.withProviders(backend) { runtime, card, payPal in
+            let today = runtime.profiles.policy.calendar.date(at: runtime.now())
+            // Card (paid and refunded), PayPal, and a first statement (opening 1,000.00) the day before yesterday:
+            // one transfer matched, one short (accepted), one without a reference (allocated).
+            try await RebuildEqualsLiveTests.liveHistory(runtime: runtime, card: card, payPal: payPal, today: today.addingDays(-1))
+            try await Self.laterStatementsAndChecks(runtime: runtime, today: today)
+        }
+    }
+
+    static func laterStatementsAndChecks(runtime: LedgerRuntime, today: LocalDate) async throws {
+        let staffKey = try await runtime.apiKeys.create(name: "Accountant", role: .staff).key
+        let websiteKey = try await runtime.apiKeys.create(name: "Website for books", role: .website).key
+        try await buildApplication(runtime: runtime).test(.live) { client in
+            let staff = bearer(staffKey)
+            typealias T = CamtStatementBuilder.Transaction
+            let reference = CreditorReference.forProfile(try ProfileID("r-6")).electronic
+            // Yesterday: bank charges out, and r-6 pays by transfer. Today: the bank returns r-6's transfer.
+            let second = CamtStatementBuilder(statements: [.init(id: "BOOKS-2", iban: "NL91ABNA0417164300", openingCents: 136_000, entries: [
+                .init(credit: false, date: today.addingDays(-1).description, bankReference: "BK-CHARGES", transactions: [T(amount: "12.50", payerName: "Bank", text: "account fee")]),
+                .init(date: today.addingDays(-1).description, bankReference: "BK-R6", transactions: [
+                    T(amount: "125.00", endToEndID: "E2E-R6", payerName: "Six", payerIBAN: "DE89370400440532013000", structuredReference: reference),
+                ]),
+            ])]).xml
+            let third = CamtStatementBuilder(statements: [.init(id: "BOOKS-3", iban: "NL91ABNA0417164300", openingCents: 147_250, entries: [
+                .init(credit: false, date: today.description, bankReference: "BK-R6-RETURN", transactions: [
+                    T(amount: "125.00", endToEndID: "E2E-R6", payerName: "Six", returnReason: "AC04"),
+                ]),
+            ])]).xml
+            for xml in [second, third, second] {
+                let imported = try await client.execute(uri: "/api/v1/bank-statements", method: .post, headers: staff, body: ByteBuffer(string: xml))
+                #expect(imported.status == .created, "\(imported.text)")
+            }
+
+            // The trial balance: balanced, and the bank account holds the last statement's closing balance.
+            let trial = try await client.execute(uri: "/api/v1/books/trial-balance?date=\(today)", method: .get, headers: staff)
+            #expect(trial.status == .ok, "\(trial.text)")
+            #expect(trial.json["balanced"] as? Bool == true, "\(trial.text)")
+            let balances = Dictionary(
+                ((trial.json["accounts"] as? [[String: Any]]) ?? []).map { ($0["account"] as? String ?? "", $0["balance"] as? String ?? "") }
+            ) { first, _ in first }
+            #expect(balances["Assets:Bank"] == "1347.50", "1,000.00 opening + 360.00 + 125.00 in, 12.50 + 125.00 out: \(trial.text)")
+            #expect(balances["Equity:OpeningBalances"] == "-1000.00")
+            #expect(balances["Income:Contributions"] == "-735.00", "six contributions, one of them 110.00 accepted short: \(trial.text)")
+            #expect(balances["Income:Refunds"] == "125.00", "the card refund")
+            #expect(balances["Income:Returns"] == "125.00", "the returned transfer")
+            #expect(balances["Expenses:Bank:Outgoing"] == "12.50")
+            #expect(balances["Assets:Clearing:PayPal"] == "125.00")
+            #expect((balances["Assets:Clearing:Card"] ?? "0.00") == "0.00", "paid and refunded")
+            #expect((balances["Liabilities:Unallocated"] ?? "0.00") == "0.00", "every held payment was resolved")
+
+            // The day before the last statement, the books held the second statement's closing balance.
+            let earlier = try await client.execute(uri: "/api/v1/books/trial-balance?date=\(today.addingDays(-1))", method: .get, headers: staff)
+            #expect(earlier.text.contains("\"account\":\"Assets:Bank\",\"balance\":\"1472.50\""), "\(earlier.text)")
+
+            // Beancount, the whole history and a range that starts later (balances brought forward): bean-check
+            // accepts both, including the statements' closing balances as balance checks.
+            for query in ["format=beancount", "format=beancount&from=\(today.addingDays(-1))&to=\(today)"] {
+                let exported = try await client.execute(uri: "/api/v1/books/journal?\(query)", method: .get, headers: staff)
+                #expect(exported.status == .ok)
+                #expect(exported.headers[.contentType]?.hasPrefix("text/plain") == true)
+                #expect(exported.text.contains(" balance Assets:Bank  1347.50 EUR"), "\(exported.text)")
+                let checked = try beanCheck(exported.text)
+                #expect(checked.status == 0, "bean-check refused the export (\(query)): \(checked.output)\n\(exported.text)")
+            }
+            // A closing balance one euro off makes bean-check fail (it allows a cent): the check above can fail.
+            let full = try await client.execute(uri: "/api/v1/books/journal?format=beancount", method: .get, headers: staff).text
+            let tampered = full.replacingOccurrences(of: " balance Assets:Bank  1347.50 EUR", with: " balance Assets:Bank  1348.50 EUR")
+            #expect(try beanCheck(tampered).status != 0)
+
+            // CSV: one row per line, each entry summing to zero.
+            let csv = try await client.execute(uri: "/api/v1/books/journal?format=csv", method: .get, headers: staff)
+            #expect(csv.status == .ok)
+            let rows = csv.text.split(separator: "\r\n").dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+            var byEntry: [Substring: Int64] = [:]
+            for row in rows {
+                let amount = try Money(parsing: String(row[4]).replacingOccurrences(of: "-", with: ""), currency: "EUR").minorUnits
+                byEntry[row[1], default: 0] += row[4].hasPrefix("-") ? -amount : amount
+            }
+            #expect(rows.count >= 20, "\(csv.text)")
+            #expect(byEntry.values.allSatisfy { $0 == 0 }, "\(csv.text)")
+
+            // Refusals: no date, a day that does not exist, a range backwards, an unknown format; the website cannot
+            // read the books.
+            for (uri, status) in [
+                ("/api/v1/books/trial-balance?date=31.01.2026", HTTPResponse.Status.badRequest), ("/api/v1/books/journal?from=1999-12-31", .badRequest),
+                ("/api/v1/books/journal?format=xlsx", .badRequest), ("/api/v1/books/trial-balance?date=2026-02-30", .unprocessableContent),
+                ("/api/v1/books/journal?from=\(today)&to=\(today.addingDays(-1))", .unprocessableContent),
+            ] {
+                let refused = try await client.execute(uri: uri, method: .get, headers: staff)
+                #expect(refused.status == status, "\(uri): \(refused.text)")
+                #expect(refused.headers[.contentType] == "application/problem+json")
+            }
+            #expect(try await client.execute(uri: "/api/v1/books/journal", method: .get, headers: bearer(websiteKey)).status == .forbidden)
+        }
+    }
+
+    /// Runs Beancount's own checker on `text`; its exit status and what it printed.
+    static func beanCheck(_ text: String) throws -> (status: Int32, output: String) {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("books-\(UUID().uuidString).beancount")
+        try Data(text.utf8).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [
+            "python3", "-c", "import sys; from beancount.scripts.check import main; sys.exit(main(prog_name='bean-check'))", "--no-cache", file.path,
+        ]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+    }
+}
