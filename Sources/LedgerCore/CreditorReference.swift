@@ -52,6 +52,37 @@ public struct CreditorReference: Sendable, Hashable, CustomStringConvertible {
         return CreditorReference(body: padded)!
     }
 
+    /// The reference a profile's donations are paid with: `1` and then the body of its listing reference (21
+    /// digits), so a bank line pays a donation, not a listing, and names the profile.
+    public static func forDonation(by profileID: ProfileID) -> CreditorReference {
+        // 21 digits are always a valid body.
+        CreditorReference(body: "1" + forProfile(profileID).body)!
+    }
+
+    /// The reference for donations from anyone: 21 digits beginning with `2`, which no profile's reference has.
+    public static let generalDonation = CreditorReference(body: "2" + String(repeating: "0", count: profileBodyDigits))!
+
+    /// What a reference pays for, as far as its form says.
+    public enum Use: Sendable, Hashable {
+        /// A listing contribution of the profile holding this reference (its claim says who).
+        case listing
+        /// A donation by the profile holding `listingReference`.
+        case donation(listingReference: CreditorReference)
+        /// A donation from anyone.
+        case generalDonation
+    }
+
+    /// Whether this is a listing, a profile's donation or a general donation reference.
+    public var use: Use {
+        if self == Self.generalDonation { return .generalDonation }
+        let digits = body
+        if digits.utf8.count == Self.profileBodyDigits + 1, digits.hasPrefix("1"), digits.utf8.allSatisfy({ (48...57).contains($0) }),
+           let listing = CreditorReference(body: String(digits.dropFirst())) {
+            return .donation(listingReference: listing)
+        }
+        return .listing
+    }
+
     /// The reference in groups of four for print, e.g. `RF18 5390 0754 7034`.
     public var printed: String {
         var groups: [Substring] = []

@@ -150,7 +150,9 @@ public struct BankStatementImport: Sendable {
     }
 
     /// A credit line as a payment: matched by the first RF reference with valid check digits in the structured
-    /// reference or anywhere in the text; otherwise with a suggestion from the payer's earlier transfers.
+    /// reference or anywhere in the text that names something: a profile's listing reference (a contribution),
+    /// a profile's donation reference, or the general donation reference; otherwise with a suggestion from the
+    /// payer's earlier transfers.
     ///
     /// Who holds a reference is read from its claim stream (written with the profile's registration), once per
     /// reference and import (`references` keeps what was read).
@@ -158,26 +160,37 @@ public struct BankStatementImport: Sendable {
         let text = [line.structuredReference ?? "", line.freeText].joined(separator: " ")
         let found = CreditorReference.find(in: text)
         var owner: ProfileID?
+        var purpose: PaymentPurpose?
         for reference in found {
-            if references[reference.electronic] == nil {
-                references[reference.electronic] = .some(try await ReferenceClaims(store: pipeline.store).owner(of: reference))
+            switch reference.use {
+            case .generalDonation:
+                purpose = .donation
+            case .donation(let listingReference):
+                if let holder = try await holder(of: listingReference, references: &references) { (owner, purpose) = (holder, .donation) }
+            case .listing:
+                if let holder = try await holder(of: reference, references: &references) { (owner, purpose) = (holder, .listing) }
             }
-            if let holder = references[reference.electronic] ?? nil {
-                owner = holder
-                break
-            }
+            if purpose != nil { break }
         }
         let account = line.payerIBAN?.electronic ?? line.payerAccount
         var suggestion: ProfileID?
-        if owner == nil, let account {
+        if purpose == nil, let account {
             suggestion = try await index.suggestedProfile(forAccount: account)
         }
         let note = [line.payerName, account, text.trimmingCharacters(in: .whitespaces)].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: " · ")
         return .received(
-            amount: line.amount, purpose: owner == nil ? nil : .listing, profileID: owner, effectiveDate: line.bookingDate, note: note,
-            suggestedProfileID: suggestion, unknownReference: owner == nil ? found.first?.printed : nil, payerAccount: account,
+            amount: line.amount, purpose: purpose, profileID: owner, effectiveDate: line.bookingDate, note: note,
+            suggestedProfileID: suggestion, unknownReference: purpose == nil ? found.first?.printed : nil, payerAccount: account,
             endToEndID: line.endToEndID
         )
+    }
+
+    /// Who holds `reference`, read from its claim stream once per import.
+    private func holder(of reference: CreditorReference, references: inout [String: ProfileID?]) async throws -> ProfileID? {
+        if references[reference.electronic] == nil {
+            references[reference.electronic] = .some(try await ReferenceClaims(store: pipeline.store).owner(of: reference))
+        }
+        return references[reference.electronic] ?? nil
     }
 
     /// A line's identity across imports: the bank's reference (with the transaction's place in a batch); where

@@ -26,10 +26,11 @@ public struct BooksProjection: Projection {
         self.calendar = calendar
     }
 
-    /// Whether the bank account's opening balance is booked and, until it is, the bank postings by day.
+    /// For each currency: whether the bank account's opening balance is booked and, until it is, the bank
+    /// postings by day.
     struct BankOpening: Codable, Sendable {
-        var booked = false
-        var postedByDay: [String: Int64] = [:]
+        var booked: [String] = []
+        var postedByDay: [String: [String: Int64]] = [:]
     }
 
     /// A payment as the books keep it: its postings so far, and the entry of its latest append, which the
@@ -85,7 +86,7 @@ public struct BooksProjection: Projection {
         var payments = try await paymentStates.load(paymentStreams, connection)
         var opening = try await bankStates.load([Self.openingKey], connection)[Self.openingKey] ?? BankOpening()
         var journal = Journal()
-        // By day: of two statements ending on one day, the later in the log counts.
+        // By currency and day: of two statements ending on one day, the later in the log counts.
         var checks: [String: [SQLValue]] = [:]
 
         // Entries rewritten because their append began in an earlier batch.
@@ -111,8 +112,10 @@ public struct BooksProjection: Projection {
                 let date = entry.holdsReceipt ? received?.effectiveDate.description : calendar.date(at: first.recordedAt).description
                 let lines = state.books.posted.merging(entry.postedBefore.mapValues { -$0 }) { $0 + $1 }.filter { $0.value != 0 }
                 // The bank postings by day, until the opening balance is booked: this entry's earlier lines out, its new lines in.
-                if let old = entry.lines[.bank], let day = entry.date { opening.note(-old, on: day) }
-                if let new = lines[.bank], let day = date { opening.note(new, on: day) }
+                if let currency = received?.amount.currency {
+                    if let old = entry.lines[.bank], let day = entry.date { opening.note(-old, currency, on: day) }
+                    if let new = lines[.bank], let day = date { opening.note(new, currency, on: day) }
+                }
                 entry.lines = lines
                 entry.date = date
                 state.entry = entry
@@ -141,11 +144,11 @@ public struct BooksProjection: Projection {
                 let what = movement.returnReason.map { "Returned by the bank (\($0))" } ?? (movement.isCredit ? "Money in without a payment" : "Money out")
                 let narration = [what, movement.counterparty, movement.text.isEmpty ? nil : movement.text].compactMap { $0 }.joined(separator: " · ")
                 journal.add(first, date: movement.bookingDate, postings: postings, paymentID: nil, profileID: nil, narration: narration)
-                opening.note(postings[0].minorUnits, on: movement.bookingDate.description)
+                opening.note(postings[0].minorUnits, movement.amount.currency, on: movement.bookingDate.description)
             } else if first.type == BankStatementRecorded.typeName {
                 let statement = try BankStatementRecorded.decode(first.data)
-                if !opening.booked, let balance = statement.openingBalance, let firstDay = statement.firstBookingDate {
-                    let before = opening.postedByDay.reduce(Int64(0)) { sum, day in
+                if let balance = statement.openingBalance, !opening.booked.contains(balance.currency), let firstDay = statement.firstBookingDate {
+                    let before = (opening.postedByDay[balance.currency] ?? [:]).reduce(Int64(0)) { sum, day in
                         day.key < firstDay.description ? sum &+ day.value : sum
                     }
                     let difference = balance.minorUnits &- before
@@ -158,11 +161,12 @@ public struct BooksProjection: Projection {
                             narration: "Opening balance of the bank account \(statement.account) (statement \(statement.statementID ?? statement.statementKey))"
                         )
                     }
-                    opening = BankOpening(booked: true)
+                    opening.booked = (opening.booked + [balance.currency]).sorted()
+                    opening.postedByDay[balance.currency] = nil
                 }
                 if let closing = statement.closingBalance, let lastDay = statement.lastBookingDate {
                     let day = lastDay.addingDays(1).description
-                    checks[day] = [
+                    checks[closing.currency + " " + day] = [
                         .text(BookAccount.bank.rawValue), .text(day), .integer(closing.minorUnits), .text(closing.currency),
                         .text(statement.statementKey), .optional(statement.statementID),
                     ]
@@ -177,7 +181,7 @@ public struct BooksProjection: Projection {
         try await BulkUpsert(
             table: "book_balance_checks", columns: ["account", "check_date", "amount_minor_units", "currency", "statement_key", "statement_id"],
             onConflict: """
-                ON CONFLICT (account, check_date) DO UPDATE SET amount_minor_units = excluded.amount_minor_units, currency = excluded.currency,
+                ON CONFLICT (account, currency, check_date) DO UPDATE SET amount_minor_units = excluded.amount_minor_units,
                     statement_key = excluded.statement_key, statement_id = excluded.statement_id
                 """
         ).write(checks.keys.sorted().compactMap { checks[$0] }, connection)
@@ -256,10 +260,10 @@ public struct BooksProjection: Projection {
 }
 
 extension BooksProjection.BankOpening {
-    /// Until the opening balance is booked, keeps the bank account's postings by day.
-    mutating func note(_ minorUnits: Int64, on day: String) {
-        guard !booked else { return }
-        postedByDay[day, default: 0] &+= minorUnits
-        if postedByDay[day] == 0 { postedByDay[day] = nil }
+    /// Until the opening balance in `currency` is booked, keeps the bank account's postings by day.
+    mutating func note(_ minorUnits: Int64, _ currency: String, on day: String) {
+        guard !booked.contains(currency) else { return }
+        postedByDay[currency, default: [:]][day, default: 0] &+= minorUnits
+        if postedByDay[currency]?[day] == 0 { postedByDay[currency]?[day] = nil }
     }
 }

@@ -124,7 +124,7 @@ public struct BooksQueries: Sendable {
             try await connection.query(
                 """
                 SELECT check_date, account, amount_minor_units, currency, statement_id FROM book_balance_checks
-                WHERE check_date >= ? AND check_date <= ? ORDER BY check_date, account
+                WHERE check_date >= ? AND check_date <= ? ORDER BY check_date, account, currency
                 """,
                 [.text(from.description), .text(to.description)]
             ).map { row in

@@ -4,7 +4,8 @@ import Payments
 
 /// How to pay a profile's contribution (or a donation) by bank transfer.
 public struct PaymentInstructions: Sendable, Hashable, Codable {
-    public var profileId: String
+    /// The profile paying; nil for the general donation reference.
+    public var profileId: String?
     public var purpose: PaymentPurpose
     public var beneficiary: String
     public var iban: String
@@ -12,7 +13,8 @@ public struct PaymentInstructions: Sendable, Hashable, Codable {
     public var bic: String
     public var amount: String
     public var currency: String
-    /// The profile's RF creditor reference, electronic form.
+    /// The RF creditor reference (the profile's listing or donation reference, or the general donation
+    /// reference), electronic form.
     public var reference: String
     /// The same, in groups of four, as people type it.
     public var referencePrinted: String
@@ -20,9 +22,10 @@ public struct PaymentInstructions: Sendable, Hashable, Codable {
     public var epcQRPayload: String
 
     /// Instructions for `profileID`: the price in force on `date` under `policy` for a listing, or
-    /// `donationAmount`.
+    /// `donationAmount`. Each purpose has its own reference, so the bank line says what it pays for; without a
+    /// profile, a donation gets the general donation reference.
     public static func make(
-        profileID: ProfileID, purpose: PaymentPurpose, donationAmount: Money?, on date: LocalDate,
+        profileID: ProfileID?, purpose: PaymentPurpose, donationAmount: Money?, on date: LocalDate,
         policy: ListingPolicy, configuration: LedgerConfiguration
     ) throws -> PaymentInstructions {
         let price = policy.tariff.entry(on: date).price
@@ -42,7 +45,14 @@ public struct PaymentInstructions: Sendable, Hashable, Codable {
         guard let iban = IBAN(parsing: configuration.bankIBAN) else {
             throw PaymentServiceError.notConfigured("the bank account (LEDGER_BANK_IBAN)")
         }
-        let reference = CreditorReference.forProfile(profileID)
+        let reference: CreditorReference
+        switch (purpose, profileID) {
+        case (.listing, let profileID?): reference = .forProfile(profileID)
+        case (.donation, let profileID?): reference = .forDonation(by: profileID)
+        case (.donation, nil): reference = .generalDonation
+        case (.listing, nil):
+            throw PaymentServiceError(code: .invalidRequest, description: "a listing contribution is paid for a profile; name one")
+        }
         let code: EPCQRCode
         do {
             code = try EPCQRCode(
@@ -53,7 +63,7 @@ public struct PaymentInstructions: Sendable, Hashable, Codable {
             throw PaymentServiceError(code: .invalidRequest, description: "no payment code can be made: \(error)")
         }
         return PaymentInstructions(
-            profileId: profileID.rawValue, purpose: purpose, beneficiary: configuration.bankBeneficiaryName, iban: iban.electronic,
+            profileId: profileID?.rawValue, purpose: purpose, beneficiary: configuration.bankBeneficiaryName, iban: iban.electronic,
             ibanPrinted: iban.printed, bic: configuration.bankBIC, amount: amount.decimalString, currency: amount.currency,
             reference: reference.electronic, referencePrinted: reference.printed, epcQRPayload: code.payload
         )

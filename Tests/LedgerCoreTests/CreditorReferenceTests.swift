@@ -89,4 +89,22 @@ struct CreditorReferenceTests {
     func findsNothingWithoutValidCheckDigits(text: String) {
         #expect(CreditorReference.find(in: text).isEmpty)
     }
+
+    @Test
+    func eachPurposeHasItsOwnReferenceAndSaysWhoseItIs() throws {
+        let profile = try ProfileID("ada-1")
+        let listing = CreditorReference.forProfile(profile)
+        let donation = CreditorReference.forDonation(by: profile)
+        #expect(listing.use == .listing)
+        #expect(donation.use == .donation(listingReference: listing))
+        #expect(CreditorReference.generalDonation.use == .generalDonation)
+        #expect(CreditorReference.generalDonation.printed == "RF39 2000 0000 0000 0000 0000 0", "as the README prints it")
+        #expect(donation != listing && donation.body.count == 21 && donation.body.allSatisfy(\.isNumber))
+        // Typed with spaces in lower case, it is found and still says what it pays for.
+        #expect(CreditorReference.find(in: "gift \(donation.printed.lowercased())").map(\.use) == [.donation(listingReference: listing)])
+        // A slip in one digit fails the check instead of naming another profile's donation.
+        var digits = Array(donation.electronic)
+        digits[10] = digits[10] == "1" ? "2" : "1"
+        #expect(CreditorReference(parsing: String(digits)) == nil)
+    }
 }

@@ -164,12 +164,66 @@ struct BankReconciliationTests {
                 }
                 try await (runtime.store as? any EventStoreTestHooks)?.waitUntilAllCommittedEventsAreVisible()
                 #expect(try await runtime.store.headCursor() == before)
+
+                // The books at the end of the statement's last day: each account's bank balance is its closing
+                // balance (EUR 1,000.00 + 1,360.00 in − 129.50 out; USD 1,000.00 + 125.00), and bean-check agrees.
+                let trial = try await client.execute(uri: "/api/v1/books/trial-balance?date=2026-03-05", method: .get, headers: staff)
+                let bank = ((trial.json["accounts"] as? [[String: Any]]) ?? []).filter { $0["account"] as? String == "Assets:Bank" }
+                    .map { "\($0["balance"] ?? "") \($0["currency"] ?? "")" }
+                #expect(bank == ["2230.50 EUR", "1125.00 USD"], "\(trial.text)")
+                let exported = try await client.execute(uri: "/api/v1/books/journal?format=beancount&to=2026-03-05", method: .get, headers: staff)
+                #expect(exported.text.contains("2026-03-06 balance Assets:Bank  2230.50 EUR"), "\(exported.text)")
+                #expect(exported.text.contains("2026-03-06 balance Assets:Bank  1125.00 USD"), "\(exported.text)")
+                let checked = try BooksTests.beanCheck(exported.text)
+                #expect(checked.status == 0, "\(checked.output)\n\(exported.text)")
             }
         } catch {
             await runtime.close()
             throw error
         }
         await runtime.close()
+    }
+
+    /// A donation by bank transfer has its own reference, so it is booked as a donation without staff: a
+    /// profile's donation reference names the profile; the general one names nobody. Listing references work
+    /// as before.
+    @Test(arguments: Backend.allCases)
+    func aDonationByItsOwnReferenceIsBookedWithoutStaff(backend: Backend) async throws {
+        try await withLiveServer(backend) { client, runtime in
+            let staff = bearer(try await runtime.apiKeys.create(name: "Anna", role: .staff).key)
+            let website = bearer(try await runtime.apiKeys.create(name: "Website", role: .website).key)
+            _ = try await runtime.profiles.handle(
+                .register(kind: .mediator, displayName: "Dora", contactEmail: "dora@example.org"), profileID: try ProfileID("d-1"), metadata: .init(actor: "test")
+            )
+            let listing = try await client.execute(uri: "/api/v1/profiles/d-1/payment-instructions", method: .get, headers: website)
+            let donation = try await client.execute(uri: "/api/v1/profiles/d-1/payment-instructions?purpose=donation&amount=25.00", method: .get, headers: website)
+            let general = try await client.execute(uri: "/api/v1/donation-instructions?amount=10.00", method: .get, headers: website)
+            #expect(donation.status == .ok && general.status == .ok, "\(donation.text) \(general.text)")
+            let donationReference = try #require(donation.json["reference"] as? String)
+            let generalReference = try #require(general.json["reference"] as? String)
+            #expect(donationReference != listing.json["reference"] as? String)
+            #expect(donationReference == CreditorReference.forDonation(by: try ProfileID("d-1")).electronic)
+            #expect(generalReference == CreditorReference.generalDonation.electronic && general.json["profileId"] == nil)
+            #expect((general.json["epcQRPayload"] as? String)?.contains("EUR10.00") == true)
+            #expect(try await client.execute(uri: "/api/v1/donation-instructions", method: .get, headers: website).status == .badRequest)
+
+            typealias T = CamtStatementBuilder.Transaction
+            let xml = CamtStatementBuilder(statements: [.init(id: "DON-1", iban: ourIBAN, entries: [
+                .init(date: "2026-03-02", bankReference: "DN-1", transactions: [T(amount: "25.00", payerName: "Dora", structuredReference: donationReference)]),
+                .init(date: "2026-03-02", bankReference: "DN-2", transactions: [
+                    T(amount: "10.00", payerName: "A friend", text: "gift \(CreditorReference.generalDonation.printed.lowercased())"),
+                ]),
+                .init(date: "2026-03-02", bankReference: "DN-3", transactions: [T(amount: "125.00", payerName: "Dora", structuredReference: reference("d-1"))]),
+            ])]).xml
+            let imported = try await client.execute(uri: "/api/v1/bank-statements", method: .post, headers: staff, body: ByteBuffer(string: xml))
+            #expect(imported.json["matched"] as? Int == 3, "\(imported.text)")
+            #expect(imported.json["queued"] as? Int == 0, "\(imported.text)")
+            let trial = try await client.execute(uri: "/api/v1/books/trial-balance?date=2026-03-02", method: .get, headers: staff)
+            let balances = Dictionary(((trial.json["accounts"] as? [[String: Any]]) ?? []).map { ($0["account"] as? String ?? "", $0["balance"] as? String ?? "") }) { a, _ in a }
+            #expect(balances["Income:Donations"] == "-35.00", "\(trial.text)")
+            #expect(balances["Income:Contributions"] == "-125.00", "\(trial.text)")
+            #expect(balances["Liabilities:Unallocated"] == nil, "\(trial.text)")
+        }
     }
 
     /// Statement uploads have the parser's file cap, not the 64 KiB every other route has here.

@@ -17,7 +17,7 @@ import Testing
 struct RebuildEqualsLiveTests {
     static let tables = [
         ("listing_status", "profile_id"), ("payment_exceptions", "payment_id"), ("bank_payments", "payment_id"),
-        ("projection_states", "projection, stream"), ("journal_lines", "entry_id, line_no"), ("book_balance_checks", "account, check_date"),
+        ("projection_states", "projection, stream"), ("journal_lines", "entry_id, line_no"), ("book_balance_checks", "account, currency, check_date"),
     ]
 
     /// A runtime on `backend` whose card provider and PayPal are stand-ins speaking their wire formats; closed

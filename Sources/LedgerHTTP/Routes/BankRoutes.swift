@@ -21,6 +21,14 @@ struct BankRoutes {
                 on: runtime.profiles.policy.calendar.date(at: runtime.now()), policy: runtime.profiles.policy, configuration: runtime.configuration
             ))
         }
+        // Donations from anyone: the general donation reference.
+        group.get("donation-instructions") { request, _ in
+            guard let text = request.uri.queryParameters["amount"].map(String.init) else { throw Problem.badRequest("amount is required, like 25.00") }
+            return try JSONResponse(try PaymentInstructions.make(
+                profileID: nil, purpose: .donation, donationAmount: try Money(parsing: text, currency: "EUR"),
+                on: runtime.profiles.policy.calendar.date(at: runtime.now()), policy: runtime.profiles.policy, configuration: runtime.configuration
+            ))
+        }
     }
 
     /// Statement uploads: in a group of their own, whose body limit is the statement parser's file cap.

@@ -20,8 +20,8 @@ CREATE INDEX journal_lines_in_order ON journal_lines (entry_date, commit_order, 
 CREATE INDEX journal_lines_by_account ON journal_lines (account, entry_date);
 
 -- The closing balances of imported statements: what the bank account must hold at the start of `check_date`
--- (the day after the statement's last booked line). One per day: of two statements ending on the same day, the
--- one imported last counts.
+-- (the day after the statement's last booked line), in the statement's currency. One per day and currency: of
+-- two statements ending on the same day, the one imported last counts.
 CREATE TABLE book_balance_checks (
     account             TEXT    NOT NULL,
     check_date          TEXT    NOT NULL,
@@ -29,5 +29,5 @@ CREATE TABLE book_balance_checks (
     currency            TEXT    NOT NULL,
     statement_key       TEXT    NOT NULL,
     statement_id        TEXT,
-    PRIMARY KEY (account, check_date)
+    PRIMARY KEY (account, currency, check_date)
 );
