@@ -88,7 +88,7 @@ public final class PostgresEventStore: EventStore {
         // The connection pool and the LISTEN loop live exactly as long as the store: started here, cancelled by
         // close(). The LISTEN loop follows the pool to another server.
         self.backgroundTasks = [
-            Task { await Self.listen(settings: { settings.aimed(at: pool.server) }, signal: signal, logger: logger) },
+            Task.detached { await Self.listen(settings: { settings.aimed(at: pool.server) }, signal: signal, logger: logger) },
         ]
     }
 
@@ -426,11 +426,12 @@ final class Reachability: Sendable {
             return true
         }
         guard start else { return false }
-        Task {
+        // Detached: the probe belongs to the store, not to the request that noticed the loss.
+        Task.detached {
             while await !probe() {
                 try? await Task.sleep(for: .seconds(1))
             }
-            state.withLock { $0 = (down: false, probing: false) }
+            self.state.withLock { $0 = (down: false, probing: false) }
         }
         return true
     }
@@ -449,7 +450,14 @@ final class PoolHolder: Sendable {
     private let current: Synchronization.Mutex<Current>
 
     init(server: DatabaseURL.PostgresServer, client: PostgresClient) {
-        current = Synchronization.Mutex(Current(server: server, client: client, runs: [Task { await client.run() }]))
+        current = Synchronization.Mutex(Current(server: server, client: client, runs: [Self.start(client)]))
+    }
+
+    /// Runs `client` in a detached task: PostgresClient stops when its task's graceful shutdown begins, and a
+    /// task started from a request or a background service would inherit that service's shutdown, stopping
+    /// the pool at SIGTERM while the services that use it are still finishing. The store stops it in `close()`.
+    private static func start(_ client: PostgresClient) -> Task<Void, Never> {
+        Task.detached { await client.run() }
     }
 
     var client: PostgresClient { current.withLock { $0.client } }
@@ -462,7 +470,7 @@ final class PoolHolder: Sendable {
             let previous = current.runs.last
             current.server = server
             current.client = client
-            current.runs.append(Task { await client.run() })
+            current.runs.append(Self.start(client))
             return previous
         }
         retired?.cancel()

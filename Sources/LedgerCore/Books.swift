@@ -132,7 +132,8 @@ public struct PaymentBooks: Sendable, Hashable, Codable {
 
     /// The balances the payment should have posted by now, by account; empty until money arrived.
     public var target: [BookAccount: Int64] {
-        guard let received = payment.received, received.amount.minorUnits > 0 else { return [:] }
+        // A voided payment never happened: everything posted for it is reversed.
+        guard let received = payment.received, received.amount.minorUnits > 0, payment.voided == nil else { return [:] }
         let total = received.amount.minorUnits
         let arrived = BookAccount.receiving(received.method)
         let place = classification

@@ -107,8 +107,13 @@ public enum PaymentDecider {
     /// The profile commands that bring `profileID`'s listing in line with the payment: allocate its share,
     /// reverse or reinstate it, or nothing when it already agrees.
     public static func allocationCommands(payment: PaymentState, profileID: ProfileID, profile: ProfileState) -> [ProfileCommand] {
-        guard let received = payment.received,
-              let share = payment.listingShares.first(where: { $0.share.profileID == profileID }) else { return [] }
+        guard let received = payment.received else { return [] }
+        guard let share = payment.listingShares.first(where: { $0.share.profileID == profileID }) else {
+            // No longer paid for by this payment (moved to another profile, or its resolution reopened): what it
+            // bought here is taken back.
+            guard let allocation = profile.allocation(of: received.paymentID), allocation.isActiveNow else { return [] }
+            return [.reverseAllocation(paymentID: received.paymentID, kind: .correction, reason: correctionReason(payment, leaving: profileID))]
+        }
         let allocate = ProfileCommand.allocate(
             paymentID: received.paymentID, amount: share.share.amount, effectiveDate: received.effectiveDate, acceptShortfall: share.acceptShortfall
         )
@@ -121,7 +126,11 @@ public enum PaymentDecider {
         guard let allocation else { return [allocate] }
         // Only a dispute that ended in our favour brings a taken-back allocation back; a reversal staff
         // made by hand stays.
-        guard !allocation.isActiveNow, payment.hasDisputeRestored else { return [] }
+        guard !allocation.isActiveNow else { return [] }
+        if allocation.reversedAs == .correction {
+            return [.reinstateAllocation(paymentID: received.paymentID, reason: "staff moved the payment back to this profile")]
+        }
+        guard payment.hasDisputeRestored else { return [] }
         return [.reinstateAllocation(paymentID: received.paymentID, reason: "the dispute ended with the money returned")]
     }
 
@@ -138,6 +147,18 @@ public enum PaymentDecider {
             return "refunded: \(Money(minorUnits: payment.refundedMinorUnits, currency: currency)) given back"
         case .chargeback: return "the payer disputed the payment and the money was taken back"
         case .bankReturn: return "the bank returned the payment (\(payment.returned?.reason ?? "no reason given"))"
+        case .correction: return "voided by staff: \(payment.voided?.reason ?? "recorded by mistake")"
         }
+    }
+
+    /// Why a profile no longer has what the payment bought.
+    static func correctionReason(_ payment: PaymentState, leaving profileID: ProfileID) -> String {
+        if let move = payment.reassignments.last(where: { $0.from == profileID }) {
+            return "moved to \(move.to) by staff: \(move.reason)"
+        }
+        if let reopened = payment.reopened.last {
+            return "the resolution was reopened by staff: \(reopened.reason)"
+        }
+        return "no longer paid for by this payment"
     }
 }

@@ -16,6 +16,11 @@ public struct PaymentState: Sendable, Hashable, Codable {
     public var held: PaymentHeld?
     public var returned: PaymentReturned?
     public var resolution: PaymentHoldResolved?
+    /// Resolutions reopened by staff, oldest first.
+    public var reopened: [PaymentResolutionReopened] = []
+    public var voided: PaymentVoided?
+    /// Moves from one profile to another since the payment was last allocated (a reopened resolution clears them).
+    public var reassignments: [PaymentReassigned] = []
 
     public init() {}
 
@@ -37,6 +42,12 @@ public struct PaymentState: Sendable, Hashable, Codable {
         case .held(let hold): held = hold
         case .returned(let event): returned = event
         case .holdResolved(let event): resolution = event
+        case .voided(let event): voided = event
+        case .reassigned(let event): reassignments.append(event)
+        case .resolutionReopened(let event):
+            reopened.append(event)
+            resolution = nil
+            reassignments = []
         }
     }
 
@@ -75,8 +86,20 @@ public struct PaymentState: Sendable, Hashable, Codable {
     /// Whether the payment waits for staff: held and not resolved.
     public var isWaitingForStaff: Bool { held != nil && resolution == nil }
 
-    /// The listings the payment pays for: the named profile, or what staff decided for a held payment.
+    /// The listings the payment pays for: the named profile, or what staff decided for a held payment, each
+    /// moved where staff reassigned it.
     public var listingShares: [(share: AllocationShare, acceptShortfall: Bool)] {
+        var shares = sharesAsReceived
+        for move in reassignments {
+            for index in shares.indices where shares[index].share.profileID == move.from {
+                shares[index].share.profileID = move.to
+            }
+        }
+        return shares
+    }
+
+    /// The listings the payment paid for before any reassignment.
+    var sharesAsReceived: [(share: AllocationShare, acceptShortfall: Bool)] {
         guard let received else { return [] }
         if let resolution {
             switch resolution.resolution {
@@ -92,6 +115,7 @@ public struct PaymentState: Sendable, Hashable, Codable {
     /// Why what the payment bought was taken back, if it was: refunded in full, returned by the bank, or
     /// taken by a dispute.
     public var reversal: ReversalKind? {
+        if voided != nil { return .correction }
         if isFullyRefunded { return .refund }
         if returned != nil { return .bankReturn }
         if isTakenByDispute { return .chargeback }

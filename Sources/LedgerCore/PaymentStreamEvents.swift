@@ -14,6 +14,9 @@ public enum PaymentEvent: Sendable, Hashable {
     case held(PaymentHeld)
     case returned(PaymentReturned)
     case holdResolved(PaymentHoldResolved)
+    case voided(PaymentVoided)
+    case reassigned(PaymentReassigned)
+    case resolutionReopened(PaymentResolutionReopened)
 }
 
 /// The payer started paying but the money has not moved yet (a delayed method); nothing is applied.
@@ -224,6 +227,54 @@ public struct PaymentHoldResolved: Sendable, Hashable, Codable {
     }
 }
 
+/// Staff voided a payment they recorded by mistake (an offline payment): no money moved, so this is a
+/// correction, not a refund. What it bought is taken back.
+public struct PaymentVoided: Sendable, Hashable, Codable {
+    public static let typeName = "PaymentVoided"
+    public var paymentID: PaymentID
+    public var reason: String
+    public var occurredAt: Date
+
+    public init(paymentID: PaymentID, reason: String, occurredAt: Date) {
+        self.paymentID = paymentID
+        self.reason = reason
+        self.occurredAt = occurredAt
+    }
+}
+
+/// Staff moved what a payment pays for from one profile to another (allocated to the wrong mediator).
+public struct PaymentReassigned: Sendable, Hashable, Codable {
+    public static let typeName = "PaymentReassigned"
+    public var paymentID: PaymentID
+    public var from: ProfileID
+    public var to: ProfileID
+    public var reason: String
+    public var occurredAt: Date
+
+    public init(paymentID: PaymentID, from: ProfileID, to: ProfileID, reason: String, occurredAt: Date) {
+        self.paymentID = paymentID
+        self.from = from
+        self.to = to
+        self.reason = reason
+        self.occurredAt = occurredAt
+    }
+}
+
+/// Staff reopened a resolution made in error: the payment waits for a decision again, and what the resolution
+/// allocated is taken back.
+public struct PaymentResolutionReopened: Sendable, Hashable, Codable {
+    public static let typeName = "PaymentResolutionReopened"
+    public var paymentID: PaymentID
+    public var reason: String
+    public var occurredAt: Date
+
+    public init(paymentID: PaymentID, reason: String, occurredAt: Date) {
+        self.paymentID = paymentID
+        self.reason = reason
+        self.occurredAt = occurredAt
+    }
+}
+
 extension PaymentEvent {
     /// The event's stable type name.
     public var typeName: String {
@@ -237,6 +288,9 @@ extension PaymentEvent {
         case .held: PaymentHeld.typeName
         case .returned: PaymentReturned.typeName
         case .holdResolved: PaymentHoldResolved.typeName
+        case .voided: PaymentVoided.typeName
+        case .reassigned: PaymentReassigned.typeName
+        case .resolutionReopened: PaymentResolutionReopened.typeName
         }
     }
 
@@ -256,6 +310,9 @@ extension PaymentEvent {
         case .held(let event): try encoder.encode(event)
         case .returned(let event): try encoder.encode(event)
         case .holdResolved(let event): try encoder.encode(event)
+        case .voided(let event): try encoder.encode(event)
+        case .reassigned(let event): try encoder.encode(event)
+        case .resolutionReopened(let event): try encoder.encode(event)
         }
     }
 
@@ -272,6 +329,9 @@ extension PaymentEvent {
         case PaymentHeld.typeName: return .held(try decoder.decode(PaymentHeld.self, from: data))
         case PaymentReturned.typeName: return .returned(try decoder.decode(PaymentReturned.self, from: data))
         case PaymentHoldResolved.typeName: return .holdResolved(try decoder.decode(PaymentHoldResolved.self, from: data))
+        case PaymentVoided.typeName: return .voided(try decoder.decode(PaymentVoided.self, from: data))
+        case PaymentReassigned.typeName: return .reassigned(try decoder.decode(PaymentReassigned.self, from: data))
+        case PaymentResolutionReopened.typeName: return .resolutionReopened(try decoder.decode(PaymentResolutionReopened.self, from: data))
         default: return nil
         }
     }

@@ -13,6 +13,8 @@ public enum CertificationState: String, Sendable, Hashable, Codable {
 /// Why an allocation was reversed.
 public enum ReversalKind: String, Sendable, Hashable, Codable, CaseIterable {
     case refund, chargeback, bankReturn = "bank_return"
+    /// Staff corrected a mistake: the payment was voided, moved to another profile, or its resolution reopened.
+    case correction
 }
 
 /// An event in a `profile-<id>` stream. Each case has a stable type name and schema version.

@@ -47,7 +47,7 @@ public struct ProfileState: Sendable, Hashable, Codable {
             allocations.append(AllocationRecord(event: allocation, changes: []))
         case .allocationReversed(let reversal):
             if let index = allocations.lastIndex(where: { $0.event.paymentID == reversal.paymentID }) {
-                allocations[index].changes.append(.init(active: false, at: reversal.occurredAt))
+                allocations[index].changes.append(.init(active: false, at: reversal.occurredAt, reversedAs: reversal.kind))
             }
         case .allocationReinstated(let reinstatement):
             if let index = allocations.lastIndex(where: { $0.event.paymentID == reinstatement.paymentID }) {
@@ -90,6 +90,14 @@ public struct AllocationRecord: Sendable, Hashable, Codable {
     public struct Change: Sendable, Hashable, Codable {
         public var active: Bool
         public var at: Date
+        /// For a reversal, why.
+        public var reversedAs: ReversalKind?
+
+        public init(active: Bool, at: Date, reversedAs: ReversalKind? = nil) {
+            self.active = active
+            self.at = at
+            self.reversedAs = reversedAs
+        }
     }
 
     public var event: ContributionAllocated
@@ -102,6 +110,9 @@ public struct AllocationRecord: Sendable, Hashable, Codable {
 
     /// Whether it counts after every recorded change.
     public var isActiveNow: Bool { changes.last?.active ?? true }
+
+    /// Why it stopped counting, if it did and has not counted again since.
+    public var reversedAs: ReversalKind? { changes.last.flatMap { $0.active ? nil : $0.reversedAs } }
 }
 
 /// A waiver and its revocation.

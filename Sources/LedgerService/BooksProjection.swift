@@ -205,6 +205,9 @@ public struct BooksProjection: Projection {
         case .refundReported(let refund): return ["Refund of \(refund.amount.decimalString) \(refund.status.rawValue)"]
         case .disputeUpdated(let dispute): return ["Chargeback \(dispute.disputeID): \(dispute.phase.rawValue)"]
         case .returned(let returned): return ["Returned by the bank (\(returned.reason))"]
+        case .voided(let voided): return ["Voided by \(recorded.metadata.actor ?? "staff"): \(voided.reason)"]
+        case .reassigned(let move): return ["Moved from \(move.from) to \(move.to) by \(recorded.metadata.actor ?? "staff"): \(move.reason)"]
+        case .resolutionReopened(let reopened): return ["Resolution reopened by \(recorded.metadata.actor ?? "staff"): \(reopened.reason)"]
         case .pending, .failed, .refundRequested: return []
         }
     }

@@ -115,6 +115,10 @@ public struct PaymentServiceError: Error, Sendable, CustomStringConvertible {
         case providerFailed = "provider-failed"
         /// Another request is doing the same thing with the provider right now; asking again shortly works.
         case inProgress = "in-progress"
+        /// The correction does not fit the payment as it stands (not recorded by staff, already voided, …).
+        case notCorrectable = "not-correctable"
+        /// An offline payment like one recorded before (same profile, amount and date); send it again confirmed.
+        case likelyDuplicate = "likely-duplicate"
     }
 
     public let code: Code

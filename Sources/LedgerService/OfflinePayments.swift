@@ -9,9 +9,13 @@ extension ProfileService {
     /// The payment fact goes to its own `payment-offline-…` stream first, then the allocation to the
     /// profile. With an idempotency key both steps have deterministic ids, so a retry after a crash between
     /// them completes the second step and never repeats the first.
+    ///
+    /// A listing payment like one recorded before (same profile, amount and day, still counting) is refused as a
+    /// likely duplicate naming the earlier one, unless `confirmDuplicate` says it is meant, or the request
+    /// carries an idempotency key (a retry of the same request is answered as the first).
     public func recordOfflinePayment(
         profileID: ProfileID, amount: Money, date: LocalDate, purpose: PaymentPurpose, note: String,
-        metadata: EventMetadata, idempotencyKey: String?
+        metadata: EventMetadata, idempotencyKey: String?, confirmDuplicate: Bool = false
     ) async throws -> (paymentID: PaymentID, outcome: Outcome) {
         let loaded = try await load(profileID)
         guard loaded.state.isRegistered else { throw DomainError.profileNotFound(profileID.rawValue) }
@@ -27,6 +31,16 @@ extension ProfileService {
         let note = note.trimmingCharacters(in: .whitespacesAndNewlines)
         guard note.utf8.count <= ProfileDecider.textBytesMax else {
             throw DomainError.invalidArgument("the note is longer than \(ProfileDecider.textBytesMax) bytes")
+        }
+        if purpose == .listing, idempotencyKey == nil, !confirmDuplicate,
+           let earlier = loaded.state.allocations.first(where: {
+               $0.isActiveNow && $0.event.paymentID.rawValue.hasPrefix("\(PaymentMethod.offline.rawValue)-") && $0.event.amount == amount
+                   && $0.event.effectiveDate == date
+           }) {
+            throw PaymentServiceError(
+                code: .likelyDuplicate,
+                description: "\(profileID) already has an offline payment of \(amount) on \(date) (\(earlier.event.paymentID)); if this is a second payment, send it again with confirmDuplicate: true"
+            )
         }
         if purpose == .listing {
             // Decide the allocation before the payment is recorded, so a refused one writes nothing.

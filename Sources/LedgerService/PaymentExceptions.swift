@@ -42,6 +42,8 @@ public struct PaymentExceptionsProjection: Projection {
             if state.resolvedAt == nil, state.payment.held != nil, state.resolution != nil {
                 state.resolvedAt = recorded.recordedAt
             }
+            // A reopened resolution puts the payment back in the queue.
+            if state.resolution == nil { state.resolvedAt = nil }
         }
         try await Self.rows.write(
             folded.compactMap { Self.row(PaymentID(rawValue: String($0.stream.dropFirst("payment-".count))), $0.state) }, connection

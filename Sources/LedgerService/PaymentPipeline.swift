@@ -114,15 +114,21 @@ public struct PaymentPipeline: Sendable {
                         stream: paymentID.streamName, events: try paymentEvents.map { try Self.newEvent($0, metadata) }, expecting: .exact(payment.version)
                     ))
                 }
-                for share in state.listingShares {
-                    let profile = try await loaded.state(share.share.profileID)
+                // The profiles the payment paid for before and pays for now: a correction takes back what it
+                // bought from a profile it no longer pays for.
+                var touched: [ProfileID] = []
+                for profileID in (payment.listingShares + state.listingShares).map(\.share.profileID) where !touched.contains(profileID) {
+                    touched.append(profileID)
+                }
+                for profileID in touched {
+                    let profile = try await loaded.state(profileID)
                     guard profile.isRegistered else { continue }
-                    let commands = PaymentDecider.allocationCommands(payment: state, profileID: share.share.profileID, profile: profile)
-                    let decided = try ProfileDecider.decide(commands, state: profile, profileID: share.share.profileID, now: now, policy: profiles.policy)
+                    let commands = PaymentDecider.allocationCommands(payment: state, profileID: profileID, profile: profile)
+                    let decided = try ProfileDecider.decide(commands, state: profile, profileID: profileID, now: now, policy: profiles.policy)
                     guard !decided.isEmpty else { continue }
                     profileEvents += decided
                     appends.append(StreamAppend(
-                        stream: share.share.profileID.streamName, events: try decided.map { try Self.newEvent($0, metadata) }, expecting: .exact(profile.version)
+                        stream: profileID.streamName, events: try decided.map { try Self.newEvent($0, metadata) }, expecting: .exact(profile.version)
                     ))
                 }
             }

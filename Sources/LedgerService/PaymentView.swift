@@ -1,3 +1,5 @@
+public import Foundation
+import EventStore
 public import LedgerCore
 
 /// One payment as staff see it: the money, its refunds and disputes, and what it does to a listing.
@@ -16,13 +18,57 @@ public struct PaymentView: Sendable, Encodable {
     public var held: Held?
     public var allocation: String?
     public var refundRequests: [String]
+    /// True while the payment is held and no staff decision stands.
+    public var waitingForStaff: Bool
+    /// The staff decision that ended the hold, if one stands.
+    public var resolution: Resolution?
+    /// Set when staff voided the payment (recorded by mistake).
+    public var voided: Correction?
+    /// Every profile the payment paid for, and whether that still counts.
+    public var allocations: [Allocation]
+    /// Every event of the payment, oldest first, with who caused it.
+    public var history: [Step]
 
     public struct Held: Sendable, Encodable {
         public var reasonCode: String
         public var reason: String
     }
 
-    init(_ paymentID: PaymentID, _ state: PaymentState, allocation: String?) {
+    public struct Resolution: Sendable, Encodable {
+        public var resolution: String
+        public var reason: String
+        public var by: String?
+        public var at: Date
+        public var shares: [Share]
+    }
+
+    public struct Share: Sendable, Encodable {
+        public var profileId: String
+        public var amount: String
+    }
+
+    public struct Correction: Sendable, Encodable {
+        public var reason: String
+        public var by: String?
+        public var at: Date
+    }
+
+    public struct Allocation: Sendable, Encodable {
+        public var profileId: String
+        public var amount: String
+        /// `active` or `reversed`.
+        public var state: String
+        /// Why it was taken back: refund, chargeback, bank_return or correction.
+        public var reversedAs: String?
+    }
+
+    public struct Step: Sendable, Encodable {
+        public var type: String
+        public var at: Date
+        public var by: String?
+    }
+
+    init(_ paymentID: PaymentID, _ state: PaymentState, allocation: String?, allocations: [Allocation] = [], history: [RecordedStep] = []) {
         paymentId = paymentID.rawValue
         version = state.version
         let received = state.received
@@ -38,6 +84,24 @@ public struct PaymentView: Sendable, Encodable {
         held = state.held.map { Held(reasonCode: $0.reasonCode.rawValue, reason: $0.reason) }
         self.allocation = allocation
         refundRequests = state.refundRequests.map(\.refundID)
+        waitingForStaff = state.isWaitingForStaff
+        func actor(of type: String) -> String? { history.last { $0.type == type }?.by }
+        resolution = state.resolution.map { resolved in
+            Resolution(
+                resolution: resolved.resolution.rawValue, reason: resolved.reason, by: actor(of: PaymentHoldResolved.typeName), at: resolved.occurredAt,
+                shares: resolved.shares.map { Share(profileId: $0.profileID.rawValue, amount: $0.amount.decimalString) }
+            )
+        }
+        voided = state.voided.map { Correction(reason: $0.reason, by: actor(of: PaymentVoided.typeName), at: $0.occurredAt) }
+        self.allocations = allocations
+        self.history = history.map { Step(type: $0.type, at: $0.at, by: $0.by) }
+    }
+
+    /// One event of the payment's stream as the view shows it.
+    struct RecordedStep {
+        var type: String
+        var at: Date
+        var by: String?
     }
 }
 
@@ -50,6 +114,22 @@ extension PaymentPipeline {
         if let profileID = payment.received?.profileID {
             allocation = try await profiles.load(profileID).state.allocation(of: paymentID).map { $0.isActiveNow ? "active" : "reversed" }
         }
-        return PaymentView(paymentID, payment, allocation: allocation)
+        // Every profile it paid for: as received, as resolved, and where staff moved it.
+        var profileIDs: [ProfileID] = []
+        let candidates = [payment.received?.profileID].compactMap { $0 } + (payment.resolution?.shares.map(\.profileID) ?? [])
+            + payment.reassignments.flatMap { [$0.from, $0.to] } + payment.listingShares.map(\.share.profileID)
+        for profileID in candidates where !profileIDs.contains(profileID) { profileIDs.append(profileID) }
+        var allocations: [PaymentView.Allocation] = []
+        for profileID in profileIDs {
+            guard let record = try await profiles.load(profileID).state.allocation(of: paymentID) else { continue }
+            allocations.append(PaymentView.Allocation(
+                profileId: profileID.rawValue, amount: record.event.amount.decimalString, state: record.isActiveNow ? "active" : "reversed",
+                reversedAs: record.reversedAs?.rawValue
+            ))
+        }
+        let steps = try await store.readStream(paymentID.streamName, fromVersion: 1, limit: min(1_000, store.limits.readBatchMax)).map {
+            PaymentView.RecordedStep(type: $0.type, at: $0.recordedAt, by: $0.metadata.actor)
+        }
+        return PaymentView(paymentID, payment, allocation: allocation, allocations: allocations, history: steps)
     }
 }

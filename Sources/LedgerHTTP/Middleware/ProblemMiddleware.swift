@@ -80,7 +80,7 @@ struct ProblemMiddleware: RouterMiddleware {
         case .notConfigured: .serviceUnavailable
         case .invalidRequest: .unprocessableContent
         case .paymentNotFound: .notFound
-        case .notRefundable, .inProgress: .conflict
+        case .notRefundable, .inProgress, .notCorrectable, .likelyDuplicate: .conflict
         case .providerFailed: .badGateway
         }
         if error.code == .providerFailed {

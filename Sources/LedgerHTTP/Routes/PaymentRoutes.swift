@@ -86,6 +86,38 @@ struct PaymentRoutes {
                 amount: refund.amount.decimalString, currency: refund.amount.currency
             ), status: .accepted)
         }
+        group.post("payments/:paymentId/void") { request, context in
+            struct VoidRequest: JSONRequestBody {
+                static let fieldNames: Set<String> = ["reason"]
+                var reason: String
+            }
+            let body = try await decode(VoidRequest.self, request, context)
+            let paymentID = PaymentID(rawValue: try context.parameters.require("paymentId"))
+            return try corrected(paymentID, try await runtime.payments.void(paymentID: paymentID, reason: body.reason, metadata: metadata(request, context)))
+        }
+        group.post("payments/:paymentId/reassign") { request, context in
+            struct ReassignRequest: JSONRequestBody {
+                static let fieldNames: Set<String> = ["fromProfileId", "toProfileId", "reason"]
+                var fromProfileId: String
+                var toProfileId: String
+                var reason: String
+            }
+            let body = try await decode(ReassignRequest.self, request, context)
+            let paymentID = PaymentID(rawValue: try context.parameters.require("paymentId"))
+            return try corrected(paymentID, try await runtime.payments.reassign(
+                paymentID: paymentID, from: try ProfileID(body.fromProfileId), to: try ProfileID(body.toProfileId), reason: body.reason,
+                metadata: metadata(request, context)
+            ))
+        }
+        group.post("reconciliation/exceptions/:paymentId/reopen") { request, context in
+            struct ReopenRequest: JSONRequestBody {
+                static let fieldNames: Set<String> = ["reason"]
+                var reason: String
+            }
+            let body = try await decode(ReopenRequest.self, request, context)
+            let paymentID = PaymentID(rawValue: try context.parameters.require("paymentId"))
+            return try corrected(paymentID, try await runtime.payments.reopen(paymentID: paymentID, reason: body.reason, metadata: metadata(request, context)))
+        }
         group.get("reconciliation/exceptions") { request, _ in
             let includeResolved: Bool
             switch request.uri.queryParameters["includeResolved"].map(String.init) {
@@ -96,6 +128,16 @@ struct PaymentRoutes {
             let (limit, offset) = try pageParameters(request, pageSizeMax: PaymentExceptionsProjection.pageSizeMax)
             return try JSONResponse(try await runtime.paymentExceptions.list(includeResolved: includeResolved, limit: limit, offset: offset))
         }
+    }
+
+    /// What a correction appended: the payment's events and the allocation changes on profiles.
+    private func corrected(_ paymentID: PaymentID, _ outcome: PaymentPipeline.Outcome) throws -> Response {
+        struct Corrected: Encodable {
+            var paymentId: String
+            var appended: [String]
+        }
+        guard case .recorded(let paymentEvents, let profileEvents) = outcome else { throw Problem.internalError() }
+        return try JSONResponse(Corrected(paymentId: paymentID.rawValue, appended: paymentEvents.map(\.typeName) + profileEvents.map(\.typeName)))
     }
 
     /// Provider webhooks authenticate by signature only, so they sit outside the API-key groups.

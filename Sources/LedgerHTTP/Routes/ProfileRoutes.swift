@@ -41,12 +41,13 @@ struct ProfileRoutes {
 
     struct OfflinePaymentRequest: JSONRequestBody {
 
-        static let fieldNames: Set<String> = ["amount", "currency", "date", "purpose", "note"]
+        static let fieldNames: Set<String> = ["amount", "currency", "date", "purpose", "note", "confirmDuplicate"]
         var amount: String
         var currency: String?
         var date: String
         var purpose: PaymentPurpose
         var note: String?
+        var confirmDuplicate: Bool?
     }
 
     func registerStaffRoutes(on group: RouterGroup<LedgerRequestContext>) {
@@ -82,7 +83,8 @@ struct ProfileRoutes {
             let amount = try Money(parsing: body.amount, currency: body.currency ?? "EUR")
             let (paymentID, outcome) = try await runtime.profiles.recordOfflinePayment(
                 profileID: try profileID(context), amount: amount, date: try date(body.date, "date"), purpose: body.purpose,
-                note: body.note ?? "", metadata: metadata(request, context), idempotencyKey: idempotencyKey(request)
+                note: body.note ?? "", metadata: metadata(request, context), idempotencyKey: idempotencyKey(request),
+                confirmDuplicate: body.confirmDuplicate ?? false
             )
             var response = try respond(outcome, status: outcome.replayed ? .ok : .created)
             response.headers[.location] = "/api/v1/payments/\(paymentID.rawValue)"

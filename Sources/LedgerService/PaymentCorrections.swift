@@ -1,0 +1,79 @@
+public import EventStore
+public import Foundation
+public import LedgerCore
+
+/// Staff correcting their own mistakes. Each correction is a new event in the payment's stream, with a
+/// reason and the person as actor, appended with the allocation changes it causes in one transaction: nothing
+/// is edited or deleted, and both profiles' timelines say what happened.
+extension PaymentPipeline {
+    /// Voids an offline payment entered by mistake: no money moved, so it is a correction, not a refund. What
+    /// it bought is taken back. Voiding a voided payment changes nothing.
+    public func void(paymentID: PaymentID, reason: String, metadata: EventMetadata) async throws -> Outcome {
+        let reason = try Self.correctionReason(reason)
+        return try await commit(inbox: nil, paymentID: paymentID, metadata: metadata) { payment, now, _ in
+            let received = try Self.received(payment, paymentID)
+            guard received.method == .offline else {
+                throw PaymentServiceError(
+                    code: .notCorrectable,
+                    description: "only a payment staff recorded by hand can be voided; '\(paymentID)' came by \(received.method.rawValue): refund it instead"
+                )
+            }
+            guard payment.voided == nil else { return [] }
+            return [.voided(PaymentVoided(paymentID: paymentID, reason: reason, occurredAt: now))]
+        }
+    }
+
+    /// Moves what the payment pays for from one profile to another (allocated to the wrong mediator): `from`'s
+    /// allocation is taken back and `to` gets it, in one transaction.
+    public func reassign(paymentID: PaymentID, from: ProfileID, to: ProfileID, reason: String, metadata: EventMetadata) async throws -> Outcome {
+        let reason = try Self.correctionReason(reason)
+        guard from != to else { throw PaymentServiceError(code: .invalidRequest, description: "the payment would move from \(from) to itself") }
+        return try await commit(inbox: nil, paymentID: paymentID, metadata: metadata) { payment, now, profileState in
+            _ = try Self.received(payment, paymentID)
+            let profiles = payment.listingShares.map(\.share.profileID)
+            guard payment.reversal == nil else {
+                throw PaymentServiceError(code: .notCorrectable, description: "payment '\(paymentID)' was taken back (\(payment.reversal?.rawValue ?? "")); it pays for nobody to move")
+            }
+            guard profiles.contains(from) else {
+                let current = profiles.isEmpty ? "no profile" : profiles.map(\.rawValue).joined(separator: ", ")
+                throw PaymentServiceError(code: .notCorrectable, description: "payment '\(paymentID)' pays for \(current), not \(from)")
+            }
+            guard !profiles.contains(to) else {
+                throw PaymentServiceError(code: .notCorrectable, description: "payment '\(paymentID)' already pays for \(to)")
+            }
+            guard try await profileState(to).isRegistered else { throw DomainError.profileNotFound(to.rawValue) }
+            return [.reassigned(PaymentReassigned(paymentID: paymentID, from: from, to: to, reason: reason, occurredAt: now))]
+        }
+    }
+
+    /// Reopens a resolution made in error: the payment waits for staff again, and what the resolution allocated
+    /// is taken back.
+    public func reopen(paymentID: PaymentID, reason: String, metadata: EventMetadata) async throws -> Outcome {
+        let reason = try Self.correctionReason(reason)
+        return try await commit(inbox: nil, paymentID: paymentID, metadata: metadata) { payment, now, _ in
+            _ = try Self.received(payment, paymentID)
+            guard payment.held != nil, payment.resolution != nil else {
+                throw PaymentServiceError(code: .notCorrectable, description: "payment '\(paymentID)' has no resolution to reopen")
+            }
+            guard payment.reversal == nil else {
+                throw PaymentServiceError(code: .notCorrectable, description: "payment '\(paymentID)' was taken back (\(payment.reversal?.rawValue ?? "")); there is nothing to decide again")
+            }
+            return [.resolutionReopened(PaymentResolutionReopened(paymentID: paymentID, reason: reason, occurredAt: now))]
+        }
+    }
+
+    private static func received(_ payment: PaymentState, _ paymentID: PaymentID) throws -> PaymentReceived {
+        guard let received = payment.received else {
+            throw PaymentServiceError(code: .paymentNotFound, description: "no received payment '\(paymentID)'")
+        }
+        return received
+    }
+
+    private static func correctionReason(_ text: String) throws -> String {
+        let reason = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !reason.isEmpty, reason.utf8.count <= ProfileDecider.textBytesMax else {
+            throw PaymentServiceError(code: .invalidRequest, description: "a correction needs a reason of 1 to \(ProfileDecider.textBytesMax) bytes")
+        }
+        return reason
+    }
+}
