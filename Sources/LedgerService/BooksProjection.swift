@@ -125,7 +125,7 @@ public struct BooksProjection: Projection {
                     journal.set(
                         entry.entryID, commitOrder: entry.commitOrder, position: entry.position, date: day,
                         postings: lines.keys.sorted().map { BookPosting(account: $0, minorUnits: lines[$0] ?? 0, currency: received.amount.currency) },
-                        paymentID: received.paymentID.rawValue,
+                        paymentID: received.paymentID.rawValue, method: received.method,
                         profileID: shares.count == 1 ? shares[0].share.profileID.rawValue : received.profileID?.rawValue,
                         narration: entry.narration.isEmpty ? "Payment changed" : entry.narration.joined(separator: "; ")
                     )
@@ -143,7 +143,7 @@ public struct BooksProjection: Projection {
                 ]
                 let what = movement.returnReason.map { "Returned by the bank (\($0))" } ?? (movement.isCredit ? "Money in without a payment" : "Money out")
                 let narration = [what, movement.counterparty, movement.text.isEmpty ? nil : movement.text].compactMap { $0 }.joined(separator: " · ")
-                journal.add(first, date: movement.bookingDate, postings: postings, paymentID: nil, profileID: nil, narration: narration)
+                journal.add(first, date: movement.bookingDate, postings: postings, narration: narration)
                 opening.note(postings[0].minorUnits, movement.amount.currency, on: movement.bookingDate.description)
             } else if first.type == BankStatementRecorded.typeName {
                 let statement = try BankStatementRecorded.decode(first.data)
@@ -157,7 +157,7 @@ public struct BooksProjection: Projection {
                             first, date: firstDay, postings: [
                                 BookPosting(account: .bank, minorUnits: difference, currency: balance.currency),
                                 BookPosting(account: .openingBalances, minorUnits: -difference, currency: balance.currency),
-                            ], paymentID: nil, profileID: nil,
+                            ],
                             narration: "Opening balance of the bank account \(statement.account) (statement \(statement.statementID ?? statement.statementKey))"
                         )
                     }
@@ -228,23 +228,24 @@ public struct BooksProjection: Projection {
 
         func holds(_ entryID: String) -> Bool { entries[entryID] != nil }
 
-        mutating func add(_ event: RecordedEvent, date: LocalDate, postings: [BookPosting], paymentID: String?, profileID: String?, narration: String) {
+        /// A bank line's entry.
+        mutating func add(_ event: RecordedEvent, date: LocalDate, postings: [BookPosting], narration: String) {
             set(
                 event.id.uuidString.lowercased(), commitOrder: event.cursor.commitOrder, position: event.cursor.position, date: date,
-                postings: postings, paymentID: paymentID, profileID: profileID, narration: narration
+                postings: postings, paymentID: nil, method: .bank, profileID: nil, narration: narration
             )
         }
 
         mutating func set(
-            _ entryID: String, commitOrder: Int64, position: Int64, date: LocalDate, postings: [BookPosting], paymentID: String?, profileID: String?,
-            narration: String
+            _ entryID: String, commitOrder: Int64, position: Int64, date: LocalDate, postings: [BookPosting], paymentID: String?,
+            method: PaymentMethod, profileID: String?, narration: String
         ) {
             if entries[entryID] == nil { order.append(entryID) }
             entries[entryID] = postings.enumerated().map { number, posting in
                 [
                     .text(entryID), .integer(Int64(number)), .text(date.description), .integer(commitOrder), .integer(position),
                     .text(posting.account.rawValue), .integer(posting.minorUnits), .text(posting.currency), .optional(paymentID),
-                    .optional(profileID), .text(String(narration.prefix(500))),
+                    .text(method.rawValue), .optional(profileID), .text(String(narration.prefix(500))),
                 ]
             }
         }
@@ -254,7 +255,7 @@ public struct BooksProjection: Projection {
                 table: "journal_lines",
                 columns: [
                     "entry_id", "line_no", "entry_date", "commit_order", "position", "account", "amount_minor_units", "currency", "payment_id",
-                    "profile_id", "narration",
+                    "method", "profile_id", "narration",
                 ],
                 onConflict: "ON CONFLICT (entry_id, line_no) DO NOTHING"
             ).write(order.flatMap { entries[$0] ?? [] }, connection)

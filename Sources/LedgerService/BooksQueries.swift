@@ -140,6 +140,63 @@ public struct BooksQueries: Sendable {
         }
     }
 
+    /// Income of one month and one way of paying, from the books: each income account's movement, credit
+    /// positive (so a refund is negative), and their sum.
+    public struct IncomeRow: Sendable, Hashable, Codable {
+        /// `YYYY-MM`.
+        public var month: String
+        /// card, paypal, bank or offline.
+        public var method: String
+        public var currency: String
+        public var contributions: String
+        public var donations: String
+        public var other: String
+        public var refunds: String
+        public var chargebacks: String
+        public var returns: String
+        public var net: String
+        public var netMinorUnits: Int64
+    }
+
+    /// Income by month and way of paying, for the days `from` through `to`.
+    public func income(from: LocalDate, through to: LocalDate) async throws -> [IncomeRow] {
+        let sums = try await store.withReadModelConnection { connection in
+            try await connection.query(
+                """
+                SELECT substr(entry_date, 1, 7), method, currency, account, CAST(SUM(amount_minor_units) AS BIGINT) FROM journal_lines
+                WHERE entry_date >= ? AND entry_date <= ? AND account LIKE 'Income:%'
+                GROUP BY substr(entry_date, 1, 7), method, currency, account ORDER BY 1, 2, 3, 4
+                """,
+                [.text(from.description), .text(to.description)]
+            ).map { (month: try $0.text(0), method: try $0.text(1), currency: try $0.text(2), account: try $0.text(3), minor: try $0.integer(4)) }
+        }
+        var rows: [IncomeRow] = []
+        var index = sums.startIndex
+        while index < sums.endIndex {
+            let key = (sums[index].month, sums[index].method, sums[index].currency)
+            var byAccount: [BookAccount: Int64] = [:]
+            var other: Int64 = 0
+            while index < sums.endIndex, (sums[index].month, sums[index].method, sums[index].currency) == key {
+                // Income is a credit: negative in the journal, positive here.
+                let income = 0 &- sums[index].minor
+                if let account = BookAccount(rawValue: sums[index].account), account != .otherIncome, account != .bankIncomingOther {
+                    byAccount[account, default: 0] &+= income
+                } else {
+                    other &+= income
+                }
+                index += 1
+            }
+            func amount(_ minor: Int64) -> String { Money(minorUnits: minor, currency: "").decimalString }
+            let net = byAccount.values.reduce(other, &+)
+            rows.append(IncomeRow(
+                month: key.0, method: key.1, currency: key.2, contributions: amount(byAccount[.contributions] ?? 0),
+                donations: amount(byAccount[.donations] ?? 0), other: amount(other), refunds: amount(byAccount[.refunds] ?? 0),
+                chargebacks: amount(byAccount[.chargebacks] ?? 0), returns: amount(byAccount[.returns] ?? 0), net: amount(net), netMinorUnits: net
+            ))
+        }
+        return rows
+    }
+
     /// Takes in what the log holds now.
     public func catchUp() async throws {
         _ = try await ProjectionRunner(store: store, projection: projection).catchUp()

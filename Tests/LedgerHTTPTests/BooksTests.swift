@@ -66,6 +66,20 @@ struct BooksTests {
             #expect((balances["Assets:Clearing:Card"] ?? "0.00") == "0.00", "paid and refunded")
             #expect((balances["Liabilities:Unallocated"] ?? "0.00") == "0.00", "every held payment was resolved")
 
+            // The income report agrees with the books: its net income is what the income accounts hold.
+            let income = try await client.execute(uri: "/api/v1/reports/income?to=\(today)", method: .get, headers: staff)
+            #expect(income.status == .ok, "\(income.text)")
+            let incomeRows = try JSONSerialization.jsonObject(with: Data(income.text.utf8)) as? [[String: Any]] ?? []
+            let reportedNet = incomeRows.reduce(Int64(0)) { $0 + (($1["netMinorUnits"] as? NSNumber)?.int64Value ?? 0) }
+            let booksIncome = ((trial.json["accounts"] as? [[String: Any]]) ?? []).filter { ($0["account"] as? String)?.hasPrefix("Income:") == true }
+                .reduce(Int64(0)) { $0 - (($1["minorUnits"] as? NSNumber)?.int64Value ?? 0) }
+            #expect(reportedNet == booksIncome && booksIncome == 48_500, "735.00 contributions − 125.00 refunded − 125.00 returned: \(income.text)")
+            let card = incomeRows.first { $0["method"] as? String == "card" }
+            #expect(card?["contributions"] as? String == "125.00" && card?["refunds"] as? String == "-125.00" && card?["net"] as? String == "0.00", "\(income.text)")
+            let incomeCSV = try await client.execute(uri: "/api/v1/reports/income?format=csv&to=\(today)", method: .get, headers: staff)
+            #expect(incomeCSV.text.hasPrefix("month,method,currency,contributions,donations,other,refunds,chargebacks,returns,net\r\n"))
+            #expect(incomeCSV.text.split(separator: "\r\n").count == incomeRows.count + 1)
+
             // The day before the last statement, the books held the second statement's closing balance.
             let earlier = try await client.execute(uri: "/api/v1/books/trial-balance?date=\(today.addingDays(-1))", method: .get, headers: staff)
             #expect(earlier.text.contains("\"account\":\"Assets:Bank\",\"balance\":\"1472.50\""), "\(earlier.text)")

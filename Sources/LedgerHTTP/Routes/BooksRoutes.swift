@@ -24,23 +24,28 @@ struct BooksRoutes {
             let date = try day(request, "date") ?? calendar.date(at: now())
             return try JSONResponse(try await books.trialBalance(on: date))
         }
+        group.get("reports/income") { request, _ in
+            let formatText = request.uri.queryParameters["format"].map(String.init) ?? "json"
+            guard formatText == "json" || formatText == "csv" else { throw Problem.badRequest("format must be json or csv, not '\(formatText.prefix(40))'") }
+            let (from, to) = try await range(request)
+            let rows = try await books.income(from: from, through: to)
+            guard formatText == "csv" else { return try JSONResponse(rows) }
+            var text = "month,method,currency,contributions,donations,other,refunds,chargebacks,returns,net\r\n"
+            for row in rows {
+                text += [row.month, row.method, row.currency, row.contributions, row.donations, row.other, row.refunds, row.chargebacks, row.returns, row.net]
+                    .joined(separator: ",") + "\r\n"
+            }
+            var headers = HTTPFields()
+            headers[.contentType] = "text/csv; charset=utf-8"
+            headers[.contentDisposition] = "attachment; filename=\"income-\(from)-\(to).csv\""
+            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+        }
         group.get("books/journal") { request, _ in
             let formatText = request.uri.queryParameters["format"].map(String.init) ?? "csv"
             guard let format = BooksExport.Format(rawValue: formatText) else {
                 throw Problem.badRequest("format must be csv or beancount, not '\(formatText.prefix(40))'")
             }
-            let today = calendar.date(at: now())
-            let to = try day(request, "to") ?? today
-            try await books.catchUp()
-            let from: LocalDate
-            if let given = try day(request, "from") {
-                from = given
-            } else {
-                from = min(try await books.firstEntryDate() ?? to, to)
-            }
-            guard from <= to else {
-                throw Problem(.unprocessableContent, "invalid-date-range", title: "Unprocessable Content", detail: "from (\(from)) is after to (\(to)); nothing lies between")
-            }
+            let (from, to) = try await range(request)
             let export = BooksExport(books: books)
             var headers = HTTPFields()
             headers[.contentType] = format.mediaType
@@ -52,6 +57,20 @@ struct BooksRoutes {
                 try await writer.finish(nil)
             })
         }
+    }
+
+    /// `from` and `to` from the query, after taking in the log: `to` defaults to today, `from` to the first day
+    /// with an entry.
+    private func range(_ request: Request) async throws -> (LocalDate, LocalDate) {
+        let to = try day(request, "to") ?? calendar.date(at: now())
+        let given = try day(request, "from")
+        try await books.catchUp()
+        var from = given ?? to
+        if given == nil { from = min(try await books.firstEntryDate() ?? to, to) }
+        guard from <= to else {
+            throw Problem(.unprocessableContent, "invalid-date-range", title: "Unprocessable Content", detail: "from (\(from)) is after to (\(to)); nothing lies between")
+        }
+        return (from, to)
     }
 
     /// A day from the query (`2026-01-31`), within the ledger's bounds; nil when absent.

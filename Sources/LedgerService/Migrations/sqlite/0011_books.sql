@@ -11,6 +11,8 @@ CREATE TABLE journal_lines (
     amount_minor_units  BIGINT  NOT NULL,
     currency            TEXT    NOT NULL,
     payment_id          TEXT,
+    -- card, paypal, bank or offline: how the money moved (bank for every bank line).
+    method              TEXT    NOT NULL,
     profile_id          TEXT,
     narration           TEXT    NOT NULL,
     PRIMARY KEY (entry_id, line_no)
