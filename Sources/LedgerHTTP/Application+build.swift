@@ -45,6 +45,9 @@ public func buildRouter(runtime: LedgerRuntime) -> Router<LedgerRequestContext> 
         on: api.group().add(middleware: APIKeyMiddleware(apiKeys: runtime.apiKeys, roles: [.website])).add(middleware: idempotency)
     )
     BankRoutes(runtime: runtime).registerStaffRoutes(on: staff)
+    ReceiptRoutes(receipts: runtime.receipts, issuer: runtime.configuration.bankBeneficiaryName, calendar: runtime.profiles.policy.calendar).register(
+        on: api.group().add(middleware: APIKeyMiddleware(apiKeys: runtime.apiKeys, roles: [.staff, .website])).add(middleware: idempotency)
+    )
     BankRoutes(runtime: runtime).registerWebsiteRoutes(
         on: api.group().add(middleware: APIKeyMiddleware(apiKeys: runtime.apiKeys, roles: [.website, .staff])).add(middleware: idempotency)
     )

@@ -33,6 +33,8 @@ public struct LedgerRuntime: Sendable {
     /// The books: the journal read model, trial balances and exports.
     public let booksProjection: BooksProjection
     public let books: BooksQueries
+    /// Receipts and credit notes.
+    public let receipts: ReceiptService
     public let directoryEndpoints: DirectoryEndpoints
     public let directoryPublisher: DirectoryPublisher
     public let directory: DirectoryQueries
@@ -148,6 +150,7 @@ public struct LedgerRuntime: Sendable {
             bankImport: BankStatementImport(pipeline: payments, index: bankIndex),
             booksProjection: booksProjection,
             books: BooksQueries(store: store, projection: booksProjection),
+            receipts: ReceiptService(payments: payments),
             directoryEndpoints: directoryEndpoints,
             directoryPublisher: DirectoryPublisher(
                 store: store, client: WebhookDeliveryClient(httpClient: httpClient, requestTimeoutSeconds: configuration.directoryTimeoutSeconds),

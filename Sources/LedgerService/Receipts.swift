@@ -1,0 +1,197 @@
+public import EventStore
+public import Foundation
+public import LedgerCore
+import Synchronization
+
+/// Receipts and credit notes: every contribution and donation gets a receipt with a number that runs without
+/// gaps per calendar year of issue; money a receipt confirmed that later stops counting (refunded, returned,
+/// charged back, voided, moved to another profile, its resolution reopened) gets a credit note that refers to
+/// it.
+///
+/// Documents are issued when first asked for (by staff or the website), from the payment's stream as it
+/// stands: the documents a payment should have are compared with those it has, and what is missing is
+/// appended to the year's stream and the payment's own stream in one append, each expecting its version. An
+/// append that loses a race to another instance is decided again, so numbers never repeat and never skip.
+public struct ReceiptService: Sendable {
+    public let payments: PaymentPipeline
+    var store: any EventStore { payments.store }
+    /// The last number seen per year in this process: where reading the year's stream starts (it is read on to
+    /// its end every time, so another instance's receipts are never missed).
+    private let lastSeen = LastSeenNumbers()
+
+    public init(payments: PaymentPipeline) {
+        self.payments = payments
+    }
+
+    /// Why a payment has no receipt.
+    public static func noReceipt(_ paymentID: PaymentID, _ why: String) -> PaymentServiceError {
+        PaymentServiceError(code: .paymentNotFound, description: "payment '\(paymentID)' has no receipt: \(why)")
+    }
+
+    /// The payment's documents, oldest first, issuing those now due. Throws ``PaymentServiceError`` with
+    /// `payment-not-found` when the payment does not exist or has never been a contribution or donation.
+    public func documents(for paymentID: PaymentID, metadata: EventMetadata) async throws -> [ReceiptIssued] {
+        var attempt = 0
+        while true {
+            attempt += 1
+            let payment = try await payments.loadPayment(paymentID)
+            guard let received = payment.received else { throw Self.noReceipt(paymentID, "no money was received") }
+            let issued = try await issuedDocuments(paymentID)
+            let now = payments.profiles.now()
+            let due = try await dueDocuments(payment, received: received, issued: issued, now: now)
+            guard !due.isEmpty else {
+                guard !issued.isEmpty else {
+                    throw Self.noReceipt(paymentID, payment.isWaitingForStaff ? "it waits for a staff decision" : "it is not a contribution or a donation")
+                }
+                return issued
+            }
+            let year = payments.profiles.policy.calendar.date(at: now).year
+            let head = try await headNumber(year: year)
+            var numbered: [ReceiptIssued] = []
+            for (offset, var document) in due.enumerated() {
+                document.year = year
+                document.number = head + Int64(offset) + 1
+                numbered.append(document)
+            }
+            let events = try numbered.map { NewEvent(id: UUID(), type: ReceiptIssued.typeName, data: try $0.encodedData(), metadata: metadata) }
+            do {
+                _ = try await store.append([
+                    StreamAppend(stream: ReceiptIssued.yearStream(year), events: events, expecting: head == 0 ? .noStream : .exact(head)),
+                    StreamAppend(
+                        stream: ReceiptIssued.paymentStream(paymentID), events: events.map { NewEvent(id: UUID(), type: $0.type, data: $0.data, metadata: metadata) },
+                        expecting: issued.isEmpty ? .noStream : .exact(Int64(issued.count))
+                    ),
+                ])
+                lastSeen.note(year: year, number: head + Int64(numbered.count))
+                return issued + numbered
+            } catch let error as EventStoreError where error.code == .versionConflict && attempt < 50 {
+                // Another request issued a number (of this year) or a document (of this payment) first.
+                try await Task.sleep(for: .milliseconds(Int.random(in: 1...(3 * attempt))))
+                continue
+            }
+        }
+    }
+
+    /// One document by its printed number, if issued.
+    public func document(printedNumber: String) async throws -> ReceiptIssued? {
+        guard let (year, number) = ReceiptIssued.parse(printedNumber: printedNumber) else { return nil }
+        guard let recorded = try await store.readStream(ReceiptIssued.yearStream(year), fromVersion: number, limit: 1).first,
+              recorded.version == number, recorded.type == ReceiptIssued.typeName else { return nil }
+        return try ReceiptIssued.decode(recorded.data)
+    }
+
+    /// The documents the payment has, oldest first.
+    func issuedDocuments(_ paymentID: PaymentID) async throws -> [ReceiptIssued] {
+        var documents: [ReceiptIssued] = []
+        while true {
+            let page = try await store.readStream(ReceiptIssued.paymentStream(paymentID), fromVersion: Int64(documents.count) + 1, limit: 1_000)
+            documents += try page.map { try ReceiptIssued.decode($0.data) }
+            if page.count < 1_000 { return documents }
+        }
+    }
+
+    /// The last number issued in `year`: read from where this process last saw the stream, to its end.
+    func headNumber(year: Int) async throws -> Int64 {
+        var head = lastSeen.number(year: year)
+        while true {
+            let page = try await store.readStream(ReceiptIssued.yearStream(year), fromVersion: head + 1, limit: 1_000)
+            head = page.last?.version ?? head
+            if page.count < 1_000 { break }
+        }
+        lastSeen.note(year: year, number: head)
+        return head
+    }
+
+    /// The documents the payment should have and lacks: a receipt for money that counts as a contribution or
+    /// donation and has none yet, a credit note for money receipted that no longer counts (or counts for
+    /// another profile). Numbers are filled in when issued.
+    func dueDocuments(_ payment: PaymentState, received: PaymentReceived, issued: [ReceiptIssued], now: Date) async throws -> [ReceiptIssued] {
+        var books = PaymentBooks()
+        books.payment = payment
+        let counts: (profile: ProfileID?, minor: Int64, purpose: PaymentPurpose)?
+        switch books.classification {
+        case .contributions, .donations:
+            let shares = payment.listingShares
+            let profile = shares.count == 1 ? shares[0].share.profileID : shares.isEmpty ? received.profileID : nil
+            // What still counts: what arrived, less what left again (the books' own arithmetic).
+            let left = books.target[BookAccount.receiving(received.method)] ?? 0
+            counts = (profile, max(0, left), books.classification == .donations ? .donation : .listing)
+        default:
+            counts = nil
+        }
+        // What is receipted now, per profile: receipts less credit notes.
+        var open: [(receipt: ReceiptIssued, minor: Int64)] = []
+        for document in issued {
+            switch document.kind {
+            case .receipt: open.append((document, document.amount.minorUnits))
+            case .creditNote:
+                if let index = open.firstIndex(where: { $0.receipt.printedNumber == document.refersTo }) { open[index].minor -= document.amount.minorUnits }
+            }
+        }
+        var due: [ReceiptIssued] = []
+        let reason = Self.creditReason(payment)
+        for (receipt, minor) in open where minor > 0 {
+            let keep = (counts?.profile == receipt.profileID && counts?.purpose == receipt.purpose) ? min(minor, counts?.minor ?? 0) : 0
+            if keep < minor {
+                var note = document(.creditNote, received, profile: receipt.profileID, purpose: receipt.purpose, minor: minor - keep,
+                                    refersTo: receipt.printedNumber, reason: reason, period: nil, now: now)
+                note.payerName = receipt.payerName
+                due.append(note)
+            }
+        }
+        if let counts, counts.minor > 0 {
+            let receipted = open.filter { $0.receipt.profileID == counts.profile && $0.receipt.purpose == counts.purpose }.reduce(Int64(0)) { $0 + max(0, $1.minor) }
+            // A payment gets one receipt per profile; money counting again after a credit note does not get a
+            // second one here.
+            if receipted == 0, !issued.contains(where: { $0.kind == .receipt && $0.profileID == counts.profile && $0.purpose == counts.purpose }) {
+                var period: (LocalDate, LocalDate)?
+                var payer: String?
+                if let profileID = counts.profile {
+                    let state = try await payments.profiles.load(profileID).state
+                    payer = state.displayName.isEmpty ? nil : state.displayName
+                    if counts.purpose == .listing {
+                        period = state.paidPeriods(at: now, policy: payments.profiles.policy).periods
+                            .first { $0.paymentIDs.contains(received.paymentID) }.map { ($0.start, $0.lastDay) }
+                    }
+                }
+                var receipt = document(.receipt, received, profile: counts.profile, purpose: counts.purpose, minor: counts.minor,
+                                       refersTo: nil, reason: nil, period: period, now: now)
+                receipt.payerName = payer
+                due.append(receipt)
+            }
+        }
+        return due
+    }
+
+    private func document(
+        _ kind: ReceiptKind, _ received: PaymentReceived, profile: ProfileID?, purpose: PaymentPurpose, minor: Int64, refersTo: String?, reason: String?,
+        period: (LocalDate, LocalDate)?, now: Date
+    ) -> ReceiptIssued {
+        ReceiptIssued(
+            kind: kind, year: 0, number: 0, paymentID: received.paymentID, refersTo: refersTo, profileID: profile, payerName: nil,
+            amount: Money(minorUnits: minor, currency: received.amount.currency), method: received.method, purpose: purpose,
+            paymentDate: received.effectiveDate, periodFrom: period?.0, periodThrough: period?.1, reason: reason, occurredAt: now
+        )
+    }
+
+    static func creditReason(_ payment: PaymentState) -> String {
+        if let voided = payment.voided { return "voided: \(voided.reason)" }
+        if payment.returned != nil { return "returned by the bank" }
+        if payment.isTakenByDispute { return "charged back" }
+        if payment.refundedMinorUnits > 0 { return "refunded" }
+        if let move = payment.reassignments.last { return "moved to \(move.to): \(move.reason)" }
+        if let reopened = payment.reopened.last { return "resolution reopened: \(reopened.reason)" }
+        return "no longer counts"
+    }
+}
+
+/// The last receipt number seen per year in this process.
+final class LastSeenNumbers: Sendable {
+    private let numbers = Mutex<[Int: Int64]>([:])
+
+    func number(year: Int) -> Int64 { numbers.withLock { $0[year] ?? 0 } }
+
+    func note(year: Int, number: Int64) {
+        numbers.withLock { $0[year] = max($0[year] ?? 0, number) }
+    }
+}

@@ -1,0 +1,130 @@
+import EventStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import LedgerCore
+import LedgerHTTP
+import LedgerService
+import NIOCore
+import TestSupport
+import Testing
+
+/// Receipts and credit notes: numbered per year without gaps or repeats, from the log, for the website and staff.
+@Suite("Receipts")
+struct ReceiptsTests {
+    @Test(arguments: Backend.allCases)
+    func aContributionGetsAReceiptAndAVoidACreditNoteThatRefersToIt(backend: Backend) async throws {
+        try await withLiveServer(backend) { client, runtime in
+            let staffKey = try await runtime.apiKeys.create(name: "Anna", role: .staff).key
+            var staff = bearer(staffKey)
+            staff[.contentType] = "application/json"
+            let website = bearer(try await runtime.apiKeys.create(name: "Website", role: .website).key)
+            let directory = bearer(try await runtime.apiKeys.create(name: "Directory", role: .directory).key)
+            func post(_ uri: String, _ object: [String: Any]) async throws -> TestResponse {
+                try await client.execute(uri: uri, method: .post, headers: staff, body: ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: object)))
+            }
+            func documents(_ paymentID: String) async throws -> [[String: Any]] {
+                let response = try await client.execute(uri: "/api/v1/payments/\(paymentID)/receipts", method: .get, headers: website)
+                #expect(response.status == .ok, "\(response.text)")
+                return try JSONSerialization.jsonObject(with: Data(response.text.utf8)) as? [[String: Any]] ?? []
+            }
+            for id in ["p-1", "p-2"] {
+                #expect(try await post("/api/v1/profiles", ["profileId": id, "kind": "mediator", "displayName": "Ann <\(id)>", "contactEmail": "\(id)@example.org"]).status == .created)
+                #expect(try await post("/api/v1/profiles/\(id)/certification", ["action": "grant", "reason": "assessed"]).status == .ok)
+            }
+            let today = runtime.profiles.policy.calendar.date(at: runtime.now())
+            let year = today.year
+            func location(_ response: TestResponse) throws -> String { try #require(response.headers[.location]?.split(separator: "/").last.map(String.init)) }
+            let contribution = try location(try await post("/api/v1/profiles/p-1/offline-payments", ["amount": "125.00", "date": today.description, "purpose": "listing"]))
+            let donation = try location(try await post("/api/v1/profiles/p-2/offline-payments", ["amount": "25.00", "date": today.description, "purpose": "donation"]))
+
+            // A receipt each, numbered 1 and 2 of the year; asking again issues nothing new.
+            let first = try await documents(contribution)
+            #expect(first.map { $0["number"] as? String } == [ReceiptIssued.printedNumber(year: year, number: 1)])
+            #expect(first.first?["payerName"] as? String == "Ann <p-1>" && first.first?["amount"] as? String == "125.00")
+            #expect(first.first?["periodFrom"] as? String == today.description, "the listing period it paid for: \(first)")
+            #expect(try await documents(contribution).count == 1)
+            let gift = try await documents(donation)
+            #expect(gift.map { $0["number"] as? String } == [ReceiptIssued.printedNumber(year: year, number: 2)])
+            #expect(gift.first?["purpose"] as? String == "donation")
+
+            // Voided: a credit note that refers to the receipt, with the next number.
+            #expect(try await post("/api/v1/payments/\(contribution)/void", ["reason": "entered by mistake"]).status == .ok)
+            let corrected = try await documents(contribution)
+            #expect(corrected.count == 2)
+            #expect(corrected.last?["kind"] as? String == "credit-note")
+            #expect(corrected.last?["number"] as? String == ReceiptIssued.printedNumber(year: year, number: 3))
+            #expect(corrected.last?["refersTo"] as? String == ReceiptIssued.printedNumber(year: year, number: 1))
+            #expect((corrected.last?["reason"] as? String)?.contains("entered by mistake") == true)
+
+            // Printable pages, for the website to mail a link to; text from people is escaped.
+            let page = try await client.execute(uri: "/api/v1/receipts/\(ReceiptIssued.printedNumber(year: year, number: 1))?format=html", method: .get, headers: website)
+            #expect(page.status == .ok)
+            #expect(page.headers[.contentType] == "text/html; charset=utf-8")
+            #expect(page.text.contains("Receipt \(ReceiptIssued.printedNumber(year: year, number: 1))") && page.text.contains("€125.00"))
+            #expect(page.text.contains("Ann &lt;p-1&gt;") && !page.text.contains("Ann <p-1>"))
+            #expect(page.text.contains("@page { size: A4"))
+            let note = try await client.execute(uri: "/api/v1/receipts/\(ReceiptIssued.printedNumber(year: year, number: 3))?format=html", method: .get, headers: staff)
+            #expect(note.text.contains("Credit note") && note.text.contains("cancels"))
+            #expect(try await client.execute(uri: "/api/v1/receipts/\(year)-000099", method: .get, headers: website).status == .notFound)
+            #expect(try await client.execute(uri: "/api/v1/receipts/not-a-number", method: .get, headers: website).status == .notFound)
+            #expect(try await client.execute(uri: "/api/v1/payments/\(contribution)/receipts", method: .get, headers: directory).status == .forbidden)
+
+            // A payment waiting for staff has no receipt yet, and says why.
+            let xml = CamtStatementBuilder(statements: [.init(id: "RC-1", iban: "NL91ABNA0417164300", entries: [
+                .init(date: today.description, bankReference: "RC-1", transactions: [.init(amount: "125.00", payerName: "Someone", text: "membership")]),
+            ])]).xml
+            #expect(try await client.execute(uri: "/api/v1/bank-statements", method: .post, headers: bearer(staffKey), body: ByteBuffer(string: xml)).status == .created)
+            try await (runtime.store as? any EventStoreTestHooks)?.waitUntilAllCommittedEventsAreVisible()
+            try await ProjectionRunner(store: runtime.store, projection: runtime.paymentExceptions).catchUp()
+            let queue = try JSONSerialization.jsonObject(with: Data((try await client.execute(uri: "/api/v1/reconciliation/exceptions", method: .get, headers: staff)).text.utf8)) as? [[String: Any]] ?? []
+            let held = try #require(queue.first?["paymentId"] as? String)
+            let none = try await client.execute(uri: "/api/v1/payments/\(held)/receipts", method: .get, headers: website)
+            #expect(none.status == .notFound && (none.json["detail"] as? String)?.contains("waits for a staff decision") == true, "\(none.text)")
+        }
+    }
+
+    /// Two instances of the service issuing receipts for the same payments at the same time: every payment gets
+    /// exactly one receipt, and the numbers are 1 to N, none missing, none twice.
+    @Test(arguments: Backend.allCases)
+    func twoInstancesIssuingAtOnceLeaveNoGapAndNoRepeat(backend: Backend) async throws {
+        let url = try await TestDatabase.freshURL(backend)
+        let first = try await TestRuntime.open(url)
+        let second = try await TestRuntime.open(url)
+        do {
+            let today = first.profiles.policy.calendar.date(at: first.now())
+            var paymentIDs: [PaymentID] = []
+            for index in 0..<24 {
+                let profileID = try ProfileID("n-\(index)")
+                _ = try await first.profiles.handle(.register(kind: .mediator, displayName: "N \(index)", contactEmail: "n\(index)@example.org"), profileID: profileID, metadata: .init(actor: "test"))
+                let (paymentID, _) = try await first.profiles.recordOfflinePayment(
+                    profileID: profileID, amount: .euros(minorUnits: 12_500), date: today, purpose: .listing, note: "", metadata: .init(actor: "test"), idempotencyKey: nil
+                )
+                paymentIDs.append(paymentID)
+            }
+            let issued = try await withThrowingTaskGroup(of: [ReceiptIssued].self) { group in
+                for paymentID in paymentIDs {
+                    for runtime in [first, second] {
+                        group.addTask { try await runtime.receipts.documents(for: paymentID, metadata: .init(actor: "test")) }
+                    }
+                }
+                var all: [ReceiptIssued] = []
+                for try await documents in group { all += documents }
+                return all
+            }
+            // Both instances answered for every payment, with the same single receipt.
+            let byPayment = Dictionary(grouping: issued, by: \.paymentID)
+            #expect(byPayment.count == paymentIDs.count)
+            #expect(byPayment.values.allSatisfy { Set($0.map(\.number)).count == 1 }, "a payment got two receipts")
+            let numbers = byPayment.values.compactMap(\.first?.number).sorted()
+            #expect(numbers == Array(1...Int64(paymentIDs.count)), "\(numbers)")
+        } catch {
+            await first.close()
+            await second.close()
+            throw error
+        }
+        await first.close()
+        await second.close()
+    }
+}
