@@ -132,6 +132,9 @@ public struct BooksExport: Sendable {
         return "'" + text
     }
 
+    /// A text cell as CSV: safe from spreadsheets' formulas, quoted as RFC 4180 asks.
+    public static func csvCell(_ text: String) -> String { csvField(cell(text)) }
+
     /// RFC 4180: quoted when it holds a comma, quote or line break; quotes doubled.
     static func csvField(_ text: String) -> String {
         guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }

@@ -35,6 +35,8 @@ public struct LedgerRuntime: Sendable {
     public let books: BooksQueries
     /// Receipts and credit notes.
     public let receipts: ReceiptService
+    /// Payment lists and profile searches for staff.
+    public let lists: StaffLists
     public let directoryEndpoints: DirectoryEndpoints
     public let directoryPublisher: DirectoryPublisher
     public let directory: DirectoryQueries
@@ -151,6 +153,7 @@ public struct LedgerRuntime: Sendable {
             booksProjection: booksProjection,
             books: BooksQueries(store: store, projection: booksProjection),
             receipts: ReceiptService(payments: payments),
+            lists: StaffLists(store: store, payments: PaymentListProjection(), profiles: ProfileSearchProjection()),
             directoryEndpoints: directoryEndpoints,
             directoryPublisher: DirectoryPublisher(
                 store: store, client: WebhookDeliveryClient(httpClient: httpClient, requestTimeoutSeconds: configuration.directoryTimeoutSeconds),
@@ -168,6 +171,7 @@ public struct LedgerRuntime: Sendable {
         [
             ProjectionRunner(store: store, projection: listingProjection), ProjectionRunner(store: store, projection: paymentExceptions),
             ProjectionRunner(store: store, projection: bankIndex), ProjectionRunner(store: store, projection: booksProjection),
+            ProjectionRunner(store: store, projection: lists.payments), ProjectionRunner(store: store, projection: lists.profiles),
         ]
     }
 

@@ -86,6 +86,32 @@ struct PaymentRoutes {
                 amount: refund.amount.decimalString, currency: refund.amount.currency
             ), status: .accepted)
         }
+        group.get("payments") { request, _ in
+            func parsed<Value>(_ field: String, _ parse: (String) -> Value?, _ expected: String) throws -> Value? {
+                guard let text = request.uri.queryParameters[Substring(field)].map(String.init) else { return nil }
+                guard let value = parse(text) else { throw Problem.badRequest("\(field) must be \(expected), not '\(text.prefix(40))'") }
+                return value
+            }
+            let method = try parsed("method", { PaymentMethod(rawValue: $0) }, "card, paypal, bank or offline")
+            let purpose = try parsed("purpose", { PaymentPurpose(rawValue: $0) }, "listing or donation")
+            let state = try parsed("state", { PaymentListState(rawValue: $0) }, PaymentListState.allCases.map(\.rawValue).joined(separator: ", "))
+            let month = try parsed("month", { text in
+                text.utf8.count == 7 && LocalDate(iso: text + "-01").map(LedgerBounds.contains) == true ? text : nil
+            }, "a month like 2026-01")
+            let format = request.uri.queryParameters["format"].map(String.init) ?? "json"
+            guard format == "json" || format == "csv" else { throw Problem.badRequest("format must be json or csv, not '\(format.prefix(40))'") }
+            let (limit, offset) = try pageParameters(request, pageSizeMax: StaffLists.pageSizeMax)
+            let rows = try await runtime.lists.payments(method: method, purpose: purpose, month: month, state: state, limit: limit, offset: offset)
+            guard format == "csv" else { return try JSONResponse(rows) }
+            var text = "payment,method,purpose,state,amount,currency,profile,date\r\n"
+            for row in rows {
+                text += [row.paymentId, row.method, row.purpose ?? "", row.state, row.amount ?? "", row.currency ?? "", row.profileId ?? "", row.effectiveDate ?? ""]
+                    .map(BooksExport.csvCell).joined(separator: ",") + "\r\n"
+            }
+            var headers = HTTPFields()
+            headers[.contentType] = "text/csv; charset=utf-8"
+            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+        }
         group.post("payments/:paymentId/void") { request, context in
             struct VoidRequest: JSONRequestBody {
                 static let fieldNames: Set<String> = ["reason"]

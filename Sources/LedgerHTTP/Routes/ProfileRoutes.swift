@@ -100,6 +100,14 @@ struct ProfileRoutes {
             let paymentID = PaymentID(rawValue: try context.parameters.require("paymentId"))
             return try respond(try await command(.reverseAllocation(paymentID: paymentID, kind: body.kind, reason: body.reason), try profileID(context), request, context))
         }
+        group.get("profiles") { request, _ in
+            guard let text = request.uri.queryParameters["search"].map(String.init), !text.trimmingCharacters(in: .whitespaces).isEmpty else {
+                throw Problem.badRequest("search is required: a name, an e-mail address, a profile id or an RF reference")
+            }
+            guard text.utf8.count <= 200 else { throw Problem.badRequest("search is at most 200 bytes") }
+            let (limit, _) = try pageParameters(request, pageSizeMax: StaffLists.pageSizeMax)
+            return try JSONResponse(try await runtime.lists.searchProfiles(text, limit: limit))
+        }
         group.get("profiles/:profileId/timeline") { _, context in
             let loaded = try await runtime.profiles.load(try profileID(context))
             guard loaded.state.isRegistered else { throw DomainError.profileNotFound(try profileID(context).rawValue) }

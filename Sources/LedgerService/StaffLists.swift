@@ -1,0 +1,215 @@
+public import EventStore
+public import Foundation
+public import LedgerCore
+
+/// Where a payment stands, in one word, for lists and filters.
+public enum PaymentListState: String, Sendable, Hashable, Codable, CaseIterable {
+    case pending, failed, held, counted
+    case partlyRefunded = "partly-refunded"
+    case refunded, returned
+    case chargedBack = "charged-back"
+    case voided
+    /// Staff decided to pay it back; the money has not gone back yet.
+    case toRefund = "to-refund"
+
+    public init?(_ payment: PaymentState) {
+        guard let received = payment.received else {
+            if payment.failed != nil { self = .failed; return }
+            if payment.pending != nil { self = .pending; return }
+            return nil
+        }
+        if payment.voided != nil { self = .voided }
+        else if payment.returned != nil { self = .returned }
+        else if payment.isTakenByDispute { self = .chargedBack }
+        else if payment.isFullyRefunded { self = .refunded }
+        else if payment.refundedMinorUnits > 0 { self = .partlyRefunded }
+        else if payment.isWaitingForStaff { self = .held }
+        else if payment.resolution?.resolution == .refund { self = .toRefund }
+        else { self = received.amount.minorUnits > 0 ? .counted : .held }
+    }
+}
+
+/// The `payment_list` read model: every payment with its method, purpose, month and state, for staff lists.
+/// A fold of the payment streams (their states kept in `projection_states`).
+public struct PaymentListProjection: Projection {
+    public let name = "payment-list"
+    var states: FoldedStates<PaymentState> { FoldedStates(projection: name) }
+
+    public init() {}
+
+    public func reset(_ connection: any ReadModelConnection) async throws {
+        try await connection.execute("DELETE FROM payment_list")
+        try await states.reset(connection)
+    }
+
+    public func apply(_ events: [RecordedEvent], _ connection: any ReadModelConnection) async throws {
+        var updated: [String: Int64] = [:]
+        let folded = try await states.fold(events, following: { $0.hasPrefix("payment-") }, initial: { PaymentState() }, connection) { state, recorded in
+            if let event = try PaymentEvent.decode(typeName: recorded.type, data: recorded.data) { state.evolve(event) }
+            state.version = recorded.version
+            updated[recorded.stream] = ListingProjection.micros(recorded.recordedAt)
+        }
+        try await BulkUpsert(
+            table: "payment_list",
+            columns: [
+                "payment_id", "method", "purpose", "state", "amount_minor_units", "currency", "profile_id", "effective_date", "month",
+                "refunded_minor_units", "updated_at_micros",
+            ],
+            onConflict: """
+                ON CONFLICT (payment_id) DO UPDATE SET method = excluded.method, purpose = excluded.purpose, state = excluded.state,
+                    amount_minor_units = excluded.amount_minor_units, currency = excluded.currency, profile_id = excluded.profile_id,
+                    effective_date = excluded.effective_date, month = excluded.month, refunded_minor_units = excluded.refunded_minor_units,
+                    updated_at_micros = excluded.updated_at_micros
+                """
+        ).write(
+            folded.compactMap { stream, _, payment in
+                guard let state = PaymentListState(payment) else { return nil }
+                let paymentID = String(stream.dropFirst("payment-".count))
+                let received = payment.received
+                let amount = received?.amount ?? payment.pending?.amount
+                let shares = payment.listingShares
+                let profile = shares.count == 1 ? shares[0].share.profileID : received?.profileID ?? payment.pending?.profileID
+                let method = received?.method.rawValue ?? String(paymentID.prefix { $0 != "-" })
+                let date = received?.effectiveDate.description
+                return [
+                    .text(paymentID), .text(method), .optional(received?.purpose.rawValue ?? payment.pending?.purpose?.rawValue), .text(state.rawValue),
+                    .optional(amount.map(\.minorUnits)), .optional(amount?.currency), .optional(profile?.rawValue), .optional(date),
+                    .optional(date.map { String($0.prefix(7)) }), .integer(payment.refundedMinorUnits), .integer(updated[stream] ?? 0),
+                ]
+            },
+            connection
+        )
+    }
+}
+
+/// The `profile_search` read model: each registered profile's id, name and e-mail, for staff searches.
+public struct ProfileSearchProjection: Projection {
+    public let name = "profile-search"
+
+    public init() {}
+
+    public func reset(_ connection: any ReadModelConnection) async throws {
+        try await connection.execute("DELETE FROM profile_search")
+    }
+
+    public func apply(_ events: [RecordedEvent], _ connection: any ReadModelConnection) async throws {
+        var rows: [String: [SQLValue]] = [:]
+        for recorded in events where recorded.type == ProfileRegistered.typeName && recorded.stream.hasPrefix("profile-") {
+            guard case .registered(let registered)? = try ProfileEvent.decode(typeName: recorded.type, data: recorded.data) else { continue }
+            let searchable = [registered.profileID.rawValue, registered.displayName, registered.contactEmail].joined(separator: " ").lowercased()
+            rows[registered.profileID.rawValue] = [
+                .text(registered.profileID.rawValue), .text(registered.displayName), .text(registered.contactEmail), .text(registered.kind.rawValue),
+                .text(searchable),
+            ]
+        }
+        try await BulkUpsert(
+            table: "profile_search", columns: ["profile_id", "display_name", "contact_email", "kind", "search_text"],
+            onConflict: """
+                ON CONFLICT (profile_id) DO UPDATE SET display_name = excluded.display_name, contact_email = excluded.contact_email,
+                    kind = excluded.kind, search_text = excluded.search_text
+                """
+        ).write(rows.keys.sorted().compactMap { rows[$0] }, connection)
+    }
+}
+
+/// Lists and searches for staff, each first taking in what the log holds.
+public struct StaffLists: Sendable {
+    public let store: any EventStore
+    public let payments: PaymentListProjection
+    public let profiles: ProfileSearchProjection
+    public static let pageSizeMax = 500
+
+    public init(store: any EventStore, payments: PaymentListProjection, profiles: ProfileSearchProjection) {
+        self.store = store
+        self.payments = payments
+        self.profiles = profiles
+    }
+
+    public struct PaymentRow: Sendable, Hashable, Codable {
+        public var paymentId: String
+        public var method: String
+        public var purpose: String?
+        public var state: String
+        public var amount: String?
+        public var currency: String?
+        public var profileId: String?
+        public var effectiveDate: String?
+    }
+
+    /// Payments matching every filter given, newest first.
+    public func payments(
+        method: PaymentMethod?, purpose: PaymentPurpose?, month: String?, state: PaymentListState?, limit: Int, offset: Int
+    ) async throws -> [PaymentRow] {
+        _ = try await ProjectionRunner(store: store, projection: payments).catchUp()
+        var conditions: [String] = []
+        var binds: [SQLValue] = []
+        if let method { conditions.append("method = ?"); binds.append(.text(method.rawValue)) }
+        if let purpose { conditions.append("purpose = ?"); binds.append(.text(purpose.rawValue)) }
+        if let month { conditions.append("month = ?"); binds.append(.text(month)) }
+        if let state { conditions.append("state = ?"); binds.append(.text(state.rawValue)) }
+        let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        let filterBinds = binds
+        return try await store.withReadModelConnection { connection in
+            try await connection.query(
+                """
+                SELECT payment_id, method, purpose, state, amount_minor_units, currency, profile_id, effective_date FROM payment_list \(filter)
+                ORDER BY effective_date DESC, payment_id LIMIT \(min(max(1, limit), Self.pageSizeMax)) OFFSET \(max(0, offset))
+                """,
+                filterBinds
+            ).map { row in
+                let currency = try row.optionalText(5)
+                return PaymentRow(
+                    paymentId: try row.text(0), method: try row.text(1), purpose: try row.optionalText(2), state: try row.text(3),
+                    amount: try row.optionalInteger(4).map { Money(minorUnits: $0, currency: currency ?? "").decimalString }, currency: currency,
+                    profileId: try row.optionalText(6), effectiveDate: try row.optionalText(7)
+                )
+            }
+        }
+    }
+
+    public struct ProfileHit: Sendable, Hashable, Codable {
+        public var profileId: String
+        public var displayName: String
+        public var contactEmail: String
+        public var kind: String
+        /// What matched: `reference`, `id` or `text`.
+        public var matched: String
+    }
+
+    /// Profiles found by an RF reference (listing or donation; spaces and case do not matter), by their id, or
+    /// by any part of id, name or e-mail.
+    public func searchProfiles(_ text: String, limit: Int) async throws -> [ProfileHit] {
+        _ = try await ProjectionRunner(store: store, projection: profiles).catchUp()
+        let query = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !query.isEmpty else { return [] }
+        var owner: ProfileID?
+        if let reference = CreditorReference(parsing: query) {
+            let claimed: CreditorReference? = switch reference.use {
+            case .listing: reference
+            case .donation(let listing): listing
+            case .generalDonation: nil
+            }
+            if let claimed { owner = try await ReferenceClaims(store: store).owner(of: claimed) }
+        }
+        let holder = owner
+        let pattern = "%" + query.lowercased().replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
+            .replacingOccurrences(of: "_", with: "\\_") + "%"
+        return try await store.withReadModelConnection { connection in
+            try await connection.query(
+                """
+                SELECT profile_id, display_name, contact_email, kind FROM profile_search
+                WHERE profile_id = ? OR profile_id = ? OR search_text LIKE ? ESCAPE '\\'
+                ORDER BY CASE WHEN profile_id = ? THEN 0 WHEN profile_id = ? THEN 1 ELSE 2 END, display_name, profile_id
+                LIMIT \(min(max(1, limit), Self.pageSizeMax))
+                """,
+                [.text(holder?.rawValue ?? ""), .text(query), .text(pattern), .text(holder?.rawValue ?? ""), .text(query)]
+            ).map { row in
+                let profileID = try row.text(0)
+                return ProfileHit(
+                    profileId: profileID, displayName: try row.text(1), contactEmail: try row.text(2), kind: try row.text(3),
+                    matched: profileID == holder?.rawValue ? "reference" : profileID == query ? "id" : "text"
+                )
+            }
+        }
+    }
+}

@@ -1,0 +1,71 @@
+import EventStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import LedgerCore
+import LedgerHTTP
+import LedgerService
+import NIOCore
+import TestSupport
+import Testing
+
+/// What staff look things up with: profiles by name, e-mail, id or RF reference; payments by method, purpose,
+/// month and state.
+@Suite("Staff lists")
+struct StaffListsTests {
+    @Test(arguments: Backend.allCases)
+    func profilesAreFoundByAnythingStaffHaveAndPaymentsByEveryFilter(backend: Backend) async throws {
+        try await withLiveServer(backend) { client, runtime in
+            let staffKey = try await runtime.apiKeys.create(name: "Anna", role: .staff).key
+            var staff = bearer(staffKey)
+            staff[.contentType] = "application/json"
+            func post(_ uri: String, _ object: [String: Any]) async throws -> TestResponse {
+                try await client.execute(uri: uri, method: .post, headers: staff, body: ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: object)))
+            }
+            func list(_ uri: String) async throws -> [[String: Any]] {
+                let response = try await client.execute(uri: uri, method: .get, headers: staff)
+                #expect(response.status == .ok, "\(uri): \(response.text)")
+                return try JSONSerialization.jsonObject(with: Data(response.text.utf8)) as? [[String: Any]] ?? []
+            }
+            for (id, name, email) in [("ada-1", "Ada Lovelace", "ada@example.org"), ("ben-2", "Ben Okafor", "b.okafor@mediate.example"), ("cy-3", "Cy 100%", "cy@example.org")] {
+                #expect(try await post("/api/v1/profiles", ["profileId": id, "kind": "mediator", "displayName": name, "contactEmail": email]).status == .created)
+            }
+            func ids(_ hits: [[String: Any]]) -> [String] { hits.compactMap { $0["profileId"] as? String } }
+            #expect(ids(try await list("/api/v1/profiles?search=lovelace")) == ["ada-1"])
+            #expect(ids(try await list("/api/v1/profiles?search=OKAFOR%40mediate")) == ["ben-2"])
+            #expect(ids(try await list("/api/v1/profiles?search=cy-3")).first == "cy-3")
+            #expect(ids(try await list("/api/v1/profiles?search=100%25")) == ["cy-3"], "a % in the search is a character, not a wildcard")
+            #expect(ids(try await list("/api/v1/profiles?search=example.org")).sorted() == ["ada-1", "cy-3"])
+            let spaced = CreditorReference.forProfile(try ProfileID("ben-2")).printed.lowercased().replacingOccurrences(of: " ", with: "%20")
+            let byReference = try await list("/api/v1/profiles?search=\(spaced)")
+            #expect(ids(byReference) == ["ben-2"] && byReference.first?["matched"] as? String == "reference")
+            #expect(ids(try await list("/api/v1/profiles?search=\(CreditorReference.forDonation(by: try ProfileID("ada-1")).electronic)")) == ["ada-1"])
+            #expect(try await list("/api/v1/profiles?search=nobody").isEmpty)
+            #expect(try await client.execute(uri: "/api/v1/profiles", method: .get, headers: staff).status == .badRequest)
+
+            // Payments: two offline (a contribution, a donation) and a held transfer.
+            #expect(try await post("/api/v1/profiles/ada-1/offline-payments", ["amount": "125.00", "date": "2026-03-02", "purpose": "listing"]).status == .created)
+            #expect(try await post("/api/v1/profiles/ben-2/offline-payments", ["amount": "30.00", "date": "2026-04-10", "purpose": "donation"]).status == .created)
+            let xml = CamtStatementBuilder(statements: [.init(id: "SL-1", iban: "NL91ABNA0417164300", entries: [
+                .init(date: "2026-04-11", bankReference: "SL-1", transactions: [.init(amount: "99.00", payerName: "Someone", text: "membership")]),
+            ])]).xml
+            #expect(try await client.execute(uri: "/api/v1/bank-statements", method: .post, headers: bearer(staffKey), body: ByteBuffer(string: xml)).status == .created)
+            func paymentIDs(_ query: String) async throws -> [String] { try await list("/api/v1/payments?\(query)").compactMap { $0["paymentId"] as? String } }
+            #expect(try await paymentIDs("").count == 3)
+            #expect(try await paymentIDs("method=offline").count == 2)
+            let donation = try await list("/api/v1/payments?purpose=donation")
+            #expect(donation.count == 1 && donation.first?["amount"] as? String == "30.00" && donation.first?["profileId"] as? String == "ben-2")
+            #expect(try await list("/api/v1/payments?state=held").first?["method"] as? String == "bank")
+            #expect(try await paymentIDs("month=2026-04").count == 2)
+            #expect(try await paymentIDs("month=2026-04&method=bank&state=held").count == 1)
+            #expect(try await paymentIDs("month=2026-05").isEmpty)
+            let csv = try await client.execute(uri: "/api/v1/payments?format=csv&month=2026-03", method: .get, headers: staff)
+            #expect(csv.text.hasPrefix("payment,method,purpose,state,amount,currency,profile,date\r\n"))
+            #expect(csv.text.contains(",offline,listing,counted,125.00,EUR,ada-1,2026-03-02\r\n"), "\(csv.text)")
+            for bad in ["method=cash", "state=lost", "month=2026-13", "month=26-01", "format=xml"] {
+                #expect(try await client.execute(uri: "/api/v1/payments?\(bad)", method: .get, headers: staff).status == .badRequest, "\(bad)")
+            }
+        }
+    }
+}
