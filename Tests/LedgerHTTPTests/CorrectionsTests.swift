@@ -17,13 +17,11 @@ struct CorrectionsTests {
     @Test(arguments: Backend.allCases)
     func voidReassignAndReopenAreFactsAndEverythingFollows(backend: Backend) async throws {
         try await withLiveServer(backend) { client, runtime in
-            let staffKey = try await runtime.apiKeys.create(name: "Anna", role: .staff).key
-            var staff = bearer(staffKey)
-            staff[.contentType] = "application/json"
-            func post(_ uri: String, _ object: [String: Any]) async throws -> TestResponse {
-                try await client.execute(uri: uri, method: .post, headers: staff, body: ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: object)))
-            }
-            func get(_ uri: String) async throws -> TestResponse { try await client.execute(uri: uri, method: .get, headers: staff) }
+            let session = try await StaffSession.start(client, runtime)
+            let staffKey = session.key
+            let staff = session.headers
+            let post = session.post
+            let get = session.get
             func visible(_ id: String) async throws -> Bool? { try await get("/api/v1/profiles/\(id)/listing").json["visible"] as? Bool }
             func appended(_ response: TestResponse) -> [String] { response.json["appended"] as? [String] ?? [] }
             for id in ["c-1", "c-2"] {

@@ -41,3 +41,28 @@ func bearer(_ key: String) -> HTTPFields {
 }
 
 import NIOFoundationCompat
+
+/// A staff member's requests against the live server: a staff key named `name`, JSON bodies.
+struct StaffSession {
+    let client: any TestClientProtocol
+    let key: String
+
+    static func start(_ client: any TestClientProtocol, _ runtime: LedgerRuntime, name: String = "Anna") async throws -> StaffSession {
+        StaffSession(client: client, key: try await runtime.apiKeys.create(name: name, role: .staff).key)
+    }
+
+    /// The key's headers, with `Content-Type: application/json`.
+    var headers: HTTPFields {
+        var fields = bearer(key)
+        fields[.contentType] = "application/json"
+        return fields
+    }
+
+    func post(_ uri: String, _ object: [String: Any]) async throws -> TestResponse {
+        try await client.execute(uri: uri, method: .post, headers: headers, body: ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: object)))
+    }
+
+    func get(_ uri: String) async throws -> TestResponse {
+        try await client.execute(uri: uri, method: .get, headers: headers)
+    }
+}

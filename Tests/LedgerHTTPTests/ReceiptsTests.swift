@@ -16,14 +16,12 @@ struct ReceiptsTests {
     @Test(arguments: Backend.allCases)
     func aContributionGetsAReceiptAndAVoidACreditNoteThatRefersToIt(backend: Backend) async throws {
         try await withLiveServer(backend) { client, runtime in
-            let staffKey = try await runtime.apiKeys.create(name: "Anna", role: .staff).key
-            var staff = bearer(staffKey)
-            staff[.contentType] = "application/json"
+            let session = try await StaffSession.start(client, runtime)
+            let staffKey = session.key
+            let staff = session.headers
             let website = bearer(try await runtime.apiKeys.create(name: "Website", role: .website).key)
             let directory = bearer(try await runtime.apiKeys.create(name: "Directory", role: .directory).key)
-            func post(_ uri: String, _ object: [String: Any]) async throws -> TestResponse {
-                try await client.execute(uri: uri, method: .post, headers: staff, body: ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: object)))
-            }
+            let post = session.post
             func documents(_ paymentID: String) async throws -> [[String: Any]] {
                 let response = try await client.execute(uri: "/api/v1/payments/\(paymentID)/receipts", method: .get, headers: website)
                 #expect(response.status == .ok, "\(response.text)")

@@ -17,12 +17,10 @@ struct StaffListsTests {
     @Test(arguments: Backend.allCases)
     func profilesAreFoundByAnythingStaffHaveAndPaymentsByEveryFilter(backend: Backend) async throws {
         try await withLiveServer(backend) { client, runtime in
-            let staffKey = try await runtime.apiKeys.create(name: "Anna", role: .staff).key
-            var staff = bearer(staffKey)
-            staff[.contentType] = "application/json"
-            func post(_ uri: String, _ object: [String: Any]) async throws -> TestResponse {
-                try await client.execute(uri: uri, method: .post, headers: staff, body: ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: object)))
-            }
+            let session = try await StaffSession.start(client, runtime)
+            let staffKey = session.key
+            let staff = session.headers
+            let post = session.post
             func list(_ uri: String) async throws -> [[String: Any]] {
                 let response = try await client.execute(uri: uri, method: .get, headers: staff)
                 #expect(response.status == .ok, "\(uri): \(response.text)")
