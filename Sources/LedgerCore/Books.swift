@@ -27,6 +27,8 @@ public enum BookAccount: String, Sendable, Hashable, Codable, CodingKeyRepresent
     case returns = "Income:Returns"
     /// Money paid out of the bank account (charges, transfers made by the body), for the accountant to classify.
     case bankOutgoing = "Expenses:Bank:Outgoing"
+    /// What payment providers kept as their fee (PayPal's capture reports it).
+    case providerFees = "Expenses:ProviderFees"
     /// Money that came back to the bank account without a payment to match (a reversal of an outgoing transfer).
     case bankIncomingOther = "Income:Bank:Other"
     /// The bank account's balance before the first imported statement.
@@ -67,6 +69,7 @@ public enum BookAccount: String, Sendable, Hashable, Codable, CodingKeyRepresent
         case .chargebacks: "chargebacks"
         case .returns: "bank transfers returned to the payer"
         case .bankOutgoing: "money paid out of the bank account"
+        case .providerFees: "fees kept by payment providers"
         case .bankIncomingOther: "money into the bank account that matches no payment"
         case .openingBalances: "the bank account's opening balance"
         case .broughtForward: "balances before the exported period"
@@ -151,15 +154,36 @@ public struct PaymentBooks: Sendable, Hashable, Codable {
         }
         if payment.returned != nil { leave(total, reversing: .returns) }
         leave(payment.refundedMinorUnits, reversing: .refunds)
-        let taken = payment.disputes.filter { _, phases in
+        leave(takenByDisputes, reversing: .chargebacks)
+        // The provider's fee never reached us: it leaves the clearing account as an expense (and stays one when
+        // the payment is refunded, as providers keep it).
+        if let fee = received.fee, fee.currency == received.amount.currency, fee.minorUnits > 0 {
+            let kept = min(fee.minorUnits, total)
+            balances[arrived, default: 0] -= kept
+            balances[.providerFees, default: 0] += kept
+        }
+        return balances.filter { $0.value != 0 }
+    }
+
+    /// What disputes took and kept, in minor units.
+    var takenByDisputes: Int64 {
+        payment.disputes.filter { _, phases in
             phases.isDisjoint(with: [.won, .fundsReinstated]) && !phases.isDisjoint(with: [.fundsWithdrawn, .lost])
         }.keys.reduce(Int64(0)) { sum, dispute in
             // Saturating: amounts come from providers, and anything above the payment is capped anyway.
             let (added, overflow) = sum.addingReportingOverflow(max(0, disputeMinorUnits[dispute] ?? 0))
             return overflow ? .max : added
         }
-        leave(taken, reversing: .chargebacks)
-        return balances.filter { $0.value != 0 }
+    }
+
+    /// How much of what arrived still counts as the payer's contribution or donation: what arrived, less what was
+    /// refunded, returned or charged back; nothing once voided.
+    public var countingMinorUnits: Int64 {
+        guard let received = payment.received, received.amount.minorUnits > 0, payment.voided == nil else { return 0 }
+        let total = received.amount.minorUnits
+        if payment.returned != nil { return 0 }
+        let refunded = min(max(0, payment.refundedMinorUnits), total)
+        return max(0, total - refunded - min(takenByDisputes, total - refunded))
     }
 
     /// The postings that bring what was posted to ``target``, and records them as posted. Empty when nothing

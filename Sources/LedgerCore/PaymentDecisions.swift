@@ -12,12 +12,14 @@ public enum PaymentDecider {
         profile: ProfileState?, now: Date, policy: ListingPolicy
     ) -> [PaymentEvent] {
         switch fact {
-        case .received(let amount, let purpose, let profileID, let effectiveDate, let note, let suggestion, let unknownReference, let payerAccount, let endToEndID):
+        case .received(let amount, let purpose, let profileID, let effectiveDate, let note, let suggestion, let unknownReference, let payerAccount, let endToEndID, let fee):
             guard state.received == nil else { return [] }
-            let received = PaymentReceived(
+            var received = PaymentReceived(
                 paymentID: paymentID, method: method, amount: amount, purpose: purpose ?? .listing, profileID: profileID,
                 effectiveDate: effectiveDate, note: String(note.prefix(ProfileDecider.textBytesMax)), payerAccount: payerAccount, endToEndID: endToEndID, occurredAt: now
             )
+            // A fee is kept only when it is a part of what arrived, in its currency.
+            if let fee, fee.currency == amount.currency, fee.minorUnits > 0, fee.minorUnits <= amount.minorUnits { received.fee = fee }
             var events: [PaymentEvent] = [.received(received)]
             if let hold = holdReason(
                 amount: amount, purpose: purpose, profileID: profileID, effectiveDate: effectiveDate,

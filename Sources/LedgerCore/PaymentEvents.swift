@@ -16,6 +16,8 @@ public struct PaymentReceived: Sendable, Hashable, Codable {
     public var payerAccount: String?
     /// The payer's end-to-end id for a bank transfer, so a return of it can be traced.
     public var endToEndID: String?
+    /// What the provider kept of it as its fee, when the provider reports one (PayPal's capture does).
+    public var fee: Money?
     public var occurredAt: Date
 
     public init(

@@ -147,7 +147,8 @@ public enum PaymentFact: Sendable, Hashable {
     /// before) or `unknownReference` (a valid RF reference that belongs to nobody), for the exception queue.
     case received(
         amount: Money, purpose: PaymentPurpose?, profileID: ProfileID?, effectiveDate: LocalDate, note: String,
-        suggestedProfileID: ProfileID? = nil, unknownReference: String? = nil, payerAccount: String? = nil, endToEndID: String? = nil
+        suggestedProfileID: ProfileID? = nil, unknownReference: String? = nil, payerAccount: String? = nil, endToEndID: String? = nil,
+        fee: Money? = nil
     )
     case pending(amount: Money, purpose: PaymentPurpose?, profileID: ProfileID?)
     case failed(reason: String)

@@ -209,7 +209,7 @@ public struct PayPalPayments: Sendable {
             case .completed:
                 return (payment(capture.captureID), [.received(
                     amount: capture.amount, purpose: purpose, profileID: profileID, effectiveDate: calendar.date(at: event.createTime),
-                    note: "PayPal capture \(capture.captureID)"
+                    note: "PayPal capture \(capture.captureID)", fee: capture.fee
                 )])
             case .pending:
                 return (payment(capture.captureID), [.pending(amount: capture.amount, purpose: purpose, profileID: profileID)])

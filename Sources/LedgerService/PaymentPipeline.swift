@@ -66,7 +66,7 @@ public struct PaymentPipeline: Sendable {
             var events: [PaymentEvent] = []
             for fact in facts {
                 var screened: ProfileState?
-                if case .received(_, _, let profileID?, _, _, _, _, _, _) = fact {
+                if case .received(_, _, let profileID?, _, _, _, _, _, _, _) = fact {
                     screened = try await profileState(profileID)
                 }
                 let decided = PaymentDecider.decide(

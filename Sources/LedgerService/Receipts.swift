@@ -113,9 +113,7 @@ public struct ReceiptService: Sendable {
         case .contributions, .donations:
             let shares = payment.listingShares
             let profile = shares.count == 1 ? shares[0].share.profileID : shares.isEmpty ? received.profileID : nil
-            // What still counts: what arrived, less what left again (the books' own arithmetic).
-            let left = books.target[BookAccount.receiving(received.method)] ?? 0
-            counts = (profile, max(0, left), books.classification == .donations ? .donation : .listing)
+            counts = (profile, books.countingMinorUnits, books.classification == .donations ? .donation : .listing)
         default:
             counts = nil
         }

@@ -29,6 +29,20 @@ struct BooksRuleTests {
         #expect(post([received()]) == [[.cardClearing: 12_500, .contributions: -12_500]])
     }
 
+    @Test func aProvidersFeeIsAnExpenseAndStaysOneAfterARefund() {
+        guard case .received(var payment) = received(12_500, method: .paypal) else { return }
+        payment.fee = euros(471)
+        let refund = PaymentEvent.refundReported(PaymentRefundReported(
+            paymentID: paymentID, refundID: "r-1", amount: euros(12_500), cumulative: false, status: .succeeded, occurredAt: noon("2026-03-05")
+        ))
+        #expect(post([.received(payment), refund]) == [
+            [.payPalClearing: 12_029, .providerFees: 471, .contributions: -12_500], [.payPalClearing: -12_500, .refunds: 12_500],
+        ])
+        var books = PaymentBooks()
+        books.evolve(.received(payment))
+        #expect(books.countingMinorUnits == 12_500, "a receipt is for what the payer paid, fee or not")
+    }
+
     @Test func aDonationIsNeverAContribution() {
         #expect(post([received(2_500, method: .bank, purpose: .donation, profile: nil)]) == [[.bank: 2_500, .donations: -2_500]])
     }

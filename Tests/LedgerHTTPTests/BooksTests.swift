@@ -62,7 +62,8 @@ struct BooksTests {
             #expect(balances["Income:Refunds"] == "125.00", "the card refund")
             #expect(balances["Income:Returns"] == "125.00", "the returned transfer")
             #expect(balances["Expenses:Bank:Outgoing"] == "12.50")
-            #expect(balances["Assets:Clearing:PayPal"] == "125.00")
+            #expect(balances["Assets:Clearing:PayPal"] == "120.29", "125.00 captured, of which PayPal kept its fee")
+            #expect(balances["Expenses:ProviderFees"] == "4.71", "PayPal's fee as its capture reported it (3.49 % + 0.35)")
             #expect((balances["Assets:Clearing:Card"] ?? "0.00") == "0.00", "paid and refunded")
             #expect((balances["Liabilities:Unallocated"] ?? "0.00") == "0.00", "every held payment was resolved")
 

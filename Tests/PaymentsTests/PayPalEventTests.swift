@@ -24,6 +24,7 @@ import Testing
                 captureID: captureID,
                 status: status,
                 amount: fullAmount,
+                fee: Money(minorUnits: 460, currency: "EUR"),
                 customID: customID,
                 invoiceID: "LL-2025-000042",
                 orderID: orderID,

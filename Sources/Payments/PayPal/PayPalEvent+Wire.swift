@@ -57,12 +57,22 @@ struct PayPalWireCapture: Decodable, Sendable {
         }
     }
 
+    /// What the seller receives: `paypal_fee` is PayPal's fee for the capture.
+    struct SellerReceivableBreakdown: Decodable, Sendable {
+        var paypalFee: PayPalWireAmount?
+
+        enum CodingKeys: String, CodingKey {
+            case paypalFee = "paypal_fee"
+        }
+    }
+
     var id: String?
     var status: String?
     var amount: PayPalWireAmount?
     var customID: String?
     var invoiceID: String?
     var supplementaryData: SupplementaryData?
+    var sellerReceivableBreakdown: SellerReceivableBreakdown?
     var links: [PayPalWireLink]?
 
     enum CodingKeys: String, CodingKey {
@@ -70,6 +80,7 @@ struct PayPalWireCapture: Decodable, Sendable {
         case customID = "custom_id"
         case invoiceID = "invoice_id"
         case supplementaryData = "supplementary_data"
+        case sellerReceivableBreakdown = "seller_receivable_breakdown"
     }
 }
 

@@ -28,6 +28,9 @@ extension PayPalFact {
             captureID: try fields.require(capture.id, "id"),
             status: try fields.require(capture.status, "status"),
             amount: try fields.money(capture.amount, "amount"),
+            fee: try capture.sellerReceivableBreakdown?.paypalFee.map { fee throws(PayPalWebhookError) in
+                try fields.money(fee, "seller_receivable_breakdown.paypal_fee")
+            },
             customID: capture.customID,
             invoiceID: capture.invoiceID,
             orderID: capture.supplementaryData?.relatedIDs?.orderID,

@@ -71,6 +71,8 @@ public struct PayPalCaptureFact: Sendable, Hashable {
     public var status: String
     /// The captured amount, read exactly from PayPal's decimal string.
     public var amount: Money
+    /// PayPal's fee for the capture (`seller_receivable_breakdown.paypal_fee`), when PayPal reports it.
+    public var fee: Money?
     /// The purchase unit's `custom_id` as sent; see ``reference``.
     public var customID: String?
     /// The purchase unit's `invoice_id`, when one was set.
@@ -81,10 +83,13 @@ public struct PayPalCaptureFact: Sendable, Hashable {
     public var kind: Kind
 
     /// Creates a fact from its parts.
-    public init(captureID: String, status: String, amount: Money, customID: String?, invoiceID: String?, orderID: String?, kind: Kind) {
+    public init(
+        captureID: String, status: String, amount: Money, fee: Money? = nil, customID: String?, invoiceID: String?, orderID: String?, kind: Kind
+    ) {
         self.captureID = captureID
         self.status = status
         self.amount = amount
+        self.fee = fee
         self.customID = customID
         self.invoiceID = invoiceID
         self.orderID = orderID
