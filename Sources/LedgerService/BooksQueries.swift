@@ -83,16 +83,12 @@ public struct BooksQueries: Sendable {
                            commit_order, position
                     FROM journal_lines WHERE entry_date >= ? AND entry_date <= ?
                     """
-                var binds: [SQLValue] = [.text(from.description), .text(to.description)]
+                // From the last page's day on, so the index range starts there (and not at `from` for every page).
+                var binds: [SQLValue] = [.text(after?.date ?? from.description), .text(to.description)]
                 if let after {
-                    sql += """
-                         AND (entry_date > ? OR (entry_date = ? AND (commit_order > ? OR (commit_order = ? AND (position > ?
-                              OR (position = ? AND line_no > ?))))))
-                        """
-                    binds += [
-                        .text(after.date), .text(after.date), .integer(after.commitOrder), .integer(after.commitOrder), .integer(after.position),
-                        .integer(after.position), .integer(after.lineNumber),
-                    ]
+                    // A row value, which both databases compare along the index: each page starts where the last ended.
+                    sql += " AND (entry_date, commit_order, position, line_no) > (?, ?, ?, ?)"
+                    binds += [.text(after.date), .integer(after.commitOrder), .integer(after.position), .integer(after.lineNumber)]
                 }
                 sql += " ORDER BY entry_date, commit_order, position, line_no LIMIT \(Self.linesPerPage)"
                 return try await connection.query(sql, binds).map { row in

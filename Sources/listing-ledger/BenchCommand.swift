@@ -4,13 +4,13 @@ import Foundation
 import LedgerService
 import Logging
 
-/// `listing-ledger bench append|replay|import|rebuild|webhooks`: event-store throughput on either backend, statement import, card webhooks end to end,
-/// and rebuilding the read models.
+/// `listing-ledger bench append|replay|import|rebuild|webhooks|export`: event-store throughput on either backend, statement import, card webhooks
+/// end to end, rebuilding the read models, and exporting the books.
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Measure event-store throughput, statement import, read-model rebuilds and card webhooks end to end (see Benchmarks/README.md).",
-        subcommands: [Append.self, Replay.self, Import.self, Rebuild.self, Webhooks.self]
+        abstract: "Measure event-store throughput, statement import, read-model rebuilds, card webhooks end to end and books exports (see Benchmarks/README.md).",
+        subcommands: [Append.self, Replay.self, Import.self, Rebuild.self, Webhooks.self, Export.self]
     )
 
     struct Append: AsyncParsableCommand {
@@ -136,9 +136,21 @@ extension Duration {
 
 /// The process's peak resident memory, from /proc/self/status (VmHWM).
 enum PeakMemory {
-    static func residentMiB() -> Int {
+    /// Resets the kernel's high-water mark of resident memory (`VmHWM`) to what is resident now, so the next
+    /// ``residentMiB()`` tells the peak since.
+    static func reset() {
+        try? Data("5".utf8).write(to: URL(fileURLWithPath: "/proc/self/clear_refs"))
+    }
+
+    /// The peak resident memory (`VmHWM`), in MiB.
+    static func residentMiB() -> Int { field("VmHWM:") }
+
+    /// The resident memory now (`VmRSS`), in MiB.
+    static func currentMiB() -> Int { field("VmRSS:") }
+
+    private static func field(_ name: String) -> Int {
         guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return -1 }
-        for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+        for line in status.split(separator: "\n") where line.hasPrefix(name) {
             let kilobytes = line.split(separator: " ").compactMap { Int($0) }.first ?? 0
             return kilobytes / 1024
         }
