@@ -293,6 +293,21 @@ final class RunningProcess: @unchecked Sendable {
 @Suite("listing-ledger rebuild")
 struct RebuildCLITests {
     @Test
+    func benchExportFillsTheBooksAndMeasuresTheExportAlone() async throws {
+        let url = try await TestDatabase.freshURL(.sqlite)
+        let result = try await CLI.run(["bench", "export", "--database-url", url.connectionString, "--entries", "60", "--format", "csv"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("books: took in 60 payments"), "\(result.stdout)")
+        #expect(result.stdout.contains("read: 120 journal lines"), "\(result.stdout)")
+        #expect(result.stdout.contains("export csv sqlite: 120 lines"), "\(result.stdout)")
+        // A second run finds the entries there and only measures.
+        let again = try await CLI.run(["bench", "export", "--database-url", url.connectionString, "--entries", "60"])
+        #expect(!again.stdout.contains("took in") && again.stdout.contains("export beancount sqlite: 120 lines"), "\(again.stdout)")
+        let refused = try await CLI.run(["bench", "export", "--database-url", url.connectionString, "--format", "xlsx"])
+        #expect(refused.status != 0 && refused.stderr.contains("--format must be beancount or csv"), "\(refused.stderr)")
+    }
+
+    @Test
     func rebuildReplaysTheLogIntoTheReadModels() async throws {
         let url = try await TestDatabase.freshURL(.sqlite)
         let store = try await TestDatabase.open(url)
