@@ -10,11 +10,11 @@ public enum BookAccount: String, Sendable, Hashable, Codable, CodingKeyRepresent
     /// Payments staff recorded by hand (cash, cheques, transfers to another account).
     case offline = "Assets:Offline"
     /// Money received that waits for a staff decision: no profile, a short or unexpected amount, …
-    case unallocated = "Liabilities:Unallocated"
+    case unallocated = "Liabilities:UnidentifiedReceipts"
     /// Money staff decided to pay back, until the provider or bank reports it returned.
     case refundsDue = "Liabilities:RefundsDue"
     /// Yearly listing contributions.
-    case contributions = "Income:Contributions"
+    case contributions = "Income:ListingContributions"
     /// Donations: never buy a listing.
     case donations = "Income:Donations"
     /// Money staff decided is not a contribution.
@@ -28,7 +28,7 @@ public enum BookAccount: String, Sendable, Hashable, Codable, CodingKeyRepresent
     /// Money paid out of the bank account (charges, transfers made by the body), for the accountant to classify.
     case bankOutgoing = "Expenses:Bank:Outgoing"
     /// What payment providers kept as their fee (PayPal's capture reports it).
-    case providerFees = "Expenses:ProviderFees"
+    case providerFees = "Expenses:PaymentFees"
     /// Money that came back to the bank account without a payment to match (a reversal of an outgoing transfer).
     case bankIncomingOther = "Income:Bank:Other"
     /// The bank account's balance before the first imported statement.

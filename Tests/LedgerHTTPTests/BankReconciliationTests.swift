@@ -221,8 +221,8 @@ struct BankReconciliationTests {
             let trial = try await client.execute(uri: "/api/v1/books/trial-balance?date=2026-03-02", method: .get, headers: staff)
             let balances = Dictionary(((trial.json["accounts"] as? [[String: Any]]) ?? []).map { ($0["account"] as? String ?? "", $0["balance"] as? String ?? "") }) { a, _ in a }
             #expect(balances["Income:Donations"] == "-35.00", "\(trial.text)")
-            #expect(balances["Income:Contributions"] == "-125.00", "\(trial.text)")
-            #expect(balances["Liabilities:Unallocated"] == nil, "\(trial.text)")
+            #expect(balances["Income:ListingContributions"] == "-125.00", "\(trial.text)")
+            #expect(balances["Liabilities:UnidentifiedReceipts"] == nil, "\(trial.text)")
         }
     }
 

@@ -104,8 +104,8 @@ struct CorrectionsTests {
             let trial = try await get("/api/v1/books/trial-balance?date=\(today)")
             let balances = Dictionary(((trial.json["accounts"] as? [[String: Any]]) ?? []).map { ($0["account"] as? String ?? "", $0["balance"] as? String ?? "") }) { a, _ in a }
             #expect(balances["Assets:Offline"] == "125.00", "two recorded, one voided: \(trial.text)")
-            #expect(balances["Income:Contributions"] == "-125.00", "\(trial.text)")
-            #expect(balances["Liabilities:Unallocated"] == "-125.00", "\(trial.text)")
+            #expect(balances["Income:ListingContributions"] == "-125.00", "\(trial.text)")
+            #expect(balances["Liabilities:UnidentifiedReceipts"] == "-125.00", "\(trial.text)")
             #expect(balances["Income:Refunds"] == nil, "a void is not a refund: \(trial.text)")
             let journal = try await get("/api/v1/books/journal?format=beancount").text
             #expect(journal.contains("Voided by staff:Anna: entered twice"), "\(journal)")
