@@ -110,7 +110,7 @@ public struct ListingQueries: Sendable {
     }
 
     /// Profiles by status, optionally only those whose paid period ends within `expiringWithinDays`.
-    public func list(status: String?, expiringWithinDays: Int?, limit: Int, offset: Int) async throws -> [ListingRow] {
+    public func list(status: String?, expiringWithinDays: Int?, expiringInMonth: String? = nil, limit: Int, offset: Int) async throws -> [ListingRow] {
         var conditions: [String] = []
         var binds: [SQLValue] = []
         if let status {
@@ -121,6 +121,11 @@ public struct ListingQueries: Sendable {
             let today = calendar.date(at: now())
             conditions.append("status IN ('active', 'grace') AND paid_through IS NOT NULL AND paid_through <= ?")
             binds.append(.text(today.addingDays(days).description))
+        }
+        if let month = expiringInMonth {
+            // Listings whose last paid day falls in the calendar month `YYYY-MM`.
+            conditions.append("paid_through IS NOT NULL AND paid_through >= ? AND paid_through <= ?")
+            binds += [.text("\(month)-01"), .text("\(month)-31")]
         }
         let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
         binds += [.integer(Int64(limit)), .integer(Int64(offset))]

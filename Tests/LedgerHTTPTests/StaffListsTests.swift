@@ -61,6 +61,12 @@ struct StaffListsTests {
             let csv = try await client.execute(uri: "/api/v1/payments?format=csv&month=2026-03", method: .get, headers: staff)
             #expect(csv.text.hasPrefix("payment,method,purpose,state,amount,currency,profile,date\r\n"))
             #expect(csv.text.contains(",offline,listing,counted,125.00,EUR,ada-1,2026-03-02\r\n"), "\(csv.text)")
+            // Listings by the calendar month their paid time ends in.
+            let expiring = try await list("/api/v1/listings?expiringInMonth=2027-03")
+            #expect(expiring.map { $0["profileId"] as? String } == ["ada-1"], "paid 2026-03-02 for a year: \(expiring)")
+            #expect(try await list("/api/v1/listings?expiringInMonth=2027-04").isEmpty)
+            #expect(try await client.execute(uri: "/api/v1/listings?expiringInMonth=2027-3", method: .get, headers: staff).status == .badRequest)
+
             for bad in ["method=cash", "state=lost", "month=2026-13", "month=26-01", "format=xml"] {
                 #expect(try await client.execute(uri: "/api/v1/payments?\(bad)", method: .get, headers: staff).status == .badRequest, "\(bad)")
             }

@@ -122,8 +122,17 @@ struct ProfileRoutes {
                 guard let days = Int(text), (0...3_650).contains(days) else { throw Problem.badRequest("expiringWithinDays must be 0 to 3650") }
                 return days
             }
+            let month = try request.uri.queryParameters["expiringInMonth"].map { text -> String in
+                let month = String(text)
+                guard month.utf8.count == 7, LocalDate(iso: month + "-01").map(LedgerBounds.contains) == true else {
+                    throw Problem.badRequest("expiringInMonth must be a month like 2027-01, not '\(month.prefix(40))'")
+                }
+                return month
+            }
             let (limit, offset) = try pageParameters(request, pageSizeMax: ListingQueries.pageSizeMax)
-            return try JSONResponse(try await runtime.listings.list(status: status, expiringWithinDays: within, limit: limit, offset: offset))
+            return try JSONResponse(try await runtime.listings.list(
+                status: status, expiringWithinDays: within, expiringInMonth: month, limit: limit, offset: offset
+            ))
         }
     }
 
