@@ -153,7 +153,7 @@ public struct LedgerRuntime: Sendable {
             booksProjection: booksProjection,
             books: BooksQueries(store: store, projection: booksProjection),
             receipts: ReceiptService(payments: payments),
-            lists: StaffLists(store: store, payments: PaymentListProjection(), profiles: ProfileSearchProjection()),
+            lists: StaffLists(store: store, payments: PaymentListProjection(), profiles: ProfileSearchProjection(), history: ListingHistoryProjection()),
             directoryEndpoints: directoryEndpoints,
             directoryPublisher: DirectoryPublisher(
                 store: store, client: WebhookDeliveryClient(httpClient: httpClient, requestTimeoutSeconds: configuration.directoryTimeoutSeconds),
@@ -172,6 +172,7 @@ public struct LedgerRuntime: Sendable {
             ProjectionRunner(store: store, projection: listingProjection), ProjectionRunner(store: store, projection: paymentExceptions),
             ProjectionRunner(store: store, projection: bankIndex), ProjectionRunner(store: store, projection: booksProjection),
             ProjectionRunner(store: store, projection: lists.payments), ProjectionRunner(store: store, projection: lists.profiles),
+            ProjectionRunner(store: store, projection: lists.history),
         ]
     }
 

@@ -112,17 +112,78 @@ public struct ProfileSearchProjection: Projection {
     }
 }
 
+/// The `listing_changes` read model: every visibility change published for a profile, with when.
+public struct ListingHistoryProjection: Projection {
+    public let name = "listing-history"
+
+    public init() {}
+
+    public func reset(_ connection: any ReadModelConnection) async throws {
+        try await connection.execute("DELETE FROM listing_changes")
+    }
+
+    public func apply(_ events: [RecordedEvent], _ connection: any ReadModelConnection) async throws {
+        var rows: [[SQLValue]] = []
+        for recorded in events where recorded.type == ListingVisibilityChanged.typeName && recorded.stream.hasPrefix("profile-") {
+            guard case .visibilityChanged(let change)? = try ProfileEvent.decode(typeName: recorded.type, data: recorded.data) else { continue }
+            rows.append([
+                .text(String(recorded.stream.dropFirst("profile-".count))), .integer(recorded.version), .integer(ListingProjection.micros(change.occurredAt)),
+                .bool(change.visible),
+            ])
+        }
+        try await BulkUpsert(
+            table: "listing_changes", columns: ["profile_id", "version", "occurred_at_micros", "visible"], onConflict: "ON CONFLICT (profile_id, version) DO NOTHING"
+        ).write(rows, connection)
+    }
+}
+
 /// Lists and searches for staff, each first taking in what the log holds.
 public struct StaffLists: Sendable {
     public let store: any EventStore
     public let payments: PaymentListProjection
     public let profiles: ProfileSearchProjection
+    public let history: ListingHistoryProjection
     public static let pageSizeMax = 500
+    /// The most months one report of listed profiles covers.
+    public static let monthsPerReportMax = 120
 
-    public init(store: any EventStore, payments: PaymentListProjection, profiles: ProfileSearchProjection) {
+    public init(store: any EventStore, payments: PaymentListProjection, profiles: ProfileSearchProjection, history: ListingHistoryProjection) {
         self.store = store
         self.payments = payments
         self.profiles = profiles
+        self.history = history
+    }
+
+    /// How many profiles the directory listed at the end of one month.
+    public struct ListedMonth: Sendable, Hashable, Codable {
+        /// `YYYY-MM`.
+        public var month: String
+        public var listed: Int
+    }
+
+    /// Profiles listed at the end of each month from `first` through `last` (the first days of those months),
+    /// as the directory was told: each profile's last visibility change before the month ended.
+    public func listedPerMonth(from first: LocalDate, through last: LocalDate, calendar: OrganisationCalendar) async throws -> [ListedMonth] {
+        _ = try await ProjectionRunner(store: store, projection: history).catchUp()
+        var months: [ListedMonth] = []
+        var month = first
+        while month <= last, months.count < Self.monthsPerReportMax {
+            let end = ListingProjection.micros(calendar.startOfDay(month.addingMonths(1)))
+            let count = try await store.withReadModelConnection { connection in
+                try await connection.query(
+                    """
+                    SELECT COUNT(*) FROM (
+                        SELECT visible, ROW_NUMBER() OVER (PARTITION BY profile_id ORDER BY version DESC) AS latest
+                        FROM listing_changes WHERE occurred_at_micros < ?
+                    ) AS changes WHERE latest = 1 AND visible = 1
+                    """,
+                    [.integer(end)]
+                ).first?.integer(0) ?? 0
+            }
+            months.append(ListedMonth(month: String(month.description.prefix(7)), listed: Int(count)))
+            month = month.addingMonths(1)
+        }
+        return months
     }
 
     public struct PaymentRow: Sendable, Hashable, Codable {

@@ -21,11 +21,11 @@ struct BooksTests {
             // Card (paid and refunded), PayPal, and a first statement (opening 1,000.00) the day before yesterday:
             // one transfer matched, one short (accepted), one without a reference (allocated).
             try await RebuildEqualsLiveTests.liveHistory(runtime: runtime, card: card, payPal: payPal, today: today.addingDays(-1))
-            try await Self.laterStatementsAndChecks(runtime: runtime, today: today)
+            try await Self.laterStatementsAndChecks(runtime: runtime, payPal: payPal, today: today)
         }
     }
 
-    static func laterStatementsAndChecks(runtime: LedgerRuntime, today: LocalDate) async throws {
+    static func laterStatementsAndChecks(runtime: LedgerRuntime, payPal: PayPalStandIn, today: LocalDate) async throws {
         let staffKey = try await runtime.apiKeys.create(name: "Accountant", role: .staff).key
         let websiteKey = try await runtime.apiKeys.create(name: "Website for books", role: .website).key
         try await buildApplication(runtime: runtime).test(.live) { client in
@@ -48,6 +48,14 @@ struct BooksTests {
                 let imported = try await client.execute(uri: "/api/v1/bank-statements", method: .post, headers: staff, body: ByteBuffer(string: xml))
                 #expect(imported.status == .created, "\(imported.text)")
             }
+            // The PayPal payer disputes the payment and wins: a chargeback.
+            let paypalList = try await client.execute(uri: "/api/v1/payments?method=paypal", method: .get, headers: staff)
+            let paypalPayments = try JSONSerialization.jsonObject(with: Data(paypalList.text.utf8)) as? [[String: Any]] ?? []
+            let captureID = try #require((paypalPayments.first?["paymentId"] as? String)?.dropFirst("paypal-".count).description)
+            for event in [payPal.disputeCreatedEvent(captureID: captureID), payPal.disputeResolvedEvent(captureID: captureID, outcome: "RESOLVED_BUYER_FAVOUR")] {
+                let answer = try await payPal.deliver(event, to: "http://127.0.0.1:\(client.port ?? 0)/webhooks/paypal", webhookID: "WH-REBUILD")
+                #expect(answer.status == 200, "\(answer.body)")
+            }
 
             // The trial balance: balanced, and the bank account holds the last statement's closing balance.
             let trial = try await client.execute(uri: "/api/v1/books/trial-balance?date=\(today)", method: .get, headers: staff)
@@ -62,7 +70,8 @@ struct BooksTests {
             #expect(balances["Income:Refunds"] == "125.00", "the card refund")
             #expect(balances["Income:Returns"] == "125.00", "the returned transfer")
             #expect(balances["Expenses:Bank:Outgoing"] == "12.50")
-            #expect(balances["Assets:Clearing:PayPal"] == "120.29", "125.00 captured, of which PayPal kept its fee")
+            #expect(balances["Assets:Clearing:PayPal"] == "-4.71", "125.00 captured, PayPal kept its fee, then took the 125.00 back")
+            #expect(balances["Income:Chargebacks"] == "125.00", "the PayPal dispute the payer won")
             #expect(balances["Expenses:PaymentFees"] == "4.71", "PayPal's fee as its capture reported it (3.49 % + 0.35)")
             #expect((balances["Assets:Clearing:Card"] ?? "0.00") == "0.00", "paid and refunded")
             #expect((balances["Liabilities:UnidentifiedReceipts"] ?? "0.00") == "0.00", "every held payment was resolved")
@@ -74,7 +83,7 @@ struct BooksTests {
             let reportedNet = incomeRows.reduce(Int64(0)) { $0 + (($1["netMinorUnits"] as? NSNumber)?.int64Value ?? 0) }
             let booksIncome = ((trial.json["accounts"] as? [[String: Any]]) ?? []).filter { ($0["account"] as? String)?.hasPrefix("Income:") == true }
                 .reduce(Int64(0)) { $0 - (($1["minorUnits"] as? NSNumber)?.int64Value ?? 0) }
-            #expect(reportedNet == booksIncome && booksIncome == 48_500, "735.00 contributions − 125.00 refunded − 125.00 returned: \(income.text)")
+            #expect(reportedNet == booksIncome && booksIncome == 36_000, "735.00 contributions − 125.00 refunded, returned and charged back each: \(income.text)")
             let card = incomeRows.first { $0["method"] as? String == "card" }
             #expect(card?["contributions"] as? String == "125.00" && card?["refunds"] as? String == "-125.00" && card?["net"] as? String == "0.00", "\(income.text)")
             let incomeCSV = try await client.execute(uri: "/api/v1/reports/income?format=csv&to=\(today)", method: .get, headers: staff)

@@ -42,7 +42,8 @@ struct StaffListsTests {
             #expect(try await list("/api/v1/profiles?search=nobody").isEmpty)
             #expect(try await client.execute(uri: "/api/v1/profiles", method: .get, headers: staff).status == .badRequest)
 
-            // Payments: two offline (a contribution, a donation) and a held transfer.
+            // Payments: two offline (a contribution by certified ada-1, a donation) and a held transfer.
+            #expect(try await post("/api/v1/profiles/ada-1/certification", ["action": "grant", "reason": "assessed"]).status == .ok)
             #expect(try await post("/api/v1/profiles/ada-1/offline-payments", ["amount": "125.00", "date": "2026-03-02", "purpose": "listing"]).status == .created)
             #expect(try await post("/api/v1/profiles/ben-2/offline-payments", ["amount": "30.00", "date": "2026-04-10", "purpose": "donation"]).status == .created)
             let xml = CamtStatementBuilder(statements: [.init(id: "SL-1", iban: "NL91ABNA0417164300", entries: [
@@ -66,6 +67,16 @@ struct StaffListsTests {
             #expect(expiring.map { $0["profileId"] as? String } == ["ada-1"], "paid 2026-03-02 for a year: \(expiring)")
             #expect(try await list("/api/v1/listings?expiringInMonth=2027-04").isEmpty)
             #expect(try await client.execute(uri: "/api/v1/listings?expiringInMonth=2027-3", method: .get, headers: staff).status == .badRequest)
+
+            // Profiles listed at the end of each month, as the directory was told (everything here was recorded this month).
+            let now = runtime.profiles.policy.calendar.date(at: runtime.now())
+            let thisMonth = String(now.description.prefix(7))
+            let lastMonth = String(now.addingMonths(-1).description.prefix(7))
+            let listed = try await list("/api/v1/reports/listed?from=\(lastMonth)&to=\(thisMonth)")
+            #expect(listed.map { "\($0["month"] ?? "") \($0["listed"] ?? "")" } == ["\(lastMonth) 0", "\(thisMonth) 1"], "\(listed)")
+            #expect(try await list("/api/v1/reports/listed").count == 24)
+            let nextMonth = String(now.addingMonths(1).description.prefix(7))
+            #expect(try await client.execute(uri: "/api/v1/reports/listed?to=\(nextMonth)", method: .get, headers: staff).status == .unprocessableContent)
 
             for bad in ["method=cash", "state=lost", "month=2026-13", "month=26-01", "format=xml"] {
                 #expect(try await client.execute(uri: "/api/v1/payments?\(bad)", method: .get, headers: staff).status == .badRequest, "\(bad)")

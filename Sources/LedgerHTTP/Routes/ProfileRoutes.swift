@@ -108,6 +108,29 @@ struct ProfileRoutes {
             let (limit, _) = try pageParameters(request, pageSizeMax: StaffLists.pageSizeMax)
             return try JSONResponse(try await runtime.lists.searchProfiles(text, limit: limit))
         }
+        group.get("reports/listed") { request, _ in
+            let calendar = runtime.profiles.policy.calendar
+            let today = calendar.date(at: runtime.now())
+            let thisMonth = LocalDate(year: today.year, month: today.month, day: 1) ?? today
+            func month(_ field: String) throws -> LocalDate? {
+                guard let text = request.uri.queryParameters[Substring(field)].map(String.init) else { return nil }
+                guard text.utf8.count == 7, let first = LocalDate(iso: text + "-01"), LedgerBounds.contains(first) else {
+                    throw Problem.badRequest("\(field) must be a month like 2026-01, not '\(text.prefix(40))'")
+                }
+                return first
+            }
+            let last = try month("to") ?? thisMonth
+            let first = try month("from") ?? last.addingMonths(-23)
+            guard first <= last, last <= thisMonth else {
+                throw Problem(.unprocessableContent, "invalid-date-range", title: "Unprocessable Content",
+                              detail: "from must not be after to, and to not after this month (\(String(thisMonth.description.prefix(7))))")
+            }
+            guard first.addingMonths(StaffLists.monthsPerReportMax) > last else {
+                throw Problem(.unprocessableContent, "invalid-date-range", title: "Unprocessable Content",
+                              detail: "a report covers at most \(StaffLists.monthsPerReportMax) months")
+            }
+            return try JSONResponse(try await runtime.lists.listedPerMonth(from: first, through: last, calendar: calendar))
+        }
         group.get("profiles/:profileId/timeline") { _, context in
             let loaded = try await runtime.profiles.load(try profileID(context))
             guard loaded.state.isRegistered else { throw DomainError.profileNotFound(try profileID(context).rawValue) }
