@@ -32,14 +32,18 @@ struct BooksTests {
             let staff = bearer(staffKey)
             typealias T = CamtStatementBuilder.Transaction
             let reference = CreditorReference.forProfile(try ProfileID("r-6")).electronic
-            // Yesterday: bank charges out, and r-6 pays by transfer. Today: the bank returns r-6's transfer.
+            // Yesterday: bank charges out, r-6 pays by transfer, and r-3 donates 25.00 with its donation reference.
+            // Today: the bank returns r-6's transfer.
             let second = CamtStatementBuilder(statements: [.init(id: "BOOKS-2", iban: "NL91ABNA0417164300", openingCents: 136_000, entries: [
                 .init(credit: false, date: today.addingDays(-1).description, bankReference: "BK-CHARGES", transactions: [T(amount: "12.50", payerName: "Bank", text: "account fee")]),
                 .init(date: today.addingDays(-1).description, bankReference: "BK-R6", transactions: [
                     T(amount: "125.00", endToEndID: "E2E-R6", payerName: "Six", payerIBAN: "DE89370400440532013000", structuredReference: reference),
                 ]),
+                .init(date: today.addingDays(-1).description, bankReference: "BK-GIFT", transactions: [
+                    T(amount: "25.00", payerName: "Three", structuredReference: CreditorReference.forDonation(by: try ProfileID("r-3")).electronic),
+                ]),
             ])]).xml
-            let third = CamtStatementBuilder(statements: [.init(id: "BOOKS-3", iban: "NL91ABNA0417164300", openingCents: 147_250, entries: [
+            let third = CamtStatementBuilder(statements: [.init(id: "BOOKS-3", iban: "NL91ABNA0417164300", openingCents: 149_750, entries: [
                 .init(credit: false, date: today.description, bankReference: "BK-R6-RETURN", transactions: [
                     T(amount: "125.00", endToEndID: "E2E-R6", payerName: "Six", returnReason: "AC04"),
                 ]),
@@ -56,6 +60,19 @@ struct BooksTests {
                 let answer = try await payPal.deliver(event, to: "http://127.0.0.1:\(client.port ?? 0)/webhooks/paypal", webhookID: "WH-REBUILD")
                 #expect(answer.status == 200, "\(answer.body)")
             }
+            // Corrections: an offline payment entered by mistake is voided; r-3's transfer is moved to r-2.
+            var json = staff
+            json[.contentType] = "application/json"
+            func post(_ uri: String, _ object: [String: Any]) async throws -> TestResponse {
+                try await client.execute(uri: uri, method: .post, headers: json, body: ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: object)))
+            }
+            let offline = try await post("/api/v1/profiles/r-1/offline-payments", ["amount": "125.00", "date": today.description, "purpose": "listing"])
+            let offlineID = try #require(offline.headers[.location]?.split(separator: "/").last.map(String.init), "\(offline.text)")
+            #expect(try await post("/api/v1/payments/\(offlineID)/void", ["reason": "entered by mistake"]).status == .ok)
+            let bankList = try await client.execute(uri: "/api/v1/payments?method=bank&purpose=listing", method: .get, headers: staff)
+            let r3 = try #require((try JSONSerialization.jsonObject(with: Data(bankList.text.utf8)) as? [[String: Any]] ?? []).first { $0["profileId"] as? String == "r-3" })
+            let moved = try await post("/api/v1/payments/\(r3["paymentId"] as? String ?? "")/reassign", ["fromProfileId": "r-3", "toProfileId": "r-2", "reason": "paid for a colleague"])
+            #expect(moved.status == .ok, "\(moved.text)")
 
             // The trial balance: balanced, and the bank account holds the last statement's closing balance.
             let trial = try await client.execute(uri: "/api/v1/books/trial-balance?date=\(today)", method: .get, headers: staff)
@@ -64,7 +81,9 @@ struct BooksTests {
             let balances = Dictionary(
                 ((trial.json["accounts"] as? [[String: Any]]) ?? []).map { ($0["account"] as? String ?? "", $0["balance"] as? String ?? "") }
             ) { first, _ in first }
-            #expect(balances["Assets:Bank"] == "1347.50", "1,000.00 opening + 360.00 + 125.00 in, 12.50 + 125.00 out: \(trial.text)")
+            #expect(balances["Assets:Bank"] == "1372.50", "1,000.00 opening + 360.00 + 125.00 + 25.00 in, 12.50 + 125.00 out: \(trial.text)")
+            #expect(balances["Income:Donations"] == "-25.00", "the donation by its own reference")
+            #expect((balances["Assets:Offline"] ?? "0.00") == "0.00", "recorded and voided")
             #expect(balances["Equity:OpeningBalances"] == "-1000.00")
             #expect(balances["Income:ListingContributions"] == "-735.00", "six contributions, one of them 110.00 accepted short: \(trial.text)")
             #expect(balances["Income:Refunds"] == "125.00", "the card refund")
@@ -83,7 +102,7 @@ struct BooksTests {
             let reportedNet = incomeRows.reduce(Int64(0)) { $0 + (($1["netMinorUnits"] as? NSNumber)?.int64Value ?? 0) }
             let booksIncome = ((trial.json["accounts"] as? [[String: Any]]) ?? []).filter { ($0["account"] as? String)?.hasPrefix("Income:") == true }
                 .reduce(Int64(0)) { $0 - (($1["minorUnits"] as? NSNumber)?.int64Value ?? 0) }
-            #expect(reportedNet == booksIncome && booksIncome == 36_000, "735.00 contributions − 125.00 refunded, returned and charged back each: \(income.text)")
+            #expect(reportedNet == booksIncome && booksIncome == 38_500, "735.00 contributions + 25.00 donated − 125.00 refunded, returned and charged back each: \(income.text)")
             let card = incomeRows.first { $0["method"] as? String == "card" }
             #expect(card?["contributions"] as? String == "125.00" && card?["refunds"] as? String == "-125.00" && card?["net"] as? String == "0.00", "\(income.text)")
             let incomeCSV = try await client.execute(uri: "/api/v1/reports/income?format=csv&to=\(today)", method: .get, headers: staff)
@@ -92,7 +111,7 @@ struct BooksTests {
 
             // The day before the last statement, the books held the second statement's closing balance.
             let earlier = try await client.execute(uri: "/api/v1/books/trial-balance?date=\(today.addingDays(-1))", method: .get, headers: staff)
-            #expect(earlier.text.contains("\"account\":\"Assets:Bank\",\"balance\":\"1472.50\""), "\(earlier.text)")
+            #expect(earlier.text.contains("\"account\":\"Assets:Bank\",\"balance\":\"1497.50\""), "\(earlier.text)")
 
             // Beancount, the whole history and a range that starts later (balances brought forward): bean-check
             // accepts both, including the statements' closing balances as balance checks.
@@ -100,13 +119,13 @@ struct BooksTests {
                 let exported = try await client.execute(uri: "/api/v1/books/journal?\(query)", method: .get, headers: staff)
                 #expect(exported.status == .ok)
                 #expect(exported.headers[.contentType]?.hasPrefix("text/plain") == true)
-                #expect(exported.text.contains(" balance Assets:Bank  1347.50 EUR"), "\(exported.text)")
+                #expect(exported.text.contains(" balance Assets:Bank  1372.50 EUR"), "\(exported.text)")
                 let checked = try beanCheck(exported.text)
                 #expect(checked.status == 0, "bean-check refused the export (\(query)): \(checked.output)\n\(exported.text)")
             }
             // A closing balance one euro off makes bean-check fail (it allows a cent): the check above can fail.
             let full = try await client.execute(uri: "/api/v1/books/journal?format=beancount", method: .get, headers: staff).text
-            let tampered = full.replacingOccurrences(of: " balance Assets:Bank  1347.50 EUR", with: " balance Assets:Bank  1348.50 EUR")
+            let tampered = full.replacingOccurrences(of: " balance Assets:Bank  1372.50 EUR", with: " balance Assets:Bank  1373.50 EUR")
             #expect(try beanCheck(tampered).status != 0)
 
             // CSV: one row per line, each entry summing to zero.
