@@ -260,7 +260,7 @@ struct HostileInputTests {
         try await World.run(backend) { world in
             let delete = try await world.client.execute(uri: "/api/v1/profiles", method: .delete, headers: world.staff)
             #expect(delete.status == .methodNotAllowed)
-            #expect(delete.headers[.allow] == "POST")
+            #expect(delete.headers[.allow] == "GET, POST", "a search (GET) and a registration (POST)")
             #expect(delete.headers[.contentType] == "application/problem+json")
             let put = try await world.client.execute(uri: "/api/v1/profiles/ada-1/listing", method: .put, headers: world.staff)
             #expect(put.status == .methodNotAllowed && put.headers[.allow] == "GET")
