@@ -93,7 +93,7 @@ public struct BookPosting: Sendable, Hashable, Codable {
     }
 }
 
-/// One payment as the books see it: the payment's state, and what has been posted for it so far.
+/// One payment as the books see it: the payment's state, from which what is posted for it follows (``target``).
 ///
 /// Every change of the payment is booked as the difference between where its money should stand now and what
 /// was posted before: receiving it debits the account it arrived in; a refund, chargeback or return credits
@@ -103,8 +103,6 @@ public struct PaymentBooks: Sendable, Hashable, Codable {
     public var payment = PaymentState()
     /// The largest amount reported for each dispute.
     public var disputeMinorUnits: [String: Int64] = [:]
-    /// What has been posted for the payment, by account.
-    public var posted: [BookAccount: Int64] = [:]
 
     public init() {}
 
@@ -186,17 +184,16 @@ public struct PaymentBooks: Sendable, Hashable, Codable {
         return max(0, total - refunded - min(takenByDisputes, total - refunded))
     }
 
-    /// The postings that bring what was posted to ``target``, and records them as posted. Empty when nothing
-    /// changed; otherwise they sum to zero.
-    public mutating func postChanges() -> [BookPosting] {
+    /// The postings that bring `before` (an earlier ``target``) to ``target``. Empty when nothing changed;
+    /// otherwise they sum to zero.
+    public func postings(since before: [BookAccount: Int64]) -> [BookPosting] {
         guard let currency = payment.received?.amount.currency else { return [] }
         let target = self.target
         var postings: [BookPosting] = []
-        for account in Set(target.keys).union(posted.keys).sorted() {
-            let change = (target[account] ?? 0) - (posted[account] ?? 0)
+        for account in Set(target.keys).union(before.keys).sorted() {
+            let change = (target[account] ?? 0) - (before[account] ?? 0)
             if change != 0 { postings.append(BookPosting(account: account, minorUnits: change, currency: currency)) }
         }
-        posted = target
         return postings
     }
 }

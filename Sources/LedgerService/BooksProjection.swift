@@ -101,16 +101,15 @@ public struct BooksProjection: Projection {
                 if let entry = state.entry, entry.recordedAtMicros == OpenEntry.micros(first.recordedAt) {
                     if !journal.holds(entry.entryID) { continued.insert(entry.entryID) }
                 } else {
-                    state.entry = OpenEntry(first, postedBefore: state.books.posted)
+                    state.entry = OpenEntry(first, postedBefore: state.books.target)
                 }
                 state.books.evolve(event)
-                _ = state.books.postChanges()
                 guard var entry = state.entry else { continue }
                 entry.narration.append(contentsOf: Self.narration(event, recorded: first, books: state.books))
                 if case .received = event { entry.holdsReceipt = true }
                 let received = state.books.payment.received
                 let date = entry.holdsReceipt ? received?.effectiveDate.description : calendar.date(at: first.recordedAt).description
-                let lines = state.books.posted.merging(entry.postedBefore.mapValues { -$0 }) { $0 + $1 }.filter { $0.value != 0 }
+                let lines = Dictionary(state.books.postings(since: entry.postedBefore).map { ($0.account, $0.minorUnits) }) { $0 + $1 }
                 // The bank postings by day, until the opening balance is booked: this entry's earlier lines out, its new lines in.
                 if let currency = received?.amount.currency {
                     if let old = entry.lines[.bank], let day = entry.date { opening.note(-old, currency, on: day) }

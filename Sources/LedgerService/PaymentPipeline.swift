@@ -161,7 +161,8 @@ public struct PaymentPipeline: Sendable {
     }
 
     /// A payment's stream, folded. The version counts events of types this build does not know too.
-    public func loadPayment(_ paymentID: PaymentID) async throws -> PaymentState {
+    /// `each` sees every recorded event as it is folded (the payment view keeps who caused each).
+    public func loadPayment(_ paymentID: PaymentID, each: (RecordedEvent) -> Void = { _ in }) async throws -> PaymentState {
         let batchSize = min(1_000, store.limits.readBatchMax)
         var state = PaymentState()
         var version: Int64 = 0
@@ -171,6 +172,7 @@ public struct PaymentPipeline: Sendable {
                 if let event = try PaymentEvent.decode(typeName: recorded.type, data: recorded.data) {
                     state.evolve(event)
                 }
+                each(recorded)
                 version = recorded.version
             }
             guard batch.count == batchSize else { break }

@@ -108,7 +108,9 @@ public struct PaymentView: Sendable, Encodable {
 extension PaymentPipeline {
     /// The payment as staff see it, with what it does to its profile's listing; nil when no such payment exists.
     public func view(_ paymentID: PaymentID) async throws -> PaymentView? {
-        let payment = try await loadPayment(paymentID)
+        // One read of the stream: the state, and who caused each event.
+        var steps: [PaymentView.RecordedStep] = []
+        let payment = try await loadPayment(paymentID) { steps.append(PaymentView.RecordedStep(type: $0.type, at: $0.recordedAt, by: $0.metadata.actor)) }
         guard payment.version > 0 else { return nil }
         var allocation: String?
         if let profileID = payment.received?.profileID {
@@ -126,9 +128,6 @@ extension PaymentPipeline {
                 profileId: profileID.rawValue, amount: record.event.amount.decimalString, state: record.isActiveNow ? "active" : "reversed",
                 reversedAs: record.reversedAs?.rawValue
             ))
-        }
-        let steps = try await store.readStream(paymentID.streamName, fromVersion: 1, limit: min(1_000, store.limits.readBatchMax)).map {
-            PaymentView.RecordedStep(type: $0.type, at: $0.recordedAt, by: $0.metadata.actor)
         }
         return PaymentView(paymentID, payment, allocation: allocation, allocations: allocations, history: steps)
     }

@@ -18,8 +18,9 @@ struct BooksRuleTests {
     func post(_ events: [PaymentEvent]) -> [[BookAccount: Int64]] {
         var books = PaymentBooks()
         return events.map { event in
+            let before = books.target
             books.evolve(event)
-            let postings = books.postChanges()
+            let postings = books.postings(since: before)
             #expect(postings.reduce(Int64(0)) { $0 + $1.minorUnits } == 0, "an entry must balance: \(postings)")
             return Dictionary(postings.map { ($0.account, $0.minorUnits) }) { $0 + $1 }
         }

@@ -95,9 +95,7 @@ struct PaymentRoutes {
             let method = try parsed("method", { PaymentMethod(rawValue: $0) }, "card, paypal, bank or offline")
             let purpose = try parsed("purpose", { PaymentPurpose(rawValue: $0) }, "listing or donation")
             let state = try parsed("state", { PaymentListState(rawValue: $0) }, PaymentListState.allCases.map(\.rawValue).joined(separator: ", "))
-            let month = try parsed("month", { text in
-                text.utf8.count == 7 && LocalDate(iso: text + "-01").map(LedgerBounds.contains) == true ? text : nil
-            }, "a month like 2026-01")
+            let month = try queryMonth(request, "month")?.monthText
             let format = request.uri.queryParameters["format"].map(String.init) ?? "json"
             guard format == "json" || format == "csv" else { throw Problem.badRequest("format must be json or csv, not '\(format.prefix(40))'") }
             let (limit, offset) = try pageParameters(request, pageSizeMax: StaffLists.pageSizeMax)

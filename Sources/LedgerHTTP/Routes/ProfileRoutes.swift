@@ -112,18 +112,11 @@ struct ProfileRoutes {
             let calendar = runtime.profiles.policy.calendar
             let today = calendar.date(at: runtime.now())
             let thisMonth = LocalDate(year: today.year, month: today.month, day: 1) ?? today
-            func month(_ field: String) throws -> LocalDate? {
-                guard let text = request.uri.queryParameters[Substring(field)].map(String.init) else { return nil }
-                guard text.utf8.count == 7, let first = LocalDate(iso: text + "-01"), LedgerBounds.contains(first) else {
-                    throw Problem.badRequest("\(field) must be a month like 2026-01, not '\(text.prefix(40))'")
-                }
-                return first
-            }
-            let last = try month("to") ?? thisMonth
-            let first = try month("from") ?? last.addingMonths(-23)
+            let last = try queryMonth(request, "to") ?? thisMonth
+            let first = try queryMonth(request, "from") ?? last.addingMonths(-23)
             guard first <= last, last <= thisMonth else {
                 throw Problem(.unprocessableContent, "invalid-date-range", title: "Unprocessable Content",
-                              detail: "from must not be after to, and to not after this month (\(String(thisMonth.description.prefix(7))))")
+                              detail: "from must not be after to, and to not after this month (\(thisMonth.monthText))")
             }
             guard first.addingMonths(StaffLists.monthsPerReportMax) > last else {
                 throw Problem(.unprocessableContent, "invalid-date-range", title: "Unprocessable Content",
@@ -145,13 +138,7 @@ struct ProfileRoutes {
                 guard let days = Int(text), (0...3_650).contains(days) else { throw Problem.badRequest("expiringWithinDays must be 0 to 3650") }
                 return days
             }
-            let month = try request.uri.queryParameters["expiringInMonth"].map { text -> String in
-                let month = String(text)
-                guard month.utf8.count == 7, LocalDate(iso: month + "-01").map(LedgerBounds.contains) == true else {
-                    throw Problem.badRequest("expiringInMonth must be a month like 2027-01, not '\(month.prefix(40))'")
-                }
-                return month
-            }
+            let month = try queryMonth(request, "expiringInMonth")?.monthText
             let (limit, offset) = try pageParameters(request, pageSizeMax: ListingQueries.pageSizeMax)
             return try JSONResponse(try await runtime.listings.list(
                 status: status, expiringWithinDays: within, expiringInMonth: month, limit: limit, offset: offset

@@ -88,3 +88,18 @@ func instant(_ text: String, field: String) throws -> Date {
     }
     throw Problem.badRequest("\(field) '\(text.prefix(40))' is not an instant like 2026-01-31T12:00:00Z between \(LedgerBounds.earliestDate) and \(LedgerBounds.latestDate)")
 }
+
+/// A calendar month from the query (`2026-01`), within ``LedgerBounds``, as its first day; nil when absent,
+/// 400 when it is not a month.
+func queryMonth(_ request: Request, _ field: String) throws -> LocalDate? {
+    guard let text = request.uri.queryParameters[Substring(field)].map(String.init) else { return nil }
+    guard text.utf8.count == 7, let first = LocalDate(iso: text + "-01"), LedgerBounds.contains(first) else {
+        throw Problem.badRequest("\(field) must be a month like 2026-01, not '\(text.prefix(40))'")
+    }
+    return first
+}
+
+extension LocalDate {
+    /// `YYYY-MM`.
+    var monthText: String { String(description.prefix(7)) }
+}
