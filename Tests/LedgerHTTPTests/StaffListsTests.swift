@@ -33,7 +33,10 @@ struct StaffListsTests {
             #expect(ids(try await list("/api/v1/profiles?search=lovelace")) == ["ada-1"])
             #expect(ids(try await list("/api/v1/profiles?search=OKAFOR%40mediate")) == ["ben-2"])
             #expect(ids(try await list("/api/v1/profiles?search=cy-3")).first == "cy-3")
-            #expect(ids(try await list("/api/v1/profiles?search=100%25")) == ["cy-3"], "a % in the search is a character, not a wildcard")
+            #expect(ids(try await list("/api/v1/profiles?search=100%25")) == ["cy-3"])
+            // % and _ in a search are characters, not wildcards: as wildcards these would match "cy 100%" and "ada-1".
+            #expect(try await list("/api/v1/profiles?search=y%201%250").isEmpty)
+            #expect(try await list("/api/v1/profiles?search=a_1").isEmpty)
             #expect(ids(try await list("/api/v1/profiles?search=example.org")).sorted() == ["ada-1", "cy-3"])
             let spaced = CreditorReference.forProfile(try ProfileID("ben-2")).printed.lowercased().replacingOccurrences(of: " ", with: "%20")
             let byReference = try await list("/api/v1/profiles?search=\(spaced)")
