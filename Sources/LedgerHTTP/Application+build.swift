@@ -14,6 +14,7 @@ public func buildRouter(runtime: LedgerRuntime) -> Router<LedgerRequestContext> 
     router.add(middleware: HTTPMetricsMiddleware(metrics: runtime.metrics))
     let routes = RouteTable()
     router.add(middleware: ProblemMiddleware(routes: routes))
+    router.add(middleware: QueryTextMiddleware())
     // Every route reads its body within the configured limit, except statement uploads, which have the
     // statement parser's file cap.
     let limited = router.group().add(middleware: BodyLimitMiddleware(bodyBytesMax: runtime.configuration.requestBodyBytesMax))

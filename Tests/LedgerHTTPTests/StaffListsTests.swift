@@ -44,6 +44,12 @@ struct StaffListsTests {
             #expect(ids(try await list("/api/v1/profiles?search=\(CreditorReference.forDonation(by: try ProfileID("ada-1")).electronic)")) == ["ada-1"])
             #expect(try await list("/api/v1/profiles?search=nobody").isEmpty)
             #expect(try await client.execute(uri: "/api/v1/profiles", method: .get, headers: staff).status == .badRequest)
+            // A control character in a query is the caller's mistake (400), not a database failure: PostgreSQL
+            // cannot hold a NUL in text at all.
+            for query in ["search=%230%00x", "search=a%0Ab", "search=%C2%85", "search=ok&status=%00"] {
+                let refused = try await client.execute(uri: "/api/v1/profiles?\(query)", method: .get, headers: staff)
+                #expect(refused.status == .badRequest && refused.text.contains("control character"), "\(query): \(refused.text)")
+            }
 
             // Payments: two offline (a contribution by certified ada-1, a donation) and a held transfer.
             #expect(try await post("/api/v1/profiles/ada-1/certification", ["action": "grant", "reason": "assessed"]).status == .ok)
