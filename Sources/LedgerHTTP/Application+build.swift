@@ -55,6 +55,15 @@ public func buildRouter(runtime: LedgerRuntime) -> Router<LedgerRequestContext> 
     ProfileRoutes(runtime: runtime).registerReadRoutes(
         on: api.group().add(middleware: APIKeyMiddleware(apiKeys: runtime.apiKeys, roles: [.staff, .website])).add(middleware: idempotency)
     )
+    // The staff console: people with a session, never API keys.
+    let console = ConsoleRoutes(runtime: runtime)
+    console.registerPublicRoutes(on: limited)
+    console.registerRoutes(on: limited.group("console").add(middleware: ConsoleSessionMiddleware(users: runtime.staffUsers)))
+    console.registerUploadRoutes(
+        on: router.group("console")
+            .add(middleware: BodyLimitMiddleware(bodyBytesMax: max(runtime.configuration.requestBodyBytesMax, runtime.bankImport.fileBytesMax)))
+            .add(middleware: ConsoleSessionMiddleware(users: runtime.staffUsers))
+    )
     routes.load(router.routes.map { (path: $0.path.description, method: $0.method) })
     return router
 }

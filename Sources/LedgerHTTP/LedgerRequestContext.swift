@@ -10,6 +10,10 @@ public struct LedgerRequestContext: RequestContext {
     public var requestID: String = ""
     /// The authenticated API client, on routes that need one.
     public var caller: APICaller?
+    /// The signed-in person, on staff console routes.
+    public var staffSession: StaffSession?
+    /// The console form's fields, read (and its form token checked) by the console's session middleware.
+    var form: [String: String] = [:]
     /// The body limit in force (set by ``BodyLimitMiddleware``), also used when decoding JSON.
     public var bodyBytesMax: Int = 1_048_576
 

@@ -46,15 +46,13 @@ public struct BankIndexProjection: Projection {
 }
 
 extension BankIndexProjection {
-    /// The one profile earlier transfers from `account` paid for, if exactly one.
-    public func suggestedProfile(forAccount account: String) async throws -> ProfileID? {
-        let profiles = try await store.withReadModelConnection { connection in
-            try await connection.query(
+    /// Every profile earlier transfers from `account` paid for.
+    public func profilesPaidFor(account: String) async throws -> Set<ProfileID> {
+        try await store.withReadModelConnection { connection in
+            Set(try await connection.query(
                 "SELECT DISTINCT profile_id FROM bank_payments WHERE payer_account = ? AND profile_id IS NOT NULL", [.text(account)]
-            ).map { try $0.text(0) }
+            ).compactMap { try? ProfileID(try $0.text(0)) })
         }
-        guard profiles.count == 1 else { return nil }
-        return try? ProfileID(profiles[0])
     }
 
     /// The bank payment with this end-to-end id, if exactly one.

@@ -56,9 +56,14 @@ public struct BankStatementImport: Sendable {
         // Credits booked from this file by end-to-end id: a return later in the same file finds them here
         // (the index only knows earlier imports).
         var creditsByEndToEndID: [String: PaymentID] = [:]
+        // Who each payer account paid for earlier in this file: a later line from that account without a
+        // reference is suggested for the same profile (the index only knows earlier imports).
+        var payersInFile: [String: Set<ProfileID>] = [:]
         for (number, line) in lines.enumerated() {
             let key = Self.lineKey(line, account: accounts[line.statementIndex] ?? "", seen: &seen)
-            try await book(line, key: key, references: &references, metadata: metadata, summary: &summary, credits: &creditsByEndToEndID)
+            try await book(
+                line, key: key, references: &references, metadata: metadata, summary: &summary, credits: &creditsByEndToEndID, payers: &payersInFile
+            )
             if (number + 1) % progressEvery == 0 { progress(number + 1, lines.count) }
         }
         // Each statement once its lines are booked: the books check their balance against its closing balance.
@@ -106,7 +111,7 @@ public struct BankStatementImport: Sendable {
 
     private func book(
         _ line: BankStatementLine, key: String, references: inout [String: ProfileID?], metadata: EventMetadata, summary: inout Summary,
-        credits: inout [String: PaymentID]
+        credits: inout [String: PaymentID], payers: inout [String: Set<ProfileID>]
     ) async throws {
         guard line.booked else {
             summary.notBooked += 1
@@ -132,7 +137,7 @@ public struct BankStatementImport: Sendable {
         } else {
             let bankPayment = PaymentID(method: .bank, externalID: key)
             paymentID = bankPayment
-            facts = [try await receivedFact(line, references: &references)]
+            facts = [try await receivedFact(line, references: &references, payers: &payers)]
             if let endToEndID = line.endToEndID { credits[endToEndID] = bankPayment }
         }
         let outcome = try await pipeline.record(entry, paymentID: paymentID, method: .bank, facts: facts, metadata: metadata, also: also)
@@ -156,7 +161,7 @@ public struct BankStatementImport: Sendable {
     ///
     /// Who holds a reference is read from its claim stream (written with the profile's registration), once per
     /// reference and import (`references` keeps what was read).
-    func receivedFact(_ line: BankStatementLine, references: inout [String: ProfileID?]) async throws -> PaymentFact {
+    func receivedFact(_ line: BankStatementLine, references: inout [String: ProfileID?], payers: inout [String: Set<ProfileID>]) async throws -> PaymentFact {
         let text = [line.structuredReference ?? "", line.freeText].joined(separator: " ")
         let found = CreditorReference.find(in: text)
         var owner: ProfileID?
@@ -175,7 +180,10 @@ public struct BankStatementImport: Sendable {
         let account = line.payerIBAN?.electronic ?? line.payerAccount
         var suggestion: ProfileID?
         if purpose == nil, let account {
-            suggestion = try await index.suggestedProfile(forAccount: account)
+            let paidFor = try await index.profilesPaidFor(account: account).union(payers[account] ?? [])
+            suggestion = paidFor.count == 1 ? paidFor.first : nil
+        } else if let account, let owner {
+            payers[account, default: []].insert(owner)
         }
         let note = [line.payerName, account, text.trimmingCharacters(in: .whitespaces)].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: " · ")
         return .received(

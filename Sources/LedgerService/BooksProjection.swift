@@ -70,6 +70,7 @@ public struct BooksProjection: Projection {
 
     public func reset(_ connection: any ReadModelConnection) async throws {
         try await connection.execute("DELETE FROM journal_lines")
+        try await connection.execute("DELETE FROM book_month_totals")
         try await connection.execute("DELETE FROM book_balance_checks")
         try await paymentStates.reset(connection)
     }
@@ -173,10 +174,25 @@ public struct BooksProjection: Projection {
             }
         }
 
+        // The month totals move by what this batch adds, less what the rewritten entries held before.
+        var totals = journal.totals()
         for entryID in continued.sorted() {
+            for row in try await connection.query(
+                "SELECT entry_date, method, currency, account, amount_minor_units FROM journal_lines WHERE entry_id = ?", [.text(entryID)]
+            ) {
+                let key = MonthTotalKey(month: String(try row.text(0).prefix(7)), method: try row.text(1), currency: try row.text(2), account: try row.text(3))
+                totals[key, default: 0] &-= try row.integer(4)
+            }
             try await connection.execute("DELETE FROM journal_lines WHERE entry_id = ?", [.text(entryID)])
         }
         try await journal.write(connection)
+        try await BulkUpsert(
+            table: "book_month_totals", columns: ["month", "method", "currency", "account", "amount_minor_units"],
+            onConflict: "ON CONFLICT (month, method, currency, account) DO UPDATE SET amount_minor_units = book_month_totals.amount_minor_units + excluded.amount_minor_units"
+        ).write(totals.filter { $0.value != 0 }.sorted { $0.key < $1.key }.map { key, amount in
+            [.text(key.month), .text(key.method), .text(key.currency), .text(key.account), .integer(amount)]
+        }, connection)
+        if !totals.isEmpty { try await connection.execute("DELETE FROM book_month_totals WHERE amount_minor_units = 0") }
         try await BulkUpsert(
             table: "book_balance_checks", columns: ["account", "check_date", "amount_minor_units", "currency", "statement_key", "statement_id"],
             onConflict: """
@@ -221,6 +237,16 @@ public struct BooksProjection: Projection {
     }
 
     /// The lines of the entries of one batch, written together; an entry set again replaces its lines.
+    /// A row of `book_month_totals`.
+    struct MonthTotalKey: Hashable, Comparable {
+        var month: String
+        var method: String
+        var currency: String
+        var account: String
+
+        static func < (a: Self, b: Self) -> Bool { (a.month, a.method, a.currency, a.account) < (b.month, b.method, b.currency, b.account) }
+    }
+
     struct Journal {
         private var order: [String] = []
         private var entries: [String: [[SQLValue]]] = [:]
@@ -247,6 +273,19 @@ public struct BooksProjection: Projection {
                     .text(method.rawValue), .optional(profileID), .text(String(narration.prefix(500))),
                 ]
             }
+        }
+
+        /// What the entries add to each month's totals.
+        func totals() -> [MonthTotalKey: Int64] {
+            var totals: [MonthTotalKey: Int64] = [:]
+            for id in order {
+                for line in entries[id] ?? [] {
+                    guard case .text(let date) = line[2], case .text(let account) = line[5], case .integer(let amount) = line[6],
+                          case .text(let currency) = line[7], case .text(let method) = line[9] else { continue }
+                    totals[MonthTotalKey(month: String(date.prefix(7)), method: method, currency: currency, account: account), default: 0] &+= amount
+                }
+            }
+            return totals
         }
 
         func write(_ connection: any ReadModelConnection) async throws {

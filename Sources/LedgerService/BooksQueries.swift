@@ -155,17 +155,48 @@ public struct BooksQueries: Sendable {
     }
 
     /// Income by month and way of paying, for the days `from` through `to`.
+    ///
+    /// Whole months are read from the month totals; a month the range covers only in part is summed from its
+    /// journal lines.
     public func income(from: LocalDate, through to: LocalDate) async throws -> [IncomeRow] {
-        let sums = try await store.withReadModelConnection { connection in
-            try await connection.query(
+        // The first and last whole months in the range, as YYYY-MM.
+        let firstWhole = from.day == 1 ? from : LocalDate(year: from.year, month: from.month, day: 1)?.addingMonths(1) ?? from
+        let afterTo = to.addingDays(1)
+        let lastWholeEnd = afterTo.day == 1 ? afterTo : LocalDate(year: afterTo.year, month: afterTo.month, day: 1) ?? afterTo
+        let wholeMonths = firstWhole < lastWholeEnd
+        let lines = """
+            SELECT substr(entry_date, 1, 7), method, currency, account, CAST(SUM(amount_minor_units) AS BIGINT) FROM journal_lines
+            WHERE entry_date >= ? AND entry_date <= ? AND account >= 'Income:' AND account < 'Income;'
+            GROUP BY substr(entry_date, 1, 7), method, currency, account
+            """
+        var parts: [(String, [SQLValue])] = []
+        if wholeMonths {
+            parts.append((
                 """
-                SELECT substr(entry_date, 1, 7), method, currency, account, CAST(SUM(amount_minor_units) AS BIGINT) FROM journal_lines
-                WHERE entry_date >= ? AND entry_date <= ? AND account LIKE 'Income:%'
-                GROUP BY substr(entry_date, 1, 7), method, currency, account ORDER BY 1, 2, 3, 4
+                SELECT month, method, currency, account, amount_minor_units FROM book_month_totals
+                WHERE month >= ? AND month < ? AND account >= 'Income:' AND account < 'Income;'
                 """,
-                [.text(from.description), .text(to.description)]
-            ).map { (month: try $0.text(0), method: try $0.text(1), currency: try $0.text(2), account: try $0.text(3), minor: try $0.integer(4)) }
+                [.text(String(firstWhole.description.prefix(7))), .text(String(lastWholeEnd.description.prefix(7)))]
+            ))
+            if from < firstWhole { parts.append((lines, [.text(from.description), .text(firstWhole.addingDays(-1).description)])) }
+            if lastWholeEnd <= to { parts.append((lines, [.text(lastWholeEnd.description), .text(to.description)])) }
+        } else {
+            parts.append((lines, [.text(from.description), .text(to.description)]))
         }
+        let queries = parts
+        let found = try await store.withReadModelConnection { connection in
+            var found: [(BooksProjection.MonthTotalKey, Int64)] = []
+            for (sql, binds) in queries {
+                for row in try await connection.query(sql, binds) {
+                    let key = BooksProjection.MonthTotalKey(month: try row.text(0), method: try row.text(1), currency: try row.text(2), account: try row.text(3))
+                    found.append((key, try row.integer(4)))
+                }
+            }
+            return found
+        }
+        var summed: [BooksProjection.MonthTotalKey: Int64] = [:]
+        for (key, amount) in found { summed[key, default: 0] &+= amount }
+        let sums = summed.sorted { $0.key < $1.key }.map { (month: $0.key.month, method: $0.key.method, currency: $0.key.currency, account: $0.key.account, minor: $0.value) }
         var rows: [IncomeRow] = []
         var index = sums.startIndex
         while index < sums.endIndex {

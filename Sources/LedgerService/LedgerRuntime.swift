@@ -15,6 +15,8 @@ public struct LedgerRuntime: Sendable {
     public let configuration: LedgerConfiguration
     public let store: any EventStore
     public let apiKeys: APIKeyStore
+    /// People who sign in to the staff console.
+    public let staffUsers: StaffUsers
     public let metrics: LedgerMetrics
     public let logger: Logger
     /// The clock every decision uses; tests pass a simulated one.
@@ -141,6 +143,7 @@ public struct LedgerRuntime: Sendable {
         return LedgerRuntime(
             configuration: configuration, store: store,
             apiKeys: APIKeyStore(store: store, pepper: configuration.apiKeyPepper, now: now),
+            staffUsers: StaffUsers(store: store, now: now),
             metrics: metrics, logger: logger, now: now, profiles: profiles, listingProjection: projection, listings: listings,
             sweeper: Sweeper(profiles: profiles, projection: projection, queries: listings, logger: logger),
             payments: payments,
@@ -174,6 +177,13 @@ public struct LedgerRuntime: Sendable {
             ProjectionRunner(store: store, projection: lists.payments), ProjectionRunner(store: store, projection: lists.profiles),
             ProjectionRunner(store: store, projection: lists.history),
         ]
+    }
+
+    /// Brings the listing and exception read models up to the log's end, so a page shown right after a change
+    /// (a statement just imported) already reflects it instead of waiting for the background runners.
+    public func catchUpStaffViews() async throws {
+        _ = try await ProjectionRunner(store: store, projection: listingProjection).catchUp()
+        _ = try await ProjectionRunner(store: store, projection: paymentExceptions).catchUp()
     }
 
     /// The background services that run beside the HTTP server.

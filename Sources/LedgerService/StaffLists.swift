@@ -165,23 +165,36 @@ public struct StaffLists: Sendable {
     /// as the directory was told: each profile's last visibility change before the month ended.
     public func listedPerMonth(from first: LocalDate, through last: LocalDate, calendar: OrganisationCalendar) async throws -> [ListedMonth] {
         _ = try await ProjectionRunner(store: store, projection: history).catchUp()
-        var months: [ListedMonth] = []
+        var firsts: [LocalDate] = []
         var month = first
-        while month <= last, months.count < Self.monthsPerReportMax {
-            let end = ListingProjection.micros(calendar.startOfDay(month.addingMonths(1)))
-            let count = try await store.withReadModelConnection { connection in
-                try await connection.query(
-                    """
-                    SELECT COUNT(*) FROM (
-                        SELECT visible, ROW_NUMBER() OVER (PARTITION BY profile_id ORDER BY version DESC) AS latest
-                        FROM listing_changes WHERE occurred_at_micros < ?
-                    ) AS changes WHERE latest = 1 AND visible = 1
-                    """,
-                    [.integer(end)]
-                ).first?.integer(0) ?? 0
-            }
-            months.append(ListedMonth(month: String(month.description.prefix(7)), listed: Int(count)))
+        while month <= last, firsts.count < Self.monthsPerReportMax {
+            firsts.append(month)
             month = month.addingMonths(1)
+        }
+        guard !firsts.isEmpty else { return [] }
+        // One pass: each change moves the count by +1 (hidden to listed), -1 (listed to hidden) or 0, and falls
+        // in the first month that ends after it (bucket 0 also takes everything before the first month).
+        let ends = firsts.map { ListingProjection.micros(calendar.startOfDay($0.addingMonths(1))) }
+        let buckets = ends.indices.map { "WHEN occurred_at_micros < ? THEN \($0)" }.joined(separator: " ")
+        let moves = try await store.withReadModelConnection { connection in
+            try await connection.query(
+                """
+                SELECT bucket, CAST(SUM(delta) AS BIGINT) FROM (
+                    SELECT CASE \(buckets) ELSE -1 END AS bucket,
+                        visible - COALESCE(LAG(visible) OVER (PARTITION BY profile_id ORDER BY version), 0) AS delta
+                    FROM listing_changes
+                ) AS changes WHERE bucket >= 0 GROUP BY bucket
+                """,
+                ends.map { .integer($0) }
+            ).map { (bucket: Int(try $0.integer(0)), delta: try $0.integer(1)) }
+        }
+        var deltas = [Int64](repeating: 0, count: firsts.count)
+        for move in moves where deltas.indices.contains(move.bucket) { deltas[move.bucket] = move.delta }
+        var listed: Int64 = 0
+        var months: [ListedMonth] = []
+        for (index, first) in firsts.enumerated() {
+            listed += deltas[index]
+            months.append(ListedMonth(month: String(first.description.prefix(7)), listed: Int(listed)))
         }
         return months
     }

@@ -65,18 +65,9 @@ extension BenchCommand {
             try await ProjectionGroupRunner(store: runtime.store, projections: runtime.projectionRunners.map(\.projection)).catchUp()
             try await runtime.directoryPublisher.outbox.catchUp()
             printError("registered and certified \(profiles.count) profiles; sending the webhooks")
-            let port = Mutex<Int?>(nil)
-            let application = buildApplication(runtime: runtime) { bound in port.withLock { $0 = bound } }
-            let group = ServiceGroup(configuration: .init(services: [application], logger: Logger(label: "bench")))
-            let server = Task { try await group.run() }
+            let server = try await BenchServer.start(runtime)
             defer { server.cancel() }
-            var waited = 0
-            while port.withLock({ $0 }) == nil {
-                guard waited < 1_000 else { throw Failure.failed("the service did not start listening within 10 s") }
-                try await Task.sleep(for: .milliseconds(10))
-                waited += 1
-            }
-            let url = "http://127.0.0.1:\(port.withLock { $0 } ?? 0)/webhooks/card"
+            let url = "http://127.0.0.1:\(server.port)/webhooks/card"
             let bodies = profiles.enumerated().map { index, profileID in checkoutCompleted(profileID, run: run, index: index) }
 
             var clientConfiguration = HTTPClient.Configuration()
@@ -125,8 +116,7 @@ extension BenchCommand {
                 format: "listed: %d of %d profiles visible in the read model %.2f s after the last answer (%.0f webhooks/s end to end)",
                 listed, profiles.count, (caughtUp - answered).seconds, Double(latencies.count) / (caughtUp - started).seconds
             ))
-            await group.triggerGracefulShutdown()
-            _ = try? await server.value
+            await server.stop()
         }
 
         /// Registers and certifies the profiles through the services, 16 at a time.

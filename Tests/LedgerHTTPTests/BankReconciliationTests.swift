@@ -139,6 +139,12 @@ struct BankReconciliationTests {
                 // A later transfer without reference from Ben's account is suggested for a-4.
                 let later = CamtStatementBuilder(statements: [.init(id: "2026-11", iban: ourIBAN, entries: [
                     .init(date: "2026-03-06", bankReference: "BR-20", transactions: [.init(amount: "125.00", payerName: "Ben", payerIBAN: benIBAN, text: "yearly fee")]),
+                    // Dora pays for a-6 with its reference, then again without one, in the same file: the second
+                    // is suggested for a-6 from the first.
+                    .init(date: "2026-03-06", bankReference: "BR-21", transactions: [.init(
+                        amount: "125.00", payerName: "Dora", payerIBAN: "GB29NWBK60161331926819", structuredReference: CreditorReference.forProfile(try ProfileID("a-6")).electronic
+                    )]),
+                    .init(date: "2026-03-06", bankReference: "BR-22", transactions: [.init(amount: "125.00", payerName: "Dora", payerIBAN: "GB29NWBK60161331926819", text: "second year")]),
                 ])])
                 var multipart = staff
                 multipart[.contentType] = "multipart/form-data; boundary=XYZ"
@@ -150,6 +156,7 @@ struct BankReconciliationTests {
                 let queueAfter = try await client.execute(uri: "/api/v1/reconciliation/exceptions", method: .get, headers: staff)
                 let open = try #require(try JSONSerialization.jsonObject(with: Data(buffer: queueAfter.body)) as? [[String: Any]])
                 #expect(open.contains { ($0["details"] as? String)?.contains("yearly fee") == true && $0["suggestedProfileId"] as? String == "a-4" })
+                #expect(open.contains { ($0["details"] as? String)?.contains("second year") == true && $0["suggestedProfileId"] as? String == "a-6" })
                 #expect(!open.contains { $0["paymentId"] as? String == shortID }, "resolved entries leave the queue")
 
                 // Unsafe and truncated files are refused with a reason, and nothing is written.

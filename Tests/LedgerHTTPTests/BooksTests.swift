@@ -108,6 +108,20 @@ struct BooksTests {
             let incomeCSV = try await client.execute(uri: "/api/v1/reports/income?format=csv&to=\(today)", method: .get, headers: staff)
             #expect(incomeCSV.text.hasPrefix("month,method,currency,contributions,donations,other,refunds,chargebacks,returns,net\r\n"))
             #expect(incomeCSV.text.split(separator: "\r\n").count == incomeRows.count + 1)
+            // Whole months are read from the month totals, part months from the lines: any range agrees with
+            // summing the lines themselves.
+            let firstDay = try #require(try await runtime.books.firstEntryDate())
+            let monthStart = try #require(LocalDate(year: firstDay.year, month: firstDay.month, day: 1))
+            for (from, to) in [(firstDay, today), (firstDay.addingDays(1), today.addingDays(-1)), (monthStart, monthStart.addingMonths(3).addingDays(-1)), (monthStart.addingMonths(-13), today.addingDays(40))] {
+                let net = try await runtime.books.income(from: from, through: to).reduce(Int64(0)) { $0 + $1.netMinorUnits }
+                let lines = try await runtime.store.withReadModelConnection { connection in
+                    try await connection.query(
+                        "SELECT COALESCE(CAST(SUM(amount_minor_units) AS BIGINT), 0) FROM journal_lines WHERE entry_date >= ? AND entry_date <= ? AND account LIKE 'Income:%'",
+                        [.text(from.description), .text(to.description)]
+                    ).first?.integer(0) ?? 0
+                }
+                #expect(net == -lines, "\(from) to \(to)")
+            }
 
             // The day before the last statement, the books held the second statement's closing balance.
             let earlier = try await client.execute(uri: "/api/v1/books/trial-balance?date=\(today.addingDays(-1))", method: .get, headers: staff)

@@ -18,7 +18,7 @@ struct RebuildEqualsLiveTests {
     static let tables = [
         ("listing_status", "profile_id"), ("payment_exceptions", "payment_id"), ("bank_payments", "payment_id"),
         ("projection_states", "projection, stream"), ("journal_lines", "entry_id, line_no"), ("book_balance_checks", "account, currency, check_date"),
-        ("payment_list", "payment_id"), ("profile_search", "profile_id"), ("listing_changes", "profile_id, version"),
+        ("payment_list", "payment_id"), ("profile_search", "profile_id"), ("listing_changes", "profile_id, version"), ("book_month_totals", "month, method, currency, account"),
     ]
 
     /// A runtime on `backend` whose card provider and PayPal are stand-ins speaking their wire formats; closed

@@ -7,7 +7,7 @@ import LedgerService
 // Reading requests the same way on every route.
 
 func metadata(_ request: Request, _ context: LedgerRequestContext) -> CommandMetadata {
-    CommandAttribution.metadata(actor: context.caller?.actor, requestID: context.requestID)
+    CommandAttribution.metadata(actor: context.staffSession?.user.actor ?? context.caller?.actor, requestID: context.requestID)
 }
 
 func idempotencyKey(_ request: Request) throws -> String? {

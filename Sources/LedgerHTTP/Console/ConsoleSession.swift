@@ -1,0 +1,110 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import LedgerService
+import Logging
+import NIOCore
+
+/// The console's cookies and its session check.
+enum ConsoleCookie {
+    static let session = "ll_session"
+    static let signIn = "ll_sign_in"
+    static let notice = "ll_notice"
+
+    /// A `Set-Cookie` value: HttpOnly and SameSite always, Secure in production.
+    static func header(_ name: String, _ value: String, path: String = "/console", maxAge: Int, sameSite: String = "Lax", secure: Bool) -> String {
+        "\(name)=\(value); Path=\(path); Max-Age=\(maxAge); HttpOnly; SameSite=\(sameSite)\(secure ? "; Secure" : "")"
+    }
+
+    /// The named cookie of the request, if present.
+    static func value(_ request: Request, _ name: String) -> String? {
+        for field in request.headers[values: .cookie] {
+            for pair in field.split(separator: ";") {
+                let parts = pair.split(separator: "=", maxSplits: 1)
+                if parts.count == 2, parts[0].trimmingCharacters(in: .whitespaces) == name {
+                    return parts[1].trimmingCharacters(in: .whitespaces)
+                }
+            }
+        }
+        return nil
+    }
+}
+
+/// Lets only signed-in people through to the console and checks every form's token.
+///
+/// - No session (none, expired, signed out, or its user disabled): a page is answered with a redirect to
+///   sign-in that comes back to it; a form is answered the same way, and nothing is done.
+/// - API keys open nothing here: `Authorization` is not read.
+/// - A form (POST) must carry the session's token, as the `_csrf` field of a URL-encoded form or as `?_csrf=`
+///   on a file upload; without it the answer is 403 and nothing is done.
+struct ConsoleSessionMiddleware: RouterMiddleware {
+    typealias Context = LedgerRequestContext
+    let users: StaffUsers
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard let token = ConsoleCookie.value(request, ConsoleCookie.session), let session = try await users.session(token: token) else {
+            let back = request.method == .get ? request.uri.description : "/console"
+            return ConsolePage.redirect("/console/sign-in?next=\(ConsoleForm.percentEncoded(back))")
+        }
+        var context = context
+        context.staffSession = session
+        context.logger[metadataKey: "staff_user"] = .string(session.user.email)
+        guard request.method == .post else { return try await next(request, context) }
+        var request = request
+        let presented: String?
+        if request.headers[.contentType]?.lowercased().hasPrefix("multipart/form-data") == true {
+            presented = request.uri.queryParameters["_csrf"].map(String.init)
+        } else {
+            let buffer = try await request.body.collect(upTo: context.bodyBytesMax)
+            context.form = try ConsoleForm.parse(buffer)
+            presented = context.form["_csrf"]
+            request.body = RequestBody(buffer: buffer)
+        }
+        guard let presented, ConsoleForm.constantTimeEquals(presented, session.formToken) else {
+            return ConsolePage.plainMessage(
+                status: .forbidden, title: "This form has expired",
+                message: "The form was sent without its security token, or from an old page. Go back, reload the page and try again."
+            )
+        }
+        return try await next(request, context)
+    }
+}
+
+/// URL-encoded forms.
+enum ConsoleForm {
+    /// The fields of an `application/x-www-form-urlencoded` body; the last value of a repeated name wins.
+    /// A control character other than a line break or tab is refused.
+    static func parse(_ buffer: ByteBuffer) throws -> [String: String] {
+        var fields: [String: String] = [:]
+        let text = String(buffer: buffer)
+        for pair in text.split(separator: "&") where !pair.isEmpty {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard let name = decode(parts[0]), let value = decode(parts.count > 1 ? parts[1] : "") else {
+                throw Problem.badRequest("the form is not URL-encoded")
+            }
+            guard !value.unicodeScalars.contains(where: { ($0.value < 0x20 && ![0x09, 0x0A, 0x0D].contains($0.value)) || (0x7F...0x9F).contains($0.value) }) else {
+                throw Problem.badRequest("the form field '\(name.prefix(40))' holds a control character")
+            }
+            fields[name] = value
+        }
+        return fields
+    }
+
+    private static func decode(_ text: Substring) -> String? {
+        text.replacingOccurrences(of: "+", with: " ").removingPercentEncoding
+    }
+
+    static func percentEncoded(_ text: String) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~/")
+        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? ""
+    }
+
+    static func constantTimeEquals(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.utf8), y = Array(b.utf8)
+        guard x.count == y.count else { return false }
+        var difference: UInt8 = 0
+        for index in x.indices { difference |= x[index] ^ y[index] }
+        return difference == 0
+    }
+}

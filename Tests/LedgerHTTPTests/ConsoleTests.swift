@@ -1,0 +1,178 @@
+import EventStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import LedgerCore
+@testable import LedgerHTTP
+import LedgerService
+import NIOCore
+import TestSupport
+import Testing
+
+/// The staff console over HTTP: who gets in, what a form needs, and that changes carry the person's name.
+@Suite("Staff console")
+struct ConsoleTests {
+    static let password = "correct horse battery"
+
+    /// A browser: its cookies, and the console's form token once signed in.
+    final class Browser: @unchecked Sendable {
+        let client: any TestClientProtocol
+        var cookies: [String: String] = [:]
+        var formToken = ""
+
+        init(_ client: any TestClientProtocol) { self.client = client }
+
+        func send(_ uri: String, method: HTTPRequest.Method = .get, form: [String: String]? = nil, headers extra: HTTPFields = [:]) async throws -> TestResponse {
+            var headers = extra
+            if !cookies.isEmpty { headers[.cookie] = cookies.map { "\($0.key)=\($0.value)" }.joined(separator: "; ") }
+            var body: ByteBuffer?
+            if let form {
+                headers[.contentType] = "application/x-www-form-urlencoded"
+                body = ByteBuffer(string: form.map { "\(Self.encode($0.key))=\(Self.encode($0.value))" }.joined(separator: "&"))
+            }
+            let response = try await client.execute(uri: uri, method: method, headers: headers, body: body)
+            for field in response.headers[values: .setCookie] {
+                let pair = field.split(separator: ";")[0].split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                guard pair.count == 2 else { continue }
+                if field.contains("Max-Age=0") { cookies[String(pair[0])] = nil } else { cookies[String(pair[0])] = String(pair[1]) }
+            }
+            return response
+        }
+
+        static func encode(_ text: String) -> String {
+            var allowed = CharacterSet.alphanumerics
+            allowed.insert(charactersIn: "-._~")
+            return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? ""
+        }
+
+        /// Signs in through the form, as a person would; returns the answer to the form.
+        @discardableResult
+        func signIn(_ email: String, _ password: String = ConsoleTests.password) async throws -> TestResponse {
+            let page = try await send("/console/sign-in")
+            let token = try #require(ConsoleTests.hidden("_signin", in: page.text))
+            let answer = try await send("/console/sign-in", method: .post, form: ["_signin": token, "email": email, "password": password, "next": "/console/profiles"])
+            if answer.status == .seeOther {
+                let home = try await send("/console/profiles")
+                formToken = try #require(ConsoleTests.hidden("_csrf", in: home.text))
+            }
+            return answer
+        }
+
+        func post(_ uri: String, _ form: [String: String]) async throws -> TestResponse {
+            try await send(uri, method: .post, form: form.merging(["_csrf": formToken]) { given, _ in given })
+        }
+    }
+
+    /// The value of the first hidden input named `name`.
+    static func hidden(_ name: String, in html: String) -> String? {
+        guard let range = html.range(of: "name=\"\(name)\" value=\"") else { return nil }
+        return String(html[range.upperBound...].prefix { $0 != "\"" })
+    }
+
+    @Test
+    func everyTemplateParses() throws {
+        _ = try ConsoleTemplates.library.get()
+        #expect(ConsoleTemplates.sources.count == 14)
+    }
+
+    @Test(arguments: Backend.allCases)
+    func onlyASignedInPersonGetsInAndEveryFormNeedsItsToken(backend: Backend) async throws {
+        try await withLiveServer(backend) { client, runtime in
+            _ = try await runtime.staffUsers.add(name: "Anna Berger", email: "Anna@Example.org", password: Self.password)
+            let stranger = Browser(client)
+
+            // Signed out: every page and form leads to sign-in, and the page asked for is where it returns.
+            let page = try await stranger.send("/console/payments?month=2026-01")
+            #expect(page.status == .seeOther)
+            #expect(page.headers[.location] == "/console/sign-in?next=/console/payments%3Fmonth%3D2026-01")
+            #expect(try await stranger.send("/").headers[.location] == "/console")
+            let refusedForm = try await stranger.send("/console/profiles", method: .post, form: ["profileId": "x-1", "kind": "mediator", "displayName": "X", "contactEmail": "x@example.org"])
+            #expect(refusedForm.status == .seeOther && refusedForm.headers[.location]?.hasPrefix("/console/sign-in") == true)
+
+            // API keys open no console page, whatever their role.
+            for role in APIRole.allCases {
+                let key = try await runtime.apiKeys.create(name: "k-\(role.rawValue)", role: role).key
+                let answer = try await stranger.send("/console", headers: bearer(key))
+                #expect(answer.status == .seeOther && answer.headers[.location]?.hasPrefix("/console/sign-in") == true, "\(role)")
+            }
+
+            // The sign-in form needs its own token (a login from another site is refused).
+            let forged = try await stranger.send("/console/sign-in", method: .post, form: ["email": "anna@example.org", "password": Self.password])
+            #expect(forged.status == .forbidden && stranger.cookies[ConsoleCookie.session] == nil)
+
+            // A wrong password: refused in words, no session.
+            let wrong = try await stranger.signIn("anna@example.org", "not the password")
+            #expect(wrong.status == .unauthorized && wrong.text.contains("The e-mail address or the password is not right."))
+            #expect(stranger.cookies[ConsoleCookie.session] == nil)
+
+            // The right one (the address in any case): a session cookie, HttpOnly and SameSite, and the page asked for.
+            let anna = Browser(client)
+            let signedIn = try await anna.signIn("ANNA@example.org")
+            #expect(signedIn.status == .seeOther && signedIn.headers[.location] == "/console/profiles")
+            let cookie = try #require(signedIn.headers[values: .setCookie].first { $0.hasPrefix("\(ConsoleCookie.session)=") })
+            #expect(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/console"))
+            #expect(!cookie.contains("Secure"), "a development instance on http://localhost has no TLS")
+            let today = try await anna.send("/console")
+            #expect(today.status == .ok && today.text.contains("Anna Berger") && today.text.contains("Waiting for a decision"))
+            #expect(today.headers[HTTPField.Name("Content-Security-Policy")!]?.contains("script-src 'self'") == true)
+
+            // A form without its token, or with another session's token, does nothing.
+            let register = ["profileId": "ada-1", "kind": "mediator", "displayName": "Ada Lovelace", "contactEmail": "ada@example.org"]
+            let withoutToken = try await anna.send("/console/profiles", method: .post, form: register)
+            #expect(withoutToken.status == .forbidden && withoutToken.text.contains("This form has expired"))
+            let withWrongToken = try await anna.send("/console/profiles", method: .post, form: register.merging(["_csrf": "x" + anna.formToken.dropFirst()]) { given, _ in given })
+            #expect(withWrongToken.status == .forbidden)
+            #expect(try await runtime.profiles.load(try ProfileID("ada-1")).state.isRegistered == false)
+
+            // With it: registered, and the ledger names the person.
+            let registered = try await anna.post("/console/profiles", register)
+            #expect(registered.status == .seeOther && registered.headers[.location] == "/console/profiles/ada-1")
+            let profilePage = try await anna.send("/console/profiles/ada-1")
+            #expect(profilePage.text.contains("The profile is registered.") && profilePage.text.contains("Not listed: the profile is not certified yet."))
+            let timeline = try await runtime.profiles.load(try ProfileID("ada-1")).timeline
+            #expect(timeline.first?.actor == "user:Anna Berger <anna@example.org>")
+
+            // Bad input is said in words and changes nothing.
+            let badAmount = try await anna.post("/console/profiles/ada-1/offline-payments", ["amount": "12x", "date": "2026-03-01", "purpose": "listing"])
+            #expect(badAmount.status == .unprocessableContent && badAmount.text.contains("The amount must look like 125.00."))
+            #expect(try await runtime.profiles.load(try ProfileID("ada-1")).state.allocations.isEmpty)
+
+            // Signing out ends the session: the old cookie opens nothing.
+            let oldCookies = anna.cookies
+            #expect(try await anna.post("/console/sign-out", [:]).status == .seeOther)
+            #expect(anna.cookies[ConsoleCookie.session] == nil)
+            anna.cookies = oldCookies
+            #expect(try await anna.send("/console").status == .seeOther)
+        }
+    }
+
+    @Test
+    func aSessionExpiresAndRepeatedFailuresSlowSignInDown() async throws {
+        let start = Date(timeIntervalSince1970: 1_790_000_000)
+        let clock = TestClock(start)
+        let runtime = try await TestRuntime.make(.sqlite, now: clock.function)
+        _ = try await runtime.staffUsers.add(name: "Ben", email: "ben@example.org", password: Self.password)
+        try await buildApplication(runtime: runtime).test(.live) { client in
+            let ben = Browser(client)
+            #expect(try await ben.signIn("ben@example.org").status == .seeOther)
+            #expect(try await ben.send("/console").status == .ok)
+            clock.set(start.addingTimeInterval(StaffUsers.sessionLifetime - 1))
+            #expect(try await ben.send("/console").status == .ok)
+            clock.set(start.addingTimeInterval(StaffUsers.sessionLifetime + 1))
+            let expired = try await ben.send("/console/listings")
+            #expect(expired.status == .seeOther && expired.headers[.location] == "/console/sign-in?next=/console/listings")
+
+            // Three failures in a row, then even the right password must wait, and is told how long.
+            let guesser = Browser(client)
+            for _ in 0..<StaffUsers.failuresBeforeSlowdown {
+                #expect(try await guesser.signIn("ben@example.org", "wrong password 1").status == .unauthorized)
+            }
+            let slowed = try await guesser.signIn("ben@example.org")
+            #expect(slowed.status == .tooManyRequests && slowed.headers[.retryAfter] == "2" && slowed.text.contains("Please wait 2 seconds"))
+            clock.set(start.addingTimeInterval(StaffUsers.sessionLifetime + 3))
+            #expect(try await guesser.signIn("ben@example.org").status == .seeOther)
+        }
+        await runtime.close()
+    }
+}
