@@ -128,6 +128,37 @@ struct CLITests {
     }
 
     @Test
+    func usersAreAddedFromAPipedPasswordListedResetAndDisabled() async throws {
+        let url = try await TestDatabase.freshURL(.sqlite).connectionString
+        #expect(try await CLI.run(["migrate", "--database-url", url]).status == 0)
+        let added = try await CLI.run(["users", "add", "--name", "Anna Berger", "--email", "Anna@Example.org", "--database-url", url], input: "a long staff passphrase\n")
+        #expect(added.status == 0 && added.stdout.contains("added anna@example.org (Anna Berger); they can sign in at /console"), "\(added.stderr)")
+        let again = try await CLI.run(["users", "add", "--name", "Anna", "--email", "anna@example.org", "--database-url", url], input: "another long passphrase\n")
+        #expect(again.status == 1 && again.stderr.contains("there is already a user with the e-mail address anna@example.org"))
+        let short = try await CLI.run(["users", "add", "--name", "Ben", "--email", "ben@example.org", "--database-url", url], input: "short\n")
+        #expect(short.status == 1 && short.stderr.contains("a password is 12 to 72 characters"))
+        let none = try await CLI.run(["users", "add", "--name", "Ben", "--email", "ben@example.org", "--database-url", url])
+        #expect(none.status == 1 && none.stderr.contains("no password on standard input"))
+        let badEmail = try await CLI.run(["users", "add", "--name", "Ben", "--email", "ben", "--database-url", url], input: "a long staff passphrase\n")
+        #expect(badEmail.status == 1 && badEmail.stderr.contains("is not an e-mail address"))
+        #expect(try await CLI.run(["users", "list", "--database-url", url]).stdout.contains("anna@example.org\tAnna Berger\tadded "))
+
+        // The password set here is the one the console accepts; a reset replaces it and signs her out.
+        let runtime = try await TestRuntime.open(try DatabaseURL(parsing: url))
+        let (token, _) = try await runtime.staffUsers.signIn(email: "anna@example.org", password: "a long staff passphrase")
+        let reset = try await CLI.run(["users", "reset-password", "anna@example.org", "--database-url", url], input: "a new staff passphrase\n")
+        #expect(reset.status == 0 && reset.stdout.contains("their open sessions have ended"), "\(reset.stderr)")
+        #expect(try await runtime.staffUsers.session(token: token) == nil)
+        _ = try await runtime.staffUsers.signIn(email: "anna@example.org", password: "a new staff passphrase")
+        #expect(try await CLI.run(["users", "disable", "anna@example.org", "--database-url", url]).status == 0)
+        #expect(try await CLI.run(["users", "list", "--database-url", url]).stdout.contains("\tdisabled "))
+        await #expect(throws: StaffUserError.self) { try await runtime.staffUsers.signIn(email: "anna@example.org", password: "a new staff passphrase") }
+        await runtime.close()
+        let unknown = try await CLI.run(["users", "disable", "nobody@example.org", "--database-url", url])
+        #expect(unknown.status == 1 && unknown.stderr.contains("there is no user with the e-mail address nobody@example.org"))
+    }
+
+    @Test
     func serveWithNoConfigurationRunsOnSQLiteInTheDataFolderAndStopsOnSIGTERM() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ledger-serve-\(UUID().uuidString)")
         let home = folder.appendingPathComponent("home")
@@ -226,16 +257,19 @@ enum CLI {
     }
 
     /// Runs the executable to its end; `environment` adds to (or replaces in) the clean environment.
-    static func run(_ arguments: [String], directory: URL? = nil, environment: [String: String] = [:]) async throws -> Result {
+    static func run(_ arguments: [String], directory: URL? = nil, environment: [String: String] = [:], input: String? = nil) async throws -> Result {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
         process.environment = cleanEnvironment.merging(environment) { $1 }
         if let directory { process.currentDirectoryURL = directory }
-        let stdout = Pipe(), stderr = Pipe()
+        let stdout = Pipe(), stderr = Pipe(), stdin = Pipe()
         process.standardOutput = stdout
         process.standardError = stderr
+        process.standardInput = stdin
         try process.run()
+        try stdin.fileHandleForWriting.write(contentsOf: Data((input ?? "").utf8))
+        try stdin.fileHandleForWriting.close()
         let output = stdout.fileHandleForReading.readDataToEndOfFile()
         let errors = stderr.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
