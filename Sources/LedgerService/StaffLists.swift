@@ -123,16 +123,39 @@ public struct ListingHistoryProjection: Projection {
     }
 
     public func apply(_ events: [RecordedEvent], _ connection: any ReadModelConnection) async throws {
-        var rows: [[SQLValue]] = []
+        var changes: [(profileID: String, version: Int64, micros: Int64, visible: Bool)] = []
         for recorded in events where recorded.type == ListingVisibilityChanged.typeName && recorded.stream.hasPrefix("profile-") {
             guard case .visibilityChanged(let change)? = try ProfileEvent.decode(typeName: recorded.type, data: recorded.data) else { continue }
-            rows.append([
-                .text(String(recorded.stream.dropFirst("profile-".count))), .integer(recorded.version), .integer(ListingProjection.micros(change.occurredAt)),
-                .bool(change.visible),
-            ])
+            changes.append((String(recorded.stream.dropFirst("profile-".count)), recorded.version, ListingProjection.micros(change.occurredAt), change.visible))
+        }
+        guard !changes.isEmpty else { return }
+        // Each profile's visibility before this batch: its latest stored change.
+        var visible: [String: Bool] = [:]
+        let profiles = Array(Set(changes.map(\.profileID))).sorted()
+        for start in stride(from: 0, to: profiles.count, by: 500) {
+            let part = Array(profiles[start..<min(start + 500, profiles.count)])
+            let marks = Array(repeating: "?", count: part.count).joined(separator: ", ")
+            for row in try await connection.query(
+                """
+                SELECT c.profile_id, c.visible FROM listing_changes c
+                JOIN (SELECT profile_id, MAX(version) AS version FROM listing_changes WHERE profile_id IN (\(marks)) GROUP BY profile_id) AS latest
+                ON latest.profile_id = c.profile_id AND latest.version = c.version
+                """,
+                part.map { .text($0) }
+            ) {
+                visible[try row.text(0)] = try row.bool(1)
+            }
+        }
+        var rows: [[SQLValue]] = []
+        for change in changes {
+            let before = visible[change.profileID] ?? false
+            visible[change.profileID] = change.visible
+            let delta: Int64 = (change.visible ? 1 : 0) - (before ? 1 : 0)
+            rows.append([.text(change.profileID), .integer(change.version), .integer(change.micros), .bool(change.visible), .integer(delta)])
         }
         try await BulkUpsert(
-            table: "listing_changes", columns: ["profile_id", "version", "occurred_at_micros", "visible"], onConflict: "ON CONFLICT (profile_id, version) DO NOTHING"
+            table: "listing_changes", columns: ["profile_id", "version", "occurred_at_micros", "visible", "delta"],
+            onConflict: "ON CONFLICT (profile_id, version) DO NOTHING"
         ).write(rows, connection)
     }
 }
@@ -172,20 +195,21 @@ public struct StaffLists: Sendable {
             month = month.addingMonths(1)
         }
         guard !firsts.isEmpty else { return [] }
-        // One pass: each change moves the count by +1 (hidden to listed), -1 (listed to hidden) or 0, and falls
-        // in the first month that ends after it (bucket 0 also takes everything before the first month).
+        // Each change moved the count by its delta; a month's count is the sum of every delta before its end,
+        // summed here month by month over the index on (occurred_at_micros, delta).
         let ends = firsts.map { ListingProjection.micros(calendar.startOfDay($0.addingMonths(1))) }
-        let buckets = ends.indices.map { "WHEN occurred_at_micros < ? THEN \($0)" }.joined(separator: " ")
+        let ranges = ends.indices.map { "(\($0), CAST(? AS BIGINT), CAST(? AS BIGINT))" }.joined(separator: ", ")
+        var binds: [SQLValue] = []
+        for (index, end) in ends.enumerated() { binds += [.integer(index == 0 ? Int64.min : ends[index - 1]), .integer(end)] }
+        let bounds = binds
         let moves = try await store.withReadModelConnection { connection in
             try await connection.query(
                 """
-                SELECT bucket, CAST(SUM(delta) AS BIGINT) FROM (
-                    SELECT CASE \(buckets) ELSE -1 END AS bucket,
-                        visible - COALESCE(LAG(visible) OVER (PARTITION BY profile_id ORDER BY version), 0) AS delta
-                    FROM listing_changes
-                ) AS changes WHERE bucket >= 0 GROUP BY bucket
+                WITH months (bucket, low, high) AS (VALUES \(ranges))
+                SELECT CAST(bucket AS BIGINT), (SELECT CAST(COALESCE(SUM(delta), 0) AS BIGINT) FROM listing_changes
+                                WHERE occurred_at_micros >= low AND occurred_at_micros < high) FROM months
                 """,
-                ends.map { .integer($0) }
+                bounds
             ).map { (bucket: Int(try $0.integer(0)), delta: try $0.integer(1)) }
         }
         var deltas = [Int64](repeating: 0, count: firsts.count)

@@ -127,6 +127,79 @@ struct CLITests {
         #expect(badRole.status == 1 && badRole.stderr.contains("unknown role 'admin'"))
     }
 
+    /// Two `serve` processes on one PostgreSQL database issue receipts for the same payments at the same time:
+    /// every payment gets exactly one receipt, whichever process is asked, and the year's numbers run from 1
+    /// to N with none missing and none twice.
+    @Test
+    func twoServeProcessesIssuingReceiptsAtOnceLeaveNoGapAndNoRepeat() async throws {
+        let url = try await TestDatabase.freshURL(.postgres).connectionString
+        #expect(try await CLI.run(["migrate", "--database-url", url]).status == 0)
+        let created = try await CLI.run(["keys", "create", "--role", "staff", "--name", "Receipts", "--database-url", url])
+        let key = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ledger-receipts-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var servers: [RunningProcess] = []
+        var ports: [Int] = []
+        for _ in 0..<2 {
+            let server = try CLI.start(["serve", "--host", "127.0.0.1", "--port", "0", "--database-url", url], directory: folder)
+            servers.append(server)
+            let line = try await server.waitForLine(containing: "listening on", timeout: .seconds(60))
+            let address = try #require(line.split(separator: " ").first { $0.hasPrefix("http://") })
+            ports.append(try #require(address.split(separator: ":").last.flatMap { Int($0) }))
+        }
+        func send(_ port: Int, _ method: String, _ path: String, _ body: [String: Any]? = nil) async throws -> (Int, Data, HTTPURLResponse?) {
+            var request = URLRequest(url: try #require(URL(string: "http://127.0.0.1:\(port)\(path)")))
+            request.httpMethod = method
+            request.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization")
+            if let body {
+                request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+                request.httpBody = try JSONSerialization.data(withJSONObject: body)
+            }
+            let (data, response) = try await URLSession.shared.data(for: request)
+            let http = response as? HTTPURLResponse
+            return (http?.statusCode ?? 0, data, http)
+        }
+        do {
+            let today = String(ISO8601DateFormatter().string(from: Date()).prefix(10))
+            var paymentIDs: [String] = []
+            for index in 0..<20 {
+                let port = ports[index % 2]
+                let registered = try await send(port, "POST", "/api/v1/profiles", ["profileId": "r-\(index)", "kind": "mediator", "displayName": "R \(index)", "contactEmail": "r\(index)@example.org"])
+                #expect(registered.0 == 201, "\(String(decoding: registered.1, as: UTF8.self))")
+                let paid = try await send(port, "POST", "/api/v1/profiles/r-\(index)/offline-payments", ["amount": "125.00", "date": today, "purpose": "listing"])
+                #expect(paid.0 == 201, "\(String(decoding: paid.1, as: UTF8.self))")
+                paymentIDs.append(try #require(paid.2?.value(forHTTPHeaderField: "Location")?.split(separator: "/").last.map(String.init)))
+            }
+            // Every payment asked of both processes at once, all payments at the same time.
+            let answers = try await withThrowingTaskGroup(of: (String, [String]).self) { group in
+                for paymentID in paymentIDs {
+                    for port in ports {
+                        group.addTask {
+                            let (status, data, _) = try await send(port, "GET", "/api/v1/payments/\(paymentID)/receipts")
+                            guard status == 200 else { throw TestSetupError("receipts for \(paymentID) answered \(status): \(String(decoding: data, as: UTF8.self))") }
+                            let documents = try JSONSerialization.jsonObject(with: data) as? [[String: Any]] ?? []
+                            return (paymentID, documents.compactMap { $0["number"] as? String })
+                        }
+                    }
+                }
+                var all: [(String, [String])] = []
+                for try await answer in group { all.append(answer) }
+                return all
+            }
+            let byPayment = Dictionary(grouping: answers, by: \.0).mapValues { Set($0.flatMap(\.1)) }
+            #expect(byPayment.count == paymentIDs.count)
+            #expect(byPayment.values.allSatisfy { $0.count == 1 }, "a payment got two receipts: \(byPayment)")
+            let year = today.prefix(4)
+            let numbers = byPayment.values.compactMap(\.first).sorted()
+            #expect(numbers == (1...paymentIDs.count).map { "\(year)-\(String(format: "%06d", $0))" }, "\(numbers)")
+        } catch {
+            for server in servers { _ = try? await server.terminate() }
+            throw error
+        }
+        for server in servers { #expect(try await server.terminate() == 0) }
+    }
+
     @Test
     func usersAreAddedFromAPipedPasswordListedResetAndDisabled() async throws {
         let url = try await TestDatabase.freshURL(.sqlite).connectionString
