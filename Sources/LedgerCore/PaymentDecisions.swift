@@ -126,10 +126,16 @@ public enum PaymentDecider {
             return allocation.isActiveNow ? [reverse] : []
         }
         guard let allocation else { return [allocate] }
+        // A share whose amount changed (part of the payment moved away or back) is taken back and allocated
+        // anew at its new amount.
+        if allocation.isActiveNow, allocation.event.amount != share.share.amount {
+            return [.reverseAllocation(paymentID: received.paymentID, kind: .correction, reason: correctionReason(payment, leaving: profileID)), allocate]
+        }
         // Only a dispute that ended in our favour brings a taken-back allocation back; a reversal staff
         // made by hand stays.
         guard !allocation.isActiveNow else { return [] }
         if allocation.reversedAs == .correction {
+            guard allocation.event.amount == share.share.amount else { return [allocate] }
             return [.reinstateAllocation(paymentID: received.paymentID, reason: "staff moved the payment back to this profile")]
         }
         guard payment.hasDisputeRestored else { return [] }
@@ -156,7 +162,8 @@ public enum PaymentDecider {
     /// Why a profile no longer has what the payment bought.
     static func correctionReason(_ payment: PaymentState, leaving profileID: ProfileID) -> String {
         if let move = payment.reassignments.last(where: { $0.from == profileID }) {
-            return "moved to \(move.to) by staff: \(move.reason)"
+            let what = move.amount.map { "\($0) of it" } ?? "moved"
+            return move.amount == nil ? "\(what) to \(move.to) by staff: \(move.reason)" : "\(what) moved to \(move.to) by staff: \(move.reason)"
         }
         if let reopened = payment.reopened.last {
             return "the resolution was reopened by staff: \(reopened.reason)"

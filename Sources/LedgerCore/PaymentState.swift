@@ -91,7 +91,19 @@ public struct PaymentState: Sendable, Hashable, Codable {
     public var listingShares: [(share: AllocationShare, acceptShortfall: Bool)] {
         var shares = sharesAsReceived
         for move in reassignments {
-            for index in shares.indices where shares[index].share.profileID == move.from {
+            guard let index = shares.firstIndex(where: { $0.share.profileID == move.from }) else { continue }
+            if let part = move.amount, part.minorUnits < shares[index].share.amount.minorUnits {
+                // Part of the share moves: `from` keeps the rest, `to` gets the part as an ordinary payment.
+                shares[index].share.amount.minorUnits -= part.minorUnits
+                if let target = shares.firstIndex(where: { $0.share.profileID == move.to }) {
+                    shares[target].share.amount.minorUnits += part.minorUnits
+                } else {
+                    shares.append((AllocationShare(profileID: move.to, amount: part), false))
+                }
+            } else if let target = shares.firstIndex(where: { $0.share.profileID == move.to }) {
+                shares[target].share.amount.minorUnits += shares[index].share.amount.minorUnits
+                shares.remove(at: index)
+            } else {
                 shares[index].share.profileID = move.to
             }
         }

@@ -242,19 +242,23 @@ public struct PaymentVoided: Sendable, Hashable, Codable {
     }
 }
 
-/// Staff moved what a payment pays for from one profile to another (allocated to the wrong mediator).
+/// Staff moved what a payment pays for from one profile to another (allocated to the wrong mediator): all of
+/// it, or `amount` of it (one transfer that paid for two mediators).
 public struct PaymentReassigned: Sendable, Hashable, Codable {
     public static let typeName = "PaymentReassigned"
     public var paymentID: PaymentID
     public var from: ProfileID
     public var to: ProfileID
+    /// The part moved; nil moves all of `from`'s share (events from before partial moves have none).
+    public var amount: Money?
     public var reason: String
     public var occurredAt: Date
 
-    public init(paymentID: PaymentID, from: ProfileID, to: ProfileID, reason: String, occurredAt: Date) {
+    public init(paymentID: PaymentID, from: ProfileID, to: ProfileID, amount: Money? = nil, reason: String, occurredAt: Date) {
         self.paymentID = paymentID
         self.from = from
         self.to = to
+        self.amount = amount
         self.reason = reason
         self.occurredAt = occurredAt
     }

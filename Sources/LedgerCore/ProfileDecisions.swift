@@ -143,7 +143,10 @@ public enum ProfileDecider {
         guard LedgerBounds.acceptsPaymentDate(effectiveDate, today: today) else {
             throw .outOfBounds("the payment date \(effectiveDate) is out of range: \(LedgerBounds.paymentDateLimit(today: today))")
         }
-        guard state.allocation(of: paymentID) == nil else { throw .paymentAlreadyAllocated(paymentID.rawValue) }
+        // Allocated once; again only after staff took it back as a correction (part of it moved elsewhere).
+        if let earlier = state.allocation(of: paymentID), earlier.isActiveNow || earlier.reversedAs != .correction {
+            throw .paymentAlreadyAllocated(paymentID.rawValue)
+        }
         let credit = state.paidPeriods(at: now, policy: policy).creditMinorUnits
         var total = credit + amount.minorUnits
         let periods = total / tariff.price.minorUnits

@@ -24,8 +24,12 @@ extension PaymentPipeline {
     }
 
     /// Moves what the payment pays for from one profile to another (allocated to the wrong mediator): `from`'s
-    /// allocation is taken back and `to` gets it, in one transaction.
-    public func reassign(paymentID: PaymentID, from: ProfileID, to: ProfileID, reason: String, metadata: EventMetadata) async throws -> Outcome {
+    /// allocation is taken back and `to` gets it, in one transaction. With `amount`, only that part moves:
+    /// `from` is allocated the rest anew, and `to` gets the part as an ordinary payment (credit if it buys no
+    /// whole period).
+    public func reassign(
+        paymentID: PaymentID, from: ProfileID, to: ProfileID, amount: Money? = nil, reason: String, metadata: EventMetadata
+    ) async throws -> Outcome {
         let reason = try Self.correctionReason(reason)
         guard from != to else { throw PaymentServiceError(code: .invalidRequest, description: "the payment would move from \(from) to itself") }
         return try await commit(inbox: nil, paymentID: paymentID, metadata: metadata) { payment, now, profileState in
@@ -38,11 +42,16 @@ extension PaymentPipeline {
                 let current = profiles.isEmpty ? "no profile" : profiles.map(\.rawValue).joined(separator: ", ")
                 throw PaymentServiceError(code: .notCorrectable, description: "payment '\(paymentID)' pays for \(current), not \(from)")
             }
-            guard !profiles.contains(to) else {
-                throw PaymentServiceError(code: .notCorrectable, description: "payment '\(paymentID)' already pays for \(to)")
-            }
+            // A profile the payment already pays for takes the moved part on top of its own share.
             guard try await profileState(to).isRegistered else { throw DomainError.profileNotFound(to.rawValue) }
-            return [.reassigned(PaymentReassigned(paymentID: paymentID, from: from, to: to, reason: reason, occurredAt: now))]
+            var part = amount
+            if let amount, let share = payment.listingShares.first(where: { $0.share.profileID == from })?.share.amount {
+                guard amount.currency == share.currency, amount.minorUnits > 0, amount.minorUnits <= share.minorUnits else {
+                    throw PaymentServiceError(code: .invalidRequest, description: "the part to move must be more than 0 and at most the \(share) that pays for \(from)")
+                }
+                if amount == share { part = nil }
+            }
+            return [.reassigned(PaymentReassigned(paymentID: paymentID, from: from, to: to, amount: part, reason: reason, occurredAt: now))]
         }
     }
 

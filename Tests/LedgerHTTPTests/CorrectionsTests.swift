@@ -14,6 +14,55 @@ import Testing
 /// through the real server, with the listings, the exception queue, the payment's view and the books following.
 @Suite("Corrections")
 struct CorrectionsTests {
+    /// One transfer of 250.00 that paid for two mediators, booked to one: staff move 125.00 of it to the other.
+    /// Both are listed for a year; moving the part back restores the first; the books' income does not move.
+    @Test(arguments: Backend.allCases)
+    func partOfAPaymentMovesToAnotherProfile(backend: Backend) async throws {
+        try await withLiveServer(backend) { client, runtime in
+            let session = try await StaffSession.start(client, runtime)
+            let post = session.post
+            let get = session.get
+            func listing(_ id: String) async throws -> [String: Any] { try await get("/api/v1/profiles/\(id)/listing").json }
+            for id in ["p-1", "p-2"] {
+                #expect(try await post("/api/v1/profiles", ["profileId": id, "kind": "mediator", "displayName": id, "contactEmail": "\(id)@example.org"]).status == .created)
+                #expect(try await post("/api/v1/profiles/\(id)/certification", ["action": "grant", "reason": "assessed"]).status == .ok)
+            }
+            let today = runtime.profiles.policy.calendar.date(at: runtime.now())
+            let paid = try await post("/api/v1/profiles/p-1/offline-payments", ["amount": "250.00", "date": today.description, "purpose": "listing"])
+            let paymentID = try #require(paid.headers[.location]?.split(separator: "/").last.map(String.init))
+            let twoYears = try #require(try await listing("p-1")["paidThrough"] as? String)
+
+            // Refused: more than p-1's share, nothing, or not a number; nothing is written.
+            for amount in ["250.01", "0.00", "abc"] {
+                let refused = try await post("/api/v1/payments/\(paymentID)/reassign", ["fromProfileId": "p-1", "toProfileId": "p-2", "amount": amount, "reason": "split"])
+                #expect([400, 409, 422].contains(refused.status.code), "\(amount): \(refused.text)")
+            }
+            #expect(try await listing("p-2")["visible"] as? Bool == false)
+
+            let moved = try await post("/api/v1/payments/\(paymentID)/reassign", ["fromProfileId": "p-1", "toProfileId": "p-2", "amount": "125.00", "reason": "one transfer for both"])
+            #expect(moved.status == .ok, "\(moved.text)")
+            #expect(moved.json["appended"] as? [String] == ["PaymentReassigned", "AllocationReversed", "ContributionAllocated", "ListingVisibilityChanged", "ContributionAllocated", "ListingVisibilityChanged"], "\(moved.text)")
+            let oneYear = try #require(try await listing("p-1")["paidThrough"] as? String)
+            #expect(oneYear < twoYears && oneYear == today.addingMonths(12).addingDays(-1).description, "\(oneYear)")
+            #expect(try await listing("p-2")["paidThrough"] as? String == oneYear)
+            let view = try await get("/api/v1/payments/\(paymentID)").json
+            let allocations = (view["allocations"] as? [[String: Any]] ?? []).map { "\($0["profileId"] ?? "") \($0["amount"] ?? "") \($0["state"] ?? "")" }
+            #expect(allocations == ["p-1 125.00 active", "p-2 125.00 active"], "\(view)")
+            #expect(try await get("/api/v1/profiles/p-1/timeline").text.contains("125.00 EUR of it moved to p-2 by staff: one transfer for both"))
+
+            // The part goes back: p-1 has both years again, p-2 nothing.
+            let back = try await post("/api/v1/payments/\(paymentID)/reassign", ["fromProfileId": "p-2", "toProfileId": "p-1", "reason": "both were hers"])
+            #expect(back.status == .ok, "\(back.text)")
+            #expect(try await listing("p-1")["paidThrough"] as? String == twoYears)
+            #expect(try await listing("p-2")["visible"] as? Bool == false)
+
+            // The books: the money is still 250.00 of contributions.
+            let trial = try await get("/api/v1/books/trial-balance").json
+            let contributions = ((trial["accounts"] as? [[String: Any]]) ?? []).first { $0["account"] as? String == "Income:ListingContributions" }
+            #expect((contributions?["minorUnits"] as? NSNumber)?.int64Value == -25_000, "\(trial)")
+        }
+    }
+
     @Test(arguments: Backend.allCases)
     func voidReassignAndReopenAreFactsAndEverythingFollows(backend: Backend) async throws {
         try await withLiveServer(backend) { client, runtime in

@@ -389,8 +389,16 @@ struct ConsoleRoutes {
             try await paymentAction(request, context) { paymentID in
                 let from = try ProfileID(context.form["fromProfileId"] ?? "")
                 let to = try ProfileID((context.form["toProfileId"] ?? "").trimmingCharacters(in: .whitespaces))
-                _ = try await runtime.payments.reassign(paymentID: paymentID, from: from, to: to, reason: context.form["reason"] ?? "", metadata: metadata(request, context))
-                return "The payment now counts for \(to.rawValue)."
+                let text = (context.form["amount"] ?? "").trimmingCharacters(in: .whitespaces)
+                var part: Money?
+                if !text.isEmpty {
+                    guard let parsed = try? Money(parsing: text, currency: "EUR") else { throw ConsoleRefusal("The amount must look like 125.00.") }
+                    part = parsed
+                }
+                _ = try await runtime.payments.reassign(
+                    paymentID: paymentID, from: from, to: to, amount: part, reason: context.form["reason"] ?? "", metadata: metadata(request, context)
+                )
+                return part.map { "\(ConsoleWords.money($0)) of the payment now counts for \(to.rawValue)." } ?? "The payment now counts for \(to.rawValue)."
             }
         }
         group.post("payments/:paymentId/refund") { request, context in

@@ -364,6 +364,7 @@ enum ConsoleTemplates {
         <input type="hidden" name="_csrf" value="{{csrf}}">
         <input type="hidden" name="fromProfileId" value="{{profileId}}">
         <label for="to">To profile id</label><input id="to" name="toProfileId" required>
+        <label for="reassign-amount">Amount to move (empty: all of it)</label><input id="reassign-amount" name="amount" inputmode="decimal">
         <label for="reassign-reason">Reason</label><input id="reassign-reason" name="reason" required>
         <button type="submit">Move</button>
         </form></details>

@@ -121,16 +121,17 @@ struct PaymentRoutes {
         }
         group.post("payments/:paymentId/reassign") { request, context in
             struct ReassignRequest: JSONRequestBody {
-                static let fieldNames: Set<String> = ["fromProfileId", "toProfileId", "reason"]
+                static let fieldNames: Set<String> = ["fromProfileId", "toProfileId", "amount", "reason"]
                 var fromProfileId: String
                 var toProfileId: String
+                var amount: String?
                 var reason: String
             }
             let body = try await decode(ReassignRequest.self, request, context)
             let paymentID = PaymentID(rawValue: try context.parameters.require("paymentId"))
             return try corrected(paymentID, try await runtime.payments.reassign(
-                paymentID: paymentID, from: try ProfileID(body.fromProfileId), to: try ProfileID(body.toProfileId), reason: body.reason,
-                metadata: metadata(request, context)
+                paymentID: paymentID, from: try ProfileID(body.fromProfileId), to: try ProfileID(body.toProfileId),
+                amount: try body.amount.map { try Money(parsing: $0, currency: "EUR") }, reason: body.reason, metadata: metadata(request, context)
             ))
         }
         group.post("reconciliation/exceptions/:paymentId/reopen") { request, context in
