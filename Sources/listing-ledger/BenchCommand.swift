@@ -10,7 +10,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure event-store throughput, statement import, read-model rebuilds, card webhooks end to end and books exports (see Benchmarks/README.md).",
-        subcommands: [Append.self, Replay.self, Import.self, Rebuild.self, Webhooks.self, Export.self, Console.self]
+        subcommands: [Append.self, Replay.self, Import.self, Rebuild.self, Webhooks.self, Export.self, Console.self, BookStatement.self]
     )
 
     struct Append: AsyncParsableCommand {

@@ -610,7 +610,7 @@ struct ConsoleRoutes {
     }
 
     func signInPage(next: String, email: String, error: String?, status: HTTPResponse.Status) -> Response {
-        let token = APIKeyStoreToken.make()
+        let token = SignInFormToken.make()
         var headers = HTTPFields()
         headers[.setCookie] = ConsoleCookie.header(ConsoleCookie.signIn, token, path: "/console/sign-in", maxAge: 3_600, sameSite: "Strict", secure: secure)
         return ConsolePage.render(
@@ -693,7 +693,7 @@ struct ConsoleRefusal: Error {
 }
 
 /// A random token for the sign-in form.
-enum APIKeyStoreToken {
+enum SignInFormToken {
     static func make() -> String {
         var generator = SystemRandomNumberGenerator()
         return (0..<32).map { _ in String(UInt8.random(in: .min ... .max, using: &generator), radix: 16) }.joined()
