@@ -103,7 +103,8 @@ enum ConsoleCharts {
         svg += "<polyline fill=\"none\" stroke=\"#1f4e79\" stroke-width=\"2\" points=\"\(points.map { "\($0.x),\($0.y)" }.joined(separator: " "))\"/>\n"
         for (index, point) in points.enumerated() {
             svg += "<circle cx=\"\(point.x)\" cy=\"\(point.y)\" r=\"3.5\" fill=\"#fff\" stroke=\"#1f4e79\" stroke-width=\"2\"><title>\(ConsoleWords.month(point.month.month)): \(point.month.listed) listed</title></circle>\n"
-            if index % 3 == 0 || index == points.count - 1 {
+            // Every third month is named, and the last; a third-month label too close to the last is left out.
+            if (index % 3 == 0 && index < points.count - 3) || index == points.count - 1 {
                 let anchor = index == points.count - 1 ? "end" : index == 0 ? "start" : "middle"
                 svg += "<text x=\"\(point.x)\" y=\"\(height - 10)\" class=\"axis\" text-anchor=\"\(anchor)\">\(ConsoleWords.month(point.month.month).prefix(3)) \(point.month.month.prefix(4).suffix(2))</text>\n"
             }
