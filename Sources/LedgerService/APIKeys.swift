@@ -140,7 +140,7 @@ public struct APIKeyStore: Sendable {
     }
 
     /// URL-safe base64 of random bytes, without padding.
-    static func randomToken(bytes: Int) -> String {
+    public static func randomToken(bytes: Int) -> String {
         var generator = SystemRandomNumberGenerator()
         let data = Data((0..<bytes).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
         return data.base64EncodedString()

@@ -276,6 +276,25 @@ public struct StaffLists: Sendable {
 
     /// Profiles found by an RF reference (listing or donation; spaces and case do not matter), by their id, or
     /// by any part of id, name or e-mail.
+    /// The names of the profiles given (those registered), from the search read model: one query for a page's
+    /// worth of ids.
+    public func displayNames(of profileIDs: Set<String>) async throws -> [String: String] {
+        guard !profileIDs.isEmpty else { return [:] }
+        _ = try await ProjectionRunner(store: store, projection: profiles).catchUp()
+        let ids = profileIDs.sorted()
+        var names: [String: String] = [:]
+        for start in stride(from: 0, to: ids.count, by: 500) {
+            let part = Array(ids[start..<min(start + 500, ids.count)])
+            let marks = Array(repeating: "?", count: part.count).joined(separator: ", ")
+            let rows = try await store.withReadModelConnection { connection in
+                try await connection.query("SELECT profile_id, display_name FROM profile_search WHERE profile_id IN (\(marks))", part.map { .text($0) })
+                    .map { (try $0.text(0), try $0.text(1)) }
+            }
+            for (id, name) in rows { names[id] = name }
+        }
+        return names
+    }
+
     public func searchProfiles(_ text: String, limit: Int) async throws -> [ProfileHit] {
         _ = try await ProjectionRunner(store: store, projection: profiles).catchUp()
         let query = text.trimmingCharacters(in: .whitespacesAndNewlines)

@@ -33,17 +33,7 @@ extension BenchCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let configuration = try await common.resolve()
-                var logger = Logger(label: "bench")
-                logger.logLevel = .warning
-                let runtime = try await LedgerRuntime.open(configuration, logger: logger)
-                do {
-                    try await measure(runtime)
-                } catch {
-                    await runtime.close()
-                    throw error
-                }
-                await runtime.close()
+                try await withBenchRuntime(common) { try await measure($0) }
             }
         }
 

@@ -36,17 +36,7 @@ extension BenchCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let configuration = try await common.resolve(extra: ["http.host": "127.0.0.1", "http.port": "0"])
-                var logger = Logger(label: "bench")
-                logger.logLevel = .warning
-                let runtime = try await LedgerRuntime.open(configuration, logger: logger)
-                do {
-                    try await measure(runtime)
-                } catch {
-                    await runtime.close()
-                    throw error
-                }
-                await runtime.close()
+                try await withBenchRuntime(common, extra: ["http.host": "127.0.0.1", "http.port": "0"]) { try await measure($0) }
             }
         }
 

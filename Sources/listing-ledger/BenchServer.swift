@@ -37,3 +37,19 @@ struct BenchServer {
     /// Stops it without waiting, for a benchmark that failed.
     func cancel() { task.cancel() }
 }
+
+/// Opens the ledger the options name, logging warnings only (requests are not logged one by one while
+/// measuring), runs `body`, and closes the runtime whether `body` succeeds or not.
+func withBenchRuntime(_ common: CommonOptions, extra: [String: String] = [:], _ body: (LedgerRuntime) async throws -> Void) async throws {
+    let configuration = try await common.resolve(extra: extra)
+    var logger = Logger(label: "bench")
+    logger.logLevel = .warning
+    let runtime = try await LedgerRuntime.open(configuration, logger: logger)
+    do {
+        try await body(runtime)
+    } catch {
+        await runtime.close()
+        throw error
+    }
+    await runtime.close()
+}

@@ -68,7 +68,6 @@ struct CorrectionsTests {
         try await withLiveServer(backend) { client, runtime in
             let session = try await StaffSession.start(client, runtime)
             let staffKey = session.key
-            let staff = session.headers
             let post = session.post
             let get = session.get
             func visible(_ id: String) async throws -> Bool? { try await get("/api/v1/profiles/\(id)/listing").json["visible"] as? Bool }

@@ -190,10 +190,7 @@ struct ConsoleRoutes {
         try await runtime.catchUpStaffViews()
         let all = request.uri.queryParameters["all"] == "1"
         let rows = try await runtime.paymentExceptions.list(includeResolved: all, limit: PaymentExceptionsProjection.pageSizeMax, offset: 0)
-        var names: [String: String] = [:]
-        for id in Set(rows.compactMap(\.suggestedProfileId)) {
-            if let profileID = try? ProfileID(id) { names[id] = try await runtime.profiles.load(profileID).state.displayName }
-        }
+        let names = try await runtime.lists.displayNames(of: Set(rows.compactMap(\.suggestedProfileId)))
         let words = words
         let data: [String: Any] = [
             "all": all,
@@ -610,7 +607,7 @@ struct ConsoleRoutes {
     }
 
     func signInPage(next: String, email: String, error: String?, status: HTTPResponse.Status) -> Response {
-        let token = SignInFormToken.make()
+        let token = APIKeyStore.randomToken(bytes: 32)
         var headers = HTTPFields()
         headers[.setCookie] = ConsoleCookie.header(ConsoleCookie.signIn, token, path: "/console/sign-in", maxAge: 3_600, sameSite: "Strict", secure: secure)
         return ConsolePage.render(
@@ -655,7 +652,8 @@ struct ConsoleRoutes {
         }
     }
 
-    /// What went wrong, as a sentence for a person. A database outage is rethrown: the page cannot be shown.
+    /// What went wrong, as a sentence for a person (a database outage too: "the database cannot be used right
+    /// now; retry later").
     func sentence(for error: any Error, _ request: Request, _ context: LedgerRequestContext) -> String {
         if let refusal = error as? ConsoleRefusal { return refusal.message }
         if let error = error as? StaffUserError { return ConsoleWords.sentence(error.description) }
@@ -690,12 +688,4 @@ struct ConsoleRoutes {
 struct ConsoleRefusal: Error {
     let message: String
     init(_ message: String) { self.message = message }
-}
-
-/// A random token for the sign-in form.
-enum SignInFormToken {
-    static func make() -> String {
-        var generator = SystemRandomNumberGenerator()
-        return (0..<32).map { _ in String(UInt8.random(in: .min ... .max, using: &generator), radix: 16) }.joined()
-    }
 }

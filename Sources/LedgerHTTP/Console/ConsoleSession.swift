@@ -16,17 +16,9 @@ enum ConsoleCookie {
         "\(name)=\(value); Path=\(path); Max-Age=\(maxAge); HttpOnly; SameSite=\(sameSite)\(secure ? "; Secure" : "")"
     }
 
-    /// The named cookie of the request, if present.
+    /// The named cookie of the request, if present (Hummingbird's cookie parsing).
     static func value(_ request: Request, _ name: String) -> String? {
-        for field in request.headers[values: .cookie] {
-            for pair in field.split(separator: ";") {
-                let parts = pair.split(separator: "=", maxSplits: 1)
-                if parts.count == 2, parts[0].trimmingCharacters(in: .whitespaces) == name {
-                    return parts[1].trimmingCharacters(in: .whitespaces)
-                }
-            }
-        }
-        return nil
+        request.cookies[name]?.value
     }
 }
 
