@@ -42,6 +42,14 @@ public protocol EventStore: Sendable {
     /// Reads a stream forward, starting at `version` (inclusive), at most `limit` events.
     func readStream(_ stream: String, fromVersion version: Int64, limit: Int) async throws -> [RecordedEvent]
 
+    /// Reads several streams in one query, each from version 1 up to `maxVersion` (inclusive): every named
+    /// stream that has events maps to its events in version order. A stream given back with `maxVersion`
+    /// events may hold more; read the rest with ``readStream(_:fromVersion:limit:)``.
+    ///
+    /// - Throws: ``EventStoreError`` with code `.limitExceeded` when `streams.count × maxVersion` is above
+    ///   ``EventStoreLimits/readBatchMax``, `.invalidArgument` when `maxVersion` is below 1.
+    func readStreams(_ streams: [String], upToVersion maxVersion: Int64) async throws -> [String: [RecordedEvent]]
+
     /// Reads the global log forward, strictly after `cursor`, at most `limit` events.
     func readAll(after cursor: LogCursor, limit: Int) async throws -> [RecordedEvent]
 

@@ -88,6 +88,17 @@ public struct EventStoreLimits: Sendable, Hashable {
         }
     }
 
+    /// Checks a read of several streams: at most ``readBatchMax`` events in all.
+    func validateRead(streams: Int, upToVersion maxVersion: Int64) throws(EventStoreError) {
+        guard maxVersion > 0 else {
+            throw EventStoreError(.invalidArgument, "a read of several streams needs a positive version bound, got \(maxVersion)")
+        }
+        let (product, overflow) = Int64(streams).multipliedReportingOverflow(by: maxVersion)
+        guard !overflow, product <= Int64(readBatchMax) else {
+            throw EventStoreError(.limitExceeded, "a read of \(streams) streams up to version \(maxVersion) could return more than \(readBatchMax) events")
+        }
+    }
+
     /// Checks a read's batch size.
     func validateRead(limit: Int) throws(EventStoreError) {
         guard limit > 0 else {

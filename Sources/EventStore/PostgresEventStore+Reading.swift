@@ -21,6 +21,23 @@ extension PostgresEventStore {
         }
     }
 
+    public func readStreams(_ streams: [String], upToVersion maxVersion: Int64) async throws -> [String: [RecordedEvent]] {
+        try limits.validateRead(streams: streams.count, upToVersion: maxVersion)
+        let distinct = Array(Set(streams))
+        guard !distinct.isEmpty else { return [:] }
+        return try await mappingErrors {
+            let query: PostgresQuery = """
+                SELECT \(unescaped: Self.eventColumns) FROM events
+                 WHERE stream = ANY(\(distinct)) AND version <= \(maxVersion)
+                 ORDER BY stream, version
+                """
+            let events = try await client.withOpenConnection { connection in
+                try await PostgresEventRow.decodeEvents(connection.openQuery(query, logger: logger))
+            }
+            return Dictionary(grouping: events, by: \.stream)
+        }
+    }
+
     public func readAll(after cursor: LogCursor, limit: Int) async throws -> [RecordedEvent] {
         try limits.validateRead(limit: limit)
         return try await mappingErrors {

@@ -17,6 +17,28 @@ extension SQLiteEventStore {
         }
     }
 
+    public func readStreams(_ streams: [String], upToVersion maxVersion: Int64) async throws -> [String: [RecordedEvent]] {
+        try limits.validateRead(streams: streams.count, upToVersion: maxVersion)
+        let distinct = Array(Set(streams))
+        var found: [String: [RecordedEvent]] = [:]
+        try await mappingErrors {
+            // SQLite binds at most 32,766 parameters per statement; 500 names a statement keeps well below it.
+            for start in stride(from: 0, to: distinct.count, by: 500) {
+                let names = distinct[start..<min(start + 500, distinct.count)]
+                let marks = repeatElement("?", count: names.count).joined(separator: ",")
+                let rows = try await reader.query(
+                    "SELECT \(Self.eventColumns) FROM events WHERE stream IN (\(marks)) AND version <= ? ORDER BY stream, version",
+                    names.map { SQLiteData.text($0) } + [.integer(Int(maxVersion))]
+                )
+                for row in rows {
+                    let event = try Self.decodeEvent(row)
+                    found[event.stream, default: []].append(event)
+                }
+            }
+        }
+        return found
+    }
+
     public func readAll(after cursor: LogCursor, limit: Int) async throws -> [RecordedEvent] {
         try limits.validateRead(limit: limit)
         return try await mappingErrors {

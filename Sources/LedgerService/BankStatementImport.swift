@@ -37,10 +37,24 @@ public struct BankStatementImport: Sendable {
         public var returns: Int = 0
         /// Lines the bank has not booked yet: not final, so not imported.
         public var notBooked: Int = 0
+
+        /// Adds the line counts of a part of the file.
+        mutating func add(_ part: Summary) {
+            matched += part.matched
+            queued += part.queued
+            alreadyImported += part.alreadyImported
+            debits += part.debits
+            returns += part.returns
+            notBooked += part.notBooked
+        }
     }
 
+    /// Lines decided one after the other and appended in one transaction.
+    static let linesPerBatch = 100
+
     /// Parses the whole file first (nothing is booked from a file that is malformed or does not add up), then
-    /// books each line. `progress` is called every `progressEvery` lines booked.
+    /// books its lines in batches of ``linesPerBatch``, each batch in one transaction. `progress` is called
+    /// with the lines booked so far each time another `progressEvery` lines are booked.
     public func importFile(
         _ url: URL, format: BankStatementFormat? = nil, metadata: EventMetadata,
         progressEvery: Int = 1_000, progress: @Sendable (Int, Int) -> Void = { _, _ in }
@@ -51,20 +65,39 @@ public struct BankStatementImport: Sendable {
         let accounts = Dictionary(parsed.statements.map { ($0.statementIndex, $0.accountIBAN?.electronic ?? $0.accountID ?? "") }) { first, _ in first }
         // Payments booked just now count for suggestions and returns too.
         _ = try await ProjectionRunner(store: pipeline.store, projection: index).catchUp()
-        var references: [String: ProfileID?] = [:]
-        var seen: [String: Int] = [:]
-        // Credits booked from this file by end-to-end id: a return later in the same file finds them here
-        // (the index only knows earlier imports).
-        var creditsByEndToEndID: [String: PaymentID] = [:]
-        // Who each payer account paid for earlier in this file: a later line from that account without a
-        // reference is suggested for the same profile (the index only knows earlier imports).
-        var payersInFile: [String: Set<ProfileID>] = [:]
-        for (number, line) in lines.enumerated() {
-            let key = Self.lineKey(line, account: accounts[line.statementIndex] ?? "", seen: &seen)
-            try await book(
-                line, key: key, references: &references, metadata: metadata, summary: &summary, credits: &creditsByEndToEndID, payers: &payersInFile
-            )
-            if (number + 1) % progressEvery == 0 { progress(number + 1, lines.count) }
+        var state = ImportState()
+        let batch = PaymentBatch(pipeline)
+        var booked = 0
+        while booked < lines.count {
+            let unit = lines[booked..<min(booked + Self.linesPerBatch, lines.count)]
+            let keys = unit.map { Self.lineKey($0, account: accounts[$0.statementIndex] ?? "", seen: &state.seen) }
+            var unitState = state
+            var unitSummary = Summary(format: summary.format)
+            do {
+                try await readAhead(unit, keys: keys, into: batch, references: &unitState.references)
+                for (line, key) in zip(unit, keys) {
+                    try await book(line, key: key, metadata: metadata, summary: &unitSummary, state: &unitState) { entry, paymentID, facts, also in
+                        try await batch.record(entry, paymentID: paymentID, method: .bank, facts: facts, metadata: metadata, also: also)
+                    }
+                }
+                try await batch.flush()
+            } catch let error as EventStoreError where error.code == .versionConflict || error.code == .limitExceeded {
+                // Another writer changed a stream the batch decided on (or the batch grew too large): nothing of
+                // it was stored. The same lines are booked one by one, each deciding on the streams as stored.
+                batch.forget()
+                unitState = state
+                unitSummary = Summary(format: summary.format)
+                for (line, key) in zip(unit, keys) {
+                    try await book(line, key: key, metadata: metadata, summary: &unitSummary, state: &unitState) { entry, paymentID, facts, also in
+                        try await pipeline.record(entry, paymentID: paymentID, method: .bank, facts: facts, metadata: metadata, also: also)
+                    }
+                }
+            }
+            state = unitState
+            summary.add(unitSummary)
+            let before = booked
+            booked += unit.count
+            if progressEvery > 0, booked / progressEvery > before / progressEvery { progress(booked, lines.count) }
         }
         // Each statement once its lines are booked: the books check their balance against its closing balance.
         let bookedByStatement = Dictionary(grouping: lines.lazy.filter(\.booked), by: \.statementIndex)
@@ -72,6 +105,50 @@ public struct BankStatementImport: Sendable {
             try await recordStatement(statement, lines: bookedByStatement[statement.statementIndex] ?? [], format: parsed.format, metadata: metadata)
         }
         return summary
+    }
+
+    /// What booking a file's lines keeps from one line to the next.
+    struct ImportState {
+        /// How many identical lines came before (see ``lineKey(_:account:seen:)``).
+        var seen: [String: Int] = [:]
+        /// Who holds each reference met so far (nil: nobody), read once per import.
+        var references: [String: ProfileID?] = [:]
+        /// Credits booked from this file by end-to-end id: a return later in the same file finds them here
+        /// (the index only knows earlier imports).
+        var credits: [String: PaymentID] = [:]
+        /// Who each payer account paid for earlier in this file: a later line from that account without a
+        /// reference is suggested for the same profile (the index only knows earlier imports).
+        var payers: [String: Set<ProfileID>] = [:]
+    }
+
+    /// Reads what a batch of lines will decide on, in a few queries: the lines' inbox and payment streams, who
+    /// holds the references they name, and those profiles.
+    private func readAhead(
+        _ unit: ArraySlice<BankStatementLine>, keys: [String], into batch: PaymentBatch, references: inout [String: ProfileID?]
+    ) async throws {
+        var streams: [String] = []
+        var named: [CreditorReference] = []
+        for (line, key) in zip(unit, keys) where line.booked {
+            streams.append(PaymentPipeline.InboxEntry(provider: "bank", eventID: key, eventType: "", payload: Data()).streamName)
+            guard line.direction == .credit, !line.isReversal, line.returnReason == nil else { continue }
+            streams.append(PaymentID(method: .bank, externalID: key).streamName)
+            for reference in CreditorReference.find(in: [line.structuredReference ?? "", line.freeText].joined(separator: " ")) {
+                switch reference.use {
+                case .listing: named.append(reference)
+                case .donation(let listingReference): named.append(listingReference)
+                case .generalDonation: break
+                }
+            }
+        }
+        let unknown = Array(Set(named.filter { references[$0.electronic] == nil }))
+        let owners = try await ReferenceClaims(store: pipeline.store).owners(of: unknown)
+        for reference in unknown {
+            references[reference.electronic] = .some(owners[reference])
+        }
+        for reference in Set(named) {
+            if case let owner?? = references[reference.electronic] { streams.append(owner.streamName) }
+        }
+        try await batch.readAhead(streams)
     }
 
     /// Records the statement's balances, once however often it is imported.
@@ -109,9 +186,10 @@ public struct BankStatementImport: Sendable {
         return (BankMovementRecorded.streamName(lineKey: key), NewEvent(id: UUID(), type: BankMovementRecorded.typeName, data: try recorded.encodedData(), metadata: metadata))
     }
 
+    /// Records one line through `record` (a batch, or the pipeline itself).
     private func book(
-        _ line: BankStatementLine, key: String, references: inout [String: ProfileID?], metadata: EventMetadata, summary: inout Summary,
-        credits: inout [String: PaymentID], payers: inout [String: Set<ProfileID>]
+        _ line: BankStatementLine, key: String, metadata: EventMetadata, summary: inout Summary, state: inout ImportState,
+        record: (PaymentPipeline.InboxEntry, PaymentID?, [PaymentFact], [(stream: String, event: NewEvent)]) async throws -> PaymentPipeline.Outcome
     ) async throws {
         guard line.booked else {
             summary.notBooked += 1
@@ -122,7 +200,7 @@ public struct BankStatementImport: Sendable {
         let facts: [PaymentFact]
         var also: [(stream: String, event: NewEvent)] = []
         if line.isReversal || line.returnReason != nil {
-            var returned = line.endToEndID.flatMap { credits[$0] }
+            var returned = line.endToEndID.flatMap { state.credits[$0] }
             if returned == nil, let endToEndID = line.endToEndID {
                 returned = try await index.payment(endToEndID: endToEndID)
             }
@@ -137,10 +215,10 @@ public struct BankStatementImport: Sendable {
         } else {
             let bankPayment = PaymentID(method: .bank, externalID: key)
             paymentID = bankPayment
-            facts = [try await receivedFact(line, references: &references, payers: &payers)]
-            if let endToEndID = line.endToEndID { credits[endToEndID] = bankPayment }
+            facts = [try await receivedFact(line, references: &state.references, payers: &state.payers)]
+            if let endToEndID = line.endToEndID { state.credits[endToEndID] = bankPayment }
         }
-        let outcome = try await pipeline.record(entry, paymentID: paymentID, method: .bank, facts: facts, metadata: metadata, also: also)
+        let outcome = try await record(entry, paymentID, facts, also)
         switch outcome {
         case .duplicate:
             summary.alreadyImported += 1
@@ -219,7 +297,7 @@ public struct BankStatementImport: Sendable {
     }
 
     static func digest(_ parts: String...) -> String {
-        SHA256.hash(data: Data(parts.joined(separator: "\u{0}").utf8)).prefix(16).map { String(format: "%02x", $0) }.joined()
+        SHA256.hash(data: Data(parts.joined(separator: "\u{0}").utf8)).prefix(16).lowercaseHex
     }
 
     static func lineType(_ line: BankStatementLine) -> String {
@@ -229,15 +307,41 @@ public struct BankStatementImport: Sendable {
 
     /// The statement line as kept in the inbox: what staff see when they ask where a payment came from.
     static func payload(_ line: BankStatementLine) throws -> Data {
-        let object: [String: Any] = [
-            "statement": line.statementIndex, "entry": line.entryIndex, "transaction": line.transactionIndex,
-            "direction": line.direction.rawValue, "amount": line.amount.decimalString, "currency": line.amount.currency,
-            "bookingDate": line.bookingDate.description, "valueDate": line.valueDate?.description ?? NSNull(),
-            "bankReference": line.bankReference ?? NSNull(), "endToEndId": line.endToEndID ?? NSNull(),
-            "payerName": line.payerName ?? NSNull(), "payerAccount": line.payerIBAN?.electronic ?? line.payerAccount ?? NSNull(),
-            "structuredReference": line.structuredReference ?? NSNull(), "text": line.freeText,
-            "reversal": line.isReversal, "returnReason": line.returnReason ?? NSNull(),
-        ]
-        return try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+        try StoredJSON.encode(LinePayload(line))
+    }
+
+}
+
+/// A statement line as its inbox record keeps it: every field, `null` where the bank gave none.
+private struct LinePayload: Encodable {
+    let line: BankStatementLine
+
+    init(_ line: BankStatementLine) {
+        self.line = line
+    }
+
+    enum Key: String, CodingKey {
+        case statement, entry, transaction, direction, amount, currency, bookingDate, valueDate, bankReference, endToEndId, payerName
+        case payerAccount, structuredReference, text, reversal, returnReason
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: Key.self)
+        try container.encode(line.statementIndex, forKey: .statement)
+        try container.encode(line.entryIndex, forKey: .entry)
+        try container.encode(line.transactionIndex, forKey: .transaction)
+        try container.encode(line.direction.rawValue, forKey: .direction)
+        try container.encode(line.amount.decimalString, forKey: .amount)
+        try container.encode(line.amount.currency, forKey: .currency)
+        try container.encode(line.bookingDate.description, forKey: .bookingDate)
+        try container.encode(line.valueDate?.description, forKey: .valueDate)
+        try container.encode(line.bankReference, forKey: .bankReference)
+        try container.encode(line.endToEndID, forKey: .endToEndId)
+        try container.encode(line.payerName, forKey: .payerName)
+        try container.encode(line.payerIBAN?.electronic ?? line.payerAccount, forKey: .payerAccount)
+        try container.encode(line.structuredReference, forKey: .structuredReference)
+        try container.encode(line.freeText, forKey: .text)
+        try container.encode(line.isReversal, forKey: .reversal)
+        try container.encode(line.returnReason, forKey: .returnReason)
     }
 }

@@ -89,7 +89,7 @@ extension CardPayments {
     /// for another purpose never replays a wrong response. Hex, well within the provider's 255 characters.
     static func providerKey(_ parts: String...) -> String {
         let digest = SHA256.hash(data: Data(parts.joined(separator: "\u{0}").utf8))
-        return "\(parts[0])-" + digest.map { String(format: "%02x", $0) }.joined()
+        return "\(parts[0])-" + digest.lowercaseHex
     }
 }
 

@@ -60,7 +60,12 @@ public struct PaymentPipeline: Sendable {
         _ entry: InboxEntry, paymentID: PaymentID?, method: PaymentMethod, facts: [PaymentFact], metadata: EventMetadata,
         also: [(stream: String, event: NewEvent)] = []
     ) async throws -> Outcome {
-        try await commit(inbox: entry, paymentID: paymentID, metadata: metadata, also: also) { payment, now, profileState in
+        try await commit(inbox: entry, paymentID: paymentID, metadata: metadata, also: also, decide: applying(facts, to: paymentID, method: method))
+    }
+
+    /// The decision of a provider event's facts on one payment.
+    func applying(_ facts: [PaymentFact], to paymentID: PaymentID?, method: PaymentMethod) -> Decide {
+        { payment, now, profileState in
             guard let paymentID else { return [] }
             var state = payment
             var events: [PaymentEvent] = []
@@ -84,72 +89,29 @@ public struct PaymentPipeline: Sendable {
         try await !store.readStream(entry.streamName, fromVersion: 1, limit: 1).isEmpty
     }
 
+    /// New payment events decided on the payment as stored; the profile reader gives each profile as the
+    /// decision sees it.
+    typealias Decide = (PaymentState, Date, (ProfileID) async throws -> ProfileState) async throws -> [PaymentEvent]
+
     /// Decides new payment events on the payment as stored, then the allocation changes of every profile the
     /// payment pays for, and appends them all (with the inbox record, if any) in one transaction; on losing a
     /// race with a concurrent change, decides again.
     func commit(
         inbox entry: InboxEntry?, paymentID: PaymentID?, metadata: EventMetadata, also: [(stream: String, event: NewEvent)] = [],
-        decide: (PaymentState, Date, (ProfileID) async throws -> ProfileState) async throws -> [PaymentEvent]
+        decide: Decide
     ) async throws -> Outcome {
         var attempt = 0
         while true {
             attempt += 1
-            if let entry, try await isRecorded(entry) {
-                return .duplicate
-            }
-            let now = profiles.now()
-            var appends: [StreamAppend] = []
-            var paymentEvents: [PaymentEvent] = []
-            var profileEvents: [ProfileEvent] = []
-            if let paymentID {
-                // Each profile is read once per attempt: screening and allocation decide on the same state, and
-                // that state's version is what the append expects.
-                let loaded = LoadedProfiles(profiles)
-                let payment = try await loadPayment(paymentID)
-                paymentEvents = try await decide(payment, now, loaded.state)
-                var state = payment
-                for event in paymentEvents { state.evolve(event) }
-                if !paymentEvents.isEmpty {
-                    appends.append(StreamAppend(
-                        stream: paymentID.streamName, events: try paymentEvents.map { try Self.newEvent($0, metadata) }, expecting: .exact(payment.version)
-                    ))
-                }
-                // The profiles the payment paid for before and pays for now: a correction takes back what it
-                // bought from a profile it no longer pays for.
-                var touched: [ProfileID] = []
-                for profileID in (payment.listingShares + state.listingShares).map(\.share.profileID) where !touched.contains(profileID) {
-                    touched.append(profileID)
-                }
-                for profileID in touched {
-                    let profile = try await loaded.state(profileID)
-                    guard profile.isRegistered else { continue }
-                    let commands = PaymentDecider.allocationCommands(payment: state, profileID: profileID, profile: profile)
-                    let decided = try ProfileDecider.decide(commands, state: profile, profileID: profileID, now: now, policy: profiles.policy)
-                    guard !decided.isEmpty else { continue }
-                    profileEvents += decided
-                    appends.append(StreamAppend(
-                        stream: profileID.streamName, events: try decided.map { try Self.newEvent($0, metadata) }, expecting: .exact(profile.version)
-                    ))
-                }
-            }
-            if let entry {
-                let record = InboxRecord(
-                    provider: entry.provider, eventID: entry.eventID, eventType: entry.eventType, paymentID: paymentID,
-                    effects: paymentEvents.map(\.typeName) + profileEvents.map(\.typeName), receivedAt: now,
-                    payload: entry.payload.count <= Self.payloadBytesStoredMax ? String(decoding: entry.payload, as: UTF8.self) : nil,
-                    payloadBytes: entry.payload.count
-                )
-                appends.insert(StreamAppend(
-                    stream: entry.streamName,
-                    events: [NewEvent(id: UUID(), type: InboxRecord.typeName, data: try record.encodedData(), metadata: metadata)],
-                    expecting: .noStream
-                ), at: 0)
-            }
-            appends += also.map { StreamAppend(stream: $0.stream, events: [$0.event], expecting: .noStream) }
-            guard !appends.isEmpty else { return .recorded(paymentEvents: [], profileEvents: []) }
+            // Each stream is read once per attempt: screening and allocation decide on the same state, and
+            // that state's version is what the append expects.
+            guard let decision = try await decision(
+                inbox: entry, paymentID: paymentID, metadata: metadata, also: also, states: StoredStreams(self), decide: decide
+            ) else { return .duplicate }
+            guard !decision.appends.isEmpty else { return decision.outcome }
             do {
-                _ = try await store.append(appends)
-                return .recorded(paymentEvents: paymentEvents, profileEvents: profileEvents)
+                _ = try await store.append(decision.appends)
+                return decision.outcome
             } catch let error as EventStoreError where error.code == .versionConflict && attempt < Self.conflictRetriesMax {
                 // A concurrent delivery (of this event or another for the same payment or profile) won;
                 // decide again on what it wrote. A short random pause keeps racing duplicates from
@@ -158,6 +120,82 @@ public struct PaymentPipeline: Sendable {
                 continue
             }
         }
+    }
+
+    /// What one provider event or command decides: the appends, and the streams' states after them.
+    struct Decision {
+        var appends: [StreamAppend] = []
+        var paymentEvents: [PaymentEvent] = []
+        var profileEvents: [ProfileEvent] = []
+        /// The payment as the appends leave it.
+        var payment: (id: PaymentID, state: PaymentState)?
+        /// Each profile the appends change, as they leave it.
+        var profiles: [ProfileID: ProfileState] = [:]
+
+        var outcome: Outcome { .recorded(paymentEvents: paymentEvents, profileEvents: profileEvents) }
+    }
+
+    /// Decides one provider event or command on the streams as `states` gives them; `nil` when the event's
+    /// inbox record exists already (a redelivery).
+    func decision(
+        inbox entry: InboxEntry?, paymentID: PaymentID?, metadata: EventMetadata, also: [(stream: String, event: NewEvent)],
+        states: any DecisionStates, decide: Decide
+    ) async throws -> Decision? {
+        if let entry, try await states.isRecorded(entry) {
+            return nil
+        }
+        let now = profiles.now()
+        var decision = Decision()
+        if let paymentID {
+            let payment = try await states.payment(paymentID)
+            decision.paymentEvents = try await decide(payment, now, states.profile)
+            var state = payment
+            for event in decision.paymentEvents { state.evolve(event) }
+            state.version = payment.version + Int64(decision.paymentEvents.count)
+            decision.payment = (paymentID, state)
+            if !decision.paymentEvents.isEmpty {
+                decision.appends.append(StreamAppend(
+                    stream: paymentID.streamName, events: try decision.paymentEvents.map { try Self.newEvent($0, metadata) },
+                    expecting: .exact(payment.version)
+                ))
+            }
+            // The profiles the payment paid for before and pays for now: a correction takes back what it
+            // bought from a profile it no longer pays for.
+            var touched: [ProfileID] = []
+            for profileID in (payment.listingShares + state.listingShares).map(\.share.profileID) where !touched.contains(profileID) {
+                touched.append(profileID)
+            }
+            for profileID in touched {
+                let profile = try await states.profile(profileID)
+                guard profile.isRegistered else { continue }
+                let commands = PaymentDecider.allocationCommands(payment: state, profileID: profileID, profile: profile)
+                let decided = try ProfileDecider.decide(commands, state: profile, profileID: profileID, now: now, policy: profiles.policy)
+                guard !decided.isEmpty else { continue }
+                decision.profileEvents += decided
+                var after = profile
+                for event in decided { after.evolve(event) }
+                after.version = profile.version + Int64(decided.count)
+                decision.profiles[profileID] = after
+                decision.appends.append(StreamAppend(
+                    stream: profileID.streamName, events: try decided.map { try Self.newEvent($0, metadata) }, expecting: .exact(profile.version)
+                ))
+            }
+        }
+        if let entry {
+            let record = InboxRecord(
+                provider: entry.provider, eventID: entry.eventID, eventType: entry.eventType, paymentID: paymentID,
+                effects: decision.paymentEvents.map(\.typeName) + decision.profileEvents.map(\.typeName), receivedAt: now,
+                payload: entry.payload.count <= Self.payloadBytesStoredMax ? String(decoding: entry.payload, as: UTF8.self) : nil,
+                payloadBytes: entry.payload.count
+            )
+            decision.appends.insert(StreamAppend(
+                stream: entry.streamName,
+                events: [NewEvent(id: UUID(), type: InboxRecord.typeName, data: try record.encodedData(), metadata: metadata)],
+                expecting: .noStream
+            ), at: 0)
+        }
+        decision.appends += also.map { StreamAppend(stream: $0.stream, events: [$0.event], expecting: .noStream) }
+        return decision
     }
 
     /// A payment's stream, folded. The version counts events of types this build does not know too.
@@ -194,20 +232,35 @@ public struct PaymentPipeline: Sendable {
     }
 }
 
-/// Profiles read during one decision, each once.
-private final class LoadedProfiles: @unchecked Sendable {
-    // @unchecked: used by one task at a time, within one attempt of `commit`.
-    private let profiles: ProfileService
-    private var states: [ProfileID: ProfileState] = [:]
+/// The streams one decision reads.
+protocol DecisionStates: AnyObject {
+    func isRecorded(_ entry: PaymentPipeline.InboxEntry) async throws -> Bool
+    func payment(_ paymentID: PaymentID) async throws -> PaymentState
+    func profile(_ profileID: ProfileID) async throws -> ProfileState
+}
 
-    init(_ profiles: ProfileService) {
-        self.profiles = profiles
+/// Streams read from the store for one decision, each profile once.
+private final class StoredStreams: DecisionStates, @unchecked Sendable {
+    // @unchecked: used by one task at a time, within one attempt of `commit`.
+    private let pipeline: PaymentPipeline
+    private var profiles: [ProfileID: ProfileState] = [:]
+
+    init(_ pipeline: PaymentPipeline) {
+        self.pipeline = pipeline
     }
 
-    func state(_ profileID: ProfileID) async throws -> ProfileState {
-        if let state = states[profileID] { return state }
-        let state = try await profiles.load(profileID).state
-        states[profileID] = state
+    func isRecorded(_ entry: PaymentPipeline.InboxEntry) async throws -> Bool {
+        try await pipeline.isRecorded(entry)
+    }
+
+    func payment(_ paymentID: PaymentID) async throws -> PaymentState {
+        try await pipeline.loadPayment(paymentID)
+    }
+
+    func profile(_ profileID: ProfileID) async throws -> ProfileState {
+        if let state = profiles[profileID] { return state }
+        let state = try await pipeline.profiles.load(profileID).state
+        profiles[profileID] = state
         return state
     }
 }

@@ -17,6 +17,24 @@ public struct ReferenceClaims: Sendable {
         try await owner(ofStream: CreditorReferenceClaimed.streamName(reference))
     }
 
+    /// The holders of several references, read in as few queries as the store allows; a reference nobody
+    /// holds is left out.
+    func owners(of references: [CreditorReference]) async throws -> [CreditorReference: ProfileID] {
+        var owners: [CreditorReference: ProfileID] = [:]
+        let perQuery = store.limits.readBatchMax
+        for start in stride(from: 0, to: references.count, by: perQuery) {
+            let chunk = references[start..<min(start + perQuery, references.count)]
+            let read = try await store.readStreams(chunk.map(CreditorReferenceClaimed.streamName), upToVersion: 1)
+            for reference in chunk {
+                guard let recorded = read[CreditorReferenceClaimed.streamName(reference)]?.first,
+                      recorded.type == CreditorReferenceClaimed.typeName
+                else { continue }
+                owners[reference] = try CreditorReferenceClaimed.decode(recorded.data).profileID
+            }
+        }
+        return owners
+    }
+
     func owner(ofStream stream: String) async throws -> ProfileID? {
         guard let recorded = try await store.readStream(stream, fromVersion: 1, limit: 1).first,
               recorded.type == CreditorReferenceClaimed.typeName

@@ -28,6 +28,27 @@ struct EventStoreConformanceTests {
     }
 
     @Test(arguments: Backend.allCases)
+    func severalStreamsReadInOneQueryUpToAVersion(backend: Backend) async throws {
+        try await TestDatabase.withStore(backend, limits: EventStoreLimits(readBatchMax: 12)) { store, _ in
+            _ = try await store.append([makeEvent("A", "1"), makeEvent("B", "2"), makeEvent("C", "3")], to: "s-1", expecting: .noStream)
+            _ = try await store.append([makeEvent("D", "4")], to: "s-2", expecting: .noStream)
+            _ = try await store.append([makeEvent("E", "5")], to: "s-3", expecting: .noStream)
+
+            let read = try await store.readStreams(["s-1", "s-2", "s-missing", "s-1"], upToVersion: 2)
+            #expect(Set(read.keys) == ["s-1", "s-2"])
+            #expect(read["s-1"]?.map(\.type) == ["A", "B"])
+            #expect(read["s-1"]?.map(\.version) == [1, 2])
+            #expect(read["s-2"]?.map(\.type) == ["D"])
+            #expect(try await store.readStreams([], upToVersion: 5).isEmpty)
+
+            let tooMany = try await expectStoreError(.limitExceeded) { _ = try await store.readStreams(["s-1", "s-2", "s-3"], upToVersion: 5) }
+            #expect(tooMany.message.contains("12"))
+            _ = try await expectStoreError(.invalidArgument) { _ = try await store.readStreams(["s-1"], upToVersion: 0) }
+            _ = try await expectStoreError(.limitExceeded) { _ = try await store.readStreams(["s-1"], upToVersion: .max) }
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
     func globalLogReadsInBatchesWithoutGapsOrRepeats(backend: Backend) async throws {
         try await TestDatabase.withStore(backend) { store, _ in
             var appended: [UUID] = []

@@ -1,0 +1,141 @@
+public import EventStore
+import Foundation
+public import LedgerCore
+
+/// Provider events decided one after the other, each on the streams as the ones before it left them, and
+/// appended together in one transaction: a bank statement's lines.
+///
+/// Every event keeps its own checks: its inbox record still expects no stream, and each payment and profile
+/// stream is expected at the version the batch first read. Events for the same stream are merged into one
+/// append for it. If anything else wrote to one of those streams in the meantime, the whole batch is refused
+/// with a version conflict and nothing of it is stored; the caller then records the same events one by one.
+final class PaymentBatch: DecisionStates, @unchecked Sendable {
+    // @unchecked: used by one task at a time (an import books its lines in order).
+    let pipeline: PaymentPipeline
+    /// Streams read ahead, as stored, with the bound each was read up to.
+    private var stored: [String: [RecordedEvent]] = [:]
+    private var storedBound: [String: Int64] = [:]
+    private var payments: [PaymentID: PaymentState] = [:]
+    private var profiles: [ProfileID: ProfileState] = [:]
+    /// Inbox streams this batch has written or seen.
+    private var recordedInbox: Set<String> = []
+    private var pending: [StreamAppend] = []
+    private var pendingIndex: [String: Int] = [:]
+    /// Events waiting for ``flush()``.
+    private(set) var pendingEvents = 0
+
+    init(_ pipeline: PaymentPipeline) {
+        self.pipeline = pipeline
+    }
+
+    /// Reads the streams the next events will decide on, as many as possible in each query.
+    func readAhead(_ streams: [String]) async throws {
+        let held = Set(profiles.keys.lazy.map(\.streamName))
+        let unknown = Array(Set(streams.filter { storedBound[$0] == nil && !held.contains($0) }))
+        guard !unknown.isEmpty else { return }
+        let readMax = pipeline.store.limits.readBatchMax
+        // Enough streams per query that each can still bring a short history along.
+        let perQuery = max(1, min(unknown.count, readMax / 16))
+        for start in stride(from: 0, to: unknown.count, by: perQuery) {
+            let names = Array(unknown[start..<min(start + perQuery, unknown.count)])
+            let bound = Int64(max(1, readMax / names.count))
+            let read = try await pipeline.store.readStreams(names, upToVersion: bound)
+            for name in names {
+                stored[name] = read[name] ?? []
+                storedBound[name] = bound
+            }
+        }
+    }
+
+    /// The events of a stream read ahead, when they are the whole stream.
+    private func wholeStream(_ stream: String) -> [RecordedEvent]? {
+        guard let events = stored[stream], let bound = storedBound[stream], Int64(events.count) < bound else { return nil }
+        return events
+    }
+
+    func isRecorded(_ entry: PaymentPipeline.InboxEntry) async throws -> Bool {
+        if recordedInbox.contains(entry.streamName) { return true }
+        if let events = stored[entry.streamName] { return !events.isEmpty }
+        return try await pipeline.isRecorded(entry)
+    }
+
+    func payment(_ paymentID: PaymentID) async throws -> PaymentState {
+        if let state = payments[paymentID] { return state }
+        var state: PaymentState
+        if let events = wholeStream(paymentID.streamName) {
+            state = PaymentState()
+            for recorded in events {
+                if let event = try PaymentEvent.decode(typeName: recorded.type, data: recorded.data) { state.evolve(event) }
+            }
+            state.version = events.last?.version ?? 0
+        } else {
+            state = try await pipeline.loadPayment(paymentID)
+        }
+        payments[paymentID] = state
+        return state
+    }
+
+    func profile(_ profileID: ProfileID) async throws -> ProfileState {
+        if let state = profiles[profileID] { return state }
+        var state: ProfileState
+        if let events = wholeStream(profileID.streamName) {
+            state = ProfileState.fold(try events.compactMap { try ProfileEvent.decode(typeName: $0.type, data: $0.data) })
+            state.version = events.last?.version ?? 0
+        } else {
+            state = try await pipeline.profiles.load(profileID).state
+        }
+        profiles[profileID] = state
+        return state
+    }
+
+    /// Decides a provider event on the streams as the batch has left them; its appends wait for ``flush()``.
+    func record(
+        _ entry: PaymentPipeline.InboxEntry, paymentID: PaymentID?, method: PaymentMethod, facts: [PaymentFact], metadata: EventMetadata,
+        also: [(stream: String, event: NewEvent)] = []
+    ) async throws -> PaymentPipeline.Outcome {
+        guard let decision = try await pipeline.decision(
+            inbox: entry, paymentID: paymentID, metadata: metadata, also: also, states: self,
+            decide: pipeline.applying(facts, to: paymentID, method: method)
+        ) else { return .duplicate }
+        recordedInbox.insert(entry.streamName)
+        if let (id, state) = decision.payment { payments[id] = state }
+        for (id, state) in decision.profiles { profiles[id] = state }
+        for append in decision.appends {
+            pendingEvents += append.events.count
+            if let index = pendingIndex[append.stream] {
+                pending[index].events += append.events
+            } else {
+                pendingIndex[append.stream] = pending.count
+                pending.append(append)
+            }
+        }
+        return decision.outcome
+    }
+
+    /// Appends everything decided since the last flush in one transaction.
+    ///
+    /// - Throws: ``EventStoreError`` `.versionConflict` when another writer changed one of the streams;
+    ///   nothing of the batch was stored.
+    func flush() async throws {
+        let appends = pending
+        let decided = profiles
+        forget()
+        guard !appends.isEmpty else { return }
+        _ = try await pipeline.store.append(appends)
+        // What was decided is now what is stored: the next batch starts from these profiles without reading
+        // them again. (A payment is read again if met again: a return of an earlier line.)
+        profiles = decided
+    }
+
+    /// Drops what is pending and everything read: the next events decide on the streams as stored.
+    func forget() {
+        pending = []
+        pendingIndex = [:]
+        pendingEvents = 0
+        stored = [:]
+        storedBound = [:]
+        payments = [:]
+        profiles = [:]
+        recordedInbox = []
+    }
+}
