@@ -9,7 +9,8 @@ public import LedgerCore
 public struct BankIndexProjection: Projection {
     public let name = "bank-index"
     let store: any EventStore
-    var states: FoldedStates<PaymentState> { FoldedStates(projection: name) }
+    private let stateCache = FoldedStateCache<PaymentState>()
+    var states: FoldedStates<PaymentState> { FoldedStates(projection: name, cache: stateCache) }
 
     /// The projection; `store` serves only the lookups.
     public init(store: any EventStore) {

@@ -1,5 +1,6 @@
 import EventStore
 import Foundation
+import Synchronization
 
 /// The folded state of each stream a projection follows, in the projection's own rows of `projection_states`.
 ///
@@ -9,34 +10,61 @@ import Foundation
 /// shape).
 struct FoldedStates<State: Codable & Sendable>: Sendable {
     let projection: String
+    /// The states this process wrote or read last, by stream and version.
+    var cache: FoldedStateCache<State>? = nil
 
     /// The states of `streams` kept so far; a stream not seen yet has none.
+    ///
+    /// With a cache, only each stream's stored version is read first; a state is read and decoded only where
+    /// the cache does not hold that very version (another instance, or a batch rolled back, moved it).
     func load(_ streams: [String], _ connection: any ReadModelConnection) async throws -> [String: State] {
         var states: [String: State] = [:]
+        var unread = streams
+        if let cache {
+            unread = []
+            try await forEachChunk(of: streams, "stream, version", connection) { row in
+                let stream = try row.text(0)
+                if let state = cache.state(of: stream, at: try row.integer(1)) {
+                    states[stream] = state
+                } else {
+                    unread.append(stream)
+                }
+            }
+        }
+        try await forEachChunk(of: unread, "stream, version, state", connection) { row in
+            let stream = try row.text(0)
+            let state: State
+            do {
+                state = try JSONDecoder().decode(State.self, from: Data(try row.text(2).utf8))
+            } catch let error as EventStoreError {
+                throw error
+            } catch {
+                throw EventStoreError(
+                    .unexpectedRow, "the \(projection) state of \(stream) cannot be read by this build; run `listing-ledger rebuild`",
+                    underlying: error
+                )
+            }
+            states[stream] = state
+            cache?.keep(state, of: stream, at: try row.integer(1))
+        }
+        return states
+    }
+
+    /// Runs `body` on this projection's rows of `projection_states` for `streams`, a query per chunk of them.
+    private func forEachChunk(
+        of streams: [String], _ columns: String, _ connection: any ReadModelConnection, _ body: (SQLRow) throws -> Void
+    ) async throws {
         var start = streams.startIndex
         while start < streams.endIndex {
             let chunk = streams[start..<min(start + Self.streamsPerQuery, streams.endIndex)]
             start = chunk.endIndex
             let placeholders = Array(repeating: "?", count: chunk.count).joined(separator: ", ")
             let rows = try await connection.query(
-                "SELECT stream, state FROM projection_states WHERE projection = ? AND stream IN (\(placeholders))",
+                "SELECT \(columns) FROM projection_states WHERE projection = ? AND stream IN (\(placeholders))",
                 [.text(projection)] + chunk.map { .text($0) }
             )
-            for row in rows {
-                let stream = try row.text(0)
-                do {
-                    states[stream] = try JSONDecoder().decode(State.self, from: Data(try row.text(1).utf8))
-                } catch let error as EventStoreError {
-                    throw error
-                } catch {
-                    throw EventStoreError(
-                        .unexpectedRow, "the \(projection) state of \(stream) cannot be read by this build; run `listing-ledger rebuild`",
-                        underlying: error
-                    )
-                }
-            }
+            for row in rows { try body(row) }
         }
-        return states
     }
 
     /// Stores the states of several distinct streams, a few statements for all of them.
@@ -49,6 +77,7 @@ struct FoldedStates<State: Codable & Sendable>: Sendable {
             rows.append([.text(projection), .text(stream), .integer(version), .text(String(decoding: try encoder.encode(state), as: UTF8.self))])
         }
         try await Self.upsert.write(rows, connection)
+        for (stream, version, state) in states { cache?.keep(state, of: stream, at: version) }
     }
 
     private static var upsert: BulkUpsert {
@@ -61,6 +90,7 @@ struct FoldedStates<State: Codable & Sendable>: Sendable {
     /// Forgets every state of this projection, for a rebuild.
     func reset(_ connection: any ReadModelConnection) async throws {
         try await connection.execute("DELETE FROM projection_states WHERE projection = ?", [.text(projection)])
+        cache?.removeAll()
     }
 
     /// Bind parameters per query, well under both backends' limits.
@@ -97,5 +127,38 @@ extension FoldedStates {
         }
         try await saveAll(folded, connection)
         return folded
+    }
+}
+
+/// The folded states a projection wrote or read last in this process, each with its stream's version, so the
+/// next batch that touches a stream decodes its state only if the stored version moved meanwhile (another
+/// instance applied a batch, or this one's transaction rolled back). Holds at most `capacity` states; past
+/// that, half of them are dropped (they are read from the table again when needed).
+final class FoldedStateCache<State: Sendable>: Sendable {
+    private let entries = Mutex<[String: (version: Int64, state: State)]>([:])
+    let capacity: Int
+
+    init(capacity: Int = 20_000) {
+        self.capacity = max(1, capacity)
+    }
+
+    func state(of stream: String, at version: Int64) -> State? {
+        entries.withLock { entries in
+            guard let entry = entries[stream], entry.version == version else { return nil }
+            return entry.state
+        }
+    }
+
+    func keep(_ state: State, of stream: String, at version: Int64) {
+        entries.withLock { entries in
+            if entries.count >= capacity, entries[stream] == nil {
+                for key in Array(entries.keys.prefix(max(1, capacity / 2))) { entries[key] = nil }
+            }
+            entries[stream] = (version, state)
+        }
+    }
+
+    func removeAll() {
+        entries.withLock { $0.removeAll() }
     }
 }

@@ -11,7 +11,8 @@ public struct ListingProjection: Projection {
     public let name = "listing-status"
     let policy: @Sendable () -> ListingPolicy
     let now: @Sendable () -> Date
-    var states: FoldedStates<ProfileState> { FoldedStates(projection: name) }
+    private let stateCache = FoldedStateCache<ProfileState>()
+    var states: FoldedStates<ProfileState> { FoldedStates(projection: name, cache: stateCache) }
 
     /// A projection evaluating listings under `policy` (the dated policy in force) at `now`.
     public init(policy: @escaping @Sendable () -> ListingPolicy, now: @escaping @Sendable () -> Date) {

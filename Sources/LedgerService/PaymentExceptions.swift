@@ -10,7 +10,8 @@ public import LedgerCore
 public struct PaymentExceptionsProjection: Projection {
     public let name = "payment-exceptions"
     let store: any EventStore
-    var states: FoldedStates<HeldPaymentState> { FoldedStates(projection: name) }
+    private let stateCache = FoldedStateCache<HeldPaymentState>()
+    var states: FoldedStates<HeldPaymentState> { FoldedStates(projection: name, cache: stateCache) }
 
     /// A payment's fold and when its hold stopped waiting.
     struct HeldPaymentState: Codable, Sendable {
