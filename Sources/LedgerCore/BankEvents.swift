@@ -35,7 +35,7 @@ public struct BankMovementRecorded: Sendable, Hashable, Codable {
         self.occurredAt = occurredAt
     }
 
-    public static func streamName(lineKey: String) -> String { "bank-movement-\(lineKey)" }
+    public static func streamName(lineKey: String) -> String { StreamName.bankMovement(lineKey: lineKey).description }
 
     public func encodedData() throws -> Data { try ProfileEvent.encoder.encode(self) }
 
@@ -86,7 +86,7 @@ public struct BankStatementRecorded: Sendable, Hashable, Codable {
         self.occurredAt = occurredAt
     }
 
-    public static func streamName(statementKey: String) -> String { "bank-statement-\(statementKey)" }
+    public static func streamName(statementKey: String) -> String { StreamName.bankStatement(statementKey: statementKey).description }
 
     public func encodedData() throws -> Data { try ProfileEvent.encoder.encode(self) }
 

@@ -28,7 +28,7 @@ public struct ProfileID: Sendable, Hashable, Codable, Comparable, CustomStringCo
     public var description: String { rawValue }
 
     /// The profile's stream name.
-    public var streamName: String { "profile-\(rawValue)" }
+    public var streamName: String { StreamName.profile(self).description }
 }
 
 /// One payment at one provider: `<method>-<external id>`, e.g. `card-pi_123`, `offline-2026-0042`.
@@ -56,7 +56,7 @@ public struct PaymentID: Sendable, Hashable, Codable, Comparable, CustomStringCo
     public var description: String { rawValue }
 
     /// The payment's stream name.
-    public var streamName: String { "payment-\(rawValue)" }
+    public var streamName: String { StreamName.payment(self).description }
 }
 
 /// How money arrived.

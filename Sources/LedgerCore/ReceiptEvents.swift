@@ -77,8 +77,8 @@ public struct ReceiptIssued: Sendable, Hashable, Codable {
         return (year, number)
     }
 
-    public static func yearStream(_ year: Int) -> String { "receipts-\(year)" }
-    public static func paymentStream(_ paymentID: PaymentID) -> String { "receipt-\(paymentID.rawValue)" }
+    public static func yearStream(_ year: Int) -> String { StreamName.receiptYear(year).description }
+    public static func paymentStream(_ paymentID: PaymentID) -> String { StreamName.receipt(paymentID).description }
 
     public func encodedData() throws -> Data { try ProfileEvent.encoder.encode(self) }
 

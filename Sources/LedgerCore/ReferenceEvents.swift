@@ -20,7 +20,7 @@ public struct CreditorReferenceClaimed: Sendable, Hashable, Codable {
     }
 
     /// The stream that holds the claim of `reference`.
-    public static func streamName(_ reference: CreditorReference) -> String { "reference-\(reference.electronic)" }
+    public static func streamName(_ reference: CreditorReference) -> String { StreamName.referenceClaim(reference.electronic).description }
 
     /// The stored form: JSON with sorted keys, as every event.
     public func encodedData() throws -> Data { try ProfileEvent.encoder.encode(self) }

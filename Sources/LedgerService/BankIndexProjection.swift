@@ -23,7 +23,7 @@ public struct BankIndexProjection: Projection {
     }
 
     public func apply(_ events: [RecordedEvent], _ connection: any ReadModelConnection) async throws {
-        let folded = try await states.fold(events, following: { $0.hasPrefix("payment-bank-") }, initial: { PaymentState() }, connection) { state, recorded in
+        let folded = try await states.fold(events, following: { StreamName($0)?.paymentID?.method == .bank }, initial: { PaymentState() }, connection) { state, recorded in
             if let event = try PaymentEvent.decode(typeName: recorded.type, data: recorded.data) {
                 state.evolve(event)
             }

@@ -77,14 +77,17 @@ public struct BooksProjection: Projection {
     }
 
     static func follows(_ stream: String) -> Bool {
-        stream.hasPrefix("payment-") || stream.hasPrefix("bank-movement-") || stream.hasPrefix("bank-statement-")
+        switch StreamName(stream) {
+        case .payment, .bankMovement, .bankStatement: true
+        default: false
+        }
     }
 
     public func apply(_ events: [RecordedEvent], _ connection: any ReadModelConnection) async throws {
         let followed = events.filter { Self.follows($0.stream) }
         guard !followed.isEmpty else { return }
         let calendar = self.calendar()
-        let paymentStreams = Array(Set(followed.lazy.map(\.stream).filter { $0.hasPrefix("payment-") }))
+        let paymentStreams = Array(Set(followed.lazy.map(\.stream).filter(StreamName.isPayment)))
         var payments = try await paymentStates.load(paymentStreams, connection)
         var opening = try await bankStates.load([Self.openingKey], connection)[Self.openingKey] ?? BankOpening()
         var journal = Journal()
@@ -96,7 +99,7 @@ public struct BooksProjection: Projection {
         var index = followed.startIndex
         while index < followed.endIndex {
             let first = followed[index]
-            if first.stream.hasPrefix("payment-") {
+            if StreamName.isPayment(first.stream) {
                 index += 1
                 guard let event = try PaymentEvent.decode(typeName: first.type, data: first.data) else { continue }
                 var state = payments[first.stream] ?? PaymentEntryState()

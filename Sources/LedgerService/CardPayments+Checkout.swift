@@ -104,7 +104,7 @@ public struct CheckoutStarted: Sendable, Hashable, Codable {
     public var redirectURL: String
     public var occurredAt: Date
 
-    public var streamName: String { "checkout-\(method.rawValue)-\(checkoutID)" }
+    public var streamName: String { StreamName.checkout(method: method.rawValue, checkoutID: checkoutID).description }
 
     func encodedData() throws -> Data {
         try StoredJSON.encode(self)

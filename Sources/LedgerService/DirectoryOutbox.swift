@@ -33,8 +33,7 @@ public struct DirectoryChange: Sendable, Hashable, Codable {
 
     /// The message for a recorded profile event, if it is one the directory hears of.
     public static func message(for recorded: RecordedEvent) -> (DirectoryEventType, DirectoryMessage)? {
-        guard recorded.stream.hasPrefix("profile-") else { return nil }
-        let profileID = String(recorded.stream.dropFirst("profile-".count))
+        guard let profileID = StreamName(recorded.stream)?.profileID?.rawValue else { return nil }
         let eventID = recorded.id.uuidString.lowercased()
         switch try? ProfileEvent.decode(typeName: recorded.type, data: recorded.data) {
         case .visibilityChanged(let change):

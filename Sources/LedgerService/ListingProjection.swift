@@ -26,7 +26,7 @@ public struct ListingProjection: Projection {
     }
 
     public func apply(_ events: [RecordedEvent], _ connection: any ReadModelConnection) async throws {
-        let folded = try await states.fold(events, following: { $0.hasPrefix("profile-") }, initial: { ProfileState() }, connection) { state, recorded in
+        let folded = try await states.fold(events, following: StreamName.isProfile, initial: { ProfileState() }, connection) { state, recorded in
             if let event = try ProfileEvent.decode(typeName: recorded.type, data: recorded.data) {
                 state.evolve(event)
             }

@@ -31,7 +31,7 @@ struct PayPalCaptureCalls: Sendable {
         case inFlight
     }
 
-    static func streamName(_ orderID: String) -> String { "paypal-capture-\(orderID)" }
+    static func streamName(_ orderID: String) -> String { StreamName.payPalCapture(orderID: orderID).description }
 
     /// Captures `orderID` unless it is captured or being captured; throws ``PayPalProviderError`` when the call
     /// fails (recorded, so the next request may try again).

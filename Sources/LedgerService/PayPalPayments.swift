@@ -240,7 +240,9 @@ public struct PayPalPayments: Sendable {
     /// refund webhook arrives.
     public func refund(paymentID: PaymentID, payment: PaymentState, wanted: Money, whole: Bool, requestID: String) async throws -> RefundRequested {
         guard let client else { throw PaymentServiceError.notConfigured("PayPal refunds (no client id and secret are set)") }
-        let captureID = String(paymentID.rawValue.dropFirst("paypal-".count))
+        guard paymentID.method == .paypal, let captureID = paymentID.externalID else {
+            throw PaymentServiceError(code: .invalidRequest, description: "\(paymentID) is not a PayPal payment")
+        }
         let refund: PayPalRefund
         do {
             refund = try await client.refundCapture(captureID: captureID, amount: whole ? nil : wanted, requestID: String(requestID.prefix(PayPalClient.requestIDLengthMax)))

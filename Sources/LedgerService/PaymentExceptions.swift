@@ -35,7 +35,7 @@ public struct PaymentExceptionsProjection: Projection {
     }
 
     public func apply(_ events: [RecordedEvent], _ connection: any ReadModelConnection) async throws {
-        let folded = try await states.fold(events, following: { $0.hasPrefix("payment-") }, initial: { HeldPaymentState() }, connection) { state, recorded in
+        let folded = try await states.fold(events, following: StreamName.isPayment, initial: { HeldPaymentState() }, connection) { state, recorded in
             if let event = try PaymentEvent.decode(typeName: recorded.type, data: recorded.data) {
                 state.payment.evolve(event)
             }
@@ -47,7 +47,7 @@ public struct PaymentExceptionsProjection: Projection {
             if state.resolution == nil { state.resolvedAt = nil }
         }
         try await Self.rows.write(
-            folded.compactMap { Self.row(PaymentID(rawValue: String($0.stream.dropFirst("payment-".count))), $0.state) }, connection
+            folded.compactMap { folded in StreamName(folded.stream)?.paymentID.flatMap { Self.row($0, folded.state) } }, connection
         )
     }
 

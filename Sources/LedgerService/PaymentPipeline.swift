@@ -43,7 +43,7 @@ public struct PaymentPipeline: Sendable {
         }
 
         /// The inbox stream of this event.
-        public var streamName: String { "inbox-\(provider)-\(eventID)" }
+        public var streamName: String { StreamName.inbox(provider: provider, eventID: eventID).description }
     }
 
     /// What recording an event did.

@@ -66,7 +66,9 @@ public struct PaymentRefunds: Sendable {
 extension CardPayments {
     func requestRefund(paymentID: PaymentID, amount: Money?, wanted: Money, key: String) async throws -> RefundRequested {
         guard let client else { throw PaymentServiceError.notConfigured("card refunds (no provider secret key is set)") }
-        let intentID = String(paymentID.rawValue.dropFirst("card-".count))
+        guard paymentID.method == .card, let intentID = paymentID.externalID else {
+            throw PaymentServiceError(code: .invalidRequest, description: "\(paymentID) is not a card payment")
+        }
         do {
             let refund = try await client.createRefund(paymentIntentID: intentID, amount: amount, idempotencyKey: key)
             return RefundRequested(paymentID: paymentID, refundID: refund.id, status: refund.status, amount: refund.amount)

@@ -13,7 +13,7 @@ import Synchronization
 /// others well before any future date it takes effect on.
 public final class PolicyBook: Sendable {
     /// The stream the policy lives in.
-    public static let streamName = "policy"
+    public static let streamName = StreamName.policy.description
     /// The most changes read (far above any real history).
     static let changesMax = 1_000
 

@@ -115,7 +115,7 @@ public struct ProfileService: Sendable {
             do {
                 _ = try await store.append(appends)
             } catch let error as EventStoreError where error.code == .versionConflict {
-                if let stream = error.conflict?.stream, stream.hasPrefix("reference-") {
+                if let stream = error.conflict?.stream, case .referenceClaim? = StreamName(stream) {
                     let holder = try await ReferenceClaims(store: store).owner(ofStream: stream)
                     throw DomainError.invalidArgument(
                         "the payment reference of profile id '\(profileID)' is already held by profile '\(holder?.rawValue ?? "?")'; register it under another id"

@@ -44,7 +44,7 @@ public struct ReferenceClaims: Sendable {
 
     /// Where the claims of earlier registrations have been checked up to: `ReferenceClaimsChecked` events,
     /// each with the log cursor reached.
-    static let progressStream = "reference-claims-checked"
+    static let progressStream = StreamName.referenceClaimsChecked.description
     /// The fewest events scanned worth recording progress for (a smaller scan is simply repeated next time).
     static let progressEventsMin = 1_000
     /// Claims appended together, each still expecting no stream.
@@ -84,8 +84,8 @@ public struct ReferenceClaims: Sendable {
             cursor = last.cursor
             scanned += batch.count
             var claims: [StreamAppend] = []
-            for recorded in batch where recorded.type == ProfileRegistered.typeName && recorded.stream.hasPrefix("profile-") {
-                guard let profileID = try? ProfileID(String(recorded.stream.dropFirst("profile-".count))) else { continue }
+            for recorded in batch where recorded.type == ProfileRegistered.typeName {
+                guard let profileID = StreamName(recorded.stream)?.profileID else { continue }
                 let reference = CreditorReference.forProfile(profileID)
                 let claim = CreditorReferenceClaimed(reference: reference, profileID: profileID, occurredAt: now)
                 claims.append(StreamAppend(

@@ -45,7 +45,7 @@ public struct PaymentListProjection: Projection {
 
     public func apply(_ events: [RecordedEvent], _ connection: any ReadModelConnection) async throws {
         var updated: [String: Int64] = [:]
-        let folded = try await states.fold(events, following: { $0.hasPrefix("payment-") }, initial: { PaymentState() }, connection) { state, recorded in
+        let folded = try await states.fold(events, following: StreamName.isPayment, initial: { PaymentState() }, connection) { state, recorded in
             if let event = try PaymentEvent.decode(typeName: recorded.type, data: recorded.data) { state.evolve(event) }
             state.version = recorded.version
             updated[recorded.stream] = ListingProjection.micros(recorded.recordedAt)
@@ -65,7 +65,7 @@ public struct PaymentListProjection: Projection {
         ).write(
             folded.compactMap { stream, _, payment in
                 guard let state = PaymentListState(payment) else { return nil }
-                let paymentID = String(stream.dropFirst("payment-".count))
+                guard let paymentID = StreamName(stream)?.paymentID?.rawValue else { return nil }
                 let received = payment.received
                 let amount = received?.amount ?? payment.pending?.amount
                 let shares = payment.listingShares
@@ -95,7 +95,7 @@ public struct ProfileSearchProjection: Projection {
 
     public func apply(_ events: [RecordedEvent], _ connection: any ReadModelConnection) async throws {
         var rows: [String: [SQLValue]] = [:]
-        for recorded in events where recorded.type == ProfileRegistered.typeName && recorded.stream.hasPrefix("profile-") {
+        for recorded in events where recorded.type == ProfileRegistered.typeName && StreamName.isProfile(recorded.stream) {
             guard case .registered(let registered)? = try ProfileEvent.decode(typeName: recorded.type, data: recorded.data) else { continue }
             let searchable = [registered.profileID.rawValue, registered.displayName, registered.contactEmail].joined(separator: " ").lowercased()
             rows[registered.profileID.rawValue] = [
@@ -125,9 +125,10 @@ public struct ListingHistoryProjection: Projection {
 
     public func apply(_ events: [RecordedEvent], _ connection: any ReadModelConnection) async throws {
         var changes: [(profileID: String, version: Int64, micros: Int64, visible: Bool)] = []
-        for recorded in events where recorded.type == ListingVisibilityChanged.typeName && recorded.stream.hasPrefix("profile-") {
-            guard case .visibilityChanged(let change)? = try ProfileEvent.decode(typeName: recorded.type, data: recorded.data) else { continue }
-            changes.append((String(recorded.stream.dropFirst("profile-".count)), recorded.version, ListingProjection.micros(change.occurredAt), change.visible))
+        for recorded in events where recorded.type == ListingVisibilityChanged.typeName {
+            guard let profileID = StreamName(recorded.stream)?.profileID,
+                  case .visibilityChanged(let change)? = try ProfileEvent.decode(typeName: recorded.type, data: recorded.data) else { continue }
+            changes.append((profileID.rawValue, recorded.version, ListingProjection.micros(change.occurredAt), change.visible))
         }
         guard !changes.isEmpty else { return }
         // Each profile's visibility before this batch: its latest stored change.
