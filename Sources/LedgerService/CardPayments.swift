@@ -23,7 +23,7 @@ public struct CardPayments: Sendable {
     var store: any EventStore { pipeline.store }
     var profiles: ProfileService { pipeline.profiles }
 
-    /// Verifies, records and applies one webhook delivery. Throws ``CardWebhookError`` (nothing written) when
+    /// Verifies, records and applies one webhook delivery. Throws ``PaymentsError`` (nothing written) when
     /// the signature or the body is not acceptable.
     public func receiveWebhook(body: Data, signatureHeader: String?, requestID: String?) async throws -> ProviderWebhookReceipt {
         guard !webhookSecrets.isEmpty else { throw PaymentServiceError.notConfigured("card webhooks (no signing secret is set)") }

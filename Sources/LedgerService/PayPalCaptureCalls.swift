@@ -33,7 +33,7 @@ struct PayPalCaptureCalls: Sendable {
 
     static func streamName(_ orderID: String) -> String { StreamName.payPalCapture(orderID: orderID).description }
 
-    /// Captures `orderID` unless it is captured or being captured; throws ``PayPalProviderError`` when the call
+    /// Captures `orderID` unless it is captured or being captured; throws ``PaymentsError`` when the call
     /// fails (recorded, so the next request may try again).
     func capture(orderID: String, metadata: EventMetadata) async throws -> Outcome {
         try PayPalClient.checkIdentifier(orderID, "order")
@@ -46,7 +46,7 @@ struct PayPalCaptureCalls: Sendable {
                 return done
             }
             guard record.claims < Self.attemptsMax else {
-                throw PayPalProviderError(.rejected, "order \(orderID) was tried \(Self.attemptsMax) times; it needs staff")
+                throw PaymentsError(.rejected, "order \(orderID) was tried \(Self.attemptsMax) times; it needs staff")
             }
             do {
                 try await append(stream, .claimed(at: now()), expecting: record.version, metadata: metadata)
@@ -57,7 +57,7 @@ struct PayPalCaptureCalls: Sendable {
             }
         }
         guard let claimedVersion else { return .inFlight }
-        let result: Result<PayPalCapture, PayPalProviderError>
+        let result: Result<PayPalCapture, PaymentsError>
         do {
             result = .success(try await client.captureOrder(orderID: orderID, requestID: "capture-\(orderID)"))
         } catch {

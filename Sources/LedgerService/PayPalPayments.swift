@@ -104,7 +104,7 @@ public struct PayPalPayments: Sendable {
         let outcome: PayPalCaptureCalls.Outcome
         do {
             outcome = try await captureCalls.capture(orderID: orderID, metadata: metadata)
-        } catch let error as PayPalProviderError {
+        } catch let error as PaymentsError {
             if error.code == .invalidIdentifier || error.status == 404 {
                 throw PaymentServiceError(code: .paymentNotFound, description: "PayPal knows no order '\(orderID.prefix(64))'")
             }
@@ -123,7 +123,7 @@ public struct PayPalPayments: Sendable {
         }
     }
 
-    /// Verifies, records and applies one webhook delivery. Throws ``PayPalWebhookError`` (nothing written) when
+    /// Verifies, records and applies one webhook delivery. Throws ``PaymentsError`` (nothing written) when
     /// the delivery is not authentic or not an event, or when PayPal's API knows no resource it names.
     ///
     /// A capture, refund or dispute event is acted on as PayPal's API describes the resource, fetched by its
@@ -133,7 +133,7 @@ public struct PayPalPayments: Sendable {
         guard let verifier else { throw PaymentServiceError.notConfigured("PayPal webhooks (no webhook id is set)") }
         let transmission = PayPalTransmission(header: header)
         if let transmissionID = transmission.transmissionID, try await transmissions.wasSeenWithAnotherBody(transmissionID, body: body) {
-            throw PayPalWebhookError(
+            throw PaymentsError(
                 .transmissionReused, "the transmission \(transmissionID.prefix(80)) was verified before with another body; this delivery is not PayPal's"
             )
         }
@@ -157,7 +157,7 @@ public struct PayPalPayments: Sendable {
             let captured: PayPalCaptureCalls.Outcome
             do {
                 captured = try await captureCalls.capture(orderID: approved.orderID, metadata: metadata)
-            } catch let error as PayPalProviderError {
+            } catch let error as PaymentsError {
                 throw PaymentServiceError(code: .providerFailed, description: "PayPal did not capture order \(approved.orderID): \(error.message)")
             }
             if captured == .inFlight {
@@ -190,7 +190,7 @@ public struct PayPalPayments: Sendable {
             return try await client.confirmed(fact)
         } catch {
             if error.status == 404 || error.code == .invalidIdentifier {
-                throw PayPalWebhookError(.unknownResource, "PayPal's API knows no resource with the id this event names; it is not acted on")
+                throw PaymentsError(.unknownResource, "PayPal's API knows no resource with the id this event names; it is not acted on")
             }
             throw PaymentServiceError(code: .providerFailed, description: "PayPal's API did not confirm the event: \(error.message)")
         }

@@ -42,12 +42,22 @@ public struct ServiceFailure: Sendable, Hashable {
         switch error {
         case let error as EventStoreError:
             return describing(error)
-        case let error as CardWebhookError:
-            return ServiceFailure(.badRequest, error.code == .malformedEvent ? "malformed-event" : "invalid-signature", title: "Webhook rejected", detail: error.message)
-        case let error as PayPalWebhookError where error.code == .certificateUnavailable:
-            // Not the sender's fault: PayPal retries, and the certificate may be reachable then.
-            return ServiceFailure(.unavailable, "certificate-unavailable", title: "Webhook not verified yet", detail: error.message)
-        case let error as PayPalWebhookError:
+        case let error as PaymentsError:
+            return describing(error)
+        default:
+            return nil
+        }
+    }
+
+    /// Webhooks refused and statements rejected; provider calls, form bodies and QR codes are answered where
+    /// they are made.
+    private static func describing(_ error: PaymentsError) -> ServiceFailure? {
+        switch error.code.family {
+        case .webhook:
+            if error.code == .certificateUnavailable {
+                // Not the sender's fault: PayPal retries, and the certificate may be reachable then.
+                return ServiceFailure(.unavailable, "certificate-unavailable", title: "Webhook not verified yet", detail: error.message)
+            }
             let code = switch error.code {
             case .malformedEvent: "malformed-event"
             case .transmissionReused: "transmission-reused"
@@ -55,9 +65,9 @@ public struct ServiceFailure: Sendable, Hashable {
             default: "invalid-signature"
             }
             return ServiceFailure(.badRequest, code, title: "Webhook rejected", detail: error.message)
-        case let error as BankStatementError:
+        case .statement:
             return ServiceFailure(.unprocessable, "statement-rejected", title: "Statement rejected", detail: "\(error.message); nothing was imported")
-        default:
+        case .providerCall, .form, .qrCode:
             return nil
         }
     }

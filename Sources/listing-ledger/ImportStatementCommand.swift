@@ -34,7 +34,7 @@ struct ImportStatementCommand: AsyncParsableCommand {
                         url, format: chosen, metadata: EventMetadata(actor: "cli:import-statement"),
                         progress: { done, total in printError("booked \(done) of \(total) lines") }
                     )
-                } catch let error as BankStatementError {
+                } catch let error as PaymentsError {
                     throw Failure.failed("\(file) was rejected: \(error.message); nothing was imported")
                 }
                 print("""

@@ -11,12 +11,12 @@ struct BankCSVStatementTests {
         return lines
     }
 
-    static func error(_ csv: String) -> BankStatementError? {
+    static func error(_ csv: String) -> PaymentsError? {
         do {
             _ = try lines(csv)
             return nil
         } catch {
-            return error as? BankStatementError
+            return error as? PaymentsError
         }
     }
 

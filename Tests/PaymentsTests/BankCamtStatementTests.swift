@@ -185,7 +185,7 @@ struct BankCamtStatementTests {
     ])
     func samplesThatDoNotAddUpAreRefusedByDefault(name: String) {
         let error = BankFixtures.error(parsing: BankFixtures.url("camt053/\(name)"))
-        #expect(error == BankStatementError(.integrity, ""))
+        #expect(error == PaymentsError(.integrity, ""))
         #expect(error?.message.contains("statement 1") == true)
     }
 

@@ -32,26 +32,26 @@ struct BankEPCQRCodeTests {
 
     @Test(arguments: [Int64(0), -100, 100_000_000_000])
     func refusesAmountsPastTheLimits(minorUnits: Int64) {
-        #expect(throws: EPCQRCodeError(.invalidAmount, "")) {
+        #expect(throws: PaymentsError(.invalidAmount, "")) {
             try EPCQRCode(beneficiaryName: "M", iban: Self.iban, bic: nil, amount: .euros(minorUnits: minorUnits), remittance: .structured(Self.reference))
         }
     }
 
     @Test
     func refusesOtherCurrenciesNamesAndBICs() {
-        #expect(throws: EPCQRCodeError(.invalidAmount, "")) {
+        #expect(throws: PaymentsError(.invalidAmount, "")) {
             try EPCQRCode(beneficiaryName: "M", iban: Self.iban, bic: nil, amount: Money(minorUnits: 12_500, currency: "USD"), remittance: .structured(Self.reference))
         }
-        #expect(throws: EPCQRCodeError(.invalidBeneficiaryName, "")) {
+        #expect(throws: PaymentsError(.invalidBeneficiaryName, "")) {
             try EPCQRCode(beneficiaryName: String(repeating: "x", count: 71), iban: Self.iban, bic: nil, amount: .euros(minorUnits: 1), remittance: .structured(Self.reference))
         }
-        #expect(throws: EPCQRCodeError(.invalidBeneficiaryName, "")) {
+        #expect(throws: PaymentsError(.invalidBeneficiaryName, "")) {
             try EPCQRCode(beneficiaryName: "Two\nlines", iban: Self.iban, bic: nil, amount: .euros(minorUnits: 1), remittance: .structured(Self.reference))
         }
-        #expect(throws: EPCQRCodeError(.invalidBIC, "")) {
+        #expect(throws: PaymentsError(.invalidBIC, "")) {
             try EPCQRCode(beneficiaryName: "M", iban: Self.iban, bic: "ABN", amount: .euros(minorUnits: 1), remittance: .structured(Self.reference))
         }
-        #expect(throws: EPCQRCodeError(.invalidRemittance, "")) {
+        #expect(throws: PaymentsError(.invalidRemittance, "")) {
             try EPCQRCode(beneficiaryName: "M", iban: Self.iban, bic: nil, amount: .euros(minorUnits: 1), remittance: .unstructured(String(repeating: "x", count: 141)))
         }
     }

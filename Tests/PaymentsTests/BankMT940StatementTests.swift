@@ -157,7 +157,7 @@ struct BankMT940StatementTests {
 
     @Test(arguments: ["wolph-jejik-abnamro.sta", "wolph-jejik-ing.sta", "wolph-jejik-knab.sta", "wolph-jejik-triodos.sta"])
     func samplesThatDoNotAddUpAreRefusedByDefault(name: String) {
-        #expect(BankFixtures.error(parsing: BankFixtures.url("mt940/\(name)")) == BankStatementError(.integrity, ""))
+        #expect(BankFixtures.error(parsing: BankFixtures.url("mt940/\(name)")) == PaymentsError(.integrity, ""))
     }
 
     /// The amount-formats sample is six opening balances without a statement around them: each balance reads
@@ -168,7 +168,7 @@ struct BankMT940StatementTests {
         let balances = text.split(separator: "\n").map { MT940Balance(String($0.dropFirst(5)))?.amount }
         #expect(balances == [eur(38_011_512), eur(38_011_510), eur(38_011_500), eur(12), eur(12), eur(112)])
         let error = BankFixtures.error(parsing: BankFixtures.url("mt940/wolph-betterplace-amount_formats.sta"))
-        #expect(error == BankStatementError(.malformed, ""))
+        #expect(error == PaymentsError(.malformed, ""))
         #expect(error?.message.contains("before any :20:") == true)
     }
 

@@ -23,7 +23,7 @@ enum BankFixtures {
     }
 
     /// The error a parse throws, or nil when it succeeds.
-    static func error(parsing url: URL, options: BankStatementParseOptions = BankStatementParseOptions()) -> BankStatementError? {
+    static func error(parsing url: URL, options: BankStatementParseOptions = BankStatementParseOptions()) -> PaymentsError? {
         do {
             _ = try BankStatementParser(options: options).statements(fileURL: url)
             return nil

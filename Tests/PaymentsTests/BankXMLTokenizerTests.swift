@@ -52,11 +52,11 @@ private func tokenize(_ xml: String, chunkBytes: Int = 64 * 1024) throws -> [Str
 }
 
 /// The error tokenizing `bytes` throws, or nil.
-private func refusal(_ bytes: [UInt8], chunkBytes: Int = 64 * 1024) -> BankStatementError? {
+private func refusal(_ bytes: [UInt8], chunkBytes: Int = 64 * 1024) -> PaymentsError? {
     do {
         _ = try tokenize(bytes, chunkBytes: chunkBytes)
         return nil
-    } catch let error as BankStatementError {
+    } catch let error as PaymentsError {
         return error
     } catch {
         Issue.record("unexpected error \(error)")
@@ -64,7 +64,7 @@ private func refusal(_ bytes: [UInt8], chunkBytes: Int = 64 * 1024) -> BankState
     }
 }
 
-private func refusal(_ xml: String) -> BankStatementError? { refusal(Array(xml.utf8)) }
+private func refusal(_ xml: String) -> PaymentsError? { refusal(Array(xml.utf8)) }
 
 @Suite("XML tokenizer")
 struct BankXMLTokenizerTests {
@@ -212,7 +212,7 @@ struct BankXMLTokenizerTests {
         let tag = "<a x=\"" + String(repeating: "v", count: 100) + "\">"
         let document = Array((tag + "</a>").utf8)
         #expect(try tokenize(document, chunkBytes: 16, markupBytesMax: tag.utf8.count).count == 2)
-        #expect(throws: BankStatementError(.tooLarge, "")) {
+        #expect(throws: PaymentsError(.tooLarge, "")) {
             try tokenize(document, chunkBytes: 16, markupBytesMax: tag.utf8.count - 1)
         }
     }

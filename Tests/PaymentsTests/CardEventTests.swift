@@ -154,14 +154,14 @@ import Testing
         #"{"id":"evt_1","object":"event","created":"yesterday","type":"customer.created","data":{"object":{}}}"#,
     ])
     func bodyThatIsNotAnEventIsMalformed(body: String) {
-        #expect(throws: CardWebhookError(.malformedEvent, "")) {
+        #expect(throws: PaymentsError(.malformedEvent, "")) {
             try CardEvent.parse(Data(body.utf8))
         }
     }
 
     @Test(arguments: ["", "evt_", "ch_123", "evt-123", "evt_12 3", "evt_1;drop", "evt_é", "evt_" + String(repeating: "a", count: 251)])
     func badEventIDIsMalformed(id: String) {
-        #expect(throws: CardWebhookError(.malformedEvent, "")) {
+        #expect(throws: PaymentsError(.malformedEvent, "")) {
             try CardEvent.parse(Self.envelope(type: "customer.created", object: "{}", id: id))
         }
     }

@@ -21,7 +21,7 @@ import Testing
         payload: Data = payload,
         secrets: [String] = [secret],
         offsetSeconds: Int64 = 0
-    ) throws(CardWebhookError) {
+    ) throws(PaymentsError) {
         try CardSignature.verify(payload: payload, header: header, secrets: secrets, now: at(offsetSeconds))
     }
 
@@ -48,7 +48,7 @@ import Testing
     }
 
     @Test func wrongSecretIsRejected() {
-        #expect(throws: CardWebhookError(.signatureMismatch, "")) {
+        #expect(throws: PaymentsError(.signatureMismatch, "")) {
             try Self.verify("t=1767225600,v1=\(Self.expectedHex)", secrets: ["whsec_someone_else"])
         }
     }
@@ -57,25 +57,25 @@ import Testing
         var tampered = Self.payload
         tampered[tampered.count - 2] = UInt8(ascii: "E")
         #expect(tampered != Self.payload)
-        #expect(throws: CardWebhookError(.signatureMismatch, "")) {
+        #expect(throws: PaymentsError(.signatureMismatch, "")) {
             try Self.verify("t=1767225600,v1=\(Self.expectedHex)", payload: tampered)
         }
     }
 
     @Test func timestampChangedWithoutResigningIsRejected() {
-        #expect(throws: CardWebhookError(.signatureMismatch, "")) {
+        #expect(throws: PaymentsError(.signatureMismatch, "")) {
             try Self.verify("t=1767225601,v1=\(Self.expectedHex)", offsetSeconds: 1)
         }
     }
 
     @Test func timestampOlderThanToleranceIsRejected() {
-        #expect(throws: CardWebhookError(.timestampOutsideTolerance, "")) {
+        #expect(throws: PaymentsError(.timestampOutsideTolerance, "")) {
             try Self.verify("t=1767225600,v1=\(Self.expectedHex)", offsetSeconds: 301)
         }
     }
 
     @Test func timestampFurtherInTheFutureThanToleranceIsRejected() {
-        #expect(throws: CardWebhookError(.timestampOutsideTolerance, "")) {
+        #expect(throws: PaymentsError(.timestampOutsideTolerance, "")) {
             try Self.verify("t=1767225600,v1=\(Self.expectedHex)", offsetSeconds: -301)
         }
     }
@@ -86,7 +86,7 @@ import Testing
     }
 
     @Test func customToleranceIsHonoured() {
-        #expect(throws: CardWebhookError(.timestampOutsideTolerance, "")) {
+        #expect(throws: PaymentsError(.timestampOutsideTolerance, "")) {
             try CardSignature.verify(
                 payload: Self.payload,
                 header: "t=1767225600,v1=\(Self.expectedHex)",
@@ -99,13 +99,13 @@ import Testing
 
     @Test(arguments: [nil, "", "   "] as [String?])
     func missingHeaderIsRejected(header: String?) {
-        #expect(throws: CardWebhookError(.missingHeader, "")) {
+        #expect(throws: PaymentsError(.missingHeader, "")) {
             try Self.verify(header)
         }
     }
 
     @Test func headerWithOnlyV0IsRejectedAsUnsigned() {
-        #expect(throws: CardWebhookError(.noSignature, "")) {
+        #expect(throws: PaymentsError(.noSignature, "")) {
             try Self.verify("t=1767225600,v0=\(Self.expectedHex)")
         }
     }
@@ -120,14 +120,14 @@ import Testing
         "t=1767225600,t=1767225600,v1=234e53",
     ])
     func headerWithoutAUsableTimestampIsMalformed(header: String) {
-        #expect(throws: CardWebhookError(.malformedHeader, "")) {
+        #expect(throws: PaymentsError(.malformedHeader, "")) {
             try Self.verify(header)
         }
     }
 
     @Test(arguments: ["zz", "234e53", String(repeating: "0", count: 64), "\(expectedHex)00", "\(expectedHex.dropLast())"])
     func v1OfWrongLengthOrNotHexIsAMismatch(value: String) {
-        #expect(throws: CardWebhookError(.signatureMismatch, "")) {
+        #expect(throws: PaymentsError(.signatureMismatch, "")) {
             try Self.verify("t=1767225600,v1=\(value)")
         }
     }
@@ -142,7 +142,7 @@ import Testing
     }
 
     @Test func noConfiguredSecretRejectsEverything() {
-        #expect(throws: CardWebhookError(.signatureMismatch, "")) {
+        #expect(throws: PaymentsError(.signatureMismatch, "")) {
             try Self.verify("t=1767225600,v1=\(Self.expectedHex)", secrets: [])
         }
     }

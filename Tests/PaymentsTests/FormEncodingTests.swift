@@ -39,7 +39,7 @@ import Testing
 
     @Test(arguments: ["a=%", "a=%4", "a=%zz", "a%2=1", "a=%C3%28"])
     func malformedEscapesAreRejected(body: String) {
-        #expect(throws: FormEncodingError.self) {
+        #expect(throws: PaymentsError.self) {
             try FormEncoding.decode(body)
         }
     }

@@ -130,7 +130,7 @@ import Testing
 
     @Test(arguments: ["125,00", "-125.00", "125.001", "1e2", "", " 125.00", "92233720368547758.08", "0x10"])
     func amountThatIsNotAPlainDecimalIsMalformed(value: String) {
-        #expect(throws: PayPalWebhookError(.malformedEvent, "")) {
+        #expect(throws: PaymentsError(.malformedEvent, "")) {
             try PayPalEvent.parse(Self.capture(value: value))
         }
     }
@@ -146,7 +146,7 @@ import Testing
 
     @Test func refundWithoutAnUpLinkIsMalformed() throws {
         let body = try Self.body("PAYMENT.CAPTURE.REFUNDED").replacingOccurrences(of: "\"rel\": \"up\"", with: "\"rel\": \"related\"")
-        #expect(throws: PayPalWebhookError(.malformedEvent, "")) {
+        #expect(throws: PaymentsError(.malformedEvent, "")) {
             try PayPalEvent.parse(Data(body.utf8))
         }
     }
@@ -154,7 +154,7 @@ import Testing
     @Test func refundWhoseUpLinkIsNotACaptureIsMalformed() throws {
         let body = try Self.body("PAYMENT.CAPTURE.REFUNDED")
             .replacingOccurrences(of: "/v2/payments/captures/\(Self.captureID)\"", with: "/v2/checkout/orders/\(Self.orderID)\"")
-        #expect(throws: PayPalWebhookError(.malformedEvent, "")) {
+        #expect(throws: PaymentsError(.malformedEvent, "")) {
             try PayPalEvent.parse(Data(body.utf8))
         }
     }
@@ -170,7 +170,7 @@ import Testing
         (#"{"id":"WH-1","event_type":"PAYMENT.CAPTURE.COMPLETED","create_time":"2025-03-03T09:41:29Z","resource":{"status":"COMPLETED"}}"#, "capture without id"),
     ])
     func envelopeWithoutWhatWeNeedIsMalformed(body: String, reason: String) {
-        #expect(throws: PayPalWebhookError(.malformedEvent, ""), "\(reason)") {
+        #expect(throws: PaymentsError(.malformedEvent, ""), "\(reason)") {
             try PayPalEvent.parse(Data(body.utf8))
         }
     }
@@ -178,7 +178,7 @@ import Testing
     @Test func eventIDAtTheLengthLimitIsAcceptedAndOnePastItIsNot() throws {
         let atLimit = "WH-" + String(repeating: "A", count: PayPalEvent.idSuffixLengthMax)
         #expect(try PayPalEvent.parse(Self.envelope(id: atLimit)).id == atLimit)
-        #expect(throws: PayPalWebhookError(.malformedEvent, "")) {
+        #expect(throws: PaymentsError(.malformedEvent, "")) {
             try PayPalEvent.parse(Self.envelope(id: atLimit + "A"))
         }
     }

@@ -135,17 +135,17 @@ enum PayPalTestCertificates {
 /// Serves fixed PEM text without HTTP and counts how often it was asked, and for which URLs.
 final class InMemoryCertificateSource: PayPalCertificateSource {
     let pem: String
-    let failure: PayPalWebhookError?
+    let failure: PaymentsError?
     private let requests = Mutex<[URL]>([])
 
-    init(pem: String = PayPalTestCertificates.validPEM, failure: PayPalWebhookError? = nil) {
+    init(pem: String = PayPalTestCertificates.validPEM, failure: PaymentsError? = nil) {
         self.pem = pem
         self.failure = failure
     }
 
     var requestedURLs: [URL] { requests.withLock { $0 } }
 
-    func certificatePEM(at url: URL) async throws(PayPalWebhookError) -> String {
+    func certificatePEM(at url: URL) async throws(PaymentsError) -> String {
         requests.withLock { $0.append(url) }
         if let failure { throw failure }
         return pem

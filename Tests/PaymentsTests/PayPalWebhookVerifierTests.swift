@@ -21,13 +21,13 @@ import _CryptoExtras
     }
 
     static func expectRejection(
-        _ code: PayPalWebhookError.Code,
+        _ code: PaymentsError.Code,
         source: InMemoryCertificateSource = InMemoryCertificateSource(),
         body: Data = Fixture.body,
         transmission: PayPalTransmission = Fixture.transmission(),
         now: Date = Fixture.now
     ) async {
-        await #expect(throws: PayPalWebhookError(code, "")) {
+        await #expect(throws: PaymentsError(code, "")) {
             try await verifier(source).verify(body: body, transmission: transmission, now: now)
         }
     }
@@ -142,7 +142,7 @@ import _CryptoExtras
     }
 
     @Test func unavailableCertificateIsReported() async {
-        let source = InMemoryCertificateSource(failure: PayPalWebhookError(.certificateUnavailable, "503"))
+        let source = InMemoryCertificateSource(failure: PaymentsError(.certificateUnavailable, "503"))
         await Self.expectRejection(.certificateUnavailable, source: source)
     }
 
@@ -199,7 +199,7 @@ import _CryptoExtras
     @Test func transmissionAtTheEdgeOfAConfiguredWindowIsAcceptedAndOneSecondLaterIsStale() async throws {
         let verifier = Self.verifier(InMemoryCertificateSource(), transmissionAgeSecondsMax: 300)
         try await verifier.verify(body: Fixture.body, transmission: Fixture.transmission(), now: Fixture.now + 300)
-        await #expect(throws: PayPalWebhookError(.staleTransmission, "")) {
+        await #expect(throws: PaymentsError(.staleTransmission, "")) {
             try await verifier.verify(body: Fixture.body, transmission: Fixture.transmission(), now: Fixture.now + 301)
         }
     }
@@ -225,11 +225,11 @@ import _CryptoExtras
     }
 
     @Test func failedFetchesAreRememberedForAWhile() async {
-        let source = InMemoryCertificateSource(failure: PayPalWebhookError(.certificateUnavailable, "timeout"))
+        let source = InMemoryCertificateSource(failure: PaymentsError(.certificateUnavailable, "timeout"))
         let verifier = Self.verifier(source)
         let forgotten = Fixture.now + TimeInterval(PayPalWebhookVerifier.failureMemorySeconds)
         for instant in [Fixture.now, Fixture.now + 1, forgotten - 1, forgotten] {
-            await #expect(throws: PayPalWebhookError(.certificateUnavailable, "")) {
+            await #expect(throws: PaymentsError(.certificateUnavailable, "")) {
                 try await verifier.verify(body: Fixture.body, transmission: Fixture.transmission(time: instant), now: instant)
             }
         }
@@ -240,7 +240,7 @@ import _CryptoExtras
         let source = InMemoryCertificateSource(pem: Fixture.certificate(selfSigned: true))
         let verifier = Self.verifier(source)
         for _ in 0..<3 {
-            await #expect(throws: PayPalWebhookError(.certificateInvalid, "")) {
+            await #expect(throws: PaymentsError(.certificateInvalid, "")) {
                 try await verifier.verify(body: Fixture.body, transmission: Fixture.transmission(), now: Fixture.now)
             }
         }
@@ -281,7 +281,7 @@ import _CryptoExtras
         let verifier = Self.verifier(source)
         try await verifier.verify(body: Fixture.body, transmission: Fixture.transmission(), now: Fixture.now)
         let later = Fixture.now + 2 * Fixture.day
-        await #expect(throws: PayPalWebhookError(.certificateInvalid, "")) {
+        await #expect(throws: PaymentsError(.certificateInvalid, "")) {
             try await verifier.verify(body: Fixture.body, transmission: Fixture.transmission(time: later), now: later)
         }
         #expect(source.requestedURLs.count == 2)

@@ -11,7 +11,7 @@ struct VerificationCostTests {
     static let timestamp: Int64 = 1_767_225_600
     static let payload = Data(#"{"id":"evt_1","object":"event"}"#.utf8)
 
-    static func verify(_ header: String) throws(CardWebhookError) {
+    static func verify(_ header: String) throws(PaymentsError) {
         try CardSignature.verify(payload: payload, header: header, secrets: [secret], now: Date(timeIntervalSince1970: TimeInterval(timestamp)))
     }
 
@@ -19,7 +19,7 @@ struct VerificationCostTests {
     func aHeaderWithManySignaturesIsRefusedBeforeAnyIsChecked() {
         let wrong = String(repeating: "ab", count: 32)
         let header = "t=\(Self.timestamp)," + Array(repeating: "v1=\(wrong)", count: 1_100).joined(separator: ",")
-        #expect(throws: CardWebhookError.self) { try Self.verify(header) }
+        #expect(throws: PaymentsError.self) { try Self.verify(header) }
         do {
             try Self.verify(header)
         } catch {
@@ -36,9 +36,9 @@ struct VerificationCostTests {
         try Self.verify(atLimit)
         // One past it is refused, even though the right one is among them.
         let pastLimit = "t=\(Self.timestamp)," + (Array(repeating: "v1=\(wrong)", count: CardSignature.signaturesMax) + ["v1=\(valid)"]).joined(separator: ",")
-        #expect(throws: CardWebhookError.self) { try Self.verify(pastLimit) }
+        #expect(throws: PaymentsError.self) { try Self.verify(pastLimit) }
         let long = "t=\(Self.timestamp),v1=\(valid)," + String(repeating: "x", count: CardSignature.headerBytesMax)
-        #expect(throws: CardWebhookError.self) { try Self.verify(long) }
+        #expect(throws: PaymentsError.self) { try Self.verify(long) }
     }
 
     @Test
@@ -69,7 +69,7 @@ struct VerificationCostTests {
             try tokenizer.finish(&handler)
         }
         try tokenize(document(attributes: XMLTokenizer.attributesPerTagMax))
-        #expect(throws: BankStatementError.self) { try tokenize(document(attributes: XMLTokenizer.attributesPerTagMax + 1)) }
-        #expect(throws: BankStatementError.self) { try tokenize(document(attributes: 20_000)) }
+        #expect(throws: PaymentsError.self) { try tokenize(document(attributes: XMLTokenizer.attributesPerTagMax + 1)) }
+        #expect(throws: PaymentsError.self) { try tokenize(document(attributes: 20_000)) }
     }
 }

@@ -30,7 +30,7 @@ public enum BankStatementIntegrity: Sendable, Hashable {
 
 /// What a parser does when a statement does not add up.
 public enum BankStatementIntegrityPolicy: Sendable, Hashable {
-    /// Refuse the file with ``BankStatementError/Code/integrity``: the default for imports.
+    /// Refuse the file with ``PaymentsError/Code/integrity``: the default for imports.
     case enforce
     /// Record the outcome in ``BankStatementOverview/integrity`` and carry on: for inspecting odd files.
     case report

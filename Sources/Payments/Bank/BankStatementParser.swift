@@ -16,7 +16,7 @@ public struct BankStatementParser: Sendable {
 
     /// The file's format, judged from its first bytes: XML is camt.053, SWIFT fields are MT940, and a header row
     /// with `date` and `amount` columns is CSV.
-    public static func detectFormat(fileURL: URL) throws(BankStatementError) -> BankStatementFormat {
+    public static func detectFormat(fileURL: URL) throws(PaymentsError) -> BankStatementFormat {
         let bytes = try StatementFile.prefix(of: fileURL)
         var text = String(decoding: bytes, as: UTF8.self)
         if text.hasPrefix("\u{FEFF}") { text.removeFirst() }
@@ -25,13 +25,13 @@ public struct BankStatementParser: Sendable {
         if text.contains(":20:") || text.contains(":25:") || text.contains(":60F:") || start.hasPrefix("{1:") { return .mt940 }
         let firstLine = start.prefix { $0 != "\n" && $0 != "\r" }.lowercased()
         if firstLine.contains("date"), firstLine.contains("amount") { return .csv }
-        throw BankStatementError(.unsupportedFormat, "\(fileURL.lastPathComponent) is neither camt.053 XML, MT940, nor CSV with the documented header")
+        throw PaymentsError(.unsupportedFormat, "\(fileURL.lastPathComponent) is neither camt.053 XML, MT940, nor CSV with the documented header")
     }
 
     /// Streams the file's lines to `onLine` and returns every statement's overview once all have been checked.
     ///
     /// Lines arrive before their statement's balances have been checked: book nothing until this returns.
-    /// Throws ``BankStatementError``, or whatever `onLine` throws.
+    /// Throws ``PaymentsError``, or whatever `onLine` throws.
     public func parse(fileURL: URL, format: BankStatementFormat? = nil, onLine: (BankStatementLine) throws -> Void) throws -> BankStatementSummary {
         switch try format ?? Self.detectFormat(fileURL: fileURL) {
         case .camt053: try CamtStatementParser(options: options).parse(fileURL: fileURL, onLine: onLine)
@@ -41,12 +41,12 @@ public struct BankStatementParser: Sendable {
     }
 
     /// Every statement with its lines, for files small enough to hold in memory.
-    public func statements(fileURL: URL, format: BankStatementFormat? = nil) throws(BankStatementError) -> [BankStatement] {
+    public func statements(fileURL: URL, format: BankStatementFormat? = nil) throws(PaymentsError) -> [BankStatement] {
         var lines: [BankStatementLine] = []
         let summary: BankStatementSummary
         do {
             summary = try parse(fileURL: fileURL, format: format) { lines.append($0) }
-        } catch let error as BankStatementError {
+        } catch let error as PaymentsError {
             throw error
         } catch {
             // The collecting closure never throws, so only the parser's own errors can arrive here.

@@ -61,13 +61,13 @@ public struct CSVStatementParser: Sendable {
 
     /// Streams the file's lines to `onLine`, then returns the single statement's overview.
     ///
-    /// Throws ``BankStatementError``, or whatever `onLine` throws.
+    /// Throws ``PaymentsError``, or whatever `onLine` throws.
     public func parse(fileURL: URL, onLine: (BankStatementLine) throws -> Void) throws -> BankStatementSummary {
         try StatementFile.checkSize(of: fileURL, bytesMax: options.fileBytesMax)
         var records = CSVRecordReader(reader: try LineReader(fileURL: fileURL, lineBytesMax: options.fieldBytesMax), recordBytesMax: options.fieldBytesMax)
         defer { records.close() }
         guard let (headerText, _) = try records.nextRaw() else {
-            throw BankStatementError(.unsupportedFormat, "\(fileURL.lastPathComponent) is empty; a CSV statement starts with the header \(Self.columns.joined(separator: ","))")
+            throw PaymentsError(.unsupportedFormat, "\(fileURL.lastPathComponent) is empty; a CSV statement starts with the header \(Self.columns.joined(separator: ","))")
         }
         let separator: Character = switch delimiter {
         case .comma: ","
@@ -95,31 +95,31 @@ public struct CSVStatementParser: Sendable {
         return BankStatementSummary(format: .csv, statements: [overview])
     }
 
-    private static func columnIndexes(_ header: [String]) throws(BankStatementError) -> [String: Int] {
+    private static func columnIndexes(_ header: [String]) throws(PaymentsError) -> [String: Int] {
         var indexes: [String: Int] = [:]
         for (index, name) in header.enumerated() {
             let key = name.trimmingSpaces().lowercased()
             guard columns.contains(key) else {
-                throw BankStatementError(.unsupportedFormat, "the CSV header has the column '\(key.prefix(40))'; the layout is \(columns.joined(separator: ","))")
+                throw PaymentsError(.unsupportedFormat, "the CSV header has the column '\(key.prefix(40))'; the layout is \(columns.joined(separator: ","))")
             }
-            guard indexes[key] == nil else { throw BankStatementError(.unsupportedFormat, "the CSV header names '\(key)' twice") }
+            guard indexes[key] == nil else { throw PaymentsError(.unsupportedFormat, "the CSV header names '\(key)' twice") }
             indexes[key] = index
         }
         for required in ["date", "amount", "currency"] where indexes[required] == nil {
-            throw BankStatementError(.unsupportedFormat, "the CSV header lacks the required column '\(required)'")
+            throw PaymentsError(.unsupportedFormat, "the CSV header lacks the required column '\(required)'")
         }
         return indexes
     }
 
     private static func line(
         _ fields: [String], columns: [String: Int], decimal: inout Character?, entryIndex: Int, lineNumber: Int
-    ) throws(BankStatementError) -> BankStatementLine {
+    ) throws(PaymentsError) -> BankStatementLine {
         func field(_ name: String) -> String {
             guard let index = columns[name], index < fields.count else { return "" }
             return fields[index].trimmingSpaces()
         }
-        func malformed(_ problem: String) -> BankStatementError {
-            BankStatementError(.malformed, "CSV line \(lineNumber): \(problem)")
+        func malformed(_ problem: String) -> PaymentsError {
+            PaymentsError(.malformed, "CSV line \(lineNumber): \(problem)")
         }
         guard let date = LocalDate(iso: field("date")) else { throw malformed("the date '\(field("date").prefix(20))' is not YYYY-MM-DD") }
         let currency = field("currency").uppercased()
@@ -165,24 +165,24 @@ struct CSVRecordReader {
     func close() { reader.close() }
 
     /// The next record's text and the line it starts on.
-    mutating func nextRaw() throws(BankStatementError) -> (String, Int)? {
+    mutating func nextRaw() throws(PaymentsError) -> (String, Int)? {
         guard var record = try reader.next() else { return nil }
         let start = reader.lineNumber
         // An odd number of quotes so far means a quoted field is still open: the line break belongs to it.
         while record.filter({ $0 == "\"" }).count % 2 == 1 {
             guard let more = try reader.next() else {
-                throw BankStatementError(.malformed, "CSV line \(start): a quoted field is never closed")
+                throw PaymentsError(.malformed, "CSV line \(start): a quoted field is never closed")
             }
             record += "\n" + more
             guard record.utf8.count <= recordBytesMax else {
-                throw BankStatementError(.tooLarge, "the CSV record starting on line \(start) is longer than \(recordBytesMax) bytes")
+                throw PaymentsError(.tooLarge, "the CSV record starting on line \(start) is longer than \(recordBytesMax) bytes")
             }
         }
         return (record, start)
     }
 
     /// Splits one record; `""` inside quotes is a quote.
-    static func split(_ record: String, separator: Character, line: Int) throws(BankStatementError) -> [String] {
+    static func split(_ record: String, separator: Character, line: Int) throws(PaymentsError) -> [String] {
         var fields: [String] = []
         var field = ""
         var quoted = false
@@ -203,7 +203,7 @@ struct CSVRecordReader {
                 }
             } else if character == "\"" {
                 guard field.trimmingSpaces().isEmpty else {
-                    throw BankStatementError(.malformed, "CSV line \(line): a quote in the middle of the unquoted field '\(field.prefix(30))'")
+                    throw PaymentsError(.malformed, "CSV line \(line): a quote in the middle of the unquoted field '\(field.prefix(30))'")
                 }
                 field = ""
                 quoted = true

@@ -79,30 +79,30 @@ struct EntryState {
     }
 
     /// The entry's lines: one per transaction in a batch, else one with the entry amount.
-    func lines(statementIndex: Int) throws(BankStatementError) -> [BankStatementLine] {
+    func lines(statementIndex: Int) throws(PaymentsError) -> [BankStatementLine] {
         let location = "entry \(index + 1) of statement \(statementIndex + 1) (line \(line))"
         let direction: BankStatementDirection
         switch self.direction {
         case "CRDT": direction = .credit
         case "DBIT": direction = .debit
-        default: throw BankStatementError(.malformed, "\(location) has CdtDbtInd '\(self.direction ?? "")'; expected CRDT or DBIT")
+        default: throw PaymentsError(.malformed, "\(location) has CdtDbtInd '\(self.direction ?? "")'; expected CRDT or DBIT")
         }
         guard let amountText, !currency.isEmpty,
               let minorUnits = StatementAmount.minorUnits(amountText, separator: ".", currency: currency) else {
-            throw BankStatementError(.malformed, "\(location) has no exact amount with a currency; got '\(amountText ?? "")'")
+            throw PaymentsError(.malformed, "\(location) has no exact amount with a currency; got '\(amountText ?? "")'")
         }
         // Pending entries may lack a booking date; the value date then stands in for it.
         guard let bookingDate = bookingDate ?? valueDate else {
-            throw BankStatementError(.malformed, "\(location) has neither a BookgDt nor a ValDt")
+            throw PaymentsError(.malformed, "\(location) has neither a BookgDt nor a ValDt")
         }
         let entryAmount = Money(minorUnits: minorUnits, currency: currency)
         let details = transactions.isEmpty ? [TransactionState()] : transactions
         let isBatch = details.count > 1
-        return try details.enumerated().map { (position, transaction) throws(BankStatementError) in
+        return try details.enumerated().map { (position, transaction) throws(PaymentsError) in
             var amount = entryAmount
             if isBatch {
                 guard let own = transaction.amount else {
-                    throw BankStatementError(.malformed, "\(location) is a batch of \(details.count) but transaction \(position + 1) has no amount")
+                    throw PaymentsError(.malformed, "\(location) is a batch of \(details.count) but transaction \(position + 1) has no amount")
                 }
                 amount = own
             }

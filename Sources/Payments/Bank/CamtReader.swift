@@ -44,7 +44,7 @@ struct CamtReader: XMLTokenHandler {
             let namespaceURI = tag.attribute(tag.prefix.map { "xmlns:\($0)" } ?? "xmlns")
             guard element == .document, let namespaceURI, namespaceURI.hasPrefix(CamtStatementParser.namespacePrefix),
                   let version = Int(namespaceURI.dropFirst(CamtStatementParser.namespacePrefix.count)), (2...8).contains(version) else {
-                throw BankStatementError(
+                throw PaymentsError(
                     .unsupportedFormat,
                     "the root element is \(tag.localName) in namespace '\(namespaceURI ?? "")'; expected Document in camt.053.001.02 to .08"
                 )
@@ -63,7 +63,7 @@ struct CamtReader: XMLTokenHandler {
             node = tree.root(.entry)
         case .transactionDetails where entry != nil:
             guard entry!.transactions.count < options.transactionsPerEntryMax else {
-                throw BankStatementError(
+                throw PaymentsError(
                     .tooLarge, "entry \(entry!.index + 1) near line \(line) has more than \(options.transactionsPerEntryMax) transactions"
                 )
             }
@@ -84,7 +84,7 @@ struct CamtReader: XMLTokenHandler {
         textBytes += bytes.count
         guard textBytes <= options.fieldBytesMax else {
             let name = path.last.map { $0 == .unknown ? "an element" : $0.name } ?? "an element"
-            throw BankStatementError(.tooLarge, "the text of \(name) near line \(line) is longer than \(options.fieldBytesMax) bytes")
+            throw PaymentsError(.tooLarge, "the text of \(name) near line \(line) is longer than \(options.fieldBytesMax) bytes")
         }
         // Most elements carry nothing we read; skipping their text keeps large files fast.
         if let node = nodes.last, tree.field(node) != nil { text.append(contentsOf: bytes) }
@@ -100,15 +100,15 @@ struct CamtReader: XMLTokenHandler {
             }
             if !text.isEmpty { text.removeAll(keepingCapacity: true) }
             try close(element)
-        } catch let error as BankStatementError {
-            throw BankStatementError(error.code, "\(error.message) (near line \(line))")
+        } catch let error as PaymentsError {
+            throw PaymentsError(error.code, "\(error.message) (near line \(line))")
         }
         if path.isEmpty { sawDocumentEnd = true }
     }
 
     // MARK: Fields
 
-    private mutating func read(_ field: CamtField, _ value: String) throws(BankStatementError) {
+    private mutating func read(_ field: CamtField, _ value: String) throws(PaymentsError) {
         switch field {
         case .statementID: statement?.overview.statementID = value
         case .sequenceNumber: statement?.overview.sequenceNumber = value
@@ -122,7 +122,7 @@ struct CamtReader: XMLTokenHandler {
             guard balance != nil else { return }
             let currency = (amountCurrency ?? "").uppercased()
             guard let minorUnits = StatementAmount.minorUnits(value, separator: ".", currency: currency) else {
-                throw BankStatementError(.malformed, "statement \(statement!.index + 1) has a balance amount '\(value.prefix(40))' that is not an exact amount")
+                throw PaymentsError(.malformed, "statement \(statement!.index + 1) has a balance amount '\(value.prefix(40))' that is not an exact amount")
             }
             balance!.amount = Money(minorUnits: minorUnits, currency: currency)
         case .entryAmount:
@@ -139,7 +139,7 @@ struct CamtReader: XMLTokenHandler {
             guard transaction != nil else { return }
             let currency = (amountCurrency ?? "").uppercased()
             guard let minorUnits = StatementAmount.minorUnits(value, separator: ".", currency: currency) else {
-                throw BankStatementError(.malformed, "entry \(entry!.index + 1), transaction \(entry!.transactions.count + 1) has the amount '\(value.prefix(40))'")
+                throw PaymentsError(.malformed, "entry \(entry!.index + 1), transaction \(entry!.transactions.count + 1) has the amount '\(value.prefix(40))'")
             }
             // The plain `Amt` wins over `AmtDtls/TxAmt/Amt` when a file carries both.
             if field == .transactionAmount || transaction!.amount == nil { transaction!.amount = Money(minorUnits: minorUnits, currency: currency) }
@@ -158,10 +158,10 @@ struct CamtReader: XMLTokenHandler {
         }
     }
 
-    private func date(_ value: String, field: String) throws(BankStatementError) -> LocalDate {
+    private func date(_ value: String, field: String) throws(PaymentsError) -> LocalDate {
         // `DtTm` carries the bank's local time and offset; its date part is the day the bank booked on.
         guard let date = Self.isoDate(value.utf8.prefix(10)) ?? LocalDate(iso: value.prefix(10)) else {
-            throw BankStatementError(.malformed, "entry \(entry!.index + 1) has the \(field) '\(value.prefix(40))', which is not a date")
+            throw PaymentsError(.malformed, "entry \(entry!.index + 1) has the \(field) '\(value.prefix(40))', which is not a date")
         }
         return date
     }
@@ -223,7 +223,7 @@ struct CamtReader: XMLTokenHandler {
         if let mismatch = entry.batchMismatch(lines) { statement!.totals.fail(mismatch) }
     }
 
-    private mutating func finish(_ state: StatementState) throws(BankStatementError) {
+    private mutating func finish(_ state: StatementState) throws(PaymentsError) {
         var overview = state.overview
         overview.currency = state.currency
         overview.openingBalance = state.opening

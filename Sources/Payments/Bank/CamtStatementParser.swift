@@ -32,7 +32,7 @@ public struct CamtStatementParser: Sendable {
     /// Streams the file's lines to `onLine`, then returns every statement's overview.
     ///
     /// Lines arrive before their statement's closing balance has been checked: book nothing until this returns.
-    /// Throws ``BankStatementError``, or whatever `onLine` throws (which stops the parse).
+    /// Throws ``PaymentsError``, or whatever `onLine` throws (which stops the parse).
     public func parse(fileURL: URL, onLine: (BankStatementLine) throws -> Void) throws -> BankStatementSummary {
         try StatementFile.checkSize(of: fileURL, bytesMax: options.fileBytesMax)
         try StatementFile.rejectDeclarations(in: fileURL)
@@ -53,10 +53,10 @@ public struct CamtStatementParser: Sendable {
                 throw failure.underlying
             }
             guard reader.sawDocumentEnd else {
-                throw BankStatementError(.malformed, "\(fileURL.lastPathComponent) ends before </Document>: the file is truncated")
+                throw PaymentsError(.malformed, "\(fileURL.lastPathComponent) ends before </Document>: the file is truncated")
             }
             guard !reader.statements.isEmpty else {
-                throw BankStatementError(.malformed, "\(fileURL.lastPathComponent) holds no statement: a camt.053 document needs at least one BkToCstmrStmt/Stmt")
+                throw PaymentsError(.malformed, "\(fileURL.lastPathComponent) holds no statement: a camt.053 document needs at least one BkToCstmrStmt/Stmt")
             }
             return BankStatementSummary(format: .camt053, statements: reader.statements)
         }

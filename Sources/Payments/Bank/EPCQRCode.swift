@@ -34,20 +34,20 @@ public struct EPCQRCode: Sendable, Hashable {
     ///   - bic: the beneficiary bank's BIC; optional inside the EEA in version 002.
     ///   - amount: euros, 0.01–999,999,999.99.
     ///   - remittance: the RF reference, or free text when there is none.
-    public init(beneficiaryName: String, iban: IBAN, bic: String?, amount: Money, remittance: Remittance) throws(EPCQRCodeError) {
+    public init(beneficiaryName: String, iban: IBAN, bic: String?, amount: Money, remittance: Remittance) throws(PaymentsError) {
         let name = beneficiaryName.trimmingSpaces()
         guard !name.isEmpty, name.count <= Self.beneficiaryNameCharactersMax, !name.contains(where: \.isNewline) else {
-            throw EPCQRCodeError(.invalidBeneficiaryName, "the beneficiary name must be 1 to 70 characters on one line; got \(name.count) characters")
+            throw PaymentsError(.invalidBeneficiaryName, "the beneficiary name must be 1 to 70 characters on one line; got \(name.count) characters")
         }
         let bicText = bic.map { $0.trimmingSpaces().uppercased() } ?? ""
         guard bicText.isEmpty || Self.isBIC(bicText) else {
-            throw EPCQRCodeError(.invalidBIC, "'\(bicText.prefix(20))' is not a BIC like ABNANL2A or ABNANL2AXXX")
+            throw PaymentsError(.invalidBIC, "'\(bicText.prefix(20))' is not a BIC like ABNANL2A or ABNANL2AXXX")
         }
         guard amount.currency == "EUR" else {
-            throw EPCQRCodeError(.invalidAmount, "SEPA credit transfers are in EUR only; got \(amount.currency)")
+            throw PaymentsError(.invalidAmount, "SEPA credit transfers are in EUR only; got \(amount.currency)")
         }
         guard (1...Self.amountMinorUnitsMax).contains(amount.minorUnits) else {
-            throw EPCQRCodeError(.invalidAmount, "the amount must be 0.01 to 999999999.99 EUR; got \(amount.decimalString)")
+            throw PaymentsError(.invalidAmount, "the amount must be 0.01 to 999999999.99 EUR; got \(amount.decimalString)")
         }
         var lines = ["BCD", "002", "1", "SCT", bicText, name, iban.electronic, "EUR\(amount.decimalString)", ""]
         switch remittance {
@@ -56,14 +56,14 @@ public struct EPCQRCode: Sendable, Hashable {
         case .unstructured(let text):
             let trimmed = text.trimmingSpaces()
             guard !trimmed.isEmpty, trimmed.count <= Self.remittanceTextCharactersMax, !trimmed.contains(where: \.isNewline) else {
-                throw EPCQRCodeError(.invalidRemittance, "the remittance text must be 1 to 140 characters on one line; got \(trimmed.count) characters")
+                throw PaymentsError(.invalidRemittance, "the remittance text must be 1 to 140 characters on one line; got \(trimmed.count) characters")
             }
             lines.append("")
             lines.append(trimmed)
         }
         let text = lines.joined(separator: "\n")
         guard text.utf8.count <= Self.payloadBytesMax else {
-            throw EPCQRCodeError(.payloadTooLong, "the payload is \(text.utf8.count) bytes; at most \(Self.payloadBytesMax) fit an EPC QR code")
+            throw PaymentsError(.payloadTooLong, "the payload is \(text.utf8.count) bytes; at most \(Self.payloadBytesMax) fit an EPC QR code")
         }
         payload = text
     }

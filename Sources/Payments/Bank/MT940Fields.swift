@@ -25,7 +25,7 @@ struct MT940FieldReader {
     func close() { reader.close() }
 
     /// The next complete field, or nil at the end of the file.
-    mutating func next() throws(BankStatementError) -> MT940Field? {
+    mutating func next() throws(PaymentsError) -> MT940Field? {
         while let raw = try reader.next() {
             var line = raw
             if line.hasPrefix("{") {
@@ -50,7 +50,7 @@ struct MT940FieldReader {
             guard current != nil, !messageEnded else { continue }
             currentBytes += line.utf8.count
             guard currentBytes <= fieldBytesMax else {
-                throw BankStatementError(.tooLarge, "the :\(current!.tag): field starting on line \(current!.lineNumber) is longer than \(fieldBytesMax) bytes")
+                throw PaymentsError(.tooLarge, "the :\(current!.tag): field starting on line \(current!.lineNumber) is longer than \(fieldBytesMax) bytes")
             }
             current!.lines.append(line)
         }

@@ -23,7 +23,7 @@ public struct MT940StatementParser: Sendable {
     /// Streams the file's lines to `onLine`, then returns every statement's overview.
     ///
     /// Lines arrive before their statement's closing balance has been checked: book nothing until this returns.
-    /// Throws ``BankStatementError``, or whatever `onLine` throws.
+    /// Throws ``PaymentsError``, or whatever `onLine` throws.
     public func parse(fileURL: URL, onLine: (BankStatementLine) throws -> Void) throws -> BankStatementSummary {
         try StatementFile.checkSize(of: fileURL, bytesMax: options.fileBytesMax)
         var fields = MT940FieldReader(
@@ -36,7 +36,7 @@ public struct MT940StatementParser: Sendable {
         }
         try builder.finishStatement(onLine: onLine)
         guard !builder.statements.isEmpty else {
-            throw BankStatementError(.malformed, "\(fileURL.lastPathComponent) holds no MT940 statement: no :20: field was found")
+            throw PaymentsError(.malformed, "\(fileURL.lastPathComponent) holds no MT940 statement: no :20: field was found")
         }
         return BankStatementSummary(format: .mt940, statements: builder.statements)
     }
@@ -110,10 +110,10 @@ struct MT940StatementBuilder {
         guard let (parsed, fieldLine, detailLines) = pending else { return }
         pending = nil
         guard let currency = overview?.currency else {
-            throw BankStatementError(.malformed, "the :61: on line \(fieldLine) comes before any :60F: opening balance, so its currency is unknown")
+            throw PaymentsError(.malformed, "the :61: on line \(fieldLine) comes before any :60F: opening balance, so its currency is unknown")
         }
         guard let minorUnits = StatementAmount.minorUnits(parsed.amountText, separator: ",", currency: currency) else {
-            throw BankStatementError(.malformed, "the :61: on line \(fieldLine) has the amount '\(parsed.amountText)'")
+            throw PaymentsError(.malformed, "the :61: on line \(fieldLine) has the amount '\(parsed.amountText)'")
         }
         let details = detailLines.map { MT940Details(lines: $0, direction: parsed.direction) } ?? MT940Details()
         var accountText = details.account
@@ -147,15 +147,15 @@ struct MT940StatementBuilder {
     }
 
     @discardableResult
-    private func requireStatement(_ field: MT940Field) throws(BankStatementError) -> String {
+    private func requireStatement(_ field: MT940Field) throws(PaymentsError) -> String {
         guard overview != nil else {
-            throw BankStatementError(.malformed, "the :\(field.tag): on line \(field.lineNumber) comes before any :20: statement reference")
+            throw PaymentsError(.malformed, "the :\(field.tag): on line \(field.lineNumber) comes before any :20: statement reference")
         }
         return field.text
     }
 
-    private func malformed(_ field: MT940Field, _ problem: String) -> BankStatementError {
-        BankStatementError(.malformed, "the :\(field.tag): on line \(field.lineNumber) '\(field.text.prefix(60))' \(problem)")
+    private func malformed(_ field: MT940Field, _ problem: String) -> PaymentsError {
+        PaymentsError(.malformed, "the :\(field.tag): on line \(field.lineNumber) '\(field.text.prefix(60))' \(problem)")
     }
 }
 

@@ -6,39 +6,39 @@ enum StatementFile {
     static let chunkBytes = 64 * 1024
 
     /// Refuses a file larger than the cap before any parsing starts.
-    static func checkSize(of fileURL: URL, bytesMax: Int) throws(BankStatementError) {
+    static func checkSize(of fileURL: URL, bytesMax: Int) throws(PaymentsError) {
         let size: Int
         do {
             let attributes = try FileManager.default.attributesOfItem(atPath: fileURL.path)
             size = (attributes[.size] as? NSNumber)?.intValue ?? 0
         } catch {
-            throw BankStatementError(.unreadable, "cannot read \(fileURL.lastPathComponent): \(error.localizedDescription)")
+            throw PaymentsError(.unreadable, "cannot read \(fileURL.lastPathComponent): \(error.localizedDescription)")
         }
         guard size <= bytesMax else {
-            throw BankStatementError(.tooLarge, "\(fileURL.lastPathComponent) is \(size) bytes; at most \(bytesMax) are accepted")
+            throw PaymentsError(.tooLarge, "\(fileURL.lastPathComponent) is \(size) bytes; at most \(bytesMax) are accepted")
         }
     }
 
     /// Opens a file for reading in chunks.
-    static func open(_ fileURL: URL) throws(BankStatementError) -> FileHandle {
+    static func open(_ fileURL: URL) throws(PaymentsError) -> FileHandle {
         do {
             return try FileHandle(forReadingFrom: fileURL)
         } catch {
-            throw BankStatementError(.unreadable, "cannot open \(fileURL.lastPathComponent): \(error.localizedDescription)")
+            throw PaymentsError(.unreadable, "cannot open \(fileURL.lastPathComponent): \(error.localizedDescription)")
         }
     }
 
     /// Reads the next chunk; empty at the end of the file.
-    static func read(_ handle: FileHandle, name: String) throws(BankStatementError) -> Data {
+    static func read(_ handle: FileHandle, name: String) throws(PaymentsError) -> Data {
         do {
             return try handle.read(upToCount: chunkBytes) ?? Data()
         } catch {
-            throw BankStatementError(.unreadable, "cannot read \(name): \(error.localizedDescription)")
+            throw PaymentsError(.unreadable, "cannot read \(name): \(error.localizedDescription)")
         }
     }
 
     /// The first bytes of a file, for telling formats apart.
-    static func prefix(of fileURL: URL, bytes: Int = 4096) throws(BankStatementError) -> [UInt8] {
+    static func prefix(of fileURL: URL, bytes: Int = 4096) throws(PaymentsError) -> [UInt8] {
         let handle = try open(fileURL)
         defer { try? handle.close() }
         var data = [UInt8]()
@@ -55,7 +55,7 @@ enum StatementFile {
     /// A document type is how external entities (XXE) and entity expansion bombs get in, and no bank statement
     /// needs one. Bytes are scanned rather than parsed, so nothing is expanded or fetched. NUL bytes are refused
     /// too: UTF-16 or UTF-32 text would hide a declaration from a byte scan.
-    static func rejectDeclarations(in fileURL: URL) throws(BankStatementError) {
+    static func rejectDeclarations(in fileURL: URL) throws(PaymentsError) {
         let handle = try open(fileURL)
         defer { try? handle.close() }
         let patterns = [Array("<!DOCTYPE".utf8), Array("<!ENTITY".utf8)]
@@ -67,12 +67,12 @@ enum StatementFile {
             if chunk.isEmpty { return }
             let window = carry + chunk
             if window.contains(0) {
-                throw BankStatementError(.unsafeDocument, "\(fileURL.lastPathComponent) contains NUL bytes: only UTF-8 XML is accepted")
+                throw PaymentsError(.unsafeDocument, "\(fileURL.lastPathComponent) contains NUL bytes: only UTF-8 XML is accepted")
             }
             if let declaration = firstIndex(ofAnyOf: patterns, in: window) {
                 let (found, pattern) = declaration
                 let name = String(decoding: pattern.dropFirst(2), as: UTF8.self)
-                throw BankStatementError(
+                throw PaymentsError(
                     .unsafeDocument,
                     "\(fileURL.lastPathComponent) declares <!\(name) at byte \(offset - carry.count + found + 1); documents with a DOCTYPE or ENTITY declaration are refused"
                 )
@@ -120,7 +120,7 @@ struct LineReader {
     /// The 1-based number of the line last returned.
     private(set) var lineNumber = 0
 
-    init(fileURL: URL, lineBytesMax: Int) throws(BankStatementError) {
+    init(fileURL: URL, lineBytesMax: Int) throws(PaymentsError) {
         handle = try StatementFile.open(fileURL)
         name = fileURL.lastPathComponent
         self.lineBytesMax = lineBytesMax
@@ -131,7 +131,7 @@ struct LineReader {
     }
 
     /// The next line without its terminator, or nil at the end of the file.
-    mutating func next() throws(BankStatementError) -> String? {
+    mutating func next() throws(PaymentsError) -> String? {
         while true {
             if let end = buffer[position...].firstIndex(where: { $0 == 0x0A || $0 == 0x0D }) {
                 let bytes = buffer[position..<end]
@@ -153,22 +153,22 @@ struct LineReader {
         }
     }
 
-    private mutating func fill() throws(BankStatementError) {
+    private mutating func fill() throws(PaymentsError) {
         if position > 0 {
             buffer.removeFirst(position)
             position = 0
         }
         guard buffer.count <= lineBytesMax else {
-            throw BankStatementError(.tooLarge, "line \(lineNumber + 1) of \(name) is longer than \(lineBytesMax) bytes")
+            throw PaymentsError(.tooLarge, "line \(lineNumber + 1) of \(name) is longer than \(lineBytesMax) bytes")
         }
         let chunk = try StatementFile.read(handle, name: name)
         if chunk.isEmpty { atEnd = true } else { buffer.append(contentsOf: chunk) }
     }
 
-    private mutating func decode(_ bytes: ArraySlice<UInt8>) throws(BankStatementError) -> String {
+    private mutating func decode(_ bytes: ArraySlice<UInt8>) throws(PaymentsError) -> String {
         lineNumber += 1
         guard bytes.count <= lineBytesMax else {
-            throw BankStatementError(.tooLarge, "line \(lineNumber) of \(name) is longer than \(lineBytesMax) bytes")
+            throw PaymentsError(.tooLarge, "line \(lineNumber) of \(name) is longer than \(lineBytesMax) bytes")
         }
         var slice = bytes
         if lineNumber == 1, slice.starts(with: [0xEF, 0xBB, 0xBF]) { slice = slice.dropFirst(3) }

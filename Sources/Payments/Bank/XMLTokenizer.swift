@@ -43,7 +43,7 @@ struct XMLAttribute: Equatable {
 /// they are complete; only an unfinished token is kept between chunks, so memory stays flat however large the
 /// document. It reads elements, attributes (quoted with `'` or `"`), text, CDATA, comments, processing
 /// instructions and the XML declaration, the five predefined entities and numeric character references.
-/// Everything else is refused with a ``BankStatementError`` naming the line and byte: a document type or
+/// Everything else is refused with a ``PaymentsError`` naming the line and byte: a document type or
 /// entity declaration (`unsafeDocument`), any other entity reference, a mismatched or unclosed tag, text
 /// outside the root element, a document that ends early, bytes that are not UTF-8 (`malformed`), or an
 /// encoding other than UTF-8 (`unsupportedFormat`). No DTD is read, so nothing is ever expanded or fetched.
@@ -173,7 +173,7 @@ struct XMLTokenizer {
             ? "the control character 0x\(String(byte, radix: 16, uppercase: true)) is not allowed in XML"
             : "the byte 0x\(String(byte, radix: 16, uppercase: true)) is not valid UTF-8"
         let line = unread.withUnsafeBufferPointer { bytes in lineNumber(at: invalid, in: bytes) }
-        throw BankStatementError(.malformed, "\(documentName) is not well-formed XML at line \(line), byte \(bufferOffset + invalid + 1): \(reason)")
+        throw PaymentsError(.malformed, "\(documentName) is not well-formed XML at line \(line), byte \(bufferOffset + invalid + 1): \(reason)")
     }
 
     // MARK: Lines and errors
@@ -195,15 +195,15 @@ struct XMLTokenizer {
     }
 
     /// An error at `bytes[index]`, naming the document, the line and the byte.
-    mutating func error(_ code: BankStatementError.Code, at index: Int, in bytes: UnsafeBufferPointer<UInt8>, _ reason: String) -> BankStatementError {
+    mutating func error(_ code: PaymentsError.Code, at index: Int, in bytes: UnsafeBufferPointer<UInt8>, _ reason: String) -> PaymentsError {
         let line = lineNumber(at: index, in: bytes)
-        return BankStatementError(code, "\(documentName) is not well-formed XML at line \(line), byte \(bufferOffset + index + 1): \(reason)")
+        return PaymentsError(code, "\(documentName) is not well-formed XML at line \(line), byte \(bufferOffset + index + 1): \(reason)")
     }
 
-    private mutating func error(_ code: BankStatementError.Code, atOffset offset: Int, _ reason: String) -> BankStatementError {
+    private mutating func error(_ code: PaymentsError.Code, atOffset offset: Int, _ reason: String) -> PaymentsError {
         let unread = buffer
         let line = unread.withUnsafeBufferPointer { bytes in lineNumber(at: bytes.count, in: bytes) }
-        return BankStatementError(code, "\(documentName) is not well-formed XML at line \(line), byte \(offset + 1): \(reason)")
+        return PaymentsError(code, "\(documentName) is not well-formed XML at line \(line), byte \(offset + 1): \(reason)")
     }
 
     /// Waits for more bytes when the buffer ends inside a token; refuses the document when no more will come.

@@ -103,14 +103,14 @@ struct FieldReader {
     /// The provider's object name, e.g. `checkout.session`, for messages.
     var objectName: String
 
-    func require<Value>(_ value: Value?, _ field: String) throws(CardWebhookError) -> Value {
+    func require<Value>(_ value: Value?, _ field: String) throws(PaymentsError) -> Value {
         guard let value else { throw malformed("the \(objectName) object has no \(field)") }
         return value
     }
 
     /// An amount in minor units with its currency, refusing negative amounts and currencies that are not three
     /// letters (the provider sends them lowercase; ``Money`` upper-cases them).
-    func money(_ minorUnits: Int64?, _ field: String, currency: String?) throws(CardWebhookError) -> Money {
+    func money(_ minorUnits: Int64?, _ field: String, currency: String?) throws(PaymentsError) -> Money {
         let units = try require(minorUnits, field)
         let code = try require(currency, "currency")
         guard units >= 0 else { throw malformed("the \(objectName) object's \(field) is negative") }

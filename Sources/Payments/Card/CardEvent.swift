@@ -27,10 +27,10 @@ public struct CardEvent: Sendable, Hashable {
 
     /// Reads a raw event body. Unknown fields are ignored and unknown types become ``CardFact/other``.
     ///
-    /// Throws ``CardWebhookError/Code/malformedEvent`` when the body is not an event object, the id is not
+    /// Throws ``PaymentsError/Code/malformedEvent`` when the body is not an event object, the id is not
     /// `evt_` followed by 1 to 250 letters, digits or `_`, `type`, `created` or `data.object` is missing, or a
     /// known type's object lacks a field we need (the message names it).
-    public static func parse(_ body: Data) throws(CardWebhookError) -> CardEvent {
+    public static func parse(_ body: Data) throws(PaymentsError) -> CardEvent {
         let envelope = try WireJSON.decode(WireEnvelope.self, from: body, failure: malformed)
         if let object = envelope.object, object != "event" {
             throw malformed("the body is a '\(object.prefix(40))' object, not an event")
@@ -68,6 +68,6 @@ public struct CardEvent: Sendable, Hashable {
     }
 }
 
-func malformed(_ message: String) -> CardWebhookError {
-    CardWebhookError(.malformedEvent, message)
+func malformed(_ message: String) -> PaymentsError {
+    PaymentsError(.malformedEvent, message)
 }

@@ -3,7 +3,7 @@ import LedgerCore
 
 extension CardFact {
     /// Reads `data.object` of `body` according to `type`; types we do not act on become ``CardFact/other``.
-    init(type: String, body: Data) throws(CardWebhookError) {
+    init(type: String, body: Data) throws(PaymentsError) {
         switch type {
         case "checkout.session.completed": self = try .checkoutSession(Self.checkoutSession(body, stage: .completed))
         case "checkout.session.async_payment_succeeded": self = try .checkoutSession(Self.checkoutSession(body, stage: .asyncSucceeded))
@@ -21,7 +21,7 @@ extension CardFact {
         }
     }
 
-    private static func checkoutSession(_ body: Data, stage: CheckoutSessionFact.Stage) throws(CardWebhookError) -> CheckoutSessionFact {
+    private static func checkoutSession(_ body: Data, stage: CheckoutSessionFact.Stage) throws(PaymentsError) -> CheckoutSessionFact {
         let session = try WireJSON.decode(WireObjectEnvelope<WireCheckoutSession>.self, from: body, failure: malformed).data.object
         let fields = FieldReader(objectName: "checkout.session")
         // The client reference is set by us on every session; metadata is the fallback for sessions made by hand.
@@ -37,7 +37,7 @@ extension CardFact {
         )
     }
 
-    private static func paymentIntent(_ body: Data, succeeded: Bool) throws(CardWebhookError) -> PaymentIntentFact {
+    private static func paymentIntent(_ body: Data, succeeded: Bool) throws(PaymentsError) -> PaymentIntentFact {
         let intent = try WireJSON.decode(WireObjectEnvelope<WirePaymentIntent>.self, from: body, failure: malformed).data.object
         let fields = FieldReader(objectName: "payment_intent")
         // A failed intent received nothing, so the attempted amount is the useful figure there.
@@ -53,7 +53,7 @@ extension CardFact {
         )
     }
 
-    private static func chargeRefunded(_ body: Data) throws(CardWebhookError) -> ChargeRefundFact {
+    private static func chargeRefunded(_ body: Data) throws(PaymentsError) -> ChargeRefundFact {
         let charge = try WireJSON.decode(WireObjectEnvelope<WireCharge>.self, from: body, failure: malformed).data.object
         let fields = FieldReader(objectName: "charge")
         return ChargeRefundFact(
@@ -66,7 +66,7 @@ extension CardFact {
         )
     }
 
-    private static func refund(_ body: Data) throws(CardWebhookError) -> RefundFact {
+    private static func refund(_ body: Data) throws(PaymentsError) -> RefundFact {
         let refund = try WireJSON.decode(WireObjectEnvelope<WireRefund>.self, from: body, failure: malformed).data.object
         let fields = FieldReader(objectName: "refund")
         return RefundFact(
@@ -78,7 +78,7 @@ extension CardFact {
         )
     }
 
-    private static func dispute(_ body: Data, phase: DisputeFact.Phase) throws(CardWebhookError) -> DisputeFact {
+    private static func dispute(_ body: Data, phase: DisputeFact.Phase) throws(PaymentsError) -> DisputeFact {
         let dispute = try WireJSON.decode(WireObjectEnvelope<WireDispute>.self, from: body, failure: malformed).data.object
         let fields = FieldReader(objectName: "dispute")
         return DisputeFact(

@@ -4,13 +4,13 @@ import NIOCore
 import NIOHTTP1
 
 extension CardProviderClient {
-    /// POSTs a form to `path` and decodes a 2xx answer as `Response`; anything else becomes a ``CardProviderError``.
+    /// POSTs a form to `path` and decodes a 2xx answer as `Response`; anything else becomes a ``PaymentsError``.
     func post<Response: Decodable & Sendable>(
         _ path: String,
         fields: [(String, String)],
         idempotencyKey: String,
         as type: Response.Type
-    ) async throws(CardProviderError) -> Response {
+    ) async throws(PaymentsError) -> Response {
         precondition(
             !idempotencyKey.isEmpty && idempotencyKey.utf8.count <= Self.idempotencyKeyLengthMax,
             "an idempotency key is 1 to \(Self.idempotencyKeyLengthMax) bytes"
@@ -28,11 +28,11 @@ extension CardProviderClient {
             do {
                 return try JSONDecoder().decode(type, from: body)
             } catch {
-                throw CardProviderError(.malformedResponse, "POST \(path) answered \(status) with a body that is not the expected JSON", status: status)
+                throw PaymentsError(.malformedResponse, "POST \(path) answered \(status) with a body that is not the expected JSON", status: status)
             }
         case 400..<500:
             let providerError = Self.providerError(body)
-            throw CardProviderError(
+            throw PaymentsError(
                 .rejected,
                 "the provider refused POST \(path)",
                 status: status,
@@ -41,7 +41,7 @@ extension CardProviderClient {
             )
         case 500..<600:
             let providerError = Self.providerError(body)
-            throw CardProviderError(
+            throw PaymentsError(
                 .failed,
                 "the provider failed POST \(path)",
                 status: status,
@@ -49,12 +49,12 @@ extension CardProviderClient {
                 providerCode: providerError?.code
             )
         default:
-            throw CardProviderError(.malformedResponse, "POST \(path) answered with unexpected status \(status)", status: status)
+            throw PaymentsError(.malformedResponse, "POST \(path) answered with unexpected status \(status)", status: status)
         }
     }
 
     /// Sends the request and reads the whole answer within the configured timeout.
-    private func exchange(_ request: HTTPClientRequest, path: String) async throws(CardProviderError) -> (status: Int, body: Data) {
+    private func exchange(_ request: HTTPClientRequest, path: String) async throws(PaymentsError) -> (status: Int, body: Data) {
         try await HTTPExchange.answer(
             request,
             action: "POST \(path)",
@@ -62,7 +62,7 @@ extension CardProviderClient {
             timeoutSeconds: configuration.requestTimeoutSeconds,
             bodyBytesMax: Self.responseBodyBytesMax
         ) { problem, message in
-            CardProviderError(problem == .responseTooLarge ? .malformedResponse : .unavailable, message)
+            PaymentsError(problem == .responseTooLarge ? .malformedResponse : .unavailable, message)
         }
     }
 

@@ -104,7 +104,7 @@ public struct CardProviderClient: Sendable {
     /// The profile and purpose go into `client_reference_id` and into the payment intent's metadata, because the
     /// provider does not copy session metadata to the payment intent or charge, and refund and dispute events
     /// could not be traced otherwise.
-    public func createCheckoutSession(_ request: CheckoutSessionRequest, idempotencyKey: String) async throws(CardProviderError) -> CheckoutSession {
+    public func createCheckoutSession(_ request: CheckoutSessionRequest, idempotencyKey: String) async throws(PaymentsError) -> CheckoutSession {
         precondition(request.amount.minorUnits > 0, "a checkout session needs a positive amount")
         let reference = request.reference
         let fields: [(String, String)] = [
@@ -124,13 +124,13 @@ public struct CardProviderClient: Sendable {
         ]
         let session = try await post("/v1/checkout/sessions", fields: fields, idempotencyKey: idempotencyKey, as: WireCreatedSession.self)
         guard let id = session.id, let url = session.url else {
-            throw CardProviderError(.malformedResponse, "the created checkout session has no id or no url")
+            throw PaymentsError(.malformedResponse, "the created checkout session has no id or no url")
         }
         return CheckoutSession(id: id, url: url)
     }
 
     /// Refunds a payment intent: `amount` of it, or everything not yet refunded when `amount` is `nil`.
-    public func createRefund(paymentIntentID: String, amount: Money?, idempotencyKey: String) async throws(CardProviderError) -> CardRefund {
+    public func createRefund(paymentIntentID: String, amount: Money?, idempotencyKey: String) async throws(PaymentsError) -> CardRefund {
         precondition(amount.map { $0.minorUnits > 0 } ?? true, "a refund amount must be positive")
         var fields: [(String, String)] = [("payment_intent", paymentIntentID)]
         if let amount {
@@ -138,7 +138,7 @@ public struct CardProviderClient: Sendable {
         }
         let refund = try await post("/v1/refunds", fields: fields, idempotencyKey: idempotencyKey, as: WireCreatedRefund.self)
         guard let id = refund.id, let status = refund.status, let units = refund.amount, let currency = refund.currency else {
-            throw CardProviderError(.malformedResponse, "the created refund lacks id, status, amount or currency")
+            throw PaymentsError(.malformedResponse, "the created refund lacks id, status, amount or currency")
         }
         return CardRefund(id: id, status: status, amount: Money(minorUnits: units, currency: currency))
     }

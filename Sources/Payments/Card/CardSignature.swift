@@ -20,13 +20,13 @@ public enum CardSignature {
         secrets: [String],
         now: Date,
         toleranceSeconds: Int64 = toleranceSecondsDefault
-    ) throws(CardWebhookError) {
+    ) throws(PaymentsError) {
         guard let header, !header.trimmingCharacters(in: .whitespaces).isEmpty else {
-            throw CardWebhookError(.missingHeader, "the request has no Stripe-Signature header")
+            throw PaymentsError(.missingHeader, "the request has no Stripe-Signature header")
         }
         let parsed = try ParsedHeader(header)
         guard !secrets.isEmpty else {
-            throw CardWebhookError(.signatureMismatch, "no card webhook secret is configured, so no signature can match")
+            throw PaymentsError(.signatureMismatch, "no card webhook secret is configured, so no signature can match")
         }
         let signedBytes = signedBytes(payload: payload, timestamp: parsed.timestamp)
         // One MAC per secret, however many candidates the header carries; every candidate is compared with
@@ -40,7 +40,7 @@ public enum CardSignature {
             }
         }
         guard matched else {
-            throw CardWebhookError(
+            throw PaymentsError(
                 .signatureMismatch,
                 "none of the \(parsed.signatures.count) v1 signatures matches the body under the configured secrets"
             )
@@ -50,7 +50,7 @@ public enum CardSignature {
         let nowSeconds = Int64(now.timeIntervalSince1970.rounded(.down))
         let (difference, overflow) = nowSeconds.subtractingReportingOverflow(parsed.timestamp)
         guard !overflow, difference.magnitude <= toleranceSeconds.magnitude else {
-            throw CardWebhookError(
+            throw PaymentsError(
                 .timestampOutsideTolerance,
                 "the signed timestamp \(parsed.timestamp) is more than \(toleranceSeconds) s away from now (\(nowSeconds))"
             )
@@ -98,11 +98,11 @@ private struct ParsedHeader {
     /// Each `v1` value, decoded; `nil` where the value is not hex, so it counts as a mismatch rather than an error.
     var signatures: [Data?]
 
-    init(_ header: String) throws(CardWebhookError) {
+    init(_ header: String) throws(PaymentsError) {
         // Bounded before anything else is done with it: a long header, or one with many signatures, costs a
         // sender nothing and would cost us a MAC comparison each.
         guard header.utf8.count <= CardSignature.headerBytesMax else {
-            throw CardWebhookError(.malformedHeader, "the Stripe-Signature header is longer than \(CardSignature.headerBytesMax) bytes")
+            throw PaymentsError(.malformedHeader, "the Stripe-Signature header is longer than \(CardSignature.headerBytesMax) bytes")
         }
         var timestamp: Int64?
         var signatures: [Data?] = []
@@ -113,15 +113,15 @@ private struct ParsedHeader {
             switch scheme {
             case "t":
                 guard timestamp == nil else {
-                    throw CardWebhookError(.malformedHeader, "the Stripe-Signature header has more than one t= timestamp")
+                    throw PaymentsError(.malformedHeader, "the Stripe-Signature header has more than one t= timestamp")
                 }
                 guard !value.isEmpty, value.utf8.allSatisfy({ (0x30...0x39).contains($0) }), let seconds = Int64(value) else {
-                    throw CardWebhookError(.malformedHeader, "the Stripe-Signature t= value is not a number of seconds")
+                    throw PaymentsError(.malformedHeader, "the Stripe-Signature t= value is not a number of seconds")
                 }
                 timestamp = seconds
             case "v1":
                 guard signatures.count < CardSignature.signaturesMax else {
-                    throw CardWebhookError(.malformedHeader, "the Stripe-Signature header has more than \(CardSignature.signaturesMax) v1= signatures")
+                    throw PaymentsError(.malformedHeader, "the Stripe-Signature header has more than \(CardSignature.signaturesMax) v1= signatures")
                 }
                 signatures.append(Data(hex: value))
             default:
@@ -129,10 +129,10 @@ private struct ParsedHeader {
             }
         }
         guard let timestamp else {
-            throw CardWebhookError(.malformedHeader, "the Stripe-Signature header has no t= timestamp")
+            throw PaymentsError(.malformedHeader, "the Stripe-Signature header has no t= timestamp")
         }
         guard !signatures.isEmpty else {
-            throw CardWebhookError(.noSignature, "the Stripe-Signature header has no v1= signature")
+            throw PaymentsError(.noSignature, "the Stripe-Signature header has no v1= signature")
         }
         self.timestamp = timestamp
         self.signatures = signatures

@@ -15,7 +15,7 @@ public enum FormEncoding {
     ///
     /// Empty pieces (`a=1&&b=2`) are skipped and a piece without `=` is a key with an empty value, as browsers
     /// do; a `%` not followed by two hex digits is refused rather than guessed at.
-    public static func decode(_ body: String) throws(FormEncodingError) -> [(String, String)] {
+    public static func decode(_ body: String) throws(PaymentsError) -> [(String, String)] {
         var fields: [(String, String)] = []
         for piece in body.split(separator: "&", omittingEmptySubsequences: true) {
             if let equals = piece.firstIndex(of: "=") {
@@ -45,7 +45,7 @@ public enum FormEncoding {
         return String(decoding: encoded, as: UTF8.self)
     }
 
-    static func percentDecode(_ text: Substring) throws(FormEncodingError) -> String {
+    static func percentDecode(_ text: Substring) throws(PaymentsError) -> String {
         let bytes = Array(text.utf8)
         var decoded = [UInt8]()
         decoded.reserveCapacity(bytes.count)
@@ -57,7 +57,7 @@ public enum FormEncoding {
                 index += 1
             case UInt8(ascii: "%"):
                 guard index + 2 < bytes.count, let high = hexValue(bytes[index + 1]), let low = hexValue(bytes[index + 2]) else {
-                    throw FormEncodingError("'\(text.prefix(80))' has a '%' not followed by two hex digits")
+                    throw PaymentsError(.malformedForm, "'\(text.prefix(80))' has a '%' not followed by two hex digits")
                 }
                 decoded.append(high << 4 | low)
                 index += 3
@@ -67,7 +67,7 @@ public enum FormEncoding {
             }
         }
         guard let string = String(validating: decoded, as: UTF8.self) else {
-            throw FormEncodingError("'\(text.prefix(80))' does not decode to UTF-8 text")
+            throw PaymentsError(.malformedForm, "'\(text.prefix(80))' does not decode to UTF-8 text")
         }
         return string
     }
@@ -91,18 +91,4 @@ public enum FormEncoding {
         default: nil
         }
     }
-}
-
-/// A form body that cannot be decoded.
-public struct FormEncodingError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// What is wrong with the body.
-    public let message: String
-
-    /// Creates an error saying what is wrong.
-    public init(_ message: String) {
-        self.message = message
-    }
-
-    /// The message.
-    public var description: String { message }
 }

@@ -27,8 +27,8 @@ actor PayPalAccessTokens {
     /// The current token if it is fresh at `now`, else the result of one shared call to `fetch`.
     func token(
         now: @Sendable () -> Date,
-        fetch: @escaping @Sendable () async throws(PayPalProviderError) -> PayPalAccessToken
-    ) async throws(PayPalProviderError) -> String {
+        fetch: @escaping @Sendable () async throws(PaymentsError) -> PayPalAccessToken
+    ) async throws(PaymentsError) -> String {
         if let current, now() < current.refreshAt {
             return current.value
         }
@@ -48,8 +48,8 @@ actor PayPalAccessTokens {
             return token.value
         } catch {
             if refresh == task { refresh = nil }
-            if let error = error as? PayPalProviderError { throw error }
-            throw PayPalProviderError(.unavailable, "the access token could not be fetched: \(error)")
+            if let error = error as? PaymentsError { throw error }
+            throw PaymentsError(.unavailable, "the access token could not be fetched: \(error)")
         }
     }
 

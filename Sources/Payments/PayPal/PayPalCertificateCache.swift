@@ -9,7 +9,7 @@ import Synchronization
 /// passed, so a stream of deliveries naming a broken or unreachable certificate costs one request, not one each.
 final class PayPalCertificateCache: Sendable {
     private struct Failure {
-        var error: PayPalWebhookError
+        var error: PaymentsError
         var until: Date
     }
 
@@ -34,7 +34,7 @@ final class PayPalCertificateCache: Sendable {
     }
 
     /// The error the last fetch of `url` failed with, while it is remembered.
-    func failure(for url: String, now: Date) -> PayPalWebhookError? {
+    func failure(for url: String, now: Date) -> PaymentsError? {
         entries.withLock { entries in
             guard let failure = entries.failures[url] else { return nil }
             guard now < failure.until else {
@@ -62,7 +62,7 @@ final class PayPalCertificateCache: Sendable {
 
     /// Remembers that fetching or checking `url` failed with `error`, until `now` plus `seconds`; when full, the
     /// failure that would be forgotten soonest makes room.
-    func remember(_ error: PayPalWebhookError, for url: String, now: Date, seconds: Int64) {
+    func remember(_ error: PaymentsError, for url: String, now: Date, seconds: Int64) {
         entries.withLock { entries in
             entries.failures = entries.failures.filter { now < $0.value.until }
             if entries.failures[url] == nil, entries.failures.count >= PayPalWebhookVerifier.rememberedFailuresMax,

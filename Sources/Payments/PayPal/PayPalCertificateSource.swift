@@ -9,7 +9,7 @@ import NIOSSL
 /// A protocol so that unit tests can hand over a certificate without HTTP, and count how often they were asked.
 public protocol PayPalCertificateSource: Sendable {
     /// The PEM text served at `url`: the signing certificate, possibly followed by its issuers.
-    func certificatePEM(at url: URL) async throws(PayPalWebhookError) -> String
+    func certificatePEM(at url: URL) async throws(PaymentsError) -> String
 }
 
 /// Fetches certificates over HTTPS with a client of its own: bounded in time and size, and never following a
@@ -38,7 +38,7 @@ public final class PayPalHTTPCertificateSource: PayPalCertificateSource {
     }
 
     /// GETs `url` and returns its body when the answer is 200.
-    public func certificatePEM(at url: URL) async throws(PayPalWebhookError) -> String {
+    public func certificatePEM(at url: URL) async throws(PaymentsError) -> String {
         var request = HTTPClientRequest(url: url.absoluteString)
         request.method = .GET
         request.headers.add(name: "Accept", value: "application/x-pem-file, */*")
@@ -53,13 +53,13 @@ public final class PayPalHTTPCertificateSource: PayPalCertificateSource {
         case .answered(let status, let body) where status == 200:
             return String(decoding: body, as: UTF8.self)
         case .answered(let status, _):
-            throw PayPalWebhookError(.certificateUnavailable, "the certificate host \(host) answered \(status)")
+            throw PaymentsError(.certificateUnavailable, "the certificate host \(host) answered \(status)")
         case .tooLarge:
-            throw PayPalWebhookError(.certificateUnavailable, "the certificate from \(host) is larger than \(Self.certificateBytesMax) bytes")
+            throw PaymentsError(.certificateUnavailable, "the certificate from \(host) is larger than \(Self.certificateBytesMax) bytes")
         case .timedOut:
-            throw PayPalWebhookError(.certificateUnavailable, "the certificate host \(host) did not answer within \(requestTimeoutSeconds) s")
+            throw PaymentsError(.certificateUnavailable, "the certificate host \(host) did not answer within \(requestTimeoutSeconds) s")
         case .failed(let error):
-            throw PayPalWebhookError(.certificateUnavailable, "the certificate could not be fetched from \(host): \(error)")
+            throw PaymentsError(.certificateUnavailable, "the certificate could not be fetched from \(host): \(error)")
         }
     }
 

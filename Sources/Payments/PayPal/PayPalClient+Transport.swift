@@ -13,7 +13,7 @@ extension PayPalClient {
         body: Body,
         requestID: String,
         as type: Response.Type
-    ) async throws(PayPalProviderError) -> Response {
+    ) async throws(PaymentsError) -> Response {
         precondition(
             !requestID.isEmpty && requestID.utf8.count <= Self.requestIDLengthMax,
             "a PayPal-Request-Id is 1 to \(Self.requestIDLengthMax) bytes"
@@ -34,7 +34,7 @@ extension PayPalClient {
 
     /// GETs `path` with a bearer token and decodes a 2xx answer as `Response`; a 401 is retried once with a
     /// new token, as for POSTs.
-    func get<Response: Decodable>(_ path: String, as type: Response.Type) async throws(PayPalProviderError) -> Response {
+    func get<Response: Decodable>(_ path: String, as type: Response.Type) async throws(PaymentsError) -> Response {
         var (status, answer) = try await fetch(path)
         if status == 401 {
             await tokens.invalidate()
@@ -45,20 +45,20 @@ extension PayPalClient {
 
     private static func decoded<Response: Decodable>(
         _ type: Response.Type, status: Int, body: Data, action: String
-    ) throws(PayPalProviderError) -> Response {
+    ) throws(PaymentsError) -> Response {
         switch status {
         case 200..<300:
             do {
                 return try JSONDecoder().decode(type, from: body)
             } catch {
-                throw PayPalProviderError(.malformedResponse, "\(action) answered \(status) with a body that is not the expected JSON", status: status)
+                throw PaymentsError(.malformedResponse, "\(action) answered \(status) with a body that is not the expected JSON", status: status)
             }
         default:
             throw error(status: status, body: body, action: action)
         }
     }
 
-    private func fetch(_ path: String) async throws(PayPalProviderError) -> (status: Int, body: Data) {
+    private func fetch(_ path: String) async throws(PaymentsError) -> (status: Int, body: Data) {
         let token = try await accessToken()
         var request = HTTPClientRequest(url: configuration.baseURL + path)
         request.method = .GET
@@ -67,7 +67,7 @@ extension PayPalClient {
         return try await exchange(request, action: "GET \(path)")
     }
 
-    private func send(_ path: String, json: Data, requestID: String) async throws(PayPalProviderError) -> (status: Int, body: Data) {
+    private func send(_ path: String, json: Data, requestID: String) async throws(PaymentsError) -> (status: Int, body: Data) {
         let token = try await accessToken()
         var request = HTTPClientRequest(url: configuration.baseURL + path)
         request.method = .POST
@@ -81,15 +81,15 @@ extension PayPalClient {
     }
 
     /// The cached access token, or a new one; concurrent callers share a single refresh.
-    func accessToken() async throws(PayPalProviderError) -> String {
+    func accessToken() async throws(PaymentsError) -> String {
         let client = self
-        return try await tokens.token(now: now) { () async throws(PayPalProviderError) -> PayPalAccessToken in
+        return try await tokens.token(now: now) { () async throws(PaymentsError) -> PayPalAccessToken in
             try await client.fetchAccessToken()
         }
     }
 
     /// `POST /v1/oauth2/token` with the client credentials grant.
-    private func fetchAccessToken() async throws(PayPalProviderError) -> PayPalAccessToken {
+    private func fetchAccessToken() async throws(PaymentsError) -> PayPalAccessToken {
         let path = "/v1/oauth2/token"
         let credentials = Data("\(configuration.clientID):\(configuration.clientSecret)".utf8).base64EncodedString()
         var request = HTTPClientRequest(url: configuration.baseURL + path)
@@ -106,13 +106,13 @@ extension PayPalClient {
         guard let token = try? JSONDecoder().decode(PayPalWireToken.self, from: body),
             let value = token.accessToken, !value.isEmpty, let expiresIn = token.expiresIn, expiresIn > 0
         else {
-            throw PayPalProviderError(.malformedResponse, "the token answer lacks access_token or a positive expires_in", status: status)
+            throw PaymentsError(.malformedResponse, "the token answer lacks access_token or a positive expires_in", status: status)
         }
         return PayPalAccessToken(value: value, issuedAt: issuedAt, expiresInSeconds: expiresIn)
     }
 
     /// Sends the request and reads the whole answer within the configured timeout.
-    private func exchange(_ request: HTTPClientRequest, action: String) async throws(PayPalProviderError) -> (status: Int, body: Data) {
+    private func exchange(_ request: HTTPClientRequest, action: String) async throws(PaymentsError) -> (status: Int, body: Data) {
         try await HTTPExchange.answer(
             request,
             action: action,
@@ -120,17 +120,17 @@ extension PayPalClient {
             timeoutSeconds: configuration.requestTimeoutSeconds,
             bodyBytesMax: Self.responseBodyBytesMax
         ) { problem, message in
-            PayPalProviderError(problem == .responseTooLarge ? .malformedResponse : .unavailable, message)
+            PaymentsError(problem == .responseTooLarge ? .malformedResponse : .unavailable, message)
         }
     }
 
     /// The error for a non-2xx answer, carrying PayPal's own name, message and first issue.
-    static func error(status: Int, body: Data, action: String) -> PayPalProviderError {
+    static func error(status: Int, body: Data, action: String) -> PaymentsError {
         let wire = try? JSONDecoder().decode(PayPalWireError.self, from: body)
         let name = wire?.name ?? wire?.error
         let message = wire?.message ?? wire?.errorDescription
         let issue = wire?.details?.first?.issue
-        let code: PayPalProviderError.Code
+        let code: PaymentsError.Code
         switch status {
         case 422 where issue == "ORDER_ALREADY_CAPTURED": code = .orderAlreadyCaptured
         case 400..<500: code = .rejected
@@ -143,7 +143,7 @@ extension PayPalClient {
             case .malformedResponse: "\(action) answered with unexpected status \(status)"
             default: "PayPal refused \(action)"
             }
-        return PayPalProviderError(code, summary, status: status, providerName: name, providerMessage: message, providerIssue: issue)
+        return PaymentsError(code, summary, status: status, providerName: name, providerMessage: message, providerCode: issue)
     }
 }
 

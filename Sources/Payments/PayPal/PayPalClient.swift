@@ -130,7 +130,7 @@ public struct PayPalClient: Sendable {
         returnURL: String,
         cancelURL: String,
         requestID: String
-    ) async throws(PayPalProviderError) -> PayPalOrder {
+    ) async throws(PaymentsError) -> PayPalOrder {
         precondition(amount.minorUnits > 0, "an order needs a positive amount")
         precondition(reference.customID.count <= PayPalReference.customIDLengthMax, "custom_id is at most 127 characters")
         let body = PayPalWireCreateOrder(
@@ -152,38 +152,38 @@ public struct PayPalClient: Sendable {
         let order = try await post("/v2/checkout/orders", body: body, requestID: requestID, as: PayPalWireOrder.self)
         let approval = order.links?.first(where: { $0.rel == "payer-action" }) ?? order.links?.first(where: { $0.rel == "approve" })
         guard let id = order.id, let status = order.status, let approvalURL = approval?.href else {
-            throw PayPalProviderError(.malformedResponse, "the created order lacks id, status or an approval link")
+            throw PaymentsError(.malformedResponse, "the created order lacks id, status or an approval link")
         }
         return PayPalOrder(id: id, status: status, approvalURL: approvalURL)
     }
 
     /// Captures an approved order. A second capture of the same order throws
-    /// ``PayPalProviderError/Code/orderAlreadyCaptured`` (unless it repeats the first one's `requestID`, which
+    /// ``PaymentsError/Code/orderAlreadyCaptured`` (unless it repeats the first one's `requestID`, which
     /// PayPal answers with the first result).
-    public func captureOrder(orderID: String, requestID: String) async throws(PayPalProviderError) -> PayPalCapture {
+    public func captureOrder(orderID: String, requestID: String) async throws(PaymentsError) -> PayPalCapture {
         try Self.checkIdentifier(orderID, "order")
         let path = "/v2/checkout/orders/\(orderID)/capture"
         let order = try await post(path, body: PayPalWireEmpty(), requestID: requestID, as: PayPalWireOrder.self)
         let unit = order.purchaseUnits?.first
         guard let capture = unit?.payments?.captures?.first, let id = capture.id, let status = capture.status else {
-            throw PayPalProviderError(.malformedResponse, "the captured order \(orderID) names no capture")
+            throw PaymentsError(.malformedResponse, "the captured order \(orderID) names no capture")
         }
         guard let value = capture.amount?.value, let currency = capture.amount?.currencyCode,
             let amount = try? Money(parsing: value, currency: currency)
         else {
-            throw PayPalProviderError(.malformedResponse, "capture \(id) has no readable amount")
+            throw PaymentsError(.malformedResponse, "capture \(id) has no readable amount")
         }
         return PayPalCapture(id: id, orderID: order.id ?? orderID, status: status, amount: amount, customID: capture.customID ?? unit?.customID)
     }
 
     /// Refunds `amount` of a capture, or everything not yet refunded when `amount` is `nil`.
-    public func refundCapture(captureID: String, amount: Money?, requestID: String) async throws(PayPalProviderError) -> PayPalRefund {
+    public func refundCapture(captureID: String, amount: Money?, requestID: String) async throws(PaymentsError) -> PayPalRefund {
         precondition(amount.map { $0.minorUnits > 0 } ?? true, "a refund amount must be positive")
         try Self.checkIdentifier(captureID, "capture")
         let body = PayPalWireRefundRequest(amount: amount.map { PayPalWireAmount(currencyCode: $0.currency, value: $0.decimalString) })
         let refund = try await post("/v2/payments/captures/\(captureID)/refund", body: body, requestID: requestID, as: PayPalWireRefund.self)
         guard let id = refund.id, let status = refund.status else {
-            throw PayPalProviderError(.malformedResponse, "the created refund lacks id or status")
+            throw PaymentsError(.malformedResponse, "the created refund lacks id or status")
         }
         let refunded = refund.amount.flatMap { wire -> Money? in
             guard let value = wire.value, let currency = wire.currencyCode else { return nil }
@@ -194,7 +194,7 @@ public struct PayPalClient: Sendable {
 
     /// Ids go into URL paths (and stream names), so anything but PayPal's alphabet is refused before a request
     /// is made.
-    public static func checkIdentifier(_ id: String, _ kind: String) throws(PayPalProviderError) {
+    public static func checkIdentifier(_ id: String, _ kind: String) throws(PaymentsError) {
         let valid = (1...identifierLengthMax).contains(id.utf8.count)
             && id.utf8.allSatisfy { byte in
                 switch byte {
@@ -206,7 +206,7 @@ public struct PayPalClient: Sendable {
                 }
             }
         guard valid else {
-            throw PayPalProviderError(.invalidIdentifier, "'\(id.prefix(80))' is not a PayPal \(kind) id")
+            throw PaymentsError(.invalidIdentifier, "'\(id.prefix(80))' is not a PayPal \(kind) id")
         }
     }
 }

@@ -161,7 +161,7 @@ struct PayPalFieldReader {
     /// The resource's name, e.g. `capture`, for messages.
     var resourceName: String
 
-    func require<Value>(_ value: Value?, _ field: String) throws(PayPalWebhookError) -> Value {
+    func require<Value>(_ value: Value?, _ field: String) throws(PaymentsError) -> Value {
         guard let value else { throw paypalMalformed("the \(resourceName) resource has no \(field)") }
         return value
     }
@@ -170,7 +170,7 @@ struct PayPalFieldReader {
     ///
     /// A comma, a sign or a third decimal is refused rather than guessed at, because PayPal never sends them
     /// for the currencies we accept and a misread amount would silently misprice a payment.
-    func money(_ amount: PayPalWireAmount?, _ field: String) throws(PayPalWebhookError) -> Money {
+    func money(_ amount: PayPalWireAmount?, _ field: String) throws(PaymentsError) -> Money {
         let amount = try require(amount, field)
         let code = try require(amount.currencyCode, "\(field).currency_code")
         let value = try require(amount.value, "\(field).value")

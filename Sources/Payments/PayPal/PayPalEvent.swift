@@ -24,11 +24,11 @@ public struct PayPalEvent: Sendable, Hashable {
 
     /// Reads a raw event body. Unknown fields are ignored and unknown types become ``PayPalFact/other``.
     ///
-    /// Throws ``PayPalWebhookError/Code/malformedEvent`` when the body is not an event object, the id is not
+    /// Throws ``PaymentsError/Code/malformedEvent`` when the body is not an event object, the id is not
     /// `WH-` followed by 1 to 120 letters, digits or `-`, `event_type`, `create_time` or `resource` is missing, or
     /// a known type's resource lacks a field we need (the message names it). Amounts are read exactly from
     /// PayPal's decimal strings; a value with more than two decimals is refused rather than rounded.
-    public static func parse(_ body: Data) throws(PayPalWebhookError) -> PayPalEvent {
+    public static func parse(_ body: Data) throws(PaymentsError) -> PayPalEvent {
         let envelope = try WireJSON.decode(PayPalWireEnvelope.self, from: body, failure: paypalMalformed)
         guard let id = envelope.id else { throw paypalMalformed("the event has no id") }
         guard isValidID(id) else {
@@ -60,6 +60,6 @@ public struct PayPalEvent: Sendable, Hashable {
     }
 }
 
-func paypalMalformed(_ message: String) -> PayPalWebhookError {
-    PayPalWebhookError(.malformedEvent, message)
+func paypalMalformed(_ message: String) -> PaymentsError {
+    PaymentsError(.malformedEvent, message)
 }

@@ -3,7 +3,7 @@ import LedgerCore
 
 extension PayPalFact {
     /// Reads `resource` of `body` according to `eventType`; types we do not act on become ``PayPalFact/other``.
-    init(eventType: String, body: Data) throws(PayPalWebhookError) {
+    init(eventType: String, body: Data) throws(PaymentsError) {
         switch eventType {
         case "PAYMENT.CAPTURE.COMPLETED": self = try .capture(Self.capture(body, kind: .completed))
         case "PAYMENT.CAPTURE.PENDING": self = try .capture(Self.capture(body, kind: .pending))
@@ -17,18 +17,18 @@ extension PayPalFact {
         }
     }
 
-    private static func capture(_ body: Data, kind: PayPalCaptureFact.Kind) throws(PayPalWebhookError) -> PayPalCaptureFact {
+    private static func capture(_ body: Data, kind: PayPalCaptureFact.Kind) throws(PaymentsError) -> PayPalCaptureFact {
         try capture(WireJSON.decode(PayPalWireResourceEnvelope<PayPalWireCapture>.self, from: body, failure: paypalMalformed).resource, kind: kind)
     }
 
     /// A capture resource, from an event or from `GET /v2/payments/captures/{id}`.
-    static func capture(_ capture: PayPalWireCapture, kind: PayPalCaptureFact.Kind) throws(PayPalWebhookError) -> PayPalCaptureFact {
+    static func capture(_ capture: PayPalWireCapture, kind: PayPalCaptureFact.Kind) throws(PaymentsError) -> PayPalCaptureFact {
         let fields = PayPalFieldReader(resourceName: "capture")
         return PayPalCaptureFact(
             captureID: try fields.require(capture.id, "id"),
             status: try fields.require(capture.status, "status"),
             amount: try fields.money(capture.amount, "amount"),
-            fee: try capture.sellerReceivableBreakdown?.paypalFee.map { fee throws(PayPalWebhookError) in
+            fee: try capture.sellerReceivableBreakdown?.paypalFee.map { fee throws(PaymentsError) in
                 try fields.money(fee, "seller_receivable_breakdown.paypal_fee")
             },
             customID: capture.customID,
@@ -38,12 +38,12 @@ extension PayPalFact {
         )
     }
 
-    private static func refund(_ body: Data, kind: PayPalRefundFact.Kind) throws(PayPalWebhookError) -> PayPalRefundFact {
+    private static func refund(_ body: Data, kind: PayPalRefundFact.Kind) throws(PaymentsError) -> PayPalRefundFact {
         try refund(WireJSON.decode(PayPalWireResourceEnvelope<PayPalWireRefund>.self, from: body, failure: paypalMalformed).resource, kind: kind)
     }
 
     /// A refund resource, from an event or from `GET /v2/payments/refunds/{id}`.
-    static func refund(_ refund: PayPalWireRefund, kind: PayPalRefundFact.Kind) throws(PayPalWebhookError) -> PayPalRefundFact {
+    static func refund(_ refund: PayPalWireRefund, kind: PayPalRefundFact.Kind) throws(PaymentsError) -> PayPalRefundFact {
         let fields = PayPalFieldReader(resourceName: "refund")
         let up = try fields.require(refund.links?.first(where: { $0.rel == "up" })?.href, "links[rel=up]")
         guard let captureID = captureID(fromUpLink: up) else {
@@ -59,12 +59,12 @@ extension PayPalFact {
         )
     }
 
-    private static func dispute(_ body: Data, phase: PayPalDisputeFact.Phase) throws(PayPalWebhookError) -> PayPalDisputeFact {
+    private static func dispute(_ body: Data, phase: PayPalDisputeFact.Phase) throws(PaymentsError) -> PayPalDisputeFact {
         try dispute(WireJSON.decode(PayPalWireResourceEnvelope<PayPalWireDispute>.self, from: body, failure: paypalMalformed).resource, phase: phase)
     }
 
     /// A dispute resource, from an event or from `GET /v1/customer/disputes/{id}`.
-    static func dispute(_ dispute: PayPalWireDispute, phase: PayPalDisputeFact.Phase) throws(PayPalWebhookError) -> PayPalDisputeFact {
+    static func dispute(_ dispute: PayPalWireDispute, phase: PayPalDisputeFact.Phase) throws(PaymentsError) -> PayPalDisputeFact {
         let fields = PayPalFieldReader(resourceName: "dispute")
         let transactions = try fields.require(dispute.disputedTransactions, "disputed_transactions")
         let captureIDs = transactions.compactMap(\.sellerTransactionID).filter { !$0.isEmpty }
@@ -81,7 +81,7 @@ extension PayPalFact {
         )
     }
 
-    private static func orderApproved(_ body: Data) throws(PayPalWebhookError) -> PayPalOrderApprovedFact {
+    private static func orderApproved(_ body: Data) throws(PaymentsError) -> PayPalOrderApprovedFact {
         let order = try WireJSON.decode(PayPalWireResourceEnvelope<PayPalWireOrder>.self, from: body, failure: paypalMalformed).resource
         let fields = PayPalFieldReader(resourceName: "order")
         let unit = try fields.require(order.purchaseUnits?.first, "purchase_units[0]")

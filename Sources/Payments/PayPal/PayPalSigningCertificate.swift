@@ -22,10 +22,10 @@ struct PayPalSigningCertificate: Sendable {
     /// Reads, checks and verifies the chain in `pem` at `now` against `roots`.
     static func verified(
         pem: String, subjectMustContain: String, roots: PayPalTrustRoots, now: Date
-    ) async throws(PayPalWebhookError) -> PayPalSigningCertificate {
+    ) async throws(PaymentsError) -> PayPalSigningCertificate {
         let chain = try readChain(pem)
         guard let leaf = chain.first else {
-            throw PayPalWebhookError(.certificateInvalid, "the certificate URL serves no PEM certificate")
+            throw PaymentsError(.certificateInvalid, "the certificate URL serves no PEM certificate")
         }
         let subject = String(describing: leaf.subject)
         let commonNames = leaf.subject.flatMap { $0 }
@@ -33,24 +33,24 @@ struct PayPalSigningCertificate: Sendable {
             .compactMap { String($0.value) }
         let needle = subjectMustContain.lowercased()
         guard commonNames.contains(where: { $0.lowercased().contains(needle) }) else {
-            throw PayPalWebhookError(
+            throw PaymentsError(
                 .certificateInvalid,
                 "the certificate's subject '\(subject.prefix(200))' has no common name containing '\(subjectMustContain)'"
             )
         }
         guard let publicKey = _RSA.Signing.PublicKey(leaf.publicKey) else {
-            throw PayPalWebhookError(.certificateInvalid, "the certificate's key is not an RSA key")
+            throw PaymentsError(.certificateInvalid, "the certificate's key is not an RSA key")
         }
         if now < leaf.notValidBefore {
-            throw PayPalWebhookError(.certificateInvalid, "the certificate '\(subject.prefix(200))' is not valid before \(leaf.notValidBefore)")
+            throw PaymentsError(.certificateInvalid, "the certificate '\(subject.prefix(200))' is not valid before \(leaf.notValidBefore)")
         }
         if now > leaf.notValidAfter {
-            throw PayPalWebhookError(.certificateInvalid, "the certificate '\(subject.prefix(200))' expired at \(leaf.notValidAfter)")
+            throw PaymentsError(.certificateInvalid, "the certificate '\(subject.prefix(200))' expired at \(leaf.notValidAfter)")
         }
         var verifier = Verifier(rootCertificates: roots.store) { RFC5280Policy(validationTime: now) }
         let result = await verifier.validate(leaf: leaf, intermediates: CertificateStore(chain.dropFirst()))
         guard case .validCertificate(let validated) = result else {
-            throw PayPalWebhookError(
+            throw PaymentsError(
                 .certificateInvalid,
                 "the certificate '\(subject.prefix(200))' does not chain to a trusted root (issuer '\(String(describing: leaf.issuer).prefix(200))')"
             )
@@ -64,21 +64,21 @@ struct PayPalSigningCertificate: Sendable {
     }
 
     /// The certificates of a PEM file, in order; text around them is ignored, as `openssl` does.
-    private static func readChain(_ pem: String) throws(PayPalWebhookError) -> [Certificate] {
+    private static func readChain(_ pem: String) throws(PaymentsError) -> [Certificate] {
         let documents: [PEMDocument]
         do {
             documents = try PEMDocument.parseMultiple(pemString: pem)
         } catch {
-            throw PayPalWebhookError(.certificateInvalid, "the certificate URL serves no readable PEM certificate")
+            throw PaymentsError(.certificateInvalid, "the certificate URL serves no readable PEM certificate")
         }
         let certificates = documents.filter { $0.discriminator == "CERTIFICATE" }
         guard certificates.count <= chainLengthMax else {
-            throw PayPalWebhookError(.certificateInvalid, "the certificate file holds more than \(chainLengthMax) certificates")
+            throw PaymentsError(.certificateInvalid, "the certificate file holds more than \(chainLengthMax) certificates")
         }
         do {
             return try certificates.map { try Certificate(pemDocument: $0) }
         } catch {
-            throw PayPalWebhookError(.certificateInvalid, "the certificate cannot be read: \(error)")
+            throw PaymentsError(.certificateInvalid, "the certificate cannot be read: \(error)")
         }
     }
 
@@ -99,7 +99,7 @@ public struct PayPalTrustRoots: Sendable {
     }
 
     /// The certificates in `pem` (one or more PEM files' text), with the system's roots or without them.
-    public init(pem: [String], includingSystemRoots: Bool) throws(PayPalWebhookError) {
+    public init(pem: [String], includingSystemRoots: Bool) throws(PaymentsError) {
         var certificates: [Certificate] = []
         for text in pem {
             do {
@@ -107,7 +107,7 @@ public struct PayPalTrustRoots: Sendable {
                     .filter { $0.discriminator == "CERTIFICATE" }
                     .map { try Certificate(pemDocument: $0) }
             } catch {
-                throw PayPalWebhookError(.certificateInvalid, "a configured trust root is not a readable PEM certificate")
+                throw PaymentsError(.certificateInvalid, "a configured trust root is not a readable PEM certificate")
             }
         }
         let base = includingSystemRoots ? CertificateStore.systemTrustRoots : CertificateStore()

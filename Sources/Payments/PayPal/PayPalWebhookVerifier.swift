@@ -91,21 +91,21 @@ public struct PayPalWebhookVerifier: Sendable {
     /// current PayPal certificate from an allowed host, within the configured time window of `now`.
     ///
     /// Checks run cheapest first and the certificate URL is vetted before any request. The time window is
-    /// checked after the signature, as for card webhooks, so ``PayPalWebhookError/Code/staleTransmission`` only
+    /// checked after the signature, as for card webhooks, so ``PaymentsError/Code/staleTransmission`` only
     /// ever describes an authentic delivery.
-    public func verify(body: Data, transmission: PayPalTransmission, now: Date) async throws(PayPalWebhookError) {
+    public func verify(body: Data, transmission: PayPalTransmission, now: Date) async throws(PaymentsError) {
         let headers = try RequiredHeaders(transmission)
         guard headers.algorithm == PayPalTransmission.algorithmSHA256WithRSA else {
-            throw PayPalWebhookError(
+            throw PaymentsError(
                 .unknownAlgorithm,
                 "PAYPAL-AUTH-ALGO is '\(headers.algorithm.prefix(40))'; only \(PayPalTransmission.algorithmSHA256WithRSA) is accepted"
             )
         }
         guard let signature = Data(base64Encoded: headers.signature), !signature.isEmpty else {
-            throw PayPalWebhookError(.malformedHeader, "PAYPAL-TRANSMISSION-SIG is not base64")
+            throw PaymentsError(.malformedHeader, "PAYPAL-TRANSMISSION-SIG is not base64")
         }
         guard let transmittedAt = PayPalTime.parse(headers.time) else {
-            throw PayPalWebhookError(.malformedHeader, "PAYPAL-TRANSMISSION-TIME '\(headers.time.prefix(40))' is not an RFC 3339 time")
+            throw PaymentsError(.malformedHeader, "PAYPAL-TRANSMISSION-TIME '\(headers.time.prefix(40))' is not an RFC 3339 time")
         }
         let certificateURL = try allowedCertificateURL(headers.certificateURL)
         let certificate = try await signingCertificate(at: certificateURL, now: now)
@@ -122,7 +122,7 @@ public struct PayPalWebhookVerifier: Sendable {
             padding: .insecurePKCS1v1_5
         )
         guard valid else {
-            throw PayPalWebhookError(
+            throw PaymentsError(
                 .signatureMismatch,
                 "the signature of transmission \(headers.id.prefix(64)) does not verify for this body and webhook id"
             )
@@ -131,25 +131,25 @@ public struct PayPalWebhookVerifier: Sendable {
     }
 
     /// Verifies the delivery, then reads the body as an event.
-    public func verifiedEvent(body: Data, transmission: PayPalTransmission, now: Date) async throws(PayPalWebhookError) -> PayPalEvent {
+    public func verifiedEvent(body: Data, transmission: PayPalTransmission, now: Date) async throws(PaymentsError) -> PayPalEvent {
         try await verify(body: body, transmission: transmission, now: now)
         return try PayPalEvent.parse(body)
     }
 
     /// The certificate URL, if it is `https` on an allow-listed host; user info is refused because
     /// `https://api.paypal.com@elsewhere/` names the host `elsewhere`, and people misread it.
-    func allowedCertificateURL(_ text: String) throws(PayPalWebhookError) -> URL {
+    func allowedCertificateURL(_ text: String) throws(PaymentsError) -> URL {
         guard let components = URLComponents(string: text), let url = components.url, let host = components.host, !host.isEmpty else {
-            throw PayPalWebhookError(.malformedHeader, "PAYPAL-CERT-URL is not a URL")
+            throw PaymentsError(.malformedHeader, "PAYPAL-CERT-URL is not a URL")
         }
         guard components.scheme?.lowercased() == "https" else {
-            throw PayPalWebhookError(.certificateHostNotAllowed, "PAYPAL-CERT-URL is not https; certificates are fetched over https only")
+            throw PaymentsError(.certificateHostNotAllowed, "PAYPAL-CERT-URL is not https; certificates are fetched over https only")
         }
         guard components.user == nil, components.password == nil else {
-            throw PayPalWebhookError(.certificateHostNotAllowed, "PAYPAL-CERT-URL carries user information")
+            throw PaymentsError(.certificateHostNotAllowed, "PAYPAL-CERT-URL carries user information")
         }
         guard configuration.allowedCertificateHosts.contains(host.lowercased()) else {
-            throw PayPalWebhookError(
+            throw PaymentsError(
                 .certificateHostNotAllowed,
                 "PAYPAL-CERT-URL names host '\(host.prefix(80))', which is not among the allowed certificate hosts"
             )
@@ -159,7 +159,7 @@ public struct PayPalWebhookVerifier: Sendable {
         let name = components.path.hasPrefix(prefix) ? components.path.dropFirst(prefix.count) : ""
         guard (1...128).contains(name.count), name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }),
               components.query == nil, components.fragment == nil else {
-            throw PayPalWebhookError(
+            throw PaymentsError(
                 .certificateHostNotAllowed, "PAYPAL-CERT-URL is not a PayPal certificate URL (https://<host>\(prefix)<certificate name>)"
             )
         }
@@ -168,7 +168,7 @@ public struct PayPalWebhookVerifier: Sendable {
 
     /// The cached certificate for `url` if it is still valid at `now`; else, unless a recent failure for `url`
     /// is remembered, a freshly fetched one whose subject, dates and chain check out.
-    private func signingCertificate(at url: URL, now: Date) async throws(PayPalWebhookError) -> PayPalSigningCertificate {
+    private func signingCertificate(at url: URL, now: Date) async throws(PaymentsError) -> PayPalSigningCertificate {
         let key = url.absoluteString
         if let cached = cache.certificate(for: key, now: now) {
             return cached
@@ -189,16 +189,16 @@ public struct PayPalWebhookVerifier: Sendable {
         }
     }
 
-    private func checkWindow(_ transmittedAt: Date, now: Date) throws(PayPalWebhookError) {
+    private func checkWindow(_ transmittedAt: Date, now: Date) throws(PaymentsError) {
         let ageSeconds = Int64(now.timeIntervalSince(transmittedAt).rounded(.towardZero))
         if ageSeconds > configuration.transmissionAgeSecondsMax {
-            throw PayPalWebhookError(
+            throw PaymentsError(
                 .staleTransmission,
                 "the transmission is \(ageSeconds) s old; at most \(configuration.transmissionAgeSecondsMax) s is accepted"
             )
         }
         if -ageSeconds > configuration.clockSkewSecondsMax {
-            throw PayPalWebhookError(
+            throw PaymentsError(
                 .staleTransmission,
                 "the transmission time is \(-ageSeconds) s in the future; at most \(configuration.clockSkewSecondsMax) s is accepted"
             )
@@ -214,7 +214,7 @@ private struct RequiredHeaders {
     var certificateURL: String
     var algorithm: String
 
-    init(_ transmission: PayPalTransmission) throws(PayPalWebhookError) {
+    init(_ transmission: PayPalTransmission) throws(PaymentsError) {
         id = try Self.require(transmission.transmissionID, PayPalTransmission.transmissionIDHeader)
         time = try Self.require(transmission.transmissionTime, PayPalTransmission.transmissionTimeHeader)
         signature = try Self.require(transmission.transmissionSignature, PayPalTransmission.transmissionSignatureHeader)
@@ -222,12 +222,12 @@ private struct RequiredHeaders {
         algorithm = try Self.require(transmission.authenticationAlgorithm, PayPalTransmission.authenticationAlgorithmHeader)
     }
 
-    private static func require(_ value: String?, _ name: String) throws(PayPalWebhookError) -> String {
+    private static func require(_ value: String?, _ name: String) throws(PaymentsError) -> String {
         guard let value = value?.trimmingCharacters(in: .whitespaces), !value.isEmpty else {
-            throw PayPalWebhookError(.missingHeader, "the request has no \(name) header")
+            throw PaymentsError(.missingHeader, "the request has no \(name) header")
         }
         guard value.utf8.count <= PayPalWebhookVerifier.headerBytesMax else {
-            throw PayPalWebhookError(.malformedHeader, "\(name) is longer than \(PayPalWebhookVerifier.headerBytesMax) bytes")
+            throw PaymentsError(.malformedHeader, "\(name) is longer than \(PayPalWebhookVerifier.headerBytesMax) bytes")
         }
         return value
     }
