@@ -6,7 +6,7 @@ public import LedgerCore
 public import Payments
 
 /// Card payments: starting a checkout at the provider, applying its webhooks, and asking it for refunds.
-public struct CardPayments: Sendable {
+public struct CardPayments: PaymentProvider {
     public let pipeline: PaymentPipeline
     /// The provider's API; nil when card payments are not configured.
     public let client: CardProviderClient?
@@ -23,21 +23,35 @@ public struct CardPayments: Sendable {
     var store: any EventStore { pipeline.store }
     var profiles: ProfileService { pipeline.profiles }
 
-    /// Verifies, records and applies one webhook delivery. Throws ``PaymentsError`` (nothing written) when
-    /// the signature or the body is not acceptable.
-    public func receiveWebhook(body: Data, signatureHeader: String?, requestID: String?) async throws -> ProviderWebhookReceipt {
+    public var method: PaymentMethod { .card }
+
+    /// Checks the `Stripe-Signature` header against every configured secret and reads the event.
+    public func verifiedEvent(body: Data, header: (String) -> String?) async throws -> CardEvent {
         guard !webhookSecrets.isEmpty else { throw PaymentServiceError.notConfigured("card webhooks (no signing secret is set)") }
         try CardSignature.verify(
-            payload: body, header: signatureHeader, secrets: webhookSecrets, now: profiles.now(), toleranceSeconds: webhookToleranceSeconds
+            payload: body, header: header("Stripe-Signature"), secrets: webhookSecrets, now: profiles.now(), toleranceSeconds: webhookToleranceSeconds
         )
-        let event = try CardEvent.parse(body)
-        let (paymentID, facts) = Self.paymentFacts(event, calendar: profiles.policy.calendar)
-        let outcome = try await pipeline.record(
-            PaymentPipeline.InboxEntry(provider: "card", eventID: event.id, eventType: event.type, payload: body),
-            paymentID: paymentID, method: .card, facts: facts,
-            metadata: EventMetadata(actor: "provider:card", causationID: event.id, requestID: requestID)
-        )
-        return ProviderWebhookReceipt(eventID: event.id, eventType: event.type, duplicate: outcome == .duplicate, paymentID: paymentID)
+        return try CardEvent.parse(body)
+    }
+
+    public func identity(of event: CardEvent) -> (id: String, type: String) { (event.id, event.type) }
+
+    public func paymentFacts(_ event: CardEvent) -> (PaymentID?, [PaymentFact]) {
+        Self.paymentFacts(event, calendar: profiles.policy.calendar)
+    }
+
+    /// Asks the provider to refund a payment intent (all that remains unless `whole` is false).
+    public func requestRefund(paymentID: PaymentID, payment: PaymentState, wanted: Money, whole: Bool, key: String) async throws -> RefundRequested {
+        guard let client else { throw PaymentServiceError.notConfigured("card refunds (no provider secret key is set)") }
+        guard paymentID.method == .card, let intentID = paymentID.externalID else {
+            throw PaymentServiceError(code: .invalidRequest, description: "\(paymentID) is not a card payment")
+        }
+        do {
+            let refund = try await client.createRefund(paymentIntentID: intentID, amount: whole ? nil : wanted, idempotencyKey: key)
+            return RefundRequested(paymentID: paymentID, refundID: refund.id, status: refund.status, amount: refund.amount)
+        } catch {
+            throw PaymentServiceError(code: .providerFailed, description: "the card provider did not refund: \(error.message)")
+        }
     }
 
     /// The payment a card event concerns (keyed by its payment intent) and what it says about it.

@@ -7,7 +7,7 @@ public import Payments
 
 /// PayPal payments: orders for checkout, their capture, staff refunds, and verified webhooks through the same
 /// inbox and payment pipeline as card payments.
-public struct PayPalPayments: Sendable {
+public struct PayPalPayments: PaymentProvider {
     public let pipeline: PaymentPipeline
     /// The REST client; nil when PayPal is not configured.
     public let client: PayPalClient?
@@ -123,13 +123,11 @@ public struct PayPalPayments: Sendable {
         }
     }
 
-    /// Verifies, records and applies one webhook delivery. Throws ``PaymentsError`` (nothing written) when
-    /// the delivery is not authentic or not an event, or when PayPal's API knows no resource it names.
-    ///
-    /// A capture, refund or dispute event is acted on as PayPal's API describes the resource, fetched by its
-    /// id before anything is recorded. An approval is recorded first; only then is the order captured, at most
-    /// once however many deliveries of it arrive (see ``PayPalCaptureCalls``).
-    public func receiveWebhook(body: Data, header: (String) -> String?, requestID: String?) async throws -> ProviderWebhookReceipt {
+    public var method: PaymentMethod { .paypal }
+
+    /// Verifies a delivery: its transmission id not seen before with another body, then its signature against
+    /// PayPal's certificate. The transmission is remembered once verified.
+    public func verifiedEvent(body: Data, header: (String) -> String?) async throws -> PayPalEvent {
         guard let verifier else { throw PaymentServiceError.notConfigured("PayPal webhooks (no webhook id is set)") }
         let transmission = PayPalTransmission(header: header)
         if let transmissionID = transmission.transmissionID, try await transmissions.wasSeenWithAnotherBody(transmissionID, body: body) {
@@ -137,39 +135,49 @@ public struct PayPalPayments: Sendable {
                 .transmissionReused, "the transmission \(transmissionID.prefix(80)) was verified before with another body; this delivery is not PayPal's"
             )
         }
-        var event = try await verifier.verifiedEvent(body: body, transmission: transmission, now: profiles.now())
+        let event = try await verifier.verifiedEvent(body: body, transmission: transmission, now: profiles.now())
         if let transmissionID = transmission.transmissionID {
             try await transmissions.record(transmissionID, body: body)
         }
-        let entry = PaymentPipeline.InboxEntry(provider: "paypal", eventID: event.id, eventType: event.eventType, payload: body)
-        let metadata = EventMetadata(actor: "provider:paypal", causationID: event.id, requestID: requestID)
-        if Self.movesMoney(event.fact) {
-            if try await pipeline.isRecorded(entry) {
-                return ProviderWebhookReceipt(eventID: event.id, eventType: event.eventType, duplicate: true, paymentID: nil)
-            }
-            event.fact = try await confirmed(event.fact)
+        return event
+    }
+
+    public func identity(of event: PayPalEvent) -> (id: String, type: String) { (event.id, event.eventType) }
+
+    /// A capture, refund or dispute event is acted on as PayPal's API describes the resource, fetched by its id
+    /// before anything is recorded.
+    public func needsConfirmation(_ event: PayPalEvent) -> Bool { Self.movesMoney(event.fact) }
+
+    public func confirmed(_ event: PayPalEvent) async throws -> PayPalEvent {
+        var event = event
+        event.fact = try await confirmed(event.fact)
+        return event
+    }
+
+    public func paymentFacts(_ event: PayPalEvent) -> (PaymentID?, [PaymentFact]) {
+        Self.paymentFacts(event, calendar: profiles.policy.calendar)
+    }
+
+    /// An approval is recorded first; only then is the order captured, at most once however many deliveries of
+    /// it arrive (see ``PayPalCaptureCalls``).
+    public func afterRecording(_ event: PayPalEvent, metadata: EventMetadata) async throws {
+        guard case .orderApproved(let approved) = event.fact, let captureCalls else { return }
+        // No money has moved yet: capture now, after the approval is on record, so a buyer who never came
+        // back still pays. A failure answers 502 and PayPal's redelivery (a duplicate) tries again.
+        let captured: PayPalCaptureCalls.Outcome
+        do {
+            captured = try await captureCalls.capture(orderID: approved.orderID, metadata: metadata)
+        } catch let error as PaymentsError {
+            throw PaymentServiceError(code: .providerFailed, description: "PayPal did not capture order \(approved.orderID): \(error.message)")
         }
-        let (paymentID, facts) = Self.paymentFacts(event, calendar: profiles.policy.calendar)
-        let outcome = try await pipeline.record(entry, paymentID: paymentID, method: .paypal, facts: facts, metadata: metadata)
-        if case .orderApproved(let approved) = event.fact, let captureCalls {
-            // No money has moved yet: capture now, after the approval is on record, so a buyer who never came
-            // back still pays. A failure answers 502 and PayPal's redelivery (a duplicate) tries again.
-            let captured: PayPalCaptureCalls.Outcome
-            do {
-                captured = try await captureCalls.capture(orderID: approved.orderID, metadata: metadata)
-            } catch let error as PaymentsError {
-                throw PaymentServiceError(code: .providerFailed, description: "PayPal did not capture order \(approved.orderID): \(error.message)")
-            }
-            if captured == .inFlight {
-                // Another request is capturing it; if that one fails, PayPal's redelivery of this approval
-                // (answered 503 now) tries again, so the order is never left approved and uncaptured.
-                throw PaymentServiceError(
-                    code: .inProgress,
-                    description: "order \(approved.orderID) is being captured by another request; deliver the approval again"
-                )
-            }
+        if captured == .inFlight {
+            // Another request is capturing it; if that one fails, PayPal's redelivery of this approval
+            // (answered 503 now) tries again, so the order is never left approved and uncaptured.
+            throw PaymentServiceError(
+                code: .inProgress,
+                description: "order \(approved.orderID) is being captured by another request; deliver the approval again"
+            )
         }
-        return ProviderWebhookReceipt(eventID: event.id, eventType: event.eventType, duplicate: outcome == .duplicate, paymentID: paymentID)
     }
 
     /// Whether an event reports money moving (a capture, refund, reversal or dispute): such events are acted on
@@ -238,14 +246,14 @@ public struct PayPalPayments: Sendable {
 
     /// Asks PayPal to refund a capture (all that remains, or `amount`); the listing changes when PayPal's
     /// refund webhook arrives.
-    public func refund(paymentID: PaymentID, payment: PaymentState, wanted: Money, whole: Bool, requestID: String) async throws -> RefundRequested {
+    public func requestRefund(paymentID: PaymentID, payment: PaymentState, wanted: Money, whole: Bool, key: String) async throws -> RefundRequested {
         guard let client else { throw PaymentServiceError.notConfigured("PayPal refunds (no client id and secret are set)") }
         guard paymentID.method == .paypal, let captureID = paymentID.externalID else {
             throw PaymentServiceError(code: .invalidRequest, description: "\(paymentID) is not a PayPal payment")
         }
         let refund: PayPalRefund
         do {
-            refund = try await client.refundCapture(captureID: captureID, amount: whole ? nil : wanted, requestID: String(requestID.prefix(PayPalClient.requestIDLengthMax)))
+            refund = try await client.refundCapture(captureID: captureID, amount: whole ? nil : wanted, requestID: String(key.prefix(PayPalClient.requestIDLengthMax)))
         } catch {
             throw PaymentServiceError(code: .providerFailed, description: "PayPal did not refund: \(error.message)")
         }

@@ -47,12 +47,8 @@ public struct PaymentRefunds: Sendable {
         }
         let key = idempotencyKey.map { CardPayments.providerKey("refund", paymentID.rawValue, $0) }
             ?? CardPayments.providerKey("refund", paymentID.rawValue, String(payment.refundRequests.count), String(wanted.minorUnits))
-        let refund: RefundRequested
-        if received.method == .card {
-            refund = try await card.requestRefund(paymentID: paymentID, amount: amount == nil ? nil : wanted, wanted: wanted, key: key)
-        } else {
-            refund = try await payPal.refund(paymentID: paymentID, payment: payment, wanted: wanted, whole: amount == nil, requestID: key)
-        }
+        let provider: any PaymentProvider = received.method == .card ? card : payPal
+        let refund = try await provider.requestRefund(paymentID: paymentID, payment: payment, wanted: wanted, whole: amount == nil, key: key)
         if !payment.refundRequests.contains(where: { $0.refundID == refund.refundID }) {
             let event = PaymentEvent.refundRequested(PaymentRefundRequested(
                 paymentID: paymentID, refundID: refund.refundID, amount: refund.amount, occurredAt: pipeline.profiles.now()
@@ -60,20 +56,5 @@ public struct PaymentRefunds: Sendable {
             _ = try await pipeline.store.append([PaymentPipeline.newEvent(event, metadata)], to: paymentID.streamName, expecting: .any)
         }
         return refund
-    }
-}
-
-extension CardPayments {
-    func requestRefund(paymentID: PaymentID, amount: Money?, wanted: Money, key: String) async throws -> RefundRequested {
-        guard let client else { throw PaymentServiceError.notConfigured("card refunds (no provider secret key is set)") }
-        guard paymentID.method == .card, let intentID = paymentID.externalID else {
-            throw PaymentServiceError(code: .invalidRequest, description: "\(paymentID) is not a card payment")
-        }
-        do {
-            let refund = try await client.createRefund(paymentIntentID: intentID, amount: amount, idempotencyKey: key)
-            return RefundRequested(paymentID: paymentID, refundID: refund.id, status: refund.status, amount: refund.amount)
-        } catch {
-            throw PaymentServiceError(code: .providerFailed, description: "the card provider did not refund: \(error.message)")
-        }
     }
 }

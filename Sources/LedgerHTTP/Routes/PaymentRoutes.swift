@@ -42,9 +42,8 @@ struct PaymentRoutes {
             let checkout = CheckoutRequest(
                 profileID: profileID, purpose: body.purpose, donationAmount: amount, successURL: body.successUrl, cancelURL: body.cancelUrl
             )
-            let started = body.method == PaymentMethod.card.rawValue
-                ? try await runtime.card.startCheckout(checkout, idempotencyKey: try idempotencyKey(request), metadata: metadata(request, context))
-                : try await runtime.payPal.startCheckout(checkout, idempotencyKey: try idempotencyKey(request), metadata: metadata(request, context))
+            let provider: any PaymentProvider = body.method == PaymentMethod.card.rawValue ? runtime.card : runtime.payPal
+            let started = try await provider.startCheckout(checkout, idempotencyKey: try idempotencyKey(request), metadata: metadata(request, context))
             return try JSONResponse(CheckoutResponse(
                 method: started.method.rawValue, checkoutId: started.checkoutID, redirectUrl: started.redirectURL,
                 profileId: started.profileID.rawValue, purpose: started.purpose.rawValue, amount: started.amount.decimalString,
@@ -169,8 +168,9 @@ struct PaymentRoutes {
     func registerWebhookRoutes(on router: some RouterMethods<LedgerRequestContext>) {
         router.post("webhooks/card") { request, context in
             let buffer = try await request.body.collect(upTo: context.bodyBytesMax)
-            let receipt = try await runtime.card.receiveWebhook(
-                body: Data(buffer.readableBytesView), signatureHeader: request.headers[HTTPField.Name("Stripe-Signature")!],
+            let headers = request.headers
+            let receipt = try await runtime.payments.receiveWebhook(
+                from: runtime.card, body: Data(buffer.readableBytesView), header: { name in HTTPField.Name(name).flatMap { headers[$0] } },
                 requestID: context.requestID
             )
             return try JSONResponse(WebhookAcknowledgement(receipt))
@@ -178,8 +178,8 @@ struct PaymentRoutes {
         router.post("webhooks/paypal") { request, context in
             let buffer = try await request.body.collect(upTo: context.bodyBytesMax)
             let headers = request.headers
-            let receipt = try await runtime.payPal.receiveWebhook(
-                body: Data(buffer.readableBytesView), header: { name in HTTPField.Name(name).flatMap { headers[$0] } },
+            let receipt = try await runtime.payments.receiveWebhook(
+                from: runtime.payPal, body: Data(buffer.readableBytesView), header: { name in HTTPField.Name(name).flatMap { headers[$0] } },
                 requestID: context.requestID
             )
             return try JSONResponse(WebhookAcknowledgement(receipt))
