@@ -16,7 +16,7 @@ extension SQLiteEventStore {
     public func withReadModelConnection<Result: Sendable>(
         _ body: @Sendable (any ReadModelConnection) async throws -> Result
     ) async throws -> Result {
-        try await body(SQLiteReadModelConnection(connection: reader))
+        try await body(SQLiteReadModelConnection(connection: readModelReader))
     }
 
     /// Applies the built-in migrations (or `migrations`, for tests) that this database lacks.
@@ -27,7 +27,7 @@ extension SQLiteEventStore {
     /// The built-in migrations (or `migrations`) this database has not applied yet; an error if one was altered.
     public func pendingMigrations(_ migrations: [Migration]?) async throws -> [Migration] {
         let all = try migrations ?? MigrationCatalog.migrations(for: .sqlite)
-        let applied = try await mappingErrors { try await SQLiteMigrationBackend.recordedMigrations(on: reader) }
+        let applied = try await mappingErrors { try await SQLiteMigrationBackend.recordedMigrations(on: readModelReader) }
         try Migrator.verify(applied: applied, against: all)
         let versions = Set(applied.map(\.version))
         return all.filter { !versions.contains($0.version) }

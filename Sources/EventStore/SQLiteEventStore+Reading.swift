@@ -10,10 +10,12 @@ extension SQLiteEventStore {
     public func readStream(_ stream: String, fromVersion version: Int64, limit: Int) async throws -> [RecordedEvent] {
         try limits.validateRead(limit: limit)
         return try await mappingErrors {
-            try await reader.query(
-                "SELECT \(Self.eventColumns) FROM events WHERE stream = ? AND version >= ? ORDER BY version LIMIT ?",
-                [.text(stream), .integer(Int(version)), .integer(limit)]
-            ).map(Self.decodeEvent)
+            try await withReader { reader in
+                try await reader.query(
+                    "SELECT \(Self.eventColumns) FROM events WHERE stream = ? AND version >= ? ORDER BY version LIMIT ?",
+                    [.text(stream), .integer(Int(version)), .integer(limit)]
+                ).map(Self.decodeEvent)
+            }
         }
     }
 
@@ -26,10 +28,10 @@ extension SQLiteEventStore {
             for start in stride(from: 0, to: distinct.count, by: 500) {
                 let names = distinct[start..<min(start + 500, distinct.count)]
                 let marks = repeatElement("?", count: names.count).joined(separator: ",")
-                let rows = try await reader.query(
+                let rows = try await withReader { reader in try await reader.query(
                     "SELECT \(Self.eventColumns) FROM events WHERE stream IN (\(marks)) AND version <= ? ORDER BY stream, version",
                     names.map { SQLiteData.text($0) } + [.integer(Int(maxVersion))]
-                )
+                ) }
                 for row in rows {
                     let event = try Self.decodeEvent(row)
                     found[event.stream, default: []].append(event)
@@ -42,7 +44,7 @@ extension SQLiteEventStore {
     public func readAll(after cursor: LogCursor, limit: Int) async throws -> [RecordedEvent] {
         try limits.validateRead(limit: limit)
         return try await mappingErrors {
-            try await Self.readAll(after: cursor, limit: limit, on: reader)
+            try await withReader { try await Self.readAll(after: cursor, limit: limit, on: $0) }
         }
     }
 
@@ -65,7 +67,7 @@ extension SQLiteEventStore {
 
     public func headCursor() async throws -> LogCursor {
         try await mappingErrors {
-            let position = Int64(try await reader.query("SELECT COALESCE(MAX(position), 0) FROM events").first?.columns.first?.data.integer ?? 0)
+            let position = Int64(try await withReader { try await $0.query("SELECT COALESCE(MAX(position), 0) FROM events") }.first?.columns.first?.data.integer ?? 0)
             return LogCursor(commitOrder: position, position: position)
         }
     }

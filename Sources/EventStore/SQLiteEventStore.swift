@@ -22,7 +22,11 @@ public final class SQLiteEventStore: EventStore {
     let writerLock = AsyncLock()
     /// Set by ``close()``; checked under the writer lock.
     let closed = Synchronization.Mutex(false)
+    /// Connections for reading streams and the log, each running one statement at a time (see
+    /// ``withReader(_:)``), and one more for the read models' queries.
     private let readers: [SQLiteConnection]
+    private let readerLocks: [AsyncLock]
+    let readModelReader: SQLiteConnection
     private let nextReader = AtomicCounter()
     let signal = AppendSignal()
     let now: @Sendable () -> Date
@@ -39,7 +43,10 @@ public final class SQLiteEventStore: EventStore {
         self.appendedEvents = Counter(label: "ledger_events_appended_total", dimensions: [("backend", "sqlite")], factory: metricsFactory)
         self.path = path
         self.writer = writer
-        self.readers = readers
+        // The last connection serves the read models; the others read streams and the log.
+        self.readers = Array(readers.dropLast())
+        self.readerLocks = readers.dropLast().map { _ in AsyncLock() }
+        self.readModelReader = readers[readers.count - 1]
         self.limits = limits
         self.now = now
         self.logger = logger
@@ -87,7 +94,7 @@ public final class SQLiteEventStore: EventStore {
                 _ = try await writer.query(pragma)
             }
             var readers: [SQLiteConnection] = []
-            for _ in 0..<max(1, readerCount) {
+            for _ in 0..<max(1, readerCount) + 1 {
                 let reader = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
                 _ = try await reader.query("PRAGMA busy_timeout=10000")
                 readers.append(reader)
@@ -100,8 +107,12 @@ public final class SQLiteEventStore: EventStore {
         }
     }
 
-    var reader: SQLiteConnection {
-        readers[nextReader.next() % readers.count]
+    /// Runs one read on a stream reader no other read is using. SQLite keeps a connection's read transaction
+    /// open while any of its statements runs, so a statement started beside another one on the same
+    /// connection reads that one's snapshot: a profile registered a moment ago could be missing from it.
+    func withReader<Result: Sendable>(_ body: (SQLiteConnection) async throws -> Result) async throws -> Result {
+        let index = nextReader.next() % readers.count
+        return try await readerLocks[index].withLock { try await body(readers[index]) }
     }
 
     /// Waits for a write transaction in flight to finish, then closes every connection; later writes fail
@@ -110,7 +121,7 @@ public final class SQLiteEventStore: EventStore {
         appendQueue.close(failingWith: EventStoreError(.unavailable, "the SQLite database at \(path) is closed"))
         try? await writerLock.withLock {
             closed.withLock { $0 = true }
-            for connection in [writer] + readers {
+            for connection in [writer] + readers + [readModelReader] {
                 try? await connection.close()
             }
         }

@@ -71,12 +71,11 @@ public struct BankStatementImport: Sendable {
         while booked < lines.count {
             let unit = lines[booked..<min(booked + Self.linesPerBatch, lines.count)]
             let keys = unit.map { Self.lineKey($0, account: accounts[$0.statementIndex] ?? "", seen: &state.seen) }
-            var unitState = state
             var unitSummary = Summary(format: summary.format)
             do {
-                try await readAhead(unit, keys: keys, into: batch, references: &unitState.references)
+                try await readAhead(unit, keys: keys, into: batch, references: &state.references)
                 for (line, key) in zip(unit, keys) {
-                    try await book(line, key: key, metadata: metadata, summary: &unitSummary, state: &unitState) { entry, paymentID, facts, also in
+                    try await book(line, key: key, metadata: metadata, summary: &unitSummary, state: &state) { entry, paymentID, facts, also in
                         try await batch.record(entry, paymentID: paymentID, method: .bank, facts: facts, metadata: metadata, also: also)
                     }
                 }
@@ -84,16 +83,16 @@ public struct BankStatementImport: Sendable {
             } catch let error as EventStoreError where error.code == .versionConflict || error.code == .limitExceeded {
                 // Another writer changed a stream the batch decided on (or the batch grew too large): nothing of
                 // it was stored. The same lines are booked one by one, each deciding on the streams as stored.
+                // What the first attempt added to `state` is what this one adds again (who holds a reference,
+                // the payment of a line, whom an account paid for), so it stays.
                 batch.forget()
-                unitState = state
                 unitSummary = Summary(format: summary.format)
                 for (line, key) in zip(unit, keys) {
-                    try await book(line, key: key, metadata: metadata, summary: &unitSummary, state: &unitState) { entry, paymentID, facts, also in
+                    try await book(line, key: key, metadata: metadata, summary: &unitSummary, state: &state) { entry, paymentID, facts, also in
                         try await pipeline.record(entry, paymentID: paymentID, method: .bank, facts: facts, metadata: metadata, also: also)
                     }
                 }
             }
-            state = unitState
             summary.add(unitSummary)
             let before = booked
             booked += unit.count

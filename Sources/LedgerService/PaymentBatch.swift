@@ -17,6 +17,8 @@ final class PaymentBatch: DecisionStates, @unchecked Sendable {
     private var storedBound: [String: Int64] = [:]
     private var payments: [PaymentID: PaymentState] = [:]
     private var profiles: [ProfileID: ProfileState] = [:]
+    /// The streams of the profiles held in ``profiles``, so a read ahead skips them.
+    private var heldProfileStreams: Set<String> = []
     /// Inbox streams this batch has written or seen.
     private var recordedInbox: Set<String> = []
     private var pending: [StreamAppend] = []
@@ -30,8 +32,7 @@ final class PaymentBatch: DecisionStates, @unchecked Sendable {
 
     /// Reads the streams the next events will decide on, as many as possible in each query.
     func readAhead(_ streams: [String]) async throws {
-        let held = Set(profiles.keys.lazy.map(\.streamName))
-        let unknown = Array(Set(streams.filter { storedBound[$0] == nil && !held.contains($0) }))
+        let unknown = Array(Set(streams.filter { storedBound[$0] == nil && !heldProfileStreams.contains($0) }))
         guard !unknown.isEmpty else { return }
         let readMax = pipeline.store.limits.readBatchMax
         // Enough streams per query that each can still bring a short history along.
@@ -84,7 +85,7 @@ final class PaymentBatch: DecisionStates, @unchecked Sendable {
         } else {
             state = try await pipeline.profiles.load(profileID).state
         }
-        profiles[profileID] = state
+        hold(state, of: profileID)
         return state
     }
 
@@ -99,7 +100,7 @@ final class PaymentBatch: DecisionStates, @unchecked Sendable {
         ) else { return .duplicate }
         recordedInbox.insert(entry.streamName)
         if let (id, state) = decision.payment { payments[id] = state }
-        for (id, state) in decision.profiles { profiles[id] = state }
+        for (id, state) in decision.profiles { hold(state, of: id) }
         for append in decision.appends {
             pendingEvents += append.events.count
             if let index = pendingIndex[append.stream] {
@@ -118,13 +119,18 @@ final class PaymentBatch: DecisionStates, @unchecked Sendable {
     ///   nothing of the batch was stored.
     func flush() async throws {
         let appends = pending
-        let decided = profiles
+        let (decided, decidedStreams) = (profiles, heldProfileStreams)
         forget()
         guard !appends.isEmpty else { return }
         _ = try await pipeline.store.append(appends)
         // What was decided is now what is stored: the next batch starts from these profiles without reading
         // them again. (A payment is read again if met again: a return of an earlier line.)
         profiles = decided
+        heldProfileStreams = decidedStreams
+    }
+
+    private func hold(_ state: ProfileState, of profileID: ProfileID) {
+        if profiles.updateValue(state, forKey: profileID) == nil { heldProfileStreams.insert(profileID.streamName) }
     }
 
     /// Drops what is pending and everything read: the next events decide on the streams as stored.
@@ -136,6 +142,7 @@ final class PaymentBatch: DecisionStates, @unchecked Sendable {
         storedBound = [:]
         payments = [:]
         profiles = [:]
+        heldProfileStreams = []
         recordedInbox = []
     }
 }

@@ -48,6 +48,39 @@ struct EventStoreConformanceTests {
         }
     }
 
+    /// An append that has been answered is in every read that starts after it, however many reads run at once
+    /// (on SQLite a statement started beside another on the same connection read that one's older snapshot).
+    @Test(arguments: Backend.allCases)
+    func aReadAfterAnAnsweredAppendSeesIt(backend: Backend) async throws {
+        try await TestDatabase.withStore(backend) { store, _ in
+            for index in 0..<2_000 {
+                _ = try await store.append([makeEvent("Filler", "\(index)")], to: "filler-\(index % 50)", expecting: .any)
+            }
+            let missed = try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<4 {
+                    // Long reads keep statements running on the readers.
+                    group.addTask {
+                        for _ in 0..<30 { _ = try await store.readAll(after: .start, limit: 2_000) }
+                        return 0
+                    }
+                }
+                for writer in 0..<8 {
+                    group.addTask {
+                        var missed = 0
+                        for index in 0..<60 {
+                            let stream = "rw-\(writer)-\(index)"
+                            _ = try await store.append([makeEvent("Written", "\(index)")], to: stream, expecting: .noStream)
+                            if try await store.readStream(stream, fromVersion: 1, limit: 1).isEmpty { missed += 1 }
+                        }
+                        return missed
+                    }
+                }
+                return try await group.reduce(0, +)
+            }
+            #expect(missed == 0, "\(missed) reads did not see the append answered just before them")
+        }
+    }
+
     @Test(arguments: Backend.allCases)
     func globalLogReadsInBatchesWithoutGapsOrRepeats(backend: Backend) async throws {
         try await TestDatabase.withStore(backend) { store, _ in
