@@ -9,8 +9,7 @@ public import LedgerCore
 public struct BankIndexProjection: Projection {
     public let name = "bank-index"
     let store: any EventStore
-    private let stateCache = FoldedStateCache<PaymentState>()
-    var states: FoldedStates<PaymentState> { FoldedStates(projection: name, cache: stateCache) }
+    var states: FoldedStates<PaymentState> { FoldedStates(projection: name) }
 
     /// The projection; `store` serves only the lookups.
     public init(store: any EventStore) {

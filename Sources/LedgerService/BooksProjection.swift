@@ -17,8 +17,7 @@ public import LedgerCore
 public struct BooksProjection: Projection {
     public let name = "books"
     let calendar: @Sendable () -> OrganisationCalendar
-    private let paymentStateCache = FoldedStateCache<PaymentEntryState>()
-    var paymentStates: FoldedStates<PaymentEntryState> { FoldedStates(projection: name, cache: paymentStateCache) }
+    var paymentStates: FoldedStates<PaymentEntryState> { FoldedStates(projection: name) }
     var bankStates: FoldedStates<BankOpening> { FoldedStates(projection: name) }
     /// The key of the bank account's opening state among this projection's states.
     static let openingKey = "bank-opening"

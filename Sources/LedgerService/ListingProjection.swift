@@ -11,6 +11,8 @@ public struct ListingProjection: Projection {
     public let name = "listing-status"
     let policy: @Sendable () -> ListingPolicy
     let now: @Sendable () -> Date
+    /// Profiles are met again and again (every payment, reminder and visibility change); most payments are
+    /// met in one batch or two, so only this fold keeps its states in memory.
     private let stateCache = FoldedStateCache<ProfileState>()
     var states: FoldedStates<ProfileState> { FoldedStates(projection: name, cache: stateCache) }
 

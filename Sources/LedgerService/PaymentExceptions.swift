@@ -10,8 +10,7 @@ public import LedgerCore
 public struct PaymentExceptionsProjection: Projection {
     public let name = "payment-exceptions"
     let store: any EventStore
-    private let stateCache = FoldedStateCache<HeldPaymentState>()
-    var states: FoldedStates<HeldPaymentState> { FoldedStates(projection: name, cache: stateCache) }
+    var states: FoldedStates<HeldPaymentState> { FoldedStates(projection: name) }
 
     /// A payment's fold and when its hold stopped waiting.
     struct HeldPaymentState: Codable, Sendable {

@@ -33,8 +33,7 @@ public enum PaymentListState: String, Sendable, Hashable, Codable, CaseIterable 
 /// A fold of the payment streams (their states kept in `projection_states`).
 public struct PaymentListProjection: Projection {
     public let name = "payment-list"
-    private let stateCache = FoldedStateCache<PaymentState>()
-    var states: FoldedStates<PaymentState> { FoldedStates(projection: name, cache: stateCache) }
+    var states: FoldedStates<PaymentState> { FoldedStates(projection: name) }
 
     public init() {}
 
