@@ -90,7 +90,14 @@ public final class SQLiteEventStore: EventStore {
         }
         do {
             let writer = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
-            for pragma in ["PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA busy_timeout=10000"] {
+            // A read-model batch or a statement's hundred lines write thousands of rows in one transaction: with
+            // SQLite's default 2 MiB page cache their pages spill to the WAL before the commit, and each
+            // statement's undo copies go to a temporary file. 64 MiB of cache and undo copies kept in memory
+            // keep both in memory until the commit.
+            for pragma in [
+                "PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA busy_timeout=10000",
+                "PRAGMA cache_size=-65536", "PRAGMA temp_store=MEMORY",
+            ] {
                 _ = try await writer.query(pragma)
             }
             var readers: [SQLiteConnection] = []

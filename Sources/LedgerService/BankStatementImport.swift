@@ -10,12 +10,12 @@ public import Payments
 /// and reversed transfers reverse the payment they return.
 public struct BankStatementImport: Sendable {
     public let pipeline: PaymentPipeline
-    public let index: BankIndexProjection
+    public let index: BankIndex
     public let options: BankStatementParseOptions
     /// The largest statement file accepted, in bytes.
     public var fileBytesMax: Int { options.fileBytesMax }
 
-    public init(pipeline: PaymentPipeline, index: BankIndexProjection, options: BankStatementParseOptions = .init()) {
+    public init(pipeline: PaymentPipeline, index: BankIndex, options: BankStatementParseOptions = .init()) {
         self.pipeline = pipeline
         self.index = index
         self.options = options
@@ -64,7 +64,7 @@ public struct BankStatementImport: Sendable {
         var summary = Summary(format: parsed.format.rawValue, statements: parsed.statements.count, lines: lines.count)
         let accounts = Dictionary(parsed.statements.map { ($0.statementIndex, $0.accountIBAN?.electronic ?? $0.accountID ?? "") }) { first, _ in first }
         // Payments booked just now count for suggestions and returns too.
-        _ = try await ProjectionRunner(store: pipeline.store, projection: index).catchUp()
+        _ = try await ProjectionRunner(store: pipeline.store, projection: index.views).catchUp()
         var state = ImportState()
         let batch = PaymentBatch(pipeline)
         var booked = 0

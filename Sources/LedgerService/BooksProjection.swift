@@ -22,8 +22,11 @@ public struct BooksProjection: Projection {
     /// The key of the bank account's opening state among this projection's states.
     static let openingKey = "bank-opening"
 
-    public init(calendar: @escaping @Sendable () -> OrganisationCalendar) {
+    let decoded: DecodedEvents
+
+    public init(calendar: @escaping @Sendable () -> OrganisationCalendar, decoded: DecodedEvents = DecodedEvents()) {
         self.calendar = calendar
+        self.decoded = decoded
     }
 
     /// For each currency: whether the bank account's opening balance is booked and, until it is, the bank
@@ -100,7 +103,7 @@ public struct BooksProjection: Projection {
             let first = followed[index]
             if StreamName.isPayment(first.stream) {
                 index += 1
-                guard let event = try PaymentEvent.decode(typeName: first.type, data: first.data) else { continue }
+                guard let event = try decoded.paymentEvent(first) else { continue }
                 var state = payments[first.stream] ?? PaymentEntryState()
                 if let entry = state.entry, entry.recordedAtMicros == OpenEntry.micros(first.recordedAt) {
                     if !journal.holds(entry.entryID) { continued.insert(entry.entryID) }

@@ -29,8 +29,10 @@ public struct LedgerRuntime: Sendable {
     public let card: CardPayments
     public let payPal: PayPalPayments
     public let refunds: PaymentRefunds
-    public let paymentExceptions: PaymentExceptionsProjection
-    public let bankIndex: BankIndexProjection
+    /// The payment list, the exception queue and the bank index, from one fold of each payment.
+    public let paymentViews: PaymentViewsProjection
+    public let paymentExceptions: PaymentExceptions
+    public let bankIndex: BankIndex
     public let bankImport: BankStatementImport
     /// The books: the journal read model, trial balances and exports.
     public let booksProjection: BooksProjection
@@ -92,7 +94,10 @@ public struct LedgerRuntime: Sendable {
             throw error
         }
         let profiles = ProfileService(store: store, policyBook: policyBook, now: now)
-        let projection = ListingProjection(policy: { policyBook.current }, now: now)
+        // Every read model asks one memo for a batch's decoded events, so each event is decoded once.
+        let decoded = DecodedEvents()
+        let projection = ListingProjection(policy: { policyBook.current }, now: now, decoded: decoded)
+        let paymentViews = PaymentViewsProjection(decoded: decoded)
         let listings = ListingQueries(store: store, calendar: configuration.listingPolicy.calendar, now: now)
         let payments = PaymentPipeline(store: store, profiles: profiles)
         // Provider APIs are called without following redirects: a redirect from a payment API is an error,
@@ -113,9 +118,9 @@ public struct LedgerRuntime: Sendable {
                 httpClient: httpClient
             )
         }
-        let bankIndex = BankIndexProjection(store: store)
+        let bankIndex = BankIndex(store: store, views: paymentViews)
         let calendar = configuration.listingPolicy.calendar
-        let booksProjection = BooksProjection(calendar: { calendar })
+        let booksProjection = BooksProjection(calendar: { calendar }, decoded: decoded)
         let card = CardPayments(
             pipeline: payments, client: cardClient, webhookSecrets: configuration.cardWebhookSecrets,
             webhookToleranceSeconds: configuration.cardWebhookToleranceSeconds
@@ -150,13 +155,17 @@ public struct LedgerRuntime: Sendable {
             card: card,
             payPal: payPal,
             refunds: PaymentRefunds(card: card, payPal: payPal),
-            paymentExceptions: PaymentExceptionsProjection(store: store),
+            paymentViews: paymentViews,
+            paymentExceptions: PaymentExceptions(store: store),
             bankIndex: bankIndex,
             bankImport: BankStatementImport(pipeline: payments, index: bankIndex),
             booksProjection: booksProjection,
             books: BooksQueries(store: store, projection: booksProjection),
             receipts: ReceiptService(payments: payments),
-            lists: StaffLists(store: store, payments: PaymentListProjection(), profiles: ProfileSearchProjection(), history: ListingHistoryProjection()),
+            lists: StaffLists(
+                store: store, payments: paymentViews, profiles: ProfileSearchProjection(decoded: decoded),
+                history: ListingHistoryProjection(decoded: decoded)
+            ),
             directoryEndpoints: directoryEndpoints,
             directoryPublisher: DirectoryPublisher(
                 store: store, client: WebhookDeliveryClient(httpClient: httpClient, requestTimeoutSeconds: configuration.directoryTimeoutSeconds),
@@ -172,9 +181,8 @@ public struct LedgerRuntime: Sendable {
     /// Every projection this service keeps, for `serve` and `rebuild`.
     public var projectionRunners: [ProjectionRunner] {
         [
-            ProjectionRunner(store: store, projection: listingProjection), ProjectionRunner(store: store, projection: paymentExceptions),
-            ProjectionRunner(store: store, projection: bankIndex), ProjectionRunner(store: store, projection: booksProjection),
-            ProjectionRunner(store: store, projection: lists.payments), ProjectionRunner(store: store, projection: lists.profiles),
+            ProjectionRunner(store: store, projection: listingProjection), ProjectionRunner(store: store, projection: paymentViews),
+            ProjectionRunner(store: store, projection: booksProjection), ProjectionRunner(store: store, projection: lists.profiles),
             ProjectionRunner(store: store, projection: lists.history),
         ]
     }
@@ -183,7 +191,7 @@ public struct LedgerRuntime: Sendable {
     /// (a statement just imported) already reflects it instead of waiting for the background runners.
     public func catchUpStaffViews() async throws {
         _ = try await ProjectionRunner(store: store, projection: listingProjection).catchUp()
-        _ = try await ProjectionRunner(store: store, projection: paymentExceptions).catchUp()
+        _ = try await ProjectionRunner(store: store, projection: paymentViews).catchUp()
     }
 
     /// The background services that run beside the HTTP server.

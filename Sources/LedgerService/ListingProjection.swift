@@ -15,11 +15,13 @@ public struct ListingProjection: Projection {
     /// met in one batch or two, so only this fold keeps its states in memory.
     private let stateCache = FoldedStateCache<ProfileState>()
     var states: FoldedStates<ProfileState> { FoldedStates(projection: name, cache: stateCache) }
+    let decoded: DecodedEvents
 
     /// A projection evaluating listings under `policy` (the dated policy in force) at `now`.
-    public init(policy: @escaping @Sendable () -> ListingPolicy, now: @escaping @Sendable () -> Date) {
+    public init(policy: @escaping @Sendable () -> ListingPolicy, now: @escaping @Sendable () -> Date, decoded: DecodedEvents = DecodedEvents()) {
         self.policy = policy
         self.now = now
+        self.decoded = decoded
     }
 
     public func reset(_ connection: any ReadModelConnection) async throws {
@@ -29,7 +31,7 @@ public struct ListingProjection: Projection {
 
     public func apply(_ events: [RecordedEvent], _ connection: any ReadModelConnection) async throws {
         let folded = try await states.fold(events, following: StreamName.isProfile, initial: { ProfileState() }, connection) { state, recorded in
-            if let event = try ProfileEvent.decode(typeName: recorded.type, data: recorded.data) {
+            if let event = try decoded.profileEvent(recorded) {
                 state.evolve(event)
             }
             // A type this build does not know is skipped, but still counts towards the stream's version.

@@ -2,79 +2,13 @@ public import EventStore
 public import Foundation
 public import LedgerCore
 
-/// The `payment_exceptions` read model: every payment that was held for staff, and whether it still waits.
-/// A held payment stops waiting once it has been given back in full.
-///
-/// A fold: each payment's state is kept in `projection_states`, with the instant its hold stopped waiting
-/// (the recorded time of the event that ended it), so a rebuild writes the same rows as the live service.
-public struct PaymentExceptionsProjection: Projection {
-    public let name = "payment-exceptions"
+/// The staff exception queue: every payment that was held for staff, and whether it still waits, from the
+/// `payment_exceptions` table the payment views keep (``PaymentViewsProjection``).
+public struct PaymentExceptions: Sendable {
     let store: any EventStore
-    var states: FoldedStates<HeldPaymentState> { FoldedStates(projection: name) }
 
-    /// A payment's fold and when its hold stopped waiting.
-    struct HeldPaymentState: Codable, Sendable {
-        var payment = PaymentState()
-        var resolvedAt: Date?
-
-        /// How the hold ended, if it did: the staff resolution, or a refund of everything.
-        var resolution: String? {
-            payment.resolution.map { "\($0.resolution.rawValue): \($0.reason)" } ?? (payment.isFullyRefunded ? "refunded" : nil)
-        }
-    }
-
-    /// The projection; `store` serves only the queries (``list(includeResolved:limit:offset:)``).
     public init(store: any EventStore) {
         self.store = store
-    }
-
-    public func reset(_ connection: any ReadModelConnection) async throws {
-        try await connection.execute("DELETE FROM payment_exceptions")
-        try await states.reset(connection)
-    }
-
-    public func apply(_ events: [RecordedEvent], _ connection: any ReadModelConnection) async throws {
-        let folded = try await states.fold(events, following: StreamName.isPayment, initial: { HeldPaymentState() }, connection) { state, recorded in
-            if let event = try PaymentEvent.decode(typeName: recorded.type, data: recorded.data) {
-                state.payment.evolve(event)
-            }
-            state.payment.version = recorded.version
-            if state.resolvedAt == nil, state.payment.held != nil, state.resolution != nil {
-                state.resolvedAt = recorded.recordedAt
-            }
-            // A reopened resolution puts the payment back in the queue.
-            if state.resolution == nil { state.resolvedAt = nil }
-        }
-        try await Self.rows.write(
-            folded.compactMap { folded in StreamName(folded.stream)?.paymentID.flatMap { Self.row($0, folded.state) } }, connection
-        )
-    }
-
-    /// The `payment_exceptions` row of a payment that was held; nil for one that never was.
-    private static func row(_ paymentID: PaymentID, _ state: HeldPaymentState) -> [SQLValue]? {
-        guard let held = state.payment.held, let received = state.payment.received else { return nil }
-        let resolution = state.resolution
-        return [
-            .text(paymentID.rawValue), .text(received.method.rawValue), .integer(received.amount.minorUnits), .text(received.amount.currency),
-            .text(received.purpose.rawValue), .optional(received.profileID?.rawValue), .text(held.reasonCode.rawValue), .text(held.reason),
-            .optional(held.suggestedProfileID?.rawValue), .text("\(received.effectiveDate) \(received.amount): \(received.note)"),
-            .integer(ListingProjection.micros(held.occurredAt)), .bool(resolution != nil), .optional(resolution),
-            .optional(resolution == nil ? nil : state.resolvedAt.map(ListingProjection.micros)),
-        ]
-    }
-
-    private static var rows: BulkUpsert {
-        BulkUpsert(
-            table: "payment_exceptions",
-            columns: [
-                "payment_id", "method", "amount_minor_units", "currency", "purpose", "profile_id", "reason_code", "reason",
-                "suggested_profile_id", "details", "raised_at_micros", "resolved", "resolution", "resolved_at_micros",
-            ],
-            onConflict: """
-            ON CONFLICT (payment_id) DO UPDATE SET resolved = excluded.resolved, resolution = excluded.resolution,
-                resolved_at_micros = excluded.resolved_at_micros
-            """
-        )
     }
 }
 
@@ -97,7 +31,7 @@ public struct PaymentExceptionRow: Sendable, Hashable, Codable {
     public var resolution: String?
 }
 
-extension PaymentExceptionsProjection {
+extension PaymentExceptions {
     /// The most rows one page returns.
     public static let pageSizeMax = 500
 

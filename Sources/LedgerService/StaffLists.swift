@@ -29,64 +29,14 @@ public enum PaymentListState: String, Sendable, Hashable, Codable, CaseIterable 
     }
 }
 
-/// The `payment_list` read model: every payment with its method, purpose, month and state, for staff lists.
-/// A fold of the payment streams (their states kept in `projection_states`).
-public struct PaymentListProjection: Projection {
-    public let name = "payment-list"
-    var states: FoldedStates<PaymentState> { FoldedStates(projection: name) }
-
-    public init() {}
-
-    public func reset(_ connection: any ReadModelConnection) async throws {
-        try await connection.execute("DELETE FROM payment_list")
-        try await states.reset(connection)
-    }
-
-    public func apply(_ events: [RecordedEvent], _ connection: any ReadModelConnection) async throws {
-        var updated: [String: Int64] = [:]
-        let folded = try await states.fold(events, following: StreamName.isPayment, initial: { PaymentState() }, connection) { state, recorded in
-            if let event = try PaymentEvent.decode(typeName: recorded.type, data: recorded.data) { state.evolve(event) }
-            state.version = recorded.version
-            updated[recorded.stream] = ListingProjection.micros(recorded.recordedAt)
-        }
-        try await BulkUpsert(
-            table: "payment_list",
-            columns: [
-                "payment_id", "method", "purpose", "state", "amount_minor_units", "currency", "profile_id", "effective_date", "month",
-                "refunded_minor_units", "updated_at_micros",
-            ],
-            onConflict: """
-                ON CONFLICT (payment_id) DO UPDATE SET method = excluded.method, purpose = excluded.purpose, state = excluded.state,
-                    amount_minor_units = excluded.amount_minor_units, currency = excluded.currency, profile_id = excluded.profile_id,
-                    effective_date = excluded.effective_date, month = excluded.month, refunded_minor_units = excluded.refunded_minor_units,
-                    updated_at_micros = excluded.updated_at_micros
-                """
-        ).write(
-            folded.compactMap { stream, _, payment in
-                guard let state = PaymentListState(payment) else { return nil }
-                guard let paymentID = StreamName(stream)?.paymentID?.rawValue else { return nil }
-                let received = payment.received
-                let amount = received?.amount ?? payment.pending?.amount
-                let shares = payment.listingShares
-                let profile = shares.count == 1 ? shares[0].share.profileID : received?.profileID ?? payment.pending?.profileID
-                let method = received?.method.rawValue ?? String(paymentID.prefix { $0 != "-" })
-                let date = received?.effectiveDate.description
-                return [
-                    .text(paymentID), .text(method), .optional(received?.purpose.rawValue ?? payment.pending?.purpose?.rawValue), .text(state.rawValue),
-                    .optional(amount.map(\.minorUnits)), .optional(amount?.currency), .optional(profile?.rawValue), .optional(date),
-                    .optional(date.map { String($0.prefix(7)) }), .integer(payment.refundedMinorUnits), .integer(updated[stream] ?? 0),
-                ]
-            },
-            connection
-        )
-    }
-}
-
 /// The `profile_search` read model: each registered profile's id, name and e-mail, for staff searches.
 public struct ProfileSearchProjection: Projection {
     public let name = "profile-search"
+    let decoded: DecodedEvents
 
-    public init() {}
+    public init(decoded: DecodedEvents = DecodedEvents()) {
+        self.decoded = decoded
+    }
 
     public func reset(_ connection: any ReadModelConnection) async throws {
         try await connection.execute("DELETE FROM profile_search")
@@ -95,7 +45,7 @@ public struct ProfileSearchProjection: Projection {
     public func apply(_ events: [RecordedEvent], _ connection: any ReadModelConnection) async throws {
         var rows: [String: [SQLValue]] = [:]
         for recorded in events where recorded.type == ProfileRegistered.typeName && StreamName.isProfile(recorded.stream) {
-            guard case .registered(let registered)? = try ProfileEvent.decode(typeName: recorded.type, data: recorded.data) else { continue }
+            guard case .registered(let registered)? = try decoded.profileEvent(recorded) else { continue }
             let searchable = [registered.profileID.rawValue, registered.displayName, registered.contactEmail].joined(separator: " ").lowercased()
             rows[registered.profileID.rawValue] = [
                 .text(registered.profileID.rawValue), .text(registered.displayName), .text(registered.contactEmail), .text(registered.kind.rawValue),
@@ -115,8 +65,11 @@ public struct ProfileSearchProjection: Projection {
 /// The `listing_changes` read model: every visibility change published for a profile, with when.
 public struct ListingHistoryProjection: Projection {
     public let name = "listing-history"
+    let decoded: DecodedEvents
 
-    public init() {}
+    public init(decoded: DecodedEvents = DecodedEvents()) {
+        self.decoded = decoded
+    }
 
     public func reset(_ connection: any ReadModelConnection) async throws {
         try await connection.execute("DELETE FROM listing_changes")
@@ -126,7 +79,7 @@ public struct ListingHistoryProjection: Projection {
         var changes: [(profileID: String, version: Int64, micros: Int64, visible: Bool)] = []
         for recorded in events where recorded.type == ListingVisibilityChanged.typeName {
             guard let profileID = StreamName(recorded.stream)?.profileID,
-                  case .visibilityChanged(let change)? = try ProfileEvent.decode(typeName: recorded.type, data: recorded.data) else { continue }
+                  case .visibilityChanged(let change)? = try decoded.profileEvent(recorded) else { continue }
             changes.append((profileID.rawValue, recorded.version, ListingProjection.micros(change.occurredAt), change.visible))
         }
         guard !changes.isEmpty else { return }
@@ -164,14 +117,15 @@ public struct ListingHistoryProjection: Projection {
 /// Lists and searches for staff, each first taking in what the log holds.
 public struct StaffLists: Sendable {
     public let store: any EventStore
-    public let payments: PaymentListProjection
+    /// The fold that keeps `payment_list` (with the other payment views).
+    public let payments: PaymentViewsProjection
     public let profiles: ProfileSearchProjection
     public let history: ListingHistoryProjection
     public static let pageSizeMax = 500
     /// The most months one report of listed profiles covers.
     public static let monthsPerReportMax = 120
 
-    public init(store: any EventStore, payments: PaymentListProjection, profiles: ProfileSearchProjection, history: ListingHistoryProjection) {
+    public init(store: any EventStore, payments: PaymentViewsProjection, profiles: ProfileSearchProjection, history: ListingHistoryProjection) {
         self.store = store
         self.payments = payments
         self.profiles = profiles

@@ -6,7 +6,7 @@ import LedgerService
 struct RebuildCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rebuild",
-        abstract: "Rebuild every read model (listing status, payment exceptions, bank index) from the event log in one pass."
+        abstract: "Rebuild every read model (listing status, payment views, books, profile search, listing history) from the event log in one pass."
     )
 
     @OptionGroup var common: CommonOptions

@@ -96,7 +96,7 @@ struct BankReconciliationTests {
                 }
 
                 try await (runtime.store as? any EventStoreTestHooks)?.waitUntilAllCommittedEventsAreVisible()
-                try await ProjectionRunner(store: runtime.store, projection: runtime.paymentExceptions).catchUp()
+                try await ProjectionRunner(store: runtime.store, projection: runtime.paymentViews).catchUp()
                 let queue = try await client.execute(uri: "/api/v1/reconciliation/exceptions", method: .get, headers: staff)
                 let entries = try #require(try JSONSerialization.jsonObject(with: Data(buffer: queue.body)) as? [[String: Any]])
                 let reasons = entries.compactMap { $0["reasonCode"] as? String }.sorted()
@@ -152,7 +152,7 @@ struct BankReconciliationTests {
                 let laterImport = try await client.execute(uri: "/api/v1/bank-statements", method: .post, headers: multipart, body: ByteBuffer(string: form))
                 #expect(laterImport.status == .created, "\(laterImport.text)")
                 try await (runtime.store as? any EventStoreTestHooks)?.waitUntilAllCommittedEventsAreVisible()
-                try await ProjectionRunner(store: runtime.store, projection: runtime.paymentExceptions).catchUp()
+                try await ProjectionRunner(store: runtime.store, projection: runtime.paymentViews).catchUp()
                 let queueAfter = try await client.execute(uri: "/api/v1/reconciliation/exceptions", method: .get, headers: staff)
                 let open = try #require(try JSONSerialization.jsonObject(with: Data(buffer: queueAfter.body)) as? [[String: Any]])
                 #expect(open.contains { ($0["details"] as? String)?.contains("yearly fee") == true && $0["suggestedProfileId"] as? String == "a-4" })

@@ -264,7 +264,7 @@ struct CardPaymentTests {
             #expect((view.json["held"] as? [String: Any])?["reasonCode"] as? String == "currency-not-accepted")
 
             try await (world.runtime.store as? any EventStoreTestHooks)?.waitUntilAllCommittedEventsAreVisible()
-            try await ProjectionRunner(store: world.runtime.store, projection: world.runtime.paymentExceptions).catchUp()
+            try await ProjectionRunner(store: world.runtime.store, projection: world.runtime.paymentViews).catchUp()
             let queue = try await world.get("/api/v1/reconciliation/exceptions")
             let entries = try #require(try JSONSerialization.jsonObject(with: Data(buffer: queue.body)) as? [[String: Any]])
             #expect(entries.count == 1)

@@ -130,7 +130,7 @@ struct CorrectionsTests {
             ])]).xml
             #expect(try await client.execute(uri: "/api/v1/bank-statements", method: .post, headers: bearer(staffKey), body: ByteBuffer(string: xml)).status == .created)
             try await (runtime.store as? any EventStoreTestHooks)?.waitUntilAllCommittedEventsAreVisible()
-            try await ProjectionRunner(store: runtime.store, projection: runtime.paymentExceptions).catchUp()
+            try await ProjectionRunner(store: runtime.store, projection: runtime.paymentViews).catchUp()
             let queue = try JSONSerialization.jsonObject(with: Data((try await get("/api/v1/reconciliation/exceptions")).text.utf8)) as? [[String: Any]] ?? []
             let held = try #require(queue.first?["paymentId"] as? String)
             let bankVoid = try await post("/api/v1/payments/\(held)/void", ["reason": "typo"])
@@ -143,7 +143,7 @@ struct CorrectionsTests {
             #expect(appended(reopened).prefix(2) == ["PaymentResolutionReopened", "AllocationReversed"], "\(reopened.text)")
             #expect(try await visible("c-2") == false)
             try await (runtime.store as? any EventStoreTestHooks)?.waitUntilAllCommittedEventsAreVisible()
-            try await ProjectionRunner(store: runtime.store, projection: runtime.paymentExceptions).catchUp()
+            try await ProjectionRunner(store: runtime.store, projection: runtime.paymentViews).catchUp()
             let queueAgain = try await get("/api/v1/reconciliation/exceptions").text
             #expect(queueAgain.contains(held), "a reopened payment waits in the queue again: \(queueAgain)")
             #expect(try await get("/api/v1/payments/\(held)").json["waitingForStaff"] as? Bool == true)

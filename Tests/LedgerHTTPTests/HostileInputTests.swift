@@ -161,7 +161,7 @@ struct HostileInputTests {
             let imported = try await world.client.execute(uri: "/api/v1/bank-statements", method: .post, headers: world.staff, body: body)
             #expect(imported.status == .created, "\(imported.text)")
             try await (world.runtime.store as? any EventStoreTestHooks)?.waitUntilAllCommittedEventsAreVisible()
-            try await ProjectionRunner(store: world.runtime.store, projection: world.runtime.paymentExceptions).catchUp()
+            try await ProjectionRunner(store: world.runtime.store, projection: world.runtime.paymentViews).catchUp()
             let queue = try await world.client.execute(uri: "/api/v1/reconciliation/exceptions", method: .get, headers: world.staff)
             let entries = try #require(try JSONSerialization.jsonObject(with: Data(buffer: queue.body)) as? [[String: Any]])
             #expect(entries.compactMap { $0["reasonCode"] as? String }.sorted() == ["amount-over-limit", "date-out-of-range"])

@@ -76,7 +76,7 @@ struct PolicyHistoryTests {
                 let ada = try await client.execute(uri: "/api/v1/profiles/ada-1/listing", method: .get, headers: staff)
                 #expect(ada.json["visible"] as? Bool == true && ada.json["paidThrough"] as? String == "2027-12-19", "\(ada.text)")
                 try await (runtime.store as? any EventStoreTestHooks)?.waitUntilAllCommittedEventsAreVisible()
-                try await ProjectionRunner(store: runtime.store, projection: runtime.paymentExceptions).catchUp()
+                try await ProjectionRunner(store: runtime.store, projection: runtime.paymentViews).catchUp()
                 let queue = try await client.execute(uri: "/api/v1/reconciliation/exceptions", method: .get, headers: staff)
                 let entries = try #require(try JSONSerialization.jsonObject(with: Data(buffer: queue.body)) as? [[String: Any]])
                 let short = try #require(entries.first { $0["reasonCode"] as? String == "short-payment" })

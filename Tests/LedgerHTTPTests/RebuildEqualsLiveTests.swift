@@ -153,7 +153,7 @@ struct RebuildEqualsLiveTests {
             let imported = try await client.execute(uri: "/api/v1/bank-statements", method: .post, headers: bearer(staffKey), body: ByteBuffer(string: xml))
             #expect(imported.status == .created, "\(imported.text)")
             try await (runtime.store as? any EventStoreTestHooks)?.waitUntilAllCommittedEventsAreVisible()
-            try await ProjectionRunner(store: runtime.store, projection: runtime.paymentExceptions).catchUp()
+            try await ProjectionRunner(store: runtime.store, projection: runtime.paymentViews).catchUp()
             let queue = try await client.execute(uri: "/api/v1/reconciliation/exceptions", method: .get, headers: staff)
             let items = try #require(queue.json["items"] as? [[String: Any]] ?? (try? JSONSerialization.jsonObject(with: Data(queue.text.utf8))) as? [[String: Any]])
             #expect(items.count == 2, "\(queue.text)")

@@ -75,7 +75,7 @@ struct ReceiptsTests {
             ])]).xml
             #expect(try await client.execute(uri: "/api/v1/bank-statements", method: .post, headers: bearer(staffKey), body: ByteBuffer(string: xml)).status == .created)
             try await (runtime.store as? any EventStoreTestHooks)?.waitUntilAllCommittedEventsAreVisible()
-            try await ProjectionRunner(store: runtime.store, projection: runtime.paymentExceptions).catchUp()
+            try await ProjectionRunner(store: runtime.store, projection: runtime.paymentViews).catchUp()
             let queue = try JSONSerialization.jsonObject(with: Data((try await client.execute(uri: "/api/v1/reconciliation/exceptions", method: .get, headers: staff)).text.utf8)) as? [[String: Any]] ?? []
             let held = try #require(queue.first?["paymentId"] as? String)
             let none = try await client.execute(uri: "/api/v1/payments/\(held)/receipts", method: .get, headers: website)

@@ -17,7 +17,7 @@ struct LedgerMigrationsTests {
         }
         let all = try LedgerMigrations.all(for: dialect)
         #expect(all.map(\.version) == all.map(\.version).sorted())
-        #expect(Set(all.map(\.version)) == Set(dialect == .postgres ? Array(1...17) : [1, 2, 3, 4, 5, 7, 8, 9, 11, 12, 13, 14, 15, 16, 17]))
+        #expect(Set(all.map(\.version)) == Set(dialect == .postgres ? Array(1...18) : [1, 2, 3, 4, 5, 7, 8, 9, 11, 12, 13, 14, 15, 16, 17, 18]))
     }
 
     /// A ledger migrated once has nothing pending and applies nothing again.
@@ -28,7 +28,7 @@ struct LedgerMigrationsTests {
             #expect(pending.isEmpty)
             let again = try await store.migrateLedger()
             #expect(again.applied.isEmpty)
-            #expect(again.alreadyApplied == (backend == .postgres ? 17 : 15))
+            #expect(again.alreadyApplied == (backend == .postgres ? 18 : 16))
         }
     }
 }

@@ -424,6 +424,6 @@ struct RebuildCLITests {
         let result = try await CLI.run(["rebuild", "--database-url", url.connectionString])
         #expect(result.status == 0, "\(result.stderr)")
         // The probe, and the policy the command seeded from configuration when it opened the ledger.
-        #expect(result.stdout.contains("listing-status, payment-exceptions, bank-index, books, payment-list, profile-search, listing-history: replayed 2 events in one pass"), "\(result.stdout)")
+        #expect(result.stdout.contains("listing-status, payment-views, books, profile-search, listing-history: replayed 2 events in one pass"), "\(result.stdout)")
     }
 }

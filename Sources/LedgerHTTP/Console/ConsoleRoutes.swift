@@ -115,7 +115,7 @@ struct ConsoleRoutes {
     func todayPage(_ request: Request, _ context: LedgerRequestContext) async throws -> Response {
         try await runtime.catchUpStaffViews()
         let today = today
-        let exceptions = try await runtime.paymentExceptions.list(includeResolved: false, limit: PaymentExceptionsProjection.pageSizeMax, offset: 0).count
+        let exceptions = try await runtime.paymentExceptions.list(includeResolved: false, limit: PaymentExceptions.pageSizeMax, offset: 0).count
         let dead = try await runtime.directory.deliveries(status: "dead", endpointID: nil, limit: DirectoryQueries.pageSizeMax, offset: 0).count
         // A balance check is dated the day after the statement's last booking day (the balance at its start).
         let lastStatement = try await runtime.books.balanceChecks(from: today.addingDays(-3_660), through: today.addingDays(1))
@@ -189,7 +189,7 @@ struct ConsoleRoutes {
     func exceptionsPage(_ request: Request, _ context: LedgerRequestContext, error: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
         try await runtime.catchUpStaffViews()
         let all = request.uri.queryParameters["all"] == "1"
-        let rows = try await runtime.paymentExceptions.list(includeResolved: all, limit: PaymentExceptionsProjection.pageSizeMax, offset: 0)
+        let rows = try await runtime.paymentExceptions.list(includeResolved: all, limit: PaymentExceptions.pageSizeMax, offset: 0)
         let names = try await runtime.lists.displayNames(of: Set(rows.compactMap(\.suggestedProfileId)))
         let words = words
         let data: [String: Any] = [

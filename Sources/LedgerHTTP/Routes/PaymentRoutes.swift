@@ -149,7 +149,7 @@ struct PaymentRoutes {
             case "true": includeResolved = true
             default: throw Problem.badRequest("includeResolved must be true or false")
             }
-            let (limit, offset) = try pageParameters(request, pageSizeMax: PaymentExceptionsProjection.pageSizeMax)
+            let (limit, offset) = try pageParameters(request, pageSizeMax: PaymentExceptions.pageSizeMax)
             return try JSONResponse(try await runtime.paymentExceptions.list(includeResolved: includeResolved, limit: limit, offset: offset))
         }
     }

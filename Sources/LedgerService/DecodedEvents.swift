@@ -1,0 +1,47 @@
+public import EventStore
+import Foundation
+import LedgerCore
+import Synchronization
+
+/// The events of a batch of the log decoded once for every read model that folds them.
+///
+/// The read models run one after the other over the same batch: the listing, directory outbox, profile
+/// search and listing history folds all read the profile events, the payment views and the books the payment
+/// events. Each asks here instead of decoding the event's JSON again. Holds about the last two batches'
+/// events (at most `capacity`; past that it starts again empty).
+public final class DecodedEvents: Sendable {
+    private enum Decoded: Sendable {
+        case profile(ProfileEvent?)
+        case payment(PaymentEvent?)
+    }
+
+    private let memo = Mutex<[UUID: Decoded]>([:])
+    let capacity: Int
+
+    public init(capacity: Int = 25_000) {
+        self.capacity = max(1, capacity)
+    }
+
+    /// The event of a profile stream; nil for a type a profile stream does not hold.
+    func profileEvent(_ recorded: RecordedEvent) throws -> ProfileEvent? {
+        if case .profile(let event)? = memo.withLock({ $0[recorded.id] }) { return event }
+        let event = try ProfileEvent.decode(typeName: recorded.type, data: recorded.data)
+        keep(.profile(event), for: recorded.id)
+        return event
+    }
+
+    /// The event of a payment stream; nil for a type a payment stream does not hold.
+    func paymentEvent(_ recorded: RecordedEvent) throws -> PaymentEvent? {
+        if case .payment(let event)? = memo.withLock({ $0[recorded.id] }) { return event }
+        let event = try PaymentEvent.decode(typeName: recorded.type, data: recorded.data)
+        keep(.payment(event), for: recorded.id)
+        return event
+    }
+
+    private func keep(_ decoded: Decoded, for id: UUID) {
+        memo.withLock { memo in
+            if memo.count >= capacity { memo.removeAll(keepingCapacity: true) }
+            memo[id] = decoded
+        }
+    }
+}
