@@ -44,6 +44,8 @@ extension EventMetadata {
             case "\n": json += "\\n"
             case "\r": json += "\\r"
             case "\t": json += "\\t"
+            case "\u{08}": json += "\\b"
+            case "\u{0C}": json += "\\f"
             case _ where scalar.value < 0x20:
                 json += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count) + String(scalar.value, radix: 16)
             default: json.unicodeScalars.append(scalar)

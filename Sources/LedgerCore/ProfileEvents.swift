@@ -199,15 +199,9 @@ extension ProfileEvent {
         }
     }
 
-    static var encoder: JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .custom { date, encoder in
-            var container = encoder.singleValueContainer()
-            try container.encode(StoredInstant.format(date))
-        }
-        return encoder
-    }
+    /// The stored form of every event: sorted keys, unescaped slashes, instants as ``StoredInstant`` text (the
+    /// bytes Foundation's `JSONEncoder` wrote with those settings, see ``CompactJSONEncoder``).
+    static var encoder: CompactJSONEncoder { CompactJSONEncoder(dates: .storedInstant) }
 
     static var decoder: JSONDecoder {
         let decoder = JSONDecoder()

@@ -1,5 +1,6 @@
 import EventStore
 import Foundation
+import LedgerCore
 import Synchronization
 
 /// The folded state of each stream a projection follows, in the projection's own rows of `projection_states`.
@@ -69,8 +70,8 @@ struct FoldedStates<State: Codable & Sendable>: Sendable {
 
     /// Stores the states of several distinct streams, a few statements for all of them.
     func saveAll(_ states: [(stream: String, version: Int64, state: State)], _ connection: any ReadModelConnection) async throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
+        // Dates as seconds since 2001, the form a plain `JSONDecoder` reads them in.
+        let encoder = CompactJSONEncoder(dates: .secondsSinceReferenceDate)
         var rows: [[SQLValue]] = []
         rows.reserveCapacity(states.count)
         for (stream, version, state) in states {

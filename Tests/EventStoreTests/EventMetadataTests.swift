@@ -8,6 +8,7 @@ struct EventMetadataTests {
         EventMetadata(),
         EventMetadata(actor: "staff:Anna"),
         EventMetadata(actor: "staff:\"Zoë\" \\ / 调解员 🕊️", causationID: "a\nb\tc\r\u{01}\u{1F}", correlationID: "", requestID: "r-1"),
+        EventMetadata(actor: "backspace \u{08} form feed \u{0C} vertical tab \u{0B}"),
     ])
     func metadataRoundTripsAndIsValidSortedJSON(metadata: EventMetadata) throws {
         let data = metadata.encoded()

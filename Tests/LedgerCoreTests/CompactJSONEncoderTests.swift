@@ -1,0 +1,189 @@
+import Foundation
+@testable import LedgerCore
+import Testing
+
+/// The compact encoder writes the very bytes Foundation's `JSONEncoder` writes with sorted keys and unescaped
+/// slashes (stored events are compared by the hash of their bytes, so an event encoded again must be equal),
+/// and the states it writes read back as they were.
+@Suite("Compact JSON encoder")
+struct CompactJSONEncoderTests {
+    /// Foundation's encoder as events were encoded before: the reference.
+    static var foundation: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(StoredInstant.format(date))
+        }
+        return encoder
+    }
+
+    static func same<Value: Encodable>(_ value: Value, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let expected = String(decoding: try foundation.encode(value), as: UTF8.self)
+        let written = String(decoding: try CompactJSONEncoder(dates: .storedInstant).encode(value), as: UTF8.self)
+        #expect(written == expected, sourceLocation: sourceLocation)
+    }
+
+    /// Keys out of order, upper and lower case, underscores and digits, nested values, optionals, arrays,
+    /// dictionaries and every kind of number.
+    struct Everything: Codable, Equatable {
+        enum Kind: String, Codable { case first, second = "second_kind" }
+        struct Inner: Codable, Equatable {
+            var zeta: String
+            var alpha: Int?
+            var Beta: [Int]
+            var when: Date
+        }
+
+        var zulu: String
+        var alpha: Int64
+        var Alpha: Int8
+        var _underscore: UInt64
+        var key10: Int32
+        var key2: Int16
+        var aB: UInt8
+        var aa: UInt16
+        var negative: Int
+        var unsigned: UInt32
+        var unsignedWord: UInt
+        var yes: Bool
+        var no: Bool
+        var kind: Kind
+        var missing: String?
+        var present: String?
+        var inner: Inner
+        var inners: [Inner]
+        var empty: [String]
+        var emptyObject: [String: Int]
+        var byName: [String: Inner]
+        var byNumber: [Int: String]
+        var nested: [[String]]
+        var dates: [Date]
+        var day: LocalDate
+        var money: Money
+    }
+
+    static let instant = Date(timeIntervalSince1970: 1_768_478_400.123)
+
+    static var everything: Everything {
+        let inner = Everything.Inner(zeta: "z/slash", alpha: nil, Beta: [3, 1, 2], when: instant)
+        return Everything(
+            zulu: "last", alpha: .max, Alpha: .min, _underscore: .max, key10: .min, key2: -2, aB: 255, aa: 0, negative: -42,
+            unsigned: .max, unsignedWord: 7, yes: true, no: false, kind: .second, missing: nil, present: "here", inner: inner,
+            inners: [inner, Everything.Inner(zeta: "", alpha: 1, Beta: [], when: Date(timeIntervalSince1970: 0))], empty: [], emptyObject: [:],
+            byName: ["b": inner, "B": inner, "a1": inner, "a10": inner, "a2": inner], byNumber: [10: "ten", 2: "two", -1: "minus one"],
+            nested: [[], ["a"], ["b", "c"]], dates: [instant, Date(timeIntervalSince1970: -1)], day: LocalDate(iso: "2026-02-28")!,
+            money: .euros(minorUnits: -12_500)
+        )
+    }
+
+    @Test
+    func aValueOfEveryShapeIsWrittenAsFoundationWritesIt() throws {
+        try Self.same(Self.everything)
+        try Self.same([Self.everything, Self.everything])
+        try Self.same(["top": Self.everything])
+    }
+
+    @Test
+    func topLevelFragmentsAreWrittenAsFoundationWritesThem() throws {
+        try Self.same("text")
+        try Self.same(12)
+        try Self.same(true)
+        try Self.same([String]())
+        try Self.same([String: Int]())
+        try Self.same(Optional<Int>.none)
+        try Self.same(Self.instant)
+    }
+
+    /// Every control character, quotes, backslashes, slashes, and characters outside ASCII (combining marks,
+    /// right-to-left text, emoji, a byte-order mark, DEL), alone and in random mixtures.
+    @Test
+    func everyStringIsEscapedAsFoundationEscapesIt() throws {
+        var pieces = (0..<0x20).map { String(UnicodeScalar(UInt8($0))) }
+        pieces += ["\"", "\\", "/", "\u{7F}", "é", "e\u{301}", "ß", "\u{FEFF}", "\u{2028}", "\u{2029}", "שלום", "👩‍⚖️", "𝄞", "a", " ", "{}", "[]", ":,"]
+        for piece in pieces {
+            try Self.same(piece)
+            try Self.same(["k\(piece)": piece])
+        }
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<500 {
+            let text = (0..<Int.random(in: 0...12, using: &generator)).map { _ in pieces.randomElement(using: &generator)! }.joined()
+            try Self.same([text: [text]])
+        }
+    }
+
+    /// Stored profile events: the bytes of the catalogue's examples, the very bytes stored before.
+    @Test(arguments: 0..<EventCatalogueTests.examples.count)
+    func storedEventsAreTheCataloguesBytes(index: Int) throws {
+        let (_, json, event) = EventCatalogueTests.examples[index]
+        #expect(String(decoding: try event.encodedData(), as: UTF8.self) == json)
+    }
+
+    /// A type that writes through nested containers and super encoders, which the ledger's types do not use.
+    struct Handwritten: Encodable {
+        enum Keys: String, CodingKey { case zebra, apple, inner, list, base }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: Keys.self)
+            try container.encode("z", forKey: .zebra)
+            var inner = container.nestedContainer(keyedBy: Keys.self, forKey: .inner)
+            var list = container.nestedUnkeyedContainer(forKey: .list)
+            try container.encode(1, forKey: .apple)
+            try inner.encode(true, forKey: .zebra)
+            try inner.encode(false, forKey: .apple)
+            try list.encode("one")
+            var pair = list.nestedUnkeyedContainer()
+            try list.encode("three")
+            try pair.encode(2)
+            try pair.encode(2.5)
+            let base = container.superEncoder(forKey: .base)
+            var baseValue = base.singleValueContainer()
+            try baseValue.encode("base")
+        }
+    }
+
+    @Test
+    func nestedContainersAndSuperEncodersAreWrittenAsFoundationWritesThem() throws {
+        try Self.same(Handwritten())
+        try Self.same([Handwritten(), Handwritten()])
+    }
+
+    @Test
+    func aKeyWrittenTwiceKeepsItsLastValue() throws {
+        struct Twice: Encodable {
+            enum Keys: String, CodingKey { case b, a }
+            func encode(to encoder: any Encoder) throws {
+                var container = encoder.container(keyedBy: Keys.self)
+                try container.encode(1, forKey: .b)
+                try container.encode(2, forKey: .a)
+                try container.encode(3, forKey: .b)
+            }
+        }
+        #expect(String(decoding: try CompactJSONEncoder(dates: .storedInstant).encode(Twice()), as: UTF8.self) == #"{"a":2,"b":3}"#)
+    }
+
+    /// Folded states: dates as seconds since 2001 (Foundation's own form of a date), read back by a plain
+    /// `JSONDecoder` to the same value, fractions of a second included.
+    @Test
+    func statesReadBackAsTheyWereWritten() throws {
+        var value = Self.everything
+        value.dates = [Date(timeIntervalSinceReferenceDate: 0.000_001), Date(timeIntervalSince1970: 1_768_478_400.987_654), Date(timeIntervalSince1970: -86_400.5)]
+        let data = try CompactJSONEncoder(dates: .secondsSinceReferenceDate).encode(value)
+        #expect(try JSONDecoder().decode(Everything.self, from: data) == value)
+        let numbers: [Double] = [0, 1, -1, 0.1, 1e-7, 123_456_789.123_456, -2.5e300, Double.leastNonzeroMagnitude]
+        let written = try CompactJSONEncoder(dates: .secondsSinceReferenceDate).encode(numbers)
+        #expect(try JSONDecoder().decode([Double].self, from: written) == numbers)
+        let reference = JSONEncoder()
+        #expect(written == (try reference.encode(numbers)))
+    }
+
+    @Test
+    func aNumberJSONCannotHoldAndAValueWithoutContentAreErrors() {
+        #expect(throws: EncodingError.self) { try CompactJSONEncoder(dates: .storedInstant).encode([Double.nan]) }
+        #expect(throws: EncodingError.self) { try CompactJSONEncoder(dates: .storedInstant).encode(["a": Float.infinity]) }
+        struct Nothing: Encodable {
+            func encode(to encoder: any Encoder) throws { _ = encoder.singleValueContainer() }
+        }
+        #expect(throws: EncodingError.self) { try CompactJSONEncoder(dates: .storedInstant).encode(["a": Nothing()]) }
+    }
+}
