@@ -148,6 +148,36 @@ struct CompactJSONEncoderTests {
         try Self.same([Handwritten(), Handwritten()])
     }
 
+    final class WeakReference: @unchecked Sendable {
+        weak var object: AnyObject?
+    }
+
+    /// Keeps a weak reference to the encoder it is handed.
+    struct Spy: Encodable {
+        enum Keys: String, CodingKey { case b, a }
+        let seen: WeakReference
+
+        func encode(to encoder: any Encoder) throws {
+            seen.object = encoder as AnyObject
+            var container = encoder.container(keyedBy: Keys.self)
+            try container.encode(1, forKey: .b)
+            var list = container.nestedUnkeyedContainer(forKey: .a)
+            try list.encode(2)
+        }
+    }
+
+    /// An encoder and its container's frame refer to each other; once the value is written, neither may be
+    /// left keeping the other alive (a rebuild encodes hundreds of thousands of states).
+    @Test
+    func nothingIsKeptOnceAValueIsWritten() throws {
+        for value in [true, false] {
+            let seen = WeakReference()
+            let written = try CompactJSONEncoder(dates: .storedInstant).encode(value ? [Spy(seen: seen)] : [Spy(seen: seen), Spy(seen: WeakReference())])
+            #expect(String(decoding: written, as: UTF8.self).hasPrefix(#"[{"a":[2],"b":1}"#))
+            #expect(seen.object == nil)
+        }
+    }
+
     @Test
     func aKeyWrittenTwiceKeepsItsLastValue() throws {
         struct Twice: Encodable {
