@@ -93,10 +93,13 @@ public final class SQLiteEventStore: EventStore {
             // A read-model batch or a statement's hundred lines write thousands of rows in one transaction: with
             // SQLite's default 2 MiB page cache their pages spill to the WAL before the commit, and each
             // statement's undo copies go to a temporary file. 64 MiB of cache and undo copies kept in memory
-            // keep both in memory until the commit.
+            // keep both in memory until the commit. The WAL is copied back into the database every 10,000
+            // pages (40 MiB) instead of every 1,000: a page written again and again (an index's, a read
+            // model's) is copied once per checkpoint, and each checkpoint is done by the commit that crosses
+            // the mark, with the appends waiting behind it.
             for pragma in [
                 "PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA busy_timeout=10000",
-                "PRAGMA cache_size=-65536", "PRAGMA temp_store=MEMORY",
+                "PRAGMA cache_size=-65536", "PRAGMA temp_store=MEMORY", "PRAGMA wal_autocheckpoint=10000",
             ] {
                 _ = try await writer.query(pragma)
             }
