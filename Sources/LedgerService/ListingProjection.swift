@@ -34,6 +34,10 @@ public struct ListingProjection: Projection {
             if let event = try decoded.profileEvent(recorded) {
                 state.evolve(event)
             }
+            // The row needs neither every visibility change published nor every reminder sent; without them
+            // the kept state stays the size of the profile's payments instead of growing with its history.
+            state.publishedHistory.removeAll()
+            state.reminders.removeAll()
             // A type this build does not know is skipped, but still counts towards the stream's version.
             state.version = recorded.version
         }
