@@ -10,8 +10,8 @@ public import Foundation
 /// object whose keys did not come in order is put in order once it is complete (keys compare by their UTF-8
 /// bytes, as Foundation's do). A key written twice keeps its last value, as in Foundation.
 ///
-/// Dates are written as ``DateForm`` says; `Data` as Base64 and `URL` as its absolute string, as Foundation
-/// does by default. Doubles and floats must be finite.
+/// Dates are written as ``DateForm`` says; `Data` as Base64, `URL` as its absolute string and `Decimal` as
+/// its number, as Foundation does by default. Doubles and floats must be finite.
 public struct CompactJSONEncoder: Sendable {
     /// How a `Date` is written.
     public enum DateForm: Sendable {
@@ -30,9 +30,6 @@ public struct CompactJSONEncoder: Sendable {
     public func encode<Value: Encodable>(_ value: Value) throws -> Data {
         let writer = JSONBytes(dates: dates)
         try writer.value(value, parent: nil, key: nil)
-        guard !writer.bytes.isEmpty else {
-            throw EncodingError.invalidValue(value, .init(codingPath: [], debugDescription: "\(Value.self) did not encode any value"))
-        }
         return Data(writer.bytes)
     }
 }
@@ -55,6 +52,7 @@ private final class JSONBytes {
         if Value.self == String.self, let text = value as? String { return string(text) }
         if Value.self == Data.self, let data = value as? Data { return string(data.base64EncodedString()) }
         if Value.self == URL.self, let url = value as? URL { return string(url.absoluteString) }
+        if Value.self == Decimal.self, let decimal = value as? Decimal { return bytes.append(contentsOf: decimal.description.utf8) }
         if Value.self == Date.self, let date = value as? Date {
             return try self.date(date, codingPath: ValueEncoder(self, parent: parent, key: key).codingPath)
         }
@@ -62,7 +60,7 @@ private final class JSONBytes {
         do {
             try value.encode(to: encoder)
         } catch {
-            encoder.container = .finished
+            encoder.release()
             throw error
         }
         try encoder.finish()
@@ -215,20 +213,49 @@ private final class ValueEncoder: Encoder {
     /// Closes the value's container. A container's frame refers back to this encoder (for the coding path),
     /// so the container is let go of here, whatever happens: otherwise the two would keep each other alive.
     func finish() throws {
-        defer { container = .finished }
+        defer { release() }
         if let misuse {
             throw EncodingError.invalidValue(misuse, .init(codingPath: codingPath, debugDescription: misuse))
         }
         switch container {
-        case .none: out.bytes.append(contentsOf: [UInt8(ascii: "{"), UInt8(ascii: "}")])
+        case .none:
+            // As Foundation: a value that wrote nothing is an empty object inside another, an error alone.
+            guard parent != nil else {
+                throw EncodingError.invalidValue("", .init(codingPath: codingPath, debugDescription: "the value did not encode anything"))
+            }
+            out.bytes.append(contentsOf: [UInt8(ascii: "{"), UInt8(ascii: "}")])
         case .object(let frame): try frame.close()
         case .array(let frame): try frame.close()
         case .finished: break
         case .single:
             if out.bytes.count == singleStart {
-                throw EncodingError.invalidValue("", .init(codingPath: codingPath, debugDescription: "a single value container was given no value"))
+                guard parent != nil else {
+                    throw EncodingError.invalidValue("", .init(codingPath: codingPath, debugDescription: "the value did not encode anything"))
+                }
+                out.bytes.append(contentsOf: [UInt8(ascii: "{"), UInt8(ascii: "}")])
             }
         }
+    }
+
+    /// Lets go of the container and of every member or element still open in it, written or not (a value
+    /// that threw, a member given twice): each of them and its frame refer to each other.
+    func release() {
+        let open = container
+        container = .finished
+        switch open {
+        case .object(let frame): for member in frame.members { member.deferred?.release() }
+        case .array(let frame): for element in frame.elements { element.deferred?.release() }
+        case .none, .single, .finished: break
+        }
+    }
+
+    /// Writes a single value, once: a second value for the same container is a misuse (it would not be JSON).
+    func single(_ write: () throws -> Void) rethrows {
+        guard out.bytes.count == singleStart else {
+            misuse = "a single value container was given two values"
+            return
+        }
+        try write()
     }
 }
 
@@ -258,12 +285,25 @@ private final class ObjectFrame {
 
     /// Writes `"key":` and then the value `write` writes.
     func member(_ key: String, _ write: () throws -> Void) rethrows {
+        let before = out.bytes.count
         if !members.isEmpty { out.bytes.append(UInt8(ascii: ",")) }
         let memberStart = out.bytes.count
         out.string(key)
         out.bytes.append(UInt8(ascii: ":"))
-        try write()
+        do {
+            try write()
+        } catch {
+            // A member that failed is not written: a caller may catch the error and go on.
+            out.bytes.removeSubrange(before...)
+            throw error
+        }
         note(Member(key: key, start: memberStart, end: out.bytes.count))
+    }
+
+    /// The encoder of a member still open under `key`, if the container asked for is of its kind: asking
+    /// again for a key's nested container gives the same one, as in Foundation.
+    func openMember(_ key: String) -> ValueEncoder? {
+        members.last { $0.key == key }?.deferred
     }
 
     /// A member whose value is written by `encoder` later, into a buffer of its own.
@@ -341,9 +381,15 @@ private final class ArrayFrame {
     }
 
     func element(_ write: () throws -> Void) rethrows {
+        let before = out.bytes.count
         if !elements.isEmpty { out.bytes.append(UInt8(ascii: ",")) }
         let elementStart = out.bytes.count
-        try write()
+        do {
+            try write()
+        } catch {
+            out.bytes.removeSubrange(before...)
+            throw error
+        }
         elements.append((elementStart, out.bytes.count, nil))
     }
 
@@ -398,12 +444,14 @@ private struct ObjectContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key) -> KeyedEncodingContainer<NestedKey> {
+        if let open = frame.openMember(key.stringValue), case .object = open.container { return open.container(keyedBy: keyType) }
         let encoder = frame.owner.deferred(key: key)
         frame.deferredMember(key.stringValue, encoder)
         return encoder.container(keyedBy: keyType)
     }
 
     mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
+        if let open = frame.openMember(key.stringValue), case .array = open.container { return open.unkeyedContainer() }
         let encoder = frame.owner.deferred(key: key)
         frame.deferredMember(key.stringValue, encoder)
         return encoder.unkeyedContainer()
@@ -475,20 +523,20 @@ private struct SingleContainer: SingleValueEncodingContainer {
         self.encoder = encoder
     }
 
-    mutating func encodeNil() throws { out.null() }
-    mutating func encode(_ value: Bool) throws { out.bool(value) }
-    mutating func encode(_ value: String) throws { out.string(value) }
-    mutating func encode(_ value: Double) throws { try out.number(value, codingPath: encoder.codingPath) }
-    mutating func encode(_ value: Float) throws { try out.number(value, codingPath: encoder.codingPath) }
-    mutating func encode(_ value: Int) throws { out.integer(value) }
-    mutating func encode(_ value: Int8) throws { out.integer(value) }
-    mutating func encode(_ value: Int16) throws { out.integer(value) }
-    mutating func encode(_ value: Int32) throws { out.integer(value) }
-    mutating func encode(_ value: Int64) throws { out.integer(value) }
-    mutating func encode(_ value: UInt) throws { out.integer(value) }
-    mutating func encode(_ value: UInt8) throws { out.integer(value) }
-    mutating func encode(_ value: UInt16) throws { out.integer(value) }
-    mutating func encode(_ value: UInt32) throws { out.integer(value) }
-    mutating func encode(_ value: UInt64) throws { out.integer(value) }
-    mutating func encode<T: Encodable>(_ value: T) throws { try out.value(value, parent: encoder.parent, key: encoder.key) }
+    mutating func encodeNil() throws { encoder.single { out.null() } }
+    mutating func encode(_ value: Bool) throws { encoder.single { out.bool(value) } }
+    mutating func encode(_ value: String) throws { encoder.single { out.string(value) } }
+    mutating func encode(_ value: Double) throws { try encoder.single { try out.number(value, codingPath: encoder.codingPath) } }
+    mutating func encode(_ value: Float) throws { try encoder.single { try out.number(value, codingPath: encoder.codingPath) } }
+    mutating func encode(_ value: Int) throws { encoder.single { out.integer(value) } }
+    mutating func encode(_ value: Int8) throws { encoder.single { out.integer(value) } }
+    mutating func encode(_ value: Int16) throws { encoder.single { out.integer(value) } }
+    mutating func encode(_ value: Int32) throws { encoder.single { out.integer(value) } }
+    mutating func encode(_ value: Int64) throws { encoder.single { out.integer(value) } }
+    mutating func encode(_ value: UInt) throws { encoder.single { out.integer(value) } }
+    mutating func encode(_ value: UInt8) throws { encoder.single { out.integer(value) } }
+    mutating func encode(_ value: UInt16) throws { encoder.single { out.integer(value) } }
+    mutating func encode(_ value: UInt32) throws { encoder.single { out.integer(value) } }
+    mutating func encode(_ value: UInt64) throws { encoder.single { out.integer(value) } }
+    mutating func encode<T: Encodable>(_ value: T) throws { try encoder.single { try out.value(value, parent: encoder.parent, key: encoder.key) } }
 }

@@ -17,8 +17,9 @@ extension BenchCommand {
                 The profiles the statement pays for are registered and certified first (unless an earlier run left \
                 them), and the read models take them in before the clock starts. Then, in one process: the file is \
                 parsed and matched without the database (the reference), booked as `import-statement` books it \
-                (every line recorded durably, each credit allocated to its profile), and the read models catch up \
-                with what the import appended. Each line is booked once per ledger: run it on a fresh ledger (a \
+                (every line recorded durably, each credit allocated to its profile; a file past the import's \
+                50 MiB cap is booked with the cap raised to its size), and the read models catch up with what the \
+                import appended. Each line is booked once per ledger: run it on a fresh ledger (a \
                 second run finds every line already imported, and says how fast that was).
                 """
         )

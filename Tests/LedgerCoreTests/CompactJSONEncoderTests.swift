@@ -61,6 +61,7 @@ struct CompactJSONEncoderTests {
         var dates: [Date]
         var day: LocalDate
         var money: Money
+        var decimal: Decimal
     }
 
     static let instant = Date(timeIntervalSince1970: 1_768_478_400.123)
@@ -73,7 +74,7 @@ struct CompactJSONEncoderTests {
             inners: [inner, Everything.Inner(zeta: "", alpha: 1, Beta: [], when: Date(timeIntervalSince1970: 0))], empty: [], emptyObject: [:],
             byName: ["b": inner, "B": inner, "a1": inner, "a10": inner, "a2": inner], byNumber: [10: "ten", 2: "two", -1: "minus one"],
             nested: [[], ["a"], ["b", "c"]], dates: [instant, Date(timeIntervalSince1970: -1)], day: LocalDate(iso: "2026-02-28")!,
-            money: .euros(minorUnits: -12_500)
+            money: .euros(minorUnits: -12_500), decimal: Decimal(string: "-1234.5600")!
         )
     }
 
@@ -130,7 +131,8 @@ struct CompactJSONEncoderTests {
             var list = container.nestedUnkeyedContainer(forKey: .list)
             try container.encode(1, forKey: .apple)
             try inner.encode(true, forKey: .zebra)
-            try inner.encode(false, forKey: .apple)
+            var again = container.nestedContainer(keyedBy: Keys.self, forKey: .inner)
+            try again.encode(false, forKey: .apple)
             try list.encode("one")
             var pair = list.nestedUnkeyedContainer()
             try list.encode("three")
@@ -178,6 +180,40 @@ struct CompactJSONEncoderTests {
         }
     }
 
+    /// Keeps weak references to the encoders of the nested containers it opens, then fails or writes a key
+    /// twice.
+    struct Failing: Encodable {
+        enum Keys: String, CodingKey { case a, b }
+        let seen: [WeakReference]
+        let fails: Bool
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: Keys.self)
+            let first = container.superEncoder(forKey: .a)
+            seen[0].object = first as AnyObject
+            var inner = first.container(keyedBy: Keys.self)
+            try inner.encode(1, forKey: .b)
+            let second = container.superEncoder(forKey: .a)
+            seen[1].object = second as AnyObject
+            var list = second.unkeyedContainer()
+            try list.encode(2)
+            if fails { throw EncodingError.invalidValue(0, .init(codingPath: [], debugDescription: "refused")) }
+        }
+    }
+
+    /// Nor when the value threw, or a key's open member was given again.
+    @Test
+    func nothingIsKeptWhenAValueFailsOrAKeyIsGivenTwice() throws {
+        for fails in [true, false] {
+            let seen = [WeakReference(), WeakReference()]
+            let written = try? CompactJSONEncoder(dates: .storedInstant).encode([Failing(seen: seen, fails: fails)])
+            #expect((written == nil) == fails)
+            // (Which of the two Foundation keeps differs; the ledger's types never give a key twice.)
+            if let written { #expect(try JSONSerialization.jsonObject(with: written) is [Any]) }
+            #expect(seen.allSatisfy { $0.object == nil })
+        }
+    }
+
     @Test
     func aKeyWrittenTwiceKeepsItsLastValue() throws {
         struct Twice: Encodable {
@@ -207,13 +243,54 @@ struct CompactJSONEncoderTests {
         #expect(written == (try reference.encode(numbers)))
     }
 
+    /// A value that writes nothing: an empty object inside another value, an error alone (as in Foundation).
+    struct Nothing: Encodable {
+        let single: Bool
+        func encode(to encoder: any Encoder) throws {
+            if single { _ = encoder.singleValueContainer() }
+        }
+    }
+
     @Test
-    func aNumberJSONCannotHoldAndAValueWithoutContentAreErrors() {
+    func aNumberJSONCannotHoldIsAnErrorAndAValueWithoutContentIsWrittenAsFoundationWritesIt() throws {
         #expect(throws: EncodingError.self) { try CompactJSONEncoder(dates: .storedInstant).encode([Double.nan]) }
         #expect(throws: EncodingError.self) { try CompactJSONEncoder(dates: .storedInstant).encode(["a": Float.infinity]) }
-        struct Nothing: Encodable {
-            func encode(to encoder: any Encoder) throws { _ = encoder.singleValueContainer() }
+        for single in [true, false] {
+            try Self.same(["a": Nothing(single: single)])
+            try Self.same([Nothing(single: single)])
+            #expect(throws: EncodingError.self) { try CompactJSONEncoder(dates: .storedInstant).encode(Nothing(single: single)) }
+            #expect(throws: EncodingError.self) { try Self.foundation.encode(Nothing(single: single)) }
         }
-        #expect(throws: EncodingError.self) { try CompactJSONEncoder(dates: .storedInstant).encode(["a": Nothing()]) }
+    }
+
+    /// A member whose value failed and whose error was caught is left out, as in Foundation.
+    @Test
+    func aMemberThatFailedIsLeftOut() throws {
+        struct Careless: Encodable {
+            enum Keys: String, CodingKey { case a, b, c }
+            func encode(to encoder: any Encoder) throws {
+                var container = encoder.container(keyedBy: Keys.self)
+                try container.encode(1, forKey: .a)
+                try? container.encode(Double.infinity, forKey: .b)
+                var list = container.nestedUnkeyedContainer(forKey: .c)
+                try? list.encode(Double.nan)
+                try list.encode(3)
+            }
+        }
+        try Self.same(Careless())
+        try Self.same(["x": Careless()])
+    }
+
+    /// Two values given to one single value container would not be JSON: an error, not two values in a row.
+    @Test
+    func twoValuesForOneSingleValueContainerAreAnError() {
+        struct Twice: Encodable {
+            func encode(to encoder: any Encoder) throws {
+                var container = encoder.singleValueContainer()
+                try container.encode("a")
+                try container.encode("b")
+            }
+        }
+        #expect(throws: EncodingError.self) { try CompactJSONEncoder(dates: .storedInstant).encode(["k": Twice()]) }
     }
 }
