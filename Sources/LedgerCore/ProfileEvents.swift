@@ -203,7 +203,10 @@ extension ProfileEvent {
     /// bytes Foundation's `JSONEncoder` wrote with those settings, see ``CompactJSONEncoder``).
     static var encoder: CompactJSONEncoder { CompactJSONEncoder(dates: .storedInstant) }
 
-    static var decoder: JSONDecoder {
+    /// One decoder for every stored event, made once: a decoder with its date strategy made for each event
+    /// cost an allocation or three per event on every read. Decoding with it from many tasks at once is
+    /// safe (`JSONDecoder` is `Sendable`; its options are only read).
+    static let decoder: JSONDecoder = {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .custom { decoder in
             let text = try decoder.singleValueContainer().decode(String.self)
@@ -213,7 +216,7 @@ extension ProfileEvent {
             throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "'\(text)' is not an ISO 8601 instant"))
         }
         return decoder
-    }
+    }()
 }
 
 extension LocalDate {

@@ -32,11 +32,12 @@ struct FoldedStates<State: Codable & Sendable>: Sendable {
                 }
             }
         }
+        let decoder = JSONDecoder()
         try await forEachChunk(of: unread, "stream, version, state", connection) { row in
             let stream = try row.text(0)
             let state: State
             do {
-                state = try JSONDecoder().decode(State.self, from: Data(try row.text(2).utf8))
+                state = try decoder.decode(State.self, from: Data(try row.text(2).utf8))
             } catch let error as EventStoreError {
                 throw error
             } catch {
