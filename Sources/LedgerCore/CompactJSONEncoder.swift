@@ -73,6 +73,18 @@ private final class JSONBytes {
         }
     }
 
+    /// Runs `write`; if it throws, takes back what it wrote. A member or element that failed is not written:
+    /// a caller may catch the error and go on.
+    func unlessItFails(_ write: () throws -> Void) rethrows {
+        let before = bytes.count
+        do {
+            try write()
+        } catch {
+            bytes.removeSubrange(before...)
+            throw error
+        }
+    }
+
     func integer(_ value: some BinaryInteger) {
         bytes.append(contentsOf: String(value).utf8)
     }
@@ -285,17 +297,13 @@ private final class ObjectFrame {
 
     /// Writes `"key":` and then the value `write` writes.
     func member(_ key: String, _ write: () throws -> Void) rethrows {
-        let before = out.bytes.count
-        if !members.isEmpty { out.bytes.append(UInt8(ascii: ",")) }
-        let memberStart = out.bytes.count
-        out.string(key)
-        out.bytes.append(UInt8(ascii: ":"))
-        do {
+        var memberStart = 0
+        try out.unlessItFails {
+            if !members.isEmpty { out.bytes.append(UInt8(ascii: ",")) }
+            memberStart = out.bytes.count
+            out.string(key)
+            out.bytes.append(UInt8(ascii: ":"))
             try write()
-        } catch {
-            // A member that failed is not written: a caller may catch the error and go on.
-            out.bytes.removeSubrange(before...)
-            throw error
         }
         note(Member(key: key, start: memberStart, end: out.bytes.count))
     }
@@ -381,14 +389,11 @@ private final class ArrayFrame {
     }
 
     func element(_ write: () throws -> Void) rethrows {
-        let before = out.bytes.count
-        if !elements.isEmpty { out.bytes.append(UInt8(ascii: ",")) }
-        let elementStart = out.bytes.count
-        do {
+        var elementStart = 0
+        try out.unlessItFails {
+            if !elements.isEmpty { out.bytes.append(UInt8(ascii: ",")) }
+            elementStart = out.bytes.count
             try write()
-        } catch {
-            out.bytes.removeSubrange(before...)
-            throw error
         }
         elements.append((elementStart, out.bytes.count, nil))
     }

@@ -5,9 +5,9 @@ import Synchronization
 
 /// The events of a batch of the log decoded once for every read model that folds them.
 ///
-/// The read models run one after the other over the same batch: the listing, directory outbox, profile
-/// search and listing history folds all read the profile events, the payment views and the books the payment
-/// events. Each asks here instead of decoding the event's JSON again. Holds about the last two batches'
+/// The read models run one after the other over the same batch: the listing, profile search and listing
+/// history folds all read the profile events, the payment views and the books the payment events. (The
+/// directory outbox follows the log on its own, in batches of its own, and decodes for itself.) Each asks here instead of decoding the event's JSON again. Holds about the last two batches'
 /// events (at most `capacity`; past that it starts again empty).
 public final class DecodedEvents: Sendable {
     private enum Decoded: Sendable {
