@@ -121,7 +121,11 @@ struct ConsoleTests {
             let register = ["profileId": "ada-1", "kind": "mediator", "displayName": "Ada Lovelace", "contactEmail": "ada@example.org"]
             let withoutToken = try await anna.send("/console/profiles", method: .post, form: register)
             #expect(withoutToken.status == .forbidden && withoutToken.text.contains("This form has expired"))
-            let withWrongToken = try await anna.send("/console/profiles", method: .post, form: register.merging(["_csrf": "x" + anna.formToken.dropFirst()]) { given, _ in given })
+            // Another character in front: the token is random, so it must differ from the one it replaces.
+            let otherFirst = anna.formToken.hasPrefix("x") ? "y" : "x"
+            let wrongToken = otherFirst + anna.formToken.dropFirst()
+            #expect(wrongToken != anna.formToken)
+            let withWrongToken = try await anna.send("/console/profiles", method: .post, form: register.merging(["_csrf": wrongToken]) { given, _ in given })
             #expect(withWrongToken.status == .forbidden)
             #expect(try await runtime.profiles.load(try ProfileID("ada-1")).state.isRegistered == false)
 
