@@ -18,8 +18,9 @@ extension SQLiteEventStore {
     }
 
     /// Appends to several streams, all or nothing. Shares the next write transaction and its commit flush with
-    /// the appends that arrive meanwhile, as single-stream appends do; its own part runs inside a savepoint, so
-    /// a conflict in any of its streams undoes all of its streams and nothing of the others.
+    /// the appends that arrive meanwhile, as single-stream appends do: every check of its streams is made before
+    /// any of its rows is written (or, when a batch is written one request after the other, inside a savepoint
+    /// of its own), so a conflict in any of its streams writes none of them and changes nothing of the others.
     public func append(_ appends: [StreamAppend]) async throws -> [AppendResult] {
         try limits.validate(appends)
         return try await appendQueue.append(appends) { batch in await self.writeBatch(batch) }

@@ -3,6 +3,7 @@ public import Logging
 public import CoreMetrics
 import NIOCore
 import NIOFoundationEssentialsCompat
+import NIOPosix
 import SQLiteNIO
 
 /// The embedded default: an ``EventStore`` in one SQLite file.
@@ -20,6 +21,8 @@ public final class SQLiteEventStore: EventStore {
 
     let writer: SQLiteConnection
     let writerLock = AsyncLock()
+    /// The threads that run this store's SQLite calls: one per connection (see ``open(path:limits:readerCount:now:metricsFactory:logger:mayCreate:)``).
+    private let threadPool: NIOThreadPool
     /// Set by ``close()``; checked under the writer lock.
     let closed = Synchronization.Mutex(false)
     /// Connections for reading streams and the log, each running one statement at a time (see
@@ -37,9 +40,10 @@ public final class SQLiteEventStore: EventStore {
     let appendQueue: AppendQueue
 
     private init(
-        path: String, writer: SQLiteConnection, readers: [SQLiteConnection], limits: EventStoreLimits,
+        path: String, writer: SQLiteConnection, readers: [SQLiteConnection], threadPool: NIOThreadPool, limits: EventStoreLimits,
         now: @escaping @Sendable () -> Date, metricsFactory: any MetricsFactory, logger: Logger
     ) {
+        self.threadPool = threadPool
         self.appendedEvents = Counter(label: "ledger_events_appended_total", dimensions: [("backend", "sqlite")], factory: metricsFactory)
         self.path = path
         self.writer = writer
@@ -88,8 +92,19 @@ public final class SQLiteEventStore: EventStore {
             }
             try createPrivateFile(at: path)
         }
+        // Every SQLite call blocks the thread it runs on, for as long as it reads, writes or waits for the disk.
+        // On the shared pool (one thread per core, which other blocking work uses too) a commit's flush or a
+        // read model's batch on the writer would hold a thread the stream readers are waiting for. The store
+        // has its own pool instead, one thread per connection, so no connection waits for a thread while
+        // another connection's call blocks.
+        let connectionCount = max(1, readerCount) + 2
+        let threadPool = NIOThreadPool(numberOfThreads: connectionCount)
+        threadPool.start()
+        let eventLoop = MultiThreadedEventLoopGroup.singleton.any()
+        var opened: [SQLiteConnection] = []
         do {
-            let writer = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
+            let writer = try await SQLiteConnection.open(storage: .file(path: path), threadPool: threadPool, logger: logger, on: eventLoop)
+            opened.append(writer)
             // A read-model batch or a statement's hundred lines write thousands of rows in one transaction: with
             // SQLite's default 2 MiB page cache their pages spill to the WAL before the commit, and each
             // statement's undo copies go to a temporary file. 64 MiB of cache and undo copies kept in memory
@@ -104,15 +119,22 @@ public final class SQLiteEventStore: EventStore {
                 _ = try await writer.query(pragma)
             }
             var readers: [SQLiteConnection] = []
-            for _ in 0..<max(1, readerCount) + 1 {
-                let reader = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
+            for _ in 0..<connectionCount - 1 {
+                let reader = try await SQLiteConnection.open(storage: .file(path: path), threadPool: threadPool, logger: logger, on: eventLoop)
+                opened.append(reader)
                 _ = try await reader.query("PRAGMA busy_timeout=10000")
                 readers.append(reader)
             }
-            return SQLiteEventStore(path: path, writer: writer, readers: readers, limits: limits, now: now, metricsFactory: metricsFactory, logger: logger)
-        } catch let error as EventStoreError {
-            throw error
+            return SQLiteEventStore(
+                path: path, writer: writer, readers: readers, threadPool: threadPool, limits: limits, now: now,
+                metricsFactory: metricsFactory, logger: logger
+            )
         } catch {
+            for connection in opened {
+                try? await connection.close()
+            }
+            try? await threadPool.shutdownGracefully()
+            if let error = error as? EventStoreError { throw error }
             throw EventStoreError(.unavailable, "cannot open the SQLite database at \(path)", underlying: error)
         }
     }
@@ -135,6 +157,7 @@ public final class SQLiteEventStore: EventStore {
                 try? await connection.close()
             }
         }
+        try? await threadPool.shutdownGracefully()
     }
 
     /// Runs `body` on the writer connection inside `BEGIN IMMEDIATE … COMMIT`, rolling back on error.

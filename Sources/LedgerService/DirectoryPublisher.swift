@@ -58,6 +58,9 @@ public struct DirectoryPublisher: Service {
                     let attempted = try await deliverDue()
                     if queued + attempted > 0 {
                         follower.foundWork()
+                        // As the read models do: let appends gather before the next pass (see
+                        // `ProjectionGroupRunner.gatheringPause`).
+                        try? await Task.sleep(for: ProjectionGroupRunner.gatheringPause)
                         continue
                     }
                     var wait = idleMax

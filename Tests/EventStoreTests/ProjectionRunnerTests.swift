@@ -68,6 +68,39 @@ struct ProjectionRunnerTests {
         }
     }
 
+    /// The first event after a quiet spell is taken at once; after a pass that found work, the next pass waits for
+    /// the gathering pause, so appends that follow are taken together.
+    @Test(arguments: Backend.allCases)
+    func aPassWithWorkLetsAppendsGatherButTheFirstEventIsTakenAtOnce(backend: Backend) async throws {
+        try await TestDatabase.withStore(backend) { store, _ in
+            let projection = StreamCountProjection()
+            try await StreamCountProjection.createTable(store)
+            let group = ProjectionGroupRunner(store: store, projections: [projection])
+            let pause = Duration.seconds(4)
+            let running = Task { await group.run(pollInterval: .seconds(30), gatheringPause: pause) }
+            defer { running.cancel() }
+            func seen(_ stream: String, within limit: Duration) async throws -> Bool {
+                let clock = ContinuousClock()
+                let deadline = clock.now + limit
+                while clock.now < deadline {
+                    if try await StreamCountProjection.counts(store)[stream] == 1 { return true }
+                    try await Task.sleep(for: .milliseconds(10))
+                }
+                return try await StreamCountProjection.counts(store)[stream] == 1
+            }
+            // Quiet: the runner sleeps until an append. The first one is taken well before a pause could end.
+            try await Task.sleep(for: .milliseconds(200))
+            _ = try await store.append([makeEvent()], to: "s-1", expecting: .noStream)
+            #expect(try await seen("s-1", within: .seconds(2)), "the first event after a quiet spell waits for nothing")
+            // The pass that took it found work: the next append waits for the pause to end.
+            _ = try await store.append([makeEvent()], to: "s-2", expecting: .noStream)
+            #expect(try await seen("s-2", within: .seconds(1)) == false, "a pass straight after one with work")
+            #expect(try await seen("s-2", within: .seconds(10)), "taken once the pause is over")
+            running.cancel()
+            await running.value
+        }
+    }
+
     /// One read of the log for several read models, each from its own checkpoint: one that ran alone meanwhile is
     /// not handed its events again, and one that fails leaves every read model and checkpoint of the batch as it was.
     @Test(arguments: Backend.allCases)
