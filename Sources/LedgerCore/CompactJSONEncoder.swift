@@ -19,6 +19,8 @@ public struct CompactJSONEncoder: Sendable {
         case storedInstant
         /// As seconds since 2001-01-01, a number (Foundation's default, `Date`'s own encoding).
         case secondsSinceReferenceDate
+        /// As ISO 8601 text to the second, UTC (`.iso8601` in Foundation; ``StoredInstant/formatWholeSeconds(_:)``).
+        case iso8601
     }
 
     public var dates: DateForm
@@ -70,6 +72,7 @@ private final class JSONBytes {
         switch dates {
         case .storedInstant: string(StoredInstant.format(date))
         case .secondsSinceReferenceDate: try number(date.timeIntervalSinceReferenceDate, codingPath: codingPath())
+        case .iso8601: string(StoredInstant.formatWholeSeconds(date))
         }
     }
 

@@ -25,17 +25,35 @@ public enum StoredInstant {
         let calendarDay = LocalDate(dayNumber: days)
         var text = ""
         text.reserveCapacity(24)
-        text += calendarDay.description
-        text += "T"
-        append(secondOfDay / 3_600, width: 2, to: &text)
-        text += ":"
-        append(secondOfDay % 3_600 / 60, width: 2, to: &text)
-        text += ":"
-        append(secondOfDay % 60, width: 2, to: &text)
+        appendDayAndTime(calendarDay, secondOfDay, to: &text)
         text += "."
         append(milliseconds, width: 3, to: &text)
         text += "Z"
         return text
+    }
+
+    /// `YYYY-MM-DDTHH:MM:SSZ`, UTC, the seconds truncated: what `JSONEncoder`'s `.iso8601` date strategy writes.
+    /// Written by hand from 1583 to 9999; outside those years (where Foundation's calendar is the Julian one, or
+    /// the year has five digits) Foundation writes it.
+    public static func formatWholeSeconds(_ date: Date) -> String {
+        let wholeSeconds = date.timeIntervalSinceReferenceDate.rounded(.down)
+        // 1583-01-01T00:00:00Z and 10000-01-01T00:00:00Z, in seconds since 2001.
+        guard wholeSeconds >= -13_191_177_600, wholeSeconds < 252_423_993_600 else { return foundationWholeSeconds(date) }
+        let seconds = Int(wholeSeconds) + referenceDateUnixSeconds
+        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        let secondOfDay = seconds - days * 86_400
+        var text = ""
+        text.reserveCapacity(20)
+        appendDayAndTime(LocalDate(dayNumber: days), secondOfDay, to: &text)
+        text += "Z"
+        return text
+    }
+
+    private static func foundationWholeSeconds(_ date: Date) -> String {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        guard let quoted = try? encoder.encode(date), quoted.count >= 2 else { return date.formatted(.iso8601) }
+        return String(decoding: quoted.dropFirst().dropLast(), as: UTF8.self)
     }
 
     /// The instant of a canonical text (exactly 24 characters, as ``format(_:)`` writes); nil for any other text,
@@ -69,6 +87,17 @@ public enum StoredInstant {
 
     static var fallbackStyle: Date.ISO8601FormatStyle {
         .iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted)
+    }
+
+    /// `YYYY-MM-DDTHH:MM:SS`.
+    private static func appendDayAndTime(_ day: LocalDate, _ secondOfDay: Int, to text: inout String) {
+        text += day.description
+        text += "T"
+        append(secondOfDay / 3_600, width: 2, to: &text)
+        text += ":"
+        append(secondOfDay % 3_600 / 60, width: 2, to: &text)
+        text += ":"
+        append(secondOfDay % 60, width: 2, to: &text)
     }
 
     private static func append(_ value: Int, width: Int, to text: inout String) {

@@ -68,10 +68,22 @@ public struct BankStatementImport: Sendable {
         var state = ImportState()
         let batch = PaymentBatch(pipeline)
         var booked = 0
-        while booked < lines.count {
-            let unit = lines[booked..<min(booked + Self.linesPerBatch, lines.count)]
+        func report(_ count: Int) {
+            let before = booked
+            booked += count
+            if progressEvery > 0, booked / progressEvery > before / progressEvery { progress(booked, lines.count) }
+        }
+        // A batch's lines are decided while the batch before is being written: deciding and writing take about
+        // as long as each other, on different threads. A batch's append starts only once the one before has
+        // been written, and if that one was refused, both are booked again line by line.
+        var writing: WrittenBatch?
+        var next = 0
+        while next < lines.count {
+            let unit = lines[next..<min(next + Self.linesPerBatch, lines.count)]
+            next += unit.count
             let keys = unit.map { Self.lineKey($0, account: accounts[$0.statementIndex] ?? "", seen: &state.seen) }
             var unitSummary = Summary(format: summary.format)
+            let appends: [StreamAppend]
             do {
                 try await readAhead(unit, keys: keys, into: batch, references: &state.references)
                 for (line, key) in zip(unit, keys) {
@@ -79,24 +91,43 @@ public struct BankStatementImport: Sendable {
                         try await batch.record(entry, paymentID: paymentID, method: .bank, facts: facts, metadata: metadata, also: also)
                     }
                 }
-                try await batch.flush()
-            } catch let error as EventStoreError where error.code == .versionConflict || error.code == .limitExceeded {
-                // Another writer changed a stream the batch decided on (or the batch grew too large): nothing of
-                // it was stored. The same lines are booked one by one, each deciding on the streams as stored.
-                // What the first attempt added to `state` is what this one adds again (who holds a reference,
-                // the payment of a line, whom an account paid for), so it stays.
-                batch.forget()
-                unitSummary = Summary(format: summary.format)
-                for (line, key) in zip(unit, keys) {
-                    try await book(line, key: key, metadata: metadata, summary: &unitSummary, state: &state) { entry, paymentID, facts, also in
-                        try await pipeline.record(entry, paymentID: paymentID, method: .bank, facts: facts, metadata: metadata, also: also)
-                    }
+                appends = batch.takePending()
+            } catch {
+                // Nothing of this batch is written; the one before is waited for before the error is answered.
+                _ = await writing?.append.result
+                throw error
+            }
+            var refused: [(unit: ArraySlice<BankStatementLine>, keys: [String])] = []
+            if let previous = writing {
+                writing = nil
+                if try await previous.wasRefused() {
+                    // This batch decided on what the one before would have written.
+                    batch.forget()
+                    refused = [(previous.unit, previous.keys), (unit, keys)]
+                } else {
+                    summary.add(previous.summary)
+                    report(previous.unit.count)
                 }
             }
-            summary.add(unitSummary)
-            let before = booked
-            booked += unit.count
-            if progressEvery > 0, booked / progressEvery > before / progressEvery { progress(booked, lines.count) }
+            if refused.isEmpty {
+                let store = pipeline.store
+                writing = WrittenBatch(unit: unit, keys: keys, summary: unitSummary, append: Task {
+                    if !appends.isEmpty { _ = try await store.append(appends) }
+                })
+            }
+            for (unit, keys) in refused {
+                summary.add(try await bookOneByOne(unit, keys: keys, metadata: metadata, format: summary.format, state: &state))
+                report(unit.count)
+            }
+        }
+        if let last = writing {
+            if try await last.wasRefused() {
+                batch.forget()
+                summary.add(try await bookOneByOne(last.unit, keys: last.keys, metadata: metadata, format: summary.format, state: &state))
+            } else {
+                summary.add(last.summary)
+            }
+            report(last.unit.count)
         }
         // Each statement once its lines are booked: the books check their balance against its closing balance.
         let bookedByStatement = Dictionary(grouping: lines.lazy.filter(\.booked), by: \.statementIndex)
@@ -104,6 +135,41 @@ public struct BankStatementImport: Sendable {
             try await recordStatement(statement, lines: bookedByStatement[statement.statementIndex] ?? [], format: parsed.format, metadata: metadata)
         }
         return summary
+    }
+
+    /// A batch of lines decided and being appended.
+    struct WrittenBatch {
+        var unit: ArraySlice<BankStatementLine>
+        var keys: [String]
+        /// What the batch books, once its append is written.
+        var summary: Summary
+        var append: Task<Void, any Error>
+
+        /// Waits for the append: false once written, true if it was refused whole (another writer changed a
+        /// stream it decided on, or it grew too large), so that nothing of it is stored. Any other error is thrown.
+        func wasRefused() async throws -> Bool {
+            do {
+                try await append.value
+                return false
+            } catch let error as EventStoreError where error.code == .versionConflict || error.code == .limitExceeded {
+                return true
+            }
+        }
+    }
+
+    /// Books lines one by one, each deciding on the streams as stored: a batch that was refused. What its first
+    /// attempt added to `state` is what this one adds again (who holds a reference, the payment of a line, whom
+    /// an account paid for), so it stays.
+    private func bookOneByOne(
+        _ unit: ArraySlice<BankStatementLine>, keys: [String], metadata: EventMetadata, format: String, state: inout ImportState
+    ) async throws -> Summary {
+        var unitSummary = Summary(format: format)
+        for (line, key) in zip(unit, keys) {
+            try await book(line, key: key, metadata: metadata, summary: &unitSummary, state: &state) { entry, paymentID, facts, also in
+                try await pipeline.record(entry, paymentID: paymentID, method: .bank, facts: facts, metadata: metadata, also: also)
+            }
+        }
+        return unitSummary
     }
 
     /// What booking a file's lines keeps from one line to the next.

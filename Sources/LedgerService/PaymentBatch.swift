@@ -9,6 +9,10 @@ public import LedgerCore
 /// stream is expected at the version the batch first read. Events for the same stream are merged into one
 /// append for it. If anything else wrote to one of those streams in the meantime, the whole batch is refused
 /// with a version conflict and nothing of it is stored; the caller then records the same events one by one.
+///
+/// The next batch may be decided while the last one is being written (``takePending()``): it decides on the
+/// profiles and payments as the last batch left them, and its own append expects the versions that batch
+/// writes, so if that batch is refused, this one is refused too.
 final class PaymentBatch: DecisionStates, @unchecked Sendable {
     // @unchecked: used by one task at a time (an import books its lines in order).
     let pipeline: PaymentPipeline
@@ -16,6 +20,8 @@ final class PaymentBatch: DecisionStates, @unchecked Sendable {
     private var stored: [String: [RecordedEvent]] = [:]
     private var storedBound: [String: Int64] = [:]
     private var payments: [PaymentID: PaymentState] = [:]
+    /// The payments of the batch before, as it left them (its append may still be running).
+    private var previousPayments: [PaymentID: PaymentState] = [:]
     private var profiles: [ProfileID: ProfileState] = [:]
     /// The streams of the profiles held in ``profiles``, so a read ahead skips them.
     private var heldProfileStreams: Set<String> = []
@@ -63,7 +69,9 @@ final class PaymentBatch: DecisionStates, @unchecked Sendable {
     func payment(_ paymentID: PaymentID) async throws -> PaymentState {
         if let state = payments[paymentID] { return state }
         var state: PaymentState
-        if let events = wholeStream(paymentID.streamName) {
+        if let earlier = previousPayments[paymentID] {
+            state = earlier
+        } else if let events = wholeStream(paymentID.streamName) {
             state = PaymentState()
             for recorded in events {
                 if let event = try PaymentEvent.decode(typeName: recorded.type, data: recorded.data) { state.evolve(event) }
@@ -113,20 +121,18 @@ final class PaymentBatch: DecisionStates, @unchecked Sendable {
         return decision.outcome
     }
 
-    /// Appends everything decided since the last flush in one transaction.
-    ///
-    /// - Throws: ``EventStoreError`` `.versionConflict` when another writer changed one of the streams;
-    ///   nothing of the batch was stored.
-    func flush() async throws {
+    /// Everything decided since the last call, as one multi-stream append for the caller to write. The next
+    /// batch decides on the profiles and payments as these appends leave them, without reading them again;
+    /// if the appends are refused, the caller must ``forget()`` before deciding anything more. (Payments are
+    /// kept for one batch: a payment met again later, a return of an earlier line, is read again.)
+    func takePending() -> [StreamAppend] {
         let appends = pending
-        let (decided, decidedStreams) = (profiles, heldProfileStreams)
+        let (decided, decidedStreams, decidedPayments) = (profiles, heldProfileStreams, payments)
         forget()
-        guard !appends.isEmpty else { return }
-        _ = try await pipeline.store.append(appends)
-        // What was decided is now what is stored: the next batch starts from these profiles without reading
-        // them again. (A payment is read again if met again: a return of an earlier line.)
         profiles = decided
         heldProfileStreams = decidedStreams
+        previousPayments = decidedPayments
+        return appends
     }
 
     private func hold(_ state: ProfileState, of profileID: ProfileID) {
@@ -141,6 +147,7 @@ final class PaymentBatch: DecisionStates, @unchecked Sendable {
         stored = [:]
         storedBound = [:]
         payments = [:]
+        previousPayments = [:]
         profiles = [:]
         heldProfileStreams = []
         recordedInbox = []

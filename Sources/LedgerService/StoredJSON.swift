@@ -1,13 +1,14 @@
 import Foundation
+import LedgerCore
 
 /// The one JSON form the service stores and sends for its own records (inbox records, checkouts, directory
-/// payloads): sorted keys, unescaped slashes, ISO 8601 instants — so equal values are equal bytes.
+/// payloads): sorted keys, unescaped slashes, ISO 8601 instants — so equal values are equal bytes. Written by
+/// ``CompactJSONEncoder``, the same bytes as Foundation's `JSONEncoder` with those options.
 enum StoredJSON {
+    static let encoder = CompactJSONEncoder(dates: .iso8601)
+
     /// Throws rather than answering empty data when a value cannot be encoded (a record is never empty).
     static func encode(_ value: some Encodable) throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .iso8601
-        return try encoder.encode(value)
+        try encoder.encode(value)
     }
 }

@@ -243,6 +243,33 @@ struct CompactJSONEncoderTests {
         #expect(written == (try reference.encode(numbers)))
     }
 
+    /// The service's own records (inbox records, checkouts, directory payloads): dates as ISO 8601 text to the
+    /// second, the bytes Foundation writes with `.iso8601`, for every instant, whole, fractional and negative,
+    /// from year 1 (Foundation's calendar is the Julian one before October 1582) past year 9999.
+    @Test
+    func iso8601DatesAreWrittenAsFoundationWritesThem() throws {
+        let reference = JSONEncoder()
+        reference.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        reference.dateEncodingStrategy = .iso8601
+        let compact = CompactJSONEncoder(dates: .iso8601)
+        var instants: [Double] = [
+            0, 0.4, 0.5, 0.999_999, -0.5, -1, -1.5, -86_400.7, 1_768_478_400, 1_768_478_400.999_999,
+            951_782_400, 951_868_799.5, 4_107_542_400, // 2000-02-29, the next day's last second, 2100-03-01
+            -12_219_292_800, -12_219_292_801, -12_212_553_600, -12_212_553_601, // October 1582, 1583-01-01
+            -62_135_596_800, -62_135_596_801, 253_402_300_799.9, 253_402_300_800, 1e12, -1e12,
+        ]
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<2_000 {
+            // Whole microseconds, as clocks give them, from year 1 to year 10,500.
+            instants.append(Double(Int64.random(in: -62_135_596_800_000_000...269_000_000_000_000_000, using: &generator)) / 1_000_000)
+        }
+        for seconds in instants {
+            let value = ["at": Date(timeIntervalSince1970: seconds)]
+            let expected = String(decoding: try reference.encode(value), as: UTF8.self)
+            #expect(String(decoding: try compact.encode(value), as: UTF8.self) == expected, "\(seconds)")
+        }
+    }
+
     /// A value that writes nothing: an empty object inside another value, an error alone (as in Foundation).
     struct Nothing: Encodable {
         let single: Bool
