@@ -16,9 +16,8 @@ public import LedgerCore
 final class PaymentBatch: DecisionStates, @unchecked Sendable {
     // @unchecked: used by one task at a time (an import books its lines in order).
     let pipeline: PaymentPipeline
-    /// Streams read ahead, as stored, with the bound each was read up to.
-    private var stored: [String: [RecordedEvent]] = [:]
-    private var storedBound: [String: Int64] = [:]
+    /// Streams read ahead, as stored.
+    private var ahead = StreamsReadAhead()
     private var payments: [PaymentID: PaymentState] = [:]
     /// The payments of the batch before, as it left them (its append may still be running).
     private var previousPayments: [PaymentID: PaymentState] = [:]
@@ -38,61 +37,27 @@ final class PaymentBatch: DecisionStates, @unchecked Sendable {
 
     /// Reads the streams the next events will decide on, as many as possible in each query.
     func readAhead(_ streams: [String]) async throws {
-        let unknown = Array(Set(streams.filter { storedBound[$0] == nil && !heldProfileStreams.contains($0) }))
-        guard !unknown.isEmpty else { return }
-        let readMax = pipeline.store.limits.readBatchMax
-        // Enough streams per query that each can still bring a short history along.
-        let perQuery = max(1, min(unknown.count, readMax / 16))
-        for start in stride(from: 0, to: unknown.count, by: perQuery) {
-            let names = Array(unknown[start..<min(start + perQuery, unknown.count)])
-            let bound = Int64(max(1, readMax / names.count))
-            let read = try await pipeline.store.readStreams(names, upToVersion: bound)
-            for name in names {
-                stored[name] = read[name] ?? []
-                storedBound[name] = bound
-            }
-        }
-    }
-
-    /// The events of a stream read ahead, when they are the whole stream.
-    private func wholeStream(_ stream: String) -> [RecordedEvent]? {
-        guard let events = stored[stream], let bound = storedBound[stream], Int64(events.count) < bound else { return nil }
-        return events
+        try await ahead.read(streams.filter { !heldProfileStreams.contains($0) }, from: pipeline.store)
     }
 
     func isRecorded(_ entry: PaymentPipeline.InboxEntry) async throws -> Bool {
         if recordedInbox.contains(entry.streamName) { return true }
-        if let events = stored[entry.streamName] { return !events.isEmpty }
+        if let recorded = ahead.hasEvents(entry.streamName) { return recorded }
         return try await pipeline.isRecorded(entry)
     }
 
     func payment(_ paymentID: PaymentID) async throws -> PaymentState {
         if let state = payments[paymentID] { return state }
-        var state: PaymentState
-        if let earlier = previousPayments[paymentID] {
-            state = earlier
-        } else if let events = wholeStream(paymentID.streamName) {
-            state = PaymentState()
-            for recorded in events {
-                if let event = try PaymentEvent.decode(typeName: recorded.type, data: recorded.data) { state.evolve(event) }
-            }
-            state.version = events.last?.version ?? 0
-        } else {
-            state = try await pipeline.loadPayment(paymentID)
-        }
+        let state: PaymentState
+        if let known = try previousPayments[paymentID] ?? ahead.payment(paymentID) { state = known } else { state = try await pipeline.loadPayment(paymentID) }
         payments[paymentID] = state
         return state
     }
 
     func profile(_ profileID: ProfileID) async throws -> ProfileState {
         if let state = profiles[profileID] { return state }
-        var state: ProfileState
-        if let events = wholeStream(profileID.streamName) {
-            state = ProfileState.fold(try events.compactMap { try ProfileEvent.decode(typeName: $0.type, data: $0.data) })
-            state.version = events.last?.version ?? 0
-        } else {
-            state = try await pipeline.profiles.load(profileID).state
-        }
+        let state: ProfileState
+        if let folded = try ahead.profile(profileID) { state = folded } else { state = try await pipeline.profiles.load(profileID).state }
         hold(state, of: profileID)
         return state
     }
@@ -144,12 +109,66 @@ final class PaymentBatch: DecisionStates, @unchecked Sendable {
         pending = []
         pendingIndex = [:]
         pendingEvents = 0
-        stored = [:]
-        storedBound = [:]
+        ahead = StreamsReadAhead()
         payments = [:]
         previousPayments = [:]
         profiles = [:]
         heldProfileStreams = []
         recordedInbox = []
+    }
+}
+
+/// Streams read ahead in a few queries, for decisions that would otherwise read them one at a time.
+struct StreamsReadAhead {
+    /// Streams as stored, with the bound each was read up to.
+    private var stored: [String: [RecordedEvent]] = [:]
+    private var bounds: [String: Int64] = [:]
+
+    /// Reads the streams not read yet, as many as possible in each query.
+    mutating func read(_ streams: [String], from store: any EventStore) async throws {
+        let unknown = Array(Set(streams.filter { bounds[$0] == nil }))
+        guard !unknown.isEmpty else { return }
+        let readMax = store.limits.readBatchMax
+        // Enough streams per query that each can still bring a short history along.
+        let perQuery = max(1, min(unknown.count, readMax / 16))
+        for start in stride(from: 0, to: unknown.count, by: perQuery) {
+            let names = Array(unknown[start..<min(start + perQuery, unknown.count)])
+            let bound = Int64(max(1, readMax / names.count))
+            let read = try await store.readStreams(names, upToVersion: bound)
+            for name in names {
+                stored[name] = read[name] ?? []
+                bounds[name] = bound
+            }
+        }
+    }
+
+    /// Whether a stream read ahead has any event; nil for a stream not read.
+    func hasEvents(_ stream: String) -> Bool? {
+        stored[stream].map { !$0.isEmpty }
+    }
+
+    /// The events of a stream read ahead, when they are the whole stream.
+    private func wholeStream(_ stream: String) -> [RecordedEvent]? {
+        guard let events = stored[stream], let bound = bounds[stream], Int64(events.count) < bound else { return nil }
+        return events
+    }
+
+    /// The payment folded from its stream read ahead; nil unless the whole stream was read.
+    func payment(_ paymentID: PaymentID) throws -> PaymentState? {
+        guard let events = wholeStream(paymentID.streamName) else { return nil }
+        var state = PaymentState()
+        for recorded in events {
+            if let event = try PaymentEvent.decode(typeName: recorded.type, data: recorded.data) { state.evolve(event) }
+        }
+        state.version = events.last?.version ?? 0
+        return state
+    }
+
+    /// The profile folded from its stream read ahead; nil unless the whole stream was read.
+    func profile(_ profileID: ProfileID) throws -> ProfileState? {
+        guard let events = wholeStream(profileID.streamName) else { return nil }
+        var state = ProfileState.fold(try events.compactMap { try ProfileEvent.decode(typeName: $0.type, data: $0.data) })
+        state.version = events.last?.version ?? 0
+        return state
     }
 }

@@ -60,7 +60,17 @@ public struct PaymentPipeline: Sendable {
         _ entry: InboxEntry, paymentID: PaymentID?, method: PaymentMethod, facts: [PaymentFact], metadata: EventMetadata,
         also: [(stream: String, event: NewEvent)] = []
     ) async throws -> Outcome {
-        try await commit(inbox: entry, paymentID: paymentID, metadata: metadata, also: also, decide: applying(facts, to: paymentID, method: method))
+        // The inbox record, the payment and the profiles the facts name, in one read: most events decide on
+        // nothing else.
+        var streams = [entry.streamName]
+        if let paymentID { streams.append(paymentID.streamName) }
+        for fact in facts {
+            if case .received(_, _, let profileID?, _, _, _, _, _, _, _) = fact { streams.append(profileID.streamName) }
+        }
+        return try await commit(
+            inbox: entry, paymentID: paymentID, metadata: metadata, also: also, readAhead: streams,
+            decide: applying(facts, to: paymentID, method: method)
+        )
     }
 
     /// The decision of a provider event's facts on one payment.
@@ -98,15 +108,17 @@ public struct PaymentPipeline: Sendable {
     /// race with a concurrent change, decides again.
     func commit(
         inbox entry: InboxEntry?, paymentID: PaymentID?, metadata: EventMetadata, also: [(stream: String, event: NewEvent)] = [],
-        decide: Decide
+        readAhead: [String] = [], decide: Decide
     ) async throws -> Outcome {
         var attempt = 0
         while true {
             attempt += 1
             // Each stream is read once per attempt: screening and allocation decide on the same state, and
             // that state's version is what the append expects.
+            let states = StoredStreams(self)
+            try await states.readAhead(readAhead)
             guard let decision = try await decision(
-                inbox: entry, paymentID: paymentID, metadata: metadata, also: also, states: StoredStreams(self), decide: decide
+                inbox: entry, paymentID: paymentID, metadata: metadata, also: also, states: states, decide: decide
             ) else { return .duplicate }
             guard !decision.appends.isEmpty else { return decision.outcome }
             do {
@@ -239,27 +251,35 @@ protocol DecisionStates: AnyObject {
     func profile(_ profileID: ProfileID) async throws -> ProfileState
 }
 
-/// Streams read from the store for one decision, each profile once.
+/// Streams read from the store for one decision, each profile once; the streams read ahead in one query.
 private final class StoredStreams: DecisionStates, @unchecked Sendable {
     // @unchecked: used by one task at a time, within one attempt of `commit`.
     private let pipeline: PaymentPipeline
+    private var ahead = StreamsReadAhead()
     private var profiles: [ProfileID: ProfileState] = [:]
 
     init(_ pipeline: PaymentPipeline) {
         self.pipeline = pipeline
     }
 
+    func readAhead(_ streams: [String]) async throws {
+        try await ahead.read(streams, from: pipeline.store)
+    }
+
     func isRecorded(_ entry: PaymentPipeline.InboxEntry) async throws -> Bool {
-        try await pipeline.isRecorded(entry)
+        if let recorded = ahead.hasEvents(entry.streamName) { return recorded }
+        return try await pipeline.isRecorded(entry)
     }
 
     func payment(_ paymentID: PaymentID) async throws -> PaymentState {
-        try await pipeline.loadPayment(paymentID)
+        if let state = try ahead.payment(paymentID) { return state }
+        return try await pipeline.loadPayment(paymentID)
     }
 
     func profile(_ profileID: ProfileID) async throws -> ProfileState {
         if let state = profiles[profileID] { return state }
-        let state = try await pipeline.profiles.load(profileID).state
+        let state: ProfileState
+        if let folded = try ahead.profile(profileID) { state = folded } else { state = try await pipeline.profiles.load(profileID).state }
         profiles[profileID] = state
         return state
     }
