@@ -156,29 +156,17 @@ public struct ProjectionGroupRunner: Sendable {
         }
     }
 
-    /// How long a subscriber lets appends gather after a pass that found work, before it looks again.
-    public static let gatheringPause: Duration = .milliseconds(50)
-
-    /// Runs until cancelled: catches up, then sleeps until an append (or `pollInterval`, as a fallback); see
-    /// ``AppendFollower`` for the short looks after a wake-up.
-    ///
-    /// After a pass that found work it pauses for `gatheringPause` before it looks again. A batch costs a write
-    /// transaction of its own, on the store's one writer (SQLite) or one of the few connections that the appends
-    /// also need (PostgreSQL), and most of its cost is the same for a few events as for hundreds: loading each
-    /// read model's states, writing each table, the checkpoints, the commit. Under a steady stream of appends a
-    /// pass straight after the last one finds a handful of events, and the read models then held the SQLite
-    /// writer for three quarters of the time, with the appends waiting behind them. The first event after a
-    /// quiet spell is still taken at once; the pause only delays the ones that follow it.
+    /// Runs until cancelled: catches up, then sleeps until an append (or `pollInterval`, as a fallback); after a
+    /// pass with work, the next pass waits for `gatheringPause`. See ``AppendFollower`` for both.
     public func run(
-        pollInterval: Duration = .seconds(1), gatheringPause: Duration = Self.gatheringPause,
+        pollInterval: Duration = .seconds(1), gatheringPause: Duration = AppendFollower.gatheringPauseDefault,
         onError: @Sendable (any Error) -> Void = { _ in }
     ) async {
-        var follower = AppendFollower(store: store)
+        var follower = AppendFollower(store: store, gatheringPause: gatheringPause)
         while !Task.isCancelled {
             do {
                 if try await catchUp() > 0 {
-                    follower.foundWork()
-                    if gatheringPause > .zero { try? await Task.sleep(for: gatheringPause) }
+                    await follower.foundWork()
                     continue
                 }
                 await follower.idle(timeout: pollInterval)

@@ -93,10 +93,9 @@ public final class SQLiteEventStore: EventStore {
             try createPrivateFile(at: path)
         }
         // Every SQLite call blocks the thread it runs on, for as long as it reads, writes or waits for the disk.
-        // On the shared pool (one thread per core, which other blocking work uses too) a commit's flush or a
-        // read model's batch on the writer would hold a thread the stream readers are waiting for. The store
-        // has its own pool instead, one thread per connection, so no connection waits for a thread while
-        // another connection's call blocks.
+        // On SQLiteNIO's shared pool (a thread per core, which other blocking work uses too) a commit's flush or
+        // a read model's batch on the writer held one of the two threads the stream readers wait for. The store
+        // has its own pool instead, a thread per connection.
         let connectionCount = max(1, readerCount) + 2
         let threadPool = NIOThreadPool(numberOfThreads: connectionCount)
         threadPool.start()

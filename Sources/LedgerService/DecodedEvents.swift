@@ -7,8 +7,9 @@ import Synchronization
 ///
 /// The read models run one after the other over the same batch: the listing, profile search and listing
 /// history folds all read the profile events, the payment views and the books the payment events. (The
-/// directory outbox follows the log on its own, in batches of its own, and decodes for itself.) Each asks here instead of decoding the event's JSON again. Holds about the last two batches'
-/// events (at most `capacity`; past that it starts again empty).
+/// directory outbox follows the log on its own, in batches of its own, and decodes for itself.) Each asks here
+/// instead of decoding the event's JSON again. Holds about the last two batches' events (at most `capacity`;
+/// past that it starts again empty).
 public final class DecodedEvents: Sendable {
     private enum Decoded: Sendable {
         case profile(ProfileEvent?)

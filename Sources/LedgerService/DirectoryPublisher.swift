@@ -57,10 +57,7 @@ public struct DirectoryPublisher: Service {
                     let queued = try await outbox.catchUp()
                     let attempted = try await deliverDue()
                     if queued + attempted > 0 {
-                        follower.foundWork()
-                        // As the read models do: let appends gather before the next pass (see
-                        // `ProjectionGroupRunner.gatheringPause`).
-                        try? await Task.sleep(for: ProjectionGroupRunner.gatheringPause)
+                        await follower.foundWork()
                         continue
                     }
                     var wait = idleMax

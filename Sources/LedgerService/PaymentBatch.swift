@@ -49,7 +49,11 @@ final class PaymentBatch: DecisionStates, @unchecked Sendable {
     func payment(_ paymentID: PaymentID) async throws -> PaymentState {
         if let state = payments[paymentID] { return state }
         let state: PaymentState
-        if let known = try previousPayments[paymentID] ?? ahead.payment(paymentID) { state = known } else { state = try await pipeline.loadPayment(paymentID) }
+        if let known = try previousPayments[paymentID] ?? ahead.payment(paymentID) {
+            state = known
+        } else {
+            state = try await pipeline.loadPayment(paymentID)
+        }
         payments[paymentID] = state
         return state
     }
@@ -57,7 +61,11 @@ final class PaymentBatch: DecisionStates, @unchecked Sendable {
     func profile(_ profileID: ProfileID) async throws -> ProfileState {
         if let state = profiles[profileID] { return state }
         let state: ProfileState
-        if let folded = try ahead.profile(profileID) { state = folded } else { state = try await pipeline.profiles.load(profileID).state }
+        if let folded = try ahead.profile(profileID) {
+            state = folded
+        } else {
+            state = try await pipeline.profiles.load(profileID).state
+        }
         hold(state, of: profileID)
         return state
     }

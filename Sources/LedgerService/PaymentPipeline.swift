@@ -279,7 +279,11 @@ private final class StoredStreams: DecisionStates, @unchecked Sendable {
     func profile(_ profileID: ProfileID) async throws -> ProfileState {
         if let state = profiles[profileID] { return state }
         let state: ProfileState
-        if let folded = try ahead.profile(profileID) { state = folded } else { state = try await pipeline.profiles.load(profileID).state }
+        if let folded = try ahead.profile(profileID) {
+            state = folded
+        } else {
+            state = try await pipeline.profiles.load(profileID).state
+        }
         profiles[profileID] = state
         return state
     }
