@@ -73,6 +73,13 @@ public protocol EventStore: Sendable {
         _ body: @Sendable (any ReadModelConnection) async throws -> Result
     ) async throws -> Result
 
+    /// Runs the reads of a read-model batch outside any write transaction, on a connection that
+    /// ``readAll(after:limit:in:)`` accepts: on PostgreSQL a transaction of its own, on SQLite the read-model
+    /// reader (each query sees what is committed when it runs). `body` must not write.
+    func withReadModelReads<Result: Sendable>(
+        _ body: @Sendable (any ReadModelConnection) async throws -> Result
+    ) async throws -> Result
+
     /// Runs read-only queries against the read-model tables.
     func withReadModelConnection<Result: Sendable>(
         _ body: @Sendable (any ReadModelConnection) async throws -> Result

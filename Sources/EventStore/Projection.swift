@@ -1,3 +1,6 @@
+import Foundation
+import Synchronization
+
 /// A read model kept up to date from the global log.
 ///
 /// A projection's tables come from the migrations; the projection itself only writes rows. It must be
@@ -9,7 +12,12 @@ public protocol Projection: Sendable {
     /// Deletes every row this projection wrote, for a rebuild. Runs in the rebuild's transaction.
     func reset(_ connection: any ReadModelConnection) async throws
 
-    /// Applies events, in log order, inside the transaction that also records the checkpoint.
+    /// Applies events, in log order: reads what it needs, then writes its rows.
+    ///
+    /// Every query of one `apply` comes before its first write. The runner decides a batch outside the write
+    /// transaction and runs its writes afterwards, in the transaction that also records the checkpoint: the
+    /// queries see the tables as the batch found them, never the batch's own writes. A query after a write
+    /// fails the batch (``DeferredWrites``).
     func apply(_ events: [RecordedEvent], _ connection: any ReadModelConnection) async throws
 }
 
@@ -77,13 +85,14 @@ public struct ProjectionRunner: Sendable {
     /// Where the projection has got to.
     public func checkpoint() async throws -> LogCursor {
         let name = projection.name
-        return try await store.withReadModelConnection { connection in
-            let rows = try await connection.query(
-                "SELECT commit_order, position FROM projection_checkpoints WHERE name = ?", [.text(name)]
-            )
-            guard let row = rows.first else { return .start }
-            return LogCursor(commitOrder: try row.integer(0), position: try row.integer(1))
-        }
+        return try await store.withReadModelConnection { connection in try await Self.readCheckpoint(name, connection) }
+    }
+
+    /// The stored checkpoint, read without locking it (``LogCursor/start`` before the first batch).
+    static func readCheckpoint(_ name: String, _ connection: any ReadModelConnection) async throws -> LogCursor {
+        let rows = try await connection.query("SELECT commit_order, position FROM projection_checkpoints WHERE name = ?", [.text(name)])
+        guard let row = rows.first else { return .start }
+        return LogCursor(commitOrder: try row.integer(0), position: try row.integer(1))
     }
 
     /// Creates the checkpoint row if needed and locks it for this transaction (on SQLite the write
@@ -121,28 +130,82 @@ public struct ProjectionGroupRunner: Sendable {
     }
 
     /// Applies one batch to every projection that has not seen it; returns how many events the batch read.
+    ///
+    /// The batch is decided outside the write transaction: the checkpoints, the events and whatever the
+    /// projections read come from ``EventStore/withReadModelReads(_:)``, and their writes are kept
+    /// (``DeferredWrites``). The write transaction then locks the checkpoints and, if none moved meanwhile,
+    /// runs the kept writes and stores the new checkpoints. On SQLite the one writer is held only for the
+    /// writes, not for decoding and folding the events, so appends wait for a read model far less.
+    ///
+    /// If a checkpoint moved (another runner applied a batch of the same read model), the batch is decided
+    /// again inside the write transaction, as the checkpoints now stand.
     @discardableResult
     public func runBatch() async throws -> Int {
         let projections = self.projections
         let store = self.store
         let limit = self.batchSize
-        return try await store.withReadModelTransaction { connection in
+        let decided = try await store.withReadModelReads { connection in
             var checkpoints: [LogCursor] = []
-            for projection in projections { checkpoints.append(try await ProjectionRunner.lockCheckpoint(projection.name, connection)) }
-            let from = checkpoints.min() ?? .start
-            let events = try await store.readAll(after: from, limit: limit, in: connection)
-            guard let last = events.last else { return 0 }
-            for (projection, checkpoint) in zip(projections, checkpoints) {
-                let unseen = checkpoint == from ? events[...] : events.drop(while: { $0.cursor <= checkpoint })
-                guard !unseen.isEmpty else { continue }
-                try await projection.apply(Array(unseen), connection)
-                try await connection.execute(
-                    "UPDATE projection_checkpoints SET commit_order = ?, position = ? WHERE name = ?",
-                    [.integer(last.cursor.commitOrder), .integer(last.cursor.position), .text(projection.name)]
-                )
-            }
-            return events.count
+            for projection in projections { checkpoints.append(try await ProjectionRunner.readCheckpoint(projection.name, connection)) }
+            return try await Self.decide(projections, store: store, limit: limit, checkpoints: checkpoints, connection)
         }
+        guard let decided else { return 0 }
+        let written = try await store.withReadModelTransaction { connection in
+            guard try await Self.lockCheckpoints(projections, connection) == decided.checkpoints else { return false }
+            try await decided.write(connection)
+            return true
+        }
+        if written { return decided.eventsRead }
+        return try await store.withReadModelTransaction { connection in
+            let checkpoints = try await Self.lockCheckpoints(projections, connection)
+            guard let again = try await Self.decide(projections, store: store, limit: limit, checkpoints: checkpoints, connection) else { return 0 }
+            try await again.write(connection)
+            return again.eventsRead
+        }
+    }
+
+    /// Every projection's checkpoint, locked for this transaction, in the order of `projections`.
+    private static func lockCheckpoints(_ projections: [any Projection], _ connection: any ReadModelConnection) async throws -> [LogCursor] {
+        var checkpoints: [LogCursor] = []
+        for projection in projections { checkpoints.append(try await ProjectionRunner.lockCheckpoint(projection.name, connection)) }
+        return checkpoints
+    }
+
+    /// A batch decided from `checkpoints`: the events after the earliest, handed to each projection from its
+    /// own checkpoint, with the writes each made. Nil when there is nothing after the earliest checkpoint.
+    private static func decide(
+        _ projections: [any Projection], store: any EventStore, limit: Int, checkpoints: [LogCursor], _ connection: any ReadModelConnection
+    ) async throws -> DecidedBatch? {
+        let from = checkpoints.min() ?? .start
+        let events = try await store.readAll(after: from, limit: limit, in: connection)
+        guard let last = events.last else { return nil }
+        // Each read model decides on its own tables only, so they decide side by side, as many at a time as
+        // there are cores, in their given order (read models that fold the same events are best kept apart in
+        // that order, so the later one finds them decoded). Their writes run in the given order.
+        var decided: [Int: [DeferredWrites.Statement]] = [:]
+        let width = max(1, min(ProcessInfo.processInfo.activeProcessorCount, projections.count))
+        try await withThrowingTaskGroup(of: (Int, [DeferredWrites.Statement])?.self) { group in
+            var next = 0
+            func start() {
+                let index = next
+                next += 1
+                let (projection, checkpoint) = (projections[index], checkpoints[index])
+                group.addTask {
+                    let unseen = checkpoint == from ? events[...] : events.drop(while: { $0.cursor <= checkpoint })
+                    guard !unseen.isEmpty else { return nil }
+                    let deferred = DeferredWrites(projection: projection.name, reads: connection)
+                    try await projection.apply(Array(unseen), deferred)
+                    return (index, deferred.statements)
+                }
+            }
+            while next < width { start() }
+            while let result = try await group.next() {
+                if let (index, statements) = result { decided[index] = statements }
+                if next < projections.count { start() }
+            }
+        }
+        let writes = projections.indices.compactMap { index in decided[index].map { (name: projections[index].name, statements: $0) } }
+        return DecidedBatch(checkpoints: checkpoints, eventsRead: events.count, last: last.cursor, writes: writes)
     }
 
     /// Applies batches until every projection has seen every visible event; returns how many events were read.
@@ -197,5 +260,65 @@ public struct ProjectionGroupRunner: Sendable {
             cursors.append(try await ProjectionRunner(store: store, projection: projection).checkpoint())
         }
         return cursors
+    }
+}
+
+/// A batch decided outside the write transaction: the checkpoints it was decided from, and each projection's
+/// writes.
+struct DecidedBatch: Sendable {
+    let checkpoints: [LogCursor]
+    let eventsRead: Int
+    let last: LogCursor
+    let writes: [(name: String, statements: [DeferredWrites.Statement])]
+
+    /// Runs the writes in order and moves the checkpoint of each projection that was handed events.
+    func write(_ connection: any ReadModelConnection) async throws {
+        for (name, statements) in writes {
+            for statement in statements { try await connection.execute(statement.sql, statement.binds) }
+            try await connection.execute(
+                "UPDATE projection_checkpoints SET commit_order = ?, position = ? WHERE name = ?",
+                [.integer(last.commitOrder), .integer(last.position), .text(name)]
+            )
+        }
+    }
+}
+
+/// The connection a projection applies a batch through: its queries go to `reads`, its statements are kept,
+/// in order, to run later in the write transaction.
+///
+/// Because the writes run later, a query after a write would not see it; such a query is refused, naming
+/// the projection (see ``Projection/apply(_:_:)``).
+final class DeferredWrites: ReadModelConnection, Sendable {
+    struct Statement: Sendable {
+        let sql: String
+        let binds: [SQLValue]
+    }
+
+    let projection: String
+    let reads: any ReadModelConnection
+    private let kept = Mutex<[Statement]>([])
+
+    init(projection: String, reads: any ReadModelConnection) {
+        self.projection = projection
+        self.reads = reads
+    }
+
+    var dialect: SQLDialect { reads.dialect }
+
+    /// The statements kept so far, in the order they were given.
+    var statements: [Statement] { kept.withLock { $0 } }
+
+    func execute(_ sql: String, _ binds: [SQLValue]) async throws {
+        kept.withLock { $0.append(Statement(sql: sql, binds: binds)) }
+    }
+
+    func query(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow] {
+        guard kept.withLock({ $0.isEmpty }) else {
+            throw EventStoreError(
+                .invalidArgument,
+                "the read model \(projection) queried its tables after writing to them in one batch; its writes run later, so every query must come first"
+            )
+        }
+        return try await reads.query(sql, binds)
     }
 }

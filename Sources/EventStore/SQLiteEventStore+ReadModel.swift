@@ -13,6 +13,12 @@ extension SQLiteEventStore {
         return result
     }
 
+    public func withReadModelReads<Result: Sendable>(
+        _ body: @Sendable (any ReadModelConnection) async throws -> Result
+    ) async throws -> Result {
+        try await body(SQLiteReadModelConnection(connection: readModelReader))
+    }
+
     public func withReadModelConnection<Result: Sendable>(
         _ body: @Sendable (any ReadModelConnection) async throws -> Result
     ) async throws -> Result {

@@ -182,6 +182,7 @@ public struct BooksProjection: Projection {
 
         // The month totals move by what this batch adds, less what the rewritten entries held before.
         var totals = journal.totals()
+        // Every read of the batch comes before its first write (see `Projection.apply`).
         for entryID in continued.sorted() {
             for row in try await connection.query(
                 "SELECT entry_date, method, currency, account, amount_minor_units FROM journal_lines WHERE entry_id = ?", [.text(entryID)]
@@ -189,6 +190,8 @@ public struct BooksProjection: Projection {
                 let key = MonthTotalKey(month: String(try row.text(0).prefix(7)), method: try row.text(1), currency: try row.text(2), account: try row.text(3))
                 totals[key, default: 0] &-= try row.integer(4)
             }
+        }
+        for entryID in continued.sorted() {
             try await connection.execute("DELETE FROM journal_lines WHERE entry_id = ?", [.text(entryID)])
         }
         try await journal.write(connection)

@@ -3,9 +3,10 @@ import Foundation
 import LedgerCore
 import Synchronization
 
-/// The events of a batch of the log decoded once for every read model that folds them.
+/// The events of a batch of the log decoded for every read model that folds them, once unless two ask at the
+/// same moment.
 ///
-/// The read models run one after the other over the same batch: the listing, profile search and listing
+/// The read models decide a batch side by side, a few at a time: the listing, profile search and listing
 /// history folds all read the profile events, the payment views and the books the payment events. (The
 /// directory outbox follows the log on its own, in batches of its own, and decodes for itself.) Each asks here
 /// instead of decoding the event's JSON again. Holds about the last two batches' events (at most `capacity`;

@@ -10,6 +10,10 @@ struct StreamCountProjection: Projection {
     /// Throws while applying the event whose type is this, to simulate a crash mid-batch.
     var failOnType: String?
     var table = "stream_counts"
+    /// Runs at the start of every `apply`, before anything is read or written.
+    var beforeApply: (@Sendable () async throws -> Void)? = nil
+    /// Queries its table after its writes, which a projection must not do.
+    var queriesAfterWriting = false
 
     static func createTable(_ store: any EventStore, _ table: String = "stream_counts") async throws {
         try await store.withReadModelTransaction { connection in
@@ -22,6 +26,7 @@ struct StreamCountProjection: Projection {
     }
 
     func apply(_ events: [RecordedEvent], _ connection: any ReadModelConnection) async throws {
+        try await beforeApply?()
         for event in events {
             if event.type == failOnType { throw UnexpectedOutcome("simulated crash at \(event.type)") }
             try await connection.execute(
@@ -29,6 +34,7 @@ struct StreamCountProjection: Projection {
                 [.text(event.stream)]
             )
         }
+        if queriesAfterWriting { _ = try await connection.query("SELECT stream FROM \(table)", []) }
     }
 
     static func counts(_ store: any EventStore, _ table: String = "stream_counts") async throws -> [String: Int64] {
@@ -137,6 +143,85 @@ struct ProjectionRunnerTests {
             }
             #expect(try await StreamCountProjection.counts(store, first.table) == ["s-0": 5, "s-1": 5])
             #expect(try await group.checkpoints() == [head, head])
+        }
+    }
+
+    /// A batch is decided outside the write transaction: while a read model is still folding, appends on
+    /// SQLite's one writer go through. (On PostgreSQL appends never waited for a read model: they use other
+    /// connections.)
+    @Test
+    func aReadModelStillDecidingDoesNotHoldTheSQLiteWriter() async throws {
+        try await TestDatabase.withStore(.sqlite) { store, _ in
+            let entered = Mutex(false)
+            let released = Mutex(false)
+            var projection = StreamCountProjection()
+            projection.beforeApply = {
+                entered.withLock { $0 = true }
+                while !released.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(5)) }
+            }
+            try await StreamCountProjection.createTable(store)
+            _ = try await store.append([makeEvent()], to: "s-1", expecting: .noStream)
+            let batch = Task { try await ProjectionRunner(store: store, projection: projection).runBatch() }
+            while !entered.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(5)) }
+            let appended = Mutex(false)
+            let append = Task {
+                _ = try await store.append([makeEvent()], to: "s-2", expecting: .noStream)
+                appended.withLock { $0 = true }
+            }
+            let clock = ContinuousClock()
+            let deadline = clock.now + .seconds(5)
+            while !appended.withLock({ $0 }), clock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+            #expect(appended.withLock { $0 }, "the append went through while the read model was deciding")
+            released.withLock { $0 = true }
+            try await append.value
+            #expect(try await batch.value == 1)
+            #expect(try await StreamCountProjection.counts(store) == ["s-1": 1])
+        }
+    }
+
+    /// A batch decided while another runner applied the same events is decided again, as the checkpoint then
+    /// stands: its writes are not run on top of the other runner's.
+    @Test(arguments: Backend.allCases)
+    func aBatchWhoseCheckpointMovedWhileItWasDecidedIsDecidedAgain(backend: Backend) async throws {
+        try await TestDatabase.withStore(backend) { store, _ in
+            try await StreamCountProjection.createTable(store)
+            for index in 0..<6 {
+                _ = try await store.append([makeEvent()], to: "s-\(index % 2)", expecting: .any)
+            }
+            try await store.waitUntilAllCommittedEventsAreVisible()
+            let overtaken = Mutex(false)
+            var slow = StreamCountProjection()
+            slow.beforeApply = {
+                // Once: another runner of the same read model takes the same events first.
+                guard !overtaken.withLock({ $0 }) else { return }
+                overtaken.withLock { $0 = true }
+                let taken = try await ProjectionRunner(store: store, projection: StreamCountProjection()).catchUp()
+                #expect(taken == 6)
+            }
+            let runner = ProjectionRunner(store: store, projection: slow)
+            #expect(try await runner.runBatch() == 0, "decided again, nothing was left")
+            #expect(overtaken.withLock { $0 })
+            #expect(try await StreamCountProjection.counts(store) == ["s-0": 3, "s-1": 3])
+            #expect(try await runner.checkpoint() == (try await store.headCursor()))
+        }
+    }
+
+    /// A read model's writes run after its reads, so one that reads after writing is refused, by name, and
+    /// nothing of the batch is kept.
+    @Test(arguments: Backend.allCases)
+    func aReadModelThatQueriesAfterWritingIsRefused(backend: Backend) async throws {
+        try await TestDatabase.withStore(backend) { store, _ in
+            try await StreamCountProjection.createTable(store)
+            _ = try await store.append([makeEvent()], to: "s", expecting: .noStream)
+            try await store.waitUntilAllCommittedEventsAreVisible()
+            var projection = StreamCountProjection()
+            projection.queriesAfterWriting = true
+            let runner = ProjectionRunner(store: store, projection: projection)
+            let error = await #expect(throws: EventStoreError.self) { try await runner.runBatch() }
+            #expect(error?.code == .invalidArgument)
+            #expect(error?.message.contains("stream-counts") == true)
+            #expect(try await StreamCountProjection.counts(store).isEmpty)
+            #expect(try await runner.checkpoint() == .start)
         }
     }
 
