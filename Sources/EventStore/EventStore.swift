@@ -74,8 +74,10 @@ public protocol EventStore: Sendable {
     ) async throws -> Result
 
     /// Runs the reads of a read-model batch outside any write transaction, on a connection that
-    /// ``readAll(after:limit:in:)`` accepts: on PostgreSQL a transaction of its own, on SQLite the read-model
-    /// reader (each query sees what is committed when it runs). `body` must not write.
+    /// ``readAll(after:limit:in:)`` accepts: on PostgreSQL a transaction of its own (each statement sees what
+    /// is committed when it starts), on SQLite the read-model reader (a query sees what is committed when it
+    /// starts, or, when another query on that connection is still running, what that one sees: never less
+    /// than an earlier query). `body` must not write.
     func withReadModelReads<Result: Sendable>(
         _ body: @Sendable (any ReadModelConnection) async throws -> Result
     ) async throws -> Result

@@ -23,9 +23,11 @@ public protocol Projection: Sendable {
 
 /// Runs a ``Projection`` as a catch-up subscriber over the global log.
 ///
-/// Each batch is one transaction: read the checkpoint (locking it, so two instances never apply the same
-/// batch), read the events after it, apply them, store the new checkpoint. A crash anywhere leaves either
-/// all of a batch or none of it, so a restart resumes exactly where the last commit ended.
+/// Each batch is written in one transaction with its checkpoint: the batch is decided from the checkpoint and
+/// the events after it, and written only if the checkpoint (locked by the write transaction) is still the one
+/// it was decided from, so two instances never apply the same batch (see ``ProjectionGroupRunner/runBatch()``).
+/// A crash anywhere leaves either all of a batch or none of it, so a restart resumes exactly where the last
+/// commit ended.
 public struct ProjectionRunner: Sendable {
     public let store: any EventStore
     public let projection: any Projection
@@ -70,49 +72,63 @@ public struct ProjectionRunner: Sendable {
     @discardableResult
     public static func rebuild(_ projections: [any Projection], store: any EventStore, batchSize: Int? = nil) async throws -> Int {
         guard !projections.isEmpty else { return 0 }
-        try await store.withReadModelTransaction { connection in
-            for projection in projections {
-                _ = try await lockCheckpoint(projection.name, connection)
-                try await projection.reset(connection)
-                try await connection.execute(
-                    "UPDATE projection_checkpoints SET commit_order = 0, position = 0 WHERE name = ?", [.text(projection.name)]
-                )
-            }
-        }
+        try await store.withReadModelTransaction { connection in try await reset(projections, connection) }
         return try await ProjectionGroupRunner(store: store, projections: projections, batchSize: batchSize ?? store.limits.readBatchMax).catchUp()
+    }
+
+    /// Deletes the read models' rows and puts their checkpoints back at the start, counting the reset (see
+    /// ``StoredCheckpoint``).
+    static func reset(_ projections: [any Projection], _ connection: any ReadModelConnection) async throws {
+        for projection in projections {
+            _ = try await lockCheckpoint(projection.name, connection)
+            try await projection.reset(connection)
+            try await connection.execute(
+                "UPDATE projection_checkpoints SET commit_order = 0, position = 0, resets = resets + 1 WHERE name = ?", [.text(projection.name)]
+            )
+        }
     }
 
     /// Where the projection has got to.
     public func checkpoint() async throws -> LogCursor {
         let name = projection.name
-        return try await store.withReadModelConnection { connection in try await Self.readCheckpoint(name, connection) }
+        return try await store.withReadModelConnection { connection in try await Self.readCheckpoint(name, connection).cursor }
     }
 
-    /// The stored checkpoint, read without locking it (``LogCursor/start`` before the first batch).
-    static func readCheckpoint(_ name: String, _ connection: any ReadModelConnection) async throws -> LogCursor {
-        let rows = try await connection.query("SELECT commit_order, position FROM projection_checkpoints WHERE name = ?", [.text(name)])
-        guard let row = rows.first else { return .start }
-        return LogCursor(commitOrder: try row.integer(0), position: try row.integer(1))
+    /// The stored checkpoint, read without locking it (at the start, never reset, before the first batch).
+    static func readCheckpoint(_ name: String, _ connection: any ReadModelConnection) async throws -> StoredCheckpoint {
+        let rows = try await connection.query(
+            "SELECT commit_order, position, resets FROM projection_checkpoints WHERE name = ?", [.text(name)]
+        )
+        guard let row = rows.first else { return StoredCheckpoint(cursor: .start, resets: 0) }
+        return StoredCheckpoint(cursor: LogCursor(commitOrder: try row.integer(0), position: try row.integer(1)), resets: try row.integer(2))
     }
 
     /// Creates the checkpoint row if needed and locks it for this transaction (on SQLite the write
     /// transaction itself is the lock).
-    static func lockCheckpoint(_ name: String, _ connection: any ReadModelConnection) async throws -> LogCursor {
+    static func lockCheckpoint(_ name: String, _ connection: any ReadModelConnection) async throws -> StoredCheckpoint {
         try await connection.execute(
             "INSERT INTO projection_checkpoints (name, commit_order, position) VALUES (?, 0, 0) ON CONFLICT (name) DO NOTHING",
             [.text(name)]
         )
         let lock = connection.dialect == .postgres ? " FOR UPDATE" : ""
         let rows = try await connection.query(
-            "SELECT commit_order, position FROM projection_checkpoints WHERE name = ?\(lock)", [.text(name)]
+            "SELECT commit_order, position, resets FROM projection_checkpoints WHERE name = ?\(lock)", [.text(name)]
         )
-        guard let row = rows.first else { return .start }
-        return LogCursor(commitOrder: try row.integer(0), position: try row.integer(1))
+        guard let row = rows.first else { return StoredCheckpoint(cursor: .start, resets: 0) }
+        return StoredCheckpoint(cursor: LogCursor(commitOrder: try row.integer(0), position: try row.integer(1)), resets: try row.integer(2))
     }
 }
 
+/// A read model's checkpoint as stored: where it has got to, and how many times it was reset for a rebuild (so a
+/// checkpoint that went back to zero and forward again to the same place is not taken for one that never moved).
+struct StoredCheckpoint: Sendable, Equatable {
+    let cursor: LogCursor
+    let resets: Int64
+}
+
 /// Runs several projections as one catch-up subscriber: each batch of the log is read once and handed to every
-/// projection, in one transaction that also stores every projection's checkpoint.
+/// projection, and their writes are stored in one transaction with every projection's checkpoint (a batch
+/// decided again because a checkpoint moved is read again).
 ///
 /// Each projection keeps its own checkpoint, so a projection run alone meanwhile (the sweeper catching up the
 /// listings, the bank import catching up its index) is never handed an event twice: a batch starts at the
@@ -145,7 +161,7 @@ public struct ProjectionGroupRunner: Sendable {
         let store = self.store
         let limit = self.batchSize
         let decided = try await store.withReadModelReads { connection in
-            var checkpoints: [LogCursor] = []
+            var checkpoints: [StoredCheckpoint] = []
             for projection in projections { checkpoints.append(try await ProjectionRunner.readCheckpoint(projection.name, connection)) }
             return try await Self.decide(projections, store: store, limit: limit, checkpoints: checkpoints, connection)
         }
@@ -155,18 +171,25 @@ public struct ProjectionGroupRunner: Sendable {
             try await decided.write(connection)
             return true
         }
-        if written { return decided.eventsRead }
-        return try await store.withReadModelTransaction { connection in
-            let checkpoints = try await Self.lockCheckpoints(projections, connection)
-            guard let again = try await Self.decide(projections, store: store, limit: limit, checkpoints: checkpoints, connection) else { return 0 }
-            try await again.write(connection)
-            return again.eventsRead
+        if written {
+            decided.written()
+            return decided.eventsRead
         }
+        let again = try await store.withReadModelTransaction { connection in
+            let checkpoints = try await Self.lockCheckpoints(projections, connection)
+            guard let again = try await Self.decide(projections, store: store, limit: limit, checkpoints: checkpoints, connection) else {
+                return DecidedBatch?.none
+            }
+            try await again.write(connection)
+            return again
+        }
+        again?.written()
+        return again?.eventsRead ?? 0
     }
 
     /// Every projection's checkpoint, locked for this transaction, in the order of `projections`.
-    private static func lockCheckpoints(_ projections: [any Projection], _ connection: any ReadModelConnection) async throws -> [LogCursor] {
-        var checkpoints: [LogCursor] = []
+    private static func lockCheckpoints(_ projections: [any Projection], _ connection: any ReadModelConnection) async throws -> [StoredCheckpoint] {
+        var checkpoints: [StoredCheckpoint] = []
         for projection in projections { checkpoints.append(try await ProjectionRunner.lockCheckpoint(projection.name, connection)) }
         return checkpoints
     }
@@ -174,37 +197,37 @@ public struct ProjectionGroupRunner: Sendable {
     /// A batch decided from `checkpoints`: the events after the earliest, handed to each projection from its
     /// own checkpoint, with the writes each made. Nil when there is nothing after the earliest checkpoint.
     private static func decide(
-        _ projections: [any Projection], store: any EventStore, limit: Int, checkpoints: [LogCursor], _ connection: any ReadModelConnection
+        _ projections: [any Projection], store: any EventStore, limit: Int, checkpoints: [StoredCheckpoint], _ connection: any ReadModelConnection
     ) async throws -> DecidedBatch? {
-        let from = checkpoints.min() ?? .start
+        let from = checkpoints.map(\.cursor).min() ?? .start
         let events = try await store.readAll(after: from, limit: limit, in: connection)
         guard let last = events.last else { return nil }
         // Each read model decides on its own tables only, so they decide side by side, as many at a time as
         // there are cores, in their given order (read models that fold the same events are best kept apart in
         // that order, so the later one finds them decoded). Their writes run in the given order.
-        var decided: [Int: [DeferredWrites.Statement]] = [:]
+        var decided: [Int: DeferredWrites] = [:]
         let width = max(1, min(ProcessInfo.processInfo.activeProcessorCount, projections.count))
-        try await withThrowingTaskGroup(of: (Int, [DeferredWrites.Statement])?.self) { group in
+        try await withThrowingTaskGroup(of: (Int, DeferredWrites)?.self) { group in
             var next = 0
             func start() {
                 let index = next
                 next += 1
-                let (projection, checkpoint) = (projections[index], checkpoints[index])
+                let (projection, checkpoint) = (projections[index], checkpoints[index].cursor)
                 group.addTask {
                     let unseen = checkpoint == from ? events[...] : events.drop(while: { $0.cursor <= checkpoint })
                     guard !unseen.isEmpty else { return nil }
                     let deferred = DeferredWrites(projection: projection.name, reads: connection)
                     try await projection.apply(Array(unseen), deferred)
-                    return (index, deferred.statements)
+                    return (index, deferred)
                 }
             }
             while next < width { start() }
             while let result = try await group.next() {
-                if let (index, statements) = result { decided[index] = statements }
+                if let (index, deferred) = result { decided[index] = deferred }
                 if next < projections.count { start() }
             }
         }
-        let writes = projections.indices.compactMap { index in decided[index].map { (name: projections[index].name, statements: $0) } }
+        let writes = projections.indices.compactMap { decided[$0] }
         return DecidedBatch(checkpoints: checkpoints, eventsRead: events.count, last: last.cursor, writes: writes)
     }
 
@@ -266,20 +289,27 @@ public struct ProjectionGroupRunner: Sendable {
 /// A batch decided outside the write transaction: the checkpoints it was decided from, and each projection's
 /// writes.
 struct DecidedBatch: Sendable {
-    let checkpoints: [LogCursor]
+    let checkpoints: [StoredCheckpoint]
     let eventsRead: Int
     let last: LogCursor
-    let writes: [(name: String, statements: [DeferredWrites.Statement])]
+    /// Each projection's kept writes, in the order of the runner's projections.
+    let writes: [DeferredWrites]
 
     /// Runs the writes in order and moves the checkpoint of each projection that was handed events.
     func write(_ connection: any ReadModelConnection) async throws {
-        for (name, statements) in writes {
-            for statement in statements { try await connection.execute(statement.sql, statement.binds) }
+        for deferred in writes {
+            for statement in deferred.statements { try await connection.execute(statement.sql, statement.binds) }
             try await connection.execute(
                 "UPDATE projection_checkpoints SET commit_order = ?, position = ? WHERE name = ?",
-                [.integer(last.commitOrder), .integer(last.position), .text(name)]
+                [.integer(last.commitOrder), .integer(last.position), .text(deferred.projection)]
             )
         }
+    }
+
+    /// Runs what the projections asked to run once their writes are stored (``ReadModelConnection/afterWrites(_:)``).
+    /// Called after the write transaction committed; a batch that was not written never runs them.
+    func written() {
+        for deferred in writes { deferred.runAfterWrites() }
     }
 }
 
@@ -297,6 +327,7 @@ final class DeferredWrites: ReadModelConnection, Sendable {
     let projection: String
     let reads: any ReadModelConnection
     private let kept = Mutex<[Statement]>([])
+    private let afterWritten = Mutex<[@Sendable () -> Void]>([])
 
     init(projection: String, reads: any ReadModelConnection) {
         self.projection = projection
@@ -310,6 +341,16 @@ final class DeferredWrites: ReadModelConnection, Sendable {
 
     func execute(_ sql: String, _ binds: [SQLValue]) async throws {
         kept.withLock { $0.append(Statement(sql: sql, binds: binds)) }
+    }
+
+    /// Kept until the batch is written: a batch dropped because a checkpoint moved must leave nothing behind
+    /// (a fold's memory of states it decided on stale reads, say).
+    func afterWrites(_ action: @escaping @Sendable () -> Void) {
+        afterWritten.withLock { $0.append(action) }
+    }
+
+    func runAfterWrites() {
+        for action in afterWritten.withLock({ $0 }) { action() }
     }
 
     func query(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow] {

@@ -60,9 +60,15 @@ public protocol ReadModelConnection: Sendable {
     func execute(_ sql: String, _ binds: [SQLValue]) async throws
     /// Runs a query and returns every row.
     func query(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow]
+    /// Runs `action` once the statements given so far are stored: at once on a connection that runs them as
+    /// they come; for a read model's batch decided ahead of its write transaction, once that transaction has
+    /// committed, and never if the batch is dropped. For memory that must follow what is stored.
+    func afterWrites(_ action: @escaping @Sendable () -> Void)
 }
 
 extension ReadModelConnection {
+    public func afterWrites(_ action: @escaping @Sendable () -> Void) { action() }
+
     /// Runs a statement without binds.
     public func execute(_ sql: String) async throws { try await execute(sql, []) }
 }

@@ -79,7 +79,11 @@ struct FoldedStates<State: Codable & Sendable>: Sendable {
             rows.append([.text(projection), .text(stream), .integer(version), .text(String(decoding: try encoder.encode(state), as: UTF8.self))])
         }
         try await Self.upsert.write(rows, connection)
-        for (stream, version, state) in states { cache?.keep(state, of: stream, at: version) }
+        // Only states that are stored are remembered: one decided for a batch that is then dropped may rest
+        // on reads that were already stale.
+        if let cache {
+            connection.afterWrites { for (stream, version, state) in states { cache.keep(state, of: stream, at: version) } }
+        }
     }
 
     private static var upsert: BulkUpsert {

@@ -1,4 +1,4 @@
-import EventStore
+@testable import EventStore
 import Foundation
 import TestSupport
 import Synchronization
@@ -42,6 +42,39 @@ struct StreamCountProjection: Projection {
             let rows = try await connection.query("SELECT stream, events FROM \(table) ORDER BY stream", [])
             return Dictionary(uniqueKeysWithValues: rows.map { ($0[0].text ?? "", $0[1].integer ?? -1) })
         }
+    }
+}
+
+/// Keeps the number of events seen in one row, read and written whole (not `+ 1` in SQL), so a batch that
+/// read a stale total writes a wrong one.
+struct TotalProjection: Projection {
+    var name = "total"
+    /// Run before the batch's read, and after it (before its write).
+    var beforeReading: (@Sendable () async throws -> Void)? = nil
+    var afterReading: (@Sendable () async throws -> Void)? = nil
+
+    static func createTable(_ store: any EventStore) async throws {
+        try await store.withReadModelTransaction { connection in
+            try await connection.execute("CREATE TABLE event_total (id INTEGER PRIMARY KEY, total BIGINT NOT NULL)")
+        }
+    }
+
+    func reset(_ connection: any ReadModelConnection) async throws {
+        try await connection.execute("DELETE FROM event_total")
+    }
+
+    func apply(_ events: [RecordedEvent], _ connection: any ReadModelConnection) async throws {
+        try await beforeReading?()
+        let total = try await connection.query("SELECT total FROM event_total WHERE id = 1", []).first?.integer(0) ?? 0
+        try await afterReading?()
+        try await connection.execute(
+            "INSERT INTO event_total (id, total) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET total = excluded.total",
+            [.integer(total + Int64(events.count))]
+        )
+    }
+
+    static func total(_ store: any EventStore) async throws -> Int64? {
+        try await store.withReadModelConnection { try await $0.query("SELECT total FROM event_total WHERE id = 1", []).first?.integer(0) }
     }
 }
 
@@ -203,6 +236,39 @@ struct ProjectionRunnerTests {
             #expect(overtaken.withLock { $0 })
             #expect(try await StreamCountProjection.counts(store) == ["s-0": 3, "s-1": 3])
             #expect(try await runner.checkpoint() == (try await store.headCursor()))
+        }
+    }
+
+    /// A rebuild that went back to zero and forward again to where a batch was decided from is still seen: the
+    /// batch read the tables while they were being rebuilt, and is decided again.
+    @Test(arguments: Backend.allCases)
+    func aBatchDecidedDuringARebuildThatEndsWhereItStartedIsDecidedAgain(backend: Backend) async throws {
+        try await TestDatabase.withStore(backend) { store, _ in
+            try await TotalProjection.createTable(store)
+            for _ in 0..<6 { _ = try await store.append([makeEvent()], to: "s", expecting: .any) }
+            try await store.waitUntilAllCommittedEventsAreVisible()
+            // The read model has taken the first three.
+            #expect(try await ProjectionRunner(store: store, projection: TotalProjection(), batchSize: 3).runBatch() == 3)
+            // Once: a rebuild empties the read model just before the batch reads it, and has taken the first
+            // three again by the time the batch writes, which puts the checkpoint back where the batch was
+            // decided from. (What `ProjectionRunner.rebuild` does, stopped after its first batch.)
+            let reset = Mutex(false)
+            let rebuilt = Mutex(false)
+            var interrupted = TotalProjection()
+            interrupted.beforeReading = {
+                guard !reset.withLock({ $0 }) else { return }
+                reset.withLock { $0 = true }
+                try await store.withReadModelTransaction { try await ProjectionRunner.reset([TotalProjection()], $0) }
+            }
+            interrupted.afterReading = {
+                guard !rebuilt.withLock({ $0 }) else { return }
+                rebuilt.withLock { $0 = true }
+                let taken = try await ProjectionRunner(store: store, projection: TotalProjection(), batchSize: 3).runBatch()
+                #expect(taken == 3)
+            }
+            _ = try await ProjectionRunner(store: store, projection: interrupted, batchSize: 3).catchUp()
+            #expect(rebuilt.withLock { $0 })
+            #expect(try await TotalProjection.total(store) == 6)
         }
     }
 

@@ -2,6 +2,7 @@ import EventStore
 import Foundation
 @testable import LedgerService
 import TestSupport
+import Synchronization
 import Testing
 
 /// A projection keeps the states it folded in memory, and uses one only while the table still holds that very
@@ -45,6 +46,49 @@ struct FoldedStateCacheTests {
             #expect(try await store.withReadModelTransaction { try await second.load(["s-1"], $0)["s-1"]?.events } == 3)
             #expect(try await store.withReadModelTransaction { try await first.load(["s-1"], $0)["s-1"]?.events } == 3)
             #expect(try await store.withReadModelTransaction { try await Self.fold(first, events[3], $0) } == 4)
+        }
+    }
+
+    /// Counts the events of `s-1` with a kept state, as the listing fold keeps the profiles'.
+    struct CountingProjection: Projection {
+        let name = "counting"
+        let states = FoldedStates<Count>(projection: "counting", cache: FoldedStateCache())
+        var beforeApply: (@Sendable () async throws -> Void)? = nil
+
+        func reset(_ connection: any ReadModelConnection) async throws { try await states.reset(connection) }
+
+        func apply(_ events: [RecordedEvent], _ connection: any ReadModelConnection) async throws {
+            try await beforeApply?()
+            _ = try await states.fold(events, following: { $0 == "s-1" }, initial: { Count() }, connection) { state, _ in state.events += 1 }
+        }
+    }
+
+    /// A batch decided while the same read model caught up elsewhere (the sweeper catches up the listings with
+    /// the same fold) is dropped, and what it decided is not remembered: it folded events onto a state that
+    /// already held them.
+    @Test(arguments: Backend.allCases)
+    func aDroppedBatchLeavesNothingInMemory(backend: Backend) async throws {
+        try await TestDatabase.withStore(backend) { store, _ in
+            _ = try await store.migrateLedger()
+            for index in 1...3 {
+                _ = try await store.append([NewEvent(id: UUID(), type: "Noted", data: Data("{\"n\":\(index)}".utf8))], to: "s-1", expecting: .any)
+            }
+            try await store.waitUntilAllCommittedEventsAreVisible()
+            let plain = CountingProjection()
+            let overtaken = Mutex(false)
+            var overtakenOnce = plain
+            overtakenOnce.beforeApply = {
+                guard !overtaken.withLock({ $0 }) else { return }
+                overtaken.withLock { $0 = true }
+                _ = try await ProjectionRunner(store: store, projection: plain).catchUp()
+            }
+            #expect(try await ProjectionRunner(store: store, projection: overtakenOnce).runBatch() == 0)
+            #expect(overtaken.withLock { $0 })
+            _ = try await store.append([NewEvent(id: UUID(), type: "Noted", data: Data("{\"n\":4}".utf8))], to: "s-1", expecting: .any)
+            try await store.waitUntilAllCommittedEventsAreVisible()
+            _ = try await ProjectionRunner(store: store, projection: plain).catchUp()
+            let stored = try await store.withReadModelConnection { try await FoldedStates<Count>(projection: "counting").load(["s-1"], $0)["s-1"]?.events }
+            #expect(stored == 4)
         }
     }
 
