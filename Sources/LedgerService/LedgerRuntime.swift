@@ -98,7 +98,7 @@ public struct LedgerRuntime: Sendable {
         let decoded = DecodedEvents()
         let projection = ListingProjection(policy: { policyBook.current }, now: now, decoded: decoded)
         let paymentViews = PaymentViewsProjection(decoded: decoded)
-        let listings = ListingQueries(store: store, calendar: configuration.listingPolicy.calendar, now: now)
+        let listings = ListingQueries(store: store, projection: projection, calendar: configuration.listingPolicy.calendar, now: now)
         let payments = PaymentPipeline(store: store, profiles: profiles)
         // Provider APIs are called without following redirects: a redirect from a payment API is an error,
         // not something to chase with the secret key attached.

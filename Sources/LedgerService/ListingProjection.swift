@@ -106,20 +106,26 @@ public struct ListingRow: Sendable, Hashable, Codable {
 /// Queries over the listing read model.
 public struct ListingQueries: Sendable {
     public let store: any EventStore
+    /// The fold that keeps `listing_status`; a list first takes in what the log holds.
+    public let projection: ListingProjection
     public let calendar: OrganisationCalendar
     public let now: @Sendable () -> Date
 
     /// The most rows one page returns.
     public static let pageSizeMax = 500
 
-    public init(store: any EventStore, calendar: OrganisationCalendar, now: @escaping @Sendable () -> Date) {
+    public init(store: any EventStore, projection: ListingProjection, calendar: OrganisationCalendar, now: @escaping @Sendable () -> Date) {
         self.store = store
+        self.projection = projection
         self.calendar = calendar
         self.now = now
     }
 
-    /// Profiles by status, optionally only those whose paid period ends within `expiringWithinDays`.
+    /// Profiles by status, optionally only those whose paid period ends within `expiringWithinDays`, after
+    /// taking in what the log holds (a payment recorded a moment ago is in the list, as in the other staff
+    /// lists).
     public func list(status: String?, expiringWithinDays: Int?, expiringInMonth: String? = nil, limit: Int, offset: Int) async throws -> [ListingRow] {
+        _ = try await ProjectionRunner(store: store, projection: projection).catchUp()
         var conditions: [String] = []
         var binds: [SQLValue] = []
         if let status {

@@ -78,7 +78,7 @@ struct ProfileServiceTests {
             try await store.waitUntilAllCommittedEventsAreVisible()
             try await ProjectionRunner(store: store, projection: projection).catchUp()
             clock.set(noon("2027-02-01"))
-            let queries = ListingQueries(store: store, calendar: .amsterdam, now: clock.function)
+            let queries = ListingQueries(store: store, projection: projection, calendar: .amsterdam, now: clock.function)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for _ in 0..<3 {
                     group.addTask {
@@ -90,6 +90,24 @@ struct ProfileServiceTests {
             let changes = try await store.readStream(id.streamName, fromVersion: 1, limit: 100).filter { $0.type == "ListingVisibilityChanged" }
             #expect(changes.count == 2) // listed on payment, hidden on expiry; no duplicate
             #expect(try await queries.due(at: clock.now, limit: 10).isEmpty)
+        }
+    }
+
+    /// A list of listings shows a payment recorded a moment ago, whether or not the read models' runner has
+    /// taken it in yet (none runs here).
+    @Test(arguments: Backend.allCases)
+    func aListOfListingsShowsAPaymentRecordedAMomentAgo(backend: Backend) async throws {
+        let clock = TestClock(noon("2026-01-15"))
+        try await TestDatabase.withStore(backend) { store, _ in
+            let profiles = ProfileService(store: store, policy: .standard, now: clock.function)
+            let id = try ProfileID("ada-1")
+            try await Self.paidProfile(profiles, id)
+            try await store.waitUntilAllCommittedEventsAreVisible()
+            let projection = ListingProjection(policy: { profiles.policy }, now: clock.function)
+            let queries = ListingQueries(store: store, projection: projection, calendar: .amsterdam, now: clock.function)
+            let rows = try await queries.list(status: nil, expiringWithinDays: nil, limit: 10, offset: 0)
+            #expect(rows.map(\.profileId) == ["ada-1"])
+            #expect(rows.first?.visible == true)
         }
     }
 
