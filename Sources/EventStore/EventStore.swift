@@ -73,15 +73,6 @@ public protocol EventStore: Sendable {
         _ body: @Sendable (any ReadModelConnection) async throws -> Result
     ) async throws -> Result
 
-    /// Runs the reads of a read-model batch outside any write transaction, on a connection that
-    /// ``readAll(after:limit:in:)`` accepts: on PostgreSQL a transaction of its own (each statement sees what
-    /// is committed when it starts), on SQLite the read-model reader (a query sees what is committed when it
-    /// starts, or, when another query on that connection is still running, what that one sees: never less
-    /// than an earlier query). `body` must not write.
-    func withReadModelReads<Result: Sendable>(
-        _ body: @Sendable (any ReadModelConnection) async throws -> Result
-    ) async throws -> Result
-
     /// Runs read-only queries against the read-model tables.
     func withReadModelConnection<Result: Sendable>(
         _ body: @Sendable (any ReadModelConnection) async throws -> Result
@@ -238,4 +229,23 @@ public enum EventStores {
             try await PostgresEventStore.open(settings: settings, limits: limits, now: now, metricsFactory: metricsFactory, logger: logger)
         }
     }
+}
+
+/// A store on which a read-model batch is decided before its write transaction begins (see
+/// ``ProjectionGroupRunner/runBatch()``): SQLite, where the log shows every committed event at once, in commit
+/// order.
+///
+/// PostgreSQL is not one. There an event is visible to the log's readers only once every transaction begun
+/// before it has ended, and a read-model write transaction is one of those. Deciding ahead, a catch-up read
+/// the log while the background runner's write held it back, missed an event committed before the catch-up
+/// began, and found the checkpoint unmoved when that write had not touched its read model. Decided inside
+/// the write transaction, the checkpoint's lock waits for that write first.
+public protocol DecidesReadModelBatchesAhead: EventStore {
+    /// Runs the reads of a read-model batch outside any write transaction, on a connection that
+    /// ``EventStore/readAll(after:limit:in:)`` accepts (on SQLite the read-model reader: a query sees what is
+    /// committed when it starts, or, when another query on that connection is still running, what that one
+    /// sees: never less than an earlier query). `body` must not write.
+    func withReadModelReads<Result: Sendable>(
+        _ body: @Sendable (any ReadModelConnection) async throws -> Result
+    ) async throws -> Result
 }

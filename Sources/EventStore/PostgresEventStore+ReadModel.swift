@@ -15,13 +15,6 @@ extension PostgresEventStore {
         }
     }
 
-    public func withReadModelReads<Result: Sendable>(
-        _ body: @Sendable (any ReadModelConnection) async throws -> Result
-    ) async throws -> Result {
-        // A transaction, because reading the log switches sorting off for the rest of one (`SET LOCAL`).
-        try await withReadModelTransaction(body)
-    }
-
     public func withReadModelConnection<Result: Sendable>(
         _ body: @Sendable (any ReadModelConnection) async throws -> Result
     ) async throws -> Result {

@@ -147,20 +147,25 @@ public struct ProjectionGroupRunner: Sendable {
 
     /// Applies one batch to every projection that has not seen it; returns how many events the batch read.
     ///
-    /// The batch is decided outside the write transaction: the checkpoints, the events and whatever the
-    /// projections read come from ``EventStore/withReadModelReads(_:)``, and their writes are kept
-    /// (``DeferredWrites``). The write transaction then locks the checkpoints and, if none moved meanwhile,
-    /// runs the kept writes and stores the new checkpoints. On SQLite the one writer is held only for the
-    /// writes, not for decoding and folding the events, so appends wait for a read model far less.
+    /// On a store that ``DecidesReadModelBatchesAhead`` (SQLite), the batch is decided outside the write
+    /// transaction: the checkpoints, the events and whatever the projections read come from
+    /// ``DecidesReadModelBatchesAhead/withReadModelReads(_:)``, and their writes are kept (``DeferredWrites``).
+    /// The write transaction then locks the checkpoints and, if none moved meanwhile (resets counted), runs
+    /// the kept writes and stores the new checkpoints. The one SQLite writer is held only for the writes, not
+    /// for decoding and folding the events, so appends wait for a read model far less. If a checkpoint
+    /// moved (another runner applied a batch of the same read model), the batch is decided again inside the
+    /// write transaction, as the checkpoints now stand.
     ///
-    /// If a checkpoint moved (another runner applied a batch of the same read model), the batch is decided
-    /// again inside the write transaction, as the checkpoints now stand.
+    /// On PostgreSQL the batch is decided inside the write transaction, after its checkpoints are locked (see
+    /// ``DecidesReadModelBatchesAhead`` for why). Either way the projections decide side by side and their
+    /// writes run after all of them have decided.
     @discardableResult
     public func runBatch() async throws -> Int {
         let projections = self.projections
         let store = self.store
         let limit = self.batchSize
-        let decided = try await store.withReadModelReads { connection in
+        guard let ahead = store as? any DecidesReadModelBatchesAhead else { return try await decideInside() }
+        let decided = try await ahead.withReadModelReads { connection in
             var checkpoints: [StoredCheckpoint] = []
             for projection in projections { checkpoints.append(try await ProjectionRunner.readCheckpoint(projection.name, connection)) }
             return try await Self.decide(projections, store: store, limit: limit, checkpoints: checkpoints, connection)
@@ -175,6 +180,14 @@ public struct ProjectionGroupRunner: Sendable {
             decided.written()
             return decided.eventsRead
         }
+        return try await decideInside()
+    }
+
+    /// Locks the checkpoints, decides the batch and writes it, in one write transaction.
+    private func decideInside() async throws -> Int {
+        let projections = self.projections
+        let store = self.store
+        let limit = self.batchSize
         let again = try await store.withReadModelTransaction { connection in
             let checkpoints = try await Self.lockCheckpoints(projections, connection)
             guard let again = try await Self.decide(projections, store: store, limit: limit, checkpoints: checkpoints, connection) else {

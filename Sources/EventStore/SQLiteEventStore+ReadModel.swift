@@ -3,7 +3,7 @@ import NIOCore
 import NIOFoundationEssentialsCompat
 import SQLiteNIO
 
-extension SQLiteEventStore {
+extension SQLiteEventStore: DecidesReadModelBatchesAhead {
     public func withReadModelTransaction<Result: Sendable>(
         _ body: @Sendable (any ReadModelConnection) async throws -> Result
     ) async throws -> Result {
