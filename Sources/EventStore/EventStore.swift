@@ -242,9 +242,9 @@ public enum EventStores {
 /// the write transaction, the checkpoint's lock waits for that write first.
 public protocol DecidesReadModelBatchesAhead: EventStore {
     /// Runs the reads of a read-model batch outside any write transaction, on a connection that
-    /// ``EventStore/readAll(after:limit:in:)`` accepts (on SQLite the read-model reader: a query sees what is
-    /// committed when it starts, or, when another query on that connection is still running, what that one
-    /// sees: never less than an earlier query). `body` must not write.
+    /// ``EventStore/readAll(after:limit:in:)`` accepts and no other batch or query uses meanwhile: its first
+    /// read sees everything committed before it started, and each later read at least what an earlier one
+    /// saw. `body` must not write.
     func withReadModelReads<Result: Sendable>(
         _ body: @Sendable (any ReadModelConnection) async throws -> Result
     ) async throws -> Result

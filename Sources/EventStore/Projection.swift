@@ -164,7 +164,7 @@ public struct ProjectionGroupRunner: Sendable {
         let projections = self.projections
         let store = self.store
         let limit = self.batchSize
-        guard let ahead = store as? any DecidesReadModelBatchesAhead else { return try await decideInside() }
+        guard let ahead = store as? any DecidesReadModelBatchesAhead else { return try await runBatchInsideWriteTransaction() }
         let decided = try await ahead.withReadModelReads { connection in
             var checkpoints: [StoredCheckpoint] = []
             for projection in projections { checkpoints.append(try await ProjectionRunner.readCheckpoint(projection.name, connection)) }
@@ -180,11 +180,12 @@ public struct ProjectionGroupRunner: Sendable {
             decided.written()
             return decided.eventsRead
         }
-        return try await decideInside()
+        return try await runBatchInsideWriteTransaction()
     }
 
-    /// Locks the checkpoints, decides the batch and writes it, in one write transaction.
-    private func decideInside() async throws -> Int {
+    /// Locks the checkpoints, decides the batch and writes it, in one write transaction (what a batch whose
+    /// checkpoint moved while it was decided does, and every batch on PostgreSQL).
+    func runBatchInsideWriteTransaction() async throws -> Int {
         let projections = self.projections
         let store = self.store
         let limit = self.batchSize

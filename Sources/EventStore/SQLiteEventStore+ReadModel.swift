@@ -13,16 +13,24 @@ extension SQLiteEventStore: DecidesReadModelBatchesAhead {
         return result
     }
 
+    /// On a connection of its own, one batch at a time. A statement started beside another one on the same
+    /// connection reads that one's snapshot (see ``withReader(_:)``): on the read models' reader, beside a
+    /// long console query or another runner's reads, a catch-up could read a log older than its own start
+    /// and miss an event committed before it began, with no checkpoint moved to show it. Here the batch's
+    /// first read starts afresh, and the batch's own reads only share snapshots with each other.
     public func withReadModelReads<Result: Sendable>(
         _ body: @Sendable (any ReadModelConnection) async throws -> Result
     ) async throws -> Result {
-        try await body(SQLiteReadModelConnection(connection: readModelReader))
+        try await readModelDeciderLock.withLock { try await body(SQLiteReadModelConnection(connection: readModelDecider)) }
     }
 
+    /// One body at a time: a statement started beside another one on the same connection reads that one's
+    /// snapshot (see ``withReader(_:)``), so a list asked for right after a catch-up could otherwise show the
+    /// read model as it was before, while a long query (an export's page, a report) still ran.
     public func withReadModelConnection<Result: Sendable>(
         _ body: @Sendable (any ReadModelConnection) async throws -> Result
     ) async throws -> Result {
-        try await body(SQLiteReadModelConnection(connection: readModelReader))
+        try await readModelReaderLock.withLock { try await body(SQLiteReadModelConnection(connection: readModelReader)) }
     }
 
     /// Applies the built-in migrations (or `migrations`, for tests) that this database lacks.

@@ -30,6 +30,11 @@ public final class SQLiteEventStore: EventStore {
     private let readers: [SQLiteConnection]
     private let readerLocks: [AsyncLock]
     let readModelReader: SQLiteConnection
+    /// One ``withReadModelConnection(_:)`` at a time on the read models' reader (see there).
+    let readModelReaderLock = AsyncLock()
+    /// The connection a read-model batch is decided on, one batch at a time (see ``withReadModelReads(_:)``).
+    let readModelDecider: SQLiteConnection
+    let readModelDeciderLock = AsyncLock()
     private let nextReader = AtomicCounter()
     let signal = AppendSignal()
     let now: @Sendable () -> Date
@@ -40,10 +45,11 @@ public final class SQLiteEventStore: EventStore {
     let appendQueue: AppendQueue
 
     private init(
-        path: String, writer: SQLiteConnection, readers: [SQLiteConnection], threadPool: NIOThreadPool, limits: EventStoreLimits,
-        now: @escaping @Sendable () -> Date, metricsFactory: any MetricsFactory, logger: Logger
+        path: String, writer: SQLiteConnection, readers: [SQLiteConnection], decider: SQLiteConnection, threadPool: NIOThreadPool,
+        limits: EventStoreLimits, now: @escaping @Sendable () -> Date, metricsFactory: any MetricsFactory, logger: Logger
     ) {
         self.threadPool = threadPool
+        self.readModelDecider = decider
         self.appendedEvents = Counter(label: "ledger_events_appended_total", dimensions: [("backend", "sqlite")], factory: metricsFactory)
         self.path = path
         self.writer = writer
@@ -97,7 +103,8 @@ public final class SQLiteEventStore: EventStore {
         // a read model's batch on the writer held one of the two threads the stream readers wait for. The store
         // has its own pool instead, a thread per connection.
         let connectionCount = max(1, readerCount) + 2
-        let threadPool = NIOThreadPool(numberOfThreads: connectionCount)
+        // One more for the connection read-model batches are decided on.
+        let threadPool = NIOThreadPool(numberOfThreads: connectionCount + 1)
         threadPool.start()
         let eventLoop = MultiThreadedEventLoopGroup.singleton.any()
         var opened: [SQLiteConnection] = []
@@ -124,8 +131,11 @@ public final class SQLiteEventStore: EventStore {
                 _ = try await reader.query("PRAGMA busy_timeout=10000")
                 readers.append(reader)
             }
+            let decider = try await SQLiteConnection.open(storage: .file(path: path), threadPool: threadPool, logger: logger, on: eventLoop)
+            opened.append(decider)
+            _ = try await decider.query("PRAGMA busy_timeout=10000")
             return SQLiteEventStore(
-                path: path, writer: writer, readers: readers, threadPool: threadPool, limits: limits, now: now,
+                path: path, writer: writer, readers: readers, decider: decider, threadPool: threadPool, limits: limits, now: now,
                 metricsFactory: metricsFactory, logger: logger
             )
         } catch {
@@ -152,7 +162,7 @@ public final class SQLiteEventStore: EventStore {
         appendQueue.close(failingWith: EventStoreError(.unavailable, "the SQLite database at \(path) is closed"))
         try? await writerLock.withLock {
             closed.withLock { $0 = true }
-            for connection in [writer] + readers + [readModelReader] {
+            for connection in [writer] + readers + [readModelReader, readModelDecider] {
                 try? await connection.close()
             }
         }

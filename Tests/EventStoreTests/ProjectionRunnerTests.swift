@@ -226,10 +226,11 @@ struct ProjectionRunnerTests {
             let overtaken = Mutex(false)
             var slow = StreamCountProjection()
             slow.beforeApply = {
-                // Once: another runner of the same read model takes the same events first.
+                // Once: another runner of the same read model takes the same events first, in its write
+                // transaction (this batch's reads hold the connection batches are decided on).
                 guard !overtaken.withLock({ $0 }) else { return }
                 overtaken.withLock { $0 = true }
-                let taken = try await ProjectionRunner(store: store, projection: StreamCountProjection()).catchUp()
+                let taken = try await ProjectionGroupRunner(store: store, projections: [StreamCountProjection()]).runBatchInsideWriteTransaction()
                 #expect(taken == 6)
             }
             let runner = ProjectionRunner(store: store, projection: slow)
@@ -264,12 +265,45 @@ struct ProjectionRunnerTests {
             interrupted.afterReading = {
                 guard !rebuilt.withLock({ $0 }) else { return }
                 rebuilt.withLock { $0 = true }
-                let taken = try await ProjectionRunner(store: store, projection: TotalProjection(), batchSize: 3).runBatch()
+                let taken = try await ProjectionGroupRunner(store: store, projections: [TotalProjection()], batchSize: 3)
+                    .runBatchInsideWriteTransaction()
                 #expect(taken == 3)
             }
             _ = try await ProjectionRunner(store: store, projection: interrupted, batchSize: 3).catchUp()
             #expect(rebuilt.withLock { $0 })
             #expect(try await TotalProjection.total(store) == 6)
+        }
+    }
+
+    /// On SQLite a statement started beside another one on the same connection reads that one's snapshot. A
+    /// catch-up that starts while a long query runs on the read models' reader still takes in an event
+    /// committed before it began: batches are decided on a connection of their own.
+    @Test
+    func aCatchUpOnSQLiteTakesInAnEventCommittedWhileALongQueryRuns() async throws {
+        try await TestDatabase.withStore(.sqlite) { store, _ in
+            try await StreamCountProjection.createTable(store)
+            _ = try await store.append([makeEvent()], to: "s-0", expecting: .noStream)
+            #expect(try await ProjectionRunner(store: store, projection: StreamCountProjection()).catchUp() == 1)
+            let clock = ContinuousClock()
+            // About ten thousand rows from ten million steps, over the log: seconds of reading, one snapshot.
+            let long = Task {
+                _ = try await store.withReadModelConnection { connection in
+                    try await connection.query(
+                        """
+                        WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10000000)
+                        SELECT n.i FROM n JOIN events ON events.stream = 's-0' WHERE n.i % 1000 = 0
+                        """, []
+                    )
+                }
+                return clock.now
+            }
+            try await Task.sleep(for: .milliseconds(200))
+            _ = try await store.append([makeEvent()], to: "s-1", expecting: .noStream)
+            let taken = try await ProjectionRunner(store: store, projection: StreamCountProjection()).catchUp()
+            let caughtUp = clock.now
+            #expect(taken == 1)
+            #expect(try await StreamCountProjection.counts(store) == ["s-0": 1, "s-1": 1])
+            #expect(try await long.value > caughtUp, "the long query was still running")
         }
     }
 

@@ -1,4 +1,4 @@
-import EventStore
+@testable import EventStore
 import Foundation
 @testable import LedgerService
 import TestSupport
@@ -81,7 +81,8 @@ struct FoldedStateCacheTests {
             overtakenOnce.beforeApply = {
                 guard !overtaken.withLock({ $0 }) else { return }
                 overtaken.withLock { $0 = true }
-                _ = try await ProjectionRunner(store: store, projection: plain).catchUp()
+                // In its write transaction: this batch's reads hold the connection batches are decided on.
+                _ = try await ProjectionGroupRunner(store: store, projections: [plain]).runBatchInsideWriteTransaction()
             }
             #expect(try await ProjectionRunner(store: store, projection: overtakenOnce).runBatch() == 0)
             #expect(overtaken.withLock { $0 })
