@@ -94,10 +94,12 @@ public struct ProjectionRunner: Sendable {
         return try await store.withReadModelConnection { connection in try await Self.readCheckpoint(name, connection).cursor }
     }
 
-    /// The stored checkpoint, read without locking it (at the start, never reset, before the first batch).
-    static func readCheckpoint(_ name: String, _ connection: any ReadModelConnection) async throws -> StoredCheckpoint {
+    /// The stored checkpoint (at the start, never reset, before the first batch), read without locking it
+    /// unless `forUpdate`.
+    static func readCheckpoint(_ name: String, _ connection: any ReadModelConnection, forUpdate: Bool = false) async throws -> StoredCheckpoint {
+        let lock = forUpdate ? " FOR UPDATE" : ""
         let rows = try await connection.query(
-            "SELECT commit_order, position, resets FROM projection_checkpoints WHERE name = ?", [.text(name)]
+            "SELECT commit_order, position, resets FROM projection_checkpoints WHERE name = ?\(lock)", [.text(name)]
         )
         guard let row = rows.first else { return StoredCheckpoint(cursor: .start, resets: 0) }
         return StoredCheckpoint(cursor: LogCursor(commitOrder: try row.integer(0), position: try row.integer(1)), resets: try row.integer(2))
@@ -110,12 +112,7 @@ public struct ProjectionRunner: Sendable {
             "INSERT INTO projection_checkpoints (name, commit_order, position) VALUES (?, 0, 0) ON CONFLICT (name) DO NOTHING",
             [.text(name)]
         )
-        let lock = connection.dialect == .postgres ? " FOR UPDATE" : ""
-        let rows = try await connection.query(
-            "SELECT commit_order, position, resets FROM projection_checkpoints WHERE name = ?\(lock)", [.text(name)]
-        )
-        guard let row = rows.first else { return StoredCheckpoint(cursor: .start, resets: 0) }
-        return StoredCheckpoint(cursor: LogCursor(commitOrder: try row.integer(0), position: try row.integer(1)), resets: try row.integer(2))
+        return try await readCheckpoint(name, connection, forUpdate: connection.dialect == .postgres)
     }
 }
 

@@ -325,8 +325,15 @@ struct ProjectionRunnerTests {
             }
             while !locked.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(5)) }
             _ = try await store.append([makeEvent()], to: "s", expecting: .noStream)
-            let catchUp = Task { try await ProjectionRunner(store: store, projection: StreamCountProjection()).catchUp() }
+            let finished = Mutex(false)
+            let catchUp = Task {
+                let taken = try await ProjectionRunner(store: store, projection: StreamCountProjection()).catchUp()
+                finished.withLock { $0 = true }
+                return taken
+            }
             try await Task.sleep(for: .milliseconds(300))
+            // The catch-up waits for the write that holds the log back (it would have answered 0 by now otherwise).
+            #expect(finished.withLock { $0 } == false)
             released.withLock { $0 = true }
             try await holder.value
             #expect(try await catchUp.value == 1)
