@@ -12,6 +12,9 @@ public struct BankStatementImport: Sendable {
     public let pipeline: PaymentPipeline
     public let index: BankIndex
     public let options: BankStatementParseOptions
+    /// Called around the pipelined batches; tests use them to change a stream between a batch's decision and
+    /// its append.
+    var hooks = Hooks()
     /// The largest statement file accepted, in bytes.
     public var fileBytesMax: Int { options.fileBytesMax }
 
@@ -52,6 +55,14 @@ public struct BankStatementImport: Sendable {
     /// Lines decided one after the other and appended in one transaction.
     static let linesPerBatch = 100
 
+    /// What an import calls as its batches go; each batch is numbered from 0 in file order.
+    struct Hooks: Sendable {
+        /// A batch is decided and its append is about to start.
+        var beforeAppending: @Sendable (_ batch: Int) async throws -> Void = { _ in }
+        /// A batch's append was refused whole; its lines are booked again one by one.
+        var refused: @Sendable (_ batch: Int) -> Void = { _ in }
+    }
+
     /// Parses the whole file first (nothing is booked from a file that is malformed or does not add up), then
     /// books its lines in batches of ``linesPerBatch``, each batch in one transaction. `progress` is called
     /// with the lines booked so far each time another `progressEvery` lines are booked.
@@ -79,6 +90,7 @@ public struct BankStatementImport: Sendable {
         func settle(_ written: WrittenBatch) async throws -> Bool {
             let refused = try await written.wasRefused()
             if refused {
+                hooks.refused(written.number)
                 batch.forget()
                 summary.add(try await bookOneByOne(written.unit, keys: written.keys, metadata: metadata, format: summary.format, state: &state))
             } else {
@@ -89,9 +101,11 @@ public struct BankStatementImport: Sendable {
         }
         var writing: WrittenBatch?
         var next = 0
+        var number = -1
         while next < lines.count {
             let unit = lines[next..<min(next + Self.linesPerBatch, lines.count)]
             next += unit.count
+            number += 1
             let keys = unit.map { Self.lineKey($0, account: accounts[$0.statementIndex] ?? "", seen: &state.seen) }
             var unitSummary = Summary(format: summary.format)
             let appends: [StreamAppend]
@@ -118,7 +132,8 @@ public struct BankStatementImport: Sendable {
                 }
             }
             let store = pipeline.store
-            writing = WrittenBatch(unit: unit, keys: keys, summary: unitSummary, append: Task {
+            try await hooks.beforeAppending(number)
+            writing = WrittenBatch(number: number, unit: unit, keys: keys, summary: unitSummary, append: Task {
                 if !appends.isEmpty { _ = try await store.append(appends) }
             })
         }
@@ -135,6 +150,7 @@ public struct BankStatementImport: Sendable {
 
     /// A batch of lines decided and being appended.
     struct WrittenBatch {
+        var number: Int
         var unit: ArraySlice<BankStatementLine>
         var keys: [String]
         /// What the batch books, once its append is written.

@@ -1,7 +1,7 @@
 import EventStore
 import Foundation
 import LedgerCore
-import LedgerService
+@testable import LedgerService
 import Synchronization
 import TestSupport
 import Testing
@@ -131,6 +131,48 @@ struct StatementBatchTests {
             #expect(offline.values.reduce(0, +) > 0)
             for index in 0..<Self.profileCount {
                 let cash = Int64(offline["s-\(index)"] ?? 0)
+                #expect(try await Self.allocated(runtime, "s-\(index)") == (Self.paidByStatement(index) + cash) * 12_500, "s-\(index)")
+            }
+        } catch {
+            await runtime.close()
+            throw error
+        }
+        await runtime.close()
+    }
+
+    /// A batch is decided while the one before is written. When that one is refused (another writer changed a
+    /// stream it decided on), it is booked again line by line, and so is the batch decided meanwhile, which
+    /// decided on what the refused one would have written. The last batch, refused, is booked again too.
+    /// Here an offline payment lands between a batch's decision and its append, for the first and the last
+    /// batch: the first and the last are refused, the second is never appended, and every profile holds what
+    /// the statement and the offline payments paid, once.
+    @Test(arguments: Backend.allCases)
+    func aRefusedBatchAndTheOneDecidedBesideItAreBookedLineByLine(backend: Backend) async throws {
+        let runtime = try await TestRuntime.make(backend, now: Self.now)
+        do {
+            try await Self.registerProfiles(runtime)
+            let file = try Self.statement().write()
+            let refused = Mutex<[Int]>([])
+            let offline = Mutex<[String]>([])
+            var importer = runtime.bankImport
+            importer.hooks.beforeAppending = { batch in
+                // Batch 0 books a credit for s-0 (the first line), batch 2 one for s-20 (the 200th credit).
+                guard batch == 0 || batch == 2 else { return }
+                let id = "s-\(batch * 10)"
+                _ = try await runtime.profiles.recordOfflinePayment(
+                    profileID: try ProfileID(id), amount: .euros(minorUnits: 12_500), date: LocalDate(iso: "2026-03-02")!, purpose: .listing,
+                    note: "cash before batch \(batch)", metadata: .init(actor: "test"), idempotencyKey: nil, confirmDuplicate: true
+                )
+                offline.withLock { $0.append(id) }
+            }
+            importer.hooks.refused = { batch in refused.withLock { $0.append(batch) } }
+            let summary = try await importer.importFile(file, metadata: CommandAttribution.metadata(actor: "test", requestID: nil))
+            #expect(offline.withLock { $0 } == ["s-0", "s-20"])
+            #expect(refused.withLock { $0 } == [0, 2])
+            #expect(summary.matched == 260 && summary.returns == 2 && summary.debits == 1)
+            #expect(summary.queued == 0 && summary.alreadyImported == 0)
+            for index in 0..<Self.profileCount {
+                let cash: Int64 = index == 0 || index == 20 ? 1 : 0
                 #expect(try await Self.allocated(runtime, "s-\(index)") == (Self.paidByStatement(index) + cash) * 12_500, "s-\(index)")
             }
         } catch {
