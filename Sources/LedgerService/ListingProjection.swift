@@ -43,6 +43,16 @@ public struct ListingProjection: Projection {
         }
         let (instant, policy) = (now(), policy())
         try await Self.rows.write(folded.compactMap { Self.row($0.state, at: instant, policy: policy) }, connection)
+        // A policy change can move any listing (a grace period changed from a day already past brings an expired
+        // listing back into grace, say), and nothing else would make its row be evaluated again: every row falls
+        // due at the change, and the sweeper evaluates each again under the policy as recorded.
+        if let change = events.last(where: { $0.stream == PolicyBook.streamName && $0.type == ListingPolicyChanged.typeName }) {
+            let due = Self.micros(change.recordedAt)
+            try await connection.execute(
+                "UPDATE listing_status SET next_change_at_micros = ? WHERE next_change_at_micros IS NULL OR next_change_at_micros > ?",
+                [.integer(due), .integer(due)]
+            )
+        }
     }
 
     /// Evaluates one profile's row again from its kept state, at the service clock's now (the sweeper does

@@ -31,9 +31,16 @@ public struct Sweeper: Service {
     public func sweepDue() async throws -> Int {
         var changed = 0
         var handled = Set<String>()
+        var policyRead = false
         while true {
             let due = try await queries.due(at: profiles.now(), limit: Self.batchSize).filter { !handled.contains($0) }
             guard !due.isEmpty else { return changed }
+            if !policyRead {
+                // Rows fall due at a policy change, perhaps recorded by another instance a moment ago: decide
+                // under the policy as recorded now, not as last read.
+                try await profiles.policyBook.reload()
+                policyRead = true
+            }
             for id in due {
                 handled.insert(id)
                 guard let profileID = try? ProfileID(id) else { continue }

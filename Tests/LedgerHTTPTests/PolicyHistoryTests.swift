@@ -103,4 +103,59 @@ struct PolicyHistoryTests {
         #expect(agreeing.profiles.policy.tariff.entry(on: LocalDate(iso: "2027-01-12") ?? .first).price == .euros(minorUnits: 15_000))
         await agreeing.close()
     }
+
+    /// A grace period changed from a day already past brings a listing that expired back into grace. Nothing
+    /// about the profile changes, yet its listing row and the directory follow: the change makes every row
+    /// due, and the sweeper evaluates each again under the policy as recorded, here on another instance than
+    /// the one the change was made on (which read the policy before the change).
+    @Test(arguments: Backend.allCases)
+    func aGraceChangeFromADayAlreadyPastReachesTheListingRowsAndTheDirectory(backend: Backend) async throws {
+        let clock = TestClock(noon("2026-11-01"))
+        let url = try await TestDatabase.freshURL(backend)
+        let runtime = try await TestRuntime.open(url, now: clock.function)
+        var other: LedgerRuntime?
+        do {
+            let id = try ProfileID("cy-3")
+            _ = try await runtime.profiles.handle(.register(kind: .mediator, displayName: "Cy", contactEmail: "cy@example.org"), profileID: id, metadata: .init(actor: "test"))
+            _ = try await runtime.profiles.handle(.changeCertification(.grant, reason: "assessed"), profileID: id, metadata: .init(actor: "test"))
+            // Paid on 2025-12-01: paid through 2026-11-30, in grace (14 days) until 2026-12-14.
+            _ = try await runtime.profiles.handle(
+                .allocate(paymentID: PaymentID(rawValue: "offline-cy"), amount: .euros(minorUnits: 12_500), effectiveDate: LocalDate(iso: "2025-12-01") ?? .first, acceptShortfall: false),
+                profileID: id, metadata: .init(actor: "test")
+            )
+            try await ProjectionRunner(store: runtime.store, projection: runtime.listingProjection).catchUp()
+            clock.set(noon("2026-12-15"))
+            #expect(try await runtime.sweeper.sweepDue() == 1)
+            let instance = try await TestRuntime.open(url, now: clock.function)
+            other = instance
+            func row() async throws -> ListingRow? {
+                try await instance.listings.list(status: nil, expiringWithinDays: nil, limit: 10, offset: 0).first { $0.profileId == "cy-3" }
+            }
+            let expired = try await row()
+            #expect(expired?.status == "expired" && expired?.visible == false, "\(String(describing: expired))")
+
+            let book = runtime.profiles.policyBook
+            let request = book.request(
+                effectiveFrom: LocalDate(iso: "2026-12-01") ?? .first, price: nil, monthsPerPeriod: nil, graceDays: 30, reason: "board decision", allowPast: true
+            )
+            _ = try await book.schedule(request, metadata: .init(actor: "staff:test"), now: clock.function())
+            try await (runtime.store as? any EventStoreTestHooks)?.waitUntilAllCommittedEventsAreVisible()
+            try await ProjectionRunner(store: instance.store, projection: instance.listingProjection).catchUp()
+            #expect(try await instance.sweeper.sweepDue() == 1)
+            let inGrace = try await row()
+            #expect(inGrace?.status == "grace" && inGrace?.visible == true, "\(String(describing: inGrace))")
+            // What the directory is sent: the profile's stream records it hidden, then visible again.
+            let published = try await runtime.store.readStream(id.streamName, fromVersion: 1, limit: 100).compactMap { recorded in
+                if case .visibilityChanged(let change)? = try ProfileEvent.decode(typeName: recorded.type, data: recorded.data) { change } else { nil }
+            }
+            #expect(published.map(\.visible) == [true, false, true], "\(published)")
+            #expect(published.last?.status == .grace)
+        } catch {
+            await other?.close()
+            await runtime.close()
+            throw error
+        }
+        await other?.close()
+        await runtime.close()
+    }
 }
