@@ -126,6 +126,7 @@ let package = Package(
             dependencies: [
                 "LedgerHTTP",
                 "LedgerService",
+                "LedgerCore",
                 "Directory",
                 "EventStore",
                 "Payments",

@@ -10,7 +10,8 @@ import SystemPackage
 /// Everything the service reads from outside, resolved in layers:
 /// defaults < config file (JSON) < environment (`LEDGER_…`) < command line.
 public struct LedgerConfiguration: Sendable {
-    /// `development` runs with safe local defaults; `production` requires every secret to be set.
+    /// `development` runs with safe local defaults; `production` requires the database URL, the API-key pepper
+    /// and the secrets key, none of them the development value.
     public enum Mode: String, Sendable {
         case development, production
     }

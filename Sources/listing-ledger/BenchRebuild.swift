@@ -13,7 +13,7 @@ extension BenchCommand {
             abstract: "Rebuild every read model from a generated ledger and compare with reading the log.",
             discussion: """
             Unless the ledger already holds --events events, it is first filled through the real services: profiles \
-            registered and certified, a yearly offline payment for each (allocated, listing the profile), and a waiver \
+            registered and certified, eight yearly offline payments for each (allocated, listing the profile), and a waiver \
             for every twentieth. Then the log is read end to end (the reference), and every read model is \
             rebuilt from the start of the log in one pass, as `listing-ledger rebuild` does, in the same process.
             """

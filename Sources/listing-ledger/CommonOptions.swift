@@ -42,12 +42,14 @@ enum Failure: Error, CustomStringConvertible {
     case configuration(String)
     case unavailable(String)
     case failed(String)
+    /// The command was given something it cannot take (an unknown role, a date that is not one): exit code 64.
+    case usage(String)
 
     var description: String {
         switch self {
         case .configuration(let message): "configuration error: \(message)"
         case .unavailable(let message): "database unavailable: \(message)"
-        case .failed(let message): message
+        case .failed(let message), .usage(let message): message
         }
     }
 
@@ -56,6 +58,7 @@ enum Failure: Error, CustomStringConvertible {
         case .configuration: ExitCode(78)
         case .unavailable: ExitCode(69)
         case .failed: .failure
+        case .usage: .validationFailure
         }
     }
 }

@@ -24,7 +24,7 @@ struct EndpointsCommand: AsyncParsableCommand {
             try await reportingFailures {
                 let types = try eventTypes.map { text in
                     guard let type = DirectoryEventType(rawValue: text) else {
-                        throw Failure.failed("unknown event type '\(text)'; use \(DirectoryEventType.allCases.map(\.rawValue).joined(separator: " or "))")
+                        throw Failure.usage("unknown event type '\(text)'; use \(DirectoryEventType.allCases.map(\.rawValue).joined(separator: " or "))")
                     }
                     return type
                 }
@@ -103,14 +103,21 @@ struct EndpointsCommand: AsyncParsableCommand {
     }
 
     struct DeadLetters: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "dead-letters", abstract: "List deliveries that gave up.")
+        static let configuration = CommandConfiguration(commandName: "dead-letters", abstract: "List every delivery that gave up.")
         @OptionGroup var common: CommonOptions
 
         func run() async throws {
             try await reportingFailures {
                 try await withRuntime(common) { runtime in
-                    for row in try await runtime.directory.deliveries(status: "dead", endpointID: nil, limit: DirectoryQueries.pageSizeMax, offset: 0) {
-                        print("\(row.deliveryId)\t\(row.endpointId)\t\(row.eventType)\t\(row.profileId)\t\(row.attempts) attempts\t\(row.lastError ?? "")")
+                    // Page by page, so that a long outage's thousands of dead letters are all listed.
+                    var offset = 0
+                    while true {
+                        let page = try await runtime.directory.deliveries(status: "dead", endpointID: nil, limit: DirectoryQueries.pageSizeMax, offset: offset)
+                        for row in page {
+                            print("\(row.deliveryId)\t\(row.endpointId)\t\(row.eventType)\t\(row.profileId)\t\(row.attempts) attempts\t\(row.lastError ?? "")")
+                        }
+                        guard page.count == DirectoryQueries.pageSizeMax else { break }
+                        offset += page.count
                     }
                 }
             }
@@ -131,9 +138,9 @@ struct EndpointsCommand: AsyncParsableCommand {
                 switch (delivery, since) {
                 case (let id?, nil): selection = .delivery(id)
                 case (nil, let text?):
-                    guard let instant = LedgerBounds.instant(parsing: text) else { throw Failure.failed("--since '\(text)' is not an instant like 2026-01-31T12:00:00Z") }
+                    guard let instant = LedgerBounds.instant(parsing: text) else { throw Failure.usage("--since '\(text)' is not an instant like 2026-01-31T12:00:00Z") }
                     selection = .since(instant)
-                default: throw Failure.failed("give exactly one of --delivery and --since")
+                default: throw Failure.usage("give exactly one of --delivery and --since")
                 }
                 try await withRuntime(common) { runtime in
                     print("replaying \(try await runtime.directory.replay(selection)) deliveries")

@@ -24,7 +24,7 @@ struct ImportStatementCommand: AsyncParsableCommand {
             let url = URL(fileURLWithPath: file)
             guard FileManager.default.isReadableFile(atPath: url.path) else { throw Failure.failed("cannot read \(file)") }
             let chosen = try format.map { text in
-                guard let format = BankStatementFormat(rawValue: text) else { throw Failure.failed("unknown format '\(text)'; use camt053, mt940 or csv") }
+                guard let format = BankStatementFormat(rawValue: text) else { throw Failure.usage("unknown format '\(text)'; use camt053, mt940 or csv") }
                 return format
             }
             try await withRuntime(common) { runtime in

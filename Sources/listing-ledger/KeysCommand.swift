@@ -19,7 +19,7 @@ struct KeysCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingFailures {
                 guard let role = APIRole(rawValue: role) else {
-                    throw Failure.failed("unknown role '\(role)'; use staff, website or directory")
+                    throw Failure.usage("unknown role '\(role)'; use staff, website or directory")
                 }
                 try await withRuntime(common) { runtime in
                     let keys = runtime.apiKeys

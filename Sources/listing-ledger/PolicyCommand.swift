@@ -69,13 +69,13 @@ struct PolicyCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingFailures {
                 guard let from = LocalDate(iso: effectiveFrom) else {
-                    throw Failure.failed("--from '\(effectiveFrom.prefix(40))' is not a date like 2027-01-01")
+                    throw Failure.usage("--from '\(effectiveFrom.prefix(40))' is not a date like 2027-01-01")
                 }
                 let parsedPrice: Money?
                 do {
                     parsedPrice = try price.map { try Money(parsing: $0, currency: "EUR") }
                 } catch {
-                    throw Failure.failed("--price: \(error)")
+                    throw Failure.usage("--price: \(error)")
                 }
                 try await withRuntime(common) { runtime in
                     let book = runtime.profiles.policyBook

@@ -71,9 +71,48 @@ struct CLITests {
         let unknown = try await CLI.run(["endpoints", "disable", "ep_nope", "--database-url", url])
         #expect(unknown.status == 1)
         #expect(unknown.stderr.contains("no directory endpoint 'ep_nope'"))
+        // What the command cannot take is a usage error, exit code 64.
         let replay = try await CLI.run(["endpoints", "replay", "--database-url", url])
-        #expect(replay.status == 1)
+        #expect(replay.status == 64)
         #expect(replay.stderr.contains("exactly one of --delivery and --since"))
+        let badSince = try await CLI.run(["endpoints", "replay", "--since", "yesterday", "--database-url", url])
+        #expect(badSince.status == 64 && badSince.stderr.contains("is not an instant"), "\(badSince.stderr)")
+        let badType = try await CLI.run(["endpoints", "add", "https://directory.example/other", "--event-type", "x", "--database-url", url])
+        #expect(badType.status == 64 && badType.stderr.contains("unknown event type 'x'"), "\(badType.stderr)")
+    }
+
+    /// A long outage can leave more dead letters than one page of the query holds: the command lists them all.
+    @Test
+    func everyDeadLetterIsListed() async throws {
+        let url = try await TestDatabase.freshURL(.sqlite)
+        #expect(try await CLI.run(["migrate", "--database-url", url.connectionString]).status == 0)
+        let added = try await CLI.run(["endpoints", "add", "https://directory.example/hooks", "--database-url", url.connectionString])
+        let endpointID = try #require(added.stderr.split(separator: " ").first { $0.hasPrefix("ep_") }.map(String.init))
+        let count = DirectoryQueries.pageSizeMax * 2 + 1
+        let store = try await TestDatabase.open(url)
+        do {
+            try await store.withReadModelTransaction { connection in
+                for index in 0..<count {
+                    try await connection.execute(
+                        """
+                        INSERT INTO directory_deliveries (endpoint_id, event_id, event_type, profile_id, commit_order, position, recorded_at_micros,
+                                                          payload, status, attempts, next_attempt_at_micros, last_error)
+                        VALUES (?, ?, 'listing.visibility_changed', ?, ?, ?, 0, '{}', 'dead', 8, 0, 'HTTP 503')
+                        """,
+                        [.text(endpointID), .text(UUID().uuidString.lowercased()), .text("p-\(index)"), .integer(Int64(index + 1)), .integer(Int64(index + 1))]
+                    )
+                }
+            }
+        } catch {
+            await store.close()
+            throw error
+        }
+        await store.close()
+        let listed = try await CLI.run(["endpoints", "dead-letters", "--database-url", url.connectionString])
+        #expect(listed.status == 0, "\(listed.stderr)")
+        let lines = listed.stdout.split(separator: "\n")
+        #expect(lines.count == count)
+        #expect(Set(lines.map { $0.split(separator: "\t")[3] }).count == count)
     }
 
     /// A statement through the command line on PostgreSQL: a summary, a re-import that books nothing, and an
@@ -103,6 +142,8 @@ struct CLITests {
         let missing = try await CLI.run(["import-statement", "/nonexistent/statement.xml", "--database-url", url])
         #expect(missing.status == 1)
         #expect(missing.stderr.contains("cannot read /nonexistent/statement.xml"))
+        let badFormat = try await CLI.run(["import-statement", file.path, "--format", "x", "--database-url", url])
+        #expect(badFormat.status == 64 && badFormat.stderr.contains("unknown format 'x'"), "\(badFormat.stderr)")
     }
 
     @Test
@@ -124,7 +165,7 @@ struct CLITests {
         let unknown = try await CLI.run(["keys", "revoke", "nope", "--database-url", url])
         #expect(unknown.status == 1 && unknown.stderr.contains("no key with id 'nope'"))
         let badRole = try await CLI.run(["keys", "create", "--role", "admin", "--name", "x", "--database-url", url])
-        #expect(badRole.status == 1 && badRole.stderr.contains("unknown role 'admin'"))
+        #expect(badRole.status == 64 && badRole.stderr.contains("unknown role 'admin'"))
     }
 
     /// Two `serve` processes on one PostgreSQL database issue receipts for the same payments at the same time:
@@ -303,6 +344,10 @@ struct PolicyCLITests {
         #expect(scheduled.stdout.contains("from 2199-01-01: 150.00 EUR for 12 months, 14 days of grace"))
         let past = try await CLI.run(["policy", "schedule", "--from", "2001-01-01", "--price", "150.00", "--reason", "oops", "--database-url", url])
         #expect(past.status == 1 && past.stderr.contains("before today"), "\(past.stderr)")
+        let badDate = try await CLI.run(["policy", "schedule", "--from", "2027-02-30", "--reason", "oops", "--database-url", url])
+        #expect(badDate.status == 64 && badDate.stderr.contains("is not a date"), "\(badDate.stderr)")
+        let badPrice = try await CLI.run(["policy", "schedule", "--from", "2199-02-01", "--price", "lots", "--reason", "oops", "--database-url", url])
+        #expect(badPrice.status == 64 && badPrice.stderr.contains("--price"), "\(badPrice.stderr)")
         let shown = try await CLI.run(["policy", "show", "--database-url", url])
         #expect(shown.stdout.contains("2000-01-01\t125.00\t12\t14"))
         #expect(shown.stdout.contains("2199-01-01\t150.00\t12\t14"))
