@@ -41,11 +41,10 @@ public struct ListingProjection: Projection {
             // A type this build does not know is skipped, but still counts towards the stream's version.
             state.version = recorded.version
         }
-        let (instant, policy) = (now(), policy())
-        try await Self.rows.write(folded.compactMap { Self.row($0.state, at: instant, policy: policy) }, connection)
         // A policy change can move any listing (a grace period changed from a day already past brings an expired
         // listing back into grace, say), and nothing else would make its row be evaluated again: every row falls
-        // due at the change, and the sweeper evaluates each again under the policy as recorded.
+        // due at the change, and the sweeper evaluates each again under the policy as recorded. The rows this
+        // batch writes next are evaluated now, and keep their own next change.
         if let change = events.last(where: { $0.stream == PolicyBook.streamName && $0.type == ListingPolicyChanged.typeName }) {
             let due = Self.micros(change.recordedAt)
             try await connection.execute(
@@ -53,6 +52,8 @@ public struct ListingProjection: Projection {
                 [.integer(due), .integer(due)]
             )
         }
+        let (instant, policy) = (now(), policy())
+        try await Self.rows.write(folded.compactMap { Self.row($0.state, at: instant, policy: policy) }, connection)
     }
 
     /// Evaluates one profile's row again from its kept state, at the service clock's now (the sweeper does
