@@ -36,6 +36,8 @@ public struct DirectoryFeedPage: Sendable, Hashable, Codable {
 /// Dead letters and replays for staff; the feed and the snapshot for the directory.
 public struct DirectoryQueries: Sendable {
     public let store: any EventStore
+    /// The listing read model the snapshot of listed profiles is read from.
+    let listing: ListingProjection
     let now: @Sendable () -> Date
 
     /// The most rows one page returns.
@@ -43,8 +45,9 @@ public struct DirectoryQueries: Sendable {
     /// The most log events one feed request reads while looking for changes.
     public static let feedScanMax = 5_000
 
-    public init(store: any EventStore, now: @escaping @Sendable () -> Date) {
+    public init(store: any EventStore, listing: ListingProjection, now: @escaping @Sendable () -> Date) {
         self.store = store
+        self.listing = listing
         self.now = now
     }
 
@@ -146,9 +149,12 @@ public struct DirectoryQueries: Sendable {
         return DirectoryFeedPage(changes: changes, nextCursor: position.description)
     }
 
-    /// Listed profiles ordered by id, after `afterProfileID`: page through to resynchronise from scratch.
+    /// Listed profiles ordered by id, after `afterProfileID`: page through to resynchronise from scratch. The
+    /// listing read model first takes in what the log holds, so a resynchronisation never sees it behind (just
+    /// after it was emptied to be filled again, say).
     public func listedProfiles(afterProfileID: String?, limit: Int) async throws -> [DirectoryListing] {
-        try await store.withReadModelConnection { connection in
+        _ = try await ProjectionRunner(store: store, projection: listing).catchUp()
+        return try await store.withReadModelConnection { connection in
             try await connection.query(
                 """
                 SELECT profile_id, display_name, status, paid_through, stream_version FROM listing_status

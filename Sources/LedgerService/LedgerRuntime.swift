@@ -96,7 +96,7 @@ public struct LedgerRuntime: Sendable {
         let profiles = ProfileService(store: store, policyBook: policyBook, now: now)
         // Every read model asks one memo for a batch's decoded events, so each event is decoded once.
         let decoded = DecodedEvents()
-        let projection = ListingProjection(policy: { policyBook.current }, now: now, decoded: decoded)
+        let projection = ListingProjection(base: configuration.listingPolicy, now: now, decoded: decoded)
         let paymentViews = PaymentViewsProjection(decoded: decoded)
         let listings = ListingQueries(store: store, projection: projection, calendar: configuration.listingPolicy.calendar, now: now)
         let payments = PaymentPipeline(store: store, profiles: profiles)
@@ -172,7 +172,7 @@ public struct LedgerRuntime: Sendable {
                 policy: configuration.directoryRetryPolicy, now: now, logger: logger, sealer: configuration.secretSealer,
                 idleMax: .seconds(Int64(configuration.directoryPollSeconds))
             ),
-            directory: DirectoryQueries(store: store, now: now),
+            directory: DirectoryQueries(store: store, listing: projection, now: now),
             idempotency: IdempotencyRecords(store: store, now: now),
             httpClient: httpClient
         )

@@ -6,22 +6,44 @@ public import LedgerCore
 /// stream last changed (and whenever the sweeper looks at it). Backs lists and the sweeper's schedule.
 ///
 /// A fold: each profile's state is kept in `projection_states` and evolved by the events handed over; the
-/// row is evaluated from that state at the service clock's now. Nothing is read from the streams.
+/// row is evaluated from that state at the service clock's now, under the dated policy as the `policy` stream's
+/// events handed over so far make it (kept in `projection_states` too). Nothing is read from the streams.
 public struct ListingProjection: Projection {
     public let name = "listing-status"
-    let policy: @Sendable () -> ListingPolicy
+    /// What configuration gives the policy (the calendar, reminders, the amount ceiling), and the tariff used
+    /// until the `policy` stream has one.
+    let base: ListingPolicy
     let now: @Sendable () -> Date
     /// Profiles are met again and again (every payment, reminder and visibility change); most payments are
     /// met in one batch or two, so only this fold keeps its states in memory.
     private let stateCache = FoldedStateCache<ProfileState>()
     var states: FoldedStates<ProfileState> { FoldedStates(projection: name, cache: stateCache) }
+    /// The `policy` stream's changes, kept beside the profiles' states.
+    var policyStates: FoldedStates<PolicyChanges> { FoldedStates(projection: name) }
     let decoded: DecodedEvents
 
-    /// A projection evaluating listings under `policy` (the dated policy in force) at `now`.
-    public init(policy: @escaping @Sendable () -> ListingPolicy, now: @escaping @Sendable () -> Date, decoded: DecodedEvents = DecodedEvents()) {
-        self.policy = policy
+    /// The changes of the `policy` stream, in order.
+    struct PolicyChanges: Codable, Sendable {
+        var changes: [ListingPolicyChanged] = []
+    }
+
+    /// A projection evaluating listings at `now` under `base` with the tariff the `policy` stream records.
+    public init(base: ListingPolicy, now: @escaping @Sendable () -> Date, decoded: DecodedEvents = DecodedEvents()) {
+        self.base = base
         self.now = now
         self.decoded = decoded
+    }
+
+    /// `base` with the tariff `changes` make, or its own while they make none.
+    func policy(_ changes: PolicyChanges?) -> ListingPolicy {
+        var policy = base
+        if let changes, let tariff = PolicyDecider.tariff(from: changes.changes) { policy.tariff = tariff }
+        return policy
+    }
+
+    /// The policy as kept from earlier batches (a query, so it comes before any write).
+    private func keptPolicy(_ connection: any ReadModelConnection) async throws -> PolicyChanges? {
+        try await policyStates.load([PolicyBook.streamName], connection)[PolicyBook.streamName]
     }
 
     public func reset(_ connection: any ReadModelConnection) async throws {
@@ -30,6 +52,10 @@ public struct ListingProjection: Projection {
     }
 
     public func apply(_ events: [RecordedEvent], _ connection: any ReadModelConnection) async throws {
+        // Every query comes before the first write: the policy kept so far is read before the profiles' fold
+        // stores their states.
+        var policyChanges = try await keptPolicy(connection)
+        let policyEvents = events.filter { $0.stream == PolicyBook.streamName }
         let folded = try await states.fold(events, following: StreamName.isProfile, initial: { ProfileState() }, connection) { state, recorded in
             if let event = try decoded.profileEvent(recorded) {
                 state.evolve(event)
@@ -45,14 +71,22 @@ public struct ListingProjection: Projection {
         // listing back into grace, say), and nothing else would make its row be evaluated again: every row falls
         // due at the change, and the sweeper evaluates each again under the policy as recorded. The rows this
         // batch writes next are evaluated now, and keep their own next change.
-        if let change = events.last(where: { $0.stream == PolicyBook.streamName && $0.type == ListingPolicyChanged.typeName }) {
-            let due = Self.micros(change.recordedAt)
-            try await connection.execute(
-                "UPDATE listing_status SET next_change_at_micros = ? WHERE next_change_at_micros IS NULL OR next_change_at_micros > ?",
-                [.integer(due), .integer(due)]
-            )
+        if let last = policyEvents.last {
+            var changes = policyChanges ?? PolicyChanges()
+            for recorded in policyEvents {
+                if let change = try ListingPolicyChanged.decode(typeName: recorded.type, data: recorded.data) { changes.changes.append(change) }
+            }
+            policyChanges = changes
+            try await policyStates.saveAll([(last.stream, last.version, changes)], connection)
+            if let change = policyEvents.last(where: { $0.type == ListingPolicyChanged.typeName }) {
+                let due = Self.micros(change.recordedAt)
+                try await connection.execute(
+                    "UPDATE listing_status SET next_change_at_micros = ? WHERE next_change_at_micros IS NULL OR next_change_at_micros > ?",
+                    [.integer(due), .integer(due)]
+                )
+            }
         }
-        let (instant, policy) = (now(), policy())
+        let (instant, policy) = (now(), policy(policyChanges))
         try await Self.rows.write(folded.compactMap { Self.row($0.state, at: instant, policy: policy) }, connection)
     }
 
@@ -60,8 +94,9 @@ public struct ListingProjection: Projection {
     /// this when a scheduled change falls due). A row written from a newer state in the meantime is kept: rows
     /// only move forward in their stream's version.
     public func refresh(_ profileID: ProfileID, _ connection: any ReadModelConnection) async throws {
+        let policy = policy(try await keptPolicy(connection))
         guard let state = try await states.load([profileID.streamName], connection)[profileID.streamName],
-              let row = Self.row(state, at: now(), policy: policy()) else { return }
+              let row = Self.row(state, at: now(), policy: policy) else { return }
         try await Self.rows.write([row], connection)
     }
 

@@ -107,7 +107,9 @@ struct PolicyHistoryTests {
     /// A grace period changed from a day already past brings a listing that expired back into grace. Nothing
     /// about the profile changes, yet its listing row and the directory follow: the change makes every row
     /// due, and the sweeper evaluates each again under the policy as recorded, here on another instance than
-    /// the one the change was made on (which read the policy before the change).
+    /// the one the change was made on (which read the policy before the change). A second profile changes in
+    /// the same batch as the policy: its row is evaluated under the policy the log records, not the one the
+    /// instance last read.
     @Test(arguments: Backend.allCases)
     func aGraceChangeFromADayAlreadyPastReachesTheListingRowsAndTheDirectory(backend: Backend) async throws {
         let clock = TestClock(noon("2026-11-01"))
@@ -116,20 +118,22 @@ struct PolicyHistoryTests {
         var other: LedgerRuntime?
         do {
             let id = try ProfileID("cy-3")
-            _ = try await runtime.profiles.handle(.register(kind: .mediator, displayName: "Cy", contactEmail: "cy@example.org"), profileID: id, metadata: .init(actor: "test"))
-            _ = try await runtime.profiles.handle(.changeCertification(.grant, reason: "assessed"), profileID: id, metadata: .init(actor: "test"))
-            // Paid on 2025-12-01: paid through 2026-11-30, in grace (14 days) until 2026-12-14.
-            _ = try await runtime.profiles.handle(
-                .allocate(paymentID: PaymentID(rawValue: "offline-cy"), amount: .euros(minorUnits: 12_500), effectiveDate: LocalDate(iso: "2025-12-01") ?? .first, acceptShortfall: false),
-                profileID: id, metadata: .init(actor: "test")
-            )
+            for profile in [id, try ProfileID("dd-4")] {
+                _ = try await runtime.profiles.handle(.register(kind: .mediator, displayName: profile.rawValue, contactEmail: "\(profile)@example.org"), profileID: profile, metadata: .init(actor: "test"))
+                _ = try await runtime.profiles.handle(.changeCertification(.grant, reason: "assessed"), profileID: profile, metadata: .init(actor: "test"))
+                // Paid on 2025-12-01: paid through 2026-11-30, in grace (14 days) until 2026-12-14.
+                _ = try await runtime.profiles.handle(
+                    .allocate(paymentID: PaymentID(rawValue: "offline-\(profile)"), amount: .euros(minorUnits: 12_500), effectiveDate: LocalDate(iso: "2025-12-01") ?? .first, acceptShortfall: false),
+                    profileID: profile, metadata: .init(actor: "test")
+                )
+            }
             try await ProjectionRunner(store: runtime.store, projection: runtime.listingProjection).catchUp()
             clock.set(noon("2026-12-15"))
-            #expect(try await runtime.sweeper.sweepDue() == 1)
+            #expect(try await runtime.sweeper.sweepDue() == 2)
             let instance = try await TestRuntime.open(url, now: clock.function)
             other = instance
-            func row() async throws -> ListingRow? {
-                try await instance.listings.list(status: nil, expiringWithinDays: nil, limit: 10, offset: 0).first { $0.profileId == "cy-3" }
+            func row(_ profile: String = "cy-3") async throws -> ListingRow? {
+                try await instance.listings.list(status: nil, expiringWithinDays: nil, limit: 10, offset: 0).first { $0.profileId == profile }
             }
             let expired = try await row()
             #expect(expired?.status == "expired" && expired?.visible == false, "\(String(describing: expired))")
@@ -139,11 +143,18 @@ struct PolicyHistoryTests {
                 effectiveFrom: LocalDate(iso: "2026-12-01") ?? .first, price: nil, monthsPerPeriod: nil, graceDays: 30, reason: "board decision", allowPast: true
             )
             _ = try await book.schedule(request, metadata: .init(actor: "staff:test"), now: clock.function())
+            // dd-4 changes after the policy, before instance B takes either in: a waiver for next summer.
+            _ = try await runtime.profiles.handle(
+                .grantWaiver(waiverID: "w-summer", from: LocalDate(iso: "2027-06-01") ?? .first, through: LocalDate(iso: "2027-08-31") ?? .first, reason: "sabbatical"),
+                profileID: try ProfileID("dd-4"), metadata: .init(actor: "test")
+            )
             try await (runtime.store as? any EventStoreTestHooks)?.waitUntilAllCommittedEventsAreVisible()
             try await ProjectionRunner(store: instance.store, projection: instance.listingProjection).catchUp()
             #expect(try await instance.sweeper.sweepDue() == 1)
             let inGrace = try await row()
             #expect(inGrace?.status == "grace" && inGrace?.visible == true, "\(String(describing: inGrace))")
+            let changedBeside = try await row("dd-4")
+            #expect(changedBeside?.status == "grace" && changedBeside?.visible == true, "\(String(describing: changedBeside))")
             // What the directory is sent: the profile's stream records it hidden, then visible again.
             let published = try await runtime.store.readStream(id.streamName, fromVersion: 1, limit: 100).compactMap { recorded in
                 if case .visibilityChanged(let change)? = try ProfileEvent.decode(typeName: recorded.type, data: recorded.data) { change } else { nil }

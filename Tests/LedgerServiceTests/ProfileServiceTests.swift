@@ -74,7 +74,7 @@ struct ProfileServiceTests {
             let profiles = ProfileService(store: store, policy: .standard, now: clock.function)
             let id = try ProfileID("ada-1")
             try await Self.paidProfile(profiles, id)
-            let projection = ListingProjection(policy: { profiles.policy }, now: clock.function)
+            let projection = ListingProjection(base: profiles.policy, now: clock.function)
             try await store.waitUntilAllCommittedEventsAreVisible()
             try await ProjectionRunner(store: store, projection: projection).catchUp()
             clock.set(noon("2027-02-01"))
@@ -103,11 +103,28 @@ struct ProfileServiceTests {
             let id = try ProfileID("ada-1")
             try await Self.paidProfile(profiles, id)
             try await store.waitUntilAllCommittedEventsAreVisible()
-            let projection = ListingProjection(policy: { profiles.policy }, now: clock.function)
+            let projection = ListingProjection(base: profiles.policy, now: clock.function)
             let queries = ListingQueries(store: store, projection: projection, calendar: .amsterdam, now: clock.function)
             let rows = try await queries.list(status: nil, expiringWithinDays: nil, limit: 10, offset: 0)
             #expect(rows.map(\.profileId) == ["ada-1"])
             #expect(rows.first?.visible == true)
+        }
+    }
+
+    /// The directory's snapshot of listed profiles, asked for just after a payment, includes it: the listing
+    /// read model takes in the log first (after migration 0020 emptied it, a resynchronisation must not see a
+    /// half-filled list).
+    @Test(arguments: Backend.allCases)
+    func theDirectorySnapshotShowsAPaymentRecordedAMomentAgo(backend: Backend) async throws {
+        let clock = TestClock(noon("2026-01-15"))
+        try await TestDatabase.withStore(backend) { store, _ in
+            let profiles = ProfileService(store: store, policy: .standard, now: clock.function)
+            let id = try ProfileID("ada-1")
+            try await Self.paidProfile(profiles, id)
+            try await store.waitUntilAllCommittedEventsAreVisible()
+            let directory = DirectoryQueries(store: store, listing: ListingProjection(base: profiles.policy, now: clock.function), now: clock.function)
+            let listed = try await directory.listedProfiles(afterProfileID: nil, limit: 10)
+            #expect(listed.map(\.profileId) == ["ada-1"])
         }
     }
 
