@@ -94,10 +94,37 @@ public struct DirectoryPublisher: Service {
                 for await outcome in group { outcomes.append(outcome) }
                 return outcomes
             }
+            if Task.isCancelled {
+                // Stopping (SIGTERM): a send cut short says nothing of the directory, and this task's own
+                // transactions may be refused on the way out. What was answered is recorded, the rest of the
+                // claims are given back uncounted, in a task the stop does not cancel, so a restarted or another
+                // instance sends them at once instead of after the lease.
+                let store = self.store
+                try await Task { try await self.recordAnswered(outcomes, givingBackTheRest: store) }.value
+                return attempted + outcomes.count { $0.1.wasAnswered }
+            }
             for (delivery, outcome) in outcomes {
                 try await record(outcome, of: delivery)
             }
             attempted += claimed.count
+        }
+    }
+
+    /// Records the outcomes the directory answered, and gives back the claims of the others without counting an
+    /// attempt (their next attempt is due at once).
+    private func recordAnswered(_ outcomes: [(ClaimedDelivery, WebhookDeliveryClient.Outcome)], givingBackTheRest store: any EventStore) async throws {
+        for (delivery, outcome) in outcomes where outcome.wasAnswered {
+            try await record(outcome, of: delivery)
+        }
+        let unanswered = outcomes.filter { !$0.1.wasAnswered }.map(\.0)
+        guard !unanswered.isEmpty else { return }
+        try await store.withReadModelTransaction { connection in
+            for delivery in unanswered {
+                try await connection.execute(
+                    "UPDATE directory_deliveries SET claimed_until_micros = NULL, claimed_by = NULL WHERE delivery_id = ? AND claimed_by = ?",
+                    [.integer(delivery.deliveryID), .text(delivery.claimToken)]
+                )
+            }
         }
     }
 
@@ -227,6 +254,16 @@ public struct DirectoryPublisher: Service {
                 """,
                 []
             ).first.flatMap { try $0.optionalInteger(0) }.map(APIKeyStore.date(micros:))
+        }
+    }
+}
+
+extension WebhookDeliveryClient.Outcome {
+    /// Whether the directory answered (any status), as opposed to a send that ended without an answer.
+    var wasAnswered: Bool {
+        switch self {
+        case .delivered, .gone: true
+        case .failed(let status, _, _): status != nil
         }
     }
 }

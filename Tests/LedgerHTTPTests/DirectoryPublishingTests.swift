@@ -126,6 +126,29 @@ struct DirectoryWorld: Sendable {
 
 @Suite("Publishing to the directory")
 struct DirectoryPublishingTests {
+    /// A stop (SIGTERM cancels the publisher) while a delivery waits for the directory's answer gives its claim
+    /// back, with no attempt counted: the next pass, of a restarted or another instance, sends it at once instead
+    /// of after the 60 s lease.
+    @Test(arguments: Backend.allCases)
+    func aDeliveryCutShortByAStopIsSentAgainAtOnce(backend: Backend) async throws {
+        try await DirectoryWorld.run(backend) { world in
+            let listed = try await world.queuedListing("ada-1")
+            world.receiver.hold()
+            let stopping = Task { try await world.runtime.directoryPublisher.deliverDue() }
+            try await world.waitUntilHeld(1)
+            stopping.cancel()
+            #expect(try await stopping.value == 0, "a send cut short is not an attempt")
+            world.receiver.release()
+            let pending = try await world.runtime.directory.deliveries(status: "pending", endpointID: nil, limit: 10, offset: 0)
+            #expect(pending.map(\.eventId) == [listed])
+            #expect(pending.first?.attempts == 0)
+            // The service's clock has not moved: only a claim given back lets the next pass send it.
+            #expect(try await world.runtime.directoryPublisher.deliverDue() == 1)
+            #expect(world.received("ada-1").map(\.webhookID).last == listed)
+            #expect(try await world.runtime.directory.deliveries(status: "delivered", endpointID: nil, limit: 10, offset: 0).map(\.eventId) == [listed])
+        }
+    }
+
     /// A replay asks for sends that start after it: a delivery in flight when the replay is issued is sent again
     /// once its first request has been answered.
     @Test(arguments: Backend.allCases)
