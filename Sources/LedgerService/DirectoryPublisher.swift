@@ -99,8 +99,7 @@ public struct DirectoryPublisher: Service {
                 // transactions may be refused on the way out. What was answered is recorded, the rest of the
                 // claims are given back uncounted, in a task the stop does not cancel, so a restarted or another
                 // instance sends them at once instead of after the lease.
-                let store = self.store
-                try await Task { try await self.recordAnswered(outcomes, givingBackTheRest: store) }.value
+                try await Task { try await self.recordAnsweredGivingBackTheRest(outcomes) }.value
                 return attempted + outcomes.count { $0.1.wasAnswered }
             }
             for (delivery, outcome) in outcomes {
@@ -112,7 +111,7 @@ public struct DirectoryPublisher: Service {
 
     /// Records the outcomes the directory answered, and gives back the claims of the others without counting an
     /// attempt (their next attempt is due at once).
-    private func recordAnswered(_ outcomes: [(ClaimedDelivery, WebhookDeliveryClient.Outcome)], givingBackTheRest store: any EventStore) async throws {
+    private func recordAnsweredGivingBackTheRest(_ outcomes: [(ClaimedDelivery, WebhookDeliveryClient.Outcome)]) async throws {
         for (delivery, outcome) in outcomes where outcome.wasAnswered {
             try await record(outcome, of: delivery)
         }

@@ -18,8 +18,10 @@ public struct ListingProjection: Projection {
     /// met in one batch or two, so only this fold keeps its states in memory.
     private let stateCache = FoldedStateCache<ProfileState>()
     var states: FoldedStates<ProfileState> { FoldedStates(projection: name, cache: stateCache) }
-    /// The `policy` stream's changes, kept beside the profiles' states.
-    var policyStates: FoldedStates<PolicyChanges> { FoldedStates(projection: name) }
+    /// The `policy` stream's changes, kept beside the profiles' states; remembered by version, so a batch or a
+    /// sweeper's refresh decodes them only after a change.
+    private let policyCache = FoldedStateCache<PolicyChanges>(capacity: 1)
+    var policyStates: FoldedStates<PolicyChanges> { FoldedStates(projection: name, cache: policyCache) }
     let decoded: DecodedEvents
 
     /// The changes of the `policy` stream, in order.
