@@ -92,14 +92,16 @@ public struct ListingProjection: Projection {
         try await Self.rows.write(folded.compactMap { Self.row($0.state, at: instant, policy: policy) }, connection)
     }
 
-    /// Evaluates one profile's row again from its kept state, at the service clock's now (the sweeper does
-    /// this when a scheduled change falls due). A row written from a newer state in the meantime is kept: rows
-    /// only move forward in their stream's version.
-    public func refresh(_ profileID: ProfileID, _ connection: any ReadModelConnection) async throws {
+    /// Evaluates the rows of `profileIDs` again from their kept states, at the service clock's now (the sweeper
+    /// does this when a scheduled change falls due and nothing was recorded), in one upsert. A row written from
+    /// a newer state in the meantime is kept: rows only move forward in their stream's version.
+    public func refresh(_ profileIDs: [ProfileID], _ connection: any ReadModelConnection) async throws {
+        let streams = Array(Set(profileIDs.map(\.streamName))).sorted()
+        guard !streams.isEmpty else { return }
         let policy = policy(try await keptPolicy(connection))
-        guard let state = try await states.load([profileID.streamName], connection)[profileID.streamName],
-              let row = Self.row(state, at: now(), policy: policy) else { return }
-        try await Self.rows.write([row], connection)
+        let kept = try await states.load(streams, connection)
+        let instant = now()
+        try await Self.rows.write(streams.compactMap { kept[$0].flatMap { Self.row($0, at: instant, policy: policy) } }, connection)
     }
 
     /// The `listing_status` row of a profile's state, evaluated at `instant`; nil before the profile is registered.

@@ -41,20 +41,20 @@ public struct Sweeper: Service {
                 try await profiles.policyBook.reload()
                 policyRead = true
             }
+            var unchanged: [ProfileID] = []
             for id in due {
                 handled.insert(id)
                 guard let profileID = try? ProfileID(id) else { continue }
                 let outcome = try await profiles.handle(
                     .sweep, profileID: profileID, metadata: EventMetadata(actor: "system:sweeper")
                 )
-                if !outcome.appended.isEmpty {
-                    changed += 1
-                } else {
-                    // Reschedule even when nothing was appended, so the row never stays due.
-                    try await profiles.store.withReadModelTransaction { connection in
-                        try await projection.refresh(profileID, connection)
-                    }
-                }
+                if outcome.appended.isEmpty { unchanged.append(profileID) } else { changed += 1 }
+            }
+            // Reschedule even the rows of profiles that got no event, so no row stays due: the pass's rows in one
+            // transaction (a policy change makes every row due, and most get no event).
+            if !unchanged.isEmpty {
+                let rows = unchanged
+                try await profiles.store.withReadModelTransaction { connection in try await projection.refresh(rows, connection) }
             }
             // The listing rows of profiles that changed are rewritten from the events just recorded.
             try await ProjectionRunner(store: profiles.store, projection: projection).catchUp()

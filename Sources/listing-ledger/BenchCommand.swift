@@ -4,13 +4,13 @@ import Foundation
 import LedgerService
 import Logging
 
-/// `listing-ledger bench append|replay|import|rebuild|webhooks|export`: event-store throughput on either backend, statement import, card webhooks
-/// end to end, rebuilding the read models, and exporting the books.
+/// `listing-ledger bench …`: event-store throughput on either backend, statement import and booking, card webhooks
+/// end to end, rebuilding the read models, the sweeper after a policy change, exporting the books and the console.
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Measure event-store throughput, statement import, read-model rebuilds, card webhooks end to end and books exports (see Benchmarks/README.md).",
-        subcommands: [Append.self, Replay.self, Import.self, Rebuild.self, Webhooks.self, Export.self, Console.self, BookStatement.self]
+        abstract: "Measure event-store throughput, statement import, read-model rebuilds, card webhooks end to end, the sweeper after a policy change, books exports and the console (see Benchmarks/README.md).",
+        subcommands: [Append.self, Replay.self, Import.self, Rebuild.self, Webhooks.self, Export.self, Console.self, BookStatement.self, Sweep.self]
     )
 
     struct Append: AsyncParsableCommand {

@@ -27,33 +27,43 @@ extension BenchCommand {
         }
 
         func run() async throws {
+            try await Self.withGeneratedLedger(common, events: events, writers: writers) { runtime in
+                let clock = ContinuousClock()
+                var started = clock.now
+                var cursor = LogCursor.start
+                var count = 0
+                while true {
+                    let batch = try await runtime.store.readAll(after: cursor, limit: 10_000)
+                    guard let last = batch.last else { break }
+                    count += batch.count
+                    cursor = last.cursor
+                }
+                let readSeconds = (clock.now - started).seconds
+                print(String(format: "read %@: %d events in %.2f s: %.0f events/s", runtime.store.backendName, count, readSeconds, Double(count) / readSeconds))
+                started = clock.now
+                let projections = runtime.projectionRunners.map(\.projection)
+                let replayed = try await ProjectionRunner.rebuild(projections, store: runtime.store)
+                let total = (clock.now - started).seconds
+                print(String(
+                    format: "rebuild all %@: %d events, %d read models in one pass in %.2f s: %.0f events/s (%.2f of the plain read), peak RSS %d MiB",
+                    runtime.store.backendName, replayed, projections.count, total, Double(replayed) / total,
+                    (Double(replayed) / total) / (Double(count) / readSeconds), PeakMemory.residentMiB()
+                ))
+            }
+        }
+
+        /// Opens the ledger `common` names, fills it (``generate(_:events:writers:)``) and runs `body` on it,
+        /// reporting failures as every command does.
+        static func withGeneratedLedger(
+            _ common: CommonOptions, events: Int, writers: Int, _ body: (LedgerRuntime) async throws -> Void
+        ) async throws {
             try await reportingFailures {
                 let configuration = try await common.resolve()
                 // Payments are dated in the past years; the clock stays where it is.
                 let runtime = try await LedgerRuntime.open(configuration, logger: Logger(label: "bench"))
                 do {
-                    try await Self.generate(runtime, events: events, writers: writers)
-                    let clock = ContinuousClock()
-                    var started = clock.now
-                    var cursor = LogCursor.start
-                    var count = 0
-                    while true {
-                        let batch = try await runtime.store.readAll(after: cursor, limit: 10_000)
-                        guard let last = batch.last else { break }
-                        count += batch.count
-                        cursor = last.cursor
-                    }
-                    let readSeconds = (clock.now - started).seconds
-                    print(String(format: "read %@: %d events in %.2f s: %.0f events/s", runtime.store.backendName, count, readSeconds, Double(count) / readSeconds))
-                    started = clock.now
-                    let projections = runtime.projectionRunners.map(\.projection)
-                    let replayed = try await ProjectionRunner.rebuild(projections, store: runtime.store)
-                    let total = (clock.now - started).seconds
-                    print(String(
-                        format: "rebuild all %@: %d events, %d read models in one pass in %.2f s: %.0f events/s (%.2f of the plain read), peak RSS %d MiB",
-                        runtime.store.backendName, replayed, projections.count, total, Double(replayed) / total,
-                        (Double(replayed) / total) / (Double(count) / readSeconds), PeakMemory.residentMiB()
-                    ))
+                    try await generate(runtime, events: events, writers: writers)
+                    try await body(runtime)
                 } catch {
                     await runtime.close()
                     throw error

@@ -169,4 +169,48 @@ struct PolicyHistoryTests {
         await other?.close()
         await runtime.close()
     }
+
+    /// A policy change makes every row due; a profile it does not move gets no event, and its row is evaluated
+    /// again and scheduled anew, whichever pass of the sweeper it falls in.
+    @Test(arguments: Backend.allCases)
+    func aPolicyChangeReschedulesEveryRowItDoesNotMove(backend: Backend) async throws {
+        let clock = TestClock(noon("2026-11-01"))
+        let runtime = try await TestRuntime.open(try await TestDatabase.freshURL(backend), now: clock.function)
+        do {
+            // More profiles than the sweeper takes in one pass, each paid this year: active, next change a reminder.
+            let count = 130
+            let ids = try (0..<count).map { try ProfileID("pc-\($0)") }
+            for id in ids {
+                _ = try await runtime.profiles.handle(.register(kind: .mediator, displayName: id.rawValue, contactEmail: "\(id)@example.org"), profileID: id, metadata: .init(actor: "test"))
+                _ = try await runtime.profiles.handle(.changeCertification(.grant, reason: "assessed"), profileID: id, metadata: .init(actor: "test"))
+                _ = try await runtime.profiles.handle(
+                    .allocate(paymentID: PaymentID(rawValue: "offline-\(id)"), amount: .euros(minorUnits: 12_500), effectiveDate: LocalDate(iso: "2026-06-01") ?? .first, acceptShortfall: false),
+                    profileID: id, metadata: .init(actor: "test")
+                )
+            }
+            #expect(try await runtime.sweeper.sweepDue() == 0)
+            try await ProjectionRunner(store: runtime.store, projection: runtime.listingProjection).catchUp()
+            #expect(try await runtime.listings.due(at: clock.function(), limit: 1_000).isEmpty)
+            let versions = try await runtime.listings.list(status: nil, expiringWithinDays: nil, limit: 500, offset: 0).map(\.version)
+
+            let book = runtime.profiles.policyBook
+            let request = book.request(
+                effectiveFrom: LocalDate(iso: "2026-11-01") ?? .first, price: nil, monthsPerPeriod: nil, graceDays: 15, reason: "board decision", allowPast: false
+            )
+            _ = try await book.schedule(request, metadata: .init(actor: "staff:test"), now: clock.function())
+            try await ProjectionRunner(store: runtime.store, projection: runtime.listingProjection).catchUp()
+            #expect(try await runtime.listings.due(at: clock.function(), limit: 1_000).count == count)
+
+            #expect(try await runtime.sweeper.sweepDue() == 0)
+            #expect(try await runtime.listings.due(at: clock.function(), limit: 1_000).isEmpty)
+            let rows = try await runtime.listings.list(status: nil, expiringWithinDays: nil, limit: 500, offset: 0)
+            #expect(rows.count == count && rows.allSatisfy { $0.status == "active" && $0.visible })
+            #expect(rows.map(\.version) == versions, "no profile got an event")
+            #expect(try await runtime.listings.nextScheduledChange() ?? .distantPast > clock.function())
+        } catch {
+            await runtime.close()
+            throw error
+        }
+        await runtime.close()
+    }
 }
