@@ -120,7 +120,7 @@ extension ProfileState {
         let inGrace = current == nil ? periods.last { $0.lastDay < today && today <= policy.lastVisibleDay(after: $0.lastDay) } : nil
         let latest = periods.last { $0.start <= today }
         let waiver = waivers.last { $0.isActive(at: instant, on: today) }
-        let next = nextChange(after: today, periods: periods, policy: policy).map(policy.calendar.startOfDay)
+        let next = nextChange(after: today, at: instant, periods: periods, policy: policy).map(policy.calendar.startOfDay)
         var evaluation = ListingEvaluation(
             status: .pending, visible: false, basis: nil, reason: nil,
             paidThrough: (current ?? inGrace ?? latest)?.lastDay, creditMinorUnits: credit, nextChangeAt: next
@@ -187,8 +187,15 @@ extension ProfileState {
     }
 
     /// The next date after `today` on which the evaluation or a reminder can change by itself.
-    private func nextChange(after today: LocalDate, periods: [PaidPeriod], policy: ListingPolicy) -> LocalDate? {
+    private func nextChange(after today: LocalDate, at instant: Date, periods: [PaidPeriod], policy: ListingPolicy) -> LocalDate? {
         var candidates: [LocalDate] = []
+        if allocations.contains(where: { !$0.isActive(at: instant) }) {
+            // What reversed payments had bought still names the refund as the reason until its grace ends;
+            // after that the profile reads as if it never paid (``hiddenReason``).
+            for period in paidPeriods(at: instant, policy: policy, ignoringReversals: true).periods {
+                candidates.append(policy.lastVisibleDay(after: period.lastDay).addingDays(1))
+            }
+        }
         for period in periods {
             candidates.append(period.lastDay.addingDays(1))
             candidates.append(policy.lastVisibleDay(after: period.lastDay).addingDays(1))
@@ -199,6 +206,10 @@ extension ProfileState {
         for waiver in waivers where waiver.revokedAt == nil {
             candidates.append(waiver.granted.from)
             candidates.append(waiver.granted.through.addingDays(1))
+        }
+        // A payment dated ahead (up to a week) counts from its own day, which nothing else would schedule.
+        for allocation in allocations where allocation.event.effectiveDate > today {
+            candidates.append(allocation.event.effectiveDate)
         }
         return candidates.filter { $0 > today }.min()
     }

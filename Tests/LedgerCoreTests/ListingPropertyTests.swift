@@ -100,4 +100,44 @@ struct ListingPropertyTests {
             #expect(evaluation.visible == [.active, .grace, .waived].contains(evaluation.status))
         }
     }
+
+    /// The sweeper sleeps until the next scheduled change: between now and then, nothing the directory is
+    /// told may change by itself (payments dated up to a week ahead, waivers, reversals and suspensions
+    /// among the history).
+    @Test
+    func nothingChangesBeforeTheNextScheduledChange() async {
+        let actions = zip(Gen.int(in: 0...6), Gen.int(in: 0...900), Gen.int(in: 1_000...30_000)).array(of: 1...10)
+        await propertyCheck(input: actions, Gen.int(in: 0...500)) { actions, probe in
+            var history = try History.certified(on: "2025-12-01")
+            var lastDay = Self.start
+            for (index, (kind, offset, amount)) in actions.sorted(by: { $0.1 < $1.1 }).enumerated() {
+                let date = Self.start.addingDays(offset)
+                lastDay = date
+                let command: ProfileCommand = switch kind {
+                case 0, 1: .allocate(paymentID: payment("p\(index)"), amount: euros(Int64(amount)), effectiveDate: date.addingDays(amount % 8), acceptShortfall: false)
+                case 2: .allocate(paymentID: payment("p\(index)"), amount: euros(12_500), effectiveDate: date, acceptShortfall: false)
+                case 3: .grantWaiver(waiverID: "w\(index)", from: date.addingDays(amount % 20), through: date.addingDays(amount / 100), reason: "r")
+                case 4: .changeCertification(history.state.currentCertification == .certified ? .suspend : .reinstate, reason: "r")
+                case 5: .reverseAllocation(paymentID: history.state.allocations.last?.event.paymentID ?? payment("none"), kind: .chargeback, reason: "r")
+                default: .sweep
+                }
+                _ = try? history.apply(command, at: noon(date.description))
+            }
+            // Probed after the last event, as the sweeper would: mostly on its own day, where a payment dated
+            // ahead has not counted yet.
+            let today = lastDay.addingDays(probe % 3 == 0 ? probe : 0)
+            let now = history.state.evaluate(at: noon(today.description), policy: policy)
+            let until = now.nextChangeAt.map { policy.calendar.date(at: $0) } ?? today.addingDays(800)
+            var day = today.addingDays(1)
+            while day < until {
+                let later = history.state.evaluate(at: noon(day.description), policy: policy)
+                #expect(
+                    later.visible == now.visible && later.status == now.status && later.paidThrough == now.paidThrough,
+                    "on \(today): \(now); on \(day), before the next change \(until): \(later)"
+                )
+                if later.visible != now.visible || later.status != now.status || later.paidThrough != now.paidThrough { break }
+                day = day.addingDays(1)
+            }
+        }
+    }
 }

@@ -257,6 +257,30 @@ struct ListingRuleTests {
     }
 
     @Test
+    func aPaymentDatedAheadIsTheNextChangeAndListsTheProfileOnItsDay() throws {
+        // Recorded on 2026-03-10 for 2026-03-13 (a payment may be dated up to a week ahead): nothing counts yet,
+        // and the sweeper must wake on the payment's own day.
+        var history = try History.certified()
+        try history.pay("p1", on: "2026-03-13", at: noon("2026-03-10"))
+        let before = history.evaluate("2026-03-10")
+        #expect(!before.visible)
+        #expect(before.nextChangeAt == policy.calendar.startOfDay(day("2026-03-13")))
+        let listed = try history.apply(.sweep, at: policy.calendar.startOfDay(day("2026-03-13")))
+        #expect(listed.compactMap(\.visibilityChange).map(\.visible) == [true])
+        // Then the first reminder, 30 days before the last paid day (2027-03-12).
+        #expect(history.evaluate("2026-03-13").nextChangeAt == policy.calendar.startOfDay(day("2027-02-10")))
+
+        // Ahead of a current period, it extends the period on its own day: that day is a wake-up too, so the
+        // directory learns the new paid-through date then, not at the next reminder.
+        var renewed = try History.certified()
+        try renewed.pay("p1", on: "2026-01-15")
+        try renewed.pay("p2", on: "2026-12-20", at: noon("2026-12-16"))
+        #expect(renewed.evaluate("2026-12-16").nextChangeAt == policy.calendar.startOfDay(day("2026-12-20")))
+        let extended = try renewed.apply(.sweep, at: policy.calendar.startOfDay(day("2026-12-20")))
+        #expect(extended.compactMap(\.visibilityChange).map(\.paidThrough) == [day("2028-01-14")])
+    }
+
+    @Test
     func remindersFallDueThirtyAndSevenDaysBeforeOnceEach() throws {
         var history = try History.certified()
         try history.pay("p1", on: "2026-01-15")

@@ -66,6 +66,37 @@ struct ProfileServiceTests {
         }
     }
 
+    /// A payment recorded today for a day later this week lists the profile on that day, without any other event.
+    @Test(arguments: Backend.allCases)
+    func aPaymentDatedAheadListsTheProfileOnItsDay(backend: Backend) async throws {
+        let clock = TestClock(noon("2026-03-10"))
+        try await TestDatabase.withStore(backend) { store, _ in
+            let profiles = ProfileService(store: store, policy: .standard, now: clock.function)
+            let id = try ProfileID("ada-1")
+            try await Self.certifiedProfile(profiles, id)
+            _ = try await profiles.recordOfflinePayment(
+                profileID: id, amount: .euros(minorUnits: 12_500), date: LocalDate(iso: "2026-03-13")!, purpose: .listing, note: "",
+                metadata: .init(actor: "test"), idempotencyKey: nil
+            )
+            let projection = ListingProjection(base: profiles.policy, now: clock.function)
+            let queries = ListingQueries(store: store, projection: projection, calendar: .amsterdam, now: clock.function)
+            let sweeper = Sweeper(profiles: profiles, projection: projection, queries: queries, logger: .init(label: "test"))
+            try await store.waitUntilAllCommittedEventsAreVisible()
+            try await ProjectionRunner(store: store, projection: projection).catchUp()
+            #expect(try await queries.list(status: nil, expiringWithinDays: nil, limit: 10, offset: 0).map(\.visible) == [false])
+            #expect(try await queries.nextScheduledChange() == OrganisationCalendar.amsterdam.startOfDay(LocalDate(iso: "2026-03-13")!))
+
+            clock.set(noon("2026-03-13"))
+            #expect(try await sweeper.sweepDue() == 1)
+            let row = try await queries.list(status: nil, expiringWithinDays: nil, limit: 10, offset: 0).first
+            #expect(row?.status == "active" && row?.visible == true && row?.paidThrough == "2027-03-12", "\(String(describing: row))")
+            let published = try await store.readStream(id.streamName, fromVersion: 1, limit: 100).compactMap { recorded in
+                if case .visibilityChanged(let change)? = try ProfileEvent.decode(typeName: recorded.type, data: recorded.data) { change.visible } else { nil }
+            }
+            #expect(published == [true])
+        }
+    }
+
     /// Three sweepers race over the same due profile: the expiry is recorded once.
     @Test(arguments: Backend.allCases)
     func concurrentSweepersRecordEachChangeOnce(backend: Backend) async throws {
