@@ -11,6 +11,9 @@ public struct PaymentState: Sendable, Hashable, Codable {
     /// Single refunds by provider id, with their last status.
     public var refunds: [String: PaymentRefundReported] = [:]
     public var refundRequests: [PaymentRefundRequested] = []
+    /// The provider's answers to refund requests, by request key, the last one each. Optional so that states
+    /// kept before answers were recorded still read.
+    public var refundAnswers: [String: PaymentRefundAnswered]?
     /// Phases seen per dispute id.
     public var disputes: [String: Set<DisputePhase>] = [:]
     public var held: PaymentHeld?
@@ -38,6 +41,7 @@ public struct PaymentState: Sendable, Hashable, Codable {
                 refunds[refundID] = report
             }
         case .refundRequested(let request): refundRequests.append(request)
+        case .refundAnswered(let answer): refundAnswers = (refundAnswers ?? [:]).merging([answer.requestKey: answer]) { _, new in new }
         case .disputeUpdated(let update): disputes[update.disputeID, default: []].insert(update.phase)
         case .held(let hold): held = hold
         case .returned(let event): returned = event
@@ -62,6 +66,28 @@ public struct PaymentState: Sendable, Hashable, Codable {
     public var refundedMinorUnits: Int64 {
         let single = refunds.values.filter { $0.status == .succeeded }.reduce(Int64(0)) { $0 + $1.amount.minorUnits }
         return max(cumulativeRefundMinorUnits, single)
+    }
+
+    /// The provider's last answer to the refund request recorded under `requestKey`.
+    public func refundAnswer(_ requestKey: String?) -> PaymentRefundAnswered? {
+        requestKey.flatMap { refundAnswers?[$0] }
+    }
+
+    /// The provider's refund id for a request: from its answer, or recorded with the request itself.
+    public func refundID(of request: PaymentRefundRequested) -> String? {
+        request.refundID ?? refundAnswer(request.requestKey)?.refundID
+    }
+
+    /// Money asked back so far by requests the provider did not refuse, in minor units.
+    public var requestedRefundMinorUnits: Int64 {
+        refundRequests.filter { refundAnswer($0.requestKey)?.outcome != .refused }.reduce(Int64(0)) { $0 &+ $1.amount.minorUnits }
+    }
+
+    /// The latest refund request with a key that the provider has not accepted or refused yet.
+    public var openRefundRequest: PaymentRefundRequested? {
+        refundRequests.last { request in
+            request.requestKey != nil && request.refundID == nil && [nil, .unanswered].contains(refundAnswer(request.requestKey)?.outcome)
+        }
     }
 
     /// Whether every cent received was given back.

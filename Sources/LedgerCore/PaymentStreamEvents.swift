@@ -10,6 +10,7 @@ public enum PaymentEvent: Sendable, Hashable {
     case failed(PaymentFailed)
     case refundReported(PaymentRefundReported)
     case refundRequested(PaymentRefundRequested)
+    case refundAnswered(PaymentRefundAnswered)
     case disputeUpdated(PaymentDisputeUpdated)
     case held(PaymentHeld)
     case returned(PaymentReturned)
@@ -82,18 +83,67 @@ public struct PaymentRefundReported: Sendable, Hashable, Codable {
     }
 }
 
-/// Staff asked the provider to refund; the money moves when the provider confirms.
+/// Staff asked for a refund. Recorded before the provider is called, under the key the call carries (the
+/// provider's idempotency key), so a call is only ever made for a recorded request, and repeating it cannot
+/// refund twice; the provider's answer follows (``PaymentRefundAnswered``). The money moves when the provider
+/// confirms by webhook. Requests recorded before answers were kept apart carry the provider's refund id and
+/// no key.
 public struct PaymentRefundRequested: Sendable, Hashable, Codable {
     public static let typeName = "PaymentRefundRequested"
     public var paymentID: PaymentID
-    public var refundID: String
+    /// The provider's refund id, on requests recorded together with the provider's answer.
+    public var refundID: String?
+    /// The key the call to the provider carries; nil on requests recorded together with the answer.
+    public var requestKey: String?
     public var amount: Money
+    /// Whether all that remained was asked for (the provider is sent no amount).
+    public var whole: Bool?
     public var occurredAt: Date
 
-    public init(paymentID: PaymentID, refundID: String, amount: Money, occurredAt: Date) {
+    public init(paymentID: PaymentID, refundID: String? = nil, requestKey: String?, amount: Money, whole: Bool? = nil, occurredAt: Date) {
         self.paymentID = paymentID
         self.refundID = refundID
+        self.requestKey = requestKey
         self.amount = amount
+        self.whole = whole
+        self.occurredAt = occurredAt
+    }
+}
+
+/// What the provider answered to a recorded refund request.
+public struct PaymentRefundAnswered: Sendable, Hashable, Codable {
+    public static let typeName = "PaymentRefundAnswered"
+
+    public enum Outcome: String, Sendable, Hashable, Codable {
+        /// The provider took the refund (its id is given); the money moves when it confirms by webhook.
+        case accepted
+        /// The provider refused it (e.g. more than remains); nothing will move.
+        case refused
+        /// No usable answer (a timeout, a server error): whether the provider took it is unknown, so the
+        /// request may be sent again under its key.
+        case unanswered
+    }
+
+    public var paymentID: PaymentID
+    public var requestKey: String
+    public var outcome: Outcome
+    public var refundID: String?
+    public var status: String?
+    public var amount: Money?
+    public var reason: String?
+    public var occurredAt: Date
+
+    public init(
+        paymentID: PaymentID, requestKey: String, outcome: Outcome, refundID: String? = nil, status: String? = nil, amount: Money? = nil,
+        reason: String? = nil, occurredAt: Date
+    ) {
+        self.paymentID = paymentID
+        self.requestKey = requestKey
+        self.outcome = outcome
+        self.refundID = refundID
+        self.status = status
+        self.amount = amount
+        self.reason = reason.map { String($0.prefix(500)) }
         self.occurredAt = occurredAt
     }
 }
@@ -288,6 +338,7 @@ extension PaymentEvent {
         case .failed: PaymentFailed.typeName
         case .refundReported: PaymentRefundReported.typeName
         case .refundRequested: PaymentRefundRequested.typeName
+        case .refundAnswered: PaymentRefundAnswered.typeName
         case .disputeUpdated: PaymentDisputeUpdated.typeName
         case .held: PaymentHeld.typeName
         case .returned: PaymentReturned.typeName
@@ -310,6 +361,7 @@ extension PaymentEvent {
         case .failed(let event): try encoder.encode(event)
         case .refundReported(let event): try encoder.encode(event)
         case .refundRequested(let event): try encoder.encode(event)
+        case .refundAnswered(let event): try encoder.encode(event)
         case .disputeUpdated(let event): try encoder.encode(event)
         case .held(let event): try encoder.encode(event)
         case .returned(let event): try encoder.encode(event)
@@ -329,6 +381,7 @@ extension PaymentEvent {
         case PaymentFailed.typeName: return .failed(try decoder.decode(PaymentFailed.self, from: data))
         case PaymentRefundReported.typeName: return .refundReported(try decoder.decode(PaymentRefundReported.self, from: data))
         case PaymentRefundRequested.typeName: return .refundRequested(try decoder.decode(PaymentRefundRequested.self, from: data))
+        case PaymentRefundAnswered.typeName: return .refundAnswered(try decoder.decode(PaymentRefundAnswered.self, from: data))
         case PaymentDisputeUpdated.typeName: return .disputeUpdated(try decoder.decode(PaymentDisputeUpdated.self, from: data))
         case PaymentHeld.typeName: return .held(try decoder.decode(PaymentHeld.self, from: data))
         case PaymentReturned.typeName: return .returned(try decoder.decode(PaymentReturned.self, from: data))

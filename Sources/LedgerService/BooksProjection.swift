@@ -232,7 +232,7 @@ public struct BooksProjection: Projection {
         case .voided(let voided): return ["Voided by \(recorded.metadata.actor ?? "staff"): \(voided.reason)"]
         case .reassigned(let move): return ["Moved from \(move.from) to \(move.to) by \(recorded.metadata.actor ?? "staff"): \(move.reason)"]
         case .resolutionReopened(let reopened): return ["Resolution reopened by \(recorded.metadata.actor ?? "staff"): \(reopened.reason)"]
-        case .pending, .failed, .refundRequested: return []
+        case .pending, .failed, .refundRequested, .refundAnswered: return []
         }
     }
 

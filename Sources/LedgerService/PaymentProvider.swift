@@ -15,8 +15,9 @@ public protocol PaymentProvider: Sendable {
     /// Creates a checkout at the provider and records the payment now expected.
     func startCheckout(_ request: CheckoutRequest, idempotencyKey: String?, metadata: EventMetadata) async throws -> CheckoutStarted
 
-    /// Asks the provider to give back `wanted` of a payment (`whole`: all that remains). The payment changes when
-    /// the provider reports the refund by webhook.
+    /// Asks the provider to give back `wanted` of a payment (`whole`: all that remains), under `key` as the
+    /// provider's idempotency key. The payment changes when the provider reports the refund by webhook. Throws
+    /// ``RefundCallFailure`` when the provider refuses or gives no usable answer.
     func requestRefund(paymentID: PaymentID, payment: PaymentState, wanted: Money, whole: Bool, key: String) async throws -> RefundRequested
 
     /// Checks a delivery's signature and reads its event. Throws `PaymentsError` (nothing written) when the

@@ -83,7 +83,7 @@ public struct PaymentView: Sendable, Encodable {
         disputes = state.disputes.mapValues { $0.map(\.rawValue).sorted() }
         held = state.held.map { Held(reasonCode: $0.reasonCode.rawValue, reason: $0.reason) }
         self.allocation = allocation
-        refundRequests = state.refundRequests.map(\.refundID)
+        refundRequests = state.refundRequests.compactMap { state.refundID(of: $0) }
         waitingForStaff = state.isWaitingForStaff
         func actor(of type: String) -> String? { history.last { $0.type == type }?.by }
         resolution = state.resolution.map { resolved in

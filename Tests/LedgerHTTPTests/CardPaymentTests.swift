@@ -175,6 +175,63 @@ struct CardPaymentTests {
         }
     }
 
+    /// A refund is recorded before the provider is called; a call without an answer is sent again, under the
+    /// same key, when staff ask again; ten requests at once make one call.
+    @Test(arguments: Backend.allCases)
+    func aRefundIsRecordedBeforeTheCallAndSentAgainOnlyUnderItsKey(backend: Backend) async throws {
+        try await CardWorld.run(backend) { world in
+            func paid(_ profile: String) async throws -> String {
+                try await world.certifiedProfile(profile)
+                let sessionID = try await world.checkout(profile)
+                let completed = world.provider.checkoutSessionCompletedEvent(sessionID)
+                let paymentIntentID = try world.provider.completeSession(sessionID).paymentIntentID
+                _ = try await world.deliver(completed)
+                return paymentIntentID
+            }
+            func types(_ paymentIntentID: String) async throws -> [String] {
+                try await world.runtime.store.readStream("payment-card-\(paymentIntentID)", fromVersion: 1, limit: 50).map(\.type)
+                    .filter { $0.hasPrefix("PaymentRefund") }
+            }
+            let first = try await paid("ref-1")
+            world.provider.failNextRequests(status: 500, count: 1)
+            let failed = try await world.post("/api/v1/payments/card-\(first)/refund", world.staff, [:])
+            #expect(failed.status == .badGateway, "\(failed.text)")
+            #expect(failed.text.contains("ask for the same refund again"), "\(failed.text)")
+            #expect(world.provider.createdRefunds.isEmpty)
+            #expect(try await types(first) == ["PaymentRefundRequested", "PaymentRefundAnswered"])
+            // Another amount is not sent while the first request has no answer.
+            let other = try await world.post("/api/v1/payments/card-\(first)/refund", world.staff, ["amount": "25.00"])
+            #expect(other.status == .conflict, "\(other.text)")
+
+            let again = try await world.post("/api/v1/payments/card-\(first)/refund", world.staff, [:])
+            #expect(again.status == .accepted, "\(again.text)")
+            let keys = world.provider.createdRefunds.map(\.idempotencyKey)
+            #expect(keys.count == 1)
+            let payment = try await world.runtime.card.pipeline.loadPayment(PaymentID(rawValue: "card-\(first)"))
+            #expect(payment.refundRequests.count == 1 && keys.first == payment.refundRequests.first?.requestKey)
+            #expect(try await types(first) == ["PaymentRefundRequested", "PaymentRefundAnswered", "PaymentRefundAnswered"])
+            #expect(payment.refundID(of: payment.refundRequests[0]) == world.provider.createdRefunds.first?.id)
+            // Nothing remains to ask for.
+            #expect(try await world.post("/api/v1/payments/card-\(first)/refund", world.staff, [:]).status == .conflict)
+
+            let second = try await paid("ref-2")
+            let calls = world.provider.apiRequestCount
+            let url = "http://127.0.0.1:\(world.client.port ?? 0)/api/v1/payments/card-\(second)/refund"
+            let headers = world.staff.map { ($0.name.rawName, $0.value) }
+            let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<10 {
+                    group.addTask { try await LoopbackClient.post(url, headers: headers, body: "{}").status }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(statuses.filter { $0 == 202 }.count == 1, "\(statuses)")
+            #expect(statuses.filter { $0 == 409 }.count == 9, "\(statuses)")
+            #expect(world.provider.apiRequestCount - calls == 1)
+            #expect(world.provider.createdRefunds.filter { $0.paymentIntentID == second }.count == 1)
+            #expect(try await types(second) == ["PaymentRefundRequested", "PaymentRefundAnswered"])
+        }
+    }
+
     /// The same payment and refund, delivered in order, in reverse order, and each three times at once,
     /// leave the same listing and the same books.
     @Test(arguments: Backend.allCases)
