@@ -6,9 +6,11 @@ extension ProfileService {
     /// Records money received outside any provider or statement (cash, cheque, a transfer seen elsewhere)
     /// and, for a listing purpose, allocates it to the profile.
     ///
-    /// The payment fact goes to its own `payment-offline-…` stream first, then the allocation to the
-    /// profile. With an idempotency key both steps have deterministic ids, so a retry after a crash between
-    /// them completes the second step and never repeats the first.
+    /// The payment fact (its own `payment-offline-…` stream) and the allocation (the profile's stream) are one
+    /// append: both or neither, and the allocation is decided against the profile's version, so a change made
+    /// meanwhile (another payment using up the periods one payment may buy) is decided again, never left as a
+    /// payment that buys nothing. With an idempotency key every event has a deterministic id, so a retry is
+    /// answered as the first request.
     ///
     /// A listing payment like one recorded before (same profile, amount and day, still counting) is refused as a
     /// likely duplicate naming the earlier one, unless `confirmDuplicate` says it is meant, or the request
@@ -17,8 +19,6 @@ extension ProfileService {
         profileID: ProfileID, amount: Money, date: LocalDate, purpose: PaymentPurpose, note: String,
         metadata: EventMetadata, idempotencyKey: String?, confirmDuplicate: Bool = false
     ) async throws -> (paymentID: PaymentID, outcome: Outcome) {
-        let loaded = try await load(profileID)
-        guard loaded.state.isRegistered else { throw DomainError.profileNotFound(profileID.rawValue) }
         guard amount.currency == "EUR" else {
             throw DomainError.currencyMismatch(amount.currency, "EUR")
         }
@@ -32,53 +32,75 @@ extension ProfileService {
         guard note.utf8.count <= ProfileDecider.textBytesMax else {
             throw DomainError.invalidArgument("the note is longer than \(ProfileDecider.textBytesMax) bytes")
         }
-        if purpose == .listing, idempotencyKey == nil, !confirmDuplicate,
-           let earlier = loaded.state.allocations.first(where: {
-               $0.isActiveNow && $0.event.paymentID.rawValue.hasPrefix("\(PaymentMethod.offline.rawValue)-") && $0.event.amount == amount
-                   && $0.event.effectiveDate == date
-           }) {
-            throw PaymentServiceError(
-                code: .likelyDuplicate,
-                description: "\(profileID) already has an offline payment of \(amount) on \(date) (\(earlier.event.paymentID)); if this is a second payment, send it again with confirmDuplicate: true"
-            )
-        }
-        if purpose == .listing {
-            // Decide the allocation before the payment is recorded, so a refused one writes nothing.
-            _ = try ProfileDecider.decide(
-                .allocate(paymentID: PaymentID(method: .offline, externalID: "check"), amount: amount, effectiveDate: date, acceptShortfall: false),
-                state: loaded.state, profileID: profileID, now: now(), policy: policy
-            )
-        }
         let externalID = idempotencyKey.map { Self.eventID(key: $0, actor: metadata.actor, stream: "offline-payment", index: 0).uuidString.lowercased() }
             ?? UUID().uuidString.lowercased()
         let paymentID = PaymentID(method: .offline, externalID: externalID)
-        let received = PaymentReceived(
-            paymentID: paymentID, method: .offline, amount: amount, purpose: purpose, profileID: profileID,
-            effectiveDate: date, note: note, occurredAt: now()
-        )
         let eventID = idempotencyKey.map { Self.eventID(key: $0, actor: metadata.actor, stream: paymentID.streamName, index: 0) } ?? UUID()
-        // A retry finds the first request's fact by its id. It carries the first request's time, so
-        // appending the retry's own would look like another request under the same key.
-        let existing = try await store.readStream(paymentID.streamName, fromVersion: 1, limit: 1).first
-        if let existing, existing.id != eventID {
-            throw DomainError.invalidArgument("payment '\(paymentID)' exists already")
+        let allocationKey = idempotencyKey.map { "\($0)/allocate" }
+        var attempt = 0
+        while true {
+            attempt += 1
+            let loaded = try await load(profileID)
+            guard loaded.state.isRegistered else { throw DomainError.profileNotFound(profileID.rawValue) }
+            // A retry finds the first request's fact by its id. It carries the first request's time, so
+            // appending the retry's own would look like another request under the same key.
+            let existing = try await store.readStream(paymentID.streamName, fromVersion: 1, limit: 1).first
+            if let existing {
+                guard existing.id == eventID else { throw DomainError.invalidArgument("payment '\(paymentID)' exists already") }
+                if purpose == .listing, loaded.state.allocation(of: paymentID) == nil {
+                    // Recorded alone, before the two were one append: allocate it now.
+                    let outcome = try await handle(
+                        .allocate(paymentID: paymentID, amount: amount, effectiveDate: date, acceptShortfall: false),
+                        profileID: profileID, metadata: metadata, idempotencyKey: allocationKey
+                    )
+                    return (paymentID, outcome)
+                }
+                return (paymentID, Outcome(profileID: profileID, appended: [], replayed: true, state: loaded.state))
+            }
+            if purpose == .listing, idempotencyKey == nil, !confirmDuplicate,
+               let earlier = loaded.state.allocations.first(where: {
+                   $0.isActiveNow && $0.event.paymentID.rawValue.hasPrefix("\(PaymentMethod.offline.rawValue)-") && $0.event.amount == amount
+                       && $0.event.effectiveDate == date
+               }) {
+                throw PaymentServiceError(
+                    code: .likelyDuplicate,
+                    description: "\(profileID) already has an offline payment of \(amount) on \(date) (\(earlier.event.paymentID)); if this is a second payment, send it again with confirmDuplicate: true"
+                )
+            }
+            let instant = now()
+            let received = PaymentReceived(
+                paymentID: paymentID, method: .offline, amount: amount, purpose: purpose, profileID: profileID,
+                effectiveDate: date, note: note, occurredAt: instant
+            )
+            var appends = [StreamAppend(
+                stream: paymentID.streamName,
+                events: [NewEvent(id: eventID, type: PaymentReceived.typeName, data: try received.encodedData(), metadata: metadata)],
+                expecting: .noStream
+            )]
+            var decided: [ProfileEvent] = []
+            if purpose == .listing {
+                decided = try ProfileDecider.decide(
+                    .allocate(paymentID: paymentID, amount: amount, effectiveDate: date, acceptShortfall: false),
+                    state: loaded.state, profileID: profileID, now: instant, policy: policy
+                )
+                let events = try decided.enumerated().map { index, event in
+                    NewEvent(
+                        id: allocationKey.map { Self.eventID(key: $0, actor: metadata.actor, stream: profileID.streamName, index: index) } ?? UUID(),
+                        type: event.typeName, schemaVersion: ProfileEvent.schemaVersion, data: try event.encodedData(), metadata: metadata
+                    )
+                }
+                appends.append(StreamAppend(stream: profileID.streamName, events: events, expecting: .exact(loaded.state.version)))
+            }
+            do {
+                _ = try await store.append(appends)
+            } catch let error as EventStoreError where error.code == .versionConflict {
+                // The profile changed meanwhile (decide again), or a retry of the same request won (answered as the first).
+                guard attempt < Self.conflictRetriesMax else { throw error }
+                continue
+            }
+            var state = loaded.state
+            for event in decided { state.evolve(event) }
+            return (paymentID, Outcome(profileID: profileID, appended: decided, replayed: false, state: state))
         }
-        let wasAlreadyStored: Bool
-        if existing != nil {
-            wasAlreadyStored = true
-        } else {
-            wasAlreadyStored = try await store.append(
-                [NewEvent(id: eventID, type: PaymentReceived.typeName, data: try received.encodedData(), metadata: metadata)],
-                to: paymentID.streamName, expecting: .noStream
-            ).wasAlreadyStored
-        }
-        guard purpose == .listing else {
-            return (paymentID, Outcome(profileID: profileID, appended: [], replayed: wasAlreadyStored, state: loaded.state))
-        }
-        let outcome = try await handle(
-            .allocate(paymentID: paymentID, amount: amount, effectiveDate: date, acceptShortfall: false),
-            profileID: profileID, metadata: metadata, idempotencyKey: idempotencyKey.map { "\($0)/allocate" }
-        )
-        return (paymentID, outcome)
     }
 }

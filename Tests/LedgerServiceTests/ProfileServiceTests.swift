@@ -66,6 +66,41 @@ struct ProfileServiceTests {
         }
     }
 
+    /// An offline payment and its allocation are one append: of payments recorded at once whose allocations cannot
+    /// all be made (each would buy more than ten periods with the credit the others leave), the refused ones leave
+    /// no payment behind that buys nothing.
+    @Test(arguments: Backend.allCases)
+    func concurrentOfflinePaymentsLeaveNoPaymentWithoutItsAllocation(backend: Backend) async throws {
+        let clock = TestClock(noon("2026-01-15"))
+        try await TestDatabase.withStore(backend) { store, _ in
+            let profiles = ProfileService(store: store, policy: .standard, now: clock.function)
+            let id = try ProfileID("ada-1")
+            try await Self.certifiedProfile(profiles, id)
+            // 1,370.00 buys ten periods and leaves 120.00 of credit; a second one would buy eleven.
+            let outcomes = await withTaskGroup(of: Bool.self) { group in
+                for _ in 0..<10 {
+                    group.addTask {
+                        do {
+                            _ = try await profiles.recordOfflinePayment(
+                                profileID: id, amount: .euros(minorUnits: 137_000), date: LocalDate(iso: "2026-01-15")!, purpose: .listing, note: "",
+                                metadata: .init(actor: "test"), idempotencyKey: nil, confirmDuplicate: true
+                            )
+                            return true
+                        } catch {
+                            return false
+                        }
+                    }
+                }
+                return await group.reduce(into: [Bool]()) { $0.append($1) }
+            }
+            #expect(outcomes.filter { $0 }.count == 1, "\(outcomes)")
+            try await store.waitUntilAllCommittedEventsAreVisible()
+            let log = try await store.readAll(after: .start, limit: 1_000)
+            #expect(log.filter { $0.type == PaymentReceived.typeName }.count == 1)
+            #expect(log.filter { $0.type == ContributionAllocated.typeName }.count == 1)
+        }
+    }
+
     /// A payment recorded today for a day later this week lists the profile on that day, without any other event.
     @Test(arguments: Backend.allCases)
     func aPaymentDatedAheadListsTheProfileOnItsDay(backend: Backend) async throws {
