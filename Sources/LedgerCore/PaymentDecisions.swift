@@ -23,7 +23,7 @@ public enum PaymentDecider {
             var events: [PaymentEvent] = [.received(received)]
             if let hold = holdReason(
                 amount: amount, purpose: purpose, profileID: profileID, effectiveDate: effectiveDate,
-                today: policy.calendar.date(at: now), profile: profile, policy: policy, acceptsMultiples: method == .bank || method == .offline, unknownReference: unknownReference
+                at: now, profile: profile, policy: policy, acceptsMultiples: method == .bank || method == .offline, unknownReference: unknownReference
             ) {
                 events.append(.held(PaymentHeld(paymentID: paymentID, reasonCode: hold.code, reason: hold.detail, suggestedProfileID: suggestion, occurredAt: now)))
             }
@@ -62,12 +62,16 @@ public enum PaymentDecider {
     /// Why money that arrived cannot be applied without staff, if it cannot.
     ///
     /// Card and PayPal checkouts are for exactly one period, so any other amount is unexpected. A bank
-    /// transfer may pay several periods at once, or more (the rest is credit); less than one period is short.
+    /// transfer may pay several periods at once, or more (the rest is credit); it is short when, with the
+    /// profile's credit, it does not reach one period (an allocated amount buys floor((credit + amount) / price)
+    /// periods).
     static func holdReason(
-        amount: Money, purpose: PaymentPurpose?, profileID: ProfileID?, effectiveDate: LocalDate, today: LocalDate,
+        amount: Money, purpose: PaymentPurpose?, profileID: ProfileID?, effectiveDate: LocalDate, at now: Date,
         profile: ProfileState?, policy: ListingPolicy, acceptsMultiples: Bool = false, unknownReference: String? = nil
     ) -> (code: HoldReason, detail: String)? {
+        let today = policy.calendar.date(at: now)
         let price = policy.tariff.entry(on: effectiveDate).price
+        let credit = acceptsMultiples && amount.currency == price.currency ? profile?.paidPeriods(at: now, policy: policy).creditMinorUnits ?? 0 : 0
         guard amount.currency == price.currency else {
             return (.currencyNotAccepted, "the payment is \(amount); only \(price.currency) is accepted")
         }
@@ -75,8 +79,9 @@ public enum PaymentDecider {
             return (.dateOutOfRange, "the payment is dated \(effectiveDate); \(LedgerBounds.paymentDateLimit(today: today))")
         }
         if let problem = policy.amountLimitProblem(amount) { return (.amountOverLimit, problem) }
-        if purpose == .listing, amount.minorUnits / price.minorUnits > Int64(LedgerBounds.periodsPerAllocationMax) {
-            return (.amountOverLimit, "\(amount) would buy more than the \(LedgerBounds.periodsPerAllocationMax) periods one payment may buy")
+        if purpose == .listing, (credit &+ amount.minorUnits) / price.minorUnits > Int64(LedgerBounds.periodsPerAllocationMax) {
+            let withCredit = credit > 0 ? " with the profile's \(Money(minorUnits: credit, currency: price.currency)) of credit" : ""
+            return (.amountOverLimit, "\(amount)\(withCredit) would buy more than the \(LedgerBounds.periodsPerAllocationMax) periods one payment may buy")
         }
         if profileID == nil, let unknownReference {
             return (.unknownReference, "the reference \(unknownReference) has valid check digits but belongs to no profile")
@@ -91,9 +96,10 @@ public enum PaymentDecider {
                 return (.unknownProfile, "the payment of \(amount) names profile '\(profileID)', which is not registered")
             }
             if acceptsMultiples {
-                guard amount.minorUnits >= price.minorUnits else {
-                    let shortfall = Money(minorUnits: price.minorUnits - amount.minorUnits, currency: price.currency)
-                    return (.shortPayment, "a listing contribution on \(effectiveDate) is \(price); \(amount) arrived, \(shortfall) short")
+                guard credit &+ amount.minorUnits >= price.minorUnits else {
+                    let shortfall = Money(minorUnits: price.minorUnits - credit - amount.minorUnits, currency: price.currency)
+                    let withCredit = credit > 0 ? " (with the profile's \(Money(minorUnits: credit, currency: price.currency)) of credit)" : ""
+                    return (.shortPayment, "a listing contribution on \(effectiveDate) is \(price); \(amount) arrived\(withCredit), \(shortfall) short")
                 }
             } else {
                 guard amount == price else {

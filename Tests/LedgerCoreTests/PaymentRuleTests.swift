@@ -45,6 +45,34 @@ struct PaymentRuleTests {
         #expect(state.allocationTarget == .none)
     }
 
+    /// A transfer short of the price is short only if the profile's credit does not make up the difference:
+    /// an allocated amount buys floor((credit + amount) / price) periods.
+    @Test
+    func aTransferThatTheProfilesCreditCompletesIsNotShort() throws {
+        var history = try History.certified()
+        // 150.00 on 2026-01-15: one period and 25.00 of credit.
+        try history.pay("p1", 15_000, on: "2026-01-15")
+        #expect(history.state.paidPeriods(at: Self.at, policy: policy).creditMinorUnits == 2_500)
+        func decide(_ minorUnits: Int64) -> [PaymentEvent] {
+            PaymentDecider.decide(
+                Self.received(euros(minorUnits)), state: PaymentState(), paymentID: PaymentID(method: .bank, externalID: "t-\(minorUnits)"), method: .bank,
+                profile: history.state, now: Self.at, policy: policy
+            )
+        }
+        #expect(decide(10_000).map(\.typeName) == ["PaymentReceived"])
+        let short = decide(9_000)
+        #expect(short.map(\.typeName) == ["PaymentReceived", "PaymentHeld"])
+        guard case .held(let hold)? = short.last else { return }
+        #expect(hold.reasonCode == .shortPayment)
+        #expect(hold.reason.contains("25.00 EUR of credit") && hold.reason.contains("10.00 EUR short"), "\(hold.reason)")
+        // With the credit, 1,225.00 buys ten periods, as many as one payment may; 1,350.00 would buy eleven, so
+        // it is held instead of failing at allocation.
+        #expect(decide(122_500).map(\.typeName) == ["PaymentReceived"])
+        let over = decide(135_000)
+        #expect(over.map(\.typeName) == ["PaymentReceived", "PaymentHeld"])
+        if case .held(let hold)? = over.last { #expect(hold.reasonCode == .amountOverLimit) }
+    }
+
     @Test
     func aListingPaymentForAProfileNobodyRegisteredIsHeld() throws {
         let (state, _) = try Self.apply([Self.received()], profileState: ProfileState())
