@@ -15,6 +15,18 @@ public enum ReversalKind: String, Sendable, Hashable, Codable, CaseIterable {
     case refund, chargeback, bankReturn = "bank_return"
     /// Staff corrected a mistake: the payment was voided, moved to another profile, or its resolution reopened.
     case correction
+
+    /// Checks a reversal staff make by hand: money given back outside the ledger's view (a refund, a chargeback,
+    /// a bank return). A correction is recorded by the ledger itself when staff void, move or reopen a payment;
+    /// one made by hand would be undone by the payment's next event, which finds the payment still paying for
+    /// the profile.
+    public static func checkMadeByHand(_ kind: ReversalKind) throws(DomainError) {
+        guard kind != .correction else {
+            throw .invalidArgument(
+                "a correction cannot be made by hand: void an offline payment, move a payment to another profile, or reopen its resolution; a reversal by hand is a refund, chargeback or bank_return"
+            )
+        }
+    }
 }
 
 /// An event in a `profile-<id>` stream. Each case has a stable type name and schema version.

@@ -109,7 +109,7 @@ struct ProfileLifecycleTests {
     @Test(arguments: Backend.allCases)
     func asOfAnswersWasItListedOnADateAndWhy(backend: Backend) async throws {
         let clock = TestClock(noon("2026-01-01"))
-        try await withStaffServer(backend, clock: clock) { client, _, staff in
+        try await withStaffServer(backend, clock: clock) { client, runtime, staff in
             _ = try await client.execute(uri: "/api/v1/profiles", method: .post, headers: staff, body: json([
                 "profileId": "bo-2", "kind": "advocate", "displayName": "Bo", "contactEmail": "bo@example.org",
             ]))
@@ -120,6 +120,14 @@ struct ProfileLifecycleTests {
             ]))
             let paymentID = try #require(paid.headers[.location]?.split(separator: "/").last.map(String.init))
             clock.set(noon("2026-05-01"))
+            // A correction is the ledger's own (void, move, reopen); by hand it is refused and writes nothing.
+            let versionBefore = try await runtime.profiles.load(try ProfileID("bo-2")).state.version
+            let correction = try await client.execute(uri: "/api/v1/profiles/bo-2/allocations/\(paymentID)/reverse", method: .post, headers: staff, body: json([
+                "kind": "correction", "reason": "wrong profile",
+            ]))
+            #expect(correction.status == .unprocessableContent, "\(correction.text)")
+            #expect(correction.text.contains("cannot be made by hand"))
+            #expect(try await runtime.profiles.load(try ProfileID("bo-2")).state.version == versionBefore)
             let reversed = try await client.execute(uri: "/api/v1/profiles/bo-2/allocations/\(paymentID)/reverse", method: .post, headers: staff, body: json([
                 "kind": "refund", "reason": "paid twice by mistake",
             ]))

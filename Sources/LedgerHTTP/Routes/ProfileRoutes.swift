@@ -97,6 +97,7 @@ struct ProfileRoutes {
                 var reason: String
             }
             let body = try await decode(ReverseRequest.self, request, context)
+            try ReversalKind.checkMadeByHand(body.kind)
             let paymentID = PaymentID(rawValue: try context.parameters.require("paymentId"))
             return try respond(try await command(.reverseAllocation(paymentID: paymentID, kind: body.kind, reason: body.reason), try profileID(context), request, context))
         }
