@@ -73,7 +73,7 @@ struct ConsoleTests {
     @Test
     func everyTemplateParses() throws {
         _ = try ConsoleTemplates.library.get()
-        #expect(ConsoleTemplates.sources.count == 14)
+        #expect(ConsoleTemplates.sources.count == 15)
     }
 
     @Test(arguments: Backend.allCases)
@@ -148,6 +148,39 @@ struct ConsoleTests {
             #expect(anna.cookies[ConsoleCookie.session] == nil)
             anna.cookies = oldCookies
             #expect(try await anna.send("/console").status == .seeOther)
+        }
+    }
+
+    /// Staff download the journal for the accountant from the console, without an API key.
+    @Test(arguments: Backend.allCases)
+    func theJournalIsDownloadedFromTheBooksPage(backend: Backend) async throws {
+        try await withLiveServer(backend) { client, runtime in
+            _ = try await runtime.staffUsers.add(name: "Anna Berger", email: "anna@example.org", password: Self.password)
+            let id = try ProfileID("bk-1")
+            _ = try await runtime.profiles.handle(.register(kind: .mediator, displayName: "Bea", contactEmail: "bea@example.org"), profileID: id, metadata: .init(actor: "test"))
+            let today = runtime.profiles.policy.calendar.date(at: runtime.now())
+            let (paymentID, _) = try await runtime.profiles.recordOfflinePayment(
+                profileID: id, amount: .euros(minorUnits: 12_500), date: today, purpose: .listing, note: "cash", metadata: .init(actor: "test"), idempotencyKey: nil
+            )
+            let anna = Browser(client)
+            #expect(try await anna.send("/console/books/journal").status == .seeOther, "signed out: to sign-in")
+            try await anna.signIn("anna@example.org")
+            let page = try await anna.send("/console/books")
+            #expect(page.status == .ok && page.text.contains("Download the journal"))
+            #expect(page.text.contains(#"href="/console/books""#), "the books are in the navigation")
+
+            let file = try await anna.send("/console/books/journal?format=beancount&from=\(today.year)-01-01&to=\(today)")
+            #expect(file.status == .ok)
+            #expect(file.headers[.contentDisposition] == "attachment; filename=\"books-\(today.year)-01-01-\(today).beancount\"")
+            #expect(file.text.contains(paymentID.rawValue) && file.text.contains("Income:ListingContributions") && file.text.contains("-125.00 EUR"), "\(file.text)")
+            let csv = try await anna.send("/console/books/journal?format=csv&from=&to=")
+            #expect(csv.status == .ok && csv.text.contains(paymentID.rawValue))
+
+            let refused = try await anna.send("/console/books/journal?format=beancount&from=2026-02-30")
+            #expect(refused.status == .unprocessableContent)
+            #expect(refused.text.contains("The first date must be a day like 2026-01-31"), "\(refused.text)")
+            let backwards = try await anna.send("/console/books/journal?from=2026-03-01&to=2026-02-01")
+            #expect(backwards.status == .unprocessableContent && backwards.text.contains("comes after the last"))
         }
     }
 

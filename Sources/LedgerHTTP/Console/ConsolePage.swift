@@ -16,6 +16,7 @@ enum ConsolePage {
         NavItem(href: "/console", label: "Today"),
         NavItem(href: "/console/exceptions", label: "Exceptions"),
         NavItem(href: "/console/statements", label: "Statements"),
+        NavItem(href: "/console/books", label: "Books"),
         NavItem(href: "/console/profiles", label: "Profiles"),
         NavItem(href: "/console/payments", label: "Payments"),
         NavItem(href: "/console/listings", label: "Listings"),

@@ -78,6 +78,8 @@ struct ConsoleRoutes {
         }
         registerSettingsRoutes(on: group)
         group.get("statements") { request, context in try await statementsPage(request, context) }
+        group.get("books") { request, context in try await booksPage(request, context) }
+        group.get("books/journal") { request, context in try await booksDownload(request, context) }
         group.get("receipts/:number") { _, context in
             let number = try context.parameters.require("number")
             guard let document = try await runtime.receipts.document(printedNumber: number) else {
@@ -224,6 +226,68 @@ struct ConsoleRoutes {
             ]
         }
         return page("statements", "Statements", "/console/statements", ["past": Array(past)], context, request: request, error: error, status: status)
+    }
+
+    // MARK: Books
+
+    func booksPage(
+        _ request: Request, _ context: LedgerRequestContext, error: String? = nil, status: HTTPResponse.Status = .ok,
+        from: String? = nil, to: String? = nil
+    ) async throws -> Response {
+        let today = today
+        let lastYear = today.year - 1
+        let data: [String: Any] = [
+            "from": from ?? "\(today.year)-01-01", "to": to ?? today.description,
+            "lastYear": lastYear, "lastYearFrom": "\(lastYear)-01-01", "lastYearTo": "\(lastYear)-12-31",
+            "thisYear": today.year, "thisYearFrom": "\(today.year)-01-01", "thisYearTo": today.description,
+        ]
+        return page("books", "Books", "/console/books", data, context, request: request, error: error, status: status)
+    }
+
+    /// The journal as a file to download: the same export as the API's `/books/journal`.
+    func booksDownload(_ request: Request, _ context: LedgerRequestContext) async throws -> Response {
+        let query = request.uri.queryParameters
+        func field(_ name: String) -> String? {
+            query[Substring(name)].map(String.init).map { $0.trimmingCharacters(in: .whitespaces) }.flatMap { $0.isEmpty ? nil : $0 }
+        }
+        let (fromText, toText) = (field("from"), field("to"))
+        func refuse(_ sentence: String) async throws -> Response {
+            try await booksPage(request, context, error: sentence, status: .unprocessableContent, from: fromText.map { String($0.prefix(10)) }, to: toText.map { String($0.prefix(10)) })
+        }
+        guard let format = BooksExport.Format(rawValue: field("format") ?? "beancount") else {
+            return try await refuse("Choose Beancount or CSV.")
+        }
+        func day(_ text: String?, _ what: String) throws -> LocalDate? {
+            guard let text else { return nil }
+            guard let date = LocalDate(iso: text), LedgerBounds.contains(date) else {
+                throw ConsoleRefusal("The \(what) date must be a day like 2026-01-31 between 2000 and 2199; “\(text.prefix(20))” is not.")
+            }
+            return date
+        }
+        let from: LocalDate
+        let to: LocalDate
+        do {
+            to = try day(toText, "last") ?? today
+            try await runtime.books.catchUp()
+            if let given = try day(fromText, "first") {
+                from = given
+            } else {
+                from = min(try await runtime.books.firstEntryDate() ?? to, to)
+            }
+        } catch let refusal as ConsoleRefusal {
+            return try await refuse(refusal.message)
+        }
+        guard from <= to else { return try await refuse("The first day (\(ConsoleWords.date(from))) comes after the last (\(ConsoleWords.date(to))).") }
+        let export = BooksExport(books: runtime.books)
+        var headers = HTTPFields()
+        headers[.contentType] = format.mediaType
+        headers[.contentDisposition] = "attachment; filename=\"books-\(from)-\(to).\(format == .csv ? "csv" : "beancount")\""
+        return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+            try await export.write(format, from: from, through: to) { text in
+                try await writer.write(ByteBuffer(string: text))
+            }
+            try await writer.finish(nil)
+        })
     }
 
     // MARK: Profiles

@@ -7,7 +7,7 @@ enum ConsoleTemplates {
     static let sources: [String: String] = [
         "layout": layout, "message": message, "sign-in": signIn, "today": today, "exceptions": exceptions,
         "statements": statements, "statement-result": statementResult, "profiles": profiles, "profile": profile,
-        "payments": payments, "payment": payment, "listings": listings, "directory": directory, "settings": settings,
+        "payments": payments, "payment": payment, "listings": listings, "directory": directory, "settings": settings, "books": books,
     ]
 
     /// Every template compiled, or the first that does not parse (a defect a test catches).
@@ -194,6 +194,26 @@ enum ConsoleTemplates {
         {{#past}}<tr><td>{{date}}</td><td>{{statementId}}</td><td>{{account}}</td><td class="num">{{balance}}</td></tr>{{/past}}
         </tbody>
         </table>
+        </section>
+        """
+
+    static let books = """
+        <h1>Books</h1>
+        <p class="lead">For the accountant: every payment, refund, chargeback, return and bank line of the chosen days as
+        journal entries, with the bank balances of the imported statements to check them against.</p>
+        <section aria-labelledby="download">
+        <h2 id="download">Download the journal</h2>
+        <p><a href="/console/books/journal?format=beancount&amp;from={{lastYearFrom}}&amp;to={{lastYearTo}}">All of {{lastYear}} (Beancount)</a> ·
+        <a href="/console/books/journal?format=beancount&amp;from={{thisYearFrom}}&amp;to={{thisYearTo}}">{{thisYear}} so far (Beancount)</a></p>
+        <form method="get" action="/console/books/journal" class="stack">
+        <label for="from">First day</label>
+        <input id="from" name="from" type="date" value="{{from}}">
+        <label for="to">Last day</label>
+        <input id="to" name="to" type="date" value="{{to}}">
+        <label for="format">File</label>
+        <select id="format" name="format"><option value="beancount">Beancount (the accountant's ledger, checked with bean-check)</option><option value="csv">CSV (one line per posting, for a spreadsheet)</option></select>
+        <button type="submit">Download</button>
+        </form>
         </section>
         """
 
