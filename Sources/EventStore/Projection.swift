@@ -69,11 +69,23 @@ public struct ProjectionRunner: Sendable {
     ///
     /// Batches are large (the store's read limit by default): a fold then loads and stores each stream's state
     /// once per batch instead of once per few hundred events. Memory follows the batch, not the log.
+    ///
+    /// `progress` is told after each batch how many events the pass has read so far and the log cursor it has
+    /// reached.
     @discardableResult
-    public static func rebuild(_ projections: [any Projection], store: any EventStore, batchSize: Int? = nil) async throws -> Int {
+    public static func rebuild(
+        _ projections: [any Projection], store: any EventStore, batchSize: Int? = nil, progress: (_ read: Int, _ reached: LogCursor) -> Void = { _, _ in }
+    ) async throws -> Int {
         guard !projections.isEmpty else { return 0 }
         try await store.withReadModelTransaction { connection in try await reset(projections, connection) }
-        return try await ProjectionGroupRunner(store: store, projections: projections, batchSize: batchSize ?? store.limits.readBatchMax).catchUp()
+        let runner = ProjectionGroupRunner(store: store, projections: projections, batchSize: batchSize ?? store.limits.readBatchMax)
+        var total = 0
+        while true {
+            let read = try await runner.runBatch()
+            total += read
+            if read > 0, let reached = try await runner.checkpoints().min() { progress(total, reached) }
+            if read < runner.batchSize { return total }
+        }
     }
 
     /// Deletes the read models' rows and puts their checkpoints back at the start, counting the reset (see

@@ -466,8 +466,11 @@ struct RebuildCLITests {
         _ = try await store.migrateLedger()
         _ = try await store.append([NewEvent(id: UUID(), type: "Probe", data: Data("{}".utf8))], to: "other-1", expecting: .any)
         await store.close()
-        let result = try await CLI.run(["rebuild", "--database-url", url.connectionString])
+        let result = try await CLI.run(["rebuild", "--database-url", url.connectionString, "--progress-seconds", "0"])
         #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("rebuilding: 2 events read, at position"), "\(result.stderr)")
+        let refused = try await CLI.run(["rebuild", "--database-url", url.connectionString, "--progress-seconds", "4000"])
+        #expect(refused.status == 64 && refused.stderr.contains("--progress-seconds must be 0 to 3600"), "\(refused.stderr)")
         // The probe, and the policy the command seeded from configuration when it opened the ledger.
         #expect(result.stdout.contains("listing-status, payment-views, books, profile-search, listing-history: replayed 2 events in one pass"), "\(result.stdout)")
     }
