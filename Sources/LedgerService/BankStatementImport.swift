@@ -38,6 +38,9 @@ public struct BankStatementImport: Sendable {
         public var debits: Int = 0
         /// Returned or reversed transfers that reversed a payment.
         public var returns: Int = 0
+        /// Returned or reversed transfers that match no payment (no end-to-end id, or one of no payment here):
+        /// recorded for the books as money going out, reversing nothing, so staff must find what they return.
+        public var unmatchedReturns: Int = 0
         /// Lines the bank has not booked yet: not final, so not imported.
         public var notBooked: Int = 0
 
@@ -48,6 +51,7 @@ public struct BankStatementImport: Sendable {
             alreadyImported += part.alreadyImported
             debits += part.debits
             returns += part.returns
+            unmatchedReturns += part.unmatchedReturns
             notBooked += part.notBooked
         }
     }
@@ -283,7 +287,12 @@ public struct BankStatementImport: Sendable {
             }
             paymentID = returned
             facts = returned == nil ? [] : [.returned(reason: line.returnReason ?? "reversed by the bank")]
-            if returned != nil { summary.returns += 1 } else { also = [try movement(line, key: key, metadata: metadata)] }
+            if returned != nil {
+                summary.returns += 1
+            } else {
+                summary.unmatchedReturns += 1
+                also = [try movement(line, key: key, metadata: metadata)]
+            }
         } else if line.direction == .debit {
             paymentID = nil
             facts = []

@@ -233,6 +233,27 @@ struct BankReconciliationTests {
         }
     }
 
+    /// A returned transfer that matches no payment reverses nothing; the import says so, for staff to act on.
+    @Test(arguments: Backend.allCases)
+    func aReturnThatMatchesNoPaymentIsCountedForStaff(backend: Backend) async throws {
+        try await withLiveServer(backend) { client, runtime in
+            let staff = bearer(try await runtime.apiKeys.create(name: "Anna", role: .staff).key)
+            typealias T = CamtStatementBuilder.Transaction
+            let xml = CamtStatementBuilder(statements: [.init(id: "RET-1", iban: ourIBAN, entries: [
+                .init(credit: false, date: "2026-03-05", bankReference: "RT-1", transactions: [T(amount: "60.00", endToEndID: "E2E-ELSEWHERE", payerName: "Dan", returnReason: "MD06")]),
+                .init(credit: false, date: "2026-03-05", bankReference: "RT-2", transactions: [T(amount: "4.50", text: "account fee")]),
+            ])]).xml
+            let imported = try await client.execute(uri: "/api/v1/bank-statements", method: .post, headers: staff, body: ByteBuffer(string: xml))
+            #expect(imported.status == .created, "\(imported.text)")
+            #expect(imported.json["returns"] as? Int == 0 && imported.json["unmatchedReturns"] as? Int == 1, "\(imported.text)")
+            #expect(imported.json["debits"] as? Int == 1, "\(imported.text)")
+            // Recorded for the books, as money going out.
+            let trial = try await client.execute(uri: "/api/v1/books/trial-balance?date=2026-03-06", method: .get, headers: staff)
+            let balances = Dictionary(((trial.json["accounts"] as? [[String: Any]]) ?? []).map { ($0["account"] as? String ?? "", $0["balance"] as? String ?? "") }) { a, _ in a }
+            #expect(balances["Expenses:Bank:Outgoing"] == "64.50" && balances["Assets:Bank"] == "935.50", "\(trial.text)")
+        }
+    }
+
     /// Statement uploads have the parser's file cap, not the 64 KiB every other route has here.
     @Test
     func aStatementLargerThanTheGeneralBodyLimitIsAcceptedAndOtherRoutesKeepTheirs() async throws {

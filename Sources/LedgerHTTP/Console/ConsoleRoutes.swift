@@ -103,7 +103,7 @@ struct ConsoleRoutes {
                 let data: [String: Any] = [
                     "fileWords": "\(summary.statements) statement\(summary.statements == 1 ? "" : "s") in \(summary.format) format, \(summary.lines) line\(summary.lines == 1 ? "" : "s").",
                     "lines": summary.lines, "matched": summary.matched, "alreadyImported": summary.alreadyImported, "queued": summary.queued,
-                    "returns": summary.returns, "debits": summary.debits, "notBooked": summary.notBooked,
+                    "returns": summary.returns, "unmatchedReturns": summary.unmatchedReturns, "debits": summary.debits, "notBooked": summary.notBooked,
                 ]
                 return page("statement-result", "Statement imported", "/console/statements", data, context, status: .created)
             } catch {

@@ -226,6 +226,7 @@ enum ConsoleTemplates {
         <dt>Already imported before (skipped)</dt><dd>{{alreadyImported}}</dd>
         <dt>Waiting for a decision</dt><dd>{{queued}}{{#queued}} — <a href="/console/exceptions">decide now</a>{{/queued}}</dd>
         <dt>Returned transfers</dt><dd>{{returns}}</dd>
+        {{#unmatchedReturns}}<dt>Returned transfers that match no payment</dt><dd>{{unmatchedReturns}} — find the payment each returns, then refund it or take back what it bought</dd>{{/unmatchedReturns}}
         <dt>Money going out (not booked here)</dt><dd>{{debits}}</dd>
         <dt>Not booked</dt><dd>{{notBooked}}</dd>
         </dl>
