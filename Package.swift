@@ -114,7 +114,6 @@ let package = Package(
             dependencies: [
                 "LedgerService",
                 "LedgerCore",
-                "Directory",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Mustache", package: "swift-mustache"),
             ],

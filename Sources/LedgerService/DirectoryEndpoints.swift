@@ -54,8 +54,8 @@ public struct DirectoryEndpoints: Sendable {
         self.urlPolicy = urlPolicy
     }
 
-    /// Adds an endpoint; the returned secret is shown once (it is kept, to sign, but never listed again).
-    public func add(url: String, eventTypes: [DirectoryEventType]) async throws -> (endpoint: DirectoryEndpoint, secret: WebhookSecret) {
+    /// Adds an endpoint; the returned secret (`whsec_…`) is shown once (it is kept, to sign, but never listed again).
+    public func add(url: String, eventTypes: [DirectoryEventType]) async throws -> (endpoint: DirectoryEndpoint, secret: String) {
         guard url.utf8.count <= Self.urlBytesMax, let parsed = URL(string: url), ["https", "http"].contains(parsed.scheme?.lowercased() ?? ""),
               parsed.host?.isEmpty == false else {
             throw DirectoryEndpointError(code: .invalidRequest, description: "the endpoint URL must be an absolute http(s) URL of at most \(Self.urlBytesMax) bytes")
@@ -77,7 +77,7 @@ public struct DirectoryEndpoints: Sendable {
             )
         }
         let endpoint = DirectoryEndpoint(endpointId: endpointID, url: url, eventTypes: types, enabled: true, disabledReason: nil, rotating: false, createdAt: createdAt)
-        return (endpoint, secret)
+        return (endpoint, secret.text)
     }
 
     /// Every endpoint, oldest first.
@@ -112,7 +112,7 @@ public struct DirectoryEndpoints: Sendable {
     }
 
     /// Makes a new secret; the old one keeps signing beside it for a day, so the receiver can switch over.
-    public func rotateSecret(_ endpointID: String) async throws -> WebhookSecret {
+    public func rotateSecret(_ endpointID: String) async throws -> String {
         let secret = WebhookSecret.generate()
         let until = APIKeyStore.micros(now().addingTimeInterval(Self.rotationOverlapSeconds))
         try await update(
@@ -120,7 +120,7 @@ public struct DirectoryEndpoints: Sendable {
             "UPDATE directory_endpoints SET previous_secret = secret, previous_secret_until_micros = ?, secret = ? WHERE endpoint_id = ?",
             [.integer(until), .text(try sealer.seal(secret.text, context: endpointID)), .text(endpointID)]
         )
-        return secret
+        return secret.text
     }
 
     /// Opens every stored secret, so a wrong `LEDGER_SECRETS_KEY` stops start-up instead of failing every

@@ -30,7 +30,7 @@ struct EndpointsCommand: AsyncParsableCommand {
                 }
                 try await withRuntime(common) { runtime in
                     let (endpoint, secret) = try await failing { try await runtime.directoryEndpoints.add(url: url, eventTypes: types) }
-                    print(secret.text)
+                    print(secret)
                     printError("added endpoint \(endpoint.endpointId) for \(endpoint.url); the secret above is shown only this once")
                 }
             }
@@ -95,7 +95,7 @@ struct EndpointsCommand: AsyncParsableCommand {
             try await reportingFailures {
                 try await withRuntime(common) { runtime in
                     let secret = try await failing { try await runtime.directoryEndpoints.rotateSecret(endpointID) }
-                    print(secret.text)
+                    print(secret)
                     printError("rotated the secret of \(endpointID); requests carry both signatures for 24 hours")
                 }
             }

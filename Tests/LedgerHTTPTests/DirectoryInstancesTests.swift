@@ -21,7 +21,7 @@ struct DirectoryInstancesTests {
         let first = instances[0]
         do {
             let (_, secret) = try await first.directoryEndpoints.add(url: receiver.url, eventTypes: [.visibilityChanged])
-            receiver.trust(secret: secret.text)
+            receiver.trust(secret: secret)
 
             // 500 profiles, each listed and then hidden: 1,000 visibility changes.
             let profiles = first.profiles

@@ -338,7 +338,7 @@ struct DirectoryPublishingTests {
         let runtime = try await TestRuntime.make(backend, settings: ["directory.poll_seconds": "3600"])
         do {
             let (_, secret) = try await runtime.directoryEndpoints.add(url: receiver.url, eventTypes: [.visibilityChanged])
-            receiver.trust(secret: secret.text)
+            receiver.trust(secret: secret)
             try await buildApplication(runtime: runtime).test(.live) { _ in
                 // Let the publisher go idle first: past its follow-up looks, asleep until an append.
                 try await Task.sleep(for: AppendFollower.followUpDelays.reduce(.zero, +) + .seconds(1))

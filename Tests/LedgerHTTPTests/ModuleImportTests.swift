@@ -12,7 +12,7 @@ struct ModuleImportTests {
         "Payments": ["LedgerCore"],
         "Directory": [],
         "LedgerService": ["LedgerCore", "EventStore", "Payments", "Directory"],
-        "LedgerHTTP": ["LedgerService", "LedgerCore", "Directory"],
+        "LedgerHTTP": ["LedgerService", "LedgerCore"],
         "listing-ledger": ["LedgerHTTP", "LedgerService", "LedgerCore", "EventStore", "Payments", "Directory"],
     ]
 

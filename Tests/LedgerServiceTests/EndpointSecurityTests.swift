@@ -39,7 +39,7 @@ struct EndpointSecurityTests {
         let secret: String
         do {
             let added = try await runtime.directoryEndpoints.add(url: "https://directory.example/hooks", eventTypes: [])
-            secret = added.secret.text
+            secret = added.secret
             let stored = try await runtime.store.withReadModelConnection { connection in
                 try await connection.query("SELECT secret FROM directory_endpoints", [])
             }

@@ -25,7 +25,7 @@ struct ServeInstancesTests {
         var servers: [RunningProcess] = []
         do {
             let (_, secret) = try await runtime.directoryEndpoints.add(url: receiver.url, eventTypes: [.visibilityChanged])
-            receiver.trust(secret: secret.text)
+            receiver.trust(secret: secret)
             for _ in 0..<3 {
                 let server = try CLI.start(["serve", "--port", "0", "--database-url", url.connectionString], directory: folder)
                 _ = try await server.waitForLine(containing: "listening on", timeout: .seconds(60))

@@ -1,4 +1,3 @@
-import Directory
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -26,7 +25,7 @@ struct DirectoryRoutes {
         group.post("directory/endpoints") { request, context in
             let body = try await decode(EndpointRequest.self, request, context)
             let (endpoint, secret) = try await runtime.directoryEndpoints.add(url: body.url, eventTypes: body.eventTypes ?? [])
-            return try JSONResponse(CreatedEndpoint(endpoint: endpoint, secret: secret.text), status: .created)
+            return try JSONResponse(CreatedEndpoint(endpoint: endpoint, secret: secret), status: .created)
         }
         group.get("directory/endpoints") { _, _ in
             try JSONResponse(try await runtime.directoryEndpoints.list())
@@ -41,7 +40,7 @@ struct DirectoryRoutes {
         }
         group.post("directory/endpoints/:endpointId/rotate-secret") { _, context in
             let secret = try await runtime.directoryEndpoints.rotateSecret(try context.parameters.require("endpointId"))
-            return try JSONResponse(CreatedEndpoint(endpoint: try await endpoint(context), secret: secret.text))
+            return try JSONResponse(CreatedEndpoint(endpoint: try await endpoint(context), secret: secret))
         }
         group.get("directory/deliveries") { request, _ in
             let status = request.uri.queryParameters["status"].map(String.init) ?? "dead"
