@@ -7,6 +7,16 @@ import Logging
 /// Builds the router: middleware, then one route group per audience. Tests and `serve` share this path.
 public func buildRouter(runtime: LedgerRuntime) -> Router<LedgerRequestContext> {
     let router = Router(context: LedgerRequestContext.self)
+    // Each route group is handed only the services it uses.
+    let bankRoutes = BankRoutes(
+        bankImport: runtime.bankImport, configuration: runtime.configuration, now: runtime.now, payments: runtime.payments, profiles: runtime.profiles
+    )
+    let paymentRoutes = PaymentRoutes(
+        card: runtime.card, lists: runtime.lists, payPal: runtime.payPal, paymentExceptions: runtime.paymentExceptions, payments: runtime.payments,
+        refunds: runtime.refunds
+    )
+    let profileRoutes = ProfileRoutes(listings: runtime.listings, lists: runtime.lists, now: runtime.now, profiles: runtime.profiles)
+    let directoryRoutes = DirectoryRoutes(directory: runtime.directory, directoryEndpoints: runtime.directoryEndpoints)
     let idempotency = IdempotencyMiddleware(records: runtime.idempotency)
     let bodyBytesMax = max(runtime.configuration.requestBodyBytesMax, runtime.bankImport.fileBytesMax)
     router.add(middleware: EarlyAnswerMiddleware(drainBytesMax: bodyBytesMax + EarlyAnswerMiddleware.marginBytes))
@@ -18,7 +28,7 @@ public func buildRouter(runtime: LedgerRuntime) -> Router<LedgerRequestContext> 
     // Every route reads its body within the configured limit, except statement uploads, which have the
     // statement parser's file cap.
     let limited = router.group().add(middleware: BodyLimitMiddleware(bodyBytesMax: runtime.configuration.requestBodyBytesMax))
-    BankRoutes(runtime: runtime).registerUploadRoutes(
+    bankRoutes.registerUploadRoutes(
         on: router.group("api/v1")
             .add(middleware: BodyLimitMiddleware(bodyBytesMax: max(runtime.configuration.requestBodyBytesMax, runtime.bankImport.fileBytesMax)))
             .add(middleware: APIKeyMiddleware(apiKeys: runtime.apiKeys, roles: [.staff]))
@@ -26,33 +36,33 @@ public func buildRouter(runtime: LedgerRuntime) -> Router<LedgerRequestContext> 
     )
 
     OperationsRoutes(runtime: runtime).register(on: limited)
-    PaymentRoutes(runtime: runtime).registerWebhookRoutes(on: limited)
+    paymentRoutes.registerWebhookRoutes(on: limited)
 
     let api = limited.group("api/v1")
-    ClientRoutes(runtime: runtime).register(
+    ClientRoutes().register(
         on: api.group().add(middleware: APIKeyMiddleware(apiKeys: runtime.apiKeys, roles: Set(APIRole.allCases))).add(middleware: idempotency)
     )
     let staff = api.group().add(middleware: APIKeyMiddleware(apiKeys: runtime.apiKeys, roles: [.staff])).add(middleware: idempotency)
-    StaffKeyRoutes(runtime: runtime).register(on: staff)
+    StaffKeyRoutes(apiKeys: runtime.apiKeys).register(on: staff)
     PolicyRoutes(policyBook: runtime.profiles.policyBook, now: runtime.now).register(on: staff)
-    ProfileRoutes(runtime: runtime).registerStaffRoutes(on: staff)
-    PaymentRoutes(runtime: runtime).registerStaffRoutes(on: staff)
-    DirectoryRoutes(runtime: runtime).registerStaffRoutes(on: staff)
+    profileRoutes.registerStaffRoutes(on: staff)
+    paymentRoutes.registerStaffRoutes(on: staff)
+    directoryRoutes.registerStaffRoutes(on: staff)
     BooksRoutes(books: runtime.books, calendar: runtime.profiles.policy.calendar, now: runtime.now).register(on: staff)
-    DirectoryRoutes(runtime: runtime).registerDirectoryRoutes(
+    directoryRoutes.registerDirectoryRoutes(
         on: api.group().add(middleware: APIKeyMiddleware(apiKeys: runtime.apiKeys, roles: [.directory, .staff])).add(middleware: idempotency)
     )
-    PaymentRoutes(runtime: runtime).registerWebsiteRoutes(
+    paymentRoutes.registerWebsiteRoutes(
         on: api.group().add(middleware: APIKeyMiddleware(apiKeys: runtime.apiKeys, roles: [.website])).add(middleware: idempotency)
     )
-    BankRoutes(runtime: runtime).registerStaffRoutes(on: staff)
+    bankRoutes.registerStaffRoutes(on: staff)
     ReceiptRoutes(receipts: runtime.receipts, issuer: runtime.configuration.bankBeneficiaryName, calendar: runtime.profiles.policy.calendar).register(
         on: api.group().add(middleware: APIKeyMiddleware(apiKeys: runtime.apiKeys, roles: [.staff, .website])).add(middleware: idempotency)
     )
-    BankRoutes(runtime: runtime).registerWebsiteRoutes(
+    bankRoutes.registerWebsiteRoutes(
         on: api.group().add(middleware: APIKeyMiddleware(apiKeys: runtime.apiKeys, roles: [.website, .staff])).add(middleware: idempotency)
     )
-    ProfileRoutes(runtime: runtime).registerReadRoutes(
+    profileRoutes.registerReadRoutes(
         on: api.group().add(middleware: APIKeyMiddleware(apiKeys: runtime.apiKeys, roles: [.staff, .website])).add(middleware: idempotency)
     )
     // The staff console: people with a session, never API keys.

@@ -7,18 +7,22 @@ import NIOCore
 
 /// Bank transfers: payment instructions for the website; statement uploads and exception resolutions for staff.
 struct BankRoutes {
-    let runtime: LedgerRuntime
+    let bankImport: BankStatementImport
+    let configuration: LedgerConfiguration
+    let now: @Sendable () -> Date
+    let payments: PaymentPipeline
+    let profiles: ProfileService
 
     func registerWebsiteRoutes(on group: RouterGroup<LedgerRequestContext>) {
         group.get("profiles/:profileId/payment-instructions") { request, context in
             let profileID = try ProfileID(try context.parameters.require("profileId"))
-            guard try await runtime.profiles.load(profileID).state.isRegistered else { throw DomainError.profileNotFound(profileID.rawValue) }
+            guard try await profiles.load(profileID).state.isRegistered else { throw DomainError.profileNotFound(profileID.rawValue) }
             let purposeText = request.uri.queryParameters["purpose"].map(String.init) ?? "listing"
             guard let purpose = PaymentPurpose(rawValue: purposeText) else { throw Problem.badRequest("purpose must be listing or donation") }
             let amount = try request.uri.queryParameters["amount"].map { try Money(parsing: String($0), currency: "EUR") }
             return try JSONResponse(try PaymentInstructions.make(
                 profileID: profileID, purpose: purpose, donationAmount: amount,
-                on: runtime.profiles.policy.calendar.date(at: runtime.now()), policy: runtime.profiles.policy, configuration: runtime.configuration
+                on: profiles.policy.calendar.date(at: now()), policy: profiles.policy, configuration: configuration
             ))
         }
         // Donations from anyone: the general donation reference.
@@ -26,7 +30,7 @@ struct BankRoutes {
             guard let text = request.uri.queryParameters["amount"].map(String.init) else { throw Problem.badRequest("amount is required, like 25.00") }
             return try JSONResponse(try PaymentInstructions.make(
                 profileID: nil, purpose: .donation, donationAmount: try Money(parsing: text, currency: "EUR"),
-                on: runtime.profiles.policy.calendar.date(at: runtime.now()), policy: runtime.profiles.policy, configuration: runtime.configuration
+                on: profiles.policy.calendar.date(at: now()), policy: profiles.policy, configuration: configuration
             ))
         }
     }
@@ -38,7 +42,7 @@ struct BankRoutes {
             defer { try? FileManager.default.removeItem(at: file) }
             try await Self.save(request, to: file)
             // A statement that cannot be read answers 422 `statement-rejected` (see ServiceFailure).
-            let summary = try await runtime.bankImport.importFile(file, metadata: metadata(request, context))
+            let summary = try await bankImport.importFile(file, metadata: metadata(request, context))
             return try JSONResponse(summary, status: .created)
         }
     }
@@ -63,7 +67,7 @@ struct BankRoutes {
             if let profileID = body.profileId {
                 shares.append(AllocationShare(profileID: try ProfileID(profileID), amount: .euros(minorUnits: 0)))
             }
-            let outcome = try await runtime.payments.resolve(
+            let outcome = try await payments.resolve(
                 paymentID: paymentID, resolution: body.resolution, shares: shares, reason: body.reason, metadata: metadata(request, context)
             )
             struct Resolved: Encodable {

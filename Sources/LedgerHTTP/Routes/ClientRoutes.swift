@@ -3,8 +3,6 @@ import LedgerService
 
 /// Routes any API client may call.
 struct ClientRoutes {
-    let runtime: LedgerRuntime
-
     func register(on group: RouterGroup<LedgerRequestContext>) {
         group.get("whoami") { _, context in
             guard let caller = context.caller else { throw Problem.unauthorized("no API key") }

@@ -6,7 +6,8 @@ import LedgerService
 
 /// Directory endpoints and dead letters for staff; the change feed and the listing snapshot for the directory.
 struct DirectoryRoutes {
-    let runtime: LedgerRuntime
+    let directory: DirectoryQueries
+    let directoryEndpoints: DirectoryEndpoints
 
     struct EndpointRequest: JSONRequestBody {
 
@@ -24,22 +25,22 @@ struct DirectoryRoutes {
     func registerStaffRoutes(on group: RouterGroup<LedgerRequestContext>) {
         group.post("directory/endpoints") { request, context in
             let body = try await decode(EndpointRequest.self, request, context)
-            let (endpoint, secret) = try await runtime.directoryEndpoints.add(url: body.url, eventTypes: body.eventTypes ?? [])
+            let (endpoint, secret) = try await directoryEndpoints.add(url: body.url, eventTypes: body.eventTypes ?? [])
             return try JSONResponse(CreatedEndpoint(endpoint: endpoint, secret: secret), status: .created)
         }
         group.get("directory/endpoints") { _, _ in
-            try JSONResponse(try await runtime.directoryEndpoints.list())
+            try JSONResponse(try await directoryEndpoints.list())
         }
         group.post("directory/endpoints/:endpointId/disable") { _, context in
-            try await runtime.directoryEndpoints.disable(try context.parameters.require("endpointId"), reason: "disabled by \(context.caller?.actor ?? "staff")")
+            try await directoryEndpoints.disable(try context.parameters.require("endpointId"), reason: "disabled by \(context.caller?.actor ?? "staff")")
             return try JSONResponse(try await endpoint(context))
         }
         group.post("directory/endpoints/:endpointId/enable") { _, context in
-            try await runtime.directoryEndpoints.enable(try context.parameters.require("endpointId"))
+            try await directoryEndpoints.enable(try context.parameters.require("endpointId"))
             return try JSONResponse(try await endpoint(context))
         }
         group.post("directory/endpoints/:endpointId/rotate-secret") { _, context in
-            let secret = try await runtime.directoryEndpoints.rotateSecret(try context.parameters.require("endpointId"))
+            let secret = try await directoryEndpoints.rotateSecret(try context.parameters.require("endpointId"))
             return try JSONResponse(CreatedEndpoint(endpoint: try await endpoint(context), secret: secret))
         }
         group.get("directory/deliveries") { request, _ in
@@ -47,11 +48,11 @@ struct DirectoryRoutes {
             guard ["dead", "pending", "delivered"].contains(status) else { throw Problem.badRequest("status must be dead, pending or delivered") }
             let (limit, offset) = try pageParameters(request, pageSizeMax: DirectoryQueries.pageSizeMax)
             let endpointID = request.uri.queryParameters["endpointId"].map(String.init)
-            return try JSONResponse(try await runtime.directory.deliveries(status: status, endpointID: endpointID, limit: limit, offset: offset))
+            return try JSONResponse(try await directory.deliveries(status: status, endpointID: endpointID, limit: limit, offset: offset))
         }
         group.post("directory/deliveries/:deliveryId/replay") { _, context in
             guard let id = Int64(try context.parameters.require("deliveryId")) else { throw Problem.badRequest("a delivery id is a number") }
-            let count = try await runtime.directory.replay(.delivery(id))
+            let count = try await directory.replay(.delivery(id))
             guard count == 1 else { throw Problem.notFound("no dead delivery \(id)") }
             return try JSONResponse(Replayed(replayed: count))
         }
@@ -67,7 +68,7 @@ struct DirectoryRoutes {
                 throw Problem(.unprocessableContent, "invalid-range", title: "Unprocessable Content", detail: "fromDeliveryId must not exceed throughDeliveryId")
             }
             _ = try await endpoint(context)
-            let count = try await runtime.directory.replay(.endpointRange(
+            let count = try await directory.replay(.endpointRange(
                 endpointID: try context.parameters.require("endpointId"), fromDeliveryID: body.fromDeliveryId, throughDeliveryID: body.throughDeliveryId
             ))
             return try JSONResponse(Replayed(replayed: count))
@@ -79,7 +80,7 @@ struct DirectoryRoutes {
             }
             let body = try await decode(SinceRequest.self, request, context)
             let since = try instant(body.since, field: "since")
-            return try JSONResponse(Replayed(replayed: try await runtime.directory.replay(.since(since))))
+            return try JSONResponse(Replayed(replayed: try await directory.replay(.since(since))))
         }
     }
 
@@ -90,12 +91,12 @@ struct DirectoryRoutes {
                 throw Problem.badRequest("after must be a cursor from an earlier page (like 12.345), or absent")
             }
             let (limit, _) = try pageParameters(request, pageSizeMax: DirectoryQueries.pageSizeMax)
-            return try JSONResponse(try await runtime.directory.changes(afterCursor: after, limit: limit))
+            return try JSONResponse(try await directory.changes(afterCursor: after, limit: limit))
         }
         group.get("directory/listings") { request, _ in
             let (limit, _) = try pageParameters(request, pageSizeMax: DirectoryQueries.pageSizeMax)
             let after = request.uri.queryParameters["after"].map(String.init)
-            let listings = try await runtime.directory.listedProfiles(afterProfileID: after, limit: limit)
+            let listings = try await directory.listedProfiles(afterProfileID: after, limit: limit)
             struct Page: Encodable {
                 var listings: [DirectoryListing]
                 /// Pass as `after` for the next page; absent on the last one.
@@ -107,7 +108,7 @@ struct DirectoryRoutes {
 
     private func endpoint(_ context: LedgerRequestContext) async throws -> DirectoryEndpoint {
         let id = try context.parameters.require("endpointId")
-        guard let endpoint = try await runtime.directoryEndpoints.list().first(where: { $0.endpointId == id }) else {
+        guard let endpoint = try await directoryEndpoints.list().first(where: { $0.endpointId == id }) else {
             throw Problem.notFound("no directory endpoint '\(id.prefix(80))'")
         }
         return endpoint

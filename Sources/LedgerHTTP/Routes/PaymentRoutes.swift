@@ -7,7 +7,12 @@ import NIOCore
 
 /// Checkout for the website, payments and the exception queue for staff, and the providers' webhooks.
 struct PaymentRoutes {
-    let runtime: LedgerRuntime
+    let card: CardPayments
+    let lists: StaffLists
+    let payPal: PayPalPayments
+    let paymentExceptions: PaymentExceptions
+    let payments: PaymentPipeline
+    let refunds: PaymentRefunds
 
     struct CheckoutBody: JSONRequestBody {
 
@@ -42,7 +47,7 @@ struct PaymentRoutes {
             let checkout = CheckoutRequest(
                 profileID: profileID, purpose: body.purpose, donationAmount: amount, successURL: body.successUrl, cancelURL: body.cancelUrl
             )
-            let provider: any PaymentProvider = body.method == PaymentMethod.card.rawValue ? runtime.card : runtime.payPal
+            let provider: any PaymentProvider = body.method == PaymentMethod.card.rawValue ? card : payPal
             let started = try await provider.startCheckout(checkout, idempotencyKey: try idempotencyKey(request), metadata: metadata(request, context))
             return try JSONResponse(CheckoutResponse(
                 method: started.method.rawValue, checkoutId: started.checkoutID, redirectUrl: started.redirectURL,
@@ -52,14 +57,14 @@ struct PaymentRoutes {
         }
         group.post("paypal/orders/:orderId/capture") { request, context in
             let orderID = try context.parameters.require("orderId")
-            return try JSONResponse(try await runtime.payPal.capture(orderID: orderID, metadata: metadata(request, context)))
+            return try JSONResponse(try await payPal.capture(orderID: orderID, metadata: metadata(request, context)))
         }
     }
 
     func registerStaffRoutes(on group: RouterGroup<LedgerRequestContext>) {
         group.get("payments/:paymentId") { _, context in
             let paymentID = PaymentID(rawValue: try context.parameters.require("paymentId"))
-            guard let view = try await runtime.payments.view(paymentID) else { throw Problem.notFound("no payment '\(paymentID.rawValue.prefix(80))'") }
+            guard let view = try await payments.view(paymentID) else { throw Problem.notFound("no payment '\(paymentID.rawValue.prefix(80))'") }
             return try JSONResponse(view)
         }
         group.post("payments/:paymentId/refund") { request, context in
@@ -70,7 +75,7 @@ struct PaymentRoutes {
             let body = buffer.readableBytes == 0 ? RefundRequest() : try await decodeJSON(RefundRequest.self, buffer)
             let paymentID = PaymentID(rawValue: try context.parameters.require("paymentId"))
             let amount = try body.amount.map { try Money(parsing: $0, currency: "EUR") }
-            let refund = try await runtime.refunds.refund(
+            let refund = try await refunds.refund(
                 paymentID: paymentID, amount: amount, idempotencyKey: try idempotencyKey(request), metadata: metadata(request, context)
             )
             struct RefundResponse: Encodable {
@@ -98,7 +103,7 @@ struct PaymentRoutes {
             let format = request.uri.queryParameters["format"].map(String.init) ?? "json"
             guard format == "json" || format == "csv" else { throw Problem.badRequest("format must be json or csv, not '\(format.prefix(40))'") }
             let (limit, offset) = try pageParameters(request, pageSizeMax: StaffLists.pageSizeMax)
-            let rows = try await runtime.lists.payments(method: method, purpose: purpose, month: month, state: state, limit: limit, offset: offset)
+            let rows = try await lists.payments(method: method, purpose: purpose, month: month, state: state, limit: limit, offset: offset)
             guard format == "csv" else { return try JSONResponse(rows) }
             var text = "payment,method,purpose,state,amount,currency,profile,date\r\n"
             for row in rows {
@@ -116,7 +121,7 @@ struct PaymentRoutes {
             }
             let body = try await decode(VoidRequest.self, request, context)
             let paymentID = PaymentID(rawValue: try context.parameters.require("paymentId"))
-            return try corrected(paymentID, try await runtime.payments.void(paymentID: paymentID, reason: body.reason, metadata: metadata(request, context)))
+            return try corrected(paymentID, try await payments.void(paymentID: paymentID, reason: body.reason, metadata: metadata(request, context)))
         }
         group.post("payments/:paymentId/reassign") { request, context in
             struct ReassignRequest: JSONRequestBody {
@@ -128,7 +133,7 @@ struct PaymentRoutes {
             }
             let body = try await decode(ReassignRequest.self, request, context)
             let paymentID = PaymentID(rawValue: try context.parameters.require("paymentId"))
-            return try corrected(paymentID, try await runtime.payments.reassign(
+            return try corrected(paymentID, try await payments.reassign(
                 paymentID: paymentID, from: try ProfileID(body.fromProfileId), to: try ProfileID(body.toProfileId),
                 amount: try body.amount.map { try Money(parsing: $0, currency: "EUR") }, reason: body.reason, metadata: metadata(request, context)
             ))
@@ -140,7 +145,7 @@ struct PaymentRoutes {
             }
             let body = try await decode(ReopenRequest.self, request, context)
             let paymentID = PaymentID(rawValue: try context.parameters.require("paymentId"))
-            return try corrected(paymentID, try await runtime.payments.reopen(paymentID: paymentID, reason: body.reason, metadata: metadata(request, context)))
+            return try corrected(paymentID, try await payments.reopen(paymentID: paymentID, reason: body.reason, metadata: metadata(request, context)))
         }
         group.get("reconciliation/exceptions") { request, _ in
             let includeResolved: Bool
@@ -150,7 +155,7 @@ struct PaymentRoutes {
             default: throw Problem.badRequest("includeResolved must be true or false")
             }
             let (limit, offset) = try pageParameters(request, pageSizeMax: PaymentExceptions.pageSizeMax)
-            return try JSONResponse(try await runtime.paymentExceptions.list(includeResolved: includeResolved, limit: limit, offset: offset))
+            return try JSONResponse(try await paymentExceptions.list(includeResolved: includeResolved, limit: limit, offset: offset))
         }
     }
 
@@ -169,8 +174,8 @@ struct PaymentRoutes {
         router.post("webhooks/card") { request, context in
             let buffer = try await request.body.collect(upTo: context.bodyBytesMax)
             let headers = request.headers
-            let receipt = try await runtime.payments.receiveWebhook(
-                from: runtime.card, body: Data(buffer.readableBytesView), header: { name in HTTPField.Name(name).flatMap { headers[$0] } },
+            let receipt = try await payments.receiveWebhook(
+                from: card, body: Data(buffer.readableBytesView), header: { name in HTTPField.Name(name).flatMap { headers[$0] } },
                 requestID: context.requestID
             )
             return try JSONResponse(WebhookAcknowledgement(receipt))
@@ -178,8 +183,8 @@ struct PaymentRoutes {
         router.post("webhooks/paypal") { request, context in
             let buffer = try await request.body.collect(upTo: context.bodyBytesMax)
             let headers = request.headers
-            let receipt = try await runtime.payments.receiveWebhook(
-                from: runtime.payPal, body: Data(buffer.readableBytesView), header: { name in HTTPField.Name(name).flatMap { headers[$0] } },
+            let receipt = try await payments.receiveWebhook(
+                from: payPal, body: Data(buffer.readableBytesView), header: { name in HTTPField.Name(name).flatMap { headers[$0] } },
                 requestID: context.requestID
             )
             return try JSONResponse(WebhookAcknowledgement(receipt))

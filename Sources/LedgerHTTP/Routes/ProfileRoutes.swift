@@ -6,7 +6,10 @@ import LedgerService
 
 /// Staff commands on profiles, and listing reads for staff and the website.
 struct ProfileRoutes {
-    let runtime: LedgerRuntime
+    let listings: ListingQueries
+    let lists: StaffLists
+    let now: @Sendable () -> Date
+    let profiles: ProfileService
 
     struct RegisterRequest: JSONRequestBody {
 
@@ -81,7 +84,7 @@ struct ProfileRoutes {
         group.post("profiles/:profileId/offline-payments") { request, context in
             let body = try await decode(OfflinePaymentRequest.self, request, context)
             let amount = try Money(parsing: body.amount, currency: body.currency ?? "EUR")
-            let (paymentID, outcome) = try await runtime.profiles.recordOfflinePayment(
+            let (paymentID, outcome) = try await profiles.recordOfflinePayment(
                 profileID: try profileID(context), amount: amount, date: try date(body.date, "date"), purpose: body.purpose,
                 note: body.note ?? "", metadata: metadata(request, context), idempotencyKey: idempotencyKey(request),
                 confirmDuplicate: body.confirmDuplicate ?? false
@@ -107,11 +110,11 @@ struct ProfileRoutes {
             }
             guard text.utf8.count <= 200 else { throw Problem.badRequest("search is at most 200 bytes") }
             let (limit, _) = try pageParameters(request, pageSizeMax: StaffLists.pageSizeMax)
-            return try JSONResponse(try await runtime.lists.searchProfiles(text, limit: limit))
+            return try JSONResponse(try await lists.searchProfiles(text, limit: limit))
         }
         group.get("reports/listed") { request, _ in
-            let calendar = runtime.profiles.policy.calendar
-            let today = calendar.date(at: runtime.now())
+            let calendar = profiles.policy.calendar
+            let today = calendar.date(at: now())
             let thisMonth = LocalDate(year: today.year, month: today.month, day: 1) ?? today
             let last = try queryMonth(request, "to") ?? thisMonth
             let first = try queryMonth(request, "from") ?? last.addingMonths(-23)
@@ -123,10 +126,10 @@ struct ProfileRoutes {
                 throw Problem(.unprocessableContent, "invalid-date-range", title: "Unprocessable Content",
                               detail: "a report covers at most \(StaffLists.monthsPerReportMax) months")
             }
-            return try JSONResponse(try await runtime.lists.listedPerMonth(from: first, through: last, calendar: calendar))
+            return try JSONResponse(try await lists.listedPerMonth(from: first, through: last, calendar: calendar))
         }
         group.get("profiles/:profileId/timeline") { _, context in
-            let loaded = try await runtime.profiles.load(try profileID(context))
+            let loaded = try await profiles.load(try profileID(context))
             guard loaded.state.isRegistered else { throw DomainError.profileNotFound(try profileID(context).rawValue) }
             return try JSONResponse(loaded.timeline)
         }
@@ -141,7 +144,7 @@ struct ProfileRoutes {
             }
             let month = try queryMonth(request, "expiringInMonth")?.monthText
             let (limit, offset) = try pageParameters(request, pageSizeMax: ListingQueries.pageSizeMax)
-            return try JSONResponse(try await runtime.listings.list(
+            return try JSONResponse(try await listings.list(
                 status: status, expiringWithinDays: within, expiringInMonth: month, limit: limit, offset: offset
             ))
         }
@@ -150,24 +153,24 @@ struct ProfileRoutes {
     func registerReadRoutes(on group: RouterGroup<LedgerRequestContext>) {
         group.get("profiles/:profileId/listing") { request, context in
             let id = try profileID(context)
-            let loaded = try await runtime.profiles.load(id)
+            let loaded = try await profiles.load(id)
             guard loaded.state.isRegistered else { throw DomainError.profileNotFound(id.rawValue) }
-            let instant = try request.uri.queryParameters["at"].map { try asOf(String($0)) } ?? runtime.now()
-            return try JSONResponse(ListingView(id, loaded.state, at: instant, policy: runtime.profiles.policy))
+            let instant = try request.uri.queryParameters["at"].map { try asOf(String($0)) } ?? now()
+            return try JSONResponse(ListingView(id, loaded.state, at: instant, policy: profiles.policy))
         }
     }
 
     // MARK: Helpers
 
     private func command(_ command: ProfileCommand, _ profileID: ProfileID, _ request: Request, _ context: LedgerRequestContext) async throws -> ProfileService.Outcome {
-        try await runtime.profiles.handle(command, profileID: profileID, metadata: metadata(request, context), idempotencyKey: idempotencyKey(request))
+        try await profiles.handle(command, profileID: profileID, metadata: metadata(request, context), idempotencyKey: idempotencyKey(request))
     }
 
     private func respond(_ outcome: ProfileService.Outcome, status: HTTPResponse.Status = .ok) throws -> Response {
         var response = try JSONResponse(CommandResult(
             profileId: outcome.profileID.rawValue, version: outcome.state.version, replayed: outcome.replayed,
             appended: outcome.appended.map(\.typeName),
-            listing: ListingView(outcome.profileID, outcome.state, at: runtime.now(), policy: runtime.profiles.policy)
+            listing: ListingView(outcome.profileID, outcome.state, at: now(), policy: profiles.policy)
         ), status: status)
         if outcome.replayed { response.headers[HTTPField.Name("Idempotent-Replayed")!] = "true" }
         return response
@@ -184,7 +187,7 @@ struct ProfileRoutes {
 
     /// `?at=` as ``ListingQueries/asOf(_:calendar:)`` reads it.
     private func asOf(_ text: String) throws -> Date {
-        switch ListingQueries.asOf(text, calendar: runtime.profiles.policy.calendar) {
+        switch ListingQueries.asOf(text, calendar: profiles.policy.calendar) {
         case .instant(let instant):
             return instant
         case .missingDay:
