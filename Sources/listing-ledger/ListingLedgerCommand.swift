@@ -14,6 +14,6 @@ struct ListingLedgerCommand: AsyncParsableCommand {
 
             Exit codes: 0 success, 1 failure, 64 usage error, 69 database unavailable, 78 configuration error.
             """,
-        subcommands: [ServeCommand.self, MigrateCommand.self, RebuildCommand.self, KeysCommand.self, UsersCommand.self, PolicyCommand.self, EndpointsCommand.self, ImportStatementCommand.self, BenchCommand.self]
+        subcommands: [ServeCommand.self, MigrateCommand.self, RebuildCommand.self, KeysCommand.self, UsersCommand.self, PolicyCommand.self, EndpointsCommand.self, ImportStatementCommand.self, ExportCommand.self, BenchCommand.self]
     )
 }

@@ -146,6 +146,45 @@ struct CLITests {
         #expect(badFormat.status == 64 && badFormat.stderr.contains("unknown format 'x'"), "\(badFormat.stderr)")
     }
 
+    /// The journal for the accountant from the command line: to standard output or a file, in either format;
+    /// a bad option writes nothing and exits 64.
+    @Test
+    func theJournalIsExportedForTheAccountant() async throws {
+        let url = try await TestDatabase.freshURL(.sqlite).connectionString
+        #expect(try await CLI.run(["migrate", "--database-url", url]).status == 0)
+        let statement = CamtStatementBuilder(statements: [.init(id: "S-1", iban: "NL91ABNA0417164300", entries: [
+            .init(date: "2026-03-02", bankReference: "R-1", transactions: [.init(amount: "125.00", payerName: "Ada", text: "no reference")]),
+            .init(credit: false, date: "2026-03-03", bankReference: "R-3", transactions: [.init(amount: "2.00", text: "fee")]),
+        ])])
+        #expect(try await CLI.run(["import-statement", try statement.write().path, "--database-url", url]).status == 0)
+
+        let beancount = try await CLI.run(["export", "journal", "--database-url", url, "--from", "2026-01-01", "--to", "2026-12-31"])
+        #expect(beancount.status == 0, "\(beancount.stderr)")
+        #expect(beancount.stdout.hasPrefix("; The books of the International Mediation Institute listing ledger, 2026-01-01 to 2026-12-31."))
+        #expect(beancount.stdout.contains("Liabilities:UnidentifiedReceipts") && beancount.stdout.contains("Expenses:Bank:Outgoing"), "\(beancount.stdout)")
+        // By default from the first entry to today.
+        let whole = try await CLI.run(["export", "journal", "--database-url", url])
+        #expect(whole.status == 0 && whole.stdout.contains("listing ledger, 2026-03-02 to "), "\(whole.stdout.prefix(200))")
+
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("journal-\(UUID().uuidString).csv")
+        try Data("an older export".utf8).write(to: file)
+        let csv = try await CLI.run(["export", "journal", "--database-url", url, "--format", "csv", "--output", file.path])
+        #expect(csv.status == 0 && csv.stdout.isEmpty, "\(csv.stderr)")
+        let written = try String(contentsOf: file, encoding: .utf8)
+        #expect(written.contains("Liabilities:UnidentifiedReceipts") && !written.contains("an older export"))
+        let folder = try FileManager.default.contentsOfDirectory(atPath: file.deletingLastPathComponent().path)
+        #expect(!folder.contains { $0.hasPrefix(".\(file.lastPathComponent)") }, "no partial file is left beside it")
+
+        for (arguments, message) in [
+            (["--format", "xlsx"], "--format must be beancount or csv"),
+            (["--from", "2026-02-30"], "--from '2026-02-30' is not a day like 2026-01-31"),
+            (["--from", "2026-03-01", "--to", "2026-02-01"], "--from (2026-03-01) is after --to (2026-02-01)"),
+        ] {
+            let refused = try await CLI.run(["export", "journal", "--database-url", url] + arguments)
+            #expect(refused.status == 64 && refused.stderr.contains(message) && refused.stdout.isEmpty, "\(arguments): \(refused.stderr)")
+        }
+    }
+
     @Test
     func keysAreCreatedListedAndRevoked() async throws {
         let url = try await TestDatabase.freshURL(.sqlite).connectionString
