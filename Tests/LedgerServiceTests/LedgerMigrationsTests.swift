@@ -1,5 +1,6 @@
 import EventStore
 import Foundation
+import LedgerCore
 import LedgerService
 import TestSupport
 import Testing
@@ -31,5 +32,47 @@ struct LedgerMigrationsTests {
             #expect(again.applied.isEmpty)
             #expect(again.alreadyApplied == (backend == .postgres ? 20 : 18))
         }
+    }
+
+    /// Migration 0020 on a ledger with history: the listing read model is emptied, and takes the log in again
+    /// to the same rows.
+    @Test(arguments: Backend.allCases)
+    func theListingReadModelIsFilledAgainAfterMigration20(backend: Backend) async throws {
+        let url = try await TestDatabase.freshURL(backend)
+        let store = try await TestDatabase.open(url)
+        do {
+            let before20 = try LedgerMigrations.all(for: store.dialect).filter { $0.version < 20 }
+            _ = try await store.migrate(before20)
+            let clock = TestClock(Date(timeIntervalSince1970: 1_780_000_000)) // 2026-05-28
+            let profiles = ProfileService(store: store, policy: .standard, now: clock.function)
+            for (index, date) in ["2025-03-01", "2026-02-01", "2026-05-20"].enumerated() {
+                let id = try ProfileID("mg-\(index)")
+                _ = try await profiles.handle(.register(kind: .mediator, displayName: "M \(index)", contactEmail: "m\(index)@example.org"), profileID: id, metadata: .init(actor: "test"))
+                _ = try await profiles.handle(.changeCertification(.grant, reason: "ok"), profileID: id, metadata: .init(actor: "test"))
+                _ = try await profiles.recordOfflinePayment(
+                    profileID: id, amount: .euros(minorUnits: 12_500), date: LocalDate(iso: date)!, purpose: .listing, note: "", metadata: .init(actor: "test"), idempotencyKey: nil
+                )
+            }
+            let projection = ListingProjection(base: .standard, now: clock.function)
+            let queries = ListingQueries(store: store, projection: projection, calendar: .amsterdam, now: clock.function)
+            let rows = try await queries.list(status: nil, expiringWithinDays: nil, limit: 10, offset: 0)
+            #expect(rows.map(\.status) == ["expired", "active", "active"], "\(rows)")
+
+            let report = try await store.migrateLedger()
+            #expect(report.applied == ["0020_listing_folds_the_policy.sql"], "\(report.applied)")
+            let emptied = try await store.withReadModelConnection { connection in
+                try await connection.query("SELECT COUNT(*) FROM listing_status", []).first.map { try $0.integer(0) }
+            }
+            #expect(emptied == 0)
+            #expect(try await ProjectionRunner(store: store, projection: projection).checkpoint() == .start)
+
+            // A new instance's fold takes the log in again, to the rows it had.
+            let again = ListingQueries(store: store, projection: ListingProjection(base: .standard, now: clock.function), calendar: .amsterdam, now: clock.function)
+            #expect(try await again.list(status: nil, expiringWithinDays: nil, limit: 10, offset: 0) == rows)
+        } catch {
+            await store.close()
+            throw error
+        }
+        await store.close()
     }
 }
