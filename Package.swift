@@ -169,7 +169,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LedgerServiceTests",
-            dependencies: ["LedgerService", "LedgerCore", "Directory", "TestSupport", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["LedgerService", "LedgerCore", "Directory", "Payments", "TestSupport", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

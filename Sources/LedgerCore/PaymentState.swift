@@ -41,7 +41,12 @@ public struct PaymentState: Sendable, Hashable, Codable {
                 refunds[refundID] = report
             }
         case .refundRequested(let request): refundRequests.append(request)
-        case .refundAnswered(let answer): refundAnswers = (refundAnswers ?? [:]).merging([answer.requestKey: answer]) { _, new in new }
+        case .refundAnswered(let answer):
+            // The provider took it: a later answer to the same key (a second send met by "key in use", say) does
+            // not undo that.
+            var answers = refundAnswers ?? [:]
+            if answers[answer.requestKey]?.outcome != .accepted { answers[answer.requestKey] = answer }
+            refundAnswers = answers
         case .disputeUpdated(let update): disputes[update.disputeID, default: []].insert(update.phase)
         case .held(let hold): held = hold
         case .returned(let event): returned = event
@@ -78,16 +83,38 @@ public struct PaymentState: Sendable, Hashable, Codable {
         request.refundID ?? refundAnswer(request.requestKey)?.refundID
     }
 
-    /// Money asked back so far by requests the provider did not refuse, in minor units.
-    public var requestedRefundMinorUnits: Int64 {
-        refundRequests.filter { refundAnswer($0.requestKey)?.outcome != .refused }.reduce(Int64(0)) { $0 &+ $1.amount.minorUnits }
+    /// Money asked back so far, in minor units: requests the provider accepted, and those it has not answered
+    /// that were recorded at `cutoff` or later (one older than that is no longer sent again; if the provider made
+    /// it, it has reported the refund, which ``refundedMinorUnits`` counts).
+    public func requestedRefundMinorUnits(unansweredSince cutoff: Date) -> Int64 {
+        refundRequests.filter { request in
+            switch refundAnswer(request.requestKey)?.outcome {
+            case .accepted: true
+            case .refused: false
+            case .unanswered, nil: request.requestKey == nil || request.occurredAt >= cutoff
+            }
+        }.reduce(Int64(0)) { $0 &+ $1.amount.minorUnits }
     }
 
-    /// The latest refund request with a key that the provider has not accepted or refused yet.
-    public var openRefundRequest: PaymentRefundRequested? {
+    /// The latest refund request with a key, recorded at `cutoff` or later, that the provider has not accepted or
+    /// refused yet.
+    public func openRefundRequest(recordedSince cutoff: Date) -> PaymentRefundRequested? {
         refundRequests.last { request in
-            request.requestKey != nil && request.refundID == nil && [nil, .unanswered].contains(refundAnswer(request.requestKey)?.outcome)
+            request.requestKey != nil && request.refundID == nil && request.occurredAt >= cutoff
+                && [nil, .unanswered].contains(refundAnswer(request.requestKey)?.outcome)
         }
+    }
+
+    /// A single refund the provider reported after `request` was recorded, of its amount, that no request holds
+    /// as its own yet: what the request made when its answer was lost.
+    public func reportedRefund(matching request: PaymentRefundRequested) -> PaymentRefundReported? {
+        let held = Set(refundRequests.compactMap { refundID(of: $0) })
+        return refunds.values
+            .filter { report in
+                report.refundID.map { !held.contains($0) } == true && report.amount == request.amount && report.occurredAt >= request.occurredAt
+                    && report.status != .failed
+            }
+            .min { ($0.occurredAt, $0.refundID ?? "") < ($1.occurredAt, $1.refundID ?? "") }
     }
 
     /// Whether every cent received was given back.

@@ -280,6 +280,7 @@ public struct BankStatementImport: Sendable {
         let paymentID: PaymentID?
         let facts: [PaymentFact]
         var also: [(stream: String, event: NewEvent)] = []
+        var unmatchedReturn = false
         if line.isReversal || line.returnReason != nil {
             var returned = line.endToEndID.flatMap { state.credits[$0] }
             if returned == nil, let endToEndID = line.endToEndID {
@@ -290,7 +291,7 @@ public struct BankStatementImport: Sendable {
             if returned != nil {
                 summary.returns += 1
             } else {
-                summary.unmatchedReturns += 1
+                unmatchedReturn = true
                 also = [try movement(line, key: key, metadata: metadata)]
             }
         } else if line.direction == .debit {
@@ -309,6 +310,8 @@ public struct BankStatementImport: Sendable {
         case .duplicate:
             summary.alreadyImported += 1
         case .recorded(let paymentEvents, _):
+            // Counted only when recorded now: a statement imported again asks staff for nothing twice.
+            if unmatchedReturn { summary.unmatchedReturns += 1 }
             guard line.direction == .credit, !line.isReversal, line.returnReason == nil else { return }
             if paymentEvents.contains(where: { if case .held = $0 { true } else { false } }) {
                 summary.queued += 1

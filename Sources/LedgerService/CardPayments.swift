@@ -50,7 +50,7 @@ public struct CardPayments: PaymentProvider {
             let refund = try await client.createRefund(paymentIntentID: intentID, amount: whole ? nil : wanted, idempotencyKey: key)
             return RefundRequested(paymentID: paymentID, refundID: refund.id, status: refund.status, amount: refund.amount)
         } catch {
-            throw RefundCallFailure(refused: error.code == .rejected, message: "the card provider: \(error.message)")
+            throw RefundCallFailure(refused: RefundCallFailure.isRefusal(error), message: "the card provider: \(error.message)")
         }
     }
 

@@ -255,7 +255,7 @@ public struct PayPalPayments: PaymentProvider {
         do {
             refund = try await client.refundCapture(captureID: captureID, amount: whole ? nil : wanted, requestID: String(key.prefix(PayPalClient.requestIDLengthMax)))
         } catch {
-            throw RefundCallFailure(refused: error.code == .rejected, message: "PayPal: \(error.message)")
+            throw RefundCallFailure(refused: RefundCallFailure.isRefusal(error), message: "PayPal: \(error.message)")
         }
         return RefundRequested(paymentID: paymentID, refundID: refund.id, status: refund.status, amount: refund.amount ?? wanted)
     }

@@ -15,6 +15,17 @@ public struct RefundRequested: Sendable {
 struct RefundCallFailure: Error {
     var refused: Bool
     var message: String
+
+    /// Whether a failed call is a refusal: the provider answered no (a 4xx), or the call was never made (an
+    /// identifier it cannot name). A 409 (the key is in use by a call still running) or a 429 (slow down) says
+    /// nothing about the refund, so neither is one.
+    static func isRefusal(_ error: PaymentsError) -> Bool {
+        switch error.code {
+        case .rejected: ![409, 429].contains(error.status ?? 0)
+        case .invalidIdentifier: true
+        default: false
+        }
+    }
 }
 
 /// Staff refunds of card and PayPal payments.
@@ -22,13 +33,19 @@ struct RefundCallFailure: Error {
 /// The request is recorded on the payment (``PaymentRefundRequested``) before the provider is called, under the
 /// key the call carries as its idempotency key; the provider's answer is recorded after it
 /// (``PaymentRefundAnswered``). So no refund is asked of a provider without a record of who asked, and a
-/// request is sent again only under its own key, which the provider answers with the first refund.
+/// request is sent again only under its own key, which the provider answers with the first refund, and only
+/// while the provider still keeps that key.
 public struct PaymentRefunds: Sendable {
     public let card: CardPayments
     public let payPal: PayPalPayments
     /// How long a recorded request without an answer is taken to be with the provider (its caller may still be
     /// waiting for it); after that, asking again sends it again. Longer than a provider call can take.
     let leaseSeconds: TimeInterval
+    /// How long after it was recorded a request without an answer may be sent again. The card provider keeps an
+    /// idempotency key for 24 hours; past that, the same key would make a new refund. An older request no longer
+    /// counts against what remains, nor holds other amounts back: had the provider made it, it would have
+    /// reported the refund by then.
+    static let resendWindowSeconds: TimeInterval = 20 * 3_600
 
     public init(card: CardPayments, payPal: PayPalPayments, leaseSeconds: TimeInterval = 60) {
         self.card = card
@@ -39,9 +56,11 @@ public struct PaymentRefunds: Sendable {
     /// Asks the payment's provider to refund it (all that remains, or `amount`). The payment and the listing
     /// change when the provider confirms by webhook.
     ///
-    /// The request's key is bound to the payment and the caller's idempotency key, or, without one, to the
-    /// refunds requested so far and the amount, so a repeated click refunds once. A request the provider did
-    /// not answer is sent again, under its key, when the same refund is asked for again.
+    /// The request's key is bound to the payment, the caller and the caller's idempotency key, or, without one,
+    /// to the refunds requested so far and the amount, so a repeated click refunds once. A request the provider
+    /// did not answer is sent again, under its key, when the same refund is asked for again within
+    /// ``resendWindowSeconds``; if the provider has meanwhile reported a refund of its amount, that refund is
+    /// taken as its answer instead.
     public func refund(paymentID: PaymentID, amount: Money?, idempotencyKey: String?, metadata: EventMetadata) async throws -> RefundRequested {
         let pipeline = card.pipeline
         for _ in 0..<PaymentPipeline.conflictRetriesMax {
@@ -52,38 +71,50 @@ public struct PaymentRefunds: Sendable {
             guard received.method == .card || received.method == .paypal else {
                 throw PaymentServiceError(code: .notRefundable, description: "payment '\(paymentID)' was made by \(received.method.rawValue); only card and PayPal payments are refunded here")
             }
-            let callerKey = idempotencyKey.map { CardPayments.providerKey("refund", paymentID.rawValue, $0) }
+            let now = pipeline.profiles.now()
+            let cutoff = now.addingTimeInterval(-Self.resendWindowSeconds)
+            let callerKey = idempotencyKey.map { CardPayments.providerKey("refund", paymentID.rawValue, metadata.actor ?? "", $0) }
             if let callerKey, let earlier = payment.refundRequests.last(where: { $0.requestKey == callerKey }) {
-                if let answer = payment.refundAnswer(callerKey) {
-                    switch answer.outcome {
-                    case .accepted:
-                        return RefundRequested(
-                            paymentID: paymentID, refundID: answer.refundID ?? "", status: answer.status ?? "", amount: answer.amount ?? earlier.amount
+                switch payment.refundAnswer(callerKey)?.outcome {
+                case .accepted?:
+                    let answer = payment.refundAnswer(callerKey)
+                    return RefundRequested(
+                        paymentID: paymentID, refundID: answer?.refundID ?? "", status: answer?.status ?? "", amount: answer?.amount ?? earlier.amount
+                    )
+                case .refused?:
+                    throw PaymentServiceError(code: .notRefundable, description: "the provider refused this refund: \(payment.refundAnswer(callerKey)?.reason ?? "no reason given")")
+                case .unanswered?, nil:
+                    guard earlier.occurredAt >= cutoff else {
+                        throw PaymentServiceError(
+                            code: .notRefundable,
+                            description: "\(Self.describe(earlier)) got no answer and is too old to send again under its key; look at the payment's refunds, and ask with a new key if the money has not gone back"
                         )
-                    case .refused:
-                        throw PaymentServiceError(code: .notRefundable, description: "the provider refused this refund: \(answer.reason ?? "no reason given")")
-                    case .unanswered:
-                        break
                     }
                 }
             }
-            let now = pipeline.profiles.now()
-            if let open = payment.openRefundRequest {
-                let answered = payment.refundAnswer(open.requestKey) != nil
+            if let open = payment.openRefundRequest(recordedSince: cutoff) {
                 let asked = Self.describe(open)
-                if !answered, now.timeIntervalSince(open.occurredAt) < leaseSeconds {
+                if payment.refundAnswer(open.requestKey) == nil, now.timeIntervalSince(open.occurredAt) < leaseSeconds {
                     throw PaymentServiceError(code: .inProgress, description: "\(asked) is being sent to the provider; look at the payment again in a minute")
+                }
+                if let reported = payment.reportedRefund(matching: open), let key = open.requestKey, let refundID = reported.refundID {
+                    // The provider made it and reported it; only the answer was lost.
+                    try await record(PaymentRefundAnswered(
+                        paymentID: paymentID, requestKey: key, outcome: .accepted, refundID: refundID, status: reported.status.rawValue, amount: reported.amount,
+                        reason: "the provider reported this refund", occurredAt: now
+                    ), metadata: metadata)
+                    return RefundRequested(paymentID: paymentID, refundID: refundID, status: reported.status.rawValue, amount: reported.amount)
                 }
                 let sameAsk = (callerKey == nil || callerKey == open.requestKey) && (amount == nil ? open.whole == true : amount == open.amount && open.whole != true)
                 guard sameAsk else {
                     throw PaymentServiceError(
                         code: .inProgress,
-                        description: "\(asked) got no answer from the provider; ask for the same refund again to send it again (it cannot refund twice)"
+                        description: "\(asked) got no answer from the provider; ask for the same refund again to send it again under its key (the provider then answers with the refund it made, if it made one)"
                     )
                 }
                 return try await call(open, payment: payment, metadata: metadata)
             }
-            let remaining = received.amount.minorUnits - max(payment.refundedMinorUnits, payment.requestedRefundMinorUnits)
+            let remaining = received.amount.minorUnits - max(payment.refundedMinorUnits, payment.requestedRefundMinorUnits(unansweredSince: cutoff))
             let wanted = amount ?? Money(minorUnits: remaining, currency: received.amount.currency)
             guard wanted.currency == received.amount.currency else { throw DomainError.currencyMismatch(wanted.currency, received.amount.currency) }
             guard wanted.minorUnits > 0, wanted.minorUnits <= remaining else {
@@ -117,33 +148,44 @@ public struct PaymentRefunds: Sendable {
         }
         let provider: any PaymentProvider = request.paymentID.method == .card ? card : payPal
         let answer: PaymentRefundAnswered
-        let result: Result<RefundRequested, PaymentServiceError>
+        let result: Result<RefundRequested, any Error>
         let whole = request.whole == true
+        let answeredAt = { card.pipeline.profiles.now() }
         do {
             let refund = try await provider.requestRefund(paymentID: request.paymentID, payment: payment, wanted: request.amount, whole: whole, key: key)
             answer = PaymentRefundAnswered(
                 paymentID: request.paymentID, requestKey: key, outcome: .accepted, refundID: refund.refundID, status: refund.status, amount: refund.amount,
-                occurredAt: card.pipeline.profiles.now()
+                occurredAt: answeredAt()
             )
             result = .success(refund)
         } catch let failure as RefundCallFailure {
             answer = PaymentRefundAnswered(
                 paymentID: request.paymentID, requestKey: key, outcome: failure.refused ? .refused : .unanswered, reason: failure.message,
-                occurredAt: card.pipeline.profiles.now()
+                occurredAt: answeredAt()
             )
             result = .failure(PaymentServiceError(
                 code: .providerFailed,
                 description: failure.refused
                     ? "the provider refused the refund: \(failure.message)"
-                    : "the provider did not answer the refund (\(failure.message)); ask for the same refund again to send it again (it cannot refund twice)"
+                    : "the provider did not answer the refund (\(failure.message)); ask for the same refund again to send it again under its key (the provider then answers with the refund it made, if it made one)"
             ))
+        } catch {
+            // Refused before any call (no provider configured, not the provider's payment): the request is closed.
+            answer = PaymentRefundAnswered(
+                paymentID: request.paymentID, requestKey: key, outcome: .refused, reason: "not sent: \(error)", occurredAt: answeredAt()
+            )
+            result = .failure(error)
         }
-        // The answer is recorded even if the caller has gone: a stop must not leave a request looking in flight.
+        try await record(answer, metadata: metadata)
+        return try result.get()
+    }
+
+    /// Records a provider's answer, even if the caller has gone: a stop must not leave a request looking in flight.
+    private func record(_ answer: PaymentRefundAnswered, metadata: EventMetadata) async throws {
         let store = card.pipeline.store
         try await Task {
-            _ = try await store.append([PaymentPipeline.newEvent(.refundAnswered(answer), metadata)], to: request.paymentID.streamName, expecting: .any)
+            _ = try await store.append([PaymentPipeline.newEvent(.refundAnswered(answer), metadata)], to: answer.paymentID.streamName, expecting: .any)
         }.value
-        return try result.get()
     }
 
     /// A request in words, for staff.

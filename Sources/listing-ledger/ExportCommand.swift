@@ -68,7 +68,9 @@ struct ExportCommand: AsyncParsableCommand {
         static func write(to path: String, _ body: (FileHandle) async throws -> Void) async throws {
             let target = URL(fileURLWithPath: path)
             let partial = target.deletingLastPathComponent().appendingPathComponent(".\(target.lastPathComponent).\(UUID().uuidString.prefix(8)).partial")
-            guard FileManager.default.createFile(atPath: partial.path, contents: nil) else {
+            // The new file keeps the permissions of the one it replaces (a journal kept private stays private).
+            let kept = (try? FileManager.default.attributesOfItem(atPath: target.path))?[.posixPermissions]
+            guard FileManager.default.createFile(atPath: partial.path, contents: nil, attributes: kept.map { [.posixPermissions: $0] }) else {
                 throw Failure.failed("cannot write in the folder of \(path)")
             }
             do {

@@ -247,6 +247,9 @@ struct BankReconciliationTests {
             #expect(imported.status == .created, "\(imported.text)")
             #expect(imported.json["returns"] as? Int == 0 && imported.json["unmatchedReturns"] as? Int == 1, "\(imported.text)")
             #expect(imported.json["debits"] as? Int == 1, "\(imported.text)")
+            // Imported again, it asks staff for nothing twice.
+            let again = try await client.execute(uri: "/api/v1/bank-statements", method: .post, headers: staff, body: ByteBuffer(string: xml))
+            #expect(again.json["unmatchedReturns"] as? Int == 0 && again.json["alreadyImported"] as? Int == 2, "\(again.text)")
             // Recorded for the books, as money going out.
             let trial = try await client.execute(uri: "/api/v1/books/trial-balance?date=2026-03-06", method: .get, headers: staff)
             let balances = Dictionary(((trial.json["accounts"] as? [[String: Any]]) ?? []).map { ($0["account"] as? String ?? "", $0["balance"] as? String ?? "") }) { a, _ in a }

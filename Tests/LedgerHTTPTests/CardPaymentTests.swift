@@ -25,7 +25,7 @@ struct CardWorld: Sendable {
     var webhookURL: String { "http://127.0.0.1:\(client.port ?? 0)/webhooks/card" }
 
     static func run(
-        _ backend: Backend, webhookSecrets: [String] = [webhookSecret], timeoutSeconds: Int = 10,
+        _ backend: Backend, webhookSecrets: [String] = [webhookSecret], timeoutSeconds: Int = 10, now: @escaping @Sendable () -> Date = { Date() },
         _ body: @Sendable (CardWorld) async throws -> Void
     ) async throws {
         let provider = try await CardProviderStandIn.start(secretKey: secretKey, webhookSecrets: [webhookSecret])
@@ -34,7 +34,7 @@ struct CardWorld: Sendable {
             runtime = try await TestRuntime.make(backend, settings: [
                 "card.secret_key": secretKey, "card.api_base_url": provider.baseURL,
                 "card.webhook_secrets": webhookSecrets.joined(separator: ","), "card.timeout_seconds": String(timeoutSeconds),
-            ])
+            ], now: now)
         } catch {
             await provider.stop()
             throw error
@@ -229,6 +229,42 @@ struct CardPaymentTests {
             #expect(world.provider.apiRequestCount - calls == 1)
             #expect(world.provider.createdRefunds.filter { $0.paymentIntentID == second }.count == 1)
             #expect(try await types(second) == ["PaymentRefundRequested", "PaymentRefundAnswered"])
+        }
+    }
+
+    /// A request without an answer is sent again under its key only while the provider keeps keys (20 hours
+    /// here, the card provider keeps them 24): after that it no longer holds other refunds back, and asking again
+    /// makes a new request under a new key.
+    @Test(arguments: Backend.allCases)
+    func anUnansweredRefundIsNotSentAgainOnceItsKeyMayBeGone(backend: Backend) async throws {
+        let clock = TestClock(Date())
+        try await CardWorld.run(backend, now: clock.function) { world in
+            try await world.certifiedProfile("ref-3")
+            let sessionID = try await world.checkout("ref-3")
+            let completed = world.provider.checkoutSessionCompletedEvent(sessionID)
+            let paymentIntentID = try world.provider.completeSession(sessionID).paymentIntentID
+            _ = try await world.deliver(completed)
+
+            world.provider.failNextRequests(status: 500, count: 1)
+            #expect(try await world.post("/api/v1/payments/card-\(paymentIntentID)/refund", world.staff, ["amount": "30.00"]).status == .badGateway)
+            clock.set(clock.function().addingTimeInterval(21 * 3_600))
+            // Another amount is no longer held back, and the old request is not sent again.
+            let later = try await world.post("/api/v1/payments/card-\(paymentIntentID)/refund", world.staff, ["amount": "40.00"])
+            #expect(later.status == .accepted, "\(later.text)")
+            let payment = try await world.runtime.card.pipeline.loadPayment(PaymentID(rawValue: "card-\(paymentIntentID)"))
+            #expect(payment.refundRequests.map(\.amount.minorUnits) == [3_000, 4_000])
+            #expect(world.provider.createdRefunds.map(\.amount.minorUnits) == [4_000])
+            #expect(world.provider.createdRefunds.map(\.idempotencyKey) == [payment.refundRequests[1].requestKey])
+            // The same key again, after the window: refused with a sentence, nothing sent.
+            let calls = world.provider.apiRequestCount
+            var keyed = world.staff
+            keyed[HTTPField.Name("Idempotency-Key")!] = "refund-once"
+            world.provider.failNextRequests(status: 500, count: 1)
+            #expect(try await world.post("/api/v1/payments/card-\(paymentIntentID)/refund", keyed, ["amount": "10.00"]).status == .badGateway)
+            clock.set(clock.function().addingTimeInterval(21 * 3_600))
+            let stale = try await world.post("/api/v1/payments/card-\(paymentIntentID)/refund", keyed, ["amount": "10.00"])
+            #expect(stale.status == .conflict && stale.text.contains("too old to send again"), "\(stale.text)")
+            #expect(world.provider.apiRequestCount - calls == 1)
         }
     }
 

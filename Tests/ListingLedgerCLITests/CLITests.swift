@@ -168,10 +168,13 @@ struct CLITests {
 
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("journal-\(UUID().uuidString).csv")
         try Data("an older export".utf8).write(to: file)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: file.path)
         let csv = try await CLI.run(["export", "journal", "--database-url", url, "--format", "csv", "--output", file.path])
         #expect(csv.status == 0 && csv.stdout.isEmpty, "\(csv.stderr)")
         let written = try String(contentsOf: file, encoding: .utf8)
         #expect(written.contains("Liabilities:UnidentifiedReceipts") && !written.contains("an older export"))
+        let mode = try FileManager.default.attributesOfItem(atPath: file.path)[.posixPermissions] as? Int
+        #expect(mode == 0o600, "a private journal stays private")
         let folder = try FileManager.default.contentsOfDirectory(atPath: file.deletingLastPathComponent().path)
         #expect(!folder.contains { $0.hasPrefix(".\(file.lastPathComponent)") }, "no partial file is left beside it")
 

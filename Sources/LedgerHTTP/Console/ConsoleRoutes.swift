@@ -712,7 +712,9 @@ struct ConsoleRoutes {
             let notice = try await body(paymentID)
             return ConsolePage.redirect("/console/payments/\(ConsoleForm.percentEncoded(paymentID.rawValue))", notice: notice, secure: secure)
         } catch {
-            return try await paymentPage(request, context, error: "Nothing was changed: " + sentence(for: error, request, context), status: status(for: error, request, context))
+            // A provider that failed a refund was asked, and the request is on the payment: something was recorded.
+            let prefix = (error as? PaymentServiceError)?.code == .providerFailed ? "" : "Nothing was changed: "
+            return try await paymentPage(request, context, error: prefix + sentence(for: error, request, context), status: status(for: error, request, context))
         }
     }
 
