@@ -19,6 +19,9 @@ public struct BooksProjection: Projection {
     let calendar: @Sendable () -> OrganisationCalendar
     var paymentStates: FoldedStates<PaymentEntryState> { FoldedStates(projection: name) }
     var bankStates: FoldedStates<BankOpening> { FoldedStates(projection: name) }
+    /// How an entry for a transfer the bank returned begins its narration (``BooksQueries/unmatchedReturns(limit:)``
+    /// finds the ones that match no payment by it).
+    static let returnedWords = "Returned by the bank"
     /// The key of the bank account's opening state among this projection's states.
     static let openingKey = "bank-opening"
 
@@ -147,7 +150,7 @@ public struct BooksProjection: Projection {
                     BookPosting(account: .bank, minorUnits: movement.isCredit ? amount : -amount, currency: movement.amount.currency),
                     BookPosting(account: other, minorUnits: movement.isCredit ? -amount : amount, currency: movement.amount.currency),
                 ]
-                let what = movement.returnReason.map { "Returned by the bank (\($0))" } ?? (movement.isCredit ? "Money in without a payment" : "Money out")
+                let what = movement.returnReason.map { "\(Self.returnedWords) (\($0))" } ?? (movement.isCredit ? "Money in without a payment" : "Money out")
                 let narration = [what, movement.counterparty, movement.text.isEmpty ? nil : movement.text].compactMap { $0 }.joined(separator: " · ")
                 journal.add(first, date: movement.bookingDate, postings: postings, narration: narration)
                 opening.note(postings[0].minorUnits, movement.amount.currency, on: movement.bookingDate.description)
@@ -228,7 +231,7 @@ public struct BooksProjection: Projection {
             return ["Resolved as \(resolution.resolution.rawValue)\(actor): \(resolution.reason)"]
         case .refundReported(let refund): return ["Refund of \(refund.amount.decimalString) \(refund.status.rawValue)"]
         case .disputeUpdated(let dispute): return ["Chargeback \(dispute.disputeID): \(dispute.phase.rawValue)"]
-        case .returned(let returned): return ["Returned by the bank (\(returned.reason))"]
+        case .returned(let returned): return ["\(Self.returnedWords) (\(returned.reason))"]
         case .voided(let voided): return ["Voided by \(recorded.metadata.actor ?? "staff"): \(voided.reason)"]
         case .reassigned(let move): return ["Moved from \(move.from) to \(move.to) by \(recorded.metadata.actor ?? "staff"): \(move.reason)"]
         case .resolutionReopened(let reopened): return ["Resolution reopened by \(recorded.metadata.actor ?? "staff"): \(reopened.reason)"]

@@ -129,6 +129,34 @@ public struct BooksQueries: Sendable {
         }
     }
 
+    /// A transfer the bank returned that matched no payment: money out that reversed nothing, for staff to trace.
+    public struct UnmatchedReturn: Sendable, Hashable {
+        public var date: String
+        public var amount: Money
+        /// The bank's reason, the counterparty and the line's text, as the journal's narration gives them.
+        public var words: String
+    }
+
+    /// The latest returned transfers that matched no payment, newest first, after taking in the log.
+    public func unmatchedReturns(limit: Int) async throws -> [UnmatchedReturn] {
+        try await catchUp()
+        return try await store.withReadModelConnection { connection in
+            try await connection.query(
+                """
+                SELECT entry_date, amount_minor_units, currency, narration FROM journal_lines
+                WHERE account = ? AND payment_id IS NULL AND narration LIKE ? AND amount_minor_units < 0
+                ORDER BY entry_date DESC, commit_order DESC, position DESC LIMIT ?
+                """,
+                [.text(BookAccount.bank.rawValue), .text(BooksProjection.returnedWords + " (%"), .integer(Int64(max(0, limit)))]
+            ).map { row in
+                let out = try row.integer(1)
+                return UnmatchedReturn(
+                    date: try row.text(0), amount: Money(minorUnits: out == .min ? .max : -out, currency: try row.text(2)), words: try row.text(3)
+                )
+            }
+        }
+    }
+
     /// The first day with an entry, if any.
     public func firstEntryDate() async throws -> LocalDate? {
         try await store.withReadModelConnection { connection in

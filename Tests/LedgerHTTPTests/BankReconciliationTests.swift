@@ -247,6 +247,9 @@ struct BankReconciliationTests {
             #expect(imported.status == .created, "\(imported.text)")
             #expect(imported.json["returns"] as? Int == 0 && imported.json["unmatchedReturns"] as? Int == 1, "\(imported.text)")
             #expect(imported.json["debits"] as? Int == 1, "\(imported.text)")
+            // Listed for staff (the console's Statements page), the fee not among them.
+            let listed = try await runtime.books.unmatchedReturns(limit: 5)
+            #expect(listed.map(\.amount) == [.euros(minorUnits: 6_000)] && listed.first?.words.contains("MD06") == true, "\(listed)")
             // Imported again, it asks staff for nothing twice.
             let again = try await client.execute(uri: "/api/v1/bank-statements", method: .post, headers: staff, body: ByteBuffer(string: xml))
             #expect(again.json["unmatchedReturns"] as? Int == 0 && again.json["alreadyImported"] as? Int == 2, "\(again.text)")

@@ -184,6 +184,24 @@ struct ConsoleTests {
         }
     }
 
+    /// A returned transfer that matches no payment stays on the Statements page for staff to trace.
+    @Test
+    func anUnmatchedReturnIsListedOnTheStatementsPage() async throws {
+        try await withLiveServer(.sqlite) { client, runtime in
+            _ = try await runtime.staffUsers.add(name: "Anna Berger", email: "anna@example.org", password: Self.password)
+            let anna = Browser(client)
+            try await anna.signIn("anna@example.org")
+            #expect(!(try await anna.send("/console/statements").text.contains("match no payment")))
+            typealias T = CamtStatementBuilder.Transaction
+            let file = try CamtStatementBuilder(statements: [.init(id: "RET-2", iban: "NL91ABNA0417164300", entries: [
+                .init(credit: false, date: "2026-03-05", bankReference: "RT-9", transactions: [T(amount: "60.00", endToEndID: "E2E-ELSEWHERE", payerName: "Dan", returnReason: "MD06")]),
+            ])]).write()
+            _ = try await runtime.bankImport.importFile(file, metadata: .init(actor: "test"))
+            let page = try await anna.send("/console/statements")
+            #expect(page.text.contains("Returned transfers that match no payment") && page.text.contains("€60.00") && page.text.contains("MD06"), "\(page.text)")
+        }
+    }
+
     @Test
     func aSessionExpiresAndRepeatedFailuresSlowSignInDown() async throws {
         let start = Date(timeIntervalSince1970: 1_790_000_000)

@@ -225,7 +225,10 @@ struct ConsoleRoutes {
                 "balance": ConsoleWords.money(Money(minorUnits: check.minorUnits, currency: check.currency)),
             ]
         }
-        return page("statements", "Statements", "/console/statements", ["past": Array(past)], context, request: request, error: error, status: status)
+        let returns = try await runtime.books.unmatchedReturns(limit: 20).map { item -> [String: Any] in
+            ["date": ConsoleWords.date(item.date), "amount": ConsoleWords.money(item.amount), "words": item.words]
+        }
+        return page("statements", "Statements", "/console/statements", ["past": Array(past), "returns": returns, "hasReturns": !returns.isEmpty], context, request: request, error: error, status: status)
     }
 
     // MARK: Books

@@ -185,6 +185,19 @@ enum ConsoleTemplates {
         <button type="submit">Import</button>
         </form>
         </section>
+        {{#hasReturns}}
+        <section aria-labelledby="returns">
+        <h2 id="returns">Returned transfers that match no payment</h2>
+        <p>The bank sent these back, but the ledger cannot tell which payment each one returns, so no listing changed.
+        Find the payment (Payments, by amount and payer), then refund it or take back what it bought.</p>
+        <table>
+        <thead><tr><th scope="col">Day</th><th scope="col" class="num">Amount</th><th scope="col">What the bank says</th></tr></thead>
+        <tbody>
+        {{#returns}}<tr><td>{{date}}</td><td class="num">{{amount}}</td><td>{{words}}</td></tr>{{/returns}}
+        </tbody>
+        </table>
+        </section>
+        {{/hasReturns}}
         <section aria-labelledby="past">
         <h2 id="past">Imported statements</h2>
         {{^past}}<p class="empty">No statement has been imported yet.</p>{{/past}}
