@@ -40,12 +40,17 @@ public struct CardPayments: PaymentProvider {
         Self.paymentFacts(event, calendar: profiles.policy.calendar)
     }
 
-    /// Asks the provider to refund a payment intent (all that remains unless `whole` is false).
-    public func requestRefund(paymentID: PaymentID, payment: PaymentState, wanted: Money, whole: Bool, key: String) async throws -> RefundRequested {
-        guard let client else { throw PaymentServiceError.notConfigured("card refunds (no provider secret key is set)") }
-        guard paymentID.method == .card, let intentID = paymentID.externalID else {
+    public func checkRefundable(_ paymentID: PaymentID) throws {
+        guard client != nil else { throw PaymentServiceError.notConfigured("card refunds (no provider secret key is set)") }
+        guard paymentID.method == .card, paymentID.externalID != nil else {
             throw PaymentServiceError(code: .invalidRequest, description: "\(paymentID) is not a card payment")
         }
+    }
+
+    /// Asks the provider to refund a payment intent (all that remains unless `whole` is false).
+    public func requestRefund(paymentID: PaymentID, payment: PaymentState, wanted: Money, whole: Bool, key: String) async throws -> RefundRequested {
+        try checkRefundable(paymentID)
+        guard let client, let intentID = paymentID.externalID else { throw PaymentServiceError.notConfigured("card refunds") }
         do {
             let refund = try await client.createRefund(paymentIntentID: intentID, amount: whole ? nil : wanted, idempotencyKey: key)
             return RefundRequested(paymentID: paymentID, refundID: refund.id, status: refund.status, amount: refund.amount)

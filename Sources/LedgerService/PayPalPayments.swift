@@ -244,13 +244,23 @@ public struct PayPalPayments: PaymentProvider {
         }
     }
 
-    /// Asks PayPal to refund a capture (all that remains, or `amount`); the listing changes when PayPal's
-    /// refund webhook arrives.
-    public func requestRefund(paymentID: PaymentID, payment: PaymentState, wanted: Money, whole: Bool, key: String) async throws -> RefundRequested {
-        guard let client else { throw PaymentServiceError.notConfigured("PayPal refunds (no client id and secret are set)") }
+    public func checkRefundable(_ paymentID: PaymentID) throws {
+        guard client != nil else { throw PaymentServiceError.notConfigured("PayPal refunds (no client id and secret are set)") }
         guard paymentID.method == .paypal, let captureID = paymentID.externalID else {
             throw PaymentServiceError(code: .invalidRequest, description: "\(paymentID) is not a PayPal payment")
         }
+        do {
+            try PayPalClient.checkIdentifier(captureID, "capture")
+        } catch {
+            throw PaymentServiceError(code: .invalidRequest, description: "\(paymentID) names no PayPal capture: \(error.message)")
+        }
+    }
+
+    /// Asks PayPal to refund a capture (all that remains, or `amount`); the listing changes when PayPal's
+    /// refund webhook arrives.
+    public func requestRefund(paymentID: PaymentID, payment: PaymentState, wanted: Money, whole: Bool, key: String) async throws -> RefundRequested {
+        try checkRefundable(paymentID)
+        guard let client, let captureID = paymentID.externalID else { throw PaymentServiceError.notConfigured("PayPal refunds") }
         let refund: PayPalRefund
         do {
             refund = try await client.refundCapture(captureID: captureID, amount: whole ? nil : wanted, requestID: String(key.prefix(PayPalClient.requestIDLengthMax)))

@@ -15,6 +15,10 @@ public protocol PaymentProvider: Sendable {
     /// Creates a checkout at the provider and records the payment now expected.
     func startCheckout(_ request: CheckoutRequest, idempotencyKey: String?, metadata: EventMetadata) async throws -> CheckoutStarted
 
+    /// Throws, before anything is recorded, when a refund of `paymentID` cannot be asked of this provider at all
+    /// (no credentials configured, not one of its payments).
+    func checkRefundable(_ paymentID: PaymentID) throws
+
     /// Asks the provider to give back `wanted` of a payment (`whole`: all that remains), under `key` as the
     /// provider's idempotency key. The payment changes when the provider reports the refund by webhook. Throws
     /// ``RefundCallFailure`` when the provider refuses or gives no usable answer.

@@ -71,6 +71,8 @@ public struct PaymentRefunds: Sendable {
             guard received.method == .card || received.method == .paypal else {
                 throw PaymentServiceError(code: .notRefundable, description: "payment '\(paymentID)' was made by \(received.method.rawValue); only card and PayPal payments are refunded here")
             }
+            // A refund this provider cannot be asked for at all records nothing.
+            try (received.method == .card ? card as any PaymentProvider : payPal).checkRefundable(paymentID)
             let now = pipeline.profiles.now()
             let cutoff = now.addingTimeInterval(-Self.resendWindowSeconds)
             let callerKey = idempotencyKey.map { CardPayments.providerKey("refund", paymentID.rawValue, metadata.actor ?? "", $0) }

@@ -232,6 +232,26 @@ struct CardPaymentTests {
         }
     }
 
+    /// Without the provider's credentials a refund answers 503 and records nothing.
+    @Test(arguments: Backend.allCases)
+    func aRefundThatCannotBeAskedRecordsNothing(backend: Backend) async throws {
+        try await withLiveServer(backend) { client, runtime in
+            var staff = bearer(try await runtime.apiKeys.create(name: "Anna", role: .staff).key)
+            staff[.contentType] = "application/json"
+            let paymentID = PaymentID(method: .card, externalID: "pi_unconfigured")
+            let received = PaymentReceived(
+                paymentID: paymentID, method: .card, amount: .euros(minorUnits: 12_500), purpose: .donation, profileID: nil,
+                effectiveDate: LocalDate(iso: "2026-03-02")!, note: "card", occurredAt: Date()
+            )
+            _ = try await runtime.store.append(
+                [NewEvent(id: UUID(), type: PaymentReceived.typeName, data: try received.encodedData())], to: paymentID.streamName, expecting: .noStream
+            )
+            let refused = try await client.execute(uri: "/api/v1/payments/\(paymentID.rawValue)/refund", method: .post, headers: staff, body: ByteBuffer(string: "{}"))
+            #expect(refused.status == .serviceUnavailable, "\(refused.text)")
+            #expect(try await runtime.store.readStream(paymentID.streamName, fromVersion: 1, limit: 10).map(\.type) == ["PaymentReceived"])
+        }
+    }
+
     /// A request without an answer is sent again under its key only while the provider keeps keys (20 hours
     /// here, the card provider keeps them 24): after that it no longer holds other refunds back, and asking again
     /// makes a new request under a new key.
