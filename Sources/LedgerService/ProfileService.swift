@@ -77,13 +77,21 @@ public struct ProfileService: Sendable {
 
     /// Decides and appends a command. With an idempotency key, a repeated request returns the first
     /// outcome and writes nothing.
+    ///
+    /// `known` is the profile as just read with others (the sweeper reads a pass's profiles in one query): the
+    /// first decision is made on it, and a conflict reads the stream again.
     public func handle(
-        _ command: ProfileCommand, profileID: ProfileID, metadata: EventMetadata, idempotencyKey: String? = nil
+        _ command: ProfileCommand, profileID: ProfileID, metadata: EventMetadata, idempotencyKey: String? = nil, known: ProfileState? = nil
     ) async throws -> Outcome {
         var attempt = 0
         while true {
             attempt += 1
-            let loaded = try await load(profileID)
+            let loaded: LoadedProfile
+            if attempt == 1, idempotencyKey == nil, let known {
+                loaded = LoadedProfile(state: known, events: [])
+            } else {
+                loaded = try await load(profileID)
+            }
             if let idempotencyKey {
                 let firstID = Self.eventID(key: idempotencyKey, actor: metadata.actor, stream: profileID.streamName, index: 0)
                 if loaded.events.contains(where: { $0.recorded.id == firstID }) {

@@ -42,11 +42,15 @@ public struct Sweeper: Service {
                 policyRead = true
             }
             var unchanged: [ProfileID] = []
+            // The pass's profiles are read in one query; each is decided on what was read, and read again alone
+            // only if it changed meanwhile (its append then meets a newer version).
+            var ahead = StreamsReadAhead()
+            try await ahead.read(due.compactMap { try? ProfileID($0).streamName }, from: profiles.store)
             for id in due {
                 handled.insert(id)
                 guard let profileID = try? ProfileID(id) else { continue }
                 let outcome = try await profiles.handle(
-                    .sweep, profileID: profileID, metadata: EventMetadata(actor: "system:sweeper")
+                    .sweep, profileID: profileID, metadata: EventMetadata(actor: "system:sweeper"), known: try ahead.profile(profileID)
                 )
                 if outcome.appended.isEmpty { unchanged.append(profileID) } else { changed += 1 }
             }
