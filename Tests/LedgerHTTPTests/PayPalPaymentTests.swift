@@ -129,6 +129,34 @@ struct PayPalPaymentTests {
         }
     }
 
+    /// A refund whose answer was lost, and which PayPal then reported by webhook, is taken as the request's
+    /// answer when staff ask again: nothing is sent to PayPal a second time.
+    @Test(arguments: Backend.allCases)
+    func aRefundReportedAfterItsAnswerWasLostIsTakenAsTheAnswer(backend: Backend) async throws {
+        try await PayPalWorld.run(backend) { world in
+            try await world.certifiedProfile("pp-20")
+            let captureID = try await world.payThroughPayPal("pp-20")
+            #expect(try await world.deliver(world.provider.captureCompletedEvent(captureID: captureID)).status == 200)
+
+            world.provider.failNextRequests(status: 500, count: 1)
+            let lost = try await world.post("/api/v1/payments/paypal-\(captureID)/refund", world.staff, ["amount": "50.00"])
+            #expect(lost.status == .badGateway, "\(lost.text)")
+            // PayPal made it after all (here: by hand) and says so.
+            let refundID = world.provider.refundOutOfBand(captureID: captureID, amount: .euros(minorUnits: 5_000))
+            #expect(try await world.deliver(world.provider.captureRefundedEvent(refundID: refundID)).status == 200)
+
+            let again = try await world.post("/api/v1/payments/paypal-\(captureID)/refund", world.staff, ["amount": "50.00"])
+            #expect(again.status == .accepted, "\(again.text)")
+            #expect(again.json["refundId"] as? String == refundID)
+            #expect(world.provider.createdRefunds.isEmpty, "nothing was sent again")
+            let payment = try await world.runtime.card.pipeline.loadPayment(PaymentID(rawValue: "paypal-\(captureID)"))
+            #expect(payment.refundRequests.count == 1 && payment.refundID(of: payment.refundRequests[0]) == refundID)
+            // What remains is what was not refunded: 75.00.
+            let rest = try await world.post("/api/v1/payments/paypal-\(captureID)/refund", world.staff, ["amount": "80.00"])
+            #expect(rest.status == .conflict && rest.text.contains("75.00 EUR of 125.00 EUR remains"), "\(rest.text)")
+        }
+    }
+
     /// Reordered and repeated deliveries end where ordered single ones do.
     @Test(arguments: Backend.allCases)
     func reorderedAndRepeatedDeliveriesLeaveTheSameEndState(backend: Backend) async throws {
