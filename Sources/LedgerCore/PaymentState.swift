@@ -83,17 +83,31 @@ public struct PaymentState: Sendable, Hashable, Codable {
         request.refundID ?? refundAnswer(request.requestKey)?.refundID
     }
 
-    /// Money asked back so far, in minor units: requests the provider accepted, and those it has not answered
-    /// that were recorded at `cutoff` or later (one older than that is no longer sent again; if the provider made
-    /// it, it has reported the refund, which ``refundedMinorUnits`` counts).
-    public func requestedRefundMinorUnits(unansweredSince cutoff: Date) -> Int64 {
+    /// Money asked back so far, in minor units: every request the provider did not refuse, at the amount the
+    /// provider accepted (or the request's own), except those whose refund the provider reported failed. A
+    /// request without an answer counts however old it is: whether the provider made it is unknown, so its money
+    /// stays reserved until the provider reports the refund (which ``refundTakenMinorUnits`` counts instead).
+    public var requestedRefundMinorUnits: Int64 {
+        refundRequests.reduce(Int64(0)) { sum, request in
+            let answer = refundAnswer(request.requestKey)
+            guard answer?.outcome != .refused else { return sum }
+            if let refundID = refundID(of: request), refunds[refundID]?.status == .failed { return sum }
+            return sum &+ (answer?.amount ?? request.amount).minorUnits
+        }
+    }
+
+    /// Money the provider reported given back or on its way, in minor units: the highest running total, or the
+    /// single refunds that did not fail (pending ones included), whichever is more.
+    public var refundTakenMinorUnits: Int64 {
+        let single = refunds.values.filter { $0.status != .failed }.reduce(Int64(0)) { $0 &+ $1.amount.minorUnits }
+        return max(cumulativeRefundMinorUnits, single)
+    }
+
+    /// The refund requests with a key that the provider has not accepted or refused, newest last.
+    public var unansweredRefundRequests: [PaymentRefundRequested] {
         refundRequests.filter { request in
-            switch refundAnswer(request.requestKey)?.outcome {
-            case .accepted: true
-            case .refused: false
-            case .unanswered, nil: request.requestKey == nil || request.occurredAt >= cutoff
-            }
-        }.reduce(Int64(0)) { $0 &+ $1.amount.minorUnits }
+            request.requestKey != nil && request.refundID == nil && [nil, .unanswered].contains(refundAnswer(request.requestKey)?.outcome)
+        }
     }
 
     /// The latest refund request with a key, recorded at `cutoff` or later, that the provider has not accepted or

@@ -262,7 +262,9 @@ public struct BankStatementImport: Sendable {
         let counterparty = [line.payerName, line.payerIBAN?.electronic ?? line.payerAccount].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: " ")
         let recorded = BankMovementRecorded(
             lineKey: key, isCredit: line.direction == .credit, amount: line.amount, bookingDate: line.bookingDate,
-            counterparty: counterparty.isEmpty ? nil : counterparty, text: line.freeText, returnReason: line.returnReason, occurredAt: pipeline.profiles.now()
+            counterparty: counterparty.isEmpty ? nil : counterparty, text: line.freeText,
+            // A reversal the bank gives no reason for is a return all the same.
+            returnReason: line.returnReason ?? (line.isReversal ? "reversed by the bank" : nil), occurredAt: pipeline.profiles.now()
         )
         return (BankMovementRecorded.streamName(lineKey: key), NewEvent(id: UUID(), type: BankMovementRecorded.typeName, data: try recorded.encodedData(), metadata: metadata))
     }
@@ -281,6 +283,7 @@ public struct BankStatementImport: Sendable {
         let facts: [PaymentFact]
         var also: [(stream: String, event: NewEvent)] = []
         var unmatchedReturn = false
+        var matchedReturn = false
         if line.isReversal || line.returnReason != nil {
             var returned = line.endToEndID.flatMap { state.credits[$0] }
             if returned == nil, let endToEndID = line.endToEndID {
@@ -289,7 +292,7 @@ public struct BankStatementImport: Sendable {
             paymentID = returned
             facts = returned == nil ? [] : [.returned(reason: line.returnReason ?? "reversed by the bank")]
             if returned != nil {
-                summary.returns += 1
+                matchedReturn = true
             } else {
                 unmatchedReturn = true
                 also = [try movement(line, key: key, metadata: metadata)]
@@ -312,6 +315,7 @@ public struct BankStatementImport: Sendable {
         case .recorded(let paymentEvents, _):
             // Counted only when recorded now: a statement imported again asks staff for nothing twice.
             if unmatchedReturn { summary.unmatchedReturns += 1 }
+            if matchedReturn { summary.returns += 1 }
             guard line.direction == .credit, !line.isReversal, line.returnReason == nil else { return }
             if paymentEvents.contains(where: { if case .held = $0 { true } else { false } }) {
                 summary.queued += 1

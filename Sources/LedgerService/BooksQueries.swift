@@ -129,7 +129,7 @@ public struct BooksQueries: Sendable {
         }
     }
 
-    /// A transfer the bank returned that matched no payment: money out that reversed nothing, for staff to trace.
+    /// A transfer the bank returned or reversed that matched no payment: it reversed nothing, for staff to trace.
     public struct UnmatchedReturn: Sendable, Hashable {
         public var date: String
         public var amount: Money
@@ -144,14 +144,15 @@ public struct BooksQueries: Sendable {
             try await connection.query(
                 """
                 SELECT entry_date, amount_minor_units, currency, narration FROM journal_lines
-                WHERE account = ? AND payment_id IS NULL AND narration LIKE ? AND amount_minor_units < 0
+                WHERE account = ? AND payment_id IS NULL AND narration LIKE ?
                 ORDER BY entry_date DESC, commit_order DESC, position DESC LIMIT ?
                 """,
                 [.text(BookAccount.bank.rawValue), .text(BooksProjection.returnedWords + " (%"), .integer(Int64(max(0, limit)))]
             ).map { row in
-                let out = try row.integer(1)
+                // Money out (a payment to us sent back) or in (one of ours that bounced): the amount either way.
+                let moved = try row.integer(1)
                 return UnmatchedReturn(
-                    date: try row.text(0), amount: Money(minorUnits: out == .min ? .max : -out, currency: try row.text(2)), words: try row.text(3)
+                    date: try row.text(0), amount: Money(minorUnits: moved == .min ? .max : abs(moved), currency: try row.text(2)), words: try row.text(3)
                 )
             }
         }

@@ -42,9 +42,9 @@ public struct PaymentRefunds: Sendable {
     /// waiting for it); after that, asking again sends it again. Longer than a provider call can take.
     let leaseSeconds: TimeInterval
     /// How long after it was recorded a request without an answer may be sent again. The card provider keeps an
-    /// idempotency key for 24 hours; past that, the same key would make a new refund. An older request no longer
-    /// counts against what remains, nor holds other amounts back: had the provider made it, it would have
-    /// reported the refund by then.
+    /// idempotency key for 24 hours; past that, the same key would make a new refund. An older request is not
+    /// sent again and no longer holds other amounts back, but its money stays counted against what remains
+    /// (whether the provider made it is unknown) until the provider reports the refund.
     static let resendWindowSeconds: TimeInterval = 20 * 3_600
 
     public init(card: CardPayments, payPal: PayPalPayments, leaseSeconds: TimeInterval = 60) {
@@ -56,14 +56,14 @@ public struct PaymentRefunds: Sendable {
     /// Asks the payment's provider to refund it (all that remains, or `amount`). The payment and the listing
     /// change when the provider confirms by webhook.
     ///
-    /// The request's key is bound to the payment, the caller and the caller's idempotency key, or, without one,
-    /// to the refunds requested so far and the amount, so a repeated click refunds once. A request the provider
+    /// The request's key is bound to the payment and the caller's idempotency key, or, without one, to the
+    /// refunds requested so far and the amount. A request the provider
     /// did not answer is sent again, under its key, when the same refund is asked for again within
     /// ``resendWindowSeconds``; if the provider has meanwhile reported a refund of its amount, that refund is
     /// taken as its answer instead.
     public func refund(paymentID: PaymentID, amount: Money?, idempotencyKey: String?, metadata: EventMetadata) async throws -> RefundRequested {
         let pipeline = card.pipeline
-        for _ in 0..<PaymentPipeline.conflictRetriesMax {
+        attempts: for _ in 0..<PaymentPipeline.conflictRetriesMax {
             let payment = try await pipeline.loadPayment(paymentID)
             guard let received = payment.received else {
                 throw PaymentServiceError(code: .paymentNotFound, description: "no received payment '\(paymentID)'")
@@ -71,11 +71,10 @@ public struct PaymentRefunds: Sendable {
             guard received.method == .card || received.method == .paypal else {
                 throw PaymentServiceError(code: .notRefundable, description: "payment '\(paymentID)' was made by \(received.method.rawValue); only card and PayPal payments are refunded here")
             }
-            // A refund this provider cannot be asked for at all records nothing.
-            try (received.method == .card ? card as any PaymentProvider : payPal).checkRefundable(paymentID)
+            let provider: any PaymentProvider = received.method == .card ? card : payPal
             let now = pipeline.profiles.now()
             let cutoff = now.addingTimeInterval(-Self.resendWindowSeconds)
-            let callerKey = idempotencyKey.map { CardPayments.providerKey("refund", paymentID.rawValue, metadata.actor ?? "", $0) }
+            let callerKey = idempotencyKey.map { CardPayments.providerKey("refund", paymentID.rawValue, $0) }
             if let callerKey, let earlier = payment.refundRequests.last(where: { $0.requestKey == callerKey }) {
                 switch payment.refundAnswer(callerKey)?.outcome {
                 case .accepted?:
@@ -94,29 +93,33 @@ public struct PaymentRefunds: Sendable {
                     }
                 }
             }
+            // A request whose answer was lost, and whose refund the provider has reported since, is answered by it.
+            for lost in payment.unansweredRefundRequests {
+                guard let reported = payment.reportedRefund(matching: lost), let key = lost.requestKey, let refundID = reported.refundID else { continue }
+                try await record(PaymentRefundAnswered(
+                    paymentID: paymentID, requestKey: key, outcome: .accepted, refundID: refundID, status: reported.status.rawValue, amount: reported.amount,
+                    reason: "the provider reported this refund", occurredAt: now
+                ), metadata: metadata)
+                if lost.requestKey == callerKey || (callerKey == nil && lost.occurredAt >= cutoff && Self.sameAsk(amount, lost)) {
+                    return RefundRequested(paymentID: paymentID, refundID: refundID, status: reported.status.rawValue, amount: reported.amount)
+                }
+                continue attempts
+            }
             if let open = payment.openRefundRequest(recordedSince: cutoff) {
                 let asked = Self.describe(open)
                 if payment.refundAnswer(open.requestKey) == nil, now.timeIntervalSince(open.occurredAt) < leaseSeconds {
                     throw PaymentServiceError(code: .inProgress, description: "\(asked) is being sent to the provider; look at the payment again in a minute")
                 }
-                if let reported = payment.reportedRefund(matching: open), let key = open.requestKey, let refundID = reported.refundID {
-                    // The provider made it and reported it; only the answer was lost.
-                    try await record(PaymentRefundAnswered(
-                        paymentID: paymentID, requestKey: key, outcome: .accepted, refundID: refundID, status: reported.status.rawValue, amount: reported.amount,
-                        reason: "the provider reported this refund", occurredAt: now
-                    ), metadata: metadata)
-                    return RefundRequested(paymentID: paymentID, refundID: refundID, status: reported.status.rawValue, amount: reported.amount)
-                }
-                let sameAsk = (callerKey == nil || callerKey == open.requestKey) && (amount == nil ? open.whole == true : amount == open.amount && open.whole != true)
-                guard sameAsk else {
+                guard (callerKey == nil || callerKey == open.requestKey) && Self.sameAsk(amount, open) else {
                     throw PaymentServiceError(
                         code: .inProgress,
                         description: "\(asked) got no answer from the provider; ask for the same refund again to send it again under its key (the provider then answers with the refund it made, if it made one)"
                     )
                 }
+                try provider.checkRefundable(paymentID)
                 return try await call(open, payment: payment, metadata: metadata)
             }
-            let remaining = received.amount.minorUnits - max(payment.refundedMinorUnits, payment.requestedRefundMinorUnits(unansweredSince: cutoff))
+            let remaining = received.amount.minorUnits - max(payment.refundTakenMinorUnits, payment.requestedRefundMinorUnits)
             let wanted = amount ?? Money(minorUnits: remaining, currency: received.amount.currency)
             guard wanted.currency == received.amount.currency else { throw DomainError.currencyMismatch(wanted.currency, received.amount.currency) }
             guard wanted.minorUnits > 0, wanted.minorUnits <= remaining else {
@@ -130,6 +133,8 @@ public struct PaymentRefunds: Sendable {
                 requestKey: callerKey ?? CardPayments.providerKey("refund", paymentID.rawValue, String(payment.refundRequests.count), String(wanted.minorUnits)),
                 amount: wanted, whole: amount == nil, occurredAt: now
             )
+            // A refund this provider cannot be asked for at all records nothing.
+            try provider.checkRefundable(paymentID)
             do {
                 // Against the version the decision read: two requests at once cannot both take what remains.
                 _ = try await pipeline.store.append(
@@ -188,6 +193,11 @@ public struct PaymentRefunds: Sendable {
         try await Task {
             _ = try await store.append([PaymentPipeline.newEvent(.refundAnswered(answer), metadata)], to: answer.paymentID.streamName, expecting: .any)
         }.value
+    }
+
+    /// Whether asking for `amount` (nil: all that remains) is asking for `request` again.
+    private static func sameAsk(_ amount: Money?, _ request: PaymentRefundRequested) -> Bool {
+        amount == nil ? request.whole == true : amount == request.amount && request.whole != true
     }
 
     /// A request in words, for staff.

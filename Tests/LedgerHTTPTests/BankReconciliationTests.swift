@@ -111,6 +111,7 @@ struct BankReconciliationTests {
                 let again = try await client.execute(uri: "/api/v1/bank-statements", method: .post, headers: bearer(staffKey), body: body)
                 #expect(again.json["alreadyImported"] as? Int == 13)
                 #expect(again.json["matched"] as? Int == 0)
+                #expect(again.json["returns"] as? Int == 0, "a return is counted when it is booked, not again")
                 try await (runtime.store as? any EventStoreTestHooks)?.waitUntilAllCommittedEventsAreVisible()
                 #expect(try await runtime.store.headCursor() == head)
 

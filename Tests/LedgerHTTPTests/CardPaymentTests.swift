@@ -232,6 +232,33 @@ struct CardPaymentTests {
         }
     }
 
+    /// The console's refund form carries a key of its own: the same form sent twice asks for one refund.
+    @Test(arguments: Backend.allCases)
+    func theSameRefundFormSentTwiceRefundsOnce(backend: Backend) async throws {
+        try await CardWorld.run(backend) { world in
+            try await world.certifiedProfile("ref-4")
+            let sessionID = try await world.checkout("ref-4")
+            let completed = world.provider.checkoutSessionCompletedEvent(sessionID)
+            let paymentIntentID = try world.provider.completeSession(sessionID).paymentIntentID
+            _ = try await world.deliver(completed)
+            _ = try await world.runtime.staffUsers.add(name: "Anna Berger", email: "anna@example.org", password: ConsoleTests.password)
+            let anna = ConsoleTests.Browser(world.client)
+            try await anna.signIn("anna@example.org")
+            let page = try await anna.send("/console/payments/card-\(paymentIntentID)")
+            let key = try #require(ConsoleTests.hidden("refundKey", in: page.text))
+            for _ in 0..<2 {
+                let sent = try await anna.post("/console/payments/card-\(paymentIntentID)/refund", ["amount": "30.00", "refundKey": key])
+                #expect(sent.status == .seeOther, "\(sent.text)")
+            }
+            #expect(world.provider.createdRefunds.map(\.amount.minorUnits) == [3_000])
+            let payment = try await world.runtime.card.pipeline.loadPayment(PaymentID(rawValue: "card-\(paymentIntentID)"))
+            #expect(payment.refundRequests.count == 1)
+            // A new page is a new form: a second refund of 30.00 is a second request.
+            let next = try #require(ConsoleTests.hidden("refundKey", in: try await anna.send("/console/payments/card-\(paymentIntentID)").text))
+            #expect(next != key)
+        }
+    }
+
     /// Without the provider's credentials a refund answers 503 and records nothing.
     @Test(arguments: Backend.allCases)
     func aRefundThatCannotBeAskedRecordsNothing(backend: Backend) async throws {

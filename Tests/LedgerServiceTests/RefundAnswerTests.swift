@@ -28,22 +28,37 @@ struct RefundAnswerTests {
         let state = PaymentState.fold([Self.request("k1", 3_000, at: 0), Self.answer("k1", .accepted, refundID: "re_1"), Self.answer("k1", .refused)])
         #expect(state.refundAnswer("k1")?.outcome == .accepted)
         #expect(state.refundID(of: state.refundRequests[0]) == "re_1")
-        #expect(state.requestedRefundMinorUnits(unansweredSince: Self.start) == 3_000)
+        #expect(state.requestedRefundMinorUnits == 3_000)
         #expect(state.openRefundRequest(recordedSince: .distantPast) == nil)
     }
 
     @Test
-    func anUnansweredRequestCountsAndStaysOpenOnlyWithinTheWindow() {
-        let state = PaymentState.fold([
+    func anUnansweredRequestStaysCountedAndIsOpenOnlyWithinTheWindow() {
+        var state = PaymentState.fold([
             Self.request("old", 1_000, at: 0), Self.answer("old", .unanswered),
             Self.request("new", 2_000, at: 3_600),
             Self.request("no", 4_000, at: 3_700), Self.answer("no", .refused),
+            Self.request("gone", 8_000, at: 3_800), Self.answer("gone", .accepted, refundID: "re_8"),
         ])
         let cutoff = Self.start.addingTimeInterval(1_800)
-        #expect(state.requestedRefundMinorUnits(unansweredSince: cutoff) == 2_000)
-        #expect(state.requestedRefundMinorUnits(unansweredSince: .distantPast) == 3_000)
+        // Unanswered, however old, stays reserved; refused does not count; accepted does, until its refund fails.
+        #expect(state.requestedRefundMinorUnits == 11_000)
         #expect(state.openRefundRequest(recordedSince: cutoff)?.requestKey == "new")
         #expect(state.openRefundRequest(recordedSince: Self.start.addingTimeInterval(4_000)) == nil)
+        state.evolve(.refundReported(PaymentRefundReported(
+            paymentID: Self.paymentID, refundID: "re_8", amount: .euros(minorUnits: 8_000), cumulative: false, status: .failed, occurredAt: Self.start
+        )))
+        #expect(state.requestedRefundMinorUnits == 3_000)
+        #expect(state.refundTakenMinorUnits == 0)
+    }
+
+    @Test
+    func aPendingRefundIsTakenButNotYetGivenBack() {
+        var state = PaymentState()
+        state.evolve(.refundReported(PaymentRefundReported(
+            paymentID: Self.paymentID, refundID: "re_1", amount: .euros(minorUnits: 3_000), cumulative: false, status: .pending, occurredAt: Self.start
+        )))
+        #expect(state.refundTakenMinorUnits == 3_000 && state.refundedMinorUnits == 0)
     }
 
     @Test

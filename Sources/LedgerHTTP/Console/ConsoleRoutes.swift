@@ -475,7 +475,10 @@ struct ConsoleRoutes {
                     guard let parsed = try? Money(parsing: text, currency: "EUR") else { throw ConsoleRefusal("The amount must look like 125.00.") }
                     amount = parsed
                 }
-                _ = try await runtime.refunds.refund(paymentID: paymentID, amount: amount, idempotencyKey: nil, metadata: metadata(request, context))
+                let key = (context.form["refundKey"] ?? "").trimmingCharacters(in: .whitespaces)
+                _ = try await runtime.refunds.refund(
+                    paymentID: paymentID, amount: amount, idempotencyKey: key.isEmpty ? nil : String(key.prefix(100)), metadata: metadata(request, context)
+                )
                 return "The refund is asked for; the payment provider confirms it shortly."
             }
         }
@@ -569,6 +572,8 @@ struct ConsoleRoutes {
         data["canReassign"] = active && view.profileId != nil && view.voided == nil
         data["canVoid"] = view.method == PaymentMethod.offline.rawValue && view.voided == nil
         data["canRefund"] = [PaymentMethod.card.rawValue, PaymentMethod.paypal.rawValue].contains(view.method ?? "")
+        // The form's own key: sending the same form twice asks for one refund.
+        data["refundKey"] = UUID().uuidString.lowercased()
         return page("payment", "Payment \(amount)", "/console/payments", data, context, request: request, error: error, status: status)
     }
 

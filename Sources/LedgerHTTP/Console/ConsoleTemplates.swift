@@ -415,6 +415,7 @@ enum ConsoleTemplates {
         <details><summary>Pay back through {{method}}</summary>
         <form method="post" action="/console/payments/{{paymentId}}/refund" class="stack">
         <input type="hidden" name="_csrf" value="{{csrf}}">
+        <input type="hidden" name="refundKey" value="{{refundKey}}">
         <label for="refund-amount">Amount (empty: all of it)</label><input id="refund-amount" name="amount" inputmode="decimal">
         <button type="submit" class="danger">Pay back</button>
         </form></details>
