@@ -38,6 +38,9 @@ public struct PaymentState: Sendable, Hashable, Codable {
             if report.cumulative {
                 cumulativeRefundMinorUnits = max(cumulativeRefundMinorUnits, report.amount.minorUnits)
             } else if let refundID = report.refundID {
+                // Dated from when the refund was first reported: a later status does not make it a newer refund.
+                var report = report
+                if let first = refunds[refundID] { report.occurredAt = first.occurredAt }
                 refunds[refundID] = report
             }
         case .refundRequested(let request): refundRequests.append(request)

@@ -75,6 +75,21 @@ struct RefundAnswerTests {
         #expect(state.reportedRefund(matching: open) == nil)
     }
 
+    @Test
+    func aRefundReportedBeforeTheRequestIsNotItsAnswerWhateverItsLaterStatus() throws {
+        // Made in the provider's dashboard before staff asked here; it completes after the request.
+        func report(_ status: RefundStatus, at offset: TimeInterval) -> PaymentEvent {
+            .refundReported(PaymentRefundReported(
+                paymentID: Self.paymentID, refundID: "re_dash", amount: .euros(minorUnits: 3_000), cumulative: false, status: status,
+                occurredAt: Self.start.addingTimeInterval(offset)
+            ))
+        }
+        let state = PaymentState.fold([report(.pending, at: -60), Self.request("k1", 3_000, at: 0), Self.answer("k1", .unanswered), report(.succeeded, at: 60)])
+        let open = try #require(state.openRefundRequest(recordedSince: .distantPast))
+        #expect(state.reportedRefund(matching: open) == nil)
+        #expect(state.refunds["re_dash"]?.status == .succeeded)
+    }
+
     @Test(arguments: [
         (PaymentsError(.rejected, "amount too large", status: 400), true),
         (PaymentsError(.rejected, "key in use", status: 409), false),
