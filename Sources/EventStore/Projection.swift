@@ -78,14 +78,8 @@ public struct ProjectionRunner: Sendable {
     ) async throws -> Int {
         guard !projections.isEmpty else { return 0 }
         try await store.withReadModelTransaction { connection in try await reset(projections, connection) }
-        let runner = ProjectionGroupRunner(store: store, projections: projections, batchSize: batchSize ?? store.limits.readBatchMax)
-        var total = 0
-        while true {
-            let read = try await runner.runBatch()
-            total += read
-            if read > 0, let reached = try await runner.checkpoints().min() { progress(total, reached) }
-            if read < runner.batchSize { return total }
-        }
+        return try await ProjectionGroupRunner(store: store, projections: projections, batchSize: batchSize ?? store.limits.readBatchMax)
+            .catchUp(progress: progress)
     }
 
     /// Deletes the read models' rows and puts their checkpoints back at the start, counting the reset (see
@@ -169,7 +163,10 @@ public struct ProjectionGroupRunner: Sendable {
     /// ``DecidesReadModelBatchesAhead`` for why). Either way the projections decide side by side and their
     /// writes run after all of them have decided.
     @discardableResult
-    public func runBatch() async throws -> Int {
+    public func runBatch() async throws -> Int { try await runBatchReaching().read }
+
+    /// ``runBatch()``, with the log cursor the batch ended at (nil when there was nothing to read).
+    func runBatchReaching() async throws -> (read: Int, last: LogCursor?) {
         let projections = self.projections
         let store = self.store
         let limit = self.batchSize
@@ -179,7 +176,7 @@ public struct ProjectionGroupRunner: Sendable {
             for projection in projections { checkpoints.append(try await ProjectionRunner.readCheckpoint(projection.name, connection)) }
             return try await Self.decide(projections, store: store, limit: limit, checkpoints: checkpoints, connection)
         }
-        guard let decided else { return 0 }
+        guard let decided else { return (0, nil) }
         let written = try await store.withReadModelTransaction { connection in
             guard try await Self.lockCheckpoints(projections, connection) == decided.checkpoints else { return false }
             try await decided.write(connection)
@@ -187,14 +184,14 @@ public struct ProjectionGroupRunner: Sendable {
         }
         if written {
             decided.written()
-            return decided.eventsRead
+            return (decided.eventsRead, decided.last)
         }
         return try await runBatchInsideWriteTransaction()
     }
 
     /// Locks the checkpoints, decides the batch and writes it, in one write transaction (what a batch whose
     /// checkpoint moved while it was decided does, and every batch on PostgreSQL).
-    func runBatchInsideWriteTransaction() async throws -> Int {
+    func runBatchInsideWriteTransaction() async throws -> (read: Int, last: LogCursor?) {
         let projections = self.projections
         let store = self.store
         let limit = self.batchSize
@@ -207,7 +204,7 @@ public struct ProjectionGroupRunner: Sendable {
             return again
         }
         again?.written()
-        return again?.eventsRead ?? 0
+        return (again?.eventsRead ?? 0, again?.last)
     }
 
     /// Every projection's checkpoint, locked for this transaction, in the order of `projections`.
@@ -255,12 +252,14 @@ public struct ProjectionGroupRunner: Sendable {
     }
 
     /// Applies batches until every projection has seen every visible event; returns how many events were read.
+    /// `progress` is told after each batch how many events were read so far and the log cursor the batch ended at.
     @discardableResult
-    public func catchUp() async throws -> Int {
+    public func catchUp(progress: (_ read: Int, _ reached: LogCursor) -> Void = { _, _ in }) async throws -> Int {
         var total = 0
         while true {
-            let read = try await runBatch()
+            let (read, last) = try await runBatchReaching()
             total += read
+            if let last { progress(total, last) }
             if read < batchSize { return total }
         }
     }

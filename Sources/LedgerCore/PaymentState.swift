@@ -116,10 +116,7 @@ public struct PaymentState: Sendable, Hashable, Codable {
     /// The latest refund request with a key, recorded at `cutoff` or later, that the provider has not accepted or
     /// refused yet.
     public func openRefundRequest(recordedSince cutoff: Date) -> PaymentRefundRequested? {
-        refundRequests.last { request in
-            request.requestKey != nil && request.refundID == nil && request.occurredAt >= cutoff
-                && [nil, .unanswered].contains(refundAnswer(request.requestKey)?.outcome)
-        }
+        unansweredRefundRequests.last { $0.occurredAt >= cutoff }
     }
 
     /// A single refund the provider reported after `request` was recorded, of its amount, that no request holds

@@ -158,6 +158,18 @@ public struct BooksQueries: Sendable {
         }
     }
 
+    /// The days a report or export covers, after taking in the log: through `to` (default `today`), from `from`
+    /// (default the first day with an entry, or `to` when there is none). Throws
+    /// ``DomainError/invalidDateRange(_:)`` when `from` comes after `to`.
+    public func range(from: LocalDate?, through to: LocalDate?, today: LocalDate) async throws -> (from: LocalDate, to: LocalDate) {
+        let to = to ?? today
+        try await catchUp()
+        var start = from ?? to
+        if from == nil { start = min(try await firstEntryDate() ?? to, to) }
+        guard start <= to else { throw DomainError.invalidDateRange("from (\(start)) is after to (\(to)); nothing lies between") }
+        return (start, to)
+    }
+
     /// The first day with an entry, if any.
     public func firstEntryDate() async throws -> LocalDate? {
         try await store.withReadModelConnection { connection in

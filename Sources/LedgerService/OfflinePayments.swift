@@ -83,12 +83,7 @@ extension ProfileService {
                     .allocate(paymentID: paymentID, amount: amount, effectiveDate: date, acceptShortfall: false),
                     state: loaded.state, profileID: profileID, now: instant, policy: policy
                 )
-                let events = try decided.enumerated().map { index, event in
-                    NewEvent(
-                        id: allocationKey.map { Self.eventID(key: $0, actor: metadata.actor, stream: profileID.streamName, index: index) } ?? UUID(),
-                        type: event.typeName, schemaVersion: ProfileEvent.schemaVersion, data: try event.encodedData(), metadata: metadata
-                    )
-                }
+                let events = try Self.newEvents(decided, profileID: profileID, metadata: metadata, idempotencyKey: allocationKey)
                 appends.append(StreamAppend(stream: profileID.streamName, events: events, expecting: .exact(loaded.state.version)))
             }
             do {

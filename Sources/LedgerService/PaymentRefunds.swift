@@ -76,14 +76,14 @@ public struct PaymentRefunds: Sendable {
             let cutoff = now.addingTimeInterval(-Self.resendWindowSeconds)
             let callerKey = idempotencyKey.map { CardPayments.providerKey("refund", paymentID.rawValue, $0) }
             if let callerKey, let earlier = payment.refundRequests.last(where: { $0.requestKey == callerKey }) {
-                switch payment.refundAnswer(callerKey)?.outcome {
+                let answer = payment.refundAnswer(callerKey)
+                switch answer?.outcome {
                 case .accepted?:
-                    let answer = payment.refundAnswer(callerKey)
                     return RefundRequested(
                         paymentID: paymentID, refundID: answer?.refundID ?? "", status: answer?.status ?? "", amount: answer?.amount ?? earlier.amount
                     )
                 case .refused?:
-                    throw PaymentServiceError(code: .notRefundable, description: "the provider refused this refund: \(payment.refundAnswer(callerKey)?.reason ?? "no reason given")")
+                    throw PaymentServiceError(code: .notRefundable, description: "the provider refused this refund: \(answer?.reason ?? "no reason given")")
                 case .unanswered?, nil:
                     guard earlier.occurredAt >= cutoff else {
                         throw PaymentServiceError(

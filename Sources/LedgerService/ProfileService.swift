@@ -103,12 +103,7 @@ public struct ProfileService: Sendable {
             guard !decided.isEmpty else {
                 return Outcome(profileID: profileID, appended: [], replayed: false, state: loaded.state)
             }
-            let newEvents = try decided.enumerated().map { index, event in
-                NewEvent(
-                    id: idempotencyKey.map { Self.eventID(key: $0, actor: metadata.actor, stream: profileID.streamName, index: index) } ?? UUID(),
-                    type: event.typeName, schemaVersion: ProfileEvent.schemaVersion, data: try event.encodedData(), metadata: metadata
-                )
-            }
+            let newEvents = try Self.newEvents(decided, profileID: profileID, metadata: metadata, idempotencyKey: idempotencyKey)
             var appends = [StreamAppend(stream: profileID.streamName, events: newEvents, expecting: .exact(loaded.state.version))]
             if decided.contains(where: { if case .registered = $0 { true } else { false } }) {
                 // The profile's creditor reference is claimed with its registration, so no two profiles can hold one.
@@ -135,6 +130,17 @@ public struct ProfileService: Sendable {
             var state = loaded.state
             for event in decided { state.evolve(event) }
             return Outcome(profileID: profileID, appended: decided, replayed: false, state: state)
+        }
+    }
+
+    /// The stored form of events decided for a profile: with an idempotency key each gets the deterministic id of
+    /// its place in the request (``eventID(key:actor:stream:index:)``), so a retry collides with the first.
+    static func newEvents(_ decided: [ProfileEvent], profileID: ProfileID, metadata: EventMetadata, idempotencyKey: String?) throws -> [NewEvent] {
+        try decided.enumerated().map { index, event in
+            NewEvent(
+                id: idempotencyKey.map { eventID(key: $0, actor: metadata.actor, stream: profileID.streamName, index: index) } ?? UUID(),
+                type: event.typeName, schemaVersion: ProfileEvent.schemaVersion, data: try event.encodedData(), metadata: metadata
+            )
         }
     }
 

@@ -39,15 +39,13 @@ struct ExportCommand: AsyncParsableCommand {
                 }
                 let (given, last) = (try day(from, "--from"), try day(to, "--to"))
                 try await withRuntime(common) { runtime in
-                    let to = last ?? runtime.profiles.policy.calendar.date(at: runtime.now())
-                    try await runtime.books.catchUp()
                     let from: LocalDate
-                    if let given {
-                        from = given
-                    } else {
-                        from = min(try await runtime.books.firstEntryDate() ?? to, to)
+                    let to: LocalDate
+                    do {
+                        (from, to) = try await runtime.books.range(from: given, through: last, today: runtime.profiles.policy.calendar.date(at: runtime.now()))
+                    } catch DomainError.invalidDateRange(let detail) {
+                        throw Failure.usage("--\(detail)")
                     }
-                    guard from <= to else { throw Failure.usage("--from (\(from)) is after --to (\(to)); nothing lies between") }
                     let export = BooksExport(books: runtime.books)
                     if let output {
                         try await Self.write(to: output) { handle in

@@ -230,7 +230,7 @@ struct ProjectionRunnerTests {
                 // transaction (this batch's reads hold the connection batches are decided on).
                 guard !overtaken.withLock({ $0 }) else { return }
                 overtaken.withLock { $0 = true }
-                let taken = try await ProjectionGroupRunner(store: store, projections: [StreamCountProjection()]).runBatchInsideWriteTransaction()
+                let taken = try await ProjectionGroupRunner(store: store, projections: [StreamCountProjection()]).runBatchInsideWriteTransaction().read
                 #expect(taken == 6)
             }
             let runner = ProjectionRunner(store: store, projection: slow)
@@ -266,7 +266,7 @@ struct ProjectionRunnerTests {
                 guard !rebuilt.withLock({ $0 }) else { return }
                 rebuilt.withLock { $0 = true }
                 let taken = try await ProjectionGroupRunner(store: store, projections: [TotalProjection()], batchSize: 3)
-                    .runBatchInsideWriteTransaction()
+                    .runBatchInsideWriteTransaction().read
                 #expect(taken == 3)
             }
             _ = try await ProjectionRunner(store: store, projection: interrupted, batchSize: 3).catchUp()

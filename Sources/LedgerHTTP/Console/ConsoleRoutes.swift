@@ -270,27 +270,13 @@ struct ConsoleRoutes {
         let from: LocalDate
         let to: LocalDate
         do {
-            to = try day(toText, "last") ?? today
-            try await runtime.books.catchUp()
-            if let given = try day(fromText, "first") {
-                from = given
-            } else {
-                from = min(try await runtime.books.firstEntryDate() ?? to, to)
-            }
+            (from, to) = try await runtime.books.range(from: try day(fromText, "first"), through: try day(toText, "last"), today: today)
         } catch let refusal as ConsoleRefusal {
             return try await refuse(refusal.message)
+        } catch DomainError.invalidDateRange {
+            return try await refuse("The first day comes after the last.")
         }
-        guard from <= to else { return try await refuse("The first day (\(ConsoleWords.date(from))) comes after the last (\(ConsoleWords.date(to))).") }
-        let export = BooksExport(books: runtime.books)
-        var headers = HTTPFields()
-        headers[.contentType] = format.mediaType
-        headers[.contentDisposition] = "attachment; filename=\"books-\(from)-\(to).\(format == .csv ? "csv" : "beancount")\""
-        return Response(status: .ok, headers: headers, body: ResponseBody { writer in
-            try await export.write(format, from: from, through: to) { text in
-                try await writer.write(ByteBuffer(string: text))
-            }
-            try await writer.finish(nil)
-        })
+        return BooksRoutes.journal(runtime.books, format, from: from, to: to)
     }
 
     // MARK: Profiles

@@ -46,31 +46,28 @@ struct BooksRoutes {
                 throw Problem.badRequest("format must be csv or beancount, not '\(formatText.prefix(40))'")
             }
             let (from, to) = try await range(request)
-            let export = BooksExport(books: books)
-            var headers = HTTPFields()
-            headers[.contentType] = format.mediaType
-            headers[.contentDisposition] = "attachment; filename=\"books-\(from)-\(to).\(format == .csv ? "csv" : "beancount")\""
-            return Response(status: .ok, headers: headers, body: ResponseBody { writer in
-                try await export.write(format, from: from, through: to) { text in
-                    try await writer.write(ByteBuffer(string: text))
-                }
-                try await writer.finish(nil)
-            })
+            return Self.journal(books, format, from: from, to: to)
         }
+    }
+
+    /// The journal as a file to download, streamed (the API's `/books/journal` and the console's Books page).
+    static func journal(_ books: BooksQueries, _ format: BooksExport.Format, from: LocalDate, to: LocalDate) -> Response {
+        let export = BooksExport(books: books)
+        var headers = HTTPFields()
+        headers[.contentType] = format.mediaType
+        headers[.contentDisposition] = "attachment; filename=\"books-\(from)-\(to).\(format == .csv ? "csv" : "beancount")\""
+        return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+            try await export.write(format, from: from, through: to) { text in
+                try await writer.write(ByteBuffer(string: text))
+            }
+            try await writer.finish(nil)
+        })
     }
 
     /// `from` and `to` from the query, after taking in the log: `to` defaults to today, `from` to the first day
     /// with an entry.
     private func range(_ request: Request) async throws -> (LocalDate, LocalDate) {
-        let to = try day(request, "to") ?? calendar.date(at: now())
-        let given = try day(request, "from")
-        try await books.catchUp()
-        var from = given ?? to
-        if given == nil { from = min(try await books.firstEntryDate() ?? to, to) }
-        guard from <= to else {
-            throw Problem(.unprocessableContent, "invalid-date-range", title: "Unprocessable Content", detail: "from (\(from)) is after to (\(to)); nothing lies between")
-        }
-        return (from, to)
+        try await books.range(from: try day(request, "from"), through: try day(request, "to"), today: calendar.date(at: now()))
     }
 
     /// A day from the query (`2026-01-31`), within the ledger's bounds; nil when absent.
