@@ -215,20 +215,9 @@ extension ProfileEvent {
     /// bytes Foundation's `JSONEncoder` wrote with those settings, see ``CompactJSONEncoder``).
     static var encoder: CompactJSONEncoder { CompactJSONEncoder(dates: .storedInstant) }
 
-    /// One decoder for every stored event, made once: a decoder with its date strategy made for each event
-    /// cost an allocation or three per event on every read. Decoding with it from many tasks at once is
-    /// safe (`JSONDecoder` is `Sendable`; its options are only read).
-    static let decoder: JSONDecoder = {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .custom { decoder in
-            let text = try decoder.singleValueContainer().decode(String.self)
-            if let date = StoredInstant.parse(text) { return date }
-            if let date = try? Date(text, strategy: StoredInstant.fallbackStyle) { return date }
-            if let date = try? Date(text, strategy: .iso8601) { return date }
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "'\(text)' is not an ISO 8601 instant"))
-        }
-        return decoder
-    }()
+    /// The decoder of every stored event: instants as ``StoredInstant`` text (and, for events stored before it,
+    /// any ISO 8601 instant), read by ``CompactJSONDecoder``.
+    static let decoder = CompactJSONDecoder(dates: .storedInstant)
 }
 
 extension LocalDate {

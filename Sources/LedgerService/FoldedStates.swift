@@ -32,7 +32,7 @@ struct FoldedStates<State: Codable & Sendable>: Sendable {
                 }
             }
         }
-        let decoder = JSONDecoder()
+        let decoder = CompactJSONDecoder(dates: .secondsSinceReferenceDate)
         try await forEachChunk(of: unread, "stream, version, state", connection) { row in
             let stream = try row.text(0)
             let state: State
@@ -71,7 +71,7 @@ struct FoldedStates<State: Codable & Sendable>: Sendable {
 
     /// Stores the states of several distinct streams, a few statements for all of them.
     func saveAll(_ states: [(stream: String, version: Int64, state: State)], _ connection: any ReadModelConnection) async throws {
-        // Dates as seconds since 2001, the form a plain `JSONDecoder` reads them in.
+        // Dates as seconds since 2001 (`Date`'s own form, which Foundation's `JSONDecoder` reads too).
         let encoder = CompactJSONEncoder(dates: .secondsSinceReferenceDate)
         var rows: [[SQLValue]] = []
         rows.reserveCapacity(states.count)

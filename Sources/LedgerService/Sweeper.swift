@@ -60,7 +60,9 @@ public struct Sweeper: Service {
                 let rows = unchanged
                 try await profiles.store.withReadModelTransaction { connection in try await projection.refresh(rows, connection) }
             }
-            // The listing rows of profiles that changed are rewritten from the events just recorded.
+            // The listing rows of profiles that changed are rewritten from the events just recorded (on PostgreSQL,
+            // once they are visible to the log's readers: while another transaction that began before them still
+            // runs, the listing's runner rewrites them when it ends).
             try await ProjectionRunner(store: profiles.store, projection: projection).catchUp()
         }
     }

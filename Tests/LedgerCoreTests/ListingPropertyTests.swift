@@ -75,6 +75,18 @@ struct ListingPropertyTests {
         }
     }
 
+    /// A command of a random history: `kind` 0 to 2 a payment (2 accepting a shortfall), 3 a waiver, 4 a
+    /// suspension or reinstatement, 5 a chargeback of the last allocation, otherwise a sweep.
+    static func command(_ kind: Int, index: Int, waiver: Int, on date: LocalDate, amount: Int, _ state: ProfileState, reason: String = "r") -> ProfileCommand {
+        switch kind {
+        case 0, 1, 2: .allocate(paymentID: payment("p\(index)"), amount: euros(Int64(amount)), effectiveDate: date, acceptShortfall: kind == 2)
+        case 3: .grantWaiver(waiverID: "w\(waiver)", from: date, through: date.addingDays(amount / 100), reason: reason)
+        case 4: .changeCertification(state.currentCertification == .certified ? .suspend : .reinstate, reason: reason)
+        case 5: .reverseAllocation(paymentID: state.allocations.last?.event.paymentID ?? payment("none"), kind: .chargeback, reason: reason)
+        default: .sweep
+        }
+    }
+
     @Test
     func visibilityAlwaysHasExactlyOneOfBasisOrReason() async {
         let actions = zip(Gen.int(in: 0...6), Gen.int(in: 0...900), Gen.int(in: 1_000...30_000)).array(of: 1...12)
@@ -84,13 +96,7 @@ struct ListingPropertyTests {
             for (index, (kind, offset, amount)) in actions.sorted(by: { $0.1 < $1.1 }).enumerated() {
                 let date = Self.start.addingDays(offset)
                 let instant = noon(date.description)
-                let command: ProfileCommand = switch kind {
-                case 0, 1, 2: .allocate(paymentID: payment("p\(index)"), amount: euros(Int64(amount)), effectiveDate: date, acceptShortfall: kind == 2)
-                case 3: .grantWaiver(waiverID: "w\(waiverCount)", from: date, through: date.addingDays(amount / 100), reason: "r")
-                case 4: .changeCertification(history.state.currentCertification == .certified ? .suspend : .reinstate, reason: "r")
-                case 5: .reverseAllocation(paymentID: history.state.allocations.last?.event.paymentID ?? payment("none"), kind: .chargeback, reason: "r")
-                default: .sweep
-                }
+                let command = Self.command(kind, index: index, waiver: waiverCount, on: date, amount: amount, history.state)
                 if case .grantWaiver = command { waiverCount += 1 }
                 _ = try? history.apply(command, at: instant)
             }
