@@ -86,14 +86,15 @@ public struct PaymentState: Sendable, Hashable, Codable {
         request.refundID ?? refundAnswer(request.requestKey)?.refundID
     }
 
-    /// Money asked back so far, in minor units: every request the provider did not refuse, at the amount the
-    /// provider accepted (or the request's own), except those whose refund the provider reported failed. A
+    /// Money asked back so far, in minor units: every request the provider did not refuse and staff did not
+    /// close, at the amount the provider accepted (or the request's own), except those whose refund the
+    /// provider reported failed. A
     /// request without an answer counts however old it is: whether the provider made it is unknown, so its money
     /// stays reserved until the provider reports the refund (which ``refundTakenMinorUnits`` counts instead).
     public var requestedRefundMinorUnits: Int64 {
         refundRequests.reduce(Int64(0)) { sum, request in
             let answer = refundAnswer(request.requestKey)
-            guard answer?.outcome != .refused else { return sum }
+            guard answer?.outcome != .refused, answer?.outcome != .closed else { return sum }
             if let refundID = refundID(of: request), refunds[refundID]?.status == .failed { return sum }
             return sum &+ (answer?.amount ?? request.amount).minorUnits
         }

@@ -122,6 +122,9 @@ public struct PaymentRefundAnswered: Sendable, Hashable, Codable {
         /// No usable answer (a timeout, a server error): whether the provider took it is unknown, so the
         /// request may be sent again under its key.
         case unanswered
+        /// Not the provider's answer: staff closed a request that got none, once its key may be gone, having found
+        /// that the provider made no refund for it. Its money no longer counts as asked back.
+        case closed
     }
 
     public var paymentID: PaymentID

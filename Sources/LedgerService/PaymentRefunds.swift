@@ -84,6 +84,10 @@ public struct PaymentRefunds: Sendable {
                     )
                 case .refused?:
                     throw PaymentServiceError(code: .notRefundable, description: "the provider refused this refund: \(answer?.reason ?? "no reason given")")
+                case .closed?:
+                    throw PaymentServiceError(
+                        code: .notRefundable, description: "this refund request was closed by staff (\(answer?.reason ?? "no reason given")); ask with a new key"
+                    )
                 case .unanswered?, nil:
                     guard earlier.occurredAt >= cutoff else {
                         throw PaymentServiceError(
@@ -148,6 +152,57 @@ public struct PaymentRefunds: Sendable {
         throw PaymentServiceError(code: .inProgress, description: "payment '\(paymentID)' kept changing while the refund was asked for; ask again")
     }
 
+    /// Closes a refund request that got no answer, once its key may be gone (``resendWindowSeconds`` after it
+    /// was asked for), after staff found in the provider's dashboard that no refund was made for it: its money no
+    /// longer counts against what remains. Before then, asking for the same refund again gets the provider's own
+    /// answer. A request already refused or closed is left as it is; one the provider took, or whose refund it
+    /// has reported since, is not closed.
+    ///
+    /// If the provider did make the refund after all, its report still counts: what remains is the payment less
+    /// the larger of what was reported and what is still asked.
+    public func close(paymentID: PaymentID, requestKey: String, reason: String, metadata: EventMetadata) async throws {
+        let reason = reason.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !reason.isEmpty, reason.count <= 500 else {
+            throw PaymentServiceError(code: .invalidRequest, description: "say in up to 500 characters how you found that the provider made no refund")
+        }
+        let pipeline = card.pipeline
+        for _ in 0..<PaymentPipeline.conflictRetriesMax {
+            let payment = try await pipeline.loadPayment(paymentID)
+            guard let request = payment.refundRequests.last(where: { $0.requestKey == requestKey }) else {
+                throw PaymentServiceError(code: .paymentNotFound, description: "payment '\(paymentID)' has no refund request '\(requestKey.prefix(80))'")
+            }
+            switch payment.refundAnswer(requestKey)?.outcome {
+            case .refused?, .closed?: return
+            case .accepted?:
+                throw PaymentServiceError(code: .inProgress, description: "the provider took \(Self.describe(request)); it cannot be closed")
+            case .unanswered?, nil: break
+            }
+            if let reported = payment.reportedRefund(matching: request) {
+                throw PaymentServiceError(
+                    code: .inProgress,
+                    description: "the provider reported a refund of \(reported.amount) (\(reported.refundID ?? "no id")) after \(Self.describe(request)): ask for the same refund again to take it as its answer"
+                )
+            }
+            let now = pipeline.profiles.now()
+            guard now.timeIntervalSince(request.occurredAt) >= Self.resendWindowSeconds else {
+                throw PaymentServiceError(
+                    code: .inProgress,
+                    description: "\(Self.describe(request)) may still be sent again: ask for the same refund again and the provider answers with the refund it made, if it made one; a request can be closed only \(Int(Self.resendWindowSeconds / 3_600)) hours after it was asked for"
+                )
+            }
+            let answer = PaymentRefundAnswered(paymentID: paymentID, requestKey: requestKey, outcome: .closed, reason: reason, occurredAt: now)
+            do {
+                _ = try await pipeline.store.append(
+                    [PaymentPipeline.newEvent(.refundAnswered(answer), metadata)], to: paymentID.streamName, expecting: .exact(payment.version)
+                )
+                return
+            } catch let error as EventStoreError where error.code == .versionConflict {
+                continue
+            }
+        }
+        throw PaymentServiceError(code: .inProgress, description: "payment '\(paymentID)' kept changing while the request was closed; try again")
+    }
+
     /// Calls the provider for a recorded request, under its key, and records the answer.
     private func call(_ request: PaymentRefundRequested, payment: PaymentState, metadata: EventMetadata) async throws -> RefundRequested {
         guard let key = request.requestKey else {
@@ -177,7 +232,7 @@ public struct PaymentRefunds: Sendable {
                     : "the provider did not answer the refund (\(failure.message)); ask for the same refund again to send it again under its key (the provider then answers with the refund it made, if it made one)"
             ))
         } catch {
-            // Refused before any call (no provider configured, not the provider's payment): the request is closed.
+            // Refused before any call (no provider configured, not the provider's payment): nothing more will come of it.
             answer = PaymentRefundAnswered(
                 paymentID: request.paymentID, requestKey: key, outcome: .refused, reason: "not sent: \(error)", occurredAt: answeredAt()
             )

@@ -18,6 +18,9 @@ public struct PaymentView: Sendable, Encodable {
     public var held: Held?
     public var allocation: String?
     public var refundRequests: [String]
+    /// Refunds asked of the provider that got no answer: their money counts against what remains until the
+    /// provider reports them, or staff close them (``PaymentRefunds/close(paymentID:requestKey:reason:metadata:)``).
+    public var unansweredRefundRequests: [UnansweredRefund]
     /// True while the payment is held and no staff decision stands.
     public var waitingForStaff: Bool
     /// The staff decision that ended the hold, if one stands.
@@ -62,6 +65,14 @@ public struct PaymentView: Sendable, Encodable {
         public var reversedAs: String?
     }
 
+    public struct UnansweredRefund: Sendable, Encodable {
+        public var requestKey: String
+        public var amount: String
+        public var askedAt: Date
+        /// When it may be closed: before then, asking for the same refund again gets the provider's answer.
+        public var closableFrom: Date
+    }
+
     public struct Step: Sendable, Encodable {
         public var type: String
         public var at: Date
@@ -84,6 +95,14 @@ public struct PaymentView: Sendable, Encodable {
         held = state.held.map { Held(reasonCode: $0.reasonCode.rawValue, reason: $0.reason) }
         self.allocation = allocation
         refundRequests = state.refundRequests.compactMap { state.refundID(of: $0) }
+        unansweredRefundRequests = state.unansweredRefundRequests.compactMap { request in
+            request.requestKey.map { key in
+                UnansweredRefund(
+                    requestKey: key, amount: request.amount.decimalString, askedAt: request.occurredAt,
+                    closableFrom: request.occurredAt.addingTimeInterval(PaymentRefunds.resendWindowSeconds)
+                )
+            }
+        }
         waitingForStaff = state.isWaitingForStaff
         func actor(of type: String) -> String? { history.last { $0.type == type }?.by }
         resolution = state.resolution.map { resolved in

@@ -90,6 +90,16 @@ struct CardWorld: Sendable {
         return checkoutID
     }
 
+    /// Certifies a profile and has it pay 125.00 by card (the checkout completed and delivered); returns the
+    /// payment intent's id.
+    func paidByCard(_ profileID: String) async throws -> String {
+        try await certifiedProfile(profileID)
+        let sessionID = try await checkout(profileID)
+        let paymentIntentID = try provider.completeSession(sessionID).paymentIntentID
+        _ = try await deliver(provider.checkoutSessionCompletedEvent(sessionID))
+        return paymentIntentID
+    }
+
     /// Delivers an event and expects it acknowledged.
     @discardableResult
     func deliver(_ event: StandInEvent) async throws -> [String: Any] {
@@ -312,6 +322,96 @@ struct CardPaymentTests {
             let stale = try await world.post("/api/v1/payments/card-\(paymentIntentID)/refund", keyed, ["amount": "10.00"])
             #expect(stale.status == .conflict && stale.text.contains("too old to send again"), "\(stale.text)")
             #expect(world.provider.apiRequestCount - calls == 1)
+        }
+    }
+
+    /// A refund request that never got an answer holds its money against what remains, however old. Once its
+    /// key may be gone, staff can close it (having found that the provider made no refund); the money can then
+    /// be refunded. Before then, or for a request the provider took, closing is refused and writes nothing.
+    @Test(arguments: Backend.allCases)
+    func anUnansweredRefundRequestIsClosedByStaffOnceItsKeyMayBeGone(backend: Backend) async throws {
+        let clock = TestClock(Date())
+        try await CardWorld.run(backend, now: clock.function) { world in
+            let paymentIntentID = try await world.paidByCard("ref-4")
+            let paymentID = PaymentID(rawValue: "card-\(paymentIntentID)")
+            let uri = "/api/v1/payments/\(paymentID.rawValue)"
+
+            world.provider.failNextRequests(status: 500, count: 1)
+            #expect(try await world.post("\(uri)/refund", world.staff, [:]).status == .badGateway)
+            let open = try #require((try await world.get(uri)).json["unansweredRefundRequests"] as? [[String: Any]])
+            #expect(open.count == 1 && open.first?["amount"] as? String == "125.00")
+            let key = try #require(open.first?["requestKey"] as? String)
+            let version = try await world.runtime.card.pipeline.loadPayment(paymentID).version
+            // Too early: asking again gets the provider's own answer.
+            let early = try await world.post("\(uri)/refund-requests/\(key)/close", world.staff, ["reason": "not in the dashboard"])
+            #expect(early.status == .conflict && early.text.contains("20 hours"), "\(early.text)")
+
+            clock.set(clock.function().addingTimeInterval(21 * 3_600))
+            // The old request still holds the whole payment.
+            let stuck = try await world.post("\(uri)/refund", world.staff, ["amount": "10.00"])
+            #expect(stuck.status == .conflict && stuck.text.contains("cannot be refunded"), "\(stuck.text)")
+            // No reason, an unknown request, a field it does not know: refused, nothing written.
+            #expect(try await world.post("\(uri)/refund-requests/\(key)/close", world.staff, ["reason": "  "]).status == .unprocessableContent)
+            #expect(try await world.post("\(uri)/refund-requests/no-such-key/close", world.staff, ["reason": "x"]).status == .notFound)
+            #expect(try await world.post("\(uri)/refund-requests/\(key)/close", world.staff, ["reason": "x", "amount": "1"]).status == .badRequest)
+            #expect(try await world.runtime.card.pipeline.loadPayment(paymentID).version == version)
+
+            let closed = try await world.post("\(uri)/refund-requests/\(key)/close", world.staff, ["reason": "no refund in the provider's dashboard"])
+            #expect(closed.status == .ok, "\(closed.text)")
+            #expect((closed.json["unansweredRefundRequests"] as? [Any])?.isEmpty == true)
+            // Closing it again changes nothing.
+            #expect(try await world.post("\(uri)/refund-requests/\(key)/close", world.staff, ["reason": "again"]).status == .ok)
+            let log = try await world.runtime.store.readStream(paymentID.streamName, fromVersion: 1, limit: 100)
+            let answers = try log.compactMap { recorded -> PaymentRefundAnswered? in
+                if case .refundAnswered(let answer)? = try PaymentEvent.decode(typeName: recorded.type, data: recorded.data) { answer } else { nil }
+            }
+            #expect(answers.map(\.outcome) == [.unanswered, .closed])
+            #expect(answers.last?.reason == "no refund in the provider's dashboard")
+            #expect(log.last?.metadata.actor == "staff:Anna")
+
+            // The money can be refunded now, once.
+            #expect(world.provider.createdRefunds.isEmpty)
+            let refunded = try await world.post("\(uri)/refund", world.staff, [:])
+            #expect(refunded.status == .accepted, "\(refunded.text)")
+            #expect(world.provider.createdRefunds.map(\.amount.minorUnits) == [12_500])
+            // A request the provider took is not closed.
+            let taken = try await world.runtime.card.pipeline.loadPayment(paymentID).refundRequests.last?.requestKey ?? ""
+            clock.set(clock.function().addingTimeInterval(21 * 3_600))
+            let refusal = try await world.post("\(uri)/refund-requests/\(taken)/close", world.staff, ["reason": "x"])
+            #expect(refusal.status == .conflict && refusal.text.contains("cannot be closed"), "\(refusal.text)")
+        }
+    }
+
+    /// The payment page lists a refund request that got no answer and, once its key may be gone, closes it with
+    /// the staff member's words.
+    @Test(arguments: Backend.allCases)
+    func anUnansweredRefundRequestIsClosedFromThePaymentPage(backend: Backend) async throws {
+        let clock = TestClock(Date())
+        try await CardWorld.run(backend, now: clock.function) { world in
+            let paymentIntentID = try await world.paidByCard("ref-5")
+            world.provider.failNextRequests(status: 500, count: 1)
+            #expect(try await world.post("/api/v1/payments/card-\(paymentIntentID)/refund", world.staff, ["amount": "30.00"]).status == .badGateway)
+            _ = try await world.runtime.staffUsers.add(name: "Anna Berger", email: "anna@example.org", password: ConsoleTests.password)
+            let anna = ConsoleTests.Browser(world.client)
+            try await anna.signIn("anna@example.org")
+            let page = "/console/payments/card-\(paymentIntentID)"
+            let early = try await anna.send(page).text
+            #expect(early.contains("Refunds asked that got no answer") && early.contains("It can be closed from"))
+            #expect(!early.contains("Close: the provider made no refund"))
+
+            clock.set(clock.function().addingTimeInterval(21 * 3_600))
+            try await anna.signIn("anna@example.org") // (a sign-in lasts less than a day)
+            let later = try await anna.send(page).text
+            #expect(later.contains("Close: the provider made no refund"))
+            let action = try #require(later.range(of: #"action="(/console/payments/[^"]+/close)""#, options: .regularExpression).map { String(later[$0].dropFirst(8).dropLast()) })
+            let empty = try await anna.post(action, ["reason": ""])
+            #expect(empty.status == .unprocessableContent && empty.text.contains("Nothing was changed"), "\(empty.text)")
+            let closed = try await anna.post(action, ["reason": "Not in the provider's dashboard"])
+            #expect(closed.status == .seeOther, "\(closed.text)")
+            let after = try await anna.send(page).text
+            #expect(after.contains("The refund request is closed") && !after.contains("Refunds asked that got no answer"))
+            let payment = try await world.runtime.card.pipeline.loadPayment(PaymentID(rawValue: "card-\(paymentIntentID)"))
+            #expect(payment.refundAnswers?.values.map(\.outcome) == [.closed])
         }
     }
 

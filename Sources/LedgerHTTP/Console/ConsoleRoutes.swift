@@ -468,6 +468,15 @@ struct ConsoleRoutes {
                 return "The refund is asked for; the payment provider confirms it shortly."
             }
         }
+        group.post("payments/:paymentId/refund-requests/:requestKey/close") { request, context in
+            try await paymentAction(request, context) { paymentID in
+                try await runtime.refunds.close(
+                    paymentID: paymentID, requestKey: try context.parameters.require("requestKey"), reason: context.form["reason"] ?? "",
+                    metadata: metadata(request, context)
+                )
+                return "The refund request is closed; its money can be paid back again."
+            }
+        }
         group.post("payments/:paymentId/receipts") { request, context in
             let paymentID = PaymentID(rawValue: try context.parameters.require("paymentId"))
             do {
@@ -558,6 +567,14 @@ struct ConsoleRoutes {
         data["canReassign"] = active && view.profileId != nil && view.voided == nil
         data["canVoid"] = view.method == PaymentMethod.offline.rawValue && view.voided == nil
         data["canRefund"] = [PaymentMethod.card.rawValue, PaymentMethod.paypal.rawValue].contains(view.method ?? "")
+        let now = runtime.now()
+        data["unanswered"] = view.unansweredRefundRequests.map { open -> [String: Any] in
+            [
+                "requestKey": open.requestKey, "amount": ConsoleWords.euros(open.amount, currency: view.currency), "askedAt": words.instant(open.askedAt),
+                "closable": open.closableFrom <= now, "closableFrom": words.instant(open.closableFrom),
+            ]
+        }
+        data["hasUnanswered"] = !view.unansweredRefundRequests.isEmpty
         // The form's own key: sending the same form twice asks for one refund.
         data["refundKey"] = UUID().uuidString.lowercased()
         return page("payment", "Payment \(amount)", "/console/payments", data, context, request: request, error: error, status: status)

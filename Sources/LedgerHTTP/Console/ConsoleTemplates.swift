@@ -411,6 +411,18 @@ enum ConsoleTemplates {
         <button type="submit" class="danger">Void the payment</button>
         </form></details>
         {{/canVoid}}
+        {{#hasUnanswered}}
+        <h2>Refunds asked that got no answer</h2>
+        <p>Their money counts as paid back until the provider reports the refund. Look in the provider's dashboard:
+        if the refund is there, the provider's report follows; if it is not, close the request and ask again.</p>
+        <ul>{{#unanswered}}<li>{{amount}}, asked {{askedAt}}.
+        {{#closable}}<form method="post" action="/console/payments/{{paymentId}}/refund-requests/{{requestKey}}/close" class="stack">
+        <input type="hidden" name="_csrf" value="{{csrf}}">
+        <label for="close-{{requestKey}}">How you found that no refund was made</label><input id="close-{{requestKey}}" name="reason" required maxlength="500">
+        <button type="submit" class="danger">Close: the provider made no refund</button>
+        </form>{{/closable}}
+        {{^closable}}It can be closed from {{closableFrom}}; until then, ask for the same refund again and the provider answers.{{/closable}}</li>{{/unanswered}}</ul>
+        {{/hasUnanswered}}
         {{#canRefund}}
         <details><summary>Pay back through {{method}}</summary>
         <form method="post" action="/console/payments/{{paymentId}}/refund" class="stack">

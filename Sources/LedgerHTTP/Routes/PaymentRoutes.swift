@@ -90,6 +90,19 @@ struct PaymentRoutes {
                 amount: refund.amount.decimalString, currency: refund.amount.currency
             ), status: .accepted)
         }
+        group.post("payments/:paymentId/refund-requests/:requestKey/close") { request, context in
+            struct CloseRequest: JSONRequestBody {
+                static let fieldNames: Set<String> = ["reason"]
+                var reason: String
+            }
+            let body = try await decode(CloseRequest.self, request, context)
+            let paymentID = PaymentID(rawValue: try context.parameters.require("paymentId"))
+            try await refunds.close(
+                paymentID: paymentID, requestKey: try context.parameters.require("requestKey"), reason: body.reason, metadata: metadata(request, context)
+            )
+            guard let view = try await payments.view(paymentID) else { throw Problem.notFound("no payment '\(paymentID.rawValue.prefix(80))'") }
+            return try JSONResponse(view)
+        }
         group.get("payments") { request, _ in
             func parsed<Value>(_ field: String, _ parse: (String) -> Value?, _ expected: String) throws -> Value? {
                 guard let text = request.uri.queryParameters[Substring(field)].map(String.init) else { return nil }
