@@ -113,6 +113,19 @@ struct DirectoryWorld: Sendable {
         return try #require(stored.last).id
     }
 
+    /// Moves the clock through every retry of the default schedule: what still fails is a dead letter.
+    func exhaustRetries() async throws {
+        for pause in [5.0, 300, 1_800, 7_200, 18_000, 36_000, 36_000] {
+            try await advance(seconds: pause + 1)
+        }
+    }
+
+    /// The dead letters, as `GET /directory/deliveries?status=dead` lists them.
+    func deadLetters() async throws -> [[String: Any]] {
+        let dead = try await client.execute(uri: "/api/v1/directory/deliveries?status=dead", method: .get, headers: staff)
+        return try #require(try JSONSerialization.jsonObject(with: Data(buffer: dead.body)) as? [[String: Any]])
+    }
+
     /// Waits (up to 5 s) until the receiver holds `count` requests.
     func waitUntilHeld(_ count: Int) async throws {
         var waited = 0
@@ -283,13 +296,10 @@ struct DirectoryPublishingTests {
             world.receiver.answer(status: 500)
             try await world.listedProfile("eve-5")
             try await world.publish()
-            for pause in [5.0, 300, 1_800, 7_200, 18_000, 36_000, 36_000] {
-                try await world.advance(seconds: pause + 1)
-            }
+            try await world.exhaustRetries()
             let expected = try await world.visibilityEvents("eve-5")
             #expect(world.receiver.attempts == 8 * expected.count)
-            let dead = try await world.client.execute(uri: "/api/v1/directory/deliveries?status=dead", method: .get, headers: world.staff)
-            let letters = try #require(try JSONSerialization.jsonObject(with: Data(buffer: dead.body)) as? [[String: Any]])
+            let letters = try await world.deadLetters()
             #expect(letters.count == expected.count)
             #expect(letters.first?["attempts"] as? Int == 8)
             #expect(letters.first?["lastStatus"] as? Int == 500)
@@ -304,6 +314,34 @@ struct DirectoryPublishingTests {
             try await world.publish()
             #expect(world.received("eve-5").map(\.webhookID) == expected.map(\.id))
             #expect(try await world.post("/api/v1/directory/deliveries/999999/replay").status == .notFound)
+        }
+    }
+
+    /// A dead letter no longer holds the profile's later changes back; replayed, it arrives after them, and its
+    /// `profileVersion` tells the directory it is older.
+    @Test(arguments: Backend.allCases)
+    func aReplayedDeadLetterArrivesAfterNewerChangesAndSaysItIsOlder(backend: Backend) async throws {
+        try await DirectoryWorld.run(backend) { world in
+            world.receiver.answer(status: 500)
+            try await world.listedProfile("fay-6")
+            try await world.publish()
+            try await world.exhaustRetries()
+            let letter = try #require(try await world.deadLetters().first)
+            let deliveryID = try #require(letter["deliveryId"] as? Int)
+
+            world.receiver.answer(status: 200)
+            #expect(try await world.post("/api/v1/profiles/fay-6/certification", ["action": "suspend", "reason": "complaint"]).status == .ok)
+            try await world.publish()
+            let stored = try await world.visibilityEvents("fay-6")
+            #expect(stored.map(\.visible) == [true, false])
+            #expect(world.received("fay-6").map(\.webhookID) == [stored[1].id], "the later change is not held behind the dead letter")
+
+            #expect(try await world.post("/api/v1/directory/deliveries/\(deliveryID)/replay").status == .ok)
+            try await world.publish()
+            let received = world.received("fay-6")
+            #expect(received.map(\.webhookID) == [stored[1].id, stored[0].id])
+            let versions = received.compactMap { ($0.data["profileVersion"] as? NSNumber)?.int64Value }
+            #expect(versions == [stored[1].version, stored[0].version] && versions[1] < versions[0], "\(versions)")
         }
     }
 
