@@ -65,6 +65,9 @@ final class JSONIndex {
         var parser = Parser(bytes: bytes)
         var nonASCII = false
         try parser.parseDocument(into: &nodes, nonASCII: &nonASCII)
+        // A null after the text's own values, for a super decoder of a key that is not there (Foundation hands
+        // out a decoder of null then).
+        nodes.append(JSONNode(kind: .null, start: 0, endOrCount: 0, next: 0))
         self.nodes = nodes
         // JSON text is UTF-8; bytes past ASCII can only be inside strings, so one check of the whole text
         // covers them.
@@ -72,6 +75,9 @@ final class JSONIndex {
             throw JSONIndex.corrupted("The text is not valid UTF-8.")
         }
     }
+
+    /// The null that is not part of the text (see `init`).
+    var absent: Int { nodes.count - 1 }
 
     static func corrupted(_ message: String, codingPath: [any CodingKey] = []) -> DecodingError {
         .dataCorrupted(.init(codingPath: codingPath, debugDescription: message))
@@ -498,8 +504,8 @@ private struct Reading {
             }
             at += 1
         }
+        var hugeExponent = false
         if at < node.endOrCount {
-            // The exponent; one beyond a few thousand cannot make a whole number of any integer type but zero.
             at += 1
             var exponentNegative = false
             if bytes[at] == UInt8(ascii: "+") || bytes[at] == UInt8(ascii: "-") {
@@ -508,16 +514,23 @@ private struct Reading {
             }
             var exponent = 0
             while at < node.endOrCount {
-                exponent = min(exponent * 10 + Int(bytes[at] - UInt8(ascii: "0")), 100_000)
+                // Past a billion no whole number of any integer type but zero can come of it (and the sum below
+                // cannot overflow, the text's own digits being fewer).
+                if exponent > 1_000_000_000 {
+                    hugeExponent = true
+                } else {
+                    exponent = exponent * 10 + Int(bytes[at] - UInt8(ascii: "0"))
+                }
                 at += 1
             }
             scale += exponentNegative ? -exponent : exponent
         }
+        guard digits.contains(where: { $0 != 0 }) else { return 0 }
+        guard !hugeExponent else { throw unrepresentable(node) }
         while let last = digits.last, last == 0, scale < 0 {
             digits.removeLast()
             scale += 1
         }
-        guard digits.contains(where: { $0 != 0 }) else { return 0 }
         guard scale >= 0, scale <= 40 else { throw unrepresentable(node) }
         var value: Integer = 0
         for digit in digits + Array(repeating: 0, count: scale) {
@@ -604,8 +617,13 @@ private struct ObjectReader<Key: CodingKey>: KeyedDecodingContainerProtocol {
 
     var codingPath: [any CodingKey] { decoder.codingPath }
 
+    /// Each key once, in the text's order.
     var allKeys: [Key] {
-        members.compactMap { member in (try? decoder.document.string(decoder.document.nodes[member.key])).flatMap { Key(stringValue: $0) } }
+        var seen: Set<String> = []
+        return members.compactMap { member in
+            guard let name = try? decoder.document.string(decoder.document.nodes[member.key]), seen.insert(name).inserted else { return nil }
+            return Key(stringValue: name)
+        }
     }
 
     /// The value node of the member named `name`; of a key written twice, the first.
@@ -660,16 +678,15 @@ private struct ObjectReader<Key: CodingKey>: KeyedDecodingContainerProtocol {
         try decoder.child(try valueNode(key), key: key).unkeyedContainer()
     }
 
+    /// A decoder of the member `super`, or of null if there is none (as in Foundation).
     func superDecoder() throws -> any Decoder {
         let key = SuperKey()
-        guard let index = valueNode(named: key.stringValue) else {
-            throw DecodingError.keyNotFound(key, .init(codingPath: codingPath, debugDescription: "No value associated with key super."))
-        }
-        return decoder.child(index, key: key)
+        return decoder.child(valueNode(named: key.stringValue) ?? decoder.document.absent, key: key)
     }
 
+    /// A decoder of `key`'s value, or of null if there is none (as in Foundation).
     func superDecoder(forKey key: Key) throws -> any Decoder {
-        decoder.child(try valueNode(key), key: key)
+        decoder.child(valueNode(named: key.stringValue) ?? decoder.document.absent, key: key)
     }
 }
 
@@ -712,13 +729,14 @@ private struct ArrayReader: UnkeyedDecodingContainer {
         .valueNotFound(type, .init(codingPath: codingPath + [IndexKey(currentIndex)], debugDescription: "Unkeyed container is at end."))
     }
 
-    /// The next element's decoder; moves past it.
-    private mutating func take(_ type: Any.Type) throws -> NodeDecoder {
+    /// Reads the next element with `read`, and moves past it only if that succeeded (as Foundation does: a
+    /// caller may try another type for the same element).
+    private mutating func take<Value>(_ type: Any.Type, _ read: (NodeDecoder) throws -> Value) throws -> Value {
         guard !isAtEnd else { throw atEnd(type) }
-        let child = decoder.child(next, key: IndexKey(currentIndex))
+        let value = try read(decoder.child(next, key: IndexKey(currentIndex)))
         next = nodeAfter(next, decoder.document.nodes)
         currentIndex += 1
-        return child
+        return value
     }
 
     mutating func decodeNil() throws -> Bool {
@@ -730,19 +748,19 @@ private struct ArrayReader: UnkeyedDecodingContainer {
     }
 
     mutating func decode<Value: Decodable>(_ type: Value.Type) throws -> Value {
-        try take(type).decode(type)
+        try take(type) { try $0.decode(type) }
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws -> KeyedDecodingContainer<NestedKey> {
-        try take([String: Any].self).container(keyedBy: type)
+        try take([String: Any].self) { try $0.container(keyedBy: type) }
     }
 
     mutating func nestedUnkeyedContainer() throws -> any UnkeyedDecodingContainer {
-        try take([Any].self).unkeyedContainer()
+        try take([Any].self) { try $0.unkeyedContainer() }
     }
 
     mutating func superDecoder() throws -> any Decoder {
-        try take(Any.self)
+        try take(Any.self) { $0 }
     }
 }
 

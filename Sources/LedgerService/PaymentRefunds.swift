@@ -46,6 +46,10 @@ public struct PaymentRefunds: Sendable {
     /// sent again and no longer holds other amounts back, but its money stays counted against what remains
     /// (whether the provider made it is unknown) until the provider reports the refund.
     static let resendWindowSeconds: TimeInterval = 20 * 3_600
+    /// How long after it was recorded a request without an answer may be closed by staff: an hour past the
+    /// resend window, so that no resend started within the window (whose provider call takes at most
+    /// minutes) is still waiting when its request is closed.
+    public static let closableAfterSeconds: TimeInterval = resendWindowSeconds + 3_600
 
     public init(card: CardPayments, payPal: PayPalPayments, leaseSeconds: TimeInterval = 60) {
         self.card = card
@@ -152,7 +156,7 @@ public struct PaymentRefunds: Sendable {
         throw PaymentServiceError(code: .inProgress, description: "payment '\(paymentID)' kept changing while the refund was asked for; ask again")
     }
 
-    /// Closes a refund request that got no answer, once its key may be gone (``resendWindowSeconds`` after it
+    /// Closes a refund request that got no answer, once its key may be gone (``closableAfterSeconds`` after it
     /// was asked for), after staff found in the provider's dashboard that no refund was made for it: its money no
     /// longer counts against what remains. Before then, asking for the same refund again gets the provider's own
     /// answer. A request already refused or closed is left as it is; one the provider took, or whose refund it
@@ -162,8 +166,10 @@ public struct PaymentRefunds: Sendable {
     /// the larger of what was reported and what is still asked.
     public func close(paymentID: PaymentID, requestKey: String, reason: String, metadata: EventMetadata) async throws {
         let reason = reason.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !reason.isEmpty, reason.count <= 500 else {
-            throw PaymentServiceError(code: .invalidRequest, description: "say in up to 500 characters how you found that the provider made no refund")
+        guard !reason.isEmpty, reason.utf8.count <= ProfileDecider.textBytesMax else {
+            throw PaymentServiceError(
+                code: .invalidRequest, description: "say in 1 to \(ProfileDecider.textBytesMax) bytes how you found that the provider made no refund"
+            )
         }
         let pipeline = card.pipeline
         for _ in 0..<PaymentPipeline.conflictRetriesMax {
@@ -184,10 +190,10 @@ public struct PaymentRefunds: Sendable {
                 )
             }
             let now = pipeline.profiles.now()
-            guard now.timeIntervalSince(request.occurredAt) >= Self.resendWindowSeconds else {
+            guard now.timeIntervalSince(request.occurredAt) >= Self.closableAfterSeconds else {
                 throw PaymentServiceError(
                     code: .inProgress,
-                    description: "\(Self.describe(request)) may still be sent again: ask for the same refund again and the provider answers with the refund it made, if it made one; a request can be closed only \(Int(Self.resendWindowSeconds / 3_600)) hours after it was asked for"
+                    description: "\(Self.describe(request)) may still be sent again: ask for the same refund again and the provider answers with the refund it made, if it made one; a request can be closed only \(Int(Self.closableAfterSeconds / 3_600)) hours after it was asked for"
                 )
             }
             let answer = PaymentRefundAnswered(paymentID: paymentID, requestKey: requestKey, outcome: .closed, reason: reason, occurredAt: now)

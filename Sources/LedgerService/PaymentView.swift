@@ -99,7 +99,7 @@ public struct PaymentView: Sendable, Encodable {
             request.requestKey.map { key in
                 UnansweredRefund(
                     requestKey: key, amount: request.amount.decimalString, askedAt: request.occurredAt,
-                    closableFrom: request.occurredAt.addingTimeInterval(PaymentRefunds.resendWindowSeconds)
+                    closableFrom: request.occurredAt.addingTimeInterval(PaymentRefunds.closableAfterSeconds)
                 )
             }
         }

@@ -44,6 +44,8 @@ struct CompactJSONDecoderTests {
     func storedEventExamplesReadAsFoundationReadsThem(index: Int) throws {
         let (type, json, expected) = EventCatalogueTests.examples[index]
         #expect(try ProfileEvent.decode(typeName: type, data: Data(json.utf8)) == expected)
+        let data = Data(json.utf8)
+        #expect(try Self.events.decode([String: JSONValue].self, from: data) == (try Self.foundationEvents.decode([String: JSONValue].self, from: data)))
     }
 
     /// Profile states folded from random histories (payments, waivers, suspensions, reversals, sweeps), as the
@@ -70,6 +72,33 @@ struct CompactJSONDecoderTests {
                 #expect(compact == event)
                 #expect(try Self.foundationEvents.decode([String: JSONValue].self, from: data) == (try Self.events.decode([String: JSONValue].self, from: data)))
             }
+        }
+    }
+
+    /// A payment's state and its books (sets of dispute phases, dictionaries keyed by refund id and by book
+    /// account), as the payment views and the books store them.
+    @Test
+    func paymentStatesReadAsFoundationReadsThem() throws {
+        let (payment, events) = try PaymentRuleTests.apply([
+            .pending(amount: euros(12_500), purpose: .listing, profileID: profile),
+            PaymentRuleTests.received(euros(12_500)),
+            .refund(refundID: "re_1", amount: euros(1_000), cumulative: false, status: .pending),
+            .refund(refundID: "re_2", amount: euros(500), cumulative: false, status: .succeeded),
+            .dispute(disputeID: "dp_1", phase: .opened, amount: euros(9_000)),
+            .dispute(disputeID: "dp_1", phase: .won, amount: euros(9_000)),
+        ])
+        var books = PaymentBooks()
+        for event in events { books.evolve(event) }
+        #expect(!books.target.isEmpty && payment.disputes["dp_1"]?.count == 2 && payment.refunds.count == 2)
+        let encoder = CompactJSONEncoder(dates: .secondsSinceReferenceDate)
+        let state = try encoder.encode(payment)
+        #expect(try Self.states.decode(PaymentState.self, from: state) == payment)
+        #expect(try JSONDecoder().decode(PaymentState.self, from: state) == payment)
+        let booked = try encoder.encode(books)
+        #expect(try Self.states.decode(PaymentBooks.self, from: booked) == books)
+        #expect(try JSONDecoder().decode(PaymentBooks.self, from: booked) == books)
+        for event in events {
+            #expect(try PaymentEvent.decode(typeName: event.typeName, data: event.encodedData()) == event)
         }
     }
 
@@ -277,6 +306,56 @@ struct CompactJSONDecoderTests {
         for refused in [#"[,]"#, #"{,}"#, #"[1,,]"#] {
             #expect(throws: DecodingError.self) { try Self.events.decode([Int].self, from: Data(refused.utf8)) }
         }
+    }
+
+    /// An element that failed to read as one type is read again as another; a super decoder of a missing key
+    /// reads null; a key given twice is one key; an exponent far beyond any integer still reads exactly.
+    @Test
+    func containerEdgesReadAsFoundationReadsThem() throws {
+        struct Mixed: Decodable, Equatable {
+            var items: [String] = []
+            init(from decoder: any Decoder) throws {
+                var list = try decoder.unkeyedContainer()
+                while !list.isAtEnd {
+                    if let number = try? list.decode(Int.self) { items.append("int \(number)") } else { items.append("text " + (try list.decode(String.self))) }
+                }
+            }
+        }
+        let mixed = Data(#"[1,"two",3,"four"]"#.utf8)
+        #expect(try Self.events.decode(Mixed.self, from: mixed) == (try JSONDecoder().decode(Mixed.self, from: mixed)))
+        #expect(try Self.events.decode(Mixed.self, from: mixed).items == ["int 1", "text two", "int 3", "text four"])
+
+        struct Super: Decodable, Equatable {
+            enum Keys: String, CodingKey { case present, missing }
+            var missingIsNull: Bool
+            var present: Int
+            init(from decoder: any Decoder) throws {
+                let container = try decoder.container(keyedBy: Keys.self)
+                missingIsNull = try container.superDecoder(forKey: .missing).singleValueContainer().decodeNil()
+                present = try container.superDecoder(forKey: .present).singleValueContainer().decode(Int.self)
+            }
+        }
+        let supers = Data(#"{"present":7}"#.utf8)
+        #expect(try Self.events.decode(Super.self, from: supers) == (try JSONDecoder().decode(Super.self, from: supers)))
+        let read = try Self.events.decode(Super.self, from: supers)
+        #expect(read.missingIsNull && read.present == 7)
+
+        enum Choice: Codable, Equatable { case one(Int), two(String) }
+        for text in [#"{"one":{"_0":1},"one":{"_0":2}}"#, #"{"one":{"_0":1},"two":{"_0":"x"}}"#, #"{"two":{"_0":"x"}}"#] {
+            #expect((try? Self.events.decode(Choice.self, from: Data(text.utf8))) == (try? JSONDecoder().decode(Choice.self, from: Data(text.utf8))), "\(text)")
+        }
+
+        struct Whole: Decodable, Equatable { var value: Int64 }
+        for text in [
+            #"{"value":1"# + String(repeating: "0", count: 100_001) + "e-100001}",
+            #"{"value":0."# + String(repeating: "0", count: 99_999) + "1e100002}",
+            #"{"value":1e9999999999999}"#, #"{"value":0e9999999999999}"#,
+        ] {
+            #expect((try? Self.events.decode(Whole.self, from: Data(text.utf8))) == (try? JSONDecoder().decode(Whole.self, from: Data(text.utf8))), "\(text.prefix(40))")
+        }
+        #expect(try Self.events.decode(Whole.self, from: Data((#"{"value":1"# + String(repeating: "0", count: 100_001) + "e-100001}").utf8)).value == 1)
+        // Stricter than Foundation, which reads it as a Double that rounds to zero.
+        #expect(throws: DecodingError.self) { try Self.events.decode(Whole.self, from: Data(#"{"value":5e-9999999999999}"#.utf8)) }
     }
 
     /// Errors name where they happened and what was wrong, as Foundation's do.

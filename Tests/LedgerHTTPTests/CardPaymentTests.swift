@@ -344,14 +344,19 @@ struct CardPaymentTests {
             let version = try await world.runtime.card.pipeline.loadPayment(paymentID).version
             // Too early: asking again gets the provider's own answer.
             let early = try await world.post("\(uri)/refund-requests/\(key)/close", world.staff, ["reason": "not in the dashboard"])
-            #expect(early.status == .conflict && early.text.contains("20 hours"), "\(early.text)")
+            #expect(early.status == .conflict && early.text.contains("21 hours"), "\(early.text)")
+            // Nor just past the resend window: a resend started within it may still be waiting on the provider.
+            clock.set(clock.function().addingTimeInterval(20.5 * 3_600))
+            #expect(try await world.post("\(uri)/refund-requests/\(key)/close", world.staff, ["reason": "not in the dashboard"]).status == .conflict)
 
-            clock.set(clock.function().addingTimeInterval(21 * 3_600))
+            clock.set(clock.function().addingTimeInterval(0.5 * 3_600))
             // The old request still holds the whole payment.
             let stuck = try await world.post("\(uri)/refund", world.staff, ["amount": "10.00"])
             #expect(stuck.status == .conflict && stuck.text.contains("cannot be refunded"), "\(stuck.text)")
             // No reason, an unknown request, a field it does not know: refused, nothing written.
             #expect(try await world.post("\(uri)/refund-requests/\(key)/close", world.staff, ["reason": "  "]).status == .unprocessableContent)
+            #expect(try await world.post("\(uri)/refund-requests/\(key)/close", world.staff, ["reason": String(repeating: "é", count: 251)]).status == .unprocessableContent)
+            #expect(try await world.post("\(uri)/refund-requests/\(key)/close", world.staff, [:]).status == .badRequest)
             #expect(try await world.post("\(uri)/refund-requests/no-such-key/close", world.staff, ["reason": "x"]).status == .notFound)
             #expect(try await world.post("\(uri)/refund-requests/\(key)/close", world.staff, ["reason": "x", "amount": "1"]).status == .badRequest)
             #expect(try await world.runtime.card.pipeline.loadPayment(paymentID).version == version)
