@@ -26,6 +26,16 @@ struct ProfileServiceTests {
         _ = try await profiles.handle(.changeCertification(.grant, reason: "ok"), profileID: id, metadata: .init(actor: "test"))
     }
 
+    /// A fresh store of `backend`, a profile service on a test clock at noon on `day`, and the id `ada-1`.
+    static func withProfiles(
+        _ backend: Backend, at day: String, _ body: (any EventStoreTestHooks, ProfileService, TestClock, ProfileID) async throws -> Void
+    ) async throws {
+        let clock = TestClock(noon(day))
+        try await TestDatabase.withStore(backend) { store, _ in
+            try await body(store, ProfileService(store: store, policy: .standard, now: clock.function), clock, try ProfileID("ada-1"))
+        }
+    }
+
     /// A stream longer than the fold limit is refused for payments as for profiles, never folded in part.
     @Test
     func aPaymentStreamPastTheLimitIsRefusedNotFoldedInPart() async throws {
@@ -47,10 +57,7 @@ struct ProfileServiceTests {
 
     @Test(arguments: Backend.allCases)
     func aDonationOrAnUnallocatedPaymentNeverMovesTheListing(backend: Backend) async throws {
-        let clock = TestClock(noon("2026-01-15"))
-        try await TestDatabase.withStore(backend) { store, _ in
-            let profiles = ProfileService(store: store, policy: .standard, now: clock.function)
-            let id = try ProfileID("ada-1")
+        try await Self.withProfiles(backend, at: "2026-01-15") { store, profiles, clock, id in
             try await Self.paidProfile(profiles, id)
             let before = try await profiles.load(id).state
             let (donation, outcome) = try await profiles.recordOfflinePayment(
@@ -71,10 +78,7 @@ struct ProfileServiceTests {
     /// no payment behind that buys nothing.
     @Test(arguments: Backend.allCases)
     func concurrentOfflinePaymentsLeaveNoPaymentWithoutItsAllocation(backend: Backend) async throws {
-        let clock = TestClock(noon("2026-01-15"))
-        try await TestDatabase.withStore(backend) { store, _ in
-            let profiles = ProfileService(store: store, policy: .standard, now: clock.function)
-            let id = try ProfileID("ada-1")
+        try await Self.withProfiles(backend, at: "2026-01-15") { store, profiles, clock, id in
             try await Self.certifiedProfile(profiles, id)
             // 1,370.00 buys ten periods and leaves 120.00 of credit; a second one would buy eleven.
             let outcomes = await withTaskGroup(of: Bool.self) { group in
@@ -104,10 +108,7 @@ struct ProfileServiceTests {
     /// A payment recorded today for a day later this week lists the profile on that day, without any other event.
     @Test(arguments: Backend.allCases)
     func aPaymentDatedAheadListsTheProfileOnItsDay(backend: Backend) async throws {
-        let clock = TestClock(noon("2026-03-10"))
-        try await TestDatabase.withStore(backend) { store, _ in
-            let profiles = ProfileService(store: store, policy: .standard, now: clock.function)
-            let id = try ProfileID("ada-1")
+        try await Self.withProfiles(backend, at: "2026-03-10") { store, profiles, clock, id in
             try await Self.certifiedProfile(profiles, id)
             _ = try await profiles.recordOfflinePayment(
                 profileID: id, amount: .euros(minorUnits: 12_500), date: LocalDate(iso: "2026-03-13")!, purpose: .listing, note: "",
@@ -139,10 +140,7 @@ struct ProfileServiceTests {
     /// Three sweepers race over the same due profile: the expiry is recorded once.
     @Test(arguments: Backend.allCases)
     func concurrentSweepersRecordEachChangeOnce(backend: Backend) async throws {
-        let clock = TestClock(noon("2026-01-15"))
-        try await TestDatabase.withStore(backend) { store, _ in
-            let profiles = ProfileService(store: store, policy: .standard, now: clock.function)
-            let id = try ProfileID("ada-1")
+        try await Self.withProfiles(backend, at: "2026-01-15") { store, profiles, clock, id in
             try await Self.paidProfile(profiles, id)
             let projection = ListingProjection(base: profiles.policy, now: clock.function)
             try await store.waitUntilAllCommittedEventsAreVisible()
@@ -167,10 +165,7 @@ struct ProfileServiceTests {
     /// taken it in yet (none runs here).
     @Test(arguments: Backend.allCases)
     func aListOfListingsShowsAPaymentRecordedAMomentAgo(backend: Backend) async throws {
-        let clock = TestClock(noon("2026-01-15"))
-        try await TestDatabase.withStore(backend) { store, _ in
-            let profiles = ProfileService(store: store, policy: .standard, now: clock.function)
-            let id = try ProfileID("ada-1")
+        try await Self.withProfiles(backend, at: "2026-01-15") { store, profiles, clock, id in
             try await Self.paidProfile(profiles, id)
             try await store.waitUntilAllCommittedEventsAreVisible()
             let projection = ListingProjection(base: profiles.policy, now: clock.function)
@@ -186,10 +181,7 @@ struct ProfileServiceTests {
     /// half-filled list).
     @Test(arguments: Backend.allCases)
     func theDirectorySnapshotShowsAPaymentRecordedAMomentAgo(backend: Backend) async throws {
-        let clock = TestClock(noon("2026-01-15"))
-        try await TestDatabase.withStore(backend) { store, _ in
-            let profiles = ProfileService(store: store, policy: .standard, now: clock.function)
-            let id = try ProfileID("ada-1")
+        try await Self.withProfiles(backend, at: "2026-01-15") { store, profiles, clock, id in
             try await Self.paidProfile(profiles, id)
             try await store.waitUntilAllCommittedEventsAreVisible()
             let directory = DirectoryQueries(store: store, listing: ListingProjection(base: profiles.policy, now: clock.function), now: clock.function)
