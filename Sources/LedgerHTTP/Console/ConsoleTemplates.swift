@@ -421,7 +421,7 @@ enum ConsoleTemplates {
         <label for="close-{{requestKey}}">How you found that no refund was made</label><input id="close-{{requestKey}}" name="reason" required maxlength="500">
         <button type="submit" class="danger">Close: the provider made no refund</button>
         </form>{{/closable}}
-        {{^closable}}It can be closed from {{closableFrom}}; until then, ask for the same refund again and the provider answers.{{/closable}}</li>{{/unanswered}}</ul>
+        {{^closable}}It can be closed from {{closableFrom}}. Within 20 hours of the request, asking for the same refund again sends it again, and the provider answers.{{/closable}}</li>{{/unanswered}}</ul>
         {{/hasUnanswered}}
         {{#canRefund}}
         <details><summary>Pay back through {{method}}</summary>
