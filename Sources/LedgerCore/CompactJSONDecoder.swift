@@ -162,8 +162,8 @@ final class JSONIndex {
     }
 
     /// The bytes of a number node, as text.
-    func numberText(_ node: JSONNode) -> Substring {
-        Substring(String(decoding: bytes[node.start..<node.endOrCount], as: UTF8.self))
+    func numberText(_ node: JSONNode) -> String {
+        String(decoding: bytes[node.start..<node.endOrCount], as: UTF8.self)
     }
 }
 
@@ -406,7 +406,7 @@ private final class NodeDecoder: Decoder {
         }
         if Value.self == Decimal.self {
             let found = document.nodes[node]
-            guard found.kind == .number, let decimal = Decimal(string: String(document.numberText(found))) else {
+            guard found.kind == .number, let decimal = Decimal(string: document.numberText(found)) else {
                 throw read.mismatch(Decimal.self, found)
             }
             if let value = decimal as? Value { return value }
@@ -549,7 +549,7 @@ private struct Reading {
     func floating<Floating: BinaryFloatingPoint & LosslessStringConvertible>(_ index: Int, _ type: Floating.Type) throws -> Floating {
         let node = document.nodes[index]
         guard node.kind == .number else { throw mismatch(type, node) }
-        guard let value = Floating(String(document.numberText(node))), value.isFinite else { throw unrepresentable(node) }
+        guard let value = Floating(document.numberText(node)), value.isFinite else { throw unrepresentable(node) }
         return value
     }
 

@@ -164,8 +164,7 @@ public struct BooksQueries: Sendable {
     public func range(from: LocalDate?, through to: LocalDate?, today: LocalDate) async throws -> (from: LocalDate, to: LocalDate) {
         let to = to ?? today
         try await catchUp()
-        var start = from ?? to
-        if from == nil { start = min(try await firstEntryDate() ?? to, to) }
+        let start = if let from { from } else { min(try await firstEntryDate() ?? to, to) }
         guard start <= to else { throw DomainError.invalidDateRange("from (\(start)) is after to (\(to)); nothing lies between") }
         return (start, to)
     }

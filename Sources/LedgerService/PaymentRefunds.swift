@@ -158,8 +158,8 @@ public struct PaymentRefunds: Sendable {
 
     /// Closes a refund request that got no answer, once its key may be gone (``closableAfterSeconds`` after it
     /// was asked for), after staff found in the provider's dashboard that no refund was made for it: its money no
-    /// longer counts against what remains. Before then, asking for the same refund again gets the provider's own
-    /// answer. A request already refused or closed is left as it is; one the provider took, or whose refund it
+    /// longer counts against what remains. Within ``resendWindowSeconds``, asking for the same refund again gets the
+    /// provider's own answer instead. A request already refused or closed is left as it is; one the provider took, or whose refund it
     /// has reported since, is not closed.
     ///
     /// If the provider did make the refund after all, its report still counts: what remains is the payment less
@@ -190,10 +190,14 @@ public struct PaymentRefunds: Sendable {
                 )
             }
             let now = pipeline.profiles.now()
-            guard now.timeIntervalSince(request.occurredAt) >= Self.closableAfterSeconds else {
+            let age = now.timeIntervalSince(request.occurredAt)
+            guard age >= Self.closableAfterSeconds else {
+                let meanwhile = age < Self.resendWindowSeconds
+                    ? "ask for the same refund again meanwhile: it is sent again, and the provider answers with the refund it made, if it made one"
+                    : "a resend may still be waiting on the provider"
                 throw PaymentServiceError(
                     code: .inProgress,
-                    description: "\(Self.describe(request)) may still be sent again: ask for the same refund again and the provider answers with the refund it made, if it made one; a request can be closed only \(Int(Self.closableAfterSeconds / 3_600)) hours after it was asked for"
+                    description: "\(Self.describe(request)) can be closed only \(Int(Self.closableAfterSeconds / 3_600)) hours after it was asked for; \(meanwhile)"
                 )
             }
             let answer = PaymentRefundAnswered(paymentID: paymentID, requestKey: requestKey, outcome: .closed, reason: reason, occurredAt: now)

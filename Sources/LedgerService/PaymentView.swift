@@ -69,7 +69,7 @@ public struct PaymentView: Sendable, Encodable {
         public var requestKey: String
         public var amount: String
         public var askedAt: Date
-        /// When it may be closed: before then, asking for the same refund again gets the provider's answer.
+        /// When it may be closed (an hour after it may last be sent again, which asking for the same refund does).
         public var closableFrom: Date
     }
 

@@ -113,6 +113,15 @@ struct DirectoryWorld: Sendable {
         return try #require(stored.last).id
     }
 
+    /// A listed profile whose first change the receiver refused (500) through the whole retry schedule: a dead
+    /// letter. The receiver still answers 500.
+    func listedProfileWithADeadLetter(_ id: String) async throws {
+        receiver.answer(status: 500)
+        try await listedProfile(id)
+        try await publish()
+        try await exhaustRetries()
+    }
+
     /// Moves the clock through every retry of the default schedule: what still fails is a dead letter.
     func exhaustRetries() async throws {
         for pause in [5.0, 300, 1_800, 7_200, 18_000, 36_000, 36_000] {
@@ -293,10 +302,7 @@ struct DirectoryPublishingTests {
     @Test(arguments: Backend.allCases)
     func afterEightFailedAttemptsADeliveryIsDeadAndStaffCanReplayIt(backend: Backend) async throws {
         try await DirectoryWorld.run(backend) { world in
-            world.receiver.answer(status: 500)
-            try await world.listedProfile("eve-5")
-            try await world.publish()
-            try await world.exhaustRetries()
+            try await world.listedProfileWithADeadLetter("eve-5")
             let expected = try await world.visibilityEvents("eve-5")
             #expect(world.receiver.attempts == 8 * expected.count)
             let letters = try await world.deadLetters()
@@ -322,10 +328,7 @@ struct DirectoryPublishingTests {
     @Test(arguments: Backend.allCases)
     func aReplayedDeadLetterArrivesAfterNewerChangesAndSaysItIsOlder(backend: Backend) async throws {
         try await DirectoryWorld.run(backend) { world in
-            world.receiver.answer(status: 500)
-            try await world.listedProfile("fay-6")
-            try await world.publish()
-            try await world.exhaustRetries()
+            try await world.listedProfileWithADeadLetter("fay-6")
             let letter = try #require(try await world.deadLetters().first)
             let deliveryID = try #require(letter["deliveryId"] as? Int)
 
