@@ -249,7 +249,7 @@ public struct BankStatementImport: Sendable {
         do {
             _ = try await pipeline.store.append([StreamAppend(
                 stream: BankStatementRecorded.streamName(statementKey: key),
-                events: [NewEvent(id: UUID(), type: BankStatementRecorded.typeName, data: try event.encodedData(), metadata: metadata)],
+                events: [NewEvent(id: .timeOrdered(), type: BankStatementRecorded.typeName, data: try event.encodedData(), metadata: metadata)],
                 expecting: .noStream
             )])
         } catch let error as EventStoreError where error.code == .versionConflict {
@@ -266,7 +266,7 @@ public struct BankStatementImport: Sendable {
             // A reversal the bank gives no reason for is a return all the same.
             returnReason: line.returnReason ?? (line.isReversal ? "reversed by the bank" : nil), occurredAt: pipeline.profiles.now()
         )
-        return (BankMovementRecorded.streamName(lineKey: key), NewEvent(id: UUID(), type: BankMovementRecorded.typeName, data: try recorded.encodedData(), metadata: metadata))
+        return (BankMovementRecorded.streamName(lineKey: key), NewEvent(id: .timeOrdered(), type: BankMovementRecorded.typeName, data: try recorded.encodedData(), metadata: metadata))
     }
 
     /// Records one line through `record` (a batch, or the pipeline itself).

@@ -35,7 +35,7 @@ extension ProfileService {
         let externalID = idempotencyKey.map { Self.eventID(key: $0, actor: metadata.actor, stream: "offline-payment", index: 0).uuidString.lowercased() }
             ?? UUID().uuidString.lowercased()
         let paymentID = PaymentID(method: .offline, externalID: externalID)
-        let eventID = idempotencyKey.map { Self.eventID(key: $0, actor: metadata.actor, stream: paymentID.streamName, index: 0) } ?? UUID()
+        let eventID = idempotencyKey.map { Self.eventID(key: $0, actor: metadata.actor, stream: paymentID.streamName, index: 0) } ?? .timeOrdered()
         let allocationKey = idempotencyKey.map { "\($0)/allocate" }
         var attempt = 0
         while true {

@@ -80,7 +80,7 @@ struct PayPalCaptureCalls: Sendable {
     private func append(_ stream: String, _ event: CaptureRecord.Event, expecting version: Int64, metadata: EventMetadata) async throws {
         let data = try StoredJSON.encode(event)
         _ = try await store.append([StreamAppend(
-            stream: stream, events: [NewEvent(id: UUID(), type: event.typeName, data: data, metadata: metadata)],
+            stream: stream, events: [NewEvent(id: .timeOrdered(), type: event.typeName, data: data, metadata: metadata)],
             expecting: version == 0 ? .noStream : .exact(version)
         )])
     }

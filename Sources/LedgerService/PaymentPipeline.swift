@@ -202,7 +202,7 @@ public struct PaymentPipeline: Sendable {
             )
             decision.appends.insert(StreamAppend(
                 stream: entry.streamName,
-                events: [NewEvent(id: UUID(), type: InboxRecord.typeName, data: try record.encodedData(), metadata: metadata)],
+                events: [NewEvent(id: .timeOrdered(), type: InboxRecord.typeName, data: try record.encodedData(), metadata: metadata)],
                 expecting: .noStream
             ), at: 0)
         }
@@ -236,11 +236,11 @@ public struct PaymentPipeline: Sendable {
     }
 
     static func newEvent(_ event: PaymentEvent, _ metadata: EventMetadata) throws -> NewEvent {
-        NewEvent(id: UUID(), type: event.typeName, schemaVersion: PaymentEvent.schemaVersion, data: try event.encodedData(), metadata: metadata)
+        NewEvent(id: .timeOrdered(), type: event.typeName, schemaVersion: PaymentEvent.schemaVersion, data: try event.encodedData(), metadata: metadata)
     }
 
     static func newEvent(_ event: ProfileEvent, _ metadata: EventMetadata) throws -> NewEvent {
-        NewEvent(id: UUID(), type: event.typeName, schemaVersion: ProfileEvent.schemaVersion, data: try event.encodedData(), metadata: metadata)
+        NewEvent(id: .timeOrdered(), type: event.typeName, schemaVersion: ProfileEvent.schemaVersion, data: try event.encodedData(), metadata: metadata)
     }
 }
 

@@ -72,7 +72,7 @@ public final class PolicyBook: Sendable {
             )
             do {
                 _ = try await store.append(
-                    [NewEvent(id: UUID(), type: ListingPolicyChanged.typeName, schemaVersion: ListingPolicyChanged.schemaVersion, data: try change.encodedData(), metadata: EventMetadata(actor: "configuration"))],
+                    [NewEvent(id: .timeOrdered(), type: ListingPolicyChanged.typeName, schemaVersion: ListingPolicyChanged.schemaVersion, data: try change.encodedData(), metadata: EventMetadata(actor: "configuration"))],
                     to: Self.streamName, expecting: .noStream
                 )
             } catch let error as EventStoreError where error.code == .versionConflict {
@@ -117,7 +117,7 @@ public final class PolicyBook: Sendable {
     public func schedule(_ request: PolicyChangeRequest, metadata: EventMetadata, now: Date) async throws -> ListingPolicyChanged {
         let change = try PolicyDecider.decide(request, today: base.calendar.date(at: now), now: now, amountMax: base.paymentAmountMax)
         _ = try await store.append(
-            [NewEvent(id: UUID(), type: ListingPolicyChanged.typeName, schemaVersion: ListingPolicyChanged.schemaVersion, data: try change.encodedData(), metadata: metadata)],
+            [NewEvent(id: .timeOrdered(), type: ListingPolicyChanged.typeName, schemaVersion: ListingPolicyChanged.schemaVersion, data: try change.encodedData(), metadata: metadata)],
             to: Self.streamName, expecting: .any
         )
         try await reload()

@@ -111,7 +111,7 @@ public struct ProfileService: Sendable {
                 let claimStream = CreditorReferenceClaimed.streamName(reference)
                 let claim = CreditorReferenceClaimed(reference: reference, profileID: profileID, occurredAt: instant)
                 appends.append(StreamAppend(stream: claimStream, events: [NewEvent(
-                    id: idempotencyKey.map { Self.eventID(key: $0, actor: metadata.actor, stream: claimStream, index: 0) } ?? UUID(),
+                    id: idempotencyKey.map { Self.eventID(key: $0, actor: metadata.actor, stream: claimStream, index: 0) } ?? .timeOrdered(),
                     type: CreditorReferenceClaimed.typeName, data: try claim.encodedData(), metadata: metadata
                 )], expecting: .noStream))
             }
@@ -138,7 +138,7 @@ public struct ProfileService: Sendable {
     static func newEvents(_ decided: [ProfileEvent], profileID: ProfileID, metadata: EventMetadata, idempotencyKey: String?) throws -> [NewEvent] {
         try decided.enumerated().map { index, event in
             NewEvent(
-                id: idempotencyKey.map { eventID(key: $0, actor: metadata.actor, stream: profileID.streamName, index: index) } ?? UUID(),
+                id: idempotencyKey.map { eventID(key: $0, actor: metadata.actor, stream: profileID.streamName, index: index) } ?? .timeOrdered(),
                 type: event.typeName, schemaVersion: ProfileEvent.schemaVersion, data: try event.encodedData(), metadata: metadata
             )
         }

@@ -53,12 +53,12 @@ public struct ReceiptService: Sendable {
                 document.number = head + Int64(offset) + 1
                 numbered.append(document)
             }
-            let events = try numbered.map { NewEvent(id: UUID(), type: ReceiptIssued.typeName, data: try $0.encodedData(), metadata: metadata) }
+            let events = try numbered.map { NewEvent(id: .timeOrdered(), type: ReceiptIssued.typeName, data: try $0.encodedData(), metadata: metadata) }
             do {
                 _ = try await store.append([
                     StreamAppend(stream: ReceiptIssued.yearStream(year), events: events, expecting: head == 0 ? .noStream : .exact(head)),
                     StreamAppend(
-                        stream: ReceiptIssued.paymentStream(paymentID), events: events.map { NewEvent(id: UUID(), type: $0.type, data: $0.data, metadata: metadata) },
+                        stream: ReceiptIssued.paymentStream(paymentID), events: events.map { NewEvent(id: .timeOrdered(), type: $0.type, data: $0.data, metadata: metadata) },
                         expecting: issued.isEmpty ? .noStream : .exact(Int64(issued.count))
                     ),
                 ])

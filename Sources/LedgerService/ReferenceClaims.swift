@@ -90,7 +90,7 @@ public struct ReferenceClaims: Sendable {
                 let claim = CreditorReferenceClaimed(reference: reference, profileID: profileID, occurredAt: now)
                 claims.append(StreamAppend(
                     stream: CreditorReferenceClaimed.streamName(reference),
-                    events: [NewEvent(id: UUID(), type: CreditorReferenceClaimed.typeName, data: try claim.encodedData(), metadata: metadata)],
+                    events: [NewEvent(id: .timeOrdered(), type: CreditorReferenceClaimed.typeName, data: try claim.encodedData(), metadata: metadata)],
                     expecting: .noStream
                 ))
             }
@@ -105,7 +105,7 @@ public struct ReferenceClaims: Sendable {
         let progress = Progress(commitOrder: cursor.commitOrder, position: cursor.position, claimed: claimed)
         do {
             _ = try await store.append(
-                [NewEvent(id: UUID(), type: "ReferenceClaimsChecked", data: try JSONEncoder().encode(progress), metadata: metadata)],
+                [NewEvent(id: .timeOrdered(), type: "ReferenceClaimsChecked", data: try JSONEncoder().encode(progress), metadata: metadata)],
                 to: Self.progressStream, expecting: markers.isEmpty ? .noStream : .exact(Int64(markers.count))
             )
         } catch let error as EventStoreError where error.code == .versionConflict {

@@ -41,7 +41,7 @@ struct BenchCommand: AsyncParsableCommand {
                     for writer in 0..<writers {
                         group.addTask {
                             for _ in 0..<appendsPerWriter {
-                                let batch = (0..<perAppend).map { _ in NewEvent(id: UUID(), type: "BenchmarkEvent", data: payload) }
+                                let batch = (0..<perAppend).map { _ in NewEvent(id: .timeOrdered(), type: "BenchmarkEvent", data: payload) }
                                 _ = try await store.append(batch, to: "bench-\(run)-\(writer)", expecting: .any)
                             }
                         }
@@ -116,7 +116,7 @@ struct BenchCommand: AsyncParsableCommand {
             while remaining > 0 {
                 let count = min(remaining, 500)
                 _ = try await store.append(
-                    (0..<count).map { _ in NewEvent(id: UUID(), type: "BenchmarkEvent", data: payload) },
+                    (0..<count).map { _ in NewEvent(id: .timeOrdered(), type: "BenchmarkEvent", data: payload) },
                     to: "replay-\(stream % 1_000)", expecting: .any
                 )
                 remaining -= count

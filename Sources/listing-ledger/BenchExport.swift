@@ -99,7 +99,7 @@ extension BenchCommand {
                     )
                     return StreamAppend(
                         stream: paymentID.streamName,
-                        events: [NewEvent(id: UUID(), type: PaymentReceived.typeName, data: try received.encodedData(), metadata: metadata)],
+                        events: [NewEvent(id: .timeOrdered(), type: PaymentReceived.typeName, data: try received.encodedData(), metadata: metadata)],
                         expecting: .noStream
                     )
                 }

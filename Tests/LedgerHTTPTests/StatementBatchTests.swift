@@ -62,6 +62,8 @@ struct StatementBatchTests {
         let runtime = try await TestRuntime.make(backend, now: Self.now)
         do {
             try await Self.registerProfiles(runtime)
+            try await (runtime.store as? any EventStoreTestHooks)?.waitUntilAllCommittedEventsAreVisible()
+            let registered = try await runtime.store.headCursor()
             let file = try Self.statement().write()
             let metadata = CommandAttribution.metadata(actor: "test", requestID: nil)
             let progress = Mutex<[Int]>([])
@@ -77,6 +79,12 @@ struct StatementBatchTests {
             for index in 0..<Self.profileCount {
                 #expect(try await Self.allocated(runtime, "s-\(index)") == Self.paidByStatement(index) * 12_500, "s-\(index)")
             }
+            // Every event the import recorded has a time-ordered id (version 7), so the log's index on event ids
+            // grows at its end.
+            try await (runtime.store as? any EventStoreTestHooks)?.waitUntilAllCommittedEventsAreVisible()
+            let booked = try await runtime.store.readAll(after: registered, limit: 5_000)
+            #expect(booked.count > 263)
+            #expect(booked.filter { $0.id.uuid.6 >> 4 != 7 }.map(\.type) == [])
 
             // A second import books nothing.
             try await (runtime.store as? any EventStoreTestHooks)?.waitUntilAllCommittedEventsAreVisible()
