@@ -239,22 +239,32 @@ extension PostgresEventStore {
     }
 
     /// What `ledger_append`'s rows for one append mean: a conflict, a replay, or the appended versions and positions.
-    private static func result(of rows: [AppendRow], for append: PendingAppend) throws -> AppendResult {
+    ///
+    /// A row that lacks a column its outcome needs is refused, never read as a default: a stored event taken to
+    /// have a made-up id or hash would turn a replay into an idempotency mismatch, or the other way round.
+    static func result(of rows: [AppendRow], for append: PendingAppend) throws -> AppendResult {
         var stored: [StoredEventIdentity] = []
         var appendedPositions: [Int64] = []
         var appendedVersions: [Int64] = []
         for row in rows {
             switch row.outcome {
             case "conflict":
-                throw EventStoreError.versionConflict(stream: append.stream, expected: append.expectedVersion, actual: row.currentVersion ?? 0)
+                guard let current = row.currentVersion else { throw AppendRow.lacking("the stream's current version", row.outcome, append) }
+                throw EventStoreError.versionConflict(stream: append.stream, expected: append.expectedVersion, actual: current)
             case "stored":
-                stored.append(StoredEventIdentity(
-                    id: row.eventID ?? UUID(), stream: row.stream ?? "", version: row.version ?? 0, position: row.position ?? 0,
-                    contentHash: row.contentHash ?? Data()
-                ))
+                guard let id = row.eventID, let stream = row.stream, let version = row.version, let position = row.position,
+                      let hash = row.contentHash else {
+                    throw AppendRow.lacking("the stored event's id, stream, version, position or content hash", row.outcome, append)
+                }
+                stored.append(StoredEventIdentity(id: id, stream: stream, version: version, position: position, contentHash: hash))
+            case "appended":
+                guard let position = row.position, let version = row.version else {
+                    throw AppendRow.lacking("the appended event's version or position", row.outcome, append)
+                }
+                appendedPositions.append(position)
+                appendedVersions.append(version)
             default:
-                appendedPositions.append(row.position ?? 0)
-                appendedVersions.append(row.version ?? 0)
+                throw EventStoreError(.unavailable, "PostgreSQL answered an append to '\(append.stream)' with the unknown outcome '\(row.outcome)'")
             }
         }
         if let replay = try StoredEventIdentity.replayResult(of: append.events, hashes: append.hashes, stream: append.stream, stored: stored) {
@@ -268,7 +278,7 @@ extension PostgresEventStore {
 }
 
 /// One row of `ledger_append_batch`.
-private struct AppendRow {
+struct AppendRow {
     let append: Int
     let outcome: String
     let currentVersion: Int64?
@@ -278,18 +288,33 @@ private struct AppendRow {
     let position: Int64?
     let contentHash: Data?
 
-    init(_ row: PostgresRow) throws {
-        let (append, outcome, currentVersion, eventID, stream, version, position, hash) = try row.decode(
-            (Int32, String, Int64?, UUID?, String?, Int64?, Int64?, ByteBuffer?).self
-        )
-        self.append = Int(append)
+    init(
+        append: Int, outcome: String, currentVersion: Int64? = nil, eventID: UUID? = nil, stream: String? = nil, version: Int64? = nil,
+        position: Int64? = nil, contentHash: Data? = nil
+    ) {
+        self.append = append
         self.outcome = outcome
         self.currentVersion = currentVersion
         self.eventID = eventID
         self.stream = stream
         self.version = version
         self.position = position
-        self.contentHash = hash.map { Data(buffer: $0) }
+        self.contentHash = contentHash
+    }
+
+    /// The refusal of a row that lacks what its outcome needs.
+    static func lacking(_ what: String, _ outcome: String, _ append: PendingAppend) -> EventStoreError {
+        EventStoreError(.unavailable, "PostgreSQL answered an append to '\(append.stream)' (\(outcome)) without \(what)")
+    }
+
+    init(_ row: PostgresRow) throws {
+        let (append, outcome, currentVersion, eventID, stream, version, position, hash) = try row.decode(
+            (Int32, String, Int64?, UUID?, String?, Int64?, Int64?, ByteBuffer?).self
+        )
+        self.init(
+            append: Int(append), outcome: outcome, currentVersion: currentVersion, eventID: eventID, stream: stream, version: version,
+            position: position, contentHash: hash.map { Data(buffer: $0) }
+        )
     }
 }
 
