@@ -133,21 +133,40 @@ struct StreamsReadAhead {
     private var bounds: [String: Int64] = [:]
 
     /// Reads the streams not read yet, as many as possible in each query.
+    ///
+    /// A query bounds each stream's events (its streams times the bound stay within the store's read limit). A
+    /// stream that filled its bound may hold more: such streams are read again together with a bound four times
+    /// higher, and so on up to the read limit, so that long histories (a profile after some years of payments,
+    /// reminders and expiries) are still read a few queries for all, not one query each. A stream longer than the
+    /// read limit is left to be read alone.
     mutating func read(_ streams: [String], from store: any EventStore) async throws {
-        let unknown = Array(Set(streams.filter { bounds[$0] == nil }))
-        guard !unknown.isEmpty else { return }
+        var unread = Array(Set(streams.filter { bounds[$0] == nil }))
+        guard !unread.isEmpty else { return }
         let readMax = store.limits.readBatchMax
         // Enough streams per query that each can still bring a short history along.
-        let perQuery = max(1, min(unknown.count, readMax / 16))
-        for start in stride(from: 0, to: unknown.count, by: perQuery) {
-            let names = Array(unknown[start..<min(start + perQuery, unknown.count)])
-            let bound = Int64(max(1, readMax / names.count))
-            let read = try await store.readStreams(names, upToVersion: bound)
-            for name in names {
-                stored[name] = read[name] ?? []
-                bounds[name] = bound
+        var perQuery = max(1, min(unread.count, readMax / 16))
+        while !unread.isEmpty {
+            var filled: [String] = []
+            for start in stride(from: 0, to: unread.count, by: perQuery) {
+                let names = Array(unread[start..<min(start + perQuery, unread.count)])
+                let bound = Int64(max(1, readMax / names.count))
+                let read = try await store.readStreams(names, upToVersion: bound)
+                for name in names {
+                    let events = read[name] ?? []
+                    stored[name] = events
+                    bounds[name] = bound
+                    if Int64(events.count) >= bound { filled.append(name) }
+                }
             }
+            guard perQuery > 1 else { return }
+            unread = filled
+            perQuery = max(1, perQuery / 4)
         }
+    }
+
+    /// Whether a stream was read whole (so deciding on it needs no query of its own).
+    func holdsWhole(_ stream: String) -> Bool {
+        wholeStream(stream) != nil
     }
 
     /// Whether a stream read ahead has any event; nil for a stream not read.
