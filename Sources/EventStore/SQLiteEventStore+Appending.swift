@@ -347,7 +347,10 @@ struct StoredEventIdentity: Sendable {
                 "\(stored.count) of the \(events.count) events in this append are stored already; an append is replayed whole or not at all"
             )
         }
-        let storedByID = Dictionary(uniqueKeysWithValues: stored.map { ($0.id, $0) })
+        let storedByID = Dictionary(stored.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        guard storedByID.count == stored.count else {
+            throw EventStoreError(.unavailable, "the database answered one stored event of '\(stream)' twice; it is damaged")
+        }
         for (event, hash) in zip(events, hashes) {
             guard let record = storedByID[event.id] else {
                 throw EventStoreError(.idempotencyMismatch, "event \(event.id) is not part of the stored append")

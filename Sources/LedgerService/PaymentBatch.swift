@@ -131,36 +131,42 @@ struct StreamsReadAhead {
     /// Streams as stored, with the bound each was read up to.
     private var stored: [String: [RecordedEvent]] = [:]
     private var bounds: [String: Int64] = [:]
+    /// How many queries ``read(_:from:)`` made so far.
+    private(set) var queries = 0
 
     /// Reads the streams not read yet, as many as possible in each query.
     ///
-    /// A query bounds each stream's events (its streams times the bound stay within the store's read limit). A
-    /// stream that filled its bound may hold more: such streams are read again together with a bound four times
-    /// higher, and so on up to the read limit, so that long histories (a profile after some years of payments,
-    /// reminders and expiries) are still read a few queries for all, not one query each. A stream longer than the
-    /// read limit is left to be read alone.
+    /// A query bounds each stream's events, so that its streams times the bound stay within the store's read
+    /// limit; the streams are split into groups of equal size, so each gets about the same bound. A stream that
+    /// filled its bound may hold more: such streams are read again together, with a bound at least four times the
+    /// highest of the round before, until the bound is the read limit. So long histories (a profile after some
+    /// years of payments, reminders and expiries) are still read a few queries for all, not one query each; a
+    /// stream as long as the read limit is left to be read alone.
     mutating func read(_ streams: [String], from store: any EventStore) async throws {
         var unread = Array(Set(streams.filter { bounds[$0] == nil }))
-        guard !unread.isEmpty else { return }
         let readMax = store.limits.readBatchMax
         // Enough streams per query that each can still bring a short history along.
-        var perQuery = max(1, min(unread.count, readMax / 16))
+        var perQueryMax = max(1, readMax / 16)
         while !unread.isEmpty {
+            let groups = (unread.count + perQueryMax - 1) / perQueryMax
+            let size = (unread.count + groups - 1) / groups
             var filled: [String] = []
-            for start in stride(from: 0, to: unread.count, by: perQuery) {
-                let names = Array(unread[start..<min(start + perQuery, unread.count)])
-                let bound = Int64(max(1, readMax / names.count))
-                let read = try await store.readStreams(names, upToVersion: bound)
+            var highest = 1
+            for start in stride(from: 0, to: unread.count, by: size) {
+                let names = Array(unread[start..<min(start + size, unread.count)])
+                let bound = max(1, readMax / names.count)
+                highest = max(highest, bound)
+                let read = try await store.readStreams(names, upToVersion: Int64(bound))
+                queries += 1
                 for name in names {
                     let events = read[name] ?? []
                     stored[name] = events
-                    bounds[name] = bound
-                    if Int64(events.count) >= bound { filled.append(name) }
+                    bounds[name] = Int64(bound)
+                    if events.count >= bound, bound < readMax { filled.append(name) }
                 }
             }
-            guard perQuery > 1 else { return }
             unread = filled
-            perQuery = max(1, perQuery / 4)
+            perQueryMax = max(1, readMax / (highest > readMax / 4 ? readMax : highest * 4))
         }
     }
 

@@ -19,8 +19,23 @@ struct PostgresAppendRowTests {
         let replay = try PostgresEventStore.result(of: [stored], for: Self.append)
         #expect(replay.wasAlreadyStored && replay.positions == [7])
 
-        #expect(throws: EventStoreError.self) {
+        #expect {
             try PostgresEventStore.result(of: [AppendRow(append: 1, outcome: "conflict", currentVersion: 3)], for: Self.append)
+        } throws: { error in
+            (error as? EventStoreError)?.conflict == EventStoreError.VersionConflict(stream: "tested-1", expected: .noStream, actual: 3)
+        }
+    }
+
+    /// A stored event answered twice (a damaged database: ids are unique) is refused, not trapped on.
+    @Test func aStoredEventAnsweredTwiceFailsTheAppend() {
+        let stored = AppendRow(
+            append: 1, outcome: "stored", eventID: Self.event.id, stream: "tested-1", version: 1, position: 7, contentHash: Self.append.hashes[0]
+        )
+        let twice = PendingAppend(stream: "tested-1", expectedVersion: .noStream, events: [Self.event, Self.event])
+        #expect {
+            try PostgresEventStore.result(of: [stored, stored], for: twice)
+        } throws: { error in
+            (error as? EventStoreError)?.code == .unavailable && "\(error)".contains("twice")
         }
     }
 

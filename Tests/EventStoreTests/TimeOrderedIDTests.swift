@@ -10,6 +10,12 @@ struct TimeOrderedIDTests {
         mutating func next() -> UInt64 { value }
     }
 
+    /// A generator that gives its values in turn, so each draw's place in the id shows.
+    struct InTurn: RandomNumberGenerator {
+        var values: [UInt64]
+        mutating func next() -> UInt64 { values.isEmpty ? 0 : values.removeFirst() }
+    }
+
     @Test func theFirstFortyEightBitsAreTheMillisecondThenVersionSevenAndTheVariant() {
         // 2026-12-01T12:00:00.1235Z falls in the millisecond 1,796,126,400,123 ms after 1970: 0x01A2_3179_DE7B.
         let instant = Date(timeIntervalSince1970: 1_796_126_400.1235)
@@ -17,6 +23,10 @@ struct TimeOrderedIDTests {
         #expect(UUID.timeOrdered(at: instant, using: &zeros).uuidString.lowercased() == "01a23179-de7b-7000-8000-000000000000")
         var ones = Repeating(value: .max)
         #expect(UUID.timeOrdered(at: instant, using: &ones).uuidString.lowercased() == "01a23179-de7b-7fff-bfff-ffffffffffff")
+        // The first draw fills the last eight bytes (its low byte first), the second the two before them (its two
+        // high bytes); version and variant bits are set over them.
+        var inTurn = InTurn(values: [0x0102_0304_0506_0708, 0x1112_1314_1516_1718])
+        #expect(UUID.timeOrdered(at: instant, using: &inTurn).uuidString.lowercased() == "01a23179-de7b-7211-8807-060504030201")
     }
 
     @Test func idsOfLaterMillisecondsSortAfterEarlierOnesAsBytesAndAsText() {
