@@ -43,6 +43,10 @@ public struct BankStatementImport: Sendable {
         public var unmatchedReturns: Int = 0
         /// Lines the bank has not booked yet: not final, so not imported.
         public var notBooked: Int = 0
+        /// Lines booked again one at a time because their batch could not be written whole: another writer
+        /// changed a stream the batch decided on (payments recorded for the same profiles meanwhile), or the
+        /// batch was too large for one append. Nothing is lost or doubled; it is only slower.
+        public var bookedOneByOne: Int = 0
 
         /// Adds the line counts of a part of the file.
         mutating func add(_ part: Summary) {
@@ -97,6 +101,7 @@ public struct BankStatementImport: Sendable {
                 hooks.refused(written.number)
                 batch.forget()
                 summary.add(try await bookOneByOne(written.unit, keys: written.keys, metadata: metadata, format: summary.format, state: &state))
+                summary.bookedOneByOne += written.unit.count
             } else {
                 summary.add(written.summary)
             }
@@ -131,6 +136,7 @@ public struct BankStatementImport: Sendable {
                 if try await settle(previous) {
                     // This batch decided on what the one before would have written.
                     summary.add(try await bookOneByOne(unit, keys: keys, metadata: metadata, format: summary.format, state: &state))
+                    summary.bookedOneByOne += unit.count
                     report(unit.count)
                     continue
                 }

@@ -74,7 +74,7 @@ struct StatementBatchTests {
             #expect(summary.matched == 260)
             #expect(summary.returns == 2)
             #expect(summary.debits == 1)
-            #expect(summary.queued == 0 && summary.alreadyImported == 0)
+            #expect(summary.queued == 0 && summary.alreadyImported == 0 && summary.bookedOneByOne == 0)
             #expect(progress.withLock { $0 } == [100, 200])
             for index in 0..<Self.profileCount {
                 #expect(try await Self.allocated(runtime, "s-\(index)") == Self.paidByStatement(index) * 12_500, "s-\(index)")
@@ -177,6 +177,8 @@ struct StatementBatchTests {
             let summary = try await importer.importFile(file, metadata: CommandAttribution.metadata(actor: "test", requestID: nil))
             #expect(offline.withLock { $0 } == ["s-0", "s-20"])
             #expect(refused.withLock { $0 } == [0, 2])
+            // The first hundred, the hundred decided beside it and the last 63 lines.
+            #expect(summary.bookedOneByOne == 263)
             #expect(summary.matched == 260 && summary.returns == 2 && summary.debits == 1)
             #expect(summary.queued == 0 && summary.alreadyImported == 0)
             for index in 0..<Self.profileCount {
