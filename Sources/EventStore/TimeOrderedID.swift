@@ -20,18 +20,14 @@ extension UUID {
         let clamped: UInt64 = milliseconds.isNaN || milliseconds <= 0 ? 0 : UInt64(min(milliseconds, Double(timeOrderedMillisecondsMax)))
         let random = generator.next() as UInt64
         let more = generator.next() as UInt64
-        var bytes = [UInt8](repeating: 0, count: 16)
-        for index in 0..<6 { bytes[index] = UInt8(truncatingIfNeeded: clamped >> (8 * (5 - index))) }
-        for index in 6..<16 {
-            let source = index < 8 ? more : random
-            bytes[index] = UInt8(truncatingIfNeeded: source >> (8 * (index % 8)))
+        var value: uuid_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &value) { bytes in
+            for index in 0..<6 { bytes[index] = UInt8(truncatingIfNeeded: clamped >> (8 * (5 - index))) }
+            for index in 6..<16 { bytes[index] = UInt8(truncatingIfNeeded: (index < 8 ? more : random) >> (8 * (index % 8))) }
+            bytes[6] = 0x70 | (bytes[6] & 0x0F)
+            bytes[8] = 0x80 | (bytes[8] & 0x3F)
         }
-        bytes[6] = 0x70 | (bytes[6] & 0x0F)
-        bytes[8] = 0x80 | (bytes[8] & 0x3F)
-        return UUID(uuid: (
-            bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
-            bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]
-        ))
+        return UUID(uuid: value)
     }
 
     /// The latest millisecond a version 7 UUID holds: 48 bits.

@@ -43,7 +43,7 @@ struct ImportStatementCommand: AsyncParsableCommand {
                       debits \(summary.debits), returns \(summary.returns), not booked yet \(summary.notBooked)
                     """)
                 if summary.bookedOneByOne > 0 {
-                    print("  \(summary.bookedOneByOne) line(s) were booked one at a time, more slowly: payments for the same profiles were recorded meanwhile (nothing is lost or doubled)")
+                    print("  \(summary.bookedOneByOne) line(s) were booked one at a time, more slowly: their hundred could not be written whole, usually because payments for the same profiles were recorded meanwhile (nothing is lost or doubled)")
                 }
                 if summary.unmatchedReturns > 0 {
                     print("  \(summary.unmatchedReturns) returned transfer(s) match no payment: find the payment each returns and refund or reverse it")
