@@ -156,8 +156,8 @@ public struct ProjectionGroupRunner: Sendable {
     /// The write transaction then locks the checkpoints and, if none moved meanwhile (resets counted), runs
     /// the kept writes and stores the new checkpoints. The one SQLite writer is held only for the writes, not
     /// for decoding and folding the events, so appends wait for a read model far less. If a checkpoint
-    /// moved (another runner applied a batch of the same read model), the batch is decided again inside the
-    /// write transaction, as the checkpoints now stand.
+    /// moved (another runner applied a batch of the same read model), the batch is decided again as the
+    /// checkpoints now stand: outside the write transaction once more, then, if it was overtaken again, inside.
     ///
     /// On PostgreSQL the batch is decided inside the write transaction, after its checkpoints are locked (see
     /// ``DecidesReadModelBatchesAhead`` for why). Either way the projections decide side by side and their
@@ -171,23 +171,32 @@ public struct ProjectionGroupRunner: Sendable {
         let store = self.store
         let limit = self.batchSize
         guard let ahead = store as? any DecidesReadModelBatchesAhead else { return try await runBatchInsideWriteTransaction() }
-        let decided = try await ahead.withReadModelReads { connection in
-            var checkpoints: [StoredCheckpoint] = []
-            for projection in projections { checkpoints.append(try await ProjectionRunner.readCheckpoint(projection.name, connection)) }
-            return try await Self.decide(projections, store: store, limit: limit, checkpoints: checkpoints, connection)
-        }
-        guard let decided else { return (0, nil) }
-        let written = try await store.withReadModelTransaction { connection in
-            guard try await Self.lockCheckpoints(projections, connection) == decided.checkpoints else { return false }
-            try await decided.write(connection)
-            return true
-        }
-        if written {
-            decided.written()
-            return (decided.eventsRead, decided.last)
+        // A batch whose checkpoint moved meanwhile (the sweeper, an import or a console page caught one of the
+        // read models up alone) is decided ahead once more, as the checkpoints now stand: deciding it inside the
+        // write transaction would hold SQLite's one writer, and every append behind it, for as long as the
+        // folds take. Only a batch overtaken twice is decided inside, where nothing can overtake it.
+        for _ in 0..<Self.decisionsAheadMax {
+            let decided = try await ahead.withReadModelReads { connection in
+                var checkpoints: [StoredCheckpoint] = []
+                for projection in projections { checkpoints.append(try await ProjectionRunner.readCheckpoint(projection.name, connection)) }
+                return try await Self.decide(projections, store: store, limit: limit, checkpoints: checkpoints, connection)
+            }
+            guard let decided else { return (0, nil) }
+            let written = try await store.withReadModelTransaction { connection in
+                guard try await Self.lockCheckpoints(projections, connection) == decided.checkpoints else { return false }
+                try await decided.write(connection)
+                return true
+            }
+            if written {
+                decided.written()
+                return (decided.eventsRead, decided.last)
+            }
         }
         return try await runBatchInsideWriteTransaction()
     }
+
+    /// How many times a batch is decided outside the write transaction before it is decided inside it.
+    static var decisionsAheadMax: Int { 2 }
 
     /// Locks the checkpoints, decides the batch and writes it, in one write transaction (what a batch whose
     /// checkpoint moved while it was decided does, and every batch on PostgreSQL).

@@ -241,6 +241,75 @@ struct ProjectionRunnerTests {
         }
     }
 
+    /// A batch overtaken while it was decided is decided again outside the write transaction too: while the
+    /// second decision folds, appends on SQLite's one writer go through. A batch overtaken twice is decided
+    /// inside it, and every event still counts once.
+    @Test
+    func aBatchDecidedAgainDoesNotHoldTheSQLiteWriterUnlessOvertakenTwice() async throws {
+        try await TestDatabase.withStore(.sqlite) { store, _ in
+            try await StreamCountProjection.createTable(store)
+            for index in 0..<6 {
+                _ = try await store.append([makeEvent()], to: "s-\(index % 2)", expecting: .any)
+            }
+            try await store.waitUntilAllCommittedEventsAreVisible()
+            let decisions = Mutex(0)
+            let appendedWhileDeciding = Mutex<[Bool]>([])
+            let waiting = Mutex<Task<Void, any Error>?>(nil)
+            var slow = StreamCountProjection()
+            slow.beforeApply = {
+                let decision = decisions.withLock { count in
+                    count += 1
+                    return count
+                }
+                switch decision {
+                case 1:
+                    // Another runner of the same read model takes the first two events in its own write
+                    // transaction.
+                    let taken = try await ProjectionGroupRunner(store: store, projections: [StreamCountProjection()], batchSize: 2)
+                        .runBatchInsideWriteTransaction().read
+                    #expect(taken == 2)
+                default:
+                    // An append, given five seconds, while this decision folds. Inside the write transaction
+                    // it could only go through once the decision ended.
+                    let appended = Mutex(false)
+                    let append = Task {
+                        _ = try await store.append([makeEvent()], to: "during-\(decision)", expecting: .noStream)
+                        appended.withLock { $0 = true }
+                    }
+                    let clock = ContinuousClock()
+                    let deadline = clock.now + .seconds(5)
+                    while !appended.withLock({ $0 }), clock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+                    appendedWhileDeciding.withLock { $0.append(appended.withLock { $0 }) }
+                    if decision == 2, appended.withLock({ $0 }) {
+                        // Overtaken a second time: two more events taken by the other runner (only outside the
+                        // write transaction: inside, the other runner would wait for this one).
+                        let taken = try await ProjectionGroupRunner(store: store, projections: [StreamCountProjection()], batchSize: 2)
+                            .runBatchInsideWriteTransaction().read
+                        #expect(taken == 2)
+                    }
+                    // Inside the write transaction the append waits for this decision: let it go first.
+                    if !appended.withLock({ $0 }) {
+                        waiting.withLock { $0 = append }
+                        return
+                    }
+                    try await append.value
+                }
+            }
+            let runner = ProjectionRunner(store: store, projection: slow, batchSize: 100)
+            // The third decision, inside the write transaction, takes the two events left of the six and the
+            // one appended during the second decision (the one appended during the third commits after it).
+            #expect(try await runner.runBatch() == 3)
+            #expect(decisions.withLock { $0 } == 3)
+            #expect(appendedWhileDeciding.withLock { $0 } == [true, false], "the second decision is outside the write transaction, the third inside")
+            try await waiting.withLock { $0 }?.value
+            try await store.waitUntilAllCommittedEventsAreVisible()
+            let plain = ProjectionRunner(store: store, projection: StreamCountProjection(), batchSize: 100)
+            #expect(try await plain.catchUp() == 1)
+            #expect(try await StreamCountProjection.counts(store) == ["during-2": 1, "during-3": 1, "s-0": 3, "s-1": 3])
+            #expect(try await plain.checkpoint() == (try await store.headCursor()))
+        }
+    }
+
     /// A rebuild that went back to zero and forward again to where a batch was decided from is still seen: the
     /// batch read the tables while they were being rebuilt, and is decided again. (SQLite only, as above.)
     @Test
