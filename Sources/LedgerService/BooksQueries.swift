@@ -162,11 +162,14 @@ public struct BooksQueries: Sendable {
     /// (default the first day with an entry, or `to` when there is none). Throws
     /// ``DomainError/invalidDateRange(_:)`` when `from` comes after `to`.
     public func range(from: LocalDate?, through to: LocalDate?, today: LocalDate) async throws -> (from: LocalDate, to: LocalDate) {
-        let to = to ?? today
+        let end = to ?? today
         try await catchUp()
-        let start = if let from { from } else { min(try await firstEntryDate() ?? to, to) }
-        guard start <= to else { throw DomainError.invalidDateRange("from (\(start)) is after to (\(to)); nothing lies between") }
-        return (start, to)
+        let start = if let from { from } else { min(try await firstEntryDate() ?? end, end) }
+        guard start <= end else {
+            let named = to == nil ? "today (\(end)), the default of to" : "to (\(end))"
+            throw DomainError.invalidDateRange("from (\(start)) is after \(named); nothing lies between")
+        }
+        return (start, end)
     }
 
     /// The first day with an entry, if any.

@@ -41,10 +41,13 @@ struct ExportCommand: AsyncParsableCommand {
                 try await withRuntime(common) { runtime in
                     let from: LocalDate
                     let to: LocalDate
+                    let today = runtime.profiles.policy.calendar.date(at: runtime.now())
                     do {
-                        (from, to) = try await runtime.books.range(from: given, through: last, today: runtime.profiles.policy.calendar.date(at: runtime.now()))
-                    } catch DomainError.invalidDateRange(let detail) {
-                        throw Failure.usage("--\(detail)")
+                        (from, to) = try await runtime.books.range(from: given, through: last, today: today)
+                    } catch DomainError.invalidDateRange {
+                        // Only a given first day can come after the last (the default first day never does).
+                        let end = last.map { "--to \($0)" } ?? "today (\(today)); give --to for a later last day"
+                        throw Failure.usage("--from \(given.map(\.description) ?? "") is after \(end); nothing lies between")
                     }
                     let export = BooksExport(books: runtime.books)
                     if let output {

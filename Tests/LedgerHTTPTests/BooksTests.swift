@@ -165,6 +165,11 @@ struct BooksTests {
                 #expect(refused.status == status, "\(uri): \(refused.text)")
                 #expect(refused.headers[.contentType] == "application/problem+json")
             }
+            // A backwards range says which last day it was: the one given, or today when none was.
+            let backwards = try await client.execute(uri: "/api/v1/books/journal?from=\(today)&to=\(today.addingDays(-1))", method: .get, headers: staff)
+            #expect(backwards.text.contains("from (\(today)) is after to (\(today.addingDays(-1)))"), "\(backwards.text)")
+            let future = try await client.execute(uri: "/api/v1/books/journal?from=\(today.addingDays(1))", method: .get, headers: staff)
+            #expect(future.status == .unprocessableContent && future.text.contains("is after today (\(today)), the default of to"), "\(future.text)")
             #expect(try await client.execute(uri: "/api/v1/books/journal", method: .get, headers: bearer(websiteKey)).status == .forbidden)
         }
     }
