@@ -16,6 +16,20 @@ public enum LedgerBounds {
     /// The most listing periods one allocation may buy (ten years at the default tariff).
     public static let periodsPerAllocationMax = 10
 
+    /// The largest amount, in minor units, a provider's payment or refund, or a statement's line or balance,
+    /// may carry: 10000000000.00 in a currency with cents. Far above anything the ledger will see, and far
+    /// enough below `Int64.max` that the books can add up millions of such amounts. A provider's event or a
+    /// statement carrying more is refused whole, naming this limit.
+    public static let amountMinorUnitsMax: Int64 = 1_000_000_000_000
+
+    /// Whether `minorUnits` (of either sign) lies within ``amountMinorUnitsMax``.
+    public static func acceptsAmount(_ minorUnits: Int64) -> Bool {
+        minorUnits.magnitude <= amountMinorUnitsMax.magnitude
+    }
+
+    /// The limit as written in messages: `10000000000.00`.
+    public static var amountLimitDescription: String { Money(minorUnits: amountMinorUnitsMax, currency: "").decimalString }
+
     /// Whether `date` may be a payment's effective date when today is `today`.
     public static func acceptsPaymentDate(_ date: LocalDate, today: LocalDate) -> Bool {
         earliestDate <= date && date <= today.addingDays(paymentDateFutureDaysMax)

@@ -59,7 +59,8 @@ public struct BooksExport: Sendable {
                 totals[balance.currency, default: 0] &+= balance.minorUnits
             }
             for (currency, total) in totals.sorted(by: { $0.key < $1.key }) where total != 0 {
-                head += "  \(Self.posting(BookAccount.broughtForward.rawValue, -total, currency))\n"
+                // Wrapping, as the totals were summed: amounts that arrived are recorded whatever their size.
+                head += "  \(Self.posting(BookAccount.broughtForward.rawValue, 0 &- total, currency))\n"
             }
             head += "\n"
         }

@@ -165,7 +165,9 @@ public struct BooksProjection: Projection {
                         journal.add(
                             first, date: firstDay, postings: [
                                 BookPosting(account: .bank, minorUnits: difference, currency: balance.currency),
-                                BookPosting(account: .openingBalances, minorUnits: -difference, currency: balance.currency),
+                                // Wrapping: a balance the bank states is recorded whatever its size, and one
+                                // that differs from what was posted by Int64.min must not trap the read model.
+                                BookPosting(account: .openingBalances, minorUnits: 0 &- difference, currency: balance.currency),
                             ],
                             narration: "Opening balance of the bank account \(statement.account) (statement \(statement.statementID ?? statement.statementKey))"
                         )

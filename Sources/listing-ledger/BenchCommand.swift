@@ -22,8 +22,8 @@ struct BenchCommand: AsyncParsableCommand {
         @Option(help: "Bytes of data per event.") var dataBytes: Int = 200
 
         func validate() throws {
-            guard events > 0, writers > 0, perAppend > 0, dataBytes >= 0 else {
-                throw ValidationError("--events, --writers and --per-append must be positive")
+            guard (1...100_000_000).contains(events), (1...1_000).contains(writers), (1...1_000).contains(perAppend), (0...262_144).contains(dataBytes) else {
+                throw ValidationError("--events must be 1 to 100,000,000, --writers and --per-append 1 to 1,000, --data-bytes 0 to 262,144")
             }
         }
 
@@ -66,6 +66,12 @@ struct BenchCommand: AsyncParsableCommand {
         @OptionGroup var common: CommonOptions
         @Option(help: "Events per read (at most the read limit, 10,000 by default).") var batch: Int = 10_000
         @Option(help: "First append this many events if the log holds fewer.") var ensureEvents: Int = 0
+
+        func validate() throws {
+            guard (1...10_000).contains(batch), (0...100_000_000).contains(ensureEvents) else {
+                throw ValidationError("--batch must be 1 to 10,000 and --ensure-events 0 to 100,000,000")
+            }
+        }
 
         func run() async throws {
             try await reportingFailures {

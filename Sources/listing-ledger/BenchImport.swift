@@ -19,8 +19,8 @@ extension BenchCommand {
         @Option(help: "Write the statement here and keep it (default: a temporary file, removed afterwards).") var file: String?
 
         func validate() throws {
-            guard entries > 0, profiles > 0, runs > 0 else {
-                throw ValidationError("--entries, --profiles and --runs must be positive")
+            guard (1...1_000_000).contains(entries), (1...100_000).contains(profiles), (1...100).contains(runs) else {
+                throw ValidationError("--entries must be 1 to 1,000,000, --profiles 1 to 100,000 and --runs 1 to 100")
             }
         }
 

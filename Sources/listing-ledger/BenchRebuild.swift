@@ -23,7 +23,9 @@ extension BenchCommand {
         @Option(help: "Concurrent writers while generating.") var writers: Int = 16
 
         func validate() throws {
-            guard events > 0, (1...64).contains(writers) else { throw ValidationError("--events must be positive and --writers 1 to 64") }
+            guard (1...100_000_000).contains(events), (1...64).contains(writers) else {
+                throw ValidationError("--events must be 1 to 100,000,000 and --writers 1 to 64")
+            }
         }
 
         func run() async throws {

@@ -91,4 +91,18 @@ struct BooksRuleTests {
         ))
         #expect(post([received(), huge]) == [[.cardClearing: 12_500, .contributions: -12_500], [.cardClearing: -12_500, .refunds: 12_500]])
     }
+
+    /// Two refunds the provider reports, each under its own id, whose amounts add up past `Int64`: the sum
+    /// saturates instead of trapping, and the books still take back no more than arrived.
+    @Test func refundsAddingUpPastInt64StopAtWhatArrived() {
+        let refunds = ["re_1", "re_2"].map { id in
+            PaymentEvent.refundReported(PaymentRefundReported(
+                paymentID: paymentID, refundID: id, amount: euros(.max / 2 + 1), cumulative: false, status: .succeeded, occurredAt: noon("2026-03-05")
+            ))
+        }
+        var state = PaymentState()
+        for event in [received()] + refunds { state.evolve(event) }
+        #expect(state.refundedMinorUnits == .max)
+        #expect(post([received()] + refunds) == [[.cardClearing: 12_500, .contributions: -12_500], [.cardClearing: -12_500, .refunds: 12_500], [:]])
+    }
 }

@@ -29,6 +29,9 @@ struct CardWebhookSignatureTests {
             let event = world.provider.event(type: "customer.created", object: ["id": "cus_test_2", "object": "customer"])
             try await (world.runtime.store as? any EventStoreTestHooks)?.waitUntilAllCommittedEventsAreVisible()
             let head = try await world.runtime.store.headCursor()
+            let huge = world.provider.event(type: "checkout.session.completed", object: [
+                "id": "cs_test_huge", "object": "checkout.session", "amount_total": 1_000_000_000_001, "currency": "eur", "payment_status": "paid",
+            ])
             var tampered = event.body
             tampered[tampered.index(tampered.startIndex, offsetBy: 10)] ^= 0x01
             let cases: [(String, Data, String?, String)] = [
@@ -39,6 +42,7 @@ struct CardWebhookSignatureTests {
                 ("missing header", event.body, nil, "invalid-signature"),
                 ("only v0", event.body, "t=\(unixNow()),v0=\(CardSignature.signature(payload: event.body, secret: Self.current, timestamp: unixNow()))", "invalid-signature"),
                 ("not an event", Data("[]".utf8), CardSignature.header(payload: Data("[]".utf8), secrets: [Self.current], timestamp: unixNow()), "malformed-event"),
+                ("an amount past the limit", huge.body, CardSignature.header(payload: huge.body, secrets: [Self.current], timestamp: unixNow()), "malformed-event"),
             ]
             for (name, body, header, slug) in cases {
                 let response = try await send(world, body, header: header)

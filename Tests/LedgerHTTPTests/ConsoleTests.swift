@@ -5,7 +5,7 @@ import Hummingbird
 import HummingbirdTesting
 import LedgerCore
 @testable import LedgerHTTP
-import LedgerService
+@testable import LedgerService
 import NIOCore
 import TestSupport
 import Testing
@@ -68,6 +68,21 @@ struct ConsoleTests {
     static func hidden(_ name: String, in html: String) -> String? {
         guard let range = html.range(of: "name=\"\(name)\" value=\"") else { return nil }
         return String(html[range.upperBound...].prefix { $0 != "\"" })
+    }
+
+    /// Income that arrived past what `Int64` can add (a bank return of 30,000,000,000,000,000.00 and another
+    /// method's income in the same month) still draws: the dashboard's sums saturate instead of trapping.
+    @Test
+    func theIncomeChartDrawsAmountsPastWhatInt64Adds() {
+        func row(_ method: String, _ net: Int64) -> BooksQueries.IncomeRow {
+            BooksQueries.IncomeRow(
+                month: "2026-05", method: method, currency: "EUR", contributions: "0.00", donations: "0.00", other: "0.00",
+                refunds: "0.00", chargebacks: "0.00", returns: "0.00", net: "0.00", netMinorUnits: net
+            )
+        }
+        let svg = ConsoleCharts.income([row("bank", 3_000_000_000_000_000_000), row("card", .max), row("offline", 12_500)], months: ["2026-04", "2026-05"])
+        #expect(svg.contains("<svg") && svg.contains("Card") && svg.contains("Bank transfer"))
+        #expect(svg.contains(ConsoleWords.euros(minorUnits: .max).replacingOccurrences(of: ".00", with: "")), "the axis tops out at the saturated total")
     }
 
     @Test

@@ -180,6 +180,80 @@ struct HostileInputTests {
         }
     }
 
+    /// Amounts near the ends of `Int64` are refused where they enter, naming the limit, and write nothing: a
+    /// split whose parts add up past `Int64`, and statements whose lines or balances pass the ledger's amount
+    /// limit. At the limit itself a statement imports, and the books take it in and export it.
+    @Test(arguments: Backend.allCases)
+    func amountsPastTheLimitAreRefusedWhereTheyEnterAndNeverTrapTheServer(backend: Backend) async throws {
+        try await World.run(backend) { world in
+            func upload(_ text: String) async throws -> TestResponse {
+                try await world.client.execute(uri: "/api/v1/bank-statements", method: .post, headers: world.staff, body: ByteBuffer(string: text))
+            }
+            func mt940(_ currency: String, opening: String, line: String, closing: String) -> String {
+                """
+                :20:S-\(currency)-\(opening.prefix(12))
+                :25:NL91ABNA0417164300
+                :28C:1/1
+                :60F:C260121\(currency)\(opening)
+                :61:2601210121\(line)NTRFNONREF
+                :86:bank line
+                :62F:C260121\(currency)\(closing)
+                """
+            }
+            // A held payment of a million, split into parts that add up past Int64: refused, nothing written.
+            let reference = CreditorReference.forProfile(try ProfileID("ada-1")).electronic
+            let statement = CamtStatementBuilder(statements: [.init(id: "2026-01", iban: "NL91ABNA0417164300", entries: [
+                .init(date: "2026-01-30", bankReference: "BIG-1", transactions: [.init(amount: "1000000.00", payerName: "Ada", structuredReference: reference)]),
+            ])])
+            #expect(try await upload(try String(contentsOf: try statement.write(), encoding: .utf8)).status == .created)
+            try await (world.runtime.store as? any EventStoreTestHooks)?.waitUntilAllCommittedEventsAreVisible()
+            try await ProjectionRunner(store: world.runtime.store, projection: world.runtime.paymentViews).catchUp()
+            let queue = try await world.client.execute(uri: "/api/v1/reconciliation/exceptions", method: .get, headers: world.staff)
+            let entries = try #require(try JSONSerialization.jsonObject(with: Data(buffer: queue.body)) as? [[String: Any]])
+            let big = try #require(entries.first { $0["reasonCode"] as? String == "amount-over-limit" }?["paymentId"] as? String)
+            let head = try await world.head()
+            let split = try await world.client.execute(
+                uri: "/api/v1/reconciliation/exceptions/\(big)/resolve", method: .post, headers: world.staff,
+                body: try json(["resolution": "split", "reason": "x", "shares": [["profileId": "ada-1", "amount": "92233720368547758.07"], ["profileId": "bo-2", "amount": "0.01"]]])
+            )
+            #expect(split.status == .unprocessableContent, "\(split.text)")
+            #expect((split.json["detail"] as? String)?.contains("add up to 1000000.00 EUR") == true, "\(split.text)")
+
+            // Statements past the limit, each refused whole: an opening balance of Int64.max, a returned
+            // transfer of Int64.max, a line one cent past the limit in each format.
+            let camt = CamtStatementBuilder(statements: [.init(id: "2026-02", iban: "NL91ABNA0417164300", entries: [
+                .init(date: "2026-01-30", bankReference: "BIG-2", transactions: [.init(amount: "10000000000.01", payerName: "Ada", structuredReference: reference)]),
+            ])])
+            let refused: [(String, String)] = [
+                (mt940("XTS", opening: "92233720368547758,07", line: "D0,01", closing: "92233720368547758,06"), "statement 1 has the opening balance 92233720368547758.07 XTS"),
+                (mt940("EUR", opening: "0,", line: "RD92233720368547758,07", closing: "92233720368547758,07"), "statement 1, entry 1 carries 92233720368547758.07 EUR"),
+                (mt940("EUR", opening: "0,", line: "C10000000000,01", closing: "10000000000,01"), "statement 1, entry 1 carries 10000000000.01 EUR"),
+                ("date,amount,currency\n2026-01-20,10000000000.01,EUR\n", "statement 1, entry 1 carries 10000000000.01 EUR"),
+                (try String(contentsOf: try camt.write(), encoding: .utf8), "statement 1, entry 1 carries 10000000000.01 EUR"),
+            ]
+            for (text, what) in refused {
+                let answer = try await upload(text)
+                #expect(answer.status == .unprocessableContent, "\(what): \(answer.text)")
+                #expect((answer.json["detail"] as? String)?.contains("\(what), more than the 10000000000.00 a statement's amounts may reach; nothing was imported") == true, "\(answer.text)")
+            }
+            #expect(try await world.head() == head, "a refused request wrote something")
+
+            // At the limit: an opening balance of 10000000000.00 after a debit in the same currency, and a
+            // returned transfer of 10000000000.00; the books take both in and export them from a later day.
+            #expect(try await upload("date,amount,currency\n2026-01-20,-0.01,XTS\n").status == .created)
+            #expect(try await upload(mt940("XTS", opening: "10000000000,", line: "D0,01", closing: "9999999999,99")).status == .created)
+            #expect(try await upload(mt940("EUR", opening: "0,", line: "RD10000000000,", closing: "10000000000,")).status == .created)
+            let beancount = try await world.client.execute(uri: "/api/v1/books/journal?format=beancount&from=2026-01-25", method: .get, headers: world.staff)
+            #expect(beancount.status == .ok, "\(beancount.text)")
+            for posting in ["Assets:Bank           10000000000.00 EUR", "Assets:Bank            9999999999.99 XTS", "Equity:OpeningBalances  -10000000000.01 XTS"] {
+                #expect(beancount.text.contains(posting), "brought forward: \(beancount.text)")
+            }
+            let csv = try await world.client.execute(uri: "/api/v1/books/journal?format=csv", method: .get, headers: world.staff)
+            #expect(csv.status == .ok && csv.text.contains("Equity:OpeningBalances,-10000000000.01,XTS"), "\(csv.text)")
+            try await world.expectAlive()
+        }
+    }
+
     @Test(arguments: Backend.allCases)
     func aKeyedRetryReturnsTheFirstOutcomeWhileTheClockMovesAndAfterARestart(backend: Backend) async throws {
         let clock = TestClock(noon("2026-02-01"))

@@ -502,6 +502,25 @@ struct RebuildCLITests {
         #expect(refused.status != 0 && refused.stderr.contains("--format must be beancount or csv"), "\(refused.stderr)")
     }
 
+    /// Benchmark options are bounded before anything runs: counts whose product overflows, or that would
+    /// allocate without end, exit 64 with the limits, and write nothing.
+    @Test
+    func benchOptionsOutsideTheirLimitsExit64() async throws {
+        let url = try await TestDatabase.freshURL(.sqlite)
+        for (arguments, message) in [
+            (["append", "--writers", "4611686018427387904", "--per-append", "2"], "--writers and --per-append 1 to 1,000"),
+            (["append", "--data-bytes", "1000000000000"], "--data-bytes 0 to 262,144"),
+            (["replay", "--batch", "0"], "--batch must be 1 to 10,000"),
+            (["import", "--runs", "1000000"], "--runs 1 to 100"),
+            (["rebuild", "--events", "1000000000000"], "--events must be 1 to 100,000,000"),
+            (["sweep", "--events", "0"], "--events must be 1 to 100,000,000"),
+        ] {
+            let refused = try await CLI.run(["bench"] + arguments + ["--database-url", url.connectionString])
+            #expect(refused.status == 64 && refused.stderr.contains(message), "\(arguments): \(refused.status) \(refused.stderr)")
+        }
+        if case .sqlite(let path) = url { #expect(!FileManager.default.fileExists(atPath: path), "nothing was created") }
+    }
+
     @Test
     func rebuildReplaysTheLogIntoTheReadModels() async throws {
         let url = try await TestDatabase.freshURL(.sqlite)

@@ -181,6 +181,9 @@ import Testing
         ("charge.refunded", #"{"id":"ch_1","amount":"12500","amount_refunded":0,"currency":"eur","refunded":false}"#, "amount"),
         ("refund.created", #"{"id":"re_1","amount":-5,"currency":"eur","status":"pending"}"#, "amount"),
         ("refund.created", #"{"id":"re_1","amount":5,"currency":"euro","status":"pending"}"#, "currency"),
+        // Past the ledger's amount limit (10000000000.00 in minor units).
+        ("checkout.session.completed", #"{"id":"cs_1","payment_status":"paid","amount_total":1000000000001,"currency":"eur"}"#, "amount_total"),
+        ("refund.created", #"{"id":"re_1","amount":9223372036854775807,"currency":"eur","status":"succeeded"}"#, "amount"),
     ])
     func knownTypeLackingAFieldNamesIt(type: String, object: String, field: String) {
         do {

@@ -1,4 +1,5 @@
 public import Foundation
+import LedgerCore
 
 /// Reads a bank statement file in any supported format: detects the format, streams the lines, and checks
 /// each statement's integrity.
@@ -32,12 +33,32 @@ public struct BankStatementParser: Sendable {
     ///
     /// Lines arrive before their statement's balances have been checked: book nothing until this returns.
     /// Throws ``PaymentsError``, or whatever `onLine` throws.
+    ///
+    /// Every line's amount and every balance must lie within ``LedgerBounds/amountMinorUnitsMax``: a file with
+    /// more is refused whole (``PaymentsError/Code/tooLarge``).
     public func parse(fileURL: URL, format: BankStatementFormat? = nil, onLine: (BankStatementLine) throws -> Void) throws -> BankStatementSummary {
-        switch try format ?? Self.detectFormat(fileURL: fileURL) {
-        case .camt053: try CamtStatementParser(options: options).parse(fileURL: fileURL, onLine: onLine)
-        case .mt940: try MT940StatementParser(options: options).parse(fileURL: fileURL, onLine: onLine)
-        case .csv: try CSVStatementParser(options: options).parse(fileURL: fileURL, onLine: onLine)
+        let bounded: (BankStatementLine) throws -> Void = { line in
+            guard LedgerBounds.acceptsAmount(line.amount.minorUnits) else {
+                throw Self.amountTooLarge("statement \(line.statementIndex + 1), entry \(line.entryIndex + 1) carries \(line.amount)")
+            }
+            try onLine(line)
         }
+        let summary = switch try format ?? Self.detectFormat(fileURL: fileURL) {
+        case .camt053: try CamtStatementParser(options: options).parse(fileURL: fileURL, onLine: bounded)
+        case .mt940: try MT940StatementParser(options: options).parse(fileURL: fileURL, onLine: bounded)
+        case .csv: try CSVStatementParser(options: options).parse(fileURL: fileURL, onLine: bounded)
+        }
+        for statement in summary.statements {
+            for (name, balance) in [("opening", statement.openingBalance), ("closing", statement.closingBalance)] {
+                guard let balance, !LedgerBounds.acceptsAmount(balance.minorUnits) else { continue }
+                throw Self.amountTooLarge("statement \(statement.statementIndex + 1) has the \(name) balance \(balance)")
+            }
+        }
+        return summary
+    }
+
+    private static func amountTooLarge(_ what: String) -> PaymentsError {
+        PaymentsError(.tooLarge, "\(what), more than the \(LedgerBounds.amountLimitDescription) a statement's amounts may reach")
     }
 
     /// Every statement with its lines, for files small enough to hold in memory.

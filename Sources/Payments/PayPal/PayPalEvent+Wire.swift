@@ -180,10 +180,15 @@ struct PayPalFieldReader {
         guard !value.contains(","), !value.contains(" ") else {
             throw paypalMalformed("the \(resourceName) resource's \(field).value '\(value.prefix(30))' is not a decimal like 125.00")
         }
+        let money: Money
         do {
-            return try Money(parsing: value, currency: code)
+            money = try Money(parsing: value, currency: code)
         } catch {
             throw paypalMalformed("the \(resourceName) resource's \(field).value '\(value.prefix(30))' is not an amount: \(error)")
         }
+        guard LedgerBounds.acceptsAmount(money.minorUnits) else {
+            throw paypalMalformed("the \(resourceName) resource's \(field).value \(money.decimalString) is more than \(LedgerBounds.amountLimitDescription), the most the ledger records")
+        }
+        return money
     }
 }
