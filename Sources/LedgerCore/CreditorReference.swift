@@ -109,12 +109,14 @@ public struct CreditorReference: Sendable, Hashable, CustomStringConvertible {
     public static func find(in text: String) -> [CreditorReference] {
         let bytes = Array(text.utf8)
         var found: [CreditorReference] = []
+        // Looked up in a set: a text holding thousands of references would otherwise cost their square.
+        var seen: Set<CreditorReference> = []
         var index = 0
         while index + 1 < bytes.count {
             defer { index += 1 }
             guard bytes[index] | 0x20 == UInt8(ascii: "r"), bytes[index + 1] | 0x20 == UInt8(ascii: "f"),
                   index == 0 || !isAlphanumeric(bytes[index - 1]) else { continue }
-            if let reference = longestReference(in: bytes, after: index + 2), !found.contains(reference) {
+            if let reference = longestReference(in: bytes, after: index + 2), seen.insert(reference).inserted {
                 found.append(reference)
             }
         }

@@ -160,6 +160,12 @@ struct BankReconciliationTests {
                 #expect(open.contains { ($0["details"] as? String)?.contains("second year") == true && $0["suggestedProfileId"] as? String == "a-6" })
                 #expect(!open.contains { $0["paymentId"] as? String == shortID }, "resolved entries leave the queue")
 
+                // A boundary longer than RFC 2046's 70 characters is refused before the body is searched for it.
+                var longBoundary = staff
+                longBoundary[.contentType] = "multipart/form-data; boundary=\(String(repeating: "-", count: 71))"
+                let refusedBoundary = try await client.execute(uri: "/api/v1/bank-statements", method: .post, headers: longBoundary, body: ByteBuffer(string: form))
+                #expect(refusedBoundary.status == .badRequest && refusedBoundary.text.contains("1 to 70 characters"), "\(refusedBoundary.text)")
+
                 // Unsafe and truncated files are refused with a reason, and nothing is written.
                 try await (runtime.store as? any EventStoreTestHooks)?.waitUntilAllCommittedEventsAreVisible()
                 let before = try await runtime.store.headCursor()

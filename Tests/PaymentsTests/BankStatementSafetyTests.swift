@@ -106,6 +106,38 @@ struct BankStatementSafetyTests {
         #expect(BankFixtures.error(parsing: url, options: BankStatementParseOptions(transactionsPerEntryMax: 2))?.code == .tooLarge)
     }
 
+    /// Each `Ustrd` is bounded by the field limit, and so are all of one transaction's together: many of them
+    /// cannot pile up into one line's text without limit.
+    @Test
+    func remittanceTextAtTheFieldCapIsReadAndOnePastItIsRefused() throws {
+        func document(_ parts: [Int]) -> String {
+            let ustrd = parts.map { "<Ustrd>\(String(repeating: "a", count: $0))</Ustrd>" }.joined()
+            let entry = CamtDocument.entry(12_500).replacingOccurrences(
+                of: "<NtryDtls></NtryDtls>", with: "<NtryDtls><TxDtls><Amt Ccy=\"EUR\">125.00</Amt><RmtInf>\(ustrd)</RmtInf></TxDtls></NtryDtls>"
+            )
+            return CamtDocument.document(opening: 0, closing: 12_500, entries: [entry])
+        }
+        let options = BankStatementParseOptions(fieldBytesMax: 100)
+        // Two parts of 49 bytes and the space between them: 99 bytes.
+        #expect(BankFixtures.error(parsing: try BankFixtures.temporaryFile(document([49, 49]), extension: "xml"), options: options) == nil)
+        let refused = BankFixtures.error(parsing: try BankFixtures.temporaryFile(document([49, 49, 49]), extension: "xml"), options: options)
+        #expect(refused?.code == .tooLarge && refused?.message.contains("remittance text") == true, "\(String(describing: refused))")
+    }
+
+    /// Empty continuation lines of an MT940 field count towards its limit (a line break each), so a field
+    /// followed by millions of them is refused instead of kept.
+    @Test
+    func emptyMT940ContinuationLinesCountTowardsTheFieldCap() throws {
+        func statement(emptyLines: Int) -> String {
+            ":20:S1\n:25:NL91ABNA0417164300\n:28C:1/1\n:60F:C260115EUR0,\n:61:2601150115C125,NTRFNONREF\n:86:x"
+                + String(repeating: "\n", count: emptyLines) + "\n:62F:C260115EUR125,\n"
+        }
+        let options = BankStatementParseOptions(fieldBytesMax: 100)
+        #expect(BankFixtures.error(parsing: try BankFixtures.temporaryFile(statement(emptyLines: 50), extension: "sta"), options: options) == nil)
+        let refused = BankFixtures.error(parsing: try BankFixtures.temporaryFile(statement(emptyLines: 200), extension: "sta"), options: options)
+        #expect(refused?.code == .tooLarge && refused?.message.contains(":86:") == true, "\(String(describing: refused))")
+    }
+
     @Test
     func closingBalanceThatDoesNotAddUpIsRefused() throws {
         let xml = CamtDocument.document(opening: 10_000, closing: 22_400, entries: [CamtDocument.entry(12_500)])

@@ -96,6 +96,11 @@ struct BankRoutes {
             .first(where: { $0.lowercased().hasPrefix("boundary=") })?.dropFirst("boundary=".count).trimmingCharacters(in: CharacterSet(charactersIn: "\"")) else {
             throw Problem.badRequest("a multipart upload needs a boundary")
         }
+        // RFC 2046: at most 70 characters. A longer one would make the search for it cost its length for every
+        // byte of the body.
+        guard (1...70).contains(boundary.utf8.count) else {
+            throw Problem.badRequest("a multipart boundary is 1 to 70 characters (RFC 2046); this one is \(boundary.utf8.count)")
+        }
         try handle.close()
         let whole = try Data(contentsOf: file)
         guard let part = firstFilePart(whole, boundary: boundary) else {

@@ -169,16 +169,23 @@ struct CSVRecordReader {
         guard var record = try reader.next() else { return nil }
         let start = reader.lineNumber
         // An odd number of quotes so far means a quoted field is still open: the line break belongs to it.
-        while record.filter({ $0 == "\"" }).count % 2 == 1 {
+        // Each line's quotes are counted once, as it is added (not the whole record again for every line).
+        var quotes = Self.quotes(in: record)
+        while quotes % 2 == 1 {
             guard let more = try reader.next() else {
                 throw PaymentsError(.malformed, "CSV line \(start): a quoted field is never closed")
             }
+            quotes += Self.quotes(in: more)
             record += "\n" + more
             guard record.utf8.count <= recordBytesMax else {
                 throw PaymentsError(.tooLarge, "the CSV record starting on line \(start) is longer than \(recordBytesMax) bytes")
             }
         }
         return (record, start)
+    }
+
+    static func quotes(in text: String) -> Int {
+        text.utf8.reduce(0) { $0 + ($1 == UInt8(ascii: "\"") ? 1 : 0) }
     }
 
     /// Splits one record; `""` inside quotes is a quote.

@@ -151,7 +151,16 @@ struct CamtReader: XMLTokenHandler {
         case .creditorName: transaction?.creditor.name = value.nonPlaceholder
         case .creditorAccount: transaction?.creditor.account = value.nonPlaceholder
         case .ultimateCreditorName: transaction?.creditor.ultimateName = value.nonPlaceholder
-        case .unstructured: if !value.isEmpty { transaction?.unstructured.append(value) }
+        case .unstructured:
+            guard !value.isEmpty, transaction != nil else { return }
+            // Together at most one field's worth: each `Ustrd` is bounded, their number is not.
+            let total = transaction!.unstructured.reduce(value.utf8.count) { $0 + $1.utf8.count + 1 }
+            guard total <= options.fieldBytesMax else {
+                throw PaymentsError(
+                    .tooLarge, "entry \(entry.map { $0.index + 1 } ?? 0) has more than \(options.fieldBytesMax) bytes of remittance text (Ustrd) in one transaction"
+                )
+            }
+            transaction!.unstructured.append(value)
         case .structuredReference: if transaction?.structuredReference == nil { transaction?.structuredReference = value.nonPlaceholder }
         case .returnReason: transaction?.returnReason = value.nonPlaceholder
         case .transactionInformation: transaction?.additionalInformation = value.nonPlaceholder

@@ -48,7 +48,8 @@ struct MT940FieldReader {
                 continue
             }
             guard current != nil, !messageEnded else { continue }
-            currentBytes += line.utf8.count
+            // The line break counts too, so empty continuation lines cannot pile up without limit.
+            currentBytes += line.utf8.count + 1
             guard currentBytes <= fieldBytesMax else {
                 throw PaymentsError(.tooLarge, "the :\(current!.tag): field starting on line \(current!.lineNumber) is longer than \(fieldBytesMax) bytes")
             }
