@@ -1,5 +1,6 @@
 public import EventStore
 public import Foundation
+import LedgerCore
 import Crypto
 import HummingbirdBcrypt
 import NIOPosix
@@ -52,6 +53,9 @@ public struct StaffUsers: Sendable {
     private let now: @Sendable () -> Date
     /// bcrypt's cost (log2 of the rounds).
     private let cost: UInt8
+    /// The password checks sign-ins may make, whatever the address: each costs about a quarter of a second of
+    /// a core, and anyone can ask for one.
+    private let checks: RateBudget
 
     public static let sessionLifetime: TimeInterval = 12 * 3600
     public static let failuresBeforeSlowdown = 3
@@ -61,11 +65,19 @@ public struct StaffUsers: Sendable {
     public static let passwordBytesMax = 72
     public static let nameBytesMax = 100
     public static let emailBytesMax = 254
+    /// The most password checks sign-ins make in any minute, whatever the addresses. One person signing in
+    /// never comes near it; a flood of sign-ins naming made-up addresses costs at most this many checks (about
+    /// 8 s of a core a minute), not one each, so the payments keep their CPU.
+    public static let passwordChecksPerMinuteDefault = 30
 
-    public init(store: any EventStore, now: @escaping @Sendable () -> Date = { Date() }, cost: UInt8 = 12) {
+    public init(
+        store: any EventStore, now: @escaping @Sendable () -> Date = { Date() }, cost: UInt8 = 12,
+        passwordChecksPerMinute: Int = Self.passwordChecksPerMinuteDefault
+    ) {
         self.store = store
         self.now = now
         self.cost = cost
+        self.checks = RateBudget(max: Swift.max(1, passwordChecksPerMinute), windowSeconds: 60)
     }
 
     // MARK: Users
@@ -155,6 +167,11 @@ public struct StaffUsers: Sendable {
                 )
             }
         }
+        if let wait = checks.take(at: instant) {
+            throw StaffUserError(
+                .tooManyAttempts, "Many sign-ins are being tried right now. Please wait \(wait) seconds and try again.", retryAfterSeconds: wait
+            )
+        }
         let row = try await store.withReadModelConnection { connection in
             try await connection.query(
                 "SELECT user_id, email, name, created_at_micros, disabled_at_micros, password_hash FROM staff_users WHERE email = ?", [.text(email)]
@@ -236,7 +253,7 @@ public struct StaffUsers: Sendable {
 
     static func validPassword(_ password: String) throws -> String {
         guard (passwordBytesMin...passwordBytesMax).contains(password.utf8.count), !hasControl(password) else {
-            throw StaffUserError(.invalid, "a password is \(passwordBytesMin) to \(passwordBytesMax) characters (bytes), without control characters")
+            throw StaffUserError(.invalid, "a password is \(passwordBytesMin) to \(passwordBytesMax) bytes (a plain letter, digit or sign is one byte, an accented or other letter two to four), without control characters")
         }
         return password
     }

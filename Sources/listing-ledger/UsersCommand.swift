@@ -13,7 +13,7 @@ struct UsersCommand: AsyncParsableCommand {
         discussion: """
             A password is read from standard input: at a terminal you are asked for it twice and it is not shown;
             otherwise the first line is the password (echo 'a long passphrase' | listing-ledger users add …).
-            A password is 12 to 72 characters.
+            A password is 12 to 72 bytes (a plain letter, digit or sign is one byte, an accented or other letter two to four).
             """,
         subcommands: [Add.self, List.self, ResetPassword.self, Disable.self]
     )
@@ -98,7 +98,7 @@ private func staffUserFailures<Result>(_ body: () async throws -> Result) async 
 /// The password from standard input: asked twice, unshown, at a terminal; otherwise the first line.
 private func readPassword() throws -> String {
     if isatty(STDIN_FILENO) == 1 {
-        guard let first = getpass("Password (12 to 72 characters): ").map({ String(cString: $0) }),
+        guard let first = getpass("Password (12 to 72 bytes): ").map({ String(cString: $0) }),
               let second = getpass("The same password again: ").map({ String(cString: $0) }) else {
             throw Failure.failed("no password was entered")
         }

@@ -10,13 +10,14 @@ import _CryptoExtras
 
     static func verifier(
         _ source: InMemoryCertificateSource,
-        transmissionAgeSecondsMax: Int64 = PayPalWebhookConfiguration.transmissionAgeSecondsMaxDefault
+        transmissionAgeSecondsMax: Int64 = PayPalWebhookConfiguration.transmissionAgeSecondsMaxDefault,
+        certificateFetchesMax: Int = PayPalWebhookVerifier.certificateFetchesMaxDefault
     ) -> PayPalWebhookVerifier {
         PayPalWebhookVerifier(
             configuration: PayPalWebhookConfiguration(
                 webhookID: Fixture.webhookID, transmissionAgeSecondsMax: transmissionAgeSecondsMax, trustRoots: Fixture.roots
             ),
-            certificateSource: source
+            certificateSource: source, certificateFetchesMax: certificateFetchesMax
         )
     }
 
@@ -224,6 +225,28 @@ import _CryptoExtras
         #expect(source.requestedURLs.map(\.absoluteString) == [Fixture.certificateURL, otherURL])
     }
 
+    /// Anyone may name new certificates on an allowed host: a flood of deliveries naming a new one each costs
+    /// at most the fetch budget in requests; past it, a certificate not cached is refused for now (PayPal
+    /// retries), one cached still verifies, and once the window has passed new ones are fetched again.
+    @Test func aFloodOfNewCertificateNamesCostsAtMostTheFetchBudget() async throws {
+        let source = InMemoryCertificateSource()
+        let verifier = Self.verifier(source)
+        func url(_ index: Int) -> String { "https://api.paypal.com/v1/notifications/certs/CERT-flood-\(index)" }
+        for index in 0..<PayPalWebhookVerifier.certificateFetchesMaxDefault {
+            try await verifier.verify(body: Fixture.body, transmission: Fixture.transmission(certificateURL: url(index)), now: Fixture.now)
+        }
+        for index in PayPalWebhookVerifier.certificateFetchesMaxDefault..<(PayPalWebhookVerifier.certificateFetchesMaxDefault + 20) {
+            await #expect(throws: PaymentsError(.certificateUnavailable, "")) {
+                try await verifier.verify(body: Fixture.body, transmission: Fixture.transmission(certificateURL: url(index)), now: Fixture.now + 1)
+            }
+        }
+        #expect(source.requestedURLs.count == PayPalWebhookVerifier.certificateFetchesMaxDefault)
+        try await verifier.verify(body: Fixture.body, transmission: Fixture.transmission(certificateURL: url(0)), now: Fixture.now + 2)
+        let later = Fixture.now + TimeInterval(PayPalWebhookVerifier.certificateFetchWindowSeconds) + 1
+        try await verifier.verify(body: Fixture.body, transmission: Fixture.transmission(time: later, certificateURL: url(99)), now: later)
+        #expect(source.requestedURLs.count == PayPalWebhookVerifier.certificateFetchesMaxDefault + 1)
+    }
+
     @Test func failedFetchesAreRememberedForAWhile() async {
         let source = InMemoryCertificateSource(failure: PaymentsError(.certificateUnavailable, "timeout"))
         let verifier = Self.verifier(source)
@@ -291,7 +314,7 @@ import _CryptoExtras
         func url(_ index: Int) -> String { "https://api.paypal.com/v1/notifications/certs/CERT-\(index)" }
         let limit = PayPalWebhookVerifier.cachedCertificatesMax
         let source = InMemoryCertificateSource()
-        let verifier = Self.verifier(source)
+        let verifier = Self.verifier(source, certificateFetchesMax: 1_000)
         for round in 0..<2 {
             for index in 0..<limit {
                 try await verifier.verify(body: Fixture.body, transmission: Fixture.transmission(certificateURL: url(index)), now: Fixture.now)

@@ -487,7 +487,7 @@ enum ConsoleTemplates {
         <input type="hidden" name="_csrf" value="{{csrf}}">
         <label for="user-name">Name</label><input id="user-name" name="name" required>
         <label for="user-email">E-mail address</label><input id="user-email" name="email" type="email" required>
-        <label for="user-password">First password (12 to 72 characters)</label><input id="user-password" name="password" type="password" minlength="12" maxlength="72" autocomplete="new-password" required>
+        <label for="user-password">First password (12 to 72 bytes; an accented letter counts two)</label><input id="user-password" name="password" type="password" minlength="12" maxlength="72" autocomplete="new-password" required>
         <button type="submit">Add the user</button>
         </form></details>
         </section>

@@ -1,4 +1,5 @@
 import Foundation
+import LedgerCore
 import Synchronization
 
 /// Signing certificates by URL, kept until they stop being valid, and failed fetches by URL, kept for a while.
@@ -16,6 +17,13 @@ final class PayPalCertificateCache: Sendable {
     private struct Entries {
         var certificates: [String: PayPalSigningCertificate] = [:]
         var failures: [String: Failure] = [:]
+    }
+
+    /// The certificate fetches allowed (see ``PayPalWebhookVerifier/certificateFetchesMaxDefault``).
+    let fetches: RateBudget
+
+    init(fetchesMax: Int) {
+        fetches = RateBudget(max: max(1, fetchesMax), windowSeconds: PayPalWebhookVerifier.certificateFetchWindowSeconds)
     }
 
     private let entries = Mutex(Entries())

@@ -1,5 +1,6 @@
 public import Foundation
 import Crypto
+import LedgerCore
 import _CryptoExtras
 
 /// What the webhook verifier trusts: our subscription, PayPal's certificate hosts and subject, and how old a
@@ -62,7 +63,10 @@ public struct PayPalWebhookConfiguration: Sendable {
 /// `https` only, and only from an allow-listed host, or an attacker could make us fetch any URL (and sign with
 /// their own certificate). The certificate must chain to a configured trust root. Certificates are cached by URL
 /// until they expire, so a delivery costs no request once the certificate is known; a failed fetch or check is
-/// remembered for ``failureMemorySeconds``, so a flood of deliveries naming a bad URL costs one request.
+/// remembered for ``failureMemorySeconds``, so a flood of deliveries naming a bad URL costs one request. And
+/// since anyone may name new certificate names on an allowed host, at most ``certificateFetchesMaxDefault``
+/// (or as many as the verifier is given) are fetched in any ``certificateFetchWindowSeconds``: a flood of deliveries naming new ones costs that many
+/// requests, not one each.
 public struct PayPalWebhookVerifier: Sendable {
     /// The longest header value read; real values are under 700 bytes (a 4096-bit signature in base64).
     public static let headerBytesMax = 2048
@@ -74,17 +78,27 @@ public struct PayPalWebhookVerifier: Sendable {
     public static let failureMemorySeconds: Int64 = 300
     /// The most failed URLs remembered at once.
     public static let rememberedFailuresMax = 64
+    /// The most certificates fetched in any ``certificateFetchWindowSeconds``. PayPal rotates its certificate
+    /// about once a year; past this, a delivery naming a certificate not cached is answered as a certificate
+    /// that cannot be fetched now (503), and PayPal sends it again later.
+    public static let certificateFetchesMaxDefault = 10
+    /// The window the certificate fetches are counted in.
+    public static let certificateFetchWindowSeconds: Int64 = 600
 
     /// What the verifier trusts.
     public let configuration: PayPalWebhookConfiguration
     let certificateSource: any PayPalCertificateSource
     let cache: PayPalCertificateCache
 
-    /// Creates a verifier fetching certificates from `certificateSource`; each verifier has its own cache.
-    public init(configuration: PayPalWebhookConfiguration, certificateSource: any PayPalCertificateSource) {
+    /// Creates a verifier fetching certificates from `certificateSource`, at most `certificateFetchesMax` in any
+    /// ``certificateFetchWindowSeconds``; each verifier has its own cache.
+    public init(
+        configuration: PayPalWebhookConfiguration, certificateSource: any PayPalCertificateSource,
+        certificateFetchesMax: Int = Self.certificateFetchesMaxDefault
+    ) {
         self.configuration = configuration
         self.certificateSource = certificateSource
-        self.cache = PayPalCertificateCache()
+        self.cache = PayPalCertificateCache(fetchesMax: certificateFetchesMax)
     }
 
     /// Throws unless `transmission` is a valid PayPal signature over `body` for our webhook id, made with a
@@ -175,6 +189,13 @@ public struct PayPalWebhookVerifier: Sendable {
         }
         if let remembered = cache.failure(for: key, now: now) {
             throw remembered
+        }
+        // Not remembered against the URL: the budget is spent by others, not by this certificate.
+        if cache.fetches.take(at: now) != nil {
+            throw PaymentsError(
+                .certificateUnavailable,
+                "\(cache.fetches.max) signing certificates were fetched in the last \(Self.certificateFetchWindowSeconds / 60) minutes, the most allowed; this one is not fetched now"
+            )
         }
         do {
             let pem = try await certificateSource.certificatePEM(at: url)

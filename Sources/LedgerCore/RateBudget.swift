@@ -1,0 +1,31 @@
+public import Foundation
+import Synchronization
+
+/// At most `max` uses in any `windowSeconds`: for work that anyone can ask for and that costs far more than the
+/// asking (a password check, a certificate fetch), so a flood of requests costs a bounded amount of it.
+public final class RateBudget: Sendable {
+    public let max: Int
+    public let windowSeconds: Int64
+    /// When the uses in the window were taken, oldest first.
+    private let uses = Mutex<[Date]>([])
+
+    public init(max: Int, windowSeconds: Int64) {
+        precondition(max > 0 && windowSeconds > 0)
+        self.max = max
+        self.windowSeconds = windowSeconds
+    }
+
+    /// Takes one use at `now` and returns nil; or, when the window before `now` already holds `max` uses, takes
+    /// none and returns the whole seconds until the oldest leaves the window (at least 1).
+    public func take(at now: Date) -> Int? {
+        uses.withLock { uses in
+            let start = now - TimeInterval(windowSeconds)
+            uses.removeAll { $0 <= start || $0 > now }
+            guard uses.count >= max, let oldest = uses.first else {
+                uses.append(now)
+                return nil
+            }
+            return Swift.max(1, Int((oldest.timeIntervalSince(start)).rounded(.up)))
+        }
+    }
+}
