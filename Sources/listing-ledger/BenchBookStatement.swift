@@ -55,7 +55,9 @@ extension BenchCommand {
             var started = clock.now
             // A large statement is past the default import cap; the benchmark raises the cap to the file's size.
             let fileBytes = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0
-            let options = BankStatementParseOptions(fileBytesMax: max(BankStatementParseOptions.fileBytesMaxDefault, fileBytes))
+            let options = BankStatementParseOptions(
+                fileBytesMax: max(BankStatementParseOptions.fileBytesMaxDefault, fileBytes), linesPerFileMax: max(BankStatementParseOptions.linesPerFileMaxDefault, 2 * entries)
+            )
             let matched = try Import.parseAndMatch(url, options: options, owners: owners)
             let parseSeconds = (clock.now - started).seconds
             print(String(format: "parse + match (reference): %d lines in %.3f s: %.0f lines/s", matched.lines, parseSeconds, Double(matched.lines) / parseSeconds))

@@ -36,7 +36,9 @@ extension BenchCommand {
 
                 let owners = Dictionary(uniqueKeysWithValues: zip(statement.references.map(\.electronic), statement.profileIDs))
                 // The default cap is 50 MiB; a large generated file is allowed past it, it is ours.
-                let options = BankStatementParseOptions(fileBytesMax: max(BankStatementParseOptions.fileBytesMaxDefault, fileBytes))
+                let options = BankStatementParseOptions(
+                    fileBytesMax: max(BankStatementParseOptions.fileBytesMaxDefault, fileBytes), linesPerFileMax: max(BankStatementParseOptions.linesPerFileMaxDefault, 2 * entries)
+                )
                 var referenceSeconds = Double.infinity
                 var parseSeconds = Double.infinity
                 var referenceCPUSeconds = Double.infinity

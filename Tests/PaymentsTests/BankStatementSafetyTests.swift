@@ -138,6 +138,33 @@ struct BankStatementSafetyTests {
         #expect(refused?.code == .tooLarge && refused?.message.contains(":86:") == true, "\(String(describing: refused))")
     }
 
+    /// Statements and lines per file, and the text the lines carry in all, each at its cap and one past it.
+    @Test
+    func statementsLinesAndTextPerFileAtTheirCapsAreReadAndOnePastAreRefused() throws {
+        func mt940(statements: Int, text: String = "x") -> String {
+            (0..<statements).map { index in
+                ":20:S\(index)\n:25:NL91ABNA0417164300\n:28C:\(index)/1\n:60F:C260115EUR0,\n:61:2601150115C125,NTRFNONREF\n:86:\(text)\n:62F:C260115EUR125,\n"
+            }.joined()
+        }
+        let two = try BankFixtures.temporaryFile(mt940(statements: 2), extension: "sta")
+        #expect(BankFixtures.error(parsing: two, options: BankStatementParseOptions(statementsPerFileMax: 2)) == nil)
+        let statements = BankFixtures.error(parsing: two, options: BankStatementParseOptions(statementsPerFileMax: 1))
+        #expect(statements?.code == .tooLarge && statements?.message.contains("more than 1 statements") == true, "\(String(describing: statements))")
+        #expect(BankFixtures.error(parsing: two, options: BankStatementParseOptions(linesPerFileMax: 2)) == nil)
+        let lines = BankFixtures.error(parsing: two, options: BankStatementParseOptions(linesPerFileMax: 1))
+        #expect(lines?.code == .tooLarge && lines?.message.contains("more than 1 lines") == true, "\(String(describing: lines))")
+        let texts = try BankFixtures.temporaryFile(mt940(statements: 2, text: String(repeating: "t", count: 50)), extension: "sta")
+        #expect(BankFixtures.error(parsing: texts, options: BankStatementParseOptions(lineTextBytesMax: 100)) == nil)
+        let text = BankFixtures.error(parsing: texts, options: BankStatementParseOptions(lineTextBytesMax: 99))
+        #expect(text?.code == .tooLarge && text?.message.contains("more than 99 bytes of text") == true, "\(String(describing: text))")
+        // camt.053 counts its statements the same way.
+        let camt = CamtDocument.document(opening: 0, closing: 12_500, entries: [CamtDocument.entry(12_500)])
+        let twice = camt.replacingOccurrences(of: CamtDocument.tail, with: "</Stmt>" + CamtDocument.head.components(separatedBy: "<BkToCstmrStmt>")[1].replacingOccurrences(of: "<GrpHdr><MsgId>M</MsgId></GrpHdr>", with: "").replacingOccurrences(of: "<Id>S1</Id>", with: "<Id>S2</Id>") + CamtDocument.balance("OPBD", 0) + CamtDocument.balance("CLBD", 12_500) + CamtDocument.entry(12_500, reference: "REF2") + CamtDocument.tail)
+        let camtFile = try BankFixtures.temporaryFile(twice, extension: "xml")
+        #expect(BankFixtures.error(parsing: camtFile, options: BankStatementParseOptions(statementsPerFileMax: 2)) == nil)
+        #expect(BankFixtures.error(parsing: camtFile, options: BankStatementParseOptions(statementsPerFileMax: 1))?.message.contains("more than 1 statements") == true)
+    }
+
     @Test
     func closingBalanceThatDoesNotAddUpIsRefused() throws {
         let xml = CamtDocument.document(opening: 10_000, closing: 22_400, entries: [CamtDocument.entry(12_500)])

@@ -37,9 +37,21 @@ public struct BankStatementParser: Sendable {
     /// Every line's amount and every balance must lie within ``LedgerBounds/amountMinorUnitsMax``: a file with
     /// more is refused whole (``PaymentsError/Code/tooLarge``).
     public func parse(fileURL: URL, format: BankStatementFormat? = nil, onLine: (BankStatementLine) throws -> Void) throws -> BankStatementSummary {
+        var (lines, textBytes) = (0, 0)
+        let options = self.options
         let bounded: (BankStatementLine) throws -> Void = { line in
             guard LedgerBounds.acceptsAmount(line.amount.minorUnits) else {
                 throw Self.amountTooLarge("statement \(line.statementIndex + 1), entry \(line.entryIndex + 1) carries \(line.amount)")
+            }
+            lines += 1
+            guard lines <= options.linesPerFileMax else {
+                throw PaymentsError(.tooLarge, "the file holds more than \(options.linesPerFileMax) lines (transactions)")
+            }
+            textBytes += line.freeText.utf8.count
+            guard textBytes <= options.lineTextBytesMax else {
+                throw PaymentsError(
+                    .tooLarge, "the file's lines carry more than \(options.lineTextBytesMax) bytes of text in all (an entry's text counts for each of its transactions)"
+                )
             }
             try onLine(line)
         }

@@ -53,6 +53,9 @@ struct CamtReader: XMLTokenHandler {
         var node = tree.child(of: nodes.last ?? 0, element)
         switch element {
         case .statement where path.count == 2:
+            guard statements.count < options.statementsPerFileMax else {
+                throw PaymentsError(.tooLarge, "the file holds more than \(options.statementsPerFileMax) statements (a new one starts near line \(line))")
+            }
             statement = StatementState(index: statements.count)
             node = tree.root(.statement)
         case .balance where statement != nil && entry == nil:

@@ -59,6 +59,9 @@ struct MT940StatementBuilder {
         switch field.tag {
         case "20":
             try finishStatement(onLine: onLine)
+            guard statements.count < options.statementsPerFileMax else {
+                throw PaymentsError(.tooLarge, "the file holds more than \(options.statementsPerFileMax) statements (a new one starts on line \(field.lineNumber))")
+            }
             overview = BankStatementOverview(format: .mt940, statementIndex: statements.count, statementID: field.text.nonPlaceholder)
             totals = StatementTotals()
             entryCount = 0
