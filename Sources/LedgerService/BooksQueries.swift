@@ -166,7 +166,7 @@ public struct BooksQueries: Sendable {
         try await catchUp()
         let start = if let from { from } else { min(try await firstEntryDate() ?? end, end) }
         guard start <= end else {
-            let named = to == nil ? "today (\(end)), the default of to" : "to (\(end))"
+            let named = to == nil ? "today (\(end)), the last day when to is not given" : "to (\(end))"
             throw DomainError.invalidDateRange("from (\(start)) is after \(named); nothing lies between")
         }
         return (start, end)

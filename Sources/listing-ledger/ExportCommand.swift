@@ -46,8 +46,9 @@ struct ExportCommand: AsyncParsableCommand {
                         (from, to) = try await runtime.books.range(from: given, through: last, today: today)
                     } catch DomainError.invalidDateRange {
                         // Only a given first day can come after the last (the default first day never does).
-                        let end = last.map { "--to \($0)" } ?? "today (\(today)); give --to for a later last day"
-                        throw Failure.usage("--from \(given.map(\.description) ?? "") is after \(end); nothing lies between")
+                        let end = last.map { "--to \($0)" } ?? "today (\(today))"
+                        let hint = last == nil ? "; give --to to end on a later day" : ""
+                        throw Failure.usage("--from \(given.map(\.description) ?? "") is after \(end): nothing lies between\(hint)")
                     }
                     let export = BooksExport(books: runtime.books)
                     if let output {

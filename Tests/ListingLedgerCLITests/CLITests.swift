@@ -181,7 +181,7 @@ struct CLITests {
         for (arguments, message) in [
             (["--format", "xlsx"], "--format must be beancount or csv"),
             (["--from", "2026-02-30"], "--from '2026-02-30' is not a day like 2026-01-31"),
-            (["--from", "2026-03-01", "--to", "2026-02-01"], "--from 2026-03-01 is after --to 2026-02-01; nothing lies between"),
+            (["--from", "2026-03-01", "--to", "2026-02-01"], "--from 2026-03-01 is after --to 2026-02-01: nothing lies between"),
             (["--from", "2199-01-01"], "--from 2199-01-01 is after today ("),
         ] {
             let refused = try await CLI.run(["export", "journal", "--database-url", url] + arguments)

@@ -11,13 +11,13 @@ import _CryptoExtras
     static func verifier(
         _ source: InMemoryCertificateSource,
         transmissionAgeSecondsMax: Int64 = PayPalWebhookConfiguration.transmissionAgeSecondsMaxDefault,
-        certificateFetchesMax: Int = PayPalWebhookVerifier.certificateFetchesMaxDefault
+        failedCertificateFetchesMax: Int = PayPalWebhookVerifier.failedCertificateFetchesMaxDefault
     ) -> PayPalWebhookVerifier {
         PayPalWebhookVerifier(
             configuration: PayPalWebhookConfiguration(
                 webhookID: Fixture.webhookID, transmissionAgeSecondsMax: transmissionAgeSecondsMax, trustRoots: Fixture.roots
             ),
-            certificateSource: source, certificateFetchesMax: certificateFetchesMax
+            certificateSource: source, failedCertificateFetchesMax: failedCertificateFetchesMax
         )
     }
 
@@ -225,26 +225,39 @@ import _CryptoExtras
         #expect(source.requestedURLs.map(\.absoluteString) == [Fixture.certificateURL, otherURL])
     }
 
-    /// Anyone may name new certificates on an allowed host: a flood of deliveries naming a new one each costs
-    /// at most the fetch budget in requests; past it, a certificate not cached is refused for now (PayPal
-    /// retries), one cached still verifies, and once the window has passed new ones are fetched again.
-    @Test func aFloodOfNewCertificateNamesCostsAtMostTheFetchBudget() async throws {
-        let source = InMemoryCertificateSource()
-        let verifier = Self.verifier(source)
+    /// Anyone may name new certificates on an allowed host. While the real one is known, a flood of deliveries
+    /// naming made-up ones (each fetch fails) costs at most the failure budget in requests; past it, a
+    /// certificate not known is refused for now (PayPal retries) and the known one still verifies; once the
+    /// window has passed, new ones are fetched again. With none known yet, every one is fetched.
+    @Test func aFloodOfMadeUpCertificateNamesCostsAtMostTheFailureBudget() async throws {
+        let budget = PayPalWebhookVerifier.failedCertificateFetchesMaxDefault
         func url(_ index: Int) -> String { "https://api.paypal.com/v1/notifications/certs/CERT-flood-\(index)" }
-        for index in 0..<PayPalWebhookVerifier.certificateFetchesMaxDefault {
-            try await verifier.verify(body: Fixture.body, transmission: Fixture.transmission(certificateURL: url(index)), now: Fixture.now)
-        }
-        for index in PayPalWebhookVerifier.certificateFetchesMaxDefault..<(PayPalWebhookVerifier.certificateFetchesMaxDefault + 20) {
+        let source = InMemoryCertificateSource(failure: PaymentsError(.certificateUnavailable, "404"), failsFor: { $0.absoluteString.contains("flood") })
+        let verifier = Self.verifier(source)
+        try await verifier.verify(body: Fixture.body, transmission: Fixture.transmission(), now: Fixture.now)
+        for index in 0..<(budget + 20) {
             await #expect(throws: PaymentsError(.certificateUnavailable, "")) {
                 try await verifier.verify(body: Fixture.body, transmission: Fixture.transmission(certificateURL: url(index)), now: Fixture.now + 1)
             }
         }
-        #expect(source.requestedURLs.count == PayPalWebhookVerifier.certificateFetchesMaxDefault)
-        try await verifier.verify(body: Fixture.body, transmission: Fixture.transmission(certificateURL: url(0)), now: Fixture.now + 2)
-        let later = Fixture.now + TimeInterval(PayPalWebhookVerifier.certificateFetchWindowSeconds) + 1
-        try await verifier.verify(body: Fixture.body, transmission: Fixture.transmission(time: later, certificateURL: url(99)), now: later)
-        #expect(source.requestedURLs.count == PayPalWebhookVerifier.certificateFetchesMaxDefault + 1)
+        #expect(source.requestedURLs.count == 1 + budget, "the real certificate, then the budget of made-up ones")
+        try await verifier.verify(body: Fixture.body, transmission: Fixture.transmission(time: Fixture.now + 2), now: Fixture.now + 2)
+        let later = Fixture.now + TimeInterval(PayPalWebhookVerifier.certificateFetchWindowSeconds) + 2
+        await #expect(throws: PaymentsError(.certificateUnavailable, "")) {
+            try await verifier.verify(body: Fixture.body, transmission: Fixture.transmission(time: later, certificateURL: url(999)), now: later)
+        }
+        #expect(source.requestedURLs.count == 2 + budget, "after the window a new name is fetched again")
+
+        // Nothing known yet (a fresh start): made-up names do not keep the real one out.
+        let fresh = InMemoryCertificateSource(failure: PaymentsError(.certificateUnavailable, "404"), failsFor: { $0.absoluteString.contains("flood") })
+        let started = Self.verifier(fresh)
+        for index in 0..<(budget + 5) {
+            await #expect(throws: PaymentsError(.certificateUnavailable, "")) {
+                try await started.verify(body: Fixture.body, transmission: Fixture.transmission(certificateURL: url(index)), now: Fixture.now)
+            }
+        }
+        try await started.verify(body: Fixture.body, transmission: Fixture.transmission(), now: Fixture.now)
+        #expect(fresh.requestedURLs.count == budget + 6)
     }
 
     @Test func failedFetchesAreRememberedForAWhile() async {
@@ -314,7 +327,7 @@ import _CryptoExtras
         func url(_ index: Int) -> String { "https://api.paypal.com/v1/notifications/certs/CERT-\(index)" }
         let limit = PayPalWebhookVerifier.cachedCertificatesMax
         let source = InMemoryCertificateSource()
-        let verifier = Self.verifier(source, certificateFetchesMax: 1_000)
+        let verifier = Self.verifier(source)
         for round in 0..<2 {
             for index in 0..<limit {
                 try await verifier.verify(body: Fixture.body, transmission: Fixture.transmission(certificateURL: url(index)), now: Fixture.now)

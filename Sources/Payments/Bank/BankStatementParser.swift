@@ -45,7 +45,7 @@ public struct BankStatementParser: Sendable {
             }
             lines += 1
             guard lines <= options.linesPerFileMax else {
-                throw PaymentsError(.tooLarge, "the file holds more than \(options.linesPerFileMax) lines (transactions)")
+                throw PaymentsError(.tooLarge, "the file holds more than \(options.linesPerFileMax) lines (transactions); split it into smaller files")
             }
             textBytes += line.freeText.utf8.count
             guard textBytes <= options.lineTextBytesMax else {

@@ -160,7 +160,7 @@ struct CamtReader: XMLTokenHandler {
             let total = transaction!.unstructured.reduce(value.utf8.count) { $0 + $1.utf8.count + 1 }
             guard total <= options.fieldBytesMax else {
                 throw PaymentsError(
-                    .tooLarge, "entry \(entry.map { $0.index + 1 } ?? 0) has more than \(options.fieldBytesMax) bytes of remittance text (Ustrd) in one transaction"
+                    .tooLarge, "statement \(statement.map { $0.index + 1 } ?? 1), entry \(entry.map { $0.index + 1 } ?? 1) has a transaction with more than \(options.fieldBytesMax) bytes of remittance text (Ustrd)"
                 )
             }
             transaction!.unstructured.append(value)

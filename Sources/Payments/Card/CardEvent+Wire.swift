@@ -115,7 +115,7 @@ struct FieldReader {
         let code = try require(currency, "currency")
         guard units >= 0 else { throw malformed("the \(objectName) object's \(field) is negative") }
         guard LedgerBounds.acceptsAmount(units) else {
-            throw malformed("the \(objectName) object's \(field) is more than \(LedgerBounds.amountMinorUnitsMax) minor units, the most the ledger records")
+            throw malformed("the \(objectName) object's \(field) is more than \(LedgerBounds.amountLimitDescription) (\(LedgerBounds.amountMinorUnitsMax) minor units), the most the ledger records")
         }
         guard code.utf8.count == 3, code.unicodeScalars.allSatisfy({ $0.isASCII && $0.properties.isAlphabetic }) else {
             throw malformed("the \(objectName) object's currency '\(code.prefix(10))' is not a three-letter code")

@@ -19,11 +19,16 @@ final class PayPalCertificateCache: Sendable {
         var failures: [String: Failure] = [:]
     }
 
-    /// The certificate fetches allowed (see ``PayPalWebhookVerifier/certificateFetchesMaxDefault``).
-    let fetches: RateBudget
+    /// The certificate fetches that failed lately (see ``PayPalWebhookVerifier/failedCertificateFetchesMaxDefault``).
+    let failedFetches: RateBudget
 
-    init(fetchesMax: Int) {
-        fetches = RateBudget(max: max(1, fetchesMax), windowSeconds: PayPalWebhookVerifier.certificateFetchWindowSeconds)
+    init(failedFetchesMax: Int) {
+        failedFetches = RateBudget(max: max(1, failedFetchesMax), windowSeconds: PayPalWebhookVerifier.certificateFetchWindowSeconds)
+    }
+
+    /// Whether any certificate cached is valid at `now`.
+    func holdsCertificate(now: Date) -> Bool {
+        entries.withLock { entries in entries.certificates.values.contains { $0.isValid(at: now) } }
     }
 
     private let entries = Mutex(Entries())
