@@ -15,21 +15,20 @@ public final class RateBudget: Sendable {
         self.windowSeconds = windowSeconds
     }
 
-    /// Nil while a use is left in the window before `now`; else the whole seconds until the oldest use leaves
-    /// it (at least 1).
-    public func wait(at now: Date) -> Int? {
+    /// Takes one use at `now` and returns nil; or, when the window before `now` already holds `max` uses, takes
+    /// none and returns the whole seconds until the oldest leaves it (at least 1).
+    ///
+    /// Callers that read their clock before waiting may arrive out of order: a use is counted at the latest
+    /// instant counted so far if that is later, so an early arrival never ends, or frees, a later one's place.
+    public func take(at now: Date) -> Int? {
         uses.withLock { uses in
             let start = now - TimeInterval(windowSeconds)
             uses.removeAll { $0 <= start }
-            guard uses.count >= max, let oldest = uses.first else { return nil }
-            return Swift.max(1, Int((oldest.timeIntervalSince(start)).rounded(.up)))
+            if uses.count >= max, let oldest = uses.first {
+                return Swift.max(1, Int((oldest.timeIntervalSince(start)).rounded(.up)))
+            }
+            uses.append(Swift.max(now, uses.last ?? now))
+            return nil
         }
-    }
-
-    /// Counts a use at `now`. Callers that read their clock before waiting may arrive out of order: a use is
-    /// counted at the latest instant counted so far if that is later, so an early arrival never ends, or
-    /// frees, a later one's place in the window.
-    public func record(at now: Date) {
-        uses.withLock { uses in uses.append(Swift.max(now, uses.last ?? now)) }
     }
 }

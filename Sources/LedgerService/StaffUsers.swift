@@ -1,6 +1,6 @@
 public import EventStore
 public import Foundation
-import Synchronization
+import LedgerCore
 import Crypto
 import HummingbirdBcrypt
 import NIOPosix
@@ -53,13 +53,9 @@ public struct StaffUsers: Sendable {
     private let now: @Sendable () -> Date
     /// bcrypt's cost (log2 of the rounds).
     private let cost: UInt8
-    /// Bcrypt's check of a password against a hash: what sign-ins use unless given another (a test counting them).
-    public static let bcryptCheck: @Sendable (_ password: String, _ hash: String) -> Bool = { Bcrypt.verify($0, hash: $1) }
-
-    /// Checks a password against a bcrypt hash.
-    private let checkPassword: @Sendable (_ password: String, _ hash: String) -> Bool
-    /// How long the last password check took: a sign-in naming an address that has no user waits as long.
-    private let checkTime: CheckTime
+    /// The password checks sign-ins may make, whatever the address: each costs about a quarter of a second of
+    /// a core, and anyone can ask for one.
+    private let checks: RateBudget
 
     public static let sessionLifetime: TimeInterval = 12 * 3600
     public static let failuresBeforeSlowdown = 3
@@ -69,16 +65,19 @@ public struct StaffUsers: Sendable {
     public static let passwordBytesMax = 72
     public static let nameBytesMax = 100
     public static let emailBytesMax = 254
+    /// The most password checks sign-ins make in any minute, whatever the addresses. One person signing in
+    /// never comes near it; a flood of sign-ins naming made-up addresses costs at most this many checks (about
+    /// 8 s of a core a minute), not one each, so the payments keep their CPU.
+    public static let passwordChecksPerMinuteDefault = 30
 
     public init(
         store: any EventStore, now: @escaping @Sendable () -> Date = { Date() }, cost: UInt8 = 12,
-        checkPassword: @escaping @Sendable (_ password: String, _ hash: String) -> Bool = StaffUsers.bcryptCheck
+        passwordChecksPerMinute: Int = Self.passwordChecksPerMinuteDefault
     ) {
         self.store = store
         self.now = now
         self.cost = cost
-        self.checkPassword = checkPassword
-        self.checkTime = CheckTime()
+        self.checks = RateBudget(max: Swift.max(1, passwordChecksPerMinute), windowSeconds: 60)
     }
 
     // MARK: Users
@@ -168,22 +167,20 @@ public struct StaffUsers: Sendable {
                 )
             }
         }
+        // Taken at the clock's reading now, after the queries above.
+        if let wait = checks.take(at: now()) {
+            throw StaffUserError(
+                .tooManyAttempts, "Many sign-ins are being tried right now. Please wait \(wait) second\(wait == 1 ? "" : "s") and try again.", retryAfterSeconds: wait
+            )
+        }
         let row = try await store.withReadModelConnection { connection in
             try await connection.query(
                 "SELECT user_id, email, name, created_at_micros, disabled_at_micros, password_hash FROM staff_users WHERE email = ?", [.text(email)]
             ).first
         }
-        // An address that has no user checks no password: anyone can name new addresses, and each check costs
-        // about a quarter of a second of a core. It waits as long as a check takes instead (measured once on a
-        // hash of the same cost if none was made yet), and fails alike, its failures counted alike.
-        let matches: Bool
-        if let row {
-            matches = try await verify(password, hash: try row.text(5))
-        } else {
-            if checkTime.last == nil { _ = try await verify(password, hash: Self.decoyHash) }
-            try await Task.sleep(for: checkTime.last ?? .milliseconds(250))
-            matches = false
-        }
+        // An unknown address is hashed against a fixed hash too, so it takes as long as a wrong password.
+        let storedHash = try row.map { try $0.text(5) } ?? Self.decoyHash
+        let matches = try await verify(password, hash: storedHash)
         guard let row, matches, try row.optionalInteger(4) == nil else {
             try await recordFailure(email: email, at: instant)
             throw wrong
@@ -298,21 +295,6 @@ public struct StaffUsers: Sendable {
     }
 
     private func verify(_ password: String, hash: String) async throws -> Bool {
-        let check = checkPassword
-        let clock = ContinuousClock()
-        let started = clock.now
-        let matches = try await NIOThreadPool.singleton.runIfActive { check(password, hash) }
-        checkTime.last = clock.now - started
-        return matches
-    }
-}
-
-/// How long the last password check took, shared by the copies of one ``StaffUsers``.
-private final class CheckTime: Sendable {
-    private let value = Mutex<Duration?>(nil)
-
-    var last: Duration? {
-        get { value.withLock { $0 } }
-        set { value.withLock { $0 = newValue } }
+        try await NIOThreadPool.singleton.runIfActive { Bcrypt.verify(password, hash: hash) }
     }
 }

@@ -9,23 +9,21 @@ struct RateBudgetTests {
     /// `max` uses in the window; the next waits until the oldest leaves it, and then a use is free again.
     @Test func aFullWindowSaysHowLongToWait() {
         let budget = RateBudget(max: 2, windowSeconds: 60)
-        for offset in [0.0, 10] {
-            #expect(budget.wait(at: start + offset) == nil)
-            budget.record(at: start + offset)
-        }
-        #expect(budget.wait(at: start + 20) == 40)
-        #expect(budget.wait(at: start + 59.5) == 1)
-        #expect(budget.wait(at: start + 60) == nil, "a use exactly a window old has left it")
+        #expect(budget.take(at: start) == nil)
+        #expect(budget.take(at: start + 10) == nil)
+        #expect(budget.take(at: start + 20) == 40)
+        #expect(budget.take(at: start + 59.5) == 1)
+        #expect(budget.take(at: start + 60) == nil, "a use exactly a window old has left it")
+        #expect(budget.take(at: start + 60.5) == 10, "refused takes were not counted")
     }
 
     /// Callers that read their clock before waiting arrive out of order: an early arrival is counted at the
     /// latest instant so far, and never frees a later use's place.
     @Test func usesCountedOutOfOrderNeverFreeAPlace() {
         let budget = RateBudget(max: 2, windowSeconds: 60)
-        budget.record(at: start + 10)
-        #expect(budget.wait(at: start) == nil)
-        budget.record(at: start)
-        #expect(budget.wait(at: start + 5) == 65, "both uses count from start + 10")
-        #expect(budget.wait(at: start + 70) == nil)
+        #expect(budget.take(at: start + 10) == nil)
+        #expect(budget.take(at: start) == nil)
+        #expect(budget.take(at: start + 5) == 65, "both uses count from start + 10")
+        #expect(budget.take(at: start + 70) == nil)
     }
 }

@@ -136,21 +136,18 @@ enum PayPalTestCertificates {
 final class InMemoryCertificateSource: PayPalCertificateSource {
     let pem: String
     let failure: PaymentsError?
-    /// Which URLs `failure` is thrown for (all, unless given).
-    let failsFor: @Sendable (URL) -> Bool
     private let requests = Mutex<[URL]>([])
 
-    init(pem: String = PayPalTestCertificates.validPEM, failure: PaymentsError? = nil, failsFor: @escaping @Sendable (URL) -> Bool = { _ in true }) {
+    init(pem: String = PayPalTestCertificates.validPEM, failure: PaymentsError? = nil) {
         self.pem = pem
         self.failure = failure
-        self.failsFor = failsFor
     }
 
     var requestedURLs: [URL] { requests.withLock { $0 } }
 
     func certificatePEM(at url: URL) async throws(PaymentsError) -> String {
         requests.withLock { $0.append(url) }
-        if let failure, failsFor(url) { throw failure }
+        if let failure { throw failure }
         return pem
     }
 }

@@ -10,14 +10,13 @@ import _CryptoExtras
 
     static func verifier(
         _ source: InMemoryCertificateSource,
-        transmissionAgeSecondsMax: Int64 = PayPalWebhookConfiguration.transmissionAgeSecondsMaxDefault,
-        failedCertificateFetchesMax: Int = PayPalWebhookVerifier.failedCertificateFetchesMaxDefault
+        transmissionAgeSecondsMax: Int64 = PayPalWebhookConfiguration.transmissionAgeSecondsMaxDefault
     ) -> PayPalWebhookVerifier {
         PayPalWebhookVerifier(
             configuration: PayPalWebhookConfiguration(
                 webhookID: Fixture.webhookID, transmissionAgeSecondsMax: transmissionAgeSecondsMax, trustRoots: Fixture.roots
             ),
-            certificateSource: source, failedCertificateFetchesMax: failedCertificateFetchesMax
+            certificateSource: source
         )
     }
 
@@ -223,41 +222,6 @@ import _CryptoExtras
         let otherURL = "https://api.paypal.com/v1/notifications/certs/CERT-360caa42-fca2a594-5edc0ebc"
         try await verifier.verify(body: Fixture.body, transmission: Fixture.transmission(certificateURL: otherURL), now: Fixture.now)
         #expect(source.requestedURLs.map(\.absoluteString) == [Fixture.certificateURL, otherURL])
-    }
-
-    /// Anyone may name new certificates on an allowed host. While the real one is known, a flood of deliveries
-    /// naming made-up ones (each fetch fails) costs at most the failure budget in requests; past it, a
-    /// certificate not known is refused for now (PayPal retries) and the known one still verifies; once the
-    /// window has passed, new ones are fetched again. With none known yet, every one is fetched.
-    @Test func aFloodOfMadeUpCertificateNamesCostsAtMostTheFailureBudget() async throws {
-        let budget = PayPalWebhookVerifier.failedCertificateFetchesMaxDefault
-        func url(_ index: Int) -> String { "https://api.paypal.com/v1/notifications/certs/CERT-flood-\(index)" }
-        let source = InMemoryCertificateSource(failure: PaymentsError(.certificateUnavailable, "404"), failsFor: { $0.absoluteString.contains("flood") })
-        let verifier = Self.verifier(source)
-        try await verifier.verify(body: Fixture.body, transmission: Fixture.transmission(), now: Fixture.now)
-        for index in 0..<(budget + 20) {
-            await #expect(throws: PaymentsError(.certificateUnavailable, "")) {
-                try await verifier.verify(body: Fixture.body, transmission: Fixture.transmission(certificateURL: url(index)), now: Fixture.now + 1)
-            }
-        }
-        #expect(source.requestedURLs.count == 1 + budget, "the real certificate, then the budget of made-up ones")
-        try await verifier.verify(body: Fixture.body, transmission: Fixture.transmission(time: Fixture.now + 2), now: Fixture.now + 2)
-        let later = Fixture.now + TimeInterval(PayPalWebhookVerifier.certificateFetchWindowSeconds) + 2
-        await #expect(throws: PaymentsError(.certificateUnavailable, "")) {
-            try await verifier.verify(body: Fixture.body, transmission: Fixture.transmission(time: later, certificateURL: url(999)), now: later)
-        }
-        #expect(source.requestedURLs.count == 2 + budget, "after the window a new name is fetched again")
-
-        // Nothing known yet (a fresh start): made-up names do not keep the real one out.
-        let fresh = InMemoryCertificateSource(failure: PaymentsError(.certificateUnavailable, "404"), failsFor: { $0.absoluteString.contains("flood") })
-        let started = Self.verifier(fresh)
-        for index in 0..<(budget + 5) {
-            await #expect(throws: PaymentsError(.certificateUnavailable, "")) {
-                try await started.verify(body: Fixture.body, transmission: Fixture.transmission(certificateURL: url(index)), now: Fixture.now)
-            }
-        }
-        try await started.verify(body: Fixture.body, transmission: Fixture.transmission(), now: Fixture.now)
-        #expect(fresh.requestedURLs.count == budget + 6)
     }
 
     @Test func failedFetchesAreRememberedForAWhile() async {

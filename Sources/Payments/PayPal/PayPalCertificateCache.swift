@@ -1,5 +1,4 @@
 import Foundation
-import LedgerCore
 import Synchronization
 
 /// Signing certificates by URL, kept until they stop being valid, and failed fetches by URL, kept for a while.
@@ -17,18 +16,6 @@ final class PayPalCertificateCache: Sendable {
     private struct Entries {
         var certificates: [String: PayPalSigningCertificate] = [:]
         var failures: [String: Failure] = [:]
-    }
-
-    /// The certificate fetches that failed lately (see ``PayPalWebhookVerifier/failedCertificateFetchesMaxDefault``).
-    let failedFetches: RateBudget
-
-    init(failedFetchesMax: Int) {
-        failedFetches = RateBudget(max: max(1, failedFetchesMax), windowSeconds: PayPalWebhookVerifier.certificateFetchWindowSeconds)
-    }
-
-    /// Whether any certificate cached is valid at `now`.
-    func holdsCertificate(now: Date) -> Bool {
-        entries.withLock { entries in entries.certificates.values.contains { $0.isValid(at: now) } }
     }
 
     private let entries = Mutex(Entries())

@@ -1,6 +1,5 @@
 public import Foundation
 import Crypto
-import LedgerCore
 import _CryptoExtras
 
 /// What the webhook verifier trusts: our subscription, PayPal's certificate hosts and subject, and how old a
@@ -63,11 +62,7 @@ public struct PayPalWebhookConfiguration: Sendable {
 /// `https` only, and only from an allow-listed host, or an attacker could make us fetch any URL (and sign with
 /// their own certificate). The certificate must chain to a configured trust root. Certificates are cached by URL
 /// until they expire, so a delivery costs no request once the certificate is known; a failed fetch or check is
-/// remembered for ``failureMemorySeconds``, so a flood of deliveries naming a bad URL costs one request. And
-/// since anyone may name new certificate names on an allowed host, while a certificate is known at most
-/// ``failedCertificateFetchesMaxDefault`` fetches (or as many as the verifier is given) may fail in any
-/// ``certificateFetchWindowSeconds``: a flood of deliveries naming made-up ones costs that many requests, not
-/// one each.
+/// remembered for ``failureMemorySeconds``, so a flood of deliveries naming a bad URL costs one request.
 public struct PayPalWebhookVerifier: Sendable {
     /// The longest header value read; real values are under 700 bytes (a 4096-bit signature in base64).
     public static let headerBytesMax = 2048
@@ -79,28 +74,17 @@ public struct PayPalWebhookVerifier: Sendable {
     public static let failureMemorySeconds: Int64 = 300
     /// The most failed URLs remembered at once.
     public static let rememberedFailuresMax = 64
-    /// The most certificate fetches that may fail in any ``certificateFetchWindowSeconds`` while a certificate
-    /// is known. PayPal rotates its certificate about once a year; past this, a delivery naming a certificate
-    /// not cached is answered as a certificate that cannot be fetched now (503), and PayPal sends it again later.
-    public static let failedCertificateFetchesMaxDefault = 10
-    /// The window failed certificate fetches are counted in.
-    public static let certificateFetchWindowSeconds: Int64 = 600
 
     /// What the verifier trusts.
     public let configuration: PayPalWebhookConfiguration
     let certificateSource: any PayPalCertificateSource
     let cache: PayPalCertificateCache
 
-    /// Creates a verifier fetching certificates from `certificateSource`; while one is known, at most
-    /// `failedCertificateFetchesMax` fetches may fail in any ``certificateFetchWindowSeconds``. Each verifier
-    /// has its own cache.
-    public init(
-        configuration: PayPalWebhookConfiguration, certificateSource: any PayPalCertificateSource,
-        failedCertificateFetchesMax: Int = Self.failedCertificateFetchesMaxDefault
-    ) {
+    /// Creates a verifier fetching certificates from `certificateSource`; each verifier has its own cache.
+    public init(configuration: PayPalWebhookConfiguration, certificateSource: any PayPalCertificateSource) {
         self.configuration = configuration
         self.certificateSource = certificateSource
-        self.cache = PayPalCertificateCache(failedFetchesMax: failedCertificateFetchesMax)
+        self.cache = PayPalCertificateCache()
     }
 
     /// Throws unless `transmission` is a valid PayPal signature over `body` for our webhook id, made with a
@@ -192,15 +176,6 @@ public struct PayPalWebhookVerifier: Sendable {
         if let remembered = cache.failure(for: key, now: now) {
             throw remembered
         }
-        // Anyone may name new certificates on an allowed host, and each costs a request. While a certificate is
-        // known, only so many URLs may fail in a window; past that, one not known is not fetched (PayPal sends
-        // the delivery again). With none known yet (after a start), every one is fetched: the real one must be.
-        if cache.holdsCertificate(now: now), cache.failedFetches.wait(at: now) != nil {
-            throw PaymentsError(
-                .certificateUnavailable,
-                "\(cache.failedFetches.max) certificate URLs named by deliveries failed in the last \(Self.certificateFetchWindowSeconds / 60) minutes; until fewer have, a certificate not known yet is not fetched"
-            )
-        }
         do {
             let pem = try await certificateSource.certificatePEM(at: url)
             let certificate = try await PayPalSigningCertificate.verified(
@@ -210,7 +185,6 @@ public struct PayPalWebhookVerifier: Sendable {
             return certificate
         } catch {
             cache.remember(error, for: key, now: now, seconds: Self.failureMemorySeconds)
-            cache.failedFetches.record(at: now)
             throw error
         }
     }
