@@ -149,6 +149,31 @@ struct HostileInputTests {
         }
     }
 
+    /// `offset` is at most 1,000,000,000 (400 past it), and `LEDGER_PAYMENT_AMOUNT_MAX` moves the payment
+    /// limit: at 500.00, an offline payment of 500.01 is refused with the limit named, and one of 500.00 is not.
+    @Test(arguments: Backend.allCases)
+    func theOffsetBoundAndAConfiguredPaymentLimitHoldAsWritten(backend: Backend) async throws {
+        try await World.run(backend, settings: ["payment.amount_max": "500.00"]) { world in
+            for path in ["/api/v1/listings", "/api/v1/payments"] {
+                let atBound = try await world.client.execute(uri: "\(path)?offset=1000000000", method: .get, headers: world.staff)
+                #expect(atBound.status == .ok, "\(path): \(atBound.text)")
+                let past = try await world.client.execute(uri: "\(path)?offset=1000000001", method: .get, headers: world.staff)
+                #expect(past.status == .badRequest && past.text.contains("offset must be 0 to 1000000000"), "\(path): \(past.text)")
+            }
+            let over = try await world.client.execute(
+                uri: "/api/v1/profiles/ada-1/offline-payments", method: .post, headers: world.staff,
+                body: try json(["amount": "500.01", "date": "2026-01-20", "purpose": "donation"])
+            )
+            #expect(over.status == .unprocessableContent && (over.json["type"] as? String)?.hasSuffix("/amount-over-limit") == true, "\(over.text)")
+            #expect((over.json["detail"] as? String)?.contains("500.00 EUR") == true, "\(over.text)")
+            let at = try await world.client.execute(
+                uri: "/api/v1/profiles/ada-1/offline-payments", method: .post, headers: world.staff,
+                body: try json(["amount": "500.00", "date": "2026-01-20", "purpose": "donation"])
+            )
+            #expect(at.status == .created, "\(at.text)")
+        }
+    }
+
     @Test(arguments: Backend.allCases)
     func aBankLineOfAMillionIsHeldForStaffAndTheStatementStillImports(backend: Backend) async throws {
         try await World.run(backend) { world in
