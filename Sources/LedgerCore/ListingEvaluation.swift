@@ -217,7 +217,7 @@ extension ProfileState {
 
 extension Int64 {
     /// The sum, or the nearest end of `Int64` when it overflows.
-    func addingSaturated(_ other: Int64) -> Int64 {
+    public func addingSaturated(_ other: Int64) -> Int64 {
         let (sum, overflow) = addingReportingOverflow(other)
         guard overflow else { return sum }
         return other < 0 ? .min : .max

@@ -72,11 +72,8 @@ public struct PaymentState: Sendable, Hashable, Codable {
 
     /// Money given back so far, in minor units: whichever way of reporting saw more.
     public var refundedMinorUnits: Int64 {
-        // Saturating: refunds the provider reports are recorded whatever their size.
-        let single = refunds.values.filter { $0.status == .succeeded }.reduce(Int64(0)) { sum, refund in
-            let (next, overflow) = sum.addingReportingOverflow(refund.amount.minorUnits)
-            return overflow ? .max : next
-        }
+        // Saturating, for refunds recorded before provider amounts were bounded where they enter.
+        let single = refunds.values.filter { $0.status == .succeeded }.reduce(Int64(0)) { $0.addingSaturated($1.amount.minorUnits) }
         return max(cumulativeRefundMinorUnits, single)
     }
 

@@ -59,7 +59,7 @@ public struct BooksExport: Sendable {
                 totals[balance.currency, default: 0] &+= balance.minorUnits
             }
             for (currency, total) in totals.sorted(by: { $0.key < $1.key }) where total != 0 {
-                // Wrapping, as the totals were summed: amounts that arrived are recorded whatever their size.
+                // Wrapping, as the totals were summed (a ledger written before amounts were bounded may hold more).
                 head += "  \(Self.posting(BookAccount.broughtForward.rawValue, 0 &- total, currency))\n"
             }
             head += "\n"

@@ -165,8 +165,8 @@ public struct BooksProjection: Projection {
                         journal.add(
                             first, date: firstDay, postings: [
                                 BookPosting(account: .bank, minorUnits: difference, currency: balance.currency),
-                                // Wrapping: a balance the bank states is recorded whatever its size, and one
-                                // that differs from what was posted by Int64.min must not trap the read model.
+                                // Wrapping: a ledger written before balances were bounded may hold one that
+                                // differs from what was posted by Int64.min, and the read model must not trap.
                                 BookPosting(account: .openingBalances, minorUnits: 0 &- difference, currency: balance.currency),
                             ],
                             narration: "Opening balance of the bank account \(statement.account) (statement \(statement.statementID ?? statement.statementKey))"

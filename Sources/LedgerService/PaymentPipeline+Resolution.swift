@@ -44,14 +44,9 @@ extension PaymentPipeline {
             if resolution == .split {
                 guard shares.count >= 2 else { throw invalid("a split names at least two profiles with their amounts") }
                 guard Set(shares.map(\.profileID)).count == shares.count else { throw invalid("a split names each profile once") }
-                // Added with overflow checked: parts past Int64 cannot add up to anything received.
-                let total = shares.reduce(Int64?(0)) { sum, share in
-                    sum.flatMap { sum in
-                        let (next, overflow) = sum.addingReportingOverflow(share.amount.minorUnits)
-                        return overflow ? nil : next
-                    }
-                }
-                guard shares.allSatisfy({ $0.amount.currency == price.currency && $0.amount.minorUnits > 0 }), total == received.amount.minorUnits else {
+                // `Money.adding` refuses overflow and mixed currencies: parts past Int64 add up to nothing.
+                let total = try? shares.reduce(Money(minorUnits: 0, currency: price.currency)) { try $0.adding($1.amount) }
+                guard shares.allSatisfy({ $0.amount.currency == price.currency && $0.amount.minorUnits > 0 }), total?.minorUnits == received.amount.minorUnits else {
                     throw invalid("the parts of a split must be positive and add up to \(received.amount)")
                 }
                 resolved = shares

@@ -1,6 +1,5 @@
 public import EventStore
 public import Foundation
-import LedgerCore
 import Crypto
 import HummingbirdBcrypt
 import NIOPosix
@@ -56,6 +55,11 @@ public struct StaffUsers: Sendable {
     /// The password checks sign-ins may make, whatever the address: each costs about a quarter of a second of
     /// a core, and anyone can ask for one.
     private let checks: RateBudget
+    /// Checks a password against a bcrypt hash: ``bcryptCheck`` unless given another (a test counting them).
+    private let checkPassword: @Sendable (_ password: String, _ hash: String) -> Bool
+
+    /// Bcrypt's check of a password against a hash.
+    public static let bcryptCheck: @Sendable (_ password: String, _ hash: String) -> Bool = { Bcrypt.verify($0, hash: $1) }
 
     public static let sessionLifetime: TimeInterval = 12 * 3600
     public static let failuresBeforeSlowdown = 3
@@ -72,8 +76,10 @@ public struct StaffUsers: Sendable {
 
     public init(
         store: any EventStore, now: @escaping @Sendable () -> Date = { Date() }, cost: UInt8 = 12,
-        passwordChecksPerMinute: Int = Self.passwordChecksPerMinuteDefault
+        passwordChecksPerMinute: Int = Self.passwordChecksPerMinuteDefault,
+        checkPassword: @escaping @Sendable (_ password: String, _ hash: String) -> Bool = StaffUsers.bcryptCheck
     ) {
+        self.checkPassword = checkPassword
         self.store = store
         self.now = now
         self.cost = cost
@@ -295,6 +301,7 @@ public struct StaffUsers: Sendable {
     }
 
     private func verify(_ password: String, hash: String) async throws -> Bool {
-        try await NIOThreadPool.singleton.runIfActive { Bcrypt.verify(password, hash: hash) }
+        let check = checkPassword
+        return try await NIOThreadPool.singleton.runIfActive { check(password, hash) }
     }
 }

@@ -196,20 +196,27 @@ struct ProjectionRunnerTests {
             _ = try await store.append([makeEvent()], to: "s-1", expecting: .noStream)
             let batch = Task { try await ProjectionRunner(store: store, projection: projection).runBatch() }
             while !entered.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(5)) }
-            let appended = Mutex(false)
-            let append = Task {
-                _ = try await store.append([makeEvent()], to: "s-2", expecting: .noStream)
-                appended.withLock { $0 = true }
-            }
-            let clock = ContinuousClock()
-            let deadline = clock.now + .seconds(5)
-            while !appended.withLock({ $0 }), clock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
-            #expect(appended.withLock { $0 }, "the append went through while the read model was deciding")
+            let (went, append) = try await Self.append(to: "s-2", in: store, within: .seconds(5))
+            #expect(went, "the append went through while the read model was deciding")
             released.withLock { $0 = true }
             try await append.value
             #expect(try await batch.value == 1)
             #expect(try await StreamCountProjection.counts(store) == ["s-1": 1])
         }
+    }
+
+    /// Appends one event to `stream` in a task of its own and waits up to `limit` for it: whether it went through
+    /// in time, and the task (to await when it did not).
+    static func append(to stream: String, in store: any EventStore, within limit: Duration) async throws -> (Bool, Task<Void, any Error>) {
+        let appended = Mutex(false)
+        let append = Task {
+            _ = try await store.append([makeEvent()], to: stream, expecting: .noStream)
+            appended.withLock { $0 = true }
+        }
+        let clock = ContinuousClock()
+        let deadline = clock.now + limit
+        while !appended.withLock({ $0 }), clock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        return (appended.withLock { $0 }, append)
     }
 
     /// A batch decided while another runner applied the same events is decided again, as the checkpoint then
@@ -271,16 +278,9 @@ struct ProjectionRunnerTests {
                 default:
                     // An append, given five seconds, while this decision folds. Inside the write transaction
                     // it could only go through once the decision ended.
-                    let appended = Mutex(false)
-                    let append = Task {
-                        _ = try await store.append([makeEvent()], to: "during-\(decision)", expecting: .noStream)
-                        appended.withLock { $0 = true }
-                    }
-                    let clock = ContinuousClock()
-                    let deadline = clock.now + .seconds(5)
-                    while !appended.withLock({ $0 }), clock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
-                    appendedWhileDeciding.withLock { $0.append(appended.withLock { $0 }) }
-                    if decision == 2, appended.withLock({ $0 }) {
+                    let (went, append) = try await Self.append(to: "during-\(decision)", in: store, within: .seconds(5))
+                    appendedWhileDeciding.withLock { $0.append(went) }
+                    if decision == 2, went {
                         // Overtaken a second time: two more events taken by the other runner (only outside the
                         // write transaction: inside, the other runner would wait for this one).
                         let taken = try await ProjectionGroupRunner(store: store, projections: [StreamCountProjection()], batchSize: 2)
@@ -288,7 +288,7 @@ struct ProjectionRunnerTests {
                         #expect(taken == 2)
                     }
                     // Inside the write transaction the append waits for this decision: let it go first.
-                    if !appended.withLock({ $0 }) {
+                    if !went {
                         waiting.withLock { $0 = append }
                         return
                     }

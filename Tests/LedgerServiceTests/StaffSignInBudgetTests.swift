@@ -8,12 +8,17 @@ import Testing
 @Suite("Staff sign-in: the password checks a flood can ask for")
 struct StaffSignInBudgetTests {
     /// Sign-ins naming made-up addresses, one after another: past the minute's password checks each is refused
-    /// at once, naming the wait, and so is the real user; once the minute has passed the real user signs in.
+    /// at once, naming the wait and checking no password, and so is the real user; once the minute has passed
+    /// the real user signs in.
     @Test
     func aFloodOfSignInsCostsAtMostTheMinutesPasswordChecks() async throws {
         try await TestDatabase.withStore(.sqlite) { store, _ in
             let clock = Mutex(Date(timeIntervalSince1970: 1_800_000_000))
-            let users = StaffUsers(store: store, now: { clock.withLock { $0 } }, cost: 4, passwordChecksPerMinute: 3)
+            let checked = Mutex(0)
+            let users = StaffUsers(store: store, now: { clock.withLock { $0 } }, cost: 4, passwordChecksPerMinute: 3) { password, hash in
+                checked.withLock { $0 += 1 }
+                return StaffUsers.bcryptCheck(password, hash)
+            }
             _ = try await users.add(name: "Anna", email: "anna@example.org", password: "a long enough password")
             for index in 0..<3 {
                 do {
@@ -33,8 +38,10 @@ struct StaffSignInBudgetTests {
                     #expect(error.description.contains("Please wait 30 seconds"), "\(error)")
                 }
             }
+            #expect(checked.withLock { $0 } == 3, "the refused sign-ins checked no password")
             clock.withLock { $0 += 31 }
             #expect(try await users.signIn(email: "anna@example.org", password: "a long enough password").session.user.name == "Anna")
+            #expect(checked.withLock { $0 } == 4)
         }
     }
 }

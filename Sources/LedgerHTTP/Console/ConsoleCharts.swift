@@ -26,12 +26,12 @@ enum ConsoleCharts {
         var net: [String: [String: Int64]] = [:]
         var table: [(month: String, method: String, contributions: Int64, donations: Int64, other: Int64, net: Int64)] = []
         for row in rows where row.currency == "EUR" {
-            // Saturating: money that arrived is recorded whatever its size (LedgerBounds), and the chart must
-            // still draw.
-            net[row.month, default: [:]][row.method, default: 0] = saturatingSum(net[row.month]?[row.method] ?? 0, max(0, row.netMinorUnits))
+            // Saturating: a ledger written before amounts were bounded where they enter may hold sums past
+            // Int64, and the chart must still draw.
+            net[row.month, default: [:]][row.method, default: 0] = (net[row.month]?[row.method] ?? 0).addingSaturated(max(0, row.netMinorUnits))
             table.append((row.month, row.method, minor(row.contributions), minor(row.donations), minor(row.other), row.netMinorUnits))
         }
-        let totals = months.map { month in series.reduce(Int64(0)) { saturatingSum($0, net[month]?[$1.key] ?? 0) } }
+        let totals = months.map { month in series.reduce(Int64(0)) { $0.addingSaturated(net[month]?[$1.key] ?? 0) } }
         let top = max(totals.max() ?? 0, 100)
         let width = 640, height = 240, left = 64, bottom = 28, barGap = 8
         let plotHeight = height - bottom - 12
@@ -78,12 +78,6 @@ enum ConsoleCharts {
         if table.isEmpty { svg += "<tr><td colspan=\"6\">No income in these months.</td></tr>\n" }
         svg += "</tbody></table></details>"
         return svg
-    }
-
-    /// `a + b` for non-negative amounts, at most `Int64.max`.
-    static func saturatingSum(_ a: Int64, _ b: Int64) -> Int64 {
-        let (sum, overflow) = a.addingReportingOverflow(b)
-        return overflow ? .max : sum
     }
 
     /// Listed profiles at the end of each month, as a line with a dot per month.

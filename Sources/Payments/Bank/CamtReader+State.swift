@@ -53,6 +53,8 @@ struct TransactionState {
     var debtor = PartyState()
     var creditor = PartyState()
     var unstructured: [String] = []
+    /// The bytes of `unstructured` joined with spaces, kept as they are added.
+    var unstructuredBytes = 0
     var structuredReference: String?
     var returnReason: String?
     var additionalInformation: String?

@@ -157,13 +157,14 @@ struct CamtReader: XMLTokenHandler {
         case .unstructured:
             guard !value.isEmpty, transaction != nil else { return }
             // Together at most one field's worth: each `Ustrd` is bounded, their number is not.
-            let total = transaction!.unstructured.reduce(value.utf8.count) { $0 + $1.utf8.count + 1 }
+            let total = transaction!.unstructuredBytes + (transaction!.unstructured.isEmpty ? 0 : 1) + value.utf8.count
             guard total <= options.fieldBytesMax else {
                 throw PaymentsError(
                     .tooLarge, "statement \(statement.map { $0.index + 1 } ?? 1), entry \(entry.map { $0.index + 1 } ?? 1) has a transaction with more than \(options.fieldBytesMax) bytes of remittance text (Ustrd)"
                 )
             }
             transaction!.unstructured.append(value)
+            transaction!.unstructuredBytes = total
         case .structuredReference: if transaction?.structuredReference == nil { transaction?.structuredReference = value.nonPlaceholder }
         case .returnReason: transaction?.returnReason = value.nonPlaceholder
         case .transactionInformation: transaction?.additionalInformation = value.nonPlaceholder

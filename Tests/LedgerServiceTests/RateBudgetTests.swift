@@ -1,5 +1,5 @@
 import Foundation
-import LedgerCore
+@testable import LedgerService
 import Testing
 
 @Suite("Rate budget")

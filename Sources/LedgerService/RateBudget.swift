@@ -1,15 +1,15 @@
-public import Foundation
+import Foundation
 import Synchronization
 
 /// At most `max` uses in any `windowSeconds`: for work that anyone can ask for and that costs far more than the
-/// asking (a password check, a certificate fetch), so a flood of requests costs a bounded amount of it.
-public final class RateBudget: Sendable {
-    public let max: Int
-    public let windowSeconds: Int64
+/// asking (a password check), so a flood of requests costs a bounded amount of it.
+final class RateBudget: Sendable {
+    let max: Int
+    let windowSeconds: Int64
     /// When the uses in the window were taken, oldest first.
     private let uses = Mutex<[Date]>([])
 
-    public init(max: Int, windowSeconds: Int64) {
+    init(max: Int, windowSeconds: Int64) {
         precondition(max > 0 && windowSeconds > 0)
         self.max = max
         self.windowSeconds = windowSeconds
@@ -20,7 +20,7 @@ public final class RateBudget: Sendable {
     ///
     /// Callers that read their clock before waiting may arrive out of order: a use is counted at the latest
     /// instant counted so far if that is later, so an early arrival never ends, or frees, a later one's place.
-    public func take(at now: Date) -> Int? {
+    func take(at now: Date) -> Int? {
         uses.withLock { uses in
             let start = now - TimeInterval(windowSeconds)
             uses.removeAll { $0 <= start }
