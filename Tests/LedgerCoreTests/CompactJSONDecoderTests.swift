@@ -195,9 +195,14 @@ struct CompactJSONDecoderTests {
                 let outcome = Self.both(changed)
                 // A zero byte is never JSON in UTF-8 (Foundation takes text with one among its first bytes for
                 // UTF-16 or UTF-32; the ledger stores UTF-8 only).
-                if changed.contains(0) {
+                let twice = Self.holdsAKeyTwice(changed)
+                if twice, changed.contains(0) {
+                    // Neither oracle holds: a zero byte in a string that is the later value of such a key is
+                    // never read, and Foundation may take the text for UTF-16. Reading it must not trap; it did not.
+                    continue
+                } else if changed.contains(0) {
                     #expect(outcome.compact == nil, "\(changed)")
-                } else if Self.holdsAKeyTwice(changed) {
+                } else if twice {
                     // Only the first value of such a key is read: Foundation checks the number in the other
                     // when it is read, this decoder as the text is indexed.
                     #expect(outcome.compact == nil || outcome.compact == outcome.foundation, "\(changed)")
@@ -210,7 +215,11 @@ struct CompactJSONDecoderTests {
 
     /// Whether an object of the text holds a key twice (by its bytes), read leniently: the text may be broken.
     static func holdsAKeyTwice(_ text: [UInt8]) -> Bool {
-        var objects: [Set<ArraySlice<UInt8>>?] = [] // nil for an array
+        // The open containers, innermost last, each object with the keys seen in it so far. (Not a stack of
+        // optionals: PropertyBased's non-mutating `Sequence.append(_:)` takes `append([])` and `append(nil)` on
+        // one, returns a new sequence and leaves the stack as it was.)
+        enum Open { case object(Set<ArraySlice<UInt8>>), array }
+        var open: [Open] = []
         var lastString: ArraySlice<UInt8>?
         var index = 0
         while index < text.count {
@@ -221,13 +230,13 @@ struct CompactJSONDecoderTests {
                 lastString = text[(index + 1)..<min(end, text.count)]
                 index = end + 1
                 continue
-            case UInt8(ascii: "{"): objects.append([])
-            case UInt8(ascii: "["): objects.append(nil)
-            case UInt8(ascii: "}"), UInt8(ascii: "]"): _ = objects.popLast()
+            case UInt8(ascii: "{"): open.append(.object([]))
+            case UInt8(ascii: "["): open.append(.array)
+            case UInt8(ascii: "}"), UInt8(ascii: "]"): _ = open.popLast()
             case UInt8(ascii: ":"):
-                if let key = lastString, let last = objects.last, var keys = last {
+                if let key = lastString, case .object(var keys) = open.last {
                     guard keys.insert(key).inserted else { return true }
-                    objects[objects.count - 1] = keys
+                    open[open.count - 1] = .object(keys)
                 }
             default: break
             }
@@ -235,6 +244,17 @@ struct CompactJSONDecoderTests {
             index += 1
         }
         return false
+    }
+
+    /// The random test's own judge of duplicate keys: it sorts which outcome each changed text must have.
+    @Test
+    func keysWrittenTwiceAreFoundInEveryObject() {
+        for text in [#"{"a":1,"a":2}"#, #"{"a":{"b":1},"c":[{"d":1,"d":2}]}"#, #"{"a":1,"b":{"x":1},"a":-E.5"#, #"{"":1,"":2}"#] {
+            #expect(Self.holdsAKeyTwice(Array(text.utf8)), "\(text)")
+        }
+        for text in [#"{"a":1,"b":2}"#, #"{"a":{"a":1},"b":[{"a":1},{"a":2}]}"#, #"["a","a"]"#, #"{"a":"\"a\":1"}"#] {
+            #expect(!Self.holdsAKeyTwice(Array(text.utf8)), "\(text)")
+        }
     }
 
     @Test
