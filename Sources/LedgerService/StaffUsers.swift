@@ -45,8 +45,9 @@ public struct StaffUserError: Error, CustomStringConvertible, Sendable, Equatabl
 /// - A session lasts ``sessionLifetime`` from sign-in; signing out, a password reset or disabling the user ends
 ///   it at once.
 /// - After ``failuresBeforeSlowdown`` failed sign-ins for one address, the next attempt must wait 2, 4, 8 …
-///   seconds (at most ``slowdownMaxSeconds``) after the last failure; a successful sign-in clears the count.
-///   The count is in the database, so a restart or a second instance does not reset it.
+///   seconds (at most ``slowdownMaxSeconds``) after the last failure; a successful sign-in clears the count,
+///   and so does ``failuresForgottenAfter`` without a failure for the address. The count is in the database,
+///   so a restart or a second instance does not reset it.
 public struct StaffUsers: Sendable {
     public let store: any EventStore
     private let now: @Sendable () -> Date
@@ -64,6 +65,10 @@ public struct StaffUsers: Sendable {
     public static let sessionLifetime: TimeInterval = 12 * 3600
     public static let failuresBeforeSlowdown = 3
     public static let slowdownMaxSeconds = 300
+    /// How long an address's failed sign-ins are remembered after its last one. Every failure deletes the
+    /// counts older than this, so addresses made up by the thousand do not fill the database: at most a day's
+    /// password checks are kept.
+    public static let failuresForgottenAfter: TimeInterval = 24 * 3600
     public static let passwordBytesMin = 12
     /// bcrypt reads at most 72 bytes; a longer password would be cut without the person knowing.
     public static let passwordBytesMax = 72
@@ -160,8 +165,10 @@ public struct StaffUsers: Sendable {
         guard email.utf8.count <= Self.emailBytesMax, password.utf8.count <= Self.passwordBytesMax * 4 else { throw wrong }
         let instant = now()
         let failures = try await store.withReadModelConnection { connection in
-            try await connection.query("SELECT failures, last_failure_micros FROM staff_sign_in_failures WHERE email = ?", [.text(email)]).first
-                .map { (count: try $0.integer(0), last: APIKeyStore.date(micros: try $0.integer(1))) }
+            try await connection.query(
+                "SELECT failures, last_failure_micros FROM staff_sign_in_failures WHERE email = ? AND last_failure_micros >= ?",
+                [.text(email), .integer(APIKeyStore.micros(instant.addingTimeInterval(-Self.failuresForgottenAfter)))]
+            ).first.map { (count: try $0.integer(0), last: APIKeyStore.date(micros: try $0.integer(1))) }
         }
         if let failures, failures.count >= Self.failuresBeforeSlowdown {
             let wait = Self.slowdown(afterFailures: Int(failures.count))
@@ -283,7 +290,10 @@ public struct StaffUsers: Sendable {
 
     private func recordFailure(email: String, at instant: Date) async throws {
         let micros = APIKeyStore.micros(instant)
+        let forgotten = APIKeyStore.micros(instant.addingTimeInterval(-Self.failuresForgottenAfter))
         try await store.withReadModelTransaction { connection in
+            // This address's count too, if its last failure is that old: it starts again at one.
+            try await connection.execute("DELETE FROM staff_sign_in_failures WHERE last_failure_micros < ?", [.integer(forgotten)])
             try await connection.execute(
                 """
                 INSERT INTO staff_sign_in_failures (email, failures, last_failure_micros) VALUES (?, 1, ?)

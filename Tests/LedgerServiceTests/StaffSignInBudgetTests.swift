@@ -44,4 +44,52 @@ struct StaffSignInBudgetTests {
             #expect(checked.withLock { $0 } == 4)
         }
     }
+
+    /// An address's failed sign-ins are forgotten a day after its last one: the next failure anywhere deletes
+    /// the older counts, so addresses made up by the thousand leave at most a day's failures in the database,
+    /// and the address whose count was forgotten starts again at one.
+    @Test(arguments: Backend.allCases)
+    func failedSignInsAreForgottenADayAfterTheLast(backend: Backend) async throws {
+        try await TestDatabase.withStore(backend) { store, _ in
+            let clock = Mutex(Date(timeIntervalSince1970: 1_800_000_000))
+            let users = StaffUsers(store: store, now: { clock.withLock { $0 } }, cost: 4, passwordChecksPerMinute: 1_000)
+            func failures() async throws -> [String: Int64] {
+                try await store.withReadModelConnection { connection in
+                    var counts: [String: Int64] = [:]
+                    for row in try await connection.query("SELECT email, failures FROM staff_sign_in_failures", []) {
+                        counts[try row.text(0)] = try row.integer(1)
+                    }
+                    return counts
+                }
+            }
+            func signIn(_ email: String) async throws -> StaffUserError.Code? {
+                do {
+                    _ = try await users.signIn(email: email, password: "guess guess guess")
+                    return nil
+                } catch let error as StaffUserError {
+                    return error.code
+                }
+            }
+            for _ in 0..<StaffUsers.failuresBeforeSlowdown {
+                #expect(try await signIn("made-up@example.org") == .wrongCredentials)
+            }
+            #expect(try await signIn("made-up@example.org") == .tooManyAttempts, "slowed down within the day")
+            let slowed = try await failures()
+            #expect(slowed == ["made-up@example.org": Int64(StaffUsers.failuresBeforeSlowdown)])
+
+            clock.withLock { $0 += StaffUsers.failuresForgottenAfter - 1 }
+            #expect(try await signIn("other@example.org") == .wrongCredentials)
+            let dayLess = try await failures()
+            #expect(dayLess.count == 2, "a count younger than a day is kept")
+
+            clock.withLock { $0 += 2 }
+            #expect(try await signIn("another@example.org") == .wrongCredentials)
+            let dayOld = try await failures()
+            #expect(dayOld == ["other@example.org": 1, "another@example.org": 1], "the day-old count is deleted")
+            // Had the count been kept, this would be its fourth failure in a row, slowed down; it is checked.
+            #expect(try await signIn("made-up@example.org") == .wrongCredentials)
+            let again = try await failures()
+            #expect(again["made-up@example.org"] == 1)
+        }
+    }
 }
