@@ -8,12 +8,14 @@ import NIOCore
 import TestSupport
 
 /// Starts the real server on a loopback port for `backend` and runs `body` with a client and the runtime.
+/// `settings` are configuration settings by key (`card.secret_key`), as in the configuration file.
 func withLiveServer<Result: Sendable>(
     _ backend: Backend,
     bodyBytesMax: Int = 64 * 1024,
+    settings: [String: String] = [:],
     _ body: @Sendable (any TestClientProtocol, LedgerRuntime) async throws -> Result
 ) async throws -> Result {
-    let runtime = try await TestRuntime.make(backend, bodyBytesMax: bodyBytesMax)
+    let runtime = try await TestRuntime.make(backend, bodyBytesMax: bodyBytesMax, settings: settings)
     do {
         let result = try await buildApplication(runtime: runtime).test(.live) { client in
             try await body(client, runtime)

@@ -48,7 +48,7 @@ struct PaymentRoutes {
                 profileID: profileID, purpose: body.purpose, donationAmount: amount, successURL: body.successUrl, cancelURL: body.cancelUrl
             )
             let provider: any PaymentProvider = body.method == PaymentMethod.card.rawValue ? card : payPal
-            let started = try await provider.startCheckout(checkout, idempotencyKey: try idempotencyKey(request), metadata: metadata(request, context))
+            let started = try await provider.startCheckout(checkout, idempotencyKey: try idempotencyKey(request, context), metadata: metadata(request, context))
             return try JSONResponse(CheckoutResponse(
                 method: started.method.rawValue, checkoutId: started.checkoutID, redirectUrl: started.redirectURL,
                 profileId: started.profileID.rawValue, purpose: started.purpose.rawValue, amount: started.amount.decimalString,
@@ -76,7 +76,7 @@ struct PaymentRoutes {
             let paymentID = PaymentID(rawValue: try context.parameters.require("paymentId"))
             let amount = try body.amount.map { try Money(parsing: $0, currency: "EUR") }
             let refund = try await refunds.refund(
-                paymentID: paymentID, amount: amount, idempotencyKey: try idempotencyKey(request), metadata: metadata(request, context)
+                paymentID: paymentID, amount: amount, idempotencyKey: try idempotencyKey(request, context), metadata: metadata(request, context)
             )
             struct RefundResponse: Encodable {
                 var paymentId: String

@@ -86,7 +86,7 @@ struct ProfileRoutes {
             let amount = try Money(parsing: body.amount, currency: body.currency ?? "EUR")
             let (paymentID, outcome) = try await profiles.recordOfflinePayment(
                 profileID: try profileID(context), amount: amount, date: try date(body.date, "date"), purpose: body.purpose,
-                note: body.note ?? "", metadata: metadata(request, context), idempotencyKey: idempotencyKey(request),
+                note: body.note ?? "", metadata: metadata(request, context), idempotencyKey: idempotencyKey(request, context),
                 confirmDuplicate: body.confirmDuplicate ?? false
             )
             var response = try respond(outcome, status: outcome.replayed ? .ok : .created)
@@ -163,7 +163,7 @@ struct ProfileRoutes {
     // MARK: Helpers
 
     private func command(_ command: ProfileCommand, _ profileID: ProfileID, _ request: Request, _ context: LedgerRequestContext) async throws -> ProfileService.Outcome {
-        try await profiles.handle(command, profileID: profileID, metadata: metadata(request, context), idempotencyKey: idempotencyKey(request))
+        try await profiles.handle(command, profileID: profileID, metadata: metadata(request, context), idempotencyKey: idempotencyKey(request, context))
     }
 
     private func respond(_ outcome: ProfileService.Outcome, status: HTTPResponse.Status = .ok) throws -> Response {

@@ -10,10 +10,15 @@ func metadata(_ request: Request, _ context: LedgerRequestContext) -> CommandMet
     CommandAttribution.metadata(actor: context.staffSession?.user.actor ?? context.caller?.actor, requestID: context.requestID)
 }
 
-func idempotencyKey(_ request: Request) throws -> String? {
+/// The request's `Idempotency-Key`, scoped to the API key (or staff user) that sent it: the ids and provider
+/// keys derived from it then belong to that caller alone. Two API keys may carry the same name, and the same
+/// `Idempotency-Key` from each is two requests, not a retry.
+func idempotencyKey(_ request: Request, _ context: LedgerRequestContext) throws -> String? {
     guard let name = IdempotencyMiddleware.header, let key = request.headers[name] else { return nil }
     try IdempotencyMiddleware.validate(key)
-    return key
+    // A key is visible ASCII, so the space keeps the scope and the key apart.
+    let scope = context.caller.map { "key:\($0.keyID)" } ?? context.staffSession.map { "user:\($0.user.userID)" } ?? "anonymous"
+    return "\(scope) \(key)"
 }
 
 /// A JSON request body whose fields are known, so a field the route does not read is refused rather than
