@@ -42,6 +42,14 @@ extension PaymentPipeline {
                 let current = profiles.isEmpty ? "no profile" : profiles.map(\.rawValue).joined(separator: ", ")
                 throw PaymentServiceError(code: .notCorrectable, description: "payment '\(paymentID)' pays for \(current), not \(from)")
             }
+            // Money given back outside the ledger's view is recorded by hand on the profile only (a reversal by
+            // hand), so the payment's own stream does not show it: a move would buy `to` a listing with it.
+            if let kind = try await profileState(from).allocation(of: paymentID)?.reversedAs, kind != .correction {
+                throw PaymentServiceError(
+                    code: .notCorrectable,
+                    description: "payment '\(paymentID)' was given back (\(kind.rawValue), recorded by hand for \(from)); it pays for nobody to move"
+                )
+            }
             // A profile the payment already pays for takes the moved part on top of its own share.
             guard try await profileState(to).isRegistered else { throw DomainError.profileNotFound(to.rawValue) }
             var part = amount
