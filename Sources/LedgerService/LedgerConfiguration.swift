@@ -36,7 +36,8 @@ public struct LedgerConfiguration: Sendable {
     public var requestBodyBytesMax: Int
     /// The key API-key hashes are computed with (HMAC-SHA256). Changing it invalidates every key.
     public var apiKeyPepper: String
-    /// Whether `serve` applies pending migrations at start.
+    /// Whether `serve`, and every other command that opens an existing ledger, applies pending migrations first
+    /// (with `false` they refuse a ledger that lacks one).
     public var migrateOnStart: Bool
     /// The listing rules' settings: tariff, grace, reminders, time zone. The tariff and grace only seed a
     /// ledger's dated policy (``PolicyBook``).
@@ -115,7 +116,7 @@ public struct LedgerConfiguration: Sendable {
         Setting(key: "log.level", developmentDefault: "info", isSecret: false, summary: "trace, debug, info, notice, warning, error, critical"),
         Setting(key: "log.format", developmentDefault: "text", isSecret: false, summary: "`text` or `json` (one JSON object per line)"),
         Setting(key: "api_key.pepper", developmentDefault: developmentPepper, isSecret: true, summary: "secret mixed into API-key hashes; required in production"),
-        Setting(key: "migrate_on_start", developmentDefault: "true", isSecret: false, summary: "apply pending migrations when `serve` starts"),
+        Setting(key: "migrate_on_start", developmentDefault: "true", isSecret: false, summary: "apply pending migrations when `serve` or another command opens the ledger"),
         Setting(key: "listing.price", developmentDefault: "125.00", isSecret: false, summary: "price of one listing period, EUR"),
         Setting(key: "listing.period_months", developmentDefault: "12", isSecret: false, summary: "months one period buys"),
         Setting(key: "listing.grace_days", developmentDefault: "14", isSecret: false, summary: "days a listing stays visible after its last paid day"),

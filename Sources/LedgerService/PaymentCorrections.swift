@@ -42,14 +42,10 @@ extension PaymentPipeline {
                 let current = profiles.isEmpty ? "no profile" : profiles.map(\.rawValue).joined(separator: ", ")
                 throw PaymentServiceError(code: .notCorrectable, description: "payment '\(paymentID)' pays for \(current), not \(from)")
             }
-            // Money given back outside the ledger's view is recorded by hand on the profile only (a reversal by
-            // hand), so the payment's own stream does not show it: a move would buy `to` a listing with it.
-            if let kind = try await profileState(from).allocation(of: paymentID)?.reversedAs, kind != .correction {
-                throw PaymentServiceError(
-                    code: .notCorrectable,
-                    description: "payment '\(paymentID)' was given back (\(kind.rawValue), recorded by hand for \(from)); it pays for nobody to move"
-                )
-            }
+            // Money given back outside the ledger's view is recorded by hand on the profile only, so the
+            // payment's own stream does not show it: a move from that profile would buy `to` a listing with it,
+            // and a move to it would take the money from `from` and give it to nobody.
+            try await Self.refuseIfGivenBackByHand(paymentID, for: [from, to], profileState, "it cannot move")
             // A profile the payment already pays for takes the moved part on top of its own share.
             guard try await profileState(to).isRegistered else { throw DomainError.profileNotFound(to.rawValue) }
             var part = amount
@@ -67,7 +63,7 @@ extension PaymentPipeline {
     /// is taken back.
     public func reopen(paymentID: PaymentID, reason: String, metadata: EventMetadata) async throws -> Outcome {
         let reason = try Self.correctionReason(reason)
-        return try await commit(inbox: nil, paymentID: paymentID, metadata: metadata) { payment, now, _ in
+        return try await commit(inbox: nil, paymentID: paymentID, metadata: metadata) { payment, now, profileState in
             _ = try Self.received(payment, paymentID)
             guard payment.held != nil, payment.resolution != nil else {
                 throw PaymentServiceError(code: .notCorrectable, description: "payment '\(paymentID)' has no resolution to reopen")
@@ -75,7 +71,23 @@ extension PaymentPipeline {
             guard payment.reversal == nil else {
                 throw PaymentServiceError(code: .notCorrectable, description: "payment '\(paymentID)' was taken back (\(payment.reversal?.rawValue ?? "")); there is nothing to decide again")
             }
+            // Resolved again, it could pay for another profile with money already given back.
+            try await Self.refuseIfGivenBackByHand(paymentID, for: payment.listingShares.map(\.share.profileID), profileState, "there is nothing to decide again")
             return [.resolutionReopened(PaymentResolutionReopened(paymentID: paymentID, reason: reason, occurredAt: now))]
+        }
+    }
+
+    /// Refuses (409) a correction of a payment that staff recorded as given back, by hand, for one of `profiles`
+    /// (a refund, chargeback or bank return outside the ledger's view): such money pays for nobody.
+    private static func refuseIfGivenBackByHand(
+        _ paymentID: PaymentID, for profiles: [ProfileID], _ profileState: (ProfileID) async throws -> ProfileState, _ consequence: String
+    ) async throws {
+        for profile in profiles {
+            guard let kind = try await profileState(profile).allocation(of: paymentID)?.reversedAs, kind != .correction else { continue }
+            throw PaymentServiceError(
+                code: .notCorrectable,
+                description: "payment '\(paymentID)' was given back (\(kind.rawValue), recorded by hand for \(profile)); \(consequence)"
+            )
         }
     }
 

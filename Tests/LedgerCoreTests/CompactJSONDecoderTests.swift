@@ -197,8 +197,9 @@ struct CompactJSONDecoderTests {
                 // UTF-16 or UTF-32; the ledger stores UTF-8 only).
                 let twice = Self.holdsAKeyTwice(changed)
                 if twice, changed.contains(0) {
-                    // Neither oracle holds: a zero byte in a string that is the later value of such a key is
-                    // never read, and Foundation may take the text for UTF-16. Reading it must not trap; it did not.
+                    // Not judged, wherever the zero byte lies: in a string that is the later value of such a key
+                    // it is never read, and Foundation may take the text for UTF-16. Reading it must not trap; it
+                    // did not.
                     continue
                 } else if changed.contains(0) {
                     #expect(outcome.compact == nil, "\(changed)")

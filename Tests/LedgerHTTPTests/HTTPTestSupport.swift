@@ -6,6 +6,7 @@ import LedgerHTTP
 import LedgerService
 import NIOCore
 import TestSupport
+import Testing
 
 /// Starts the real server on a loopback port for `backend` and runs `body` with a client and the runtime.
 /// `settings` are configuration settings by key (`card.secret_key`), as in the configuration file.
@@ -25,6 +26,23 @@ func withLiveServer<Result: Sendable>(
     } catch {
         await runtime.close()
         throw error
+    }
+}
+
+/// Expects a problem document: the status, `application/problem+json`, the status again in the body and, when
+/// given, the problem's type by its last path segment (`not-correctable`).
+func expectProblem(
+    _ response: TestResponse, _ status: HTTPResponse.Status, _ slug: String?, _ what: String = "",
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
+    #expect(response.status == status, "\(what) \(response.status): \(response.text)", sourceLocation: sourceLocation)
+    #expect(response.headers[.contentType] == "application/problem+json", "\(what) \(response.text)", sourceLocation: sourceLocation)
+    #expect(response.json["status"] as? Int == status.code, "\(what) \(response.text)", sourceLocation: sourceLocation)
+    if let slug {
+        #expect(
+            response.json["type"] as? String == "https://listing-ledger.example/problems/\(slug)", "\(what) \(response.text)",
+            sourceLocation: sourceLocation
+        )
     }
 }
 

@@ -265,6 +265,31 @@ struct ReadmePromiseTests {
     /// free text: a key replaced by a new one for the same person keeps it): the second key's first payment
     /// under an Idempotency-Key the first key used is a new payment, for the profile it names, not the first
     /// key's payment.
+    /// "…and the keys of what it asks of a payment provider, are its own": two website keys of the same name
+    /// start a checkout for one profile under one `Idempotency-Key`; the provider is asked under two keys and
+    /// each caller gets a checkout of its own, not the other's.
+    @Test(arguments: Backend.allCases)
+    func twoAPIKeysSendingOneIdempotencyKeyAskTheProviderForTwoCheckouts(backend: Backend) async throws {
+        try await CardWorld.run(backend) { world in
+            try await world.certifiedProfile("pk-1")
+            var second = bearer(try await world.runtime.apiKeys.create(name: "Website", role: .website).key)
+            second[.contentType] = "application/json"
+            var checkouts: [String] = []
+            for var headers in [world.website, second] {
+                headers[promiseKeyField] = "order-7"
+                let started = try await world.post("/api/v1/profiles/pk-1/checkout", headers, [
+                    "method": "card", "purpose": "listing", "successUrl": "https://imi.example/paid", "cancelUrl": "https://imi.example/cancelled",
+                ])
+                #expect(started.status == .created, "\(started.text)")
+                #expect(started.headers[promiseReplayedField] == nil, "\(started.text)")
+                checkouts.append(try #require(started.json["checkoutId"] as? String))
+            }
+            #expect(checkouts.count == 2 && checkouts[0] != checkouts[1], "\(checkouts)")
+            let keys = world.provider.createdSessions.map(\.idempotencyKey)
+            #expect(keys.count == 2 && Set(keys).count == 2, "\(keys)")
+        }
+    }
+
     @Test(arguments: Backend.allCases)
     func twoAPIKeysWithTheSameNameEachHaveTheirOwnIdempotencyKeys(backend: Backend) async throws {
         try await withLiveServer(backend) { client, runtime in
@@ -319,17 +344,4 @@ private func promiseRegistration(_ profileID: String) -> [String: Any] {
 /// Today's date in UTC, never after the organisation's today (Amsterdam is ahead of UTC).
 private func promiseToday() -> String {
     String(ISO8601DateFormatter().string(from: Date()).prefix(10))
-}
-
-/// The answer is an `application/problem+json` document of `status` whose `type` ends in `slug`.
-private func expectProblem(
-    _ response: TestResponse, _ status: HTTPResponse.Status, _ slug: String, _ what: String,
-    sourceLocation: SourceLocation = #_sourceLocation
-) {
-    #expect(response.status == status, "\(what): \(response.status) \(response.text)", sourceLocation: sourceLocation)
-    #expect(response.headers[.contentType] == "application/problem+json", "\(what)", sourceLocation: sourceLocation)
-    #expect(
-        response.json["type"] as? String == "https://listing-ledger.example/problems/\(slug)", "\(what): \(response.text)", sourceLocation: sourceLocation
-    )
-    #expect(response.json["status"] as? Int == status.code, "\(what): \(response.text)", sourceLocation: sourceLocation)
 }

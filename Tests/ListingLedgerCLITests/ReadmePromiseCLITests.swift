@@ -128,9 +128,13 @@ struct ReadmePromiseCLITests {
         let head = "POST /api/v1/profiles HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nAuthorization: Bearer \(key)\r\n"
             + "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n"
         guard let connection = RawConnection(port: port) else { throw TestSetupError("cannot connect to serve on port \(port)") }
+        // A first request answered on the connection: the server has taken the connection in and reads from it.
+        try connection.write(Array("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\n\r\n".utf8))
+        let health = try await connection.readResponse(timeout: .seconds(30))
+        #expect(health.hasPrefix("HTTP/1.1 200"), "\(health)")
         try connection.write(Array(head.utf8) + Array(body[..<half]))
-        // Time for the server to read the head: from then on the request is in flight.
-        try await Task.sleep(for: .seconds(2))
+        // A moment for the server to read the head it was sent on a connection it already reads from.
+        try await Task.sleep(for: .milliseconds(500))
         server.deliver(SIGINT)
 
         // The stop has begun: new connections are refused while the request in flight waits for its body.
@@ -324,6 +328,31 @@ private final class RawConnection {
             guard sent > 0 else { throw TestSetupError("the connection broke while sending (errno \(errno))") }
             offset += sent
         }
+    }
+
+    /// One response: its head, and as many body bytes as its `Content-Length` says.
+    func readResponse(timeout: Duration) async throws -> String {
+        var received: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 16 * 1024)
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            let text = String(decoding: received, as: UTF8.self)
+            if let end = text.range(of: "\r\n\r\n") {
+                let length = text[..<end.lowerBound].split(separator: "\r\n")
+                    .first { $0.lowercased().hasPrefix("content-length:") }
+                    .flatMap { Int($0.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) } ?? 0
+                if text.utf8.count - text[..<end.upperBound].utf8.count >= length { return text }
+            }
+            var watched = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+            guard poll(&watched, 1, 0) > 0 else {
+                try await Task.sleep(for: .milliseconds(20))
+                continue
+            }
+            let count = chunk.withUnsafeMutableBytes { buffer in recv(descriptor, buffer.baseAddress, buffer.count, 0) }
+            guard count > 0 else { break }
+            received.append(contentsOf: chunk[0..<count])
+        }
+        throw TestSetupError("no whole response within \(timeout): \(String(decoding: received, as: UTF8.self))")
     }
 
     /// What the server sends until it closes the connection, or until `timeout`.

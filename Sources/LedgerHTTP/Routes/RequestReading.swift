@@ -10,15 +10,15 @@ func metadata(_ request: Request, _ context: LedgerRequestContext) -> CommandMet
     CommandAttribution.metadata(actor: context.staffSession?.user.actor ?? context.caller?.actor, requestID: context.requestID)
 }
 
-/// The request's `Idempotency-Key`, scoped to the API key (or staff user) that sent it: the ids and provider
-/// keys derived from it then belong to that caller alone. Two API keys may carry the same name, and the same
-/// `Idempotency-Key` from each is two requests, not a retry.
+/// The request's `Idempotency-Key`, scoped to the API key that sent it: the ids and provider keys derived from
+/// it then belong to that key alone. Two API keys may carry the same name, and the same `Idempotency-Key` from
+/// each is two requests, not a retry. (Only API routes read the header; the console makes its own keys.)
 func idempotencyKey(_ request: Request, _ context: LedgerRequestContext) throws -> String? {
     guard let name = IdempotencyMiddleware.header, let key = request.headers[name] else { return nil }
     try IdempotencyMiddleware.validate(key)
+    guard let caller = context.caller else { throw Problem.unauthorized("an Idempotency-Key is read only from a request made with an API key") }
     // A key is visible ASCII, so the space keeps the scope and the key apart.
-    let scope = context.caller.map { "key:\($0.keyID)" } ?? context.staffSession.map { "user:\($0.user.userID)" } ?? "anonymous"
-    return "\(scope) \(key)"
+    return "key:\(caller.keyID) \(key)"
 }
 
 /// A JSON request body whose fields are known, so a field the route does not read is refused rather than

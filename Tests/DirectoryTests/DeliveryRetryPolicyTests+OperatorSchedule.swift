@@ -1,12 +1,11 @@
 import Directory
 import Testing
 
-/// The pauses between attempts of a failed delivery to the directory on a schedule the operator sets
-/// (`LEDGER_DIRECTORY_RETRY_SECONDS`, 1 to 20 pauses of 0 to 86400 seconds): each pause in turn, a longer
-/// `Retry-After` stretching one up to 86400 seconds, and a dead letter when the attempt after the last pause
-/// fails. (The standard schedule is held by `DeliveryRetryPolicyTests`.)
-@Suite("Delivery backoff on an operator's schedule")
-struct DeliveryBackoffTests {
+// The pauses between attempts of a failed delivery to the directory on a schedule the operator sets
+// (`LEDGER_DIRECTORY_RETRY_SECONDS`; how many pauses and how long each may be is the configuration's to check,
+// in `LedgerConfigurationTests`): each pause in turn, a longer `Retry-After` stretching one up to 86400
+// seconds, and a dead letter when the attempt after the last pause fails.
+extension DeliveryRetryPolicyTests {
     /// Each pause is used once, in order; the attempt after the last one is the last: then a dead letter.
     @Test
     func anOperatorsPausesAreTakenInTurnAndTheAttemptAfterTheLastIsTheLast() {
