@@ -104,8 +104,10 @@ public struct CreditorReference: Sendable, Hashable, CustomStringConvertible {
     ///
     /// Payers type references with spaces, in lower case and across line breaks ("Contribution rf18 5390 0754
     /// 7034 thanks"), so a candidate is `RF` at the start of a word followed by letters and digits with any
-    /// whitespace between them. A candidate only ends where a word ends; of the endings whose check digits hold,
-    /// the longest wins. Text with wrong check digits yields nothing.
+    /// whitespace between them. A candidate only ends where a word ends; every ending whose check digits hold
+    /// is found, the longest first: a reference followed by a short word can read as a longer valid one
+    /// (`RF07 1290 3287 9142 6393 2267 1 jaar` holds `RF07…22671` as well as `RF07…2267`), so the caller takes
+    /// the first one somebody holds. Text with wrong check digits yields nothing.
     public static func find(in text: String) -> [CreditorReference] {
         let bytes = Array(text.utf8)
         var found: [CreditorReference] = []
@@ -116,15 +118,16 @@ public struct CreditorReference: Sendable, Hashable, CustomStringConvertible {
             defer { index += 1 }
             guard bytes[index] | 0x20 == UInt8(ascii: "r"), bytes[index + 1] | 0x20 == UInt8(ascii: "f"),
                   index == 0 || !isAlphanumeric(bytes[index - 1]) else { continue }
-            if let reference = longestReference(in: bytes, after: index + 2), seen.insert(reference).inserted {
+            for reference in references(in: bytes, after: index + 2) where seen.insert(reference).inserted {
                 found.append(reference)
             }
         }
         return found
     }
 
-    /// The longest valid reference whose check digits and body start at `start`, ending at a word end.
-    private static func longestReference(in bytes: [UInt8], after start: Int) -> CreditorReference? {
+    /// The valid references whose check digits and body start at `start`, each ending at a word end, the
+    /// longest first.
+    private static func references(in bytes: [UInt8], after start: Int) -> [CreditorReference] {
         var characters: [UInt8] = []
         var wordEnds: [Int] = []
         var position = start
@@ -141,11 +144,11 @@ public struct CreditorReference: Sendable, Hashable, CustomStringConvertible {
                 break
             }
         }
-        for length in wordEnds.reversed() where length >= 3 {
+        return wordEnds.reversed().compactMap { length in
+            guard length >= 3 else { return nil }
             let candidate = "RF" + String(decoding: characters[..<length], as: UTF8.self).uppercased()
-            if isValid(candidate) { return CreditorReference(validatedElectronic: candidate) }
+            return isValid(candidate) ? CreditorReference(validatedElectronic: candidate) : nil
         }
-        return nil
     }
 
     /// True for `RF`, check digits 02–98, a 1–21 character body, and a remainder of 1.

@@ -219,7 +219,7 @@ public struct BankStatementImport: Sendable {
             streams.append(PaymentPipeline.InboxEntry(provider: "bank", eventID: key, eventType: "", payload: Data()).streamName)
             guard line.direction == .credit, !line.isReversal, line.returnReason == nil else { continue }
             streams.append(PaymentID(method: .bank, externalID: key).streamName)
-            for reference in CreditorReference.find(in: [line.structuredReference ?? "", line.freeText].joined(separator: " ")) {
+            for reference in CreditorReference.find(in: Self.referenceText(line)) {
                 switch reference.use {
                 case .listing: named.append(reference)
                 case .donation(let listingReference): named.append(listingReference)
@@ -291,8 +291,10 @@ public struct BankStatementImport: Sendable {
         var unmatchedReturn = false
         var matchedReturn = false
         if line.isReversal || line.returnReason != nil {
-            var returned = line.endToEndID.flatMap { state.credits[$0] }
-            if returned == nil, let endToEndID = line.endToEndID {
+            // A returned debit takes back a payment to us; a returned credit is money of ours that came back (a
+            // refund the payer's bank refused), which takes back no payment: it is listed for staff.
+            var returned = line.direction == .debit ? line.endToEndID.flatMap { state.credits[$0] } : nil
+            if returned == nil, line.direction == .debit, let endToEndID = line.endToEndID {
                 returned = try await index.payment(endToEndID: endToEndID)
             }
             paymentID = returned
@@ -338,9 +340,14 @@ public struct BankStatementImport: Sendable {
     ///
     /// Who holds a reference is read from its claim stream (written with the profile's registration), once per
     /// reference and import (`references` keeps what was read).
+    /// Where a line's references are looked for: its structured reference, then its text, kept apart so that a
+    /// reference in one is never read on into the other's first word.
+    static func referenceText(_ line: BankStatementLine) -> String {
+        [line.structuredReference ?? "", line.freeText].joined(separator: " | ")
+    }
+
     func receivedFact(_ line: BankStatementLine, references: inout [String: ProfileID?], payers: inout [String: Set<ProfileID>]) async throws -> PaymentFact {
-        let text = [line.structuredReference ?? "", line.freeText].joined(separator: " ")
-        let found = CreditorReference.find(in: text)
+        let found = CreditorReference.find(in: Self.referenceText(line))
         var owner: ProfileID?
         var purpose: PaymentPurpose?
         for reference in found {
@@ -362,6 +369,7 @@ public struct BankStatementImport: Sendable {
         } else if let account, let owner {
             payers[account, default: []].insert(owner)
         }
+        let text = [line.structuredReference ?? "", line.freeText].joined(separator: " ")
         let note = [line.payerName, account, text.trimmingCharacters(in: .whitespaces)].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: " · ")
         return .received(
             amount: line.amount, purpose: purpose, profileID: owner, effectiveDate: line.bookingDate, note: note,

@@ -96,7 +96,7 @@ extension BenchCommand {
                     outcome.debits += 1
                     return
                 }
-                let text = (line.structuredReference ?? "") + " " + line.freeText
+                let text = (line.structuredReference ?? "") + " | " + line.freeText
                 if CreditorReference.find(in: text).contains(where: { owners[$0.electronic] != nil }) {
                     outcome.matched += 1
                 } else {

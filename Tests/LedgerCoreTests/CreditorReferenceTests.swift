@@ -85,6 +85,18 @@ struct CreditorReferenceTests {
         #expect(CreditorReference.find(in: "(RF18539007547034)").map(\.electronic) == ["RF18539007547034"])
     }
 
+    /// A reference followed by a short word can read as a longer valid one: both are found, the longer first,
+    /// so the one somebody holds is not lost.
+    @Test
+    func aReferenceFollowedByAShortWordIsFoundAsWrittenToo() {
+        // (Its first four groups hold valid check digits too.)
+        #expect(
+            CreditorReference.find(in: "RF07 1290 3287 9142 6393 2267 1 jaar").map(\.electronic)
+                == ["RF07129032879142639322671", "RF0712903287914263932267", "RF07129032879142"]
+        )
+        #expect(CreditorReference.find(in: "RF0712903287914263932267 | 1 jaar").map(\.electronic) == ["RF0712903287914263932267"])
+    }
+
     @Test(arguments: ["", "rfid card 2026", "RF19 5390 0754 7034", "Lidmaatschap 2026 RF", "RF 18"])
     func findsNothingWithoutValidCheckDigits(text: String) {
         #expect(CreditorReference.find(in: text).isEmpty)

@@ -240,6 +240,66 @@ struct BankReconciliationTests {
         }
     }
 
+    /// A reference typed with a short word after it ("… 2267 1 jaar") reads as a longer valid reference too;
+    /// the transfer still pays for the profile whose reference it holds, instead of waiting for staff.
+    @Test(arguments: Backend.allCases)
+    func aReferenceFollowedByAShortWordStillNamesItsProfile(backend: Backend) async throws {
+        try await withLiveServer(backend) { client, runtime in
+            let staff = bearer(try await runtime.apiKeys.create(name: "Anna", role: .staff).key)
+            let id = try ProfileID("mediator-2")
+            _ = try await runtime.profiles.handle(.register(kind: .mediator, displayName: "Mia", contactEmail: "mia@example.org"), profileID: id, metadata: .init(actor: "test"))
+            _ = try await runtime.profiles.handle(.changeCertification(.grant, reason: "ok"), profileID: id, metadata: .init(actor: "test"))
+            let text = CreditorReference.forProfile(id).printed + " 1 jaar"
+            #expect(CreditorReference.find(in: text).first?.electronic != reference("mediator-2"), "the text must read as a longer reference first")
+            typealias T = CamtStatementBuilder.Transaction
+            let xml = CamtStatementBuilder(statements: [.init(id: "SW-1", iban: ourIBAN, entries: [
+                .init(date: "2026-03-02", bankReference: "SW-1", transactions: [T(amount: "125.00", payerName: "Mia", text: text)]),
+                .init(date: "2026-03-02", bankReference: "SW-2", transactions: [T(amount: "125.00", payerName: "Mia", structuredReference: reference("mediator-2"), text: "1 jaar")]),
+            ])]).xml
+            let imported = try await client.execute(uri: "/api/v1/bank-statements", method: .post, headers: staff, body: ByteBuffer(string: xml))
+            #expect(imported.status == .created, "\(imported.text)")
+            #expect(imported.json["matched"] as? Int == 2 && imported.json["queued"] as? Int == 0, "\(imported.text)")
+        }
+    }
+
+    /// A German MT940 line with business code 159 (`?00RETOURE`) is a transfer of ours that came back, a
+    /// credit on the statement: it is listed for staff as a return, never booked as a payment to us, and it
+    /// takes back no payment even when its end-to-end id is a payment's.
+    @Test(arguments: Backend.allCases)
+    func aReturnedTransferOfOursIsNeverAPayment(backend: Backend) async throws {
+        try await withLiveServer(backend) { client, runtime in
+            let staff = bearer(try await runtime.apiKeys.create(name: "Anna", role: .staff).key)
+            let id = try ProfileID("rp-1")
+            _ = try await runtime.profiles.handle(.register(kind: .mediator, displayName: "Rita", contactEmail: "rita@example.org"), profileID: id, metadata: .init(actor: "test"))
+            _ = try await runtime.profiles.handle(.changeCertification(.grant, reason: "ok"), profileID: id, metadata: .init(actor: "test"))
+            typealias T = CamtStatementBuilder.Transaction
+            let paid = CamtStatementBuilder(statements: [.init(id: "RP-1", iban: ourIBAN, entries: [
+                .init(date: "2026-03-02", bankReference: "RP-1", transactions: [T(amount: "125.00", endToEndID: "E2E-7", payerName: "Rita", structuredReference: reference("rp-1"))]),
+            ])]).xml
+            let payment = try await client.execute(uri: "/api/v1/bank-statements", method: .post, headers: staff, body: ByteBuffer(string: paid))
+            #expect(payment.json["matched"] as? Int == 1, "\(payment.text)")
+            let mt940 = """
+                :20:RT1
+                :25:NL91ABNA0417164300
+                :28C:1/1
+                :60F:C260301EUR1000,00
+                :61:2603020302C125,00NTRFNONREF//B-7
+                :86:159?00RETOURE?20EREF+E2E-7?21SVWZ+Grund nicht spezifiziert?34914
+                :62F:C260302EUR1125,00
+
+                """
+            let imported = try await client.execute(uri: "/api/v1/bank-statements", method: .post, headers: staff, body: ByteBuffer(string: mt940))
+            #expect(imported.status == .created, "\(imported.text)")
+            #expect(imported.json["matched"] as? Int == 0 && imported.json["queued"] as? Int == 0, "\(imported.text)")
+            #expect(imported.json["unmatchedReturns"] as? Int == 1, "\(imported.text)")
+            let listed = try await runtime.books.unmatchedReturns(limit: 5)
+            #expect(listed.map(\.amount) == [.euros(minorUnits: 12_500)] && listed.first?.words.contains("RETOURE") == true, "\(listed)")
+            #expect(imported.json["returns"] as? Int == 0, "Rita's payment was taken back by money of ours coming back: \(imported.text)")
+            let listing = try await client.execute(uri: "/api/v1/profiles/rp-1/listing", method: .get, headers: staff)
+            #expect(listing.json["visible"] as? Bool == true, "\(listing.text)")
+        }
+    }
+
     /// A returned transfer that matches no payment reverses nothing; the import says so, for staff to act on.
     @Test(arguments: Backend.allCases)
     func aReturnThatMatchesNoPaymentIsCountedForStaff(backend: Backend) async throws {

@@ -53,6 +53,8 @@ struct BankMT940StatementTests {
         #expect(first.lines.map(\.direction) == [.credit, .credit, .credit, .credit, .credit, .debit, .debit])
         #expect(first.lines.map(\.isReversal) == [false, false, false, false, false, true, false])
         #expect(first.lines[0].bankReference == "0724710345313905")
+        // Business code 159 (`?00RETOURE`, the reason key in `?34`): transfers of ours that came back.
+        #expect(first.lines.map(\.returnReason) == ["159 RETOURE 914", "159 RETOURE 914", "159 RETOURE 914", nil, "159 RETOURE 903", nil, nil])
         #expect(first.lines[0].bookingDate == date("2007-09-04"))
         #expect(first.lines[3].bankReference == nil)
     }
@@ -191,5 +193,29 @@ struct BankMT940StatementTests {
         let line = try #require(MT940Line(["2512310102C10,00NTRFNONREF"]))
         #expect(line.valueDate == date("2025-12-31"))
         #expect(line.entryDate == date("2026-01-02"))
+    }
+
+    /// A download that stopped part-way: its last statement has no closing balance, and its last line's text may
+    /// be cut. Refused whole under the default policy, naming why; the whole file reads.
+    @Test
+    func aStatementCutShortBeforeItsClosingBalanceIsRefused() throws {
+        let head = ":20:S1\n:25:NL91ABNA0417164300\n:28C:1/1\n:60F:C260301EUR1000,00\n:61:2603020302C125,00NTRFNONREF\n:86:/NAME/Ada/REMI/USTD//RF18 5390\n"
+        let cut = try BankFixtures.temporaryFile(head, extension: "sta")
+        let refused = try #require(BankFixtures.error(parsing: cut))
+        #expect(refused.code == .integrity, "\(refused)")
+        #expect(refused.description.contains("no closing balance") && refused.description.contains("cut short"), "\(refused)")
+        let whole = try BankFixtures.temporaryFile(head + ":62F:C260302EUR1125,00\n", extension: "sta")
+        #expect(BankFixtures.error(parsing: whole) == nil)
+    }
+
+    /// A CSV file whose text holds `:20:` (a time) is read as CSV, not refused as MT940 without its fields.
+    @Test
+    func aCSVFileWhoseTextHoldsAFieldTagIsReadAsCSV() throws {
+        let csv = "date,amount,currency,payer_name,payer_iban,reference,bank_reference\n2026-03-02,125.00,EUR,Ada,,paid 14:20:41 :25: RF18 5390 0754 7034,B-1\n"
+        let url = try BankFixtures.temporaryFile(csv, extension: "csv")
+        #expect(try BankStatementParser.detectFormat(fileURL: url) == .csv)
+        #expect(BankFixtures.error(parsing: url) == nil)
+        let mt940 = try BankFixtures.temporaryFile("{1:F01ABNANL2AXXXX0000000000}\n:20:S1\n", extension: "sta")
+        #expect(try BankStatementParser.detectFormat(fileURL: mt940) == .mt940)
     }
 }

@@ -23,9 +23,16 @@ public struct BankStatementParser: Sendable {
         if text.hasPrefix("\u{FEFF}") { text.removeFirst() }
         let start = text.drop { $0.isWhitespace }
         if start.hasPrefix("<") { return .camt053 }
-        if text.contains(":20:") || text.contains(":25:") || text.contains(":60F:") || start.hasPrefix("{1:") { return .mt940 }
+        // The CSV header first: a CSV line's text may hold `:20:` (a time, 14:20:41), while an MT940 file's first
+        // line is a field or a SWIFT block, never a header naming `date` and `amount`.
         let firstLine = start.prefix { $0 != "\n" && $0 != "\r" }.lowercased()
         if firstLine.contains("date"), firstLine.contains("amount") { return .csv }
+        // MT940 fields begin their lines.
+        let fieldStarts = start.split(whereSeparator: { $0 == "\n" || $0 == "\r" }).contains { line in
+            let line = line.drop { $0 == " " || $0 == "\t" }
+            return line.hasPrefix(":20:") || line.hasPrefix(":25:") || line.hasPrefix(":60F:")
+        }
+        if fieldStarts || start.hasPrefix("{1:") { return .mt940 }
         throw PaymentsError(.unsupportedFormat, "\(fileURL.lastPathComponent) is neither camt.053 XML, MT940, nor CSV with the documented header")
     }
 

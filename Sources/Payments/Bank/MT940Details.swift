@@ -87,6 +87,11 @@ struct MT940Details: Equatable {
         ultimateName = sections[direction == .credit ? "ABWA+" : "ABWE+"]?.nonPlaceholder
         name = [subfields[32], subfields[33]].compactMap { $0 }.joined().nonPlaceholder
         account = subfields[31]?.nonPlaceholder ?? sections["IBAN+"]?.nonPlaceholder
+        // Business transaction code 159 is a returned SEPA credit transfer (`?00RETOURE`): money of ours that
+        // came back, never a payment to us. Its reason key, if given, is in `?34`.
+        if text.hasPrefix("159") {
+            returnReason = "159 RETOURE" + (subfields[34]?.nonPlaceholder.map { " \($0)" } ?? "")
+        }
     }
 
     /// Splits a purpose at its SEPA keywords; text before the first keyword is dropped from the sections.

@@ -105,6 +105,12 @@ struct MT940StatementBuilder {
         try flushPending(onLine: onLine)
         guard var finished = overview else { return }
         finished.integrity = totals.integrity(opening: finished.openingBalance, closing: finished.closingBalance)
+        // Every MT940 statement ends with its closing balance: one without it was cut short (a download that
+        // stopped), and its last line may be cut too. Booked, the whole file imported later would book that
+        // line again under another key.
+        if finished.closingBalance == nil {
+            finished.integrity = .mismatch("it has no closing balance (:62F: or :62M:), so the file may have been cut short")
+        }
         statements.append(try finished.enforcing(options.integrityPolicy))
         overview = nil
     }
