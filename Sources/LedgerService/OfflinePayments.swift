@@ -57,7 +57,9 @@ extension ProfileService {
                 }
                 return (paymentID, Outcome(profileID: profileID, appended: [], replayed: true, state: loaded.state))
             }
-            if purpose == .listing, idempotencyKey == nil, !confirmDuplicate,
+            // With a key too: a form that makes a new key for each submission, sent twice, is two keys for one
+            // payment. (A retry under the first key was answered above.)
+            if purpose == .listing, !confirmDuplicate,
                let earlier = loaded.state.allocations.first(where: {
                    $0.isActiveNow && $0.event.paymentID.rawValue.hasPrefix("\(PaymentMethod.offline.rawValue)-") && $0.event.amount == amount
                        && $0.event.effectiveDate == date

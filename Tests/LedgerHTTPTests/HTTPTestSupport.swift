@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import LedgerCore
 import LedgerHTTP
 import LedgerService
 import NIOCore
@@ -85,4 +86,21 @@ struct StaffSession {
     func get(_ uri: String) async throws -> TestResponse {
         try await client.execute(uri: uri, method: .get, headers: headers)
     }
+}
+
+extension StaffSession {
+    /// Registers and certifies a profile through the API.
+    func certifiedProfile(_ id: String, name: String? = nil) async throws {
+        let registered = try await post("/api/v1/profiles", [
+            "profileId": id, "kind": "mediator", "displayName": name ?? "Mediator \(id)", "contactEmail": "\(id)@example.org",
+        ])
+        #expect(registered.status == .created, "\(id): \(registered.text)")
+        let certified = try await post("/api/v1/profiles/\(id)/certification", ["action": "grant", "reason": "assessed"])
+        #expect(certified.status == .ok, "\(id): \(certified.text)")
+    }
+}
+
+extension LedgerRuntime {
+    /// Today in the organisation's zone, by the runtime's clock.
+    var today: LocalDate { profiles.policy.calendar.date(at: now()) }
 }

@@ -245,8 +245,8 @@ struct ReadmePromiseMoreTests {
     func aWaiverIsRevokedOverHTTPAndTheListingSaysItEnded(backend: Backend) async throws {
         try await withLiveServer(backend) { client, runtime in
             let session = try await StaffSession.start(client, runtime)
-            try await Self.certifiedProfile(session, "wv-1")
-            let today = Self.today(runtime)
+            try await session.certifiedProfile("wv-1")
+            let today = runtime.today
             let granted = try await session.post("/api/v1/profiles/wv-1/waivers", [
                 "waiverId": "hardship-1", "from": today.description, "through": today.addingDays(90).description, "reason": "hardship",
             ])
@@ -286,10 +286,10 @@ struct ReadmePromiseMoreTests {
     func eachReversalKindByHandAnswersAsDocumentedAndACorrectionIsRefused(backend: Backend) async throws {
         try await withLiveServer(backend) { client, runtime in
             let session = try await StaffSession.start(client, runtime)
-            let today = Self.today(runtime).description
+            let today = runtime.today.description
             for (index, kind) in ["refund", "chargeback", "bank_return"].enumerated() {
                 let id = "rk-\(index + 1)"
-                try await Self.certifiedProfile(session, id)
+                try await session.certifiedProfile(id)
                 let paid = try await session.post("/api/v1/profiles/\(id)/offline-payments", ["amount": "125.00", "date": today, "purpose": "listing", "note": "cash"])
                 #expect(paid.status == .created, "\(paid.text)")
                 let paymentID = try #require(paid.headers[.location]?.split(separator: "/").last.map(String.init))
@@ -371,8 +371,8 @@ struct ReadmePromiseMoreTests {
     func aReturnedTransferCannotBeMoved(backend: Backend) async throws {
         try await withLiveServer(backend) { client, runtime in
             let session = try await StaffSession.start(client, runtime)
-            for id in ["rt-1", "rt-2", "rt-3"] { try await Self.certifiedProfile(session, id) }
-            let today = Self.today(runtime).description
+            for id in ["rt-1", "rt-2", "rt-3"] { try await session.certifiedProfile(id) }
+            let today = runtime.today.description
             let rita = try Self.reference("rt-1")
             let theo = try Self.reference("rt-3")
             typealias T = CamtStatementBuilder.Transaction
@@ -415,9 +415,9 @@ struct ReadmePromiseMoreTests {
     func aPaymentStaffReversedByHandAsARefundCannotBeMoved(backend: Backend) async throws {
         try await withLiveServer(backend) { client, runtime in
             let session = try await StaffSession.start(client, runtime)
-            for id in ["hr-1", "hr-2"] { try await Self.certifiedProfile(session, id) }
+            for id in ["hr-1", "hr-2"] { try await session.certifiedProfile(id) }
             let paid = try await session.post("/api/v1/profiles/hr-1/offline-payments", [
-                "amount": "125.00", "date": Self.today(runtime).description, "purpose": "listing", "note": "cash",
+                "amount": "125.00", "date": runtime.today.description, "purpose": "listing", "note": "cash",
             ])
             #expect(paid.status == .created, "\(paid.text)")
             let paymentID = try #require(paid.headers[.location]?.split(separator: "/").last.map(String.init))
@@ -440,8 +440,8 @@ struct ReadmePromiseMoreTests {
     func aPaymentGivenBackByHandCannotBeMovedOntoThatProfileNorReopened(backend: Backend) async throws {
         try await withLiveServer(backend) { client, runtime in
             let session = try await StaffSession.start(client, runtime)
-            for id in ["hs-1", "hs-2", "hs-3"] { try await Self.certifiedProfile(session, id) }
-            let today = Self.today(runtime).description
+            for id in ["hs-1", "hs-2", "hs-3"] { try await session.certifiedProfile(id) }
+            let today = runtime.today.description
             let paid = try await session.post("/api/v1/profiles/hs-1/offline-payments", [
                 "amount": "250.00", "date": today, "purpose": "listing", "note": "for two",
             ])
@@ -491,7 +491,7 @@ struct ReadmePromiseMoreTests {
     func metricsNameTheFourFamiliesAndALagGaugeForEachReadModel(backend: Backend) async throws {
         try await withLiveServer(backend) { client, runtime in
             let session = try await StaffSession.start(client, runtime)
-            try await Self.certifiedProfile(session, "mx-1")
+            try await session.certifiedProfile("mx-1")
             let metrics = try await client.execute(uri: "/metrics", method: .get)
             #expect(metrics.status == .ok)
             let exposition = metrics.text
@@ -506,21 +506,6 @@ struct ReadmePromiseMoreTests {
     }
 
     // MARK: Helpers
-
-    /// Registers and certifies a profile through the API.
-    private static func certifiedProfile(_ session: StaffSession, _ id: String) async throws {
-        let registered = try await session.post("/api/v1/profiles", [
-            "profileId": id, "kind": "mediator", "displayName": "Mediator \(id)", "contactEmail": "\(id)@example.org",
-        ])
-        #expect(registered.status == .created, "\(id): \(registered.text)")
-        let certified = try await session.post("/api/v1/profiles/\(id)/certification", ["action": "grant", "reason": "assessed"])
-        #expect(certified.status == .ok, "\(id): \(certified.text)")
-    }
-
-    /// Today in the organisation's zone, by the runtime's clock.
-    private static func today(_ runtime: LedgerRuntime) -> LocalDate {
-        runtime.profiles.policy.calendar.date(at: runtime.now())
-    }
 
     /// A profile's RF reference, as a payer types it.
     private static func reference(_ profile: String) throws -> String {
