@@ -1,0 +1,438 @@
+import EventStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import LedgerCore
+import LedgerHTTP
+import LedgerService
+import NIOCore
+import NIOFoundationCompat
+import TestSupport
+import Testing
+
+/// Promises the README makes about bank transfers and the books (its second half), tried as a user reading it
+/// would, through the real server on loopback: a transfer's credit, references of nobody, reversals without a
+/// reason, the accounts staff decisions post to, the chart of accounts, balances brought forward into a range,
+/// the bank account's opening balance and which statement gives a day's balance check.
+@Suite("README audit, bank transfers and the books")
+struct ReadmeAuditTwoTests {
+    // MARK: Matching a transfer
+
+    /// "125.00 buys one year, 250.00 two, anything above a multiple is credit, and the profile's credit counts:
+    /// with 25.00 of credit, 100.00 buys a year" … "one payment buys at most 10 periods, credit included, and
+    /// more is queued as `amount-over-limit`". 150.00 leaves 25.00 of credit; a later 100.00 then buys the next
+    /// year; a later 1,350.00 (ten periods on its own, eleven with the credit) is queued and buys nothing.
+    @Test(arguments: Backend.allCases)
+    func aTransfersCreditBuysPartOfTheNextYearAndCountsTowardTheTenPeriodLimit(backend: Backend) async throws {
+        try await Self.serve(backend) { client, runtime, staff in
+            for id in ["cr-1", "cr-2"] { try await Self.certified(runtime, id) }
+            let cora = try Self.reference("cr-1")
+            let carl = try Self.reference("cr-2")
+            typealias T = CamtStatementBuilder.Transaction
+            let first = CamtStatementBuilder(statements: [.init(id: "CR-1", iban: Self.ourIBAN, entries: [
+                .init(date: "2026-03-02", bankReference: "CR-1-A", transactions: [T(amount: "150.00", payerName: "Cora", structuredReference: cora)]),
+                .init(date: "2026-03-02", bankReference: "CR-1-B", transactions: [T(amount: "150.00", payerName: "Carl", structuredReference: carl)]),
+            ])]).xml
+            let imported = try await Self.upload(client, staff, first)
+            #expect(imported.status == .created, "\(imported.text)")
+            #expect(imported.json["matched"] as? Int == 2 && imported.json["queued"] as? Int == 0, "\(imported.text)")
+            for id in ["cr-1", "cr-2"] {
+                let listing = try await Self.listing(client, staff, id)
+                #expect(listing["visible"] as? Bool == true, "\(id): \(listing)")
+                #expect(listing["paidThrough"] as? String == "2027-03-01", "\(id): 150.00 buys one year: \(listing)")
+                #expect(listing["credit"] as? String == "25.00", "\(id): what is above the price is credit: \(listing)")
+            }
+
+            let second = CamtStatementBuilder(statements: [.init(id: "CR-2", iban: Self.ourIBAN, openingCents: 130_000, entries: [
+                .init(date: "2026-03-04", bankReference: "CR-2-A", transactions: [T(amount: "100.00", payerName: "Cora", structuredReference: cora)]),
+                .init(date: "2026-03-04", bankReference: "CR-2-B", transactions: [T(amount: "1350.00", payerName: "Carl", structuredReference: carl)]),
+            ])]).xml
+            let later = try await Self.upload(client, staff, second)
+            #expect(later.status == .created, "\(later.text)")
+            #expect(later.json["matched"] as? Int == 1 && later.json["queued"] as? Int == 1, "\(later.text)")
+
+            // With 25.00 of credit, 100.00 buys the next year, and uses the credit up.
+            let renewed = try await Self.listing(client, staff, "cr-1")
+            #expect(renewed["paidThrough"] as? String == "2028-03-01", "100.00 with 25.00 of credit buys a year: \(renewed)")
+            #expect(renewed["credit"] as? String == "0.00", "\(renewed)")
+
+            // 1,350.00 alone buys ten periods; with the 25.00 of credit it would buy eleven: queued, nothing bought.
+            let held = try await Self.listing(client, staff, "cr-2")
+            #expect(held["paidThrough"] as? String == "2027-03-01" && held["credit"] as? String == "25.00", "\(held)")
+            let queue = try await Self.exceptions(client, runtime, staff)
+            let over = try #require(queue.first { $0["reasonCode"] as? String == "amount-over-limit" }, "\(queue)")
+            #expect(over["amount"] as? String == "1350.00", "\(over)")
+            #expect((over["reason"] as? String)?.contains("25.00 EUR of credit") == true, "the credit is counted: \(over)")
+            #expect(queue.count == 1, "\(queue)")
+        }
+    }
+
+    /// "… a valid reference of nobody's as `unknown-reference`": a listing reference and a donation reference
+    /// with valid check digits that no registered profile holds. The money waits for staff in
+    /// `Liabilities:UnidentifiedReceipts` ("money held for a staff decision"), not in income.
+    @Test(arguments: Backend.allCases)
+    func aValidReferenceThatNobodyHoldsIsQueuedAsUnknownReference(backend: Backend) async throws {
+        try await Self.serve(backend) { client, runtime, staff in
+            try await Self.certified(runtime, "ur-1")
+            let nobody = try ProfileID("nobody-9")
+            let listingReference = CreditorReference.forProfile(nobody)
+            let donationReference = CreditorReference.forDonation(by: nobody)
+            typealias T = CamtStatementBuilder.Transaction
+            let xml = CamtStatementBuilder(statements: [.init(id: "UR-1", iban: Self.ourIBAN, entries: [
+                .init(date: "2026-03-02", bankReference: "UR-A", transactions: [T(amount: "125.00", payerName: "Nina", structuredReference: listingReference.electronic)]),
+                .init(date: "2026-03-02", bankReference: "UR-B", transactions: [T(amount: "25.00", payerName: "Nils", text: "gift \(donationReference.printed)")]),
+            ])]).xml
+            let imported = try await Self.upload(client, staff, xml)
+            #expect(imported.status == .created, "\(imported.text)")
+            #expect(imported.json["matched"] as? Int == 0 && imported.json["queued"] as? Int == 2, "\(imported.text)")
+
+            let queue = try await Self.exceptions(client, runtime, staff)
+            #expect(queue.compactMap { $0["reasonCode"] as? String } == ["unknown-reference", "unknown-reference"], "\(queue)")
+            for (reference, amount) in [(listingReference, "125.00"), (donationReference, "25.00")] {
+                let entry = queue.first { $0["amount"] as? String == amount }
+                let reason = (entry?["reason"] as? String ?? "").replacingOccurrences(of: " ", with: "")
+                #expect(reason.contains(reference.electronic), "the reason names the reference \(reference.printed): \(String(describing: entry))")
+                #expect((entry?["profileId"] as? String) == nil, "not a profile's: \(String(describing: entry))")
+            }
+
+            let balances = try await Self.balances(client, staff, on: "2026-03-02")
+            #expect(balances["Liabilities:UnidentifiedReceipts"] == "-150.00", "\(balances)")
+            #expect(balances["Income:ListingContributions"] == nil && balances["Income:Donations"] == nil, "\(balances)")
+            #expect(try await Self.listing(client, staff, "ur-1")["visible"] as? Bool == false)
+        }
+    }
+
+    /// "A returned or reversed transfer reverses the payment it returns (found by end-to-end id)" … "A reversal
+    /// the bank gives no reason for counts as a return." A camt.053 reversal (`RvslInd`) without `RtrInf` of a
+    /// matched transfer takes back what it bought; one that matches no payment is counted apart
+    /// (`unmatchedReturns`) and listed for staff, not as an ordinary debit.
+    @Test(arguments: Backend.allCases)
+    func aReversalWithoutAReasonCountsAsAReturn(backend: Backend) async throws {
+        try await Self.serve(backend) { client, runtime, staff in
+            try await Self.certified(runtime, "rv-1")
+            typealias T = CamtStatementBuilder.Transaction
+            let paid = CamtStatementBuilder(statements: [.init(id: "RV-1", iban: Self.ourIBAN, entries: [
+                .init(date: "2026-03-02", bankReference: "RV-1-A", transactions: [
+                    T(amount: "125.00", endToEndID: "E2E-RV-1", payerName: "Rosa", structuredReference: try Self.reference("rv-1")),
+                ]),
+            ])]).xml
+            let first = try await Self.upload(client, staff, paid)
+            #expect(first.json["matched"] as? Int == 1, "\(first.text)")
+            #expect(try await Self.listing(client, staff, "rv-1")["visible"] as? Bool == true)
+
+            // Both debits are reversals with no return information: the bank says nothing about why.
+            let reversals = CamtStatementBuilder(statements: [.init(id: "RV-2", iban: Self.ourIBAN, openingCents: 112_500, entries: [
+                .init(credit: false, date: "2026-03-04", bankReference: "RV-2-A", transactions: [T(amount: "125.00", endToEndID: "E2E-RV-1")]),
+                .init(credit: false, date: "2026-03-04", bankReference: "RV-2-B", transactions: [T(amount: "40.00", endToEndID: "E2E-ELSEWHERE")]),
+            ])]).xml.replacingOccurrences(of: "<CdtDbtInd>DBIT</CdtDbtInd><Sts>", with: "<CdtDbtInd>DBIT</CdtDbtInd><RvslInd>true</RvslInd><Sts>")
+            #expect(reversals.components(separatedBy: "<RvslInd>true</RvslInd>").count == 3 && !reversals.contains("<RtrInf>"))
+            let second = try await Self.upload(client, staff, reversals)
+            #expect(second.status == .created, "\(second.text)")
+            #expect(second.json["returns"] as? Int == 1, "the reversal of the matched transfer is a return: \(second.text)")
+            #expect(second.json["unmatchedReturns"] as? Int == 1, "the other reverses nothing: \(second.text)")
+            #expect(second.json["debits"] as? Int == 0, "a reversal is not an ordinary debit: \(second.text)")
+
+            #expect(try await Self.listing(client, staff, "rv-1")["visible"] as? Bool == false, "the returned transfer no longer lists rv-1")
+            let paymentID = try #require(try await runtime.profiles.load(try ProfileID("rv-1")).state.allocations.first?.event.paymentID.rawValue)
+            let view = try await client.execute(uri: "/api/v1/payments/\(paymentID)", method: .get, headers: staff).json
+            let allocation = (view["allocations"] as? [[String: Any]])?.first
+            #expect(allocation?["state"] as? String == "reversed" && allocation?["reversedAs"] as? String == "bank_return", "\(view)")
+            #expect(((view["history"] as? [[String: Any]]) ?? []).contains { $0["type"] as? String == "PaymentReturned" }, "\(view)")
+
+            let unmatched = try await runtime.books.unmatchedReturns(limit: 20)
+            #expect(unmatched.map(\.amount) == [.euros(minorUnits: 4_000)], "\(unmatched)")
+            let balances = try await Self.balances(client, staff, on: "2026-03-06")
+            #expect(balances["Income:Returns"] == "125.00", "\(balances)")
+            #expect(balances["Assets:Bank"] == "960.00", "1,000.00 opening + 125.00 − 125.00 − 40.00: \(balances)")
+        }
+    }
+
+    // MARK: The books
+
+    /// "`Liabilities:UnidentifiedReceipts` (money held for a staff decision), `Liabilities:RefundsDue`,
+    /// `Income:ListingContributions`, `Income:Donations`, `Income:Other` (staff decided it is not a
+    /// contribution)", and the income report's "other income". Three transfers without a reference wait as a
+    /// liability; staff decide one is not a contribution, one is to be paid back and one is a donation.
+    @Test(arguments: Backend.allCases)
+    func staffDecisionsOnHeldTransfersPostToTheAccountsTheREADMENames(backend: Backend) async throws {
+        try await Self.serve(backend) { client, runtime, staff in
+            typealias T = CamtStatementBuilder.Transaction
+            let xml = CamtStatementBuilder(statements: [.init(id: "RS-1", iban: Self.ourIBAN, entries: [
+                .init(date: "2026-03-02", bankReference: "RS-A", transactions: [T(amount: "40.00", payerName: "Eva", text: "conference fee")]),
+                .init(date: "2026-03-02", bankReference: "RS-B", transactions: [T(amount: "60.00", payerName: "Finn", text: "paid twice by mistake")]),
+                .init(date: "2026-03-02", bankReference: "RS-C", transactions: [T(amount: "25.00", payerName: "Gert", text: "for the institute")]),
+            ])]).xml
+            let imported = try await Self.upload(client, staff, xml)
+            #expect(imported.json["queued"] as? Int == 3, "\(imported.text)")
+            let held = try await Self.balances(client, staff, on: "2026-03-02")
+            #expect(held["Liabilities:UnidentifiedReceipts"] == "-125.00", "held money is a liability: \(held)")
+            #expect(!held.keys.contains { $0.hasPrefix("Income:") }, "\(held)")
+
+            let queue = try await Self.exceptions(client, runtime, staff)
+            for (words, resolution) in [("conference fee", "not-contribution"), ("paid twice by mistake", "refund"), ("for the institute", "donation")] {
+                let paymentID = try #require(queue.first { ($0["details"] as? String)?.contains(words) == true }?["paymentId"] as? String, "\(queue)")
+                let resolved = try await Self.post(client, staff, "/api/v1/reconciliation/exceptions/\(paymentID)/resolve", [
+                    "resolution": resolution, "reason": "staff decided: \(words)",
+                ])
+                #expect(resolved.status == .ok, "\(resolution): \(resolved.text)")
+            }
+
+            let decided = try await Self.balances(client, staff, on: "2026-03-06")
+            #expect(decided["Income:Other"] == "-40.00", "not a contribution: \(decided)")
+            #expect(decided["Liabilities:RefundsDue"] == "-60.00", "to be paid back: \(decided)")
+            #expect(decided["Income:Donations"] == "-25.00", "\(decided)")
+            #expect((decided["Liabilities:UnidentifiedReceipts"] ?? "0.00") == "0.00", "nothing waits any more: \(decided)")
+            #expect(decided["Income:ListingContributions"] == nil, "\(decided)")
+            #expect(decided["Assets:Bank"] == "1125.00", "\(decided)")
+
+            let report = try await client.execute(uri: "/api/v1/reports/income?from=2026-03-01&to=2026-03-31", method: .get, headers: staff)
+            #expect(report.status == .ok, "\(report.text)")
+            let rows = try JSONSerialization.jsonObject(with: Data(buffer: report.body)) as? [[String: Any]] ?? []
+            let bank = try #require(rows.first { $0["method"] as? String == "bank" }, "\(report.text)")
+            #expect(bank["other"] as? String == "40.00" && bank["donations"] as? String == "25.00", "\(report.text)")
+            #expect(bank["contributions"] as? String == "0.00" && bank["net"] as? String == "65.00", "money to be paid back is no income: \(report.text)")
+        }
+    }
+
+    /// `curl -sH "$H" "$U/books/accounts"   # the chart of accounts`, and "Accounts: `Assets:Bank`, …, and, in
+    /// exports of a range, `Equity:BroughtForward`": the chart holds exactly the accounts the README lists, each
+    /// with what it holds; "Staff keys read it" (the website's key does not).
+    @Test
+    func theChartOfAccountsListsExactlyTheAccountsTheREADMENames() async throws {
+        try await withLiveServer(.sqlite) { client, runtime in
+            let staff = bearer(try await runtime.apiKeys.create(name: "Accountant", role: .staff).key)
+            let website = bearer(try await runtime.apiKeys.create(name: "Website", role: .website).key)
+            let answer = try await client.execute(uri: "/api/v1/books/accounts", method: .get, headers: staff)
+            #expect(answer.status == .ok, "\(answer.text)")
+            let chart = try JSONSerialization.jsonObject(with: Data(buffer: answer.body)) as? [[String: Any]] ?? []
+            let names = chart.compactMap { $0["account"] as? String }
+            let readme: Set<String> = [
+                "Assets:Bank", "Assets:Clearing:Card", "Assets:Clearing:PayPal", "Assets:Offline", "Liabilities:UnidentifiedReceipts",
+                "Liabilities:RefundsDue", "Income:ListingContributions", "Income:Donations", "Income:Other", "Income:Refunds",
+                "Income:Chargebacks", "Income:Returns", "Expenses:Bank:Outgoing", "Expenses:PaymentFees", "Income:Bank:Other",
+                "Equity:OpeningBalances", "Equity:BroughtForward",
+            ]
+            #expect(Set(names) == readme, "\(answer.text)")
+            #expect(names.count == readme.count, "each account once: \(names)")
+            #expect(chart.allSatisfy { !(($0["meaning"] as? String) ?? "").isEmpty }, "\(answer.text)")
+            #expect(try await client.execute(uri: "/api/v1/books/accounts", method: .get, headers: website).status == .forbidden)
+        }
+    }
+
+    /// "Exports … a range that starts later brings the balance-sheet accounts forward" (against
+    /// `Equity:BroughtForward`, "in exports of a range"): a Beancount export from a later day opens with what
+    /// the bank, the offline account and the opening balance held before it, never income, and `bean-check`
+    /// accepts it; the whole history brings nothing forward.
+    @Test(arguments: Backend.allCases)
+    func aRangeThatStartsLaterBringsTheBalanceSheetAccountsForward(backend: Backend) async throws {
+        try await Self.serve(backend) { client, runtime, staff in
+            for id in ["bf-1", "bf-2"] { try await Self.certified(runtime, id) }
+            let cash = try await Self.post(client, staff, "/api/v1/profiles/bf-1/offline-payments", [
+                "amount": "125.00", "date": "2026-03-02", "purpose": "listing", "note": "cash",
+            ])
+            #expect(cash.status == .created, "\(cash.text)")
+            typealias T = CamtStatementBuilder.Transaction
+            let xml = CamtStatementBuilder(statements: [.init(id: "BF-1", iban: Self.ourIBAN, entries: [
+                .init(date: "2026-03-03", bankReference: "BF-A", transactions: [T(amount: "125.00", payerName: "Bea", structuredReference: try Self.reference("bf-2"))]),
+            ])]).xml
+            #expect(try await Self.upload(client, staff, xml).json["matched"] as? Int == 1)
+
+            let ranged = try await client.execute(uri: "/api/v1/books/journal?format=beancount&from=2026-03-05&to=2026-03-06", method: .get, headers: staff)
+            #expect(ranged.status == .ok, "\(ranged.text)")
+            let blocks = ranged.text.components(separatedBy: "\n\n")
+            let forward = try #require(blocks.first { $0.contains("\n  Equity:BroughtForward ") }, "nothing brought forward: \(ranged.text)")
+            let header = forward.split(separator: "\n").first.map(String.init) ?? ""
+            #expect(String(header.prefix(10)) < "2026-03-05", "brought forward before the range starts: \(forward)")
+            var postings: [String: String] = [:]
+            for line in forward.split(separator: "\n") where line.hasPrefix("  ") {
+                let words = line.split(separator: " ")
+                if words.count >= 3, words[0].contains(":") { postings[String(words[0])] = "\(words[1]) \(words[2])" }
+            }
+            #expect(postings == [
+                "Assets:Bank": "1125.00 EUR", "Assets:Offline": "125.00 EUR", "Equity:OpeningBalances": "-1000.00 EUR", "Equity:BroughtForward": "-250.00 EUR",
+            ], "\(forward)")
+            let checked = try BooksTests.beanCheck(ranged.text)
+            #expect(checked.status == 0, "\(checked.output)\n\(ranged.text)")
+
+            let whole = try await client.execute(uri: "/api/v1/books/journal?format=beancount", method: .get, headers: staff)
+            #expect(whole.status == .ok && whole.text.contains("Income:ListingContributions"), "\(whole.text)")
+            #expect(!whole.text.contains("\n  Equity:BroughtForward "), "nothing lies before the first entry: \(whole.text)")
+        }
+    }
+
+    /// "in each currency, the first imported statement that states an opening balance books it (against
+    /// `Equity:OpeningBalances`: the difference between that balance and what the books already held before its
+    /// first day)". A CSV statement (no balances) books 30.00 first; a camt.053 statement opening at 1,030.00
+    /// then books 1,000.00 of opening balance; a later statement stating another opening books none.
+    @Test(arguments: Backend.allCases)
+    func theOpeningBalanceIsTheDifferenceToWhatTheBooksHeldAndIsBookedOnce(backend: Backend) async throws {
+        try await Self.serve(backend) { client, runtime, staff in
+            try await Self.certified(runtime, "ob-1")
+            let csv = "date,amount,currency,payer_name,payer_iban,reference,bank_reference\n2026-03-02,30.00,EUR,Bo,,gift,CSV-1\n"
+            let fromCSV = try await Self.upload(client, staff, csv)
+            #expect(fromCSV.status == .created && fromCSV.json["lines"] as? Int == 1, "\(fromCSV.text)")
+            let before = try await Self.balances(client, staff, on: "2026-03-02")
+            #expect(before["Assets:Bank"] == "30.00" && before["Equity:OpeningBalances"] == nil, "\(before)")
+
+            typealias T = CamtStatementBuilder.Transaction
+            let opening = CamtStatementBuilder(statements: [.init(id: "OB-1", iban: Self.ourIBAN, openingCents: 103_000, entries: [
+                .init(date: "2026-03-03", bankReference: "OB-1-A", transactions: [T(amount: "125.00", payerName: "Ola", structuredReference: try Self.reference("ob-1"))]),
+            ])]).xml
+            #expect(try await Self.upload(client, staff, opening).status == .created)
+            let opened = try await Self.balances(client, staff, on: "2026-03-03")
+            #expect(opened["Equity:OpeningBalances"] == "-1000.00", "1,030.00 less the 30.00 the books held before 2026-03-03: \(opened)")
+            #expect(opened["Assets:Bank"] == "1155.00", "the statement's closing balance: \(opened)")
+
+            // A later statement stating another opening balance books none: the first one did.
+            let another = CamtStatementBuilder(statements: [.init(id: "OB-2", iban: Self.ourIBAN, openingCents: 500_000, entries: [
+                .init(date: "2026-03-04", bankReference: "OB-2-A", transactions: [T(amount: "10.00", payerName: "Cy", text: "tip")]),
+            ])]).xml
+            #expect(try await Self.upload(client, staff, another).status == .created)
+            let later = try await Self.balances(client, staff, on: "2026-03-04")
+            #expect(later["Equity:OpeningBalances"] == "-1000.00", "\(later)")
+            #expect(later["Assets:Bank"] == "1165.00", "\(later)")
+        }
+    }
+
+    /// "Of two statements ending on the same day, the one imported last gives that day's check", and "each
+    /// statement's balances are recorded once, however often it is imported": the check on the day after their
+    /// last line is the closing balance of the statement imported second, even after the first is imported
+    /// again.
+    @Test(arguments: Backend.allCases)
+    func ofTwoStatementsEndingOnOneDayTheOneImportedLastGivesTheCheck(backend: Backend) async throws {
+        try await Self.serve(backend) { client, _, staff in
+            typealias T = CamtStatementBuilder.Transaction
+            // Closing 1,125.00, imported first; closing 1,050.00, imported last. Their ids sort the other way.
+            let first = CamtStatementBuilder(statements: [.init(id: "ZZ-FIRST", iban: Self.ourIBAN, entries: [
+                .init(date: "2026-03-02", bankReference: "ZZ-1", transactions: [T(amount: "125.00", payerName: "Ada", text: "membership")]),
+            ])]).xml
+            let last = CamtStatementBuilder(statements: [.init(id: "AA-LAST", iban: Self.ourIBAN, entries: [
+                .init(date: "2026-03-02", bankReference: "AA-1", transactions: [T(amount: "50.00", payerName: "Bo", text: "gift")]),
+            ])]).xml
+            for xml in [first, last] {
+                #expect(try await Self.upload(client, staff, xml).status == .created)
+            }
+            let again = try await Self.upload(client, staff, first)
+            #expect(again.json["alreadyImported"] as? Int == 1, "\(again.text)")
+
+            let exported = try await client.execute(uri: "/api/v1/books/journal?format=beancount", method: .get, headers: staff)
+            #expect(exported.status == .ok)
+            let checks = exported.text.split(separator: "\n").filter { $0.hasPrefix("2026-03-03 balance Assets:Bank") }
+            #expect(checks.count == 1, "one check for the day: \(checks)")
+            #expect(checks.first?.hasPrefix("2026-03-03 balance Assets:Bank  1050.00 EUR") == true, "\(checks)")
+            #expect(checks.first?.contains("AA-LAST") == true, "\(checks)")
+        }
+    }
+
+    // MARK: Publishing to the directory
+
+    /// "Endpoints added later receive changes from then on; a replay by time sends an endpoint again what it
+    /// was sent since then, never what happened before it was added", with `POST $U/directory/replay`
+    /// ("replay --since"): an endpoint registered after a profile was listed gets nothing of that change, by
+    /// itself or by the replay, while the endpoint that was there is sent it again.
+    @Test(arguments: Backend.allCases)
+    func anEndpointAddedLaterReceivesChangesFromThenOnAndAReplayByTimeResendsOnlyWhatWasSent(backend: Backend) async throws {
+        try await DirectoryWorld.run(backend) { world in
+            try await world.listedProfile("hx-1")
+            try await world.publish()
+            let stored = try await world.visibilityEvents("hx-1")
+            #expect(!stored.isEmpty && world.received("hx-1").map(\.webhookID) == stored.map(\.id), "the endpoint there already got the change")
+
+            let later = try await DirectoryReceiver.start(now: world.clock.function)
+            do {
+                let added = try await world.post("/api/v1/directory/endpoints", ["url": later.url])
+                #expect(added.status == .created, "\(added.text)")
+                later.trust(secret: try #require(added.json["secret"] as? String))
+                try await world.publish()
+                #expect(later.received.isEmpty, "an endpoint added later receives changes from then on")
+
+                let replayed = try await world.post("/api/v1/directory/replay", ["since": "2026-03-02T00:00:00Z"])
+                #expect(replayed.status == .ok, "\(replayed.text)")
+                try await world.publish()
+                #expect(later.received.isEmpty, "a replay by time sent the later endpoint what happened before it was added")
+                let again = world.received("hx-1").map(\.webhookID)
+                #expect(again == stored.map(\.id) + stored.map(\.id), "the endpoint that was there is sent the change again: \(again)")
+            } catch {
+                await later.stop()
+                throw error
+            }
+            await later.stop()
+        }
+    }
+
+    // MARK: Helpers
+
+    private static let ourIBAN = "NL91ABNA0417164300"
+
+    /// Noon in Amsterdam on 2026-03-06: the statements above are of that week.
+    private static let noon = OrganisationCalendar.amsterdam.startOfDay(LocalDate(iso: "2026-03-06")!).addingTimeInterval(12 * 3600)
+
+    /// The service from noon on 2026-03-06 (a clock that moves a millisecond each time it is read, so no two
+    /// appends share an instant), answering on loopback without background services (each query below takes in
+    /// the log itself, or is caught up here), with a staff key's headers.
+    private static func serve(
+        _ backend: Backend, _ body: @Sendable (any TestClientProtocol, LedgerRuntime, HTTPFields) async throws -> Void
+    ) async throws {
+        let runtime = try await TestRuntime.make(backend, now: TestClock(Self.noon).ticking(0.001))
+        do {
+            let staff = bearer(try await runtime.apiKeys.create(name: "Auditor", role: .staff).key)
+            let application = Application(router: buildRouter(runtime: runtime), configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+            try await application.test(.live) { client in
+                try await body(client, runtime, staff)
+            }
+        } catch {
+            await runtime.close()
+            throw error
+        }
+        await runtime.close()
+    }
+
+    /// Registers and certifies a profile.
+    private static func certified(_ runtime: LedgerRuntime, _ id: String) async throws {
+        let profileID = try ProfileID(id)
+        _ = try await runtime.profiles.handle(
+            .register(kind: .mediator, displayName: "Mediator \(id)", contactEmail: "\(id)@example.org"), profileID: profileID, metadata: .init(actor: "test")
+        )
+        _ = try await runtime.profiles.handle(.changeCertification(.grant, reason: "assessed"), profileID: profileID, metadata: .init(actor: "test"))
+    }
+
+    /// A profile's RF reference, as a payer's bank sends it.
+    private static func reference(_ id: String) throws -> String {
+        CreditorReference.forProfile(try ProfileID(id)).electronic
+    }
+
+    /// Uploads a statement file as `POST /bank-statements` takes it.
+    private static func upload(_ client: any TestClientProtocol, _ staff: HTTPFields, _ text: String) async throws -> TestResponse {
+        try await client.execute(uri: "/api/v1/bank-statements", method: .post, headers: staff, body: ByteBuffer(string: text))
+    }
+
+    /// Posts a JSON body with the staff key.
+    private static func post(_ client: any TestClientProtocol, _ staff: HTTPFields, _ uri: String, _ object: [String: Any]) async throws -> TestResponse {
+        var headers = staff
+        headers[.contentType] = "application/json"
+        return try await client.execute(uri: uri, method: .post, headers: headers, body: ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: object)))
+    }
+
+    /// A profile's listing now.
+    private static func listing(_ client: any TestClientProtocol, _ staff: HTTPFields, _ id: String) async throws -> [String: Any] {
+        try await client.execute(uri: "/api/v1/profiles/\(id)/listing", method: .get, headers: staff).json
+    }
+
+    /// The exception queue, once the payment views have taken in the log.
+    private static func exceptions(_ client: any TestClientProtocol, _ runtime: LedgerRuntime, _ staff: HTTPFields) async throws -> [[String: Any]] {
+        try await (runtime.store as? any EventStoreTestHooks)?.waitUntilAllCommittedEventsAreVisible()
+        try await ProjectionRunner(store: runtime.store, projection: runtime.paymentViews).catchUp()
+        let queue = try await client.execute(uri: "/api/v1/reconciliation/exceptions", method: .get, headers: staff)
+        #expect(queue.status == .ok, "\(queue.text)")
+        return try JSONSerialization.jsonObject(with: Data(buffer: queue.body)) as? [[String: Any]] ?? []
+    }
+
+    /// The trial balance at the end of `day`: each EUR account's balance as text.
+    private static func balances(_ client: any TestClientProtocol, _ staff: HTTPFields, on day: String) async throws -> [String: String] {
+        let trial = try await client.execute(uri: "/api/v1/books/trial-balance?date=\(day)", method: .get, headers: staff)
+        #expect(trial.status == .ok && trial.json["balanced"] as? Bool == true, "\(trial.text)")
+        let accounts = (trial.json["accounts"] as? [[String: Any]] ?? []).filter { $0["currency"] as? String == "EUR" }
+        return Dictionary(accounts.map { ($0["account"] as? String ?? "", $0["balance"] as? String ?? "") }) { first, _ in first }
+    }
+}
