@@ -12,7 +12,10 @@ public enum PaymentDecider {
         profile: ProfileState?, now: Date, policy: ListingPolicy
     ) -> [PaymentEvent] {
         switch fact {
-        case .received(let amount, let purpose, let profileID, let effectiveDate, let note, let suggestion, let unknownReference, let payerAccount, let endToEndID, let fee):
+        case .received(
+            let amount, let purpose, let profileID, let effectiveDate, let note, let suggestion, let unknownReference, let payerAccount, let endToEndID, let fee,
+            let namedProfiles
+        ):
             guard state.received == nil else { return [] }
             var received = PaymentReceived(
                 paymentID: paymentID, method: method, amount: amount, purpose: purpose ?? .listing, profileID: profileID,
@@ -23,7 +26,8 @@ public enum PaymentDecider {
             var events: [PaymentEvent] = [.received(received)]
             if let hold = holdReason(
                 amount: amount, purpose: purpose, profileID: profileID, effectiveDate: effectiveDate,
-                at: now, profile: profile, policy: policy, acceptsMultiples: method == .bank || method == .offline, unknownReference: unknownReference
+                at: now, profile: profile, policy: policy, acceptsMultiples: method == .bank || method == .offline, unknownReference: unknownReference,
+                namedProfiles: namedProfiles
             ) {
                 events.append(.held(PaymentHeld(paymentID: paymentID, reasonCode: hold.code, reason: hold.detail, suggestedProfileID: suggestion, occurredAt: now)))
             }
@@ -67,7 +71,8 @@ public enum PaymentDecider {
     /// periods).
     static func holdReason(
         amount: Money, purpose: PaymentPurpose?, profileID: ProfileID?, effectiveDate: LocalDate, at now: Date,
-        profile: ProfileState?, policy: ListingPolicy, acceptsMultiples: Bool = false, unknownReference: String? = nil
+        profile: ProfileState?, policy: ListingPolicy, acceptsMultiples: Bool = false, unknownReference: String? = nil,
+        namedProfiles: [ProfileID] = []
     ) -> (code: HoldReason, detail: String)? {
         let today = policy.calendar.date(at: now)
         let price = policy.tariff.entry(on: effectiveDate).price
@@ -82,6 +87,10 @@ public enum PaymentDecider {
         if purpose == .listing, (credit &+ amount.minorUnits) / price.minorUnits > Int64(LedgerBounds.periodsPerAllocationMax) {
             let withCredit = credit > 0 ? " with the profile's \(Money(minorUnits: credit, currency: price.currency)) of credit" : ""
             return (.amountOverLimit, "\(amount)\(withCredit) would buy more than the \(LedgerBounds.periodsPerAllocationMax) periods one payment may buy")
+        }
+        if profileID == nil, namedProfiles.count > 1 {
+            let names = namedProfiles.map(\.rawValue).joined(separator: ", ")
+            return (.severalProfiles, "the payment of \(amount) names several profiles (\(names)): split it between them, or allocate it to one")
         }
         if profileID == nil, let unknownReference {
             return (.unknownReference, "the reference \(unknownReference) has valid check digits but belongs to no profile")

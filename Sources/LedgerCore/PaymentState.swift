@@ -225,11 +225,12 @@ public enum PaymentFact: Sendable, Hashable {
     /// Money arrived. `purpose` and `profileID` are nil when the payer's reference did not name them.
     ///
     /// A bank line that names no profile may carry `suggestedProfileID` (the payer's account paid for it
-    /// before) or `unknownReference` (a valid RF reference that belongs to nobody), for the exception queue.
+    /// before) or `unknownReference` (a valid RF reference that belongs to nobody), for the exception queue;
+    /// one whose references name several profiles carries them in `namedProfiles`, and names none itself.
     case received(
         amount: Money, purpose: PaymentPurpose?, profileID: ProfileID?, effectiveDate: LocalDate, note: String,
         suggestedProfileID: ProfileID? = nil, unknownReference: String? = nil, payerAccount: String? = nil, endToEndID: String? = nil,
-        fee: Money? = nil
+        fee: Money? = nil, namedProfiles: [ProfileID] = []
     )
     case pending(amount: Money, purpose: PaymentPurpose?, profileID: ProfileID?)
     case failed(reason: String)

@@ -197,6 +197,8 @@ public enum HoldReason: String, Sendable, Hashable, Codable, CaseIterable {
     case amountOverLimit = "amount-over-limit"
     /// An effective date before 2000 or more than a few days ahead (``LedgerBounds``).
     case dateOutOfRange = "date-out-of-range"
+    /// A transfer whose references name more than one profile: staff split it between them, or allocate it.
+    case severalProfiles = "several-profiles"
 }
 
 /// The payment was recorded but not applied; it is in the staff exception queue.

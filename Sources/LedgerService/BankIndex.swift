@@ -25,11 +25,11 @@ extension BankIndex {
         }
     }
 
-    /// The bank payment with this end-to-end id, if exactly one.
-    public func payment(endToEndID: String) async throws -> PaymentID? {
+    /// Every bank payment with this end-to-end id.
+    public func payments(endToEndID: String) async throws -> Set<PaymentID> {
         let ids = try await store.withReadModelConnection { connection in
             try await connection.query("SELECT payment_id FROM bank_payments WHERE end_to_end_id = ?", [.text(endToEndID)]).map { try $0.text(0) }
         }
-        return ids.count == 1 ? PaymentID(rawValue: ids[0]) : nil
+        return Set(ids.map { PaymentID(rawValue: $0) })
     }
 }

@@ -38,8 +38,9 @@ public struct BankStatementImport: Sendable {
         public var debits: Int = 0
         /// Returned or reversed transfers that reversed a payment.
         public var returns: Int = 0
-        /// Returned or reversed transfers that match no payment (no end-to-end id, or one of no payment here):
-        /// recorded for the books as money going out, reversing nothing, so staff must find what they return.
+        /// Returned or reversed transfers that match no payment (no end-to-end id, one of no payment here or of
+        /// several, a payment of another amount, or a credit: money of ours that came back): recorded for the
+        /// books as a bank movement, reversing nothing, so staff must find what they return.
         public var unmatchedReturns: Int = 0
         /// Lines the bank has not booked yet: not final, so not imported.
         public var notBooked: Int = 0
@@ -201,8 +202,9 @@ public struct BankStatementImport: Sendable {
         /// Who holds each reference met so far (nil: nobody), read once per import.
         var references: [String: ProfileID?] = [:]
         /// Credits booked from this file by end-to-end id: a return later in the same file finds them here
-        /// (the index only knows earlier imports).
-        var credits: [String: PaymentID] = [:]
+        /// (the index only knows earlier imports). An id two credits of the file carry names neither.
+        var credits: [String: (payment: PaymentID, amount: Money)] = [:]
+        var creditsSharingAnID: Set<String> = []
         /// Who each payer account paid for earlier in this file: a later line from that account without a
         /// reference is suggested for the same profile (the index only knows earlier imports).
         var payers: [String: Set<ProfileID>] = [:]
@@ -293,10 +295,7 @@ public struct BankStatementImport: Sendable {
         if line.isReversal || line.returnReason != nil {
             // A returned debit takes back a payment to us; a returned credit is money of ours that came back (a
             // refund the payer's bank refused), which takes back no payment: it is listed for staff.
-            var returned = line.direction == .debit ? line.endToEndID.flatMap { state.credits[$0] } : nil
-            if returned == nil, line.direction == .debit, let endToEndID = line.endToEndID {
-                returned = try await index.payment(endToEndID: endToEndID)
-            }
+            let returned = line.direction == .debit ? try await returnedPayment(line, state: state) : nil
             paymentID = returned
             facts = returned == nil ? [] : [.returned(reason: line.returnReason ?? "reversed by the bank")]
             if returned != nil {
@@ -314,7 +313,10 @@ public struct BankStatementImport: Sendable {
             let bankPayment = PaymentID(method: .bank, externalID: key)
             paymentID = bankPayment
             facts = [try await receivedFact(line, references: &state.references, payers: &state.payers)]
-            if let endToEndID = line.endToEndID { state.credits[endToEndID] = bankPayment }
+            if let endToEndID = line.endToEndID {
+                if let earlier = state.credits[endToEndID], earlier.payment != bankPayment { state.creditsSharingAnID.insert(endToEndID) }
+                state.credits[endToEndID] = (bankPayment, line.amount)
+            }
         }
         let outcome = try await record(entry, paymentID, facts, also)
         switch outcome {
@@ -333,37 +335,73 @@ public struct BankStatementImport: Sendable {
         }
     }
 
-    /// A credit line as a payment: matched by the first RF reference with valid check digits in the structured
-    /// reference or anywhere in the text that names something: a profile's listing reference (a contribution),
-    /// a profile's donation reference, or the general donation reference; otherwise with a suggestion from the
-    /// payer's earlier transfers.
-    ///
-    /// Who holds a reference is read from its claim stream (written with the profile's registration), once per
-    /// reference and import (`references` keeps what was read).
+    /// The payment a returned debit takes back: the one payment, of this file's credits and the earlier imports'
+    /// together, that carries its end-to-end id, of the same amount in the same currency (a return gives back
+    /// what arrived). Anything else (no such payment, two, or one of another amount) is for staff to trace, and
+    /// takes back nothing.
+    func returnedPayment(_ line: BankStatementLine, state: ImportState) async throws -> PaymentID? {
+        guard let endToEndID = line.endToEndID, !state.creditsSharingAnID.contains(endToEndID) else { return nil }
+        let inFile = state.credits[endToEndID]
+        var carriers = try await index.payments(endToEndID: endToEndID)
+        if let inFile { carriers.insert(inFile.payment) }
+        guard carriers.count == 1, let only = carriers.first else { return nil }
+        // A credit of this file may not be stored yet (its batch is still being written): its amount is kept.
+        let amount: Money
+        if let inFile, inFile.payment == only {
+            amount = inFile.amount
+        } else {
+            guard let received = try await pipeline.loadPayment(only).received else { return nil }
+            amount = received.amount
+        }
+        return amount == line.amount ? only : nil
+    }
+
     /// Where a line's references are looked for: its structured reference, then its text, kept apart so that a
     /// reference in one is never read on into the other's first word.
     static func referenceText(_ line: BankStatementLine) -> String {
         [line.structuredReference ?? "", line.freeText].joined(separator: " | ")
     }
 
+    /// A credit line as a payment: matched by the first RF reference with valid check digits in the structured
+    /// reference or anywhere in the text that names something: a profile's listing reference (a contribution),
+    /// a profile's donation reference, or the general donation reference; otherwise with a suggestion from the
+    /// payer's earlier transfers. References that name two or more profiles name none: the payment waits for
+    /// staff to split it (`several-profiles`).
+    ///
+    /// Who holds a reference is read from its claim stream (written with the profile's registration), once per
+    /// reference and import (`references` keeps what was read).
     func receivedFact(_ line: BankStatementLine, references: inout [String: ProfileID?], payers: inout [String: Set<ProfileID>]) async throws -> PaymentFact {
         let found = CreditorReference.find(in: Self.referenceText(line))
         var owner: ProfileID?
         var purpose: PaymentPurpose?
+        // The first reference somebody holds says what the transfer pays for; every profile named is kept, since
+        // a transfer naming two (one payer paying for two mediators) is for staff to split.
+        var named: [ProfileID] = []
         for reference in found {
+            var holder: ProfileID?
+            var use: PaymentPurpose?
             switch reference.use {
             case .generalDonation:
-                purpose = .donation
+                use = .donation
             case .donation(let listingReference):
-                if let holder = try await holder(of: listingReference, references: &references) { (owner, purpose) = (holder, .donation) }
+                holder = try await self.holder(of: listingReference, references: &references)
+                use = holder == nil ? nil : .donation
             case .listing:
-                if let holder = try await holder(of: reference, references: &references) { (owner, purpose) = (holder, .listing) }
+                holder = try await self.holder(of: reference, references: &references)
+                use = holder == nil ? nil : .listing
             }
-            if purpose != nil { break }
+            if let holder, !named.contains(holder) { named.append(holder) }
+            if purpose == nil, let use { (owner, purpose) = (holder, use) }
         }
-        let account = line.payerIBAN?.electronic ?? line.payerAccount
+        // No suggestion for such a transfer: a click would allocate it whole to one of them.
+        if named.count > 1 {
+            (owner, purpose) = (nil, nil)
+        } else {
+            named = []
+        }
         var suggestion: ProfileID?
-        if purpose == nil, let account {
+        let account = line.payerIBAN?.electronic ?? line.payerAccount
+        if purpose == nil, named.isEmpty, let account {
             let paidFor = try await index.profilesPaidFor(account: account).union(payers[account] ?? [])
             suggestion = paidFor.count == 1 ? paidFor.first : nil
         } else if let account, let owner {
@@ -373,8 +411,8 @@ public struct BankStatementImport: Sendable {
         let note = [line.payerName, account, text.trimmingCharacters(in: .whitespaces)].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: " · ")
         return .received(
             amount: line.amount, purpose: purpose, profileID: owner, effectiveDate: line.bookingDate, note: note,
-            suggestedProfileID: suggestion, unknownReference: purpose == nil ? found.first?.printed : nil, payerAccount: account,
-            endToEndID: line.endToEndID
+            suggestedProfileID: suggestion, unknownReference: purpose == nil && named.isEmpty ? found.first?.printed : nil, payerAccount: account,
+            endToEndID: line.endToEndID, namedProfiles: named
         )
     }
 

@@ -65,7 +65,7 @@ public struct PaymentPipeline: Sendable {
         var streams = [entry.streamName]
         if let paymentID { streams.append(paymentID.streamName) }
         for fact in facts {
-            if case .received(_, _, let profileID?, _, _, _, _, _, _, _) = fact { streams.append(profileID.streamName) }
+            if case .received(_, _, let profileID?, _, _, _, _, _, _, _, _) = fact { streams.append(profileID.streamName) }
         }
         return try await commit(
             inbox: entry, paymentID: paymentID, metadata: metadata, also: also, readAhead: streams,
@@ -81,7 +81,7 @@ public struct PaymentPipeline: Sendable {
             var events: [PaymentEvent] = []
             for fact in facts {
                 var screened: ProfileState?
-                if case .received(_, _, let profileID?, _, _, _, _, _, _, _) = fact {
+                if case .received(_, _, let profileID?, _, _, _, _, _, _, _, _) = fact {
                     screened = try await profileState(profileID)
                 }
                 let decided = PaymentDecider.decide(

@@ -300,6 +300,83 @@ struct BankReconciliationTests {
         }
     }
 
+    /// A return takes back only the one payment that carries its end-to-end id, of its amount: payments sharing
+    /// the id (two in one file, one in the file and one imported before, or one in the file and two before) or
+    /// a payment of another amount are left as they are, and the return is counted for staff.
+    @Test(arguments: Backend.allCases)
+    func aReturnTakesBackOnlyTheOnePaymentOfItsIdAndAmount(backend: Backend) async throws {
+        try await withLiveServer(backend) { client, runtime in
+            let staff = bearer(try await runtime.apiKeys.create(name: "Anna", role: .staff).key)
+            for (index, id) in ["tw-1", "tw-2", "tw-3", "tw-4"].enumerated() {
+                let profile = try ProfileID(id)
+                _ = try await runtime.profiles.handle(.register(kind: .mediator, displayName: "T \(index)", contactEmail: "\(id)@example.org"), profileID: profile, metadata: .init(actor: "test"))
+                _ = try await runtime.profiles.handle(.changeCertification(.grant, reason: "ok"), profileID: profile, metadata: .init(actor: "test"))
+            }
+            typealias T = CamtStatementBuilder.Transaction
+            let earlier = CamtStatementBuilder(statements: [.init(id: "TW-0", iban: ourIBAN, entries: [
+                .init(date: "2026-03-02", bankReference: "TW-0", transactions: [T(amount: "125.00", endToEndID: "SHARED-2", payerName: "Tia", structuredReference: reference("tw-3"))]),
+                .init(date: "2026-03-02", bankReference: "TW-00", transactions: [T(amount: "125.00", endToEndID: "ALONE", payerName: "Tom", structuredReference: reference("tw-4"))]),
+                .init(date: "2026-03-02", bankReference: "TW-01", transactions: [T(amount: "125.00", endToEndID: "SHARED-3", payerName: "Tia", structuredReference: reference("tw-3"))]),
+                .init(date: "2026-03-02", bankReference: "TW-02", transactions: [T(amount: "125.00", endToEndID: "SHARED-3", payerName: "Tom", structuredReference: reference("tw-4"))]),
+            ])]).xml
+            let first = try await client.execute(uri: "/api/v1/bank-statements", method: .post, headers: staff, body: ByteBuffer(string: earlier))
+            #expect(first.json["matched"] as? Int == 4, "\(first.text)")
+            let xml = CamtStatementBuilder(statements: [.init(id: "TW-1", iban: ourIBAN, entries: [
+                .init(date: "2026-03-03", bankReference: "TW-1", transactions: [T(amount: "125.00", endToEndID: "SHARED-1", payerName: "Tess", structuredReference: reference("tw-1"))]),
+                .init(date: "2026-03-03", bankReference: "TW-2", transactions: [T(amount: "125.00", endToEndID: "SHARED-1", payerName: "Theo", structuredReference: reference("tw-2"))]),
+                .init(date: "2026-03-03", bankReference: "TW-3", transactions: [T(amount: "125.00", endToEndID: "SHARED-2", payerName: "Tia", structuredReference: reference("tw-2"))]),
+                .init(credit: false, date: "2026-03-04", bankReference: "TW-4", transactions: [T(amount: "125.00", endToEndID: "SHARED-1", returnReason: "AC04")]),
+                .init(credit: false, date: "2026-03-04", bankReference: "TW-5", transactions: [T(amount: "125.00", endToEndID: "SHARED-2", returnReason: "AC04")]),
+                .init(credit: false, date: "2026-03-04", bankReference: "TW-6", transactions: [T(amount: "60.00", endToEndID: "ALONE", returnReason: "AC04")]),
+                .init(date: "2026-03-03", bankReference: "TW-7", transactions: [T(amount: "125.00", endToEndID: "SHARED-3", payerName: "Tess", structuredReference: reference("tw-1"))]),
+                .init(credit: false, date: "2026-03-04", bankReference: "TW-8", transactions: [T(amount: "125.00", endToEndID: "SHARED-3", returnReason: "AC04")]),
+            ])]).xml
+            let imported = try await client.execute(uri: "/api/v1/bank-statements", method: .post, headers: staff, body: ByteBuffer(string: xml))
+            #expect(imported.status == .created, "\(imported.text)")
+            #expect(imported.json["returns"] as? Int == 0 && imported.json["unmatchedReturns"] as? Int == 4, "\(imported.text)")
+            for id in ["tw-1", "tw-2", "tw-3", "tw-4"] {
+                let listing = try await client.execute(uri: "/api/v1/profiles/\(id)/listing", method: .get, headers: staff)
+                #expect(listing.json["visible"] as? Bool == true, "\(id) lost its listing to a return that was not its own: \(listing.text)")
+            }
+        }
+    }
+
+    /// One transfer whose references name two profiles (one payer paying for two mediators) pays for neither
+    /// by itself: it waits for staff as `several-profiles`, naming both, with no one-click suggestion. Naming
+    /// one profile twice (its listing and its donation reference) is still a plain payment for it.
+    @Test(arguments: Backend.allCases)
+    func aTransferNamingTwoProfilesWaitsForStaffToSplitIt(backend: Backend) async throws {
+        try await withLiveServer(backend) { client, runtime in
+            let staff = bearer(try await runtime.apiKeys.create(name: "Anna", role: .staff).key)
+            for id in ["sp-1", "sp-2", "sp-3"] {
+                let profile = try ProfileID(id)
+                _ = try await runtime.profiles.handle(.register(kind: .mediator, displayName: id, contactEmail: "\(id)@example.org"), profileID: profile, metadata: .init(actor: "test"))
+                _ = try await runtime.profiles.handle(.changeCertification(.grant, reason: "ok"), profileID: profile, metadata: .init(actor: "test"))
+            }
+            let printed = { (id: String) in CreditorReference.forProfile(try! ProfileID(id)).printed }
+            typealias T = CamtStatementBuilder.Transaction
+            let xml = CamtStatementBuilder(statements: [.init(id: "SP-1", iban: ourIBAN, entries: [
+                .init(date: "2026-03-02", bankReference: "SP-1", transactions: [T(amount: "250.00", payerName: "Sam", text: "\(printed("sp-1")) and \(printed("sp-2"))")]),
+                .init(date: "2026-03-02", bankReference: "SP-2", transactions: [T(amount: "125.00", payerName: "Sue", structuredReference: reference("sp-3"), text: "and \(CreditorReference.forDonation(by: try ProfileID("sp-3")).printed)")]),
+            ])]).xml
+            let imported = try await client.execute(uri: "/api/v1/bank-statements", method: .post, headers: staff, body: ByteBuffer(string: xml))
+            #expect(imported.status == .created, "\(imported.text)")
+            #expect(imported.json["matched"] as? Int == 1 && imported.json["queued"] as? Int == 1, "\(imported.text)")
+            try await (runtime.store as? any EventStoreTestHooks)?.waitUntilAllCommittedEventsAreVisible()
+            try await ProjectionRunner(store: runtime.store, projection: runtime.paymentViews).catchUp()
+            let queue = try await client.execute(uri: "/api/v1/reconciliation/exceptions", method: .get, headers: staff)
+            let entries = try JSONSerialization.jsonObject(with: Data(queue.text.utf8)) as? [[String: Any]] ?? []
+            #expect(entries.count == 1, "\(queue.text)")
+            #expect(entries.first?["reasonCode"] as? String == "several-profiles", "\(queue.text)")
+            #expect((entries.first?["reason"] as? String)?.contains("sp-1, sp-2") == true, "\(queue.text)")
+            #expect(entries.first?["suggestedProfileId"] == nil, "a click would allocate it whole to one of them: \(queue.text)")
+            for (id, listed) in [("sp-1", false), ("sp-2", false), ("sp-3", true)] {
+                let listing = try await client.execute(uri: "/api/v1/profiles/\(id)/listing", method: .get, headers: staff)
+                #expect(listing.json["visible"] as? Bool == listed, "\(id): \(listing.text)")
+            }
+        }
+    }
+
     /// A returned transfer that matches no payment reverses nothing; the import says so, for staff to act on.
     @Test(arguments: Backend.allCases)
     func aReturnThatMatchesNoPaymentIsCountedForStaff(backend: Backend) async throws {

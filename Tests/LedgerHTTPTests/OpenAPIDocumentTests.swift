@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import LedgerCore
 import LedgerHTTP
 import LedgerService
 import TestSupport
@@ -42,6 +43,30 @@ struct OpenAPIDocumentTests {
             }
         }
         await runtime.close()
+    }
+
+    /// Every enumeration of hold reasons in the document lists each reason a payment can be held for, and
+    /// nothing else, so a client that checks answers against the document accepts every queue entry.
+    @Test
+    func theDocumentNamesEveryHoldReason() async throws {
+        let text = try await withLiveServer(.sqlite) { client, _ in
+            try await client.execute(uri: "/openapi.json", method: .get).text
+        }
+        let document = try JSONSerialization.jsonObject(with: Data(text.utf8))
+        var lists: [[String]] = []
+        func visit(_ value: Any, key: String?) {
+            if let object = value as? [String: Any] {
+                if key == "reasonCode", let values = object["enum"] as? [String] { lists.append(values) }
+                for (name, child) in object { visit(child, key: name) }
+            } else if let array = value as? [Any] {
+                for child in array { visit(child, key: nil) }
+            }
+        }
+        visit(document, key: nil)
+        #expect(!lists.isEmpty)
+        for list in lists {
+            #expect(Set(list) == Set(HoldReason.allCases.map(\.rawValue)), "\(list)")
+        }
     }
 }
 
