@@ -19,6 +19,15 @@ private func reference(_ profile: String) -> String {
     CreditorReference.forProfile(try! ProfileID(profile)).electronic
 }
 
+/// Registers and certifies each profile through the service, as staff would before the statement arrives.
+private func certifiedProfiles(_ runtime: LedgerRuntime, _ ids: [String]) async throws {
+    for id in ids {
+        let profile = try ProfileID(id)
+        _ = try await runtime.profiles.handle(.register(kind: .mediator, displayName: id, contactEmail: "\(id)@example.org"), profileID: profile, metadata: .init(actor: "test"))
+        _ = try await runtime.profiles.handle(.changeCertification(.grant, reason: "assessed"), profileID: profile, metadata: .init(actor: "test"))
+    }
+}
+
 /// A statement of the body's own with a dozen realistic cases.
 private func weeklyStatement() -> CamtStatementBuilder {
     let wrongCheckDigits = "RF00" + reference("a-3").dropFirst(4)
@@ -59,10 +68,7 @@ struct BankReconciliationTests {
             try await application.test(.live) { client in
                 var staff = bearer(staffKey)
                 staff[.contentType] = "application/json"
-                for id in ["a-1", "a-2", "a-3", "a-4", "a-5", "a-6", "b-1", "b-2", "b-3"] {
-                    _ = try await runtime.profiles.handle(.register(kind: .mediator, displayName: id, contactEmail: "\(id)@example.org"), profileID: try ProfileID(id), metadata: .init(actor: "test"))
-                    _ = try await runtime.profiles.handle(.changeCertification(.grant, reason: "assessed"), profileID: try ProfileID(id), metadata: .init(actor: "test"))
-                }
+                try await certifiedProfiles(runtime, ["a-1", "a-2", "a-3", "a-4", "a-5", "a-6", "b-1", "b-2", "b-3"])
 
                 // Payment instructions carry the reference the statement's payers used.
                 let instructions = try await client.execute(uri: "/api/v1/profiles/a-1/payment-instructions", method: .get, headers: bearer(websiteKey))
@@ -247,8 +253,7 @@ struct BankReconciliationTests {
         try await withLiveServer(backend) { client, runtime in
             let staff = bearer(try await runtime.apiKeys.create(name: "Anna", role: .staff).key)
             let id = try ProfileID("mediator-2")
-            _ = try await runtime.profiles.handle(.register(kind: .mediator, displayName: "Mia", contactEmail: "mia@example.org"), profileID: id, metadata: .init(actor: "test"))
-            _ = try await runtime.profiles.handle(.changeCertification(.grant, reason: "ok"), profileID: id, metadata: .init(actor: "test"))
+            try await certifiedProfiles(runtime, [id.rawValue])
             let text = CreditorReference.forProfile(id).printed + " 1 jaar"
             #expect(CreditorReference.find(in: text).first?.electronic != reference("mediator-2"), "the text must read as a longer reference first")
             typealias T = CamtStatementBuilder.Transaction
@@ -269,9 +274,7 @@ struct BankReconciliationTests {
     func aReturnedTransferOfOursIsNeverAPayment(backend: Backend) async throws {
         try await withLiveServer(backend) { client, runtime in
             let staff = bearer(try await runtime.apiKeys.create(name: "Anna", role: .staff).key)
-            let id = try ProfileID("rp-1")
-            _ = try await runtime.profiles.handle(.register(kind: .mediator, displayName: "Rita", contactEmail: "rita@example.org"), profileID: id, metadata: .init(actor: "test"))
-            _ = try await runtime.profiles.handle(.changeCertification(.grant, reason: "ok"), profileID: id, metadata: .init(actor: "test"))
+            try await certifiedProfiles(runtime, ["rp-1"])
             typealias T = CamtStatementBuilder.Transaction
             let paid = CamtStatementBuilder(statements: [.init(id: "RP-1", iban: ourIBAN, entries: [
                 .init(date: "2026-03-02", bankReference: "RP-1", transactions: [T(amount: "125.00", endToEndID: "E2E-7", payerName: "Rita", structuredReference: reference("rp-1"))]),
@@ -307,11 +310,7 @@ struct BankReconciliationTests {
     func aReturnTakesBackOnlyTheOnePaymentOfItsIdAndAmount(backend: Backend) async throws {
         try await withLiveServer(backend) { client, runtime in
             let staff = bearer(try await runtime.apiKeys.create(name: "Anna", role: .staff).key)
-            for (index, id) in ["tw-1", "tw-2", "tw-3", "tw-4"].enumerated() {
-                let profile = try ProfileID(id)
-                _ = try await runtime.profiles.handle(.register(kind: .mediator, displayName: "T \(index)", contactEmail: "\(id)@example.org"), profileID: profile, metadata: .init(actor: "test"))
-                _ = try await runtime.profiles.handle(.changeCertification(.grant, reason: "ok"), profileID: profile, metadata: .init(actor: "test"))
-            }
+            try await certifiedProfiles(runtime, ["tw-1", "tw-2", "tw-3", "tw-4"])
             typealias T = CamtStatementBuilder.Transaction
             let earlier = CamtStatementBuilder(statements: [.init(id: "TW-0", iban: ourIBAN, entries: [
                 .init(date: "2026-03-02", bankReference: "TW-0", transactions: [T(amount: "125.00", endToEndID: "SHARED-2", payerName: "Tia", structuredReference: reference("tw-3"))]),
@@ -348,11 +347,7 @@ struct BankReconciliationTests {
     func aTransferNamingTwoProfilesWaitsForStaffToSplitIt(backend: Backend) async throws {
         try await withLiveServer(backend) { client, runtime in
             let staff = bearer(try await runtime.apiKeys.create(name: "Anna", role: .staff).key)
-            for id in ["sp-1", "sp-2", "sp-3"] {
-                let profile = try ProfileID(id)
-                _ = try await runtime.profiles.handle(.register(kind: .mediator, displayName: id, contactEmail: "\(id)@example.org"), profileID: profile, metadata: .init(actor: "test"))
-                _ = try await runtime.profiles.handle(.changeCertification(.grant, reason: "ok"), profileID: profile, metadata: .init(actor: "test"))
-            }
+            try await certifiedProfiles(runtime, ["sp-1", "sp-2", "sp-3"])
             let printed = { (id: String) in CreditorReference.forProfile(try! ProfileID(id)).printed }
             typealias T = CamtStatementBuilder.Transaction
             let xml = CamtStatementBuilder(statements: [.init(id: "SP-1", iban: ourIBAN, entries: [
