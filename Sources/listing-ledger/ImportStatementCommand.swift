@@ -11,7 +11,9 @@ struct ImportStatementCommand: AsyncParsableCommand {
         abstract: "Import a bank statement: credits become payments, matched by RF reference; the rest wait for staff.",
         discussion: """
             The file is read whole and checked (format, safety, balances) before anything is booked: a rejected \
-            file books nothing and exits 1. Importing a statement again, or one that overlaps, books nothing twice.
+            file books nothing and exits 1. Importing a statement again, or one that overlaps it, in the same \
+            format books nothing twice; the same days in another format (MT940, then camt.053 or CSV) are not \
+            recognised, and their transfers would be booked again.
             """
     )
 

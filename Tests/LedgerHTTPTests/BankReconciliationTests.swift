@@ -372,6 +372,57 @@ struct BankReconciliationTests {
         }
     }
 
+    /// "Importing a statement again, or one that overlaps it, in the same format books nothing twice": a daily
+    /// statement, then the week's statement holding that day too, in camt.053 (lines with the bank's
+    /// reference) and in MT940 (lines without one, known by their content): the week books only its new lines.
+    @Test(arguments: Backend.allCases)
+    func aStatementThatOverlapsOneImportedBeforeBooksOnlyItsNewLines(backend: Backend) async throws {
+        try await withLiveServer(backend) { client, runtime in
+            let staff = bearer(try await runtime.apiKeys.create(name: "Anna", role: .staff).key)
+            try await certifiedProfiles(runtime, ["ov-1", "ov-2", "ov-3", "ov-4"])
+            func upload(_ text: String) async throws -> TestResponse {
+                try await client.execute(uri: "/api/v1/bank-statements", method: .post, headers: staff, body: ByteBuffer(string: text))
+            }
+            typealias T = CamtStatementBuilder.Transaction
+            let monday = CamtStatementBuilder.Entry(date: "2026-03-02", bankReference: "OV-1", transactions: [T(amount: "125.00", payerName: "O", structuredReference: reference("ov-1"))])
+            let tuesday = CamtStatementBuilder.Entry(date: "2026-03-03", bankReference: "OV-2", transactions: [T(amount: "125.00", payerName: "P", structuredReference: reference("ov-2"))])
+            let daily = try await upload(CamtStatementBuilder(statements: [.init(id: "D-0302", iban: ourIBAN, entries: [monday])]).xml)
+            #expect(daily.json["matched"] as? Int == 1, "\(daily.text)")
+            let weekly = try await upload(CamtStatementBuilder(statements: [.init(id: "W-10", iban: ourIBAN, entries: [monday, tuesday])]).xml)
+            #expect(weekly.json["matched"] as? Int == 1 && weekly.json["alreadyImported"] as? Int == 1, "\(weekly.text)")
+
+            let day = """
+                :20:MD1
+                :25:NL91ABNA0417164300
+                :28C:1/1
+                :60F:C260304EUR0,00
+                :61:2603040304C125,00NTRFNONREF
+                :86:/NAME/Q/REMI/USTD//\(reference("ov-3"))
+                :62F:C260304EUR125,00
+
+                """
+            let week = """
+                :20:MW1
+                :25:NL91ABNA0417164300
+                :28C:1/1
+                :60F:C260304EUR0,00
+                :61:2603040304C125,00NTRFNONREF
+                :86:/NAME/Q/REMI/USTD//\(reference("ov-3"))
+                :61:2603050305C125,00NTRFNONREF
+                :86:/NAME/R/REMI/USTD//\(reference("ov-4"))
+                :62F:C260305EUR250,00
+
+                """
+            let first = try await upload(day)
+            #expect(first.json["matched"] as? Int == 1, "\(first.text)")
+            let second = try await upload(week)
+            #expect(second.json["matched"] as? Int == 1 && second.json["alreadyImported"] as? Int == 1, "\(second.text)")
+            let trial = try await client.execute(uri: "/api/v1/books/trial-balance?date=2026-03-05", method: .get, headers: staff)
+            let balances = Dictionary(((trial.json["accounts"] as? [[String: Any]]) ?? []).map { ($0["account"] as? String ?? "", $0["balance"] as? String ?? "") }) { a, _ in a }
+            #expect(balances["Income:ListingContributions"] == "-500.00", "four transfers, each booked once: \(trial.text)")
+        }
+    }
+
     /// A returned transfer that matches no payment reverses nothing; the import says so, for staff to act on.
     @Test(arguments: Backend.allCases)
     func aReturnThatMatchesNoPaymentIsCountedForStaff(backend: Backend) async throws {
