@@ -202,9 +202,8 @@ public struct BankStatementImport: Sendable {
         /// Who holds each reference met so far (nil: nobody), read once per import.
         var references: [String: ProfileID?] = [:]
         /// Credits booked from this file by end-to-end id: a return later in the same file finds them here
-        /// (the index only knows earlier imports). An id two credits of the file carry names neither.
-        var credits: [String: (payment: PaymentID, amount: Money)] = [:]
-        var creditsSharingAnID: Set<String> = []
+        /// (the index only knows earlier imports), each with its amount.
+        var credits: [String: [PaymentID: Money]] = [:]
         /// Who each payer account paid for earlier in this file: a later line from that account without a
         /// reference is suggested for the same profile (the index only knows earlier imports).
         var payers: [String: Set<ProfileID>] = [:]
@@ -313,10 +312,7 @@ public struct BankStatementImport: Sendable {
             let bankPayment = PaymentID(method: .bank, externalID: key)
             paymentID = bankPayment
             facts = [try await receivedFact(line, references: &state.references, payers: &state.payers)]
-            if let endToEndID = line.endToEndID {
-                if let earlier = state.credits[endToEndID], earlier.payment != bankPayment { state.creditsSharingAnID.insert(endToEndID) }
-                state.credits[endToEndID] = (bankPayment, line.amount)
-            }
+            if let endToEndID = line.endToEndID { state.credits[endToEndID, default: [:]][bankPayment] = line.amount }
         }
         let outcome = try await record(entry, paymentID, facts, also)
         switch outcome {
@@ -340,15 +336,14 @@ public struct BankStatementImport: Sendable {
     /// what arrived). Anything else (no such payment, two, or one of another amount) is for staff to trace, and
     /// takes back nothing.
     func returnedPayment(_ line: BankStatementLine, state: ImportState) async throws -> PaymentID? {
-        guard let endToEndID = line.endToEndID, !state.creditsSharingAnID.contains(endToEndID) else { return nil }
-        let inFile = state.credits[endToEndID]
-        var carriers = try await index.payments(endToEndID: endToEndID)
-        if let inFile { carriers.insert(inFile.payment) }
+        guard let endToEndID = line.endToEndID else { return nil }
+        let inFile = state.credits[endToEndID] ?? [:]
+        let carriers = try await index.payments(endToEndID: endToEndID).union(inFile.keys)
         guard carriers.count == 1, let only = carriers.first else { return nil }
         // A credit of this file may not be stored yet (its batch is still being written): its amount is kept.
         let amount: Money
-        if let inFile, inFile.payment == only {
-            amount = inFile.amount
+        if let kept = inFile[only] {
+            amount = kept
         } else {
             guard let received = try await pipeline.loadPayment(only).received else { return nil }
             amount = received.amount
@@ -358,7 +353,7 @@ public struct BankStatementImport: Sendable {
 
     /// Where a line's references are looked for: its structured reference, then its text, kept apart so that a
     /// reference in one is never read on into the other's first word.
-    static func referenceText(_ line: BankStatementLine) -> String {
+    public static func referenceText(_ line: BankStatementLine) -> String {
         [line.structuredReference ?? "", line.freeText].joined(separator: " | ")
     }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LedgerCore
+import LedgerService
 import Payments
 
 extension BenchCommand {
@@ -96,8 +97,7 @@ extension BenchCommand {
                     outcome.debits += 1
                     return
                 }
-                let text = (line.structuredReference ?? "") + " | " + line.freeText
-                if CreditorReference.find(in: text).contains(where: { owners[$0.electronic] != nil }) {
+                if CreditorReference.find(in: BankStatementImport.referenceText(line)).contains(where: { owners[$0.electronic] != nil }) {
                     outcome.matched += 1
                 } else {
                     outcome.unmatched += 1
