@@ -94,3 +94,34 @@ public struct BankStatementRecorded: Sendable, Hashable, Codable {
         try ProfileEvent.decoder.decode(BankStatementRecorded.self, from: data)
     }
 }
+
+/// Booking days of one account imported from a statement of one format, claimed before the statement's lines
+/// are booked (`bank-days-<year>-<account key>`, one stream per account and year). A line is known across
+/// imports by a key that depends on how its format writes it, so the same day imported again in another format
+/// would be booked twice: a day claimed by one format is refused to the others.
+public struct BankDaysImported: Sendable, Hashable, Codable {
+    public static let typeName = "BankDaysImported"
+
+    /// The account as the claim knows it: the IBAN (a German MT940 account given as bank code and account
+    /// number is taken as the IBAN it stands for), the statement's own text otherwise, or the body's own IBAN for
+    /// a statement that names no account.
+    public var account: String
+    /// `camt053`, `mt940` or `csv`.
+    public var format: String
+    /// The days claimed by this import, each not claimed before, in order.
+    public var days: [LocalDate]
+    public var occurredAt: Date
+
+    public init(account: String, format: String, days: [LocalDate], occurredAt: Date) {
+        self.account = account
+        self.format = format
+        self.days = days
+        self.occurredAt = occurredAt
+    }
+
+    public func encodedData() throws -> Data { try ProfileEvent.encoder.encode(self) }
+
+    public static func decode(_ data: Data) throws -> BankDaysImported {
+        try ProfileEvent.decoder.decode(BankDaysImported.self, from: data)
+    }
+}

@@ -21,6 +21,8 @@ public enum StreamName: Sendable, Hashable, CustomStringConvertible {
     case bankMovement(lineKey: String)
     /// `bank-statement-<statement key>`: a statement's balances.
     case bankStatement(statementKey: String)
+    /// `bank-days-<year>-<account key>`: the format each booking day of the year was imported in, for one account.
+    case bankDays(year: Int, accountKey: String)
     /// `receipts-<year>`: the year's receipt numbers.
     case receiptYear(Int)
     /// `receipt-<payment id>`: a payment's receipt.
@@ -38,6 +40,7 @@ public enum StreamName: Sendable, Hashable, CustomStringConvertible {
         case .policy: "policy"
         case .bankMovement(let key): "bank-movement-\(key)"
         case .bankStatement(let key): "bank-statement-\(key)"
+        case .bankDays(let year, let accountKey): "bank-days-\(year)-\(accountKey)"
         case .receiptYear(let year): "receipts-\(year)"
         case .receipt(let id): "receipt-\(id.rawValue)"
         }
@@ -75,6 +78,8 @@ public enum StreamName: Sendable, Hashable, CustomStringConvertible {
             self = .bankMovement(lineKey: key)
         } else if let key = rest(after: "bank-statement-") {
             self = .bankStatement(statementKey: key)
+        } else if let days = rest(after: "bank-days-").flatMap(split), let year = Int(days.0) {
+            self = .bankDays(year: year, accountKey: days.1)
         } else if let year = rest(after: "receipts-").flatMap({ Int($0) }) {
             self = .receiptYear(year)
         } else if let id = rest(after: "receipt-") {

@@ -12,16 +12,19 @@ public struct BankStatementImport: Sendable {
     public let pipeline: PaymentPipeline
     public let index: BankIndex
     public let options: BankStatementParseOptions
+    /// The body's own IBAN: the account of a statement that names none, whose days are claimed under it.
+    public let ownAccount: String?
     /// Called around the pipelined batches; tests use them to change a stream between a batch's decision and
     /// its append.
     var hooks = Hooks()
     /// The largest statement file accepted, in bytes.
     public var fileBytesMax: Int { options.fileBytesMax }
 
-    public init(pipeline: PaymentPipeline, index: BankIndex, options: BankStatementParseOptions = .init()) {
+    public init(pipeline: PaymentPipeline, index: BankIndex, options: BankStatementParseOptions = .init(), ownAccount: String? = nil) {
         self.pipeline = pipeline
         self.index = index
         self.options = options
+        self.ownAccount = ownAccount
     }
 
     /// What an import did, line by line.
@@ -70,10 +73,13 @@ public struct BankStatementImport: Sendable {
         var beforeAppending: @Sendable (_ batch: Int) async throws -> Void = { _ in }
         /// A batch's append was refused whole; its lines are booked again one by one.
         var refused: @Sendable (_ batch: Int) -> Void = { _ in }
+        /// The file's booking days are decided to be claimed and about to be appended.
+        var claimsDecided: @Sendable () async throws -> Void = {}
     }
 
-    /// Parses the whole file first (nothing is booked from a file that is malformed or does not add up), then
-    /// books its lines in batches of ``linesPerBatch``, each batch in one transaction. `progress` is called
+    /// Parses the whole file first (nothing is booked from a file that is malformed or does not add up), claims
+    /// its booking days for its format (nothing is booked from a file with days imported before in another
+    /// format: see ``BankDayClaims``), then books its lines in batches of ``linesPerBatch``, each batch in one transaction. `progress` is called
     /// with the lines booked so far each time another `progressEvery` lines are booked.
     public func importFile(
         _ url: URL, format: BankStatementFormat? = nil, metadata: EventMetadata,
@@ -83,6 +89,13 @@ public struct BankStatementImport: Sendable {
         let parsed = try BankStatementParser(options: options).parse(fileURL: url, format: format) { lines.append($0) }
         var summary = Summary(format: parsed.format.rawValue, statements: parsed.statements.count, lines: lines.count)
         let accounts = Dictionary(parsed.statements.map { ($0.statementIndex, $0.accountIBAN?.electronic ?? $0.accountID ?? "") }) { first, _ in first }
+        let claims = BankDayClaims(store: pipeline.store, ownAccount: ownAccount, decided: hooks.claimsDecided)
+        let claimAccounts = Dictionary(parsed.statements.map { ($0.statementIndex, claims.accountKey($0)) }) { first, _ in first }
+        var days: [String: Set<LocalDate>] = [:]
+        for line in lines where line.booked {
+            days[claimAccounts[line.statementIndex] ?? ownAccount ?? "", default: []].insert(line.bookingDate)
+        }
+        try await claims.claim(days, format: parsed.format, metadata: metadata, now: pipeline.profiles.now())
         // Payments booked just now count for suggestions and returns too.
         _ = try await ProjectionRunner(store: pipeline.store, projection: index.views).catchUp()
         var state = ImportState()

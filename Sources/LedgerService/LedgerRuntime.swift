@@ -158,7 +158,7 @@ public struct LedgerRuntime: Sendable {
             paymentViews: paymentViews,
             paymentExceptions: PaymentExceptions(store: store),
             bankIndex: bankIndex,
-            bankImport: BankStatementImport(pipeline: payments, index: bankIndex),
+            bankImport: BankStatementImport(pipeline: payments, index: bankIndex, ownAccount: configuration.bankIBAN),
             booksProjection: booksProjection,
             books: BooksQueries(store: store, projection: booksProjection),
             receipts: ReceiptService(payments: payments),

@@ -64,7 +64,7 @@ extension BenchCommand {
 
             let metadata = CommandAttribution.metadata(actor: "bench", requestID: nil)
             started = clock.now
-            let importer = BankStatementImport(pipeline: runtime.bankImport.pipeline, index: runtime.bankImport.index, options: options)
+            let importer = BankStatementImport(pipeline: runtime.bankImport.pipeline, index: runtime.bankImport.index, options: options, ownAccount: runtime.bankImport.ownAccount)
             let summary = try await importer.importFile(url, metadata: metadata)
             let bookSeconds = (clock.now - started).seconds
             started = clock.now

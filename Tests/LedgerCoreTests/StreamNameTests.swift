@@ -7,7 +7,7 @@ struct StreamNameTests {
         .profile(try! ProfileID("ada-1")), .payment(PaymentID(method: .bank, externalID: "0a1b")), .referenceClaim("RF18539007547034"),
         .referenceClaimsChecked, .inbox(provider: "card", eventID: "evt_1-2"), .checkout(method: "paypal", checkoutID: "checkout-9"),
         .payPalCapture(orderID: "5O190127TN364715T"), .policy, .bankMovement(lineKey: "9f8e"), .bankStatement(statementKey: "77aa"),
-        .receiptYear(2026), .receipt(PaymentID(method: .offline, externalID: "x-1")),
+        .bankDays(year: 2026, accountKey: "4c1d"), .receiptYear(2026), .receipt(PaymentID(method: .offline, externalID: "x-1")),
     ]
 
     @Test
@@ -29,7 +29,7 @@ struct StreamNameTests {
 
     @Test
     func textsNoStreamOfTheLedgerHasReadAsNothing() {
-        for text in ["", "profile-", "profile-not valid", "payment-", "inbox-card", "inbox--x", "inbox-card-", "checkout-card", "receipts-20x6", "bench-1-2", "replay-7"] {
+        for text in ["", "profile-", "profile-not valid", "payment-", "inbox-card", "inbox--x", "inbox-card-", "checkout-card", "receipts-20x6", "bank-days-2026", "bank-days-20x6-4c1d", "bench-1-2", "replay-7"] {
             #expect(StreamName(text) == nil, "\(text)")
         }
         #expect(StreamName.isPayment("payment-card-pi_1") && !StreamName.isPayment("profile-p"))

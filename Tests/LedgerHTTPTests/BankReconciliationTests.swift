@@ -285,10 +285,10 @@ struct BankReconciliationTests {
                 :20:RT1
                 :25:NL91ABNA0417164300
                 :28C:1/1
-                :60F:C260301EUR1000,00
-                :61:2603020302C125,00NTRFNONREF//B-7
+                :60F:C260302EUR1000,00
+                :61:2603030303C125,00NTRFNONREF//B-7
                 :86:159?00RETOURE?20EREF+E2E-7?21SVWZ+Grund nicht spezifiziert?34914
-                :62F:C260302EUR1125,00
+                :62F:C260303EUR1125,00
 
                 """
             let imported = try await client.execute(uri: "/api/v1/bank-statements", method: .post, headers: staff, body: ByteBuffer(string: mt940))

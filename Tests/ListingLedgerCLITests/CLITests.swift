@@ -146,6 +146,42 @@ struct CLITests {
         #expect(badFormat.status == 64 && badFormat.stderr.contains("unknown format 'x'"), "\(badFormat.stderr)")
     }
 
+    /// "A file bringing days of its account that another format brought before (MT940, then camt.053 or CSV) is
+    /// refused and books nothing": exit code 1, the days and the earlier format named; the camt.053 file's other
+    /// day is not booked either.
+    @Test
+    func aStatementBringingDaysOfAnotherFormatIsRefused() async throws {
+        let url = try await TestDatabase.freshURL(.sqlite).connectionString
+        #expect(try await CLI.run(["migrate", "--database-url", url]).status == 0)
+        let mt940 = FileManager.default.temporaryDirectory.appendingPathComponent("day-\(UUID().uuidString).sta")
+        try Data("""
+            :20:D0302
+            :25:NL91ABNA0417164300
+            :28C:1/1
+            :60F:C260302EUR0,00
+            :61:2603020302C30,00NTRFNONREF
+            :86:/NAME/Bo/REMI/USTD//gift
+            :62F:C260302EUR30,00
+
+            """.utf8).write(to: mt940)
+        defer { try? FileManager.default.removeItem(at: mt940) }
+        let first = try await CLI.run(["import-statement", mt940.path, "--database-url", url])
+        #expect(first.status == 0 && first.stdout.contains("mt940, 1 statement(s), 1 line(s)"), "\(first.stdout) \(first.stderr)")
+        let week = CamtStatementBuilder(statements: [.init(id: "W-1", iban: "NL91ABNA0417164300", entries: [
+            .init(date: "2026-03-02", bankReference: "W-R1", transactions: [.init(amount: "30.00", payerName: "Bo", text: "gift")]),
+            .init(date: "2026-03-03", bankReference: "W-R2", transactions: [.init(amount: "40.00", payerName: "Cy", text: "gift")]),
+        ])])
+        let refused = try await CLI.run(["import-statement", try week.write().path, "--database-url", url])
+        #expect(refused.status == 1, "\(refused.stdout) \(refused.stderr)")
+        #expect(refused.stderr.contains("was rejected: 1 day of this camt.053 statement (2026-03-02, account NL91ABNA0417164300) was already imported from MT940;"), "\(refused.stderr)")
+        #expect(refused.stderr.contains("nothing was imported") && refused.stdout.isEmpty, "\(refused.stderr)")
+        let tuesday = CamtStatementBuilder(statements: [.init(id: "D-2", iban: "NL91ABNA0417164300", entries: [
+            .init(date: "2026-03-03", bankReference: "W-R2", transactions: [.init(amount: "40.00", payerName: "Cy", text: "gift")]),
+        ])])
+        let rest = try await CLI.run(["import-statement", try tuesday.write().path, "--database-url", url])
+        #expect(rest.status == 0 && rest.stdout.contains("already imported 0"), "the refused file booked nothing of 03-03: \(rest.stdout) \(rest.stderr)")
+    }
+
     /// The journal for the accountant from the command line: to standard output or a file, in either format;
     /// a bad option writes nothing and exits 64.
     @Test

@@ -29,7 +29,7 @@ public struct PaymentsError: Error, Sendable, Equatable, CustomStringConvertible
             case certificateUnavailable, certificateInvalid, signatureMismatch, staleTransmission, malformedEvent, transmissionReused
             case unknownResource
             // Statements.
-            case unsafeDocument, malformed, unsupportedFormat, tooLarge, integrity, unreadable
+            case unsafeDocument, malformed, unsupportedFormat, tooLarge, integrity, unreadable, importedInAnotherFormat
             // Form bodies.
             case malformedForm
             // QR codes.
@@ -41,7 +41,7 @@ public struct PaymentsError: Error, Sendable, Equatable, CustomStringConvertible
                 case .missingHeader, .malformedHeader, .noSignature, .timestampOutsideTolerance, .unknownAlgorithm, .certificateHostNotAllowed,
                      .certificateUnavailable, .certificateInvalid, .signatureMismatch, .staleTransmission, .malformedEvent, .transmissionReused,
                      .unknownResource: .webhook
-                case .unsafeDocument, .malformed, .unsupportedFormat, .tooLarge, .integrity, .unreadable: .statement
+                case .unsafeDocument, .malformed, .unsupportedFormat, .tooLarge, .integrity, .unreadable, .importedInAnotherFormat: .statement
                 case .malformedForm: .form
                 case .invalidBeneficiaryName, .invalidBIC, .invalidAmount, .invalidRemittance, .payloadTooLong: .qrCode
                 }
@@ -121,6 +121,9 @@ public struct PaymentsError: Error, Sendable, Equatable, CustomStringConvertible
         public static let integrity = Code(.integrity)
         /// The file could not be opened or read.
         public static let unreadable = Code(.unreadable)
+        /// Days of the statement's account were imported before from a statement in another format, whose lines
+        /// are known by other keys: booking them again would book their transfers twice.
+        public static let importedInAnotherFormat = Code(.importedInAnotherFormat)
 
         // MARK: Form bodies
 

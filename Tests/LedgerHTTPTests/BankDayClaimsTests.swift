@@ -1,0 +1,202 @@
+import EventStore
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import LedgerCore
+@testable import LedgerService
+import NIOCore
+import Payments
+import TestSupport
+import Testing
+
+/// "The same days imported again in another format are refused": each booking day of an account is claimed by
+/// the format of the first statement that brings it, and a file bringing a day another format claimed books
+/// nothing.
+@Suite("Statement days and their format")
+struct BankDayClaimsTests {
+    static let ourIBAN = "NL91ABNA0417164300"
+
+    static func reference(_ profile: String) throws -> String {
+        CreditorReference.forProfile(try ProfileID(profile)).electronic
+    }
+
+    static func certified(_ runtime: LedgerRuntime, _ ids: String...) async throws {
+        for id in ids {
+            let profile = try ProfileID(id)
+            _ = try await runtime.profiles.handle(.register(kind: .mediator, displayName: id, contactEmail: "\(id)@example.org"), profileID: profile, metadata: .init(actor: "test"))
+            _ = try await runtime.profiles.handle(.changeCertification(.grant, reason: "assessed"), profileID: profile, metadata: .init(actor: "test"))
+        }
+    }
+
+    static func upload(_ client: any TestClientProtocol, _ staff: HTTPFields, _ text: String) async throws -> TestResponse {
+        try await client.execute(uri: "/api/v1/bank-statements", method: .post, headers: staff, body: ByteBuffer(string: text))
+    }
+
+    /// An MT940 statement of `account` with one 125.00 credit a day, each paying for one profile.
+    static func mt940(account: String, _ credits: [(day: String, profile: String)]) throws -> String {
+        func short(_ iso: String) -> String { iso.replacingOccurrences(of: "-", with: "").dropFirst(2).description }
+        guard let first = credits.first, let last = credits.last else { return "" }
+        var text = ":20:M\(short(first.day))\n:25:\(account)\n:28C:1/1\n:60F:C\(short(first.day))EUR0,00\n"
+        for credit in credits {
+            let day = short(credit.day)
+            text += ":61:\(day)\(day.suffix(4))C125,00NTRFNONREF\n:86:/NAME/P/REMI/USTD//\(try reference(credit.profile))\n"
+        }
+        text += ":62F:C\(short(last.day))EUR\(credits.count * 125),00\n"
+        return text
+    }
+
+    /// A camt.053 statement of `iban` with one 125.00 credit a day, each paying for one profile.
+    static func camt(iban: String = ourIBAN, id: String, _ credits: [(day: String, profile: String)]) throws -> String {
+        typealias T = CamtStatementBuilder.Transaction
+        return CamtStatementBuilder(statements: [.init(id: id, iban: iban, entries: try credits.map { credit in
+            .init(date: credit.day, bankReference: "\(id)-\(credit.profile)", transactions: [T(amount: "125.00", payerName: "P", structuredReference: try reference(credit.profile))])
+        })]).xml
+    }
+
+    static func income(_ client: any TestClientProtocol, _ staff: HTTPFields) async throws -> String? {
+        let trial = try await client.execute(uri: "/api/v1/books/trial-balance?date=2026-03-31", method: .get, headers: staff)
+        let accounts = (trial.json["accounts"] as? [[String: Any]]) ?? []
+        return accounts.first { $0["account"] as? String == "Income:ListingContributions" }?["balance"] as? String
+    }
+
+    @Test(arguments: Backend.allCases)
+    func daysImportedInMT940AreRefusedInCamtAndTheFileBooksNothing(backend: Backend) async throws {
+        try await withLiveServer(backend) { client, runtime in
+            let staff = bearer(try await runtime.apiKeys.create(name: "Anna", role: .staff).key)
+            try await Self.certified(runtime, "fd-1", "fd-2", "fd-3")
+            let first = try await Self.upload(client, staff, try Self.mt940(account: Self.ourIBAN, [("2026-03-04", "fd-1"), ("2026-03-05", "fd-2")]))
+            #expect(first.status == .created && first.json["matched"] as? Int == 2, "\(first.text)")
+            let head = try await runtime.store.headCursor()
+
+            // The week in camt.053 brings 03-05 again (the same transfer, known by another key) and 03-06.
+            let overlapping = try Self.camt(id: "W-10", [("2026-03-05", "fd-2"), ("2026-03-06", "fd-3")])
+            let refused = try await Self.upload(client, staff, overlapping)
+            expectProblem(refused, .unprocessableContent, "statement-rejected")
+            let detail = refused.json["detail"] as? String ?? ""
+            #expect(detail.contains("1 day of this camt.053 statement (2026-03-05, account \(Self.ourIBAN)) was already imported from MT940;"), "\(detail)")
+            #expect(detail.hasSuffix("nothing was imported"), "\(detail)")
+            let written = try await runtime.store.readAll(after: head, limit: 1_000).map(\.stream).filter { $0.contains("bank") }
+            #expect(written.isEmpty, "the refused file wrote nothing, not even its new day: \(written)")
+            #expect(try await Self.income(client, staff) == "-250.00")
+
+            // Without the day MT940 brought, the camt.053 file books its own; the MT940 file again books nothing twice.
+            let rest = try await Self.upload(client, staff, try Self.camt(id: "D-0306", [("2026-03-06", "fd-3")]))
+            #expect(rest.status == .created && rest.json["matched"] as? Int == 1, "\(rest.text)")
+            let again = try await Self.upload(client, staff, try Self.mt940(account: Self.ourIBAN, [("2026-03-04", "fd-1"), ("2026-03-05", "fd-2")]))
+            #expect(again.status == .created && again.json["alreadyImported"] as? Int == 2, "\(again.text)")
+            // And MT940 may not bring 03-06 now: camt.053 has it.
+            let late = try await Self.upload(client, staff, try Self.mt940(account: Self.ourIBAN, [("2026-03-06", "fd-3")]))
+            #expect(late.status == .unprocessableContent && (late.json["detail"] as? String ?? "").contains("already imported from camt.053"), "\(late.text)")
+            #expect(try await Self.income(client, staff) == "-375.00", "three transfers, each booked once")
+        }
+    }
+
+    /// The CSV layout names no account: its days are the body's own account's (`bank.iban`), so camt.053 of that
+    /// account may not bring them again, while another account's statement of the same day is its own.
+    @Test(arguments: Backend.allCases)
+    func aCSVFileIsOnTheBodysOwnAccount(backend: Backend) async throws {
+        try await withLiveServer(backend) { client, runtime in
+            let staff = bearer(try await runtime.apiKeys.create(name: "Anna", role: .staff).key)
+            try await Self.certified(runtime, "cs-1", "cs-2")
+            let csv = "date,amount,currency,payer_name,payer_iban,reference,bank_reference\n2026-03-02,125.00,EUR,P,,\(try Self.reference("cs-1")),CSV-1\n"
+            let fromCSV = try await Self.upload(client, staff, csv)
+            #expect(fromCSV.status == .created && fromCSV.json["matched"] as? Int == 1, "\(fromCSV.text)")
+            let same = try await Self.upload(client, staff, try Self.camt(id: "C-0302", [("2026-03-02", "cs-1")]))
+            #expect(same.status == .unprocessableContent && (same.json["detail"] as? String ?? "").contains("already imported from CSV"), "\(same.text)")
+            let other = try await Self.upload(client, staff, try Self.camt(iban: "DE89370400440532013000", id: "O-0302", [("2026-03-02", "cs-2")]))
+            #expect(other.status == .created && other.json["matched"] as? Int == 1, "\(other.text)")
+            #expect(try await Self.income(client, staff) == "-250.00")
+        }
+    }
+
+    /// A German MT940 file may name its account by bank code and account number: that is the IBAN it stands for.
+    @Test(arguments: Backend.allCases)
+    func aGermanAccountNumberIsTheIBANItStandsFor(backend: Backend) async throws {
+        try await withLiveServer(backend) { client, runtime in
+            let staff = bearer(try await runtime.apiKeys.create(name: "Anna", role: .staff).key)
+            try await Self.certified(runtime, "de-1")
+            let first = try await Self.upload(client, staff, try Self.mt940(account: "37040044/0532013000", [("2026-03-09", "de-1")]))
+            #expect(first.status == .created && first.json["matched"] as? Int == 1, "\(first.text)")
+            let again = try await Self.upload(client, staff, try Self.camt(iban: "DE89370400440532013000", id: "G-0309", [("2026-03-09", "de-1")]))
+            #expect(again.status == .unprocessableContent, "\(again.text)")
+            #expect((again.json["detail"] as? String ?? "").contains("account DE89370400440532013000"), "\(again.text)")
+        }
+    }
+
+    @Test
+    func bankCodeAndAccountNumberBecomeTheGermanIBAN() {
+        #expect(BankDayClaims.germanIBAN("37040044/0532013000") == "DE89370400440532013000")
+        #expect(BankDayClaims.germanIBAN("37040044/532013000") == "DE89370400440532013000", "the account number padded to ten digits")
+        #expect(BankDayClaims.germanIBAN("37040044/0532013000EUR") == "DE89370400440532013000", "a currency after the number")
+        for text in ["3704004/0532013000", "37040044/05320130001", "37040044/", "/0532013000", "37040044-0532013000", "3704004X/0532013000", "37040044/05320130x0", "37040044/1/2"] {
+            #expect(BankDayClaims.germanIBAN(text) == nil, "\(text)")
+        }
+    }
+
+    /// What an import came to: lines matched, the code of a refusal, or any other error.
+    static func attempt(_ importer: BankStatementImport, _ file: URL, _ metadata: EventMetadata) async -> (booked: Int?, refusal: PaymentsError.Code?, other: String?) {
+        do {
+            return (try await importer.importFile(file, metadata: metadata).matched, nil, nil)
+        } catch let error as PaymentsError {
+            return (nil, error.code, nil)
+        } catch {
+            return (nil, nil, "\(error)")
+        }
+    }
+
+    /// Two imports of one day in two formats, both deciding their claim before either appends it: one claims the
+    /// day, the other finds the first one's claim when its own append is refused, and is refused itself (each
+    /// claim expects the version of the stream it decided on).
+    @Test(arguments: Backend.allCases)
+    func twoFormatsOfOneDayDecidedAtOnceBookItOnce(backend: Backend) async throws {
+        let runtime = try await TestRuntime.make(backend)
+        do {
+            try await Self.certified(runtime, "cc-1")
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ledger-days-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: folder) }
+            let inMT940 = folder.appendingPathComponent("day.sta")
+            let inCamt = folder.appendingPathComponent("day.xml")
+            try Data(try Self.mt940(account: Self.ourIBAN, [("2026-03-10", "cc-1")]).utf8).write(to: inMT940)
+            try Data(try Self.camt(id: "CC-1", [("2026-03-10", "cc-1")]).utf8).write(to: inCamt)
+            // Each import waits, its claim decided, until the other has decided too (the first time only).
+            let barrier = Barrier(parties: 2)
+            var importer = runtime.bankImport
+            importer.hooks.claimsDecided = { await barrier.arrive() }
+            let metadata = EventMetadata(actor: "test")
+            let hooked = importer
+            async let first = Self.attempt(hooked, inMT940, metadata)
+            async let second = Self.attempt(hooked, inCamt, metadata)
+            let outcomes = await [first, second]
+            #expect(outcomes.compactMap(\.booked) == [1], "\(outcomes)")
+            #expect(outcomes.compactMap(\.refusal) == [.importedInAnotherFormat] && outcomes.allSatisfy { $0.other == nil }, "\(outcomes)")
+            #expect(await barrier.arrivals == 2, "both decided before either appended")
+        } catch {
+            await runtime.close()
+            throw error
+        }
+        await runtime.close()
+    }
+}
+
+/// Holds each of the first `parties` callers until all of them have arrived; later callers pass at once.
+private actor Barrier {
+    let parties: Int
+    private(set) var arrivals = 0
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    init(parties: Int) {
+        self.parties = parties
+    }
+
+    func arrive() async {
+        arrivals += 1
+        guard arrivals <= parties else { return }
+        if arrivals == parties {
+            waiting.forEach { $0.resume() }
+            waiting = []
+            return
+        }
+        await withCheckedContinuation { waiting.append($0) }
+    }
+}
