@@ -97,8 +97,9 @@ public struct BankStatementRecorded: Sendable, Hashable, Codable {
 
 /// Booking days of one account imported from a statement of one format, claimed before the statement's lines
 /// are booked (`bank-days-<year>-<account key>`, one stream per account and year). A line is known across
-/// imports by a key that depends on how its format writes it, so the same day imported again in another format
-/// would be booked twice: a day claimed by one format is refused to the others.
+/// imports by a key that depends on how its format writes it and how the statement writes the account, so the
+/// same day imported again in another format, or with the account written otherwise, would be booked twice: a
+/// day claimed one way is refused to the others.
 public struct BankDaysImported: Sendable, Hashable, Codable {
     public static let typeName = "BankDaysImported"
 
@@ -106,14 +107,17 @@ public struct BankDaysImported: Sendable, Hashable, Codable {
     /// number is taken as the IBAN it stands for), the statement's own text otherwise, or the body's own IBAN for
     /// a statement that names no account.
     public var account: String
+    /// The account as the statement wrote it (empty for a statement that names none): lines are known by it.
+    public var written: String
     /// `camt053`, `mt940` or `csv`.
     public var format: String
     /// The days claimed by this import, each not claimed before, in order.
     public var days: [LocalDate]
     public var occurredAt: Date
 
-    public init(account: String, format: String, days: [LocalDate], occurredAt: Date) {
+    public init(account: String, written: String, format: String, days: [LocalDate], occurredAt: Date) {
         self.account = account
+        self.written = written
         self.format = format
         self.days = days
         self.occurredAt = occurredAt

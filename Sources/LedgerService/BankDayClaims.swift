@@ -3,10 +3,11 @@ import Foundation
 import LedgerCore
 import Payments
 
-/// Which format each booking day of an account was imported in (``BankDaysImported``, one stream per account and
-/// year). A statement line is known across imports by a key that depends on how its format writes the line, so
-/// the same day imported again in another format would book its transfers twice. The import claims its days
-/// before it books a line; a file with a day that another format claimed is refused whole.
+/// Which format each booking day of an account was imported in, and how the account was written
+/// (``BankDaysImported``, one stream per account and year). A statement line is known across imports by a key
+/// that depends on how its format writes the line and the account, so the same day imported again in another
+/// format, or with the account written another way, would book its transfers twice. The import claims its days
+/// before it books a line; a file with a day claimed otherwise is refused whole.
 struct BankDayClaims: Sendable {
     let store: any EventStore
     /// The body's own IBAN: the account of a statement that names none (the CSV layout has no account column).
@@ -15,16 +16,41 @@ struct BankDayClaims: Sendable {
     var decided: @Sendable () async throws -> Void = {}
 
     /// How often a claim is tried again after another import claimed days of the same streams meanwhile.
-    static let attemptsMax = 3
+    static let attemptsMax = 10
 
-    /// The account a statement's days are claimed under: its IBAN; for a German MT940 account given as bank code
-    /// and account number (`37040044/0532013000`), the IBAN that stands for; the statement's own text for any
-    /// other account; the body's own IBAN for a statement that names none.
+    /// The account a statement's days are claimed under: its IBAN (also when a currency code follows it, as some
+    /// banks write it); for a German MT940 account given as bank code and account number (`37040044/0532013000`),
+    /// the IBAN made of them; the body's own IBAN for a domestic account number that ends it (``isDomesticNumber``)
+    /// and for a statement that names no account; the statement's own text for any other account.
     func accountKey(_ statement: BankStatementOverview) -> String {
         if let iban = statement.accountIBAN { return iban.electronic }
         let text = (statement.accountID ?? "").trimmingCharacters(in: .whitespaces)
         guard !text.isEmpty else { return ownAccount ?? "" }
-        return Self.germanIBAN(text) ?? text
+        let withoutCurrency = Self.droppingCurrency(Substring(text))
+        if withoutCurrency.count < text.count, let iban = IBAN(parsing: withoutCurrency) { return iban.electronic }
+        if let german = Self.germanIBAN(text) { return german }
+        if let ownAccount, Self.isDomesticNumber(text, of: ownAccount) { return ownAccount }
+        return text
+    }
+
+    /// The text without a currency code (three capital letters) after a longer text.
+    static func droppingCurrency(_ text: Substring) -> Substring {
+        text.count > 3 && text.suffix(3).allSatisfy({ $0.isASCII && $0.isUppercase }) ? text.dropLast(3) : text
+    }
+
+    /// Whether `text` is the domestic number of the account `iban`, as Dutch MT940 files write it (`417164300`,
+    /// `0417164300`, `ABNA/0417164300`, perhaps followed by a currency code): digits after an optional bank
+    /// name and a slash, whose significant digits (seven or more) end the IBAN after its letters or zeros.
+    static func isDomesticNumber(_ text: String, of iban: String) -> Bool {
+        var number = Substring(text)
+        if let slash = number.lastIndex(of: "/") { number = number[number.index(after: slash)...] }
+        number = droppingCurrency(number)
+        guard !number.isEmpty, number.allSatisfy({ $0.isASCII && $0.isNumber }) else { return false }
+        let significant = number.drop { $0 == "0" }
+        guard significant.count >= 7, iban.hasSuffix(significant) else { return false }
+        // What comes before the number in the IBAN's account part is the bank's letters or padding zeros.
+        let before = iban.dropLast(significant.count).dropFirst(4)
+        return before.reversed().prefix { $0.isASCII && $0.isNumber }.allSatisfy { $0 == "0" }
     }
 
     /// The German IBAN of `BLZ/account` (8 digits, a slash, 1 to 10 digits, perhaps followed by a currency code
@@ -47,9 +73,22 @@ struct BankDayClaims: Sendable {
         return IBAN(parsing: iban)?.electronic
     }
 
-    /// Claims `days` (by account) for `format`. Days this format claimed before stay as they are; if another
-    /// format claimed any of them, nothing is written and the import is refused (`importedInAnotherFormat`).
-    func claim(_ days: [String: Set<LocalDate>], format: BankStatementFormat, metadata: EventMetadata, now: Date) async throws {
+    /// The days of one account a file brings, and how the file writes the account (its lines' keys hold that).
+    struct FileDays: Sendable {
+        var written: String
+        var days: Set<LocalDate> = []
+    }
+
+    /// Who brought a day: a format, with the account written one way.
+    struct Source: Hashable {
+        var format: String
+        var written: String
+    }
+
+    /// Claims the days of each account (by ``accountKey(_:)``) for `format` and the account as written. Days
+    /// claimed before the same way stay as they are; if any was claimed by another format, or with the account
+    /// written another way, nothing is written and the import is refused (`importedInAnotherFormat`).
+    func claim(_ days: [String: FileDays], format: BankStatementFormat, metadata: EventMetadata, now: Date) async throws {
         var attempt = 1
         while true {
             do {
@@ -62,24 +101,25 @@ struct BankDayClaims: Sendable {
         }
     }
 
-    private func claimOnce(_ days: [String: Set<LocalDate>], format: BankStatementFormat, metadata: EventMetadata, now: Date) async throws {
-        var wanted: [String: (account: String, days: Set<LocalDate>)] = [:]
-        for (account, accountDays) in days {
+    private func claimOnce(_ days: [String: FileDays], format: BankStatementFormat, metadata: EventMetadata, now: Date) async throws {
+        var wanted: [String: (account: String, file: FileDays)] = [:]
+        for (account, file) in days {
             let accountKey = BankStatementImport.digest("account", account)
-            for day in accountDays {
-                wanted[StreamName.bankDays(year: day.year, accountKey: accountKey).description, default: (account, [])].days.insert(day)
+            for day in file.days {
+                wanted[StreamName.bankDays(year: day.year, accountKey: accountKey).description, default: (account, FileDays(written: file.written))].file.days.insert(day)
             }
         }
-        var clashes: [(day: LocalDate, account: String, format: String)] = []
+        var clashes: [(day: LocalDate, account: String, source: Source)] = []
         var appends: [StreamAppend] = []
         for (stream, want) in wanted.sorted(by: { $0.key < $1.key }) {
             let (claimed, version) = try await read(stream)
-            for day in want.days {
-                if let other = claimed[day], other != format.rawValue { clashes.append((day, want.account, other)) }
+            let mine = Source(format: format.rawValue, written: want.file.written)
+            for day in want.file.days {
+                if let other = claimed[day], other != mine { clashes.append((day, want.account, other)) }
             }
-            let new = want.days.filter { claimed[$0] == nil }.sorted()
+            let new = want.file.days.filter { claimed[$0] == nil }.sorted()
             guard !new.isEmpty else { continue }
-            let event = BankDaysImported(account: want.account, format: format.rawValue, days: new, occurredAt: now)
+            let event = BankDaysImported(account: want.account, written: want.file.written, format: format.rawValue, days: new, occurredAt: now)
             appends.append(StreamAppend(
                 stream: stream,
                 events: [NewEvent(id: .timeOrdered(), type: BankDaysImported.typeName, data: try event.encodedData(), metadata: metadata)],
@@ -91,9 +131,19 @@ struct BankDayClaims: Sendable {
         if !appends.isEmpty { _ = try await store.append(appends) }
     }
 
-    /// The format that claimed each day of a stream, and the stream's version.
-    private func read(_ stream: String) async throws -> (claimed: [LocalDate: String], version: Int64) {
-        var claimed: [LocalDate: String] = [:]
+    /// The latest day on or before `today`, of this year or the year before, that a statement of `account` brought.
+    func lastDay(account: String, through today: LocalDate) async throws -> LocalDate? {
+        let accountKey = BankStatementImport.digest("account", account)
+        for year in [today.year, today.year - 1] {
+            let (claimed, _) = try await read(StreamName.bankDays(year: year, accountKey: accountKey).description)
+            if let last = claimed.keys.filter({ $0 <= today }).max() { return last }
+        }
+        return nil
+    }
+
+    /// Who brought each day of a stream, and the stream's version.
+    private func read(_ stream: String) async throws -> (claimed: [LocalDate: Source], version: Int64) {
+        var claimed: [LocalDate: Source] = [:]
         var version: Int64 = 0
         let page = store.limits.readBatchMax
         while true {
@@ -102,26 +152,37 @@ struct BankDayClaims: Sendable {
                 version = recorded.version
                 guard recorded.type == BankDaysImported.typeName else { continue }
                 let imported = try BankDaysImported.decode(recorded.data)
-                for day in imported.days where claimed[day] == nil { claimed[day] = imported.format }
+                let source = Source(format: imported.format, written: imported.written)
+                for day in imported.days where claimed[day] == nil { claimed[day] = source }
             }
             if events.count < page { return (claimed, version) }
         }
     }
 
-    /// What staff read: which days, of which account, came in which format, and what to do instead.
-    static func refusal(_ clashes: [(day: LocalDate, account: String, format: String)], format: BankStatementFormat) -> PaymentsError {
+    /// What staff read: which days, of which account, came in which format (and with the account written how, if
+    /// not as this file writes it), and what to do instead.
+    static func refusal(_ clashes: [(day: LocalDate, account: String, source: Source)], format: BankStatementFormat) -> PaymentsError {
         let days = Set(clashes.map(\.day)).sorted()
         let first = days.first.map(\.description) ?? ""
         let last = days.last.map(\.description) ?? ""
-        let span = first == last ? first : "\(first) to \(last)"
-        let earlier = Set(clashes.map(\.format)).sorted().map(name).joined(separator: " and ")
+        let span = days.count == 1 ? first : days.count == 2 ? "\(first) and \(last)" : "\(first) to \(last)"
         let accounts = Set(clashes.map(\.account)).sorted().map { $0.isEmpty ? "not named" : $0 }.joined(separator: ", ")
+        let formats = Set(clashes.map(\.source.format)).sorted().map(name).joined(separator: " and ")
         let one = days.count == 1
         let named = name(format.rawValue)
+        if Set(clashes.map(\.source.format)) == [format.rawValue] {
+            let written = Set(clashes.map(\.source.written)).sorted().map { $0.isEmpty ? "no account" : $0 }.joined(separator: " and ")
+            return PaymentsError(.importedInAnotherFormat, """
+                \(one ? "1 day" : "\(days.count) days") of this \(named) statement (\(span), account \(accounts)) \(one ? "was" : "were") \
+                already imported from a statement writing the account as \(written); booking \(one ? "it" : "them") again with the \
+                account written another way would book \(one ? "its" : "their") transfers twice. Import \(one ? "this day" : "these days") \
+                from a statement writing the account as \(written), or a statement without \(one ? "it" : "them")
+                """)
+        }
         return PaymentsError(.importedInAnotherFormat, """
             \(one ? "1 day" : "\(days.count) days") of this \(named) statement (\(span), account \(accounts)) \(one ? "was" : "were") \
-            already imported from \(earlier); booking \(one ? "it" : "them") again from another format would book \(one ? "its" : "their") \
-            transfers twice. Import each period in one format: \(one ? "this day" : "these days") again from the \(earlier) \
+            already imported from \(formats); booking \(one ? "it" : "them") again from another format would book \(one ? "its" : "their") \
+            transfers twice. Import each period in one format: \(one ? "this day" : "these days") again from the \(formats) \
             statement, or a \(named) statement without \(one ? "it" : "them")
             """)
     }

@@ -91,9 +91,10 @@ public struct BankStatementImport: Sendable {
         let accounts = Dictionary(parsed.statements.map { ($0.statementIndex, $0.accountIBAN?.electronic ?? $0.accountID ?? "") }) { first, _ in first }
         let claims = BankDayClaims(store: pipeline.store, ownAccount: ownAccount, decided: hooks.claimsDecided)
         let claimAccounts = Dictionary(parsed.statements.map { ($0.statementIndex, claims.accountKey($0)) }) { first, _ in first }
-        var days: [String: Set<LocalDate>] = [:]
+        var days: [String: BankDayClaims.FileDays] = [:]
         for line in lines where line.booked {
-            days[claimAccounts[line.statementIndex] ?? ownAccount ?? "", default: []].insert(line.bookingDate)
+            let written = accounts[line.statementIndex] ?? ""
+            days[claimAccounts[line.statementIndex] ?? ownAccount ?? "", default: .init(written: written)].days.insert(line.bookingDate)
         }
         try await claims.claim(days, format: parsed.format, metadata: metadata, now: pipeline.profiles.now())
         // Payments booked just now count for suggestions and returns too.
@@ -250,6 +251,13 @@ public struct BankStatementImport: Sendable {
             if case let owner?? = references[reference.electronic] { streams.append(owner.streamName) }
         }
         try await batch.readAhead(streams)
+    }
+
+    /// The latest booking day on or before `today` (of this year or the last) that a statement of the body's own
+    /// account (`bank.iban`, or a CSV file) brought; nil when none did.
+    public func lastImportedDay(through today: LocalDate) async throws -> LocalDate? {
+        guard let ownAccount else { return nil }
+        return try await BankDayClaims(store: pipeline.store, ownAccount: ownAccount).lastDay(account: ownAccount, through: today)
     }
 
     /// Records the statement's balances, once however often it is imported.

@@ -54,7 +54,7 @@ struct BankDayClaimsTests {
     }
 
     static func income(_ client: any TestClientProtocol, _ staff: HTTPFields) async throws -> String? {
-        let trial = try await client.execute(uri: "/api/v1/books/trial-balance?date=2026-03-31", method: .get, headers: staff)
+        let trial = try await client.execute(uri: "/api/v1/books/trial-balance?date=2026-12-31", method: .get, headers: staff)
         let accounts = (trial.json["accounts"] as? [[String: Any]]) ?? []
         return accounts.first { $0["account"] as? String == "Income:ListingContributions" }?["balance"] as? String
     }
@@ -121,6 +121,85 @@ struct BankDayClaimsTests {
             #expect(again.status == .unprocessableContent, "\(again.text)")
             #expect((again.json["detail"] as? String ?? "").contains("account DE89370400440532013000"), "\(again.text)")
         }
+    }
+
+    /// Dutch MT940 files write the account as its domestic number, or the IBAN with its currency after it: both are
+    /// the body's own account, whose days camt.053 may not bring again. The account written another way in the
+    /// same format is refused too, since the lines' keys hold it.
+    @Test(arguments: Backend.allCases)
+    func anAccountWrittenAnotherWayIsTheSameAccount(backend: Backend) async throws {
+        try await withLiveServer(backend) { client, runtime in
+            let staff = bearer(try await runtime.apiKeys.create(name: "Anna", role: .staff).key)
+            try await Self.certified(runtime, "nl-1", "nl-2", "nl-3")
+            for (account, day, profile) in [("417164300", "2026-04-01", "nl-1"), ("ABNA/0417164300", "2026-04-02", "nl-2"), ("NL91ABNA0417164300EUR", "2026-04-03", "nl-3")] {
+                let first = try await Self.upload(client, staff, try Self.mt940(account: account, [(day, profile)]))
+                #expect(first.status == .created && first.json["matched"] as? Int == 1, "\(account): \(first.text)")
+                let inCamt = try await Self.upload(client, staff, try Self.camt(id: "NL-\(day)", [(day, profile)]))
+                #expect(inCamt.status == .unprocessableContent, "\(account): \(inCamt.text)")
+                #expect((inCamt.json["detail"] as? String ?? "").contains("(\(day), account \(Self.ourIBAN)) was already imported from MT940"), "\(account): \(inCamt.text)")
+            }
+            let respelled = try await Self.upload(client, staff, try Self.mt940(account: Self.ourIBAN, [("2026-04-01", "nl-1")]))
+            #expect(respelled.status == .unprocessableContent, "\(respelled.text)")
+            #expect((respelled.json["detail"] as? String ?? "").contains("already imported from a statement writing the account as 417164300"), "\(respelled.text)")
+            #expect(try await Self.income(client, staff) == "-375.00", "three transfers, each booked once")
+        }
+    }
+
+    /// "An MT940 line without an entry date counts on its value date": camt.053 may not bring that day again.
+    @Test
+    func anMT940LineWithoutAnEntryDateCountsOnItsValueDate() async throws {
+        try await withLiveServer(.sqlite) { client, runtime in
+            let staff = bearer(try await runtime.apiKeys.create(name: "Anna", role: .staff).key)
+            try await Self.certified(runtime, "vd-1")
+            let mt940 = """
+                :20:V1
+                :25:\(Self.ourIBAN)
+                :28C:1/1
+                :60F:C260305EUR0,00
+                :61:260306C125,00NTRFNONREF
+                :86:/NAME/P/REMI/USTD//\(try Self.reference("vd-1"))
+                :62F:C260306EUR125,00
+
+                """
+            #expect(try await Self.upload(client, staff, mt940).json["matched"] as? Int == 1)
+            let inCamt = try await Self.upload(client, staff, try Self.camt(id: "V-0306", [("2026-03-06", "vd-1")]))
+            #expect(inCamt.status == .unprocessableContent && (inCamt.json["detail"] as? String ?? "").contains("(2026-03-06, account"), "\(inCamt.text)")
+        }
+    }
+
+    /// A file spanning the turn of a year claims its days in each year's stream.
+    @Test(arguments: Backend.allCases)
+    func aFileAcrossTheTurnOfAYearClaimsTheDaysOfBoth(backend: Backend) async throws {
+        try await withLiveServer(backend) { client, runtime in
+            let staff = bearer(try await runtime.apiKeys.create(name: "Anna", role: .staff).key)
+            let csv = "date,amount,currency,payer_name,payer_iban,reference,bank_reference\n2025-12-31,30.00,EUR,Bo,,gift,Y-1\n2026-01-02,40.00,EUR,Cy,,gift,Y-2\n"
+            let fromCSV = try await Self.upload(client, staff, csv)
+            #expect(fromCSV.status == .created && fromCSV.json["lines"] as? Int == 2, "\(fromCSV.text)")
+            for day in ["2025-12-31", "2026-01-02"] {
+                typealias T = CamtStatementBuilder.Transaction
+                let camt = CamtStatementBuilder(statements: [.init(id: "Y-\(day)", iban: Self.ourIBAN, entries: [
+                    .init(date: day, bankReference: "YC-\(day)", transactions: [T(amount: "30.00", payerName: "Bo", text: "gift")]),
+                ])]).xml
+                let refused = try await Self.upload(client, staff, camt)
+                #expect(refused.status == .unprocessableContent && (refused.json["detail"] as? String ?? "").contains("(\(day), account"), "\(day): \(refused.text)")
+            }
+            let between = CamtStatementBuilder(statements: [.init(id: "Y-0101", iban: Self.ourIBAN, entries: [
+                .init(date: "2026-01-01", bankReference: "YC-0101", transactions: [.init(amount: "50.00", payerName: "Di", text: "gift")]),
+            ])]).xml
+            #expect(try await Self.upload(client, staff, between).status == .created, "a day the CSV file did not bring")
+        }
+    }
+
+    @Test
+    func aDomesticNumberIsTheAccountWhoseIBANItEnds() {
+        let own = "NL91ABNA0417164300"
+        for text in ["417164300", "0417164300", "ABNA/0417164300", "TRIODOSBANK/0417164300", "0417164300EUR"] {
+            #expect(BankDayClaims.isDomesticNumber(text, of: own), "\(text)")
+        }
+        for text in ["17164300", "4300", "1417164300", "0417164301", "", "ABNA/", "04171643OO", "DE89370400440532013000"] {
+            #expect(!BankDayClaims.isDomesticNumber(text, of: own), "\(text)")
+        }
+        #expect(!BankDayClaims.isDomesticNumber("532013000", of: "DE89370400440532013000"), "a German number without its bank code names no account")
     }
 
     @Test

@@ -199,6 +199,32 @@ struct ConsoleTests {
         }
     }
 
+    /// The Today page says when the last statement ends, for a CSV file too (which states no balance), and asks
+    /// for this week's once it is more than a week old.
+    @Test(arguments: Backend.allCases)
+    func theTodayPageKnowsTheLastStatementOfEveryFormat(backend: Backend) async throws {
+        try await withLiveServer(backend) { client, runtime in
+            _ = try await runtime.staffUsers.add(name: "Anna Berger", email: "anna@example.org", password: Self.password)
+            let anna = Browser(client)
+            try await anna.signIn("anna@example.org")
+            #expect(try await anna.send("/console").text.contains("No bank statement has been imported yet."))
+            let today = runtime.profiles.policy.calendar.date(at: runtime.now())
+            func importCSV(_ day: LocalDate, _ reference: String) async throws {
+                let file = FileManager.default.temporaryDirectory.appendingPathComponent("today-\(UUID().uuidString).csv")
+                defer { try? FileManager.default.removeItem(at: file) }
+                try Data("date,amount,currency,payer_name,payer_iban,reference,bank_reference\n\(day),30.00,EUR,Bo,,gift,\(reference)\n".utf8).write(to: file)
+                _ = try await runtime.bankImport.importFile(file, metadata: .init(actor: "test"))
+            }
+            let old = today.addingDays(-10)
+            try await importCSV(old, "T-OLD")
+            let stale = try await anna.send("/console").text
+            #expect(stale.contains("No statement imported for 10 days (the last ends \(ConsoleWords.date(old))). Import this week"), "\(stale)")
+            let recent = today.addingDays(-2)
+            try await importCSV(recent, "T-NEW")
+            #expect(try await anna.send("/console").text.contains("The last statement ends \(ConsoleWords.date(recent)): up to date."))
+        }
+    }
+
     /// A returned transfer that matches no payment stays on the Statements page for staff to trace.
     @Test
     func anUnmatchedReturnIsListedOnTheStatementsPage() async throws {

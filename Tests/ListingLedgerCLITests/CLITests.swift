@@ -146,7 +146,7 @@ struct CLITests {
         #expect(badFormat.status == 64 && badFormat.stderr.contains("unknown format 'x'"), "\(badFormat.stderr)")
     }
 
-    /// "A file bringing days of its account that another format brought before (MT940, then camt.053 or CSV) is
+    /// "A file bringing booking days of its account that a file of another format brought before (MT940, then camt.053 or CSV) is
     /// refused and books nothing": exit code 1, the days and the earlier format named; the camt.053 file's other
     /// day is not booked either.
     @Test

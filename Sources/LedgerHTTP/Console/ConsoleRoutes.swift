@@ -121,8 +121,10 @@ struct ConsoleRoutes {
         let exceptions = try await runtime.paymentExceptions.list(includeResolved: false, limit: PaymentExceptions.pageSizeMax, offset: 0).count
         let dead = try await runtime.directory.deliveries(status: "dead", endpointID: nil, limit: DirectoryQueries.pageSizeMax, offset: 0).count
         // A balance check is dated the day after the statement's last booking day (the balance at its start).
-        let lastStatement = try await runtime.books.balanceChecks(from: today.addingDays(-3_660), through: today.addingDays(1))
+        // A CSV file states no balance, so the days statements brought count too.
+        let lastChecked = try await runtime.books.balanceChecks(from: today.addingDays(-3_660), through: today.addingDays(1))
             .compactMap { LocalDate(iso: $0.date)?.addingDays(-1) }.max()
+        let lastStatement = [lastChecked, try await runtime.bankImport.lastImportedDay(through: today)].compactMap { $0 }.max()
         let statementWords: String
         if let lastStatement {
             let days = lastStatement.days(until: today)

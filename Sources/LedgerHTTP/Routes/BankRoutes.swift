@@ -85,7 +85,7 @@ struct BankRoutes {
 
     /// Writes the upload to `file` as it arrives: the raw body, or the first file part of a multipart form.
     static func save(_ request: Request, to file: URL) async throws {
-        FileManager.default.createFile(atPath: file.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: file.path, contents: nil)
         let handle = try FileHandle(forWritingTo: file)
         defer { try? handle.close() }
         for try await buffer in request.body {
