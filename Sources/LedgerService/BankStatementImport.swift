@@ -47,6 +47,9 @@ public struct BankStatementImport: Sendable {
         public var unmatchedReturns: Int = 0
         /// Lines the bank has not booked yet: not final, so not imported.
         public var notBooked: Int = 0
+        /// Lines of 0.00 (a notice of the bank's): kept as read, but neither a payment nor a movement of the
+        /// account, so staff are asked nothing about them.
+        public var zeroAmount: Int = 0
         /// Lines booked again one at a time because their batch could not be written whole: another writer
         /// changed a stream the batch decided on (payments recorded for the same profiles meanwhile), or the
         /// batch was too large for one append. Nothing is lost or doubled; it is only slower.
@@ -61,6 +64,7 @@ public struct BankStatementImport: Sendable {
             returns += part.returns
             unmatchedReturns += part.unmatchedReturns
             notBooked += part.notBooked
+            zeroAmount += part.zeroAmount
         }
     }
 
@@ -232,7 +236,7 @@ public struct BankStatementImport: Sendable {
         var named: [CreditorReference] = []
         for (line, key) in zip(unit, keys) where line.booked {
             streams.append(PaymentPipeline.InboxEntry(provider: "bank", eventID: key, eventType: "", payload: Data()).streamName)
-            guard line.direction == .credit, !line.isReversal, line.returnReason == nil else { continue }
+            guard line.direction == .credit, !line.isReversal, line.returnReason == nil, line.amount.minorUnits != 0 else { continue }
             streams.append(PaymentID(method: .bank, externalID: key).streamName)
             for reference in CreditorReference.find(in: Self.referenceText(line)) {
                 switch reference.use {
@@ -312,6 +316,7 @@ public struct BankStatementImport: Sendable {
         var also: [(stream: String, event: NewEvent)] = []
         var unmatchedReturn = false
         var matchedReturn = false
+        var zero = false
         if line.isReversal || line.returnReason != nil {
             // A returned debit takes back a payment to us; a returned credit is money of ours that came back (a
             // refund the payer's bank refused), which takes back no payment: it is listed for staff.
@@ -324,6 +329,11 @@ public struct BankStatementImport: Sendable {
                 unmatchedReturn = true
                 also = [try movement(line, key: key, metadata: metadata)]
             }
+        } else if line.amount.minorUnits == 0 {
+            // Moves no money: kept as read, asking staff for nothing.
+            paymentID = nil
+            facts = []
+            zero = true
         } else if line.direction == .debit {
             paymentID = nil
             facts = []
@@ -343,7 +353,8 @@ public struct BankStatementImport: Sendable {
             // Counted only when recorded now: a statement imported again asks staff for nothing twice.
             if unmatchedReturn { summary.unmatchedReturns += 1 }
             if matchedReturn { summary.returns += 1 }
-            guard line.direction == .credit, !line.isReversal, line.returnReason == nil else { return }
+            if zero { summary.zeroAmount += 1 }
+            guard !zero, line.direction == .credit, !line.isReversal, line.returnReason == nil else { return }
             if paymentEvents.contains(where: { if case .held = $0 { true } else { false } }) {
                 summary.queued += 1
             } else {

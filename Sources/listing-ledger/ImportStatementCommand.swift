@@ -48,6 +48,9 @@ struct ImportStatementCommand: AsyncParsableCommand {
                 if summary.bookedOneByOne > 0 {
                     print("  \(summary.bookedOneByOne) line(s) were booked one at a time, more slowly: their hundred could not be written whole, usually because payments for the same profiles were recorded meanwhile (nothing is lost or doubled)")
                 }
+                if summary.zeroAmount > 0 {
+                    print("  \(summary.zeroAmount) line(s) of 0.00 were kept as read: they move no money, so they are neither payments nor in the books")
+                }
                 if summary.unmatchedReturns > 0 {
                     print("  \(summary.unmatchedReturns) returned transfer(s) match no payment: find the payment each returns and refund or reverse it")
                 }

@@ -182,6 +182,19 @@ struct CLITests {
         #expect(rest.status == 0 && rest.stdout.contains("already imported 0"), "the refused file booked nothing of 03-03: \(rest.stdout) \(rest.stderr)")
     }
 
+    /// "A line of 0.00 … is counted (… a line in `import-statement`'s output)".
+    @Test
+    func aLineOfNothingIsCountedInTheImportsOutput() async throws {
+        let url = try await TestDatabase.freshURL(.sqlite).connectionString
+        #expect(try await CLI.run(["migrate", "--database-url", url]).status == 0)
+        let statement = CamtStatementBuilder(statements: [.init(id: "Z-9", iban: "NL91ABNA0417164300", entries: [
+            .init(date: "2026-03-02", bankReference: "Z9-R1", transactions: [.init(amount: "0.00", payerName: "Bank", text: "notice")]),
+        ])])
+        let imported = try await CLI.run(["import-statement", try statement.write().path, "--database-url", url])
+        #expect(imported.status == 0, "\(imported.stderr)")
+        #expect(imported.stdout.contains("1 line(s) of 0.00 were kept as read: they move no money") && imported.stdout.contains("queued for staff 0"), "\(imported.stdout)")
+    }
+
     /// The journal for the accountant from the command line: to standard output or a file, in either format;
     /// a bad option writes nothing and exits 64.
     @Test

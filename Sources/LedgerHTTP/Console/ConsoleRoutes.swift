@@ -104,7 +104,7 @@ struct ConsoleRoutes {
                     "fileWords": "\(summary.statements) statement\(summary.statements == 1 ? "" : "s") in \(summary.format) format, \(summary.lines) line\(summary.lines == 1 ? "" : "s").",
                     "lines": summary.lines, "matched": summary.matched, "alreadyImported": summary.alreadyImported, "queued": summary.queued,
                     "returns": summary.returns, "unmatchedReturns": summary.unmatchedReturns, "debits": summary.debits, "notBooked": summary.notBooked,
-                    "bookedOneByOne": summary.bookedOneByOne,
+                    "bookedOneByOne": summary.bookedOneByOne, "zeroAmount": summary.zeroAmount,
                 ]
                 return page("statement-result", "Statement imported", "/console/statements", data, context, status: .created)
             } catch {

@@ -242,6 +242,7 @@ enum ConsoleTemplates {
         {{#unmatchedReturns}}<dt>Returned transfers that match no payment</dt><dd>{{unmatchedReturns}} — find the payment each returns, then refund it or take back what it bought</dd>{{/unmatchedReturns}}
         <dt>Money going out (not booked here)</dt><dd>{{debits}}</dd>
         <dt>Not booked</dt><dd>{{notBooked}}</dd>
+        {{#zeroAmount}}<dt>Lines of 0.00</dt><dd>{{zeroAmount}} — they move no money, so they are neither payments nor in the books</dd>{{/zeroAmount}}
         {{#bookedOneByOne}}<dt>Booked one at a time</dt><dd>{{bookedOneByOne}} — their hundred could not be written whole (usually because payments for the same profiles were recorded meanwhile), so these took longer; nothing is lost or doubled</dd>{{/bookedOneByOne}}
         </dl>
         <p><a href="/console/payments?method=bank">Bank payments</a> · <a href="/console/statements">Import another</a></p>
