@@ -103,9 +103,10 @@ public struct BankStatementRecorded: Sendable, Hashable, Codable {
 public struct BankDaysImported: Sendable, Hashable, Codable {
     public static let typeName = "BankDaysImported"
 
-    /// The account as the claim knows it: the IBAN (a German MT940 account given as bank code and account
-    /// number is taken as the IBAN it stands for), the statement's own text otherwise, or the body's own IBAN for
-    /// a statement that names no account.
+    /// The account as the claim knows it, followed by a space and the currency of its lines: the IBAN (a German
+    /// MT940 account given as bank code and account number is taken as the IBAN it stands for; a domestic
+    /// number of the body's own account, or no account at all, as the body's own IBAN), the statement's own text
+    /// otherwise.
     public var account: String
     /// The account as the statement wrote it (empty for a statement that names none): lines are known by it.
     public var written: String

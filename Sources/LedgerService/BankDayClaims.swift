@@ -20,7 +20,7 @@ struct BankDayClaims: Sendable {
 
     /// The account a statement's days are claimed under: its IBAN (also when a currency code follows it, as some
     /// banks write it); for a German MT940 account given as bank code and account number (`37040044/0532013000`),
-    /// the IBAN made of them; the body's own IBAN for a domestic account number that ends it (``isDomesticNumber``)
+    /// the IBAN made of them; the body's own IBAN for its domestic account number (``isDomesticNumber(_:of:)``)
     /// and for a statement that names no account; the statement's own text for any other account.
     func accountKey(_ statement: BankStatementOverview) -> String {
         if let iban = statement.accountIBAN { return iban.electronic }
@@ -39,15 +39,16 @@ struct BankDayClaims: Sendable {
     }
 
     /// Whether `text` is the domestic number of the account `iban`, as Dutch MT940 files write it (`417164300`,
-    /// `0417164300`, `ABNA/0417164300`, perhaps followed by a currency code): digits after an optional bank
-    /// name and a slash, whose significant digits (seven or more) end the IBAN after its letters or zeros.
+    /// `0417164300`, `ABNA/0417164300`, perhaps followed by a currency code, spaces ignored): digits after an
+    /// optional bank name and a slash, whose significant digits are the whole of the IBAN's account number (what
+    /// precedes them in the IBAN's account part is the bank's letters or padding zeros).
     static func isDomesticNumber(_ text: String, of iban: String) -> Bool {
-        var number = Substring(text)
+        var number = Substring(text.filter { !$0.isWhitespace })
         if let slash = number.lastIndex(of: "/") { number = number[number.index(after: slash)...] }
         number = droppingCurrency(number)
         guard !number.isEmpty, number.allSatisfy({ $0.isASCII && $0.isNumber }) else { return false }
         let significant = number.drop { $0 == "0" }
-        guard significant.count >= 7, iban.hasSuffix(significant) else { return false }
+        guard !significant.isEmpty, iban.hasSuffix(significant) else { return false }
         // What comes before the number in the IBAN's account part is the bank's letters or padding zeros.
         let before = iban.dropLast(significant.count).dropFirst(4)
         return before.reversed().prefix { $0.isASCII && $0.isNumber }.allSatisfy { $0 == "0" }
@@ -85,7 +86,7 @@ struct BankDayClaims: Sendable {
         var written: String
     }
 
-    /// Claims the days of each account (by ``accountKey(_:)``) for `format` and the account as written. Days
+    /// Claims the days of each account (by ``accountKey(_:)`` and currency) for `format` and the account as written. Days
     /// claimed before the same way stay as they are; if any was claimed by another format, or with the account
     /// written another way, nothing is written and the import is refused (`importedInAnotherFormat`).
     func claim(_ days: [String: FileDays], format: BankStatementFormat, metadata: EventMetadata, now: Date) async throws {

@@ -95,10 +95,13 @@ public struct BankStatementImport: Sendable {
         let accounts = Dictionary(parsed.statements.map { ($0.statementIndex, $0.accountIBAN?.electronic ?? $0.accountID ?? "") }) { first, _ in first }
         let claims = BankDayClaims(store: pipeline.store, ownAccount: ownAccount, decided: hooks.claimsDecided)
         let claimAccounts = Dictionary(parsed.statements.map { ($0.statementIndex, claims.accountKey($0)) }) { first, _ in first }
+        // An account holding several currencies is claimed once per currency: its statements are apart, and some
+        // banks write the currency into the account (`NL91ABNA0417164300EUR`, `…USD`).
         var days: [String: BankDayClaims.FileDays] = [:]
         for line in lines where line.booked {
             let written = accounts[line.statementIndex] ?? ""
-            days[claimAccounts[line.statementIndex] ?? ownAccount ?? "", default: .init(written: written)].days.insert(line.bookingDate)
+            let account = (claimAccounts[line.statementIndex] ?? ownAccount ?? "") + " " + line.amount.currency
+            days[account, default: .init(written: written)].days.insert(line.bookingDate)
         }
         try await claims.claim(days, format: parsed.format, metadata: metadata, now: pipeline.profiles.now())
         // Payments booked just now count for suggestions and returns too.
@@ -258,10 +261,11 @@ public struct BankStatementImport: Sendable {
     }
 
     /// The latest booking day on or before `today` (of this year or the last) that a statement of the body's own
-    /// account (`bank.iban`, or a CSV file) brought; nil when none did.
+    /// account (`bank.iban`, or a CSV file) brought in the tariff's currency; nil when none did.
     public func lastImportedDay(through today: LocalDate) async throws -> LocalDate? {
         guard let ownAccount else { return nil }
-        return try await BankDayClaims(store: pipeline.store, ownAccount: ownAccount).lastDay(account: ownAccount, through: today)
+        let currency = pipeline.profiles.policy.tariff.entry(on: today).price.currency
+        return try await BankDayClaims(store: pipeline.store, ownAccount: ownAccount).lastDay(account: ownAccount + " " + currency, through: today)
     }
 
     /// Records the statement's balances, once however often it is imported.
@@ -317,7 +321,13 @@ public struct BankStatementImport: Sendable {
         var unmatchedReturn = false
         var matchedReturn = false
         var zero = false
-        if line.isReversal || line.returnReason != nil {
+        if line.amount.minorUnits == 0 {
+            // Moves no money (a notice of the bank's, even one marked as a return): kept as read, asking staff
+            // for nothing.
+            paymentID = nil
+            facts = []
+            zero = true
+        } else if line.isReversal || line.returnReason != nil {
             // A returned debit takes back a payment to us; a returned credit is money of ours that came back (a
             // refund the payer's bank refused), which takes back no payment: it is listed for staff.
             let returned = line.direction == .debit ? try await returnedPayment(line, state: state) : nil
@@ -329,11 +339,6 @@ public struct BankStatementImport: Sendable {
                 unmatchedReturn = true
                 also = [try movement(line, key: key, metadata: metadata)]
             }
-        } else if line.amount.minorUnits == 0 {
-            // Moves no money: kept as read, asking staff for nothing.
-            paymentID = nil
-            facts = []
-            zero = true
         } else if line.direction == .debit {
             paymentID = nil
             facts = []

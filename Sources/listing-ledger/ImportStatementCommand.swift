@@ -13,8 +13,9 @@ struct ImportStatementCommand: AsyncParsableCommand {
             The file is read whole and checked (format, safety, balances) before anything is booked: a rejected \
             file books nothing and exits 1. Importing a statement again, or one that overlaps it, in the same \
             format books nothing twice. A file bringing booking days of its account that a file of another format \
-            brought before (MT940, then camt.053 or CSV) is refused and books nothing: import each period in one \
-            format. An MT940 line without an entry date counts on its value date.
+            brought before (MT940, then camt.053 or CSV), or one writing the account another way, is refused and \
+            books nothing: import each period in one format. An MT940 line without an entry date counts on its \
+            value date.
             """
     )
 

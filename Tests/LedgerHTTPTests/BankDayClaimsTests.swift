@@ -73,7 +73,7 @@ struct BankDayClaimsTests {
             let refused = try await Self.upload(client, staff, overlapping)
             expectProblem(refused, .unprocessableContent, "statement-rejected")
             let detail = refused.json["detail"] as? String ?? ""
-            #expect(detail.contains("1 day of this camt.053 statement (2026-03-05, account \(Self.ourIBAN)) was already imported from MT940;"), "\(detail)")
+            #expect(detail.contains("1 day of this camt.053 statement (2026-03-05, account \(Self.ourIBAN) EUR) was already imported from MT940;"), "\(detail)")
             #expect(detail.hasSuffix("nothing was imported"), "\(detail)")
             let written = try await runtime.store.readAll(after: head, limit: 1_000).map(\.stream).filter { $0.contains("bank") }
             #expect(written.isEmpty, "the refused file wrote nothing, not even its new day: \(written)")
@@ -136,7 +136,7 @@ struct BankDayClaimsTests {
                 #expect(first.status == .created && first.json["matched"] as? Int == 1, "\(account): \(first.text)")
                 let inCamt = try await Self.upload(client, staff, try Self.camt(id: "NL-\(day)", [(day, profile)]))
                 #expect(inCamt.status == .unprocessableContent, "\(account): \(inCamt.text)")
-                #expect((inCamt.json["detail"] as? String ?? "").contains("(\(day), account \(Self.ourIBAN)) was already imported from MT940"), "\(account): \(inCamt.text)")
+                #expect((inCamt.json["detail"] as? String ?? "").contains("(\(day), account \(Self.ourIBAN) EUR) was already imported from MT940"), "\(account): \(inCamt.text)")
             }
             let respelled = try await Self.upload(client, staff, try Self.mt940(account: Self.ourIBAN, [("2026-04-01", "nl-1")]))
             #expect(respelled.status == .unprocessableContent, "\(respelled.text)")
@@ -164,6 +164,35 @@ struct BankDayClaimsTests {
             #expect(try await Self.upload(client, staff, mt940).json["matched"] as? Int == 1)
             let inCamt = try await Self.upload(client, staff, try Self.camt(id: "V-0306", [("2026-03-06", "vd-1")]))
             #expect(inCamt.status == .unprocessableContent && (inCamt.json["detail"] as? String ?? "").contains("(2026-03-06, account"), "\(inCamt.text)")
+        }
+    }
+
+    /// An account holding two currencies, its MT940 statements writing the currency after the IBAN: the EUR and the
+    /// USD statement of one day are two statements, not one account written two ways; camt.053 of the EUR side of
+    /// that day is refused.
+    @Test
+    func anAccountsCurrenciesAreClaimedApart() async throws {
+        try await withLiveServer(.sqlite) { client, runtime in
+            let staff = bearer(try await runtime.apiKeys.create(name: "Anna", role: .staff).key)
+            try await Self.certified(runtime, "cu-1")
+            func statement(_ currency: String, _ amount: String, _ text: String) -> String {
+                """
+                :20:C\(currency)
+                :25:\(Self.ourIBAN)\(currency)
+                :28C:1/1
+                :60F:C260310\(currency)0,00
+                :61:2603110311C\(amount)NTRFNONREF
+                :86:/NAME/P/REMI/USTD//\(text)
+                :62F:C260311\(currency)\(amount)
+
+                """
+            }
+            let inEUR = try await Self.upload(client, staff, statement("EUR", "125,00", try Self.reference("cu-1")))
+            #expect(inEUR.status == .created && inEUR.json["matched"] as? Int == 1, "\(inEUR.text)")
+            let inUSD = try await Self.upload(client, staff, statement("USD", "40,00", "gift"))
+            #expect(inUSD.status == .created && inUSD.json["queued"] as? Int == 1, "\(inUSD.text)")
+            let inCamt = try await Self.upload(client, staff, try Self.camt(id: "CU-0311", [("2026-03-11", "cu-1")]))
+            #expect(inCamt.status == .unprocessableContent && (inCamt.json["detail"] as? String ?? "").contains("(2026-03-11, account \(Self.ourIBAN) EUR) was already imported from MT940"), "\(inCamt.text)")
         }
     }
 
@@ -200,6 +229,10 @@ struct BankDayClaimsTests {
             #expect(!BankDayClaims.isDomesticNumber(text, of: own), "\(text)")
         }
         #expect(!BankDayClaims.isDomesticNumber("532013000", of: "DE89370400440532013000"), "a German number without its bank code names no account")
+        // An old Postbank number is short; the whole account number is still what must match.
+        #expect(BankDayClaims.isDomesticNumber("0000123456", of: "NL20INGB0000123456") && BankDayClaims.isDomesticNumber("123456", of: "NL20INGB0000123456"))
+        #expect(!BankDayClaims.isDomesticNumber("23456", of: "NL20INGB0000123456") && !BankDayClaims.isDomesticNumber("1234567", of: "NL20INGB0000123456"))
+        #expect(BankDayClaims.isDomesticNumber("0417164300 EUR", of: own) && BankDayClaims.isDomesticNumber("0417 1643 00", of: own), "spaces are ignored")
     }
 
     @Test

@@ -24,11 +24,12 @@ struct ZeroAmountLineTests {
                 .init(date: "2026-03-02", bankReference: "Z-R1", transactions: [T(amount: "0.00", payerName: "Bank", structuredReference: CreditorReference.forProfile(profile).electronic)]),
                 .init(credit: false, date: "2026-03-02", bankReference: "Z-R2", transactions: [T(amount: "0.00", text: "fee waived")]),
                 .init(date: "2026-03-02", bankReference: "Z-R3", transactions: [T(amount: "30.00", payerName: "Bo", text: "gift")]),
+                .init(credit: false, date: "2026-03-02", bankReference: "Z-R4", transactions: [T(amount: "0.00", endToEndID: "E2E-Z", payerName: "Dan", returnReason: "MD06")]),
             ])]).xml
             let imported = try await client.execute(uri: "/api/v1/bank-statements", method: .post, headers: staff, body: ByteBuffer(string: xml))
             #expect(imported.status == .created, "\(imported.text)")
-            #expect(imported.json["zeroAmount"] as? Int == 2 && imported.json["queued"] as? Int == 1, "only the 30.00 waits for staff: \(imported.text)")
-            #expect(imported.json["matched"] as? Int == 0 && imported.json["debits"] as? Int == 0, "\(imported.text)")
+            #expect(imported.json["zeroAmount"] as? Int == 3 && imported.json["queued"] as? Int == 1, "only the 30.00 waits for staff: \(imported.text)")
+            #expect(imported.json["matched"] as? Int == 0 && imported.json["debits"] as? Int == 0 && imported.json["unmatchedReturns"] as? Int == 0, "a return of 0.00 is not one for staff either: \(imported.text)")
             try await runtime.catchUpStaffViews()
             let queue = try await client.execute(uri: "/api/v1/reconciliation/exceptions", method: .get, headers: staff)
             let entries = try #require(try JSONSerialization.jsonObject(with: Data(buffer: queue.body)) as? [[String: Any]])
@@ -36,7 +37,7 @@ struct ZeroAmountLineTests {
             let journal = try await client.execute(uri: "/api/v1/books/journal?format=csv", method: .get, headers: staff)
             #expect(journal.status == .ok && !journal.text.contains("fee waived") && journal.text.contains("30.00"), "\(journal.text)")
             let again = try await client.execute(uri: "/api/v1/bank-statements", method: .post, headers: staff, body: ByteBuffer(string: xml))
-            #expect(again.json["alreadyImported"] as? Int == 3 && again.json["zeroAmount"] as? Int == 0, "\(again.text)")
+            #expect(again.json["alreadyImported"] as? Int == 4 && again.json["zeroAmount"] as? Int == 0, "\(again.text)")
         }
     }
 }

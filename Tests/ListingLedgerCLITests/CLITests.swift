@@ -173,7 +173,7 @@ struct CLITests {
         ])])
         let refused = try await CLI.run(["import-statement", try week.write().path, "--database-url", url])
         #expect(refused.status == 1, "\(refused.stdout) \(refused.stderr)")
-        #expect(refused.stderr.contains("was rejected: 1 day of this camt.053 statement (2026-03-02, account NL91ABNA0417164300) was already imported from MT940;"), "\(refused.stderr)")
+        #expect(refused.stderr.contains("was rejected: 1 day of this camt.053 statement (2026-03-02, account NL91ABNA0417164300 EUR) was already imported from MT940;"), "\(refused.stderr)")
         #expect(refused.stderr.contains("nothing was imported") && refused.stdout.isEmpty, "\(refused.stderr)")
         let tuesday = CamtStatementBuilder(statements: [.init(id: "D-2", iban: "NL91ABNA0417164300", entries: [
             .init(date: "2026-03-03", bankReference: "W-R2", transactions: [.init(amount: "40.00", payerName: "Cy", text: "gift")]),
