@@ -23,6 +23,8 @@ public enum StreamName: Sendable, Hashable, CustomStringConvertible {
     case bankStatement(statementKey: String)
     /// `bank-days-<year>-<account key>`: the format each booking day of the year was imported in, for one account.
     case bankDays(year: Int, accountKey: String)
+    /// `bank-days-checked`: how far statements recorded before days were claimed have been checked.
+    case bankDaysChecked
     /// `receipts-<year>`: the year's receipt numbers.
     case receiptYear(Int)
     /// `receipt-<payment id>`: a payment's receipt.
@@ -41,6 +43,7 @@ public enum StreamName: Sendable, Hashable, CustomStringConvertible {
         case .bankMovement(let key): "bank-movement-\(key)"
         case .bankStatement(let key): "bank-statement-\(key)"
         case .bankDays(let year, let accountKey): "bank-days-\(year)-\(accountKey)"
+        case .bankDaysChecked: "bank-days-checked"
         case .receiptYear(let year): "receipts-\(year)"
         case .receipt(let id): "receipt-\(id.rawValue)"
         }
@@ -61,6 +64,8 @@ public enum StreamName: Sendable, Hashable, CustomStringConvertible {
             self = .policy
         } else if text == "reference-claims-checked" {
             self = .referenceClaimsChecked
+        } else if text == "bank-days-checked" {
+            self = .bankDaysChecked
         } else if let id = rest(after: "profile-") {
             guard let profileID = try? ProfileID(id) else { return nil }
             self = .profile(profileID)

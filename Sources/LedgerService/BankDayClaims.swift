@@ -1,6 +1,7 @@
 import EventStore
 import Foundation
 import LedgerCore
+import Logging
 import Payments
 
 /// Which format each booking day of an account was imported in, and how the account was written
@@ -90,11 +91,18 @@ struct BankDayClaims: Sendable {
     /// claimed before the same way stay as they are; if any was claimed by another format, or with the account
     /// written another way, nothing is written and the import is refused (`importedInAnotherFormat`).
     func claim(_ days: [String: FileDays], format: BankStatementFormat, metadata: EventMetadata, now: Date) async throws {
+        try await claimRetrying(days, format: format, metadata: metadata, now: now, backfillingEnds: nil)
+    }
+
+    /// ``claim(_:format:metadata:now:)``, tried again on a conflict; returns the days appended.
+    @discardableResult
+    private func claimRetrying(
+        _ days: [String: FileDays], format: BankStatementFormat, metadata: EventMetadata, now: Date, backfillingEnds: Set<LocalDate>?
+    ) async throws -> Int {
         var attempt = 1
         while true {
             do {
-                try await claimOnce(days, format: format, metadata: metadata, now: now)
-                return
+                return try await claimOnce(days, format: format, metadata: metadata, now: now, backfillingEnds: backfillingEnds)
             } catch let error as EventStoreError where error.code == .versionConflict && attempt < Self.attemptsMax {
                 // Another import claimed days of the same account and year meanwhile: decide again on what it wrote.
                 attempt += 1
@@ -102,7 +110,12 @@ struct BankDayClaims: Sendable {
         }
     }
 
-    private func claimOnce(_ days: [String: FileDays], format: BankStatementFormat, metadata: EventMetadata, now: Date) async throws {
+    /// One attempt. Backfilling (`backfillingEnds`: a recorded statement's first and last day) refuses nothing:
+    /// a statement with either end claimed already is left alone, and of the others only days nobody claimed are
+    /// claimed.
+    private func claimOnce(
+        _ days: [String: FileDays], format: BankStatementFormat, metadata: EventMetadata, now: Date, backfillingEnds: Set<LocalDate>?
+    ) async throws -> Int {
         var wanted: [String: (account: String, file: FileDays)] = [:]
         for (account, file) in days {
             let accountKey = BankStatementImport.digest("account", account)
@@ -112,14 +125,17 @@ struct BankDayClaims: Sendable {
         }
         var clashes: [(day: LocalDate, account: String, source: Source)] = []
         var appends: [StreamAppend] = []
+        var appended = 0
         for (stream, want) in wanted.sorted(by: { $0.key < $1.key }) {
             let (claimed, version) = try await read(stream)
+            if let ends = backfillingEnds, !ends.isDisjoint(with: claimed.keys) { return 0 }
             let mine = Source(format: format.rawValue, written: want.file.written)
             for day in want.file.days {
                 if let other = claimed[day], other != mine { clashes.append((day, want.account, other)) }
             }
             let new = want.file.days.filter { claimed[$0] == nil }.sorted()
             guard !new.isEmpty else { continue }
+            appended += new.count
             let event = BankDaysImported(account: want.account, written: want.file.written, format: format.rawValue, days: new, occurredAt: now)
             appends.append(StreamAppend(
                 stream: stream,
@@ -127,9 +143,84 @@ struct BankDayClaims: Sendable {
                 expecting: version == 0 ? .noStream : .exact(version)
             ))
         }
-        if !clashes.isEmpty { throw Self.refusal(clashes, format: format) }
+        if backfillingEnds == nil, !clashes.isEmpty { throw Self.refusal(clashes, format: format) }
         try await decided()
         if !appends.isEmpty { _ = try await store.append(appends) }
+        return appended
+    }
+
+    /// `bank-days-checked`: how far the log was checked for statements recorded without claims.
+    static let progressStream = StreamName.bankDaysChecked.description
+    /// The longest statement whose days a backfill claims: a year.
+    static let backfilledDaysMax = 366
+
+    struct Progress: Codable {
+        var commitOrder: Int64
+        var position: Int64
+        var claimed: Int
+    }
+
+    /// Claims the days of statements imported by a version from before the claims, from their
+    /// `BankStatementRecorded` (the account as written, the format, the first and last booking day): each day
+    /// from the first to the last that nobody claimed, for the statement's format and spelling, so that another
+    /// format may not bring them again. A statement with its first or last day claimed was imported with claims
+    /// and is left alone. The log is read from where the last check got to; progress is recorded once a check
+    /// claimed something or read at least 1,000 events. `currency` is that of a statement without balances (CSV).
+    /// Returns the days claimed.
+    @discardableResult
+    func backfill(currency: String, now: Date, logger: Logger) async throws -> Int {
+        var markers: [RecordedEvent] = []
+        while true {
+            let page = try await store.readStream(Self.progressStream, fromVersion: Int64(markers.count) + 1, limit: 1_000)
+            markers += page
+            if page.count < 1_000 { break }
+        }
+        var cursor = LogCursor.start
+        if let last = markers.last {
+            let progress = try JSONDecoder().decode(Progress.self, from: last.data)
+            cursor = LogCursor(commitOrder: progress.commitOrder, position: progress.position)
+        }
+        let metadata = EventMetadata(actor: "system:bank-days")
+        var claimed = 0
+        var scanned = 0
+        while true {
+            let batch = try await store.readAll(after: cursor, limit: min(1_000, store.limits.readBatchMax))
+            guard let last = batch.last else { break }
+            cursor = last.cursor
+            scanned += batch.count
+            for recorded in batch where recorded.type == BankStatementRecorded.typeName {
+                let statement = try BankStatementRecorded.decode(recorded.data)
+                guard let format = BankStatementFormat(rawValue: statement.format), let first = statement.firstBookingDate,
+                      let lastDay = statement.lastBookingDate, first <= lastDay, first.days(until: lastDay) < Self.backfilledDaysMax
+                else { continue }
+                let written = statement.account
+                let overview = BankStatementOverview(
+                    format: format, statementIndex: 0, accountID: written.isEmpty ? nil : written, accountIBAN: IBAN(parsing: written)
+                )
+                let account = accountKey(overview) + " " + (statement.closingBalance?.currency ?? statement.openingBalance?.currency ?? currency)
+                var file = FileDays(written: written)
+                var day = first
+                while day <= lastDay {
+                    file.days.insert(day)
+                    day = day.addingDays(1)
+                }
+                claimed += try await claimRetrying([account: file], format: format, metadata: metadata, now: now, backfillingEnds: [first, lastDay])
+            }
+        }
+        guard claimed > 0 || scanned >= 1_000 else { return claimed }
+        let progress = Progress(commitOrder: cursor.commitOrder, position: cursor.position, claimed: claimed)
+        do {
+            _ = try await store.append(
+                [NewEvent(id: .timeOrdered(), type: "BankDaysChecked", data: try JSONEncoder().encode(progress), metadata: metadata)],
+                to: Self.progressStream, expecting: markers.isEmpty ? .noStream : .exact(Int64(markers.count))
+            )
+        } catch let error as EventStoreError where error.code == .versionConflict {
+            // Another instance recorded its progress at the same time; the next open goes on from there.
+        }
+        if claimed > 0 {
+            logger.notice("claimed the days of statements imported before days were claimed", metadata: ["days": "\(claimed)"])
+        }
+        return claimed
     }
 
     /// The latest day on or before `today`, of this year or the year before, that a statement of `account` brought.

@@ -89,6 +89,11 @@ public struct LedgerRuntime: Sendable {
             )
             // Ledgers from before registration claimed references get their claims once.
             try await ReferenceClaims(store: store).backfill(now: now(), logger: logger)
+            // So are the days of statements imported before days were claimed.
+            try await BankDayClaims(store: store, ownAccount: configuration.bankIBAN).backfill(
+                currency: configuration.listingPolicy.tariff.entry(on: configuration.listingPolicy.calendar.date(at: now())).price.currency,
+                now: now(), logger: logger
+            )
         } catch {
             await store.close()
             throw error

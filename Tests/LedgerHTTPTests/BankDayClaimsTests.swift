@@ -3,6 +3,7 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import LedgerCore
+import Logging
 @testable import LedgerService
 import NIOCore
 import Payments
@@ -66,7 +67,6 @@ struct BankDayClaimsTests {
             try await Self.certified(runtime, "fd-1", "fd-2", "fd-3")
             let first = try await Self.upload(client, staff, try Self.mt940(account: Self.ourIBAN, [("2026-03-04", "fd-1"), ("2026-03-05", "fd-2")]))
             #expect(first.status == .created && first.json["matched"] as? Int == 2, "\(first.text)")
-            let head = try await runtime.store.headCursor()
 
             // The week in camt.053 brings 03-05 again (the same transfer, known by another key) and 03-06.
             let overlapping = try Self.camt(id: "W-10", [("2026-03-05", "fd-2"), ("2026-03-06", "fd-3")])
@@ -75,8 +75,11 @@ struct BankDayClaimsTests {
             let detail = refused.json["detail"] as? String ?? ""
             #expect(detail.contains("1 day of this camt.053 statement (2026-03-05, account \(Self.ourIBAN) EUR) was already imported from MT940;"), "\(detail)")
             #expect(detail.hasSuffix("nothing was imported"), "\(detail)")
-            let written = try await runtime.store.readAll(after: head, limit: 1_000).map(\.stream).filter { $0.contains("bank") }
-            #expect(written.isEmpty, "the refused file wrote nothing, not even its new day: \(written)")
+            // Its new day is not claimed, nor fd-3 paid (the income below holds the two MT940 transfers only).
+            let claims = BankDayClaims(store: runtime.store, ownAccount: Self.ourIBAN)
+            #expect(try await claims.lastDay(account: "\(Self.ourIBAN) EUR", through: LocalDate(iso: "2026-03-31")!) == LocalDate(iso: "2026-03-05"))
+            let listing = try await client.execute(uri: "/api/v1/profiles/fd-3/listing", method: .get, headers: staff)
+            #expect(listing.json["visible"] as? Bool == false, "\(listing.text)")
             #expect(try await Self.income(client, staff) == "-250.00")
 
             // Without the day MT940 brought, the camt.053 file books its own; the MT940 file again books nothing twice.
@@ -194,6 +197,52 @@ struct BankDayClaimsTests {
             let inCamt = try await Self.upload(client, staff, try Self.camt(id: "CU-0311", [("2026-03-11", "cu-1")]))
             #expect(inCamt.status == .unprocessableContent && (inCamt.json["detail"] as? String ?? "").contains("(2026-03-11, account \(Self.ourIBAN) EUR) was already imported from MT940"), "\(inCamt.text)")
         }
+    }
+
+    /// Statements imported by a version from before the claims have their days claimed when the ledger is next
+    /// opened, from their recorded first and last booking day: camt.053 of those days is refused, of the day
+    /// after is booked; a later check claims nothing again.
+    @Test(arguments: Backend.allCases)
+    func daysOfStatementsImportedBeforeTheClaimsAreClaimedAtOpen(backend: Backend) async throws {
+        let url = try await TestDatabase.freshURL(backend)
+        let older = try await TestRuntime.open(url)
+        // What an older version left of an MT940 import: the statement's record, and no claims.
+        let recorded = BankStatementRecorded(
+            statementKey: "old-1", account: Self.ourIBAN, statementID: "OLD-1", format: "mt940", openingBalance: .euros(minorUnits: 0),
+            closingBalance: .euros(minorUnits: 3_000), firstBookingDate: LocalDate(iso: "2026-02-02"), lastBookingDate: LocalDate(iso: "2026-02-04"),
+            bookedLines: 2, occurredAt: Date()
+        )
+        _ = try await older.store.append(
+            [NewEvent(id: .timeOrdered(), type: BankStatementRecorded.typeName, data: try recorded.encodedData(), metadata: .init(actor: "older version"))],
+            to: BankStatementRecorded.streamName(statementKey: "old-1"), expecting: .noStream
+        )
+        await older.close()
+
+        let runtime = try await TestRuntime.open(url)
+        do {
+            func importCamt(_ day: String) async -> PaymentsError.Code? {
+                do {
+                    let file = try CamtStatementBuilder(statements: [.init(id: "N-\(day)", iban: Self.ourIBAN, entries: [
+                        .init(date: day, bankReference: "N-\(day)", transactions: [.init(amount: "30.00", payerName: "Bo", text: "gift")]),
+                    ])]).write()
+                    _ = try await runtime.bankImport.importFile(file, metadata: .init(actor: "test"))
+                    return nil
+                } catch let error as PaymentsError {
+                    return error.code
+                } catch {
+                    Issue.record("\(error)")
+                    return nil
+                }
+            }
+            #expect(await importCamt("2026-02-03") == .importedInAnotherFormat, "a day inside the older statement")
+            #expect(await importCamt("2026-02-05") == nil, "the day after it")
+            let again = try await BankDayClaims(store: runtime.store, ownAccount: Self.ourIBAN).backfill(currency: "EUR", now: Date(), logger: Logger(label: "test"))
+            #expect(again == 0)
+        } catch {
+            await runtime.close()
+            throw error
+        }
+        await runtime.close()
     }
 
     /// A file spanning the turn of a year claims its days in each year's stream.
