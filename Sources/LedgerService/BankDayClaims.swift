@@ -154,40 +154,18 @@ struct BankDayClaims: Sendable {
     /// The longest statement whose days a backfill claims: a year.
     static let backfilledDaysMax = 366
 
-    struct Progress: Codable {
-        var commitOrder: Int64
-        var position: Int64
-        var claimed: Int
-    }
-
     /// Claims the days of statements imported by a version from before the claims, from their
     /// `BankStatementRecorded` (the account as written, the format, the first and last booking day): each day
     /// from the first to the last that nobody claimed, for the statement's format and spelling, so that another
     /// format may not bring them again. A statement with its first or last day claimed was imported with claims
-    /// and is left alone. The log is read from where the last check got to; progress is recorded once a check
-    /// claimed something or read at least 1,000 events. `currency` is that of a statement without balances (CSV).
-    /// Returns the days claimed.
+    /// and is left alone. The log is read from where the last check got to (``LogBackfill``). `currency` is that
+    /// of a statement without balances (CSV). Returns the days claimed.
     @discardableResult
     func backfill(currency: String, now: Date, logger: Logger) async throws -> Int {
-        var markers: [RecordedEvent] = []
-        while true {
-            let page = try await store.readStream(Self.progressStream, fromVersion: Int64(markers.count) + 1, limit: 1_000)
-            markers += page
-            if page.count < 1_000 { break }
-        }
-        var cursor = LogCursor.start
-        if let last = markers.last {
-            let progress = try JSONDecoder().decode(Progress.self, from: last.data)
-            cursor = LogCursor(commitOrder: progress.commitOrder, position: progress.position)
-        }
         let metadata = EventMetadata(actor: "system:bank-days")
-        var claimed = 0
-        var scanned = 0
-        while true {
-            let batch = try await store.readAll(after: cursor, limit: min(1_000, store.limits.readBatchMax))
-            guard let last = batch.last else { break }
-            cursor = last.cursor
-            scanned += batch.count
+        let check = LogBackfill(store: store, progressStream: Self.progressStream, progressType: "BankDaysChecked")
+        let claimed = try await check.run(metadata: metadata) { batch in
+            var claimed = 0
             for recorded in batch where recorded.type == BankStatementRecorded.typeName {
                 let statement = try BankStatementRecorded.decode(recorded.data)
                 guard let format = BankStatementFormat(rawValue: statement.format), let first = statement.firstBookingDate,
@@ -206,16 +184,7 @@ struct BankDayClaims: Sendable {
                 }
                 claimed += try await claimRetrying([account: file], format: format, metadata: metadata, now: now, backfillingEnds: [first, lastDay])
             }
-        }
-        guard claimed > 0 || scanned >= 1_000 else { return claimed }
-        let progress = Progress(commitOrder: cursor.commitOrder, position: cursor.position, claimed: claimed)
-        do {
-            _ = try await store.append(
-                [NewEvent(id: .timeOrdered(), type: "BankDaysChecked", data: try JSONEncoder().encode(progress), metadata: metadata)],
-                to: Self.progressStream, expecting: markers.isEmpty ? .noStream : .exact(Int64(markers.count))
-            )
-        } catch let error as EventStoreError where error.code == .versionConflict {
-            // Another instance recorded its progress at the same time; the next open goes on from there.
+            return claimed
         }
         if claimed > 0 {
             logger.notice("claimed the days of statements imported before days were claimed", metadata: ["days": "\(claimed)"])

@@ -45,44 +45,19 @@ public struct ReferenceClaims: Sendable {
     /// Where the claims of earlier registrations have been checked up to: `ReferenceClaimsChecked` events,
     /// each with the log cursor reached.
     static let progressStream = StreamName.referenceClaimsChecked.description
-    /// The fewest events scanned worth recording progress for (a smaller scan is simply repeated next time).
-    static let progressEventsMin = 1_000
     /// Claims appended together, each still expecting no stream.
     static let claimsPerAppend = 100
 
-    struct Progress: Codable {
-        var commitOrder: Int64
-        var position: Int64
-        var claimed: Int
-    }
-
     /// Claims the references of profiles registered without a claim (by a version from before registration
     /// claimed them, or by such an instance still running during an upgrade). The log is read from where the
-    /// last check got to; each unclaimed reference is claimed for the profile registered first (a 20-digit
-    /// reference is a 64-bit digest of the profile id, so two ids sharing one is not expected). Progress is
-    /// recorded once a check claimed something or read at least ``progressEventsMin`` events, so later opens
-    /// read only what is new. Returns how many were claimed.
+    /// last check got to (``LogBackfill``); each unclaimed reference is claimed for the profile registered first
+    /// (a 20-digit reference is a 64-bit digest of the profile id, so two ids sharing one is not expected).
+    /// Returns how many were claimed.
     @discardableResult
     func backfill(now: Date, logger: Logger) async throws -> Int {
-        var markers: [RecordedEvent] = []
-        while true {
-            let page = try await store.readStream(Self.progressStream, fromVersion: Int64(markers.count) + 1, limit: 1_000)
-            markers += page
-            if page.count < 1_000 { break }
-        }
-        var cursor = LogCursor.start
-        if let last = markers.last {
-            let progress = try JSONDecoder().decode(Progress.self, from: last.data)
-            cursor = LogCursor(commitOrder: progress.commitOrder, position: progress.position)
-        }
         let metadata = EventMetadata(actor: "system:reference-claims")
-        var claimed = 0
-        var scanned = 0
-        while true {
-            let batch = try await store.readAll(after: cursor, limit: min(1_000, store.limits.readBatchMax))
-            guard let last = batch.last else { break }
-            cursor = last.cursor
-            scanned += batch.count
+        let check = LogBackfill(store: store, progressStream: Self.progressStream, progressType: "ReferenceClaimsChecked")
+        let claimed = try await check.run(metadata: metadata) { batch in
             var claims: [StreamAppend] = []
             for recorded in batch where recorded.type == ProfileRegistered.typeName {
                 guard let profileID = StreamName(recorded.stream)?.profileID else { continue }
@@ -94,22 +69,14 @@ public struct ReferenceClaims: Sendable {
                     expecting: .noStream
                 ))
             }
+            var appended = 0
             var start = claims.startIndex
             while start < claims.endIndex {
                 let chunk = Array(claims[start..<min(start + Self.claimsPerAppend, claims.endIndex)])
                 start += chunk.count
-                claimed += try await appendClaims(chunk)
+                appended += try await appendClaims(chunk)
             }
-        }
-        guard claimed > 0 || scanned >= Self.progressEventsMin else { return claimed }
-        let progress = Progress(commitOrder: cursor.commitOrder, position: cursor.position, claimed: claimed)
-        do {
-            _ = try await store.append(
-                [NewEvent(id: .timeOrdered(), type: "ReferenceClaimsChecked", data: try JSONEncoder().encode(progress), metadata: metadata)],
-                to: Self.progressStream, expecting: markers.isEmpty ? .noStream : .exact(Int64(markers.count))
-            )
-        } catch let error as EventStoreError where error.code == .versionConflict {
-            // Another instance recorded its progress at the same time; the next open goes on from there.
+            return appended
         }
         if claimed > 0 {
             logger.notice("claimed the payment references of profiles registered without one", metadata: ["claimed": "\(claimed)"])
