@@ -61,18 +61,11 @@ struct BankDayClaims: Sendable {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count == 2 else { return nil }
         let bankCode = parts[0]
-        var account = parts[1]
-        if account.count > 3, account.suffix(3).allSatisfy({ $0.isASCII && $0.isUppercase }) { account = account.dropLast(3) }
+        let account = droppingCurrency(parts[1])
         guard bankCode.count == 8, (1...10).contains(account.count),
               bankCode.allSatisfy({ $0.isASCII && $0.isNumber }), account.allSatisfy({ $0.isASCII && $0.isNumber })
         else { return nil }
-        let bban = bankCode + String(repeating: "0", count: 10 - account.count) + account
-        // ISO 13616: the check digits make BBAN + "DE00" (D = 13, E = 14) leave 1 modulo 97.
-        var remainder = 0
-        for digit in (bban + "131400").utf8 { remainder = (remainder * 10 + Int(digit - UInt8(ascii: "0"))) % 97 }
-        let check = 98 - remainder
-        let iban = "DE" + (check < 10 ? "0" : "") + String(check) + bban
-        return IBAN(parsing: iban)?.electronic
+        return IBAN(country: "DE", bban: bankCode + String(repeating: "0", count: 10 - account.count) + account)?.electronic
     }
 
     /// The days of one account a file brings, and how the file writes the account (its lines' keys hold that).
@@ -118,9 +111,8 @@ struct BankDayClaims: Sendable {
     ) async throws -> Int {
         var wanted: [String: (account: String, file: FileDays)] = [:]
         for (account, file) in days {
-            let accountKey = BankStatementImport.digest("account", account)
             for day in file.days {
-                wanted[StreamName.bankDays(year: day.year, accountKey: accountKey).description, default: (account, FileDays(written: file.written))].file.days.insert(day)
+                wanted[Self.stream(account: account, year: day.year), default: (account, FileDays(written: file.written))].file.days.insert(day)
             }
         }
         var clashes: [(day: LocalDate, account: String, source: Source)] = []
@@ -194,12 +186,16 @@ struct BankDayClaims: Sendable {
 
     /// The latest day on or before `today`, of this year or the year before, that a statement of `account` brought.
     func lastDay(account: String, through today: LocalDate) async throws -> LocalDate? {
-        let accountKey = BankStatementImport.digest("account", account)
         for year in [today.year, today.year - 1] {
-            let (claimed, _) = try await read(StreamName.bankDays(year: year, accountKey: accountKey).description)
+            let (claimed, _) = try await read(Self.stream(account: account, year: year))
             if let last = claimed.keys.filter({ $0 <= today }).max() { return last }
         }
         return nil
+    }
+
+    /// The stream of an account's (with its currency) claims of one year.
+    static func stream(account: String, year: Int) -> String {
+        StreamName.bankDays(year: year, accountKey: BankStatementImport.digest("account", account)).description
     }
 
     /// Who brought each day of a stream, and the stream's version.

@@ -287,6 +287,8 @@ struct BankDayClaimsTests {
     @Test
     func bankCodeAndAccountNumberBecomeTheGermanIBAN() {
         #expect(BankDayClaims.germanIBAN("37040044/0532013000") == "DE89370400440532013000")
+        #expect(IBAN(country: "NL", bban: "ABNA0417164300")?.electronic == "NL91ABNA0417164300")
+        #expect(IBAN(country: "nl", bban: "ABNA0417164300") == nil && IBAN(country: "NL", bban: "ABNA 0417") == nil)
         #expect(BankDayClaims.germanIBAN("37040044/532013000") == "DE89370400440532013000", "the account number padded to ten digits")
         #expect(BankDayClaims.germanIBAN("37040044/0532013000EUR") == "DE89370400440532013000", "a currency after the number")
         for text in ["3704004/0532013000", "37040044/05320130001", "37040044/", "/0532013000", "37040044-0532013000", "3704004X/0532013000", "37040044/05320130x0", "37040044/1/2"] {

@@ -50,16 +50,32 @@ public struct IBAN: Sendable, Hashable, CustomStringConvertible {
     static func isValid(_ compact: String) -> Bool {
         guard looksLikeIBAN(compact) else { return false }
         let bytes = Array(compact.utf8)
-        // ISO 7064 MOD 97-10 over the account part followed by the country and check digits, letters as 10…35.
+        return remainder(bytes[4...] + bytes[0..<4]) == 1
+    }
+
+    /// The IBAN of a domestic account: `country` (two capital letters), the check digits worked out, and
+    /// `bban`; nil when that is no valid IBAN.
+    public init?(country: String, bban: String) {
+        // Only letters and digits are read into the remainder (anything else would not be an IBAN anyway).
+        guard country.utf8.count == 2, country.utf8.allSatisfy(Self.isLetter),
+              (1...Self.charactersMax - 4).contains(bban.utf8.count), bban.utf8.allSatisfy({ Self.isDigit($0) || Self.isLetter($0) })
+        else { return nil }
+        // The check digits make the account part, the country and the check digits leave 1 modulo 97.
+        let check = 98 - Self.remainder(Array((bban + country + "00").utf8))
+        self.init(parsing: country + (check < 10 ? "0" : "") + String(check) + bban)
+    }
+
+    /// ISO 7064 MOD 97-10 of digits and capital letters, letters read as 10…35.
+    private static func remainder(_ bytes: some Sequence<UInt8>) -> Int {
         var remainder = 0
-        for byte in bytes[4...] + bytes[0..<4] {
+        for byte in bytes {
             if isDigit(byte) {
                 remainder = (remainder * 10 + Int(byte - 48)) % 97
             } else {
                 remainder = (remainder * 100 + Int(byte - 55)) % 97
             }
         }
-        return remainder == 1
+        return remainder
     }
 
     private static func isDigit(_ byte: UInt8) -> Bool { (48...57).contains(byte) }
