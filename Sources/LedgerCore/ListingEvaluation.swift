@@ -70,10 +70,17 @@ public struct PaidPeriod: Sendable, Hashable {
 extension ProfileState {
     /// The paid periods as known at `instant`: allocations effective by then and not reversed by then,
     /// applied in effective-date order with the rolling-period rule.
+    ///
+    /// A payment allocated again to the same profile (a part of it moved away, its first allocation taken back
+    /// as a correction and made anew for the rest) counts in its new allocation only from when that was
+    /// recorded: before then its first allocation counted, and the same money must not count twice.
     public func paidPeriods(at instant: Date, policy: ListingPolicy, ignoringReversals: Bool = false) -> (periods: [PaidPeriod], creditMinorUnits: Int64) {
         let today = policy.calendar.date(at: instant)
+        var allocatedBefore = Set<PaymentID>()
+        let madeAnew = allocations.map { allocatedBefore.insert($0.event.paymentID).inserted == false }
         let counted = allocations.enumerated()
             .filter { $0.element.event.effectiveDate <= today && (ignoringReversals || $0.element.isActive(at: instant)) }
+            .filter { !madeAnew[$0.offset] || $0.element.event.occurredAt <= instant }
             .sorted { ($0.element.event.effectiveDate, $0.offset) < ($1.element.event.effectiveDate, $1.offset) }
             .map(\.element.event)
         return Self.periods(for: counted, policy: policy)

@@ -146,14 +146,15 @@ public enum PaymentDecider {
         if allocation.isActiveNow, allocation.event.amount != share.share.amount {
             return [.reverseAllocation(paymentID: received.paymentID, kind: .correction, reason: correctionReason(payment, leaving: profileID)), allocate]
         }
-        // Only a dispute that ended in our favour brings a taken-back allocation back; a reversal staff
-        // made by hand stays.
         guard !allocation.isActiveNow else { return [] }
         if allocation.reversedAs == .correction {
             guard allocation.event.amount == share.share.amount else { return [allocate] }
             return [.reinstateAllocation(paymentID: received.paymentID, reason: "staff moved the payment back to this profile")]
         }
-        guard payment.hasDisputeRestored else { return [] }
+        // What a dispute took comes back when a dispute ends with the money back with us; what staff took back
+        // for another reason (money given back outside the provider, a return) stays taken back, whatever the
+        // payment's disputes do.
+        guard allocation.reversedAs == .chargeback, payment.hasDisputeRestored else { return [] }
         return [.reinstateAllocation(paymentID: received.paymentID, reason: "the dispute ended with the money returned")]
     }
 

@@ -138,6 +138,8 @@ public struct PaymentServiceError: Error, Sendable, CustomStringConvertible {
         case notCorrectable = "not-correctable"
         /// An offline payment like one recorded before (same profile, amount and date); send it again confirmed.
         case likelyDuplicate = "likely-duplicate"
+        /// The idempotency key recorded a payment with other details (profile, amount, day or purpose).
+        case idempotencyKeyReused = "idempotency-key-reused"
     }
 
     public let code: Code

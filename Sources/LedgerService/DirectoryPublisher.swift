@@ -157,11 +157,7 @@ public struct DirectoryPublisher: Service {
                     JOIN directory_endpoints e ON e.endpoint_id = d.endpoint_id
                     WHERE d.status = 'pending' AND e.enabled = 1 AND d.next_attempt_at_micros <= ?
                       AND (d.claimed_until_micros IS NULL OR d.claimed_until_micros < ?)
-                      AND NOT EXISTS (
-                          SELECT 1 FROM directory_deliveries p
-                          WHERE p.endpoint_id = d.endpoint_id AND p.profile_id = d.profile_id AND p.status = 'pending'
-                            AND (p.commit_order < d.commit_order OR (p.commit_order = d.commit_order AND p.position < d.position))
-                      )
+                      AND \(Self.noEarlierPendingChange)
                     ORDER BY d.commit_order, d.position
                     LIMIT ?\(skipLocked)
                 )
@@ -243,13 +239,28 @@ public struct DirectoryPublisher: Service {
         }
     }
 
-    /// When the next pending delivery falls due, if any.
-    func nextAttemptAt() async throws -> Date? {
+    /// The condition on a pending delivery `d` that no earlier change of its profile waits for the same endpoint:
+    /// a profile's changes are sent in log order, each after the one before it.
+    static let noEarlierPendingChange = """
+        NOT EXISTS (
+            SELECT 1 FROM directory_deliveries p
+            WHERE p.endpoint_id = d.endpoint_id AND p.profile_id = d.profile_id AND p.status = 'pending'
+              AND (p.commit_order < d.commit_order OR (p.commit_order = d.commit_order AND p.position < d.position))
+        )
+        """
+
+    /// When the next pending delivery can be claimed, if any: of each profile's earliest pending change (a later
+    /// one waits behind it, however long ago it fell due), when it falls due, or, while an instance holds it,
+    /// when that claim runs out. So a change waiting behind one that failed, or one in flight elsewhere, does not
+    /// wake the publisher before anything can be sent.
+    public func nextAttemptAt() async throws -> Date? {
         try await store.withReadModelConnection { connection in
             try await connection.query(
                 """
-                SELECT MIN(d.next_attempt_at_micros) FROM directory_deliveries d JOIN directory_endpoints e ON e.endpoint_id = d.endpoint_id
+                SELECT MIN(CASE WHEN d.claimed_until_micros > d.next_attempt_at_micros THEN d.claimed_until_micros ELSE d.next_attempt_at_micros END)
+                FROM directory_deliveries d JOIN directory_endpoints e ON e.endpoint_id = d.endpoint_id
                 WHERE d.status = 'pending' AND e.enabled = 1
+                  AND \(Self.noEarlierPendingChange)
                 """,
                 []
             ).first.flatMap { try $0.optionalInteger(0) }.map(APIKeyStore.date(micros:))

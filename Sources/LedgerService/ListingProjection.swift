@@ -108,13 +108,18 @@ public struct ListingProjection: Projection {
     private static func row(_ state: ProfileState, at instant: Date, policy: ListingPolicy) -> [SQLValue]? {
         guard let profileID = state.profileID else { return nil }
         let evaluation = state.evaluate(at: instant, policy: policy)
+        // A listing evaluated otherwise than the directory was last told (rebuilt after the service was stopped
+        // across an expiry, or decided under the policy before a change this batch also holds) falls due now:
+        // its own next change may already be past, and nothing else would make the sweeper record the change
+        // and the directory hear of it.
+        let nextChange = evaluation.matches(state.published) ? evaluation.nextChangeAt : instant
         let basis: String? = evaluation.basis.map { basis in
             basis.kind == .waiver ? "waiver:\(basis.waiverID ?? "")" : "payments:" + basis.paymentIDs.map(\.rawValue).joined(separator: ",")
         }
         return [
             .text(profileID.rawValue), .text(state.displayName), .text(state.kind?.rawValue ?? ""), .text(evaluation.status.rawValue),
             .bool(evaluation.visible), .optional(evaluation.paidThrough?.description), .integer(evaluation.creditMinorUnits),
-            .optional(evaluation.reason?.rawValue), .optional(basis), .optional(evaluation.nextChangeAt.map(Self.micros)),
+            .optional(evaluation.reason?.rawValue), .optional(basis), .optional(nextChange.map(Self.micros)),
             .integer(state.version),
         ]
     }

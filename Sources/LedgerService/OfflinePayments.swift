@@ -47,10 +47,22 @@ extension ProfileService {
             let existing = try await store.readStream(paymentID.streamName, fromVersion: 1, limit: 1).first
             if let existing {
                 guard existing.id == eventID else { throw DomainError.invalidArgument("payment '\(paymentID)' exists already") }
+                // The key names the payment, not what it is: a request under the same key for another profile,
+                // amount, day or purpose (sent beside the first, or after the first's answer was lost) must not
+                // hand the recorded payment to that profile as well.
+                guard case .received(let stored)? = try PaymentEvent.decode(typeName: existing.type, data: existing.data) else {
+                    throw EventStoreError(.unexpectedRow, "payment '\(paymentID)' begins with a \(existing.type), not its receipt")
+                }
+                guard stored.profileID == profileID, stored.amount == amount, stored.effectiveDate == date, stored.purpose == purpose else {
+                    throw PaymentServiceError(code: .idempotencyKeyReused, description: """
+                        this Idempotency-Key recorded payment '\(paymentID)' of \(stored.amount) on \(stored.effectiveDate) \
+                        (\(stored.purpose.rawValue)) for \(stored.profileID?.rawValue ?? "no profile"); a payment with other details needs another key
+                        """)
+                }
                 if purpose == .listing, loaded.state.allocation(of: paymentID) == nil {
                     // Recorded alone, before the two were one append: allocate it now.
                     let outcome = try await handle(
-                        .allocate(paymentID: paymentID, amount: amount, effectiveDate: date, acceptShortfall: false),
+                        .allocate(paymentID: paymentID, amount: stored.amount, effectiveDate: stored.effectiveDate, acceptShortfall: false),
                         profileID: profileID, metadata: metadata, idempotencyKey: allocationKey
                     )
                     return (paymentID, outcome)

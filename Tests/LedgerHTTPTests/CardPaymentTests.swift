@@ -558,6 +558,49 @@ struct CardPaymentTests {
     }
 
     @Test(arguments: Backend.allCases)
+    func aListingStaffTookBackByHandStaysTakenBackWhateverTheDisputesDo(backend: Backend) async throws {
+        try await CardWorld.run(backend) { world in
+            func visible(_ profileID: String) async throws -> Bool? {
+                try await world.get("/api/v1/profiles/\(profileID)/listing").json["visible"] as? Bool
+            }
+            func reinstated(_ profileID: String) async throws -> Int {
+                try await world.runtime.store.readStream("profile-\(profileID)", fromVersion: 1, limit: 100).filter { $0.type == "AllocationReinstated" }.count
+            }
+            // The money was given back outside the provider; the payer's bank later closes an inquiry in our
+            // favour ("warning_closed", a dispute won).
+            try await world.certifiedProfile("dis-9")
+            let first = try await world.checkout("dis-9")
+            let paid = try world.provider.completeSession(first)
+            try await world.deliver(world.provider.checkoutSessionCompletedEvent(first))
+            #expect(try await visible("dis-9") == true)
+            let reversed = try await world.post(
+                "/api/v1/profiles/dis-9/allocations/card-\(paid.paymentIntentID)/reverse", world.staff, ["kind": "refund", "reason": "given back in cash"]
+            )
+            #expect(reversed.status == .ok, "\(reversed.text)")
+            #expect(try await visible("dis-9") == false)
+            try await world.deliver(world.provider.disputeEvent(paid.paymentIntentID, type: "charge.dispute.closed", status: "warning_closed"))
+            #expect(try await visible("dis-9") == false)
+            #expect(try await reinstated("dis-9") == 0)
+
+            // A dispute won before staff took the listing back by hand: a later event of the payment brings
+            // nothing back either.
+            try await world.certifiedProfile("dis-10")
+            let second = try await world.checkout("dis-10")
+            let won = try world.provider.completeSession(second)
+            try await world.deliver(world.provider.checkoutSessionCompletedEvent(second))
+            try await world.deliver(world.provider.disputeEvent(won.paymentIntentID, type: "charge.dispute.closed", status: "won"))
+            #expect(try await visible("dis-10") == true)
+            let byHand = try await world.post(
+                "/api/v1/profiles/dis-10/allocations/card-\(won.paymentIntentID)/reverse", world.staff, ["kind": "bank_return", "reason": "the bank took it back"]
+            )
+            #expect(byHand.status == .ok, "\(byHand.text)")
+            try await world.deliver(world.provider.disputeEvent(won.paymentIntentID, type: "charge.dispute.funds_reinstated", status: "won"))
+            #expect(try await visible("dis-10") == false)
+            #expect(try await reinstated("dis-10") == 0)
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
     func anUnknownEventTypeIsAcknowledgedAndRecorded(backend: Backend) async throws {
         try await CardWorld.run(backend) { world in
             let event = world.provider.event(type: "customer.created", object: ["id": "cus_test_1", "object": "customer"])

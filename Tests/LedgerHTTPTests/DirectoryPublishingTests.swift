@@ -273,6 +273,40 @@ struct DirectoryPublishingTests {
         }
     }
 
+    /// While a profile's first change waits to be sent again, its later changes (due long ago, but held behind
+    /// it) must not wake the publisher: it would look for work a hundred times a second until the retry. Nor
+    /// must a change another instance is sending.
+    @Test(arguments: Backend.allCases)
+    func changesHeldBehindAFailedOneDoNotWakeThePublisherBeforeItsRetry(backend: Backend) async throws {
+        try await DirectoryWorld.run(backend) { world in
+            world.receiver.answer(status: 503)
+            try await world.listedProfile("dee-4")
+            let paymentID = try #require(try await world.runtime.profiles.load(try ProfileID("dee-4")).state.allocations.first?.event.paymentID)
+            #expect(try await world.post("/api/v1/profiles/dee-4/allocations/\(paymentID.rawValue)/reverse", ["kind": "refund", "reason": "returned"]).status == .ok)
+            try await world.publish()
+            #expect(world.receiver.attempts == 1, "the later change waits behind the first")
+            let publisher = world.runtime.directoryPublisher
+            let next = try #require(try await publisher.nextAttemptAt())
+            #expect(next > world.clock.now, "nothing can be sent before the first change's retry, 5 s away; next attempt at \(next)")
+            #expect(next <= world.clock.now.addingTimeInterval(6))
+
+            // Another instance claims the first change at its retry and holds it for a minute.
+            world.clock.set(world.clock.now.addingTimeInterval(6))
+            let heldUntil = world.clock.now.addingTimeInterval(60)
+            try await world.runtime.store.withReadModelTransaction { connection in
+                try await connection.execute(
+                    """
+                    UPDATE directory_deliveries SET claimed_until_micros = ?, claimed_by = 'another-instance'
+                    WHERE delivery_id = (SELECT MIN(delivery_id) FROM directory_deliveries WHERE status = 'pending')
+                    """,
+                    [.integer(Int64((heldUntil.timeIntervalSince1970 * 1_000_000).rounded()))]
+                )
+            }
+            #expect(try await publisher.deliverDue() == 0)
+            #expect(try await publisher.nextAttemptAt() == heldUntil, "the claim runs out in a minute; nothing is claimable before")
+        }
+    }
+
     @Test(arguments: Backend.allCases)
     func aGoneReceiverDisablesTheEndpoint(backend: Backend) async throws {
         try await DirectoryWorld.run(backend) { world in

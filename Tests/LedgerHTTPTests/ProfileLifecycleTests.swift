@@ -21,16 +21,22 @@ private func json(_ object: [String: Any]) -> ByteBuffer {
 
 /// Runs the real server with a hand-moved clock and a staff key.
 private func withStaffServer(
-    _ backend: Backend, clock: TestClock,
+    _ backend: Backend, clock: TestClock, backgroundWork: Bool = true,
     _ body: @Sendable (any TestClientProtocol, LedgerRuntime, HTTPFields) async throws -> Void
 ) async throws {
     let runtime = try await TestRuntime.make(backend, now: clock.function)
     let key = try await runtime.apiKeys.create(name: "Anna", role: .staff).key
     do {
-        try await buildApplication(runtime: runtime).test(.live) { client in
+        let test: @Sendable (any TestClientProtocol) async throws -> Void = { client in
             var headers = bearer(key)
             headers[.contentType] = "application/json"
             try await body(client, runtime, headers)
+        }
+        if backgroundWork {
+            try await buildApplication(runtime: runtime).test(.live, test)
+        } else {
+            // Without the sweeper and the read models' runner in the background: the test alone decides when they run.
+            try await Application(router: buildRouter(runtime: runtime), configuration: .init(address: .hostname("127.0.0.1", port: 0))).test(.live, test)
         }
         await runtime.close()
     } catch {
@@ -103,6 +109,77 @@ struct ProfileLifecycleTests {
             // The visibility changes are events in the profile's stream.
             let stream = try await runtime.store.readStream("profile-ada-1", fromVersion: 1, limit: 100)
             #expect(stream.filter { $0.type == "ListingVisibilityChanged" }.count == 3)
+        }
+    }
+
+    /// The service stopped in a listing's grace and started again after the grace ended, its read models rebuilt
+    /// before it started: the rebuilt row reads "expired" with every change of its own already past, and the directory,
+    /// last told "grace, visible", must still hear that the listing is hidden.
+    @Test(arguments: Backend.allCases)
+    func aListingThatRanOutWhileTheServiceWasStoppedIsPublishedAfterARebuild(backend: Backend) async throws {
+        let clock = TestClock(noon("2026-01-10"))
+        try await withStaffServer(backend, clock: clock, backgroundWork: false) { client, runtime, staff in
+            _ = try await client.execute(uri: "/api/v1/profiles", method: .post, headers: staff, body: json([
+                "profileId": "rb-1", "kind": "mediator", "displayName": "Rb", "contactEmail": "rb@example.org",
+            ]))
+            _ = try await client.execute(uri: "/api/v1/profiles/rb-1/certification", method: .post, headers: staff, body: json(["action": "grant", "reason": "ok"]))
+            clock.set(noon("2026-01-15"))
+            let paid = try await client.execute(uri: "/api/v1/profiles/rb-1/offline-payments", method: .post, headers: staff, body: json([
+                "amount": "125.00", "date": "2026-01-15", "purpose": "listing",
+            ]))
+            #expect(paid.status == .created)
+            try await (runtime.store as? any EventStoreTestHooks)?.waitUntilAllCommittedEventsAreVisible()
+            try await ProjectionRunner(store: runtime.store, projection: runtime.listingProjection).catchUp()
+            clock.set(noon("2027-01-16"))
+            #expect(try await runtime.sweeper.sweepDue() == 1)
+            func published() async throws -> [String: Any]? {
+                try await client.execute(uri: "/api/v1/profiles/rb-1/listing", method: .get, headers: staff).json["published"] as? [String: Any]
+            }
+            #expect(try await published()?["status"] as? String == "grace")
+
+            clock.set(noon("2027-02-01"))
+            try await (runtime.store as? any EventStoreTestHooks)?.waitUntilAllCommittedEventsAreVisible()
+            try await ProjectionRunner.rebuild(runtime.projectionRunners.map(\.projection), store: runtime.store)
+            #expect(try await runtime.sweeper.sweepDue() == 1, "the rebuilt row must fall due for the change the directory was not told")
+            let told = try await published()
+            #expect(told?["visible"] as? Bool == false && told?["status"] as? String == "expired", "\(told ?? [:])")
+            #expect(try await runtime.sweeper.sweepDue() == 0, "once told, the row waits for its next change")
+            let changes = try await runtime.store.readStream("profile-rb-1", fromVersion: 1, limit: 100).filter { $0.type == "ListingVisibilityChanged" }
+            #expect(changes.count == 3, "listed, grace, hidden: each once")
+        }
+    }
+
+    /// Part of a payment moved to another profile takes the first profile's allocation back and makes it anew
+    /// for the rest; asked about a day before the move, the first profile had the whole payment then, not the
+    /// whole payment and the rest on top.
+    @Test(arguments: Backend.allCases)
+    func aPaymentPartlyMovedLaterCountsOnceForTheDaysBeforeTheMove(backend: Backend) async throws {
+        let clock = TestClock(noon("2026-01-10"))
+        try await withStaffServer(backend, clock: clock) { client, runtime, staff in
+            for id in ["pm-1", "pm-2"] {
+                _ = try await client.execute(uri: "/api/v1/profiles", method: .post, headers: staff, body: json([
+                    "profileId": id, "kind": "mediator", "displayName": id, "contactEmail": "\(id)@example.org",
+                ]))
+                _ = try await client.execute(uri: "/api/v1/profiles/\(id)/certification", method: .post, headers: staff, body: json(["action": "grant", "reason": "ok"]))
+            }
+            clock.set(noon("2026-01-15"))
+            let paid = try await client.execute(uri: "/api/v1/profiles/pm-1/offline-payments", method: .post, headers: staff, body: json([
+                "amount": "250.00", "date": "2026-01-15", "purpose": "listing",
+            ]))
+            let paymentID = try #require(paid.headers[.location]?.split(separator: "/").last.map(String.init))
+            func paidThrough(_ id: String, at day: String) async throws -> String? {
+                try await client.execute(uri: "/api/v1/profiles/\(id)/listing?at=\(day)", method: .get, headers: staff).json["paidThrough"] as? String
+            }
+            #expect(try await paidThrough("pm-1", at: "2026-06-01") == "2028-01-14")
+
+            clock.set(noon("2026-09-01"))
+            let moved = try await client.execute(uri: "/api/v1/payments/\(paymentID)/reassign", method: .post, headers: staff, body: json([
+                "fromProfileId": "pm-1", "toProfileId": "pm-2", "amount": "125.00", "reason": "one payment for both",
+            ]))
+            #expect(moved.status == .ok, "\(moved.text)")
+            #expect(try await paidThrough("pm-1", at: "2026-06-01") == "2028-01-14", "before the move pm-1 had the 250.00, once")
+            #expect(try await paidThrough("pm-1", at: "2026-10-01") == "2027-01-14", "after it, the 125.00 left")
+            #expect(try await paidThrough("pm-2", at: "2026-10-01") == "2027-01-14")
         }
     }
 

@@ -261,6 +261,46 @@ struct ReadmePromiseTests {
         }
     }
 
+    /// "the same key with another request answers 422 idempotency-key-reused and does nothing", also when the first
+    /// request's answer was never kept (the process stopped between recording the payment and keeping its answer,
+    /// or two requests under the key arrived at once): the key names the payment, and a request under it for
+    /// another profile, amount or day must not hand that payment to them as well.
+    @Test(arguments: Backend.allCases)
+    func aPaymentRecordedUnderAKeyWhoseAnswerWasLostIsNotGivenToAnotherProfile(backend: Backend) async throws {
+        try await withLiveServer(backend) { client, runtime in
+            let staff = try await StaffSession.start(client, runtime)
+            for profileID in ["ada-1", "ben-2"] {
+                #expect(try await staff.post("/api/v1/profiles", promiseRegistration(profileID)).status == .created)
+            }
+            var headers = staff.headers
+            headers[promiseKeyField] = "cash-2"
+            let payment = try promiseBody(["amount": "125.00", "date": promiseToday(), "purpose": "listing", "note": "cash"])
+            let first = try await client.execute(uri: "/api/v1/profiles/ada-1/offline-payments", method: .post, headers: headers, body: payment)
+            #expect(first.status == .created, "\(first.text)")
+            try await runtime.store.withReadModelTransaction { connection in
+                try await connection.execute("DELETE FROM idempotency_records WHERE idempotency_key = ?", [.text("cash-2")])
+            }
+
+            let otherProfile = try await client.execute(uri: "/api/v1/profiles/ben-2/offline-payments", method: .post, headers: headers, body: payment)
+            expectProblem(otherProfile, .unprocessableContent, "idempotency-key-reused", "the key's payment asked for another profile")
+            #expect(otherProfile.text.contains("ada-1"), "\(otherProfile.text)")
+            let otherAmount = try promiseBody(["amount": "250.00", "date": promiseToday(), "purpose": "listing", "note": "cash"])
+            let moreMoney = try await client.execute(uri: "/api/v1/profiles/ada-1/offline-payments", method: .post, headers: headers, body: otherAmount)
+            expectProblem(moreMoney, .unprocessableContent, "idempotency-key-reused", "the key's payment asked with another amount")
+
+            let ben = try await runtime.store.readStream("profile-ben-2", fromVersion: 1, limit: 100).map(\.type)
+            #expect(!ben.contains("ContributionAllocated"), "the payment of ada-1 paid for ben-2 too: \(ben)")
+            let ada = try await runtime.store.readStream("profile-ada-1", fromVersion: 1, limit: 100).map(\.type)
+            #expect(ada.filter { $0 == "ContributionAllocated" }.count == 1, "\(ada)")
+            // The same request again finds the payment recorded and records nothing more.
+            let again = try await client.execute(uri: "/api/v1/profiles/ada-1/offline-payments", method: .post, headers: headers, body: payment)
+            #expect(again.status == .ok, "\(again.text)")
+            #expect(again.headers[.location] == first.headers[.location])
+            let adaAfter = try await runtime.store.readStream("profile-ada-1", fromVersion: 1, limit: 100).map(\.type)
+            #expect(adaAfter == ada, "\(adaAfter)")
+        }
+    }
+
     /// "the first successful answer … is kept per API key", also when two keys share a name (key names are
     /// free text: a key replaced by a new one for the same person keeps it): the second key's first payment
     /// under an Idempotency-Key the first key used is a new payment, for the profile it names, not the first

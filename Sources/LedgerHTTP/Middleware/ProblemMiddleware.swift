@@ -78,7 +78,7 @@ struct ProblemMiddleware: RouterMiddleware {
     static func problem(for error: PaymentServiceError, context: Context) -> Problem {
         let status: HTTPResponse.Status = switch error.code {
         case .notConfigured: .serviceUnavailable
-        case .invalidRequest: .unprocessableContent
+        case .invalidRequest, .idempotencyKeyReused: .unprocessableContent
         case .paymentNotFound: .notFound
         case .notRefundable, .inProgress, .notCorrectable, .likelyDuplicate: .conflict
         case .providerFailed: .badGateway
