@@ -57,9 +57,11 @@ public enum PaymentDecider {
             guard state.disputes[disputeID]?.contains(phase) != true else { return [] }
             return [.disputeUpdated(PaymentDisputeUpdated(paymentID: paymentID, disputeID: disputeID, phase: phase, amount: amount, occurredAt: now))]
 
-        case .returned(let reason):
+        case .returned(let reason, let bookingDate):
             guard state.returned == nil else { return [] }
-            return [.returned(PaymentReturned(paymentID: paymentID, reason: String(reason.prefix(ProfileDecider.textBytesMax)), occurredAt: now))]
+            return [.returned(PaymentReturned(
+                paymentID: paymentID, reason: String(reason.prefix(ProfileDecider.textBytesMax)), bookingDate: bookingDate, occurredAt: now
+            ))]
         }
     }
 

@@ -236,6 +236,6 @@ public enum PaymentFact: Sendable, Hashable {
     case failed(reason: String)
     case refund(refundID: String?, amount: Money, cumulative: Bool, status: RefundStatus)
     case dispute(disputeID: String, phase: DisputePhase, amount: Money)
-    /// The bank returned the transfer (`reason`: its return code).
-    case returned(reason: String)
+    /// The bank returned the transfer (`reason`: its return code) on the statement's booking day.
+    case returned(reason: String, bookingDate: LocalDate)
 }

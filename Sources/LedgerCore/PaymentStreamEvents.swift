@@ -227,11 +227,15 @@ public struct PaymentReturned: Sendable, Hashable, Codable {
     public var paymentID: PaymentID
     /// The bank's return reason code (AC01, MD07, …) or a description.
     public var reason: String
+    /// The day the bank booked the return, from its statement line (the books date the money leaving the bank
+    /// then, as the statement's balances do); nil in returns recorded before it was kept.
+    public var bookingDate: LocalDate?
     public var occurredAt: Date
 
-    public init(paymentID: PaymentID, reason: String, occurredAt: Date) {
+    public init(paymentID: PaymentID, reason: String, bookingDate: LocalDate? = nil, occurredAt: Date) {
         self.paymentID = paymentID
         self.reason = reason
+        self.bookingDate = bookingDate
         self.occurredAt = occurredAt
     }
 }

@@ -332,7 +332,7 @@ public struct BankStatementImport: Sendable {
             // refund the payer's bank refused), which takes back no payment: it is listed for staff.
             let returned = line.direction == .debit ? try await returnedPayment(line, state: state) : nil
             paymentID = returned
-            facts = returned == nil ? [] : [.returned(reason: line.returnReason ?? "reversed by the bank")]
+            facts = returned == nil ? [] : [.returned(reason: line.returnReason ?? "reversed by the bank", bookingDate: line.bookingDate)]
             if returned != nil {
                 matchedReturn = true
             } else {

@@ -60,6 +60,8 @@ public struct BooksProjection: Projection {
         var date: String?
         var narration: [String] = []
         var holdsReceipt = false
+        /// The day the bank booked what this append records, when it says (a return); else the day it was recorded.
+        var bankDay: LocalDate?
 
         init(_ event: RecordedEvent, postedBefore: [BookAccount: Int64]) {
             entryID = event.id.uuidString.lowercased()
@@ -117,8 +119,9 @@ public struct BooksProjection: Projection {
                 guard var entry = state.entry else { continue }
                 entry.narration.append(contentsOf: Self.narration(event, recorded: first, books: state.books))
                 if case .received = event { entry.holdsReceipt = true }
+                if case .returned(let returned) = event, let day = returned.bookingDate { entry.bankDay = day }
                 let received = state.books.payment.received
-                let date = entry.holdsReceipt ? received?.effectiveDate.description : calendar.date(at: first.recordedAt).description
+                let date = entry.holdsReceipt ? received?.effectiveDate.description : (entry.bankDay ?? calendar.date(at: first.recordedAt)).description
                 let lines = Dictionary(state.books.postings(since: entry.postedBefore).map { ($0.account, $0.minorUnits) }) { $0 + $1 }
                 // The bank postings by day, until the opening balance is booked: this entry's earlier lines out, its new lines in.
                 if let currency = received?.amount.currency {

@@ -174,6 +174,60 @@ struct BooksTests {
         }
     }
 
+    /// A transfer the bank returns at the end of a year, on a statement imported in the new year: the money left
+    /// the bank on the statement's day, so the books date the return then, and the year's last balance check
+    /// (the statement's closing balance) holds.
+    @Test(arguments: Backend.allCases)
+    func aReturnIsBookedOnTheDayTheBankBookedItNotTheDayItWasImported(backend: Backend) async throws {
+        let clock = TestClock(Date(timeIntervalSince1970: 1_796_558_400)) // 2026-12-06 12:00 UTC
+        let runtime = try await TestRuntime.make(backend, now: clock.function)
+        do {
+            let staffKey = try await runtime.apiKeys.create(name: "Accountant", role: .staff).key
+            let application = Application(router: buildRouter(runtime: runtime), configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+            try await application.test(.live) { client in
+                var staff = bearer(staffKey)
+                staff[.contentType] = "application/json"
+                for (uri, body) in [
+                    ("/api/v1/profiles", #"{"profileId":"yr-1","kind":"mediator","displayName":"Yr","contactEmail":"yr@example.org"}"#),
+                    ("/api/v1/profiles/yr-1/certification", #"{"action":"grant","reason":"assessed"}"#),
+                ] {
+                    let answer = try await client.execute(uri: uri, method: .post, headers: staff, body: ByteBuffer(string: body))
+                    #expect(answer.status.code / 100 == 2, "\(answer.text)")
+                }
+                typealias T = CamtStatementBuilder.Transaction
+                let reference = CreditorReference.forProfile(try ProfileID("yr-1")).electronic
+                let december = CamtStatementBuilder(statements: [.init(id: "YEAR-1", iban: "NL91ABNA0417164300", openingCents: 100_000, entries: [
+                    .init(date: "2026-12-05", bankReference: "BK-YR", transactions: [
+                        T(amount: "125.00", endToEndID: "E2E-YR", payerName: "Yr", payerIBAN: "DE89370400440532013000", structuredReference: reference),
+                    ]),
+                ])]).xml
+                let returned = CamtStatementBuilder(statements: [.init(id: "YEAR-2", iban: "NL91ABNA0417164300", openingCents: 112_500, entries: [
+                    .init(credit: false, date: "2026-12-30", bankReference: "BK-YR-RETURN", transactions: [
+                        T(amount: "125.00", endToEndID: "E2E-YR", payerName: "Yr", returnReason: "AC04"),
+                    ]),
+                ])]).xml
+                var imported = try await client.execute(uri: "/api/v1/bank-statements", method: .post, headers: bearer(staffKey), body: ByteBuffer(string: december))
+                #expect(imported.status == .created, "\(imported.text)")
+                clock.set(Date(timeIntervalSince1970: 1_799_064_000)) // 2027-01-04 12:00 UTC
+                imported = try await client.execute(uri: "/api/v1/bank-statements", method: .post, headers: bearer(staffKey), body: ByteBuffer(string: returned))
+                #expect(imported.status == .created, "\(imported.text)")
+
+                try await (runtime.store as? any EventStoreTestHooks)?.waitUntilAllCommittedEventsAreVisible()
+                try await ProjectionGroupRunner(store: runtime.store, projections: runtime.projectionRunners.map(\.projection)).catchUp()
+                let yearEnd = try await client.execute(uri: "/api/v1/books/trial-balance?date=2026-12-31", method: .get, headers: staff)
+                #expect(yearEnd.text.contains("\"account\":\"Assets:Bank\",\"balance\":\"1000.00\""), "the return left the bank in 2026: \(yearEnd.text)")
+                let exported = try await client.execute(uri: "/api/v1/books/journal?format=beancount", method: .get, headers: staff)
+                #expect(exported.text.contains(" balance Assets:Bank  1000.00 EUR"), "\(exported.text)")
+                let checked = try Self.beanCheck(exported.text)
+                #expect(checked.status == 0, "bean-check refused the export: \(checked.output)\n\(exported.text)")
+            }
+        } catch {
+            await runtime.close()
+            throw error
+        }
+        await runtime.close()
+    }
+
     /// Runs Beancount's own checker on `text`; its exit status and what it printed.
     static func beanCheck(_ text: String) throws -> (status: Int32, output: String) {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("books-\(UUID().uuidString).beancount")
