@@ -295,12 +295,16 @@ public struct BankStatementImport: Sendable {
 
     /// A booked line that is not a payment, as the books' record of it.
     func movement(_ line: BankStatementLine, key: String, metadata: EventMetadata) throws -> (stream: String, event: NewEvent) {
+        // Each text is cut, as a payment's note is: a field may hold up to 64 KiB of the file, and escaped as JSON
+        // (a control character takes six bytes) a few of them would outgrow what one event may hold, failing the
+        // import halfway with a limit no file can help.
+        func cut(_ text: String) -> String { String(text.prefix(Self.movementTextMax)) }
         let counterparty = [line.payerName, line.payerIBAN?.electronic ?? line.payerAccount].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: " ")
         let recorded = BankMovementRecorded(
             lineKey: key, isCredit: line.direction == .credit, amount: line.amount, bookingDate: line.bookingDate,
-            counterparty: counterparty.isEmpty ? nil : counterparty, text: line.freeText,
+            counterparty: counterparty.isEmpty ? nil : cut(counterparty), text: cut(line.freeText),
             // A reversal the bank gives no reason for is a return all the same.
-            returnReason: line.returnReason ?? (line.isReversal ? "reversed by the bank" : nil), occurredAt: pipeline.profiles.now()
+            returnReason: (line.returnReason ?? (line.isReversal ? "reversed by the bank" : nil)).map(cut), occurredAt: pipeline.profiles.now()
         )
         return (BankMovementRecorded.streamName(lineKey: key), NewEvent(id: .timeOrdered(), type: BankMovementRecorded.typeName, data: try recorded.encodedData(), metadata: metadata))
     }
@@ -458,7 +462,10 @@ public struct BankStatementImport: Sendable {
 
     /// A line's identity across imports: the bank's reference (with the transaction's place in a batch); where
     /// the bank gives none, a digest of what the line says plus how many identical lines came before it in
-    /// this file, so two identical transfers on one day are both kept, and a re-import finds both again.
+    /// its statement, so two identical transfers on one day are both kept, and a re-import finds both again.
+    /// Counted per statement, not per file: a file holding a day's statement and the week's statement of the
+    /// same account brings each line of that day twice, and the second copy is the same transfer (as it is
+    /// when the two statements come in two files).
     static func lineKey(_ line: BankStatementLine, account: String, seen: inout [String: Int]) -> String {
         if let reference = line.bankReference?.trimmingCharacters(in: .whitespaces), !reference.isEmpty, reference.uppercased() != "NONREF" {
             return digest("ref", account, reference, String(line.transactionIndex), line.direction.rawValue)
@@ -468,10 +475,14 @@ public struct BankStatementImport: Sendable {
             line.payerIBAN?.electronic ?? line.payerAccount ?? "", line.payerName ?? "", line.endToEndID ?? "",
             line.structuredReference ?? "", line.freeText
         )
-        let occurrence = seen[content, default: 0]
-        seen[content] = occurrence + 1
+        let counted = "\(line.statementIndex) \(content)"
+        let occurrence = seen[counted, default: 0]
+        seen[counted] = occurrence + 1
         return digest(content, String(occurrence))
     }
+
+    /// The longest counterparty, text or return reason a bank movement keeps, in characters.
+    public static let movementTextMax = ProfileDecider.textBytesMax
 
     static func digest(_ parts: String...) -> String {
         SHA256.hash(data: Data(parts.joined(separator: "\u{0}").utf8)).prefix(16).lowercaseHex

@@ -423,6 +423,78 @@ struct BankReconciliationTests {
         }
     }
 
+    /// The same two statements in one file (a day's and the week's, as some banks export them together): the
+    /// day's line without a bank reference comes twice and is one transfer, booked once.
+    @Test(arguments: Backend.allCases)
+    func aDayAndItsWeekInOneFileBookTheDaysLinesOnce(backend: Backend) async throws {
+        try await withLiveServer(backend) { client, runtime in
+            let staff = bearer(try await runtime.apiKeys.create(name: "Anna", role: .staff).key)
+            try await certifiedProfiles(runtime, ["ow-1", "ow-2"])
+            let file = """
+                :20:MD2
+                :25:NL91ABNA0417164300
+                :28C:1/1
+                :60F:C260309EUR0,00
+                :61:2603090309C125,00NTRFNONREF
+                :86:/NAME/Q/REMI/USTD//\(reference("ow-1"))
+                :62F:C260309EUR125,00
+                -
+                :20:MW2
+                :25:NL91ABNA0417164300
+                :28C:1/1
+                :60F:C260309EUR0,00
+                :61:2603090309C125,00NTRFNONREF
+                :86:/NAME/Q/REMI/USTD//\(reference("ow-1"))
+                :61:2603100310C125,00NTRFNONREF
+                :86:/NAME/R/REMI/USTD//\(reference("ow-2"))
+                :62F:C260310EUR250,00
+
+                """
+            let imported = try await client.execute(uri: "/api/v1/bank-statements", method: .post, headers: staff, body: ByteBuffer(string: file))
+            #expect(imported.json["matched"] as? Int == 2 && imported.json["alreadyImported"] as? Int == 1, "\(imported.text)")
+            let ow1 = try await runtime.store.readStream("profile-ow-1", fromVersion: 1, limit: 100).filter { $0.type == "ContributionAllocated" }
+            #expect(ow1.count == 1, "ow-1 paid once, not twice")
+            let trial = try await client.execute(uri: "/api/v1/books/trial-balance?date=2026-03-10", method: .get, headers: staff)
+            let balances = Dictionary(((trial.json["accounts"] as? [[String: Any]]) ?? []).map { ($0["account"] as? String ?? "", $0["balance"] as? String ?? "") }) { a, _ in a }
+            #expect(balances["Income:ListingContributions"] == "-250.00", "two transfers, each booked once: \(trial.text)")
+        }
+    }
+
+    /// A debit whose text is as long as a field may be and made of characters JSON writes six bytes for: its
+    /// record keeps the text cut, and the whole file is booked (it used to fail halfway with a limit of the store's,
+    /// its earlier lines booked and its later ones not).
+    @Test(arguments: Backend.allCases)
+    func aDebitWithAnEnormousTextIsBookedWithItsTextCut(backend: Backend) async throws {
+        let runtime = try await TestRuntime.make(backend)
+        do {
+            let noise = String(repeating: "\u{01}", count: 60_000)
+            let file = FileManager.default.temporaryDirectory.appendingPathComponent("noise-\(UUID().uuidString).sta")
+            try Data("""
+                :20:NOISE
+                :25:NL91ABNA0417164300
+                :28C:1/1
+                :60F:C260311EUR100,00
+                :61:2603110311D1,00NMSCNONREF
+                :86:\(noise)
+                :61:2603110311D2,00NMSCNONREF
+                :86:account fee
+                :62F:C260311EUR97,00
+
+                """.utf8).write(to: file)
+            defer { try? FileManager.default.removeItem(at: file) }
+            let summary = try await runtime.bankImport.importFile(file, metadata: .init(actor: "test"))
+            #expect(summary.lines == 2)
+            let movements = try await runtime.store.readAll(after: .start, limit: 1_000).filter { $0.type == BankMovementRecorded.typeName }
+            #expect(movements.count == 2, "both debits are booked")
+            let texts = try movements.map { try BankMovementRecorded.decode($0.data).text }
+            #expect(texts.map(\.count).sorted() == ["account fee".count, BankStatementImport.movementTextMax], "\(texts.map(\.count))")
+        } catch {
+            await runtime.close()
+            throw error
+        }
+        await runtime.close()
+    }
+
     /// A returned transfer that matches no payment reverses nothing; the import says so, for staff to act on.
     @Test(arguments: Backend.allCases)
     func aReturnThatMatchesNoPaymentIsCountedForStaff(backend: Backend) async throws {

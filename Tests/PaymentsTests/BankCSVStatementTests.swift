@@ -97,4 +97,16 @@ struct BankCSVStatementTests {
     func refusesMalformedRows(csv: String) {
         #expect(Self.error(csv)?.code == .malformed)
     }
+
+    /// A comma inside an unquoted name makes one field more than the header names: every later field would be
+    /// read as the next column's (the bank's reference as the payer's IBAN, …), so the row is refused, naming it.
+    @Test
+    func refusesARowWithMoreFieldsThanTheHeader() throws {
+        let header = "date,amount,currency,payer_name,payer_iban,reference,bank_reference\n"
+        let quoted = try Self.lines(header + "2026-01-15,125.00,EUR,\"Lovelace, Ada\",NL91ABNA0417164300,RF18 5390 0754 7034,BANK-0001\n")
+        #expect(quoted.first?.payerName == "Lovelace, Ada" && quoted.first?.bankReference == "BANK-0001")
+        let error = Self.error(header + "2026-01-15,125.00,EUR,Lovelace, Ada,NL91ABNA0417164300,RF18 5390 0754 7034,BANK-0001\n")
+        #expect(error?.code == .malformed)
+        #expect(error?.message.contains("CSV line 2: it has 8 fields where the header names 7") == true, "\(String(describing: error))")
+    }
 }

@@ -195,6 +195,20 @@ struct BankMT940StatementTests {
         #expect(line.entryDate == date("2026-01-02"))
     }
 
+    /// An entry booked more than a month from its value date across the turn of a year (a return back-dated to
+    /// November, a transfer booked in December for a February value date) is in the year nearest the value date.
+    @Test(arguments: [
+        ("2511280105C125,00NTRFNONREF", "2025-11-28", "2026-01-05"),
+        ("2602021230C125,00NTRFNONREF", "2026-02-02", "2025-12-30"),
+        ("2603150317C125,00NTRFNONREF", "2026-03-15", "2026-03-17"),
+        ("2802290301C125,00NTRFNONREF", "2028-02-29", "2028-03-01"),
+    ])
+    func anEntryDateIsInTheYearNearestItsValueDate(field: String, value: String, entry: String) throws {
+        let line = try #require(MT940Line([field]))
+        #expect(line.valueDate == date(value))
+        #expect(line.entryDate == date(entry), "\(field)")
+    }
+
     /// A download that stopped part-way: its last statement has no closing balance, and its last line's text may
     /// be cut. Refused whole under the default policy, naming why; the whole file reads.
     @Test

@@ -121,6 +121,13 @@ public struct CSVStatementParser: Sendable {
         func malformed(_ problem: String) -> PaymentsError {
             PaymentsError(.malformed, "CSV line \(lineNumber): \(problem)")
         }
+        // A field more than the header names is a separator inside a field that was not quoted: every field after
+        // it would be read as the next column's, so the row is refused rather than misread.
+        guard fields.count <= columns.count else {
+            throw malformed(
+                "it has \(fields.count) fields where the header names \(columns.count); a field holding the separator (a comma in a name, say) must be in double quotes"
+            )
+        }
         guard let date = LocalDate(iso: field("date")) else { throw malformed("the date '\(field("date").prefix(20))' is not YYYY-MM-DD") }
         let currency = field("currency").uppercased()
         guard currency.count == 3, currency.allSatisfy({ $0.isASCII && $0.isLetter }) else {

@@ -161,13 +161,13 @@ struct MT940Line: Equatable {
     }
 
     /// MMDD in the year that puts it nearest the value date: a December entry for a January value date belongs
-    /// to the year before, and the other way round.
+    /// to the year before, and the other way round, and so does an entry booked more than a month from its value
+    /// date across the turn of a year (a back-dated return, a forward-dated transfer). Of two years equally near,
+    /// the value date's own. A 29 February that only one of the years has is read in that year.
     static func entryDate(_ text: String, near valueDate: LocalDate) -> LocalDate? {
         guard let number = Int(text) else { return nil }
-        let month = number / 100
-        var year = valueDate.year
-        if month == 12, valueDate.month == 1 { year -= 1 }
-        if month == 1, valueDate.month == 12 { year += 1 }
-        return LocalDate(year: year, month: month, day: number % 100)
+        let (month, day) = (number / 100, number % 100)
+        let candidates = [valueDate.year, valueDate.year - 1, valueDate.year + 1].compactMap { LocalDate(year: $0, month: month, day: day) }
+        return candidates.min { abs(valueDate.days(until: $0)) < abs(valueDate.days(until: $1)) }
     }
 }
