@@ -40,21 +40,25 @@ public enum ProfileDecider {
     public static func decide(
         _ commands: [ProfileCommand], state: ProfileState, profileID: ProfileID, now: Date, policy: ListingPolicy
     ) throws(DomainError) -> [ProfileEvent] {
+        // Never before what the stream already says happened: an instance whose clock is behind another's (or was
+        // stepped back) would otherwise evaluate the profile before a refund or suspension the other recorded a
+        // moment "later", find the listing still paid, and publish it visible again.
+        let decidedAt = max(now, state.lastEventAt ?? now)
         var events: [ProfileEvent] = []
         var after = state
         for command in commands {
             if case .register = command {} else if !after.isRegistered {
                 throw .profileNotFound(profileID.rawValue)
             }
-            let decided = try commandEvents(command, state: after, profileID: profileID, now: now, policy: policy)
+            let decided = try commandEvents(command, state: after, profileID: profileID, now: decidedAt, policy: policy)
             for event in decided { after.evolve(event) }
             events += decided
         }
-        let evaluation = after.evaluate(at: now, policy: policy)
+        let evaluation = after.evaluate(at: decidedAt, policy: policy)
         if !evaluation.matches(after.published) {
             events.append(.visibilityChanged(ListingVisibilityChanged(
                 visible: evaluation.visible, status: evaluation.status, basis: evaluation.basis,
-                reason: evaluation.reason, paidThrough: evaluation.paidThrough, occurredAt: now
+                reason: evaluation.reason, paidThrough: evaluation.paidThrough, occurredAt: decidedAt
             )))
         }
         return events

@@ -19,6 +19,9 @@ public struct ProfileState: Sendable, Hashable, Codable {
     public var publishedHistory: [ListingVisibilityChanged] = []
     /// Reminders recorded, as (paid-through date, days before).
     public var reminders: [RenewalReminderDue] = []
+    /// The latest instant any of its events says it happened (nil before the first, and in states kept before it
+    /// was). A decision is made no earlier than this (``ProfileDecider/decide(_:state:profileID:now:policy:)``).
+    public var lastEventAt: Date?
 
     public init() {}
 
@@ -35,6 +38,7 @@ public struct ProfileState: Sendable, Hashable, Codable {
     /// Applies one event.
     public mutating func evolve(_ event: ProfileEvent) {
         version += 1
+        lastEventAt = max(lastEventAt ?? event.occurredAt, event.occurredAt)
         switch event {
         case .registered(let registered):
             profileID = registered.profileID

@@ -107,12 +107,14 @@ public struct ListingProjection: Projection {
     /// The `listing_status` row of a profile's state, evaluated at `instant`; nil before the profile is registered.
     private static func row(_ state: ProfileState, at instant: Date, policy: ListingPolicy) -> [SQLValue]? {
         guard let profileID = state.profileID else { return nil }
-        let evaluation = state.evaluate(at: instant, policy: policy)
+        // As a decision evaluates it: never before the latest of its events (see ProfileDecider.decide).
+        let evaluatedAt = max(instant, state.lastEventAt ?? instant)
+        let evaluation = state.evaluate(at: evaluatedAt, policy: policy)
         // A listing evaluated otherwise than the directory was last told (rebuilt after the service was stopped
         // across an expiry, or decided under the policy before a change this batch also holds) falls due now:
         // its own next change may already be past, and nothing else would make the sweeper record the change
         // and the directory hear of it.
-        let nextChange = evaluation.matches(state.published) ? evaluation.nextChangeAt : instant
+        let nextChange = evaluation.matches(state.published) ? evaluation.nextChangeAt : evaluatedAt
         let basis: String? = evaluation.basis.map { basis in
             basis.kind == .waiver ? "waiver:\(basis.waiverID ?? "")" : "payments:" + basis.paymentIDs.map(\.rawValue).joined(separator: ",")
         }

@@ -15,6 +15,23 @@ struct ListingRuleTests {
         #expect(listing.reason == nil)
     }
 
+    /// Two instances whose clocks differ by 50 ms: the one ahead records a refund's reversal and "hidden"; the one
+    /// behind then decides something else for the profile at its own now, before the reversal's instant. It must not
+    /// find the payment still counting and publish the listing visible again.
+    @Test
+    func aDecisionIsNeverMadeBeforeTheLatestEventOfItsStream() throws {
+        var history = try History.certified()
+        try history.pay("p1", on: "2026-01-15")
+        #expect(history.state.published?.visible == true)
+        let ahead = noon("2026-03-02").addingTimeInterval(0.05)
+        try history.apply(.reverseAllocation(paymentID: payment("p1"), kind: .refund, reason: "refunded"), at: ahead)
+        #expect(history.state.published?.visible == false)
+        let behind = noon("2026-03-02")
+        let decided = try history.apply(.sweep, at: behind)
+        #expect(decided.isEmpty, "\(decided)")
+        #expect(history.state.published?.visible == false)
+    }
+
     @Test
     func renewalWhileCurrentExtendsFromTheOldEndNotFromToday() throws {
         var history = try History.certified()
