@@ -166,6 +166,72 @@ struct ConsoleTests {
         }
     }
 
+    /// A payment moved once from the console moves again from where it now is: the form offers the profiles the
+    /// payment pays for now, not the one it arrived for (a second move was refused: "pays for bo-2, not ada-1").
+    @Test(arguments: Backend.allCases)
+    func aPaymentMovedFromTheConsoleMovesAgainFromWhereItIs(backend: Backend) async throws {
+        try await withLiveServer(backend) { client, runtime in
+            _ = try await runtime.staffUsers.add(name: "Anna Berger", email: "anna@example.org", password: Self.password)
+            for id in ["mv-1", "mv-2", "mv-3"] {
+                _ = try await runtime.profiles.handle(.register(kind: .mediator, displayName: id, contactEmail: "\(id)@example.org"), profileID: try ProfileID(id), metadata: .init(actor: "test"))
+            }
+            let today = runtime.profiles.policy.calendar.date(at: runtime.now())
+            let (paymentID, _) = try await runtime.profiles.recordOfflinePayment(
+                profileID: try ProfileID("mv-1"), amount: .euros(minorUnits: 12_500), date: today, purpose: .listing, note: "cash", metadata: .init(actor: "test"), idempotencyKey: nil
+            )
+            let anna = Browser(client)
+            try await anna.signIn("anna@example.org")
+            func moveFrom() async throws -> [String] {
+                let page = try await anna.send("/console/payments/\(paymentID.rawValue)")
+                guard let select = page.text.range(of: #"<select id="from" name="fromProfileId">"#) else { return [] }
+                let options = String(page.text[select.upperBound...]).components(separatedBy: "</select>")[0]
+                return options.components(separatedBy: #"<option value=""#).dropFirst().map { String($0.prefix { $0 != "\"" }) }
+            }
+            for (to, from) in [("mv-2", "mv-1"), ("mv-3", "mv-2")] {
+                #expect(try await moveFrom() == [from])
+                let moved = try await anna.post("/console/payments/\(paymentID.rawValue)/reassign", [
+                    "fromProfileId": from, "toProfileId": to, "reason": "paid for a colleague",
+                ])
+                #expect(moved.status == .seeOther)
+                let after = try await runtime.profiles.load(try ProfileID(to)).state.allocation(of: paymentID)
+                #expect(after?.isActiveNow == true, "moved to \(to)")
+            }
+        }
+    }
+
+    /// "Another decision" on the exceptions page fills the profile field with the profile the payment names; a
+    /// decision that allocates nothing (pay it back, a donation, not a contribution) is taken all the same (it was
+    /// refused: "'refund' allocates nothing; send no profiles").
+    @Test(arguments: Backend.allCases)
+    func aDecisionThatAllocatesNothingIsTakenWhateverTheProfileFieldHolds(backend: Backend) async throws {
+        try await withLiveServer(backend) { client, runtime in
+            _ = try await runtime.staffUsers.add(name: "Anna Berger", email: "anna@example.org", password: Self.password)
+            let id = try ProfileID("sh-1")
+            _ = try await runtime.profiles.handle(.register(kind: .mediator, displayName: "Sh", contactEmail: "sh@example.org"), profileID: id, metadata: .init(actor: "test"))
+            _ = try await runtime.profiles.handle(.changeCertification(.grant, reason: "assessed"), profileID: id, metadata: .init(actor: "test"))
+            let today = runtime.profiles.policy.calendar.date(at: runtime.now())
+            let file = try CamtStatementBuilder(statements: [.init(id: "SHORT-1", iban: "NL91ABNA0417164300", entries: [
+                .init(date: today.description, bankReference: "SHORT-1", transactions: [
+                    .init(amount: "60.00", payerName: "Sh", structuredReference: CreditorReference.forProfile(id).electronic),
+                ]),
+            ])]).write()
+            _ = try await runtime.bankImport.importFile(file, metadata: .init(actor: "test"))
+            try await runtime.catchUpStaffViews()
+            let held = try #require(try await runtime.paymentExceptions.list(includeResolved: false, limit: 10, offset: 0).first)
+            #expect(held.profileId == "sh-1")
+            let anna = Browser(client)
+            try await anna.signIn("anna@example.org")
+            let page = try await anna.send("/console/exceptions")
+            #expect(page.text.contains(#"name="profileId" value="sh-1""#), "the field as the page fills it")
+            let answer = try await anna.post("/console/exceptions/\(held.paymentId)/resolve", [
+                "resolution": "refund", "profileId": "sh-1", "reason": "paid too little; we pay it back",
+            ])
+            #expect(answer.status == .seeOther)
+            let recorded = try await runtime.store.readStream("payment-\(held.paymentId)", fromVersion: 1, limit: 100).map(\.type)
+            #expect(recorded.contains("PaymentHoldResolved"), "\(recorded)")
+        }
+    }
+
     /// Staff download the journal for the accountant from the console, without an API key.
     @Test(arguments: Backend.allCases)
     func theJournalIsDownloadedFromTheBooksPage(backend: Backend) async throws {

@@ -175,7 +175,9 @@ struct ConsoleRoutes {
                     }
                     shares.append(AllocationShare(profileID: try ProfileID(String(parts[0])), amount: amount))
                 }
-                if resolution != .split, let profile = form["profileId"]?.trimmingCharacters(in: .whitespaces), !profile.isEmpty {
+                // The one profile field is for a decision that allocates to one profile; the others take none (a
+                // donation, money that is no contribution or to be paid back), whatever the field was filled with.
+                if resolution == .allocate || resolution == .acceptShort, let profile = form["profileId"]?.trimmingCharacters(in: .whitespaces), !profile.isEmpty {
                     shares.append(AllocationShare(profileID: try ProfileID(profile), amount: .euros(minorUnits: 0)))
                 }
                 _ = try await runtime.payments.resolve(paymentID: paymentID, resolution: resolution, shares: shares, reason: form["reason"] ?? "", metadata: metadata(request, context))
@@ -566,8 +568,14 @@ struct ConsoleRoutes {
             data["resolution"] = "\(ConsoleWords.sentence(ConsoleWords.resolution(resolution.resolution))) Reason: \(resolution.reason) — \(ConsoleWords.actor(resolution.by) ?? "unknown"), \(words.instant(resolution.at))"
         }
         if let voided = view.voided { data["voided"] = "\(voided.reason) — \(ConsoleWords.actor(voided.by) ?? "unknown"), \(words.instant(voided.at))" }
-        let active = view.allocations.contains { $0.state == "active" }
-        data["canReassign"] = active && view.profileId != nil && view.voided == nil
+        // A payment moves from a profile it pays for now: after a move, or a decision for a transfer that named
+        // nobody, that is not the profile the payment arrived for.
+        var payingFor: [String] = []
+        for allocation in view.allocations where allocation.state == "active" && !payingFor.contains(allocation.profileId) {
+            payingFor.append(allocation.profileId)
+        }
+        data["moveFrom"] = payingFor.map { ["profileId": $0] }
+        data["canReassign"] = !payingFor.isEmpty && view.voided == nil
         data["canVoid"] = view.method == PaymentMethod.offline.rawValue && view.voided == nil
         data["canRefund"] = [PaymentMethod.card.rawValue, PaymentMethod.paypal.rawValue].contains(view.method ?? "")
         let now = runtime.now()

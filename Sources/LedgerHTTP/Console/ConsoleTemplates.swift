@@ -398,7 +398,8 @@ enum ConsoleTemplates {
         <details><summary>Move to another profile</summary>
         <form method="post" action="/console/payments/{{paymentId}}/reassign" class="stack">
         <input type="hidden" name="_csrf" value="{{csrf}}">
-        <input type="hidden" name="fromProfileId" value="{{profileId}}">
+        <label for="from">From profile id</label>
+        <select id="from" name="fromProfileId">{{#moveFrom}}<option value="{{profileId}}">{{profileId}}</option>{{/moveFrom}}</select>
         <label for="to">To profile id</label><input id="to" name="toProfileId" required>
         <label for="reassign-amount">Amount to move (empty: all of it)</label><input id="reassign-amount" name="amount" inputmode="decimal">
         <label for="reassign-reason">Reason</label><input id="reassign-reason" name="reason" required>
