@@ -186,6 +186,15 @@ public struct StaffUsers: Sendable {
                 .tooManyAttempts, "Many sign-ins are being tried right now. Please wait \(wait) second\(wait == 1 ? "" : "s") and try again.", retryAfterSeconds: wait
             )
         }
+        // The attempt is counted as a failure before its password is checked, in one transaction with the check of
+        // the count: sign-ins sent at once for one address each find the ones before them counted, so no more of
+        // them are checked than the slowdown lets through one after the other. A right password clears the count.
+        if let remaining = try await reserveAttempt(email: email, at: instant) {
+            throw StaffUserError(
+                .tooManyAttempts, "There were too many failed sign-ins for this address. Please wait \(remaining) second\(remaining == 1 ? "" : "s") and try again.",
+                retryAfterSeconds: remaining
+            )
+        }
         let row = try await store.withReadModelConnection { connection in
             try await connection.query(
                 "SELECT user_id, email, name, created_at_micros, disabled_at_micros, password_hash FROM staff_users WHERE email = ?", [.text(email)]
@@ -194,10 +203,7 @@ public struct StaffUsers: Sendable {
         // An unknown address is hashed against a fixed hash too, so it takes as long as a wrong password.
         let storedHash = try row.map { try $0.text(5) } ?? Self.decoyHash
         let matches = try await verify(password, hash: storedHash)
-        guard let row, matches, try row.optionalInteger(4) == nil else {
-            try await recordFailure(email: email, at: instant)
-            throw wrong
-        }
+        guard let row, matches, try row.optionalInteger(4) == nil else { throw wrong }
         let user = try Self.user(row)
         let token = APIKeyStore.randomToken(bytes: 32)
         let session = StaffSession(user: user, formToken: APIKeyStore.randomToken(bytes: 32), expiresAt: instant.addingTimeInterval(Self.sessionLifetime))
@@ -288,19 +294,33 @@ public struct StaffUsers: Sendable {
     /// A bcrypt hash of a random password no one knows, for addresses that have no user.
     private static let decoyHash = Bcrypt.hash(APIKeyStore.randomToken(bytes: 16), cost: 12)
 
-    private func recordFailure(email: String, at instant: Date) async throws {
+    /// Counts a sign-in attempt for `email` as a failure, unless the address must wait: then nothing is counted
+    /// and the seconds left are returned. The address's row is made first and then read locked (on SQLite the
+    /// write transaction is the lock), so attempts at once take turns, each seeing the ones before it.
+    private func reserveAttempt(email: String, at instant: Date) async throws -> Int? {
         let micros = APIKeyStore.micros(instant)
         let forgotten = APIKeyStore.micros(instant.addingTimeInterval(-Self.failuresForgottenAfter))
-        try await store.withReadModelTransaction { connection in
+        return try await store.withReadModelTransaction { connection in
             // This address's count too, if its last failure is that old: it starts again at one.
             try await connection.execute("DELETE FROM staff_sign_in_failures WHERE last_failure_micros < ?", [.integer(forgotten)])
             try await connection.execute(
-                """
-                INSERT INTO staff_sign_in_failures (email, failures, last_failure_micros) VALUES (?, 1, ?)
-                ON CONFLICT (email) DO UPDATE SET failures = staff_sign_in_failures.failures + 1, last_failure_micros = excluded.last_failure_micros
-                """,
+                "INSERT INTO staff_sign_in_failures (email, failures, last_failure_micros) VALUES (?, 0, ?) ON CONFLICT (email) DO NOTHING",
                 [.text(email), .integer(micros)]
             )
+            let lock = connection.dialect == .postgres ? " FOR UPDATE" : ""
+            guard let row = try await connection.query(
+                "SELECT failures, last_failure_micros FROM staff_sign_in_failures WHERE email = ?\(lock)", [.text(email)]
+            ).first else { throw EventStoreError(.unexpectedRow, "the sign-in count of an address vanished inside its transaction") }
+            let failures = try row.integer(0)
+            if failures >= Self.failuresBeforeSlowdown {
+                let last = APIKeyStore.date(micros: try row.integer(1))
+                let remaining = Int((last.addingTimeInterval(TimeInterval(Self.slowdown(afterFailures: Int(failures)))).timeIntervalSince(instant)).rounded(.up))
+                if remaining > 0 { return remaining }
+            }
+            try await connection.execute(
+                "UPDATE staff_sign_in_failures SET failures = failures + 1, last_failure_micros = ? WHERE email = ?", [.integer(micros), .text(email)]
+            )
+            return nil
         }
     }
 

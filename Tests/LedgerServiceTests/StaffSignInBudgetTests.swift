@@ -45,6 +45,39 @@ struct StaffSignInBudgetTests {
         }
     }
 
+    /// Wrong passwords for one address sent all at once: each attempt is counted before its password is checked,
+    /// so no more passwords are checked than one after the other would be (three, then the wait), however many
+    /// arrive together. (Counted after the check, thirty at once were all checked.)
+    @Test(arguments: Backend.allCases)
+    func signInsSentAtOnceForOneAddressAreSlowedDownAsIfSentInTurn(backend: Backend) async throws {
+        try await TestDatabase.withStore(backend) { store, _ in
+            let checked = Mutex(0)
+            let users = StaffUsers(store: store, now: { Date(timeIntervalSince1970: 1_800_000_000) }, cost: 4, passwordChecksPerMinute: 1_000) { _, _ in
+                checked.withLock { $0 += 1 }
+                Thread.sleep(forTimeInterval: 0.05)
+                return false
+            }
+            let answers = try await withThrowingTaskGroup(of: StaffUserError.Code?.self) { group in
+                for _ in 0..<12 {
+                    group.addTask {
+                        do {
+                            _ = try await users.signIn(email: "anna@example.org", password: "guess guess guess")
+                            return nil
+                        } catch let error as StaffUserError {
+                            return error.code
+                        }
+                    }
+                }
+                var codes: [StaffUserError.Code?] = []
+                for try await code in group { codes.append(code) }
+                return codes
+            }
+            #expect(checked.withLock { $0 } == StaffUsers.failuresBeforeSlowdown, "passwords checked")
+            #expect(answers.filter { $0 == .wrongCredentials }.count == StaffUsers.failuresBeforeSlowdown)
+            #expect(answers.filter { $0 == .tooManyAttempts }.count == 12 - StaffUsers.failuresBeforeSlowdown)
+        }
+    }
+
     /// An address's failed sign-ins are forgotten a day after its last one: the next failure anywhere deletes
     /// the older counts, so addresses made up by the thousand leave at most a day's failures in the database,
     /// and the address whose count was forgotten starts again at one.
