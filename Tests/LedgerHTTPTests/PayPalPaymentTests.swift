@@ -249,6 +249,14 @@ struct PayPalPaymentTests {
             let forged = try await world.provider.post(other.body, transmission: transmission, to: world.webhookURL)
             #expect(forged.status == 400)
             #expect(forged.body.contains("transmission-reused"), "\(forged.body)")
+            // The same id followed by white space the signature's check trims (a no-break space, an em space) is the
+            // same transmission, not a new one.
+            for space in ["\u{00A0}", "\u{2003}", " "] {
+                var respaced = transmission
+                respaced.transmissionID = (transmission.transmissionID ?? "") + space
+                let again = try await world.provider.post(other.body, transmission: respaced, to: world.webhookURL)
+                #expect(again.status == 400 && again.body.contains("transmission-reused"), "\(space.unicodeScalars.map(\.value)): \(again.status) \(again.body)")
+            }
         }
     }
 }

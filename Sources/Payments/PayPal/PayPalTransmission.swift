@@ -1,7 +1,8 @@
-/// The five `PAYPAL-*` headers of one webhook delivery, exactly as received.
+import Foundation
+/// The five `PAYPAL-*` headers of one webhook delivery, as received but for white space around them.
 ///
-/// Kept as raw optional strings so that the verifier, not the HTTP layer, decides what is missing or unreadable,
-/// and so that the signed string is rebuilt from the very bytes PayPal signed.
+/// Kept as optional strings so that the verifier, not the HTTP layer, decides what is missing or unreadable,
+/// and so that the signed string is rebuilt from the bytes PayPal signed.
 public struct PayPalTransmission: Sendable, Hashable {
     /// `PAYPAL-TRANSMISSION-ID`: a UUID, new for every delivery attempt.
     public var transmissionID: String?
@@ -44,13 +45,17 @@ public struct PayPalTransmission: Sendable, Hashable {
 
     /// Reads the five headers through `header`, which looks a header up by name (case-insensitively, as HTTP
     /// does), so any HTTP library's header type can be adapted in one line.
+    /// Each value trimmed of white space here, once: the transmission id the signature is checked for is the one
+    /// the service remembers (trimmed only when checked, an id followed by a no-break space was a new id to the
+    /// memory of transmissions and PayPal's own to the signature, so one delivery could be sent again with any body).
     public init(header: (String) -> String?) {
+        func value(_ name: String) -> String? { header(name)?.trimmingCharacters(in: .whitespaces) }
         self.init(
-            transmissionID: header(Self.transmissionIDHeader),
-            transmissionTime: header(Self.transmissionTimeHeader),
-            transmissionSignature: header(Self.transmissionSignatureHeader),
-            certificateURL: header(Self.certificateURLHeader),
-            authenticationAlgorithm: header(Self.authenticationAlgorithmHeader)
+            transmissionID: value(Self.transmissionIDHeader),
+            transmissionTime: value(Self.transmissionTimeHeader),
+            transmissionSignature: value(Self.transmissionSignatureHeader),
+            certificateURL: value(Self.certificateURLHeader),
+            authenticationAlgorithm: value(Self.authenticationAlgorithmHeader)
         )
     }
 
