@@ -40,10 +40,7 @@ public enum ProfileDecider {
     public static func decide(
         _ commands: [ProfileCommand], state: ProfileState, profileID: ProfileID, now: Date, policy: ListingPolicy
     ) throws(DomainError) -> [ProfileEvent] {
-        // Never before what the stream already says happened: an instance whose clock is behind another's (or was
-        // stepped back) would otherwise evaluate the profile before a refund or suspension the other recorded a
-        // moment "later", find the listing still paid, and publish it visible again.
-        let decidedAt = max(now, state.lastEventAt ?? now)
+        let decidedAt = state.decisionInstant(now: now)
         var events: [ProfileEvent] = []
         var after = state
         for command in commands {

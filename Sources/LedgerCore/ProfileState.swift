@@ -27,6 +27,20 @@ public struct ProfileState: Sendable, Hashable, Codable {
 
     public var isRegistered: Bool { profileID != nil }
 
+    /// How far ahead of a clock the latest event of a stream is still believed (``decisionInstant(now:)``).
+    public static let clockLeadBelievedMax: TimeInterval = 300
+
+    /// The instant a decision about the profile is made at, on a clock reading `now`: never before what its stream
+    /// already says happened, so an instance whose clock is behind another's (or was stepped back) does not
+    /// evaluate the profile before a refund or suspension the other recorded a moment "later", find the listing
+    /// still paid, and publish it visible again. An event dated more than ``clockLeadBelievedMax`` ahead of `now`
+    /// is taken for a clock gone wrong and moves the decision only that far, so one bad reading cannot carry a
+    /// profile's decisions into the future.
+    public func decisionInstant(now: Date) -> Date {
+        guard let lastEventAt, lastEventAt > now else { return now }
+        return min(lastEventAt, now.addingTimeInterval(Self.clockLeadBelievedMax))
+    }
+
     /// The certification state at `instant`.
     public func certification(at instant: Date) -> CertificationState {
         certificationChanges.last { $0.occurredAt <= instant }?.state ?? .none

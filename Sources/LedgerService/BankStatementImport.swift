@@ -93,6 +93,7 @@ public struct BankStatementImport: Sendable {
         let parsed = try BankStatementParser(options: options).parse(fileURL: url, format: format) { lines.append($0) }
         var summary = Summary(format: parsed.format.rawValue, statements: parsed.statements.count, lines: lines.count)
         let accounts = Dictionary(parsed.statements.map { ($0.statementIndex, $0.accountIBAN?.electronic ?? $0.accountID ?? "") }) { first, _ in first }
+        let countedIn = Self.countingGroups(parsed.statements)
         let claims = BankDayClaims(store: pipeline.store, ownAccount: ownAccount, decided: hooks.claimsDecided)
         let claimAccounts = Dictionary(parsed.statements.map { ($0.statementIndex, claims.accountKey($0)) }) { first, _ in first }
         // An account holding several currencies is claimed once per currency: its statements are apart, and some
@@ -137,7 +138,9 @@ public struct BankStatementImport: Sendable {
             let unit = lines[next..<min(next + Self.linesPerBatch, lines.count)]
             next += unit.count
             number += 1
-            let keys = unit.map { Self.lineKey($0, account: accounts[$0.statementIndex] ?? "", seen: &state.seen) }
+            let keys = unit.map {
+                Self.lineKey($0, account: accounts[$0.statementIndex] ?? "", statement: countedIn[$0.statementIndex] ?? $0.statementIndex, seen: &state.seen)
+            }
             var unitSummary = Summary(format: summary.format)
             let appends: [StreamAppend]
             do {
@@ -218,7 +221,7 @@ public struct BankStatementImport: Sendable {
 
     /// What booking a file's lines keeps from one line to the next.
     struct ImportState {
-        /// How many identical lines came before (see ``lineKey(_:account:seen:)``).
+        /// How many identical lines came before (see ``lineKey(_:account:statement:seen:)``).
         var seen: [String: Int] = [:]
         /// Who holds each reference met so far (nil: nobody), read once per import.
         var references: [String: ProfileID?] = [:]
@@ -462,11 +465,11 @@ public struct BankStatementImport: Sendable {
 
     /// A line's identity across imports: the bank's reference (with the transaction's place in a batch); where
     /// the bank gives none, a digest of what the line says plus how many identical lines came before it in
-    /// its statement, so two identical transfers on one day are both kept, and a re-import finds both again.
-    /// Counted per statement, not per file: a file holding a day's statement and the week's statement of the
-    /// same account brings each line of that day twice, and the second copy is the same transfer (as it is
-    /// when the two statements come in two files).
-    static func lineKey(_ line: BankStatementLine, account: String, seen: inout [String: Int]) -> String {
+    /// its statement (`statement`: ``countingGroups(_:)``), so two identical transfers on one day are both kept,
+    /// and a re-import finds both again. Counted per statement, not per file: a file holding a day's statement
+    /// and the week's statement of the same account brings each line of that day twice, and the second copy is
+    /// the same transfer (as it is when the two statements come in two files).
+    static func lineKey(_ line: BankStatementLine, account: String, statement: Int, seen: inout [String: Int]) -> String {
         if let reference = line.bankReference?.trimmingCharacters(in: .whitespaces), !reference.isEmpty, reference.uppercased() != "NONREF" {
             return digest("ref", account, reference, String(line.transactionIndex), line.direction.rawValue)
         }
@@ -475,10 +478,35 @@ public struct BankStatementImport: Sendable {
             line.payerIBAN?.electronic ?? line.payerAccount ?? "", line.payerName ?? "", line.endToEndID ?? "",
             line.structuredReference ?? "", line.freeText
         )
-        let counted = "\(line.statementIndex) \(content)"
+        let counted = "\(statement) \(content)"
         let occurrence = seen[counted, default: 0]
         seen[counted] = occurrence + 1
         return digest(content, String(occurrence))
+    }
+
+    /// The statement each statement of a file is counted in for ``lineKey(_:account:statement:seen:)``: its own,
+    /// except a further page of an MT940 statement (`:28C:42/2` after `:28C:42/1`, the same account), which is
+    /// counted with the page before it: two identical transfers of one statement may fall on two pages.
+    static func countingGroups(_ statements: [BankStatementOverview]) -> [Int: Int] {
+        func numberAndPage(_ statement: BankStatementOverview) -> (number: Substring, page: Int)? {
+            guard let text = statement.sequenceNumber else { return nil }
+            let parts = text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
+            guard parts.count == 2, let page = Int(parts[1].trimmingCharacters(in: .whitespaces)) else { return nil }
+            return (parts[0], page)
+        }
+        var groups: [Int: Int] = [:]
+        var previous: BankStatementOverview?
+        for statement in statements.sorted(by: { $0.statementIndex < $1.statementIndex }) {
+            if let previous, let before = numberAndPage(previous), let this = numberAndPage(statement),
+               this.number == before.number, this.page == before.page + 1,
+               statement.accountID == previous.accountID, let group = groups[previous.statementIndex] {
+                groups[statement.statementIndex] = group
+            } else {
+                groups[statement.statementIndex] = statement.statementIndex
+            }
+            previous = statement
+        }
+        return groups
     }
 
     /// The longest counterparty, text or return reason a bank movement keeps, in characters.

@@ -110,7 +110,10 @@ public struct BooksProjection: Projection {
                 index += 1
                 guard let event = try decoded.paymentEvent(first) else { continue }
                 var state = payments[first.stream] ?? PaymentEntryState()
-                if let entry = state.entry, entry.recordedAtMicros == OpenEntry.micros(first.recordedAt) {
+                // A return the bank booked on a day of its own is an entry of its own, dated that day, also when it
+                // was recorded in one append with the transfer it returns (both on statements of one file).
+                let returnOnItsDay: Bool = if case .returned(let returned) = event { returned.bookingDate != nil } else { false }
+                if !returnOnItsDay, let entry = state.entry, entry.recordedAtMicros == OpenEntry.micros(first.recordedAt) {
                     if !journal.holds(entry.entryID) { continued.insert(entry.entryID) }
                 } else {
                     state.entry = OpenEntry(first, postedBefore: state.books.target)

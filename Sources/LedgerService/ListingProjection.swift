@@ -89,7 +89,7 @@ public struct ListingProjection: Projection {
             }
         }
         let (instant, policy) = (now(), policy(policyChanges))
-        try await Self.rows.write(folded.compactMap { Self.row($0.state, at: instant, policy: policy) }, connection)
+        try await Self.rows.write(folded.compactMap { Self.row($0.state, at: instant, policy: policy, dueIfUnpublished: true) }, connection)
     }
 
     /// Evaluates the rows of `profileIDs` again from their kept states, at the service clock's now (the sweeper
@@ -101,20 +101,24 @@ public struct ListingProjection: Projection {
         let policy = policy(try await keptPolicy(connection))
         let kept = try await states.load(streams, connection)
         let instant = now()
-        try await Self.rows.write(streams.compactMap { kept[$0].flatMap { Self.row($0, at: instant, policy: policy) } }, connection)
+        try await Self.rows.write(streams.compactMap { kept[$0].flatMap { Self.row($0, at: instant, policy: policy, dueIfUnpublished: false) } }, connection)
     }
 
     /// The `listing_status` row of a profile's state, evaluated at `instant`; nil before the profile is registered.
-    private static func row(_ state: ProfileState, at instant: Date, policy: ListingPolicy) -> [SQLValue]? {
+    /// With `dueIfUnpublished`, a row evaluated otherwise than last published falls due at once (see below); a
+    /// refresh after a sweep that decided nothing keeps the row's own next change instead, so a row whose state
+    /// lags behind its stream (the sweeper's own event not yet visible to the projection) is not swept again and
+    /// again until it catches up.
+    private static func row(_ state: ProfileState, at instant: Date, policy: ListingPolicy, dueIfUnpublished: Bool) -> [SQLValue]? {
         guard let profileID = state.profileID else { return nil }
-        // As a decision evaluates it: never before the latest of its events (see ProfileDecider.decide).
-        let evaluatedAt = max(instant, state.lastEventAt ?? instant)
+        // As a decision evaluates it (see ProfileState.decisionInstant).
+        let evaluatedAt = state.decisionInstant(now: instant)
         let evaluation = state.evaluate(at: evaluatedAt, policy: policy)
         // A listing evaluated otherwise than the directory was last told (rebuilt after the service was stopped
         // across an expiry, or decided under the policy before a change this batch also holds) falls due now:
         // its own next change may already be past, and nothing else would make the sweeper record the change
         // and the directory hear of it.
-        let nextChange = evaluation.matches(state.published) ? evaluation.nextChangeAt : evaluatedAt
+        let nextChange = !dueIfUnpublished || evaluation.matches(state.published) ? evaluation.nextChangeAt : evaluatedAt
         let basis: String? = evaluation.basis.map { basis in
             basis.kind == .waiver ? "waiver:\(basis.waiverID ?? "")" : "payments:" + basis.paymentIDs.map(\.rawValue).joined(separator: ",")
         }

@@ -32,6 +32,21 @@ struct ListingRuleTests {
         #expect(history.state.published?.visible == false)
     }
 
+    /// One event recorded by a clock gone a year ahead (which hid the listing, evaluating it a year on) does not
+    /// carry the profile's later decisions there: the stream's latest instant is believed only up to five minutes
+    /// ahead of the clock deciding, so the next decision finds the listing paid and lists it again.
+    @Test
+    func oneEventFromAClockGoneWrongDoesNotCarryDecisionsIntoTheFuture() throws {
+        var history = try History.certified()
+        try history.pay("p1", on: "2026-01-15")
+        let yearAhead = noon("2027-06-01")
+        try history.apply(.grantWaiver(waiverID: "w-1", from: day("2026-02-01"), through: day("2026-02-28"), reason: "hardship"), at: yearAhead)
+        #expect(history.state.published?.visible == false, "evaluated a year on, the listing had run out")
+        try history.apply(.sweep, at: noon("2026-03-02"))
+        #expect(history.state.published?.visible == true, "paid through 2027-01-14, the listing is active in March 2026")
+        #expect(history.state.decisionInstant(now: noon("2026-03-02")) == noon("2026-03-02").addingTimeInterval(ProfileState.clockLeadBelievedMax))
+    }
+
     @Test
     func renewalWhileCurrentExtendsFromTheOldEndNotFromToday() throws {
         var history = try History.certified()

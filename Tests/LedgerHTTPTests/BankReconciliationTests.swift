@@ -460,6 +460,38 @@ struct BankReconciliationTests {
         }
     }
 
+    /// One statement on two pages (`:28C:42/1`, `:28C:42/2`), with two identical transfers without a bank
+    /// reference, one on each page: two transfers, both booked (the pages are one statement, not a day and its week).
+    @Test(arguments: Backend.allCases)
+    func twoIdenticalTransfersOnTwoPagesOfOneStatementAreBothBooked(backend: Backend) async throws {
+        try await withLiveServer(backend) { client, runtime in
+            let staff = bearer(try await runtime.apiKeys.create(name: "Anna", role: .staff).key)
+            try await certifiedProfiles(runtime, ["pg-1"])
+            let file = """
+                :20:P1
+                :25:NL91ABNA0417164300
+                :28C:42/1
+                :60F:C260316EUR0,00
+                :61:2603160316C125,00NTRFNONREF
+                :86:/NAME/Q/REMI/USTD//\(reference("pg-1"))
+                :62M:C260316EUR125,00
+                -
+                :20:P2
+                :25:NL91ABNA0417164300
+                :28C:42/2
+                :60M:C260316EUR125,00
+                :61:2603160316C125,00NTRFNONREF
+                :86:/NAME/Q/REMI/USTD//\(reference("pg-1"))
+                :62F:C260316EUR250,00
+
+                """
+            let imported = try await client.execute(uri: "/api/v1/bank-statements", method: .post, headers: staff, body: ByteBuffer(string: file))
+            #expect(imported.json["matched"] as? Int == 2 && imported.json["alreadyImported"] as? Int == 0, "\(imported.text)")
+            let again = try await client.execute(uri: "/api/v1/bank-statements", method: .post, headers: staff, body: ByteBuffer(string: file))
+            #expect(again.json["alreadyImported"] as? Int == 2, "a re-import finds both: \(again.text)")
+        }
+    }
+
     /// A debit whose text is as long as a field may be and made of characters JSON writes six bytes for: its
     /// record keeps the text cut, and the whole file is booked (it used to fail halfway with a limit of the store's,
     /// its earlier lines booked and its later ones not).

@@ -220,6 +220,32 @@ struct BooksTests {
                 #expect(exported.text.contains(" balance Assets:Bank  1000.00 EUR"), "\(exported.text)")
                 let checked = try Self.beanCheck(exported.text)
                 #expect(checked.status == 0, "bean-check refused the export: \(checked.output)\n\(exported.text)")
+
+                // A transfer and its return on two daily statements of one file (recorded in one append): the
+                // return is still an entry of its own, on its own day, and each day's closing balance holds.
+                let reference2 = CreditorReference.forProfile(try ProfileID("yr-1")).electronic
+                let both = CamtStatementBuilder(statements: [
+                    .init(id: "YEAR-3", iban: "NL91ABNA0417164300", openingCents: 100_000, entries: [
+                        .init(date: "2027-01-05", bankReference: "BK-YR2", transactions: [
+                            T(amount: "125.00", endToEndID: "E2E-YR2", payerName: "Yr", payerIBAN: "DE89370400440532013000", structuredReference: reference2),
+                        ]),
+                    ]),
+                    .init(id: "YEAR-4", iban: "NL91ABNA0417164300", openingCents: 112_500, entries: [
+                        .init(credit: false, date: "2027-01-07", bankReference: "BK-YR2-RETURN", transactions: [
+                            T(amount: "125.00", endToEndID: "E2E-YR2", payerName: "Yr", returnReason: "AC04"),
+                        ]),
+                    ]),
+                ]).xml
+                clock.set(Date(timeIntervalSince1970: 1_799_496_000)) // 2027-01-09 12:00 UTC
+                imported = try await client.execute(uri: "/api/v1/bank-statements", method: .post, headers: bearer(staffKey), body: ByteBuffer(string: both))
+                #expect(imported.status == .created, "\(imported.text)")
+                try await (runtime.store as? any EventStoreTestHooks)?.waitUntilAllCommittedEventsAreVisible()
+                try await ProjectionGroupRunner(store: runtime.store, projections: runtime.projectionRunners.map(\.projection)).catchUp()
+                let between = try await client.execute(uri: "/api/v1/books/trial-balance?date=2027-01-06", method: .get, headers: staff)
+                #expect(between.text.contains("\"account\":\"Assets:Bank\",\"balance\":\"1125.00\""), "the transfer in, not yet returned: \(between.text)")
+                let after = try await client.execute(uri: "/api/v1/books/journal?format=beancount", method: .get, headers: staff)
+                let checkedAfter = try Self.beanCheck(after.text)
+                #expect(checkedAfter.status == 0, "bean-check refused the export: \(checkedAfter.output)\n\(after.text)")
             }
         } catch {
             await runtime.close()
