@@ -498,7 +498,7 @@ public struct BankStatementImport: Sendable {
         var previous: BankStatementOverview?
         for statement in statements.sorted(by: { $0.statementIndex < $1.statementIndex }) {
             if let previous, let before = numberAndPage(previous), let this = numberAndPage(statement),
-               this.number == before.number, this.page == before.page + 1,
+               this.number == before.number, before.page < Int.max, this.page == before.page + 1,
                statement.accountID == previous.accountID, let group = groups[previous.statementIndex] {
                 groups[statement.statementIndex] = group
             } else {

@@ -112,8 +112,8 @@ public struct BooksProjection: Projection {
                 var state = payments[first.stream] ?? PaymentEntryState()
                 // A return the bank booked on a day of its own is an entry of its own, dated that day, also when it
                 // was recorded in one append with the transfer it returns (both on statements of one file).
-                let returnOnItsDay: Bool = if case .returned(let returned) = event { returned.bookingDate != nil } else { false }
-                if !returnOnItsDay, let entry = state.entry, entry.recordedAtMicros == OpenEntry.micros(first.recordedAt) {
+                let returnedOn: LocalDate? = if case .returned(let returned) = event { returned.bookingDate } else { nil }
+                if returnedOn == nil, let entry = state.entry, entry.recordedAtMicros == OpenEntry.micros(first.recordedAt) {
                     if !journal.holds(entry.entryID) { continued.insert(entry.entryID) }
                 } else {
                     state.entry = OpenEntry(first, postedBefore: state.books.target)
@@ -122,7 +122,7 @@ public struct BooksProjection: Projection {
                 guard var entry = state.entry else { continue }
                 entry.narration.append(contentsOf: Self.narration(event, recorded: first, books: state.books))
                 if case .received = event { entry.holdsReceipt = true }
-                if case .returned(let returned) = event, let day = returned.bookingDate { entry.bankDay = day }
+                if let returnedOn { entry.bankDay = returnedOn }
                 let received = state.books.payment.received
                 let date = entry.holdsReceipt ? received?.effectiveDate.description : (entry.bankDay ?? calendar.date(at: first.recordedAt)).description
                 let lines = Dictionary(state.books.postings(since: entry.postedBefore).map { ($0.account, $0.minorUnits) }) { $0 + $1 }

@@ -65,7 +65,7 @@ public struct StaffUsers: Sendable {
     public static let sessionLifetime: TimeInterval = 12 * 3600
     public static let failuresBeforeSlowdown = 3
     public static let slowdownMaxSeconds = 300
-    /// How long an address's failed sign-ins are remembered after its last one. Every failure deletes the
+    /// How long an address's failed sign-ins are remembered after its last one. Every sign-in attempt deletes the
     /// counts older than this, so addresses made up by the thousand do not fill the database: at most a day's
     /// password checks are kept.
     public static let failuresForgottenAfter: TimeInterval = 24 * 3600
@@ -170,15 +170,9 @@ public struct StaffUsers: Sendable {
                 [.text(email), .integer(APIKeyStore.micros(instant.addingTimeInterval(-Self.failuresForgottenAfter)))]
             ).first.map { (count: try $0.integer(0), last: APIKeyStore.date(micros: try $0.integer(1))) }
         }
-        if let failures, failures.count >= Self.failuresBeforeSlowdown {
-            let wait = Self.slowdown(afterFailures: Int(failures.count))
-            let remaining = Int((failures.last.addingTimeInterval(TimeInterval(wait)).timeIntervalSince(instant)).rounded(.up))
-            if remaining > 0 {
-                throw StaffUserError(
-                    .tooManyAttempts, "There were too many failed sign-ins for this address. Please wait \(remaining) second\(remaining == 1 ? "" : "s") and try again.",
-                    retryAfterSeconds: remaining
-                )
-            }
+        // A wait already due is told at once, without taking a password check from the minute's budget.
+        if let failures, let remaining = Self.waitLeft(failures: failures.count, last: failures.last, at: instant) {
+            throw Self.slowedDown(remaining)
         }
         // Taken at the clock's reading now, after the queries above.
         if let wait = checks.take(at: now()) {
@@ -189,12 +183,7 @@ public struct StaffUsers: Sendable {
         // The attempt is counted as a failure before its password is checked, in one transaction with the check of
         // the count: sign-ins sent at once for one address each find the ones before them counted, so no more of
         // them are checked than the slowdown lets through one after the other. A right password clears the count.
-        if let remaining = try await reserveAttempt(email: email, at: instant) {
-            throw StaffUserError(
-                .tooManyAttempts, "There were too many failed sign-ins for this address. Please wait \(remaining) second\(remaining == 1 ? "" : "s") and try again.",
-                retryAfterSeconds: remaining
-            )
-        }
+        if let remaining = try await reserveAttempt(email: email, at: instant) { throw Self.slowedDown(remaining) }
         let row = try await store.withReadModelConnection { connection in
             try await connection.query(
                 "SELECT user_id, email, name, created_at_micros, disabled_at_micros, password_hash FROM staff_users WHERE email = ?", [.text(email)]
@@ -294,6 +283,21 @@ public struct StaffUsers: Sendable {
     /// A bcrypt hash of a random password no one knows, for addresses that have no user.
     private static let decoyHash = Bcrypt.hash(APIKeyStore.randomToken(bytes: 16), cost: 12)
 
+    /// The seconds an address with `failures` failed sign-ins, the last at `last`, must still wait at `instant`;
+    /// nil when it may try.
+    private static func waitLeft(failures: Int64, last: Date, at instant: Date) -> Int? {
+        guard failures >= failuresBeforeSlowdown else { return nil }
+        let remaining = Int((last.addingTimeInterval(TimeInterval(slowdown(afterFailures: Int(failures)))).timeIntervalSince(instant)).rounded(.up))
+        return remaining > 0 ? remaining : nil
+    }
+
+    private static func slowedDown(_ remaining: Int) -> StaffUserError {
+        StaffUserError(
+            .tooManyAttempts, "There were too many failed sign-ins for this address. Please wait \(remaining) second\(remaining == 1 ? "" : "s") and try again.",
+            retryAfterSeconds: remaining
+        )
+    }
+
     /// Counts a sign-in attempt for `email` as a failure, unless the address must wait: then nothing is counted
     /// and the seconds left are returned. The address's row is made first and then read locked (on SQLite the
     /// write transaction is the lock), so attempts at once take turns, each seeing the ones before it.
@@ -311,11 +315,8 @@ public struct StaffUsers: Sendable {
             guard let row = try await connection.query(
                 "SELECT failures, last_failure_micros FROM staff_sign_in_failures WHERE email = ?\(lock)", [.text(email)]
             ).first else { throw EventStoreError(.unexpectedRow, "the sign-in count of an address vanished inside its transaction") }
-            let failures = try row.integer(0)
-            if failures >= Self.failuresBeforeSlowdown {
-                let last = APIKeyStore.date(micros: try row.integer(1))
-                let remaining = Int((last.addingTimeInterval(TimeInterval(Self.slowdown(afterFailures: Int(failures)))).timeIntervalSince(instant)).rounded(.up))
-                if remaining > 0 { return remaining }
+            if let remaining = Self.waitLeft(failures: try row.integer(0), last: APIKeyStore.date(micros: try row.integer(1)), at: instant) {
+                return remaining
             }
             try await connection.execute(
                 "UPDATE staff_sign_in_failures SET failures = failures + 1, last_failure_micros = ? WHERE email = ?", [.integer(micros), .text(email)]

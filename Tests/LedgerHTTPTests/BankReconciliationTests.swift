@@ -492,6 +492,43 @@ struct BankReconciliationTests {
         }
     }
 
+    /// A page number as large as a number can be, followed by another page of the same statement number: read as
+    /// two statements, not a trap (the next page's number was worked out by adding one).
+    @Test
+    func aPageNumberAtTheLimitIsReadWithoutATrap() async throws {
+        let runtime = try await TestRuntime.make(.sqlite)
+        do {
+            let file = FileManager.default.temporaryDirectory.appendingPathComponent("pages-\(UUID().uuidString).sta")
+            try Data("""
+                :20:P1
+                :25:NL91ABNA0417164300
+                :28C:7/9223372036854775807
+                :60F:C260317EUR0,00
+                :61:2603170317D1,00NMSCNONREF
+                :86:account fee
+                :62F:D260317EUR1,00
+                -
+                :20:P2
+                :25:NL91ABNA0417164300
+                :28C:7/1
+                :60F:D260317EUR1,00
+                :61:2603170317D1,00NMSCNONREF
+                :86:card fee
+                :62F:D260317EUR2,00
+
+                """.utf8).write(to: file)
+            defer { try? FileManager.default.removeItem(at: file) }
+            let summary = try await runtime.bankImport.importFile(file, metadata: .init(actor: "test"))
+            #expect(summary.statements == 2 && summary.lines == 2)
+            let movements = try await runtime.store.readAll(after: .start, limit: 1_000).filter { $0.type == BankMovementRecorded.typeName }
+            #expect(movements.count == 2, "a fee on each of two statements: both booked")
+        } catch {
+            await runtime.close()
+            throw error
+        }
+        await runtime.close()
+    }
+
     /// A debit whose text is as long as a field may be and made of characters JSON writes six bytes for: its
     /// record keeps the text cut, and the whole file is booked (it used to fail halfway with a limit of the store's,
     /// its earlier lines booked and its later ones not).
