@@ -496,10 +496,8 @@ struct BankReconciliationTests {
     /// two statements, not a trap (the next page's number was worked out by adding one).
     @Test
     func aPageNumberAtTheLimitIsReadWithoutATrap() async throws {
-        let runtime = try await TestRuntime.make(.sqlite)
-        do {
-            let file = FileManager.default.temporaryDirectory.appendingPathComponent("pages-\(UUID().uuidString).sta")
-            try Data("""
+        let (summary, movements) = try await Self.importedThroughTheService(
+            """
                 :20:P1
                 :25:NL91ABNA0417164300
                 :28C:7/9223372036854775807
@@ -516,17 +514,9 @@ struct BankReconciliationTests {
                 :86:card fee
                 :62F:D260317EUR2,00
 
-                """.utf8).write(to: file)
-            defer { try? FileManager.default.removeItem(at: file) }
-            let summary = try await runtime.bankImport.importFile(file, metadata: .init(actor: "test"))
-            #expect(summary.statements == 2 && summary.lines == 2)
-            let movements = try await runtime.store.readAll(after: .start, limit: 1_000).filter { $0.type == BankMovementRecorded.typeName }
-            #expect(movements.count == 2, "a fee on each of two statements: both booked")
-        } catch {
-            await runtime.close()
-            throw error
-        }
-        await runtime.close()
+                """, .sqlite)
+        #expect(summary.statements == 2 && summary.lines == 2)
+        #expect(movements.count == 2, "a fee on each of two statements: both booked")
     }
 
     /// A debit whose text is as long as a field may be and made of characters JSON writes six bytes for: its
@@ -534,11 +524,9 @@ struct BankReconciliationTests {
     /// its earlier lines booked and its later ones not).
     @Test(arguments: Backend.allCases)
     func aDebitWithAnEnormousTextIsBookedWithItsTextCut(backend: Backend) async throws {
-        let runtime = try await TestRuntime.make(backend)
-        do {
-            let noise = String(repeating: "\u{01}", count: 60_000)
-            let file = FileManager.default.temporaryDirectory.appendingPathComponent("noise-\(UUID().uuidString).sta")
-            try Data("""
+        let noise = String(repeating: "\u{01}", count: 60_000)
+        let (summary, movements) = try await Self.importedThroughTheService(
+            """
                 :20:NOISE
                 :25:NL91ABNA0417164300
                 :28C:1/1
@@ -549,19 +537,31 @@ struct BankReconciliationTests {
                 :86:account fee
                 :62F:C260311EUR97,00
 
-                """.utf8).write(to: file)
+                """, backend)
+        #expect(summary.lines == 2)
+        #expect(movements.count == 2, "both debits are booked")
+        #expect(movements.map(\.text.count).sorted() == ["account fee".count, BankStatementImport.movementTextMax], "\(movements.map(\.text.count))")
+    }
+
+    /// Imports an MT940 file holding `text` through the service into a fresh ledger; its summary, and the bank
+    /// movements (lines that are no payment) the ledger recorded.
+    private static func importedThroughTheService(
+        _ text: String, _ backend: Backend
+    ) async throws -> (summary: BankStatementImport.Summary, movements: [BankMovementRecorded]) {
+        let runtime = try await TestRuntime.make(backend)
+        do {
+            let file = FileManager.default.temporaryDirectory.appendingPathComponent("statement-\(UUID().uuidString).sta")
+            try Data(text.utf8).write(to: file)
             defer { try? FileManager.default.removeItem(at: file) }
             let summary = try await runtime.bankImport.importFile(file, metadata: .init(actor: "test"))
-            #expect(summary.lines == 2)
-            let movements = try await runtime.store.readAll(after: .start, limit: 1_000).filter { $0.type == BankMovementRecorded.typeName }
-            #expect(movements.count == 2, "both debits are booked")
-            let texts = try movements.map { try BankMovementRecorded.decode($0.data).text }
-            #expect(texts.map(\.count).sorted() == ["account fee".count, BankStatementImport.movementTextMax], "\(texts.map(\.count))")
+            let movements = try await runtime.store.readAll(after: .start, limit: 1_000)
+                .filter { $0.type == BankMovementRecorded.typeName }.map { try BankMovementRecorded.decode($0.data) }
+            await runtime.close()
+            return (summary, movements)
         } catch {
             await runtime.close()
             throw error
         }
-        await runtime.close()
     }
 
     /// A returned transfer that matches no payment reverses nothing; the import says so, for staff to act on.
