@@ -43,7 +43,9 @@ public enum PaymentDecider {
 
         case .refund(let refundID, let amount, let cumulative, let status):
             if cumulative {
-                guard amount.minorUnits > state.cumulativeRefundMinorUnits else { return [] }
+                // A total at or below what stands says nothing new (a redelivery, or an older total arriving late);
+                // above it, it counts, also after a failed refund lowered what stood.
+                guard amount.minorUnits > state.standingCumulativeRefundMinorUnits else { return [] }
             } else if let refundID {
                 guard state.refunds[refundID]?.status != status else { return [] }
             } else {
@@ -153,9 +155,15 @@ public enum PaymentDecider {
             guard allocation.event.amount == share.share.amount else { return [allocate] }
             return [.reinstateAllocation(paymentID: received.paymentID, reason: "staff moved the payment back to this profile")]
         }
-        // What a dispute took comes back when a dispute ends with the money back with us; what staff took back
-        // for another reason (money given back outside the provider, a return) stays taken back, whatever the
-        // payment's disputes do.
+        // What a dispute took comes back when a dispute ends with the money back with us, and what a refund took
+        // when the refund fails; what staff took back for another reason (money given back outside the provider,
+        // a return) stays taken back, whatever the payment's disputes and refunds do.
+        if allocation.reversedAs == .refund, let failedAt = payment.lastRefundFailedAt, let reversedAt = allocation.changes.last?.at, failedAt >= reversedAt {
+            // The refund that took it back failed after it was taken back, and the payment is no longer refunded in
+            // full: the money stayed with us, and so does what it bought. A reversal staff made by hand after
+            // the failure stays.
+            return [.reinstateAllocation(paymentID: received.paymentID, reason: "the provider reported the refund failed: the money stayed with us")]
+        }
         guard allocation.reversedAs == .chargeback, payment.hasDisputeRestored else { return [] }
         return [.reinstateAllocation(paymentID: received.paymentID, reason: "the dispute ended with the money returned")]
     }

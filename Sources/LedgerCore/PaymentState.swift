@@ -6,8 +6,14 @@ public struct PaymentState: Sendable, Hashable, Codable {
     public var received: PaymentReceived?
     public var pending: PaymentPending?
     public var failed: PaymentFailed?
-    /// The highest running refund total reported, in minor units.
+    /// The last running refund total recorded, in minor units (a total is recorded only when it is above what
+    /// stands, ``standingCumulativeRefundMinorUnits``).
     public var cumulativeRefundMinorUnits: Int64 = 0
+    /// Single refunds reported failed since that total was recorded, in minor units: the provider gave the money
+    /// back to us, so the total no longer stands for them. Optional so that states kept before it still read.
+    public var refundFailedSinceTotalMinorUnits: Int64?
+    /// When the provider last reported a refund failed (one it had not reported failed before).
+    public var lastRefundFailedAt: Date?
     /// Single refunds by provider id, with their last status.
     public var refunds: [String: PaymentRefundReported] = [:]
     public var refundRequests: [PaymentRefundRequested] = []
@@ -36,11 +42,23 @@ public struct PaymentState: Sendable, Hashable, Codable {
         case .failed(let event): failed = event
         case .refundReported(let report):
             if report.cumulative {
-                cumulativeRefundMinorUnits = max(cumulativeRefundMinorUnits, report.amount.minorUnits)
+                if report.amount.minorUnits > standingCumulativeRefundMinorUnits {
+                    cumulativeRefundMinorUnits = report.amount.minorUnits
+                    refundFailedSinceTotalMinorUnits = nil
+                }
             } else if let refundID = report.refundID {
                 // Dated from when the refund was first reported: a later status does not make it a newer refund.
                 var report = report
-                if let first = refunds[refundID] { report.occurredAt = first.occurredAt }
+                let first = refunds[refundID]
+                if report.status == .failed, first?.status != .failed {
+                    lastRefundFailedAt = report.occurredAt
+                    // A running total recorded before the failure counted this refund (the provider's total
+                    // includes refunds from when they are made until they fail).
+                    if cumulativeRefundMinorUnits > 0 {
+                        refundFailedSinceTotalMinorUnits = (refundFailedSinceTotalMinorUnits ?? 0).addingSaturated(max(0, report.amount.minorUnits))
+                    }
+                }
+                if let first { report.occurredAt = first.occurredAt }
                 refunds[refundID] = report
             }
         case .refundRequested(let request): refundRequests.append(request)
@@ -70,11 +88,17 @@ public struct PaymentState: Sendable, Hashable, Codable {
         return state
     }
 
+    /// The running refund total that still stands: the last one recorded, less the refunds reported failed
+    /// since.
+    public var standingCumulativeRefundMinorUnits: Int64 {
+        max(0, cumulativeRefundMinorUnits - min(cumulativeRefundMinorUnits, refundFailedSinceTotalMinorUnits ?? 0))
+    }
+
     /// Money given back so far, in minor units: whichever way of reporting saw more.
     public var refundedMinorUnits: Int64 {
         // Saturating, for refunds recorded before provider amounts were bounded where they enter.
         let single = refunds.values.filter { $0.status == .succeeded }.reduce(Int64(0)) { $0.addingSaturated($1.amount.minorUnits) }
-        return max(cumulativeRefundMinorUnits, single)
+        return max(standingCumulativeRefundMinorUnits, single)
     }
 
     /// The provider's last answer to the refund request recorded under `requestKey`.
@@ -105,7 +129,7 @@ public struct PaymentState: Sendable, Hashable, Codable {
     /// single refunds that did not fail (pending ones included), whichever is more.
     public var refundTakenMinorUnits: Int64 {
         let single = refunds.values.filter { $0.status != .failed }.reduce(Int64(0)) { $0 &+ $1.amount.minorUnits }
-        return max(cumulativeRefundMinorUnits, single)
+        return max(standingCumulativeRefundMinorUnits, single)
     }
 
     /// The refund requests with a key that the provider has not accepted or refused, newest last.

@@ -19,7 +19,7 @@ extension CardPayments {
         let now = profiles.now()
         let amount = try Self.expectedAmount(request, on: profiles.policy.calendar.date(at: now), policy: profiles.policy)
         try Self.checkReturnURLs(request)
-        let providerKey = idempotencyKey.map { Self.providerKey("checkout", request.profileID.rawValue, request.purpose.rawValue, $0) }
+        let providerKey = idempotencyKey.map { Self.providerKey("checkout", $0, request: request, amount: amount) }
             ?? "checkout-\(UUID().uuidString.lowercased())"
         let session: CheckoutSession
         do {
@@ -87,6 +87,13 @@ extension CardPayments {
 
     /// An idempotency key for the provider: the caller's key bound to what it is for, so the same key used
     /// for another purpose never replays a wrong response. Hex, well within the provider's 255 characters.
+    /// The provider's key for a checkout under the caller's `key`: bound to everything the checkout asks for
+    /// (profile, purpose, amount, return URLs), so the same key sent again with another request is another
+    /// checkout, where the provider would refuse it.
+    static func providerKey(_ prefix: String, _ key: String, request: CheckoutRequest, amount: Money) -> String {
+        providerKey(prefix, request.profileID.rawValue, request.purpose.rawValue, amount.description, request.successURL, request.cancelURL, key)
+    }
+
     static func providerKey(_ parts: String...) -> String {
         let digest = SHA256.hash(data: Data(parts.joined(separator: "\u{0}").utf8))
         return "\(parts[0])-" + digest.lowercaseHex

@@ -77,7 +77,7 @@ public struct PayPalPayments: PaymentProvider {
         let now = profiles.now()
         let amount = try CardPayments.expectedAmount(request, on: profiles.policy.calendar.date(at: now), policy: profiles.policy)
         try CardPayments.checkReturnURLs(request)
-        let requestID = idempotencyKey.map { CardPayments.providerKey("order", request.profileID.rawValue, request.purpose.rawValue, $0) }
+        let requestID = idempotencyKey.map { CardPayments.providerKey("order", $0, request: request, amount: amount) }
             ?? "order-\(UUID().uuidString.lowercased())"
         let order: PayPalOrder
         do {

@@ -116,6 +116,68 @@ struct PaymentRuleTests {
         #expect(done.allocationTarget == .reversed(.refund))
     }
 
+    /// A card refund that fails after the provider's running total counted it gives the money back to us: the
+    /// payment is no longer refunded, what it bought counts again, and a later refund's total counts anew.
+    @Test
+    func aRefundThatFailsAfterTheRunningTotalCountedItNoLongerCounts() throws {
+        var history = try History.certified()
+        var payment = PaymentState()
+        var recorded: [PaymentEvent] = []
+        func report(_ fact: PaymentFact, at instant: Date) throws {
+            let events = PaymentDecider.decide(fact, state: payment, paymentID: Self.card, method: .card, profile: history.state, now: instant, policy: policy)
+            for event in events { payment.evolve(event) }
+            recorded += events
+            let commands = PaymentDecider.allocationCommands(payment: payment, profile: history.state)
+            for event in try ProfileDecider.decide(commands, state: history.state, profileID: profile, now: instant, policy: policy) { history.state.evolve(event) }
+        }
+        try report(Self.received(), at: noon("2026-03-02"))
+        try report(.refund(refundID: nil, amount: euros(12_500), cumulative: true, status: .succeeded), at: noon("2026-03-03"))
+        try report(.refund(refundID: "re_1", amount: euros(12_500), cumulative: false, status: .succeeded), at: noon("2026-03-03"))
+        #expect(payment.isFullyRefunded)
+        #expect(history.state.allocation(of: Self.card)?.isActiveNow == false)
+        #expect(!history.state.evaluate(at: noon("2026-03-04"), policy: policy).visible)
+
+        try report(.refund(refundID: "re_1", amount: euros(12_500), cumulative: false, status: .failed), at: noon("2026-03-09"))
+        #expect(payment.refundedMinorUnits == 0)
+        #expect(payment.refundTakenMinorUnits == 0)
+        #expect(payment.allocationTarget == .active)
+        #expect(history.state.allocation(of: Self.card)?.isActiveNow == true)
+        #expect(history.state.evaluate(at: noon("2026-03-10"), policy: policy).visible)
+        // The same total delivered again says nothing new; a new refund's total (the same amount) counts.
+        let redelivered = PaymentDecider.decide(
+            .refund(refundID: nil, amount: euros(12_500), cumulative: true, status: .succeeded), state: payment, paymentID: Self.card,
+            method: .card, profile: history.state, now: noon("2026-03-11"), policy: policy
+        )
+        #expect(redelivered.count == 1, "a total above what stands is recorded")
+        try report(.refund(refundID: "re_2", amount: euros(12_500), cumulative: false, status: .succeeded), at: noon("2026-03-11"))
+        try report(.refund(refundID: nil, amount: euros(12_500), cumulative: true, status: .succeeded), at: noon("2026-03-11"))
+        #expect(payment.isFullyRefunded)
+        #expect(history.state.allocation(of: Self.card)?.isActiveNow == false)
+        // Folding the stream again gives the same payment.
+        #expect(PaymentState.fold(recorded) == payment)
+    }
+
+    /// Staff who take a payment back by hand as refunded after a provider refund failed (they gave the money back
+    /// some other way) keep it taken back.
+    @Test
+    func aReversalStaffMadeAfterARefundFailedStays() throws {
+        var history = try History.certified()
+        var payment = PaymentState()
+        for (fact, instant) in [
+            (Self.received(), noon("2026-03-02")),
+            (PaymentFact.refund(refundID: "re_1", amount: euros(12_500), cumulative: false, status: .failed), noon("2026-03-03")),
+        ] {
+            for event in PaymentDecider.decide(fact, state: payment, paymentID: Self.card, method: .card, profile: history.state, now: instant, policy: policy) {
+                payment.evolve(event)
+            }
+            let commands = PaymentDecider.allocationCommands(payment: payment, profile: history.state)
+            for event in try ProfileDecider.decide(commands, state: history.state, profileID: profile, now: instant, policy: policy) { history.state.evolve(event) }
+        }
+        #expect(payment.lastRefundFailedAt == noon("2026-03-03"))
+        try history.apply(.reverseAllocation(paymentID: Self.card, kind: .refund, reason: "given back by bank transfer"), at: noon("2026-03-05"))
+        #expect(PaymentDecider.allocationCommands(payment: payment, profile: history.state).isEmpty)
+    }
+
     @Test
     func aDisputeIsJudgedByTheSetOfPhasesNotTheirOrder() throws {
         func target(_ phases: [DisputePhase]) throws -> AllocationTarget {

@@ -143,6 +143,30 @@ struct Books: Equatable {
 
 @Suite("Card payments end to end")
 struct CardPaymentTests {
+    /// The key a checkout carries to the provider names the whole request: the same caller's key with another
+    /// amount (a first attempt whose answer never reached the caller, then corrected) is a new checkout, not a
+    /// provider error; with the same request it is the same checkout.
+    @Test
+    func aCheckoutKeySentAgainWithAnotherAmountIsANewCheckout() async throws {
+        try await CardWorld.run(.sqlite) { world in
+            try await world.certifiedProfile("grace-1")
+            func start(_ amount: Int64) async throws -> CheckoutStarted {
+                let request = CheckoutRequest(
+                    profileID: try ProfileID("grace-1"), purpose: .donation, donationAmount: Money(minorUnits: amount, currency: "EUR"),
+                    successURL: "https://imi.example/paid", cancelURL: "https://imi.example/"
+                )
+                return try await world.runtime.card.startCheckout(request, idempotencyKey: "donate-1", metadata: EventMetadata(actor: "test"))
+            }
+            let first = try await start(2_500)
+            let corrected = try await start(3_000)
+            let again = try await start(2_500)
+            #expect(corrected.checkoutID != first.checkoutID)
+            #expect(corrected.amount == Money(minorUnits: 3_000, currency: "EUR"))
+            #expect(again.checkoutID == first.checkoutID)
+            #expect(world.provider.createdSessions.count == 2)
+        }
+    }
+
     @Test(arguments: Backend.allCases)
     func checkoutPaidWebhookListsAndRefundHides(backend: Backend) async throws {
         try await CardWorld.run(backend) { world in
@@ -182,6 +206,37 @@ struct CardPaymentTests {
             let changes = try await world.runtime.profiles.load(try ProfileID("grace-1")).state.publishedHistory
             #expect(changes.map(\.visible) == [true, false])
             #expect(changes.last?.reason == .refunded)
+        }
+    }
+
+    /// A refund the card issuer refuses after the provider reported it (`refund.failed`, and the charge's running
+    /// total falls back): the money stayed with us, so the payment counts again and the profile is listed again;
+    /// a new refund of the same amount hides it again.
+    @Test(arguments: Backend.allCases)
+    func aRefundThatFailsListsTheProfileAgain(backend: Backend) async throws {
+        try await CardWorld.run(backend) { world in
+            let paymentIntentID = try await world.paidByCard("fail-1")
+            func refund() async throws {
+                let asked = try await world.post("/api/v1/payments/card-\(paymentIntentID)/refund", world.staff, [:])
+                #expect(asked.status == .accepted, "\(asked.text)")
+                try await world.deliver(world.provider.chargeRefundedEvent(paymentIntentID))
+            }
+            func listing() async throws -> (visible: Bool?, refunded: String?) {
+                let listing = try await world.get("/api/v1/profiles/fail-1/listing")
+                let payment = try await world.get("/api/v1/payments/card-\(paymentIntentID)")
+                return (listing.json["visible"] as? Bool, payment.json["refunded"] as? String)
+            }
+            try await refund()
+            #expect(try await listing() == (false, "125.00"))
+
+            try await world.deliver(world.provider.refundFailedEvent(paymentIntentID))
+            #expect(try await listing() == (true, "0.00"))
+            let profile = try await world.runtime.profiles.load(try ProfileID("fail-1")).state
+            #expect(profile.publishedHistory.map(\.visible) == [true, false, true])
+
+            try await refund()
+            #expect(try await listing() == (false, "125.00"))
+            #expect(world.provider.createdRefunds.count == 2)
         }
     }
 

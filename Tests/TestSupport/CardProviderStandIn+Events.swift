@@ -169,8 +169,21 @@ extension CardProviderStandIn {
             "metadata": [String: String](),
             "payment_intent": payment.paymentIntentID,
             "reason": String?.none,
-            "status": "succeeded",
-        ]
+            "status": refund.failed ? "failed" : "succeeded",
+        ] .merging(refund.failed ? ["failure_reason": "expired_or_canceled_card"] : [:]) { first, _ in first }
+    }
+
+    /// The card issuer refuses the payment's latest refund: it fails, its money comes back (the charge's
+    /// `amount_refunded` no longer counts it), and `refund.failed` says so.
+    public func refundFailedEvent(_ paymentIntentID: String) -> StandInEvent {
+        let (refund, payment) = state.withLock { state -> (RefundRecord?, PaymentRecord?) in
+            guard var payment = state.payments[paymentIntentID], let last = payment.refunds.indices.last else { return (nil, nil) }
+            payment.refunds[last].failed = true
+            state.payments[paymentIntentID] = payment
+            return (payment.refunds[last], payment)
+        }
+        guard let refund, let payment else { preconditionFailure("no refund of \(paymentIntentID) to fail; refund it first") }
+        return event(type: "refund.failed", object: Self.refundObject(refund, of: payment))
     }
 
     private func payment(_ paymentIntentID: String) -> PaymentRecord {

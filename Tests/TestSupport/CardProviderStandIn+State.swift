@@ -36,7 +36,8 @@ extension CardProviderStandIn {
         var created: Int64
         var refunds: [RefundRecord] = []
 
-        var refundedMinorUnits: Int64 { refunds.reduce(0) { $0 + $1.minorUnits } }
+        /// What was refunded and did not fail: the charge's `amount_refunded` (a failed refund's money comes back).
+        var refundedMinorUnits: Int64 { refunds.filter { !$0.failed }.reduce(0) { $0 + $1.minorUnits } }
         var remainingMinorUnits: Int64 { amount.minorUnits - refundedMinorUnits }
 
         var `public`: StandInPayment {
@@ -49,6 +50,8 @@ extension CardProviderStandIn {
         var id: String
         var minorUnits: Int64
         var created: Int64
+        /// The card issuer refused it (a closed card account, say): the money came back to the merchant.
+        var failed = false
     }
 
     /// A response kept for replay under its idempotency key, with the request it answered.
