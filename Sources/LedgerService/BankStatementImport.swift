@@ -231,6 +231,9 @@ public struct BankStatementImport: Sendable {
         /// Who each payer account paid for earlier in this file: a later line from that account without a
         /// reference is suggested for the same profile (the index only knows earlier imports).
         var payers: [String: Set<ProfileID>] = [:]
+        /// Payments a return earlier in this file took back, with that return's line key: a second return of
+        /// one is not that payment's (the same line booked again, after its batch was refused, still is).
+        var returned: [PaymentID: String] = [:]
     }
 
     /// Reads what a batch of lines will decide on, in a few queries: the lines' inbox and payment streams, who
@@ -337,11 +340,12 @@ public struct BankStatementImport: Sendable {
         } else if line.isReversal || line.returnReason != nil {
             // A returned debit takes back a payment to us; a returned credit is money of ours that came back (a
             // refund the payer's bank refused), which takes back no payment: it is listed for staff.
-            let returned = line.direction == .debit ? try await returnedPayment(line, state: state) : nil
+            let returned = line.direction == .debit ? try await returnedPayment(line, key: key, state: state) : nil
             paymentID = returned
             facts = returned == nil ? [] : [.returned(reason: line.returnReason ?? "reversed by the bank", bookingDate: line.bookingDate)]
-            if returned != nil {
+            if let returned {
                 matchedReturn = true
+                state.returned[returned] = key
             } else {
                 unmatchedReturn = true
                 also = [try movement(line, key: key, metadata: metadata)]
@@ -377,19 +381,21 @@ public struct BankStatementImport: Sendable {
 
     /// The payment a returned debit takes back: the one payment, of this file's credits and the earlier imports'
     /// together, that carries its end-to-end id, of the same amount in the same currency (a return gives back
-    /// what arrived). Anything else (no such payment, two, or one of another amount) is for staff to trace, and
-    /// takes back nothing.
-    func returnedPayment(_ line: BankStatementLine, state: ImportState) async throws -> PaymentID? {
+    /// what arrived), and that no return took back before. Anything else (no such payment, two, one of another
+    /// amount, or one returned already) is for staff to trace, and takes back nothing: it is booked as a bank
+    /// movement, so the money that left is in the books all the same.
+    func returnedPayment(_ line: BankStatementLine, key: String, state: ImportState) async throws -> PaymentID? {
         guard let endToEndID = line.endToEndID else { return nil }
         let inFile = state.credits[endToEndID] ?? [:]
         let carriers = try await index.payments(endToEndID: endToEndID).union(inFile.keys)
-        guard carriers.count == 1, let only = carriers.first else { return nil }
+        guard carriers.count == 1, let only = carriers.first, state.returned[only].map({ $0 == key }) ?? true else { return nil }
         // A credit of this file may not be stored yet (its batch is still being written): its amount is kept.
         let amount: Money
         if let kept = inFile[only] {
             amount = kept
         } else {
-            guard let received = try await pipeline.loadPayment(only).received else { return nil }
+            let payment = try await pipeline.loadPayment(only)
+            guard let received = payment.received, payment.returned == nil else { return nil }
             amount = received.amount
         }
         return amount == line.amount ? only : nil

@@ -103,6 +103,38 @@ struct ReadmeAuditTwoTests {
         }
     }
 
+    /// A second return of a payment the bank returned already (in the same file, or in a later one) takes back
+    /// nothing more, and its money still leaves the bank account in the books: it is counted for staff and
+    /// booked as a bank movement, so the statement's closing balance holds.
+    @Test(arguments: Backend.allCases)
+    func aSecondReturnOfAReturnedPaymentIsStillMoneyOut(backend: Backend) async throws {
+        try await Self.serve(backend) { client, runtime, staff in
+            try await Self.certified(runtime, "rt-1")
+            typealias T = CamtStatementBuilder.Transaction
+            let paid = CamtStatementBuilder(statements: [.init(id: "RT-1", iban: Self.ourIBAN, entries: [
+                .init(date: "2026-03-02", bankReference: "RT-1-A", transactions: [
+                    T(amount: "125.00", endToEndID: "E2E-RT-1", payerName: "Rita", structuredReference: try Self.reference("rt-1")),
+                ]),
+                .init(credit: false, date: "2026-03-03", bankReference: "RT-1-B", transactions: [T(amount: "125.00", endToEndID: "E2E-RT-1", returnReason: "AC04")]),
+                .init(credit: false, date: "2026-03-03", bankReference: "RT-1-C", transactions: [T(amount: "125.00", endToEndID: "E2E-RT-1", returnReason: "AC04")]),
+            ])]).xml
+            let first = try await Self.upload(client, staff, paid)
+            #expect(first.status == .created, "\(first.text)")
+            #expect(first.json["returns"] as? Int == 1 && first.json["unmatchedReturns"] as? Int == 1, "\(first.text)")
+            let later = CamtStatementBuilder(statements: [.init(id: "RT-2", iban: Self.ourIBAN, entries: [
+                .init(credit: false, date: "2026-03-05", bankReference: "RT-2-A", transactions: [T(amount: "125.00", endToEndID: "E2E-RT-1", returnReason: "AC04")]),
+            ])]).xml
+            let second = try await Self.upload(client, staff, later)
+            #expect(second.json["returns"] as? Int == 0 && second.json["unmatchedReturns"] as? Int == 1, "\(second.text)")
+
+            let unmatched = try await runtime.books.unmatchedReturns(limit: 20)
+            #expect(unmatched.map(\.amount) == [.euros(minorUnits: 12_500), .euros(minorUnits: 12_500)], "\(unmatched)")
+            let balances = try await Self.balances(client, staff, on: "2026-03-06")
+            #expect(balances["Income:Returns"] == "125.00", "\(balances)")
+            #expect(balances["Assets:Bank"] == "750.00", "1,000.00 opening + 125.00 in, three times 125.00 out: \(balances)")
+        }
+    }
+
     /// "A returned or reversed transfer reverses the payment it returns (found by end-to-end id)" … "A reversal
     /// the bank gives no reason for counts as a return." A camt.053 reversal (`RvslInd`) without `RtrInf` of a
     /// matched transfer takes back what it bought; one that matches no payment is counted apart
