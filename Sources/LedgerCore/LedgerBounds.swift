@@ -56,6 +56,13 @@ public enum LedgerBounds {
 
     /// A sentence naming the date range, for problems.
     public static var dateRangeDescription: String { "between \(earliestDate) and \(latestDate)" }
+
+    /// `seconds` since 1970 (a provider's timestamp) as an instant, if it lies within ``earliestDate`` …
+    /// ``latestDate`` (UTC); nil otherwise.
+    public static func instant(unixSeconds seconds: Int64) -> Date? {
+        // 2000-01-01T00:00:00Z … 2199-12-31T23:59:59Z.
+        (946_684_800...7_258_118_399).contains(seconds) ? Date(timeIntervalSince1970: TimeInterval(seconds)) : nil
+    }
 }
 
 extension LedgerBounds {

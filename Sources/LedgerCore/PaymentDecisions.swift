@@ -41,19 +41,15 @@ public enum PaymentDecider {
             guard state.received == nil, state.failed == nil else { return [] }
             return [.failed(PaymentFailed(paymentID: paymentID, reason: String(reason.prefix(ProfileDecider.textBytesMax)), occurredAt: now))]
 
-        case .refund(let refundID, let amount, let cumulative, let status):
-            if cumulative {
-                // A total at or below what stands says nothing new (a redelivery, or an older total arriving late);
-                // above it, it counts, also after a failed refund lowered what stood.
-                guard amount.minorUnits > state.standingCumulativeRefundMinorUnits else { return [] }
-            } else if let refundID {
-                guard state.refunds[refundID]?.status != status else { return [] }
-            } else {
-                return []
-            }
-            return [.refundReported(PaymentRefundReported(
-                paymentID: paymentID, refundID: cumulative ? nil : refundID, amount: amount, cumulative: cumulative, status: status, occurredAt: now
-            ))]
+        case .refund(let refundID, let amount, let cumulative, let status, let asOf, let madeAt):
+            let report = PaymentRefundReported(
+                paymentID: paymentID, refundID: cumulative ? nil : refundID, amount: amount, cumulative: cumulative, status: status,
+                asOf: asOf, madeAt: cumulative ? nil : madeAt, occurredAt: now
+            )
+            // Only what changes the payment is recorded: a redelivery, a running total older than the one
+            // recorded, or a refund's status said before the one recorded (or after it failed) say nothing.
+            guard state.changes(with: report) else { return [] }
+            return [.refundReported(report)]
 
         case .dispute(let disputeID, let phase, let amount):
             guard state.disputes[disputeID]?.contains(phase) != true else { return [] }
@@ -140,7 +136,7 @@ public enum PaymentDecider {
         )
         let allocation = profile.allocation(of: received.paymentID)
         if let kind = payment.reversal {
-            let reverse = ProfileCommand.reverseAllocation(paymentID: received.paymentID, kind: kind, reason: reversalReason(kind, payment: payment))
+            let reverse = ProfileCommand.reverseAllocation(paymentID: received.paymentID, kind: kind, reason: reversalReason(kind, payment: payment), byRule: true)
             guard let allocation else { return [allocate, reverse] }
             return allocation.isActiveNow ? [reverse] : []
         }
@@ -158,10 +154,9 @@ public enum PaymentDecider {
         // What a dispute took comes back when a dispute ends with the money back with us, and what a refund took
         // when the refund fails; what staff took back for another reason (money given back outside the provider,
         // a return) stays taken back, whatever the payment's disputes and refunds do.
-        if allocation.reversedAs == .refund, let failedAt = payment.lastRefundFailedAt, let reversedAt = allocation.changes.last?.at, failedAt >= reversedAt {
-            // The refund that took it back failed after it was taken back, and the payment is no longer refunded in
-            // full: the money stayed with us, and so does what it bought. A reversal staff made by hand after
-            // the failure stays.
+        if allocation.reversedAs == .refund, allocation.reversedByRule {
+            // The payment rules took it back when the provider reported the payment refunded in full, and it no
+            // longer is (a refund failed: its money came back to us): what it bought counts again.
             return [.reinstateAllocation(paymentID: received.paymentID, reason: "the provider reported the refund failed: the money stayed with us")]
         }
         guard allocation.reversedAs == .chargeback, payment.hasDisputeRestored else { return [] }

@@ -6,14 +6,11 @@ public struct PaymentState: Sendable, Hashable, Codable {
     public var received: PaymentReceived?
     public var pending: PaymentPending?
     public var failed: PaymentFailed?
-    /// The last running refund total recorded, in minor units (a total is recorded only when it is above what
-    /// stands, ``standingCumulativeRefundMinorUnits``).
+    /// The running refund total recorded last (the provider's latest figure; the highest one, for totals
+    /// recorded before their time was kept), in minor units.
     public var cumulativeRefundMinorUnits: Int64 = 0
-    /// Single refunds reported failed since that total was recorded, in minor units: the provider gave the money
-    /// back to us, so the total no longer stands for them. Optional so that states kept before it still read.
-    public var refundFailedSinceTotalMinorUnits: Int64?
-    /// When the provider last reported a refund failed (one it had not reported failed before).
-    public var lastRefundFailedAt: Date?
+    /// When the provider gave that total. Optional so that states kept before it still read.
+    public var cumulativeRefundAsOf: Date?
     /// Single refunds by provider id, with their last status.
     public var refunds: [String: PaymentRefundReported] = [:]
     public var refundRequests: [PaymentRefundRequested] = []
@@ -41,24 +38,17 @@ public struct PaymentState: Sendable, Hashable, Codable {
         case .pending(let event): pending = event
         case .failed(let event): failed = event
         case .refundReported(let report):
+            guard changes(with: report) else { break }
             if report.cumulative {
-                if report.amount.minorUnits > standingCumulativeRefundMinorUnits {
-                    cumulativeRefundMinorUnits = report.amount.minorUnits
-                    refundFailedSinceTotalMinorUnits = nil
-                }
+                cumulativeRefundMinorUnits = report.amount.minorUnits
+                cumulativeRefundAsOf = report.asOf
             } else if let refundID = report.refundID {
                 // Dated from when the refund was first reported: a later status does not make it a newer refund.
                 var report = report
-                let first = refunds[refundID]
-                if report.status == .failed, first?.status != .failed {
-                    lastRefundFailedAt = report.occurredAt
-                    // A running total recorded before the failure counted this refund (the provider's total
-                    // includes refunds from when they are made until they fail).
-                    if cumulativeRefundMinorUnits > 0 {
-                        refundFailedSinceTotalMinorUnits = (refundFailedSinceTotalMinorUnits ?? 0).addingSaturated(max(0, report.amount.minorUnits))
-                    }
+                if let first = refunds[refundID] {
+                    report.occurredAt = first.occurredAt
+                    report.madeAt = report.madeAt ?? first.madeAt
                 }
-                if let first { report.occurredAt = first.occurredAt }
                 refunds[refundID] = report
             }
         case .refundRequested(let request): refundRequests.append(request)
@@ -88,10 +78,33 @@ public struct PaymentState: Sendable, Hashable, Codable {
         return state
     }
 
-    /// The running refund total that still stands: the last one recorded, less the refunds reported failed
-    /// since.
+    /// Whether `report` changes the payment: a running total the provider gave later than the one recorded
+    /// (or, without times, a higher one); a single refund's new status, unless the provider said it before the
+    /// status recorded, or the refund failed already (a failed refund stays failed: its money came back).
+    public func changes(with report: PaymentRefundReported) -> Bool {
+        if report.cumulative {
+            if let asOf = report.asOf, let recorded = cumulativeRefundAsOf {
+                return asOf > recorded || (asOf == recorded && report.amount.minorUnits > cumulativeRefundMinorUnits)
+            }
+            return report.amount.minorUnits > cumulativeRefundMinorUnits
+        }
+        guard let refundID = report.refundID else { return false }
+        guard let known = refunds[refundID] else { return true }
+        guard known.status != report.status, known.status != .failed else { return false }
+        if let asOf = report.asOf, let knownAsOf = known.asOf, asOf < knownAsOf { return false }
+        return true
+    }
+
+    /// The running total that still stands, in minor units: the provider's latest total, less the refunds in it
+    /// that the provider reported failed after giving it (made before it, failed after it: their money came
+    /// back). A total given after the failure counts them no more by itself.
     public var standingCumulativeRefundMinorUnits: Int64 {
-        max(0, cumulativeRefundMinorUnits - min(cumulativeRefundMinorUnits, refundFailedSinceTotalMinorUnits ?? 0))
+        guard let totalAsOf = cumulativeRefundAsOf else { return cumulativeRefundMinorUnits }
+        let failedSince = refunds.values.reduce(Int64(0)) { sum, refund in
+            guard refund.status == .failed, let failedAt = refund.asOf, failedAt > totalAsOf, (refund.madeAt ?? .distantPast) <= totalAsOf else { return sum }
+            return sum.addingSaturated(max(0, refund.amount.minorUnits))
+        }
+        return max(0, cumulativeRefundMinorUnits - min(cumulativeRefundMinorUnits, failedSince))
     }
 
     /// Money given back so far, in minor units: whichever way of reporting saw more.
@@ -258,7 +271,9 @@ public enum PaymentFact: Sendable, Hashable {
     )
     case pending(amount: Money, purpose: PaymentPurpose?, profileID: ProfileID?)
     case failed(reason: String)
-    case refund(refundID: String?, amount: Money, cumulative: Bool, status: RefundStatus)
+    ///
+    /// `asOf` is when the provider said it (its event's time), `madeAt` when it made a single refund.
+    case refund(refundID: String?, amount: Money, cumulative: Bool, status: RefundStatus, asOf: Date? = nil, madeAt: Date? = nil)
     case dispute(disputeID: String, phase: DisputePhase, amount: Money)
     /// The bank returned the transfer (`reason`: its return code) on the statement's booking day.
     case returned(reason: String, bookingDate: LocalDate)

@@ -71,14 +71,24 @@ public struct PaymentRefundReported: Sendable, Hashable, Codable {
     public var amount: Money
     public var cumulative: Bool
     public var status: RefundStatus
+    /// When the provider said it (its event's time): a running total is the provider's figure at that instant,
+    /// and of two reports the later one holds. Nil in reports recorded before it was kept.
+    public var asOf: Date?
+    /// When the provider made the refund (a single refund's own creation time), if it says.
+    public var madeAt: Date?
     public var occurredAt: Date
 
-    public init(paymentID: PaymentID, refundID: String?, amount: Money, cumulative: Bool, status: RefundStatus, occurredAt: Date) {
+    public init(
+        paymentID: PaymentID, refundID: String?, amount: Money, cumulative: Bool, status: RefundStatus, asOf: Date? = nil, madeAt: Date? = nil,
+        occurredAt: Date
+    ) {
         self.paymentID = paymentID
         self.refundID = refundID
         self.amount = amount
         self.cumulative = cumulative
         self.status = status
+        self.asOf = asOf
+        self.madeAt = madeAt
         self.occurredAt = occurredAt
     }
 }

@@ -8,7 +8,8 @@ public enum ProfileCommand: Sendable, Hashable {
     case revokeWaiver(waiverID: String, reason: String)
     /// Apply a listing payment. `acceptShortfall` lets staff count a short payment as a full period.
     case allocate(paymentID: PaymentID, amount: Money, effectiveDate: LocalDate, acceptShortfall: Bool)
-    case reverseAllocation(paymentID: PaymentID, kind: ReversalKind, reason: String)
+    /// `byRule`: the payment rules take it back (see ``AllocationReversed/byRule``); staff's reversals are not.
+    case reverseAllocation(paymentID: PaymentID, kind: ReversalKind, reason: String, byRule: Bool = false)
     case reinstateAllocation(paymentID: PaymentID, reason: String)
     /// Record time-driven changes: expiry, grace end, waiver start or end, renewal reminders.
     case sweep
@@ -113,11 +114,13 @@ public enum ProfileDecider {
                 state: state, now: now, policy: policy
             ))]
 
-        case .reverseAllocation(let paymentID, let kind, let reason):
+        case .reverseAllocation(let paymentID, let kind, let reason, let byRule):
             guard let allocation = state.allocation(of: paymentID) else { throw .allocationNotFound(paymentID.rawValue) }
             // Reversing twice (a refund webhook after a chargeback) changes nothing.
             guard allocation.isActiveNow else { return [] }
-            return [.allocationReversed(AllocationReversed(paymentID: paymentID, kind: kind, reason: try requireText(reason, "reason"), occurredAt: now))]
+            return [.allocationReversed(AllocationReversed(
+                paymentID: paymentID, kind: kind, reason: try requireText(reason, "reason"), occurredAt: now, byRule: byRule ? true : nil
+            ))]
 
         case .reinstateAllocation(let paymentID, let reason):
             guard let allocation = state.allocation(of: paymentID) else { throw .allocationNotFound(paymentID.rawValue) }

@@ -89,6 +89,9 @@ public struct AllocationReversed: Sendable, Hashable, Codable {
     public var kind: ReversalKind
     public var reason: String
     public var occurredAt: Date
+    /// Whether the payment rules took it back (the provider reported the payment refunded, charged back or
+    /// returned), not staff by hand. Nil in reversals recorded before it was kept.
+    public var byRule: Bool? = nil
 }
 
 /// A reversed allocation counts again (a dispute won).

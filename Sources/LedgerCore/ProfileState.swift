@@ -65,7 +65,7 @@ public struct ProfileState: Sendable, Hashable, Codable {
             allocations.append(AllocationRecord(event: allocation, changes: []))
         case .allocationReversed(let reversal):
             if let index = allocations.lastIndex(where: { $0.event.paymentID == reversal.paymentID }) {
-                allocations[index].changes.append(.init(active: false, at: reversal.occurredAt, reversedAs: reversal.kind))
+                allocations[index].changes.append(.init(active: false, at: reversal.occurredAt, reversedAs: reversal.kind, byRule: reversal.byRule))
             }
         case .allocationReinstated(let reinstatement):
             if let index = allocations.lastIndex(where: { $0.event.paymentID == reinstatement.paymentID }) {
@@ -110,11 +110,14 @@ public struct AllocationRecord: Sendable, Hashable, Codable {
         public var at: Date
         /// For a reversal, why.
         public var reversedAs: ReversalKind?
+        /// For a reversal, whether the payment rules made it (see ``AllocationReversed/byRule``).
+        public var byRule: Bool?
 
-        public init(active: Bool, at: Date, reversedAs: ReversalKind? = nil) {
+        public init(active: Bool, at: Date, reversedAs: ReversalKind? = nil, byRule: Bool? = nil) {
             self.active = active
             self.at = at
             self.reversedAs = reversedAs
+            self.byRule = byRule
         }
     }
 
@@ -131,6 +134,9 @@ public struct AllocationRecord: Sendable, Hashable, Codable {
 
     /// Why it stopped counting, if it did and has not counted again since.
     public var reversedAs: ReversalKind? { changes.last.flatMap { $0.active ? nil : $0.reversedAs } }
+
+    /// Whether the payment rules took it back (not staff by hand), if it does not count now.
+    public var reversedByRule: Bool { changes.last.map { !$0.active && $0.byRule == true } ?? false }
 }
 
 /// A waiver and its revocation.

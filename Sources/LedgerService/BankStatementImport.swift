@@ -389,15 +389,10 @@ public struct BankStatementImport: Sendable {
         let inFile = state.credits[endToEndID] ?? [:]
         let carriers = try await index.payments(endToEndID: endToEndID).union(inFile.keys)
         guard carriers.count == 1, let only = carriers.first, state.returned[only].map({ $0 == key }) ?? true else { return nil }
-        // A credit of this file may not be stored yet (its batch is still being written): its amount is kept.
-        let amount: Money
-        if let kept = inFile[only] {
-            amount = kept
-        } else {
-            let payment = try await pipeline.loadPayment(only)
-            guard let received = payment.received, payment.returned == nil else { return nil }
-            amount = received.amount
-        }
+        // A credit of this file may not be stored yet (its batch is still being written): its amount is kept. It
+        // may also be stored from an earlier import of the same day (statements overlap), and returned since.
+        let payment = try await pipeline.loadPayment(only)
+        guard payment.returned == nil, let amount = inFile[only] ?? payment.received?.amount else { return nil }
         return amount == line.amount ? only : nil
     }
 

@@ -85,8 +85,6 @@ extension CardPayments {
         }
     }
 
-    /// An idempotency key for the provider: the caller's key bound to what it is for, so the same key used
-    /// for another purpose never replays a wrong response. Hex, well within the provider's 255 characters.
     /// The provider's key for a checkout under the caller's `key`: bound to everything the checkout asks for
     /// (profile, purpose, amount, return URLs), so the same key sent again with another request is another
     /// checkout, where the provider would refuse it.
@@ -94,6 +92,8 @@ extension CardPayments {
         providerKey(prefix, request.profileID.rawValue, request.purpose.rawValue, amount.description, request.successURL, request.cancelURL, key)
     }
 
+    /// An idempotency key for the provider: the caller's key bound to what it is for, so the same key used
+    /// for another purpose never replays a wrong response. Hex, well within the provider's 255 characters.
     static func providerKey(_ parts: String...) -> String {
         let digest = SHA256.hash(data: Data(parts.joined(separator: "\u{0}").utf8))
         return "\(parts[0])-" + digest.lowercaseHex

@@ -63,6 +63,9 @@ public struct CardPayments: PaymentProvider {
     /// Events that cannot be traced to a payment intent, and types we do not act on, say nothing.
     static func paymentFacts(_ event: CardEvent, calendar: OrganisationCalendar) -> (PaymentID?, [PaymentFact]) {
         let effectiveDate = calendar.date(at: event.created)
+        // When the provider said it, for ordering its refund reports (whole seconds); an instant out of range says
+        // nothing about order.
+        let asOf = LedgerBounds.instant(unixSeconds: Int64(event.created.timeIntervalSince1970))
         func payment(_ intentID: String?) -> PaymentID? {
             intentID.map { PaymentID(method: .card, externalID: $0) }
         }
@@ -92,14 +95,16 @@ public struct CardPayments: PaymentProvider {
                 note: "card payment \(intent.paymentIntentID)"
             )])
         case .chargeRefunded(let charge):
-            return (payment(charge.paymentIntentID), [.refund(refundID: nil, amount: charge.amountRefunded, cumulative: true, status: .succeeded)])
+            return (payment(charge.paymentIntentID), [.refund(refundID: nil, amount: charge.amountRefunded, cumulative: true, status: .succeeded, asOf: asOf)])
         case .refund(let refund):
             let status: RefundStatus = switch refund.status {
             case "succeeded": .succeeded
             case "failed", "canceled": .failed
             default: .pending
             }
-            return (payment(refund.paymentIntentID), [.refund(refundID: refund.refundID, amount: refund.amount, cumulative: false, status: status)])
+            return (payment(refund.paymentIntentID), [.refund(
+                refundID: refund.refundID, amount: refund.amount, cumulative: false, status: status, asOf: asOf, madeAt: refund.created
+            )])
         case .dispute(let dispute):
             let phase: DisputePhase = switch (dispute.phase, dispute.status) {
             case (.created, _): .opened

@@ -228,7 +228,9 @@ public struct PayPalPayments: PaymentProvider {
             switch refund.kind {
             case .refunded:
                 let status: RefundStatus = refund.status == "COMPLETED" ? .succeeded : refund.status == "FAILED" || refund.status == "CANCELLED" ? .failed : .pending
-                return (payment(refund.captureID), [.refund(refundID: refund.refundID, amount: refund.amount, cumulative: false, status: status)])
+                return (payment(refund.captureID), [.refund(
+                    refundID: refund.refundID, amount: refund.amount, cumulative: false, status: status, asOf: event.createTime
+                )])
             case .reversed:
                 return (payment(refund.captureID), [.dispute(disputeID: refund.refundID, phase: .lost, amount: refund.amount)])
             }

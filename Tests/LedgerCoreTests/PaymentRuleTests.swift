@@ -116,66 +116,116 @@ struct PaymentRuleTests {
         #expect(done.allocationTarget == .reversed(.refund))
     }
 
+    /// A card payment's refunds as the provider reports them, with its times, decided in order against a
+    /// certified profile, the listing following the payment as the pipeline makes it.
+    struct RefundWorld {
+        var history: History
+        var payment = PaymentState()
+
+        init() throws {
+            history = try History.certified()
+            try report(PaymentRuleTests.received(), at: "2026-03-02")
+        }
+
+        static func instant(_ day: String, _ hour: Int = 12) -> Date { noon(day).addingTimeInterval(TimeInterval((hour - 12) * 3_600)) }
+
+        /// A running total the provider gave at `asOf`.
+        static func total(_ minorUnits: Int64, asOf: Date) -> PaymentFact {
+            .refund(refundID: nil, amount: euros(minorUnits), cumulative: true, status: .succeeded, asOf: asOf)
+        }
+
+        /// Refund `id`, made at `madeAt`, as the provider reported it at `asOf`.
+        static func refund(_ id: String, _ minorUnits: Int64, _ status: RefundStatus, madeAt: Date, asOf: Date) -> PaymentFact {
+            .refund(refundID: id, amount: euros(minorUnits), cumulative: false, status: status, asOf: asOf, madeAt: madeAt)
+        }
+
+        @discardableResult
+        mutating func report(_ fact: PaymentFact, at day: String) throws -> [PaymentEvent] {
+            let now = noon(day)
+            let events = PaymentDecider.decide(fact, state: payment, paymentID: PaymentRuleTests.card, method: .card, profile: history.state, now: now, policy: policy)
+            for event in events { payment.evolve(event) }
+            let commands = PaymentDecider.allocationCommands(payment: payment, profile: history.state)
+            for event in try ProfileDecider.decide(commands, state: history.state, profileID: profile, now: now, policy: policy) { history.state.evolve(event) }
+            return events
+        }
+
+        var allocationCounts: Bool { history.state.allocation(of: PaymentRuleTests.card)?.isActiveNow == true }
+        func visible(on day: String) -> Bool { history.state.evaluate(at: noon(day), policy: policy).visible }
+    }
+
     /// A card refund that fails after the provider's running total counted it gives the money back to us: the
     /// payment is no longer refunded, what it bought counts again, and a later refund's total counts anew.
     @Test
     func aRefundThatFailsAfterTheRunningTotalCountedItNoLongerCounts() throws {
-        var history = try History.certified()
-        var payment = PaymentState()
-        var recorded: [PaymentEvent] = []
-        func report(_ fact: PaymentFact, at instant: Date) throws {
-            let events = PaymentDecider.decide(fact, state: payment, paymentID: Self.card, method: .card, profile: history.state, now: instant, policy: policy)
-            for event in events { payment.evolve(event) }
-            recorded += events
-            let commands = PaymentDecider.allocationCommands(payment: payment, profile: history.state)
-            for event in try ProfileDecider.decide(commands, state: history.state, profileID: profile, now: instant, policy: policy) { history.state.evolve(event) }
-        }
-        try report(Self.received(), at: noon("2026-03-02"))
-        try report(.refund(refundID: nil, amount: euros(12_500), cumulative: true, status: .succeeded), at: noon("2026-03-03"))
-        try report(.refund(refundID: "re_1", amount: euros(12_500), cumulative: false, status: .succeeded), at: noon("2026-03-03"))
-        #expect(payment.isFullyRefunded)
-        #expect(history.state.allocation(of: Self.card)?.isActiveNow == false)
-        #expect(!history.state.evaluate(at: noon("2026-03-04"), policy: policy).visible)
+        var world = try RefundWorld()
+        let made = RefundWorld.instant("2026-03-03", 10)
+        try world.report(RefundWorld.total(12_500, asOf: RefundWorld.instant("2026-03-03", 11)), at: "2026-03-03")
+        try world.report(RefundWorld.refund("re_1", 12_500, .succeeded, madeAt: made, asOf: RefundWorld.instant("2026-03-03", 11)), at: "2026-03-03")
+        #expect(world.payment.isFullyRefunded)
+        #expect(!world.allocationCounts)
+        #expect(!world.visible(on: "2026-03-04"))
 
-        try report(.refund(refundID: "re_1", amount: euros(12_500), cumulative: false, status: .failed), at: noon("2026-03-09"))
-        #expect(payment.refundedMinorUnits == 0)
-        #expect(payment.refundTakenMinorUnits == 0)
-        #expect(payment.allocationTarget == .active)
-        #expect(history.state.allocation(of: Self.card)?.isActiveNow == true)
-        #expect(history.state.evaluate(at: noon("2026-03-10"), policy: policy).visible)
-        // The same total delivered again says nothing new; a new refund's total (the same amount) counts.
-        let redelivered = PaymentDecider.decide(
-            .refund(refundID: nil, amount: euros(12_500), cumulative: true, status: .succeeded), state: payment, paymentID: Self.card,
-            method: .card, profile: history.state, now: noon("2026-03-11"), policy: policy
-        )
-        #expect(redelivered.count == 1, "a total above what stands is recorded")
-        try report(.refund(refundID: "re_2", amount: euros(12_500), cumulative: false, status: .succeeded), at: noon("2026-03-11"))
-        try report(.refund(refundID: nil, amount: euros(12_500), cumulative: true, status: .succeeded), at: noon("2026-03-11"))
-        #expect(payment.isFullyRefunded)
-        #expect(history.state.allocation(of: Self.card)?.isActiveNow == false)
-        // Folding the stream again gives the same payment.
-        #expect(PaymentState.fold(recorded) == payment)
+        try world.report(RefundWorld.refund("re_1", 12_500, .failed, madeAt: made, asOf: RefundWorld.instant("2026-03-09")), at: "2026-03-09")
+        #expect(world.payment.refundedMinorUnits == 0)
+        #expect(world.payment.refundTakenMinorUnits == 0)
+        #expect(world.payment.allocationTarget == .active)
+        #expect(world.allocationCounts)
+        #expect(world.visible(on: "2026-03-10"))
+
+        // The first total delivered again, late (a retried delivery), is older than the failure: it says nothing.
+        #expect(try world.report(RefundWorld.total(12_500, asOf: RefundWorld.instant("2026-03-03", 11)), at: "2026-03-10").isEmpty)
+        #expect(world.allocationCounts)
+        // A new refund, and the provider's total after it, count.
+        let remade = RefundWorld.instant("2026-03-11", 9)
+        try world.report(RefundWorld.refund("re_2", 12_500, .succeeded, madeAt: remade, asOf: remade), at: "2026-03-11")
+        try world.report(RefundWorld.total(12_500, asOf: RefundWorld.instant("2026-03-11", 10)), at: "2026-03-11")
+        #expect(world.payment.isFullyRefunded)
+        #expect(!world.allocationCounts)
     }
 
-    /// Staff who take a payment back by hand as refunded after a provider refund failed (they gave the money back
-    /// some other way) keep it taken back.
+    /// The reports of a failed refund in other orders: its failure before the total that counted it, and a
+    /// report of it succeeding delivered after it failed. Neither counts the failed refund again.
     @Test
-    func aReversalStaffMadeAfterARefundFailedStays() throws {
-        var history = try History.certified()
-        var payment = PaymentState()
-        for (fact, instant) in [
-            (Self.received(), noon("2026-03-02")),
-            (PaymentFact.refund(refundID: "re_1", amount: euros(12_500), cumulative: false, status: .failed), noon("2026-03-03")),
-        ] {
-            for event in PaymentDecider.decide(fact, state: payment, paymentID: Self.card, method: .card, profile: history.state, now: instant, policy: policy) {
-                payment.evolve(event)
-            }
-            let commands = PaymentDecider.allocationCommands(payment: payment, profile: history.state)
-            for event in try ProfileDecider.decide(commands, state: history.state, profileID: profile, now: instant, policy: policy) { history.state.evolve(event) }
-        }
-        #expect(payment.lastRefundFailedAt == noon("2026-03-03"))
-        try history.apply(.reverseAllocation(paymentID: Self.card, kind: .refund, reason: "given back by bank transfer"), at: noon("2026-03-05"))
-        #expect(PaymentDecider.allocationCommands(payment: payment, profile: history.state).isEmpty)
+    func aFailedRefundStaysFailedWhateverOrderItsReportsArriveIn() throws {
+        let made = RefundWorld.instant("2026-03-03", 10)
+        var early = try RefundWorld()
+        try early.report(RefundWorld.refund("re_1", 12_500, .failed, madeAt: made, asOf: RefundWorld.instant("2026-03-05")), at: "2026-03-05")
+        // The total the provider gave before the failure, delivered after it.
+        try early.report(RefundWorld.total(12_500, asOf: RefundWorld.instant("2026-03-03", 11)), at: "2026-03-06")
+        #expect(early.payment.refundedMinorUnits == 0)
+        #expect(early.allocationCounts)
+
+        var flipped = try RefundWorld()
+        try flipped.report(RefundWorld.refund("re_1", 12_500, .failed, madeAt: made, asOf: RefundWorld.instant("2026-03-05")), at: "2026-03-05")
+        #expect(try flipped.report(RefundWorld.refund("re_1", 12_500, .succeeded, madeAt: made, asOf: RefundWorld.instant("2026-03-03", 11)), at: "2026-03-06").isEmpty)
+        // Even said later: a failed refund's money came back, and nothing makes it succeed afterwards.
+        #expect(try flipped.report(RefundWorld.refund("re_1", 12_500, .succeeded, madeAt: made, asOf: RefundWorld.instant("2026-03-06")), at: "2026-03-06").isEmpty)
+        #expect(flipped.payment.refunds["re_1"]?.status == .failed)
+        #expect(flipped.allocationCounts)
+
+        // A partial refund that failed takes only itself off the total.
+        var partial = try RefundWorld()
+        try partial.report(RefundWorld.total(5_000, asOf: RefundWorld.instant("2026-03-03", 11)), at: "2026-03-03")
+        try partial.report(RefundWorld.total(8_000, asOf: RefundWorld.instant("2026-03-04", 11)), at: "2026-03-04")
+        try partial.report(RefundWorld.refund("re_2", 3_000, .failed, madeAt: RefundWorld.instant("2026-03-04", 10), asOf: RefundWorld.instant("2026-03-06")), at: "2026-03-06")
+        #expect(partial.payment.refundedMinorUnits == 5_000)
+        // A refund made after the total it is not in takes nothing off that total when it fails.
+        try partial.report(RefundWorld.refund("re_3", 1_000, .failed, madeAt: RefundWorld.instant("2026-03-07"), asOf: RefundWorld.instant("2026-03-08")), at: "2026-03-08")
+        #expect(partial.payment.refundedMinorUnits == 5_000)
+    }
+
+    /// What staff took back by hand as refunded (money given back some other way) is never given back by the
+    /// payment rules, even when a provider refund of the payment later fails.
+    @Test
+    func aReversalStaffMadeByHandIsNeverReinstatedByAFailedRefund() throws {
+        var world = try RefundWorld()
+        let made = RefundWorld.instant("2026-03-03", 10)
+        try world.report(RefundWorld.refund("re_1", 12_500, .pending, madeAt: made, asOf: made), at: "2026-03-03")
+        try world.history.apply(.reverseAllocation(paymentID: Self.card, kind: .refund, reason: "given back by bank transfer"), at: noon("2026-03-04"))
+        #expect(!world.allocationCounts)
+        try world.report(RefundWorld.refund("re_1", 12_500, .failed, madeAt: made, asOf: RefundWorld.instant("2026-03-05")), at: "2026-03-05")
+        #expect(!world.allocationCounts)
+        #expect(PaymentDecider.allocationCommands(payment: world.payment, profile: world.history.state).isEmpty)
     }
 
     @Test

@@ -28,7 +28,7 @@ struct CardWorld: Sendable {
         _ backend: Backend, webhookSecrets: [String] = [webhookSecret], timeoutSeconds: Int = 10, now: @escaping @Sendable () -> Date = { Date() },
         _ body: @Sendable (CardWorld) async throws -> Void
     ) async throws {
-        let provider = try await CardProviderStandIn.start(secretKey: secretKey, webhookSecrets: [webhookSecret])
+        let provider = try await CardProviderStandIn.start(secretKey: secretKey, webhookSecrets: [webhookSecret], now: now)
         let runtime: LedgerRuntime
         do {
             runtime = try await TestRuntime.make(backend, settings: [
@@ -214,7 +214,10 @@ struct CardPaymentTests {
     /// a new refund of the same amount hides it again.
     @Test(arguments: Backend.allCases)
     func aRefundThatFailsListsTheProfileAgain(backend: Backend) async throws {
-        try await CardWorld.run(backend) { world in
+        // The issuer refuses the refund days later: the provider's clock and ours move on between the steps.
+        let clock = Mutex(Date())
+        try await CardWorld.run(backend, now: { clock.withLock { $0 } }) { world in
+            func daysPass(_ days: Int) { clock.withLock { $0 += TimeInterval(days * 86_400) } }
             let paymentIntentID = try await world.paidByCard("fail-1")
             func refund() async throws {
                 let asked = try await world.post("/api/v1/payments/card-\(paymentIntentID)/refund", world.staff, [:])
@@ -229,11 +232,13 @@ struct CardPaymentTests {
             try await refund()
             #expect(try await listing() == (false, "125.00"))
 
+            daysPass(2)
             try await world.deliver(world.provider.refundFailedEvent(paymentIntentID))
             #expect(try await listing() == (true, "0.00"))
             let profile = try await world.runtime.profiles.load(try ProfileID("fail-1")).state
             #expect(profile.publishedHistory.map(\.visible) == [true, false, true])
 
+            daysPass(1)
             try await refund()
             #expect(try await listing() == (false, "125.00"))
             #expect(world.provider.createdRefunds.count == 2)

@@ -73,7 +73,8 @@ import Testing
                     paymentIntentID: "pi_test_3QmXv7Lk2Rt0042",
                     chargeID: "ch_test_3QmXv7Lk2Rt0042",
                     amount: .euros(minorUnits: 5000),
-                    status: "succeeded"
+                    status: "succeeded",
+                    created: Date(timeIntervalSince1970: 1_780_128_000)
                 )
             )
         ),
@@ -103,6 +104,19 @@ import Testing
     @Test func createdIsReadAsUnixSeconds() throws {
         let event = try Self.example("checkout.session.completed.paid")
         #expect(event.created == Date(timeIntervalSince1970: 1_780_041_602))
+    }
+
+    /// A refund's `created` is read when it lies in 2000 … 2199, and left out otherwise: no timestamp can make
+    /// an instant the ledger cannot order or store.
+    @Test(arguments: [(Int64(1_780_128_000), true), (Int64.max, false), (-62_135_596_800, false), (253_402_300_800, false)])
+    func aRefundsCreatedTimeIsReadOnlyWithinTheLedgersYears(created: Int64, kept: Bool) throws {
+        let object = #"{"id":"re_1","object":"refund","amount":500,"currency":"eur","status":"failed","payment_intent":"pi_1","created":\#(created)}"#
+        let event = try CardEvent.parse(Self.envelope(type: "refund.failed", object: object))
+        guard case .refund(let refund) = event.fact else {
+            Issue.record("expected a refund, got \(event.fact)")
+            return
+        }
+        #expect(refund.created == (kept ? Date(timeIntervalSince1970: TimeInterval(created)) : nil))
     }
 
     static func envelope(type: String, object: String, id: String = "evt_test_1") -> Data {

@@ -77,9 +77,10 @@ struct WireRefund: Decodable {
     var amount: Int64?
     var currency: String?
     var status: String?
+    var created: Int64?
 
     enum CodingKeys: String, CodingKey {
-        case id, charge, amount, currency, status
+        case id, charge, amount, currency, status, created
         case paymentIntent = "payment_intent"
     }
 }

@@ -74,7 +74,8 @@ extension CardFact {
             paymentIntentID: refund.paymentIntent,
             chargeID: refund.charge,
             amount: try fields.money(refund.amount, "amount", currency: refund.currency),
-            status: try fields.require(refund.status, "status")
+            status: try fields.require(refund.status, "status"),
+            created: refund.created.flatMap(LedgerBounds.instant(unixSeconds:))
         )
     }
 

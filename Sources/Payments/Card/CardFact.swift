@@ -1,3 +1,4 @@
+public import Foundation
 public import LedgerCore
 
 /// What a card provider event tells us, reduced to the fields the ledger acts on.
@@ -155,14 +156,17 @@ public struct RefundFact: Sendable, Hashable {
     public var amount: Money
     /// `pending`, `requires_action`, `succeeded`, `failed` or `canceled`.
     public var status: String
+    /// When the provider made the refund (`created`), if it says.
+    public var created: Date?
 
     /// Creates a fact from its parts.
-    public init(refundID: String, paymentIntentID: String?, chargeID: String?, amount: Money, status: String) {
+    public init(refundID: String, paymentIntentID: String?, chargeID: String?, amount: Money, status: String, created: Date? = nil) {
         self.refundID = refundID
         self.paymentIntentID = paymentIntentID
         self.chargeID = chargeID
         self.amount = amount
         self.status = status
+        self.created = created
     }
 }
 
