@@ -44,6 +44,31 @@ public struct BankMovementRecorded: Sendable, Hashable, Codable {
     }
 }
 
+/// A bank line of money going out paid a payment back (staff said so). Kept in its own stream
+/// (`paid-back-<line key>`, expecting none) before the payment records ``PaymentPaidBack``, so one transfer pays
+/// back one payment at most.
+public struct BankLinePaidBack: Sendable, Hashable, Codable {
+    public static let typeName = "BankLinePaidBack"
+
+    public var lineKey: String
+    public var paymentID: PaymentID
+    public var occurredAt: Date
+
+    public init(lineKey: String, paymentID: PaymentID, occurredAt: Date) {
+        self.lineKey = lineKey
+        self.paymentID = paymentID
+        self.occurredAt = occurredAt
+    }
+
+    public static func streamName(lineKey: String) -> String { StreamName.paidBackBy(lineKey: lineKey).description }
+
+    public func encodedData() throws -> Data { try ProfileEvent.encoder.encode(self) }
+
+    public static func decode(_ data: Data) throws -> BankLinePaidBack {
+        try ProfileEvent.decoder.decode(BankLinePaidBack.self, from: data)
+    }
+}
+
 /// A bank statement was imported: its balances as the bank stated them. Appended after every line of the
 /// statement was booked, in a stream of its own (`bank-statement-<key>`, expecting none), so an import that is
 /// repeated records it once.

@@ -143,15 +143,18 @@ public struct PaymentBooks: Sendable, Hashable, Codable {
         var left = total
         // Money that left again: from the account it arrived in, against the reversing account (or, for money
         // held or due back, against what was owed).
-        func leave(_ amount: Int64, reversing: BookAccount) {
+        func leave(_ amount: Int64, reversing: BookAccount, from source: BookAccount? = nil) {
             let taken = min(max(0, amount), left)
             guard taken > 0 else { return }
             left -= taken
-            balances[arrived, default: 0] -= taken
+            balances[source ?? arrived, default: 0] -= taken
             balances[place.isLiability ? place : reversing, default: 0] += taken
         }
         if payment.returned != nil { leave(total, reversing: .returns) }
-        leave(payment.refundedMinorUnits, reversing: .refunds)
+        leave(payment.refundedMinorUnits - payment.paidBackMinorUnits, reversing: .refunds)
+        // Paid back by a transfer: the statement line already took the money out of the bank, as money paid
+        // out; paying back settles that against what was due.
+        if payment.paidBack != nil { leave(payment.paidBackMinorUnits, reversing: .refunds, from: .bankOutgoing) }
         leave(takenByDisputes, reversing: .chargebacks)
         // The provider's fee never reached us: it leaves the clearing account as an expense (and stays one when
         // the payment is refunded, as providers keep it).

@@ -63,6 +63,12 @@ public enum LedgerBounds {
         // 2000-01-01T00:00:00Z … 2199-12-31T23:59:59Z.
         (946_684_800...7_258_118_399).contains(seconds) ? Date(timeIntervalSince1970: TimeInterval(seconds)) : nil
     }
+
+    /// `instant` if it lies within ``earliestDate`` … ``latestDate`` (UTC); nil otherwise (a provider's time far
+    /// out of range, which no conversion to whole seconds may trap on).
+    public static func bounded(_ instant: Date) -> Date? {
+        (946_684_800.0...7_258_118_399.0).contains(instant.timeIntervalSince1970) ? instant : nil
+    }
 }
 
 extension LedgerBounds {

@@ -9,7 +9,8 @@ public struct PaymentState: Sendable, Hashable, Codable {
     /// The running refund total recorded last (the provider's latest figure; the highest one, for totals
     /// recorded before their time was kept), in minor units.
     public var cumulativeRefundMinorUnits: Int64 = 0
-    /// When the provider gave that total. Optional so that states kept before it still read.
+    /// When the provider gave that total (for a total recorded before its time was kept, when it was recorded).
+    /// Optional so that states kept before it still read.
     public var cumulativeRefundAsOf: Date?
     /// Single refunds by provider id, with their last status.
     public var refunds: [String: PaymentRefundReported] = [:]
@@ -27,6 +28,8 @@ public struct PaymentState: Sendable, Hashable, Codable {
     public var voided: PaymentVoided?
     /// Moves from one profile to another since the payment was last allocated (a reopened resolution clears them).
     public var reassignments: [PaymentReassigned] = []
+    /// Staff paid it back outside any provider.
+    public var paidBack: PaymentPaidBack?
 
     public init() {}
 
@@ -41,7 +44,9 @@ public struct PaymentState: Sendable, Hashable, Codable {
             guard changes(with: report) else { break }
             if report.cumulative {
                 cumulativeRefundMinorUnits = report.amount.minorUnits
-                cumulativeRefundAsOf = report.asOf
+                // A total recorded before its time was kept is dated when it was recorded: just after the provider
+                // gave it, which orders it well enough against a failure the provider reports later.
+                cumulativeRefundAsOf = report.asOf ?? report.occurredAt
             } else if let refundID = report.refundID {
                 // Dated from when the refund was first reported: a later status does not make it a newer refund.
                 var report = report
@@ -68,6 +73,7 @@ public struct PaymentState: Sendable, Hashable, Codable {
             reopened.append(event)
             resolution = nil
             reassignments = []
+        case .paidBack(let event): paidBack = event
         }
     }
 
@@ -81,6 +87,9 @@ public struct PaymentState: Sendable, Hashable, Codable {
     /// Whether `report` changes the payment: a running total the provider gave later than the one recorded
     /// (or, without times, a higher one); a single refund's new status, unless the provider said it before the
     /// status recorded, or the refund failed already (a failed refund stays failed: its money came back).
+    ///
+    /// Reports recorded before their time was kept (no `asOf`) are taken as they were then: the highest total,
+    /// a refund's last status.
     public func changes(with report: PaymentRefundReported) -> Bool {
         if report.cumulative {
             if let asOf = report.asOf, let recorded = cumulativeRefundAsOf {
@@ -90,29 +99,38 @@ public struct PaymentState: Sendable, Hashable, Codable {
         }
         guard let refundID = report.refundID else { return false }
         guard let known = refunds[refundID] else { return true }
-        guard known.status != report.status, known.status != .failed else { return false }
-        if let asOf = report.asOf, let knownAsOf = known.asOf, asOf < knownAsOf { return false }
-        return true
+        guard known.status != report.status else { return false }
+        guard let asOf = report.asOf else { return true }
+        guard known.status != .failed else { return false }
+        guard let knownAsOf = known.asOf else { return true }
+        // Within one second (the provider's times are whole seconds) a refund only moves on: pending, then
+        // succeeded, then failed.
+        return asOf > knownAsOf || (asOf == knownAsOf && report.status.rank > known.status.rank)
     }
 
     /// The running total that still stands, in minor units: the provider's latest total, less the refunds in it
-    /// that the provider reported failed after giving it (made before it, failed after it: their money came
-    /// back). A total given after the failure counts them no more by itself.
+    /// that the provider reported failed since giving it (made before it, failed at or after it: their money came
+    /// back; a total is sent when a refund is made, so one of the same second as a failure still counted it). A
+    /// total given after the failure counts them no more by itself.
     public var standingCumulativeRefundMinorUnits: Int64 {
         guard let totalAsOf = cumulativeRefundAsOf else { return cumulativeRefundMinorUnits }
         let failedSince = refunds.values.reduce(Int64(0)) { sum, refund in
-            guard refund.status == .failed, let failedAt = refund.asOf, failedAt > totalAsOf, (refund.madeAt ?? .distantPast) <= totalAsOf else { return sum }
+            guard refund.status == .failed, let failedAt = refund.asOf, failedAt >= totalAsOf, (refund.madeAt ?? .distantPast) <= totalAsOf else { return sum }
             return sum.addingSaturated(max(0, refund.amount.minorUnits))
         }
         return max(0, cumulativeRefundMinorUnits - min(cumulativeRefundMinorUnits, failedSince))
     }
 
-    /// Money given back so far, in minor units: whichever way of reporting saw more.
+    /// Money given back so far, in minor units: whichever way the provider reported saw more, and what staff
+    /// paid back themselves (a payment no provider can refund).
     public var refundedMinorUnits: Int64 {
         // Saturating, for refunds recorded before provider amounts were bounded where they enter.
         let single = refunds.values.filter { $0.status == .succeeded }.reduce(Int64(0)) { $0.addingSaturated($1.amount.minorUnits) }
-        return max(standingCumulativeRefundMinorUnits, single)
+        return max(standingCumulativeRefundMinorUnits, single).addingSaturated(paidBackMinorUnits)
     }
+
+    /// What staff paid back themselves, in minor units.
+    public var paidBackMinorUnits: Int64 { max(0, paidBack?.amount.minorUnits ?? 0) }
 
     /// The provider's last answer to the refund request recorded under `requestKey`.
     public func refundAnswer(_ requestKey: String?) -> PaymentRefundAnswered? {

@@ -18,6 +18,7 @@ public enum PaymentEvent: Sendable, Hashable {
     case voided(PaymentVoided)
     case reassigned(PaymentReassigned)
     case resolutionReopened(PaymentResolutionReopened)
+    case paidBack(PaymentPaidBack)
 }
 
 /// The payer started paying but the money has not moved yet (a delayed method); nothing is applied.
@@ -55,6 +56,15 @@ public struct PaymentFailed: Sendable, Hashable, Codable {
 /// Where a refund stands at the provider.
 public enum RefundStatus: String, Sendable, Hashable, Codable, CaseIterable {
     case pending, succeeded, failed
+
+    /// The order a refund moves through its statuses in.
+    public var rank: Int {
+        switch self {
+        case .pending: 0
+        case .succeeded: 1
+        case .failed: 2
+        }
+    }
 }
 
 /// The provider reported money given back.
@@ -250,6 +260,29 @@ public struct PaymentReturned: Sendable, Hashable, Codable {
     }
 }
 
+/// Staff paid back a bank transfer they had decided to pay back (resolved as `refund`) by a transfer from the
+/// bank account: `movementLineKey` names the statement line of the money going out. The whole amount goes back.
+public struct PaymentPaidBack: Sendable, Hashable, Codable {
+    public static let typeName = "PaymentPaidBack"
+    public var paymentID: PaymentID
+    public var amount: Money
+    /// The day the money went back: the bank's booking day of the transfer.
+    public var paidOn: LocalDate
+    /// The key of the bank statement line (a ``BankMovementRecorded``) that paid it back.
+    public var movementLineKey: String
+    public var note: String
+    public var occurredAt: Date
+
+    public init(paymentID: PaymentID, amount: Money, paidOn: LocalDate, movementLineKey: String, note: String, occurredAt: Date) {
+        self.paymentID = paymentID
+        self.amount = amount
+        self.paidOn = paidOn
+        self.movementLineKey = movementLineKey
+        self.note = note
+        self.occurredAt = occurredAt
+    }
+}
+
 /// What staff decided for a held payment.
 public enum HoldResolution: String, Sendable, Hashable, Codable, CaseIterable {
     /// Allocate it to one profile (its amount buys what it buys; a remainder is credit).
@@ -365,6 +398,7 @@ extension PaymentEvent {
         case .voided: PaymentVoided.typeName
         case .reassigned: PaymentReassigned.typeName
         case .resolutionReopened: PaymentResolutionReopened.typeName
+        case .paidBack: PaymentPaidBack.typeName
         }
     }
 
@@ -388,6 +422,7 @@ extension PaymentEvent {
         case .voided(let event): try encoder.encode(event)
         case .reassigned(let event): try encoder.encode(event)
         case .resolutionReopened(let event): try encoder.encode(event)
+        case .paidBack(let event): try encoder.encode(event)
         }
     }
 
@@ -408,6 +443,7 @@ extension PaymentEvent {
         case PaymentVoided.typeName: return .voided(try decoder.decode(PaymentVoided.self, from: data))
         case PaymentReassigned.typeName: return .reassigned(try decoder.decode(PaymentReassigned.self, from: data))
         case PaymentResolutionReopened.typeName: return .resolutionReopened(try decoder.decode(PaymentResolutionReopened.self, from: data))
+        case PaymentPaidBack.typeName: return .paidBack(try decoder.decode(PaymentPaidBack.self, from: data))
         default: return nil
         }
     }

@@ -19,6 +19,8 @@ public enum StreamName: Sendable, Hashable, CustomStringConvertible {
     case policy
     /// `bank-movement-<line key>`: a bank line that is not a payment.
     case bankMovement(lineKey: String)
+    /// `paid-back-<line key>`: which payment a bank line of money going out paid back (one at most).
+    case paidBackBy(lineKey: String)
     /// `bank-statement-<statement key>`: a statement's balances.
     case bankStatement(statementKey: String)
     /// `bank-days-<year>-<account key>`: the format each booking day of the year was imported in, for one account.
@@ -41,6 +43,7 @@ public enum StreamName: Sendable, Hashable, CustomStringConvertible {
         case .payPalCapture(let orderID): "paypal-capture-\(orderID)"
         case .policy: "policy"
         case .bankMovement(let key): "bank-movement-\(key)"
+        case .paidBackBy(let key): "paid-back-\(key)"
         case .bankStatement(let key): "bank-statement-\(key)"
         case .bankDays(let year, let accountKey): "bank-days-\(year)-\(accountKey)"
         case .bankDaysChecked: "bank-days-checked"
@@ -81,6 +84,8 @@ public enum StreamName: Sendable, Hashable, CustomStringConvertible {
             self = .payPalCapture(orderID: orderID)
         } else if let key = rest(after: "bank-movement-") {
             self = .bankMovement(lineKey: key)
+        } else if let key = rest(after: "paid-back-") {
+            self = .paidBackBy(lineKey: key)
         } else if let key = rest(after: "bank-statement-") {
             self = .bankStatement(statementKey: key)
         } else if let days = rest(after: "bank-days-").flatMap(split), let year = Int(days.0) {

@@ -12,7 +12,7 @@ public func buildRouter(runtime: LedgerRuntime) -> Router<LedgerRequestContext> 
         bankImport: runtime.bankImport, configuration: runtime.configuration, now: runtime.now, payments: runtime.payments, profiles: runtime.profiles
     )
     let paymentRoutes = PaymentRoutes(
-        card: runtime.card, lists: runtime.lists, payPal: runtime.payPal, paymentExceptions: runtime.paymentExceptions, payments: runtime.payments,
+        books: runtime.books, card: runtime.card, lists: runtime.lists, payPal: runtime.payPal, paymentExceptions: runtime.paymentExceptions, payments: runtime.payments,
         refunds: runtime.refunds
     )
     let profileRoutes = ProfileRoutes(listings: runtime.listings, lists: runtime.lists, now: runtime.now, profiles: runtime.profiles)

@@ -80,6 +80,7 @@ public struct BooksProjection: Projection {
         try await connection.execute("DELETE FROM journal_lines")
         try await connection.execute("DELETE FROM book_month_totals")
         try await connection.execute("DELETE FROM book_balance_checks")
+        try await connection.execute("DELETE FROM bank_movements")
         try await paymentStates.reset(connection)
     }
 
@@ -100,6 +101,9 @@ public struct BooksProjection: Projection {
         var journal = Journal()
         // By currency and day: of two statements ending on one day, the later in the log counts.
         var checks: [String: [SQLValue]] = [:]
+        // The bank lines that are not payments (`bank_movements`), by line key, and the payments transfers paid back.
+        var movements: [String: [SQLValue]] = [:]
+        var paidBackBy: [String: String] = [:]
 
         // Entries rewritten because their append began in an earlier batch.
         var continued: Set<String> = []
@@ -109,11 +113,17 @@ public struct BooksProjection: Projection {
             if StreamName.isPayment(first.stream) {
                 index += 1
                 guard let event = try decoded.paymentEvent(first) else { continue }
+                if case .paidBack(let paidBack) = event { paidBackBy[paidBack.movementLineKey] = paidBack.paymentID.rawValue }
                 var state = payments[first.stream] ?? PaymentEntryState()
                 // A return the bank booked on a day of its own is an entry of its own, dated that day, also when it
-                // was recorded in one append with the transfer it returns (both on statements of one file).
-                let returnedOn: LocalDate? = if case .returned(let returned) = event { returned.bookingDate } else { nil }
-                if returnedOn == nil, let entry = state.entry, entry.recordedAtMicros == OpenEntry.micros(first.recordedAt) {
+                // was recorded in one append with the transfer it returns (both on statements of one file); so is
+                // money staff paid back, on the day it went back.
+                let ownDay: LocalDate? = switch event {
+                case .returned(let returned): returned.bookingDate
+                case .paidBack(let paidBack): paidBack.paidOn
+                default: nil
+                }
+                if ownDay == nil, let entry = state.entry, entry.recordedAtMicros == OpenEntry.micros(first.recordedAt) {
                     if !journal.holds(entry.entryID) { continued.insert(entry.entryID) }
                 } else {
                     state.entry = OpenEntry(first, postedBefore: state.books.target)
@@ -122,7 +132,7 @@ public struct BooksProjection: Projection {
                 guard var entry = state.entry else { continue }
                 entry.narration.append(contentsOf: Self.narration(event, recorded: first, books: state.books))
                 if case .received = event { entry.holdsReceipt = true }
-                if let returnedOn { entry.bankDay = returnedOn }
+                if let ownDay { entry.bankDay = ownDay }
                 let received = state.books.payment.received
                 let date = entry.holdsReceipt ? received?.effectiveDate.description : (entry.bankDay ?? calendar.date(at: first.recordedAt)).description
                 let lines = Dictionary(state.books.postings(since: entry.postedBefore).map { ($0.account, $0.minorUnits) }) { $0 + $1 }
@@ -160,6 +170,10 @@ public struct BooksProjection: Projection {
                 let narration = [what, movement.counterparty, movement.text.isEmpty ? nil : movement.text].compactMap { $0 }.joined(separator: " · ")
                 journal.add(first, date: movement.bookingDate, postings: postings, narration: narration)
                 opening.note(postings[0].minorUnits, movement.amount.currency, on: movement.bookingDate.description)
+                movements[movement.lineKey] = [
+                    .text(movement.lineKey), .text(movement.bookingDate.description), .text(movement.isCredit ? "in" : "out"), .integer(amount),
+                    .text(movement.amount.currency), .optional(movement.counterparty), .text(movement.text), .optional(movement.returnReason), .null,
+                ]
             } else if first.type == BankStatementRecorded.typeName {
                 let statement = try BankStatementRecorded.decode(first.data)
                 if let balance = statement.openingBalance, !opening.booked.contains(balance.currency), let firstDay = statement.firstBookingDate {
@@ -220,6 +234,15 @@ public struct BooksProjection: Projection {
                     statement_key = excluded.statement_key, statement_id = excluded.statement_id
                 """
         ).write(checks.keys.sorted().compactMap { checks[$0] }, connection)
+        for (lineKey, paymentID) in paidBackBy where movements[lineKey] != nil { movements[lineKey]?[8] = .text(paymentID) }
+        try await BulkUpsert(
+            table: "bank_movements",
+            columns: ["line_key", "booking_date", "direction", "amount_minor_units", "currency", "counterparty", "details", "return_reason", "paid_back_payment_id"],
+            onConflict: "ON CONFLICT (line_key) DO NOTHING"
+        ).write(movements.keys.sorted().compactMap { movements[$0] }, connection)
+        for (lineKey, paymentID) in paidBackBy.sorted(by: { $0.key < $1.key }) where movements[lineKey] == nil {
+            try await connection.execute("UPDATE bank_movements SET paid_back_payment_id = ? WHERE line_key = ?", [.text(paymentID), .text(lineKey)])
+        }
         let versions = Dictionary(followed.map { ($0.stream, $0.version) }) { _, last in last }
         try await paymentStates.saveAll(paymentStreams.compactMap { stream in
             payments[stream].map { (stream, versions[stream] ?? 0, $0) }
@@ -243,6 +266,8 @@ public struct BooksProjection: Projection {
         case .voided(let voided): return ["Voided by \(recorded.metadata.actor ?? "staff"): \(voided.reason)"]
         case .reassigned(let move): return ["Moved from \(move.from) to \(move.to) by \(recorded.metadata.actor ?? "staff"): \(move.reason)"]
         case .resolutionReopened(let reopened): return ["Resolution reopened by \(recorded.metadata.actor ?? "staff"): \(reopened.reason)"]
+        case .paidBack(let paidBack):
+            return ["Paid back by bank transfer, recorded by \(recorded.metadata.actor ?? "staff")\(paidBack.note.isEmpty ? "" : ": \(paidBack.note)")"]
         case .pending, .failed, .refundRequested, .refundAnswered: return []
         }
     }

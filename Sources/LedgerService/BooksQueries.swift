@@ -158,6 +158,40 @@ public struct BooksQueries: Sendable {
         }
     }
 
+    /// A bank line of money going out that paid nothing back yet: what staff choose from when a transfer paid a
+    /// payment back.
+    public struct MoneyOut: Sendable, Hashable {
+        /// The line's key: what `paid-back` names it by.
+        public var lineKey: String
+        public var bookingDate: LocalDate
+        public var amount: Money
+        public var counterparty: String?
+        public var details: String
+    }
+
+    /// The lines of money going out of `amount` (its currency), booked on `from` or later, that are not returns
+    /// and paid nothing back yet, newest first, after taking in the log.
+    public func moneyOutToPayBack(_ amount: Money, bookedFrom from: LocalDate, limit: Int) async throws -> [MoneyOut] {
+        try await catchUp()
+        return try await store.withReadModelConnection { connection in
+            try await connection.query(
+                """
+                SELECT line_key, booking_date, amount_minor_units, currency, counterparty, details FROM bank_movements
+                WHERE direction = 'out' AND currency = ? AND amount_minor_units = ? AND booking_date >= ? AND return_reason IS NULL
+                    AND paid_back_payment_id IS NULL
+                ORDER BY booking_date DESC, line_key LIMIT ?
+                """,
+                [.text(amount.currency), .integer(amount.minorUnits), .text(from.description), .integer(Int64(max(0, limit)))]
+            ).map { row in
+                guard let day = LocalDate(iso: try row.text(1)) else { throw EventStoreError(.unexpectedRow, "bank_movements.booking_date holds no day") }
+                return MoneyOut(
+                    lineKey: try row.text(0), bookingDate: day, amount: Money(minorUnits: try row.integer(2), currency: try row.text(3)),
+                    counterparty: try row.optionalText(4), details: try row.text(5)
+                )
+            }
+        }
+    }
+
     /// The days a report or export covers, after taking in the log: through `to` (default `today`), from `from`
     /// (default the first day with an entry, or `to` when there is none). Throws
     /// ``DomainError/invalidDateRange(_:)`` when `from` comes after `to`.

@@ -65,7 +65,7 @@ public struct CardPayments: PaymentProvider {
         let effectiveDate = calendar.date(at: event.created)
         // When the provider said it, for ordering its refund reports (whole seconds); an instant out of range says
         // nothing about order.
-        let asOf = LedgerBounds.instant(unixSeconds: Int64(event.created.timeIntervalSince1970))
+        let asOf = LedgerBounds.bounded(event.created)
         func payment(_ intentID: String?) -> PaymentID? {
             intentID.map { PaymentID(method: .card, externalID: $0) }
         }

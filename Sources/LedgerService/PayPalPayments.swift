@@ -228,9 +228,9 @@ public struct PayPalPayments: PaymentProvider {
             switch refund.kind {
             case .refunded:
                 let status: RefundStatus = refund.status == "COMPLETED" ? .succeeded : refund.status == "FAILED" || refund.status == "CANCELLED" ? .failed : .pending
-                return (payment(refund.captureID), [.refund(
-                    refundID: refund.refundID, amount: refund.amount, cumulative: false, status: status, asOf: event.createTime
-                )])
+                // The status is PayPal's as its API gives it now (see `PayPalClient+Confirmation`), not as of the
+                // event: the last one read holds, untimed.
+                return (payment(refund.captureID), [.refund(refundID: refund.refundID, amount: refund.amount, cumulative: false, status: status)])
             case .reversed:
                 return (payment(refund.captureID), [.dispute(disputeID: refund.refundID, phase: .lost, amount: refund.amount)])
             }

@@ -68,6 +68,9 @@ extension PaymentPipeline {
             guard payment.held != nil, payment.resolution != nil else {
                 throw PaymentServiceError(code: .notCorrectable, description: "payment '\(paymentID)' has no resolution to reopen")
             }
+            if let paidBack = payment.paidBack {
+                throw PaymentServiceError(code: .notCorrectable, description: "payment '\(paymentID)' was paid back on \(paidBack.paidOn) as resolved; its resolution stays")
+            }
             guard payment.reversal == nil else {
                 throw PaymentServiceError(code: .notCorrectable, description: "payment '\(paymentID)' was taken back (\(payment.reversal?.rawValue ?? "")); there is nothing to decide again")
             }

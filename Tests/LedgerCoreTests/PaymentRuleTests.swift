@@ -172,8 +172,9 @@ struct PaymentRuleTests {
         #expect(world.allocationCounts)
         #expect(world.visible(on: "2026-03-10"))
 
-        // The first total delivered again, late (a retried delivery), is older than the failure: it says nothing.
+        // The first total delivered again, late (a retried delivery), and an even older one say nothing.
         #expect(try world.report(RefundWorld.total(12_500, asOf: RefundWorld.instant("2026-03-03", 11)), at: "2026-03-10").isEmpty)
+        #expect(try world.report(RefundWorld.total(12_500, asOf: RefundWorld.instant("2026-03-03", 10)), at: "2026-03-10").isEmpty)
         #expect(world.allocationCounts)
         // A new refund, and the provider's total after it, count.
         let remade = RefundWorld.instant("2026-03-11", 9)
@@ -212,6 +213,37 @@ struct PaymentRuleTests {
         // A refund made after the total it is not in takes nothing off that total when it fails.
         try partial.report(RefundWorld.refund("re_3", 1_000, .failed, madeAt: RefundWorld.instant("2026-03-07"), asOf: RefundWorld.instant("2026-03-08")), at: "2026-03-08")
         #expect(partial.payment.refundedMinorUnits == 5_000)
+    }
+
+    /// Reports recorded before their times were kept fold as they did: the highest total, a refund's last
+    /// status (even succeeded after failed). A failure the provider reports later, with its time, is taken off
+    /// such a total, dated when it was recorded; and within one second a refund's status only moves on.
+    @Test
+    func reportsWithoutTimesFoldAsTheyDidAndLaterFailuresStillCount() throws {
+        func reported(_ id: String?, _ minorUnits: Int64, _ status: RefundStatus, asOf: Date? = nil, madeAt: Date? = nil, on day: String) -> PaymentEvent {
+            .refundReported(PaymentRefundReported(
+                paymentID: Self.card, refundID: id, amount: euros(minorUnits), cumulative: id == nil, status: status, asOf: asOf, madeAt: madeAt,
+                occurredAt: noon(day)
+            ))
+        }
+        let received = PaymentDecider.decide(Self.received(), state: PaymentState(), paymentID: Self.card, method: .card, profile: try History.certified().state, now: noon("2026-03-02"), policy: policy)
+        let legacy = PaymentState.fold(received + [
+            reported(nil, 12_500, .succeeded, on: "2026-03-03"), reported(nil, 5_000, .succeeded, on: "2026-03-03"),
+            reported("re_1", 12_500, .failed, on: "2026-03-04"), reported("re_1", 12_500, .succeeded, on: "2026-03-05"),
+        ])
+        #expect(legacy.cumulativeRefundMinorUnits == 12_500)
+        #expect(legacy.refunds["re_1"]?.status == .succeeded)
+        #expect(legacy.isFullyRefunded)
+
+        var upgraded = PaymentState.fold(received + [reported(nil, 12_500, .succeeded, on: "2026-03-03")])
+        upgraded.evolve(reported("re_1", 12_500, .failed, asOf: noon("2026-03-09"), madeAt: noon("2026-03-03").addingTimeInterval(-60), on: "2026-03-09"))
+        #expect(upgraded.refundedMinorUnits == 0)
+
+        var sameSecond = PaymentState.fold(received)
+        sameSecond.evolve(reported("re_2", 2_500, .succeeded, asOf: noon("2026-03-04"), madeAt: noon("2026-03-04"), on: "2026-03-04"))
+        #expect(!sameSecond.changes(with: PaymentRefundReported(
+            paymentID: Self.card, refundID: "re_2", amount: euros(2_500), cumulative: false, status: .pending, asOf: noon("2026-03-04"), occurredAt: noon("2026-03-05")
+        )))
     }
 
     /// What staff took back by hand as refunded (money given back some other way) is never given back by the

@@ -245,6 +245,24 @@ struct CardPaymentTests {
         }
     }
 
+    /// A signed event whose `created` time is far out of any range (the largest integer) is taken without a time
+    /// to order it by, and nothing traps: the refund it reports counts as any untimed report does.
+    @Test
+    func anEventCreatedAtTheLargestIntegerIsTakenWithoutATime() async throws {
+        try await CardWorld.run(.sqlite) { world in
+            let paymentIntentID = try await world.paidByCard("far-1")
+            _ = try await world.post("/api/v1/payments/card-\(paymentIntentID)/refund", world.staff, [:])
+            var event = world.provider.chargeRefundedEvent(paymentIntentID)
+            let text = String(decoding: event.body, as: UTF8.self)
+            let created = try #require(text.range(of: #""created":[0-9]+"#, options: .regularExpression))
+            event.body = Data(text.replacingCharacters(in: created, with: #""created":\#(Int64.max)"#).utf8)
+            let answer = try await world.deliver(event)
+            #expect(answer["duplicate"] as? Bool == false, "\(answer)")
+            let payment = try await world.get("/api/v1/payments/card-\(paymentIntentID)")
+            #expect(payment.json["refunded"] as? String == "125.00", "\(payment.text)")
+        }
+    }
+
     /// A refund is recorded before the provider is called; a call without an answer is sent again, under the
     /// same key, when staff ask again; ten requests at once make one call.
     @Test(arguments: Backend.allCases)

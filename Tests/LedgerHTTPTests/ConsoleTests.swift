@@ -232,6 +232,44 @@ struct ConsoleTests {
         }
     }
 
+    /// A transfer staff decided to pay back: its page says to send the money and import the statement first;
+    /// once the line of money going out is imported, the page offers it, and choosing it records the payment as
+    /// paid back.
+    @Test(arguments: Backend.allCases)
+    func aTransferToPayBackIsPaidBackFromItsPageByChoosingTheLine(backend: Backend) async throws {
+        try await withLiveServer(backend) { client, runtime in
+            _ = try await runtime.staffUsers.add(name: "Anna Berger", email: "anna@example.org", password: Self.password)
+            let today = runtime.profiles.policy.calendar.date(at: runtime.now())
+            let received = try CamtStatementBuilder(statements: [.init(id: "PAYBACK-1", iban: "NL91ABNA0417164300", entries: [
+                .init(date: today.addingDays(-2).description, bankReference: "PAYBACK-1", transactions: [.init(amount: "60.00", payerName: "Olaf", text: "oops")]),
+            ])]).write()
+            _ = try await runtime.bankImport.importFile(received, metadata: .init(actor: "test"))
+            try await runtime.catchUpStaffViews()
+            let held = try #require(try await runtime.paymentExceptions.list(includeResolved: false, limit: 10, offset: 0).first)
+            let anna = Browser(client)
+            try await anna.signIn("anna@example.org")
+            let resolved = try await anna.post("/console/exceptions/\(held.paymentId)/resolve", ["resolution": "refund", "reason": "sent by mistake"])
+            #expect(resolved.status == .seeOther)
+            let waiting = try await anna.send("/console/payments/\(held.paymentId)")
+            #expect(waiting.text.contains("Record the transfer that paid it back") && waiting.text.contains("No imported bank line sends"), "\(waiting.text)")
+
+            let sent = try CamtStatementBuilder(statements: [.init(id: "PAYBACK-2", iban: "NL91ABNA0417164300", openingCents: 106_000, entries: [
+                .init(credit: false, date: today.addingDays(-1).description, bankReference: "PAYBACK-2", transactions: [.init(amount: "60.00", payerName: "Olaf", text: "your money back")]),
+            ])]).write()
+            _ = try await runtime.bankImport.importFile(sent, metadata: .init(actor: "test"))
+            let offered = try await anna.send("/console/payments/\(held.paymentId)")
+            let lineKey = try #require(offered.text.range(of: #"<option value="[0-9a-f]+">"#, options: .regularExpression).map {
+                String(offered.text[$0].dropFirst(15).dropLast(2))
+            }, "\(offered.text)")
+            #expect(offered.text.contains("your money back"), "the line is shown as the bank wrote it")
+            let paid = try await anna.post("/console/payments/\(held.paymentId)/paid-back", ["lineKey": lineKey, "note": "sent yesterday"])
+            #expect(paid.status == .seeOther, "\(paid.text)")
+            let recorded = try await runtime.store.readStream("payment-\(held.paymentId)", fromVersion: 1, limit: 100).map(\.type)
+            #expect(recorded.last == "PaymentPaidBack", "\(recorded)")
+            #expect(!(try await anna.send("/console/payments/\(held.paymentId)")).text.contains("Record the transfer that paid it back"))
+        }
+    }
+
     /// Staff download the journal for the accountant from the console, without an API key.
     @Test(arguments: Backend.allCases)
     func theJournalIsDownloadedFromTheBooksPage(backend: Backend) async throws {

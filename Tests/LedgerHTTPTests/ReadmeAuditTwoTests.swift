@@ -192,6 +192,101 @@ struct ReadmeAuditTwoTests {
 
     // MARK: The books
 
+    /// A transfer staff decided to pay back is paid back by a transfer from the bank account: once the statement
+    /// with the money going out is imported, staff name its line, and the books settle what was due against it
+    /// (no money paid out is left to classify, nothing is due any more). A line pays back one payment; lines of
+    /// another amount, unknown keys and payments that did not come by transfer are refused.
+    @Test(arguments: Backend.allCases)
+    func aPaymentToPayBackIsPaidBackByTheTransferThatSentItBack(backend: Backend) async throws {
+        try await Self.serve(backend) { client, runtime, staff in
+            typealias T = CamtStatementBuilder.Transaction
+            let received = CamtStatementBuilder(statements: [.init(id: "PB-1", iban: Self.ourIBAN, entries: [
+                .init(date: "2026-03-02", bankReference: "PB-A", transactions: [T(amount: "60.00", payerName: "Finn", text: "paid twice by mistake")]),
+                .init(date: "2026-03-02", bankReference: "PB-B", transactions: [T(amount: "60.00", payerName: "Fay", text: "paid twice too")]),
+            ])]).xml
+            #expect(try await Self.upload(client, staff, received).json["queued"] as? Int == 2)
+            let queue = try await Self.exceptions(client, runtime, staff)
+            var due: [String] = []
+            for words in ["paid twice by mistake", "paid twice too"] {
+                let paymentID = try #require(queue.first { ($0["details"] as? String)?.contains(words) == true }?["paymentId"] as? String, "\(queue)")
+                let resolved = try await Self.post(client, staff, "/api/v1/reconciliation/exceptions/\(paymentID)/resolve", ["resolution": "refund", "reason": words])
+                #expect(resolved.status == .ok, "\(resolved.text)")
+                due.append(paymentID)
+            }
+            let sent = CamtStatementBuilder(statements: [.init(id: "PB-2", iban: Self.ourIBAN, openingCents: 112_000, entries: [
+                .init(credit: false, date: "2026-03-04", bankReference: "PB-C", transactions: [T(amount: "60.00", payerName: "Finn", text: "your money back")]),
+                .init(credit: false, date: "2026-03-04", bankReference: "PB-D", transactions: [T(amount: "60.00", endToEndID: "E2E-ELSEWHERE", returnReason: "AC04")]),
+                .init(credit: false, date: "2026-03-04", bankReference: "PB-E", transactions: [T(amount: "25.00", payerName: "Bank", text: "charges")]),
+            ])]).xml
+            #expect(try await Self.upload(client, staff, sent).status == .created)
+            let offered = try await client.execute(uri: "/api/v1/payments/\(due[0])/pay-back-lines", method: .get, headers: staff)
+            let lines = offered.json["lines"] as? [[String: Any]] ?? []
+            #expect(lines.count == 1 && lines.first?["bookingDate"] as? String == "2026-03-04" && lines.first?["amount"] as? String == "60.00", "\(offered.text)")
+            let lineKey = try #require(lines.first?["lineKey"] as? String)
+            let before = try await Self.balances(client, staff, on: "2026-03-06")
+            #expect(before["Liabilities:RefundsDue"] == "-120.00" && before["Expenses:Bank:Outgoing"] == "145.00", "\(before)")
+
+            // The same request five times at once (a double click, a retry): recorded once, each answered 200.
+            let url = "http://127.0.0.1:\(client.port ?? 0)/api/v1/payments/\(due[0])/paid-back"
+            let headers = staff.map { ($0.name.rawName, $0.value) } + [("Content-Type", "application/json")]
+            let answers = try await withThrowingTaskGroup(of: (Int, String).self) { group in
+                for _ in 0..<5 {
+                    group.addTask {
+                        let paid = try await LoopbackClient.post(url, headers: headers, body: #"{"lineKey":"\#(lineKey)","note":"sent back on the 4th"}"#)
+                        return (paid.status, paid.body)
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(answers.allSatisfy { $0.0 == 200 }, "\(answers)")
+            #expect(answers.filter { $0.1.contains("PaymentPaidBack") }.count == 1, "\(answers)")
+            let recorded = try await runtime.store.readStream("payment-\(due[0])", fromVersion: 1, limit: 20).map(\.type)
+            #expect(recorded.filter { $0 == "PaymentPaidBack" }.count == 1, "\(recorded)")
+            let again = try await Self.post(client, staff, "/api/v1/payments/\(due[0])/paid-back", ["lineKey": lineKey, "note": "sent back on the 4th"])
+            #expect(again.status == .ok && again.json["appended"] as? [String] == [], "the same again changes nothing: \(again.text)")
+            let other = try await Self.post(client, staff, "/api/v1/payments/\(due[1])/paid-back", ["lineKey": lineKey])
+            #expect(other.status == .conflict, "one line pays back one payment: \(other.text)")
+            // The payment paid back names its line; another line for it is refused and left free.
+            let secondLine = CamtStatementBuilder(statements: [.init(id: "PB-3", iban: Self.ourIBAN, openingCents: 97_500, entries: [
+                .init(credit: false, date: "2026-03-05", bankReference: "PB-F", transactions: [T(amount: "60.00", payerName: "Finn", text: "sent twice")]),
+            ])]).xml
+            #expect(try await Self.upload(client, staff, secondLine).status == .created)
+            let twice = try #require(try await runtime.books.moneyOutToPayBack(.euros(minorUnits: 6_000), bookedFrom: LocalDate(iso: "2026-03-05")!, limit: 5).first?.lineKey)
+            let anotherLine = try await Self.post(client, staff, "/api/v1/payments/\(due[0])/paid-back", ["lineKey": twice])
+            #expect(anotherLine.status == .conflict, "\(anotherLine.text)")
+            #expect(try await runtime.store.readStream("paid-back-\(twice)", fromVersion: 1, limit: 5).isEmpty)
+            let left = try await client.execute(uri: "/api/v1/payments/\(due[1])/pay-back-lines", method: .get, headers: staff)
+            #expect((left.json["lines"] as? [[String: Any]])?.compactMap { $0["lineKey"] as? String } == [twice], "the line used is offered no more: \(left.text)")
+
+            let view = try await client.execute(uri: "/api/v1/payments/\(due[0])", method: .get, headers: staff)
+            #expect(view.json["refunded"] as? String == "60.00", "\(view.text)")
+            let after = try await Self.balances(client, staff, on: "2026-03-06")
+            #expect(after["Liabilities:RefundsDue"] == "-60.00", "only the other payment is still due: \(after)")
+            #expect(after["Expenses:Bank:Outgoing"] == "145.00", "the return, the charges and the second 60.00 are still money paid out: \(after)")
+            #expect(after["Assets:Bank"] == "915.00", "1,000.00 + 120.00 in, 60.00 back, 60.00 returned, 25.00 and 60.00 out, each once: \(after)")
+            let onTheDay = try await Self.balances(client, staff, on: "2026-03-04")
+            #expect(onTheDay["Expenses:Bank:Outgoing"] == "85.00", "settled on the day the bank booked the transfer: \(onTheDay)")
+
+            // Refused, and nothing written: a key that names no line, a line of money coming in or another amount,
+            // no key, a payment staff recorded by hand.
+            let unknown = try await Self.post(client, staff, "/api/v1/payments/\(due[1])/paid-back", ["lineKey": "abc123"])
+            #expect(unknown.status == .unprocessableContent, "\(unknown.text)")
+            let charges = try #require(try await runtime.books.moneyOutToPayBack(.euros(minorUnits: 2_500), bookedFrom: LocalDate(iso: "2026-03-01")!, limit: 5).first?.lineKey)
+            let otherAmount = try await Self.post(client, staff, "/api/v1/payments/\(due[1])/paid-back", ["lineKey": charges])
+            #expect(otherAmount.status == .unprocessableContent, "\(otherAmount.text)")
+            let noKey = try await Self.post(client, staff, "/api/v1/payments/\(due[1])/paid-back", ["note": "sent"])
+            #expect(noKey.status == .badRequest || noKey.status == .unprocessableContent, "\(noKey.text)")
+            try await Self.certified(runtime, "pb-9")
+            let cash = try await Self.post(client, staff, "/api/v1/profiles/pb-9/offline-payments", ["amount": "125.00", "date": "2026-03-02", "purpose": "listing", "note": "cash"])
+            let cashID = try #require(cash.headers[.location]?.split(separator: "/").last.map(String.init), "\(cash.text)")
+            let byHand = try await Self.post(client, staff, "/api/v1/payments/\(cashID)/paid-back", ["lineKey": charges])
+            #expect(byHand.status == .conflict, "only a bank transfer is paid back by a transfer: \(byHand.text)")
+            #expect(try await runtime.store.readStream("paid-back-\(charges)", fromVersion: 1, limit: 5).isEmpty, "the refused requests claimed nothing")
+            let stillDue = try await Self.balances(client, staff, on: "2026-03-06")
+            #expect(stillDue["Liabilities:RefundsDue"] == after["Liabilities:RefundsDue"] && stillDue["Expenses:Bank:Outgoing"] == after["Expenses:Bank:Outgoing"], "\(stillDue)")
+        }
+    }
+
     /// "`Liabilities:UnidentifiedReceipts` (money held for a staff decision), `Liabilities:RefundsDue`,
     /// `Income:ListingContributions`, `Income:Donations`, `Income:Other` (staff decided it is not a
     /// contribution)", and the income report's "other income". Three transfers without a reference wait as a

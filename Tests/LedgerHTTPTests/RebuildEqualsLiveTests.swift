@@ -19,6 +19,7 @@ struct RebuildEqualsLiveTests {
         ("listing_status", "profile_id"), ("payment_exceptions", "payment_id"), ("bank_payments", "payment_id"),
         ("projection_states", "projection, stream"), ("journal_lines", "entry_id, line_no"), ("book_balance_checks", "account, currency, check_date"),
         ("payment_list", "payment_id"), ("profile_search", "profile_id"), ("listing_changes", "profile_id, version"), ("book_month_totals", "month, method, currency, account"),
+        ("bank_movements", "line_key"),
     ]
 
     /// A runtime on `backend` whose card provider and PayPal are stand-ins speaking their wire formats; closed
@@ -64,12 +65,15 @@ struct RebuildEqualsLiveTests {
             for runner in runtime.projectionRunners { try await runner.catchUp() }
             let live = try await Self.dump(runtime.store)
             #expect(live["listing_status"]?.count == 6)
-            #expect(live["payment_exceptions"]?.count == 2, "the short transfer and the unreferenced one")
-            #expect(live["bank_payments"]?.count == 3)
+            #expect(live["payment_exceptions"]?.count == 3, "the short transfer, the unreferenced one and the one paid in error")
+            #expect(live["bank_payments"]?.count == 4)
             #expect(
-                live["journal_lines"]?.count == 19,
-                "nine entries of two lines (a held payment's receipt and hold are one entry), and PayPal's fee: \(live["journal_lines"] ?? [])"
+                live["journal_lines"]?.count == 27,
+                "thirteen entries of two lines (a held payment's receipt and hold are one entry), and PayPal's fee: \(live["journal_lines"] ?? [])"
             )
+            let movement = try #require(live["bank_movements"]?.first)
+            let paidBackBy = try movement.optionalText(8)
+            #expect(live["bank_movements"]?.count == 1 && paidBackBy?.hasPrefix("bank-") == true, "the transfer back names what it paid back")
             // Rebuilt all together in one pass (as `listing-ledger rebuild` does), one by one in batches as large as
             // the runner takes, and one event at a time: the rows may not depend on where batches begin.
             try await ProjectionRunner.rebuild(runtime.projectionRunners.map(\.projection), store: runtime.store)
@@ -101,7 +105,7 @@ struct RebuildEqualsLiveTests {
     }
 
     /// Card, PayPal and bank payments, a refund, a short transfer accepted, an unreferenced one allocated, a
-    /// waiver: through the real server and the providers' stand-ins.
+    /// waiver, a transfer paid back by a transfer: through the real server and the providers' stand-ins.
     static func liveHistory(runtime: LedgerRuntime, card: CardProviderStandIn, payPal: PayPalStandIn, today: LocalDate) async throws {
         let staffKey = try await runtime.apiKeys.create(name: "Anna", role: .staff).key
         let websiteKey = try await runtime.apiKeys.create(name: "Website", role: .website).key
@@ -171,6 +175,25 @@ struct RebuildEqualsLiveTests {
                 "waiverId": "hardship", "from": today.description, "through": today.addingDays(90).description, "reason": "hardship",
             ])
             #expect(waiver.status == .created, "\(waiver.text)")
+
+            // A transfer paid in error, to be paid back, and the transfer that paid it back, on the same day (the
+            // statement ends where the first one did, so its balance check agrees with it).
+            let inError = CamtStatementBuilder(statements: [.init(id: "REBUILD-2", iban: "NL91ABNA0417164300", openingCents: 136_000, entries: [
+                .init(date: day, bankReference: "RB-4", transactions: [T(amount: "30.00", payerName: "Six", text: "paid in error")]),
+                .init(credit: false, date: day, bankReference: "RB-5", transactions: [T(amount: "30.00", payerName: "Six", text: "back to you")]),
+            ])]).xml
+            #expect(try await client.execute(uri: "/api/v1/bank-statements", method: .post, headers: bearer(staffKey), body: ByteBuffer(string: inError)).status == .created)
+            try await (runtime.store as? any EventStoreTestHooks)?.waitUntilAllCommittedEventsAreVisible()
+            try await ProjectionRunner(store: runtime.store, projection: runtime.paymentViews).catchUp()
+            let held = try await client.execute(uri: "/api/v1/reconciliation/exceptions", method: .get, headers: staff)
+            let heldItems = (try? JSONSerialization.jsonObject(with: Data(held.text.utf8))) as? [[String: Any]] ?? []
+            let toPayBack = try #require(heldItems.first { $0["amount"] as? String == "30.00" }?["paymentId"] as? String, "\(held.text)")
+            let decided = try await post("/api/v1/reconciliation/exceptions/\(toPayBack)/resolve", staff, ["resolution": "refund", "reason": "paid in error"])
+            #expect(decided.status == .ok, "\(decided.text)")
+            let lines = try await client.execute(uri: "/api/v1/payments/\(toPayBack)/pay-back-lines", method: .get, headers: staff)
+            let lineKey = try #require((lines.json["lines"] as? [[String: Any]])?.first?["lineKey"] as? String, "\(lines.text)")
+            let paidBack = try await post("/api/v1/payments/\(toPayBack)/paid-back", staff, ["lineKey": lineKey])
+            #expect(paidBack.status == .ok, "\(paidBack.text)")
         }
     }
 }

@@ -19,7 +19,7 @@ struct LedgerMigrationsTests {
         }
         let all = try LedgerMigrations.all(for: dialect)
         #expect(all.map(\.version) == all.map(\.version).sorted())
-        #expect(Set(all.map(\.version)) == Set(dialect == .postgres ? Array(1...21) : [1, 2, 3, 4, 5, 7, 8, 9, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21]))
+        #expect(Set(all.map(\.version)) == Set(dialect == .postgres ? Array(1...22) : [1, 2, 3, 4, 5, 7, 8, 9, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22]))
     }
 
     /// A ledger migrated once has nothing pending and applies nothing again.
@@ -30,7 +30,7 @@ struct LedgerMigrationsTests {
             #expect(pending.isEmpty)
             let again = try await store.migrateLedger()
             #expect(again.applied.isEmpty)
-            #expect(again.alreadyApplied == (backend == .postgres ? 21 : 19))
+            #expect(again.alreadyApplied == (backend == .postgres ? 22 : 20))
         }
     }
 
@@ -69,6 +69,52 @@ struct LedgerMigrationsTests {
             // A new instance's fold takes the log in again, to the rows it had.
             let again = ListingQueries(store: store, projection: ListingProjection(base: .standard, now: clock.function), calendar: .amsterdam, now: clock.function)
             #expect(try await again.list(status: nil, expiringWithinDays: nil, limit: 10, offset: 0) == rows)
+        } catch {
+            await store.close()
+            throw error
+        }
+        await store.close()
+    }
+
+    /// Migration 0022 on a ledger with history: the books are emptied (a journal row and the books' checkpoint
+    /// written before it are gone), and, taking the log in again, they keep the bank lines imported before it in
+    /// `bank_movements` and book them as before.
+    @Test(arguments: Backend.allCases)
+    func theBooksAreFilledAgainWithTheBankLinesAfterMigration22(backend: Backend) async throws {
+        let url = try await TestDatabase.freshURL(backend)
+        let store = try await TestDatabase.open(url)
+        do {
+            _ = try await store.migrate(try LedgerMigrations.all(for: store.dialect).filter { $0.version < 22 })
+            let line = BankMovementRecorded(
+                lineKey: "0a1b2c", isCredit: false, amount: .euros(minorUnits: 6_000), bookingDate: LocalDate(iso: "2026-03-04")!, counterparty: "Finn",
+                text: "your money back", returnReason: nil, occurredAt: Date(timeIntervalSince1970: 1_780_000_000)
+            )
+            _ = try await store.append(
+                [NewEvent(id: .timeOrdered(), type: BankMovementRecorded.typeName, data: try line.encodedData())],
+                to: BankMovementRecorded.streamName(lineKey: line.lineKey), expecting: .noStream
+            )
+            try await store.withReadModelTransaction { connection in
+                try await connection.execute(
+                    "INSERT INTO journal_lines (entry_id, line_no, entry_date, commit_order, position, account, amount_minor_units, currency, payment_id, method, profile_id, narration) VALUES ('stale', 0, '2026-03-04', 1, 1, 'Assets:Bank', 1, 'EUR', NULL, 'bank', NULL, 'written before 22')",
+                    []
+                )
+                try await connection.execute("INSERT INTO projection_checkpoints (name, commit_order, position) VALUES ('books', 999999, 0)", [])
+            }
+            let report = try await store.migrateLedger()
+            #expect(report.applied == ["0022_bank_movements.sql"], "\(report.applied)")
+            let projection = BooksProjection(calendar: { .amsterdam })
+            #expect(try await ProjectionRunner(store: store, projection: projection).checkpoint() == .start)
+            try await ProjectionRunner(store: store, projection: projection).catchUp()
+            let (movements, narrations) = try await store.withReadModelConnection { connection in
+                (
+                    try await connection.query("SELECT line_key, direction, amount_minor_units, paid_back_payment_id FROM bank_movements", []).map {
+                        "\(try $0.text(0)) \(try $0.text(1)) \(try $0.integer(2)) \(try $0.optionalText(3) ?? "-")"
+                    },
+                    try await connection.query("SELECT DISTINCT narration FROM journal_lines", []).map { try $0.text(0) }
+                )
+            }
+            #expect(movements == ["0a1b2c out 6000 -"])
+            #expect(narrations == ["Money out · Finn · your money back"], "the stale row is gone, the line booked: \(narrations)")
         } catch {
             await store.close()
             throw error

@@ -440,6 +440,14 @@ struct ConsoleRoutes {
                 return "The payment is voided; it no longer counts."
             }
         }
+        group.post("payments/:paymentId/paid-back") { request, context in
+            try await paymentAction(request, context) { paymentID in
+                _ = try await runtime.payments.payBack(
+                    paymentID: paymentID, lineKey: context.form["lineKey"] ?? "", note: context.form["note"] ?? "", metadata: metadata(request, context)
+                )
+                return "The payment is recorded as paid back; nothing more is owed to the payer."
+            }
+        }
         group.post("payments/:paymentId/reassign") { request, context in
             try await paymentAction(request, context) { paymentID in
                 let from = try ProfileID(context.form["fromProfileId"] ?? "")
@@ -578,6 +586,19 @@ struct ConsoleRoutes {
         data["canReassign"] = !payingFor.isEmpty && view.voided == nil
         data["canVoid"] = view.method == PaymentMethod.offline.rawValue && view.voided == nil
         data["canRefund"] = [PaymentMethod.card.rawValue, PaymentMethod.paypal.rawValue].contains(view.method ?? "")
+        // Staff decided to pay it back and no provider can: they say how it went back.
+        if view.resolution?.resolution == HoldResolution.refund.rawValue, view.voided == nil, view.status != "returned",
+           view.method == PaymentMethod.bank.rawValue, let amountText = view.amount, let due = try? Money(parsing: amountText, currency: view.currency ?? "EUR"),
+           (try? Money(parsing: view.refunded, currency: due.currency))?.minorUnits == 0, let arrived = view.effectiveDate.flatMap(LocalDate.init(iso:)) {
+            data["canPayBack"] = true
+            let lines = try await runtime.books.moneyOutToPayBack(due, bookedFrom: arrived, limit: 50)
+            data["payBackLines"] = lines.map { line -> [String: Any] in
+                let who = [line.counterparty, line.details.isEmpty ? nil : line.details].compactMap { $0 }.joined(separator: " · ")
+                return ["lineKey": line.lineKey, "label": "\(ConsoleWords.date(line.bookingDate)): \(ConsoleWords.money(line.amount)) out\(who.isEmpty ? "" : " — " + who)"]
+            }
+            data["hasPayBackLines"] = !lines.isEmpty
+            data["payBackDue"] = ConsoleWords.money(due)
+        }
         let now = runtime.now()
         data["unanswered"] = view.unansweredRefundRequests.map { open -> [String: Any] in
             [

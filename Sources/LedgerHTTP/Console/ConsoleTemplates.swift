@@ -426,6 +426,20 @@ enum ConsoleTemplates {
         </form>{{/closable}}
         {{^closable}}It can be closed from {{closableFrom}}. Within 20 hours of the request, asking for the same refund again sends it again, and the provider answers.{{/closable}}</li>{{/unanswered}}</ul>
         {{/hasUnanswered}}
+        {{#canPayBack}}
+        <details open><summary>Record the transfer that paid it back</summary>
+        {{#hasPayBackLines}}
+        <form method="post" action="/console/payments/{{paymentId}}/paid-back" class="stack">
+        <input type="hidden" name="_csrf" value="{{csrf}}">
+        <label for="payback-line">The transfer back, from an imported statement ({{payBackDue}} out)</label>
+        <select id="payback-line" name="lineKey">{{#payBackLines}}<option value="{{lineKey}}">{{label}}</option>{{/payBackLines}}</select>
+        <label for="payback-note">Note (optional)</label><input id="payback-note" name="note" maxlength="500">
+        <button type="submit">Paid back by this transfer</button>
+        </form>
+        {{/hasPayBackLines}}
+        {{^hasPayBackLines}}<p>No imported bank line sends {{payBackDue}} out yet. Send the money back from the bank account, import the statement that shows it, then come back here.</p>{{/hasPayBackLines}}
+        </details>
+        {{/canPayBack}}
         {{#canRefund}}
         <details><summary>Pay back through {{method}}</summary>
         <form method="post" action="/console/payments/{{paymentId}}/refund" class="stack">

@@ -7,6 +7,7 @@ import NIOCore
 
 /// Checkout for the website, payments and the exception queue for staff, and the providers' webhooks.
 struct PaymentRoutes {
+    let books: BooksQueries
     let card: CardPayments
     let lists: StaffLists
     let payPal: PayPalPayments
@@ -136,6 +137,38 @@ struct PaymentRoutes {
             let paymentID = PaymentID(rawValue: try context.parameters.require("paymentId"))
             return try corrected(paymentID, try await payments.void(paymentID: paymentID, reason: body.reason, metadata: metadata(request, context)))
         }
+        group.get("payments/:paymentId/pay-back-lines") { _, context in
+            struct Line: Encodable {
+                var lineKey: String
+                var bookingDate: String
+                var amount: String
+                var currency: String
+                var counterparty: String?
+                var details: String
+            }
+            struct Lines: Encodable { var lines: [Line] }
+            let paymentID = PaymentID(rawValue: try context.parameters.require("paymentId"))
+            guard let received = try await payments.loadPayment(paymentID).received else {
+                throw Problem.notFound("no payment '\(paymentID.rawValue.prefix(80))'")
+            }
+            let lines = try await books.moneyOutToPayBack(received.amount, bookedFrom: received.effectiveDate, limit: Self.payBackLinesMax).map {
+                Line(
+                    lineKey: $0.lineKey, bookingDate: $0.bookingDate.description, amount: $0.amount.decimalString, currency: $0.amount.currency,
+                    counterparty: $0.counterparty, details: $0.details
+                )
+            }
+            return try JSONResponse(Lines(lines: lines))
+        }
+        group.post("payments/:paymentId/paid-back") { request, context in
+            struct PaidBackRequest: JSONRequestBody {
+                static let fieldNames: Set<String> = ["lineKey", "note"]
+                var lineKey: String
+                var note: String?
+            }
+            let body = try await decode(PaidBackRequest.self, request, context)
+            let paymentID = PaymentID(rawValue: try context.parameters.require("paymentId"))
+            return try corrected(paymentID, try await payments.payBack(paymentID: paymentID, lineKey: body.lineKey, note: body.note ?? "", metadata: metadata(request, context)))
+        }
         group.post("payments/:paymentId/reassign") { request, context in
             struct ReassignRequest: JSONRequestBody {
                 static let fieldNames: Set<String> = ["fromProfileId", "toProfileId", "amount", "reason"]
@@ -171,6 +204,9 @@ struct PaymentRoutes {
             return try JSONResponse(try await paymentExceptions.list(includeResolved: includeResolved, limit: limit, offset: offset))
         }
     }
+
+    /// The most bank lines offered for paying one payment back.
+    static let payBackLinesMax = 50
 
     /// What a correction appended: the payment's events and the allocation changes on profiles.
     private func corrected(_ paymentID: PaymentID, _ outcome: PaymentPipeline.Outcome) throws -> Response {
