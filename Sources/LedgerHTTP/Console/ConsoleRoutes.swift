@@ -552,10 +552,11 @@ struct ConsoleRoutes {
         }
         let words = words
         let amount = ConsoleWords.euros(view.amount, currency: view.currency)
-        var summary = "\(ConsoleWords.sentence(ConsoleWords.purpose(view.purpose))), \(view.status == "received" ? "received" : view.status.replacingOccurrences(of: "-", with: " "))"
+        var summary = "\(ConsoleWords.purpose(view.purpose)), \(view.status == "received" ? "received" : view.status.replacingOccurrences(of: "-", with: " "))"
         if view.waitingForStaff { summary += "; waiting for a staff decision" }
+        summary = ConsoleWords.sentence(summary)
         var data: [String: Any] = [
-            "paymentId": view.paymentId, "amount": amount, "method": ConsoleWords.method(view.method), "summary": summary + ".",
+            "paymentId": view.paymentId, "amount": amount, "method": ConsoleWords.method(view.method), "summary": summary,
             "date": ConsoleWords.date(view.effectiveDate), "purpose": ConsoleWords.purpose(view.purpose),
             "refunded": ConsoleWords.euros(view.refunded, currency: view.currency), "receipts": receipts,
             "allocations": view.allocations.map { allocation -> [String: Any] in
