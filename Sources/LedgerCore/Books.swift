@@ -151,7 +151,7 @@ public struct PaymentBooks: Sendable, Hashable, Codable {
             balances[place.isLiability ? place : reversing, default: 0] += taken
         }
         if payment.returned != nil { leave(total, reversing: .returns) }
-        leave(payment.refundedMinorUnits - payment.paidBackMinorUnits, reversing: .refunds)
+        leave(payment.refundedByProviderMinorUnits, reversing: .refunds)
         // Paid back by a transfer: the statement line already took the money out of the bank, as money paid
         // out; paying back settles that against what was due.
         if payment.paidBack != nil { leave(payment.paidBackMinorUnits, reversing: .refunds, from: .bankOutgoing) }

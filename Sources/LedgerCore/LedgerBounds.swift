@@ -60,13 +60,13 @@ public enum LedgerBounds {
     /// `seconds` since 1970 (a provider's timestamp) as an instant, if it lies within ``earliestDate`` …
     /// ``latestDate`` (UTC); nil otherwise.
     public static func instant(unixSeconds seconds: Int64) -> Date? {
-        // 2000-01-01T00:00:00Z … 2199-12-31T23:59:59Z.
-        (946_684_800...7_258_118_399).contains(seconds) ? Date(timeIntervalSince1970: TimeInterval(seconds)) : nil
+        bounded(Date(timeIntervalSince1970: TimeInterval(seconds)))
     }
 
     /// `instant` if it lies within ``earliestDate`` … ``latestDate`` (UTC); nil otherwise (a provider's time far
     /// out of range, which no conversion to whole seconds may trap on).
     public static func bounded(_ instant: Date) -> Date? {
+        // 2000-01-01T00:00:00Z … 2199-12-31T23:59:59Z.
         (946_684_800.0...7_258_118_399.0).contains(instant.timeIntervalSince1970) ? instant : nil
     }
 }

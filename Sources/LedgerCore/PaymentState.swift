@@ -123,10 +123,13 @@ public struct PaymentState: Sendable, Hashable, Codable {
 
     /// Money given back so far, in minor units: whichever way the provider reported saw more, and what staff
     /// paid back themselves (a payment no provider can refund).
-    public var refundedMinorUnits: Int64 {
+    public var refundedMinorUnits: Int64 { refundedByProviderMinorUnits.addingSaturated(paidBackMinorUnits) }
+
+    /// Money the provider gave back, in minor units: whichever way of reporting saw more.
+    public var refundedByProviderMinorUnits: Int64 {
         // Saturating, for refunds recorded before provider amounts were bounded where they enter.
         let single = refunds.values.filter { $0.status == .succeeded }.reduce(Int64(0)) { $0.addingSaturated($1.amount.minorUnits) }
-        return max(standingCumulativeRefundMinorUnits, single).addingSaturated(paidBackMinorUnits)
+        return max(standingCumulativeRefundMinorUnits, single)
     }
 
     /// What staff paid back themselves, in minor units.

@@ -588,7 +588,7 @@ struct ConsoleRoutes {
         data["canVoid"] = view.method == PaymentMethod.offline.rawValue && view.voided == nil
         data["canRefund"] = [PaymentMethod.card.rawValue, PaymentMethod.paypal.rawValue].contains(view.method ?? "")
         // Staff decided to pay it back and no provider can: they say how it went back.
-        if view.resolution?.resolution == HoldResolution.refund.rawValue, view.voided == nil, view.status != "returned",
+        if view.resolution?.resolution == HoldResolution.refund.rawValue, view.voided == nil,
            view.method == PaymentMethod.bank.rawValue, let amountText = view.amount, let due = try? Money(parsing: amountText, currency: view.currency ?? "EUR"),
            (try? Money(parsing: view.refunded, currency: due.currency))?.minorUnits == 0, let arrived = view.effectiveDate.flatMap(LocalDate.init(iso:)) {
             data["canPayBack"] = true
