@@ -122,6 +122,8 @@ public struct PaymentBooks: Sendable, Hashable, Codable {
             case .donation: return .donations
             case .notContribution: return .otherIncome
             case .refund: return .refundsDue
+            case .cardPayout: return .cardClearing
+            case .payPalPayout: return .payPalClearing
             }
         }
         guard let received = payment.received, payment.held == nil else { return .unallocated }
@@ -142,13 +144,15 @@ public struct PaymentBooks: Sendable, Hashable, Codable {
         balances[place, default: 0] -= total
         var left = total
         // Money that left again: from the account it arrived in, against the reversing account (or, for money
-        // held or due back, against what was owed).
+        // held or due back, against what was owed; for a provider's payout, back to the provider's clearing
+        // account, which was never income).
+        let owedBack = place.isLiability || place == .cardClearing || place == .payPalClearing
         func leave(_ amount: Int64, reversing: BookAccount, from source: BookAccount? = nil) {
             let taken = min(max(0, amount), left)
             guard taken > 0 else { return }
             left -= taken
             balances[source ?? arrived, default: 0] -= taken
-            balances[place.isLiability ? place : reversing, default: 0] += taken
+            balances[owedBack ? place : reversing, default: 0] += taken
         }
         if payment.returned != nil { leave(total, reversing: .returns) }
         leave(payment.refundedByProviderMinorUnits, reversing: .refunds)

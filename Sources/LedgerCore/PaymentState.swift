@@ -244,7 +244,7 @@ public struct PaymentState: Sendable, Hashable, Codable {
             switch resolution.resolution {
             case .allocate, .split: return resolution.shares.map { ($0, false) }
             case .acceptShort: return resolution.shares.map { ($0, true) }
-            case .donation, .notContribution, .refund: return []
+            case .donation, .notContribution, .refund, .cardPayout, .payPalPayout: return []
             }
         }
         guard held == nil, received.purpose == .listing, let profileID = received.profileID else { return [] }

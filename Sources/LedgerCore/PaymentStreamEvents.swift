@@ -297,6 +297,20 @@ public enum HoldResolution: String, Sendable, Hashable, Codable, CaseIterable {
     case notContribution = "not-contribution"
     /// To be paid back; nothing is allocated.
     case refund
+    /// A bank transfer that is the card provider paying out card payments: it empties
+    /// `Assets:Clearing:Card` into the bank account, and is neither income nor anyone's contribution.
+    case cardPayout = "card-payout"
+    /// The same for PayPal paying out to the bank account (`Assets:Clearing:PayPal`).
+    case payPalPayout = "paypal-payout"
+
+    /// The clearing account a payout resolution empties into the bank account; nil for every other resolution.
+    public var payoutClearing: PaymentMethod? {
+        switch self {
+        case .cardPayout: .card
+        case .payPalPayout: .paypal
+        case .allocate, .split, .donation, .acceptShort, .notContribution, .refund: nil
+        }
+    }
 }
 
 /// One profile's part of a resolved payment.

@@ -35,6 +35,13 @@ extension PaymentPipeline {
         case .donation, .notContribution, .refund:
             guard shares.isEmpty else { throw invalid("'\(resolution.rawValue)' allocates nothing; send no profiles") }
             return []
+        case .cardPayout, .payPalPayout:
+            guard shares.isEmpty else { throw invalid("'\(resolution.rawValue)' allocates nothing; send no profiles") }
+            // A provider pays out to the bank account: only a transfer into it can be one.
+            guard received.method == .bank else {
+                throw invalid("only a bank transfer into the account can be a payout from a payment provider, and this payment is not one")
+            }
+            return []
         case .allocate, .acceptShort, .split:
             let price = profiles.policy.tariff.entry(on: received.effectiveDate).price
             guard received.amount.currency == price.currency else {

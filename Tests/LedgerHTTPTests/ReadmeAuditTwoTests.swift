@@ -332,6 +332,100 @@ struct ReadmeAuditTwoTests {
         }
     }
 
+    /// A provider's payout to the bank account: the transfer waits without a reference, staff resolve it as the
+    /// card provider's or PayPal's payout, and the books move it out of that provider's clearing account into
+    /// the bank account; it is no income, no one's contribution, and gets no receipt. Only a bank transfer can
+    /// be one; reopened, the clearing account holds the money again; `bean-check` accepts the journal.
+    @Test(arguments: Backend.allCases)
+    func aProvidersPayoutEmptiesItsClearingAccountIntoTheBank(backend: Backend) async throws {
+        try await Self.serve(backend) { client, runtime, staff in
+            try await Self.certified(runtime, "po-1")
+            let profile = try ProfileID("po-1")
+            let day = LocalDate(iso: "2026-03-02")!
+            func paid(_ provider: String, _ method: PaymentMethod, _ id: String, _ amount: Int64, fee: Int64? = nil) async throws {
+                let entry = PaymentPipeline.InboxEntry(provider: provider, eventID: "evt-\(id)", eventType: "paid", payload: Data("{}".utf8))
+                let fact = PaymentFact.received(
+                    amount: .euros(minorUnits: amount), purpose: .listing, profileID: profile, effectiveDate: day, note: "paid",
+                    fee: fee.map { .euros(minorUnits: $0) }
+                )
+                let outcome = try await runtime.payments.record(
+                    entry, paymentID: PaymentID(method: method, externalID: id), method: method, facts: [fact], metadata: .init(actor: provider)
+                )
+                #expect(outcome != .duplicate)
+            }
+            // Two card payments (one of them for an amount no tariff has: it waits for staff) and a PayPal one
+            // whose fee PayPal kept.
+            try await paid("card", .card, "pi_po_1", 12_500)
+            try await paid("card", .card, "pi_po_2", 9_900)
+            try await paid("paypal", .paypal, "CAP-PO-1", 12_500, fee: 400)
+            typealias T = CamtStatementBuilder.Transaction
+            let statement = CamtStatementBuilder(statements: [.init(id: "PO-1", iban: Self.ourIBAN, entries: [
+                .init(date: "2026-03-03", bankReference: "PO-A", transactions: [T(amount: "224.00", payerName: "STRIPE PAYMENTS EUROPE", text: "STRIPE PAYOUT")]),
+                .init(date: "2026-03-03", bankReference: "PO-B", transactions: [T(amount: "121.00", endToEndID: "E2E-PP-OUT", payerName: "PAYPAL EUROPE", text: "PAYPAL TRANSFER")]),
+            ])]).xml
+            #expect(try await Self.upload(client, staff, statement).json["queued"] as? Int == 2)
+            let queue = try await Self.exceptions(client, runtime, staff)
+            func held(_ words: String) throws -> String {
+                try #require(queue.first { ($0["details"] as? String)?.contains(words) == true }?["paymentId"] as? String, "\(queue)")
+            }
+            let (stripe, payPal) = (try held("STRIPE PAYOUT"), try held("PAYPAL TRANSFER"))
+            let before = try await Self.balances(client, staff, on: "2026-03-06")
+            #expect(before["Assets:Clearing:Card"] == "224.00" && before["Assets:Clearing:PayPal"] == "121.00", "\(before)")
+            #expect(before["Liabilities:UnidentifiedReceipts"] == "-444.00", "the short card payment and both payouts wait: \(before)")
+
+            // Refused, nothing written: a card payment is no payout, nor is a payout allocated to a profile.
+            let heldCard = try await Self.post(client, staff, "/api/v1/reconciliation/exceptions/card-pi_po_2/resolve", ["resolution": "card-payout", "reason": "wrong"])
+            #expect(heldCard.status == .unprocessableContent, "\(heldCard.text)")
+            let withProfile = try await Self.post(client, staff, "/api/v1/reconciliation/exceptions/\(stripe)/resolve", [
+                "resolution": "card-payout", "profileId": "po-1", "reason": "wrong",
+            ])
+            #expect(withProfile.status == .unprocessableContent || withProfile.status == .badRequest, "\(withProfile.text)")
+            #expect(try await Self.balances(client, staff, on: "2026-03-06") == before, "the refused decisions booked nothing")
+
+            for (paymentID, resolution) in [(stripe, "card-payout"), (payPal, "paypal-payout")] {
+                let resolved = try await Self.post(client, staff, "/api/v1/reconciliation/exceptions/\(paymentID)/resolve", ["resolution": resolution, "reason": "the provider's payout"])
+                #expect(resolved.status == .ok, "\(resolution): \(resolved.text)")
+            }
+            let after = try await Self.balances(client, staff, on: "2026-03-06")
+            #expect((after["Assets:Clearing:Card"] ?? "0.00") == "0.00", "the card provider paid out what it held: \(after)")
+            #expect((after["Assets:Clearing:PayPal"] ?? "0.00") == "0.00", "PayPal paid out what it held less its fee: \(after)")
+            #expect(after["Expenses:PaymentFees"] == "4.00" && after["Assets:Bank"] == before["Assets:Bank"], "\(after)")
+            #expect(after["Liabilities:UnidentifiedReceipts"] == "-99.00", "only the short card payment waits: \(after)")
+            #expect(after["Income:Other"] == nil && after["Income:Donations"] == nil, "a payout is no income: \(after)")
+            #expect(after["Income:ListingContributions"] == before["Income:ListingContributions"], "\(after)")
+            let report = try await client.execute(uri: "/api/v1/reports/income?from=2026-03-01&to=2026-03-31", method: .get, headers: staff)
+            let rows = try JSONSerialization.jsonObject(with: Data(buffer: report.body)) as? [[String: Any]] ?? []
+            #expect(!rows.contains { $0["method"] as? String == "bank" && $0["net"] as? String != "0.00" }, "no bank income: \(report.text)")
+            let receipts = try await client.execute(uri: "/api/v1/payments/\(stripe)/receipts", method: .get, headers: staff)
+            #expect(receipts.status == .notFound && receipts.text.contains("not a contribution or a donation"), "a payout gets no receipt: \(receipts.text)")
+            let dayBefore = try await Self.balances(client, staff, on: "2026-03-05")
+            #expect(dayBefore["Assets:Clearing:Card"] == "224.00", "the decision is booked on the day it is made: \(dayBefore)")
+            let view = try await client.execute(uri: "/api/v1/payments/\(stripe)", method: .get, headers: staff)
+            #expect((view.json["resolution"] as? [String: Any])?["resolution"] as? String == "card-payout", "\(view.text)")
+
+            let journal = try await client.execute(uri: "/api/v1/books/journal?format=beancount", method: .get, headers: staff)
+            let checked = try BooksTests.beanCheck(journal.text)
+            #expect(checked.status == 0, "bean-check refused the export: \(checked.output)\n\(journal.text)")
+
+            let reopened = try await Self.post(client, staff, "/api/v1/reconciliation/exceptions/\(stripe)/reopen", ["reason": "not the payout after all"])
+            #expect(reopened.status == .ok, "\(reopened.text)")
+            let again = try await Self.balances(client, staff, on: "2026-03-06")
+            #expect(again["Assets:Clearing:Card"] == "224.00" && again["Liabilities:UnidentifiedReceipts"] == "-323.00", "\(again)")
+
+            // The bank returns PayPal's payout: the money is PayPal's to pay out again, no income taken back.
+            let returned = CamtStatementBuilder(statements: [.init(id: "PO-2", iban: Self.ourIBAN, openingCents: 134_500, entries: [
+                .init(credit: false, date: "2026-03-06", bankReference: "PO-C", transactions: [T(amount: "121.00", endToEndID: "E2E-PP-OUT", returnReason: "AC04")]),
+            ])]).xml
+            #expect(try await Self.upload(client, staff, returned).json["returns"] as? Int == 1)
+            let back = try await Self.balances(client, staff, on: "2026-03-06")
+            #expect(back["Assets:Clearing:PayPal"] == "121.00" && back["Income:Returns"] == nil, "\(back)")
+            #expect(back["Assets:Bank"] == "1224.00", "1,000.00 + 224.00 + 121.00 in, 121.00 back: \(back)")
+            let final = try await client.execute(uri: "/api/v1/books/journal?format=beancount", method: .get, headers: staff)
+            let finalCheck = try BooksTests.beanCheck(final.text)
+            #expect(finalCheck.status == 0, "bean-check refused the export: \(finalCheck.output)\n\(final.text)")
+        }
+    }
+
     /// `curl -sH "$H" "$U/books/accounts"   # the chart of accounts`, and "Accounts: `Assets:Bank`, …, and, in
     /// exports of a range, `Equity:BroughtForward`": the chart holds exactly the accounts the README lists, each
     /// with what it holds; "Staff keys read it" (the website's key does not).

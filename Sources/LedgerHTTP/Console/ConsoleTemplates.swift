@@ -158,6 +158,8 @@ enum ConsoleTemplates {
         <option value="donation">Keep it as a donation</option>
         <option value="not-contribution">Not a contribution (other income)</option>
         <option value="refund">Pay it back</option>
+        <option value="card-payout">A payout from the card provider</option>
+        <option value="paypal-payout">A payout from PayPal</option>
         </select>
         <label for="profile-{{paymentId}}">Profile id (allocate, accept short)</label>
         <input id="profile-{{paymentId}}" name="profileId" value="{{profileId}}">

@@ -107,6 +107,8 @@ struct ConsoleWords: Sendable {
         case "accept-short": "accepted as a full contribution"
         case "not-contribution": "recorded as not a contribution"
         case "refund": "to be paid back"
+        case "card-payout": "a payout from the card provider"
+        case "paypal-payout": "a payout from PayPal"
         case let other?: other
         case nil: "—"
         }
