@@ -72,7 +72,13 @@ extension PaymentPipeline {
             let how = received.method == .offline ? "void it, or take back what it bought by hand" : "refund it through the provider"
             throw PaymentServiceError(code: .notCorrectable, description: "payment '\(paymentID)' came by \(received.method.rawValue), not by bank transfer: \(how)")
         }
-        guard payment.voided == nil, payment.returned == nil, payment.resolution?.resolution == .refund else {
+        if let returned = payment.returned {
+            let day = returned.bookingDate.map { " on \($0)" } ?? ""
+            throw PaymentServiceError(
+                code: .notCorrectable, description: "payment '\(paymentID)' was returned to its payer by the bank\(day): nothing is left to pay back"
+            )
+        }
+        guard payment.voided == nil, payment.resolution?.resolution == .refund else {
             throw PaymentServiceError(
                 code: .notCorrectable,
                 description: "payment '\(paymentID)' is not to be paid back: resolve it as a refund first (\(PaymentListState(payment)?.rawValue ?? "received"))"

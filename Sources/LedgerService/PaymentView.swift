@@ -27,6 +27,8 @@ public struct PaymentView: Sendable, Encodable {
     public var resolution: Resolution?
     /// Set when staff voided the payment (recorded by mistake).
     public var voided: Correction?
+    /// Set when the bank returned the transfer to the payer.
+    public var returned: Returned?
     /// Every profile the payment paid for, and whether that still counts.
     public var allocations: [Allocation]
     /// Every event of the payment, oldest first, with who caused it.
@@ -48,6 +50,13 @@ public struct PaymentView: Sendable, Encodable {
     public struct Share: Sendable, Encodable {
         public var profileId: String
         public var amount: String
+    }
+
+    public struct Returned: Sendable, Encodable {
+        /// The bank's return reason code (AC01, MD07, …) or its words.
+        public var reason: String
+        /// The day the bank booked the return (absent in returns recorded before it was kept).
+        public var bookingDate: String?
     }
 
     public struct Correction: Sendable, Encodable {
@@ -112,6 +121,7 @@ public struct PaymentView: Sendable, Encodable {
             )
         }
         voided = state.voided.map { Correction(reason: $0.reason, by: actor(of: PaymentVoided.typeName), at: $0.occurredAt) }
+        returned = state.returned.map { Returned(reason: $0.reason, bookingDate: $0.bookingDate?.description) }
         self.allocations = allocations
         self.history = history.map { Step(type: $0.type, at: $0.at, by: $0.by) }
     }

@@ -267,6 +267,38 @@ struct ConsoleTests {
             let recorded = try await runtime.store.readStream("payment-\(held.paymentId)", fromVersion: 1, limit: 100).map(\.type)
             #expect(recorded.last == "PaymentPaidBack", "\(recorded)")
             #expect(!(try await anna.send("/console/payments/\(held.paymentId)")).text.contains("Record the transfer that paid it back"))
+
+            // A transfer to pay back that the bank returns to its payer meanwhile has gone back: its page says so
+            // and offers no line to pay it back with.
+            let again = try CamtStatementBuilder(statements: [.init(id: "PAYBACK-3", iban: "NL91ABNA0417164300", openingCents: 100_000, entries: [
+                .init(date: today.addingDays(-1).description, bankReference: "PAYBACK-3", transactions: [
+                    .init(amount: "45.00", endToEndID: "E2E-PAYBACK-3", payerName: "Pia", text: "twice"),
+                ]),
+            ])]).write()
+            _ = try await runtime.bankImport.importFile(again, metadata: .init(actor: "test"))
+            try await runtime.catchUpStaffViews()
+            let second = try #require(try await runtime.paymentExceptions.list(includeResolved: false, limit: 10, offset: 0).first)
+            #expect(try await anna.post("/console/exceptions/\(second.paymentId)/resolve", ["resolution": "refund", "reason": "paid twice"]).status == .seeOther)
+            let bounced = try CamtStatementBuilder(statements: [.init(id: "PAYBACK-4", iban: "NL91ABNA0417164300", openingCents: 104_500, entries: [
+                .init(credit: false, date: today.description, bankReference: "PAYBACK-4", transactions: [
+                    .init(amount: "45.00", endToEndID: "E2E-PAYBACK-3", returnReason: "AC04"),
+                ]),
+                .init(credit: false, date: today.description, bankReference: "PAYBACK-5", transactions: [.init(amount: "45.00", payerName: "Pia", text: "sent back")]),
+            ])]).write()
+            _ = try await runtime.bankImport.importFile(bounced, metadata: .init(actor: "test"))
+            let gone = try await anna.send("/console/payments/\(second.paymentId)")
+            #expect(gone.text.contains("The bank returned this transfer to the payer on \(ConsoleWords.date(today)) (AC04)."), "\(gone.text)")
+            #expect(!gone.text.contains("Record the transfer that paid it back"), "nothing is left to pay back: \(gone.text)")
+            let staffKey = try await runtime.apiKeys.create(name: "Staff", role: .staff).key
+            let view = try await client.execute(uri: "/api/v1/payments/\(second.paymentId)", method: .get, headers: bearer(staffKey))
+            let returned = view.json["returned"] as? [String: Any]
+            #expect(returned?["reason"] as? String == "AC04" && returned?["bookingDate"] as? String == today.description, "\(view.text)")
+            let unused = try #require(try await runtime.books.moneyOutToPayBack(.euros(minorUnits: 4_500), bookedFrom: today, limit: 5).first?.lineKey)
+            let refused = try await client.execute(
+                uri: "/api/v1/payments/\(second.paymentId)/paid-back", method: .post,
+                headers: [.authorization: "Bearer \(staffKey)", .contentType: "application/json"], body: ByteBuffer(string: #"{"lineKey":"\#(unused)"}"#)
+            )
+            #expect(refused.status == .conflict && refused.text.contains("was returned to its payer by the bank on \(today)"), "\(refused.text)")
         }
     }
 

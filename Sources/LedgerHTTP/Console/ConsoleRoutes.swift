@@ -588,7 +588,12 @@ struct ConsoleRoutes {
         data["canVoid"] = view.method == PaymentMethod.offline.rawValue && view.voided == nil
         data["canRefund"] = [PaymentMethod.card.rawValue, PaymentMethod.paypal.rawValue].contains(view.method ?? "")
         // Staff decided to pay it back and no provider can: they say how it went back.
-        if view.resolution?.resolution == HoldResolution.refund.rawValue, view.voided == nil,
+        if let returned = view.returned {
+            let day = returned.bookingDate.map { " on \(ConsoleWords.date($0))" } ?? ""
+            data["returned"] = "The bank returned this transfer to the payer\(day) (\(returned.reason))."
+        }
+        // A transfer the bank returned went back already: there is nothing left to pay back.
+        if view.resolution?.resolution == HoldResolution.refund.rawValue, view.voided == nil, view.returned == nil,
            view.method == PaymentMethod.bank.rawValue, let amountText = view.amount, let due = try? Money(parsing: amountText, currency: view.currency ?? "EUR"),
            (try? Money(parsing: view.refunded, currency: due.currency))?.minorUnits == 0, let arrived = view.effectiveDate.flatMap(LocalDate.init(iso:)) {
             data["canPayBack"] = true

@@ -382,6 +382,7 @@ enum ConsoleTemplates {
         {{#held}}<dt>Held because</dt><dd>{{held}}</dd>{{/held}}
         {{#resolution}}<dt>Staff decision</dt><dd>{{resolution}}</dd>{{/resolution}}
         {{#voided}}<dt>Voided</dt><dd>{{voided}}</dd>{{/voided}}
+        {{#returned}}<dt>Returned</dt><dd>{{returned}}</dd>{{/returned}}
         </dl>
         <h2>Allocations</h2>
         {{^allocations}}<p class="empty">Not allocated to any profile.</p>{{/allocations}}
