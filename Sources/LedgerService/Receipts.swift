@@ -128,8 +128,12 @@ public struct ReceiptService: Sendable {
         }
         var due: [ReceiptIssued] = []
         let reason = Self.creditReason(payment)
+        // What counts is kept on the oldest receipts first: the latest ones are credited first, and two receipts
+        // of one profile never keep more together than counts.
+        var uncovered = counts?.minor ?? 0
         for (receipt, minor) in open where minor > 0 {
-            let keep = (counts?.profile == receipt.profileID && counts?.purpose == receipt.purpose) ? min(minor, counts?.minor ?? 0) : 0
+            let keep = (counts?.profile == receipt.profileID && counts?.purpose == receipt.purpose) ? min(minor, uncovered) : 0
+            uncovered -= keep
             if keep < minor {
                 var note = document(.creditNote, received, profile: receipt.profileID, purpose: receipt.purpose, minor: minor - keep,
                                     refersTo: receipt.printedNumber, reason: reason, period: nil, now: now)
@@ -137,26 +141,23 @@ public struct ReceiptService: Sendable {
                 due.append(note)
             }
         }
-        if let counts, counts.minor > 0 {
-            let receipted = open.filter { $0.receipt.profileID == counts.profile && $0.receipt.purpose == counts.purpose }.reduce(Int64(0)) { $0 + max(0, $1.minor) }
-            // A payment gets one receipt per profile; money counting again after a credit note does not get a
-            // second one here.
-            if receipted == 0, !issued.contains(where: { $0.kind == .receipt && $0.profileID == counts.profile && $0.purpose == counts.purpose }) {
-                var period: (LocalDate, LocalDate)?
-                var payer: String?
-                if let profileID = counts.profile {
-                    let state = try await payments.profiles.load(profileID).state
-                    payer = state.displayName.isEmpty ? nil : state.displayName
-                    if counts.purpose == .listing {
-                        period = state.paidPeriods(at: now, policy: payments.profiles.policy).periods
-                            .first { $0.paymentIDs.contains(received.paymentID) }.map { ($0.start, $0.lastDay) }
-                    }
+        // Money that counts and no open receipt covers (the first receipt; or money counting again after a credit
+        // note: a refund that failed, a dispute won, a payment moved back) gets a receipt of its own.
+        if let counts, uncovered > 0 {
+            var period: (LocalDate, LocalDate)?
+            var payer: String?
+            if let profileID = counts.profile {
+                let state = try await payments.profiles.load(profileID).state
+                payer = state.displayName.isEmpty ? nil : state.displayName
+                if counts.purpose == .listing {
+                    period = state.paidPeriods(at: now, policy: payments.profiles.policy).periods
+                        .first { $0.paymentIDs.contains(received.paymentID) }.map { ($0.start, $0.lastDay) }
                 }
-                var receipt = document(.receipt, received, profile: counts.profile, purpose: counts.purpose, minor: counts.minor,
-                                       refersTo: nil, reason: nil, period: period, now: now)
-                receipt.payerName = payer
-                due.append(receipt)
             }
+            var receipt = document(.receipt, received, profile: counts.profile, purpose: counts.purpose, minor: uncovered,
+                                   refersTo: nil, reason: nil, period: period, now: now)
+            receipt.payerName = payer
+            due.append(receipt)
         }
         return due
     }

@@ -229,12 +229,22 @@ struct CardPaymentTests {
                 let payment = try await world.get("/api/v1/payments/card-\(paymentIntentID)")
                 return (listing.json["visible"] as? Bool, payment.json["refunded"] as? String)
             }
+            /// The payment's documents, issuing those due: kind and amount of each, in the order issued.
+            func documents() async throws -> [String] {
+                let answer = try await world.client.execute(uri: "/api/v1/payments/card-\(paymentIntentID)/receipts", method: .get, headers: world.website)
+                #expect(answer.status == .ok, "\(answer.text)")
+                let list = try JSONSerialization.jsonObject(with: Data(answer.text.utf8)) as? [[String: Any]] ?? []
+                return list.map { "\($0["kind"] as? String ?? "?") \($0["amount"] as? String ?? "?")" }
+            }
+            #expect(try await documents() == ["receipt 125.00"])
             try await refund()
             #expect(try await listing() == (false, "125.00"))
+            #expect(try await documents() == ["receipt 125.00", "credit-note 125.00"])
 
             daysPass(2)
             try await world.deliver(world.provider.refundFailedEvent(paymentIntentID))
             #expect(try await listing() == (true, "0.00"))
+            #expect(try await documents() == ["receipt 125.00", "credit-note 125.00", "receipt 125.00"], "the money counts again, and a receipt says so")
             let profile = try await world.runtime.profiles.load(try ProfileID("fail-1")).state
             #expect(profile.publishedHistory.map(\.visible) == [true, false, true])
 
@@ -242,6 +252,7 @@ struct CardPaymentTests {
             try await refund()
             #expect(try await listing() == (false, "125.00"))
             #expect(world.provider.createdRefunds.count == 2)
+            #expect(try await documents() == ["receipt 125.00", "credit-note 125.00", "receipt 125.00", "credit-note 125.00"])
         }
     }
 

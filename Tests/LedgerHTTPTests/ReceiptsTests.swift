@@ -83,6 +83,36 @@ struct ReceiptsTests {
         }
     }
 
+    /// A payment moved to another profile and back: each move credits the receipt of the profile it leaves and
+    /// receipts the profile it reaches, also one that had a receipt before (its money counts again).
+    @Test(arguments: Backend.allCases)
+    func aPaymentMovedBackGetsANewReceiptForTheProfileItCountsForAgain(backend: Backend) async throws {
+        try await withLiveServer(backend) { client, runtime in
+            let session = try await StaffSession.start(client, runtime)
+            let post = session.post
+            for id in ["mb-1", "mb-2"] {
+                #expect(try await post("/api/v1/profiles", ["profileId": id, "kind": "mediator", "displayName": "Mediator \(id)", "contactEmail": "\(id)@example.org"]).status == .created)
+            }
+            let today = runtime.profiles.policy.calendar.date(at: runtime.now())
+            let paid = try await post("/api/v1/profiles/mb-1/offline-payments", ["amount": "125.00", "date": today.description, "purpose": "listing"])
+            let paymentID = try #require(paid.headers[.location]?.split(separator: "/").last.map(String.init), "\(paid.text)")
+            func documents() async throws -> [String] {
+                let answer = try await client.execute(uri: "/api/v1/payments/\(paymentID)/receipts", method: .get, headers: session.headers)
+                #expect(answer.status == .ok, "\(answer.text)")
+                let list = try JSONSerialization.jsonObject(with: Data(answer.text.utf8)) as? [[String: Any]] ?? []
+                return list.map { "\($0["kind"] as? String ?? "?") \($0["profileId"] as? String ?? "-") \($0["amount"] as? String ?? "?")" }
+            }
+            #expect(try await documents() == ["receipt mb-1 125.00"])
+            #expect(try await post("/api/v1/payments/\(paymentID)/reassign", ["fromProfileId": "mb-1", "toProfileId": "mb-2", "reason": "paid for her colleague"]).status == .ok)
+            #expect(try await documents() == ["receipt mb-1 125.00", "credit-note mb-1 125.00", "receipt mb-2 125.00"])
+            #expect(try await post("/api/v1/payments/\(paymentID)/reassign", ["fromProfileId": "mb-2", "toProfileId": "mb-1", "reason": "hers after all"]).status == .ok)
+            #expect(try await documents() == [
+                "receipt mb-1 125.00", "credit-note mb-1 125.00", "receipt mb-2 125.00", "credit-note mb-2 125.00", "receipt mb-1 125.00",
+            ], "the money counts for mb-1 again, and a receipt says so")
+            #expect(try await documents().count == 5, "asking again issues nothing new")
+        }
+    }
+
     /// Two instances of the service issuing receipts for the same payments at the same time: every payment gets
     /// exactly one receipt, and the numbers are 1 to N, none missing, none twice.
     @Test(arguments: Backend.allCases)
