@@ -302,15 +302,6 @@ public enum HoldResolution: String, Sendable, Hashable, Codable, CaseIterable {
     case cardPayout = "card-payout"
     /// The same for PayPal paying out to the bank account (`Assets:Clearing:PayPal`).
     case payPalPayout = "paypal-payout"
-
-    /// The clearing account a payout resolution empties into the bank account; nil for every other resolution.
-    public var payoutClearing: PaymentMethod? {
-        switch self {
-        case .cardPayout: .card
-        case .payPalPayout: .paypal
-        case .allocate, .split, .donation, .acceptShort, .notContribution, .refund: nil
-        }
-    }
 }
 
 /// One profile's part of a resolved payment.

@@ -41,6 +41,11 @@ extension PaymentPipeline {
             guard received.method == .bank else {
                 throw invalid("only a bank transfer into the account can be a payout from a payment provider, and this payment is not one")
             }
+            // The providers pay out what they collected for listings and donations, in the tariff's currency.
+            let currency = profiles.policy.tariff.entry(on: received.effectiveDate).price.currency
+            guard received.amount.currency == currency else {
+                throw invalid("a payout is booked in \(currency), what the providers collect; this transfer is \(received.amount)")
+            }
             return []
         case .allocate, .acceptShort, .split:
             let price = profiles.policy.tariff.entry(on: received.effectiveDate).price

@@ -199,6 +199,43 @@ struct ConsoleTests {
         }
     }
 
+    /// A transfer from the card provider is decided as its payout on the exceptions page: the page then says what
+    /// was decided in words, and the payment's page calls it a payout, not a listing contribution.
+    @Test(arguments: Backend.allCases)
+    func aPayoutIsDecidedOnTheExceptionsPageAndCalledOne(backend: Backend) async throws {
+        try await withLiveServer(backend) { client, runtime in
+            let anna = try await Self.annaSignedIn(client, runtime)
+            let held = try await Self.heldAfterImporting(runtime, .init(
+                date: runtime.profiles.policy.calendar.date(at: runtime.now()).description, bankReference: "PAYOUT-1",
+                transactions: [.init(amount: "220.00", payerName: "STRIPE", text: "STRIPE PAYOUT")]
+            ))
+            #expect(try await anna.send("/console/exceptions").text.contains(#"<option value="card-payout">A payout from the card provider</option>"#))
+            let answer = try await anna.post("/console/exceptions/\(held.paymentId)/resolve", ["resolution": "card-payout", "reason": "the weekly payout"])
+            #expect(answer.status == .seeOther)
+            let decided = try await anna.send("/console/exceptions?all=1")
+            #expect(decided.text.contains("Resolved: a payout from the card provider: the weekly payout."), "\(decided.text)")
+            let payment = try await anna.send("/console/payments/\(held.paymentId)")
+            #expect(payment.text.contains("Payout from the card provider, received."), "\(payment.text)")
+            #expect(!payment.text.contains("Listing contribution"), "\(payment.text)")
+        }
+    }
+
+    /// Anna, a staff user, signed in to the console.
+    static func annaSignedIn(_ client: any TestClientProtocol, _ runtime: LedgerRuntime) async throws -> Browser {
+        _ = try await runtime.staffUsers.add(name: "Anna Berger", email: "anna@example.org", password: Self.password)
+        let anna = Browser(client)
+        try await anna.signIn("anna@example.org")
+        return anna
+    }
+
+    /// Imports a statement of one entry and returns the payment it put in the exception queue.
+    static func heldAfterImporting(_ runtime: LedgerRuntime, _ entry: CamtStatementBuilder.Entry) async throws -> PaymentExceptionRow {
+        let file = try CamtStatementBuilder(statements: [.init(id: "ONE-\(entry.bankReference ?? "x")", iban: "NL91ABNA0417164300", entries: [entry])]).write()
+        _ = try await runtime.bankImport.importFile(file, metadata: .init(actor: "test"))
+        try await runtime.catchUpStaffViews()
+        return try #require(try await runtime.paymentExceptions.list(includeResolved: false, limit: 10, offset: 0).first)
+    }
+
     /// "Another decision" on the exceptions page fills the profile field with the profile the payment names; a
     /// decision that allocates nothing (pay it back, a donation, not a contribution) is taken all the same (it was
     /// refused: "'refund' allocates nothing; send no profiles").
@@ -210,14 +247,10 @@ struct ConsoleTests {
             _ = try await runtime.profiles.handle(.register(kind: .mediator, displayName: "Sh", contactEmail: "sh@example.org"), profileID: id, metadata: .init(actor: "test"))
             _ = try await runtime.profiles.handle(.changeCertification(.grant, reason: "assessed"), profileID: id, metadata: .init(actor: "test"))
             let today = runtime.profiles.policy.calendar.date(at: runtime.now())
-            let file = try CamtStatementBuilder(statements: [.init(id: "SHORT-1", iban: "NL91ABNA0417164300", entries: [
-                .init(date: today.description, bankReference: "SHORT-1", transactions: [
-                    .init(amount: "60.00", payerName: "Sh", structuredReference: CreditorReference.forProfile(id).electronic),
-                ]),
-            ])]).write()
-            _ = try await runtime.bankImport.importFile(file, metadata: .init(actor: "test"))
-            try await runtime.catchUpStaffViews()
-            let held = try #require(try await runtime.paymentExceptions.list(includeResolved: false, limit: 10, offset: 0).first)
+            let held = try await Self.heldAfterImporting(runtime, .init(
+                date: today.description, bankReference: "SHORT-1",
+                transactions: [.init(amount: "60.00", payerName: "Sh", structuredReference: CreditorReference.forProfile(id).electronic)]
+            ))
             #expect(held.profileId == "sh-1")
             let anna = Browser(client)
             try await anna.signIn("anna@example.org")
@@ -238,16 +271,11 @@ struct ConsoleTests {
     @Test(arguments: Backend.allCases)
     func aTransferToPayBackIsPaidBackFromItsPageByChoosingTheLine(backend: Backend) async throws {
         try await withLiveServer(backend) { client, runtime in
-            _ = try await runtime.staffUsers.add(name: "Anna Berger", email: "anna@example.org", password: Self.password)
             let today = runtime.profiles.policy.calendar.date(at: runtime.now())
-            let received = try CamtStatementBuilder(statements: [.init(id: "PAYBACK-1", iban: "NL91ABNA0417164300", entries: [
-                .init(date: today.addingDays(-2).description, bankReference: "PAYBACK-1", transactions: [.init(amount: "60.00", payerName: "Olaf", text: "oops")]),
-            ])]).write()
-            _ = try await runtime.bankImport.importFile(received, metadata: .init(actor: "test"))
-            try await runtime.catchUpStaffViews()
-            let held = try #require(try await runtime.paymentExceptions.list(includeResolved: false, limit: 10, offset: 0).first)
-            let anna = Browser(client)
-            try await anna.signIn("anna@example.org")
+            let anna = try await Self.annaSignedIn(client, runtime)
+            let held = try await Self.heldAfterImporting(runtime, .init(
+                date: today.addingDays(-2).description, bankReference: "PAYBACK-1", transactions: [.init(amount: "60.00", payerName: "Olaf", text: "oops")]
+            ))
             let resolved = try await anna.post("/console/exceptions/\(held.paymentId)/resolve", ["resolution": "refund", "reason": "sent by mistake"])
             #expect(resolved.status == .seeOther)
             let waiting = try await anna.send("/console/payments/\(held.paymentId)")

@@ -205,7 +205,7 @@ struct ConsoleRoutes {
                 var item: [String: Any] = [
                     "paymentId": row.paymentId, "amountWords": ConsoleWords.euros(row.amount, currency: row.currency),
                     "methodWords": ConsoleWords.method(row.method), "raisedWords": words.instant(row.raisedAt),
-                    "reason": ConsoleWords.sentence(row.reason), "resolved": row.resolved, "resolutionWords": ConsoleWords.resolution(row.resolution),
+                    "reason": ConsoleWords.sentence(row.reason), "resolved": row.resolved, "resolutionWords": ConsoleWords.resolutionWithReason(row.resolution),
                 ]
                 if let details = row.details { item["details"] = details }
                 if let profileId = row.profileId { item["profileId"] = profileId }
@@ -552,12 +552,13 @@ struct ConsoleRoutes {
         }
         let words = words
         let amount = ConsoleWords.euros(view.amount, currency: view.currency)
-        var summary = "\(ConsoleWords.purpose(view.purpose)), \(view.status == "received" ? "received" : view.status.replacingOccurrences(of: "-", with: " "))"
+        let purpose = ConsoleWords.purpose(view.purpose, resolution: view.resolution?.resolution)
+        var summary = "\(purpose), \(view.status == "received" ? "received" : view.status.replacingOccurrences(of: "-", with: " "))"
         if view.waitingForStaff { summary += "; waiting for a staff decision" }
         summary = ConsoleWords.sentence(summary)
         var data: [String: Any] = [
             "paymentId": view.paymentId, "amount": amount, "method": ConsoleWords.method(view.method), "summary": summary,
-            "date": ConsoleWords.date(view.effectiveDate), "purpose": ConsoleWords.purpose(view.purpose),
+            "date": ConsoleWords.date(view.effectiveDate), "purpose": purpose,
             "refunded": ConsoleWords.euros(view.refunded, currency: view.currency), "receipts": receipts,
             "allocations": view.allocations.map { allocation -> [String: Any] in
                 [

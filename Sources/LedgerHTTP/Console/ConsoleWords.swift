@@ -63,6 +63,23 @@ struct ConsoleWords: Sendable {
         }
     }
 
+    /// What a payment is, once staff decided it is not what it arrived as (a payout, not a contribution).
+    static func purpose(_ purpose: String?, resolution: String?) -> String {
+        switch resolution {
+        case "card-payout": "payout from the card provider"
+        case "paypal-payout": "payout from PayPal"
+        case "not-contribution": "not a contribution"
+        case "donation": "donation"
+        default: Self.purpose(purpose)
+        }
+    }
+
+    /// A stored resolution with its reason (`refund: paid twice`), in words.
+    static func resolutionWithReason(_ stored: String?) -> String {
+        guard let stored, let colon = stored.range(of: ": ") else { return resolution(stored) }
+        return "\(resolution(String(stored[..<colon.lowerBound]))): \(stored[colon.upperBound...])"
+    }
+
     static func purpose(_ purpose: String?) -> String {
         switch purpose {
         case "listing": "listing contribution"
