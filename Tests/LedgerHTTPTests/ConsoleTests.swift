@@ -209,11 +209,16 @@ struct ConsoleTests {
                 date: runtime.profiles.policy.calendar.date(at: runtime.now()).description, bankReference: "PAYOUT-1",
                 transactions: [.init(amount: "220.00", payerName: "STRIPE", text: "STRIPE PAYOUT")]
             ))
-            #expect(try await anna.send("/console/exceptions").text.contains(#"<option value="card-payout">A payout from the card provider</option>"#))
-            let answer = try await anna.post("/console/exceptions/\(held.paymentId)/resolve", ["resolution": "card-payout", "reason": "the weekly payout"])
+            // The transfer names Stripe: one click decides it, as the page's button sends it.
+            let waiting = try await anna.send("/console/exceptions").text
+            #expect(waiting.contains(#"<option value="card-payout">A payout from the card provider</option>"#))
+            #expect(waiting.contains(#"<input type="hidden" name="resolution" value="card-payout">"#) && waiting.contains("It is a payout from the card provider</button>"), "\(waiting)")
+            let answer = try await anna.post("/console/exceptions/\(held.paymentId)/resolve", [
+                "resolution": "card-payout", "reason": "a payout from the card provider, named in the transfer",
+            ])
             #expect(answer.status == .seeOther)
             let decided = try await anna.send("/console/exceptions?all=1")
-            #expect(decided.text.contains("Resolved: a payout from the card provider: the weekly payout."), "\(decided.text)")
+            #expect(decided.text.contains("Resolved: a payout from the card provider: a payout from the card provider, named in the transfer."), "\(decided.text)")
             let payment = try await anna.send("/console/payments/\(held.paymentId)")
             #expect(payment.text.contains("Payout from the card provider, received."), "\(payment.text)")
             #expect(!payment.text.contains("Listing contribution"), "\(payment.text)")
@@ -256,6 +261,7 @@ struct ConsoleTests {
             try await anna.signIn("anna@example.org")
             let page = try await anna.send("/console/exceptions")
             #expect(page.text.contains(#"name="profileId" value="sh-1""#), "the field as the page fills it")
+            #expect(!page.text.contains("It is a payout"), "a transfer that names no provider is not offered as a payout")
             let answer = try await anna.post("/console/exceptions/\(held.paymentId)/resolve", [
                 "resolution": "refund", "profileId": "sh-1", "reason": "paid too little; we pay it back",
             ])

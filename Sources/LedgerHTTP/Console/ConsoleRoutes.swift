@@ -213,6 +213,9 @@ struct ConsoleRoutes {
                     item["suggestedProfileId"] = suggested
                     item["suggestedName"] = "\(names[suggested].map { $0.isEmpty ? suggested : $0 } ?? suggested) (suggested)"
                 }
+                if row.method == PaymentMethod.bank.rawValue, let payout = ConsoleWords.payoutNamed(in: row.details) {
+                    item["suggestedPayout"] = ["resolution": payout.resolution, "provider": payout.provider]
+                }
                 return item
             },
         ]

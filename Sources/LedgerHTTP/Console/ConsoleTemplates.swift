@@ -146,6 +146,14 @@ enum ConsoleTemplates {
         <button type="submit">Allocate to {{suggestedName}}</button>
         </form>
         {{/suggestedProfileId}}
+        {{#suggestedPayout}}
+        <form method="post" action="/console/exceptions/{{paymentId}}/resolve" class="inline">
+        <input type="hidden" name="_csrf" value="{{csrf}}">
+        <input type="hidden" name="resolution" value="{{resolution}}">
+        <input type="hidden" name="reason" value="a payout from {{provider}}, named in the transfer">
+        <button type="submit">It is a payout from {{provider}}</button>
+        </form>
+        {{/suggestedPayout}}
         <details>
         <summary>Another decision</summary>
         <form method="post" action="/console/exceptions/{{paymentId}}/resolve" class="stack">

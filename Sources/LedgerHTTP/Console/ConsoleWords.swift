@@ -74,6 +74,15 @@ struct ConsoleWords: Sendable {
         }
     }
 
+    /// The payout decision a bank transfer's words suggest, and the provider in words: a transfer whose payer or
+    /// text names Stripe (the card provider) or PayPal. Only a suggestion: staff still choose it.
+    static func payoutNamed(in details: String?) -> (resolution: String, provider: String)? {
+        guard let words = details?.lowercased() else { return nil }
+        if words.contains("stripe") { return ("card-payout", "the card provider") }
+        if words.contains("paypal") { return ("paypal-payout", "PayPal") }
+        return nil
+    }
+
     /// A stored resolution with its reason (`refund: paid twice`), in words.
     static func resolutionWithReason(_ stored: String?) -> String {
         guard let stored, let colon = stored.range(of: ": ") else { return resolution(stored) }
