@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import EventStore
 import Foundation
 import HTTPTypes
@@ -8,7 +7,6 @@ import LedgerCore
 import LedgerHTTP
 import LedgerService
 import NIOCore
-import Payments
 import NIOFoundationCompat
 import TestSupport
 import Testing
@@ -255,57 +253,6 @@ struct CardPaymentTests {
             #expect(try await listing() == (false, "125.00"))
             #expect(world.provider.createdRefunds.count == 2)
             #expect(try await documents() == ["receipt 125.00", "credit-note 125.00", "receipt 125.00", "credit-note 125.00"])
-        }
-    }
-
-    /// The card provider writes yen in whole units (`1000` is ¥1,000) and three-decimal currencies in thousandths;
-    /// the ledger keeps hundredths of every currency. A payment in yen reads as 1000.00 JPY (held: a listing is
-    /// paid in euros), a refund of part of it is sent as whole yen, a refund of cents of yen is refused before
-    /// anything is recorded, and the provider's refund report reads back in hundredths.
-    @Test(arguments: Backend.allCases)
-    func yenAreWholeUnitsAtTheCardProviderAndHundredthsInTheLedger(backend: Backend) async throws {
-        try await CardWorld.run(backend) { world in
-            // Sessions in other currencies, created the way the ledger's own client creates them (the ledger only
-            // asks for euros): the amount the provider was sent, and the session.
-            let client = CardProviderClient(configuration: CardProviderConfiguration(baseURL: world.provider.baseURL, secretKey: secretKey), httpClient: .shared)
-            func session(_ profile: String, _ amount: Money) async throws -> (sent: String?, id: String) {
-                try await world.certifiedProfile(profile)
-                let created = try await client.createCheckoutSession(
-                    CheckoutSessionRequest(
-                        reference: CardReference(profileID: try ProfileID(profile), purpose: .listing), amount: amount,
-                        productName: "Listing", successURL: "https://imi.example/paid", cancelURL: "https://imi.example/cancelled"
-                    ),
-                    idempotencyKey: "checkout-\(profile)"
-                )
-                return (world.provider.createdSessions.last?.fields["line_items[0][price_data][unit_amount]"], created.id)
-            }
-            let (sentYen, sessionID) = try await session("yen-1", Money(minorUnits: 100_000, currency: "JPY"))
-            #expect(sentYen == "1000", "sent as whole yen")
-            let paymentIntentID = try world.provider.completeSession(sessionID).paymentIntentID
-            try await world.deliver(world.provider.checkoutSessionCompletedEvent(sessionID))
-            let payment = try await world.get("/api/v1/payments/card-\(paymentIntentID)")
-            #expect(payment.json["amount"] as? String == "1000.00" && payment.json["currency"] as? String == "JPY", "\(payment.text)")
-            #expect((payment.json["held"] as? [String: Any])?["reasonCode"] as? String == "currency-not-accepted", "\(payment.text)")
-
-            // Paid back whole (a listing is paid in euros): the provider's report reads back in hundredths.
-            let back = try await world.post("/api/v1/payments/card-\(paymentIntentID)/refund", world.staff, [:])
-            #expect(back.status == .accepted && back.json["amount"] as? String == "1000.00", "the provider's answer in hundredths: \(back.text)")
-            #expect(world.provider.createdRefunds.count == 1 && world.provider.createdRefunds.first?.fields["amount"] == nil, "the whole payment")
-            try await world.deliver(world.provider.chargeRefundedEvent(paymentIntentID))
-            let refunded = try await world.get("/api/v1/payments/card-\(paymentIntentID)")
-            #expect(refunded.json["refunded"] as? String == "1000.00", "\(refunded.text)")
-
-            // Dinars in thousandths: 1.250 KWD is 1.25 in the ledger; 1.255 KWD has no exact cents and is refused.
-            let (sentDinars, dinars) = try await session("kwd-1", Money(minorUnits: 125, currency: "KWD"))
-            #expect(sentDinars == "1250", "sent in thousandths")
-            let dinarIntent = try world.provider.completeSession(dinars).paymentIntentID
-            var odd = world.provider.checkoutSessionCompletedEvent(dinars)
-            odd.body = Data(String(decoding: odd.body, as: UTF8.self).replacingOccurrences(of: #""amount_total":1250"#, with: #""amount_total":1255"#).utf8)
-            let (status, answer) = try await world.provider.deliver(odd, to: world.webhookURL)
-            #expect(status == 400 && answer.contains("no exact cents"), "\(status) \(answer)")
-            try await world.deliver(world.provider.checkoutSessionCompletedEvent(dinars))
-            let dinarPayment = try await world.get("/api/v1/payments/card-\(dinarIntent)")
-            #expect(dinarPayment.json["amount"] as? String == "1.25" && dinarPayment.json["currency"] as? String == "KWD", "\(dinarPayment.text)")
         }
     }
 

@@ -109,22 +109,18 @@ struct FieldReader {
         return value
     }
 
-    /// An amount in the provider's units with its currency, as the ledger keeps it (hundredths; see
-    /// ``CardAmountScale``), refusing negative amounts, amounts without exact hundredths and currencies that are
-    /// not three letters (the provider sends them lowercase; ``Money`` upper-cases them).
-    func money(_ providerUnits: Int64?, _ field: String, currency: String?) throws(PaymentsError) -> Money {
-        let units = try require(providerUnits, field)
+    /// An amount in minor units with its currency, refusing negative amounts and currencies that are not three
+    /// letters (the provider sends them lowercase; ``Money`` upper-cases them).
+    func money(_ minorUnits: Int64?, _ field: String, currency: String?) throws(PaymentsError) -> Money {
+        let units = try require(minorUnits, field)
         let code = try require(currency, "currency")
         guard units >= 0 else { throw malformed("the \(objectName) object's \(field) is negative") }
+        guard LedgerBounds.acceptsAmount(units) else {
+            throw malformed("the \(objectName) object's \(field) is more than \(LedgerBounds.amountLimitDescription) (\(LedgerBounds.amountMinorUnitsMax) minor units), the most the ledger records")
+        }
         guard code.utf8.count == 3, code.unicodeScalars.allSatisfy({ $0.isASCII && $0.properties.isAlphabetic }) else {
             throw malformed("the \(objectName) object's currency '\(code.prefix(10))' is not a three-letter code")
         }
-        let upper = code.uppercased()
-        guard let hundredths = CardAmountScale.hundredths(providerUnits: units, currency: upper), LedgerBounds.acceptsAmount(hundredths) else {
-            throw malformed(
-                "the \(objectName) object's \(field) (\(units) in \(upper)) is more than \(LedgerBounds.amountLimitDescription), the most the ledger records, or has no exact cents"
-            )
-        }
-        return Money(minorUnits: hundredths, currency: upper)
+        return Money(minorUnits: units, currency: code)
     }
 }

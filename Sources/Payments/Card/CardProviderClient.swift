@@ -106,9 +106,6 @@ public struct CardProviderClient: Sendable {
     /// could not be traced otherwise.
     public func createCheckoutSession(_ request: CheckoutSessionRequest, idempotencyKey: String) async throws(PaymentsError) -> CheckoutSession {
         precondition(request.amount.minorUnits > 0, "a checkout session needs a positive amount")
-        guard let unitAmount = CardAmountScale.providerUnits(request.amount) else {
-            throw PaymentsError(.rejected, "the card provider cannot take \(request.amount) exactly")
-        }
         let reference = request.reference
         let fields: [(String, String)] = [
             ("mode", "payment"),
@@ -121,7 +118,7 @@ public struct CardProviderClient: Sendable {
             ("payment_intent_data[metadata][purpose]", reference.purpose),
             ("line_items[0][quantity]", "1"),
             ("line_items[0][price_data][currency]", request.amount.currency.lowercased()),
-            ("line_items[0][price_data][unit_amount]", String(unitAmount)),
+            ("line_items[0][price_data][unit_amount]", String(request.amount.minorUnits)),
             ("line_items[0][price_data][product_data][name]", request.productName),
             ("payment_method_types[0]", "card"),
         ]
@@ -137,14 +134,12 @@ public struct CardProviderClient: Sendable {
         precondition(amount.map { $0.minorUnits > 0 } ?? true, "a refund amount must be positive")
         var fields: [(String, String)] = [("payment_intent", paymentIntentID)]
         if let amount {
-            guard let units = CardAmountScale.providerUnits(amount) else { throw PaymentsError(.rejected, "the card provider cannot take \(amount) exactly") }
-            fields.append(("amount", String(units)))
+            fields.append(("amount", String(amount.minorUnits)))
         }
         let refund = try await post("/v1/refunds", fields: fields, idempotencyKey: idempotencyKey, as: WireCreatedRefund.self)
-        guard let id = refund.id, let status = refund.status, let units = refund.amount, let currency = refund.currency,
-              let hundredths = CardAmountScale.hundredths(providerUnits: units, currency: currency.uppercased()) else {
+        guard let id = refund.id, let status = refund.status, let units = refund.amount, let currency = refund.currency else {
             throw PaymentsError(.malformedResponse, "the created refund lacks id, status, amount or currency")
         }
-        return CardRefund(id: id, status: status, amount: Money(minorUnits: hundredths, currency: currency))
+        return CardRefund(id: id, status: status, amount: Money(minorUnits: units, currency: currency))
     }
 }
