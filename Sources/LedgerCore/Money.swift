@@ -13,7 +13,8 @@ public struct Money: Sendable, Hashable, Codable, CustomStringConvertible {
     /// Euros, the only currency a listing accepts.
     public static func euros(minorUnits: Int64) -> Money { Money(minorUnits: minorUnits, currency: "EUR") }
 
-    /// Parses "125.00", "125,00", "125", "0.5" exactly: at most two decimals, no sign, no grouping.
+    /// Parses "125.00", "125,00", "125", "0.5" exactly: at most as many decimals as the currency's minor unit
+    /// has (two for most, none for yen, three for dinars; see ``decimals(of:)``), no sign, no grouping.
     public init(parsing text: String, currency: String) throws(DomainError) {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         var whole = Substring(trimmed)
@@ -26,23 +27,47 @@ public struct Money: Sendable, Hashable, Codable, CustomStringConvertible {
         guard !whole.isEmpty, whole.allSatisfy(\.isASCIIDigit), fraction.allSatisfy(\.isASCIIDigit) else {
             throw .invalidAmount("'\(text)' is not an amount like 125.00")
         }
-        guard fraction.count <= 2 else { throw .invalidAmount("'\(text)' has more than two decimals") }
-        guard let units = Int64(whole), let cents = Int64(fraction.padding(toLength: 2, withPad: "0", startingAt: 0)) else {
+        let places = Self.decimals(of: currency.uppercased())
+        guard fraction.count <= places else {
+            throw .invalidAmount(places == 0 ? "'\(text)' has decimals; \(currency.uppercased()) has none" : "'\(text)' has more than \(places == 2 ? "two" : "three") decimals")
+        }
+        guard let units = Int64(whole), let part = Int64(places == 0 ? "0" : fraction.padding(toLength: places, withPad: "0", startingAt: 0)) else {
             throw .invalidAmount("'\(text)' is too large")
         }
-        let (scaled, overflowScale) = units.multipliedReportingOverflow(by: 100)
-        let (total, overflowAdd) = scaled.addingReportingOverflow(cents)
+        let (scaled, overflowScale) = units.multipliedReportingOverflow(by: Self.scale(places))
+        let (total, overflowAdd) = scaled.addingReportingOverflow(part)
         guard !overflowScale, !overflowAdd else { throw .invalidAmount("'\(text)' is too large") }
         self.init(minorUnits: total, currency: currency)
     }
 
-    /// The amount as "125.00".
+    /// The amount as "125.00" (as "1000" for yen, "1.250" for dinars: as many decimals as the currency's minor unit).
     public var decimalString: String {
         let sign = minorUnits < 0 ? "-" : ""
         let magnitude = minorUnits.magnitude
-        let cents = magnitude % 100
-        return "\(sign)\(magnitude / 100).\(cents < 10 ? "0" : "")\(cents)"
+        let places = Self.decimals(of: currency)
+        guard places > 0 else { return "\(sign)\(magnitude)" }
+        let scale = UInt64(Self.scale(places))
+        let fraction = String(magnitude % scale)
+        return "\(sign)\(magnitude / scale).\(String(repeating: "0", count: places - fraction.count))\(fraction)"
     }
+
+    /// How many decimals `currency`'s minor unit has (ISO 4217), which is what ``minorUnits`` counts: none for
+    /// yen (`minorUnits` 1000 is ¥1,000), three for dinars (1250 is 1.250 KWD), two for the rest, the euro
+    /// among them (and for an unnamed currency).
+    public static func decimals(of currency: String) -> Int {
+        if noDecimals.contains(currency) { return 0 }
+        if threeDecimals.contains(currency) { return 3 }
+        return 2
+    }
+
+    /// ISO 4217 currencies without minor units.
+    private static let noDecimals: Set<String> = [
+        "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI", "VND", "VUV", "XAF", "XOF", "XPF",
+    ]
+    /// ISO 4217 currencies with three decimals.
+    private static let threeDecimals: Set<String> = ["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"]
+
+    private static func scale(_ places: Int) -> Int64 { places == 0 ? 1 : places == 3 ? 1_000 : 100 }
 
     public var description: String { "\(decimalString) \(currency)" }
 

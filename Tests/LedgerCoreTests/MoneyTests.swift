@@ -21,6 +21,27 @@ struct MoneyTests {
         #expect(throws: DomainError.self) { try euros(1).adding(Money(minorUnits: 1, currency: "USD")) }
         #expect(throws: DomainError.self) { try euros(.max).adding(euros(1)) }
     }
+
+    /// Minor units are the currency's own (ISO 4217), as the card provider and bank statements count them: yen
+    /// have none (1000 minor units are ¥1,000, written "1000"), dinars three decimals (1250 are "1.250").
+    @Test
+    func everyCurrencyIsWrittenWithItsOwnDecimals() throws {
+        #expect(Money(minorUnits: 1_000, currency: "jpy").decimalString == "1000")
+        #expect(try Money(parsing: "1000", currency: "JPY") == Money(minorUnits: 1_000, currency: "JPY"))
+        #expect(throws: DomainError.self) { try Money(parsing: "1000.50", currency: "JPY") }
+        #expect(Money(minorUnits: 1_250, currency: "KWD").decimalString == "1.250")
+        #expect(Money(minorUnits: -5, currency: "KWD").decimalString == "-0.005")
+        #expect(try Money(parsing: "1.25", currency: "KWD") == Money(minorUnits: 1_250, currency: "KWD"))
+        #expect(throws: DomainError.self) { try Money(parsing: "1.2505", currency: "KWD") }
+        #expect(Money(minorUnits: 12_500, currency: "USD").decimalString == "125.00")
+        #expect(Money(minorUnits: 7, currency: "").decimalString == "0.07")
+        for currency in ["EUR", "JPY", "KWD"] {
+            for minor in [Int64.min + 1, -1_001, 0, 9, 1_000_001, .max] {
+                let money = Money(minorUnits: minor, currency: currency)
+                if minor >= 0 { #expect(try Money(parsing: money.decimalString, currency: currency) == money, "\(money)") }
+            }
+        }
+    }
 }
 
 @Suite("Calendar dates")

@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import EventStore
 import Foundation
 import HTTPTypes
@@ -7,6 +8,7 @@ import LedgerCore
 import LedgerHTTP
 import LedgerService
 import NIOCore
+import Payments
 import NIOFoundationCompat
 import TestSupport
 import Testing
@@ -253,6 +255,44 @@ struct CardPaymentTests {
             #expect(try await listing() == (false, "125.00"))
             #expect(world.provider.createdRefunds.count == 2)
             #expect(try await documents() == ["receipt 125.00", "credit-note 125.00", "receipt 125.00", "credit-note 125.00"])
+        }
+    }
+
+    /// The card provider counts yen in whole units, as the ledger does (ISO 4217 minor units): a card payment of
+    /// ¥1,000 (`1000`) reads as 1000 JPY, is held (a listing is paid in euros), and refunded whole; the same
+    /// amount by bank transfer reads the same.
+    @Test(arguments: Backend.allCases)
+    func yenReadAsYenByCardAndByBankTransfer(backend: Backend) async throws {
+        try await CardWorld.run(backend) { world in
+            try await world.certifiedProfile("yen-1")
+            // A session in yen, created the way the ledger's own client creates one (the ledger only asks for euros).
+            let client = CardProviderClient(configuration: CardProviderConfiguration(baseURL: world.provider.baseURL, secretKey: secretKey), httpClient: .shared)
+            let session = try await client.createCheckoutSession(
+                CheckoutSessionRequest(
+                    reference: CardReference(profileID: try ProfileID("yen-1"), purpose: .listing), amount: Money(minorUnits: 1_000, currency: "JPY"),
+                    productName: "Listing", successURL: "https://imi.example/paid", cancelURL: "https://imi.example/cancelled"
+                ),
+                idempotencyKey: "yen-checkout-1"
+            )
+            #expect(world.provider.createdSessions.last?.fields["line_items[0][price_data][unit_amount]"] == "1000")
+            let paymentIntentID = try world.provider.completeSession(session.id).paymentIntentID
+            try await world.deliver(world.provider.checkoutSessionCompletedEvent(session.id))
+            let payment = try await world.get("/api/v1/payments/card-\(paymentIntentID)")
+            #expect(payment.json["amount"] as? String == "1000" && payment.json["currency"] as? String == "JPY", "\(payment.text)")
+            #expect((payment.json["held"] as? [String: Any])?["reason"] as? String == "the payment is 1000 JPY; only EUR is accepted", "\(payment.text)")
+
+            let back = try await world.post("/api/v1/payments/card-\(paymentIntentID)/refund", world.staff, [:])
+            #expect(back.status == .accepted && back.json["amount"] as? String == "1000", "\(back.text)")
+            try await world.deliver(world.provider.chargeRefundedEvent(paymentIntentID))
+            #expect(try await world.get("/api/v1/payments/card-\(paymentIntentID)").json["refunded"] as? String == "1000")
+
+            let statement = try CamtStatementBuilder(statements: [.init(id: "YEN-1", iban: "NL91ABNA0417164300", currency: "JPY", openingCents: 0, entries: [
+                .init(date: "2026-03-02", bankReference: "YEN-A", transactions: [.init(amount: "1000", payerName: "Ken", text: "for the listing")]),
+            ])]).write()
+            _ = try await world.runtime.bankImport.importFile(statement, metadata: .init(actor: "test"))
+            try await world.runtime.catchUpStaffViews()
+            let held = try await world.runtime.paymentExceptions.list(includeResolved: false, limit: 10, offset: 0).filter { $0.method == "bank" }
+            #expect(held.map(\.details) == ["2026-03-02 1000 JPY: Ken · for the listing"], "\(held)")
         }
     }
 

@@ -1,16 +1,9 @@
+import LedgerCore
+
 /// Exact decimal amounts as statements write them, turned into integer minor units.
 enum StatementAmount {
-    /// ISO 4217 currencies without minor units.
-    private static let noDecimals: Set<String> = ["BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI", "VND", "VUV", "XAF", "XOF", "XPF"]
-    /// ISO 4217 currencies with three decimals.
-    private static let threeDecimals: Set<String> = ["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"]
-
     /// How many decimals the currency's minor unit has.
-    static func decimals(of currency: String) -> Int {
-        if noDecimals.contains(currency) { return 0 }
-        if threeDecimals.contains(currency) { return 3 }
-        return 2
-    }
+    static func decimals(of currency: String) -> Int { Money.decimals(of: currency) }
 
     /// Reads unsigned `digits[separator digits]` as minor units of `currency`.
     ///
