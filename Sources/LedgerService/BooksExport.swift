@@ -83,7 +83,7 @@ public struct BooksExport: Sendable {
         if !checks.isEmpty {
             var tail = "\n; The bank statements' closing balances.\n"
             for check in checks {
-                tail += "\(check.date) balance \(check.account)  \(Money(minorUnits: check.minorUnits, currency: "").decimalString) \(check.currency)"
+                tail += "\(check.date) balance \(check.account)  \(Money(minorUnits: check.minorUnits, currency: check.currency).decimalString) \(check.currency)"
                 tail += check.statementID.map { " ; statement \(Self.quoted($0))" } ?? ""
                 tail += "\n"
             }
@@ -97,7 +97,7 @@ public struct BooksExport: Sendable {
             var chunk = ""
             for line in lines {
                 let cells = [
-                    line.date, line.entryID, String(line.lineNumber), line.account, Money(minorUnits: line.minorUnits, currency: "").decimalString,
+                    line.date, line.entryID, String(line.lineNumber), line.account, Money(minorUnits: line.minorUnits, currency: line.currency).decimalString,
                     line.currency, Self.cell(line.paymentID ?? ""), Self.cell(line.profileID ?? ""), Self.cell(line.narration),
                 ]
                 chunk += cells.map(Self.csvField).joined(separator: ",") + "\r\n"
@@ -107,7 +107,7 @@ public struct BooksExport: Sendable {
     }
 
     static func posting(_ account: String, _ minorUnits: Int64, _ currency: String) -> String {
-        let amount = Money(minorUnits: minorUnits, currency: "").decimalString
+        let amount = Money(minorUnits: minorUnits, currency: currency).decimalString
         let padding = String(repeating: " ", count: max(2, 36 - account.count - amount.count))
         return "\(account)\(padding)\(amount) \(currency)"
     }

@@ -52,7 +52,7 @@ public struct BooksQueries: Sendable {
                 [.text(day.description)]
             ).map { row in
                 let minor = try row.integer(2)
-                return Balance(account: try row.text(0), currency: try row.text(1), balance: Money(minorUnits: minor, currency: "").decimalString, minorUnits: minor)
+                return Balance(account: try row.text(0), currency: try row.text(1), balance: Money(minorUnits: minor, currency: try row.text(1)).decimalString, minorUnits: minor)
             }
         }
     }
@@ -290,7 +290,7 @@ public struct BooksQueries: Sendable {
                 }
                 index += 1
             }
-            func amount(_ minor: Int64) -> String { Money(minorUnits: minor, currency: "").decimalString }
+            func amount(_ minor: Int64) -> String { Money(minorUnits: minor, currency: key.2).decimalString }
             let net = byAccount.values.reduce(other, &+)
             rows.append(IncomeRow(
                 month: key.0, method: key.1, currency: key.2, contributions: amount(byAccount[.contributions] ?? 0),

@@ -293,6 +293,14 @@ struct CardPaymentTests {
             try await world.runtime.catchUpStaffViews()
             let held = try await world.runtime.paymentExceptions.list(includeResolved: false, limit: 10, offset: 0).filter { $0.method == "bank" }
             #expect(held.map(\.details) == ["2026-03-02 1000 JPY: Ken · for the listing"], "\(held)")
+            try await (world.runtime.store as? any EventStoreTestHooks)?.waitUntilAllCommittedEventsAreVisible()
+            try await ProjectionGroupRunner(store: world.runtime.store, projections: world.runtime.projectionRunners.map(\.projection)).catchUp()
+            let journal = try await world.get("/api/v1/books/journal?format=beancount")
+            #expect(journal.text.contains(" 1000 JPY") && !journal.text.contains("10.00 JPY"), "\(journal.text)")
+            let checked = try BooksTests.beanCheck(journal.text)
+            #expect(checked.status == 0, "bean-check refused the export: \(checked.output)\n\(journal.text)")
+            let trial = try await world.get("/api/v1/books/trial-balance?date=2026-03-02")
+            #expect(trial.text.contains(#""account":"Assets:Bank","balance":"1000","currency":"JPY""#), "\(trial.text)")
         }
     }
 
