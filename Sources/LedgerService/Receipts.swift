@@ -34,11 +34,16 @@ public struct ReceiptService: Sendable {
         var attempt = 0
         while true {
             attempt += 1
-            let payment = try await payments.loadPayment(paymentID)
+            // The payment as the books see it: what a dispute took is in its events, not in the payment's state.
+            var books = PaymentBooks()
+            let payment = try await payments.loadPayment(paymentID) { recorded in
+                if let event = try? PaymentEvent.decode(typeName: recorded.type, data: recorded.data) { books.evolve(event) }
+            }
+            books.payment = payment
             guard let received = payment.received else { throw Self.noReceipt(paymentID, "no money was received") }
             let issued = try await issuedDocuments(paymentID)
             let now = payments.profiles.now()
-            let due = try await dueDocuments(payment, received: received, issued: issued, now: now)
+            let due = try await dueDocuments(books, received: received, issued: issued, now: now)
             guard !due.isEmpty else {
                 guard !issued.isEmpty else {
                     throw Self.noReceipt(paymentID, payment.isWaitingForStaff ? "it waits for a staff decision" : "it is not a contribution or a donation")
@@ -105,9 +110,8 @@ public struct ReceiptService: Sendable {
     /// The documents the payment should have and lacks: a receipt for money that counts as a contribution or
     /// donation and has none yet, a credit note for money receipted that no longer counts (or counts for
     /// another profile). Numbers are filled in when issued.
-    func dueDocuments(_ payment: PaymentState, received: PaymentReceived, issued: [ReceiptIssued], now: Date) async throws -> [ReceiptIssued] {
-        var books = PaymentBooks()
-        books.payment = payment
+    func dueDocuments(_ books: PaymentBooks, received: PaymentReceived, issued: [ReceiptIssued], now: Date) async throws -> [ReceiptIssued] {
+        let payment = books.payment
         let counts: (profile: ProfileID?, minor: Int64, purpose: PaymentPurpose)?
         switch books.classification {
         case .contributions, .donations:

@@ -102,6 +102,14 @@ struct CardWorld: Sendable {
         return paymentIntentID
     }
 
+    /// The card payment's documents, issuing those due: kind and amount of each, in the order issued.
+    func documents(_ paymentIntentID: String) async throws -> [String] {
+        let answer = try await client.execute(uri: "/api/v1/payments/card-\(paymentIntentID)/receipts", method: .get, headers: website)
+        #expect(answer.status == .ok, "\(answer.text)")
+        let list = try JSONSerialization.jsonObject(with: Data(answer.text.utf8)) as? [[String: Any]] ?? []
+        return list.map { "\($0["kind"] as? String ?? "?") \($0["amount"] as? String ?? "?")" }
+    }
+
     /// Delivers an event and expects it acknowledged.
     @discardableResult
     func deliver(_ event: StandInEvent) async throws -> [String: Any] {
@@ -231,13 +239,7 @@ struct CardPaymentTests {
                 let payment = try await world.get("/api/v1/payments/card-\(paymentIntentID)")
                 return (listing.json["visible"] as? Bool, payment.json["refunded"] as? String)
             }
-            /// The payment's documents, issuing those due: kind and amount of each, in the order issued.
-            func documents() async throws -> [String] {
-                let answer = try await world.client.execute(uri: "/api/v1/payments/card-\(paymentIntentID)/receipts", method: .get, headers: world.website)
-                #expect(answer.status == .ok, "\(answer.text)")
-                let list = try JSONSerialization.jsonObject(with: Data(answer.text.utf8)) as? [[String: Any]] ?? []
-                return list.map { "\($0["kind"] as? String ?? "?") \($0["amount"] as? String ?? "?")" }
-            }
+            func documents() async throws -> [String] { try await world.documents(paymentIntentID) }
             #expect(try await documents() == ["receipt 125.00"])
             try await refund()
             #expect(try await listing() == (false, "125.00"))
@@ -684,13 +686,18 @@ struct CardPaymentTests {
             let sessionID = try await world.checkout("dis-6")
             let payment = try world.provider.completeSession(sessionID)
             try await world.deliver(world.provider.checkoutSessionCompletedEvent(sessionID))
+            #expect(try await world.documents(payment.paymentIntentID) == ["receipt 125.00"])
             try await world.deliver(world.provider.disputeEvent(payment.paymentIntentID, type: "charge.dispute.created", status: "needs_response"))
             #expect(try await world.get("/api/v1/profiles/dis-6/listing").json["visible"] as? Bool == true)
             try await world.deliver(world.provider.disputeEvent(payment.paymentIntentID, type: "charge.dispute.funds_withdrawn", status: "needs_response"))
             let hidden = try await world.get("/api/v1/profiles/dis-6/listing")
             #expect(hidden.json["visible"] as? Bool == false)
+            let chargedBack = try await world.documents(payment.paymentIntentID)
+            #expect(chargedBack == ["receipt 125.00", "credit-note 125.00"], "\(chargedBack)")
             try await world.deliver(world.provider.disputeEvent(payment.paymentIntentID, type: "charge.dispute.closed", status: "won"))
             #expect(try await world.get("/api/v1/profiles/dis-6/listing").json["visible"] as? Bool == true)
+            let wonBack = try await world.documents(payment.paymentIntentID)
+            #expect(wonBack == ["receipt 125.00", "credit-note 125.00", "receipt 125.00"], "won back, counted again: \(wonBack)")
         }
     }
 
