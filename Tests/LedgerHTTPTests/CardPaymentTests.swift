@@ -260,6 +260,26 @@ struct CardPaymentTests {
         }
     }
 
+    /// Part of a payment refunded, then the refund fails: the credit note took back that part, and a receipt of
+    /// that part says it counts again; the first receipt still stands for the rest, and asking again issues nothing.
+    @Test(arguments: Backend.allCases)
+    func aPartRefundThatFailsGetsAReceiptForThatPart(backend: Backend) async throws {
+        try await CardWorld.run(backend) { world in
+            let paymentIntentID = try await world.paidByCard("part-1")
+            #expect(try await world.documents(paymentIntentID) == ["receipt 125.00"])
+            let asked = try await world.post("/api/v1/payments/card-\(paymentIntentID)/refund", world.staff, ["amount": "25.00"])
+            #expect(asked.status == .accepted, "\(asked.text)")
+            try await world.deliver(world.provider.chargeRefundedEvent(paymentIntentID))
+            let credited = try await world.documents(paymentIntentID)
+            #expect(credited == ["receipt 125.00", "credit-note 25.00"], "\(credited)")
+            try await world.deliver(world.provider.refundFailedEvent(paymentIntentID))
+            let again = try await world.documents(paymentIntentID)
+            #expect(again == ["receipt 125.00", "credit-note 25.00", "receipt 25.00"], "\(again)")
+            let still = try await world.documents(paymentIntentID)
+            #expect(still == again, "asking again issues nothing")
+        }
+    }
+
     /// The card provider counts yen in whole units, as the ledger does (ISO 4217 minor units): a card payment of
     /// ¥1,000 (`1000`) reads as 1000 JPY, is held (a listing is paid in euros), and refunded whole; the same
     /// amount by bank transfer reads the same.
