@@ -140,6 +140,9 @@ public struct CardProviderClient: Sendable {
         guard let id = refund.id, let status = refund.status, let units = refund.amount, let currency = refund.currency else {
             throw PaymentsError(.malformedResponse, "the created refund lacks id, status, amount or currency")
         }
+        guard units >= 0, LedgerBounds.acceptsAmount(units) else {
+            throw PaymentsError(.malformedResponse, "the created refund's amount \(units) is negative or more than \(LedgerBounds.amountLimitDescription)")
+        }
         return CardRefund(id: id, status: status, amount: Money(minorUnits: units, currency: currency))
     }
 }

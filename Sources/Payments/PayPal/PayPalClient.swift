@@ -187,7 +187,8 @@ public struct PayPalClient: Sendable {
         }
         let refunded = refund.amount.flatMap { wire -> Money? in
             guard let value = wire.value, let currency = wire.currencyCode else { return nil }
-            return try? Money(parsing: value, currency: currency)
+            // Parsing refuses a sign; the bound is the ledger's, as for every amount a provider sends.
+            return (try? Money(parsing: value, currency: currency)).flatMap { LedgerBounds.acceptsAmount($0.minorUnits) ? $0 : nil }
         }
         return PayPalRefund(id: id, status: status, amount: refunded)
     }
