@@ -166,9 +166,10 @@ struct PayPalFieldReader {
         return value
     }
 
-    /// An amount read exactly from PayPal's decimal string: digits, optionally `.` and one or two decimals.
+    /// An amount read exactly from PayPal's decimal string: digits, optionally `.` and at most as many decimals as
+    /// the currency has (two for the euro, none for yen; ``Money/decimals(of:)``).
     ///
-    /// A comma, a sign or a third decimal is refused rather than guessed at, because PayPal never sends them
+    /// A comma, a sign or a decimal too many is refused rather than guessed at, because PayPal never sends them
     /// for the currencies we accept and a misread amount would silently misprice a payment.
     func money(_ amount: PayPalWireAmount?, _ field: String) throws(PaymentsError) -> Money {
         let amount = try require(amount, field)
