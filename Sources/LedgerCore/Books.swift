@@ -145,8 +145,8 @@ public struct PaymentBooks: Sendable, Hashable, Codable {
         var left = total
         // Money that left again: from the account it arrived in, against the reversing account (or, for money
         // held or due back, against what was owed; for a provider's payout, back to the provider's clearing
-        // account, which was never income).
-        let owedBack = place.isLiability || place == .cardClearing || place == .payPalClearing
+        // account: wherever the money was placed, unless that was income).
+        let owedBack = place.isBalanceSheet
         func leave(_ amount: Int64, reversing: BookAccount, from source: BookAccount? = nil) {
             let taken = min(max(0, amount), left)
             guard taken > 0 else { return }

@@ -12,6 +12,9 @@ extension PaymentPipeline {
     /// The longest line key accepted: the import's keys are SHA-256 digests in hex.
     static let lineKeyLengthMax = 64
 
+    /// The most bank lines offered for paying one payment back.
+    public static let payBackLinesMax = 50
+
     /// Records that the bank line `lineKey` (money going out, of the payment's amount, booked on or after the day
     /// the payment arrived) paid the payment back. Recording it again for the same payment and line changes
     /// nothing.
@@ -66,8 +69,42 @@ extension PaymentPipeline {
         }
     }
 
+    /// A payment waiting to be paid back by a transfer, with the imported lines that may have sent it back.
+    public struct PayBackOffer: Sendable {
+        /// The whole amount, which goes back.
+        public var due: Money
+        /// Lines of money going out of that amount, booked on or after the day it arrived, not used yet.
+        public var lines: [BooksQueries.MoneyOut]
+    }
+
+    /// What a payment's page offers for paying it back: nil unless it is a bank transfer staff decided to pay back
+    /// and that is not paid back, returned or voided (the rule ``payBack(paymentID:lineKey:note:metadata:)`` holds
+    /// to), else its amount and at most `limit` lines to choose from.
+    public func payBackOffer(_ paymentID: PaymentID, books: BooksQueries, limit: Int) async throws -> PayBackOffer? {
+        let payment = try await loadPayment(paymentID)
+        guard let received = payment.received, payment.paidBack == nil, (try? Self.checkToBePaidBack(payment, received, paymentID)) != nil else { return nil }
+        return PayBackOffer(due: received.amount, lines: try await books.moneyOutToPayBack(received.amount, bookedFrom: received.effectiveDate, limit: limit))
+    }
+
     /// Whether `line` may pay the payment back: a bank transfer staff decided to pay back, of the line's amount.
     private static func checkPayable(_ payment: PaymentState, _ received: PaymentReceived, _ paymentID: PaymentID, line: BankMovementRecorded) throws {
+        try checkToBePaidBack(payment, received, paymentID)
+        guard line.bookingDate >= received.effectiveDate else {
+            throw PaymentServiceError(
+                code: .invalidRequest,
+                description: "the bank line of \(line.bookingDate) went out before payment '\(paymentID)' arrived (\(received.effectiveDate)): it cannot have paid it back"
+            )
+        }
+        guard line.amount == received.amount else {
+            throw PaymentServiceError(
+                code: .invalidRequest,
+                description: "the bank line of \(line.bookingDate) sent \(line.amount) out; payment '\(paymentID)' is \(received.amount), paid back whole"
+            )
+        }
+    }
+
+    /// Throws unless the payment is a bank transfer staff decided to pay back, neither returned nor voided.
+    private static func checkToBePaidBack(_ payment: PaymentState, _ received: PaymentReceived, _ paymentID: PaymentID) throws {
         guard received.method == .bank else {
             let how = received.method == .offline ? "void it, or take back what it bought by hand" : "refund it through the provider"
             throw PaymentServiceError(code: .notCorrectable, description: "payment '\(paymentID)' came by \(received.method.rawValue), not by bank transfer: \(how)")
@@ -82,18 +119,6 @@ extension PaymentPipeline {
             throw PaymentServiceError(
                 code: .notCorrectable,
                 description: "payment '\(paymentID)' is not to be paid back: resolve it as a refund first (\(PaymentListState(payment)?.rawValue ?? "received"))"
-            )
-        }
-        guard line.bookingDate >= received.effectiveDate else {
-            throw PaymentServiceError(
-                code: .invalidRequest,
-                description: "the bank line of \(line.bookingDate) went out before payment '\(paymentID)' arrived (\(received.effectiveDate)): it cannot have paid it back"
-            )
-        }
-        guard line.amount == received.amount else {
-            throw PaymentServiceError(
-                code: .invalidRequest,
-                description: "the bank line of \(line.bookingDate) sent \(line.amount) out; payment '\(paymentID)' is \(received.amount), paid back whole"
             )
         }
     }

@@ -34,10 +34,13 @@ public struct ReceiptService: Sendable {
         var attempt = 0
         while true {
             attempt += 1
-            // The payment as the books see it: what a dispute took is in its events, not in the payment's state.
+            // The payment as the books see it: what a dispute took is in its dispute events, not in the payment's
+            // state (the only events read twice here; `loadPayment` decoded each one already, so none fails).
             var books = PaymentBooks()
             let payment = try await payments.loadPayment(paymentID) { recorded in
-                if let event = try? PaymentEvent.decode(typeName: recorded.type, data: recorded.data) { books.evolve(event) }
+                guard recorded.type == PaymentDisputeUpdated.typeName,
+                      let event = try? PaymentEvent.decode(typeName: recorded.type, data: recorded.data) else { return }
+                books.evolve(event)
             }
             books.payment = payment
             guard let received = payment.received else { throw Self.noReceipt(paymentID, "no money was received") }

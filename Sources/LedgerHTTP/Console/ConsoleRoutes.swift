@@ -591,23 +591,19 @@ struct ConsoleRoutes {
         data["canReassign"] = !payingFor.isEmpty && view.voided == nil
         data["canVoid"] = view.method == PaymentMethod.offline.rawValue && view.voided == nil
         data["canRefund"] = [PaymentMethod.card.rawValue, PaymentMethod.paypal.rawValue].contains(view.method ?? "")
-        // Staff decided to pay it back and no provider can: they say how it went back.
         if let returned = view.returned {
             let day = returned.bookingDate.map { " on \(ConsoleWords.date($0))" } ?? ""
             data["returned"] = "The bank returned this transfer to the payer\(day) (\(returned.reason))."
         }
-        // A transfer the bank returned went back already: there is nothing left to pay back.
-        if view.resolution?.resolution == HoldResolution.refund.rawValue, view.voided == nil, view.returned == nil,
-           view.method == PaymentMethod.bank.rawValue, let amountText = view.amount, let due = try? Money(parsing: amountText, currency: view.currency ?? "EUR"),
-           (try? Money(parsing: view.refunded, currency: due.currency))?.minorUnits == 0, let arrived = view.effectiveDate.flatMap(LocalDate.init(iso:)) {
+        // Staff decided to pay it back and no provider can: they say how it went back.
+        if let offer = try await runtime.payments.payBackOffer(paymentID, books: runtime.books, limit: PaymentPipeline.payBackLinesMax) {
             data["canPayBack"] = true
-            let lines = try await runtime.books.moneyOutToPayBack(due, bookedFrom: arrived, limit: 50)
-            data["payBackLines"] = lines.map { line -> [String: Any] in
+            data["payBackLines"] = offer.lines.map { line -> [String: Any] in
                 let who = [line.counterparty, line.details.isEmpty ? nil : line.details].compactMap { $0 }.joined(separator: " · ")
                 return ["lineKey": line.lineKey, "label": "\(ConsoleWords.date(line.bookingDate)): \(ConsoleWords.money(line.amount)) out\(who.isEmpty ? "" : " — " + who)"]
             }
-            data["hasPayBackLines"] = !lines.isEmpty
-            data["payBackDue"] = ConsoleWords.money(due)
+            data["hasPayBackLines"] = !offer.lines.isEmpty
+            data["payBackDue"] = ConsoleWords.money(offer.due)
         }
         let now = runtime.now()
         data["unanswered"] = view.unansweredRefundRequests.map { open -> [String: Any] in

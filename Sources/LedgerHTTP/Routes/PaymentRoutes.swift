@@ -151,7 +151,7 @@ struct PaymentRoutes {
             guard let received = try await payments.loadPayment(paymentID).received else {
                 throw Problem.notFound("no payment '\(paymentID.rawValue.prefix(80))'")
             }
-            let lines = try await books.moneyOutToPayBack(received.amount, bookedFrom: received.effectiveDate, limit: Self.payBackLinesMax).map {
+            let lines = try await books.moneyOutToPayBack(received.amount, bookedFrom: received.effectiveDate, limit: PaymentPipeline.payBackLinesMax).map {
                 Line(
                     lineKey: $0.lineKey, bookingDate: $0.bookingDate.description, amount: $0.amount.decimalString, currency: $0.amount.currency,
                     counterparty: $0.counterparty, details: $0.details
@@ -204,9 +204,6 @@ struct PaymentRoutes {
             return try JSONResponse(try await paymentExceptions.list(includeResolved: includeResolved, limit: limit, offset: offset))
         }
     }
-
-    /// The most bank lines offered for paying one payment back.
-    static let payBackLinesMax = 50
 
     /// What a correction appended: the payment's events and the allocation changes on profiles.
     private func corrected(_ paymentID: PaymentID, _ outcome: PaymentPipeline.Outcome) throws -> Response {
