@@ -60,12 +60,15 @@ public struct PaymentRefunds: Sendable {
     /// Asks the payment's provider to refund it (all that remains, or `amount`). The payment and the listing
     /// change when the provider confirms by webhook.
     ///
+    /// `amount` is read in the payment's own currency, as a person writes it: `"25.00"` of a euro payment,
+    /// `"400"` of a yen one (an amount with decimals its currency does not have is refused, nothing recorded).
+    ///
     /// The request's key is bound to the payment and the caller's idempotency key, or, without one, to the
     /// refunds requested so far and the amount. A request the provider
     /// did not answer is sent again, under its key, when the same refund is asked for again within
     /// ``resendWindowSeconds``; if the provider has meanwhile reported a refund of its amount, that refund is
     /// taken as its answer instead.
-    public func refund(paymentID: PaymentID, amount: Money?, idempotencyKey: String?, metadata: EventMetadata) async throws -> RefundRequested {
+    public func refund(paymentID: PaymentID, amount asked: String?, idempotencyKey: String?, metadata: EventMetadata) async throws -> RefundRequested {
         let pipeline = card.pipeline
         attempts: for _ in 0..<PaymentPipeline.conflictRetriesMax {
             let payment = try await pipeline.loadPayment(paymentID)
@@ -75,6 +78,7 @@ public struct PaymentRefunds: Sendable {
             guard received.method == .card || received.method == .paypal else {
                 throw PaymentServiceError(code: .notRefundable, description: "payment '\(paymentID)' was made by \(received.method.rawValue); only card and PayPal payments are refunded here")
             }
+            let amount = try asked.map { text throws(DomainError) in try Money(parsing: text, currency: received.amount.currency) }
             let provider: any PaymentProvider = received.method == .card ? card : payPal
             let now = pipeline.profiles.now()
             let cutoff = now.addingTimeInterval(-Self.resendWindowSeconds)

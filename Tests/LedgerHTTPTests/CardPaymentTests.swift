@@ -286,19 +286,8 @@ struct CardPaymentTests {
     @Test(arguments: Backend.allCases)
     func yenReadAsYenByCardAndByBankTransfer(backend: Backend) async throws {
         try await CardWorld.run(backend) { world in
-            try await world.certifiedProfile("yen-1")
-            // A session in yen, created the way the ledger's own client creates one (the ledger only asks for euros).
-            let client = CardProviderClient(configuration: CardProviderConfiguration(baseURL: world.provider.baseURL, secretKey: secretKey), httpClient: .shared)
-            let session = try await client.createCheckoutSession(
-                CheckoutSessionRequest(
-                    reference: CardReference(profileID: try ProfileID("yen-1"), purpose: .listing), amount: Money(minorUnits: 1_000, currency: "JPY"),
-                    productName: "Listing", successURL: "https://imi.example/paid", cancelURL: "https://imi.example/cancelled"
-                ),
-                idempotencyKey: "yen-checkout-1"
-            )
+            let paymentIntentID = try await Self.paidInYen(world, "yen-1")
             #expect(world.provider.createdSessions.last?.fields["line_items[0][price_data][unit_amount]"] == "1000")
-            let paymentIntentID = try world.provider.completeSession(session.id).paymentIntentID
-            try await world.deliver(world.provider.checkoutSessionCompletedEvent(session.id))
             let payment = try await world.get("/api/v1/payments/card-\(paymentIntentID)")
             #expect(payment.json["amount"] as? String == "1000" && payment.json["currency"] as? String == "JPY", "\(payment.text)")
             #expect((payment.json["held"] as? [String: Any])?["reason"] as? String == "the payment is 1000 JPY; only EUR is accepted", "\(payment.text)")
@@ -324,6 +313,56 @@ struct CardPaymentTests {
             let trial = try await world.get("/api/v1/books/trial-balance?date=2026-03-02")
             #expect(trial.text.contains(#""account":"Assets:Bank","balance":"1000","currency":"JPY""#), "\(trial.text)")
         }
+    }
+
+    /// Part of a yen payment is refunded in yen: the amount asked for is read in the payment's own currency, by
+    /// the API and by the console, and one with decimals yen does not have is refused without asking the provider.
+    @Test(arguments: Backend.allCases)
+    func partOfAYenPaymentIsRefundedInYen(backend: Backend) async throws {
+        try await CardWorld.run(backend) { world in
+            let paymentIntentID = try await Self.paidInYen(world, "yen-2")
+            let refusals: [(String, HTTPResponse.Status, String)] = [
+                ("400.50", .unprocessableContent, "'400.50' has decimals; JPY has none"),
+                ("1001", .conflict, "1001 JPY cannot be refunded: 1000 JPY of 1000 JPY remains"),
+            ]
+            for (amount, status, detail) in refusals {
+                let refused = try await world.post("/api/v1/payments/card-\(paymentIntentID)/refund", world.staff, ["amount": amount])
+                #expect(refused.status == status && refused.text.contains(detail), "\(refused.text)")
+            }
+            #expect(world.provider.createdRefunds.isEmpty)
+            let part = try await world.post("/api/v1/payments/card-\(paymentIntentID)/refund", world.staff, ["amount": "400"])
+            #expect(part.status == .accepted && part.json["amount"] as? String == "400" && part.json["currency"] as? String == "JPY", "\(part.text)")
+            #expect(world.provider.createdRefunds.map(\.amount) == [Money(minorUnits: 400, currency: "JPY")])
+
+            _ = try await world.runtime.staffUsers.add(name: "Anna Berger", email: "anna@example.org", password: ConsoleTests.password)
+            let anna = ConsoleTests.Browser(world.client)
+            try await anna.signIn("anna@example.org")
+            let page = try await anna.send("/console/payments/card-\(paymentIntentID)").text
+            #expect(page.contains("Amount in JPY (empty: all of it)"), "\(page)")
+            let key = try #require(ConsoleTests.hidden("refundKey", in: page))
+            let odd = try await anna.post("/console/payments/card-\(paymentIntentID)/refund", ["amount": "1.5", "refundKey": key])
+            #expect(odd.status == .unprocessableContent && odd.text.contains("has decimals; JPY has none"), "\(odd.text)")
+            let sent = try await anna.post("/console/payments/card-\(paymentIntentID)/refund", ["amount": "600", "refundKey": key])
+            #expect(sent.status == .seeOther, "\(sent.text)")
+            #expect(world.provider.createdRefunds.map(\.amount.minorUnits) == [400, 600])
+        }
+    }
+
+    /// A certified profile's card payment of ¥1,000, from a session created the way the ledger's own client creates
+    /// one (the ledger itself only asks for euros); answers its payment intent.
+    static func paidInYen(_ world: CardWorld, _ profile: String) async throws -> String {
+        try await world.certifiedProfile(profile)
+        let client = CardProviderClient(configuration: CardProviderConfiguration(baseURL: world.provider.baseURL, secretKey: secretKey), httpClient: .shared)
+        let session = try await client.createCheckoutSession(
+            CheckoutSessionRequest(
+                reference: CardReference(profileID: try ProfileID(profile), purpose: .listing), amount: Money(minorUnits: 1_000, currency: "JPY"),
+                productName: "Listing", successURL: "https://imi.example/paid", cancelURL: "https://imi.example/cancelled"
+            ),
+            idempotencyKey: "yen-checkout-\(profile)"
+        )
+        let paymentIntentID = try world.provider.completeSession(session.id).paymentIntentID
+        try await world.deliver(world.provider.checkoutSessionCompletedEvent(session.id))
+        return paymentIntentID
     }
 
     /// A signed event whose `created` time is far out of any range (the largest integer) is taken without a time

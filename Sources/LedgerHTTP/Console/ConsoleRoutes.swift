@@ -469,14 +469,9 @@ struct ConsoleRoutes {
         }
         group.post("payments/:paymentId/refund") { request, context in
             try await paymentAction(request, context) { paymentID in
+                // Read in the payment's own currency ("400" of a yen payment); empty asks for all that remains.
                 let text = (context.form["amount"] ?? "").trimmingCharacters(in: .whitespaces)
-                let amount: Money?
-                if text.isEmpty {
-                    amount = nil
-                } else {
-                    guard let parsed = try? Money(parsing: text, currency: "EUR") else { throw ConsoleRefusal("The amount must look like 125.00.") }
-                    amount = parsed
-                }
+                let amount = text.isEmpty ? nil : text
                 let key = (context.form["refundKey"] ?? "").trimmingCharacters(in: .whitespaces)
                 _ = try await runtime.refunds.refund(
                     paymentID: paymentID, amount: amount, idempotencyKey: key.isEmpty ? nil : String(key.prefix(100)), metadata: metadata(request, context)
@@ -560,7 +555,7 @@ struct ConsoleRoutes {
         if view.waitingForStaff { summary += "; waiting for a staff decision" }
         summary = ConsoleWords.sentence(summary)
         var data: [String: Any] = [
-            "paymentId": view.paymentId, "amount": amount, "method": ConsoleWords.method(view.method), "summary": summary,
+            "paymentId": view.paymentId, "amount": amount, "currency": view.currency, "method": ConsoleWords.method(view.method), "summary": summary,
             "date": ConsoleWords.date(view.effectiveDate), "purpose": purpose,
             "refunded": ConsoleWords.euros(view.refunded, currency: view.currency), "receipts": receipts,
             "allocations": view.allocations.map { allocation -> [String: Any] in

@@ -456,7 +456,7 @@ enum ConsoleTemplates {
         <form method="post" action="/console/payments/{{paymentId}}/refund" class="stack">
         <input type="hidden" name="_csrf" value="{{csrf}}">
         <input type="hidden" name="refundKey" value="{{refundKey}}">
-        <label for="refund-amount">Amount (empty: all of it)</label><input id="refund-amount" name="amount" inputmode="decimal">
+        <label for="refund-amount">Amount in {{currency}} (empty: all of it)</label><input id="refund-amount" name="amount" inputmode="decimal">
         <button type="submit" class="danger">Pay back</button>
         </form></details>
         {{/canRefund}}

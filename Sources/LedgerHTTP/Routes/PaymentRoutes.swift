@@ -75,9 +75,8 @@ struct PaymentRoutes {
             let buffer = try await request.body.collect(upTo: context.bodyBytesMax)
             let body = buffer.readableBytes == 0 ? RefundRequest() : try await decodeJSON(RefundRequest.self, buffer)
             let paymentID = PaymentID(rawValue: try context.parameters.require("paymentId"))
-            let amount = try body.amount.map { try Money(parsing: $0, currency: "EUR") }
             let refund = try await refunds.refund(
-                paymentID: paymentID, amount: amount, idempotencyKey: try idempotencyKey(request, context), metadata: metadata(request, context)
+                paymentID: paymentID, amount: body.amount, idempotencyKey: try idempotencyKey(request, context), metadata: metadata(request, context)
             )
             struct RefundResponse: Encodable {
                 var paymentId: String
