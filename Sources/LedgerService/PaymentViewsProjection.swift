@@ -76,7 +76,7 @@ public struct PaymentViewsProjection: Projection {
         let method = received?.method.rawValue ?? String(paymentID.rawValue.prefix { $0 != "-" })
         let date = received?.effectiveDate.description
         return [
-            .text(paymentID.rawValue), .text(method), .optional(received?.purpose.rawValue ?? payment.pending?.purpose?.rawValue), .text(state.rawValue),
+            .text(paymentID.rawValue), .text(method), .optional(PaymentListPurpose(payment)?.rawValue), .text(state.rawValue),
             .optional(amount.map(\.minorUnits)), .optional(amount?.currency), .optional(profile?.rawValue), .optional(date),
             .optional(date.map { String($0.prefix(7)) }), .integer(payment.refundedMinorUnits), .integer(view.updatedAtMicros),
         ]

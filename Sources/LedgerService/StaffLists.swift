@@ -2,6 +2,33 @@ public import EventStore
 public import Foundation
 public import LedgerCore
 
+/// What a payment's money is, for lists and filters: what the payer said it was for until staff decide a held
+/// payment, then what they decided (a transfer decided to be the card provider's payout is no listing
+/// contribution, whatever its words said).
+public enum PaymentListPurpose: String, Sendable, Hashable, Codable, CaseIterable {
+    case listing, donation
+    case notContribution = "not-contribution"
+    case cardPayout = "card-payout"
+    case payPalPayout = "paypal-payout"
+
+    /// Nil for a payment that has neither arrived nor is pending with a purpose.
+    public init?(_ payment: PaymentState) {
+        switch payment.resolution?.resolution {
+        case .allocate?, .split?, .acceptShort?: self = .listing
+        case .donation?: self = .donation
+        case .notContribution?: self = .notContribution
+        case .cardPayout?: self = .cardPayout
+        case .payPalPayout?: self = .payPalPayout
+        case .refund?, nil:
+            switch payment.received?.purpose ?? payment.pending?.purpose {
+            case .listing?: self = .listing
+            case .donation?: self = .donation
+            case nil: return nil
+            }
+        }
+    }
+}
+
 /// Where a payment stands, in one word, for lists and filters.
 public enum PaymentListState: String, Sendable, Hashable, Codable, CaseIterable {
     case pending, failed, held, counted
@@ -191,7 +218,7 @@ public struct StaffLists: Sendable {
 
     /// Payments matching every filter given, newest first.
     public func payments(
-        method: PaymentMethod?, purpose: PaymentPurpose?, month: String?, state: PaymentListState?, limit: Int, offset: Int
+        method: PaymentMethod?, purpose: PaymentListPurpose?, month: String?, state: PaymentListState?, limit: Int, offset: Int
     ) async throws -> [PaymentRow] {
         _ = try await ProjectionRunner(store: store, projection: payments).catchUp()
         var conditions: [String] = []

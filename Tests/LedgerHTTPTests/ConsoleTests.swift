@@ -222,6 +222,15 @@ struct ConsoleTests {
             let payment = try await anna.send("/console/payments/\(held.paymentId)")
             #expect(payment.text.contains("Payout from the card provider, received."), "\(payment.text)")
             #expect(!payment.text.contains("Listing contribution"), "\(payment.text)")
+            // The payments list says so too, and lists it under payouts, not under listing contributions.
+            let listed = try await anna.send("/console/payments").text
+            #expect(listed.contains("<td>payout from the card provider</td>") && !listed.contains("<td>listing contribution</td>"), "\(listed)")
+            let payouts = try await anna.send("/console/payments?purpose=card-payout").text
+            #expect(payouts.contains(held.paymentId), "\(payouts)")
+            let contributions = try await anna.send("/console/payments?purpose=listing").text
+            #expect(!contributions.contains(held.paymentId), "\(contributions)")
+            let rows = try await runtime.lists.payments(method: nil, purpose: .cardPayout, month: nil, state: nil, limit: 10, offset: 0)
+            #expect(rows.map(\.paymentId) == [held.paymentId] && rows.first?.purpose == "card-payout", "\(rows)")
         }
     }
 

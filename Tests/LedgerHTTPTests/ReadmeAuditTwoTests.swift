@@ -411,6 +411,14 @@ struct ReadmeAuditTwoTests {
             #expect(dayBefore["Assets:Clearing:Card"] == "224.00", "the decision is booked on the day it is made: \(dayBefore)")
             let view = try await client.execute(uri: "/api/v1/payments/\(stripe)", method: .get, headers: staff)
             #expect((view.json["resolution"] as? [String: Any])?["resolution"] as? String == "card-payout", "\(view.text)")
+            // The payments list says what each payout is, and lists neither among listing contributions.
+            for (paymentID, purpose) in [(stripe, "card-payout"), (payPal, "paypal-payout")] {
+                let listed = try await client.execute(uri: "/api/v1/payments?purpose=\(purpose)", method: .get, headers: staff)
+                let ids = (try JSONSerialization.jsonObject(with: Data(buffer: listed.body)) as? [[String: Any]] ?? []).compactMap { $0["paymentId"] as? String }
+                #expect(ids == [paymentID], "\(purpose): \(listed.text)")
+            }
+            let contributions = try await client.execute(uri: "/api/v1/payments?purpose=listing&format=csv", method: .get, headers: staff)
+            #expect(contributions.text.contains("card-pi_po_1") && !contributions.text.contains(stripe) && !contributions.text.contains(payPal), "\(contributions.text)")
 
             let journal = try await client.execute(uri: "/api/v1/books/journal?format=beancount", method: .get, headers: staff)
             let checked = try BooksTests.beanCheck(journal.text)

@@ -19,7 +19,7 @@ struct LedgerMigrationsTests {
         }
         let all = try LedgerMigrations.all(for: dialect)
         #expect(all.map(\.version) == all.map(\.version).sorted())
-        #expect(Set(all.map(\.version)) == Set(dialect == .postgres ? Array(1...22) : [1, 2, 3, 4, 5, 7, 8, 9, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22]))
+        #expect(Set(all.map(\.version)) == Set(dialect == .postgres ? Array(1...23) : [1, 2, 3, 4, 5, 7, 8, 9, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23]))
     }
 
     /// A ledger migrated once has nothing pending and applies nothing again.
@@ -30,7 +30,7 @@ struct LedgerMigrationsTests {
             #expect(pending.isEmpty)
             let again = try await store.migrateLedger()
             #expect(again.applied.isEmpty)
-            #expect(again.alreadyApplied == (backend == .postgres ? 22 : 20))
+            #expect(again.alreadyApplied == (backend == .postgres ? 23 : 21))
         }
     }
 
@@ -101,7 +101,7 @@ struct LedgerMigrationsTests {
                 try await connection.execute("INSERT INTO projection_checkpoints (name, commit_order, position) VALUES ('books', 999999, 0)", [])
             }
             let report = try await store.migrateLedger()
-            #expect(report.applied == ["0022_bank_movements.sql"], "\(report.applied)")
+            #expect(report.applied.first == "0022_bank_movements.sql", "\(report.applied)")
             let projection = BooksProjection(calendar: { .amsterdam })
             #expect(try await ProjectionRunner(store: store, projection: projection).checkpoint() == .start)
             try await ProjectionRunner(store: store, projection: projection).catchUp()
@@ -115,6 +115,40 @@ struct LedgerMigrationsTests {
             }
             #expect(movements == ["0a1b2c out 6000 -"])
             #expect(narrations == ["Money out · Finn · your money back"], "the stale row is gone, the line booked: \(narrations)")
+        } catch {
+            await store.close()
+            throw error
+        }
+        await store.close()
+    }
+
+    /// Migration 0023 on a ledger with history: the payment views are emptied (a list row, a kept state and the
+    /// checkpoint written before it are gone), so that they take the log in again and list each decided payment
+    /// as what it was decided to be.
+    @Test(arguments: Backend.allCases)
+    func thePaymentViewsAreFilledAgainAfterMigration23(backend: Backend) async throws {
+        let url = try await TestDatabase.freshURL(backend)
+        let store = try await TestDatabase.open(url)
+        do {
+            _ = try await store.migrate(try LedgerMigrations.all(for: store.dialect).filter { $0.version < 23 })
+            try await store.withReadModelTransaction { connection in
+                try await connection.execute(
+                    "INSERT INTO payment_list (payment_id, method, purpose, state, refunded_minor_units, updated_at_micros) VALUES ('bank-stale', 'bank', 'listing', 'counted', 0, 1)",
+                    []
+                )
+                try await connection.execute("INSERT INTO projection_states (projection, stream, version, state) VALUES ('payment-views', 'payment-bank-stale', 3, '{}')", [])
+                try await connection.execute("INSERT INTO projection_checkpoints (name, commit_order, position) VALUES ('payment-views', 999999, 0)", [])
+            }
+            let report = try await store.migrateLedger()
+            #expect(report.applied == ["0023_payment_list_purpose.sql"], "\(report.applied)")
+            let (rows, states) = try await store.withReadModelConnection { connection in
+                (
+                    try await connection.query("SELECT COUNT(*) FROM payment_list", []).first.map { try $0.integer(0) },
+                    try await connection.query("SELECT COUNT(*) FROM projection_states WHERE projection = 'payment-views'", []).first.map { try $0.integer(0) }
+                )
+            }
+            #expect(rows == 0 && states == 0)
+            #expect(try await ProjectionRunner(store: store, projection: PaymentViewsProjection()).checkpoint() == .start)
         } catch {
             await store.close()
             throw error

@@ -505,7 +505,7 @@ struct ConsoleRoutes {
         }
         var refusal: String?
         let method = value("method").flatMap { PaymentMethod(rawValue: $0) }
-        let purpose = value("purpose").flatMap { PaymentPurpose(rawValue: $0) }
+        let purpose = value("purpose").flatMap { PaymentListPurpose(rawValue: $0) }
         let state = value("state").flatMap { PaymentListState(rawValue: $0) }
         var month: String?
         if let text = value("month") {
@@ -524,7 +524,7 @@ struct ConsoleRoutes {
         }
         var data: [String: Any] = [
             "methods": options(PaymentMethod.allCases.map { ($0.rawValue, ConsoleWords.method($0.rawValue)) }, method?.rawValue),
-            "purposes": options(PaymentPurpose.allCases.map { ($0.rawValue, ConsoleWords.purpose($0.rawValue)) }, purpose?.rawValue),
+            "purposes": options(PaymentListPurpose.allCases.map { ($0.rawValue, ConsoleWords.purpose($0.rawValue)) }, purpose?.rawValue),
             "states": options(PaymentListState.allCases.map { ($0.rawValue, ConsoleWords.paymentState($0.rawValue)) }, state?.rawValue),
             "month": month ?? "",
             "rows": rows.prefix(pageSize).map { row -> [String: Any] in

@@ -66,10 +66,7 @@ struct ConsoleWords: Sendable {
     /// What a payment is, once staff decided it is not what it arrived as (a payout, not a contribution).
     static func purpose(_ purpose: String?, resolution: String?) -> String {
         switch resolution {
-        case "card-payout": "payout from the card provider"
-        case "paypal-payout": "payout from PayPal"
-        case "not-contribution": "not a contribution"
-        case "donation": "donation"
+        case "card-payout", "paypal-payout", "not-contribution", "donation": Self.purpose(resolution)
         default: Self.purpose(purpose)
         }
     }
@@ -93,6 +90,9 @@ struct ConsoleWords: Sendable {
         switch purpose {
         case "listing": "listing contribution"
         case "donation": "donation"
+        case "not-contribution": "not a contribution"
+        case "card-payout": "payout from the card provider"
+        case "paypal-payout": "payout from PayPal"
         case let other?: other
         case nil: "not known yet"
         }

@@ -110,7 +110,9 @@ struct PaymentRoutes {
                 return value
             }
             let method = try parsed("method", { PaymentMethod(rawValue: $0) }, "card, paypal, bank or offline")
-            let purpose = try parsed("purpose", { PaymentPurpose(rawValue: $0) }, "listing or donation")
+            let purpose = try parsed(
+                "purpose", { PaymentListPurpose(rawValue: $0) }, PaymentListPurpose.allCases.map(\.rawValue).joined(separator: ", ")
+            )
             let state = try parsed("state", { PaymentListState(rawValue: $0) }, PaymentListState.allCases.map(\.rawValue).joined(separator: ", "))
             let month = try queryMonth(request, "month")?.monthText
             let format = request.uri.queryParameters["format"].map(String.init) ?? "json"
