@@ -154,6 +154,7 @@ let package = Package(
             dependencies: [
                 "Payments",
                 "LedgerCore",
+                "TestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),

@@ -161,7 +161,7 @@ public struct LedgerRuntime: Sendable {
             payPal: payPal,
             refunds: PaymentRefunds(card: card, payPal: payPal),
             paymentViews: paymentViews,
-            paymentExceptions: PaymentExceptions(store: store),
+            paymentExceptions: PaymentExceptions(store: store, views: paymentViews),
             bankIndex: bankIndex,
             bankImport: BankStatementImport(pipeline: payments, index: bankIndex, ownAccount: configuration.bankIBAN),
             booksProjection: booksProjection,

@@ -260,6 +260,12 @@ public struct PayPalPayments: PaymentProvider {
 
     /// Asks PayPal to refund a capture (all that remains, or `amount`); the listing changes when PayPal's
     /// refund webhook arrives.
+    public func checkRefundAmount(_ amount: Money) throws {
+        guard PayPalClient.accepts(amount) else {
+            throw DomainError.invalidAmount("PayPal takes \(amount.currency) in whole units only; \(amount) cannot be refunded through it")
+        }
+    }
+
     public func requestRefund(paymentID: PaymentID, payment: PaymentState, wanted: Money, whole: Bool, key: String) async throws -> RefundRequested {
         try checkRefundable(paymentID)
         guard let client, let captureID = paymentID.externalID else { throw PaymentServiceError.notConfigured("PayPal refunds") }

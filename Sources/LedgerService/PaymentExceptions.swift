@@ -6,9 +6,12 @@ public import LedgerCore
 /// `payment_exceptions` table the payment views keep (``PaymentViewsProjection``).
 public struct PaymentExceptions: Sendable {
     let store: any EventStore
+    /// The fold that keeps the queue; a list first takes in what the log holds.
+    let views: PaymentViewsProjection
 
-    public init(store: any EventStore) {
+    public init(store: any EventStore, views: PaymentViewsProjection) {
         self.store = store
+        self.views = views
     }
 }
 
@@ -35,8 +38,11 @@ extension PaymentExceptions {
     /// The most rows one page returns.
     public static let pageSizeMax = 500
 
-    /// Held payments, oldest first; only those still waiting unless `includeResolved`.
+    /// Held payments, oldest first; only those still waiting unless `includeResolved`. First takes in what the log
+    /// holds, as the other staff lists do: a payment held a moment ago is in the queue, and after a migration
+    /// that emptied the payment views the queue is whole again before it answers.
     public func list(includeResolved: Bool, limit: Int, offset: Int) async throws -> [PaymentExceptionRow] {
+        _ = try await ProjectionRunner(store: store, projection: views).catchUp()
         let filter = includeResolved ? "" : "WHERE resolved = 0"
         return try await store.withReadModelConnection { connection in
             try await connection.query(

@@ -19,6 +19,10 @@ public protocol PaymentProvider: Sendable {
     /// (no credentials configured, not one of its payments).
     func checkRefundable(_ paymentID: PaymentID) throws
 
+    /// Throws, before anything is recorded, when this provider cannot be asked to refund `amount` (PayPal: a
+    /// fraction of a currency it takes in whole units).
+    func checkRefundAmount(_ amount: Money) throws
+
     /// Asks the provider to give back `wanted` of a payment (`whole`: all that remains), under `key` as the
     /// provider's idempotency key. The payment changes when the provider reports the refund by webhook. Throws
     /// ``RefundCallFailure`` when the provider refuses or gives no usable answer.
@@ -48,6 +52,7 @@ public protocol PaymentProvider: Sendable {
 }
 
 extension PaymentProvider {
+    public func checkRefundAmount(_ amount: Money) throws {}
     public func needsConfirmation(_ event: Event) -> Bool { false }
     public func confirmed(_ event: Event) async throws -> Event { event }
     public func afterRecording(_ event: Event, metadata: EventMetadata) async throws {}

@@ -17,12 +17,12 @@ struct RefundCallFailure: Error {
     var message: String
 
     /// Whether a failed call is a refusal: the provider answered no (a 4xx), or the call was never made (an
-    /// identifier it cannot name). A 409 (the key is in use by a call still running) or a 429 (slow down) says
+    /// identifier it cannot name, an amount it cannot take). A 409 (the key is in use by a call still running) or a 429 (slow down) says
     /// nothing about the refund, so neither is one.
     static func isRefusal(_ error: PaymentsError) -> Bool {
         switch error.code {
         case .rejected: ![409, 429].contains(error.status ?? 0)
-        case .invalidIdentifier: true
+        case .invalidIdentifier, .unsupportedAmount: true
         default: false
         }
     }
@@ -84,6 +84,15 @@ public struct PaymentRefunds: Sendable {
             let cutoff = now.addingTimeInterval(-Self.resendWindowSeconds)
             let callerKey = idempotencyKey.map { CardPayments.providerKey("refund", paymentID.rawValue, $0) }
             if let callerKey, let earlier = payment.refundRequests.last(where: { $0.requestKey == callerKey }) {
+                // A key names one request. Asked again for another amount (a form sent again after it was changed),
+                // it is refused, not answered with the first request's refund as if this one had been made. (A
+                // request recorded before `whole` was kept cannot say what it asked for, and is not compared.)
+                if earlier.whole != nil, !Self.sameAsk(amount, earlier) {
+                    throw PaymentServiceError(
+                        code: .idempotencyKeyReused,
+                        description: "\(Self.describe(earlier)) was asked under this key; ask for another amount with a new key (on a new page)"
+                    )
+                }
                 let answer = payment.refundAnswer(callerKey)
                 switch answer?.outcome {
                 case .accepted?:
@@ -145,8 +154,9 @@ public struct PaymentRefunds: Sendable {
                 requestKey: callerKey ?? CardPayments.providerKey("refund", paymentID.rawValue, String(payment.refundRequests.count), String(wanted.minorUnits)),
                 amount: wanted, whole: amount == nil, occurredAt: now
             )
-            // A refund this provider cannot be asked for at all records nothing.
+            // A refund this provider cannot be asked for at all, or not of this amount, records nothing.
             try provider.checkRefundable(paymentID)
+            if amount != nil { try provider.checkRefundAmount(wanted) }
             do {
                 // Against the version the decision read: two requests at once cannot both take what remains.
                 _ = try await pipeline.store.append(

@@ -315,7 +315,7 @@ struct BankDayClaimsTests {
         let runtime = try await TestRuntime.make(backend)
         do {
             try await Self.certified(runtime, "cc-1")
-            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ledger-days-\(UUID().uuidString)")
+            let folder = TestScratch.folder.appendingPathComponent("ledger-days-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(at: folder) }
             let inMT940 = folder.appendingPathComponent("day.sta")

@@ -550,7 +550,7 @@ struct BankReconciliationTests {
     ) async throws -> (summary: BankStatementImport.Summary, movements: [BankMovementRecorded]) {
         let runtime = try await TestRuntime.make(backend)
         do {
-            let file = FileManager.default.temporaryDirectory.appendingPathComponent("statement-\(UUID().uuidString).sta")
+            let file = TestScratch.folder.appendingPathComponent("statement-\(UUID().uuidString).sta")
             try Data(text.utf8).write(to: file)
             defer { try? FileManager.default.removeItem(at: file) }
             let summary = try await runtime.bankImport.importFile(file, metadata: .init(actor: "test"))

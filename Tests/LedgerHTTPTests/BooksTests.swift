@@ -256,7 +256,7 @@ struct BooksTests {
 
     /// Runs Beancount's own checker on `text`; its exit status and what it printed.
     static func beanCheck(_ text: String) throws -> (status: Int32, output: String) {
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("books-\(UUID().uuidString).beancount")
+        let file = TestScratch.folder.appendingPathComponent("books-\(UUID().uuidString).beancount")
         try Data(text.utf8).write(to: file)
         defer { try? FileManager.default.removeItem(at: file) }
         let process = Process()

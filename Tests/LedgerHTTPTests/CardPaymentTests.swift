@@ -459,6 +459,11 @@ struct CardPaymentTests {
                 #expect(sent.status == .seeOther, "\(sent.text)")
             }
             #expect(world.provider.createdRefunds.map(\.amount.minorUnits) == [3_000])
+            // The same form sent again with another amount (changed after going back to it) is refused: its key
+            // asked for 30.00, and answering with that refund would say 40.00 was asked for.
+            let changed = try await anna.post("/console/payments/card-\(paymentIntentID)/refund", ["amount": "40.00", "refundKey": key])
+            #expect(changed.status == .unprocessableContent && changed.text.contains("was asked under this key"), "\(changed.text)")
+            #expect(world.provider.createdRefunds.map(\.amount.minorUnits) == [3_000])
             let payment = try await world.runtime.card.pipeline.loadPayment(PaymentID(rawValue: "card-\(paymentIntentID)"))
             #expect(payment.refundRequests.count == 1)
             // A new page is a new form: a second refund of 30.00 is a second request.

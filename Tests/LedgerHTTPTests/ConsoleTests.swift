@@ -234,6 +234,38 @@ struct ConsoleTests {
         }
     }
 
+    /// The API's exception queue takes in what the log holds before it answers, as the other staff lists do: a
+    /// transfer held a moment ago is in it without anything else having caught the read models up (no background
+    /// work runs here).
+    @Test(arguments: Backend.allCases)
+    func theExceptionQueueTakesInWhatTheLogHoldsBeforeItAnswers(backend: Backend) async throws {
+        try await withLiveServer(backend) { client, runtime in
+            let staff = bearer(try await runtime.apiKeys.create(name: "Anna", role: .staff).key)
+            let file = try CamtStatementBuilder(statements: [.init(id: "Q-1", iban: "NL91ABNA0417164300", entries: [
+                .init(date: "2026-03-02", bankReference: "Q-A", transactions: [.init(amount: "80.00", payerName: "Someone", text: "no reference")]),
+            ])]).write()
+            _ = try await runtime.bankImport.importFile(file, metadata: .init(actor: "test"))
+            // (On PostgreSQL an event is readable once every transaction begun before it has ended.)
+            try await (runtime.store as? any EventStoreTestHooks)?.waitUntilAllCommittedEventsAreVisible()
+            let queue = try await client.execute(uri: "/api/v1/reconciliation/exceptions", method: .get, headers: staff)
+            #expect(queue.status == .ok && queue.text.contains("Someone · no reference"), "\(queue.text)")
+        }
+    }
+
+    /// A payment's page names what staff decided it is, as the payments list does: a transfer whose reference said
+    /// donation, allocated to a profile (or split, or accepted short), is a listing contribution; one kept as a
+    /// donation, a donation; a payout, a payout; one to be paid back keeps what the payer said.
+    @Test
+    func aDecidedPaymentIsCalledWhatItWasDecidedToBe() {
+        for resolution in ["allocate", "split", "accept-short"] {
+            #expect(ConsoleWords.purpose("donation", resolution: resolution) == "listing contribution", "\(resolution)")
+        }
+        #expect(ConsoleWords.purpose("listing", resolution: "donation") == "donation")
+        #expect(ConsoleWords.purpose("listing", resolution: "paypal-payout") == "payout from PayPal")
+        #expect(ConsoleWords.purpose("donation", resolution: "refund") == "donation")
+        #expect(ConsoleWords.purpose("listing", resolution: nil) == "listing contribution")
+    }
+
     /// Anna, a staff user, signed in to the console.
     static func annaSignedIn(_ client: any TestClientProtocol, _ runtime: LedgerRuntime) async throws -> Browser {
         _ = try await runtime.staffUsers.add(name: "Anna Berger", email: "anna@example.org", password: Self.password)
@@ -389,7 +421,7 @@ struct ConsoleTests {
             #expect(try await anna.send("/console").text.contains("No bank statement has been imported yet."))
             let today = runtime.profiles.policy.calendar.date(at: runtime.now())
             func importCSV(_ day: LocalDate, _ reference: String) async throws {
-                let file = FileManager.default.temporaryDirectory.appendingPathComponent("today-\(UUID().uuidString).csv")
+                let file = TestScratch.folder.appendingPathComponent("today-\(UUID().uuidString).csv")
                 defer { try? FileManager.default.removeItem(at: file) }
                 try Data("date,amount,currency,payer_name,payer_iban,reference,bank_reference\n\(day),30.00,EUR,Bo,,gift,\(reference)\n".utf8).write(to: file)
                 _ = try await runtime.bankImport.importFile(file, metadata: .init(actor: "test"))

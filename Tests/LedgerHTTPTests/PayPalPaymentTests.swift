@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import EventStore
 import Foundation
 import HTTPTypes
@@ -27,7 +28,7 @@ struct PayPalWorld: Sendable {
 
     static func run(_ backend: Backend, _ body: @Sendable (PayPalWorld) async throws -> Void) async throws {
         let provider = try await PayPalStandIn.start(clientID: "client-1", clientSecret: "secret-1")
-        let trustFile = FileManager.default.temporaryDirectory.appendingPathComponent("paypal-ca-\(UUID().uuidString).pem")
+        let trustFile = TestScratch.folder.appendingPathComponent("paypal-ca-\(UUID().uuidString).pem")
         try Data(provider.caCertificatePEM.utf8).write(to: trustFile)
         let runtime: LedgerRuntime
         do {
@@ -126,6 +127,48 @@ struct PayPalPaymentTests {
             // The refund found its capture through the `up` link: it is on the capture's payment.
             let payment = try await world.client.execute(uri: "/api/v1/payments/paypal-\(captureID)", method: .get, headers: world.staff)
             #expect(payment.json["refunded"] as? String == "125.00")
+        }
+    }
+
+    /// PayPal takes forint (and Taiwan dollars) in whole units only, though ISO 4217 gives them two decimals: a
+    /// forint payment's part is refunded as `"400"`, and a part with fillér is refused before anything is
+    /// recorded or sent, where PayPal would have refused it (`DECIMALS_NOT_SUPPORTED`).
+    @Test(arguments: Backend.allCases)
+    func aForintPaymentIsRefundedInWholeForints(backend: Backend) async throws {
+        try await PayPalWorld.run(backend) { world in
+            try await world.certifiedProfile("huf-1")
+            // An order in forint, created the way the ledger's own client creates one (the ledger only asks for euros).
+            let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: try world.provider.clientTLSConfiguration()))
+            let client = PayPalClient(
+                configuration: PayPalConfiguration(baseURL: world.provider.baseURL, clientID: "client-1", clientSecret: "secret-1"), httpClient: http
+            )
+            let order: PayPalOrder
+            do {
+                order = try await client.createOrder(
+                    reference: PayPalReference(profileID: "huf-1", purpose: "listing"), amount: Money(minorUnits: 50_000, currency: "HUF"),
+                    returnURL: "https://imi.example/paid", cancelURL: "https://imi.example/", requestID: "huf-order-1"
+                )
+            } catch {
+                try await http.shutdown()
+                throw error
+            }
+            try await http.shutdown()
+            #expect(world.provider.order(order.id)?.amount == Money(minorUnits: 50_000, currency: "HUF"))
+            try world.provider.approve(order.id)
+            let captured = try await world.post("/api/v1/paypal/orders/\(order.id)/capture", world.website, [:])
+            #expect(captured.status == .ok && captured.json["amount"] as? String == "500.00", "\(captured.text)")
+            let captureID = try #require(captured.json["captureId"] as? String)
+            #expect(try await world.deliver(world.provider.captureCompletedEvent(captureID: captureID)).status == 200)
+
+            let paymentID = PaymentID(rawValue: "paypal-\(captureID)")
+            let fraction = try await world.post("/api/v1/payments/paypal-\(captureID)/refund", world.staff, ["amount": "400.50"])
+            #expect(fraction.status == .unprocessableContent && fraction.text.contains("PayPal takes HUF in whole units only"), "\(fraction.text)")
+            #expect(world.provider.createdRefunds.isEmpty)
+            #expect(try await world.runtime.payPal.pipeline.loadPayment(paymentID).refundRequests.isEmpty, "nothing recorded")
+
+            let part = try await world.post("/api/v1/payments/paypal-\(captureID)/refund", world.staff, ["amount": "400"])
+            #expect(part.status == .accepted && part.json["amount"] as? String == "400.00", "\(part.text)")
+            #expect(world.provider.createdRefunds.map(\.amount) == [Money(minorUnits: 40_000, currency: "HUF")])
         }
     }
 

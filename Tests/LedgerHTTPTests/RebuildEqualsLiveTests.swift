@@ -30,7 +30,7 @@ struct RebuildEqualsLiveTests {
     ) async throws {
         let card = try await CardProviderStandIn.start(secretKey: "sk_test_rebuild", webhookSecrets: ["whsec_rebuild"])
         let payPal = try await PayPalStandIn.start(clientID: "client-1", clientSecret: "secret-1")
-        let trustFile = FileManager.default.temporaryDirectory.appendingPathComponent("paypal-ca-\(UUID().uuidString).pem")
+        let trustFile = TestScratch.folder.appendingPathComponent("paypal-ca-\(UUID().uuidString).pem")
         defer { try? FileManager.default.removeItem(at: trustFile) }
         try Data(payPal.caCertificatePEM.utf8).write(to: trustFile)
         let runtime = try await TestRuntime.make(backend, settings: [

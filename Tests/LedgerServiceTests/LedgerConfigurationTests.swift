@@ -3,6 +3,7 @@ import EventStore
 import Foundation
 import LedgerService
 import Logging
+import TestSupport
 import Testing
 
 @Suite("Configuration")
@@ -32,7 +33,7 @@ struct LedgerConfigurationTests {
 
     @Test
     func layersOverrideInOrderFileThenEnvironmentThenCommandLine() async throws {
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("ledger-config-\(UUID().uuidString).json")
+        let file = TestScratch.folder.appendingPathComponent("ledger-config-\(UUID().uuidString).json")
         try Data(#"{"http": {"port": "9001", "host": "0.0.0.0"}, "log": {"level": "debug"}, "database": {"url": "sqlite:///tmp/from-file.sqlite"}}"#.utf8)
             .write(to: file)
         defer { try? FileManager.default.removeItem(at: file) }

@@ -134,7 +134,7 @@ struct CLITests {
         let again = try await CLI.run(["import-statement", file.path, "--database-url", url])
         #expect(again.stdout.contains("already imported 3"))
 
-        let unsafe = FileManager.default.temporaryDirectory.appendingPathComponent("xxe-\(UUID().uuidString).xml")
+        let unsafe = TestScratch.folder.appendingPathComponent("xxe-\(UUID().uuidString).xml")
         try Data("<?xml version=\"1.0\"?><!DOCTYPE d [<!ENTITY x SYSTEM \"file:///etc/passwd\">]><Document>&x;</Document>".utf8).write(to: unsafe)
         let refused = try await CLI.run(["import-statement", unsafe.path, "--database-url", url])
         #expect(refused.status == 1)
@@ -153,7 +153,7 @@ struct CLITests {
     func aStatementBringingDaysOfAnotherFormatIsRefused() async throws {
         let url = try await TestDatabase.freshURL(.sqlite).connectionString
         #expect(try await CLI.run(["migrate", "--database-url", url]).status == 0)
-        let mt940 = FileManager.default.temporaryDirectory.appendingPathComponent("day-\(UUID().uuidString).sta")
+        let mt940 = TestScratch.folder.appendingPathComponent("day-\(UUID().uuidString).sta")
         try Data("""
             :20:D0302
             :25:NL91ABNA0417164300
@@ -215,7 +215,7 @@ struct CLITests {
         let whole = try await CLI.run(["export", "journal", "--database-url", url])
         #expect(whole.status == 0 && whole.stdout.contains("listing ledger, 2026-03-02 to "), "\(whole.stdout.prefix(200))")
 
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("journal-\(UUID().uuidString).csv")
+        let file = TestScratch.folder.appendingPathComponent("journal-\(UUID().uuidString).csv")
         try Data("an older export".utf8).write(to: file)
         try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: file.path)
         let csv = try await CLI.run(["export", "journal", "--database-url", url, "--format", "csv", "--output", file.path])
@@ -269,7 +269,7 @@ struct CLITests {
         #expect(try await CLI.run(["migrate", "--database-url", url]).status == 0)
         let created = try await CLI.run(["keys", "create", "--role", "staff", "--name", "Receipts", "--database-url", url])
         let key = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ledger-receipts-\(UUID().uuidString)")
+        let folder = TestScratch.folder.appendingPathComponent("ledger-receipts-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         var servers: [RunningProcess] = []
@@ -366,7 +366,7 @@ struct CLITests {
 
     @Test
     func serveWithNoConfigurationRunsOnSQLiteInTheDataFolderAndStopsOnSIGTERM() async throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ledger-serve-\(UUID().uuidString)")
+        let folder = TestScratch.folder.appendingPathComponent("ledger-serve-\(UUID().uuidString)")
         let home = folder.appendingPathComponent("home")
         let elsewhere = folder.appendingPathComponent("elsewhere")
         try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)

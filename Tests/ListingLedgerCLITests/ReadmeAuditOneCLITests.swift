@@ -165,7 +165,7 @@ private func auditOneStatusText(_ status: Int32?) -> String {
 private func auditOneRunUntilExit(
     _ arguments: [String], environment: [String: String] = [:], timeout: Duration = .seconds(60)
 ) async throws -> AuditOneCLIRun {
-    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ledger-audit-one-\(UUID().uuidString)")
+    let folder = TestScratch.folder.appendingPathComponent("ledger-audit-one-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: folder) }
     let stdoutFile = folder.appendingPathComponent("stdout.log")

@@ -31,7 +31,7 @@ struct ReadmeAuditTwoCLITests {
         #expect(created.status == 0, "\(created.stderr)")
         let key = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
 
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ledger-audit-two-\(UUID().uuidString)")
+        let folder = TestScratch.folder.appendingPathComponent("ledger-audit-two-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         let server = try CLI.start(["serve", "--host", "127.0.0.1", "--port", "0", "--database-url", url], directory: folder)

@@ -217,7 +217,7 @@ private final class LoggedProcess: @unchecked Sendable {
 
     /// Starts `listing-ledger` with `arguments`; `environment` adds to (or replaces in) the clean environment.
     static func start(_ arguments: [String], environment: [String: String] = [:]) throws -> LoggedProcess {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ledger-readme-\(UUID().uuidString)")
+        let folder = TestScratch.folder.appendingPathComponent("ledger-readme-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let stdoutFile = folder.appendingPathComponent("stdout.log")
         let stderrFile = folder.appendingPathComponent("stderr.log")

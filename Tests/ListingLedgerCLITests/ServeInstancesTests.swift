@@ -20,7 +20,7 @@ struct ServeInstancesTests {
         let url = try await TestDatabase.freshURL(.postgres)
         #expect(try await CLI.run(["migrate", "--database-url", url.connectionString]).status == 0)
         let runtime = try await TestRuntime.open(url)
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ledger-instances-\(UUID().uuidString)")
+        let folder = TestScratch.folder.appendingPathComponent("ledger-instances-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         var servers: [RunningProcess] = []
         do {

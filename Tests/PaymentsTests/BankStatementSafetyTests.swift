@@ -1,6 +1,7 @@
 import Foundation
 import LedgerCore
 import Payments
+import TestSupport
 import Testing
 
 /// Builds camt.053 documents for tests.
@@ -209,7 +210,7 @@ struct BankStatementSafetyTests {
     @Test
     func largeGeneratedStatementParsesAsAStream() throws {
         let entryCount = 20_000
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("statement-large-\(UUID().uuidString).xml")
+        let url = TestScratch.folder.appendingPathComponent("statement-large-\(UUID().uuidString).xml")
         FileManager.default.createFile(atPath: url.path, contents: nil)
         let handle = try FileHandle(forWritingTo: url)
         try handle.write(contentsOf: Data((CamtDocument.head + CamtDocument.balance("OPBD", 0) + CamtDocument.balance("CLBD", Int64(entryCount) * 12_500)).utf8))

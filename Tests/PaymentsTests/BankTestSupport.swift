@@ -1,6 +1,7 @@
 import Foundation
 import LedgerCore
 import Payments
+import TestSupport
 
 /// The sample statements copied from other projects' test suites, and scratch files for generated ones.
 enum BankFixtures {
@@ -17,7 +18,7 @@ enum BankFixtures {
 
     /// Writes `contents` to a fresh temporary file.
     static func temporaryFile(_ contents: String, extension fileExtension: String) throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("statement-\(UUID().uuidString).\(fileExtension)")
+        let url = TestScratch.folder.appendingPathComponent("statement-\(UUID().uuidString).\(fileExtension)")
         try Data(contents.utf8).write(to: url)
         return url
     }

@@ -132,7 +132,7 @@ public struct CamtStatementBuilder: Sendable {
 
     /// Writes the document to a new temporary file.
     public func write() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("camt-\(UUID().uuidString).xml")
+        let url = TestScratch.folder.appendingPathComponent("camt-\(UUID().uuidString).xml")
         try Data(xml.utf8).write(to: url)
         return url
     }

@@ -20,6 +20,7 @@ extension PayPalStandIn {
         guard amount.minorUnits > 0 else {
             return .unprocessable("CANNOT_BE_ZERO_OR_NEGATIVE", "Must be greater than zero.")
         }
+        if Self.hasRefusedDecimals(amountObject) { return .unprocessable("DECIMALS_NOT_SUPPORTED", "Currency does not support decimals.") }
         let customID = unit["custom_id"] as? String
         if let customID, customID.count > 127 {
             return .invalid("INVALID_STRING_LENGTH", "custom_id is longer than 127 characters.")
@@ -86,6 +87,7 @@ extension PayPalStandIn {
             guard let amount = Self.money(amountObject), amount.minorUnits > 0 else {
                 return .invalid("INVALID_PARAMETER_VALUE", "amount needs a three-letter currency_code and a positive decimal value string.")
             }
+            if Self.hasRefusedDecimals(amountObject) { return .unprocessable("DECIMALS_NOT_SUPPORTED", "Currency does not support decimals.") }
             requested = amount
         }
         let outcome: Result<RefundRecord, APIAnswerBox> = state.withLock { state in
@@ -236,8 +238,22 @@ extension PayPalStandIn {
         "address": ["country_code": "DE"] as [String: any Sendable],
     ]
 
+    /// Currencies PayPal takes and writes without decimals (its currency codes page: "This currency does not
+    /// support decimals").
+    static let wholeUnitCurrencies: Set<String> = ["HUF", "JPY", "TWD"]
+
     static func amount(_ money: Money) -> [String: any Sendable] {
-        ["currency_code": money.currency, "value": money.decimalString]
+        // (Yen has no decimals in ISO 4217 either: its `decimalString` is whole already; forint and Taiwan dollars
+        // have two there.)
+        let value = wholeUnitCurrencies.contains(money.currency) && Money.decimals(of: money.currency) == 2
+            ? String(money.minorUnits / 100) : money.decimalString
+        return ["currency_code": money.currency, "value": value]
+    }
+
+    /// A value with decimals in a currency PayPal takes in whole units only.
+    static func hasRefusedDecimals(_ object: [String: Any]) -> Bool {
+        guard let currency = object["currency_code"] as? String, let value = object["value"] as? String else { return false }
+        return wholeUnitCurrencies.contains(currency) && value.contains(".")
     }
 
     static func link(_ href: String, _ rel: String, _ method: String) -> [String: any Sendable] {

@@ -23,7 +23,7 @@ public enum TestDatabase {
     public static func freshURL(_ backend: Backend, postgresEncoding: String? = nil) async throws -> DatabaseURL {
         switch backend {
         case .sqlite:
-            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ledger-tests-\(UUID().uuidString)")
+            let folder = TestScratch.folder.appendingPathComponent("ledger-tests-\(UUID().uuidString)")
             return .sqlite(path: folder.appendingPathComponent("ledger.sqlite").path)
         case .postgres:
             var settings = try adminSettings()

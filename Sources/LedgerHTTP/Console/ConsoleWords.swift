@@ -67,6 +67,8 @@ struct ConsoleWords: Sendable {
     static func purpose(_ purpose: String?, resolution: String?) -> String {
         switch resolution {
         case "card-payout", "paypal-payout", "not-contribution", "donation": Self.purpose(resolution)
+        // Allocated, split or accepted short: a listing contribution, whatever the payer's reference said.
+        case "allocate", "split", "accept-short": Self.purpose("listing")
         default: Self.purpose(purpose)
         }
     }

@@ -23,7 +23,7 @@ public struct PaymentsError: Error, Sendable, Equatable, CustomStringConvertible
 
         private enum Base: String, Sendable, Hashable {
             // Provider calls.
-            case unavailable, rejected, failed, malformedResponse, orderAlreadyCaptured, invalidIdentifier
+            case unavailable, rejected, failed, malformedResponse, orderAlreadyCaptured, invalidIdentifier, unsupportedAmount
             // Webhooks.
             case missingHeader, malformedHeader, noSignature, timestampOutsideTolerance, unknownAlgorithm, certificateHostNotAllowed
             case certificateUnavailable, certificateInvalid, signatureMismatch, staleTransmission, malformedEvent, transmissionReused
@@ -37,7 +37,7 @@ public struct PaymentsError: Error, Sendable, Equatable, CustomStringConvertible
 
             var family: Family {
                 switch self {
-                case .unavailable, .rejected, .failed, .malformedResponse, .orderAlreadyCaptured, .invalidIdentifier: .providerCall
+                case .unavailable, .rejected, .failed, .malformedResponse, .orderAlreadyCaptured, .invalidIdentifier, .unsupportedAmount: .providerCall
                 case .missingHeader, .malformedHeader, .noSignature, .timestampOutsideTolerance, .unknownAlgorithm, .certificateHostNotAllowed,
                      .certificateUnavailable, .certificateInvalid, .signatureMismatch, .staleTransmission, .malformedEvent, .transmissionReused,
                      .unknownResource: .webhook
@@ -74,6 +74,9 @@ public struct PaymentsError: Error, Sendable, Equatable, CustomStringConvertible
         public static let orderAlreadyCaptured = Code(.orderAlreadyCaptured)
         /// An id to put into a provider's URL is not one the provider could have issued; nothing was sent.
         public static let invalidIdentifier = Code(.invalidIdentifier)
+        /// An amount the provider cannot take in its currency (PayPal: a fraction of a currency it takes in whole
+        /// units only); nothing was sent.
+        public static let unsupportedAmount = Code(.unsupportedAmount)
 
         // MARK: Webhooks
 

@@ -136,7 +136,7 @@ public struct PayPalClient: Sendable {
         let body = PayPalWireCreateOrder(
             intent: "CAPTURE",
             purchaseUnits: [
-                .init(customID: reference.customID, amount: PayPalWireAmount(currencyCode: amount.currency, value: amount.decimalString))
+                .init(customID: reference.customID, amount: PayPalWireAmount(currencyCode: amount.currency, value: try Self.wireValue(amount)))
             ],
             paymentSource: .init(
                 paypal: .init(
@@ -180,7 +180,9 @@ public struct PayPalClient: Sendable {
     public func refundCapture(captureID: String, amount: Money?, requestID: String) async throws(PaymentsError) -> PayPalRefund {
         precondition(amount.map { $0.minorUnits > 0 } ?? true, "a refund amount must be positive")
         try Self.checkIdentifier(captureID, "capture")
-        let body = PayPalWireRefundRequest(amount: amount.map { PayPalWireAmount(currencyCode: $0.currency, value: $0.decimalString) })
+        let body = PayPalWireRefundRequest(amount: try amount.map { money throws(PaymentsError) in
+            PayPalWireAmount(currencyCode: money.currency, value: try Self.wireValue(money))
+        })
         let refund = try await post("/v2/payments/captures/\(captureID)/refund", body: body, requestID: requestID, as: PayPalWireRefund.self)
         guard let id = refund.id, let status = refund.status else {
             throw PaymentsError(.malformedResponse, "the created refund lacks id or status")
@@ -209,5 +211,26 @@ public struct PayPalClient: Sendable {
         guard valid else {
             throw PaymentsError(.invalidIdentifier, "'\(id.prefix(80))' is not a PayPal \(kind) id")
         }
+    }
+}
+
+extension PayPalClient {
+    /// Currencies PayPal takes in whole units only, though ISO 4217 gives them two decimals (PayPal's currency
+    /// codes: "This currency does not support decimals"; yen has none in ISO 4217 either).
+    public static let wholeUnitCurrencies: Set<String> = ["HUF", "TWD"]
+
+    /// Whether PayPal's API can be sent `amount`: not a fraction of a currency it takes in whole units.
+    public static func accepts(_ amount: Money) -> Bool {
+        !wholeUnitCurrencies.contains(amount.currency) || amount.minorUnits % 100 == 0
+    }
+
+    /// `amount` as PayPal's API writes it: with its currency's decimals (`"125.00"`, `"1000"` yen), but in whole
+    /// units for ``wholeUnitCurrencies`` (`"400"` forint). Throws `unsupportedAmount` for a fraction of those.
+    static func wireValue(_ amount: Money) throws(PaymentsError) -> String {
+        guard wholeUnitCurrencies.contains(amount.currency) else { return amount.decimalString }
+        guard accepts(amount) else {
+            throw PaymentsError(.unsupportedAmount, "PayPal takes \(amount.currency) in whole units only, not \(amount.decimalString)")
+        }
+        return String(amount.minorUnits / 100)
     }
 }
