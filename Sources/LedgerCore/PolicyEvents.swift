@@ -51,14 +51,21 @@ public struct PolicyChangeRequest: Sendable, Hashable {
     public var reason: String
     /// Whether a change may take effect before today.
     public var allowPast: Bool
+    /// What changes already scheduled after `effectiveFrom` would put back of what this one sets (see
+    /// ``PolicyDecider/putBack(from:price:months:graceDays:tariff:graceDefault:)``); the change is refused while
+    /// there is any.
+    public var putBackLater: [String]
 
-    public init(effectiveFrom: LocalDate, price: Money, monthsPerPeriod: Int, graceDays: Int, reason: String, allowPast: Bool) {
+    public init(
+        effectiveFrom: LocalDate, price: Money, monthsPerPeriod: Int, graceDays: Int, reason: String, allowPast: Bool, putBackLater: [String] = []
+    ) {
         self.effectiveFrom = effectiveFrom
         self.price = price
         self.monthsPerPeriod = monthsPerPeriod
         self.graceDays = graceDays
         self.reason = reason
         self.allowPast = allowPast
+        self.putBackLater = putBackLater
     }
 }
 
@@ -85,6 +92,15 @@ public enum PolicyDecider {
         guard LedgerBounds.contains(request.effectiveFrom) else {
             throw .outOfBounds("a change must take effect \(LedgerBounds.dateRangeDescription)")
         }
+        // Each change keeps a whole copy of the tariff from its day: one scheduled before a later change would last
+        // only until that one's day, silently. It is refused, saying what to do instead.
+        guard request.putBackLater.isEmpty else {
+            throw .invalidDateRange(
+                "a change already scheduled later would put back what this one sets (\(request.putBackLater.joined(separator: "; "))), so "
+                    + "this change would last only until then; schedule the later change again with the new values first (a second change "
+                    + "for one day replaces the first), then this one"
+            )
+        }
         let retroactive = request.effectiveFrom < today
         guard !retroactive || request.allowPast else {
             throw .invalidDateRange(
@@ -95,6 +111,21 @@ public enum PolicyDecider {
             effectiveFrom: request.effectiveFrom, price: request.price, monthsPerPeriod: request.monthsPerPeriod,
             graceDays: request.graceDays, reason: reason, retroactive: retroactive, occurredAt: now
         )
+    }
+
+    /// What the changes already in `tariff` dated after `from` would put back, from their own day, of the values a
+    /// new change sets (`nil`: left as it is): each entry is a whole copy of the tariff, so a change dated before
+    /// one lasts only until it. Each in words: "from 2027-03-01 the price is 125.00 EUR".
+    public static func putBack(from: LocalDate, price: Money?, months: Int?, graceDays: Int?, tariff: Tariff, graceDefault: Int) -> [String] {
+        var words: [String] = []
+        for entry in tariff.entries where entry.effectiveFrom > from {
+            if let price, entry.price != price { words.append("from \(entry.effectiveFrom) the price is \(entry.price)") }
+            if let months, entry.months != months { words.append("from \(entry.effectiveFrom) a period is \(entry.months) months") }
+            if let graceDays, (entry.graceDays ?? graceDefault) != graceDays {
+                words.append("from \(entry.effectiveFrom) grace is \(entry.graceDays ?? graceDefault) days")
+            }
+        }
+        return words
     }
 
     /// The dated tariff the changes make, in recorded order (a later change for the same day wins); nil for

@@ -101,7 +101,9 @@ public final class PolicyBook: Sendable {
         }
     }
 
-    /// A change request from what staff gave: what they left out stays as it is in force on `effectiveFrom`.
+    /// A change request from what staff gave: what they left out stays as it is in force on `effectiveFrom`. A
+    /// change already scheduled later that would put back what this one sets is named in the request, which is
+    /// then refused (see ``PolicyDecider/putBack(from:price:months:graceDays:tariff:graceDefault:)``).
     public func request(
         effectiveFrom: LocalDate, price: Money?, monthsPerPeriod: Int?, graceDays: Int?, reason: String, allowPast: Bool
     ) -> PolicyChangeRequest {
@@ -109,7 +111,10 @@ public final class PolicyBook: Sendable {
         let inForce = policy.tariff.entry(on: effectiveFrom)
         return PolicyChangeRequest(
             effectiveFrom: effectiveFrom, price: price ?? inForce.price, monthsPerPeriod: monthsPerPeriod ?? inForce.months,
-            graceDays: graceDays ?? inForce.graceDays ?? policy.graceDays, reason: reason, allowPast: allowPast
+            graceDays: graceDays ?? inForce.graceDays ?? policy.graceDays, reason: reason, allowPast: allowPast,
+            putBackLater: PolicyDecider.putBack(
+                from: effectiveFrom, price: price, months: monthsPerPeriod, graceDays: graceDays, tariff: policy.tariff, graceDefault: policy.graceDays
+            )
         )
     }
 

@@ -43,7 +43,7 @@ struct PolicyCommand: AsyncParsableCommand {
     struct Schedule: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Record a change of the policy from a date on; what is not given stays as it is on that date.",
-            discussion: "A change may not take effect before today unless --allow-past is given; the reason is recorded either way."
+            discussion: "A change may not take effect before today unless --allow-past is given; the reason is recorded either way. A change that a change already scheduled later would undo (it keeps its own price, period and grace from its day) is refused, naming what it would put back."
         )
 
         @OptionGroup var common: CommonOptions

@@ -110,6 +110,39 @@ struct PolicyHistoryTests {
     /// the one the change was made on (which read the policy before the change). A second profile changes in
     /// the same batch as the policy: its row is evaluated under the policy the log records, not the one the
     /// instance last read.
+    /// Each change keeps a whole copy of the tariff from its day, so a change dated before one already scheduled
+    /// would last only until that one puts its own values back. It is refused, naming what would be put back, and
+    /// nothing is recorded; once the later change carries the new value too, it is taken.
+    @Test(arguments: Backend.allCases)
+    func aChangeThatALaterOneWouldUndoIsRefused(backend: Backend) async throws {
+        try await withLiveServer(backend) { client, runtime in
+            var staff = bearer(try await runtime.apiKeys.create(name: "Anna", role: .staff).key)
+            staff[.contentType] = "application/json"
+            func schedule(_ body: [String: Any]) async throws -> TestResponse {
+                try await client.execute(uri: "/api/v1/policy/changes", method: .post, headers: staff, body: try json(body.merging(["reason": "board"]) { given, _ in given }))
+            }
+            #expect(try await schedule(["effectiveFrom": "2099-03-01", "graceDays": 30]).status == .created)
+            let changes = try await runtime.profiles.policyBook.changes().count
+
+            let undone = try await schedule(["effectiveFrom": "2099-01-01", "price": "150.00"])
+            #expect(undone.status == .unprocessableContent && undone.text.contains("from 2099-03-01 the price is 125.00 EUR"), "\(undone.text)")
+            #expect(try await runtime.profiles.policyBook.changes().count == changes, "nothing recorded")
+            // A value the later change keeps already is no conflict.
+            #expect(try await schedule(["effectiveFrom": "2099-02-01", "graceDays": 30, "periodMonths": 12]).status == .created)
+
+            // Both later changes now keep 125.00 from their days: each is scheduled again with the new price.
+            let stillUndone = try await schedule(["effectiveFrom": "2099-01-01", "price": "150.00"])
+            #expect(stillUndone.text.contains("from 2099-02-01 the price is 125.00 EUR; from 2099-03-01 the price is 125.00 EUR"), "\(stillUndone.text)")
+            for day in ["2099-03-01", "2099-02-01"] {
+                #expect(try await schedule(["effectiveFrom": day, "price": "150.00", "graceDays": 30]).status == .created)
+            }
+            #expect(try await schedule(["effectiveFrom": "2099-01-01", "price": "150.00"]).status == .created)
+            let tariff = runtime.profiles.policyBook.current.tariff
+            #expect(tariff.entry(on: LocalDate(iso: "2099-06-01")!).price == .euros(minorUnits: 15_000))
+            #expect(tariff.entry(on: LocalDate(iso: "2099-01-15")!).price == .euros(minorUnits: 15_000))
+        }
+    }
+
     @Test(arguments: Backend.allCases)
     func aGraceChangeFromADayAlreadyPastReachesTheListingRowsAndTheDirectory(backend: Backend) async throws {
         let clock = TestClock(noon("2026-11-01"))

@@ -72,6 +72,9 @@ struct PolicyRoutes {
                 throw Problem.badRequest("effectiveFrom '\(body.effectiveFrom.prefix(40))' is not a date like 2027-01-01")
             }
             let price = try body.price.map { try Money(parsing: $0, currency: "EUR") }
+            // What the request leaves out, and what later changes would put back, as the ledger holds them now
+            // (another instance may have scheduled a change since this one last read the policy).
+            try await policyBook.reload()
             let change = try await policyBook.schedule(
                 policyBook.request(
                     effectiveFrom: from, price: price, monthsPerPeriod: body.periodMonths, graceDays: body.graceDays,
