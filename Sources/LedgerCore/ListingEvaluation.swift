@@ -65,6 +65,22 @@ public struct PaidPeriod: Sendable, Hashable {
     public var start: LocalDate
     public var lastDay: LocalDate
     public var paymentIDs: [PaymentID]
+    /// The days each payment added to the stretch, in order: a renewal's are the ones after the days before it.
+    public var parts: [PaidPart] = []
+
+    /// The days `paymentID` paid for in this stretch (from its first part to its last), if it paid for any.
+    public func days(paidBy paymentID: PaymentID) -> (start: LocalDate, lastDay: LocalDate)? {
+        let own = parts.filter { $0.paymentID == paymentID }
+        guard let first = own.first, let last = own.last else { return nil }
+        return (first.start, last.lastDay)
+    }
+}
+
+/// The days one payment added to a paid stretch.
+public struct PaidPart: Sendable, Hashable {
+    public var paymentID: PaymentID
+    public var start: LocalDate
+    public var lastDay: LocalDate
 }
 
 extension ProfileState {
@@ -102,18 +118,27 @@ extension ProfileState {
             guard bought > 0 else { continue }
             let (months, overflow) = bought.multipliedReportingOverflow(by: allocation.monthsPerPeriod)
             guard !overflow else {
-                periods.append(PaidPeriod(start: allocation.effectiveDate, lastDay: .last, paymentIDs: [allocation.paymentID]))
+                periods.append(PaidPeriod(
+                    start: allocation.effectiveDate, lastDay: .last, paymentIDs: [allocation.paymentID],
+                    parts: [PaidPart(paymentID: allocation.paymentID, start: allocation.effectiveDate, lastDay: .last)]
+                ))
                 continue
             }
             if let last = periods.last, allocation.effectiveDate <= policy.lastVisibleDay(after: last.lastDay) {
                 // Current or in grace: extend from the old last day, so no day is lost or counted twice.
                 let start = last.lastDay.addingDays(1)
-                periods[periods.count - 1].lastDay = start.addingMonths(months).addingDays(-1)
+                let lastDay = start.addingMonths(months).addingDays(-1)
+                periods[periods.count - 1].lastDay = lastDay
                 periods[periods.count - 1].paymentIDs.append(allocation.paymentID)
+                periods[periods.count - 1].parts.append(PaidPart(paymentID: allocation.paymentID, start: start, lastDay: lastDay))
             } else {
                 // After grace: a new period from the payment's own date.
                 let start = allocation.effectiveDate
-                periods.append(PaidPeriod(start: start, lastDay: start.addingMonths(months).addingDays(-1), paymentIDs: [allocation.paymentID]))
+                let lastDay = start.addingMonths(months).addingDays(-1)
+                periods.append(PaidPeriod(
+                    start: start, lastDay: lastDay, paymentIDs: [allocation.paymentID],
+                    parts: [PaidPart(paymentID: allocation.paymentID, start: start, lastDay: lastDay)]
+                ))
             }
         }
         return (periods, credit)

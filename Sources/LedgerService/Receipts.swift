@@ -157,8 +157,9 @@ public struct ReceiptService: Sendable {
                 let state = try await payments.profiles.load(profileID).state
                 payer = state.displayName.isEmpty ? nil : state.displayName
                 if counts.purpose == .listing {
+                    // The days this payment paid for: a renewal's own year, not the whole stretch it extends.
                     period = state.paidPeriods(at: now, policy: payments.profiles.policy).periods
-                        .first { $0.paymentIDs.contains(received.paymentID) }.map { ($0.start, $0.lastDay) }
+                        .lazy.compactMap { $0.days(paidBy: received.paymentID) }.first.map { ($0.start, $0.lastDay) }
                 }
             }
             var receipt = document(.receipt, received, profile: counts.profile, purpose: counts.purpose, minor: uncovered,

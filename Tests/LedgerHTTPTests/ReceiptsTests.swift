@@ -13,6 +13,34 @@ import Testing
 /// Receipts and credit notes: numbered per year without gaps or repeats, from the log, for the website and staff.
 @Suite("Receipts")
 struct ReceiptsTests {
+    /// A renewal's receipt names the year the renewal paid for, not the whole stretch of paid days it extends; so
+    /// does the first payment's receipt, asked for after the renewal.
+    @Test(arguments: Backend.allCases)
+    func aRenewalsReceiptNamesTheYearItPaidFor(backend: Backend) async throws {
+        try await withLiveServer(backend) { client, runtime in
+            let session = try await StaffSession.start(client, runtime)
+            let post = session.post
+            #expect(try await post("/api/v1/profiles", ["profileId": "r-1", "kind": "mediator", "displayName": "Rena", "contactEmail": "r-1@example.org"]).status == .created)
+            #expect(try await post("/api/v1/profiles/r-1/certification", ["action": "grant", "reason": "assessed"]).status == .ok)
+            let today = runtime.profiles.policy.calendar.date(at: runtime.now())
+            let (first, renewal) = (today.addingDays(-300), today.addingDays(-10))
+            func paid(on day: LocalDate) async throws -> String {
+                let response = try await post("/api/v1/profiles/r-1/offline-payments", ["amount": "125.00", "date": day.description, "purpose": "listing"])
+                #expect(response.status == .created, "\(response.text)")
+                return try #require(response.headers[.location]?.split(separator: "/").last.map(String.init))
+            }
+            let (firstPayment, renewalPayment) = (try await paid(on: first), try await paid(on: renewal))
+            func period(_ paymentID: String) async throws -> String {
+                let response = try await client.execute(uri: "/api/v1/payments/\(paymentID)/receipts", method: .get, headers: session.headers)
+                let documents = try JSONSerialization.jsonObject(with: Data(response.text.utf8)) as? [[String: Any]] ?? []
+                return "\(documents.first?["periodFrom"] as? String ?? "-") to \(documents.first?["periodThrough"] as? String ?? "-")"
+            }
+            let yearAfter = first.addingMonths(12)
+            #expect(try await period(renewalPayment) == "\(yearAfter) to \(yearAfter.addingMonths(12).addingDays(-1))")
+            #expect(try await period(firstPayment) == "\(first) to \(yearAfter.addingDays(-1))")
+        }
+    }
+
     @Test(arguments: Backend.allCases)
     func aContributionGetsAReceiptAndAVoidACreditNoteThatRefersToIt(backend: Backend) async throws {
         try await withLiveServer(backend) { client, runtime in
