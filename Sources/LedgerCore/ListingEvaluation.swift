@@ -190,7 +190,9 @@ extension ProfileState {
             evaluation.basis = .waiver(waiver.granted.waiverID)
         } else {
             evaluation.reason = hiddenReason(at: instant, today: today, periods: periods, policy: policy)
-            let hadListing = latest != nil || waivers.contains { $0.granted.from <= today } || evaluation.reason == .refunded
+            // A waiver revoked before its first day never listed anyone.
+            let hadListing = latest != nil || waivers.contains { $0.granted.from <= today && $0.everCounted(calendar: policy.calendar) }
+                || evaluation.reason == .refunded
             evaluation.status = hadListing ? .expired : .pending
         }
         return evaluation

@@ -149,12 +149,19 @@ public struct WaiverRecord: Sendable, Hashable, Codable {
         granted.from <= today && today <= granted.through && (revokedAt.map { instant < $0 } ?? true)
     }
 
-    /// The first day the waiver no longer counted, if that is on or before `today`.
+    /// Whether the waiver counted on any day: not when it was revoked before its first day began.
+    func everCounted(calendar: OrganisationCalendar) -> Bool {
+        revokedAt.map { calendar.date(at: $0) >= granted.from } ?? true
+    }
+
+    /// The first day the waiver no longer counted, if that is on or before `today`; nil for a waiver that never
+    /// counted. A revocation after its last day does not move its end.
     func end(before instant: Date, today: LocalDate, calendar: OrganisationCalendar) -> LocalDate? {
-        guard granted.from <= today else { return nil }
+        guard granted.from <= today, everCounted(calendar: calendar) else { return nil }
+        let ran = granted.through.addingDays(1)
         if let revokedAt, revokedAt <= instant {
-            return calendar.date(at: revokedAt)
+            return min(calendar.date(at: revokedAt), ran)
         }
-        return granted.through < today ? granted.through.addingDays(1) : nil
+        return granted.through < today ? ran : nil
     }
 }

@@ -229,6 +229,23 @@ struct ListingRuleTests {
         }
     }
 
+    /// A waiver revoked before its first day never listed anyone: the profile stays "not listed yet", not
+    /// "expired, waiver ended". One revoked after its last day ended on its last day.
+    @Test
+    func aWaiverRevokedBeforeItStartsNeverCounted() throws {
+        var history = try History.certified()
+        try history.apply(.grantWaiver(waiverID: "w1", from: day("2026-06-01"), through: day("2026-08-31"), reason: "hardship"), at: noon("2026-05-01"))
+        try history.apply(.revokeWaiver(waiverID: "w1", reason: "granted by mistake"), at: noon("2026-05-20"))
+        let later = history.evaluate("2026-06-15")
+        #expect(later.status == .pending && later.reason != .waiverEnded, "\(later)")
+
+        try history.apply(.grantWaiver(waiverID: "w2", from: day("2026-09-01"), through: day("2026-09-30"), reason: "hardship"), at: noon("2026-08-20"))
+        #expect(history.evaluate("2026-09-15").status == .waived)
+        try history.apply(.revokeWaiver(waiverID: "w2", reason: "tidying up"), at: noon("2026-11-01"))
+        let after = history.evaluate("2026-11-02")
+        #expect(after.status == .expired && after.reason == .waiverEnded, "\(after)")
+    }
+
     @Test
     func suspensionHidesAtOnceAndReinstatementShowsAgainIfPaid() throws {
         var history = try History.certified()
