@@ -55,9 +55,14 @@ public struct PolicyChangeRequest: Sendable, Hashable {
     /// ``PolicyDecider/putBack(from:price:months:graceDays:tariff:graceDefault:)``); the change is refused while
     /// there is any.
     public var putBackLater: [String]
+    /// The version of the `policy` stream the request was filled in and checked against (nil: not known); the
+    /// change is recorded only if the stream is still there, so two changes made at once cannot pass each
+    /// other's checks.
+    public var basedOnVersion: Int64?
 
     public init(
-        effectiveFrom: LocalDate, price: Money, monthsPerPeriod: Int, graceDays: Int, reason: String, allowPast: Bool, putBackLater: [String] = []
+        effectiveFrom: LocalDate, price: Money, monthsPerPeriod: Int, graceDays: Int, reason: String, allowPast: Bool, putBackLater: [String] = [],
+        basedOnVersion: Int64? = nil
     ) {
         self.effectiveFrom = effectiveFrom
         self.price = price
@@ -66,6 +71,7 @@ public struct PolicyChangeRequest: Sendable, Hashable {
         self.reason = reason
         self.allowPast = allowPast
         self.putBackLater = putBackLater
+        self.basedOnVersion = basedOnVersion
     }
 }
 
@@ -114,18 +120,20 @@ public enum PolicyDecider {
     }
 
     /// What the changes already in `tariff` dated after `from` would put back, from their own day, of the values a
-    /// new change sets (`nil`: left as it is): each entry is a whole copy of the tariff, so a change dated before
-    /// one lasts only until it. Each in words: "from 2027-03-01 the price is 125.00 EUR".
+    /// new change sets (`nil`: left as it is). Each entry is a whole copy of the tariff, so a later entry that only
+    /// carried a value forward (it keeps the value in force on `from`) would end the new value on its day. A later
+    /// entry that set a value of its own is a decision of its own: it and the entries after it are left alone for
+    /// that value. Each in words: "from 2027-03-01 the price is 125.00 EUR".
     public static func putBack(from: LocalDate, price: Money?, months: Int?, graceDays: Int?, tariff: Tariff, graceDefault: Int) -> [String] {
-        var words: [String] = []
-        for entry in tariff.entries where entry.effectiveFrom > from {
-            if let price, entry.price != price { words.append("from \(entry.effectiveFrom) the price is \(entry.price)") }
-            if let months, entry.months != months { words.append("from \(entry.effectiveFrom) a period is \(entry.months) months") }
-            if let graceDays, (entry.graceDays ?? graceDefault) != graceDays {
-                words.append("from \(entry.effectiveFrom) grace is \(entry.graceDays ?? graceDefault) days")
-            }
+        let before = tariff.entry(on: from)
+        let later = tariff.entries.filter { $0.effectiveFrom > from }
+        func copies<Value: Equatable>(_ new: Value?, _ value: (TariffEntry) -> Value, _ words: (TariffEntry) -> String) -> [String] {
+            guard let new, new != value(before) else { return [] }
+            return later.prefix { value($0) == value(before) }.map(words)
         }
-        return words
+        return copies(price, \.price) { "from \($0.effectiveFrom) the price is \($0.price)" }
+            + copies(months, \.months) { "from \($0.effectiveFrom) a period is \($0.months) months" }
+            + copies(graceDays, { $0.graceDays ?? graceDefault }) { "from \($0.effectiveFrom) grace is \($0.graceDays ?? graceDefault) days" }
     }
 
     /// The dated tariff the changes make, in recorded order (a later change for the same day wins); nil for

@@ -258,13 +258,15 @@ public struct PayPalPayments: PaymentProvider {
         }
     }
 
-    /// Asks PayPal to refund a capture (all that remains, or `amount`); the listing changes when PayPal's
-    /// refund webhook arrives.
+    /// Refuses a part of a payment PayPal cannot be sent (a fraction of a currency it takes in whole units).
     public func checkRefundAmount(_ amount: Money) throws {
         guard PayPalClient.accepts(amount) else {
             throw DomainError.invalidAmount("PayPal takes \(amount.currency) in whole units only; \(amount) cannot be refunded through it")
         }
     }
+
+    /// Asks PayPal to refund a capture (all that remains, or `amount`); the listing changes when PayPal's
+    /// refund webhook arrives.
 
     public func requestRefund(paymentID: PaymentID, payment: PaymentState, wanted: Money, whole: Bool, key: String) async throws -> RefundRequested {
         try checkRefundable(paymentID)

@@ -22,6 +22,8 @@ public final class PolicyBook: Sendable {
     /// tariff and grace used to seed an empty stream.
     let base: ListingPolicy
     private let state: Mutex<ListingPolicy>
+    /// The version of the `policy` stream last loaded (0: none yet).
+    private let loadedVersion = Mutex<Int64>(0)
 
     public init(store: any EventStore, base: ListingPolicy) {
         self.store = store
@@ -51,11 +53,13 @@ public final class PolicyBook: Sendable {
 
     /// Reads the stream again and puts its policy in force.
     public func reload() async throws {
-        let changes = try await changes().map(\.change)
+        let recorded = try await store.readStream(Self.streamName, fromVersion: 1, limit: Self.changesMax)
+        let changes = try recorded.compactMap { try ListingPolicyChanged.decode(typeName: $0.type, data: $0.data) }
         guard let tariff = PolicyDecider.tariff(from: changes) else { return }
         var policy = base
         policy.tariff = tariff
         state.withLock { $0 = policy }
+        loadedVersion.withLock { $0 = recorded.last?.version ?? 0 }
     }
 
     /// Seeds an empty policy stream from configuration, or, on a ledger with a policy, refuses a listing
@@ -107,14 +111,15 @@ public final class PolicyBook: Sendable {
     public func request(
         effectiveFrom: LocalDate, price: Money?, monthsPerPeriod: Int?, graceDays: Int?, reason: String, allowPast: Bool
     ) -> PolicyChangeRequest {
-        let policy = current
+        let (policy, version) = (current, loadedVersion.withLock { $0 })
         let inForce = policy.tariff.entry(on: effectiveFrom)
         return PolicyChangeRequest(
             effectiveFrom: effectiveFrom, price: price ?? inForce.price, monthsPerPeriod: monthsPerPeriod ?? inForce.months,
             graceDays: graceDays ?? inForce.graceDays ?? policy.graceDays, reason: reason, allowPast: allowPast,
             putBackLater: PolicyDecider.putBack(
                 from: effectiveFrom, price: price, months: monthsPerPeriod, graceDays: graceDays, tariff: policy.tariff, graceDefault: policy.graceDays
-            )
+            ),
+            basedOnVersion: version > 0 ? version : nil
         )
     }
 
@@ -123,7 +128,9 @@ public final class PolicyBook: Sendable {
         let change = try PolicyDecider.decide(request, today: base.calendar.date(at: now), now: now, amountMax: base.paymentAmountMax)
         _ = try await store.append(
             [NewEvent(id: .timeOrdered(), type: ListingPolicyChanged.typeName, schemaVersion: ListingPolicyChanged.schemaVersion, data: try change.encodedData(), metadata: metadata)],
-            to: Self.streamName, expecting: .any
+            // A change recorded meanwhile (by another instance) answers a conflict: this one was filled in and checked
+            // without it.
+            to: Self.streamName, expecting: request.basedOnVersion.map { .exact($0) } ?? .any
         )
         try await reload()
         return change

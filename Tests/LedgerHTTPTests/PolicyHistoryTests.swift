@@ -104,12 +104,6 @@ struct PolicyHistoryTests {
         await agreeing.close()
     }
 
-    /// A grace period changed from a day already past brings a listing that expired back into grace. Nothing
-    /// about the profile changes, yet its listing row and the directory follow: the change makes every row
-    /// due, and the sweeper evaluates each again under the policy as recorded, here on another instance than
-    /// the one the change was made on (which read the policy before the change). A second profile changes in
-    /// the same batch as the policy: its row is evaluated under the policy the log records, not the one the
-    /// instance last read.
     /// Each change keeps a whole copy of the tariff from its day, so a change dated before one already scheduled
     /// would last only until that one puts its own values back. It is refused, naming what would be put back, and
     /// nothing is recorded; once the later change carries the new value too, it is taken.
@@ -140,9 +134,27 @@ struct PolicyHistoryTests {
             let tariff = runtime.profiles.policyBook.current.tariff
             #expect(tariff.entry(on: LocalDate(iso: "2099-06-01")!).price == .euros(minorUnits: 15_000))
             #expect(tariff.entry(on: LocalDate(iso: "2099-01-15")!).price == .euros(minorUnits: 15_000))
+            // A later change that set a price of its own is a decision of its own: an earlier one is taken.
+            #expect(try await schedule(["effectiveFrom": "2098-06-01", "price": "140.00"]).status == .created)
+
+            // Two changes filled in and checked against the same policy: the second is refused (409), since it
+            // was checked without the first, and nothing of it is recorded.
+            let book = runtime.profiles.policyBook
+            let one = book.request(effectiveFrom: LocalDate(iso: "2099-04-01")!, price: nil, monthsPerPeriod: nil, graceDays: 20, reason: "one", allowPast: false)
+            let other = book.request(effectiveFrom: LocalDate(iso: "2199-01-01")!, price: nil, monthsPerPeriod: 6, graceDays: nil, reason: "other", allowPast: false)
+            _ = try await book.schedule(one, metadata: .init(actor: "test"), now: runtime.now())
+            let recorded = try await book.changes().count
+            await #expect(throws: EventStoreError.self) { try await book.schedule(other, metadata: .init(actor: "test"), now: runtime.now()) }
+            #expect(try await book.changes().count == recorded)
         }
     }
 
+    /// A grace period changed from a day already past brings a listing that expired back into grace. Nothing
+    /// about the profile changes, yet its listing row and the directory follow: the change makes every row
+    /// due, and the sweeper evaluates each again under the policy as recorded, here on another instance than
+    /// the one the change was made on (which read the policy before the change). A second profile changes in
+    /// the same batch as the policy: its row is evaluated under the policy the log records, not the one the
+    /// instance last read.
     @Test(arguments: Backend.allCases)
     func aGraceChangeFromADayAlreadyPastReachesTheListingRowsAndTheDirectory(backend: Backend) async throws {
         let clock = TestClock(noon("2026-11-01"))

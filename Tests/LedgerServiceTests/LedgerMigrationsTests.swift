@@ -19,7 +19,7 @@ struct LedgerMigrationsTests {
         }
         let all = try LedgerMigrations.all(for: dialect)
         #expect(all.map(\.version) == all.map(\.version).sorted())
-        #expect(Set(all.map(\.version)) == Set(dialect == .postgres ? Array(1...23) : [1, 2, 3, 4, 5, 7, 8, 9, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23]))
+        #expect(Set(all.map(\.version)) == Set(dialect == .postgres ? Array(1...24) : [1, 2, 3, 4, 5, 7, 8, 9, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24]))
     }
 
     /// A ledger migrated once has nothing pending and applies nothing again.
@@ -30,7 +30,7 @@ struct LedgerMigrationsTests {
             #expect(pending.isEmpty)
             let again = try await store.migrateLedger()
             #expect(again.applied.isEmpty)
-            #expect(again.alreadyApplied == (backend == .postgres ? 23 : 21))
+            #expect(again.alreadyApplied == (backend == .postgres ? 24 : 22))
         }
     }
 
@@ -140,7 +140,7 @@ struct LedgerMigrationsTests {
                 try await connection.execute("INSERT INTO projection_checkpoints (name, commit_order, position) VALUES ('payment-views', 999999, 0)", [])
             }
             let report = try await store.migrateLedger()
-            #expect(report.applied == ["0023_payment_list_purpose.sql"], "\(report.applied)")
+            #expect(report.applied.first == "0023_payment_list_purpose.sql", "\(report.applied)")
             let (rows, states) = try await store.withReadModelConnection { connection in
                 (
                     try await connection.query("SELECT COUNT(*) FROM payment_list", []).first.map { try $0.integer(0) },
@@ -149,6 +149,40 @@ struct LedgerMigrationsTests {
             }
             #expect(rows == 0 && states == 0)
             #expect(try await ProjectionRunner(store: store, projection: PaymentViewsProjection()).checkpoint() == .start)
+        } catch {
+            await store.close()
+            throw error
+        }
+        await store.close()
+    }
+
+    /// Migration 0024 on a ledger with history: the listing read model is emptied (a row, a kept state and the
+    /// checkpoint written before it are gone), so that it takes the log in again under the waiver rule of 0024.
+    @Test(arguments: Backend.allCases)
+    func theListingReadModelIsFilledAgainAfterMigration24(backend: Backend) async throws {
+        let url = try await TestDatabase.freshURL(backend)
+        let store = try await TestDatabase.open(url)
+        do {
+            _ = try await store.migrate(try LedgerMigrations.all(for: store.dialect).filter { $0.version < 24 })
+            try await store.withReadModelTransaction { connection in
+                try await connection.execute(
+                    "INSERT INTO listing_status (profile_id, display_name, kind, status, visible, credit_minor_units, stream_version) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [.text("stale"), .text("Stale"), .text("mediator"), .text("expired"), .bool(false), .integer(0), .integer(4)]
+                )
+                try await connection.execute("INSERT INTO projection_states (projection, stream, version, state) VALUES ('listing-status', 'profile-stale', 4, '{}')", [])
+                try await connection.execute("INSERT INTO projection_checkpoints (name, commit_order, position) VALUES ('listing-status', 999999, 0)", [])
+            }
+            let report = try await store.migrateLedger()
+            #expect(report.applied == ["0024_waivers_that_never_counted.sql"], "\(report.applied)")
+            let (rows, states) = try await store.withReadModelConnection { connection in
+                (
+                    try await connection.query("SELECT COUNT(*) FROM listing_status", []).first.map { try $0.integer(0) },
+                    try await connection.query("SELECT COUNT(*) FROM projection_states WHERE projection = 'listing-status'", []).first.map { try $0.integer(0) }
+                )
+            }
+            #expect(rows == 0 && states == 0)
+            let projection = ListingProjection(base: .standard, now: { Date() })
+            #expect(try await ProjectionRunner(store: store, projection: projection).checkpoint() == .start)
         } catch {
             await store.close()
             throw error
