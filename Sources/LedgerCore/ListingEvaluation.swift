@@ -111,7 +111,12 @@ extension ProfileState {
             // trap, so no history, however odd, can stop an evaluation.
             let price = allocation.price.minorUnits
             guard price > 0, allocation.monthsPerPeriod > 0 else { continue }
-            let total = credit.addingSaturated(allocation.amount.minorUnits).addingSaturated(allocation.acceptedShortfallMinorUnits)
+            // A shortfall staff accepted makes the payment one full period: it tops up to the price, never beyond.
+            // The shortfall was fixed against the credit known when it was decided; an earlier-dated payment
+            // imported since may have brought credit that needs less, or none, and adding the recorded shortfall
+            // then would make credit no one paid.
+            var total = credit.addingSaturated(allocation.amount.minorUnits)
+            if allocation.acceptedShortfallMinorUnits > 0, total < price { total = price }
             guard total > 0 else { continue }
             let bought = Int(total / price)
             credit = total % price

@@ -135,6 +135,25 @@ struct ListingRuleTests {
         #expect(allocation.acceptedShortfallMinorUnits == 500)
     }
 
+    /// A shortfall accepted when the profile had no credit, then an earlier-dated transfer imported: the accepted
+    /// payment needs no top-up any more, and no credit appears that was never paid (50 + 100 buys one period and
+    /// leaves 25, not 50).
+    @Test
+    func anAcceptedShortfallTopsUpOnlyToThePrice() throws {
+        var history = try History.certified()
+        try history.apply(
+            .allocate(paymentID: payment("short"), amount: euros(10_000), effectiveDate: day("2026-03-10"), acceptShortfall: true),
+            at: noon("2026-03-10")
+        )
+        #expect(history.evaluate("2026-03-11").creditMinorUnits == 0)
+        try history.apply(
+            .allocate(paymentID: payment("early"), amount: euros(5_000), effectiveDate: day("2026-03-01"), acceptShortfall: false),
+            at: noon("2026-03-12")
+        )
+        let listing = history.evaluate("2026-03-13")
+        #expect(listing.status == .active && listing.creditMinorUnits == 2_500 && listing.paidThrough == day("2027-03-09"), "\(listing)")
+    }
+
     @Test
     func theTariffInForceOnThePaymentDateApplies() throws {
         let tariff = Tariff(entries: [
