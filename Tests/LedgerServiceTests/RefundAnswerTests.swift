@@ -97,6 +97,7 @@ struct RefundAnswerTests {
         (PaymentsError(.failed, "server error", status: 500), false),
         (PaymentsError(.unavailable, "timed out"), false),
         (PaymentsError(.invalidIdentifier, "not a capture id"), true),
+        (PaymentsError(.unsupportedAmount, "PayPal takes HUF in whole units only"), true),
     ])
     func onlyANoFromTheProviderIsARefusal(error: PaymentsError, refused: Bool) {
         #expect(RefundCallFailure.isRefusal(error) == refused)
