@@ -64,9 +64,24 @@ public struct ListingEvaluation: Sendable, Hashable {
 public struct PaidPeriod: Sendable, Hashable {
     public var start: LocalDate
     public var lastDay: LocalDate
-    public var paymentIDs: [PaymentID]
     /// The days each payment added to the stretch, in order: a renewal's are the ones after the days before it.
-    public var parts: [PaidPart] = []
+    public var parts: [PaidPart]
+
+    /// A stretch of the days one payment bought.
+    init(_ part: PaidPart) {
+        start = part.start
+        lastDay = part.lastDay
+        parts = [part]
+    }
+
+    /// The payments that bought the stretch, in order.
+    public var paymentIDs: [PaymentID] { parts.map(\.paymentID) }
+
+    /// Adds the days the next payment bought, from the day after the stretch's last.
+    mutating func extend(_ part: PaidPart) {
+        lastDay = part.lastDay
+        parts.append(part)
+    }
 
     /// The days `paymentID` paid for in this stretch (from its first part to its last), if it paid for any.
     public func days(paidBy paymentID: PaymentID) -> (start: LocalDate, lastDay: LocalDate)? {
@@ -123,27 +138,17 @@ extension ProfileState {
             guard bought > 0 else { continue }
             let (months, overflow) = bought.multipliedReportingOverflow(by: allocation.monthsPerPeriod)
             guard !overflow else {
-                periods.append(PaidPeriod(
-                    start: allocation.effectiveDate, lastDay: .last, paymentIDs: [allocation.paymentID],
-                    parts: [PaidPart(paymentID: allocation.paymentID, start: allocation.effectiveDate, lastDay: .last)]
-                ))
+                periods.append(PaidPeriod(PaidPart(paymentID: allocation.paymentID, start: allocation.effectiveDate, lastDay: .last)))
                 continue
             }
             if let last = periods.last, allocation.effectiveDate <= policy.lastVisibleDay(after: last.lastDay) {
                 // Current or in grace: extend from the old last day, so no day is lost or counted twice.
                 let start = last.lastDay.addingDays(1)
-                let lastDay = start.addingMonths(months).addingDays(-1)
-                periods[periods.count - 1].lastDay = lastDay
-                periods[periods.count - 1].paymentIDs.append(allocation.paymentID)
-                periods[periods.count - 1].parts.append(PaidPart(paymentID: allocation.paymentID, start: start, lastDay: lastDay))
+                periods[periods.count - 1].extend(PaidPart(paymentID: allocation.paymentID, start: start, lastDay: start.addingMonths(months).addingDays(-1)))
             } else {
                 // After grace: a new period from the payment's own date.
                 let start = allocation.effectiveDate
-                let lastDay = start.addingMonths(months).addingDays(-1)
-                periods.append(PaidPeriod(
-                    start: start, lastDay: lastDay, paymentIDs: [allocation.paymentID],
-                    parts: [PaidPart(paymentID: allocation.paymentID, start: start, lastDay: lastDay)]
-                ))
+                periods.append(PaidPeriod(PaidPart(paymentID: allocation.paymentID, start: start, lastDay: start.addingMonths(months).addingDays(-1))))
             }
         }
         return (periods, credit)

@@ -40,7 +40,7 @@ public struct CardPayments: PaymentProvider {
         Self.paymentFacts(event, calendar: profiles.policy.calendar)
     }
 
-    public func checkRefundable(_ paymentID: PaymentID) throws {
+    public func checkRefundable(_ paymentID: PaymentID, amount: Money?) throws {
         guard client != nil else { throw PaymentServiceError.notConfigured("card refunds (no provider secret key is set)") }
         guard paymentID.method == .card, paymentID.externalID != nil else {
             throw PaymentServiceError(code: .invalidRequest, description: "\(paymentID) is not a card payment")
@@ -49,7 +49,7 @@ public struct CardPayments: PaymentProvider {
 
     /// Asks the provider to refund a payment intent (all that remains unless `whole` is false).
     public func requestRefund(paymentID: PaymentID, payment: PaymentState, wanted: Money, whole: Bool, key: String) async throws -> RefundRequested {
-        try checkRefundable(paymentID)
+        try checkRefundable(paymentID, amount: whole ? nil : wanted)
         guard let client, let intentID = paymentID.externalID else { throw PaymentServiceError.notConfigured("card refunds") }
         do {
             let refund = try await client.createRefund(paymentIntentID: intentID, amount: whole ? nil : wanted, idempotencyKey: key)

@@ -246,7 +246,7 @@ public struct PayPalPayments: PaymentProvider {
         }
     }
 
-    public func checkRefundable(_ paymentID: PaymentID) throws {
+    public func checkRefundable(_ paymentID: PaymentID, amount: Money?) throws {
         guard client != nil else { throw PaymentServiceError.notConfigured("PayPal refunds (no client id and secret are set)") }
         guard paymentID.method == .paypal, let captureID = paymentID.externalID else {
             throw PaymentServiceError(code: .invalidRequest, description: "\(paymentID) is not a PayPal payment")
@@ -256,20 +256,15 @@ public struct PayPalPayments: PaymentProvider {
         } catch {
             throw PaymentServiceError(code: .invalidRequest, description: "\(paymentID) names no PayPal capture: \(error.message)")
         }
-    }
-
-    /// Refuses a part of a payment PayPal cannot be sent (a fraction of a currency it takes in whole units).
-    public func checkRefundAmount(_ amount: Money) throws {
-        guard PayPalClient.accepts(amount) else {
+        if let amount, !PayPalClient.accepts(amount) {
             throw DomainError.invalidAmount("PayPal takes \(amount.currency) in whole units only; \(amount) cannot be refunded through it")
         }
     }
 
     /// Asks PayPal to refund a capture (all that remains, or `amount`); the listing changes when PayPal's
     /// refund webhook arrives.
-
     public func requestRefund(paymentID: PaymentID, payment: PaymentState, wanted: Money, whole: Bool, key: String) async throws -> RefundRequested {
-        try checkRefundable(paymentID)
+        try checkRefundable(paymentID, amount: whole ? nil : wanted)
         guard let client, let captureID = paymentID.externalID else { throw PaymentServiceError.notConfigured("PayPal refunds") }
         let refund: PayPalRefund
         do {

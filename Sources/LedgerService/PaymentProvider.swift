@@ -15,13 +15,10 @@ public protocol PaymentProvider: Sendable {
     /// Creates a checkout at the provider and records the payment now expected.
     func startCheckout(_ request: CheckoutRequest, idempotencyKey: String?, metadata: EventMetadata) async throws -> CheckoutStarted
 
-    /// Throws, before anything is recorded, when a refund of `paymentID` cannot be asked of this provider at all
-    /// (no credentials configured, not one of its payments).
-    func checkRefundable(_ paymentID: PaymentID) throws
-
-    /// Throws, before anything is recorded, when this provider cannot be asked to refund `amount` (PayPal: a
-    /// fraction of a currency it takes in whole units).
-    func checkRefundAmount(_ amount: Money) throws
+    /// Throws, before anything is recorded, when a refund of `paymentID` cannot be asked of this provider (no
+    /// credentials configured, not one of its payments), or not of `amount` (nil: all that remains; PayPal takes
+    /// no fraction of a currency it takes in whole units).
+    func checkRefundable(_ paymentID: PaymentID, amount: Money?) throws
 
     /// Asks the provider to give back `wanted` of a payment (`whole`: all that remains), under `key` as the
     /// provider's idempotency key. The payment changes when the provider reports the refund by webhook. Throws
@@ -52,7 +49,6 @@ public protocol PaymentProvider: Sendable {
 }
 
 extension PaymentProvider {
-    public func checkRefundAmount(_ amount: Money) throws {}
     public func needsConfirmation(_ event: Event) -> Bool { false }
     public func confirmed(_ event: Event) async throws -> Event { event }
     public func afterRecording(_ event: Event, metadata: EventMetadata) async throws {}

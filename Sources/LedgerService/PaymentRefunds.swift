@@ -137,7 +137,7 @@ public struct PaymentRefunds: Sendable {
                         description: "\(asked) got no answer from the provider; ask for the same refund again to send it again under its key (the provider then answers with the refund it made, if it made one)"
                     )
                 }
-                try provider.checkRefundable(paymentID)
+                try provider.checkRefundable(paymentID, amount: open.whole == true ? nil : open.amount)
                 return try await call(open, payment: payment, metadata: metadata)
             }
             let remaining = received.amount.minorUnits - max(payment.refundTakenMinorUnits, payment.requestedRefundMinorUnits)
@@ -155,8 +155,7 @@ public struct PaymentRefunds: Sendable {
                 amount: wanted, whole: amount == nil, occurredAt: now
             )
             // A refund this provider cannot be asked for at all, or not of this amount, records nothing.
-            try provider.checkRefundable(paymentID)
-            if amount != nil { try provider.checkRefundAmount(wanted) }
+            try provider.checkRefundable(paymentID, amount: amount == nil ? nil : wanted)
             do {
                 // Against the version the decision read: two requests at once cannot both take what remains.
                 _ = try await pipeline.store.append(

@@ -21,18 +21,18 @@ public final class PolicyBook: Sendable {
     /// What configuration gives beyond the tariff: the calendar, reminders, the amount ceiling, and the
     /// tariff and grace used to seed an empty stream.
     let base: ListingPolicy
-    private let state: Mutex<ListingPolicy>
-    /// The version of the `policy` stream last loaded (0: none yet).
-    private let loadedVersion = Mutex<Int64>(0)
+    /// The policy in force, and the version of the `policy` stream it was loaded from (0: none yet), kept
+    /// together so a change is always checked against the version its policy came from.
+    private let state: Mutex<(policy: ListingPolicy, version: Int64)>
 
     public init(store: any EventStore, base: ListingPolicy) {
         self.store = store
         self.base = base
-        state = Mutex(base)
+        state = Mutex((base, 0))
     }
 
     /// The policy in force for decisions, as last loaded.
-    public var current: ListingPolicy { state.withLock { $0 } }
+    public var current: ListingPolicy { state.withLock { $0.policy } }
 
     /// One recorded change, with when and by whom it was recorded.
     public struct Record: Sendable {
@@ -42,24 +42,26 @@ public final class PolicyBook: Sendable {
     }
 
     /// Every recorded change, oldest first.
-    public func changes() async throws -> [Record] {
+    public func changes() async throws -> [Record] { try await read().records }
+
+    /// The recorded changes and the stream's version.
+    private func read() async throws -> (records: [Record], version: Int64) {
         let recorded = try await store.readStream(Self.streamName, fromVersion: 1, limit: Self.changesMax)
-        return try recorded.compactMap { event in
+        let records = try recorded.compactMap { event in
             try ListingPolicyChanged.decode(typeName: event.type, data: event.data).map {
                 Record(change: $0, recordedAt: event.recordedAt, actor: event.metadata.actor)
             }
         }
+        return (records, recorded.last?.version ?? 0)
     }
 
     /// Reads the stream again and puts its policy in force.
     public func reload() async throws {
-        let recorded = try await store.readStream(Self.streamName, fromVersion: 1, limit: Self.changesMax)
-        let changes = try recorded.compactMap { try ListingPolicyChanged.decode(typeName: $0.type, data: $0.data) }
-        guard let tariff = PolicyDecider.tariff(from: changes) else { return }
+        let (records, version) = try await read()
+        guard let tariff = PolicyDecider.tariff(from: records.map(\.change)) else { return }
         var policy = base
         policy.tariff = tariff
-        state.withLock { $0 = policy }
-        loadedVersion.withLock { $0 = recorded.last?.version ?? 0 }
+        state.withLock { $0 = (policy, version) }
     }
 
     /// Seeds an empty policy stream from configuration, or, on a ledger with a policy, refuses a listing
@@ -111,7 +113,7 @@ public final class PolicyBook: Sendable {
     public func request(
         effectiveFrom: LocalDate, price: Money?, monthsPerPeriod: Int?, graceDays: Int?, reason: String, allowPast: Bool
     ) -> PolicyChangeRequest {
-        let (policy, version) = (current, loadedVersion.withLock { $0 })
+        let (policy, version) = state.withLock { $0 }
         let inForce = policy.tariff.entry(on: effectiveFrom)
         return PolicyChangeRequest(
             effectiveFrom: effectiveFrom, price: price ?? inForce.price, monthsPerPeriod: monthsPerPeriod ?? inForce.months,

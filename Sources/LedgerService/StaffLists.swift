@@ -13,14 +13,19 @@ public enum PaymentListPurpose: String, Sendable, Hashable, Codable, CaseIterabl
 
     /// Nil for a payment that has neither arrived nor is pending with a purpose.
     public init?(_ payment: PaymentState) {
-        switch payment.resolution?.resolution {
+        self.init(said: payment.received?.purpose ?? payment.pending?.purpose, decided: payment.resolution?.resolution)
+    }
+
+    /// What the payer `said` the money was for, unless staff `decided` otherwise; nil when neither says.
+    public init?(said: PaymentPurpose?, decided: HoldResolution?) {
+        switch decided {
         case .allocate?, .split?, .acceptShort?: self = .listing
         case .donation?: self = .donation
         case .notContribution?: self = .notContribution
         case .cardPayout?: self = .cardPayout
         case .payPalPayout?: self = .payPalPayout
         case .refund?, nil:
-            switch payment.received?.purpose ?? payment.pending?.purpose {
+            switch said {
             case .listing?: self = .listing
             case .donation?: self = .donation
             case nil: return nil

@@ -43,7 +43,7 @@ struct PolicyCommand: AsyncParsableCommand {
     struct Schedule: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Record a change of the policy from a date on; what is not given stays as it is on that date.",
-            discussion: "A change may not take effect before today unless --allow-past is given; the reason is recorded either way. A change that a change already scheduled later would undo (it keeps its own price, period and grace from its day) is refused, naming what it would put back."
+            discussion: "A change may not take effect before today unless --allow-past is given; the reason is recorded either way. A change that a change already scheduled later would put back on its day (a later change that only carried the old price, period or grace forward) is refused, naming what it would put back; a later change that set a value of its own stands."
         )
 
         @OptionGroup var common: CommonOptions

@@ -127,61 +127,56 @@ struct LedgerMigrationsTests {
     /// as what it was decided to be.
     @Test(arguments: Backend.allCases)
     func thePaymentViewsAreFilledAgainAfterMigration23(backend: Backend) async throws {
-        let url = try await TestDatabase.freshURL(backend)
-        let store = try await TestDatabase.open(url)
-        do {
-            _ = try await store.migrate(try LedgerMigrations.all(for: store.dialect).filter { $0.version < 23 })
-            try await store.withReadModelTransaction { connection in
-                try await connection.execute(
-                    "INSERT INTO payment_list (payment_id, method, purpose, state, refunded_minor_units, updated_at_micros) VALUES ('bank-stale', 'bank', 'listing', 'counted', 0, 1)",
-                    []
-                )
-                try await connection.execute("INSERT INTO projection_states (projection, stream, version, state) VALUES ('payment-views', 'payment-bank-stale', 3, '{}')", [])
-                try await connection.execute("INSERT INTO projection_checkpoints (name, commit_order, position) VALUES ('payment-views', 999999, 0)", [])
-            }
-            let report = try await store.migrateLedger()
-            #expect(report.applied.first == "0023_payment_list_purpose.sql", "\(report.applied)")
-            let (rows, states) = try await store.withReadModelConnection { connection in
-                (
-                    try await connection.query("SELECT COUNT(*) FROM payment_list", []).first.map { try $0.integer(0) },
-                    try await connection.query("SELECT COUNT(*) FROM projection_states WHERE projection = 'payment-views'", []).first.map { try $0.integer(0) }
-                )
-            }
-            #expect(rows == 0 && states == 0)
-            #expect(try await ProjectionRunner(store: store, projection: PaymentViewsProjection()).checkpoint() == .start)
-        } catch {
-            await store.close()
-            throw error
-        }
-        await store.close()
+        try await Self.expectEmptied(
+            backend, by: "0023_payment_list_purpose.sql", version: 23, projection: PaymentViewsProjection(), table: "payment_list",
+            row: (
+                "INSERT INTO payment_list (payment_id, method, purpose, state, refunded_minor_units, updated_at_micros) VALUES (?, ?, ?, ?, ?, ?)",
+                [.text("bank-stale"), .text("bank"), .text("listing"), .text("counted"), .integer(0), .integer(1)]
+            )
+        )
     }
 
     /// Migration 0024 on a ledger with history: the listing read model is emptied (a row, a kept state and the
     /// checkpoint written before it are gone), so that it takes the log in again under the waiver rule of 0024.
     @Test(arguments: Backend.allCases)
     func theListingReadModelIsFilledAgainAfterMigration24(backend: Backend) async throws {
-        let url = try await TestDatabase.freshURL(backend)
-        let store = try await TestDatabase.open(url)
+        try await Self.expectEmptied(
+            backend, by: "0024_waivers_that_never_counted.sql", version: 24, projection: ListingProjection(base: .standard, now: { Date() }),
+            table: "listing_status",
+            row: (
+                "INSERT INTO listing_status (profile_id, display_name, kind, status, visible, credit_minor_units, stream_version) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [.text("stale"), .text("Stale"), .text("mediator"), .text("expired"), .bool(false), .integer(0), .integer(4)]
+            )
+        )
+    }
+
+    /// On a ledger migrated up to `version`, with `row` in `table` and a kept state and a checkpoint of
+    /// `projection`: migrating on applies `fileName` first, and leaves the table, the states and the checkpoint
+    /// empty, so that the read model takes the log in again from its start.
+    static func expectEmptied(
+        _ backend: Backend, by fileName: String, version: Int, projection: any Projection, table: String, row: (sql: String, binds: [SQLValue])
+    ) async throws {
+        let store = try await TestDatabase.open(try await TestDatabase.freshURL(backend))
         do {
-            _ = try await store.migrate(try LedgerMigrations.all(for: store.dialect).filter { $0.version < 24 })
+            _ = try await store.migrate(try LedgerMigrations.all(for: store.dialect).filter { $0.version < version })
             try await store.withReadModelTransaction { connection in
+                try await connection.execute(row.sql, row.binds)
                 try await connection.execute(
-                    "INSERT INTO listing_status (profile_id, display_name, kind, status, visible, credit_minor_units, stream_version) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [.text("stale"), .text("Stale"), .text("mediator"), .text("expired"), .bool(false), .integer(0), .integer(4)]
+                    "INSERT INTO projection_states (projection, stream, version, state) VALUES (?, 'stale', 3, '{}')", [.text(projection.name)]
                 )
-                try await connection.execute("INSERT INTO projection_states (projection, stream, version, state) VALUES ('listing-status', 'profile-stale', 4, '{}')", [])
-                try await connection.execute("INSERT INTO projection_checkpoints (name, commit_order, position) VALUES ('listing-status', 999999, 0)", [])
+                try await connection.execute(
+                    "INSERT INTO projection_checkpoints (name, commit_order, position) VALUES (?, 999999, 0)", [.text(projection.name)]
+                )
             }
             let report = try await store.migrateLedger()
-            #expect(report.applied == ["0024_waivers_that_never_counted.sql"], "\(report.applied)")
+            #expect(report.applied.first == fileName, "\(report.applied)")
             let (rows, states) = try await store.withReadModelConnection { connection in
                 (
-                    try await connection.query("SELECT COUNT(*) FROM listing_status", []).first.map { try $0.integer(0) },
-                    try await connection.query("SELECT COUNT(*) FROM projection_states WHERE projection = 'listing-status'", []).first.map { try $0.integer(0) }
+                    try await connection.query("SELECT COUNT(*) FROM \(table)", []).first.map { try $0.integer(0) },
+                    try await connection.query("SELECT COUNT(*) FROM projection_states WHERE projection = ?", [.text(projection.name)]).first.map { try $0.integer(0) }
                 )
             }
-            #expect(rows == 0 && states == 0)
-            let projection = ListingProjection(base: .standard, now: { Date() })
+            #expect(rows == 0 && states == 0, "\(table): \(rows ?? -1) rows, \(states ?? -1) states")
             #expect(try await ProjectionRunner(store: store, projection: projection).checkpoint() == .start)
         } catch {
             await store.close()

@@ -194,7 +194,7 @@ struct ConsoleRoutes {
     }
 
     func exceptionsPage(_ request: Request, _ context: LedgerRequestContext, error: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
-        try await runtime.catchUpStaffViews()
+        // (The queue takes in what the log holds itself.)
         let all = request.uri.queryParameters["all"] == "1"
         let rows = try await runtime.paymentExceptions.list(includeResolved: all, limit: PaymentExceptions.pageSizeMax, offset: 0)
         let names = try await runtime.lists.displayNames(of: Set(rows.compactMap(\.suggestedProfileId)))

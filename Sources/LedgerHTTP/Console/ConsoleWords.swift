@@ -65,12 +65,8 @@ struct ConsoleWords: Sendable {
 
     /// What a payment is, once staff decided it is not what it arrived as (a payout, not a contribution).
     static func purpose(_ purpose: String?, resolution: String?) -> String {
-        switch resolution {
-        case "card-payout", "paypal-payout", "not-contribution", "donation": Self.purpose(resolution)
-        // Allocated, split or accepted short: a listing contribution, whatever the payer's reference said.
-        case "allocate", "split", "accept-short": Self.purpose("listing")
-        default: Self.purpose(purpose)
-        }
+        let decided = PaymentListPurpose(said: purpose.flatMap(PaymentPurpose.init(rawValue:)), decided: resolution.flatMap(HoldResolution.init(rawValue:)))
+        return Self.purpose(decided?.rawValue ?? purpose)
     }
 
     /// The payout decision a bank transfer's words suggest, and the provider in words: a transfer whose payer or

@@ -2,16 +2,13 @@ import LedgerCore
 
 /// Exact decimal amounts as statements write them, turned into integer minor units.
 enum StatementAmount {
-    /// How many decimals the currency's minor unit has.
-    static func decimals(of currency: String) -> Int { Money.decimals(of: currency) }
-
     /// Reads unsigned `digits[separator digits]` as minor units of `currency`.
     ///
     /// Decimals beyond the currency's minor unit are accepted only when they are zeros (`18.150` is 18.15 EUR):
     /// some banks pad to five places, and rounding a real fraction of a cent away would hide an error.
     /// `300,` is 300.00, as MT940 writes it. Nil for anything else, including overflow.
     static func minorUnits(_ text: some StringProtocol, separator: Character, currency: String) -> Int64? {
-        if let separatorByte = separator.asciiValue, let value = minorUnitsOfASCII(text.utf8, separator: separatorByte, places: decimals(of: currency)) {
+        if let separatorByte = separator.asciiValue, let value = minorUnitsOfASCII(text.utf8, separator: separatorByte, places: Money.decimals(of: currency)) {
             return value
         }
         var whole = Substring(text)
@@ -23,7 +20,7 @@ enum StatementAmount {
         guard !whole.isEmpty, whole.allSatisfy(\.isASCIIDigitCharacter), fraction.allSatisfy(\.isASCIIDigitCharacter) else {
             return nil
         }
-        let places = decimals(of: currency)
+        let places = Money.decimals(of: currency)
         guard fraction.dropFirst(places).allSatisfy({ $0 == "0" }) else { return nil }
         let kept = String(fraction.prefix(places)).padding(toCount: places)
         let wholeDigits = whole.drop(while: { $0 == "0" })
