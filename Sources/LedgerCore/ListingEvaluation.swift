@@ -50,7 +50,7 @@ public struct ListingEvaluation: Sendable, Hashable {
     /// Money on the profile not yet enough for a period, in minor units (EUR).
     public var creditMinorUnits: Int64
     /// The next instant at which the listing would change by itself (expiry, grace end, waiver start or end,
-    /// a renewal reminder), or nil if nothing is scheduled.
+    /// a renewal reminder, an event recorded with an instant still ahead), or nil if nothing is scheduled.
     public var nextChangeAt: Date?
 
     /// Whether `published` already tells the directory this (same visibility, status and paid-through date).
@@ -162,7 +162,10 @@ extension ProfileState {
         let inGrace = current == nil ? periods.last { $0.lastDay < today && today <= policy.lastVisibleDay(after: $0.lastDay) } : nil
         let latest = periods.last { $0.start <= today }
         let waiver = waivers.last { $0.isActive(at: instant, on: today) }
-        let next = nextChange(after: today, at: instant, periods: periods, policy: policy).map(policy.calendar.startOfDay)
+        let nextDay = nextChange(after: today, at: instant, periods: periods, policy: policy).map(policy.calendar.startOfDay)
+        // An event recorded with an instant still ahead (by a clock further ahead than a decision believes, see
+        // ``decisionInstant(now:)``) counts only from that instant, and nothing else would make the sweeper look again then.
+        let next = [nextDay, firstRecordedInstant(after: instant)].compactMap { $0 }.min()
         var evaluation = ListingEvaluation(
             status: .pending, visible: false, basis: nil, reason: nil,
             paidThrough: (current ?? inGrace ?? latest)?.lastDay, creditMinorUnits: credit, nextChangeAt: next
@@ -231,6 +234,22 @@ extension ProfileState {
     }
 
     /// The next date after `today` on which the evaluation or a reminder can change by itself.
+    /// The earliest instant after `instant` at which a recorded event changes what counts: a certification change,
+    /// an allocation (one made anew counts from its own instant), a reversal or reinstatement, a waiver's revocation.
+    func firstRecordedInstant(after instant: Date) -> Date? {
+        var first: Date?
+        func consider(_ candidate: Date) {
+            if candidate > instant, candidate < first ?? .distantFuture { first = candidate }
+        }
+        certificationChanges.forEach { consider($0.occurredAt) }
+        for allocation in allocations {
+            consider(allocation.event.occurredAt)
+            allocation.changes.forEach { consider($0.at) }
+        }
+        waivers.forEach { $0.revokedAt.map(consider) }
+        return first
+    }
+
     private func nextChange(after today: LocalDate, at instant: Date, periods: [PaidPeriod], policy: ListingPolicy) -> LocalDate? {
         var candidates: [LocalDate] = []
         if allocations.contains(where: { !$0.isActive(at: instant) }) {

@@ -17,26 +17,28 @@ public struct Money: Sendable, Hashable, Codable, CustomStringConvertible {
     /// has (two for most, none for yen, three for dinars; see ``decimals(of:)``), no sign, no grouping.
     public init(parsing text: String, currency: String) throws(DomainError) {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
+        // What was given is named in the answer, cut short: a field of megabytes is not sent back whole.
+        let shown = trimmed.prefix(41).count > 40 ? "\(trimmed.prefix(40))…" : trimmed
         var whole = Substring(trimmed)
         var fraction = Substring("")
         if let separator = trimmed.firstIndex(where: { $0 == "." || $0 == "," }) {
             whole = trimmed[..<separator]
             fraction = trimmed[trimmed.index(after: separator)...]
-            guard !fraction.isEmpty else { throw .invalidAmount("'\(text)' ends with a separator") }
+            guard !fraction.isEmpty else { throw .invalidAmount("'\(shown)' ends with a separator") }
         }
         guard !whole.isEmpty, whole.allSatisfy(\.isASCIIDigit), fraction.allSatisfy(\.isASCIIDigit) else {
-            throw .invalidAmount("'\(text)' is not an amount like 125.00")
+            throw .invalidAmount("'\(shown)' is not an amount like 125.00")
         }
         let places = Self.decimals(of: currency.uppercased())
         guard fraction.count <= places else {
-            throw .invalidAmount(places == 0 ? "'\(text)' has decimals; \(currency.uppercased()) has none" : "'\(text)' has more than \(places == 2 ? "two" : "three") decimals")
+            throw .invalidAmount(places == 0 ? "'\(shown)' has decimals; \(currency.uppercased().prefix(10)) has none" : "'\(shown)' has more than \(places == 2 ? "two" : "three") decimals")
         }
         guard let units = Int64(whole), let part = Int64(places == 0 ? "0" : fraction.padding(toLength: places, withPad: "0", startingAt: 0)) else {
-            throw .invalidAmount("'\(text)' is too large")
+            throw .invalidAmount("'\(shown)' is too large")
         }
         let (scaled, overflowScale) = units.multipliedReportingOverflow(by: Self.scale(places))
         let (total, overflowAdd) = scaled.addingReportingOverflow(part)
-        guard !overflowScale, !overflowAdd else { throw .invalidAmount("'\(text)' is too large") }
+        guard !overflowScale, !overflowAdd else { throw .invalidAmount("'\(shown)' is too large") }
         self.init(minorUnits: total, currency: currency)
     }
 

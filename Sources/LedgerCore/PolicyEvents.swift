@@ -81,6 +81,8 @@ public enum PolicyDecider {
     public static let monthsPerPeriodMax = 120
     /// The longest grace, in days.
     public static let graceDaysMax = 365
+    /// The most changes the `policy` stream holds (far above any real history: a change a week for twenty years).
+    public static let changesMax = 1_000
 
     /// Checks a requested change against the bounds and today, and returns the event that records it.
     public static func decide(_ request: PolicyChangeRequest, today: LocalDate, now: Date, amountMax: Money) throws(DomainError) -> ListingPolicyChanged {
@@ -97,6 +99,9 @@ public enum PolicyDecider {
         }
         guard LedgerBounds.contains(request.effectiveFrom) else {
             throw .outOfBounds("a change must take effect \(LedgerBounds.dateRangeDescription)")
+        }
+        guard (request.basedOnVersion ?? 0) < changesMax else {
+            throw .outOfBounds("the policy already holds \(changesMax) changes, the most the ledger keeps; no more can be scheduled")
         }
         // Each change keeps a whole copy of the tariff from its day: one scheduled before a later change would last
         // only until that one's day, silently. It is refused, saying what to do instead.

@@ -16,11 +16,15 @@ public struct Problem: Error, Sendable, HTTPResponseError {
     /// Extra response headers, e.g. `WWW-Authenticate` or `Allow`.
     public var headers: HTTPFields
 
+    /// The longest `detail` sent: a message that names what was given (an id, a field's value) is cut short here,
+    /// however long the input was, so a field of megabytes is never sent back whole.
+    static let detailCharactersMax = 1_000
+
     public init(_ status: HTTPResponse.Status, _ slug: String, title: String, detail: String, headers: HTTPFields = [:]) {
         self.status = status
         self.slug = slug
         self.title = title
-        self.detail = detail
+        self.detail = detail.prefix(Self.detailCharactersMax + 1).count > Self.detailCharactersMax ? detail.prefix(Self.detailCharactersMax) + "…" : detail
         self.headers = headers
     }
 

@@ -179,6 +179,8 @@ public struct LedgerConfiguration: Sendable {
 
     /// The development pepper, refused in production.
     static let developmentPepper = "development-only-api-key-pepper"
+    /// The largest listing price or payment ceiling a setting may give: 1,000,000.00 EUR.
+    static let amountMinorUnitsMax: Int64 = 100_000_000
     /// The shortest pepper production accepts, in bytes.
     public static let pepperBytesMin = 32
 
@@ -229,7 +231,9 @@ public struct LedgerConfiguration: Sendable {
             ? EndpointURLPolicy(requireHTTPS: true, refuseInternalAddresses: true, allowedHosts: allowedHosts)
             : EndpointURLPolicy(requireHTTPS: false, refuseInternalAddresses: false, allowedHosts: allowedHosts)
         migrateOnStart = try reader.parse("migrate_on_start") { ["true": true, "false": false][$0.lowercased()] }
-        let price = try reader.parse("listing.price") { text in (try? Money(parsing: text, currency: "EUR")).flatMap { $0.minorUnits > 0 ? $0 : nil } }
+        let price = try reader.parse("listing.price") { text in
+            (try? Money(parsing: text, currency: "EUR")).flatMap { (1...Self.amountMinorUnitsMax).contains($0.minorUnits) ? $0 : nil }
+        }
         let months = try reader.parse("listing.period_months") { Int($0).flatMap { (1...120).contains($0) ? $0 : nil } }
         let graceDays = try reader.parse("listing.grace_days") { Int($0).flatMap { (0...365).contains($0) ? $0 : nil } }
         let reminderDays = try reader.parse("listing.reminder_days") { text -> [Int]? in
@@ -239,7 +243,7 @@ public struct LedgerConfiguration: Sendable {
         let timeZone = try reader.parse("listing.time_zone") { TimeZone(identifier: $0) }
         explicitListingSettings = Set(["listing.price", "listing.period_months", "listing.grace_days"].filter { !reader.isDefault($0) })
         let amountMax = try reader.parse("payment.amount_max") { text in
-            (try? Money(parsing: text, currency: "EUR")).flatMap { (price.minorUnits...100_000_000).contains($0.minorUnits) ? $0 : nil }
+            (try? Money(parsing: text, currency: "EUR")).flatMap { price.minorUnits <= $0.minorUnits && $0.minorUnits <= Self.amountMinorUnitsMax ? $0 : nil }
         }
         let cardBaseURL = try reader.parse("card.api_base_url") { text in
             URL(string: text).flatMap { ["https", "http"].contains($0.scheme ?? "") && $0.host != nil ? text.trimmingSuffix("/") : nil }
@@ -353,7 +357,7 @@ struct SettingsReader {
         let text = try value(key, required: false)
         guard let parsed = convert(text) else {
             let variable = LedgerConfiguration.settings.first { $0.key == key }?.environmentVariable ?? key
-            throw ConfigurationError("\(variable): '\(text)' is not a valid value")
+            throw ConfigurationError("\(variable): '\(text.count > 80 ? text.prefix(80) + "…" : text)' is not a valid value")
         }
         return parsed
     }

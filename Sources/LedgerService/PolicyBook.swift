@@ -14,9 +14,6 @@ import Synchronization
 public final class PolicyBook: Sendable {
     /// The stream the policy lives in.
     public static let streamName = StreamName.policy.description
-    /// The most changes read (far above any real history).
-    static let changesMax = 1_000
-
     let store: any EventStore
     /// What configuration gives beyond the tariff: the calendar, reminders, the amount ceiling, and the
     /// tariff and grace used to seed an empty stream.
@@ -46,7 +43,12 @@ public final class PolicyBook: Sendable {
 
     /// The recorded changes and the stream's version.
     private func read() async throws -> (records: [Record], version: Int64) {
-        let recorded = try await store.readStream(Self.streamName, fromVersion: 1, limit: Self.changesMax)
+        // One more than it may hold, so a stream past the bound is named instead of read in part: a policy made of
+        // its first changes only would be a policy no one set.
+        let recorded = try await store.readStream(Self.streamName, fromVersion: 1, limit: PolicyDecider.changesMax + 1)
+        guard recorded.count <= PolicyDecider.changesMax else {
+            throw EventStoreError(.limitExceeded, "the policy stream holds more than \(PolicyDecider.changesMax) changes, more than the ledger reads")
+        }
         let records = try recorded.compactMap { event in
             try ListingPolicyChanged.decode(typeName: event.type, data: event.data).map {
                 Record(change: $0, recordedAt: event.recordedAt, actor: event.metadata.actor)

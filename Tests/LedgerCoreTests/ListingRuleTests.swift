@@ -47,6 +47,23 @@ struct ListingRuleTests {
         #expect(history.state.decisionInstant(now: noon("2026-03-02")) == noon("2026-03-02").addingTimeInterval(ProfileState.clockLeadBelievedMax))
     }
 
+    /// A suspension recorded by a clock an hour ahead counts only from its own instant for an instance whose clock
+    /// is right, which lists the profile again meanwhile. Its listing falls due again at that instant, so the sweeper
+    /// hides it then, not only when something else happens to the profile.
+    @Test
+    func anEventRecordedAheadOfTheClockMakesTheListingDueAtItsInstant() throws {
+        var history = try History.certified()
+        try history.pay("p1", on: "2026-01-15")
+        let hourAhead = noon("2026-03-02").addingTimeInterval(3_600)
+        try history.apply(.changeCertification(.suspend, reason: "complaint"), at: hourAhead)
+        try history.apply(.sweep, at: noon("2026-03-02"))
+        #expect(history.state.published?.visible == true, "five minutes ahead the suspension has not begun")
+        let evaluation = history.state.evaluate(at: history.state.decisionInstant(now: noon("2026-03-02")), policy: policy)
+        #expect(evaluation.nextChangeAt == hourAhead)
+        try history.apply(.sweep, at: hourAhead)
+        #expect(history.state.published?.visible == false && history.state.published?.reason == .certificationSuspended)
+    }
+
     @Test
     func renewalWhileCurrentExtendsFromTheOldEndNotFromToday() throws {
         var history = try History.certified()

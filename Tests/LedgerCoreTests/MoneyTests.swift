@@ -13,6 +13,17 @@ struct MoneyTests {
         #expect(throws: DomainError.self) { try Money(parsing: text, currency: "EUR") }
     }
 
+    /// An amount field of megabytes is refused with a message of a line, not sent back whole.
+    @Test(arguments: [String(repeating: "9", count: 1_000_000), String(repeating: "x", count: 1_000_000), "1." + String(repeating: "5", count: 100_000)])
+    func namesLongTextCutShort(text: String) {
+        #expect {
+            try Money(parsing: text, currency: "EUR")
+        } throws: { error in
+            guard case DomainError.invalidAmount(let message) = error else { return false }
+            return message.count < 120 && message.contains(String(text.prefix(40)) + "…")
+        }
+    }
+
     @Test
     func formatsAndAddsWithoutOverflowOrMixing() throws {
         #expect(euros(12_505).decimalString == "125.05")

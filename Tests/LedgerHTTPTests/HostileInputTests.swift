@@ -149,6 +149,35 @@ struct HostileInputTests {
         }
     }
 
+    /// A field or an id of tens of thousands of characters is refused with a message of bounded length that names it
+    /// cut short, never sent back whole, and nothing is written.
+    @Test(arguments: Backend.allCases)
+    func longFieldsAndIdsAreNamedCutShortAndWriteNothing(backend: Backend) async throws {
+        try await World.run(backend) { world in
+            let head = try await world.head()
+            let long = String(repeating: "Z", count: 40_000)
+            var website = world.website
+            website[.contentType] = "application/json"
+            let cases: [(String, HTTPRequest.Method, HTTPFields, [String: Any]?, HTTPResponse.Status)] = [
+                ("/api/v1/profiles/ada-1/offline-payments", .post, world.staff, ["amount": "125.00", "currency": long, "date": "2026-01-20", "purpose": "listing"], .unprocessableContent),
+                ("/api/v1/profiles/ada-1/offline-payments", .post, world.staff, ["amount": long, "date": "2026-01-20", "purpose": "listing"], .unprocessableContent),
+                ("/api/v1/profiles/ada-1/offline-payments", .post, world.staff, ["amount": "125.00", "date": "2026-01-20", "purpose": long], .badRequest),
+                ("/api/v1/profiles/ada-1/checkout", .post, website, ["purpose": long], .badRequest),
+                ("/api/v1/profiles", .post, world.staff, ["profileId": "bo-2", "kind": long, "displayName": "Bo", "contactEmail": "bo@example.org"], .badRequest),
+                ("/api/v1/payments/offline-\(long.prefix(4_000))/receipts", .get, world.website, nil, .notFound),
+            ]
+            for (uri, method, headers, body, status) in cases {
+                let response = try await world.client.execute(uri: uri, method: method, headers: headers, body: try body.map(json) ?? ByteBuffer())
+                #expect(response.status == status, "\(uri.prefix(60)) \(method): \(response.text.prefix(300))")
+                let detail = response.json["detail"] as? String ?? ""
+                #expect(!detail.isEmpty && detail.count <= 1_001, "\(uri.prefix(60)): a detail of \(detail.count) characters")
+                #expect(!detail.contains(String(repeating: "Z", count: 1_001)), "\(uri.prefix(60)) sent the field back whole")
+            }
+            #expect(try await world.head() == head, "a refused request wrote something")
+            try await world.expectAlive()
+        }
+    }
+
     /// `offset` is at most 1,000,000,000 (400 past it), and `LEDGER_PAYMENT_AMOUNT_MAX` moves the payment
     /// limit: at 500.00, an offline payment of 500.01 is refused with the limit named, and one of 500.00 is not.
     @Test(arguments: Backend.allCases)

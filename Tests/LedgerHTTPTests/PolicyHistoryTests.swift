@@ -149,6 +149,41 @@ struct PolicyHistoryTests {
         }
     }
 
+    /// The policy stream holds a bounded number of changes. The last one it may hold is taken; the next is refused
+    /// (422, saying why) and nothing is recorded, so the stream never grows past what the service reads whole.
+    @Test(arguments: Backend.allCases)
+    func aPolicyKeepsABoundedNumberOfChanges(backend: Backend) async throws {
+        try await withLiveServer(backend) { client, runtime in
+            var staff = bearer(try await runtime.apiKeys.create(name: "Anna", role: .staff).key)
+            staff[.contentType] = "application/json"
+            let book = runtime.profiles.policyBook
+            // Fill the stream to one short of its bound with changes a month apart from 2100 on, which keep the grace the
+            // test sets (so none of them would put back what it sets).
+            let held = try await book.changes().count
+            var fillers: [NewEvent] = []
+            for index in 0..<(PolicyDecider.changesMax - 1 - held) {
+                let change = ListingPolicyChanged(
+                    effectiveFrom: LocalDate(year: 2100 + index / 12, month: 1 + index % 12, day: 1)!, price: .euros(minorUnits: 12_500),
+                    monthsPerPeriod: 12, graceDays: 21, reason: "filler", retroactive: false, occurredAt: runtime.now()
+                )
+                fillers.append(NewEvent(id: .timeOrdered(), type: ListingPolicyChanged.typeName, schemaVersion: ListingPolicyChanged.schemaVersion, data: try change.encodedData(), metadata: .init(actor: "test")))
+            }
+            _ = try await runtime.store.append(fillers, to: PolicyBook.streamName, expecting: .exact(Int64(held)))
+            try await book.reload()
+            func schedule(_ day: String) async throws -> TestResponse {
+                try await client.execute(uri: "/api/v1/policy/changes", method: .post, headers: staff, body: try json(["effectiveFrom": day, "graceDays": 21, "reason": "board"]))
+            }
+            #expect(try await schedule("2099-01-01").status == .created)
+            #expect(try await book.changes().count == PolicyDecider.changesMax)
+
+            let refused = try await schedule("2099-02-01")
+            #expect(refused.status == .unprocessableContent && refused.text.contains("already holds \(PolicyDecider.changesMax) changes"), "\(refused.text)")
+            #expect(try await book.changes().count == PolicyDecider.changesMax, "nothing recorded")
+            try await book.reload()
+            #expect(book.current.tariff.entry(on: LocalDate(iso: "2099-01-15")!).graceDays == 21)
+        }
+    }
+
     /// A grace period changed from a day already past brings a listing that expired back into grace. Nothing
     /// about the profile changes, yet its listing row and the directory follow: the change makes every row
     /// due, and the sweeper evaluates each again under the policy as recorded, here on another instance than

@@ -60,6 +60,10 @@ struct LedgerConfigurationTests {
         ("LEDGER_DIRECTORY_RETRY_SECONDS", "5,-1", "LEDGER_DIRECTORY_RETRY_SECONDS: '5,-1' is not a valid value"),
         ("LEDGER_DIRECTORY_RETRY_SECONDS", "86401", "LEDGER_DIRECTORY_RETRY_SECONDS: '86401' is not a valid value"),
         ("LEDGER_DIRECTORY_TIMEOUT_SECONDS", "0", "LEDGER_DIRECTORY_TIMEOUT_SECONDS: '0' is not a valid value"),
+        // A price above the largest ceiling a setting may give is named, not a crash at start.
+        ("LEDGER_LISTING_PRICE", "1000000.01", "LEDGER_LISTING_PRICE: '1000000.01' is not a valid value"),
+        ("LEDGER_PAYMENT_AMOUNT_MAX", "1000000.01", "LEDGER_PAYMENT_AMOUNT_MAX: '1000000.01' is not a valid value"),
+        ("LEDGER_LOG_LEVEL", String(repeating: "x", count: 100_000), "LEDGER_LOG_LEVEL: '\(String(repeating: "x", count: 80))…' is not a valid value"),
     ])
     func malformedValuesNameTheSetting(variable: String, value: String, message: String) async throws {
         do {

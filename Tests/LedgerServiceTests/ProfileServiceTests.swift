@@ -139,6 +139,37 @@ struct ProfileServiceTests {
         }
     }
 
+    /// A suspension recorded by an instance whose clock is an hour ahead: an instance with the right clock lists the
+    /// profile again meanwhile (the event is believed only five minutes ahead), and its listing row falls due at the
+    /// suspension's own instant, when the sweeper hides it without any other event.
+    @Test(arguments: Backend.allCases)
+    func anEventRecordedByAClockAheadIsSweptAtItsInstant(backend: Backend) async throws {
+        try await Self.withProfiles(backend, at: "2026-03-10") { store, profiles, clock, id in
+            try await Self.paidProfile(profiles, id)
+            let projection = ListingProjection(base: profiles.policy, now: clock.function)
+            let queries = ListingQueries(store: store, projection: projection, calendar: .amsterdam, now: clock.function)
+            let sweeper = Sweeper(profiles: profiles, projection: projection, queries: queries, logger: .init(label: "test"))
+            let hourAhead = noon("2026-03-10").addingTimeInterval(3_600)
+            clock.set(hourAhead)
+            _ = try await profiles.handle(.changeCertification(.suspend, reason: "complaint"), profileID: id, metadata: .init(actor: "test"))
+            clock.set(noon("2026-03-10"))
+            _ = try await profiles.handle(.sweep, profileID: id, metadata: .init(actor: "test"))
+            try await store.waitUntilAllCommittedEventsAreVisible()
+            try await ProjectionRunner(store: store, projection: projection).catchUp()
+            #expect(try await queries.list(status: nil, expiringWithinDays: nil, limit: 10, offset: 0).map(\.visible) == [true])
+            #expect(try await queries.nextScheduledChange() == hourAhead)
+
+            clock.set(hourAhead)
+            #expect(try await sweeper.sweepDue() == 1)
+            if backend == .postgres {
+                try await store.waitUntilAllCommittedEventsAreVisible()
+                try await ProjectionRunner(store: store, projection: projection).catchUp()
+            }
+            let row = try await queries.list(status: nil, expiringWithinDays: nil, limit: 10, offset: 0).first
+            #expect(row?.visible == false && row?.reason == "certification_suspended", "\(String(describing: row))")
+        }
+    }
+
     /// Three sweepers race over the same due profile: the expiry is recorded once.
     @Test(arguments: Backend.allCases)
     func concurrentSweepersRecordEachChangeOnce(backend: Backend) async throws {

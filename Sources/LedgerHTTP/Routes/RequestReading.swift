@@ -63,7 +63,8 @@ func describe(_ error: DecodingError) -> String {
     switch error {
     case .keyNotFound(let key, _): "missing field '\(key.stringValue)'"
     case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
-        "\(context.codingPath.map(\.stringValue).joined(separator: ".")): \(context.debugDescription)"
+        // The decoder's own words can hold the whole value it refused.
+        "\(context.codingPath.map(\.stringValue).joined(separator: ".").prefix(200)): \(context.debugDescription.prefix(200))"
     @unknown default: "\(error)"
     }
 }
