@@ -56,6 +56,11 @@ public struct Money: Sendable, Hashable, Codable, CustomStringConvertible {
     /// How many decimals `currency`'s minor unit has (ISO 4217), which is what ``minorUnits`` counts: none for
     /// yen (`minorUnits` 1000 is ¥1,000), three for dinars (1250 is 1.250 KWD), two for the rest, the euro
     /// among them (and for an unnamed currency).
+    /// Whether `text` has the shape of an ISO 4217 code: three ASCII letters.
+    public static func isCurrencyCode(_ text: String) -> Bool {
+        text.utf8.count == 3 && text.utf8.allSatisfy { (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) }
+    }
+
     public static func decimals(of currency: String) -> Int {
         if noDecimals.contains(currency) { return 0 }
         if threeDecimals.contains(currency) { return 3 }

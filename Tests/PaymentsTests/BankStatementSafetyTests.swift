@@ -85,6 +85,24 @@ struct BankStatementSafetyTests {
         #expect(BankFixtures.error(parsing: try BankFixtures.temporaryFile(broken, extension: "xml"))?.code == .malformed)
     }
 
+    /// A currency that is not three letters is refused where it is read (an amount's `Ccy` or the account's `Ccy`),
+    /// named cut short, so no line carries it into the ledger; a long statement id or amount is named cut short too.
+    @Test(arguments: [
+        ("<Amt Ccy=\"EUR\">125.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>", "<Amt Ccy=\"\(String(repeating: "E", count: 100_000))\">125.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>", "currency 'EEEEEEEEEE'"),
+        ("<Amt Ccy=\"EUR\">125.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>", "<Amt Ccy=\"E1R\">125.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>", "currency 'E1R'"),
+        ("<Ccy>EUR</Ccy>", "<Ccy>EURO</Ccy>", "currency 'EURO'"),
+        ("<Amt Ccy=\"EUR\">125.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>", "<Amt Ccy=\"EUR\">125.00</Amt><CdtDbtInd>\(String(repeating: "C", count: 60_000))</CdtDbtInd><Sts>", "CdtDbtInd 'CCCCCCCCCC'"),
+        ("<Id>S1</Id>", "<Id>\(String(repeating: "S", count: 60_000))</Id>", "does not add up"),
+    ])
+    func currenciesAreThreeLettersAndLongValuesAreNamedCutShort(replacing: String, with: String, named: String) throws {
+        // The closing balance is off by a cent, so a statement that reads is refused as not adding up.
+        let document = CamtDocument.document(opening: 0, closing: 12_501, entries: [CamtDocument.entry(12_500)])
+        #expect(document.contains(replacing))
+        let text = document.replacingOccurrences(of: replacing, with: with)
+        let error = try #require(BankFixtures.error(parsing: try BankFixtures.temporaryFile(text, extension: "xml")))
+        #expect(error.message.contains(named) && error.message.count < 400, "\(error.message.prefix(500))")
+    }
+
     @Test
     func otherISO20022MessagesAreUnsupported() throws {
         let camt052 = CamtDocument.document(opening: 0, closing: 0, entries: []).replacingOccurrences(of: "camt.053.001.08", with: "camt.052.001.08")

@@ -130,7 +130,7 @@ public struct CSVStatementParser: Sendable {
         }
         guard let date = LocalDate(iso: field("date")) else { throw malformed("the date '\(field("date").prefix(20))' is not YYYY-MM-DD") }
         let currency = field("currency").uppercased()
-        guard currency.count == 3, currency.allSatisfy({ $0.isASCII && $0.isLetter }) else {
+        guard Money.isCurrencyCode(currency) else {
             throw malformed("the currency '\(currency.prefix(10))' is not an ISO 4217 code")
         }
         var amountText = Substring(field("amount"))

@@ -87,11 +87,11 @@ struct EntryState {
         switch self.direction {
         case "CRDT": direction = .credit
         case "DBIT": direction = .debit
-        default: throw PaymentsError(.malformed, "\(location) has CdtDbtInd '\(self.direction ?? "")'; expected CRDT or DBIT")
+        default: throw PaymentsError(.malformed, "\(location) has CdtDbtInd '\((self.direction ?? "").prefix(10))'; expected CRDT or DBIT")
         }
         guard let amountText, !currency.isEmpty,
               let minorUnits = StatementAmount.minorUnits(amountText, separator: ".", currency: currency) else {
-            throw PaymentsError(.malformed, "\(location) has no exact amount with a currency; got '\(amountText ?? "")'")
+            throw PaymentsError(.malformed, "\(location) has no exact amount with a currency; got '\((amountText ?? "").prefix(40))'")
         }
         // Pending entries may lack a booking date; the value date then stands in for it.
         guard let bookingDate = bookingDate ?? valueDate else {

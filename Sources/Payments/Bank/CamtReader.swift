@@ -46,7 +46,7 @@ struct CamtReader: XMLTokenHandler {
                   let version = Int(namespaceURI.dropFirst(CamtStatementParser.namespacePrefix.count)), (2...8).contains(version) else {
                 throw PaymentsError(
                     .unsupportedFormat,
-                    "the root element is \(tag.localName) in namespace '\(namespaceURI ?? "")'; expected Document in camt.053.001.02 to .08"
+                    "the root element is \(tag.localName.prefix(40)) in namespace '\((namespaceURI ?? "").prefix(80))'; expected Document in camt.053.001.02 to .08"
                 )
             }
         }
@@ -73,7 +73,11 @@ struct CamtReader: XMLTokenHandler {
             transaction = TransactionState()
             node = tree.root(.transaction)
         case .amount:
-            amountCurrency = tag.attribute("Ccy")
+            let code = tag.attribute("Ccy")
+            if let code, !Money.isCurrencyCode(code) {
+                throw PaymentsError(.malformed, "an amount near line \(line) has the currency '\(code.prefix(10))', which is not a three-letter code")
+            }
+            amountCurrency = code
         default:
             break
         }
@@ -118,7 +122,11 @@ struct CamtReader: XMLTokenHandler {
         case .accountIBAN, .accountOther:
             statement?.overview.accountID = value
             statement?.overview.accountIBAN = IBAN(parsing: value)
-        case .accountCurrency: statement?.overview.currency = value.uppercased()
+        case .accountCurrency:
+            guard Money.isCurrencyCode(value) else {
+                throw PaymentsError(.malformed, "the account's currency '\(value.prefix(10))' is not a three-letter code")
+            }
+            statement?.overview.currency = value.uppercased()
         case .balanceType: balance?.type = value
         case .balanceDirection: balance?.direction = value
         case .balanceAmount:

@@ -122,7 +122,7 @@ struct MT940StatementBuilder {
             throw PaymentsError(.malformed, "the :61: on line \(fieldLine) comes before any :60F: opening balance, so its currency is unknown")
         }
         guard let minorUnits = StatementAmount.minorUnits(parsed.amountText, separator: ",", currency: currency) else {
-            throw PaymentsError(.malformed, "the :61: on line \(fieldLine) has the amount '\(parsed.amountText)'")
+            throw PaymentsError(.malformed, "the :61: on line \(fieldLine) has the amount '\(parsed.amountText.prefix(40))'")
         }
         let details = detailLines.map { MT940Details(lines: $0, direction: parsed.direction) } ?? MT940Details()
         var accountText = details.account

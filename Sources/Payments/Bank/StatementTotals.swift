@@ -52,7 +52,7 @@ extension BankStatementOverview {
     /// Refuses the file when the statement does not add up and the policy says to.
     func enforcing(_ policy: BankStatementIntegrityPolicy) throws(PaymentsError) -> BankStatementOverview {
         guard policy == .enforce, case .mismatch(let reason) = integrity else { return self }
-        let name = statementID.map { " (\($0))" } ?? ""
+        let name = statementID.map { " (\($0.prefix(40)))" } ?? ""
         throw PaymentsError(.integrity, "statement \(statementIndex + 1)\(name) does not add up: \(reason)")
     }
 }
