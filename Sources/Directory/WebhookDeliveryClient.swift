@@ -46,21 +46,51 @@ public struct WebhookDeliveryClient: Sendable {
         request.headers.add(name: "webhook-timestamp", value: String(timestamp))
         request.headers.add(name: "webhook-signature", value: StandardWebhookSigner.header(id: webhookID, timestamp: timestamp, body: body, secrets: secrets))
         request.body = .bytes(ByteBuffer(bytes: body))
-        let deadline = NIODeadline.now() + .seconds(requestTimeoutSeconds)
-        do {
-            let response = try await httpClient.execute(request, deadline: deadline)
-            // Drain a little of the answer so the connection can be reused; its content does not matter.
-            _ = try? await response.body.collect(upTo: Self.responseBytesMax)
-            let status = Int(response.status.code)
+        guard !secrets.isEmpty else {
+            return .failed(status: nil, retryAfterSeconds: nil, detail: "not sent: the endpoint's signing secret cannot be opened with this instance's LEDGER_SECRETS_KEY")
+        }
+        let timeoutSeconds = requestTimeoutSeconds
+        let deadline = NIODeadline.now() + .seconds(timeoutSeconds)
+        let httpClient = self.httpClient
+        let prepared = request
+        // The client's own deadline stops once the answer's head arrives, so the rest of the answer is read in a race
+        // with a timer: a receiver that answers 200 and then stalls (or trickles) must not hold the attempt, and with
+        // it every delivery after it, for ever.
+        let answer: Result<(status: Int, headers: HTTPHeaders), any Error>? = await withTaskGroup(
+            of: Result<(status: Int, headers: HTTPHeaders), any Error>?.self
+        ) { group in
+            group.addTask {
+                do {
+                    let response = try await httpClient.execute(prepared, deadline: deadline)
+                    // Drain a little of the answer so the connection can be reused; its content does not matter.
+                    _ = try? await response.body.collect(upTo: Self.responseBytesMax)
+                    return .success((Int(response.status.code), response.headers))
+                } catch {
+                    return .failure(error)
+                }
+            }
+            group.addTask {
+                // Whether it wakes or is cancelled, the timer yields nil; it only matters when it comes first.
+                try? await Task.sleep(for: .seconds(timeoutSeconds))
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
+        switch answer {
+        case .none:
+            return .failed(status: nil, retryAfterSeconds: nil, detail: "no complete answer within \(timeoutSeconds) s")
+        case .failure(let error):
+            return .failed(status: nil, retryAfterSeconds: nil, detail: "no answer: \(error)")
+        case .success(let (status, headers)):
             switch status {
             case 200..<300: return .delivered(status: status)
             case 410: return .gone
             default:
-                let retryAfter = response.headers.first(name: "Retry-After").flatMap { Self.retryAfterSeconds($0, now: now) }
+                let retryAfter = headers.first(name: "Retry-After").flatMap { Self.retryAfterSeconds($0, now: now) }
                 return .failed(status: status, retryAfterSeconds: retryAfter, detail: "the receiver answered \(status)")
             }
-        } catch {
-            return .failed(status: nil, retryAfterSeconds: nil, detail: "no answer: \(error)")
         }
     }
 

@@ -157,8 +157,8 @@ public struct DirectoryEndpoints: Sendable {
     /// The secrets an endpoint's requests are signed with at `instant`: the current one, and a rotated-out
     /// one during its overlap.
     ///
-    /// Stored secrets are sealed (``SecretSealer``); one that does not open signs nothing, so the endpoint's
-    /// deliveries fail and wait rather than go out unsigned.
+    /// Stored secrets are sealed (``SecretSealer``); one that does not open signs nothing, and a delivery with nothing
+    /// to sign it is not sent: it counts as a failed attempt and waits (``WebhookDeliveryClient/send(url:webhookID:body:secrets:now:)``).
     static func signingSecrets(
         endpointID: String, current: String, previous: String?, previousUntilMicros: Int64?, at instant: Date, sealer: SecretSealer
     ) -> [WebhookSecret] {

@@ -31,11 +31,12 @@ public struct DirectoryChange: Sendable, Hashable, Codable {
     /// For `listing.renewal_reminder_due`.
     public var daysBefore: Int?
 
-    /// The message for a recorded profile event, if it is one the directory hears of.
-    public static func message(for recorded: RecordedEvent) -> (DirectoryEventType, DirectoryMessage)? {
+    /// The message for a recorded profile event, if it is one the directory hears of. A profile event that cannot
+    /// be read throws, as in every other fold: skipped, a change would never reach the directory.
+    public static func message(for recorded: RecordedEvent) throws -> (DirectoryEventType, DirectoryMessage)? {
         guard let profileID = StreamName(recorded.stream)?.profileID?.rawValue else { return nil }
         let eventID = recorded.id.uuidString.lowercased()
-        switch try? ProfileEvent.decode(typeName: recorded.type, data: recorded.data) {
+        switch try ProfileEvent.decode(typeName: recorded.type, data: recorded.data) {
         case .visibilityChanged(let change):
             let data = DirectoryChange(
                 eventId: eventID, profileId: profileID, profileVersion: recorded.version, occurredAt: change.occurredAt,
@@ -70,7 +71,7 @@ public struct DirectoryOutboxProjection: Projection {
     }
 
     public func apply(_ events: [RecordedEvent], _ connection: any ReadModelConnection) async throws {
-        let messages = events.compactMap { recorded in DirectoryChange.message(for: recorded).map { (recorded, $0.0, $0.1) } }
+        let messages = try events.compactMap { recorded in try DirectoryChange.message(for: recorded).map { (recorded, $0.0, $0.1) } }
         guard !messages.isEmpty else { return }
         // Disabled endpoints get their deliveries too: they wait, and go out when the endpoint is enabled again.
         let endpoints = try await connection.query("SELECT endpoint_id, event_types FROM directory_endpoints", [])

@@ -25,8 +25,9 @@ public struct DirectoryPublisher: Service {
 
     /// The most deliveries one claim takes (and sends at once).
     static let claimBatchMax = 16
-    /// How long a claim holds a delivery; longer than a request may take.
-    static let leaseSeconds: Double = 60
+    /// How long a claim holds a delivery: longer than its request may take (twice the time limit, and half a
+    /// minute to record the answer; a minute at the default limit of 15 s), so no other instance sends it meanwhile.
+    var leaseSeconds: Double { Double(client.requestTimeoutSeconds) * 2 + 30 }
     /// The longest sleep without a wake-up. On PostgreSQL an append can wake the publisher before its event is
     /// visible to readers (they see only what is below the oldest running transaction); this short poll picks
     /// such an event up within a second instead of at the next append.
@@ -144,7 +145,7 @@ public struct DirectoryPublisher: Service {
     func claim() async throws -> [ClaimedDelivery] {
         let instant = now()
         let nowMicros = APIKeyStore.micros(instant)
-        let leaseMicros = APIKeyStore.micros(instant.addingTimeInterval(Self.leaseSeconds))
+        let leaseMicros = APIKeyStore.micros(instant.addingTimeInterval(leaseSeconds))
         // A token per claim, not per instance: an outcome of an earlier claim of the same row never matches.
         let claimToken = "\(instanceID)-\(APIKeyStore.randomHex(bytes: 8))"
         return try await store.withReadModelTransaction { connection in
@@ -207,9 +208,14 @@ public struct DirectoryPublisher: Service {
                     [.integer(Int64(attempts)), .integer(Int64(status)), .integer(APIKeyStore.micros(instant))] + claim
                 )
             case .gone:
+                // Only while the claim stands: a 410 answered to a claim that ran out must not disable an endpoint
+                // staff enabled again since.
                 try await connection.execute(
-                    "UPDATE directory_endpoints SET enabled = 0, disabled_reason = ? WHERE endpoint_id = ?",
-                    [.text("the receiver answered 410 Gone at \(instant.formatted(.iso8601))"), .text(delivery.endpointID)]
+                    """
+                    UPDATE directory_endpoints SET enabled = 0, disabled_reason = ? WHERE endpoint_id = ?
+                      AND EXISTS (SELECT 1 FROM directory_deliveries WHERE delivery_id = ? AND claimed_by = ?)
+                    """,
+                    [.text("the receiver answered 410 Gone at \(instant.formatted(.iso8601))"), .text(delivery.endpointID)] + claim
                 )
                 try await connection.execute(
                     """

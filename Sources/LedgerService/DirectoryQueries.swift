@@ -138,7 +138,7 @@ public struct DirectoryQueries: Sendable {
             let events = try await store.readAll(after: position, limit: batch)
             for recorded in events {
                 scanned += 1
-                if let (type, message) = DirectoryChange.message(for: recorded), type == .visibilityChanged {
+                if let (type, message) = try DirectoryChange.message(for: recorded), type == .visibilityChanged {
                     changes.append(message.data)
                 }
                 position = recorded.cursor

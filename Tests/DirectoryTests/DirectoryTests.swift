@@ -1,4 +1,5 @@
 @testable import Directory
+import AsyncHTTPClient
 import Foundation
 import Testing
 
@@ -69,5 +70,24 @@ struct DeliveryRetryPolicyTests {
         #expect(WebhookDeliveryClient.retryAfterSeconds("Wed, 21 Oct 2015 07:30:00 GMT", now: now) == 120)
         #expect(WebhookDeliveryClient.retryAfterSeconds("soon", now: now) == nil)
         #expect(WebhookDeliveryClient.retryAfterSeconds("-5", now: now) == nil)
+    }
+}
+
+@Suite("Sending a delivery")
+struct WebhookDeliveryClientTests {
+    /// A delivery with no secret to sign it (the stored one does not open) is not sent unsigned: the attempt fails
+    /// without any request, saying why.
+    @Test
+    func aDeliveryWithNothingToSignItIsNotSent() async throws {
+        let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
+        let outcome = await WebhookDeliveryClient(httpClient: client, requestTimeoutSeconds: 2).send(
+            url: "http://127.0.0.1:9/hooks", webhookID: "evt-1", body: Data("{}".utf8), secrets: [], now: Date()
+        )
+        try await client.shutdown()
+        guard case .failed(let status, _, let detail) = outcome else {
+            Issue.record("sent: \(outcome)")
+            return
+        }
+        #expect(status == nil && detail.contains("not sent") && detail.contains("LEDGER_SECRETS_KEY"), "\(detail)")
     }
 }

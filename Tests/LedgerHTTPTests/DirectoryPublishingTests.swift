@@ -29,10 +29,10 @@ struct DirectoryWorld: Sendable {
     let endpointID: String
     let secret: String
 
-    static func run(_ backend: Backend, _ body: @Sendable (DirectoryWorld) async throws -> Void) async throws {
+    static func run(_ backend: Backend, settings: [String: String] = [:], _ body: @Sendable (DirectoryWorld) async throws -> Void) async throws {
         let clock = TestClock(noon("2026-03-02"))
         let receiver = try await DirectoryReceiver.start(now: clock.function)
-        let runtime = try await TestRuntime.make(backend, now: clock.function)
+        let runtime = try await TestRuntime.make(backend, settings: settings, now: clock.function)
         do {
             let staffKey = try await runtime.apiKeys.create(name: "Anna", role: .staff).key
             let directoryKey = try await runtime.apiKeys.create(name: "Find a Mediator", role: .directory).key
@@ -168,6 +168,92 @@ struct DirectoryPublishingTests {
             #expect(try await world.runtime.directoryPublisher.deliverDue() == 1)
             #expect(world.received("ada-1").map(\.webhookID).last == listed)
             #expect(try await world.runtime.directory.deliveries(status: "delivered", endpointID: nil, limit: 10, offset: 0).map(\.eventId) == [listed])
+        }
+    }
+
+    /// A receiver that answers 200 and then stalls in its body holds an attempt no longer than the configured time
+    /// limit: the attempt fails (and is retried), and the deliveries after it still go out.
+    @Test(arguments: Backend.allCases)
+    func aReceiverThatStallsAfterItsHeadHoldsAnAttemptOnlyForTheTimeLimit(backend: Backend) async throws {
+        try await DirectoryWorld.run(backend, settings: ["directory.timeout_seconds": "1"]) { world in
+            let listed = try await world.queuedListing("ada-1")
+            world.receiver.stall()
+            let started = ContinuousClock.now
+            let sending = Task { try await world.runtime.directoryPublisher.deliverDue() }
+            // Should the attempt hang, the test ends it rather than waiting with it.
+            let watchdog = Task {
+                try await Task.sleep(for: .seconds(30))
+                sending.cancel()
+            }
+            #expect(try await sending.value == 1)
+            watchdog.cancel()
+            #expect(ContinuousClock.now - started < .seconds(20), "the attempt took \(ContinuousClock.now - started)")
+            let pending = try await world.runtime.directory.deliveries(status: "pending", endpointID: nil, limit: 10, offset: 0)
+            #expect(pending.map(\.eventId) == [listed] && pending.first?.attempts == 1)
+            #expect(pending.first?.lastError?.contains("no complete answer within 1 s") == true, "\(String(describing: pending.first?.lastError))")
+            world.receiver.stall(false)
+            try await world.advance(seconds: 6)
+            #expect(world.received("ada-1").map(\.webhookID) == [listed])
+        }
+    }
+
+    /// A claim holds a delivery for longer than its request may take: with a time limit of 100 s, for 230 s, so no
+    /// other instance sends it while the first request may still be in flight.
+    @Test(arguments: Backend.allCases)
+    func aClaimOutlastsTheConfiguredTimeLimit(backend: Backend) async throws {
+        try await DirectoryWorld.run(backend, settings: ["directory.timeout_seconds": "100"]) { world in
+            _ = try await world.queuedListing("ada-1")
+            world.receiver.hold()
+            let claimedAt = world.clock.now
+            let sending = Task { try await world.runtime.directoryPublisher.deliverDue() }
+            try await world.waitUntilHeld(1)
+            #expect(try await world.runtime.directoryPublisher.nextAttemptAt() == claimedAt.addingTimeInterval(230))
+            world.receiver.release()
+            #expect(try await sending.value == 1)
+        }
+    }
+
+    /// A visibility change the outbox cannot read stops it, as it stops every other fold, instead of being skipped:
+    /// skipped, the change would never reach the directory. Nothing after it is queued either.
+    @Test(arguments: Backend.allCases)
+    func aChangeTheOutboxCannotReadStopsItInsteadOfBeingSkipped(backend: Backend) async throws {
+        try await DirectoryWorld.run(backend) { world in
+            let listed = try await world.queuedListing("ada-1")
+            let unreadable = NewEvent(
+                id: .timeOrdered(), type: ListingVisibilityChanged.typeName, schemaVersion: ProfileEvent.schemaVersion,
+                data: Data(#"{"visible":"perhaps"}"#.utf8), metadata: .init(actor: "test")
+            )
+            _ = try await world.runtime.store.append([unreadable], to: "profile-ada-1", expecting: .any)
+            try await world.listedProfile("bo-2")
+            try await (world.runtime.store as? any EventStoreTestHooks)?.waitUntilAllCommittedEventsAreVisible()
+            await #expect(throws: (any Error).self) { try await world.runtime.directoryPublisher.outbox.catchUp() }
+            let queued = try await world.runtime.directory.deliveries(status: "pending", endpointID: nil, limit: 10, offset: 0)
+            #expect(queued.map(\.eventId) == [listed], "nothing after the unreadable change is queued")
+        }
+    }
+
+    /// A 410 answered to a claim that has run out (another pass claimed the delivery since) does not disable the
+    /// endpoint: only the claim that stands speaks for it.
+    @Test(arguments: Backend.allCases)
+    func aGoneAnswerToAClaimThatRanOutLeavesTheEndpointEnabled(backend: Backend) async throws {
+        try await DirectoryWorld.run(backend) { world in
+            let listed = try await world.queuedListing("ada-1")
+            world.receiver.hold()
+            let stale = Task { try await world.runtime.directoryPublisher.deliverDue() }
+            try await world.waitUntilHeld(1)
+            world.clock.set(world.clock.now.addingTimeInterval(61))
+            let current = Task { try await world.runtime.directoryPublisher.deliverDue() }
+            try await world.waitUntilHeld(2)
+            world.receiver.answer(status: 410)
+            world.receiver.releaseOldest()
+            _ = try await stale.value
+            world.receiver.answer(status: 200)
+            world.receiver.release()
+            _ = try await current.value
+            let endpoints = try await world.client.execute(uri: "/api/v1/directory/endpoints", method: .get, headers: world.staff)
+            let endpoint = try #require((try JSONSerialization.jsonObject(with: Data(buffer: endpoints.body)) as? [[String: Any]])?.first)
+            #expect(endpoint["enabled"] as? Bool == true, "\(endpoint)")
+            #expect(world.received("ada-1").map(\.webhookID) == [listed])
         }
     }
 

@@ -39,6 +39,8 @@ public final class DirectoryReceiver: Sendable {
         /// While set, requests wait before they are answered, until ``release()``.
         var holding = false
         var held: [CheckedContinuation<Void, Never>] = []
+        /// While set, requests are answered 200 and then the body stalls after its first byte.
+        var stalling = false
     }
 
     let state = Mutex(State())
@@ -56,6 +58,15 @@ public final class DirectoryReceiver: Sendable {
         router.post("hooks") { request, context -> Response in
             let body = try await request.body.collect(upTo: 1 << 20)
             await receiver.waitWhileHolding()
+            if receiver.state.withLock({ $0.stalling }) {
+                receiver.state.withLock { $0.attempts += 1 }
+                return Response(status: .ok, body: ResponseBody { writer in
+                    try await writer.write(ByteBuffer(string: "{"))
+                    // Until the test stops stalling, or the receiver stops.
+                    while receiver.state.withLock({ $0.stalling }) { try await Task.sleep(for: .milliseconds(50)) }
+                    try await writer.finish(nil)
+                })
+            }
             return receiver.receive(headers: request.headers, body: Data(buffer: body))
         }
         let server = try await LoopbackServer.start(name: "directory receiver", router: router)
@@ -78,6 +89,12 @@ public final class DirectoryReceiver: Sendable {
             $0.status = status
             $0.retryAfter = retryAfter
         }
+    }
+
+    /// Answers every request from now on with 200 and a body that stops after its first byte until `stall(false)`
+    /// or ``stop()`` (with `false`, answers as before).
+    public func stall(_ stalling: Bool = true) {
+        state.withLock { $0.stalling = stalling }
     }
 
     /// Keeps every request from now on waiting, unanswered, until ``release()``: a delivery in flight.
@@ -123,6 +140,7 @@ public final class DirectoryReceiver: Sendable {
 
     /// Stops the server, letting requests in flight finish (held ones are released). Safe to call twice.
     public func stop() async {
+        stall(false)
         release()
         await state.withLock { $0.server }?.stop()
     }
