@@ -9,8 +9,10 @@ public import LedgerCore
 ///   it stands now (``PaymentBooks``), dated the day the money arrived, or the day of the change.
 /// - A bank line that is not a payment (``BankMovementRecorded``) moves the bank account against money paid
 ///   out, or against other income.
-/// - The first statement that states an opening balance (``BankStatementRecorded``) books the bank account's
-///   opening balance: the difference between that balance and what the books held before its first day.
+/// - The earliest statement (by its first day) that states an opening balance (``BankStatementRecorded``) books
+///   the bank account's opening balance: the difference between that balance and what the books hold before its
+///   first day. A statement of earlier days imported later moves the opening to its own first day and balance,
+///   and bank lines of days before the opening, recorded later, change its amount: the entry is written again.
 ///   Every statement with a closing balance adds a check for the day after its last line.
 ///
 /// Entries follow the log's order, so a rebuild writes exactly the rows the live service wrote.
@@ -32,11 +34,27 @@ public struct BooksProjection: Projection {
         self.decoded = decoded
     }
 
-    /// For each currency: whether the bank account's opening balance is booked and, until it is, the bank
-    /// postings by day.
+    /// For each currency: the bank account's opening balance, if a statement stated one, and the bank postings by
+    /// day before it (all of them until there is one; none on or after its day, which it can never come to hold).
     struct BankOpening: Codable, Sendable {
-        var booked: [String] = []
         var postedByDay: [String: [String: Int64]] = [:]
+        /// By currency (nil in states kept before openings could move: a migration empties those).
+        var anchors: [String: Anchor]?
+
+        /// The opening entry: the earliest statement's first day and opening balance, and what the entry posts now.
+        struct Anchor: Codable, Sendable {
+            var day: String
+            var balanceMinorUnits: Int64
+            var narration: String
+            /// The entry keeps the id and place in the log of the statement that first stated an opening.
+            var entryID: String
+            var commitOrder: Int64
+            var position: Int64
+            /// What the entry posts to the bank account now (0: it has no lines).
+            var postedMinorUnits: Int64
+            /// Whether the day or the narration changed since the entry was written.
+            var moved: Bool
+        }
     }
 
     /// A payment as the books keep it: its postings so far, and the entry of its latest append, which the
@@ -98,6 +116,8 @@ public struct BooksProjection: Projection {
         let paymentStreams = Array(Set(followed.lazy.map(\.stream).filter(StreamName.isPayment)))
         var payments = try await paymentStates.load(paymentStreams, connection)
         var opening = try await bankStates.load([Self.openingKey], connection)[Self.openingKey] ?? BankOpening()
+        // The currencies whose opening entry was written by an earlier batch (its lines are in the table).
+        let openedBefore = Set((opening.anchors ?? [:]).keys)
         var journal = Journal()
         // By currency and day: of two statements ending on one day, the later in the log counts.
         var checks: [String: [SQLValue]] = [:]
@@ -176,24 +196,11 @@ public struct BooksProjection: Projection {
                 ]
             } else if first.type == BankStatementRecorded.typeName {
                 let statement = try BankStatementRecorded.decode(first.data)
-                if let balance = statement.openingBalance, !opening.booked.contains(balance.currency), let firstDay = statement.firstBookingDate {
-                    let before = (opening.postedByDay[balance.currency] ?? [:]).reduce(Int64(0)) { sum, day in
-                        day.key < firstDay.description ? sum &+ day.value : sum
-                    }
-                    let difference = balance.minorUnits &- before
-                    if difference != 0 {
-                        journal.add(
-                            first, date: firstDay, postings: [
-                                BookPosting(account: .bank, minorUnits: difference, currency: balance.currency),
-                                // Wrapping: a ledger written before balances were bounded may hold one that
-                                // differs from what was posted by Int64.min, and the read model must not trap.
-                                BookPosting(account: .openingBalances, minorUnits: 0 &- difference, currency: balance.currency),
-                            ],
-                            narration: "Opening balance of the bank account \(statement.account) (statement \(statement.statementID ?? statement.statementKey))"
-                        )
-                    }
-                    opening.booked = (opening.booked + [balance.currency]).sorted()
-                    opening.postedByDay[balance.currency] = nil
+                if let balance = statement.openingBalance, let firstDay = statement.firstBookingDate {
+                    opening.open(
+                        balance, on: firstDay, from: first,
+                        narration: "Opening balance of the bank account \(statement.account) (statement \(statement.statementID ?? statement.statementKey))"
+                    )
                 }
                 if let closing = statement.closingBalance, let lastDay = statement.lastBookingDate {
                     let day = lastDay.addingDays(1).description
@@ -203,6 +210,27 @@ public struct BooksProjection: Projection {
                     ]
                 }
             }
+        }
+
+        // Each opening entry, written again where its day, narration or amount changed.
+        for currency in (opening.anchors ?? [:]).keys.sorted() {
+            guard var anchor = opening.anchors?[currency], let day = LocalDate(iso: anchor.day) else { continue }
+            // Wrapping: a ledger written before balances were bounded may hold one that differs from what was
+            // posted by Int64.min, and the read model must not trap.
+            let amount = anchor.balanceMinorUnits &- (opening.postedByDay[currency] ?? [:]).values.reduce(Int64(0), &+)
+            guard amount != anchor.postedMinorUnits || anchor.moved else { continue }
+            if openedBefore.contains(currency) { continued.insert(anchor.entryID) }
+            journal.set(
+                anchor.entryID, commitOrder: anchor.commitOrder, position: anchor.position, date: day,
+                postings: amount == 0 ? [] : [
+                    BookPosting(account: .bank, minorUnits: amount, currency: currency),
+                    BookPosting(account: .openingBalances, minorUnits: 0 &- amount, currency: currency),
+                ],
+                paymentID: nil, method: .bank, profileID: nil, narration: anchor.narration
+            )
+            anchor.postedMinorUnits = amount
+            anchor.moved = false
+            opening.anchors?[currency] = anchor
         }
 
         // The month totals move by what this batch adds, less what the rewritten entries held before.
@@ -347,10 +375,24 @@ public struct BooksProjection: Projection {
 }
 
 extension BooksProjection.BankOpening {
-    /// Until the opening balance in `currency` is booked, keeps the bank account's postings by day.
+    /// Keeps a bank posting of a day before the opening in `currency` (of any day while there is none).
     mutating func note(_ minorUnits: Int64, _ currency: String, on day: String) {
-        guard !booked.contains(currency) else { return }
+        if let anchor = anchors?[currency], day >= anchor.day { return }
         postedByDay[currency, default: [:]][day, default: 0] &+= minorUnits
         if postedByDay[currency]?[day] == 0 { postedByDay[currency]?[day] = nil }
+    }
+
+    /// A statement stating `balance` at the start of `day`: the opening, unless a statement of an earlier (or the
+    /// same) day stated one already.
+    mutating func open(_ balance: Money, on day: LocalDate, from event: RecordedEvent, narration: String) {
+        let kept = anchors?[balance.currency]
+        if let kept, kept.day <= day.description { return }
+        anchors = anchors ?? [:]
+        anchors?[balance.currency] = Anchor(
+            day: day.description, balanceMinorUnits: balance.minorUnits, narration: narration,
+            entryID: kept?.entryID ?? event.id.uuidString.lowercased(), commitOrder: kept?.commitOrder ?? event.cursor.commitOrder,
+            position: kept?.position ?? event.cursor.position, postedMinorUnits: kept?.postedMinorUnits ?? 0, moved: true
+        )
+        postedByDay[balance.currency] = postedByDay[balance.currency]?.filter { $0.key < day.description }
     }
 }

@@ -254,6 +254,52 @@ struct BooksTests {
         await runtime.close()
     }
 
+    /// Statements imported out of order: March first (opening 1,000.00), then February (opening 800.00, 200.00 in).
+    /// The opening balance moves to February's first day and amount, so the bank account holds 1,000.00 after
+    /// February's line and until March's, as the bank says, and bean-check accepts every balance.
+    @Test(arguments: Backend.allCases)
+    func aStatementOfEarlierDaysImportedLaterMovesTheOpeningBalance(backend: Backend) async throws {
+        let clock = TestClock(Date(timeIntervalSince1970: 1_775_044_800)) // 2026-04-01 12:00 UTC
+        let runtime = try await TestRuntime.make(backend, now: clock.function)
+        do {
+            let staffKey = try await runtime.apiKeys.create(name: "Accountant", role: .staff).key
+            let application = Application(router: buildRouter(runtime: runtime), configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+            try await application.test(.live) { client in
+                typealias T = CamtStatementBuilder.Transaction
+                let march = CamtStatementBuilder(statements: [.init(id: "MAR", iban: "NL91ABNA0417164300", openingCents: 100_000, entries: [
+                    .init(date: "2026-03-03", bankReference: "BK-MAR", transactions: [T(amount: "50.00", payerName: "Gift", text: "a gift")]),
+                ])]).xml
+                let february = CamtStatementBuilder(statements: [.init(id: "FEB", iban: "NL91ABNA0417164300", openingCents: 80_000, entries: [
+                    .init(date: "2026-02-10", bankReference: "BK-FEB", transactions: [T(amount: "200.00", payerName: "Grant", text: "a grant")]),
+                ])]).xml
+                for statement in [march, february] {
+                    let imported = try await client.execute(uri: "/api/v1/bank-statements", method: .post, headers: bearer(staffKey), body: ByteBuffer(string: statement))
+                    #expect(imported.status == .created, "\(imported.text)")
+                    try await (runtime.store as? any EventStoreTestHooks)?.waitUntilAllCommittedEventsAreVisible()
+                    try await ProjectionGroupRunner(store: runtime.store, projections: runtime.projectionRunners.map(\.projection)).catchUp()
+                }
+                var staff = bearer(staffKey)
+                staff[.contentType] = "application/json"
+                // The opening is dated on the statement's first booking day (the balance at its start).
+                for (date, balance) in [("2026-02-09", nil), ("2026-02-10", "1000.00"), ("2026-03-02", "1000.00"), ("2026-03-31", "1050.00")] {
+                    let trial = try await client.execute(uri: "/api/v1/books/trial-balance?date=\(date)", method: .get, headers: staff)
+                    if let balance {
+                        #expect(trial.text.contains("\"account\":\"Assets:Bank\",\"balance\":\"\(balance)\""), "\(date): \(trial.text)")
+                    } else {
+                        #expect(!trial.text.contains("Assets:Bank"), "\(date): \(trial.text)")
+                    }
+                }
+                let exported = try await client.execute(uri: "/api/v1/books/journal?format=beancount", method: .get, headers: staff)
+                let checked = try Self.beanCheck(exported.text)
+                #expect(checked.status == 0, "bean-check refused the export: \(checked.output)\n\(exported.text)")
+            }
+        } catch {
+            await runtime.close()
+            throw error
+        }
+        await runtime.close()
+    }
+
     /// Runs Beancount's own checker on `text`; its exit status and what it printed.
     static func beanCheck(_ text: String) throws -> (status: Int32, output: String) {
         let file = TestScratch.folder.appendingPathComponent("books-\(UUID().uuidString).beancount")

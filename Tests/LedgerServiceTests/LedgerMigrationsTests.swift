@@ -19,7 +19,7 @@ struct LedgerMigrationsTests {
         }
         let all = try LedgerMigrations.all(for: dialect)
         #expect(all.map(\.version) == all.map(\.version).sorted())
-        #expect(Set(all.map(\.version)) == Set(dialect == .postgres ? Array(1...24) : [1, 2, 3, 4, 5, 7, 8, 9, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24]))
+        #expect(Set(all.map(\.version)) == Set(dialect == .postgres ? Array(1...25) : [1, 2, 3, 4, 5, 7, 8, 9, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25]))
     }
 
     /// A ledger migrated once has nothing pending and applies nothing again.
@@ -30,7 +30,7 @@ struct LedgerMigrationsTests {
             #expect(pending.isEmpty)
             let again = try await store.migrateLedger()
             #expect(again.applied.isEmpty)
-            #expect(again.alreadyApplied == (backend == .postgres ? 24 : 22))
+            #expect(again.alreadyApplied == (backend == .postgres ? 25 : 23))
         }
     }
 
@@ -146,6 +146,20 @@ struct LedgerMigrationsTests {
             row: (
                 "INSERT INTO listing_status (profile_id, display_name, kind, status, visible, credit_minor_units, stream_version) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [.text("stale"), .text("Stale"), .text("mediator"), .text("expired"), .bool(false), .integer(0), .integer(4)]
+            )
+        )
+    }
+
+    /// Migration 0025 on a ledger with history: the books are emptied (a line, a kept state and the checkpoint
+    /// written before it are gone), so that they take the log in again and book each account's opening balance from
+    /// the earliest statement that states one.
+    @Test(arguments: Backend.allCases)
+    func theBooksAreFilledAgainAfterMigration25(backend: Backend) async throws {
+        try await Self.expectEmptied(
+            backend, by: "0025_bank_opening_moves.sql", version: 25, projection: BooksProjection(calendar: { .amsterdam }), table: "journal_lines",
+            row: (
+                "INSERT INTO journal_lines (entry_id, line_no, entry_date, commit_order, position, account, amount_minor_units, currency, payment_id, method, profile_id, narration) VALUES (?, 0, '2026-03-04', 1, 1, 'Assets:Bank', 1, 'EUR', NULL, 'bank', NULL, 'written before 25')",
+                [.text("stale")]
             )
         )
     }
