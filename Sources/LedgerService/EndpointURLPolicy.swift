@@ -94,9 +94,15 @@ public struct EndpointURLPolicy: Sendable {
     static func isInternal(_ address: Address) -> Bool {
         if address.count == 4 { return isInternalV4(address) }
         guard address.count == 16 else { return true }
-        // IPv4-mapped (::ffff:a.b.c.d) and IPv4-compatible addresses are judged as IPv4.
+        // Addresses that carry an IPv4 address are judged by it: IPv4-mapped (::ffff:a.b.c.d), IPv4-compatible
+        // (::a.b.c.d), NAT64 (64:ff9b::a.b.c.d, and the local-use 64:ff9b:1::/48) and 6to4 (2002:aabb:ccdd::).
         if address[0..<10].allSatisfy({ $0 == 0 }), address[10] == 0xFF, address[11] == 0xFF { return isInternalV4(Array(address[12...])) }
         if address[0..<15].allSatisfy({ $0 == 0 }) { return true }                  // :: and ::1
+        if address[0..<12].allSatisfy({ $0 == 0 }) { return isInternalV4(Array(address[12...])) }
+        if address[0...3] == [0x00, 0x64, 0xFF, 0x9B] {
+            return address[4...5] == [0x00, 0x01] || isInternalV4(Array(address[12...]))
+        }
+        if address[0] == 0x20, address[1] == 0x02 { return isInternalV4(Array(address[2...5])) }
         if address[0] == 0xFE, address[1] & 0xC0 == 0x80 { return true }            // fe80::/10 link-local
         if address[0] & 0xFE == 0xFC { return true }                                 // fc00::/7 unique local
         if address[0] == 0xFF { return true }                                        // multicast

@@ -14,13 +14,20 @@ struct EndpointSecurityTests {
         "https://172.20.0.5/hooks", "https://192.168.1.10/hooks", "https://169.254.169.254/latest/meta-data", "https://100.64.0.1/hooks",
         "https://0.0.0.0/hooks", "https://[::1]/hooks", "https://[fe80::1]/hooks", "https://[fd00::5]/hooks", "https://[::ffff:127.0.0.1]/hooks",
         "https://224.0.0.1/hooks",
+        // IPv6 addresses that carry an internal IPv4 address: IPv4-compatible, NAT64 (well-known and local-use), 6to4.
+        "https://[::a9fe:a9fe]/hooks", "https://[::10.0.0.1]/hooks", "https://[64:ff9b::a9fe:a9fe]/hooks", "https://[64:ff9b::7f00:1]/hooks",
+        "https://[64:ff9b:1::5db8:d822]/hooks", "https://[2002:a9fe:a9fe::1]/hooks", "https://[2002:c0a8:0101::]/hooks",
     ])
     func productionRefusesPlainHTTPAndInternalAddresses(url: String) async throws {
         let parsed = try #require(URL(string: url))
         #expect(await Self.production.problem(with: parsed) != nil, "\(url) was accepted")
     }
 
-    @Test(arguments: ["https://93.184.216.34/hooks", "https://[2001:db8::1]/hooks", "https://directory.internal.example/hooks"])
+    @Test(arguments: [
+        "https://93.184.216.34/hooks", "https://[2001:db8::1]/hooks", "https://directory.internal.example/hooks",
+        // The same kinds of IPv6 address carrying a public IPv4 address (93.184.216.34).
+        "https://[64:ff9b::5db8:d822]/hooks", "https://[2002:5db8:d822::1]/hooks",
+    ])
     func productionAcceptsPublicAddressesAndAllowedHosts(url: String) async throws {
         let parsed = try #require(URL(string: url))
         #expect(await Self.production.problem(with: parsed) == nil, "\(url) was refused")
