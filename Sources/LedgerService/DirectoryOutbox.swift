@@ -73,15 +73,13 @@ public struct DirectoryOutboxProjection: Projection {
     public func apply(_ events: [RecordedEvent], _ connection: any ReadModelConnection) async throws {
         let messages = try events.compactMap { recorded in try DirectoryChange.message(for: recorded).map { (recorded, $0.0, $0.1) } }
         guard !messages.isEmpty else { return }
-        // Disabled endpoints get their deliveries too: they wait, and go out when the endpoint is enabled again. An
-        // endpoint gets the changes recorded from when it was added on, also while the outbox is behind (an endpoint
-        // added while the service was stopped, say): what happened before is read from the feed and the snapshot.
-        let endpoints = try await connection.query("SELECT endpoint_id, event_types, created_at_micros FROM directory_endpoints", [])
-            .map { (id: try $0.text(0), types: Set(try $0.text(1).split(separator: ",").map(String.init)), since: try $0.integer(2)) }
+        // Disabled endpoints get their deliveries too: they wait, and go out when the endpoint is enabled again.
+        let endpoints = try await connection.query("SELECT endpoint_id, event_types FROM directory_endpoints", [])
+            .map { (id: try $0.text(0), types: Set(try $0.text(1).split(separator: ",").map(String.init))) }
         let dueAt = APIKeyStore.micros(now())
         for (recorded, type, message) in messages {
             let body = String(decoding: try message.encoded(), as: UTF8.self)
-            for endpoint in endpoints where endpoint.types.contains(type.rawValue) && APIKeyStore.micros(recorded.recordedAt) >= endpoint.since {
+            for endpoint in endpoints where endpoint.types.contains(type.rawValue) {
                 try await connection.execute(
                     """
                     INSERT INTO directory_deliveries (endpoint_id, event_id, event_type, profile_id, commit_order, position, recorded_at_micros,

@@ -257,29 +257,6 @@ struct DirectoryPublishingTests {
         }
     }
 
-    /// An endpoint added while the outbox is behind (a change recorded before it was added and not yet queued) gets
-    /// the changes recorded from then on only; the endpoint there before gets both.
-    @Test(arguments: Backend.allCases)
-    func anEndpointAddedWhileTheOutboxIsBehindGetsOnlyLaterChanges(backend: Backend) async throws {
-        try await DirectoryWorld.run(backend) { world in
-            try await world.listedProfile("ada-1")
-            world.clock.set(world.clock.now.addingTimeInterval(1))
-            let added = try await world.post("/api/v1/directory/endpoints", ["url": world.receiver.url + "/second"])
-            #expect(added.status == .created, "\(added.text)")
-            let second = try #require((added.json["endpoint"] as? [String: Any])?["endpointId"] as? String)
-            world.clock.set(world.clock.now.addingTimeInterval(1))
-            #expect(try await world.post("/api/v1/profiles/ada-1/certification", ["action": "suspend", "reason": "complaint"]).status == .ok)
-            try await (world.runtime.store as? any EventStoreTestHooks)?.waitUntilAllCommittedEventsAreVisible()
-            try await world.runtime.directoryPublisher.outbox.catchUp()
-            let changes = try await world.visibilityEvents("ada-1").map(\.id)
-            #expect(changes.count == 2)
-            let toFirst = try await world.runtime.directory.deliveries(status: "pending", endpointID: world.endpointID, limit: 10, offset: 0)
-            let toSecond = try await world.runtime.directory.deliveries(status: "pending", endpointID: second, limit: 10, offset: 0)
-            #expect(toFirst.map(\.eventId) == changes)
-            #expect(toSecond.map(\.eventId) == Array(changes.suffix(1)), "only the change recorded after it was added")
-        }
-    }
-
     /// A replay asks for sends that start after it: a delivery in flight when the replay is issued is sent again
     /// once its first request has been answered.
     @Test(arguments: Backend.allCases)
