@@ -2,6 +2,7 @@ public import AsyncHTTPClient
 public import Foundation
 import NIOCore
 import NIOHTTP1
+import Synchronization
 
 /// Sends one signed Standard Webhooks request and classifies the answer. Knows nothing of storage: the
 /// caller records the outcome.
@@ -53,24 +54,25 @@ public struct WebhookDeliveryClient: Sendable {
         let deadline = NIODeadline.now() + .seconds(timeoutSeconds)
         let httpClient = self.httpClient
         let prepared = request
-        // The client's own deadline stops once the answer's head arrives, so the rest of the answer is read in a race
-        // with a timer: a receiver that answers 200 and then stalls (or trickles) must not hold the attempt, and with
-        // it every delivery after it, for ever.
-        let answer: Result<(status: Int, headers: HTTPHeaders), any Error>? = await withTaskGroup(
-            of: Result<(status: Int, headers: HTTPHeaders), any Error>?.self
-        ) { group in
+        // The receiver's status line is its answer. The client's own deadline stops once the answer's head arrives,
+        // so the rest (drained only so the connection can be reused) is read in a race with a timer: a receiver that
+        // stalls after its status line must not hold the attempt, and with it every delivery after it, for ever. The
+        // head is kept as soon as it arrives, so neither the timer nor a stop (SIGTERM) while the rest is read turns
+        // an answer given into none.
+        let head = AnswerHead()
+        let failure: (any Error)? = await withTaskGroup(of: (any Error)?.self) { group in
             group.addTask {
                 do {
                     let response = try await httpClient.execute(prepared, deadline: deadline)
-                    // Drain a little of the answer so the connection can be reused; its content does not matter.
+                    head.value.withLock { $0 = (Int(response.status.code), response.headers) }
                     _ = try? await response.body.collect(upTo: Self.responseBytesMax)
-                    return .success((Int(response.status.code), response.headers))
+                    return nil
                 } catch {
-                    return .failure(error)
+                    return error
                 }
             }
             group.addTask {
-                // Whether it wakes or is cancelled, the timer yields nil; it only matters when it comes first.
+                // Whether it wakes or is cancelled, the timer yields nothing; it only ends the race.
                 try? await Task.sleep(for: .seconds(timeoutSeconds))
                 return nil
             }
@@ -78,12 +80,12 @@ public struct WebhookDeliveryClient: Sendable {
             group.cancelAll()
             return first
         }
-        switch answer {
-        case .none:
-            return .failed(status: nil, retryAfterSeconds: nil, detail: "no complete answer within \(timeoutSeconds) s")
-        case .failure(let error):
+        switch (head.value.withLock { $0 }, failure) {
+        case (nil, .some(let error)):
             return .failed(status: nil, retryAfterSeconds: nil, detail: "no answer: \(error)")
-        case .success(let (status, headers)):
+        case (nil, nil):
+            return .failed(status: nil, retryAfterSeconds: nil, detail: "no answer within \(timeoutSeconds) s")
+        case (.some(let (status, headers)), _):
             switch status {
             case 200..<300: return .delivered(status: status)
             case 410: return .gone
@@ -105,4 +107,9 @@ public struct WebhookDeliveryClient: Sendable {
         guard let date = formatter.date(from: trimmed) else { return nil }
         return max(0, Int64(date.timeIntervalSince(now).rounded(.up)))
     }
+}
+
+/// A receiver's status line and headers, kept by the task that reads the answer as soon as they arrive.
+private final class AnswerHead: Sendable {
+    let value = Mutex<(status: Int, headers: HTTPHeaders)?>(nil)
 }

@@ -233,7 +233,6 @@ extension ProfileState {
         return causes.max { $0.since < $1.since }?.reason ?? .neverPaid
     }
 
-    /// The next date after `today` on which the evaluation or a reminder can change by itself.
     /// The earliest instant after `instant` at which a recorded event changes what counts: a certification change,
     /// an allocation (one made anew counts from its own instant), a reversal or reinstatement, a waiver's revocation.
     func firstRecordedInstant(after instant: Date) -> Date? {
@@ -250,6 +249,7 @@ extension ProfileState {
         return first
     }
 
+    /// The next date after `today` on which the evaluation or a reminder can change by itself.
     private func nextChange(after today: LocalDate, at instant: Date, periods: [PaidPeriod], policy: ListingPolicy) -> LocalDate? {
         var candidates: [LocalDate] = []
         if allocations.contains(where: { !$0.isActive(at: instant) }) {

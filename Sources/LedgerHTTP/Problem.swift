@@ -24,7 +24,9 @@ public struct Problem: Error, Sendable, HTTPResponseError {
         self.status = status
         self.slug = slug
         self.title = title
-        self.detail = detail.prefix(Self.detailCharactersMax + 1).count > Self.detailCharactersMax ? detail.prefix(Self.detailCharactersMax) + "…" : detail
+        // Counted in Unicode scalars, not characters: a character may carry any number of combining marks.
+        self.detail = detail.unicodeScalars.count > Self.detailCharactersMax
+            ? String(detail.unicodeScalars.prefix(Self.detailCharactersMax)) + "…" : detail
         self.headers = headers
     }
 

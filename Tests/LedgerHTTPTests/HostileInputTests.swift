@@ -149,8 +149,8 @@ struct HostileInputTests {
         }
     }
 
-    /// A field or an id of tens of thousands of characters is refused with a message of bounded length that names it
-    /// cut short, never sent back whole, and nothing is written.
+    /// A field or an id of tens of thousands of characters is refused with a detail of at most 1,000 characters, never
+    /// sent back whole, and nothing is written.
     @Test(arguments: Backend.allCases)
     func longFieldsAndIdsAreNamedCutShortAndWriteNothing(backend: Backend) async throws {
         try await World.run(backend) { world in

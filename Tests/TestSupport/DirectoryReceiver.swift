@@ -41,6 +41,8 @@ public final class DirectoryReceiver: Sendable {
         var held: [CheckedContinuation<Void, Never>] = []
         /// While set, requests are answered 200 and then the body stalls after its first byte.
         var stalling = false
+        /// Answers whose status line and first byte were written, and which then stalled.
+        var stalled = 0
     }
 
     let state = Mutex(State())
@@ -62,6 +64,7 @@ public final class DirectoryReceiver: Sendable {
                 receiver.state.withLock { $0.attempts += 1 }
                 return Response(status: .ok, body: ResponseBody { writer in
                     try await writer.write(ByteBuffer(string: "{"))
+                    receiver.state.withLock { $0.stalled += 1 }
                     // Until the test stops stalling, or the receiver stops.
                     while receiver.state.withLock({ $0.stalling }) { try await Task.sleep(for: .milliseconds(50)) }
                     try await writer.finish(nil)
@@ -96,6 +99,9 @@ public final class DirectoryReceiver: Sendable {
     public func stall(_ stalling: Bool = true) {
         state.withLock { $0.stalling = stalling }
     }
+
+    /// How many answers stalled after their status line and first byte.
+    public var stalled: Int { state.withLock { $0.stalled } }
 
     /// Keeps every request from now on waiting, unanswered, until ``release()``: a delivery in flight.
     public func hold() {
