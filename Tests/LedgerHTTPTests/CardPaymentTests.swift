@@ -219,6 +219,35 @@ struct CardPaymentTests {
         }
     }
 
+    /// A refund's body is read as strictly as every other: a misspelt field, a repeated one or a body that is not
+    /// JSON is refused before anything is recorded or asked of the provider (a misspelt `"ammount"` would
+    /// otherwise refund the whole payment); no body at all is still a refund of all that remains.
+    @Test(arguments: Backend.allCases)
+    func aRefundBodyIsReadStrictly(backend: Backend) async throws {
+        try await CardWorld.run(backend) { world in
+            let paymentIntentID = try await world.paidByCard("strict-1")
+            let uri = "/api/v1/payments/card-\(paymentIntentID)/refund"
+            func send(_ body: String, contentType: String = "application/json") async throws -> TestResponse {
+                var headers = world.staff
+                headers[.contentType] = contentType
+                return try await world.client.execute(uri: uri, method: .post, headers: headers, body: ByteBuffer(string: body))
+            }
+            let misspelt = try await send(#"{"ammount":"25.00"}"#)
+            #expect(misspelt.status == .badRequest && misspelt.text.contains("ammount"), "\(misspelt.text)")
+            let repeated = try await send(#"{"amount":"25.00","amount":"125.00"}"#)
+            #expect(repeated.status == .badRequest, "\(repeated.text)")
+            let text = try await send("amount=25.00", contentType: "text/plain")
+            #expect(text.status == .unsupportedMediaType, "\(text.text)")
+            #expect(world.provider.createdRefunds.isEmpty, "nothing was asked of the provider")
+            let recorded = try await world.runtime.store.readStream("payment-card-\(paymentIntentID)", fromVersion: 1, limit: 100).map(\.type)
+            #expect(!recorded.contains { $0.contains("Refund") }, "\(recorded)")
+
+            let whole = try await send("")
+            #expect(whole.status == .accepted && whole.json["amount"] as? String == "125.00", "\(whole.text)")
+            #expect(world.provider.createdRefunds.count == 1)
+        }
+    }
+
     /// A refund the card issuer refuses after the provider reported it (`refund.failed`, and the charge's running
     /// total falls back): the money stayed with us, so the payment counts again and the profile is listed again;
     /// a new refund of the same amount hides it again.

@@ -69,11 +69,12 @@ struct PaymentRoutes {
             return try JSONResponse(view)
         }
         group.post("payments/:paymentId/refund") { request, context in
-            struct RefundRequest: Decodable {
+            struct RefundRequest: JSONRequestBody {
+                static let fieldNames: Set<String> = ["amount"]
                 var amount: String?
             }
-            let buffer = try await request.body.collect(upTo: context.bodyBytesMax)
-            let body = buffer.readableBytes == 0 ? RefundRequest() : try await decodeJSON(RefundRequest.self, buffer)
+            // No body: all that remains.
+            let body = try await decode(RefundRequest.self, request, context, whenEmpty: RefundRequest())
             let paymentID = PaymentID(rawValue: try context.parameters.require("paymentId"))
             let refund = try await refunds.refund(
                 paymentID: paymentID, amount: body.amount, idempotencyKey: try idempotencyKey(request, context), metadata: metadata(request, context)
@@ -236,14 +237,6 @@ struct PaymentRoutes {
             )
             return try JSONResponse(WebhookAcknowledgement(receipt))
         }
-    }
-}
-
-private func decodeJSON<Body: Decodable>(_ type: Body.Type, _ buffer: ByteBuffer) async throws -> Body {
-    do {
-        return try JSONDecoder().decode(Body.self, from: Data(buffer.readableBytesView))
-    } catch let error as DecodingError {
-        throw Problem.badRequest("the JSON body is invalid: \(describe(error))")
     }
 }
 

@@ -35,8 +35,12 @@ extension JSONRequestBody {
 }
 
 /// Reads a JSON body: a declared type other than JSON is 415; duplicate keys, unknown fields and control
-/// characters are 400.
-func decode<Body: JSONRequestBody>(_ type: Body.Type, _ request: Request, _ context: LedgerRequestContext) async throws -> Body {
+/// characters are 400. Where a route's body is optional, `whenEmpty` is what an empty body means.
+func decode<Body: JSONRequestBody>(
+    _ type: Body.Type, _ request: Request, _ context: LedgerRequestContext, whenEmpty: Body? = nil
+) async throws -> Body {
+    let buffer = try await request.body.collect(upTo: context.bodyBytesMax)
+    if buffer.readableBytes == 0, let whenEmpty { return whenEmpty }
     if let declared = request.headers[.contentType] {
         let media = declared.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
         guard media == "application/json" || (media.hasPrefix("application/") && media.hasSuffix("+json")) else {
@@ -46,7 +50,6 @@ func decode<Body: JSONRequestBody>(_ type: Body.Type, _ request: Request, _ cont
             )
         }
     }
-    let buffer = try await request.body.collect(upTo: context.bodyBytesMax)
     if let problem = StrictJSON.problem(in: buffer.readableBytesView, fields: Body.fieldNames, nestedFields: Body.nestedFieldNames) {
         throw Problem.badRequest(problem)
     }
