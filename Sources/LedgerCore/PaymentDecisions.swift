@@ -141,14 +141,18 @@ public enum PaymentDecider {
             return allocation.isActiveNow ? [reverse] : []
         }
         guard let allocation else { return [allocate] }
-        // A share whose amount changed (part of the payment moved away or back) is taken back and allocated
-        // anew at its new amount.
-        if allocation.isActiveNow, allocation.event.amount != share.share.amount {
+        let coveredShortfall = allocation.event.acceptedShortfallMinorUnits > 0
+        // A share whose amount changed (part of the payment moved away or back), or that no longer counts a
+        // short payment as a full period, is taken back and allocated anew as it now stands.
+        if allocation.isActiveNow, allocation.event.amount != share.share.amount || (coveredShortfall && !share.acceptShortfall) {
             return [.reverseAllocation(paymentID: received.paymentID, kind: .correction, reason: correctionReason(payment, leaving: profileID)), allocate]
         }
         guard !allocation.isActiveNow else { return [] }
         if allocation.reversedAs == .correction {
-            guard allocation.event.amount == share.share.amount else { return [allocate] }
+            // What staff took back comes back as it was only when it is what the payment now decides: the same
+            // amount, and a shortfall accepted exactly when it is now (a resolution reopened and decided the
+            // other way is allocated anew).
+            guard allocation.event.amount == share.share.amount, coveredShortfall == share.acceptShortfall else { return [allocate] }
             return [.reinstateAllocation(paymentID: received.paymentID, reason: "staff moved the payment back to this profile")]
         }
         // What a dispute took comes back when a dispute ends with the money back with us, and what a refund took

@@ -221,7 +221,10 @@ public struct PaymentState: Sendable, Hashable, Codable {
             guard let index = shares.firstIndex(where: { $0.share.profileID == move.from }) else { continue }
             if let part = move.amount, part.minorUnits < shares[index].share.amount.minorUnits {
                 // Part of the share moves: `from` keeps the rest, `to` gets the part as an ordinary payment.
+                // A shortfall staff accepted was accepted for the whole payment: the rest `from` keeps is an
+                // ordinary payment too.
                 shares[index].share.amount.minorUnits -= part.minorUnits
+                shares[index].acceptShortfall = false
                 if let target = shares.firstIndex(where: { $0.share.profileID == move.to }) {
                     shares[target].share.amount.minorUnits += part.minorUnits
                 } else {

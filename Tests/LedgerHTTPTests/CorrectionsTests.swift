@@ -63,6 +63,66 @@ struct CorrectionsTests {
         }
     }
 
+    /// A short transfer staff accepted as a full year, reopened and decided the other way, is what it is now decided
+    /// to be: allocated as credit, it does not bring the accepted shortfall back; and the other way round. Moving
+    /// part of an accepted short payment to another profile ends the acceptance: each keeps only what it paid.
+    @Test(arguments: Backend.allCases)
+    func anAcceptedShortfallFollowsTheLatestDecision(backend: Backend) async throws {
+        try await withLiveServer(backend) { client, runtime in
+            let session = try await StaffSession.start(client, runtime)
+            let post = session.post
+            func listing(_ id: String) async throws -> (paidThrough: String?, credit: String?) {
+                let json = try await session.get("/api/v1/profiles/\(id)/listing").json
+                return (json["paidThrough"] as? String, json["credit"] as? String)
+            }
+            for id in ["s-1", "s-2"] { try await session.certifiedProfile(id) }
+            let today = runtime.today.description
+            let yearEnd = runtime.today.addingMonths(12).addingDays(-1).description
+            func held(_ statement: String, _ amount: String) async throws -> String {
+                let xml = CamtStatementBuilder(statements: [.init(id: statement, iban: "NL91ABNA0417164300", entries: [
+                    .init(date: today, bankReference: statement, transactions: [.init(amount: amount, payerName: "Someone", text: "membership")]),
+                ])]).xml
+                let imported = try await client.execute(uri: "/api/v1/bank-statements", method: .post, headers: bearer(session.key), body: ByteBuffer(string: xml))
+                #expect(imported.status == .created, "\(imported.text)")
+                try await (runtime.store as? any EventStoreTestHooks)?.waitUntilAllCommittedEventsAreVisible()
+                try await ProjectionRunner(store: runtime.store, projection: runtime.paymentViews).catchUp()
+                let queue = try await session.get("/api/v1/reconciliation/exceptions").text
+                let list = try JSONSerialization.jsonObject(with: Data(queue.utf8)) as? [[String: Any]] ?? []
+                return try #require(list.first { $0["amount"] as? String == amount }?["paymentId"] as? String, "\(queue)")
+            }
+            func resolve(_ payment: String, _ resolution: String, _ profile: String) async throws {
+                let answer = try await post("/api/v1/reconciliation/exceptions/\(payment)/resolve", ["resolution": resolution, "profileId": profile, "reason": "staff"])
+                #expect(answer.status == .ok, "\(answer.text)")
+            }
+            func reopen(_ payment: String) async throws {
+                #expect(try await post("/api/v1/reconciliation/exceptions/\(payment)/reopen", ["reason": "decided again"]).status == .ok)
+            }
+
+            // Accepted short, reopened, allocated: 100.00 of credit, no year.
+            let short = try await held("SHORT-1", "100.00")
+            try await resolve(short, "accept-short", "s-1")
+            #expect(try await listing("s-1") == (yearEnd, "0.00"))
+            try await reopen(short)
+            try await resolve(short, "allocate", "s-1")
+            #expect(try await listing("s-1") == (nil, "100.00"), "the shortfall is no longer accepted")
+            // And back: reopened and accepted short again, the year comes back.
+            try await reopen(short)
+            try await resolve(short, "accept-short", "s-1")
+            #expect(try await listing("s-1") == (yearEnd, "0.00"))
+
+            // Part of an accepted short payment moved: s-1 keeps 50.00 as credit, s-2 gets 50.00 as credit.
+            let moved = try await post("/api/v1/payments/\(short)/reassign", ["fromProfileId": "s-1", "toProfileId": "s-2", "amount": "50.00", "reason": "half was hers"])
+            #expect(moved.status == .ok, "\(moved.text)")
+            #expect(try await listing("s-1") == (nil, "50.00"))
+            #expect(try await listing("s-2") == (nil, "50.00"))
+            // Moved back, the acceptance does not come back with it: 100.00 of credit.
+            let back = try await post("/api/v1/payments/\(short)/reassign", ["fromProfileId": "s-2", "toProfileId": "s-1", "reason": "it was all hers"])
+            #expect(back.status == .ok, "\(back.text)")
+            #expect(try await listing("s-1") == (nil, "100.00"))
+            #expect(try await listing("s-2") == (nil, "0.00"))
+        }
+    }
+
     @Test(arguments: Backend.allCases)
     func voidReassignAndReopenAreFactsAndEverythingFollows(backend: Backend) async throws {
         try await withLiveServer(backend) { client, runtime in
