@@ -29,7 +29,8 @@ public struct IdempotentOutcome: Sendable, Hashable {
     }
 }
 
-/// Stores and finds first outcomes, per caller and key (the `idempotency_records` table).
+/// Stores and finds first outcomes, per caller and key (the `idempotency_records` table); while a request
+/// is being answered, its key is claimed, so the same key sent again at once does not run twice.
 ///
 /// Keys are scoped to the API key that sent them, so two clients cannot collide or read each other's
 /// answers. Only successful outcomes are kept: a refused request wrote nothing, so running it again is
@@ -46,8 +47,88 @@ public struct IdempotencyRecords: Sendable {
         self.now = now
     }
 
-    /// The outcome first recorded for `key` by `caller`, if any.
-    public func find(caller: String, key: String) async throws -> IdempotentOutcome? {
+    /// How long a request holds its key before another request with the same key may take it over: long
+    /// enough for any request to be answered, so only a request whose instance stopped mid-way is taken over.
+    public static let claimSeconds: Int64 = 120
+
+    /// The `status` of a key claimed by a request still being answered (its `body` is the claim's token).
+    static let claimedStatus: Int64 = 0
+
+    /// What a request with an `Idempotency-Key` finds when it claims the key.
+    public enum Claim: Sendable, Hashable {
+        /// The key is this request's to answer; `token` completes or releases it.
+        case claimed(token: Data)
+        /// An earlier request with the key was answered this way.
+        case answered(IdempotentOutcome)
+        /// Another request with the key, of this fingerprint, is being answered now.
+        case inProgress(fingerprint: Data)
+    }
+
+    /// Claims `key` for a request of `fingerprint` before it runs, so two requests sent at once with the same
+    /// key cannot both run: the first claims it, the other finds it in progress (or, once answered, gets that
+    /// answer). A claim older than ``claimSeconds`` belongs to a request that will not finish, and is taken over.
+    public func claim(caller: String, key: String, fingerprint: Data) async throws -> Claim {
+        let token = Data(SymmetricKey(size: .bits128).withUnsafeBytes { Array($0) })
+        let micros = Self.micros(now())
+        try await store.withReadModelTransaction { connection in
+            try await connection.execute(
+                """
+                INSERT INTO idempotency_records (caller, idempotency_key, fingerprint, status, content_type, location, body, created_at_micros)
+                VALUES (?, ?, ?, ?, '', NULL, ?, ?) ON CONFLICT (caller, idempotency_key) DO NOTHING
+                """,
+                [.text(caller), .text(key), .blob(fingerprint), .integer(Self.claimedStatus), .blob(token), .integer(micros)]
+            )
+            try await connection.execute(
+                """
+                UPDATE idempotency_records SET fingerprint = ?, body = ?, created_at_micros = ?
+                WHERE caller = ? AND idempotency_key = ? AND status = ? AND created_at_micros < ?
+                """,
+                [.blob(fingerprint), .blob(token), .integer(micros), .text(caller), .text(key), .integer(Self.claimedStatus),
+                 .integer(micros - Self.claimSeconds * 1_000_000)]
+            )
+        }
+        switch try await find(caller: caller, key: key) {
+        case .answered(let outcome)?: return .answered(outcome)
+        case .claimed(let holder, let claimedFingerprint)?: return holder == token ? .claimed(token: token) : .inProgress(fingerprint: claimedFingerprint)
+        case nil: throw IdempotencyRecordError("an idempotency key's claim was not found after it was written")
+        }
+    }
+
+    /// Records the outcome of the request that holds `token`, and returns the outcome now on record (the
+    /// request's own, or, had its claim been taken over and answered meanwhile, that one).
+    public func complete(_ outcome: IdempotentOutcome, caller: String, key: String, token: Data) async throws -> IdempotentOutcome {
+        let micros = Self.micros(now())
+        try await store.withReadModelTransaction { connection in
+            try await connection.execute(
+                """
+                UPDATE idempotency_records SET fingerprint = ?, status = ?, content_type = ?, location = ?, body = ?, created_at_micros = ?
+                WHERE caller = ? AND idempotency_key = ? AND status = ? AND body = ?
+                """,
+                [.blob(outcome.fingerprint), .integer(Int64(outcome.status)), .text(outcome.contentType), .optional(outcome.location),
+                 .blob(outcome.body), .integer(micros), .text(caller), .text(key), .integer(Self.claimedStatus), .blob(token)]
+            )
+        }
+        guard case .answered(let recorded)? = try await find(caller: caller, key: key) else { return outcome }
+        return recorded
+    }
+
+    /// Gives up the claim `token` holds (the request was refused or failed): the key is free for a corrected
+    /// request.
+    public func release(caller: String, key: String, token: Data) async throws {
+        try await store.withReadModelTransaction { connection in
+            try await connection.execute(
+                "DELETE FROM idempotency_records WHERE caller = ? AND idempotency_key = ? AND status = ? AND body = ?",
+                [.text(caller), .text(key), .integer(Self.claimedStatus), .blob(token)]
+            )
+        }
+    }
+
+    enum Record {
+        case answered(IdempotentOutcome)
+        case claimed(token: Data, fingerprint: Data)
+    }
+
+    func find(caller: String, key: String) async throws -> Record? {
         let rows = try await store.withReadModelConnection { connection in
             try await connection.query(
                 "SELECT fingerprint, status, content_type, location, body FROM idempotency_records WHERE caller = ? AND idempotency_key = ?",
@@ -58,24 +139,12 @@ public struct IdempotencyRecords: Sendable {
         guard let fingerprint = try? row.blob(0), let status = try? row.integer(1), let contentType = try? row.text(2), let body = try? row.blob(4) else {
             throw IdempotencyRecordError("the stored outcome of an idempotency key is damaged")
         }
-        return IdempotentOutcome(fingerprint: fingerprint, status: Int(status), contentType: contentType, location: try row.optionalText(3), body: body)
+        if status == Self.claimedStatus { return .claimed(token: body, fingerprint: fingerprint) }
+        return .answered(IdempotentOutcome(fingerprint: fingerprint, status: Int(status), contentType: contentType, location: try row.optionalText(3), body: body))
     }
 
-    /// Records `outcome` unless another request with the same key got there first, and returns the outcome
-    /// that is now on record (the first one).
-    public func record(_ outcome: IdempotentOutcome, caller: String, key: String) async throws -> IdempotentOutcome {
-        let micros = Int64((now().timeIntervalSince1970 * 1_000_000).rounded())
-        try await store.withReadModelTransaction { connection in
-            try await connection.execute(
-                """
-                INSERT INTO idempotency_records (caller, idempotency_key, fingerprint, status, content_type, location, body, created_at_micros)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (caller, idempotency_key) DO NOTHING
-                """,
-                [.text(caller), .text(key), .blob(outcome.fingerprint), .integer(Int64(outcome.status)), .text(outcome.contentType),
-                 .optional(outcome.location), .blob(outcome.body), .integer(micros)]
-            )
-        }
-        return try await find(caller: caller, key: key) ?? outcome
+    static func micros(_ date: Date) -> Int64 {
+        Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
     }
 }
 

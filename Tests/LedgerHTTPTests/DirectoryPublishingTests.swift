@@ -278,6 +278,37 @@ struct DirectoryPublishingTests {
         }
     }
 
+    /// "While the first request is still being answered, the same request sent again answers `409
+    /// idempotency-key-in-use` and does nothing": an endpoint added by several requests sent at once under one
+    /// `Idempotency-Key` is added once, with one secret, and every answer that is not 409 is that one.
+    @Test(arguments: Backend.allCases)
+    func oneKeySentSeveralTimesAtOnceAddsOneEndpoint(backend: Backend) async throws {
+        try await DirectoryWorld.run(backend) { world in
+            var keyed = world.staff
+            keyed[HTTPField.Name("Idempotency-Key")!] = "add-endpoint-1"
+            let headers = keyed
+            let body = try JSONSerialization.data(withJSONObject: ["url": world.receiver.url + "/second"])
+            let answers = try await withThrowingTaskGroup(of: TestResponse.self) { group in
+                for _ in 0..<8 {
+                    group.addTask { try await world.client.execute(uri: "/api/v1/directory/endpoints", method: .post, headers: headers, body: ByteBuffer(bytes: body)) }
+                }
+                return try await group.reduce(into: [TestResponse]()) { $0.append($1) }
+            }
+            let created = answers.filter { $0.status == .created }
+            let busy = answers.filter { $0.status == .conflict }
+            #expect(created.count + busy.count == answers.count, "\(answers.map { "\($0.status.code) \($0.text)" })")
+            #expect(busy.allSatisfy { $0.json["type"] as? String == "https://listing-ledger.example/problems/idempotency-key-in-use" }, "\(busy.map(\.text))")
+            #expect(Set(created.map(\.text)).count == 1, "every answer is the first one's")
+            let endpoints = try await world.client.execute(uri: "/api/v1/directory/endpoints", method: .get, headers: world.staff)
+            let list = try #require(try JSONSerialization.jsonObject(with: Data(buffer: endpoints.body)) as? [[String: Any]])
+            #expect(list.count == 2, "the world's endpoint and one more: \(list)")
+            // Sent again once answered, it gets the same answer.
+            let again = try await world.client.execute(uri: "/api/v1/directory/endpoints", method: .post, headers: headers, body: ByteBuffer(bytes: body))
+            #expect(again.status == .created && again.headers[HTTPField.Name("Idempotent-Replayed")!] == "true", "\(again.text)")
+            #expect(created.isEmpty || again.text == created[0].text)
+        }
+    }
+
     /// A replay asks for sends that start after it: a delivery in flight when the replay is issued is sent again
     /// once its first request has been answered.
     @Test(arguments: Backend.allCases)

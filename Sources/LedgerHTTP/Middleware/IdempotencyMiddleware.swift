@@ -2,12 +2,15 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import LedgerService
+import Logging
 import NIOCore
 
 /// Keeps the promise of `Idempotency-Key` on every POST of an authenticated group: the first successful
 /// outcome (status, body, `Location`) is stored with a fingerprint of the request, the same key with the same
 /// request gets it back (with `Idempotent-Replayed: true`), across restarts and whatever the clock says, and
-/// the same key with another request is refused with 422 `idempotency-key-reused`.
+/// the same key with another request is refused with 422 `idempotency-key-reused`. While the first request
+/// is being answered its key is claimed: the same request sent again meanwhile answers 409
+/// `idempotency-key-in-use` and runs nothing.
 ///
 /// Below this, commands still derive their event ids from the key, so a request that crashed after its
 /// commit but before its outcome was stored is completed, not repeated, when it is sent again.
@@ -30,23 +33,57 @@ struct IdempotencyMiddleware: RouterMiddleware {
         let fingerprint = IdempotentOutcome.fingerprint(
             method: request.method.rawValue, path: request.uri.description, contentType: request.headers[.contentType], body: body.readableBytesView
         )
-        if let first = try await records.find(caller: caller.keyID, key: key) {
+        let token: Data
+        switch try await records.claim(caller: caller.keyID, key: key, fingerprint: fingerprint) {
+        case .answered(let first):
             return try Self.replay(first, fingerprint: fingerprint)
+        case .inProgress(let other):
+            guard other == fingerprint else { throw Self.reused }
+            throw Problem(
+                .conflict, "idempotency-key-in-use", title: "Request in progress",
+                detail: "a request with this Idempotency-Key is still being answered; send it again in a moment to get its answer"
+            )
+        case .claimed(let claimToken):
+            token = claimToken
         }
-        var response = try await next(request, context)
-        guard (200..<300).contains(response.status.code) else { return response }
-        let collector = BodyCollector()
-        try await response.body.write(collector)
-        let bytes = collector.bytes
-        response.body = ResponseBody(byteBuffer: ByteBuffer(bytes: bytes))
-        guard bytes.count <= IdempotencyRecords.bodyBytesMax else { return response }
-        let outcome = IdempotentOutcome(
-            fingerprint: fingerprint, status: Int(response.status.code),
-            contentType: response.headers[.contentType] ?? "application/json", location: response.headers[.location], body: Data(bytes)
+        do {
+            var response = try await next(request, context)
+            guard (200..<300).contains(response.status.code) else {
+                try await records.release(caller: caller.keyID, key: key, token: token)
+                return response
+            }
+            let collector = BodyCollector()
+            try await response.body.write(collector)
+            let bytes = collector.bytes
+            response.body = ResponseBody(byteBuffer: ByteBuffer(bytes: bytes))
+            guard bytes.count <= IdempotencyRecords.bodyBytesMax else {
+                try await records.release(caller: caller.keyID, key: key, token: token)
+                return response
+            }
+            let outcome = IdempotentOutcome(
+                fingerprint: fingerprint, status: Int(response.status.code),
+                contentType: response.headers[.contentType] ?? "application/json", location: response.headers[.location], body: Data(bytes)
+            )
+            let recorded = try await records.complete(outcome, caller: caller.keyID, key: key, token: token)
+            // The claim outlived ``IdempotencyRecords/claimSeconds`` and a retry answered first: that is the answer.
+            return recorded == outcome ? response : try Self.replay(recorded, fingerprint: fingerprint)
+        } catch {
+            // A refused or failed request leaves the key free for a corrected one. Should even that fail, the
+            // claim lapses after ``IdempotencyRecords/claimSeconds``.
+            do {
+                try await records.release(caller: caller.keyID, key: key, token: token)
+            } catch let releaseError {
+                context.logger.warning("an Idempotency-Key claim could not be released", metadata: ["error": "\(releaseError)"])
+            }
+            throw error
+        }
+    }
+
+    static var reused: Problem {
+        Problem(
+            .unprocessableContent, "idempotency-key-reused", title: "Idempotency key reused",
+            detail: "this Idempotency-Key was used before for a different request; send a new key for a new request"
         )
-        let recorded = try await records.record(outcome, caller: caller.keyID, key: key)
-        // A concurrent request with the same key recorded its outcome first: that one is the answer.
-        return recorded == outcome ? response : try Self.replay(recorded, fingerprint: fingerprint)
     }
 
     static func validate(_ key: String) throws {
@@ -56,12 +93,7 @@ struct IdempotencyMiddleware: RouterMiddleware {
     }
 
     static func replay(_ first: IdempotentOutcome, fingerprint: Data) throws -> Response {
-        guard first.fingerprint == fingerprint else {
-            throw Problem(
-                .unprocessableContent, "idempotency-key-reused", title: "Idempotency key reused",
-                detail: "this Idempotency-Key was used before for a different request; send a new key for a new request"
-            )
-        }
+        guard first.fingerprint == fingerprint else { throw reused }
         var headers: HTTPFields = [.contentType: first.contentType]
         if let location = first.location { headers[.location] = location }
         if let name = replayedHeader { headers[name] = "true" }

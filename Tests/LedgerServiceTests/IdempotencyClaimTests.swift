@@ -1,0 +1,69 @@
+import EventStore
+import Foundation
+import LedgerService
+import Synchronization
+import TestSupport
+import Testing
+
+/// A request with an `Idempotency-Key` claims the key before it runs, so the same key sent again at once finds
+/// it in progress instead of running a second time.
+@Suite("Idempotency key claims")
+struct IdempotencyClaimTests {
+    static let request = IdempotentOutcome.fingerprint(method: "POST", path: "/api/v1/directory/endpoints", contentType: "application/json", body: Array("{}".utf8))
+    static let other = IdempotentOutcome.fingerprint(method: "POST", path: "/api/v1/directory/endpoints", contentType: "application/json", body: Array("{ }".utf8))
+
+    @Test(arguments: Backend.allCases)
+    func aClaimedKeyIsInProgressUntilAnsweredThenReplayed(backend: Backend) async throws {
+        try await TestDatabase.withStore(backend) { store, _ in
+            let records = IdempotencyRecords(store: store, now: { Date() })
+            guard case .claimed(let token) = try await records.claim(caller: "k1", key: "add-1", fingerprint: Self.request) else {
+                Issue.record("the first request did not get the key")
+                return
+            }
+            #expect(try await records.claim(caller: "k1", key: "add-1", fingerprint: Self.request) == .inProgress(fingerprint: Self.request))
+            #expect(try await records.claim(caller: "k1", key: "add-1", fingerprint: Self.other) == .inProgress(fingerprint: Self.request))
+            // Another API key's key of the same name is its own.
+            if case .claimed = try await records.claim(caller: "k2", key: "add-1", fingerprint: Self.request) {} else {
+                Issue.record("another API key's request waited for this one")
+            }
+            let outcome = IdempotentOutcome(fingerprint: Self.request, status: 201, contentType: "application/json", location: "/x", body: Data("{}".utf8))
+            #expect(try await records.complete(outcome, caller: "k1", key: "add-1", token: token) == outcome)
+            #expect(try await records.claim(caller: "k1", key: "add-1", fingerprint: Self.request) == .answered(outcome))
+            // An answered key is never taken over, however much later.
+            let later = IdempotencyRecords(store: store, now: { Date().addingTimeInterval(86_400 * 365) })
+            #expect(try await later.claim(caller: "k1", key: "add-1", fingerprint: Self.request) == .answered(outcome))
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func aReleasedKeyIsFreeAndAClaimThatLapsedIsTakenOver(backend: Backend) async throws {
+        try await TestDatabase.withStore(backend) { store, _ in
+            let clock = Mutex(Date())
+            let records = IdempotencyRecords(store: store, now: { clock.withLock { $0 } })
+            guard case .claimed(let refused) = try await records.claim(caller: "k1", key: "add-2", fingerprint: Self.request) else {
+                Issue.record("the first request did not get the key")
+                return
+            }
+            // Refused: the key is free for the corrected request.
+            try await records.release(caller: "k1", key: "add-2", token: refused)
+            guard case .claimed(let stalled) = try await records.claim(caller: "k1", key: "add-2", fingerprint: Self.other) else {
+                Issue.record("a released key stayed claimed")
+                return
+            }
+            clock.withLock { $0 += TimeInterval(IdempotencyRecords.claimSeconds - 1) }
+            #expect(try await records.claim(caller: "k1", key: "add-2", fingerprint: Self.other) == .inProgress(fingerprint: Self.other))
+            // The instance answering it stopped: after the claim's time, a retry takes the key over.
+            clock.withLock { $0 += 2 }
+            guard case .claimed(let retry) = try await records.claim(caller: "k1", key: "add-2", fingerprint: Self.other) else {
+                Issue.record("a lapsed claim was not taken over")
+                return
+            }
+            #expect(retry != stalled)
+            // The stalled request, should it finish after all, gets the retry's answer once there is one.
+            let answer = IdempotentOutcome(fingerprint: Self.other, status: 201, contentType: "application/json", location: nil, body: Data("{\"a\":1}".utf8))
+            #expect(try await records.complete(answer, caller: "k1", key: "add-2", token: retry) == answer)
+            let late = IdempotentOutcome(fingerprint: Self.other, status: 201, contentType: "application/json", location: nil, body: Data("{\"a\":2}".utf8))
+            #expect(try await records.complete(late, caller: "k1", key: "add-2", token: stalled) == answer)
+        }
+    }
+}
