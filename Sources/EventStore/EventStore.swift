@@ -195,11 +195,16 @@ public struct LogCursor: Sendable, Hashable, Comparable, Codable, CustomStringCo
         self.position = position
     }
 
-    /// Parses the text form `commitOrder.position` produced by ``description``.
+    /// The most digits of each part a cursor's text may have: any real cursor has far fewer, and eighteen
+    /// digits always fit an `Int64`.
+    public static let digitsMax = 18
+
+    /// Parses the text form `commitOrder.position` produced by ``description``: two runs of 1 to
+    /// ``digitsMax`` ASCII digits around one `.`.
     public init?(_ text: some StringProtocol) {
-        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 2, let order = Int64(parts[0]), let position = Int64(parts[1]),
-              order >= 0, position >= 0 else { return nil }
+        let parts = text.utf8.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
+        guard parts.count == 2, parts.allSatisfy({ (1...Self.digitsMax).contains($0.count) && $0.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) } }),
+              let order = Int64(String(decoding: parts[0], as: UTF8.self)), let position = Int64(String(decoding: parts[1], as: UTF8.self)) else { return nil }
         self.init(commitOrder: order, position: position)
     }
 

@@ -619,8 +619,13 @@ struct DirectoryPublishingTests {
 
             let forbidden = try await world.client.execute(uri: "/api/v1/directory/changes", method: .get, headers: bearer("llk_nobody_x"))
             #expect(forbidden.status == .unauthorized)
-            let badCursor = try await world.client.execute(uri: "/api/v1/directory/changes?after=abc", method: .get, headers: world.directory)
-            #expect(badCursor.status == .badRequest)
+            // A cursor is what the API description says (1 to 18 digits, a dot, 1 to 18 digits), no more, no less.
+            for cursor in ["abc", "9999999999999999999.1", "1.9999999999999999999", "+5.3", "5.-0", "5", "5.3.1", "%205.3"] {
+                let badCursor = try await world.client.execute(uri: "/api/v1/directory/changes?after=\(cursor)", method: .get, headers: world.directory)
+                #expect(badCursor.status == .badRequest, "\(cursor): \(badCursor.status)")
+            }
+            let farAhead = try await world.client.execute(uri: "/api/v1/directory/changes?after=999999999999999999.999999999999999999", method: .get, headers: world.directory)
+            #expect(farAhead.status == .ok && (farAhead.json["changes"] as? [Any])?.isEmpty == true, "\(farAhead.text)")
         }
     }
 }
