@@ -44,6 +44,15 @@ struct StaffListsTests {
             #expect(ids(try await list("/api/v1/profiles?search=\(CreditorReference.forDonation(by: try ProfileID("ada-1")).electronic)")) == ["ada-1"])
             #expect(try await list("/api/v1/profiles?search=nobody").isEmpty)
             #expect(try await client.execute(uri: "/api/v1/profiles", method: .get, headers: staff).status == .badRequest)
+            // As the API description has it: 1 to 200 characters, not all white space (a no-break space is
+            // white space; 200 two-byte characters are 200 characters).
+            for blank in ["", "%20%09", "%C2%A0", "%E2%80%A8"] {
+                let refused = try await client.execute(uri: "/api/v1/profiles?search=\(blank)", method: .get, headers: staff)
+                #expect(refused.status == .badRequest, "'\(blank)': \(refused.text)")
+            }
+            #expect(try await list("/api/v1/profiles?search=" + String(repeating: "%C3%A9", count: 200)).isEmpty)
+            let tooLong = try await client.execute(uri: "/api/v1/profiles?search=" + String(repeating: "%C3%A9", count: 201), method: .get, headers: staff)
+            #expect(tooLong.status == .badRequest, "\(tooLong.text)")
             // A control character in a query is the caller's mistake (400), not a database failure: PostgreSQL
             // cannot hold a NUL in text at all.
             for query in ["search=%230%00x", "search=a%0Ab", "search=%C2%85", "search=ok&status=%00"] {

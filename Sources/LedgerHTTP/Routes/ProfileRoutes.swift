@@ -105,10 +105,12 @@ struct ProfileRoutes {
             return try respond(try await command(.reverseAllocation(paymentID: paymentID, kind: body.kind, reason: body.reason), try profileID(context), request, context))
         }
         group.get("profiles") { request, _ in
-            guard let text = request.uri.queryParameters["search"].map(String.init), !text.trimmingCharacters(in: .whitespaces).isEmpty else {
+            // As the API description says: 1 to 200 characters (Unicode scalars), not all of them white space
+            // (Unicode's White_Space, which is what `\s` of its pattern matches).
+            guard let text = request.uri.queryParameters["search"].map(String.init), text.unicodeScalars.contains(where: { !$0.properties.isWhitespace }) else {
                 throw Problem.badRequest("search is required: a name, an e-mail address, a profile id or an RF reference")
             }
-            guard text.utf8.count <= 200 else { throw Problem.badRequest("search is at most 200 bytes") }
+            guard text.unicodeScalars.count <= 200 else { throw Problem.badRequest("search is at most 200 characters") }
             let (limit, _) = try pageParameters(request, pageSizeMax: StaffLists.pageSizeMax)
             return try JSONResponse(try await lists.searchProfiles(text, limit: limit))
         }
