@@ -219,6 +219,41 @@ struct CardPaymentTests {
         }
     }
 
+    /// The longest ids a card event may carry (`evt_` and 200 more, an object id of 200) are recorded, their
+    /// streams within the event store's 256-byte names, and pay for the listing; one byte longer is refused as
+    /// malformed and writes nothing.
+    @Test(arguments: Backend.allCases)
+    func theLongestIdsACardEventMayCarryAreRecorded(backend: Backend) async throws {
+        try await CardWorld.run(backend) { world in
+            try await world.certifiedProfile("long-1")
+            let sessionID = try await world.checkout("long-1")
+            let completed = world.provider.checkoutSessionCompletedEvent(sessionID)
+            func rewritten(eventID: String, paymentIntentID: String) throws -> StandInEvent {
+                var envelope = try #require(try JSONSerialization.jsonObject(with: completed.body) as? [String: Any])
+                var data = try #require(envelope["data"] as? [String: Any])
+                var object = try #require(data["object"] as? [String: Any])
+                object["payment_intent"] = paymentIntentID
+                data["object"] = object
+                envelope["data"] = data
+                envelope["id"] = eventID
+                return StandInEvent(id: eventID, type: completed.type, body: try JSONSerialization.data(withJSONObject: envelope))
+            }
+            let longest = "pi_" + String(repeating: "p", count: 197)
+            for (eventID, paymentIntentID) in [("evt_" + String(repeating: "e", count: 201), longest), ("evt_long_2", longest + "p")] {
+                let (status, body) = try await world.provider.deliver(try rewritten(eventID: eventID, paymentIntentID: paymentIntentID), to: world.webhookURL)
+                #expect(status == 400 && body.contains("malformed-event"), "\(body)")
+            }
+            #expect(try await world.get("/api/v1/profiles/long-1/listing").json["visible"] as? Bool == false)
+
+            let eventID = "evt_" + String(repeating: "e", count: 200)
+            let ack = try await world.deliver(try rewritten(eventID: eventID, paymentIntentID: longest))
+            #expect(ack["eventId"] as? String == eventID && ack["duplicate"] as? Bool == false, "\(ack)")
+            #expect(try await world.runtime.store.readStream("inbox-card-\(eventID)", fromVersion: 1, limit: 1).count == 1)
+            #expect(try await world.get("/api/v1/profiles/long-1/listing").json["visible"] as? Bool == true)
+            #expect(try await world.get("/api/v1/payments/card-\(longest)").status == .ok)
+        }
+    }
+
     /// A refund's body is read as strictly as every other: a misspelt field, a repeated one or a body that is not
     /// JSON is refused before anything is recorded or asked of the provider (a misspelt `"ammount"` would
     /// otherwise refund the whole payment); no body at all is still a refund of all that remains.

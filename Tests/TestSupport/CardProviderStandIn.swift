@@ -167,6 +167,13 @@ public struct StandInEvent: Sendable {
     public var type: String
     /// The JSON body.
     public var body: Data
+
+    /// An event as given, e.g. one of the stand-in's rewritten.
+    public init(id: String, type: String, body: Data) {
+        self.id = id
+        self.type = type
+        self.body = body
+    }
 }
 
 /// A misuse of the stand-in or a failure to start it.

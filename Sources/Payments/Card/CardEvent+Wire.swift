@@ -109,6 +109,21 @@ struct FieldReader {
         return value
     }
 
+    /// An object's id: 1 to ``CardEvent/objectIDLengthMax`` letters, digits or `_`.
+    func identifier(_ value: String?, _ field: String) throws(PaymentsError) -> String {
+        let id = try require(value, field)
+        guard CardEvent.isIdentifier(id.utf8, lengthMax: CardEvent.objectIDLengthMax) else {
+            throw malformed("the \(objectName) object's \(field) '\(id.prefix(40))' is not 1 to \(CardEvent.objectIDLengthMax) letters, digits or '_'")
+        }
+        return id
+    }
+
+    /// An id the object may leave out; when present, as ``identifier(_:_:)``.
+    func optionalIdentifier(_ value: String?, _ field: String) throws(PaymentsError) -> String? {
+        guard let value else { return nil }
+        return try identifier(value, field)
+    }
+
     /// An amount in minor units with its currency, refusing negative amounts and currencies that are not three
     /// letters (the provider sends them lowercase; ``Money`` upper-cases them).
     func money(_ minorUnits: Int64?, _ field: String, currency: String?) throws(PaymentsError) -> Money {

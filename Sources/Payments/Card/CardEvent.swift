@@ -22,13 +22,18 @@ public struct CardEvent: Sendable, Hashable {
         self.fact = fact
     }
 
-    /// The longest id accepted after the `evt_` prefix; real ids are far shorter, this only bounds storage.
-    public static let idSuffixLengthMax = 250
+    /// The longest id accepted after the `evt_` prefix; real ids are far shorter, this only bounds storage, so
+    /// that the event's inbox stream (`inbox-card-evt_…`) fits the event store's 256-byte stream names.
+    public static let idSuffixLengthMax = 200
+
+    /// The longest id of an object an event names (a checkout session, payment intent, charge, refund or
+    /// dispute), so that the streams named after them (`payment-card-pi_…`, `checkout-card-cs_…`) fit too.
+    public static let objectIDLengthMax = 200
 
     /// Reads a raw event body. Unknown fields are ignored and unknown types become ``CardFact/other``.
     ///
     /// Throws ``PaymentsError/Code/malformedEvent`` when the body is not an event object, the id is not
-    /// `evt_` followed by 1 to 250 letters, digits or `_`, `type`, `created` or `data.object` is missing, or a
+    /// `evt_` followed by 1 to 200 letters, digits or `_`, `type`, `created` or `data.object` is missing, or a
     /// known type's object lacks a field we need (the message names it).
     public static func parse(_ body: Data) throws(PaymentsError) -> CardEvent {
         let envelope = try WireJSON.decode(WireEnvelope.self, from: body, failure: malformed)
@@ -54,9 +59,13 @@ public struct CardEvent: Sendable, Hashable {
 
     static func isValidID(_ id: String) -> Bool {
         guard id.hasPrefix("evt_") else { return false }
-        let suffix = id.utf8.dropFirst(4)
-        return (1...idSuffixLengthMax).contains(suffix.count)
-            && suffix.allSatisfy { byte in
+        return isIdentifier(id.utf8.dropFirst(4), lengthMax: idSuffixLengthMax)
+    }
+
+    /// 1 to `lengthMax` ASCII letters, digits or `_`.
+    static func isIdentifier(_ bytes: some Collection<UInt8>, lengthMax: Int) -> Bool {
+        (1...lengthMax).contains(bytes.count)
+            && bytes.allSatisfy { byte in
                 switch byte {
                 case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
                     UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "_"):

@@ -28,8 +28,8 @@ extension CardFact {
         let reference = session.clientReferenceID.flatMap(CardReference.init(clientReferenceID:))
             ?? session.metadata.flatMap(CardReference.init(metadata:))
         return CheckoutSessionFact(
-            sessionID: try fields.require(session.id, "id"),
-            paymentIntentID: session.paymentIntent,
+            sessionID: try fields.identifier(session.id, "id"),
+            paymentIntentID: try fields.optionalIdentifier(session.paymentIntent, "payment_intent"),
             paymentStatus: try fields.require(session.paymentStatus, "payment_status"),
             amountTotal: try fields.money(session.amountTotal, "amount_total", currency: session.currency),
             reference: reference,
@@ -46,7 +46,7 @@ extension CardFact {
             units = try fields.require(intent.amount, "amount")
         }
         return PaymentIntentFact(
-            paymentIntentID: try fields.require(intent.id, "id"),
+            paymentIntentID: try fields.identifier(intent.id, "id"),
             amount: try fields.money(units, "amount", currency: intent.currency),
             reference: intent.metadata.flatMap(CardReference.init(metadata:)),
             succeeded: succeeded
@@ -57,8 +57,8 @@ extension CardFact {
         let charge = try WireJSON.decode(WireObjectEnvelope<WireCharge>.self, from: body, failure: malformed).data.object
         let fields = FieldReader(objectName: "charge")
         return ChargeRefundFact(
-            chargeID: try fields.require(charge.id, "id"),
-            paymentIntentID: charge.paymentIntent,
+            chargeID: try fields.identifier(charge.id, "id"),
+            paymentIntentID: try fields.optionalIdentifier(charge.paymentIntent, "payment_intent"),
             amount: try fields.money(charge.amount, "amount", currency: charge.currency),
             amountRefunded: try fields.money(charge.amountRefunded, "amount_refunded", currency: charge.currency),
             fullyRefunded: try fields.require(charge.refunded, "refunded"),
@@ -70,9 +70,9 @@ extension CardFact {
         let refund = try WireJSON.decode(WireObjectEnvelope<WireRefund>.self, from: body, failure: malformed).data.object
         let fields = FieldReader(objectName: "refund")
         return RefundFact(
-            refundID: try fields.require(refund.id, "id"),
-            paymentIntentID: refund.paymentIntent,
-            chargeID: refund.charge,
+            refundID: try fields.identifier(refund.id, "id"),
+            paymentIntentID: try fields.optionalIdentifier(refund.paymentIntent, "payment_intent"),
+            chargeID: try fields.optionalIdentifier(refund.charge, "charge"),
             amount: try fields.money(refund.amount, "amount", currency: refund.currency),
             status: try fields.require(refund.status, "status"),
             created: refund.created.flatMap(LedgerBounds.instant(unixSeconds:))
@@ -83,9 +83,9 @@ extension CardFact {
         let dispute = try WireJSON.decode(WireObjectEnvelope<WireDispute>.self, from: body, failure: malformed).data.object
         let fields = FieldReader(objectName: "dispute")
         return DisputeFact(
-            disputeID: try fields.require(dispute.id, "id"),
-            chargeID: try fields.require(dispute.charge, "charge"),
-            paymentIntentID: dispute.paymentIntent,
+            disputeID: try fields.identifier(dispute.id, "id"),
+            chargeID: try fields.identifier(dispute.charge, "charge"),
+            paymentIntentID: try fields.optionalIdentifier(dispute.paymentIntent, "payment_intent"),
             amount: try fields.money(dispute.amount, "amount", currency: dispute.currency),
             phase: phase,
             status: try fields.require(dispute.status, "status")
