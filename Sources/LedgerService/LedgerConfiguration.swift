@@ -131,7 +131,7 @@ public struct LedgerConfiguration: Sendable {
         Setting(key: "paypal.client_id", developmentDefault: nil, isSecret: false, summary: "the PayPal app's client id; PayPal checkout is off without it and the secret"),
         Setting(key: "paypal.client_secret", developmentDefault: nil, isSecret: true, summary: "the PayPal app's secret"),
         Setting(key: "paypal.webhook_id", developmentDefault: nil, isSecret: false, summary: "our webhook subscription's id, part of every signature; `/webhooks/paypal` answers 503 without it"),
-        Setting(key: "paypal.certificate_hosts", developmentDefault: "api.paypal.com,api-m.paypal.com,api.sandbox.paypal.com,api-m.sandbox.paypal.com", isSecret: false, summary: "hosts signing certificates may be fetched from, over HTTPS only"),
+        Setting(key: "paypal.certificate_hosts", developmentDefault: "api.paypal.com,api-m.paypal.com,api.sandbox.paypal.com,api-m.sandbox.paypal.com", isSecret: false, summary: "hosts signing certificates may be fetched from, over HTTPS on port 443 (host:port allows that host on another port)"),
         Setting(key: "paypal.certificate_subject", developmentDefault: "paypal", isSecret: false, summary: "text the signing certificate's subject must contain"),
         Setting(key: "paypal.trust_roots_file", developmentDefault: nil, isSecret: false, summary: "a PEM file of extra certificate authorities to trust, beside the system's, for PayPal's API and its signing certificates (tests, proxies)"),
         Setting(key: "paypal.timeout_seconds", developmentDefault: "10", isSecret: false, summary: "time limit of each call to PayPal (then 502)"),

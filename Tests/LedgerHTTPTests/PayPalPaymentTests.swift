@@ -34,7 +34,7 @@ struct PayPalWorld: Sendable {
         do {
             runtime = try await TestRuntime.make(backend, settings: [
                 "paypal.api_base_url": provider.baseURL, "paypal.client_id": "client-1", "paypal.client_secret": "secret-1",
-                "paypal.webhook_id": webhookID, "paypal.certificate_hosts": PayPalStandIn.certificateHost,
+                "paypal.webhook_id": webhookID, "paypal.certificate_hosts": provider.certificateHost,
                 "paypal.certificate_subject": "paypal", "paypal.trust_roots_file": trustFile.path,
             ])
         } catch {

@@ -36,7 +36,7 @@ struct RebuildEqualsLiveTests {
         let runtime = try await TestRuntime.make(backend, settings: [
             "card.secret_key": "sk_test_rebuild", "card.api_base_url": card.baseURL, "card.webhook_secrets": "whsec_rebuild",
             "paypal.api_base_url": payPal.baseURL, "paypal.client_id": "client-1", "paypal.client_secret": "secret-1",
-            "paypal.webhook_id": "WH-REBUILD", "paypal.certificate_hosts": PayPalStandIn.certificateHost,
+            "paypal.webhook_id": "WH-REBUILD", "paypal.certificate_hosts": payPal.certificateHost,
             "paypal.trust_roots_file": trustFile.path,
         ], now: now)
         do {

@@ -69,6 +69,9 @@ import _CryptoExtras
         "https://api.paypal.com.evil.example/certs/CERT-1",
         "https://api.paypal.com@evil.example/certs/CERT-1",
         "https://127.0.0.1/certs/CERT-1",
+        // An allowed host, but not on HTTPS's own port: some other service of that host.
+        "https://api.paypal.com:8443/v1/notifications/certs/CERT-360caa42",
+        "https://api-m.sandbox.paypal.com:22/v1/notifications/certs/CERT-360caa42",
     ])
     func certificateHostOutsideAllowListIsRejectedWithoutARequest(url: String) async {
         let source = InMemoryCertificateSource()
@@ -94,6 +97,25 @@ import _CryptoExtras
         let url = "http://api-m.sandbox.paypal.com/v1/notifications/certs/CERT-360caa42-fca2a594-ab66f33d"
         await Self.expectRejection(.certificateHostNotAllowed, source: source, transmission: Fixture.transmission(certificateURL: url))
         #expect(source.requestedURLs.isEmpty)
+    }
+
+    /// A listed host is fetched from on HTTPS's port, named or not; another port only where the list says
+    /// `host:port`.
+    @Test func aPortIsAllowedOnlyWhereTheListNamesIt() async throws {
+        let path = "/v1/notifications/certs/CERT-360caa42-fca2a594-ab66f33d"
+        try await Self.verifier(InMemoryCertificateSource()).verify(
+            body: Fixture.body, transmission: Fixture.transmission(certificateURL: "https://api.paypal.com:443\(path)"), now: Fixture.now
+        )
+        let listed = PayPalWebhookVerifier(
+            configuration: PayPalWebhookConfiguration(webhookID: Fixture.webhookID, allowedCertificateHosts: ["certs.example:8443"], trustRoots: Fixture.roots),
+            certificateSource: InMemoryCertificateSource()
+        )
+        try await listed.verify(body: Fixture.body, transmission: Fixture.transmission(certificateURL: "https://certs.example:8443\(path)"), now: Fixture.now)
+        for url in ["https://certs.example\(path)", "https://certs.example:8444\(path)"] {
+            await #expect(throws: PaymentsError(.certificateHostNotAllowed, "")) {
+                try await listed.verify(body: Fixture.body, transmission: Fixture.transmission(certificateURL: url), now: Fixture.now)
+            }
+        }
     }
 
     @Test func allowListMatchesHostsCaseInsensitively() async throws {

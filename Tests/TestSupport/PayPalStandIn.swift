@@ -88,8 +88,8 @@ public final class PayPalStandIn: Sendable {
     /// `https://127.0.0.1:<port>`, the value for PayPal's base URL.
     public var baseURL: String { "https://127.0.0.1:\(state.withLock { $0.server?.port ?? 0 })" }
 
-    /// The host a verifier must allow for the stand-in's certificate URLs.
-    public static let certificateHost = "127.0.0.1"
+    /// The host and port a verifier must allow for the stand-in's certificate URLs (it does not listen on 443).
+    public var certificateHost: String { "127.0.0.1:\(state.withLock { $0.server?.port ?? 0 })" }
 
     /// The test authority's certificate (PEM): trust it to talk to the stand-in over TLS.
     public var caCertificatePEM: String { certificates.authorityPEM }
@@ -105,7 +105,7 @@ public final class PayPalStandIn: Sendable {
     public func webhookConfiguration(webhookID: String) -> PayPalWebhookConfiguration {
         PayPalWebhookConfiguration(
             webhookID: webhookID,
-            allowedCertificateHosts: [Self.certificateHost],
+            allowedCertificateHosts: [certificateHost],
             subjectMustContain: signingCommonName
         )
     }

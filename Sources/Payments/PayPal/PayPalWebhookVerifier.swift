@@ -5,7 +5,7 @@ import _CryptoExtras
 /// What the webhook verifier trusts: our subscription, PayPal's certificate hosts and subject, and how old a
 /// transmission may be.
 public struct PayPalWebhookConfiguration: Sendable {
-    /// PayPal's certificate hosts, production and sandbox; tests add the stand-in's `127.0.0.1`.
+    /// PayPal's certificate hosts, production and sandbox.
     public static let allowedCertificateHostsDefault: Set<String> = [
         "api.paypal.com", "api-m.paypal.com", "api.sandbox.paypal.com", "api-m.sandbox.paypal.com",
     ]
@@ -23,7 +23,8 @@ public struct PayPalWebhookConfiguration: Sendable {
 
     /// Our webhook subscription's id (from PayPal's dashboard); part of every signed string.
     public var webhookID: String
-    /// Hosts a certificate URL may name, lower case; any other host is refused without a request.
+    /// Hosts a certificate URL may name, lower case; any other host is refused without a request. A host is
+    /// allowed on port 443 only; `host:port` allows that host on that port.
     public var allowedCertificateHosts: Set<String>
     /// Text a common name in the certificate's subject must contain, compared case-insensitively.
     public var subjectMustContain: String
@@ -148,16 +149,24 @@ public struct PayPalWebhookVerifier: Sendable {
         guard components.user == nil, components.password == nil else {
             throw PaymentsError(.certificateHostNotAllowed, "PAYPAL-CERT-URL carries user information")
         }
-        guard configuration.allowedCertificateHosts.contains(host.lowercased()) else {
+        // A host on the list is allowed on HTTPS's own port; another port only where the list names it
+        // (`host:port`), so an allowed host cannot be asked for a certificate by some other service it runs.
+        let name = host.lowercased()
+        let allowed = switch components.port {
+        case nil, 443?: configuration.allowedCertificateHosts.contains(name) || configuration.allowedCertificateHosts.contains("\(name):443")
+        case let port?: configuration.allowedCertificateHosts.contains("\(name):\(port)")
+        }
+        guard allowed else {
+            let port = components.port.map { ":\($0)" } ?? ""
             throw PaymentsError(
                 .certificateHostNotAllowed,
-                "PAYPAL-CERT-URL names host '\(host.prefix(80))', which is not among the allowed certificate hosts"
+                "PAYPAL-CERT-URL names host '\(host.prefix(80))\(port)', which is not among the allowed certificate hosts"
             )
         }
         // Only PayPal's certificate path: an allowed host serves much else, none of it a signing certificate.
         let prefix = "/v1/notifications/certs/"
-        let name = components.path.hasPrefix(prefix) ? components.path.dropFirst(prefix.count) : ""
-        guard (1...128).contains(name.count), name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }),
+        let certificate = components.path.hasPrefix(prefix) ? components.path.dropFirst(prefix.count) : ""
+        guard (1...128).contains(certificate.count), certificate.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }),
               components.query == nil, components.fragment == nil else {
             throw PaymentsError(
                 .certificateHostNotAllowed, "PAYPAL-CERT-URL is not a PayPal certificate URL (https://<host>\(prefix)<certificate name>)"
