@@ -40,4 +40,16 @@ struct ZeroAmountLineTests {
             #expect(again.json["alreadyImported"] as? Int == 4 && again.json["zeroAmount"] as? Int == 0, "\(again.text)")
         }
     }
+
+    /// The same from a CSV file: the line of 0.00 is counted, not the whole file refused.
+    @Test(arguments: Backend.allCases)
+    func aLineOfNothingInACSVFileIsCountedToo(backend: Backend) async throws {
+        try await withLiveServer(backend) { client, runtime in
+            let staff = bearer(try await runtime.apiKeys.create(name: "Anna", role: .staff).key)
+            let csv = "date,amount,currency,payer_name,payer_iban,reference,bank_reference\n2026-03-02,0.00,EUR,Bank,,notice,ZC-1\n2026-03-02,30.00,EUR,Bo,,gift,ZC-2\n"
+            let imported = try await client.execute(uri: "/api/v1/bank-statements", method: .post, headers: staff, body: ByteBuffer(string: csv))
+            #expect(imported.status == .created, "\(imported.text)")
+            #expect(imported.json["zeroAmount"] as? Int == 1 && imported.json["queued"] as? Int == 1, "\(imported.text)")
+        }
+    }
 }

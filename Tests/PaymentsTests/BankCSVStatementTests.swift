@@ -90,12 +90,18 @@ struct BankCSVStatementTests {
     @Test(arguments: [
         "date,amount,currency\n01-02-2026,1.00,EUR\n",
         "date,amount,currency\n2026-02-01,1.001,EUR\n",
-        "date,amount,currency\n2026-02-01,0.00,EUR\n",
         "date,amount,currency\n2026-02-01,1.00,EURO\n",
         "date,amount,currency\n2026-02-01,\"1.00,EUR\n",
     ])
     func refusesMalformedRows(csv: String) {
         #expect(Self.error(csv)?.code == .malformed)
+    }
+
+    /// A line of 0.00 is read, as from camt.053 and MT940 (the import keeps it as read and counts it).
+    @Test
+    func readsALineOfNothing() throws {
+        let lines = try Self.lines("date,amount,currency\n2026-02-01,0.00,EUR\n2026-02-01,-0.00,EUR\n")
+        #expect(lines.map(\.amount.minorUnits) == [0, 0])
     }
 
     /// A comma inside an unquoted name makes one field more than the header names: every later field would be

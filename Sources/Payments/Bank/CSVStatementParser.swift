@@ -144,9 +144,11 @@ public struct CSVStatementParser: Sendable {
         let used = amountText.first { $0 == "." || $0 == "," }
         if decimal == nil { decimal = used }
         guard used == nil || used == decimal,
-              let minorUnits = StatementAmount.minorUnits(amountText, separator: decimal ?? ".", currency: currency), minorUnits > 0 else {
-            throw malformed("the amount '\(field("amount").prefix(30))' is not a non-zero amount with '\(decimal ?? ".")' as decimal separator")
+              let minorUnits = StatementAmount.minorUnits(amountText, separator: decimal ?? ".", currency: currency) else {
+            throw malformed("the amount '\(field("amount").prefix(30))' is not an amount with '\(decimal ?? ".")' as decimal separator")
         }
+        // A line of 0.00 (a notice of the bank's) is read like any other, as in camt.053 and MT940: the import
+        // keeps it as read and counts it, and it moves no money.
         let account = BankAccountText(field("payer_iban"))
         let reference = field("reference")
         return BankStatementLine(
