@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Directory
 import EventStore
 import Foundation
@@ -9,6 +10,7 @@ import LedgerHTTP
 import LedgerService
 import NIOCore
 import NIOFoundationCompat
+import NIOHTTP1
 import Synchronization
 import TestSupport
 import Testing
@@ -284,25 +286,42 @@ struct DirectoryPublishingTests {
     @Test(arguments: Backend.allCases)
     func oneKeySentSeveralTimesAtOnceAddsOneEndpoint(backend: Backend) async throws {
         try await DirectoryWorld.run(backend) { world in
-            var keyed = world.staff
-            keyed[HTTPField.Name("Idempotency-Key")!] = "add-endpoint-1"
-            let headers = keyed
             let body = try JSONSerialization.data(withJSONObject: ["url": world.receiver.url + "/second"])
-            let answers = try await withThrowingTaskGroup(of: TestResponse.self) { group in
-                for _ in 0..<8 {
-                    group.addTask { try await world.client.execute(uri: "/api/v1/directory/endpoints", method: .post, headers: headers, body: ByteBuffer(bytes: body)) }
+            // Each request on a connection of its own, so the server answers them at the same time.
+            let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(connectionPool: .init(idleTimeout: .seconds(5), concurrentHTTP1ConnectionsPerHostSoftLimit: 8)))
+            let answers: [(status: UInt, text: String)]
+            do {
+                answers = try await withThrowingTaskGroup(of: (status: UInt, text: String).self) { group in
+                    for _ in 0..<8 {
+                        group.addTask {
+                            var request = HTTPClientRequest(url: "http://127.0.0.1:\(world.client.port ?? 0)/api/v1/directory/endpoints")
+                            request.method = .POST
+                            for field in world.staff { request.headers.add(name: field.name.canonicalName, value: field.value) }
+                            request.headers.add(name: "Idempotency-Key", value: "add-endpoint-1")
+                            request.body = .bytes(ByteBuffer(bytes: body))
+                            let response = try await http.execute(request, timeout: .seconds(30))
+                            let text = String(buffer: try await response.body.collect(upTo: 1 << 20))
+                            return (response.status.code, text)
+                        }
+                    }
+                    return try await group.reduce(into: []) { $0.append($1) }
                 }
-                return try await group.reduce(into: [TestResponse]()) { $0.append($1) }
+            } catch {
+                try await http.shutdown()
+                throw error
             }
-            let created = answers.filter { $0.status == .created }
-            let busy = answers.filter { $0.status == .conflict }
-            #expect(created.count + busy.count == answers.count, "\(answers.map { "\($0.status.code) \($0.text)" })")
-            #expect(busy.allSatisfy { $0.json["type"] as? String == "https://listing-ledger.example/problems/idempotency-key-in-use" }, "\(busy.map(\.text))")
-            #expect(Set(created.map(\.text)).count == 1, "every answer is the first one's")
+            try await http.shutdown()
+            let created = answers.filter { $0.status == 201 }
+            let busy = answers.filter { $0.status == 409 }
+            #expect(created.count + busy.count == answers.count, "\(answers)")
+            #expect(busy.allSatisfy { $0.text.contains("https://listing-ledger.example/problems/idempotency-key-in-use") }, "\(busy)")
+            #expect(Set(created.map(\.text)).count == 1, "every answer is the first one's: \(created)")
             let endpoints = try await world.client.execute(uri: "/api/v1/directory/endpoints", method: .get, headers: world.staff)
             let list = try #require(try JSONSerialization.jsonObject(with: Data(buffer: endpoints.body)) as? [[String: Any]])
-            #expect(list.count == 2, "the world's endpoint and one more: \(list)")
+            #expect(list.count == 2, "the world's endpoint and one more: \(list.count)")
             // Sent again once answered, it gets the same answer.
+            var headers = world.staff
+            headers[HTTPField.Name("Idempotency-Key")!] = "add-endpoint-1"
             let again = try await world.client.execute(uri: "/api/v1/directory/endpoints", method: .post, headers: headers, body: ByteBuffer(bytes: body))
             #expect(again.status == .created && again.headers[HTTPField.Name("Idempotent-Replayed")!] == "true", "\(again.text)")
             #expect(created.isEmpty || again.text == created[0].text)
