@@ -447,6 +447,33 @@ struct CardPaymentTests {
         }
     }
 
+    /// "Within 20 hours of the request, asking for the same refund again sends it again": in the console too, from
+    /// the page drawn after the failure (whose form carries a new key of its own), under the first request's key.
+    @Test(arguments: Backend.allCases)
+    func aRefundTheProviderDidNotAnswerIsSentAgainFromTheConsole(backend: Backend) async throws {
+        try await CardWorld.run(backend) { world in
+            let paymentIntentID = try await world.paidByCard("again-1")
+            _ = try await world.runtime.staffUsers.add(name: "Anna Berger", email: "anna@example.org", password: ConsoleTests.password)
+            let anna = ConsoleTests.Browser(world.client)
+            try await anna.signIn("anna@example.org")
+            let uri = "/console/payments/card-\(paymentIntentID)"
+            world.provider.failNextRequests(status: 500, count: 1)
+            let firstKey = try #require(ConsoleTests.hidden("refundKey", in: try await anna.send(uri).text))
+            let failed = try await anna.post(uri + "/refund", ["amount": "", "refundKey": firstKey])
+            #expect(failed.status == .badGateway, "\(failed.text)")
+            #expect(world.provider.createdRefunds.isEmpty)
+
+            let page = try await anna.send(uri).text
+            let secondKey = try #require(ConsoleTests.hidden("refundKey", in: page))
+            #expect(secondKey != firstKey)
+            let sent = try await anna.post(uri + "/refund", ["amount": "", "refundKey": secondKey])
+            #expect(sent.status == .seeOther, "\(sent.text)")
+            let payment = try await world.runtime.card.pipeline.loadPayment(PaymentID(rawValue: "card-\(paymentIntentID)"))
+            #expect(payment.refundRequests.count == 1, "one request, sent twice")
+            #expect(world.provider.createdRefunds.map(\.idempotencyKey) == [payment.refundRequests.first?.requestKey])
+        }
+    }
+
     /// A refund is recorded before the provider is called; a call without an answer is sent again, under the
     /// same key, when staff ask again; ten requests at once make one call.
     @Test(arguments: Backend.allCases)

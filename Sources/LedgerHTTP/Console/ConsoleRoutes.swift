@@ -472,7 +472,10 @@ struct ConsoleRoutes {
                 // Read in the payment's own currency ("400" of a yen payment); empty asks for all that remains.
                 let text = (context.form["amount"] ?? "").trimmingCharacters(in: .whitespaces)
                 let amount = text.isEmpty ? nil : text
-                let key = (context.form["refundKey"] ?? "").trimmingCharacters(in: .whitespaces)
+                var key = (context.form["refundKey"] ?? "").trimmingCharacters(in: .whitespaces)
+                // While a request the provider never answered is open, the form asks for it again: without a key
+                // of its own, the same refund is sent again under that request's key (another is refused).
+                if try await runtime.payments.view(paymentID)?.unansweredRefundRequests.isEmpty == false { key = "" }
                 _ = try await runtime.refunds.refund(
                     paymentID: paymentID, amount: amount, idempotencyKey: key.isEmpty ? nil : String(key.prefix(100)), metadata: metadata(request, context)
                 )
