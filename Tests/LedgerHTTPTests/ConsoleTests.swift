@@ -199,6 +199,66 @@ struct ConsoleTests {
         }
     }
 
+    /// A form sent twice (a double click) is carried out once: the second gets the first one's answer. A waiver,
+    /// a donation recorded by hand (nothing else would catch it twice) and a part of a payment moved (the second
+    /// would move the rest) each happen once; a form that was refused frees its key for the corrected form; and
+    /// a field holding a control character is answered with a page in words, not a problem document.
+    @Test(arguments: Backend.allCases)
+    func aFormSentTwiceIsCarriedOutOnce(backend: Backend) async throws {
+        try await withLiveServer(backend) { client, runtime in
+            let anna = try await Self.annaSignedIn(client, runtime)
+            for id in ["tw-1", "tw-2"] {
+                _ = try await runtime.profiles.handle(.register(kind: .mediator, displayName: id, contactEmail: "\(id)@example.org"), profileID: try ProfileID(id), metadata: .init(actor: "test"))
+            }
+            let today = runtime.today.description
+            func formKey(_ page: String) async throws -> String {
+                try #require(Self.hidden("formKey", in: try await anna.send(page).text))
+            }
+            func twice(_ uri: String, _ form: [String: String]) async throws {
+                let first = try await anna.post(uri, form)
+                let second = try await anna.post(uri, form)
+                #expect(first.status == .seeOther && second.status == .seeOther, "\(first.text) \(second.text)")
+                #expect(second.headers[.location] == first.headers[.location])
+            }
+            let waiverKey = try await formKey("/console/profiles/tw-1")
+            #expect(waiverKey.count == 36, "each page names its forms: '\(waiverKey)'")
+            try await twice("/console/profiles/tw-1/waivers", ["from": today, "through": today, "reason": "hardship", "formKey": waiverKey])
+            #expect(try await runtime.profiles.load(try ProfileID("tw-1")).state.waivers.count == 1)
+
+            let giftKey = try await formKey("/console/profiles/tw-1")
+            let gift = ["amount": "50.00", "date": today, "purpose": "donation", "note": "cash", "formKey": giftKey]
+            try await twice("/console/profiles/tw-1/offline-payments", gift)
+            let payments = try await runtime.lists.payments(method: nil, purpose: nil, month: nil, state: nil, limit: 10, offset: 0)
+            #expect(payments.count == 1, "one donation: \(payments.map(\.paymentId))")
+
+            let (paymentID, _) = try await runtime.profiles.recordOfflinePayment(
+                profileID: try ProfileID("tw-2"), amount: .euros(minorUnits: 25_000), date: runtime.today, purpose: .listing, note: "cash",
+                metadata: .init(actor: "test"), idempotencyKey: nil
+            )
+            let moveKey = try await formKey("/console/payments/\(paymentID.rawValue)")
+            // Refused first (more than the share), then corrected under the same key, then sent twice.
+            let refused = try await anna.post("/console/payments/\(paymentID.rawValue)/reassign", [
+                "fromProfileId": "tw-2", "toProfileId": "tw-1", "amount": "900.00", "reason": "one transfer for both", "formKey": moveKey,
+            ])
+            #expect(refused.status == .unprocessableContent, "\(refused.text)")
+            try await twice("/console/payments/\(paymentID.rawValue)/reassign", [
+                "fromProfileId": "tw-2", "toProfileId": "tw-1", "amount": "125.00", "reason": "one transfer for both", "formKey": moveKey,
+            ])
+            for id in ["tw-1", "tw-2"] {
+                let allocation = try await runtime.profiles.load(try ProfileID(id)).state.allocation(of: paymentID)
+                #expect(allocation?.isActiveNow == true && allocation?.event.amount == .euros(minorUnits: 12_500), "\(id): \(String(describing: allocation?.event.amount))")
+            }
+            // Another form of an old page under a key used already: refused in words, nothing done.
+            let stale = try await anna.post("/console/profiles/tw-1/waivers", ["from": today, "through": today, "reason": "again", "formKey": moveKey])
+            #expect(stale.status == .unprocessableContent && stale.text.contains("This page is out of date"), "\(stale.text)")
+            #expect(try await runtime.profiles.load(try ProfileID("tw-1")).state.waivers.count == 1)
+
+            let control = try await anna.post("/console/profiles/tw-1/waivers", ["from": today, "through": today, "reason": "a\u{0B}b"])
+            #expect(control.status == .badRequest && control.headers[.contentType]?.hasPrefix("text/html") == true, "\(control.text)")
+            #expect(control.text.contains("control character"), "\(control.text)")
+        }
+    }
+
     /// A transfer from the card provider is decided as its payout on the exceptions page: the page then says what
     /// was decided in words, and the payment's page calls it a payout, not a listing contribution.
     @Test(arguments: Backend.allCases)

@@ -43,11 +43,16 @@ enum ConsolePage {
         notice: String? = nil, error: String? = nil, status: HTTPResponse.Status = .ok, headers extra: HTTPFields = [:]
     ) -> Response {
         var data = data
-        if let session { data["csrf"] = session.formToken }
+        // Names the forms of this one drawing of the page: a form sent twice is carried out once.
+        let formKey = UUID().uuidString.lowercased()
+        if let session {
+            data["csrf"] = session.formToken
+            data["formKey"] = formKey
+        }
         let body = ConsoleTemplates.render(template, data)
         var layout: [String: Any] = ["title": title, "body": body]
         if let session {
-            layout["user"] = ["name": session.user.name, "csrf": session.formToken]
+            layout["user"] = ["name": session.user.name, "csrf": session.formToken, "formKey": formKey]
             layout["nav"] = navigation.map { item -> [String: Any] in
                 ["href": item.href, "label": item.label, "current": item.href == section]
             }

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import LedgerCore
 import LedgerService
+import Logging
 import NIOCore
 
 /// The staff console: server-rendered pages under `/console`, for one part-time person.
@@ -746,8 +747,7 @@ struct ConsoleRoutes {
     func profileAction(_ request: Request, _ context: LedgerRequestContext, _ body: (ProfileID) async throws -> String) async throws -> Response {
         let profileID = try ProfileID(try context.parameters.require("profileId"))
         do {
-            let notice = try await body(profileID)
-            return ConsolePage.redirect("/console/profiles/\(ConsoleForm.percentEncoded(profileID.rawValue))", notice: notice, secure: secure)
+            return try await once(request, context, then: "/console/profiles/\(ConsoleForm.percentEncoded(profileID.rawValue))") { try await body(profileID) }
         } catch {
             return try await profilePage(request, context, error: "Nothing was changed: " + sentence(for: error, request, context), status: status(for: error, request, context))
         }
@@ -756,14 +756,57 @@ struct ConsoleRoutes {
     func paymentAction(_ request: Request, _ context: LedgerRequestContext, _ body: (PaymentID) async throws -> String) async throws -> Response {
         let paymentID = PaymentID(rawValue: try context.parameters.require("paymentId"))
         do {
-            let notice = try await body(paymentID)
-            return ConsolePage.redirect("/console/payments/\(ConsoleForm.percentEncoded(paymentID.rawValue))", notice: notice, secure: secure)
+            return try await once(request, context, then: "/console/payments/\(ConsoleForm.percentEncoded(paymentID.rawValue))") { try await body(paymentID) }
         } catch {
             // A provider that failed a refund was asked, and the request is on the payment: something was recorded.
             let prefix = (error as? PaymentServiceError)?.code == .providerFailed ? "" : "Nothing was changed: "
             return try await paymentPage(request, context, error: prefix + sentence(for: error, request, context), status: status(for: error, request, context))
         }
     }
+
+    /// Carries out a form once and leads to `location` with its notice. The page's `formKey` names the form:
+    /// the same form sent again (a double click, a resend after an answer that never arrived) waits for the
+    /// first to finish and gets its answer, and does nothing more. A form that fails frees its key, so it can
+    /// be corrected and sent again.
+    func once(_ request: Request, _ context: LedgerRequestContext, then location: String, _ act: () async throws -> String) async throws -> Response {
+        guard let user = context.staffSession?.user, let key = context.form["formKey"], !key.isEmpty, key.utf8.count <= 64 else {
+            return ConsolePage.redirect(location, notice: try await act(), secure: secure)
+        }
+        let caller = "console:\(user.userID)"
+        let fields = context.form.filter { $0.key != "_csrf" }.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "\u{0}")
+        let fingerprint = IdempotentOutcome.fingerprint(method: "POST", path: request.uri.path, contentType: "console-form", body: Array(fields.utf8))
+        let records = runtime.idempotency
+        let stale = ConsoleRefusal("This page is out of date: another form on it was sent already. Reload the page and send the form again.")
+        for _ in 0..<Self.onceWaitsMax {
+            switch try await records.claim(caller: caller, key: key, fingerprint: fingerprint) {
+            case .answered(let first):
+                guard first.fingerprint == fingerprint, let location = first.location else { throw stale }
+                return ConsolePage.redirect(location, notice: String(decoding: first.body, as: UTF8.self), secure: secure)
+            case .inProgress(let other):
+                guard other == fingerprint else { throw stale }
+                try await Task.sleep(for: .milliseconds(100))
+            case .claimed(let token):
+                let notice: String
+                do {
+                    notice = try await act()
+                } catch {
+                    do {
+                        try await records.release(caller: caller, key: key, token: token)
+                    } catch let releaseError {
+                        context.logger.warning("a console form's key could not be released", metadata: ["error": "\(releaseError)"])
+                    }
+                    throw error
+                }
+                let outcome = IdempotentOutcome(fingerprint: fingerprint, status: 303, contentType: "text/plain", location: location, body: Data(notice.utf8))
+                let recorded = try await records.complete(outcome, caller: caller, key: key, token: token)
+                return ConsolePage.redirect(recorded.location ?? location, notice: String(decoding: recorded.body, as: UTF8.self), secure: secure)
+            }
+        }
+        throw ConsoleRefusal("The same form is still being carried out. Reload the page in a moment to see its result.")
+    }
+
+    /// How many times a form sent again looks, a tenth of a second apart, for the first one's answer.
+    static let onceWaitsMax = 300
 
     /// What went wrong, as a sentence for a person (a database outage too: "the database cannot be used right
     /// now; retry later").

@@ -48,7 +48,15 @@ struct ConsoleSessionMiddleware: RouterMiddleware {
             presented = request.uri.queryParameters["_csrf"].map(String.init)
         } else {
             let buffer = try await request.body.collect(upTo: context.bodyBytesMax)
-            context.form = try ConsoleForm.parse(buffer)
+            do {
+                context.form = try ConsoleForm.parse(buffer)
+            } catch let problem as Problem {
+                // A page with a sentence, as every console failure; nothing is done.
+                return ConsolePage.plainMessage(
+                    status: .badRequest, title: "This form could not be read",
+                    message: ConsoleWords.sentence(problem.detail) + " Go back, correct that field and send the form again."
+                )
+            }
             presented = context.form["_csrf"]
             request.body = RequestBody(buffer: buffer)
         }

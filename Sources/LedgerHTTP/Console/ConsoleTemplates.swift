@@ -45,7 +45,7 @@ enum ConsoleTemplates {
         {{#nav}}<li><a href="{{href}}"{{#current}} aria-current="page"{{/current}}>{{label}}</a></li>{{/nav}}
         </ul></nav>
         <form method="post" action="/console/sign-out" class="sign-out">
-        <input type="hidden" name="_csrf" value="{{csrf}}">
+        <input type="hidden" name="_csrf" value="{{csrf}}"><input type="hidden" name="formKey" value="{{formKey}}">
         <span class="who">{{name}}</span> <button type="submit" class="link">Sign out</button>
         </form>
         {{/user}}
@@ -130,7 +130,7 @@ enum ConsoleTemplates {
         {{#resolved}}
         <p class="done">Resolved: {{resolutionWords}}.</p>
         <form method="post" action="/console/exceptions/{{paymentId}}/reopen" class="inline">
-        <input type="hidden" name="_csrf" value="{{csrf}}">
+        <input type="hidden" name="_csrf" value="{{csrf}}"><input type="hidden" name="formKey" value="{{formKey}}">
         <label for="reopen-{{paymentId}}">Reason to reopen</label>
         <input id="reopen-{{paymentId}}" name="reason" required>
         <button type="submit" class="secondary">Reopen</button>
@@ -139,7 +139,7 @@ enum ConsoleTemplates {
         {{^resolved}}
         {{#suggestedProfileId}}
         <form method="post" action="/console/exceptions/{{paymentId}}/resolve" class="inline">
-        <input type="hidden" name="_csrf" value="{{csrf}}">
+        <input type="hidden" name="_csrf" value="{{csrf}}"><input type="hidden" name="formKey" value="{{formKey}}">
         <input type="hidden" name="resolution" value="allocate">
         <input type="hidden" name="profileId" value="{{suggestedProfileId}}">
         <input type="hidden" name="reason" value="matched to the suggested profile">
@@ -148,7 +148,7 @@ enum ConsoleTemplates {
         {{/suggestedProfileId}}
         {{#suggestedPayout}}
         <form method="post" action="/console/exceptions/{{paymentId}}/resolve" class="inline">
-        <input type="hidden" name="_csrf" value="{{csrf}}">
+        <input type="hidden" name="_csrf" value="{{csrf}}"><input type="hidden" name="formKey" value="{{formKey}}">
         <input type="hidden" name="resolution" value="{{resolution}}">
         <input type="hidden" name="reason" value="a payout from {{provider}}, named in the transfer">
         <button type="submit">It is a payout from {{provider}}</button>
@@ -157,7 +157,7 @@ enum ConsoleTemplates {
         <details>
         <summary>Another decision</summary>
         <form method="post" action="/console/exceptions/{{paymentId}}/resolve" class="stack">
-        <input type="hidden" name="_csrf" value="{{csrf}}">
+        <input type="hidden" name="_csrf" value="{{csrf}}"><input type="hidden" name="formKey" value="{{formKey}}">
         <label for="resolution-{{paymentId}}">Decision</label>
         <select id="resolution-{{paymentId}}" name="resolution">
         <option value="allocate">Allocate to one profile</option>
@@ -274,7 +274,7 @@ enum ConsoleTemplates {
         <details{{#registerOpen}} open{{/registerOpen}}>
         <summary>Register a profile</summary>
         <form method="post" action="/console/profiles" class="stack">
-        <input type="hidden" name="_csrf" value="{{csrf}}">
+        <input type="hidden" name="_csrf" value="{{csrf}}"><input type="hidden" name="formKey" value="{{formKey}}">
         <label for="profileId">Profile id (as the website knows it)</label>
         <input id="profileId" name="profileId" required value="{{form.profileId}}">
         <label for="displayName">Name</label>
@@ -307,7 +307,7 @@ enum ConsoleTemplates {
         <div class="actions">
         <details><summary>Certification</summary>
         <form method="post" action="/console/profiles/{{profileId}}/certification" class="stack">
-        <input type="hidden" name="_csrf" value="{{csrf}}">
+        <input type="hidden" name="_csrf" value="{{csrf}}"><input type="hidden" name="formKey" value="{{formKey}}">
         <label for="action">Change</label>
         <select id="action" name="action"><option value="grant">Certify</option><option value="suspend">Suspend</option><option value="revoke">Revoke</option><option value="reinstate">Reinstate</option></select>
         <label for="cert-reason">Reason</label><input id="cert-reason" name="reason" required>
@@ -315,7 +315,7 @@ enum ConsoleTemplates {
         </form></details>
         <details><summary>Record an offline payment</summary>
         <form method="post" action="/console/profiles/{{profileId}}/offline-payments" class="stack">
-        <input type="hidden" name="_csrf" value="{{csrf}}">
+        <input type="hidden" name="_csrf" value="{{csrf}}"><input type="hidden" name="formKey" value="{{formKey}}">
         <label for="amount">Amount in euros</label><input id="amount" name="amount" inputmode="decimal" placeholder="125.00" required>
         <label for="date">Date received</label><input id="date" name="date" type="date" required>
         <label for="purpose">For</label>
@@ -326,7 +326,7 @@ enum ConsoleTemplates {
         </form></details>
         <details><summary>Grant a waiver</summary>
         <form method="post" action="/console/profiles/{{profileId}}/waivers" class="stack">
-        <input type="hidden" name="_csrf" value="{{csrf}}">
+        <input type="hidden" name="_csrf" value="{{csrf}}"><input type="hidden" name="formKey" value="{{formKey}}">
         <label for="from">From</label><input id="from" name="from" type="date" required>
         <label for="through">Through</label><input id="through" name="through" type="date" required>
         <label for="waiver-reason">Reason</label><input id="waiver-reason" name="reason" required>
@@ -335,7 +335,7 @@ enum ConsoleTemplates {
         </div>
         {{#waivers}}
         <form method="post" action="/console/profiles/{{profileId}}/waivers/{{waiverId}}/revoke" class="inline">
-        <input type="hidden" name="_csrf" value="{{csrf}}">
+        <input type="hidden" name="_csrf" value="{{csrf}}"><input type="hidden" name="formKey" value="{{formKey}}">
         <span>Waiver {{from}} – {{through}} ({{reason}})</span>
         <label for="revoke-{{waiverId}}">Reason to revoke</label><input id="revoke-{{waiverId}}" name="reason" required>
         <button type="submit" class="secondary">Revoke the waiver</button>
@@ -398,7 +398,7 @@ enum ConsoleTemplates {
         <h2>Receipts</h2>
         <ul>{{#receipts}}<li><a href="/console/receipts/{{number}}">{{kind}} {{number}}</a></li>{{/receipts}}</ul>
         <form method="post" action="/console/payments/{{paymentId}}/receipts" class="inline">
-        <input type="hidden" name="_csrf" value="{{csrf}}">
+        <input type="hidden" name="_csrf" value="{{csrf}}"><input type="hidden" name="formKey" value="{{formKey}}">
         <button type="submit" class="secondary">Show the receipt and any credit notes</button>
         </form>
         <h2>History</h2>
@@ -408,7 +408,7 @@ enum ConsoleTemplates {
         {{#canReassign}}
         <details><summary>Move to another profile</summary>
         <form method="post" action="/console/payments/{{paymentId}}/reassign" class="stack">
-        <input type="hidden" name="_csrf" value="{{csrf}}">
+        <input type="hidden" name="_csrf" value="{{csrf}}"><input type="hidden" name="formKey" value="{{formKey}}">
         <label for="from">From profile id</label>
         <select id="from" name="fromProfileId">{{#moveFrom}}<option value="{{profileId}}">{{profileId}}</option>{{/moveFrom}}</select>
         <label for="to">To profile id</label><input id="to" name="toProfileId" required>
@@ -420,7 +420,7 @@ enum ConsoleTemplates {
         {{#canVoid}}
         <details><summary>Void (entered by mistake)</summary>
         <form method="post" action="/console/payments/{{paymentId}}/void" class="stack">
-        <input type="hidden" name="_csrf" value="{{csrf}}">
+        <input type="hidden" name="_csrf" value="{{csrf}}"><input type="hidden" name="formKey" value="{{formKey}}">
         <label for="void-reason">Reason</label><input id="void-reason" name="reason" required>
         <button type="submit" class="danger">Void the payment</button>
         </form></details>
@@ -431,7 +431,7 @@ enum ConsoleTemplates {
         if the refund is there, the provider's report follows; if it is not, close the request and ask again.</p>
         <ul>{{#unanswered}}<li>{{amount}}, asked {{askedAt}}.
         {{#closable}}<form method="post" action="/console/payments/{{paymentId}}/refund-requests/{{requestKey}}/close" class="stack">
-        <input type="hidden" name="_csrf" value="{{csrf}}">
+        <input type="hidden" name="_csrf" value="{{csrf}}"><input type="hidden" name="formKey" value="{{formKey}}">
         <label for="close-{{requestKey}}">How you found that no refund was made</label><input id="close-{{requestKey}}" name="reason" required maxlength="500">
         <button type="submit" class="danger">Close: the provider made no refund</button>
         </form>{{/closable}}
@@ -441,7 +441,7 @@ enum ConsoleTemplates {
         <details open><summary>Record the transfer that paid it back</summary>
         {{#hasPayBackLines}}
         <form method="post" action="/console/payments/{{paymentId}}/paid-back" class="stack">
-        <input type="hidden" name="_csrf" value="{{csrf}}">
+        <input type="hidden" name="_csrf" value="{{csrf}}"><input type="hidden" name="formKey" value="{{formKey}}">
         <label for="payback-line">The transfer back, from an imported statement ({{payBackDue}} out)</label>
         <select id="payback-line" name="lineKey">{{#payBackLines}}<option value="{{lineKey}}">{{label}}</option>{{/payBackLines}}</select>
         <label for="payback-note">Note (optional)</label><input id="payback-note" name="note" maxlength="500">
@@ -454,7 +454,7 @@ enum ConsoleTemplates {
         {{#canRefund}}
         <details><summary>Pay back through {{method}}</summary>
         <form method="post" action="/console/payments/{{paymentId}}/refund" class="stack">
-        <input type="hidden" name="_csrf" value="{{csrf}}">
+        <input type="hidden" name="_csrf" value="{{csrf}}"><input type="hidden" name="formKey" value="{{formKey}}">
         <input type="hidden" name="refundKey" value="{{refundKey}}">
         <label for="refund-amount">Amount in {{currency}} (empty: all of it)</label><input id="refund-amount" name="amount" inputmode="decimal">
         <button type="submit" class="danger">Pay back</button>
@@ -489,7 +489,7 @@ enum ConsoleTemplates {
         <thead><tr><th scope="col">Change</th><th scope="col">Profile</th><th scope="col">Last error</th><th scope="col">Action</th></tr></thead>
         <tbody>
         {{#dead}}<tr><td>{{id}}</td><td>{{profileId}}</td><td>{{error}}</td><td>
-        <form method="post" action="/console/directory/deliveries/{{id}}/replay" class="inline"><input type="hidden" name="_csrf" value="{{csrf}}"><button type="submit">Send again</button></form>
+        <form method="post" action="/console/directory/deliveries/{{id}}/replay" class="inline"><input type="hidden" name="_csrf" value="{{csrf}}"><input type="hidden" name="formKey" value="{{formKey}}"><button type="submit">Send again</button></form>
         </td></tr>{{/dead}}
         </tbody>
         </table>
@@ -511,7 +511,7 @@ enum ConsoleTemplates {
         </table>
         <details><summary>Add a user</summary>
         <form method="post" action="/console/settings/users" class="stack">
-        <input type="hidden" name="_csrf" value="{{csrf}}">
+        <input type="hidden" name="_csrf" value="{{csrf}}"><input type="hidden" name="formKey" value="{{formKey}}">
         <label for="user-name">Name</label><input id="user-name" name="name" required>
         <label for="user-email">E-mail address</label><input id="user-email" name="email" type="email" required>
         <label for="user-password">First password (12 to 72 bytes; an accented letter counts two)</label><input id="user-password" name="password" type="password" minlength="12" maxlength="72" autocomplete="new-password" required>
@@ -524,11 +524,11 @@ enum ConsoleTemplates {
         <table>
         <thead><tr><th scope="col">Name</th><th scope="col">For</th><th scope="col">Created</th><th scope="col">State</th></tr></thead>
         <tbody>{{#keys}}<tr><td>{{name}}</td><td>{{role}}</td><td>{{created}}</td><td>{{state}}{{#active}}
-        <form method="post" action="/console/settings/keys/{{keyId}}/revoke" class="inline"><input type="hidden" name="_csrf" value="{{csrf}}"><button type="submit" class="secondary">Revoke</button></form>{{/active}}</td></tr>{{/keys}}</tbody>
+        <form method="post" action="/console/settings/keys/{{keyId}}/revoke" class="inline"><input type="hidden" name="_csrf" value="{{csrf}}"><input type="hidden" name="formKey" value="{{formKey}}"><button type="submit" class="secondary">Revoke</button></form>{{/active}}</td></tr>{{/keys}}</tbody>
         </table>
         <details><summary>Create a key</summary>
         <form method="post" action="/console/settings/keys" class="stack">
-        <input type="hidden" name="_csrf" value="{{csrf}}">
+        <input type="hidden" name="_csrf" value="{{csrf}}"><input type="hidden" name="formKey" value="{{formKey}}">
         <label for="key-name">Who will use it</label><input id="key-name" name="name" required>
         <label for="key-role">For</label>
         <select id="key-role" name="role"><option value="website">the website</option><option value="directory">the directory</option><option value="staff">staff tools</option></select>
