@@ -143,7 +143,11 @@ struct EndpointsCommand: AsyncParsableCommand {
                 default: throw Failure.usage("give exactly one of --delivery and --since")
                 }
                 try await withRuntime(common) { runtime in
-                    print("replaying \(try await runtime.directory.replay(selection)) deliveries")
+                    let count = try await runtime.directory.replay(selection)
+                    if case .delivery(let id) = selection, count == 0 {
+                        throw Failure.failed("delivery \(id) is not a dead letter (no such delivery, one still being delivered, or one sent again already); nothing was replayed")
+                    }
+                    print("replaying \(count) deliveries")
                 }
             }
         }

@@ -75,6 +75,8 @@ struct CLITests {
         let replay = try await CLI.run(["endpoints", "replay", "--database-url", url])
         #expect(replay.status == 64)
         #expect(replay.stderr.contains("exactly one of --delivery and --since"))
+        let notDead = try await CLI.run(["endpoints", "replay", "--delivery", "999999", "--database-url", url])
+        #expect(notDead.status == 1 && notDead.stderr.contains("delivery 999999 is not a dead letter"), "\(notDead.stdout) \(notDead.stderr)")
         let badSince = try await CLI.run(["endpoints", "replay", "--since", "yesterday", "--database-url", url])
         #expect(badSince.status == 64 && badSince.stderr.contains("is not an instant"), "\(badSince.stderr)")
         let badType = try await CLI.run(["endpoints", "add", "https://directory.example/other", "--event-type", "x", "--database-url", url])
