@@ -25,6 +25,8 @@ public struct DirectoryEndpointError: Error, CustomStringConvertible, Sendable {
     public enum Code: String, Sendable {
         case invalidRequest = "invalid-request"
         case notFound = "endpoint-not-found"
+        /// A rotation's day of overlap has not ended: another would stop the oldest secret at once.
+        case rotating = "rotation-in-progress"
     }
 
     public let code: Code
@@ -112,14 +114,30 @@ public struct DirectoryEndpoints: Sendable {
     }
 
     /// Makes a new secret; the old one keeps signing beside it for a day, so the receiver can switch over.
+    /// Another rotation during that day is refused (``DirectoryEndpointError/Code/rotating``): it would stop the
+    /// secret the receiver may still hold at once.
     public func rotateSecret(_ endpointID: String) async throws -> String {
         let secret = WebhookSecret.generate()
+        let instant = APIKeyStore.micros(now())
         let until = APIKeyStore.micros(now().addingTimeInterval(Self.rotationOverlapSeconds))
-        try await update(
-            endpointID,
-            "UPDATE directory_endpoints SET previous_secret = secret, previous_secret_until_micros = ?, secret = ? WHERE endpoint_id = ?",
-            [.integer(until), .text(try sealer.seal(secret.text, context: endpointID)), .text(endpointID)]
-        )
+        let sealed = try sealer.seal(secret.text, context: endpointID)
+        let rotatingUntil: Int64? = try await store.withReadModelTransaction { connection in
+            let rows = try await connection.query("SELECT previous_secret_until_micros FROM directory_endpoints WHERE endpoint_id = ?", [.text(endpointID)])
+            guard let row = rows.first else { throw DirectoryEndpointError(code: .notFound, description: "no directory endpoint '\(endpointID.prefix(80))'") }
+            if let previousUntil = try row.optionalInteger(0), previousUntil > instant { return previousUntil }
+            try await connection.execute(
+                "UPDATE directory_endpoints SET previous_secret = secret, previous_secret_until_micros = ?, secret = ? WHERE endpoint_id = ?",
+                [.integer(until), .text(sealed), .text(endpointID)]
+            )
+            return nil
+        }
+        if let rotatingUntil {
+            let ends = APIKeyStore.date(micros: rotatingUntil).formatted(.iso8601)
+            throw DirectoryEndpointError(
+                code: .rotating,
+                description: "endpoint '\(endpointID.prefix(80))' is rotating its secret: the previous one signs beside the new one until \(ends); rotate again after that"
+            )
+        }
         return secret.text
     }
 

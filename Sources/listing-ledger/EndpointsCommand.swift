@@ -86,7 +86,8 @@ struct EndpointsCommand: AsyncParsableCommand {
     struct RotateSecret: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "rotate-secret",
-            abstract: "Make a new signing secret and print it once; the old one keeps signing beside it for 24 hours."
+            abstract: "Make a new signing secret and print it once; the old one keeps signing beside it for 24 hours.",
+            discussion: "Another rotation within those 24 hours is refused: it would stop the old secret at once."
         )
         @OptionGroup var common: CommonOptions
         @Argument(help: "The endpoint id (ep_…).") var endpointID: String

@@ -546,6 +546,9 @@ struct DirectoryPublishingTests {
             #expect(rotated.status == .ok)
             let newSecret = try #require(rotated.json["secret"] as? String)
             #expect(newSecret != world.secret)
+            // Another rotation during the day would stop the secret the receiver holds: refused.
+            let again = try await world.post("/api/v1/directory/endpoints/\(world.endpointID)/rotate-secret")
+            #expect(again.status == .conflict && again.json["type"] as? String == "https://listing-ledger.example/problems/rotation-in-progress", "\(again.text)")
             try await world.listedProfile("fay-6")
             try await world.publish()
             let first = try #require(world.received("fay-6").last)

@@ -59,6 +59,11 @@ struct CLITests {
         let rotated = try await CLI.run(["endpoints", "rotate-secret", endpointID, "--database-url", url])
         #expect(rotated.status == 0)
         #expect(rotated.stdout.hasPrefix("whsec_") && !rotated.stdout.contains(secret))
+        // Again within the day: refused, so the first secret keeps signing (it stopped at once before).
+        let again = try await CLI.run(["endpoints", "rotate-secret", endpointID, "--database-url", url])
+        #expect(again.status == 1 && again.stderr.contains("is rotating its secret") && again.stdout.isEmpty, "\(again.stderr)")
+        let signing = try await CLI.run(["endpoints", "list", "--database-url", url])
+        #expect(signing.stdout.contains("rotating"))
         #expect(try await CLI.run(["endpoints", "disable", endpointID, "--database-url", url]).status == 0)
         let listed = try await CLI.run(["endpoints", "list", "--database-url", url])
         #expect(listed.stdout.contains("\(endpointID)\thttps://directory.example/hooks"))

@@ -44,7 +44,11 @@ struct ProblemMiddleware: RouterMiddleware {
         case let error as PaymentServiceError:
             return problem(for: error, context: context)
         case let error as DirectoryEndpointError:
-            let status: HTTPResponse.Status = error.code == .notFound ? .notFound : .unprocessableContent
+            let status: HTTPResponse.Status = switch error.code {
+            case .notFound: .notFound
+            case .rotating: .conflict
+            case .invalidRequest: .unprocessableContent
+            }
             return Problem(status, error.code.rawValue, title: status.reasonPhrase, detail: error.description)
         case is DecodingError:
             return .badRequest("the JSON body does not match the expected shape: \(error)")
