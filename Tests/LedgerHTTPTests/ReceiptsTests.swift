@@ -111,6 +111,32 @@ struct ReceiptsTests {
         }
     }
 
+    /// A donation in another currency (a transfer held as `currency-not-accepted`, resolved as a donation) gets a
+    /// receipt in that currency, written with its code and never with the euro sign.
+    @Test(arguments: Backend.allCases)
+    func aReceiptInAnotherCurrencyNamesThatCurrency(backend: Backend) async throws {
+        try await withLiveServer(backend) { client, runtime in
+            let session = try await StaffSession.start(client, runtime)
+            try await session.certifiedProfile("usd-1")
+            let xml = CamtStatementBuilder(statements: [.init(id: "USD-1", iban: "NL91ABNA0417164300", currency: "USD", entries: [
+                .init(date: runtime.today.description, bankReference: "USD-1", transactions: [
+                    .init(amount: "100.00", payerName: "Someone", structuredReference: CreditorReference.forDonation(by: try ProfileID("usd-1")).electronic),
+                ]),
+            ])]).xml
+            let imported = try await client.execute(uri: "/api/v1/bank-statements", method: .post, headers: bearer(session.key), body: ByteBuffer(string: xml))
+            #expect(imported.status == .created, "\(imported.text)")
+            try await runtime.catchUpStaffViews()
+            let queue = try JSONSerialization.jsonObject(with: Data(try await session.get("/api/v1/reconciliation/exceptions").text.utf8)) as? [[String: Any]] ?? []
+            let held = try #require(queue.first?["paymentId"] as? String, "\(queue)")
+            let resolved = try await session.post("/api/v1/reconciliation/exceptions/\(held)/resolve", ["resolution": "donation", "reason": "a gift in dollars"])
+            #expect(resolved.status == .ok, "\(resolved.text)")
+            let documents = try JSONSerialization.jsonObject(with: Data(try await session.get("/api/v1/payments/\(held)/receipts").text.utf8)) as? [[String: Any]] ?? []
+            let number = try #require(documents.first?["number"] as? String, "\(documents)")
+            let page = try await session.get("/api/v1/receipts/\(number)?format=html").text
+            #expect(page.contains("100.00 USD") && !page.contains("€"), "\(page)")
+        }
+    }
+
     /// A payment moved to another profile and back: each move credits the receipt of the profile it leaves and
     /// receipts the profile it reaches, also one that had a receipt before (its money counts again).
     @Test(arguments: Backend.allCases)

@@ -75,7 +75,8 @@ struct ReceiptRoutes {
     /// A printable A4 page.
     func html(_ document: ReceiptIssued) -> String {
         let title = document.kind == .receipt ? "Receipt" : "Credit note"
-        let amount = "€\(document.amount.decimalString)" + (document.amount.currency == "EUR" ? "" : " (\(document.amount.currency))")
+        // "€125.00"; another currency by its code, never with the euro sign ("100.00 USD").
+        let amount = ConsoleWords.money(document.amount)
         let method = switch document.method {
         case .card: "card"
         case .paypal: "PayPal"
