@@ -16,14 +16,14 @@ struct BenchCommand: AsyncParsableCommand {
     struct Append: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Append N events from C concurrent writers, B events per append.")
         @OptionGroup var common: CommonOptions
-        @Option(help: "Events to append in all.") var events: Int = 20_000
+        @Option(help: "Events to append in all, rounded down to a whole number of appends per writer (at least one each).") var events: Int = 20_000
         @Option(help: "Concurrent writers.") var writers: Int = 16
         @Option(help: "Events per append.") var perAppend: Int = 1
-        @Option(help: "Bytes of data per event.") var dataBytes: Int = 200
+        @Option(help: "Bytes of data per event (0 to 262,132: with its 12 bytes of JSON around it, an event's data is at most 256 KiB).") var dataBytes: Int = 200
 
         func validate() throws {
-            guard (1...100_000_000).contains(events), (1...1_000).contains(writers), (1...1_000).contains(perAppend), (0...262_144).contains(dataBytes) else {
-                throw ValidationError("--events must be 1 to 100,000,000, --writers and --per-append 1 to 1,000, --data-bytes 0 to 262,144")
+            guard (1...100_000_000).contains(events), (1...1_000).contains(writers), (1...1_000).contains(perAppend), (0...262_132).contains(dataBytes) else {
+                throw ValidationError("--events must be 1 to 100,000,000, --writers and --per-append 1 to 1,000, --data-bytes 0 to 262,132")
             }
         }
 

@@ -565,7 +565,9 @@ struct RebuildCLITests {
         let url = try await TestDatabase.freshURL(.sqlite)
         for (arguments, message) in [
             (["append", "--writers", "4611686018427387904", "--per-append", "2"], "--writers and --per-append 1 to 1,000"),
-            (["append", "--data-bytes", "1000000000000"], "--data-bytes 0 to 262,144"),
+            (["append", "--data-bytes", "1000000000000"], "--data-bytes 0 to 262,132"),
+            // One byte past it no append could be stored (the event's data would pass 256 KiB).
+            (["append", "--data-bytes", "262133"], "--data-bytes 0 to 262,132"),
             (["replay", "--batch", "0"], "--batch must be 1 to 10,000"),
             (["import", "--runs", "1000000"], "--runs 1 to 100"),
             (["rebuild", "--events", "1000000000000"], "--events must be 1 to 100,000,000"),
@@ -575,6 +577,9 @@ struct RebuildCLITests {
             #expect(refused.status == 64 && refused.stderr.contains(message), "\(arguments): \(refused.status) \(refused.stderr)")
         }
         if case .sqlite(let path) = url { #expect(!FileManager.default.fileExists(atPath: path), "nothing was created") }
+        // The largest is appended.
+        let largest = try await CLI.run(["bench", "append", "--data-bytes", "262132", "--events", "1", "--writers", "1", "--database-url", url.connectionString])
+        #expect(largest.status == 0, "\(largest.stderr)")
     }
 
     @Test
