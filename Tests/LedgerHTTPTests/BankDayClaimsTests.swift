@@ -126,6 +126,23 @@ struct BankDayClaimsTests {
         }
     }
 
+    /// An IBAN with its currency after it whose whole text passes the check digits as well (about one account in
+    /// 97; NL02ABNA0417164350EUR does) is still that IBAN: a day imported from MT940 is not booked again from
+    /// camt.053 (it was claimed under another account, and the transfer booked twice).
+    @Test(arguments: Backend.allCases)
+    func anIBANWithItsCurrencyAfterItIsThatIBANEvenWhenTheWholeTextPassesTheCheck(backend: Backend) async throws {
+        try await withLiveServer(backend) { client, runtime in
+            let staff = bearer(try await runtime.apiKeys.create(name: "Anna", role: .staff).key)
+            try await Self.certified(runtime, "cc-1")
+            let first = try await Self.upload(client, staff, try Self.mt940(account: "NL02ABNA0417164350EUR", [("2026-05-04", "cc-1")]))
+            #expect(first.status == .created && first.json["matched"] as? Int == 1, "\(first.text)")
+            let inCamt = try await Self.upload(client, staff, try Self.camt(iban: "NL02ABNA0417164350", id: "CC-0504", [("2026-05-04", "cc-1")]))
+            #expect(inCamt.status == .unprocessableContent, "\(inCamt.text)")
+            #expect((inCamt.json["detail"] as? String ?? "").contains("(2026-05-04, account NL02ABNA0417164350 EUR) was already imported from MT940"), "\(inCamt.text)")
+            #expect(try await Self.income(client, staff) == "-125.00", "one transfer, booked once")
+        }
+    }
+
     /// Dutch MT940 files write the account as its domestic number, or the IBAN with its currency after it: both are
     /// the body's own account, whose days camt.053 may not bring again. The account written another way in the
     /// same format is refused too, since the lines' keys hold it.

@@ -68,7 +68,7 @@ struct MT940StatementBuilder {
         case "25":
             let account = try requireStatement(field).nonPlaceholder
             overview!.accountID = account
-            overview!.accountIBAN = account.flatMap { IBAN(parsing: $0) }
+            overview!.accountIBAN = account.flatMap { IBAN(parsingAccount: $0) }
         case "28", "28C":
             let number = try requireStatement(field).nonPlaceholder
             overview!.sequenceNumber = number
