@@ -129,6 +129,16 @@ import Testing
         #expect(event.type == "invoice.paid")
     }
 
+    /// A session in setup mode takes no money: Stripe sends it with `amount_total` and `currency` null. It is no
+    /// payment of ours, and is read as such rather than refused (a refusal would be delivered again for days).
+    @Test func aSessionThatTakesNoMoneyIsNoPayment() throws {
+        let object = #"{"id":"cs_1","object":"checkout.session","mode":"setup","payment_status":"no_payment_required","amount_total":null,"currency":null,"payment_intent":null}"#
+        #expect(try CardEvent.parse(Self.envelope(type: "checkout.session.completed", object: object)).fact == .other)
+        // With an amount missing but a payment named, it is still refused, naming the field.
+        let broken = #"{"id":"cs_1","payment_status":"paid","payment_intent":"pi_1","currency":"eur"}"#
+        #expect(throws: PaymentsError(.malformedEvent, "")) { try CardEvent.parse(Self.envelope(type: "checkout.session.completed", object: broken)) }
+    }
+
     @Test func sessionReferenceFallsBackToMetadata() throws {
         let object = #"{"id":"cs_1","payment_status":"paid","amount_total":9900,"currency":"usd","client_reference_id":null,"metadata":{"profile_id":"advocate-7","purpose":"donation"}}"#
         let event = try CardEvent.parse(Self.envelope(type: "checkout.session.completed", object: object))

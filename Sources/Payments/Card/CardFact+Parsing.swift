@@ -5,10 +5,13 @@ extension CardFact {
     /// Reads `data.object` of `body` according to `type`; types we do not act on become ``CardFact/other``.
     init(type: String, body: Data) throws(PaymentsError) {
         switch type {
-        case "checkout.session.completed": self = try .checkoutSession(Self.checkoutSession(body, stage: .completed))
-        case "checkout.session.async_payment_succeeded": self = try .checkoutSession(Self.checkoutSession(body, stage: .asyncSucceeded))
-        case "checkout.session.async_payment_failed": self = try .checkoutSession(Self.checkoutSession(body, stage: .asyncFailed))
-        case "checkout.session.expired": self = try .checkoutSession(Self.checkoutSession(body, stage: .expired))
+        case "checkout.session.completed":
+            // A session that takes no money (setup mode: no amount, no payment intent) is no payment of ours.
+            guard let session = try Self.checkoutSession(body, stage: .completed) else { self = .other; return }
+            self = .checkoutSession(session)
+        case "checkout.session.async_payment_succeeded": self = try Self.checkoutSession(body, stage: .asyncSucceeded).map(CardFact.checkoutSession) ?? .other
+        case "checkout.session.async_payment_failed": self = try Self.checkoutSession(body, stage: .asyncFailed).map(CardFact.checkoutSession) ?? .other
+        case "checkout.session.expired": self = try Self.checkoutSession(body, stage: .expired).map(CardFact.checkoutSession) ?? .other
         case "payment_intent.succeeded": self = try .paymentIntent(Self.paymentIntent(body, succeeded: true))
         case "payment_intent.payment_failed": self = try .paymentIntent(Self.paymentIntent(body, succeeded: false))
         case "charge.refunded": self = try .chargeRefunded(Self.chargeRefunded(body))
@@ -21,8 +24,9 @@ extension CardFact {
         }
     }
 
-    private static func checkoutSession(_ body: Data, stage: CheckoutSessionFact.Stage) throws(PaymentsError) -> CheckoutSessionFact {
+    private static func checkoutSession(_ body: Data, stage: CheckoutSessionFact.Stage) throws(PaymentsError) -> CheckoutSessionFact? {
         let session = try WireJSON.decode(WireObjectEnvelope<WireCheckoutSession>.self, from: body, failure: malformed).data.object
+        if session.paymentStatus == "no_payment_required", session.amountTotal == nil, session.paymentIntent == nil { return nil }
         let fields = FieldReader(objectName: "checkout.session")
         // The client reference is set by us on every session; metadata is the fallback for sessions made by hand.
         let reference = session.clientReferenceID.flatMap(CardReference.init(clientReferenceID:))
