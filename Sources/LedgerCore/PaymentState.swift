@@ -210,8 +210,9 @@ public struct PaymentState: Sendable, Hashable, Codable {
         disputes.values.contains { !$0.isDisjoint(with: [.won, .fundsReinstated]) }
     }
 
-    /// Whether the payment waits for staff: held and not resolved.
-    public var isWaitingForStaff: Bool { held != nil && resolution == nil }
+    /// Whether the payment waits for staff: held, not resolved, and not returned by the bank (its money went back
+    /// to the payer, so there is nothing left to decide).
+    public var isWaitingForStaff: Bool { held != nil && resolution == nil && returned == nil }
 
     /// The listings the payment pays for: the named profile, or what staff decided for a held payment, each
     /// moved where staff reassigned it.

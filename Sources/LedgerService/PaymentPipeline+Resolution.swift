@@ -17,6 +17,12 @@ extension PaymentPipeline {
                 throw PaymentServiceError(code: .paymentNotFound, description: "no received payment '\(paymentID)'")
             }
             guard payment.isWaitingForStaff else {
+                if let returned = payment.returned {
+                    let day = returned.bookingDate.map { " on \($0)" } ?? ""
+                    throw PaymentServiceError(
+                        code: .notRefundable, description: "payment '\(paymentID)' was returned by the bank\(day) (\(returned.reason)); its money went back, so there is nothing to decide"
+                    )
+                }
                 throw PaymentServiceError(code: .notRefundable, description: "payment '\(paymentID)' is not waiting for staff")
             }
             let shares = try await checkedShares(resolution, shares, received: received, profileState: profileState)

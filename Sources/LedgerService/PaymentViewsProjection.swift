@@ -23,9 +23,10 @@ public struct PaymentViewsProjection: Projection {
         var resolvedAt: Date?
         var updatedAtMicros: Int64 = 0
 
-        /// How the hold ended, if it did: the staff resolution, or a refund of everything.
+        /// How the hold ended, if it did: the staff resolution, a refund of everything, or the bank's return.
         var resolution: String? {
             payment.resolution.map { "\($0.resolution.rawValue): \($0.reason)" } ?? (payment.isFullyRefunded ? "refunded" : nil)
+                ?? payment.returned.map { "returned by the bank: \($0.reason)" }
         }
     }
 

@@ -340,6 +340,39 @@ struct BankReconciliationTests {
         }
     }
 
+    /// A transfer waiting for staff that the bank then returns waits no more: its money went back to the payer, so
+    /// the queue no longer asks about it (it shows as returned by the bank), and a resolution is refused.
+    @Test(arguments: Backend.allCases)
+    func aHeldTransferTheBankReturnsWaitsNoMore(backend: Backend) async throws {
+        try await withLiveServer(backend) { client, runtime in
+            let staff = bearer(try await runtime.apiKeys.create(name: "Anna", role: .staff).key)
+            try await certifiedProfiles(runtime, ["hr-1"])
+            typealias T = CamtStatementBuilder.Transaction
+            func imported(_ id: String, _ entry: CamtStatementBuilder.Entry) async throws -> TestResponse {
+                let xml = CamtStatementBuilder(statements: [.init(id: id, iban: ourIBAN, entries: [entry])]).xml
+                return try await client.execute(uri: "/api/v1/bank-statements", method: .post, headers: staff, body: ByteBuffer(string: xml))
+            }
+            let held = try await imported("HR-1", .init(date: "2026-03-02", bankReference: "HR-1", transactions: [T(amount: "125.00", endToEndID: "E2E-HR", payerName: "Hal", text: "membership")]))
+            #expect(held.json["queued"] as? Int == 1, "\(held.text)")
+            let returned = try await imported("HR-2", .init(credit: false, date: "2026-03-03", bankReference: "HR-2", transactions: [T(amount: "125.00", endToEndID: "E2E-HR", returnReason: "AC04")]))
+            #expect(returned.json["returns"] as? Int == 1, "\(returned.text)")
+            try await runtime.catchUpStaffViews()
+            let queue = try JSONSerialization.jsonObject(with: Data(try await client.execute(uri: "/api/v1/reconciliation/exceptions?includeResolved=true", method: .get, headers: staff).text.utf8)) as? [[String: Any]] ?? []
+            let row = try #require(queue.first, "\(queue)")
+            #expect(row["resolved"] as? Bool == true && (row["resolution"] as? String)?.hasPrefix("returned by the bank") == true, "\(row)")
+            let paymentID = try #require(row["paymentId"] as? String)
+            let waiting = try JSONSerialization.jsonObject(with: Data(try await client.execute(uri: "/api/v1/reconciliation/exceptions", method: .get, headers: staff).text.utf8)) as? [[String: Any]] ?? []
+            #expect(!waiting.contains { $0["paymentId"] as? String == paymentID }, "\(waiting)")
+            let resolve = try await client.execute(
+                uri: "/api/v1/reconciliation/exceptions/\(paymentID)/resolve", method: .post, headers: staff,
+                body: ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: ["resolution": "allocate", "profileId": "hr-1", "reason": "guess"]))
+            )
+            #expect(resolve.status == .conflict, "\(resolve.text)")
+            let listing = try await client.execute(uri: "/api/v1/profiles/hr-1/listing", method: .get, headers: staff)
+            #expect(listing.json["visible"] as? Bool == false, "\(listing.text)")
+        }
+    }
+
     /// One transfer whose references name two profiles (one payer paying for two mediators) pays for neither
     /// by itself: it waits for staff as `several-profiles`, naming both, with no one-click suggestion. Naming
     /// one profile twice (its listing and its donation reference) is still a plain payment for it.
