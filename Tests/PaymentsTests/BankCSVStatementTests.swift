@@ -57,7 +57,7 @@ struct BankCSVStatementTests {
 
     @Test
     func takesSeparatorsFromConfiguration() throws {
-        let csv = "date;amount;currency\n2026-02-01;1.250;EUR\n"
+        let csv = "date;amount;currency\n2026-02-01;1.25;EUR\n"
         let parser = CSVStatementParser(delimiter: .semicolon, decimalSeparator: .point)
         #expect(try Self.lines(csv, parser: parser).map(\.amount) == [eur(125)])
     }
@@ -90,6 +90,11 @@ struct BankCSVStatementTests {
     @Test(arguments: [
         "date,amount,currency\n01-02-2026,1.00,EUR\n",
         "date,amount,currency\n2026-02-01,1.001,EUR\n",
+        // Thousands separators: read as decimals they would be 1.00 and 1.25.
+        "date,amount,currency\n2026-02-01,1.000,EUR\n",
+        "date;amount;currency\n2026-02-01;\"1,250\";EUR\n",
+        "date,amount,currency\n2026-02-01,-2.500,EUR\n",
+        "date,amount,currency\n2026-02-01,1.0,JPY\n",
         "date,amount,currency\n2026-02-01,1.00,EURO\n",
         "date,amount,currency\n2026-02-01,\"1.00,EUR\n",
     ])

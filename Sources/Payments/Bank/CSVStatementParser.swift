@@ -142,6 +142,13 @@ public struct CSVStatementParser: Sendable {
             amountText = amountText.dropFirst()
         }
         let used = amountText.first { $0 == "." || $0 == "," }
+        // A CSV file has no balances to catch a misreading, so an amount has at most its currency's decimals:
+        // `1.000` or `"1,250"` is a thousands separator (or a typo), not 1.00 or 1.25.
+        if let used, let separator = amountText.lastIndex(of: used), amountText[amountText.index(after: separator)...].count > Money.decimals(of: currency) {
+            throw malformed(
+                "the amount '\(field("amount").prefix(30))' has more decimals than \(currency) has (\(Money.decimals(of: currency))); write amounts without thousands separators"
+            )
+        }
         if decimal == nil { decimal = used }
         guard used == nil || used == decimal,
               let minorUnits = StatementAmount.minorUnits(amountText, separator: decimal ?? ".", currency: currency) else {
