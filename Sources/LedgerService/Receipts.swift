@@ -48,9 +48,7 @@ public struct ReceiptService: Sendable {
             let now = payments.profiles.now()
             let due = try await dueDocuments(books, received: received, issued: issued, now: now)
             guard !due.isEmpty else {
-                guard !issued.isEmpty else {
-                    throw Self.noReceipt(paymentID, payment.isWaitingForStaff ? "it waits for a staff decision" : "it is not a contribution or a donation")
-                }
+                guard !issued.isEmpty else { throw Self.noReceipt(paymentID, Self.whyNoReceipt(payment)) }
                 return issued
             }
             let year = payments.profiles.policy.calendar.date(at: now).year
@@ -179,6 +177,16 @@ public struct ReceiptService: Sendable {
             amount: Money(minorUnits: minor, currency: received.amount.currency), method: received.method, purpose: purpose,
             paymentDate: received.effectiveDate, periodFrom: period?.0, periodThrough: period?.1, reason: reason, occurredAt: now
         )
+    }
+
+    /// Why a payment that was received has no document at all.
+    static func whyNoReceipt(_ payment: PaymentState) -> String {
+        if payment.isWaitingForStaff { return "it waits for a staff decision" }
+        if payment.voided != nil { return "it was voided before a receipt was asked for" }
+        if payment.returned != nil { return "the bank returned it before a receipt was asked for" }
+        if payment.isTakenByDispute { return "a dispute took it back before a receipt was asked for" }
+        if payment.isFullyRefunded { return "it was refunded in full before a receipt was asked for" }
+        return "it is not a contribution or a donation"
     }
 
     static func creditReason(_ payment: PaymentState) -> String {

@@ -111,6 +111,21 @@ struct ReceiptsTests {
         }
     }
 
+    /// A payment voided before anyone asked for its receipt has none, and the 404 says so, not "it is not a
+    /// contribution or a donation".
+    @Test(arguments: Backend.allCases)
+    func aPaymentVoidedBeforeItsReceiptSaysSo(backend: Backend) async throws {
+        try await withLiveServer(backend) { client, runtime in
+            let session = try await StaffSession.start(client, runtime)
+            try await session.certifiedProfile("vd-1")
+            let paid = try await session.post("/api/v1/profiles/vd-1/offline-payments", ["amount": "125.00", "date": runtime.today.description, "purpose": "listing"])
+            let paymentID = try #require(paid.headers[.location]?.split(separator: "/").last.map(String.init), "\(paid.text)")
+            #expect(try await session.post("/api/v1/payments/\(paymentID)/void", ["reason": "entered twice"]).status == .ok)
+            let none = try await session.get("/api/v1/payments/\(paymentID)/receipts")
+            #expect(none.status == .notFound && (none.json["detail"] as? String)?.contains("it was voided before a receipt was asked for") == true, "\(none.text)")
+        }
+    }
+
     /// A donation in another currency (a transfer held as `currency-not-accepted`, resolved as a donation) gets a
     /// receipt in that currency, written with its code and never with the euro sign.
     @Test(arguments: Backend.allCases)
