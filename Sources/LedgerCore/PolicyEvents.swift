@@ -115,7 +115,7 @@ public enum PolicyDecider {
         let retroactive = request.effectiveFrom < today
         guard !retroactive || request.allowPast else {
             throw .invalidDateRange(
-                "the change would take effect on \(request.effectiveFrom), before today (\(today)), and so rewrite past answers; ask for it explicitly (allowPast) with a reason if that is intended"
+                "the change would take effect on \(request.effectiveFrom), before today (\(today)), and so rewrite past answers; ask for it explicitly (allowPast in the API, --allow-past on the command line) with a reason if that is intended"
             )
         }
         return ListingPolicyChanged(
