@@ -253,6 +253,15 @@ struct ConsoleTests {
             #expect(stale.status == .unprocessableContent && stale.text.contains("This page is out of date"), "\(stale.text)")
             #expect(try await runtime.profiles.load(try ProfileID("tw-1")).state.waivers.count == 1)
 
+            // A decision on a held transfer sent twice: the second gets the first's answer, not "not waiting for staff".
+            let held = try await Self.heldAfterImporting(runtime, .init(
+                date: today, bankReference: "TW-HELD", transactions: [.init(amount: "125.00", payerName: "Someone", text: "membership")]
+            ))
+            let decideKey = try await formKey("/console/exceptions")
+            try await twice("/console/exceptions/\(held.paymentId)/resolve", ["resolution": "allocate", "profileId": "tw-1", "reason": "phoned", "formKey": decideKey])
+            let shown = try await anna.send("/console/exceptions?all=1").text
+            #expect(shown.contains("Recorded: the payment is") && !shown.contains("Nothing was changed"), "\(shown)")
+
             let control = try await anna.post("/console/profiles/tw-1/waivers", ["from": today, "through": today, "reason": "a\u{0B}b"])
             #expect(control.status == .badRequest && control.headers[.contentType]?.hasPrefix("text/html") == true, "\(control.text)")
             #expect(control.text.contains("control character"), "\(control.text)")

@@ -43,16 +43,15 @@ enum ConsolePage {
         notice: String? = nil, error: String? = nil, status: HTTPResponse.Status = .ok, headers extra: HTTPFields = [:]
     ) -> Response {
         var data = data
-        // Names the forms of this one drawing of the page: a form sent twice is carried out once.
-        let formKey = UUID().uuidString.lowercased()
         if let session {
             data["csrf"] = session.formToken
-            data["formKey"] = formKey
+            // Names the forms of this one drawing of the page: a form sent twice is carried out once.
+            data["formKey"] = UUID().uuidString.lowercased()
         }
         let body = ConsoleTemplates.render(template, data)
         var layout: [String: Any] = ["title": title, "body": body]
         if let session {
-            layout["user"] = ["name": session.user.name, "csrf": session.formToken, "formKey": formKey]
+            layout["user"] = ["name": session.user.name, "csrf": session.formToken]
             layout["nav"] = navigation.map { item -> [String: Any] in
                 ["href": item.href, "label": item.label, "current": item.href == section]
             }

@@ -737,7 +737,7 @@ struct ConsoleRoutes {
     /// Runs a form's action: on success, back to `back` with what happened; on failure, the same with why.
     func act(_ request: Request, _ context: LedgerRequestContext, back: String, _ body: () async throws -> String) async throws -> Response {
         do {
-            return ConsolePage.redirect(back, notice: try await body(), secure: secure)
+            return try await once(request, context, then: back, body)
         } catch {
             return ConsolePage.redirect(back, notice: "Nothing was changed: " + sentence(for: error, request, context), secure: secure)
         }

@@ -45,7 +45,7 @@ enum ConsoleTemplates {
         {{#nav}}<li><a href="{{href}}"{{#current}} aria-current="page"{{/current}}>{{label}}</a></li>{{/nav}}
         </ul></nav>
         <form method="post" action="/console/sign-out" class="sign-out">
-        <input type="hidden" name="_csrf" value="{{csrf}}"><input type="hidden" name="formKey" value="{{formKey}}">
+        <input type="hidden" name="_csrf" value="{{csrf}}">
         <span class="who">{{name}}</span> <button type="submit" class="link">Sign out</button>
         </form>
         {{/user}}
@@ -528,7 +528,7 @@ enum ConsoleTemplates {
         </table>
         <details><summary>Create a key</summary>
         <form method="post" action="/console/settings/keys" class="stack">
-        <input type="hidden" name="_csrf" value="{{csrf}}"><input type="hidden" name="formKey" value="{{formKey}}">
+        <input type="hidden" name="_csrf" value="{{csrf}}">
         <label for="key-name">Who will use it</label><input id="key-name" name="name" required>
         <label for="key-role">For</label>
         <select id="key-role" name="role"><option value="website">the website</option><option value="directory">the directory</option><option value="staff">staff tools</option></select>
