@@ -476,7 +476,8 @@ struct ConsoleRoutes {
                 var key = (context.form["refundKey"] ?? "").trimmingCharacters(in: .whitespaces)
                 // While a request the provider never answered is open, the form asks for it again: without a key
                 // of its own, the same refund is sent again under that request's key (another is refused).
-                if try await runtime.payments.view(paymentID)?.unansweredRefundRequests.isEmpty == false { key = "" }
+                // (The payment's stream alone: its view would load the profile too.)
+                if try await runtime.payments.loadPayment(paymentID).unansweredRefundRequests.contains(where: { $0.requestKey != nil }) { key = "" }
                 _ = try await runtime.refunds.refund(
                     paymentID: paymentID, amount: amount, idempotencyKey: key.isEmpty ? nil : String(key.prefix(100)), metadata: metadata(request, context)
                 )
