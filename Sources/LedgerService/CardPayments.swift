@@ -45,6 +45,9 @@ public struct CardPayments: PaymentProvider {
         guard paymentID.method == .card, paymentID.externalID != nil else {
             throw PaymentServiceError(code: .invalidRequest, description: "\(paymentID) is not a card payment")
         }
+        if let amount, !CardAmounts.accepts(amount) {
+            throw DomainError.invalidAmount("the card provider takes \(amount.currency) in whole units only; \(amount) cannot be refunded through it")
+        }
     }
 
     /// Asks the provider to refund a payment intent (all that remains unless `whole` is false).

@@ -412,17 +412,54 @@ struct CardPaymentTests {
         }
     }
 
+    /// The card provider counts krónur in hundredths and ariary in whole units, the reverse of ISO 4217, which the
+    /// ledger follows: a payment of 12,500 ISK is asked for and reported as `1250000`, and reads as 12500 ISK; one
+    /// of 500.00 MGA as `500`. Refunds are sent as the provider counts, and a fraction of an ariary, which the
+    /// provider cannot be sent, is refused without asking it.
+    @Test(arguments: Backend.allCases)
+    func kronurAndAriaryAreCountedAsTheProviderCountsThem(backend: Backend) async throws {
+        try await CardWorld.run(backend) { world in
+            let kronur = try await Self.paidIn(world, "isk-1", amount: Money(minorUnits: 12_500, currency: "ISK"))
+            #expect(world.provider.createdSessions.last?.fields["line_items[0][price_data][unit_amount]"] == "1250000")
+            let payment = try await world.get("/api/v1/payments/card-\(kronur)")
+            #expect(payment.json["amount"] as? String == "12500" && payment.json["currency"] as? String == "ISK", "\(payment.text)")
+            let part = try await world.post("/api/v1/payments/card-\(kronur)/refund", world.staff, ["amount": "500"])
+            #expect(part.status == .accepted && part.json["amount"] as? String == "500", "\(part.text)")
+            let rest = try await world.post("/api/v1/payments/card-\(kronur)/refund", world.staff, [:])
+            #expect(rest.status == .accepted && rest.json["amount"] as? String == "12000", "\(rest.text)")
+            #expect(world.provider.createdRefunds.map(\.amount.minorUnits) == [50_000, 1_200_000])
+            try await world.deliver(world.provider.chargeRefundedEvent(kronur))
+            #expect(try await world.get("/api/v1/payments/card-\(kronur)").json["refunded"] as? String == "12500")
+
+            let ariary = try await Self.paidIn(world, "mga-1", amount: Money(minorUnits: 50_000, currency: "MGA"))
+            #expect(world.provider.createdSessions.last?.fields["line_items[0][price_data][unit_amount]"] == "500")
+            let view = try await world.get("/api/v1/payments/card-\(ariary)")
+            #expect(view.json["amount"] as? String == "500.00" && view.json["currency"] as? String == "MGA", "\(view.text)")
+            let fraction = try await world.post("/api/v1/payments/card-\(ariary)/refund", world.staff, ["amount": "100.50"])
+            #expect(fraction.status == .unprocessableContent && fraction.text.contains("MGA in whole units only"), "\(fraction.text)")
+            let whole = try await world.post("/api/v1/payments/card-\(ariary)/refund", world.staff, ["amount": "100"])
+            #expect(whole.status == .accepted && whole.json["amount"] as? String == "100.00", "\(whole.text)")
+            #expect(world.provider.createdRefunds.map(\.amount.minorUnits) == [50_000, 1_200_000, 100])
+        }
+    }
+
     /// A certified profile's card payment of ¥1,000, from a session created the way the ledger's own client creates
     /// one (the ledger itself only asks for euros); answers its payment intent.
     static func paidInYen(_ world: CardWorld, _ profile: String) async throws -> String {
+        try await paidIn(world, profile, amount: Money(minorUnits: 1_000, currency: "JPY"))
+    }
+
+    /// A certified profile's card payment of `amount`, from a session created the way the ledger's own client
+    /// creates one; answers its payment intent.
+    static func paidIn(_ world: CardWorld, _ profile: String, amount: Money) async throws -> String {
         try await world.certifiedProfile(profile)
         let client = CardProviderClient(configuration: CardProviderConfiguration(baseURL: world.provider.baseURL, secretKey: secretKey), httpClient: .shared)
         let session = try await client.createCheckoutSession(
             CheckoutSessionRequest(
-                reference: CardReference(profileID: try ProfileID(profile), purpose: .listing), amount: Money(minorUnits: 1_000, currency: "JPY"),
+                reference: CardReference(profileID: try ProfileID(profile), purpose: .listing), amount: amount,
                 productName: "Listing", successURL: "https://imi.example/paid", cancelURL: "https://imi.example/cancelled"
             ),
-            idempotencyKey: "yen-checkout-\(profile)"
+            idempotencyKey: "checkout-\(profile)"
         )
         let paymentIntentID = try world.provider.completeSession(session.id).paymentIntentID
         try await world.deliver(world.provider.checkoutSessionCompletedEvent(session.id))

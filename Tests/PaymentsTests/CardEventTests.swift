@@ -151,6 +151,29 @@ import Testing
         #expect(session.paymentIntentID == nil)
     }
 
+    /// The provider counts Icelandic krónur in hundredths and Malagasy ariary in whole units, where ISO 4217 (and
+    /// the ledger) counts krónur whole and ariary in hundredths; every other currency as ISO 4217 does.
+    @Test(arguments: [
+        ("isk", Int64(1_250_000), Money(minorUnits: 12_500, currency: "ISK")),
+        ("mga", 500, Money(minorUnits: 50_000, currency: "MGA")),
+        ("jpy", 1_000, Money(minorUnits: 1_000, currency: "JPY")),
+        ("kwd", 1_250, Money(minorUnits: 1_250, currency: "KWD")),
+        ("eur", 12_500, Money.euros(minorUnits: 12_500)),
+    ])
+    func amountsAreReadAsTheProviderCountsThem(currency: String, units: Int64, money: Money) throws {
+        let object = #"{"id":"pi_1","amount":\#(units),"currency":"\#(currency)","metadata":{}}"#
+        let event = try CardEvent.parse(Self.envelope(type: "payment_intent.succeeded", object: object))
+        #expect(event.fact == .paymentIntent(PaymentIntentFact(paymentIntentID: "pi_1", amount: money, reference: nil, succeeded: true)))
+        #expect(CardAmounts.providerUnits(money) == units)
+    }
+
+    @Test func aFractionOfAWholeAriaryCannotBeSentToTheProvider() {
+        #expect(CardAmounts.providerUnits(Money(minorUnits: 50_050, currency: "MGA")) == nil)
+        #expect(!CardAmounts.accepts(Money(minorUnits: 1, currency: "MGA")))
+        #expect(CardAmounts.providerUnits(Money(minorUnits: .max, currency: "ISK")) == nil)
+        #expect(CardAmounts.money(providerUnits: 12_550, currency: "isk") == nil)
+    }
+
     @Test func failedPaymentIntentReportsTheAttemptedAmount() throws {
         let object = #"{"id":"pi_1","amount":12500,"amount_received":0,"currency":"eur","metadata":{}}"#
         let event = try CardEvent.parse(Self.envelope(type: "payment_intent.payment_failed", object: object))
@@ -212,6 +235,9 @@ import Testing
         // Past the ledger's amount limit (10000000000.00 in minor units).
         ("checkout.session.completed", #"{"id":"cs_1","payment_status":"paid","amount_total":1000000000001,"currency":"eur"}"#, "amount_total"),
         ("refund.created", #"{"id":"re_1","amount":9223372036854775807,"currency":"eur","status":"succeeded"}"#, "amount"),
+        // Krónur are counted in hundredths of whole krónur; ariary counted past the limit once made hundredths.
+        ("refund.created", #"{"id":"re_1","amount":12550,"currency":"isk","status":"succeeded"}"#, "amount"),
+        ("refund.created", #"{"id":"re_1","amount":92233720368547758,"currency":"mga","status":"succeeded"}"#, "amount"),
     ])
     func knownTypeLackingAFieldNamesIt(type: String, object: String, field: String) {
         do {

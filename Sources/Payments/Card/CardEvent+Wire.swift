@@ -124,18 +124,23 @@ struct FieldReader {
         return try identifier(value, field)
     }
 
-    /// An amount in minor units with its currency, refusing negative amounts and currencies that are not three
-    /// letters (the provider sends them lowercase; ``Money`` upper-cases them).
+    /// An amount as the provider counts it (see ``CardAmounts``) with its currency, refusing negative amounts,
+    /// currencies that are not three letters (the provider sends them lowercase; ``Money`` upper-cases them) and
+    /// amounts the ledger cannot record.
     func money(_ minorUnits: Int64?, _ field: String, currency: String?) throws(PaymentsError) -> Money {
         let units = try require(minorUnits, field)
         let code = try require(currency, "currency")
         guard units >= 0 else { throw malformed("the \(objectName) object's \(field) is negative") }
-        guard LedgerBounds.acceptsAmount(units) else {
-            throw malformed("the \(objectName) object's \(field) is more than \(LedgerBounds.amountLimitDescription) (\(LedgerBounds.amountMinorUnitsMax) minor units), the most the ledger records")
-        }
         guard code.utf8.count == 3, code.unicodeScalars.allSatisfy({ $0.isASCII && $0.properties.isAlphabetic }) else {
             throw malformed("the \(objectName) object's currency '\(code.prefix(10))' is not a three-letter code")
         }
-        return Money(minorUnits: units, currency: code)
+        // Counted as the provider counts (krónur in hundredths, ariary in whole units), read as ISO 4217 counts.
+        guard let money = CardAmounts.money(providerUnits: units, currency: code) else {
+            if CardAmounts.countedInHundredths.contains(code.uppercased()), units % 100 != 0 {
+                throw malformed("the \(objectName) object's \(field) \(units) is not whole \(code.uppercased()) (the provider counts it in hundredths)")
+            }
+            throw malformed("the \(objectName) object's \(field) is more than \(LedgerBounds.amountLimitDescription) (\(LedgerBounds.amountMinorUnitsMax) minor units), the most the ledger records")
+        }
+        return money
     }
 }

@@ -118,7 +118,7 @@ public struct CardProviderClient: Sendable {
             ("payment_intent_data[metadata][purpose]", reference.purpose),
             ("line_items[0][quantity]", "1"),
             ("line_items[0][price_data][currency]", request.amount.currency.lowercased()),
-            ("line_items[0][price_data][unit_amount]", String(request.amount.minorUnits)),
+            ("line_items[0][price_data][unit_amount]", String(try CardAmounts.wireUnits(request.amount))),
             ("line_items[0][price_data][product_data][name]", request.productName),
             ("payment_method_types[0]", "card"),
         ]
@@ -134,15 +134,15 @@ public struct CardProviderClient: Sendable {
         precondition(amount.map { $0.minorUnits > 0 } ?? true, "a refund amount must be positive")
         var fields: [(String, String)] = [("payment_intent", paymentIntentID)]
         if let amount {
-            fields.append(("amount", String(amount.minorUnits)))
+            fields.append(("amount", String(try CardAmounts.wireUnits(amount))))
         }
         let refund = try await post("/v1/refunds", fields: fields, idempotencyKey: idempotencyKey, as: WireCreatedRefund.self)
         guard let id = refund.id, let status = refund.status, let units = refund.amount, let currency = refund.currency else {
             throw PaymentsError(.malformedResponse, "the created refund lacks id, status, amount or currency")
         }
-        guard units >= 0, LedgerBounds.acceptsAmount(units) else {
-            throw PaymentsError(.malformedResponse, "the created refund's amount \(units) is negative or more than \(LedgerBounds.amountLimitDescription)")
+        guard units >= 0, let amount = CardAmounts.money(providerUnits: units, currency: currency) else {
+            throw PaymentsError(.malformedResponse, "the created refund's amount \(units) is negative, not whole \(currency.uppercased()) or more than \(LedgerBounds.amountLimitDescription)")
         }
-        return CardRefund(id: id, status: status, amount: Money(minorUnits: units, currency: currency))
+        return CardRefund(id: id, status: status, amount: amount)
     }
 }
