@@ -6,12 +6,14 @@ import Payments
 /// The capture of an approved PayPal order, called at most once however often it is asked for.
 ///
 /// Each order has a stream, `paypal-capture-<order id>`, recording the call: `PayPalCaptureClaimed` before it
-/// is made, then `PayPalCaptureSucceeded` or `PayPalCaptureFailed`. The claim is appended with the stream's
+/// is made, then `PayPalCaptureSucceeded`, `PayPalCaptureFailed`, or `PayPalCaptureRefused` when PayPal refused it
+/// for a reason asking again with the same approval cannot change (see ``refusesForGood(_:)``). The claim is appended with the stream's
 /// version expected, so of any number of concurrent approvals (or a buyer's return racing an approval
 /// webhook) exactly one calls PayPal; once one succeeded nobody calls again, and the buyer's return is answered
 /// from the record. A failed call may be tried again by the next request, and a claim older than
 /// ``leaseSeconds`` (its holder crashed) may be taken over; both repeat the first call's `PayPal-Request-Id`,
-/// so PayPal never captures twice.
+/// so PayPal never captures twice. A refusal for good is not asked again by the delivery that met it (the
+/// same approval event delivered again); the buyer's return, or a new approval, asks again.
 struct PayPalCaptureCalls: Sendable {
     let store: any EventStore
     let client: PayPalClient
@@ -29,6 +31,16 @@ struct PayPalCaptureCalls: Sendable {
         case capturedElsewhere
         /// Another request holds the claim and is calling PayPal now.
         case inFlight
+        /// PayPal refused the capture for good when this event (the same causation) asked before.
+        case refused(reason: String)
+    }
+
+    /// Whether PayPal's refusal of a capture holds for the approval that asked: PayPal declined the buyer's
+    /// card or account (422 `INSTRUMENT_DECLINED`), which the buyer changes by approving again, never the same
+    /// approval delivered again. Every other refusal may pass (a request still in progress, our credentials, a
+    /// proxy's answer, PayPal's failures) and is asked again.
+    static func refusesForGood(_ error: PaymentsError) -> Bool {
+        error.code == .rejected && error.status == 422 && error.providerCode == "INSTRUMENT_DECLINED"
     }
 
     static func streamName(_ orderID: String) -> String { StreamName.payPalCapture(orderID: orderID).description }
@@ -42,7 +54,7 @@ struct PayPalCaptureCalls: Sendable {
         // A lost race is looked at again: the winner may have finished (or failed) since.
         for _ in 0..<3 {
             let record = try CaptureRecord(try await store.readStream(stream, fromVersion: 1, limit: Self.attemptsMax * 2 + 2))
-            if let done = record.outcome(now: now(), leaseSeconds: leaseSeconds) {
+            if let done = record.outcome(now: now(), leaseSeconds: leaseSeconds, causationID: metadata.causationID) {
                 return done
             }
             guard record.claims < Self.attemptsMax else {
@@ -72,7 +84,9 @@ struct PayPalCaptureCalls: Sendable {
             return .capturedElsewhere
         case .failure(let error):
             // Recorded so the next request may try at once; if this append fails too, the claim's lease ends it.
-            try? await append(stream, .failed(reason: String(error.message.prefix(500))), expecting: claimedVersion, metadata: metadata)
+            let reason = String(error.message.prefix(500))
+            let recorded: CaptureRecord.Event = Self.refusesForGood(error) ? .refused(reason: reason, causationID: metadata.causationID) : .failed(reason: reason)
+            try? await append(stream, recorded, expecting: claimedVersion, metadata: metadata)
             throw error
         }
     }
@@ -117,6 +131,8 @@ struct CaptureRecord {
         case succeeded(Captured)
         case capturedElsewhere
         case failed(reason: String)
+        /// PayPal refused for good the call asked for by `causationID` (the approval event's id, when an event asked).
+        case refused(reason: String, causationID: String?)
 
         var typeName: String {
             switch self {
@@ -124,6 +140,7 @@ struct CaptureRecord {
             case .succeeded: "PayPalCaptureSucceeded"
             case .capturedElsewhere: "PayPalCaptureFoundDone"
             case .failed: "PayPalCaptureFailed"
+            case .refused: "PayPalCaptureRefused"
             }
         }
     }
@@ -148,8 +165,8 @@ struct CaptureRecord {
         }
     }
 
-    /// The answer the record already gives, or nil when a call may be made now.
-    func outcome(now: Date, leaseSeconds: TimeInterval) -> PayPalCaptureCalls.Outcome? {
+    /// The answer the record already gives to a request caused by `causationID`, or nil when a call may be made now.
+    func outcome(now: Date, leaseSeconds: TimeInterval, causationID: String?) -> PayPalCaptureCalls.Outcome? {
         switch last {
         case .succeeded(let captured):
             return captured.capture.map { .captured($0) } ?? .capturedElsewhere
@@ -157,7 +174,9 @@ struct CaptureRecord {
             return .capturedElsewhere
         case .claimed(let at) where now.timeIntervalSince(at) < leaseSeconds:
             return .inFlight
-        case nil, .claimed, .failed:
+        case .refused(let reason, let refusedFor) where refusedFor != nil && refusedFor == causationID:
+            return .refused(reason: reason)
+        case nil, .claimed, .failed, .refused:
             return nil
         }
     }

@@ -120,6 +120,8 @@ public struct PayPalPayments: PaymentProvider {
             throw PaymentServiceError(code: .notRefundable, description: "order \(orderID) is captured already")
         case .inFlight:
             throw PaymentServiceError(code: .inProgress, description: "order \(orderID) is being captured right now; ask again in a moment")
+        case .refused(let reason):
+            throw PaymentServiceError(code: .notRefundable, description: "PayPal refused to capture order \(orderID): \(reason)")
         }
     }
 
@@ -167,8 +169,18 @@ public struct PayPalPayments: PaymentProvider {
         let captured: PayPalCaptureCalls.Outcome
         do {
             captured = try await captureCalls.capture(orderID: approved.orderID, metadata: metadata)
+        } catch let error as PaymentsError where PayPalCaptureCalls.refusesForGood(error) {
+            // PayPal declined the buyer's card, which the same approval delivered again cannot change: the
+            // refusal is recorded in the order's capture stream and the delivery acknowledged, or PayPal would
+            // deliver it for three days, each delivery asking for the capture again. The buyer approves again
+            // with another card; their return, or the new approval, captures it.
+            return
         } catch let error as PaymentsError {
             throw PaymentServiceError(code: .providerFailed, description: "PayPal did not capture order \(approved.orderID): \(error.message)")
+        }
+        if case .refused = captured {
+            // This approval met PayPal's refusal before (above) and is being delivered again: not asked again.
+            return
         }
         if captured == .inFlight {
             // Another request is capturing it; if that one fails, PayPal's redelivery of this approval

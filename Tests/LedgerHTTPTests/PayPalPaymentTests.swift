@@ -435,6 +435,44 @@ struct PayPalFetchedTruthTests {
         }
     }
 
+    /// A capture PayPal refuses for good (the buyer's card declined) is recorded as refused and the approval
+    /// acknowledged: delivered again, it is not asked for again. The buyer approves with another card and comes
+    /// back, and the order is captured then.
+    @Test(arguments: Backend.allCases)
+    func aCaptureRefusedForGoodIsNotAskedForAgainByTheApproval(backend: Backend) async throws {
+        try await PayPalWorld.run(backend) { world in
+            try await world.certifiedProfile("pp-13")
+            let orderID = try await world.startCheckout("pp-13")
+            let approval = world.provider.orderApprovedEvent(orderID: orderID)
+            try world.provider.declineInstrument(ofOrder: orderID)
+            let refused = try await world.deliver(approval)
+            #expect(refused.status == 200, "\(refused.body)")
+            #expect(world.provider.captureRequestCount == 1)
+            let again = try await world.deliver(approval)
+            #expect(again.status == 200 && again.body.contains("\"duplicate\":true"), "\(again.body)")
+            #expect(world.provider.captureRequestCount == 1, "a duplicate of a refused approval asks for nothing")
+            let stream = try await world.runtime.store.readStream("paypal-capture-\(orderID)", fromVersion: 1, limit: 10)
+            #expect(stream.map(\.type) == ["PayPalCaptureClaimed", "PayPalCaptureRefused"])
+            let refusal = try #require(stream.last)
+            #expect(String(decoding: refusal.data, as: UTF8.self).contains("PayPal refused"), "the refusal is recorded")
+
+            try world.provider.approve(orderID)
+            let returned = try await world.post("/api/v1/paypal/orders/\(orderID)/capture", world.website, [:])
+            #expect(returned.status == .ok, "\(returned.text)")
+            #expect(world.provider.capture(ofOrder: orderID) != nil)
+            #expect(world.provider.captureRequestCount == 2)
+
+            // Any other refusal (here a 422 naming no declined card) answers 502, and the redelivery asks again.
+            let second = try await world.startCheckout("pp-13")
+            let secondApproval = world.provider.orderApprovedEvent(orderID: second)
+            world.provider.failNextRequests(status: 422, count: 1)
+            let failed = try await world.deliver(secondApproval)
+            #expect(failed.status == 502, "\(failed.body)")
+            #expect(try await world.deliver(secondApproval).status == 200)
+            #expect(world.provider.capture(ofOrder: second) != nil)
+        }
+    }
+
     /// A capture that failed is recorded as failed, and PayPal's redelivery of the approval tries again.
     @Test
     func aFailedCaptureIsTriedAgainByTheRedelivery() async throws {

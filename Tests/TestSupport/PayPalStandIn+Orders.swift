@@ -56,6 +56,9 @@ extension PayPalStandIn {
             if order.captureID != nil {
                 return .failure(APIAnswerBox(.unprocessable("ORDER_ALREADY_CAPTURED", "Order already captured.If 'intent=CAPTURE' only one capture per order is allowed.")))
             }
+            if order.instrumentDeclined {
+                return .failure(APIAnswerBox(.unprocessable("INSTRUMENT_DECLINED", "The instrument presented was either declined by the processor or bank, or it can't be used for this payment.")))
+            }
             guard order.approved else {
                 return .failure(APIAnswerBox(.unprocessable("ORDER_NOT_APPROVED", "Payer has not yet approved the Order for payment. Please redirect the payer to the 'rel':'approve' url returned as part of the HATEOAS links within the Create Order call or provide a valid payment_source in the request.")))
             }

@@ -60,6 +60,8 @@ extension PayPalStandIn {
         var requestID: String?
         var createTime: Date
         var approved = false
+        /// Set by ``PayPalStandIn/declineInstrument(ofOrder:)``: the capture is refused until the buyer approves again.
+        var instrumentDeclined = false
         var captureID: String?
     }
 

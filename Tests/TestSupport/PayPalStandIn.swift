@@ -187,6 +187,16 @@ public final class PayPalStandIn: Sendable {
         try state.withLock { state throws in
             guard state.orders[orderID] != nil else { throw StandInError("no order \(orderID)") }
             state.orders[orderID]?.approved = true
+            state.orders[orderID]?.instrumentDeclined = false
+        }
+    }
+
+    /// Makes the capture of an order refused as PayPal refuses a declined card (422 `INSTRUMENT_DECLINED`) until
+    /// the buyer approves it again with another instrument (``approve(_:)``).
+    public func declineInstrument(ofOrder orderID: String) throws {
+        try state.withLock { state throws in
+            guard state.orders[orderID] != nil else { throw StandInError("no order \(orderID)") }
+            state.orders[orderID]?.instrumentDeclined = true
         }
     }
 
