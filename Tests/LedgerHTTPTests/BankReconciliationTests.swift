@@ -182,6 +182,10 @@ struct BankReconciliationTests {
                     #expect(refused.status == .unprocessableContent)
                     #expect((refused.json["detail"] as? String)?.contains("nothing was imported") == true)
                 }
+                // The reason names the upload as such, not the temporary file it was kept in.
+                let truncatedAnswer = try await client.execute(uri: "/api/v1/bank-statements", method: .post, headers: bearer(staffKey), body: ByteBuffer(string: truncated))
+                let detail = truncatedAnswer.json["detail"] as? String ?? ""
+                #expect(detail.hasPrefix("the uploaded statement is not well-formed XML") && !detail.contains("statement-"), "\(detail)")
                 try await (runtime.store as? any EventStoreTestHooks)?.waitUntilAllCommittedEventsAreVisible()
                 #expect(try await runtime.store.headCursor() == before)
 

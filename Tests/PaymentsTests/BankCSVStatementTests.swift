@@ -120,4 +120,20 @@ struct BankCSVStatementTests {
         #expect(error?.code == .malformed)
         #expect(error?.message.contains("CSV line 2: it has 8 fields where the header names 7") == true, "\(String(describing: error))")
     }
+
+    /// A separator at the end of the header (as some spreadsheets write) is named as such, not as an unknown
+    /// column; a row with empty fields past the header names both ways it comes about.
+    @Test
+    func aSeparatorAtTheEndIsNamedAsSuch() {
+        let header = Self.error("date,amount,currency,\n2026-01-15,125.00,EUR,\n")
+        #expect(header?.message.contains("the CSV header's column 4 is empty: the header ends with a separator") == true, "\(String(describing: header))")
+        let doubled = Self.error("date,,amount,currency\n")
+        #expect(doubled?.message.contains("column 2 is empty: the header has two separators in a row") == true, "\(String(describing: doubled))")
+        let row = Self.error("date,amount,currency\n2026-01-15,125.00,EUR,\n")
+        #expect(row?.message.contains("CSV line 2: it has 4 fields where the header names 3, the extra ones empty: remove a separator at the end") == true, "\(String(describing: row))")
+        // The same shape from a comma in an unquoted name with the last column empty: the quotes are named too.
+        let layout = "date,amount,currency,payer_name,payer_iban,reference,bank_reference\n"
+        let name = Self.error(layout + "2026-01-15,125.00,EUR,Lovelace, Ada,NL91ABNA0417164300,RF18 5390 0754 7034,\n")
+        #expect(name?.message.contains("a field holding the separator (a comma in a name, say) in double quotes") == true, "\(String(describing: name))")
+    }
 }

@@ -96,11 +96,10 @@ struct ConsoleRoutes {
     /// Statement uploads: in a group with the statement parser's file limit.
     func registerUploadRoutes(on group: RouterGroup<LedgerRequestContext>) {
         group.post("statements") { request, context in
-            let file = FileManager.default.temporaryDirectory.appendingPathComponent("statement-\(UUID().uuidString)")
-            defer { try? FileManager.default.removeItem(at: file) }
             do {
-                try await BankRoutes.save(request, to: file)
-                let summary = try await runtime.bankImport.importFile(file, metadata: metadata(request, context))
+                let summary = try await BankRoutes.withUploadedStatement(request) { file in
+                    try await runtime.bankImport.importFile(file, metadata: metadata(request, context))
+                }
                 let data: [String: Any] = [
                     "fileWords": "\(summary.statements) statement\(summary.statements == 1 ? "" : "s") in \(summary.format) format, \(summary.lines) line\(summary.lines == 1 ? "" : "s").",
                     "lines": summary.lines, "matched": summary.matched, "alreadyImported": summary.alreadyImported, "queued": summary.queued,

@@ -38,12 +38,11 @@ struct BankRoutes {
     /// Statement uploads: in a group of their own, whose body limit is the statement parser's file cap.
     func registerUploadRoutes(on group: RouterGroup<LedgerRequestContext>) {
         group.post("bank-statements") { request, context in
-            let file = FileManager.default.temporaryDirectory.appendingPathComponent("statement-\(UUID().uuidString)")
-            defer { try? FileManager.default.removeItem(at: file) }
-            try await Self.save(request, to: file)
-            // A statement that cannot be read answers 422 `statement-rejected` (see ServiceFailure).
-            let summary = try await bankImport.importFile(file, metadata: metadata(request, context))
-            return try JSONResponse(summary, status: .created)
+            try await Self.withUploadedStatement(request) { file in
+                // A statement that cannot be read answers 422 `statement-rejected` (see ServiceFailure).
+                let summary = try await bankImport.importFile(file, metadata: metadata(request, context))
+                return try JSONResponse(summary, status: .created)
+            }
         }
     }
 
@@ -81,6 +80,21 @@ struct BankRoutes {
                 appended: paymentEvents.map(\.typeName) + profileEvents.map(\.typeName)
             ))
         }
+    }
+
+    /// What an upload's file is called in the parser's messages ("the uploaded statement is empty; …"): the
+    /// name of the temporary file it is kept in would say nothing to the person who sent it.
+    static let uploadedStatementName = "the uploaded statement"
+
+    /// Keeps the request's statement in a folder of its own, as ``uploadedStatementName``, while `body` reads it;
+    /// the folder is removed after.
+    static func withUploadedStatement<Answer>(_ request: Request, _ body: (URL) async throws -> Answer) async throws -> Answer {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("statement-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let file = folder.appendingPathComponent(uploadedStatementName)
+        try await save(request, to: file)
+        return try await body(file)
     }
 
     /// Writes the upload to `file` as it arrives: the raw body, or the first file part of a multipart form.

@@ -99,6 +99,10 @@ public struct CSVStatementParser: Sendable {
         var indexes: [String: Int] = [:]
         for (index, name) in header.enumerated() {
             let key = name.trimmingSpaces().lowercased()
+            if key.isEmpty {
+                let place = index == header.count - 1 ? "the header ends with a separator" : "the header has two separators in a row"
+                throw PaymentsError(.unsupportedFormat, "the CSV header's column \(index + 1) is empty: \(place); remove it (the layout is \(columns.joined(separator: ",")))")
+            }
             guard columns.contains(key) else {
                 throw PaymentsError(.unsupportedFormat, "the CSV header has the column '\(key.prefix(40))'; the layout is \(columns.joined(separator: ","))")
             }
@@ -124,6 +128,14 @@ public struct CSVStatementParser: Sendable {
         // A field more than the header names is a separator inside a field that was not quoted: every field after
         // it would be read as the next column's, so the row is refused rather than misread.
         guard fields.count <= columns.count else {
+            // Empty fields past the header's count are a separator at the end of the line, or a separator inside
+            // a field that was not quoted with the last columns empty: both are named, since removing a separator
+            // at the end of the second would have the row misread.
+            if fields[columns.count...].allSatisfy({ $0.trimmingSpaces().isEmpty }) {
+                throw malformed(
+                    "it has \(fields.count) fields where the header names \(columns.count), the extra ones empty: remove a separator at the end of the line the header does not have, and put a field holding the separator (a comma in a name, say) in double quotes"
+                )
+            }
             throw malformed(
                 "it has \(fields.count) fields where the header names \(columns.count); a field holding the separator (a comma in a name, say) must be in double quotes"
             )
