@@ -20,8 +20,14 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Address to listen on (also LEDGER_HTTP_HOST).")
     var host: String?
 
-    @Option(name: .long, help: "Port to listen on; 0 picks a free one (also LEDGER_HTTP_PORT).")
+    @Option(name: .long, help: "Port to listen on, 0 to 65535; 0 picks a free one (also LEDGER_HTTP_PORT).")
     var port: Int?
+
+    func validate() throws {
+        if let port, !(0...65_535).contains(port) {
+            throw ValidationError("--port must be 0 to 65535 (0 picks a free one); \(port) is not a port")
+        }
+    }
 
     func run() async throws {
         try await reportingFailures {

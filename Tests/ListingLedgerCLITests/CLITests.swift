@@ -371,6 +371,15 @@ struct CLITests {
         #expect(unknown.status == 1 && unknown.stderr.contains("there is no user with the e-mail address nobody@example.org"))
     }
 
+    /// A port out of range on the command line is a usage error naming `--port`, not a configuration error
+    /// naming the environment variable.
+    @Test(arguments: ["70000", "-1"])
+    func servePortOutOfRangeIsAUsageError(port: String) async throws {
+        let refused = try await CLI.run(["serve", "--port=\(port)", "--database-url", "sqlite:///nonexistent/ledger.sqlite"])
+        #expect(refused.status == 64 && refused.stderr.contains("--port must be 0 to 65535"), "\(refused.status) \(refused.stderr)")
+        #expect(!refused.stderr.contains("LEDGER_HTTP_PORT"), "\(refused.stderr)")
+    }
+
     @Test
     func serveWithNoConfigurationRunsOnSQLiteInTheDataFolderAndStopsOnSIGTERM() async throws {
         let folder = TestScratch.folder.appendingPathComponent("ledger-serve-\(UUID().uuidString)")
