@@ -123,6 +123,42 @@ public struct IdempotencyRecords: Sendable {
         }
     }
 
+    /// Runs a request under the claim `token` holds, the steps every holder of a claimed key takes: `body`
+    /// answers the request and says what to keep for the key (nil keeps nothing and frees the key, as a
+    /// refused request does); a `body` that throws frees the key too. Returns the answer and the outcome now on
+    /// record for the key: the one kept, or, had the claim lapsed and a retry been answered meanwhile, that one.
+    ///
+    /// Once `body` has run, its answer is returned whatever happens to the record: should the key not be freed
+    /// or the outcome not be kept (the database failing at that moment), `storeFailed` is told, the recorded
+    /// outcome is nil, and the claim lapses after ``claimSeconds``. The work is done; the caller still sees what it
+    /// did (a new API key's secret, shown once, among it).
+    public func run<Answer>(
+        caller: String, key: String, token: Data, storeFailed: (any Error) -> Void,
+        _ body: () async throws -> (answer: Answer, keep: IdempotentOutcome?)
+    ) async throws -> (answer: Answer, recorded: IdempotentOutcome?) {
+        let done: (answer: Answer, keep: IdempotentOutcome?)
+        do {
+            done = try await body()
+        } catch {
+            do {
+                try await release(caller: caller, key: key, token: token)
+            } catch let releaseError {
+                storeFailed(releaseError)
+            }
+            throw error
+        }
+        do {
+            guard let keep = done.keep else {
+                try await release(caller: caller, key: key, token: token)
+                return (done.answer, nil)
+            }
+            return (done.answer, try await complete(keep, caller: caller, key: key, token: token))
+        } catch {
+            storeFailed(error)
+            return (done.answer, nil)
+        }
+    }
+
     enum Record {
         case answered(IdempotentOutcome)
         case claimed(token: Data, fingerprint: Data)

@@ -262,6 +262,16 @@ struct ConsoleTests {
             let shown = try await anna.send("/console/exceptions?all=1").text
             #expect(shown.contains("Recorded: the payment is") && !shown.contains("Nothing was changed"), "\(shown)")
 
+            // A new API key's form sent twice: one key; the first answer shows its secret, the second says where it was.
+            let keyForm = ["name": "website tw", "role": "website", "formKey": try await formKey("/console/settings")]
+            let created = try await anna.post("/console/settings/keys", keyForm)
+            #expect(created.status == .created && created.text.contains("shown only now"), "\(created.text)")
+            let again = try await anna.post("/console/settings/keys", keyForm)
+            #expect(again.status == .seeOther && again.headers[.location] == "/console/settings", "\(again.text)")
+            let told = try await anna.send("/console/settings").text
+            #expect(told.contains("was created when the form was first sent") && !told.contains("shown only now"), "\(told)")
+            #expect(try await runtime.apiKeys.list().filter { $0.name == "website tw" }.count == 1)
+
             let control = try await anna.post("/console/profiles/tw-1/waivers", ["from": today, "through": today, "reason": "a\u{0B}b"])
             #expect(control.status == .badRequest && control.headers[.contentType]?.hasPrefix("text/html") == true, "\(control.text)")
             #expect(control.text.contains("control character"), "\(control.text)")

@@ -35,6 +35,42 @@ struct IdempotencyClaimTests {
         }
     }
 
+    /// What a holder of a key does, in one place: the outcome kept is recorded; nothing kept, or a request that
+    /// throws, frees the key.
+    @Test(arguments: Backend.allCases)
+    func runningUnderAClaimKeepsTheOutcomeOrFreesTheKey(backend: Backend) async throws {
+        struct Refused: Error {}
+        try await TestDatabase.withStore(backend) { store, _ in
+            let records = IdempotencyRecords(store: store, now: { Date() })
+            func claimed(_ key: String) async throws -> Data {
+                guard case .claimed(let token) = try await records.claim(caller: "k1", key: key, fingerprint: Self.request) else {
+                    throw IdempotencyTestFailure("\(key) was not free")
+                }
+                return token
+            }
+            let outcome = IdempotentOutcome(fingerprint: Self.request, status: 201, contentType: "application/json", location: nil, body: Data("{}".utf8))
+            let kept = try await records.run(caller: "k1", key: "run-1", token: try await claimed("run-1"), storeFailed: { _ in }) { ("done", outcome) }
+            #expect(kept.answer == "done" && kept.recorded == outcome)
+            #expect(try await records.claim(caller: "k1", key: "run-1", fingerprint: Self.request) == .answered(outcome))
+
+            let notKept = try await records.run(caller: "k1", key: "run-2", token: try await claimed("run-2"), storeFailed: { _ in }) { ("refused", nil) }
+            #expect(notKept.recorded == nil)
+            _ = try await claimed("run-2")
+
+            await #expect(throws: Refused.self) {
+                _ = try await records.run(caller: "k1", key: "run-3", token: try await claimed("run-3"), storeFailed: { _ in }) { () async throws -> (answer: String, keep: IdempotentOutcome?) in
+                    throw Refused()
+                }
+            }
+            _ = try await claimed("run-3")
+        }
+    }
+
+    struct IdempotencyTestFailure: Error, CustomStringConvertible {
+        var description: String
+        init(_ description: String) { self.description = description }
+    }
+
     @Test(arguments: Backend.allCases)
     func aReleasedKeyIsFreeAndAClaimThatLapsedIsTakenOver(backend: Backend) async throws {
         try await TestDatabase.withStore(backend) { store, _ in

@@ -673,9 +673,14 @@ struct ConsoleRoutes {
         }
         group.post("settings/keys") { request, context in
             do {
-                guard let role = APIRole(rawValue: context.form["role"] ?? "") else { throw ConsoleRefusal("Choose what the key is for.") }
-                let created = try await runtime.apiKeys.create(name: context.form["name"] ?? "", role: role)
-                return try await settingsPage(request, context, createdKey: created.key, status: .created)
+                // The new key's secret is shown on the first answer only (it is not kept); the form sent again
+                // (a double click) creates no second key and says where the first one's secret was.
+                return try await once(request, context, then: "/console/settings") {
+                    guard let role = APIRole(rawValue: context.form["role"] ?? "") else { throw ConsoleRefusal("Choose what the key is for.") }
+                    let created = try await runtime.apiKeys.create(name: context.form["name"] ?? "", role: role)
+                    let notice = "The key for \(created.record.name) was created when the form was first sent; its secret was shown on that answer only. If it was not copied, revoke the key and create another."
+                    return (notice, try await settingsPage(request, context, createdKey: created.key, status: .created))
+                }
             } catch {
                 return try await settingsPage(request, context, error: sentence(for: error, request, context), status: status(for: error, request, context))
             }
@@ -769,8 +774,18 @@ struct ConsoleRoutes {
     /// first to finish and gets its answer, and does nothing more. A form that fails frees its key, so it can
     /// be corrected and sent again.
     func once(_ request: Request, _ context: LedgerRequestContext, then location: String, _ act: () async throws -> String) async throws -> Response {
+        try await once(request, context, then: location) { (notice: try await act(), answer: nil) }
+    }
+
+    /// ``once(_:_:then:_:)`` for a form whose first answer is a page of its own that cannot be kept (the secret of
+    /// a new API key, shown once): the first sending gets `answer`, one sent again is led to `location` with
+    /// `notice`, which says what the first did.
+    func once(
+        _ request: Request, _ context: LedgerRequestContext, then location: String, _ act: () async throws -> (notice: String, answer: Response?)
+    ) async throws -> Response {
         guard let user = context.staffSession?.user, let key = context.form["formKey"], !key.isEmpty, key.utf8.count <= 64 else {
-            return ConsolePage.redirect(location, notice: try await act(), secure: secure)
+            let done = try await act()
+            return done.answer ?? ConsolePage.redirect(location, notice: done.notice, secure: secure)
         }
         let caller = "console:\(user.userID)"
         let fields = context.form.filter { $0.key != "_csrf" }.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "\u{0}")
@@ -786,20 +801,16 @@ struct ConsoleRoutes {
                 guard other == fingerprint else { throw stale }
                 try await Task.sleep(for: .milliseconds(100))
             case .claimed(let token):
-                let notice: String
-                do {
-                    notice = try await act()
-                } catch {
-                    do {
-                        try await records.release(caller: caller, key: key, token: token)
-                    } catch let releaseError {
-                        context.logger.warning("a console form's key could not be released", metadata: ["error": "\(releaseError)"])
-                    }
-                    throw error
+                // A form that fails frees its key, so it can be corrected and sent again.
+                let ((answer, ownNotice), recorded) = try await records.run(caller: caller, key: key, token: token, storeFailed: { storeError in
+                    context.logger.warning("a console form's key could not be released or its answer kept", metadata: ["error": "\(storeError)"])
+                }) { () async throws -> (answer: (Response?, String), keep: IdempotentOutcome?) in
+                    let (notice, answer) = try await act()
+                    return ((answer, notice), IdempotentOutcome(fingerprint: fingerprint, status: 303, contentType: "text/plain", location: location, body: Data(notice.utf8)))
                 }
-                let outcome = IdempotentOutcome(fingerprint: fingerprint, status: 303, contentType: "text/plain", location: location, body: Data(notice.utf8))
-                let recorded = try await records.complete(outcome, caller: caller, key: key, token: token)
-                return ConsolePage.redirect(recorded.location ?? location, notice: String(decoding: recorded.body, as: UTF8.self), secure: secure)
+                // The answer on record: this form's, or, had its claim lapsed meanwhile, the one a resend recorded.
+                let notice = recorded.map { String(decoding: $0.body, as: UTF8.self) } ?? ownNotice
+                return answer ?? ConsolePage.redirect(recorded?.location ?? location, notice: notice, secure: secure)
             }
         }
         throw ConsoleRefusal("The same form is still being carried out. Reload the page in a moment to see its result.")

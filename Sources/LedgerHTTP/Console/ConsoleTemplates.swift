@@ -528,7 +528,7 @@ enum ConsoleTemplates {
         </table>
         <details><summary>Create a key</summary>
         <form method="post" action="/console/settings/keys" class="stack">
-        <input type="hidden" name="_csrf" value="{{csrf}}">
+        <input type="hidden" name="_csrf" value="{{csrf}}"><input type="hidden" name="formKey" value="{{formKey}}">
         <label for="key-name">Who will use it</label><input id="key-name" name="name" required>
         <label for="key-role">For</label>
         <select id="key-role" name="role"><option value="website">the website</option><option value="directory">the directory</option><option value="staff">staff tools</option></select>

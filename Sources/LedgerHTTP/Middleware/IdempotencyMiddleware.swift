@@ -46,37 +46,26 @@ struct IdempotencyMiddleware: RouterMiddleware {
         case .claimed(let claimToken):
             token = claimToken
         }
-        do {
+        // A refused or failed request leaves the key free for a corrected one.
+        let ((response, kept), recorded) = try await records.run(caller: caller.keyID, key: key, token: token, storeFailed: { storeError in
+            context.logger.warning("an Idempotency-Key claim could not be released or its answer kept", metadata: ["error": "\(storeError)"])
+        }) { () async throws -> (answer: (Response, IdempotentOutcome?), keep: IdempotentOutcome?) in
             var response = try await next(request, context)
-            guard (200..<300).contains(response.status.code) else {
-                try await records.release(caller: caller.keyID, key: key, token: token)
-                return response
-            }
+            guard (200..<300).contains(response.status.code) else { return ((response, nil), nil) }
             let collector = BodyCollector()
             try await response.body.write(collector)
             let bytes = collector.bytes
             response.body = ResponseBody(byteBuffer: ByteBuffer(bytes: bytes))
-            guard bytes.count <= IdempotencyRecords.bodyBytesMax else {
-                try await records.release(caller: caller.keyID, key: key, token: token)
-                return response
-            }
+            guard bytes.count <= IdempotencyRecords.bodyBytesMax else { return ((response, nil), nil) }
             let outcome = IdempotentOutcome(
                 fingerprint: fingerprint, status: Int(response.status.code),
                 contentType: response.headers[.contentType] ?? "application/json", location: response.headers[.location], body: Data(bytes)
             )
-            let recorded = try await records.complete(outcome, caller: caller.keyID, key: key, token: token)
-            // The claim outlived ``IdempotencyRecords/claimSeconds`` and a retry answered first: that is the answer.
-            return recorded == outcome ? response : try Self.replay(recorded, fingerprint: fingerprint)
-        } catch {
-            // A refused or failed request leaves the key free for a corrected one. Should even that fail, the
-            // claim lapses after ``IdempotencyRecords/claimSeconds``.
-            do {
-                try await records.release(caller: caller.keyID, key: key, token: token)
-            } catch let releaseError {
-                context.logger.warning("an Idempotency-Key claim could not be released", metadata: ["error": "\(releaseError)"])
-            }
-            throw error
+            return ((response, outcome), outcome)
         }
+        // The claim outlived ``IdempotencyRecords/claimSeconds`` and a retry answered first: that is the answer.
+        guard let recorded, recorded != kept else { return response }
+        return try Self.replay(recorded, fingerprint: fingerprint)
     }
 
     static var reused: Problem {
