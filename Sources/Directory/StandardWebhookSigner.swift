@@ -23,7 +23,12 @@ public enum StandardWebhookSigner {
     public static func verify(
         id: String, timestamp: Int64, body: Data, header: String, secret: WebhookSecret, now: Date, toleranceSeconds: Int64 = 300
     ) -> Bool {
-        guard abs(Int64(now.timeIntervalSince1970) - timestamp) <= toleranceSeconds else { return false }
+        // Any timestamp may arrive: the difference is taken without overflow (a timestamp near Int64.min or max
+        // is simply out of tolerance), and a clock outside Int64's seconds is clamped rather than trapped.
+        let seconds = now.timeIntervalSince1970
+        let nowSeconds = seconds.isNaN ? 0 : seconds >= 9.2e18 ? Int64.max : seconds <= -9.2e18 ? Int64.min : Int64(seconds)
+        let (difference, overflow) = nowSeconds.subtractingReportingOverflow(timestamp)
+        guard !overflow, difference.magnitude <= toleranceSeconds.magnitude else { return false }
         let expected = Data(signature(id: id, timestamp: timestamp, body: body, secret: secret).utf8)
         return header.split(separator: " ").contains { entry in
             guard entry.hasPrefix("v1,") else { return false }

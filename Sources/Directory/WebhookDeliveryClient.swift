@@ -90,7 +90,9 @@ public struct WebhookDeliveryClient: Sendable {
             case 200..<300: return .delivered(status: status)
             case 410: return .gone
             default:
-                let retryAfter = headers.first(name: "Retry-After").flatMap { Self.retryAfterSeconds($0, now: now) }
+                // Retry-After is heeded where it says when to come back, on 429 and 503 only: on another failure
+                // (a 500, a redirect) a day's Retry-After would hold every later change of the profile for a day.
+                let retryAfter = [429, 503].contains(status) ? headers.first(name: "Retry-After").flatMap { Self.retryAfterSeconds($0, now: now) } : nil
                 return .failed(status: status, retryAfterSeconds: retryAfter, detail: "the receiver answered \(status)")
             }
         }

@@ -112,6 +112,12 @@ public struct LedgerRuntime: Sendable {
         var clientConfiguration = HTTPClient.Configuration(redirectConfiguration: .disallow)
         clientConfiguration.connectionPool.retryConnectionEstablishment = false
         clientConfiguration.timeout.connect = .seconds(5)
+        // A claim sends up to ``DirectoryPublisher/claimBatchMax`` deliveries to one endpoint at once, each with
+        // its own time limit counted from when it is sent: with fewer connections than that per host, the rest
+        // would spend their time limit waiting for a connection and fail without reaching the directory.
+        clientConfiguration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = max(
+            clientConfiguration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit, DirectoryPublisher.claimBatchMax
+        )
         let httpClient = HTTPClient(
             eventLoopGroup: HTTPClient.defaultEventLoopGroup,
             configuration: clientConfiguration,

@@ -28,6 +28,10 @@ struct StandardWebhookSignerTests {
         #expect(!StandardWebhookSigner.verify(id: "e1", timestamp: 1_800_000_000, body: body, header: header, secret: .generate(), now: now))
         #expect(!StandardWebhookSigner.verify(id: "e2", timestamp: 1_800_000_000, body: body, header: header, secret: new, now: now))
         #expect(!StandardWebhookSigner.verify(id: "e1", timestamp: 1_800_000_000, body: body, header: header, secret: new, now: now.addingTimeInterval(301)))
+        // A timestamp at either end of Int64 is out of tolerance, not a trap.
+        for timestamp in [Int64.min, Int64.max, Int64.min + 1] {
+            #expect(!StandardWebhookSigner.verify(id: "e1", timestamp: timestamp, body: body, header: header, secret: new, now: now))
+        }
     }
 
     @Test

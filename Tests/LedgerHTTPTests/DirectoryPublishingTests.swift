@@ -220,6 +220,39 @@ struct DirectoryPublishingTests {
         }
     }
 
+    /// A claim's deliveries to one endpoint are all sent at once: none waits, its time limit running, for a
+    /// connection another delivery of the claim holds.
+    @Test(arguments: Backend.allCases)
+    func everyDeliveryOfAClaimIsSentAtOnce(backend: Backend) async throws {
+        try await DirectoryWorld.run(backend) { world in
+            for index in 1...12 { try await world.listedProfile("pool-\(index)") }
+            try await (world.runtime.store as? any EventStoreTestHooks)?.waitUntilAllCommittedEventsAreVisible()
+            try await world.runtime.directoryPublisher.outbox.catchUp()
+            world.receiver.hold()
+            let sending = Task { try await world.runtime.directoryPublisher.deliverDue() }
+            try await world.waitUntilHeld(12)
+            world.receiver.release()
+            #expect(try await sending.value == 12)
+        }
+    }
+
+    /// `Retry-After` postpones the next attempt on 429 and 503 only; with a 500 the schedule's pause stands.
+    @Test
+    func retryAfterIsHeededOnlyOn429And503() async throws {
+        try await DirectoryWorld.run(.sqlite) { world in
+            let listed = try await world.queuedListing("ra-1")
+            world.receiver.answer(status: 500, retryAfter: "86400")
+            try await world.runtime.directoryPublisher.deliverDue()
+            let afterServerError = try #require(try await world.runtime.directory.deliveries(status: "pending", endpointID: nil, limit: 10, offset: 0).first)
+            #expect(afterServerError.eventId == listed)
+            #expect(afterServerError.nextAttemptAt == world.clock.now.addingTimeInterval(5), "the schedule's first pause, not a day")
+            world.receiver.answer(status: 503, retryAfter: "3600")
+            try await world.advance(seconds: 6)
+            let afterUnavailable = try #require(try await world.runtime.directory.deliveries(status: "pending", endpointID: nil, limit: 10, offset: 0).first)
+            #expect(afterUnavailable.nextAttemptAt == world.clock.now.addingTimeInterval(3600), "the directory's own pause")
+        }
+    }
+
     /// A claim holds a delivery for longer than its request may take: with a time limit of 100 s, for 230 s, so no
     /// other instance sends it while the first request may still be in flight.
     @Test(arguments: Backend.allCases)
