@@ -90,13 +90,20 @@ public struct EndpointURLPolicy: Sendable {
         return nil
     }
 
-    /// Loopback, private, link-local, shared (CGNAT), multicast, broadcast or unspecified.
+    /// Loopback, private, link-local or site-local, shared (CGNAT), benchmarking, protocol-assignment, multicast,
+    /// reserved, broadcast or unspecified.
     static func isInternal(_ address: Address) -> Bool {
         if address.count == 4 { return isInternalV4(address) }
         guard address.count == 16 else { return true }
-        // Addresses that carry an IPv4 address are judged by it: IPv4-mapped (::ffff:a.b.c.d), IPv4-compatible
-        // (::a.b.c.d), NAT64 (64:ff9b::a.b.c.d, and the local-use 64:ff9b:1::/48) and 6to4 (2002:aabb:ccdd::).
+        // Addresses that carry an IPv4 address are judged by it: IPv4-mapped (::ffff:a.b.c.d), IPv4-translated
+        // (::ffff:0:a.b.c.d), IPv4-compatible (::a.b.c.d), NAT64 (64:ff9b::a.b.c.d, and the local-use
+        // 64:ff9b:1::/48), 6to4 (2002:aabb:ccdd::) and Teredo (2001:0::/32, the client's address inverted in
+        // the last four bytes).
         if address[0..<10].allSatisfy({ $0 == 0 }), address[10] == 0xFF, address[11] == 0xFF { return isInternalV4(Array(address[12...])) }
+        if address[0..<8].allSatisfy({ $0 == 0 }), address[8] == 0xFF, address[9] == 0xFF, address[10] == 0, address[11] == 0 {
+            return isInternalV4(Array(address[12...]))
+        }
+        if address[0...3] == [0x20, 0x01, 0x00, 0x00] { return isInternalV4(address[12...].map { ~$0 }) }
         if address[0..<15].allSatisfy({ $0 == 0 }) { return true }                  // :: and ::1
         if address[0..<12].allSatisfy({ $0 == 0 }) { return isInternalV4(Array(address[12...])) }
         if address[0...3] == [0x00, 0x64, 0xFF, 0x9B] {
@@ -104,6 +111,7 @@ public struct EndpointURLPolicy: Sendable {
         }
         if address[0] == 0x20, address[1] == 0x02 { return isInternalV4(Array(address[2...5])) }
         if address[0] == 0xFE, address[1] & 0xC0 == 0x80 { return true }            // fe80::/10 link-local
+        if address[0] == 0xFE, address[1] & 0xC0 == 0xC0 { return true }            // fec0::/10 site-local
         if address[0] & 0xFE == 0xFC { return true }                                 // fc00::/7 unique local
         if address[0] == 0xFF { return true }                                        // multicast
         return false
@@ -114,6 +122,8 @@ public struct EndpointURLPolicy: Sendable {
         case (0, _), (10, _), (127, _): return true
         case (169, 254), (192, 168): return true
         case (172, 16...31): return true
+        case (198, 18...19): return true                                             // 198.18.0.0/15, benchmarking
+        case (192, 0) where a[2] == 0: return true                                   // 192.0.0.0/24, protocol assignments
         case (100, 64...127): return true
         case (224...255, _): return true
         default: return false

@@ -17,6 +17,11 @@ struct EndpointSecurityTests {
         // IPv6 addresses that carry an internal IPv4 address: IPv4-compatible, NAT64 (well-known and local-use), 6to4.
         "https://[::a9fe:a9fe]/hooks", "https://[::10.0.0.1]/hooks", "https://[64:ff9b::a9fe:a9fe]/hooks", "https://[64:ff9b::7f00:1]/hooks",
         "https://[64:ff9b:1::5db8:d822]/hooks", "https://[2002:a9fe:a9fe::1]/hooks", "https://[2002:c0a8:0101::]/hooks",
+        // IPv4-translated (::ffff:0:a.b.c.d), Teredo with an internal client (10.0.0.1 inverted), site-local.
+        "https://[::ffff:0:a9fe:a9fe]/hooks", "https://[::ffff:0:7f00:1]/hooks", "https://[2001:0:5db8:d822::f5ff:fffe]/hooks",
+        "https://[fec0::1]/hooks",
+        // Benchmarking (198.18.0.0/15) and protocol assignments (192.0.0.0/24), often used inside networks.
+        "https://198.18.0.1/hooks", "https://198.19.255.254/hooks", "https://192.0.0.170/hooks",
     ])
     func productionRefusesPlainHTTPAndInternalAddresses(url: String) async throws {
         let parsed = try #require(URL(string: url))
@@ -27,6 +32,9 @@ struct EndpointSecurityTests {
         "https://93.184.216.34/hooks", "https://[2001:db8::1]/hooks", "https://directory.internal.example/hooks",
         // The same kinds of IPv6 address carrying a public IPv4 address (93.184.216.34).
         "https://[64:ff9b::5db8:d822]/hooks", "https://[2002:5db8:d822::1]/hooks",
+        "https://[::ffff:0:5db8:d822]/hooks", "https://[2001:0:5db8:d822::a247:27dd]/hooks",
+        // The neighbours of the ranges refused: 198.17.x and 198.20.x, 192.0.1.x.
+        "https://198.17.255.1/hooks", "https://198.20.0.1/hooks", "https://192.0.1.1/hooks",
     ])
     func productionAcceptsPublicAddressesAndAllowedHosts(url: String) async throws {
         let parsed = try #require(URL(string: url))
