@@ -57,12 +57,22 @@ struct SQLiteReadModelConnection: ReadModelConnection {
         _ = try await connection.query(sql, binds.map(\.sqliteData))
     }
 
+    /// A real number read from a read-model column, which holds none but a sum that overflowed.
+    static func wholeNumber(_ value: Double, column: String) throws -> Int64 {
+        guard let whole = Int64(exactly: value) else {
+            throw EventStoreError(.unexpectedRow, "read-model column \(column) holds \(value), not a 64-bit integer")
+        }
+        return whole
+    }
+
     func query(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow] {
         try await connection.query(sql, binds.map(\.sqliteData)).map { row in
-            row.columns.map { column in
+            try row.columns.map { column in
                 switch column.data {
                 case .integer(let value): .integer(Int64(value))
-                case .float(let value): .integer(Int64(value))
+                // Read models hold no real numbers: SQLite stores a sum that overflowed 64 bits as one, which
+                // is refused here rather than trapped on.
+                case .float(let value): .integer(try Self.wholeNumber(value, column: column.name))
                 case .text(let value): .text(value)
                 case .blob(let value): .blob(Data(buffer: value))
                 case .null: .null

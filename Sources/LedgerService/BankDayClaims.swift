@@ -160,8 +160,12 @@ struct BankDayClaims: Sendable {
             var claimed = 0
             for recorded in batch where recorded.type == BankStatementRecorded.typeName {
                 let statement = try BankStatementRecorded.decode(recorded.data)
+                // A record from before statement dates were bounded may name a day at the end of the calendar,
+                // where adding a day gives the same day: such a record is left alone, and the days are counted
+                // rather than walked to the last one.
                 guard let format = BankStatementFormat(rawValue: statement.format), let first = statement.firstBookingDate,
-                      let lastDay = statement.lastBookingDate, first <= lastDay, first.days(until: lastDay) < Self.backfilledDaysMax
+                      let lastDay = statement.lastBookingDate, LedgerBounds.contains(first), LedgerBounds.contains(lastDay),
+                      first <= lastDay, first.days(until: lastDay) < Self.backfilledDaysMax
                 else { continue }
                 let written = statement.account
                 let overview = BankStatementOverview(
@@ -169,10 +173,8 @@ struct BankDayClaims: Sendable {
                 )
                 let account = accountKey(overview) + " " + (statement.closingBalance?.currency ?? statement.openingBalance?.currency ?? currency)
                 var file = FileDays(written: written)
-                var day = first
-                while day <= lastDay {
-                    file.days.insert(day)
-                    day = day.addingDays(1)
+                for offset in 0...first.days(until: lastDay) {
+                    file.days.insert(first.addingDays(offset))
                 }
                 claimed += try await claimRetrying([account: file], format: format, metadata: metadata, now: now, backfillingEnds: [first, lastDay])
             }

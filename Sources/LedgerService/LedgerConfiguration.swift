@@ -112,7 +112,7 @@ public struct LedgerConfiguration: Sendable {
         Setting(key: "database.allow_unencrypted", developmentDefault: "false", isSecret: false, summary: "`true` lets production use PostgreSQL with `sslmode` weaker than `require`"),
         Setting(key: "http.host", developmentDefault: "127.0.0.1", isSecret: false, summary: "address to listen on"),
         Setting(key: "http.port", developmentDefault: "8080", isSecret: false, summary: "port to listen on (0 picks a free one)"),
-        Setting(key: "http.body_bytes_max", developmentDefault: "1048576", isSecret: false, summary: "largest request body, in bytes"),
+        Setting(key: "http.body_bytes_max", developmentDefault: "1048576", isSecret: false, summary: "largest request body, in bytes (1 to 1073741824)"),
         Setting(key: "log.level", developmentDefault: "info", isSecret: false, summary: "trace, debug, info, notice, warning, error, critical"),
         Setting(key: "log.format", developmentDefault: "text", isSecret: false, summary: "`text` or `json` (one JSON object per line)"),
         Setting(key: "api_key.pepper", developmentDefault: developmentPepper, isSecret: true, summary: "secret mixed into API-key hashes; required in production"),
@@ -183,6 +183,9 @@ public struct LedgerConfiguration: Sendable {
     static let amountMinorUnitsMax: Int64 = 100_000_000
     /// The shortest pepper production accepts, in bytes.
     public static let pepperBytesMin = 32
+    /// The largest request body a setting may allow (1 GiB): far above any statement, and far enough below
+    /// `Int.max` that the server's own margins can be added to it.
+    public static let requestBodyBytesLimit = 1 << 30
 
     /// The embedded ledger's folder when `LEDGER_DATA_DIR` is not set.
     static func defaultDataDirectory(_ environment: [String: String]) throws -> String {
@@ -200,7 +203,7 @@ public struct LedgerConfiguration: Sendable {
         }
         httpHost = try reader.value("http.host", required: false)
         httpPort = try reader.parse("http.port") { Int($0).flatMap { (0...65_535).contains($0) ? $0 : nil } }
-        requestBodyBytesMax = try reader.parse("http.body_bytes_max") { Int($0).flatMap { $0 > 0 ? $0 : nil } }
+        requestBodyBytesMax = try reader.parse("http.body_bytes_max") { Int($0).flatMap { (1...Self.requestBodyBytesLimit).contains($0) ? $0 : nil } }
         logLevel = try reader.parse("log.level") { Logger.Level(rawValue: $0.lowercased()) }
         logFormat = try reader.parse("log.format") { LogFormat(rawValue: $0.lowercased()) }
         apiKeyPepper = try reader.value("api_key.pepper", required: production)

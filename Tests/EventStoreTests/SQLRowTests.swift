@@ -1,5 +1,6 @@
 import EventStore
 import Foundation
+import TestSupport
 import Testing
 
 /// Read-model rows are read through typed accessors: a NULL or a value of another kind is an error naming the
@@ -38,6 +39,32 @@ import Testing
             #expect(error.message.contains("column"), "\(error.message)")
         } catch {
             Issue.record("unexpected error \(error)")
+        }
+    }
+}
+
+/// SQLite keeps a sum that overflows 64 bits as a real number; a read model reading it back gets an error naming
+/// the column, not a trap (PostgreSQL refuses the sum itself).
+@Suite struct OverflowedSumTests {
+    @Test(arguments: Backend.allCases)
+    func aSumPastInt64IsAnErrorWhenReadBack(backend: Backend) async throws {
+        try await TestDatabase.withStore(backend) { store, _ in
+            try await store.withReadModelTransaction { connection in
+                try await connection.execute("CREATE TABLE running_totals (id INTEGER PRIMARY KEY, total BIGINT NOT NULL)")
+                try await connection.execute("INSERT INTO running_totals (id, total) VALUES (1, ?)", [.integer(.max)])
+            }
+            do {
+                try await store.withReadModelTransaction { connection in
+                    try await connection.execute("UPDATE running_totals SET total = total + ? WHERE id = 1", [.integer(1)])
+                    _ = try await connection.query("SELECT total FROM running_totals WHERE id = 1", [])
+                }
+                Issue.record("a total past Int64.max was read back")
+            } catch let error as EventStoreError {
+                #expect(error.code == .unexpectedRow || backend == .postgres, "\(error)")
+            } catch {
+                // PostgreSQL refuses the sum itself ("bigint out of range").
+                #expect(backend == .postgres, "\(error)")
+            }
         }
     }
 }

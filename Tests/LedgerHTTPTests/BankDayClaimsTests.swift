@@ -29,6 +29,21 @@ struct BankDayClaimsTests {
         }
     }
 
+    /// Appends a statement's record, and nothing else, as a version from before the days were claimed left it.
+    static func recordAsAnOlderVersion(_ url: DatabaseURL, _ recorded: BankStatementRecorded) async throws {
+        let older = try await TestRuntime.open(url)
+        do {
+            _ = try await older.store.append(
+                [NewEvent(id: .timeOrdered(), type: BankStatementRecorded.typeName, data: try recorded.encodedData(), metadata: .init(actor: "older version"))],
+                to: BankStatementRecorded.streamName(statementKey: recorded.statementKey), expecting: .noStream
+            )
+        } catch {
+            await older.close()
+            throw error
+        }
+        await older.close()
+    }
+
     static func upload(_ client: any TestClientProtocol, _ staff: HTTPFields, _ text: String) async throws -> TestResponse {
         try await client.execute(uri: "/api/v1/bank-statements", method: .post, headers: staff, body: ByteBuffer(string: text))
     }
@@ -222,18 +237,12 @@ struct BankDayClaimsTests {
     @Test(arguments: Backend.allCases)
     func daysOfStatementsImportedBeforeTheClaimsAreClaimedAtOpen(backend: Backend) async throws {
         let url = try await TestDatabase.freshURL(backend)
-        let older = try await TestRuntime.open(url)
         // What an older version left of an MT940 import: the statement's record, and no claims.
-        let recorded = BankStatementRecorded(
+        try await Self.recordAsAnOlderVersion(url, BankStatementRecorded(
             statementKey: "old-1", account: Self.ourIBAN, statementID: "OLD-1", format: "mt940", openingBalance: .euros(minorUnits: 0),
             closingBalance: .euros(minorUnits: 3_000), firstBookingDate: LocalDate(iso: "2026-02-02"), lastBookingDate: LocalDate(iso: "2026-02-04"),
             bookedLines: 2, occurredAt: Date()
-        )
-        _ = try await older.store.append(
-            [NewEvent(id: .timeOrdered(), type: BankStatementRecorded.typeName, data: try recorded.encodedData(), metadata: .init(actor: "older version"))],
-            to: BankStatementRecorded.streamName(statementKey: "old-1"), expecting: .noStream
-        )
-        await older.close()
+        ))
 
         let runtime = try await TestRuntime.open(url)
         do {
@@ -255,6 +264,50 @@ struct BankDayClaimsTests {
             #expect(await importCamt("2026-02-05") == nil, "the day after it")
             let again = try await BankDayClaims(store: runtime.store, ownAccount: Self.ourIBAN).backfill(currency: "EUR", now: Date(), logger: Logger(label: "test"))
             #expect(again == 0)
+        } catch {
+            await runtime.close()
+            throw error
+        }
+        await runtime.close()
+    }
+
+    /// A statement line dated outside the ledger's dates is refused with the file, before anything is recorded:
+    /// a statement record ending on 9999-12-31, the last day of the calendar, kept every later opening of the
+    /// ledger walking its days for good (adding a day to the last one gives the same day).
+    @Test(arguments: Backend.allCases)
+    func aStatementDatedOutsideTheLedgersDatesIsRefusedWhole(backend: Backend) async throws {
+        try await withLiveServer(backend) { client, runtime in
+            let staff = bearer(try await runtime.apiKeys.create(name: "Anna", role: .staff).key)
+            for (csv, named) in [
+                ("date,amount,currency\n2026-03-02,30.00,EUR\n9999-12-31,-1.00,EUR\n", "statement 1, entry 2 is booked on 9999-12-31"),
+                ("date,amount,currency\n1999-12-31,-1.00,EUR\n", "statement 1, entry 1 is booked on 1999-12-31"),
+            ] {
+                let refused = try await Self.upload(client, staff, csv)
+                expectProblem(refused, .unprocessableContent, "statement-rejected")
+                let detail = refused.json["detail"] as? String ?? ""
+                #expect(detail.contains(named) && detail.contains("between 2000-01-01 and 2199-12-31"), "\(detail)")
+            }
+            // Nothing of either file was recorded: no statement, no line, no claimed day.
+            let recorded = try await runtime.store.readAll(after: .start, limit: 1_000)
+            #expect(!recorded.contains { $0.type == BankStatementRecorded.typeName || $0.stream.hasPrefix("inbox-bank-") }, "\(recorded.map(\.type))")
+        }
+    }
+
+    /// A statement record ending on the last day of the calendar, as a version that did not bound statement
+    /// dates could write, is left alone when the ledger opens, instead of stopping the opening for good.
+    @Test(arguments: Backend.allCases)
+    func aRecordedStatementEndingOnTheCalendarsLastDayDoesNotStopTheLedgerOpening(backend: Backend) async throws {
+        let url = try await TestDatabase.freshURL(backend)
+        try await Self.recordAsAnOlderVersion(url, BankStatementRecorded(
+            statementKey: "end-1", account: Self.ourIBAN, statementID: "END-1", format: "csv", openingBalance: nil, closingBalance: nil,
+            firstBookingDate: LocalDate(iso: "9999-12-30"), lastBookingDate: LocalDate(iso: "9999-12-31"), bookedLines: 2, occurredAt: Date()
+        ))
+
+        // Opening runs the check of the days of older statements: it returns, and claims none of those days.
+        let runtime = try await TestRuntime.open(url)
+        do {
+            let claims = BankDayClaims(store: runtime.store, ownAccount: Self.ourIBAN)
+            #expect(try await claims.lastDay(account: "\(Self.ourIBAN) EUR", through: .last) == nil)
         } catch {
             await runtime.close()
             throw error

@@ -91,4 +91,14 @@ struct OperationsTests {
             #expect((pastLimit.json["detail"] as? String)?.contains("1000 bytes") == true)
         }
     }
+
+    @Test
+    func theLargestBodyLimitASettingMayGiveStartsTheServer() async throws {
+        // The server adds its own margin to the limit; at the largest value the setting accepts that must not
+        // overflow (a value near Int.max trapped at start before the setting was bounded).
+        try await withLiveServer(.sqlite, bodyBytesMax: LedgerConfiguration.requestBodyBytesLimit) { client, _ in
+            let response = try await client.execute(uri: "/api/v1/nothing-here", method: .get)
+            #expect(response.status == .notFound)
+        }
+    }
 }

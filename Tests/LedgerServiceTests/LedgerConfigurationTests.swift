@@ -60,6 +60,10 @@ struct LedgerConfigurationTests {
         ("LEDGER_DIRECTORY_RETRY_SECONDS", "5,-1", "LEDGER_DIRECTORY_RETRY_SECONDS: '5,-1' is not a valid value"),
         ("LEDGER_DIRECTORY_RETRY_SECONDS", "86401", "LEDGER_DIRECTORY_RETRY_SECONDS: '86401' is not a valid value"),
         ("LEDGER_DIRECTORY_TIMEOUT_SECONDS", "0", "LEDGER_DIRECTORY_TIMEOUT_SECONDS: '0' is not a valid value"),
+        // A body limit near Int.max trapped at start, when the server added its margin to it.
+        ("LEDGER_HTTP_BODY_BYTES_MAX", "9223372036854775807", "LEDGER_HTTP_BODY_BYTES_MAX: '9223372036854775807' is not a valid value"),
+        ("LEDGER_HTTP_BODY_BYTES_MAX", "1073741825", "LEDGER_HTTP_BODY_BYTES_MAX: '1073741825' is not a valid value"),
+        ("LEDGER_HTTP_BODY_BYTES_MAX", "0", "LEDGER_HTTP_BODY_BYTES_MAX: '0' is not a valid value"),
         // A price above the largest ceiling a setting may give is named, not a crash at start.
         ("LEDGER_LISTING_PRICE", "1000000.01", "LEDGER_LISTING_PRICE: '1000000.01' is not a valid value"),
         ("LEDGER_PAYMENT_AMOUNT_MAX", "1000000.01", "LEDGER_PAYMENT_AMOUNT_MAX: '1000000.01' is not a valid value"),

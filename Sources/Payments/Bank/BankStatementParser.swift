@@ -42,13 +42,22 @@ public struct BankStatementParser: Sendable {
     /// Throws ``PaymentsError``, or whatever `onLine` throws.
     ///
     /// Every line's amount and every balance must lie within ``LedgerBounds/amountMinorUnitsMax``: a file with
-    /// more is refused whole (``PaymentsError/Code/tooLarge``).
+    /// more is refused whole (``PaymentsError/Code/tooLarge``). Every line's booking and value date must lie
+    /// within ``LedgerBounds/contains(_:)``: a file with a date outside is refused whole
+    /// (``PaymentsError/Code/malformed``).
     public func parse(fileURL: URL, format: BankStatementFormat? = nil, onLine: (BankStatementLine) throws -> Void) throws -> BankStatementSummary {
         var (lines, textBytes) = (0, 0)
         let options = self.options
         let bounded: (BankStatementLine) throws -> Void = { line in
             guard LedgerBounds.acceptsAmount(line.amount.minorUnits) else {
                 throw Self.amountTooLarge("statement \(line.statementIndex + 1), entry \(line.entryIndex + 1) carries \(line.amount)")
+            }
+            for (name, date) in [("booked", line.bookingDate), ("valued", line.valueDate)] {
+                guard let date, !LedgerBounds.contains(date) else { continue }
+                throw PaymentsError(
+                    .malformed,
+                    "statement \(line.statementIndex + 1), entry \(line.entryIndex + 1) is \(name) on \(date); a statement's dates must lie \(LedgerBounds.dateRangeDescription)"
+                )
             }
             lines += 1
             guard lines <= options.linesPerFileMax else {
