@@ -88,6 +88,9 @@ public struct BankStatementRecorded: Sendable, Hashable, Codable {
     public var format: String
     public var openingBalance: Money?
     public var closingBalance: Money?
+    /// `true` when the closing balance is an intermediate one (MT940 `:62M:`, where a page of a statement ends,
+    /// perhaps partway through a day); absent when it is final, as in every record written before this was kept.
+    public var closingBalanceIsIntermediate: Bool?
     /// The first and last booking dates of its booked lines; nil for a statement without booked lines.
     public var firstBookingDate: LocalDate?
     public var lastBookingDate: LocalDate?
@@ -97,9 +100,10 @@ public struct BankStatementRecorded: Sendable, Hashable, Codable {
 
     public init(
         statementKey: String, account: String, statementID: String?, format: String, openingBalance: Money?, closingBalance: Money?,
-        firstBookingDate: LocalDate?, lastBookingDate: LocalDate?, bookedLines: Int, occurredAt: Date
+        firstBookingDate: LocalDate?, lastBookingDate: LocalDate?, bookedLines: Int, occurredAt: Date, closingBalanceIsIntermediate: Bool? = nil
     ) {
         self.statementKey = statementKey
+        self.closingBalanceIsIntermediate = closingBalanceIsIntermediate
         self.account = account
         self.statementID = statementID
         self.format = format

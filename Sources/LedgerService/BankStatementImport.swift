@@ -286,7 +286,7 @@ public struct BankStatementImport: Sendable {
         let event = BankStatementRecorded(
             statementKey: key, account: account, statementID: statement.statementID, format: format.rawValue,
             openingBalance: statement.openingBalance, closingBalance: statement.closingBalance, firstBookingDate: first, lastBookingDate: last,
-            bookedLines: lines.count, occurredAt: pipeline.profiles.now()
+            bookedLines: lines.count, occurredAt: pipeline.profiles.now(), closingBalanceIsIntermediate: statement.closingBalanceIsIntermediate ? true : nil
         )
         do {
             _ = try await pipeline.store.append([StreamAppend(

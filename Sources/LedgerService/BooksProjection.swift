@@ -202,7 +202,9 @@ public struct BooksProjection: Projection {
                         narration: "Opening balance of the bank account \(statement.account) (statement \(statement.statementID ?? statement.statementKey))"
                     )
                 }
-                if let closing = statement.closingBalance, let lastDay = statement.lastBookingDate {
+                // An intermediate closing balance (MT940 `:62M:`) may stand partway through its last day, whose
+                // other lines are on the next page: it is no balance at the end of that day, so no check.
+                if let closing = statement.closingBalance, statement.closingBalanceIsIntermediate != true, let lastDay = statement.lastBookingDate {
                     let day = lastDay.addingDays(1).description
                     checks[closing.currency + " " + day] = [
                         .text(BookAccount.bank.rawValue), .text(day), .integer(closing.minorUnits), .text(closing.currency),

@@ -529,6 +529,43 @@ struct BankReconciliationTests {
         }
     }
 
+    /// A page that ends with an intermediate balance (`:62M:`) partway through a day, the day's other line being on
+    /// the next page, gives the books no balance check: checked at the day's end, it would miss that line and make
+    /// bean-check refuse correct books. The final balance (`:62F:`) is checked.
+    @Test(arguments: Backend.allCases)
+    func anIntermediateBalanceIsNoCheckOfTheBooks(backend: Backend) async throws {
+        try await withLiveServer(backend) { client, runtime in
+            let staff = bearer(try await runtime.apiKeys.create(name: "Anna", role: .staff).key)
+            let file = """
+                :20:P1
+                :25:NL91ABNA0417164300
+                :28C:43/1
+                :60F:C260316EUR0,00
+                :61:2603160316C30,00NTRFNONREF
+                :86:/NAME/Bo/REMI/USTD//gift one
+                :62M:C260316EUR30,00
+                -
+                :20:P2
+                :25:NL91ABNA0417164300
+                :28C:43/2
+                :60M:C260316EUR30,00
+                :61:2603160316C40,00NTRFNONREF
+                :86:/NAME/Cy/REMI/USTD//gift two
+                :61:2603170317C5,00NTRFNONREF
+                :86:/NAME/Di/REMI/USTD//gift three
+                :62F:C260317EUR75,00
+
+                """
+            let imported = try await client.execute(uri: "/api/v1/bank-statements", method: .post, headers: staff, body: ByteBuffer(string: file))
+            #expect(imported.status == .created, "\(imported.text)")
+            let exported = try await client.execute(uri: "/api/v1/books/journal?format=beancount", method: .get, headers: staff)
+            #expect(exported.text.contains("2026-03-18 balance Assets:Bank  75.00 EUR"), "\(exported.text)")
+            #expect(!exported.text.contains("2026-03-17 balance Assets:Bank"), "the page's intermediate balance is no check: \(exported.text)")
+            let checked = try BooksTests.beanCheck(exported.text)
+            #expect(checked.status == 0, "bean-check refused the export: \(checked.output)\n\(exported.text)")
+        }
+    }
+
     /// A page number as large as a number can be, followed by another page of the same statement number: read as
     /// two statements, not a trap (the next page's number was worked out by adding one).
     @Test

@@ -129,6 +129,9 @@ public struct BankStatementOverview: Sendable, Hashable {
     public var openingBalance: Money?
     /// The booked closing balance, signed.
     public var closingBalance: Money?
+    /// Whether ``closingBalance`` is an intermediate one (MT940 `:62M:`): the balance where a page of a statement
+    /// ends, which may be partway through a day whose other lines are on the next page.
+    public var closingBalanceIsIntermediate: Bool = false
     /// How many lines the statement produced.
     public var lineCount: Int
     /// Whether the amounts add up.

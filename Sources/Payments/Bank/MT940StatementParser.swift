@@ -93,6 +93,7 @@ struct MT940StatementBuilder {
             try flushPending(onLine: onLine)
             guard let balance = MT940Balance(field.text) else { throw malformed(field, "is not a balance like C070904EUR1234,56") }
             overview!.closingBalance = balance.amount
+            overview!.closingBalanceIsIntermediate = field.tag == "62M"
         case "64", "65":
             try flushPending(onLine: onLine)
         default:
