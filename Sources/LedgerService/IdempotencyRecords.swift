@@ -11,13 +11,17 @@ public struct IdempotentOutcome: Sendable, Hashable {
     public var contentType: String
     public var location: String?
     public var body: Data
+    /// Whether the body carries a secret shown once (a directory endpoint's signing secret): it is then stored
+    /// sealed under `LEDGER_SECRETS_KEY`, as the secret itself is, never in clear.
+    public var carriesSecret: Bool
 
-    public init(fingerprint: Data, status: Int, contentType: String, location: String?, body: Data) {
+    public init(fingerprint: Data, status: Int, contentType: String, location: String?, body: Data, carriesSecret: Bool = false) {
         self.fingerprint = fingerprint
         self.status = status
         self.contentType = contentType
         self.location = location
         self.body = body
+        self.carriesSecret = carriesSecret
     }
 
     /// The fingerprint of a request: what makes two requests "the same request".
@@ -38,13 +42,32 @@ public struct IdempotentOutcome: Sendable, Hashable {
 public struct IdempotencyRecords: Sendable {
     let store: any EventStore
     let now: @Sendable () -> Date
+    /// Seals the bodies of outcomes that carry a secret.
+    let sealer: SecretSealer
 
     /// The largest response body kept (larger successful answers are not replayed, only re-run).
     public static let bodyBytesMax = 1_048_576
 
-    public init(store: any EventStore, now: @escaping @Sendable () -> Date) {
+    public init(store: any EventStore, now: @escaping @Sendable () -> Date, sealer: SecretSealer) {
         self.store = store
         self.now = now
+        self.sealer = sealer
+    }
+
+    /// What binds a sealed body to its row: a sealed body copied to another caller's or key's row does not open.
+    private static func sealingContext(caller: String, key: String) -> String { "idempotency \(caller) \(key)" }
+
+    /// The body as stored: sealed when the outcome carries a secret (`sealed:v1:…`; no answer of the service
+    /// starts so, JSON or text, so a body in clear is never taken for one).
+    func storedBody(_ outcome: IdempotentOutcome, caller: String, key: String) throws -> Data {
+        guard outcome.carriesSecret else { return outcome.body }
+        return Data(try sealer.seal(String(decoding: outcome.body, as: UTF8.self), context: Self.sealingContext(caller: caller, key: key)).utf8)
+    }
+
+    /// A stored body as answered, and whether it was sealed.
+    func answeredBody(_ stored: Data, caller: String, key: String) throws -> (body: Data, sealed: Bool) {
+        guard stored.starts(with: Data(SecretSealer.prefix.utf8)) else { return (stored, false) }
+        return (Data(try sealer.open(String(decoding: stored, as: UTF8.self), context: Self.sealingContext(caller: caller, key: key)).utf8), true)
     }
 
     /// How long a request holds its key before another request with the same key may take it over: long
@@ -105,7 +128,7 @@ public struct IdempotencyRecords: Sendable {
                 WHERE caller = ? AND idempotency_key = ? AND status = ? AND body = ?
                 """,
                 [.blob(outcome.fingerprint), .integer(Int64(outcome.status)), .text(outcome.contentType), .optional(outcome.location),
-                 .blob(outcome.body), .integer(micros), .text(caller), .text(key), .integer(Self.claimedStatus), .blob(token)]
+                 .blob(try storedBody(outcome, caller: caller, key: key)), .integer(micros), .text(caller), .text(key), .integer(Self.claimedStatus), .blob(token)]
             )
         }
         guard case .answered(let recorded)? = try await find(caller: caller, key: key) else { return outcome }
@@ -176,7 +199,11 @@ public struct IdempotencyRecords: Sendable {
             throw IdempotencyRecordError("the stored outcome of an idempotency key is damaged")
         }
         if status == Self.claimedStatus { return .claimed(token: body, fingerprint: fingerprint) }
-        return .answered(IdempotentOutcome(fingerprint: fingerprint, status: Int(status), contentType: contentType, location: try row.optionalText(3), body: body))
+        let answered = try answeredBody(body, caller: caller, key: key)
+        return .answered(IdempotentOutcome(
+            fingerprint: fingerprint, status: Int(status), contentType: contentType, location: try row.optionalText(3), body: answered.body,
+            carriesSecret: answered.sealed
+        ))
     }
 
     static func micros(_ date: Date) -> Int64 {

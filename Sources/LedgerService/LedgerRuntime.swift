@@ -184,7 +184,7 @@ public struct LedgerRuntime: Sendable {
                 idleMax: .seconds(Int64(configuration.directoryPollSeconds))
             ),
             directory: DirectoryQueries(store: store, listing: projection, now: now),
-            idempotency: IdempotencyRecords(store: store, now: now),
+            idempotency: IdempotencyRecords(store: store, now: now, sealer: configuration.secretSealer),
             httpClient: httpClient
         )
     }

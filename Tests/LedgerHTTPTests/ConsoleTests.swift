@@ -272,6 +272,20 @@ struct ConsoleTests {
             #expect(told.contains("was created when the form was first sent") && !told.contains("shown only now"), "\(told)")
             #expect(try await runtime.apiKeys.list().filter { $0.name == "website tw" }.count == 1)
 
+            // A new staff user's form sent twice: one user; the password is not in what is kept of the form (a
+            // plain SHA-256 of it would let a copy of the database be searched for the password at hashing speed).
+            let userForm = ["name": "Ben Tw", "email": "ben.tw@example.org", "password": "correct horse battery staple", "formKey": try await formKey("/console/settings")]
+            try await twice("/console/settings/users", userForm)
+            let keptFingerprints = try await runtime.store.withReadModelConnection { connection in
+                try await connection.query("SELECT fingerprint FROM idempotency_records WHERE idempotency_key = ?", [.text(userForm["formKey"] ?? "")]).map { try $0.blob(0) }
+            }
+            func formFingerprint(_ fields: [String: String]) -> Data {
+                let text = fields.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "\u{0}")
+                return IdempotentOutcome.fingerprint(method: "POST", path: "/console/settings/users", contentType: "console-form", body: Array(text.utf8))
+            }
+            #expect(keptFingerprints == [formFingerprint(userForm.filter { $0.key != "password" })], "the form is kept by its fields but the password")
+            #expect(!keptFingerprints.contains(formFingerprint(userForm)))
+
             let control = try await anna.post("/console/profiles/tw-1/waivers", ["from": today, "through": today, "reason": "a\u{0B}b"])
             #expect(control.status == .badRequest && control.headers[.contentType]?.hasPrefix("text/html") == true, "\(control.text)")
             #expect(control.text.contains("control character"), "\(control.text)")

@@ -361,6 +361,46 @@ struct DirectoryPublishingTests {
         }
     }
 
+    /// An endpoint's secret is stored sealed; so is the kept answer that showed it, when the request carried an
+    /// `Idempotency-Key` (adding the endpoint, rotating its secret): a copy of the database shows neither secret,
+    /// and the same request sent again still gets the same answer, marked not to be stored.
+    @Test(arguments: Backend.allCases)
+    func aSecretShownOnceIsNotKeptInClearByItsIdempotencyKey(backend: Backend) async throws {
+        try await DirectoryWorld.run(backend) { world in
+            func post(_ uri: String, key: String, _ body: [String: Any]) async throws -> (status: HTTPResponse.Status, json: [String: Any], headers: HTTPFields) {
+                var headers = world.staff
+                headers[HTTPField.Name("Idempotency-Key")!] = key
+                let answer = try await world.client.execute(
+                    uri: uri, method: .post, headers: headers, body: ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: body))
+                )
+                return (answer.status, (try? JSONSerialization.jsonObject(with: Data(buffer: answer.body)) as? [String: Any]) ?? [:], answer.headers)
+            }
+            let added = try await post("/api/v1/directory/endpoints", key: "add-sealed", ["url": world.receiver.url + "/sealed"])
+            let endpointID = try #require((added.json["endpoint"] as? [String: Any])?["endpointId"] as? String, "\(added.json)")
+            let rotated = try await post("/api/v1/directory/endpoints/\(endpointID)/rotate-secret", key: "rotate-sealed", [:])
+            var secrets: [String] = []
+            for answer in [added, rotated] {
+                #expect(answer.status.code < 300 && answer.headers[.cacheControl] == "no-store", "\(answer.json)")
+                secrets.append(try #require(answer.json["secret"] as? String))
+            }
+            let kept = try await world.runtime.store.withReadModelConnection { connection in
+                try await connection.query("SELECT body FROM idempotency_records WHERE idempotency_key IN ('add-sealed', 'rotate-sealed')", [])
+                    .map { String(decoding: try $0.blob(0), as: UTF8.self) }
+            }
+            #expect(kept.count == 2)
+            for body in kept {
+                #expect(body.hasPrefix("sealed:v1:") && !secrets.contains { body.contains($0) } && !body.contains("whsec_"), "\(body)")
+            }
+            // Sent again: the first answers, whole, replayed.
+            let addedAgain = try await post("/api/v1/directory/endpoints", key: "add-sealed", ["url": world.receiver.url + "/sealed"])
+            let rotatedAgain = try await post("/api/v1/directory/endpoints/\(endpointID)/rotate-secret", key: "rotate-sealed", [:])
+            #expect(addedAgain.json["secret"] as? String == secrets[0] && rotatedAgain.json["secret"] as? String == secrets[1])
+            for answer in [addedAgain, rotatedAgain] {
+                #expect(answer.headers[HTTPField.Name("Idempotent-Replayed")!] == "true" && answer.headers[.cacheControl] == "no-store")
+            }
+        }
+    }
+
     /// A replay asks for sends that start after it: a delivery in flight when the replay is issued is sent again
     /// once its first request has been answered.
     @Test(arguments: Backend.allCases)

@@ -15,7 +15,7 @@ struct IdempotencyClaimTests {
     @Test(arguments: Backend.allCases)
     func aClaimedKeyIsInProgressUntilAnsweredThenReplayed(backend: Backend) async throws {
         try await TestDatabase.withStore(backend) { store, _ in
-            let records = IdempotencyRecords(store: store, now: { Date() })
+            let records = IdempotencyRecords(store: store, now: { Date() }, sealer: .development)
             guard case .claimed(let token) = try await records.claim(caller: "k1", key: "add-1", fingerprint: Self.request) else {
                 Issue.record("the first request did not get the key")
                 return
@@ -30,7 +30,7 @@ struct IdempotencyClaimTests {
             #expect(try await records.complete(outcome, caller: "k1", key: "add-1", token: token) == outcome)
             #expect(try await records.claim(caller: "k1", key: "add-1", fingerprint: Self.request) == .answered(outcome))
             // An answered key is never taken over, however much later.
-            let later = IdempotencyRecords(store: store, now: { Date().addingTimeInterval(86_400 * 365) })
+            let later = IdempotencyRecords(store: store, now: { Date().addingTimeInterval(86_400 * 365) }, sealer: .development)
             #expect(try await later.claim(caller: "k1", key: "add-1", fingerprint: Self.request) == .answered(outcome))
         }
     }
@@ -41,7 +41,7 @@ struct IdempotencyClaimTests {
     func runningUnderAClaimKeepsTheOutcomeOrFreesTheKey(backend: Backend) async throws {
         struct Refused: Error {}
         try await TestDatabase.withStore(backend) { store, _ in
-            let records = IdempotencyRecords(store: store, now: { Date() })
+            let records = IdempotencyRecords(store: store, now: { Date() }, sealer: .development)
             func claimed(_ key: String) async throws -> Data {
                 guard case .claimed(let token) = try await records.claim(caller: "k1", key: key, fingerprint: Self.request) else {
                     throw IdempotencyTestFailure("\(key) was not free")
@@ -75,7 +75,7 @@ struct IdempotencyClaimTests {
     func aReleasedKeyIsFreeAndAClaimThatLapsedIsTakenOver(backend: Backend) async throws {
         try await TestDatabase.withStore(backend) { store, _ in
             let clock = Mutex(Date())
-            let records = IdempotencyRecords(store: store, now: { clock.withLock { $0 } })
+            let records = IdempotencyRecords(store: store, now: { clock.withLock { $0 } }, sealer: .development)
             guard case .claimed(let refused) = try await records.claim(caller: "k1", key: "add-2", fingerprint: Self.request) else {
                 Issue.record("the first request did not get the key")
                 return

@@ -788,7 +788,10 @@ struct ConsoleRoutes {
             return done.answer ?? ConsolePage.redirect(location, notice: done.notice, secure: secure)
         }
         let caller = "console:\(user.userID)"
-        let fields = context.form.filter { $0.key != "_csrf" }.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "\u{0}")
+        // The fingerprint is a plain SHA-256, kept with the answer: a password in it could be guessed at hashing
+        // speed from a copy of the database, so passwords (and the session's form token) are left out.
+        let fields = context.form.filter { $0.key != "_csrf" && !$0.key.lowercased().contains("password") }
+            .sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "\u{0}")
         let fingerprint = IdempotentOutcome.fingerprint(method: "POST", path: request.uri.path, contentType: "console-form", body: Array(fields.utf8))
         let records = runtime.idempotency
         let stale = ConsoleRefusal("This page is out of date: another form on it was sent already. Reload the page and send the form again.")

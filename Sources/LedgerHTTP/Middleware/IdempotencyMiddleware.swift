@@ -57,9 +57,11 @@ struct IdempotencyMiddleware: RouterMiddleware {
             let bytes = collector.bytes
             response.body = ResponseBody(byteBuffer: ByteBuffer(bytes: bytes))
             guard bytes.count <= IdempotencyRecords.bodyBytesMax else { return ((response, nil), nil) }
+            // An answer that must not be stored (`Cache-Control: no-store`: a secret shown once) is kept sealed.
             let outcome = IdempotentOutcome(
                 fingerprint: fingerprint, status: Int(response.status.code),
-                contentType: response.headers[.contentType] ?? "application/json", location: response.headers[.location], body: Data(bytes)
+                contentType: response.headers[.contentType] ?? "application/json", location: response.headers[.location], body: Data(bytes),
+                carriesSecret: response.headers[.cacheControl]?.contains("no-store") == true
             )
             return ((response, outcome), outcome)
         }
@@ -85,6 +87,7 @@ struct IdempotencyMiddleware: RouterMiddleware {
         guard first.fingerprint == fingerprint else { throw reused }
         var headers: HTTPFields = [.contentType: first.contentType]
         if let location = first.location { headers[.location] = location }
+        if first.carriesSecret { headers[.cacheControl] = "no-store" }
         if let name = replayedHeader { headers[name] = "true" }
         let status = HTTPResponse.Status(code: first.status)
         return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: first.body)))

@@ -26,7 +26,7 @@ struct DirectoryRoutes {
         group.post("directory/endpoints") { request, context in
             let body = try await decode(EndpointRequest.self, request, context)
             let (endpoint, secret) = try await directoryEndpoints.add(url: body.url, eventTypes: body.eventTypes ?? [])
-            return try JSONResponse(CreatedEndpoint(endpoint: endpoint, secret: secret), status: .created)
+            return try JSONResponse(CreatedEndpoint(endpoint: endpoint, secret: secret), status: .created).shownOnce
         }
         group.get("directory/endpoints") { _, _ in
             try JSONResponse(try await directoryEndpoints.list())
@@ -41,7 +41,7 @@ struct DirectoryRoutes {
         }
         group.post("directory/endpoints/:endpointId/rotate-secret") { _, context in
             let secret = try await directoryEndpoints.rotateSecret(try context.parameters.require("endpointId"))
-            return try JSONResponse(CreatedEndpoint(endpoint: try await endpoint(context), secret: secret))
+            return try JSONResponse(CreatedEndpoint(endpoint: try await endpoint(context), secret: secret)).shownOnce
         }
         group.get("directory/deliveries") { request, _ in
             let status = request.uri.queryParameters["status"].map(String.init) ?? "dead"
@@ -116,5 +116,15 @@ struct DirectoryRoutes {
 
     struct Replayed: Encodable {
         var replayed: Int
+    }
+}
+
+extension Response {
+    /// This answer, marked as one that carries a secret shown once: no cache keeps it, and the Idempotency-Key
+    /// record of it is sealed like the secret itself.
+    var shownOnce: Response {
+        var response = self
+        response.headers[.cacheControl] = "no-store"
+        return response
     }
 }
