@@ -5,7 +5,6 @@ public import Foundation
 public import Logging
 public import LedgerCore
 import Payments
-import SystemPackage
 
 /// Everything the service reads from outside, resolved in layers:
 /// defaults < config file (JSON) < environment (`LEDGER_…`) < command line.
@@ -164,14 +163,9 @@ public struct LedgerConfiguration: Sendable {
             EnvironmentVariablesProvider(environmentVariables: environment).prefixKeys(with: "ledger"),
         ]
         if let path = configFile ?? environment["LEDGER_CONFIG_FILE"], !path.isEmpty {
-            guard FileManager.default.fileExists(atPath: path) else {
-                throw ConfigurationError("the configuration file \(path) does not exist")
-            }
-            do {
-                providers.append(try await FileProvider<JSONSnapshot>(filePath: FilePath(path)))
-            } catch {
-                throw ConfigurationError("the configuration file \(path) is not valid JSON: \(error)")
-            }
+            providers.append(InMemoryProvider(name: "configuration file", values: Dictionary(uniqueKeysWithValues: try ConfigurationFile.read(path).map {
+                (AbsoluteConfigKey(ConfigKey($0.key)), ConfigValue(.string($0.value), isSecret: false))
+            })))
         }
         let reader = ConfigReader(providers: providers)
         return try LedgerConfiguration(reader: SettingsReader(reader: reader), environment: environment)
@@ -371,5 +365,90 @@ extension String {
         var text = self
         while text.hasSuffix(suffix) { text.removeLast(suffix.count) }
         return text
+    }
+}
+
+/// The JSON configuration file, read as the settings it gives: `{"http": {"port": "8080"}}` gives `http.port`.
+///
+/// A value may be text, a whole number or `true`/`false` (each taken as the text it reads as, then checked like
+/// any other value of the setting). Anything the file names that is not a setting, and any other kind of value, is
+/// an error naming it: a misspelt key or a value the reader would pass over must not leave a default in force
+/// unnoticed.
+enum ConfigurationFile {
+    /// Every setting the file at `path` gives, by key.
+    static func read(_ path: String) throws -> [String: String] {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw ConfigurationError("the configuration file \(path) does not exist")
+        }
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            throw ConfigurationError("the configuration file \(path) cannot be read (is it a folder, or not readable by this user?)")
+        }
+        let root: Node
+        do {
+            root = try JSONDecoder().decode(Node.self, from: data)
+        } catch {
+            throw ConfigurationError("the configuration file \(path) is not valid JSON; it should look like {\"http\": {\"port\": \"8080\"}}")
+        }
+        guard case .object = root else {
+            throw ConfigurationError("the configuration file \(path) must hold one JSON object, like {\"http\": {\"port\": \"8080\"}}")
+        }
+        var settings: [String: String] = [:]
+        try flatten(root, prefix: nil, into: &settings, path: path)
+        return settings
+    }
+
+    private static func flatten(_ node: Node, prefix: String?, into settings: inout [String: String], path: String) throws {
+        let known = Set(LedgerConfiguration.settings.map(\.key))
+        switch node {
+        case .object(let members):
+            for (name, child) in members {
+                let key = prefix.map { "\($0).\(name)" } ?? name
+                if case .object = child {
+                    guard known.contains(where: { $0.hasPrefix(key + ".") }) else { throw unknown(key, path) }
+                } else {
+                    guard known.contains(key) else { throw unknown(key, path) }
+                }
+                try flatten(child, prefix: key, into: &settings, path: path)
+            }
+        case .text(let text):
+            if let key = prefix { settings[key] = text }
+        case .unsupported(let kind):
+            throw ConfigurationError(
+                "the configuration file \(path) gives `\(prefix ?? "")` \(kind); write it as text (in quotes), a whole number or true/false"
+            )
+        }
+    }
+
+    private static func unknown(_ key: String, _ path: String) -> ConfigurationError {
+        ConfigurationError("the configuration file \(path) names `\(key)`, which is not a setting (the settings are listed in the README's Configuration)")
+    }
+
+    /// A JSON value as the file may give it.
+    enum Node: Decodable {
+        case object([String: Node])
+        case text(String)
+        case unsupported(String)
+
+        init(from decoder: any Decoder) throws {
+            let single = try decoder.singleValueContainer()
+            if let text = try? single.decode(String.self) {
+                self = .text(text)
+            } else if let flag = try? single.decode(Bool.self) {
+                self = .text(flag ? "true" : "false")
+            } else if let whole = try? single.decode(Int64.self) {
+                self = .text(String(whole))
+            } else if (try? single.decode(Double.self)) != nil {
+                self = .unsupported("a number with a fraction")
+            } else if let members = try? single.decode([String: Node].self) {
+                self = .object(members)
+            } else if single.decodeNil() {
+                self = .unsupported("null")
+            } else {
+                self = .unsupported("a list")
+            }
+        }
     }
 }

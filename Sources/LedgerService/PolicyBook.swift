@@ -102,9 +102,10 @@ public final class PolicyBook: Sendable {
         guard disagreements.isEmpty else {
             throw ConfigurationError(
                 disagreements.joined(separator: "; ")
-                    + ". The ledger keeps its policy as dated history, so a setting cannot change it: schedule the change with "
+                    + ". The ledger keeps its policy as dated history, so a setting cannot change it: remove the setting (or make it "
+                    + "match what is in force today), then schedule the change with "
                     + "`listing-ledger policy schedule --from YYYY-MM-DD --price … --period-months … --grace-days … --reason \"…\"` "
-                    + "(or POST /api/v1/policy/changes), then remove the setting or make it match"
+                    + "(or POST /api/v1/policy/changes)"
             )
         }
     }

@@ -159,6 +159,50 @@ struct LedgerConfigurationTests {
         }
     }
 
+    /// Numbers and true/false in the file are read as the text they read as, and checked like any value: they
+    /// were passed over, leaving the default in force without a word.
+    @Test
+    func theFileTakesWholeNumbersAndTrueOrFalse() async throws {
+        let file = TestScratch.folder.appendingPathComponent("ledger-config-\(UUID().uuidString).json")
+        try Data(#"{"http": {"port": 18999, "body_bytes_max": 2048}, "migrate_on_start": false, "directory": {"poll_seconds": 30}, "database": {"url": "sqlite:///tmp/from-file.sqlite"}}"#.utf8).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let read = try await LedgerConfiguration.resolve(environment: [:], configFile: file.path)
+        #expect(read.httpPort == 18999 && read.requestBodyBytesMax == 2048 && !read.migrateOnStart && read.directoryPollSeconds == 30)
+    }
+
+    /// What the file says that cannot be a setting's value, or names no setting, stops start-up naming it.
+    @Test(arguments: [
+        (#"{"directory": {"poll_seconds": 0}}"#, "LEDGER_DIRECTORY_POLL_SECONDS: '0' is not a valid value"),
+        (#"{"htp": {"port": "8080"}}"#, "names `htp`, which is not a setting"),
+        (#"{"http": {"prot": "8080"}}"#, "names `http.prot`, which is not a setting"),
+        (#"{"http": {"port": 80.5}}"#, "gives `http.port` a number with a fraction; write it as text"),
+        (#"{"http": {"port": null}}"#, "gives `http.port` null"),
+        (#"{"listing": {"reminder_days": [30, 7]}}"#, "gives `listing.reminder_days` a list"),
+        (#"["http"]"#, "must hold one JSON object"),
+        (#"{"http": {"port": "8080""#, "is not valid JSON"),
+    ])
+    func whatTheFileCannotMeanIsNamed(json: String, message: String) async throws {
+        let file = TestScratch.folder.appendingPathComponent("ledger-config-\(UUID().uuidString).json")
+        try Data(json.utf8).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        do {
+            _ = try await LedgerConfiguration.resolve(environment: [:], configFile: file.path)
+            Issue.record("\(json) was accepted")
+        } catch let error as ConfigurationError {
+            #expect(error.description.contains(message), "\(error.description)")
+        }
+    }
+
+    @Test
+    func aConfigurationFileThatIsAFolderIsNamedSo() async throws {
+        do {
+            _ = try await LedgerConfiguration.resolve(environment: [:], configFile: TestScratch.folder.path)
+            Issue.record("a folder was read as the configuration file")
+        } catch let error as ConfigurationError {
+            #expect(error.description.contains("cannot be read"), "\(error.description)")
+        }
+    }
+
     @Test
     func aMissingConfigurationFileIsAnError() async throws {
         await #expect(throws: ConfigurationError.self) {

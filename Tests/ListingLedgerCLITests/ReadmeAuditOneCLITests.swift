@@ -34,6 +34,15 @@ struct ReadmeAuditOneCLITests {
         #expect(!server.stdout.contains("listening on"), "\(server.stdout)")
         #expect(server.stderr.contains("LEDGER_LISTING_PRICE"), "\(server.stderr)")
         #expect(server.stderr.contains("listing-ledger policy schedule"), "the message does not say how to schedule the change: \(server.stderr)")
+        // Its advice, in its order, can be followed: with the setting still there, scheduling is refused too.
+        #expect(server.stderr.contains("remove the setting (or make it match what is in force today), then schedule the change"), "\(server.stderr)")
+        let withSetting = try await CLI.run(
+            ["policy", "schedule", "--from", "2199-01-01", "--price", "150.00", "--reason", "board", "--database-url", url], environment: ["LEDGER_LISTING_PRICE": "150.00"]
+        )
+        #expect(withSetting.status == 78, "\(withSetting.stderr)")
+        // "`migrate` does not check these settings: it only brings the tables up to date."
+        let migrated = try await CLI.run(["migrate", "--database-url", url], environment: ["LEDGER_LISTING_PRICE": "150.00"])
+        #expect(migrated.status == 0, "\(migrated.stderr)")
 
         for (variable, value) in [("LEDGER_LISTING_PERIOD_MONTHS", "24"), ("LEDGER_LISTING_GRACE_DAYS", "30")] {
             let refused = try await CLI.run(["keys", "list", "--database-url", url], environment: [variable: value])
