@@ -26,7 +26,14 @@ struct ImportStatementCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingFailures {
             let url = URL(fileURLWithPath: file)
-            guard FileManager.default.isReadableFile(atPath: url.path) else { throw Failure.failed("cannot read \(file)") }
+            var isFolder: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder) else {
+                throw Failure.failed("there is no file \(file); nothing was imported")
+            }
+            guard !isFolder.boolValue else { throw Failure.failed("\(file) is a folder, not a statement file; nothing was imported") }
+            guard FileManager.default.isReadableFile(atPath: url.path) else {
+                throw Failure.failed("\(file) cannot be read by this user (check its permissions); nothing was imported")
+            }
             let chosen = try format.map { text in
                 guard let format = BankStatementFormat(rawValue: text) else { throw Failure.usage("unknown format '\(text)'; use camt053, mt940 or csv") }
                 return format

@@ -4,6 +4,7 @@ import Hummingbird
 import LedgerHTTP
 import LedgerService
 import Logging
+import NIOCore
 import ServiceLifecycle
 import UnixSignals
 import EventStore
@@ -27,6 +28,21 @@ struct ServeCommand: AsyncParsableCommand {
         if let port, !(0...65_535).contains(port) {
             throw ValidationError("--port must be 0 to 65535 (0 picks a free one); \(port) is not a port")
         }
+    }
+
+    /// Why the service stopped, in words: the two causes a person meets at start (the port taken, a host that is
+    /// no address here) named as such; anything else as it came.
+    static func sentence(for error: any Error, host: String, port: Int) -> String {
+        if let error = error as? IOError, error.errnoCode == EADDRINUSE {
+            return "port \(port) is already in use by another program on this machine; stop it, or choose another port with --port or LEDGER_HTTP_PORT"
+        }
+        if let error = error as? IOError, error.errnoCode == EADDRNOTAVAIL {
+            return "the host \(host) is not an address of this machine; use --host or LEDGER_HTTP_HOST with one of its addresses (0.0.0.0 for all)"
+        }
+        if error is SocketAddressError || error is SocketAddressError.UnknownHost {
+            return "the host \(host) is not an address this machine can listen on; use --host or LEDGER_HTTP_HOST with one of its addresses (0.0.0.0 for all)"
+        }
+        return "the service stopped: \(error)"
     }
 
     func run() async throws {
@@ -55,7 +71,7 @@ struct ServeCommand: AsyncParsableCommand {
                 try await group.run()
             } catch {
                 await runtime.close()
-                throw Failure.failed("the service stopped: \(error)")
+                throw Failure.failed(Self.sentence(for: error, host: configuration.httpHost, port: configuration.httpPort))
             }
             await runtime.close()
         }

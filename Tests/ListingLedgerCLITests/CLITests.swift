@@ -148,7 +148,9 @@ struct CLITests {
         #expect(refused.stderr.contains("was rejected") && refused.stderr.contains("nothing was imported"))
         let missing = try await CLI.run(["import-statement", "/nonexistent/statement.xml", "--database-url", url])
         #expect(missing.status == 1)
-        #expect(missing.stderr.contains("cannot read /nonexistent/statement.xml"))
+        #expect(missing.stderr.contains("there is no file /nonexistent/statement.xml; nothing was imported"), "\(missing.stderr)")
+        let folder = try await CLI.run(["import-statement", TestScratch.folder.path, "--database-url", url])
+        #expect(folder.status == 1 && folder.stderr.contains("is a folder, not a statement file; nothing was imported"), "\(folder.stderr)")
         let badFormat = try await CLI.run(["import-statement", file.path, "--format", "x", "--database-url", url])
         #expect(badFormat.status == 64 && badFormat.stderr.contains("unknown format 'x'"), "\(badFormat.stderr)")
     }
@@ -378,6 +380,28 @@ struct CLITests {
         let refused = try await CLI.run(["serve", "--port=\(port)", "--database-url", "sqlite:///nonexistent/ledger.sqlite"])
         #expect(refused.status == 64 && refused.stderr.contains("--port must be 0 to 65535"), "\(refused.status) \(refused.stderr)")
         #expect(!refused.stderr.contains("LEDGER_HTTP_PORT"), "\(refused.stderr)")
+    }
+
+    /// A port another program holds, or a host that is no address here, stops `serve` with a sentence saying
+    /// so and what to change, not the socket layer's words.
+    @Test
+    func serveNamesATakenPortAndAHostThatIsNoAddressHere() async throws {
+        let folder = TestScratch.folder.appendingPathComponent("ledger-taken-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let first = try CLI.start(["serve", "--host", "127.0.0.1", "--port", "0", "--database-url", "sqlite://\(folder.path)/one.sqlite"], directory: folder)
+        let line = try await first.waitForLine(containing: "listening on", timeout: .seconds(60))
+        let port = try #require(line.split(separator: ":").dropFirst(2).first.flatMap { Int($0.prefix(while: \.isNumber)) })
+        let second = try await CLI.run(["serve", "--host", "127.0.0.1", "--port", String(port), "--database-url", "sqlite://\(folder.path)/two.sqlite"])
+        #expect(try await first.terminate() == 0)
+        #expect(second.status == 1, "\(second.status) \(second.stderr)")
+        #expect(second.stderr.contains("port \(port) is already in use by another program"), "\(second.stderr)")
+        #expect(!second.stderr.contains("errno") && !second.stderr.contains("bind("), "\(second.stderr)")
+
+        let nowhere = try await CLI.run(["serve", "--host", "192.0.2.1", "--port", "0", "--database-url", "sqlite://\(folder.path)/three.sqlite"])
+        #expect(nowhere.status == 1 && nowhere.stderr.contains("the host 192.0.2.1 is not an address of this machine"), "\(nowhere.status) \(nowhere.stderr)")
+        let unknown = try await CLI.run(["serve", "--host", "999.1.1.1", "--port", "0", "--database-url", "sqlite://\(folder.path)/four.sqlite"])
+        #expect(unknown.status == 1 && unknown.stderr.contains("the host 999.1.1.1 is not an address this machine can listen on"), "\(unknown.status) \(unknown.stderr)")
     }
 
     @Test
