@@ -27,8 +27,22 @@ struct CommonOptions: ParsableArguments {
         return values
     }
 
-    /// Resolves the configuration, turning problems into a message and exit code 78.
+    /// Resolves the configuration, turning problems into a message and exit code 78. A malformed option is a
+    /// usage error naming the option (exit code 64), not the environment variable it stands in for.
     func resolve(extra: [String: String] = [:]) async throws -> LedgerConfiguration {
+        if let logLevel, Logger.Level(rawValue: logLevel.lowercased()) == nil {
+            throw Failure.usage("--log-level must be trace, debug, info, notice, warning, error or critical, not '\(logLevel.prefix(80))'")
+        }
+        if let logFormat, LedgerConfiguration.LogFormat(rawValue: logFormat.lowercased()) == nil {
+            throw Failure.usage("--log-format must be text or json, not '\(logFormat.prefix(80))'")
+        }
+        if let databaseURL {
+            do {
+                _ = try DatabaseURL(parsing: databaseURL)
+            } catch {
+                throw Failure.usage("--database-url: \(error.message)")
+            }
+        }
         do {
             return try await LedgerConfiguration.resolve(commandLine: overrides.merging(extra) { $1 }, configFile: config)
         } catch {

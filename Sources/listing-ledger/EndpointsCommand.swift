@@ -139,7 +139,7 @@ struct EndpointsCommand: AsyncParsableCommand {
                 switch (delivery, since) {
                 case (let id?, nil): selection = .delivery(id)
                 case (nil, let text?):
-                    guard let instant = LedgerBounds.instant(parsing: text) else { throw Failure.usage("--since '\(text.prefix(40))' is not an instant like 2026-01-31T12:00:00Z") }
+                    guard let instant = LedgerBounds.instant(parsing: text) else { throw Failure.usage("--since '\(text.prefix(40))' is not an instant like 2026-01-31T12:00:00Z \(LedgerBounds.dateRangeDescription)") }
                     selection = .since(instant)
                 default: throw Failure.usage("give exactly one of --delivery and --since")
                 }

@@ -20,11 +20,22 @@ struct CLITests {
         #expect(second.stdout.contains("up to date (\(builtIn.count) migrations applied before)"))
     }
 
+    /// An unknown database scheme is a configuration error (78) where it comes from the environment, and a usage
+    /// error naming the option (64) where it was given on the command line; so are a log level and format.
     @Test
-    func anUnknownDatabaseSchemeIsAConfigurationError() async throws {
-        let result = try await CLI.run(["migrate", "--database-url", "mysql://root@localhost/ledger"])
-        #expect(result.status == 78)
-        #expect(result.stderr.contains("the database URL scheme 'mysql' is not supported"))
+    func anUnknownDatabaseSchemeIsAConfigurationErrorOrAUsageErrorNamingTheOption() async throws {
+        let fromEnvironment = try await CLI.run(["migrate"], environment: ["LEDGER_DATABASE_URL": "mysql://root@localhost/ledger"])
+        #expect(fromEnvironment.status == 78)
+        #expect(fromEnvironment.stderr.contains("LEDGER_DATABASE_URL: the database URL scheme 'mysql' is not supported"), "\(fromEnvironment.stderr)")
+        for (arguments, message) in [
+            (["--database-url", "mysql://root@localhost/ledger"], "--database-url: the database URL scheme 'mysql' is not supported"),
+            (["--log-level", "loud"], "--log-level must be trace, debug, info, notice, warning, error or critical, not 'loud'"),
+            (["--log-format", "xml"], "--log-format must be text or json, not 'xml'"),
+        ] {
+            let result = try await CLI.run(["migrate"] + arguments)
+            #expect(result.status == 64, "\(arguments): \(result.status) \(result.stderr)")
+            #expect(result.stderr.contains(message) && !result.stderr.contains("LEDGER_"), "\(arguments): \(result.stderr)")
+        }
     }
 
     @Test
@@ -84,6 +95,9 @@ struct CLITests {
         #expect(notDead.status == 1 && notDead.stderr.contains("delivery 999999 is not a dead letter"), "\(notDead.stdout) \(notDead.stderr)")
         let badSince = try await CLI.run(["endpoints", "replay", "--since", "yesterday", "--database-url", url])
         #expect(badSince.status == 64 && badSince.stderr.contains("is not an instant"), "\(badSince.stderr)")
+        // Written right but before the ledger's dates: the message names the range, not only the shape.
+        let earlySince = try await CLI.run(["endpoints", "replay", "--since", "1999-01-01T00:00:00Z", "--database-url", url])
+        #expect(earlySince.status == 64 && earlySince.stderr.contains("between 2000-01-01 and 2199-12-31"), "\(earlySince.stderr)")
         let badType = try await CLI.run(["endpoints", "add", "https://directory.example/other", "--event-type", "x", "--database-url", url])
         #expect(badType.status == 64 && badType.stderr.contains("unknown event type 'x'"), "\(badType.stderr)")
     }
