@@ -169,16 +169,16 @@ public struct BooksQueries: Sendable {
         public var details: String
     }
 
-    /// The lines of money going out of `amount` (its currency), booked on `from` or later, that are not returns
-    /// and paid nothing back yet, newest first, after taking in the log.
+    /// The lines of money going out of `amount` (its currency), booked on `from` or later, that paid nothing back
+    /// yet, newest first, after taking in the log. A return of the bank's among them (one that matched no payment)
+    /// says so first in its details.
     public func moneyOutToPayBack(_ amount: Money, bookedFrom from: LocalDate, limit: Int) async throws -> [MoneyOut] {
         try await catchUp()
         return try await store.withReadModelConnection { connection in
             try await connection.query(
                 """
-                SELECT line_key, booking_date, amount_minor_units, currency, counterparty, details FROM bank_movements
-                WHERE direction = 'out' AND currency = ? AND amount_minor_units = ? AND booking_date >= ? AND return_reason IS NULL
-                    AND paid_back_payment_id IS NULL
+                SELECT line_key, booking_date, amount_minor_units, currency, counterparty, details, return_reason FROM bank_movements
+                WHERE direction = 'out' AND currency = ? AND amount_minor_units = ? AND booking_date >= ? AND paid_back_payment_id IS NULL
                 ORDER BY booking_date DESC, line_key LIMIT ?
                 """,
                 [.text(amount.currency), .integer(amount.minorUnits), .text(from.description), .integer(Int64(max(0, limit)))]
@@ -186,7 +186,11 @@ public struct BooksQueries: Sendable {
                 guard let day = LocalDate(iso: try row.text(1)) else { throw EventStoreError(.unexpectedRow, "bank_movements.booking_date holds no day") }
                 return MoneyOut(
                     lineKey: try row.text(0), bookingDate: day, amount: Money(minorUnits: try row.integer(2), currency: try row.text(3)),
-                    counterparty: try row.optionalText(4), details: try row.text(5)
+                    counterparty: try row.optionalText(4),
+                    details: try row.optionalText(6).map { reason in
+                        let details = try row.text(5)
+                        return "returned by the bank (\(reason))" + (details.isEmpty ? "" : ": \(details)")
+                    } ?? row.text(5)
                 )
             }
         }

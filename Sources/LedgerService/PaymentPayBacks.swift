@@ -123,7 +123,8 @@ extension PaymentPipeline {
         }
     }
 
-    /// The bank line `lineKey` names, if it is money going out that is not a return.
+    /// The bank line `lineKey` names, if it is money going out: a transfer of ours, or a return of the bank's that
+    /// matched no payment (the money went back to its payer all the same; staff trace which payment it was).
     static func moneyOut(_ lineKey: String, store: any EventStore) async throws -> BankMovementRecorded {
         let unknown = PaymentServiceError(code: .invalidRequest, description: "no imported bank line of money going out has the key '\(lineKey.prefix(80))'")
         guard (1...lineKeyLengthMax).contains(lineKey.utf8.count), lineKey.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) else {
@@ -132,7 +133,7 @@ extension PaymentPipeline {
         let events = try await store.readStream(BankMovementRecorded.streamName(lineKey: lineKey), fromVersion: 1, limit: 1)
         guard let first = events.first, first.type == BankMovementRecorded.typeName else { throw unknown }
         let movement = try BankMovementRecorded.decode(first.data)
-        guard !movement.isCredit, movement.returnReason == nil else { throw unknown }
+        guard !movement.isCredit else { throw unknown }
         return movement
     }
 }

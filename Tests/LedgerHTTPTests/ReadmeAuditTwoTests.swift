@@ -221,8 +221,13 @@ struct ReadmeAuditTwoTests {
             #expect(try await Self.upload(client, staff, sent).status == .created)
             let offered = try await client.execute(uri: "/api/v1/payments/\(due[0])/pay-back-lines", method: .get, headers: staff)
             let lines = offered.json["lines"] as? [[String: Any]] ?? []
-            #expect(lines.count == 1 && lines.first?["bookingDate"] as? String == "2026-03-04" && lines.first?["amount"] as? String == "60.00", "\(offered.text)")
-            let lineKey = try #require(lines.first?["lineKey"] as? String)
+            // The transfer back, and the return that matched no payment (money that went back all the same); not
+            // the charges, of another amount.
+            #expect(lines.count == 2 && lines.allSatisfy { $0["bookingDate"] as? String == "2026-03-04" && $0["amount"] as? String == "60.00" }, "\(offered.text)")
+            let lineKey = try #require(lines.first { ($0["details"] as? String)?.contains("your money back") == true }?["lineKey"] as? String, "\(offered.text)")
+            let returnKey = try #require(
+                lines.first { ($0["details"] as? String)?.hasPrefix("returned by the bank (AC04)") == true }?["lineKey"] as? String, "\(offered.text)"
+            )
             let before = try await Self.balances(client, staff, on: "2026-03-06")
             #expect(before["Liabilities:RefundsDue"] == "-120.00" && before["Expenses:Bank:Outgoing"] == "145.00", "\(before)")
 
@@ -256,7 +261,7 @@ struct ReadmeAuditTwoTests {
             #expect(anotherLine.status == .conflict, "\(anotherLine.text)")
             #expect(try await runtime.store.readStream("paid-back-\(twice)", fromVersion: 1, limit: 5).isEmpty)
             let left = try await client.execute(uri: "/api/v1/payments/\(due[1])/pay-back-lines", method: .get, headers: staff)
-            #expect((left.json["lines"] as? [[String: Any]])?.compactMap { $0["lineKey"] as? String } == [twice], "the line used is offered no more: \(left.text)")
+            #expect((left.json["lines"] as? [[String: Any]])?.compactMap { $0["lineKey"] as? String } == [twice, returnKey], "the line used is offered no more: \(left.text)")
 
             let view = try await client.execute(uri: "/api/v1/payments/\(due[0])", method: .get, headers: staff)
             #expect(view.json["refunded"] as? String == "60.00", "\(view.text)")
@@ -284,6 +289,16 @@ struct ReadmeAuditTwoTests {
             #expect(try await runtime.store.readStream("paid-back-\(charges)", fromVersion: 1, limit: 5).isEmpty, "the refused requests claimed nothing")
             let stillDue = try await Self.balances(client, staff, on: "2026-03-06")
             #expect(stillDue["Liabilities:RefundsDue"] == after["Liabilities:RefundsDue"] && stillDue["Expenses:Bank:Outgoing"] == after["Expenses:Bank:Outgoing"], "\(stillDue)")
+
+            // A transfer the bank returned without naming it (no end-to-end id to match) is traced by staff to the
+            // payment it was: that payment, resolved as a refund, is paid back by the return, and nothing is left
+            // due for it (before, the return was refused and the refund stayed due for good).
+            let byReturn = try await Self.post(client, staff, "/api/v1/payments/\(due[1])/paid-back", ["lineKey": returnKey, "note": "returned by Fay's bank"])
+            #expect(byReturn.status == .ok, "\(byReturn.text)")
+            let settled = try await Self.balances(client, staff, on: "2026-03-06")
+            #expect((settled["Liabilities:RefundsDue"] ?? "0.00") == "0.00", "nothing is due any more: \(settled)")
+            #expect(settled["Expenses:Bank:Outgoing"] == "85.00", "the charges and the second 60.00 are still money paid out: \(settled)")
+            #expect(settled["Assets:Bank"] == after["Assets:Bank"], "no money moved: \(settled)")
         }
     }
 
