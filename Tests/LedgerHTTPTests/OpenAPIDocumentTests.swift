@@ -24,10 +24,19 @@ struct OpenAPIDocumentTests {
             }.joined(separator: "/")
             return (method: route.method.rawValue.lowercased(), path: "/" + path)
         }
-        try await buildApplication(runtime: runtime).test(.live) { client in
-            let response = try await client.execute(uri: "/openapi.json", method: .get)
-            #expect(response.status == .ok)
-            let document = try #require(try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any])
+        // The runtime is closed whatever the test finds: a document that does not parse fails the test, not the run.
+        let response: TestResponse
+        do {
+            response = try await buildApplication(runtime: runtime).test(.live) { client in try await client.execute(uri: "/openapi.json", method: .get) }
+        } catch {
+            await runtime.close()
+            throw error
+        }
+        await runtime.close()
+        #expect(response.status == .ok)
+        let body = response.body
+        do {
+            let document = try #require(try JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any], "openapi.json is not a JSON object")
             #expect(document["openapi"] as? String == "3.1.0")
             let paths = try #require(document["paths"] as? [String: [String: Any]])
             #expect(served.count >= 6)
@@ -42,7 +51,6 @@ struct OpenAPIDocumentTests {
                 }
             }
         }
-        await runtime.close()
     }
 
     /// Every enumeration of hold reasons in the document lists each reason a payment can be held for, and
