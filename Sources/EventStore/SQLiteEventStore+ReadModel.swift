@@ -21,7 +21,7 @@ extension SQLiteEventStore: DecidesReadModelBatchesAhead {
     public func withReadModelReads<Result: Sendable>(
         _ body: @Sendable (any ReadModelConnection) async throws -> Result
     ) async throws -> Result {
-        try await readModelDeciderLock.withLock { try await body(SQLiteReadModelConnection(connection: readModelDecider)) }
+        try await using(readModelDecider, lockedBy: readModelDeciderLock) { try await body(SQLiteReadModelConnection(connection: $0)) }
     }
 
     /// One body at a time: a statement started beside another one on the same connection reads that one's
@@ -30,7 +30,7 @@ extension SQLiteEventStore: DecidesReadModelBatchesAhead {
     public func withReadModelConnection<Result: Sendable>(
         _ body: @Sendable (any ReadModelConnection) async throws -> Result
     ) async throws -> Result {
-        try await readModelReaderLock.withLock { try await body(SQLiteReadModelConnection(connection: readModelReader)) }
+        try await using(readModelReader, lockedBy: readModelReaderLock) { try await body(SQLiteReadModelConnection(connection: $0)) }
     }
 
     /// Applies the built-in migrations (or `migrations`, for tests) that this database lacks.
@@ -41,7 +41,9 @@ extension SQLiteEventStore: DecidesReadModelBatchesAhead {
     /// The built-in migrations (or `migrations`) this database has not applied yet; an error if one was altered.
     public func pendingMigrations(_ migrations: [Migration]?) async throws -> [Migration] {
         let all = try migrations ?? MigrationCatalog.migrations(for: .sqlite)
-        let applied = try await mappingErrors { try await SQLiteMigrationBackend.recordedMigrations(on: readModelReader) }
+        let applied = try await mappingErrors {
+            try await using(readModelReader, lockedBy: readModelReaderLock) { try await SQLiteMigrationBackend.recordedMigrations(on: $0) }
+        }
         try Migrator.verify(applied: applied, against: all)
         let versions = Set(applied.map(\.version))
         return all.filter { !versions.contains($0.version) }

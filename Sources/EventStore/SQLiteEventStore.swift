@@ -23,7 +23,7 @@ public final class SQLiteEventStore: EventStore {
     let writerLock = AsyncLock()
     /// The threads that run this store's SQLite calls: one per connection (see ``open(path:limits:readerCount:now:metricsFactory:logger:mayCreate:)``).
     private let threadPool: NIOThreadPool
-    /// Set by ``close()``; checked under the writer lock.
+    /// Set by ``close()``; checked under each connection's lock.
     let closed = Synchronization.Mutex(false)
     /// Connections for reading streams and the log, each running one statement at a time (see
     /// ``withReader(_:)``), and one more for the read models' queries.
@@ -153,18 +153,33 @@ public final class SQLiteEventStore: EventStore {
     /// connection reads that one's snapshot: a profile registered a moment ago could be missing from it.
     func withReader<Result: Sendable>(_ body: (SQLiteConnection) async throws -> Result) async throws -> Result {
         let index = nextReader.next() % readers.count
-        return try await readerLocks[index].withLock { try await body(readers[index]) }
+        return try await using(readers[index], lockedBy: readerLocks[index], body)
     }
 
-    /// Waits for a write transaction in flight to finish, then closes every connection; later writes fail
-    /// at once instead of reaching a closed connection (which could leave them waiting for ever).
+    /// Runs `body` on `connection` while holding `lock`, the lock that connection is used under, unless the
+    /// store is closed. ``close()`` closes each connection under its lock, so no statement can be prepared
+    /// or stepped on a connection while SQLite frees it.
+    func using<Result: Sendable>(
+        _ connection: SQLiteConnection, lockedBy lock: AsyncLock, _ body: (SQLiteConnection) async throws -> Result
+    ) async throws -> Result {
+        try await lock.withLock {
+            guard !closed.withLock({ $0 }) else { throw closedError }
+            return try await body(connection)
+        }
+    }
+
+    var closedError: EventStoreError { EventStoreError(.unavailable, "the SQLite database at \(path) is closed") }
+
+    /// Waits for the write transaction and the reads in flight to finish, then closes every connection;
+    /// later writes and reads fail at once instead of reaching a closed connection (a write could wait for
+    /// ever, a read could use the memory SQLite freed).
     public func close() async {
-        appendQueue.close(failingWith: EventStoreError(.unavailable, "the SQLite database at \(path) is closed"))
-        try? await writerLock.withLock {
-            closed.withLock { $0 = true }
-            for connection in [writer] + readers + [readModelReader, readModelDecider] {
-                try? await connection.close()
-            }
+        appendQueue.close(failingWith: closedError)
+        closed.withLock { $0 = true }
+        let connections = [(writer, writerLock)] + Array(zip(readers, readerLocks))
+            + [(readModelReader, readModelReaderLock), (readModelDecider, readModelDeciderLock)]
+        for (connection, lock) in connections {
+            try? await lock.withLock { try? await connection.close() }
         }
         try? await threadPool.shutdownGracefully()
     }
@@ -174,9 +189,7 @@ public final class SQLiteEventStore: EventStore {
         _ body: @Sendable (SQLiteConnection) async throws -> Result
     ) async throws -> Result {
         try await writerLock.withLock {
-            guard !closed.withLock({ $0 }) else {
-                throw EventStoreError(.unavailable, "the SQLite database at \(path) is closed")
-            }
+            guard !closed.withLock({ $0 }) else { throw closedError }
             _ = try await writer.query("BEGIN IMMEDIATE")
             do {
                 let result = try await body(writer)

@@ -356,6 +356,41 @@ struct EventStoreConformanceTests {
         await store.close()
     }
 
+    /// Closing the embedded store while reads run on each of its connections lets every read finish or fail
+    /// with "closed". A connection closed beside a statement being prepared on it had SQLite read the memory
+    /// it had just freed, and the process stopped with a segmentation fault.
+    @Test
+    func closingTheEmbeddedStoreWhileReadsRunEndsThemWithClosed() async throws {
+        let opened = try await TestDatabase.open(try await TestDatabase.freshURL(.sqlite))
+        let store = try #require(opened as? any DecidesReadModelBatchesAhead)
+        _ = try await opened.migrate()
+        _ = try await store.append([makeEvent()], to: "read-while-closing", expecting: .any)
+        let reads = (0..<6).map { lane in
+            Task { () -> (count: Int, ending: String) in
+                var count = 0
+                while true {
+                    do {
+                        switch lane % 3 {
+                        case 0: _ = try await store.readStream("read-while-closing", fromVersion: 1, limit: 10)
+                        case 1: _ = try await store.withReadModelConnection { try await $0.query("SELECT count(*) FROM events", []) }
+                        default: _ = try await store.withReadModelReads { try await $0.query("SELECT count(*) FROM events", []) }
+                        }
+                        count += 1
+                    } catch {
+                        return (count, "\(error)")
+                    }
+                }
+            }
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        await store.close()
+        for read in reads {
+            let (count, ending) = await read.value
+            #expect(count > 0)
+            #expect(ending.contains("is closed"), "a read ended with: \(ending)")
+        }
+    }
+
     @Test(arguments: Backend.allCases)
     func waitingForAppendsWakesOnAnAppend(backend: Backend) async throws {
         try await TestDatabase.withStore(backend) { store, _ in
