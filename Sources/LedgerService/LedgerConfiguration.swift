@@ -189,17 +189,17 @@ public struct LedgerConfiguration: Sendable {
     }
 
     init(reader: SettingsReader, environment: [String: String]) throws {
-        let mode = try reader.parse("mode") { Mode(rawValue: $0) }
+        let mode = try reader.parse("mode", expecting: "`development` or `production`") { Mode(rawValue: $0) }
         self.mode = mode
         let production = mode == .production
         if production, reader.optionalValue("database.url") == nil {
             throw ConfigurationError("LEDGER_DATABASE_URL is required in production mode (or `database.url` in the configuration file)")
         }
         httpHost = try reader.value("http.host", required: false)
-        httpPort = try reader.parse("http.port") { Int($0).flatMap { (0...65_535).contains($0) ? $0 : nil } }
-        requestBodyBytesMax = try reader.parse("http.body_bytes_max") { Int($0).flatMap { (1...Self.requestBodyBytesLimit).contains($0) ? $0 : nil } }
-        logLevel = try reader.parse("log.level") { Logger.Level(rawValue: $0.lowercased()) }
-        logFormat = try reader.parse("log.format") { LogFormat(rawValue: $0.lowercased()) }
+        httpPort = try reader.parse("http.port", expecting: "a whole number from 0 to 65535") { Int($0).flatMap { (0...65_535).contains($0) ? $0 : nil } }
+        requestBodyBytesMax = try reader.parse("http.body_bytes_max", expecting: "a whole number of bytes from 1 to 1073741824") { Int($0).flatMap { (1...Self.requestBodyBytesLimit).contains($0) ? $0 : nil } }
+        logLevel = try reader.parse("log.level", expecting: "trace, debug, info, notice, warning, error or critical") { Logger.Level(rawValue: $0.lowercased()) }
+        logFormat = try reader.parse("log.format", expecting: "`text` or `json`") { LogFormat(rawValue: $0.lowercased()) }
         apiKeyPepper = try reader.value("api_key.pepper", required: production)
         if production, apiKeyPepper == Self.developmentPepper || apiKeyPepper.utf8.count < Self.pepperBytesMin {
             throw ConfigurationError(
@@ -214,44 +214,44 @@ public struct LedgerConfiguration: Sendable {
             throw ConfigurationError("LEDGER_SECRETS_KEY: production needs a secret key of its own, not the development one (e.g. `openssl rand -base64 32`)")
         }
         secretSealer = sealer
-        directoryPollSeconds = try reader.parse("directory.poll_seconds") { Int($0).flatMap { (1...86_400).contains($0) ? $0 : nil } }
-        directoryRetryPolicy = try reader.parse("directory.retry_seconds") { text in
+        directoryPollSeconds = try reader.parse("directory.poll_seconds", expecting: "a whole number of seconds from 1 to 86400") { Int($0).flatMap { (1...86_400).contains($0) ? $0 : nil } }
+        directoryRetryPolicy = try reader.parse("directory.retry_seconds", expecting: "1 to 20 whole numbers of seconds from 0 to 86400, separated by commas, like 5,300,1800") { text in
             let pauses = text.split(separator: ",", omittingEmptySubsequences: false).map { Int64($0.trimmingCharacters(in: .whitespaces)) }
             guard (1...20).contains(pauses.count), pauses.allSatisfy({ $0.map { (0...86_400).contains($0) } ?? false }) else { return nil }
             return DeliveryRetryPolicy(pausesSeconds: pauses.compactMap { $0 })
         }
-        directoryTimeoutSeconds = try reader.parse("directory.timeout_seconds") { Int64($0).flatMap { (1...120).contains($0) ? $0 : nil } }
+        directoryTimeoutSeconds = try reader.parse("directory.timeout_seconds", expecting: "a whole number of seconds from 1 to 120") { Int64($0).flatMap { (1...120).contains($0) ? $0 : nil } }
         let allowedHosts = Set(try reader.value("directory.allowed_hosts", required: false).split(separator: ",").map {
             $0.trimmingCharacters(in: .whitespaces).lowercased()
         }.filter { !$0.isEmpty })
         endpointURLPolicy = production
             ? EndpointURLPolicy(requireHTTPS: true, refuseInternalAddresses: true, allowedHosts: allowedHosts)
             : EndpointURLPolicy(requireHTTPS: false, refuseInternalAddresses: false, allowedHosts: allowedHosts)
-        migrateOnStart = try reader.parse("migrate_on_start") { ["true": true, "false": false][$0.lowercased()] }
-        let price = try reader.parse("listing.price") { text in
+        migrateOnStart = try reader.parse("migrate_on_start", expecting: "`true` or `false`") { ["true": true, "false": false][$0.lowercased()] }
+        let price = try reader.parse("listing.price", expecting: "an amount in euros from 0.01 to 1000000.00, like 125.00") { text in
             (try? Money(parsing: text, currency: "EUR")).flatMap { (1...Self.amountMinorUnitsMax).contains($0.minorUnits) ? $0 : nil }
         }
-        let months = try reader.parse("listing.period_months") { Int($0).flatMap { (1...120).contains($0) ? $0 : nil } }
-        let graceDays = try reader.parse("listing.grace_days") { Int($0).flatMap { (0...365).contains($0) ? $0 : nil } }
-        let reminderDays = try reader.parse("listing.reminder_days") { text -> [Int]? in
+        let months = try reader.parse("listing.period_months", expecting: "a whole number of months from 1 to 120") { Int($0).flatMap { (1...120).contains($0) ? $0 : nil } }
+        let graceDays = try reader.parse("listing.grace_days", expecting: "a whole number of days from 0 to 365") { Int($0).flatMap { (0...365).contains($0) ? $0 : nil } }
+        let reminderDays = try reader.parse("listing.reminder_days", expecting: "whole numbers of days from 1 to 365, separated by commas, like 30,7") { text -> [Int]? in
             let days = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
             return days.allSatisfy { $0.map { (1...365).contains($0) } == true } ? days.compactMap { $0 } : nil
         }
-        let timeZone = try reader.parse("listing.time_zone") { TimeZone(identifier: $0) }
+        let timeZone = try reader.parse("listing.time_zone", expecting: "a time zone name like Europe/Amsterdam") { TimeZone(identifier: $0) }
         explicitListingSettings = Set(["listing.price", "listing.period_months", "listing.grace_days"].filter { !reader.isDefault($0) })
-        let amountMax = try reader.parse("payment.amount_max") { text in
+        let amountMax = try reader.parse("payment.amount_max", expecting: "an amount in euros from the listing price to 1000000.00, like 10000.00") { text in
             (try? Money(parsing: text, currency: "EUR")).flatMap { price.minorUnits <= $0.minorUnits && $0.minorUnits <= Self.amountMinorUnitsMax ? $0 : nil }
         }
-        let cardBaseURL = try reader.parse("card.api_base_url") { text in
+        let cardBaseURL = try reader.parse("card.api_base_url", expecting: "an http or https address, like https://api.stripe.com") { text in
             URL(string: text).flatMap { ["https", "http"].contains($0.scheme ?? "") && $0.host != nil ? text.trimmingSuffix("/") : nil }
         }
-        let cardTimeout = try reader.parse("card.timeout_seconds") { Int64($0).flatMap { (1...120).contains($0) ? $0 : nil } }
+        let cardTimeout = try reader.parse("card.timeout_seconds", expecting: "a whole number of seconds from 1 to 120") { Int64($0).flatMap { (1...120).contains($0) ? $0 : nil } }
         card = reader.optionalValue("card.secret_key").map {
             CardSettings(apiBaseURL: cardBaseURL, secretKey: $0, requestTimeoutSeconds: cardTimeout)
         }
         cardWebhookSecrets = (reader.optionalValue("card.webhook_secrets") ?? "")
             .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        let payPalBaseURL = try reader.parse("paypal.api_base_url") { text in
+        let payPalBaseURL = try reader.parse("paypal.api_base_url", expecting: "an https address, like https://api-m.paypal.com") { text in
             URL(string: text).flatMap { $0.scheme == "https" && $0.host != nil ? text.trimmingSuffix("/") : nil }
         }
         if let clientID = reader.optionalValue("paypal.client_id"), let secret = reader.optionalValue("paypal.client_secret") {
@@ -264,7 +264,7 @@ public struct LedgerConfiguration: Sendable {
             $0.trimmingCharacters(in: .whitespaces).lowercased()
         }.filter { !$0.isEmpty })
         payPalCertificateSubject = try reader.value("paypal.certificate_subject", required: false)
-        payPalTimeoutSeconds = try reader.parse("paypal.timeout_seconds") { Int64($0).flatMap { (1...120).contains($0) ? $0 : nil } }
+        payPalTimeoutSeconds = try reader.parse("paypal.timeout_seconds", expecting: "a whole number of seconds from 1 to 120") { Int64($0).flatMap { (1...120).contains($0) ? $0 : nil } }
         if let path = reader.optionalValue("paypal.trust_roots_file") {
             guard let pem = try? String(contentsOfFile: path, encoding: .utf8), pem.contains("BEGIN CERTIFICATE") else {
                 throw ConfigurationError("LEDGER_PAYPAL_TRUST_ROOTS_FILE: \(path) is not a readable PEM certificate file")
@@ -273,16 +273,16 @@ public struct LedgerConfiguration: Sendable {
         } else {
             payPalTrustRootsPEM = []
         }
-        bankBeneficiaryName = try reader.parse("bank.beneficiary_name") { text in
+        bankBeneficiaryName = try reader.parse("bank.beneficiary_name", expecting: "a name of 1 to 70 characters") { text in
             let trimmed = text.trimmingCharacters(in: .whitespaces)
             return (1...70).contains(trimmed.count) ? trimmed : nil
         }
-        bankIBAN = try reader.parse("bank.iban") { IBAN(parsing: $0)?.electronic }
-        bankBIC = try reader.parse("bank.bic") { text in
+        bankIBAN = try reader.parse("bank.iban", expecting: "an IBAN with a valid check, like NL91ABNA0417164300") { IBAN(parsing: $0)?.electronic }
+        bankBIC = try reader.parse("bank.bic", expecting: "a BIC of 8 or 11 letters and digits, like ABNANL2A") { text in
             let bic = text.trimmingCharacters(in: .whitespaces).uppercased()
             return [8, 11].contains(bic.count) && bic.allSatisfy({ $0.isLetter || $0.isNumber }) ? bic : nil
         }
-        cardWebhookToleranceSeconds = try reader.parse("card.webhook_tolerance_seconds") { Int64($0).flatMap { (1...86_400).contains($0) ? $0 : nil } }
+        cardWebhookToleranceSeconds = try reader.parse("card.webhook_tolerance_seconds", expecting: "a whole number of seconds from 1 to 86400") { Int64($0).flatMap { (1...86_400).contains($0) ? $0 : nil } }
         listingPolicy = ListingPolicy(
             tariff: Tariff(entries: [TariffEntry(effectiveFrom: LedgerBounds.earliestDate, price: price, months: months)]),
             graceDays: graceDays, reminderDaysBefore: reminderDays, calendar: OrganisationCalendar(timeZone: timeZone),
@@ -307,7 +307,7 @@ public struct LedgerConfiguration: Sendable {
         } else {
             databaseURL = .sqlite(path: dataDirectory + "/ledger.sqlite")
         }
-        let allowUnencrypted = try reader.parse("database.allow_unencrypted") { ["true": true, "false": false][$0.lowercased()] }
+        let allowUnencrypted = try reader.parse("database.allow_unencrypted", expecting: "`true` or `false`") { ["true": true, "false": false][$0.lowercased()] }
         if production, case .postgres(let settings) = databaseURL, settings.tls != .require, !allowUnencrypted {
             throw ConfigurationError(
                 "LEDGER_DATABASE_URL: production needs sslmode=require (it is \(settings.tls.rawValue)); set LEDGER_DATABASE_ALLOW_UNENCRYPTED=true if the connection is protected otherwise"
@@ -350,11 +350,15 @@ struct SettingsReader {
         return value
     }
 
-    func parse<Value>(_ key: String, _ convert: (String) -> Value?) throws -> Value {
+    /// The setting's value as `convert` reads it; a value it refuses is an error naming the setting and what
+    /// it takes (`expecting`, read after "it takes").
+    func parse<Value>(_ key: String, expecting: String, _ convert: (String) -> Value?) throws -> Value {
         let text = try value(key, required: false)
         guard let parsed = convert(text) else {
             let variable = LedgerConfiguration.settings.first { $0.key == key }?.environmentVariable ?? key
-            throw ConfigurationError("\(variable): '\(text.count > 80 ? text.prefix(80) + "…" : text)' is not a valid value")
+            throw ConfigurationError(
+                "\(variable): '\(text.count > 80 ? text.prefix(80) + "…" : text)' is not a valid value; it takes \(expecting)"
+            )
         }
         return parsed
     }

@@ -130,7 +130,7 @@ struct EndpointsCommand: AsyncParsableCommand {
             abstract: "Send deliveries again: one dead letter, or every delivery of events recorded since an instant."
         )
         @OptionGroup var common: CommonOptions
-        @Option(help: "A dead letter's delivery id.") var delivery: Int64?
+        @Option(parsing: .unconditional, help: "A dead letter's delivery id.") var delivery: Int64?
         @Option(help: "An instant like 2026-01-31T12:00:00Z.") var since: String?
 
         func run() async throws {

@@ -51,13 +51,13 @@ struct PolicyCommand: AsyncParsableCommand {
         @Option(name: .customLong("from"), help: "The first day the change is in force, YYYY-MM-DD.")
         var effectiveFrom: String
 
-        @Option(help: "The price of one period, EUR, e.g. 150.00.")
+        @Option(parsing: .unconditional, help: "The price of one period, EUR, e.g. 150.00.")
         var price: String?
 
-        @Option(help: "The months one period buys (1 to 120).")
+        @Option(parsing: .unconditional, help: "The months one period buys (1 to 120).")
         var periodMonths: Int?
 
-        @Option(help: "Days a listing stays visible after its last paid day (0 to 365).")
+        @Option(parsing: .unconditional, help: "Days a listing stays visible after its last paid day (0 to 365).")
         var graceDays: Int?
 
         @Option(help: "Why the policy changes (recorded with the change).")

@@ -11,7 +11,7 @@ struct RebuildCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var common: CommonOptions
-    @Option(help: "Seconds between progress lines on standard error (0: one after every batch of the log).") var progressSeconds: Int = 5
+    @Option(parsing: .unconditional, help: "Seconds between progress lines on standard error (0: one after every batch of the log).") var progressSeconds: Int = 5
 
     func validate() throws {
         guard (0...3_600).contains(progressSeconds) else { throw ValidationError("--progress-seconds must be 0 to 3600") }

@@ -21,7 +21,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Address to listen on (also LEDGER_HTTP_HOST).")
     var host: String?
 
-    @Option(name: .long, help: "Port to listen on, 0 to 65535; 0 picks a free one (also LEDGER_HTTP_PORT).")
+    @Option(name: .long, parsing: .unconditional, help: "Port to listen on, 0 to 65535; 0 picks a free one (also LEDGER_HTTP_PORT).")
     var port: Int?
 
     func validate() throws {

@@ -52,11 +52,11 @@ struct LedgerConfigurationTests {
 
     @Test(arguments: [
         ("LEDGER_HTTP_PORT", "eighty", "LEDGER_HTTP_PORT: 'eighty' is not a valid value"),
-        ("LEDGER_HTTP_PORT", "70000", "LEDGER_HTTP_PORT: '70000' is not a valid value"),
-        ("LEDGER_LOG_LEVEL", "loud", "LEDGER_LOG_LEVEL: 'loud' is not a valid value"),
-        ("LEDGER_MODE", "staging", "LEDGER_MODE: 'staging' is not a valid value"),
+        ("LEDGER_HTTP_PORT", "70000", "LEDGER_HTTP_PORT: '70000' is not a valid value; it takes a whole number from 0 to 65535"),
+        ("LEDGER_LOG_LEVEL", "loud", "LEDGER_LOG_LEVEL: 'loud' is not a valid value; it takes trace, debug, info, notice, warning, error or critical"),
+        ("LEDGER_MODE", "staging", "LEDGER_MODE: 'staging' is not a valid value; it takes `development` or `production`"),
         ("LEDGER_DATABASE_URL", "mysql://x@y/z", "LEDGER_DATABASE_URL: the database URL scheme 'mysql' is not supported"),
-        ("LEDGER_DIRECTORY_RETRY_SECONDS", "5,,300", "LEDGER_DIRECTORY_RETRY_SECONDS: '5,,300' is not a valid value"),
+        ("LEDGER_DIRECTORY_RETRY_SECONDS", "5,,300", "LEDGER_DIRECTORY_RETRY_SECONDS: '5,,300' is not a valid value; it takes 1 to 20 whole numbers of seconds from 0 to 86400, separated by commas, like 5,300,1800"),
         ("LEDGER_DIRECTORY_RETRY_SECONDS", "5,-1", "LEDGER_DIRECTORY_RETRY_SECONDS: '5,-1' is not a valid value"),
         ("LEDGER_DIRECTORY_RETRY_SECONDS", "86401", "LEDGER_DIRECTORY_RETRY_SECONDS: '86401' is not a valid value"),
         ("LEDGER_DIRECTORY_TIMEOUT_SECONDS", "0", "LEDGER_DIRECTORY_TIMEOUT_SECONDS: '0' is not a valid value"),
@@ -66,7 +66,7 @@ struct LedgerConfigurationTests {
         ("LEDGER_HTTP_BODY_BYTES_MAX", "0", "LEDGER_HTTP_BODY_BYTES_MAX: '0' is not a valid value"),
         // A price above the largest ceiling a setting may give is named, not a crash at start.
         ("LEDGER_LISTING_PRICE", "1000000.01", "LEDGER_LISTING_PRICE: '1000000.01' is not a valid value"),
-        ("LEDGER_PAYMENT_AMOUNT_MAX", "1000000.01", "LEDGER_PAYMENT_AMOUNT_MAX: '1000000.01' is not a valid value"),
+        ("LEDGER_PAYMENT_AMOUNT_MAX", "1000000.01", "LEDGER_PAYMENT_AMOUNT_MAX: '1000000.01' is not a valid value; it takes an amount in euros from the listing price to 1000000.00, like 10000.00"),
         ("LEDGER_LOG_LEVEL", String(repeating: "x", count: 100_000), "LEDGER_LOG_LEVEL: '\(String(repeating: "x", count: 80))…' is not a valid value"),
     ])
     func malformedValuesNameTheSetting(variable: String, value: String, message: String) async throws {
@@ -74,7 +74,11 @@ struct LedgerConfigurationTests {
             _ = try await LedgerConfiguration.resolve(environment: [variable: value])
             Issue.record("\(variable)=\(value) was accepted")
         } catch let error as ConfigurationError {
-            #expect(error.description.hasPrefix(message))
+            #expect(error.description.hasPrefix(message), "\(error.description)")
+            // A refused value is told what the setting takes, not only that it is wrong.
+            if message.contains("is not a valid value") {
+                #expect(error.description.contains("is not a valid value; it takes "), "\(error.description)")
+            }
         }
     }
 

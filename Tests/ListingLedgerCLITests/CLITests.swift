@@ -394,6 +394,9 @@ struct CLITests {
         let refused = try await CLI.run(["serve", "--port=\(port)", "--database-url", "sqlite:///nonexistent/ledger.sqlite"])
         #expect(refused.status == 64 && refused.stderr.contains("--port must be 0 to 65535"), "\(refused.status) \(refused.stderr)")
         #expect(!refused.stderr.contains("LEDGER_HTTP_PORT"), "\(refused.stderr)")
+        // Written with a space, as people write options, a negative port is the option's value too.
+        let spaced = try await CLI.run(["serve", "--port", port, "--database-url", "sqlite:///nonexistent/ledger.sqlite"])
+        #expect(spaced.status == 64 && spaced.stderr.contains("--port must be 0 to 65535"), "\(spaced.status) \(spaced.stderr)")
     }
 
     /// A port another program holds, or a host that is no address here, stops `serve` with a sentence saying
@@ -494,7 +497,20 @@ struct PolicyCLITests {
         #expect(badDate.status == 64 && badDate.stderr.contains("is not a date"), "\(badDate.stderr)")
         let badPrice = try await CLI.run(["policy", "schedule", "--from", "2199-02-01", "--price", "lots", "--reason", "oops", "--database-url", url])
         #expect(badPrice.status == 64 && badPrice.stderr.contains("--price"), "\(badPrice.stderr)")
+        // A negative value is taken as the option's value and refused for what it is, not read as a missing value.
+        let negatives: [(String, String, Int32, String)] = [
+            ("--price", "-5.00", 64, "--price: invalid amount: '-5.00'"), ("--period-months", "-1", 1, "a period is 1 to 120 months"),
+            ("--grace-days", "-1", 1, "grace is 0 to 365 days"),
+        ]
+        for (option, value, status, named) in negatives {
+            let negative = try await CLI.run(["policy", "schedule", "--from", "2199-03-01", option, value, "--reason", "oops", "--database-url", url])
+            #expect(
+                negative.status == status && negative.stderr.contains(named) && !negative.stderr.contains("Missing value"),
+                "\(option) \(value): \(negative.status) \(negative.stderr)"
+            )
+        }
         let shown = try await CLI.run(["policy", "show", "--database-url", url])
+        #expect(!shown.stdout.contains("2199-03-01"))
         #expect(shown.stdout.contains("2000-01-01\t125.00\t12\t14"))
         #expect(shown.stdout.contains("2199-01-01\t150.00\t12\t14"))
         #expect(shown.stdout.contains("board decision"))
@@ -641,6 +657,8 @@ struct RebuildCLITests {
         #expect(result.stderr.contains("rebuilding: 2 events read, at position"), "\(result.stderr)")
         let refused = try await CLI.run(["rebuild", "--database-url", url.connectionString, "--progress-seconds", "4000"])
         #expect(refused.status == 64 && refused.stderr.contains("--progress-seconds must be 0 to 3600"), "\(refused.stderr)")
+        let negative = try await CLI.run(["rebuild", "--database-url", url.connectionString, "--progress-seconds", "-1"])
+        #expect(negative.status == 64 && negative.stderr.contains("--progress-seconds must be 0 to 3600"), "\(negative.stderr)")
         // The probe, and the policy the command seeded from configuration when it opened the ledger.
         #expect(result.stdout.contains("listing-status, payment-views, books, profile-search, listing-history: replayed 2 events in one pass"), "\(result.stdout)")
     }
