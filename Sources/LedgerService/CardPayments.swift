@@ -134,6 +134,9 @@ public struct ProviderWebhookReceipt: Sendable {
 
 /// A payment request the service refuses or cannot complete. The HTTP layer maps codes to statuses.
 public struct PaymentServiceError: Error, Sendable, CustomStringConvertible {
+    /// How a ``Code/likelyDuplicate`` refusal says to go on: the API's field (the console names its box instead).
+    public static let confirmDuplicateAdvice = "send it again with confirmDuplicate: true"
+
     public enum Code: String, Sendable {
         case notConfigured = "not-configured"
         case invalidRequest = "invalid-request"

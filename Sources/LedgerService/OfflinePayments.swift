@@ -78,7 +78,7 @@ extension ProfileService {
                }) {
                 throw PaymentServiceError(
                     code: .likelyDuplicate,
-                    description: "\(profileID) already has an offline payment of \(amount) on \(date) (\(earlier.event.paymentID)); if this is a second payment, send it again with confirmDuplicate: true"
+                    description: "profile \(profileID) already has an offline payment of \(amount) on \(date) (\(earlier.event.paymentID)); if this is a second payment, \(PaymentServiceError.confirmDuplicateAdvice)"
                 )
             }
             let instant = now()

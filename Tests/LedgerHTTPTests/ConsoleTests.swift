@@ -289,6 +289,44 @@ struct ConsoleTests {
             let control = try await anna.post("/console/profiles/tw-1/waivers", ["from": today, "through": today, "reason": "a\u{0B}b"])
             #expect(control.status == .badRequest && control.headers[.contentType]?.hasPrefix("text/html") == true, "\(control.text)")
             #expect(control.text.contains("control character"), "\(control.text)")
+
+            // A new profile's form sent twice: registered once, and the second answer is the first's, not a
+            // refusal saying the profile is registered already.
+            let registerForm = [
+                "profileId": "tw-3", "kind": "mediator", "displayName": "Tw Three", "contactEmail": "tw3@example.org",
+                "formKey": try await formKey("/console/profiles"),
+            ]
+            try await twice("/console/profiles", registerForm)
+            let registeredPage = try await anna.send("/console/profiles/tw-3").text
+            #expect(registeredPage.contains("The profile is registered.") && !registeredPage.contains("registered already"), "\(registeredPage)")
+
+            // A likely duplicate is refused in the form's words: the box to tick, not the API's field, and the
+            // profile's id as it is written.
+            let paid = ["amount": "125.00", "date": today, "purpose": "listing", "note": "cash"]
+            let firstPayment = try await anna.post("/console/profiles/tw-3/offline-payments", paid)
+            #expect(firstPayment.status == .seeOther, "\(firstPayment.text)")
+            let duplicate = try await anna.post("/console/profiles/tw-3/offline-payments", paid)
+            #expect(duplicate.status == .conflict, "\(duplicate.status) \(duplicate.text)")
+            #expect(duplicate.text.contains("Nothing was changed: Profile tw-3 already has an offline payment of 125.00 EUR"), "\(duplicate.text)")
+            #expect(
+                duplicate.text.contains("tick “This is not a duplicate” and send the form again") && !duplicate.text.contains("confirmDuplicate: true"),
+                "\(duplicate.text)"
+            )
+
+            // A form sent to a profile whose id cannot be one is answered with a page, not a problem document.
+            let noProfile = try await anna.post("/console/profiles/a%20b/waivers", ["from": today, "through": today, "reason": "hardship"])
+            #expect(noProfile.status == .notFound && noProfile.headers[.contentType]?.hasPrefix("text/html") == true, "\(noProfile.text)")
+            #expect(noProfile.text.contains("That is not a profile id."), "\(noProfile.text)")
+
+            // So is a sign-in form that cannot be read (a control character in the password).
+            let stranger = Browser(client)
+            let signInPage = try await stranger.send("/console/sign-in")
+            let signInToken = try #require(Self.hidden("_signin", in: signInPage.text))
+            let unreadable = try await stranger.send("/console/sign-in", method: .post, form: [
+                "_signin": signInToken, "email": "anna@example.org", "password": "pass\u{01}word", "next": "/console",
+            ])
+            #expect(unreadable.status == .badRequest && unreadable.headers[.contentType]?.hasPrefix("text/html") == true, "\(unreadable.text)")
+            #expect(unreadable.text.contains("control character") && unreadable.text.contains("Type it again and sign in."), "\(unreadable.text)")
         }
     }
 

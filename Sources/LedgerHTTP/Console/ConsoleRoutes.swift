@@ -29,7 +29,14 @@ struct ConsoleRoutes {
             signInPage(next: request.uri.queryParameters["next"].map(String.init) ?? "/console", email: "", error: nil, status: .ok)
         }
         router.post("console/sign-in") { request, context in
-            let form = try ConsoleForm.parse(try await request.body.collect(upTo: context.bodyBytesMax))
+            let form: [String: String]
+            do {
+                form = try ConsoleForm.parse(try await request.body.collect(upTo: context.bodyBytesMax))
+            } catch let problem as Problem {
+                return signInPage(
+                    next: "/console", email: "", error: ConsoleWords.sentence(problem.detail) + " Type it again and sign in.", status: .badRequest
+                )
+            }
             let next = Self.safeNext(form["next"])
             guard let presented = form["_signin"], let expected = ConsoleCookie.value(request, ConsoleCookie.signIn),
                   ConsoleForm.constantTimeEquals(presented, expected) else {
@@ -296,11 +303,14 @@ struct ConsoleRoutes {
             do {
                 let profileID = try ProfileID((form["profileId"] ?? "").trimmingCharacters(in: .whitespaces))
                 guard let kind = ProfileKind(rawValue: form["kind"] ?? "") else { throw ConsoleRefusal("Choose mediator or advocate.") }
-                _ = try await runtime.profiles.handle(
-                    .register(kind: kind, displayName: form["displayName"] ?? "", contactEmail: form["contactEmail"] ?? ""),
-                    profileID: profileID, metadata: metadata(request, context)
-                )
-                return ConsolePage.redirect("/console/profiles/\(ConsoleForm.percentEncoded(profileID.rawValue))", notice: "The profile is registered.", secure: secure)
+                // Sent twice, the form gets the first sending's answer, not "registered already".
+                return try await once(request, context, then: "/console/profiles/\(ConsoleForm.percentEncoded(profileID.rawValue))") {
+                    _ = try await runtime.profiles.handle(
+                        .register(kind: kind, displayName: form["displayName"] ?? "", contactEmail: form["contactEmail"] ?? ""),
+                        profileID: profileID, metadata: metadata(request, context)
+                    )
+                    return "The profile is registered."
+                }
             } catch {
                 return try await profilesPage(request, context, error: sentence(for: error, request, context), status: status(for: error, request, context), form: form)
             }
@@ -750,7 +760,9 @@ struct ConsoleRoutes {
 
     /// An action on a profile: success goes back to its page with a notice; failure shows the page with why.
     func profileAction(_ request: Request, _ context: LedgerRequestContext, _ body: (ProfileID) async throws -> String) async throws -> Response {
-        let profileID = try ProfileID(try context.parameters.require("profileId"))
+        guard let profileID = try? ProfileID(try context.parameters.require("profileId")) else {
+            return page("message", "Not found", "/console/profiles", ["heading": "No such profile", "message": "That is not a profile id."], context, status: .notFound)
+        }
         do {
             return try await once(request, context, then: "/console/profiles/\(ConsoleForm.percentEncoded(profileID.rawValue))") { try await body(profileID) }
         } catch {
@@ -830,6 +842,12 @@ struct ConsoleRoutes {
         if let error = error as? APIKeyError { return ConsoleWords.sentence(error.description) }
         let problem = ProblemMiddleware.problem(for: error, request: request, context: context)
         if problem.status == .internalServerError { return "Something went wrong on our side; it is in the log as request \(context.requestID)." }
+        if let error = error as? PaymentServiceError, error.code == .likelyDuplicate {
+            // The service's words name the API's field; the form has a box to tick instead.
+            return ConsoleWords.sentence(problem.detail.replacingOccurrences(
+                of: PaymentServiceError.confirmDuplicateAdvice, with: "tick “This is not a duplicate” and send the form again"
+            ))
+        }
         return ConsoleWords.sentence(problem.detail)
     }
 
