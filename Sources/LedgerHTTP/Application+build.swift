@@ -69,9 +69,11 @@ public func buildRouter(runtime: LedgerRuntime) -> Router<LedgerRequestContext> 
     let console = ConsoleRoutes(runtime: runtime)
     console.registerPublicRoutes(on: limited)
     console.registerRoutes(on: limited.group("console").add(middleware: ConsoleSessionMiddleware(users: runtime.staffUsers)))
+    let uploadBytesMax = max(runtime.configuration.requestBodyBytesMax, runtime.bankImport.fileBytesMax)
     console.registerUploadRoutes(
         on: router.group("console")
-            .add(middleware: BodyLimitMiddleware(bodyBytesMax: max(runtime.configuration.requestBodyBytesMax, runtime.bankImport.fileBytesMax)))
+            .add(middleware: ConsoleTooLargeMiddleware(bodyBytesMax: uploadBytesMax))
+            .add(middleware: BodyLimitMiddleware(bodyBytesMax: uploadBytesMax))
             .add(middleware: ConsoleSessionMiddleware(users: runtime.staffUsers))
     )
     routes.load(router.routes.map { (path: $0.path.description, method: $0.method) })

@@ -567,6 +567,33 @@ struct ConsoleTests {
         }
     }
 
+    /// A statement file over the upload limit is told in words on a page, as every console failure is, not with
+    /// the API's problem document; nothing is imported.
+    @Test
+    func aStatementFileOverTheUploadLimitIsToldInWords() async throws {
+        try await withLiveServer(.sqlite) { client, runtime in
+            _ = try await runtime.staffUsers.add(name: "Anna Berger", email: "anna@example.org", password: Self.password)
+            let anna = Browser(client)
+            try await anna.signIn("anna@example.org")
+            let limit = runtime.bankImport.fileBytesMax
+            let head = "--XYZ\r\nContent-Disposition: form-data; name=\"statement\"; filename=\"big.xml\"\r\nContent-Type: application/xml\r\n\r\n"
+            let tail = "\r\n--XYZ--\r\n"
+            var body = ByteBuffer(string: head)
+            body.writeRepeatingByte(UInt8(ascii: " "), count: limit + 1 - head.utf8.count - tail.utf8.count)
+            body.writeString(tail)
+            #expect(body.readableBytes == limit + 1)
+            var headers = HTTPFields()
+            headers[.contentType] = "multipart/form-data; boundary=XYZ"
+            headers[.cookie] = anna.cookies.map { "\($0.key)=\($0.value)" }.joined(separator: "; ")
+            let before = try await runtime.store.headCursor()
+            let answer = try await client.execute(uri: "/console/statements?_csrf=\(anna.formToken)", method: .post, headers: headers, body: body)
+            #expect(answer.status == .contentTooLarge, "\(answer.status)")
+            #expect(answer.headers[.contentType]?.hasPrefix("text/html") == true, "\(answer.text)")
+            #expect(answer.text.contains("The file is larger than 50 MiB, the most one upload may hold. Nothing was imported."), "\(answer.text)")
+            #expect(try await runtime.store.headCursor() == before)
+        }
+    }
+
     /// A returned transfer that matches no payment stays on the Statements page for staff to trace.
     @Test
     func anUnmatchedReturnIsListedOnTheStatementsPage() async throws {

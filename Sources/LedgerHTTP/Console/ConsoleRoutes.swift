@@ -841,6 +841,7 @@ struct ConsoleRoutes {
         if let error = error as? StaffUserError { return ConsoleWords.sentence(error.description) }
         if let error = error as? APIKeyError { return ConsoleWords.sentence(error.description) }
         let problem = ProblemMiddleware.problem(for: error, request: request, context: context)
+        if problem.status == .contentTooLarge { return ConsoleWords.fileTooLarge(context.bodyBytesMax) }
         if problem.status == .internalServerError { return "Something went wrong on our side; it is in the log as request \(context.requestID)." }
         if let error = error as? PaymentServiceError, error.code == .likelyDuplicate {
             // The service's words name the API's field; the form has a box to tick instead.

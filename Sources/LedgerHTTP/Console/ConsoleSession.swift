@@ -70,6 +70,21 @@ struct ConsoleSessionMiddleware: RouterMiddleware {
     }
 }
 
+/// A statement upload larger than the upload limit is answered with a page in words, as every console failure
+/// is; the body limit's own answer is the API's problem document. Added outside the group's body limit.
+struct ConsoleTooLargeMiddleware: RouterMiddleware {
+    typealias Context = LedgerRequestContext
+    let bodyBytesMax: Int
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let problem as Problem where problem.status == .contentTooLarge {
+            return ConsolePage.plainMessage(status: .contentTooLarge, title: "This file is too large", message: ConsoleWords.fileTooLarge(bodyBytesMax))
+        }
+    }
+}
+
 /// URL-encoded forms.
 enum ConsoleForm {
     /// The fields of an `application/x-www-form-urlencoded` body; the last value of a repeated name wins.

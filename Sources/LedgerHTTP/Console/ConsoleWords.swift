@@ -168,6 +168,12 @@ struct ConsoleWords: Sendable {
         return actor
     }
 
+    /// What an upload over `bytesMax` is told.
+    static func fileTooLarge(_ bytesMax: Int) -> String {
+        let size = bytesMax % 1_048_576 == 0 ? "\(bytesMax / 1_048_576) MiB" : "\(bytesMax) bytes"
+        return "The file is larger than \(size), the most one upload may hold. Nothing was imported. Ask the bank for statements of fewer days, or split the file, and import the parts one by one."
+    }
+
     /// A message from the service as a sentence: a capital first letter and a full stop.
     static func sentence(_ text: String) -> String {
         guard let first = text.first else { return text }
