@@ -572,9 +572,7 @@ struct ConsoleTests {
     @Test
     func aStatementFileOverTheUploadLimitIsToldInWords() async throws {
         try await withLiveServer(.sqlite) { client, runtime in
-            _ = try await runtime.staffUsers.add(name: "Anna Berger", email: "anna@example.org", password: Self.password)
-            let anna = Browser(client)
-            try await anna.signIn("anna@example.org")
+            let anna = try await Self.annaSignedIn(client, runtime)
             let limit = runtime.bankImport.fileBytesMax
             let head = "--XYZ\r\nContent-Disposition: form-data; name=\"statement\"; filename=\"big.xml\"\r\nContent-Type: application/xml\r\n\r\n"
             let tail = "\r\n--XYZ--\r\n"
