@@ -136,9 +136,19 @@ public struct BooksExport: Sendable {
     /// A text cell as CSV: safe from spreadsheets' formulas, quoted as RFC 4180 asks.
     public static func csvCell(_ text: String) -> String { csvField(cell(text)) }
 
-    /// RFC 4180: quoted when it holds a comma, quote or line break; quotes doubled.
+    /// RFC 4180: quoted when it holds a comma, quote or line break; quotes doubled. Looked for scalar by scalar:
+    /// as characters, a CRLF is one character that is neither CR nor LF, and a comma or quote followed by a
+    /// combining mark is one character that is neither comma nor quote.
     static func csvField(_ text: String) -> String {
-        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
-        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        let scalars = text.unicodeScalars
+        guard scalars.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
+        var quoted = String.UnicodeScalarView()
+        quoted.append("\"")
+        for scalar in scalars {
+            quoted.append(scalar)
+            if scalar == "\"" { quoted.append("\"") }
+        }
+        quoted.append("\"")
+        return String(quoted)
     }
 }

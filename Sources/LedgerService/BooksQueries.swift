@@ -245,9 +245,12 @@ public struct BooksQueries: Sendable {
         let afterTo = to.addingDays(1)
         let lastWholeEnd = afterTo.day == 1 ? afterTo : LocalDate(year: afterTo.year, month: afterTo.month, day: 1) ?? afterTo
         let wholeMonths = firstWhole < lastWholeEnd
+        // Income accounts by their prefix, not by a range of text: PostgreSQL compares text in the database's
+        // collation, where `Income;` may sort before `Income:Donations` (en_US ignores the punctuation, ICU puts
+        // `;` before `:`), and the range would hold no account at all.
         let lines = """
             SELECT substr(entry_date, 1, 7), method, currency, account, CAST(SUM(amount_minor_units) AS BIGINT) FROM journal_lines
-            WHERE entry_date >= ? AND entry_date <= ? AND account >= 'Income:' AND account < 'Income;'
+            WHERE entry_date >= ? AND entry_date <= ? AND substr(account, 1, 7) = 'Income:'
             GROUP BY substr(entry_date, 1, 7), method, currency, account
             """
         var parts: [(String, [SQLValue])] = []
@@ -255,7 +258,7 @@ public struct BooksQueries: Sendable {
             parts.append((
                 """
                 SELECT month, method, currency, account, amount_minor_units FROM book_month_totals
-                WHERE month >= ? AND month < ? AND account >= 'Income:' AND account < 'Income;'
+                WHERE month >= ? AND month < ? AND substr(account, 1, 7) = 'Income:'
                 """,
                 [.text(String(firstWhole.description.prefix(7))), .text(String(lastWholeEnd.description.prefix(7)))]
             ))

@@ -20,7 +20,9 @@ public enum TestDatabase {
 
     /// A fresh database URL for `backend`. PostgreSQL tests fail, never skip, when no cluster is given.
     /// `postgresEncoding` makes a PostgreSQL database in another encoding than UTF8.
-    public static func freshURL(_ backend: Backend, postgresEncoding: String? = nil) async throws -> DatabaseURL {
+    /// A new, empty database. On PostgreSQL, `postgresEncoding` makes it in that encoding, and `postgresICULocale`
+    /// makes ICU's collation for that locale its default (the test cluster's own compares bytes).
+    public static func freshURL(_ backend: Backend, postgresEncoding: String? = nil, postgresICULocale: String? = nil) async throws -> DatabaseURL {
         switch backend {
         case .sqlite:
             let folder = TestScratch.folder.appendingPathComponent("ledger-tests-\(UUID().uuidString)")
@@ -29,7 +31,8 @@ public enum TestDatabase {
             var settings = try adminSettings()
             let name = "ledger_test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)
             try await withAdminConnection(settings) { connection in
-                let options = postgresEncoding.map { " ENCODING '\($0)' TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C'" } ?? ""
+                let options = postgresEncoding.map { " ENCODING '\($0)' TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C'" }
+                    ?? postgresICULocale.map { " TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE '\($0)'" } ?? ""
                 _ = try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)\(options)"), logger: logger).collect()
             }
             settings.database = String(name)
