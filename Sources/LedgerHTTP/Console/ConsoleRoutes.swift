@@ -115,7 +115,10 @@ struct ConsoleRoutes {
                 ]
                 return page("statement-result", "Statement imported", "/console/statements", data, context, status: .created)
             } catch {
-                return try await statementsPage(request, context, error: sentence(for: error, request, context), status: status(for: error, request, context))
+                // A file that grew past the limit while it arrived (no length given up front) is told so in words.
+                let tooLarge = ProblemMiddleware.problem(for: error, request: request, context: context).status == .contentTooLarge
+                let words = tooLarge ? ConsoleWords.fileTooLarge(context.bodyBytesMax) : sentence(for: error, request, context)
+                return try await statementsPage(request, context, error: words, status: status(for: error, request, context))
             }
         }
     }
@@ -376,7 +379,7 @@ struct ConsoleRoutes {
 
     func profilePage(_ request: Request, _ context: LedgerRequestContext, error: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
         guard let profileID = try? ProfileID(try context.parameters.require("profileId")) else {
-            return page("message", "Not found", "/console/profiles", ["heading": "No such profile", "message": "That is not a profile id."], context, status: .notFound)
+            return notAProfileID(context)
         }
         let loaded = try await runtime.profiles.load(profileID)
         guard loaded.state.isRegistered else {
@@ -758,10 +761,15 @@ struct ConsoleRoutes {
         }
     }
 
+    /// The page for a path whose profile id cannot be one.
+    func notAProfileID(_ context: LedgerRequestContext) -> Response {
+        page("message", "Not found", "/console/profiles", ["heading": "No such profile", "message": "That is not a profile id."], context, status: .notFound)
+    }
+
     /// An action on a profile: success goes back to its page with a notice; failure shows the page with why.
     func profileAction(_ request: Request, _ context: LedgerRequestContext, _ body: (ProfileID) async throws -> String) async throws -> Response {
         guard let profileID = try? ProfileID(try context.parameters.require("profileId")) else {
-            return page("message", "Not found", "/console/profiles", ["heading": "No such profile", "message": "That is not a profile id."], context, status: .notFound)
+            return notAProfileID(context)
         }
         do {
             return try await once(request, context, then: "/console/profiles/\(ConsoleForm.percentEncoded(profileID.rawValue))") { try await body(profileID) }
@@ -841,7 +849,6 @@ struct ConsoleRoutes {
         if let error = error as? StaffUserError { return ConsoleWords.sentence(error.description) }
         if let error = error as? APIKeyError { return ConsoleWords.sentence(error.description) }
         let problem = ProblemMiddleware.problem(for: error, request: request, context: context)
-        if problem.status == .contentTooLarge { return ConsoleWords.fileTooLarge(context.bodyBytesMax) }
         if problem.status == .internalServerError { return "Something went wrong on our side; it is in the log as request \(context.requestID)." }
         if let error = error as? PaymentServiceError, error.code == .likelyDuplicate {
             // The service's words name the API's field; the form has a box to tick instead.
