@@ -54,6 +54,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                // For the SQLite library it builds (module VaporCSQLite): the store's connections are its own.
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
             ],
             resources: [.copy("Migrations")],

@@ -2,7 +2,6 @@ import Foundation
 import NIOCore
 import NIOFoundationEssentialsCompat
 import PostgresNIO
-import SQLiteNIO
 
 /// For tests only: hooks for the conformance suite's gap test: append inside a transaction that stays open until told.
 
@@ -44,19 +43,24 @@ extension SQLiteEventStore: EventStoreTestHooks {
         let hash = ContentHash.of(event, stream: stream)
         let micros = Self.micros(now())
         try await withWriteTransaction { connection in
-            let current = try await connection.query("SELECT COALESCE(MAX(version), 0) FROM events WHERE stream = ?", [.text(stream)])
-                .first?.columns.first?.data.integer ?? 0
-            _ = try await connection.query(
-                """
-                INSERT INTO events (event_id, stream, version, type, schema_version, data, metadata, content_hash, recorded_at_micros)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
-                [
-                    .text(event.id.uuidString.lowercased()), .text(stream), .integer(current + 1), .text(event.type),
-                    .integer(event.schemaVersion), .blob(ByteBuffer(data: event.data)),
-                    .blob(ByteBuffer(data: event.metadata.encoded())), .blob(ByteBuffer(data: hash)), .integer(Int(micros)),
-                ]
-            )
+            try await connection.run { connection in
+                guard let current = try connection.rows("SELECT COALESCE(MAX(version), 0) FROM events WHERE stream = ?", [.text(stream)], {
+                    $0.integer(0)
+                }).first ?? nil else {
+                    throw EventStoreError(.unavailable, "the version of '\(stream)' could not be read")
+                }
+                try connection.execute(
+                    """
+                    INSERT INTO events (event_id, stream, version, type, schema_version, data, metadata, content_hash, recorded_at_micros)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                    [
+                        .text(event.id.uuidString.lowercased()), .text(stream), .integer(current + 1), .text(event.type),
+                        .integer(Int64(event.schemaVersion)), .blob(event.data),
+                        .blob(event.metadata.encoded()), .blob(hash), .integer(micros),
+                    ]
+                )
+            }
             inserted()
             await release()
         }

@@ -217,10 +217,32 @@ public struct ProjectionGroupRunner: Sendable {
     }
 
     /// Every projection's checkpoint, locked for this transaction, in the order of `projections`.
+    /// Two statements for all of them, whatever their number: the missing rows are created, then all are read
+    /// (on PostgreSQL locked, in the order of their names, the same order for every runner).
     private static func lockCheckpoints(_ projections: [any Projection], _ connection: any ReadModelConnection) async throws -> [StoredCheckpoint] {
-        var checkpoints: [StoredCheckpoint] = []
-        for projection in projections { checkpoints.append(try await ProjectionRunner.lockCheckpoint(projection.name, connection)) }
-        return checkpoints
+        let names = Array(Set(projections.map(\.name))).sorted()
+        guard !names.isEmpty else { return [] }
+        try await connection.execute(
+            "INSERT INTO projection_checkpoints (name, commit_order, position) VALUES "
+                + Array(repeating: "(?, 0, 0)", count: names.count).joined(separator: ", ") + " ON CONFLICT (name) DO NOTHING",
+            names.map { .text($0) }
+        )
+        let lock = connection.dialect == .postgres ? " FOR UPDATE" : ""
+        let rows = try await connection.query(
+            "SELECT name, commit_order, position, resets FROM projection_checkpoints WHERE name IN ("
+                + Array(repeating: "?", count: names.count).joined(separator: ", ") + ") ORDER BY name\(lock)",
+            names.map { .text($0) }
+        )
+        var stored: [String: StoredCheckpoint] = [:]
+        for row in rows {
+            stored[try row.text(0)] = StoredCheckpoint(cursor: LogCursor(commitOrder: try row.integer(1), position: try row.integer(2)), resets: try row.integer(3))
+        }
+        return try projections.map { projection in
+            guard let checkpoint = stored[projection.name] else {
+                throw EventStoreError(.unexpectedRow, "the checkpoint of \(projection.name) was created but cannot be read back")
+            }
+            return checkpoint
+        }
     }
 
     /// A batch decided from `checkpoints`: the events after the earliest, handed to each projection from its
@@ -326,15 +348,18 @@ struct DecidedBatch: Sendable {
     /// Each projection's kept writes, in the order of the runner's projections.
     let writes: [DeferredWrites]
 
-    /// Runs the writes in order and moves the checkpoint of each projection that was handed events.
+    /// Runs the writes in order and moves the checkpoint of each projection that was handed events, all in
+    /// one ``ReadModelConnection/execute(_:)``.
     func write(_ connection: any ReadModelConnection) async throws {
+        var statements: [ReadModelStatement] = []
         for deferred in writes {
-            for statement in deferred.statements { try await connection.execute(statement.sql, statement.binds) }
-            try await connection.execute(
-                "UPDATE projection_checkpoints SET commit_order = ?, position = ? WHERE name = ?",
-                [.integer(last.commitOrder), .integer(last.position), .text(deferred.projection)]
-            )
+            statements += deferred.statements
+            statements.append(ReadModelStatement(
+                sql: "UPDATE projection_checkpoints SET commit_order = ?, position = ? WHERE name = ?",
+                binds: [.integer(last.commitOrder), .integer(last.position), .text(deferred.projection)]
+            ))
         }
+        try await connection.execute(statements)
     }
 
     /// Runs what the projections asked to run once their writes are stored (``ReadModelConnection/afterWrites(_:)``).
@@ -350,14 +375,9 @@ struct DecidedBatch: Sendable {
 /// Because the writes run later, a query after a write would not see it; such a query is refused, naming
 /// the projection (see ``Projection/apply(_:_:)``).
 final class DeferredWrites: ReadModelConnection, Sendable {
-    struct Statement: Sendable {
-        let sql: String
-        let binds: [SQLValue]
-    }
-
     let projection: String
     let reads: any ReadModelConnection
-    private let kept = Mutex<[Statement]>([])
+    private let kept = Mutex<[ReadModelStatement]>([])
     private let afterWritten = Mutex<[@Sendable () -> Void]>([])
 
     init(projection: String, reads: any ReadModelConnection) {
@@ -368,10 +388,10 @@ final class DeferredWrites: ReadModelConnection, Sendable {
     var dialect: SQLDialect { reads.dialect }
 
     /// The statements kept so far, in the order they were given.
-    var statements: [Statement] { kept.withLock { $0 } }
+    var statements: [ReadModelStatement] { kept.withLock { $0 } }
 
     func execute(_ sql: String, _ binds: [SQLValue]) async throws {
-        kept.withLock { $0.append(Statement(sql: sql, binds: binds)) }
+        kept.withLock { $0.append(ReadModelStatement(sql: sql, binds: binds)) }
     }
 
     /// Kept until the batch is written: a batch dropped because a checkpoint moved must leave nothing behind

@@ -60,14 +60,32 @@ public protocol ReadModelConnection: Sendable {
     func execute(_ sql: String, _ binds: [SQLValue]) async throws
     /// Runs a query and returns every row.
     func query(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow]
+    /// Runs statements that return no rows, in order, stopping at the first that fails. A connection may run
+    /// them all in one turn; by default each is run as ``execute(_:_:)`` runs it.
+    func execute(_ statements: [ReadModelStatement]) async throws
     /// Runs `action` once the statements given so far are stored: at once on a connection that runs them as
     /// they come; for a read model's batch decided ahead of its write transaction, once that transaction has
     /// committed, and never if the batch is dropped. For memory that must follow what is stored.
     func afterWrites(_ action: @escaping @Sendable () -> Void)
 }
 
+/// A statement that returns no rows, with its binds.
+public struct ReadModelStatement: Sendable {
+    public let sql: String
+    public let binds: [SQLValue]
+
+    public init(sql: String, binds: [SQLValue]) {
+        self.sql = sql
+        self.binds = binds
+    }
+}
+
 extension ReadModelConnection {
     public func afterWrites(_ action: @escaping @Sendable () -> Void) { action() }
+
+    public func execute(_ statements: [ReadModelStatement]) async throws {
+        for statement in statements { try await execute(statement.sql, statement.binds) }
+    }
 
     /// Runs a statement without binds.
     public func execute(_ sql: String) async throws { try await execute(sql, []) }

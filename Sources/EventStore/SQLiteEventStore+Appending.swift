@@ -1,8 +1,5 @@
 import Foundation
 import CoreMetrics
-import NIOCore
-import NIOFoundationEssentialsCompat
-import SQLiteNIO
 
 extension SQLiteEventStore {
     /// Appends to one stream. Appends that arrive while another is being written share the next write
@@ -34,16 +31,16 @@ extension SQLiteEventStore {
         let recordedAtMicros = Self.micros(now())
         do {
             let results = try await mappingErrors {
-                try await withWriteTransaction { connection in
+                try await withWriteTransactionInOneTurn { connection in
                     let ids = batch.flatMap { $0.flatMap { $0.events.map(\.id) } }
                     if Set(ids).count == ids.count {
-                        return try await Self.writeTogether(batch, recordedAtMicros: recordedAtMicros, on: connection)
+                        return try Self.writeTogether(batch, recordedAtMicros: recordedAtMicros, on: connection)
                     }
                     // An id sent twice in one batch (a delivery racing its own retry): one request after the
                     // other, so the second sees the first's events as stored.
                     var results: [Result<[AppendResult], any Error>] = []
                     for request in batch {
-                        results.append(try await Self.write(request, recordedAtMicros: recordedAtMicros, on: connection))
+                        results.append(try Self.write(request, recordedAtMicros: recordedAtMicros, on: connection))
                     }
                     return results
                 }
@@ -69,11 +66,11 @@ extension SQLiteEventStore {
     /// that fails its checks changes nothing, and later requests see the versions of the ones before), and one
     /// insert for every new event. The event ids of the batch must be distinct.
     private static func writeTogether(
-        _ batch: [[PendingAppend]], recordedAtMicros: Int64, on connection: SQLiteConnection
-    ) async throws -> [Result<[AppendResult], any Error>] {
+        _ batch: [[PendingAppend]], recordedAtMicros: Int64, on connection: SQLiteHandle
+    ) throws -> [Result<[AppendResult], any Error>] {
         let appends = batch.joined()
-        let stored = try await storedIdentities(of: appends.flatMap { $0.events.map(\.id) }, on: connection)
-        var versions = try await currentVersions(of: Array(Set(appends.map(\.stream))), on: connection)
+        let stored = try storedIdentities(of: appends.flatMap { $0.events.map(\.id) }, on: connection)
+        var versions = try currentVersions(of: Array(Set(appends.map(\.stream))), on: connection)
         var decided: [Result<[AppendResult], any Error>] = []
         var rows: [(event: NewEvent, stream: String, version: Int64, hash: Data)] = []
         for request in batch {
@@ -109,7 +106,7 @@ extension SQLiteEventStore {
                 decided.append(.failure(error))
             }
         }
-        let positions = try await insert(rows, recordedAtMicros: recordedAtMicros, on: connection)
+        let positions = try insert(rows, recordedAtMicros: recordedAtMicros, on: connection)
         return try decided.map { outcome in
             guard case .success(let results) = outcome else { return outcome }
             return .success(try results.map { result in
@@ -135,16 +132,15 @@ extension SQLiteEventStore {
     private static var bindsPerStatementMax: Int { 3_600 }
 
     /// The stored identity of each of `ids` that is stored already.
-    private static func storedIdentities(of ids: [UUID], on connection: SQLiteConnection) async throws -> [UUID: StoredEventIdentity] {
+    private static func storedIdentities(of ids: [UUID], on connection: SQLiteHandle) throws -> [UUID: StoredEventIdentity] {
         var stored: [UUID: StoredEventIdentity] = [:]
         for chunk in ids.chunks(of: bindsPerStatementMax) {
             let placeholders = Array(repeating: "?", count: chunk.count).joined(separator: ", ")
-            let rows = try await connection.query(
+            let identities = try connection.rows(
                 "SELECT event_id, stream, version, position, content_hash FROM events WHERE event_id IN (\(placeholders))",
-                chunk.map { .text($0.uuidString.lowercased()) }
+                chunk.map { .text($0.uuidString.lowercased()) }, storedIdentity
             )
-            for row in rows {
-                let identity = try storedIdentity(row)
+            for identity in identities {
                 stored[identity.id] = identity
             }
         }
@@ -152,18 +148,20 @@ extension SQLiteEventStore {
     }
 
     /// The current version of each of `streams`; a stream without events is absent.
-    private static func currentVersions(of streams: [String], on connection: SQLiteConnection) async throws -> [String: Int64] {
+    private static func currentVersions(of streams: [String], on connection: SQLiteHandle) throws -> [String: Int64] {
         var versions: [String: Int64] = [:]
         for chunk in streams.chunks(of: bindsPerStatementMax) {
             let placeholders = Array(repeating: "?", count: chunk.count).joined(separator: ", ")
-            let rows = try await connection.query(
+            let rows = try connection.rows(
                 "SELECT stream, MAX(version) FROM events WHERE stream IN (\(placeholders)) GROUP BY stream", chunk.map { .text($0) }
-            )
-            for row in rows {
-                guard let stream = row.columns[0].data.string, let version = row.columns[1].data.integer else {
+            ) { columns in
+                guard let stream = columns.text(0), let version = columns.integer(1) else {
                     throw EventStoreError(.unavailable, "a stream's version could not be read; the database is damaged")
                 }
-                versions[stream] = Int64(version)
+                return (stream, version)
+            }
+            for (stream, version) in rows {
+                versions[stream] = version
             }
         }
         return versions
@@ -171,34 +169,35 @@ extension SQLiteEventStore {
 
     /// Inserts `rows` in order, a few hundred per statement, and returns each one's position.
     private static func insert(
-        _ rows: [(event: NewEvent, stream: String, version: Int64, hash: Data)], recordedAtMicros: Int64, on connection: SQLiteConnection
-    ) async throws -> [StreamVersion: Int64] {
+        _ rows: [(event: NewEvent, stream: String, version: Int64, hash: Data)], recordedAtMicros: Int64, on connection: SQLiteHandle
+    ) throws -> [StreamVersion: Int64] {
         var positions: [StreamVersion: Int64] = [:]
         let columns = 9
         for chunk in rows.chunks(of: bindsPerStatementMax / columns) {
-            var binds: [SQLiteData] = []
+            var binds: [SQLiteValue] = []
             binds.reserveCapacity(chunk.count * columns)
             for row in chunk {
                 binds += [
-                    .text(row.event.id.uuidString.lowercased()), .text(row.stream), .integer(Int(row.version)), .text(row.event.type),
-                    .integer(row.event.schemaVersion), .blob(ByteBuffer(data: row.event.data)),
-                    .blob(ByteBuffer(data: row.event.metadata.encoded())), .blob(ByteBuffer(data: row.hash)), .integer(Int(recordedAtMicros)),
+                    .text(row.event.id.uuidString.lowercased()), .text(row.stream), .integer(row.version), .text(row.event.type),
+                    .integer(Int64(row.event.schemaVersion)), .blob(row.event.data),
+                    .blob(row.event.metadata.encoded()), .blob(row.hash), .integer(recordedAtMicros),
                 ]
             }
             let values = Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?, ?)", count: chunk.count).joined(separator: ", ")
-            let inserted = try await connection.query(
+            let inserted = try connection.rows(
                 """
                 INSERT INTO events (event_id, stream, version, type, schema_version, data, metadata, content_hash, recorded_at_micros)
                 VALUES \(values) RETURNING stream, version, position
                 """,
                 binds
-            )
-            for row in inserted {
-                guard let stream = row.columns[0].data.string, let version = row.columns[1].data.integer,
-                      let position = row.columns[2].data.integer else {
+            ) { columns in
+                guard let stream = columns.text(0), let version = columns.integer(1), let position = columns.integer(2) else {
                     throw EventStoreError(.unavailable, "an inserted event's position could not be read")
                 }
-                positions[StreamVersion(stream: stream, version: Int64(version))] = Int64(position)
+                return (StreamVersion(stream: stream, version: version), position)
+            }
+            for (key, position) in inserted {
+                positions[key] = position
             }
         }
         return positions
@@ -206,12 +205,12 @@ extension SQLiteEventStore {
 
     /// One request's appends inside the open write transaction: its answer, or the conflict that refused it.
     private static func write(
-        _ request: [PendingAppend], recordedAtMicros: Int64, on connection: SQLiteConnection
-    ) async throws -> Result<[AppendResult], any Error> {
+        _ request: [PendingAppend], recordedAtMicros: Int64, on connection: SQLiteHandle
+    ) throws -> Result<[AppendResult], any Error> {
         func refusable(_ error: EventStoreError) -> Bool { error.code == .versionConflict || error.code == .idempotencyMismatch }
         if request.count == 1, let append = request.first {
             do {
-                return .success([try await Self.append(
+                return .success([try Self.append(
                     append.events, hashes: append.hashes, to: append.stream, expecting: append.expectedVersion,
                     recordedAtMicros: recordedAtMicros, on: connection
                 )])
@@ -219,21 +218,21 @@ extension SQLiteEventStore {
                 return .failure(error)
             }
         }
-        _ = try await connection.query("SAVEPOINT multi_stream_append")
+        try connection.execute("SAVEPOINT multi_stream_append")
         do {
             var results: [AppendResult] = []
             for append in request {
-                results.append(try await Self.append(
+                results.append(try Self.append(
                     append.events, hashes: append.hashes, to: append.stream, expecting: append.expectedVersion,
                     recordedAtMicros: recordedAtMicros, on: connection
                 ))
             }
             try AppendResult.checkWholeReplay(results)
-            _ = try await connection.query("RELEASE multi_stream_append")
+            try connection.execute("RELEASE multi_stream_append")
             return .success(results)
         } catch let error as EventStoreError where refusable(error) {
-            _ = try await connection.query("ROLLBACK TO multi_stream_append")
-            _ = try await connection.query("RELEASE multi_stream_append")
+            try connection.execute("ROLLBACK TO multi_stream_append")
+            try connection.execute("RELEASE multi_stream_append")
             return .failure(error)
         }
     }
@@ -241,34 +240,38 @@ extension SQLiteEventStore {
     /// One stream's append inside an open write transaction.
     private static func append(
         _ events: [NewEvent], hashes: [Data], to stream: String, expecting expectedVersion: ExpectedVersion,
-        recordedAtMicros: Int64, on connection: SQLiteConnection
-    ) async throws -> AppendResult {
-        if let stored = try await storedResult(for: events, hashes: hashes, stream: stream, on: connection) {
+        recordedAtMicros: Int64, on connection: SQLiteHandle
+    ) throws -> AppendResult {
+        if let stored = try storedResult(for: events, hashes: hashes, stream: stream, on: connection) {
             return stored
         }
-        let current = try await connection.query(
-            "SELECT COALESCE(MAX(version), 0) FROM events WHERE stream = ?", [.text(stream)]
-        ).first?.columns.first?.data.integer ?? 0
-        let currentVersion = Int64(current)
+        guard let currentVersion = try connection.rows(
+            "SELECT COALESCE(MAX(version), 0) FROM events WHERE stream = ?", [.text(stream)], { $0.integer(0) }
+        ).first ?? nil else {
+            throw EventStoreError(.unavailable, "the version of '\(stream)' could not be read; the database is damaged")
+        }
         guard expectedVersion.isSatisfied(byActualVersion: currentVersion) else {
             throw EventStoreError.versionConflict(stream: stream, expected: expectedVersion, actual: currentVersion)
         }
         var positions: [Int64] = []
         positions.reserveCapacity(events.count)
         for (offset, event) in events.enumerated() {
-            let rows = try await connection.query(
+            let inserted = try connection.rows(
                 """
                 INSERT INTO events (event_id, stream, version, type, schema_version, data, metadata, content_hash, recorded_at_micros)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING position
                 """,
                 [
-                    .text(event.id.uuidString.lowercased()), .text(stream), .integer(Int(currentVersion) + offset + 1),
-                    .text(event.type), .integer(event.schemaVersion), .blob(ByteBuffer(data: event.data)),
-                    .blob(ByteBuffer(data: event.metadata.encoded())), .blob(ByteBuffer(data: hashes[offset])),
-                    .integer(Int(recordedAtMicros)),
-                ]
+                    .text(event.id.uuidString.lowercased()), .text(stream), .integer(currentVersion + Int64(offset) + 1),
+                    .text(event.type), .integer(Int64(event.schemaVersion)), .blob(event.data),
+                    .blob(event.metadata.encoded()), .blob(hashes[offset]), .integer(recordedAtMicros),
+                ],
+                { $0.integer(0) }
             )
-            positions.append(Int64(rows.first?.columns.first?.data.integer ?? 0))
+            guard let position = inserted.first ?? nil else {
+                throw EventStoreError(.unavailable, "the insert into '\(stream)' did not report the position of version \(currentVersion + Int64(offset) + 1)")
+            }
+            positions.append(position)
         }
         return AppendResult(
             stream: stream, firstVersion: currentVersion + 1, lastVersion: currentVersion + Int64(events.count),
@@ -279,24 +282,24 @@ extension SQLiteEventStore {
     /// The original result if every event is stored already; nil if none is; an error if only some are, or
     /// if a stored one differs.
     private static func storedResult(
-        for events: [NewEvent], hashes: [Data], stream: String, on connection: SQLiteConnection
-    ) async throws -> AppendResult? {
+        for events: [NewEvent], hashes: [Data], stream: String, on connection: SQLiteHandle
+    ) throws -> AppendResult? {
         let placeholders = Array(repeating: "?", count: events.count).joined(separator: ", ")
-        let rows = try await connection.query(
+        let stored = try connection.rows(
             "SELECT event_id, stream, version, position, content_hash FROM events WHERE event_id IN (\(placeholders)) ORDER BY position",
-            events.map { .text($0.id.uuidString.lowercased()) }
+            events.map { .text($0.id.uuidString.lowercased()) }, storedIdentity
         )
-        return try StoredEventIdentity.replayResult(of: events, hashes: hashes, stream: stream, stored: try rows.map(storedIdentity))
+        return try StoredEventIdentity.replayResult(of: events, hashes: hashes, stream: stream, stored: stored)
     }
 
     /// A row of `event_id, stream, version, position, content_hash`.
-    private static func storedIdentity(_ row: SQLiteRow) throws -> StoredEventIdentity {
-        let idText = row.columns[0].data.string ?? ""
-        guard let id = UUIDText.parse(idText), let stream = row.columns[1].data.string, let version = row.columns[2].data.integer,
-              let position = row.columns[3].data.integer, let hash = row.columns[4].data.blob else {
+    private static func storedIdentity(_ columns: SQLiteColumns) throws -> StoredEventIdentity {
+        let idText = columns.text(0) ?? ""
+        guard let id = UUIDText.parse(idText), let stream = columns.text(1), let version = columns.integer(2),
+              let position = columns.integer(3), let hash = columns.blob(4) else {
             throw EventStoreError(.unavailable, "a stored event (id '\(idText.prefix(40))') cannot be read; the database is damaged")
         }
-        return StoredEventIdentity(id: id, stream: stream, version: Int64(version), position: Int64(position), contentHash: Data(buffer: hash))
+        return StoredEventIdentity(id: id, stream: stream, version: version, position: position, contentHash: hash)
     }
 
     static func micros(_ date: Date) -> Int64 {

@@ -1,7 +1,4 @@
 import Foundation
-import NIOCore
-import NIOFoundationEssentialsCompat
-import SQLiteNIO
 
 extension SQLiteEventStore: DecidesReadModelBatchesAhead {
     public func withReadModelTransaction<Result: Sendable>(
@@ -52,11 +49,19 @@ extension SQLiteEventStore: DecidesReadModelBatchesAhead {
 
 /// A read-model connection over one SQLite connection.
 struct SQLiteReadModelConnection: ReadModelConnection {
-    let connection: SQLiteConnection
+    let connection: SQLiteHandle
     var dialect: SQLDialect { .sqlite }
 
     func execute(_ sql: String, _ binds: [SQLValue]) async throws {
-        _ = try await connection.query(sql, binds.map(\.sqliteData))
+        let binds = binds.map(\.sqliteValue)
+        try await connection.run { try $0.execute(sql, binds) }
+    }
+
+    /// All in one turn on the connection's thread.
+    func execute(_ statements: [ReadModelStatement]) async throws {
+        try await connection.run { connection in
+            for statement in statements { try connection.execute(statement.sql, statement.binds.map(\.sqliteValue)) }
+        }
     }
 
     /// A real number read from a read-model column, which holds none but a sum that overflowed.
@@ -68,16 +73,19 @@ struct SQLiteReadModelConnection: ReadModelConnection {
     }
 
     func query(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow] {
-        try await connection.query(sql, binds.map(\.sqliteData)).map { row in
-            try row.columns.map { column in
-                switch column.data {
-                case .integer(let value): .integer(Int64(value))
-                // Read models hold no real numbers: SQLite stores a sum that overflowed 64 bits as one, which
-                // is refused here rather than trapped on.
-                case .float(let value): .integer(try Self.wholeNumber(value, column: column.name))
-                case .text(let value): .text(value)
-                case .blob(let value): .blob(Data(buffer: value))
-                case .null: .null
+        let binds = binds.map(\.sqliteValue)
+        return try await connection.run { connection in
+            try connection.rows(sql, binds) { columns in
+                try (0..<columns.count).map { column in
+                    switch columns.value(column) {
+                    case .integer(let value): .integer(value)
+                    // Read models hold no real numbers: SQLite stores a sum that overflowed 64 bits as one, which
+                    // is refused here rather than trapped on.
+                    case .real(let value): .integer(try Self.wholeNumber(value, column: columns.name(column)))
+                    case .text(let value): .text(value)
+                    case .blob(let value): .blob(value)
+                    case .null: .null
+                    }
                 }
             }
         }
@@ -85,12 +93,12 @@ struct SQLiteReadModelConnection: ReadModelConnection {
 }
 
 extension SQLValue {
-    var sqliteData: SQLiteData {
+    var sqliteValue: SQLiteValue {
         switch self {
         case .null: .null
-        case .integer(let value): .integer(Int(value))
+        case .integer(let value): .integer(value)
         case .text(let value): .text(value)
-        case .blob(let value): .blob(ByteBuffer(data: value))
+        case .blob(let value): .blob(value)
         }
     }
 }
@@ -101,9 +109,9 @@ struct SQLiteMigrationBackend: MigrationBackend {
 
     func withMigrationLock<Result: Sendable>(_ body: @Sendable () async throws -> Result) async throws -> Result {
         try await store.withWriteTransaction { connection in
-            _ = try await connection.query(
+            try await connection.run { try $0.execute(
                 "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at_micros INTEGER NOT NULL)"
-            )
+            ) }
             return try await body()
         }
     }
@@ -114,25 +122,29 @@ struct SQLiteMigrationBackend: MigrationBackend {
     }
 
     /// The rows of `schema_migrations`, or none if the table does not exist yet.
-    static func recordedMigrations(on connection: SQLiteConnection) async throws -> [AppliedMigration] {
-        let exists = try await connection.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'")
-        guard !exists.isEmpty else { return [] }
-        return try await connection.query("SELECT version, name, checksum FROM schema_migrations ORDER BY version").map { row in
-            AppliedMigration(
-                version: row.columns[0].data.integer ?? 0,
-                name: row.columns[1].data.string ?? "",
-                checksum: row.columns[2].data.string ?? ""
-            )
+    static func recordedMigrations(on connection: SQLiteHandle) async throws -> [AppliedMigration] {
+        try await connection.run { connection in
+            let exists = try connection.rows("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'")
+            guard !exists.isEmpty else { return [] }
+            return try connection.rows("SELECT version, name, checksum FROM schema_migrations ORDER BY version", []) { columns in
+                guard let version = columns.integer(0), let name = columns.text(1), let checksum = columns.text(2) else {
+                    throw EventStoreError(.unexpectedRow, "a row of schema_migrations cannot be read; the database is damaged")
+                }
+                return AppliedMigration(version: Int(version), name: name, checksum: checksum)
+            }
         }
     }
 
     func apply(_ migration: Migration, statements: [String]) async throws {
-        for statement in statements {
-            _ = try await store.writer.query(statement)
+        let appliedAt = SQLiteEventStore.micros(store.now())
+        try await store.writer.run { writer in
+            for statement in statements {
+                try writer.execute(statement)
+            }
+            try writer.execute(
+                "INSERT INTO schema_migrations (version, name, checksum, applied_at_micros) VALUES (?, ?, ?, ?)",
+                [.integer(Int64(migration.version)), .text(migration.name), .text(migration.checksum), .integer(appliedAt)]
+            )
         }
-        _ = try await store.writer.query(
-            "INSERT INTO schema_migrations (version, name, checksum, applied_at_micros) VALUES (?, ?, ?, ?)",
-            [.integer(migration.version), .text(migration.name), .text(migration.checksum), .integer(Int(SQLiteEventStore.micros(store.now())))]
-        )
     }
 }

@@ -1,7 +1,4 @@
 import Foundation
-import NIOCore
-import NIOFoundationEssentialsCompat
-import SQLiteNIO
 
 extension SQLiteEventStore {
     private static let eventColumns =
@@ -11,10 +8,12 @@ extension SQLiteEventStore {
         try limits.validateRead(limit: limit)
         return try await mappingErrors {
             try await withReader { reader in
-                try await reader.query(
-                    "SELECT \(Self.eventColumns) FROM events WHERE stream = ? AND version >= ? ORDER BY version LIMIT ?",
-                    [.text(stream), .integer(Int(version)), .integer(limit)]
-                ).map(Self.decodeEvent)
+                try await reader.run { reader in
+                    try reader.rows(
+                        "SELECT \(Self.eventColumns) FROM events WHERE stream = ? AND version >= ? ORDER BY version LIMIT ?",
+                        [.text(stream), .integer(version), .integer(Int64(limit))], Self.decodeEvent
+                    )
+                }
             }
         }
     }
@@ -28,12 +27,12 @@ extension SQLiteEventStore {
             for start in stride(from: 0, to: distinct.count, by: 500) {
                 let names = distinct[start..<min(start + 500, distinct.count)]
                 let marks = repeatElement("?", count: names.count).joined(separator: ",")
-                let rows = try await withReader { reader in try await reader.query(
+                let binds = names.map { SQLiteValue.text($0) } + [.integer(maxVersion)]
+                let events = try await withReader { reader in try await reader.run { reader in try reader.rows(
                     "SELECT \(Self.eventColumns) FROM events WHERE stream IN (\(marks)) AND version <= ? ORDER BY stream, version",
-                    names.map { SQLiteData.text($0) } + [.integer(Int(maxVersion))]
-                ) }
-                for row in rows {
-                    let event = try Self.decodeEvent(row)
+                    binds, Self.decodeEvent
+                ) } }
+                for event in events {
                     found[event.stream, default: []].append(event)
                 }
             }
@@ -58,16 +57,23 @@ extension SQLiteEventStore {
         }
     }
 
-    private static func readAll(after cursor: LogCursor, limit: Int, on connection: SQLiteConnection) async throws -> [RecordedEvent] {
-        try await connection.query(
-            "SELECT \(eventColumns) FROM events WHERE position > ? ORDER BY position LIMIT ?",
-            [.integer(Int(cursor.position)), .integer(limit)]
-        ).map(decodeEvent)
+    private static func readAll(after cursor: LogCursor, limit: Int, on connection: SQLiteHandle) async throws -> [RecordedEvent] {
+        try await connection.run { connection in
+            try connection.rows(
+                "SELECT \(eventColumns) FROM events WHERE position > ? ORDER BY position LIMIT ?",
+                [.integer(cursor.position), .integer(Int64(limit))], decodeEvent
+            )
+        }
     }
 
     public func headCursor() async throws -> LogCursor {
         try await mappingErrors {
-            let position = Int64(try await withReader { try await $0.query("SELECT COALESCE(MAX(position), 0) FROM events") }.first?.columns.first?.data.integer ?? 0)
+            let head = try await withReader { reader in
+                try await reader.run { try $0.rows("SELECT COALESCE(MAX(position), 0) FROM events", []) { $0.integer(0) } }
+            }
+            guard let position = head.first ?? nil else {
+                throw EventStoreError(.unavailable, "the log's last position could not be read; the database is damaged")
+            }
             return LogCursor(commitOrder: position, position: position)
         }
     }
@@ -78,23 +84,27 @@ extension SQLiteEventStore {
         await signal.wait(since: generation, timeout: timeout)
     }
 
-    private static func decodeEvent(_ row: SQLiteRow) throws -> RecordedEvent {
-        let columns = row.columns
-        let position = Int64(columns[0].data.integer ?? 0)
-        let idText = columns[1].data.string ?? ""
+    private static func decodeEvent(_ columns: SQLiteColumns) throws -> RecordedEvent {
+        let position = columns.integer(0) ?? 0
+        let idText = columns.text(1) ?? ""
         guard let id = UUIDText.parse(idText) else {
             throw EventStoreError(.unavailable, "the event at position \(position) has the id '\(idText.prefix(40))', which is not a UUID; the database is damaged")
         }
+        guard let stream = columns.text(2), let version = columns.integer(3), let type = columns.text(4),
+              let schemaVersion = columns.integer(5), let data = columns.blob(6), let metadata = columns.blob(7),
+              let recordedAtMicros = columns.integer(8), let schema = Int(exactly: schemaVersion) else {
+            throw EventStoreError(.unavailable, "the event at position \(position) (id \(idText)) cannot be read; the database is damaged")
+        }
         return RecordedEvent(
             id: id,
-            stream: columns[2].data.string ?? "",
-            version: Int64(columns[3].data.integer ?? 0),
+            stream: stream,
+            version: version,
             cursor: LogCursor(commitOrder: position, position: position),
-            type: columns[4].data.string ?? "",
-            schemaVersion: columns[5].data.integer ?? 0,
-            data: columns[6].data.blob.map { Data(buffer: $0) } ?? Data(),
-            metadataJSON: columns[7].data.blob.map { Data(buffer: $0) } ?? Data(),
-            recordedAt: Date(timeIntervalSince1970: Double(columns[8].data.integer ?? 0) / 1_000_000)
+            type: type,
+            schemaVersion: schema,
+            data: data,
+            metadataJSON: metadata,
+            recordedAt: Date(timeIntervalSince1970: Double(recordedAtMicros) / 1_000_000)
         )
     }
 }

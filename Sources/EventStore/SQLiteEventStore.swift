@@ -1,10 +1,7 @@
 public import Foundation
 public import Logging
 public import CoreMetrics
-import NIOCore
-import NIOFoundationEssentialsCompat
 import NIOPosix
-import SQLiteNIO
 
 /// The embedded default: an ``EventStore`` in one SQLite file.
 ///
@@ -19,7 +16,7 @@ public final class SQLiteEventStore: EventStore {
     /// The database file.
     public let path: String
 
-    let writer: SQLiteConnection
+    let writer: SQLiteHandle
     let writerLock = AsyncLock()
     /// The threads that run this store's SQLite calls: one per connection (see ``open(path:limits:readerCount:now:metricsFactory:logger:mayCreate:)``).
     private let threadPool: NIOThreadPool
@@ -27,13 +24,13 @@ public final class SQLiteEventStore: EventStore {
     let closed = Synchronization.Mutex(false)
     /// Connections for reading streams and the log, each running one statement at a time (see
     /// ``withReader(_:)``), and one more for the read models' queries.
-    private let readers: [SQLiteConnection]
+    private let readers: [SQLiteHandle]
     private let readerLocks: [AsyncLock]
-    let readModelReader: SQLiteConnection
+    let readModelReader: SQLiteHandle
     /// One ``withReadModelConnection(_:)`` at a time on the read models' reader (see there).
     let readModelReaderLock = AsyncLock()
     /// The connection a read-model batch is decided on, one batch at a time (see ``withReadModelReads(_:)``).
-    let readModelDecider: SQLiteConnection
+    let readModelDecider: SQLiteHandle
     let readModelDeciderLock = AsyncLock()
     private let nextReader = AtomicCounter()
     let signal = AppendSignal()
@@ -45,7 +42,7 @@ public final class SQLiteEventStore: EventStore {
     let appendQueue: AppendQueue
 
     private init(
-        path: String, writer: SQLiteConnection, readers: [SQLiteConnection], decider: SQLiteConnection, threadPool: NIOThreadPool,
+        path: String, writer: SQLiteHandle, readers: [SQLiteHandle], decider: SQLiteHandle, threadPool: NIOThreadPool,
         limits: EventStoreLimits, now: @escaping @Sendable () -> Date, metricsFactory: any MetricsFactory, logger: Logger
     ) {
         self.threadPool = threadPool
@@ -99,17 +96,16 @@ public final class SQLiteEventStore: EventStore {
             try createPrivateFile(at: path)
         }
         // Every SQLite call blocks the thread it runs on, for as long as it reads, writes or waits for the disk.
-        // On SQLiteNIO's shared pool (a thread per core, which other blocking work uses too) a commit's flush or
-        // a read model's batch on the writer held one of the two threads the stream readers wait for. The store
+        // On a shared pool of a thread per core (which other blocking work uses too) a commit's flush or a read
+        // model's batch on the writer would hold one of the two threads the stream readers wait for. The store
         // has its own pool instead, a thread per connection.
         let connectionCount = max(1, readerCount) + 2
         // One more for the connection read-model batches are decided on.
         let threadPool = NIOThreadPool(numberOfThreads: connectionCount + 1)
         threadPool.start()
-        let eventLoop = MultiThreadedEventLoopGroup.singleton.any()
-        var opened: [SQLiteConnection] = []
+        var opened: [SQLiteHandle] = []
         do {
-            let writer = try await SQLiteConnection.open(storage: .file(path: path), threadPool: threadPool, logger: logger, on: eventLoop)
+            let writer = try await SQLiteHandle.open(path: path, threadPool: threadPool)
             opened.append(writer)
             // A read-model batch or a statement's hundred lines write thousands of rows in one transaction: with
             // SQLite's default 2 MiB page cache their pages spill to the WAL before the commit, and each
@@ -122,25 +118,23 @@ public final class SQLiteEventStore: EventStore {
                 "PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA busy_timeout=10000",
                 "PRAGMA cache_size=-65536", "PRAGMA temp_store=MEMORY", "PRAGMA wal_autocheckpoint=10000",
             ] {
-                _ = try await writer.query(pragma)
+                try await writer.run { try $0.execute(pragma) }
             }
-            var readers: [SQLiteConnection] = []
+            var readers: [SQLiteHandle] = []
             for _ in 0..<connectionCount - 1 {
-                let reader = try await SQLiteConnection.open(storage: .file(path: path), threadPool: threadPool, logger: logger, on: eventLoop)
+                let reader = try await SQLiteHandle.open(path: path, threadPool: threadPool)
                 opened.append(reader)
-                _ = try await reader.query("PRAGMA busy_timeout=10000")
                 readers.append(reader)
             }
-            let decider = try await SQLiteConnection.open(storage: .file(path: path), threadPool: threadPool, logger: logger, on: eventLoop)
+            let decider = try await SQLiteHandle.open(path: path, threadPool: threadPool)
             opened.append(decider)
-            _ = try await decider.query("PRAGMA busy_timeout=10000")
             return SQLiteEventStore(
                 path: path, writer: writer, readers: readers, decider: decider, threadPool: threadPool, limits: limits, now: now,
                 metricsFactory: metricsFactory, logger: logger
             )
         } catch {
             for connection in opened {
-                try? await connection.close()
+                await connection.close()
             }
             try? await threadPool.shutdownGracefully()
             if let error = error as? EventStoreError { throw error }
@@ -151,7 +145,7 @@ public final class SQLiteEventStore: EventStore {
     /// Runs one read on a stream reader no other read is using. SQLite keeps a connection's read transaction
     /// open while any of its statements runs, so a statement started beside another one on the same
     /// connection reads that one's snapshot: a profile registered a moment ago could be missing from it.
-    func withReader<Result: Sendable>(_ body: (SQLiteConnection) async throws -> Result) async throws -> Result {
+    func withReader<Result: Sendable>(_ body: (SQLiteHandle) async throws -> Result) async throws -> Result {
         let index = nextReader.next() % readers.count
         return try await using(readers[index], lockedBy: readerLocks[index], body)
     }
@@ -160,7 +154,7 @@ public final class SQLiteEventStore: EventStore {
     /// store is closed. ``close()`` closes each connection under its lock, so no statement can be prepared
     /// or stepped on a connection while SQLite frees it.
     func using<Result: Sendable>(
-        _ connection: SQLiteConnection, lockedBy lock: AsyncLock, _ body: (SQLiteConnection) async throws -> Result
+        _ connection: SQLiteHandle, lockedBy lock: AsyncLock, _ body: (SQLiteHandle) async throws -> Result
     ) async throws -> Result {
         try await lock.withLock {
             guard !closed.withLock({ $0 }) else { throw closedError }
@@ -179,29 +173,39 @@ public final class SQLiteEventStore: EventStore {
         let connections = [(writer, writerLock)] + Array(zip(readers, readerLocks))
             + [(readModelReader, readModelReaderLock), (readModelDecider, readModelDeciderLock)]
         for (connection, lock) in connections {
-            try? await lock.withLock { try? await connection.close() }
+            try? await lock.withLock { await connection.close() }
         }
         try? await threadPool.shutdownGracefully()
     }
 
     /// Runs `body` on the writer connection inside `BEGIN IMMEDIATE … COMMIT`, rolling back on error.
     func withWriteTransaction<Result: Sendable>(
-        _ body: @Sendable (SQLiteConnection) async throws -> Result
+        _ body: @Sendable (SQLiteHandle) async throws -> Result
     ) async throws -> Result {
         try await writerLock.withLock {
             guard !closed.withLock({ $0 }) else { throw closedError }
-            _ = try await writer.query("BEGIN IMMEDIATE")
+            try await writer.run { try $0.execute("BEGIN IMMEDIATE") }
             do {
                 let result = try await body(writer)
-                _ = try await writer.query("COMMIT")
+                try await writer.run { try $0.execute("COMMIT") }
                 return result
             } catch {
-                // Roll back outside this task: a cancelled task may refuse new queries, and an open
-                // transaction left behind would make the writer's next BEGIN fail.
-                let writer = self.writer
-                await Task { _ = try? await writer.query("ROLLBACK") }.value
+                // A failed commit may leave the transaction open: a rollback closes it whatever happened, or the
+                // writer's next BEGIN would fail.
+                try? await writer.run { try $0.execute("ROLLBACK") }
                 throw error
             }
+        }
+    }
+
+    /// Runs `body` on the writer connection inside `BEGIN IMMEDIATE … COMMIT`, rolling back on error, all in
+    /// one turn on the writer's thread: for a transaction whose statements need nothing from elsewhere.
+    func withWriteTransactionInOneTurn<Result: Sendable>(
+        _ body: @escaping @Sendable (SQLiteHandle) throws -> Result
+    ) async throws -> Result {
+        try await writerLock.withLock {
+            guard !closed.withLock({ $0 }) else { throw closedError }
+            return try await writer.run { connection in try connection.inWriteTransaction { try body(connection) } }
         }
     }
 }
