@@ -96,8 +96,10 @@ struct SQLiteFailure: Error, CustomStringConvertible {
 /// piece of work at a time (``run(_:)``): a write transaction's checks, inserts and commit run in one turn
 /// on one of the store's threads, where a statement at a time cost a thread hand-off and a preparation each.
 ///
-/// A handle is used by one caller at a time: the store takes the connection's lock around every use, and
-/// ``run(_:)`` runs its work on one thread. `@unchecked Sendable` rests on that.
+/// Work handed to one handle runs one piece at a time (``run(_:)`` holds the handle's turn while it runs):
+/// callers that share a connection on purpose, such as read models deciding side by side on the batch's
+/// connection, take turns. Its statements and connection are touched only inside a turn, which is what
+/// `@unchecked Sendable` rests on.
 final class SQLiteHandle: @unchecked Sendable {
     /// Statements kept prepared; when one more would pass this, those kept are finalized and the keeping starts
     /// afresh (statements whose text holds a list of placeholders are many and seldom repeated).
@@ -106,7 +108,12 @@ final class SQLiteHandle: @unchecked Sendable {
     let path: String
     private var database: OpaquePointer?
     private var kept: [String: OpaquePointer] = [:]
+    /// The kept statements being run now (a statement run while another one's rows are read), which the
+    /// keeping must not finalize when it starts afresh.
+    private var running: [OpaquePointer] = []
     private let threadPool: NIOThreadPool
+    /// Held while a piece of work runs.
+    private let turn = Mutex<Void>(())
 
     private init(path: String, database: OpaquePointer, threadPool: NIOThreadPool) {
         self.path = path
@@ -139,7 +146,7 @@ final class SQLiteHandle: @unchecked Sendable {
 
     /// Runs `body` on one of the store's threads, with this connection, and answers what it returns or throws.
     func run<Answer: Sendable>(_ body: @escaping @Sendable (SQLiteHandle) throws -> Answer) async throws -> Answer {
-        try await Self.handOff(to: threadPool) { try body(self) }
+        try await Self.handOff(to: threadPool) { try self.turn.withLock { _ in try body(self) } }
     }
 
     private static func handOff<Answer: Sendable>(
@@ -228,10 +235,12 @@ final class SQLiteHandle: @unchecked Sendable {
 
     private func withStatement<Answer>(_ sql: String, _ binds: [SQLiteValue], _ body: (OpaquePointer) throws -> Answer) throws -> Answer {
         let statement = try prepared(sql)
+        running.append(statement)
         // A statement left stepped would keep its read transaction open, and its binds alive.
         defer {
             sqlite_nio_sqlite3_reset(statement)
             sqlite_nio_sqlite3_clear_bindings(statement)
+            running.removeLast()
         }
         let parameters = Int(sqlite_nio_sqlite3_bind_parameter_count(statement))
         guard binds.count == parameters else {
@@ -280,7 +289,12 @@ final class SQLiteHandle: @unchecked Sendable {
 
     /// The kept statement for `sql`, prepared now if it is not kept yet. `sql` must hold one statement.
     private func prepared(_ sql: String) throws -> OpaquePointer {
-        if let statement = kept[sql] { return statement }
+        if let statement = kept[sql] {
+            guard !running.contains(statement) else {
+                throw SQLiteFailure(code: SQLITE_MISUSE, message: "'\(sql.prefix(60))' was run again while its rows were being read")
+            }
+            return statement
+        }
         guard let database else { throw SQLiteFailure(code: SQLITE_MISUSE, message: "the connection to \(path) is closed") }
         var statement: OpaquePointer?
         var more: OpaquePointer?
@@ -304,8 +318,9 @@ final class SQLiteHandle: @unchecked Sendable {
             throw SQLiteFailure(code: SQLITE_MISUSE, message: "one statement at a time: '\(sql.prefix(60))…' holds more")
         }
         if kept.count >= Self.statementsKeptMax {
-            for statement in kept.values { sqlite_nio_sqlite3_finalize(statement) }
-            kept = [:]
+            let keeping = kept.filter { running.contains($0.value) }
+            for (_, statement) in kept where !running.contains(statement) { sqlite_nio_sqlite3_finalize(statement) }
+            kept = keeping
         }
         kept[sql] = statement
         return statement

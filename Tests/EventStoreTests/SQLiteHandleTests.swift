@@ -60,6 +60,61 @@ struct SQLiteHandleTests {
         }
     }
 
+    /// Work handed to one connection from many tasks at once takes turns: every answer is its own query's, and
+    /// the statements kept stay bounded while the keeping starts afresh again and again.
+    @Test
+    func workHandedToOneConnectionAtOnceTakesTurns() async throws {
+        try await withConnections { connection, _ in
+            let wrong = try await withThrowingTaskGroup(of: Int.self) { group in
+                for lane in 0..<8 {
+                    group.addTask {
+                        var wrong = 0
+                        for number in 0..<200 {
+                            let rows = try await connection.query("SELECT ? + \(lane * 1_000 + number)", [.integer(1)])
+                            if rows.first?.values != [.integer(Int64(lane * 1_000 + number + 1))] { wrong += 1 }
+                        }
+                        return wrong
+                    }
+                }
+                return try await group.reduce(0, +)
+            }
+            #expect(wrong == 0)
+            let kept = try await connection.run { $0.keptStatementCount }
+            #expect(kept > 0 && kept <= SQLiteHandle.statementsKeptMax)
+        }
+    }
+
+    /// A statement run while another one's rows are read may start the keeping afresh; the one being read
+    /// is kept through it and reads on. Running a statement again while its own rows are read is refused.
+    @Test
+    func aStatementRunWhileAnothersRowsAreReadLeavesThatOneReading() async throws {
+        try await withConnections { connection, _ in
+            try await connection.run { connection in
+                try connection.execute("CREATE TABLE t (n INTEGER)")
+                try connection.execute("INSERT INTO t VALUES (1), (2), (3)")
+            }
+            let sums = try await connection.run { connection in
+                try connection.rows("SELECT n FROM t ORDER BY n", []) { columns in
+                    let n = columns.integer(0) ?? 0
+                    // Enough new statements that the keeping starts afresh while this one is on a row.
+                    var sum: Int64 = 0
+                    for offset in 0..<(SQLiteHandle.statementsKeptMax + 1) {
+                        sum += try connection.rows("SELECT ? + \(offset)", [.integer(n)]) { $0.integer(0) ?? 0 }.reduce(0, +)
+                    }
+                    return sum
+                }
+            }
+            let width = Int64(SQLiteHandle.statementsKeptMax + 1)
+            #expect(sums == [1, 2, 3].map { $0 * width + width * (width - 1) / 2 })
+            let again = await #expect(throws: SQLiteFailure.self) {
+                try await connection.run { connection in
+                    try connection.rows("SELECT n FROM t", []) { _ in try connection.execute("SELECT n FROM t") }
+                }
+            }
+            #expect(again?.message.contains("was run again while its rows were being read") == true)
+        }
+    }
+
     /// Text holding two statements is refused whole rather than run in part; a comment after one is fine.
     @Test
     func textHoldingASecondStatementIsRefused() async throws {

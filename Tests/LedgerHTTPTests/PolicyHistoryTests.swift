@@ -75,8 +75,7 @@ struct PolicyHistoryTests {
                 #expect(imported.status == .created, "\(imported.text)")
                 let ada = try await client.execute(uri: "/api/v1/profiles/ada-1/listing", method: .get, headers: staff)
                 #expect(ada.json["visible"] as? Bool == true && ada.json["paidThrough"] as? String == "2027-12-19", "\(ada.text)")
-                try await (runtime.store as? any EventStoreTestHooks)?.waitUntilAllCommittedEventsAreVisible()
-                try await ProjectionRunner(store: runtime.store, projection: runtime.paymentViews).catchUp()
+                try await catchUp(runtime.paymentViews, of: runtime)
                 let queue = try await client.execute(uri: "/api/v1/reconciliation/exceptions", method: .get, headers: staff)
                 let entries = try #require(try JSONSerialization.jsonObject(with: Data(buffer: queue.body)) as? [[String: Any]])
                 let short = try #require(entries.first { $0["reasonCode"] as? String == "short-payment" })
@@ -207,7 +206,7 @@ struct PolicyHistoryTests {
                     profileID: profile, metadata: .init(actor: "test")
                 )
             }
-            try await ProjectionRunner(store: runtime.store, projection: runtime.listingProjection).catchUp()
+            try await catchUp(runtime.listingProjection, of: runtime)
             clock.set(noon("2026-12-15"))
             #expect(try await runtime.sweeper.sweepDue() == 2)
             let instance = try await TestRuntime.open(url, now: clock.function)
@@ -228,8 +227,7 @@ struct PolicyHistoryTests {
                 .grantWaiver(waiverID: "w-summer", from: LocalDate(iso: "2027-06-01") ?? .first, through: LocalDate(iso: "2027-08-31") ?? .first, reason: "sabbatical"),
                 profileID: try ProfileID("dd-4"), metadata: .init(actor: "test")
             )
-            try await (runtime.store as? any EventStoreTestHooks)?.waitUntilAllCommittedEventsAreVisible()
-            try await ProjectionRunner(store: instance.store, projection: instance.listingProjection).catchUp()
+            try await catchUp(instance.listingProjection, of: instance)
             #expect(try await instance.sweeper.sweepDue() == 1)
             let inGrace = try await row()
             #expect(inGrace?.status == "grace" && inGrace?.visible == true, "\(String(describing: inGrace))")
@@ -269,7 +267,7 @@ struct PolicyHistoryTests {
                 )
             }
             #expect(try await runtime.sweeper.sweepDue() == 0)
-            try await ProjectionRunner(store: runtime.store, projection: runtime.listingProjection).catchUp()
+            try await catchUp(runtime.listingProjection, of: runtime)
             #expect(try await runtime.listings.due(at: clock.function(), limit: 1_000).isEmpty)
             let versions = try await runtime.listings.list(status: nil, expiringWithinDays: nil, limit: 500, offset: 0).map(\.version)
 
@@ -278,7 +276,7 @@ struct PolicyHistoryTests {
                 effectiveFrom: LocalDate(iso: "2026-11-01") ?? .first, price: nil, monthsPerPeriod: nil, graceDays: 15, reason: "board decision", allowPast: false
             )
             _ = try await book.schedule(request, metadata: .init(actor: "staff:test"), now: clock.function())
-            try await ProjectionRunner(store: runtime.store, projection: runtime.listingProjection).catchUp()
+            try await catchUp(runtime.listingProjection, of: runtime)
             #expect(try await runtime.listings.due(at: clock.function(), limit: 1_000).count == count)
 
             #expect(try await runtime.sweeper.sweepDue() == 0)
@@ -293,4 +291,12 @@ struct PolicyHistoryTests {
         }
         await runtime.close()
     }
+}
+
+/// Catches `projection` up with every committed event. On PostgreSQL the log is read only up to the oldest
+/// transaction still open in the whole cluster, which may be another test's: a catch-up right after an append
+/// could stop short of it.
+private func catchUp(_ projection: any Projection, of runtime: LedgerRuntime) async throws {
+    try await (runtime.store as? any EventStoreTestHooks)?.waitUntilAllCommittedEventsAreVisible()
+    try await ProjectionRunner(store: runtime.store, projection: projection).catchUp()
 }
