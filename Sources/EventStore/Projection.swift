@@ -84,9 +84,12 @@ public struct ProjectionRunner: Sendable {
 
     /// Deletes the read models' rows and puts their checkpoints back at the start, counting the reset (see
     /// ``StoredCheckpoint``).
+    ///
+    /// Every checkpoint is locked first, as a batch locks them (in the order of their names): locking them one
+    /// by one in the list's order while deleting rows could deadlock against a batch on PostgreSQL.
     static func reset(_ projections: [any Projection], _ connection: any ReadModelConnection) async throws {
+        _ = try await ProjectionGroupRunner.lockCheckpoints(projections, connection)
         for projection in projections {
-            _ = try await lockCheckpoint(projection.name, connection)
             try await projection.reset(connection)
             try await connection.execute(
                 "UPDATE projection_checkpoints SET commit_order = 0, position = 0, resets = resets + 1 WHERE name = ?", [.text(projection.name)]
@@ -219,7 +222,7 @@ public struct ProjectionGroupRunner: Sendable {
     /// Every projection's checkpoint, locked for this transaction, in the order of `projections`.
     /// Two statements for all of them, whatever their number: the missing rows are created, then all are read
     /// (on PostgreSQL locked, in the order of their names, the same order for every runner).
-    private static func lockCheckpoints(_ projections: [any Projection], _ connection: any ReadModelConnection) async throws -> [StoredCheckpoint] {
+    static func lockCheckpoints(_ projections: [any Projection], _ connection: any ReadModelConnection) async throws -> [StoredCheckpoint] {
         let names = Array(Set(projections.map(\.name))).sorted()
         guard !names.isEmpty else { return [] }
         try await connection.execute(

@@ -104,6 +104,8 @@ final class SQLiteHandle: @unchecked Sendable {
     /// Statements kept prepared; when one more would pass this, those kept are finalized and the keeping starts
     /// afresh (statements whose text holds a list of placeholders are many and seldom repeated).
     static var statementsKeptMax: Int { 128 }
+    /// Statements taking more values than this are not kept (see ``prepared(_:)``).
+    static var valuesKeptMax: Int { 64 }
 
     let path: String
     private var database: OpaquePointer?
@@ -234,13 +236,14 @@ final class SQLiteHandle: @unchecked Sendable {
     }
 
     private func withStatement<Answer>(_ sql: String, _ binds: [SQLiteValue], _ body: (OpaquePointer) throws -> Answer) throws -> Answer {
-        let statement = try prepared(sql)
+        let (statement, isKept) = try prepared(sql)
         running.append(statement)
         // A statement left stepped would keep its read transaction open, and its binds alive.
         defer {
             sqlite_nio_sqlite3_reset(statement)
             sqlite_nio_sqlite3_clear_bindings(statement)
             running.removeLast()
+            if !isKept { sqlite_nio_sqlite3_finalize(statement) }
         }
         let parameters = Int(sqlite_nio_sqlite3_bind_parameter_count(statement))
         guard binds.count == parameters else {
@@ -288,23 +291,27 @@ final class SQLiteHandle: @unchecked Sendable {
     }
 
     /// The kept statement for `sql`, prepared now if it is not kept yet. `sql` must hold one statement.
-    private func prepared(_ sql: String) throws -> OpaquePointer {
+    ///
+    /// A statement taking more than ``valuesKeptMax`` values is prepared for this run only (`kept` false): such
+    /// statements (lists of ids, streams or rows) are large, and their texts vary with the list's length.
+    private func prepared(_ sql: String) throws -> (statement: OpaquePointer, kept: Bool) {
         if let statement = kept[sql] {
             guard !running.contains(statement) else {
                 throw SQLiteFailure(code: SQLITE_MISUSE, message: "'\(sql.prefix(60))' was run again while its rows were being read")
             }
-            return statement
+            return (statement, true)
         }
         guard let database else { throw SQLiteFailure(code: SQLITE_MISUSE, message: "the connection to \(path) is closed") }
         var statement: OpaquePointer?
         var more: OpaquePointer?
+        var restCode = SQLITE_OK
         let code = sql.withCString { text in
             var rest: UnsafePointer<CChar>?
             let code = sqlite_nio_sqlite3_prepare_v3(database, text, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, &rest)
             // Text after the first statement that is itself a statement would be silently left out: prepare it
             // to find out (comments and spaces prepare to nothing).
             if code == SQLITE_OK, let rest, rest.pointee != 0 {
-                sqlite_nio_sqlite3_prepare_v3(database, rest, -1, 0, &more, nil)
+                restCode = sqlite_nio_sqlite3_prepare_v3(database, rest, -1, 0, &more, nil)
             }
             return code
         }
@@ -312,18 +319,20 @@ final class SQLiteHandle: @unchecked Sendable {
             sqlite_nio_sqlite3_finalize(statement)
             throw failure(code)
         }
-        guard more == nil else {
+        // A rest that does not even prepare (its table does not exist yet, say) is a statement too.
+        guard more == nil, restCode == SQLITE_OK else {
             sqlite_nio_sqlite3_finalize(more)
             sqlite_nio_sqlite3_finalize(statement)
             throw SQLiteFailure(code: SQLITE_MISUSE, message: "one statement at a time: '\(sql.prefix(60))…' holds more")
         }
+        guard Int(sqlite_nio_sqlite3_bind_parameter_count(statement)) <= Self.valuesKeptMax else { return (statement, false) }
         if kept.count >= Self.statementsKeptMax {
             let keeping = kept.filter { running.contains($0.value) }
             for (_, statement) in kept where !running.contains(statement) { sqlite_nio_sqlite3_finalize(statement) }
             kept = keeping
         }
         kept[sql] = statement
-        return statement
+        return (statement, true)
     }
 
     private func check(_ code: Int32) throws {
