@@ -104,8 +104,9 @@ final class SQLiteHandle: @unchecked Sendable {
     /// Statements kept prepared; when one more would pass this, those kept are finalized and the keeping starts
     /// afresh (statements whose text holds a list of placeholders are many and seldom repeated).
     static var statementsKeptMax: Int { 128 }
-    /// Statements taking more values than this are not kept (see ``prepared(_:)``).
-    static var valuesKeptMax: Int { 64 }
+    /// Statements taking more values than this are not kept (see ``prepared(_:)``). A batch of a few dozen
+    /// appends is kept; the longest lists (up to 3,600 values) are not.
+    static var valuesKeptMax: Int { 1_000 }
 
     let path: String
     private var database: OpaquePointer?
@@ -293,7 +294,7 @@ final class SQLiteHandle: @unchecked Sendable {
     /// The kept statement for `sql`, prepared now if it is not kept yet. `sql` must hold one statement.
     ///
     /// A statement taking more than ``valuesKeptMax`` values is prepared for this run only (`kept` false): such
-    /// statements (lists of ids, streams or rows) are large, and their texts vary with the list's length.
+    /// statements (long lists of ids, streams or rows) are large, and their texts vary with the list's length.
     private func prepared(_ sql: String) throws -> (statement: OpaquePointer, kept: Bool) {
         if let statement = kept[sql] {
             guard !running.contains(statement) else {
