@@ -10,21 +10,6 @@ enum SQLiteValue: Sendable, Equatable {
     case real(Double)
     case text(String)
     case blob(Data)
-
-    var integer: Int64? {
-        if case .integer(let value) = self { return value }
-        return nil
-    }
-
-    var text: String? {
-        if case .text(let value) = self { return value }
-        return nil
-    }
-
-    var blob: Data? {
-        if case .blob(let value) = self { return value }
-        return nil
-    }
 }
 
 /// A row of a query's answer, read while its statement is on it: columns are read in place, so a caller that
@@ -33,8 +18,6 @@ struct SQLiteColumns {
     fileprivate let statement: OpaquePointer
 
     var count: Int { Int(sqlite_nio_sqlite3_column_count(statement)) }
-
-    func isNull(_ column: Int) -> Bool { sqlite_nio_sqlite3_column_type(statement, Int32(column)) == SQLITE_NULL }
 
     /// The integer in `column`, or nil when it holds another kind of value.
     func integer(_ column: Int) -> Int64? {
