@@ -43,6 +43,15 @@ import Testing
         try Self.verify("t=1767225600, v1=\(Self.expectedHex), v0=6ffbb59b2300aae63f272406069a9788598b792a944a07aba816edb039989a39")
     }
 
+    @Test func tabsAndUnicodeSpacesAroundTheValuesAreAccepted() throws {
+        // Trimmed as Foundation's `CharacterSet.whitespaces` trims: tabs and Unicode's space separators.
+        try Self.verify("\tt=1767225600\u{00A0},\u{3000}v1 =\t\(Self.expectedHex) ")
+        #expect(throws: PaymentsError(.malformedHeader, "")) {
+            try Self.verify("t=\u{200B}1767225600,v1=\(Self.expectedHex)")
+        }
+        #expect(throws: PaymentsError(.missingHeader, "")) { try Self.verify(" \t\u{00A0}") }
+    }
+
     @Test func uppercaseHexIsAccepted() throws {
         try Self.verify("t=1767225600,v1=\(Self.expectedHex.uppercased())")
     }

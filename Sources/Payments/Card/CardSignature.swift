@@ -21,7 +21,7 @@ public enum CardSignature {
         now: Date,
         toleranceSeconds: Int64 = toleranceSecondsDefault
     ) throws(PaymentsError) {
-        guard let header, !header.trimmingCharacters(in: .whitespaces).isEmpty else {
+        guard let header, !header[...].trimmingBlanks().isEmpty else {
             throw PaymentsError(.missingHeader, "the request has no Stripe-Signature header")
         }
         let parsed = try ParsedHeader(header)
@@ -108,8 +108,8 @@ private struct ParsedHeader {
         var signatures: [Data?] = []
         for item in header.split(separator: ",") {
             guard let equals = item.firstIndex(of: "=") else { continue }
-            let scheme = item[..<equals].trimmingCharacters(in: .whitespaces)
-            let value = item[item.index(after: equals)...].trimmingCharacters(in: .whitespaces)
+            let scheme = item[..<equals].trimmingBlanks()
+            let value = item[item.index(after: equals)...].trimmingBlanks()
             switch scheme {
             case "t":
                 guard timestamp == nil else {
@@ -139,9 +139,26 @@ private struct ParsedHeader {
     }
 }
 
+extension Substring {
+    /// Without the tabs and spaces (Unicode's space separators, as `CharacterSet.whitespaces`) at either end.
+    /// Foundation's `trimmingCharacters(in:)` took two percent of a card webhook's CPU time.
+    func trimmingBlanks() -> Substring {
+        let scalars = unicodeScalars
+        guard let first = scalars.firstIndex(where: { !Self.isBlank($0) }),
+              let last = scalars.lastIndex(where: { !Self.isBlank($0) })
+        else { return self[endIndex...] }
+        return Substring(scalars[first...last])
+    }
+
+    private static func isBlank(_ scalar: Unicode.Scalar) -> Bool {
+        if scalar.isASCII { return scalar == " " || scalar == "\t" }
+        return scalar.properties.generalCategory == .spaceSeparator
+    }
+}
+
 extension Data {
     /// Decodes lowercase or uppercase hex; `nil` for an odd length or any other character.
-    init?(hex: String) {
+    init?(hex: some StringProtocol) {
         let digits = Array(hex.utf8)
         guard digits.count.isMultiple(of: 2) else { return nil }
         var bytes = [UInt8]()
