@@ -280,9 +280,36 @@ private final class ValueEncoder: Encoder {
 private final class ObjectFrame {
     struct Member {
         var key: String
+        /// The key's first eight UTF-8 bytes, big-endian, zero-padded: keys whose prefixes differ are in the
+        /// order of their prefixes, and only keys that share one are compared whole.
+        var prefix: UInt64
         var start: Int
         var end: Int
         var deferred: ValueEncoder?
+
+        init(key: String, start: Int, end: Int, deferred: ValueEncoder? = nil) {
+            self.key = key
+            var prefix: UInt64 = 0
+            var taken = 0
+            for byte in key.utf8 {
+                guard taken < 8 else { break }
+                prefix |= UInt64(byte) << (56 - 8 * taken)
+                taken += 1
+            }
+            self.prefix = prefix
+            self.start = start
+            self.end = end
+            self.deferred = deferred
+        }
+
+        /// Whether this key sorts before `other`'s by their UTF-8 bytes.
+        func precedes(_ other: Member) -> Bool {
+            prefix != other.prefix ? prefix < other.prefix : ObjectFrame.precedes(key, other.key)
+        }
+
+        func hasKey(of other: Member) -> Bool {
+            prefix == other.prefix && key == other.key
+        }
     }
 
     let owner: ValueEncoder
@@ -324,7 +351,7 @@ private final class ObjectFrame {
     }
 
     private func note(_ member: Member) {
-        if inOrder, let last = members.last, !Self.precedes(last.key, member.key) { inOrder = false }
+        if inOrder, let last = members.last, !last.precedes(member) { inOrder = false }
         members.append(member)
     }
 
@@ -352,12 +379,12 @@ private final class ObjectFrame {
         out.bytes.removeSubrange(start...)
         // Sorted by key, the later of two equal keys last; of equal keys only the last is written.
         let order = members.indices.sorted { left, right in
-            let (a, b) = (members[left].key, members[right].key)
-            return a == b ? left < right : Self.precedes(a, b)
+            let (a, b) = (members[left], members[right])
+            return a.hasKey(of: b) ? left < right : a.precedes(b)
         }
         var first = true
         for (position, index) in order.enumerated() {
-            if position + 1 < order.count, members[order[position + 1]].key == members[index].key { continue }
+            if position + 1 < order.count, members[order[position + 1]].hasKey(of: members[index]) { continue }
             if !first { out.bytes.append(UInt8(ascii: ",")) }
             first = false
             let member = members[index]

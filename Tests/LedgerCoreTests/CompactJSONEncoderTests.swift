@@ -85,6 +85,24 @@ struct CompactJSONEncoderTests {
         try Self.same(["top": Self.everything])
     }
 
+    /// Keys are ordered by their first eight bytes first: keys that share those, keys that begin others, keys
+    /// with a NUL, a quote or bytes above ASCII in the first eight, in every order they can arrive in.
+    @Test
+    func keysThatShareTheirFirstEightBytesAreOrderedAsFoundationOrdersThem() throws {
+        let keys = [
+            "abcdefgh", "abcdefghi", "abcdefgh\u{0}", "abcdefghij", "abcdefgha", "abcdefg", "abcdefgh\"", "abcdéfgh",
+            "abcdefgZ", "ABCDEFGH", "", "a", "\u{0}", "abcdefgh\u{1F600}", "zzzzzzzzzz", "zzzzzzzzz", "é", "\u{FFFF}x",
+        ]
+        var generator = SystemRandomNumberGenerator()
+        for round in 0..<200 {
+            let chosen = keys.shuffled(using: &generator).prefix(round % keys.count + 1)
+            var value: [String: Int] = [:]
+            for (index, key) in chosen.enumerated() { value[key] = index }
+            try Self.same(value)
+            try Self.same(["outer": value, "outer0": [:], "oute": value])
+        }
+    }
+
     @Test
     func topLevelFragmentsAreWrittenAsFoundationWritesThem() throws {
         try Self.same("text")
