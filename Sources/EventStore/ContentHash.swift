@@ -37,6 +37,12 @@ extension EventMetadata {
     /// Appends `value` as a JSON string literal.
     static func appendQuoted(_ value: String, to json: inout String) {
         json += "\""
+        // Most values (actors, request ids) need no escaping and are appended whole.
+        guard value.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) else {
+            json += value
+            json += "\""
+            return
+        }
         for scalar in value.unicodeScalars {
             switch scalar {
             case "\"": json += "\\\""

@@ -14,7 +14,7 @@ struct RequestIDMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
         let presented = request.headers[Self.header]
-        let id = presented.flatMap(Self.isAcceptable) == true ? presented! : UUID().uuidString.lowercased()
+        let id = presented.flatMap { Self.isAcceptable($0) ? $0 : nil } ?? UUID().uuidString.lowercased()
         context.requestID = id
         context.logger[metadataKey: "request_id"] = .string(id)
         var response = try await next(request, context)
