@@ -16,6 +16,11 @@ public struct Sweeper: Service {
     public let logger: Logger
     /// The longest the sweeper sleeps without looking.
     public var idleMax: Duration = .seconds(60)
+    /// How long the sweeper lets appends gather after one woke it, before it looks. The rows it reads are the
+    /// listing read model's, which takes new events in after a pause of its own (``AppendFollower``), so a
+    /// look straight after an append mostly saw the rows as they were; under a steady stream of appends it
+    /// looked after every commit, two queries each time.
+    public var appendPause: Duration = .milliseconds(500)
     /// Profiles handled per pass.
     static let batchSize = 100
 
@@ -78,7 +83,9 @@ public struct Sweeper: Service {
                         let seconds = max(0, next.timeIntervalSince(profiles.now()))
                         wait = min(wait, .milliseconds(Int64(seconds * 1_000) + 10))
                     }
-                    _ = await profiles.store.waitForAppends(since: generation, timeout: wait)
+                    if await profiles.store.waitForAppends(since: generation, timeout: wait) != generation {
+                        try? await Task.sleep(for: appendPause)
+                    }
                 } catch {
                     if Task.isCancelled { return }
                     logger.error("sweep failed; retrying", metadata: ["error": "\(error)"])

@@ -105,19 +105,56 @@ struct ProfileServiceTests {
         }
     }
 
+    /// Certifies `id` and records, on 2026-03-10, a listing payment dated 2026-03-13; returns the listing read model
+    /// on the test clock and its queries, once every event is visible to the log's readers.
+    static func paidFromTheThirteenth(
+        _ store: any EventStoreTestHooks, _ profiles: ProfileService, _ clock: TestClock, _ id: ProfileID
+    ) async throws -> (ListingProjection, ListingQueries) {
+        try await certifiedProfile(profiles, id)
+        _ = try await profiles.recordOfflinePayment(
+            profileID: id, amount: .euros(minorUnits: 12_500), date: LocalDate(iso: "2026-03-13")!, purpose: .listing, note: "",
+            metadata: .init(actor: "test"), idempotencyKey: nil
+        )
+        let projection = ListingProjection(base: profiles.policy, now: clock.function)
+        try await store.waitUntilAllCommittedEventsAreVisible()
+        return (projection, ListingQueries(store: store, projection: projection, calendar: .amsterdam, now: clock.function))
+    }
+
+    /// The running sweeper is woken by an append (after letting appends gather for its pause) and records what
+    /// has fallen due meanwhile; without the append it would sleep until its next scheduled look, a minute on.
+    @Test(arguments: Backend.allCases)
+    func theRunningSweeperLooksAgainAfterAnAppend(backend: Backend) async throws {
+        try await Self.withProfiles(backend, at: "2026-03-10") { store, profiles, clock, id in
+            let (projection, queries) = try await Self.paidFromTheThirteenth(store, profiles, clock, id)
+            try await ProjectionRunner(store: store, projection: projection).catchUp()
+            var sweeper = Sweeper(profiles: profiles, projection: projection, queries: queries, logger: .init(label: "test"))
+            sweeper.appendPause = .milliseconds(200)
+            let running = Task { [sweeper] in try await sweeper.run() }
+            defer { running.cancel() }
+            // The sweeper's first pass finds nothing due; it then sleeps until the payment's day or an append.
+            try await Task.sleep(for: .milliseconds(300))
+            clock.set(noon("2026-03-13"))
+            _ = try await profiles.handle(
+                .register(kind: .mediator, displayName: "Bo", contactEmail: "bo@example.org"), profileID: try ProfileID("bo-1"), metadata: .init(actor: "test")
+            )
+            var listed = false
+            let deadline = ContinuousClock.now + .seconds(10)
+            while !listed, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(50))
+                listed = try await store.readStream(id.streamName, fromVersion: 1, limit: 100).contains { recorded in
+                    if case .visibilityChanged(let change)? = try ProfileEvent.decode(typeName: recorded.type, data: recorded.data) { change.visible } else { false }
+                }
+            }
+            #expect(listed, "the sweeper did not list the profile within 10 s of the append")
+        }
+    }
+
     /// A payment recorded today for a day later this week lists the profile on that day, without any other event.
     @Test(arguments: Backend.allCases)
     func aPaymentDatedAheadListsTheProfileOnItsDay(backend: Backend) async throws {
         try await Self.withProfiles(backend, at: "2026-03-10") { store, profiles, clock, id in
-            try await Self.certifiedProfile(profiles, id)
-            _ = try await profiles.recordOfflinePayment(
-                profileID: id, amount: .euros(minorUnits: 12_500), date: LocalDate(iso: "2026-03-13")!, purpose: .listing, note: "",
-                metadata: .init(actor: "test"), idempotencyKey: nil
-            )
-            let projection = ListingProjection(base: profiles.policy, now: clock.function)
-            let queries = ListingQueries(store: store, projection: projection, calendar: .amsterdam, now: clock.function)
+            let (projection, queries) = try await Self.paidFromTheThirteenth(store, profiles, clock, id)
             let sweeper = Sweeper(profiles: profiles, projection: projection, queries: queries, logger: .init(label: "test"))
-            try await store.waitUntilAllCommittedEventsAreVisible()
             try await ProjectionRunner(store: store, projection: projection).catchUp()
             #expect(try await queries.list(status: nil, expiringWithinDays: nil, limit: 10, offset: 0).map(\.visible) == [false])
             #expect(try await queries.nextScheduledChange() == OrganisationCalendar.amsterdam.startOfDay(LocalDate(iso: "2026-03-13")!))
