@@ -307,8 +307,12 @@ private final class ObjectFrame {
             prefix != other.prefix ? prefix < other.prefix : ObjectFrame.precedes(key, other.key)
         }
 
+        /// Whether the two keys are one key: equal as Swift strings, as Foundation keeps its members. Keys whose
+        /// prefixes differ in ASCII bytes alone cannot be; others may be equal in other bytes ("é" as one
+        /// scalar or two).
         func hasKey(of other: Member) -> Bool {
-            prefix == other.prefix && key == other.key
+            if prefix != other.prefix, (prefix | other.prefix) & 0x8080_8080_8080_8080 == 0 { return false }
+            return key == other.key
         }
     }
 

@@ -246,6 +246,30 @@ struct CompactJSONEncoderTests {
         #expect(String(decoding: try CompactJSONEncoder(dates: .storedInstant).encode(Twice()), as: UTF8.self) == #"{"a":2,"b":3}"#)
     }
 
+    /// Keys are one key when Swift's strings are equal, whatever their bytes: "é" written as one scalar and as "e"
+    /// with a combining accent is one member, as in Foundation, whose members are kept by `String`.
+    @Test
+    func keysEqualAsStringsAreOneKeyWhateverTheirBytes() throws {
+        struct Spelled: Encodable {
+            struct Key: CodingKey {
+                var stringValue: String
+                var intValue: Int? { nil }
+                init(stringValue: String) { self.stringValue = stringValue }
+                init?(intValue: Int) { nil }
+            }
+            func encode(to encoder: any Encoder) throws {
+                var container = encoder.container(keyedBy: Key.self)
+                try container.encode(1, forKey: Key(stringValue: "caf\u{E9}"))
+                try container.encode(2, forKey: Key(stringValue: "b"))
+                try container.encode(3, forKey: Key(stringValue: "cafe\u{301}"))
+            }
+        }
+        let written = String(decoding: try CompactJSONEncoder(dates: .storedInstant).encode(Spelled()), as: UTF8.self)
+        #expect(try JSONSerialization.jsonObject(with: Data(written.utf8)) is [String: Int])
+        #expect(written.utf8.count == #"{"b":2,"caf\#u{E9}":3}"#.utf8.count || written.utf8.count == #"{"b":2,"cafe\#u{301}":3}"#.utf8.count, "\(written)")
+        try Self.same(Spelled())
+    }
+
     /// Folded states: dates as seconds since 2001 (Foundation's own form of a date), read back by a plain
     /// `JSONDecoder` to the same value, fractions of a second included.
     @Test
