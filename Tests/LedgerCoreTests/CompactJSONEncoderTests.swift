@@ -246,8 +246,9 @@ struct CompactJSONEncoderTests {
         #expect(String(decoding: try CompactJSONEncoder(dates: .storedInstant).encode(Twice()), as: UTF8.self) == #"{"a":2,"b":3}"#)
     }
 
-    /// Keys are one key when Swift's strings are equal, whatever their bytes: "é" written as one scalar and as "e"
-    /// with a combining accent is one member, as in Foundation, whose members are kept by `String`.
+    /// Keys are one key when Swift's strings are equal, whatever their bytes: "é" written as one scalar and then
+    /// as "e" with a combining accent is one member, the last value under the last spelling. (Foundation also
+    /// writes one member, under the first spelling.)
     @Test
     func keysEqualAsStringsAreOneKeyWhateverTheirBytes() throws {
         struct Spelled: Encodable {
@@ -266,8 +267,7 @@ struct CompactJSONEncoderTests {
         }
         let written = String(decoding: try CompactJSONEncoder(dates: .storedInstant).encode(Spelled()), as: UTF8.self)
         #expect(try JSONSerialization.jsonObject(with: Data(written.utf8)) is [String: Int])
-        #expect(written.utf8.count == #"{"b":2,"caf\#u{E9}":3}"#.utf8.count || written.utf8.count == #"{"b":2,"cafe\#u{301}":3}"#.utf8.count, "\(written)")
-        try Self.same(Spelled())
+        #expect(Array(written.utf8) == Array(#"{"b":2,"cafe\#u{301}":3}"#.utf8), "\(written)")
     }
 
     /// Folded states: dates as seconds since 2001 (Foundation's own form of a date), read back by a plain
