@@ -72,16 +72,24 @@ extension BenchCommand {
             let port = server.port
             let clock = ContinuousClock()
             let started = clock.now
-            let latencies = try await withThrowingTaskGroup(of: [Duration].self) { tasks in
-                for connection in 0..<connections {
-                    tasks.addTask {
-                        let mine = stride(from: connection, to: bodies.count, by: connections).map { bodies[$0] }
-                        return try await WebhookConnection.send(mine, port: port, secret: secret, clock: clock)
+            let latencies: [Duration]
+            do {
+                latencies = try await withThrowingTaskGroup(of: [Duration].self) { tasks in
+                    for connection in 0..<connections {
+                        tasks.addTask {
+                            let mine = stride(from: connection, to: bodies.count, by: connections).map { bodies[$0] }
+                            return try await WebhookConnection.send(mine, port: port, secret: secret, clock: clock)
+                        }
                     }
+                    var all: [Duration] = []
+                    for try await part in tasks { all += part }
+                    return all
                 }
-                var all: [Duration] = []
-                for try await part in tasks { all += part }
-                return all
+            } catch {
+                // Stopped as SIGTERM would stop it: a server cancelled while it still takes connections in traps
+                // in SwiftNIO.
+                await server.stop()
+                throw error
             }
             let answered = clock.now
             let seconds = (answered - started).seconds
@@ -160,17 +168,42 @@ extension BenchCommand {
 /// through SwiftNIO's own encoder and decoder and does nothing else, so the load it puts on the machine's CPUs
 /// is as small as a client's can be (a general-purpose client with its pool and timers took a tenth of them).
 enum WebhookConnection {
+    /// How long the service may be silent while an answer is awaited before the run stops.
+    static let answerTimeout: TimeAmount = .seconds(30)
+    /// The most of an answer's body kept, to quote in an error.
+    static let answerBytesKept = 64 * 1024
+
     /// Sends `bodies` in order and returns each one's time from sending to the complete answer; anything but
-    /// 200 stops the run.
+    /// 200, or no answer for ``answerTimeout``, stops the run.
     static func send(_ bodies: [Data], port: Int, secret: String, clock: ContinuousClock) async throws -> [Duration] {
-        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        do {
+            return try await exchange(bodies, port: port, secret: secret, clock: clock)
+        } catch is ChannelError {
+            throw Failure.failed(
+                "the service closed a connection, or was silent for \(answerTimeout.nanoseconds / 1_000_000_000) s, before answering a webhook"
+            )
+        }
+    }
+
+    private static func exchange(_ bodies: [Data], port: Int, secret: String, clock: ContinuousClock) async throws -> [Duration] {
+        let connected = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
-            .connect(host: "127.0.0.1", port: port) { channel in
+            .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: answerTimeout))
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                    return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(wrappingChannelSynchronously: channel)
+                    try channel.pipeline.syncOperations.addHandler(CloseWhenSilent())
                 }
             }
+            .connect(host: "127.0.0.1", port: port).get()
+        // Wrapped once connected, by this task, which goes on to use it: a wrapper made while connecting and then
+        // dropped (the connection failed, or the run stopped meanwhile) traps in SwiftNIO. Nothing is read before
+        // the first request is sent.
+        let channel = try await connected.eventLoop.submit {
+            // A closed channel is not wrapped: the wrapper would be dropped half made, which traps too.
+            guard connected.isActive else { throw ChannelError.ioOnClosedChannel }
+            return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(wrappingChannelSynchronously: connected)
+        }.get()
         return try await channel.executeThenClose { inbound, outbound in
             var answers = inbound.makeAsyncIterator()
             var latencies: [Duration] = []
@@ -184,15 +217,15 @@ enum WebhookConnection {
                 head.headers.add(
                     name: "Stripe-Signature", value: CardSignature.header(payload: body, secrets: [secret], timestamp: Int64(Date().timeIntervalSince1970))
                 )
-                try await outbound.write(contentsOf: [.head(head), .body(.byteBuffer(ByteBuffer(bytes: body))), .end(nil)])
                 var status: HTTPResponseStatus?
                 var answer = ByteBuffer()
+                try await outbound.write(contentsOf: [.head(head), .body(.byteBuffer(ByteBuffer(bytes: body))), .end(nil)])
                 reading: while true {
                     switch try await answers.next() {
                     case .head(let head)?: status = head.status
-                    case .body(var part)?: answer.writeBuffer(&part)
+                    case .body(var part)?: if answer.readableBytes < answerBytesKept { answer.writeBuffer(&part) }
                     case .end?: break reading
-                    case nil: throw Failure.failed("the service closed a connection before answering a webhook")
+                    case nil: throw ChannelError.eof
                     }
                 }
                 guard status == .ok else {
@@ -201,6 +234,20 @@ enum WebhookConnection {
                 latencies.append(clock.now - sent)
             }
             return latencies
+        }
+    }
+}
+
+/// Closes its channel when ``IdleStateHandler`` says nothing was read for its timeout, so a waiting reader ends.
+private final class CloseWhenSilent: ChannelInboundHandler {
+    typealias InboundIn = HTTPClientResponsePart
+    typealias InboundOut = HTTPClientResponsePart
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent {
+            context.close(promise: nil)
+        } else {
+            context.fireUserInboundEventTriggered(event)
         }
     }
 }
