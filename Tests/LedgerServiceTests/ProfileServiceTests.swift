@@ -120,6 +120,13 @@ struct ProfileServiceTests {
         return (projection, ListingQueries(store: store, projection: projection, calendar: .amsterdam, now: clock.function))
     }
 
+    /// Whether the profile's stream records it published as listed.
+    static func published(_ store: any EventStoreTestHooks, _ id: ProfileID) async throws -> Bool {
+        try await store.readStream(id.streamName, fromVersion: 1, limit: 100).contains { recorded in
+            if case .visibilityChanged(let change)? = try ProfileEvent.decode(typeName: recorded.type, data: recorded.data) { change.visible } else { false }
+        }
+    }
+
     /// The running sweeper is woken by an append (after letting appends gather for its pause) and records what
     /// has fallen due meanwhile; without the append it would sleep until its next scheduled look, a minute on.
     @Test(arguments: Backend.allCases)
@@ -132,8 +139,11 @@ struct ProfileServiceTests {
             let running = Task { [sweeper] in try await sweeper.run() }
             defer { running.cancel() }
             // The sweeper's first pass finds nothing due; it then sleeps until the payment's day or an append.
-            try await Task.sleep(for: .milliseconds(300))
+            try await Task.sleep(for: .seconds(1))
             clock.set(noon("2026-03-13"))
+            // Not listed by the clock alone: what lists it below is the sweeper woken by the append.
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(try await !Self.published(store, id), "the sweeper looked without an append")
             _ = try await profiles.handle(
                 .register(kind: .mediator, displayName: "Bo", contactEmail: "bo@example.org"), profileID: try ProfileID("bo-1"), metadata: .init(actor: "test")
             )
@@ -141,11 +151,11 @@ struct ProfileServiceTests {
             let deadline = ContinuousClock.now + .seconds(10)
             while !listed, ContinuousClock.now < deadline {
                 try await Task.sleep(for: .milliseconds(50))
-                listed = try await store.readStream(id.streamName, fromVersion: 1, limit: 100).contains { recorded in
-                    if case .visibilityChanged(let change)? = try ProfileEvent.decode(typeName: recorded.type, data: recorded.data) { change.visible } else { false }
-                }
+                listed = try await Self.published(store, id)
             }
             #expect(listed, "the sweeper did not list the profile within 10 s of the append")
+            running.cancel()
+            _ = await running.result
         }
     }
 
