@@ -170,13 +170,13 @@ public struct PaymentBooks: Sendable, Hashable, Codable {
         return balances.filter { $0.value != 0 }
     }
 
-    /// What disputes took and kept, in minor units.
+    /// What disputes took and kept, in minor units: for each dispute as judged (``PaymentState/judgedDisputes``)
+    /// that has the money, the largest amount reported under its ids.
     var takenByDisputes: Int64 {
-        payment.disputes.filter { _, phases in
-            phases.isDisjoint(with: [.won, .fundsReinstated]) && !phases.isDisjoint(with: [.fundsWithdrawn, .lost])
-        }.keys.reduce(Int64(0)) { sum, dispute in
+        payment.judgedDisputes.filter { PaymentState.isTaken($0.phases) }.reduce(Int64(0)) { sum, dispute in
+            let amount = dispute.ids.map { max(0, disputeMinorUnits[$0] ?? 0) }.max() ?? 0
             // Saturating: amounts come from providers, and anything above the payment is capped anyway.
-            let (added, overflow) = sum.addingReportingOverflow(max(0, disputeMinorUnits[dispute] ?? 0))
+            let (added, overflow) = sum.addingReportingOverflow(amount)
             return overflow ? .max : added
         }
     }

@@ -200,14 +200,34 @@ public struct PaymentState: Sendable, Hashable, Codable {
     /// Whether a dispute has taken the money (withdrawn or lost, and not since returned or won). Phases are
     /// judged as a set, so a dispute's events may arrive in any order.
     public var isTakenByDispute: Bool {
-        disputes.values.contains { phases in
-            phases.isDisjoint(with: [.won, .fundsReinstated]) && !phases.isDisjoint(with: [.fundsWithdrawn, .lost])
-        }
+        judgedDisputes.contains { Self.isTaken($0.phases) }
     }
 
     /// Whether some dispute ended with the money back with us.
     public var hasDisputeRestored: Bool {
-        disputes.values.contains { !$0.isDisjoint(with: [.won, .fundsReinstated]) }
+        judgedDisputes.contains { Self.isRestored($0.phases) }
+    }
+
+    /// The payment's disputes as they are judged: each on its own, except a PayPal payment's, which are judged as
+    /// one. PayPal reports a chargeback's reversal (`PAYMENT.CAPTURE.REVERSED`) as a refund of the capture,
+    /// recorded under the refund's id, and the dispute that decides it under the dispute's own id; neither names
+    /// the other, only the capture. So a dispute resolved in the seller's favour undoes the capture's reversal,
+    /// and a reversal and a dispute lost are the same money taken once.
+    public var judgedDisputes: [(ids: [String], phases: Set<DisputePhase>)] {
+        if received?.paymentID.method == .paypal, disputes.count > 1 {
+            return [(disputes.keys.sorted(), disputes.values.reduce(into: Set<DisputePhase>()) { $0.formUnion($1) })]
+        }
+        return disputes.keys.sorted().map { ([$0], disputes[$0] ?? []) }
+    }
+
+    /// Whether a dispute with these phases has the money: withdrawn or lost, and not returned or won.
+    public static func isTaken(_ phases: Set<DisputePhase>) -> Bool {
+        phases.isDisjoint(with: [.won, .fundsReinstated]) && !phases.isDisjoint(with: [.fundsWithdrawn, .lost])
+    }
+
+    /// Whether a dispute with these phases ended with the money back with us.
+    public static func isRestored(_ phases: Set<DisputePhase>) -> Bool {
+        !phases.isDisjoint(with: [.won, .fundsReinstated])
     }
 
     /// Whether the payment waits for staff: held, not resolved, and not returned by the bank (its money went back

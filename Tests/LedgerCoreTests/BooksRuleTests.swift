@@ -66,6 +66,23 @@ struct BooksRuleTests {
         ])
     }
 
+    /// A PayPal reversal and the dispute of its capture are one chargeback: the money is taken back once, and
+    /// comes back when the seller wins.
+    @Test func aPayPalReversalIsBookedOnceAndUndoneByTheDisputeWon() {
+        let paypal = PaymentID(method: .paypal, externalID: "8RH61452YT7823120")
+        func dispute(_ id: String, _ phase: DisputePhase) -> PaymentEvent {
+            .disputeUpdated(PaymentDisputeUpdated(paymentID: paypal, disputeID: id, phase: phase, amount: euros(12_500), occurredAt: noon("2026-03-09")))
+        }
+        guard case .received(var payment) = received(12_500, method: .paypal) else { return }
+        payment.paymentID = paypal
+        let reversal = dispute("3KF58957LT1234567", .lost)
+        #expect(post([.received(payment), reversal, dispute("PP-D-1", .opened), dispute("PP-D-1", .won)]) == [
+            [.payPalClearing: 12_500, .contributions: -12_500], [.payPalClearing: -12_500, .chargebacks: 12_500], [:],
+            [.payPalClearing: 12_500, .chargebacks: -12_500],
+        ])
+        #expect(post([.received(payment), reversal, dispute("PP-D-1", .opened), dispute("PP-D-1", .lost)]).last == [:])
+    }
+
     @Test func heldMoneyWaitsAsALiabilityUntilStaffDecide() {
         let held = PaymentEvent.held(PaymentHeld(paymentID: paymentID, reasonCode: .shortPayment, reason: "short", occurredAt: noon("2026-03-01")))
         let resolved = PaymentEvent.holdResolved(PaymentHoldResolved(

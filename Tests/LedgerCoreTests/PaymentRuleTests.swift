@@ -274,6 +274,47 @@ struct PaymentRuleTests {
         #expect(try target([.opened]) == .active)
     }
 
+    /// PayPal reports a chargeback's reversal (`PAYMENT.CAPTURE.REVERSED`) under a refund id and the dispute that
+    /// decides it under the dispute's own id. Judged as one, in every order: the seller winning lists the profile
+    /// again, the buyer winning keeps it hidden.
+    @Test(arguments: [(DisputePhase.won, true), (.lost, false)])
+    func aPayPalReversalIsDecidedByTheDisputeOfItsCapture(resolution: DisputePhase, listed: Bool) throws {
+        let paypal = PaymentID(method: .paypal, externalID: "8RH61452YT7823120")
+        let facts: [PaymentFact] = [
+            Self.received(),
+            .dispute(disputeID: "3KF58957LT1234567", phase: .lost, amount: euros(12_500)),
+            .dispute(disputeID: "PP-D-4521", phase: .opened, amount: euros(12_500)),
+            .dispute(disputeID: "PP-D-4521", phase: resolution, amount: euros(12_500)),
+        ]
+        for order in permutations(facts) {
+            var history = try History.certified()
+            var payment = PaymentState()
+            for fact in order {
+                for event in PaymentDecider.decide(fact, state: payment, paymentID: paypal, method: .paypal, profile: history.state, now: Self.at, policy: policy) {
+                    payment.evolve(event)
+                }
+                let commands = PaymentDecider.allocationCommands(payment: payment, profile: history.state)
+                for event in try ProfileDecider.decide(commands, state: history.state, profileID: profile, now: Self.at, policy: policy) {
+                    history.state.evolve(event)
+                }
+            }
+            #expect(payment.isTakenByDispute == !listed, "\(order)")
+            #expect(payment.allocationTarget == (listed ? .active : .reversed(.chargeback)), "\(order)")
+            #expect(history.state.evaluate(at: Self.at, policy: policy).visible == listed, "\(order)")
+        }
+    }
+
+    /// A card payment's disputes are each judged on their own: one won does not undo another that took money.
+    @Test
+    func aCardDisputeWonDoesNotUndoAnotherDispute() throws {
+        let (payment, _) = try Self.apply([
+            Self.received(),
+            .dispute(disputeID: "dp_1", phase: .fundsWithdrawn, amount: euros(12_500)),
+            .dispute(disputeID: "dp_2", phase: .won, amount: euros(12_500)),
+        ])
+        #expect(payment.allocationTarget == .reversed(.chargeback))
+    }
+
     /// A refund reported before its payment is kept; when the payment arrives it is allocated and reversed in
     /// one change, and the directory never sees it listed.
     @Test

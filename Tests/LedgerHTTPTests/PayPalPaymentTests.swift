@@ -83,6 +83,15 @@ struct PayPalWorld: Sendable {
         return try #require(captured.json["captureId"] as? String)
     }
 
+    /// A certified profile paid through PayPal, the capture's completion delivered: returns the capture id.
+    func listedThroughPayPal(_ profileID: String) async throws -> String {
+        try await certifiedProfile(profileID)
+        let captureID = try await payThroughPayPal(profileID)
+        let completed = try await deliver(provider.captureCompletedEvent(captureID: captureID))
+        #expect(completed.status == 200, "\(completed.body)")
+        return captureID
+    }
+
     /// A PayPal checkout for a year's listing: returns the order id.
     func startCheckout(_ profileID: String) async throws -> String {
         let checkout = try await post("/api/v1/profiles/\(profileID)/checkout", website, [
@@ -177,9 +186,7 @@ struct PayPalPaymentTests {
     @Test(arguments: Backend.allCases)
     func aRefundReportedAfterItsAnswerWasLostIsTakenAsTheAnswer(backend: Backend) async throws {
         try await PayPalWorld.run(backend) { world in
-            try await world.certifiedProfile("pp-20")
-            let captureID = try await world.payThroughPayPal("pp-20")
-            #expect(try await world.deliver(world.provider.captureCompletedEvent(captureID: captureID)).status == 200)
+            let captureID = try await world.listedThroughPayPal("pp-20")
 
             world.provider.failNextRequests(status: 500, count: 1)
             let lost = try await world.post("/api/v1/payments/paypal-\(captureID)/refund", world.staff, ["amount": "50.00"])
@@ -407,6 +414,40 @@ struct PayPalFetchedTruthTests {
             let types = try await world.runtime.store.readStream("payment-paypal-\(captureID)", fromVersion: 1, limit: 100).map(\.type)
             #expect(types.filter { $0.contains("Dispute") }.count == 2, "\(types)")
         }
+    }
+
+    /// A chargeback PayPal reverses (`PAYMENT.CAPTURE.REVERSED`, a refund id of its own) hides the listing, and
+    /// the seller winning the capture's dispute (its own dispute id) brings the listing and the money back.
+    @Test(arguments: Backend.allCases)
+    func aReversalIsUndoneWhenTheSellerWinsTheDispute(backend: Backend) async throws {
+        try await PayPalWorld.run(backend) { world in
+            let captureID = try await world.listedThroughPayPal("pp-14")
+            #expect(try await world.listing("pp-14")["visible"] as? Bool == true)
+            let clearing = try #require(try await Self.balance("Assets:Clearing:PayPal", world))
+
+            #expect(try await world.deliver(world.provider.disputeCreatedEvent(captureID: captureID)).status == 200)
+            let reversed = try await world.deliver(world.provider.captureReversedEvent(captureID: captureID))
+            #expect(reversed.status == 200, "\(reversed.body)")
+            let hidden = try await world.listing("pp-14")
+            #expect(hidden["visible"] as? Bool == false, "\(hidden)")
+            #expect(try await Self.balance("Income:Chargebacks", world) == "125.00")
+
+            let won = try await world.deliver(world.provider.disputeResolvedEvent(captureID: captureID, outcome: "RESOLVED_SELLER_FAVOUR"))
+            #expect(won.status == 200, "\(won.body)")
+            let listed = try await world.listing("pp-14")
+            #expect(listed["visible"] as? Bool == true, "\(listed)")
+            #expect((listed["basis"] as? [String: Any])?["paymentIDs"] as? [String] == ["paypal-\(captureID)"])
+            #expect(try await Self.balance("Income:Chargebacks", world) == "0.00", "nothing is left charged back")
+            #expect(try await Self.balance("Assets:Clearing:PayPal", world) == clearing)
+        }
+    }
+
+    /// An account's balance in today's trial balance; nil when nothing was ever posted to it.
+    static func balance(_ account: String, _ world: PayPalWorld) async throws -> String? {
+        let trial = try await world.client.execute(uri: "/api/v1/books/trial-balance", method: .get, headers: world.staff)
+        #expect(trial.json["balanced"] as? Bool == true, "\(trial.text)")
+        let accounts = (trial.json["accounts"] as? [[String: Any]]) ?? []
+        return accounts.first { $0["account"] as? String == account }?["balance"] as? String
     }
 
     /// However many deliveries of one approval arrive at once, PayPal is asked to capture once; later ones and
