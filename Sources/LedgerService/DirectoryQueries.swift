@@ -152,21 +152,51 @@ public struct DirectoryQueries: Sendable {
     /// Listed profiles ordered by id, after `afterProfileID`: page through to resynchronise from scratch. The
     /// listing read model first takes in what the log holds, so a resynchronisation never sees it behind (just
     /// after it was emptied to be filled again, say).
+    ///
+    /// The page answers as of now: a row whose scheduled change (an expiry, the end of grace, a waiver's start or
+    /// end) is due was evaluated before that instant, and the sweeper may not have looked at it yet, so such a
+    /// row is evaluated again from its kept state. A page holds `limit` listings unless it is the last.
     public func listedProfiles(afterProfileID: String?, limit: Int) async throws -> [DirectoryListing] {
         _ = try await ProjectionRunner(store: store, projection: listing).catchUp()
-        return try await store.withReadModelConnection { connection in
-            try await connection.query(
-                """
-                SELECT profile_id, display_name, status, paid_through, stream_version FROM listing_status
-                WHERE visible = 1 AND profile_id > ? ORDER BY profile_id LIMIT ?
-                """,
-                [.text(afterProfileID ?? ""), .integer(Int64(limit))]
-            ).map { row in
-                try DirectoryListing(
-                    profileId: row.text(0), displayName: row.text(1), status: row.text(2),
-                    paidThrough: row.optionalText(3), profileVersion: row.integer(4)
+        let instant = now()
+        let listing = self.listing
+        var listed: [DirectoryListing] = []
+        var after = afterProfileID ?? ""
+        while listed.count < limit {
+            let (wanted, start) = (limit - listed.count, after)
+            let (page, rowsRead, last) = try await store.withReadModelConnection { connection in
+                let rows = try await connection.query(
+                    """
+                    SELECT profile_id, display_name, status, paid_through, stream_version,
+                           CASE WHEN next_change_at_micros <= ? THEN 1 ELSE 0 END
+                    FROM listing_status
+                    WHERE (visible = 1 OR next_change_at_micros <= ?) AND profile_id > ? ORDER BY profile_id LIMIT ?
+                    """,
+                    [.integer(ListingProjection.micros(instant)), .integer(ListingProjection.micros(instant)), .text(start), .integer(Int64(wanted))]
                 )
+                let due = try rows.filter { try $0.bool(5) }.map { try $0.text(0) }
+                let evaluated = try await listing.evaluations(due, at: instant, connection)
+                var page: [DirectoryListing] = []
+                for row in rows {
+                    let profileID = try row.text(0)
+                    if try row.bool(5) {
+                        guard let (evaluation, version) = evaluated[profileID], evaluation.visible else { continue }
+                        page.append(DirectoryListing(
+                            profileId: profileID, displayName: try row.text(1), status: evaluation.status.rawValue,
+                            paidThrough: evaluation.paidThrough?.description, profileVersion: version
+                        ))
+                    } else {
+                        page.append(try DirectoryListing(
+                            profileId: profileID, displayName: row.text(1), status: row.text(2), paidThrough: row.optionalText(3), profileVersion: row.integer(4)
+                        ))
+                    }
+                }
+                return (page, rows.count, try rows.last?.text(0))
             }
+            listed += page
+            guard rowsRead == wanted, let last else { break }
+            after = last
         }
+        return listed
     }
 }

@@ -104,6 +104,23 @@ public struct ListingProjection: Projection {
         try await Self.rows.write(streams.compactMap { kept[$0].flatMap { Self.row($0, at: instant, policy: policy, dueIfUnpublished: false) } }, connection)
     }
 
+    /// The listings of `profileIDs` as they stand at `instant`, evaluated from their kept states as a row written
+    /// then would hold them; a profile without a kept state is left out. Only reads: for a list that must answer
+    /// as of now for rows whose scheduled change fell due before the sweeper looked at them.
+    func evaluations(
+        _ profileIDs: [String], at instant: Date, _ connection: any ReadModelConnection
+    ) async throws -> [String: (evaluation: ListingEvaluation, version: Int64)] {
+        guard !profileIDs.isEmpty else { return [:] }
+        let policy = policy(try await keptPolicy(connection))
+        let kept = try await states.load(try profileIDs.map { try ProfileID($0).streamName }, connection)
+        var evaluated: [String: (evaluation: ListingEvaluation, version: Int64)] = [:]
+        for state in kept.values {
+            guard let profileID = state.profileID else { continue }
+            evaluated[profileID.rawValue] = (state.evaluate(at: state.decisionInstant(now: instant), policy: policy), state.version)
+        }
+        return evaluated
+    }
+
     /// The `listing_status` row of a profile's state, evaluated at `instant`; nil before the profile is registered.
     /// With `dueIfUnpublished`, a row evaluated otherwise than last published falls due at once (see below); a
     /// refresh after a sweep that decided nothing keeps the row's own next change instead, so a row whose state

@@ -270,6 +270,34 @@ struct ProfileServiceTests {
         }
     }
 
+    /// The snapshot answers as of now, not as of the sweeper's last look (none runs here): a listing in its grace
+    /// days says so, one whose grace ended is left out, one whose waiver began is in, and a page is filled past
+    /// the rows it leaves out.
+    @Test(arguments: Backend.allCases)
+    func theDirectorySnapshotAnswersAsOfNowBeforeTheSweeperLooks(backend: Backend) async throws {
+        try await Self.withProfiles(backend, at: "2026-01-15") { store, profiles, clock, id in
+            try await Self.paidProfile(profiles, id)
+            let waived = try ProfileID("bob-1")
+            _ = try await profiles.handle(.register(kind: .mediator, displayName: "Bob", contactEmail: "bob@example.org"), profileID: waived, metadata: .init(actor: "test"))
+            _ = try await profiles.handle(.changeCertification(.grant, reason: "ok"), profileID: waived, metadata: .init(actor: "test"))
+            _ = try await profiles.handle(
+                .grantWaiver(waiverID: "w-1", from: LocalDate(iso: "2027-01-20")!, through: LocalDate(iso: "2027-03-01")!, reason: "hardship"),
+                profileID: waived, metadata: .init(actor: "test")
+            )
+            try await store.waitUntilAllCommittedEventsAreVisible()
+            let directory = DirectoryQueries(store: store, listing: ListingProjection(base: profiles.policy, now: clock.function), now: clock.function)
+            func listed(limit: Int = 10) async throws -> [String] {
+                try await directory.listedProfiles(afterProfileID: nil, limit: limit).map { "\($0.profileId) \($0.status)" }
+            }
+            #expect(try await listed() == ["ada-1 active"])
+            clock.set(noon("2027-01-18"))
+            #expect(try await listed() == ["ada-1 grace"])
+            clock.set(noon("2027-02-01"))
+            #expect(try await listed() == ["bob-1 waived"])
+            #expect(try await listed(limit: 1) == ["bob-1 waived"], "the page is filled past the row it leaves out")
+        }
+    }
+
     /// An event type this build does not know must still count towards the stream's version, or every
     /// later command on the profile would conflict for ever.
     @Test(arguments: Backend.allCases)
