@@ -78,6 +78,14 @@ public protocol EventStore: Sendable {
         _ body: @Sendable (any ReadModelConnection) async throws -> Result
     ) async throws -> Result
 
+    /// Runs read-only queries against the read-model tables in one snapshot, on a connection of its own: every
+    /// query sees the tables as the first one found them, whatever commits meanwhile. For a read of many
+    /// queries that must agree with each other (the books' export, a page at a time); the snapshot is held as
+    /// long as `body` runs, so keep it to one such read.
+    func withReadModelSnapshot<Result: Sendable>(
+        _ body: (any ReadModelConnection) async throws -> Result
+    ) async throws -> Result
+
     /// Reads the global log strictly after `cursor` inside a read-model transaction, so a subscriber can
     /// read, apply and record its checkpoint atomically.
     func readAll(

@@ -25,6 +25,20 @@ extension PostgresEventStore {
         }
     }
 
+    /// A read-only transaction at `REPEATABLE READ`: its snapshot is taken by its first query. It has no
+    /// transaction id, so it delays no reader of the log (see ``PostgresEventStore``).
+    public func withReadModelSnapshot<Result: Sendable>(
+        _ body: (any ReadModelConnection) async throws -> Result
+    ) async throws -> Result {
+        try await mappingErrors {
+            try await client.withOpenConnection { connection in
+                try await connection.transaction(logger: logger, isolationLevel: "ISOLATION LEVEL REPEATABLE READ, READ ONLY") { connection in
+                    try await body(PostgresReadModelConnection(connection: connection, logger: logger))
+                }
+            }
+        }
+    }
+
     /// Applies the built-in migrations (or `migrations`, for tests) this database lacks, under an advisory
     /// lock so two instances starting at once do not both migrate.
     public func migrate(_ migrations: [Migration]?) async throws -> MigrationReport {

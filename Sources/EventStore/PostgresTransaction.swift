@@ -26,11 +26,13 @@ extension PostgresConnection {
     /// Unlike PostgresNIO's `withTransaction`, it sends no `ROLLBACK` on a connection that has closed or is
     /// closing (the server rolls the transaction back with the connection): a query written to a connection
     /// just closed can stay unanswered, and the caller would wait for ever.
+    /// `characteristics` follow `BEGIN` (`ISOLATION LEVEL REPEATABLE READ, READ ONLY`, say); none by default.
     func transaction<Result>(
-        logger: Logger, isolation: isolated (any Actor)? = #isolation, _ body: (PostgresConnection) async throws -> sending Result
+        logger: Logger, isolationLevel characteristics: String = "", isolation: isolated (any Actor)? = #isolation,
+        _ body: (PostgresConnection) async throws -> sending Result
     ) async throws -> sending Result {
         do {
-            try await openQuery("BEGIN", logger: logger)
+            try await openQuery(PostgresQuery(unsafeSQL: characteristics.isEmpty ? "BEGIN" : "BEGIN \(characteristics)"), logger: logger)
         } catch {
             throw PostgresTransactionFailure(beginError: error)
         }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 extension SQLiteEventStore: DecidesReadModelBatchesAhead {
     public func withReadModelTransaction<Result: Sendable>(
@@ -28,6 +29,25 @@ extension SQLiteEventStore: DecidesReadModelBatchesAhead {
         _ body: @Sendable (any ReadModelConnection) async throws -> Result
     ) async throws -> Result {
         try await using(readModelReader, lockedBy: readModelReaderLock) { try await body(SQLiteReadModelConnection(connection: $0)) }
+    }
+
+    /// On a connection opened for it and closed after: the one reader of the read models stays free for the
+    /// console's pages, however long `body` takes. SQLite takes the snapshot at the transaction's first read.
+    public func withReadModelSnapshot<Result: Sendable>(
+        _ body: (any ReadModelConnection) async throws -> Result
+    ) async throws -> Result {
+        guard !closed.withLock({ $0 }) else { throw closedError }
+        let connection = try await SQLiteHandle.open(path: path, threadPool: threadPool)
+        do {
+            try await connection.run { try $0.execute("BEGIN") }
+            let result = try await body(SQLiteReadModelConnection(connection: connection))
+            try await connection.run { try $0.execute("COMMIT") }
+            await connection.close()
+            return result
+        } catch {
+            await connection.close()
+            throw error
+        }
     }
 
     /// Applies the built-in migrations (or `migrations`, for tests) that this database lacks.

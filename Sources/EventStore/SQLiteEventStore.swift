@@ -19,7 +19,7 @@ public final class SQLiteEventStore: EventStore {
     let writer: SQLiteHandle
     let writerLock = AsyncLock()
     /// The threads that run this store's SQLite calls: one per connection (see ``open(path:limits:readerCount:now:metricsFactory:logger:mayCreate:)``).
-    private let threadPool: NIOThreadPool
+    let threadPool: NIOThreadPool
     /// Set by ``close()``; checked under each connection's lock.
     let closed = Synchronization.Mutex(false)
     /// Connections for reading streams and the log, each running one statement at a time (see

@@ -1,3 +1,4 @@
+import EventStore
 public import Foundation
 public import LedgerCore
 
@@ -29,14 +30,20 @@ public struct BooksExport: Sendable {
 
     /// Writes the journal from `from` through `to` in `format`, one chunk of text at a time. Call
     /// ``BooksQueries/catchUp()`` first for an export that includes everything recorded until now.
+    ///
+    /// Every part is read from one snapshot of the books (``EventStore/withReadModelSnapshot(_:)``): the
+    /// balances brought forward, each page of entries and the statements' checks agree with each other, whatever
+    /// is booked while the export is written.
     public func write(_ format: Format, from: LocalDate, through to: LocalDate, _ emit: (String) async throws -> Void) async throws {
-        switch format {
-        case .beancount: try await beancount(from: from, through: to, emit)
-        case .csv: try await csv(from: from, through: to, emit)
+        try await books.store.withReadModelSnapshot { snapshot in
+            switch format {
+            case .beancount: try await beancount(from: from, through: to, snapshot, emit)
+            case .csv: try await csv(from: from, through: to, snapshot, emit)
+            }
         }
     }
 
-    func beancount(from: LocalDate, through to: LocalDate, _ emit: (String) async throws -> Void) async throws {
+    func beancount(from: LocalDate, through to: LocalDate, _ snapshot: any ReadModelConnection, _ emit: (String) async throws -> Void) async throws {
         let opened = from.addingDays(-1)
         var head = """
             ; The books of the \(Self.quoted(organisation)) listing ledger, \(from) to \(to).
@@ -50,7 +57,7 @@ public struct BooksExport: Sendable {
             head += "\(opened) open \(account.rawValue) ; \(account.meaning)\n"
         }
         head += "\n"
-        let broughtForward = try await books.balances(before: from).filter { BookAccount(rawValue: $0.account)?.isBalanceSheet ?? false }
+        let broughtForward = try await books.balances(before: from, in: snapshot).filter { BookAccount(rawValue: $0.account)?.isBalanceSheet ?? false }
         if !broughtForward.isEmpty {
             head += "\(opened) * \"Balances brought forward\"\n"
             var totals: [String: Int64] = [:]
@@ -66,7 +73,7 @@ public struct BooksExport: Sendable {
         }
         try await emit(head)
         var openEntry: String?
-        try await books.forEachLine(from: from, through: to) { lines in
+        try await books.forEachLine(from: from, through: to, in: snapshot) { lines in
             var chunk = ""
             for line in lines {
                 if openEntry != line.entryID {
@@ -79,7 +86,7 @@ public struct BooksExport: Sendable {
             }
             try await emit(chunk)
         }
-        let checks = try await books.balanceChecks(from: from, through: to.addingDays(1))
+        let checks = try await books.balanceChecks(from: from, through: to.addingDays(1), in: snapshot)
         if !checks.isEmpty {
             var tail = "\n; The bank statements' closing balances.\n"
             for check in checks {
@@ -91,9 +98,9 @@ public struct BooksExport: Sendable {
         }
     }
 
-    func csv(from: LocalDate, through to: LocalDate, _ emit: (String) async throws -> Void) async throws {
+    func csv(from: LocalDate, through to: LocalDate, _ snapshot: any ReadModelConnection, _ emit: (String) async throws -> Void) async throws {
         try await emit("date,entry,line,account,amount,currency,payment,profile,narration\r\n")
-        try await books.forEachLine(from: from, through: to) { lines in
+        try await books.forEachLine(from: from, through: to, in: snapshot) { lines in
             var chunk = ""
             for line in lines {
                 let cells = [

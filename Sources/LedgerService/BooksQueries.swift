@@ -9,11 +9,21 @@ public struct BooksQueries: Sendable {
     public let store: any EventStore
     public let projection: BooksProjection
     /// Journal lines read per query while exporting: memory stays the same however long the range.
-    public static let linesPerPage = 2_000
+    public let linesPerPage: Int
 
-    public init(store: any EventStore, projection: BooksProjection) {
+    public init(store: any EventStore, projection: BooksProjection, linesPerPage: Int = 2_000) {
         self.store = store
         self.projection = projection
+        self.linesPerPage = max(1, linesPerPage)
+    }
+
+    /// Runs `body` on `snapshot` when one is given (``EventStore/withReadModelSnapshot(_:)``, held by the caller),
+    /// otherwise on the read models' reader.
+    private func reading<Result: Sendable>(
+        _ snapshot: (any ReadModelConnection)?, _ body: @Sendable (any ReadModelConnection) async throws -> Result
+    ) async throws -> Result {
+        if let snapshot { return try await body(snapshot) }
+        return try await store.withReadModelConnection(body)
     }
 
     /// One account's balance.
@@ -42,8 +52,8 @@ public struct BooksQueries: Sendable {
     }
 
     /// Balances of every account with postings dated before `day`, by account and currency.
-    func balances(before day: LocalDate) async throws -> [Balance] {
-        try await store.withReadModelConnection { connection in
+    func balances(before day: LocalDate, in snapshot: (any ReadModelConnection)? = nil) async throws -> [Balance] {
+        try await reading(snapshot) { connection in
             try await connection.query(
                 """
                 SELECT account, currency, CAST(SUM(amount_minor_units) AS BIGINT) FROM journal_lines WHERE entry_date < ?
@@ -73,11 +83,13 @@ public struct BooksQueries: Sendable {
     }
 
     /// Calls `body` with every journal line dated `from` through `to`, in order, a page at a time.
-    public func forEachLine(from: LocalDate, through to: LocalDate, _ body: ([Line]) async throws -> Void) async throws {
+    public func forEachLine(
+        from: LocalDate, through to: LocalDate, in snapshot: (any ReadModelConnection)? = nil, _ body: ([Line]) async throws -> Void
+    ) async throws {
         var last: Line?
         while true {
             let after = last
-            let page = try await store.withReadModelConnection { connection in
+            let page = try await reading(snapshot) { connection in
                 var sql = """
                     SELECT entry_id, line_no, entry_date, account, amount_minor_units, currency, payment_id, profile_id, narration,
                            commit_order, position
@@ -90,7 +102,7 @@ public struct BooksQueries: Sendable {
                     sql += " AND (entry_date, commit_order, position, line_no) > (?, ?, ?, ?)"
                     binds += [.text(after.date), .integer(after.commitOrder), .integer(after.position), .integer(after.lineNumber)]
                 }
-                sql += " ORDER BY entry_date, commit_order, position, line_no LIMIT \(Self.linesPerPage)"
+                sql += " ORDER BY entry_date, commit_order, position, line_no LIMIT \(linesPerPage)"
                 return try await connection.query(sql, binds).map { row in
                     Line(
                         entryID: try row.text(0), lineNumber: try row.integer(1), date: try row.text(2), account: try row.text(3),
@@ -100,7 +112,7 @@ public struct BooksQueries: Sendable {
                 }
             }
             if !page.isEmpty { try await body(page) }
-            guard page.count == Self.linesPerPage else { return }
+            guard page.count == linesPerPage else { return }
             last = page.last
         }
     }
@@ -115,8 +127,8 @@ public struct BooksQueries: Sendable {
     }
 
     /// The statements' checks dated `from` through `to`.
-    public func balanceChecks(from: LocalDate, through to: LocalDate) async throws -> [BalanceCheck] {
-        try await store.withReadModelConnection { connection in
+    public func balanceChecks(from: LocalDate, through to: LocalDate, in snapshot: (any ReadModelConnection)? = nil) async throws -> [BalanceCheck] {
+        try await reading(snapshot) { connection in
             try await connection.query(
                 """
                 SELECT check_date, account, amount_minor_units, currency, statement_id FROM book_balance_checks
