@@ -171,10 +171,14 @@ public struct PaymentBooks: Sendable, Hashable, Codable {
     }
 
     /// What disputes took and kept, in minor units: for each dispute as judged (``PaymentState/judgedDisputes``)
-    /// that has the money, the largest amount reported under its ids.
+    /// that has the money, the sum of its PayPal reversals, or, once a dispute took the money itself (withdrawn
+    /// or lost), the largest amount reported under its ids if that is more (a reversal and the dispute lost are
+    /// the same money).
     var takenByDisputes: Int64 {
         payment.judgedDisputes.filter { PaymentState.isTaken($0.phases) }.reduce(Int64(0)) { sum, dispute in
-            let amount = dispute.ids.map { max(0, disputeMinorUnits[$0] ?? 0) }.max() ?? 0
+            let reversed = dispute.reversalIDs.reduce(Int64(0)) { $0.addingSaturated(max(0, disputeMinorUnits[$1] ?? 0)) }
+            let took = dispute.ids.filter { !(payment.disputes[$0] ?? []).isDisjoint(with: [.fundsWithdrawn, .lost]) }
+            let amount = max(reversed, took.map { max(0, disputeMinorUnits[$0] ?? 0) }.max() ?? 0)
             // Saturating: amounts come from providers, and anything above the payment is capped anyway.
             let (added, overflow) = sum.addingReportingOverflow(amount)
             return overflow ? .max : added

@@ -51,9 +51,11 @@ public enum PaymentDecider {
             guard state.changes(with: report) else { return [] }
             return [.refundReported(report)]
 
-        case .dispute(let disputeID, let phase, let amount):
+        case .dispute(let disputeID, let phase, let amount, let openedAt, let asOf):
             guard state.disputes[disputeID]?.contains(phase) != true else { return [] }
-            return [.disputeUpdated(PaymentDisputeUpdated(paymentID: paymentID, disputeID: disputeID, phase: phase, amount: amount, occurredAt: now))]
+            return [.disputeUpdated(PaymentDisputeUpdated(
+                paymentID: paymentID, disputeID: disputeID, phase: phase, amount: amount, openedAt: openedAt, asOf: asOf, occurredAt: now
+            ))]
 
         case .returned(let reason, let bookingDate):
             guard state.returned == nil else { return [] }

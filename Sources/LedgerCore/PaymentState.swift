@@ -20,6 +20,9 @@ public struct PaymentState: Sendable, Hashable, Codable {
     public var refundAnswers: [String: PaymentRefundAnswered]?
     /// Phases seen per dispute id.
     public var disputes: [String: Set<DisputePhase>] = [:]
+    /// The provider's times per dispute id, where it gave them. Optional so that states kept before them still
+    /// read.
+    public var disputeTimes: [String: DisputeTimes]?
     public var held: PaymentHeld?
     public var returned: PaymentReturned?
     public var resolution: PaymentHoldResolved?
@@ -63,7 +66,13 @@ public struct PaymentState: Sendable, Hashable, Codable {
             var answers = refundAnswers ?? [:]
             if answers[answer.requestKey]?.outcome != .accepted { answers[answer.requestKey] = answer }
             refundAnswers = answers
-        case .disputeUpdated(let update): disputes[update.disputeID, default: []].insert(update.phase)
+        case .disputeUpdated(let update):
+            disputes[update.disputeID, default: []].insert(update.phase)
+            if update.openedAt != nil || update.asOf != nil {
+                var times = disputeTimes ?? [:]
+                times[update.disputeID, default: DisputeTimes()].note(update)
+                disputeTimes = times
+            }
         case .held(let hold): held = hold
         case .returned(let event): returned = event
         case .holdResolved(let event): resolution = event
@@ -208,16 +217,41 @@ public struct PaymentState: Sendable, Hashable, Codable {
         judgedDisputes.contains { Self.isRestored($0.phases) }
     }
 
-    /// The payment's disputes as they are judged: each on its own, except a PayPal payment's, which are judged as
-    /// one. PayPal reports a chargeback's reversal (`PAYMENT.CAPTURE.REVERSED`) as a refund of the capture,
-    /// recorded under the refund's id, and the dispute that decides it under the dispute's own id; neither names
-    /// the other, only the capture. So a dispute resolved in the seller's favour undoes the capture's reversal,
-    /// and a reversal and a dispute lost are the same money taken once.
-    public var judgedDisputes: [(ids: [String], phases: Set<DisputePhase>)] {
-        if received?.paymentID.method == .paypal, disputes.count > 1 {
-            return [(disputes.keys.sorted(), disputes.values.reduce(into: Set<DisputePhase>()) { $0.formUnion($1) })]
+    /// The payment's disputes as they are judged: each on its own, except a PayPal payment's reversals.
+    ///
+    /// PayPal reports a chargeback's reversal (`PAYMENT.CAPTURE.REVERSED`) as a refund of the capture, recorded
+    /// under the refund's id as funds withdrawn, and the dispute that decides it under the dispute's own id;
+    /// neither names the other, only the capture. A reversal is judged with the capture's latest dispute opened
+    /// at or before it (by PayPal's times): the dispute's loss is the same money, and a dispute won after the
+    /// reversal undoes it. A reversal made after that dispute was won, or before any dispute we know of, stands
+    /// on its own until a dispute that covers it is known.
+    ///
+    /// A PayPal payment whose disputes were recorded, in part, before PayPal's times were kept has them judged
+    /// as one, as they were then: any of them won undoes the others.
+    public var judgedDisputes: [JudgedDispute] {
+        guard received?.paymentID.method == .paypal, disputes.count > 1 else {
+            return disputes.keys.sorted().map { JudgedDispute(ids: [$0], phases: disputes[$0] ?? []) }
         }
-        return disputes.keys.sorted().map { ([$0], disputes[$0] ?? []) }
+        let opened = disputes.keys.reduce(into: [String: Date]()) { opened, id in opened[id] = disputeTimes?[id]?.openedAt }
+        guard opened.count == disputes.count else {
+            return [JudgedDispute(ids: disputes.keys.sorted(), phases: disputes.values.reduce(into: Set<DisputePhase>()) { $0.formUnion($1) })]
+        }
+        let isReversal = { (id: String) in self.disputes[id]?.contains(.fundsWithdrawn) == true }
+        var judged = disputes.keys.filter { !isReversal($0) }.sorted().map { JudgedDispute(ids: [$0], phases: disputes[$0] ?? []) }
+        var alone: [JudgedDispute] = []
+        for reversal in disputes.keys.filter(isReversal).sorted() {
+            let madeAt = opened[reversal] ?? .distantPast
+            let owner = judged.indices
+                .filter { (opened[judged[$0].ids[0]] ?? .distantFuture) <= madeAt }
+                .max { (opened[judged[$0].ids[0]] ?? .distantPast, judged[$0].ids[0]) < (opened[judged[$1].ids[0]] ?? .distantPast, judged[$1].ids[0]) }
+            if let owner, !Self.isRestored(judged[owner].phases) || madeAt <= disputeTimes?[judged[owner].ids[0]]?.decidedAt ?? .distantFuture {
+                judged[owner].reversalIDs.append(reversal)
+                judged[owner].phases.formUnion(disputes[reversal] ?? [])
+            } else {
+                alone.append(JudgedDispute(ids: [], reversalIDs: [reversal], phases: disputes[reversal] ?? []))
+            }
+        }
+        return judged + alone
     }
 
     /// Whether a dispute with these phases has the money: withdrawn or lost, and not returned or won.
@@ -292,6 +326,42 @@ public struct PaymentState: Sendable, Hashable, Codable {
     }
 }
 
+/// A provider's times for one dispute (or PayPal reversal), as far as it gave them.
+public struct DisputeTimes: Sendable, Hashable, Codable {
+    /// When it was opened (for a reversal, made): the earliest time given.
+    public var openedAt: Date?
+    /// When it was won or lost: the latest time given with either.
+    public var decidedAt: Date?
+
+    public init(openedAt: Date? = nil, decidedAt: Date? = nil) {
+        self.openedAt = openedAt
+        self.decidedAt = decidedAt
+    }
+
+    mutating func note(_ update: PaymentDisputeUpdated) {
+        if let time = update.openedAt ?? (update.phase == .opened || update.phase == .fundsWithdrawn ? update.asOf : nil) {
+            openedAt = min(openedAt ?? time, time)
+        }
+        if update.phase == .won || update.phase == .lost, let time = update.asOf { decidedAt = max(decidedAt ?? time, time) }
+    }
+}
+
+/// Disputes judged together (see ``PaymentState/judgedDisputes``).
+public struct JudgedDispute: Sendable, Hashable {
+    /// The disputes' own ids: their amounts are one sum of money, reported by each.
+    public var ids: [String]
+    /// PayPal reversals judged with them: each took its own amount.
+    public var reversalIDs: [String]
+    /// Every phase recorded under any of those ids.
+    public var phases: Set<DisputePhase>
+
+    public init(ids: [String], reversalIDs: [String] = [], phases: Set<DisputePhase>) {
+        self.ids = ids
+        self.reversalIDs = reversalIDs
+        self.phases = phases
+    }
+}
+
 /// What a payment should do to a listing.
 public enum AllocationTarget: Sendable, Hashable {
     /// Nothing: not received, not for a listing, or waiting for staff.
@@ -319,7 +389,10 @@ public enum PaymentFact: Sendable, Hashable {
     ///
     /// `asOf` is when the provider said it (its event's time), `madeAt` when it made a single refund.
     case refund(refundID: String?, amount: Money, cumulative: Bool, status: RefundStatus, asOf: Date? = nil, madeAt: Date? = nil)
-    case dispute(disputeID: String, phase: DisputePhase, amount: Money)
+    ///
+    /// `openedAt` is when the provider says the dispute was opened (for a PayPal reversal, when it was made),
+    /// `asOf` when it says this phase was reached.
+    case dispute(disputeID: String, phase: DisputePhase, amount: Money, openedAt: Date? = nil, asOf: Date? = nil)
     /// The bank returned the transfer (`reason`: its return code) on the statement's booking day.
     case returned(reason: String, bookingDate: LocalDate)
 }

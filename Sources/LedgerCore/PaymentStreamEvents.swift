@@ -192,13 +192,22 @@ public struct PaymentDisputeUpdated: Sendable, Hashable, Codable {
     public var disputeID: String
     public var phase: DisputePhase
     public var amount: Money
+    /// When the provider says the dispute was opened (for a PayPal reversal, when PayPal made it); nil when it did
+    /// not say, and for events recorded before it was kept.
+    public var openedAt: Date?
+    /// When the provider says this phase was reached; nil as for `openedAt`.
+    public var asOf: Date?
     public var occurredAt: Date
 
-    public init(paymentID: PaymentID, disputeID: String, phase: DisputePhase, amount: Money, occurredAt: Date) {
+    public init(
+        paymentID: PaymentID, disputeID: String, phase: DisputePhase, amount: Money, openedAt: Date? = nil, asOf: Date? = nil, occurredAt: Date
+    ) {
         self.paymentID = paymentID
         self.disputeID = disputeID
         self.phase = phase
         self.amount = amount
+        self.openedAt = openedAt
+        self.asOf = asOf
         self.occurredAt = occurredAt
     }
 }

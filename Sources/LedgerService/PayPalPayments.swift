@@ -244,7 +244,11 @@ public struct PayPalPayments: PaymentProvider {
                 // event: the last one read holds, untimed.
                 return (payment(refund.captureID), [.refund(refundID: refund.refundID, amount: refund.amount, cumulative: false, status: status)])
             case .reversed:
-                return (payment(refund.captureID), [.dispute(disputeID: refund.refundID, phase: .lost, amount: refund.amount)])
+                // PayPal took the money back for a dispute, which decides whether it stays taken (see
+                // `PaymentState.judgedDisputes`).
+                return (payment(refund.captureID), [.dispute(
+                    disputeID: refund.refundID, phase: .fundsWithdrawn, amount: refund.amount, openedAt: refund.createdAt, asOf: refund.createdAt
+                )])
             }
         case .dispute(let dispute):
             guard let captureID = dispute.captureIDs.first else { return (nil, []) }
@@ -252,7 +256,9 @@ public struct PayPalPayments: PaymentProvider {
             case .created: .opened
             case .resolved: dispute.resolvedInBuyersFavour ? .lost : .won
             }
-            return (payment(captureID), [.dispute(disputeID: dispute.disputeID, phase: phase, amount: dispute.amount)])
+            return (payment(captureID), [.dispute(
+                disputeID: dispute.disputeID, phase: phase, amount: dispute.amount, openedAt: dispute.createdAt, asOf: dispute.updatedAt
+            )])
         case .orderApproved, .other:
             return (nil, [])
         }

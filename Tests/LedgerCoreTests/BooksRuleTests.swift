@@ -83,6 +83,31 @@ struct BooksRuleTests {
         #expect(post([.received(payment), reversal, dispute("PP-D-1", .opened), dispute("PP-D-1", .lost)]).last == [:])
     }
 
+    /// With PayPal's times: partial reversals made while a dispute runs each take their own money; the dispute
+    /// lost is that money, not more; a reversal after a dispute was won takes its money again.
+    @Test func payPalReversalsAreBookedByTheDisputeThatCoversThem() {
+        let paypal = PaymentID(method: .paypal, externalID: "8RH61452YT7823120")
+        func dispute(_ id: String, _ phase: DisputePhase, _ minorUnits: Int64, opened: String, at: String) -> PaymentEvent {
+            .disputeUpdated(PaymentDisputeUpdated(
+                paymentID: paypal, disputeID: id, phase: phase, amount: euros(minorUnits), openedAt: noon(opened), asOf: noon(at), occurredAt: noon(at)
+            ))
+        }
+        guard case .received(var payment) = received(12_500, method: .paypal) else { return }
+        payment.paymentID = paypal
+        let opened = dispute("PP-D-1", .opened, 10_000, opened: "2026-03-03", at: "2026-03-03")
+        let first = dispute("1AB", .fundsWithdrawn, 4_000, opened: "2026-03-04", at: "2026-03-04")
+        let second = dispute("2CD", .fundsWithdrawn, 6_000, opened: "2026-03-05", at: "2026-03-05")
+        #expect(post([.received(payment), opened, first, second, dispute("PP-D-1", .lost, 10_000, opened: "2026-03-03", at: "2026-03-09")]) == [
+            [.payPalClearing: 12_500, .contributions: -12_500], [:], [.payPalClearing: -4_000, .chargebacks: 4_000],
+            [.payPalClearing: -6_000, .chargebacks: 6_000], [:],
+        ])
+        let won = dispute("PP-D-1", .won, 10_000, opened: "2026-03-03", at: "2026-03-09")
+        let later = dispute("3EF", .fundsWithdrawn, 12_500, opened: "2026-03-20", at: "2026-03-20")
+        #expect(post([.received(payment), opened, first, second, won, later]).suffix(2) == [
+            [.payPalClearing: 10_000, .chargebacks: -10_000], [.payPalClearing: -12_500, .chargebacks: 12_500],
+        ])
+    }
+
     @Test func heldMoneyWaitsAsALiabilityUntilStaffDecide() {
         let held = PaymentEvent.held(PaymentHeld(paymentID: paymentID, reasonCode: .shortPayment, reason: "short", occurredAt: noon("2026-03-01")))
         let resolved = PaymentEvent.holdResolved(PaymentHoldResolved(

@@ -275,8 +275,9 @@ struct PaymentRuleTests {
     }
 
     /// PayPal reports a chargeback's reversal (`PAYMENT.CAPTURE.REVERSED`) under a refund id and the dispute that
-    /// decides it under the dispute's own id. Judged as one, in every order: the seller winning lists the profile
-    /// again, the buyer winning keeps it hidden.
+    /// decides it under the dispute's own id. Recorded before PayPal's times were kept (the reversal as lost,
+    /// without times), they are judged as one, in every order: the seller winning lists the profile again, the
+    /// buyer winning keeps it hidden.
     @Test(arguments: [(DisputePhase.won, true), (.lost, false)])
     func aPayPalReversalIsDecidedByTheDisputeOfItsCapture(resolution: DisputePhase, listed: Bool) throws {
         let paypal = PaymentID(method: .paypal, externalID: "8RH61452YT7823120")
@@ -301,6 +302,71 @@ struct PaymentRuleTests {
             #expect(payment.isTakenByDispute == !listed, "\(order)")
             #expect(payment.allocationTarget == (listed ? .active : .reversed(.chargeback)), "\(order)")
             #expect(history.state.evaluate(at: Self.at, policy: policy).visible == listed, "\(order)")
+        }
+    }
+
+    /// Decides PayPal facts in `order` against a certified profile, the way the pipeline does; the payment and
+    /// whether the profile is listed.
+    static func applyPayPal(_ order: [PaymentFact]) throws -> (payment: PaymentState, listed: Bool) {
+        let paypal = PaymentID(method: .paypal, externalID: "8RH61452YT7823120")
+        var history = try History.certified()
+        var payment = PaymentState()
+        for fact in order {
+            for event in PaymentDecider.decide(fact, state: payment, paymentID: paypal, method: .paypal, profile: history.state, now: at, policy: policy) {
+                payment.evolve(event)
+            }
+            let commands = PaymentDecider.allocationCommands(payment: payment, profile: history.state)
+            for event in try ProfileDecider.decide(commands, state: history.state, profileID: profile, now: at, policy: policy) {
+                history.state.evolve(event)
+            }
+        }
+        return (payment, history.state.evaluate(at: at, policy: policy).visible)
+    }
+
+    /// With PayPal's times, a reversal is judged with the dispute opened before it, in every order of arrival: the
+    /// seller winning afterwards lists the profile again, the buyer winning keeps it hidden.
+    @Test(arguments: [(DisputePhase.won, true), (.lost, false)])
+    func aPayPalReversalIsJudgedWithTheDisputeOpenedBeforeIt(resolution: DisputePhase, listed: Bool) throws {
+        let opened = noon("2026-02-10"), reversed = noon("2026-02-11"), decided = noon("2026-02-25")
+        let facts: [PaymentFact] = [
+            Self.received(),
+            .dispute(disputeID: "3KF58957LT1234567", phase: .fundsWithdrawn, amount: euros(12_500), openedAt: reversed, asOf: reversed),
+            .dispute(disputeID: "PP-D-4521", phase: .opened, amount: euros(12_500), openedAt: opened, asOf: opened),
+            .dispute(disputeID: "PP-D-4521", phase: resolution, amount: euros(12_500), openedAt: opened, asOf: decided),
+        ]
+        for order in permutations(facts) {
+            let (payment, visible) = try Self.applyPayPal(order)
+            #expect(payment.isTakenByDispute == !listed, "\(order)")
+            #expect(visible == listed, "\(order)")
+        }
+    }
+
+    /// A dispute the seller won does not undo a reversal PayPal made after it was decided (a later chargeback of
+    /// the same capture), in every order of arrival; a later dispute that covers the reversal decides it.
+    @Test
+    func aDisputeWonDoesNotUndoALaterReversal() throws {
+        let inquiry: [PaymentFact] = [
+            .dispute(disputeID: "PP-D-1000", phase: .opened, amount: euros(12_500), openedAt: noon("2026-02-01"), asOf: noon("2026-02-01")),
+            .dispute(disputeID: "PP-D-1000", phase: .won, amount: euros(12_500), openedAt: noon("2026-02-01"), asOf: noon("2026-02-08")),
+        ]
+        let reversal = PaymentFact.dispute(
+            disputeID: "3KF58957LT1234567", phase: .fundsWithdrawn, amount: euros(12_500), openedAt: noon("2026-02-20"), asOf: noon("2026-02-20")
+        )
+        for order in permutations([Self.received(), reversal] + inquiry) {
+            let (payment, visible) = try Self.applyPayPal(order)
+            #expect(payment.isTakenByDispute, "\(order)")
+            #expect(!visible, "\(order)")
+        }
+        let chargeback: (DisputePhase) -> [PaymentFact] = { resolution in [
+            .dispute(disputeID: "PP-D-2000", phase: .opened, amount: euros(12_500), openedAt: noon("2026-02-19"), asOf: noon("2026-02-19")),
+            .dispute(disputeID: "PP-D-2000", phase: resolution, amount: euros(12_500), openedAt: noon("2026-02-19"), asOf: noon("2026-03-01")),
+        ] }
+        for (resolution, listed) in [(DisputePhase.won, true), (.lost, false)] {
+            for order in permutations([reversal] + inquiry + chargeback(resolution)) {
+                let (payment, visible) = try Self.applyPayPal([Self.received()] + order)
+                #expect(payment.isTakenByDispute == !listed, "\(resolution) \(order)")
+                #expect(visible == listed, "\(resolution) \(order)")
+            }
         }
     }
 

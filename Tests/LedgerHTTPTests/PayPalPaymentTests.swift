@@ -26,8 +26,11 @@ struct PayPalWorld: Sendable {
 
     var webhookURL: String { "http://127.0.0.1:\(client.port ?? 0)/webhooks/paypal" }
 
-    static func run(_ backend: Backend, _ body: @Sendable (PayPalWorld) async throws -> Void) async throws {
-        let provider = try await PayPalStandIn.start(clientID: "client-1", clientSecret: "secret-1")
+    /// `providerNow` is PayPal's clock (its resources' and events' times); by default the real one.
+    static func run(
+        _ backend: Backend, providerNow: @escaping @Sendable () -> Date = { Date() }, _ body: @Sendable (PayPalWorld) async throws -> Void
+    ) async throws {
+        let provider = try await PayPalStandIn.start(clientID: "client-1", clientSecret: "secret-1", now: providerNow)
         let trustFile = TestScratch.folder.appendingPathComponent("paypal-ca-\(UUID().uuidString).pem")
         try Data(provider.caCertificatePEM.utf8).write(to: trustFile)
         let runtime: LedgerRuntime
@@ -439,6 +442,40 @@ struct PayPalFetchedTruthTests {
             #expect((listed["basis"] as? [String: Any])?["paymentIDs"] as? [String] == ["paypal-\(captureID)"])
             #expect(try await Self.balance("Income:Chargebacks", world) == "0.00", "nothing is left charged back")
             #expect(try await Self.balance("Assets:Clearing:PayPal", world) == clearing)
+        }
+    }
+
+    /// A dispute the seller won does not undo a reversal PayPal makes later, for another dispute of the same
+    /// capture; that dispute lost is the same money, taken once.
+    @Test(arguments: Backend.allCases)
+    func aReversalAfterADisputeWasWonStaysTaken(backend: Backend) async throws {
+        let ahead = Mutex(0.0)
+        let tick: @Sendable () -> Void = { ahead.withLock { $0 += 2 } }
+        try await PayPalWorld.run(backend, providerNow: { Date() + ahead.withLock { $0 } }) { world in
+            let captureID = try await world.listedThroughPayPal("pp-15")
+            let clearing = try #require(try await Self.balance("Assets:Clearing:PayPal", world))
+            #expect(try await world.deliver(world.provider.disputeCreatedEvent(captureID: captureID, disputeID: "PP-D-1001")).status == 200)
+            tick()
+            let won = try await world.deliver(world.provider.disputeResolvedEvent(captureID: captureID, disputeID: "PP-D-1001", outcome: "RESOLVED_SELLER_FAVOUR"))
+            #expect(won.status == 200, "\(won.body)")
+            #expect(try await world.listing("pp-15")["visible"] as? Bool == true)
+
+            tick()
+            #expect(try await world.deliver(world.provider.disputeCreatedEvent(captureID: captureID, disputeID: "PP-D-1002")).status == 200)
+            tick()
+            let reversed = try await world.deliver(world.provider.captureReversedEvent(captureID: captureID))
+            #expect(reversed.status == 200, "\(reversed.body)")
+            let hidden = try await world.listing("pp-15")
+            #expect(hidden["visible"] as? Bool == false, "\(hidden)")
+            #expect(try await Self.balance("Income:Chargebacks", world) == "125.00")
+
+            tick()
+            let lost = try await world.deliver(world.provider.disputeResolvedEvent(captureID: captureID, disputeID: "PP-D-1002", outcome: "RESOLVED_BUYER_FAVOUR"))
+            #expect(lost.status == 200, "\(lost.body)")
+            #expect(try await world.listing("pp-15")["visible"] as? Bool == false)
+            #expect(try await Self.balance("Income:Chargebacks", world) == "125.00", "the reversal and the dispute lost are one sum")
+            let left = try #require(Decimal(string: clearing)) - 125
+            #expect(try await Self.balance("Assets:Clearing:PayPal", world).flatMap { Decimal(string: $0) } == left)
         }
     }
 

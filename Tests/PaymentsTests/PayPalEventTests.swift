@@ -33,7 +33,10 @@ import Testing
         )
     }
 
-    static func refund(_ id: String, _ minorUnits: Int64, _ kind: PayPalRefundFact.Kind) -> PayPalFact {
+    /// A time as PayPal prints it, e.g. `2025-03-10T14:27:02Z`.
+    static func time(_ text: String) -> Date? { try? Date(text, strategy: Date.ISO8601FormatStyle()) }
+
+    static func refund(_ id: String, _ minorUnits: Int64, _ kind: PayPalRefundFact.Kind, created: String) -> PayPalFact {
         .refund(
             PayPalRefundFact(
                 refundID: id,
@@ -41,12 +44,13 @@ import Testing
                 amount: .euros(minorUnits: minorUnits),
                 status: "COMPLETED",
                 customID: customID,
-                kind: kind
+                kind: kind,
+                createdAt: time(created)
             )
         )
     }
 
-    static func dispute(_ phase: PayPalDisputeFact.Phase, status: String, outcome: String?) -> PayPalFact {
+    static func dispute(_ phase: PayPalDisputeFact.Phase, status: String, outcome: String?, updated: String) -> PayPalFact {
         .dispute(
             PayPalDisputeFact(
                 disputeID: "PP-D-27803",
@@ -54,7 +58,9 @@ import Testing
                 amount: fullAmount,
                 outcome: outcome,
                 status: status,
-                phase: phase
+                phase: phase,
+                createdAt: time("2025-03-20T08:12:44Z"),
+                updatedAt: time(updated)
             )
         )
     }
@@ -67,17 +73,17 @@ import Testing
         ("PAYMENT.CAPTURE.COMPLETED", "WH-58D329510W468432D-8HN650336L201105X", capture("COMPLETED", .completed)),
         ("PAYMENT.CAPTURE.PENDING", "WH-1GE84257G0350133W-6RW800890C634293G", capture("PENDING", .pending)),
         ("PAYMENT.CAPTURE.DENIED", "WH-4SW78779LY2325805-07E03580SX1414828", capture("DECLINED", .denied)),
-        ("PAYMENT.CAPTURE.REFUNDED", "WH-1S115631EN580315E-9KH94552VF7913711", refund("1JU08902781691411", 12500, .refunded)),
-        ("PAYMENT.CAPTURE.REFUNDED.partial", "WH-6TD369808N914414D-1YJ376786E892292F", refund("0NA49127TK287533E", 10, .refunded)),
-        ("PAYMENT.CAPTURE.REVERSED", "WH-6F207351SC284371F-0KX52201050121307", refund("8RH61452YT7823120", 12500, .reversed)),
-        ("CUSTOMER.DISPUTE.CREATED", "WH-4M0448861G563140B-9EX36365822141321", dispute(.created, status: "OPEN", outcome: nil)),
+        ("PAYMENT.CAPTURE.REFUNDED", "WH-1S115631EN580315E-9KH94552VF7913711", refund("1JU08902781691411", 12500, .refunded, created: "2025-03-10T14:27:02Z")),
+        ("PAYMENT.CAPTURE.REFUNDED.partial", "WH-6TD369808N914414D-1YJ376786E892292F", refund("0NA49127TK287533E", 10, .refunded, created: "2025-03-05T16:40:15Z")),
+        ("PAYMENT.CAPTURE.REVERSED", "WH-6F207351SC284371F-0KX52201050121307", refund("8RH61452YT7823120", 12500, .reversed, created: "2025-04-02T07:15:41Z")),
+        ("CUSTOMER.DISPUTE.CREATED", "WH-4M0448861G563140B-9EX36365822141321", dispute(.created, status: "OPEN", outcome: nil, updated: "2025-03-20T08:12:44Z")),
         (
             "CUSTOMER.DISPUTE.RESOLVED", "WH-2N242548W9943490U-1JU23391CS4765624",
-            dispute(.resolved, status: "RESOLVED", outcome: "RESOLVED_BUYER_FAVOUR")
+            dispute(.resolved, status: "RESOLVED", outcome: "RESOLVED_BUYER_FAVOUR", updated: "2025-04-01T10:05:08Z")
         ),
         (
             "CUSTOMER.DISPUTE.RESOLVED.seller", "WH-9K6061312L5207406-3LD78436SV2218536",
-            dispute(.resolved, status: "RESOLVED", outcome: "RESOLVED_SELLER_FAVOUR")
+            dispute(.resolved, status: "RESOLVED", outcome: "RESOLVED_SELLER_FAVOUR", updated: "2025-04-03T12:44:27Z")
         ),
         ("CATALOG.PRODUCT.CREATED", "WH-55TG7562XN2588878-8YH955435R661687G", .other),
     ]

@@ -57,14 +57,15 @@ extension PayPalStandIn {
         )
     }
 
-    /// `CUSTOMER.DISPUTE.CREATED` for the whole amount of a capture.
-    public func disputeCreatedEvent(captureID: String) -> PayPalStandInEvent {
-        disputeEvent(captureID, eventType: "CUSTOMER.DISPUTE.CREATED", status: "OPEN", outcome: nil)
+    /// `CUSTOMER.DISPUTE.CREATED` for the whole amount of a capture; `disputeID` names a dispute of its own
+    /// (by default a capture has one, `PP-D-` and the capture id's last eight characters).
+    public func disputeCreatedEvent(captureID: String, disputeID: String? = nil) -> PayPalStandInEvent {
+        disputeEvent(captureID, disputeID: disputeID, eventType: "CUSTOMER.DISPUTE.CREATED", status: "OPEN", outcome: nil)
     }
 
     /// `CUSTOMER.DISPUTE.RESOLVED` with `outcome`, e.g. `RESOLVED_BUYER_FAVOUR` or `RESOLVED_SELLER_FAVOUR`.
-    public func disputeResolvedEvent(captureID: String, outcome: String) -> PayPalStandInEvent {
-        disputeEvent(captureID, eventType: "CUSTOMER.DISPUTE.RESOLVED", status: "RESOLVED", outcome: outcome)
+    public func disputeResolvedEvent(captureID: String, disputeID: String? = nil, outcome: String) -> PayPalStandInEvent {
+        disputeEvent(captureID, disputeID: disputeID, eventType: "CUSTOMER.DISPUTE.RESOLVED", status: "RESOLVED", outcome: outcome)
     }
 
     /// `CHECKOUT.ORDER.APPROVED`, approving the order first if the buyer has not yet.
@@ -196,14 +197,16 @@ extension PayPalStandIn {
     }
 
     /// The event of a dispute reaching `status` (and `outcome`), which the stand-in's API reports from then on.
-    private func disputeEvent(_ captureID: String, eventType: String, status: String, outcome: String?) -> PayPalStandInEvent {
+    private func disputeEvent(_ captureID: String, disputeID: String?, eventType: String, status: String, outcome: String?) -> PayPalStandInEvent {
+        let time = now()
         guard let (dispute, capture) = state.withLock({ state -> (DisputeRecord, CaptureRecord)? in
             guard let capture = state.captures[captureID] else { return nil }
-            let id = "PP-D-\(capture.id.suffix(8))"
+            let id = disputeID ?? "PP-D-\(capture.id.suffix(8))"
             var dispute = state.disputes[id]
-                ?? DisputeRecord(id: id, captureID: capture.id, amount: capture.amount, status: status, outcome: nil, createTime: now())
+                ?? DisputeRecord(id: id, captureID: capture.id, amount: capture.amount, status: status, outcome: nil, createTime: time, updateTime: time)
             dispute.status = status
             dispute.outcome = outcome
+            dispute.updateTime = time
             state.disputes[id] = dispute
             return (dispute, capture)
         }) else {
@@ -220,7 +223,7 @@ extension PayPalStandIn {
         var resource: [String: any Sendable] = [
             "dispute_id": dispute.id,
             "create_time": Self.timestamp(dispute.createTime),
-            "update_time": Self.timestamp(now()),
+            "update_time": Self.timestamp(dispute.updateTime),
             "disputed_transactions": [
                 [
                     "seller_transaction_id": capture.id,

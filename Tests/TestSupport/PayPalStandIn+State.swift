@@ -93,6 +93,8 @@ extension PayPalStandIn {
         var status: String
         var outcome: String?
         var createTime: Date
+        /// When the dispute last changed: its `update_time`.
+        var updateTime: Date
     }
 
     /// An answer kept for idempotent replay.

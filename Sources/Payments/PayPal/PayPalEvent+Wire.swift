@@ -89,11 +89,13 @@ struct PayPalWireRefund: Decodable, Sendable {
     var status: String?
     var amount: PayPalWireAmount?
     var customID: String?
+    var createTime: String?
     var links: [PayPalWireLink]?
 
     enum CodingKeys: String, CodingKey {
         case id, status, amount, links
         case customID = "custom_id"
+        case createTime = "create_time"
     }
 }
 
@@ -119,9 +121,13 @@ struct PayPalWireDispute: Decodable, Sendable {
     var disputeAmount: PayPalWireAmount?
     var disputedTransactions: [Transaction]?
     var disputeOutcome: Outcome?
+    var createTime: String?
+    var updateTime: String?
 
     enum CodingKeys: String, CodingKey {
         case status
+        case createTime = "create_time"
+        case updateTime = "update_time"
         case disputeID = "dispute_id"
         case disputeAmount = "dispute_amount"
         case disputedTransactions = "disputed_transactions"

@@ -55,7 +55,8 @@ extension PayPalFact {
             amount: try fields.money(refund.amount, "amount"),
             status: try fields.require(refund.status, "status"),
             customID: refund.customID,
-            kind: kind
+            kind: kind,
+            createdAt: refund.createTime.flatMap(PayPalTime.parse)
         )
     }
 
@@ -77,7 +78,9 @@ extension PayPalFact {
             amount: try fields.money(dispute.disputeAmount, "dispute_amount"),
             outcome: dispute.disputeOutcome?.outcomeCode,
             status: dispute.status,
-            phase: phase
+            phase: phase,
+            createdAt: dispute.createTime.flatMap(PayPalTime.parse),
+            updatedAt: dispute.updateTime.flatMap(PayPalTime.parse)
         )
     }
 

@@ -1,3 +1,4 @@
+public import Foundation
 public import LedgerCore
 
 /// What a PayPal event tells us, reduced to the fields the ledger acts on.
@@ -122,15 +123,18 @@ public struct PayPalRefundFact: Sendable, Hashable {
     public var customID: String?
     /// Which event this was.
     public var kind: Kind
+    /// When PayPal made the refund or reversal, its `create_time` (nil when absent or not an RFC 3339 time).
+    public var createdAt: Date?
 
     /// Creates a fact from its parts.
-    public init(refundID: String, captureID: String, amount: Money, status: String, customID: String?, kind: Kind) {
+    public init(refundID: String, captureID: String, amount: Money, status: String, customID: String?, kind: Kind, createdAt: Date? = nil) {
         self.refundID = refundID
         self.captureID = captureID
         self.amount = amount
         self.status = status
         self.customID = customID
         self.kind = kind
+        self.createdAt = createdAt
     }
 }
 
@@ -156,15 +160,24 @@ public struct PayPalDisputeFact: Sendable, Hashable {
     public var status: String?
     /// Which event this was.
     public var phase: Phase
+    /// When the buyer opened the dispute, its `create_time` (nil when absent or not an RFC 3339 time).
+    public var createdAt: Date?
+    /// When PayPal last changed it (for a resolved dispute, when it was decided), its `update_time`.
+    public var updatedAt: Date?
 
     /// Creates a fact from its parts.
-    public init(disputeID: String, captureIDs: [String], amount: Money, outcome: String?, status: String?, phase: Phase) {
+    public init(
+        disputeID: String, captureIDs: [String], amount: Money, outcome: String?, status: String?, phase: Phase, createdAt: Date? = nil,
+        updatedAt: Date? = nil
+    ) {
         self.disputeID = disputeID
         self.captureIDs = captureIDs
         self.amount = amount
         self.outcome = outcome
         self.status = status
         self.phase = phase
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
     }
 
     /// Whether PayPal decided for the buyer: the money stays with them.
