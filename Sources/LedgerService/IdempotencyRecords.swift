@@ -199,6 +199,8 @@ public struct IdempotencyRecords: Sendable {
             throw IdempotencyRecordError("the stored outcome of an idempotency key is damaged")
         }
         if status == Self.claimedStatus { return .claimed(token: body, fingerprint: fingerprint) }
+        // Replayed as a response, which must carry an HTTP status.
+        guard (100...599).contains(status) else { throw IdempotencyRecordError("the stored outcome of an idempotency key is damaged") }
         let answered = try answeredBody(body, caller: caller, key: key)
         return .answered(IdempotentOutcome(
             fingerprint: fingerprint, status: Int(status), contentType: contentType, location: try row.optionalText(3), body: answered.body,

@@ -35,6 +35,29 @@ struct IdempotencyClaimTests {
         }
     }
 
+    /// A kept outcome whose status is no HTTP status (a damaged row) is refused as damaged, never replayed: the
+    /// server would trap on building such a response.
+    @Test(arguments: Backend.allCases)
+    func aKeptStatusOutsideHTTPsRangeIsRefusedAsDamaged(backend: Backend) async throws {
+        try await TestDatabase.withStore(backend) { store, _ in
+            let records = IdempotencyRecords(store: store, now: { Date() }, sealer: .development)
+            guard case .claimed(let token) = try await records.claim(caller: "k1", key: "odd-1", fingerprint: Self.request) else {
+                Issue.record("the first request did not get the key")
+                return
+            }
+            let outcome = IdempotentOutcome(fingerprint: Self.request, status: 201, contentType: "application/json", location: nil, body: Data("{}".utf8))
+            _ = try await records.complete(outcome, caller: "k1", key: "odd-1", token: token)
+            for status in [Int64(5_000), 42, -1] {
+                try await store.withReadModelConnection { connection in
+                    try await connection.execute("UPDATE idempotency_records SET status = ? WHERE idempotency_key = ?", [.integer(status), .text("odd-1")])
+                }
+                await #expect(throws: IdempotencyRecordError.self, "\(status)") {
+                    _ = try await records.claim(caller: "k1", key: "odd-1", fingerprint: Self.request)
+                }
+            }
+        }
+    }
+
     /// What a holder of a key does, in one place: the outcome kept is recorded; nothing kept, or a request that
     /// throws, frees the key.
     @Test(arguments: Backend.allCases)
