@@ -162,8 +162,11 @@ public struct DirectoryQueries: Sendable {
         let listing = self.listing
         var listed: [DirectoryListing] = []
         var after = afterProfileID ?? ""
+        // Each query reads a whole page of rows, however few are still wanted: rows left out (due and now
+        // hidden) are skipped a page at a time, not one by one.
+        let wanted = max(1, limit)
         while listed.count < limit {
-            let (wanted, start) = (limit - listed.count, after)
+            let start = after
             let (page, rowsRead, last) = try await store.withReadModelConnection { connection in
                 let rows = try await connection.query(
                     """
@@ -193,7 +196,7 @@ public struct DirectoryQueries: Sendable {
                 }
                 return (page, rows.count, try rows.last?.text(0))
             }
-            listed += page
+            listed += page.prefix(limit - listed.count)
             guard rowsRead == wanted, let last else { break }
             after = last
         }
