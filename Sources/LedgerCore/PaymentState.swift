@@ -221,30 +221,38 @@ public struct PaymentState: Sendable, Hashable, Codable {
     ///
     /// PayPal reports a chargeback's reversal (`PAYMENT.CAPTURE.REVERSED`) as a refund of the capture, recorded
     /// under the refund's id as funds withdrawn, and the dispute that decides it under the dispute's own id;
-    /// neither names the other, only the capture. A reversal is judged with the capture's latest dispute opened
-    /// at or before it (by PayPal's times): the dispute's loss is the same money, and a dispute won after the
-    /// reversal undoes it. A reversal made after that dispute was won, or before any dispute we know of, stands
-    /// on its own until a dispute that covers it is known.
+    /// neither names the other, only the capture. So a reversal is judged with a dispute of the capture, by
+    /// PayPal's times: of those not already won when it was made, the latest opened at or before it, or else
+    /// the first opened within ``reversalLead`` after it (PayPal does not promise which of the two it dates
+    /// first). The dispute lost is the same money as its reversals; the dispute won undoes them. A reversal with
+    /// no such dispute stands on its own until one is known.
     ///
-    /// A PayPal payment whose disputes were recorded, in part, before PayPal's times were kept has them judged
+    /// A PayPal payment with disputes recorded before PayPal's times were kept (they carry none) has them judged
     /// as one, as they were then: any of them won undoes the others.
     public var judgedDisputes: [JudgedDispute] {
         guard received?.paymentID.method == .paypal, disputes.count > 1 else {
             return disputes.keys.sorted().map { JudgedDispute(ids: [$0], phases: disputes[$0] ?? []) }
         }
-        let opened = disputes.keys.reduce(into: [String: Date]()) { opened, id in opened[id] = disputeTimes?[id]?.openedAt }
+        var opened: [String: Date] = [:]
+        for id in disputes.keys { opened[id] = disputeTimes?[id]?.openedAt }
         guard opened.count == disputes.count else {
             return [JudgedDispute(ids: disputes.keys.sorted(), phases: disputes.values.reduce(into: Set<DisputePhase>()) { $0.formUnion($1) })]
         }
         let isReversal = { (id: String) in self.disputes[id]?.contains(.fundsWithdrawn) == true }
         var judged = disputes.keys.filter { !isReversal($0) }.sorted().map { JudgedDispute(ids: [$0], phases: disputes[$0] ?? []) }
+        // Each entry of `judged` holds one dispute id until reversals join it; judged by its opening, then its id.
+        let order = judged.map { (opened[$0.ids[0]] ?? .distantPast, $0.ids[0]) }
         var alone: [JudgedDispute] = []
         for reversal in disputes.keys.filter(isReversal).sorted() {
             let madeAt = opened[reversal] ?? .distantPast
-            let owner = judged.indices
-                .filter { (opened[judged[$0].ids[0]] ?? .distantFuture) <= madeAt }
-                .max { (opened[judged[$0].ids[0]] ?? .distantPast, judged[$0].ids[0]) < (opened[judged[$1].ids[0]] ?? .distantPast, judged[$1].ids[0]) }
-            if let owner, !Self.isRestored(judged[owner].phases) || madeAt <= disputeTimes?[judged[owner].ids[0]]?.decidedAt ?? .distantFuture {
+            let candidates = judged.indices.filter { index in
+                let id = order[index].1
+                let wonBefore = Self.isRestored(disputes[id] ?? []) && (disputeTimes?[id]?.decidedAt ?? .distantPast) < madeAt
+                return !wonBefore
+            }
+            let before = candidates.filter { order[$0].0 <= madeAt }.max { order[$0] < order[$1] }
+            let after = candidates.filter { order[$0].0 > madeAt && order[$0].0 <= madeAt + Self.reversalLead }.min { order[$0] < order[$1] }
+            if let owner = before ?? after {
                 judged[owner].reversalIDs.append(reversal)
                 judged[owner].phases.formUnion(disputes[reversal] ?? [])
             } else {
@@ -253,6 +261,9 @@ public struct PaymentState: Sendable, Hashable, Codable {
         }
         return judged + alone
     }
+
+    /// How long after a PayPal reversal the dispute it belongs to may be dated, by PayPal's times: one day.
+    public static let reversalLead: TimeInterval = 86_400
 
     /// Whether a dispute with these phases has the money: withdrawn or lost, and not returned or won.
     public static func isTaken(_ phases: Set<DisputePhase>) -> Bool {
@@ -328,9 +339,9 @@ public struct PaymentState: Sendable, Hashable, Codable {
 
 /// A provider's times for one dispute (or PayPal reversal), as far as it gave them.
 public struct DisputeTimes: Sendable, Hashable, Codable {
-    /// When it was opened (for a reversal, made): the earliest time given.
+    /// When it was opened (for a reversal, made).
     public var openedAt: Date?
-    /// When it was won or lost: the latest time given with either.
+    /// When it was won or lost.
     public var decidedAt: Date?
 
     public init(openedAt: Date? = nil, decidedAt: Date? = nil) {
@@ -338,11 +349,12 @@ public struct DisputeTimes: Sendable, Hashable, Codable {
         self.decidedAt = decidedAt
     }
 
+    /// Takes in the times of one update: a dispute's opening is the earliest time given for it (its own
+    /// `create_time`, or, without one, the time of its earliest phase); its decision the earliest time given with
+    /// a won or lost phase.
     mutating func note(_ update: PaymentDisputeUpdated) {
-        if let time = update.openedAt ?? (update.phase == .opened || update.phase == .fundsWithdrawn ? update.asOf : nil) {
-            openedAt = min(openedAt ?? time, time)
-        }
-        if update.phase == .won || update.phase == .lost, let time = update.asOf { decidedAt = max(decidedAt ?? time, time) }
+        if let time = update.openedAt ?? update.asOf { openedAt = min(openedAt ?? time, time) }
+        if update.phase == .won || update.phase == .lost, let time = update.asOf { decidedAt = min(decidedAt ?? time, time) }
     }
 }
 

@@ -246,8 +246,10 @@ public struct PayPalPayments: PaymentProvider {
             case .reversed:
                 // PayPal took the money back for a dispute, which decides whether it stays taken (see
                 // `PaymentState.judgedDisputes`).
+                // Dated by the refund's `create_time`, or, without one, by the event's.
+                let madeAt = refund.createdAt ?? event.createTime
                 return (payment(refund.captureID), [.dispute(
-                    disputeID: refund.refundID, phase: .fundsWithdrawn, amount: refund.amount, openedAt: refund.createdAt, asOf: refund.createdAt
+                    disputeID: refund.refundID, phase: .fundsWithdrawn, amount: refund.amount, openedAt: madeAt, asOf: madeAt
                 )])
             }
         case .dispute(let dispute):
@@ -257,7 +259,8 @@ public struct PayPalPayments: PaymentProvider {
             case .resolved: dispute.resolvedInBuyersFavour ? .lost : .won
             }
             return (payment(captureID), [.dispute(
-                disputeID: dispute.disputeID, phase: phase, amount: dispute.amount, openedAt: dispute.createdAt, asOf: dispute.updatedAt
+                disputeID: dispute.disputeID, phase: phase, amount: dispute.amount, openedAt: dispute.createdAt,
+                asOf: dispute.updatedAt ?? event.createTime
             )])
         case .orderApproved, .other:
             return (nil, [])

@@ -370,6 +370,67 @@ struct PaymentRuleTests {
         }
     }
 
+    /// A reversal is not judged with a dispute already won when it was made, even one opened later than the
+    /// dispute it belongs to: the dispute still running decides it, in every order of arrival.
+    @Test(arguments: [(DisputePhase.won, true), (.lost, false)])
+    func aReversalIsNotJudgedWithADisputeWonBeforeIt(resolution: DisputePhase, listed: Bool) throws {
+        func dispute(_ id: String, _ phase: DisputePhase, opened: String, at: String) -> PaymentFact {
+            .dispute(disputeID: id, phase: phase, amount: euros(12_500), openedAt: noon(opened), asOf: noon(at))
+        }
+        let facts: [PaymentFact] = [
+            dispute("PP-D-1", .opened, opened: "2026-02-01", at: "2026-02-01"),
+            dispute("PP-D-2", .opened, opened: "2026-02-05", at: "2026-02-05"),
+            dispute("PP-D-2", .won, opened: "2026-02-05", at: "2026-02-08"),
+            dispute("3KF58957LT1234567", .fundsWithdrawn, opened: "2026-02-10", at: "2026-02-10"),
+            dispute("PP-D-1", resolution, opened: "2026-02-01", at: "2026-02-20"),
+        ]
+        for order in permutations(facts) {
+            let (payment, visible) = try Self.applyPayPal([Self.received()] + order)
+            #expect(payment.isTakenByDispute == !listed, "\(order)")
+            #expect(visible == listed, "\(order)")
+            #expect(payment.judgedDisputes.first { $0.ids == ["PP-D-1"] }?.reversalIDs == ["3KF58957LT1234567"], "\(order)")
+        }
+    }
+
+    /// PayPal may date a chargeback's reversal a little before the dispute: within a day, the reversal is judged
+    /// with the dispute opened after it, as the same money; later than that, on its own.
+    @Test
+    func aReversalDatedJustBeforeItsDisputeIsJudgedWithIt() throws {
+        let reversal = PaymentFact.dispute(
+            disputeID: "3KF58957LT1234567", phase: .fundsWithdrawn, amount: euros(5_000), openedAt: noon("2026-02-10"), asOf: noon("2026-02-10")
+        )
+        func dispute(opened: Date, _ resolution: DisputePhase) -> [PaymentFact] {
+            [
+                .dispute(disputeID: "PP-D-1", phase: .opened, amount: euros(5_000), openedAt: opened, asOf: opened),
+                .dispute(disputeID: "PP-D-1", phase: resolution, amount: euros(5_000), openedAt: opened, asOf: noon("2026-02-20")),
+            ]
+        }
+        let soon = noon("2026-02-10").addingTimeInterval(3_600), late = noon("2026-02-12")
+        for (opened, resolution, taken, together) in [(soon, DisputePhase.lost, true, true), (soon, .won, false, true), (late, .won, true, false)] {
+            for order in permutations([reversal] + dispute(opened: opened, resolution)) {
+                let (payment, _) = try Self.applyPayPal([Self.received()] + order)
+                #expect(payment.isTakenByDispute == taken, "\(opened) \(resolution) \(order)")
+                #expect(payment.judgedDisputes.count == (together ? 1 : 2), "\(opened) \(resolution) \(order)")
+            }
+        }
+    }
+
+    /// A dispute recorded before PayPal's times were kept (a reversal recorded as lost, without times) has the
+    /// payment's disputes judged as one, as they were then, whatever times later ones carry.
+    @Test
+    func disputesRecordedBeforeTimesWereKeptAreJudgedAsOne() throws {
+        let opened = noon("2026-02-01")
+        let (payment, visible) = try Self.applyPayPal([
+            Self.received(),
+            .dispute(disputeID: "3KF58957LT1234567", phase: .lost, amount: euros(12_500)),
+            .dispute(disputeID: "PP-D-1", phase: .opened, amount: euros(12_500), openedAt: opened, asOf: opened),
+            .dispute(disputeID: "PP-D-1", phase: .won, amount: euros(12_500), openedAt: opened, asOf: noon("2026-02-20")),
+        ])
+        #expect(payment.judgedDisputes.map(\.ids) == [["3KF58957LT1234567", "PP-D-1"]])
+        #expect(!payment.isTakenByDispute)
+        #expect(visible)
+    }
+
     /// A card payment's disputes are each judged on their own: one won does not undo another that took money.
     @Test
     func aCardDisputeWonDoesNotUndoAnotherDispute() throws {
