@@ -1,5 +1,6 @@
 @testable import EventStore
 import Foundation
+import Synchronization
 import TestSupport
 import Testing
 
@@ -24,14 +25,17 @@ struct WriteTransactionTests {
                         : "CREATE TABLE children (parent BIGINT UNIQUE DEFERRABLE INITIALLY DEFERRED)"
                 )
             }
-            // Each statement is accepted; the deferred check fails at the commit.
+            // Each statement is accepted (the body runs to its end); the deferred check fails at the commit.
+            let bodyEnded = Mutex(false)
             await #expect(throws: (any Error).self) {
                 try await store.withReadModelTransaction { connection in
                     try await connection.execute("INSERT INTO parents (id) VALUES (1)")
                     try await connection.execute("INSERT INTO children (parent) VALUES (7)")
                     try await connection.execute("INSERT INTO children (parent) VALUES (7)")
+                    bodyEnded.withLock { $0 = true }
                 }
             }
+            #expect(bodyEnded.withLock { $0 }, "the error came from a statement, not from the commit")
             try await store.withReadModelTransaction { connection in
                 try await connection.execute("INSERT INTO parents (id) VALUES (2)")
                 try await connection.execute("INSERT INTO children (parent) VALUES (2)")
