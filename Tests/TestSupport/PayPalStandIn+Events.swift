@@ -1,7 +1,7 @@
 import AsyncHTTPClient
 import Crypto
 public import Foundation
-import LedgerCore
+public import LedgerCore
 import NIOCore
 import NIOHTTP1
 public import Payments
@@ -45,9 +45,10 @@ extension PayPalStandIn {
         )
     }
 
-    /// `PAYMENT.CAPTURE.REVERSED`: PayPal takes the whole remaining amount back, recorded as a new refund.
-    public func captureReversedEvent(captureID: String) -> PayPalStandInEvent {
-        let refundID = refundOutOfBand(captureID: captureID, amount: nil)
+    /// `PAYMENT.CAPTURE.REVERSED`: PayPal takes `amount` back (by default the whole remaining amount), recorded
+    /// as a new refund.
+    public func captureReversedEvent(captureID: String, amount: Money? = nil) -> PayPalStandInEvent {
+        let refundID = refundOutOfBand(captureID: captureID, amount: amount)
         let (refund, capture) = refundAndCapture(refundID)
         return event(
             eventType: "PAYMENT.CAPTURE.REVERSED",
@@ -57,15 +58,15 @@ extension PayPalStandIn {
         )
     }
 
-    /// `CUSTOMER.DISPUTE.CREATED` for the whole amount of a capture; `disputeID` names a dispute of its own
-    /// (by default a capture has one, `PP-D-` and the capture id's last eight characters).
-    public func disputeCreatedEvent(captureID: String, disputeID: String? = nil) -> PayPalStandInEvent {
-        disputeEvent(captureID, disputeID: disputeID, eventType: "CUSTOMER.DISPUTE.CREATED", status: "OPEN", outcome: nil)
+    /// `CUSTOMER.DISPUTE.CREATED` for `amount` (by default the whole amount of the capture); `disputeID` names a
+    /// dispute of its own (by default a capture has one, `PP-D-` and the capture id's last eight characters).
+    public func disputeCreatedEvent(captureID: String, disputeID: String? = nil, amount: Money? = nil) -> PayPalStandInEvent {
+        disputeEvent(captureID, disputeID: disputeID, amount: amount, eventType: "CUSTOMER.DISPUTE.CREATED", status: "OPEN", outcome: nil)
     }
 
     /// `CUSTOMER.DISPUTE.RESOLVED` with `outcome`, e.g. `RESOLVED_BUYER_FAVOUR` or `RESOLVED_SELLER_FAVOUR`.
     public func disputeResolvedEvent(captureID: String, disputeID: String? = nil, outcome: String) -> PayPalStandInEvent {
-        disputeEvent(captureID, disputeID: disputeID, eventType: "CUSTOMER.DISPUTE.RESOLVED", status: "RESOLVED", outcome: outcome)
+        disputeEvent(captureID, disputeID: disputeID, amount: nil, eventType: "CUSTOMER.DISPUTE.RESOLVED", status: "RESOLVED", outcome: outcome)
     }
 
     /// `CHECKOUT.ORDER.APPROVED`, approving the order first if the buyer has not yet.
@@ -197,13 +198,18 @@ extension PayPalStandIn {
     }
 
     /// The event of a dispute reaching `status` (and `outcome`), which the stand-in's API reports from then on.
-    private func disputeEvent(_ captureID: String, disputeID: String?, eventType: String, status: String, outcome: String?) -> PayPalStandInEvent {
+    /// `amount` is a new dispute's (by default the capture's); a dispute keeps the amount it was opened with.
+    private func disputeEvent(
+        _ captureID: String, disputeID: String?, amount: Money?, eventType: String, status: String, outcome: String?
+    ) -> PayPalStandInEvent {
         let time = now()
         guard let (dispute, capture) = state.withLock({ state -> (DisputeRecord, CaptureRecord)? in
             guard let capture = state.captures[captureID] else { return nil }
             let id = disputeID ?? "PP-D-\(capture.id.suffix(8))"
             var dispute = state.disputes[id]
-                ?? DisputeRecord(id: id, captureID: capture.id, amount: capture.amount, status: status, outcome: nil, createTime: time, updateTime: time)
+                ?? DisputeRecord(
+                    id: id, captureID: capture.id, amount: amount ?? capture.amount, status: status, outcome: nil, createTime: time, updateTime: time
+                )
             dispute.status = status
             dispute.outcome = outcome
             dispute.updateTime = time
