@@ -247,7 +247,8 @@ public struct PaymentState: Sendable, Hashable, Codable {
             let madeAt = opened[reversal] ?? .distantPast
             let candidates = judged.indices.filter { index in
                 let id = order[index].1
-                let wonBefore = Self.isRestored(disputes[id] ?? []) && (disputeTimes?[id]?.decidedAt ?? .distantPast) < madeAt
+                // Won without a time given: not taken as won before anything.
+                let wonBefore = Self.isRestored(disputes[id] ?? []) && (disputeTimes?[id]?.wonAt ?? .distantFuture) < madeAt
                 return !wonBefore
             }
             let before = candidates.filter { order[$0].0 <= madeAt }.max { order[$0] < order[$1] }
@@ -341,20 +342,20 @@ public struct PaymentState: Sendable, Hashable, Codable {
 public struct DisputeTimes: Sendable, Hashable, Codable {
     /// When it was opened (for a reversal, made).
     public var openedAt: Date?
-    /// When it was won or lost.
-    public var decidedAt: Date?
+    /// When it was won (or its money reinstated).
+    public var wonAt: Date?
 
-    public init(openedAt: Date? = nil, decidedAt: Date? = nil) {
+    public init(openedAt: Date? = nil, wonAt: Date? = nil) {
         self.openedAt = openedAt
-        self.decidedAt = decidedAt
+        self.wonAt = wonAt
     }
 
     /// Takes in the times of one update: a dispute's opening is the earliest time given for it (its own
-    /// `create_time`, or, without one, the time of its earliest phase); its decision the earliest time given with
-    /// a won or lost phase.
+    /// `create_time`, or, without one, the time of its earliest phase); its win the earliest time given with a
+    /// won or reinstated phase (a dispute lost and then won on appeal is won when the appeal decided it).
     mutating func note(_ update: PaymentDisputeUpdated) {
         if let time = update.openedAt ?? update.asOf { openedAt = min(openedAt ?? time, time) }
-        if update.phase == .won || update.phase == .lost, let time = update.asOf { decidedAt = min(decidedAt ?? time, time) }
+        if update.phase == .won || update.phase == .fundsReinstated, let time = update.asOf { wonAt = min(wonAt ?? time, time) }
     }
 }
 

@@ -415,6 +415,38 @@ struct PaymentRuleTests {
         }
     }
 
+    /// Which dispute a reversal is judged with, at the edges: the same second as a dispute's opening counts as
+    /// opened before it; one opened before it is preferred to one opened after; exactly a day after still takes
+    /// it, a second more does not; a dispute lost and then won on appeal undoes a reversal made between the two.
+    @Test
+    func aReversalsDisputeIsChosenAtTheEdges() throws {
+        let made = noon("2026-02-10")
+        func reversal() -> PaymentFact {
+            .dispute(disputeID: "R", phase: .fundsWithdrawn, amount: euros(12_500), openedAt: made, asOf: made)
+        }
+        func opened(_ id: String, _ at: Date) -> PaymentFact {
+            .dispute(disputeID: id, phase: .opened, amount: euros(12_500), openedAt: at, asOf: at)
+        }
+        func owner(_ facts: [PaymentFact]) throws -> [String]? {
+            try Self.applyPayPal([Self.received()] + facts).payment.judgedDisputes.first { $0.reversalIDs == ["R"] }?.ids
+        }
+        #expect(try owner([reversal(), opened("A", made)]) == ["A"])
+        #expect(try owner([reversal(), opened("A", made - 3_600), opened("B", made + 60)]) == ["A"])
+        #expect(try owner([reversal(), opened("A", made + PaymentState.reversalLead)]) == ["A"])
+        #expect(try owner([reversal(), opened("A", made + PaymentState.reversalLead + 1)]) == [])
+        let appeal: [PaymentFact] = [
+            opened("A", noon("2026-02-01")),
+            .dispute(disputeID: "A", phase: .lost, amount: euros(12_500), openedAt: noon("2026-02-01"), asOf: noon("2026-02-05")),
+            reversal(),
+            .dispute(disputeID: "A", phase: .won, amount: euros(12_500), openedAt: noon("2026-02-01"), asOf: noon("2026-02-20")),
+        ]
+        for order in permutations(appeal) {
+            let (payment, visible) = try Self.applyPayPal([Self.received()] + order)
+            #expect(payment.judgedDisputes.first { $0.ids == ["A"] }?.reversalIDs == ["R"], "\(order)")
+            #expect(visible, "\(order)")
+        }
+    }
+
     /// A dispute recorded before PayPal's times were kept (a reversal recorded as lost, without times) has the
     /// payment's disputes judged as one, as they were then, whatever times later ones carry.
     @Test

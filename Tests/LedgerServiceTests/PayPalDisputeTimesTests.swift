@@ -22,9 +22,9 @@ struct PayPalDisputeTimesTests {
         ))
     }
 
-    static func resolved(createdAt: Date?, updatedAt: Date?) -> PayPalFact {
+    static func resolved(createdAt: Date?, updatedAt: Date?, outcome: String = "RESOLVED_SELLER_FAVOUR") -> PayPalFact {
         .dispute(PayPalDisputeFact(
-            disputeID: "PP-D-1", captureIDs: ["3C679366HH908993F"], amount: euros, outcome: "RESOLVED_SELLER_FAVOUR", status: "RESOLVED",
+            disputeID: "PP-D-1", captureIDs: ["3C679366HH908993F"], amount: euros, outcome: outcome, status: "RESOLVED",
             phase: .resolved, createdAt: createdAt, updatedAt: updatedAt
         ))
     }
@@ -49,5 +49,16 @@ struct PayPalDisputeTimesTests {
         #expect(Self.facts(Self.resolved(createdAt: nil, updatedAt: nil), type: "CUSTOMER.DISPUTE.RESOLVED") == [
             .dispute(disputeID: "PP-D-1", phase: .won, amount: Self.euros, openedAt: nil, asOf: Self.sent)
         ])
+    }
+
+    /// The outcomes that leave the money with the buyer are losses: PayPal deciding for the buyer, and the seller
+    /// accepting the claim (PayPal then refunds the buyer). The others leave it with us.
+    @Test(arguments: [
+        ("RESOLVED_BUYER_FAVOUR", DisputePhase.lost), ("ACCEPTED", .lost), ("RESOLVED_SELLER_FAVOUR", .won), ("RESOLVED_WITH_PAYOUT", .won),
+        ("CANCELED_BY_BUYER", .won), ("DENIED", .won),
+    ])
+    func aResolvedDisputeIsLostWhenTheBuyerKeepsTheMoney(outcome: String, phase: DisputePhase) {
+        let facts = Self.facts(Self.resolved(createdAt: Self.sent, updatedAt: Self.sent, outcome: outcome), type: "CUSTOMER.DISPUTE.RESOLVED")
+        #expect(facts == [.dispute(disputeID: "PP-D-1", phase: phase, amount: Self.euros, openedAt: Self.sent, asOf: Self.sent)])
     }
 }

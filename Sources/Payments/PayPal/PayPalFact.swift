@@ -180,8 +180,9 @@ public struct PayPalDisputeFact: Sendable, Hashable {
         self.updatedAt = updatedAt
     }
 
-    /// Whether PayPal decided for the buyer: the money stays with them.
-    public var resolvedInBuyersFavour: Bool { outcome == "RESOLVED_BUYER_FAVOUR" }
+    /// Whether the dispute ended for the buyer, the money staying with them: PayPal decided so
+    /// (`RESOLVED_BUYER_FAVOUR`), or the seller accepted the claim (`ACCEPTED`: PayPal refunds the buyer).
+    public var resolvedInBuyersFavour: Bool { outcome == "RESOLVED_BUYER_FAVOUR" || outcome == "ACCEPTED" }
 }
 
 /// An order the buyer approved; capturing it is still ours to do.
