@@ -393,7 +393,8 @@ struct PaymentRuleTests {
     }
 
     /// PayPal may date a chargeback's reversal a little before the dispute: within a day, the reversal is judged
-    /// with the dispute opened after it, as the same money; later than that, on its own.
+    /// with the dispute opened after it (one judged dispute, whose books `payPalReversalsAreBookedByTheDisputeThatCoversThem`
+    /// counts once); later than that, on its own.
     @Test
     func aReversalDatedJustBeforeItsDisputeIsJudgedWithIt() throws {
         let reversal = PaymentFact.dispute(
