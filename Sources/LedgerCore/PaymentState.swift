@@ -233,8 +233,8 @@ public struct PaymentState: Sendable, Hashable, Codable {
         guard received?.paymentID.method == .paypal, disputes.count > 1 else {
             return disputes.keys.sorted().map { JudgedDispute(ids: [$0], phases: disputes[$0] ?? []) }
         }
-        var opened: [String: Date] = [:]
-        for id in disputes.keys { opened[id] = disputeTimes?[id]?.openedAt }
+        // Times are kept only for ids whose events carried them (both are set by the same event).
+        let opened = disputeTimes?.compactMapValues(\.openedAt) ?? [:]
         guard opened.count == disputes.count else {
             return [JudgedDispute(ids: disputes.keys.sorted(), phases: disputes.values.reduce(into: Set<DisputePhase>()) { $0.formUnion($1) })]
         }

@@ -164,7 +164,6 @@ public struct DirectoryQueries: Sendable {
         var after = afterProfileID ?? ""
         // Each query reads a whole page of rows, however few are still wanted: rows left out (due and now
         // hidden) are skipped a page at a time, not one by one.
-        let wanted = max(1, limit)
         while listed.count < limit {
             let start = after
             let (page, rowsRead, last) = try await store.withReadModelConnection { connection in
@@ -175,7 +174,7 @@ public struct DirectoryQueries: Sendable {
                     FROM listing_status
                     WHERE (visible = 1 OR next_change_at_micros <= ?) AND profile_id > ? ORDER BY profile_id LIMIT ?
                     """,
-                    [.integer(ListingProjection.micros(instant)), .integer(ListingProjection.micros(instant)), .text(start), .integer(Int64(wanted))]
+                    [.integer(ListingProjection.micros(instant)), .integer(ListingProjection.micros(instant)), .text(start), .integer(Int64(limit))]
                 )
                 let due = try rows.filter { try $0.bool(5) }.map { try $0.text(0) }
                 let evaluated = try await listing.evaluations(due, at: instant, connection)
@@ -197,7 +196,7 @@ public struct DirectoryQueries: Sendable {
                 return (page, rows.count, try rows.last?.text(0))
             }
             listed += page.prefix(limit - listed.count)
-            guard rowsRead == wanted, let last else { break }
+            guard rowsRead == limit, let last else { break }
             after = last
         }
         return listed

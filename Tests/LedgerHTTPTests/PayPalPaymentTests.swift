@@ -445,8 +445,9 @@ struct PayPalFetchedTruthTests {
         }
     }
 
-    /// A dispute the seller won does not undo a reversal PayPal makes later, for another dispute of the same
-    /// capture; that dispute lost is the same money, taken once.
+    /// A dispute the seller won does not undo a reversal PayPal makes later: the reversal stands on its own until
+    /// the dispute it belongs to is known (PayPal may date that dispute a moment after the reversal), and that
+    /// dispute lost is the same money, taken once.
     @Test(arguments: Backend.allCases)
     func aReversalAfterADisputeWasWonStaysTaken(backend: Backend) async throws {
         let ahead = Mutex(0.0)
@@ -460,18 +461,18 @@ struct PayPalFetchedTruthTests {
             #expect(won.status == 200, "\(won.body)")
             #expect(try await world.listing("pp-15")["visible"] as? Bool == true)
 
-            // A later chargeback of part of the payment: 50.00 disputed, 50.00 reversed.
+            // A later chargeback of part of the payment: 50.00 reversed, then 50.00 disputed.
             let part = Money(minorUnits: 5_000, currency: "EUR")
-            tick()
-            let opened = try await world.deliver(world.provider.disputeCreatedEvent(captureID: captureID, disputeID: "PP-D-1002", amount: part))
-            #expect(opened.status == 200, "\(opened.body)")
             tick()
             let reversed = try await world.deliver(world.provider.captureReversedEvent(captureID: captureID, amount: part))
             #expect(reversed.status == 200, "\(reversed.body)")
             let hidden = try await world.listing("pp-15")
-            #expect(hidden["visible"] as? Bool == false, "\(hidden)")
+            #expect(hidden["visible"] as? Bool == false, "the dispute won before the reversal does not undo it: \(hidden)")
             #expect(try await Self.balance("Income:Chargebacks", world) == "50.00")
 
+            tick()
+            let opened = try await world.deliver(world.provider.disputeCreatedEvent(captureID: captureID, disputeID: "PP-D-1002", amount: part))
+            #expect(opened.status == 200, "\(opened.body)")
             tick()
             let lost = try await world.deliver(world.provider.disputeResolvedEvent(captureID: captureID, disputeID: "PP-D-1002", outcome: "RESOLVED_BUYER_FAVOUR"))
             #expect(lost.status == 200, "\(lost.body)")

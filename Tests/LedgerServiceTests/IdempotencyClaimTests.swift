@@ -41,12 +41,8 @@ struct IdempotencyClaimTests {
     func aKeptStatusOutsideHTTPsRangeIsRefusedAsDamaged(backend: Backend) async throws {
         try await TestDatabase.withStore(backend) { store, _ in
             let records = IdempotencyRecords(store: store, now: { Date() }, sealer: .development)
-            guard case .claimed(let token) = try await records.claim(caller: "k1", key: "odd-1", fingerprint: Self.request) else {
-                Issue.record("the first request did not get the key")
-                return
-            }
             let outcome = IdempotentOutcome(fingerprint: Self.request, status: 201, contentType: "application/json", location: nil, body: Data("{}".utf8))
-            _ = try await records.complete(outcome, caller: "k1", key: "odd-1", token: token)
+            _ = try await records.complete(outcome, caller: "k1", key: "odd-1", token: try await Self.claimed("odd-1", records))
             for status in [Int64(5_000), 42, -1] {
                 try await store.withReadModelConnection { connection in
                     try await connection.execute("UPDATE idempotency_records SET status = ? WHERE idempotency_key = ?", [.integer(status), .text("odd-1")])
@@ -65,12 +61,7 @@ struct IdempotencyClaimTests {
         struct Refused: Error {}
         try await TestDatabase.withStore(backend) { store, _ in
             let records = IdempotencyRecords(store: store, now: { Date() }, sealer: .development)
-            func claimed(_ key: String) async throws -> Data {
-                guard case .claimed(let token) = try await records.claim(caller: "k1", key: key, fingerprint: Self.request) else {
-                    throw IdempotencyTestFailure("\(key) was not free")
-                }
-                return token
-            }
+            func claimed(_ key: String) async throws -> Data { try await Self.claimed(key, records) }
             let outcome = IdempotentOutcome(fingerprint: Self.request, status: 201, contentType: "application/json", location: nil, body: Data("{}".utf8))
             let kept = try await records.run(caller: "k1", key: "run-1", token: try await claimed("run-1"), storeFailed: { _ in }) { ("done", outcome) }
             #expect(kept.answer == "done" && kept.recorded == outcome)
@@ -87,6 +78,14 @@ struct IdempotencyClaimTests {
             }
             _ = try await claimed("run-3")
         }
+    }
+
+    /// Claims `key` for caller `k1`; the claim's token, or an error when the key was not free.
+    static func claimed(_ key: String, _ records: IdempotencyRecords) async throws -> Data {
+        guard case .claimed(let token) = try await records.claim(caller: "k1", key: key, fingerprint: request) else {
+            throw IdempotencyTestFailure("\(key) was not free")
+        }
+        return token
     }
 
     struct IdempotencyTestFailure: Error, CustomStringConvertible {
