@@ -105,12 +105,20 @@ extension ProfileState {
     /// A payment allocated again to the same profile (a part of it moved away, its first allocation taken back
     /// as a correction and made anew for the rest) counts in its new allocation only from when that was
     /// recorded: before then its first allocation counted, and the same money must not count twice.
+    ///
+    /// `ignoringReversals` counts also what was given back (refunded, charged back, returned by the bank), to
+    /// tell a refund apart from an end of the period; a correction (a void, a move, a reopened resolution) is
+    /// never counted, since that payment did not pay for this profile.
     public func paidPeriods(at instant: Date, policy: ListingPolicy, ignoringReversals: Bool = false) -> (periods: [PaidPeriod], creditMinorUnits: Int64) {
         let today = policy.calendar.date(at: instant)
         var allocatedBefore = Set<PaymentID>()
         let madeAnew = allocations.map { allocatedBefore.insert($0.event.paymentID).inserted == false }
         let counted = allocations.enumerated()
-            .filter { $0.element.event.effectiveDate <= today && (ignoringReversals || $0.element.isActive(at: instant)) }
+            .filter { entry in
+                let allocation = entry.element
+                return allocation.event.effectiveDate <= today
+                    && (allocation.isActive(at: instant) || (ignoringReversals && !allocation.isCorrected(at: instant)))
+            }
             .filter { !madeAnew[$0.offset] || $0.element.event.occurredAt <= instant }
             .sorted { ($0.element.event.effectiveDate, $0.offset) < ($1.element.event.effectiveDate, $1.offset) }
             .map(\.element.event)
@@ -221,7 +229,7 @@ extension ProfileState {
         let withoutReversals = paidPeriods(at: instant, policy: policy, ignoringReversals: true).periods
         if withoutReversals.contains(where: { $0.start <= today && today <= policy.lastVisibleDay(after: $0.lastDay) }) {
             let reversedAt = allocations.compactMap { allocation in
-                allocation.isActive(at: instant) ? nil : allocation.changes.last { $0.at <= instant }?.at
+                allocation.isActive(at: instant) || allocation.isCorrected(at: instant) ? nil : allocation.changes.last { $0.at <= instant }?.at
             }.max()
             causes.append((reversedAt.map(policy.calendar.date(at:)) ?? today, .refunded))
         }
@@ -252,7 +260,7 @@ extension ProfileState {
     /// The next date after `today` on which the evaluation or a reminder can change by itself.
     private func nextChange(after today: LocalDate, at instant: Date, periods: [PaidPeriod], policy: ListingPolicy) -> LocalDate? {
         var candidates: [LocalDate] = []
-        if allocations.contains(where: { !$0.isActive(at: instant) }) {
+        if allocations.contains(where: { !$0.isActive(at: instant) && !$0.isCorrected(at: instant) }) {
             // What reversed payments had bought still names the refund as the reason until its grace ends;
             // after that the profile reads as if it never paid (``hiddenReason``).
             for period in paidPeriods(at: instant, policy: policy, ignoringReversals: true).periods {

@@ -129,6 +129,13 @@ public struct AllocationRecord: Sendable, Hashable, Codable {
         changes.last { $0.at <= instant }?.active ?? true
     }
 
+    /// Whether, at `instant`, it was taken back as a correction (voided, moved to another profile, its resolution
+    /// reopened): then it never paid for this profile, where a refund, chargeback or return took back what it did.
+    public func isCorrected(at instant: Date) -> Bool {
+        guard let change = changes.last(where: { $0.at <= instant }), !change.active else { return false }
+        return change.reversedAs == .correction
+    }
+
     /// Whether it counts after every recorded change.
     public var isActiveNow: Bool { changes.last?.active ?? true }
 

@@ -101,13 +101,36 @@ public struct BankStatementImport: Sendable {
         var days: [String: BankDayClaims.FileDays] = [:]
         for line in lines where line.booked {
             let written = accounts[line.statementIndex] ?? ""
-            let account = (claimAccounts[line.statementIndex] ?? ownAccount ?? "") + " " + line.amount.currency
+            let claimAccount = claimAccounts[line.statementIndex] ?? ownAccount ?? ""
+            let account = claimAccount + " " + line.amount.currency
+            // A line is known again by the account as its statement writes it, and a day is claimed with one
+            // way of writing it: a file writing one account two ways would book a day's transfers twice when
+            // the day comes again written the other way.
+            if let before = days[account]?.written, before != written {
+                throw PaymentsError(.malformed, """
+                    this file writes the account \(claimAccount.isEmpty ? "of its statements" : claimAccount) in two ways, as \
+                    \(before.isEmpty ? "nothing" : before) and as \(written.isEmpty ? "nothing" : written); the ledger knows a transfer again by \
+                    the account as its statement writes it, so it could book the same transfer twice. Import the statements that write \
+                    the account one way in one file and the others in another
+                    """)
+            }
             days[account, default: .init(written: written)].days.insert(line.bookingDate)
         }
         try await claims.claim(days, format: parsed.format, metadata: metadata, now: pipeline.profiles.now())
         // Payments booked just now count for suggestions and returns too.
         _ = try await ProjectionRunner(store: pipeline.store, projection: index.views).catchUp()
         var state = ImportState()
+        // Each line's key in file order (identical lines are counted in that order), then the returns after every
+        // other line: a return finds the credit it takes back wherever the file lists it (some banks list a
+        // day's debits first).
+        var keys = lines.map {
+            Self.lineKey($0, account: accounts[$0.statementIndex] ?? "", statement: countedIn[$0.statementIndex] ?? $0.statementIndex, seen: &state.seen)
+        }
+        let order = lines.indices.filter { !Self.isReturn(lines[$0]) } + lines.indices.filter { Self.isReturn(lines[$0]) }
+        if order != Array(lines.indices) {
+            lines = order.map { lines[$0] }
+            keys = order.map { keys[$0] }
+        }
         let batch = PaymentBatch(pipeline)
         var booked = 0
         func report(_ count: Int) {
@@ -138,9 +161,7 @@ public struct BankStatementImport: Sendable {
             let unit = lines[next..<min(next + Self.linesPerBatch, lines.count)]
             next += unit.count
             number += 1
-            let keys = unit.map {
-                Self.lineKey($0, account: accounts[$0.statementIndex] ?? "", statement: countedIn[$0.statementIndex] ?? $0.statementIndex, seen: &state.seen)
-            }
+            let keys = Array(keys[unit.indices])
             var unitSummary = Summary(format: summary.format)
             let appends: [StreamAppend]
             do {
@@ -182,6 +203,9 @@ public struct BankStatementImport: Sendable {
         }
         return summary
     }
+
+    /// A line that takes back money: a reversal or a return.
+    static func isReturn(_ line: BankStatementLine) -> Bool { line.isReversal || line.returnReason != nil }
 
     /// A batch of lines decided and being appended.
     struct WrittenBatch {
@@ -225,8 +249,8 @@ public struct BankStatementImport: Sendable {
         var seen: [String: Int] = [:]
         /// Who holds each reference met so far (nil: nobody), read once per import.
         var references: [String: ProfileID?] = [:]
-        /// Credits booked from this file by end-to-end id: a return later in the same file finds them here
-        /// (the index only knows earlier imports), each with its amount.
+        /// Credits booked from this file by end-to-end id: a return in the same file, booked after them, finds
+        /// them here (the index only knows earlier imports), each with its amount.
         var credits: [String: [PaymentID: Money]] = [:]
         /// Who each payer account paid for earlier in this file: a later line from that account without a
         /// reference is suggested for the same profile (the index only knows earlier imports).
@@ -337,7 +361,7 @@ public struct BankStatementImport: Sendable {
             paymentID = nil
             facts = []
             zero = true
-        } else if line.isReversal || line.returnReason != nil {
+        } else if Self.isReturn(line) {
             // A returned debit takes back a payment to us; a returned credit is money of ours that came back (a
             // refund the payer's bank refused), which takes back no payment: it is listed for staff.
             let returned = line.direction == .debit ? try await returnedPayment(line, key: key, state: state) : nil

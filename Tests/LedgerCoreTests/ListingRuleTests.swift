@@ -216,6 +216,29 @@ struct ListingRuleTests {
         #expect(history.evaluate("2026-02-01").paidThrough == day("2027-01-14"))
     }
 
+    /// A payment taken back as a correction (voided as entered by mistake, moved to another profile, its
+    /// resolution reopened) never paid for this profile: the listing reads as never paid, not as refunded or
+    /// expired, and nothing is scheduled for when what it had bought would have run out.
+    @Test
+    func aCorrectedPaymentLeavesTheListingAsIfNeverPaid() throws {
+        var history = try History.certified()
+        try history.pay("p1", on: "2026-01-15")
+        let corrected = try history.apply(.reverseAllocation(paymentID: payment("p1"), kind: .correction, reason: "entered twice"), at: noon("2026-03-01"))
+        guard case .visibilityChanged(let hidden) = corrected.last else {
+            Issue.record("a correction must change visibility in the same append: \(corrected)")
+            return
+        }
+        #expect(!hidden.visible && hidden.reason == .neverPaid && hidden.status == .pending, "\(hidden)")
+        let later = history.evaluate("2026-03-02")
+        #expect(later.reason == .neverPaid && later.status == .pending, "\(later)")
+        #expect(later.nextChangeAt == nil, "\(later)")
+        // Beside a payment that counts, a refund of another still reads as a refund.
+        try history.pay("p2", on: "2026-03-05")
+        try history.apply(.reverseAllocation(paymentID: payment("p2"), kind: .refund, reason: "asked for it"), at: noon("2026-03-10"))
+        let refunded = history.evaluate("2026-03-11")
+        #expect(refunded.reason == .refunded && refunded.status == .expired, "\(refunded)")
+    }
+
     @Test
     func aRefundHidesTheListingWithReasonRefundedAndDisputeWonReinstates() throws {
         var history = try History.certified()

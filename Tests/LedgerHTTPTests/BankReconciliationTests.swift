@@ -638,6 +638,68 @@ struct BankReconciliationTests {
         }
     }
 
+    /// A return listed before the credit it takes back, in one file (a bank listing a day's debits first) takes
+    /// it back, as when the file lists the credit first.
+    @Test(arguments: Backend.allCases)
+    func aReturnListedBeforeItsCreditTakesItBack(backend: Backend) async throws {
+        try await withLiveServer(backend) { client, runtime in
+            let staff = bearer(try await runtime.apiKeys.create(name: "Anna", role: .staff).key)
+            try await certifiedProfiles(runtime, ["rb-1"])
+            typealias T = CamtStatementBuilder.Transaction
+            let xml = CamtStatementBuilder(statements: [.init(id: "RB-1", iban: ourIBAN, entries: [
+                .init(credit: false, date: "2026-06-10", bankReference: "RB-R", transactions: [T(amount: "125.00", endToEndID: "E2E-777", returnReason: "AC04")]),
+                .init(date: "2026-06-10", bankReference: "RB-C", transactions: [T(amount: "125.00", endToEndID: "E2E-777", payerName: "Rob", structuredReference: reference("rb-1"))]),
+            ])]).xml
+            let imported = try await client.execute(uri: "/api/v1/bank-statements", method: .post, headers: staff, body: ByteBuffer(string: xml))
+            #expect(imported.status == .created, "\(imported.text)")
+            #expect(imported.json["returns"] as? Int == 1 && imported.json["unmatchedReturns"] as? Int == 0, "\(imported.text)")
+            let listing = try await client.execute(uri: "/api/v1/profiles/rb-1/listing", method: .get, headers: staff)
+            #expect(listing.json["visible"] as? Bool == false, "the transfer went back to its payer: \(listing.text)")
+            let again = try await client.execute(uri: "/api/v1/bank-statements", method: .post, headers: staff, body: ByteBuffer(string: xml))
+            #expect(again.json["alreadyImported"] as? Int == 2 && again.json["returns"] as? Int == 0, "\(again.text)")
+        }
+    }
+
+    /// A file that writes the body's account two ways (its IBAN, and its domestic number) is refused whole:
+    /// a day it brings could later come again written the other way, and its transfers would be booked twice.
+    @Test(arguments: Backend.allCases)
+    func aFileWritingOneAccountTwoWaysIsRefused(backend: Backend) async throws {
+        try await withLiveServer(backend) { client, runtime in
+            let staff = bearer(try await runtime.apiKeys.create(name: "Anna", role: .staff).key)
+            func statement(_ id: String, account: String, day: String, opening: String, amount: String, closing: String) -> String {
+                """
+                :20:\(id)
+                :25:\(account)
+                :28C:1/1
+                :60F:C\(day)EUR\(opening)
+                :61:\(day)\(day.suffix(4))C\(amount)NTRFNONREF
+                :86:contribution
+                :62F:C\(day)EUR\(closing)
+                -
+
+                """
+            }
+            let mixed = statement("S1", account: ourIBAN, day: "260202", opening: "0,00", amount: "50,00", closing: "50,00")
+                + statement("S2", account: "0417164300", day: "260203", opening: "50,00", amount: "125,00", closing: "175,00")
+            let refused = try await client.execute(uri: "/api/v1/bank-statements", method: .post, headers: staff, body: ByteBuffer(string: mixed))
+            expectProblem(refused, .unprocessableContent, "statement-rejected")
+            #expect(refused.text.contains("two ways"), "\(refused.text)")
+            let payments = try await client.execute(uri: "/api/v1/payments?limit=10", method: .get, headers: staff)
+            #expect(payments.text == "[]", "a refused file books nothing: \(payments.text)")
+            // Each way in a file of its own: the second day, written the other way, is then refused as imported.
+            let first = try await client.execute(
+                uri: "/api/v1/bank-statements", method: .post, headers: staff,
+                body: ByteBuffer(string: statement("S2", account: "0417164300", day: "260203", opening: "50,00", amount: "125,00", closing: "175,00"))
+            )
+            #expect(first.status == .created, "\(first.text)")
+            let second = try await client.execute(
+                uri: "/api/v1/bank-statements", method: .post, headers: staff,
+                body: ByteBuffer(string: statement("S2B", account: ourIBAN, day: "260203", opening: "50,00", amount: "125,00", closing: "175,00"))
+            )
+            #expect(second.status != .created, "\(second.text)")
+        }
+    }
+
     /// A returned transfer that matches no payment reverses nothing; the import says so, for staff to act on.
     @Test(arguments: Backend.allCases)
     func aReturnThatMatchesNoPaymentIsCountedForStaff(backend: Backend) async throws {

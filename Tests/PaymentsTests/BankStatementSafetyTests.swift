@@ -255,4 +255,67 @@ struct BankStatementSafetyTests {
         #expect(lastReference == "REF-\(entryCount - 1)")
         try? FileManager.default.removeItem(at: url)
     }
+
+    /// A camt.053 statement of one 125.00 credit, its balances as given.
+    private static func statement(balances: (open: String, close: String), transaction: String = "", statementID: String = "S1") -> String {
+        let entry = "<Ntry><Amt Ccy=\"EUR\">125.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts><BookgDt><Dt>2026-01-15</Dt></BookgDt>"
+            + "<AcctSvcrRef>REF</AcctSvcrRef><NtryDtls><TxDtls>\(transaction)</TxDtls></NtryDtls></Ntry>"
+        func balance(_ code: String, _ amount: String) -> String {
+            "<Bal><Tp><CdOrPrtry><Cd>\(code)</Cd></CdOrPrtry></Tp>\(amount)<CdtDbtInd>CRDT</CdtDbtInd><Dt><Dt>2026-01-31</Dt></Dt></Bal>"
+        }
+        return CamtDocument.head.replacingOccurrences(of: "<Id>S1</Id>", with: "<Id>\(statementID)</Id>")
+            + balance("OPBD", balances.open) + balance("CLBD", balances.close) + entry + CamtDocument.tail
+    }
+
+    /// A balance without a currency, or in another currency than its account, would put the bank account's
+    /// balance into the books in no currency (a journal `bean-check` refuses) or in the wrong one: the statement
+    /// does not add up, so the file is refused, or, when integrity is only reported, the statement says why.
+    @Test
+    func aBalanceWithoutTheStatementsCurrencyDoesNotAddUp() throws {
+        let cases = [
+            (("<Amt>100.00</Amt>", "<Amt>225.00</Amt>"), "it gives its opening balance without a currency"),
+            (("<Amt Ccy=\"USD\">100.00</Amt>", "<Amt Ccy=\"USD\">225.00</Amt>"), "it is in EUR but gives its opening balance in USD"),
+            // Opening and closing in two currencies were a mismatch already, with their own words.
+            (("<Amt Ccy=\"EUR\">100.00</Amt>", "<Amt Ccy=\"USD\">225.00</Amt>"), "the opening balance is in EUR but the closing balance is in USD"),
+        ]
+        for (balances, reason) in cases {
+            let file = try BankFixtures.temporaryFile(Self.statement(balances: balances), extension: "xml")
+            let refused = try #require(BankFixtures.error(parsing: file))
+            #expect(refused.code == .integrity && refused.message.contains(reason), "\(refused)")
+            let reported = try BankStatementParser(options: BankStatementParseOptions(integrityPolicy: .report)).statements(fileURL: file)
+            guard case .mismatch(let why) = reported.first?.overview.integrity else {
+                Issue.record("\(reason): \(String(describing: reported.first?.overview.integrity))")
+                continue
+            }
+            #expect(why.contains(reason), "\(why)")
+        }
+        let euros = Self.statement(balances: ("<Amt Ccy=\"EUR\">100.00</Amt>", "<Amt Ccy=\"EUR\">225.00</Amt>"))
+        #expect(BankFixtures.error(parsing: try BankFixtures.temporaryFile(euros, extension: "xml")) == nil)
+    }
+
+    /// A line's references and names are kept in its payment's events: one longer than any bank writes is
+    /// refused with the file, before anything is booked, at one byte past its limit and not at it.
+    @Test
+    func referencesAndNamesLongerThanAnyBankWritesAreRefused() throws {
+        let balances = ("<Amt Ccy=\"EUR\">100.00</Amt>", "<Amt Ccy=\"EUR\">225.00</Amt>")
+        func parsed(_ transaction: String, statementID: String = "S1") throws -> PaymentsError? {
+            BankFixtures.error(parsing: try BankFixtures.temporaryFile(Self.statement(balances: balances, transaction: transaction, statementID: statementID), extension: "xml"))
+        }
+        let reference = BankStatementParser.referenceBytesMax, name = BankStatementParser.nameBytesMax
+        func endToEnd(_ count: Int) -> String { "<Refs><EndToEndId>\(String(repeating: "E", count: count))</EndToEndId></Refs>" }
+        func payer(_ text: String) -> String { "<RltdPties><Dbtr><Pty><Nm>\(text)</Nm></Pty></Dbtr></RltdPties>" }
+        #expect(try parsed(endToEnd(reference)) == nil)
+        let long = try #require(try parsed(endToEnd(reference + 1)))
+        #expect(long.code == .tooLarge && long.message.contains("an end-to-end id of \(reference + 1) bytes"), "\(long)")
+        // Escaped in the file, counted as read: 140 quotes are 840 bytes of `&quot;`.
+        #expect(try parsed("<Refs><EndToEndId>\(String(repeating: "&quot;", count: reference))</EndToEndId></Refs>") == nil)
+        #expect(try parsed("<Refs><EndToEndId>\(String(repeating: "&quot;", count: reference + 1))</EndToEndId></Refs>")?.code == .tooLarge)
+        // Four-byte characters: 140 of them are at the limit of a name.
+        #expect(try parsed(payer(String(repeating: "𝄞", count: name / 4))) == nil)
+        #expect(try parsed(payer(String(repeating: "𝄞", count: name / 4) + "x")).map { $0.message.contains("a name of \(name + 1) bytes") } == true)
+        let account = "<RltdPties><DbtrAcct><Id><Othr><Id>\(String(repeating: "9", count: reference + 1))</Id></Othr></Id></DbtrAcct></RltdPties>"
+        #expect(try parsed(account)?.message.contains("an account of") == true)
+        let statement = try #require(try parsed("", statementID: String(repeating: "S", count: reference + 1)))
+        #expect(statement.code == .tooLarge && statement.message.contains("statement 1 has an id of \(reference + 1) bytes"), "\(statement)")
+    }
 }

@@ -59,6 +59,7 @@ public struct BankStatementParser: Sendable {
                     "statement \(line.statementIndex + 1), entry \(line.entryIndex + 1) is \(name) on \(date); a statement's dates must lie \(LedgerBounds.dateRangeDescription)"
                 )
             }
+            try Self.checkFieldLengths(line, textMax: options.fieldBytesMax)
             lines += 1
             guard lines <= options.linesPerFileMax else {
                 throw PaymentsError(.tooLarge, "the file holds more than \(options.linesPerFileMax) lines (transactions); split it into smaller files")
@@ -71,18 +72,74 @@ public struct BankStatementParser: Sendable {
             }
             try onLine(line)
         }
-        let summary = switch try format ?? Self.detectFormat(fileURL: fileURL) {
+        var summary = switch try format ?? Self.detectFormat(fileURL: fileURL) {
         case .camt053: try CamtStatementParser(options: options).parse(fileURL: fileURL, onLine: bounded)
         case .mt940: try MT940StatementParser(options: options).parse(fileURL: fileURL, onLine: bounded)
         case .csv: try CSVStatementParser(options: options).parse(fileURL: fileURL, onLine: bounded)
         }
-        for statement in summary.statements {
+        for (index, statement) in summary.statements.enumerated() {
             for (name, balance) in [("opening", statement.openingBalance), ("closing", statement.closingBalance)] {
                 guard let balance, !LedgerBounds.acceptsAmount(balance.minorUnits) else { continue }
                 throw Self.amountTooLarge("statement \(statement.statementIndex + 1) has the \(name) balance \(balance)")
             }
+            if let problem = Self.balanceCurrencyProblem(statement) {
+                // The first reason a statement does not add up is the one it keeps.
+                if case .mismatch = statement.integrity {} else { summary.statements[index].integrity = .mismatch(problem) }
+                _ = try summary.statements[index].enforcing(options.integrityPolicy)
+            }
+            for (name, value) in [("an id", statement.statementID), ("a sequence number", statement.sequenceNumber), ("an account", statement.accountID)] {
+                guard let value, value.utf8.count > Self.referenceBytesMax else { continue }
+                throw Self.fieldTooLong("statement \(statement.statementIndex + 1) has \(name)", value, max: Self.referenceBytesMax)
+            }
         }
         return summary
+    }
+
+    /// The most bytes a reference or account of a line or statement may have. ISO 20022 allows 35 characters
+    /// for an end-to-end id, a bank's reference or a statement's id and 34 for an account; what a line carries
+    /// is kept in its payment's events, so a longer one is refused with the file rather than fail its booking
+    /// halfway.
+    public static let referenceBytesMax = 140
+    /// The most bytes a name on a line may have: 140 characters (ISO 20022's longest name) of up to four bytes.
+    public static let nameBytesMax = 560
+
+    /// Refuses a line whose references, names or text are longer than any bank writes them.
+    private static func checkFieldLengths(_ line: BankStatementLine, textMax: Int) throws(PaymentsError) {
+        let place = "statement \(line.statementIndex + 1), entry \(line.entryIndex + 1)"
+        let references = [
+            ("a bank reference", line.bankReference), ("an end-to-end id", line.endToEndID), ("an account", line.payerAccount),
+            ("a creditor reference", line.structuredReference), ("a return reason", line.returnReason),
+        ]
+        for (name, value) in references {
+            guard let value, value.utf8.count > referenceBytesMax else { continue }
+            throw fieldTooLong("\(place) has \(name)", value, max: referenceBytesMax)
+        }
+        for (name, value) in [("a name", line.payerName), ("an ultimate party's name", line.ultimatePayerName)] {
+            guard let value, value.utf8.count > nameBytesMax else { continue }
+            throw fieldTooLong("\(place) has \(name)", value, max: nameBytesMax)
+        }
+        // One field's worth: a line's texts (remittance and additional information) are kept in its inbox record.
+        guard line.freeText.utf8.count <= textMax else {
+            throw fieldTooLong("\(place) has remittance text", line.freeText, max: textMax)
+        }
+    }
+
+    private static func fieldTooLong(_ what: String, _ value: String, max: Int) -> PaymentsError {
+        PaymentsError(.tooLarge, "\(what) of \(value.utf8.count) bytes ('\(value.prefix(20))…'); at most \(max) are accepted")
+    }
+
+    /// Why a statement's balances cannot be booked: one without a currency, or in another currency than the
+    /// statement's or each other's, would put the bank account's balance into the books in no currency (a
+    /// journal `bean-check` refuses) or in the wrong one. Nil when they can.
+    private static func balanceCurrencyProblem(_ statement: BankStatementOverview) -> String? {
+        var currency = statement.currency
+        for (name, balance) in [("opening balance", statement.openingBalance), ("closing balance", statement.closingBalance)] {
+            guard let balance else { continue }
+            guard Money.isCurrencyCode(balance.currency) else { return "it gives its \(name) without a currency (Ccy)" }
+            if let currency, balance.currency != currency { return "it is in \(currency) but gives its \(name) in \(balance.currency)" }
+            currency = balance.currency
+        }
+        return nil
     }
 
     private static func amountTooLarge(_ what: String) -> PaymentsError {
