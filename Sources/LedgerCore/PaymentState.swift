@@ -12,6 +12,8 @@ public struct PaymentState: Sendable, Hashable, Codable {
     /// When the provider gave that total (for a total recorded before its time was kept, when it was recorded).
     /// Optional so that states kept before it still read.
     public var cumulativeRefundAsOf: Date?
+    /// The currency of that total. Optional so that states kept before it still read (their total counts).
+    public var cumulativeRefundCurrency: String?
     /// Single refunds by provider id, with their last status.
     public var refunds: [String: PaymentRefundReported] = [:]
     public var refundRequests: [PaymentRefundRequested] = []
@@ -47,6 +49,7 @@ public struct PaymentState: Sendable, Hashable, Codable {
             guard changes(with: report) else { break }
             if report.cumulative {
                 cumulativeRefundMinorUnits = report.amount.minorUnits
+                cumulativeRefundCurrency = report.amount.currency
                 // A total recorded before its time was kept is dated when it was recorded: just after the provider
                 // gave it, which orders it well enough against a failure the provider reports later.
                 cumulativeRefundAsOf = report.asOf ?? report.occurredAt
@@ -122,23 +125,41 @@ public struct PaymentState: Sendable, Hashable, Codable {
     /// back; a total is sent when a refund is made, so one of the same second as a failure still counted it). A
     /// total given after the failure counts them no more by itself.
     public var standingCumulativeRefundMinorUnits: Int64 {
+        // A total in another currency than the payment's is recorded and never counted.
+        guard cumulativeRefundCurrency.map(isInPaymentCurrency) ?? true else { return 0 }
         guard let totalAsOf = cumulativeRefundAsOf else { return cumulativeRefundMinorUnits }
-        let failedSince = refunds.values.reduce(Int64(0)) { sum, refund in
+        let failedSince = countedRefunds.reduce(Int64(0)) { sum, refund in
             guard refund.status == .failed, let failedAt = refund.asOf, failedAt >= totalAsOf, (refund.madeAt ?? .distantPast) <= totalAsOf else { return sum }
             return sum.addingSaturated(max(0, refund.amount.minorUnits))
         }
         return max(0, cumulativeRefundMinorUnits - min(cumulativeRefundMinorUnits, failedSince))
     }
 
+    /// Whether money in `currency` can be this payment's: any, until the payment itself is known.
+    private func isInPaymentCurrency(_ currency: String) -> Bool {
+        received.map { $0.amount.currency == currency } ?? true
+    }
+
+    /// The single refunds that count: those in the payment's currency. One in another currency (no provider
+    /// refunds in another currency than the payment's) is recorded and never counted.
+    private var countedRefunds: [PaymentRefundReported] {
+        refunds.values.filter { isInPaymentCurrency($0.amount.currency) }
+    }
+
+    /// At most what arrived: no report, however wrong, gives back more than the payment brought.
+    private func capped(_ minorUnits: Int64) -> Int64 {
+        received.map { min(minorUnits, max(0, $0.amount.minorUnits)) } ?? minorUnits
+    }
+
     /// Money given back so far, in minor units: whichever way the provider reported saw more, and what staff
     /// paid back themselves (a payment no provider can refund).
-    public var refundedMinorUnits: Int64 { refundedByProviderMinorUnits.addingSaturated(paidBackMinorUnits) }
+    public var refundedMinorUnits: Int64 { capped(refundedByProviderMinorUnits.addingSaturated(paidBackMinorUnits)) }
 
     /// Money the provider gave back, in minor units: whichever way of reporting saw more.
     public var refundedByProviderMinorUnits: Int64 {
         // Saturating, for refunds recorded before provider amounts were bounded where they enter.
-        let single = refunds.values.filter { $0.status == .succeeded }.reduce(Int64(0)) { $0.addingSaturated($1.amount.minorUnits) }
-        return max(standingCumulativeRefundMinorUnits, single)
+        let single = countedRefunds.filter { $0.status == .succeeded }.reduce(Int64(0)) { $0.addingSaturated($1.amount.minorUnits) }
+        return capped(max(standingCumulativeRefundMinorUnits, single))
     }
 
     /// What staff paid back themselves, in minor units.
@@ -171,8 +192,8 @@ public struct PaymentState: Sendable, Hashable, Codable {
     /// Money the provider reported given back or on its way, in minor units: the highest running total, or the
     /// single refunds that did not fail (pending ones included), whichever is more.
     public var refundTakenMinorUnits: Int64 {
-        let single = refunds.values.filter { $0.status != .failed }.reduce(Int64(0)) { $0 &+ $1.amount.minorUnits }
-        return max(standingCumulativeRefundMinorUnits, single)
+        let single = countedRefunds.filter { $0.status != .failed }.reduce(Int64(0)) { $0.addingSaturated($1.amount.minorUnits) }
+        return capped(max(standingCumulativeRefundMinorUnits, single))
     }
 
     /// The refund requests with a key that the provider has not accepted or refused, newest last.

@@ -103,9 +103,9 @@ public enum ProfileDecider {
 
         case .revokeWaiver(let waiverID, let reason):
             let reason = try requireText(reason, "reason")
-            guard let waiver = state.waivers.first(where: { $0.granted.waiverID == waiverID }), waiver.revokedAt == nil else {
-                throw .waiverNotFound(waiverID)
-            }
+            guard let waiver = state.waivers.first(where: { $0.granted.waiverID == waiverID }) else { throw .waiverNotFound(waiverID) }
+            // Revoked already: the same request again changes nothing, as a second void or reversal does.
+            guard waiver.revokedAt == nil else { return [] }
             return [.waiverRevoked(WaiverRevoked(waiverID: waiverID, reason: reason, occurredAt: now))]
 
         case .allocate(let paymentID, let amount, let effectiveDate, let acceptShortfall):

@@ -132,14 +132,15 @@ public struct ReceiptService: Sendable {
             }
         }
         var due: [ReceiptIssued] = []
-        let reason = Self.creditReason(payment)
         // What counts is kept on the oldest receipts first: the latest ones are credited first, and two receipts
         // of one profile never keep more together than counts.
         var uncovered = counts?.minor ?? 0
         for (receipt, minor) in open where minor > 0 {
-            let keep = (counts?.profile == receipt.profileID && counts?.purpose == receipt.purpose) ? min(minor, uncovered) : 0
+            let stillCounts = counts?.profile == receipt.profileID && counts?.purpose == receipt.purpose
+            let keep = stillCounts ? min(minor, uncovered) : 0
             uncovered -= keep
             if keep < minor {
+                let reason = Self.creditReason(payment, receiptStillCounts: stillCounts, countsAtAll: counts != nil)
                 var note = document(.creditNote, received, profile: receipt.profileID, purpose: receipt.purpose, minor: minor - keep,
                                     refersTo: receipt.printedNumber, reason: reason, period: nil, now: now)
                 note.payerName = receipt.payerName
@@ -189,10 +190,19 @@ public struct ReceiptService: Sendable {
         return "it is not a contribution or a donation"
     }
 
-    static func creditReason(_ payment: PaymentState) -> String {
+    /// Why a receipt is credited. A receipt whose profile and purpose still count shrank: money went back. One
+    /// whose profile or purpose no longer counts while the payment still counts was moved (or its resolution
+    /// reopened and decided otherwise), whatever part of it was refunded before; one of a payment that no
+    /// longer counts at all lost it to whatever took the payment back.
+    static func creditReason(_ payment: PaymentState, receiptStillCounts: Bool, countsAtAll: Bool) -> String {
         if let voided = payment.voided { return "voided: \(voided.reason)" }
         if payment.returned != nil { return "returned by the bank" }
         if payment.isTakenByDispute { return "charged back" }
+        if payment.isFullyRefunded || (receiptStillCounts && payment.refundedMinorUnits > 0) { return "refunded" }
+        if !receiptStillCounts {
+            if countsAtAll, let move = payment.reassignments.last { return "moved to \(move.to): \(move.reason)" }
+            if let reopened = payment.reopened.last { return "resolution reopened: \(reopened.reason)" }
+        }
         if payment.refundedMinorUnits > 0 { return "refunded" }
         if let move = payment.reassignments.last { return "moved to \(move.to): \(move.reason)" }
         if let reopened = payment.reopened.last { return "resolution reopened: \(reopened.reason)" }

@@ -282,7 +282,10 @@ struct ListingRuleTests {
         try history.apply(.revokeWaiver(waiverID: "w1", reason: "paid after all"), at: noon("2026-04-01"))
         #expect(history.evaluate("2026-03-15").status == .waived)
         #expect(history.evaluate("2026-04-02").reason == .waiverEnded)
-        #expect(throws: DomainError.waiverNotFound("w1")) { try history.apply(.revokeWaiver(waiverID: "w1", reason: "x"), at: noon("2026-04-03")) }
+        // Revoking it again changes nothing (a duplicate is no error); a waiver never granted is not found.
+        #expect(try history.apply(.revokeWaiver(waiverID: "w1", reason: "x"), at: noon("2026-04-03")).isEmpty)
+        #expect(history.evaluate("2026-04-04").reason == .waiverEnded)
+        #expect(throws: DomainError.waiverNotFound("w9")) { try history.apply(.revokeWaiver(waiverID: "w9", reason: "x"), at: noon("2026-04-03")) }
         #expect(throws: DomainError.invalidDateRange("the waiver ends (2026-01-01) before it starts (2026-02-01)")) {
             try history.apply(.grantWaiver(waiverID: "w2", from: day("2026-02-01"), through: day("2026-01-01"), reason: "x"), at: noon("2026-04-03"))
         }

@@ -88,6 +88,31 @@ struct PaymentRuleTests {
         #expect(PaymentDecider.allocationCommands(payment: state, profile: try History.certified().state).isEmpty)
     }
 
+    /// A refund reported in another currency than the payment's (no provider refunds so) is recorded and never
+    /// counted, whichever arrives first; and no report gives back more than the payment brought.
+    @Test
+    func aRefundInAnotherCurrencyOrBeyondThePaymentCountsOnlyWhatThePaymentBrought() throws {
+        let dollars = Money(minorUnits: 999_999, currency: "USD")
+        for facts: [PaymentFact] in [
+            [Self.received(), .refund(refundID: "re_1", amount: dollars, cumulative: false, status: .succeeded)],
+            [.refund(refundID: "re_1", amount: dollars, cumulative: false, status: .succeeded), Self.received()],
+            [Self.received(), .refund(refundID: nil, amount: dollars, cumulative: true, status: .succeeded)],
+        ] {
+            let (state, events) = try Self.apply(facts)
+            #expect(events.map(\.typeName).contains("PaymentRefundReported"), "recorded: \(events.map(\.typeName))")
+            #expect(state.refundedMinorUnits == 0 && state.refundTakenMinorUnits == 0 && !state.isFullyRefunded, "\(facts)")
+            #expect(state.allocationTarget == .active, "\(facts)")
+        }
+        let received: Int64 = 12_500
+        for report: PaymentFact in [
+            .refund(refundID: "re_1", amount: euros(1_000_000_000_000), cumulative: false, status: .succeeded),
+            .refund(refundID: nil, amount: euros(1_000_000_000_000), cumulative: true, status: .succeeded),
+        ] {
+            let (state, _) = try Self.apply([Self.received(), report])
+            #expect(state.refundedMinorUnits == received && state.refundTakenMinorUnits == received && state.isFullyRefunded, "\(report)")
+        }
+    }
+
     /// A running total and the single refunds it is made of describe the same money.
     @Test
     func runningTotalsAndSingleRefundsNeverCountMoneyTwice() throws {

@@ -285,6 +285,10 @@ struct ReadmeAuditOneTests {
                 ("/api/v1/profiles/bd-1/waivers", ["from": "2026-04-31", "through": "2026-05-31", "reason": "hardship"], "from '2026-04-31'"),
                 ("/api/v1/profiles/bd-1/waivers", ["from": "2026-06-01", "through": "2026-06-31", "reason": "hardship"], "through '2026-06-31'"),
                 ("/api/v1/policy/changes", ["effectiveFrom": "2027-02-29", "price": "150.00", "reason": "board decision"], "effectiveFrom '2027-02-29'"),
+                // A sign is not a digit: these are no days either, though each part reads as a number.
+                ("/api/v1/profiles/bd-1/offline-payments", ["amount": "2.00", "date": "2026-+2-+1", "purpose": "donation"], "date '2026-+2-+1'"),
+                ("/api/v1/policy/changes", ["effectiveFrom": "2027-01-+1", "graceDays": 30, "reason": "board decision"], "effectiveFrom '2027-01-+1'"),
+                ("/api/v1/profiles/bd-1/waivers", ["from": "+026-06-01", "through": "2026-06-30", "reason": "hardship"], "from '+026-06-01'"),
             ]
             for (uri, body, words) in refused {
                 let answer = try await staff.post(uri, body)
@@ -299,6 +303,9 @@ struct ReadmeAuditOneTests {
             // The same kind of day in a query is read, and refused as a day that does not exist.
             let asOf = try await staff.get("/api/v1/profiles/bd-1/listing?at=2026-02-30")
             expectProblem(asOf, .unprocessableContent, nil)
+            for query in ["/api/v1/profiles/bd-1/listing?at=2026-01-%2B1", "/api/v1/listings?expiringInMonth=2027-%2B1", "/api/v1/books/trial-balance?date=2026-12-%2B5"] {
+                expectProblem(try await staff.get(query), .badRequest, nil, query)
+            }
         }
     }
 

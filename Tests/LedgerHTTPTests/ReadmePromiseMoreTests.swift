@@ -273,6 +273,11 @@ struct ReadmePromiseMoreTests {
             let listing = try #require(revoked.json["listing"] as? [String: Any])
             #expect(listing["visible"] as? Bool == false && listing["reason"] as? String == "waiver_ended", "\(revoked.text)")
             #expect(listing["status"] as? String != nil && listing["credit"] as? String == "0.00", "\(revoked.text)")
+            // The same request again (a retry after a lost answer) changes nothing and says so.
+            let revokedVersion = try await runtime.profiles.load(try ProfileID("wv-1")).state.version
+            let again = try await session.post("/api/v1/profiles/wv-1/waivers/hardship-1/revoke", ["reason": "paid after all"])
+            #expect(again.status == .ok && again.json["appended"] as? [String] == [], "\(again.text)")
+            #expect(try await runtime.profiles.load(try ProfileID("wv-1")).state.version == revokedVersion, "a second revocation wrote something")
             let now = try await session.get("/api/v1/profiles/wv-1/listing")
             #expect(now.json["visible"] as? Bool == false && now.json["reason"] as? String == "waiver_ended", "\(now.text)")
             #expect(try await session.get("/api/v1/profiles/wv-1/timeline").text.contains("Waiver hardship-1 revoked: paid after all"))

@@ -182,6 +182,38 @@ struct ReceiptsTests {
         }
     }
 
+    /// A card payment partly refunded, then moved to another profile: the receipt of the profile it leaves is
+    /// credited because the payment moved, and the credit note says so; the refund took only its own part,
+    /// which the receipt left out already.
+    @Test(arguments: Backend.allCases)
+    func aPartlyRefundedPaymentMovedIsCreditedAsMoved(backend: Backend) async throws {
+        try await CardWorld.run(backend) { world in
+            try await world.certifiedProfile("pr-1")
+            try await world.certifiedProfile("pr-2")
+            let sessionID = try await world.checkout("pr-1")
+            let payment = try world.provider.completeSession(sessionID)
+            try await world.deliver(world.provider.checkoutSessionCompletedEvent(sessionID))
+            world.provider.refundOutOfBand(payment.paymentIntentID, amount: Money(minorUnits: 100, currency: "EUR"))
+            try await world.deliver(world.provider.chargeRefundedEvent(payment.paymentIntentID))
+            let paymentID = "card-\(payment.paymentIntentID)"
+            func documents() async throws -> [String] {
+                let answer = try await world.client.execute(uri: "/api/v1/payments/\(paymentID)/receipts", method: .get, headers: world.staff)
+                #expect(answer.status == .ok, "\(answer.text)")
+                let list = try JSONSerialization.jsonObject(with: Data(answer.text.utf8)) as? [[String: Any]] ?? []
+                return list.map { "\($0["kind"] as? String ?? "?") \($0["profileId"] as? String ?? "-") \($0["amount"] as? String ?? "?") \($0["reason"] as? String ?? "-")" }
+            }
+            #expect(try await documents() == ["receipt pr-1 124.00 -"])
+            let moved = try await world.client.execute(
+                uri: "/api/v1/payments/\(paymentID)/reassign", method: .post, headers: world.staff,
+                body: ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: ["fromProfileId": "pr-1", "toProfileId": "pr-2", "reason": "paid for her colleague"]))
+            )
+            #expect(moved.status == .ok, "\(moved.text)")
+            #expect(try await documents() == [
+                "receipt pr-1 124.00 -", "credit-note pr-1 124.00 moved to pr-2: paid for her colleague", "receipt pr-2 124.00 -",
+            ])
+        }
+    }
+
     /// Two instances of the service issuing receipts for the same payments at the same time: every payment gets
     /// exactly one receipt, and the numbers are 1 to N, none missing, none twice.
     @Test(arguments: Backend.allCases)
