@@ -98,16 +98,27 @@ public struct WebhookDeliveryClient: Sendable {
         }
     }
 
-    /// `Retry-After` as delta-seconds or an HTTP date.
+    /// `Retry-After` as delta-seconds or an HTTP date, in any of the three forms RFC 9110 asks a recipient to
+    /// read (IMF-fixdate, RFC 850, asctime). Delta-seconds too many for `Int64` are the longest wait there is
+    /// (the retry policy bounds it), not no wait at all.
     static func retryAfterSeconds(_ value: String, now: Date) -> Int64? {
         let trimmed = value.trimmingCharacters(in: .whitespaces)
-        if let seconds = Int64(trimmed), seconds >= 0 { return seconds }
+        if !trimmed.isEmpty, trimmed.utf8.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }) {
+            return Int64(trimmed) ?? .max
+        }
+        // asctime pads a one-digit day with a second space.
+        let spaced = trimmed.split(separator: " ").joined(separator: " ")
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "GMT")
-        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
-        guard let date = formatter.date(from: trimmed) else { return nil }
-        return max(0, Int64(date.timeIntervalSince(now).rounded(.up)))
+        for format in ["EEE, dd MMM yyyy HH:mm:ss zzz", "EEEE, dd-MMM-yy HH:mm:ss zzz", "EEE MMM d HH:mm:ss yyyy"] {
+            formatter.dateFormat = format
+            if let date = formatter.date(from: spaced) {
+                let seconds = date.timeIntervalSince(now).rounded(.up)
+                return seconds <= 0 ? 0 : seconds >= Double(Int64.max) ? .max : Int64(seconds)
+            }
+        }
+        return nil
     }
 }
 

@@ -103,7 +103,12 @@ public struct PaymentState: Sendable, Hashable, Codable {
     /// Reports recorded before their time was kept (no `asOf`) are taken as they were then: the highest total,
     /// a refund's last status.
     public func changes(with report: PaymentRefundReported) -> Bool {
+        // Money in another currency than the payment's is not this payment's to give back: nothing to record.
+        guard isInPaymentCurrency(report.amount.currency) else { return false }
         if report.cumulative {
+            // Totals in two currencies, both recorded before the payment was known, do not compare: the later
+            // report stands (once the payment is known, only its currency's total counts).
+            if let recorded = cumulativeRefundCurrency, recorded != report.amount.currency { return true }
             if let asOf = report.asOf, let recorded = cumulativeRefundAsOf {
                 return asOf > recorded || (asOf == recorded && report.amount.minorUnits > cumulativeRefundMinorUnits)
             }

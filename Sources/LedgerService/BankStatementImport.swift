@@ -250,8 +250,8 @@ public struct BankStatementImport: Sendable {
         /// Who holds each reference met so far (nil: nobody), read once per import.
         var references: [String: ProfileID?] = [:]
         /// Credits booked from this file by end-to-end id: a return in the same file, booked after them, finds
-        /// them here (the index only knows earlier imports), each with its amount.
-        var credits: [String: [PaymentID: Money]] = [:]
+        /// them here (the index only knows earlier imports), each with its amount and booking day.
+        var credits: [String: [PaymentID: (amount: Money, day: LocalDate)]] = [:]
         /// Who each payer account paid for earlier in this file: a later line from that account without a
         /// reference is suggested for the same profile (the index only knows earlier imports).
         var payers: [String: Set<ProfileID>] = [:]
@@ -383,7 +383,7 @@ public struct BankStatementImport: Sendable {
             let bankPayment = PaymentID(method: .bank, externalID: key)
             paymentID = bankPayment
             facts = [try await receivedFact(line, references: &state.references, payers: &state.payers)]
-            if let endToEndID = line.endToEndID { state.credits[endToEndID, default: [:]][bankPayment] = line.amount }
+            if let endToEndID = line.endToEndID { state.credits[endToEndID, default: [:]][bankPayment] = (line.amount, line.bookingDate) }
         }
         let outcome = try await record(entry, paymentID, facts, also)
         switch outcome {
@@ -404,19 +404,26 @@ public struct BankStatementImport: Sendable {
     }
 
     /// The payment a returned debit takes back: the one payment, of this file's credits and the earlier imports'
-    /// together, that carries its end-to-end id, of the same amount in the same currency (a return gives back
-    /// what arrived), and that no return took back before. Anything else (no such payment, two, one of another
-    /// amount, or one returned already) is for staff to trace, and takes back nothing: it is booked as a bank
-    /// movement, so the money that left is in the books all the same.
+    /// together, that carries its end-to-end id, arrived on or before the return's day, is of the same amount in
+    /// the same currency (a return gives back what arrived), and that no return took back before. Anything else
+    /// (no such payment, two, one of another amount, or one returned already) is for staff to trace, and takes
+    /// back nothing: it is booked as a bank movement, so the money that left is in the books all the same.
     func returnedPayment(_ line: BankStatementLine, key: String, state: ImportState) async throws -> PaymentID? {
         guard let endToEndID = line.endToEndID else { return nil }
-        let inFile = state.credits[endToEndID] ?? [:]
-        let carriers = try await index.payments(endToEndID: endToEndID).union(inFile.keys)
+        // A file's returns are booked after all its credits (see `importFile`), so a credit booked after the
+        // return's day (the payer sending the money again under the same id) is not the one it gives back.
+        let ofFile = state.credits[endToEndID] ?? [:]
+        let inFile = ofFile.filter { $0.value.day <= line.bookingDate }
+        var carriers = Set(inFile.keys)
+        for candidate in try await index.payments(endToEndID: endToEndID) where ofFile[candidate] == nil {
+            let arrived = try await pipeline.loadPayment(candidate).received?.effectiveDate
+            if let arrived, arrived <= line.bookingDate { carriers.insert(candidate) }
+        }
         guard carriers.count == 1, let only = carriers.first, state.returned[only].map({ $0 == key }) ?? true else { return nil }
         // A credit of this file may not be stored yet (its batch is still being written): its amount is kept. It
         // may also be stored from an earlier import of the same day (statements overlap), and returned since.
         let payment = try await pipeline.loadPayment(only)
-        guard payment.returned == nil, let amount = inFile[only] ?? payment.received?.amount else { return nil }
+        guard payment.returned == nil, let amount = inFile[only]?.amount ?? payment.received?.amount else { return nil }
         return amount == line.amount ? only : nil
     }
 

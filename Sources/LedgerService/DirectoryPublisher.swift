@@ -124,8 +124,18 @@ public struct DirectoryPublisher: Service {
                     "UPDATE directory_deliveries SET claimed_until_micros = NULL, claimed_by = NULL WHERE delivery_id = ? AND claimed_by = ?",
                     [.integer(delivery.deliveryID), .text(delivery.claimToken)]
                 )
+                try await Self.giveBackReplayedLease(of: delivery, connection)
             }
         }
+    }
+
+    /// Ends the lease a replay kept for this claim's request in flight (see ``DirectoryQueries/replay(_:)``):
+    /// the request has ended, so the replayed delivery may be claimed at once.
+    static func giveBackReplayedLease(of delivery: ClaimedDelivery, _ connection: any ReadModelConnection) async throws {
+        try await connection.execute(
+            "UPDATE directory_deliveries SET claimed_until_micros = NULL, claimed_by = NULL WHERE delivery_id = ? AND claimed_by = ?",
+            [.integer(delivery.deliveryID), .text(replayedClaimPrefix + delivery.claimToken)]
+        )
     }
 
     struct ClaimedDelivery: Sendable {
@@ -189,14 +199,19 @@ public struct DirectoryPublisher: Service {
         }
     }
 
+    /// What a replay puts before the token of a claim whose request is in flight: the claim's lease stands, but
+    /// no outcome matches it.
+    static let replayedClaimPrefix = "replayed:"
+
     /// Records what the receiver said: delivered, retry later (or dead), or endpoint gone. Only while the
     /// delivery's claim still stands: a replay issued while the request was in flight asked for a send that
-    /// starts after it, so the delivery stays pending and is sent again.
+    /// starts after it, so the delivery stays pending and is sent again once this sender gives its lease back.
     func record(_ outcome: WebhookDeliveryClient.Outcome, of delivery: ClaimedDelivery) async throws {
         let instant = now()
         let attempts = delivery.attempts + 1
         let claim: [SQLValue] = [.integer(delivery.deliveryID), .text(delivery.claimToken)]
         try await store.withReadModelTransaction { connection in
+            try await Self.giveBackReplayedLease(of: delivery, connection)
             switch outcome {
             case .delivered(let status):
                 try await connection.execute(

@@ -101,13 +101,21 @@ public struct DirectoryQueries: Sendable {
         let dueAt = APIKeyStore.micros(now())
         return try await store.withReadModelTransaction { connection in
             let count = try await connection.query("SELECT COUNT(*) FROM directory_deliveries WHERE \(filter)", binds).first.map { try $0.integer(0) } ?? 0
+            // A delivery in flight (its claim's lease still runs) keeps its lease, under a token no outcome
+            // matches: its sender's answer is not recorded, and no other instance can claim it until that
+            // sender gives the lease back (see `DirectoryPublisher.record`) or the lease runs out. So it is sent
+            // again, but never by two instances at once.
             try await connection.execute(
                 """
-                UPDATE directory_deliveries SET status = 'pending', attempts = 0, next_attempt_at_micros = ?, claimed_until_micros = NULL,
-                    claimed_by = NULL, last_error = NULL
+                UPDATE directory_deliveries SET status = 'pending', attempts = 0, next_attempt_at_micros = ?, last_error = NULL,
+                    claimed_by = CASE WHEN claimed_by IS NOT NULL AND claimed_until_micros >= ?
+                        THEN (CASE WHEN claimed_by LIKE '\(DirectoryPublisher.replayedClaimPrefix)%' THEN claimed_by
+                              ELSE '\(DirectoryPublisher.replayedClaimPrefix)' || claimed_by END)
+                        ELSE NULL END,
+                    claimed_until_micros = CASE WHEN claimed_by IS NOT NULL AND claimed_until_micros >= ? THEN claimed_until_micros ELSE NULL END
                 WHERE \(filter)
                 """,
-                [.integer(dueAt)] + binds
+                [.integer(dueAt), .integer(dueAt), .integer(dueAt)] + binds
             )
             return Int(count)
         }

@@ -74,6 +74,12 @@ struct DeliveryRetryPolicyTests {
         #expect(WebhookDeliveryClient.retryAfterSeconds("Wed, 21 Oct 2015 07:30:00 GMT", now: now) == 120)
         #expect(WebhookDeliveryClient.retryAfterSeconds("soon", now: now) == nil)
         #expect(WebhookDeliveryClient.retryAfterSeconds("-5", now: now) == nil)
+        // The two older forms of an HTTP date, which a recipient must read too.
+        #expect(WebhookDeliveryClient.retryAfterSeconds("Wednesday, 21-Oct-15 07:30:00 GMT", now: now) == 120)
+        #expect(WebhookDeliveryClient.retryAfterSeconds("Wed Oct 21 07:30:00 2015", now: now) == 120)
+        #expect(WebhookDeliveryClient.retryAfterSeconds("Wed Nov  4 07:30:00 2015", now: now) == Int64(120 + 14 * 86_400))
+        // More seconds than Int64 holds is the longest wait, which the policy cuts to its bound.
+        #expect(WebhookDeliveryClient.retryAfterSeconds("100000000000000000000", now: now) == .max)
     }
 }
 

@@ -93,15 +93,25 @@ struct PaymentRuleTests {
     @Test
     func aRefundInAnotherCurrencyOrBeyondThePaymentCountsOnlyWhatThePaymentBrought() throws {
         let dollars = Money(minorUnits: 999_999, currency: "USD")
-        for facts: [PaymentFact] in [
-            [Self.received(), .refund(refundID: "re_1", amount: dollars, cumulative: false, status: .succeeded)],
-            [.refund(refundID: "re_1", amount: dollars, cumulative: false, status: .succeeded), Self.received()],
-            [Self.received(), .refund(refundID: nil, amount: dollars, cumulative: true, status: .succeeded)],
-        ] {
+        for (facts, recorded) in [
+            ([Self.received(), .refund(refundID: "re_1", amount: dollars, cumulative: false, status: .succeeded)], false),
+            ([.refund(refundID: "re_1", amount: dollars, cumulative: false, status: .succeeded), Self.received()], true),
+            ([Self.received(), .refund(refundID: nil, amount: dollars, cumulative: true, status: .succeeded)], false),
+            ([.refund(refundID: nil, amount: dollars, cumulative: true, status: .succeeded), Self.received()], true),
+        ] as [([PaymentFact], Bool)] {
             let (state, events) = try Self.apply(facts)
-            #expect(events.map(\.typeName).contains("PaymentRefundReported"), "recorded: \(events.map(\.typeName))")
+            #expect(events.map(\.typeName).contains("PaymentRefundReported") == recorded, "\(facts): \(events.map(\.typeName))")
             #expect(state.refundedMinorUnits == 0 && state.refundTakenMinorUnits == 0 && !state.isFullyRefunded, "\(facts)")
             #expect(state.allocationTarget == .active, "\(facts)")
+        }
+        // A total in another currency, reported after the payment's own total, leaves that total standing; one
+        // recorded before the payment was known gives way to the payment's currency's total, whatever its time.
+        let first = Date(timeIntervalSince1970: 1_780_000_000)
+        let euroTotal = PaymentFact.refund(refundID: nil, amount: euros(12_500), cumulative: true, status: .succeeded, asOf: first)
+        let dollarTotal = PaymentFact.refund(refundID: nil, amount: dollars, cumulative: true, status: .succeeded, asOf: first + 60)
+        for facts in [[Self.received(), euroTotal, dollarTotal], [dollarTotal, Self.received(), euroTotal], [dollarTotal, euroTotal, Self.received()]] {
+            let (state, _) = try Self.apply(facts)
+            #expect(state.refundedMinorUnits == 12_500 && state.isFullyRefunded, "\(facts)")
         }
         let received: Int64 = 12_500
         for report: PaymentFact in [

@@ -660,6 +660,32 @@ struct BankReconciliationTests {
         }
     }
 
+    /// A return takes back only a credit that arrived by its own day: the payer sending the money again later
+    /// under the same end-to-end id (listed in the same file) is a new payment, not the one that went back.
+    @Test(arguments: Backend.allCases)
+    func aReturnNeverTakesBackACreditThatArrivedAfterIt(backend: Backend) async throws {
+        try await withLiveServer(backend) { client, runtime in
+            let staff = bearer(try await runtime.apiKeys.create(name: "Anna", role: .staff).key)
+            try await certifiedProfiles(runtime, ["rl-1", "rl-2", "rl-3"])
+            typealias T = CamtStatementBuilder.Transaction
+            let xml = CamtStatementBuilder(statements: [.init(id: "RL-1", iban: ourIBAN, entries: [
+                .init(date: "2026-06-01", bankReference: "RL-C1", transactions: [T(amount: "125.00", endToEndID: "E2E-RL", payerName: "Rae", structuredReference: reference("rl-1"))]),
+                .init(credit: false, date: "2026-06-02", bankReference: "RL-R", transactions: [T(amount: "125.00", endToEndID: "E2E-RL", returnReason: "AC04")]),
+                .init(date: "2026-06-10", bankReference: "RL-C3", transactions: [T(amount: "125.00", endToEndID: "E2E-RL", payerName: "Rae", structuredReference: reference("rl-2"))]),
+                // A return whose only credit under its id came later: it takes back nothing.
+                .init(credit: false, date: "2026-06-03", bankReference: "RL-R2", transactions: [T(amount: "125.00", endToEndID: "E2E-LATE", returnReason: "AC04")]),
+                .init(date: "2026-06-11", bankReference: "RL-C4", transactions: [T(amount: "125.00", endToEndID: "E2E-LATE", payerName: "Rae", structuredReference: reference("rl-3"))]),
+            ])]).xml
+            let imported = try await client.execute(uri: "/api/v1/bank-statements", method: .post, headers: staff, body: ByteBuffer(string: xml))
+            #expect(imported.status == .created, "\(imported.text)")
+            #expect(imported.json["returns"] as? Int == 1 && imported.json["unmatchedReturns"] as? Int == 1, "\(imported.text)")
+            for (id, listed) in [("rl-1", false), ("rl-2", true), ("rl-3", true)] {
+                let listing = try await client.execute(uri: "/api/v1/profiles/\(id)/listing", method: .get, headers: staff)
+                #expect(listing.json["visible"] as? Bool == listed, "\(id): \(listing.text)")
+            }
+        }
+    }
+
     /// A file that writes the body's account two ways (its IBAN, and its domestic number) is refused whole:
     /// a day it brings could later come again written the other way, and its transfers would be booked twice.
     @Test(arguments: Backend.allCases)

@@ -402,7 +402,8 @@ struct DirectoryPublishingTests {
     }
 
     /// A replay asks for sends that start after it: a delivery in flight when the replay is issued is sent again
-    /// once its first request has been answered.
+    /// once its first request has been answered, and not before: no other pass (another instance's, say)
+    /// sends it while the first request is open.
     @Test(arguments: Backend.allCases)
     func aReplayIssuedWhileADeliveryIsInFlightSendsItAgain(backend: Backend) async throws {
         try await DirectoryWorld.run(backend) { world in
@@ -412,6 +413,14 @@ struct DirectoryPublishingTests {
             try await world.waitUntilHeld(1)
             let replayed = try await world.runtime.directory.replay(.since(Date(timeIntervalSince1970: 0)))
             #expect(replayed == 1)
+            // A second publisher (an instance of its own on the same ledger) finds nothing it may send yet.
+            let publisher = world.runtime.directoryPublisher
+            let other = DirectoryPublisher(
+                store: world.runtime.store, client: publisher.client, policy: publisher.policy, now: world.clock.function, logger: publisher.logger,
+                sealer: world.runtime.configuration.secretSealer
+            )
+            #expect(try await other.deliverDue() == 0, "sent while the first request was still open")
+            #expect(world.receiver.requestsHeld == 1)
             world.receiver.release()
             _ = try await sending.value
             try await world.publish()
@@ -430,11 +439,14 @@ struct DirectoryPublishingTests {
         try await DirectoryWorld.run(backend) { world in
             let listed = try await world.queuedListing("ada-1")
             world.receiver.hold()
-            // The first send is in flight when a replay makes the delivery due again; a second send starts, at the
-            // same instant on the service's clock.
+            // The first send is in flight when a replay makes the delivery due again; a second send starts once the
+            // first one's lease has run out.
             let first = Task { try await world.runtime.directoryPublisher.deliverDue() }
             try await world.waitUntilHeld(1)
             _ = try await world.runtime.directory.replay(.since(Date(timeIntervalSince1970: 0)))
+            // The first request's lease (60 s with the 15 s time limit) runs out while it is open: the replay kept
+            // it until then. Still within the receiver's five minutes for a signature's timestamp.
+            world.clock.set(world.clock.now.addingTimeInterval(120))
             let second = Task { try await world.runtime.directoryPublisher.deliverDue() }
             try await world.waitUntilHeld(2)
             // The first is answered 200, the second, the one that counts after the replay, 500.

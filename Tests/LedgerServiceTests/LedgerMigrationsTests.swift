@@ -19,7 +19,7 @@ struct LedgerMigrationsTests {
         }
         let all = try LedgerMigrations.all(for: dialect)
         #expect(all.map(\.version) == all.map(\.version).sorted())
-        #expect(Set(all.map(\.version)) == Set(dialect == .postgres ? Array(1...25) : [1, 2, 3, 4, 5, 7, 8, 9, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25]))
+        #expect(Set(all.map(\.version)) == Set(dialect == .postgres ? Array(1...26) : [1, 2, 3, 4, 5, 7, 8, 9, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26]))
     }
 
     /// A ledger migrated once has nothing pending and applies nothing again.
@@ -30,7 +30,7 @@ struct LedgerMigrationsTests {
             #expect(pending.isEmpty)
             let again = try await store.migrateLedger()
             #expect(again.applied.isEmpty)
-            #expect(again.alreadyApplied == (backend == .postgres ? 25 : 23))
+            #expect(again.alreadyApplied == (backend == .postgres ? 26 : 24))
         }
     }
 
@@ -160,6 +160,34 @@ struct LedgerMigrationsTests {
             row: (
                 "INSERT INTO journal_lines (entry_id, line_no, entry_date, commit_order, position, account, amount_minor_units, currency, payment_id, method, profile_id, narration) VALUES (?, 0, '2026-03-04', 1, 1, 'Assets:Bank', 1, 'EUR', NULL, 'bank', NULL, 'written before 25')",
                 [.text("stale")]
+            )
+        )
+    }
+
+    /// Migration 0026 on a ledger with history: the listing, the books and the payment views are each emptied,
+    /// so that they take the log in again under the refund and correction rules of 0026.
+    @Test(arguments: Backend.allCases)
+    func theListingBooksAndPaymentViewsAreFilledAgainAfterMigration26(backend: Backend) async throws {
+        try await Self.expectEmptied(
+            backend, by: "0026_refunds_and_corrections.sql", version: 26, projection: ListingProjection(base: .standard, now: { Date() }),
+            table: "listing_status",
+            row: (
+                "INSERT INTO listing_status (profile_id, display_name, kind, status, visible, credit_minor_units, stream_version) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [.text("stale"), .text("Stale"), .text("mediator"), .text("expired"), .bool(false), .integer(0), .integer(4)]
+            )
+        )
+        try await Self.expectEmptied(
+            backend, by: "0026_refunds_and_corrections.sql", version: 26, projection: BooksProjection(calendar: { .amsterdam }), table: "journal_lines",
+            row: (
+                "INSERT INTO journal_lines (entry_id, line_no, entry_date, commit_order, position, account, amount_minor_units, currency, payment_id, method, profile_id, narration) VALUES (?, 0, '2026-03-04', 1, 1, 'Assets:Bank', 1, 'EUR', NULL, 'bank', NULL, 'written before 26')",
+                [.text("stale")]
+            )
+        )
+        try await Self.expectEmptied(
+            backend, by: "0026_refunds_and_corrections.sql", version: 26, projection: PaymentViewsProjection(), table: "payment_list",
+            row: (
+                "INSERT INTO payment_list (payment_id, method, purpose, state, refunded_minor_units, updated_at_micros) VALUES (?, ?, ?, ?, ?, ?)",
+                [.text("bank-stale"), .text("bank"), .text("listing"), .text("refunded"), .integer(1_000_000), .integer(1)]
             )
         )
     }
