@@ -14,6 +14,10 @@ public struct PaymentState: Sendable, Hashable, Codable {
     public var cumulativeRefundAsOf: Date?
     /// The currency of that total. Optional so that states kept before it still read (their total counts).
     public var cumulativeRefundCurrency: String?
+    /// Running totals reported before the payment was known in other currencies than that one, the latest per
+    /// currency: whichever currency the payment turns out to have, its own total is kept. Optional so that
+    /// states kept before them still read.
+    public var otherCurrencyRefundTotals: [String: PaymentRefundReported]?
     /// Single refunds by provider id, with their last status.
     public var refunds: [String: PaymentRefundReported] = [:]
     public var refundRequests: [PaymentRefundRequested] = []
@@ -48,19 +52,26 @@ public struct PaymentState: Sendable, Hashable, Codable {
         case .refundReported(let report):
             guard changes(with: report) else { break }
             if report.cumulative {
-                cumulativeRefundMinorUnits = report.amount.minorUnits
-                cumulativeRefundCurrency = report.amount.currency
                 // A total recorded before its time was kept is dated when it was recorded: just after the provider
                 // gave it, which orders it well enough against a failure the provider reports later.
-                cumulativeRefundAsOf = report.asOf ?? report.occurredAt
-            } else if let refundID = report.refundID {
+                let asOf = report.asOf ?? report.occurredAt
+                if let currency = cumulativeRefundCurrency, currency != report.amount.currency {
+                    var report = report
+                    report.asOf = asOf
+                    otherCurrencyRefundTotals = (otherCurrencyRefundTotals ?? [:]).merging([report.amount.currency: report]) { $1 }
+                } else {
+                    cumulativeRefundMinorUnits = report.amount.minorUnits
+                    cumulativeRefundCurrency = report.amount.currency
+                    cumulativeRefundAsOf = asOf
+                }
+            } else if let key = refundKey(report) {
                 // Dated from when the refund was first reported: a later status does not make it a newer refund.
                 var report = report
-                if let first = refunds[refundID] {
+                if let first = refunds[key] {
                     report.occurredAt = first.occurredAt
                     report.madeAt = report.madeAt ?? first.madeAt
                 }
-                refunds[refundID] = report
+                refunds[key] = report
             }
         case .refundRequested(let request): refundRequests.append(request)
         case .refundAnswered(let answer):
@@ -106,16 +117,16 @@ public struct PaymentState: Sendable, Hashable, Codable {
         // Money in another currency than the payment's is not this payment's to give back: nothing to record.
         guard isInPaymentCurrency(report.amount.currency) else { return false }
         if report.cumulative {
-            // Totals in two currencies, both recorded before the payment was known, do not compare: the later
-            // report stands (once the payment is known, only its currency's total counts).
-            if let recorded = cumulativeRefundCurrency, recorded != report.amount.currency { return true }
-            if let asOf = report.asOf, let recorded = cumulativeRefundAsOf {
-                return asOf > recorded || (asOf == recorded && report.amount.minorUnits > cumulativeRefundMinorUnits)
+            // Compared with the total recorded in the same currency (totals in two currencies, both reported
+            // before the payment was known, are kept apart).
+            let (total, totalAsOf) = cumulativeTotal(in: report.amount.currency)
+            if let asOf = report.asOf, let recorded = totalAsOf {
+                return asOf > recorded || (asOf == recorded && report.amount.minorUnits > total)
             }
-            return report.amount.minorUnits > cumulativeRefundMinorUnits
+            return report.amount.minorUnits > total
         }
-        guard let refundID = report.refundID else { return false }
-        guard let known = refunds[refundID] else { return true }
+        guard let key = refundKey(report) else { return false }
+        guard let known = refunds[key] else { return true }
         guard known.status != report.status else { return false }
         guard let asOf = report.asOf else { return true }
         guard known.status != .failed else { return false }
@@ -130,14 +141,31 @@ public struct PaymentState: Sendable, Hashable, Codable {
     /// back; a total is sent when a refund is made, so one of the same second as a failure still counted it). A
     /// total given after the failure counts them no more by itself.
     public var standingCumulativeRefundMinorUnits: Int64 {
-        // A total in another currency than the payment's is recorded and never counted.
-        guard cumulativeRefundCurrency.map(isInPaymentCurrency) ?? true else { return 0 }
-        guard let totalAsOf = cumulativeRefundAsOf else { return cumulativeRefundMinorUnits }
+        // The total in the payment's currency; one in another currency never counts.
+        let (total, asOf) = received.map { cumulativeTotal(in: $0.amount.currency) } ?? (cumulativeRefundMinorUnits, cumulativeRefundAsOf)
+        guard let totalAsOf = asOf else { return total }
         let failedSince = countedRefunds.reduce(Int64(0)) { sum, refund in
             guard refund.status == .failed, let failedAt = refund.asOf, failedAt >= totalAsOf, (refund.madeAt ?? .distantPast) <= totalAsOf else { return sum }
             return sum.addingSaturated(max(0, refund.amount.minorUnits))
         }
-        return max(0, cumulativeRefundMinorUnits - min(cumulativeRefundMinorUnits, failedSince))
+        return max(0, total - min(total, failedSince))
+    }
+
+    /// The running total recorded in `currency` and when the provider gave it: nothing (0) when none was. A
+    /// total kept before its currency was recorded is taken to be in any currency asked for.
+    private func cumulativeTotal(in currency: String) -> (minorUnits: Int64, asOf: Date?) {
+        if cumulativeRefundCurrency == nil || cumulativeRefundCurrency == currency { return (cumulativeRefundMinorUnits, cumulativeRefundAsOf) }
+        guard let other = otherCurrencyRefundTotals?[currency] else { return (0, nil) }
+        return (other.amount.minorUnits, other.asOf ?? other.occurredAt)
+    }
+
+    /// Where a single refund is kept: under its provider id, or, when a report of that id in another currency
+    /// is kept there already (both before the payment was known), under the id and its currency, so neither
+    /// takes the other's place.
+    private func refundKey(_ report: PaymentRefundReported) -> String? {
+        guard let refundID = report.refundID else { return nil }
+        guard let known = refunds[refundID], known.amount.currency != report.amount.currency else { return refundID }
+        return refundID + " " + report.amount.currency
     }
 
     /// Whether money in `currency` can be this payment's: any, until the payment itself is known.

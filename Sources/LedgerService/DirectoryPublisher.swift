@@ -211,7 +211,8 @@ public struct DirectoryPublisher: Service {
         let attempts = delivery.attempts + 1
         let claim: [SQLValue] = [.integer(delivery.deliveryID), .text(delivery.claimToken)]
         try await store.withReadModelTransaction { connection in
-            try await Self.giveBackReplayedLease(of: delivery, connection)
+            // The lease a replay kept is given back after the outcome's statement (at the end): on PostgreSQL
+            // that statement waits for a replay of the row in progress, so the statement after it sees the replay.
             switch outcome {
             case .delivered(let status):
                 try await connection.execute(
@@ -254,6 +255,7 @@ public struct DirectoryPublisher: Service {
                     ] + claim
                 )
             }
+            try await Self.giveBackReplayedLease(of: delivery, connection)
         }
         if case .failed(_, _, let detail) = outcome {
             logger.warning("directory delivery failed", metadata: ["endpoint": "\(delivery.endpointID)", "event": "\(delivery.eventID)", "attempt": "\(attempts)", "error": "\(detail)"])

@@ -104,14 +104,21 @@ struct PaymentRuleTests {
             #expect(state.refundedMinorUnits == 0 && state.refundTakenMinorUnits == 0 && !state.isFullyRefunded, "\(facts)")
             #expect(state.allocationTarget == .active, "\(facts)")
         }
-        // A total in another currency, reported after the payment's own total, leaves that total standing; one
-        // recorded before the payment was known gives way to the payment's currency's total, whatever its time.
+        // Totals and single refunds in another currency, whenever they arrive and whatever their times, never take
+        // the place of the payment's own: in every order of the payment, its total (or its refund) and another
+        // currency's, dated before or after it, the payment is refunded in full.
         let first = Date(timeIntervalSince1970: 1_780_000_000)
-        let euroTotal = PaymentFact.refund(refundID: nil, amount: euros(12_500), cumulative: true, status: .succeeded, asOf: first)
-        let dollarTotal = PaymentFact.refund(refundID: nil, amount: dollars, cumulative: true, status: .succeeded, asOf: first + 60)
-        for facts in [[Self.received(), euroTotal, dollarTotal], [dollarTotal, Self.received(), euroTotal], [dollarTotal, euroTotal, Self.received()]] {
-            let (state, _) = try Self.apply(facts)
-            #expect(state.refundedMinorUnits == 12_500 && state.isFullyRefunded, "\(facts)")
+        for (own, foreign) in [
+            (PaymentFact.refund(refundID: nil, amount: euros(12_500), cumulative: true, status: .succeeded, asOf: first), true),
+            (PaymentFact.refund(refundID: "re_1", amount: euros(12_500), cumulative: false, status: .succeeded, asOf: first), false),
+        ] {
+            for offset in [-60.0, 60] {
+                let other = PaymentFact.refund(refundID: foreign ? nil : "re_1", amount: dollars, cumulative: foreign, status: .succeeded, asOf: first + offset)
+                for facts in permutations([own, other, Self.received()]) {
+                    let (state, _) = try Self.apply(facts)
+                    #expect(state.refundedMinorUnits == 12_500 && state.isFullyRefunded, "\(facts)")
+                }
+            }
         }
         let received: Int64 = 12_500
         for report: PaymentFact in [
