@@ -126,8 +126,8 @@ public struct BankStatementImport: Sendable {
         var keys = lines.map {
             Self.lineKey($0, account: accounts[$0.statementIndex] ?? "", statement: countedIn[$0.statementIndex] ?? $0.statementIndex, seen: &state.seen)
         }
-        let order = lines.indices.filter { !Self.isReturn(lines[$0]) } + lines.indices.filter { Self.isReturn(lines[$0]) }
-        if order != Array(lines.indices) {
+        if lines.contains(where: Self.isReturn) {
+            let order = lines.indices.filter { !Self.isReturn(lines[$0]) } + lines.indices.filter { Self.isReturn(lines[$0]) }
             lines = order.map { lines[$0] }
             keys = order.map { keys[$0] }
         }
@@ -415,14 +415,17 @@ public struct BankStatementImport: Sendable {
         let ofFile = state.credits[endToEndID] ?? [:]
         let inFile = ofFile.filter { $0.value.day <= line.bookingDate }
         var carriers = Set(inFile.keys)
+        var loaded: [PaymentID: PaymentState] = [:]
         for candidate in try await index.payments(endToEndID: endToEndID) where ofFile[candidate] == nil {
-            let arrived = try await pipeline.loadPayment(candidate).received?.effectiveDate
-            if let arrived, arrived <= line.bookingDate { carriers.insert(candidate) }
+            let payment = try await pipeline.loadPayment(candidate)
+            loaded[candidate] = payment
+            if let arrived = payment.received?.effectiveDate, arrived <= line.bookingDate { carriers.insert(candidate) }
         }
         guard carriers.count == 1, let only = carriers.first, state.returned[only].map({ $0 == key }) ?? true else { return nil }
         // A credit of this file may not be stored yet (its batch is still being written): its amount is kept. It
         // may also be stored from an earlier import of the same day (statements overlap), and returned since.
-        let payment = try await pipeline.loadPayment(only)
+        let payment: PaymentState
+        if let known = loaded[only] { payment = known } else { payment = try await pipeline.loadPayment(only) }
         guard payment.returned == nil, let amount = inFile[only]?.amount ?? payment.received?.amount else { return nil }
         return amount == line.amount ? only : nil
     }
