@@ -120,13 +120,14 @@ func printError(_ message: String) {
     FileHandle.standardError.write(Data((message + "\n").utf8))
 }
 
-/// Opens the runtime as `serve` would (migrating as configured), runs `body`, and closes it. The ledger must
-/// exist already: only `serve` and `migrate` create one. Which ledger is used is said on standard error.
-func withRuntime(_ common: CommonOptions, _ body: (LedgerRuntime) async throws -> Void) async throws {
+/// Opens the runtime as `serve` would (migrating as configured), runs `body`, and closes it. Unless `mayCreate`,
+/// the ledger must exist already: only `serve`, `migrate` and `users add` (the first step of a new install)
+/// create one. Which ledger is used is said on standard error.
+func withRuntime(_ common: CommonOptions, mayCreate: Bool = false, _ body: (LedgerRuntime) async throws -> Void) async throws {
     let configuration = try await common.resolve()
     let logger = LoggingSetup.bootstrap(configuration)
     printError("listing-ledger: using the ledger at \(configuration.databaseURL)")
-    let runtime = try await LedgerRuntime.open(configuration, logger: logger, mayCreate: false)
+    let runtime = try await LedgerRuntime.open(configuration, logger: logger, mayCreate: mayCreate)
     do {
         try await body(runtime)
         await runtime.close()

@@ -10,8 +10,8 @@ struct ListingLedgerCommand: AsyncParsableCommand {
             Configuration comes from defaults < a JSON file (--config or LEDGER_CONFIG_FILE) < LEDGER_* \
             environment variables < command-line options. With none at all, `serve` runs a development \
             instance on SQLite in the data folder (LEDGER_DATA_DIR, else $XDG_DATA_HOME/listing-ledger, else \
-            ~/.local/share/listing-ledger), wherever it is run from; only `serve`, `migrate` and `bench` create a \
-            ledger (give `bench` a --database-url of its own: it fills the ledger it opens with made-up data).
+            ~/.local/share/listing-ledger), wherever it is run from; only `serve`, `migrate`, `users add` and `bench` \
+            create a ledger (give `bench` a --database-url of its own: it fills the ledger it opens with made-up data).
 
             Exit codes: 0 success, 1 failure, 64 usage error, 69 database unavailable, 78 configuration error.
             """,

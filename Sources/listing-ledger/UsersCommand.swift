@@ -19,7 +19,10 @@ struct UsersCommand: AsyncParsableCommand {
     )
 
     struct Add: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Add a user who can sign in to the staff console.")
+        static let configuration = CommandConfiguration(
+            abstract: "Add a user who can sign in to the staff console.",
+            discussion: "On a new install this is the first step: it creates the ledger if there is none yet, as `serve` would."
+        )
         @OptionGroup var common: CommonOptions
         @Option(help: "The person's name, as it appears in the ledger's history, e.g. 'Anna Berger'.") var name: String
         @Option(help: "The e-mail address they sign in with.") var email: String
@@ -27,7 +30,7 @@ struct UsersCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingFailures {
                 let password = try readPassword()
-                try await withRuntime(common) { runtime in
+                try await withRuntime(common, mayCreate: true) { runtime in
                     let user = try await staffUserFailures { try await runtime.staffUsers.add(name: name, email: email, password: password) }
                     print("added \(user.email) (\(user.name)); they can sign in at /console")
                 }

@@ -463,8 +463,46 @@ struct CLITests {
         #expect(!FileManager.default.fileExists(atPath: elsewhere.appendingPathComponent("var").path))
     }
 
+    /// The README's console quick start, literally, on a machine without a ledger: `users add`, then `serve`.
+    @Test
+    func theConsoleQuickStartAddsTheFirstUserOnANewInstall() async throws {
+        let folder = TestScratch.folder.appendingPathComponent("ledger-first-user-\(UUID().uuidString)")
+        let home = folder.appendingPathComponent("home")
+        try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let ledger = home.appendingPathComponent(".local/share/listing-ledger/ledger.sqlite").path
+        let environment = ["HOME": home.path, "XDG_DATA_HOME": ""]
+        let added = try await CLI.run(
+            ["users", "add", "--name", "Anna Berger", "--email", "anna@example.org"], directory: folder, environment: environment,
+            input: "a long staff passphrase\n"
+        )
+        #expect(added.status == 0, "\(added.stderr)")
+        #expect(added.stdout.contains("added anna@example.org (Anna Berger)"), "\(added.stdout)")
+        #expect(added.stderr.contains("using the ledger at sqlite://\(ledger)"), "\(added.stderr)")
+        let mode = try FileManager.default.attributesOfItem(atPath: ledger)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+
+        let server = try CLI.start(["serve", "--port", "0"], directory: folder, environment: environment)
+        let line = try await server.waitForLine(containing: "listening on", timeout: .seconds(60))
+        #expect(line.contains("using sqlite://\(ledger)"), "\(line)")
+        let port = try #require(line.split(separator: ":").dropFirst(2).first.flatMap { Int($0.prefix(while: \.isNumber)) })
+        let (page, response) = try await URLSession.shared.data(from: try #require(URL(string: "http://127.0.0.1:\(port)/console/sign-in")))
+        #expect((response as? HTTPURLResponse)?.statusCode == 200)
+        #expect(String(decoding: page, as: UTF8.self).contains("password"))
+        #expect(try await server.terminate() == 0)
+
+        let runtime = try await TestRuntime.open(.sqlite(path: ledger))
+        do {
+            _ = try await runtime.staffUsers.signIn(email: "anna@example.org", password: "a long staff passphrase")
+            await runtime.close()
+        } catch {
+            await runtime.close()
+            throw error
+        }
+    }
+
     @Test(arguments: Backend.allCases)
-    func onlyServeAndMigrateCreateALedger(backend: Backend) async throws {
+    func onlyServeMigrateAndUsersAddCreateALedger(backend: Backend) async throws {
         let url = try await TestDatabase.freshURL(backend)
         let statement = try CamtStatementBuilder(statements: [.init(id: "S-1", iban: "NL91ABNA0417164300", entries: [
             .init(date: "2026-03-02", bankReference: "R-1", transactions: [.init(amount: "125.00", payerName: "Ada", text: "no reference")]),
