@@ -96,8 +96,12 @@ public enum ProfileDecider {
             guard LedgerBounds.contains(from), LedgerBounds.contains(through) else {
                 throw .outOfBounds("a waiver's dates must lie \(LedgerBounds.dateRangeDescription)")
             }
-            guard !state.waivers.contains(where: { $0.granted.waiverID == waiverID }) else {
-                throw .invalidArgument("waiver '\(waiverID)' exists already")
+            if let granted = state.waivers.first(where: { $0.granted.waiverID == waiverID })?.granted {
+                // The same grant again (a request sent again after an answer that never came) changes nothing.
+                guard granted.from == from, granted.through == through, granted.reason == reason else {
+                    throw .invalidArgument("waiver '\(waiverID)' exists already")
+                }
+                return []
             }
             return [.waiverGranted(WaiverGranted(waiverID: waiverID, from: from, through: through, reason: reason, occurredAt: now))]
 

@@ -199,6 +199,38 @@ struct ConsoleTests {
         }
     }
 
+    /// A form whose key was freed (its first sending failed with an outcome nobody knows, a database that went
+    /// away during the commit, say) and that is then sent again records nothing twice: the waiver and the
+    /// payment recorded by hand are named by the form's key, not by the sending.
+    @Test(arguments: Backend.allCases)
+    func aFormSentAgainAfterItsKeyWasFreedRecordsNothingTwice(backend: Backend) async throws {
+        try await withLiveServer(backend) { client, runtime in
+            let anna = try await Self.annaSignedIn(client, runtime)
+            let profileID = try ProfileID("fk-1")
+            _ = try await runtime.profiles.handle(.register(kind: .mediator, displayName: "fk", contactEmail: "fk@example.org"), profileID: profileID, metadata: .init(actor: "test"))
+            let today = runtime.today.description
+            func formKey() async throws -> String { try #require(Self.hidden("formKey", in: try await anna.send("/console/profiles/fk-1").text)) }
+            func freeConsoleKeys() async throws {
+                try await runtime.store.withReadModelTransaction { try await $0.execute("DELETE FROM idempotency_records WHERE caller LIKE 'console:%'", []) }
+            }
+            let waiver = ["from": today, "through": today, "reason": "hardship", "formKey": try await formKey()]
+            let gift = ["amount": "50.00", "date": today, "purpose": "donation", "note": "cash", "formKey": try await formKey()]
+            let payment = ["amount": "125.00", "date": today, "purpose": "listing", "note": "cash", "formKey": try await formKey()]
+            for _ in 0..<2 {
+                for (uri, form) in [("waivers", waiver), ("offline-payments", gift), ("offline-payments", payment)] {
+                    let sent = try await anna.post("/console/profiles/fk-1/\(uri)", form)
+                    #expect(sent.status == .seeOther, "\(uri): \(sent.text)")
+                }
+                try await freeConsoleKeys()
+            }
+            let state = try await runtime.profiles.load(profileID).state
+            #expect(state.waivers.count == 1)
+            #expect(state.allocations.count == 1)
+            let payments = try await runtime.lists.payments(method: nil, purpose: nil, month: nil, state: nil, limit: 10, offset: 0)
+            #expect(payments.count == 2, "one donation, one listing payment: \(payments.map(\.paymentId))")
+        }
+    }
+
     /// A form sent twice (a double click) is carried out once: the second gets the first one's answer. A waiver,
     /// a donation recorded by hand (nothing else would catch it twice) and a part of a payment moved (the second
     /// would move the rest) each happen once; a form that was refused frees its key for the corrected form; and

@@ -330,8 +330,10 @@ struct ConsoleRoutes {
             try await profileAction(request, context) { profileID in
                 let from = try formDate(context.form["from"], "The first day of the waiver")
                 let through = try formDate(context.form["through"], "The last day of the waiver")
+                // Named by the form, so the same form sent again after an answer that never came grants it once.
+                let waiverID = Self.formKeyUUID(context)?.uuidString.lowercased() ?? UUID().uuidString.lowercased()
                 _ = try await runtime.profiles.handle(
-                    .grantWaiver(waiverID: UUID().uuidString.lowercased(), from: from, through: through, reason: context.form["reason"] ?? ""),
+                    .grantWaiver(waiverID: waiverID, from: from, through: through, reason: context.form["reason"] ?? ""),
                     profileID: profileID, metadata: metadata(request, context)
                 )
                 return "The waiver is granted."
@@ -353,7 +355,10 @@ struct ConsoleRoutes {
                 guard let purpose = PaymentPurpose(rawValue: form["purpose"] ?? "") else { throw ConsoleRefusal("Choose what the payment was for.") }
                 _ = try await runtime.profiles.recordOfflinePayment(
                     profileID: profileID, amount: amount, date: try formDate(form["date"], "The date received"), purpose: purpose,
-                    note: form["note"] ?? "", metadata: metadata(request, context), idempotencyKey: nil, confirmDuplicate: form["confirmDuplicate"] == "yes"
+                    note: form["note"] ?? "", metadata: metadata(request, context),
+                    // Named by the form, as a waiver is: the same form sent again records the payment once.
+                    idempotencyKey: Self.formKeyUUID(context).map { "console-form:\($0.uuidString.lowercased())" },
+                    confirmDuplicate: form["confirmDuplicate"] == "yes"
                 )
                 return "The payment of \(ConsoleWords.money(amount)) is recorded."
             }
@@ -757,7 +762,7 @@ struct ConsoleRoutes {
         do {
             return try await once(request, context, then: back, body)
         } catch {
-            return ConsolePage.redirect(back, notice: "Nothing was changed: " + sentence(for: error, request, context), secure: secure)
+            return ConsolePage.redirect(back, notice: failureNotice(error, request, context), secure: secure)
         }
     }
 
@@ -774,7 +779,7 @@ struct ConsoleRoutes {
         do {
             return try await once(request, context, then: "/console/profiles/\(ConsoleForm.percentEncoded(profileID.rawValue))") { try await body(profileID) }
         } catch {
-            return try await profilePage(request, context, error: "Nothing was changed: " + sentence(for: error, request, context), status: status(for: error, request, context))
+            return try await profilePage(request, context, error: failureNotice(error, request, context), status: status(for: error, request, context))
         }
     }
 
@@ -784,8 +789,8 @@ struct ConsoleRoutes {
             return try await once(request, context, then: "/console/payments/\(ConsoleForm.percentEncoded(paymentID.rawValue))") { try await body(paymentID) }
         } catch {
             // A provider that failed a refund was asked, and the request is on the payment: something was recorded.
-            let prefix = (error as? PaymentServiceError)?.code == .providerFailed ? "" : "Nothing was changed: "
-            return try await paymentPage(request, context, error: prefix + sentence(for: error, request, context), status: status(for: error, request, context))
+            let notice = (error as? PaymentServiceError)?.code == .providerFailed ? sentence(for: error, request, context) : failureNotice(error, request, context)
+            return try await paymentPage(request, context, error: notice, status: status(for: error, request, context))
         }
     }
 
@@ -839,6 +844,13 @@ struct ConsoleRoutes {
         throw ConsoleRefusal("The same form is still being carried out. Reload the page in a moment to see its result.")
     }
 
+    /// The form's own key (each page draws one per form, see ``once(_:_:then:_:)``), when it is one: what a fact
+    /// the form records is named by, so the same form sent again, even after its key was freed by a failure whose
+    /// outcome is not known, records it once.
+    static func formKeyUUID(_ context: LedgerRequestContext) -> UUID? {
+        context.form["formKey"].flatMap { UUID(uuidString: $0) }
+    }
+
     /// How many times a form sent again looks, a tenth of a second apart, for the first one's answer.
     static let onceWaitsMax = 300
 
@@ -857,6 +869,19 @@ struct ConsoleRoutes {
             ))
         }
         return ConsoleWords.sentence(problem.detail)
+    }
+
+    /// What a form that failed did, and why. A refusal changed nothing; a database that went away or a failure on
+    /// our side may have come after the commit, so the page says it is not known (the form's key is free again,
+    /// and a waiver or payment recorded by hand is named by the form, so sending it again records it once).
+    func failureNotice(_ error: any Error, _ request: Request, _ context: LedgerRequestContext) -> String {
+        let why = sentence(for: error, request, context)
+        switch status(for: error, request, context) {
+        case .serviceUnavailable, .internalServerError:
+            return "It is not known whether this was recorded: " + why + " Look at the page again before sending the form again."
+        default:
+            return "Nothing was changed: " + why
+        }
     }
 
     func status(for error: any Error, _ request: Request, _ context: LedgerRequestContext) -> HTTPResponse.Status {

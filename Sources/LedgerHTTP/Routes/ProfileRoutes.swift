@@ -74,7 +74,8 @@ struct ProfileRoutes {
                 .grantWaiver(waiverID: waiverID, from: try date(body.from, "from"), through: try date(body.through, "through"), reason: body.reason),
                 try profileID(context), request, context
             )
-            return try respond(outcome, status: outcome.replayed ? .ok : .created)
+            // The same grant under its id again records nothing: 200, as a replay is.
+            return try respond(outcome, status: outcome.replayed || outcome.appended.isEmpty ? .ok : .created)
         }
         group.post("profiles/:profileId/waivers/:waiverId/revoke") { request, context in
             let body = try await decode(ReasonRequest.self, request, context)
