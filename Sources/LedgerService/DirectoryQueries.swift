@@ -52,7 +52,15 @@ public struct DirectoryQueries: Sendable {
     }
 
     /// Deliveries with `status` (`dead`, `pending` or `delivered`), oldest first.
-    public func deliveries(status: String, endpointID: String?, limit: Int, offset: Int) async throws -> [DirectoryDeliveryRow] {
+    /// How many deliveries are in `status`.
+    public func count(status: String) async throws -> Int {
+        try await store.withReadModelConnection { connection in
+            Int(try await connection.query("SELECT COUNT(*) FROM directory_deliveries WHERE status = ?", [.text(status)]).first?.integer(0) ?? 0)
+        }
+    }
+
+    /// Deliveries in `status`, oldest first, or with `newestFirst` the latest first.
+    public func deliveries(status: String, endpointID: String?, newestFirst: Bool = false, limit: Int, offset: Int) async throws -> [DirectoryDeliveryRow] {
         var binds: [SQLValue] = [.text(status)]
         var filter = "status = ?"
         if let endpointID {
@@ -66,7 +74,7 @@ public struct DirectoryQueries: Sendable {
             try await connection.query(
                 """
                 SELECT delivery_id, endpoint_id, event_id, event_type, profile_id, status, attempts, last_status, last_error, next_attempt_at_micros
-                FROM directory_deliveries WHERE \(condition) ORDER BY delivery_id LIMIT ? OFFSET ?
+                FROM directory_deliveries WHERE \(condition) ORDER BY delivery_id\(newestFirst ? " DESC" : "") LIMIT ? OFFSET ?
                 """,
                 allBinds
             ).map { row in

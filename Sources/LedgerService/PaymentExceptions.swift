@@ -38,18 +38,29 @@ extension PaymentExceptions {
     /// The most rows one page returns.
     public static let pageSizeMax = 500
 
+    /// How many held payments still wait for staff.
+    public func waitingCount() async throws -> Int {
+        _ = try await ProjectionRunner(store: store, projection: views).catchUp()
+        return try await store.withReadModelConnection { connection in
+            Int(try await connection.query("SELECT COUNT(*) FROM payment_exceptions WHERE resolved = 0", []).first?.integer(0) ?? 0)
+        }
+    }
+
     /// Held payments, oldest first; only those still waiting unless `includeResolved`. First takes in what the log
     /// holds, as the other staff lists do: a payment held a moment ago is in the queue, and after a migration
     /// that emptied the payment views the queue is whole again before it answers.
-    public func list(includeResolved: Bool, limit: Int, offset: Int) async throws -> [PaymentExceptionRow] {
+    ///
+    /// `recentFirst` orders them by their latest change instead, newest first (when decided, else when held).
+    public func list(includeResolved: Bool, recentFirst: Bool = false, limit: Int, offset: Int) async throws -> [PaymentExceptionRow] {
         _ = try await ProjectionRunner(store: store, projection: views).catchUp()
         let filter = includeResolved ? "" : "WHERE resolved = 0"
+        let order = recentFirst ? "COALESCE(resolved_at_micros, raised_at_micros) DESC, payment_id DESC" : "raised_at_micros, payment_id"
         return try await store.withReadModelConnection { connection in
             try await connection.query(
                 """
                 SELECT payment_id, method, amount_minor_units, currency, purpose, profile_id, reason_code, reason, raised_at_micros, resolved, resolution,
                        suggested_profile_id, details
-                FROM payment_exceptions \(filter) ORDER BY raised_at_micros, payment_id LIMIT ? OFFSET ?
+                FROM payment_exceptions \(filter) ORDER BY \(order) LIMIT ? OFFSET ?
                 """,
                 [.integer(Int64(limit)), .integer(Int64(offset))]
             ).map { row in

@@ -199,6 +199,61 @@ struct ConsoleTests {
         }
     }
 
+    /// Long queues stay reachable: the exceptions page goes in pages of 100 (with the resolved ones, the latest
+    /// decision first), and the directory page shows the latest deliveries and every dead letter, page by page.
+    @Test(arguments: Backend.allCases)
+    func longQueuesArePagedAndTheLatestComesFirst(backend: Backend) async throws {
+        try await withLiveServer(backend) { client, runtime in
+            let anna = try await Self.annaSignedIn(client, runtime)
+            let today = runtime.today.description
+            let entries = (1...101).map { index in
+                CamtStatementBuilder.Entry(
+                    date: today, bankReference: "LQ-\(index)",
+                    transactions: [.init(amount: "125.00", payerName: "Payer \(String(format: "%03d", index))", text: "membership")]
+                )
+            }
+            let file = try CamtStatementBuilder(statements: [.init(id: "LQ", iban: "NL91ABNA0417164300", entries: entries)]).write()
+            _ = try await runtime.bankImport.importFile(file, metadata: .init(actor: "test"))
+            let waiting = try await runtime.paymentExceptions.list(includeResolved: false, limit: 200, offset: 0)
+            #expect(waiting.count == 101)
+            let first = try await anna.send("/console/exceptions").text
+            #expect(first.contains("Payer 001") && !first.contains("Payer 101") && first.contains("/console/exceptions?page=2"), "\(first.count)")
+            let second = try await anna.send("/console/exceptions?page=2").text
+            #expect(second.contains("Payer 101") && !second.contains("Payer 001"))
+            #expect(try await anna.send("/console").text.contains("<strong>101</strong> payments wait for a decision"))
+            // The newest, decided now, leads the list with the resolved ones (held last, it was on the second page).
+            let oldest = try #require(waiting.last)
+            _ = try await runtime.payments.resolve(
+                paymentID: PaymentID(rawValue: oldest.paymentId), resolution: .donation, shares: [], reason: "a gift", metadata: .init(actor: "test")
+            )
+            let all = try await anna.send("/console/exceptions?all=1").text
+            let decided = try #require(all.range(of: "id=\"p-\(oldest.paymentId)\""))
+            let next = try #require(all.range(of: "id=\"p-"))
+            #expect(decided.lowerBound == next.lowerBound, "the latest decision comes first")
+            #expect(all.contains("/console/exceptions?all=1&amp;page=2") || all.contains("/console/exceptions?all=1&page=2"))
+
+            let (endpoint, _) = try await runtime.directoryEndpoints.add(url: "http://127.0.0.1:9/hook", eventTypes: [.visibilityChanged])
+            try await runtime.store.withReadModelTransaction { connection in
+                for (index, status) in (Array(repeating: "delivered", count: 25) + Array(repeating: "dead", count: 130)).enumerated() {
+                    let name = "\(status)-\(String(format: "%03d", index + 1))"
+                    try await connection.execute(
+                        """
+                        INSERT INTO directory_deliveries (endpoint_id, event_id, event_type, profile_id, commit_order, position, recorded_at_micros,
+                            payload, status, attempts, next_attempt_at_micros, last_error)
+                        VALUES (?, ?, 'listing.visibility_changed', ?, ?, ?, 0, '{}', ?, 1, 0, 'refused')
+                        """,
+                        [.text(endpoint.endpointId), .text(name), .text(name), .integer(Int64(index + 1)), .integer(Int64(index + 1)), .text(status)]
+                    )
+                }
+            }
+            let directory = try await anna.send("/console/directory").text
+            #expect(directory.contains("delivered-025") && !directory.contains("delivered-001"), "the latest deliveries")
+            #expect(directory.contains("dead-155") && !directory.contains("dead-055") && directory.contains("/console/directory?page=2"))
+            let older = try await anna.send("/console/directory?page=2").text
+            #expect(older.contains("dead-055") && older.contains("dead-026") && !older.contains("dead-155"))
+        }
+    }
+
     /// A form whose key was freed (its first sending failed with an outcome nobody knows, a database that went
     /// away during the commit, say) and that is then sent again records nothing twice: the waiver and the
     /// payment recorded by hand are named by the form's key, not by the sending.

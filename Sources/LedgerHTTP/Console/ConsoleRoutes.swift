@@ -128,8 +128,8 @@ struct ConsoleRoutes {
     func todayPage(_ request: Request, _ context: LedgerRequestContext) async throws -> Response {
         try await runtime.catchUpStaffViews()
         let today = today
-        let exceptions = try await runtime.paymentExceptions.list(includeResolved: false, limit: PaymentExceptions.pageSizeMax, offset: 0).count
-        let dead = try await runtime.directory.deliveries(status: "dead", endpointID: nil, limit: DirectoryQueries.pageSizeMax, offset: 0).count
+        let exceptions = try await runtime.paymentExceptions.waitingCount()
+        let dead = try await runtime.directory.count(status: "dead")
         // A balance check is dated the day after the statement's last booking day (the balance at its start).
         // A CSV file states no balance, so the days statements brought count too.
         let lastChecked = try await runtime.books.balanceChecks(from: today.addingDays(-3_660), through: today.addingDays(1))
@@ -206,10 +206,14 @@ struct ConsoleRoutes {
     func exceptionsPage(_ request: Request, _ context: LedgerRequestContext, error: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
         // (The queue takes in what the log holds itself.)
         let all = request.uri.queryParameters["all"] == "1"
-        let rows = try await runtime.paymentExceptions.list(includeResolved: all, limit: PaymentExceptions.pageSizeMax, offset: 0)
+        // Waiting ones as a queue, oldest first; with the resolved ones, the latest decision first. Pages of 100.
+        let pageNumber = request.uri.queryParameters["page"].flatMap { Int($0) }.map { min(max($0, 1), 10_000) } ?? 1
+        let pageSize = 100
+        let fetched = try await runtime.paymentExceptions.list(includeResolved: all, recentFirst: all, limit: pageSize + 1, offset: (pageNumber - 1) * pageSize)
+        let rows = Array(fetched.prefix(pageSize))
         let names = try await runtime.lists.displayNames(of: Set(rows.compactMap(\.suggestedProfileId)))
         let words = words
-        let data: [String: Any] = [
+        var data: [String: Any] = [
             "all": all,
             "rows": rows.map { row -> [String: Any] in
                 var item: [String: Any] = [
@@ -229,6 +233,9 @@ struct ConsoleRoutes {
                 return item
             },
         ]
+        let also = all ? "all=1&" : ""
+        if pageNumber > 1 { data["previous"] = "/console/exceptions?\(also)page=\(pageNumber - 1)" }
+        if fetched.count > pageSize { data["next"] = "/console/exceptions?\(also)page=\(pageNumber + 1)" }
         return page("exceptions", "Exceptions", "/console/exceptions", data, context, request: request, error: error, status: status)
     }
 
@@ -671,13 +678,19 @@ struct ConsoleRoutes {
     func directoryPage(_ request: Request, _ context: LedgerRequestContext) async throws -> Response {
         let words = words
         let endpoints = try await runtime.directoryEndpoints.list()
-        let dead = try await runtime.directory.deliveries(status: "dead", endpointID: nil, limit: 100, offset: 0)
-        let recent = try await runtime.directory.deliveries(status: "delivered", endpointID: nil, limit: 20, offset: 0)
-        let data: [String: Any] = [
+        // The latest first, dead letters in pages of 100, so every one can be sent again from here.
+        let pageNumber = request.uri.queryParameters["page"].flatMap { Int($0) }.map { min(max($0, 1), 10_000) } ?? 1
+        let pageSize = 100
+        let fetched = try await runtime.directory.deliveries(status: "dead", endpointID: nil, newestFirst: true, limit: pageSize + 1, offset: (pageNumber - 1) * pageSize)
+        let dead = fetched.prefix(pageSize)
+        let recent = try await runtime.directory.deliveries(status: "delivered", endpointID: nil, newestFirst: true, limit: 20, offset: 0)
+        var data: [String: Any] = [
             "endpoints": endpoints.map { ["url": $0.url, "state": $0.enabled ? "receiving changes" : "switched off (\($0.disabledReason ?? "by staff"))"] },
             "dead": dead.map { ["id": $0.deliveryId, "profileId": $0.profileId, "error": $0.lastError ?? $0.lastStatus.map { "answered \($0)" } ?? "—"] },
             "recent": recent.map { ["id": $0.deliveryId, "profileId": $0.profileId, "at": words.instant($0.nextAttemptAt)] },
         ]
+        if pageNumber > 1 { data["previous"] = "/console/directory?page=\(pageNumber - 1)" }
+        if fetched.count > pageSize { data["next"] = "/console/directory?page=\(pageNumber + 1)" }
         return page("directory", "Directory", "/console/directory", data, context, request: request)
     }
 

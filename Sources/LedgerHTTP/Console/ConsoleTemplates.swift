@@ -118,7 +118,7 @@ enum ConsoleTemplates {
     static let exceptions = """
         <h1>Exceptions</h1>
         <p>Payments the ledger could not place by itself. Each needs a decision; every decision needs a reason.</p>
-        <p>{{#all}}<a href="/console/exceptions">Show only the waiting ones</a>{{/all}}{{^all}}<a href="/console/exceptions?all=1">Show resolved ones too</a>{{/all}}</p>
+        <p>{{#all}}<a href="/console/exceptions">Show only the waiting ones</a> (the latest decision first){{/all}}{{^all}}<a href="/console/exceptions?all=1">Show resolved ones too</a>{{/all}}</p>
         {{^rows}}<p class="empty">Nothing is waiting. Well done.</p>{{/rows}}
         {{#rows}}
         <article class="item{{#resolved}} resolved{{/resolved}}" id="p-{{paymentId}}">
@@ -181,6 +181,7 @@ enum ConsoleTemplates {
         {{/resolved}}
         </article>
         {{/rows}}
+        <p class="pager">{{#previous}}<a href="{{previous}}">Previous</a>{{/previous}} {{#next}}<a href="{{next}}">Next</a>{{/next}}</p>
         """
 
     static let statements = """
@@ -493,6 +494,7 @@ enum ConsoleTemplates {
         </td></tr>{{/dead}}
         </tbody>
         </table>
+        <p class="pager">{{#previous}}<a href="{{previous}}">Newer</a>{{/previous}} {{#next}}<a href="{{next}}">Older</a>{{/next}}</p>
         <h2>Recent deliveries</h2>
         {{^recent}}<p class="empty">Nothing delivered yet.</p>{{/recent}}
         <table>
