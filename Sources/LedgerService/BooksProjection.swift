@@ -154,7 +154,10 @@ public struct BooksProjection: Projection {
                 if case .received = event { entry.holdsReceipt = true }
                 if let ownDay { entry.bankDay = ownDay }
                 let received = state.books.payment.received
-                let date = entry.holdsReceipt ? received?.effectiveDate.description : (entry.bankDay ?? calendar.date(at: first.recordedAt)).description
+                // A later entry is dated when it happened, but never before the payment's own receipt: a payment
+                // recorded by hand for a day ahead and voided before that day is taken back on its day, not before.
+                let happened = entry.bankDay ?? calendar.date(at: first.recordedAt)
+                let date = entry.holdsReceipt ? received?.effectiveDate.description : max(happened, received?.effectiveDate ?? happened).description
                 let lines = Dictionary(state.books.postings(since: entry.postedBefore).map { ($0.account, $0.minorUnits) }) { $0 + $1 }
                 // The bank postings by day, until the opening balance is booked: this entry's earlier lines out, its new lines in.
                 if let currency = received?.amount.currency {
