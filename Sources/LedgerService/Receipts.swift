@@ -157,7 +157,11 @@ public struct ReceiptService: Sendable {
                 payer = state.displayName.isEmpty ? nil : state.displayName
                 if counts.purpose == .listing {
                     // The days this payment paid for: a renewal's own year, not the whole stretch it extends.
-                    period = state.paidPeriods(at: now, policy: payments.profiles.policy).periods
+                    // A payment recorded for a day ahead counts from its day: its period is read as of then, or the
+                    // receipt issued now would name none, and it is never issued again.
+                    let policy = payments.profiles.policy
+                    let asOf = max(now, policy.calendar.startOfDay(received.effectiveDate))
+                    period = state.paidPeriods(at: asOf, policy: policy).periods
                         .lazy.compactMap { $0.days(paidBy: received.paymentID) }.first.map { ($0.start, $0.lastDay) }
                 }
             }
