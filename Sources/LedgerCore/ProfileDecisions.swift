@@ -96,9 +96,11 @@ public enum ProfileDecider {
             guard LedgerBounds.contains(from), LedgerBounds.contains(through) else {
                 throw .outOfBounds("a waiver's dates must lie \(LedgerBounds.dateRangeDescription)")
             }
-            if let granted = state.waivers.first(where: { $0.granted.waiverID == waiverID })?.granted {
-                // The same grant again (a request sent again after an answer that never came) changes nothing.
-                guard granted.from == from, granted.through == through, granted.reason == reason else {
+            if let waiver = state.waivers.first(where: { $0.granted.waiverID == waiverID }) {
+                // The same grant again (a request sent again after an answer that never came) changes nothing; a
+                // revoked waiver stays revoked, and granting it again is refused, as before.
+                let granted = waiver.granted
+                guard waiver.revokedAt == nil, granted.from == from, granted.through == through, granted.reason == reason else {
                     throw .invalidArgument("waiver '\(waiverID)' exists already")
                 }
                 return []

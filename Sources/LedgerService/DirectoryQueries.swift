@@ -59,7 +59,8 @@ public struct DirectoryQueries: Sendable {
         }
     }
 
-    /// Deliveries in `status`, oldest first, or with `newestFirst` the latest first.
+    /// Deliveries in `status`, oldest first, or with `newestFirst` the latest first (by when they were delivered,
+    /// else by when they are next tried or were last tried).
     public func deliveries(status: String, endpointID: String?, newestFirst: Bool = false, limit: Int, offset: Int) async throws -> [DirectoryDeliveryRow] {
         var binds: [SQLValue] = [.text(status)]
         var filter = "status = ?"
@@ -74,7 +75,7 @@ public struct DirectoryQueries: Sendable {
             try await connection.query(
                 """
                 SELECT delivery_id, endpoint_id, event_id, event_type, profile_id, status, attempts, last_status, last_error, next_attempt_at_micros
-                FROM directory_deliveries WHERE \(condition) ORDER BY delivery_id\(newestFirst ? " DESC" : "") LIMIT ? OFFSET ?
+                FROM directory_deliveries WHERE \(condition) ORDER BY \(newestFirst ? "COALESCE(delivered_at_micros, next_attempt_at_micros) DESC, delivery_id DESC" : "delivery_id") LIMIT ? OFFSET ?
                 """,
                 allBinds
             ).map { row in

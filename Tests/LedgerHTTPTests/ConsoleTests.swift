@@ -239,15 +239,19 @@ struct ConsoleTests {
                     try await connection.execute(
                         """
                         INSERT INTO directory_deliveries (endpoint_id, event_id, event_type, profile_id, commit_order, position, recorded_at_micros,
-                            payload, status, attempts, next_attempt_at_micros, last_error)
-                        VALUES (?, ?, 'listing.visibility_changed', ?, ?, ?, 0, '{}', ?, 1, 0, 'refused')
+                            payload, status, attempts, next_attempt_at_micros, last_error, delivered_at_micros)
+                        VALUES (?, ?, 'listing.visibility_changed', ?, ?, ?, 0, '{}', ?, 1, 0, 'refused', ?)
                         """,
-                        [.text(endpoint.endpointId), .text(name), .text(name), .integer(Int64(index + 1)), .integer(Int64(index + 1)), .text(status)]
+                        [
+                            .text(endpoint.endpointId), .text(name), .text(name), .integer(Int64(index + 1)), .integer(Int64(index + 1)), .text(status),
+                            // The first was sent again and delivered last of all.
+                            status == "delivered" ? .integer(index == 0 ? 1_000_000 : Int64(index + 1)) : .null,
+                        ]
                     )
                 }
             }
             let directory = try await anna.send("/console/directory").text
-            #expect(directory.contains("delivered-025") && !directory.contains("delivered-001"), "the latest deliveries")
+            #expect(directory.contains("delivered-025") && directory.contains("delivered-001") && !directory.contains("delivered-002"), "the latest deliveries")
             #expect(directory.contains("dead-155") && !directory.contains("dead-055") && directory.contains("/console/directory?page=2"))
             let older = try await anna.send("/console/directory?page=2").text
             #expect(older.contains("dead-055") && older.contains("dead-026") && !older.contains("dead-155"))

@@ -254,7 +254,7 @@ struct ReadmePromiseMoreTests {
             let waived = try #require(granted.json["listing"] as? [String: Any])
             #expect(waived["status"] as? String == "waived" && waived["visible"] as? Bool == true, "\(granted.text)")
             #expect((waived["basis"] as? [String: Any])?["waiverID"] as? String == "hardship-1")
-            // The same grant again records nothing more (200); the same id with other dates is refused (422).
+            // The same grant again records no second waiver (200); the same id with other dates is refused (422).
             let grantedVersion = try await runtime.profiles.load(try ProfileID("wv-1")).state.version
             let grantedAgain = try await session.post("/api/v1/profiles/wv-1/waivers", [
                 "waiverId": "hardship-1", "from": today.description, "through": today.addingDays(90).description, "reason": "hardship",
@@ -287,7 +287,12 @@ struct ReadmePromiseMoreTests {
             // The same request again (a retry after a lost answer) changes nothing and says so.
             let revokedVersion = try await runtime.profiles.load(try ProfileID("wv-1")).state.version
             let again = try await session.post("/api/v1/profiles/wv-1/waivers/hardship-1/revoke", ["reason": "paid after all"])
-            #expect(grantedAgain.status == .ok && grantedAgain.json["appended"] as? [String] == [], "\(grantedAgain.text)")
+            #expect(again.status == .ok && again.json["appended"] as? [String] == [], "\(again.text)")
+            // Granting a revoked waiver again under its id is refused: it stays revoked, and the client must not be told otherwise.
+            let grantRevoked = try await session.post("/api/v1/profiles/wv-1/waivers", [
+                "waiverId": "hardship-1", "from": today.description, "through": today.addingDays(90).description, "reason": "hardship",
+            ])
+            expectProblem(grantRevoked, .unprocessableContent, "invalid-argument")
             #expect(try await runtime.profiles.load(try ProfileID("wv-1")).state.version == revokedVersion, "a second revocation wrote something")
             let now = try await session.get("/api/v1/profiles/wv-1/listing")
             #expect(now.json["visible"] as? Bool == false && now.json["reason"] as? String == "waiver_ended", "\(now.text)")

@@ -502,7 +502,7 @@ struct CLITests {
     }
 
     @Test(arguments: Backend.allCases)
-    func onlyServeMigrateAndUsersAddCreateALedger(backend: Backend) async throws {
+    func theOtherCommandsRefuseToCreateALedger(backend: Backend) async throws {
         let url = try await TestDatabase.freshURL(backend)
         let statement = try CamtStatementBuilder(statements: [.init(id: "S-1", iban: "NL91ABNA0417164300", entries: [
             .init(date: "2026-03-02", bankReference: "R-1", transactions: [.init(amount: "125.00", payerName: "Ada", text: "no reference")]),

@@ -74,8 +74,10 @@ struct ProfileRoutes {
                 .grantWaiver(waiverID: waiverID, from: try date(body.from, "from"), through: try date(body.through, "through"), reason: body.reason),
                 try profileID(context), request, context
             )
-            // The same grant under its id again records nothing: 200, as a replay is.
-            return try respond(outcome, status: outcome.replayed || outcome.appended.isEmpty ? .ok : .created)
+            // The same grant under its id again grants nothing (a listing change that fell due meanwhile may be
+            // recorded with it): 200, as a replay is.
+            let granted = outcome.appended.contains { if case .waiverGranted = $0 { true } else { false } }
+            return try respond(outcome, status: granted && !outcome.replayed ? .created : .ok)
         }
         group.post("profiles/:profileId/waivers/:waiverId/revoke") { request, context in
             let body = try await decode(ReasonRequest.self, request, context)
