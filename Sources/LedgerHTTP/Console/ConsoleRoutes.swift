@@ -207,10 +207,9 @@ struct ConsoleRoutes {
         // (The queue takes in what the log holds itself.)
         let all = request.uri.queryParameters["all"] == "1"
         // Waiting ones as a queue, oldest first; with the resolved ones, the latest decision first. Pages of 100.
-        let pageNumber = request.uri.queryParameters["page"].flatMap { Int($0) }.map { min(max($0, 1), 10_000) } ?? 1
-        let pageSize = 100
-        let fetched = try await runtime.paymentExceptions.list(includeResolved: all, recentFirst: all, limit: pageSize + 1, offset: (pageNumber - 1) * pageSize)
-        let rows = Array(fetched.prefix(pageSize))
+        let paging = ConsolePaging(request)
+        let fetched = try await runtime.paymentExceptions.list(includeResolved: all, recentFirst: all, limit: paging.limit, offset: paging.offset)
+        let rows = Array(fetched.prefix(ConsolePaging.size))
         let names = try await runtime.lists.displayNames(of: Set(rows.compactMap(\.suggestedProfileId)))
         let words = words
         var data: [String: Any] = [
@@ -233,9 +232,7 @@ struct ConsoleRoutes {
                 return item
             },
         ]
-        let also = all ? "all=1&" : ""
-        if pageNumber > 1 { data["previous"] = "/console/exceptions?\(also)page=\(pageNumber - 1)" }
-        if fetched.count > pageSize { data["next"] = "/console/exceptions?\(also)page=\(pageNumber + 1)" }
+        paging.link(all ? "/console/exceptions?all=1&" : "/console/exceptions?", fetched: fetched.count, into: &data)
         return page("exceptions", "Exceptions", "/console/exceptions", data, context, request: request, error: error, status: status)
     }
 
@@ -653,25 +650,23 @@ struct ConsoleRoutes {
         let chosen = request.uri.queryParameters["view"].map(String.init).flatMap { view in views.contains { $0.0 == view } ? view : nil } ?? "this-month"
         let today = today
         let thisMonth = LocalDate(year: today.year, month: today.month, day: 1) ?? today
-        let pageNumber = request.uri.queryParameters["page"].flatMap { Int($0) }.map { min(max($0, 1), 10_000) } ?? 1
-        let pageSize = 100
-        let offset = (pageNumber - 1) * pageSize
+        let paging = ConsolePaging(request)
+        let (limit, offset) = (paging.limit, paging.offset)
         let rows: [ListingRow] = switch chosen {
-        case "this-month": try await runtime.listings.list(status: nil, expiringWithinDays: nil, expiringInMonth: thisMonth.monthText, limit: pageSize + 1, offset: offset)
-        case "next-month": try await runtime.listings.list(status: nil, expiringWithinDays: nil, expiringInMonth: thisMonth.addingMonths(1).monthText, limit: pageSize + 1, offset: offset)
-        default: try await runtime.listings.list(status: chosen, expiringWithinDays: nil, limit: pageSize + 1, offset: offset)
+        case "this-month": try await runtime.listings.list(status: nil, expiringWithinDays: nil, expiringInMonth: thisMonth.monthText, limit: limit, offset: offset)
+        case "next-month": try await runtime.listings.list(status: nil, expiringWithinDays: nil, expiringInMonth: thisMonth.addingMonths(1).monthText, limit: limit, offset: offset)
+        default: try await runtime.listings.list(status: chosen, expiringWithinDays: nil, limit: limit, offset: offset)
         }
         var data: [String: Any] = [
             "views": views.map { ["value": $0.0, "label": $0.1, "current": $0.0 == chosen] },
-            "rows": rows.prefix(pageSize).map { row -> [String: Any] in
+            "rows": rows.prefix(ConsolePaging.size).map { row -> [String: Any] in
                 [
                     "profileId": row.profileId, "displayName": row.displayName, "status": ConsoleWords.status(row.status),
                     "paidThrough": ConsoleWords.date(row.paidThrough), "why": row.visible ? (row.basis == "waiver" ? "waiver" : "paid") : ConsoleWords.hiddenReason(row.reason),
                 ]
             },
         ]
-        if pageNumber > 1 { data["previous"] = "/console/listings?view=\(chosen)&page=\(pageNumber - 1)" }
-        if rows.count > pageSize { data["next"] = "/console/listings?view=\(chosen)&page=\(pageNumber + 1)" }
+        paging.link("/console/listings?view=\(chosen)&", fetched: rows.count, into: &data)
         return page("listings", "Listings", "/console/listings", data, context, request: request)
     }
 
@@ -679,18 +674,16 @@ struct ConsoleRoutes {
         let words = words
         let endpoints = try await runtime.directoryEndpoints.list()
         // The latest first, dead letters in pages of 100, so every one can be sent again from here.
-        let pageNumber = request.uri.queryParameters["page"].flatMap { Int($0) }.map { min(max($0, 1), 10_000) } ?? 1
-        let pageSize = 100
-        let fetched = try await runtime.directory.deliveries(status: "dead", endpointID: nil, newestFirst: true, limit: pageSize + 1, offset: (pageNumber - 1) * pageSize)
-        let dead = fetched.prefix(pageSize)
+        let paging = ConsolePaging(request)
+        let fetched = try await runtime.directory.deliveries(status: "dead", endpointID: nil, newestFirst: true, limit: paging.limit, offset: paging.offset)
+        let dead = fetched.prefix(ConsolePaging.size)
         let recent = try await runtime.directory.deliveries(status: "delivered", endpointID: nil, newestFirst: true, limit: 20, offset: 0)
         var data: [String: Any] = [
             "endpoints": endpoints.map { ["url": $0.url, "state": $0.enabled ? "receiving changes" : "switched off (\($0.disabledReason ?? "by staff"))"] },
             "dead": dead.map { ["id": $0.deliveryId, "profileId": $0.profileId, "error": $0.lastError ?? $0.lastStatus.map { "answered \($0)" } ?? "—"] },
             "recent": recent.map { ["id": $0.deliveryId, "profileId": $0.profileId, "at": words.instant($0.nextAttemptAt)] },
         ]
-        if pageNumber > 1 { data["previous"] = "/console/directory?page=\(pageNumber - 1)" }
-        if fetched.count > pageSize { data["next"] = "/console/directory?page=\(pageNumber + 1)" }
+        paging.link("/console/directory?", fetched: fetched.count, into: &data)
         return page("directory", "Directory", "/console/directory", data, context, request: request)
     }
 
@@ -922,4 +915,24 @@ struct ConsoleRoutes {
 struct ConsoleRefusal: Error {
     let message: String
     init(_ message: String) { self.message = message }
+}
+
+/// A console list's page, from `?page=` (1 to 10,000; anything else is the first), 100 rows each. A list reads one
+/// row more than a page, to know whether there is a next one.
+struct ConsolePaging {
+    static let size = 100
+    let number: Int
+
+    init(_ request: Request) {
+        number = request.uri.queryParameters["page"].flatMap { Int($0) }.map { min(max($0, 1), 10_000) } ?? 1
+    }
+
+    var limit: Int { Self.size + 1 }
+    var offset: Int { (number - 1) * Self.size }
+
+    /// The "previous" and "next" links of the page, `base` followed by `page=N`, given how many rows were read.
+    func link(_ base: String, fetched: Int, into data: inout [String: Any]) {
+        if number > 1 { data["previous"] = "\(base)page=\(number - 1)" }
+        if fetched > Self.size { data["next"] = "\(base)page=\(number + 1)" }
+    }
 }
