@@ -160,6 +160,14 @@ public struct PaymentBooks: Sendable, Hashable, Codable {
         // out; paying back settles that against what was due.
         if payment.paidBack != nil { leave(payment.paidBackMinorUnits, reversing: .refunds, from: .bankOutgoing) }
         leave(takenByDisputes, reversing: .chargebacks)
+        // Given back by hand (a reversal by hand), where no provider or bank report shows the money leaving: an
+        // offline payment's money leaves where staff keep it; a chargeback leaves where the money arrived, as the
+        // provider's own would; any other goes back by a transfer from the bank account, which the statement books
+        // as money paid out, so the entry takes it from there, as paying back does.
+        for given in payment.givenBackByHand ?? [] where given.amount.currency == received.amount.currency {
+            let source: BookAccount = received.method == .offline ? .offline : given.kind == .chargeback ? arrived : .bankOutgoing
+            leave(given.amount.minorUnits, reversing: Self.reversing(given.kind), from: source)
+        }
         // The provider's fee never reached us: it leaves the clearing account as an expense (and stays one when
         // the payment is refunded, as providers keep it).
         if let fee = received.fee, fee.currency == received.amount.currency, fee.minorUnits > 0 {
@@ -168,6 +176,15 @@ public struct PaymentBooks: Sendable, Hashable, Codable {
             balances[.providerFees, default: 0] += kept
         }
         return balances.filter { $0.value != 0 }
+    }
+
+    /// The reversing account of money given back as `kind`.
+    static func reversing(_ kind: ReversalKind) -> BookAccount {
+        switch kind {
+        case .refund, .correction: .refunds
+        case .chargeback: .chargebacks
+        case .bankReturn: .returns
+        }
     }
 
     /// What disputes took and kept, in minor units: for each dispute as judged (``PaymentState/judgedDisputes``)
@@ -186,13 +203,15 @@ public struct PaymentBooks: Sendable, Hashable, Codable {
     }
 
     /// How much of what arrived still counts as the payer's contribution or donation: what arrived, less what was
-    /// refunded, returned or charged back; nothing once voided.
+    /// refunded, returned or charged back (by a provider's or bank's report, or as staff recorded by hand); nothing
+    /// once voided.
     public var countingMinorUnits: Int64 {
         guard let received = payment.received, received.amount.minorUnits > 0, payment.voided == nil else { return 0 }
         let total = received.amount.minorUnits
         if payment.returned != nil { return 0 }
         let refunded = min(max(0, payment.refundedMinorUnits), total)
-        return max(0, total - refunded - min(takenByDisputes, total - refunded))
+        let takenByHand = min(payment.givenBackByHandMinorUnits([.chargeback, .bankReturn]), total - refunded)
+        return max(0, total - refunded - takenByHand - min(takenByDisputes, total - refunded - takenByHand))
     }
 
     /// The postings that bring `before` (an earlier ``target``) to ``target``. Empty when nothing changed;

@@ -137,6 +137,12 @@ public enum PaymentDecider {
             paymentID: received.paymentID, amount: share.share.amount, effectiveDate: received.effectiveDate, acceptShortfall: share.acceptShortfall
         )
         let allocation = profile.allocation(of: received.paymentID)
+        // Given back by hand for this profile: what it bought stays taken back as staff recorded it, whatever the
+        // payment's refunds and disputes do.
+        if let given = payment.givenBackByHand(for: profileID) {
+            guard let allocation, allocation.isActiveNow else { return [] }
+            return [.reverseAllocation(paymentID: received.paymentID, kind: given.kind, reason: given.reason)]
+        }
         if let kind = payment.reversal {
             let reverse = ProfileCommand.reverseAllocation(paymentID: received.paymentID, kind: kind, reason: reversalReason(kind, payment: payment), byRule: true)
             guard let allocation else { return [allocate, reverse] }

@@ -39,6 +39,9 @@ public struct PaymentState: Sendable, Hashable, Codable {
     public var reassignments: [PaymentReassigned] = []
     /// Staff paid it back outside any provider.
     public var paidBack: PaymentPaidBack?
+    /// What staff recorded as given back by hand (reversals by hand), one per profile at most, oldest first.
+    /// Optional so that states kept before it still read.
+    public var givenBackByHand: [PaymentGivenBackByHand]?
 
     public init() {}
 
@@ -97,6 +100,9 @@ public struct PaymentState: Sendable, Hashable, Codable {
             resolution = nil
             reassignments = []
         case .paidBack(let event): paidBack = event
+        case .givenBackByHand(let event):
+            guard givenBackByHand(for: event.profileID) == nil else { break }
+            givenBackByHand = (givenBackByHand ?? []) + [event]
         }
     }
 
@@ -184,9 +190,30 @@ public struct PaymentState: Sendable, Hashable, Codable {
         received.map { min(minorUnits, max(0, $0.amount.minorUnits)) } ?? minorUnits
     }
 
-    /// Money given back so far, in minor units: whichever way the provider reported saw more, and what staff
-    /// paid back themselves (a payment no provider can refund).
-    public var refundedMinorUnits: Int64 { capped(refundedByProviderMinorUnits.addingSaturated(paidBackMinorUnits)) }
+    /// Money given back so far, in minor units: whichever way the provider reported saw more, what staff
+    /// paid back themselves (a payment no provider can refund), and what staff recorded as refunded by hand.
+    public var refundedMinorUnits: Int64 {
+        capped(refundedByProviderMinorUnits.addingSaturated(paidBackMinorUnits).addingSaturated(givenBackByHandMinorUnits([.refund])))
+    }
+
+    /// What staff recorded as given back by hand for `profileID`, if they did.
+    public func givenBackByHand(for profileID: ProfileID) -> PaymentGivenBackByHand? {
+        givenBackByHand?.first { $0.profileID == profileID }
+    }
+
+    /// Money staff recorded as given back by hand as one of `kinds`, in the payment's currency, in minor units (at
+    /// most what arrived).
+    public func givenBackByHandMinorUnits(_ kinds: Set<ReversalKind> = [.refund, .chargeback, .bankReturn]) -> Int64 {
+        let given = (givenBackByHand ?? []).filter { kinds.contains($0.kind) && isInPaymentCurrency($0.amount.currency) }
+        return capped(given.reduce(Int64(0)) { $0.addingSaturated(max(0, $1.amount.minorUnits)) })
+    }
+
+    /// How staff recorded the whole payment as given back by hand, when what they recorded covers all of it: the
+    /// kind of the last part recorded.
+    public var givenBackByHandInFull: ReversalKind? {
+        guard let received, received.amount.minorUnits > 0, givenBackByHandMinorUnits() >= received.amount.minorUnits else { return nil }
+        return givenBackByHand?.last?.kind
+    }
 
     /// Money the provider gave back, in minor units: whichever way of reporting saw more.
     public var refundedByProviderMinorUnits: Int64 {

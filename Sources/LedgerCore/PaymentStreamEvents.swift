@@ -19,6 +19,7 @@ public enum PaymentEvent: Sendable, Hashable {
     case reassigned(PaymentReassigned)
     case resolutionReopened(PaymentResolutionReopened)
     case paidBack(PaymentPaidBack)
+    case givenBackByHand(PaymentGivenBackByHand)
 }
 
 /// The payer started paying but the money has not moved yet (a delayed method); nothing is applied.
@@ -292,6 +293,29 @@ public struct PaymentPaidBack: Sendable, Hashable, Codable {
     }
 }
 
+/// Staff recorded that what the payment paid for one profile was given back outside the ledger's view (a reversal
+/// by hand): a refund made outside any provider (in cash, by a transfer from the bank account), a chargeback or a
+/// bank return no report of the provider or bank names. `amount` is what the payment paid for that profile.
+public struct PaymentGivenBackByHand: Sendable, Hashable, Codable {
+    public static let typeName = "PaymentGivenBackByHand"
+    public var paymentID: PaymentID
+    public var profileID: ProfileID
+    /// Never ``ReversalKind/correction``.
+    public var kind: ReversalKind
+    public var amount: Money
+    public var reason: String
+    public var occurredAt: Date
+
+    public init(paymentID: PaymentID, profileID: ProfileID, kind: ReversalKind, amount: Money, reason: String, occurredAt: Date) {
+        self.paymentID = paymentID
+        self.profileID = profileID
+        self.kind = kind
+        self.amount = amount
+        self.reason = reason
+        self.occurredAt = occurredAt
+    }
+}
+
 /// What staff decided for a held payment.
 public enum HoldResolution: String, Sendable, Hashable, Codable, CaseIterable {
     /// Allocate it to one profile (its amount buys what it buys; a remainder is credit).
@@ -413,6 +437,7 @@ extension PaymentEvent {
         case .reassigned: PaymentReassigned.typeName
         case .resolutionReopened: PaymentResolutionReopened.typeName
         case .paidBack: PaymentPaidBack.typeName
+        case .givenBackByHand: PaymentGivenBackByHand.typeName
         }
     }
 
@@ -437,6 +462,7 @@ extension PaymentEvent {
         case .reassigned(let event): try encoder.encode(event)
         case .resolutionReopened(let event): try encoder.encode(event)
         case .paidBack(let event): try encoder.encode(event)
+        case .givenBackByHand(let event): try encoder.encode(event)
         }
     }
 
@@ -458,6 +484,7 @@ extension PaymentEvent {
         case PaymentReassigned.typeName: return .reassigned(try decoder.decode(PaymentReassigned.self, from: data))
         case PaymentResolutionReopened.typeName: return .resolutionReopened(try decoder.decode(PaymentResolutionReopened.self, from: data))
         case PaymentPaidBack.typeName: return .paidBack(try decoder.decode(PaymentPaidBack.self, from: data))
+        case PaymentGivenBackByHand.typeName: return .givenBackByHand(try decoder.decode(PaymentGivenBackByHand.self, from: data))
         default: return nil
         }
     }

@@ -187,7 +187,7 @@ public enum ProfileDecider {
         return sent ? [] : [RenewalReminderDue(paidThrough: paidThrough, daysBefore: nearest, occurredAt: now)]
     }
 
-    static func requireText(_ text: String, _ name: String) throws(DomainError) -> String {
+    public static func requireText(_ text: String, _ name: String) throws(DomainError) -> String {
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !trimmed.isEmpty else { throw .invalidArgument("the \(name) must not be empty") }
         guard trimmed.utf8.count <= textBytesMax else { throw .invalidArgument("the \(name) is longer than \(textBytesMax) bytes") }

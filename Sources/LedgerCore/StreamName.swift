@@ -27,6 +27,8 @@ public enum StreamName: Sendable, Hashable, CustomStringConvertible {
     case bankDays(year: Int, accountKey: String)
     /// `bank-days-checked`: how far statements recorded before days were claimed have been checked.
     case bankDaysChecked
+    /// `hand-reversals-checked`: how far reversals by hand recorded on profiles only have been checked.
+    case handReversalsChecked
     /// `receipts-<year>`: the year's receipt numbers.
     case receiptYear(Int)
     /// `receipt-<payment id>`: a payment's receipt.
@@ -47,6 +49,7 @@ public enum StreamName: Sendable, Hashable, CustomStringConvertible {
         case .bankStatement(let key): "bank-statement-\(key)"
         case .bankDays(let year, let accountKey): "bank-days-\(year)-\(accountKey)"
         case .bankDaysChecked: "bank-days-checked"
+        case .handReversalsChecked: "hand-reversals-checked"
         case .receiptYear(let year): "receipts-\(year)"
         case .receipt(let id): "receipt-\(id.rawValue)"
         }
@@ -69,6 +72,8 @@ public enum StreamName: Sendable, Hashable, CustomStringConvertible {
             self = .referenceClaimsChecked
         } else if text == "bank-days-checked" {
             self = .bankDaysChecked
+        } else if text == "hand-reversals-checked" {
+            self = .handReversalsChecked
         } else if let id = rest(after: "profile-") {
             guard let profileID = try? ProfileID(id) else { return nil }
             self = .profile(profileID)

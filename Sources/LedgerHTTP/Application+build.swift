@@ -15,7 +15,7 @@ public func buildRouter(runtime: LedgerRuntime) -> Router<LedgerRequestContext> 
         books: runtime.books, card: runtime.card, lists: runtime.lists, payPal: runtime.payPal, paymentExceptions: runtime.paymentExceptions, payments: runtime.payments,
         refunds: runtime.refunds
     )
-    let profileRoutes = ProfileRoutes(listings: runtime.listings, lists: runtime.lists, now: runtime.now, profiles: runtime.profiles)
+    let profileRoutes = ProfileRoutes(listings: runtime.listings, lists: runtime.lists, now: runtime.now, payments: runtime.payments, profiles: runtime.profiles)
     let directoryRoutes = DirectoryRoutes(directory: runtime.directory, directoryEndpoints: runtime.directoryEndpoints)
     let idempotency = IdempotencyMiddleware(records: runtime.idempotency)
     let bodyBytesMax = max(runtime.configuration.requestBodyBytesMax, runtime.bankImport.fileBytesMax)

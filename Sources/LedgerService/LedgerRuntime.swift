@@ -105,6 +105,13 @@ public struct LedgerRuntime: Sendable {
         let paymentViews = PaymentViewsProjection(decoded: decoded)
         let listings = ListingQueries(store: store, projection: projection, calendar: configuration.listingPolicy.calendar, now: now)
         let payments = PaymentPipeline(store: store, profiles: profiles)
+        do {
+            // Reversals by hand recorded on profiles only, by a version from before payments recorded them.
+            try await HandReversalBackfill(payments: payments).run(logger: logger)
+        } catch {
+            await store.close()
+            throw error
+        }
         // Provider APIs are called without following redirects: a redirect from a payment API is an error,
         // not something to chase with the secret key attached.
         // A refused connection fails the call at once (a 502 to our caller) instead of being retried until

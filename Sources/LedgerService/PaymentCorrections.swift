@@ -80,6 +80,40 @@ extension PaymentPipeline {
         }
     }
 
+    /// Records a reversal by hand: what the payment paid for `profileID` was given back outside the ledger's view
+    /// (`kind`: a refund, chargeback or bank return that no provider or bank report shows). The payment's stream
+    /// records it with `amount`, the money that went back that way, so the books and receipts take it back; what
+    /// the payment bought there is taken back in the same append. Without `amount`: what pays for the profile, as
+    /// far as no report took it back already (a partial refund the provider reported, say). `0.00` takes only the
+    /// listing back. Recording it again, or for an allocation taken back already, changes nothing.
+    public func giveBack(
+        paymentID: PaymentID, profileID: ProfileID, kind: ReversalKind, amount: Money? = nil, reason: String, metadata: EventMetadata
+    ) async throws -> Outcome {
+        try ReversalKind.checkMadeByHand(kind)
+        let reason = try ProfileDecider.requireText(reason, "reason")
+        return try await commit(inbox: nil, paymentID: paymentID, metadata: metadata) { payment, now, profileState in
+            let profile = try await profileState(profileID)
+            guard profile.isRegistered else { throw DomainError.profileNotFound(profileID.rawValue) }
+            guard payment.received != nil, let allocation = profile.allocation(of: paymentID) else {
+                throw DomainError.allocationNotFound(paymentID.rawValue)
+            }
+            // Taken back already (by a report, a correction, or by hand): nothing more to record.
+            guard allocation.isActiveNow, payment.givenBackByHand(for: profileID) == nil else { return [] }
+            guard let share = payment.listingShares.first(where: { $0.share.profileID == profileID })?.share else {
+                throw PaymentServiceError(code: .notCorrectable, description: "payment '\(paymentID)' no longer pays for \(profileID)")
+            }
+            var books = PaymentBooks()
+            books.payment = payment
+            let given = amount ?? Money(minorUnits: min(share.amount.minorUnits, books.countingMinorUnits), currency: share.amount.currency)
+            guard given.currency == share.amount.currency, given.minorUnits >= 0, given.minorUnits <= share.amount.minorUnits else {
+                throw DomainError.invalidArgument("the amount given back must be from 0.00 to the \(share.amount) that pays for \(profileID)")
+            }
+            return [.givenBackByHand(PaymentGivenBackByHand(
+                paymentID: paymentID, profileID: profileID, kind: kind, amount: given, reason: reason, occurredAt: now
+            ))]
+        }
+    }
+
     /// Refuses (409) a correction of a payment that staff recorded as given back, by hand, for one of `profiles`
     /// (a refund, chargeback or bank return outside the ledger's view): such money pays for nobody.
     private static func refuseIfGivenBackByHand(

@@ -140,7 +140,14 @@ public struct PaymentRefunds: Sendable {
                 try provider.checkRefundable(paymentID, amount: open.whole == true ? nil : open.amount)
                 return try await call(open, payment: payment, metadata: metadata)
             }
+            // Money staff recorded as given back by hand is not given back a second time through the provider.
             let remaining = received.amount.minorUnits - max(payment.refundTakenMinorUnits, payment.requestedRefundMinorUnits)
+                - payment.givenBackByHandMinorUnits()
+            if amount == nil, remaining <= 0 {
+                let byHand = payment.givenBackByHandMinorUnits()
+                let given = byHand > 0 ? " (staff recorded \(Money(minorUnits: byHand, currency: received.amount.currency)) as given back by hand)" : ""
+                throw PaymentServiceError(code: .notRefundable, description: "nothing of \(received.amount) remains to be refunded\(given)")
+            }
             let wanted = amount ?? Money(minorUnits: remaining, currency: received.amount.currency)
             guard wanted.currency == received.amount.currency else { throw DomainError.currencyMismatch(wanted.currency, received.amount.currency) }
             guard wanted.minorUnits > 0, wanted.minorUnits <= remaining else {

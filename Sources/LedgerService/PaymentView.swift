@@ -29,6 +29,8 @@ public struct PaymentView: Sendable, Encodable {
     public var voided: Correction?
     /// Set when the bank returned the transfer to the payer.
     public var returned: Returned?
+    /// What staff recorded as given back outside the ledger's view (reversals by hand), oldest first.
+    public var givenBackByHand: [GivenBack]
     /// Every profile the payment paid for, and whether that still counts.
     public var allocations: [Allocation]
     /// Every event of the payment, oldest first, with who caused it.
@@ -57,6 +59,15 @@ public struct PaymentView: Sendable, Encodable {
         public var reason: String
         /// The day the bank booked the return (absent in returns recorded before it was kept).
         public var bookingDate: String?
+    }
+
+    public struct GivenBack: Sendable, Encodable {
+        public var profileId: String
+        /// refund, chargeback or bank_return.
+        public var kind: String
+        public var amount: String
+        public var reason: String
+        public var at: Date
     }
 
     public struct Correction: Sendable, Encodable {
@@ -122,6 +133,9 @@ public struct PaymentView: Sendable, Encodable {
         }
         voided = state.voided.map { Correction(reason: $0.reason, by: actor(of: PaymentVoided.typeName), at: $0.occurredAt) }
         returned = state.returned.map { Returned(reason: $0.reason, bookingDate: $0.bookingDate?.description) }
+        givenBackByHand = (state.givenBackByHand ?? []).map {
+            GivenBack(profileId: $0.profileID.rawValue, kind: $0.kind.rawValue, amount: $0.amount.decimalString, reason: $0.reason, at: $0.occurredAt)
+        }
         self.allocations = allocations
         self.history = history.map { Step(type: $0.type, at: $0.at, by: $0.by) }
     }

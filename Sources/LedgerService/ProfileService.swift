@@ -48,6 +48,13 @@ public struct ProfileService: Sendable {
         /// True when the idempotency key matched an earlier request: nothing new was written.
         public var replayed: Bool
         public var state: ProfileState
+
+        public init(profileID: ProfileID, appended: [ProfileEvent], replayed: Bool, state: ProfileState) {
+            self.profileID = profileID
+            self.appended = appended
+            self.replayed = replayed
+            self.state = state
+        }
     }
 
     public func load(_ profileID: ProfileID) async throws -> LoadedProfile {

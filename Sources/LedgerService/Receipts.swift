@@ -191,7 +191,16 @@ public struct ReceiptService: Sendable {
         if payment.returned != nil { return "the bank returned it before a receipt was asked for" }
         if payment.isTakenByDispute { return "a dispute took it back before a receipt was asked for" }
         if payment.isFullyRefunded { return "it was refunded in full before a receipt was asked for" }
+        if payment.givenBackByHandInFull != nil { return "staff recorded it as given back in full before a receipt was asked for" }
         return "it is not a contribution or a donation"
+    }
+
+    static func givenBackWords(_ kind: ReversalKind) -> String {
+        switch kind {
+        case .refund, .correction: "refunded"
+        case .chargeback: "charged back"
+        case .bankReturn: "returned by the bank"
+        }
     }
 
     /// Why a receipt is credited. A receipt whose profile and purpose still count shrank: money went back. One
@@ -202,6 +211,9 @@ public struct ReceiptService: Sendable {
         if let voided = payment.voided { return "voided: \(voided.reason)" }
         if payment.returned != nil { return "returned by the bank" }
         if payment.isTakenByDispute { return "charged back" }
+        if let given = payment.givenBackByHand?.last(where: { $0.amount.minorUnits > 0 }), receiptStillCounts || payment.givenBackByHandInFull != nil {
+            return "\(Self.givenBackWords(given.kind)) (recorded by staff): \(given.reason)"
+        }
         if payment.isFullyRefunded || (receiptStillCounts && payment.refundedMinorUnits > 0) { return "refunded" }
         if !receiptStillCounts {
             if countsAtAll, let move = payment.reassignments.last { return "moved to \(move.to): \(move.reason)" }

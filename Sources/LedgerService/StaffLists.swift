@@ -54,6 +54,7 @@ public enum PaymentListState: String, Sendable, Hashable, Codable, CaseIterable 
         else if payment.returned != nil { self = .returned }
         else if payment.isTakenByDispute { self = .chargedBack }
         else if payment.isFullyRefunded { self = .refunded }
+        else if let kind = payment.givenBackByHandInFull { self = kind == .bankReturn ? .returned : kind == .chargeback ? .chargedBack : .refunded }
         else if payment.refundedMinorUnits > 0 { self = .partlyRefunded }
         else if payment.isWaitingForStaff { self = .held }
         else if payment.resolution?.resolution == .refund { self = .toRefund }

@@ -914,6 +914,30 @@ struct CardPaymentTests {
             )
             #expect(reversed.status == .ok, "\(reversed.text)")
             #expect(try await visible("dis-9") == false)
+            // The payment records it too: it lists as refunded, and the books take the money back, from where the
+            // transfer or cash that gave it back leaves them (money paid out), not from the provider's account.
+            let payment = try await world.get("/api/v1/payments/card-\(paid.paymentIntentID)")
+            #expect(payment.json["refunded"] as? String == "125.00", "\(payment.text)")
+            let given = (payment.json["givenBackByHand"] as? [[String: Any]])?.first
+            #expect(given?["kind"] as? String == "refund" && given?["amount"] as? String == "125.00" && given?["reason"] as? String == "given back in cash")
+            let listed = try await world.get("/api/v1/payments?state=refunded")
+            #expect(listed.text.contains("card-\(paid.paymentIntentID)"), "\(listed.text)")
+            _ = try await world.runtime.staffUsers.add(name: "Anna Berger", email: "anna@example.org", password: ConsoleTests.password)
+            let anna = ConsoleTests.Browser(world.client)
+            try await anna.signIn("anna@example.org")
+            let page = try await anna.send("/console/payments/card-\(paid.paymentIntentID)").text
+            #expect(page.contains("<dt>Given back by hand</dt><dd>€125.00 of what paid for dis-9 (refund): given back in cash, "), "\(page)")
+            // Given back in full by hand: the provider is not asked to give it back again.
+            let twice = try await world.post("/api/v1/payments/card-\(paid.paymentIntentID)/refund", world.staff, [:])
+            #expect(twice.status == .conflict, "\(twice.text)")
+            #expect(twice.text.contains("nothing of 125.00 EUR remains to be refunded (staff recorded 125.00 EUR as given back by hand)"), "\(twice.text)")
+            #expect((payment.json["history"] as? [[String: Any]])?.contains { $0["type"] as? String == "PaymentGivenBackByHand" } == true, "\(payment.text)")
+            let today = OrganisationCalendar.amsterdam.date(at: Date())
+            let trial = try await world.get("/api/v1/books/trial-balance?date=\(today)")
+            let balances = Dictionary(((trial.json["accounts"] as? [[String: Any]]) ?? []).compactMap { row in
+                (row["account"] as? String).map { ($0, row["balance"] as? String ?? "") }
+            }, uniquingKeysWith: { $1 })
+            #expect(balances["Income:Refunds"] == "125.00" && balances["Expenses:Bank:Outgoing"] == "-125.00", "\(trial.text)")
             try await world.deliver(world.provider.disputeEvent(paid.paymentIntentID, type: "charge.dispute.closed", status: "warning_closed"))
             #expect(try await visible("dis-9") == false)
             #expect(try await reinstated("dis-9") == 0)

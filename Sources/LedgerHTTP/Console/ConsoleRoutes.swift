@@ -612,6 +612,11 @@ struct ConsoleRoutes {
         data["canReassign"] = !payingFor.isEmpty && view.voided == nil
         data["canVoid"] = view.method == PaymentMethod.offline.rawValue && view.voided == nil
         data["canRefund"] = [PaymentMethod.card.rawValue, PaymentMethod.paypal.rawValue].contains(view.method ?? "")
+        // Reversals by hand: money staff recorded as given back outside the ledger's view.
+        data["givenBack"] = view.givenBackByHand.map { given -> [String: Any] in
+            let kind = given.kind.replacingOccurrences(of: "_", with: " ")
+            return ["text": "\(ConsoleWords.euros(given.amount, currency: view.currency)) of what paid for \(given.profileId) (\(kind)): \(given.reason), \(words.instant(given.at))"]
+        }
         if let returned = view.returned {
             let day = returned.bookingDate.map { " on \(ConsoleWords.date($0))" } ?? ""
             data["returned"] = "The bank returned this transfer to the payer\(day) (\(returned.reason))."

@@ -392,6 +392,7 @@ enum ConsoleTemplates {
         {{#resolution}}<dt>Staff decision</dt><dd>{{resolution}}</dd>{{/resolution}}
         {{#voided}}<dt>Voided</dt><dd>{{voided}}</dd>{{/voided}}
         {{#returned}}<dt>Returned</dt><dd>{{returned}}</dd>{{/returned}}
+        {{#givenBack}}<dt>Given back by hand</dt><dd>{{text}}</dd>{{/givenBack}}
         </dl>
         <h2>Allocations</h2>
         {{^allocations}}<p class="empty">Not allocated to any profile.</p>{{/allocations}}

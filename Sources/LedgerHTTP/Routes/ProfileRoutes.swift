@@ -9,6 +9,7 @@ struct ProfileRoutes {
     let listings: ListingQueries
     let lists: StaffLists
     let now: @Sendable () -> Date
+    let payments: PaymentPipeline
     let profiles: ProfileService
 
     struct RegisterRequest: JSONRequestBody {
@@ -98,14 +99,22 @@ struct ProfileRoutes {
         }
         group.post("profiles/:profileId/allocations/:paymentId/reverse") { request, context in
             struct ReverseRequest: JSONRequestBody {
-                static let fieldNames: Set<String> = ["kind", "reason"]
+                static let fieldNames: Set<String> = ["kind", "reason", "amount"]
                 var kind: ReversalKind
                 var reason: String
+                var amount: String?
             }
             let body = try await decode(ReverseRequest.self, request, context)
-            try ReversalKind.checkMadeByHand(body.kind)
             let paymentID = PaymentID(rawValue: try context.parameters.require("paymentId"))
-            return try respond(try await command(.reverseAllocation(paymentID: paymentID, kind: body.kind, reason: body.reason), try profileID(context), request, context))
+            let id = try profileID(context)
+            // Recorded on the payment too, so the books and receipts take the money back.
+            let recorded = try await payments.giveBack(
+                paymentID: paymentID, profileID: id, kind: body.kind, amount: try body.amount.map { try Money(parsing: $0, currency: "EUR") },
+                reason: body.reason, metadata: metadata(request, context)
+            )
+            var appended: [ProfileEvent] = []
+            if case .recorded(_, let profileEvents) = recorded { appended = profileEvents }
+            return try respond(ProfileService.Outcome(profileID: id, appended: appended, replayed: false, state: try await profiles.load(id).state))
         }
         group.get("profiles") { request, _ in
             // As the API description says: 1 to 200 characters (Unicode scalars), not all of them white space

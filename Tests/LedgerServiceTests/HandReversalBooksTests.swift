@@ -1,0 +1,217 @@
+import EventStore
+import Foundation
+import LedgerCore
+import LedgerService
+import TestSupport
+import Testing
+
+/// A reversal by hand (money given back outside the ledger's view) in the books, the receipts and the lists.
+@Suite("Reversals by hand in the books")
+struct HandReversalBooksTests {
+    static let today = LocalDate(year: 2026, month: 3, day: 10)!
+    static let noon = OrganisationCalendar.amsterdam.startOfDay(today).addingTimeInterval(12 * 3600)
+
+    /// An offline payment refunded in cash: the books take it out of `Assets:Offline` against `Income:Refunds`,
+    /// its receipt gets a credit note, the payment lists as refunded, and recording it again changes nothing.
+    @Test(arguments: Backend.allCases)
+    func cashGivenBackLeavesTheBooksAndTheReceipt(backend: Backend) async throws {
+        let runtime = try await TestRuntime.make(backend, now: { Self.noon })
+        do {
+            let id = try await Self.certified("hr-1", runtime)
+            let (paymentID, _) = try await runtime.profiles.recordOfflinePayment(
+                profileID: id, amount: .euros(minorUnits: 12_500), date: Self.today, purpose: .listing, note: "cash",
+                metadata: .init(actor: "test"), idempotencyKey: nil
+            )
+            let receipt = try #require(try await runtime.receipts.documents(for: paymentID, metadata: .init(actor: "test")).first)
+            let first = try await runtime.payments.giveBack(
+                paymentID: paymentID, profileID: id, kind: .refund, reason: "returned in cash", metadata: .init(actor: "staff")
+            )
+            guard case .recorded(let paymentEvents, let profileEvents) = first else { Issue.record("not recorded: \(first)"); return }
+            #expect(paymentEvents.map(\.typeName) == [PaymentGivenBackByHand.typeName])
+            #expect(profileEvents.contains { if case .allocationReversed(let reversal) = $0 { reversal.kind == .refund && reversal.byRule == nil } else { false } })
+
+            let expected: [String: Int64] = ["Income:ListingContributions": -12_500, "Income:Refunds": 12_500]
+            try await Self.expect(runtime, expected)
+
+            let documents = try await runtime.receipts.documents(for: paymentID, metadata: .init(actor: "test"))
+            #expect(documents.map(\.kind) == [.receipt, .creditNote])
+            let note = try #require(documents.last)
+            #expect(note.amount == .euros(minorUnits: 12_500) && note.refersTo == receipt.printedNumber)
+            #expect(note.reason == "refunded (recorded by staff): returned in cash", "\(note.reason ?? "")")
+
+            let payment = try await runtime.payments.loadPayment(paymentID)
+            #expect(PaymentListState(payment) == .refunded)
+            #expect(try await runtime.profiles.load(id).state.allocation(of: paymentID)?.reversedAs == .refund)
+
+            let again = try await runtime.payments.giveBack(
+                paymentID: paymentID, profileID: id, kind: .refund, reason: "returned in cash", metadata: .init(actor: "staff")
+            )
+            #expect(again == .recorded(paymentEvents: [], profileEvents: []))
+            try await Self.expect(runtime, expected)
+            #expect(try await runtime.receipts.documents(for: paymentID, metadata: .init(actor: "test")).count == 2)
+            await runtime.close()
+        } catch {
+            await runtime.close()
+            throw error
+        }
+    }
+
+    /// A card payment given back by a transfer from the bank account: the entry takes the money from
+    /// `Expenses:Bank:Outgoing` (where the statement books the transfer out), not from the card clearing account,
+    /// which the provider's payout empties. A refund the provider reports afterwards is the same money, taken
+    /// back once: the provider's report then counts instead (from the clearing account).
+    @Test(arguments: Backend.allCases)
+    func aCardPaymentGivenBackByTransferIsNotTakenTwice(backend: Backend) async throws {
+        let runtime = try await TestRuntime.make(backend, now: { Self.noon })
+        do {
+            let id = try await Self.certified("hr-2", runtime)
+            let paymentID = PaymentID(method: .card, externalID: "pi_hand_1")
+            try await Self.cardPayment(paymentID, for: id, event: "evt_hand_1", runtime)
+            #expect(try await runtime.profiles.load(id).state.allocation(of: paymentID)?.isActiveNow == true)
+            _ = try await runtime.payments.giveBack(
+                paymentID: paymentID, profileID: id, kind: .refund, reason: "paid back from the bank account", metadata: .init(actor: "staff")
+            )
+            let expected: [String: Int64] = [
+                "Assets:Clearing:Card": 12_500, "Expenses:Bank:Outgoing": -12_500, "Income:ListingContributions": -12_500, "Income:Refunds": 12_500,
+            ]
+            try await Self.expect(runtime, expected)
+            try await Self.providerRefund(12_500, of: paymentID, refund: "re_1", event: "evt_hand_2", runtime)
+            try await Self.expect(runtime, ["Income:ListingContributions": -12_500, "Income:Refunds": 12_500])
+            #expect(try await runtime.profiles.load(id).state.allocation(of: paymentID)?.reversedByRule == false)
+            await runtime.close()
+        } catch {
+            await runtime.close()
+            throw error
+        }
+    }
+
+    /// After a partial refund the provider reported, a reversal by hand gives back only the rest unless it says how
+    /// much; `0.00` takes the listing back and no money; more than what pays for the profile is refused.
+    @Test(arguments: Backend.allCases)
+    func aReversalByHandAfterAPartialRefundGivesBackOnlyTheRest(backend: Backend) async throws {
+        let runtime = try await TestRuntime.make(backend, now: { Self.noon })
+        do {
+            var paid: [PaymentID] = []
+            for (index, name) in ["hr-4", "hr-5"].enumerated() {
+                let id = try await Self.certified(name, runtime)
+                let paymentID = PaymentID(method: .card, externalID: "pi_part_\(index)")
+                paid.append(paymentID)
+                try await Self.cardPayment(paymentID, for: id, event: "evt_part_\(index)", runtime)
+                try await Self.providerRefund(5_000, of: paymentID, refund: "re_part_\(index)", event: "evt_part_refund_\(index)", runtime)
+            }
+            _ = try await runtime.payments.giveBack(
+                paymentID: paid[0], profileID: try ProfileID("hr-4"), kind: .refund, reason: "the rest paid back by transfer", metadata: .init(actor: "staff")
+            )
+            #expect(try await runtime.payments.loadPayment(paid[0]).givenBackByHand?.first?.amount == .euros(minorUnits: 7_500))
+            try await Self.expect(runtime, [
+                "Assets:Clearing:Card": 15_000, "Expenses:Bank:Outgoing": -7_500, "Income:ListingContributions": -25_000, "Income:Refunds": 17_500,
+            ])
+            await #expect(throws: DomainError.self) {
+                try await runtime.payments.giveBack(
+                    paymentID: paid[1], profileID: try ProfileID("hr-5"), kind: .refund, amount: .euros(minorUnits: 12_501), reason: "too much",
+                    metadata: .init(actor: "staff")
+                )
+            }
+            #expect(try await runtime.profiles.load(try ProfileID("hr-5")).state.allocation(of: paid[1])?.isActiveNow == true)
+            _ = try await runtime.payments.giveBack(
+                paymentID: paid[1], profileID: try ProfileID("hr-5"), kind: .refund, amount: .euros(minorUnits: 0), reason: "the listing only",
+                metadata: .init(actor: "staff")
+            )
+            #expect(try await runtime.profiles.load(try ProfileID("hr-5")).state.allocation(of: paid[1])?.isActiveNow == false)
+            try await Self.expect(runtime, [
+                "Assets:Clearing:Card": 15_000, "Expenses:Bank:Outgoing": -7_500, "Income:ListingContributions": -25_000, "Income:Refunds": 17_500,
+            ])
+            await runtime.close()
+        } catch {
+            await runtime.close()
+            throw error
+        }
+    }
+
+    /// A reversal by hand recorded on the profile only (as versions before this one did) is recorded on its
+    /// payment when the ledger next opens, once: the books and receipts then take the money back.
+    @Test(arguments: Backend.allCases)
+    func aReversalRecordedOnTheProfileOnlyReachesTheBooksAtTheNextStart(backend: Backend) async throws {
+        let url = try await TestDatabase.freshURL(backend)
+        var runtime = try await TestRuntime.open(url, now: { Self.noon })
+        do {
+            let id = try await Self.certified("hr-3", runtime)
+            let (paymentID, _) = try await runtime.profiles.recordOfflinePayment(
+                profileID: id, amount: .euros(minorUnits: 12_500), date: Self.today, purpose: .listing, note: "cash",
+                metadata: .init(actor: "test"), idempotencyKey: nil
+            )
+            // What the reversal route recorded before: the profile's event alone.
+            _ = try await runtime.profiles.handle(
+                .reverseAllocation(paymentID: paymentID, kind: .bankReturn, reason: "the cheque bounced"), profileID: id, metadata: .init(actor: "staff")
+            )
+            #expect(try await Self.balances(runtime)["Income:Returns"] == nil)
+            // One the provider's report took back in full afterwards: that report counts, and nothing is added.
+            let refundedID = try await Self.certified("hr-6", runtime)
+            let cardID = PaymentID(method: .card, externalID: "pi_old_1")
+            try await Self.cardPayment(cardID, for: refundedID, event: "evt_old_1", runtime)
+            _ = try await runtime.profiles.handle(
+                .reverseAllocation(paymentID: cardID, kind: .refund, reason: "given back"), profileID: refundedID, metadata: .init(actor: "staff")
+            )
+            try await Self.providerRefund(12_500, of: cardID, refund: "re_old_1", event: "evt_old_2", runtime)
+            await runtime.close()
+
+            runtime = try await TestRuntime.open(url, now: { Self.noon })
+            let given = try await runtime.payments.loadPayment(paymentID).givenBackByHand
+            #expect(given?.map(\.kind) == [.bankReturn] && given?.first?.amount == .euros(minorUnits: 12_500) && given?.first?.reason == "the cheque bounced")
+            let expected: [String: Int64] = ["Income:ListingContributions": -25_000, "Income:Refunds": 12_500, "Income:Returns": 12_500]
+            try await Self.expect(runtime, expected)
+            #expect(PaymentListState(try await runtime.payments.loadPayment(paymentID)) == .returned)
+            #expect(try await runtime.payments.loadPayment(cardID).givenBackByHand == nil)
+            await runtime.close()
+
+            runtime = try await TestRuntime.open(url, now: { Self.noon })
+            #expect(try await runtime.payments.loadPayment(paymentID).givenBackByHand?.count == 1)
+            try await Self.expect(runtime, expected)
+            await runtime.close()
+        } catch {
+            await runtime.close()
+            throw error
+        }
+    }
+
+    static func expect(_ runtime: LedgerRuntime, _ expected: [String: Int64], sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        let balances = try await balances(runtime)
+        #expect(balances == expected, "\(balances)", sourceLocation: sourceLocation)
+    }
+
+    /// A card payment of 125.00 for `profileID`, as the provider's webhook reports it.
+    static func cardPayment(_ paymentID: PaymentID, for profileID: ProfileID, event: String, _ runtime: LedgerRuntime) async throws {
+        _ = try await runtime.payments.record(
+            .init(provider: "card", eventID: event, eventType: "payment_intent.succeeded", payload: Data("{}".utf8)),
+            paymentID: paymentID, method: .card,
+            facts: [.received(amount: .euros(minorUnits: 12_500), purpose: .listing, profileID: profileID, effectiveDate: today, note: "card")],
+            metadata: .init(actor: "card")
+        )
+    }
+
+    /// A refund of the card payment the provider reports made.
+    static func providerRefund(_ minorUnits: Int64, of paymentID: PaymentID, refund: String, event: String, _ runtime: LedgerRuntime) async throws {
+        _ = try await runtime.payments.record(
+            .init(provider: "card", eventID: event, eventType: "charge.refunded", payload: Data("{}".utf8)),
+            paymentID: paymentID, method: .card,
+            facts: [.refund(refundID: refund, amount: .euros(minorUnits: minorUnits), cumulative: false, status: .succeeded)],
+            metadata: .init(actor: "card")
+        )
+    }
+
+    static func certified(_ name: String, _ runtime: LedgerRuntime) async throws -> ProfileID {
+        let id = try ProfileID(name)
+        _ = try await runtime.profiles.handle(
+            .register(kind: .mediator, displayName: name, contactEmail: "\(name)@example.org"), profileID: id, metadata: .init(actor: "test")
+        )
+        _ = try await runtime.profiles.handle(.changeCertification(.grant, reason: "certified"), profileID: id, metadata: .init(actor: "test"))
+        return id
+    }
+
+    /// The trial balance at the end of today, by account (an account whose balance is zero is not listed).
+    static func balances(_ runtime: LedgerRuntime) async throws -> [String: Int64] {
+        let balance = try await runtime.books.trialBalance(on: today)
+        #expect(balance.balanced)
+        return Dictionary(balance.accounts.map { ($0.account, $0.minorUnits) }, uniquingKeysWith: +)
+    }
+}
