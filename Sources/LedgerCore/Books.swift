@@ -160,13 +160,18 @@ public struct PaymentBooks: Sendable, Hashable, Codable {
         // out; paying back settles that against what was due.
         if payment.paidBack != nil { leave(payment.paidBackMinorUnits, reversing: .refunds, from: .bankOutgoing) }
         leave(takenByDisputes, reversing: .chargebacks)
-        // Given back by hand (a reversal by hand), where no provider or bank report shows the money leaving: an
-        // offline payment's money leaves where staff keep it; a chargeback leaves where the money arrived, as the
-        // provider's own would; any other goes back by a transfer from the bank account, which the statement books
-        // as money paid out, so the entry takes it from there, as paying back does.
-        for given in payment.givenBackByHand ?? [] where given.amount.currency == received.amount.currency {
-            let source: BookAccount = received.method == .offline ? .offline : given.kind == .chargeback ? arrived : .bankOutgoing
-            leave(given.amount.minorUnits, reversing: Self.reversing(given.kind), from: source)
+        // Given back by hand (a reversal by hand), where no provider or bank report shows the money leaving (what
+        // stands of it: a report of it afterwards is the same money): an offline payment's money leaves where staff
+        // keep it; a card or PayPal chargeback leaves the provider's clearing account, as the provider's own would;
+        // any other goes back by the bank account, which the statement books as money paid out, so the entry takes
+        // it from there, as paying back does.
+        for (given, minorUnits) in payment.standingGivenBackByHand {
+            let source: BookAccount = switch received.method {
+            case .offline: .offline
+            case .card, .paypal: given.kind == .chargeback ? arrived : .bankOutgoing
+            case .bank: .bankOutgoing
+            }
+            leave(minorUnits, reversing: Self.reversing(given.kind), from: source)
         }
         // The provider's fee never reached us: it leaves the clearing account as an expense (and stays one when
         // the payment is refunded, as providers keep it).
@@ -210,8 +215,8 @@ public struct PaymentBooks: Sendable, Hashable, Codable {
         let total = received.amount.minorUnits
         if payment.returned != nil { return 0 }
         let refunded = min(max(0, payment.refundedMinorUnits), total)
-        let takenByHand = min(payment.givenBackByHandMinorUnits([.chargeback, .bankReturn]), total - refunded)
-        return max(0, total - refunded - takenByHand - min(takenByDisputes, total - refunded - takenByHand))
+        let disputed = min(takenByDisputes, total - refunded)
+        return max(0, total - refunded - disputed - min(payment.givenBackByHandMinorUnits(), total - refunded - disputed))
     }
 
     /// The postings that bring `before` (an earlier ``target``) to ``target``. Empty when nothing changed;

@@ -190,10 +190,21 @@ public struct PaymentState: Sendable, Hashable, Codable {
         received.map { min(minorUnits, max(0, $0.amount.minorUnits)) } ?? minorUnits
     }
 
-    /// Money given back so far, in minor units: whichever way the provider reported saw more, what staff
-    /// paid back themselves (a payment no provider can refund), and what staff recorded as refunded by hand.
-    public var refundedMinorUnits: Int64 {
-        capped(refundedByProviderMinorUnits.addingSaturated(paidBackMinorUnits).addingSaturated(givenBackByHandMinorUnits([.refund])))
+    /// Money given back so far, in minor units: whichever way the provider reported saw more, and what staff
+    /// paid back themselves (a payment no provider can refund).
+    public var refundedMinorUnits: Int64 { capped(refundedByProviderMinorUnits.addingSaturated(paidBackMinorUnits)) }
+
+    /// Money refunded so far, as staff see it: ``refundedMinorUnits`` and the refunds staff recorded by hand.
+    public var refundedInAllMinorUnits: Int64 {
+        capped(refundedMinorUnits.addingSaturated(givenBackByHandMinorUnits([.refund])))
+    }
+
+    /// What reports of the provider or bank took back so far, in minor units (at most what arrived): refunds,
+    /// money staff paid back against a statement line, all of it once the bank returned it or a dispute took it.
+    public var reportedTakenMinorUnits: Int64 {
+        guard let received else { return 0 }
+        if returned != nil || isTakenByDispute { return max(0, received.amount.minorUnits) }
+        return refundedMinorUnits
     }
 
     /// What staff recorded as given back by hand for `profileID`, if they did.
@@ -201,18 +212,41 @@ public struct PaymentState: Sendable, Hashable, Codable {
         givenBackByHand?.first { $0.profileID == profileID }
     }
 
-    /// Money staff recorded as given back by hand as one of `kinds`, in the payment's currency, in minor units (at
-    /// most what arrived).
-    public func givenBackByHandMinorUnits(_ kinds: Set<ReversalKind> = [.refund, .chargeback, .bankReturn]) -> Int64 {
-        let given = (givenBackByHand ?? []).filter { kinds.contains($0.kind) && isInPaymentCurrency($0.amount.currency) }
-        return capped(given.reduce(Int64(0)) { $0.addingSaturated(max(0, $1.amount.minorUnits)) })
+    /// The parts staff recorded as given back by hand, oldest first, each with what of it stands, in minor units:
+    /// what reports took back after it was recorded is the same money, so it no longer stands, and all of them
+    /// together never give back more than reports left.
+    public var standingGivenBackByHand: [(given: PaymentGivenBackByHand, minorUnits: Int64)] {
+        guard let received, let entries = givenBackByHand, !entries.isEmpty else { return [] }
+        let reported = reportedTakenMinorUnits
+        // Refunds staff asked of the provider through the ledger afterwards are other money: the ledger asks only
+        // for what was not given back.
+        let first = entries.map(\.occurredAt).min() ?? .distantFuture
+        let askedSince = requestedRefundMinorUnits(since: first)
+        var later = max(0, reported - (entries.map(\.reportedBeforeMinorUnits).min() ?? reported) - askedSince)
+        var room = max(0, received.amount.minorUnits - reported)
+        return entries.map { given in
+            guard isInPaymentCurrency(given.amount.currency) else { return (given, 0) }
+            var amount = max(0, given.amount.minorUnits)
+            let covered = min(amount, later)
+            later -= covered
+            amount = min(amount - covered, room)
+            room -= amount
+            return (given, amount)
+        }
     }
 
-    /// How staff recorded the whole payment as given back by hand, when what they recorded covers all of it: the
-    /// kind of the last part recorded.
+    /// Money staff recorded as given back by hand as one of `kinds` that stands, in minor units.
+    public func givenBackByHandMinorUnits(_ kinds: Set<ReversalKind> = [.refund, .chargeback, .bankReturn]) -> Int64 {
+        standingGivenBackByHand.filter { kinds.contains($0.given.kind) }.reduce(Int64(0)) { $0.addingSaturated($1.minorUnits) }
+    }
+
+    /// How the money went back when all of it did and some went back by hand: the kind of the last part staff
+    /// recorded that stands.
     public var givenBackByHandInFull: ReversalKind? {
-        guard let received, received.amount.minorUnits > 0, givenBackByHandMinorUnits() >= received.amount.minorUnits else { return nil }
-        return givenBackByHand?.last?.kind
+        guard let received, received.amount.minorUnits > 0 else { return nil }
+        let byHand = givenBackByHandMinorUnits()
+        guard byHand > 0, reportedTakenMinorUnits.addingSaturated(byHand) >= received.amount.minorUnits else { return nil }
+        return standingGivenBackByHand.last { $0.minorUnits > 0 }?.given.kind
     }
 
     /// Money the provider gave back, in minor units: whichever way of reporting saw more.
@@ -240,8 +274,11 @@ public struct PaymentState: Sendable, Hashable, Codable {
     /// provider reported failed. A
     /// request without an answer counts however old it is: whether the provider made it is unknown, so its money
     /// stays reserved until the provider reports the refund (which ``refundTakenMinorUnits`` counts instead).
-    public var requestedRefundMinorUnits: Int64 {
-        refundRequests.reduce(Int64(0)) { sum, request in
+    public var requestedRefundMinorUnits: Int64 { requestedRefundMinorUnits(since: .distantPast) }
+
+    /// Money asked back, as ``requestedRefundMinorUnits`` counts it, by requests recorded at `start` or later.
+    public func requestedRefundMinorUnits(since start: Date) -> Int64 {
+        refundRequests.filter { $0.occurredAt >= start }.reduce(Int64(0)) { sum, request in
             let answer = refundAnswer(request.requestKey)
             guard answer?.outcome != .refused, answer?.outcome != .closed else { return sum }
             if let refundID = refundID(of: request), refunds[refundID]?.status == .failed { return sum }

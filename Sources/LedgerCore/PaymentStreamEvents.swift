@@ -303,14 +303,20 @@ public struct PaymentGivenBackByHand: Sendable, Hashable, Codable {
     /// Never ``ReversalKind/correction``.
     public var kind: ReversalKind
     public var amount: Money
+    /// What reports of the provider or bank had taken back of the payment when this was recorded
+    /// (``PaymentState/reportedTakenMinorUnits``): what they take back later is the same money as this.
+    public var reportedBeforeMinorUnits: Int64
     public var reason: String
     public var occurredAt: Date
 
-    public init(paymentID: PaymentID, profileID: ProfileID, kind: ReversalKind, amount: Money, reason: String, occurredAt: Date) {
+    public init(
+        paymentID: PaymentID, profileID: ProfileID, kind: ReversalKind, amount: Money, reportedBeforeMinorUnits: Int64, reason: String, occurredAt: Date
+    ) {
         self.paymentID = paymentID
         self.profileID = profileID
         self.kind = kind
         self.amount = amount
+        self.reportedBeforeMinorUnits = reportedBeforeMinorUnits
         self.reason = reason
         self.occurredAt = occurredAt
     }

@@ -11,19 +11,28 @@ struct HandReversalBackfill {
 
     static let progressStream = StreamName.handReversalsChecked.description
 
-    /// Returns how many reversals the payments' streams now record.
+    /// Returns how many reversals the payments' streams now record. One that cannot be recorded is logged and
+    /// left, so the ledger still opens.
     @discardableResult
     func run(logger: Logger) async throws -> Int {
-        let metadata = EventMetadata(actor: "system:hand-reversals")
         let check = LogBackfill(store: payments.store, progressStream: Self.progressStream, progressType: "HandReversalsChecked")
-        let recorded = try await check.run(metadata: metadata) { batch in
+        let recorded = try await check.run(metadata: EventMetadata(actor: "system:hand-reversals")) { batch in
             var recorded = 0
             for event in batch where event.type == AllocationReversed.typeName {
                 guard let profileID = StreamName(event.stream)?.profileID,
                       case .allocationReversed(let reversal)? = try ProfileEvent.decode(typeName: event.type, data: event.data),
-                      reversal.byRule != true, reversal.kind != .correction
+                      reversal.byRule != true, reversal.kind != .correction, !Self.isTheRules(reversal)
                 else { continue }
-                if try await record(reversal, for: profileID, metadata: metadata) { recorded += 1 }
+                do {
+                    // Recorded in the name of whoever made the reversal.
+                    if try await record(reversal, for: profileID, metadata: EventMetadata(actor: event.metadata.actor ?? "system:hand-reversals")) {
+                        recorded += 1
+                    }
+                } catch {
+                    logger.warning("a reversal by hand could not be recorded on its payment", metadata: [
+                        "payment": "\(reversal.paymentID)", "profile": "\(profileID)", "error": "\(error)",
+                    ])
+                }
             }
             return recorded
         }
@@ -33,12 +42,24 @@ struct HandReversalBackfill {
         return recorded
     }
 
-    /// Records `reversal` on its payment, unless the payment knows it already, a report of the provider or bank
-    /// took the payment back (a reversal from before the rules marked their own, or one the report covers), or it
-    /// no longer stands (a dispute won brought a chargeback back).
+    /// Whether the payment rules made the reversal: those from before the rules marked their own (`byRule`) carry
+    /// the rules' own words.
+    static func isTheRules(_ reversal: AllocationReversed) -> Bool {
+        switch reversal.kind {
+        case .refund: reversal.reason.hasPrefix("refunded: ") && reversal.reason.hasSuffix(" given back")
+        case .chargeback: reversal.reason == "the payer disputed the payment and the money was taken back"
+        case .bankReturn: reversal.reason.hasPrefix("the bank returned the payment (")
+        case .correction: true
+        }
+    }
+
+    /// Records `reversal` on its payment, unless the payment knows it already or it no longer stands (a dispute
+    /// won brought a chargeback back). It gives back what a reversal by hand without an amount gives back now:
+    /// the allocation's amount less what reports took back of the payment (reversals by hand had no amount, and
+    /// one after a partial refund took back the listing).
     private func record(_ reversal: AllocationReversed, for profileID: ProfileID, metadata: EventMetadata) async throws -> Bool {
         let outcome = try await payments.commit(inbox: nil, paymentID: reversal.paymentID, metadata: metadata) { payment, _, profileState in
-            guard payment.received != nil, payment.reversal == nil, payment.givenBackByHand(for: profileID) == nil,
+            guard payment.received != nil, payment.givenBackByHand(for: profileID) == nil,
                   payment.listingShares.contains(where: { $0.share.profileID == profileID })
             else { return [] }
             let profile = try await profileState(profileID)
@@ -46,8 +67,9 @@ struct HandReversalBackfill {
                   allocation.reversedAs == reversal.kind, !allocation.reversedByRule
             else { return [] }
             return [.givenBackByHand(PaymentGivenBackByHand(
-                paymentID: reversal.paymentID, profileID: profileID, kind: reversal.kind, amount: allocation.event.amount,
-                reason: reversal.reason, occurredAt: reversal.occurredAt
+                paymentID: reversal.paymentID, profileID: profileID, kind: reversal.kind,
+                amount: PaymentPipeline.defaultGivenBack(payment, share: allocation.event.amount),
+                reportedBeforeMinorUnits: payment.reportedTakenMinorUnits, reason: reversal.reason, occurredAt: reversal.occurredAt
             ))]
         }
         guard case .recorded(let paymentEvents, _) = outcome else { return false }

@@ -19,6 +19,12 @@ extension PaymentPipeline {
                 )
             }
             guard payment.voided == nil else { return [] }
+            if let given = payment.givenBackByHand?.first {
+                throw PaymentServiceError(
+                    code: .notCorrectable,
+                    description: "payment '\(paymentID)' was given back (\(given.kind.rawValue), recorded by hand for \(given.profileID)); it cannot be voided"
+                )
+            }
             return [.voided(PaymentVoided(paymentID: paymentID, reason: reason, occurredAt: now))]
         }
     }
@@ -83,9 +89,9 @@ extension PaymentPipeline {
     /// Records a reversal by hand: what the payment paid for `profileID` was given back outside the ledger's view
     /// (`kind`: a refund, chargeback or bank return that no provider or bank report shows). The payment's stream
     /// records it with `amount`, the money that went back that way, so the books and receipts take it back; what
-    /// the payment bought there is taken back in the same append. Without `amount`: what pays for the profile, as
-    /// far as no report took it back already (a partial refund the provider reported, say). `0.00` takes only the
-    /// listing back. Recording it again, or for an allocation taken back already, changes nothing.
+    /// the payment bought there is taken back in the same append. Without `amount`: what pays for the profile,
+    /// less what reports took back of the payment already (and refunds asked of the provider); `0.00` takes only
+    /// the listing back. The same reversal again changes nothing; another one for the same profile is refused.
     public func giveBack(
         paymentID: PaymentID, profileID: ProfileID, kind: ReversalKind, amount: Money? = nil, reason: String, metadata: EventMetadata
     ) async throws -> Outcome {
@@ -97,21 +103,38 @@ extension PaymentPipeline {
             guard payment.received != nil, let allocation = profile.allocation(of: paymentID) else {
                 throw DomainError.allocationNotFound(paymentID.rawValue)
             }
-            // Taken back already (by a report, a correction, or by hand): nothing more to record.
-            guard allocation.isActiveNow, payment.givenBackByHand(for: profileID) == nil else { return [] }
+            if let recorded = payment.givenBackByHand(for: profileID) {
+                // Sent again (an answer that never came): nothing more. Anything else would change what staff recorded.
+                guard recorded.kind == kind, amount == nil || amount == recorded.amount else {
+                    throw DomainError.invalidArgument(
+                        "staff recorded already that \(recorded.amount) of this payment went back for \(profileID) (\(recorded.kind.rawValue)); it cannot be recorded again otherwise"
+                    )
+                }
+                return []
+            }
+            // Taken back already (by a report or a correction): nothing more to record.
+            guard allocation.isActiveNow else { return [] }
             guard let share = payment.listingShares.first(where: { $0.share.profileID == profileID })?.share else {
                 throw PaymentServiceError(code: .notCorrectable, description: "payment '\(paymentID)' no longer pays for \(profileID)")
             }
-            var books = PaymentBooks()
-            books.payment = payment
-            let given = amount ?? Money(minorUnits: min(share.amount.minorUnits, books.countingMinorUnits), currency: share.amount.currency)
+            let given = amount ?? Self.defaultGivenBack(payment, share: share.amount)
             guard given.currency == share.amount.currency, given.minorUnits >= 0, given.minorUnits <= share.amount.minorUnits else {
                 throw DomainError.invalidArgument("the amount given back must be from 0.00 to the \(share.amount) that pays for \(profileID)")
             }
             return [.givenBackByHand(PaymentGivenBackByHand(
-                paymentID: paymentID, profileID: profileID, kind: kind, amount: given, reason: reason, occurredAt: now
+                paymentID: paymentID, profileID: profileID, kind: kind, amount: given, reportedBeforeMinorUnits: payment.reportedTakenMinorUnits,
+                reason: reason, occurredAt: now
             ))]
         }
+    }
+
+    /// What a reversal by hand gives back without an amount: the profile's share, less what reports took back of
+    /// the payment and what was asked of the provider, never more than still counts.
+    static func defaultGivenBack(_ payment: PaymentState, share: Money) -> Money {
+        var books = PaymentBooks()
+        books.payment = payment
+        let taken = max(payment.reportedTakenMinorUnits, payment.refundTakenMinorUnits, payment.requestedRefundMinorUnits)
+        return Money(minorUnits: max(0, min(share.minorUnits - taken, books.countingMinorUnits)), currency: share.currency)
     }
 
     /// Refuses (409) a correction of a payment that staff recorded as given back, by hand, for one of `profiles`

@@ -137,7 +137,7 @@ public struct PaymentRefunds: Sendable {
                         description: "\(asked) got no answer from the provider; ask for the same refund again to send it again under its key (the provider then answers with the refund it made, if it made one)"
                     )
                 }
-                try provider.checkRefundable(paymentID, amount: open.whole == true ? nil : open.amount)
+                try provider.checkRefundable(paymentID, amount: open.whole == true && payment.givenBackByHandMinorUnits() == 0 ? nil : open.amount)
                 return try await call(open, payment: payment, metadata: metadata)
             }
             // Money staff recorded as given back by hand is not given back a second time through the provider.
@@ -162,7 +162,7 @@ public struct PaymentRefunds: Sendable {
                 amount: wanted, whole: amount == nil, occurredAt: now
             )
             // A refund this provider cannot be asked for at all, or not of this amount, records nothing.
-            try provider.checkRefundable(paymentID, amount: amount == nil ? nil : wanted)
+            try provider.checkRefundable(paymentID, amount: amount == nil && payment.givenBackByHandMinorUnits() == 0 ? nil : wanted)
             do {
                 // Against the version the decision read: two requests at once cannot both take what remains.
                 _ = try await pipeline.store.append(
@@ -241,7 +241,9 @@ public struct PaymentRefunds: Sendable {
         let provider: any PaymentProvider = request.paymentID.method == .card ? card : payPal
         let answer: PaymentRefundAnswered
         let result: Result<RefundRequested, any Error>
-        let whole = request.whole == true
+        // "All that remains" asks the provider for everything it holds: once staff gave part back by hand, only the
+        // amount the ledger worked out is asked for.
+        let whole = request.whole == true && payment.givenBackByHandMinorUnits() == 0
         let answeredAt = { card.pipeline.profiles.now() }
         do {
             let refund = try await provider.requestRefund(paymentID: request.paymentID, payment: payment, wanted: request.amount, whole: whole, key: key)

@@ -66,6 +66,9 @@ public struct PaymentView: Sendable, Encodable {
         /// refund, chargeback or bank_return.
         public var kind: String
         public var amount: String
+        /// What of it stands: a refund, return or chargeback the provider or bank reported afterwards is the
+        /// same money, counted once, by the report.
+        public var standing: String
         public var reason: String
         public var at: Date
     }
@@ -110,7 +113,7 @@ public struct PaymentView: Sendable, Encodable {
         purpose = received?.purpose.rawValue
         profileId = received?.profileID?.rawValue
         effectiveDate = received?.effectiveDate.description
-        refunded = Money(minorUnits: state.refundedMinorUnits, currency: currency ?? "EUR").decimalString
+        refunded = Money(minorUnits: state.refundedInAllMinorUnits, currency: currency ?? "EUR").decimalString
         disputes = state.disputes.mapValues { $0.map(\.rawValue).sorted() }
         held = state.held.map { Held(reasonCode: $0.reasonCode.rawValue, reason: $0.reason) }
         self.allocation = allocation
@@ -133,8 +136,11 @@ public struct PaymentView: Sendable, Encodable {
         }
         voided = state.voided.map { Correction(reason: $0.reason, by: actor(of: PaymentVoided.typeName), at: $0.occurredAt) }
         returned = state.returned.map { Returned(reason: $0.reason, bookingDate: $0.bookingDate?.description) }
-        givenBackByHand = (state.givenBackByHand ?? []).map {
-            GivenBack(profileId: $0.profileID.rawValue, kind: $0.kind.rawValue, amount: $0.amount.decimalString, reason: $0.reason, at: $0.occurredAt)
+        givenBackByHand = state.standingGivenBackByHand.map { given, minorUnits in
+            GivenBack(
+                profileId: given.profileID.rawValue, kind: given.kind.rawValue, amount: given.amount.decimalString,
+                standing: Money(minorUnits: minorUnits, currency: given.amount.currency).decimalString, reason: given.reason, at: given.occurredAt
+            )
         }
         self.allocations = allocations
         self.history = history.map { Step(type: $0.type, at: $0.at, by: $0.by) }

@@ -79,7 +79,7 @@ public struct PaymentViewsProjection: Projection {
         return [
             .text(paymentID.rawValue), .text(method), .optional(PaymentListPurpose(payment)?.rawValue), .text(state.rawValue),
             .optional(amount.map(\.minorUnits)), .optional(amount?.currency), .optional(profile?.rawValue), .optional(date),
-            .optional(date.map { String($0.prefix(7)) }), .integer(payment.refundedMinorUnits), .integer(view.updatedAtMicros),
+            .optional(date.map { String($0.prefix(7)) }), .integer(payment.refundedInAllMinorUnits), .integer(view.updatedAtMicros),
         ]
     }
 

@@ -211,7 +211,7 @@ public struct ReceiptService: Sendable {
         if let voided = payment.voided { return "voided: \(voided.reason)" }
         if payment.returned != nil { return "returned by the bank" }
         if payment.isTakenByDispute { return "charged back" }
-        if let given = payment.givenBackByHand?.last(where: { $0.amount.minorUnits > 0 }), receiptStillCounts || payment.givenBackByHandInFull != nil {
+        if let given = payment.standingGivenBackByHand.last(where: { $0.minorUnits > 0 })?.given, receiptStillCounts || payment.givenBackByHandInFull != nil {
             return "\(Self.givenBackWords(given.kind)) (recorded by staff): \(given.reason)"
         }
         if payment.isFullyRefunded || (receiptStillCounts && payment.refundedMinorUnits > 0) { return "refunded" }

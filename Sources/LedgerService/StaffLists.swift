@@ -55,7 +55,7 @@ public enum PaymentListState: String, Sendable, Hashable, Codable, CaseIterable 
         else if payment.isTakenByDispute { self = .chargedBack }
         else if payment.isFullyRefunded { self = .refunded }
         else if let kind = payment.givenBackByHandInFull { self = kind == .bankReturn ? .returned : kind == .chargeback ? .chargedBack : .refunded }
-        else if payment.refundedMinorUnits > 0 { self = .partlyRefunded }
+        else if payment.refundedInAllMinorUnits > 0 { self = .partlyRefunded }
         else if payment.isWaitingForStaff { self = .held }
         else if payment.resolution?.resolution == .refund { self = .toRefund }
         else { self = received.amount.minorUnits > 0 ? .counted : .held }

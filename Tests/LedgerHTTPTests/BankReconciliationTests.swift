@@ -686,6 +686,47 @@ struct BankReconciliationTests {
         }
     }
 
+    /// A return that matches no payment is booked as money paid out, and the payment it returns still counts:
+    /// staff trace it and reverse that payment by hand as a `bank_return`, and the books then hold the return
+    /// against `Income:Returns`, with nothing left paid out unexplained and the bank account as the statements say.
+    @Test(arguments: Backend.allCases)
+    func aReturnThatMatchesNoPaymentIsSettledByAReversalByHand(backend: Backend) async throws {
+        try await withLiveServer(backend) { client, runtime in
+            let staff = bearer(try await runtime.apiKeys.create(name: "Anna", role: .staff).key)
+            try await certifiedProfiles(runtime, ["ru-1"])
+            typealias T = CamtStatementBuilder.Transaction
+            let xml = CamtStatementBuilder(statements: [.init(id: "RU-1", iban: ourIBAN, entries: [
+                .init(date: "2026-06-01", bankReference: "RU-C", transactions: [T(amount: "125.00", endToEndID: "E2E-RU", payerName: "Ruth", structuredReference: reference("ru-1"))]),
+                // The bank names another end-to-end id than the transfer's: the return matches no payment.
+                .init(credit: false, date: "2026-06-05", bankReference: "RU-R", transactions: [T(amount: "125.00", endToEndID: "E2E-ELSE", returnReason: "AC04")]),
+            ])]).xml
+            let imported = try await client.execute(uri: "/api/v1/bank-statements", method: .post, headers: staff, body: ByteBuffer(string: xml))
+            #expect(imported.json["matched"] as? Int == 1 && imported.json["unmatchedReturns"] as? Int == 1, "\(imported.text)")
+            let payments = try await client.execute(uri: "/api/v1/payments?method=bank", method: .get, headers: staff)
+            let listed = try JSONSerialization.jsonObject(with: Data(payments.text.utf8)) as? [[String: Any]] ?? []
+            let paymentID = try #require(listed.first?["paymentId"] as? String, "\(payments.text)")
+            func balances() async throws -> [String: String] {
+                let today = OrganisationCalendar.amsterdam.date(at: Date())
+                let trial = try await client.execute(uri: "/api/v1/books/trial-balance?date=\(today)", method: .get, headers: staff)
+                return Dictionary(((trial.json["accounts"] as? [[String: Any]]) ?? []).compactMap { row in
+                    (row["account"] as? String).map { ($0, row["balance"] as? String ?? "") }
+                }, uniquingKeysWith: { $1 })
+            }
+            let before = try await balances()
+            let opening = ["Assets:Bank": "1000.00", "Equity:OpeningBalances": "-1000.00"]
+            #expect(before == opening.merging(["Expenses:Bank:Outgoing": "125.00", "Income:ListingContributions": "-125.00"]) { $1 }, "\(before)")
+            let reversed = try await client.execute(
+                uri: "/api/v1/profiles/ru-1/allocations/\(paymentID)/reverse", method: .post, headers: staff,
+                body: ByteBuffer(string: #"{"kind":"bank_return","reason":"the return of 5 June, AC04"}"#)
+            )
+            #expect(reversed.status == .ok, "\(reversed.text)")
+            let after = try await balances()
+            #expect(after == opening.merging(["Expenses:Bank:Outgoing": "0.00", "Income:ListingContributions": "-125.00", "Income:Returns": "125.00"]) { $1 }, "\(after)")
+            let listing = try await client.execute(uri: "/api/v1/profiles/ru-1/listing", method: .get, headers: staff)
+            #expect(listing.json["visible"] as? Bool == false, "\(listing.text)")
+        }
+    }
+
     /// A file that writes the body's account two ways (its IBAN, and its domestic number) is refused whole:
     /// a day it brings could later come again written the other way, and its transfers would be booked twice.
     @Test(arguments: Backend.allCases)

@@ -960,6 +960,26 @@ struct CardPaymentTests {
         }
     }
 
+    /// After part of a payment was given back by hand, a refund of all that remains asks the provider for that
+    /// rest by its amount: asked without one, the provider would give back everything it holds.
+    @Test(arguments: Backend.allCases)
+    func allThatRemainsAfterAPartGivenBackByHandIsAskedForByItsAmount(backend: Backend) async throws {
+        try await CardWorld.run(backend) { world in
+            try await world.certifiedProfile("gb-1")
+            let session = try await world.checkout("gb-1")
+            let paid = try world.provider.completeSession(session)
+            try await world.deliver(world.provider.checkoutSessionCompletedEvent(session))
+            let reversed = try await world.post(
+                "/api/v1/profiles/gb-1/allocations/card-\(paid.paymentIntentID)/reverse", world.staff,
+                ["kind": "refund", "reason": "25 given back in cash", "amount": "25.00"]
+            )
+            #expect(reversed.status == .ok, "\(reversed.text)")
+            let asked = try await world.post("/api/v1/payments/card-\(paid.paymentIntentID)/refund", world.staff, [:])
+            #expect(asked.status == .accepted && asked.json["amount"] as? String == "100.00", "\(asked.text)")
+            #expect(world.provider.createdRefunds.map(\.amount) == [.euros(minorUnits: 10_000)])
+        }
+    }
+
     @Test(arguments: Backend.allCases)
     func anUnknownEventTypeIsAcknowledgedAndRecorded(backend: Backend) async throws {
         try await CardWorld.run(backend) { world in

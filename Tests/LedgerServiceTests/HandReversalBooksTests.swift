@@ -47,6 +47,13 @@ struct HandReversalBooksTests {
                 paymentID: paymentID, profileID: id, kind: .refund, reason: "returned in cash", metadata: .init(actor: "staff")
             )
             #expect(again == .recorded(paymentEvents: [], profileEvents: []))
+            await #expect(throws: DomainError.self) {
+                try await runtime.payments.giveBack(paymentID: paymentID, profileID: id, kind: .chargeback, reason: "other", metadata: .init(actor: "staff"))
+            }
+            await #expect(throws: PaymentServiceError.self) {
+                try await runtime.payments.void(paymentID: paymentID, reason: "entered by mistake", metadata: .init(actor: "staff"))
+            }
+            #expect(try await runtime.payments.loadPayment(paymentID).voided == nil)
             try await Self.expect(runtime, expected)
             #expect(try await runtime.receipts.documents(for: paymentID, metadata: .init(actor: "test")).count == 2)
             await runtime.close()
@@ -128,6 +135,67 @@ struct HandReversalBooksTests {
         }
     }
 
+    /// A part given back by hand that the provider then reports refunded (staff refunded it in the provider's
+    /// dashboard and recorded it too) is one sum of money, counted once.
+    @Test(arguments: Backend.allCases)
+    func aPartGivenBackByHandAndReportedAfterwardsCountsOnce(backend: Backend) async throws {
+        let runtime = try await TestRuntime.make(backend, now: { Self.noon })
+        do {
+            let id = try await Self.certified("hr-8", runtime)
+            let paymentID = PaymentID(method: .card, externalID: "pi_once_1")
+            try await Self.cardPayment(paymentID, for: id, event: "evt_once_1", runtime)
+            _ = try await runtime.payments.giveBack(
+                paymentID: paymentID, profileID: id, kind: .refund, amount: .euros(minorUnits: 6_000), reason: "refunded in the dashboard",
+                metadata: .init(actor: "staff")
+            )
+            try await Self.providerRefund(6_000, of: paymentID, refund: "re_once_1", event: "evt_once_2", runtime)
+            let payment = try await runtime.payments.loadPayment(paymentID)
+            #expect(payment.standingGivenBackByHand.map(\.minorUnits) == [0])
+            #expect(payment.refundedInAllMinorUnits == 6_000)
+            try await Self.expect(runtime, ["Assets:Clearing:Card": 6_500, "Income:ListingContributions": -12_500, "Income:Refunds": 6_000])
+            let documents = try await runtime.receipts.documents(for: paymentID, metadata: .init(actor: "test"))
+            #expect(documents.map(\.amount.minorUnits) == [6_500], "\(documents)")
+            await runtime.close()
+        } catch {
+            await runtime.close()
+            throw error
+        }
+    }
+
+    /// A payment split between two profiles, half of it refunded by the provider: a reversal by hand of one
+    /// profile without an amount gives back nothing more (the report took that much back already), and the other
+    /// profile keeps its listing.
+    @Test(arguments: Backend.allCases)
+    func aSplitPaymentsOtherProfileKeepsItsListing(backend: Backend) async throws {
+        let runtime = try await TestRuntime.make(backend, now: { Self.noon })
+        do {
+            let first = try await Self.certified("hr-9", runtime)
+            let second = try await Self.certified("hr-10", runtime)
+            let paymentID = PaymentID(method: .card, externalID: "pi_split_1")
+            _ = try await runtime.payments.record(
+                .init(provider: "card", eventID: "evt_split_1", eventType: "payment_intent.succeeded", payload: Data("{}".utf8)),
+                paymentID: paymentID, method: .card,
+                facts: [.received(amount: .euros(minorUnits: 25_000), purpose: .listing, profileID: first, effectiveDate: Self.today, note: "card")],
+                metadata: .init(actor: "card")
+            )
+            _ = try await runtime.payments.resolve(
+                paymentID: paymentID, resolution: .split,
+                shares: [AllocationShare(profileID: first, amount: .euros(minorUnits: 12_500)), AllocationShare(profileID: second, amount: .euros(minorUnits: 12_500))],
+                reason: "two mediators", metadata: .init(actor: "staff")
+            )
+            try await Self.providerRefund(12_500, of: paymentID, refund: "re_split_1", event: "evt_split_2", runtime)
+            _ = try await runtime.payments.giveBack(paymentID: paymentID, profileID: first, kind: .refund, reason: "her share went back", metadata: .init(actor: "staff"))
+            #expect(try await runtime.payments.loadPayment(paymentID).givenBackByHand?.map(\.amount) == [.euros(minorUnits: 0)])
+            #expect(try await runtime.profiles.load(first).state.allocation(of: paymentID)?.isActiveNow == false)
+            #expect(try await runtime.profiles.load(second).state.allocation(of: paymentID)?.isActiveNow == true)
+            try await Self.expect(runtime, ["Assets:Clearing:Card": 12_500, "Income:ListingContributions": -25_000, "Income:Refunds": 12_500])
+            await runtime.close()
+        } catch {
+            await runtime.close()
+            throw error
+        }
+    }
+
     /// A reversal by hand recorded on the profile only (as versions before this one did) is recorded on its
     /// payment when the ledger next opens, once: the books and receipts then take the money back.
     @Test(arguments: Backend.allCases)
@@ -145,7 +213,8 @@ struct HandReversalBooksTests {
                 .reverseAllocation(paymentID: paymentID, kind: .bankReturn, reason: "the cheque bounced"), profileID: id, metadata: .init(actor: "staff")
             )
             #expect(try await Self.balances(runtime)["Income:Returns"] == nil)
-            // One the provider's report took back in full afterwards: that report counts, and nothing is added.
+            // One the provider's report took back in full afterwards: that report counts, and the reversal gives back
+            // nothing more (it took back the listing).
             let refundedID = try await Self.certified("hr-6", runtime)
             let cardID = PaymentID(method: .card, externalID: "pi_old_1")
             try await Self.cardPayment(cardID, for: refundedID, event: "evt_old_1", runtime)
@@ -153,15 +222,25 @@ struct HandReversalBooksTests {
                 .reverseAllocation(paymentID: cardID, kind: .refund, reason: "given back"), profileID: refundedID, metadata: .init(actor: "staff")
             )
             try await Self.providerRefund(12_500, of: cardID, refund: "re_old_1", event: "evt_old_2", runtime)
+            let ruleProfile = try await Self.certified("hr-7", runtime)
+            let ruleID = PaymentID(method: .card, externalID: "pi_old_2")
+            try await Self.cardPayment(ruleID, for: ruleProfile, event: "evt_old_3", runtime)
+            _ = try await runtime.profiles.handle(
+                .reverseAllocation(paymentID: ruleID, kind: .refund, reason: "refunded: 125.00 EUR given back"), profileID: ruleProfile, metadata: .init(actor: "provider:card")
+            )
             await runtime.close()
 
             runtime = try await TestRuntime.open(url, now: { Self.noon })
             let given = try await runtime.payments.loadPayment(paymentID).givenBackByHand
             #expect(given?.map(\.kind) == [.bankReturn] && given?.first?.amount == .euros(minorUnits: 12_500) && given?.first?.reason == "the cheque bounced")
-            let expected: [String: Int64] = ["Income:ListingContributions": -25_000, "Income:Refunds": 12_500, "Income:Returns": 12_500]
+            let expected: [String: Int64] = [
+                "Assets:Clearing:Card": 12_500, "Income:ListingContributions": -37_500, "Income:Refunds": 12_500, "Income:Returns": 12_500,
+            ]
             try await Self.expect(runtime, expected)
             #expect(PaymentListState(try await runtime.payments.loadPayment(paymentID)) == .returned)
-            #expect(try await runtime.payments.loadPayment(cardID).givenBackByHand == nil)
+            #expect(try await runtime.payments.loadPayment(cardID).givenBackByHand?.map(\.amount) == [.euros(minorUnits: 0)])
+            // A reversal the rules made before they marked their own is not taken for one by hand.
+            #expect(try await runtime.payments.loadPayment(ruleID).givenBackByHand == nil)
             await runtime.close()
 
             runtime = try await TestRuntime.open(url, now: { Self.noon })
