@@ -199,6 +199,27 @@ struct ConsoleTests {
         }
     }
 
+    /// A console address that names no page answers with a page that says so, not an API problem document; a
+    /// stranger is sent to sign in first, and the pages that exist are unchanged.
+    @Test(arguments: Backend.allCases)
+    func anAddressThatNamesNoPageIsAPageThatSaysSo(backend: Backend) async throws {
+        try await withLiveServer(backend) { client, runtime in
+            let anna = try await Self.annaSignedIn(client, runtime)
+            for uri in ["/console/nowhere", "/console/payments/p-1/nowhere", "/console/books/journal/more"] {
+                let answer = try await anna.send(uri)
+                #expect(answer.status == .notFound, "\(uri)")
+                #expect(answer.headers[.contentType]?.hasPrefix("text/html") == true, "\(uri): \(answer.headers)")
+                #expect(answer.text.contains("There is no page at that address in the console."), "\(uri)")
+            }
+            #expect(try await anna.send("/console/books").status == .ok)
+            #expect(try await anna.send("/console").status == .ok)
+            let stranger = Browser(client)
+            let redirected = try await stranger.send("/console/nowhere")
+            #expect(redirected.status == .seeOther && redirected.headers[.location]?.hasPrefix("/console/sign-in") == true)
+            #expect(try await stranger.send("/console/sign-in").status == .ok)
+        }
+    }
+
     /// Long queues stay reachable: the exceptions page goes in pages of 100 (with the resolved ones, the latest
     /// decision first), and the directory page shows the latest deliveries and every dead letter, page by page.
     @Test(arguments: Backend.allCases)

@@ -88,6 +88,10 @@ struct ConsoleRoutes {
         group.get("statements") { request, context in try await statementsPage(request, context) }
         group.get("books") { request, context in try await booksPage(request, context) }
         group.get("books/journal") { request, context in try await booksDownload(request, context) }
+        // A console address that names no page: a page that says so, as every console failure is.
+        group.get("**") { _, context in
+            page("message", "Not found", "/console", ["heading": "No such page", "message": "There is no page at that address in the console."], context, status: .notFound)
+        }
         group.get("receipts/:number") { _, context in
             let number = try context.parameters.require("number")
             guard let document = try await runtime.receipts.document(printedNumber: number) else {
