@@ -138,8 +138,9 @@ public enum PaymentDecider {
         )
         let allocation = profile.allocation(of: received.paymentID)
         // Given back by hand for this profile: what it bought stays taken back as staff recorded it, whatever the
-        // payment's refunds and disputes do.
-        if let given = payment.givenBackByHand(for: profileID) {
+        // payment's refunds and disputes do; a chargeback by hand, until a dispute ends with the money back with us
+        // (then it comes back below, as the rules' own chargeback does).
+        if let given = payment.givenBackByHand(for: profileID), !(given.kind == .chargeback && payment.hasDisputeRestored) {
             guard let allocation, allocation.isActiveNow else { return [] }
             return [.reverseAllocation(paymentID: received.paymentID, kind: given.kind, reason: given.reason)]
         }

@@ -207,6 +207,12 @@ public struct PaymentState: Sendable, Hashable, Codable {
         return refundedMinorUnits
     }
 
+    /// What reports took back and what was asked of the provider so far, in minor units (at most what arrived): what
+    /// a reversal by hand recorded now cannot also have given back.
+    public var takenOrAskedMinorUnits: Int64 {
+        capped(max(reportedTakenMinorUnits, refundTakenMinorUnits, requestedRefundMinorUnits))
+    }
+
     /// What staff recorded as given back by hand for `profileID`, if they did.
     public func givenBackByHand(for profileID: ProfileID) -> PaymentGivenBackByHand? {
         givenBackByHand?.first { $0.profileID == profileID }
@@ -225,7 +231,8 @@ public struct PaymentState: Sendable, Hashable, Codable {
         var later = max(0, reported - (entries.map(\.reportedBeforeMinorUnits).min() ?? reported) - askedSince)
         var room = max(0, received.amount.minorUnits - reported)
         return entries.map { given in
-            guard isInPaymentCurrency(given.amount.currency) else { return (given, 0) }
+            // A chargeback recorded by hand is undone when a dispute ends with the money back with us.
+            guard isInPaymentCurrency(given.amount.currency), !(given.kind == .chargeback && hasDisputeRestored) else { return (given, 0) }
             var amount = max(0, given.amount.minorUnits)
             let covered = min(amount, later)
             later -= covered
@@ -444,6 +451,11 @@ public struct PaymentState: Sendable, Hashable, Codable {
     public var reversal: ReversalKind? {
         if voided != nil { return .correction }
         if isFullyRefunded { return .refund }
+        // Refunded in full with what staff gave back by hand (one profile of a split payment given back by hand,
+        // the rest refunded by the provider): the other profiles' listings are taken back too.
+        if let received, givenBackByHandMinorUnits() > 0, refundedMinorUnits.addingSaturated(givenBackByHandMinorUnits()) >= received.amount.minorUnits {
+            return .refund
+        }
         if returned != nil { return .bankReturn }
         if isTakenByDispute { return .chargeback }
         return nil

@@ -19,18 +19,18 @@ struct HandReversalBackfill {
         let recorded = try await check.run(metadata: EventMetadata(actor: "system:hand-reversals")) { batch in
             var recorded = 0
             for event in batch where event.type == AllocationReversed.typeName {
-                guard let profileID = StreamName(event.stream)?.profileID,
-                      case .allocationReversed(let reversal)? = try ProfileEvent.decode(typeName: event.type, data: event.data),
-                      reversal.byRule != true, reversal.kind != .correction, !Self.isTheRules(reversal)
-                else { continue }
                 do {
+                    guard let profileID = StreamName(event.stream)?.profileID,
+                          case .allocationReversed(let reversal)? = try ProfileEvent.decode(typeName: event.type, data: event.data),
+                          reversal.byRule != true, reversal.kind != .correction, !Self.isTheRules(reversal)
+                    else { continue }
                     // Recorded in the name of whoever made the reversal.
                     if try await record(reversal, for: profileID, metadata: EventMetadata(actor: event.metadata.actor ?? "system:hand-reversals")) {
                         recorded += 1
                     }
                 } catch {
                     logger.warning("a reversal by hand could not be recorded on its payment", metadata: [
-                        "payment": "\(reversal.paymentID)", "profile": "\(profileID)", "error": "\(error)",
+                        "stream": "\(event.stream)", "event": "\(event.id)", "error": "\(error)",
                     ])
                 }
             }
@@ -54,22 +54,29 @@ struct HandReversalBackfill {
     }
 
     /// Records `reversal` on its payment, unless the payment knows it already or it no longer stands (a dispute
-    /// won brought a chargeback back). It gives back what a reversal by hand without an amount gives back now:
-    /// the allocation's amount less what reports took back of the payment (reversals by hand had no amount, and
-    /// one after a partial refund took back the listing).
+    /// won brought a chargeback back). It gives back what a reversal by hand without an amount gives back now, or
+    /// nothing when a refund was reported or asked for before it.
     private func record(_ reversal: AllocationReversed, for profileID: ProfileID, metadata: EventMetadata) async throws -> Bool {
-        let outcome = try await payments.commit(inbox: nil, paymentID: reversal.paymentID, metadata: metadata) { payment, _, profileState in
+        let outcome = try await payments.commit(inbox: nil, paymentID: reversal.paymentID, metadata: metadata) { payment, now, profileState in
             guard payment.received != nil, payment.givenBackByHand(for: profileID) == nil,
                   payment.listingShares.contains(where: { $0.share.profileID == profileID })
             else { return [] }
             let profile = try await profileState(profileID)
             guard let allocation = profile.allocation(of: reversal.paymentID), !allocation.isActiveNow,
-                  allocation.reversedAs == reversal.kind, !allocation.reversedByRule
+                  allocation.reversedAs == reversal.kind, !allocation.reversedByRule,
+                  let share = payment.listingShares.first(where: { $0.share.profileID == profileID })?.share
             else { return [] }
+            // Reversals by hand had no amount: one made after a refund was reported or asked for took back only the
+            // listing (as the README of its time said to do after a partial refund).
+            let refundedBefore = payment.refunds.values.contains { $0.occurredAt <= reversal.occurredAt }
+                || payment.refundRequests.contains { $0.occurredAt <= reversal.occurredAt }
+                || (payment.cumulativeRefundMinorUnits > 0 && (payment.cumulativeRefundAsOf ?? .distantFuture) <= reversal.occurredAt)
+            let most = PaymentPipeline.mostGivenBack(payment, share: share, profileID: profileID)
+            // Recorded now: what was refunded or asked of the provider until now is other money.
             return [.givenBackByHand(PaymentGivenBackByHand(
                 paymentID: reversal.paymentID, profileID: profileID, kind: reversal.kind,
-                amount: PaymentPipeline.defaultGivenBack(payment, share: allocation.event.amount),
-                reportedBeforeMinorUnits: payment.reportedTakenMinorUnits, reason: reversal.reason, occurredAt: reversal.occurredAt
+                amount: refundedBefore ? Money(minorUnits: 0, currency: most.currency) : most,
+                reportedBeforeMinorUnits: payment.takenOrAskedMinorUnits, reason: reversal.reason, occurredAt: now
             ))]
         }
         guard case .recorded(let paymentEvents, _) = outcome else { return false }

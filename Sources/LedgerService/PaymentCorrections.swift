@@ -19,7 +19,7 @@ extension PaymentPipeline {
                 )
             }
             guard payment.voided == nil else { return [] }
-            if let given = payment.givenBackByHand?.first {
+            if let given = payment.givenBackByHand?.first(where: { $0.amount.minorUnits > 0 }) {
                 throw PaymentServiceError(
                     code: .notCorrectable,
                     description: "payment '\(paymentID)' was given back (\(given.kind.rawValue), recorded by hand for \(given.profileID)); it cannot be voided"
@@ -117,24 +117,31 @@ extension PaymentPipeline {
             guard let share = payment.listingShares.first(where: { $0.share.profileID == profileID })?.share else {
                 throw PaymentServiceError(code: .notCorrectable, description: "payment '\(paymentID)' no longer pays for \(profileID)")
             }
-            let given = amount ?? Self.defaultGivenBack(payment, share: share.amount)
-            guard given.currency == share.amount.currency, given.minorUnits >= 0, given.minorUnits <= share.amount.minorUnits else {
-                throw DomainError.invalidArgument("the amount given back must be from 0.00 to the \(share.amount) that pays for \(profileID)")
+            let most = Self.mostGivenBack(payment, share: share, profileID: profileID)
+            let given = amount ?? most
+            guard given.currency == share.amount.currency, given.minorUnits >= 0, given.minorUnits <= most.minorUnits else {
+                let why = most.minorUnits < share.amount.minorUnits ? ": the rest of the payment was refunded, asked of the provider, or pays for another profile" : ""
+                throw DomainError.invalidArgument("the amount given back must be from 0.00 to \(most) of the \(share.amount) that pays for \(profileID)\(why)")
             }
             return [.givenBackByHand(PaymentGivenBackByHand(
-                paymentID: paymentID, profileID: profileID, kind: kind, amount: given, reportedBeforeMinorUnits: payment.reportedTakenMinorUnits,
+                paymentID: paymentID, profileID: profileID, kind: kind, amount: given, reportedBeforeMinorUnits: payment.takenOrAskedMinorUnits,
                 reason: reason, occurredAt: now
             ))]
         }
     }
 
-    /// What a reversal by hand gives back without an amount: the profile's share, less what reports took back of
-    /// the payment and what was asked of the provider, never more than still counts.
-    static func defaultGivenBack(_ payment: PaymentState, share: Money) -> Money {
+    /// The most a reversal by hand for `profileID` can have given back, and what it gives back without an amount:
+    /// its share, but no more than still counts of the payment, less what refunds asked of the provider and not
+    /// yet reported will take, and less the shares of the payment's other profiles that nothing took back.
+    static func mostGivenBack(_ payment: PaymentState, share: AllocationShare, profileID: ProfileID) -> Money {
         var books = PaymentBooks()
         books.payment = payment
-        let taken = max(payment.reportedTakenMinorUnits, payment.refundTakenMinorUnits, payment.requestedRefundMinorUnits)
-        return Money(minorUnits: max(0, min(share.minorUnits - taken, books.countingMinorUnits)), currency: share.currency)
+        let asked = max(0, max(payment.refundTakenMinorUnits, payment.requestedRefundMinorUnits) - payment.refundedMinorUnits)
+        let others = payment.listingShares
+            .filter { $0.share.profileID != profileID && payment.givenBackByHand(for: $0.share.profileID) == nil }
+            .reduce(Int64(0)) { $0.addingSaturated(max(0, $1.share.amount.minorUnits)) }
+        let available = max(0, books.countingMinorUnits - asked - others)
+        return Money(minorUnits: min(share.amount.minorUnits, available), currency: share.amount.currency)
     }
 
     /// Refuses (409) a correction of a payment that staff recorded as given back, by hand, for one of `profiles`

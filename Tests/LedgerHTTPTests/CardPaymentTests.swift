@@ -980,6 +980,31 @@ struct CardPaymentTests {
         }
     }
 
+    /// A refund asked of the provider before a reversal by hand is other money: without an amount, the reversal
+    /// gives back the rest, and the refund's report afterwards does not cover it.
+    @Test(arguments: Backend.allCases)
+    func aRefundAskedBeforeAReversalByHandIsOtherMoney(backend: Backend) async throws {
+        try await CardWorld.run(backend) { world in
+            try await world.certifiedProfile("gb-2")
+            let session = try await world.checkout("gb-2")
+            let paid = try world.provider.completeSession(session)
+            try await world.deliver(world.provider.checkoutSessionCompletedEvent(session))
+            let asked = try await world.post("/api/v1/payments/card-\(paid.paymentIntentID)/refund", world.staff, ["amount": "40.00"])
+            #expect(asked.status == .accepted, "\(asked.text)")
+            let reversed = try await world.post(
+                "/api/v1/profiles/gb-2/allocations/card-\(paid.paymentIntentID)/reverse", world.staff, ["kind": "refund", "reason": "the rest in cash"]
+            )
+            #expect(reversed.status == .ok, "\(reversed.text)")
+            try await world.deliver(world.provider.chargeRefundedEvent(paid.paymentIntentID))
+            let payment = try await world.get("/api/v1/payments/card-\(paid.paymentIntentID)")
+            let given = (payment.json["givenBackByHand"] as? [[String: Any]])?.first
+            #expect(given?["amount"] as? String == "85.00" && given?["standing"] as? String == "85.00", "\(payment.text)")
+            #expect(payment.json["refunded"] as? String == "125.00", "\(payment.text)")
+            let again = try await world.post("/api/v1/payments/card-\(paid.paymentIntentID)/refund", world.staff, [:])
+            #expect(again.status == .conflict, "\(again.text)")
+        }
+    }
+
     @Test(arguments: Backend.allCases)
     func anUnknownEventTypeIsAcknowledgedAndRecorded(backend: Backend) async throws {
         try await CardWorld.run(backend) { world in

@@ -189,6 +189,44 @@ struct HandReversalBooksTests {
             #expect(try await runtime.profiles.load(first).state.allocation(of: paymentID)?.isActiveNow == false)
             #expect(try await runtime.profiles.load(second).state.allocation(of: paymentID)?.isActiveNow == true)
             try await Self.expect(runtime, ["Assets:Clearing:Card": 12_500, "Income:ListingContributions": -25_000, "Income:Refunds": 12_500])
+            // The other profile's share went back by hand too: nothing took it back before, so all of it.
+            _ = try await runtime.payments.giveBack(paymentID: paymentID, profileID: second, kind: .refund, reason: "his went back too", metadata: .init(actor: "staff"))
+            #expect(try await runtime.payments.loadPayment(paymentID).givenBackByHand?.map(\.amount) == [.euros(minorUnits: 0), .euros(minorUnits: 12_500)])
+            try await Self.expect(runtime, ["Expenses:Bank:Outgoing": -12_500, "Assets:Clearing:Card": 12_500, "Income:ListingContributions": -25_000, "Income:Refunds": 25_000])
+            #expect(PaymentListState(try await runtime.payments.loadPayment(paymentID)) == .refunded)
+            await runtime.close()
+        } catch {
+            await runtime.close()
+            throw error
+        }
+    }
+
+    /// A chargeback recorded by hand that a dispute then takes is the same money; when the dispute is won the
+    /// money is back: it counts again, and the listing comes back.
+    @Test(arguments: Backend.allCases)
+    func aChargebackByHandEndsWhenTheDisputeIsWon(backend: Backend) async throws {
+        let runtime = try await TestRuntime.make(backend, now: { Self.noon })
+        do {
+            let id = try await Self.certified("hr-11", runtime)
+            let paymentID = PaymentID(method: .card, externalID: "pi_cb_1")
+            try await Self.cardPayment(paymentID, for: id, event: "evt_cb_1", runtime)
+            _ = try await runtime.payments.giveBack(paymentID: paymentID, profileID: id, kind: .chargeback, reason: "the bank says disputed", metadata: .init(actor: "staff"))
+            let charged: [String: Int64] = ["Income:Chargebacks": 12_500, "Income:ListingContributions": -12_500]
+            try await Self.expect(runtime, charged)
+            for (index, phase) in [DisputePhase.fundsWithdrawn, .won].enumerated() {
+                _ = try await runtime.payments.record(
+                    .init(provider: "card", eventID: "evt_cb_d\(index)", eventType: "charge.dispute.updated", payload: Data("{}".utf8)),
+                    paymentID: paymentID, method: .card, facts: [.dispute(disputeID: "dp_1", phase: phase, amount: .euros(minorUnits: 12_500))],
+                    metadata: .init(actor: "card")
+                )
+                if phase == .fundsWithdrawn {
+                    try await Self.expect(runtime, charged)
+                    #expect(try await runtime.payments.loadPayment(paymentID).standingGivenBackByHand.map(\.minorUnits) == [0])
+                }
+            }
+            try await Self.expect(runtime, ["Assets:Clearing:Card": 12_500, "Income:ListingContributions": -12_500])
+            #expect(try await runtime.profiles.load(id).state.allocation(of: paymentID)?.isActiveNow == true)
+            #expect(PaymentListState(try await runtime.payments.loadPayment(paymentID)) == .counted)
             await runtime.close()
         } catch {
             await runtime.close()

@@ -615,11 +615,13 @@ struct ConsoleRoutes {
         data["moveFrom"] = payingFor.map { ["profileId": $0] }
         data["canReassign"] = !payingFor.isEmpty && view.voided == nil
         data["canVoid"] = view.method == PaymentMethod.offline.rawValue && view.voided == nil
+            && !view.givenBackByHand.contains { (try? Money(parsing: $0.amount, currency: view.currency ?? "EUR"))?.minorUnits != 0 }
         data["canRefund"] = [PaymentMethod.card.rawValue, PaymentMethod.paypal.rawValue].contains(view.method ?? "")
         // Reversals by hand: money staff recorded as given back outside the ledger's view.
         data["givenBack"] = view.givenBackByHand.map { given -> [String: Any] in
             let kind = given.kind.replacingOccurrences(of: "_", with: " ")
-            return ["text": "\(ConsoleWords.euros(given.amount, currency: view.currency)) of what paid for \(given.profileId) (\(kind)): \(given.reason), \(words.instant(given.at))"]
+            let covered = given.standing == given.amount ? "" : "; \(ConsoleWords.euros(given.standing, currency: view.currency)) of it stands, the provider or bank reported the rest"
+            return ["text": "\(ConsoleWords.euros(given.amount, currency: view.currency)) of what paid for \(given.profileId) (\(kind)): \(given.reason), \(words.instant(given.at))\(covered)"]
         }
         if let returned = view.returned {
             let day = returned.bookingDate.map { " on \(ConsoleWords.date($0))" } ?? ""
