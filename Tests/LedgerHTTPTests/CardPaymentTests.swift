@@ -68,6 +68,15 @@ struct CardWorld: Sendable {
         try await client.execute(uri: uri, method: .get, headers: staff)
     }
 
+    /// A certified profile whose listing was paid by a checkout the provider reported completed.
+    func paidListing(_ id: String) async throws -> StandInPayment {
+        try await certifiedProfile(id)
+        let session = try await checkout(id)
+        let paid = try provider.completeSession(session)
+        try await deliver(provider.checkoutSessionCompletedEvent(session))
+        return paid
+    }
+
     /// Registers and certifies a profile.
     func certifiedProfile(_ id: String) async throws {
         let registered = try await post("/api/v1/profiles", staff, [
@@ -965,10 +974,7 @@ struct CardPaymentTests {
     @Test(arguments: Backend.allCases)
     func allThatRemainsAfterAPartGivenBackByHandIsAskedForByItsAmount(backend: Backend) async throws {
         try await CardWorld.run(backend) { world in
-            try await world.certifiedProfile("gb-1")
-            let session = try await world.checkout("gb-1")
-            let paid = try world.provider.completeSession(session)
-            try await world.deliver(world.provider.checkoutSessionCompletedEvent(session))
+            let paid = try await world.paidListing("gb-1")
             let reversed = try await world.post(
                 "/api/v1/profiles/gb-1/allocations/card-\(paid.paymentIntentID)/reverse", world.staff,
                 ["kind": "refund", "reason": "25 given back in cash", "amount": "25.00"]
@@ -985,10 +991,7 @@ struct CardPaymentTests {
     @Test(arguments: Backend.allCases)
     func aRefundAskedBeforeAReversalByHandIsOtherMoney(backend: Backend) async throws {
         try await CardWorld.run(backend) { world in
-            try await world.certifiedProfile("gb-2")
-            let session = try await world.checkout("gb-2")
-            let paid = try world.provider.completeSession(session)
-            try await world.deliver(world.provider.checkoutSessionCompletedEvent(session))
+            let paid = try await world.paidListing("gb-2")
             let asked = try await world.post("/api/v1/payments/card-\(paid.paymentIntentID)/refund", world.staff, ["amount": "40.00"])
             #expect(asked.status == .accepted, "\(asked.text)")
             let reversed = try await world.post(
