@@ -213,6 +213,15 @@ public struct PaymentState: Sendable, Hashable, Codable {
         capped(max(reportedTakenMinorUnits, refundTakenMinorUnits, requestedRefundMinorUnits))
     }
 
+    /// How many of the payment's disputes (as judged) ended with the money back with us.
+    public var restoredDisputeCount: Int { judgedDisputes.filter { Self.isRestored($0.phases) }.count }
+
+    /// Whether a part given back by hand no longer stands: a chargeback recorded by hand ends when a dispute ends
+    /// with the money back with us after it was recorded.
+    public func isUndone(_ given: PaymentGivenBackByHand) -> Bool {
+        given.kind == .chargeback && restoredDisputeCount > given.restoredDisputesBefore
+    }
+
     /// What staff recorded as given back by hand for `profileID`, if they did.
     public func givenBackByHand(for profileID: ProfileID) -> PaymentGivenBackByHand? {
         givenBackByHand?.first { $0.profileID == profileID }
@@ -231,8 +240,7 @@ public struct PaymentState: Sendable, Hashable, Codable {
         var later = max(0, reported - (entries.map(\.reportedBeforeMinorUnits).min() ?? reported) - askedSince)
         var room = max(0, received.amount.minorUnits - reported)
         return entries.map { given in
-            // A chargeback recorded by hand is undone when a dispute ends with the money back with us.
-            guard isInPaymentCurrency(given.amount.currency), !(given.kind == .chargeback && hasDisputeRestored) else { return (given, 0) }
+            guard isInPaymentCurrency(given.amount.currency), !isUndone(given) else { return (given, 0) }
             var amount = max(0, given.amount.minorUnits)
             let covered = min(amount, later)
             later -= covered

@@ -295,7 +295,8 @@ public struct PaymentPaidBack: Sendable, Hashable, Codable {
 
 /// Staff recorded that what the payment paid for one profile was given back outside the ledger's view (a reversal
 /// by hand): a refund made outside any provider (in cash, by a transfer from the bank account), a chargeback or a
-/// bank return no report of the provider or bank names. `amount` is what the payment paid for that profile.
+/// bank return no report of the provider or bank names. `amount` is the money that went back that way, at most
+/// what the payment paid for that profile (`0.00`: only the listing was taken back).
 public struct PaymentGivenBackByHand: Sendable, Hashable, Codable {
     public static let typeName = "PaymentGivenBackByHand"
     public var paymentID: PaymentID
@@ -306,17 +307,22 @@ public struct PaymentGivenBackByHand: Sendable, Hashable, Codable {
     /// What reports of the provider or bank had taken back of the payment when this was recorded
     /// (``PaymentState/reportedTakenMinorUnits``): what they take back later is the same money as this.
     public var reportedBeforeMinorUnits: Int64
+    /// How many of the payment's disputes had ended with the money back with us when this was recorded
+    /// (``PaymentState/restoredDisputeCount``): a chargeback by hand ends when another one does.
+    public var restoredDisputesBefore: Int
     public var reason: String
     public var occurredAt: Date
 
     public init(
-        paymentID: PaymentID, profileID: ProfileID, kind: ReversalKind, amount: Money, reportedBeforeMinorUnits: Int64, reason: String, occurredAt: Date
+        paymentID: PaymentID, profileID: ProfileID, kind: ReversalKind, amount: Money, reportedBeforeMinorUnits: Int64, restoredDisputesBefore: Int,
+        reason: String, occurredAt: Date
     ) {
         self.paymentID = paymentID
         self.profileID = profileID
         self.kind = kind
         self.amount = amount
         self.reportedBeforeMinorUnits = reportedBeforeMinorUnits
+        self.restoredDisputesBefore = restoredDisputesBefore
         self.reason = reason
         self.occurredAt = occurredAt
     }

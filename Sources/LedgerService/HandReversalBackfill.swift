@@ -76,7 +76,8 @@ struct HandReversalBackfill {
             return [.givenBackByHand(PaymentGivenBackByHand(
                 paymentID: reversal.paymentID, profileID: profileID, kind: reversal.kind,
                 amount: refundedBefore ? Money(minorUnits: 0, currency: most.currency) : most,
-                reportedBeforeMinorUnits: payment.takenOrAskedMinorUnits, reason: reversal.reason, occurredAt: now
+                reportedBeforeMinorUnits: payment.takenOrAskedMinorUnits, restoredDisputesBefore: payment.restoredDisputeCount,
+                reason: reversal.reason, occurredAt: now
             ))]
         }
         guard case .recorded(let paymentEvents, _) = outcome else { return false }

@@ -48,9 +48,9 @@ extension PaymentPipeline {
                 let current = profiles.isEmpty ? "no profile" : profiles.map(\.rawValue).joined(separator: ", ")
                 throw PaymentServiceError(code: .notCorrectable, description: "payment '\(paymentID)' pays for \(current), not \(from)")
             }
-            // Money given back outside the ledger's view is recorded by hand on the profile only, so the
-            // payment's own stream does not show it: a move from that profile would buy `to` a listing with it,
-            // and a move to it would take the money from `from` and give it to nobody.
+            // Money given back outside the ledger's view for a profile (a reversal by hand): a move from that
+            // profile would buy `to` a listing with it, and a move to it would take the money from `from` and give
+            // it to nobody.
             try await Self.refuseIfGivenBackByHand(paymentID, for: [from, to], profileState, "it cannot move")
             // A profile the payment already pays for takes the moved part on top of its own share.
             guard try await profileState(to).isRegistered else { throw DomainError.profileNotFound(to.rawValue) }
@@ -91,7 +91,8 @@ extension PaymentPipeline {
     /// records it with `amount`, the money that went back that way, so the books and receipts take it back; what
     /// the payment bought there is taken back in the same append. Without `amount`: what pays for the profile,
     /// less what reports took back of the payment already (and refunds asked of the provider); `0.00` takes only
-    /// the listing back. The same reversal again changes nothing; another one for the same profile is refused.
+    /// the listing back; at most ``mostGivenBack(_:share:profileID:)``, which is also what it gives back without an
+    /// amount. The same reversal again changes nothing; another one for the same profile is refused.
     public func giveBack(
         paymentID: PaymentID, profileID: ProfileID, kind: ReversalKind, amount: Money? = nil, reason: String, metadata: EventMetadata
     ) async throws -> Outcome {
@@ -125,7 +126,7 @@ extension PaymentPipeline {
             }
             return [.givenBackByHand(PaymentGivenBackByHand(
                 paymentID: paymentID, profileID: profileID, kind: kind, amount: given, reportedBeforeMinorUnits: payment.takenOrAskedMinorUnits,
-                reason: reason, occurredAt: now
+                restoredDisputesBefore: payment.restoredDisputeCount, reason: reason, occurredAt: now
             ))]
         }
     }

@@ -50,6 +50,11 @@ struct HandReversalBooksTests {
             await #expect(throws: DomainError.self) {
                 try await runtime.payments.giveBack(paymentID: paymentID, profileID: id, kind: .chargeback, reason: "other", metadata: .init(actor: "staff"))
             }
+            await #expect(throws: DomainError.self) {
+                try await runtime.payments.giveBack(
+                    paymentID: paymentID, profileID: id, kind: .refund, amount: .euros(minorUnits: 100), reason: "returned in cash", metadata: .init(actor: "staff")
+                )
+            }
             await #expect(throws: PaymentServiceError.self) {
                 try await runtime.payments.void(paymentID: paymentID, reason: "entered by mistake", metadata: .init(actor: "staff"))
             }
@@ -227,6 +232,22 @@ struct HandReversalBooksTests {
             try await Self.expect(runtime, ["Assets:Clearing:Card": 12_500, "Income:ListingContributions": -12_500])
             #expect(try await runtime.profiles.load(id).state.allocation(of: paymentID)?.isActiveNow == true)
             #expect(PaymentListState(try await runtime.payments.loadPayment(paymentID)) == .counted)
+            // Another payment, whose dispute was won before staff recorded a chargeback by hand: that one stands, and
+            // the listing is taken back.
+            let other = try await Self.certified("hr-12", runtime)
+            let otherID = PaymentID(method: .card, externalID: "pi_cb_2")
+            try await Self.cardPayment(otherID, for: other, event: "evt_cb_2", runtime)
+            for (index, phase) in [DisputePhase.fundsWithdrawn, .won].enumerated() {
+                _ = try await runtime.payments.record(
+                    .init(provider: "card", eventID: "evt_cb_e\(index)", eventType: "charge.dispute.updated", payload: Data("{}".utf8)),
+                    paymentID: otherID, method: .card, facts: [.dispute(disputeID: "dp_2", phase: phase, amount: .euros(minorUnits: 12_500))],
+                    metadata: .init(actor: "card")
+                )
+            }
+            _ = try await runtime.payments.giveBack(paymentID: otherID, profileID: other, kind: .chargeback, reason: "charged back again", metadata: .init(actor: "staff"))
+            #expect(try await runtime.profiles.load(other).state.allocation(of: otherID)?.isActiveNow == false)
+            try await Self.expect(runtime, ["Assets:Clearing:Card": 12_500, "Income:Chargebacks": 12_500, "Income:ListingContributions": -25_000])
+            #expect(PaymentListState(try await runtime.payments.loadPayment(otherID)) == .chargedBack)
             await runtime.close()
         } catch {
             await runtime.close()

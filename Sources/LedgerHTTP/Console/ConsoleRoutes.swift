@@ -620,7 +620,7 @@ struct ConsoleRoutes {
         // Reversals by hand: money staff recorded as given back outside the ledger's view.
         data["givenBack"] = view.givenBackByHand.map { given -> [String: Any] in
             let kind = given.kind.replacingOccurrences(of: "_", with: " ")
-            let covered = given.standing == given.amount ? "" : "; \(ConsoleWords.euros(given.standing, currency: view.currency)) of it stands, the provider or bank reported the rest"
+            let covered = given.standing == given.amount ? "" : "; \(ConsoleWords.euros(given.standing, currency: view.currency)) of it stands (a report of the provider or bank, or a dispute won, covers the rest)"
             return ["text": "\(ConsoleWords.euros(given.amount, currency: view.currency)) of what paid for \(given.profileId) (\(kind)): \(given.reason), \(words.instant(given.at))\(covered)"]
         }
         if let returned = view.returned {
