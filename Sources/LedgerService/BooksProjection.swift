@@ -302,12 +302,8 @@ public struct BooksProjection: Projection {
         case .paidBack(let paidBack):
             return ["Paid back by bank transfer, recorded by \(recorded.metadata.actor ?? "staff")\(paidBack.note.isEmpty ? "" : ": \(paidBack.note)")"]
         case .givenBackByHand(let given):
-            let what = switch given.kind {
-            case .refund, .correction: "Refunded"
-            case .chargeback: "Charged back"
-            case .bankReturn: "Returned by the bank"
-            }
-            return ["\(what) for \(given.profileID) as recorded by \(recorded.metadata.actor ?? "staff"): \(given.reason)"]
+            let words = ReceiptService.givenBackWords(given.kind)
+            return ["\(words.prefix(1).uppercased() + words.dropFirst()) for \(given.profileID) as recorded by \(recorded.metadata.actor ?? "staff"): \(given.reason)"]
         case .pending, .failed, .refundRequested, .refundAnswered: return []
         }
     }

@@ -72,6 +72,8 @@ public struct PaymentRefunds: Sendable {
         let pipeline = card.pipeline
         attempts: for _ in 0..<PaymentPipeline.conflictRetriesMax {
             let payment = try await pipeline.loadPayment(paymentID)
+            // What staff gave back by hand: never asked of the provider again, and never part of "all that remains".
+            let byHand = payment.givenBackByHandMinorUnits()
             guard let received = payment.received else {
                 throw PaymentServiceError(code: .paymentNotFound, description: "no received payment '\(paymentID)'")
             }
@@ -137,14 +139,11 @@ public struct PaymentRefunds: Sendable {
                         description: "\(asked) got no answer from the provider; ask for the same refund again to send it again under its key (the provider then answers with the refund it made, if it made one)"
                     )
                 }
-                try provider.checkRefundable(paymentID, amount: open.whole == true && payment.givenBackByHandMinorUnits() == 0 ? nil : open.amount)
+                try provider.checkRefundable(paymentID, amount: open.whole == true && byHand == 0 ? nil : open.amount)
                 return try await call(open, payment: payment, metadata: metadata)
             }
-            // Money staff recorded as given back by hand is not given back a second time through the provider.
-            let remaining = received.amount.minorUnits - max(payment.refundTakenMinorUnits, payment.requestedRefundMinorUnits)
-                - payment.givenBackByHandMinorUnits()
+            let remaining = received.amount.minorUnits - max(payment.refundTakenMinorUnits, payment.requestedRefundMinorUnits) - byHand
             if amount == nil, remaining <= 0 {
-                let byHand = payment.givenBackByHandMinorUnits()
                 let given = byHand > 0 ? " (staff recorded \(Money(minorUnits: byHand, currency: received.amount.currency)) as given back by hand)" : ""
                 throw PaymentServiceError(code: .notRefundable, description: "nothing of \(received.amount) remains to be refunded\(given)")
             }
@@ -162,7 +161,7 @@ public struct PaymentRefunds: Sendable {
                 amount: wanted, whole: amount == nil, occurredAt: now
             )
             // A refund this provider cannot be asked for at all, or not of this amount, records nothing.
-            try provider.checkRefundable(paymentID, amount: amount == nil && payment.givenBackByHandMinorUnits() == 0 ? nil : wanted)
+            try provider.checkRefundable(paymentID, amount: amount == nil && byHand == 0 ? nil : wanted)
             do {
                 // Against the version the decision read: two requests at once cannot both take what remains.
                 _ = try await pipeline.store.append(
