@@ -132,14 +132,19 @@ public struct BankStatementParser: Sendable {
     /// statement's or each other's, would put the bank account's balance into the books in no currency (a
     /// journal `bean-check` refuses) or in the wrong one. Nil when they can.
     private static func balanceCurrencyProblem(_ statement: BankStatementOverview) -> String? {
-        var currency = statement.currency
-        for (name, balance) in [("opening balance", statement.openingBalance), ("closing balance", statement.closingBalance)] {
-            guard let balance else { continue }
-            guard Money.isCurrencyCode(balance.currency) else { return "it gives its \(name) without a currency (Ccy)" }
-            if let currency, balance.currency != currency { return "it is in \(currency) but gives its \(name) in \(balance.currency)" }
-            currency = balance.currency
-        }
-        return nil
+        // Written out per balance: a loop over (name, optional balance) pairs made the optimizing compiler crash.
+        let opening = statement.openingBalance.map(\.currency)
+        let closing = statement.closingBalance.map(\.currency)
+        if let problem = currencyProblem(opening, named: "opening balance", statementCurrency: statement.currency) { return problem }
+        return currencyProblem(closing, named: "closing balance", statementCurrency: statement.currency ?? opening)
+    }
+
+    /// Why a balance's currency does not fit the statement's, if it does not.
+    private static func currencyProblem(_ balanceCurrency: String?, named name: String, statementCurrency: String?) -> String? {
+        guard let balanceCurrency else { return nil }
+        guard Money.isCurrencyCode(balanceCurrency) else { return "it gives its \(name) without a currency (Ccy)" }
+        guard let statementCurrency, balanceCurrency != statementCurrency else { return nil }
+        return "it is in \(statementCurrency) but gives its \(name) in \(balanceCurrency)"
     }
 
     private static func amountTooLarge(_ what: String) -> PaymentsError {
