@@ -19,6 +19,17 @@ public protocol Projection: Sendable {
     /// queries see the tables as the batch found them, never the batch's own writes. A query after a write
     /// fails the batch (``DeferredWrites``).
     func apply(_ events: [RecordedEvent], _ connection: any ReadModelConnection) async throws
+
+    /// Whether the next batch may be decided while this one is being written (see
+    /// ``ProjectionGroupRunner/catchUp(progress:)``). A projection says so only if every read it makes of rows
+    /// an earlier batch wrote first asks ``ReadModelConnection/carried(_:)``, and every batch carries what such a
+    /// read needs (``ReadModelConnection/carry(_:_:)``): the next batch's reads may run before this batch's
+    /// writes are stored. False unless a projection says otherwise.
+    var decidesFromCarriedValues: Bool { get }
+}
+
+extension Projection {
+    public var decidesFromCarriedValues: Bool { false }
 }
 
 /// Runs a ``Projection`` as a catch-up subscriber over the global log.
@@ -185,17 +196,22 @@ public struct ProjectionGroupRunner: Sendable {
                 return try await Self.decide(projections, store: store, limit: limit, checkpoints: checkpoints, connection)
             }
             guard let decided else { return (0, nil) }
-            let written = try await store.withReadModelTransaction { connection in
-                guard try await Self.lockCheckpoints(projections, connection) == decided.checkpoints else { return false }
-                try await decided.write(connection)
-                return true
-            }
-            if written {
+            if try await Self.write(decided, projections, store) {
                 decided.written()
                 return (decided.eventsRead, decided.last)
             }
         }
         return try await runBatchInsideWriteTransaction()
+    }
+
+    /// Writes a batch decided outside the write transaction, if no checkpoint moved since it was decided (resets
+    /// counted); returns whether it was written.
+    private static func write(_ decided: DecidedBatch, _ projections: [any Projection], _ store: any EventStore) async throws -> Bool {
+        try await store.withReadModelTransaction { connection in
+            guard try await Self.lockCheckpoints(projections, connection) == decided.checkpoints else { return false }
+            try await decided.write(connection)
+            return true
+        }
     }
 
     /// How many times a batch is decided outside the write transaction before it is decided inside it.
@@ -250,8 +266,10 @@ public struct ProjectionGroupRunner: Sendable {
 
     /// A batch decided from `checkpoints`: the events after the earliest, handed to each projection from its
     /// own checkpoint, with the writes each made. Nil when there is nothing after the earliest checkpoint.
+    /// `carried` is what the batch before left for this one (by projection), when that batch is still being written.
     private static func decide(
-        _ projections: [any Projection], store: any EventStore, limit: Int, checkpoints: [StoredCheckpoint], _ connection: any ReadModelConnection
+        _ projections: [any Projection], store: any EventStore, limit: Int, checkpoints: [StoredCheckpoint], _ connection: any ReadModelConnection,
+        carried: [String: [String: any Sendable]] = [:]
     ) async throws -> DecidedBatch? {
         let from = checkpoints.map(\.cursor).min() ?? .start
         let events = try await store.readAll(after: from, limit: limit, in: connection)
@@ -270,7 +288,7 @@ public struct ProjectionGroupRunner: Sendable {
                 group.addTask {
                     let unseen = checkpoint == from ? events[...] : events.drop(while: { $0.cursor <= checkpoint })
                     guard !unseen.isEmpty else { return nil }
-                    let deferred = DeferredWrites(projection: projection.name, reads: connection)
+                    let deferred = DeferredWrites(projection: projection.name, reads: connection, carried: carried[projection.name] ?? [:])
                     try await projection.apply(Array(unseen), deferred)
                     return (index, deferred)
                 }
@@ -282,14 +300,69 @@ public struct ProjectionGroupRunner: Sendable {
             }
         }
         let writes = projections.indices.compactMap { decided[$0] }
-        return DecidedBatch(checkpoints: checkpoints, eventsRead: events.count, last: last.cursor, writes: writes)
+        return DecidedBatch(checkpoints: checkpoints, eventsRead: events.count, last: last.cursor, writes: writes, names: projections.map(\.name))
     }
 
     /// Applies batches until every projection has seen every visible event; returns how many events were read.
     /// `progress` is told after each batch how many events were read so far and the log cursor the batch ended at.
+    ///
+    /// On a store that ``DecidesReadModelBatchesAhead`` (SQLite), when every projection
+    /// ``Projection/decidesFromCarriedValues``, a full batch is written while the next is decided from what it
+    /// carries: the folds' work and the one writer's work overlap instead of taking turns. If a checkpoint moved
+    /// meanwhile, neither is written and the catch-up goes on one batch at a time.
     @discardableResult
     public func catchUp(progress: (_ read: Int, _ reached: LogCursor) -> Void = { _, _ in }) async throws -> Int {
+        if let ahead = store as? any DecidesReadModelBatchesAhead, projections.allSatisfy(\.decidesFromCarriedValues) {
+            return try await catchUpDecidingWhileWriting(ahead, progress: progress)
+        }
+        return try await catchUpOneBatchAtATime(readBefore: 0, progress: progress)
+    }
+
+    /// ``catchUp(progress:)`` with the next batch decided while the last one is written.
+    private func catchUpDecidingWhileWriting(
+        _ ahead: any DecidesReadModelBatchesAhead, progress: (_ read: Int, _ reached: LogCursor) -> Void
+    ) async throws -> Int {
+        let (projections, store, limit) = (self.projections, self.store, self.batchSize)
+        var next = try await ahead.withReadModelReads { connection in
+            var checkpoints: [StoredCheckpoint] = []
+            for projection in projections { checkpoints.append(try await ProjectionRunner.readCheckpoint(projection.name, connection)) }
+            return try await Self.decide(projections, store: store, limit: limit, checkpoints: checkpoints, connection)
+        }
         var total = 0
+        while let batch = next {
+            async let written = Self.write(batch, projections, store)
+            // Only a full batch can have events after it.
+            var following: DecidedBatch?
+            var failure: (any Error)?
+            if batch.eventsRead >= limit {
+                // A failure to decide waits until this batch's write is over, whether it is stored or not.
+                do {
+                    following = try await ahead.withReadModelReads { connection in
+                        try await Self.decide(
+                            projections, store: store, limit: limit, checkpoints: batch.checkpointsAfter, connection, carried: batch.carried
+                        )
+                    }
+                } catch {
+                    failure = error
+                }
+            }
+            guard try await written else {
+                // Another runner applied a batch of one of these read models meanwhile: what was decided from the
+                // old checkpoints is dropped, and the rest is decided as the checkpoints now stand.
+                return try await catchUpOneBatchAtATime(readBefore: total, progress: progress)
+            }
+            batch.written()
+            total += batch.eventsRead
+            progress(total, batch.last)
+            if let failure { throw failure }
+            next = following
+        }
+        return total
+    }
+
+    /// ``catchUp(progress:)`` one batch at a time, counting `readBefore` events read already.
+    private func catchUpOneBatchAtATime(readBefore: Int, progress: (_ read: Int, _ reached: LogCursor) -> Void) async throws -> Int {
+        var total = readBefore
         while true {
             let (read, last) = try await runBatchReaching()
             total += read
@@ -350,6 +423,21 @@ struct DecidedBatch: Sendable {
     let last: LogCursor
     /// Each projection's kept writes, in the order of the runner's projections.
     let writes: [DeferredWrites]
+    /// The names of the runner's projections, in its order.
+    let names: [String]
+
+    /// The checkpoints once this batch is written: at its last event for each projection it handed events to.
+    var checkpointsAfter: [StoredCheckpoint] {
+        let moved = Set(writes.map(\.projection))
+        return zip(names, checkpoints).map { name, checkpoint in
+            moved.contains(name) ? StoredCheckpoint(cursor: last, resets: checkpoint.resets) : checkpoint
+        }
+    }
+
+    /// What each projection carried for the next batch, by projection.
+    var carried: [String: [String: any Sendable]] {
+        Dictionary(writes.map { ($0.projection, $0.carriedValues) }, uniquingKeysWith: { _, last in last })
+    }
 
     /// Runs the writes in order and moves the checkpoint of each projection that was handed events, all in
     /// one ``ReadModelConnection/execute(_:)``.
@@ -382,11 +470,24 @@ final class DeferredWrites: ReadModelConnection, Sendable {
     let reads: any ReadModelConnection
     private let kept = Mutex<[ReadModelStatement]>([])
     private let afterWritten = Mutex<[@Sendable () -> Void]>([])
+    /// What the batch before left, when it was still being written as this one was decided.
+    private let carriedIn: [String: any Sendable]
+    private let carriedOut = Mutex<[String: any Sendable]>([:])
 
-    init(projection: String, reads: any ReadModelConnection) {
+    init(projection: String, reads: any ReadModelConnection, carried: [String: any Sendable] = [:]) {
         self.projection = projection
         self.reads = reads
+        self.carriedIn = carried
     }
+
+    func carried(_ key: String) -> (any Sendable)? { carriedIn[key] }
+
+    func carry(_ key: String, _ value: any Sendable) {
+        carriedOut.withLock { $0[key] = value }
+    }
+
+    /// What this batch carried for the next one.
+    var carriedValues: [String: any Sendable] { carriedOut.withLock { $0 } }
 
     var dialect: SQLDialect { reads.dialect }
 

@@ -67,6 +67,12 @@ public protocol ReadModelConnection: Sendable {
     /// they come; for a read model's batch decided ahead of its write transaction, once that transaction has
     /// committed, and never if the batch is dropped. For memory that must follow what is stored.
     func afterWrites(_ action: @escaping @Sendable () -> Void)
+    /// What the batch before this one left under `key` (``carry(_:_:)``), when that batch is still being written
+    /// while this one is decided: a read of the rows it writes would not see them yet. Nil otherwise, and on
+    /// every connection but a read model's batch (see ``Projection/decidesFromCarriedValues``).
+    func carried(_ key: String) -> (any Sendable)?
+    /// Leaves `value` under `key` for the next batch, in case it is decided before this one is written.
+    func carry(_ key: String, _ value: any Sendable)
 }
 
 /// A statement that returns no rows, with its binds.
@@ -82,6 +88,10 @@ public struct ReadModelStatement: Sendable {
 
 extension ReadModelConnection {
     public func afterWrites(_ action: @escaping @Sendable () -> Void) { action() }
+
+    public func carried(_ key: String) -> (any Sendable)? { nil }
+
+    public func carry(_ key: String, _ value: any Sendable) {}
 
     public func execute(_ statements: [ReadModelStatement]) async throws {
         for statement in statements { try await execute(statement.sql, statement.binds) }

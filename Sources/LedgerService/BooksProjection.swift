@@ -102,6 +102,9 @@ public struct BooksProjection: Projection {
         try await paymentStates.reset(connection)
     }
 
+    /// Reads only states and entries the batch before carried, or what is stored.
+    public var decidesFromCarriedValues: Bool { true }
+
     static func follows(_ stream: String) -> Bool {
         switch StreamName(stream) {
         case .payment, .bankMovement, .bankStatement: true
@@ -240,8 +243,13 @@ public struct BooksProjection: Projection {
 
         // The month totals move by what this batch adds, less what the rewritten entries held before.
         var totals = journal.totals()
-        // Every read of the batch comes before its first write (see `Projection.apply`).
+        // Every read of the batch comes before its first write (see `Projection.apply`). An entry the batch before
+        // wrote is taken as that batch carried it: it may not be stored yet.
         for entryID in continued.sorted() {
+            if let lines = connection.carried(Journal.carryKey(entryID)) as? [[SQLValue]] {
+                for (key, amount) in Journal.totals(of: lines) { totals[key, default: 0] &-= amount }
+                continue
+            }
             for row in try await connection.query(
                 "SELECT entry_date, method, currency, account, amount_minor_units FROM journal_lines WHERE entry_id = ?", [.text(entryID)]
             ) {
@@ -253,6 +261,7 @@ public struct BooksProjection: Projection {
             try await connection.execute("DELETE FROM journal_lines WHERE entry_id = ?", [.text(entryID)])
         }
         try await journal.write(connection)
+        journal.carry(connection)
         try await BulkUpsert(
             table: "book_month_totals", columns: ["month", "method", "currency", "account", "amount_minor_units"],
             onConflict: "ON CONFLICT (month, method, currency, account) DO UPDATE SET amount_minor_units = book_month_totals.amount_minor_units + excluded.amount_minor_units"
@@ -358,16 +367,26 @@ public struct BooksProjection: Projection {
 
         /// What the entries add to each month's totals.
         func totals() -> [MonthTotalKey: Int64] {
+            Self.totals(of: order.flatMap { entries[$0] ?? [] })
+        }
+
+        /// What journal rows add to each month's totals.
+        static func totals(of lines: [[SQLValue]]) -> [MonthTotalKey: Int64] {
             var totals: [MonthTotalKey: Int64] = [:]
-            for id in order {
-                for line in entries[id] ?? [] {
-                    guard case .text(let date) = line[2], case .text(let account) = line[5], case .integer(let amount) = line[6],
-                          case .text(let currency) = line[7], case .text(let method) = line[9] else { continue }
-                    totals[MonthTotalKey(month: String(date.prefix(7)), method: method, currency: currency, account: account), default: 0] &+= amount
-                }
+            for line in lines {
+                guard case .text(let date) = line[2], case .text(let account) = line[5], case .integer(let amount) = line[6],
+                      case .text(let currency) = line[7], case .text(let method) = line[9] else { continue }
+                totals[MonthTotalKey(month: String(date.prefix(7)), method: method, currency: currency, account: account), default: 0] &+= amount
             }
             return totals
         }
+
+        /// Leaves each entry's rows for the next batch, which may continue an entry before this batch is stored.
+        func carry(_ connection: any ReadModelConnection) {
+            for (entryID, lines) in entries { connection.carry(Self.carryKey(entryID), lines) }
+        }
+
+        static func carryKey(_ entryID: String) -> String { "entry:" + entryID }
 
         func write(_ connection: any ReadModelConnection) async throws {
             try await BulkUpsert(

@@ -18,10 +18,21 @@ struct FoldedStates<State: Codable & Sendable>: Sendable {
     ///
     /// With a cache, only each stream's stored version is read first; a state is read and decoded only where
     /// the cache does not hold that very version (another instance, or a batch rolled back, moved it).
+    ///
+    /// A state the batch before carried (``saveAll(_:_:)``) is taken as it was carried: that batch may not be
+    /// stored yet.
     func load(_ streams: [String], _ connection: any ReadModelConnection) async throws -> [String: State] {
         var states: [String: State] = [:]
-        var unread = streams
+        var unread: [String] = []
+        for stream in streams {
+            if let carried = connection.carried(carryKey(stream)) as? Carried {
+                states[stream] = carried.state
+            } else {
+                unread.append(stream)
+            }
+        }
         if let cache {
+            let streams = unread
             unread = []
             try await forEachChunk(of: streams, "stream, version", connection) { row in
                 let stream = try row.text(0)
@@ -79,6 +90,7 @@ struct FoldedStates<State: Codable & Sendable>: Sendable {
             rows.append([.text(projection), .text(stream), .integer(version), .text(String(decoding: try encoder.encode(state), as: UTF8.self))])
         }
         try await Self.upsert.write(rows, connection)
+        for (stream, version, state) in states { connection.carry(carryKey(stream), Carried(version: version, state: state)) }
         // Only states that are stored are remembered: one decided for a batch that is then dropped may rest
         // on reads that were already stale.
         if let cache {
@@ -92,6 +104,14 @@ struct FoldedStates<State: Codable & Sendable>: Sendable {
             onConflict: "ON CONFLICT (projection, stream) DO UPDATE SET version = excluded.version, state = excluded.state"
         )
     }
+
+    /// A state as a batch carries it for the next (see ``ReadModelConnection/carry(_:_:)``).
+    struct Carried: Sendable {
+        let version: Int64
+        let state: State
+    }
+
+    private func carryKey(_ stream: String) -> String { "state:" + stream }
 
     /// Forgets every state of this projection, for a rebuild.
     func reset(_ connection: any ReadModelConnection) async throws {

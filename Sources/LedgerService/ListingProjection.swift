@@ -48,6 +48,9 @@ public struct ListingProjection: Projection {
         try await policyStates.load([PolicyBook.streamName], connection)[PolicyBook.streamName]
     }
 
+    /// Reads only states the batch before carried, or what is stored.
+    public var decidesFromCarriedValues: Bool { true }
+
     public func reset(_ connection: any ReadModelConnection) async throws {
         try await connection.execute("DELETE FROM listing_status")
         try await states.reset(connection)

@@ -34,6 +34,9 @@ public struct PaymentViewsProjection: Projection {
         self.decoded = decoded
     }
 
+    /// Reads only states the batch before carried, or what is stored.
+    public var decidesFromCarriedValues: Bool { true }
+
     public func reset(_ connection: any ReadModelConnection) async throws {
         for table in ["payment_list", "payment_exceptions", "bank_payments"] {
             try await connection.execute("DELETE FROM \(table)")

@@ -71,6 +71,9 @@ public struct ProfileSearchProjection: Projection {
         self.decoded = decoded
     }
 
+    /// Reads nothing.
+    public var decidesFromCarriedValues: Bool { true }
+
     public func reset(_ connection: any ReadModelConnection) async throws {
         try await connection.execute("DELETE FROM profile_search")
     }
@@ -116,9 +119,17 @@ public struct ListingHistoryProjection: Projection {
             changes.append((profileID.rawValue, recorded.version, ListingProjection.micros(change.occurredAt), change.visible))
         }
         guard !changes.isEmpty else { return }
-        // Each profile's visibility before this batch: its latest stored change.
+        // Each profile's visibility before this batch: as the batch before carried it (it may not be stored yet),
+        // else its latest stored change.
         var visible: [String: Bool] = [:]
-        let profiles = Array(Set(changes.map(\.profileID))).sorted()
+        var profiles: [String] = []
+        for profileID in Set(changes.map(\.profileID)).sorted() {
+            if let carried = connection.carried(Self.carryKey(profileID)) as? Bool {
+                visible[profileID] = carried
+            } else {
+                profiles.append(profileID)
+            }
+        }
         for start in stride(from: 0, to: profiles.count, by: 500) {
             let part = Array(profiles[start..<min(start + 500, profiles.count)])
             let marks = Array(repeating: "?", count: part.count).joined(separator: ", ")
@@ -144,7 +155,13 @@ public struct ListingHistoryProjection: Projection {
             table: "listing_changes", columns: ["profile_id", "version", "occurred_at_micros", "visible", "delta"],
             onConflict: "ON CONFLICT (profile_id, version) DO NOTHING"
         ).write(rows, connection)
+        for (profileID, isVisible) in visible { connection.carry(Self.carryKey(profileID), isVisible) }
     }
+
+    /// Reads only what the batch before carried, or what is stored.
+    public var decidesFromCarriedValues: Bool { true }
+
+    private static func carryKey(_ profileID: String) -> String { "visible:" + profileID }
 }
 
 /// Lists and searches for staff, each first taking in what the log holds.

@@ -63,14 +63,32 @@ struct TotalProjection: Projection {
         try await connection.execute("DELETE FROM event_total")
     }
 
+    /// Takes the total the batch before carried, when there is one, and carries its own.
+    var takesCarried = false
+    /// What each batch found: the total stored and the one carried to it.
+    var found: FoundTotals? = nil
+
+    var decidesFromCarriedValues: Bool { takesCarried }
+
     func apply(_ events: [RecordedEvent], _ connection: any ReadModelConnection) async throws {
         try await beforeReading?()
-        let total = try await connection.query("SELECT total FROM event_total WHERE id = 1", []).first?.integer(0) ?? 0
+        let stored = try await connection.query("SELECT total FROM event_total WHERE id = 1", []).first?.integer(0) ?? 0
+        let carried = connection.carried("total") as? Int64
+        found?.add(stored: stored, carried: carried)
         try await afterReading?()
+        let total = ((takesCarried ? carried : nil) ?? stored) + Int64(events.count)
         try await connection.execute(
             "INSERT INTO event_total (id, total) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET total = excluded.total",
-            [.integer(total + Int64(events.count))]
+            [.integer(total)]
         )
+        connection.carry("total", total)
+    }
+
+    /// The totals each batch of a ``TotalProjection`` found, in order.
+    final class FoundTotals: Sendable {
+        private let found = Mutex<[(stored: Int64, carried: Int64?)]>([])
+        func add(stored: Int64, carried: Int64?) { found.withLock { $0.append((stored, carried)) } }
+        var all: [(stored: Int64, carried: Int64?)] { found.withLock { $0 } }
     }
 
     static func total(_ store: any EventStore) async throws -> Int64? {
@@ -202,6 +220,72 @@ struct ProjectionRunnerTests {
             try await append.value
             #expect(try await batch.value == 1)
             #expect(try await StreamCountProjection.counts(store) == ["s-1": 1])
+        }
+    }
+
+    /// On SQLite a full batch is written while the next one is decided from what it carried: here the first
+    /// batch's write waits for the writer (held by the test) until the second batch has read, so the second
+    /// finds nothing stored yet, and still counts on from the first's total. A read model that does not say it
+    /// decides from carried values is never handed any.
+    @Test
+    func theNextBatchIsDecidedFromWhatTheLastCarriedWhileItIsWritten() async throws {
+        try await TestDatabase.withStore(.sqlite) { store, _ in
+            try await TotalProjection.createTable(store)
+            for _ in 0..<25 {
+                _ = try await store.append([makeEvent()], to: "s", expecting: .any)
+            }
+            try await store.waitUntilAllCommittedEventsAreVisible()
+            let gate = Gate()
+            let holding = Mutex<Task<Void, any Error>?>(nil)
+            let calls = Mutex(0)
+            var projection = TotalProjection()
+            projection.takesCarried = true
+            projection.found = TotalProjection.FoundTotals()
+            projection.afterReading = {
+                let call = calls.withLock { calls in
+                    calls += 1
+                    return calls
+                }
+                if call == 1 {
+                    // The first batch has decided: hold the writer, so its write waits.
+                    let held = Gate()
+                    holding.withLock { holder in
+                        holder = Task {
+                            try await store.withReadModelTransaction { _ in
+                                held.open()
+                                // Opened by the second batch once it has read; after 10 s whatever happened.
+                                await withTaskGroup(of: Void.self) { group in
+                                    group.addTask { await gate.wait() }
+                                    group.addTask { try? await Task.sleep(for: .seconds(10)) }
+                                    await group.next()
+                                    group.cancelAll()
+                                }
+                            }
+                        }
+                    }
+                    await held.wait()
+                } else if call == 2 {
+                    gate.open()
+                }
+            }
+            let read = try await ProjectionRunner(store: store, projection: projection, batchSize: 10).catchUp()
+            try await holding.withLock { $0 }?.value
+            #expect(read == 25)
+            #expect(try await TotalProjection.total(store) == 25)
+            let found = try #require(projection.found).all
+            #expect(found.count == 3)
+            #expect(found.first?.stored == 0 && found.first?.carried == nil)
+            if found.count > 1 {
+                #expect(found[1].stored == 0 && found[1].carried == 10, "the second batch was decided before the first was stored: \(found[1])")
+            }
+
+            var alone = TotalProjection()
+            alone.name = "total-alone"
+            alone.found = TotalProjection.FoundTotals()
+            try await store.withReadModelTransaction { try await $0.execute("DELETE FROM event_total") }
+            #expect(try await ProjectionRunner(store: store, projection: alone, batchSize: 10).catchUp() == 25)
+            #expect(try await TotalProjection.total(store) == 25)
+            #expect(try #require(alone.found).all.map(\.carried) == [nil, nil, nil])
         }
     }
 
