@@ -289,6 +289,36 @@ struct ProjectionRunnerTests {
         }
     }
 
+    /// A batch decided ahead whose checkpoint another runner moved before it was written is dropped with the
+    /// batch decided from it, and the catch-up goes on from the checkpoint as stored: every event counts once.
+    @Test
+    func aBatchOvertakenWhileTheNextWasDecidedFromItLeavesBothUnwritten() async throws {
+        try await TestDatabase.withStore(.sqlite) { store, _ in
+            try await TotalProjection.createTable(store)
+            for _ in 0..<25 {
+                _ = try await store.append([makeEvent()], to: "s", expecting: .any)
+            }
+            try await store.waitUntilAllCommittedEventsAreVisible()
+            let overtaken = Mutex(false)
+            var projection = TotalProjection()
+            projection.takesCarried = true
+            projection.afterReading = {
+                guard !overtaken.withLock({ $0 }) else { return }
+                overtaken.withLock { $0 = true }
+                // Once the first batch (ten events) is decided: another runner takes four events first.
+                var other = TotalProjection()
+                other.takesCarried = true
+                let taken = try await ProjectionGroupRunner(store: store, projections: [other], batchSize: 4).runBatchInsideWriteTransaction().read
+                #expect(taken == 4)
+            }
+            let read = try await ProjectionRunner(store: store, projection: projection, batchSize: 10).catchUp()
+            #expect(overtaken.withLock { $0 })
+            #expect(read == 21, "ten, ten and one after the other runner's four")
+            #expect(try await TotalProjection.total(store) == 25)
+            #expect(try await ProjectionRunner(store: store, projection: projection).checkpoint() == (try await store.headCursor()))
+        }
+    }
+
     /// Appends one event to `stream` in a task of its own and waits up to `limit` for it: whether it went through
     /// in time, and the task (to await when it did not).
     static func append(to stream: String, in store: any EventStore, within limit: Duration) async throws -> (Bool, Task<Void, any Error>) {
