@@ -222,6 +222,12 @@ public struct PaymentState: Sendable, Hashable, Codable {
         given.kind == .chargeback && restoredDisputeCount > given.restoredDisputesBefore
     }
 
+    /// The first reversal by hand that gave money back (not only the listing): a payment staff recorded offline
+    /// cannot be voided after one.
+    public var givenBackByHandWithMoney: PaymentGivenBackByHand? {
+        givenBackByHand?.first { $0.amount.minorUnits > 0 }
+    }
+
     /// What staff recorded as given back by hand for `profileID`, if they did.
     public func givenBackByHand(for profileID: ProfileID) -> PaymentGivenBackByHand? {
         givenBackByHand?.first { $0.profileID == profileID }
@@ -461,8 +467,9 @@ public struct PaymentState: Sendable, Hashable, Codable {
         if isFullyRefunded { return .refund }
         // Refunded in full with what staff gave back by hand (one profile of a split payment given back by hand,
         // the rest refunded by the provider): the other profiles' listings are taken back too.
-        if let received, givenBackByHandMinorUnits() > 0, refundedMinorUnits.addingSaturated(givenBackByHandMinorUnits()) >= received.amount.minorUnits {
-            return .refund
+        if let received {
+            let byHand = givenBackByHandMinorUnits()
+            if byHand > 0, refundedMinorUnits.addingSaturated(byHand) >= received.amount.minorUnits { return .refund }
         }
         if returned != nil { return .bankReturn }
         if isTakenByDispute { return .chargeback }

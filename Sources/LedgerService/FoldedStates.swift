@@ -25,8 +25,8 @@ struct FoldedStates<State: Codable & Sendable>: Sendable {
         var states: [String: State] = [:]
         var unread: [String] = []
         for stream in streams {
-            if let carried = connection.carried(carryKey(stream)) as? Carried {
-                states[stream] = carried.state
+            if let carried = connection.carried(carryKey(stream)) as? State {
+                states[stream] = carried
             } else {
                 unread.append(stream)
             }
@@ -90,7 +90,7 @@ struct FoldedStates<State: Codable & Sendable>: Sendable {
             rows.append([.text(projection), .text(stream), .integer(version), .text(String(decoding: try encoder.encode(state), as: UTF8.self))])
         }
         try await Self.upsert.write(rows, connection)
-        for (stream, version, state) in states { connection.carry(carryKey(stream), Carried(version: version, state: state)) }
+        for (stream, _, state) in states { connection.carry(carryKey(stream), state) }
         // Only states that are stored are remembered: one decided for a batch that is then dropped may rest
         // on reads that were already stale.
         if let cache {
@@ -103,12 +103,6 @@ struct FoldedStates<State: Codable & Sendable>: Sendable {
             table: "projection_states", columns: ["projection", "stream", "version", "state"],
             onConflict: "ON CONFLICT (projection, stream) DO UPDATE SET version = excluded.version, state = excluded.state"
         )
-    }
-
-    /// A state as a batch carries it for the next (see ``ReadModelConnection/carry(_:_:)``).
-    struct Carried: Sendable {
-        let version: Int64
-        let state: State
     }
 
     private func carryKey(_ stream: String) -> String { "state:" + stream }

@@ -59,12 +59,11 @@ struct HandReversalBackfill {
     private func record(_ reversal: AllocationReversed, for profileID: ProfileID, metadata: EventMetadata) async throws -> Bool {
         let outcome = try await payments.commit(inbox: nil, paymentID: reversal.paymentID, metadata: metadata) { payment, now, profileState in
             guard payment.received != nil, payment.givenBackByHand(for: profileID) == nil,
-                  payment.listingShares.contains(where: { $0.share.profileID == profileID })
+                  let share = payment.listingShares.first(where: { $0.share.profileID == profileID })?.share
             else { return [] }
             let profile = try await profileState(profileID)
             guard let allocation = profile.allocation(of: reversal.paymentID), !allocation.isActiveNow,
-                  allocation.reversedAs == reversal.kind, !allocation.reversedByRule,
-                  let share = payment.listingShares.first(where: { $0.share.profileID == profileID })?.share
+                  allocation.reversedAs == reversal.kind, !allocation.reversedByRule
             else { return [] }
             // Reversals by hand had no amount: one made after a refund was reported or asked for took back only the
             // listing (as the README of its time said to do after a partial refund).

@@ -19,7 +19,7 @@ extension PaymentPipeline {
                 )
             }
             guard payment.voided == nil else { return [] }
-            if let given = payment.givenBackByHand?.first(where: { $0.amount.minorUnits > 0 }) {
+            if let given = payment.givenBackByHandWithMoney {
                 throw PaymentServiceError(
                     code: .notCorrectable,
                     description: "payment '\(paymentID)' was given back (\(given.kind.rawValue), recorded by hand for \(given.profileID)); it cannot be voided"

@@ -35,6 +35,14 @@ public struct PaymentView: Sendable, Encodable {
     public var allocations: [Allocation]
     /// Every event of the payment, oldest first, with who caused it.
     public var history: [Step]
+    /// Whether staff may void it: a payment they recorded, not voided, of which nothing was given back by hand
+    /// (``PaymentPipeline/void(paymentID:reason:metadata:)`` refuses the others). Not part of the API's answer.
+    public var voidable: Bool
+
+    private enum CodingKeys: String, CodingKey {
+        case paymentId, version, status, method, amount, currency, purpose, profileId, effectiveDate, refunded, disputes, held, allocation
+        case refundRequests, unansweredRefundRequests, waitingForStaff, resolution, voided, returned, givenBackByHand, allocations, history
+    }
 
     public struct Held: Sendable, Encodable {
         public var reasonCode: String
@@ -144,6 +152,7 @@ public struct PaymentView: Sendable, Encodable {
         }
         self.allocations = allocations
         self.history = history.map { Step(type: $0.type, at: $0.at, by: $0.by) }
+        voidable = paymentID.method == .offline && state.voided == nil && state.givenBackByHandWithMoney == nil
     }
 
     /// One event of the payment's stream as the view shows it.

@@ -199,6 +199,45 @@ struct ConsoleTests {
         }
     }
 
+    /// The payment page offers "Void" only where a void would be done: a payment staff recorded, not after money
+    /// of it was given back by hand (a void is then refused, 409), still after a reversal that took back only the
+    /// listing (`0.00`). The API's answer for the payment does not carry the page's reckoning.
+    @Test(arguments: Backend.allCases)
+    func voidIsOfferedOnlyWhereAVoidWouldBeDone(backend: Backend) async throws {
+        try await withLiveServer(backend) { client, runtime in
+            _ = try await runtime.staffUsers.add(name: "Anna Berger", email: "anna@example.org", password: Self.password)
+            let today = runtime.profiles.policy.calendar.date(at: runtime.now())
+            var payments: [PaymentID] = []
+            for id in ["vo-1", "vo-2"] {
+                _ = try await runtime.profiles.handle(.register(kind: .mediator, displayName: id, contactEmail: "\(id)@example.org"), profileID: try ProfileID(id), metadata: .init(actor: "test"))
+                payments.append(try await runtime.profiles.recordOfflinePayment(
+                    profileID: try ProfileID(id), amount: .euros(minorUnits: 12_500), date: today, purpose: .listing, note: "cash", metadata: .init(actor: "test"), idempotencyKey: nil
+                ).paymentID)
+            }
+            let anna = Browser(client)
+            try await anna.signIn("anna@example.org")
+            func offersVoid(_ paymentID: PaymentID) async throws -> Bool {
+                try await anna.send("/console/payments/\(paymentID.rawValue)").text.contains("Void (entered by mistake)")
+            }
+            let offeredFirst = try await offersVoid(payments[0]), offeredSecond = try await offersVoid(payments[1])
+            #expect(offeredFirst && offeredSecond)
+            _ = try await runtime.payments.giveBack(
+                paymentID: payments[0], profileID: try ProfileID("vo-1"), kind: .refund, amount: .euros(minorUnits: 0), reason: "listing only", metadata: .init(actor: "staff")
+            )
+            _ = try await runtime.payments.giveBack(
+                paymentID: payments[1], profileID: try ProfileID("vo-2"), kind: .refund, reason: "handed back in cash", metadata: .init(actor: "staff")
+            )
+            #expect(try await offersVoid(payments[0]), "only the listing was taken back")
+            #expect(try await offersVoid(payments[1]) == false, "the money went back in cash")
+            await #expect(throws: PaymentServiceError.self) {
+                try await runtime.payments.void(paymentID: payments[1], reason: "mistake", metadata: .init(actor: "staff"))
+            }
+            let view = try #require(try await runtime.payments.view(payments[0]))
+            let json = String(decoding: try JSONEncoder().encode(view), as: UTF8.self)
+            #expect(view.voidable && !json.contains("voidable") && json.contains("\"givenBackByHand\""), "\(json)")
+        }
+    }
+
     /// A console address that names no page answers with a page that says so, not an API problem document; a
     /// stranger is sent to sign in first, and the pages that exist are unchanged.
     @Test(arguments: Backend.allCases)

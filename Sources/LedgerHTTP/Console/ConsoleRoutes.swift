@@ -614,8 +614,7 @@ struct ConsoleRoutes {
         }
         data["moveFrom"] = payingFor.map { ["profileId": $0] }
         data["canReassign"] = !payingFor.isEmpty && view.voided == nil
-        data["canVoid"] = view.method == PaymentMethod.offline.rawValue && view.voided == nil
-            && !view.givenBackByHand.contains { (try? Money(parsing: $0.amount, currency: view.currency ?? "EUR"))?.minorUnits != 0 }
+        data["canVoid"] = view.voidable
         data["canRefund"] = [PaymentMethod.card.rawValue, PaymentMethod.paypal.rawValue].contains(view.method ?? "")
         // Reversals by hand: money staff recorded as given back outside the ledger's view.
         data["givenBack"] = view.givenBackByHand.map { given -> [String: Any] in
