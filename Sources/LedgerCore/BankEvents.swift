@@ -69,6 +69,31 @@ public struct BankLinePaidBack: Sendable, Hashable, Codable {
     }
 }
 
+/// A bank line of money coming in was the transfer that paid a payment back, come back (staff said so). Kept in its
+/// own stream (`pay-back-returned-<line key>`, expecting none) before the payment records ``PaymentPayBackReturned``,
+/// so one line returns one payment's transfer at most.
+public struct BankLinePayBackReturned: Sendable, Hashable, Codable {
+    public static let typeName = "BankLinePayBackReturned"
+
+    public var lineKey: String
+    public var paymentID: PaymentID
+    public var occurredAt: Date
+
+    public init(lineKey: String, paymentID: PaymentID, occurredAt: Date) {
+        self.lineKey = lineKey
+        self.paymentID = paymentID
+        self.occurredAt = occurredAt
+    }
+
+    public static func streamName(lineKey: String) -> String { StreamName.payBackReturnedBy(lineKey: lineKey).description }
+
+    public func encodedData() throws -> Data { try ProfileEvent.encoder.encode(self) }
+
+    public static func decode(_ data: Data) throws -> BankLinePayBackReturned {
+        try ProfileEvent.decoder.decode(BankLinePayBackReturned.self, from: data)
+    }
+}
+
 /// A bank statement was imported: its balances as the bank stated them. Appended after every line of the
 /// statement was booked, in a stream of its own (`bank-statement-<key>`, expecting none), so an import that is
 /// repeated records it once.

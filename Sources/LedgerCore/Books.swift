@@ -159,6 +159,14 @@ public struct PaymentBooks: Sendable, Hashable, Codable {
         // Paid back by a transfer: the statement line already took the money out of the bank, as money paid
         // out; paying back settles that against what was due.
         if payment.paidBack != nil { leave(payment.paidBackMinorUnits, reversing: .refunds, from: .bankOutgoing) }
+        // A transfer back that came back: its statement lines booked money paid out and money in that matches no
+        // payment; both were this payment's, so the entry takes what came back from each (what the bank kept stays
+        // paid out), and the money is owed again, as before it was paid back.
+        for returned in payment.payBacksReturned ?? [] where returned.amount.currency == received.amount.currency {
+            let amount = max(0, returned.amount.minorUnits)
+            balances[.bankOutgoing, default: 0] -= amount
+            balances[.bankIncomingOther, default: 0] += amount
+        }
         leave(takenByDisputes, reversing: .chargebacks)
         // Given back by hand (a reversal by hand), where no provider or bank report shows the money leaving (what
         // stands of it: a report of it afterwards is the same money): an offline payment's money leaves where staff

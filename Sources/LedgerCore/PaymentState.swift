@@ -39,6 +39,9 @@ public struct PaymentState: Sendable, Hashable, Codable {
     public var reassignments: [PaymentReassigned] = []
     /// Staff paid it back outside any provider.
     public var paidBack: PaymentPaidBack?
+    /// Transfers that paid it back and came back, oldest first (each holds the pay-back it undid). Optional so that
+    /// states kept before it still read.
+    public var payBacksReturned: [PaymentPayBackReturned]?
     /// What staff recorded as given back by hand (reversals by hand), one per profile at most, oldest first.
     /// Optional so that states kept before it still read.
     public var givenBackByHand: [PaymentGivenBackByHand]?
@@ -100,6 +103,11 @@ public struct PaymentState: Sendable, Hashable, Codable {
             resolution = nil
             reassignments = []
         case .paidBack(let event): paidBack = event
+        case .payBackReturned(let event):
+            // Owed to the payer again: the next transfer back is a pay-back of its own.
+            guard paidBack?.movementLineKey == event.paidBack.movementLineKey else { break }
+            paidBack = nil
+            payBacksReturned = (payBacksReturned ?? []) + [event]
         case .givenBackByHand(let event):
             guard givenBackByHand(for: event.profileID) == nil else { break }
             givenBackByHand = (givenBackByHand ?? []) + [event]

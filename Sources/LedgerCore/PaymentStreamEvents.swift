@@ -19,6 +19,7 @@ public enum PaymentEvent: Sendable, Hashable {
     case reassigned(PaymentReassigned)
     case resolutionReopened(PaymentResolutionReopened)
     case paidBack(PaymentPaidBack)
+    case payBackReturned(PaymentPayBackReturned)
     case givenBackByHand(PaymentGivenBackByHand)
 }
 
@@ -293,6 +294,37 @@ public struct PaymentPaidBack: Sendable, Hashable, Codable {
     }
 }
 
+/// The transfer that paid the payment back (its ``PaymentPaidBack``) came back: the payer's bank returned it, and
+/// the bank statement shows the money coming in again (`movementLineKey`, a ``BankMovementRecorded`` of money in).
+/// The payment is owed to its payer again, whole, and can be paid back by another transfer. `amount` is what came
+/// back: at most what went out (a bank may keep a charge); what it kept stays money paid out of the account.
+public struct PaymentPayBackReturned: Sendable, Hashable, Codable {
+    public static let typeName = "PaymentPayBackReturned"
+    public var paymentID: PaymentID
+    /// What came back.
+    public var amount: Money
+    /// The day the money came back: the bank's booking day of the line.
+    public var returnedOn: LocalDate
+    /// The key of the bank statement line of the money coming back.
+    public var movementLineKey: String
+    /// The transfer that came back: the pay-back it undoes.
+    public var paidBack: PaymentPaidBack
+    public var note: String
+    public var occurredAt: Date
+
+    public init(
+        paymentID: PaymentID, amount: Money, returnedOn: LocalDate, movementLineKey: String, paidBack: PaymentPaidBack, note: String, occurredAt: Date
+    ) {
+        self.paymentID = paymentID
+        self.amount = amount
+        self.returnedOn = returnedOn
+        self.movementLineKey = movementLineKey
+        self.paidBack = paidBack
+        self.note = note
+        self.occurredAt = occurredAt
+    }
+}
+
 /// Staff recorded that what the payment paid for one profile was given back outside the ledger's view (a reversal
 /// by hand): a refund made outside any provider (in cash, by a transfer from the bank account), a chargeback or a
 /// bank return no report of the provider or bank names. `amount` is the money that went back that way, at most
@@ -449,6 +481,7 @@ extension PaymentEvent {
         case .reassigned: PaymentReassigned.typeName
         case .resolutionReopened: PaymentResolutionReopened.typeName
         case .paidBack: PaymentPaidBack.typeName
+        case .payBackReturned: PaymentPayBackReturned.typeName
         case .givenBackByHand: PaymentGivenBackByHand.typeName
         }
     }
@@ -474,6 +507,7 @@ extension PaymentEvent {
         case .reassigned(let event): try encoder.encode(event)
         case .resolutionReopened(let event): try encoder.encode(event)
         case .paidBack(let event): try encoder.encode(event)
+        case .payBackReturned(let event): try encoder.encode(event)
         case .givenBackByHand(let event): try encoder.encode(event)
         }
     }
@@ -496,6 +530,7 @@ extension PaymentEvent {
         case PaymentReassigned.typeName: return .reassigned(try decoder.decode(PaymentReassigned.self, from: data))
         case PaymentResolutionReopened.typeName: return .resolutionReopened(try decoder.decode(PaymentResolutionReopened.self, from: data))
         case PaymentPaidBack.typeName: return .paidBack(try decoder.decode(PaymentPaidBack.self, from: data))
+        case PaymentPayBackReturned.typeName: return .payBackReturned(try decoder.decode(PaymentPayBackReturned.self, from: data))
         case PaymentGivenBackByHand.typeName: return .givenBackByHand(try decoder.decode(PaymentGivenBackByHand.self, from: data))
         default: return nil
         }

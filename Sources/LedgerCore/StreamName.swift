@@ -21,6 +21,9 @@ public enum StreamName: Sendable, Hashable, CustomStringConvertible {
     case bankMovement(lineKey: String)
     /// `paid-back-<line key>`: which payment a bank line of money going out paid back (one at most).
     case paidBackBy(lineKey: String)
+    /// `pay-back-returned-<line key>`: which payment's transfer back a bank line of money coming in returned (one at
+    /// most).
+    case payBackReturnedBy(lineKey: String)
     /// `bank-statement-<statement key>`: a statement's balances.
     case bankStatement(statementKey: String)
     /// `bank-days-<year>-<account key>`: the format each booking day of the year was imported in, for one account.
@@ -46,6 +49,7 @@ public enum StreamName: Sendable, Hashable, CustomStringConvertible {
         case .policy: "policy"
         case .bankMovement(let key): "bank-movement-\(key)"
         case .paidBackBy(let key): "paid-back-\(key)"
+        case .payBackReturnedBy(let key): "pay-back-returned-\(key)"
         case .bankStatement(let key): "bank-statement-\(key)"
         case .bankDays(let year, let accountKey): "bank-days-\(year)-\(accountKey)"
         case .bankDaysChecked: "bank-days-checked"
@@ -91,6 +95,8 @@ public enum StreamName: Sendable, Hashable, CustomStringConvertible {
             self = .bankMovement(lineKey: key)
         } else if let key = rest(after: "paid-back-") {
             self = .paidBackBy(lineKey: key)
+        } else if let key = rest(after: "pay-back-returned-") {
+            self = .payBackReturnedBy(lineKey: key)
         } else if let key = rest(after: "bank-statement-") {
             self = .bankStatement(statementKey: key)
         } else if let days = rest(after: "bank-days-").flatMap(split), let year = Int(days.0) {

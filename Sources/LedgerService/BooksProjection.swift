@@ -124,7 +124,8 @@ public struct BooksProjection: Projection {
         var journal = Journal()
         // By currency and day: of two statements ending on one day, the later in the log counts.
         var checks: [String: [SQLValue]] = [:]
-        // The bank lines that are not payments (`bank_movements`), by line key, and the payments transfers paid back.
+        // The bank lines that are not payments (`bank_movements`), by line key, and the payment each line's paying back
+        // was of (`paid_back_payment_id`): the transfer that paid it back, or that transfer come back.
         var movements: [String: [SQLValue]] = [:]
         var paidBackBy: [String: String] = [:]
 
@@ -137,6 +138,7 @@ public struct BooksProjection: Projection {
                 index += 1
                 guard let event = try decoded.paymentEvent(first) else { continue }
                 if case .paidBack(let paidBack) = event { paidBackBy[paidBack.movementLineKey] = paidBack.paymentID.rawValue }
+                if case .payBackReturned(let returned) = event { paidBackBy[returned.movementLineKey] = returned.paymentID.rawValue }
                 var state = payments[first.stream] ?? PaymentEntryState()
                 // A return the bank booked on a day of its own is an entry of its own, dated that day, also when it
                 // was recorded in one append with the transfer it returns (both on statements of one file); so is
@@ -144,6 +146,7 @@ public struct BooksProjection: Projection {
                 let ownDay: LocalDate? = switch event {
                 case .returned(let returned): returned.bookingDate
                 case .paidBack(let paidBack): paidBack.paidOn
+                case .payBackReturned(let returned): returned.returnedOn
                 default: nil
                 }
                 if ownDay == nil, let entry = state.entry, entry.recordedAtMicros == OpenEntry.micros(first.recordedAt) {
@@ -310,6 +313,13 @@ public struct BooksProjection: Projection {
         case .resolutionReopened(let reopened): return ["Resolution reopened by \(recorded.metadata.actor ?? "staff"): \(reopened.reason)"]
         case .paidBack(let paidBack):
             return ["Paid back by bank transfer, recorded by \(recorded.metadata.actor ?? "staff")\(paidBack.note.isEmpty ? "" : ": \(paidBack.note)")"]
+        case .payBackReturned(let returned):
+            let kept = returned.paidBack.amount.minorUnits - returned.amount.minorUnits
+            let charge = kept > 0 ? " (\(returned.amount.decimalString) of \(returned.paidBack.amount.decimalString); the bank kept the rest)" : ""
+            return [
+                "The transfer back of \(returned.paidBack.paidOn) came back\(charge), recorded by \(recorded.metadata.actor ?? "staff"); owed to the payer again"
+                    + (returned.note.isEmpty ? "" : ": \(returned.note)")
+            ]
         case .givenBackByHand(let given):
             let words = ReceiptService.givenBackWords(given.kind)
             return ["\(words.prefix(1).uppercased() + words.dropFirst()) for \(given.profileID) as recorded by \(recorded.metadata.actor ?? "staff"): \(given.reason)"]

@@ -170,10 +170,10 @@ public struct BooksQueries: Sendable {
         }
     }
 
-    /// A bank line of money going out that paid nothing back yet: what staff choose from when a transfer paid a
-    /// payment back.
-    public struct MoneyOut: Sendable, Hashable {
-        /// The line's key: what `paid-back` names it by.
+    /// A bank line that is not a payment and that no payment's paying back used yet: what staff choose from when a
+    /// transfer paid a payment back (money going out), or when that transfer came back (money coming in).
+    public struct UnusedBankLine: Sendable, Hashable {
+        /// The line's key: what `paid-back` and `pay-back-returned` name it by.
         public var lineKey: String
         public var bookingDate: LocalDate
         public var amount: Money
@@ -184,19 +184,32 @@ public struct BooksQueries: Sendable {
     /// The lines of money going out of `amount` (its currency), booked on `from` or later, that paid nothing back
     /// yet, newest first, after taking in the log. A return of the bank's among them (one that matched no payment)
     /// says so first in its details.
-    public func moneyOutToPayBack(_ amount: Money, bookedFrom from: LocalDate, limit: Int) async throws -> [MoneyOut] {
+    public func moneyOutToPayBack(_ amount: Money, bookedFrom from: LocalDate, limit: Int) async throws -> [UnusedBankLine] {
+        try await unusedLines("direction = 'out' AND amount_minor_units = ?", amount, bookedFrom: from, limit: limit)
+    }
+
+    /// The lines of money coming in of at most `amount` (its currency), booked on `from` or later, that no payment's
+    /// paying back used yet, newest first, after taking in the log: the transfer back that came back is among them
+    /// (a credit the bank returned matches no payment, so it is such a line).
+    public func moneyInReturningPayBack(_ amount: Money, bookedFrom from: LocalDate, limit: Int) async throws -> [UnusedBankLine] {
+        try await unusedLines("direction = 'in' AND amount_minor_units BETWEEN 1 AND ?", amount, bookedFrom: from, limit: limit)
+    }
+
+    /// The lines of `bank_movements` that `condition` (on the direction and, as its one parameter, the amount) picks,
+    /// in `amount`'s currency, booked on `from` or later, that no payment's paying back used.
+    private func unusedLines(_ condition: String, _ amount: Money, bookedFrom from: LocalDate, limit: Int) async throws -> [UnusedBankLine] {
         try await catchUp()
         return try await store.withReadModelConnection { connection in
             try await connection.query(
                 """
                 SELECT line_key, booking_date, amount_minor_units, currency, counterparty, details, return_reason FROM bank_movements
-                WHERE direction = 'out' AND currency = ? AND amount_minor_units = ? AND booking_date >= ? AND paid_back_payment_id IS NULL
+                WHERE \(condition) AND currency = ? AND booking_date >= ? AND paid_back_payment_id IS NULL
                 ORDER BY booking_date DESC, line_key LIMIT ?
                 """,
-                [.text(amount.currency), .integer(amount.minorUnits), .text(from.description), .integer(Int64(max(0, limit)))]
+                [.integer(amount.minorUnits), .text(amount.currency), .text(from.description), .integer(Int64(max(0, limit)))]
             ).map { row in
                 guard let day = LocalDate(iso: try row.text(1)) else { throw EventStoreError(.unexpectedRow, "bank_movements.booking_date holds no day") }
-                return MoneyOut(
+                return UnusedBankLine(
                     lineKey: try row.text(0), bookingDate: day, amount: Money(minorUnits: try row.integer(2), currency: try row.text(3)),
                     counterparty: try row.optionalText(4),
                     details: try row.optionalText(6).map { reason in

@@ -6,7 +6,7 @@ struct StreamNameTests {
     static let every: [StreamName] = [
         .profile(try! ProfileID("ada-1")), .payment(PaymentID(method: .bank, externalID: "0a1b")), .referenceClaim("RF18539007547034"),
         .referenceClaimsChecked, .inbox(provider: "card", eventID: "evt_1-2"), .checkout(method: "paypal", checkoutID: "checkout-9"),
-        .payPalCapture(orderID: "5O190127TN364715T"), .policy, .bankMovement(lineKey: "9f8e"), .paidBackBy(lineKey: "9f8e"), .bankStatement(statementKey: "77aa"),
+        .payPalCapture(orderID: "5O190127TN364715T"), .policy, .bankMovement(lineKey: "9f8e"), .paidBackBy(lineKey: "9f8e"), .payBackReturnedBy(lineKey: "9f8e"), .bankStatement(statementKey: "77aa"),
         .bankDays(year: 2026, accountKey: "4c1d"), .bankDaysChecked, .receiptYear(2026), .receipt(PaymentID(method: .offline, externalID: "x-1")),
     ]
 

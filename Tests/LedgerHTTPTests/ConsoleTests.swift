@@ -626,7 +626,25 @@ struct ConsoleTests {
             #expect(paid.status == .seeOther, "\(paid.text)")
             let recorded = try await runtime.store.readStream("payment-\(held.paymentId)", fromVersion: 1, limit: 100).map(\.type)
             #expect(recorded.last == "PaymentPaidBack", "\(recorded)")
-            #expect(!(try await anna.send("/console/payments/\(held.paymentId)")).text.contains("Record the transfer that paid it back"))
+            let paidPage = try await anna.send("/console/payments/\(held.paymentId)")
+            #expect(!paidPage.text.contains("Record the transfer that paid it back"))
+            #expect(paidPage.text.contains("The transfer back came back") && paidPage.text.contains("No imported bank line brings that money in"), "\(paidPage.text)")
+
+            // Olaf's bank sends the transfer back: once that statement is imported, the page offers its line, and
+            // choosing it makes the payment owed again, to be paid back by another transfer.
+            let cameBack = try CamtStatementBuilder(statements: [.init(id: "PAYBACK-2B", iban: "NL91ABNA0417164300", openingCents: 100_000, entries: [
+                .init(date: today.description, bankReference: "PAYBACK-2B", transactions: [.init(amount: "60.00", payerName: "Olaf", text: "account closed", returnReason: "AC04")]),
+            ])]).write()
+            _ = try await runtime.bankImport.importFile(cameBack, metadata: .init(actor: "test"))
+            let returnOffered = try await anna.send("/console/payments/\(held.paymentId)")
+            let returnKey = try #require(returnOffered.text.range(of: #"<option value="[0-9a-f]+">[^<]*60\.00 in"#, options: .regularExpression).map {
+                String(returnOffered.text[$0].dropFirst(15).prefix { $0 != "\"" })
+            }, "\(returnOffered.text)")
+            let came = try await anna.post("/console/payments/\(held.paymentId)/pay-back-returned", ["lineKey": returnKey, "note": "account closed"])
+            #expect(came.status == .seeOther, "\(came.text)")
+            #expect(try await runtime.store.readStream("payment-\(held.paymentId)", fromVersion: 1, limit: 100).map(\.type).last == "PaymentPayBackReturned")
+            let owedAgain = try await anna.send("/console/payments/\(held.paymentId)")
+            #expect(owedAgain.text.contains("Record the transfer that paid it back") && !owedAgain.text.contains("The transfer back came back"), "\(owedAgain.text)")
 
             // A transfer to pay back that the bank returns to its payer meanwhile has gone back: its page says so
             // and offers no line to pay it back with.

@@ -200,19 +200,7 @@ struct ReadmeAuditTwoTests {
     func aPaymentToPayBackIsPaidBackByTheTransferThatSentItBack(backend: Backend) async throws {
         try await Self.serve(backend) { client, runtime, staff in
             typealias T = CamtStatementBuilder.Transaction
-            let received = CamtStatementBuilder(statements: [.init(id: "PB-1", iban: Self.ourIBAN, entries: [
-                .init(date: "2026-03-02", bankReference: "PB-A", transactions: [T(amount: "60.00", payerName: "Finn", text: "paid twice by mistake")]),
-                .init(date: "2026-03-02", bankReference: "PB-B", transactions: [T(amount: "60.00", payerName: "Fay", text: "paid twice too")]),
-            ])]).xml
-            #expect(try await Self.upload(client, staff, received).json["queued"] as? Int == 2)
-            let queue = try await Self.exceptions(client, runtime, staff)
-            var due: [String] = []
-            for words in ["paid twice by mistake", "paid twice too"] {
-                let paymentID = try #require(queue.first { ($0["details"] as? String)?.contains(words) == true }?["paymentId"] as? String, "\(queue)")
-                let resolved = try await Self.post(client, staff, "/api/v1/reconciliation/exceptions/\(paymentID)/resolve", ["resolution": "refund", "reason": words])
-                #expect(resolved.status == .ok, "\(resolved.text)")
-                due.append(paymentID)
-            }
+            let due = try await Self.twoTransfersToPayBack(client, runtime, staff, "PB", second: "60.00")
             let sent = CamtStatementBuilder(statements: [.init(id: "PB-2", iban: Self.ourIBAN, openingCents: 112_000, entries: [
                 .init(credit: false, date: "2026-03-04", bankReference: "PB-C", transactions: [T(amount: "60.00", payerName: "Finn", text: "your money back")]),
                 .init(credit: false, date: "2026-03-04", bankReference: "PB-D", transactions: [T(amount: "60.00", endToEndID: "E2E-ELSEWHERE", returnReason: "AC04")]),
@@ -299,6 +287,113 @@ struct ReadmeAuditTwoTests {
             #expect((settled["Liabilities:RefundsDue"] ?? "0.00") == "0.00", "nothing is due any more: \(settled)")
             #expect(settled["Expenses:Bank:Outgoing"] == "85.00", "the charges and the second 60.00 are still money paid out: \(settled)")
             #expect(settled["Assets:Bank"] == after["Assets:Bank"], "no money moved: \(settled)")
+        }
+    }
+
+    /// A transfer back that the payer's bank returned: staff name the line that brought the money back, the payment
+    /// is owed again (`to-refund`, `Liabilities:RefundsDue`) from the day it came back, what the bank kept stays money
+    /// paid out, the returned credit is no income, and another transfer pays the payment back. Before, the money that
+    /// came back was booked as `Income:Bank:Other`, the payment stayed refunded, and nothing could pay it back again.
+    @Test(arguments: Backend.allCases)
+    func aTransferBackThatCameBackIsOwedAgainUntilAnotherPaysItBack(backend: Backend) async throws {
+        try await Self.serve(backend) { client, runtime, staff in
+            typealias T = CamtStatementBuilder.Transaction
+            let due = try await Self.twoTransfersToPayBack(client, runtime, staff, "RB", second: "40.00")
+            let paymentID = due[0]
+            let sent = CamtStatementBuilder(statements: [.init(id: "RB-2", iban: Self.ourIBAN, openingCents: 110_000, entries: [
+                .init(credit: false, date: "2026-03-03", bankReference: "RB-C", transactions: [T(amount: "60.00", payerName: "Finn", text: "your money back")]),
+            ])]).xml
+            #expect(try await Self.upload(client, staff, sent).status == .created)
+            let out = try #require(try await runtime.books.moneyOutToPayBack(.euros(minorUnits: 6_000), bookedFrom: LocalDate(iso: "2026-03-02")!, limit: 5).first?.lineKey)
+            #expect(try await Self.post(client, staff, "/api/v1/payments/\(paymentID)/paid-back", ["lineKey": out]).status == .ok)
+            let none = try await client.execute(uri: "/api/v1/payments/\(paymentID)/pay-back-returned-lines", method: .get, headers: staff)
+            #expect(none.status == .ok && (none.json["lines"] as? [[String: Any]])?.isEmpty == true, "nothing came in yet: \(none.text)")
+
+            // Finn's bank sends it back, less 2.50 it kept; and an unrelated return of 75.00 comes in the same day.
+            let back = CamtStatementBuilder(statements: [.init(id: "RB-3", iban: Self.ourIBAN, openingCents: 104_000, entries: [
+                .init(date: "2026-03-04", bankReference: "RB-D", transactions: [T(amount: "57.50", payerName: "Finn", text: "account closed", returnReason: "AC04")]),
+                .init(date: "2026-03-04", bankReference: "RB-E", transactions: [T(amount: "75.00", payerName: "Gert", text: "unknown", returnReason: "MD07")]),
+            ])]).xml
+            #expect(try await Self.upload(client, staff, back).json["unmatchedReturns"] as? Int == 2)
+            let offered = try await client.execute(uri: "/api/v1/payments/\(paymentID)/pay-back-returned-lines", method: .get, headers: staff)
+            let lines = offered.json["lines"] as? [[String: Any]] ?? []
+            #expect(lines.count == 1 && lines.first?["amount"] as? String == "57.50" && lines.first?["bookingDate"] as? String == "2026-03-04", "at most what went out: \(offered.text)")
+            let lineKey = try #require(lines.first?["lineKey"] as? String, "\(offered.text)")
+            let before = try await Self.balances(client, staff, on: "2026-03-06")
+            #expect((before["Liabilities:RefundsDue"] ?? "0.00") == "-40.00" && before["Income:Bank:Other"] == "-132.50", "\(before)")
+
+            // Refused, and nothing written: a line of more than went out, a payment not paid back, an unknown key, a
+            // line of money going out.
+            let more = try #require(
+                try await runtime.books.moneyInReturningPayBack(.euros(minorUnits: 10_000), bookedFrom: LocalDate(iso: "2026-03-01")!, limit: 5)
+                    .first { $0.amount.minorUnits == 7_500 }?.lineKey
+            )
+            let tooMuch = try await Self.post(client, staff, "/api/v1/payments/\(paymentID)/pay-back-returned", ["lineKey": more])
+            #expect(tooMuch.status == .unprocessableContent, "\(tooMuch.text)")
+            let notPaidBack = try await Self.post(client, staff, "/api/v1/payments/\(due[1])/pay-back-returned", ["lineKey": lineKey])
+            #expect(notPaidBack.status == .conflict, "\(notPaidBack.text)")
+            let unknown = try await Self.post(client, staff, "/api/v1/payments/\(paymentID)/pay-back-returned", ["lineKey": "abc123"])
+            #expect(unknown.status == .unprocessableContent, "\(unknown.text)")
+            let outgoing = try await Self.post(client, staff, "/api/v1/payments/\(paymentID)/pay-back-returned", ["lineKey": out])
+            #expect(outgoing.status == .unprocessableContent, "\(outgoing.text)")
+            for key in [lineKey, more] {
+                #expect(try await runtime.store.readStream("pay-back-returned-\(key)", fromVersion: 1, limit: 5).isEmpty, "the refused requests claimed nothing")
+            }
+
+            // The same request five times at once: recorded once, each answered 200.
+            let url = "http://127.0.0.1:\(client.port ?? 0)/api/v1/payments/\(paymentID)/pay-back-returned"
+            let headers = staff.map { ($0.name.rawName, $0.value) } + [("Content-Type", "application/json")]
+            let answers = try await withThrowingTaskGroup(of: (Int, String).self) { group in
+                for _ in 0..<5 {
+                    group.addTask {
+                        let came = try await LoopbackClient.post(url, headers: headers, body: #"{"lineKey":"\#(lineKey)","note":"Finn's account is closed"}"#)
+                        return (came.status, came.body)
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(answers.allSatisfy { $0.0 == 200 }, "\(answers)")
+            #expect(answers.filter { $0.1.contains("PaymentPayBackReturned") }.count == 1, "\(answers)")
+            let again = try await Self.post(client, staff, "/api/v1/payments/\(paymentID)/pay-back-returned", ["lineKey": lineKey])
+            #expect(again.status == .ok && again.json["appended"] as? [String] == [], "the same again changes nothing: \(again.text)")
+            let view = try await client.execute(uri: "/api/v1/payments/\(paymentID)", method: .get, headers: staff)
+            #expect(view.json["refunded"] as? String == "0.00", "owed again: \(view.text)")
+            let toRefund = try await client.execute(uri: "/api/v1/payments?state=to-refund", method: .get, headers: staff)
+            #expect(Self.ids(toRefund) == Set(due), "both are to be paid back: \(toRefund.text)")
+            let owed = try await Self.balances(client, staff, on: "2026-03-06")
+            #expect(owed["Liabilities:RefundsDue"] == "-100.00", "both payments are due: \(owed)")
+            #expect(owed["Income:Bank:Other"] == "-75.00", "only the unrelated return is money in without a payment: \(owed)")
+            #expect(owed["Expenses:Bank:Outgoing"] == "2.50", "what Finn's bank kept is money paid out: \(owed)")
+            #expect(owed["Assets:Bank"] == "1172.50", "1,000.00 + 100.00 in, 60.00 out, 57.50 and 75.00 back: \(owed)")
+            // Owed again from the day the money came back (the decisions to pay back are dated when staff made them,
+            // after the statements' days).
+            let dayBefore = try await Self.balances(client, staff, on: "2026-03-03")
+            let onTheDay = try await Self.balances(client, staff, on: "2026-03-04")
+            #expect(dayBefore["Liabilities:RefundsDue"] == "60.00" && (onTheDay["Liabilities:RefundsDue"] ?? "0.00") == "0.00", "\(dayBefore) \(onTheDay)")
+            let other = try await Self.post(client, staff, "/api/v1/payments/\(due[1])/pay-back-returned", ["lineKey": lineKey])
+            #expect(other.status == .conflict, "one line brings back one transfer: \(other.text)")
+            let oldLine = try await Self.post(client, staff, "/api/v1/payments/\(paymentID)/paid-back", ["lineKey": out])
+            #expect(oldLine.status == .conflict, "the transfer that came back pays nothing back: \(oldLine.text)")
+            let used = try await runtime.books.moneyInReturningPayBack(.euros(minorUnits: 10_000), bookedFrom: LocalDate(iso: "2026-03-01")!, limit: 5)
+            #expect(used.map(\.lineKey) == [more], "the line used is offered no more: \(used)")
+
+            // Sent again, and paid back by the new transfer.
+            let again2 = CamtStatementBuilder(statements: [.init(id: "RB-4", iban: Self.ourIBAN, openingCents: 117_250, entries: [
+                .init(credit: false, date: "2026-03-05", bankReference: "RB-F", transactions: [T(amount: "60.00", payerName: "Finn", text: "to the new account")]),
+            ])]).xml
+            #expect(try await Self.upload(client, staff, again2).status == .created)
+            let offer = try await client.execute(uri: "/api/v1/payments/\(paymentID)/pay-back-lines", method: .get, headers: staff)
+            let newLine = try #require((offer.json["lines"] as? [[String: Any]])?.first?["lineKey"] as? String, "\(offer.text)")
+            #expect(newLine != out)
+            let paid = try await Self.post(client, staff, "/api/v1/payments/\(paymentID)/paid-back", ["lineKey": newLine])
+            #expect(paid.status == .ok && paid.json["appended"] as? [String] == ["PaymentPaidBack"], "\(paid.text)")
+            let settled = try await Self.balances(client, staff, on: "2026-03-06")
+            #expect(settled["Liabilities:RefundsDue"] == "-40.00", "only the other payment is due: \(settled)")
+            #expect(settled["Expenses:Bank:Outgoing"] == "2.50" && settled["Income:Bank:Other"] == "-75.00", "\(settled)")
+            let refunded = try await client.execute(uri: "/api/v1/payments?state=refunded", method: .get, headers: staff)
+            #expect(Self.ids(refunded) == [paymentID], "\(refunded.text)")
+            let returned = try await client.execute(uri: "/api/v1/payments/\(paymentID)/pay-back-returned-lines", method: .get, headers: staff)
+            #expect(returned.status == .ok && (returned.json["lines"] as? [[String: Any]])?.isEmpty == true, "nothing came in after the new transfer: \(returned.text)")
         }
     }
 
@@ -689,6 +784,34 @@ struct ReadmeAuditTwoTests {
         let queue = try await client.execute(uri: "/api/v1/reconciliation/exceptions", method: .get, headers: staff)
         #expect(queue.status == .ok, "\(queue.text)")
         return try JSONSerialization.jsonObject(with: Data(buffer: queue.body)) as? [[String: Any]] ?? []
+    }
+
+    /// Imports a statement with two transfers that name no one (Finn's 60.00 and Fay's `second`, on 2026-03-02, bank
+    /// references `<prefix>-A` and `-B`) and resolves both as refunds: their payment ids, Finn's first.
+    private static func twoTransfersToPayBack(
+        _ client: any TestClientProtocol, _ runtime: LedgerRuntime, _ staff: HTTPFields, _ prefix: String, second: String
+    ) async throws -> [String] {
+        typealias T = CamtStatementBuilder.Transaction
+        let received = CamtStatementBuilder(statements: [.init(id: "\(prefix)-1", iban: Self.ourIBAN, entries: [
+            .init(date: "2026-03-02", bankReference: "\(prefix)-A", transactions: [T(amount: "60.00", payerName: "Finn", text: "paid twice by mistake")]),
+            .init(date: "2026-03-02", bankReference: "\(prefix)-B", transactions: [T(amount: second, payerName: "Fay", text: "paid twice too")]),
+        ])]).xml
+        #expect(try await Self.upload(client, staff, received).json["queued"] as? Int == 2)
+        let queue = try await Self.exceptions(client, runtime, staff)
+        var due: [String] = []
+        for words in ["paid twice by mistake", "paid twice too"] {
+            let paymentID = try #require(queue.first { ($0["details"] as? String)?.contains(words) == true }?["paymentId"] as? String, "\(queue)")
+            let resolved = try await Self.post(client, staff, "/api/v1/reconciliation/exceptions/\(paymentID)/resolve", ["resolution": "refund", "reason": words])
+            #expect(resolved.status == .ok, "\(resolved.text)")
+            due.append(paymentID)
+        }
+        return due
+    }
+
+    /// The payment ids of a payment list's answer.
+    private static func ids(_ list: TestResponse) -> Set<String> {
+        let rows = (try? JSONSerialization.jsonObject(with: Data(buffer: list.body))) as? [[String: Any]] ?? []
+        return Set(rows.compactMap { $0["paymentId"] as? String })
     }
 
     /// The trial balance at the end of `day`: each EUR account's balance as text.

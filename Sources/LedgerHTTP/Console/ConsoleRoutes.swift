@@ -477,6 +477,14 @@ struct ConsoleRoutes {
                 return "The payment is recorded as paid back; nothing more is owed to the payer."
             }
         }
+        group.post("payments/:paymentId/pay-back-returned") { request, context in
+            try await paymentAction(request, context) { paymentID in
+                _ = try await runtime.payments.payBackReturned(
+                    paymentID: paymentID, lineKey: context.form["lineKey"] ?? "", note: context.form["note"] ?? "", metadata: metadata(request, context)
+                )
+                return "The transfer back is recorded as come back; the payment is owed to the payer again. Send it again, import the statement that shows it, then record it here."
+            }
+        }
         group.post("payments/:paymentId/reassign") { request, context in
             try await paymentAction(request, context) { paymentID in
                 let from = try ProfileID(context.form["fromProfileId"] ?? "")
@@ -635,6 +643,15 @@ struct ConsoleRoutes {
             }
             data["hasPayBackLines"] = !offer.lines.isEmpty
             data["payBackDue"] = ConsoleWords.money(offer.due)
+        }
+        // Paid back by a transfer: the payer's bank may send it back.
+        if let offer = try await runtime.payments.payBackReturnOffer(paymentID, books: runtime.books, limit: PaymentPipeline.payBackLinesMax) {
+            data["paidBackOn"] = "Paid back by a transfer of \(ConsoleWords.money(offer.paidBack.amount)) on \(ConsoleWords.date(offer.paidBack.paidOn))."
+            data["returnLines"] = offer.lines.map { line -> [String: Any] in
+                let who = [line.counterparty, line.details.isEmpty ? nil : line.details].compactMap { $0 }.joined(separator: " · ")
+                return ["lineKey": line.lineKey, "label": "\(ConsoleWords.date(line.bookingDate)): \(ConsoleWords.money(line.amount)) in\(who.isEmpty ? "" : " — " + who)"]
+            }
+            data["hasReturnLines"] = !offer.lines.isEmpty
         }
         let now = runtime.now()
         data["unanswered"] = view.unansweredRefundRequests.map { open -> [String: Any] in

@@ -453,6 +453,21 @@ enum ConsoleTemplates {
         {{^hasPayBackLines}}<p>No imported bank line sends {{payBackDue}} out yet. Send the money back from the bank account, import the statement that shows it, then come back here.</p>{{/hasPayBackLines}}
         </details>
         {{/canPayBack}}
+        {{#paidBackOn}}
+        <details><summary>The transfer back came back</summary>
+        <p>{{paidBackOn}} If the payer's bank sent it back, the money is owed to the payer again: record the line that brought it back, then send it again.</p>
+        {{#hasReturnLines}}
+        <form method="post" action="/console/payments/{{paymentId}}/pay-back-returned" class="stack">
+        <input type="hidden" name="_csrf" value="{{csrf}}"><input type="hidden" name="formKey" value="{{formKey}}">
+        <label for="return-line">The money that came back, from an imported statement</label>
+        <select id="return-line" name="lineKey">{{#returnLines}}<option value="{{lineKey}}">{{label}}</option>{{/returnLines}}</select>
+        <label for="return-note">Note (optional)</label><input id="return-note" name="note" maxlength="500">
+        <button type="submit">This is the transfer back, come back</button>
+        </form>
+        {{/hasReturnLines}}
+        {{^hasReturnLines}}<p>No imported bank line brings that money in. Import the statement that shows it coming back, then come back here.</p>{{/hasReturnLines}}
+        </details>
+        {{/paidBackOn}}
         {{#canRefund}}
         <details><summary>Pay back through {{method}}</summary>
         <form method="post" action="/console/payments/{{paymentId}}/refund" class="stack">

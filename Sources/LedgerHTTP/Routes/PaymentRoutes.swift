@@ -140,36 +140,32 @@ struct PaymentRoutes {
             return try corrected(paymentID, try await payments.void(paymentID: paymentID, reason: body.reason, metadata: metadata(request, context)))
         }
         group.get("payments/:paymentId/pay-back-lines") { _, context in
-            struct Line: Encodable {
-                var lineKey: String
-                var bookingDate: String
-                var amount: String
-                var currency: String
-                var counterparty: String?
-                var details: String
-            }
-            struct Lines: Encodable { var lines: [Line] }
             let paymentID = PaymentID(rawValue: try context.parameters.require("paymentId"))
             guard let received = try await payments.loadPayment(paymentID).received else {
                 throw Problem.notFound("no payment '\(paymentID.rawValue.prefix(80))'")
             }
-            let lines = try await books.moneyOutToPayBack(received.amount, bookedFrom: received.effectiveDate, limit: PaymentPipeline.payBackLinesMax).map {
-                Line(
-                    lineKey: $0.lineKey, bookingDate: $0.bookingDate.description, amount: $0.amount.decimalString, currency: $0.amount.currency,
-                    counterparty: $0.counterparty, details: $0.details
-                )
-            }
-            return try JSONResponse(Lines(lines: lines))
+            return try Self.lines(try await books.moneyOutToPayBack(received.amount, bookedFrom: received.effectiveDate, limit: PaymentPipeline.payBackLinesMax))
         }
         group.post("payments/:paymentId/paid-back") { request, context in
-            struct PaidBackRequest: JSONRequestBody {
-                static let fieldNames: Set<String> = ["lineKey", "note"]
-                var lineKey: String
-                var note: String?
-            }
-            let body = try await decode(PaidBackRequest.self, request, context)
+            let body = try await decode(LineRequest.self, request, context)
             let paymentID = PaymentID(rawValue: try context.parameters.require("paymentId"))
             return try corrected(paymentID, try await payments.payBack(paymentID: paymentID, lineKey: body.lineKey, note: body.note ?? "", metadata: metadata(request, context)))
+        }
+        group.get("payments/:paymentId/pay-back-returned-lines") { _, context in
+            let paymentID = PaymentID(rawValue: try context.parameters.require("paymentId"))
+            let payment = try await payments.loadPayment(paymentID)
+            guard payment.received != nil else { throw Problem.notFound("no payment '\(paymentID.rawValue.prefix(80))'") }
+            guard let offer = try await payments.payBackReturnOffer(paymentID, books: books, limit: PaymentPipeline.payBackLinesMax) else {
+                return try Self.lines([])
+            }
+            return try Self.lines(offer.lines)
+        }
+        group.post("payments/:paymentId/pay-back-returned") { request, context in
+            let body = try await decode(LineRequest.self, request, context)
+            let paymentID = PaymentID(rawValue: try context.parameters.require("paymentId"))
+            return try corrected(
+                paymentID, try await payments.payBackReturned(paymentID: paymentID, lineKey: body.lineKey, note: body.note ?? "", metadata: metadata(request, context))
+            )
         }
         group.post("payments/:paymentId/reassign") { request, context in
             struct ReassignRequest: JSONRequestBody {
@@ -208,6 +204,32 @@ struct PaymentRoutes {
     }
 
     /// What a correction appended: the payment's events and the allocation changes on profiles.
+    /// A request naming a bank line: a transfer that paid a payment back, or that transfer come back.
+    private struct LineRequest: JSONRequestBody {
+        static let fieldNames: Set<String> = ["lineKey", "note"]
+        var lineKey: String
+        var note: String?
+    }
+
+    /// Bank lines to choose from, as `pay-back-lines` and `pay-back-returned-lines` answer.
+    private static func lines(_ lines: [BooksQueries.UnusedBankLine]) throws -> Response {
+        struct Line: Encodable {
+            var lineKey: String
+            var bookingDate: String
+            var amount: String
+            var currency: String
+            var counterparty: String?
+            var details: String
+        }
+        struct Lines: Encodable { var lines: [Line] }
+        return try JSONResponse(Lines(lines: lines.map {
+            Line(
+                lineKey: $0.lineKey, bookingDate: $0.bookingDate.description, amount: $0.amount.decimalString, currency: $0.amount.currency,
+                counterparty: $0.counterparty, details: $0.details
+            )
+        }))
+    }
+
     private func corrected(_ paymentID: PaymentID, _ outcome: PaymentPipeline.Outcome) throws -> Response {
         struct Corrected: Encodable {
             var paymentId: String
