@@ -42,7 +42,8 @@ public struct PaymentState: Sendable, Hashable, Codable {
     /// Transfers that paid it back and came back, oldest first (each holds the pay-back it undid). Optional so that
     /// states kept before it still read.
     public var payBacksReturned: [PaymentPayBackReturned]?
-    /// What staff recorded as given back by hand (reversals by hand), one per profile at most, oldest first.
+    /// What staff recorded as given back by hand (reversals by hand), oldest first: one per profile at most, but for
+    /// a chargeback recorded again after a won dispute undid the last.
     /// Optional so that states kept before it still read.
     public var givenBackByHand: [PaymentGivenBackByHand]?
 
@@ -109,7 +110,8 @@ public struct PaymentState: Sendable, Hashable, Codable {
             paidBack = nil
             payBacksReturned = (payBacksReturned ?? []) + [event]
         case .givenBackByHand(let event):
-            guard givenBackByHand(for: event.profileID) == nil else { break }
+            // One that stands per profile: another only once a dispute won undid the last (charged back again).
+            if let last = givenBackByHand(for: event.profileID), !isUndone(last) { break }
             givenBackByHand = (givenBackByHand ?? []) + [event]
         }
     }
@@ -236,9 +238,14 @@ public struct PaymentState: Sendable, Hashable, Codable {
         givenBackByHand?.first { $0.amount.minorUnits > 0 }
     }
 
-    /// What staff recorded as given back by hand for `profileID`, if they did.
+    /// What staff recorded last as given back by hand for `profileID`, if they did (undone or not: see ``isUndone(_:)``).
     public func givenBackByHand(for profileID: ProfileID) -> PaymentGivenBackByHand? {
-        givenBackByHand?.first { $0.profileID == profileID }
+        givenBackByHand?.last { $0.profileID == profileID }
+    }
+
+    /// What staff recorded as given back by hand for `profileID` that a won dispute did not undo, if they did.
+    public func standingGivenBackByHand(for profileID: ProfileID) -> PaymentGivenBackByHand? {
+        givenBackByHand(for: profileID).flatMap { isUndone($0) ? nil : $0 }
     }
 
     /// The parts staff recorded as given back by hand, oldest first, each with what of it stands, in minor units:

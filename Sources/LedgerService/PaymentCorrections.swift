@@ -104,7 +104,8 @@ extension PaymentPipeline {
             guard payment.received != nil, let allocation = profile.allocation(of: paymentID) else {
                 throw DomainError.allocationNotFound(paymentID.rawValue)
             }
-            if let recorded = payment.givenBackByHand(for: profileID) {
+            // A chargeback a won dispute undid is over: the payer charging back again is recorded anew.
+            if let recorded = payment.standingGivenBackByHand(for: profileID) {
                 // Sent again (an answer that never came): nothing more. Anything else would change what staff recorded.
                 guard recorded.kind == kind, amount == nil || amount == recorded.amount else {
                     throw DomainError.invalidArgument(
@@ -139,7 +140,7 @@ extension PaymentPipeline {
         books.payment = payment
         let asked = max(0, max(payment.refundTakenMinorUnits, payment.requestedRefundMinorUnits) - payment.refundedMinorUnits)
         let others = payment.listingShares
-            .filter { $0.share.profileID != profileID && payment.givenBackByHand(for: $0.share.profileID) == nil }
+            .filter { $0.share.profileID != profileID && payment.standingGivenBackByHand(for: $0.share.profileID) == nil }
             .reduce(Int64(0)) { $0.addingSaturated(max(0, $1.share.amount.minorUnits)) }
         let available = max(0, books.countingMinorUnits - asked - others)
         return Money(minorUnits: min(share.amount.minorUnits, available), currency: share.amount.currency)

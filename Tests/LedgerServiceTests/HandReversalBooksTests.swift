@@ -232,6 +232,22 @@ struct HandReversalBooksTests {
             try await Self.expect(runtime, ["Assets:Clearing:Card": 12_500, "Income:ListingContributions": -12_500])
             #expect(try await runtime.profiles.load(id).state.allocation(of: paymentID)?.isActiveNow == true)
             #expect(PaymentListState(try await runtime.payments.loadPayment(paymentID)) == .counted)
+            // The payer charges back again, and staff record it by hand again: it is a chargeback of its own, not the
+            // one the dispute undid (before, the request was answered as already recorded, and nothing changed).
+            let again = try await runtime.payments.giveBack(
+                paymentID: paymentID, profileID: id, kind: .chargeback, reason: "charged back again", metadata: .init(actor: "staff")
+            )
+            guard case .recorded(let againEvents, _) = again else { Issue.record("\(again)"); return }
+            #expect(againEvents.map(\.typeName) == ["PaymentGivenBackByHand"], "\(again)")
+            try await Self.expect(runtime, charged)
+            #expect(try await runtime.profiles.load(id).state.allocation(of: paymentID)?.isActiveNow == false)
+            #expect(PaymentListState(try await runtime.payments.loadPayment(paymentID)) == .chargedBack)
+            #expect(try await runtime.payments.loadPayment(paymentID).standingGivenBackByHand.map(\.minorUnits) == [0, 12_500])
+            let sentAgain = try await runtime.payments.giveBack(
+                paymentID: paymentID, profileID: id, kind: .chargeback, reason: "charged back again", metadata: .init(actor: "staff")
+            )
+            guard case .recorded(let none, _) = sentAgain else { Issue.record("\(sentAgain)"); return }
+            #expect(none.isEmpty, "the same request again records nothing more")
             // Another payment, whose dispute was won before staff recorded a chargeback by hand: that one stands, and
             // the listing is taken back.
             let other = try await Self.certified("hr-12", runtime)
@@ -246,7 +262,7 @@ struct HandReversalBooksTests {
             }
             _ = try await runtime.payments.giveBack(paymentID: otherID, profileID: other, kind: .chargeback, reason: "charged back again", metadata: .init(actor: "staff"))
             #expect(try await runtime.profiles.load(other).state.allocation(of: otherID)?.isActiveNow == false)
-            try await Self.expect(runtime, ["Assets:Clearing:Card": 12_500, "Income:Chargebacks": 12_500, "Income:ListingContributions": -25_000])
+            try await Self.expect(runtime, ["Income:Chargebacks": 25_000, "Income:ListingContributions": -25_000])
             #expect(PaymentListState(try await runtime.payments.loadPayment(otherID)) == .chargedBack)
             await runtime.close()
         } catch {
