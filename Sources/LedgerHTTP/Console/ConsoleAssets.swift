@@ -74,12 +74,24 @@ enum ConsoleAssets {
         @media print { header.top, form, details { display: none; } }
         """
 
-    /// Progressive: a file upload shows its progress; without the script the form posts as usual.
+    /// Progressive: a file larger than an upload may hold is refused before it is sent (the server would close the
+    /// connection half-way through it, which a browser shows as a broken connection), and an upload shows its
+    /// progress; without the script the form posts as usual.
     static let javascript = """
         "use strict";
         document.addEventListener("DOMContentLoaded", function () {
           document.querySelectorAll("form[data-progress]").forEach(function (form) {
+            var tooLarge = document.getElementById(form.getAttribute("data-too-large"));
+            form.addEventListener("change", function () { if (tooLarge) { tooLarge.hidden = true; } });
             form.addEventListener("submit", function (event) {
+              var max = parseInt(form.getAttribute("data-max-bytes"), 10);
+              var input = form.querySelector("input[type=file]");
+              var file = input && input.files && input.files[0];
+              if (file && max > 0 && file.size > max) {
+                event.preventDefault();
+                if (tooLarge) { tooLarge.hidden = false; tooLarge.focus(); }
+                return;
+              }
               if (!window.XMLHttpRequest || !window.FormData) { return; }
               event.preventDefault();
               var bar = document.getElementById(form.getAttribute("data-progress"));

@@ -254,7 +254,11 @@ struct ConsoleRoutes {
         let returns = try await runtime.books.unmatchedReturns(limit: 20).map { item -> [String: Any] in
             ["date": ConsoleWords.date(item.date), "amount": ConsoleWords.money(item.amount), "words": item.words]
         }
-        return page("statements", "Statements", "/console/statements", ["past": Array(past), "returns": returns, "hasReturns": !returns.isEmpty], context, request: request, error: error, status: status)
+        let data: [String: Any] = [
+            "past": Array(past), "returns": returns, "hasReturns": !returns.isEmpty,
+            "uploadBytesMax": runtime.uploadBytesMax, "tooLarge": ConsoleWords.fileTooLarge(runtime.uploadBytesMax),
+        ]
+        return page("statements", "Statements", "/console/statements", data, context, request: request, error: error, status: status)
     }
 
     // MARK: Books
