@@ -238,6 +238,34 @@ struct ConsoleTests {
         }
     }
 
+    /// Every failure under `/console` is a page with a sentence, as the README says, also where no console route
+    /// runs: a form sent to an address that names no page, a method an address does not take, a form past the
+    /// request limit, a control character in the query. (They were answered with API problem documents.) The API
+    /// keeps its problem documents.
+    @Test(arguments: Backend.allCases)
+    func everyFailureUnderTheConsoleIsAPageWithASentence(backend: Backend) async throws {
+        try await withLiveServer(backend) { client, runtime in
+            let anna = try await Self.annaSignedIn(client, runtime)
+            let answers: [(String, TestResponse, HTTPResponse.Status, String)] = [
+                ("a form to no page", try await anna.post("/console/nowhere", ["reason": "x"]), .notFound, "There is no page at that address in the console."),
+                ("a method not taken", try await anna.send("/console/books", method: .delete), .methodNotAllowed, "DELETE is not allowed here; use GET."),
+                (
+                    "a form past the limit", try await anna.post("/console/profiles", ["note": String(repeating: "a", count: 1_100_000)]),
+                    .contentTooLarge, "What was sent is larger than the console takes (the request body exceeds 65536 bytes). Nothing was saved"
+                ),
+                ("a control character in the query", try await anna.send("/console/profiles?search=%00"), .badRequest, "control character"),
+            ]
+            for (what, answer, status, words) in answers {
+                #expect(answer.status == status, "\(what): \(answer.status)")
+                #expect(answer.headers[.contentType]?.hasPrefix("text/html") == true, "\(what): \(answer.headers) \(answer.text.prefix(300))")
+                #expect(answer.text.contains(words), "\(what): \(answer.text.prefix(2_000))")
+            }
+            #expect(answers[1].1.headers[.allow] == "GET", "\(answers[1].1.headers)")
+            let api = try await client.execute(uri: "/api/v1/nowhere", method: .post, headers: [:])
+            #expect(api.headers[.contentType] == "application/problem+json", "\(api.headers)")
+        }
+    }
+
     /// A console address that names no page answers with a page that says so, not an API problem document; a
     /// stranger is sent to sign in first, and the pages that exist are unchanged.
     @Test(arguments: Backend.allCases)

@@ -5,7 +5,9 @@ import Hummingbird
 import LedgerService
 import Logging
 
-/// Turns every error into an `application/problem+json` response; unknown errors become a logged 500.
+/// Turns every error into an `application/problem+json` response; unknown errors become a logged 500. Under
+/// `/console` (pages for a person, not API) the answer is a page with a sentence instead, but for a 503, which stays
+/// the problem every client knows.
 struct ProblemMiddleware: RouterMiddleware {
     typealias Context = LedgerRequestContext
     /// Every route, so a known path asked with another method answers 405 with `Allow`.
@@ -17,17 +19,32 @@ struct ProblemMiddleware: RouterMiddleware {
         } catch let error as HTTPError where error.status == .notFound {
             let allowed = routes.allowedMethods(path: request.uri.path)
             guard !allowed.isEmpty, !allowed.contains(request.method.rawValue) else {
-                return Self.problem(for: error, request: request, context: context).response(requestID: context.requestID)
+                return Self.answer(Self.problem(for: error, request: request, context: context), request, context)
             }
             let allow = allowed.sorted().joined(separator: ", ")
-            return Problem(
+            return Self.answer(Problem(
                 .methodNotAllowed, "method-not-allowed", title: "Method Not Allowed",
                 detail: "\(request.method.rawValue) is not allowed here; use \(allow)", headers: [.allow: allow]
-            ).response(requestID: context.requestID)
+            ), request, context)
         } catch {
-            let problem = Self.problem(for: error, request: request, context: context)
+            return Self.answer(Self.problem(for: error, request: request, context: context), request, context)
+        }
+    }
+
+    /// The problem as the client is answered: a page under `/console` (but for a 503), else the problem document.
+    static func answer(_ problem: Problem, _ request: Request, _ context: Context) -> Response {
+        let path = request.uri.path
+        guard path == "/console" || path.hasPrefix("/console/"), problem.status != .serviceUnavailable else {
             return problem.response(requestID: context.requestID)
         }
+        let message = switch problem.status {
+        case .notFound: "There is no page at that address in the console."
+        case .contentTooLarge: "What was sent is larger than the console takes (\(problem.detail)). Nothing was saved: shorten what you typed and send it again."
+        default: ConsoleWords.sentence(problem.detail)
+        }
+        var response = ConsolePage.plainMessage(status: problem.status, title: problem.title, message: message)
+        for field in problem.headers { response.headers.append(field) }
+        return response
     }
 
     static func problem(for error: any Error, request: Request, context: Context) -> Problem {
