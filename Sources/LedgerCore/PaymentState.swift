@@ -110,8 +110,9 @@ public struct PaymentState: Sendable, Hashable, Codable {
             paidBack = nil
             payBacksReturned = (payBacksReturned ?? []) + [event]
         case .givenBackByHand(let event):
-            // One that stands per profile: another only once a dispute won undid the last (charged back again).
-            if let last = givenBackByHand(for: event.profileID), !isUndone(last) { break }
+            // One per profile, but for a chargeback recorded again once a dispute won undid the last (charged back
+            // again); the last one recorded is the one that can stand (see ``standingGivenBackByHand``).
+            if let last = givenBackByHand(for: event.profileID), !(isUndone(last) && event.kind == .chargeback) { break }
             givenBackByHand = (givenBackByHand ?? []) + [event]
         }
     }
@@ -243,9 +244,17 @@ public struct PaymentState: Sendable, Hashable, Codable {
         givenBackByHand?.last { $0.profileID == profileID }
     }
 
-    /// What staff recorded as given back by hand for `profileID` that a won dispute did not undo, if they did.
+    /// What staff recorded last as given back by hand for `profileID` if a won dispute did not undo it.
     public func standingGivenBackByHand(for profileID: ProfileID) -> PaymentGivenBackByHand? {
         givenBackByHand(for: profileID).flatMap { isUndone($0) ? nil : $0 }
+    }
+
+    /// The parts given back by hand that can stand: each profile's last, unless a won dispute undid it. (An earlier
+    /// one of a profile was undone when the next was recorded, and stays so even if the disputes are later judged
+    /// otherwise.)
+    private var livingGivenBackByHand: [PaymentGivenBackByHand] {
+        guard let entries = givenBackByHand else { return [] }
+        return entries.filter { given in !isUndone(given) && givenBackByHand(for: given.profileID) == given }
     }
 
     /// The parts staff recorded as given back by hand, oldest first, each with what of it stands, in minor units:
@@ -254,14 +263,16 @@ public struct PaymentState: Sendable, Hashable, Codable {
     public var standingGivenBackByHand: [(given: PaymentGivenBackByHand, minorUnits: Int64)] {
         guard let received, let entries = givenBackByHand, !entries.isEmpty else { return [] }
         let reported = reportedTakenMinorUnits
+        // Measured from the parts that can stand: reports after a part a dispute undid are not the same money as it.
+        let living = livingGivenBackByHand
         // Refunds staff asked of the provider through the ledger afterwards are other money: the ledger asks only
         // for what was not given back.
-        let first = entries.map(\.occurredAt).min() ?? .distantFuture
+        let first = living.map(\.occurredAt).min() ?? .distantFuture
         let askedSince = requestedRefundMinorUnits(since: first)
-        var later = max(0, reported - (entries.map(\.reportedBeforeMinorUnits).min() ?? reported) - askedSince)
+        var later = max(0, reported - (living.map(\.reportedBeforeMinorUnits).min() ?? reported) - askedSince)
         var room = max(0, received.amount.minorUnits - reported)
         return entries.map { given in
-            guard isInPaymentCurrency(given.amount.currency), !isUndone(given) else { return (given, 0) }
+            guard isInPaymentCurrency(given.amount.currency), living.contains(given) else { return (given, 0) }
             var amount = max(0, given.amount.minorUnits)
             let covered = min(amount, later)
             later -= covered

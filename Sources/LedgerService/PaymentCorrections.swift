@@ -104,15 +104,23 @@ extension PaymentPipeline {
             guard payment.received != nil, let allocation = profile.allocation(of: paymentID) else {
                 throw DomainError.allocationNotFound(paymentID.rawValue)
             }
-            // A chargeback a won dispute undid is over: the payer charging back again is recorded anew.
-            if let recorded = payment.standingGivenBackByHand(for: profileID) {
-                // Sent again (an answer that never came): nothing more. Anything else would change what staff recorded.
-                guard recorded.kind == kind, amount == nil || amount == recorded.amount else {
-                    throw DomainError.invalidArgument(
-                        "staff recorded already that \(recorded.amount) of this payment went back for \(profileID) (\(recorded.kind.rawValue)); it cannot be recorded again otherwise"
-                    )
+            if let recorded = payment.givenBackByHand(for: profileID) {
+                if payment.isUndone(recorded) {
+                    // A chargeback a won dispute undid is over: the payer charging back again is recorded anew.
+                    guard kind == .chargeback else {
+                        throw DomainError.invalidArgument(
+                            "staff recorded a chargeback of this payment for \(profileID), which a won dispute undid; only another chargeback can be recorded for it"
+                        )
+                    }
+                } else {
+                    // Sent again (an answer that never came): nothing more. Anything else would change what staff recorded.
+                    guard recorded.kind == kind, amount == nil || amount == recorded.amount else {
+                        throw DomainError.invalidArgument(
+                            "staff recorded already that \(recorded.amount) of this payment went back for \(profileID) (\(recorded.kind.rawValue)); it cannot be recorded again otherwise"
+                        )
+                    }
+                    return []
                 }
-                return []
             }
             // Taken back already (by a report or a correction): nothing more to record.
             guard allocation.isActiveNow else { return [] }

@@ -38,8 +38,13 @@ extension PaymentPipeline {
                 guard let received = payment.received else {
                     throw PaymentServiceError(code: .paymentNotFound, description: "no received payment '\(paymentID)'")
                 }
-                // Paid back meanwhile by a request beside this one: its claim makes this append fail, below.
-                if payment.paidBack != nil { return [] }
+                if let done = payment.paidBack {
+                    // Paid back meanwhile by the same request beside this one: its claim makes this append fail, below.
+                    guard done.movementLineKey == line.lineKey else {
+                        throw PaymentServiceError(code: .notCorrectable, description: "payment '\(paymentID)' was paid back on \(done.paidOn) already, by another bank line")
+                    }
+                    return []
+                }
                 try Self.checkPayable(payment, received, paymentID, line: line)
                 return [.paidBack(PaymentPaidBack(
                     paymentID: paymentID, amount: received.amount, paidOn: line.bookingDate, movementLineKey: line.lineKey, note: note, occurredAt: now

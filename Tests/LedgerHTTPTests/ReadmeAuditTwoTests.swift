@@ -377,19 +377,36 @@ struct ReadmeAuditTwoTests {
             let used = try await runtime.books.moneyInReturningPayBack(.euros(minorUnits: 10_000), bookedFrom: LocalDate(iso: "2026-03-01")!, limit: 5)
             #expect(used.map(\.lineKey) == [more], "the line used is offered no more: \(used)")
 
-            // Sent again, and paid back by the new transfer.
+            // Sent again (and, by mistake, twice), and paid back by one of the new transfers: the two named at once,
+            // one is recorded and the other refused, and claims nothing (before, it was answered 200 with nothing
+            // recorded, and its line was claimed for the payment for good).
             let again2 = CamtStatementBuilder(statements: [.init(id: "RB-4", iban: Self.ourIBAN, openingCents: 117_250, entries: [
                 .init(credit: false, date: "2026-03-05", bankReference: "RB-F", transactions: [T(amount: "60.00", payerName: "Finn", text: "to the new account")]),
+                .init(credit: false, date: "2026-03-05", bankReference: "RB-G", transactions: [T(amount: "60.00", payerName: "Finn", text: "to the new account, again")]),
             ])]).xml
             #expect(try await Self.upload(client, staff, again2).status == .created)
             let offer = try await client.execute(uri: "/api/v1/payments/\(paymentID)/pay-back-lines", method: .get, headers: staff)
-            let newLine = try #require((offer.json["lines"] as? [[String: Any]])?.first?["lineKey"] as? String, "\(offer.text)")
-            #expect(newLine != out)
-            let paid = try await Self.post(client, staff, "/api/v1/payments/\(paymentID)/paid-back", ["lineKey": newLine])
-            #expect(paid.status == .ok && paid.json["appended"] as? [String] == ["PaymentPaidBack"], "\(paid.text)")
+            let newLines = (offer.json["lines"] as? [[String: Any]])?.compactMap { $0["lineKey"] as? String } ?? []
+            #expect(newLines.count == 2 && !newLines.contains(out), "\(offer.text)")
+            let paidURL = "http://127.0.0.1:\(client.port ?? 0)/api/v1/payments/\(paymentID)/paid-back"
+            let both = try await withThrowingTaskGroup(of: (String, Int, String).self) { group in
+                for key in newLines {
+                    group.addTask {
+                        let paid = try await LoopbackClient.post(paidURL, headers: headers, body: #"{"lineKey":"\#(key)"}"#)
+                        return (key, paid.status, paid.body)
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(both.map(\.1).sorted() == [200, 409] && both.contains { $0.1 == 200 && $0.2.contains("PaymentPaidBack") }, "\(both)")
+            for (key, status, _) in both where status == 409 {
+                #expect(try await runtime.store.readStream("paid-back-\(key)", fromVersion: 1, limit: 5).isEmpty, "the refused line claimed nothing")
+                let free = try await runtime.books.moneyOutToPayBack(.euros(minorUnits: 6_000), bookedFrom: LocalDate(iso: "2026-03-05")!, limit: 5)
+                #expect(free.map(\.lineKey) == [key], "the refused line is still free: \(free)")
+            }
             let settled = try await Self.balances(client, staff, on: "2026-03-06")
             #expect(settled["Liabilities:RefundsDue"] == "-40.00", "only the other payment is due: \(settled)")
-            #expect(settled["Expenses:Bank:Outgoing"] == "2.50" && settled["Income:Bank:Other"] == "-75.00", "\(settled)")
+            #expect(settled["Expenses:Bank:Outgoing"] == "62.50" && settled["Income:Bank:Other"] == "-75.00", "the second transfer is still money paid out: \(settled)")
             let refunded = try await client.execute(uri: "/api/v1/payments?state=refunded", method: .get, headers: staff)
             #expect(Self.ids(refunded) == [paymentID], "\(refunded.text)")
             let returned = try await client.execute(uri: "/api/v1/payments/\(paymentID)/pay-back-returned-lines", method: .get, headers: staff)

@@ -271,6 +271,43 @@ struct HandReversalBooksTests {
         }
     }
 
+    /// A chargeback by hand recorded again after a won dispute undid the first stands whole: a refund the provider
+    /// reported between the two is not the same money as the second (before, it was measured from the first, and
+    /// 30.00 of the second did not stand). Only another chargeback follows an undone one; a refund by hand is
+    /// refused as before.
+    @Test(arguments: Backend.allCases)
+    func aChargebackByHandAgainStandsWholeWhateverCameBetween(backend: Backend) async throws {
+        let runtime = try await TestRuntime.make(backend, now: { Self.noon })
+        do {
+            let id = try await Self.certified("hr-21", runtime)
+            let paymentID = PaymentID(method: .card, externalID: "pi_cb_21")
+            try await Self.cardPayment(paymentID, for: id, event: "evt_cb_21", runtime)
+            _ = try await runtime.payments.giveBack(paymentID: paymentID, profileID: id, kind: .chargeback, reason: "the bank says disputed", metadata: .init(actor: "staff"))
+            for (index, phase) in [DisputePhase.fundsWithdrawn, .won].enumerated() {
+                _ = try await runtime.payments.record(
+                    .init(provider: "card", eventID: "evt_cb_21d\(index)", eventType: "charge.dispute.updated", payload: Data("{}".utf8)),
+                    paymentID: paymentID, method: .card, facts: [.dispute(disputeID: "dp_21", phase: phase, amount: .euros(minorUnits: 12_500))],
+                    metadata: .init(actor: "card")
+                )
+            }
+            try await Self.providerRefund(3_000, of: paymentID, refund: "re_21", event: "evt_cb_21r", runtime)
+            let refused = await #expect(throws: DomainError.self) {
+                try await runtime.payments.giveBack(paymentID: paymentID, profileID: id, kind: .refund, reason: "cash", metadata: .init(actor: "staff"))
+            }
+            #expect("\(refused.map { "\($0)" } ?? "")".contains("only another chargeback"), "\(String(describing: refused))")
+            _ = try await runtime.payments.giveBack(paymentID: paymentID, profileID: id, kind: .chargeback, reason: "charged back again", metadata: .init(actor: "staff"))
+            let payment = try await runtime.payments.loadPayment(paymentID)
+            #expect(payment.givenBackByHand?.map(\.amount.minorUnits) == [12_500, 9_500], "the second: what still counted")
+            #expect(payment.standingGivenBackByHand.map(\.minorUnits) == [0, 9_500], "\(payment.standingGivenBackByHand.map(\.minorUnits))")
+            try await Self.expect(runtime, ["Expenses:Bank:Outgoing": 0, "Income:Chargebacks": 9_500, "Income:Refunds": 3_000, "Income:ListingContributions": -12_500].filter { $0.value != 0 })
+            #expect(PaymentListState(payment) == .chargedBack)
+            await runtime.close()
+        } catch {
+            await runtime.close()
+            throw error
+        }
+    }
+
     /// A reversal by hand recorded on the profile only (as versions before this one did) is recorded on its
     /// payment when the ledger next opens, once: the books and receipts then take the money back.
     @Test(arguments: Backend.allCases)

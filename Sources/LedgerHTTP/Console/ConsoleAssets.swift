@@ -87,7 +87,8 @@ enum ConsoleAssets {
               var max = parseInt(form.getAttribute("data-max-bytes"), 10);
               var input = form.querySelector("input[type=file]");
               var file = input && input.files && input.files[0];
-              if (file && max > 0 && file.size > max) {
+              // The upload is the file and the form's few hundred bytes around it.
+              if (file && max > 0 && file.size + 1024 > max) {
                 event.preventDefault();
                 if (tooLarge) { tooLarge.hidden = false; tooLarge.focus(); }
                 return;
