@@ -110,9 +110,9 @@ public struct PaymentState: Sendable, Hashable, Codable {
             paidBack = nil
             payBacksReturned = (payBacksReturned ?? []) + [event]
         case .givenBackByHand(let event):
-            // One per profile, but for a chargeback recorded again once a dispute won undid the last (charged back
-            // again); the last one recorded is the one that can stand (see ``standingGivenBackByHand``).
-            if let last = givenBackByHand(for: event.profileID), !(isUndone(last) && event.kind == .chargeback) { break }
+            // One per profile, but for another once a dispute won undid the last (the payer charged back again); the
+            // last one recorded is the one that can stand (see ``standingGivenBackByHand``).
+            if let last = givenBackByHand(for: event.profileID), !isUndone(last) { break }
             givenBackByHand = (givenBackByHand ?? []) + [event]
         }
     }
@@ -258,28 +258,42 @@ public struct PaymentState: Sendable, Hashable, Codable {
     }
 
     /// The parts staff recorded as given back by hand, oldest first, each with what of it stands, in minor units:
-    /// what reports took back after it was recorded is the same money, so it no longer stands, and all of them
-    /// together never give back more than reports left.
+    /// what reports took back after a part was recorded is the same money, so it no longer stands (a report covers
+    /// only parts recorded before it, oldest first), and all of them together never give back more than reports
+    /// left.
     public var standingGivenBackByHand: [(given: PaymentGivenBackByHand, minorUnits: Int64)] {
         guard let received, let entries = givenBackByHand, !entries.isEmpty else { return [] }
         let reported = reportedTakenMinorUnits
-        // Measured from the parts that can stand: reports after a part a dispute undid are not the same money as it.
-        let living = livingGivenBackByHand
-        // Refunds staff asked of the provider through the ledger afterwards are other money: the ledger asks only
-        // for what was not given back.
-        let first = living.map(\.occurredAt).min() ?? .distantFuture
-        let askedSince = requestedRefundMinorUnits(since: first)
-        var later = max(0, reported - (living.map(\.reportedBeforeMinorUnits).min() ?? reported) - askedSince)
-        var room = max(0, received.amount.minorUnits - reported)
-        return entries.map { given in
-            guard isInPaymentCurrency(given.amount.currency), living.contains(given) else { return (given, 0) }
-            var amount = max(0, given.amount.minorUnits)
-            let covered = min(amount, later)
-            later -= covered
-            amount = min(amount - covered, room)
-            room -= amount
-            return (given, amount)
+        // The parts that can stand (reports after a part a dispute undid are not the same money as it), oldest first.
+        let counted = livingGivenBackByHand.filter { isInPaymentCurrency($0.amount.currency) }
+        // What reports took back since each part was recorded, never more than since an earlier part. Refunds staff
+        // asked of the provider through the ledger afterwards are other money: the ledger asks only for what was not
+        // given back.
+        var since: [Int64] = []
+        for given in counted {
+            let taken = max(0, reported - given.reportedBeforeMinorUnits)
+            let other = taken - min(taken, requestedRefundMinorUnits(since: given.occurredAt))
+            since.append(min(other, since.last ?? other))
         }
+        // The reports between one part and the next cover the parts recorded so far, oldest first.
+        var uncovered: [Int64] = []
+        for index in counted.indices {
+            uncovered.append(max(0, counted[index].amount.minorUnits))
+            var reports = since[index] - (index + 1 < since.count ? since[index + 1] : 0)
+            for earlier in uncovered.indices where reports > 0 {
+                let covered = min(uncovered[earlier], reports)
+                uncovered[earlier] -= covered
+                reports -= covered
+            }
+        }
+        var room = max(0, received.amount.minorUnits - reported)
+        var standing: [PaymentGivenBackByHand: Int64] = [:]
+        for (index, given) in counted.enumerated() {
+            let amount = min(uncovered[index], room)
+            room -= amount
+            standing[given] = amount
+        }
+        return entries.map { ($0, standing[$0] ?? 0) }
     }
 
     /// Money staff recorded as given back by hand as one of `kinds` that stands, in minor units.

@@ -787,7 +787,7 @@ struct ConsoleTests {
             let answer = try await client.execute(uri: "/console/statements?_csrf=\(anna.formToken)", method: .post, headers: headers, body: body)
             #expect(answer.status == .contentTooLarge, "\(answer.status)")
             #expect(answer.headers[.contentType]?.hasPrefix("text/html") == true, "\(answer.text)")
-            #expect(answer.text.contains("The file is larger than 50 MiB, the most one upload may hold. Nothing was imported."), "\(answer.text)")
+            #expect(answer.text.contains("The file is too large for one upload, which holds at most 50 MiB with the form around the file. Nothing was imported."), "\(answer.text)")
             #expect(try await runtime.store.headCursor() == before)
         }
     }

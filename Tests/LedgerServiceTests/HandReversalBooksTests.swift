@@ -177,17 +177,7 @@ struct HandReversalBooksTests {
             let first = try await Self.certified("hr-9", runtime)
             let second = try await Self.certified("hr-10", runtime)
             let paymentID = PaymentID(method: .card, externalID: "pi_split_1")
-            _ = try await runtime.payments.record(
-                .init(provider: "card", eventID: "evt_split_1", eventType: "payment_intent.succeeded", payload: Data("{}".utf8)),
-                paymentID: paymentID, method: .card,
-                facts: [.received(amount: .euros(minorUnits: 25_000), purpose: .listing, profileID: first, effectiveDate: Self.today, note: "card")],
-                metadata: .init(actor: "card")
-            )
-            _ = try await runtime.payments.resolve(
-                paymentID: paymentID, resolution: .split,
-                shares: [AllocationShare(profileID: first, amount: .euros(minorUnits: 12_500)), AllocationShare(profileID: second, amount: .euros(minorUnits: 12_500))],
-                reason: "two mediators", metadata: .init(actor: "staff")
-            )
+            try await Self.splitCardPayment(paymentID, between: first, and: second, event: "evt_split_1", runtime)
             try await Self.providerRefund(12_500, of: paymentID, refund: "re_split_1", event: "evt_split_2", runtime)
             _ = try await runtime.payments.giveBack(paymentID: paymentID, profileID: first, kind: .refund, reason: "her share went back", metadata: .init(actor: "staff"))
             #expect(try await runtime.payments.loadPayment(paymentID).givenBackByHand?.map(\.amount) == [.euros(minorUnits: 0)])
@@ -308,6 +298,37 @@ struct HandReversalBooksTests {
         }
     }
 
+    /// A report of the provider covers only the reversals by hand recorded before it: a payment split between two
+    /// profiles, the first's listing taken back by hand (`0.00`), then a refund of 50.00 the provider reports,
+    /// then the second's share given back by hand in full. The refund is no part of the second (it was known when
+    /// staff recorded it), so all 125.00 of it stands. Before, the refund was taken to cover the second, and only
+    /// 75.00 of it stood.
+    @Test(arguments: Backend.allCases)
+    func aReportCoversOnlyTheReversalsByHandRecordedBeforeIt(backend: Backend) async throws {
+        let runtime = try await TestRuntime.make(backend, now: { Self.noon })
+        do {
+            let first = try await Self.certified("hr-31", runtime)
+            let second = try await Self.certified("hr-32", runtime)
+            let paymentID = PaymentID(method: .card, externalID: "pi_split_31")
+            try await Self.splitCardPayment(paymentID, between: first, and: second, event: "evt_split_31", runtime)
+            _ = try await runtime.payments.giveBack(
+                paymentID: paymentID, profileID: first, kind: .refund, amount: .euros(minorUnits: 0), reason: "listing only", metadata: .init(actor: "staff")
+            )
+            try await Self.providerRefund(5_000, of: paymentID, refund: "re_split_31", event: "evt_split_32", runtime)
+            _ = try await runtime.payments.giveBack(paymentID: paymentID, profileID: second, kind: .refund, reason: "his went back in cash", metadata: .init(actor: "staff"))
+            let payment = try await runtime.payments.loadPayment(paymentID)
+            #expect(payment.givenBackByHand?.map(\.amount.minorUnits) == [0, 12_500])
+            #expect(payment.standingGivenBackByHand.map(\.minorUnits) == [0, 12_500], "\(payment.standingGivenBackByHand.map(\.minorUnits))")
+            try await Self.expect(runtime, [
+                "Assets:Clearing:Card": 20_000, "Expenses:Bank:Outgoing": -12_500, "Income:Refunds": 17_500, "Income:ListingContributions": -25_000,
+            ])
+            await runtime.close()
+        } catch {
+            await runtime.close()
+            throw error
+        }
+    }
+
     /// A reversal by hand recorded on the profile only (as versions before this one did) is recorded on its
     /// payment when the ledger next opens, once: the books and receipts then take the money back.
     @Test(arguments: Backend.allCases)
@@ -377,6 +398,21 @@ struct HandReversalBooksTests {
             paymentID: paymentID, method: .card,
             facts: [.received(amount: .euros(minorUnits: 12_500), purpose: .listing, profileID: profileID, effectiveDate: today, note: "card")],
             metadata: .init(actor: "card")
+        )
+    }
+
+    /// A card payment of 250.00 for `first`, which staff split 125.00 each between `first` and `second`.
+    static func splitCardPayment(_ paymentID: PaymentID, between first: ProfileID, and second: ProfileID, event: String, _ runtime: LedgerRuntime) async throws {
+        _ = try await runtime.payments.record(
+            .init(provider: "card", eventID: event, eventType: "payment_intent.succeeded", payload: Data("{}".utf8)),
+            paymentID: paymentID, method: .card,
+            facts: [.received(amount: .euros(minorUnits: 25_000), purpose: .listing, profileID: first, effectiveDate: today, note: "card")],
+            metadata: .init(actor: "card")
+        )
+        _ = try await runtime.payments.resolve(
+            paymentID: paymentID, resolution: .split,
+            shares: [AllocationShare(profileID: first, amount: .euros(minorUnits: 12_500)), AllocationShare(profileID: second, amount: .euros(minorUnits: 12_500))],
+            reason: "two mediators", metadata: .init(actor: "staff")
         )
     }
 

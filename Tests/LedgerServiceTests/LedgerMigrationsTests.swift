@@ -19,7 +19,7 @@ struct LedgerMigrationsTests {
         }
         let all = try LedgerMigrations.all(for: dialect)
         #expect(all.map(\.version) == all.map(\.version).sorted())
-        #expect(Set(all.map(\.version)) == Set(dialect == .postgres ? Array(1...27) : [1, 2, 3, 4, 5, 7, 8, 9, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27]))
+        #expect(Set(all.map(\.version)) == Set(dialect == .postgres ? Array(1...28) : [1, 2, 3, 4, 5, 7, 8, 9, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28]))
     }
 
     /// A ledger migrated once has nothing pending and applies nothing again.
@@ -30,7 +30,7 @@ struct LedgerMigrationsTests {
             #expect(pending.isEmpty)
             let again = try await store.migrateLedger()
             #expect(again.applied.isEmpty)
-            #expect(again.alreadyApplied == (backend == .postgres ? 27 : 25))
+            #expect(again.alreadyApplied == (backend == .postgres ? 28 : 26))
         }
     }
 
@@ -201,6 +201,27 @@ struct LedgerMigrationsTests {
             row: (
                 "INSERT INTO journal_lines (entry_id, line_no, entry_date, commit_order, position, account, amount_minor_units, currency, payment_id, method, profile_id, narration) VALUES (?, 0, '2026-03-04', 1, 1, 'Assets:Bank', 1, 'EUR', NULL, 'bank', NULL, 'written before 27')",
                 [.text("stale")]
+            )
+        )
+    }
+
+    /// Migration 0028 on a ledger with history: the books and the payment views are each emptied, so that they take
+    /// the log in again with each report covering only the reversals by hand recorded before it.
+    @Test(arguments: Backend.allCases)
+    func theBooksAndPaymentViewsAreFilledAgainAfterMigration28(backend: Backend) async throws {
+        try await Self.expectEmptied(
+            backend, by: "0028_reversals_by_hand_from_their_own_time.sql", version: 28, projection: BooksProjection(calendar: { .amsterdam }),
+            table: "journal_lines",
+            row: (
+                "INSERT INTO journal_lines (entry_id, line_no, entry_date, commit_order, position, account, amount_minor_units, currency, payment_id, method, profile_id, narration) VALUES (?, 0, '2026-03-04', 1, 1, 'Assets:Bank', 1, 'EUR', NULL, 'bank', NULL, 'written before 28')",
+                [.text("stale")]
+            )
+        )
+        try await Self.expectEmptied(
+            backend, by: "0028_reversals_by_hand_from_their_own_time.sql", version: 28, projection: PaymentViewsProjection(), table: "payment_list",
+            row: (
+                "INSERT INTO payment_list (payment_id, method, purpose, state, refunded_minor_units, updated_at_micros) VALUES (?, ?, ?, ?, ?, ?)",
+                [.text("bank-stale"), .text("bank"), .text("listing"), .text("refunded"), .integer(1_000_000), .integer(1)]
             )
         )
     }

@@ -171,7 +171,7 @@ struct ConsoleWords: Sendable {
     /// What an upload over `bytesMax` is told.
     static func fileTooLarge(_ bytesMax: Int) -> String {
         let size = bytesMax % 1_048_576 == 0 ? "\(bytesMax / 1_048_576) MiB" : "\(bytesMax) bytes"
-        return "The file is larger than \(size), the most one upload may hold. Nothing was imported. Ask the bank for statements of fewer days, or split the file, and import the parts one by one."
+        return "The file is too large for one upload, which holds at most \(size) with the form around the file. Nothing was imported. Ask the bank for statements of fewer days, or split the file, and import the parts one by one."
     }
 
     /// A message from the service as a sentence: a capital first letter and a full stop.
