@@ -21,39 +21,57 @@ extension PaymentPipeline {
     /// the payment arrived) paid the payment back. Recording it again for the same payment and line changes
     /// nothing.
     public func payBack(paymentID: PaymentID, lineKey: String, note: String, metadata: EventMetadata) async throws -> Outcome {
+        let note = try Self.checkedNote(note)
+        let line = try await Self.movement(lineKey, in: false, store: store)
+        let claim = BankLinePaidBack(lineKey: line.lineKey, paymentID: paymentID, occurredAt: profiles.now())
+        return try await recordClaiming(
+            line, as: NewEvent(id: .timeOrdered(), type: BankLinePaidBack.typeName, data: try claim.encodedData(), metadata: metadata),
+            in: BankLinePaidBack.streamName(lineKey: line.lineKey), paymentID: paymentID, metadata: metadata,
+            isDone: { try await self.isPaidBack(paymentID, by: line) }, refuseIfClaimed: { try await self.refuseIfClaimedElsewhere(line, for: paymentID) }
+        ) { payment, now, _ in
+            guard let received = payment.received else {
+                throw PaymentServiceError(code: .paymentNotFound, description: "no received payment '\(paymentID)'")
+            }
+            if let done = payment.paidBack {
+                // Paid back meanwhile by the same request beside this one: its claim makes this append fail.
+                guard done.movementLineKey == line.lineKey else {
+                    throw PaymentServiceError(code: .notCorrectable, description: "payment '\(paymentID)' was paid back on \(done.paidOn) already, by another bank line")
+                }
+                return []
+            }
+            try Self.checkPayable(payment, received, paymentID, line: line)
+            return [.paidBack(PaymentPaidBack(
+                paymentID: paymentID, amount: received.amount, paidOn: line.bookingDate, movementLineKey: line.lineKey, note: note, occurredAt: now
+            ))]
+        }
+    }
+
+    /// A note of staff's, trimmed; refused past ``ProfileDecider/textBytesMax``.
+    private static func checkedNote(_ note: String) throws -> String {
         let note = note.trimmingCharacters(in: .whitespacesAndNewlines)
         guard note.utf8.count <= ProfileDecider.textBytesMax else {
             throw PaymentServiceError(code: .invalidRequest, description: "a note has at most \(ProfileDecider.textBytesMax) bytes")
         }
-        let line = try await Self.movement(lineKey, in: false, store: store)
+        return note
+    }
+
+    /// Records what `decide` decides on the payment together with `claim`, the claim of `line` in `stream` (expecting
+    /// none), so one line serves one payment: nothing when `isDone` (recorded before); `refuseIfClaimed` throws when
+    /// another request holds the line. A claim that another request made meanwhile fails the append; the request is
+    /// then answered as recorded before, or refused.
+    private func recordClaiming(
+        _ line: BankMovementRecorded, as claim: NewEvent, in stream: String, paymentID: PaymentID, metadata: EventMetadata,
+        isDone: () async throws -> Bool, refuseIfClaimed: () async throws -> Void, decide: Decide
+    ) async throws -> Outcome {
         let nothing = Outcome.recorded(paymentEvents: [], profileEvents: [])
-        if try await isPaidBack(paymentID, by: line) { return nothing }
-        try await refuseIfClaimedElsewhere(line, for: paymentID)
-        let claim = BankLinePaidBack(lineKey: line.lineKey, paymentID: paymentID, occurredAt: profiles.now())
-        let claimEvent = NewEvent(id: .timeOrdered(), type: BankLinePaidBack.typeName, data: try claim.encodedData(), metadata: metadata)
+        if try await isDone() { return nothing }
+        try await refuseIfClaimed()
         do {
-            return try await commit(
-                inbox: nil, paymentID: paymentID, metadata: metadata, also: [(BankLinePaidBack.streamName(lineKey: line.lineKey), claimEvent)]
-            ) { payment, now, _ in
-                guard let received = payment.received else {
-                    throw PaymentServiceError(code: .paymentNotFound, description: "no received payment '\(paymentID)'")
-                }
-                if let done = payment.paidBack {
-                    // Paid back meanwhile by the same request beside this one: its claim makes this append fail, below.
-                    guard done.movementLineKey == line.lineKey else {
-                        throw PaymentServiceError(code: .notCorrectable, description: "payment '\(paymentID)' was paid back on \(done.paidOn) already, by another bank line")
-                    }
-                    return []
-                }
-                try Self.checkPayable(payment, received, paymentID, line: line)
-                return [.paidBack(PaymentPaidBack(
-                    paymentID: paymentID, amount: received.amount, paidOn: line.bookingDate, movementLineKey: line.lineKey, note: note, occurredAt: now
-                ))]
-            }
+            return try await commit(inbox: nil, paymentID: paymentID, metadata: metadata, also: [(stream, claim)], decide: decide)
         } catch let error as EventStoreError where error.code == .versionConflict {
             // The line was claimed meanwhile: by this payment (the same request sent twice at once), or another.
-            if try await isPaidBack(paymentID, by: line) { return nothing }
-            try await refuseIfClaimedElsewhere(line, for: paymentID)
+            if try await isDone() { return nothing }
+            try await refuseIfClaimed()
             throw error
         }
     }
@@ -141,36 +159,24 @@ extension PaymentPipeline {
     /// it went out) is the transfer that paid the payment back, come back: the payment is owed to its payer again and
     /// can be paid back by another transfer. Recording it again for the same payment and line changes nothing.
     public func payBackReturned(paymentID: PaymentID, lineKey: String, note: String, metadata: EventMetadata) async throws -> Outcome {
-        let note = note.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard note.utf8.count <= ProfileDecider.textBytesMax else {
-            throw PaymentServiceError(code: .invalidRequest, description: "a note has at most \(ProfileDecider.textBytesMax) bytes")
-        }
+        let note = try Self.checkedNote(note)
         let line = try await Self.movement(lineKey, in: true, store: store)
-        let nothing = Outcome.recorded(paymentEvents: [], profileEvents: [])
-        if try await isPayBackReturned(paymentID, by: line) { return nothing }
-        try await refuseIfReturnClaimed(line, for: paymentID)
         let claim = BankLinePayBackReturned(lineKey: line.lineKey, paymentID: paymentID, occurredAt: profiles.now())
-        let claimEvent = NewEvent(id: .timeOrdered(), type: BankLinePayBackReturned.typeName, data: try claim.encodedData(), metadata: metadata)
-        do {
-            return try await commit(
-                inbox: nil, paymentID: paymentID, metadata: metadata, also: [(BankLinePayBackReturned.streamName(lineKey: line.lineKey), claimEvent)]
-            ) { payment, now, _ in
-                guard payment.received != nil else {
-                    throw PaymentServiceError(code: .paymentNotFound, description: "no received payment '\(paymentID)'")
-                }
-                // Recorded meanwhile by a request beside this one: its claim makes this append fail, below.
-                if payment.payBacksReturned?.contains(where: { $0.movementLineKey == line.lineKey }) == true { return [] }
-                let paidBack = try Self.checkReturnable(payment, paymentID, line: line)
-                return [.payBackReturned(PaymentPayBackReturned(
-                    paymentID: paymentID, amount: line.amount, returnedOn: line.bookingDate, movementLineKey: line.lineKey, paidBack: paidBack,
-                    note: note, occurredAt: now
-                ))]
+        return try await recordClaiming(
+            line, as: NewEvent(id: .timeOrdered(), type: BankLinePayBackReturned.typeName, data: try claim.encodedData(), metadata: metadata),
+            in: BankLinePayBackReturned.streamName(lineKey: line.lineKey), paymentID: paymentID, metadata: metadata,
+            isDone: { try await self.isPayBackReturned(paymentID, by: line) }, refuseIfClaimed: { try await self.refuseIfReturnClaimed(line, for: paymentID) }
+        ) { payment, now, _ in
+            guard payment.received != nil else {
+                throw PaymentServiceError(code: .paymentNotFound, description: "no received payment '\(paymentID)'")
             }
-        } catch let error as EventStoreError where error.code == .versionConflict {
-            // The line was claimed meanwhile: by this payment (the same request sent twice at once), or another.
-            if try await isPayBackReturned(paymentID, by: line) { return nothing }
-            try await refuseIfReturnClaimed(line, for: paymentID)
-            throw error
+            // Recorded meanwhile by the same request beside this one: its claim makes this append fail.
+            if payment.payBacksReturned?.contains(where: { $0.movementLineKey == line.lineKey }) == true { return [] }
+            let paidBack = try Self.checkReturnable(payment, paymentID, line: line)
+            return [.payBackReturned(PaymentPayBackReturned(
+                paymentID: paymentID, amount: line.amount, returnedOn: line.bookingDate, movementLineKey: line.lineKey, paidBack: paidBack,
+                note: note, occurredAt: now
+            ))]
         }
     }
 

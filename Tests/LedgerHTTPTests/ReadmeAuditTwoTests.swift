@@ -308,6 +308,10 @@ struct ReadmeAuditTwoTests {
             #expect(try await Self.post(client, staff, "/api/v1/payments/\(paymentID)/paid-back", ["lineKey": out]).status == .ok)
             let none = try await client.execute(uri: "/api/v1/payments/\(paymentID)/pay-back-returned-lines", method: .get, headers: staff)
             #expect(none.status == .ok && (none.json["lines"] as? [[String: Any]])?.isEmpty == true, "nothing came in yet: \(none.text)")
+            let notPaid = try await client.execute(uri: "/api/v1/payments/\(due[1])/pay-back-returned-lines", method: .get, headers: staff)
+            #expect(notPaid.status == .ok && (notPaid.json["lines"] as? [[String: Any]])?.isEmpty == true, "not paid back: no lines: \(notPaid.text)")
+            let noPayment = try await client.execute(uri: "/api/v1/payments/bank-nothing/pay-back-returned-lines", method: .get, headers: staff)
+            #expect(noPayment.status == .notFound, "\(noPayment.text)")
 
             // Finn's bank sends it back, less 2.50 it kept; and an unrelated return of 75.00 comes in the same day.
             let back = CamtStatementBuilder(statements: [.init(id: "RB-3", iban: Self.ourIBAN, openingCents: 104_000, entries: [

@@ -153,12 +153,12 @@ struct PaymentRoutes {
         }
         group.get("payments/:paymentId/pay-back-returned-lines") { _, context in
             let paymentID = PaymentID(rawValue: try context.parameters.require("paymentId"))
-            let payment = try await payments.loadPayment(paymentID)
-            guard payment.received != nil else { throw Problem.notFound("no payment '\(paymentID.rawValue.prefix(80))'") }
-            guard let offer = try await payments.payBackReturnOffer(paymentID, books: books, limit: PaymentPipeline.payBackLinesMax) else {
-                return try Self.lines([])
+            if let offer = try await payments.payBackReturnOffer(paymentID, books: books, limit: PaymentPipeline.payBackLinesMax) {
+                return try Self.lines(offer.lines)
             }
-            return try Self.lines(offer.lines)
+            // Not paid back by a transfer now: no lines, unless there is no such payment at all.
+            guard try await payments.loadPayment(paymentID).received != nil else { throw Problem.notFound("no payment '\(paymentID.rawValue.prefix(80))'") }
+            return try Self.lines([])
         }
         group.post("payments/:paymentId/pay-back-returned") { request, context in
             let body = try await decode(LineRequest.self, request, context)
@@ -203,7 +203,6 @@ struct PaymentRoutes {
         }
     }
 
-    /// What a correction appended: the payment's events and the allocation changes on profiles.
     /// A request naming a bank line: a transfer that paid a payment back, or that transfer come back.
     private struct LineRequest: JSONRequestBody {
         static let fieldNames: Set<String> = ["lineKey", "note"]
@@ -230,6 +229,7 @@ struct PaymentRoutes {
         }))
     }
 
+    /// What a correction appended: the payment's events and the allocation changes on profiles.
     private func corrected(_ paymentID: PaymentID, _ outcome: PaymentPipeline.Outcome) throws -> Response {
         struct Corrected: Encodable {
             var paymentId: String
