@@ -140,7 +140,7 @@ public enum PaymentDecider {
         // Given back by hand for this profile: what it bought stays taken back as staff recorded it, whatever the
         // payment's refunds and disputes do; a chargeback by hand, until a dispute ends with the money back with us
         // (then it comes back below, as the rules' own chargeback does).
-        if let given = payment.standingGivenBackByHand(for: profileID) {
+        if let given = payment.givenBackByHandNotUndone(for: profileID) {
             guard let allocation, allocation.isActiveNow else { return [] }
             return [.reverseAllocation(paymentID: received.paymentID, kind: given.kind, reason: given.reason)]
         }

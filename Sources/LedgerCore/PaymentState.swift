@@ -245,7 +245,7 @@ public struct PaymentState: Sendable, Hashable, Codable {
     }
 
     /// What staff recorded last as given back by hand for `profileID` if a won dispute did not undo it.
-    public func standingGivenBackByHand(for profileID: ProfileID) -> PaymentGivenBackByHand? {
+    public func givenBackByHandNotUndone(for profileID: ProfileID) -> PaymentGivenBackByHand? {
         givenBackByHand(for: profileID).flatMap { isUndone($0) ? nil : $0 }
     }
 

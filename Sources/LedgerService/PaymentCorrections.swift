@@ -148,7 +148,7 @@ extension PaymentPipeline {
         books.payment = payment
         let asked = max(0, max(payment.refundTakenMinorUnits, payment.requestedRefundMinorUnits) - payment.refundedMinorUnits)
         let others = payment.listingShares
-            .filter { $0.share.profileID != profileID && payment.standingGivenBackByHand(for: $0.share.profileID) == nil }
+            .filter { $0.share.profileID != profileID && payment.givenBackByHandNotUndone(for: $0.share.profileID) == nil }
             .reduce(Int64(0)) { $0.addingSaturated(max(0, $1.share.amount.minorUnits)) }
         let available = max(0, books.countingMinorUnits - asked - others)
         return Money(minorUnits: min(share.amount.minorUnits, available), currency: share.amount.currency)

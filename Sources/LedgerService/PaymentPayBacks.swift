@@ -112,9 +112,8 @@ extension PaymentPipeline {
     /// What a payment's page offers for paying it back: nil unless it is a bank transfer staff decided to pay back
     /// and that is not paid back, returned or voided (the rule ``payBack(paymentID:lineKey:note:metadata:)`` holds
     /// to), else its amount and at most `limit` lines to choose from.
-    public func payBackOffer(_ paymentID: PaymentID, books: BooksQueries, limit: Int) async throws -> PayBackOffer? {
-        let payment = try await loadPayment(paymentID)
-        guard let received = payment.received, payment.paidBack == nil, (try? Self.checkToBePaidBack(payment, received, paymentID)) != nil else { return nil }
+    func payBackOffer(_ payment: PaymentState, books: BooksQueries, limit: Int) async throws -> PayBackOffer? {
+        guard let received = payment.received, payment.paidBack == nil, (try? Self.checkToBePaidBack(payment, received, received.paymentID)) != nil else { return nil }
         return PayBackOffer(due: received.amount, lines: try await books.moneyOutToPayBack(received.amount, bookedFrom: received.effectiveDate, limit: limit))
     }
 
@@ -230,7 +229,11 @@ extension PaymentPipeline {
     /// What a payment's page offers for recording that its transfer back came back: nil unless it is paid back by a
     /// transfer now, else that pay-back and at most `limit` lines to choose from.
     public func payBackReturnOffer(_ paymentID: PaymentID, books: BooksQueries, limit: Int) async throws -> PayBackReturnOffer? {
-        guard let paidBack = try await loadPayment(paymentID).paidBack else { return nil }
+        try await payBackReturnOffer(try await loadPayment(paymentID), books: books, limit: limit)
+    }
+
+    func payBackReturnOffer(_ payment: PaymentState, books: BooksQueries, limit: Int) async throws -> PayBackReturnOffer? {
+        guard let paidBack = payment.paidBack else { return nil }
         return PayBackReturnOffer(paidBack: paidBack, lines: try await books.moneyInReturningPayBack(paidBack.amount, bookedFrom: paidBack.paidOn, limit: limit))
     }
 

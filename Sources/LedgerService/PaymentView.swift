@@ -166,6 +166,21 @@ public struct PaymentView: Sendable, Encodable {
 extension PaymentPipeline {
     /// The payment as staff see it, with what it does to its profile's listing; nil when no such payment exists.
     public func view(_ paymentID: PaymentID) async throws -> PaymentView? {
+        try await viewAndState(paymentID)?.view
+    }
+
+    /// A payment's page in the console: the view and what it offers for paying the payment back and for a transfer
+    /// back that came back (at most `limit` lines each), from one read of the payment's stream; nil when no such
+    /// payment exists.
+    public func page(_ paymentID: PaymentID, books: BooksQueries, limit: Int) async throws -> PaymentPage? {
+        guard let (view, payment) = try await viewAndState(paymentID) else { return nil }
+        return PaymentPage(
+            view: view, payBack: try await payBackOffer(payment, books: books, limit: limit),
+            payBackReturn: try await payBackReturnOffer(payment, books: books, limit: limit)
+        )
+    }
+
+    private func viewAndState(_ paymentID: PaymentID) async throws -> (view: PaymentView, state: PaymentState)? {
         // One read of the stream: the state, and who caused each event.
         var steps: [PaymentView.RecordedStep] = []
         let payment = try await loadPayment(paymentID) { steps.append(PaymentView.RecordedStep(type: $0.type, at: $0.recordedAt, by: $0.metadata.actor)) }
@@ -187,6 +202,15 @@ extension PaymentPipeline {
                 reversedAs: record.reversedAs?.rawValue
             ))
         }
-        return PaymentView(paymentID, payment, allocation: allocation, allocations: allocations, history: steps)
+        return (PaymentView(paymentID, payment, allocation: allocation, allocations: allocations, history: steps), payment)
     }
+}
+
+/// A payment's page in the console: see ``PaymentPipeline/page(_:books:limit:)``.
+public struct PaymentPage: Sendable {
+    public var view: PaymentView
+    /// Set while staff can say which transfer paid the payment back.
+    public var payBack: PaymentPipeline.PayBackOffer?
+    /// Set while the payment is paid back by a transfer, which may come back.
+    public var payBackReturn: PaymentPipeline.PayBackReturnOffer?
 }

@@ -587,9 +587,12 @@ struct ConsoleRoutes {
         _ request: Request, _ context: LedgerRequestContext, error: String? = nil, status: HTTPResponse.Status = .ok, receipts: [[String: Any]] = []
     ) async throws -> Response {
         let paymentID = PaymentID(rawValue: try context.parameters.require("paymentId"))
-        guard paymentID.rawValue.utf8.count <= 200, let view = try await runtime.payments.view(paymentID) else {
+        guard paymentID.rawValue.utf8.count <= 200,
+            let payment = try await runtime.payments.page(paymentID, books: runtime.books, limit: PaymentPipeline.payBackLinesMax)
+        else {
             return page("message", "Not found", "/console/payments", ["heading": "No such payment", "message": "There is no payment with that id."], context, status: .notFound)
         }
+        let view = payment.view
         let words = words
         let amount = ConsoleWords.euros(view.amount, currency: view.currency)
         let purpose = ConsoleWords.purpose(view.purpose, resolution: view.resolution?.resolution)
@@ -639,7 +642,7 @@ struct ConsoleRoutes {
             data["returned"] = "The bank returned this transfer to the payer\(day) (\(returned.reason))."
         }
         // Staff decided to pay it back and no provider can: they say how it went back.
-        if let offer = try await runtime.payments.payBackOffer(paymentID, books: runtime.books, limit: PaymentPipeline.payBackLinesMax) {
+        if let offer = payment.payBack {
             data["canPayBack"] = true
             data["payBackLines"] = offer.lines.map { line -> [String: Any] in
                 let who = [line.counterparty, line.details.isEmpty ? nil : line.details].compactMap { $0 }.joined(separator: " · ")
@@ -649,7 +652,7 @@ struct ConsoleRoutes {
             data["payBackDue"] = ConsoleWords.money(offer.due)
         }
         // Paid back by a transfer: the payer's bank may send it back.
-        if let offer = try await runtime.payments.payBackReturnOffer(paymentID, books: runtime.books, limit: PaymentPipeline.payBackLinesMax) {
+        if let offer = payment.payBackReturn {
             data["paidBackOn"] = "Paid back by a transfer of \(ConsoleWords.money(offer.paidBack.amount)) on \(ConsoleWords.date(offer.paidBack.paidOn))."
             data["returnLines"] = offer.lines.map { line -> [String: Any] in
                 let who = [line.counterparty, line.details.isEmpty ? nil : line.details].compactMap { $0 }.joined(separator: " · ")
