@@ -15,6 +15,8 @@ public struct Problem: Error, Sendable, HTTPResponseError {
     public var detail: String
     /// Extra response headers, e.g. `WWW-Authenticate` or `Allow`.
     public var headers: HTTPFields
+    /// For a body over the limit: the limit, in bytes, so a page for a person can name it in words.
+    var limitBytes: Int?
 
     /// The longest `detail` sent: a message that names what was given (an id, a field's value) is cut short here,
     /// however long the input was, so a field of megabytes is never sent back whole.
@@ -80,7 +82,9 @@ extension Problem {
     }
 
     static func contentTooLarge(limit: Int) -> Problem {
-        Problem(.contentTooLarge, "content-too-large", title: "Request body too large", detail: "the request body exceeds \(limit) bytes")
+        var problem = Problem(.contentTooLarge, "content-too-large", title: "Request body too large", detail: "the request body exceeds \(limit) bytes")
+        problem.limitBytes = limit
+        return problem
     }
 
     static func internalError() -> Problem {

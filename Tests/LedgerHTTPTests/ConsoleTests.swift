@@ -251,7 +251,7 @@ struct ConsoleTests {
                 ("a method not taken", try await anna.send("/console/books", method: .delete), .methodNotAllowed, "DELETE is not allowed here; use GET."),
                 (
                     "a form past the limit", try await anna.post("/console/profiles", ["note": String(repeating: "a", count: 1_100_000)]),
-                    .contentTooLarge, "What was sent is larger than the console takes (the request body exceeds 65536 bytes). Nothing was saved"
+                    .contentTooLarge, "What was sent is larger than the console takes at once, which is at most 64 KiB. Nothing was saved"
                 ),
                 ("a control character in the query", try await anna.send("/console/profiles?search=%00"), .badRequest, "control character"),
             ]

@@ -170,8 +170,14 @@ struct ConsoleWords: Sendable {
 
     /// What an upload over `bytesMax` is told.
     static func fileTooLarge(_ bytesMax: Int) -> String {
-        let size = bytesMax % 1_048_576 == 0 ? "\(bytesMax / 1_048_576) MiB" : "\(bytesMax) bytes"
-        return "The file is too large for one upload, which holds at most \(size) with the form around the file. Nothing was imported. Ask the bank for statements of fewer days, or split the file, and import the parts one by one."
+        "The file is too large for one upload, which holds at most \(size(bytesMax)) with the form around the file. Nothing was imported. Ask the bank for statements of fewer days, or split the file, and import the parts one by one."
+    }
+
+    /// A size in bytes as a person reads it: whole MiB or KiB where it is one, else bytes.
+    static func size(_ bytes: Int) -> String {
+        if bytes > 0, bytes % 1_048_576 == 0 { return "\(bytes / 1_048_576) MiB" }
+        if bytes > 0, bytes % 1_024 == 0 { return "\(bytes / 1_024) KiB" }
+        return "\(bytes) bytes"
     }
 
     /// A message from the service as a sentence: a capital first letter and a full stop.

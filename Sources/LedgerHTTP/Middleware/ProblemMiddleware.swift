@@ -37,12 +37,19 @@ struct ProblemMiddleware: RouterMiddleware {
         guard path == "/console" || path.hasPrefix("/console/"), problem.status != .serviceUnavailable else {
             return problem.response(requestID: context.requestID)
         }
-        let message = switch problem.status {
-        case .notFound: "There is no page at that address in the console."
-        case .contentTooLarge: "What was sent is larger than the console takes (\(problem.detail)). Nothing was saved: shorten what you typed and send it again."
-        default: ConsoleWords.sentence(problem.detail)
+        var title = problem.title
+        let message: String
+        switch problem.status {
+        case .notFound:
+            message = "There is no page at that address in the console."
+        case .contentTooLarge:
+            title = "What was sent is too large"
+            let most = problem.limitBytes.map { ", which is at most \(ConsoleWords.size($0))" } ?? ""
+            message = "What was sent is larger than the console takes at once\(most). Nothing was saved: shorten what you typed and send it again."
+        default:
+            message = ConsoleWords.sentence(problem.detail)
         }
-        var response = ConsolePage.plainMessage(status: problem.status, title: problem.title, message: message)
+        var response = ConsolePage.plainMessage(status: problem.status, title: title, message: message)
         for field in problem.headers { response.headers.append(field) }
         return response
     }
