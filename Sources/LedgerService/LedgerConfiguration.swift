@@ -273,14 +273,28 @@ public struct LedgerConfiguration: Sendable {
         } else {
             payPalTrustRootsPEM = []
         }
-        bankBeneficiaryName = try reader.parse("bank.beneficiary_name", expecting: "a name of 1 to 70 characters") { text in
+        bankBeneficiaryName = try reader.parse("bank.beneficiary_name", expecting: "a name of 1 to 70 characters on one line") { text in
             let trimmed = text.trimmingCharacters(in: .whitespaces)
-            return (1...70).contains(trimmed.count) ? trimmed : nil
+            return (1...70).contains(trimmed.count) && !trimmed.contains(where: \.isNewline) ? trimmed : nil
         }
-        bankIBAN = try reader.parse("bank.iban", expecting: "an IBAN with a valid check, like NL91ABNA0417164300") { IBAN(parsing: $0)?.electronic }
-        bankBIC = try reader.parse("bank.bic", expecting: "a BIC of 8 or 11 letters and digits, like ABNANL2A") { text in
+        let iban = try reader.parse("bank.iban", expecting: "an IBAN with a valid check, like NL91ABNA0417164300") { IBAN(parsing: $0) }
+        bankIBAN = iban.electronic
+        bankBIC = try reader.parse("bank.bic", expecting: "a BIC of 8 or 11 letters and digits (four letters of the bank, two of the country, then letters or digits), like ABNANL2A") { text in
             let bic = text.trimmingCharacters(in: .whitespaces).uppercased()
-            return [8, 11].contains(bic.count) && bic.allSatisfy({ $0.isLetter || $0.isNumber }) ? bic : nil
+            return EPCQRCode.isBIC(bic) ? bic : nil
+        }
+        // Every payment code made later must fit: checked once with the largest amount and a text as long as the
+        // longest reference ("RF", two check digits and the body) less the one line break more that a text takes.
+        do {
+            _ = try EPCQRCode(
+                beneficiaryName: bankBeneficiaryName, iban: iban, bic: bankBIC,
+                amount: Money(minorUnits: EPCQRCode.amountMinorUnitsMax, currency: "EUR"),
+                remittance: .unstructured(String(repeating: "X", count: 4 + CreditorReference.bodyCharactersMax - 1))
+            )
+        } catch {
+            throw ConfigurationError(
+                "LEDGER_BANK_BENEFICIARY_NAME: '\(bankBeneficiaryName.prefix(70))' takes \(bankBeneficiaryName.utf8.count) bytes, too many for a payment code with the account, an amount and a reference (at most \(EPCQRCode.payloadBytesMax) bytes in all); use a shorter name or fewer accented letters"
+            )
         }
         cardWebhookToleranceSeconds = try reader.parse("card.webhook_tolerance_seconds", expecting: "a whole number of seconds from 1 to 86400") { Int64($0).flatMap { (1...86_400).contains($0) ? $0 : nil } }
         listingPolicy = ListingPolicy(

@@ -50,6 +50,14 @@ struct LedgerConfigurationTests {
         #expect(withCommandLine.httpPort == 9003 && withCommandLine.logLevel == .debug)
     }
 
+    /// A name as long as a payment code can carry, in letters of three bytes each, is taken.
+    @Test
+    func aBeneficiaryNameThatFitsAPaymentCodeIsTaken() async throws {
+        let name = String(repeating: "€", count: 70)
+        let configuration = try await LedgerConfiguration.resolve(environment: ["HOME": "/home/ada", "LEDGER_BANK_BENEFICIARY_NAME": name, "LEDGER_BANK_BIC": "abnanl2axxx"])
+        #expect(configuration.bankBeneficiaryName == name && configuration.bankBIC == "ABNANL2AXXX")
+    }
+
     @Test(arguments: [
         ("LEDGER_HTTP_PORT", "eighty", "LEDGER_HTTP_PORT: 'eighty' is not a valid value"),
         ("LEDGER_HTTP_PORT", "70000", "LEDGER_HTTP_PORT: '70000' is not a valid value; it takes a whole number from 0 to 65535"),
@@ -68,6 +76,14 @@ struct LedgerConfigurationTests {
         ("LEDGER_LISTING_PRICE", "1000000.01", "LEDGER_LISTING_PRICE: '1000000.01' is not a valid value"),
         ("LEDGER_PAYMENT_AMOUNT_MAX", "1000000.01", "LEDGER_PAYMENT_AMOUNT_MAX: '1000000.01' is not a valid value; it takes an amount in euros from the listing price to 1000000.00, like 10000.00"),
         ("LEDGER_LOG_LEVEL", String(repeating: "x", count: 100_000), "LEDGER_LOG_LEVEL: '\(String(repeating: "x", count: 80))…' is not a valid value"),
+        // Bank details no payment code can carry were taken at start, and every payment instruction answered 422.
+        ("LEDGER_BANK_BIC", "ABNA1L2A", "LEDGER_BANK_BIC: 'ABNA1L2A' is not a valid value; it takes a BIC of 8 or 11 letters and digits"),
+        ("LEDGER_BANK_BIC", "ÄBNANL2A", "LEDGER_BANK_BIC: 'ÄBNANL2A' is not a valid value"),
+        ("LEDGER_BANK_BENEFICIARY_NAME", "International\u{2028}Mediation Institute", "LEDGER_BANK_BENEFICIARY_NAME: 'International\u{2028}Mediation Institute' is not a valid value; it takes a name of 1 to 70 characters on one line"),
+        (
+            "LEDGER_BANK_BENEFICIARY_NAME", String(repeating: "\u{1D54F}", count: 70),
+            "LEDGER_BANK_BENEFICIARY_NAME: '\(String(repeating: "\u{1D54F}", count: 70))' takes 280 bytes, too many for a payment code"
+        ),
     ])
     func malformedValuesNameTheSetting(variable: String, value: String, message: String) async throws {
         do {

@@ -69,7 +69,7 @@ public struct EPCQRCode: Sendable, Hashable {
     }
 
     /// Four bank letters, two country letters, two location characters, optionally a three-character branch.
-    static func isBIC(_ text: String) -> Bool {
+    public static func isBIC(_ text: String) -> Bool {
         let bytes = Array(text.utf8)
         guard bytes.count == 8 || bytes.count == 11 else { return false }
         let isLetter: (UInt8) -> Bool = { (65...90).contains($0) }
