@@ -48,10 +48,15 @@ public struct IdempotencyRecords: Sendable {
     /// The largest response body kept (larger successful answers are not replayed, only re-run).
     public static let bodyBytesMax = 1_048_576
 
-    public init(store: any EventStore, now: @escaping @Sendable () -> Date, sealer: SecretSealer) {
+    /// How often a request still running renews its claim, well within ``claimSeconds``, so a long request (a
+    /// large statement booked) keeps its key however long it runs and only a stopped instance's claim lapses.
+    let renewEvery: Duration
+
+    public init(store: any EventStore, now: @escaping @Sendable () -> Date, sealer: SecretSealer, renewEvery: Duration = .seconds(claimSeconds / 4)) {
         self.store = store
         self.now = now
         self.sealer = sealer
+        self.renewEvery = renewEvery
     }
 
     /// What binds a sealed body to its row: a sealed body copied to another caller's or key's row does not open.
@@ -70,8 +75,9 @@ public struct IdempotencyRecords: Sendable {
         return (Data(try sealer.open(String(decoding: stored, as: UTF8.self), context: Self.sealingContext(caller: caller, key: key)).utf8), true)
     }
 
-    /// How long a request holds its key before another request with the same key may take it over: long
-    /// enough for any request to be answered, so only a request whose instance stopped mid-way is taken over.
+    /// How long a claim lasts since it was made or last renewed before another request with the same key may take
+    /// it over: a request renews its claim while it runs (``renewEvery``), so only a claim of a request whose
+    /// instance stopped mid-way lapses.
     public static let claimSeconds: Int64 = 120
 
     /// The `status` of a key claimed by a request still being answered (its `body` is the claim's token).
@@ -135,6 +141,17 @@ public struct IdempotencyRecords: Sendable {
         return recorded
     }
 
+    /// Stamps the claim `token` holds with the time now, so it lasts another ``claimSeconds``.
+    func renew(caller: String, key: String, token: Data) async throws {
+        let micros = Self.micros(now())
+        try await store.withReadModelTransaction { connection in
+            try await connection.execute(
+                "UPDATE idempotency_records SET created_at_micros = ? WHERE caller = ? AND idempotency_key = ? AND status = ? AND body = ?",
+                [.integer(micros), .text(caller), .text(key), .integer(Self.claimedStatus), .blob(token)]
+            )
+        }
+    }
+
     /// Gives up the claim `token` holds (the request was refused or failed): the key is free for a corrected
     /// request.
     public func release(caller: String, key: String, token: Data) async throws {
@@ -160,9 +177,19 @@ public struct IdempotencyRecords: Sendable {
         _ body: () async throws -> (answer: Answer, keep: IdempotentOutcome?)
     ) async throws -> (answer: Answer, recorded: IdempotentOutcome?) {
         let done: (answer: Answer, keep: IdempotentOutcome?)
+        let renewal = Task { [self] in
+            while true {
+                try await Task.sleep(for: renewEvery)
+                // A renewal that fails is tried again at the next; the claim lasts ``claimSeconds`` meanwhile.
+                try? await renew(caller: caller, key: key, token: token)
+            }
+        }
+        defer { renewal.cancel() }
         do {
             done = try await body()
+            renewal.cancel()
         } catch {
+            renewal.cancel()
             do {
                 try await release(caller: caller, key: key, token: token)
             } catch let releaseError {

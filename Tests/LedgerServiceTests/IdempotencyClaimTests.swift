@@ -54,6 +54,45 @@ struct IdempotencyClaimTests {
         }
     }
 
+    /// A request that runs longer than a claim lasts keeps its key: it renews its claim while it runs, so a retry
+    /// sent meanwhile finds it in progress. (The claim lapsed after two minutes however long the request ran, and a
+    /// retry of a large statement still being booked ran it a second time.)
+    @Test(arguments: Backend.allCases)
+    func aRequestRunningLongerThanAClaimLastsKeepsItsKey(backend: Backend) async throws {
+        try await TestDatabase.withStore(backend) { store, _ in
+            let clock = Mutex(Date())
+            let records = IdempotencyRecords(store: store, now: { clock.withLock { $0 } }, sealer: .development, renewEvery: .milliseconds(20))
+            let token = try await Self.claimed("long-1", records)
+            let answer = IdempotentOutcome(fingerprint: Self.request, status: 201, contentType: "application/json", location: nil, body: Data("{}".utf8))
+            let (retries, recorded) = try await records.run(caller: "k1", key: "long-1", token: token, storeFailed: { Issue.record("\($0)") }) {
+                var retries: [IdempotencyRecords.Claim] = []
+                // Three claims' time passes while the request runs, and a retry comes after each.
+                for _ in 0..<3 {
+                    let now = clock.withLock { $0 += TimeInterval(IdempotencyRecords.claimSeconds - 1); return $0 }
+                    try await Self.waitUntilStamped("long-1", at: now, store)
+                    clock.withLock { $0 += 2 }
+                    retries.append(try await records.claim(caller: "k1", key: "long-1", fingerprint: Self.request))
+                }
+                return (retries, answer)
+            }
+            #expect(retries == Array(repeating: .inProgress(fingerprint: Self.request), count: 3))
+            #expect(recorded == answer)
+        }
+    }
+
+    /// Waits (at most 10 s) until the claim of `key` was stamped at `instant` or later.
+    static func waitUntilStamped(_ key: String, at instant: Date, _ store: any EventStore) async throws {
+        let micros = Int64((instant.timeIntervalSince1970 * 1_000_000).rounded())
+        for _ in 0..<1_000 {
+            let stamped = try await store.withReadModelConnection { connection in
+                try await connection.query("SELECT created_at_micros FROM idempotency_records WHERE idempotency_key = ?", [.text(key)])
+            }.first.map { try $0.integer(0) }
+            if let stamped, stamped >= micros { return }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        Issue.record("the claim of \(key) was not renewed at \(instant)")
+    }
+
     /// What a holder of a key does, in one place: the outcome kept is recorded; nothing kept, or a request that
     /// throws, frees the key.
     @Test(arguments: Backend.allCases)
