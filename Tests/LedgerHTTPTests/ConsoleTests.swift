@@ -238,6 +238,17 @@ struct ConsoleTests {
         }
     }
 
+    /// A 413 that is not the body limit's (a read past one of the store's limits) keeps its own words: only the
+    /// body limit's is told to shorten what was typed, with the limit.
+    @Test
+    func onlyTheBodyLimitsAnswerTellsStaffToShortenWhatTheyTyped() {
+        let limit = ProblemMiddleware.consoleWords(for: .contentTooLarge(limit: 65_536))
+        #expect(limit.title == "What was sent is too large" && limit.message.contains("at most 64 KiB. Nothing was saved: shorten what you typed"), "\(limit)")
+        let other = ProblemMiddleware.consoleWords(for: Problem(.contentTooLarge, "too-large", title: "Too large", detail: "the policy stream holds more than 10000 changes"))
+        #expect(other == ("Too large", "The policy stream holds more than 10000 changes."), "\(other)")
+        #expect([52_428_800, 65_536, 1_536].map(ConsoleWords.size) == ["50 MiB", "64 KiB", "1536 bytes"])
+    }
+
     /// Every failure under `/console` is a page with a sentence, as the README says, also where no console route
     /// runs: a form sent to an address that names no page, a method an address does not take, a form past the
     /// request limit, a control character in the query. (They were answered with API problem documents.) The API

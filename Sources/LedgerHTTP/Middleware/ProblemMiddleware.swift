@@ -37,21 +37,23 @@ struct ProblemMiddleware: RouterMiddleware {
         guard path == "/console" || path.hasPrefix("/console/"), problem.status != .serviceUnavailable else {
             return problem.response(requestID: context.requestID)
         }
-        var title = problem.title
-        let message: String
-        switch problem.status {
-        case .notFound:
-            message = "There is no page at that address in the console."
-        case .contentTooLarge:
-            title = "What was sent is too large"
-            let most = problem.limitBytes.map { ", which is at most \(ConsoleWords.size($0))" } ?? ""
-            message = "What was sent is larger than the console takes at once\(most). Nothing was saved: shorten what you typed and send it again."
-        default:
-            message = ConsoleWords.sentence(problem.detail)
-        }
+        let (title, message) = consoleWords(for: problem)
         var response = ConsolePage.plainMessage(status: problem.status, title: title, message: message)
         for field in problem.headers { response.headers.append(field) }
         return response
+    }
+
+    /// The title and sentence of a console page for `problem`. A request past the body limit is told the limit; a
+    /// 413 of another cause (a read past one of the store's limits) keeps what it says.
+    static func consoleWords(for problem: Problem) -> (title: String, message: String) {
+        if problem.status == .notFound { return (problem.title, "There is no page at that address in the console.") }
+        if problem.status == .contentTooLarge, let limit = problem.limitBytes {
+            return (
+                "What was sent is too large",
+                "What was sent is larger than the console takes at once, which is at most \(ConsoleWords.size(limit)). Nothing was saved: shorten what you typed and send it again."
+            )
+        }
+        return (problem.title, ConsoleWords.sentence(problem.detail))
     }
 
     static func problem(for error: any Error, request: Request, context: Context) -> Problem {
