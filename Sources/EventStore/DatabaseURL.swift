@@ -86,12 +86,14 @@ public enum DatabaseURL: Sendable, Hashable, CustomStringConvertible {
         // Several hosts (`host1:port1,host2:port2`) are not a URL's authority: parse the first as one, the rest here.
         var single = trimmed
         var otherServers: [PostgresServer] = []
+        var firstHost: Substring?
         if let schemeEnd = trimmed.range(of: "://") {
             let rest = trimmed[schemeEnd.upperBound...]
             let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) ?? rest.endIndex
             let authority = rest[..<authorityEnd]
             let hostsStart = authority.lastIndex(of: "@").map { authority.index(after: $0) } ?? authority.startIndex
             let hosts = authority[hostsStart...].split(separator: ",", omittingEmptySubsequences: false)
+            firstHost = hosts.first
             if hosts.count > 1 {
                 guard hosts.count <= Self.postgresServersMax else {
                     throw EventStoreError(.configuration, "the PostgreSQL URL '\(Self.redacted(text))' names more than \(Self.postgresServersMax) hosts")
@@ -134,11 +136,30 @@ public enum DatabaseURL: Sendable, Hashable, CustomStringConvertible {
                 throw EventStoreError(.configuration, "target_session_attrs '\(attributes)' is not supported; use read-write (or primary) or any")
             }
         }
+        // The first host's port is checked as the others are: `URLComponents` takes 99999 (which the connection
+        // would wrap round to another port) and reads a port past `Int`'s range as none (the default port).
+        if let firstHost, let portText = Self.portText(of: firstHost), !portText.isEmpty {
+            guard let port = Int(portText), (1...65_535).contains(port), port == components.port else {
+                throw EventStoreError(.configuration, "the PostgreSQL URL '\(Self.redacted(text))' has a port that is not 1 to 65535 in '\(firstHost)'")
+            }
+        }
         self = .postgres(PostgresSettings(
             host: host, port: components.port ?? 5432, username: username,
             password: components.password?.removingPercentEncoding ?? components.password,
             database: database, tls: tls, otherServers: otherServers, requiresReadWrite: requiresReadWrite
         ))
+    }
+
+    /// The port written after a host (`host:port` or `[address]:port`), nil when none is written.
+    private static func portText(of host: Substring) -> Substring? {
+        var rest = host[...]
+        if rest.first == "[" {
+            guard let close = rest.firstIndex(of: "]") else { return nil }
+            rest = rest[rest.index(after: close)...]
+            return rest.first == ":" ? rest.dropFirst() : nil
+        }
+        guard let colon = rest.lastIndex(of: ":") else { return nil }
+        return rest[rest.index(after: colon)...]
     }
 
     /// One `host` or `host:port` of a list of hosts.

@@ -1,4 +1,5 @@
 import EventStore
+import Foundation
 import Testing
 
 @Suite("Database URLs")
@@ -38,12 +39,31 @@ struct DatabaseURLTests {
         #expect(!one.requiresReadWrite && one.servers == [.init(host: "a", port: 1)])
     }
 
+    /// Every port from 1 to 65535 is taken on the first host too, after a name or an IPv6 address; none written
+    /// (or an empty one) is PostgreSQL's 5432.
+    @Test
+    func theFirstHostsPortIsTakenAsWritten() throws {
+        for (text, host, port) in [
+            ("postgres://u@h:1/d", "h", 1), ("postgres://u@h:65535/d", "h", 65_535), ("postgres://u@[::1]:6543/d", "::1", 6_543),
+            ("postgres://u@h/d", "h", 5_432), ("postgres://u@h:/d", "h", 5_432), ("postgres://u@[::1]/d", "::1", 5_432),
+        ] {
+            guard case .postgres(let settings) = try DatabaseURL(parsing: text) else {
+                Issue.record("\(text) is not read as PostgreSQL")
+                continue
+            }
+            #expect(settings.servers.first?.port == port && settings.host.trimmingCharacters(in: ["[", "]"]) == host, "\(text): \(settings.servers)")
+        }
+    }
+
     @Test(arguments: [
         "mysql://root@localhost/ledger", "postgres://localhost/ledger", "postgres://user@/ledger",
         "postgres://user@localhost", "postgres://user@localhost/db?sslmode=sometimes", "not a url",
         "postgres://u@a:1,/d", "postgres://u@a:1,b:0/d", "postgres://u@a:1,b:99999/d", "postgres://u@a,b:x/d",
         "postgres://u@a,b c/d", "postgres://u@a/d?target_session_attrs=standby",
         "postgres://u@h1,h2,h3,h4,h5,h6,h7,h8,h9/d",
+        // The first host's port, as the others': out of range, past Int's range, out of range before a list.
+        "postgres://u@h:99999/d", "postgres://u@h:0/d", "postgres://u:p@h:99999999999999999999/d", "postgres://u@a:70000,b:1/d",
+        "postgres://u@[::1]:65536/d",
     ])
     func unsupportedOrIncompleteURLsAreConfigurationErrors(text: String) {
         #expect(throws: EventStoreError(.configuration, "")) { try DatabaseURL(parsing: text) }
