@@ -35,8 +35,8 @@ public struct LedgerRuntime: Sendable {
     public let bankIndex: BankIndex
     public let bankImport: BankStatementImport
     /// The largest body a statement upload may have (the API's and the console's): the statement parser's file cap,
-    /// or the request limit when that is larger.
-    public var uploadBytesMax: Int { max(configuration.requestBodyBytesMax, bankImport.fileBytesMax) }
+    /// whatever the general request limit (a larger body could only carry a file the parser refuses).
+    public var uploadBytesMax: Int { bankImport.fileBytesMax }
     /// The books: the journal read model, trial balances and exports.
     public let booksProjection: BooksProjection
     public let books: BooksQueries
