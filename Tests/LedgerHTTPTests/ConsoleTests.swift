@@ -788,7 +788,8 @@ struct ConsoleTests {
             let form = try await anna.send("/console/statements").text
             #expect(form.contains("data-max-bytes=\"52428800\"") && form.contains("which holds at most 50 MiB with the form around the file"), "\(form)")
             let limit = runtime.bankImport.fileBytesMax
-            let head = "--XYZ\r\nContent-Disposition: form-data; name=\"statement\"; filename=\"big.xml\"\r\nContent-Type: application/xml\r\n\r\n"
+            let head = "--XYZ\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n\(anna.formToken)\r\n"
+                + "--XYZ\r\nContent-Disposition: form-data; name=\"statement\"; filename=\"big.xml\"\r\nContent-Type: application/xml\r\n\r\n"
             let tail = "\r\n--XYZ--\r\n"
             var body = ByteBuffer(string: head)
             body.writeRepeatingByte(UInt8(ascii: " "), count: limit + 1 - head.utf8.count - tail.utf8.count)
@@ -798,11 +799,57 @@ struct ConsoleTests {
             headers[.contentType] = "multipart/form-data; boundary=XYZ"
             headers[.cookie] = anna.cookies.map { "\($0.key)=\($0.value)" }.joined(separator: "; ")
             let before = try await runtime.store.headCursor()
-            let answer = try await client.execute(uri: "/console/statements?_csrf=\(anna.formToken)", method: .post, headers: headers, body: body)
+            let answer = try await client.execute(uri: "/console/statements", method: .post, headers: headers, body: body)
             #expect(answer.status == .contentTooLarge, "\(answer.status)")
             #expect(answer.headers[.contentType]?.hasPrefix("text/html") == true, "\(answer.text)")
             #expect(answer.text.contains("The file is too large for one upload, which holds at most 50 MiB with the form around the file. Nothing was imported."), "\(answer.text)")
             #expect(try await runtime.store.headCursor() == before)
+        }
+    }
+
+    /// The upload form carries its security token as its first field, not in the address (where browser history
+    /// and proxy logs would keep it): a statement is imported only when the form's first field is the session's
+    /// token; the token in the address, after the file, wrong, or in a first field too long to be one is refused
+    /// with 403 and nothing is imported.
+    @Test
+    func theUploadFormsTokenIsItsFirstField() async throws {
+        try await withLiveServer(.sqlite) { client, runtime in
+            let anna = try await Self.annaSignedIn(client, runtime)
+            let form = try await anna.send("/console/statements").text
+            let action = try #require(form.range(of: "<form method=\"post\" action=\"/console/statements\" enctype=\"multipart/form-data\""), "\(form)")
+            let token = try #require(form.range(of: "<input type=\"hidden\" name=\"_csrf\" value=\"\(anna.formToken)\">", range: action.upperBound..<form.endIndex))
+            let file = try #require(form.range(of: "name=\"statement\" type=\"file\"", range: action.upperBound..<form.endIndex))
+            #expect(token.upperBound <= file.lowerBound && !form.contains("_csrf="), "\(form)")
+
+            let yesterday = runtime.profiles.policy.calendar.date(at: runtime.now()).addingDays(-1)
+            let before = try await runtime.store.headCursor()
+            func field(_ name: String, _ value: String) -> String { "--XYZ\r\nContent-Disposition: form-data; name=\"\(name)\"\r\n\r\n\(value)\r\n" }
+            func statement(_ reference: String) -> String {
+                "--XYZ\r\nContent-Disposition: form-data; name=\"statement\"; filename=\"day.csv\"\r\nContent-Type: text/csv\r\n\r\n"
+                    + "date,amount,currency,payer_name,payer_iban,reference,bank_reference\n\(yesterday),30.00,EUR,Bo,,gift,\(reference)\n\r\n"
+            }
+            func upload(_ parts: String, address: String = "/console/statements") async throws -> TestResponse {
+                var headers = HTTPFields()
+                headers[.contentType] = "multipart/form-data; boundary=XYZ"
+                headers[.cookie] = anna.cookies.map { "\($0.key)=\($0.value)" }.joined(separator: "; ")
+                return try await client.execute(uri: address, method: .post, headers: headers, body: ByteBuffer(string: parts + "--XYZ--\r\n"))
+            }
+            let refusals = [
+                ("in the address", try await upload(statement("T-1"), address: "/console/statements?_csrf=\(anna.formToken)")),
+                ("after the file", try await upload(statement("T-2") + field("_csrf", anna.formToken))),
+                ("wrong", try await upload(field("_csrf", String(anna.formToken.reversed())) + statement("T-3"))),
+                ("missing", try await upload(statement("T-4"))),
+                ("too long to be one", try await upload(field("_csrf", anna.formToken + String(repeating: "x", count: 5_000)) + statement("T-5"))),
+                ("second", try await upload(field("note", "hello") + field("_csrf", anna.formToken) + statement("T-6"))),
+            ]
+            for (how, answer) in refusals {
+                #expect(answer.status == .forbidden && answer.text.contains("This form has expired"), "the token \(how): \(answer.status) \(answer.text)")
+            }
+            #expect(try await runtime.store.headCursor() == before, "a refused upload imported something")
+
+            let imported = try await upload(field("_csrf", anna.formToken) + statement("T-7"))
+            #expect(imported.status == .created && imported.text.contains("Statement imported"), "\(imported.status) \(imported.text)")
+            #expect(try await runtime.store.headCursor() != before)
         }
     }
 

@@ -27,8 +27,8 @@ enum ConsoleCookie {
 /// - No session (none, expired, signed out, or its user disabled): a page is answered with a redirect to
 ///   sign-in that comes back to it; a form is answered the same way, and nothing is done.
 /// - API keys open nothing here: `Authorization` is not read.
-/// - A form (POST) must carry the session's token, as the `_csrf` field of a URL-encoded form or as `?_csrf=`
-///   on a file upload; without it the answer is 403 and nothing is done.
+/// - A form (POST) must carry the session's token as its `_csrf` field; in a file upload (a multipart form) it
+///   is the first field, checked before the file is read. Without it the answer is 403 and nothing is done.
 struct ConsoleSessionMiddleware: RouterMiddleware {
     typealias Context = LedgerRequestContext
     let users: StaffUsers
@@ -44,8 +44,11 @@ struct ConsoleSessionMiddleware: RouterMiddleware {
         guard request.method == .post else { return try await next(request, context) }
         var request = request
         let presented: String?
-        if request.headers[.contentType]?.lowercased().hasPrefix("multipart/form-data") == true {
-            presented = request.uri.queryParameters["_csrf"].map(String.init)
+        if let boundary = try MultipartBoundary.of(request.headers[.contentType]) {
+            // The token is the form's first field, read before the file (never `?_csrf=` in the address).
+            let field = try await MultipartFirstField.read(request.body, boundary: boundary)
+            presented = field?.name == "_csrf" ? field?.value : nil
+            if let field { request.body = field.body }
         } else {
             let buffer = try await request.body.collect(upTo: context.bodyBytesMax)
             do {

@@ -189,7 +189,8 @@ enum ConsoleTemplates {
         <section aria-labelledby="upload">
         <h2 id="upload">Import a statement</h2>
         <p>A camt.053 (XML), MT940 or CSV file from the bank. A file imported twice books nothing twice.</p>
-        <form method="post" action="/console/statements?_csrf={{csrf}}" enctype="multipart/form-data" class="stack" data-progress="upload-progress" data-max-bytes="{{uploadBytesMax}}" data-too-large="upload-too-large">
+        <form method="post" action="/console/statements" enctype="multipart/form-data" class="stack" data-progress="upload-progress" data-max-bytes="{{uploadBytesMax}}" data-too-large="upload-too-large">
+        <input type="hidden" name="_csrf" value="{{csrf}}">
         <label for="statement">Statement file</label>
         <input id="statement" name="statement" type="file" required>
         <p id="upload-too-large" class="error" role="alert" tabindex="-1" hidden>{{tooLarge}}</p>

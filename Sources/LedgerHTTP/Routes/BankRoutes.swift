@@ -105,16 +105,7 @@ struct BankRoutes {
         for try await buffer in request.body {
             try handle.write(contentsOf: Data(buffer.readableBytesView))
         }
-        guard let contentType = request.headers[.contentType], contentType.lowercased().hasPrefix("multipart/form-data") else { return }
-        guard let boundary = contentType.split(separator: ";").lazy.map({ $0.trimmingCharacters(in: .whitespaces) })
-            .first(where: { $0.lowercased().hasPrefix("boundary=") })?.dropFirst("boundary=".count).trimmingCharacters(in: CharacterSet(charactersIn: "\"")) else {
-            throw Problem.badRequest("a multipart upload needs a boundary")
-        }
-        // RFC 2046: at most 70 characters. A longer one would make the search for it cost its length for every
-        // byte of the body.
-        guard (1...70).contains(boundary.utf8.count) else {
-            throw Problem.badRequest("a multipart boundary is 1 to 70 characters (RFC 2046); this one is \(boundary.utf8.count)")
-        }
+        guard let boundary = try MultipartBoundary.of(request.headers[.contentType]) else { return }
         try handle.close()
         let whole = try Data(contentsOf: file)
         guard let part = firstFilePart(whole, boundary: boundary) else {
