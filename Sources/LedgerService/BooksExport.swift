@@ -90,7 +90,10 @@ public struct BooksExport: Sendable {
         if !checks.isEmpty {
             var tail = "\n; The bank statements' closing balances.\n"
             for check in checks {
-                tail += "\(check.date) balance \(check.account)  \(Money(minorUnits: check.minorUnits, currency: check.currency).decimalString) \(check.currency)"
+                // `~ 0.00`: no tolerance. Without one, Beancount allows half a unit of the last decimal written, so
+                // books a cent away from the bank's balance would pass.
+                let (balance, none) = (Money(minorUnits: check.minorUnits, currency: check.currency), Money(minorUnits: 0, currency: check.currency))
+                tail += "\(check.date) balance \(check.account)  \(balance.decimalString) ~ \(none.decimalString) \(check.currency)"
                 tail += check.statementID.map { " ; statement \(Self.quoted($0))" } ?? ""
                 tail += "\n"
             }

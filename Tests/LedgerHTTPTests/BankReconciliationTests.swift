@@ -196,8 +196,8 @@ struct BankReconciliationTests {
                     .map { "\($0["balance"] ?? "") \($0["currency"] ?? "")" }
                 #expect(bank == ["2230.50 EUR", "1125.00 USD"], "\(trial.text)")
                 let exported = try await client.execute(uri: "/api/v1/books/journal?format=beancount&to=2026-03-05", method: .get, headers: staff)
-                #expect(exported.text.contains("2026-03-06 balance Assets:Bank  2230.50 EUR"), "\(exported.text)")
-                #expect(exported.text.contains("2026-03-06 balance Assets:Bank  1125.00 USD"), "\(exported.text)")
+                #expect(exported.text.contains("2026-03-06 balance Assets:Bank  2230.50 ~ 0.00 EUR"), "\(exported.text)")
+                #expect(exported.text.contains("2026-03-06 balance Assets:Bank  1125.00 ~ 0.00 USD"), "\(exported.text)")
                 let checked = try BooksTests.beanCheck(exported.text)
                 #expect(checked.status == 0, "\(checked.output)\n\(exported.text)")
             }
@@ -559,7 +559,7 @@ struct BankReconciliationTests {
             let imported = try await client.execute(uri: "/api/v1/bank-statements", method: .post, headers: staff, body: ByteBuffer(string: file))
             #expect(imported.status == .created, "\(imported.text)")
             let exported = try await client.execute(uri: "/api/v1/books/journal?format=beancount", method: .get, headers: staff)
-            #expect(exported.text.contains("2026-03-18 balance Assets:Bank  75.00 EUR"), "\(exported.text)")
+            #expect(exported.text.contains("2026-03-18 balance Assets:Bank  75.00 ~ 0.00 EUR"), "\(exported.text)")
             #expect(!exported.text.contains("2026-03-17 balance Assets:Bank"), "the page's intermediate balance is no check: \(exported.text)")
             let checked = try BooksTests.beanCheck(exported.text)
             #expect(checked.status == 0, "bean-check refused the export: \(checked.output)\n\(exported.text)")

@@ -178,14 +178,18 @@ struct BooksTests {
                 let exported = try await client.execute(uri: "/api/v1/books/journal?\(query)", method: .get, headers: staff)
                 #expect(exported.status == .ok)
                 #expect(exported.headers[.contentType]?.hasPrefix("text/plain") == true)
-                #expect(exported.text.contains(" balance Assets:Bank  1372.50 EUR"), "\(exported.text)")
+                #expect(exported.text.contains(" balance Assets:Bank  1372.50 ~ 0.00 EUR"), "\(exported.text)")
                 let checked = try beanCheck(exported.text)
                 #expect(checked.status == 0, "bean-check refused the export (\(query)): \(checked.output)\n\(exported.text)")
             }
-            // A closing balance one euro off makes bean-check fail (it allows a cent): the check above can fail.
+            // A closing balance one cent off makes bean-check fail (the checks allow no difference at all): the
+            // check above can fail.
             let full = try await client.execute(uri: "/api/v1/books/journal?format=beancount", method: .get, headers: staff).text
-            let tampered = full.replacingOccurrences(of: " balance Assets:Bank  1372.50 EUR", with: " balance Assets:Bank  1373.50 EUR")
-            #expect(try beanCheck(tampered).status != 0)
+            for off in ["1372.51", "1372.49"] {
+                let tampered = full.replacingOccurrences(of: " balance Assets:Bank  1372.50 ~ 0.00 EUR", with: " balance Assets:Bank  \(off) ~ 0.00 EUR")
+                let checked = try beanCheck(tampered)
+                #expect(tampered != full && checked.status != 0, "bean-check took a closing balance of \(off) for 1372.50")
+            }
 
             // CSV: one row per line, each entry summing to zero.
             let csv = try await client.execute(uri: "/api/v1/books/journal?format=csv", method: .get, headers: staff)
@@ -262,7 +266,7 @@ struct BooksTests {
                 let yearEnd = try await client.execute(uri: "/api/v1/books/trial-balance?date=2026-12-31", method: .get, headers: staff)
                 #expect(yearEnd.text.contains("\"account\":\"Assets:Bank\",\"balance\":\"1000.00\""), "the return left the bank in 2026: \(yearEnd.text)")
                 let exported = try await client.execute(uri: "/api/v1/books/journal?format=beancount", method: .get, headers: staff)
-                #expect(exported.text.contains(" balance Assets:Bank  1000.00 EUR"), "\(exported.text)")
+                #expect(exported.text.contains(" balance Assets:Bank  1000.00 ~ 0.00 EUR"), "\(exported.text)")
                 let checked = try Self.beanCheck(exported.text)
                 #expect(checked.status == 0, "bean-check refused the export: \(checked.output)\n\(exported.text)")
 

@@ -699,7 +699,7 @@ struct ReadmeAuditTwoTests {
             #expect(exported.status == .ok)
             let checks = exported.text.split(separator: "\n").filter { $0.hasPrefix("2026-03-03 balance Assets:Bank") }
             #expect(checks.count == 1, "one check for the day: \(checks)")
-            #expect(checks.first?.hasPrefix("2026-03-03 balance Assets:Bank  1050.00 EUR") == true, "\(checks)")
+            #expect(checks.first?.hasPrefix("2026-03-03 balance Assets:Bank  1050.00 ~ 0.00 EUR") == true, "\(checks)")
             #expect(checks.first?.contains("AA-LAST") == true, "\(checks)")
         }
     }
