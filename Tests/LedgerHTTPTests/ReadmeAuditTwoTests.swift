@@ -635,7 +635,10 @@ struct ReadmeAuditTwoTests {
             #expect(checked.status == 0, "\(checked.output)\n\(ranged.text)")
 
             let whole = try await client.execute(uri: "/api/v1/books/journal?format=beancount", method: .get, headers: staff)
-            #expect(whole.status == .ok && whole.text.contains("Income:ListingContributions"), "\(whole.text)")
+            // The postings themselves, not only the account's `open` line (which every export writes).
+            let contributions = whole.text.split(separator: "\n").filter { $0.hasPrefix("  Income:ListingContributions ") }
+                .map { $0.split(separator: " ").dropFirst().joined(separator: " ") }
+            #expect(whole.status == .ok && contributions == ["-125.00 EUR", "-125.00 EUR"], "\(whole.text)")
             #expect(!whole.text.contains("\n  Equity:BroughtForward "), "nothing lies before the first entry: \(whole.text)")
         }
     }
