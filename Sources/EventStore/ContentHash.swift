@@ -23,7 +23,10 @@ extension EventMetadata {
     func encoded() -> Data {
         var json = "{"
         var first = true
-        for (key, value) in [("actor", actor), ("causationID", causationID), ("correlationID", correlationID), ("requestID", requestID)] {
+        let fields = [
+            ("actor", actor), ("causationID", causationID), ("commandDigest", commandDigest), ("correlationID", correlationID), ("requestID", requestID),
+        ]
+        for (key, value) in fields {
             guard let value else { continue }
             if !first { json += "," }
             first = false

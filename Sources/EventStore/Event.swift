@@ -32,12 +32,18 @@ public struct EventMetadata: Sendable, Hashable, Codable {
     public var correlationID: String?
     /// The HTTP request id, when there was one.
     public var requestID: String?
+    /// A digest of the command that recorded the event under an idempotency key, so the same key sent again
+    /// with another command is told apart from a retry, also when the first answer was never kept.
+    public var commandDigest: String?
 
-    public init(actor: String? = nil, causationID: String? = nil, correlationID: String? = nil, requestID: String? = nil) {
+    public init(
+        actor: String? = nil, causationID: String? = nil, correlationID: String? = nil, requestID: String? = nil, commandDigest: String? = nil
+    ) {
         self.actor = actor
         self.causationID = causationID
         self.correlationID = correlationID
         self.requestID = requestID
+        self.commandDigest = commandDigest
     }
 }
 

@@ -15,6 +15,26 @@ public enum ProfileCommand: Sendable, Hashable {
     case sweep
 }
 
+extension ProfileCommand {
+    /// The command as text naming each of its values, the same for the same command in every build: what makes
+    /// two commands sent under one idempotency key one command.
+    public var canonicalText: String {
+        let parts: [String]
+        switch self {
+        case .register(let kind, let displayName, let contactEmail): parts = ["register", kind.rawValue, displayName, contactEmail]
+        case .changeCertification(let action, let reason): parts = ["certification", action.rawValue, reason]
+        case .grantWaiver(let waiverID, let from, let through, let reason): parts = ["grant-waiver", waiverID, from.description, through.description, reason]
+        case .revokeWaiver(let waiverID, let reason): parts = ["revoke-waiver", waiverID, reason]
+        case .allocate(let paymentID, let amount, let effectiveDate, let acceptShortfall):
+            parts = ["allocate", paymentID.rawValue, String(amount.minorUnits), amount.currency, effectiveDate.description, String(acceptShortfall)]
+        case .reverseAllocation(let paymentID, let kind, let reason, let byRule): parts = ["reverse", paymentID.rawValue, kind.rawValue, reason, String(byRule)]
+        case .reinstateAllocation(let paymentID, let reason): parts = ["reinstate", paymentID.rawValue, reason]
+        case .sweep: parts = ["sweep"]
+        }
+        return parts.joined(separator: "\u{0}")
+    }
+}
+
 /// What staff can do to a certification.
 public enum CertificationAction: String, Sendable, Hashable, Codable, CaseIterable {
     case grant, suspend, revoke, reinstate

@@ -83,13 +83,17 @@ public struct ProfileService: Sendable {
 
 
     /// Decides and appends a command. With an idempotency key, a repeated request returns the first
-    /// outcome and writes nothing.
+    /// outcome and writes nothing; another command under the key is refused (`idempotency-key-reused`) and
+    /// writes nothing, also when the first request's answer was never kept. The command's digest travels in
+    /// its events' metadata for that.
     ///
     /// `known` is the profile as just read with others (the sweeper reads a pass's profiles in one query): the
     /// first decision is made on it, and a conflict reads the stream again.
     public func handle(
         _ command: ProfileCommand, profileID: ProfileID, metadata: EventMetadata, idempotencyKey: String? = nil, known: ProfileState? = nil
     ) async throws -> Outcome {
+        var metadata = metadata
+        if idempotencyKey != nil { metadata.commandDigest = Self.commandDigest(command) }
         var attempt = 0
         while true {
             attempt += 1
@@ -101,7 +105,14 @@ public struct ProfileService: Sendable {
             }
             if let idempotencyKey {
                 let firstID = Self.eventID(key: idempotencyKey, actor: metadata.actor, stream: profileID.streamName, index: 0)
-                if loaded.events.contains(where: { $0.recorded.id == firstID }) {
+                if let first = loaded.events.first(where: { $0.recorded.id == firstID }) {
+                    // Events recorded before commands left their digest carry none: those are taken as the same.
+                    if let recorded = first.recorded.metadata.commandDigest, recorded != metadata.commandDigest {
+                        throw PaymentServiceError(code: .idempotencyKeyReused, description: """
+                            this Idempotency-Key recorded another command for profile '\(profileID.rawValue)' (\(first.recorded.type)); \
+                            another command needs another key
+                            """)
+                    }
                     return Outcome(profileID: profileID, appended: [], replayed: true, state: loaded.state)
                 }
             }
@@ -149,6 +160,11 @@ public struct ProfileService: Sendable {
                 type: event.typeName, schemaVersion: ProfileEvent.schemaVersion, data: try event.encodedData(), metadata: metadata
             )
         }
+    }
+
+    /// What tells two commands apart under one idempotency key: a digest of the command's canonical text.
+    static func commandDigest(_ command: ProfileCommand) -> String {
+        String(SHA256.hash(data: Data(command.canonicalText.utf8)).lowercaseHex.prefix(32))
     }
 
     /// A deterministic event id for the `index`-th event of a request with an idempotency key, so a retried

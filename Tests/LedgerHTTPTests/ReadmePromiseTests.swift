@@ -301,6 +301,45 @@ struct ReadmePromiseTests {
         }
     }
 
+    /// "the same key with another request answers 422 idempotency-key-reused and does nothing" for a profile's
+    /// commands too when the first answer was never kept: a certification change or a registration under a key
+    /// whose first command was recorded is refused, not answered "replayed" while nothing is done; the first
+    /// command sent again is still its retry.
+    @Test(arguments: Backend.allCases)
+    func aProfileCommandUnderAKeyWhoseAnswerWasLostIsNotTakenForItsRetry(backend: Backend) async throws {
+        try await withLiveServer(backend) { client, runtime in
+            let staff = try await StaffSession.start(client, runtime)
+            func send(_ path: String, _ key: String, _ body: [String: Any]) async throws -> TestResponse {
+                var headers = staff.headers
+                headers[promiseKeyField] = key
+                return try await client.execute(uri: path, method: .post, headers: headers, body: try promiseBody(body))
+            }
+            func forget(_ key: String) async throws {
+                try await runtime.store.withReadModelTransaction { connection in
+                    try await connection.execute("DELETE FROM idempotency_records WHERE idempotency_key = ?", [.text(key)])
+                }
+            }
+            #expect(try await send("/api/v1/profiles", "reg-1", promiseRegistration("ada-1")).status == .created)
+            try await forget("reg-1")
+            let grant: [String: Any] = ["action": "grant", "reason": "assessed"]
+            #expect(try await send("/api/v1/profiles/ada-1/certification", "cert-1", grant).status == .ok)
+            try await forget("cert-1")
+            let before = try await runtime.store.readStream("profile-ada-1", fromVersion: 1, limit: 100).map(\.type)
+
+            let suspend = try await send("/api/v1/profiles/ada-1/certification", "cert-1", ["action": "suspend", "reason": "complaint"])
+            expectProblem(suspend, .unprocessableContent, "idempotency-key-reused", "a suspension under the grant's key")
+            var renamed = promiseRegistration("ada-1")
+            renamed["displayName"] = "Someone Else"
+            let registeredAgain = try await send("/api/v1/profiles", "reg-1", renamed)
+            expectProblem(registeredAgain, .unprocessableContent, "idempotency-key-reused", "another registration under the first one's key")
+            #expect(try await runtime.store.readStream("profile-ada-1", fromVersion: 1, limit: 100).map(\.type) == before)
+
+            let retried = try await send("/api/v1/profiles/ada-1/certification", "cert-1", grant)
+            #expect(retried.status == .ok && retried.headers[promiseReplayedField] == "true", "\(retried.status) \(retried.text)")
+            #expect(try await runtime.store.readStream("profile-ada-1", fromVersion: 1, limit: 100).map(\.type) == before)
+        }
+    }
+
     /// "the first successful answer … is kept per API key", also when two keys share a name (key names are
     /// free text: a key replaced by a new one for the same person keeps it): the second key's first payment
     /// under an Idempotency-Key the first key used is a new payment, for the profile it names, not the first
