@@ -78,9 +78,11 @@ extension CardPayments {
                 throw PaymentServiceError(code: .invalidRequest, description: "a donation needs an amount")
             }
             guard amount.currency == price.currency else { throw DomainError.currencyMismatch(amount.currency, price.currency) }
-            guard amount.minorUnits >= 100, amount.minorUnits <= 10_000_00 else {
-                throw PaymentServiceError(code: .invalidRequest, description: "a donation is between 1.00 and 10000.00 \(price.currency)")
+            guard amount.minorUnits >= 100 else {
+                throw PaymentServiceError(code: .invalidRequest, description: "a donation is at least 1.00 \(price.currency)")
             }
+            // The configured limit, which a webhook holds a payment above: the payer is not charged for one.
+            if let problem = policy.amountLimitProblem(amount) { throw DomainError.amountOverLimit(problem) }
             return amount
         }
     }

@@ -40,6 +40,8 @@ public struct PaymentInstructions: Sendable, Hashable, Codable {
             guard let donationAmount, donationAmount.currency == price.currency, donationAmount.minorUnits > 0 else {
                 throw PaymentServiceError(code: .invalidRequest, description: "a donation needs a positive amount in \(price.currency)")
             }
+            // The configured limit, which the import holds a transfer above: no code is made for one.
+            if let problem = policy.amountLimitProblem(donationAmount) { throw DomainError.amountOverLimit(problem) }
             amount = donationAmount
         }
         guard let iban = IBAN(parsing: configuration.bankIBAN) else {

@@ -28,7 +28,7 @@ struct CardWorld: Sendable {
 
     static func run(
         _ backend: Backend, webhookSecrets: [String] = [webhookSecret], timeoutSeconds: Int = 10, now: @escaping @Sendable () -> Date = { Date() },
-        _ body: @Sendable (CardWorld) async throws -> Void
+        settings: [String: String] = [:], _ body: @Sendable (CardWorld) async throws -> Void
     ) async throws {
         let provider = try await CardProviderStandIn.start(secretKey: secretKey, webhookSecrets: [webhookSecret], now: now)
         let runtime: LedgerRuntime
@@ -36,7 +36,7 @@ struct CardWorld: Sendable {
             runtime = try await TestRuntime.make(backend, settings: [
                 "card.secret_key": secretKey, "card.api_base_url": provider.baseURL,
                 "card.webhook_secrets": webhookSecrets.joined(separator: ","), "card.timeout_seconds": String(timeoutSeconds),
-            ], now: now)
+            ].merging(settings) { _, given in given }, now: now)
         } catch {
             await provider.stop()
             throw error
@@ -1019,6 +1019,33 @@ struct CardPaymentTests {
             #expect(String(decoding: inbox[0].data, as: UTF8.self).contains("customer.created"))
             let again = try await world.deliver(event)
             #expect(again["duplicate"] as? Bool == true)
+        }
+    }
+
+    /// A donation is refused at checkout and in payment instructions above `LEDGER_PAYMENT_AMOUNT_MAX`, the limit
+    /// above which its payment would be held (422 `amount-over-limit`, the payer never charged, nothing recorded),
+    /// and taken up to it, a raised limit included.
+    @Test(arguments: [("500.00", "500.01"), ("50000.00", "50000.01")])
+    func aDonationIsTakenUpToTheConfiguredPaymentLimit(limit: String, past: String) async throws {
+        try await CardWorld.run(.sqlite, settings: ["payment.amount_max": limit]) { world in
+            try await world.certifiedProfile("don-9")
+            let before = try await world.runtime.store.headCursor()
+            let requests = world.provider.apiRequestCount
+            let body: [String: Any] = [
+                "method": "card", "purpose": "donation", "amount": past, "successUrl": "https://imi.example/a", "cancelUrl": "https://imi.example/b",
+            ]
+            let refused = try await world.post("/api/v1/profiles/don-9/checkout", world.website, body)
+            expectProblem(refused, .unprocessableContent, "amount-over-limit", "a donation checkout of \(past)")
+            for path in ["/api/v1/profiles/don-9/payment-instructions?purpose=donation&amount=\(past)", "/api/v1/donation-instructions?amount=\(past)"] {
+                let instructions = try await world.client.execute(uri: path, method: .get, headers: world.website)
+                expectProblem(instructions, .unprocessableContent, "amount-over-limit", path)
+            }
+            #expect(world.provider.apiRequestCount == requests, "the provider was asked for a checkout past the limit")
+            #expect(try await world.runtime.store.headCursor() == before)
+
+            _ = try await world.checkout("don-9", purpose: "donation", amount: limit)
+            let instructions = try await world.client.execute(uri: "/api/v1/donation-instructions?amount=\(limit)", method: .get, headers: world.website)
+            #expect(instructions.status == .ok, "\(instructions.text)")
         }
     }
 
