@@ -99,10 +99,18 @@ public struct PayPalPayments: PaymentProvider {
     /// Captures an approved order (called when the buyer returns). An order is captured at most once: a
     /// capture recorded before (by the approval webhook or an earlier return) is answered from the record
     /// without calling PayPal. The listing changes when PayPal's capture webhook arrives.
+    ///
+    /// Only an order a checkout here started is captured: any other id answers `payment-not-found` before
+    /// anything is recorded or PayPal is asked.
     public func capture(orderID: String, metadata: EventMetadata) async throws -> CapturedOrder {
         guard let captureCalls else { throw PaymentServiceError.notConfigured("PayPal checkout (no client id and secret are set)") }
         let outcome: PayPalCaptureCalls.Outcome
         do {
+            try PayPalClient.checkIdentifier(orderID, "order")
+            let checkout = StreamName.checkout(method: PaymentMethod.paypal.rawValue, checkoutID: orderID).description
+            guard try await !pipeline.store.readStream(checkout, fromVersion: 1, limit: 1).isEmpty else {
+                throw PaymentServiceError(code: .paymentNotFound, description: "no PayPal checkout was started here for order '\(orderID)'")
+            }
             outcome = try await captureCalls.capture(orderID: orderID, metadata: metadata)
         } catch let error as PaymentsError {
             if error.code == .invalidIdentifier || error.status == 404 {

@@ -6,7 +6,7 @@ import Hummingbird
 import HummingbirdTesting
 import LedgerCore
 import LedgerHTTP
-import LedgerService
+@testable import LedgerService
 import NIOCore
 import NIOFoundationCompat
 import Payments
@@ -145,6 +145,22 @@ struct PayPalPaymentTests {
     /// PayPal takes forint (and Taiwan dollars) in whole units only, though ISO 4217 gives them two decimals: a
     /// forint payment's part is refunded as `"400"`, and a part with fillér is refused before anything is
     /// recorded or sent, where PayPal would have refused it (`DECIMALS_NOT_SUPPORTED`).
+    /// A buyer's return for an order no checkout here started (a made-up or mistyped id) answers 404
+    /// `payment-not-found` without asking PayPal and records nothing.
+    @Test(arguments: Backend.allCases)
+    func anOrderNoCheckoutStartedIsNotCaptured(backend: Backend) async throws {
+        try await PayPalWorld.run(backend) { world in
+            let before = try await world.runtime.store.headCursor()
+            let requests = world.provider.apiRequestCount
+            for orderID in ["NOSUCHORDER0001", "NOSUCHORDER0002"] {
+                let captured = try await world.post("/api/v1/paypal/orders/\(orderID)/capture", world.website, [:])
+                expectProblem(captured, .notFound, "payment-not-found", "the capture of \(orderID)")
+            }
+            #expect(world.provider.apiRequestCount == requests, "PayPal was asked to capture an order no checkout started")
+            #expect(try await world.runtime.store.headCursor() == before, "a capture of an unknown order recorded something")
+        }
+    }
+
     @Test(arguments: Backend.allCases)
     func aForintPaymentIsRefundedInWholeForints(backend: Backend) async throws {
         try await PayPalWorld.run(backend) { world in
@@ -165,6 +181,11 @@ struct PayPalPaymentTests {
                 throw error
             }
             try await http.shutdown()
+            // Recorded as a checkout records its order (only an order a checkout started is captured).
+            try await CardPayments.recordCheckout(CheckoutStarted(
+                method: .paypal, checkoutID: order.id, profileID: try ProfileID("huf-1"), purpose: .listing,
+                amount: Money(minorUnits: 50_000, currency: "HUF"), redirectURL: "\(world.provider.baseURL)/approve/\(order.id)", occurredAt: Date()
+            ), store: world.runtime.store, metadata: .init(actor: "test"))
             #expect(world.provider.order(order.id)?.amount == Money(minorUnits: 50_000, currency: "HUF"))
             try world.provider.approve(order.id)
             let captured = try await world.post("/api/v1/paypal/orders/\(order.id)/capture", world.website, [:])
