@@ -394,9 +394,11 @@ struct CardPaymentTests {
     func partOfAYenPaymentIsRefundedInYen(backend: Backend) async throws {
         try await CardWorld.run(backend) { world in
             let paymentIntentID = try await Self.paidInYen(world, "yen-2")
-            let refusals: [(String, HTTPResponse.Status, String)] = [
+            let refusals: [(Any, HTTPResponse.Status, String)] = [
                 ("400.50", .unprocessableContent, "'400.50' has decimals; JPY has none"),
                 ("1001", .conflict, "1001 JPY cannot be refunded: 1000 JPY of 1000 JPY remains"),
+                // Null is no amount given: refused, not taken for "all that remains".
+                (NSNull(), .badRequest, "amount is null; give an amount, or leave the field out"),
             ]
             for (amount, status, detail) in refusals {
                 let refused = try await world.post("/api/v1/payments/card-\(paymentIntentID)/refund", world.staff, ["amount": amount])
@@ -1084,8 +1086,11 @@ struct CardPaymentTests {
             donationWithoutAmount["purpose"] = "donation"
             var paypal = base
             paypal["method"] = "bitcoin"
+            // A currency other than the tariff's, also without an amount: a listing in dollars is not charged in euros.
+            var inDollars = base
+            inDollars["currency"] = "USD"
             for (body, status) in [(withAmount, HTTPResponse.Status.unprocessableContent), (badURL, .unprocessableContent),
-                                   (donationWithoutAmount, .unprocessableContent), (paypal, .unprocessableContent)] {
+                                   (donationWithoutAmount, .unprocessableContent), (paypal, .unprocessableContent), (inDollars, .unprocessableContent)] {
                 let response = try await world.post("/api/v1/profiles/bad-8/checkout", world.website, body)
                 #expect(response.status == status, "\(body): \(response.text)")
                 #expect(response.headers[.contentType] == "application/problem+json")

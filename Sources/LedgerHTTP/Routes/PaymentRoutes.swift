@@ -44,6 +44,8 @@ struct PaymentRoutes {
                               detail: "method must be 'card' or 'paypal'; '\(body.method.prefix(20))' is not offered at checkout")
             }
             let profileID = try ProfileID(try context.parameters.require("profileId"))
+            // A currency is the tariff's, with an amount or without: a listing asked for in dollars is not charged in euros.
+            if let currency = body.currency, currency != "EUR" { throw DomainError.currencyMismatch(currency, "EUR") }
             let amount = try body.amount.map { try Money(parsing: $0, currency: body.currency ?? "EUR") }
             let checkout = CheckoutRequest(
                 profileID: profileID, purpose: body.purpose, donationAmount: amount, successURL: body.successUrl, cancelURL: body.cancelUrl
@@ -72,6 +74,19 @@ struct PaymentRoutes {
             struct RefundRequest: JSONRequestBody {
                 static let fieldNames: Set<String> = ["amount"]
                 var amount: String?
+
+                init() {}
+
+                /// `"amount": null` is refused: left out, the amount is all that remains, and a client whose amount
+                /// came out empty must not refund everything.
+                init(from decoder: any Decoder) throws {
+                    enum Keys: String, CodingKey { case amount }
+                    let container = try decoder.container(keyedBy: Keys.self)
+                    if container.contains(.amount), try container.decodeNil(forKey: .amount) {
+                        throw Problem.badRequest("amount is null; give an amount, or leave the field out to refund all that remains")
+                    }
+                    amount = try container.decodeIfPresent(String.self, forKey: .amount)
+                }
             }
             // No body: all that remains.
             let body = try await decode(RefundRequest.self, request, context, whenEmpty: RefundRequest())

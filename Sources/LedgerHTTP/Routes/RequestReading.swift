@@ -57,6 +57,9 @@ func decode<Body: JSONRequestBody>(
         return try JSONDecoder().decode(Body.self, from: Data(buffer.readableBytesView))
     } catch let error as DecodingError {
         throw Problem.badRequest("the JSON body is invalid: \(describe(error))")
+    } catch let problem as Problem {
+        // A body's own rule (a field given null where leaving it out means something else).
+        throw problem
     } catch {
         throw Problem.badRequest("the body is not JSON")
     }
