@@ -296,6 +296,8 @@ struct PayPalPaymentTests {
                 ("wrong signature", PayPalTampering(signWithOtherKey: true)),
                 ("body changed by one byte", PayPalTampering(changeBodyAfterSigning: true)),
                 ("expired certificate", PayPalTampering(certificateURL: world.provider.certificateURL(name: "expired"))),
+                // A made-up certificate name on an allowed host: the host answers 404, a forgery, not an outage.
+                ("certificate the host does not have", PayPalTampering(certificateURL: world.provider.certificateURL(name: "made-up-7"))),
                 ("unknown algorithm", PayPalTampering(algorithm: "SHA1withRSA")),
             ]
             for (name, tampering) in cases {

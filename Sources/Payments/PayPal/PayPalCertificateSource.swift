@@ -52,6 +52,10 @@ public final class PayPalHTTPCertificateSource: PayPalCertificateSource {
         switch outcome {
         case .answered(let status, let body) where status == 200:
             return String(decoding: body, as: UTF8.self)
+        case .answered(let status, _) where status == 404 || status == 410:
+            // No certificate by that name: a forged delivery's made-up one, which asking later cannot change (a
+            // delivery PayPal signed names a certificate it publishes).
+            throw PaymentsError(.certificateInvalid, "the certificate host \(host) has no certificate at \(url.path.prefix(200)) (it answered \(status))")
         case .answered(let status, _):
             throw PaymentsError(.certificateUnavailable, "the certificate host \(host) answered \(status)")
         case .tooLarge:
