@@ -41,7 +41,8 @@ struct BooksRoutes {
             return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
         }
         group.get("books/journal") { request, _ in
-            let formatText = request.uri.queryParameters["format"].map(String.init) ?? "csv"
+            // Beancount unless asked otherwise, as the console's download and `listing-ledger export journal`.
+            let formatText = request.uri.queryParameters["format"].map(String.init) ?? "beancount"
             guard let format = BooksExport.Format(rawValue: formatText) else {
                 throw Problem.badRequest("format must be csv or beancount, not '\(formatText.prefix(40))'")
             }
