@@ -227,6 +227,26 @@ public struct PaymentBooks: Sendable, Hashable, Codable {
         return max(0, total - refunded - disputed - min(payment.givenBackByHandMinorUnits(), total - refunded - disputed))
     }
 
+    /// What still counts per profile the payment pays for (``PaymentState/listingShares``, in their order): each
+    /// share less what staff gave back by hand for its profile, then less what the provider or the bank took back,
+    /// from the last share first. Never more in all than ``countingMinorUnits``; empty when the payment pays for no
+    /// listing.
+    public var countingByShare: [(profileID: ProfileID, minorUnits: Int64)] {
+        var shares = payment.listingShares.map { (profileID: $0.share.profileID, minorUnits: max(0, $0.share.amount.minorUnits)) }
+        guard !shares.isEmpty else { return [] }
+        for (given, minorUnits) in payment.standingGivenBackByHand {
+            guard let index = shares.firstIndex(where: { $0.profileID == given.profileID }) else { continue }
+            shares[index].minorUnits -= min(shares[index].minorUnits, max(0, minorUnits))
+        }
+        var excess = shares.reduce(Int64(0)) { $0.addingSaturated($1.minorUnits) } - countingMinorUnits
+        for index in shares.indices.reversed() where excess > 0 {
+            let taken = min(shares[index].minorUnits, excess)
+            shares[index].minorUnits -= taken
+            excess -= taken
+        }
+        return shares
+    }
+
     /// The postings that bring `before` (an earlier ``target``) to ``target``. Empty when nothing changed;
     /// otherwise they sum to zero.
     public func postings(since before: [BookAccount: Int64]) -> [BookPosting] {

@@ -110,17 +110,20 @@ public struct ReceiptService: Sendable {
 
     /// The documents the payment should have and lacks: a receipt for money that counts as a contribution or
     /// donation and has none yet, a credit note for money receipted that no longer counts (or counts for
-    /// another profile). Numbers are filled in when issued.
+    /// another profile). A payment shared by several profiles gets a receipt for each profile's part. Numbers are
+    /// filled in when issued.
     func dueDocuments(_ books: PaymentBooks, received: PaymentReceived, issued: [ReceiptIssued], now: Date) async throws -> [ReceiptIssued] {
         let payment = books.payment
-        let counts: (profile: ProfileID?, minor: Int64, purpose: PaymentPurpose)?
+        // What counts, per profile (one entry without a profile for a donation that names none), and as what.
+        var counts: [(profile: ProfileID?, minor: Int64)] = []
+        var purpose = PaymentPurpose.listing
         switch books.classification {
         case .contributions, .donations:
-            let shares = payment.listingShares
-            let profile = shares.count == 1 ? shares[0].share.profileID : shares.isEmpty ? received.profileID : nil
-            counts = (profile, books.countingMinorUnits, books.classification == .donations ? .donation : .listing)
+            purpose = books.classification == .donations ? .donation : .listing
+            let shares = purpose == .listing ? books.countingByShare : []
+            counts = shares.isEmpty ? [(received.profileID, books.countingMinorUnits)] : shares.map { ($0.profileID, $0.minorUnits) }
         default:
-            counts = nil
+            break
         }
         // What is receipted now, per profile: receipts less credit notes.
         var open: [(receipt: ReceiptIssued, minor: Int64)] = []
@@ -134,13 +137,13 @@ public struct ReceiptService: Sendable {
         var due: [ReceiptIssued] = []
         // What counts is kept on the oldest receipts first: the latest ones are credited first, and two receipts
         // of one profile never keep more together than counts.
-        var uncovered = counts?.minor ?? 0
+        var uncovered = Dictionary(counts.map { ($0.profile, $0.minor) }, uniquingKeysWith: { $0.addingSaturated($1) })
         for (receipt, minor) in open where minor > 0 {
-            let stillCounts = counts?.profile == receipt.profileID && counts?.purpose == receipt.purpose
-            let keep = stillCounts ? min(minor, uncovered) : 0
-            uncovered -= keep
+            let stillCounts = receipt.purpose == purpose && uncovered[receipt.profileID] != nil
+            let keep = stillCounts ? min(minor, uncovered[receipt.profileID] ?? 0) : 0
+            uncovered[receipt.profileID, default: 0] -= keep
             if keep < minor {
-                let reason = Self.creditReason(payment, receiptStillCounts: stillCounts, countsAtAll: counts != nil)
+                let reason = Self.creditReason(payment, receiptStillCounts: stillCounts, countsAtAll: !counts.isEmpty)
                 var note = document(.creditNote, received, profile: receipt.profileID, purpose: receipt.purpose, minor: minor - keep,
                                     refersTo: receipt.printedNumber, reason: reason, period: nil, now: now)
                 note.payerName = receipt.payerName
@@ -148,14 +151,16 @@ public struct ReceiptService: Sendable {
             }
         }
         // Money that counts and no open receipt covers (the first receipt; or money counting again after a credit
-        // note: a refund that failed, a dispute won, a payment moved back) gets a receipt of its own.
-        if let counts, uncovered > 0 {
+        // note: a refund that failed, a dispute won, a payment moved back) gets a receipt of its own, per profile.
+        for (profile, _) in counts {
+            guard let left = uncovered[profile], left > 0 else { continue }
+            uncovered[profile] = 0
             var period: (LocalDate, LocalDate)?
             var payer: String?
-            if let profileID = counts.profile {
+            if let profileID = profile {
                 let state = try await payments.profiles.load(profileID).state
                 payer = state.displayName.isEmpty ? nil : state.displayName
-                if counts.purpose == .listing {
+                if purpose == .listing {
                     // The days this payment paid for: a renewal's own year, not the whole stretch it extends.
                     // A payment recorded for a day ahead counts from its day: its period is read as of then, or the
                     // receipt issued now would name none, and it is never issued again.
@@ -165,7 +170,7 @@ public struct ReceiptService: Sendable {
                         .lazy.compactMap { $0.days(paidBy: received.paymentID) }.first.map { ($0.start, $0.lastDay) }
                 }
             }
-            var receipt = document(.receipt, received, profile: counts.profile, purpose: counts.purpose, minor: uncovered,
+            var receipt = document(.receipt, received, profile: profile, purpose: purpose, minor: left,
                                    refersTo: nil, reason: nil, period: period, now: now)
             receipt.payerName = payer
             due.append(receipt)

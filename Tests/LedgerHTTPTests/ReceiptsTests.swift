@@ -182,6 +182,51 @@ struct ReceiptsTests {
         }
     }
 
+    /// A payment shared by several profiles gets a receipt for each profile's part, naming the profile and its
+    /// payer (a split, decided by staff); part of a payment moved to another profile credits only that part of the
+    /// first receipt and receipts the part where it went. Before, both got one receipt naming no one, and the
+    /// part that stayed was credited too.
+    @Test(arguments: Backend.allCases)
+    func eachProfileOfASharedPaymentGetsAReceiptForItsPart(backend: Backend) async throws {
+        try await withLiveServer(backend) { client, runtime in
+            let session = try await StaffSession.start(client, runtime)
+            let post = session.post
+            for id in ["sp-1", "sp-2"] {
+                #expect(try await post("/api/v1/profiles", ["profileId": id, "kind": "mediator", "displayName": "Mediator \(id)", "contactEmail": "\(id)@example.org"]).status == .created)
+                #expect(try await post("/api/v1/profiles/\(id)/certification", ["action": "grant", "reason": "assessed"]).status == .ok)
+            }
+            func documents(_ paymentID: String) async throws -> [String] {
+                let answer = try await client.execute(uri: "/api/v1/payments/\(paymentID)/receipts", method: .get, headers: session.headers)
+                #expect(answer.status == .ok, "\(answer.text)")
+                let list = try JSONSerialization.jsonObject(with: Data(answer.text.utf8)) as? [[String: Any]] ?? []
+                return list.map {
+                    "\($0["kind"] as? String ?? "?") \($0["profileId"] as? String ?? "-") \($0["payerName"] as? String ?? "-") \($0["amount"] as? String ?? "?")"
+                }
+            }
+            let today = runtime.profiles.policy.calendar.date(at: runtime.now())
+            let held = try await ConsoleTests.heldAfterImporting(runtime, .init(
+                date: today.description, bankReference: "SPLIT-1", transactions: [.init(amount: "250.00", payerName: "Two Colleagues", text: "for both of us")]
+            ))
+            let split = try await post("/api/v1/reconciliation/exceptions/\(held.paymentId)/resolve", [
+                "resolution": "split", "shares": [["profileId": "sp-1", "amount": "125.00"], ["profileId": "sp-2", "amount": "125.00"]], "reason": "two colleagues",
+            ])
+            #expect(split.status == .ok, "\(split.text)")
+            #expect(try await documents(held.paymentId) == ["receipt sp-1 Mediator sp-1 125.00", "receipt sp-2 Mediator sp-2 125.00"])
+
+            let paid = try await post("/api/v1/profiles/sp-1/offline-payments", ["amount": "250.00", "date": today.description, "purpose": "listing"])
+            let paymentID = try #require(paid.headers[.location]?.split(separator: "/").last.map(String.init), "\(paid.text)")
+            #expect(try await documents(paymentID) == ["receipt sp-1 Mediator sp-1 250.00"])
+            let moved = try await post("/api/v1/payments/\(paymentID)/reassign", [
+                "fromProfileId": "sp-1", "toProfileId": "sp-2", "amount": "125.00", "reason": "half was for her colleague",
+            ])
+            #expect(moved.status == .ok, "\(moved.text)")
+            #expect(try await documents(paymentID) == [
+                "receipt sp-1 Mediator sp-1 250.00", "credit-note sp-1 Mediator sp-1 125.00", "receipt sp-2 Mediator sp-2 125.00",
+            ])
+            #expect(try await documents(paymentID).count == 3, "asking again issues nothing new")
+        }
+    }
+
     /// A card payment partly refunded, then moved to another profile: the receipt of the profile it leaves is
     /// credited because the payment moved, and the credit note says so; the refund took only its own part,
     /// which the receipt left out already.
