@@ -159,18 +159,11 @@ struct ReceiptsTests {
         try await withLiveServer(backend) { client, runtime in
             let session = try await StaffSession.start(client, runtime)
             let post = session.post
-            for id in ["mb-1", "mb-2"] {
-                #expect(try await post("/api/v1/profiles", ["profileId": id, "kind": "mediator", "displayName": "Mediator \(id)", "contactEmail": "\(id)@example.org"]).status == .created)
-            }
+            try await Self.register(["mb-1", "mb-2"], session, certified: false)
             let today = runtime.profiles.policy.calendar.date(at: runtime.now())
             let paid = try await post("/api/v1/profiles/mb-1/offline-payments", ["amount": "125.00", "date": today.description, "purpose": "listing"])
             let paymentID = try #require(paid.headers[.location]?.split(separator: "/").last.map(String.init), "\(paid.text)")
-            func documents() async throws -> [String] {
-                let answer = try await client.execute(uri: "/api/v1/payments/\(paymentID)/receipts", method: .get, headers: session.headers)
-                #expect(answer.status == .ok, "\(answer.text)")
-                let list = try JSONSerialization.jsonObject(with: Data(answer.text.utf8)) as? [[String: Any]] ?? []
-                return list.map { "\($0["kind"] as? String ?? "?") \($0["profileId"] as? String ?? "-") \($0["amount"] as? String ?? "?")" }
-            }
+            func documents() async throws -> [String] { try await Self.documents(of: paymentID, session, ["kind", "profileId", "amount"]) }
             #expect(try await documents() == ["receipt mb-1 125.00"])
             #expect(try await post("/api/v1/payments/\(paymentID)/reassign", ["fromProfileId": "mb-1", "toProfileId": "mb-2", "reason": "paid for her colleague"]).status == .ok)
             #expect(try await documents() == ["receipt mb-1 125.00", "credit-note mb-1 125.00", "receipt mb-2 125.00"])
@@ -191,17 +184,9 @@ struct ReceiptsTests {
         try await withLiveServer(backend) { client, runtime in
             let session = try await StaffSession.start(client, runtime)
             let post = session.post
-            for id in ["sp-1", "sp-2"] {
-                #expect(try await post("/api/v1/profiles", ["profileId": id, "kind": "mediator", "displayName": "Mediator \(id)", "contactEmail": "\(id)@example.org"]).status == .created)
-                #expect(try await post("/api/v1/profiles/\(id)/certification", ["action": "grant", "reason": "assessed"]).status == .ok)
-            }
+            try await Self.register(["sp-1", "sp-2"], session, certified: true)
             func documents(_ paymentID: String) async throws -> [String] {
-                let answer = try await client.execute(uri: "/api/v1/payments/\(paymentID)/receipts", method: .get, headers: session.headers)
-                #expect(answer.status == .ok, "\(answer.text)")
-                let list = try JSONSerialization.jsonObject(with: Data(answer.text.utf8)) as? [[String: Any]] ?? []
-                return list.map {
-                    "\($0["kind"] as? String ?? "?") \($0["profileId"] as? String ?? "-") \($0["payerName"] as? String ?? "-") \($0["amount"] as? String ?? "?")"
-                }
+                try await Self.documents(of: paymentID, session, ["kind", "profileId", "payerName", "amount"])
             }
             let today = runtime.profiles.policy.calendar.date(at: runtime.now())
             let held = try await ConsoleTests.heldAfterImporting(runtime, .init(
@@ -257,6 +242,22 @@ struct ReceiptsTests {
                 "receipt pr-1 124.00 -", "credit-note pr-1 124.00 moved to pr-2: paid for her colleague", "receipt pr-2 124.00 -",
             ])
         }
+    }
+
+    /// Registers mediators named "Mediator <id>" through the API, certified if asked.
+    static func register(_ ids: [String], _ session: StaffSession, certified: Bool) async throws {
+        for id in ids {
+            #expect(try await session.post("/api/v1/profiles", ["profileId": id, "kind": "mediator", "displayName": "Mediator \(id)", "contactEmail": "\(id)@example.org"]).status == .created)
+            if certified { #expect(try await session.post("/api/v1/profiles/\(id)/certification", ["action": "grant", "reason": "assessed"]).status == .ok) }
+        }
+    }
+
+    /// The payment's documents, oldest first, each as its `fields` joined by spaces ("-" for one it lacks).
+    static func documents(of paymentID: String, _ session: StaffSession, _ fields: [String]) async throws -> [String] {
+        let answer = try await session.client.execute(uri: "/api/v1/payments/\(paymentID)/receipts", method: .get, headers: session.headers)
+        #expect(answer.status == .ok, "\(answer.text)")
+        let list = try JSONSerialization.jsonObject(with: Data(answer.text.utf8)) as? [[String: Any]] ?? []
+        return list.map { document in fields.map { document[$0] as? String ?? "-" }.joined(separator: " ") }
     }
 
     /// Two instances of the service issuing receipts for the same payments at the same time: every payment gets
