@@ -229,8 +229,9 @@ public struct PaymentBooks: Sendable, Hashable, Codable {
 
     /// What still counts per profile the payment pays for (``PaymentState/listingShares``, in their order): each
     /// share less what staff gave back by hand for its profile, then less what the provider or the bank took back,
-    /// from the last share first. Never more in all than ``countingMinorUnits``; empty when the payment pays for no
-    /// listing.
+    /// from the first share on (a part moved to another profile is a later share: money taken back before the
+    /// move stays with the profile it was taken from). Never more in all than ``countingMinorUnits``; empty when
+    /// the payment pays for no listing.
     public var countingByShare: [(profileID: ProfileID, minorUnits: Int64)] {
         var shares = payment.listingShares.map { (profileID: $0.share.profileID, minorUnits: max(0, $0.share.amount.minorUnits)) }
         guard !shares.isEmpty else { return [] }
@@ -239,7 +240,7 @@ public struct PaymentBooks: Sendable, Hashable, Codable {
             shares[index].minorUnits -= min(shares[index].minorUnits, max(0, minorUnits))
         }
         var excess = shares.reduce(Int64(0)) { $0.addingSaturated($1.minorUnits) } - countingMinorUnits
-        for index in shares.indices.reversed() where excess > 0 {
+        for index in shares.indices where excess > 0 {
             let taken = min(shares[index].minorUnits, excess)
             shares[index].minorUnits -= taken
             excess -= taken

@@ -18,7 +18,9 @@ public func buildRouter(runtime: LedgerRuntime) -> Router<LedgerRequestContext> 
     let profileRoutes = ProfileRoutes(listings: runtime.listings, lists: runtime.lists, now: runtime.now, payments: runtime.payments, profiles: runtime.profiles)
     let directoryRoutes = DirectoryRoutes(directory: runtime.directory, directoryEndpoints: runtime.directoryEndpoints)
     let idempotency = IdempotencyMiddleware(records: runtime.idempotency)
-    router.add(middleware: EarlyAnswerMiddleware(drainBytesMax: runtime.uploadBytesMax + EarlyAnswerMiddleware.marginBytes))
+    // The largest body any route takes (the general limit, or the statement cap), plus the margin.
+    let bodyBytesMax = max(runtime.configuration.requestBodyBytesMax, runtime.uploadBytesMax)
+    router.add(middleware: EarlyAnswerMiddleware(drainBytesMax: bodyBytesMax + EarlyAnswerMiddleware.marginBytes))
     router.add(middleware: RequestIDMiddleware())
     router.add(middleware: HTTPMetricsMiddleware(metrics: runtime.metrics))
     let routes = RouteTable()

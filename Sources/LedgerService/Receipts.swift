@@ -141,9 +141,11 @@ public struct ReceiptService: Sendable {
         for (receipt, minor) in open where minor > 0 {
             let stillCounts = receipt.purpose == purpose && uncovered[receipt.profileID] != nil
             let keep = stillCounts ? min(minor, uncovered[receipt.profileID] ?? 0) : 0
-            uncovered[receipt.profileID, default: 0] -= keep
+            if stillCounts { uncovered[receipt.profileID, default: 0] -= keep }
             if keep < minor {
-                let reason = Self.creditReason(payment, receiptStillCounts: stillCounts, countsAtAll: !counts.isEmpty)
+                let reason = Self.creditReason(
+                    payment, for: receipt, open: minor, receiptStillCounts: stillCounts, countsAtAll: !counts.isEmpty, perProfile: counts.count > 1
+                )
                 var note = document(.creditNote, received, profile: receipt.profileID, purpose: receipt.purpose, minor: minor - keep,
                                     refersTo: receipt.printedNumber, reason: reason, period: nil, now: now)
                 note.payerName = receipt.payerName
@@ -212,6 +214,24 @@ public struct ReceiptService: Sendable {
     /// whose profile or purpose no longer counts while the payment still counts was moved (or its resolution
     /// reopened and decided otherwise), whatever part of it was refunded before; one of a payment that no
     /// longer counts at all lost it to whatever took the payment back.
+    /// Why `receipt`, of which `open` is not credited yet, is credited now.
+    ///
+    /// A profile's part moved to another profile is named as moved, also when it still counts in part; a receipt
+    /// naming no profile, of a payment that counts for several, is reissued as one receipt per profile (one
+    /// issued before receipts were made per profile).
+    static func creditReason(
+        _ payment: PaymentState, for receipt: ReceiptIssued, open: Int64, receiptStillCounts: Bool, countsAtAll: Bool, perProfile: Bool
+    ) -> String {
+        if payment.voided == nil, payment.returned == nil, !payment.isTakenByDispute {
+            if receipt.profileID == nil, perProfile { return "reissued as one receipt for each profile's part" }
+            if let profileID = receipt.profileID, let move = payment.reassignments.last(where: { $0.from == profileID }) {
+                let share = payment.listingShares.first { $0.share.profileID == profileID }?.share.amount.minorUnits ?? 0
+                if share < open { return "moved to \(move.to): \(move.reason)" }
+            }
+        }
+        return creditReason(payment, receiptStillCounts: receiptStillCounts, countsAtAll: countsAtAll)
+    }
+
     static func creditReason(_ payment: PaymentState, receiptStillCounts: Bool, countsAtAll: Bool) -> String {
         if let voided = payment.voided { return "voided: \(voided.reason)" }
         if payment.returned != nil { return "returned by the bank" }

@@ -846,6 +846,15 @@ struct ConsoleTests {
                 #expect(answer.status == .forbidden && answer.text.contains("This form has expired"), "the token \(how): \(answer.status) \(answer.text)")
             }
             #expect(try await runtime.store.headCursor() == before, "a refused upload imported something")
+            // A multipart form without a boundary is told on a page, as every console failure is.
+            var noBoundary = HTTPFields()
+            noBoundary[.contentType] = "multipart/form-data"
+            noBoundary[.cookie] = anna.cookies.map { "\($0.key)=\($0.value)" }.joined(separator: "; ")
+            let unreadable = try await client.execute(
+                uri: "/console/statements", method: .post, headers: noBoundary, body: ByteBuffer(string: field("_csrf", anna.formToken) + statement("T-8") + "--XYZ--\r\n")
+            )
+            #expect(unreadable.status == .badRequest && unreadable.headers[.contentType]?.hasPrefix("text/html") == true, "\(unreadable.status) \(unreadable.text)")
+            #expect(unreadable.text.contains("A multipart upload needs a boundary. Go back and choose the file again."), "\(unreadable.text)")
 
             let imported = try await upload(field("_csrf", anna.formToken) + statement("T-7"))
             #expect(imported.status == .created && imported.text.contains("Statement imported"), "\(imported.status) \(imported.text)")

@@ -142,9 +142,6 @@ struct PayPalPaymentTests {
         }
     }
 
-    /// PayPal takes forint (and Taiwan dollars) in whole units only, though ISO 4217 gives them two decimals: a
-    /// forint payment's part is refunded as `"400"`, and a part with fillér is refused before anything is
-    /// recorded or sent, where PayPal would have refused it (`DECIMALS_NOT_SUPPORTED`).
     /// A buyer's return for an order no checkout here started (a made-up or mistyped id) answers 404
     /// `payment-not-found` without asking PayPal and records nothing.
     @Test(arguments: Backend.allCases)
@@ -161,6 +158,9 @@ struct PayPalPaymentTests {
         }
     }
 
+    /// PayPal takes forint (and Taiwan dollars) in whole units only, though ISO 4217 gives them two decimals: a
+    /// forint payment's part is refunded as `"400"`, and a part with fillér is refused before anything is
+    /// recorded or sent, where PayPal would have refused it (`DECIMALS_NOT_SUPPORTED`).
     @Test(arguments: Backend.allCases)
     func aForintPaymentIsRefundedInWholeForints(backend: Backend) async throws {
         try await PayPalWorld.run(backend) { world in

@@ -337,6 +337,15 @@ struct ReadmePromiseTests {
             let retried = try await send("/api/v1/profiles/ada-1/certification", "cert-1", grant)
             #expect(retried.status == .ok && retried.headers[promiseReplayedField] == "true", "\(retried.status) \(retried.text)")
             #expect(try await runtime.store.readStream("profile-ada-1", fromVersion: 1, limit: 100).map(\.type) == before)
+
+            // A waiver sent without an id of its own is the same grant when sent again under its key.
+            let waiver: [String: Any] = ["from": promiseToday(), "through": promiseToday(), "reason": "illness"]
+            #expect(try await send("/api/v1/profiles/ada-1/waivers", "waive-1", waiver).status == .created)
+            try await forget("waive-1")
+            let waived = try await runtime.store.readStream("profile-ada-1", fromVersion: 1, limit: 100).map(\.type)
+            let again = try await send("/api/v1/profiles/ada-1/waivers", "waive-1", waiver)
+            #expect(again.status == .ok && again.headers[promiseReplayedField] == "true", "\(again.status) \(again.text)")
+            #expect(try await runtime.store.readStream("profile-ada-1", fromVersion: 1, limit: 100).map(\.type) == waived)
         }
     }
 

@@ -244,6 +244,72 @@ struct ReceiptsTests {
         }
     }
 
+    /// Money refunded before part of a payment moved stays with the profile it was taken from: the part that moved
+    /// is receipted whole where it went, and the first receipt is credited for it as moved. A payment split
+    /// between two profiles, part of one moved to a third and the rest refunded in part, keeps each credit note's
+    /// reason.
+    @Test(arguments: Backend.allCases)
+    func aRefundBeforeAPartIsMovedStaysWithTheProfileItWasTakenFrom(backend: Backend) async throws {
+        try await CardWorld.run(backend) { world in
+            for id in ["rm-1", "rm-2"] { try await world.certifiedProfile(id) }
+            let sessionID = try await world.checkout("rm-1")
+            let payment = try world.provider.completeSession(sessionID)
+            try await world.deliver(world.provider.checkoutSessionCompletedEvent(sessionID))
+            let paymentID = "card-\(payment.paymentIntentID)"
+            func documents() async throws -> [String] {
+                let answer = try await world.client.execute(uri: "/api/v1/payments/\(paymentID)/receipts", method: .get, headers: world.staff)
+                #expect(answer.status == .ok, "\(answer.text)")
+                let list = try JSONSerialization.jsonObject(with: Data(answer.text.utf8)) as? [[String: Any]] ?? []
+                return list.map { document in ["kind", "profileId", "amount", "reason"].map { document[$0] as? String ?? "-" }.joined(separator: " ") }
+            }
+            #expect(try await documents() == ["receipt rm-1 125.00 -"])
+            world.provider.refundOutOfBand(payment.paymentIntentID, amount: Money(minorUnits: 2_500, currency: "EUR"))
+            try await world.deliver(world.provider.chargeRefundedEvent(payment.paymentIntentID))
+            #expect(try await documents() == ["receipt rm-1 125.00 -", "credit-note rm-1 25.00 refunded"])
+            let moved = try await world.post("/api/v1/payments/\(paymentID)/reassign", world.staff, [
+                "fromProfileId": "rm-1", "toProfileId": "rm-2", "amount": "100.00", "reason": "paid for her colleague",
+            ])
+            #expect(moved.status == .ok, "\(moved.text)")
+            #expect(try await documents() == [
+                "receipt rm-1 125.00 -", "credit-note rm-1 25.00 refunded",
+                "credit-note rm-1 100.00 moved to rm-2: paid for her colleague", "receipt rm-2 100.00 -",
+            ])
+        }
+    }
+
+    /// A payment shared by two profiles whose receipt was issued before receipts were made per profile (one
+    /// receipt naming no profile) is reissued: that receipt is credited, saying so, and each profile gets its own.
+    @Test(arguments: Backend.allCases)
+    func aSharedPaymentsReceiptNamingNoProfileIsReissuedPerProfile(backend: Backend) async throws {
+        try await withLiveServer(backend) { client, runtime in
+            let session = try await StaffSession.start(client, runtime)
+            try await Self.register(["rs-1", "rs-2"], session, certified: true)
+            let today = runtime.profiles.policy.calendar.date(at: runtime.now())
+            let held = try await ConsoleTests.heldAfterImporting(runtime, .init(
+                date: today.description, bankReference: "SPLIT-OLD", transactions: [.init(amount: "250.00", payerName: "Two Colleagues", text: "for both of us")]
+            ))
+            let split = try await session.post("/api/v1/reconciliation/exceptions/\(held.paymentId)/resolve", [
+                "resolution": "split", "shares": [["profileId": "rs-1", "amount": "125.00"], ["profileId": "rs-2", "amount": "125.00"]], "reason": "two colleagues",
+            ])
+            #expect(split.status == .ok, "\(split.text)")
+            // The receipt as it was issued before: the whole payment, no profile.
+            let year = today.year
+            let paymentID = PaymentID(rawValue: held.paymentId)
+            let old = ReceiptIssued(
+                kind: .receipt, year: year, number: 1, paymentID: paymentID, refersTo: nil, profileID: nil, payerName: nil,
+                amount: Money(minorUnits: 25_000, currency: "EUR"), method: .bank, purpose: .listing, paymentDate: today,
+                periodFrom: nil, periodThrough: nil, reason: nil, occurredAt: runtime.now()
+            )
+            _ = try await runtime.store.append([
+                StreamAppend(stream: ReceiptIssued.yearStream(year), events: [NewEvent(id: .timeOrdered(), type: ReceiptIssued.typeName, data: try old.encodedData(), metadata: .init(actor: "test"))], expecting: .noStream),
+                StreamAppend(stream: ReceiptIssued.paymentStream(paymentID), events: [NewEvent(id: .timeOrdered(), type: ReceiptIssued.typeName, data: try old.encodedData(), metadata: .init(actor: "test"))], expecting: .noStream),
+            ])
+            #expect(try await Self.documents(of: held.paymentId, session, ["kind", "profileId", "amount", "reason"]) == [
+                "receipt - 250.00 -", "credit-note - 250.00 reissued as one receipt for each profile's part", "receipt rs-1 125.00 -", "receipt rs-2 125.00 -",
+            ])
+        }
+    }
+
     /// Registers mediators named "Mediator <id>" through the API, certified if asked.
     static func register(_ ids: [String], _ session: StaffSession, certified: Bool) async throws {
         for id in ids {

@@ -44,7 +44,17 @@ struct ConsoleSessionMiddleware: RouterMiddleware {
         guard request.method == .post else { return try await next(request, context) }
         var request = request
         let presented: String?
-        if let boundary = try MultipartBoundary.of(request.headers[.contentType]) {
+        let boundary: String?
+        do {
+            boundary = try MultipartBoundary.of(request.headers[.contentType])
+        } catch let problem as Problem {
+            // A page with a sentence, as every console failure; nothing is done.
+            return ConsolePage.plainMessage(
+                status: .badRequest, title: "This upload could not be read",
+                message: ConsoleWords.sentence(problem.detail) + " Go back and choose the file again."
+            )
+        }
+        if let boundary {
             // The token is the form's first field, read before the file (never `?_csrf=` in the address).
             let field = try await MultipartFirstField.read(request.body, boundary: boundary)
             presented = field?.name == "_csrf" ? field?.value : nil

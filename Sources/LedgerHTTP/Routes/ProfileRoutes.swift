@@ -70,10 +70,16 @@ struct ProfileRoutes {
         }
         group.post("profiles/:profileId/waivers") { request, context in
             let body = try await decode(WaiverRequest.self, request, context)
-            let waiverID = body.waiverId ?? UUID().uuidString.lowercased()
+            let profileID = try profileID(context)
+            // Without an id of its own, a grant under an Idempotency-Key is named by the key, so the same request
+            // sent again is the same grant (a new id each time would be another command under the key).
+            let keyed = try idempotencyKey(request, context).map {
+                ProfileService.eventID(key: $0, actor: nil, stream: "waiver-\(profileID.rawValue)", index: 0).uuidString.lowercased()
+            }
+            let waiverID = body.waiverId ?? keyed ?? UUID().uuidString.lowercased()
             let outcome = try await command(
                 .grantWaiver(waiverID: waiverID, from: try date(body.from, "from"), through: try date(body.through, "through"), reason: body.reason),
-                try profileID(context), request, context
+                profileID, request, context
             )
             // The same grant under its id again grants nothing (a listing change that fell due meanwhile may be
             // recorded with it): 200, as a replay is.
