@@ -433,21 +433,22 @@ public struct BankStatementImport: Sendable {
         // A file's returns are booked after all its credits (see `importFile`), so a credit booked after the
         // return's day (the payer sending the money again under the same id) is not the one it gives back.
         let ofFile = state.credits[endToEndID] ?? [:]
-        let inFile = ofFile.filter { $0.value.day <= line.bookingDate }
-        var carriers = Set(inFile.keys)
-        var loaded: [PaymentID: PaymentState] = [:]
-        for candidate in try await index.payments(endToEndID: endToEndID) where ofFile[candidate] == nil {
-            let payment = try await pipeline.loadPayment(candidate)
-            loaded[candidate] = payment
-            if let arrived = payment.received?.effectiveDate, arrived <= line.bookingDate { carriers.insert(candidate) }
+        // Every condition is asked of every candidate before the one is required: a payment returned before (the
+        // payer then sent the money again under the same id) or of another amount is not a second candidate.
+        func returnedBefore(_ candidate: PaymentID) -> Bool { state.returned[candidate].map { $0 != key } ?? false }
+        var carriers: [PaymentID] = []
+        for (candidate, credit) in ofFile where credit.day <= line.bookingDate && credit.amount == line.amount && !returnedBefore(candidate) {
+            // A credit of this file may not be stored yet (its batch is still being written): its amount is kept. It
+            // may also be stored from an earlier import of the same day (statements overlap), and returned since.
+            if try await pipeline.loadPayment(candidate).returned == nil { carriers.append(candidate) }
         }
-        guard carriers.count == 1, let only = carriers.first, state.returned[only].map({ $0 == key }) ?? true else { return nil }
-        // A credit of this file may not be stored yet (its batch is still being written): its amount is kept. It
-        // may also be stored from an earlier import of the same day (statements overlap), and returned since.
-        let payment: PaymentState
-        if let known = loaded[only] { payment = known } else { payment = try await pipeline.loadPayment(only) }
-        guard payment.returned == nil, let amount = inFile[only]?.amount ?? payment.received?.amount else { return nil }
-        return amount == line.amount ? only : nil
+        for candidate in try await index.payments(endToEndID: endToEndID) where ofFile[candidate] == nil && !returnedBefore(candidate) {
+            let payment = try await pipeline.loadPayment(candidate)
+            guard let received = payment.received, received.effectiveDate <= line.bookingDate, received.amount == line.amount,
+                  payment.returned == nil else { continue }
+            carriers.append(candidate)
+        }
+        return carriers.count == 1 ? carriers.first : nil
     }
 
     /// Where a line's references are looked for: its structured reference, then its text, kept apart so that a

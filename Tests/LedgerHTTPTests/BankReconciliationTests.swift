@@ -344,6 +344,36 @@ struct BankReconciliationTests {
         }
     }
 
+    /// A payer whose transfer the bank returned sends the money again under the same end-to-end id, and the bank
+    /// returns that too: the second return takes back the second payment, the one of the id not returned yet
+    /// (before, the first one, returned already, made two candidates and nothing was taken back).
+    @Test(arguments: Backend.allCases)
+    func aSecondReturnUnderTheSameIdTakesBackThePaymentSentAgain(backend: Backend) async throws {
+        try await withLiveServer(backend) { client, runtime in
+            let staff = bearer(try await runtime.apiKeys.create(name: "Anna", role: .staff).key)
+            try await certifiedProfiles(runtime, ["sr-1"])
+            typealias T = CamtStatementBuilder.Transaction
+            func imported(_ id: String, _ entry: CamtStatementBuilder.Entry) async throws -> TestResponse {
+                let xml = CamtStatementBuilder(statements: [.init(id: id, iban: ourIBAN, entries: [entry])]).xml
+                return try await client.execute(uri: "/api/v1/bank-statements", method: .post, headers: staff, body: ByteBuffer(string: xml))
+            }
+            func credit(_ day: String, _ bankReference: String) -> CamtStatementBuilder.Entry {
+                .init(date: day, bankReference: bankReference, transactions: [T(amount: "125.00", endToEndID: "E2E-SR", payerName: "Sara", structuredReference: reference("sr-1"))])
+            }
+            func returned(_ day: String, _ bankReference: String) -> CamtStatementBuilder.Entry {
+                .init(credit: false, date: day, bankReference: bankReference, transactions: [T(amount: "125.00", endToEndID: "E2E-SR", returnReason: "AC04")])
+            }
+            #expect(try await imported("SR-1", credit("2026-03-02", "SR-1")).json["matched"] as? Int == 1)
+            let first = try await imported("SR-2", returned("2026-03-03", "SR-2"))
+            #expect(first.json["returns"] as? Int == 1, "\(first.text)")
+            #expect(try await imported("SR-3", credit("2026-03-04", "SR-3")).json["matched"] as? Int == 1)
+            let second = try await imported("SR-4", returned("2026-03-05", "SR-4"))
+            #expect(second.json["returns"] as? Int == 1 && second.json["unmatchedReturns"] as? Int == 0, "\(second.text)")
+            let listing = try await client.execute(uri: "/api/v1/profiles/sr-1/listing", method: .get, headers: staff)
+            #expect(listing.json["visible"] as? Bool == false, "the money went back twice, and the listing stayed: \(listing.text)")
+        }
+    }
+
     /// A transfer waiting for staff that the bank then returns waits no more: its money went back to the payer, so
     /// the queue no longer asks about it (it shows as returned by the bank), and a resolution is refused.
     @Test(arguments: Backend.allCases)
