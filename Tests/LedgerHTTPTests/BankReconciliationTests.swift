@@ -344,6 +344,12 @@ struct BankReconciliationTests {
         }
     }
 
+    /// Imports a camt.053 statement `statement` of our account holding `entry` alone, through the API.
+    static func importOneEntry(_ client: any TestClientProtocol, _ staff: HTTPFields, statement: String, _ entry: CamtStatementBuilder.Entry) async throws -> TestResponse {
+        let xml = CamtStatementBuilder(statements: [.init(id: statement, iban: ourIBAN, entries: [entry])]).xml
+        return try await client.execute(uri: "/api/v1/bank-statements", method: .post, headers: staff, body: ByteBuffer(string: xml))
+    }
+
     /// A payer whose transfer the bank returned sends the money again under the same end-to-end id, and the bank
     /// returns that too: the second return takes back the second payment, the one of the id not returned yet
     /// (before, the first one, returned already, made two candidates and nothing was taken back).
@@ -354,8 +360,7 @@ struct BankReconciliationTests {
             try await certifiedProfiles(runtime, ["sr-1"])
             typealias T = CamtStatementBuilder.Transaction
             func imported(_ id: String, _ entry: CamtStatementBuilder.Entry) async throws -> TestResponse {
-                let xml = CamtStatementBuilder(statements: [.init(id: id, iban: ourIBAN, entries: [entry])]).xml
-                return try await client.execute(uri: "/api/v1/bank-statements", method: .post, headers: staff, body: ByteBuffer(string: xml))
+                try await Self.importOneEntry(client, staff, statement: id, entry)
             }
             func credit(_ day: String, _ bankReference: String) -> CamtStatementBuilder.Entry {
                 .init(date: day, bankReference: bankReference, transactions: [T(amount: "125.00", endToEndID: "E2E-SR", payerName: "Sara", structuredReference: reference("sr-1"))])
@@ -383,8 +388,7 @@ struct BankReconciliationTests {
             try await certifiedProfiles(runtime, ["hr-1"])
             typealias T = CamtStatementBuilder.Transaction
             func imported(_ id: String, _ entry: CamtStatementBuilder.Entry) async throws -> TestResponse {
-                let xml = CamtStatementBuilder(statements: [.init(id: id, iban: ourIBAN, entries: [entry])]).xml
-                return try await client.execute(uri: "/api/v1/bank-statements", method: .post, headers: staff, body: ByteBuffer(string: xml))
+                try await Self.importOneEntry(client, staff, statement: id, entry)
             }
             let held = try await imported("HR-1", .init(date: "2026-03-02", bankReference: "HR-1", transactions: [T(amount: "125.00", endToEndID: "E2E-HR", payerName: "Hal", text: "membership")]))
             #expect(held.json["queued"] as? Int == 1, "\(held.text)")
