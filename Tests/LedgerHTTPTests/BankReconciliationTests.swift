@@ -350,6 +350,31 @@ struct BankReconciliationTests {
         return try await client.execute(uri: "/api/v1/bank-statements", method: .post, headers: staff, body: ByteBuffer(string: xml))
     }
 
+    /// "balances add up": a camt.053 statement with booked entries but without its opening or its closing balance
+    /// cannot be checked, and is refused whole, as an MT940 statement without its closing balance is (before, it
+    /// was booked unchecked).
+    @Test(arguments: Backend.allCases)
+    func aCamtStatementWithoutBothBalancesIsRefused(backend: Backend) async throws {
+        try await withLiveServer(backend) { client, runtime in
+            let staff = bearer(try await runtime.apiKeys.create(name: "Anna", role: .staff).key)
+            try await certifiedProfiles(runtime, ["nb-1"])
+            typealias T = CamtStatementBuilder.Transaction
+            let xml = CamtStatementBuilder(statements: [.init(id: "NB-1", iban: ourIBAN, entries: [
+                .init(date: "2026-03-02", bankReference: "NB-1", transactions: [T(amount: "125.00", payerName: "Nora", structuredReference: reference("nb-1"))]),
+            ])]).xml
+            try await (runtime.store as? any EventStoreTestHooks)?.waitUntilAllCommittedEventsAreVisible()
+            let head = try await runtime.store.headCursor()
+            for (missing, words) in [("CLBD", "no closing balance"), ("OPBD", "no opening balance")] {
+                let cut = xml.split(separator: "\n", omittingEmptySubsequences: false).filter { !$0.contains("<Cd>\(missing)</Cd>") }.joined(separator: "\n")
+                #expect(cut != xml)
+                let refused = try await client.execute(uri: "/api/v1/bank-statements", method: .post, headers: staff, body: ByteBuffer(string: cut))
+                #expect(refused.status == .unprocessableContent && refused.text.contains(words), "without \(missing): \(refused.status) \(refused.text)")
+            }
+            try await (runtime.store as? any EventStoreTestHooks)?.waitUntilAllCommittedEventsAreVisible()
+            #expect(try await runtime.store.headCursor() == head, "a statement that cannot be checked booked something")
+        }
+    }
+
     /// A payer whose transfer the bank returned sends the money again under the same end-to-end id, and the bank
     /// returns that too: the second return takes back the second payment, the one of the id not returned yet
     /// (before, the first one, returned already, made two candidates and nothing was taken back).

@@ -4,12 +4,15 @@ import LedgerCore
 struct StatementTotals {
     private(set) var creditMinorUnits: Int64 = 0
     private(set) var debitMinorUnits: Int64 = 0
+    /// How many booked lines were counted.
+    private(set) var bookedLines = 0
     /// The first reason the statement cannot add up, found while lines arrive.
     private(set) var problem: String?
 
     /// Counts a booked line; pending and informational lines change no balance.
     mutating func add(_ line: BankStatementLine, statementCurrency: String?) {
         guard line.booked, problem == nil else { return }
+        bookedLines += 1
         if let statementCurrency, line.amount.currency != statementCurrency {
             problem = "entry \(line.entryIndex + 1) is in \(line.amount.currency) but the statement is in \(statementCurrency)"
             return
@@ -30,8 +33,14 @@ struct StatementTotals {
     /// Whether opening plus credits minus debits is the closing balance.
     func integrity(opening: Money?, closing: Money?) -> BankStatementIntegrity {
         if let problem { return .mismatch(problem) }
-        guard let opening else { return .notApplicable("the statement has no opening balance") }
-        guard let closing else { return .notApplicable("the statement has no closing balance") }
+        // Booked entries without both balances cannot be checked: taken for a statement cut short, as an MT940
+        // statement without its closing balance is. A statement with no booked entry has nothing to check.
+        guard let opening else {
+            return bookedLines > 0 ? .mismatch("it has booked entries but no opening balance, so it cannot be checked") : .notApplicable("the statement has no opening balance")
+        }
+        guard let closing else {
+            return bookedLines > 0 ? .mismatch("it has booked entries but no closing balance (a statement cut short?)") : .notApplicable("the statement has no closing balance")
+        }
         guard opening.currency == closing.currency else {
             return .mismatch("the opening balance is in \(opening.currency) but the closing balance is in \(closing.currency)")
         }
