@@ -55,7 +55,18 @@ public struct DirectoryPublisher: Service {
             var follower = AppendFollower(store: store)
             while !Task.isCancelled {
                 do {
-                    let queued = try await outbox.catchUp()
+                    let queued: Int
+                    do {
+                        queued = try await outbox.catchUp()
+                    } catch {
+                        if Task.isCancelled { return }
+                        // An event the outbox cannot take in holds back what comes after it, not what is queued
+                        // already: that is still sent, and the outbox is tried again a while later.
+                        logger.error("directory outbox stopped; delivering what is queued", metadata: ["error": "\(error)"])
+                        try await deliverDue()
+                        try? await Task.sleep(for: .seconds(5))
+                        continue
+                    }
                     let attempted = try await deliverDue()
                     if queued + attempted > 0 {
                         await follower.foundWork()
