@@ -123,12 +123,8 @@ public struct BankStatementImport: Sendable {
         // Each line's key in file order (identical lines are counted in that order), then the returns after every
         // other line: a return finds the credit it takes back wherever the file lists it (some banks list a
         // day's debits first).
-        // Only booked lines are counted among identical ones: a pending line (which is never booked) that a later
-        // export leaves out must not move its booked twin to another key, which would book that twin again.
-        var keys = lines.map { line in
-            line.booked
-                ? Self.lineKey(line, account: accounts[line.statementIndex] ?? "", statement: countedIn[line.statementIndex] ?? line.statementIndex, seen: &state.seen)
-                : ""
+        var keys = lines.map {
+            Self.lineKey($0, account: accounts[$0.statementIndex] ?? "", statement: countedIn[$0.statementIndex] ?? $0.statementIndex, seen: &state.seen)
         }
         if lines.contains(where: Self.isReturn) {
             let order = lines.indices.filter { !Self.isReturn(lines[$0]) } + lines.indices.filter { Self.isReturn(lines[$0]) }
