@@ -258,8 +258,6 @@ public struct BankStatementImport: Sendable {
         /// Payments a return earlier in this file took back, with that return's line key: a second return of
         /// one is not that payment's (the same line booked again, after its batch was refused, still is).
         var returned: [PaymentID: String] = [:]
-        /// What the line that took each key of the bank's own reference in this file says (``signature(_:)``).
-        var keyed: [String: String] = [:]
     }
 
     /// Reads what a batch of lines will decide on, in a few queries: the lines' inbox and payment streams, who
@@ -342,25 +340,13 @@ public struct BankStatementImport: Sendable {
     }
 
     /// Records one line through `record` (a batch, or the pipeline itself).
-    ///
-    /// A bank reference the bank gave another transfer before (a CSV export numbering its rows afresh each time,
-    /// an MT940 reference that is a daily counter) does not make this line that transfer: when the line that took
-    /// the key, in this file or an earlier import, says another day, direction or amount, this line is booked
-    /// under the key with what it says added (``againKey(_:_:)``), which a re-import finds again.
     private func book(
-        _ line: BankStatementLine, key: String, rekeyed: Bool = false, metadata: EventMetadata, summary: inout Summary, state: inout ImportState,
+        _ line: BankStatementLine, key: String, metadata: EventMetadata, summary: inout Summary, state: inout ImportState,
         record: (PaymentPipeline.InboxEntry, PaymentID?, [PaymentFact], [(stream: String, event: NewEvent)]) async throws -> PaymentPipeline.Outcome
     ) async throws {
         guard line.booked else {
             summary.notBooked += 1
             return
-        }
-        if !rekeyed, Self.hasOwnReference(line) {
-            let signature = Self.signature(line)
-            if let holder = state.keyed[key], holder != signature {
-                return try await book(line, key: Self.againKey(key, signature), rekeyed: true, metadata: metadata, summary: &summary, state: &state, record: record)
-            }
-            state.keyed[key] = signature
         }
         let entry = PaymentPipeline.InboxEntry(provider: "bank", eventID: key, eventType: Self.lineType(line), payload: try Self.payload(line))
         let paymentID: PaymentID?
@@ -402,12 +388,6 @@ public struct BankStatementImport: Sendable {
         let outcome = try await record(entry, paymentID, facts, also)
         switch outcome {
         case .duplicate:
-            if !rekeyed, Self.hasOwnReference(line), let kept = try await keptSignature(entry), kept != Self.signature(line) {
-                state.keyed[key] = kept
-                return try await book(
-                    line, key: Self.againKey(key, Self.signature(line)), rekeyed: true, metadata: metadata, summary: &summary, state: &state, record: record
-                )
-            }
             summary.alreadyImported += 1
         case .recorded(let paymentEvents, _):
             // Counted only when recorded now: a statement imported again asks staff for nothing twice.
@@ -526,7 +506,7 @@ public struct BankStatementImport: Sendable {
     /// and the week's statement of the same account brings each line of that day twice, and the second copy is
     /// the same transfer (as it is when the two statements come in two files).
     static func lineKey(_ line: BankStatementLine, account: String, statement: Int, seen: inout [String: Int]) -> String {
-        if hasOwnReference(line), let reference = line.bankReference?.trimmingCharacters(in: .whitespaces) {
+        if let reference = line.bankReference?.trimmingCharacters(in: .whitespaces), !reference.isEmpty, reference.uppercased() != "NONREF" {
             return digest("ref", account, reference, String(line.transactionIndex), line.direction.rawValue)
         }
         let content = digest(
@@ -538,34 +518,6 @@ public struct BankStatementImport: Sendable {
         let occurrence = seen[counted, default: 0]
         seen[counted] = occurrence + 1
         return digest(content, String(occurrence))
-    }
-
-    /// Whether the line carries a reference of the bank's own, which its key is made of.
-    static func hasOwnReference(_ line: BankStatementLine) -> Bool {
-        guard let reference = line.bankReference?.trimmingCharacters(in: .whitespaces) else { return false }
-        return !reference.isEmpty && reference.uppercased() != "NONREF"
-    }
-
-    /// What tells two transfers under one bank reference apart: the day, the direction and the amount.
-    static func signature(_ line: BankStatementLine) -> String {
-        "\(line.bookingDate) \(line.direction.rawValue) \(line.amount.decimalString) \(line.amount.currency)"
-    }
-
-    /// The key of a line whose bank reference another transfer took first: the reference's key and what the line
-    /// says.
-    static func againKey(_ key: String, _ signature: String) -> String {
-        digest("again", key, signature)
-    }
-
-    /// What the line kept under `entry`'s inbox record says (``signature(_:)``), when its record keeps it.
-    private func keptSignature(_ entry: PaymentPipeline.InboxEntry) async throws -> String? {
-        guard let recorded = try await pipeline.store.readStream(entry.streamName, fromVersion: 1, limit: 1).first,
-              let record = try? JSONSerialization.jsonObject(with: recorded.data) as? [String: Any],
-              let payload = record["payload"] as? String,
-              let line = try? JSONSerialization.jsonObject(with: Data(payload.utf8)) as? [String: Any],
-              let day = line["bookingDate"] as? String, let direction = line["direction"] as? String,
-              let amount = line["amount"] as? String, let currency = line["currency"] as? String else { return nil }
-        return "\(day) \(direction) \(amount) \(currency)"
     }
 
     /// The statement each statement of a file is counted in for ``lineKey(_:account:statement:seen:)``: its own,
