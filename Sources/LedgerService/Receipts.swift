@@ -210,10 +210,6 @@ public struct ReceiptService: Sendable {
         }
     }
 
-    /// Why a receipt is credited. A receipt whose profile and purpose still count shrank: money went back. One
-    /// whose profile or purpose no longer counts while the payment still counts was moved (or its resolution
-    /// reopened and decided otherwise), whatever part of it was refunded before; one of a payment that no
-    /// longer counts at all lost it to whatever took the payment back.
     /// Why `receipt`, of which `open` is not credited yet, is credited now.
     ///
     /// A profile's part moved to another profile is named as moved, also when it still counts in part; a receipt
@@ -232,6 +228,10 @@ public struct ReceiptService: Sendable {
         return creditReason(payment, receiptStillCounts: receiptStillCounts, countsAtAll: countsAtAll)
     }
 
+    /// Why a receipt is credited. A receipt whose profile and purpose still count shrank: money went back. One
+    /// whose profile or purpose no longer counts while the payment still counts was moved (or its resolution
+    /// reopened and decided otherwise), whatever part of it was refunded before; one of a payment that no
+    /// longer counts at all lost it to whatever took the payment back.
     static func creditReason(_ payment: PaymentState, receiptStillCounts: Bool, countsAtAll: Bool) -> String {
         if let voided = payment.voided { return "voided: \(voided.reason)" }
         if payment.returned != nil { return "returned by the bank" }

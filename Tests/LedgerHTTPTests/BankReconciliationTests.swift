@@ -372,6 +372,18 @@ struct BankReconciliationTests {
             }
             try await (runtime.store as? any EventStoreTestHooks)?.waitUntilAllCommittedEventsAreVisible()
             #expect(try await runtime.store.headCursor() == head, "a statement that cannot be checked booked something")
+
+            // A page of a statement split over several opens and closes with interim booked balances (`ITBD`): it
+            // is checked with them, and its closing balance, partway through the statement, is no check of the books.
+            let page = xml.replacingOccurrences(of: "<Cd>OPBD</Cd>", with: "<Cd>ITBD</Cd>").replacingOccurrences(of: "<Cd>CLBD</Cd>", with: "<Cd>ITBD</Cd>")
+            let wrong = page.replacingOccurrences(of: ">1125.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Dt><Dt>2026-03-06", with: ">1124.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Dt><Dt>2026-03-06")
+            #expect(wrong != page)
+            let unbalanced = try await client.execute(uri: "/api/v1/bank-statements", method: .post, headers: staff, body: ByteBuffer(string: wrong))
+            #expect(unbalanced.status == .unprocessableContent && unbalanced.text.contains("does not add up"), "\(unbalanced.text)")
+            let imported = try await client.execute(uri: "/api/v1/bank-statements", method: .post, headers: staff, body: ByteBuffer(string: page))
+            #expect(imported.status == .created && imported.json["matched"] as? Int == 1, "\(imported.text)")
+            let exported = try await client.execute(uri: "/api/v1/books/journal?format=beancount", method: .get, headers: staff)
+            #expect(exported.status == .ok && !exported.text.contains(" balance Assets:Bank"), "\(exported.text)")
         }
     }
 

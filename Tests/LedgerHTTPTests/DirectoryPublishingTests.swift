@@ -287,8 +287,9 @@ struct DirectoryPublishingTests {
             let queued = try await world.runtime.directory.deliveries(status: "pending", endpointID: nil, limit: 10, offset: 0)
             #expect(queued.map(\.eventId) == [listed], "nothing after the unreadable change is queued")
             let running = Task { try await world.runtime.directoryPublisher.run() }
-            defer { running.cancel() }
             for _ in 0..<100 where world.received("ada-1").isEmpty { try await Task.sleep(for: .milliseconds(100)) }
+            running.cancel()
+            _ = await running.result
             #expect(world.received("ada-1").map { $0.data["eventId"] as? String } == [listed], "what was queued before the unreadable change was not sent")
         }
     }

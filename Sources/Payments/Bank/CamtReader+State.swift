@@ -6,6 +6,8 @@ struct StatementState {
     var overview: BankStatementOverview
     var opening: Money?
     var closing: Money?
+    /// Whether ``closing`` is an interim balance (`ITBD`), where a page of a statement split over several ends.
+    var closingIsInterim = false
     var entryCount = 0
     var totals = StatementTotals()
 
@@ -18,6 +20,10 @@ struct StatementState {
     var currency: String? { overview.currency ?? opening?.currency ?? closing?.currency }
 
     /// Keeps the booked opening and closing balances; available balances and others do not enter the check.
+    ///
+    /// A statement split over several pages opens or closes a page with an interim booked balance (`ITBD`): the
+    /// first one a page gives opens it (unless an `OPBD` or `PRCD` did), a later one closes it, as an interim
+    /// balance, like MT940's `:62M:`.
     mutating func record(_ balance: BalanceState) {
         guard let amount = balance.amount else { return }
         let signed = Money(minorUnits: balance.direction == "DBIT" ? -amount.minorUnits : amount.minorUnits, currency: amount.currency)
@@ -25,7 +31,16 @@ struct StatementState {
         case "OPBD": opening = signed
         // A "previously closed booked" balance opens the statement when the bank sends no OPBD.
         case "PRCD": if opening == nil { opening = signed }
-        case "CLBD": closing = signed
+        case "CLBD":
+            closing = signed
+            closingIsInterim = false
+        case "ITBD":
+            if opening == nil {
+                opening = signed
+            } else if closing == nil || closingIsInterim {
+                closing = signed
+                closingIsInterim = true
+            }
         default: break
         }
     }

@@ -249,6 +249,7 @@ struct CamtReader: XMLTokenHandler {
         overview.currency = state.currency
         overview.openingBalance = state.opening
         overview.closingBalance = state.closing
+        overview.closingBalanceIsIntermediate = state.closingIsInterim
         overview.integrity = state.totals.integrity(opening: state.opening, closing: state.closing)
         statements.append(try overview.enforcing(options.integrityPolicy))
     }
