@@ -227,10 +227,7 @@ struct ReceiptsTests {
             try await world.deliver(world.provider.chargeRefundedEvent(payment.paymentIntentID))
             let paymentID = "card-\(payment.paymentIntentID)"
             func documents() async throws -> [String] {
-                let answer = try await world.client.execute(uri: "/api/v1/payments/\(paymentID)/receipts", method: .get, headers: world.staff)
-                #expect(answer.status == .ok, "\(answer.text)")
-                let list = try JSONSerialization.jsonObject(with: Data(answer.text.utf8)) as? [[String: Any]] ?? []
-                return list.map { "\($0["kind"] as? String ?? "?") \($0["profileId"] as? String ?? "-") \($0["amount"] as? String ?? "?") \($0["reason"] as? String ?? "-")" }
+                try await Self.documents(of: paymentID, world.client, world.staff, ["kind", "profileId", "amount", "reason"])
             }
             #expect(try await documents() == ["receipt pr-1 124.00 -"])
             let moved = try await world.client.execute(
@@ -257,10 +254,7 @@ struct ReceiptsTests {
             try await world.deliver(world.provider.checkoutSessionCompletedEvent(sessionID))
             let paymentID = "card-\(payment.paymentIntentID)"
             func documents() async throws -> [String] {
-                let answer = try await world.client.execute(uri: "/api/v1/payments/\(paymentID)/receipts", method: .get, headers: world.staff)
-                #expect(answer.status == .ok, "\(answer.text)")
-                let list = try JSONSerialization.jsonObject(with: Data(answer.text.utf8)) as? [[String: Any]] ?? []
-                return list.map { document in ["kind", "profileId", "amount", "reason"].map { document[$0] as? String ?? "-" }.joined(separator: " ") }
+                try await Self.documents(of: paymentID, world.client, world.staff, ["kind", "profileId", "amount", "reason"])
             }
             #expect(try await documents() == ["receipt rm-1 125.00 -"])
             world.provider.refundOutOfBand(payment.paymentIntentID, amount: Money(minorUnits: 2_500, currency: "EUR"))
@@ -320,7 +314,12 @@ struct ReceiptsTests {
 
     /// The payment's documents, oldest first, each as its `fields` joined by spaces ("-" for one it lacks).
     static func documents(of paymentID: String, _ session: StaffSession, _ fields: [String]) async throws -> [String] {
-        let answer = try await session.client.execute(uri: "/api/v1/payments/\(paymentID)/receipts", method: .get, headers: session.headers)
+        try await documents(of: paymentID, session.client, session.headers, fields)
+    }
+
+    /// The same, asked with `headers` (a staff key's).
+    static func documents(of paymentID: String, _ client: any TestClientProtocol, _ headers: HTTPFields, _ fields: [String]) async throws -> [String] {
+        let answer = try await client.execute(uri: "/api/v1/payments/\(paymentID)/receipts", method: .get, headers: headers)
         #expect(answer.status == .ok, "\(answer.text)")
         let list = try JSONSerialization.jsonObject(with: Data(answer.text.utf8)) as? [[String: Any]] ?? []
         return list.map { document in fields.map { document[$0] as? String ?? "-" }.joined(separator: " ") }
