@@ -123,13 +123,13 @@ public struct BankStatementImport: Sendable {
         // Each line's key in file order (identical lines are counted in that order), then the returns after every
         // other line: a return finds the credit it takes back wherever the file lists it (some banks list a
         // day's debits first).
-        var keys = lines.map {
+        var fileKeys = lines.map {
             Self.lineKey($0, account: accounts[$0.statementIndex] ?? "", statement: countedIn[$0.statementIndex] ?? $0.statementIndex, seen: &state.seen)
         }
         if lines.contains(where: Self.isReturn) {
             let order = lines.indices.filter { !Self.isReturn(lines[$0]) } + lines.indices.filter { Self.isReturn(lines[$0]) }
             lines = order.map { lines[$0] }
-            keys = order.map { keys[$0] }
+            fileKeys = order.map { fileKeys[$0] }
         }
         let batch = PaymentBatch(pipeline)
         var booked = 0
@@ -161,11 +161,13 @@ public struct BankStatementImport: Sendable {
             let unit = lines[next..<min(next + Self.linesPerBatch, lines.count)]
             next += unit.count
             number += 1
-            let keys = Array(keys[unit.indices])
+            let keys: [String]
             var unitSummary = Summary(format: summary.format)
             let appends: [StreamAppend]
             do {
-                try await readAhead(unit, keys: keys, into: batch, references: &state.references)
+                let byReference = Array(fileKeys[unit.indices])
+                try await readAhead(unit, keys: byReference, into: batch, references: &state.references)
+                keys = try await tellingApartReusedReferences(unit, keys: byReference, batch: batch, holders: &state.referenceHolders)
                 for (line, key) in zip(unit, keys) {
                     try await book(line, key: key, metadata: metadata, summary: &unitSummary, state: &state) { entry, paymentID, facts, also in
                         try await batch.record(entry, paymentID: paymentID, method: .bank, facts: facts, metadata: metadata, also: also)
@@ -258,6 +260,64 @@ public struct BankStatementImport: Sendable {
         /// Payments a return earlier in this file took back, with that return's line key: a second return of
         /// one is not that payment's (the same line booked again, after its batch was refused, still is).
         var returned: [PaymentID: String] = [:]
+        /// What the line holding each key made of a bank's reference says (``signature(_:)``), as recorded by an
+        /// earlier import or by this one.
+        var referenceHolders: [String: String] = [:]
+    }
+
+    /// The keys of a batch's lines, a bank reference given to more than one transfer told apart.
+    ///
+    /// A line is known by its bank's reference, and some banks give a reference again to a later transfer (an
+    /// MT940 reference that counts each day's transfers). When the line holding the key, recorded by an earlier
+    /// import or earlier in this file, says another day, direction or amount, this line is another transfer: its
+    /// key is the reference's key with what it says added (``againKey(_:signature:)``), which an import of it
+    /// again finds. Decided from the inbox records read ahead, before any line of the batch is booked, so a
+    /// line is decided once, under its own key.
+    private func tellingApartReusedReferences(
+        _ unit: ArraySlice<BankStatementLine>, keys: [String], batch: PaymentBatch, holders: inout [String: String]
+    ) async throws -> [String] {
+        var told = keys
+        for (offset, line) in unit.enumerated() where line.booked && Self.hasOwnReference(line) {
+            let key = keys[offset]
+            let signature = Self.signature(line)
+            if holders[key] == nil {
+                let recorded = try await batch.firstEvent(of: StreamName.inbox(provider: "bank", eventID: key).description)
+                // A record that kept no line (one too large to keep) is taken for this line, as before.
+                holders[key] = try recorded.flatMap(Self.keptSignature) ?? signature
+            }
+            if holders[key] != signature { told[offset] = Self.againKey(key, signature: signature) }
+        }
+        return told
+    }
+
+    /// Whether the line carries a reference of the bank's own, which its key is made of.
+    static func hasOwnReference(_ line: BankStatementLine) -> Bool {
+        guard let reference = line.bankReference?.trimmingCharacters(in: .whitespaces) else { return false }
+        return !reference.isEmpty && reference.uppercased() != "NONREF"
+    }
+
+    /// What tells apart two transfers a bank gave one reference: the day, the direction and the amount.
+    static func signature(_ line: BankStatementLine) -> String {
+        "\(line.bookingDate) \(line.direction.rawValue) \(line.amount.decimalString) \(line.amount.currency)"
+    }
+
+    /// The key of a line whose bank reference another transfer holds: the reference's key and what it says.
+    static func againKey(_ key: String, signature: String) -> String {
+        digest("again", key, signature)
+    }
+
+    /// What the line an inbox record keeps says (``signature(_:)``); nil when the record kept no line.
+    static func keptSignature(_ recorded: RecordedEvent) throws -> String? {
+        struct Kept: Decodable {
+            var bookingDate: String
+            var direction: String
+            var amount: String
+            var currency: String
+        }
+        let decoder = CompactJSONDecoder(dates: .iso8601)
+        guard let payload = try decoder.decode(InboxRecord.self, from: recorded.data).payload else { return nil }
+        let kept = try decoder.decode(Kept.self, from: Data(payload.utf8))
+        return "\(kept.bookingDate) \(kept.direction) \(kept.amount) \(kept.currency)"
     }
 
     /// Reads what a batch of lines will decide on, in a few queries: the lines' inbox and payment streams, who
@@ -499,14 +559,15 @@ public struct BankStatementImport: Sendable {
         return references[reference.electronic] ?? nil
     }
 
-    /// A line's identity across imports: the bank's reference (with the transaction's place in a batch); where
+    /// A line's identity across imports: the bank's reference (with the transaction's place in a batch; a reference
+    /// the bank gave another transfer is told apart later, ``tellingApartReusedReferences(_:keys:batch:holders:)``); where
     /// the bank gives none, a digest of what the line says plus how many identical lines came before it in
     /// its statement (`statement`: ``countingGroups(_:)``), so two identical transfers on one day are both kept,
     /// and a re-import finds both again. Counted per statement, not per file: a file holding a day's statement
     /// and the week's statement of the same account brings each line of that day twice, and the second copy is
     /// the same transfer (as it is when the two statements come in two files).
     static func lineKey(_ line: BankStatementLine, account: String, statement: Int, seen: inout [String: Int]) -> String {
-        if let reference = line.bankReference?.trimmingCharacters(in: .whitespaces), !reference.isEmpty, reference.uppercased() != "NONREF" {
+        if hasOwnReference(line), let reference = line.bankReference?.trimmingCharacters(in: .whitespaces) {
             return digest("ref", account, reference, String(line.transactionIndex), line.direction.rawValue)
         }
         let content = digest(

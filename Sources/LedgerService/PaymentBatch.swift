@@ -46,6 +46,12 @@ final class PaymentBatch: DecisionStates, @unchecked Sendable {
         return try await pipeline.isRecorded(entry)
     }
 
+    /// The first event of a stream, as read ahead or else as stored; nil when the stream has none.
+    func firstEvent(of stream: String) async throws -> RecordedEvent? {
+        if let read = ahead.firstEvent(of: stream) { return read }
+        return try await pipeline.store.readStream(stream, fromVersion: 1, limit: 1).first
+    }
+
     func payment(_ paymentID: PaymentID) async throws -> PaymentState {
         if let state = payments[paymentID] { return state }
         let state: PaymentState
@@ -178,6 +184,11 @@ struct StreamsReadAhead {
     /// Whether a stream read ahead has any event; nil for a stream not read.
     func hasEvents(_ stream: String) -> Bool? {
         stored[stream].map { !$0.isEmpty }
+    }
+
+    /// The first event of a stream read ahead (nil inside when it has none); nil for a stream not read.
+    func firstEvent(of stream: String) -> RecordedEvent?? {
+        stored[stream].map(\.first)
     }
 
     /// The events of a stream read ahead, when they are the whole stream.

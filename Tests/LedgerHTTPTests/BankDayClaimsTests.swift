@@ -29,6 +29,51 @@ struct BankDayClaimsTests {
         }
     }
 
+    /// A bank reference the bank gives another transfer later (a CSV export numbering its rows afresh each time)
+    /// books that transfer all the same: before, it was counted as imported already and lost. Each file imported
+    /// again books nothing twice, and two lines of one file under one reference that say different things are
+    /// two transfers.
+    @Test(arguments: Backend.allCases)
+    func aBankReferenceGivenToAnotherTransferBooksItAllTheSame(backend: Backend) async throws {
+        let runtime = try await TestRuntime.make(backend)
+        do {
+            try await Self.certified(runtime, "ru-1", "ru-2", "ru-3", "ru-4")
+            let today = runtime.profiles.policy.calendar.date(at: runtime.now())
+            func csv(_ rows: [(day: LocalDate, profile: String, bankReference: String)]) throws -> URL {
+                var text = "date,amount,currency,payer_name,payer_iban,reference,bank_reference\n"
+                for row in rows { text += "\(row.day),125.00,EUR,Payer \(row.profile),,\(try Self.reference(row.profile)),\(row.bankReference)\n" }
+                let file = TestScratch.folder.appendingPathComponent("reused-\(UUID().uuidString).csv")
+                try Data(text.utf8).write(to: file)
+                return file
+            }
+            func importing(_ file: URL) async throws -> BankStatementImport.Summary {
+                try await runtime.bankImport.importFile(file, metadata: .init(actor: "test"))
+            }
+            let earlier = try csv([(today.addingDays(-4), "ru-1", "7")])
+            let later = try csv([(today.addingDays(-3), "ru-2", "7")])
+            #expect(try await importing(earlier).matched == 1)
+            let second = try await importing(later)
+            #expect(second.matched == 1 && second.alreadyImported == 0, "\(second)")
+            for file in [earlier, later] {
+                let again = try await importing(file)
+                #expect(again.alreadyImported == 1 && again.matched == 0, "\(again)")
+            }
+            let twins = try csv([(today.addingDays(-2), "ru-3", "9"), (today.addingDays(-1), "ru-4", "9")])
+            let both = try await importing(twins)
+            #expect(both.matched == 2 && both.alreadyImported == 0, "\(both)")
+            let bothAgain = try await importing(twins)
+            #expect(bothAgain.alreadyImported == 2 && bothAgain.matched == 0, "\(bothAgain)")
+            for id in ["ru-1", "ru-2", "ru-3", "ru-4"] {
+                let allocations = try await runtime.profiles.load(try ProfileID(id)).state.allocations
+                #expect(allocations.count == 1, "\(id) has \(allocations.count) payments booked")
+            }
+        } catch {
+            await runtime.close()
+            throw error
+        }
+        await runtime.close()
+    }
+
     /// Appends a statement's record, and nothing else, as a version from before the days were claimed left it.
     static func recordAsAnOlderVersion(_ url: DatabaseURL, _ recorded: BankStatementRecorded) async throws {
         let older = try await TestRuntime.open(url)
