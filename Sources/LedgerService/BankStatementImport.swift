@@ -79,6 +79,9 @@ public struct BankStatementImport: Sendable {
         var refused: @Sendable (_ batch: Int) -> Void = { _ in }
         /// The file's booking days are decided to be claimed and about to be appended.
         var claimsDecided: @Sendable () async throws -> Void = {}
+        /// Keys lines as versions before counted identical lines: pending ones among them (tests import files as
+        /// such a version did).
+        var countsPendingLines = false
     }
 
     /// Parses the whole file first (nothing is booked from a file that is malformed or does not add up), claims
@@ -123,13 +126,26 @@ public struct BankStatementImport: Sendable {
         // Each line's key in file order (identical lines are counted in that order), then the returns after every
         // other line: a return finds the credit it takes back wherever the file lists it (some banks list a
         // day's debits first).
-        var fileKeys = lines.map {
-            Self.lineKey($0, account: accounts[$0.statementIndex] ?? "", statement: countedIn[$0.statementIndex] ?? $0.statementIndex, seen: &state.seen)
+        // Only booked lines are counted among identical ones: a pending line (never booked) that a later export
+        // leaves out must not move its booked twin to another key, which would book that twin again. Versions
+        // before counted pending lines too; where that gives another key (`formerKeys`), a line recorded under it
+        // is found there.
+        var fileKeys: [String] = []
+        var formerKeys: [String?] = []
+        var formerSeen: [String: Int] = [:]
+        for line in lines {
+            let account = accounts[line.statementIndex] ?? ""
+            let statement = countedIn[line.statementIndex] ?? line.statementIndex
+            let former = Self.lineKey(line, account: account, statement: statement, seen: &formerSeen)
+            let key = line.booked && !hooks.countsPendingLines ? Self.lineKey(line, account: account, statement: statement, seen: &state.seen) : former
+            fileKeys.append(line.booked ? key : "")
+            formerKeys.append(line.booked && former != key ? former : nil)
         }
         if lines.contains(where: Self.isReturn) {
             let order = lines.indices.filter { !Self.isReturn(lines[$0]) } + lines.indices.filter { Self.isReturn(lines[$0]) }
             lines = order.map { lines[$0] }
             fileKeys = order.map { fileKeys[$0] }
+            formerKeys = order.map { formerKeys[$0] }
         }
         let batch = PaymentBatch(pipeline)
         var booked = 0
@@ -146,7 +162,7 @@ public struct BankStatementImport: Sendable {
             if refused {
                 hooks.refused(written.number)
                 batch.forget()
-                summary.add(try await bookOneByOne(written.unit, keys: written.keys, metadata: metadata, format: summary.format, state: &state))
+                summary.add(try await bookOneByOne(written.unit, keys: written.keys, formerKeys: written.formerKeys, batch: batch, metadata: metadata, format: summary.format, state: &state))
                 summary.bookedOneByOne += written.unit.count
             } else {
                 summary.add(written.summary)
@@ -161,13 +177,13 @@ public struct BankStatementImport: Sendable {
             let unit = lines[next..<min(next + Self.linesPerBatch, lines.count)]
             next += unit.count
             number += 1
-            let keys: [String]
+            let counted = Array(fileKeys[unit.indices])
+            let former = Array(formerKeys[unit.indices])
             var unitSummary = Summary(format: summary.format)
             let appends: [StreamAppend]
             do {
-                let byReference = Array(fileKeys[unit.indices])
-                try await readAhead(unit, keys: byReference, into: batch, references: &state.references)
-                keys = try await tellingApartReusedReferences(unit, keys: byReference, batch: batch, holders: &state.referenceHolders)
+                try await readAhead(unit, keys: counted, formerKeys: former, into: batch, references: &state.references)
+                let keys = try await decidedKeys(unit, keys: counted, formerKeys: former, batch: batch, holders: &state.referenceHolders)
                 for (line, key) in zip(unit, keys) {
                     try await book(line, key: key, metadata: metadata, summary: &unitSummary, state: &state) { entry, paymentID, facts, also in
                         try await batch.record(entry, paymentID: paymentID, method: .bank, facts: facts, metadata: metadata, also: also)
@@ -183,7 +199,7 @@ public struct BankStatementImport: Sendable {
                 writing = nil
                 if try await settle(previous) {
                     // This batch decided on what the one before would have written.
-                    summary.add(try await bookOneByOne(unit, keys: keys, metadata: metadata, format: summary.format, state: &state))
+                    summary.add(try await bookOneByOne(unit, keys: counted, formerKeys: former, batch: batch, metadata: metadata, format: summary.format, state: &state))
                     summary.bookedOneByOne += unit.count
                     report(unit.count)
                     continue
@@ -191,7 +207,7 @@ public struct BankStatementImport: Sendable {
             }
             let store = pipeline.store
             try await hooks.beforeAppending(number)
-            writing = WrittenBatch(number: number, unit: unit, keys: keys, summary: unitSummary, append: Task {
+            writing = WrittenBatch(number: number, unit: unit, keys: counted, formerKeys: former, summary: unitSummary, append: Task {
                 if !appends.isEmpty { _ = try await store.append(appends) }
             })
         }
@@ -213,7 +229,9 @@ public struct BankStatementImport: Sendable {
     struct WrittenBatch {
         var number: Int
         var unit: ArraySlice<BankStatementLine>
+        /// The lines' keys as counted, before ``decidedKeys(_:keys:formerKeys:batch:holders:)``.
         var keys: [String]
+        var formerKeys: [String?]
         /// What the batch books, once its append is written.
         var summary: Summary
         var append: Task<Void, any Error>
@@ -232,10 +250,14 @@ public struct BankStatementImport: Sendable {
 
     /// Books lines one by one, each deciding on the streams as stored: a batch that was refused. What its first
     /// attempt added to `state` is what this one adds again (who holds a reference, the payment of a line, whom
-    /// an account paid for), so it stays.
+    /// an account paid for), so it stays; but who holds a bank reference is read again, and the keys decided
+    /// again: another import may have recorded a line under one of them meanwhile (what refused the batch).
     private func bookOneByOne(
-        _ unit: ArraySlice<BankStatementLine>, keys: [String], metadata: EventMetadata, format: String, state: inout ImportState
+        _ unit: ArraySlice<BankStatementLine>, keys counted: [String], formerKeys: [String?], batch: PaymentBatch, metadata: EventMetadata, format: String,
+        state: inout ImportState
     ) async throws -> Summary {
+        state.referenceHolders = [:]
+        let keys = try await decidedKeys(unit, keys: counted, formerKeys: formerKeys, batch: batch, holders: &state.referenceHolders)
         var unitSummary = Summary(format: format)
         for (line, key) in zip(unit, keys) {
             try await book(line, key: key, metadata: metadata, summary: &unitSummary, state: &state) { entry, paymentID, facts, also in
@@ -261,33 +283,52 @@ public struct BankStatementImport: Sendable {
         /// one is not that payment's (the same line booked again, after its batch was refused, still is).
         var returned: [PaymentID: String] = [:]
         /// What the line holding each key made of a bank's reference says (``signature(_:)``), as recorded by an
-        /// earlier import or by this one.
-        var referenceHolders: [String: String] = [:]
+        /// earlier import or by this one; nil inside for a record that kept no line.
+        var referenceHolders: [String: String?] = [:]
     }
 
-    /// The keys of a batch's lines, a bank reference given to more than one transfer told apart.
+    /// The keys a batch's lines are booked under, decided from the inbox records read ahead before any line of
+    /// the batch is booked, so a line is decided once, under its own key.
     ///
-    /// A line is known by its bank's reference, and some banks give a reference again to a later transfer (an
-    /// MT940 reference that counts each day's transfers). When the line holding the key, recorded by an earlier
-    /// import or earlier in this file, says another day, direction or amount, this line is another transfer: its
-    /// key is the reference's key with what it says added (``againKey(_:signature:)``), which an import of it
-    /// again finds. Decided from the inbox records read ahead, before any line of the batch is booked, so a
-    /// line is decided once, under its own key.
-    private func tellingApartReusedReferences(
-        _ unit: ArraySlice<BankStatementLine>, keys: [String], batch: PaymentBatch, holders: inout [String: String]
+    /// - A line is known by its bank's reference, and some banks give a reference again to a later transfer (an
+    ///   MT940 reference that counts each day's transfers). When the line holding the key, recorded by an earlier
+    ///   import or earlier in this file, was booked on another day, this line is another transfer: its key is the
+    ///   reference's key with its day added (``againKey(_:signature:)``), which an import of it again finds.
+    /// - A line without a reference whose key, counted as versions before counted (pending lines too), was
+    ///   recorded while its own key was not, was recorded by such a version: it keeps that key.
+    private func decidedKeys(
+        _ unit: ArraySlice<BankStatementLine>, keys: [String], formerKeys: [String?], batch: PaymentBatch, holders: inout [String: String?]
     ) async throws -> [String] {
         var told = keys
+        for (offset, former) in formerKeys.enumerated() {
+            guard let former else { continue }
+            if try await batch.firstEvent(of: Self.inboxStream(keys[offset])) == nil, try await batch.firstEvent(of: Self.inboxStream(former)) != nil {
+                told[offset] = former
+            }
+        }
         for (offset, line) in unit.enumerated() where line.booked && Self.hasOwnReference(line) {
             let key = keys[offset]
             let signature = Self.signature(line)
-            if holders[key] == nil {
-                let recorded = try await batch.firstEvent(of: StreamName.inbox(provider: "bank", eventID: key).description)
-                // A record that kept no line (one too large to keep) is taken for this line, as before.
-                holders[key] = try recorded.flatMap(Self.keptSignature) ?? signature
+            let holder: String?
+            if let known = holders[key] {
+                holder = known
+            } else if let recorded = try await batch.firstEvent(of: Self.inboxStream(key)) {
+                holder = try Self.keptSignature(recorded)
+                holders[key] = .some(holder)
+            } else {
+                holder = signature
+                holders[key] = .some(signature)
             }
-            if holders[key] != signature { told[offset] = Self.againKey(key, signature: signature) }
+            // A record that kept no line (one too large to keep) tells nothing apart: the line is taken for it, as
+            // it was before references were told apart, rather than risk booking that transfer again.
+            if let holder, holder != signature { told[offset] = Self.againKey(key, signature: signature) }
         }
         return told
+    }
+
+    /// The inbox stream of the line known by `key`.
+    static func inboxStream(_ key: String) -> String {
+        StreamName.inbox(provider: "bank", eventID: key).description
     }
 
     /// Whether the line carries a reference of the bank's own, which its key is made of.
@@ -296,39 +337,38 @@ public struct BankStatementImport: Sendable {
         return !reference.isEmpty && reference.uppercased() != "NONREF"
     }
 
-    /// What tells apart two transfers a bank gave one reference: the day, the direction and the amount.
+    /// What tells apart two transfers a bank gave one reference: the booking day (the direction is in the key
+    /// already). Not the amount: a re-export listing a batch's transactions in another order, or a record of a
+    /// version that wrote some currencies' amounts otherwise, would tell one transfer apart from itself and book
+    /// it again; a bank reference counting each day's transfers is given again on another day.
     static func signature(_ line: BankStatementLine) -> String {
-        "\(line.bookingDate) \(line.direction.rawValue) \(line.amount.decimalString) \(line.amount.currency)"
+        line.bookingDate.description
     }
 
-    /// The key of a line whose bank reference another transfer holds: the reference's key and what it says.
+    /// The key of a line whose bank reference another transfer holds: the reference's key and its day.
     static func againKey(_ key: String, signature: String) -> String {
         digest("again", key, signature)
     }
 
-    /// What the line an inbox record keeps says (``signature(_:)``); nil when the record kept no line.
+    /// The day of the line an inbox record keeps (``signature(_:)``); nil when the record kept no line.
     static func keptSignature(_ recorded: RecordedEvent) throws -> String? {
         struct Kept: Decodable {
             var bookingDate: String
-            var direction: String
-            var amount: String
-            var currency: String
         }
         let decoder = CompactJSONDecoder(dates: .iso8601)
         guard let payload = try decoder.decode(InboxRecord.self, from: recorded.data).payload else { return nil }
-        let kept = try decoder.decode(Kept.self, from: Data(payload.utf8))
-        return "\(kept.bookingDate) \(kept.direction) \(kept.amount) \(kept.currency)"
+        return try decoder.decode(Kept.self, from: Data(payload.utf8)).bookingDate
     }
 
     /// Reads what a batch of lines will decide on, in a few queries: the lines' inbox and payment streams, who
     /// holds the references they name, and those profiles.
     private func readAhead(
-        _ unit: ArraySlice<BankStatementLine>, keys: [String], into batch: PaymentBatch, references: inout [String: ProfileID?]
+        _ unit: ArraySlice<BankStatementLine>, keys: [String], formerKeys: [String?], into batch: PaymentBatch, references: inout [String: ProfileID?]
     ) async throws {
-        var streams: [String] = []
+        var streams = formerKeys.compactMap { $0.map(Self.inboxStream) }
         var named: [CreditorReference] = []
         for (line, key) in zip(unit, keys) where line.booked {
-            streams.append(PaymentPipeline.InboxEntry(provider: "bank", eventID: key, eventType: "", payload: Data()).streamName)
+            streams.append(Self.inboxStream(key))
             guard line.direction == .credit, !line.isReversal, line.returnReason == nil, line.amount.minorUnits != 0 else { continue }
             streams.append(PaymentID(method: .bank, externalID: key).streamName)
             for reference in CreditorReference.find(in: Self.referenceText(line)) {
@@ -560,9 +600,9 @@ public struct BankStatementImport: Sendable {
     }
 
     /// A line's identity across imports: the bank's reference (with the transaction's place in a batch; a reference
-    /// the bank gave another transfer is told apart later, ``tellingApartReusedReferences(_:keys:batch:holders:)``); where
+    /// the bank gave another transfer is told apart later, ``decidedKeys(_:keys:formerKeys:batch:holders:)``); where
     /// the bank gives none, a digest of what the line says plus how many identical lines came before it in
-    /// its statement (`statement`: ``countingGroups(_:)``), so two identical transfers on one day are both kept,
+    /// its statement (booked lines only: ``importFile(_:format:metadata:progressEvery:progress:)`` keys no pending one) (`statement`: ``countingGroups(_:)``), so two identical transfers on one day are both kept,
     /// and a re-import finds both again. Counted per statement, not per file: a file holding a day's statement
     /// and the week's statement of the same account brings each line of that day twice, and the second copy is
     /// the same transfer (as it is when the two statements come in two files).

@@ -39,13 +39,7 @@ struct BankDayClaimsTests {
         do {
             try await Self.certified(runtime, "ru-1", "ru-2", "ru-3", "ru-4")
             let today = runtime.profiles.policy.calendar.date(at: runtime.now())
-            func csv(_ rows: [(day: LocalDate, profile: String, bankReference: String)]) throws -> URL {
-                var text = "date,amount,currency,payer_name,payer_iban,reference,bank_reference\n"
-                for row in rows { text += "\(row.day),125.00,EUR,Payer \(row.profile),,\(try Self.reference(row.profile)),\(row.bankReference)\n" }
-                let file = TestScratch.folder.appendingPathComponent("reused-\(UUID().uuidString).csv")
-                try Data(text.utf8).write(to: file)
-                return file
-            }
+            let csv = Self.csvWithBankReferences
             func importing(_ file: URL) async throws -> BankStatementImport.Summary {
                 try await runtime.bankImport.importFile(file, metadata: .init(actor: "test"))
             }
@@ -63,10 +57,112 @@ struct BankDayClaimsTests {
             #expect(both.matched == 2 && both.alreadyImported == 0, "\(both)")
             let bothAgain = try await importing(twins)
             #expect(bothAgain.alreadyImported == 2 && bothAgain.matched == 0, "\(bothAgain)")
-            for id in ["ru-1", "ru-2", "ru-3", "ru-4"] {
-                let allocations = try await runtime.profiles.load(try ProfileID(id)).state.allocations
-                #expect(allocations.count == 1, "\(id) has \(allocations.count) payments booked")
+            try await Self.expectOnePaymentEach(runtime, ["ru-1", "ru-2", "ru-3", "ru-4"])
+        } catch {
+            await runtime.close()
+            throw error
+        }
+        await runtime.close()
+    }
+
+    /// Expects each profile to have exactly one payment booked.
+    static func expectOnePaymentEach(_ runtime: LedgerRuntime, _ ids: [String], sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        for id in ids {
+            let allocations = try await runtime.profiles.load(try ProfileID(id)).state.allocations
+            #expect(allocations.count == 1, "\(id) has \(allocations.count) payments booked", sourceLocation: sourceLocation)
+        }
+    }
+
+    /// A CSV file of 125.00 transfers, each naming its profile's reference and carrying a bank reference.
+    static func csvWithBankReferences(_ rows: [(day: LocalDate, profile: String, bankReference: String)]) throws -> URL {
+        var text = "date,amount,currency,payer_name,payer_iban,reference,bank_reference\n"
+        for row in rows { text += "\(row.day),125.00,EUR,Payer \(row.profile),,\(try Self.reference(row.profile)),\(row.bankReference)\n" }
+        let file = TestScratch.folder.appendingPathComponent("reused-\(UUID().uuidString).csv")
+        try Data(text.utf8).write(to: file)
+        return file
+    }
+
+    /// A bank that lists a batch's transactions in another order in a later export of the day gives each
+    /// transaction's place (and so its key) to a transfer of another amount: that tells no transfer apart, so
+    /// nothing is booked again. A transfer under a reference is told apart by its day only.
+    @Test(arguments: Backend.allCases)
+    func aBatchListedInAnotherOrderBooksNothingAgain(backend: Backend) async throws {
+        let runtime = try await TestRuntime.make(backend)
+        do {
+            try await Self.certified(runtime, "bo-1", "bo-2")
+            typealias T = CamtStatementBuilder.Transaction
+            let one = T(amount: "125.00", payerName: "One", structuredReference: try Self.reference("bo-1"))
+            let two = T(amount: "250.00", payerName: "Two", structuredReference: try Self.reference("bo-2"))
+            func file(_ transactions: [T]) throws -> URL {
+                let entry = CamtStatementBuilder.Entry(date: "2026-03-02", bankReference: "BATCH-7", transactions: transactions)
+                let url = TestScratch.folder.appendingPathComponent("batch-order-\(UUID().uuidString).xml")
+                try Data(CamtStatementBuilder(statements: [.init(id: "BO-1", iban: Self.ourIBAN, entries: [entry])]).xml.utf8).write(to: url)
+                return url
             }
+            let first = try await runtime.bankImport.importFile(try file([one, two]), metadata: .init(actor: "test"))
+            #expect(first.matched == 2, "\(first)")
+            let reordered = try await runtime.bankImport.importFile(try file([two, one]), metadata: .init(actor: "test"))
+            #expect(reordered.matched == 0 && reordered.alreadyImported == 2, "\(reordered)")
+            try await Self.expectOnePaymentEach(runtime, ["bo-1", "bo-2"])
+        } catch {
+            await runtime.close()
+            throw error
+        }
+        await runtime.close()
+    }
+
+    /// Another import records a transfer under a reused bank reference while this one's batch is decided: the
+    /// week's file lists X on one day and Y on the next under one reference, and the next day's file, imported
+    /// meanwhile, brings Y. The week's batch is refused and its lines are booked one by one under keys decided
+    /// again, so each transfer is booked once (before, X was taken for Y and lost, and Y was booked twice).
+    @Test(arguments: Backend.allCases)
+    func aReferenceTakenByAnotherImportMeanwhileIsToldApartAgain(backend: Backend) async throws {
+        let runtime = try await TestRuntime.make(backend)
+        do {
+            try await Self.certified(runtime, "rr-1", "rr-2")
+            let today = runtime.profiles.policy.calendar.date(at: runtime.now())
+            let week = try Self.csvWithBankReferences([(today.addingDays(-4), "rr-1", "R5"), (today.addingDays(-3), "rr-2", "R5")])
+            let day = try Self.csvWithBankReferences([(today.addingDays(-3), "rr-2", "R5")])
+            let plain = runtime.bankImport
+            let once = FirstTime()
+            var importer = runtime.bankImport
+            importer.hooks.beforeAppending = { _ in
+                if await once.take() { _ = try await plain.importFile(day, metadata: .init(actor: "test")) }
+            }
+            let summary = try await importer.importFile(week, metadata: .init(actor: "test"))
+            #expect(summary.bookedOneByOne == 2 && summary.matched == 1 && summary.alreadyImported == 1, "\(summary)")
+            try await Self.expectOnePaymentEach(runtime, ["rr-1", "rr-2"])
+            let again = try await plain.importFile(week, metadata: .init(actor: "test"))
+            #expect(again.alreadyImported == 2 && again.matched == 0, "\(again)")
+        } catch {
+            await runtime.close()
+            throw error
+        }
+        await runtime.close()
+    }
+
+    /// A file that a version counting pending entries among identical lines imported (its booked line then
+    /// known by the second place, after its pending twin) books nothing when imported again: the line is found
+    /// under the key that version gave it, though it is now counted first.
+    @Test(arguments: Backend.allCases)
+    func aLineKeyedWithItsPendingTwinCountedIsFoundAgain(backend: Backend) async throws {
+        let runtime = try await TestRuntime.make(backend)
+        do {
+            try await Self.certified(runtime, "pf-1")
+            typealias T = CamtStatementBuilder.Transaction
+            let entry = CamtStatementBuilder.Entry(
+                date: "2026-03-02", bankReference: nil, transactions: [T(amount: "125.00", payerName: "Pia", structuredReference: try Self.reference("pf-1"))]
+            )
+            var pending = entry
+            pending.pending = true
+            let file = try CamtStatementBuilder(statements: [.init(id: "PF-NOON", iban: Self.ourIBAN, entries: [pending, entry])]).write()
+            var older = runtime.bankImport
+            older.hooks.countsPendingLines = true
+            let first = try await older.importFile(file, metadata: .init(actor: "test"))
+            #expect(first.matched == 1 && first.notBooked == 1, "\(first)")
+            let again = try await runtime.bankImport.importFile(file, metadata: .init(actor: "test"))
+            #expect(again.matched == 0 && again.alreadyImported == 1, "\(again)")
+            try await Self.expectOnePaymentEach(runtime, ["pf-1"])
         } catch {
             await runtime.close()
             throw error
@@ -476,5 +572,15 @@ private actor Barrier {
             return
         }
         await withCheckedContinuation { waiting.append($0) }
+    }
+}
+
+/// True for the first caller only.
+private actor FirstTime {
+    private var taken = false
+
+    func take() -> Bool {
+        defer { taken = true }
+        return !taken
     }
 }

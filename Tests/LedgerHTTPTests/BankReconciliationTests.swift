@@ -388,6 +388,31 @@ struct BankReconciliationTests {
         }
     }
 
+    /// A pending entry and a booked twin that says the same (no bank reference), then a later export of the day
+    /// with only the booked one: the booked transfer is booked once. Before, the pending entry took the first
+    /// place among identical lines, so the twin was known by the second place at noon and by the first in the
+    /// evening, and booked again.
+    @Test(arguments: Backend.allCases)
+    func aPendingTwinDoesNotMoveItsBookedTwinsKey(backend: Backend) async throws {
+        try await withLiveServer(backend) { client, runtime in
+            let staff = bearer(try await runtime.apiKeys.create(name: "Anna", role: .staff).key)
+            try await certifiedProfiles(runtime, ["pt-1"])
+            typealias T = CamtStatementBuilder.Transaction
+            let entry = CamtStatementBuilder.Entry(date: "2026-03-02", bankReference: nil, transactions: [T(amount: "125.00", payerName: "Pia", structuredReference: reference("pt-1"))])
+            // At noon: the first entry still pending (it changes no balance), the second booked.
+            var pending = entry
+            pending.pending = true
+            let noon = CamtStatementBuilder(statements: [.init(id: "PT-NOON", iban: ourIBAN, entries: [pending, entry])]).xml
+            let atNoon = try await client.execute(uri: "/api/v1/bank-statements", method: .post, headers: staff, body: ByteBuffer(string: noon))
+            #expect(atNoon.status == .created && atNoon.json["matched"] as? Int == 1 && atNoon.json["notBooked"] as? Int == 1, "\(atNoon.text)")
+            let evening = CamtStatementBuilder(statements: [.init(id: "PT-EVENING", iban: ourIBAN, entries: [entry])]).xml
+            let atEvening = try await client.execute(uri: "/api/v1/bank-statements", method: .post, headers: staff, body: ByteBuffer(string: evening))
+            #expect(atEvening.status == .created && atEvening.json["matched"] as? Int == 0 && atEvening.json["alreadyImported"] as? Int == 1, "\(atEvening.text)")
+            let allocations = try await runtime.profiles.load(try ProfileID("pt-1")).state.allocations
+            #expect(allocations.count == 1, "the transfer was booked \(allocations.count) times")
+        }
+    }
+
     /// A payer whose transfer the bank returned sends the money again under the same end-to-end id, and the bank
     /// returns that too: the second return takes back the second payment, the one of the id not returned yet
     /// (before, the first one, returned already, made two candidates and nothing was taken back).

@@ -32,12 +32,15 @@ public struct CamtStatementBuilder: Sendable {
         public var date: String
         public var bankReference: String?
         public var transactions: [Transaction]
+        /// Written with status `PDNG`: not booked yet, and left out of the balances.
+        public var pending: Bool
 
-        public init(credit: Bool = true, date: String, bankReference: String?, transactions: [Transaction]) {
+        public init(credit: Bool = true, date: String, bankReference: String?, transactions: [Transaction], pending: Bool = false) {
             self.credit = credit
             self.date = date
             self.bankReference = bankReference
             self.transactions = transactions
+            self.pending = pending
         }
     }
 
@@ -87,7 +90,7 @@ public struct CamtStatementBuilder: Sendable {
             """
         for statement in statements {
             var closing = statement.openingCents
-            for entry in statement.entries {
+            for entry in statement.entries where !entry.pending {
                 let total = entry.transactions.reduce(Int64(0)) { $0 + Self.cents($1.amount) }
                 closing += entry.credit ? total : -total
             }
@@ -99,7 +102,7 @@ public struct CamtStatementBuilder: Sendable {
             for entry in statement.entries {
                 let total = entry.transactions.reduce(Int64(0)) { $0 + Self.cents($1.amount) }
                 out += "<Ntry><Amt Ccy=\"\(statement.currency)\">\(Self.amount(total))</Amt><CdtDbtInd>\(entry.credit ? "CRDT" : "DBIT")</CdtDbtInd>"
-                out += "<Sts><Cd>BOOK</Cd></Sts><BookgDt><Dt>\(entry.date)</Dt></BookgDt><ValDt><Dt>\(entry.date)</Dt></ValDt>"
+                out += "<Sts><Cd>\(entry.pending ? "PDNG" : "BOOK")</Cd></Sts><BookgDt><Dt>\(entry.date)</Dt></BookgDt><ValDt><Dt>\(entry.date)</Dt></ValDt>"
                 if let reference = entry.bankReference { out += "<AcctSvcrRef>\(reference)</AcctSvcrRef>" }
                 out += "<NtryDtls>"
                 for transaction in entry.transactions {
