@@ -124,6 +124,13 @@ public struct ListingProjection: Projection {
         return evaluated
     }
 
+    /// What a listing rests on, as its row keeps it: `waiver:<id>` or `payments:<id>,<id>…`.
+    static func basisText(_ evaluation: ListingEvaluation) -> String? {
+        evaluation.basis.map { basis in
+            basis.kind == .waiver ? "waiver:\(basis.waiverID ?? "")" : "payments:" + basis.paymentIDs.map(\.rawValue).joined(separator: ",")
+        }
+    }
+
     /// The `listing_status` row of a profile's state, evaluated at `instant`; nil before the profile is registered.
     /// With `dueIfUnpublished`, a row evaluated otherwise than last published falls due at once (see below); a
     /// refresh after a sweep that decided nothing keeps the row's own next change instead, so a row whose state
@@ -139,9 +146,7 @@ public struct ListingProjection: Projection {
         // its own next change may already be past, and nothing else would make the sweeper record the change
         // and the directory hear of it.
         let nextChange = !dueIfUnpublished || evaluation.matches(state.published) ? evaluation.nextChangeAt : evaluatedAt
-        let basis: String? = evaluation.basis.map { basis in
-            basis.kind == .waiver ? "waiver:\(basis.waiverID ?? "")" : "payments:" + basis.paymentIDs.map(\.rawValue).joined(separator: ",")
-        }
+        let basis = basisText(evaluation)
         return [
             .text(profileID.rawValue), .text(state.displayName), .text(state.kind?.rawValue ?? ""), .text(evaluation.status.rawValue),
             .bool(evaluation.visible), .optional(evaluation.paidThrough?.description), .integer(evaluation.creditMinorUnits),
@@ -182,6 +187,56 @@ public struct ListingRow: Sendable, Hashable, Codable {
     public var reason: String?
     public var basis: String?
     public var version: Int64
+
+    /// Where the row stands in a list: by its last paid day (none last), then by id.
+    var listOrder: ListOrder { ListOrder(paidThrough: paidThrough ?? "9999-12-31", profileId: profileId) }
+
+    struct ListOrder: Comparable {
+        var paidThrough: String
+        var profileId: String
+
+        static func < (left: ListOrder, right: ListOrder) -> Bool {
+            (left.paidThrough, left.profileId) < (right.paidThrough, right.profileId)
+        }
+    }
+}
+
+/// Which rows a list of listings keeps: as SQL over `listing_status`, and as a test of a row evaluated now.
+struct ListingFilter {
+    var status: String?
+    /// Active or in grace, last paid on or before this day.
+    var paidThroughBy: String?
+    /// Last paid in this calendar month, `YYYY-MM`.
+    var month: String?
+
+    var sql: (conditions: [String], binds: [SQLValue]) {
+        var conditions: [String] = []
+        var binds: [SQLValue] = []
+        if let status {
+            conditions.append("status = ?")
+            binds.append(.text(status))
+        }
+        if let paidThroughBy {
+            conditions.append("status IN ('active', 'grace') AND paid_through IS NOT NULL AND paid_through <= ?")
+            binds.append(.text(paidThroughBy))
+        }
+        if let month {
+            conditions.append("paid_through IS NOT NULL AND paid_through >= ? AND paid_through <= ?")
+            binds += [.text("\(month)-01"), .text("\(month)-31")]
+        }
+        return (conditions, binds)
+    }
+
+    func matches(_ row: ListingRow) -> Bool {
+        if let status, row.status != status { return false }
+        if let paidThroughBy {
+            guard row.status == "active" || row.status == "grace", let paid = row.paidThrough, paid <= paidThroughBy else { return false }
+        }
+        if let month {
+            guard let paid = row.paidThrough, paid >= "\(month)-01", paid <= "\(month)-31" else { return false }
+        }
+        return true
+    }
 }
 
 /// Queries over the listing read model.
@@ -204,42 +259,63 @@ public struct ListingQueries: Sendable {
 
     /// Profiles by status, optionally only those whose paid period ends within `expiringWithinDays`, after
     /// taking in what the log holds (a payment recorded a moment ago is in the list, as in the other staff
-    /// lists).
+    /// lists). Ordered by the last paid day (none last), then by id.
+    ///
+    /// The list answers as of now: a row whose scheduled change (an expiry, the end of grace, a waiver's start or
+    /// end) is due was evaluated before that instant, and the sweeper may not have looked at it yet (it may be
+    /// behind, or failing), so such a row is evaluated again from its kept state and listed as it is now.
     public func list(status: String?, expiringWithinDays: Int?, expiringInMonth: String? = nil, limit: Int, offset: Int) async throws -> [ListingRow] {
         _ = try await ProjectionRunner(store: store, projection: projection).catchUp()
-        var conditions: [String] = []
-        var binds: [SQLValue] = []
-        if let status {
-            conditions.append("status = ?")
-            binds.append(.text(status))
-        }
-        if let days = expiringWithinDays {
-            let today = calendar.date(at: now())
-            conditions.append("status IN ('active', 'grace') AND paid_through IS NOT NULL AND paid_through <= ?")
-            binds.append(.text(today.addingDays(days).description))
-        }
-        if let month = expiringInMonth {
-            // Listings whose last paid day falls in the calendar month `YYYY-MM`.
-            conditions.append("paid_through IS NOT NULL AND paid_through >= ? AND paid_through <= ?")
-            binds += [.text("\(month)-01"), .text("\(month)-31")]
-        }
-        let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-        binds += [.integer(Int64(limit)), .integer(Int64(offset))]
-        let allBinds = binds
+        let instant = now()
+        let filter = ListingFilter(
+            status: status, paidThroughBy: expiringWithinDays.map { calendar.date(at: instant).addingDays($0).description }, month: expiringInMonth
+        )
+        let projection = self.projection
+        let dueAt = SQLValue.integer(ListingProjection.micros(instant))
         return try await store.withReadModelConnection { connection in
-            try await connection.query(
-                """
-                SELECT profile_id, display_name, kind, status, visible, paid_through, credit_minor_units, reason, basis, stream_version
-                FROM listing_status \(filter) ORDER BY COALESCE(paid_through, '9999-12-31'), profile_id LIMIT ? OFFSET ?
-                """,
-                allBinds
-            ).map { row in
-                try ListingRow(
-                    profileId: row.text(0), displayName: row.text(1), kind: row.text(2), status: row.text(3),
-                    visible: row.bool(4), paidThrough: row.optionalText(5), creditMinorUnits: row.integer(6),
-                    reason: row.optionalText(7), basis: row.optionalText(8), version: row.integer(9)
-                )
+            let due = try await connection.query(
+                "SELECT profile_id, display_name, kind FROM listing_status WHERE next_change_at_micros <= ?", [dueAt]
+            ).map { try (id: $0.text(0), displayName: $0.text(1), kind: $0.text(2)) }
+            guard !due.isEmpty else {
+                return try await Self.rows(filter, [], limit: limit, offset: offset, connection)
             }
+            let evaluated = try await projection.evaluations(due.map(\.id), at: instant, connection)
+            let dueNow = due.compactMap { row -> ListingRow? in
+                guard let (evaluation, version) = evaluated[row.id] else { return nil }
+                return ListingRow(
+                    profileId: row.id, displayName: row.displayName, kind: row.kind, status: evaluation.status.rawValue, visible: evaluation.visible,
+                    paidThrough: evaluation.paidThrough?.description, creditMinorUnits: evaluation.creditMinorUnits,
+                    reason: evaluation.reason?.rawValue, basis: ListingProjection.basisText(evaluation), version: version
+                )
+            }.filter(filter.matches)
+            // The rows not due, up to the end of the page, merged with the due rows that match as they are now.
+            let notDue = try await Self.rows(
+                filter, [("(next_change_at_micros IS NULL OR next_change_at_micros > ?)", dueAt)], limit: offset + limit, offset: 0, connection
+            )
+            return Array((notDue + dueNow).sorted { $0.listOrder < $1.listOrder }.dropFirst(offset).prefix(limit))
+        }
+    }
+
+    /// The rows `filter` and `more` keep, as stored, in the list's order.
+    private static func rows(
+        _ filter: ListingFilter, _ more: [(condition: String, bind: SQLValue)], limit: Int, offset: Int, _ connection: any ReadModelConnection
+    ) async throws -> [ListingRow] {
+        var (conditions, binds) = filter.sql
+        conditions += more.map(\.condition)
+        binds += more.map(\.bind)
+        let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        return try await connection.query(
+            """
+            SELECT profile_id, display_name, kind, status, visible, paid_through, credit_minor_units, reason, basis, stream_version
+            FROM listing_status \(filter) ORDER BY COALESCE(paid_through, '9999-12-31'), profile_id LIMIT ? OFFSET ?
+            """,
+            binds + [.integer(Int64(limit)), .integer(Int64(offset))]
+        ).map { row in
+            try ListingRow(
+                profileId: row.text(0), displayName: row.text(1), kind: row.text(2), status: row.text(3),
+                visible: row.bool(4), paidThrough: row.optionalText(5), creditMinorUnits: row.integer(6),
+                reason: row.optionalText(7), basis: row.optionalText(8), version: row.integer(9)
+            )
         }
     }
 

@@ -186,6 +186,41 @@ struct ProfileServiceTests {
         }
     }
 
+    /// A listing whose grace ended while no sweeper ran is listed as it is now, in the right place among the
+    /// others: the staff lists need no job to have run (before, it was listed as stored, still active).
+    @Test(arguments: Backend.allCases)
+    func aListingDueButNotSweptIsListedAsItIsNow(backend: Backend) async throws {
+        try await Self.withProfiles(backend, at: "2026-03-10") { store, profiles, clock, id in
+            let (projection, queries) = try await Self.paidFromTheThirteenth(store, profiles, clock, id)
+            let sweeper = Sweeper(profiles: profiles, projection: projection, queries: queries, logger: .init(label: "test"))
+            try await ProjectionRunner(store: store, projection: projection).catchUp()
+            clock.set(noon("2026-03-13"))
+            #expect(try await sweeper.sweepDue() == 1)
+            try await store.waitUntilAllCommittedEventsAreVisible()
+            try await ProjectionRunner(store: store, projection: projection).catchUp()
+            #expect(try await queries.list(status: "active", expiringWithinDays: nil, limit: 10, offset: 0).map(\.profileId) == [id.rawValue])
+
+            // Long after the paid year and its grace, another profile paid a few days ago; nothing swept since.
+            clock.set(noon("2028-06-01"))
+            let other = try ProfileID("bob-1")
+            try await Self.certifiedProfile(profiles, other)
+            _ = try await profiles.recordOfflinePayment(
+                profileID: other, amount: .euros(minorUnits: 12_500), date: LocalDate(iso: "2028-05-20")!, purpose: .listing, note: "",
+                metadata: .init(actor: "test"), idempotencyKey: nil
+            )
+            try await store.waitUntilAllCommittedEventsAreVisible()
+            func list(_ status: String?, within days: Int? = nil, offset: Int = 0, limit: Int = 10) async throws -> [String] {
+                try await queries.list(status: status, expiringWithinDays: days, limit: limit, offset: offset).map { "\($0.profileId) \($0.status) \($0.visible)" }
+            }
+            #expect(try await list("active") == ["bob-1 active true"])
+            #expect(try await list("expired") == ["ada-1 expired false"])
+            #expect(try await list(nil, within: 400) == ["bob-1 active true"])
+            #expect(try await list(nil) == ["ada-1 expired false", "bob-1 active true"])
+            #expect(try await list(nil, offset: 1, limit: 1) == ["bob-1 active true"])
+            #expect(try await list(nil, offset: 0, limit: 1) == ["ada-1 expired false"])
+        }
+    }
+
     /// A suspension recorded by an instance whose clock is an hour ahead: an instance with the right clock lists the
     /// profile again meanwhile (the event is believed only five minutes ahead), and its listing row falls due at the
     /// suspension's own instant, when the sweeper hides it without any other event.
