@@ -66,12 +66,29 @@ public struct PaidPeriod: Sendable, Hashable {
     public var lastDay: LocalDate
     /// The days each payment added to the stretch, in order: a renewal's are the ones after the days before it.
     public var parts: [PaidPart]
+    /// The months bought from `start`, up to `lastDay`; nil once they no longer fit in an `Int` (the stretch then
+    /// runs to the last day there is).
+    var months: Int?
 
-    /// A stretch of the days one payment bought.
-    init(_ part: PaidPart) {
+    /// A stretch of the days one payment bought: `months` from `part`'s start, or to the last day there is.
+    init(_ part: PaidPart, months: Int?) {
         start = part.start
         lastDay = part.lastDay
         parts = [part]
+        self.months = months
+    }
+
+    /// The stretch with `months` more bought by `paymentID`, from the day after its last. They are counted from
+    /// the stretch's start, as if bought with the months before at once: renewing a stretch begun on 31 January
+    /// month by month, or one begun on 29 February year by year, loses no day at each shorter month's end.
+    mutating func renew(paymentID: PaymentID, months more: Int) {
+        let start = lastDay.addingDays(1)
+        let total = months.flatMap { months in
+            let (sum, overflow) = months.addingReportingOverflow(more)
+            return overflow ? nil : sum
+        }
+        months = total
+        extend(PaidPart(paymentID: paymentID, start: start, lastDay: total.map { self.start.addingMonths($0).addingDays(-1) } ?? .last))
     }
 
     /// The payments that bought the stretch, in order.
@@ -145,18 +162,16 @@ extension ProfileState {
             credit = total % price
             guard bought > 0 else { continue }
             let (months, overflow) = bought.multipliedReportingOverflow(by: allocation.monthsPerPeriod)
-            guard !overflow else {
-                periods.append(PaidPeriod(PaidPart(paymentID: allocation.paymentID, start: allocation.effectiveDate, lastDay: .last)))
-                continue
-            }
             if let last = periods.last, allocation.effectiveDate <= policy.lastVisibleDay(after: last.lastDay) {
                 // Current or in grace: extend from the old last day, so no day is lost or counted twice.
-                let start = last.lastDay.addingDays(1)
-                periods[periods.count - 1].extend(PaidPart(paymentID: allocation.paymentID, start: start, lastDay: start.addingMonths(months).addingDays(-1)))
+                periods[periods.count - 1].renew(paymentID: allocation.paymentID, months: overflow ? Int.max : months)
             } else {
                 // After grace: a new period from the payment's own date.
                 let start = allocation.effectiveDate
-                periods.append(PaidPeriod(PaidPart(paymentID: allocation.paymentID, start: start, lastDay: start.addingMonths(months).addingDays(-1))))
+                periods.append(PaidPeriod(
+                    PaidPart(paymentID: allocation.paymentID, start: start, lastDay: overflow ? .last : start.addingMonths(months).addingDays(-1)),
+                    months: overflow ? nil : months
+                ))
             }
         }
         return (periods, credit)

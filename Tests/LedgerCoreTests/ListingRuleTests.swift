@@ -110,6 +110,38 @@ struct ListingRuleTests {
         #expect(january.evaluate("2026-12-02").paidThrough == day("2028-01-30"))
     }
 
+    /// Renewing year by year ends on the day paying the years at once ends: the months are counted from the
+    /// stretch's start. Before, each renewal counted from the day after the last, so a stretch begun on 29
+    /// February kept the 27th and lost a day by the next leap year.
+    @Test
+    func renewingYearByYearEndsWhereTheYearsBoughtAtOnceEnd() throws {
+        var byYear = try History.certified()
+        try byYear.pay("p1", on: "2028-02-29")
+        for (id, date) in [("p2", "2029-01-15"), ("p3", "2030-01-15"), ("p4", "2031-01-15")] { try byYear.pay(id, on: date) }
+        var atOnce = try History.certified()
+        try atOnce.pay("p1", 50_000, on: "2028-02-29")
+        #expect(atOnce.evaluate("2031-02-01").paidThrough == day("2032-02-28"))
+        #expect(byYear.evaluate("2031-02-01").paidThrough == day("2032-02-28"))
+        #expect(byYear.evaluate("2029-03-01").paidThrough == day("2030-02-27"))
+    }
+
+    /// Under a tariff of one month a period, a stretch begun on 31 January and renewed month by month runs to
+    /// the day before each month's 31st (or its last day), as the months bought at once would.
+    @Test
+    func monthlyRenewalsOfAStretchBegunOnTheThirtyFirstLoseNoDay() {
+        func allocation(_ id: String, on date: String) -> ContributionAllocated {
+            ContributionAllocated(
+                paymentID: payment(id), amount: euros(1_000), effectiveDate: day(date), price: euros(1_000), monthsPerPeriod: 1, periodsBought: 1,
+                creditAfterMinorUnits: 0, acceptedShortfallMinorUnits: 0, occurredAt: noon(date)
+            )
+        }
+        let renewed = [allocation("m1", on: "2026-01-31"), allocation("m2", on: "2026-02-20"), allocation("m3", on: "2026-03-20"), allocation("m4", on: "2026-04-20")]
+        let (periods, _) = ProfileState.periods(for: renewed, policy: policy)
+        #expect(periods.count == 1)
+        #expect(periods.first?.parts.map(\.lastDay) == [day("2026-02-27"), day("2026-03-30"), day("2026-04-29"), day("2026-05-30")])
+        #expect(periods.first?.parts.map(\.start) == [day("2026-01-31"), day("2026-02-28"), day("2026-03-31"), day("2026-04-30")])
+    }
+
     @Test
     func creditAccumulatesAndBuysAPeriodWhenEnough() throws {
         var history = try History.certified()
