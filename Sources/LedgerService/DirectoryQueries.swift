@@ -14,6 +14,8 @@ public struct DirectoryDeliveryRow: Sendable, Hashable, Codable {
     public var lastStatus: Int?
     public var lastError: String?
     public var nextAttemptAt: Date
+    /// When it was delivered (nil until then).
+    public var deliveredAt: Date?
 }
 
 /// A listed profile in the directory snapshot.
@@ -74,7 +76,8 @@ public struct DirectoryQueries: Sendable {
         return try await store.withReadModelConnection { connection in
             try await connection.query(
                 """
-                SELECT delivery_id, endpoint_id, event_id, event_type, profile_id, status, attempts, last_status, last_error, next_attempt_at_micros
+                SELECT delivery_id, endpoint_id, event_id, event_type, profile_id, status, attempts, last_status, last_error, next_attempt_at_micros,
+                       delivered_at_micros
                 FROM directory_deliveries WHERE \(condition) ORDER BY \(newestFirst ? "COALESCE(delivered_at_micros, next_attempt_at_micros) DESC, delivery_id DESC" : "delivery_id") LIMIT ? OFFSET ?
                 """,
                 allBinds
@@ -82,7 +85,8 @@ public struct DirectoryQueries: Sendable {
                 try DirectoryDeliveryRow(
                     deliveryId: row.integer(0), endpointId: row.text(1), eventId: row.text(2), eventType: row.text(3),
                     profileId: row.text(4), status: row.text(5), attempts: Int(row.integer(6)),
-                    lastStatus: row.optionalInteger(7).map(Int.init), lastError: row.optionalText(8), nextAttemptAt: APIKeyStore.date(micros: row.integer(9))
+                    lastStatus: row.optionalInteger(7).map(Int.init), lastError: row.optionalText(8), nextAttemptAt: APIKeyStore.date(micros: row.integer(9)),
+                    deliveredAt: row.optionalInteger(10).map(APIKeyStore.date(micros:))
                 )
             }
         }

@@ -272,7 +272,8 @@ public struct ListingQueries: Sendable {
         )
         let projection = self.projection
         let dueAt = SQLValue.integer(ListingProjection.micros(instant))
-        return try await store.withReadModelConnection { connection in
+        // One snapshot: a row the sweeper reschedules meanwhile is either due or not, never both or neither.
+        return try await store.withReadModelSnapshot { connection in
             let due = try await connection.query(
                 "SELECT profile_id, display_name, kind FROM listing_status WHERE next_change_at_micros <= ?", [dueAt]
             ).map { try (id: $0.text(0), displayName: $0.text(1), kind: $0.text(2)) }
@@ -296,7 +297,9 @@ public struct ListingQueries: Sendable {
         }
     }
 
-    /// The rows `filter` and `more` keep, as stored, in the list's order.
+    /// The rows `filter` and `more` keep, as stored, in the list's order: ids compared byte by byte (`COLLATE "C"`
+    /// on PostgreSQL, whose databases' own collation may ignore punctuation and case), as ``ListingRow/listOrder``
+    /// compares them when rows evaluated now are merged in.
     private static func rows(
         _ filter: ListingFilter, _ more: [(condition: String, bind: SQLValue)], limit: Int, offset: Int, _ connection: any ReadModelConnection
     ) async throws -> [ListingRow] {
@@ -304,10 +307,11 @@ public struct ListingQueries: Sendable {
         conditions += more.map(\.condition)
         binds += more.map(\.bind)
         let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        let bytewise = connection.dialect == .postgres ? #" COLLATE "C""# : ""
         return try await connection.query(
             """
             SELECT profile_id, display_name, kind, status, visible, paid_through, credit_minor_units, reason, basis, stream_version
-            FROM listing_status \(filter) ORDER BY COALESCE(paid_through, '9999-12-31'), profile_id LIMIT ? OFFSET ?
+            FROM listing_status \(filter) ORDER BY COALESCE(paid_through, '9999-12-31')\(bytewise), profile_id\(bytewise) LIMIT ? OFFSET ?
             """,
             binds + [.integer(Int64(limit)), .integer(Int64(offset))]
         ).map { row in

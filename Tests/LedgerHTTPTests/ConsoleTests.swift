@@ -346,14 +346,16 @@ struct ConsoleTests {
                         """,
                         [
                             .text(endpoint.endpointId), .text(name), .text(name), .integer(Int64(index + 1)), .integer(Int64(index + 1)), .text(status),
-                            // The first was sent again and delivered last of all.
-                            status == "delivered" ? .integer(index == 0 ? 1_000_000 : Int64(index + 1)) : .null,
+                            // The first was sent again and delivered last of all (in 2023; all were due in 1970).
+                            status == "delivered" ? .integer(index == 0 ? 1_700_000_000_000_000 : 1_600_000_000_000_000 + Int64(index + 1)) : .null,
                         ]
                     )
                 }
             }
             let directory = try await anna.send("/console/directory").text
             #expect(directory.contains("delivered-025") && directory.contains("delivered-001") && !directory.contains("delivered-002"), "the latest deliveries")
+            // Each at the time it was delivered, not the time it was due.
+            #expect(directory.contains("2023") && !directory.contains("1970"), "\(directory)")
             #expect(directory.contains("dead-155") && !directory.contains("dead-055") && directory.contains("/console/directory?page=2"))
             let older = try await anna.send("/console/directory?page=2").text
             #expect(older.contains("dead-055") && older.contains("dead-026") && !older.contains("dead-155"))
@@ -389,6 +391,39 @@ struct ConsoleTests {
             #expect(state.allocations.count == 1)
             let payments = try await runtime.lists.payments(method: nil, purpose: nil, month: nil, state: nil, limit: 10, offset: 0)
             #expect(payments.count == 2, "one donation, one listing payment: \(payments.map(\.paymentId))")
+        }
+    }
+
+    /// A waiver whose id holds a `/` and a space (an id sent through the API may hold any text) is revoked from
+    /// the profile's page, and through the API under its id percent-encoded. Before, the form's address held the
+    /// id as it is, and the router, which hands a path over undecoded, found no such page or no such waiver.
+    @Test(arguments: Backend.allCases)
+    func aWaiverWhoseIdHoldsASlashIsRevokedFromItsPage(backend: Backend) async throws {
+        try await withLiveServer(backend) { client, runtime in
+            let anna = try await Self.annaSignedIn(client, runtime)
+            let staff = try await StaffSession.start(client, runtime)
+            for id in ["wv-1", "wv-2"] {
+                try await staff.certifiedProfile(id)
+                let granted = try await staff.post("/api/v1/profiles/\(id)/waivers", [
+                    "waiverId": "2026/hardship one", "from": runtime.today.description, "through": runtime.today.description, "reason": "hardship",
+                ])
+                #expect(granted.status == .ok || granted.status == .created, "\(granted.text)")
+            }
+            // Listed on the waiver, which the listings page says (before, it said "paid").
+            let listed = try await anna.send("/console/listings?view=waived").text
+            #expect(listed.contains("wv-1") && listed.contains("<td>waiver</td>") && !listed.contains("<td>paid</td>"), "\(listed)")
+            let page = try await anna.send("/console/profiles/wv-1").text
+            let action = "/console/profiles/wv-1/waivers/2026%2Fhardship%20one/revoke"
+            #expect(page.contains("action=\"\(action)\""), "\(page)")
+            let formKey = try #require(Self.hidden("formKey", in: page))
+            let revoked = try await anna.post(action, ["reason": "paid after all", "formKey": formKey])
+            #expect(revoked.status == .seeOther && revoked.headers[.location] == "/console/profiles/wv-1", "\(revoked.status) \(revoked.text)")
+            let byAPI = try await staff.post("/api/v1/profiles/wv-2/waivers/2026%2Fhardship%20one/revoke", ["reason": "paid after all"])
+            #expect(byAPI.status == .ok, "\(byAPI.text)")
+            for id in ["wv-1", "wv-2"] {
+                let waivers = try await runtime.profiles.load(try ProfileID(id)).state.waivers
+                #expect(waivers.map(\.granted.waiverID) == ["2026/hardship one"] && waivers.allSatisfy { $0.revokedAt != nil }, "\(id): \(waivers)")
+            }
         }
     }
 

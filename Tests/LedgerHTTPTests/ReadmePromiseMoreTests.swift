@@ -182,6 +182,8 @@ struct ReadmePromiseMoreTests {
                 #expect(refused.status == .seeOther && refused.headers[.location] == "/console/settings", "\(form): \(refused.status)")
                 let page = try await anna.send("/console/settings")
                 #expect(page.text.contains(words), "\(form): \(page.text)")
+                // Shown as an alert, never in the box that says what was done.
+                #expect(page.text.contains(#"<p class="error" role="alert">"#) && !page.text.contains(#"<p class="notice""#), "\(form): \(page.text)")
                 #expect(!page.text.contains("can now sign in"), "\(form)")
             }
             #expect(try await runtime.staffUsers.list().map(\.email) == ["anna@example.org"])
@@ -197,6 +199,7 @@ struct ReadmePromiseMoreTests {
                 #expect(added.status == .seeOther && added.headers[.location] == "/console/settings", "\(name): \(added.status)")
                 let page = try await anna.send("/console/settings")
                 #expect(page.text.contains("\(name) can now sign in as \(email)."), "\(name): \(page.text)")
+                #expect(page.text.contains(#"<p class="notice" role="status">"#) && !page.text.contains(#"role="alert""#), "\(name): \(page.text)")
                 _ = try await runtime.staffUsers.signIn(email: email, password: password)
             }
             #expect(try await runtime.staffUsers.list().map(\.email).sorted() == ["anna@example.org", "cleo@example.org", "dan@example.org"])

@@ -221,6 +221,29 @@ struct ProfileServiceTests {
         }
     }
 
+    /// Paging through the list while a row is due gives every listing once, also on a PostgreSQL database whose
+    /// collation orders ids otherwise than byte by byte (here ICU's en-US, which puts `Zed-1` after `cat-1`): the
+    /// stored rows are read in the order the due rows are merged in. Before, the page after the first repeated
+    /// `ada-2` and `cat-1` never came.
+    @Test
+    func pagesWithADueRowListEveryListingOnceWhateverTheCollation() async throws {
+        try await Self.withProfiles(.postgres, at: "2026-03-10") { store, profiles, clock, id in
+            let (projection, queries) = try await Self.paidFromTheThirteenth(store, profiles, clock, id)
+            for other in ["ada-2", "cat-1", "Zed-1"] { try await Self.certifiedProfile(profiles, try ProfileID(other)) }
+            try await store.waitUntilAllCommittedEventsAreVisible()
+            try await ProjectionRunner(store: store, projection: projection).catchUp()
+            try await store.withReadModelConnection { connection in
+                try await connection.execute(#"ALTER TABLE listing_status ALTER COLUMN profile_id TYPE text COLLATE "en-US-x-icu""#)
+            }
+            clock.set(noon("2026-03-13"))
+            var pages: [String] = []
+            for offset in 0..<5 {
+                pages += try await queries.list(status: nil, expiringWithinDays: nil, limit: 1, offset: offset).map(\.profileId)
+            }
+            #expect(pages == ["ada-1", "Zed-1", "ada-2", "cat-1"])
+        }
+    }
+
     /// A suspension recorded by an instance whose clock is an hour ahead: an instance with the right clock lists the
     /// profile again meanwhile (the event is believed only five minutes ahead), and its listing row falls due at the
     /// suspension's own instant, when the sweeper hides it without any other event.

@@ -68,26 +68,32 @@ enum ConsolePage {
         render("message", title: title, section: "", data: ["heading": title, "message": message], session: nil, status: status)
     }
 
-    /// 303 See Other to `location`, optionally leaving a notice for the next page.
-    static func redirect(_ location: String, notice: String? = nil, secure: Bool = false) -> Response {
+    /// 303 See Other to `location`, optionally leaving a notice for the next page: shown as an alert when it says
+    /// why a form was refused (`refused`), so that it never looks like one that was carried out.
+    static func redirect(_ location: String, notice: String? = nil, refused: Bool = false, secure: Bool = false) -> Response {
         var headers = securityHeaders()
         headers[.location] = location
         if let notice {
             let encoded = Data(notice.utf8).base64EncodedString().replacingOccurrences(of: "=", with: "")
                 .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            headers[.setCookie] = ConsoleCookie.header(ConsoleCookie.notice, encoded, maxAge: 60, secure: secure)
+            headers[.setCookie] = ConsoleCookie.header(ConsoleCookie.notice, (refused ? refusalMark : "") + encoded, maxAge: 60, secure: secure)
         }
         return Response(status: .seeOther, headers: headers)
     }
 
-    /// The notice a redirect left, and the header that clears it.
-    static func takeNotice(_ request: Request, secure: Bool) -> (String?, HTTPFields) {
-        guard let value = ConsoleCookie.value(request, ConsoleCookie.notice), value.utf8.count <= 2_000 else { return (nil, [:]) }
+    /// Marks a notice that says why a form was refused (outside the Base64 alphabet the notice is written in).
+    private static let refusalMark = "!"
+
+    /// The notice a redirect left, whether it says why a form was refused, and the header that clears it.
+    static func takeNotice(_ request: Request, secure: Bool) -> (notice: String?, refused: Bool, clearing: HTTPFields) {
+        guard var value = ConsoleCookie.value(request, ConsoleCookie.notice), value.utf8.count <= 2_000 else { return (nil, false, [:]) }
+        let refused = value.hasPrefix(refusalMark)
+        if refused { value.removeFirst() }
         var base64 = value.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         while base64.count % 4 != 0 { base64 += "=" }
         let text = Data(base64Encoded: base64).map { String(decoding: $0, as: UTF8.self) }
         var headers = HTTPFields()
         headers[.setCookie] = ConsoleCookie.header(ConsoleCookie.notice, "", maxAge: 0, secure: secure)
-        return (text, headers)
+        return (text, refused, headers)
     }
 }

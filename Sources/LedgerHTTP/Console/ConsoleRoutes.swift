@@ -353,7 +353,7 @@ struct ConsoleRoutes {
         }
         group.post("profiles/:profileId/waivers/:waiverId/revoke") { request, context in
             try await profileAction(request, context) { profileID in
-                let waiverID = try context.parameters.require("waiverId")
+                let waiverID = try pathParameter(context, "waiverId")
                 _ = try await runtime.profiles.handle(.revokeWaiver(waiverID: waiverID, reason: context.form["reason"] ?? ""), profileID: profileID, metadata: metadata(request, context))
                 return "The waiver is revoked."
             }
@@ -425,7 +425,7 @@ struct ConsoleRoutes {
             }
         }
         data["waivers"] = state.waivers.filter { $0.revokedAt == nil }.map { waiver -> [String: Any] in
-            ["waiverId": waiver.granted.waiverID, "from": ConsoleWords.date(waiver.granted.from), "through": ConsoleWords.date(waiver.granted.through), "reason": waiver.granted.reason]
+            ["waiverId": waiver.granted.waiverID, "waiverPath": ConsoleForm.pathSegment(waiver.granted.waiverID), "from": ConsoleWords.date(waiver.granted.from), "through": ConsoleWords.date(waiver.granted.through), "reason": waiver.granted.reason]
         }
         data["payments"] = state.allocations.reversed().map { record -> [String: Any] in
             var item: [String: Any] = [
@@ -524,7 +524,7 @@ struct ConsoleRoutes {
         group.post("payments/:paymentId/refund-requests/:requestKey/close") { request, context in
             try await paymentAction(request, context) { paymentID in
                 try await runtime.refunds.close(
-                    paymentID: paymentID, requestKey: try context.parameters.require("requestKey"), reason: context.form["reason"] ?? "",
+                    paymentID: paymentID, requestKey: try pathParameter(context, "requestKey"), reason: context.form["reason"] ?? "",
                     metadata: metadata(request, context)
                 )
                 return "The refund request is closed; its money can be paid back again."
@@ -663,7 +663,7 @@ struct ConsoleRoutes {
         let now = runtime.now()
         data["unanswered"] = view.unansweredRefundRequests.map { open -> [String: Any] in
             [
-                "requestKey": open.requestKey, "amount": ConsoleWords.euros(open.amount, currency: view.currency), "askedAt": words.instant(open.askedAt),
+                "requestKey": open.requestKey, "requestPath": ConsoleForm.pathSegment(open.requestKey), "amount": ConsoleWords.euros(open.amount, currency: view.currency), "askedAt": words.instant(open.askedAt),
                 "closable": open.closableFrom <= now, "closableFrom": words.instant(open.closableFrom),
             ]
         }
@@ -696,7 +696,7 @@ struct ConsoleRoutes {
             "rows": rows.prefix(ConsolePaging.size).map { row -> [String: Any] in
                 [
                     "profileId": row.profileId, "displayName": row.displayName, "status": ConsoleWords.status(row.status),
-                    "paidThrough": ConsoleWords.date(row.paidThrough), "why": row.visible ? (row.basis == "waiver" ? "waiver" : "paid") : ConsoleWords.hiddenReason(row.reason),
+                    "paidThrough": ConsoleWords.date(row.paidThrough), "why": row.visible ? (row.basis?.hasPrefix("waiver:") == true ? "waiver" : "paid") : ConsoleWords.hiddenReason(row.reason),
                 ]
             },
         ]
@@ -715,7 +715,7 @@ struct ConsoleRoutes {
         var data: [String: Any] = [
             "endpoints": endpoints.map { ["url": $0.url, "state": $0.enabled ? "receiving changes" : "switched off (\($0.disabledReason ?? "by staff"))"] },
             "dead": dead.map { ["id": $0.deliveryId, "profileId": $0.profileId, "error": $0.lastError ?? $0.lastStatus.map { "answered \($0)" } ?? "—"] },
-            "recent": recent.map { ["id": $0.deliveryId, "profileId": $0.profileId, "at": words.instant($0.nextAttemptAt)] },
+            "recent": recent.map { ["id": $0.deliveryId, "profileId": $0.profileId, "at": words.instant($0.deliveredAt ?? $0.nextAttemptAt)] },
         ]
         paging.link("/console/directory?", fetched: fetched.count, into: &data)
         return page("directory", "Directory", "/console/directory", data, context, request: request)
@@ -775,9 +775,10 @@ struct ConsoleRoutes {
         _ template: String, _ title: String, _ section: String, _ data: [String: Any], _ context: LedgerRequestContext,
         request: Request? = nil, error: String? = nil, status: HTTPResponse.Status = .ok
     ) -> Response {
-        let (notice, clearing) = request.map { ConsolePage.takeNotice($0, secure: secure) } ?? (nil, [:])
+        let (notice, refused, clearing) = request.map { ConsolePage.takeNotice($0, secure: secure) } ?? (nil, false, [:])
         return ConsolePage.render(
-            template, title: title, section: section, data: data, session: context.staffSession, notice: notice, error: error, status: status, headers: clearing
+            template, title: title, section: section, data: data, session: context.staffSession, notice: refused ? nil : notice,
+            error: error ?? (refused ? notice : nil), status: status, headers: clearing
         )
     }
 
@@ -802,7 +803,7 @@ struct ConsoleRoutes {
         do {
             return try await once(request, context, then: back, body)
         } catch {
-            return ConsolePage.redirect(back, notice: failureNotice(error, request, context), secure: secure)
+            return ConsolePage.redirect(back, notice: failureNotice(error, request, context), refused: true, secure: secure)
         }
     }
 

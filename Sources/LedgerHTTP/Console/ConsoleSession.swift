@@ -128,6 +128,14 @@ enum ConsoleForm {
         return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? ""
     }
 
+    /// `text` as one segment of a path: everything but ASCII letters, digits and `-._~` percent-encoded (a `/`
+    /// too), as ``pathParameter(_:_:)`` reads it back.
+    static func pathSegment(_ text: String) -> String {
+        var allowed = CharacterSet()
+        allowed.insert(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? ""
+    }
+
     static func constantTimeEquals(_ a: String, _ b: String) -> Bool {
         let x = Array(a.utf8), y = Array(b.utf8)
         guard x.count == y.count else { return false }

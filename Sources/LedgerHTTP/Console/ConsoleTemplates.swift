@@ -337,7 +337,7 @@ enum ConsoleTemplates {
         </form></details>
         </div>
         {{#waivers}}
-        <form method="post" action="/console/profiles/{{profileId}}/waivers/{{waiverId}}/revoke" class="inline">
+        <form method="post" action="/console/profiles/{{profileId}}/waivers/{{waiverPath}}/revoke" class="inline">
         <input type="hidden" name="_csrf" value="{{csrf}}"><input type="hidden" name="formKey" value="{{formKey}}">
         <span>Waiver {{from}} – {{through}} ({{reason}})</span>
         <label for="revoke-{{waiverId}}">Reason to revoke</label><input id="revoke-{{waiverId}}" name="reason" required>
@@ -434,7 +434,7 @@ enum ConsoleTemplates {
         <p>Their money counts as paid back until the provider reports the refund. Look in the provider's dashboard:
         if the refund is there, the provider's report follows; if it is not, close the request and ask again.</p>
         <ul>{{#unanswered}}<li>{{amount}}, asked {{askedAt}}.
-        {{#closable}}<form method="post" action="/console/payments/{{paymentId}}/refund-requests/{{requestKey}}/close" class="stack">
+        {{#closable}}<form method="post" action="/console/payments/{{paymentId}}/refund-requests/{{requestPath}}/close" class="stack">
         <input type="hidden" name="_csrf" value="{{csrf}}"><input type="hidden" name="formKey" value="{{formKey}}">
         <label for="close-{{requestKey}}">How you found that no refund was made</label><input id="close-{{requestKey}}" name="reason" required maxlength="500">
         <button type="submit" class="danger">Close: the provider made no refund</button>

@@ -114,7 +114,7 @@ struct PaymentRoutes {
             let body = try await decode(CloseRequest.self, request, context)
             let paymentID = PaymentID(rawValue: try context.parameters.require("paymentId"))
             try await refunds.close(
-                paymentID: paymentID, requestKey: try context.parameters.require("requestKey"), reason: body.reason, metadata: metadata(request, context)
+                paymentID: paymentID, requestKey: try pathParameter(context, "requestKey"), reason: body.reason, metadata: metadata(request, context)
             )
             guard let view = try await payments.view(paymentID) else { throw Problem.notFound("no payment '\(paymentID.rawValue.prefix(80))'") }
             return try JSONResponse(view)

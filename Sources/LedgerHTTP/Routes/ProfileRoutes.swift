@@ -88,7 +88,7 @@ struct ProfileRoutes {
         }
         group.post("profiles/:profileId/waivers/:waiverId/revoke") { request, context in
             let body = try await decode(ReasonRequest.self, request, context)
-            let waiverID = try context.parameters.require("waiverId")
+            let waiverID = try pathParameter(context, "waiverId")
             return try respond(try await command(.revokeWaiver(waiverID: waiverID, reason: body.reason), try profileID(context), request, context))
         }
         group.post("profiles/:profileId/offline-payments") { request, context in

@@ -79,6 +79,14 @@ func describe(_ error: DecodingError) -> String {
 let offsetMax = 1_000_000_000
 
 /// `limit` (1 to `pageSizeMax`, default 100) and `offset` (0 to ``offsetMax``, default 0).
+/// A path parameter that may hold any text (a waiver id, a refund request's key), percent-decoded: the router
+/// hands it over as sent, so `2026%2Fhardship` names the waiver `2026/hardship`. Text that is not valid percent
+/// encoding (a lone `%`) is taken as it is.
+func pathParameter(_ context: LedgerRequestContext, _ name: String) throws -> String {
+    let raw = try context.parameters.require(name)
+    return raw.removingPercentEncoding ?? raw
+}
+
 func pageParameters(_ request: Request, pageSizeMax: Int) throws -> (Int, Int) {
     let limit = try request.uri.queryParameters["limit"].map { text -> Int in
         guard let value = Int(text), (1...pageSizeMax).contains(value) else { throw Problem.badRequest("limit must be 1 to \(pageSizeMax)") }
