@@ -196,6 +196,10 @@ struct ConsoleTests {
                 let after = try await runtime.profiles.load(try ProfileID(to)).state.allocation(of: paymentID)
                 #expect(after?.isActiveNow == true, "moved to \(to)")
             }
+            // The history in words, not in the events' names.
+            let history = try await anna.send("/console/payments/\(paymentID.rawValue)").text
+            #expect(history.contains("Money received") && history.contains("Moved to another profile"), "\(history)")
+            #expect(!history.contains("PaymentReceived") && !history.contains("PaymentReassigned"), "\(history)")
         }
     }
 

@@ -610,7 +610,7 @@ struct ConsoleRoutes {
                 ]
             },
             "history": view.history.map { step -> [String: Any] in
-                var item: [String: Any] = ["at": words.instant(step.at), "type": step.type]
+                var item: [String: Any] = ["at": words.instant(step.at), "type": ConsoleWords.paymentStep(step.type)]
                 if let by = ConsoleWords.actor(step.by) { item["by"] = by }
                 return item
             },

@@ -154,6 +154,29 @@ struct ConsoleWords: Sendable {
         }
     }
 
+    /// A step of a payment's history in words (a step of a type this build does not know keeps its name).
+    static func paymentStep(_ type: String) -> String {
+        switch type {
+        case "PaymentReceived": "Money received"
+        case "PaymentPending": "Payment started, not paid yet"
+        case "PaymentFailed": "The payment failed"
+        case "PaymentHeld": "Held for a decision by staff"
+        case "PaymentHoldResolved": "Decided by staff"
+        case "PaymentResolutionReopened": "The decision was reopened"
+        case "PaymentReassigned": "Moved to another profile"
+        case "PaymentVoided": "Voided"
+        case "PaymentRefundRequested": "A refund was asked of the provider"
+        case "PaymentRefundAnswered": "The provider answered the refund request"
+        case "PaymentRefundReported": "The provider reported a refund"
+        case "PaymentDisputeUpdated": "A dispute (chargeback) changed"
+        case "PaymentReturned": "Returned by the bank"
+        case "PaymentPaidBack": "Paid back by bank transfer"
+        case "PaymentPayBackReturned": "The transfer back came back"
+        case "PaymentGivenBackByHand": "Given back by hand"
+        default: type
+        }
+    }
+
     /// Who did something, as a person reads it: "Anna Berger" for a console user, "the staff key “tools”" for
     /// an API key, "the payment provider" for a webhook.
     static func actor(_ actor: String?) -> String? {
