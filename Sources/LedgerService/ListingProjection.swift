@@ -299,7 +299,8 @@ public struct ListingQueries: Sendable {
 
     /// The rows `filter` and `more` keep, as stored, in the list's order: ids compared byte by byte (`COLLATE "C"`
     /// on PostgreSQL, whose databases' own collation may ignore punctuation and case), as ``ListingRow/listOrder``
-    /// compares them when rows evaluated now are merged in.
+    /// compares them when rows evaluated now are merged in. (Days, written `YYYY-MM-DD`, sort alike in any
+    /// collation.)
     private static func rows(
         _ filter: ListingFilter, _ more: [(condition: String, bind: SQLValue)], limit: Int, offset: Int, _ connection: any ReadModelConnection
     ) async throws -> [ListingRow] {
@@ -311,7 +312,7 @@ public struct ListingQueries: Sendable {
         return try await connection.query(
             """
             SELECT profile_id, display_name, kind, status, visible, paid_through, credit_minor_units, reason, basis, stream_version
-            FROM listing_status \(filter) ORDER BY COALESCE(paid_through, '9999-12-31')\(bytewise), profile_id\(bytewise) LIMIT ? OFFSET ?
+            FROM listing_status \(filter) ORDER BY COALESCE(paid_through, '9999-12-31'), profile_id\(bytewise) LIMIT ? OFFSET ?
             """,
             binds + [.integer(Int64(limit)), .integer(Int64(offset))]
         ).map { row in

@@ -817,6 +817,22 @@ struct ConsoleTests {
         }
     }
 
+    /// After a CSV file is imported, the statements page does not say that no statement was imported: it lists
+    /// statements with a closing balance, and says that a CSV file, which states none, is not among them.
+    @Test
+    func theStatementsPageDoesNotDenyAnImportedCSVFile() async throws {
+        try await withLiveServer(.sqlite) { client, runtime in
+            let anna = try await Self.annaSignedIn(client, runtime)
+            let file = TestScratch.folder.appendingPathComponent("console-\(UUID().uuidString).csv")
+            try Data("date,amount,currency,payer_name,payer_iban,reference,bank_reference\n\(runtime.today),125.00,EUR,Payer,,gift,\n".utf8).write(to: file)
+            let imported = try await runtime.bankImport.importFile(file, metadata: .init(actor: "test"))
+            #expect(imported.queued == 1, "\(imported)")
+            let page = try await anna.send("/console/statements").text
+            #expect(!page.contains("No statement has been imported yet"), "\(page)")
+            #expect(page.contains("file states no balance, so it is not listed here"), "\(page)")
+        }
+    }
+
     /// A statement file over the upload limit is told in words on a page, as every console failure is, not with
     /// the API's problem document; nothing is imported. The upload limit is the statement cap whatever the
     /// general body limit: with that set to 60 MiB, the page still names 50 MiB (the importer takes no more).

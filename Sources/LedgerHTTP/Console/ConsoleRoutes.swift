@@ -776,9 +776,11 @@ struct ConsoleRoutes {
         request: Request? = nil, error: String? = nil, status: HTTPResponse.Status = .ok
     ) -> Response {
         let (notice, refused, clearing) = request.map { ConsolePage.takeNotice($0, secure: secure) } ?? (nil, false, [:])
+        // A refusal a redirect left is shown with the page's own error, if it has one.
+        let errors = [error, refused ? notice : nil].compactMap { $0 }
         return ConsolePage.render(
             template, title: title, section: section, data: data, session: context.staffSession, notice: refused ? nil : notice,
-            error: error ?? (refused ? notice : nil), status: status, headers: clearing
+            error: errors.isEmpty ? nil : errors.joined(separator: " "), status: status, headers: clearing
         )
     }
 

@@ -212,8 +212,10 @@ enum ConsoleTemplates {
         </section>
         {{/hasReturns}}
         <section aria-labelledby="past">
-        <h2 id="past">Imported statements</h2>
-        {{^past}}<p class="empty">No statement has been imported yet.</p>{{/past}}
+        <h2 id="past">Statements with balances</h2>
+        <p>The latest 50 statements of the last 800 days that state a closing balance, checked against the books. A CSV
+        file states no balance, so it is not listed here: its payments are on the Payments page.</p>
+        {{^past}}<p class="empty">No statement with a closing balance has been imported in the last 800 days.</p>{{/past}}
         <table>
         <thead><tr><th scope="col">Last booking day</th><th scope="col">Statement</th><th scope="col">Account</th><th scope="col" class="num">Closing balance</th></tr></thead>
         <tbody>

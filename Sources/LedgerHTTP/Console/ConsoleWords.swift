@@ -171,7 +171,7 @@ struct ConsoleWords: Sendable {
         case "PaymentDisputeUpdated": "A dispute (chargeback) changed"
         case "PaymentReturned": "Returned by the bank"
         case "PaymentPaidBack": "Paid back by bank transfer"
-        case "PaymentPayBackReturned": "The transfer back came back"
+        case "PaymentPayBackReturned": "The bank returned our transfer back"
         case "PaymentGivenBackByHand": "Given back by hand"
         default: type
         }

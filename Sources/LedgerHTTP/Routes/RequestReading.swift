@@ -78,7 +78,6 @@ func describe(_ error: DecodingError) -> String {
 /// The largest `offset` accepted.
 let offsetMax = 1_000_000_000
 
-/// `limit` (1 to `pageSizeMax`, default 100) and `offset` (0 to ``offsetMax``, default 0).
 /// A path parameter that may hold any text (a waiver id, a refund request's key), percent-decoded: the router
 /// hands it over as sent, so `2026%2Fhardship` names the waiver `2026/hardship`. Text that is not valid percent
 /// encoding (a lone `%`) is taken as it is.
@@ -87,6 +86,7 @@ func pathParameter(_ context: LedgerRequestContext, _ name: String) throws -> St
     return raw.removingPercentEncoding ?? raw
 }
 
+/// `limit` (1 to `pageSizeMax`, default 100) and `offset` (0 to ``offsetMax``, default 0).
 func pageParameters(_ request: Request, pageSizeMax: Int) throws -> (Int, Int) {
     let limit = try request.uri.queryParameters["limit"].map { text -> Int in
         guard let value = Int(text), (1...pageSizeMax).contains(value) else { throw Problem.badRequest("limit must be 1 to \(pageSizeMax)") }
