@@ -78,14 +78,17 @@ public struct PaidPeriod: Sendable, Hashable {
         self.months = months
     }
 
-    /// The stretch with `months` more bought by `paymentID`, from the day after its last. They are counted from
-    /// the stretch's start, as if bought with the months before at once: renewing a stretch begun on 31 January
-    /// month by month, or one begun on 29 February year by year, loses no day at each shorter month's end.
-    mutating func renew(paymentID: PaymentID, months more: Int) {
+    /// The stretch with `months` more bought by `paymentID` (nil: more than an `Int` holds), from the day after its
+    /// last. They are counted from the stretch's start, as if bought with the months before at once: renewing a
+    /// stretch begun on 31 January month by month, or one begun on 29 February year by year, loses no day at each
+    /// shorter month's end.
+    mutating func renew(paymentID: PaymentID, months more: Int?) {
         let start = lastDay.addingDays(1)
         let total = months.flatMap { months in
-            let (sum, overflow) = months.addingReportingOverflow(more)
-            return overflow ? nil : sum
+            more.flatMap { more in
+                let (sum, overflow) = months.addingReportingOverflow(more)
+                return overflow ? nil : sum
+            }
         }
         months = total
         extend(PaidPart(paymentID: paymentID, start: start, lastDay: total.map { self.start.addingMonths($0).addingDays(-1) } ?? .last))
@@ -164,7 +167,7 @@ extension ProfileState {
             let (months, overflow) = bought.multipliedReportingOverflow(by: allocation.monthsPerPeriod)
             if let last = periods.last, allocation.effectiveDate <= policy.lastVisibleDay(after: last.lastDay) {
                 // Current or in grace: extend from the old last day, so no day is lost or counted twice.
-                periods[periods.count - 1].renew(paymentID: allocation.paymentID, months: overflow ? Int.max : months)
+                periods[periods.count - 1].renew(paymentID: allocation.paymentID, months: overflow ? nil : months)
             } else {
                 // After grace: a new period from the payment's own date.
                 let start = allocation.effectiveDate

@@ -135,11 +135,17 @@ public struct BankStatementImport: Sendable {
         var formerSeen: [String: Int] = [:]
         for line in lines {
             let account = accounts[line.statementIndex] ?? ""
-            let statement = countedIn[line.statementIndex] ?? line.statementIndex
-            let former = Self.lineKey(line, account: account, statement: statement, seen: &formerSeen)
-            let key = line.booked && !hooks.countsPendingLines ? Self.lineKey(line, account: account, statement: statement, seen: &state.seen) : former
-            fileKeys.append(line.booked ? key : "")
-            formerKeys.append(line.booked && former != key ? former : nil)
+            switch Self.identity(line, account: account) {
+            case .reference(let key):
+                fileKeys.append(line.booked ? key : "")
+                formerKeys.append(nil)
+            case .content(let content):
+                let statement = countedIn[line.statementIndex] ?? line.statementIndex
+                let former = Self.counted(content, statement: statement, seen: &formerSeen)
+                let key = line.booked && !hooks.countsPendingLines ? Self.counted(content, statement: statement, seen: &state.seen) : former
+                fileKeys.append(line.booked ? key : "")
+                formerKeys.append(line.booked && former != key ? former : nil)
+            }
         }
         if lines.contains(where: Self.isReturn) {
             let order = lines.indices.filter { !Self.isReturn(lines[$0]) } + lines.indices.filter { Self.isReturn(lines[$0]) }
@@ -269,7 +275,7 @@ public struct BankStatementImport: Sendable {
 
     /// What booking a file's lines keeps from one line to the next.
     struct ImportState {
-        /// How many identical lines came before (see ``lineKey(_:account:statement:seen:)``).
+        /// How many identical booked lines came before (see ``counted(_:statement:seen:)``).
         var seen: [String: Int] = [:]
         /// Who holds each reference met so far (nil: nobody), read once per import.
         var references: [String: ProfileID?] = [:]
@@ -599,29 +605,40 @@ public struct BankStatementImport: Sendable {
         return references[reference.electronic] ?? nil
     }
 
-    /// A line's identity across imports: the bank's reference (with the transaction's place in a batch; a reference
-    /// the bank gave another transfer is told apart later, ``decidedKeys(_:keys:formerKeys:batch:holders:)``); where
-    /// the bank gives none, a digest of what the line says plus how many identical lines came before it in
-    /// its statement (booked lines only: ``importFile(_:format:metadata:progressEvery:progress:)`` keys no pending one) (`statement`: ``countingGroups(_:)``), so two identical transfers on one day are both kept,
-    /// and a re-import finds both again. Counted per statement, not per file: a file holding a day's statement
-    /// and the week's statement of the same account brings each line of that day twice, and the second copy is
-    /// the same transfer (as it is when the two statements come in two files).
-    static func lineKey(_ line: BankStatementLine, account: String, statement: Int, seen: inout [String: Int]) -> String {
+    /// What a line is known by across imports, before identical lines are counted.
+    enum LineIdentity {
+        /// The bank's reference, with the transaction's place in a batch and the direction: the line's key (a
+        /// reference the bank gave another transfer is told apart later,
+        /// ``decidedKeys(_:keys:formerKeys:batch:holders:)``).
+        case reference(String)
+        /// Where the bank gives none, a digest of what the line says, to be counted (``counted(_:statement:seen:)``).
+        case content(String)
+    }
+
+    static func identity(_ line: BankStatementLine, account: String) -> LineIdentity {
         if hasOwnReference(line), let reference = line.bankReference?.trimmingCharacters(in: .whitespaces) {
-            return digest("ref", account, reference, String(line.transactionIndex), line.direction.rawValue)
+            return .reference(digest("ref", account, reference, String(line.transactionIndex), line.direction.rawValue))
         }
-        let content = digest(
+        return .content(digest(
             "line", account, line.bookingDate.description, line.direction.rawValue, String(line.amount.minorUnits), line.amount.currency,
             line.payerIBAN?.electronic ?? line.payerAccount ?? "", line.payerName ?? "", line.endToEndID ?? "",
             line.structuredReference ?? "", line.freeText
-        )
+        ))
+    }
+
+    /// The key of a line known by `content`: the content and how many identical booked lines came before it in its
+    /// statement (`statement`: ``countingGroups(_:)``), so two identical transfers on one day are both kept, and a
+    /// re-import finds both again. Counted per statement, not per file: a file holding a day's statement and the
+    /// week's statement of the same account brings each line of that day twice, and the second copy is the same
+    /// transfer (as it is when the two statements come in two files).
+    static func counted(_ content: String, statement: Int, seen: inout [String: Int]) -> String {
         let counted = "\(statement) \(content)"
         let occurrence = seen[counted, default: 0]
         seen[counted] = occurrence + 1
         return digest(content, String(occurrence))
     }
 
-    /// The statement each statement of a file is counted in for ``lineKey(_:account:statement:seen:)``: its own,
+    /// The statement each statement of a file is counted in for ``counted(_:statement:seen:)``: its own,
     /// except a further page of an MT940 statement (`:28C:42/2` after `:28C:42/1`, the same account), which is
     /// counted with the page before it: two identical transfers of one statement may fall on two pages.
     static func countingGroups(_ statements: [BankStatementOverview]) -> [Int: Int] {

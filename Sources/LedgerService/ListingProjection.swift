@@ -188,16 +188,10 @@ public struct ListingRow: Sendable, Hashable, Codable {
     public var basis: String?
     public var version: Int64
 
-    /// Where the row stands in a list: by its last paid day (none last), then by id.
-    var listOrder: ListOrder { ListOrder(paidThrough: paidThrough ?? "9999-12-31", profileId: profileId) }
-
-    struct ListOrder: Comparable {
-        var paidThrough: String
-        var profileId: String
-
-        static func < (left: ListOrder, right: ListOrder) -> Bool {
-            (left.paidThrough, left.profileId) < (right.paidThrough, right.profileId)
-        }
+    /// Whether the row comes before `other` in a list: by the last paid day (none last), then by id, as the
+    /// lists' SQL orders them.
+    func precedes(_ other: ListingRow) -> Bool {
+        (paidThrough ?? "9999-12-31", profileId) < (other.paidThrough ?? "9999-12-31", other.profileId)
     }
 }
 
@@ -293,12 +287,12 @@ public struct ListingQueries: Sendable {
             let notDue = try await Self.rows(
                 filter, [("(next_change_at_micros IS NULL OR next_change_at_micros > ?)", dueAt)], limit: offset + limit, offset: 0, connection
             )
-            return Array((notDue + dueNow).sorted { $0.listOrder < $1.listOrder }.dropFirst(offset).prefix(limit))
+            return Array((notDue + dueNow).sorted { $0.precedes($1) }.dropFirst(offset).prefix(limit))
         }
     }
 
     /// The rows `filter` and `more` keep, as stored, in the list's order: ids compared byte by byte (`COLLATE "C"`
-    /// on PostgreSQL, whose databases' own collation may ignore punctuation and case), as ``ListingRow/listOrder``
+    /// on PostgreSQL, whose databases' own collation may ignore punctuation and case), as ``ListingRow/precedes(_:)``
     /// compares them when rows evaluated now are merged in. (Days, written `YYYY-MM-DD`, sort alike in any
     /// collation.)
     private static func rows(

@@ -1,3 +1,5 @@
+import LedgerCore
+import Payments
 import Testing
 @testable import LedgerService
 
@@ -9,6 +11,32 @@ struct StatementLineKeyTests {
     func aLineKeyIsTheFirstHalfOfTheSHA256OfItsPartsInLowerCaseHex() {
         // sha256("ref\0NL91ABNA0417164300\0BR-1\00\0credit"), first 16 bytes.
         #expect(BankStatementImport.digest("ref", "NL91ABNA0417164300", "BR-1", "0", "credit") == "2b14a4ee87a6d531d22634ad2d9f63c4")
+    }
+
+    /// The key of a line with the bank's reference, and of the first and second of two identical lines without
+    /// one, are the digests versions before gave them.
+    @Test
+    func aLinesKeyIsMadeOfTheSamePartsAsBefore() throws {
+        let day = try #require(LocalDate(iso: "2026-03-02"))
+        let referenced = BankStatementLine(
+            statementIndex: 0, entryIndex: 0, transactionIndex: 0, direction: .credit, amount: .euros(minorUnits: 12_500), bookingDate: day,
+            bankReference: " BR-1 "
+        )
+        guard case .reference(let key) = BankStatementImport.identity(referenced, account: "NL91ABNA0417164300") else {
+            Issue.record("a line with the bank's reference is known by it")
+            return
+        }
+        #expect(key == "2b14a4ee87a6d531d22634ad2d9f63c4")
+        var plain = referenced
+        plain.bankReference = "NONREF"
+        guard case .content(let content) = BankStatementImport.identity(plain, account: "NL91ABNA0417164300") else {
+            Issue.record("a line without the bank's reference is known by what it says")
+            return
+        }
+        #expect(content == BankStatementImport.digest("line", "NL91ABNA0417164300", "2026-03-02", "credit", "12500", "EUR", "", "", "", "", ""))
+        var seen: [String: Int] = [:]
+        let keys = (0..<2).map { _ in BankStatementImport.counted(content, statement: 0, seen: &seen) }
+        #expect(keys == [BankStatementImport.digest(content, "0"), BankStatementImport.digest(content, "1")])
     }
 
     @Test
